@@ -1,0 +1,122 @@
+import { bind, SETS } from "../schema";
+import { contentHash } from "./contentHash";
+import { toIsoOrNull } from "./dates";
+import { clip } from "./text";
+
+/** The Ion subscription fields the mapper reads (IonSubscription from src/ion satisfies it). */
+export interface SubscriptionInput {
+  id: string;
+  subscriptionId?: string;
+  customerId: string;
+  name?: string;
+  productName?: string;
+  skuName?: string;
+  quantity: number;
+  status: string;
+  autoRenew: boolean;
+  billingCycle?: string;
+  billingTerm?: string;
+  startDate?: string;
+  endDate?: string;
+  renewalDate?: string;
+  cancellationAllowedUntil?: string;
+  currency?: string;
+  cost?: number;
+  price?: number;
+  lastUpdatedDate?: string;
+}
+
+export interface SubscriptionLinks {
+  providerAccountId: string;
+  accountId?: string | null;
+}
+
+/** Ion-derived columns of a w365_providersubscription row (no lookups, no outbound columns). */
+export interface ProviderSubscriptionData {
+  w365_name: string;
+  w365_ionsubscriptionid: string;
+  w365_vendorsubscriptionid: string | null;
+  w365_ioncustomerid: string;
+  w365_productname: string | null;
+  w365_skuname: string | null;
+  w365_quantity: number;
+  w365_status: string;
+  w365_autorenew: boolean;
+  w365_billingcycle: string | null;
+  w365_billingterm: string | null;
+  w365_startdate: string | null;
+  w365_enddate: string | null;
+  w365_renewaldate: string | null;
+  w365_cancellationalloweduntil: string | null;
+  w365_currency: string | null;
+  w365_cost: number | null;
+  w365_price: number | null;
+  w365_ionupdatedon: string | null;
+}
+
+const money = (v: number | undefined): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.round(v * 10_000) / 10_000 : null);
+
+/** Ion subscription → provider subscription data columns. Pure. */
+export function toProviderSubscriptionData(sub: SubscriptionInput): ProviderSubscriptionData {
+  const quantity = Number.isFinite(sub.quantity) ? Math.max(0, Math.round(sub.quantity)) : 0;
+  return {
+    w365_name: clip(sub.name ?? sub.productName ?? sub.skuName) ?? `Ion subscription ${sub.id}`,
+    w365_ionsubscriptionid: String(sub.id),
+    w365_vendorsubscriptionid: clip(sub.subscriptionId),
+    w365_ioncustomerid: String(sub.customerId),
+    w365_productname: clip(sub.productName, 200),
+    w365_skuname: clip(sub.skuName, 200),
+    w365_quantity: quantity,
+    w365_status: (sub.status || "unknown").toLowerCase(),
+    w365_autorenew: Boolean(sub.autoRenew),
+    w365_billingcycle: clip(sub.billingCycle?.toLowerCase()),
+    w365_billingterm: clip(sub.billingTerm),
+    w365_startdate: toIsoOrNull(sub.startDate),
+    w365_enddate: toIsoOrNull(sub.endDate),
+    w365_renewaldate: toIsoOrNull(sub.renewalDate),
+    w365_cancellationalloweduntil: toIsoOrNull(sub.cancellationAllowedUntil),
+    w365_currency: clip(sub.currency?.toUpperCase(), 10),
+    w365_cost: money(sub.cost),
+    w365_price: money(sub.price),
+    w365_ionupdatedon: toIsoOrNull(sub.lastUpdatedDate),
+  };
+}
+
+/** The last values both sides agreed on; the conflict policy compares each side to these. */
+export interface LastSynced {
+  w365_lastsyncedquantity: number;
+  w365_lastsyncedstatus: string;
+  w365_lastsyncedautorenew: boolean;
+}
+
+export function lastSyncedFrom(data: ProviderSubscriptionData): LastSynced {
+  return { w365_lastsyncedquantity: data.w365_quantity, w365_lastsyncedstatus: data.w365_status, w365_lastsyncedautorenew: data.w365_autorenew };
+}
+
+export interface ProviderSubscriptionRow {
+  /** Body to PATCH (upsert by alternate key). */
+  body: Record<string, unknown>;
+  /** Content hash stored in w365_contenthash (already inside body). */
+  hash: string;
+  data: ProviderSubscriptionData;
+}
+
+/**
+ * Full row for an upsert: data, lookups to provider account and account, and, when no admin request is
+ * pending, the last synced values (while a request is pending they must keep the values the request was
+ * made against, or a conflict would go unnoticed).
+ */
+export function toProviderSubscriptionRow(connectionId: string, sub: SubscriptionInput, links: SubscriptionLinks, requestPending: boolean): ProviderSubscriptionRow {
+  const data = toProviderSubscriptionData(sub);
+  const synced = requestPending ? {} : lastSyncedFrom(data);
+  const hash = contentHash({ ...data, ...synced, providerAccount: links.providerAccountId, account: links.accountId ?? null });
+  const body: Record<string, unknown> = {
+    ...data,
+    ...synced,
+    w365_contenthash: hash,
+    "w365_connection@odata.bind": bind(SETS.connection, connectionId),
+    "w365_provideraccount@odata.bind": bind(SETS.providerAccount, links.providerAccountId),
+  };
+  if (links.accountId) body["w365_account@odata.bind"] = bind(SETS.account, links.accountId);
+  return { body, hash, data };
+}

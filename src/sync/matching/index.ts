@@ -1,0 +1,4 @@
+export * from "./normalize";
+export * from "./similarity";
+export * from "./accountIndex";
+export * from "./score";

@@ -1,0 +1,165 @@
+import type { AccountIndex, IndexedAccount } from "./accountIndex";
+import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
+import { nameSimilarity } from "./similarity";
+
+/**
+ * Matching rules (documented in src/sync/README.md). Each matching signal is evidence with a weight;
+ * evidence combines as a noisy-OR (1 - Π(1 - w)), contradicting facts multiply the result down.
+ */
+export const MATCH_WEIGHTS = {
+  tenant: 0.97,
+  domain: 0.9,
+  emailDomain: 0.8,
+  exactName: 0.85,
+  postalCode: 0.4,
+  country: 0.15,
+} as const;
+export const MATCH_PENALTIES = {
+  differentTenant: 0.25,
+  differentCountry: 0.6,
+  differentPostalCode: 0.9,
+} as const;
+/** A name this similar (0..1) or more counts as evidence; below it, names are treated as different. */
+export const NAME_SIMILARITY_FLOOR = 0.85;
+/** Auto-map only at or above this score... */
+export const AUTO_MAP_THRESHOLD = 0.9;
+/** ...and only when the runner-up is at least this far behind. */
+export const AUTO_MAP_MARGIN = 0.1;
+/** Below this, no suggestion is recorded. */
+export const SUGGEST_THRESHOLD = 0.5;
+
+/** The Ion side of a match: a provider account's signals. */
+export interface MatchQuery {
+  organization?: string | null;
+  tenantId?: string | null;
+  domain?: string | null;
+  email?: string | null;
+  postalCode?: string | null;
+  country?: string | null;
+}
+
+export interface Candidate {
+  accountId: string;
+  accountName: string;
+  score: number;
+  reasons: string[];
+}
+
+export interface MatchDecision {
+  decision: "map" | "suggest" | "none";
+  best?: Candidate;
+  runnerUp?: Candidate;
+  /** Readable reason stored in w365_matchreason. */
+  reason: string;
+  score: number;
+}
+
+interface PreparedQuery {
+  tokens: string[];
+  tenantId?: string;
+  domain?: string;
+  emailDomain?: string;
+  postalCode?: string;
+  country?: string;
+}
+
+export function prepareQuery(q: MatchQuery): PreparedQuery {
+  return {
+    tokens: nameTokens(q.organization),
+    tenantId: normalizeTenantId(q.tenantId),
+    domain: organisationDomain(q.domain),
+    emailDomain: businessEmailDomain(q.email),
+    postalCode: normalizePostalCode(q.postalCode),
+    country: normalizeCountry(q.country),
+  };
+}
+
+const round = (n: number, digits = 4) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** Score one account against one customer. Undefined when no identifying signal matches at all. */
+export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate | undefined {
+  const evidence: number[] = [];
+  const reasons: string[] = [];
+  let penalty = 1;
+  let identifying = false;
+
+  if (q.tenantId && a.tenantId) {
+    if (q.tenantId === a.tenantId) {
+      evidence.push(MATCH_WEIGHTS.tenant);
+      reasons.push("tenant id matches");
+      identifying = true;
+    } else {
+      penalty *= MATCH_PENALTIES.differentTenant;
+      reasons.push("different Microsoft tenant");
+    }
+  }
+  if (q.domain && a.domains.includes(q.domain)) {
+    evidence.push(MATCH_WEIGHTS.domain);
+    reasons.push(`domain matches (${q.domain})`);
+    identifying = true;
+  } else if (q.emailDomain && a.domains.includes(q.emailDomain)) {
+    evidence.push(MATCH_WEIGHTS.emailDomain);
+    reasons.push(`contact email domain matches (${q.emailDomain})`);
+    identifying = true;
+  }
+  const similarity = nameSimilarity(q.tokens, a.tokens);
+  if (similarity >= 1) {
+    evidence.push(MATCH_WEIGHTS.exactName);
+    reasons.push("name matches");
+    identifying = true;
+  } else if (similarity >= NAME_SIMILARITY_FLOOR) {
+    evidence.push(MATCH_WEIGHTS.exactName * Math.min(1, (similarity - 0.75) / 0.25));
+    reasons.push(`name similar (${similarity.toFixed(2)})`);
+    identifying = true;
+  }
+  if (!identifying) return undefined;
+  if (q.postalCode && a.postalCode) {
+    if (q.postalCode === a.postalCode) {
+      evidence.push(MATCH_WEIGHTS.postalCode);
+      reasons.push("postal code matches");
+    } else penalty *= MATCH_PENALTIES.differentPostalCode;
+  }
+  if (q.country && a.country) {
+    if (q.country === a.country) {
+      evidence.push(MATCH_WEIGHTS.country);
+      reasons.push("country matches");
+    } else {
+      penalty *= MATCH_PENALTIES.differentCountry;
+      reasons.push("different country");
+    }
+  }
+  const combined = 1 - evidence.reduce((acc, w) => acc * (1 - w), 1);
+  return { accountId: a.id, accountName: a.name, score: round(combined * penalty), reasons };
+}
+
+/** Best candidates for a customer, best first (ties broken by account id for stable results). */
+export function rankCandidates(index: AccountIndex, query: MatchQuery, limit = 5): Candidate[] {
+  const q = prepareQuery(query);
+  const domains = [q.domain, q.emailDomain].filter((d): d is string => Boolean(d));
+  const scored: Candidate[] = [];
+  for (const account of index.candidates({ tenantId: q.tenantId, domains, tokens: q.tokens })) {
+    const c = scoreCandidate(q, account);
+    if (c) scored.push(c);
+  }
+  scored.sort((x, y) => y.score - x.score || (x.accountId < y.accountId ? -1 : x.accountId > y.accountId ? 1 : 0));
+  return scored.slice(0, limit);
+}
+
+/** Auto-map, suggest or nothing, with the reason an admin reads. */
+export function decideMatch(candidates: Candidate[]): MatchDecision {
+  const [best, runnerUp] = candidates;
+  if (!best || best.score < SUGGEST_THRESHOLD) {
+    return { decision: "none", reason: best ? `no likely match (best: ${best.accountName} ${best.score.toFixed(2)})` : "no likely match", score: best?.score ?? 0, best: undefined };
+  }
+  const why = `${best.reasons.join("; ")} (score ${best.score.toFixed(2)})`;
+  const close = runnerUp !== undefined && best.score - runnerUp.score < AUTO_MAP_MARGIN;
+  if (best.score >= AUTO_MAP_THRESHOLD && !close) {
+    return { decision: "map", best, runnerUp, reason: `auto-mapped: ${why}`, score: best.score };
+  }
+  const tail = close && runnerUp ? `; runner-up ${runnerUp.accountName} (${runnerUp.score.toFixed(2)}) too close to auto-map` : "; below the auto-map threshold";
+  return { decision: "suggest", best, runnerUp, reason: `suggested ${best.accountName}: ${why}${tail}`, score: best.score };
+}
+
+export function matchCustomer(index: AccountIndex, query: MatchQuery): MatchDecision {
+  return decideMatch(rankCandidates(index, query));
+}

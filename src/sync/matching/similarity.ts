@@ -1,0 +1,91 @@
+/**
+ * String similarity for organisation names. Jaro-Winkler rewards a shared prefix (typos late in a
+ * name); optimal-string-alignment Damerau-Levenshtein counts a swapped pair of letters as one edit.
+ */
+
+export function damerauLevenshtein(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a.length === 0) return b.length;
+  if (b.length === 0) return a.length;
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array(rows * cols).fill(0);
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[(i - 2) * cols + j - 2]! + 1);
+      d[i * cols + j] = v;
+    }
+  }
+  return d[rows * cols - 1]!;
+}
+
+/** 1 - edits / longer length, in 0..1. */
+export function editSimilarity(a: string, b: string): number {
+  const longer = Math.max(a.length, b.length);
+  if (longer === 0) return 1;
+  return 1 - damerauLevenshtein(a, b) / longer;
+}
+
+export function jaro(a: string, b: string): number {
+  if (a === b) return 1;
+  if (a.length === 0 || b.length === 0) return 0;
+  const window = Math.max(0, Math.floor(Math.max(a.length, b.length) / 2) - 1);
+  const aMatched = new Array<boolean>(a.length).fill(false);
+  const bMatched = new Array<boolean>(b.length).fill(false);
+  let matches = 0;
+  for (let i = 0; i < a.length; i++) {
+    const lo = Math.max(0, i - window);
+    const hi = Math.min(b.length - 1, i + window);
+    for (let j = lo; j <= hi; j++) {
+      if (bMatched[j] || a[i] !== b[j]) continue;
+      aMatched[i] = true;
+      bMatched[j] = true;
+      matches++;
+      break;
+    }
+  }
+  if (matches === 0) return 0;
+  let transpositions = 0;
+  let k = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (!aMatched[i]) continue;
+    while (!bMatched[k]) k++;
+    if (a[i] !== b[k]) transpositions++;
+    k++;
+  }
+  const m = matches;
+  return (m / a.length + m / b.length + (m - transpositions / 2) / m) / 3;
+}
+
+export function jaroWinkler(a: string, b: string, prefixScale = 0.1): number {
+  const j = jaro(a, b);
+  let prefix = 0;
+  while (prefix < 4 && prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix++;
+  return j + prefix * prefixScale * (1 - j);
+}
+
+/**
+ * Similarity of two normalised names (token arrays) in 0..1: the better of the names as written and
+ * with their words sorted ("Smith and Jones" vs "Jones and Smith"). The edit-based score is the
+ * stricter one, so it dominates: Jaro-Winkler alone rates "Contoso Logistics" close to "Contoso Labs".
+ */
+export function nameSimilarity(a: string[], b: string[]): number {
+  if (a.length === 0 || b.length === 0) return 0;
+  const x = a.join(" ");
+  const y = b.join(" ");
+  if (x === y) return 1;
+  const xs = [...a].sort().join(" ");
+  const ys = [...b].sort().join(" ");
+  if (xs === ys) return 0.98;
+  const score = (p: string, q: string) => {
+    const edit = editSimilarity(p, q);
+    const jw = jaroWinkler(p, q);
+    // Weighted toward the edit score; JW only lifts near-misses that edits already rate well.
+    return Math.min(edit, jw) * 0.3 + edit * 0.7;
+  };
+  return Math.max(score(x, y), score(xs, ys));
+}
