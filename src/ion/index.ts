@@ -1,0 +1,15 @@
+export * from "./types";
+export * from "./errors";
+export * from "./tokens";
+export * from "./client";
+export * from "./orders";
+export * from "./customers";
+export * from "./subscriptions";
+export * from "./paging";
+export { IonHttp, classifyIonError, classifyNonIdempotent, DEFAULT_MAX_CONCURRENCY } from "./http";
+export type { RequestInfo, IonHttpOptions, CallOptions } from "./http";
+export { fromIonCustomer, fromIonCustomerPage, toIonCustomerBody } from "./parse/customer";
+export { fromIonCloudProfile, fromIonCloudProfiles, pickMicrosoftProfile } from "./parse/cloudProfile";
+export { fromIonSubscription, fromIonSubscriptionPage } from "./parse/subscription";
+export { fromIonOrder, fromIonOrderPage } from "./parse/order";
+export { ConcurrencyLimiter } from "./limiter";

@@ -1,0 +1,77 @@
+/** Tolerant readers for Ion's JSON: numbers as strings, statuses in any case, ids inside `name`. */
+
+export type Json = Record<string, unknown>;
+
+export function asObject(value: unknown): Json {
+  return value && typeof value === "object" && !Array.isArray(value) ? (value as Json) : {};
+}
+
+export function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A non-empty string (numbers are stringified); undefined otherwise. */
+export function str(value: unknown): string | undefined {
+  if (typeof value === "string") return value === "" ? undefined : value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  if (typeof value === "bigint") return value.toString();
+  return undefined;
+}
+
+/** A finite number from a number or numeric string ("3", " 12.5 "); undefined otherwise. */
+export function num(value: unknown): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? value : undefined;
+  if (typeof value === "string") {
+    const t = value.trim();
+    if (t === "" || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return undefined;
+    const n = Number(t);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/** A boolean from true/false, "true"/"false", "yes"/"no", "1"/"0", "enabled"/"disabled", "auto-on"/"auto-off". */
+export function bool(value: unknown): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number") return value !== 0;
+  if (typeof value === "string") {
+    const t = value.trim().toLowerCase();
+    if (["true", "yes", "1", "enabled", "on", "auto-on"].includes(t)) return true;
+    if (["false", "no", "0", "disabled", "off", "auto-off"].includes(t)) return false;
+  }
+  return undefined;
+}
+
+export function lower(value: unknown): string | undefined {
+  const s = str(value);
+  return s === undefined ? undefined : s.trim().toLowerCase();
+}
+
+export function upper(value: unknown): string | undefined {
+  const s = str(value);
+  return s === undefined ? undefined : s.trim().toUpperCase();
+}
+
+/** The segment after `collection/` in a resource name, e.g. idFromName("accounts/1/customers/7", "customers") = "7". */
+export function idFromName(name: string | undefined, collection: string): string | undefined {
+  if (!name) return undefined;
+  const parts = name.split("/");
+  for (let i = parts.length - 2; i >= 0; i--) {
+    if (parts[i] === collection) return parts[i + 1] || undefined;
+  }
+  return undefined;
+}
+
+/** Last path segment of a resource name. */
+export function lastSegment(name: string | undefined): string | undefined {
+  if (!name) return undefined;
+  const seg = name.split("/").filter(Boolean).pop();
+  return seg || undefined;
+}
+
+/** Drops undefined values so normalised objects compare cleanly with toStrictEqual. */
+export function compact<T extends object>(value: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  return out as T;
+}

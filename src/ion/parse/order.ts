@@ -1,0 +1,81 @@
+import { redactValue } from "../../shared/redact";
+import { IonResponseError } from "../errors";
+import { IonAttribute, IonOrder, IonOrderItem } from "../types";
+import { asArray, asObject, compact, idFromName, num, str, upper } from "./common";
+
+function attributes(value: unknown): IonAttribute[] {
+  return asArray(value)
+    .map(asObject)
+    .filter((a) => str(a.name) !== undefined)
+    .map((a) => ({ name: str(a.name) as string, value: str(a.value) ?? "" }));
+}
+
+function errors(value: unknown): { code?: string; detail?: string }[] {
+  return asArray(value)
+    .map(asObject)
+    .map((e) => compact({ code: str(e.code), detail: str(e.detail) ?? str(e.message) }));
+}
+
+function fromIonOrderItem(value: unknown): IonOrderItem {
+  const raw = asObject(value);
+  return compact({
+    name: str(raw.name),
+    referenceId: str(raw.referenceId),
+    action: upper(raw.action),
+    resourceId: str(raw.resourceId),
+    productId: str(raw.productId),
+    skuId: str(raw.skuId),
+    planId: str(raw.planId),
+    quantity: num(raw.quantity),
+    status: upper(raw.status),
+    attributes: attributes(raw.attributes),
+    errors: errors(raw.errors),
+  });
+}
+
+/** Ion order JSON → IonOrder; `raw` and item attributes are redacted (tenant admin userName/password). */
+export function fromIonOrder(value: unknown): IonOrder {
+  const rawIn = asObject(value);
+  const raw = redactValue(rawIn);
+  const name = str(rawIn.name) ?? "";
+  const orderId = str(rawIn.orderId) ?? idFromName(name, "orders");
+  if (!orderId) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned an order without a name or orderId.");
+  const items = asArray(rawIn.orderItems).map(fromIonOrderItem);
+  for (const item of items) {
+    item.attributes = item.attributes.map((a) => (/^(password|username)$/i.test(a.name) ? { name: a.name, value: "[REDACTED]" } : a));
+  }
+  return compact({
+    orderId,
+    name,
+    customerId: str(rawIn.customerId) ?? idFromName(name, "customers") ?? "",
+    referenceId: str(rawIn.referenceId),
+    displayName: str(rawIn.displayName),
+    status: upper(rawIn.status) ?? "UNKNOWN",
+    errors: errors(rawIn.errors),
+    items,
+    createTime: str(rawIn.createTime),
+    updateTime: str(rawIn.updateTime),
+    raw: redactUserAttributes(raw),
+  });
+}
+
+/** Attribute lists are name/value pairs, so key-based redaction misses them: mask userName/password values. */
+function redactUserAttributes(raw: Record<string, unknown>): Record<string, unknown> {
+  const items = asArray(raw.orderItems).map((it) => {
+    const item = asObject(it);
+    if (!Array.isArray(item.attributes)) return item;
+    return {
+      ...item,
+      attributes: item.attributes.map((a) => {
+        const attr = asObject(a);
+        return /^(password|username)$/i.test(str(attr.name) ?? "") ? { ...attr, value: "[REDACTED]" } : attr;
+      }),
+    };
+  });
+  return Array.isArray(raw.orderItems) ? { ...raw, orderItems: items } : raw;
+}
+
+export function fromIonOrderPage(value: unknown): { items: IonOrder[]; nextPageToken?: string } {
+  const body = asObject(value);
+  return { items: asArray(body.orders).map(fromIonOrder), nextPageToken: str(body.nextPageToken) };
+}

@@ -1,0 +1,54 @@
+/** Subscriptions (read only; changes are orders): /api/v3/accounts/{A}/subscriptions (ion-api.md §4.2). */
+import { IonHttp } from "./http";
+import { flatten, offsetPages } from "./paging";
+import { fromIonSubscription, fromIonSubscriptionPage } from "./parse/subscription";
+import { IonSubscription } from "./types";
+
+export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 100;
+
+export interface SubscriptionListOptions {
+  customerId?: string;
+  /** pagination.limit; Ion's default is 100. */
+  limit?: number;
+  /** Any case; sent upper case as Ion's filter enum wants. */
+  status?: string;
+}
+
+export class SubscriptionsResource {
+  constructor(private readonly http: IonHttp) {}
+
+  listPages(options: SubscriptionListOptions = {}): AsyncIterable<IonSubscription[]> {
+    const limit = options.limit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
+    return offsetPages(async (offset, pageLimit) => {
+      const body = await this.http.call({
+        method: "GET",
+        path: "/subscriptions",
+        endpoint: "GET /subscriptions",
+        idempotent: true,
+        query: {
+          customerId: options.customerId,
+          subscriptionStatus: options.status?.toUpperCase(),
+          "pagination.limit": pageLimit,
+          // No sortBy: sortable field names are undocumented (§5); Ion's default order is stable.
+          "pagination.offset": offset,
+        },
+      });
+      return fromIonSubscriptionPage(body);
+    }, limit);
+  }
+
+  list(options: SubscriptionListOptions = {}): AsyncIterable<IonSubscription> {
+    return flatten(this.listPages(options));
+  }
+
+  /** One subscription with activity logs; `idOrProviderId` is Ion's internal id or the provider's subscriptionId. */
+  async get(customerId: string, idOrProviderId: string): Promise<IonSubscription> {
+    const body = await this.http.call({
+      method: "GET",
+      path: `/customers/${encodeURIComponent(customerId)}/subscriptions/${encodeURIComponent(idOrProviderId)}`,
+      endpoint: "GET /customers/{id}/subscriptions/{subscriptionId}",
+      idempotent: true,
+    });
+    return fromIonSubscription(body);
+  }
+}
