@@ -1,0 +1,94 @@
+/**
+ * Run checkpoints (explicit state + a pure nextState), stored as JSON in w365_syncrun.w365_checkpoint.
+ *
+ * Rule: every write is an idempotent upsert by alternate key, guarded by content hashes, so re-running
+ * any part of a run is safe; the checkpoint only saves work. A run resumes at the first phase not marked
+ * done and, inside it, skips processing of the pages already completed (they are still read from Ion so
+ * that "missing from Ion" detection sees every customer). A run is resumed when runSync gets its runId,
+ * or automatically when a run of the same connection and kind is still "running" but its heartbeat
+ * (checkpoint updatedAt) is older than the stale limit: its process is presumed dead.
+ */
+export type Phase = "accounts" | "subscriptions" | "outbound";
+
+export interface CheckpointState {
+  version: 1;
+  phases: Phase[];
+  done: Phase[];
+  current?: Phase;
+  /** Pages fully processed in the current phase. */
+  pagesDone: number;
+  /** Counts so far (restored into the report on resume). */
+  counts: Record<string, number>;
+  /** Heartbeat, epoch ms. */
+  updatedAt: number;
+  holder?: string;
+}
+
+export type CheckpointEvent =
+  | { type: "phase-start"; phase: Phase; at: number }
+  | { type: "page-done"; phase: Phase; counts: Record<string, number>; at: number }
+  | { type: "phase-done"; phase: Phase; counts: Record<string, number>; at: number }
+  | { type: "heartbeat"; at: number; holder?: string };
+
+export function phasesFor(kind: "accounts" | "subscriptions" | "outbound" | "all"): Phase[] {
+  return kind === "all" ? ["accounts", "subscriptions", "outbound"] : [kind];
+}
+
+export function initialState(kind: "accounts" | "subscriptions" | "outbound" | "all", at: number): CheckpointState {
+  return { version: 1, phases: phasesFor(kind), done: [], pagesDone: 0, counts: {}, updatedAt: at };
+}
+
+export function nextState(state: CheckpointState, event: CheckpointEvent): CheckpointState {
+  switch (event.type) {
+    case "phase-start":
+      if (state.current === event.phase) return { ...state, updatedAt: event.at };
+      return { ...state, current: event.phase, pagesDone: 0, updatedAt: event.at };
+    case "page-done":
+      if (state.current !== event.phase) return state;
+      return { ...state, pagesDone: state.pagesDone + 1, counts: { ...event.counts }, updatedAt: event.at };
+    case "phase-done":
+      return {
+        ...state,
+        done: state.done.includes(event.phase) ? state.done : [...state.done, event.phase],
+        current: undefined,
+        pagesDone: 0,
+        counts: { ...event.counts },
+        updatedAt: event.at,
+      };
+    case "heartbeat":
+      return { ...state, updatedAt: event.at, holder: event.holder ?? state.holder };
+  }
+}
+
+/** Phases still to run, in order. */
+export function remainingPhases(state: CheckpointState): Phase[] {
+  return state.phases.filter((p) => !state.done.includes(p));
+}
+
+/** Pages of `phase` whose processing can be skipped on resume. */
+export function pagesToSkip(state: CheckpointState, phase: Phase): number {
+  return state.current === phase ? state.pagesDone : 0;
+}
+
+export function parseCheckpoint(text: unknown): CheckpointState | undefined {
+  if (typeof text !== "string" || text.trim() === "") return undefined;
+  try {
+    const v = JSON.parse(text) as Partial<CheckpointState>;
+    if (v && v.version === 1 && Array.isArray(v.phases) && Array.isArray(v.done)) {
+      const state: CheckpointState = { version: 1, phases: v.phases, done: v.done, current: v.current, pagesDone: v.pagesDone ?? 0, counts: v.counts ?? {}, updatedAt: v.updatedAt ?? 0 };
+      if (v.holder !== undefined) state.holder = v.holder;
+      return state;
+    }
+  } catch {
+    /* a damaged checkpoint means a fresh start, which is safe (idempotent upserts) */
+  }
+  return undefined;
+}
+
+/** A "running" run whose heartbeat is older than this is presumed dead and may be taken over. */
+export const DEFAULT_STALE_RUN_MS = 15 * 60_000;
+
+export function isStale(state: CheckpointState | undefined, startedOnMs: number | undefined, now: number, staleMs = DEFAULT_STALE_RUN_MS): boolean {
+  const last = state?.updatedAt ?? startedOnMs ?? 0;
+  return now - last > staleMs;
+}
