@@ -1,0 +1,33 @@
+/** Public surface of the server-side Dataverse client (see README.md in this folder). */
+export {
+  DataverseClient,
+  DEFAULT_API_VERSION,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_TIMEOUT_MS,
+  MAX_BATCH_SIZE,
+  MAX_PAGE_SIZE,
+  parseEnvironmentUrl,
+  preferHeader,
+  queryString,
+} from "./client";
+export type { BatchMethod, BatchOperation, BatchOptions, BatchResult, DataverseClientOptions, DataverseStats, QueryOptions, QueryPage, RequestInfo } from "./client";
+export type { DataverseAuth, AcquireToken, AcquiredToken, TokenSource } from "./auth";
+export { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS } from "./auth";
+export type { RecordKey } from "./keys";
+export { bindRef, formatKey, idFromEntityIdHeader, isGuid, normalizeGuid, odataLiteral, odataString, recordPath } from "./keys";
+export {
+  DATAVERSE_CODES,
+  DataverseApiError,
+  DataverseAuthError,
+  DataverseConcurrencyError,
+  DataverseDuplicateKeyError,
+  DataverseNetworkError,
+  DataverseNotExecutedError,
+  DataverseNotFoundError,
+  DataversePrivilegeError,
+  DataverseServerError,
+  DataverseThrottledError,
+  DataverseValidationError,
+  dataverseErrorFrom,
+} from "./errors";
+export { ConcurrencyLimiter } from "./limiter";
