@@ -1,0 +1,25 @@
+import { deploySolution } from "../../deploy";
+import { resolveDataverseTarget } from "../dataverse-target";
+import type { Output } from "../output";
+
+export async function runDeployCommand(
+  opts: { environment: string; zip?: string; managed?: boolean; functionsUrl?: string; syncSchedule?: string; usePac?: boolean; json?: boolean },
+  out: Output,
+): Promise<number> {
+  const target = resolveDataverseTarget(opts.environment);
+  const webhookKey = process.env.FUNCTIONS_WEBHOOK_KEY?.trim() || undefined;
+  const result = await deploySolution({
+    environmentUrl: target.url,
+    auth: target.auth,
+    zipPath: opts.zip,
+    managed: Boolean(opts.managed),
+    usePac: Boolean(opts.usePac),
+    settings: { functionsBaseUrl: opts.functionsUrl, webhookKey, syncSchedule: opts.syncSchedule },
+  });
+  if (opts.json) out.json(result);
+  else {
+    out.line(`Imported ${result.solution ?? "StreamOneIonConnector"} ${result.version ?? ""} into ${target.url}`.trim());
+    out.line("Next: create the connector in Admin Hub → Integrations → Add New → StreamOne, then Verify Connectivity.");
+  }
+  return 0;
+}

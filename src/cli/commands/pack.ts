@@ -1,0 +1,13 @@
+import { packSolution } from "../../solution/pack";
+import type { Output } from "../output";
+
+export async function runPackCommand(opts: { managed?: boolean; out?: string; json?: boolean }, out: Output): Promise<number> {
+  const result = await packSolution({ managed: Boolean(opts.managed), outDir: opts.out ?? "dist" });
+  if (opts.json) out.json(result);
+  else {
+    out.line(`Packed ${result.unmanaged}`);
+    if (result.managed) out.line(`Packed ${result.managed}`);
+    out.line("Import it with `streamone-ion deploy --environment <url>` or the Power Apps maker portal (Solutions → Import).");
+  }
+  return 0;
+}

@@ -1,0 +1,67 @@
+import { DataverseClient } from "../../dataverse";
+import { createLogger, silentLogger } from "../../shared/logger";
+import { resolveConnection, runSync, type SyncKind } from "../../sync";
+import { resolveDataverseTarget } from "../dataverse-target";
+import type { Output } from "../output";
+
+export async function runSyncCommand(
+  kind: SyncKind,
+  opts: { connection: string; dryRun?: boolean; providerAccount?: string; dataverse?: string; json?: boolean },
+  out: Output,
+): Promise<number> {
+  const target = resolveDataverseTarget(opts.dataverse);
+  const dataverse = new DataverseClient({ url: target.url, auth: target.auth });
+  const logger = process.env.LOG_LEVEL ? createLogger() : silentLogger;
+  const connection = await resolveConnection({ dataverse, logger }, opts.connection);
+  let lastLine = "";
+  const summary = await runSync(
+    { dataverse, logger },
+    {
+      connectionId: connection.id,
+      kind,
+      trigger: "cli",
+      dryRun: Boolean(opts.dryRun),
+      providerAccountId: opts.providerAccount,
+      onProgress: opts.json
+        ? undefined
+        : (p) => {
+            const line = formatProgress(p);
+            if (line !== lastLine) {
+              lastLine = line;
+              out.line(line);
+            }
+          },
+    },
+  );
+  if (opts.json) {
+    out.json(summary);
+  } else {
+    out.line(formatSummary(summary));
+  }
+  return summary.status === "failed" ? 1 : 0;
+}
+
+export function formatProgress(p: { phase?: string; processed?: number; total?: number; message?: string }): string {
+  const count = p.total ? `${p.processed ?? 0}/${p.total}` : `${p.processed ?? 0}`;
+  return `  ${p.phase ?? "sync"}: ${count}${p.message ? ` — ${p.message}` : ""}`;
+}
+
+export function formatSummary(s: {
+  kind: string;
+  status: string;
+  dryRun?: boolean;
+  runId?: string;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  durationMs?: number;
+  message?: string;
+}): string {
+  const head = `${s.dryRun ? "Dry run" : "Sync"} ${s.kind}: ${s.status}`;
+  const counts = `created ${s.created}, updated ${s.updated}, unchanged ${s.unchanged}, failed ${s.failed}`;
+  const time = s.durationMs !== undefined ? ` in ${(s.durationMs / 1000).toFixed(1)} s` : "";
+  const run = s.runId ? `\n  run: w365_syncruns(${s.runId})` : "";
+  const msg = s.message ? `\n  ${s.message}` : "";
+  return `${head} — ${counts}${time}${run}${msg}`;
+}
