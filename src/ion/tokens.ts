@@ -261,8 +261,9 @@ export class TokenManager {
         if (response.status !== 200) throw ionErrorFromResponse(response.status, body ?? response.body, { endpoint, kind: "token" });
         return this.stateFromTokenResponse(body, refreshToken);
       } catch (error) {
-        if (error instanceof IonNetworkError && NOT_SENT_NETWORK_CODES.has(error.networkCode) && attempt < maxAttempts) {
-          this.exchanges--;
+        const notSent = error instanceof IonNetworkError && NOT_SENT_NETWORK_CODES.has(error.networkCode);
+        if (notSent) this.exchanges--; // counts only exchanges that may have reached Ion
+        if (error instanceof IonNetworkError && notSent && attempt < maxAttempts) {
           this.logger.warn(`Ion token request could not connect, attempt ${attempt} of ${maxAttempts}`, { networkCode: error.networkCode });
           await this.sleep(backoffMs(attempt, DEFAULT_RETRY, this.random));
           continue;
