@@ -206,7 +206,7 @@ export function ionErrorFromResponse(status: number, body: unknown, context: Err
     const rbac = /does not have access/i.test(parsed.message ?? "");
     const message = rbac
       ? `${where}: the Ion user behind these credentials does not have access to this resource (403 PERMISSION_DENIED). Give the integration user a role with access in the Ion portal.`
-      : `${where}: permission denied (403 PERMISSION_DENIED). The Account ID ${account} does not match these credentials: check the Account ID shown on the Ion portal's Account Information page.`;
+      : `${where}: permission denied (403 PERMISSION_DENIED): the Account ID ${account} does not match these credentials. Check the Account ID shown on the Ion portal's Account Information page.`;
     return new IonPermissionError("ION_PERMISSION_DENIED", message, base);
   }
   if (status === 429) {
