@@ -1,0 +1,155 @@
+/**
+ * App settings of the functions app, validated once at start-up (functions/index.ts). A bad or
+ * missing setting fails with a message naming it; there are no fallback secrets. Every secret read
+ * here is registered for redaction. functions/README.md documents each setting.
+ */
+import { z } from "zod";
+import { ConfigError } from "../src/shared/errors";
+import { registerSecret } from "../src/shared/redact";
+import { parseNcrontab } from "./ncrontab";
+
+export const DEFAULT_SYNC_SCHEDULE = "0 0 2 * * *";
+export const DEFAULT_KEEPALIVE_SCHEDULE = "0 30 1 * * *";
+export const DEFAULT_STALE_SYNC_HOURS = 48;
+export const DEFAULT_STALE_RUN_MINUTES = 120;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+export const DEFAULT_REPLAY_WINDOW_MINUTES = 24 * 60;
+export const SYNC_QUEUE_NAME = "streamone-sync";
+export const QUEUE_CONNECTION_SETTING = "AzureWebJobsStorage";
+const MIN_WEBHOOK_KEY_LENGTH = 16;
+
+export type DataverseAuthSetting =
+  | { kind: "static"; token: string }
+  | { kind: "msal"; tenantId: string; clientId: string; clientSecret: string };
+
+export interface FunctionsConfig {
+  dataverseUrl: string;
+  dataverseAuth: DataverseAuthSetting;
+  webhookKey: string;
+  /** Expected organization: unique name ("contoso") or host ("contoso.crm.dynamics.com"). */
+  organization?: string;
+  organizationId?: string;
+  integrationUserId?: string;
+  syncSchedule: string;
+  keepAliveSchedule: string;
+  staleSyncHours: number;
+  staleRunMinutes: number;
+  maxBodyBytes: number;
+  replayWindowMinutes: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "must be a GUID");
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const positiveNumber = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n <= 0) {
+        ctx.addIssue({ code: "custom", message: `must be a positive number (got "${v}")` });
+        return z.NEVER;
+      }
+      return n;
+    });
+const schedule = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = v === undefined || v.trim() === "" ? fallback : v.trim();
+      try {
+        parseNcrontab(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const settingsSchema = z.object({
+  DATAVERSE_URL: z
+    .string({ error: "is required (the environment URL, e.g. https://contoso.crm.dynamics.com)" })
+    .url("must be a URL such as https://contoso.crm.dynamics.com")
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL"),
+  DATAVERSE_TOKEN: optionalText,
+  AZURE_TENANT_ID: optionalText,
+  AZURE_CLIENT_ID: optionalText,
+  AZURE_CLIENT_SECRET: optionalText,
+  WEBHOOK_KEY: z
+    .string({ error: "is required (the function key Dataverse sends as ?code=)" })
+    .min(MIN_WEBHOOK_KEY_LENGTH, `must be at least ${MIN_WEBHOOK_KEY_LENGTH} characters`),
+  DATAVERSE_ORGANIZATION: optionalText,
+  DATAVERSE_ORGANIZATION_ID: optionalText.pipe(guid.optional()),
+  INTEGRATION_USER_ID: optionalText.pipe(guid.optional()),
+  SYNC_SCHEDULE: schedule(DEFAULT_SYNC_SCHEDULE),
+  KEEPALIVE_SCHEDULE: schedule(DEFAULT_KEEPALIVE_SCHEDULE),
+  STALE_SYNC_HOURS: positiveNumber(DEFAULT_STALE_SYNC_HOURS),
+  STALE_RUN_MINUTES: positiveNumber(DEFAULT_STALE_RUN_MINUTES),
+  WEBHOOK_MAX_BODY_BYTES: positiveNumber(DEFAULT_MAX_BODY_BYTES),
+  REPLAY_WINDOW_MINUTES: positiveNumber(DEFAULT_REPLAY_WINDOW_MINUTES),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional().default("info"),
+});
+
+/** Host name of a Dataverse URL when it names an organization (contoso.crm.dynamics.com), else undefined. */
+export function organizationFromUrl(url: string): string | undefined {
+  const host = new URL(url).hostname.toLowerCase();
+  return /\.dynamics\.com$/.test(host) ? host : undefined;
+}
+
+function chooseAuth(s: z.infer<typeof settingsSchema>): DataverseAuthSetting {
+  const msalParts = { AZURE_TENANT_ID: s.AZURE_TENANT_ID, AZURE_CLIENT_ID: s.AZURE_CLIENT_ID, AZURE_CLIENT_SECRET: s.AZURE_CLIENT_SECRET };
+  const given = Object.entries(msalParts).filter(([, v]) => v !== undefined);
+  if (s.DATAVERSE_TOKEN && given.length > 0) {
+    throw new ConfigError(
+      `Ambiguous Dataverse credentials: set either DATAVERSE_TOKEN or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, not both (found DATAVERSE_TOKEN and ${given.map(([k]) => k).join(", ")}).`,
+    );
+  }
+  if (s.DATAVERSE_TOKEN) return { kind: "static", token: s.DATAVERSE_TOKEN };
+  if (given.length === 3) {
+    return { kind: "msal", tenantId: s.AZURE_TENANT_ID as string, clientId: s.AZURE_CLIENT_ID as string, clientSecret: s.AZURE_CLIENT_SECRET as string };
+  }
+  const missing = Object.entries(msalParts)
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
+  throw new ConfigError(
+    given.length === 0
+      ? "No Dataverse credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the app registration of the integration's application user), or DATAVERSE_TOKEN."
+      : `Incomplete Dataverse credentials: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing.`,
+  );
+}
+
+/** Reads and validates the settings. Throws ConfigError naming every bad setting (up to five). */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): FunctionsConfig {
+  registerSecret(env.WEBHOOK_KEY);
+  registerSecret(env.DATAVERSE_TOKEN);
+  registerSecret(env.AZURE_CLIENT_SECRET);
+  const parsed = settingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".")} ${i.message}`);
+    throw new ConfigError(`Invalid functions app settings: ${problems.join("; ")}.`, { hint: "See functions/README.md for every setting." });
+  }
+  const s = parsed.data;
+  const config: FunctionsConfig = {
+    dataverseUrl: s.DATAVERSE_URL.replace(/\/+$/, ""),
+    dataverseAuth: chooseAuth(s),
+    webhookKey: s.WEBHOOK_KEY,
+    syncSchedule: s.SYNC_SCHEDULE,
+    keepAliveSchedule: s.KEEPALIVE_SCHEDULE,
+    staleSyncHours: s.STALE_SYNC_HOURS,
+    staleRunMinutes: s.STALE_RUN_MINUTES,
+    maxBodyBytes: Math.floor(s.WEBHOOK_MAX_BODY_BYTES),
+    replayWindowMinutes: s.REPLAY_WINDOW_MINUTES,
+    logLevel: s.LOG_LEVEL,
+  };
+  const organization = s.DATAVERSE_ORGANIZATION ?? organizationFromUrl(config.dataverseUrl);
+  if (organization) config.organization = organization.toLowerCase();
+  if (s.DATAVERSE_ORGANIZATION_ID) config.organizationId = s.DATAVERSE_ORGANIZATION_ID.toLowerCase();
+  if (s.INTEGRATION_USER_ID) config.integrationUserId = s.INTEGRATION_USER_ID.toLowerCase();
+  return config;
+}

@@ -1,0 +1,52 @@
+/**
+ * Message name + table → handler. Anything not registered here is refused with a 400 before any
+ * work, so a misregistered step shows up as a failed system job with a clear reason.
+ */
+import type { WebhookContext } from "./context";
+import { connectionChanged } from "./connectionChanged";
+import { mapProviderAccount } from "./mapProviderAccount";
+import { subscriptionChanged } from "./subscriptionChanged";
+import { syncProviderAccounts } from "./syncProviderAccounts";
+import { syncSubscriptions } from "./syncSubscriptions";
+import { WebhookRefusedError, type HandlerOutcome, type PluginDeps } from "./types";
+import { verifyConnectivity } from "./verifyConnectivity";
+
+type Handler = <D>(ctx: WebhookContext, deps: PluginDeps<D>) => Promise<HandlerOutcome>;
+
+interface Route {
+  message: string;
+  entity: string;
+  handler: Handler;
+}
+
+export const ROUTES: readonly Route[] = [
+  { message: "w365_VerifyConnectivity", entity: "w365_providerconnection", handler: verifyConnectivity },
+  { message: "w365_SyncProviderAccounts", entity: "w365_providerconnection", handler: syncProviderAccounts },
+  { message: "w365_SyncSubscriptions", entity: "w365_providerconnection", handler: syncSubscriptions },
+  { message: "w365_MapProviderAccount", entity: "w365_provideraccount", handler: mapProviderAccount },
+  { message: "Update", entity: "w365_providersubscription", handler: subscriptionChanged },
+  { message: "Create", entity: "w365_providerconnection", handler: connectionChanged },
+  { message: "Update", entity: "w365_providerconnection", handler: connectionChanged },
+];
+
+/** Finds the handler for a context (message names compare case-insensitively, as Dataverse's do). */
+export function findRoute(messageName: string, entityName: string): Route | undefined {
+  const m = messageName.toLowerCase();
+  const e = entityName.toLowerCase();
+  return ROUTES.find((r) => r.message.toLowerCase() === m && r.entity === e);
+}
+
+export function dispatch<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+  const route = findRoute(ctx.messageName, ctx.primaryEntityName);
+  if (!route) {
+    return Promise.reject(
+      new WebhookRefusedError(
+        "WEBHOOK_UNKNOWN_MESSAGE",
+        `This endpoint does not handle ${ctx.messageName} on ${ctx.primaryEntityName || "(no table)"}.`,
+        400,
+        "Remove the step from the StreamOne Ion Functions service endpoint or update the functions app.",
+      ),
+    );
+  }
+  return route.handler(ctx, deps);
+}

@@ -1,0 +1,39 @@
+/**
+ * Asynchronous step on Update of w365_providersubscription filtered to the requested-change columns.
+ * Places the admin's change in Ion through the work queue (order placement and tracking can outlast
+ * the 60 s webhook budget). Echo-loop guards: changes made by the connector's own application user
+ * (it clears the requested columns once Ion applied them) and updates that only clear requests are
+ * ignored with a 200, so Dataverse records the system job as succeeded and nothing is sent.
+ */
+import type { SdkValue, WebhookContext } from "./context";
+import { causedByIntegration, requireTargetId } from "./common";
+import type { HandlerOutcome, PluginDeps } from "./types";
+
+export const REQUESTED_COLUMNS = ["w365_requestedquantity", "w365_requestedstatus", "w365_requestedautorenew"] as const;
+
+function isCleared(value: SdkValue | undefined): boolean {
+  return value === null || value === undefined || value === "";
+}
+
+/** True when the update sets at least one requested column; undefined when the payload carries no Target (oversized message). */
+export function requestsAChange(ctx: WebhookContext): boolean | undefined {
+  if (!ctx.target || ctx.target.kind !== "entity") return undefined;
+  const attributes = ctx.target.attributes;
+  const present = REQUESTED_COLUMNS.filter((c) => c in attributes);
+  if (present.length === 0) return false;
+  return present.some((c) => !isCleared(attributes[c]));
+}
+
+export async function subscriptionChanged<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+  const subscriptionId = requireTargetId(ctx, "subscription");
+  if (await causedByIntegration(ctx, deps as PluginDeps<unknown>)) {
+    return { status: 200, body: { ignored: true, reason: "The change was made by the connector itself." } };
+  }
+  // Without a Target (x-ms-dynamics-msg-size-exceeded) the engine reads the row and decides.
+  if (requestsAChange(ctx) === false) {
+    return { status: 200, body: { ignored: true, reason: "No requested change is set (requests were cleared)." } };
+  }
+  await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
+  deps.logger.info("outbound change queued", { subscriptionId });
+  return { status: 202, body: { message: "The change is queued for StreamOne Ion.", subscriptionId } };
+}

@@ -1,0 +1,85 @@
+/**
+ * What the webhook handlers need from the outside world, as narrow injected interfaces: the sync
+ * engine's entry points, the few Dataverse reads the handlers make themselves, the work queue and the
+ * integration's own identity. `functions/runtime.ts` binds the real ones; tests bind doubles of the
+ * remote services only.
+ */
+import { ConnectorError } from "../src/shared/errors";
+import type { Clock } from "../src/shared/clock";
+import type { Logger } from "../src/shared/logger";
+import type { WebhookContext } from "./context";
+
+export type Trigger = "manual" | "schedule" | "workflow" | "webhook" | "cli";
+export type SyncKind = "accounts" | "subscriptions" | "outbound" | "all";
+export type MapAction = "map" | "create" | "ignore" | "unmap";
+
+/** The sync engine entry points (src/sync/index.ts); `D` is its SyncDeps, opaque to the handlers. */
+export interface SyncEngine<D = unknown> {
+  runVerify(deps: D, o: { connectionId: string; trigger: Trigger; requestId?: string }): Promise<unknown>;
+  startQueuedRun(
+    deps: D,
+    o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string },
+  ): Promise<{ runId: string }>;
+  runSync(
+    deps: D,
+    o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string; runId?: string },
+  ): Promise<unknown>;
+  mapProviderAccount(deps: D, o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<unknown>;
+  runOutboundForSubscription(deps: D, o: { subscriptionId: string; trigger: Trigger }): Promise<unknown>;
+  runKeepAlive(deps: D, o?: { now?: number; staleSyncMs?: number }): Promise<unknown>;
+}
+
+/** The Dataverse reads the handlers make before handing work to the engine (a DataverseClient satisfies it). */
+export interface DataverseReader {
+  tryRetrieve<T = Record<string, unknown>>(entitySet: string, key: string, o?: { select?: string[] }): Promise<T | undefined>;
+  query<T = Record<string, unknown>>(entitySet: string, o?: { select?: string[]; filter?: string; orderby?: string; top?: number }): AsyncIterable<T>;
+}
+
+/** One unit of background work. Serialised as JSON onto the storage queue, so plain data only. */
+export type WorkMessage =
+  | {
+      type: "sync";
+      runId: string;
+      connectionId: string;
+      kind: SyncKind;
+      trigger: Trigger;
+      dryRun?: boolean;
+      requestId?: string;
+      providerAccountId?: string;
+    }
+  | { type: "outbound"; subscriptionId: string; trigger: Trigger };
+
+export interface WorkQueue {
+  enqueue(message: WorkMessage): Promise<void>;
+}
+
+export interface PluginDeps<D = unknown> {
+  engine: SyncEngine<D>;
+  syncDeps: D;
+  dataverse: DataverseReader;
+  queue: WorkQueue;
+  /** The application user the connector writes as (INTEGRATION_USER_ID, else WhoAmI); lower-case GUID. */
+  integrationUserId(): Promise<string>;
+  logger: Logger;
+  clock: Clock;
+  /** A queued/running run older than this is treated as dead and does not block a new one. */
+  staleRunMs: number;
+}
+
+/** What a handler tells the HTTP layer: a status (2xx = the step succeeds) and a small JSON body. */
+export interface HandlerOutcome {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+export type WebhookHandler = <D>(ctx: WebhookContext, deps: PluginDeps<D>) => Promise<HandlerOutcome>;
+
+/**
+ * The work cannot start (not found, inactive, already running, bad parameters). Its message is what
+ * Dataverse shows the caller of the custom API, so it says what to do.
+ */
+export class WebhookRefusedError extends ConnectorError {
+  constructor(code: string, message: string, statusCode: number, hint?: string) {
+    super(code, message, { statusCode, ...(hint ? { hint } : {}) });
+  }
+}

@@ -1,0 +1,156 @@
+/** RemoteExecutionContext payloads shaped like reference/dataverse.md section 3, plus recording doubles of the handlers' remote dependencies. */
+import type { PluginDeps, SyncEngine, WorkMessage } from "../../plugins/types";
+import { silentLogger } from "../../src/shared/logger";
+
+export const ORG_ID = "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f";
+export const ORG_NAME = "work365dev";
+export const INTEGRATION_USER = "11111111-2222-4333-8444-555555555555";
+export const ADMIN_USER = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+export const CONNECTION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e";
+export const SUBSCRIPTION_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+export const PROVIDER_ACCOUNT_ID = "16fd2706-8baf-433b-82eb-8c7fada847da";
+export const ACCOUNT_ID = "886313e1-3b8a-5372-9b90-0c9aee199e5d";
+
+const CONTRACTS = "http://schemas.microsoft.com/xrm/2011/Contracts";
+export const entityReference = (logicalName: string, id: string, name: string | null = null) => ({
+  __type: `EntityReference:${CONTRACTS}`,
+  Id: id,
+  KeyAttributes: [],
+  LogicalName: logicalName,
+  Name: name,
+  RowVersion: null,
+});
+export const optionSet = (value: number) => ({ __type: `OptionSetValue:${CONTRACTS}`, Value: value });
+export const money = (value: number) => ({ __type: `Money:${CONTRACTS}`, Value: value });
+export const entity = (logicalName: string, id: string, attributes: Record<string, unknown>) => ({
+  __type: `Entity:${CONTRACTS}`,
+  Attributes: Object.entries(attributes).map(([key, value]) => ({ key, value })),
+  EntityState: null,
+  FormattedValues: [],
+  Id: id,
+  KeyAttributes: [],
+  LogicalName: logicalName,
+  RelatedEntities: [],
+  RowVersion: "1234567",
+});
+export const wcfDate = (ms: number) => `/Date(${ms})/`;
+
+let counter = 0;
+function nextGuid(): string {
+  counter++;
+  return `00000000-0000-4000-8000-${counter.toString(16).padStart(12, "0")}`;
+}
+
+export interface ContextOptions {
+  message: string;
+  entity: string;
+  id: string;
+  mode?: 0 | 1;
+  input?: Record<string, unknown>;
+  preImages?: Record<string, unknown>;
+  userId?: string;
+  organizationName?: string;
+  organizationId?: string;
+  requestId?: string | null;
+  operationId?: string;
+  correlationId?: string;
+  createdOn?: number;
+  depth?: number;
+}
+
+export function remoteContext(o: ContextOptions): Record<string, unknown> {
+  const user = o.userId ?? ADMIN_USER;
+  return {
+    BusinessUnitId: "5bb3b0b4-2c4e-4bd6-9f6b-1f0c1a2b3c4d",
+    CorrelationId: o.correlationId ?? nextGuid(),
+    Depth: o.depth ?? 1,
+    InitiatingUserId: user,
+    InputParameters: Object.entries(o.input ?? {}).map(([key, value]) => ({ key, value })),
+    IsExecutingOffline: false,
+    IsInTransaction: o.mode === 0,
+    IsOfflinePlayback: false,
+    IsolationMode: 1,
+    MessageName: o.message,
+    Mode: o.mode ?? 0,
+    OperationCreatedOn: wcfDate(o.createdOn ?? Date.now()),
+    OperationId: o.operationId ?? nextGuid(),
+    OrganizationId: o.organizationId ?? ORG_ID,
+    OrganizationName: o.organizationName ?? ORG_NAME,
+    OutputParameters: [],
+    OwningExtension: entityReference("sdkmessageprocessingstep", "6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", "StreamOne step"),
+    ParentContext: null,
+    PostEntityImages: [],
+    PreEntityImages: Object.entries(o.preImages ?? {}).map(([key, value]) => ({ key, value })),
+    PrimaryEntityId: o.id,
+    PrimaryEntityName: o.entity,
+    RequestId: o.requestId === null ? null : (o.requestId ?? nextGuid()),
+    SecondaryEntityName: "none",
+    SharedVariables: [],
+    Stage: 40,
+    UserId: user,
+  };
+}
+
+export const verifyContext = (extra: Partial<ContextOptions> = {}) =>
+  remoteContext({ message: "w365_VerifyConnectivity", entity: "w365_providerconnection", id: CONNECTION_ID, input: { Target: entityReference("w365_providerconnection", CONNECTION_ID) }, ...extra });
+
+export const syncAccountsContext = (input: Record<string, unknown> = {}, extra: Partial<ContextOptions> = {}) =>
+  remoteContext({
+    message: "w365_SyncProviderAccounts",
+    entity: "w365_providerconnection",
+    id: CONNECTION_ID,
+    input: { Target: entityReference("w365_providerconnection", CONNECTION_ID), ...input },
+    ...extra,
+  });
+
+export const subscriptionUpdateContext = (attributes: Record<string, unknown>, extra: Partial<ContextOptions> = {}) =>
+  remoteContext({
+    message: "Update",
+    entity: "w365_providersubscription",
+    id: SUBSCRIPTION_ID,
+    mode: 1,
+    input: { Target: entity("w365_providersubscription", SUBSCRIPTION_ID, attributes) },
+    preImages: { PreImage: entity("w365_providersubscription", SUBSCRIPTION_ID, { w365_quantity: 5, w365_status: "active", w365_autorenew: true }) },
+    ...extra,
+  });
+
+/** A recording double of the engine and of the Dataverse reads: every call is kept, so tests assert "no work done". */
+export function recordingDeps(rows: { connection?: Record<string, unknown> | null; runs?: Record<string, unknown>[]; providerAccount?: boolean; mapResult?: unknown } = {}) {
+  const calls: { fn: string; args: unknown }[] = [];
+  const dataverseCalls: { fn: string; entitySet: string; args: unknown }[] = [];
+  const queued: WorkMessage[] = [];
+  const engine: SyncEngine<string> = {
+    runVerify: async (_d, o) => (calls.push({ fn: "runVerify", args: o }), { status: "connected" }),
+    startQueuedRun: async (_d, o) => (calls.push({ fn: "startQueuedRun", args: o }), { runId: "9b2d1a3c-0000-4000-8000-000000000001" }),
+    runSync: async (_d, o) => (calls.push({ fn: "runSync", args: o }), { status: "succeeded" }),
+    mapProviderAccount: async (_d, o) => (calls.push({ fn: "mapProviderAccount", args: o }), rows.mapResult ?? { status: "mapped" }),
+    runOutboundForSubscription: async (_d, o) => (calls.push({ fn: "runOutboundForSubscription", args: o }), { status: "sent" }),
+    runKeepAlive: async (_d, o) => (calls.push({ fn: "runKeepAlive", args: o }), { rotated: 0 }),
+  };
+  const connection = rows.connection === undefined ? { w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", statecode: 0, w365_status: 365000001 } : rows.connection;
+  const deps: PluginDeps<string> = {
+    engine,
+    syncDeps: "sync-deps",
+    dataverse: {
+      tryRetrieve: async <T>(entitySet: string, key: string, o?: unknown) => {
+        dataverseCalls.push({ fn: "tryRetrieve", entitySet, args: { key, o } });
+        if (entitySet === "w365_providerconnections") return (connection ?? undefined) as T | undefined;
+        if (entitySet === "w365_provideraccounts") return (rows.providerAccount === false ? undefined : { w365_provideraccountid: key }) as T | undefined;
+        return undefined;
+      },
+      query: <T>(entitySet: string, o?: unknown): AsyncIterable<T> => {
+        dataverseCalls.push({ fn: "query", entitySet, args: o });
+        const list = (entitySet === "w365_syncruns" ? (rows.runs ?? []) : []) as T[];
+        return (async function* () {
+          yield* list;
+        })();
+      },
+    },
+    queue: { enqueue: async (m) => void queued.push(m) },
+    integrationUserId: async () => (dataverseCalls.push({ fn: "whoAmI", entitySet: "", args: null }), INTEGRATION_USER),
+    logger: silentLogger,
+    clock: { now: () => Date.now() },
+    staleRunMs: 2 * 3600_000,
+  };
+  return { deps, calls, dataverseCalls, queued };
+}
