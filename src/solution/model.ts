@@ -83,6 +83,9 @@ export interface ViewDef {
   /** Raw FetchXml (<fetch>…</fetch>) and LayoutXml (<grid>…</grid>). */
   fetchXml: string;
   layoutXml: string;
+  /** savedquery querytype: 0 public view (default), 1 advanced find, 2 associated, 4 quick find, 64 lookup. */
+  queryType?: number;
+  description?: string;
 }
 
 export interface TableDef {
@@ -272,4 +275,6 @@ export interface SolutionModel {
   fieldSecurityProfiles: FieldSecurityProfileDef[];
   webResources: WebResourceDef[];
   customControls: CustomControlDef[];
+  /** One-to-many relationships behind the lookups (cascade rules). Optional so older producers stay valid. */
+  relationships?: RelationshipDef[];
 }
