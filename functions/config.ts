@@ -76,7 +76,7 @@ const settingsSchema = z.object({
   DATAVERSE_URL: z
     .string({ error: "is required (the environment URL, e.g. https://contoso.crm.dynamics.com)" })
     .url("must be a URL such as https://contoso.crm.dynamics.com")
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL"),
+    .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL"),
   DATAVERSE_TOKEN: optionalText,
   AZURE_TENANT_ID: optionalText,
   AZURE_CLIENT_ID: optionalText,

@@ -1,0 +1,125 @@
+/**
+ * The functions app's wiring: one Dataverse client, the sync engine bound to it, the integration's
+ * identity (cached), the replay guard, and a per-invocation work queue. Azure uses
+ * `getDefaultRuntime()` (settings from process.env, queue = output binding); the local host and
+ * tests build their own with `createRuntime`.
+ */
+import type { InvocationContext } from "@azure/functions";
+import { DataverseClient } from "../src/dataverse";
+import { systemClock, type Clock } from "../src/shared/clock";
+import { createLogger, type Logger } from "../src/shared/logger";
+import * as sync from "../src/sync";
+import type { SyncDeps } from "../src/sync";
+import type { PluginDeps, SyncEngine, WorkQueue } from "../plugins/types";
+import { loadConfig, type FunctionsConfig } from "./config";
+import { ReplayGuard } from "./replayGuard";
+import type { WebhookRuntime } from "./webhookHandler";
+import type { ExpectedOrganization } from "./webhookSecurity";
+import { BindingWorkQueue } from "./workQueue";
+
+/** The engine's entry points as the handlers call them. */
+export const syncEngine: SyncEngine<SyncDeps> = {
+  runVerify: (deps, o) => sync.runVerify(deps, o),
+  startQueuedRun: (deps, o) => sync.startQueuedRun(deps, o),
+  runSync: (deps, o) => sync.runSync(deps, o),
+  mapProviderAccount: (deps, o) => sync.mapProviderAccount(deps, o),
+  runOutboundForSubscription: (deps, o) => sync.runOutboundForSubscription(deps, o),
+  runKeepAlive: (deps, o) => sync.runKeepAlive(deps, o),
+};
+
+export interface Identity {
+  userId: string;
+  organizationId: string;
+}
+
+export interface FunctionsRuntime extends WebhookRuntime {
+  config: FunctionsConfig;
+  dataverse: DataverseClient;
+  syncDeps: SyncDeps;
+  engine: SyncEngine<SyncDeps>;
+  clock: Clock;
+  /** The integration's application user and organization, from settings or one cached WhoAmI. */
+  identity(): Promise<Identity>;
+  queueFor(context: InvocationContext): WorkQueue;
+  pluginDeps(context: InvocationContext): PluginDeps<SyncDeps>;
+}
+
+export interface RuntimeOptions {
+  queueFor?: (context: InvocationContext) => WorkQueue;
+  logger?: Logger;
+  clock?: Clock;
+  dataverse?: DataverseClient;
+  engine?: SyncEngine<SyncDeps>;
+  /** Identifies this process in token leases (several instances may run). */
+  holderId?: string;
+}
+
+export function createRuntime(config: FunctionsConfig, options: RuntimeOptions = {}): FunctionsRuntime {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, base: { app: "streamone-functions" } });
+  const clock = options.clock ?? systemClock;
+  const dataverse =
+    options.dataverse ??
+    new DataverseClient({
+      url: config.dataverseUrl,
+      auth: config.dataverseAuth,
+      logger: logger.child({ component: "dataverse" }),
+    });
+  const syncDeps: SyncDeps = { dataverse, logger: logger.child({ component: "sync" }), clock, ...(options.holderId ? { holderId: options.holderId } : {}) };
+  const engine = options.engine ?? syncEngine;
+  const queueFor = options.queueFor ?? ((context: InvocationContext) => new BindingWorkQueue(context));
+  let identityPromise: Promise<Identity> | undefined;
+  const identity = (): Promise<Identity> => {
+    if (config.integrationUserId && config.organizationId) {
+      return Promise.resolve({ userId: config.integrationUserId, organizationId: config.organizationId });
+    }
+    identityPromise ??= dataverse.whoAmI().then(
+      (who) => ({ userId: (config.integrationUserId ?? who.UserId).toLowerCase(), organizationId: (config.organizationId ?? who.OrganizationId).toLowerCase() }),
+      (error: unknown) => {
+        identityPromise = undefined; // a transient failure must not stick
+        throw error;
+      },
+    );
+    return identityPromise;
+  };
+  const runtime: FunctionsRuntime = {
+    config,
+    dataverse,
+    syncDeps,
+    engine,
+    clock,
+    logger,
+    webhookKey: config.webhookKey,
+    maxBodyBytes: config.maxBodyBytes,
+    replay: new ReplayGuard(config.replayWindowMinutes * 60_000, clock),
+    identity,
+    async expectedOrganization(): Promise<ExpectedOrganization> {
+      // With a configured name or id, no Dataverse call is needed to refuse a foreign organization.
+      if (config.organization || config.organizationId) {
+        return { ...(config.organization ? { name: config.organization } : {}), ...(config.organizationId ? { id: config.organizationId } : {}) };
+      }
+      return { id: (await identity()).organizationId };
+    },
+    queueFor,
+    pluginDeps(context) {
+      return {
+        engine,
+        syncDeps,
+        dataverse,
+        queue: queueFor(context),
+        integrationUserId: async () => (await identity()).userId,
+        logger: logger.child({ invocationId: context.invocationId }),
+        clock,
+        staleRunMs: config.staleRunMinutes * 60_000,
+      };
+    },
+  };
+  return runtime;
+}
+
+let defaultRuntime: FunctionsRuntime | undefined;
+
+/** The runtime Azure invocations use, built from process.env on first use (and validated then). */
+export function getDefaultRuntime(): FunctionsRuntime {
+  defaultRuntime ??= createRuntime(loadConfig(process.env), { holderId: `func-${process.env.WEBSITE_INSTANCE_ID ?? process.pid}` });
+  return defaultRuntime;
+}

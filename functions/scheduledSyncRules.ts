@@ -1,0 +1,75 @@
+/**
+ * Which connectors the scheduled sync queues, and the queueing itself (pure of Azure registration,
+ * so the local host and tests use it directly). See scheduledSync.ts for the timer.
+ */
+import { ConnectorError, ensureError } from "../src/shared/errors";
+import { ensureNoActiveRun, CONNECTION_SET } from "../plugins/common";
+import type { PluginDeps } from "../plugins/types";
+import { isDue, parseNcrontab } from "./ncrontab";
+
+export const STATUS_CONNECTED = 365000001;
+
+export interface ScheduledSyncReport {
+  queued: { connectionId: string; runId: string }[];
+  skipped: { connectionId: string; reason: string }[];
+  failed: { connectionId: string; error: string }[];
+}
+
+interface ConnectionRow {
+  w365_providerconnectionid: string;
+  w365_name?: string | null;
+  w365_status?: number | null;
+  w365_syncschedule?: string | null;
+  w365_lastsyncon?: string | null;
+  createdon?: string | null;
+}
+
+/** Why a connector is not due now, or undefined when it is. Pure, so the rule is tested directly. */
+export function notDueReason(row: ConnectionRow, now: Date): string | undefined {
+  if (row.w365_status !== STATUS_CONNECTED) return "not connected (verify the connector first)";
+  const own = row.w365_syncschedule?.trim();
+  if (!own) return undefined;
+  let schedule;
+  try {
+    schedule = parseNcrontab(own);
+  } catch {
+    return undefined; // an unreadable per-connector schedule falls back to the app schedule
+  }
+  const since = row.w365_lastsyncon ?? row.createdon;
+  if (!since || Number.isNaN(Date.parse(since))) return undefined;
+  return isDue(schedule, new Date(since), now) ? undefined : `its own schedule "${own}" has no occurrence since the last sync`;
+}
+
+export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<ScheduledSyncReport> {
+  const report: ScheduledSyncReport = { queued: [], skipped: [], failed: [] };
+  const now = new Date(deps.clock.now());
+  const rows: ConnectionRow[] = [];
+  for await (const row of deps.dataverse.query<ConnectionRow>(CONNECTION_SET, {
+    select: ["w365_providerconnectionid", "w365_name", "w365_status", "w365_syncschedule", "w365_lastsyncon", "createdon"],
+    filter: "statecode eq 0",
+  })) {
+    rows.push(row);
+  }
+  for (const row of rows) {
+    const connectionId = row.w365_providerconnectionid;
+    const reason = notDueReason(row, now);
+    if (reason) {
+      report.skipped.push({ connectionId, reason });
+      continue;
+    }
+    try {
+      await ensureNoActiveRun(deps, { id: connectionId, name: row.w365_name ?? "StreamOne Ion", active: true }, "all", false);
+      const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, { connectionId, kind: "all", trigger: "schedule" });
+      await deps.queue.enqueue({ type: "sync", runId, connectionId, kind: "all", trigger: "schedule" });
+      report.queued.push({ connectionId, runId });
+    } catch (caught) {
+      if (caught instanceof ConnectorError && caught.code === "SYNC_ALREADY_RUNNING") {
+        report.skipped.push({ connectionId, reason: "a sync is already queued or running" });
+      } else {
+        report.failed.push({ connectionId, error: ensureError(caught).message });
+      }
+    }
+  }
+  return report;
+}
+

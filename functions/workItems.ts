@@ -1,0 +1,42 @@
+/**
+ * What the queue worker does with one work item (pure of Azure registration, so the local host's
+ * in-process queue runs exactly this). A transient failure is rethrown so the queue retries it (a
+ * sync resumes from its checkpoint); a permanent one is already recorded by the engine on the run
+ * row or the subscription, so the message completes.
+ */
+import type { InvocationContext } from "@azure/functions";
+import { ConnectorError, ensureError } from "../src/shared/errors";
+import type { Logger } from "../src/shared/logger";
+import type { SyncEngine } from "../plugins/types";
+import { parseWorkMessage } from "./workQueue";
+
+function dequeueCountOf(context: InvocationContext): number {
+  const n = Number(context.triggerMetadata?.dequeueCount ?? 1);
+  return Number.isFinite(n) && n > 0 ? n : 1;
+}
+
+export function createSyncWorker<D>(runtime: { engine: SyncEngine<D>; syncDeps: D; logger: Logger }) {
+  return async function runWorkItem(queueEntry: unknown, context: InvocationContext): Promise<void> {
+    const message = parseWorkMessage(queueEntry);
+    const dequeueCount = dequeueCountOf(context);
+    const log = runtime.logger.child({ invocationId: context.invocationId, function: "syncWorker", type: message.type, dequeueCount });
+    try {
+      if (message.type === "sync") {
+        const { type: _type, ...options } = message;
+        log.info("sync run starting", { runId: message.runId, kind: message.kind, connectionId: message.connectionId });
+        const summary = await runtime.engine.runSync(runtime.syncDeps, options);
+        log.info("sync run finished", { runId: message.runId, status: (summary as { status?: unknown } | undefined)?.status });
+      } else {
+        log.info("outbound change starting", { subscriptionId: message.subscriptionId });
+        const result = await runtime.engine.runOutboundForSubscription(runtime.syncDeps, { subscriptionId: message.subscriptionId, trigger: message.trigger });
+        log.info("outbound change finished", { subscriptionId: message.subscriptionId, status: (result as { status?: unknown } | undefined)?.status });
+      }
+    } catch (caught) {
+      const error = ensureError(caught);
+      const retryable = caught instanceof ConnectorError ? caught.retryable : true;
+      log.error("work item failed", { error: error.message, code: caught instanceof ConnectorError ? caught.code : "UNEXPECTED", retryable });
+      if (retryable) throw error;
+    }
+  };
+}
+

@@ -1,0 +1,281 @@
+/**
+ * Local functions host: serves the functions app's own handlers over HTTP on 127.0.0.1, since Azure
+ * Functions Core Tools cannot be installed here. It does what the Azure host does for this app:
+ * enforces the function key (?code= or x-functions-key, else 401), adapts node:http requests into
+ * `HttpRequest` + `InvocationContext`, runs the storage-queue worker through an in-process queue
+ * with the same retry-then-poison rule, and runs the timers on demand (`runTimer`) or on schedule.
+ */
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from "@azure/functions";
+import type { Clock } from "../../src/shared/clock";
+import { systemClock } from "../../src/shared/clock";
+import { ensureError } from "../../src/shared/errors";
+import { createLogger, type Logger } from "../../src/shared/logger";
+import { redact, registerSecret } from "../../src/shared/redact";
+import { loadConfig } from "../../functions/config";
+import { nextOccurrence, parseNcrontab } from "../../functions/ncrontab";
+import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
+import { createScheduledSync } from "../../functions/scheduledSync";
+import { createSyncWorker } from "../../functions/workItems";
+import { createTokenKeepAlive } from "../../functions/tokenKeepAlive";
+import { createWebhookHandler } from "../../functions/webhookHandler";
+import { keysMatch, presentedKey } from "../../functions/webhookSecurity";
+import { InProcessWorkQueue } from "../../functions/workQueue";
+
+export type TimerName = "scheduledSync" | "tokenKeepAlive";
+
+export interface FunctionsHostOptions {
+  /** 0 or absent = any free port. Always 127.0.0.1. */
+  port?: number;
+  dataverseUrl: string;
+  dataverseToken: string;
+  webhookKey: string;
+  /** Expected organization (unique name or host); absent = the organization of `dataverseUrl` (WhoAmI). */
+  organization?: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** Run the timers on their NCRONTAB schedules too (the sandbox CLI does; tests call runTimer). */
+  runSchedules?: boolean;
+  /** Further app settings (SYNC_SCHEDULE, STALE_RUN_MINUTES, INTEGRATION_USER_ID…), validated like Azure's. */
+  settings?: Record<string, string>;
+  workerConcurrency?: number;
+  /** Delay before a failed queue message is retried (Azure: the visibility timeout). */
+  retryDelayMs?: (dequeueCount: number) => number;
+  /** Overrides for tests (e.g. an engine wrapper counting calls). */
+  runtime?: Pick<RuntimeOptions, "engine" | "dataverse">;
+}
+
+export interface FunctionsHost {
+  url: string;
+  key: string;
+  runtime: FunctionsRuntime;
+  queue: InProcessWorkQueue;
+  /** Runs a timer function now, as the Azure host does on its schedule; resolves with its result. */
+  runTimer(name: TimerName): Promise<unknown>;
+  /** Resolves when no webhook is being handled and the work queue is empty. */
+  whenIdle(): Promise<void>;
+  stats(): { requests: number; unauthorized: number; inFlight: number; workProcessed: number; poisoned: number };
+  close(): Promise<void>;
+}
+
+const WEBHOOK_PATH = "/api/dataverse/webhook";
+
+function contextFor(functionName: string, logger: Logger, triggerMetadata?: Record<string, unknown>): InvocationContext {
+  return new InvocationContext({
+    invocationId: randomUUID(),
+    functionName,
+    ...(triggerMetadata ? { triggerMetadata } : {}),
+    logHandler: (level, ...args) => {
+      const text = redact(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "));
+      if (level === "error") logger.error(text, { function: functionName });
+      else if (level === "warning") logger.warn(text, { function: functionName });
+      else logger.debug(text, { function: functionName });
+    },
+  });
+}
+
+function timerInfo(now: Date, next: Date | undefined): Timer {
+  const iso = now.toISOString();
+  return { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: iso, next: next?.toISOString() ?? iso, lastUpdated: iso } };
+}
+
+/** Reads a request body, refusing it once it passes `limit` bytes (the Azure host has its own cap too). */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | "too-large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let done = false;
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      total += chunk.length;
+      if (total > limit) {
+        done = true;
+        resolve("too-large");
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (!done) resolve(Buffer.concat(chunks));
+    });
+    req.on("error", (e) => (done ? undefined : reject(e)));
+  });
+}
+
+function send(res: http.ServerResponse, init: HttpResponseInit): void {
+  const headers: Record<string, string> = {};
+  if (init.headers) new Headers(init.headers as HeadersInit).forEach((v, k) => (headers[k] = v));
+  let payload = "";
+  if (init.jsonBody !== undefined) {
+    payload = JSON.stringify(init.jsonBody);
+    headers["content-type"] ??= "application/json; charset=utf-8";
+  } else if (typeof init.body === "string") payload = init.body;
+  res.writeHead(init.status ?? 200, { ...headers, "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+export async function startFunctionsHost(options: FunctionsHostOptions): Promise<FunctionsHost> {
+  registerSecret(options.webhookKey);
+  registerSecret(options.dataverseToken);
+  const logger = options.logger ?? createLogger({ base: { app: "functions-host" } });
+  const clock = options.clock ?? systemClock;
+  const config = loadConfig({
+    DATAVERSE_URL: options.dataverseUrl,
+    DATAVERSE_TOKEN: options.dataverseToken,
+    WEBHOOK_KEY: options.webhookKey,
+    ...(options.organization ? { DATAVERSE_ORGANIZATION: options.organization } : {}),
+    ...(options.settings ?? {}),
+  });
+
+  let queue: InProcessWorkQueue | undefined;
+  const runtime = createRuntime(config, {
+    logger,
+    clock,
+    holderId: `functions-host-${process.pid}-${randomUUID().slice(0, 8)}`,
+    queueFor: () => queue as InProcessWorkQueue,
+    ...(options.runtime ?? {}),
+  });
+  const worker = createSyncWorker(runtime);
+  queue = new InProcessWorkQueue(worker, {
+    concurrency: options.workerConcurrency ?? 4,
+    logger,
+    ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+    createContext: (_message, dequeueCount) => contextFor("syncWorker", logger, { dequeueCount }),
+  });
+  const workQueue = queue;
+  const webhook = createWebhookHandler(runtime);
+  const timers: Record<TimerName, { schedule: string; run: (t: Timer, c: InvocationContext) => Promise<unknown> }> = {
+    scheduledSync: { schedule: config.syncSchedule, run: createScheduledSync(runtime) },
+    tokenKeepAlive: { schedule: config.keepAliveSchedule, run: createTokenKeepAlive(runtime) },
+  };
+
+  let inFlight = 0;
+  let requests = 0;
+  let unauthorized = 0;
+  let idleWaiters: (() => void)[] = [];
+  const settleIdle = () => {
+    if (inFlight > 0) return;
+    const waiters = idleWaiters;
+    idleWaiters = [];
+    for (const w of waiters) w();
+  };
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    requests++;
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+    // The host checks the function key before anything else, as Azure does for authLevel "function".
+    const key = presentedKey(headers, url.searchParams);
+    if (!key || !keysMatch(key, config.webhookKey)) {
+      unauthorized++;
+      req.resume();
+      send(res, { status: 401 });
+      return;
+    }
+    if (url.pathname.toLowerCase() !== WEBHOOK_PATH) {
+      req.resume();
+      send(res, { status: 404, jsonBody: { error: { code: "NOT_FOUND", message: `No function at ${url.pathname}.` } } });
+      return;
+    }
+    if (req.method !== "POST") {
+      req.resume();
+      send(res, { status: 405, jsonBody: { error: { code: "WEBHOOK_METHOD_NOT_ALLOWED", message: "Dataverse webhooks are POSTs." } } });
+      return;
+    }
+    const body = await readBody(req, config.maxBodyBytes);
+    if (body === "too-large") {
+      send(res, { status: 413, jsonBody: { error: { code: "WEBHOOK_PAYLOAD_TOO_LARGE", message: `The webhook body is larger than ${config.maxBodyBytes} bytes.` } } });
+      return;
+    }
+    const query: Record<string, string> = {};
+    url.searchParams.forEach((v, k) => (query[k] = v));
+    const headerRecord: Record<string, string> = {};
+    headers.forEach((v, k) => (headerRecord[k] = v));
+    const request = new HttpRequest({ method: "POST", url: url.toString(), headers: headerRecord, query, body: { bytes: body } });
+    const response = await webhook(request, contextFor("dataverseWebhook", logger));
+    send(res, response);
+  };
+
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    handle(req, res)
+      .catch((error: unknown) => {
+        logger.error("functions host request failed", { error: ensureError(error).message });
+        if (!res.headersSent) send(res, { status: 500, jsonBody: { error: { code: "HOST_ERROR", message: "The local functions host failed." } } });
+      })
+      .finally(() => {
+        inFlight--;
+        settleIdle();
+      });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  // Learn the integration user and organization now, so the first webhook does not pay for WhoAmI.
+  await runtime.identity().catch((error: unknown) => logger.warn("could not read the integration identity yet", { error: ensureError(error).message }));
+
+  const runTimer = async (name: TimerName): Promise<unknown> => {
+    const timer = timers[name];
+    if (!timer) throw new Error(`Unknown timer ${String(name)}.`);
+    const now = new Date(clock.now());
+    return timer.run(timerInfo(now, nextOccurrence(parseNcrontab(timer.schedule), now)), contextFor(name, logger));
+  };
+
+  const scheduled = new Set<NodeJS.Timeout>();
+  let closed = false;
+  const arm = (name: TimerName) => {
+    if (closed) return;
+    const next = nextOccurrence(parseNcrontab(timers[name].schedule), new Date(clock.now()));
+    if (!next) return;
+    // setTimeout caps at ~24.8 days; re-arm in steps for schedules further out.
+    const delay = Math.min(next.getTime() - clock.now(), 2 ** 31 - 1);
+    const handle = setTimeout(() => {
+      scheduled.delete(handle);
+      if (next.getTime() <= clock.now()) {
+        runTimer(name).catch((error: unknown) => logger.error("timer failed", { timer: name, error: ensureError(error).message }));
+      }
+      arm(name);
+    }, Math.max(0, delay));
+    handle.unref();
+    scheduled.add(handle);
+  };
+  if (options.runSchedules) {
+    arm("scheduledSync");
+    arm("tokenKeepAlive");
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    key: config.webhookKey,
+    runtime,
+    queue: workQueue,
+    runTimer,
+    async whenIdle() {
+      // A webhook may queue work and queued work may finish after; loop until both are quiet.
+      for (let i = 0; i < 100; i++) {
+        if (inFlight > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+        await workQueue.whenIdle();
+        if (inFlight === 0 && workQueue.pendingCount() === 0) return;
+      }
+    },
+    stats: () => ({ requests, unauthorized, inFlight, workProcessed: workQueue.processed(), poisoned: workQueue.poison.length }),
+    async close() {
+      closed = true;
+      for (const t of scheduled) clearTimeout(t);
+      scheduled.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await workQueue.close();
+    },
+  };
+}
