@@ -1,0 +1,70 @@
+import * as React from "react";
+import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, ProgressBar, Text } from "@fluentui/react-components";
+import type { SyncRunView } from "../../../webresources/shared/records";
+import type { Localize } from "../services/strings";
+
+export type ActivityKind = "verify" | "syncAccounts" | "syncSubscriptions";
+export type ActivityState = "running" | "success" | "warning" | "error";
+
+/** What the admin sees about one connector's latest command while it runs and after it ends. */
+export interface Activity {
+  readonly connectorId: string;
+  readonly connectorName: string;
+  readonly kind: ActivityKind;
+  readonly state: ActivityState;
+  readonly title: string;
+  readonly detail?: string;
+  readonly run?: SyncRunView;
+}
+
+export interface ActivityPanelProps {
+  readonly activities: readonly Activity[];
+  readonly t: Localize;
+  readonly onDismiss: (connectorId: string) => void;
+}
+
+const INTENT: Record<ActivityState, "info" | "success" | "warning" | "error"> = {
+  running: "info",
+  success: "success",
+  warning: "warning",
+  error: "error",
+};
+
+/** Outcome and progress messages, in a polite live region so screen readers hear each change. */
+export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
+  const { activities, t, onDismiss } = props;
+  return (
+    <div aria-live="polite" role="status" data-testid="activity" style={{ display: "grid", gap: 8, margin: "8px 0" }}>
+      {activities.map((activity) => {
+        const run = activity.run;
+        const progress = run?.progress;
+        const fraction = progress?.total && progress.done !== undefined ? Math.min(1, progress.done / progress.total) : undefined;
+        return (
+          <MessageBar key={activity.connectorId} intent={INTENT[activity.state]} layout="multiline" data-kind={activity.kind} data-state={activity.state}>
+            <MessageBarBody>
+              <MessageBarTitle>{activity.title}</MessageBarTitle>
+              {activity.detail ? <Text block>{activity.detail}</Text> : null}
+              {run && activity.state === "running" && progress?.phase ? <Text block>{t("Run_Phase", progress.phase)}</Text> : null}
+              {run && activity.state === "running" && progress?.total !== undefined ? (
+                <Text block>{t("Run_Progress", progress.done ?? 0, progress.total)}</Text>
+              ) : null}
+              {run ? (
+                <Text block data-testid="run-counts">
+                  {t("Run_Counts", run.created, run.updated, run.unchanged, run.failed)}
+                </Text>
+              ) : null}
+              {activity.state === "running" ? <ProgressBar value={fraction} thickness="medium" /> : null}
+            </MessageBarBody>
+            {activity.state !== "running" ? (
+              <MessageBarActions>
+                <Button size="small" onClick={() => onDismiss(activity.connectorId)}>
+                  {t("Run_Dismiss")}
+                </Button>
+              </MessageBarActions>
+            ) : null}
+          </MessageBar>
+        );
+      })}
+    </div>
+  );
+}

@@ -1,0 +1,84 @@
+import * as React from "react";
+import { Combobox, Option } from "@fluentui/react-components";
+import type { CodeOption } from "../../../webresources/shared/isoCountries";
+import { formatCodeOption, searchCodeOptions } from "../../../webresources/shared/validation";
+
+export interface CodePickerProps {
+  /** Options to pick from: ISO 3166-1 countries or ISO 4217 currencies. */
+  readonly options: readonly CodeOption[];
+  /** The chosen code ("" when none). */
+  readonly value: string;
+  readonly onChange: (code: string) => void;
+  /** Called on leaving the box with the code it now holds. */
+  readonly onBlur?: (code: string) => void;
+  readonly noMatchText: string;
+  readonly placeholder?: string;
+  readonly name: string;
+  readonly inputRef?: React.Ref<HTMLInputElement>;
+}
+
+/**
+ * A searchable, keyboard-operable picker (Fluent Combobox): type a name or a code, arrow to an option, Enter.
+ * Leaving the box with an exact code typed ("us", "EUR") selects it, so fast typists need not open the list.
+ */
+export function CodePicker(props: CodePickerProps): React.ReactElement {
+  const { options, value, onChange, onBlur, noMatchText, placeholder, name, inputRef } = props;
+  const selected = React.useMemo(() => options.find((o) => o.code === value), [options, value]);
+  const [query, setQuery] = React.useState(selected ? formatCodeOption(selected) : value);
+
+  React.useEffect(() => {
+    setQuery(selected ? formatCodeOption(selected) : value);
+  }, [selected, value]);
+
+  const showingSelection = selected !== undefined && query === formatCodeOption(selected);
+  const matches = React.useMemo(() => (showingSelection ? [...options] : searchCodeOptions(options, query)), [options, query, showingSelection]);
+
+  const onInput = (event: React.ChangeEvent<HTMLInputElement>): void => {
+    const text = event.target.value;
+    setQuery(text);
+    if (!text.trim()) onChange("");
+  };
+
+  const onSelect = (_event: unknown, data: { optionValue?: string }): void => {
+    if (data.optionValue === undefined) return;
+    onChange(data.optionValue);
+    const option = options.find((o) => o.code === data.optionValue);
+    setQuery(option ? formatCodeOption(option) : data.optionValue);
+  };
+
+  const onLeave = (): void => {
+    const typed = query.trim().toUpperCase();
+    const exact = options.find((o) => o.code === typed || o.name.toUpperCase() === typed);
+    let code = value;
+    if (exact) code = exact.code;
+    else if (!showingSelection) code = typed; // keep what was typed so validation can say it is not in the list
+    if (code !== value) onChange(code);
+    onBlur?.(code);
+  };
+
+  return (
+    <Combobox
+      name={name}
+      ref={inputRef}
+      value={query}
+      selectedOptions={value ? [value] : []}
+      onOptionSelect={onSelect}
+      onChange={onInput}
+      onBlur={onLeave}
+      placeholder={placeholder}
+      autoComplete="off"
+      freeform
+    >
+      {matches.map((option) => (
+        <Option key={option.code} value={option.code} text={formatCodeOption(option)}>
+          {formatCodeOption(option)}
+        </Option>
+      ))}
+      {matches.length === 0 ? (
+        <Option key="__none" value="" text={noMatchText} disabled>
+          {noMatchText}
+        </Option>
+      ) : null}
+    </Combobox>
+  );
+}

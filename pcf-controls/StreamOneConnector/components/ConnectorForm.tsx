@@ -1,0 +1,273 @@
+import * as React from "react";
+import { Button, Field, Input, MessageBar, MessageBarBody, Text } from "@fluentui/react-components";
+import { ISO_COUNTRIES } from "../../../webresources/shared/isoCountries";
+import { ISO_CURRENCIES } from "../../../webresources/shared/isoCurrencies";
+import type { ConnectorView } from "../../../webresources/shared/records";
+import {
+  CONNECTOR_FIELDS,
+  DEFAULT_CONNECTOR_NAME,
+  describeFieldError,
+  validateConnectorInput,
+  type ConnectorField,
+  type ConnectorInput,
+  type FieldError,
+  type NormalizedConnector,
+} from "../../../webresources/shared/validation";
+import type { FormatDate, Localize } from "../services/strings";
+import type { StringKey } from "../services/stringKeys";
+import { CodePicker } from "./CodePicker";
+import { Heading } from "./Heading";
+
+export interface ConnectorFormProps {
+  /** The connector being edited; undefined for Add New. */
+  readonly connector?: ConnectorView;
+  readonly t: Localize;
+  readonly formatDate: FormatDate;
+  /** Persists the validated values; rejects with an Error whose message is shown. */
+  readonly onSave: (value: NormalizedConnector, existingId?: string) => Promise<void>;
+  readonly onCancel: () => void;
+}
+
+type Values = Record<ConnectorField, string>;
+type SecretField = "refreshToken" | "apiSecret";
+
+const LABEL_KEYS: Record<ConnectorField, StringKey> = {
+  name: "Field_Name",
+  refreshToken: "Field_RefreshToken",
+  apiKey: "Field_ApiKey",
+  apiSecret: "Field_ApiSecret",
+  accountId: "Field_AccountId",
+  country: "Field_Country",
+  currencyCode: "Field_CurrencyCode",
+};
+
+const HINT_KEYS: Record<ConnectorField, StringKey> = {
+  name: "Field_Name_Hint",
+  refreshToken: "Field_RefreshToken_Hint",
+  apiKey: "Field_ApiKey_Hint",
+  apiSecret: "Field_ApiSecret_Hint",
+  accountId: "Field_AccountId_Hint",
+  country: "Field_Country_Hint",
+  currencyCode: "Field_CurrencyCode_Hint",
+};
+
+function initialValues(connector?: ConnectorView): Values {
+  return {
+    name: connector?.name ?? DEFAULT_CONNECTOR_NAME,
+    refreshToken: "",
+    apiKey: connector?.apiKey ?? "",
+    apiSecret: "",
+    accountId: connector?.accountId ?? "",
+    country: connector?.country ?? "",
+    currencyCode: connector?.currencyCode ?? "",
+  };
+}
+
+/**
+ * The connector form with the user guide's fields and labels. Validation runs per field on leaving it and for all
+ * fields on Save; nothing is written while any field is invalid. Secrets are write-only: a stored one shows as
+ * "Set on <date>" with Replace, and typed secrets live only in this component's state until Save.
+ */
+export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
+  const { connector, t, formatDate, onSave, onCancel } = props;
+  const [values, setValues] = React.useState<Values>(() => initialValues(connector));
+  const [replacing, setReplacing] = React.useState<Record<SecretField, boolean>>({
+    refreshToken: !connector,
+    apiSecret: !connector,
+  });
+  const [errors, setErrors] = React.useState<Partial<Record<ConnectorField, FieldError>>>({});
+  const [summary, setSummary] = React.useState("");
+  const [saveError, setSaveError] = React.useState("");
+  const [saving, setSaving] = React.useState(false);
+  const inputs = React.useRef<Partial<Record<ConnectorField, HTMLInputElement | null>>>({});
+  const headingRef = React.useRef<HTMLHeadingElement>(null);
+
+  React.useEffect(() => {
+    headingRef.current?.focus();
+  }, []);
+
+  const labels = React.useMemo(() => {
+    const result = {} as Record<ConnectorField, string>;
+    for (const field of CONNECTOR_FIELDS) result[field] = t(LABEL_KEYS[field]);
+    return result;
+  }, [t]);
+
+  const options = React.useCallback(
+    () => ({ requireRefreshToken: replacing.refreshToken, requireApiSecret: replacing.apiSecret }),
+    [replacing],
+  );
+
+  const validateAll = (current: Values): ReturnType<typeof validateConnectorInput> => validateConnectorInput(current as ConnectorInput, options());
+
+  const checkField = (field: ConnectorField, current: Values = values): void => {
+    const result = validateAll(current);
+    const error = result.ok ? undefined : result.errors.find((e) => e.field === field);
+    setErrors((prev) => ({ ...prev, [field]: error }));
+  };
+
+  const setValue = (field: ConnectorField, value: string): void => {
+    setValues((prev) => {
+      const next = { ...prev, [field]: value };
+      // Once a field shows an error, re-check it as the admin types so the message clears as soon as it is fixed.
+      if (errors[field]) {
+        const result = validateConnectorInput(next as ConnectorInput, options());
+        setErrors((prevErrors) => ({ ...prevErrors, [field]: result.ok ? undefined : result.errors.find((e) => e.field === field) }));
+      }
+      return next;
+    });
+  };
+
+  const message = (field: ConnectorField): string | undefined => {
+    const error = errors[field];
+    return error ? describeFieldError(error, (key) => t(key as StringKey), labels) : undefined;
+  };
+
+  const submit = async (event?: React.FormEvent): Promise<void> => {
+    event?.preventDefault();
+    if (saving) return;
+    setSaveError("");
+    const result = validateAll(values);
+    if (!result.ok) {
+      const byField: Partial<Record<ConnectorField, FieldError>> = {};
+      for (const error of result.errors) byField[error.field] ??= error;
+      setErrors(byField);
+      setSummary(t("Form_FixErrors", Object.keys(byField).length));
+      const first = result.errors[0];
+      if (first) inputs.current[first.field]?.focus();
+      return;
+    }
+    setErrors({});
+    setSummary("");
+    setSaving(true);
+    try {
+      await onSave(result.value, connector?.id);
+    } catch (error) {
+      setSaveError(t("Form_SaveFailed", (error as Error)?.message ?? String(error)));
+      setSaving(false);
+    }
+  };
+
+  const textField = (field: ConnectorField, type: "text" | "password" = "text", inputMode?: "numeric"): React.ReactElement => (
+    <Field
+      key={field}
+      label={labels[field]}
+      required
+      hint={t(HINT_KEYS[field])}
+      validationState={errors[field] ? "error" : "none"}
+      validationMessage={message(field)}
+    >
+      <Input
+        name={field}
+        type={type}
+        value={values[field]}
+        input={{ ref: (el: HTMLInputElement | null) => (inputs.current[field] = el), inputMode, spellCheck: false }}
+        autoComplete={type === "password" ? "new-password" : "off"}
+        onChange={(_e, data) => setValue(field, data.value)}
+        onBlur={() => checkField(field)}
+      />
+    </Field>
+  );
+
+  const secretField = (field: SecretField, savedOn?: Date): React.ReactElement => {
+    if (replacing[field]) {
+      return (
+        <div key={field} className="w365-secret">
+          {textField(field, "password")}
+          {connector ? (
+            <Button
+              appearance="subtle"
+              size="small"
+              onClick={() => {
+                setReplacing((prev) => ({ ...prev, [field]: false }));
+                setValues((prev) => ({ ...prev, [field]: "" }));
+                setErrors((prev) => ({ ...prev, [field]: undefined }));
+              }}
+            >
+              {t("Secret_KeepStored")}
+            </Button>
+          ) : null}
+        </div>
+      );
+    }
+    return (
+      <Field key={field} label={labels[field]} required hint={t(HINT_KEYS[field])}>
+        <div className="w365-secret-set" style={{ display: "flex", alignItems: "center", gap: 8 }}>
+          <Text data-testid={`${field}-status`}>{savedOn ? t("Secret_SetOn", formatDate(savedOn)) : t("Secret_Set")}</Text>
+          <Button
+            size="small"
+            aria-label={t("Secret_ReplaceAria", labels[field])}
+            onClick={() => {
+              setReplacing((prev) => ({ ...prev, [field]: true }));
+              // Focus the new empty input once it is rendered.
+              setTimeout(() => inputs.current[field]?.focus(), 0);
+            }}
+          >
+            {t("Secret_Replace")}
+          </Button>
+        </div>
+      </Field>
+    );
+  };
+
+  const pickerField = (field: "country" | "currencyCode"): React.ReactElement => (
+    <Field
+      key={field}
+      label={labels[field]}
+      required
+      hint={t(HINT_KEYS[field])}
+      validationState={errors[field] ? "error" : "none"}
+      validationMessage={message(field)}
+    >
+      <CodePicker
+        name={field}
+        options={field === "country" ? ISO_COUNTRIES : ISO_CURRENCIES}
+        value={values[field]}
+        noMatchText={t("Picker_NoMatch")}
+        inputRef={(el: HTMLInputElement | null) => (inputs.current[field] = el)}
+        onChange={(code) => {
+          setValue(field, code);
+          if (errors[field]) checkField(field, { ...values, [field]: code });
+        }}
+        onBlur={(code) => checkField(field, { ...values, [field]: code })}
+      />
+    </Field>
+  );
+
+  return (
+    <form noValidate onSubmit={(e) => void submit(e)} aria-labelledby="w365-form-title" className="w365-form">
+      <Heading level={2} id="w365-form-title" ref={headingRef}>
+        {connector ? t("Form_TitleEdit", connector.name) : t("Form_TitleNew")}
+      </Heading>
+      <Text as="p">{t("Form_Intro")}</Text>
+      <div role="status" aria-live="assertive" className="w365-form-summary" data-testid="form-summary">
+        {summary ? (
+          <MessageBar intent="error">
+            <MessageBarBody>{summary}</MessageBarBody>
+          </MessageBar>
+        ) : null}
+      </div>
+      <div style={{ display: "grid", gap: 12, maxWidth: 560 }}>
+        {textField("name")}
+        {secretField("refreshToken", connector?.refreshTokenSavedOn)}
+        {textField("apiKey")}
+        {secretField("apiSecret", connector?.apiSecretSavedOn)}
+        {textField("accountId", "text", "numeric")}
+        {pickerField("country")}
+        {pickerField("currencyCode")}
+      </div>
+      {saveError ? (
+        <MessageBar intent="error" role="alert">
+          <MessageBarBody>{saveError}</MessageBarBody>
+        </MessageBar>
+      ) : null}
+      <div style={{ display: "flex", gap: 8, marginTop: 16 }}>
+        <Button appearance="primary" type="submit" disabled={saving}>
+          {saving ? t("Form_Saving") : t("Form_Save")}
+        </Button>
+        <Button type="button" onClick={onCancel} disabled={saving}>
+          {t("Form_Cancel")}
+        </Button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,134 @@
+import * as React from "react";
+import {
+  Badge,
+  Button,
+  Menu,
+  MenuItem,
+  MenuList,
+  MenuPopover,
+  MenuTrigger,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Text,
+} from "@fluentui/react-components";
+import type { ConnectorStatusKey, ConnectorView } from "../../../webresources/shared/records";
+import type { FormatDate, Localize } from "../services/strings";
+import type { StringKey } from "../services/stringKeys";
+
+export type ConnectorAction = "verify" | "syncAccounts" | "syncSubscriptions" | "edit" | "mapAccounts";
+
+export interface ConnectorListProps {
+  readonly connectors: readonly ConnectorView[];
+  readonly t: Localize;
+  readonly formatDate: FormatDate;
+  /** Connector ids with an operation in progress: their menu stays usable for Edit only. */
+  readonly busyIds: ReadonlySet<string>;
+  readonly onAction: (action: ConnectorAction, connector: ConnectorView) => void;
+  /** Hidden when the host has no way to open the mapping page. */
+  readonly canOpenMapping: boolean;
+}
+
+const STATUS_TEXT: Record<ConnectorStatusKey, StringKey> = {
+  connected: "Status_Connected",
+  failed: "Status_Failed",
+  credentialsExpired: "Status_CredentialsExpired",
+  notVerified: "Status_NotVerified",
+};
+
+const STATUS_COLOR: Record<ConnectorStatusKey, "success" | "danger" | "warning" | "informative"> = {
+  connected: "success",
+  failed: "danger",
+  credentialsExpired: "warning",
+  notVerified: "informative",
+};
+
+export function StatusBadge(props: { status: ConnectorStatusKey; t: Localize }): React.ReactElement {
+  return (
+    <Badge appearance="tint" color={STATUS_COLOR[props.status]} data-status={props.status}>
+      {props.t(STATUS_TEXT[props.status])}
+    </Badge>
+  );
+}
+
+/** The list of connectors; the ⚙️ button at the right end of each row opens its commands, as the user guide says. */
+export function ConnectorList(props: ConnectorListProps): React.ReactElement {
+  const { connectors, t, formatDate, busyIds, onAction, canOpenMapping } = props;
+  const when = (date?: Date): string => (date ? formatDate(date) : t("List_Never"));
+  return (
+    <Table aria-label={t("Integrations_Title")} size="medium">
+      <TableHeader>
+        <TableRow>
+          <TableHeaderCell>{t("List_Column_Name")}</TableHeaderCell>
+          <TableHeaderCell>{t("List_Column_Account")}</TableHeaderCell>
+          <TableHeaderCell>{t("List_Column_Status")}</TableHeaderCell>
+          <TableHeaderCell>{t("List_Column_LastVerified")}</TableHeaderCell>
+          <TableHeaderCell>{t("List_Column_TokenExpires")}</TableHeaderCell>
+          <TableHeaderCell>{t("List_Column_LastSync")}</TableHeaderCell>
+          <TableHeaderCell>
+            <span className="w365-visually-hidden">{t("List_Column_Actions")}</span>
+          </TableHeaderCell>
+        </TableRow>
+      </TableHeader>
+      <TableBody>
+        {connectors.map((connector) => {
+          const busy = busyIds.has(connector.id);
+          return (
+            <TableRow key={connector.id} data-connector-id={connector.id}>
+              <TableCell>
+                <Text weight="semibold">{connector.name}</Text>
+              </TableCell>
+              <TableCell>{connector.accountId}</TableCell>
+              <TableCell>
+                <StatusBadge status={connector.status} t={t} />
+                {connector.statusMessage ? (
+                  <Text size={200} block>
+                    {connector.statusMessage}
+                  </Text>
+                ) : null}
+              </TableCell>
+              <TableCell>{when(connector.lastVerifiedOn)}</TableCell>
+              <TableCell>{connector.refreshTokenExpiresOn ? formatDate(connector.refreshTokenExpiresOn) : t("List_Unknown")}</TableCell>
+              <TableCell>
+                {connector.lastSyncOn
+                  ? connector.lastSyncStatus
+                    ? t("LastSync_Value", formatDate(connector.lastSyncOn), connector.lastSyncStatus)
+                    : formatDate(connector.lastSyncOn)
+                  : t("List_Never")}
+              </TableCell>
+              <TableCell>
+                <Menu>
+                  <MenuTrigger disableButtonEnhancement>
+                    <Button appearance="subtle" aria-label={t("List_ActionsAria", connector.name)} title={t("List_ActionsAria", connector.name)}>
+                      <span aria-hidden="true">⚙️</span>
+                    </Button>
+                  </MenuTrigger>
+                  <MenuPopover>
+                    <MenuList>
+                      <MenuItem disabled={busy} onClick={() => onAction("verify", connector)}>
+                        {t("Action_Verify")}
+                      </MenuItem>
+                      <MenuItem disabled={busy} onClick={() => onAction("syncAccounts", connector)}>
+                        {t("Action_SyncAccounts")}
+                      </MenuItem>
+                      <MenuItem disabled={busy} onClick={() => onAction("syncSubscriptions", connector)}>
+                        {t("Action_SyncSubscriptions")}
+                      </MenuItem>
+                      {canOpenMapping ? (
+                        <MenuItem onClick={() => onAction("mapAccounts", connector)}>{t("Action_MapAccounts")}</MenuItem>
+                      ) : null}
+                      <MenuItem onClick={() => onAction("edit", connector)}>{t("Action_Edit")}</MenuItem>
+                    </MenuList>
+                  </MenuPopover>
+                </Menu>
+              </TableCell>
+            </TableRow>
+          );
+        })}
+      </TableBody>
+    </Table>
+  );
+}

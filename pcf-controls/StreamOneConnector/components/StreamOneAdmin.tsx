@@ -1,0 +1,226 @@
+import * as React from "react";
+import { Button, FluentProvider, MessageBar, MessageBarBody, Spinner, webLightTheme, type Theme } from "@fluentui/react-components";
+import type { ConnectorView, SyncRunView } from "../../../webresources/shared/records";
+import type { NormalizedConnector } from "../../../webresources/shared/validation";
+import type { ConnectorService } from "../services/connectorService";
+import type { FormatDate, Localize } from "../services/strings";
+import type { StringKey } from "../services/stringKeys";
+import { ActivityPanel, type Activity, type ActivityKind } from "./ActivityPanel";
+import { ConnectorForm } from "./ConnectorForm";
+import { ConnectorList, type ConnectorAction } from "./ConnectorList";
+import { Heading } from "./Heading";
+import { IntegrationsGallery } from "./IntegrationsGallery";
+
+export interface StreamOneAdminProps {
+  readonly service: ConnectorService;
+  readonly t: Localize;
+  readonly formatDate: FormatDate;
+  /** Opens the provider account mapping page for a connector; absent when the host cannot navigate. */
+  readonly openMapping?: (connectorId: string) => void;
+  readonly theme?: Theme;
+}
+
+type View = { readonly kind: "list" } | { readonly kind: "gallery" } | { readonly kind: "form"; readonly connector?: ConnectorView };
+
+const RUN_LABEL: Record<Exclude<ActivityKind, "verify">, StringKey> = {
+  syncAccounts: "Action_SyncAccounts",
+  syncSubscriptions: "Action_SyncSubscriptions",
+};
+
+/** Admin Hub → Integrations: the connector list, the Add New gallery and the connector form. */
+export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
+  const { service, t, formatDate, openMapping, theme } = props;
+  const [view, setView] = React.useState<View>({ kind: "list" });
+  const [connectors, setConnectors] = React.useState<ConnectorView[] | undefined>(undefined);
+  const [loadError, setLoadError] = React.useState("");
+  const [notice, setNotice] = React.useState("");
+  const [activities, setActivities] = React.useState<Record<string, Activity>>({});
+  const stopped = React.useRef({ aborted: false });
+  const listHeading = React.useRef<HTMLHeadingElement>(null);
+
+  React.useEffect(() => {
+    const signal = stopped.current;
+    return () => {
+      signal.aborted = true;
+    };
+  }, []);
+
+  const reload = React.useCallback(async () => {
+    try {
+      const list = await service.listConnectors();
+      if (stopped.current.aborted) return;
+      setConnectors(list);
+      setLoadError("");
+    } catch (error) {
+      if (stopped.current.aborted) return;
+      setLoadError(t("Integrations_LoadFailed", (error as Error)?.message ?? String(error)));
+    }
+  }, [service, t]);
+
+  React.useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  const setActivity = (activity: Activity): void => {
+    if (stopped.current.aborted) return;
+    setActivities((prev) => ({ ...prev, [activity.connectorId]: activity }));
+  };
+
+  const replaceConnector = (updated: ConnectorView): void =>
+    setConnectors((prev) => prev?.map((c) => (c.id === updated.id ? updated : c)));
+
+  const verify = async (connector: ConnectorView): Promise<void> => {
+    const base = { connectorId: connector.id, connectorName: connector.name, kind: "verify" as const };
+    setActivity({ ...base, state: "running", title: t("Verify_Running", connector.name) });
+    try {
+      const outcome = await service.verify(connector.id, { signal: stopped.current });
+      const c = outcome.connector;
+      replaceConnector(c);
+      const expiry = c.refreshTokenExpiresOn ? t("Verify_TokenExpires", formatDate(c.refreshTokenExpiresOn)) : "";
+      if (!outcome.finished) setActivity({ ...base, state: "warning", title: t("Verify_StillRunning") });
+      else if (c.status === "connected") setActivity({ ...base, state: "success", title: t("Verify_Connected", c.statusMessage), detail: expiry });
+      else if (c.status === "credentialsExpired") setActivity({ ...base, state: "error", title: t("Verify_Expired", c.statusMessage) });
+      else setActivity({ ...base, state: "error", title: t("Verify_Failed", c.statusMessage || t("Status_NotVerified")), detail: expiry });
+    } catch (error) {
+      if (stopped.current.aborted) return;
+      setActivity({ ...base, state: "error", title: t("Verify_Failed", (error as Error)?.message ?? String(error)) });
+    }
+  };
+
+  const sync = async (connector: ConnectorView, kind: "syncAccounts" | "syncSubscriptions"): Promise<void> => {
+    const label = t(RUN_LABEL[kind]);
+    const base = { connectorId: connector.id, connectorName: connector.name, kind };
+    setActivity({ ...base, state: "running", title: t("Run_Starting", label) });
+    const describe = (run: SyncRunView | undefined): Activity => {
+      if (!run) return { ...base, state: "running", title: t("Run_Starting", label) };
+      switch (run.status) {
+        case "queued":
+          return { ...base, state: "running", title: t("Run_Queued", label), run };
+        case "running":
+          return { ...base, state: "running", title: t("Run_Running", label), run };
+        case "succeeded":
+          return { ...base, state: "success", title: t("Run_Succeeded", label), detail: run.message, run };
+        case "partial":
+          return { ...base, state: "warning", title: t("Run_Partial", label), detail: run.message, run };
+        default:
+          return { ...base, state: "error", title: t("Run_Failed", label), detail: run.message, run };
+      }
+    };
+    try {
+      const run = await service.runSync(connector.id, kind === "syncAccounts" ? "w365_SyncProviderAccounts" : "w365_SyncSubscriptions", (r) => setActivity(describe(r)), {
+        signal: stopped.current,
+      });
+      setActivity(describe(run));
+      await reload();
+    } catch (error) {
+      if (stopped.current.aborted) return;
+      const err = error as Error & { code?: string };
+      const title = err.code === "RUN_TIMEOUT" ? t("Run_Timeout", label) : t("Run_StartFailed", label, err?.message ?? String(error));
+      setActivity({ ...base, state: err.code === "RUN_TIMEOUT" ? "warning" : "error", title });
+    }
+  };
+
+  const onAction = (action: ConnectorAction, connector: ConnectorView): void => {
+    switch (action) {
+      case "verify":
+        void verify(connector);
+        break;
+      case "syncAccounts":
+      case "syncSubscriptions":
+        void sync(connector, action);
+        break;
+      case "mapAccounts":
+        openMapping?.(connector.id);
+        break;
+      case "edit":
+        setNotice("");
+        setView({ kind: "form", connector });
+        break;
+    }
+  };
+
+  const backToList = (message = ""): void => {
+    setNotice(message);
+    setView({ kind: "list" });
+    setTimeout(() => listHeading.current?.focus(), 0);
+  };
+
+  const save = async (value: NormalizedConnector, existingId?: string): Promise<void> => {
+    await service.saveConnector(value, existingId);
+    await reload();
+    backToList(t("Form_Saved", value.name));
+  };
+
+  const busyIds = new Set(Object.values(activities).filter((a) => a.state === "running").map((a) => a.connectorId));
+
+  let body: React.ReactElement;
+  if (view.kind === "gallery") {
+    body = <IntegrationsGallery t={t} onCreate={() => setView({ kind: "form" })} onBack={() => backToList()} />;
+  } else if (view.kind === "form") {
+    body = <ConnectorForm connector={view.connector} t={t} formatDate={formatDate} onSave={save} onCancel={() => backToList()} />;
+  } else {
+    body = (
+      <section aria-labelledby="w365-list-title">
+        <div style={{ display: "flex", alignItems: "center", gap: 12 }}>
+          <Heading level={1} id="w365-list-title" ref={listHeading}>
+            {t("Integrations_Title")}
+          </Heading>
+          <Button
+            appearance="primary"
+            onClick={() => {
+              setNotice("");
+              setView({ kind: "gallery" });
+            }}
+          >
+            {t("Integrations_AddNew")}
+          </Button>
+          <Button appearance="subtle" onClick={() => void reload()}>
+            {t("Integrations_Refresh")}
+          </Button>
+        </div>
+        <div role="status" aria-live="polite" data-testid="notice">
+          {notice ? (
+            <MessageBar intent="success">
+              <MessageBarBody>{notice}</MessageBarBody>
+            </MessageBar>
+          ) : null}
+        </div>
+        {loadError ? (
+          <MessageBar intent="error" role="alert">
+            <MessageBarBody>{loadError}</MessageBarBody>
+          </MessageBar>
+        ) : null}
+        <ActivityPanel
+          activities={Object.values(activities)}
+          t={t}
+          onDismiss={(id) =>
+            setActivities((prev) => {
+              const next = { ...prev };
+              delete next[id];
+              return next;
+            })
+          }
+        />
+        {connectors === undefined && !loadError ? <Spinner label={t("Integrations_Loading")} /> : null}
+        {connectors && connectors.length === 0 ? <p>{t("Integrations_Empty")}</p> : null}
+        {connectors && connectors.length > 0 ? (
+          <ConnectorList
+            connectors={connectors}
+            t={t}
+            formatDate={formatDate}
+            busyIds={busyIds}
+            onAction={onAction}
+            canOpenMapping={openMapping !== undefined}
+          />
+        ) : null}
+      </section>
+    );
+  }
+
+  return (
+    <FluentProvider theme={theme ?? webLightTheme} className="w365-streamone">
+      <style>{".w365-visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"}</style>
+      <div style={{ padding: 16 }}>{body}</div>
+    </FluentProvider>
+  );
+}

@@ -1,0 +1,56 @@
+// Lifecycle glue only: builds the data service from the PCF context and renders <StreamOneAdmin>.
+import * as React from "react";
+import { createLocalizer, defaultFormatDate, type FormatDate } from "./services/strings";
+import { createConnectorService, recordsApiFromPcf, type ConnectorService } from "./services/connectorService";
+import { resolveCustomApiExecutor } from "../../webresources/shared/customApi";
+import { StreamOneAdmin, type StreamOneAdminProps } from "./components/StreamOneAdmin";
+import type { IInputs, IOutputs } from "./generated/ManifestTypes";
+
+/** The mapping page web resource (see webresources/README.md). */
+const MAPPING_WEB_RESOURCE = "w365_/streamone/mapping.html";
+const DEFAULT_POLL_SECONDS = 2;
+
+export class StreamOneConnector implements ComponentFramework.ReactControl<IInputs, IOutputs> {
+  private service: ConnectorService;
+  private props: Omit<StreamOneAdminProps, "service">;
+
+  /** Builds the service once: the webAPI and the custom API executor do not change during the control's life. */
+  public init(context: ComponentFramework.Context<IInputs>): void {
+    const seconds = context.parameters.pollIntervalSeconds?.raw ?? DEFAULT_POLL_SECONDS;
+    this.service = createConnectorService({
+      records: recordsApiFromPcf(context.webAPI),
+      executeCustomApi: resolveCustomApiExecutor(typeof window === "undefined" ? undefined : window),
+      pollIntervalMs: Math.max(1, seconds) * 1000,
+    });
+    const formatDate: FormatDate = (date) => {
+      try {
+        return context.formatting.formatDateLong(date) + " " + context.formatting.formatTime(date, 0);
+      } catch {
+        return defaultFormatDate(date);
+      }
+    };
+    const navigation = context.navigation;
+    this.props = {
+      t: createLocalizer((key) => context.resources.getString(key)),
+      formatDate,
+      theme: context.fluentDesignLanguage?.tokenTheme as StreamOneAdminProps["theme"],
+      openMapping:
+        navigation && typeof navigation.openWebResource === "function"
+          ? (connectorId) => navigation.openWebResource(MAPPING_WEB_RESOURCE, { openInNewWindow: false }, connectorId)
+          : undefined,
+    };
+  }
+
+  public updateView(): React.ReactElement {
+    return React.createElement(StreamOneAdmin, { ...this.props, service: this.service });
+  }
+
+  /** The control never changes its host field. */
+  public getOutputs(): IOutputs {
+    return {};
+  }
+
+  public destroy(): void {
+    // React unmounts the tree; <StreamOneAdmin> stops its polling on unmount.
+  }
+}

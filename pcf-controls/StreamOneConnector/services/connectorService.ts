@@ -1,0 +1,86 @@
+// Data access for the control: connectors over context.webAPI, custom APIs through the injected executor.
+// Components receive a ConnectorService and never touch context.webAPI, fetch or Xrm directly.
+
+import type { ExecuteCustomApi } from "../../../webresources/shared/customApi";
+import {
+  followSyncRun,
+  startSync,
+  verifyConnector,
+  type PollOptions,
+  type SyncApiName,
+  type VerifyOutcome,
+} from "../../../webresources/shared/operations";
+import {
+  CONNECTOR_COLUMNS_SELECT,
+  toConnectorView,
+  type ConnectorView,
+  type RecordsApi,
+  type Row,
+  type SyncRunView,
+} from "../../../webresources/shared/records";
+import { toConnectorRecord, type NormalizedConnector } from "../../../webresources/shared/validation";
+
+export interface ConnectorService {
+  listConnectors(): Promise<ConnectorView[]>;
+  getConnector(id: string): Promise<ConnectorView>;
+  /** Creates or updates; returns the connector id. Secrets are written only when present in `value`. */
+  saveConnector(value: NormalizedConnector, existingId?: string): Promise<string>;
+  verify(id: string, options?: PollOptions): Promise<VerifyOutcome>;
+  /** Starts the sync and follows its run row until it ends, reporting every change. */
+  runSync(id: string, api: SyncApiName, onUpdate: (run: SyncRunView | undefined) => void, options?: PollOptions): Promise<SyncRunView>;
+}
+
+/** Adapts PCF's WebApi (typed with ComponentFramework entities) to the narrow RecordsApi the shared code uses. */
+export function recordsApiFromPcf(webAPI: ComponentFramework.WebApi): RecordsApi {
+  return {
+    retrieveMultipleRecords: async (name, options, maxPageSize) => {
+      const result = await webAPI.retrieveMultipleRecords(name, options, maxPageSize);
+      return { entities: result.entities as Row[], nextLink: result.nextLink };
+    },
+    retrieveRecord: async (name, id, options) => (await webAPI.retrieveRecord(name, id, options)) as Row,
+    createRecord: async (name, data) => {
+      const ref = await webAPI.createRecord(name, data as ComponentFramework.WebApi.Entity);
+      return { id: ref.id, entityType: ref.entityType };
+    },
+    updateRecord: (name, id, data) => webAPI.updateRecord(name, id, data as ComponentFramework.WebApi.Entity),
+  };
+}
+
+export interface ConnectorServiceDeps {
+  readonly records: RecordsApi;
+  readonly executeCustomApi: ExecuteCustomApi;
+  readonly now?: () => Date;
+  readonly pollIntervalMs?: number;
+}
+
+export function createConnectorService(deps: ConnectorServiceDeps): ConnectorService {
+  const now = deps.now ?? (() => new Date());
+  const withInterval = (options?: PollOptions): PollOptions => ({ intervalMs: deps.pollIntervalMs, ...options });
+  return {
+    async listConnectors() {
+      const result = await deps.records.retrieveMultipleRecords(
+        "w365_providerconnection",
+        `?$select=${CONNECTOR_COLUMNS_SELECT.join(",")}&$orderby=w365_name asc`,
+      );
+      return result.entities.map(toConnectorView);
+    },
+    async getConnector(id) {
+      const row = await deps.records.retrieveRecord("w365_providerconnection", id, `?$select=${CONNECTOR_COLUMNS_SELECT.join(",")}`);
+      return toConnectorView({ w365_providerconnectionid: id, ...row });
+    },
+    async saveConnector(value, existingId) {
+      const record = toConnectorRecord(value, now());
+      if (existingId) {
+        await deps.records.updateRecord("w365_providerconnection", existingId, record);
+        return existingId;
+      }
+      const created = await deps.records.createRecord("w365_providerconnection", record);
+      return created.id;
+    },
+    verify: (id, options) => verifyConnector(deps.records, deps.executeCustomApi, id, withInterval(options)),
+    async runSync(id, api, onUpdate, options) {
+      const { requestId } = await startSync(deps.executeCustomApi, id, api);
+      return followSyncRun(deps.records, requestId, onUpdate, withInterval(options));
+    },
+  };
+}

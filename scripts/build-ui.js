@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// Builds the admin UI: the PCF control (pcf-scripts), the web resources (esbuild) and the harness's platform
+// libraries. Fails (exit 1) when type-checking or any build step fails: pcf-scripts itself exits 0 on failure
+// (toolchain.md gotcha 1), so its log is checked for "[build] Succeeded".
+//
+// Outputs (contract with the solution packer):
+//   build/ui/pcf/StreamOneConnector/            bundle.js, ControlManifest.xml, strings/*.resx
+//   build/ui/webresources/w365_/streamone/      connectorform.js, commands.js, mapping.html/.js/.css
+//   build/ui/harness/fluent-platform.js         Fluent UI 9 as the global FluentUIReactv940 (local harness only)
+"use strict";
+
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const ROOT = path.resolve(__dirname, "..");
+const OUT = path.join(ROOT, "build", "ui");
+const PCF_OUT = path.join(OUT, "pcf", "StreamOneConnector");
+const WEB_OUT = path.join(OUT, "webresources", "w365_", "streamone");
+const HARNESS_OUT = path.join(OUT, "harness");
+/** Issue 6: the production bundle must stay under 150 KB (React and Fluent are platform libraries). */
+const MAX_BUNDLE_BYTES = 150 * 1024;
+
+const WEB_RESOURCES = [
+  { entry: "connectorform.ts", out: "connectorform.js", globalName: "W365.StreamOne.ConnectorForm" },
+  { entry: "commands.ts", out: "commands.js", globalName: "W365.StreamOne.Commands" },
+  { entry: "mapping.ts", out: "mapping.js", globalName: "W365.StreamOne.Mapping" },
+];
+const STATIC_FILES = ["mapping.html", "mapping.css"];
+
+function run(label, command, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, PP_TOOLS_TELEMETRY_OPTOUT: "true", APPLICATION_INSIGHTS_NO_STATSBEAT: "true", NO_COLOR: "1", FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => resolve({ label, code: code ?? 1, output }));
+  });
+}
+
+function typecheck(project) {
+  const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
+  return run(`typecheck ${path.dirname(project)}`, process.execPath, [tsc, "--noEmit", "-p", project]).then((r) => ({ ...r, ok: r.code === 0 }));
+}
+
+async function buildPcf() {
+  const cli = path.join(ROOT, "node_modules", "pcf-scripts", "bin", "pcf-scripts.js");
+  fs.rmSync(PCF_OUT, { recursive: true, force: true });
+  const result = await run("pcf-scripts build", process.execPath, [cli, "build", "--buildMode", "production"], { cwd: path.join(ROOT, "pcf-controls") });
+  // eslint-disable-next-line no-control-regex
+  const log = result.output.replace(/\u001b\[[0-9;]*m/g, "");
+  const ok = result.code === 0 && /\[build\] Succeeded/.test(log) && !/\[build\] Failed/.test(log);
+  const bundle = path.join(PCF_OUT, "bundle.js");
+  if (ok && !fs.existsSync(bundle)) return { ...result, output: log, ok: false, note: "bundle.js missing" };
+  if (ok) {
+    const size = fs.statSync(bundle).size;
+    if (size > MAX_BUNDLE_BYTES) return { ...result, output: log, ok: false, note: `bundle.js is ${size} bytes, over ${MAX_BUNDLE_BYTES}` };
+    return { ...result, output: log, ok, note: `bundle.js ${(size / 1024).toFixed(1)} KB` };
+  }
+  return { ...result, output: log, ok };
+}
+
+async function buildWebResources() {
+  const esbuild = require("esbuild");
+  fs.mkdirSync(WEB_OUT, { recursive: true });
+  try {
+    await Promise.all(
+      WEB_RESOURCES.map((w) =>
+        esbuild.build({
+          entryPoints: [path.join(ROOT, "webresources", w.entry)],
+          outfile: path.join(WEB_OUT, w.out),
+          bundle: true,
+          format: "iife",
+          globalName: w.globalName,
+          platform: "browser",
+          target: ["es2019"],
+          minify: true,
+          sourcemap: false,
+          legalComments: "none",
+          logLevel: "silent",
+        }),
+      ),
+    );
+    for (const file of STATIC_FILES) fs.copyFileSync(path.join(ROOT, "webresources", file), path.join(WEB_OUT, file));
+    const sizes = WEB_RESOURCES.map((w) => `${w.out} ${(fs.statSync(path.join(WEB_OUT, w.out)).size / 1024).toFixed(1)} KB`).join(", ");
+    return { label: "web resources", ok: true, output: "", note: sizes };
+  } catch (error) {
+    return { label: "web resources", ok: false, output: String(error && error.message ? error.message : error) };
+  }
+}
+
+/**
+ * Fluent UI 9 has no UMD build; Dataverse serves it to controls as the global FluentUIReactv940. For the local
+ * harness the same global is built here from node_modules, with React and ReactDOM taken from the globals the
+ * React UMD files define, so the control and Fluent share one React.
+ */
+async function buildHarnessPlatform() {
+  const esbuild = require("esbuild");
+  fs.mkdirSync(HARNESS_OUT, { recursive: true });
+  const globalsPlugin = {
+    name: "react-globals",
+    setup(build) {
+      build.onResolve({ filter: /^react(-dom)?$/ }, (args) => ({ path: args.path, namespace: "react-global" }));
+      build.onLoad({ filter: /.*/, namespace: "react-global" }, (args) => ({
+        contents: `module.exports = window.${args.path === "react" ? "React" : "ReactDOM"};`,
+        loader: "js",
+      }));
+    },
+  };
+  try {
+    await esbuild.build({
+      // ESM import so esbuild tree-shakes @fluentui/react-icons (18 MB with require(), 1.3 MB like this).
+      stdin: { contents: 'import * as Fluent from "@fluentui/react-components"; window.FluentUIReactv940 = Fluent;', resolveDir: ROOT, loader: "js" },
+      outfile: path.join(HARNESS_OUT, "fluent-platform.js"),
+      bundle: true,
+      format: "iife",
+      platform: "browser",
+      target: ["es2019"],
+      minify: true,
+      define: { "process.env.NODE_ENV": '"production"' },
+      plugins: [globalsPlugin],
+      logLevel: "silent",
+    });
+    return { label: "harness platform", ok: true, output: "" };
+  } catch (error) {
+    return { label: "harness platform", ok: false, output: String(error && error.message ? error.message : error) };
+  }
+}
+
+async function main() {
+  const started = Date.now();
+    // The control's type-check runs after pcf-scripts, which rewrites generated/ManifestTypes.d.ts.
+  const pcfThenTypes = async () => [await buildPcf(), await typecheck("pcf-controls/tsconfig.json")];
+  const results = (
+    await Promise.all([pcfThenTypes(), typecheck("webresources/tsconfig.json"), buildWebResources(), buildHarnessPlatform()])
+  ).flat();
+  let failed = false;
+  for (const r of results) {
+    const line = `[build-ui] ${r.ok ? "ok  " : "FAIL"} ${r.label}${r.note ? ` (${r.note})` : ""}`;
+    console.log(line);
+    if (!r.ok) {
+      failed = true;
+      console.error(r.output.trim());
+    }
+  }
+  console.log(`[build-ui] ${failed ? "failed" : "done"} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,214 @@
+// Typed views over the Dataverse rows the admin UI reads, and the narrow data-access interface both the PCF control
+// (context.webAPI) and the web resources (Xrm.WebApi) satisfy. Pure mapping: no I/O here.
+
+export type Row = Record<string, unknown>;
+
+/** The subset of context.webAPI / Xrm.WebApi the UI uses (logical names, OData query strings). */
+export interface RecordsApi {
+  retrieveMultipleRecords(entityLogicalName: string, options?: string, maxPageSize?: number): Promise<{ entities: Row[]; nextLink?: string }>;
+  retrieveRecord(entityLogicalName: string, id: string, options?: string): Promise<Row>;
+  createRecord(entityLogicalName: string, data: Row): Promise<{ id: string; entityType?: string }>;
+  updateRecord(entityLogicalName: string, id: string, data: Row): Promise<unknown>;
+}
+
+export const CONNECTOR_STATUS = {
+  notVerified: 365000000,
+  connected: 365000001,
+  failed: 365000002,
+  credentialsExpired: 365000003,
+} as const;
+
+export type ConnectorStatusKey = keyof typeof CONNECTOR_STATUS;
+
+export function connectorStatusKey(value: unknown): ConnectorStatusKey {
+  switch (Number(value)) {
+    case CONNECTOR_STATUS.connected:
+      return "connected";
+    case CONNECTOR_STATUS.failed:
+      return "failed";
+    case CONNECTOR_STATUS.credentialsExpired:
+      return "credentialsExpired";
+    default:
+      return "notVerified";
+  }
+}
+
+export const CONNECTOR_COLUMNS_SELECT = [
+  "w365_providerconnectionid",
+  "w365_name",
+  "w365_apikey",
+  "w365_ionaccountid",
+  "w365_country",
+  "w365_currencycode",
+  "w365_status",
+  "w365_statusmessage",
+  "w365_lastverifiedon",
+  "w365_refreshtokenexpireson",
+  "w365_lastsyncon",
+  "w365_lastsyncstatus",
+  "w365_refreshtokensavedon",
+  "w365_apisecretsavedon",
+] as const;
+
+export interface ConnectorView {
+  readonly id: string;
+  readonly name: string;
+  readonly apiKey: string;
+  readonly accountId: string;
+  readonly country: string;
+  readonly currencyCode: string;
+  readonly status: ConnectorStatusKey;
+  readonly statusMessage: string;
+  readonly lastVerifiedOn?: Date;
+  readonly refreshTokenExpiresOn?: Date;
+  readonly lastSyncOn?: Date;
+  readonly lastSyncStatus: string;
+  readonly refreshTokenSavedOn?: Date;
+  readonly apiSecretSavedOn?: Date;
+}
+
+export function toConnectorView(row: Row): ConnectorView {
+  return {
+    id: text(row.w365_providerconnectionid),
+    name: text(row.w365_name),
+    apiKey: text(row.w365_apikey),
+    accountId: text(row.w365_ionaccountid),
+    country: text(row.w365_country),
+    currencyCode: text(row.w365_currencycode),
+    status: connectorStatusKey(row.w365_status),
+    statusMessage: text(row.w365_statusmessage),
+    lastVerifiedOn: date(row.w365_lastverifiedon),
+    refreshTokenExpiresOn: date(row.w365_refreshtokenexpireson),
+    lastSyncOn: date(row.w365_lastsyncon),
+    lastSyncStatus: text(row.w365_lastsyncstatus),
+    refreshTokenSavedOn: date(row.w365_refreshtokensavedon),
+    apiSecretSavedOn: date(row.w365_apisecretsavedon),
+  };
+}
+
+export type SyncRunStatus = "queued" | "running" | "succeeded" | "partial" | "failed";
+export const TERMINAL_RUN_STATUSES: readonly SyncRunStatus[] = ["succeeded", "partial", "failed"];
+
+export interface RunProgress {
+  readonly done?: number;
+  readonly total?: number;
+  readonly phase?: string;
+}
+
+export interface SyncRunView {
+  readonly id: string;
+  readonly kind: string;
+  readonly status: SyncRunStatus;
+  readonly requestId: string;
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly failed: number;
+  readonly message: string;
+  readonly progress?: RunProgress;
+  readonly startedOn?: Date;
+  readonly finishedOn?: Date;
+}
+
+export const SYNC_RUN_SELECT = [
+  "w365_syncrunid",
+  "w365_kind",
+  "w365_status",
+  "w365_requestid",
+  "w365_created",
+  "w365_updated",
+  "w365_unchanged",
+  "w365_failed",
+  "w365_progress",
+  "w365_message",
+  "w365_startedon",
+  "w365_finishedon",
+] as const;
+
+export function toSyncRunView(row: Row): SyncRunView {
+  const status = text(row.w365_status).toLowerCase();
+  return {
+    id: text(row.w365_syncrunid),
+    kind: text(row.w365_kind),
+    status: (["queued", "running", "succeeded", "partial", "failed"].includes(status) ? status : "running") as SyncRunStatus,
+    requestId: text(row.w365_requestid),
+    created: count(row.w365_created),
+    updated: count(row.w365_updated),
+    unchanged: count(row.w365_unchanged),
+    failed: count(row.w365_failed),
+    message: text(row.w365_message),
+    progress: parseProgress(row.w365_progress),
+    startedOn: date(row.w365_startedon),
+    finishedOn: date(row.w365_finishedon),
+  };
+}
+
+export function isTerminal(run: SyncRunView): boolean {
+  return TERMINAL_RUN_STATUSES.includes(run.status);
+}
+
+/** w365_progress is JSON written by the sync engine; tolerate several spellings and junk. */
+export function parseProgress(value: unknown): RunProgress | undefined {
+  if (typeof value !== "string" || !value.trim()) return undefined;
+  try {
+    const parsed = JSON.parse(value) as Record<string, unknown>;
+    if (!parsed || typeof parsed !== "object") return undefined;
+    const done = firstNumber(parsed.done, parsed.processed, parsed.completed, parsed.current);
+    const total = firstNumber(parsed.total, parsed.count, parsed.expected);
+    const phase = typeof parsed.phase === "string" ? parsed.phase : typeof parsed.stage === "string" ? parsed.stage : undefined;
+    if (done === undefined && total === undefined && phase === undefined) return undefined;
+    return { ...(done !== undefined ? { done } : {}), ...(total !== undefined ? { total } : {}), ...(phase ? { phase } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+export const MAPPING_STATUS = {
+  unmapped: 365000000,
+  suggested: 365000001,
+  mapped: 365000002,
+  ignored: 365000003,
+} as const;
+
+export type MappingStatusKey = keyof typeof MAPPING_STATUS;
+
+export function mappingStatusKey(value: unknown): MappingStatusKey {
+  switch (Number(value)) {
+    case MAPPING_STATUS.suggested:
+      return "suggested";
+    case MAPPING_STATUS.mapped:
+      return "mapped";
+    case MAPPING_STATUS.ignored:
+      return "ignored";
+    default:
+      return "unmapped";
+  }
+}
+
+export function text(value: unknown): string {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+function count(value: unknown): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function firstNumber(...values: unknown[]): number | undefined {
+  for (const v of values) {
+    const n = typeof v === "string" && v.trim() ? Number(v) : typeof v === "number" ? v : NaN;
+    if (Number.isFinite(n)) return n;
+  }
+  return undefined;
+}
+
+export function date(value: unknown): Date | undefined {
+  if (value === null || value === undefined || value === "") return undefined;
+  const d = new Date(String(value));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+/** OData string literal: single quotes doubled. */
+export function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
