@@ -31,3 +31,5 @@ export {
   dataverseErrorFrom,
 } from "./errors";
 export { ConcurrencyLimiter } from "./limiter";
+export { dataverseSettingsFromEnv } from "./config";
+export type { DataverseConnectionSettings } from "./config";
