@@ -136,11 +136,12 @@ export function parseBatchRequest(contentType: string, body: string): ParsedBatc
 }
 
 function splitParts(body: string, boundary: string): string[] {
+  // A boundary counts only at the start of a line (RFC 2046), so body text that merely contains it is safe.
   const out: string[] = [];
-  const segments = body.split(`--${boundary}`);
+  const segments = `\r\n${body}`.split(new RegExp(`\\r?\\n--${boundary.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
   for (const seg of segments.slice(1)) {
     if (seg.startsWith("--")) break;
-    out.push(seg.replace(/^\r?\n/, ""));
+    out.push(seg.replace(/^[ \t]*\r?\n/, ""));
   }
   return out;
 }
