@@ -224,8 +224,31 @@ function contentTypesXml(paths: string[]): string {
 
 const utf8 = (s: string): Buffer => Buffer.from(s, "utf8");
 
+const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
+const byId = <T extends { id: string }>(a: T, b: T): number => a.id.localeCompare(b.id);
+
+/** The order filesToModel returns lists in; writing in the same order makes write → read → write stable. */
+export function canonicalize(model: SolutionModel): SolutionModel {
+  return {
+    ...model,
+    tables: [...model.tables]
+      .sort((a, b) => a.logicalName.localeCompare(b.logicalName))
+      .map((t) => ({ ...t, forms: [...t.forms].sort(byId), views: [...t.views].sort(byId) })),
+    customApis: [...model.customApis].sort((a, b) => a.uniqueName.localeCompare(b.uniqueName)),
+    serviceEndpoints: [...model.serviceEndpoints].sort(byId),
+    steps: [...model.steps].sort(byId),
+    environmentVariables: [...model.environmentVariables].sort((a, b) => a.schemaName.localeCompare(b.schemaName)),
+    roles: [...model.roles].sort(byName),
+    fieldSecurityProfiles: [...model.fieldSecurityProfiles].sort(byName),
+    webResources: [...model.webResources].sort(byName),
+    customControls: [...model.customControls].sort(byName),
+    relationships: [...(model.relationships ?? [])].sort(byName),
+  };
+}
+
 /** All files of a layout, keyed by forward-slash path. Deterministic. */
-export function modelToFiles(model: SolutionModel, layout: Layout, opts: { managed?: boolean } = {}): FileMap {
+export function modelToFiles(input: SolutionModel, layout: Layout, opts: { managed?: boolean } = {}): FileMap {
+  const model = canonicalize(input);
   const files: FileMap = new Map();
   const v = model.version;
   const put = (p: string, c: string | Buffer): void => {

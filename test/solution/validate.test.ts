@@ -1,0 +1,84 @@
+import { checkModel, readSolutionSource, solutionZipFiles, validateCustomizationsXsd, validateSolution, validateSolutionZip, writeSolutionZip, zipFiles } from "../../src/solution";
+import type { SolutionModel } from "../../src/solution";
+import { loadSolutionModel } from "../../src/solution";
+import { makeUiBuild } from "./ui-fixture";
+
+function clone(m: SolutionModel): SolutionModel {
+  return { ...structuredClone({ ...m, webResources: [], customControls: [] }), webResources: m.webResources, customControls: m.customControls };
+}
+
+describe("solution validation", () => {
+  let source: SolutionModel;
+  let customizations: string;
+  beforeAll(async () => {
+    source = await readSolutionSource("solution");
+    customizations = solutionZipFiles(source, { managed: false }).get("customizations.xml")!.toString("utf8");
+  });
+
+  it("customizations.xml validates against the Dataverse XSD with no errors or advisories", async () => {
+    const r = await validateCustomizationsXsd(customizations);
+    expect(r.errors).toStrictEqual([]);
+    expect(r.advisories).toStrictEqual([]);
+    expect(r.valid).toBe(true);
+  });
+
+  it("the XSD catches a bad column type, a bad flag and an unknown section", async () => {
+    const broken = customizations
+      .replace("<Type>nvarchar</Type>", "<Type>varchar2</Type>")
+      .replace("<Languages>", "<Bogus /><Languages>");
+    const r = await validateCustomizationsXsd(broken);
+    expect(r.valid).toBe(false);
+    expect(r.errors.map((e) => e.message).join("\n")).toMatch(/varchar2/);
+    expect(r.errors.map((e) => e.message).join("\n")).toMatch(/Bogus/);
+  });
+
+  it("treats modern elements the 9.0 schema predates as advisories, not errors", async () => {
+    const modern = customizations.replace("<EntitySetName>w365_syncruns</EntitySetName>", "<IsSolutionAware>1</IsSolutionAware><EntitySetName>w365_syncruns</EntitySetName>");
+    const r = await validateCustomizationsXsd(modern);
+    expect(r.valid).toBe(true);
+    expect(r.advisories).toHaveLength(1);
+    expect(r.advisories[0]!.message).toMatch(/IsSolutionAware/);
+  });
+
+  it("the source passes every structural and contract check", async () => {
+    const r = await validateSolution(source);
+    expect(r.errors).toStrictEqual([]);
+  });
+
+  it.each<[string, (m: SolutionModel) => void, RegExp]>([
+    ["a column without the prefix", (m) => m.tables.find((t) => t.logicalName === "w365_syncrun")!.columns.push({ logicalName: "kind2", displayName: "x", type: "string", maxLength: 10, requiredLevel: "none" }), /kind2: name lacks the w365_ prefix/],
+    ["a key naming a missing column", (m) => { m.tables.find((t) => t.logicalName === "w365_provideraccount")!.keys[0]!.columns[1] = "w365_nope"; }, /column w365_nope does not exist/],
+    ["an option outside the 36500 prefix", (m) => { m.tables.find((t) => t.logicalName === "w365_providerconnection")!.columns.find((c) => c.logicalName === "w365_status")!.options!.push({ value: 100000000, label: "Other" }); }, /option value 100000000 does not use/],
+    ["an invalid custom API type", (m) => { (m.customApis[0]!.requestParameters as unknown[]).push({ uniqueName: "X", name: "x.X", displayName: "X", description: "X", type: "Blob", isOptional: true }); }, /invalid type Blob/],
+    ["a renamed contract column", (m) => { m.tables.find((t) => t.logicalName === "w365_providersubscription")!.columns.find((c) => c.logicalName === "w365_requestedquantity")!.logicalName = "w365_requestedqty"; }, /column w365_providersubscription.w365_requestedquantity missing/],
+    ["a cascade delete on run history", (m) => { m.relationships!.find((r) => r.referencingEntity === "w365_syncrun")!.cascadeDelete = "Cascade"; }, /silently remove history/],
+    ["a step filtering on a missing column", (m) => { m.steps.find((s) => s.filteringAttributes.length > 0)!.filteringAttributes.push("w365_nothing"); }, /filtering attribute w365_nothing does not exist/],
+    ["a secret readable by the admin profile", (m) => { m.fieldSecurityProfiles.find((p) => p.name.includes("Admin"))!.permissions[0]!.canRead = true; }, /only the integration profile may read/],
+    ["an endpoint pointing at a missing environment variable", (m) => { m.serviceEndpoints[0]!.keyEnvironmentVariable = "w365_Nope"; }, /key environment variable w365_Nope is not defined/],
+    ["a three-part version", (m) => { m.version = "1.0.0"; }, /major.minor.build.revision/],
+  ])("rejects %s", (_name, mutate, expected) => {
+    const m = clone(source);
+    mutate(m);
+    expect(checkModel(m).errors.join("\n")).toMatch(expected);
+  });
+
+  it("requires the UI build content when packing", () => {
+    const r = checkModel(source, { requireContent: true });
+    expect(r.errors.join("\n")).toMatch(/ControlManifest.xml missing from the UI build/);
+    expect(r.errors.join("\n")).toMatch(/w365_\/streamone\/connectorform.js: no content/);
+  });
+
+  it("a zip missing a referenced file fails validation", async () => {
+    const full = await loadSolutionModel({ uiDir: await makeUiBuild() });
+    const files = solutionZipFiles(full, { managed: false });
+    files.delete("WebResources/w365_/streamone/mapping.html");
+    const r = await validateSolutionZip(await zipFiles(files));
+    expect(r.errors).toStrictEqual(["zip: WebResources/w365_/streamone/mapping.html is referenced by customizations.xml but not in the zip"]);
+  });
+
+  it("a complete zip validates, UI content included", async () => {
+    const full = await loadSolutionModel({ uiDir: await makeUiBuild() });
+    const r = await validateSolutionZip(await writeSolutionZip(full, { managed: true }), { requireContent: true });
+    expect(r.errors).toStrictEqual([]);
+  });
+});
