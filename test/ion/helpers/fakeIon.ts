@@ -21,7 +21,7 @@ export interface Reply {
   drop?: boolean;
 }
 
-export type Route = (req: RecordedRequest) => Reply | Promise<Reply> | undefined;
+export type Route = (req: RecordedRequest) => Reply | undefined | Promise<Reply | undefined>;
 
 export interface FakeIon {
   url: string;
