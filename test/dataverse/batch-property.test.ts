@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { BatchRequestUnit, readBatchResponse, writeBatchBody } from "../../src/dataverse/batch";
+import { BatchRequestPart, BatchRequestUnit, readBatchResponse, writeBatchBody } from "../../src/dataverse/batch";
 import { parseBatchRequest, writeBatchResponse } from "./helpers";
 
 const method = fc.constantFrom("GET", "POST", "PATCH", "DELETE");
@@ -12,14 +12,14 @@ describe("$batch format properties", () => {
       fc.property(fc.array(fc.record({ changeset: fc.boolean(), parts: fc.array(part, { minLength: 1, maxLength: 4 }) }), { minLength: 1, maxLength: 6 }), (groups) => {
         let id = 0;
         const units: BatchRequestUnit[] = groups.map((g) => {
-          const parts = g.parts.map((p) => ({
+          const parts = g.parts.map((p): BatchRequestPart => ({
             method: p.method,
             url: `/api/data/v9.2/${p.path}`,
-            headers: p.body ? { "Content-Type": "application/json; type=entry" } : {},
+            headers: p.body ? { "Content-Type": "application/json; type=entry" } : ({} as Record<string, string>),
             ...(p.body ? { body: JSON.stringify(p.body) } : {}),
             ...(g.changeset ? { contentId: String(++id) } : {}),
           }));
-          return g.changeset ? { kind: "changeset", parts } : { kind: "single", part: parts[0]! };
+          return g.changeset ? { kind: "changeset" as const, parts } : { kind: "single" as const, part: parts[0]! };
         });
         const parsed = parseBatchRequest("multipart/mixed; boundary=batch_B", writeBatchBody(units, "batch_B", (i) => `changeset_C${i}`));
         const flat = (u: BatchRequestUnit) => (u.kind === "single" ? [u.part] : u.parts);
