@@ -34,8 +34,8 @@ export const SyncState = {
 } as const;
 
 export const ALTERNATE_KEYS = {
-  providerAccount: (connectionId: string, ionCustomerId: string) => ({ w365_connection: connectionId, w365_ioncustomerid: ionCustomerId }),
-  providerSubscription: (connectionId: string, ionSubscriptionId: string) => ({ w365_connection: connectionId, w365_ionsubscriptionid: ionSubscriptionId }),
+  providerAccount: (connectionId: string, ionCustomerId: string) => ({ _w365_connection_value: connectionId, w365_ioncustomerid: ionCustomerId }),
+  providerSubscription: (connectionId: string, ionSubscriptionId: string) => ({ _w365_connection_value: connectionId, w365_ionsubscriptionid: ionSubscriptionId }),
 };
 
 /** `@odata.bind` value for a lookup. */
@@ -58,6 +58,7 @@ export const CONNECTION_COLUMNS = [
   "w365_refreshtokensavedon",
   "w365_lastsyncon",
   "w365_lastsyncstatus",
+  "w365_checkpoint",
 ] as const;
 
 /** Provider account columns read once per run to detect changes and respect mappings. */

@@ -1,0 +1,315 @@
+/**
+ * Sync Provider Accounts (issue 5 item 2): Ion customers → w365_provideraccount rows, matched to accounts.
+ * Reads: Ion customer pages (streamed), one paged read of the connector's provider accounts (state
+ * columns only), accounts once (only when something needs matching), cloud profiles only for new or
+ * changed customers. Writes: only rows whose content hash or mapping decision changed, in $batch.
+ */
+import type { BatchResult, DataverseClient } from "../dataverse";
+import { DataverseValidationError } from "../dataverse";
+import type { IonCustomer } from "../ion";
+import { ensureError, errorCode } from "../shared/errors";
+import { pagesToSkip } from "./checkpoint";
+import type { SyncContext } from "./context";
+import { sameInstant } from "./mappers/dates";
+import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./mappers/toProviderAccountRow";
+import { AccountIndex, AccountRecord, MatchDecision, matchCustomer } from "./matching";
+import { mapPool } from "./pool";
+import type { RunRecorder } from "./runs";
+import { ACCOUNT_MATCH_COLUMNS, ALTERNATE_KEYS, bind, MappingStatus, PROVIDER_ACCOUNT_STATE_COLUMNS, SETS } from "./schema";
+import { BatchWriter } from "./writer";
+
+/** Reason prefix of rows an admin unmapped: the sync then only suggests, never auto-maps them again. */
+export const ADMIN_UNMAPPED_MARKER = "Unmapped by an admin";
+export const PROFILE_CONCURRENCY = 6;
+
+export interface ExistingProviderAccount {
+  w365_provideraccountid: string;
+  w365_ioncustomerid: string;
+  w365_name?: string | null;
+  w365_contenthash?: string | null;
+  w365_ionupdatedon?: string | null;
+  w365_tenantid?: string | null;
+  w365_domain?: string | null;
+  w365_mappingstatus?: number | null;
+  _w365_account_value?: string | null;
+  _w365_suggestedaccount_value?: string | null;
+  w365_matchscore?: number | null;
+  w365_matchreason?: string | null;
+  w365_missingsince?: string | null;
+}
+
+export interface ProviderAccountPlan {
+  kind: "create" | "update" | "unchanged";
+  body: Record<string, unknown>;
+  data: ProviderAccountData;
+  hash: string;
+  mapping?: { decision: MatchDecision["decision"]; accountId?: string; reason: string; score: number };
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+}
+
+const sameNumber = (a: unknown, b: unknown) => (typeof a === "number" ? Math.round(a * 10_000) : null) === (typeof b === "number" ? Math.round(b * 10_000) : null);
+const sameId = (a: unknown, b: unknown) => String(a ?? "").toLowerCase() === String(b ?? "").toLowerCase();
+
+/**
+ * Pure: what to write for one Ion customer. Mapped and Ignored rows keep their mapping whatever the
+ * match says (an admin's decision, or an auto-map already accepted); Unmapped/Suggested rows are
+ * re-matched when new, when their data changed, or when `rematch` (accounts changed since last time).
+ */
+export function planProviderAccount(o: {
+  connectionId: string;
+  customer: IonCustomer | Parameters<typeof toProviderAccountRow>[0];
+  profile: MicrosoftProfileInput | undefined;
+  existing?: ExistingProviderAccount;
+  match: (data: ProviderAccountData, customer: Parameters<typeof toProviderAccountRow>[0]) => MatchDecision;
+  rematch: boolean;
+  /** Keep the stored w365_ionupdatedon (the profile read failed: retry it next run). */
+  keepUpdatedOn?: boolean;
+}): ProviderAccountPlan {
+  const { existing } = o;
+  const data = toProviderAccountRow(o.customer, o.profile);
+  if (o.keepUpdatedOn) data.w365_ionupdatedon = existing?.w365_ionupdatedon ?? null;
+  const hash = providerAccountHash(data);
+  const body: Record<string, unknown> = {};
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  const dataChanged = !existing || existing.w365_contenthash !== hash;
+  if (dataChanged) {
+    Object.assign(body, data, { w365_contenthash: hash, "w365_connection@odata.bind": bind(SETS.connection, o.connectionId) });
+    if (existing) {
+      for (const k of ["w365_name", "w365_tenantid", "w365_domain"] as const) {
+        if ((existing[k] ?? null) !== data[k]) {
+          before[k] = existing[k] ?? null;
+          after[k] = data[k];
+        }
+      }
+      if (existing.w365_missingsince) {
+        before.w365_missingsince = existing.w365_missingsince;
+        after.w365_missingsince = null;
+      }
+    }
+  }
+  const status = existing?.w365_mappingstatus ?? MappingStatus.Unmapped;
+  let mapping: ProviderAccountPlan["mapping"];
+  const final = status === MappingStatus.Mapped || status === MappingStatus.Ignored;
+  if (!final && (!existing || dataChanged || o.rematch)) {
+    const decision = o.match(data, o.customer);
+    const adminUnmapped = (existing?.w365_matchreason ?? "").startsWith(ADMIN_UNMAPPED_MARKER);
+    const kind = decision.decision === "map" && adminUnmapped ? "suggest" : decision.decision;
+    const reasonText = (adminUnmapped ? `${ADMIN_UNMAPPED_MARKER}; ${decision.reason}` : decision.reason).slice(0, 1000);
+    const wanted: Record<string, unknown> = {
+      w365_mappingstatus: kind === "map" ? MappingStatus.Mapped : kind === "suggest" ? MappingStatus.Suggested : MappingStatus.Unmapped,
+      w365_matchscore: decision.score,
+      w365_matchreason: reasonText,
+    };
+    const suggested = kind === "suggest" ? decision.best?.accountId : undefined;
+    const changedMapping =
+      !existing ||
+      existing.w365_mappingstatus !== wanted.w365_mappingstatus ||
+      !sameNumber(existing.w365_matchscore, decision.score) ||
+      (existing.w365_matchreason ?? "") !== reasonText ||
+      !sameId(existing._w365_suggestedaccount_value, suggested) ||
+      (kind === "map" && !sameId(existing._w365_account_value, decision.best?.accountId));
+    if (changedMapping) {
+      Object.assign(body, wanted);
+      if (kind === "map" && decision.best) body["w365_account@odata.bind"] = bind(SETS.account, decision.best.accountId);
+      if (suggested) body["w365_suggestedaccount@odata.bind"] = bind(SETS.account, suggested);
+      else if (existing?._w365_suggestedaccount_value) body["w365_suggestedaccount@odata.bind"] = null;
+      before.w365_mappingstatus = existing?.w365_mappingstatus ?? null;
+      after.w365_mappingstatus = wanted.w365_mappingstatus;
+      if (kind !== "none") after.account = decision.best?.accountName;
+      after.w365_matchreason = reasonText;
+    }
+    mapping = { decision: kind, accountId: decision.best?.accountId, reason: reasonText, score: decision.score };
+  }
+  const kind = Object.keys(body).length === 0 ? "unchanged" : existing ? "update" : "create";
+  return { kind, body, data, hash, mapping, before: existing ? before : undefined, after };
+}
+
+/** One paged read of the connector's provider accounts (state columns only). */
+export async function loadExistingProviderAccounts(dv: DataverseClient, connectionId: string): Promise<Map<string, ExistingProviderAccount>> {
+  const map = new Map<string, ExistingProviderAccount>();
+  for await (const page of dv.queryPages<ExistingProviderAccount>(SETS.providerAccount, {
+    select: [...PROVIDER_ACCOUNT_STATE_COLUMNS],
+    filter: `_w365_connection_value eq ${connectionId}`,
+    pageSize: 5000,
+  })) {
+    for (const row of page) map.set(String(row.w365_ioncustomerid), row);
+  }
+  return map;
+}
+
+/** Existing accounts, indexed for matching (one paged read, only the matching columns). */
+export async function loadAccountIndex(dv: DataverseClient): Promise<AccountIndex> {
+  const index = new AccountIndex();
+  const read = async (select: string[]) => {
+    for await (const page of dv.queryPages<AccountRecord>(SETS.account, { select, pageSize: 5000 })) for (const r of page) index.add(r);
+  };
+  try {
+    await read([...ACCOUNT_MATCH_COLUMNS]);
+  } catch (error) {
+    // An environment without some optional account columns still matches on the rest.
+    if (!(error instanceof DataverseValidationError)) throw error;
+    await read(["accountid", "name", "w365_microsofttenantid", "w365_primarydomain"]);
+  }
+  return index;
+}
+
+/** Has any account changed since `sinceIso`? (one tiny query; true when unknown) */
+async function accountsChangedSince(dv: DataverseClient, sinceIso: string | undefined): Promise<boolean> {
+  if (!sinceIso) return true;
+  try {
+    for await (const row of dv.query(SETS.account, { select: ["accountid"], filter: `modifiedon ge ${sinceIso}`, top: 1 })) {
+      void row;
+      return true;
+    }
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+export interface AccountsPhaseOptions {
+  dryRun: boolean;
+  providerAccountId?: string;
+  /** When the last accounts phase finished (connector checkpoint), to skip re-matching when no account changed. */
+  lastAccountsSyncAt?: string;
+}
+
+export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: AccountsPhaseOptions): Promise<void> {
+  const { dv, ion, connection, clock, logger } = ctx;
+  const report = run.report;
+  const existing = await loadExistingProviderAccounts(dv, connection.id);
+  const rematch = await accountsChangedSince(dv, o.lastAccountsSyncAt);
+  let index: AccountIndex | undefined;
+  let indexLoading: Promise<AccountIndex> | undefined;
+  const getIndex = async () => {
+    if (index) return index;
+    indexLoading ??= loadAccountIndex(dv);
+    index = await indexLoading;
+    return index;
+  };
+  const writer = new BatchWriter(dv, { dryRun: o.dryRun });
+  const seen = new Set<string>();
+  const skip = pagesToSkip(run.checkpoint, "accounts");
+  let page = 0;
+  let customersSeen = 0;
+
+  let pages: AsyncIterable<IonCustomer[]>;
+  if (o.providerAccountId) {
+    const row = [...existing.values()].find((r) => sameId(r.w365_provideraccountid, o.providerAccountId));
+    pages = (async function* () {
+      if (row) yield [await ion.customers.get(row.w365_ioncustomerid)];
+    })();
+  } else {
+    pages = ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize });
+  }
+
+  await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers", true);
+  for await (const customers of pages) {
+    for (const c of customers) seen.add(c.id);
+    customersSeen += customers.length;
+    if (page < skip) {
+      page++;
+      continue;
+    }
+    // Cloud profiles only for customers that are new or changed in Ion since the last sync.
+    const needsProfile = customers.map((c) => {
+      const row = existing.get(c.id);
+      return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
+    });
+    const needMatching = customers.some((c, i) => {
+      const row = existing.get(c.id);
+      const st = row?.w365_mappingstatus ?? MappingStatus.Unmapped;
+      return (st !== MappingStatus.Mapped && st !== MappingStatus.Ignored && (needsProfile[i] || rematch)) || !row;
+    });
+    const profiles = await mapPool(customers, PROFILE_CONCURRENCY, async (c, i) => {
+      if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
+      try {
+        return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
+      } catch (error) {
+        logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", { customer: c.id, error: ensureError(error).message });
+        report.count("profile-read-failed");
+        return { ok: false as const, profile: undefined, fetched: false };
+      }
+    });
+    const idx = needMatching ? await getIndex() : undefined;
+    customers.forEach((c, i) => {
+      const row = existing.get(c.id);
+      const p = profiles[i]!;
+      const profile: MicrosoftProfileInput | undefined = p.fetched ? p.profile : row ? { tenantId: row.w365_tenantid ?? undefined, domain: row.w365_domain ?? undefined } : undefined;
+      try {
+        const plan = planProviderAccount({
+          connectionId: connection.id,
+          customer: c,
+          profile,
+          existing: row,
+          rematch,
+          keepUpdatedOn: !p.ok,
+          match: (data, customer) =>
+            matchCustomer(idx ?? new AccountIndex(), {
+              organization: data.w365_name,
+              tenantId: data.w365_tenantid,
+              domain: data.w365_domain,
+              email: customer.email,
+              postalCode: data.w365_postalcode,
+              country: data.w365_country,
+            }),
+        });
+        record(plan, c, row);
+      } catch (error) {
+        report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+      }
+    });
+    if (!o.dryRun) await writer.flush();
+    page++;
+    await run.event({ type: "page-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: ${customersSeen} Ion customers read`);
+    await ctx.deps.hooks?.afterPage?.({ phase: "accounts", page });
+  }
+
+  function record(plan: ProviderAccountPlan, c: IonCustomer, row: ExistingProviderAccount | undefined) {
+    if (plan.mapping?.decision === "map" && plan.body.w365_mappingstatus !== undefined) report.count("auto-mapped");
+    if (plan.mapping?.decision === "suggest" && plan.body.w365_mappingstatus !== undefined) report.count("suggestions");
+    if (plan.kind === "unchanged") {
+      report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "unchanged" });
+      return;
+    }
+    const action = plan.kind === "create" ? "created" : "updated";
+    const entryBase = { entity: "provideraccount" as const, key: c.id, name: plan.data.w365_name, before: plan.before, after: plan.after, message: plan.mapping?.reason };
+    if (o.dryRun) {
+      report.add({ ...entryBase, action: plan.kind === "create" ? "would-create" : "would-update" });
+      return;
+    }
+    const key = row ? row.w365_provideraccountid : ALTERNATE_KEYS.providerAccount(connection.id, c.id);
+    writer.add({ method: "PATCH", entitySet: SETS.providerAccount, key, body: plan.body }, (result: BatchResult) => {
+      if (result.ok) report.add({ ...entryBase, action });
+      else report.add({ ...entryBase, action: "failed", error: { code: result.error.code, message: result.error.message } });
+    });
+  }
+
+  // Customers no longer in Ion: flagged, never deleted (their subscriptions and history stay).
+  if (!o.providerAccountId) {
+    const nowIso = new Date(clock.now()).toISOString();
+    for (const row of existing.values()) {
+      if (seen.has(String(row.w365_ioncustomerid)) || row.w365_missingsince) continue;
+      const entry = { entity: "provideraccount" as const, key: String(row.w365_ioncustomerid), name: row.w365_name ?? undefined, message: "no longer returned by StreamOne Ion" };
+      if (o.dryRun) {
+        report.add({ ...entry, action: "missing" });
+        continue;
+      }
+      // The hash is reset so the row is rewritten in full if the customer comes back.
+      writer.add(
+        { method: "PATCH", entitySet: SETS.providerAccount, key: row.w365_provideraccountid, body: { w365_missingsince: nowIso, w365_ionstatus: "missing", w365_contenthash: "missing" } },
+        (result) => {
+          if (result.ok) {
+            report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso, w365_ionstatus: "missing" } });
+            report.count("updated");
+          } else report.add({ ...entry, action: "failed", error: { code: result.error.code, message: result.error.message } });
+        },
+      );
+    }
+    if (!o.dryRun) await writer.flush();
+  }
+  report.phase("accounts", { ionCustomers: customersSeen, existingRows: existing.size, accountsIndexed: index?.size ?? 0, rematchedForAccountChanges: rematch, resumedAfterPages: skip });
+  await run.event({ type: "phase-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: done (${customersSeen} customers)`, true);
+}

@@ -1,0 +1,38 @@
+import { isGuid, odataString } from "../dataverse";
+import { ConnectionNotFoundError } from "./errors";
+import { ConnectionRecord, connectionFromRow, SyncDeps } from "./context";
+import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "./schema";
+
+const STATUS_LABEL: Record<number, string> = {
+  [ConnectionStatus.NotVerified]: "Not verified",
+  [ConnectionStatus.Connected]: "Connected",
+  [ConnectionStatus.Failed]: "Failed",
+  [ConnectionStatus.CredentialsExpired]: "Credentials expired",
+};
+
+export function statusLabel(status: number | undefined): string {
+  return status === undefined ? "Not verified" : (STATUS_LABEL[status] ?? String(status));
+}
+
+/**
+ * A connector by id or by name (case-insensitive). Not found or ambiguous → ConnectionNotFoundError
+ * listing the connectors that exist, so the CLI user can pick one.
+ */
+export async function resolveConnection(deps: SyncDeps, idOrName: string): Promise<ConnectionRecord> {
+  const dv = deps.dataverse;
+  const wanted = idOrName.trim();
+  if (isGuid(wanted)) {
+    const row = await dv.tryRetrieve<Record<string, unknown>>(SETS.connection, wanted, { select: [...CONNECTION_COLUMNS] });
+    if (row) return connectionFromRow(row);
+  }
+  const byName: Record<string, unknown>[] = [];
+  for await (const row of dv.query<Record<string, unknown>>(SETS.connection, { select: [...CONNECTION_COLUMNS], filter: `w365_name eq ${odataString(wanted)}` })) byName.push(row);
+  if (byName.length === 1) return connectionFromRow(byName[0]!);
+  const all: ConnectionRecord[] = [];
+  for await (const row of dv.query<Record<string, unknown>>(SETS.connection, { select: [...CONNECTION_COLUMNS], orderby: "w365_name asc" })) all.push(connectionFromRow(row));
+  const list = all.length === 0 ? "There are no StreamOne Ion connectors yet: create one in Admin Hub → Integrations → Add New." : `Available connectors: ${all.map((c) => `"${c.name}" (${c.id}, ${statusLabel(c.status)})`).join("; ")}.`;
+  if (byName.length > 1) {
+    throw new ConnectionNotFoundError(`${byName.length} connectors are named "${wanted}"; pass the id instead. ${list}`);
+  }
+  throw new ConnectionNotFoundError(`No StreamOne Ion connector has the id or name "${wanted}". ${list}`);
+}

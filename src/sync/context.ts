@@ -1,0 +1,123 @@
+import type { DataverseClient } from "../dataverse";
+import { IonClient, IonClientOptions, TokenManager } from "../ion";
+import { Clock, systemClock } from "../shared/clock";
+import { Logger, silentLogger } from "../shared/logger";
+import { registerSecret } from "../shared/redact";
+import { ConnectionConfigError, ConnectionNotFoundError } from "./errors";
+import { CONNECTION_COLUMNS, SETS } from "./schema";
+import { DataverseTokenStore, defaultHolderId } from "./tokenStore";
+
+export const DEFAULT_ION_BASE_URL = "https://ion.tdsynnex.com";
+
+/** Test-only injection points; production leaves them unset. */
+export interface SyncHooks {
+  /** Called after each page (Ion page of customers/subscriptions) is fully processed and checkpointed. */
+  afterPage?: (info: { phase: string; page: number }) => void | Promise<void>;
+  /** Called before each Ion order is placed. */
+  beforeOrder?: (info: { subscriptionId: string; referenceId: string }) => void | Promise<void>;
+}
+
+export interface SyncDeps {
+  dataverse: DataverseClient;
+  logger?: Logger;
+  clock?: Clock;
+  ionHttpHooks?: { onRequest?: IonClientOptions["onRequest"] };
+  /** Process id for token leases and run ownership. */
+  holderId?: string;
+  /** Waits (order tracking, lease backoff); injected by tests. */
+  sleep?: (ms: number) => Promise<void>;
+  hooks?: SyncHooks;
+  /** Ion client tuning (page sizes, concurrency). */
+  ion?: { maxConcurrency?: number; customerPageSize?: number; subscriptionPageLimit?: number; retry?: IonClientOptions["retry"] };
+}
+
+/** A w365_providerconnection row as the engine uses it (secrets are never logged). */
+export interface ConnectionRecord {
+  id: string;
+  name: string;
+  ionAccountId: string;
+  ionBaseUrl: string;
+  apiKey?: string;
+  apiSecret?: string;
+  country?: string;
+  currencyCode?: string;
+  status?: number;
+  statusMessage?: string;
+  lastVerifiedOn?: string;
+  refreshTokenExpiresOn?: string;
+  refreshTokenSavedOn?: string;
+  lastSyncOn?: string;
+  lastSyncStatus?: string;
+  /** Connector-level sync state (JSON in w365_checkpoint), e.g. when accounts were last synced. */
+  checkpoint?: string;
+}
+
+export function connectionFromRow(row: Record<string, unknown>): ConnectionRecord {
+  const s = (k: string) => (typeof row[k] === "string" && (row[k] as string) !== "" ? (row[k] as string) : undefined);
+  const apiSecret = s("w365_apisecret");
+  registerSecret(apiSecret);
+  return {
+    id: String(row.w365_providerconnectionid),
+    name: s("w365_name") ?? "StreamOne Ion",
+    ionAccountId: s("w365_ionaccountid") ?? "",
+    ionBaseUrl: s("w365_ionbaseurl") ?? DEFAULT_ION_BASE_URL,
+    apiKey: s("w365_apikey"),
+    apiSecret,
+    country: s("w365_country"),
+    currencyCode: s("w365_currencycode"),
+    status: typeof row.w365_status === "number" ? row.w365_status : undefined,
+    statusMessage: s("w365_statusmessage"),
+    lastVerifiedOn: s("w365_lastverifiedon"),
+    refreshTokenExpiresOn: s("w365_refreshtokenexpireson"),
+    refreshTokenSavedOn: s("w365_refreshtokensavedon"),
+    lastSyncOn: s("w365_lastsyncon"),
+    lastSyncStatus: s("w365_lastsyncstatus"),
+    checkpoint: s("w365_checkpoint"),
+  };
+}
+
+export async function loadConnection(dv: DataverseClient, connectionId: string): Promise<ConnectionRecord> {
+  const row = await dv.tryRetrieve<Record<string, unknown>>(SETS.connection, connectionId, { select: [...CONNECTION_COLUMNS] });
+  if (!row) throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
+  return connectionFromRow(row);
+}
+
+/** Everything a runner needs for one connector: clients, clock, logger, ids. */
+export interface SyncContext {
+  deps: SyncDeps;
+  dv: DataverseClient;
+  connection: ConnectionRecord;
+  ion: IonClient;
+  tokens: TokenManager;
+  store: DataverseTokenStore;
+  clock: Clock;
+  logger: Logger;
+  holderId: string;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncContext {
+  if (!connection.ionAccountId) {
+    throw new ConnectionConfigError(`Connector "${connection.name}" has no Account ID: copy it from the Ion portal → Settings → Account Information.`);
+  }
+  const clock = deps.clock ?? systemClock;
+  const logger = (deps.logger ?? silentLogger).child({ connection: connection.id });
+  const holderId = deps.holderId ?? defaultHolderId();
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const store = new DataverseTokenStore(deps.dataverse, connection.id, { holderId, clock, sleep });
+  const tokens = new TokenManager({ baseUrl: connection.ionBaseUrl, store, clock, logger, sleep });
+  const ion = new IonClient({
+    baseUrl: connection.ionBaseUrl,
+    accountId: connection.ionAccountId,
+    tokens,
+    apiKey: connection.apiKey,
+    apiSecret: connection.apiSecret,
+    logger,
+    clock,
+    sleep,
+    maxConcurrency: deps.ion?.maxConcurrency,
+    retry: deps.ion?.retry,
+    onRequest: deps.ionHttpHooks?.onRequest,
+  });
+  return { deps, dv: deps.dataverse, connection, ion, tokens, store, clock, logger, holderId, sleep };
+}

@@ -1,0 +1,205 @@
+/**
+ * The sync engine's public API (issue 5): the functions app, the CLI, the demo and the bench call these.
+ * See README.md in this folder for the flows, matching rules, conflict policy and checkpoint rule.
+ */
+import { IonAuthenticationError, IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
+import { ConnectorError, ensureError } from "../shared/errors";
+import { redact } from "../shared/redact";
+import { runAccountsPhase } from "./accounts";
+import { DEFAULT_STALE_RUN_MS, remainingPhases } from "./checkpoint";
+import { loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
+import { RecordNotFoundError } from "./errors";
+import { OUTBOUND_COLUMNS, OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
+import { hasRequest } from "./outbound/policy";
+import { createQueuedRun, findStaleRun, RunRecorder, RunStatus } from "./runs";
+import { ConnectionStatus, SETS, SyncState } from "./schema";
+import { runSubscriptionsPhase } from "./subscriptions";
+import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
+
+export type { SyncDeps, SyncHooks, ConnectionRecord } from "./context";
+export type { SyncKind, Trigger, SyncProgress, SyncRunSummary } from "./types";
+export type { VerifyResult, VerifyCheck } from "./verify";
+export type { MapResult, MapAction } from "./mapping";
+export type { OutboundResult } from "./outbound/runner";
+export type { KeepAliveReport, KeepAliveEntry } from "./keepAlive";
+export { resolveConnection, statusLabel } from "./connection";
+export { runVerify } from "./verify";
+export { mapProviderAccount } from "./mapping";
+export { runKeepAlive } from "./keepAlive";
+export { DataverseTokenStore } from "./tokenStore";
+export { SyncError, ConnectionNotFoundError, ConnectionConfigError, TokenLeaseLostError, TokenLeaseTimeoutError, RecordNotFoundError, RunStateError } from "./errors";
+export { ConnectionStatus, MappingStatus, SyncState, SETS } from "./schema";
+
+export interface RunSyncOptions {
+  connectionId: string;
+  kind: SyncKind;
+  trigger: Trigger;
+  dryRun?: boolean;
+  requestId?: string;
+  providerAccountId?: string;
+  /** Continue this run row (queued by a webhook, or interrupted). */
+  runId?: string;
+  onProgress?: (p: SyncProgress) => void;
+  /** A run of the same connector and kind still "running" with no heartbeat for this long is taken over. */
+  staleRunMs?: number;
+}
+
+interface ConnectorCheckpoint {
+  accountsSyncedAt?: string;
+}
+
+function parseConnectorCheckpoint(text: string | undefined): ConnectorCheckpoint {
+  if (!text) return {};
+  try {
+    const v = JSON.parse(text) as ConnectorCheckpoint;
+    return v && typeof v === "object" ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Marks the connector when its credentials stop working mid-run, so the admin sees it on the list. */
+async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<void> {
+  if (error instanceof IonAuthenticationError && error.code === "ION_REFRESH_TOKEN_REJECTED") {
+    await ctx.dv.update(SETS.connection, ctx.connection.id, {
+      w365_status: ConnectionStatus.CredentialsExpired,
+      w365_statusmessage: `StreamOne Ion rejected the refresh token (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
+    });
+  } else if (error instanceof IonTokenSaveError) {
+    await ctx.dv.update(SETS.connection, ctx.connection.id, { w365_status: ConnectionStatus.Failed, w365_statusmessage: redact(error.message).slice(0, 2000) });
+  }
+}
+
+async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string }): Promise<void> {
+  await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes", true);
+  const filter = outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
+  const rows: OutboundRow[] = [];
+  for await (const row of ctx.dv.query<OutboundRow>(SETS.providerSubscription, { select: OUTBOUND_COLUMNS, filter, pageSize: 5000 })) rows.push(row);
+  const outcomes: Record<string, number> = {};
+  for (const row of rows) {
+    const r = await processOutboundRow(ctx, row, run.report, { dryRun: o.dryRun, adminEdit: false });
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    if (r.outcome === "failed") run.report.count("failed");
+    else if (r.outcome === "applied" || r.outcome === "already-applied") run.report.count("updated");
+    await run.progress(`outbound: ${Object.values(outcomes).reduce((a, b) => a + b, 0)} of ${rows.length} requests`);
+  }
+  run.report.phase("outbound", { rows: rows.length, outcomes });
+  await run.event({ type: "phase-done", phase: "outbound", counts: run.report.counts, at: ctx.clock.now() }, `outbound: done (${rows.length} rows)`, true);
+}
+
+/**
+ * One sync run. Creates (or continues) its w365_syncrun row, runs the phases of `kind` from the
+ * checkpoint, and always finishes the row: succeeded, partial (some records failed) or failed.
+ */
+export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRunSummary> {
+  const connection = await loadConnection(deps.dataverse, o.connectionId);
+  const ctx = makeContext(deps, connection);
+  const dryRun = o.dryRun ?? false;
+  let runId = o.runId;
+  if (!runId && !dryRun && !o.providerAccountId) {
+    const stale = await findStaleRun(ctx.dv, connection.id, o.kind, ctx.clock.now(), o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
+    if (stale) {
+      runId = stale.w365_syncrunid;
+      ctx.logger.warn("taking over a run whose process stopped", { runId });
+    }
+  }
+  const run = await RunRecorder.begin(ctx.dv, ctx.clock, {
+    connectionId: connection.id,
+    connectionName: connection.name,
+    kind: o.kind,
+    trigger: o.trigger,
+    dryRun,
+    requestId: o.requestId,
+    runId,
+    holderId: ctx.holderId,
+  });
+  const progress = (phase: string, message: string) => o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
+  let status: RunStatus = "succeeded";
+  let message = "";
+  const connectorCheckpoint = parseConnectorCheckpoint(connection.checkpoint);
+  try {
+    for (const phase of remainingPhases(run.checkpoint)) {
+      progress(phase, `${phase}: started`);
+      if (phase === "accounts") {
+        const startedAt = new Date(ctx.clock.now()).toISOString();
+        await runAccountsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, lastAccountsSyncAt: connectorCheckpoint.accountsSyncedAt });
+        if (!dryRun && !o.providerAccountId) connectorCheckpoint.accountsSyncedAt = startedAt;
+      } else if (phase === "subscriptions") {
+        await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId });
+      } else {
+        await runOutboundPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId });
+      }
+      progress(phase, `${phase}: done`);
+    }
+    const failed = run.report.n("failed");
+    status = failed > 0 ? "partial" : "succeeded";
+    const c = run.counts();
+    message = `${dryRun ? "Dry run: would create" : "Created"} ${c.created}, ${dryRun ? "update" : "updated"} ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}.`;
+  } catch (error) {
+    status = "failed";
+    const e = ensureError(error);
+    message = e instanceof ConnectorError ? e.userMessage : e.message;
+    run.report.error(message);
+    await flagConnectionFailure(ctx, error).catch(() => undefined);
+    ctx.logger.error("sync run failed", { runId: run.runId, error: message });
+  }
+  await run.finish(status, message);
+  if (!dryRun) {
+    const body: Record<string, unknown> = { w365_lastsyncstatus: status };
+    if (status !== "failed") {
+      body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
+      if (connectorCheckpoint.accountsSyncedAt) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
+    }
+    await ctx.dv.update(SETS.connection, connection.id, body).catch((error) => ctx.logger.warn("could not record the last sync on the connector", { error: ensureError(error).message }));
+  }
+  progress("done", message);
+  const c = run.counts();
+  return {
+    runId: run.runId,
+    connectionId: connection.id,
+    kind: o.kind,
+    status,
+    dryRun,
+    ...c,
+    counts: { ...run.report.counts },
+    message,
+    durationMs: run.durationMs,
+    resumed: run.resumed,
+    report: run.report.toJson(),
+  };
+}
+
+/** Creates a queued w365_syncrun row (the webhook answers fast; a worker then calls runSync with runId). */
+export async function startQueuedRun(deps: SyncDeps, o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string }): Promise<{ runId: string }> {
+  const connection = await loadConnection(deps.dataverse, o.connectionId);
+  const now = (deps.clock ?? { now: () => Date.now() }).now();
+  const runId = await createQueuedRun(deps.dataverse, { connectionId: connection.id, connectionName: connection.name, kind: o.kind, trigger: o.trigger, dryRun: o.dryRun ?? false, requestId: o.requestId }, now);
+  return { runId };
+}
+
+/** The webhook path for one subscription an admin changed: places and tracks its order. */
+export async function runOutboundForSubscription(deps: SyncDeps, o: { subscriptionId: string; trigger: Trigger; dryRun?: boolean }): Promise<OutboundResult> {
+  const row = await deps.dataverse.tryRetrieve<OutboundRow>(SETS.providerSubscription, o.subscriptionId, { select: OUTBOUND_COLUMNS });
+  if (!row) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} was not found.`);
+  const pending = hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: row.w365_requestedautorenew });
+  // Nothing requested and nothing in flight: the connector's own clears land here; no run, no order.
+  if (!pending && row.w365_syncstate !== SyncState.SentToIon) {
+    return { subscriptionId: row.w365_providersubscriptionid, outcome: "none", message: "Nothing requested." };
+  }
+  if (!row._w365_connection_value) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} has no connector.`);
+  const connection = await loadConnection(deps.dataverse, row._w365_connection_value);
+  const ctx = makeContext(deps, connection);
+  const dryRun = o.dryRun ?? false;
+  const run = await RunRecorder.begin(ctx.dv, ctx.clock, { connectionId: connection.id, connectionName: connection.name, kind: "outbound", trigger: o.trigger, dryRun, holderId: ctx.holderId });
+  let result: OutboundResult;
+  try {
+    result = await processOutboundRow(ctx, row, run.report, { dryRun, adminEdit: true });
+  } catch (error) {
+    await flagConnectionFailure(ctx, error).catch(() => undefined);
+    result = { subscriptionId: row.w365_providersubscriptionid, outcome: "failed", message: ensureError(error).message };
+  }
+  if (result.outcome === "failed") run.report.count("failed");
+  if (result.outcome === "applied" || result.outcome === "already-applied") run.report.count("updated");
+  await run.finish(result.outcome === "failed" ? "failed" : "succeeded", result.message);
+  return { ...result, runId: run.runId };
+}

@@ -1,0 +1,201 @@
+/**
+ * The w365_syncrun row of one verify or sync: created at start (or a queued/interrupted row continued),
+ * progress and checkpoint written during the run (throttled), counts, status and report at the end.
+ */
+import type { DataverseClient } from "../dataverse";
+import { Clock } from "../shared/clock";
+import { redact } from "../shared/redact";
+import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint } from "./checkpoint";
+import { RunStateError } from "./errors";
+import { toEpochMs } from "./mappers/dates";
+import { RunReport } from "./report";
+import { bind, SETS } from "./schema";
+
+export type RunKind = "verify" | "accounts" | "subscriptions" | "outbound" | "all";
+export type RunStatus = "queued" | "running" | "succeeded" | "partial" | "failed";
+
+/** Progress/checkpoint writes at most this often (issue 8: a few extra requests per run, not per page). */
+export const PROGRESS_INTERVAL_MS = 5_000;
+
+export const RUN_COLUMNS = [
+  "w365_syncrunid",
+  "w365_name",
+  "_w365_connection_value",
+  "w365_kind",
+  "w365_trigger",
+  "w365_status",
+  "w365_dryrun",
+  "w365_requestid",
+  "w365_startedon",
+  "w365_checkpoint",
+  "w365_created",
+  "w365_updated",
+  "w365_unchanged",
+  "w365_failed",
+];
+
+export interface RunRow {
+  w365_syncrunid: string;
+  w365_name?: string;
+  _w365_connection_value?: string;
+  w365_kind?: string;
+  w365_trigger?: string;
+  w365_status?: string;
+  w365_dryrun?: boolean;
+  w365_requestid?: string | null;
+  w365_startedon?: string | null;
+  w365_checkpoint?: string | null;
+}
+
+export interface RunStart {
+  connectionId: string;
+  connectionName: string;
+  kind: RunKind;
+  trigger: string;
+  dryRun: boolean;
+  requestId?: string;
+  /** Continue this row (queued by a webhook, or interrupted). */
+  runId?: string;
+  holderId: string;
+}
+
+export function runName(kind: RunKind, trigger: string, connectionName: string, at: number): string {
+  return `${kind} · ${connectionName} · ${trigger} · ${new Date(at).toISOString().replace("T", " ").slice(0, 19)}`.slice(0, 100);
+}
+
+export async function createQueuedRun(dv: DataverseClient, o: Omit<RunStart, "runId" | "holderId">, now: number, status: RunStatus = "queued"): Promise<string> {
+  return dv.create(SETS.syncRun, {
+    w365_name: runName(o.kind, o.trigger, o.connectionName, now),
+    "w365_connection@odata.bind": bind(SETS.connection, o.connectionId),
+    w365_kind: o.kind,
+    w365_trigger: o.trigger,
+    w365_status: status,
+    w365_dryrun: o.dryRun,
+    w365_requestid: o.requestId ?? null,
+    ...(status === "running" ? { w365_startedon: new Date(now).toISOString() } : {}),
+  });
+}
+
+export class RunRecorder {
+  readonly report: RunReport;
+  checkpoint: CheckpointState;
+  private lastWrite = 0;
+  private readonly startedAt: number;
+  private lastProgress = "";
+
+  private constructor(
+    private readonly dv: DataverseClient,
+    private readonly clock: Clock,
+    readonly runId: string,
+    readonly start: RunStart,
+    checkpoint: CheckpointState,
+    readonly resumed: boolean,
+  ) {
+    this.startedAt = clock.now();
+    this.report = new RunReport(start.kind, start.dryRun);
+    this.checkpoint = checkpoint;
+    if (resumed) this.report.restore(checkpoint.counts);
+  }
+
+  /** Creates the run row (status running), or takes over a queued/interrupted one. */
+  static async begin(dv: DataverseClient, clock: Clock, start: RunStart): Promise<RunRecorder> {
+    const now = clock.now();
+    const kindForCheckpoint = start.kind === "verify" ? "accounts" : start.kind;
+    if (start.runId) {
+      const row = await dv.tryRetrieve<RunRow>(SETS.syncRun, start.runId, { select: RUN_COLUMNS });
+      if (!row) throw new RunStateError(`Sync run ${start.runId} was not found.`);
+      if (row._w365_connection_value && row._w365_connection_value.toLowerCase() !== start.connectionId.toLowerCase()) {
+        throw new RunStateError(`Sync run ${start.runId} belongs to another connector.`);
+      }
+      if (row.w365_status === "succeeded") throw new RunStateError(`Sync run ${start.runId} already succeeded; start a new run instead.`);
+      const saved = parseCheckpoint(row.w365_checkpoint);
+      const checkpoint = saved ?? initialState(kindForCheckpoint, now);
+      const resumed = saved !== undefined;
+      await dv.update(SETS.syncRun, start.runId, {
+        w365_status: "running",
+        w365_startedon: row.w365_startedon ?? new Date(now).toISOString(),
+        w365_finishedon: null,
+        w365_progress: resumed ? "resuming from checkpoint" : "started",
+      });
+      return new RunRecorder(dv, clock, start.runId, start, checkpoint, resumed);
+    }
+    const runId = await dv.create(SETS.syncRun, {
+      w365_name: runName(start.kind, start.trigger, start.connectionName, now),
+      "w365_connection@odata.bind": bind(SETS.connection, start.connectionId),
+      w365_kind: start.kind,
+      w365_trigger: start.trigger,
+      w365_status: "running",
+      w365_dryrun: start.dryRun,
+      w365_requestid: start.requestId ?? null,
+      w365_startedon: new Date(now).toISOString(),
+      w365_progress: "started",
+    });
+    return new RunRecorder(dv, clock, runId, start, initialState(kindForCheckpoint, now), false);
+  }
+
+  /** Applies a checkpoint event; persists it (with progress text) when due or when `force`. */
+  async event(event: CheckpointEvent, progress?: string, force = false): Promise<void> {
+    this.checkpoint = nextState(this.checkpoint, event);
+    if (progress) this.lastProgress = progress;
+    const now = this.clock.now();
+    if (!force && now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
+    this.lastWrite = now;
+    await this.dv.update(SETS.syncRun, this.runId, {
+      w365_progress: this.lastProgress.slice(0, 400),
+      w365_checkpoint: JSON.stringify({ ...this.checkpoint, holder: this.start.holderId }),
+    });
+  }
+
+  /** Progress text only, throttled. */
+  async progress(text: string): Promise<void> {
+    this.lastProgress = text;
+    const now = this.clock.now();
+    if (now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
+    this.lastWrite = now;
+    this.checkpoint = nextState(this.checkpoint, { type: "heartbeat", at: now, holder: this.start.holderId });
+    await this.dv.update(SETS.syncRun, this.runId, { w365_progress: text.slice(0, 400), w365_checkpoint: JSON.stringify(this.checkpoint) });
+  }
+
+  get durationMs(): number {
+    return Math.max(0, this.clock.now() - this.startedAt);
+  }
+
+  counts(): { created: number; updated: number; unchanged: number; failed: number } {
+    const r = this.report;
+    return {
+      created: r.n("created") + r.n("would-create"),
+      updated: r.n("updated") + r.n("would-update"),
+      unchanged: r.n("unchanged"),
+      failed: r.n("failed"),
+    };
+  }
+
+  /** Final write: status, counts, report, duration, message. */
+  async finish(status: RunStatus, message: string): Promise<void> {
+    const c = this.counts();
+    await this.dv.update(SETS.syncRun, this.runId, {
+      w365_status: status,
+      w365_finishedon: new Date(this.clock.now()).toISOString(),
+      w365_created: c.created,
+      w365_updated: c.updated,
+      w365_unchanged: c.unchanged,
+      w365_failed: c.failed,
+      w365_report: this.report.serialize(),
+      w365_durationms: this.durationMs,
+      w365_message: redact(message).slice(0, 2000),
+      w365_progress: status === "failed" ? `failed: ${redact(message)}`.slice(0, 400) : "finished",
+      w365_checkpoint: JSON.stringify(this.checkpoint),
+    });
+  }
+}
+
+/** Runs of this connector and kind left "running" whose heartbeat is older than `staleMs` (their process died). */
+export async function findStaleRun(dv: DataverseClient, connectionId: string, kind: RunKind, now: number, staleMs: number): Promise<RunRow | undefined> {
+  const filter = `_w365_connection_value eq ${connectionId} and w365_kind eq '${kind}' and w365_status eq 'running' and w365_dryrun eq false`;
+  for await (const row of dv.query<RunRow>(SETS.syncRun, { select: RUN_COLUMNS, filter, orderby: "w365_startedon desc", top: 5 })) {
+    const cp = parseCheckpoint(row.w365_checkpoint);
+    const last = cp?.updatedAt ?? toEpochMs(row.w365_startedon) ?? 0;
+    if (now - last > staleMs) return row;
+  }
+  return undefined;
+}

@@ -1,0 +1,184 @@
+/**
+ * Sync Subscriptions (issue 5 item 4): Ion subscriptions of mapped customers → w365_providersubscription
+ * rows linked to provider account and account. One account-wide paged read of Ion subscriptions (not one
+ * call per customer), one paged read of the existing rows, writes only for changed content hashes.
+ * Changes made outside Work 365 (quantity, status, cancellation window) are reported with before/after.
+ */
+import type { BatchResult, DataverseClient } from "../dataverse";
+import type { IonSubscription } from "../ion";
+import { ensureError, errorCode } from "../shared/errors";
+import { pagesToSkip } from "./checkpoint";
+import type { SyncContext } from "./context";
+import { sameInstant } from "./mappers/dates";
+import { toProviderSubscriptionRow } from "./mappers/toProviderSubscriptionRow";
+import { hasRequest, statusBucket } from "./outbound/policy";
+import type { RunRecorder } from "./runs";
+import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS } from "./schema";
+import { BatchWriter } from "./writer";
+
+export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
+
+export interface ExistingProviderSubscription {
+  w365_providersubscriptionid: string;
+  w365_ionsubscriptionid: string;
+  w365_name?: string | null;
+  w365_contenthash?: string | null;
+  w365_quantity?: number | null;
+  w365_status?: string | null;
+  w365_autorenew?: boolean | null;
+  w365_cancellationalloweduntil?: string | null;
+  w365_lastsyncedquantity?: number | null;
+  w365_lastsyncedstatus?: string | null;
+  w365_lastsyncedautorenew?: boolean | null;
+  w365_requestedquantity?: number | null;
+  w365_requestedstatus?: string | null;
+  w365_requestedautorenew?: boolean | null;
+  w365_syncstate?: number | null;
+}
+
+export interface MappedCustomer {
+  providerAccountId: string;
+  accountId?: string | null;
+}
+
+export function requestPending(row: ExistingProviderSubscription | undefined): boolean {
+  if (!row) return false;
+  return hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: row.w365_requestedautorenew });
+}
+
+/** Pure: Ion values that changed outside Work 365 since the row was last written. */
+export function externalChanges(row: ExistingProviderSubscription, sub: { quantity: number; status: string; cancellationAllowedUntil?: string | null; autoRenew: boolean }): { before: Record<string, unknown>; after: Record<string, unknown> } | undefined {
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  if (typeof row.w365_quantity === "number" && row.w365_quantity !== sub.quantity) {
+    before.quantity = row.w365_quantity;
+    after.quantity = sub.quantity;
+  }
+  if (row.w365_status && row.w365_status !== sub.status.toLowerCase()) {
+    before.status = row.w365_status;
+    after.status = sub.status.toLowerCase();
+    if (statusBucket(sub.status) === "deleted") after.cancelled = true;
+  }
+  if (typeof row.w365_autorenew === "boolean" && row.w365_autorenew !== sub.autoRenew) {
+    before.autoRenew = row.w365_autorenew;
+    after.autoRenew = sub.autoRenew;
+  }
+  const cau = sub.cancellationAllowedUntil ?? null;
+  if ((row.w365_cancellationalloweduntil ?? null) !== null || cau !== null) {
+    if (!sameInstant(row.w365_cancellationalloweduntil ?? undefined, cau ?? undefined)) {
+      before.cancellationAllowedUntil = row.w365_cancellationalloweduntil ?? null;
+      after.cancellationAllowedUntil = cau;
+    }
+  }
+  return Object.keys(after).length > 0 ? { before, after } : undefined;
+}
+
+export async function loadMappedCustomers(dv: DataverseClient, connectionId: string, providerAccountId?: string): Promise<{ mapped: Map<string, MappedCustomer>; unmapped: Set<string> }> {
+  const mapped = new Map<string, MappedCustomer>();
+  const unmapped = new Set<string>();
+  const filter = `_w365_connection_value eq ${connectionId}${providerAccountId ? ` and w365_provideraccountid eq ${providerAccountId}` : ""}`;
+  for await (const page of dv.queryPages<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_mappingstatus?: number; _w365_account_value?: string | null }>(SETS.providerAccount, {
+    select: ["w365_provideraccountid", "w365_ioncustomerid", "w365_mappingstatus", "_w365_account_value"],
+    filter,
+    pageSize: 5000,
+  })) {
+    for (const r of page) {
+      if (r.w365_mappingstatus === MappingStatus.Mapped && r._w365_account_value) mapped.set(String(r.w365_ioncustomerid), { providerAccountId: r.w365_provideraccountid, accountId: r._w365_account_value });
+      else unmapped.add(String(r.w365_ioncustomerid));
+    }
+  }
+  return { mapped, unmapped };
+}
+
+export async function loadExistingSubscriptions(dv: DataverseClient, connectionId: string, providerAccountId?: string): Promise<Map<string, ExistingProviderSubscription>> {
+  const map = new Map<string, ExistingProviderSubscription>();
+  const filter = `_w365_connection_value eq ${connectionId}${providerAccountId ? ` and _w365_provideraccount_value eq ${providerAccountId}` : ""}`;
+  for await (const page of dv.queryPages<ExistingProviderSubscription>(SETS.providerSubscription, { select: [...PROVIDER_SUBSCRIPTION_STATE_COLUMNS], filter, pageSize: 5000 })) {
+    for (const row of page) map.set(String(row.w365_ionsubscriptionid), row);
+  }
+  return map;
+}
+
+export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string }): Promise<void> {
+  const { dv, ion, connection, clock } = ctx;
+  const report = run.report;
+  const { mapped, unmapped } = await loadMappedCustomers(dv, connection.id, o.providerAccountId);
+  const existing = await loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
+  const writer = new BatchWriter(dv, { dryRun: o.dryRun });
+  const skip = pagesToSkip(run.checkpoint, "subscriptions");
+  let page = 0;
+  let read = 0;
+  let skippedUnmapped = 0;
+  const seen = new Set<string>();
+  const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
+
+  let pages: AsyncIterable<IonSubscription[]>;
+  if (o.providerAccountId) {
+    const only = [...mapped.keys()][0];
+    pages = only ? ion.subscriptions.listPages({ customerId: only, limit }) : (async function* () {})();
+  } else pages = ion.subscriptions.listPages({ limit });
+
+  await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions", true);
+  let pagesSinceFlush = 0;
+  const flush = async () => {
+    if (!o.dryRun) await writer.flush();
+    // Checkpoint only after the writes of every page so far are done.
+    for (let i = 0; i < pagesSinceFlush; i++) await run.event({ type: "page-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: ${read} Ion subscriptions read`);
+    pagesSinceFlush = 0;
+  };
+  for await (const subs of pages) {
+    read += subs.length;
+    for (const s of subs) seen.add(s.id);
+    if (page < skip) {
+      page++;
+      continue;
+    }
+    for (const s of subs) {
+      const link = mapped.get(String(s.customerId));
+      if (!link) {
+        skippedUnmapped++;
+        report.count("skipped-unmapped");
+        continue;
+      }
+      try {
+        const row = existing.get(s.id);
+        const built = toProviderSubscriptionRow(connection.id, s, link, requestPending(row));
+        const name = built.data.w365_name;
+        if (row && row.w365_contenthash === built.hash) {
+          report.add({ entity: "providersubscription", key: s.id, name, action: "unchanged" });
+          continue;
+        }
+        const ext = row ? externalChanges(row, s) : undefined;
+        if (ext) report.add({ entity: "providersubscription", key: s.id, name, action: "external-change", before: ext.before, after: ext.after, message: "changed outside Work 365" });
+        const action = row ? "updated" : "created";
+        if (o.dryRun) {
+          report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status } });
+          continue;
+        }
+        const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
+        writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
+          if (result.ok) report.add({ entity: "providersubscription", key: s.id, name, action });
+          else report.add({ entity: "providersubscription", key: s.id, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
+        });
+      } catch (error) {
+        report.add({ entity: "providersubscription", key: s.id, name: s.name, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+      }
+    }
+    page++;
+    pagesSinceFlush++;
+    if (writer.full || o.dryRun || writer.pending === 0) await flush();
+    await ctx.deps.hooks?.afterPage?.({ phase: "subscriptions", page });
+  }
+  await flush();
+  // Subscriptions of mapped customers that Ion no longer returns are reported (not deleted).
+  let missing = 0;
+  if (!o.providerAccountId) {
+    for (const [ionId, row] of existing) {
+      if (seen.has(ionId)) continue;
+      missing++;
+      report.add({ entity: "providersubscription", key: ionId, name: row.w365_name ?? undefined, action: "missing", message: "no longer returned by StreamOne Ion" });
+    }
+  }
+  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing, resumedAfterPages: skip });
+  await run.event({ type: "phase-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: done (${read} read)`, true);
+}

@@ -1,0 +1,200 @@
+/**
+ * Cross-process token lease on the connector row (DESIGN.md §5, issue 5 item 6). Ion's refresh token is
+ * single-use, so every process that may refresh (syncs, verify, the schedule, manual clicks) serializes
+ * through this lease:
+ * - take: PATCH w365_tokenleaseuntil/w365_tokenleaseholder with If-Match on the row's ETag; a 412 means
+ *   someone else changed the row first: wait with backoff and re-read. A lease past its time may be taken.
+ * - under the lease, re-read the freshest tokens (another process may already have rotated; its access
+ *   token in w365_accesstoken is reused while valid);
+ * - commit(next): PATCH the new refresh token, access token and expiries and release the lease, with
+ *   If-Match on the row's current ETag. Other writes to the row (status, last sync) change the ETag
+ *   without taking the lease, so on 412 the row is re-read: while the lease is still ours the save is
+ *   repeated; if another holder has it, the lease was lost and commit throws.
+ */
+import { DataverseConcurrencyError, DataverseClient } from "../dataverse";
+import { Clock, systemClock } from "../shared/clock";
+import { ensureError } from "../shared/errors";
+import { registerSecret } from "../shared/redact";
+import { backoffMs, DEFAULT_RETRY, sleep as realSleep } from "../shared/retry";
+import type { TokenState, TokenStore } from "../ion";
+import { TokenLeaseLostError, TokenLeaseTimeoutError } from "./errors";
+import { toEpochMs } from "./mappers/dates";
+import { SETS } from "./schema";
+
+export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_LEASE_WAIT_MS = 3 * 60_000;
+
+const TOKEN_COLUMNS = [
+  "w365_providerconnectionid",
+  "w365_refreshtoken",
+  "w365_accesstoken",
+  "w365_accesstokenexpireson",
+  "w365_refreshtokenexpireson",
+  "w365_tokenleaseuntil",
+  "w365_tokenleaseholder",
+];
+
+interface TokenRow {
+  "@odata.etag"?: string;
+  w365_refreshtoken?: string | null;
+  w365_accesstoken?: string | null;
+  w365_accesstokenexpireson?: string | null;
+  w365_refreshtokenexpireson?: string | null;
+  w365_tokenleaseuntil?: string | null;
+  w365_tokenleaseholder?: string | null;
+}
+
+export interface DataverseTokenStoreOptions {
+  holderId?: string;
+  leaseMs?: number;
+  /** Longest wait for another holder before giving up (TokenLeaseTimeoutError). */
+  maxWaitMs?: number;
+  clock?: Clock;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+let holderSeq = 0;
+export function defaultHolderId(): string {
+  holderSeq++;
+  return `pid${process.pid}-${Date.now().toString(36)}-${holderSeq}`;
+}
+
+export class DataverseTokenStore implements TokenStore {
+  readonly holderId: string;
+  private readonly leaseMs: number;
+  private readonly maxWaitMs: number;
+  private readonly clock: Clock;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random?: () => number;
+  /** Leases taken and commits saved by this store (tests read them). */
+  readonly counters = { leases: 0, commits: 0, leaseConflicts: 0 };
+
+  constructor(
+    private readonly dv: DataverseClient,
+    private readonly connectionId: string,
+    o: DataverseTokenStoreOptions = {},
+  ) {
+    this.holderId = o.holderId ?? defaultHolderId();
+    this.leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+    this.maxWaitMs = o.maxWaitMs ?? DEFAULT_LEASE_WAIT_MS;
+    this.clock = o.clock ?? systemClock;
+    this.sleep = o.sleep ?? realSleep;
+    this.random = o.random;
+  }
+
+  async load(): Promise<TokenState> {
+    return toState(await this.read());
+  }
+
+  async withRefreshLease<T>(work: (fresh: TokenState, commit: (next: TokenState) => Promise<void>) => Promise<T>): Promise<T> {
+    await this.acquire();
+    let open = true;
+    let committed = false;
+    const commit = async (next: TokenState): Promise<void> => {
+      if (!open) throw new TokenLeaseLostError("The token lease was already released when the rotated token was to be saved.");
+      await this.save(next);
+      committed = true;
+    };
+    try {
+      const fresh = toState(await this.read());
+      return await work(fresh, commit);
+    } finally {
+      open = false;
+      if (!committed) await this.release().catch(() => undefined);
+    }
+  }
+
+  private async read(): Promise<TokenRow> {
+    const row = await this.dv.retrieve<TokenRow>(SETS.connection, this.connectionId, { select: TOKEN_COLUMNS });
+    registerSecret(row.w365_refreshtoken);
+    registerSecret(row.w365_accesstoken);
+    return row;
+  }
+
+  private async acquire(): Promise<void> {
+    const started = this.clock.now();
+    for (let attempt = 1; ; attempt++) {
+      const row = await this.read();
+      const now = this.clock.now();
+      const until = toEpochMs(row.w365_tokenleaseuntil) ?? 0;
+      const heldByOther = until > now && row.w365_tokenleaseholder && row.w365_tokenleaseholder !== this.holderId;
+      if (!heldByOther) {
+        try {
+          await this.dv.update(
+            SETS.connection,
+            this.connectionId,
+            { w365_tokenleaseuntil: new Date(now + this.leaseMs).toISOString(), w365_tokenleaseholder: this.holderId },
+            { ifMatch: row["@odata.etag"] ?? "*" },
+          );
+          this.counters.leases++;
+          return;
+        } catch (error) {
+          if (!(error instanceof DataverseConcurrencyError)) throw error;
+          this.counters.leaseConflicts++;
+        }
+      }
+      if (now - started > this.maxWaitMs) {
+        throw new TokenLeaseTimeoutError(
+          `Another process (${row.w365_tokenleaseholder ?? "unknown"}) has held the StreamOne Ion token lease of this connector for over ${Math.round(this.maxWaitMs / 1000)} s; try again in a minute.`,
+        );
+      }
+      // Short waits: a refresh takes about a second; the cap keeps a stuck holder from stalling us long.
+      await this.sleep(Math.min(backoffMs(attempt, { ...DEFAULT_RETRY, baseDelayMs: 50, maxDelayMs: 2_000 }, this.random), Math.max(50, until - now)));
+    }
+  }
+
+  private async save(next: TokenState): Promise<void> {
+    registerSecret(next.refreshToken);
+    registerSecret(next.accessToken);
+    const body = {
+      w365_refreshtoken: next.refreshToken,
+      w365_accesstoken: next.accessToken ?? null,
+      w365_accesstokenexpireson: next.accessTokenExpiresAt ? new Date(next.accessTokenExpiresAt).toISOString() : null,
+      w365_refreshtokenexpireson: next.refreshTokenExpiresAt ? new Date(next.refreshTokenExpiresAt).toISOString() : null,
+      w365_refreshtokensavedon: new Date(this.clock.now()).toISOString(),
+      w365_tokenleaseuntil: null,
+      w365_tokenleaseholder: null,
+    };
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const row = await this.read();
+      if (row.w365_tokenleaseholder !== this.holderId) {
+        throw new TokenLeaseLostError(
+          `The token lease of this connector passed to ${row.w365_tokenleaseholder ?? "nobody"} before the rotated StreamOne Ion refresh token could be saved.`,
+        );
+      }
+      try {
+        await this.dv.update(SETS.connection, this.connectionId, body, { ifMatch: row["@odata.etag"] ?? "*" });
+        this.counters.commits++;
+        return;
+      } catch (error) {
+        if (!(error instanceof DataverseConcurrencyError)) throw ensureError(error);
+        // Someone wrote another column of the row; the lease is still ours: read again and repeat.
+      }
+    }
+    throw new TokenLeaseLostError("The connector row kept changing while the rotated StreamOne Ion refresh token was being saved.");
+  }
+
+  private async release(): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const row = await this.read();
+      if (row.w365_tokenleaseholder !== this.holderId) return;
+      try {
+        await this.dv.update(SETS.connection, this.connectionId, { w365_tokenleaseuntil: null, w365_tokenleaseholder: null }, { ifMatch: row["@odata.etag"] ?? "*" });
+        return;
+      } catch (error) {
+        if (!(error instanceof DataverseConcurrencyError)) throw error;
+      }
+    }
+  }
+}
+
+function toState(row: TokenRow): TokenState {
+  const state: TokenState = { refreshToken: row.w365_refreshtoken ?? "" };
+  if (row.w365_accesstoken) state.accessToken = row.w365_accesstoken;
+  const accessExp = toEpochMs(row.w365_accesstokenexpireson);
+  if (accessExp !== undefined) state.accessTokenExpiresAt = accessExp;
+  const refreshExp = toEpochMs(row.w365_refreshtokenexpireson);
+  if (refreshExp !== undefined) state.refreshTokenExpiresAt = refreshExp;
+  return state;
+}

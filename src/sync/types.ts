@@ -1,0 +1,28 @@
+export type SyncKind = "accounts" | "subscriptions" | "outbound" | "all";
+export type Trigger = "manual" | "schedule" | "workflow" | "webhook" | "cli";
+
+export interface SyncProgress {
+  runId: string;
+  phase: string;
+  message: string;
+  counts: Record<string, number>;
+}
+
+export interface SyncRunSummary {
+  runId: string;
+  connectionId: string;
+  kind: SyncKind;
+  status: "succeeded" | "partial" | "failed";
+  dryRun: boolean;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  /** Every outcome count (auto-mapped, suggestions, skipped-unmapped, conflict, order-placed...). */
+  counts: Record<string, number>;
+  message: string;
+  durationMs: number;
+  resumed: boolean;
+  /** The run report (capped), as written to w365_report. */
+  report: unknown;
+}

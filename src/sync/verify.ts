@@ -1,0 +1,121 @@
+/**
+ * Verify Connectivity (issue 5 item 1): rotate the refresh token (the rotated one is saved to the row
+ * before use), read v3 with the bearer token (customers pageSize=1; a 403 means the Account ID is
+ * wrong), check v1 with the API Key/Secret. Writes status, message, last verified and refresh-token
+ * expiry on the connector, and a w365_syncrun (kind verify).
+ */
+import { IonApiError, IonAuthenticationError, IonNetworkError, IonPermissionError, IonTokenSaveError, IonV1AuthError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
+import { ensureError } from "../shared/errors";
+import { redact } from "../shared/redact";
+import { statusLabel } from "./connection";
+import { loadConnection, makeContext, SyncDeps } from "./context";
+import { RunRecorder } from "./runs";
+import { ConnectionStatus, SETS } from "./schema";
+import type { Trigger } from "./types";
+
+export interface VerifyCheck {
+  name: "refresh token" | "account id (v3)" | "api key and secret (v1)";
+  ok: boolean;
+  message: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  connectionId: string;
+  status: number;
+  statusLabel: string;
+  message: string;
+  checks: VerifyCheck[];
+  refreshTokenExpiresOn?: string;
+  runId: string;
+}
+
+/** Pure: connector status and the admin's message from the three checks. */
+export function verifyOutcome(checks: VerifyCheck[], o: { tokenRejected: boolean; refreshTokenExpiresOn?: string }): { status: number; message: string } {
+  const failed = checks.filter((c) => !c.ok);
+  if (failed.length === 0) {
+    const until = o.refreshTokenExpiresOn ? ` The refresh token is valid until ${o.refreshTokenExpiresOn.slice(0, 10)} and is renewed automatically every day.` : "";
+    return { status: ConnectionStatus.Connected, message: `Connected: refresh token rotated and saved, v3 API read OK, v1 API Key and Secret accepted.${until}` };
+  }
+  const status = o.tokenRejected ? ConnectionStatus.CredentialsExpired : ConnectionStatus.Failed;
+  return { status, message: failed.map((c) => c.message).join(" ") };
+}
+
+export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigger: Trigger; requestId?: string }): Promise<VerifyResult> {
+  const connection = await loadConnection(deps.dataverse, o.connectionId);
+  const ctx = makeContext(deps, connection);
+  const run = await RunRecorder.begin(ctx.dv, ctx.clock, {
+    connectionId: connection.id,
+    connectionName: connection.name,
+    kind: "verify",
+    trigger: o.trigger,
+    dryRun: false,
+    requestId: o.requestId,
+    holderId: ctx.holderId,
+  });
+  const checks: VerifyCheck[] = [];
+  let tokenRejected = false;
+  let refreshTokenExpiresOn: string | undefined;
+  let tokenOk = false;
+  try {
+    const stored = await ctx.store.load();
+    if (!stored.refreshToken) {
+      tokenRejected = true;
+      checks.push({ name: "refresh token", ok: false, message: `The connector has no Refresh Token. ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
+    } else {
+      const state = await ctx.tokens.rotate();
+      tokenOk = true;
+      refreshTokenExpiresOn = state.refreshTokenExpiresAt ? new Date(state.refreshTokenExpiresAt).toISOString() : undefined;
+      checks.push({ name: "refresh token", ok: true, message: "Refresh token exchanged; the rotated token was saved." });
+    }
+  } catch (error) {
+    const e = ensureError(error);
+    if (error instanceof IonAuthenticationError) {
+      tokenRejected = true;
+      checks.push({ name: "refresh token", ok: false, message: `The Refresh Token was rejected by StreamOne Ion (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
+    } else if (error instanceof IonTokenSaveError) {
+      checks.push({ name: "refresh token", ok: false, message: e.message });
+    } else if (error instanceof IonNetworkError) {
+      checks.push({ name: "refresh token", ok: false, message: `StreamOne Ion could not be reached at ${connection.ionBaseUrl} (${e.message}). Check the Ion base URL and try again.` });
+    } else {
+      checks.push({ name: "refresh token", ok: false, message: `The token exchange failed: ${e.message}` });
+    }
+  }
+  if (tokenOk) {
+    try {
+      for await (const page of ctx.ion.customers.listPages({ pageSize: 1 })) {
+        void page;
+        break;
+      }
+      checks.push({ name: "account id (v3)", ok: true, message: `Account ID ${connection.ionAccountId} accepted.` });
+    } catch (error) {
+      if (error instanceof IonPermissionError) {
+        checks.push({ name: "account id (v3)", ok: false, message: `The Account ID ${connection.ionAccountId} does not match these credentials: copy the Account ID from the Ion portal → Settings → Account Information.` });
+      } else if (error instanceof IonAuthenticationError) {
+        tokenRejected = true;
+        checks.push({ name: "account id (v3)", ok: false, message: `StreamOne Ion rejected the access token. ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
+      } else {
+        checks.push({ name: "account id (v3)", ok: false, message: `Reading customers from the v3 API failed: ${ensureError(error).message}` });
+      }
+    }
+  }
+  try {
+    await ctx.ion.checkV1(connection.apiKey, connection.apiSecret);
+    checks.push({ name: "api key and secret (v1)", ok: true, message: "API Key and Secret accepted." });
+  } catch (error) {
+    if (error instanceof IonV1AuthError) {
+      checks.push({ name: "api key and secret (v1)", ok: false, message: `The API Key or API Secret is wrong (${error.message}) Generate new API keys on the Ion portal's Account Information page and paste both into the connector.` });
+    } else {
+      checks.push({ name: "api key and secret (v1)", ok: false, message: `The v1 API check failed: ${error instanceof IonApiError ? error.message : ensureError(error).message}` });
+    }
+  }
+  const outcome = verifyOutcome(checks, { tokenRejected, refreshTokenExpiresOn });
+  const nowIso = new Date(ctx.clock.now()).toISOString();
+  const message = redact(outcome.message).slice(0, 2000);
+  await ctx.dv.update(SETS.connection, connection.id, { w365_status: outcome.status, w365_statusmessage: message, w365_lastverifiedon: nowIso });
+  for (const c of checks) run.report.add({ entity: "connection", key: c.name, action: c.ok ? "unchanged" : "failed", message: c.message });
+  const ok = checks.every((c) => c.ok);
+  await run.finish(ok ? "succeeded" : "failed", message);
+  ctx.logger.info("verify finished", { ok, status: statusLabel(outcome.status) });
+  return { ok, connectionId: connection.id, status: outcome.status, statusLabel: statusLabel(outcome.status), message, checks, refreshTokenExpiresOn, runId: run.runId };
+}
