@@ -256,4 +256,48 @@ describe("IonClient against the Ion simulator", () => {
       sim.control.setFaults({ rules: [] });
     }
   });
+
+  it("survives dropped connections and revoked access tokens on reads", async () => {
+    const { client: c } = makeClient(sim, { store });
+    await c.tokens.getAccessToken();
+    const expected = (await all(client.subscriptions.list())).map((x) => x.id);
+    sim.control.revokeAccessTokens();
+    sim.control.setFaults({ seed: 5, rules: [{ path: "^/api/v3/", rate: 0.1, kind: "drop" }] });
+    try {
+      const got = await all(c.subscriptions.list({ limit: 5 }));
+      expect(got.map((x) => x.id).sort()).toStrictEqual([...expected].sort());
+      expect(sim.control.requestLog().some((e: { fault?: string }) => e.fault)).toBe(true);
+    } finally {
+      sim.control.setFaults({ rules: [] });
+    }
+    expect(sim.control.tokenUsage().reusedRefreshTokens).toBe(0);
+  });
+});
+
+describe("token response lost between Ion's rotation and the save (simulator)", () => {
+  it("keeps the old token in the store, and the next attempt says exactly what to do", async () => {
+    const sim = await startIonSimulator({ customers: 2, subscriptionsPerCustomer: 1, seed: 3 });
+    try {
+      const { client, store } = makeClient(sim);
+      // Ion rotates the token, then the answer never arrives (process crash / connection lost).
+      sim.control.setFaults({ rules: [{ path: "^/oauth/token$", kind: "dropAfter", requests: [1] }] });
+      const lost = await client.tokens.getAccessToken().catch((e: unknown) => e);
+      expect(lost).toMatchObject({ code: "ION_NETWORK" });
+      expect((lost as Error).message).toContain("Request New Credentials");
+      expect(store.current().refreshToken).toBe(sim.credentials.refreshToken);
+
+      const { client: restarted } = makeClient(sim, { store });
+      const error = (await restarted.customers.list().next().catch((e: unknown) => e)) as { code?: string; message: string };
+      expect(error.code).toBe("ION_REFRESH_TOKEN_REJECTED");
+      expect(error.message).toContain("Ion portal → Settings → Users → the integration user → Request New Credentials");
+      expect(error.message).not.toContain(sim.credentials.refreshToken);
+
+      // The admin pastes new portal credentials: the connector works again.
+      const fresh = sim.control.issuePortalCredentials();
+      const { client: repaired } = makeClient(sim, { store: new MemoryTokenStore({ refreshToken: fresh.refreshToken }) });
+      expect((await all(repaired.customers.list())).length).toBe(2);
+    } finally {
+      await sim.close();
+    }
+  });
 });
