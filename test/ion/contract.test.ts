@@ -287,7 +287,7 @@ describe("token response lost between Ion's rotation and the save (simulator)", 
       expect(store.current().refreshToken).toBe(sim.credentials.refreshToken);
 
       const { client: restarted } = makeClient(sim, { store });
-      const error = (await restarted.customers.list().next().catch((e: unknown) => e)) as { code?: string; message: string };
+      const error = (await all(restarted.customers.list()).catch((e: unknown) => e)) as { code?: string; message: string };
       expect(error.code).toBe("ION_REFRESH_TOKEN_REJECTED");
       expect(error.message).toContain("Ion portal → Settings → Users → the integration user → Request New Credentials");
       expect(error.message).not.toContain(sim.credentials.refreshToken);
