@@ -88,6 +88,8 @@ export function renderSubscription(accountId: string, partnerName: string, custo
     price: s.unitPrice,
     cost: s.unitCost,
     currency: s.currency,
+    billingCurrency: s.currency,
+    customerCost: total,
     margin: Math.round((s.unitPrice - s.unitCost) * 10000) / 10000,
     total,
     msrp: s.unitMsrp,
