@@ -38,10 +38,10 @@ export interface ProviderAccountData {
 
 /**
  * Ion customer (+ Microsoft profile) → provider account data columns. Pure. The domain prefers the
- * Microsoft profile's domain (the tenant's verified domain) over the customer's own field.
+ * customer's own domain over the Microsoft profile's (usually the tenant's initial *.onmicrosoft.com).
  */
 export function toProviderAccountRow(customer: CustomerInput, profile: MicrosoftProfileInput | undefined): ProviderAccountData {
-  const domain = hostOf(profile?.domain) ?? hostOf(customer.domain);
+  const domain = hostOf(customer.domain) ?? hostOf(profile?.domain);
   return {
     w365_name: clip(customer.organization) ?? `Ion customer ${customer.id}`,
     w365_ioncustomerid: String(customer.id),

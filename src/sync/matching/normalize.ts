@@ -8,6 +8,7 @@ const LEGAL_SUFFIXES = new Set([
   "ltd", "limited", "llc", "llp", "lp", "inc", "incorporated", "corp", "corporation", "co", "company", "cie",
   "gmbh", "mbh", "ag", "kg", "ohg", "ug", "ev", "bv", "nv", "vof", "pty", "plc", "sa", "sas", "sarl", "sasu", "srl", "spa", "sl", "slu",
   "oy", "oyj", "ab", "as", "asa", "aps", "a/s", "kft", "sro", "spzoo", "zoo", "kk", "pte", "pvt", "private", "holdings", "group",
+  "dac", "ltda", "sagl", "bhd", "sdn", "pllc", "lc", "ulc", "gbr", "eg",
 ]);
 /** Multi-letter forms written with dots or spaces, joined before the suffix check ("b.v." → "bv"). */
 const DOTTED_FORMS: [RegExp, string][] = [

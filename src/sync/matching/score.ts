@@ -11,8 +11,10 @@ export const MATCH_WEIGHTS = {
   domain: 0.9,
   emailDomain: 0.8,
   exactName: 0.85,
-  postalCode: 0.4,
-  country: 0.15,
+  /** An abbreviated name: every word of the shorter name starts the longer one ("Contoso" / "Contoso Widgets"). */
+  shortenedName: 0.5,
+  postalCode: 0.6,
+  country: 0.2,
 } as const;
 export const MATCH_PENALTIES = {
   differentTenant: 0.25,
@@ -74,6 +76,15 @@ export function prepareQuery(q: MatchQuery): PreparedQuery {
   };
 }
 
+/** The shorter name's words are the first words of the longer one (at least one distinctive word). */
+export function isShortenedName(a: string[], b: string[]): boolean {
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  const words = short.filter((t) => t !== "and");
+  if (words.length === 0 || short.length === long.length) return false;
+  if (words.join("").length < 4) return false;
+  return short.every((t, i) => long[i] === t);
+}
+
 const round = (n: number, digits = 4) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 /** Score one account against one customer. Undefined when no identifying signal matches at all. */
@@ -108,9 +119,13 @@ export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate |
     reasons.push("name matches");
     identifying = true;
   } else if (similarity >= NAME_SIMILARITY_FLOOR) {
-    evidence.push(MATCH_WEIGHTS.exactName * Math.min(1, (similarity - 0.75) / 0.25));
+    evidence.push(MATCH_WEIGHTS.exactName * Math.min(1, (similarity - 0.75) / 0.2));
     reasons.push(`name similar (${similarity.toFixed(2)})`);
     identifying = true;
+  } else if (isShortenedName(q.tokens, a.tokens)) {
+    evidence.push(MATCH_WEIGHTS.shortenedName);
+    reasons.push("name shortened");
+    // Not identifying on its own: "Contoso" starts many names.
   }
   if (!identifying) return undefined;
   if (q.postalCode && a.postalCode) {

@@ -31,13 +31,13 @@ describe("toProviderAccountRow", () => {
     status: "ACTIVE",
     updateTime: "2024-01-03T16:29:10Z",
   };
-  it("maps the customer and prefers the Microsoft profile's domain", () => {
+  it("maps the customer and prefers its own domain over the tenant's initial domain", () => {
     expect(toProviderAccountRow(customer, { tenantId: "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", domain: "contoso.onmicrosoft.com" })).toStrictEqual({
       w365_name: "Contoso Ltd",
       w365_ioncustomerid: "1001",
       w365_contactname: "Jane Doe",
       w365_contactemail: "jane@contoso.com",
-      w365_domain: "contoso.onmicrosoft.com",
+      w365_domain: "contoso.com",
       w365_tenantid: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
       w365_ionstatus: "active",
       w365_postalcode: "98052",
