@@ -1,0 +1,357 @@
+/**
+ * The Dataverse Web API emulator: a Node HTTP server on 127.0.0.1 over SQLite that speaks the Web API
+ * as reference/dataverse.md describes (sections 1, 3, 4, checklist 10). The whole product runs and is
+ * tested against it, so its behaviour follows Dataverse, errors included.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { systemClock, type Clock } from "../../src/shared/clock";
+import { silentLogger, type Logger } from "../../src/shared/logger";
+import { registerSecret } from "../../src/shared/redact";
+import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
+import { DataverseHttpError, ErrorCodes } from "./errors";
+import { Handler, errorResponse, type EmuRequest, type EmuResponse, type EmulatorStats } from "./handler";
+import { Records, type OpContext, type UserInfo } from "./records";
+import { deterministicGuid, q, Store, type Row } from "./store";
+import { ServiceProtection, seededRandom, type ServiceProtectionOptions } from "./throttle";
+import { EventPipeline } from "./webhooks";
+
+export type { EmulatorStats } from "./handler";
+export { DEFAULT_WEBHOOK_PATH } from "./webhooks";
+
+export interface DataverseEmulatorOptions {
+  /** 0/undefined = any free port; always bound to 127.0.0.1. */
+  port?: number;
+  /** Default ":memory:"; a file path persists (WAL). */
+  dbPath?: string;
+  /** Default "work365dev" → OrganizationName, and x-ms-dynamics-organization "work365dev.crm.dynamics.com". */
+  orgName?: string;
+  /** Dataverse service protection limits; disabled by default (tests), the sandbox enables them. */
+  serviceProtection?: ServiceProtectionOptions;
+  /** Injected throttling (429) and version conflicts (412 on If-Match writes), reproducible with `seed`. */
+  faults?: { rate429?: number; rate412?: number; seed?: number };
+  /** Webhook timeout, 60 000 ms like Dataverse. */
+  webhookTimeoutMs?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface DataverseEmulator {
+  /** Environment root, e.g. http://127.0.0.1:PORT (Web API under /api/data/v9.2/). */
+  url: string;
+  /** Application user "Work 365 Integration": holds the field security profile (reads secured columns). */
+  integrationToken: string;
+  /** A Work 365 admin user without the field security profile (secured columns read as null). */
+  adminToken: string;
+  issueToken(user: { name: string; fieldSecurity?: boolean; applicationUser?: boolean }): string;
+  /** Same code path as the ImportSolution action. */
+  importSolution(zip: Buffer): Promise<void>;
+  applySolutionModel(model: SolutionModel): void;
+  setEnvironmentVariable(schemaName: string, value: string): void;
+  getEnvironmentVariable(schemaName: string): string | undefined;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  /** Resolves when no asynchronous webhook (system job) is queued or running. */
+  whenIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 128 * 1024 * 1024;
+const ENV_TYPES: Record<string, number> = { String: 100000000, Number: 100000001, Boolean: 100000002, JSON: 100000003, Secret: 100000005 };
+
+/** Loads the solution reader lazily: `src/solution/read.ts` is owned by the solution work. */
+async function readSolution(zip: Buffer): Promise<SolutionModel> {
+  let mod: { readSolutionZip?: (zip: Buffer) => Promise<SolutionModel> };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require("../../src/solution/read") as typeof mod;
+  } catch (err) {
+    throw new DataverseHttpError(500, "0x80040216", `The solution reader (src/solution/read) could not be loaded: ${(err as Error).message}`);
+  }
+  if (typeof mod.readSolutionZip !== "function") throw new DataverseHttpError(500, "0x80040216", "src/solution/read does not export readSolutionZip.");
+  try {
+    return await mod.readSolutionZip(zip);
+  } catch (err) {
+    if (err instanceof DataverseHttpError) throw err;
+    throw new DataverseHttpError(400, "0x80048033", `The import file is not a valid solution: ${(err as Error).message}`);
+  }
+}
+
+export async function startDataverseEmulator(options: DataverseEmulatorOptions = {}): Promise<DataverseEmulator> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const orgName = options.orgName ?? "work365dev";
+  const orgId = deterministicGuid(`org:${orgName}`);
+  const businessUnitId = deterministicGuid(`bu:${orgName}`);
+  const store = new Store(options.dbPath ?? ":memory:");
+  const counters = { requests: 0, batchItems: 0, throttled: 0 };
+  const webhookStats = { webhooksSent: 0, webhooksFailed: 0 };
+  const users = new Map<string, UserInfo>();
+
+  const getEnvironmentVariable = (schemaName: string): string | undefined => {
+    const value = store.stmt(`SELECT value FROM "environmentvariablevalue" WHERE schemaname = ? ORDER BY modifiedon DESC LIMIT 1`).get(schemaName) as { value: string | null } | undefined;
+    if (value?.value !== undefined && value.value !== null) return value.value;
+    const def = store.stmt(`SELECT defaultvalue FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(schemaName) as { defaultvalue: string | null } | undefined;
+    return def?.defaultvalue ?? undefined;
+  };
+
+  const pipeline = new EventPipeline(store, { orgName, orgId, timeoutMs: options.webhookTimeoutMs ?? 60_000, logger, clock, stats: webhookStats, getEnvironmentVariable });
+  const records = new Records(store, pipeline, clock);
+  const systemUser: UserInfo = { id: deterministicGuid(`user:SYSTEM:${orgName}`), name: "SYSTEM", fieldSecurity: true, applicationUser: false, businessUnitId };
+  const systemCtx = (): OpContext => ({ user: systemUser, correlationId: randomUUID(), requestId: randomUUID(), depth: 1, afterCommit: [] });
+
+  /** Sync upsert used for seed and solution rows (not counted as client writes). */
+  const upsertSystemRow = (table: string, id: string, values: Row) => {
+    const meta = store.table(table)!;
+    const existing = store.getRow(meta, id);
+    const now = records.now();
+    const version = store.nextVersion();
+    const before = store.writes;
+    if (existing) store.update(meta, id, { ...values, modifiedon: now, versionnumber: version });
+    else {
+      const row: Row = { statecode: 0, statuscode: table === "asyncoperation" ? 0 : 1, ...values, [meta.primaryId]: id, createdon: now, modifiedon: now, versionnumber: version, createdby: systemUser.id, modifiedby: systemUser.id };
+      if (meta.def.ownership === "UserOwned") Object.assign(row, { ownerid: systemUser.id, ownerid__type: "systemuser", owningbusinessunit: businessUnitId });
+      for (const c of meta.def.columns) if (c.type === "boolean" && row[c.logicalName] === undefined) row[c.logicalName] = 0;
+      store.insert(meta, row);
+    }
+    store.writes = before;
+  };
+
+  upsertSystemRow("organization", orgId, { name: orgName, uniquename: orgName });
+  upsertSystemRow("businessunit", businessUnitId, { name: orgName });
+  upsertSystemRow("systemuser", systemUser.id, { fullname: "SYSTEM", domainname: "SYSTEM", businessunitid: businessUnitId, isdisabled: 0 });
+
+  const issueToken = (user: { name: string; fieldSecurity?: boolean; applicationUser?: boolean }): string => {
+    const id = deterministicGuid(`user:${user.name}:${orgName}`);
+    upsertSystemRow("systemuser", id, {
+      fullname: user.name,
+      domainname: user.applicationUser ? `${id}@application` : `${user.name.toLowerCase().replace(/[^a-z0-9]+/g, ".")}@${orgName}.onmicrosoft.com`,
+      businessunitid: businessUnitId,
+      isdisabled: 0,
+      ...(user.applicationUser ? { applicationid: deterministicGuid(`app:${user.name}`) } : {}),
+    });
+    const token = `dvemu.${randomBytes(24).toString("base64url")}`;
+    registerSecret(token);
+    users.set(token, { id, name: user.name, fieldSecurity: user.fieldSecurity ?? false, applicationUser: user.applicationUser ?? false, businessUnitId });
+    return token;
+  };
+
+  const setEnvironmentVariable = (schemaName: string, value: string) => {
+    const defRow = store.stmt(`SELECT environmentvariabledefinitionid AS id FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(schemaName) as { id: string } | undefined;
+    const defId = defRow?.id ?? deterministicGuid(`envdef:${schemaName}`);
+    if (!defRow) upsertSystemRow("environmentvariabledefinition", defId, { schemaname: schemaName, displayname: schemaName, type: ENV_TYPES.String });
+    const valueRow = store.stmt(`SELECT environmentvariablevalueid AS id FROM "environmentvariablevalue" WHERE schemaname = ?`).get(schemaName) as { id: string } | undefined;
+    upsertSystemRow("environmentvariablevalue", valueRow?.id ?? randomUUID(), { schemaname: schemaName, value, environmentvariabledefinitionid: defId });
+  };
+
+  const applySolutionModel = (model: SolutionModel) => {
+    const relationships = (model as SolutionModel & { relationships?: RelationshipDef[] }).relationships ?? [];
+    const apply = store.db.transaction(() => {
+      const byKey = <T>(list: T[], incoming: T[], key: (t: T) => string) => {
+        const map = new Map(list.map((x) => [key(x), x]));
+        for (const x of incoming) map.set(key(x), x);
+        return [...map.values()];
+      };
+      store.catalog = {
+        tables: store.catalog.tables,
+        relationships: byKey(store.catalog.relationships, relationships, (r) => r.name),
+        customApis: byKey(store.catalog.customApis, model.customApis, (a) => a.uniqueName.toLowerCase()),
+        serviceEndpoints: byKey(store.catalog.serviceEndpoints, model.serviceEndpoints, (e) => e.id.toLowerCase()),
+        steps: byKey(store.catalog.steps, model.steps, (s) => s.id.toLowerCase()),
+        environmentVariables: byKey(store.catalog.environmentVariables, model.environmentVariables, (e) => e.schemaName),
+        fieldSecurityProfiles: byKey(store.catalog.fieldSecurityProfiles, model.fieldSecurityProfiles, (f) => f.id.toLowerCase()),
+      };
+      store.registerTables(model.tables);
+      store.catalog.tables = byKey(
+        store.catalog.tables,
+        model.tables.map((t) => store.table(t.logicalName)!.def),
+        (t) => t.logicalName,
+      );
+      store.saveCatalog();
+
+      const publisherId = deterministicGuid(`publisher:${model.publisher.uniqueName}`);
+      upsertSystemRow("publisher", publisherId, {
+        uniquename: model.publisher.uniqueName,
+        friendlyname: model.publisher.displayName,
+        customizationprefix: model.publisher.customizationPrefix,
+        customizationoptionvalueprefix: model.publisher.optionValuePrefix,
+      });
+      upsertSystemRow("solution", deterministicGuid(`solution:${model.uniqueName}`), {
+        uniquename: model.uniqueName,
+        friendlyname: model.displayName,
+        version: model.version,
+        ismanaged: model.managed ? 1 : 0,
+        description: model.description ?? null,
+        installedon: records.now(),
+        publisherid: publisherId,
+      });
+      for (const ev of model.environmentVariables) {
+        const existing = store.stmt(`SELECT environmentvariabledefinitionid AS id FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(ev.schemaName) as { id: string } | undefined;
+        upsertSystemRow("environmentvariabledefinition", existing?.id ?? deterministicGuid(`envdef:${ev.schemaName}`), {
+          schemaname: ev.schemaName,
+          displayname: ev.displayName,
+          description: ev.description,
+          defaultvalue: ev.defaultValue ?? null,
+          isrequired: ev.isRequired ? 1 : 0,
+          type: ENV_TYPES[ev.type] ?? ENV_TYPES.String,
+        });
+      }
+      for (const ep of model.serviceEndpoints) {
+        upsertSystemRow("serviceendpoint", ep.id.toLowerCase(), { name: ep.name, description: ep.description ?? null, url: ep.url, contract: ep.contract, authtype: ep.authType, messageformat: ep.messageFormat, userclaim: ep.userClaim });
+      }
+      for (const step of model.steps) {
+        const messageId = deterministicGuid(`sdkmessage:${step.message.toLowerCase()}`);
+        upsertSystemRow("sdkmessage", messageId, { name: step.message });
+        upsertSystemRow("sdkmessageprocessingstep", step.id.toLowerCase(), {
+          name: step.name,
+          description: step.description ?? null,
+          sdkmessageid: messageId,
+          eventhandler: step.serviceEndpointId.toLowerCase(),
+          primaryobjecttypecode: step.primaryEntity ?? "none",
+          filteringattributes: step.filteringAttributes.join(",") || null,
+          mode: step.mode,
+          stage: step.stage,
+          rank: step.rank,
+          asyncautodelete: step.asyncAutoDelete ? 1 : 0,
+        });
+      }
+      for (const api of model.customApis) {
+        const apiId = deterministicGuid(`customapi:${api.uniqueName.toLowerCase()}`);
+        upsertSystemRow("customapi", apiId, {
+          uniquename: api.uniqueName,
+          name: api.name,
+          displayname: api.displayName,
+          description: api.description.slice(0, 300),
+          bindingtype: api.bindingType,
+          boundentitylogicalname: api.boundEntityLogicalName ?? null,
+          isfunction: api.isFunction ? 1 : 0,
+          isprivate: api.isPrivate ? 1 : 0,
+          allowedcustomprocessingsteptype: api.allowedCustomProcessingStepType,
+          workflowsdkstepenabled: api.workflowSdkStepEnabled ? 1 : 0,
+        });
+        const typeCode = (t: string) => ["Boolean", "DateTime", "Decimal", "Entity", "EntityCollection", "EntityReference", "Float", "Integer", "Money", "Picklist", "String", "StringArray", "Guid"].indexOf(t);
+        for (const p of api.requestParameters) {
+          upsertSystemRow("customapirequestparameter", deterministicGuid(`customapiparam:${api.uniqueName}.${p.uniqueName}`), {
+            uniquename: p.uniqueName, name: p.name, displayname: p.displayName, description: p.description.slice(0, 300), type: typeCode(p.type), isoptional: p.isOptional ? 1 : 0, logicalentityname: p.logicalEntityName ?? null, customapiid: apiId,
+          });
+        }
+        for (const p of api.responseProperties) {
+          upsertSystemRow("customapiresponseproperty", deterministicGuid(`customapiprop:${api.uniqueName}.${p.uniqueName}`), {
+            uniquename: p.uniqueName, name: p.name, displayname: p.displayName, description: p.description.slice(0, 300), type: typeCode(p.type), logicalentityname: p.logicalEntityName ?? null, customapiid: apiId,
+          });
+        }
+      }
+    });
+    apply();
+  };
+
+  const importSolution = async (zip: Buffer): Promise<void> => {
+    const model = await readSolution(zip);
+    await store.withWriteLock(async () => applySolutionModel(model));
+  };
+
+  const faultRandom = seededRandom(options.faults?.seed ?? 1);
+  const handler = new Handler({
+    store,
+    records,
+    pipeline,
+    protection: new ServiceProtection(options.serviceProtection ?? { enabled: false }, clock),
+    stats: counters,
+    users,
+    orgId,
+    businessUnitId,
+    logger,
+    clock,
+    faults: { rate429: options.faults?.rate429 ?? 0, rate412: options.faults?.rate412 ?? 0, random: faultRandom },
+    importSolution,
+  });
+
+  const server = http.createServer((req, res) => void serve(req, res));
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const origin = req.headers.origin;
+    const cors: Record<string, string> = {};
+    if (origin && /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/i.test(origin)) {
+      cors["Access-Control-Allow-Origin"] = origin;
+      cors["Vary"] = "Origin";
+      cors["Access-Control-Expose-Headers"] = "OData-EntityId, OData-Version, Location, ETag, Preference-Applied, Retry-After, REQ_ID, x-ms-service-request-id";
+    }
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, {
+        ...cors,
+        "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": req.headers["access-control-request-headers"] ?? "Authorization, Content-Type, Accept, OData-Version, OData-MaxVersion, Prefer, If-Match, If-None-Match",
+        "Access-Control-Max-Age": "600",
+      });
+      res.end();
+      return;
+    }
+    let response: EmuResponse;
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) throw new DataverseHttpError(413, ErrorCodes.ODataBadRequest, "The request body is too large.");
+        chunks.push(chunk as Buffer);
+      }
+      const headers: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+      const emuReq: EmuRequest = { method: req.method ?? "GET", url: req.url ?? "/", headers, body: Buffer.concat(chunks).toString("utf8") };
+      response = await handler.handle(emuReq, req.headers.host ?? `127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } catch (err) {
+      response = errorResponse(err, logger);
+    }
+    if (!res.writable) return;
+    res.writeHead(response.status, { ...response.headers, ...cors });
+    res.end(response.body);
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const integrationToken = issueToken({ name: "Work 365 Integration", fieldSecurity: true, applicationUser: true });
+  const adminToken = issueToken({ name: "Work 365 Admin", fieldSecurity: false });
+  let closed = false;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    integrationToken,
+    adminToken,
+    issueToken,
+    importSolution,
+    applySolutionModel,
+    setEnvironmentVariable,
+    getEnvironmentVariable,
+    stats: () => ({ ...counters, writes: store.writes, ...webhookStats }),
+    resetStats: () => {
+      counters.requests = 0;
+      counters.batchItems = 0;
+      counters.throttled = 0;
+      store.writes = 0;
+      webhookStats.webhooksSent = 0;
+      webhookStats.webhooksFailed = 0;
+    },
+    whenIdle: () => pipeline.whenIdle(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      pipeline.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      // Wait for the write lock so no transaction is open when the database closes.
+      await store.withWriteLock(async () => undefined);
+      store.close();
+    },
+  };
+}
+
+export { q };

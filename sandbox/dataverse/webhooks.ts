@@ -1,0 +1,455 @@
+/**
+ * The event pipeline: webhook steps registered on Create/Update/Delete or a custom API message,
+ * RemoteExecutionContext JSON built as reference/dataverse.md section 3 shows, delivery with the
+ * x-ms-dynamics-* headers and the endpoint's auth, synchronous steps failing the caller, asynchronous
+ * steps queued and recorded as system jobs (asyncoperation rows, statuscode 0 → 20 → 30/31) with one
+ * retry on 502/503/504.
+ */
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../../src/shared/clock";
+import type { Logger } from "../../src/shared/logger";
+import { redact } from "../../src/shared/redact";
+import type { CustomApiDef, ServiceEndpointDef, StepDef } from "../../src/solution/model";
+import { DataverseHttpError, ErrorCodes } from "./errors";
+import type { OpContext, RecordEvent, RecordEvents, UserInfo } from "./records";
+import { isLookup, isPolymorphic, type TableMeta } from "./schema";
+import { q, typeColumn, type Row, type Store } from "./store";
+import { wcfDate } from "./values";
+
+const CONTRACTS = "http://schemas.microsoft.com/xrm/2011/Contracts";
+const EMPTY_GUID = "00000000-0000-0000-0000-000000000000";
+/** Path appended when an environment variable holds only a base URL (see README). */
+export const DEFAULT_WEBHOOK_PATH = "/api/dataverse/webhook";
+const MAX_PAYLOAD = 256 * 1024;
+
+export interface KeyValue {
+  key: string;
+  value: unknown;
+}
+
+export interface PipelineOptions {
+  orgName: string;
+  orgId: string;
+  timeoutMs: number;
+  logger: Logger;
+  clock: Clock;
+  stats: { webhooksSent: number; webhooksFailed: number };
+  getEnvironmentVariable(schemaName: string): string | undefined;
+}
+
+interface StepInvocation {
+  step: StepDef;
+  message: string;
+  primaryEntityName: string;
+  primaryEntityId: string;
+  inputParameters: KeyValue[];
+  outputParameters: KeyValue[];
+  preImages: KeyValue[];
+  postImages: KeyValue[];
+  user: UserInfo;
+  correlationId: string;
+  requestId: string;
+  depth: number;
+  inTransaction: boolean;
+}
+
+export const entityReference = (logicalName: string, id: string, name: string | null = null) => ({
+  __type: `EntityReference:${CONTRACTS}`,
+  Id: id,
+  KeyAttributes: [],
+  LogicalName: logicalName,
+  Name: name,
+  RowVersion: null,
+});
+
+/** SDK-typed value for a stored column value (EntityReference, OptionSetValue, Money, WCF dates). */
+export function sdkValue(meta: TableMeta, column: string, row: Row): unknown {
+  const c = meta.columns.get(column);
+  const v = row[column];
+  if (!c || v === null || v === undefined) return v ?? null;
+  if (isLookup(c)) return entityReference(isPolymorphic(c) ? String(row[typeColumn(c)] ?? c.targets?.[0] ?? "") : (c.targets?.[0] ?? ""), String(v));
+  switch (c.type) {
+    case "picklist":
+    case "state":
+    case "status":
+      return { __type: `OptionSetValue:${CONTRACTS}`, Value: v };
+    case "money":
+      return { __type: `Money:${CONTRACTS}`, Value: v };
+    case "datetime":
+      return wcfDate(String(v));
+    case "boolean":
+      return v === 1 || v === true;
+    default:
+      return v;
+  }
+}
+
+export function sdkEntity(meta: TableMeta, id: string, row: Row, attributes?: string[]): Record<string, unknown> {
+  const names = (attributes && attributes.length > 0 ? attributes : Object.keys(row)).filter(
+    (a) => meta.columns.has(a) && row[a] !== undefined,
+  );
+  return {
+    __type: `Entity:${CONTRACTS}`,
+    Attributes: names.map((a) => ({ key: a, value: sdkValue(meta, a, row) })),
+    EntityState: null,
+    FormattedValues: [],
+    Id: id,
+    KeyAttributes: [],
+    LogicalName: meta.logicalName,
+    RelatedEntities: [],
+    RowVersion: row.versionnumber !== undefined && row.versionnumber !== null ? String(row.versionnumber) : null,
+  };
+}
+
+interface Job {
+  invocation: StepInvocation;
+  jobId: string;
+}
+
+export class EventPipeline implements RecordEvents {
+  private readonly queue: Job[] = [];
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private readonly maxConcurrentJobs = 4;
+  private readonly inflight = new Set<AbortController>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: PipelineOptions,
+  ) {}
+
+  stepsFor(message: string, entity: string | undefined): StepDef[] {
+    const m = message.toLowerCase();
+    return this.store.catalog.steps
+      .filter((s) => s.message.toLowerCase() === m && (!s.primaryEntity || s.primaryEntity === "none" || s.primaryEntity === entity))
+      .sort((a, b) => a.stage - b.stage || a.rank - b.rank);
+  }
+
+  hasSteps(message: string, entity: string): boolean {
+    return this.stepsFor(message, entity).length > 0;
+  }
+
+  private recordInvocation(step: StepDef, event: RecordEvent, ctx: OpContext, inTransaction: boolean): StepInvocation {
+    const { meta, id } = event;
+    const input: KeyValue[] =
+      event.message === "Delete"
+        ? [{ key: "Target", value: entityReference(meta.logicalName, id) }]
+        : [{ key: "Target", value: sdkEntity(meta, id, event.target) }];
+    const images = (kind: 0 | 1): KeyValue[] => {
+      const source = kind === 0 ? event.preImage : event.postImage;
+      if (!source) return [];
+      return step.images
+        .filter((img) => img.imageType === kind || img.imageType === 2)
+        .map((img) => ({ key: img.entityAlias, value: sdkEntity(meta, id, source, img.attributes) }));
+    };
+    return {
+      step,
+      message: event.message,
+      primaryEntityName: meta.logicalName,
+      primaryEntityId: id,
+      inputParameters: input,
+      outputParameters: event.message === "Create" && step.stage === 40 ? [{ key: "id", value: id }] : [],
+      preImages: images(0),
+      postImages: step.stage === 40 ? images(1) : [],
+      user: ctx.user,
+      correlationId: ctx.correlationId,
+      requestId: ctx.requestId,
+      depth: ctx.depth,
+      inTransaction,
+    };
+  }
+
+  private fires(step: StepDef, event: RecordEvent): boolean {
+    if (event.message !== "Update" || step.filteringAttributes.length === 0) return true;
+    return step.filteringAttributes.some((a) => Object.prototype.hasOwnProperty.call(event.target, a) && a !== event.meta.primaryId);
+  }
+
+  async before(event: RecordEvent, ctx: OpContext): Promise<void> {
+    for (const step of this.stepsFor(event.message, event.meta.logicalName)) {
+      if (step.stage >= 40 || !this.fires(step, event)) continue;
+      await this.deliverSync(this.recordInvocation(step, event, ctx, step.stage === 20));
+    }
+  }
+
+  async after(event: RecordEvent, ctx: OpContext): Promise<void> {
+    for (const step of this.stepsFor(event.message, event.meta.logicalName)) {
+      if (step.stage !== 40 || !this.fires(step, event)) continue;
+      const inv = this.recordInvocation(step, event, ctx, step.mode === 0);
+      if (step.mode === 0) await this.deliverSync(inv);
+      else ctx.afterCommit.push(() => void this.enqueue(inv));
+    }
+  }
+
+  /** Runs the steps of a custom API message around its (empty) main operation. */
+  async runCustomApi(
+    api: CustomApiDef,
+    invocation: { target?: { meta: TableMeta; id: string }; inputs: KeyValue[]; outputs: KeyValue[] },
+    ctx: OpContext,
+  ): Promise<void> {
+    const entity = invocation.target?.meta.logicalName;
+    const base = (step: StepDef): StepInvocation => ({
+      step,
+      message: api.uniqueName,
+      primaryEntityName: entity ?? "none",
+      primaryEntityId: invocation.target?.id ?? EMPTY_GUID,
+      inputParameters: [...(invocation.target ? [{ key: "Target", value: entityReference(invocation.target.meta.logicalName, invocation.target.id) }] : []), ...invocation.inputs],
+      outputParameters: step.stage === 40 ? invocation.outputs : [],
+      preImages: [],
+      postImages: [],
+      user: ctx.user,
+      correlationId: ctx.correlationId,
+      requestId: ctx.requestId,
+      depth: ctx.depth,
+      inTransaction: step.mode === 0,
+    });
+    const steps = this.stepsFor(api.uniqueName, entity);
+    for (const step of steps) if (step.stage < 40) await this.deliverSync(base(step));
+    for (const step of steps) if (step.stage === 40 && step.mode === 0) await this.deliverSync(base(step));
+    for (const step of steps) if (step.stage === 40 && step.mode === 1) void this.enqueue(base(step));
+  }
+
+  buildContext(inv: StepInvocation, operationId: string): Record<string, unknown> {
+    const now = this.options.clock.now();
+    return {
+      BusinessUnitId: inv.user.businessUnitId,
+      CorrelationId: inv.correlationId,
+      Depth: inv.depth,
+      InitiatingUserAzureActiveDirectoryObjectId: EMPTY_GUID,
+      InitiatingUserId: inv.user.id,
+      InputParameters: inv.inputParameters,
+      IsExecutingOffline: false,
+      IsInTransaction: inv.inTransaction,
+      IsOfflinePlayback: false,
+      IsolationMode: 1,
+      MessageName: inv.message,
+      Mode: inv.step.mode,
+      OperationCreatedOn: `/Date(${now})/`,
+      OperationId: operationId,
+      OrganizationId: this.options.orgId,
+      OrganizationName: this.options.orgName,
+      OutputParameters: inv.outputParameters,
+      OwningExtension: entityReference("sdkmessageprocessingstep", inv.step.id, inv.step.name),
+      ParentContext: null,
+      PostEntityImages: inv.postImages,
+      PreEntityImages: inv.preImages,
+      PrimaryEntityId: inv.primaryEntityId,
+      PrimaryEntityName: inv.primaryEntityName,
+      RequestId: inv.requestId,
+      SecondaryEntityName: "none",
+      SharedVariables: [],
+      Stage: inv.step.stage,
+      UserAzureActiveDirectoryObjectId: EMPTY_GUID,
+      UserId: inv.user.id,
+    };
+  }
+
+  /** Endpoint URL and auth for a step, resolved at send time so environment variable changes apply at once. */
+  resolveEndpoint(endpointId: string): { url: URL; headers: Record<string, string> } {
+    const ep: ServiceEndpointDef | undefined = this.store.catalog.serviceEndpoints.find((e) => e.id.toLowerCase() === endpointId.toLowerCase());
+    if (!ep) throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The service endpoint ${endpointId} registered on the step does not exist.`);
+    const override = ep.urlEnvironmentVariable ? this.options.getEnvironmentVariable(ep.urlEnvironmentVariable)?.trim() : undefined;
+    let url: URL;
+    try {
+      url = new URL(override || ep.url);
+      if (override && (url.pathname === "/" || url.pathname === "")) {
+        const shipped = safeUrl(ep.url);
+        url.pathname = shipped && shipped.pathname !== "/" ? shipped.pathname : DEFAULT_WEBHOOK_PATH;
+      }
+    } catch {
+      throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The webhook URL of service endpoint '${ep.name}' is not a valid URL.`);
+    }
+    const key = ep.keyEnvironmentVariable ? this.options.getEnvironmentVariable(ep.keyEnvironmentVariable) : undefined;
+    const headers: Record<string, string> = {};
+    if (key) {
+      if (ep.authType === 4) url.searchParams.set("code", key);
+      else if (ep.authType === 6) for (const [k, v] of new URLSearchParams(key)) url.searchParams.set(k, v);
+      else if (ep.authType === 5) {
+        for (const line of key.split(/\r?\n|;/)) {
+          const i = line.indexOf(":");
+          if (i > 0) headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+        }
+      }
+    }
+    return { url, headers };
+  }
+
+  /** One delivery with Dataverse's single retry on 502/503/504. Returns null on success, else the failure text. */
+  private async deliver(inv: StepInvocation, operationId: string): Promise<{ ok: true } | { ok: false; status?: number; message: string }> {
+    const { url, headers } = this.resolveEndpoint(inv.step.serviceEndpointId);
+    const context = this.buildContext(inv, operationId);
+    let body = JSON.stringify(context);
+    const extra: Record<string, string> = {};
+    if (Buffer.byteLength(body) > MAX_PAYLOAD) {
+      extra["x-ms-dynamics-msg-size-exceeded"] = "true";
+      body = JSON.stringify({ ...context, ParentContext: null, InputParameters: [], PreEntityImages: [], PostEntityImages: [] });
+    }
+    let last: { ok: false; status?: number; message: string } = { ok: false, message: "not sent" };
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const controller = new AbortController();
+      this.inflight.add(controller);
+      const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+      try {
+        this.options.stats.webhooksSent++;
+        const res = await fetch(url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "x-ms-dynamics-organization": `${this.options.orgName}.crm.dynamics.com`,
+            "x-ms-dynamics-entity-name": inv.primaryEntityName,
+            "x-ms-dynamics-request-name": inv.message,
+            "x-ms-correlation-request-id": inv.correlationId,
+            ...extra,
+            ...headers,
+          },
+          body,
+          signal: controller.signal,
+        });
+        const text = await res.text();
+        if (res.ok) return { ok: true };
+        last = { ok: false, status: res.status, message: extractMessage(text) ?? `The webhook returned HTTP ${res.status}.` };
+        if (![502, 503, 504].includes(res.status)) break;
+      } catch (err) {
+        const aborted = controller.signal.aborted;
+        last = {
+          ok: false,
+          message: aborted ? `The webhook call timed out after ${this.options.timeoutMs} ms.` : `The webhook endpoint could not be reached: ${(err as Error).message}`,
+        };
+        break;
+      } finally {
+        clearTimeout(timer);
+        this.inflight.delete(controller);
+      }
+    }
+    this.options.stats.webhooksFailed++;
+    this.options.logger.warn("webhook delivery failed", { step: inv.step.name, message: inv.message, status: last.status, error: redact(last.message), url: redact(url.toString()) });
+    return last;
+  }
+
+  private async deliverSync(inv: StepInvocation): Promise<void> {
+    const result = await this.deliver(inv, randomUUID());
+    if (!result.ok) throw new DataverseHttpError(400, ErrorCodes.IsvAborted, result.message);
+  }
+
+  /** Queues an asynchronous step as a system job (asyncoperation row) and processes it in the background. */
+  private async enqueue(inv: StepInvocation): Promise<void> {
+    if (this.closed) return;
+    const jobId = randomUUID();
+    this.running++; // counts the job from the moment it is queued, so whenIdle() waits for it
+    try {
+      await this.writeJob(jobId, {
+        name: inv.step.name,
+        operationtype: 1,
+        messagename: inv.message,
+        primaryentitytype: inv.primaryEntityName,
+        correlationid: inv.correlationId,
+        requestid: inv.requestId,
+        owningextensionid: inv.step.id,
+        depth: inv.depth,
+        retrycount: 0,
+        statecode: 0,
+        statuscode: 0,
+      }, true);
+      this.queue.push({ invocation: inv, jobId });
+    } finally {
+      this.running--;
+    }
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.running < this.maxConcurrentJobs && this.queue.length > 0) {
+      const job = this.queue.shift()!;
+      this.running++;
+      void this.runJob(job).finally(() => {
+        this.running--;
+        this.pump();
+        this.checkIdle();
+      });
+    }
+    this.checkIdle();
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const now = () => new Date(this.options.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    await this.writeJob(job.jobId, { statecode: 2, statuscode: 20, startedon: now() }, false);
+    let result: Awaited<ReturnType<EventPipeline["deliver"]>>;
+    try {
+      result = await this.deliver(job.invocation, job.jobId);
+    } catch (err) {
+      result = { ok: false, message: (err as Error).message };
+    }
+    if (this.closed) return;
+    if (result.ok) {
+      if (job.invocation.step.asyncAutoDelete) await this.store.withWriteLock(async () => void this.store.stmt(`DELETE FROM "asyncoperation" WHERE asyncoperationid = ?`).run(job.jobId));
+      else await this.writeJob(job.jobId, { statecode: 3, statuscode: 30, completedon: now() }, false);
+    } else {
+      await this.writeJob(job.jobId, { statecode: 3, statuscode: 31, completedon: now(), message: result.message, friendlymessage: result.message, errorcode: -2147220891 }, false);
+    }
+  }
+
+  private async writeJob(id: string, values: Row, create: boolean): Promise<void> {
+    if (this.closed) return;
+    await this.store.withWriteLock(async () => {
+      if (this.closed) return;
+      const meta = this.store.table("asyncoperation")!;
+      const now = new Date(this.options.clock.now()).toISOString().replace(/\.\d{3}Z$/, "Z");
+      const row: Row = { ...values, modifiedon: now, versionnumber: this.store.nextVersion() };
+      if (create) {
+        Object.assign(row, { asyncoperationid: id, createdon: now, ownerid: EMPTY_GUID, ownerid__type: "systemuser" });
+        const cols = Object.keys(row);
+        this.store.stmt(`INSERT INTO ${q(meta.logicalName)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).run(...cols.map((c) => row[c]));
+      } else {
+        const cols = Object.keys(row);
+        this.store.stmt(`UPDATE ${q(meta.logicalName)} SET ${cols.map((c) => `${q(c)} = ?`).join(", ")} WHERE asyncoperationid = ?`).run(...cols.map((c) => row[c]), id);
+      }
+    });
+  }
+
+  private checkIdle(): void {
+    if (this.running === 0 && this.queue.length === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves when no asynchronous step is queued or running. */
+  whenIdle(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const c of this.inflight) c.abort();
+    this.checkIdle();
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function safeUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The failure text a webhook returned: `message`, `error.message` or `Message` from JSON, else the text. */
+export function extractMessage(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (!trimmed) return undefined;
+  try {
+    const body = JSON.parse(trimmed) as Record<string, unknown>;
+    const err = body.error as Record<string, unknown> | string | undefined;
+    const candidate = body.message ?? (typeof err === "object" ? err?.message : err) ?? body.Message;
+    if (typeof candidate === "string" && candidate) return candidate;
+  } catch {
+    // not JSON: use the text itself
+  }
+  return trimmed.slice(0, 2000);
+}
