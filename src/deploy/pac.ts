@@ -1,0 +1,135 @@
+/**
+ * Import with the Power Platform CLI (`pac solution import`) when it is installed (`--use-pac`). pac needs
+ * client credentials (it cannot take a bearer token); its own auth profile is created per run.
+ */
+import { spawn } from "node:child_process";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { DataverseAuth } from "../dataverse";
+import { silentLogger, type Logger } from "../shared/logger";
+import { redact, registerSecret } from "../shared/redact";
+import { packForDeploy, type PackVerbOptions } from "./package";
+import { DeployError, type ImportOptions, type ImportResult, type SolutionDeployer, type SolutionPackage, type WhoAmI } from "./types";
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+export type CommandRunner = (command: string, args: string[]) => Promise<CommandResult>;
+
+export const spawnRunner: CommandRunner = (command, args) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PP_TOOLS_TELEMETRY_OPTOUT: "true" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+
+/** Full path of an executable on PATH, or undefined. */
+export async function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const exts = process.platform === "win32" ? (env.PATHEXT ?? ".EXE;.CMD").split(";") : [""];
+  for (const dir of (env.PATH ?? "").split(path.delimiter).filter(Boolean)) {
+    for (const ext of exts) {
+      const candidate = path.join(dir, name + ext);
+      try {
+        await fs.access(candidate, fs.constants.X_OK);
+        return candidate;
+      } catch {
+        // keep looking
+      }
+    }
+  }
+  return undefined;
+}
+
+export interface PacCliDeployerOptions {
+  environmentUrl: string;
+  auth: DataverseAuth;
+  pacPath: string;
+  run?: CommandRunner;
+  logger?: Logger;
+  /** Minutes pac waits for the async import. */
+  maxAsyncWaitMinutes?: number;
+}
+
+export class PacCliDeployer implements SolutionDeployer {
+  readonly kind = "pac" as const;
+  private readonly run: CommandRunner;
+  private readonly logger: Logger;
+  private authenticated = false;
+
+  constructor(private readonly opts: PacCliDeployerOptions) {
+    this.run = opts.run ?? spawnRunner;
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  pack(opts: PackVerbOptions = {}): Promise<SolutionPackage> {
+    // pac solution pack expects SolutionPackager's exact folder; our own packer writes the same zip format.
+    return packForDeploy(opts);
+  }
+
+  private async pac(args: string[], what: string): Promise<CommandResult> {
+    this.logger.info("running pac", { args: redact(args.join(" ")) });
+    let r: CommandResult;
+    try {
+      r = await this.run(this.opts.pacPath, args);
+    } catch (err) {
+      throw new DeployError("DEPLOY_PAC_FAILED", `Could not run pac (${this.opts.pacPath}): ${(err as Error).message}`, { cause: err });
+    }
+    if (r.code !== 0) {
+      const detail = redact((r.stderr || r.stdout).trim().split("\n").slice(-5).join(" "));
+      throw new DeployError("DEPLOY_PAC_FAILED", `pac ${what} failed (exit ${r.code}): ${detail}`);
+    }
+    return r;
+  }
+
+  private async ensureAuth(): Promise<void> {
+    if (this.authenticated) return;
+    const auth = this.opts.auth;
+    if (auth.kind !== "msal") {
+      throw new DeployError("DEPLOY_PAC_AUTH", "pac needs client credentials (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET); it cannot use a bearer token.", {
+        hint: "Set the three AZURE_* variables, or deploy without --use-pac.",
+      });
+    }
+    registerSecret(auth.clientSecret);
+    await this.pac(
+      ["auth", "create", "--name", "streamone-ion-deploy", "--environment", this.opts.environmentUrl, "--tenant", auth.tenantId, "--applicationId", auth.clientId, "--clientSecret", auth.clientSecret],
+      "auth create",
+    );
+    this.authenticated = true;
+  }
+
+  async whoAmI(): Promise<WhoAmI> {
+    await this.ensureAuth();
+    const r = await this.pac(["org", "who", "--environment", this.opts.environmentUrl], "org who");
+    const field = (label: string): string | undefined => new RegExp(`${label}:\\s*([0-9a-fA-F-]{36})`, "i").exec(r.stdout)?.[1]?.toLowerCase();
+    const userId = field("User Id");
+    if (!userId) throw new DeployError("DEPLOY_PAC_FAILED", "pac org who printed no User Id.");
+    const who: WhoAmI = { userId };
+    const bu = field("Business Unit Id");
+    const org = field("Organization Id") ?? field("Environment Id");
+    if (bu) who.businessUnitId = bu;
+    if (org) who.organizationId = org;
+    return who;
+  }
+
+  async import(pkg: SolutionPackage, opts: ImportOptions = {}): Promise<ImportResult> {
+    await this.ensureAuth();
+    let zipPath = pkg.path;
+    if (!zipPath) {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), "w365-deploy-"));
+      zipPath = path.join(dir, `${pkg.uniqueName}.zip`);
+      await fs.writeFile(zipPath, pkg.zip);
+    }
+    const args = ["solution", "import", "--path", zipPath, "--environment", this.opts.environmentUrl, "--async", "--max-async-wait-time", String(this.opts.maxAsyncWaitMinutes ?? 60)];
+    if (opts.overwriteUnmanagedCustomizations !== false) args.push("--force-overwrite");
+    if (opts.publish !== false) args.push("--publish-changes");
+    await this.pac(args, "solution import");
+    return { solution: pkg.uniqueName, version: pkg.version, upgraded: false, published: opts.publish !== false };
+  }
+}

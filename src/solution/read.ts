@@ -1,0 +1,1 @@
+export { readSolutionZip } from "./io";
