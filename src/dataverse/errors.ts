@@ -50,15 +50,19 @@ export class DataverseNotFoundError extends DataverseApiError {
 
 /** 412: the row changed since it was read (ETag mismatch), or it already exists (create-only upsert). */
 export class DataverseConcurrencyError extends DataverseApiError {
-  constructor(message: string, options: DataverseErrorOptions = {}) {
-    super("DATAVERSE_CONCURRENCY", message, { statusCode: 412, ...options });
+  constructor(message: string, options: DataverseErrorOptions = {}, code = "DATAVERSE_CONCURRENCY") {
+    super(code, message, { statusCode: 412, ...options });
   }
 }
 
-/** 0x80040237 / 0x80060892: another row already holds the same key values. */
-export class DataverseDuplicateKeyError extends DataverseApiError {
+/**
+ * 0x80040237 / 0x80060892: another row already holds the same key values. It is a kind of
+ * DataverseConcurrencyError because Dataverse answers a create-only upsert on an existing row with this
+ * code under 412, so `instanceof DataverseConcurrencyError` catches "the row already exists" either way.
+ */
+export class DataverseDuplicateKeyError extends DataverseConcurrencyError {
   constructor(message: string, options: DataverseErrorOptions = {}) {
-    super("DATAVERSE_DUPLICATE_KEY", message, options);
+    super(message, options, "DATAVERSE_DUPLICATE_KEY");
   }
 }
 

@@ -43,6 +43,10 @@ describe("dataverseErrorFrom", () => {
   it("maps duplicate key codes (0x80040237, 0x80060892) to DataverseDuplicateKeyError whatever the status", () => {
     expect(dataverseErrorFrom({ status: 412, bodyText: body("0x80040237", "Cannot insert duplicate key.") })).toBeInstanceOf(DataverseDuplicateKeyError);
     expect(dataverseErrorFrom({ status: 400, bodyText: body("0x80060892", "A record that has the attribute values 1 already exists.") })).toBeInstanceOf(DataverseDuplicateKeyError);
+    const createOnly = dataverseErrorFrom({ status: 412, bodyText: body("0x80040237", "A record with matching key values already exists.") });
+    expect(createOnly).toBeInstanceOf(DataverseConcurrencyError); // catchable as "row exists" either way
+    expect(createOnly.code).toBe("DATAVERSE_DUPLICATE_KEY");
+    expect(createOnly.statusCode).toBe(412);
   });
 
   it("maps 403, 0x80040220 and prv* messages to DataversePrivilegeError naming the privilege", () => {
