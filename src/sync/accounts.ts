@@ -205,7 +205,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     pages = ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize });
   }
 
-  await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers", true);
+  await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
   for await (const customers of pages) {
     for (const c of customers) seen.add(c.id);
     customersSeen += customers.length;
@@ -311,5 +311,5 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     if (!o.dryRun) await writer.flush();
   }
   report.phase("accounts", { ionCustomers: customersSeen, existingRows: existing.size, accountsIndexed: index?.size ?? 0, rematchedForAccountChanges: rematch, resumedAfterPages: skip });
-  await run.event({ type: "phase-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: done (${customersSeen} customers)`, true);
+  await run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`);
 }

@@ -71,7 +71,7 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
 }
 
 async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string }): Promise<void> {
-  await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes", true);
+  await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes");
   const filter = outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
   const rows: OutboundRow[] = [];
   for await (const row of ctx.dv.query<OutboundRow>(SETS.providerSubscription, { select: OUTBOUND_COLUMNS, filter, pageSize: 5000 })) rows.push(row);
@@ -84,7 +84,7 @@ async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun:
     await run.progress(`outbound: ${Object.values(outcomes).reduce((a, b) => a + b, 0)} of ${rows.length} requests`);
   }
   run.report.phase("outbound", { rows: rows.length, outcomes });
-  await run.event({ type: "phase-done", phase: "outbound", counts: run.report.counts, at: ctx.clock.now() }, `outbound: done (${rows.length} rows)`, true);
+  await run.phaseDone("outbound", `outbound: done (${rows.length} rows)`);
 }
 
 /**

@@ -5,7 +5,7 @@
 import type { DataverseClient } from "../dataverse";
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
-import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint } from "./checkpoint";
+import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint, Phase, remainingPhases } from "./checkpoint";
 import { RunStateError } from "./errors";
 import { toEpochMs } from "./mappers/dates";
 import { RunReport } from "./report";
@@ -92,6 +92,7 @@ export class RunRecorder {
     readonly resumed: boolean,
   ) {
     this.startedAt = clock.now();
+    this.lastWrite = this.startedAt; // the row was just written
     this.report = new RunReport(start.kind, start.dryRun);
     this.checkpoint = checkpoint;
     if (resumed) this.report.restore(checkpoint.counts);
@@ -144,6 +145,16 @@ export class RunRecorder {
       w365_progress: this.lastProgress.slice(0, 400),
       w365_checkpoint: JSON.stringify({ ...this.checkpoint, holder: this.start.holderId }),
     });
+  }
+
+  /**
+   * Marks a phase done. Persisted at once only when another phase follows (so a crash resumes there);
+   * after the last phase the final write carries it (no extra request when nothing changed).
+   */
+  async phaseDone(phase: Phase, progress: string): Promise<void> {
+    const event: CheckpointEvent = { type: "phase-done", phase, counts: this.report.counts, at: this.clock.now() };
+    const more = remainingPhases(nextState(this.checkpoint, event)).length > 0;
+    await this.event(event, progress, more);
   }
 
   /** Progress text only, throttled. */

@@ -118,7 +118,7 @@ export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, 
     pages = only ? ion.subscriptions.listPages({ customerId: only, limit }) : (async function* () {})();
   } else pages = ion.subscriptions.listPages({ limit });
 
-  await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions", true);
+  await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
   let pagesSinceFlush = 0;
   const flush = async () => {
     if (!o.dryRun) await writer.flush();
@@ -180,5 +180,5 @@ export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, 
     }
   }
   report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing, resumedAfterPages: skip });
-  await run.event({ type: "phase-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: done (${read} read)`, true);
+  await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
 }

@@ -42,7 +42,7 @@ describe("toProviderAccountRow", () => {
       w365_ionstatus: "active",
       w365_postalcode: "98052",
       w365_country: "US",
-      w365_ionupdatedon: "2024-01-03T16:29:10.000Z",
+      w365_ionupdatedon: "2024-01-03T16:29:10Z",
       w365_missingsince: null,
     });
   });
