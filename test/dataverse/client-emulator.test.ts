@@ -132,6 +132,25 @@ describe("DataverseClient against the emulator", () => {
     expect(named.map((r) => r.w365_name)).toStrictEqual(["Customer 7"]);
   });
 
+  it("upserts 50,000 rows through $batch in exactly 50 requests (the issue 3 floor: rows / batch size)", async () => {
+    const conn = await newConnection("Fifty thousand");
+    const c = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken } });
+    const ops = Array.from({ length: 50_000 }, (_, i) => ({
+      method: "PATCH" as const,
+      entitySet: "w365_provideraccounts",
+      key: { _w365_connection_value: conn, w365_ioncustomerid: `L-${i}` },
+      body: { w365_name: `Load ${i}`, "w365_connection@odata.bind": `/w365_providerconnections(${conn})` },
+    }));
+    const results = await c.batch(ops, { concurrency: 2 });
+    expect(results.filter((r) => !r.ok)).toHaveLength(0);
+    expect(c.stats()).toStrictEqual({ requests: 50, batchItems: 50_000, throttled: 0, retries: 0 });
+    const first = await c.queryPage("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn}`, select: ["w365_ioncustomerid"], count: true });
+    expect(first.count).toBe(5000); // Dataverse caps @odata.count at 5000
+    let n = 0;
+    for await (const page of c.queryPages("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn}`, select: ["w365_ioncustomerid"] })) n += page.length;
+    expect(n).toBe(50_000);
+  });
+
   it("continue-on-error batch reports a bad operation and applies the rest", async () => {
     const conn = await newConnection("Coe test");
     const results = await dv.batch([
