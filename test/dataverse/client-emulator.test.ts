@@ -203,6 +203,15 @@ describe("DataverseClient against the emulator", () => {
     await expect(dv.executeAction("PublishAllXml")).resolves.toBeDefined();
   });
 
+  it("reads metadata through requestJson and formatted values through includeAnnotations", async () => {
+    const def = await dv.requestJson<{ EntitySetName: string }>("GET", "EntityDefinitions(LogicalName='w365_provideraccount')?$select=EntitySetName");
+    expect(def?.EntitySetName).toBe("w365_provideraccounts");
+    const id = await dv.create("w365_providerconnections", { w365_name: "Annotated", w365_status: 365000001 });
+    const row = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_status"], includeAnnotations: "OData.Community.Display.V1.FormattedValue" });
+    expect(row.w365_status).toBe(365000001);
+    expect(row["w365_status@OData.Community.Display.V1.FormattedValue"]).toBe("Connected");
+  });
+
   it("rejects a bad token with DataverseAuthError", async () => {
     const bad = new DataverseClient({ url: emu.url, auth: { kind: "static", token: "not-a-valid-token-123" } });
     await expect(bad.whoAmI()).rejects.toBeInstanceOf(DataverseAuthError);
