@@ -242,7 +242,7 @@ export class DataverseClient {
   /** One record by id or alternate key; DataverseNotFoundError when it does not exist. */
   async retrieve<T = Record<string, unknown>>(entitySet: string, key: RecordKey, o: { select?: string[]; expand?: string; includeAnnotations?: boolean | string } = {}): Promise<T> {
     const path = `${recordPath(entitySet, key)}${queryString({ select: o.select, expand: o.expand })}`;
-    const prefer = preferHeader({ includeAnnotations: o.includeAnnotations, pageSize: undefined, top: 1 });
+    const prefer = annotationsPreference(o.includeAnnotations);
     const res = await this.send({ method: "GET", path, headers: prefer ? { Prefer: prefer } : undefined, idempotent: true, operation: `GET ${recordPath(entitySet, key)}` });
     return parseJson(res.text, `GET ${entitySet}`) as T;
   }
@@ -707,8 +707,13 @@ export function preferHeader(o: Pick<QueryOptions, "pageSize" | "includeAnnotati
     if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw new ValidationError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${size}`);
     prefs.push(`odata.maxpagesize=${size}`);
   }
-  if (o.includeAnnotations) prefs.push(`odata.include-annotations="${o.includeAnnotations === true ? "*" : o.includeAnnotations}"`);
+  const annotations = annotationsPreference(o.includeAnnotations);
+  if (annotations) prefs.push(annotations);
   return prefs.length ? prefs.join(",") : undefined;
+}
+
+function annotationsPreference(include: boolean | string | undefined): string | undefined {
+  return include ? `odata.include-annotations="${include === true ? "*" : include}"` : undefined;
 }
 
 /** Accepts `https://org.crm.dynamics.com`, `…/`, or `…/api/data/v9.2/`. */
