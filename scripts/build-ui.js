@@ -6,7 +6,8 @@
 // Outputs (contract with the solution packer):
 //   build/ui/pcf/StreamOneConnector/            bundle.js, ControlManifest.xml, strings/*.resx
 //   build/ui/webresources/w365_/streamone/      connectorform.js, commands.js, mapping.html/.js/.css
-//   build/ui/harness/fluent-platform.js         Fluent UI 9 as the global FluentUIReactv940 (local harness only)
+//   build/ui/harness/                           fluent-platform.js (Fluent UI 9 as the global FluentUIReactv940),
+//                                               host.js (PCF host), xrm.js (window.Xrm): local harness only
 "use strict";
 
 const { spawn } = require("node:child_process");
@@ -125,6 +126,23 @@ async function buildHarnessPlatform() {
       plugins: [globalsPlugin],
       logLevel: "silent",
     });
+    await Promise.all(
+      [
+        { entry: "host.ts", out: "host.js", globalName: "W365Harness" },
+        { entry: "xrm.ts", out: "xrm.js", globalName: undefined },
+      ].map((c) =>
+        esbuild.build({
+          entryPoints: [path.join(ROOT, "sandbox", "admin", "client", c.entry)],
+          outfile: path.join(HARNESS_OUT, c.out),
+          bundle: true,
+          format: "iife",
+          globalName: c.globalName,
+          platform: "browser",
+          target: ["es2019"],
+          logLevel: "silent",
+        }),
+      ),
+    );
     return { label: "harness platform", ok: true, output: "" };
   } catch (error) {
     return { label: "harness platform", ok: false, output: String(error && error.message ? error.message : error) };

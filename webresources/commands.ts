@@ -1,3 +1,4 @@
+/// <reference types="xrm" />
 // Command bar for w365_providerconnection (form and grid): Verify Connectivity, Sync Provider Accounts, Sync
 // Subscriptions, through the same custom APIs the PCF control and Power Automate use. Registered as
 // W365.StreamOne.Commands.<name> with PrimaryControl (form) or SelectedControlSelectedItemIds (grid) as parameter.

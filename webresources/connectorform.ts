@@ -1,3 +1,4 @@
+/// <reference types="xrm" />
 // Classic model-driven form for w365_providerconnection: the same validation as the PCF control, on load, on
 // change and on save. Registered as W365.StreamOne.ConnectorForm.onLoad / onSave (pass execution context).
 

@@ -1,3 +1,4 @@
+/// <reference types="xrm" />
 // The provider account mapping page (HTML web resource w365_/streamone/mapping.html): Ion customers with their
 // suggested account, score and reason; Map, Create new account (likely duplicates first), Ignore, Unmap, and a
 // bulk accept of strong suggestions. Plain DOM (no React) so the web resource stays small and loads fast.

@@ -1,3 +1,4 @@
+/// <reference types="xrm" />
 // Adapts Xrm.WebApi (classic forms, command bar, HTML web resources) to the RecordsApi the shared code uses.
 import type { RecordsApi, Row } from "./shared/records";
 

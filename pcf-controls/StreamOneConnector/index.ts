@@ -1,3 +1,4 @@
+/// <reference types="powerapps-component-framework" />
 // Lifecycle glue only: builds the data service from the PCF context and renders <StreamOneAdmin>.
 import * as React from "react";
 import { createLocalizer, defaultFormatDate, type FormatDate } from "./services/strings";

@@ -131,7 +131,7 @@ describe("ConnectorForm", () => {
   });
 
   it("shows the save error and stays on the form", async () => {
-    const onSave = jest.fn(async () => {
+    const onSave = jest.fn(async (_v: NormalizedConnector, _id?: string): Promise<undefined> => {
       throw new Error("Principal user is missing prvCreatew365_providerconnection privilege");
     });
     renderForm(undefined, onSave);

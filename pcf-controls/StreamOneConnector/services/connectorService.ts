@@ -1,3 +1,4 @@
+/// <reference types="powerapps-component-framework" />
 // Data access for the control: connectors over context.webAPI, custom APIs through the injected executor.
 // Components receive a ConnectorService and never touch context.webAPI, fetch or Xrm directly.
 
