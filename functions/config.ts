@@ -11,7 +11,7 @@ import { parseNcrontab } from "./ncrontab";
 export const DEFAULT_SYNC_SCHEDULE = "0 0 2 * * *";
 export const DEFAULT_KEEPALIVE_SCHEDULE = "0 30 1 * * *";
 export const DEFAULT_STALE_SYNC_HOURS = 48;
-export const DEFAULT_STALE_RUN_MINUTES = 120;
+export const DEFAULT_STALE_RUN_MINUTES = 30;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export const DEFAULT_REPLAY_WINDOW_MINUTES = 24 * 60;
 export const SYNC_QUEUE_NAME = "streamone-sync";

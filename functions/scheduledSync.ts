@@ -7,28 +7,10 @@
  * (connectors already queued are then skipped as "already queued").
  */
 import { app, type InvocationContext, type Timer } from "@azure/functions";
-import { ConnectorError } from "../src/shared/errors";
 import { DEFAULT_SYNC_SCHEDULE } from "./config";
-import { queueDueSyncs, type ScheduledSyncReport } from "./scheduledSyncRules";
-import { getDefaultRuntime, type FunctionsRuntime } from "./runtime";
+import { getDefaultRuntime } from "./runtime";
+import { createScheduledSync } from "./timers";
 import { syncQueueOutput } from "./workQueue";
-
-export type { ScheduledSyncReport } from "./scheduledSyncRules";
-
-export function createScheduledSync(runtime: Pick<FunctionsRuntime, "pluginDeps" | "logger">) {
-  return async function scheduledSyncHandler(timer: Timer, context: InvocationContext): Promise<ScheduledSyncReport> {
-    const log = runtime.logger.child({ invocationId: context.invocationId, function: "scheduledSync" });
-    const report = await queueDueSyncs(runtime.pluginDeps(context));
-    log.info("scheduled sync", { queued: report.queued.length, skipped: report.skipped.length, failed: report.failed.length, pastDue: timer.isPastDue });
-    if (report.failed.length > 0) {
-      log.error("scheduled sync could not queue every connector", { failed: report.failed });
-      throw new ConnectorError("SCHEDULED_SYNC_FAILED", `Could not queue ${report.failed.length} connector sync(s): ${report.failed.map((f) => f.error).join("; ")}`, {
-        retryable: true,
-      });
-    }
-    return report;
-  };
-}
 
 export async function scheduledSync(timer: Timer, context: InvocationContext): Promise<void> {
   await createScheduledSync(getDefaultRuntime())(timer, context);

@@ -4,23 +4,9 @@
  * for STALE_SYNC_HOURS. The engine serialises each rotation through the connector's token lease.
  */
 import { app, type InvocationContext, type Timer } from "@azure/functions";
-import { ensureError } from "../src/shared/errors";
 import { DEFAULT_KEEPALIVE_SCHEDULE } from "./config";
-import { getDefaultRuntime, type FunctionsRuntime } from "./runtime";
-
-export function createTokenKeepAlive(runtime: Pick<FunctionsRuntime, "engine" | "syncDeps" | "logger" | "clock" | "config">) {
-  return async function tokenKeepAliveHandler(_timer: Timer, context: InvocationContext): Promise<unknown> {
-    const log = runtime.logger.child({ invocationId: context.invocationId, function: "tokenKeepAlive" });
-    try {
-      const report = await runtime.engine.runKeepAlive(runtime.syncDeps, { now: runtime.clock.now(), staleSyncMs: runtime.config.staleSyncHours * 3600_000 });
-      log.info("token keep-alive finished", { report });
-      return report;
-    } catch (caught) {
-      log.error("token keep-alive failed", { error: ensureError(caught).message });
-      throw caught;
-    }
-  };
-}
+import { getDefaultRuntime } from "./runtime";
+import { createTokenKeepAlive } from "./timers";
 
 export async function tokenKeepAlive(timer: Timer, context: InvocationContext): Promise<void> {
   await createTokenKeepAlive(getDefaultRuntime())(timer, context);

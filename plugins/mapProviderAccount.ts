@@ -30,6 +30,7 @@ export function chooseMapAction(params: { action?: string; accountId?: string; c
 
 interface Candidate {
   name?: string;
+  accountName?: string;
   accountId?: string;
   score?: number;
 }
@@ -61,10 +62,12 @@ export async function mapProviderAccount<D>(ctx: WebhookContext, deps: PluginDep
   if (!exists) throw new WebhookRefusedError("PROVIDER_ACCOUNT_NOT_FOUND", `Provider account ${providerAccountId} was not found.`, 404, "Refresh the mapping page.");
   const result = await deps.engine.mapProviderAccount(deps.syncDeps, { providerAccountId, action, ...(accountId ? { accountId } : {}), ...(force ? { force } : {}) });
   if (action === "create" && !wasApplied(result)) {
+    const engineMessage = result && typeof result === "object" && typeof (result as { message?: unknown }).message === "string" ? (result as { message: string }).message : undefined;
+    if (engineMessage) throw new WebhookRefusedError("MAP_LIKELY_DUPLICATE", engineMessage, 409, "Use Force to create the account anyway.");
     const candidates = candidatesOf(result);
     const list = candidates
       .slice(0, 5)
-      .map((c) => `${c.name ?? c.accountId ?? "an account"}${typeof c.score === "number" ? ` (${Math.round(c.score * 100)}%)` : ""}`)
+      .map((c) => `${c.name ?? c.accountName ?? c.accountId ?? "an account"}${typeof c.score === "number" ? ` (${Math.round(c.score * 100)}%)` : ""}`)
       .join(", ");
     throw new WebhookRefusedError(
       "MAP_LIKELY_DUPLICATE",

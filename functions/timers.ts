@@ -1,0 +1,40 @@
+/**
+ * The two timer functions' handlers, free of Azure registration so the local host runs exactly these
+ * (scheduledSync.ts and tokenKeepAlive.ts register them with their schedules and retry options).
+ */
+import type { InvocationContext, Timer } from "@azure/functions";
+import { ConnectorError, ensureError } from "../src/shared/errors";
+import type { FunctionsRuntime } from "./runtime";
+import { queueDueSyncs, type ScheduledSyncReport } from "./scheduledSyncRules";
+
+export type { ScheduledSyncReport } from "./scheduledSyncRules";
+
+export function createScheduledSync(runtime: Pick<FunctionsRuntime, "pluginDeps" | "logger">) {
+  return async function scheduledSyncHandler(timer: Timer, context: InvocationContext): Promise<ScheduledSyncReport> {
+    const log = runtime.logger.child({ invocationId: context.invocationId, function: "scheduledSync" });
+    const report = await queueDueSyncs(runtime.pluginDeps(context));
+    log.info("scheduled sync", { queued: report.queued.length, skipped: report.skipped.length, failed: report.failed.length, pastDue: timer.isPastDue });
+    if (report.failed.length > 0) {
+      log.error("scheduled sync could not queue every connector", { failed: report.failed });
+      throw new ConnectorError("SCHEDULED_SYNC_FAILED", `Could not queue ${report.failed.length} connector sync(s): ${report.failed.map((f) => f.error).join("; ")}`, {
+        retryable: true,
+      });
+    }
+    return report;
+  };
+}
+
+export function createTokenKeepAlive(runtime: Pick<FunctionsRuntime, "engine" | "syncDeps" | "logger" | "clock" | "config">) {
+  return async function tokenKeepAliveHandler(_timer: Timer, context: InvocationContext): Promise<unknown> {
+    const log = runtime.logger.child({ invocationId: context.invocationId, function: "tokenKeepAlive" });
+    try {
+      const report = await runtime.engine.runKeepAlive(runtime.syncDeps, { now: runtime.clock.now(), staleSyncMs: runtime.config.staleSyncHours * 3600_000 });
+      log.info("token keep-alive finished", { report });
+      return report;
+    } catch (caught) {
+      log.error("token keep-alive failed", { error: ensureError(caught).message });
+      throw caught;
+    }
+  };
+}
+
