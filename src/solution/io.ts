@@ -8,6 +8,7 @@ import JSZip from "jszip";
 import type { SolutionModel } from "./model";
 import { compareZipPaths, filesToModel, modelToFiles, type FileMap } from "./layout";
 import { SolutionFormatError } from "./xml";
+import { defaultSourceDir } from "./paths";
 
 /** Fixed timestamp for every zip entry, so the same model always packs to the same bytes. */
 export const ZIP_ENTRY_DATE = new Date(Date.UTC(2024, 0, 1, 0, 0, 0));
@@ -32,7 +33,7 @@ async function walk(dir: string, base = dir, out: FileMap = new Map()): Promise<
 }
 
 /** Read all files of an unpacked solution folder (forward-slash relative paths). */
-export async function readSourceFiles(dir = "solution"): Promise<FileMap> {
+export async function readSourceFiles(dir = defaultSourceDir()): Promise<FileMap> {
   try {
     await fs.access(path.join(dir, "Other", "Solution.xml"));
   } catch {
@@ -44,7 +45,7 @@ export async function readSourceFiles(dir = "solution"): Promise<FileMap> {
 }
 
 /** Parse the unpacked solution source folder. Works without the UI build (web resource/control content empty). */
-export async function readSolutionSource(dir = "solution"): Promise<SolutionModel> {
+export async function readSolutionSource(dir = defaultSourceDir()): Promise<SolutionModel> {
   const files = await readSourceFiles(dir);
   return filesToModel(files, dir);
 }

@@ -5,6 +5,7 @@
  * for a CI build number. package.json's 3-part version is deliberately not used: Dataverse refuses to
  * import an older 4-part version over a newer one, so the solution version must be bumped on purpose.
  */
+import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import type { CustomControlDef, SolutionModel, WebResourceDef } from "./model";
@@ -13,6 +14,7 @@ import { webResourceTypeFor } from "./components/misc";
 import { ConnectorError } from "../shared/errors";
 import { validateSolution } from "./validate";
 import { attr, child, parseXml } from "./xml";
+import { defaultSourceDir, defaultUiDir, repoRoot } from "./paths";
 
 export class SolutionPackError extends ConnectorError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
@@ -20,8 +22,6 @@ export class SolutionPackError extends ConnectorError {
   }
 }
 
-export const DEFAULT_SOURCE_DIR = "solution";
-export const DEFAULT_UI_DIR = path.join("build", "ui");
 export const DEFAULT_OUT_DIR = "dist";
 /** Folder (under the UI dir) holding the pcf-scripts output of the connector control. */
 export const PCF_BUILD_SUBDIR = path.join("pcf", "StreamOneConnector");
@@ -56,7 +56,7 @@ export interface UiArtifacts {
 }
 
 /** Read what `npm run build:ui` produced. Missing folders give empty results (checked by the caller). */
-export async function readUiArtifacts(uiDir = DEFAULT_UI_DIR): Promise<UiArtifacts> {
+export async function readUiArtifacts(uiDir = defaultUiDir()): Promise<UiArtifacts> {
   const result: UiArtifacts = { webResources: [] };
   const pcfDir = path.join(uiDir, PCF_BUILD_SUBDIR);
   if (await exists(pcfDir)) {
@@ -116,10 +116,19 @@ export function mergeUiArtifacts(model: SolutionModel, ui: UiArtifacts): Solutio
   return { ...model, webResources: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), customControls };
 }
 
+/** `npm run build:ui` in the repository root; output is inherited so the build log stays visible. */
+export function runNpmBuildUi(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "build:ui"], { cwd: repoRoot(), stdio: ["ignore", "inherit", "inherit"] });
+    child.on("error", (err) => reject(new SolutionPackError(`Could not start the UI build: ${err.message}`, { cause: err })));
+    child.on("close", (code) => (code === 0 ? resolve() : reject(new SolutionPackError(`npm run build:ui failed (exit ${String(code)})`, { hint: "Fix the UI build, then pack again." }))));
+  });
+}
+
 /** Solution source plus the UI build when present (the sandbox imports this). */
 export async function loadSolutionModel(opts: { sourceDir?: string; uiDir?: string } = {}): Promise<SolutionModel> {
-  const model = await readSolutionSource(opts.sourceDir ?? DEFAULT_SOURCE_DIR);
-  return mergeUiArtifacts(model, await readUiArtifacts(opts.uiDir ?? DEFAULT_UI_DIR));
+  const model = await readSolutionSource(opts.sourceDir ?? defaultSourceDir());
+  return mergeUiArtifacts(model, await readUiArtifacts(opts.uiDir ?? defaultUiDir()));
 }
 
 export function zipFileName(uniqueName: string, version: string, managed: boolean): string {
@@ -133,6 +142,10 @@ export interface PackOptions {
   sourceDir?: string;
   /** Overrides Solution.xml's version (4 parts). */
   version?: string;
+  /** Run `npm run build:ui` first (a clean clone has no build/ui). */
+  buildUi?: boolean;
+  /** Runs the UI build; defaults to `npm run build:ui` in the repository root. */
+  runUiBuild?: () => Promise<void>;
 }
 
 export interface PackResult {
@@ -147,12 +160,13 @@ export interface PackResult {
  * validates (XSD + structure) before writing anything.
  */
 export async function packSolution(opts: PackOptions = {}): Promise<PackResult> {
-  const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
+  const uiDir = opts.uiDir ?? defaultUiDir();
   const outDir = opts.outDir ?? DEFAULT_OUT_DIR;
+  if (opts.buildUi) await (opts.runUiBuild ?? runNpmBuildUi)();
   if (!(await exists(uiDir))) {
     throw new SolutionPackError(`UI build output not found at ${uiDir}`, { hint: "run npm run build:ui first" });
   }
-  let model = await loadSolutionModel({ sourceDir: opts.sourceDir ?? DEFAULT_SOURCE_DIR, uiDir });
+  let model = await loadSolutionModel({ sourceDir: opts.sourceDir ?? defaultSourceDir(), uiDir });
   if (opts.version !== undefined) {
     if (!VERSION.test(opts.version)) throw new SolutionPackError(`Version "${opts.version}" must have four numeric parts (major.minor.build.revision)`);
     model = { ...model, version: opts.version };

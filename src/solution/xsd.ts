@@ -6,6 +6,7 @@
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { validateXML } from "xmllint-wasm";
+import { defaultSchemaDir } from "./paths";
 
 export const SCHEMA_FILES = [
   "CustomizationsSolution.xsd",
@@ -68,10 +69,6 @@ export interface XsdResult {
   advisories: XsdIssue[];
 }
 
-/** Default schema folder: solution/schemas in the repository (CI has no /work/shared). */
-export function defaultSchemaDir(): string {
-  return path.resolve(__dirname, "..", "..", "solution", "schemas");
-}
 
 function classify(message: string): boolean {
   // libxml2: "Element 'X': This element is not expected." / "Element 'e', attribute 'X': The attribute 'X' is not allowed."

@@ -66,6 +66,18 @@ describe("packSolution", () => {
     expect((err as SolutionPackError).userMessage).toMatch(/run npm run build:ui first/);
   });
 
+  it("runs the UI build first when asked", async () => {
+    const target = path.join(await tmp(), "ui");
+    let built = 0;
+    const runUiBuild = async (): Promise<void> => {
+      built++;
+      await fs.cp(uiDir, target, { recursive: true });
+    };
+    const r = await packSolution({ outDir: await tmp(), uiDir: target, buildUi: true, runUiBuild });
+    expect(built).toBe(1);
+    expect((await readSolutionZip(await fs.readFile(r.unmanaged))).customControls[0]!.files.length).toBe(4);
+  });
+
   it("refuses a PCF build whose namespace does not match the solution", async () => {
     await expect(packSolution({ outDir: await tmp(), uiDir: await makeUiBuild({ namespace: "Other" }) })).rejects.toThrow(/w365_Other.StreamOneConnector but the solution declares w365_Work365.StreamOneConnector/);
   });
