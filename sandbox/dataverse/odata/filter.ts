@@ -54,6 +54,10 @@ const NUMBER_RE = /^-?\d+(\.\d+)?([eE][+-]?\d+)?[mMdDfFlL]?(?![0-9A-Za-z_])/;
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_.]*(\/[A-Za-z_][A-Za-z0-9_.]*)*/;
 
 export function tokenize(text: string): Token[] {
+  const lambda = /[A-Za-z0-9_]\/(any|all)\s*\(/i.exec(text);
+  if (lambda) {
+    throw new DataverseHttpError(400, ErrorCodes.ODataBadRequest, `Lambda operators (any/all) are not supported by the Dataverse emulator (position ${lambda.index + 1} in '${text}').`);
+  }
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
@@ -431,6 +435,16 @@ export function literalToParam(l: Literal, edm: string, op: string): unknown {
   throw bad();
 }
 
+/** Query functions take their PropertyValues as strings (`["5","2000"]`); read them as the column's type. */
+function queryFunctionValue(l: Literal, edm: string): Literal {
+  if (l.kind !== "string") return l;
+  const text = String(l.value);
+  if (NUMERIC.has(edm) && text.trim() !== "" && !Number.isNaN(Number(text))) return { ...l, kind: "number", value: Number(text) };
+  if (edm === "Edm.Boolean" && (text === "true" || text === "false")) return { ...l, kind: "boolean", value: text === "true" };
+  if (edm === "Edm.DateTimeOffset" || edm === "Edm.Date") return { ...l, kind: /^\d{4}-\d{2}-\d{2}$/.test(text) ? "date" : "datetime" };
+  return l;
+}
+
 /** Compiles a filter AST to a SQL boolean expression with positional parameters. */
 export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): CompiledFilter {
   const params: unknown[] = [];
@@ -459,14 +473,14 @@ export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): Compil
       case "in": {
         const c = resolve(e.prop.path, e.prop.pos);
         const ph = e.values.map((v) => {
-          params.push(literalToParam(v, c.edm, "In"));
+          params.push(literalToParam(queryFunctionValue(v, c.edm), c.edm, "In"));
           return "?";
         });
         return `(${c.sql} ${e.negate ? "NOT IN" : "IN"} (${ph.join(",")}))`;
       }
       case "between": {
         const c = resolve(e.prop.path, e.prop.pos);
-        params.push(literalToParam(e.low, c.edm, "Between"), literalToParam(e.high, c.edm, "Between"));
+        params.push(literalToParam(queryFunctionValue(e.low, c.edm), c.edm, "Between"), literalToParam(queryFunctionValue(e.high, c.edm), c.edm, "Between"));
         return `(${c.sql} ${e.negate ? "NOT BETWEEN" : "BETWEEN"} ? AND ?)`;
       }
       case "isnull": {
