@@ -52,6 +52,8 @@ export interface RuntimeOptions {
   engine?: SyncEngine<SyncDeps>;
   /** Identifies this process in token leases (several instances may run). */
   holderId?: string;
+  /** Engine tuning and test injection points (sleep, hooks, Ion client settings). */
+  sync?: Pick<SyncDeps, "sleep" | "hooks" | "ion" | "ionHttpHooks">;
 }
 
 export function createRuntime(config: FunctionsConfig, options: RuntimeOptions = {}): FunctionsRuntime {
@@ -64,7 +66,13 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
       auth: config.dataverseAuth,
       logger: logger.child({ component: "dataverse" }),
     });
-  const syncDeps: SyncDeps = { dataverse, logger: logger.child({ component: "sync" }), clock, ...(options.holderId ? { holderId: options.holderId } : {}) };
+  const syncDeps: SyncDeps = {
+    ...(options.sync ?? {}),
+    dataverse,
+    logger: logger.child({ component: "sync" }),
+    clock,
+    ...(options.holderId ? { holderId: options.holderId } : {}),
+  };
   const engine = options.engine ?? syncEngine;
   const queueFor = options.queueFor ?? ((context: InvocationContext) => new BindingWorkQueue(context));
   let identityPromise: Promise<Identity> | undefined;

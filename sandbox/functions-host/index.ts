@@ -43,7 +43,7 @@ export interface FunctionsHostOptions {
   /** Delay before a failed queue message is retried (Azure: the visibility timeout). */
   retryDelayMs?: (dequeueCount: number) => number;
   /** Overrides for tests (e.g. an engine wrapper counting calls). */
-  runtime?: Pick<RuntimeOptions, "engine" | "dataverse">;
+  runtime?: Pick<RuntimeOptions, "engine" | "dataverse" | "sync">;
 }
 
 export interface FunctionsHost {
