@@ -5,6 +5,7 @@
  */
 import { Faker, base, en } from "@faker-js/faker";
 import { CATALOG, MICROSOFT_PROVIDER_ID, priceIn, type CatalogEntry, type CatalogPlan } from "./catalog";
+import { seededGuid, seededRandom } from "./random";
 import type { SimActivity, SimCloudProfile, SimCustomer, SimSubscription } from "./types";
 
 export const DEFAULT_START_TIME = Date.UTC(2026, 10, 1, 0, 0, 0);
@@ -189,6 +190,12 @@ function addMonths(ms: number, months: number): number {
   return d.getTime();
 }
 
+function monthsBetween(from: number, to: number): number {
+  const a = new Date(from);
+  const b = new Date(to);
+  return (b.getUTCFullYear() - a.getUTCFullYear()) * 12 + (b.getUTCMonth() - a.getUTCMonth());
+}
+
 export function termMonths(plan: Pick<CatalogPlan, "billingTerm">): number {
   return plan.billingTerm === "P1Y" ? 12 : 1;
 }
@@ -214,9 +221,6 @@ export function subscriptionCountFor(f: Faker, index: number, total: number, n: 
   return n;
 }
 
-function guid(f: Faker): string {
-  return f.string.uuid();
-}
 
 const PORTAL_USER = { ccpUserId: "677176", ccpUserName: "Reseller Admin", ccpUserEmail: "admin@reseller.example" };
 
@@ -229,6 +233,8 @@ export function generateDataset(options: DatasetOptions): Dataset {
   const f = newFaker(options.seed);
   // Subscriptions draw from their own generator so customers do not depend on subscriptionsPerCustomer.
   const fs = newFaker(options.seed * 31 + 7);
+  const customerRandom = seededRandom(options.seed * 2_654_435 + 11);
+  const subscriptionRandom = seededRandom(options.seed * 40_503 + 97);
   const home = COUNTRIES[options.country] ? options.country : "US";
   const now = options.startTime;
   const customers: SimCustomer[] = [];
@@ -273,7 +279,7 @@ export function generateDataset(options: DatasetOptions): Dataset {
     const cloudProfiles: SimCloudProfile[] = hasTenant
       ? [{
           providerId: MICROSOFT_PROVIDER_ID, displayName: "Microsoft", shortName: "AZURE", enabled: true,
-          customerTenantId: guid(f), customerDomain: `${label.slice(0, 27)}.onmicrosoft.com`,
+          customerTenantId: seededGuid(customerRandom), customerDomain: `${label.slice(0, 27)}.onmicrosoft.com`,
           allowDelegatedAccess: true, gdapStatus: f.helpers.arrayElement(["ACTIVE", "ACTIVE", "ACTIVE", "PENDING"]),
           gdapLevel: "DEFAULT", gdapRoles: ["Directory Readers", "License Administrator", "User Administrator"],
           agreementStatus: "ACCEPTED",
@@ -306,7 +312,7 @@ export function generateDataset(options: DatasetOptions): Dataset {
     const count = subscriptionCountFor(fs, i, options.customers, options.subscriptionsPerCustomer, pairDelta);
     for (let s = 0; s < count; s++) {
       const entry = fs.helpers.weightedArrayElement(entries);
-      const sub = generateSubscription(fs, String(subscriptionId), customer, entry, now, options.currency, s);
+      const sub = generateSubscription(fs, subscriptionRandom, String(subscriptionId), customer, entry, now, options.currency, s);
       subscriptionId += fs.number.int({ min: 1, max: 9 });
       subscriptions.push(sub);
     }
@@ -314,21 +320,25 @@ export function generateDataset(options: DatasetOptions): Dataset {
   return { customers, subscriptions, partnerName: "Contoso Cloud Reseller", nearDuplicates };
 }
 
-function generateSubscription(f: Faker, id: string, customer: SimCustomer, entry: CatalogEntry, now: number, currency: string, ordinal: number): SimSubscription {
+function generateSubscription(f: Faker, random: () => number, id: string, customer: SimCustomer, entry: CatalogEntry, now: number, currency: string, ordinal: number): SimSubscription {
   const { sku, plan } = entry;
   const usage = sku.usageBased;
   // ~15% bought in the last 10 days (cancellation window may still be open), the rest up to 3 years ago.
   const recent = f.number.float({ min: 0, max: 1 }) < 0.15;
   const earliest = Math.max(customer.createTime, now - 3 * 365 * DAY_MS);
   const purchasedAt = recent ? now - f.number.int({ min: 1, max: 10 * 24 }) * 3_600_000 : f.number.int({ min: Math.min(earliest, now - 11 * DAY_MS), max: now - 11 * DAY_MS });
-  let start = purchasedAt;
-  let end = usage ? purchasedAt : termEnd(start, plan.billingTerm);
-  const renewals: number[] = [];
+  // Terms are anchored on the purchase date (Jan 31 renews Feb 28, then Mar 31); jump straight to the current one.
+  const months = termMonths(plan);
+  let k = usage ? 0 : Math.max(0, Math.floor(monthsBetween(purchasedAt, now) / months) - 1);
+  let start = usage ? purchasedAt : addMonths(purchasedAt, k * months);
+  let end = usage ? purchasedAt : addMonths(purchasedAt, (k + 1) * months);
   while (!usage && end <= now) {
+    k++;
     start = end;
-    end = termEnd(start, plan.billingTerm);
-    renewals.push(start);
+    end = addMonths(purchasedAt, (k + 1) * months);
   }
+  const renewals: number[] = [];
+  for (let j = Math.max(1, k - 2); j <= k; j++) renewals.push(addMonths(purchasedAt, j * months));
   const roll = f.number.float({ min: 0, max: 1 });
   const status = roll < 0.85 ? "active" : roll < 0.92 ? "suspended" : "cancelled";
   const autoRenew = usage ? true : f.number.float({ min: 0, max: 1 }) >= 0.15;
@@ -340,19 +350,19 @@ function generateSubscription(f: Faker, id: string, customer: SimCustomer, entry
   ]);
   const msrp = priceIn(currency, plan.usdPrice);
   const cost = Math.round(msrp * 0.88 * 10000) / 10000;
-  const logs: SimActivity[] = [activity(guid(f), "Subscription Created", purchasedAt + 5000, quantity, "active", `Offer Name: ${sku.displayName}; Quantity: ${quantity}; `)];
-  for (const r of renewals.slice(-3)) logs.push(activity(guid(f), "Subscription Renewed", r, quantity, "active", `Renewed; Quantity: ${quantity}; `));
+  const logs: SimActivity[] = [activity(seededGuid(random), "Subscription Created", purchasedAt + 5000, quantity, "active", `Offer Name: ${sku.displayName}; Quantity: ${quantity}; `)];
+  for (const r of renewals) logs.push(activity(seededGuid(random), "Subscription Renewed", r, quantity, "active", `Renewed; Quantity: ${quantity}; `));
   let lastUpdated = Math.max(purchasedAt + 5000, renewals[renewals.length - 1] ?? 0);
   if (status !== "active") {
     const at = Math.min(now - 60_000, Math.max(start, lastUpdated) + f.number.int({ min: 1, max: 20 }) * 3_600_000);
-    logs.push(activity(guid(f), "Subscription Updated", at, quantity, status, `New Quantity: ${quantity}; Status: ${status}; `));
+    logs.push(activity(seededGuid(random), "Subscription Updated", at, quantity, status, `New Quantity: ${quantity}; Status: ${status}; `));
     lastUpdated = at;
   }
   const friendly = f.number.float({ min: 0, max: 1 }) < 0.2 ? ` - ${f.helpers.arrayElement(FRIENDLY_NAMES)}` : ordinal > 0 && f.number.float({ min: 0, max: 1 }) < 0.05 ? ` (${ordinal + 1})` : "";
   return {
     id,
     customerId: customer.id,
-    subscriptionId: guid(f),
+    subscriptionId: seededGuid(random),
     subscriptionName: `${sku.displayName}${friendly}`,
     ccpProductId: entry.product.id,
     ccpSkuId: sku.id,

@@ -3,7 +3,10 @@
  * every Nth, or after N requests, per path/endpoint; plus a sliding-window rate limit that answers
  * 429 with Retry-After. Pure decision logic: the server carries the decision out.
  */
+import { seededRandom } from "./random";
 import type { FaultConfig, FaultRule } from "./types";
+
+export { seededRandom };
 
 export type FaultDecision =
   | { kind: "none" }
@@ -11,18 +14,6 @@ export type FaultDecision =
   | { kind: "drop"; label: string }
   | { kind: "dropAfter"; label: string }
   | { kind: "latency"; latencyMs: number; label: string };
-
-/** mulberry32: small, fast, seeded. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RuleState {
   rule: FaultRule;

@@ -4,10 +4,10 @@
  * renewals on the simulated clock, and the portal-side edits tests make through the control API.
  */
 import { randomBytes } from "node:crypto";
-import { Faker, base, en } from "@faker-js/faker";
 import { MICROSOFT_PROVIDER_NAME, findCatalogEntry, priceIn, type CatalogEntry } from "./catalog";
 import { CANCELLATION_WINDOW_MS, activity, generateDataset, termEnd, type Dataset } from "./dataset";
 import { SimApiError, invalidProvisioning, notFound, type ProvisioningError } from "./errors";
+import { seededGuid, seededRandom } from "./random";
 import { customerName } from "./render";
 import type { OrderStatus, SimAddress, SimAttribute, SimCustomer, SimOrder, SimOrderError, SimOrderItem, SimSubscription } from "./types";
 
@@ -139,7 +139,7 @@ export class IonStore {
   private nextOrderId = 7_000_001;
   private nextUid = 900_001;
   private failNext: SimOrderError[] | undefined;
-  private readonly extra: Faker;
+  private readonly guidRandom: () => number;
   private extraCount = 0;
 
   constructor(readonly options: StoreOptions, readonly clock: SimClock) {
@@ -159,8 +159,7 @@ export class IonStore {
     const maxS = data.subscriptions.reduce((m, s) => Math.max(m, Number(s.id)), 2_200_000);
     this.nextCustomerId = maxC + 3;
     this.nextSubscriptionId = maxS + 7;
-    this.extra = new Faker({ locale: [en, base] });
-    this.extra.seed(options.seed * 7 + 1);
+    this.guidRandom = seededRandom(options.seed * 7 + 1);
   }
 
   private insertCustomer(c: SimCustomer): void {
@@ -344,7 +343,7 @@ export class IonStore {
     return {
       id,
       customerId,
-      subscriptionId: providerId ?? this.extra.string.uuid(),
+      subscriptionId: providerId ?? seededGuid(this.guidRandom),
       subscriptionName: entry.sku.displayName,
       ccpProductId: entry.product.id,
       ccpSkuId: entry.sku.id,
@@ -364,7 +363,7 @@ export class IonStore {
       currency: this.options.currency,
       isTrial: false,
       lastUpdated: at,
-      activity: [activity(this.extra.string.uuid(), "Subscription Created", at, quantity, "active", `Offer Name: ${entry.sku.displayName}; Quantity: ${quantity}; `)],
+      activity: [activity(seededGuid(this.guidRandom), "Subscription Created", at, quantity, "active", `Offer Name: ${entry.sku.displayName}; Quantity: ${quantity}; `)],
     };
   }
 
@@ -400,7 +399,7 @@ export class IonStore {
   private recordChange(s: SimSubscription, actionType: string, details: string): void {
     const at = this.clock.stamp();
     s.lastUpdated = at;
-    s.activity.unshift(activity(this.extra.string.uuid(), actionType, at, s.quantity, s.status, details));
+    s.activity.unshift(activity(seededGuid(this.guidRandom), actionType, at, s.quantity, s.status, details));
     this.touch();
   }
 
