@@ -10,7 +10,7 @@ import { DEFAULT_STALE_RUN_MS, remainingPhases } from "./checkpoint";
 import { loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
 import { RecordNotFoundError } from "./errors";
 import { OUTBOUND_COLUMNS, OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
-import { hasRequest } from "./outbound/policy";
+import { hasRequest, pendingAutoRenew } from "./outbound/policy";
 import { createQueuedRun, findStaleRun, RunRecorder, RunStatus } from "./runs";
 import { ConnectionStatus, SETS, SyncState } from "./schema";
 import { runSubscriptionsPhase } from "./subscriptions";
@@ -181,7 +181,7 @@ export async function startQueuedRun(deps: SyncDeps, o: { connectionId: string; 
 export async function runOutboundForSubscription(deps: SyncDeps, o: { subscriptionId: string; trigger: Trigger; dryRun?: boolean }): Promise<OutboundResult> {
   const row = await deps.dataverse.tryRetrieve<OutboundRow>(SETS.providerSubscription, o.subscriptionId, { select: OUTBOUND_COLUMNS });
   if (!row) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} was not found.`);
-  const pending = hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: row.w365_requestedautorenew });
+  const pending = hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) });
   // Nothing requested and nothing in flight: the connector's own clears land here; no run, no order.
   if (!pending && row.w365_syncstate !== SyncState.SentToIon) {
     return { subscriptionId: row.w365_providersubscriptionid, outcome: "none", message: "Nothing requested." };

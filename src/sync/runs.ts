@@ -153,7 +153,8 @@ export class RunRecorder {
    */
   async phaseDone(phase: Phase, progress: string): Promise<void> {
     const event: CheckpointEvent = { type: "phase-done", phase, counts: this.report.counts, at: this.clock.now() };
-    const more = remainingPhases(nextState(this.checkpoint, event)).length > 0;
+    // A dry run is never resumed, so it only writes its row at start and end.
+    const more = !this.start.dryRun && remainingPhases(nextState(this.checkpoint, event)).length > 0;
     await this.event(event, progress, more);
   }
 

@@ -11,7 +11,7 @@ import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
 import { toProviderSubscriptionRow } from "./mappers/toProviderSubscriptionRow";
-import { hasRequest, statusBucket } from "./outbound/policy";
+import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
 import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS } from "./schema";
 import { BatchWriter } from "./writer";
@@ -43,7 +43,7 @@ export interface MappedCustomer {
 
 export function requestPending(row: ExistingProviderSubscription | undefined): boolean {
   if (!row) return false;
-  return hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: row.w365_requestedautorenew });
+  return hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) });
 }
 
 /** Pure: Ion values that changed outside Work 365 since the row was last written. */

@@ -87,10 +87,20 @@ export interface LastSynced {
   w365_lastsyncedquantity: number;
   w365_lastsyncedstatus: string;
   w365_lastsyncedautorenew: boolean;
+  /**
+   * Yes/no columns cannot be empty in Dataverse (they read back as their default), so "no auto-renew
+   * request" is written as requested = last synced; a request is a requested value that differs.
+   */
+  w365_requestedautorenew: boolean;
 }
 
 export function lastSyncedFrom(data: ProviderSubscriptionData): LastSynced {
-  return { w365_lastsyncedquantity: data.w365_quantity, w365_lastsyncedstatus: data.w365_status, w365_lastsyncedautorenew: data.w365_autorenew };
+  return {
+    w365_lastsyncedquantity: data.w365_quantity,
+    w365_lastsyncedstatus: data.w365_status,
+    w365_lastsyncedautorenew: data.w365_autorenew,
+    w365_requestedautorenew: data.w365_autorenew,
+  };
 }
 
 export interface ProviderSubscriptionRow {

@@ -60,6 +60,18 @@ export function normalizeRequestedStatus(value: string | null | undefined): Requ
   return "invalid";
 }
 
+/**
+ * The auto-renew request of a row, or undefined when none: a yes/no column is never empty, so only a
+ * requested value that differs from the last synced one (or, never synced, from the current one) asks
+ * for a change.
+ */
+export function pendingAutoRenew(row: { w365_requestedautorenew?: boolean | null; w365_lastsyncedautorenew?: boolean | null; w365_autorenew?: boolean | null }): boolean | undefined {
+  const requested = row.w365_requestedautorenew;
+  if (typeof requested !== "boolean") return undefined;
+  const baseline = typeof row.w365_lastsyncedautorenew === "boolean" ? row.w365_lastsyncedautorenew : row.w365_autorenew;
+  return typeof baseline === "boolean" && requested === baseline ? undefined : requested;
+}
+
 export function hasRequest(r: OutboundRequest): boolean {
   return (r.quantity !== null && r.quantity !== undefined) || (r.status !== null && r.status !== undefined && r.status !== "") || (r.autoRenew !== null && r.autoRenew !== undefined);
 }

@@ -18,7 +18,7 @@ import type { SyncContext } from "../context";
 import { toProviderSubscriptionRow } from "../mappers/toProviderSubscriptionRow";
 import type { RunReport } from "../report";
 import { SETS, SyncState } from "../schema";
-import { planOutbound, SubscriptionChange } from "./policy";
+import { pendingAutoRenew, planOutbound, SubscriptionChange } from "./policy";
 import { orderReferenceId } from "./referenceId";
 
 export const OUTBOUND_COLUMNS = [
@@ -86,7 +86,8 @@ export interface OutboundOptions {
   maxPolls?: number;
 }
 
-const CLEAR_REQUEST = { w365_requestedquantity: null, w365_requestedstatus: null, w365_requestedautorenew: null };
+/** Requested auto-renew is "cleared" by the synced body (requested = synced), see pendingAutoRenew. */
+const CLEAR_REQUEST = { w365_requestedquantity: null, w365_requestedstatus: null };
 
 function lastSyncedOf(row: OutboundRow) {
   if (row.w365_lastsyncedquantity === null || row.w365_lastsyncedquantity === undefined) return null;
@@ -110,7 +111,7 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
       const existingOrder = await ctx.ion.orders.findByReferenceId(customerId, row.w365_orderreference);
       if (existingOrder) return await track(existingOrder, row.w365_orderreference);
     }
-    const requested = { quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: row.w365_requestedautorenew };
+    const requested = { quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) };
     if ((state === SyncState.Conflict || state === SyncState.Error) && !o.adminEdit) {
       report.add({ entity: "providersubscription", key: id, name, action: "skipped", message: "waiting for the admin (Conflict or Error)" });
       return result("skipped", "Waiting for the admin to resolve the Conflict or Error.");
@@ -156,7 +157,9 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
   }
 
   function syncedBody(sub: IonSubscription): Record<string, unknown> {
-    if (!row._w365_provideraccount_value) return { w365_quantity: sub.quantity, w365_status: sub.status, w365_autorenew: sub.autoRenew, w365_lastsyncedquantity: sub.quantity, w365_lastsyncedstatus: sub.status, w365_lastsyncedautorenew: sub.autoRenew };
+    if (!row._w365_provideraccount_value) {
+      return { w365_quantity: sub.quantity, w365_status: sub.status, w365_autorenew: sub.autoRenew, w365_lastsyncedquantity: sub.quantity, w365_lastsyncedstatus: sub.status, w365_lastsyncedautorenew: sub.autoRenew, w365_requestedautorenew: sub.autoRenew };
+    }
     // Same body and hash as the inbound sync writes, so the next subscriptions sync sees no change.
     const built = toProviderSubscriptionRow(ctx.connection.id, sub, { providerAccountId: row._w365_provideraccount_value, accountId: row._w365_account_value }, false);
     return built.body;
@@ -211,5 +214,5 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
 
 /** Rows with work: a request, or an order being tracked. */
 export function outboundFilter(connectionId: string): string {
-  return `_w365_connection_value eq ${connectionId} and (w365_requestedquantity ne null or w365_requestedstatus ne null or w365_requestedautorenew ne null or w365_syncstate eq ${SyncState.SentToIon})`;
+  return `_w365_connection_value eq ${connectionId} and (w365_requestedquantity ne null or w365_requestedstatus ne null or w365_requestedautorenew ne w365_lastsyncedautorenew or w365_syncstate eq ${SyncState.SentToIon})`;
 }
