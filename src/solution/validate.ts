@@ -19,7 +19,8 @@ import {
   SOLUTION_UNIQUE_NAME,
 } from "./contract";
 import { SYSTEM_TABLES } from "./components/entity";
-import { filesToModel, referencedFiles, type FileMap } from "./layout";
+import { ROOT_COMPONENT_TYPES, filesToModel, parseSolutionManifest, referencedFiles, type FileMap, type ParsedManifest } from "./layout";
+import { normalizeGuid } from "./xml";
 import { solutionZipFiles, unzipFiles } from "./io";
 import { validateCustomizationsXsd, type XsdIssue } from "./xsd";
 
@@ -335,9 +336,34 @@ export async function validateSolutionZip(zip: Buffer, opts: { requireContent?: 
   const xsd = await validateCustomizationsXsd(files.get("customizations.xml")!.toString("utf8"), opts.schemaDir);
   const model = filesToModel(files, "solution zip");
   const structural = checkModel(model, opts);
+  const manifest = parseSolutionManifest(files.get("solution.xml")!.toString("utf8"), "solution.xml");
+  const rootErrors = checkRootComponents(manifest.rootComponents, model);
   return {
-    errors: [...xsd.errors.map((e) => `customizations.xml${e.line ? `:${e.line}` : ""}: ${e.message}`), ...structural.errors],
+    errors: [...xsd.errors.map((e) => `customizations.xml${e.line ? `:${e.line}` : ""}: ${e.message}`), ...structural.errors, ...rootErrors],
     warnings: structural.warnings,
     xsd: { errors: xsd.errors, advisories: xsd.advisories },
   };
+}
+
+/** Every root component in solution.xml names a component the zip carries, and every component is listed. */
+export function checkRootComponents(roots: ParsedManifest["rootComponents"], model: SolutionModel): string[] {
+  const errors: string[] = [];
+  const T = ROOT_COMPONENT_TYPES;
+  const expected: { type: number; key: string; what: string }[] = [
+    ...model.tables.map((t) => ({ type: T.Entity, key: t.logicalName, what: `table ${t.logicalName}` })),
+    ...model.roles.map((r) => ({ type: T.Role, key: r.id, what: `role ${r.name}` })),
+    ...model.webResources.map((w) => ({ type: T.WebResource, key: w.name, what: `web resource ${w.name}` })),
+    ...model.customControls.map((c) => ({ type: T.CustomControl, key: c.name, what: `control ${c.name}` })),
+    ...model.fieldSecurityProfiles.map((f) => ({ type: T.FieldSecurityProfile, key: f.id, what: `field security profile ${f.name}` })),
+    ...model.steps.map((s) => ({ type: T.SdkMessageProcessingStep, key: s.id, what: `step ${s.name}` })),
+    ...model.serviceEndpoints.map((s) => ({ type: T.ServiceEndpoint, key: s.id, what: `service endpoint ${s.name}` })),
+    ...model.environmentVariables.map((v) => ({ type: T.EnvironmentVariableDefinition, key: v.schemaName, what: `environment variable ${v.schemaName}` })),
+  ];
+  const keyOf = (r: ParsedManifest["rootComponents"][number]): string => (r.id ? normalizeGuid(r.id) : (r.schemaName ?? "").toLowerCase());
+  const listed = new Set(roots.map((r) => `${r.type}:${keyOf(r)}`));
+  const present = new Set(expected.map((e) => `${e.type}:${e.key.toLowerCase()}`));
+  for (const e of expected) if (!listed.has(`${e.type}:${e.key.toLowerCase()}`)) errors.push(`solution.xml: ${e.what} is not a root component`);
+  const known = new Set<number>(Object.values(T));
+  for (const r of roots) if (known.has(r.type) && !present.has(`${r.type}:${keyOf(r)}`)) errors.push(`solution.xml: root component type ${r.type} ${r.schemaName ?? r.id ?? ""} is not in the package`);
+  return errors;
 }

@@ -35,3 +35,24 @@ describe("solution source → zip → model", () => {
     expect(files).toContain("environmentvariabledefinitions/w365_FunctionsBaseUrl/environmentvariabledefinition.xml");
   });
 });
+
+describe("readSolutionZip on bad input", () => {
+  it("rejects bytes that are not a zip", async () => {
+    const { SolutionFormatError } = await import("../../src/solution");
+    await expect(readSolutionZip(Buffer.from("not a zip at all"))).rejects.toBeInstanceOf(SolutionFormatError);
+  });
+
+  it("rejects a zip without solution.xml, saying so", async () => {
+    const { zipFiles } = await import("../../src/solution");
+    await expect(readSolutionZip(await zipFiles(new Map([["readme.txt", Buffer.from("hi")]])))).rejects.toThrow(/no solution.xml/);
+  });
+
+  it("rejects a custom API parameter with an unknown type code", async () => {
+    const { zipFiles } = await import("../../src/solution");
+    const source = await readSolutionSource("solution");
+    const files = solutionZipFiles(source, { managed: false });
+    const p = "customapis/w365_SyncProviderAccounts/customapirequestparameters/DryRun/customapirequestparameter.xml";
+    files.set(p, Buffer.from(files.get(p)!.toString().replace("<type>0</type>", "<type>42</type>")));
+    await expect(readSolutionZip(await zipFiles(files))).rejects.toThrow(/invalid custom API type "42"/);
+  });
+});

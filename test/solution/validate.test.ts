@@ -82,3 +82,18 @@ describe("solution validation", () => {
     expect(r.errors).toStrictEqual([]);
   });
 });
+
+describe("solution.xml root components", () => {
+  it("flag a component missing from the manifest and a manifest entry without a component", async () => {
+    const { checkRootComponents } = await import("../../src/solution/validate");
+    const model = await readSolutionSource("solution");
+    const roots = [
+      { type: 1, schemaName: "w365_providerconnection" },
+      { type: 1, schemaName: "w365_ghost" },
+    ];
+    const errors = checkRootComponents(roots, model);
+    expect(errors).toContain("solution.xml: table w365_syncrun is not a root component");
+    expect(errors).toContain("solution.xml: root component type 1 w365_ghost is not in the package");
+    expect(errors).not.toContain("solution.xml: table w365_providerconnection is not a root component");
+  });
+});

@@ -46,7 +46,24 @@ const TYPE_TO_XML: Record<ColumnType, string> = {
   owner: "owner",
   uniqueidentifier: "uniqueidentifier",
 };
-const XML_TO_TYPE: Record<string, ColumnType> = Object.fromEntries(Object.entries(TYPE_TO_XML).map(([k, v]) => [v, k as ColumnType]));
+const XML_TO_TYPE: Record<string, ColumnType> = {
+  ...Object.fromEntries(Object.entries(TYPE_TO_XML).map(([k, v]) => [v, k as ColumnType])),
+  // Other types real exports carry, read as the nearest model type.
+  varchar: "string",
+  nchar: "string",
+  char: "string",
+  text: "memo",
+  smallint: "integer",
+  tinyint: "integer",
+  timezone: "integer",
+  real: "double",
+  numeric: "decimal",
+  smallmoney: "money",
+  smalldatetime: "datetime",
+  customer: "lookup",
+};
+/** Column types the model has no place for (computed or file columns); skipped when reading real exports. */
+const SKIPPED_XML_TYPES = new Set(["virtual", "partylist", "image", "binary", "varbinary", "timestamp", "sql_variant", "managedproperty", "HierarchyId", "phoneticguide", "multiselectpicklist"]);
 
 const REQUIRED_TO_XML = { none: "none", recommended: "recommended", required: "required" } as const;
 
@@ -436,7 +453,9 @@ export function parseEntityXml(entity: XNode, where: string): TableDef {
   const logicalName = schemaName.toLowerCase();
   const sys = SYSTEM_TABLES[logicalName];
   const isCustomEntity = attr(info, "unmodified") !== "1";
-  const columns = children(child(info, "attributes"), "attribute").map((a) => parseColumn(a, `${where} ${logicalName}`));
+  const columns = children(child(info, "attributes"), "attribute")
+    .filter((a) => !SKIPPED_XML_TYPES.has(text(a, "Type") ?? ""))
+    .map((a) => parseColumn(a, `${where} ${logicalName}`));
   const pk = columns.find((c) => c.type === "primarykey")?.logicalName;
   const primaryNameNode = children(child(info, "attributes"), "attribute").find((a) => (text(a, "DisplayMask") ?? "").includes("PrimaryName"));
   const table: TableDef = {
