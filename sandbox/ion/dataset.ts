@@ -388,8 +388,11 @@ function generateSubscription(f: Faker, random: () => number, id: string, custom
   };
 }
 
-/** An account row a reseller would already have in Work 365 (Dataverse `account`). */
-export interface CrmAccount {
+/**
+ * An account row a reseller would already have in Work 365 (Dataverse `account`). A type alias, not an
+ * interface, so rows pass as Record<string, unknown> bodies to a Dataverse client.
+ */
+export type CrmAccount = {
   name: string;
   w365_primarydomain?: string;
   w365_microsofttenantid?: string;
@@ -398,14 +401,14 @@ export interface CrmAccount {
   address1_country?: string;
   websiteurl?: string;
   telephone1?: string;
-}
+};
 
 export type CrmMatchKind = "tenant" | "domain" | "name-typo" | "name-suffix" | "ambiguous" | "email-domain" | "unrelated";
 
-export interface CrmAccountWithTruth extends CrmAccount {
+export type CrmAccountWithTruth = CrmAccount & {
   /** Why this row exists, and the Ion customer id it corresponds to (absent for unrelated rows). */
   truth: { kind: CrmMatchKind; ionCustomerId?: string };
-}
+};
 
 export interface CrmAccountOptions {
   startTime?: number;

@@ -27,7 +27,8 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
 
   describe("bearer checks (§6 401 vs 403, §9 Auth)", () => {
     it("missing, unknown and malformed bearer tokens get 401 with the v3 error body", async () => {
-      for (const headers of [{}, { authorization: "Bearer NOPE" }, { authorization: "Basic abc" }]) {
+      const variants: Array<Record<string, string>> = [{}, { authorization: "Bearer NOPE" }, { authorization: "Basic abc" }];
+      for (const headers of variants) {
         const r = await call(sim, "GET", v3(sim, "/customers?pageSize=1"), { headers });
         expect(r.status).toBe(401);
         expect(r.body).toStrictEqual({ error: "UNAUTHENTICATED", message: expect.any(String), code: 401, details: [{ "@type": "type.googleapis.com/google.rpc.RequestInfo", requestId: expect.stringMatching(/^[0-9a-f]{20}$/) }] });
