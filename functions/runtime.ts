@@ -10,6 +10,7 @@ import { systemClock, type Clock } from "../src/shared/clock";
 import { createLogger, type Logger } from "../src/shared/logger";
 import * as sync from "../src/sync";
 import type { SyncDeps } from "../src/sync";
+import { KeyedMutex } from "../plugins/keyedMutex";
 import type { PluginDeps, SyncEngine, WorkQueue } from "../plugins/types";
 import { loadConfig, type FunctionsConfig } from "./config";
 import { ReplayGuard } from "./replayGuard";
@@ -89,6 +90,7 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     );
     return identityPromise;
   };
+  const mutex = new KeyedMutex();
   const runtime: FunctionsRuntime = {
     config,
     dataverse,
@@ -118,6 +120,7 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
         logger: logger.child({ invocationId: context.invocationId }),
         clock,
         staleRunMs: config.staleRunMinutes * 60_000,
+        serialize: (key, section) => mutex.run(key, section),
       };
     },
   };

@@ -58,9 +58,13 @@ export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<Schedule
       continue;
     }
     try {
-      await ensureNoActiveRun(deps, { id: connectionId, name: row.w365_name ?? "StreamOne Ion", active: true }, "all", false);
-      const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, { connectionId, kind: "all", trigger: "schedule" });
-      await deps.queue.enqueue({ type: "sync", runId, connectionId, kind: "all", trigger: "schedule" });
+      const start = async () => {
+        await ensureNoActiveRun(deps, { id: connectionId, name: row.w365_name ?? "StreamOne Ion", active: true }, "all", false);
+        const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, { connectionId, kind: "all", trigger: "schedule" });
+        await deps.queue.enqueue({ type: "sync", runId, connectionId, kind: "all", trigger: "schedule" });
+        return runId;
+      };
+      const runId = deps.serialize ? await deps.serialize(`sync:${connectionId}`, start) : await start();
       report.queued.push({ connectionId, runId });
     } catch (caught) {
       if (caught instanceof ConnectorError && caught.code === "SYNC_ALREADY_RUNNING") {

@@ -15,8 +15,6 @@ export async function startSync<D>(ctx: WebhookContext, deps: PluginDeps<D>, kin
   const requestId = getString(ctx.inputParameters, "RequestId") ?? ctx.requestId;
   const providerAccountId = allowProviderAccount ? getGuid(ctx.inputParameters, "ProviderAccountId") : undefined;
   const untyped = deps as PluginDeps<unknown>;
-  const connection = await requireActiveConnection(untyped, connectionId);
-  await ensureNoActiveRun(untyped, connection, kind, dryRun);
   const trigger = triggerFor(ctx);
   const options = {
     connectionId,
@@ -26,8 +24,15 @@ export async function startSync<D>(ctx: WebhookContext, deps: PluginDeps<D>, kin
     ...(requestId ? { requestId } : {}),
     ...(providerAccountId ? { providerAccountId } : {}),
   };
-  const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, options);
-  await deps.queue.enqueue({ type: "sync", runId, ...options });
+  const start = async () => {
+    const connection = await requireActiveConnection(untyped, connectionId);
+    await ensureNoActiveRun(untyped, connection, kind, dryRun);
+    const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, options);
+    await deps.queue.enqueue({ type: "sync", runId, ...options });
+    return runId;
+  };
+  // Check and start as one step per connector, so two racing deliveries cannot both pass the check.
+  const runId = deps.serialize ? await deps.serialize(`sync:${connectionId}`, start) : await start();
   deps.logger.info("sync queued", { runId, connectionId, kind, dryRun, trigger, requestId });
   return { status: 202, body: { message: `The ${kind} sync is queued.`, runId, connectionId, kind, dryRun, ...(requestId ? { requestId } : {}) } };
 }

@@ -64,6 +64,8 @@ export interface PluginDeps<D = unknown> {
   clock: Clock;
   /** A queued/running run older than this is treated as dead and does not block a new one. */
   staleRunMs: number;
+  /** Per-key serialisation of check-then-start sections (a KeyedMutex); absent = no serialisation. */
+  serialize?: <T>(key: string, section: () => Promise<T>) => Promise<T>;
 }
 
 /** What a handler tells the HTTP layer: a status (2xx = the step succeeds) and a small JSON body. */

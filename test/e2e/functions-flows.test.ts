@@ -67,6 +67,32 @@ describe("functions app end to end", () => {
     expect(await rows(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-blocked'`)).toHaveLength(0);
   });
 
+  it("lets only one of two racing identical sync calls start", async () => {
+    const calls = ["race-a", "race-b"].map((RequestId) =>
+      world.admin.executeAction("w365_SyncProviderAccounts", { RequestId }, { entitySet: "w365_providerconnections", id: connectionId }).then(
+        () => "started",
+        (e: Error) => e.message,
+      ),
+    );
+    const outcomes = await Promise.all(calls);
+    await world.idle();
+    expect(outcomes.filter((o) => o === "started")).toHaveLength(1);
+    expect(outcomes.find((o) => o !== "started")).toMatch(/A accounts sync is already (queued|running)/);
+    const runs = await rows(world.dv, "w365_syncruns", `w365_requestid eq 'race-a' or w365_requestid eq 'race-b'`);
+    expect(runs).toHaveLength(1);
+  });
+
+  it("a dry run records its plan on the run and writes nothing else", async () => {
+    const before = await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
+    world.ion.control.addCustomer({});
+    await world.admin.executeAction("w365_SyncProviderAccounts", { DryRun: true, RequestId: "e2e-dry" }, { entitySet: "w365_providerconnections", id: connectionId });
+    await world.idle();
+    const [run] = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-dry'`);
+    expect(run).toMatchObject({ w365_dryrun: true, w365_status: "succeeded" });
+    expect(run?.w365_created).toBe(1);
+    expect(await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`)).toHaveLength(before.length);
+  });
+
   it("maps provider accounts through w365_MapProviderAccount, then syncs subscriptions", async () => {
     const accounts = await rows<Record<string, unknown>>(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
     for (const a of accounts) {
@@ -75,12 +101,15 @@ describe("functions app end to end", () => {
     }
     await world.idle();
     const mapped = await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId} and w365_mappingstatus eq 365000002`);
-    expect(mapped).toHaveLength(3);
+    expect(mapped).toHaveLength(accounts.length);
     await world.admin.executeAction("w365_SyncSubscriptions", { RequestId: "e2e-subs" }, { entitySet: "w365_providerconnections", id: connectionId });
     await world.idle();
     const runs = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-subs'`);
     expect(runs[0]).toMatchObject({ w365_kind: "subscriptions", w365_status: "succeeded" });
-    expect(await rows(world.dv, "w365_providersubscriptions", `_w365_connection_value eq ${connectionId}`)).toHaveLength(3);
+    const mappedCustomers = new Set(accounts.map((a) => String(a.w365_ioncustomerid)));
+    const expected = world.ion.control.subscriptions().filter((s) => mappedCustomers.has(String(s.customerId)));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(await rows(world.dv, "w365_providersubscriptions", `_w365_connection_value eq ${connectionId}`)).toHaveLength(expected.length);
   });
 
   it("setting w365_requestedquantity places exactly one Ion order and clears the request", async () => {
