@@ -71,11 +71,12 @@ function parseHttpRequest(text: string, mimeHeaders: Record<string, string>): Ba
   const body = text.replace(/^(\r?\n)+/, "");
   const nl = body.search(/\r?\n/);
   const requestLine = (nl < 0 ? body : body.slice(0, nl)).trim();
-  const m = /^([A-Z]+)\s+(\S+)(\s+HTTP\/\d\.\d)?$/.exec(requestLine);
+  // Tolerate unencoded spaces in the URL: the method is the first word, the version the last.
+  const m = /^([A-Z]+)\s+(.+?)(\s+HTTP\/\d\.\d)?$/.exec(requestLine);
   if (!m) throw badRequest(`The batch part does not start with an HTTP request line: '${requestLine.slice(0, 100)}'.`);
   const { headers, rest } = splitHeaders(nl < 0 ? "" : body.slice(nl).replace(/^\r?\n/, ""));
   const contentId = mimeHeaders["content-id"] ?? headers["content-id"];
-  return { method: m[1]!, url: m[2]!, headers, body: rest.replace(/(\r?\n)+$/, ""), ...(contentId ? { contentId } : {}) };
+  return { method: m[1]!, url: m[2]!.replace(/ /g, "%20"), headers, body: rest.replace(/(\r?\n)+$/, ""), ...(contentId ? { contentId } : {}) };
 }
 
 export function parseBatch(body: string, contentType: string | undefined): BatchPart[] {

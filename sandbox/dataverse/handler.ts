@@ -410,7 +410,7 @@ export class Handler {
         values[col] = v;
         if (isPolymorphic(c)) values[typeColumn(c)] = c.targets?.[0] ?? null;
       }
-      return { row: await this.d.records.create(meta, values, scope.op), created: true };
+      return { row: await this.d.records.create(meta, values, scope.op, true), created: true };
     });
     return this.writeResult(meta, outcome.row, prefs, select, scope, outcome.created ? 201 : 200);
   }
@@ -446,7 +446,7 @@ export class Handler {
         if (!related || !target) return noContent();
         return json(200, { "@odata.context": this.contextUrl(scope, target, undefined, true), ...this.d.records.present(target, related, { prefs: this.prefs(req), user: scope.user }) });
       }
-      const value = c.secured && !scope.user.fieldSecurity ? null : isLookup(c) ? found.row[c.logicalName] : fromStorage(c, found.row[c.logicalName]);
+      const value = c.secured && !this.d.records.securedAccess(scope.user, meta.logicalName, c.logicalName, "read") ? null : isLookup(c) ? found.row[c.logicalName] : fromStorage(c, found.row[c.logicalName]);
       if (ref === "$value") return { status: value === null ? 204 : 200, headers: { "Content-Type": "text/plain", "OData-Version": "4.0" }, ...(value === null ? {} : { body: String(value) }) };
       return json(200, { "@odata.context": `${scope.base}$metadata#${meta.entitySet}(${found.row[meta.primaryId] as string})/${propName}`, value });
     }

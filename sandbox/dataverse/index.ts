@@ -44,7 +44,7 @@ export interface DataverseEmulator {
   integrationToken: string;
   /** A Work 365 admin user without the field security profile (secured columns read as null). */
   adminToken: string;
-  issueToken(user: { name: string; fieldSecurity?: boolean; applicationUser?: boolean }): string;
+  issueToken(user: { name: string; fieldSecurity?: boolean; fieldSecurityProfiles?: string[]; applicationUser?: boolean }): string;
   /** Same code path as the ImportSolution action. */
   importSolution(zip: Buffer): Promise<void>;
   applySolutionModel(model: SolutionModel): void;
@@ -122,7 +122,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   upsertSystemRow("businessunit", businessUnitId, { name: orgName });
   upsertSystemRow("systemuser", systemUser.id, { fullname: "SYSTEM", domainname: "SYSTEM", businessunitid: businessUnitId, isdisabled: 0 });
 
-  const issueToken = (user: { name: string; fieldSecurity?: boolean; applicationUser?: boolean }): string => {
+  const issueToken = (user: { name: string; fieldSecurity?: boolean; fieldSecurityProfiles?: string[]; applicationUser?: boolean }): string => {
     const id = deterministicGuid(`user:${user.name}:${orgName}`);
     upsertSystemRow("systemuser", id, {
       fullname: user.name,
@@ -133,7 +133,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     });
     const token = `dvemu.${randomBytes(24).toString("base64url")}`;
     registerSecret(token);
-    users.set(token, { id, name: user.name, fieldSecurity: user.fieldSecurity ?? false, applicationUser: user.applicationUser ?? false, businessUnitId });
+    users.set(token, { id, name: user.name, fieldSecurity: user.fieldSecurity ?? false, fieldSecurityProfiles: user.fieldSecurityProfiles, applicationUser: user.applicationUser ?? false, businessUnitId });
     return token;
   };
 
@@ -317,7 +317,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const port = (server.address() as AddressInfo).port;
 
   const integrationToken = issueToken({ name: "Work 365 Integration", fieldSecurity: true, applicationUser: true });
-  const adminToken = issueToken({ name: "Work 365 Admin", fieldSecurity: false });
+  // A Work 365 admin: may enter and replace the Ion secrets (the solution's admin field security profile) but never read them.
+  const adminToken = issueToken({ name: "Work 365 Admin", fieldSecurity: false, fieldSecurityProfiles: ["Work 365 Connector Admin Secrets"] });
   let closed = false;
 
   return {

@@ -16,7 +16,10 @@ import { formatValue, fromStorage, isGuid, toStorage } from "./values";
 export interface UserInfo {
   id: string;
   name: string;
+  /** Full access to every secured column (the system user and the integration's application user). */
   fieldSecurity: boolean;
+  /** Field security profiles (by name) granting per-column read/create/update, as the solution declares them. */
+  fieldSecurityProfiles?: string[];
   applicationUser: boolean;
   businessUnitId: string;
 }
@@ -194,16 +197,32 @@ export class Records {
     return values;
   }
 
+  /** Column-level security: full access, or what the user's field security profiles grant (CanX = 4 means allowed). */
+  securedAccess(user: UserInfo, entity: string, attribute: string, action: "read" | "create" | "update"): boolean {
+    if (user.fieldSecurity) return true;
+    const names = new Set((user.fieldSecurityProfiles ?? []).map((n) => n.toLowerCase()));
+    if (names.size === 0) return false;
+    for (const profile of this.store.catalog.fieldSecurityProfiles) {
+      if (!names.has(profile.name.toLowerCase())) continue;
+      for (const p of profile.permissions) {
+        if (p.entity !== entity || p.attribute !== attribute) continue;
+        if (action === "read" ? p.canRead : action === "create" ? p.canCreate : p.canUpdate) return true;
+      }
+    }
+    return false;
+  }
+
   private checkSecured(meta: TableMeta, c: ColumnDef, ctx: OpContext, mode: "create" | "update") {
-    if (!c.secured || ctx.user.fieldSecurity) return;
+    if (!c.secured || this.securedAccess(ctx.user, meta.logicalName, c.logicalName, mode)) return;
     throw mode === "create"
       ? new DataverseHttpError(403, ErrorCodes.SecuredFieldCreate, `The user does not have create permissions to a secured field. The requested operation could not be completed. (attribute '${c.logicalName}' of '${meta.logicalName}')`)
       : new DataverseHttpError(403, ErrorCodes.SecuredFieldUpdate, `The user does not have update permissions to a secured field. The requested operation could not be completed. (attribute '${c.logicalName}' of '${meta.logicalName}')`);
   }
 
-  async create(meta: TableMeta, values: Row, ctx: OpContext): Promise<Row> {
-    const id = ((values[meta.primaryId] as string | undefined) ?? randomUUID()).toLowerCase();
-    if (this.store.getRow(meta, id)) throw new DataverseHttpError(412, ErrorCodes.DuplicateRecord, "Cannot insert duplicate key.");
+  async create(meta: TableMeta, values: Row, ctx: OpContext, knownAbsent = false): Promise<Row> {
+    const given = values[meta.primaryId] as string | undefined;
+    const id = (given ?? randomUUID()).toLowerCase();
+    if (given && !knownAbsent && this.store.getRow(meta, id)) throw new DataverseHttpError(412, ErrorCodes.DuplicateRecord, "Cannot insert duplicate key.");
     const now = this.now();
     const row: Row = {};
     for (const c of meta.def.columns) {
@@ -234,7 +253,8 @@ export class Records {
     if (hasSteps) {
       await this.events.after({ message: "Create", meta, id, target: { ...values, [meta.primaryId]: id }, postImage: this.store.getRow(meta, id) }, ctx);
     }
-    return this.store.getRow(meta, id)!;
+    // The inserted values are the row (unset columns are NULL); no need to read it back.
+    return row;
   }
 
   async update(meta: TableMeta, existing: Row, values: Row, ctx: OpContext): Promise<Row> {
@@ -244,7 +264,7 @@ export class Records {
     const hasSteps = this.events.hasSteps("Update", meta.logicalName);
     if (hasSteps) await this.events.before({ message: "Update", meta, id, target: { ...values, [meta.primaryId]: id }, preImage: existing }, ctx);
     this.guardUnique(meta, () => this.store.update(meta, id, set), { ...existing, ...set });
-    const after = this.store.getRow(meta, id)!;
+    const after = { ...existing, ...set };
     if (hasSteps) await this.events.after({ message: "Update", meta, id, target: { ...values, [meta.primaryId]: id }, preImage: existing, postImage: after }, ctx);
     return after;
   }
@@ -434,7 +454,7 @@ export class Records {
     for (const c of cols) {
       const name = readName(c);
       let stored = row[c.logicalName];
-      if (c.secured && !opts.user.fieldSecurity) stored = null;
+      if (c.secured && !this.securedAccess(opts.user, meta.logicalName, c.logicalName, "read")) stored = null;
       if (isLookup(c)) {
         out[name] = stored ?? null;
         if (stored) {
