@@ -179,7 +179,7 @@ async function seedExistingAccounts(dataverse: DataverseClient, seed: number, cu
   }
   const accounts = generateCrmAccounts(seed, customers);
   const results = await dataverse.batch(
-    accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body: body as Record<string, unknown> })),
+    accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body: body as unknown as Record<string, unknown> })),
     { continueOnError: true },
   );
   return results.filter((r) => r.ok).length;

@@ -181,7 +181,7 @@ export async function startAdminHarness(options: AdminHarnessOptions): Promise<A
     const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
     let upstream: Response;
     try {
-      upstream = await fetch(new URL(pathAndQuery, dataverse), { method, headers, body, redirect: "manual" });
+      upstream = await fetch(new URL(pathAndQuery, dataverse), { method, headers, body: body ? new Uint8Array(body) : undefined, redirect: "manual" });
     } catch (error) {
       return send(res, 502, JSON.stringify({ error: { code: "0x80040216", message: `Dataverse is not reachable: ${(error as Error).message}` } }), CONTENT_TYPES[".json"]);
     }
