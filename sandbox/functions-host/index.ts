@@ -129,22 +129,23 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     ...(options.settings ?? {}),
   });
 
-  let queue: InProcessWorkQueue | undefined;
-  const runtime = createRuntime(config, {
-    logger,
-    clock,
-    holderId: `functions-host-${process.pid}-${randomUUID().slice(0, 8)}`,
-    queueFor: () => queue as InProcessWorkQueue,
-    ...(options.runtime ?? {}),
-  });
-  const worker = createSyncWorker(runtime);
-  queue = new InProcessWorkQueue(worker, {
+  // The queue runs the worker, and the worker needs the runtime, which hands out the queue: the
+  // worker is bound once the runtime exists.
+  const bound: { worker?: ReturnType<typeof createSyncWorker> } = {};
+  const workQueue = new InProcessWorkQueue((message, context) => (bound.worker as ReturnType<typeof createSyncWorker>)(message, context), {
     concurrency: options.workerConcurrency ?? 4,
     logger,
     ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
     createContext: (_message, dequeueCount) => contextFor("syncWorker", logger, { dequeueCount }),
   });
-  const workQueue = queue;
+  const runtime = createRuntime(config, {
+    logger,
+    clock,
+    holderId: `functions-host-${process.pid}-${randomUUID().slice(0, 8)}`,
+    queueFor: () => workQueue,
+    ...(options.runtime ?? {}),
+  });
+  bound.worker = createSyncWorker(runtime);
   const webhook = createWebhookHandler(runtime);
   const timers: Record<TimerName, { schedule: string; run: (t: Timer, c: InvocationContext) => Promise<unknown> }> = {
     scheduledSync: { schedule: config.syncSchedule, run: createScheduledSync(runtime) },

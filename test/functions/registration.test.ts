@@ -10,21 +10,21 @@ describe("functions/index.ts", () => {
     process.env = { ...saved };
   });
 
-  it("loads every function with valid settings", () => {
+  it("loads every function with valid settings", async () => {
     process.env.DATAVERSE_URL = "https://contoso.crm.dynamics.com";
     process.env.DATAVERSE_TOKEN = "token-for-registration-test";
     process.env.WEBHOOK_KEY = "registration-test-key-0123";
-    jest.isolateModules(() => {
-      require("../../functions/index");
+    await jest.isolateModulesAsync(async () => {
+      await import("../../functions/index");
     });
     const registered = warn.mock.calls.map((c) => String(c[0])).join("\n");
     for (const name of ["dataverseWebhook", "syncWorker", "scheduledSync", "tokenKeepAlive"]) expect(registered).toContain(`"${name}"`);
   });
 
-  it("fails at start-up naming a bad setting", () => {
+  it("fails at start-up naming a bad setting", async () => {
     process.env.DATAVERSE_URL = "https://contoso.crm.dynamics.com";
     process.env.DATAVERSE_TOKEN = "token-for-registration-test";
     delete process.env.WEBHOOK_KEY;
-    expect(() => jest.isolateModules(() => require("../../functions/index"))).toThrow(/WEBHOOK_KEY is required/);
+    await expect(jest.isolateModulesAsync(async () => void (await import("../../functions/index")))).rejects.toThrow(/WEBHOOK_KEY is required/);
   });
 });
