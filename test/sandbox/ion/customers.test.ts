@@ -199,6 +199,21 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
     });
   });
 
+  describe("portal-side customer edits (control)", () => {
+    it("updateCustomer changes what the API returns, bumps updateTime, and can set the tenant", async () => {
+      const c = sim.control.customers().find((x) => x.cloudProfiles.length === 0) ?? sim.control.customers()[9]!;
+      const before = (await call(sim, "GET", v3(sim, `/customers/${c.id}`), { token })).body;
+      sim.control.updateCustomer(c.id, { customerOrganization: "Portal Renamed Pty Ltd", customerAddress: { city: "Perth" }, tenantId: "11111111-2222-4333-8444-555555555555", tenantDomain: "renamed.onmicrosoft.com" });
+      const after = (await call(sim, "GET", v3(sim, `/customers/${c.id}`), { token })).body;
+      expect(after.customerOrganization).toBe("Portal Renamed Pty Ltd");
+      expect(after.customerAddress).toStrictEqual({ ...before.customerAddress, city: "Perth" });
+      expect(Date.parse(after.updateTime)).toBeGreaterThan(Date.parse(before.updateTime));
+      const profiles = (await call(sim, "GET", v3(sim, `/customers/${c.id}/cloudProfiles`), { token })).body;
+      expect(profiles.customerCloudProfiles[0]).toMatchObject({ customerTenantId: "11111111-2222-4333-8444-555555555555", customerDomain: "renamed.onmicrosoft.com" });
+      expect(() => sim.control.updateCustomer(c.id, { favouriteColour: "blue" })).toThrow(/unknown field/);
+    });
+  });
+
   describe("cloud profiles (§4.1)", () => {
     it("returns the Microsoft tenant (GUID + onmicrosoft domain) and an empty list for customers without one", async () => {
       const withTenant = sim.control.customers().find((c) => c.cloudProfiles.length > 0)!;

@@ -46,14 +46,16 @@ describe("Ion simulator faults (§6, §9)", () => {
     expect((await call(sim, "GET", v3(sim, "/subscriptions"), { token })).status).toBe(200);
   });
 
-  it("fires rate faults from the seeded RNG: the same seed gives the same pattern", () => {
-    const pattern = (seed: number) => {
-      const f = new FaultInjector({ seed, rules: [{ rate: 0.1, kind: "status", status: 503 }] }, 1, () => 0);
-      return Array.from({ length: 500 }, () => f.decide("GET", "/x", "GET /x").kind);
+  it("fires rate faults (429 + Retry-After) from the seeded RNG: the same seed gives the same pattern", () => {
+    const decisions = (seed: number) => {
+      const f = new FaultInjector({ seed, rules: [{ rate: 0.1, kind: "status", status: 429 }] }, 1, () => 0);
+      return Array.from({ length: 500 }, () => f.decide("GET", "/x", "GET /x"));
     };
+    const pattern = (seed: number) => decisions(seed).map((d) => d.kind);
     const a = pattern(42);
     expect(pattern(42)).toStrictEqual(a);
     expect(pattern(43)).not.toStrictEqual(a);
+    for (const d of decisions(42)) if (d.kind === "status") expect(d).toMatchObject({ status: 429, retryAfterSeconds: 1 });
     const fired = a.filter((k) => k === "status").length;
     expect(fired).toBeGreaterThan(25);
     expect(fired).toBeLessThan(80);
@@ -67,6 +69,18 @@ describe("Ion simulator faults (§6, §9)", () => {
     expect(kinds[3]).toMatchObject({ status: 429, retryAfterSeconds: 10 });
     now += 10_000;
     expect(f.decide("GET", "/x", "GET /x").kind).toBe("none");
+  });
+
+  it("token endpoint failures from startup options answer 503 without consuming the refresh token", async () => {
+    const flaky = await startIonSimulator({ customers: 1, faults: { rules: [{ path: "^/oauth/token$", requests: [1, 2], kind: "status", status: 503 }] } });
+    try {
+      expect((await exchange(flaky, flaky.credentials.refreshToken)).status).toBe(503);
+      expect((await exchange(flaky, flaky.credentials.refreshToken)).status).toBe(503);
+      expect((await exchange(flaky, flaky.credentials.refreshToken)).status).toBe(200);
+      expect(flaky.control.tokenUsage()).toStrictEqual({ presented: 1, reusedRefreshTokens: 0, rejected: 0 });
+    } finally {
+      await flaky.close();
+    }
   });
 
   it("drops the connection (socket destroyed before any work)", async () => {
