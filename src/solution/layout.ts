@@ -9,6 +9,7 @@ import type { CustomControlDef, FormDef, PublisherDef, RelationshipDef, Solution
 import {
   SYSTEM_TABLES,
   asRawList,
+  normalizeRibbon,
   parseEntityXml,
   parseForm,
   parseRelationship,
@@ -270,7 +271,8 @@ export function modelToFiles(input: SolutionModel, layout: Layout, opts: { manag
     }
     for (const t of model.tables) {
       const dir = `Entities/${entityFolderName(t)}`;
-      put(`${dir}/Entity.xml`, toXmlDocument(tableToEntityXml(t, v, { includeFormsAndViews: false })));
+      put(`${dir}/Entity.xml`, toXmlDocument(tableToEntityXml(t, v, { includeFormsAndViews: false, includeRibbon: false })));
+      if (t.ribbonDiffXml) put(`${dir}/RibbonDiff.xml`, `<?xml version="1.0" encoding="utf-8"?>\n${t.ribbonDiffXml.replace(/^<RibbonDiffXml(?=[\s>])/, `<RibbonDiffXml xmlns:xsi="${XSI}"`)}\n`);
       for (const f of t.forms) put(`${dir}/FormXml/${f.type}/${bracedGuid(f.id)}.xml`, toXmlDocument(el("forms", { "xmlns:xsi": XSI }, systemFormXml(f, v))));
       for (const q of t.views) put(`${dir}/SavedQueries/${bracedGuid(q.id)}.xml`, toXmlDocument(el("savedqueries", { "xmlns:xsi": XSI }, viewXml(q, v))));
     }
@@ -402,6 +404,11 @@ export function filesToModel(files: FileMap, where: string): SolutionModel {
         const type = k.split("/")[3] as FormDef["type"];
         const formsNode = child(parseXml(textOf(files, k)!, k), "forms");
         for (const sf of asRawList(formsNode?.["systemform"])) table.forms.push(parseForm(sf, type, k));
+      }
+      const ribbonPath = findPath(files, `${dir}/RibbonDiff.xml`);
+      if (ribbonPath) {
+        const r = normalizeRibbon(textOf(files, ribbonPath)!);
+        if (r) table.ribbonDiffXml = r;
       }
       for (const k of [...files.keys()].filter((p) => p.startsWith(`${dir}/SavedQueries/`)).sort()) {
         for (const sq of children(child(parseXml(textOf(files, k)!, k), "savedqueries"), "savedquery")) table.views.push(parseView(sq, k));

@@ -103,6 +103,8 @@ export interface TableDef {
   keys: AlternateKeyDef[];
   forms: FormDef[];
   views: ViewDef[];
+  /** Command bar customizations: raw `<RibbonDiffXml>…</RibbonDiffXml>` (Entities/<table>/RibbonDiff.xml in source). */
+  ribbonDiffXml?: string;
 }
 
 /** Custom API parameter/response types as Dataverse numbers them. */

@@ -234,6 +234,12 @@ export function checkModel(model: SolutionModel, opts: { requireContent?: boolea
 
 function checkFormsAndViews(t: TableDef, model: SolutionModel, err: (m: string) => void): void {
   const cols = new Set([...t.columns.map((c) => c.logicalName), ...SYSTEM_COLUMNS]);
+  const webResources = new Set(model.webResources.map((w) => w.name));
+  for (const m of (t.ribbonDiffXml ?? "").matchAll(/\$webresource:([^"]+)"/g)) if (!webResources.has(m[1]!)) err(`command bar of ${t.logicalName}: library ${m[1]} is not a web resource of the solution`);
+  for (const f of t.forms) {
+    for (const m of f.formXml.matchAll(/<Library name="([^"]+)"/g)) if (!webResources.has(m[1]!)) err(`form ${t.logicalName}/${f.name}: library ${m[1]} is not a web resource of the solution`);
+    for (const m of f.formXml.matchAll(/libraryName="([^"]+)"/g)) if (!f.formXml.includes(`<Library name="${m[1]}"`)) err(`form ${t.logicalName}/${f.name}: handler library ${m[1]} is not in formLibraries`);
+  }
   for (const f of t.forms) {
     for (const m of f.formXml.matchAll(/datafieldname="([^"]+)"/g)) if (!cols.has(m[1]!)) err(`form ${t.logicalName}/${f.name}: field ${m[1]} does not exist`);
     for (const m of f.formXml.matchAll(/<customControl[^>]*name="([^"]+)"/g)) {

@@ -122,7 +122,7 @@ const ARRAY_ELEMENTS = new Set([
 ]);
 
 /** Nodes whose inner XML is kept verbatim (they are opaque documents of their own). */
-const STOP_NODES = ["*.systemform", "*.fetchxml", "*.layoutxml"];
+const STOP_NODES = ["*.systemform", "*.fetchxml", "*.layoutxml", "*.RibbonDiffXml"];
 
 const parser = new XMLParser({
   ignoreAttributes: false,

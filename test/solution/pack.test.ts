@@ -44,11 +44,12 @@ describe("packSolution", () => {
     ]);
     const model = await readSolutionZip(await fs.readFile(r.unmanaged));
     expect(model.webResources.map((w) => [w.name, w.type])).toStrictEqual([
+      ["w365_/streamone/commands.js", 3],
       ["w365_/streamone/connectorform.js", 3],
       ["w365_/streamone/mapping.html", 1],
       ["w365_/streamone/mapping.js", 3],
     ]);
-    expect(model.webResources[1]!.content.toString()).toContain('<div id="root">');
+    expect(model.webResources[2]!.content.toString()).toContain('<div id="root">');
     const customizations = files.get("customizations.xml")!.toString();
     expect(customizations).toContain("<FileName>/Controls/w365_Work365.StreamOneConnector/ControlManifest.xml</FileName>");
   });

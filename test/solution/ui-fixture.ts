@@ -15,6 +15,7 @@ export async function makeUiBuild(opts: { namespace?: string } = {}): Promise<st
     "pcf/StreamOneConnector/strings/StreamOneConnector.1033.resx": "<root><data name=\"StreamOneConnector_Display\"><value>StreamOne</value></data></root>\n",
     "pcf/StreamOneConnector/css/StreamOneConnector.css": ".w365-tile{display:flex}\n",
     "webresources/w365_/streamone/connectorform.js": "var W365=W365||{};W365.onLoad=function(){};\n",
+    "webresources/w365_/streamone/commands.js": "var W365=W365||{};W365.StreamOne={Commands:{verify:function(){}}};\n",
     "webresources/w365_/streamone/mapping.html": "<!doctype html><html><body><div id=\"root\"></div></body></html>\n",
     "webresources/w365_/streamone/mapping.js": "(function(){})();\n",
     "webresources/w365_/streamone/mapping.js.map": "{}\n",

@@ -55,6 +55,8 @@ describe("solution validation", () => {
     ["a step filtering on a missing column", (m) => { m.steps.find((s) => s.filteringAttributes.length > 0)!.filteringAttributes.push("w365_nothing"); }, /filtering attribute w365_nothing does not exist/],
     ["a secret readable by the admin profile", (m) => { m.fieldSecurityProfiles.find((p) => p.name.includes("Admin"))!.permissions[0]!.canRead = true; }, /only the integration profile may read/],
     ["an endpoint pointing at a missing environment variable", (m) => { m.serviceEndpoints[0]!.keyEnvironmentVariable = "w365_Nope"; }, /key environment variable w365_Nope is not defined/],
+    ["a command bar calling a missing web resource", (m) => { m.webResources = m.webResources.filter((w) => w.name !== "w365_/streamone/commands.js"); }, /library w365_\/streamone\/commands.js is not a web resource/],
+    ["a form script that is not a web resource", (m) => { m.webResources = m.webResources.filter((w) => w.name !== "w365_/streamone/connectorform.js"); }, /form w365_providerconnection\/StreamOne Connector: library w365_\/streamone\/connectorform.js/],
     ["a three-part version", (m) => { m.version = "1.0.0"; }, /major.minor.build.revision/],
   ])("rejects %s", (_name, mutate, expected) => {
     const m = clone(source);

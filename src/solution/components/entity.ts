@@ -207,7 +207,18 @@ function columnXml(col: ColumnDef, table: TableDef, version: string): XmlElement
 }
 
 /** `<Entity>` element for a table; forms/views included only for the packed (customizations.xml) form. */
-export function tableToEntityXml(table: TableDef, version: string, opts: { includeFormsAndViews: boolean }): XmlElement {
+/** What an export writes for a table without command bar changes. */
+export const EMPTY_RIBBON_DIFF =
+  '<RibbonDiffXml><CustomActions /><Templates><RibbonTemplates Id="Mscrm.Templates" /></Templates><CommandDefinitions /><RuleDefinitions><TabDisplayRules /><DisplayRules /><EnableRules /></RuleDefinitions><LocLabels /></RibbonDiffXml>';
+
+/** Raw ribbon XML without declaration and namespace noise, for storage in the model. */
+export function normalizeRibbon(xml: string): string | undefined {
+  const body = xml.replace(/^\uFEFF/, "").replace(/<\?xml[^>]*\?>\s*/, "").replace(/\s+xmlns:xsi="[^"]*"/, "").trim();
+  const compact = body.replace(/>\s+</g, "><");
+  return compact === EMPTY_RIBBON_DIFF ? undefined : body;
+}
+
+export function tableToEntityXml(table: TableDef, version: string, opts: { includeFormsAndViews: boolean; includeRibbon?: boolean }): XmlElement {
   const sys = SYSTEM_TABLES[table.logicalName];
   const schemaName = table.isCustomEntity ? table.logicalName : (sys?.schemaName ?? table.logicalName);
   const attributes = el("attributes", null, table.columns.map((c) => columnXml(c, table, version)));
@@ -305,7 +316,7 @@ export function tableToEntityXml(table: TableDef, version: string, opts: { inclu
     el("EntityInfo", null, entityInfo),
     opts.includeFormsAndViews && table.forms.length > 0 ? el("FormXml", null, formsByType(table.forms)) : undefined,
     opts.includeFormsAndViews && table.views.length > 0 ? el("SavedQueries", null, el("savedqueries", null, table.views.map((v) => viewXml(v, version)))) : undefined,
-    table.isCustomEntity ? el("RibbonDiffXml", null, el("CustomActions"), el("Templates", null, el("RibbonTemplates", { Id: "Mscrm.Templates" })), el("CommandDefinitions"), el("RuleDefinitions", null, el("TabDisplayRules"), el("DisplayRules"), el("EnableRules")), el("LocLabels")) : undefined,
+    table.isCustomEntity && opts.includeRibbon !== false ? raw(table.ribbonDiffXml ?? EMPTY_RIBBON_DIFF) : undefined,
   );
 }
 
@@ -483,6 +494,12 @@ export function parseEntityXml(entity: XNode, where: string): TableDef {
     for (const sf of asRawList(forms["systemform"])) table.forms.push(parseForm(sf, type, `${where} ${logicalName}`));
   }
   for (const sq of children(child(child(entity, "SavedQueries"), "savedqueries"), "savedquery")) table.views.push(parseView(sq, `${where} ${logicalName}`));
+  const ribbon = entity["RibbonDiffXml"];
+  if (ribbon !== undefined) {
+    const inner = typeof ribbon === "string" ? ribbon : String((ribbon as XNode)["#text"] ?? "");
+    const r = normalizeRibbon(`<RibbonDiffXml>${inner}</RibbonDiffXml>`);
+    if (r) table.ribbonDiffXml = r;
+  }
   return table;
 }
 
