@@ -4,7 +4,8 @@
  * already hold in Dataverse for the same customers. Pure: the same arguments give the same output.
  */
 import { Faker, base, en } from "@faker-js/faker";
-import { CATALOG, MICROSOFT_PROVIDER_ID, priceIn, type CatalogEntry, type CatalogPlan } from "./catalog";
+import { createHash } from "node:crypto";
+import { CATALOG, MICROSOFT_PROVIDER_ID, findCatalogEntry, priceIn, type CatalogEntry, type CatalogPlan } from "./catalog";
 import { seededGuid, seededRandom } from "./random";
 import type { SimActivity, SimCloudProfile, SimCustomer, SimSubscription } from "./types";
 
@@ -224,6 +225,32 @@ export function subscriptionCountFor(f: Faker, index: number, total: number, n: 
 
 const PORTAL_USER = { ccpUserId: "677176", ccpUserName: "Reseller Admin", ccpUserEmail: "admin@reseller.example" };
 
+/** A stable GUID-shaped id for a seeded history entry (not stored). */
+function historyId(subscriptionId: string, n: number): string {
+  const h = createHash("sha1").update(`${subscriptionId}:${n}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The activity log entries of a generated subscription's past (created, last renewals, status change), newest first. */
+export function historyActivity(s: SimSubscription): SimActivity[] {
+  const h = s.history;
+  if (!h) return [];
+  const months = s.billingTerm === "P1Y" ? 12 : 1;
+  const entry = findCatalogEntry(s.ccpProductId, s.ccpSkuId, s.ccpPlanId);
+  const out: SimActivity[] = [activity(historyId(s.subscriptionId, 0), "Subscription Created", s.purchasedAt + 5000, h.quantity, "active", `Offer Name: ${entry?.sku.displayName ?? s.subscriptionName}; Quantity: ${h.quantity}; `)];
+  if (!entry?.sku.usageBased) {
+    const k = Math.round(monthsBetween(s.purchasedAt, h.termStart) / months);
+    for (let j = Math.max(1, k - 2); j <= k; j++) out.push(activity(historyId(s.subscriptionId, j), "Subscription Renewed", addMonths(s.purchasedAt, j * months), h.quantity, "active", `Renewed; Quantity: ${h.quantity}; `));
+  }
+  if (h.statusChange) out.push(activity(historyId(s.subscriptionId, -1), "Subscription Updated", h.statusChange.at, h.quantity, h.statusChange.status, `New Quantity: ${h.quantity}; Status: ${h.statusChange.status}; `));
+  return out.sort((a, b) => b.actionDate - a.actionDate);
+}
+
+/** Runtime entries (newest first) followed by the seeded history: what GET …/subscriptions/{id} shows. */
+export function allActivity(s: SimSubscription): SimActivity[] {
+  return s.history ? [...s.activity, ...historyActivity(s)] : s.activity;
+}
+
 export function activity(id: string, actionType: string, at: number, quantity: number, status: string, details: string): SimActivity {
   return { id, actionType, actionDate: at, actionStatus: "succeeded", quantity, subscriptionStatus: status, actionDetails: details, ...PORTAL_USER };
 }
@@ -350,12 +377,11 @@ function generateSubscription(f: Faker, random: () => number, id: string, custom
   ]);
   const msrp = priceIn(currency, plan.usdPrice);
   const cost = Math.round(msrp * 0.88 * 10000) / 10000;
-  const logs: SimActivity[] = [activity(seededGuid(random), "Subscription Created", purchasedAt + 5000, quantity, "active", `Offer Name: ${sku.displayName}; Quantity: ${quantity}; `)];
-  for (const r of renewals) logs.push(activity(seededGuid(random), "Subscription Renewed", r, quantity, "active", `Renewed; Quantity: ${quantity}; `));
   let lastUpdated = Math.max(purchasedAt + 5000, renewals[renewals.length - 1] ?? 0);
+  let statusChange: { at: number; status: string } | undefined;
   if (status !== "active") {
     const at = Math.min(now - 60_000, Math.max(start, lastUpdated) + f.number.int({ min: 1, max: 20 }) * 3_600_000);
-    logs.push(activity(seededGuid(random), "Subscription Updated", at, quantity, status, `New Quantity: ${quantity}; Status: ${status}; `));
+    statusChange = { at, status };
     lastUpdated = at;
   }
   const friendly = f.number.float({ min: 0, max: 1 }) < 0.2 ? ` - ${f.helpers.arrayElement(FRIENDLY_NAMES)}` : ordinal > 0 && f.number.float({ min: 0, max: 1 }) < 0.05 ? ` (${ordinal + 1})` : "";
@@ -384,7 +410,9 @@ function generateSubscription(f: Faker, random: () => number, id: string, custom
     ...(f.number.float({ min: 0, max: 1 }) < 0.2 ? { customerPO: `PO-${f.string.numeric(6)}` } : {}),
     isTrial: false,
     lastUpdated,
-    activity: logs.sort((a, b) => b.actionDate - a.actionDate),
+    // The seeded history is rendered on demand (historyActivity): 50,000 stored logs would cost ~70 MB.
+    activity: [],
+    history: { quantity, termStart: start, ...(statusChange ? { statusChange } : {}) },
   };
 }
 

@@ -3,6 +3,7 @@
  * lower-case subscription statuses, lowerCamelCase keys.
  */
 import { MICROSOFT_PROVIDER_ID, findCatalogEntry } from "./catalog";
+import { allActivity } from "./dataset";
 import type { SimCustomer, SimOrder, SimSubscription } from "./types";
 
 export function iso(ms: number): string {
@@ -98,9 +99,10 @@ export function renderSubscription(accountId: string, partnerName: string, custo
     cloudProviderName: "Microsoft",
   };
   if (detail) {
+    const logs = allActivity(s);
     out.activityLogs = {
-      totalCount: String(s.activity.length),
-      items: s.activity.map((a) => ({
+      totalCount: String(logs.length),
+      items: logs.map((a) => ({
         id: a.id,
         actionType: a.actionType,
         actionDate: iso(a.actionDate),

@@ -94,7 +94,10 @@ export interface SimSubscription {
   customerPO?: string;
   isTrial: boolean;
   lastUpdated: number;
+  /** Changes made while the simulator runs, newest first (the API adds the seeded history after them). */
   activity: SimActivity[];
+  /** What the seeded history of a generated subscription is rendered from (see dataset.historyActivity). */
+  history?: { quantity: number; termStart: number; statusChange?: { at: number; status: string } };
 }
 
 export type OrderStatus = "NEW" | "CONFIRMED" | "ON_HOLD" | "IN_PROGRESS" | "COMPLETED" | "ERROR" | "CANCELED";

@@ -84,6 +84,19 @@ describe("Ion simulator subscriptions (§4.2)", () => {
     expect(wrongCustomer.body.message).toBe(`Subscription ${sub.id} not found`);
   });
 
+  it("renders the seeded history: created first, renewals, and the status change of a suspended subscription", async () => {
+    const suspended = sim.control.subscriptions().find((s) => s.status === "suspended" && s.activity.length === 0)!;
+    const r = await call(sim, "GET", v3(sim, `/customers/${suspended.customerId}/subscriptions/${suspended.id}`), { token });
+    const items = r.body.activityLogs.items as Array<{ id: string; actionType: string; actionDate: string; subscriptionStatus: string }>;
+    expect(items.at(-1)!.actionType).toBe("Subscription Created");
+    expect(items.some((a) => a.actionType === "Subscription Updated" && a.subscriptionStatus === "suspended")).toBe(true);
+    const dates = items.map((a) => Date.parse(a.actionDate));
+    expect([...dates].sort((a, b) => b - a)).toStrictEqual(dates);
+    for (const a of items) expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/);
+    const again = await call(sim, "GET", v3(sim, `/customers/${suspended.customerId}/subscriptions/${suspended.id}`), { token });
+    expect(again.body.activityLogs).toStrictEqual(r.body.activityLogs);
+  });
+
   it("has no customer-path subscription list (404)", async () => {
     const c = sim.control.customers()[0]!;
     const r = await call(sim, "GET", v3(sim, `/customers/${c.id}/subscriptions`), { token });
