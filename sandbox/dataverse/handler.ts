@@ -138,7 +138,9 @@ export class Handler {
     try {
       admission = this.d.protection.admit(user.id);
       if (this.d.faults.rate429 > 0 && this.d.faults.random() < this.d.faults.rate429) {
-        throw new DataverseHttpError(429, ErrorCodes.TooManyRequests, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", { "Retry-After": "1" });
+        throw new DataverseHttpError(429, ErrorCodes.TooManyRequests, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", {
+          "Retry-After": String(this.d.protection.limits.retryAfterSeconds ?? 1),
+        });
       }
     } catch (err) {
       if (err instanceof DataverseHttpError && err.status === 429) this.d.stats.throttled++;
@@ -299,7 +301,7 @@ export class Handler {
   // ---------------------------------------------------------------------------------------------
   // Collections and records
 
-  private list(meta: TableMeta, req: EmuRequest, query: URLSearchParams, scope: RequestScope): EmuResponse {
+  private list(meta: TableMeta, req: EmuRequest, query: URLSearchParams, scope: RequestScope, extra?: { sql: string; params: unknown[] }, resourcePath?: string): EmuResponse {
     this.checkQueryOptions(query);
     const prefs = this.prefs(req);
     const select = parseSelect(query.get("$select") ?? undefined);
@@ -316,11 +318,11 @@ export class Handler {
     const paged = prefs.maxPageSize !== undefined || top === undefined;
     const pageSize = Math.min(prefs.maxPageSize ?? MAX_PAGE, MAX_PAGE);
     const limit = paged ? pageSize : Math.min(top!, MAX_PAGE);
-    const page = this.d.records.queryPage(meta, { filter, aliases, orderby: query.get("$orderby") ?? undefined, limit, skiptoken: query.get("$skiptoken") ?? undefined });
+    const page = this.d.records.queryPage(meta, { filter, aliases, orderby: query.get("$orderby") ?? undefined, limit, skiptoken: query.get("$skiptoken") ?? undefined, ...(extra ? { extra } : {}) });
     const body: Record<string, unknown> = { "@odata.context": this.contextUrl(scope, meta, select, false) };
     const wantCount = countText === "true";
     let total: number | undefined;
-    if (wantCount || wantsAnnotation(prefs, "Microsoft.Dynamics.CRM.totalrecordcount")) total = this.d.records.count(meta, filter, aliases);
+    if (wantCount || wantsAnnotation(prefs, "Microsoft.Dynamics.CRM.totalrecordcount")) total = this.d.records.count(meta, filter, aliases, extra);
     if (wantCount) body["@odata.count"] = Math.min(total!, MAX_PAGE);
     if (wantsAnnotation(prefs, "Microsoft.Dynamics.CRM.totalrecordcount")) {
       body["@Microsoft.Dynamics.CRM.totalrecordcount"] = wantCount ? Math.min(total!, MAX_PAGE) : -1;
@@ -331,7 +333,7 @@ export class Handler {
       const next = new URLSearchParams();
       for (const [k, v] of query) if (k !== "$skiptoken") next.append(k, v);
       next.append("$skiptoken", encodeSkipToken(page.cursor));
-      body["@odata.nextLink"] = `${scope.base}${meta.entitySet}?${next.toString().replace(/\+/g, "%20")}`;
+      body["@odata.nextLink"] = `${scope.base}${resourcePath ?? meta.entitySet}?${next.toString().replace(/\+/g, "%20")}`;
     }
     return json(200, body, this.preferenceApplied(prefs, false));
   }
@@ -433,6 +435,8 @@ export class Handler {
   private async property(meta: TableMeta, key: KeySegment, rest: string, req: EmuRequest, scope: RequestScope): Promise<EmuResponse> {
     const method = req.method.toUpperCase();
     const [propName, ref] = rest.split("/");
+    const rel = ref === undefined ? meta.referencedBy.find((r) => r.name === propName) : undefined;
+    if (rel && method === "GET") return this.relatedCollection(meta, key, rel.referencingEntity, rel.referencingAttribute, req, scope);
     if (ref !== undefined && ref !== "$ref" && ref !== "$value") throw new DataverseHttpError(404, ErrorCodes.ResourceNotFoundForSegment, `Resource not found for the segment '${ref}'.`);
     const c = meta.columns.get(propName!) ?? meta.columns.get(/^_(.+)_value$/.exec(propName!)?.[1] ?? "");
     if (!c) throw badRequest(`Could not find a property named '${propName}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'.`);
@@ -467,6 +471,15 @@ export class Handler {
       await this.d.records.update(meta, found.row, values, scope.op);
     });
     return noContent();
+  }
+
+  /** `set(id)/<one-to-many relationship>`: the related rows, with the usual query options and paging. */
+  private relatedCollection(meta: TableMeta, key: KeySegment, childTable: string, lookup: string, req: EmuRequest, scope: RequestScope): EmuResponse {
+    const found = this.d.records.locate(meta, key);
+    if (!found.row) throw this.d.records.notFoundError(meta, found);
+    const child = this.d.store.table(childTable)!;
+    const url = new URL(req.url, "http://emulator/api/data/v9.2/");
+    return this.list(child, req, url.searchParams, scope, { sql: `t."${lookup}" = ?`, params: [found.row[meta.primaryId]] }, url.pathname.replace(/^\/api\/data\/v9\.[0-2]\//i, ""));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -260,6 +260,8 @@ export class Records {
   async update(meta: TableMeta, existing: Row, values: Row, ctx: OpContext): Promise<Row> {
     const id = existing[meta.primaryId] as string;
     const set: Row = { ...values, modifiedon: this.now(), modifiedby: ctx.user.id, versionnumber: this.store.nextVersion() };
+    // Changing statecode alone moves statuscode to that state's default status, as Dataverse does.
+    if (values.statecode !== undefined && values.statecode !== null && values.statuscode === undefined) set.statuscode = defaultStatus(meta, values.statecode as number);
     delete set[meta.primaryId];
     const hasSteps = this.events.hasSteps("Update", meta.logicalName);
     if (hasSteps) await this.events.before({ message: "Update", meta, id, target: { ...values, [meta.primaryId]: id }, preImage: existing }, ctx);
@@ -425,9 +427,11 @@ export class Records {
     return { rows, cursor: { page: page + 1, values: order.map((_, i) => last[`__o${i}`] ?? null), id: last[meta.primaryId] as string } };
   }
 
-  count(meta: TableMeta, filter: string | undefined, aliases: Record<string, string>): number {
+  count(meta: TableMeta, filter: string | undefined, aliases: Record<string, string>, extra?: CompiledFilter): number {
     const f = this.compileFilter(meta, filter, aliases);
-    const row = this.store.all(`SELECT COUNT(*) AS n FROM ${q(meta.logicalName)} t${f ? ` WHERE ${f.sql}` : ""}`, f?.params ?? [])[0] as { n: number };
+    const where = [f?.sql, extra?.sql].filter(Boolean);
+    const params = [...(f?.params ?? []), ...(extra?.params ?? [])];
+    const row = this.store.all(`SELECT COUNT(*) AS n FROM ${q(meta.logicalName)} t${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`, params)[0] as { n: number };
     return row.n;
   }
 

@@ -160,3 +160,23 @@ describe("Dataverse emulator: paging (reference 1.3)", () => {
     expect(r.json.value.length).toBeGreaterThan(2);
   });
 });
+
+describe("Dataverse emulator: related collections and state changes (reference 1.2, 1.4)", () => {
+  it("1.2: GET set(id)/<one-to-many relationship> lists the related rows with query options and paging", async () => {
+    const r = await api.call("GET", `w365_providerconnections(${conn})/w365_connection_subscriptions?$select=w365_name&$filter=w365_autorenew eq true&$orderby=w365_name&$count=true`, { headers: { Prefer: "odata.maxpagesize=2" } });
+    expect(r.status).toBe(200);
+    expect(r.json["@odata.count"]).toBe(4);
+    expect(names(r)).toEqual(["Contoso Ltd", "O'Bryan & Co"]);
+    expect(r.json["@odata.nextLink"]).toContain(`w365_providerconnections(${conn})/w365_connection_subscriptions?`);
+    const next = await api.call("GET", r.json["@odata.nextLink"], { headers: { Prefer: "odata.maxpagesize=2" } });
+    expect(names(next)).toEqual(["Proseware", "Wide World"]);
+  });
+
+  it("1.4: setting statecode alone moves statuscode to that state's default", async () => {
+    await api.call("PATCH", `w365_providersubscriptions(${ids[1]})`, { body: { statecode: 1 } });
+    const r = await api.call("GET", `w365_providersubscriptions(${ids[1]})?$select=statecode,statuscode`);
+    expect(r.json).toMatchObject({ statecode: 1, statuscode: 2 });
+    await api.call("PATCH", `w365_providersubscriptions(${ids[1]})`, { body: { statecode: 0 } });
+    expect((await api.call("GET", `w365_providersubscriptions(${ids[1]})?$select=statuscode`)).json.statuscode).toBe(1);
+  });
+});
