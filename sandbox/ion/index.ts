@@ -175,7 +175,13 @@ const json = (body: unknown, status = 200): HandlerResult => ({ status, body });
 
 /** The control API over HTTP (README "Control API"). Only on the simulator, never on Ion. */
 export function controlRoute(control: IonSimulatorControl, method: string, path: string, query: URLSearchParams, body: unknown): HandlerResult | undefined {
-  const seg = path.replace(/^\/__control\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  const seg = path.replace(/^\/__control\/?/, "").split("/").filter(Boolean).map((x) => {
+    try {
+      return decodeURIComponent(x);
+    } catch {
+      return x;
+    }
+  });
   const [a, b, c] = seg;
   // "POST customers/:/subscriptions": the second segment is an id or a verb, checked per route.
   const route = `${method} ${a ?? ""}${b !== undefined ? "/:" : ""}${c !== undefined ? `/${c}` : ""}`;

@@ -56,6 +56,14 @@ function compile(path: string): { regex: RegExp; names: string[] } {
 
 const COMPILED: RouteDef[] = ROUTES.map(([method, path]) => ({ method, path, ...compile(path) }));
 
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function matchRoute(method: string, pathname: string): RouteMatch | undefined {
   let pathOnly: RouteMatch | undefined;
   for (const r of COMPILED) {
@@ -63,7 +71,7 @@ export function matchRoute(method: string, pathname: string): RouteMatch | undef
     if (!m) continue;
     const params: Record<string, string> = {};
     r.names.forEach((n, i) => {
-      params[n] = decodeURIComponent(m[i + 1] as string);
+      params[n] = safeDecode(m[i + 1] as string);
     });
     if (r.method === method) return { template: `${r.method} ${r.path}`, params };
     pathOnly ??= { template: `${method} ${r.path}`, params, methodNotAllowed: true };

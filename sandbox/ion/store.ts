@@ -15,10 +15,12 @@ import type { OrderStatus, SimAddress, SimAttribute, SimCustomer, SimOrder, SimO
 export class SimClock {
   private advanced = 0;
   private lastStamp = 0;
-  private readonly realStart = Date.now();
-  constructor(private readonly start: number, private readonly mode: "frozen" | "running") {}
+  private readonly realStart: number;
+  constructor(private readonly start: number, private readonly mode: "frozen" | "running", private readonly realNow: () => number = Date.now) {
+    this.realStart = realNow();
+  }
   now(): number {
-    return this.start + this.advanced + (this.mode === "running" ? Date.now() - this.realStart : 0);
+    return this.start + this.advanced + (this.mode === "running" ? this.realNow() - this.realStart : 0);
   }
   advance(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new SimApiError("INVALID_ARGUMENT", "clock can only move forward by a finite number of ms");
