@@ -177,7 +177,7 @@ export class EventPipeline implements RecordEvents {
       if (step.stage !== 40 || !this.fires(step, event)) continue;
       const inv = this.recordInvocation(step, event, ctx, step.mode === 0);
       if (step.mode === 0) await this.deliverSync(inv);
-      else ctx.afterCommit.push(() => void this.enqueue(inv));
+      else ctx.afterCommit.push(() => this.enqueueSafely(inv));
     }
   }
 
@@ -206,7 +206,7 @@ export class EventPipeline implements RecordEvents {
     const steps = this.stepsFor(api.uniqueName, entity);
     for (const step of steps) if (step.stage < 40) await this.deliverSync(base(step));
     for (const step of steps) if (step.stage === 40 && step.mode === 0) await this.deliverSync(base(step));
-    for (const step of steps) if (step.stage === 40 && step.mode === 1) void this.enqueue(base(step));
+    for (const step of steps) if (step.stage === 40 && step.mode === 1) this.enqueueSafely(base(step));
   }
 
   buildContext(inv: StepInvocation, operationId: string): Record<string, unknown> {
@@ -331,6 +331,10 @@ export class EventPipeline implements RecordEvents {
     if (!result.ok) throw new DataverseHttpError(400, ErrorCodes.IsvAborted, result.message);
   }
 
+  private enqueueSafely(inv: StepInvocation): void {
+    this.enqueue(inv).catch((err: unknown) => this.options.logger.error("could not queue an asynchronous webhook step", { step: inv.step.name, error: (err as Error).message }));
+  }
+
   /** Queues an asynchronous step as a system job (asyncoperation row) and processes it in the background. */
   private async enqueue(inv: StepInvocation): Promise<void> {
     if (this.closed) return;
@@ -361,7 +365,9 @@ export class EventPipeline implements RecordEvents {
     while (!this.closed && this.running < this.maxConcurrentJobs && this.queue.length > 0) {
       const job = this.queue.shift()!;
       this.running++;
-      void this.runJob(job).finally(() => {
+      void this.runJob(job)
+        .catch((err: unknown) => this.options.logger.error("asynchronous webhook job failed to record its outcome", { step: job.invocation.step.name, error: (err as Error).message }))
+        .finally(() => {
         this.running--;
         this.pump();
         this.checkIdle();
