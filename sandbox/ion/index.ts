@@ -30,8 +30,8 @@ export interface SubscriptionPatch {
 export interface IonSimulatorControl {
   now(): number;
   advanceClock(ms: number): void;
-  /** "Request New Credentials" in the portal: a new refresh token (older ones keep working). */
-  issuePortalCredentials(): { refreshToken: string };
+  /** "Request New Credentials" in the portal: a new refresh token and access token (older ones keep working). */
+  issuePortalCredentials(): { refreshToken: string; accessToken: string };
   revokeRefreshTokens(): void;
   revokeAccessTokens(): void;
   setFaults(f: FaultConfig | undefined): void;
@@ -107,7 +107,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
       store.rollTerms();
       store.settleOrders();
     },
-    issuePortalCredentials: () => ({ refreshToken: auth.issuePortalCredentials().refreshToken }),
+    issuePortalCredentials: () => auth.issuePortalCredentials(),
     revokeRefreshTokens: () => auth.revokeRefreshTokens(),
     revokeAccessTokens: () => auth.revokeAccessTokens(),
     setFaults: (f) => faults.configure(f),

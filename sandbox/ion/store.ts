@@ -663,6 +663,7 @@ export class IonStore {
       if (item.endCustomerPO) sub.customerPO = item.endCustomerPO;
       this.insertSubscription(sub);
       item.resourceId = sub.subscriptionId;
+      this.provisionTenant(o.customerId, item);
       return;
     }
     const s = this.subscriptionForItem(o.customerId, item);
@@ -681,6 +682,20 @@ export class IonStore {
       parts.push(`Status: ${s.status}; `);
     }
     this.recordChange(s, "Subscription Updated", parts.join("") || `Order ${o.orderId}; `);
+  }
+
+  /**
+   * A first Microsoft CREATE for a customer without a tenant creates one named after `domainName`, and
+   * (as S1 documents) the order item returns the new tenant admin's userName and password.
+   */
+  private provisionTenant(customerId: string, item: SimOrderItem): void {
+    const customer = this.customers.get(customerId);
+    if (!customer || customer.cloudProfiles.length > 0 || item.providerName.toUpperCase() !== MICROSOFT_PROVIDER_NAME) return;
+    const label = (item.attributes.find((a) => a.name.toLowerCase() === "domainname")?.value ?? customer.id).toLowerCase().replace(/\.onmicrosoft\.com$/, "").replace(/[^a-z0-9]/g, "") || customer.id;
+    const domain = `${label}.onmicrosoft.com`;
+    customer.cloudProfiles.push({ providerId: "30", displayName: "Microsoft", shortName: "AZURE", enabled: true, customerTenantId: seededGuid(this.guidRandom), customerDomain: domain, allowDelegatedAccess: true, gdapStatus: "ACTIVE", gdapLevel: "DEFAULT", gdapRoles: ["Directory Readers", "License Administrator", "User Administrator"], agreementStatus: "ACCEPTED" });
+    customer.updateTime = this.clock.stamp();
+    item.attributes.push({ name: "userName", value: `admin@${domain}` }, { name: "password", value: randomBytes(12).toString("base64url") });
   }
 
   pendingOrders(): number {

@@ -158,6 +158,22 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     expect(sim.control.subscriptions().filter((x) => x.customerId === customer.id)).toHaveLength(before + 1);
   });
 
+  it("a first CREATE for a customer without a tenant provisions one and returns the admin userName/password on the item", async () => {
+    const customer = sim.control.addCustomer({ cloudProfiles: [] });
+    const sku = CATALOG.find((p) => p.id === "Microsoft365NCE--nce")!.skus[0]!;
+    const r = await call(sim, "POST", v3(sim, `/customers/${customer.id}/orders`), {
+      token,
+      body: { orderItems: [{ productId: "Microsoft365NCE--nce", skuId: sku.id, planId: sku.plans[0]!.id, action: "CREATE", quantity: 1, providerName: "AZURE", attributes: [{ name: "domainName", value: "NewTenant2026" }] }] },
+    });
+    sim.control.processOrders();
+    const done = await call(sim, "GET", v3(sim, `/customers/${customer.id}/orders/${r.body.orderId}`), { token });
+    const attrs = Object.fromEntries(done.body.orderItems[0].attributes.map((a: { name: string; value: string }) => [a.name, a.value]));
+    expect(attrs.userName).toBe("admin@newtenant2026.onmicrosoft.com");
+    expect(attrs.password).toEqual(expect.any(String));
+    const profiles = await call(sim, "GET", v3(sim, `/customers/${customer.id}/cloudProfiles`), { token });
+    expect(profiles.body.customerCloudProfiles[0].customerDomain).toBe("newtenant2026.onmicrosoft.com");
+  });
+
   it("cancel (:cancel) works only for NEW orders and sets CANCELED (one L); completed orders get 412", async () => {
     const s = activeSub();
     const a = await call(sim, "POST", orders(s), { token, body: updateBody(s, 9, []) });
