@@ -35,6 +35,8 @@ export interface SandboxOptions {
   seedAccounts?: boolean;
   /** Serve the Admin Hub page (default true). */
   admin?: boolean;
+  /** Fire the functions app's timers (scheduled sync, token keep-alive) on their schedules. */
+  runSchedules?: boolean;
   /** Ion orders: processed automatically after a short delay (default) or only on control.processOrders(). */
   orderProcessing?: "auto" | "manual";
   logger?: Logger;
@@ -93,6 +95,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       dataverseUrl: emulator.url,
       dataverseToken: emulator.integrationToken,
       webhookKey: functionsKey,
+      runSchedules: Boolean(options.runSchedules),
       logger,
     });
     closers.push(() => functionsHost.close());

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConnectorError, ValidationError, ensureError } from "../shared/errors";
+import { ConfigError, ConnectorError, ValidationError, ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { createOutput, type Output } from "./output";
 
@@ -134,7 +134,8 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
       return EXIT_USAGE;
     }
     const err = ensureError(error);
-    if (err instanceof ValidationError) {
+    // Bad flags or missing settings are usage errors (exit 2); the message says what to set.
+    if (err instanceof ValidationError || err instanceof ConfigError) {
       out.error(redact(err.message));
       return EXIT_USAGE;
     }

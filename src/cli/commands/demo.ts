@@ -169,6 +169,9 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
       filter: `_w365_connection_value eq ${connectionId}`,
       orderby: "w365_startedon asc",
     }));
+    const kindRank: Record<string, number> = { verify: 0, accounts: 1, subscriptions: 2, outbound: 3, all: 4 };
+    // Run rows carry second-precision times (as Dataverse does); break ties by the order the demo ran them.
+    runs.sort((a, b) => String(a.w365_startedon ?? "").localeCompare(String(b.w365_startedon ?? "")) || (kindRank[a.w365_kind] ?? 9) - (kindRank[b.w365_kind] ?? 9));
     report.runs = runs.map((r) => ({ kind: r.w365_kind, trigger: r.w365_trigger, status: r.w365_status, created: r.w365_created ?? 0, updated: r.w365_updated ?? 0, unchanged: r.w365_unchanged ?? 0, failed: r.w365_failed ?? 0, durationMs: r.w365_durationms }));
     report.totals = { accountsRun: runCounts(accountsRun), subscriptionsRun: runCounts(subsRun), wallMs: Date.now() - started, ionRequests: sumCounters(sb.simulator!.control.counters()), dataverseRequests: sb.emulator.stats().requests };
 

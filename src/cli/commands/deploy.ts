@@ -1,12 +1,12 @@
+import { dataverseSettingsFromEnv } from "../../dataverse";
 import { deploySolution } from "../../deploy";
-import { resolveDataverseTarget } from "../dataverse-target";
 import type { Output } from "../output";
 
 export async function runDeployCommand(
   opts: { environment: string; zip?: string; managed?: boolean; functionsUrl?: string; syncSchedule?: string; usePac?: boolean; json?: boolean },
   out: Output,
 ): Promise<number> {
-  const target = resolveDataverseTarget(opts.environment);
+  const target = dataverseSettingsFromEnv(process.env, opts.environment);
   const webhookKey = process.env.FUNCTIONS_WEBHOOK_KEY?.trim() || undefined;
   const result = await deploySolution({
     environmentUrl: target.url,

@@ -1,8 +1,11 @@
+import { existsSync } from "node:fs";
 import { packSolution } from "../../solution/pack";
 import type { Output } from "../output";
 
 export async function runPackCommand(opts: { managed?: boolean; out?: string; json?: boolean }, out: Output): Promise<number> {
-  const result = await packSolution({ managed: Boolean(opts.managed), outDir: opts.out ?? "dist" });
+  // A clean checkout built by `npm ci` has build/ui; otherwise build the control and web resources first.
+  const buildUi = !existsSync("build/ui/pcf") || !existsSync("build/ui/webresources");
+  const result = await packSolution({ managed: Boolean(opts.managed), outDir: opts.out ?? "dist", buildUi });
   if (opts.json) out.json(result);
   else {
     out.line(`Packed ${result.unmanaged}`);

@@ -27,6 +27,7 @@ export async function runSandboxCommand(opts: SandboxCommandOptions, out: Output
     seed: opts.seed,
     ion: opts.ion,
     serviceProtection: opts.serviceProtection,
+    runSchedules: true,
   });
   // The line carries credentials by design (it is how a developer or a test connects); write it
   // unredacted on stdout only, never to a log.

@@ -1,7 +1,6 @@
-import { DataverseClient } from "../../dataverse";
+import { DataverseClient, dataverseSettingsFromEnv } from "../../dataverse";
 import { createLogger, silentLogger } from "../../shared/logger";
 import { resolveConnection, runSync, type SyncKind } from "../../sync";
-import { resolveDataverseTarget } from "../dataverse-target";
 import type { Output } from "../output";
 
 export async function runSyncCommand(
@@ -9,7 +8,7 @@ export async function runSyncCommand(
   opts: { connection: string; dryRun?: boolean; providerAccount?: string; dataverse?: string; json?: boolean },
   out: Output,
 ): Promise<number> {
-  const target = resolveDataverseTarget(opts.dataverse);
+  const target = dataverseSettingsFromEnv(process.env, opts.dataverse);
   const dataverse = new DataverseClient({ url: target.url, auth: target.auth });
   const logger = process.env.LOG_LEVEL ? createLogger() : silentLogger;
   const connection = await resolveConnection({ dataverse, logger }, opts.connection);
