@@ -100,6 +100,16 @@ describe("Ion simulator faults (§6, §9)", () => {
     expect(sim.control.tokenUsage().reusedRefreshTokens).toBe(1);
   });
 
+  it("dropAfter on an order POST places the order but loses the answer (the client must look it up by referenceId)", async () => {
+    const sub = sim.control.subscriptions()[0]!;
+    sim.control.setFaults({ rules: [{ method: "POST", endpoint: "POST /api/v3/accounts/{A}/customers/{C}/orders", requests: [1], kind: "dropAfter" }] });
+    const body = { referenceId: "w365-intent-1", orderItems: [{ productId: sub.ccpProductId, skuId: sub.ccpSkuId, planId: sub.ccpPlanId, action: "UPDATE", quantity: sub.quantity, resourceId: sub.subscriptionId, attributes: [] }] };
+    await expect(call(sim, "POST", v3(sim, `/customers/${sub.customerId}/orders`), { token, body })).rejects.toThrow();
+    const listed = await call(sim, "GET", v3(sim, `/customers/${sub.customerId}/orders?pageSize=10`), { token });
+    expect(listed.body.orders.map((o: { referenceId: string }) => o.referenceId)).toStrictEqual(["w365-intent-1"]);
+    expect(sim.control.requestLog().find((e) => e.method === "POST" && e.endpoint.endsWith("/orders"))).toMatchObject({ status: 0, fault: "rule0:dropAfter" });
+  });
+
   it("latency delays and then answers normally", async () => {
     sim.control.setFaults({ rules: [{ everyNth: 1, kind: "latency", latencyMs: 30 }] });
     const r = await call(sim, "GET", v3(sim, "/customers?pageSize=1"), { token });
