@@ -89,10 +89,15 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const webhookStats = { webhooksSent: 0, webhooksFailed: 0 };
   const users = new Map<string, UserInfo>();
 
+  /** Current value of an environment variable: its value row (linked by lookup or by schema name), else the default. */
   const getEnvironmentVariable = (schemaName: string): string | undefined => {
-    const value = store.stmt(`SELECT value FROM "environmentvariablevalue" WHERE schemaname = ? ORDER BY modifiedon DESC LIMIT 1`).get(schemaName) as { value: string | null } | undefined;
+    const def = store.stmt(`SELECT environmentvariabledefinitionid AS id, defaultvalue FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(schemaName) as
+      | { id: string; defaultvalue: string | null }
+      | undefined;
+    const value = store
+      .stmt(`SELECT value FROM "environmentvariablevalue" WHERE environmentvariabledefinitionid = ? OR schemaname = ? ORDER BY versionnumber DESC LIMIT 1`)
+      .get(def?.id ?? null, schemaName) as { value: string | null } | undefined;
     if (value?.value !== undefined && value.value !== null) return value.value;
-    const def = store.stmt(`SELECT defaultvalue FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(schemaName) as { defaultvalue: string | null } | undefined;
     return def?.defaultvalue ?? undefined;
   };
 

@@ -9,7 +9,7 @@ import type { ColumnDef } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes, badRequest, notFound } from "./errors";
 import { compileFilter, literalToParam, parseFilter, type ColumnResolver, type CompiledFilter } from "./odata/filter";
 import { decodeSkipToken, parseExpand, parseKeySegment, parseOrderBy, wantsAnnotation, type ExpandItem, type KeySegment, type Preferences } from "./odata/query";
-import { edmType, isLookup, isPolymorphic, readName, READ_ONLY_COLUMNS, type TableMeta } from "./schema";
+import { edmType, isLookup, isPolymorphic, readName, READ_ONLY_COLUMNS, WRITE_ONLY_COLUMNS, type TableMeta } from "./schema";
 import { q, typeColumn, type Row, type Store } from "./store";
 import { formatValue, fromStorage, isGuid, toStorage } from "./values";
 
@@ -458,7 +458,7 @@ export class Records {
     for (const c of cols) {
       const name = readName(c);
       let stored = row[c.logicalName];
-      if (c.secured && !this.securedAccess(opts.user, meta.logicalName, c.logicalName, "read")) stored = null;
+      if ((c.secured && !this.securedAccess(opts.user, meta.logicalName, c.logicalName, "read")) || WRITE_ONLY_COLUMNS.has(`${meta.logicalName}.${c.logicalName}`)) stored = null;
       if (isLookup(c)) {
         out[name] = stored ?? null;
         if (stored) {

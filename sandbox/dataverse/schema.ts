@@ -162,6 +162,7 @@ export function systemTables(): TableDef[] {
           ],
         },
       ],
+      ["authvalue", "memo", { maxLength: 2048 }],
       ["messageformat", "picklist", { options: [{ value: 2, label: "Json" }] }],
       ["userclaim", "picklist", { options: [{ value: 1, label: "None" }] }],
     ]),
@@ -290,6 +291,9 @@ export function withStandardColumns(def: TableDef): TableDef {
   }
   return def;
 }
+
+/** Write-only columns: accepted on write, always read back as null (serviceendpoint.authvalue, reference 3). */
+export const WRITE_ONLY_COLUMNS = new Set(["serviceendpoint.authvalue"]);
 
 /** Columns clients may not set in a request body (system-managed). */
 export const READ_ONLY_COLUMNS = new Set(["createdon", "modifiedon", "versionnumber", "createdby", "modifiedby", "owningbusinessunit"]);

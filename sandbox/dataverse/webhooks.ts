@@ -244,32 +244,37 @@ export class EventPipeline implements RecordEvents {
     };
   }
 
-  /** Endpoint URL and auth for a step, resolved at send time so environment variable changes apply at once. */
+  /**
+   * Endpoint URL and auth for a step, resolved at send time so changes apply at once. URL: the value of
+   * the endpoint's URL environment variable (a bare base URL gets the shipped path appended), else the
+   * serviceendpoint row's `url` (which a deployment may have updated), else the shipped URL. Key: the
+   * key environment variable's value, else the row's write-only `authvalue`.
+   */
   resolveEndpoint(endpointId: string): { url: URL; headers: Record<string, string> } {
     const ep: ServiceEndpointDef | undefined = this.store.catalog.serviceEndpoints.find((e) => e.id.toLowerCase() === endpointId.toLowerCase());
-    if (!ep) throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The service endpoint ${endpointId} registered on the step does not exist.`);
-    const override = ep.urlEnvironmentVariable ? this.options.getEnvironmentVariable(ep.urlEnvironmentVariable)?.trim() : undefined;
+    const meta = this.store.table("serviceendpoint")!;
+    const row = this.store.getRow(meta, endpointId.toLowerCase());
+    if (!ep && !row) throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The service endpoint ${endpointId} registered on the step does not exist.`);
+    const name = (row?.name as string | undefined) ?? ep?.name ?? endpointId;
+    const shippedUrl = (row?.url as string | null | undefined) || ep?.url || "";
+    const override = ep?.urlEnvironmentVariable ? this.options.getEnvironmentVariable(ep.urlEnvironmentVariable)?.trim() : undefined;
     let url: URL;
     try {
-      url = new URL(override || ep.url);
+      url = new URL(override || shippedUrl);
       if (override && (url.pathname === "/" || url.pathname === "")) {
-        const shipped = safeUrl(ep.url);
+        const shipped = safeUrl(shippedUrl);
         url.pathname = shipped && shipped.pathname !== "/" ? shipped.pathname : DEFAULT_WEBHOOK_PATH;
       }
     } catch {
-      throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The webhook URL of service endpoint '${ep.name}' is not a valid URL.`);
+      throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The webhook URL of service endpoint '${name}' is not a valid URL.`);
     }
-    const key = ep.keyEnvironmentVariable ? this.options.getEnvironmentVariable(ep.keyEnvironmentVariable) : undefined;
+    const key = (ep?.keyEnvironmentVariable ? this.options.getEnvironmentVariable(ep.keyEnvironmentVariable) : undefined) || (row?.authvalue as string | null | undefined) || undefined;
+    const authType = (row?.authtype as number | null | undefined) ?? ep?.authType ?? 4;
     const headers: Record<string, string> = {};
     if (key) {
-      if (ep.authType === 4) url.searchParams.set("code", key);
-      else if (ep.authType === 6) for (const [k, v] of new URLSearchParams(key)) url.searchParams.set(k, v);
-      else if (ep.authType === 5) {
-        for (const line of key.split(/\r?\n|;/)) {
-          const i = line.indexOf(":");
-          if (i > 0) headers[line.slice(0, i).trim()] = line.slice(i + 1).trim();
-        }
-      }
+      if (authType === 4) url.searchParams.set("code", key);
+      else if (authType === 6) for (const [k, v] of parseAuthPairs(key, "=")) url.searchParams.set(k, v);
+      else if (authType === 5) for (const [k, v] of parseAuthPairs(key, ":")) headers[k] = v;
     }
     return { url, headers };
   }
@@ -435,6 +440,20 @@ export class EventPipeline implements RecordEvents {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/**
+ * HttpHeader / HttpQueryString auth values: Dataverse stores them as
+ * `<settings><setting name="k" value="v" /></settings>`; plain `k: v` lines or `k=v&…` are accepted too.
+ */
+function parseAuthPairs(value: string, sep: ":" | "="): [string, string][] {
+  const xml = [...value.matchAll(/<setting\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!] as [string, string]);
+  if (xml.length > 0) return xml;
+  if (sep === "=") return [...new URLSearchParams(value)];
+  return value
+    .split(/\r?\n|;/)
+    .map((line) => [line.slice(0, line.indexOf(":")).trim(), line.slice(line.indexOf(":") + 1).trim()] as [string, string])
+    .filter(([k]) => k.length > 0);
 }
 
 function safeUrl(text: string): URL | undefined {

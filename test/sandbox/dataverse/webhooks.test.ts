@@ -277,3 +277,30 @@ describe("Dataverse emulator: webhook endpoint resolution and timeout (reference
     }
   });
 });
+
+describe("Dataverse emulator: service endpoint rows (reference 3)", () => {
+  it("3: a deployment's PATCH of serviceendpoint url/authvalue is honoured; authvalue is write-only", async () => {
+    const emu = await startDataverseEmulator();
+    const local = apiFor(emu);
+    try {
+      emu.applySolutionModel(fixtureModel());
+      // No environment variable values: the row decides.
+      const patched = await local.call("PATCH", `serviceendpoints(${ENDPOINT_ID})`, { body: { url: `${rx.url}/api/dataverse/webhook`, authtype: 4, authvalue: "row-key-123456" } });
+      expect(patched.status).toBe(204);
+      const read = await local.call("GET", `serviceendpoints(${ENDPOINT_ID})?$select=url,authvalue`);
+      expect(read.json).toMatchObject({ url: `${rx.url}/api/dataverse/webhook`, authvalue: null });
+      const c = await local.call("POST", "w365_providerconnections", { body: { w365_name: "row" } });
+      const id = /\(([0-9a-f-]{36})\)$/.exec(c.headers.get("odata-entityid")!)![1]!;
+      expect((await local.call("POST", `w365_providerconnections(${id})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} })).status).toBe(204);
+      expect(rx.received[0]!.url).toBe("/api/dataverse/webhook?code=row-key-123456");
+      // An environment variable value bound through the definition lookup takes precedence.
+      const def = await local.call("GET", "environmentvariabledefinitions?$filter=schemaname eq 'w365_FunctionsKey'&$select=schemaname");
+      await local.call("POST", "environmentvariablevalues", { body: { value: "env-key-654321", "EnvironmentVariableDefinitionId@odata.bind": `/environmentvariabledefinitions(${def.json.value[0].environmentvariabledefinitionid})` } });
+      rx.received.length = 0;
+      await local.call("POST", `w365_providerconnections(${id})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} });
+      expect(rx.received[0]!.url).toBe("/api/dataverse/webhook?code=env-key-654321");
+    } finally {
+      await emu.close();
+    }
+  });
+});
