@@ -197,6 +197,23 @@ function monthsBetween(from: number, to: number): number {
   return (b.getUTCFullYear() - a.getUTCFullYear()) * 12 + (b.getUTCMonth() - a.getUTCMonth());
 }
 
+/**
+ * The term containing `now` for a subscription bought at `purchasedAt`. Terms are anchored on the
+ * purchase date (Jan 31 renews Feb 28, then Mar 31), and the search jumps straight to the current one.
+ */
+export function currentTerm(purchasedAt: number, billingTerm: "P1M" | "P1Y", now: number): { index: number; start: number; end: number } {
+  const months = billingTerm === "P1Y" ? 12 : 1;
+  let index = Math.max(0, Math.floor(monthsBetween(purchasedAt, now) / months) - 1);
+  let start = addMonths(purchasedAt, index * months);
+  let end = addMonths(purchasedAt, (index + 1) * months);
+  while (end <= now) {
+    index++;
+    start = end;
+    end = addMonths(purchasedAt, (index + 1) * months);
+  }
+  return { index, start, end };
+}
+
 export function termMonths(plan: Pick<CatalogPlan, "billingTerm">): number {
   return plan.billingTerm === "P1Y" ? 12 : 1;
 }
@@ -354,16 +371,11 @@ function generateSubscription(f: Faker, random: () => number, id: string, custom
   const recent = f.number.float({ min: 0, max: 1 }) < 0.15;
   const earliest = Math.max(customer.createTime, now - 3 * 365 * DAY_MS);
   const purchasedAt = recent ? now - f.number.int({ min: 1, max: 10 * 24 }) * 3_600_000 : f.number.int({ min: Math.min(earliest, now - 11 * DAY_MS), max: now - 11 * DAY_MS });
-  // Terms are anchored on the purchase date (Jan 31 renews Feb 28, then Mar 31); jump straight to the current one.
   const months = termMonths(plan);
-  let k = usage ? 0 : Math.max(0, Math.floor(monthsBetween(purchasedAt, now) / months) - 1);
-  let start = usage ? purchasedAt : addMonths(purchasedAt, k * months);
-  let end = usage ? purchasedAt : addMonths(purchasedAt, (k + 1) * months);
-  while (!usage && end <= now) {
-    k++;
-    start = end;
-    end = addMonths(purchasedAt, (k + 1) * months);
-  }
+  const term = usage ? { index: 0, start: purchasedAt, end: purchasedAt } : currentTerm(purchasedAt, plan.billingTerm, now);
+  const k = term.index;
+  const start = term.start;
+  const end = term.end;
   const renewals: number[] = [];
   for (let j = Math.max(1, k - 2); j <= k; j++) renewals.push(addMonths(purchasedAt, j * months));
   const roll = f.number.float({ min: 0, max: 1 });

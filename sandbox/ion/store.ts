@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { MICROSOFT_PROVIDER_NAME, findCatalogEntry, priceIn, type CatalogEntry } from "./catalog";
-import { CANCELLATION_WINDOW_MS, activity, generateDataset, termEnd, type Dataset } from "./dataset";
+import { CANCELLATION_WINDOW_MS, activity, currentTerm, generateDataset, termEnd, type Dataset } from "./dataset";
 import { SimApiError, invalidProvisioning, notFound, type ProvisioningError } from "./errors";
 import { seededGuid, seededRandom } from "./random";
 import { customerName } from "./render";
@@ -422,10 +422,9 @@ export class IonStore {
         changed++;
         continue;
       }
-      while (s.termEnd <= now) {
-        s.termStart = s.termEnd;
-        s.termEnd = termEnd(s.termStart, s.billingTerm);
-      }
+      const term = currentTerm(s.purchasedAt, s.billingTerm, now);
+      s.termStart = term.start;
+      s.termEnd = term.end;
       s.cancellationAllowedUntil = s.termStart + CANCELLATION_WINDOW_MS;
       this.recordChange(s, "Subscription Renewed", `Renewed; Quantity: ${s.quantity}; `);
       changed++;

@@ -1,6 +1,6 @@
 /** The simulator's seeded data: deterministic, realistic and shaped for the account-matching engine. */
 import { generateCrmAccounts, generateDataset, type CrmAccountWithTruth } from "../../../sandbox/ion";
-import { CANCELLATION_WINDOW_MS, COUNTRIES, DEFAULT_START_TIME, stripLegalSuffix } from "../../../sandbox/ion/dataset";
+import { CANCELLATION_WINDOW_MS, COUNTRIES, DEFAULT_START_TIME, currentTerm, stripLegalSuffix } from "../../../sandbox/ion/dataset";
 
 const opts = (seed: number, customers: number, subscriptionsPerCustomer: number) => ({ seed, customers, subscriptionsPerCustomer, accountId: "1000123", startTime: DEFAULT_START_TIME, country: "US", currency: "USD" });
 
@@ -89,6 +89,16 @@ describe("Ion simulator dataset", () => {
       expect(s.subscriptionId).toMatch(/^[0-9a-f-]{36}$/);
     }
     expect(new Set(subs.map((s) => s.id)).size).toBe(subs.length);
+  });
+});
+
+describe("currentTerm", () => {
+  it("anchors terms on the purchase date: Jan 31 renews Feb 28, then Mar 31", () => {
+    const bought = Date.UTC(2026, 0, 31, 10);
+    expect(currentTerm(bought, "P1M", Date.UTC(2026, 2, 15))).toStrictEqual({ index: 1, start: Date.UTC(2026, 1, 28, 10), end: Date.UTC(2026, 2, 31, 10) });
+    expect(currentTerm(bought, "P1M", Date.UTC(2026, 2, 31, 10))).toStrictEqual({ index: 2, start: Date.UTC(2026, 2, 31, 10), end: Date.UTC(2026, 3, 30, 10) });
+    expect(currentTerm(bought, "P1Y", Date.UTC(2028, 5, 1))).toStrictEqual({ index: 2, start: Date.UTC(2028, 0, 31, 10), end: Date.UTC(2029, 0, 31, 10) });
+    expect(currentTerm(bought, "P1Y", bought)).toStrictEqual({ index: 0, start: bought, end: Date.UTC(2027, 0, 31, 10) });
   });
 });
 
