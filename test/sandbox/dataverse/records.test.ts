@@ -380,6 +380,16 @@ describe("Dataverse emulator: secured columns (field security)", () => {
     expect((await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_apikey: "k" }, token: api.emu.adminToken })).status).toBe(204);
   });
 
+  it("field security profiles from the solution grant per-column read/create/update", async () => {
+    // The fixture's profile grants read, create and update on w365_refreshtoken.
+    const token = api.emu.issueToken({ name: "Profiled", fieldSecurityProfiles: ["Work 365 Integration secrets"] });
+    const created = await api.call("POST", "w365_providerconnections?$select=w365_refreshtoken", { body: { w365_name: "p", w365_refreshtoken: "granted" }, headers: { Prefer: "return=representation" }, token });
+    expect(created.status).toBe(201);
+    expect(created.json.w365_refreshtoken).toBe("granted");
+    const other = api.emu.issueToken({ name: "Unprofiled", fieldSecurityProfiles: ["No such profile"] });
+    expect((await api.call("GET", `w365_providerconnections(${created.json.w365_providerconnectionid})?$select=w365_refreshtoken`, { token: other })).json.w365_refreshtoken).toBeNull();
+  });
+
   it("issueToken creates users with or without field security", async () => {
     const token = api.emu.issueToken({ name: "Auditor", fieldSecurity: true });
     const id = await createConnection({ w365_refreshtoken: "visible" });
