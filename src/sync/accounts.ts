@@ -20,7 +20,8 @@ import { BatchWriter } from "./writer";
 
 /** Reason prefix of rows an admin unmapped: the sync then only suggests, never auto-maps them again. */
 export const ADMIN_UNMAPPED_MARKER = "Unmapped by an admin";
-export const PROFILE_CONCURRENCY = 6;
+/** Cloud-profile reads in flight per page (the Ion client caps concurrency itself). */
+export const PROFILE_CONCURRENCY = 8;
 
 export interface ExistingProviderAccount {
   w365_provideraccountid: string;
@@ -139,27 +140,41 @@ export async function loadExistingProviderAccounts(dv: DataverseClient, connecti
   return map;
 }
 
-/** Existing accounts, indexed for matching (one paged read, only the matching columns). */
-export async function loadAccountIndex(dv: DataverseClient): Promise<AccountIndex> {
-  const index = new AccountIndex();
+/**
+ * Existing accounts, indexed for matching (one paged read, only the matching columns), and the highest
+ * row version seen: the next run asks "any account with a higher version?" to know whether Unmapped
+ * and Suggested rows need matching again. Row versions are monotonic; modifiedon has one-second grain.
+ */
+export async function loadAccountIndex(dv: DataverseClient): Promise<AccountIndex & { maxVersion?: string }> {
+  const index: AccountIndex & { maxVersion?: string } = new AccountIndex();
+  let max: bigint | undefined;
   const read = async (select: string[]) => {
-    for await (const page of dv.queryPages<AccountRecord>(SETS.account, { select, pageSize: 5000 })) for (const r of page) index.add(r);
+    for await (const page of dv.queryPages<AccountRecord & { versionnumber?: number | string }>(SETS.account, { select, pageSize: 5000 })) {
+      for (const r of page) {
+        index.add(r);
+        if (r.versionnumber !== undefined && r.versionnumber !== null) {
+          const v = BigInt(r.versionnumber);
+          if (max === undefined || v > max) max = v;
+        }
+      }
+    }
   };
   try {
-    await read([...ACCOUNT_MATCH_COLUMNS]);
+    await read([...ACCOUNT_MATCH_COLUMNS, "versionnumber"]);
   } catch (error) {
     // An environment without some optional account columns still matches on the rest.
     if (!(error instanceof DataverseValidationError)) throw error;
     await read(["accountid", "name", "w365_microsofttenantid", "w365_primarydomain"]);
   }
+  if (max !== undefined) index.maxVersion = max.toString();
   return index;
 }
 
-/** Has any account changed since `sinceIso`? (one tiny query; true when unknown) */
-async function accountsChangedSince(dv: DataverseClient, sinceIso: string | undefined): Promise<boolean> {
-  if (!sinceIso) return true;
+/** Has any account changed since the version stored by the last accounts phase? (one tiny query; true when unknown) */
+async function accountsChangedSince(dv: DataverseClient, version: string | undefined): Promise<boolean> {
+  if (!version || !/^\d+$/.test(version)) return true;
   try {
-    for await (const row of dv.query(SETS.account, { select: ["accountid"], filter: `modifiedon ge ${sinceIso}`, top: 1 })) {
+    for await (const row of dv.query(SETS.account, { select: ["accountid"], filter: `versionnumber gt ${version}`, top: 1 })) {
       void row;
       return true;
     }
@@ -172,17 +187,30 @@ async function accountsChangedSince(dv: DataverseClient, sinceIso: string | unde
 export interface AccountsPhaseOptions {
   dryRun: boolean;
   providerAccountId?: string;
-  /** When the last accounts phase finished (connector checkpoint), to skip re-matching when no account changed. */
-  lastAccountsSyncAt?: string;
+  /** Highest account row version the last accounts phase saw (connector checkpoint): skip re-matching when none is newer. */
+  accountsVersion?: string;
 }
 
-export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: AccountsPhaseOptions): Promise<void> {
+/** Mapping state after the accounts phase, handed to the subscriptions phase of the same run (saves re-reading). */
+export interface MappingSnapshot {
+  mapped: Map<string, { providerAccountId: string; accountId?: string | null }>;
+  unmapped: Set<string>;
+}
+
+export interface AccountsPhaseResult {
+  /** Undefined when the mapping is not fully known in memory (dry run, one account, resumed, unknown ids). */
+  mapping?: MappingSnapshot;
+  /** Account row version to remember (set when the accounts were read this run). */
+  accountsVersion?: string;
+}
+
+export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: AccountsPhaseOptions): Promise<AccountsPhaseResult> {
   const { dv, ion, connection, clock, logger } = ctx;
   const report = run.report;
   const existing = await loadExistingProviderAccounts(dv, connection.id);
-  const rematch = await accountsChangedSince(dv, o.lastAccountsSyncAt);
-  let index: AccountIndex | undefined;
-  let indexLoading: Promise<AccountIndex> | undefined;
+  const rematch = await accountsChangedSince(dv, o.accountsVersion);
+  let index: (AccountIndex & { maxVersion?: string }) | undefined;
+  let indexLoading: Promise<AccountIndex & { maxVersion?: string }> | undefined;
   const getIndex = async () => {
     if (index) return index;
     indexLoading ??= loadAccountIndex(dv);
@@ -191,6 +219,10 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   };
   const writer = new BatchWriter(dv, { dryRun: o.dryRun });
   const seen = new Set<string>();
+  // Final mapping per Ion customer as this run leaves it; incomplete when a written row's id is unknown.
+  const finalState = new Map<string, { id?: string; status: number; accountId?: string | null }>();
+  let snapshotComplete = !o.dryRun && !o.providerAccountId && pagesToSkip(run.checkpoint, "accounts") === 0;
+  for (const [ionId, row] of existing) finalState.set(ionId, { id: row.w365_provideraccountid, status: row.w365_mappingstatus ?? MappingStatus.Unmapped, accountId: row._w365_account_value });
   const skip = pagesToSkip(run.checkpoint, "accounts");
   let page = 0;
   let customersSeen = 0;
@@ -282,8 +314,14 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     }
     const key = row ? row.w365_provideraccountid : ALTERNATE_KEYS.providerAccount(connection.id, c.id);
     writer.add({ method: "PATCH", entitySet: SETS.providerAccount, key, body: plan.body }, (result: BatchResult) => {
-      if (result.ok) report.add({ ...entryBase, action });
-      else report.add({ ...entryBase, action: "failed", error: { code: result.error.code, message: result.error.message } });
+      if (result.ok) {
+        report.add({ ...entryBase, action });
+        const id = row?.w365_provideraccountid ?? result.id;
+        if (!id) snapshotComplete = false;
+        const status = typeof plan.body.w365_mappingstatus === "number" ? plan.body.w365_mappingstatus : (row?.w365_mappingstatus ?? MappingStatus.Unmapped);
+        const accountId = plan.body.w365_mappingstatus === MappingStatus.Mapped && plan.mapping?.decision === "map" ? plan.mapping.accountId : row?._w365_account_value;
+        finalState.set(c.id, { id, status, accountId });
+      } else report.add({ ...entryBase, action: "failed", error: { code: result.error.code, message: result.error.message } });
     });
   }
 
@@ -312,4 +350,12 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
   report.phase("accounts", { ionCustomers: customersSeen, existingRows: existing.size, accountsIndexed: index?.size ?? 0, rematchedForAccountChanges: rematch, resumedAfterPages: skip });
   await run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`);
+  const accountsVersion = index?.maxVersion ?? (rematch ? undefined : o.accountsVersion);
+  if (!snapshotComplete) return { accountsVersion };
+  const snapshot: MappingSnapshot = { mapped: new Map(), unmapped: new Set() };
+  for (const [ionId, st] of finalState) {
+    if (st.status === MappingStatus.Mapped && st.accountId && st.id) snapshot.mapped.set(ionId, { providerAccountId: st.id, accountId: st.accountId });
+    else snapshot.unmapped.add(ionId);
+  }
+  return { mapping: snapshot, accountsVersion };
 }

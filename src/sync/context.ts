@@ -5,7 +5,7 @@ import { Logger, silentLogger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
 import { ConnectionConfigError, ConnectionNotFoundError } from "./errors";
 import { CONNECTION_COLUMNS, SETS } from "./schema";
-import { DataverseTokenStore, defaultHolderId } from "./tokenStore";
+import { DataverseTokenStore, defaultHolderId, TOKEN_COLUMNS, TokenRow } from "./tokenStore";
 
 export const DEFAULT_ION_BASE_URL = "https://ion.tdsynnex.com";
 
@@ -50,6 +50,8 @@ export interface ConnectionRecord {
   lastSyncStatus?: string;
   /** Connector-level sync state (JSON in w365_checkpoint), e.g. when accounts were last synced. */
   checkpoint?: string;
+  /** Token columns read with the row (secured; never logged), handed to the token store once. */
+  tokenRow?: TokenRow;
 }
 
 export function connectionFromRow(row: Record<string, unknown>): ConnectionRecord {
@@ -76,10 +78,12 @@ export function connectionFromRow(row: Record<string, unknown>): ConnectionRecor
   };
 }
 
+/** The connector row, with its token columns (one request serves the run and the first token load). */
 export async function loadConnection(dv: DataverseClient, connectionId: string): Promise<ConnectionRecord> {
-  const row = await dv.tryRetrieve<Record<string, unknown>>(SETS.connection, connectionId, { select: [...CONNECTION_COLUMNS] });
+  const select = [...new Set<string>([...CONNECTION_COLUMNS, ...TOKEN_COLUMNS])];
+  const row = await dv.tryRetrieve<Record<string, unknown>>(SETS.connection, connectionId, { select });
   if (!row) throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
-  return connectionFromRow(row);
+  return { ...connectionFromRow(row), tokenRow: row as TokenRow };
 }
 
 /** Everything a runner needs for one connector: clients, clock, logger, ids. */
@@ -104,7 +108,7 @@ export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncC
   const logger = (deps.logger ?? silentLogger).child({ connection: connection.id });
   const holderId = deps.holderId ?? defaultHolderId();
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const store = new DataverseTokenStore(deps.dataverse, connection.id, { holderId, clock, sleep });
+  const store = new DataverseTokenStore(deps.dataverse, connection.id, { holderId, clock, sleep, preloaded: connection.tokenRow });
   const tokens = new TokenManager({ baseUrl: connection.ionBaseUrl, store, clock, logger, sleep });
   const ion = new IonClient({
     baseUrl: connection.ionBaseUrl,

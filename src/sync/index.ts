@@ -5,7 +5,7 @@
 import { IonAuthenticationError, IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
-import { runAccountsPhase } from "./accounts";
+import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, remainingPhases } from "./checkpoint";
 import { loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
 import { RecordNotFoundError } from "./errors";
@@ -45,7 +45,8 @@ export interface RunSyncOptions {
 }
 
 interface ConnectorCheckpoint {
-  accountsSyncedAt?: string;
+  /** Highest account row version seen by the last accounts phase. */
+  accountsVersion?: string;
 }
 
 function parseConnectorCheckpoint(text: string | undefined): ConnectorCheckpoint {
@@ -70,11 +71,14 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
   }
 }
 
-async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string }): Promise<void> {
+async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string; candidates?: OutboundRow[] }): Promise<void> {
   await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes");
-  const filter = outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
-  const rows: OutboundRow[] = [];
-  for await (const row of ctx.dv.query<OutboundRow>(SETS.providerSubscription, { select: OUTBOUND_COLUMNS, filter, pageSize: 5000 })) rows.push(row);
+  let rows: OutboundRow[] = [];
+  if (o.candidates) rows = o.candidates;
+  else {
+    const filter = outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
+    for await (const row of ctx.dv.query<OutboundRow>(SETS.providerSubscription, { select: OUTBOUND_COLUMNS, filter, pageSize: 5000 })) rows.push(row);
+  }
   const outcomes: Record<string, number> = {};
   for (const row of rows) {
     const r = await processOutboundRow(ctx, row, run.report, { dryRun: o.dryRun, adminEdit: false });
@@ -117,18 +121,27 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   let status: RunStatus = "succeeded";
   let message = "";
   const connectorCheckpoint = parseConnectorCheckpoint(connection.checkpoint);
+  let mapping: MappingSnapshot | undefined;
+  let checkpointChanged = false;
+  let outboundCandidates: OutboundRow[] | undefined;
+  const phaseTimes: Record<string, number> = {};
   try {
     for (const phase of remainingPhases(run.checkpoint)) {
+      const phaseStart = ctx.clock.now();
       progress(phase, `${phase}: started`);
       if (phase === "accounts") {
-        const startedAt = new Date(ctx.clock.now()).toISOString();
-        await runAccountsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, lastAccountsSyncAt: connectorCheckpoint.accountsSyncedAt });
-        if (!dryRun && !o.providerAccountId) connectorCheckpoint.accountsSyncedAt = startedAt;
+        const result = await runAccountsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, accountsVersion: connectorCheckpoint.accountsVersion });
+        mapping = result.mapping;
+        if (!dryRun && !o.providerAccountId && result.accountsVersion !== connectorCheckpoint.accountsVersion) {
+          connectorCheckpoint.accountsVersion = result.accountsVersion;
+          checkpointChanged = true;
+        }
       } else if (phase === "subscriptions") {
-        await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId });
+        outboundCandidates = (await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping })) as OutboundRow[];
       } else {
-        await runOutboundPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId });
+        await runOutboundPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, candidates: outboundCandidates });
       }
+      phaseTimes[phase] = ctx.clock.now() - phaseStart;
       progress(phase, `${phase}: done`);
     }
     const failed = run.report.n("failed");
@@ -143,12 +156,13 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     await flagConnectionFailure(ctx, error).catch(() => undefined);
     ctx.logger.error("sync run failed", { runId: run.runId, error: message });
   }
+  run.report.phase("durationsMs", phaseTimes);
   await run.finish(status, message);
   if (!dryRun) {
     const body: Record<string, unknown> = { w365_lastsyncstatus: status };
     if (status !== "failed") {
       body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
-      if (connectorCheckpoint.accountsSyncedAt) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
+      if (checkpointChanged) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
     }
     await ctx.dv.update(SETS.connection, connection.id, body).catch((error) => ctx.logger.warn("could not record the last sync on the connector", { error: ensureError(error).message }));
   }

@@ -5,7 +5,7 @@
 import type { DataverseClient } from "../dataverse";
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
-import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint, Phase, remainingPhases } from "./checkpoint";
+import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint, Phase } from "./checkpoint";
 import { RunStateError } from "./errors";
 import { toEpochMs } from "./mappers/dates";
 import { RunReport } from "./report";
@@ -148,14 +148,17 @@ export class RunRecorder {
   }
 
   /**
-   * Marks a phase done. Persisted at once only when another phase follows (so a crash resumes there);
-   * after the last phase the final write carries it (no extra request when nothing changed).
+   * Marks a phase done. Persisted with the throttled progress writes, not at once: a crash right after
+   * a phase only repeats that phase's reads (its writes are idempotent and already hashed), which is
+   * cheaper than one extra request on every run (issue 8). A dry run only writes its row at start and end.
    */
   async phaseDone(phase: Phase, progress: string): Promise<void> {
     const event: CheckpointEvent = { type: "phase-done", phase, counts: this.report.counts, at: this.clock.now() };
-    // A dry run is never resumed, so it only writes its row at start and end.
-    const more = !this.start.dryRun && remainingPhases(nextState(this.checkpoint, event)).length > 0;
-    await this.event(event, progress, more);
+    if (this.start.dryRun) {
+      this.checkpoint = nextState(this.checkpoint, event);
+      return;
+    }
+    await this.event(event, progress);
   }
 
   /** Progress text only, throttled. */

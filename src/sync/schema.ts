@@ -95,6 +95,13 @@ export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [
   "w365_requestedstatus",
   "w365_requestedautorenew",
   "w365_syncstate",
+  // For the outbound phase of the same run (no second query): see subscriptions.ts.
+  "w365_ioncustomerid",
+  "_w365_connection_value",
+  "_w365_provideraccount_value",
+  "_w365_account_value",
+  "w365_orderreference",
+  "w365_lastorderid",
 ] as const;
 
 /** Account columns used as matching signals (read once per run, paged). */

@@ -13,7 +13,7 @@ import { sameInstant } from "./mappers/dates";
 import { toProviderSubscriptionRow } from "./mappers/toProviderSubscriptionRow";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
 import type { RunRecorder } from "./runs";
-import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS } from "./schema";
+import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
 import { BatchWriter } from "./writer";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
@@ -34,6 +34,12 @@ export interface ExistingProviderSubscription {
   w365_requestedstatus?: string | null;
   w365_requestedautorenew?: boolean | null;
   w365_syncstate?: number | null;
+  w365_ioncustomerid?: string | null;
+  _w365_connection_value?: string | null;
+  _w365_provideraccount_value?: string | null;
+  _w365_account_value?: string | null;
+  w365_orderreference?: string | null;
+  w365_lastorderid?: string | null;
 }
 
 export interface MappedCustomer {
@@ -99,10 +105,15 @@ export async function loadExistingSubscriptions(dv: DataverseClient, connectionI
   return map;
 }
 
-export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string }): Promise<void> {
+/**
+ * Returns the rows the outbound phase of the same run must look at (a pending request, or an order
+ * being tracked), taken from the state read it already made, so outbound needs no query of its own.
+ */
+export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string; mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> } }): Promise<ExistingProviderSubscription[]> {
   const { dv, ion, connection, clock } = ctx;
   const report = run.report;
-  const { mapped, unmapped } = await loadMappedCustomers(dv, connection.id, o.providerAccountId);
+  // The accounts phase of the same run hands over the mapping it just wrote; otherwise read it.
+  const { mapped, unmapped } = o.mapping && !o.providerAccountId ? o.mapping : await loadMappedCustomers(dv, connection.id, o.providerAccountId);
   const existing = await loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
   const writer = new BatchWriter(dv, { dryRun: o.dryRun });
   const skip = pagesToSkip(run.checkpoint, "subscriptions");
@@ -179,6 +190,7 @@ export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, 
       report.add({ entity: "providersubscription", key: ionId, name: row.w365_name ?? undefined, action: "missing", message: "no longer returned by StreamOne Ion" });
     }
   }
-  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing, resumedAfterPages: skip });
+  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
+  return [...existing.values()].filter((row) => requestPending(row) || row.w365_syncstate === SyncState.SentToIon);
 }

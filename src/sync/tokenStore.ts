@@ -24,7 +24,7 @@ import { SETS } from "./schema";
 export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_LEASE_WAIT_MS = 3 * 60_000;
 
-const TOKEN_COLUMNS = [
+export const TOKEN_COLUMNS = [
   "w365_providerconnectionid",
   "w365_refreshtoken",
   "w365_accesstoken",
@@ -34,7 +34,7 @@ const TOKEN_COLUMNS = [
   "w365_tokenleaseholder",
 ];
 
-interface TokenRow {
+export interface TokenRow {
   "@odata.etag"?: string;
   w365_refreshtoken?: string | null;
   w365_accesstoken?: string | null;
@@ -52,6 +52,8 @@ export interface DataverseTokenStoreOptions {
   clock?: Clock;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** The connector row as just read (with the token columns): saves the first load's request. */
+  preloaded?: TokenRow;
 }
 
 let holderSeq = 0;
@@ -67,6 +69,7 @@ export class DataverseTokenStore implements TokenStore {
   private readonly clock: Clock;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random?: () => number;
+  private preloaded?: TokenRow;
   /** Leases taken and commits saved by this store (tests read them). */
   readonly counters = { leases: 0, commits: 0, leaseConflicts: 0 };
 
@@ -75,15 +78,25 @@ export class DataverseTokenStore implements TokenStore {
     private readonly connectionId: string,
     o: DataverseTokenStoreOptions = {},
   ) {
-    this.holderId = o.holderId ?? defaultHolderId();
+    // Unique per store even when callers share a process-wide id: two runs in one functions host must
+    // not see each other's lease as their own (that let both present the same refresh token).
+    this.holderId = o.holderId ? `${o.holderId}#${++holderSeq}` : defaultHolderId();
     this.leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
     this.maxWaitMs = o.maxWaitMs ?? DEFAULT_LEASE_WAIT_MS;
     this.clock = o.clock ?? systemClock;
     this.sleep = o.sleep ?? realSleep;
     this.random = o.random;
+    this.preloaded = o.preloaded;
   }
 
   async load(): Promise<TokenState> {
+    const preloaded = this.preloaded;
+    this.preloaded = undefined; // only once: later loads must see other processes' rotations
+    if (preloaded) {
+      registerSecret(preloaded.w365_refreshtoken);
+      registerSecret(preloaded.w365_accesstoken);
+      return toState(preloaded);
+    }
     return toState(await this.read());
   }
 
