@@ -143,6 +143,8 @@ export class Handler {
         });
       }
     } catch (err) {
+      // An injected 429 after admission must give the concurrency slot back, or the user's slots leak.
+      admission?.finish();
       if (err instanceof DataverseHttpError && err.status === 429) this.d.stats.throttled++;
       return errorResponse(err, this.d.logger);
     }

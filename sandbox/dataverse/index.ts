@@ -12,7 +12,7 @@ import { registerSecret } from "../../src/shared/redact";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import { Handler, errorResponse, type EmuRequest, type EmuResponse, type EmulatorStats } from "./handler";
-import { Records, type OpContext, type UserInfo } from "./records";
+import { Records, type UserInfo } from "./records";
 import { deterministicGuid, q, Store, type Row } from "./store";
 import { ServiceProtection, seededRandom, type ServiceProtectionOptions } from "./throttle";
 import { EventPipeline } from "./webhooks";
@@ -104,7 +104,6 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const pipeline = new EventPipeline(store, { orgName, orgId, timeoutMs: options.webhookTimeoutMs ?? 60_000, logger, clock, stats: webhookStats, getEnvironmentVariable });
   const records = new Records(store, pipeline, clock);
   const systemUser: UserInfo = { id: deterministicGuid(`user:SYSTEM:${orgName}`), name: "SYSTEM", fieldSecurity: true, applicationUser: false, businessUnitId };
-  const systemCtx = (): OpContext => ({ user: systemUser, correlationId: randomUUID(), requestId: randomUUID(), depth: 1, afterCommit: [] });
 
   /** Sync upsert used for seed and solution rows (not counted as client writes). */
   const upsertSystemRow = (table: string, id: string, values: Row) => {
