@@ -149,7 +149,54 @@ async function buildHarnessPlatform() {
   }
 }
 
+/**
+ * One build at a time: `streamone-ion pack` and test runs may start build:ui while another is running, and two
+ * pcf-scripts runs writing the same output folder corrupt it. A lock folder holds the owner's pid; a dead owner's
+ * lock is taken over.
+ */
+async function withBuildLock(work) {
+  const lockDir = path.join(ROOT, "build", "ui.lock");
+  fs.mkdirSync(path.dirname(lockDir), { recursive: true });
+  const deadline = Date.now() + 10 * 60 * 1000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lockDir);
+      fs.writeFileSync(path.join(lockDir, "pid"), String(process.pid));
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      let owner = NaN;
+      try {
+        owner = Number(fs.readFileSync(path.join(lockDir, "pid"), "utf8"));
+      } catch {
+        // pid not written yet: treat as alive for now
+      }
+      let alive = !Number.isFinite(owner);
+      if (Number.isFinite(owner)) {
+        try {
+          process.kill(owner, 0);
+          alive = true;
+        } catch {
+          alive = false;
+        }
+      }
+      if (!alive) fs.rmSync(lockDir, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`build/ui.lock held by pid ${owner} for too long`);
+      else await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    fs.rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
+  return withBuildLock(build);
+}
+
+async function build() {
   const started = Date.now();
     // The control's type-check runs after pcf-scripts, which rewrites generated/ManifestTypes.d.ts.
   const pcfThenTypes = async () => [await buildPcf(), await typecheck("pcf-controls/tsconfig.json")];

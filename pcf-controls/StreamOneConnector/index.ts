@@ -22,6 +22,7 @@ export class StreamOneConnector implements ComponentFramework.ReactControl<IInpu
       records: recordsApiFromPcf(context.webAPI),
       executeCustomApi: resolveCustomApiExecutor(typeof window === "undefined" ? undefined : window),
       pollIntervalMs: Math.max(1, seconds) * 1000,
+      ionBaseUrl: context.parameters.ionBaseUrl?.raw ?? undefined,
     });
     const formatDate: FormatDate = (date) => {
       try {

@@ -21,6 +21,8 @@ export interface AdminHarnessOptions {
   token: string;
   /** Root of the built UI; default <repo>/build/ui. */
   uiDir?: string;
+  /** Ion host for connectors created on this page (the control's ionBaseUrl input), e.g. the Ion simulator's URL. */
+  ionBaseUrl?: string;
   /** Progress refresh for the control, seconds (the control's pollIntervalSeconds input). */
   pollIntervalSeconds?: number;
 }
@@ -167,7 +169,7 @@ export async function startAdminHarness(options: AdminHarnessOptions): Promise<A
     } catch {
       return send(res, 503, "The PCF control is not built (build/ui/pcf/StreamOneConnector). Run `npm run build:ui`.");
     }
-    send(res, 200, adminPageHtml({ strings, parameters: { hostField: null, pollIntervalSeconds: options.pollIntervalSeconds ?? 1 } }), CONTENT_TYPES[".html"]);
+    send(res, 200, adminPageHtml({ strings, parameters: { hostField: null, pollIntervalSeconds: options.pollIntervalSeconds ?? 1, ionBaseUrl: options.ionBaseUrl ?? null } }), CONTENT_TYPES[".html"]);
   };
 
   /** Same-origin proxy to the emulator's Web API, adding the admin's token. */
@@ -206,6 +208,10 @@ export async function startAdminHarness(options: AdminHarnessOptions): Promise<A
       if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "Method not allowed");
       if (route === "/" || route === "/index.html") return adminPage(res);
       if (route === "/healthz") return send(res, 200, "ok");
+      if (route === "/favicon.ico") {
+        res.writeHead(204);
+        return void res.end();
+      }
       if (route === "/mapping") {
         res.writeHead(302, { Location: `/webresources/${MAPPING_RESOURCE}${url.search}` });
         return void res.end();

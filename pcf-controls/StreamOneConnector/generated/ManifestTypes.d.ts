@@ -6,6 +6,7 @@
 export interface IInputs {
     hostField: ComponentFramework.PropertyTypes.StringProperty;
     pollIntervalSeconds: ComponentFramework.PropertyTypes.WholeNumberProperty;
+    ionBaseUrl: ComponentFramework.PropertyTypes.StringProperty;
 }
 export interface IOutputs {
     hostField?: string;

@@ -52,6 +52,8 @@ export interface ConnectorServiceDeps {
   readonly executeCustomApi: ExecuteCustomApi;
   readonly now?: () => Date;
   readonly pollIntervalMs?: number;
+  /** Ion host written on new connectors (w365_ionbaseurl); undefined keeps the column default, https://ion.tdsynnex.com. */
+  readonly ionBaseUrl?: string;
 }
 
 export function createConnectorService(deps: ConnectorServiceDeps): ConnectorService {
@@ -75,7 +77,8 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
         await deps.records.updateRecord("w365_providerconnection", existingId, record);
         return existingId;
       }
-      const created = await deps.records.createRecord("w365_providerconnection", record);
+      const baseUrl = deps.ionBaseUrl?.trim();
+      const created = await deps.records.createRecord("w365_providerconnection", baseUrl ? { ...record, w365_ionbaseurl: baseUrl } : record);
       return created.id;
     },
     verify: (id, options) => verifyConnector(deps.records, deps.executeCustomApi, id, withInterval(options)),

@@ -6,6 +6,8 @@ export const STRING_KEYS = [
   "Property_HostField_Description",
   "Property_PollInterval_DisplayName",
   "Property_PollInterval_Description",
+  "Property_IonBaseUrl_DisplayName",
+  "Property_IonBaseUrl_Description",
   "Integrations_Title",
   "Integrations_AddNew",
   "Integrations_Empty",

@@ -1,0 +1,212 @@
+// The admin's journey from the user guide, in a real browser against the whole sandbox (Ion simulator, Dataverse
+// emulator with the solution imported, functions host): create a connector by filling the form, verify it, sync
+// provider accounts, map one customer, create one new account. Invalid inputs show their messages and save nothing.
+import type { Browser, Page } from "playwright-core";
+import { startSandbox, type Sandbox } from "../../sandbox";
+import { startAdminHarness, type AdminHarness } from "../../sandbox/admin";
+import { launchChromium, screenshotter, watchErrors } from "./browser";
+
+jest.setTimeout(180_000);
+
+type Row = Record<string, unknown>;
+
+let sandbox: Sandbox;
+let harness: AdminHarness;
+let browser: Browser;
+let page: Page;
+let pageErrors: string[];
+const shot = screenshotter("admin-journey");
+
+/** Reads Dataverse as the integration user, to check what the UI really wrote. */
+async function query(pathAndQuery: string): Promise<Row[]> {
+  const response = await fetch(`${sandbox.dataverseUrl}/api/data/v9.2/${pathAndQuery}`, {
+    headers: { Authorization: `Bearer ${sandbox.dataverseToken}`, Accept: "application/json" },
+  });
+  if (!response.ok) throw new Error(`${pathAndQuery}: HTTP ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { value: Row[] }).value;
+}
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  sandbox = await startSandbox({ customers: 20, subscriptionsPerCustomer: 1, seed: 7 });
+  // The guide's form has no Ion host field: the page's ionBaseUrl input points new connectors at the simulator.
+  harness = await startAdminHarness({ dataverseUrl: sandbox.dataverseUrl, token: sandbox.adminToken, ionBaseUrl: sandbox.ionUrl });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  pageErrors = watchErrors(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await harness?.close();
+  await sandbox?.close();
+});
+
+describe("Admin Hub → Integrations (sandbox)", () => {
+  let connectorId = "";
+
+  it("opens the Integrations tab with the built control and Add New", async () => {
+    // The sandbox serves the same page at its adminUrl.
+    expect((await fetch(sandbox.adminUrl!)).status).toBe(200);
+    await page.goto(harness.url);
+    await page.getByText("No connectors yet. Click Add New to create one.").waitFor();
+    await shot(page, "integrations-empty");
+    await page.getByRole("button", { name: "Add New" }).click();
+    await page.getByRole("heading", { name: "Add New integration" }).waitFor();
+    await shot(page, "gallery");
+    await page.getByRole("button", { name: "Create a StreamOne connector" }).click();
+    await page.getByRole("heading", { name: "New StreamOne Ion connector" }).waitFor();
+    expect(await page.getByRole("textbox", { name: "Name", exact: true }).inputValue()).toBe("StreamOne Ion");
+  });
+
+  it("shows a message per invalid field and saves nothing", async () => {
+    await page.getByRole("textbox", { name: "Name", exact: true }).fill("   ");
+    await page.getByLabel("Account ID").fill("12-AB");
+    await page.getByRole("combobox", { name: "Country" }).fill("Atlantis");
+    await page.getByRole("combobox", { name: "Country" }).press("Tab");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Fix 7 field(s) before saving.").waitFor();
+    for (const message of ["Name is required.", "Refresh Token is required.", "API Key is required.", "API Secret is required.", "Currency Code is required."]) {
+      await expect(page.getByText(message, { exact: true }).isVisible()).resolves.toBe(true);
+    }
+    await expect(page.getByText(/^Account ID must contain digits only/).isVisible()).resolves.toBe(true);
+    await expect(page.getByText(/^Choose a country from the list/).isVisible()).resolves.toBe(true);
+    // Focus moved to the first invalid field.
+    await expect(page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.name)).resolves.toBe("name");
+    await shot(page, "form-invalid");
+    expect(await query("w365_providerconnections?$select=w365_name")).toStrictEqual([]);
+  });
+
+  it("creates the connector from the guide's fields and returns to the list", async () => {
+    const ion = sandbox.ion!;
+    await page.getByRole("textbox", { name: "Name", exact: true }).fill("StreamOne Ion");
+    await page.getByLabel("Refresh Token").fill(`  ${ion.refreshToken}  `);
+    await page.getByLabel("API Key").fill(ion.apiKey);
+    await page.getByLabel("API Secret").fill(ion.apiSecret);
+    await page.getByLabel("Account ID").fill(ion.accountId);
+    const country = page.getByRole("combobox", { name: "Country" });
+    await country.click();
+    await country.fill("united sta");
+    await page.getByRole("option", { name: "United States (US)" }).click();
+    const currency = page.getByRole("combobox", { name: "Currency Code" });
+    await currency.click();
+    await currency.fill("usd");
+    await page.getByRole("option", { name: "US Dollar (USD)" }).click();
+    await shot(page, "form-filled");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Connector StreamOne Ion saved.").waitFor();
+    const row = page.getByRole("row", { name: /StreamOne Ion/ });
+    await row.getByText("Not verified").waitFor();
+    await shot(page, "list-saved");
+    // Secrets are write-only: never in the page after Save.
+    const html = await page.content();
+    expect(html).not.toContain(ion.refreshToken);
+    expect(html).not.toContain(ion.apiSecret);
+
+    const saved = await query(
+      "w365_providerconnections?$select=w365_providerconnectionid,w365_name,w365_refreshtoken,w365_apikey,w365_apisecret,w365_ionaccountid,w365_country,w365_currencycode",
+    );
+    expect(saved).toHaveLength(1);
+    connectorId = String(saved[0]!.w365_providerconnectionid);
+    // The token is single-use and the connector may already have rotated it; it was stored trimmed either way.
+    expect(String(saved[0]!.w365_refreshtoken)).toMatch(/^\S+$/);
+    expect(saved[0]).toMatchObject({
+      w365_name: "StreamOne Ion",
+      w365_apikey: ion.apiKey,
+      w365_apisecret: ion.apiSecret,
+      w365_ionaccountid: ion.accountId,
+      w365_country: "US",
+      w365_currencycode: "USD",
+    });
+  });
+
+  it("⚙️ → Verify Connectivity shows Connected and when the refresh token expires", async () => {
+    await page.getByRole("button", { name: "Actions for StreamOne Ion" }).click();
+    await page.getByRole("menuitem", { name: "Verify Connectivity" }).click();
+    const activity = page.getByTestId("activity");
+    await activity.getByText(/^Connected\./).waitFor({ timeout: 60_000 });
+    await activity.getByText(/^The refresh token expires on /).waitFor();
+    await page.getByRole("row", { name: /StreamOne Ion/ }).getByText("Connected", { exact: true }).waitFor();
+    await shot(page, "verified");
+    const [row] = await query(`w365_providerconnections?$select=w365_status&$filter=w365_providerconnectionid eq ${connectorId}`);
+    expect(row?.w365_status).toBe(365000001);
+  });
+
+  it("⚙️ → Sync Provider Accounts shows progress and the run's counts", async () => {
+    await page.getByRole("button", { name: "Actions for StreamOne Ion" }).click();
+    await page.getByRole("menuitem", { name: "Sync Provider Accounts" }).click();
+    const activity = page.getByTestId("activity");
+    await activity.getByText(/^Sync Provider Accounts finished/).waitFor({ timeout: 90_000 });
+    const counts = await activity.getByTestId("run-counts").textContent();
+    expect(counts).toMatch(/^Created \d+, updated \d+, unchanged \d+, failed 0\.$/);
+    const created = Number(/Created (\d+)/.exec(counts ?? "")?.[1]);
+    expect(created).toBe(20);
+    await shot(page, "accounts-synced");
+    const runs = await query("w365_syncruns?$select=w365_kind,w365_status,w365_requestid");
+    expect(runs.some((r) => r.w365_kind === "accounts" && r.w365_status === "succeeded" && typeof r.w365_requestid === "string")).toBe(true);
+  });
+
+  it("maps one Ion customer to an existing account from the mapping page", async () => {
+    await page.getByRole("button", { name: "Actions for StreamOne Ion" }).click();
+    await page.getByRole("menuitem", { name: "Map provider accounts" }).click();
+    await page.getByRole("heading", { name: "Provider account mapping" }).waitFor();
+    await page.locator("table").waitFor();
+    await shot(page, "mapping-page");
+
+    const open = await query(
+      `w365_provideraccounts?$select=w365_provideraccountid,w365_name,w365_mappingstatus&$filter=_w365_connection_value eq ${connectorId} and w365_mappingstatus ne 365000002 and w365_mappingstatus ne 365000003&$orderby=w365_name asc`,
+    );
+    expect(open.length).toBeGreaterThanOrEqual(2);
+    const [toMap, toCreate] = open as [Row, Row];
+    const [account] = await query("accounts?$select=accountid,name&$orderby=name asc&$top=1");
+    expect(account).toBeDefined();
+
+    await page.getByRole("button", { name: "All (20)" }).click();
+    await page.getByRole("button", { name: `Map ${String(toMap.w365_name)} to an account` }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Search accounts by name or domain").fill(String(account!.name));
+    await dialog.getByRole("button", { name: `Map to ${String(account!.name)}` }).first().waitFor();
+    await shot(page, "map-dialog");
+    await dialog.getByRole("button", { name: `Map to ${String(account!.name)}` }).first().click();
+    await page.getByText(`${String(toMap.w365_name)} is mapped to ${String(account!.name)}.`).waitFor({ timeout: 30_000 });
+    await shot(page, "mapped");
+    const mapped = await until(
+      () => query(`w365_provideraccounts?$select=_w365_account_value,w365_mappingstatus&$filter=w365_provideraccountid eq ${String(toMap.w365_provideraccountid)}`),
+      (rows) => rows[0]?.w365_mappingstatus === 365000002,
+      "the mapping",
+    );
+    expect(String(mapped[0]?._w365_account_value).toLowerCase()).toBe(String(account!.accountid).toLowerCase());
+
+    // Create new account for another customer: likely duplicates are shown first and need a confirm.
+    await page.getByRole("button", { name: `Create new account for ${String(toCreate.w365_name)}` }).click();
+    const duplicates = page.getByRole("dialog", { name: `Possible duplicates of ${String(toCreate.w365_name)}` });
+    if (await duplicates.isVisible().catch(() => false)) {
+      await shot(page, "create-duplicates");
+      await duplicates.getByRole("button", { name: "Create anyway" }).click();
+    }
+    await page.getByText(new RegExp(`^${String(toCreate.w365_name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is mapped to `)).waitFor({ timeout: 30_000 });
+    await shot(page, "created");
+    const created = await until(
+      () => query(`w365_provideraccounts?$select=_w365_account_value,w365_mappingstatus&$filter=w365_provideraccountid eq ${String(toCreate.w365_provideraccountid)}`),
+      (rows) => rows[0]?.w365_mappingstatus === 365000002 && Boolean(rows[0]?._w365_account_value),
+      "the new account mapping",
+    );
+    const [newAccount] = await query(`accounts?$select=name&$filter=accountid eq ${String(created[0]!._w365_account_value)}`);
+    expect(newAccount?.name).toBe(toCreate.w365_name);
+  });
+
+  it("ran without page errors", () => {
+    expect(pageErrors).toStrictEqual([]);
+  });
+});

@@ -1,0 +1,55 @@
+// Shared setup for the browser suites: Debian's Chromium through playwright-core, screenshots to
+// test/artifacts/browser/. A missing Chromium fails the suite with instructions (CI installs it), never skips.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const ARTIFACTS_DIR = path.join(__dirname, "..", "artifacts", "browser");
+export const BUILT_BUNDLE = path.join(__dirname, "..", "..", "build", "ui", "pcf", "StreamOneConnector", "bundle.js");
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+export async function launchChromium(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}. The browser tests need Debian's Chromium: ` +
+        "`apt-get install -y chromium` (or set CHROMIUM_PATH).",
+    );
+  }
+  if (!fs.existsSync(BUILT_BUNDLE)) {
+    throw new Error(`The PCF control is not built (${BUILT_BUNDLE}). Run \`npm run build:ui\` first.`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/** Saves a full-page screenshot as test/artifacts/browser/<suite>/<NN>-<step>.png. */
+export function screenshotter(suite: string): (page: Page, step: string) => Promise<void> {
+  const dir = path.join(ARTIFACTS_DIR, suite);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  let n = 0;
+  return async (page, step) => {
+    n += 1;
+    await page.screenshot({ path: path.join(dir, `${String(n).padStart(2, "0")}-${step}.png`), fullPage: true });
+  };
+}
+
+/** Collects page errors so a test can assert the page ran cleanly. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  return errors;
+}
