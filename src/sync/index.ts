@@ -118,6 +118,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     holderId: ctx.holderId,
   });
   const progress = (phase: string, message: string) => o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
+  run.onProgress = progress;
   let status: RunStatus = "succeeded";
   let message = "";
   const connectorCheckpoint = parseConnectorCheckpoint(connection.checkpoint);

@@ -82,6 +82,8 @@ export class RunRecorder {
   private lastWrite = 0;
   private readonly startedAt: number;
   private lastProgress = "";
+  /** Called with every progress text (not throttled): the CLI prints it. */
+  onProgress?: (phase: string, text: string) => void;
 
   private constructor(
     private readonly dv: DataverseClient,
@@ -137,7 +139,10 @@ export class RunRecorder {
   /** Applies a checkpoint event; persists it (with progress text) when due or when `force`. */
   async event(event: CheckpointEvent, progress?: string, force = false): Promise<void> {
     this.checkpoint = nextState(this.checkpoint, event);
-    if (progress) this.lastProgress = progress;
+    if (progress) {
+      this.lastProgress = progress;
+      this.onProgress?.(this.checkpoint.current ?? ("phase" in event ? event.phase : ""), progress);
+    }
     const now = this.clock.now();
     if (!force && now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
     this.lastWrite = now;
@@ -164,6 +169,7 @@ export class RunRecorder {
   /** Progress text only, throttled. */
   async progress(text: string): Promise<void> {
     this.lastProgress = text;
+    this.onProgress?.(this.checkpoint.current ?? "", text);
     const now = this.clock.now();
     if (now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
     this.lastWrite = now;

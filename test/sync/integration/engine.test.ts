@@ -64,6 +64,22 @@ describe("sync engine against the emulator and the simulator", () => {
     expect(profileCalls).toBe(0);
   });
 
+  it("after a customer changes in Ion, rewrites only that row and reads only its cloud profile", async () => {
+    const target = w.ion.control.customers()[3]!;
+    w.ion.control.updateCustomer(target.id, { customerName: "Renamed Contact" });
+    const before = w.ion.control.counters();
+    w.emu.resetStats();
+    const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" });
+    expect(s.updated).toBe(1);
+    expect(s.unchanged).toBe(39);
+    expect(w.emu.stats().writes).toBe(4);
+    const after = w.ion.control.counters();
+    const profileCalls = Object.entries(after).filter(([k]) => /cloudProfiles/i.test(k)).reduce((a, [k, v]) => a + v - (before[k] ?? 0), 0);
+    expect(profileCalls).toBe(1);
+    const [row] = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", `w365_ioncustomerid eq '${target.id}'`, ["w365_contactname"]);
+    expect(row!.w365_contactname).toBe("Renamed Contact");
+  });
+
   it("never overrides an admin's mapping or an Ignored row", async () => {
     const rows = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", undefined, ["w365_provideraccountid", "w365_mappingstatus"]);
     const suggested = rows.find((r) => r.w365_mappingstatus === MappingStatus.Suggested)!;
