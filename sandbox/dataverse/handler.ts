@@ -69,6 +69,7 @@ interface RequestScope {
 const JSON_TYPE = "application/json; odata.metadata=minimal";
 const MAX_BATCH_ITEMS = 1000;
 const MAX_PAGE = 5000;
+const YIELD_EVERY_ITEMS = 100;
 const SUPPORTED_OPTIONS = new Set(["$select", "$filter", "$orderby", "$top", "$expand", "$count", "$skiptoken"]);
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): EmuResponse => ({
@@ -120,6 +121,7 @@ function header(req: EmuRequest, name: string): string | undefined {
 }
 
 export class Handler {
+  private itemsSinceYield = 0;
   constructor(private readonly d: HandlerDeps) {}
 
   /** Top-level entry: auth, service protection, fault injection, stats; then dispatch. */
@@ -538,6 +540,12 @@ export class Handler {
   }
 
   private async batchItem(r: BatchRequest, scope: RequestScope, inChangeSet: boolean, contentIds?: Map<string, string>): Promise<BatchResponseItem> {
+    // Items run synchronously on SQLite; yield to the event loop now and then so other requests
+    // (reads above all) are served while a 1000-item batch runs.
+    if (++this.itemsSinceYield >= YIELD_EVERY_ITEMS) {
+      this.itemsSinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     const itemScope = this.partScope(scope, inChangeSet, contentIds);
     try {
       const res = await this.dispatch(this.toEmuRequest(r, scope, contentIds), itemScope);

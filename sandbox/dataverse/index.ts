@@ -13,7 +13,7 @@ import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import { Handler, errorResponse, type EmuRequest, type EmuResponse, type EmulatorStats } from "./handler";
 import { Records, type UserInfo } from "./records";
-import { deterministicGuid, q, Store, type Row } from "./store";
+import { deterministicGuid, Store, type Row } from "./store";
 import { ServiceProtection, seededRandom, type ServiceProtectionOptions } from "./throttle";
 import { EventPipeline } from "./webhooks";
 
@@ -359,4 +359,3 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 }
 
-export { q };

@@ -304,3 +304,43 @@ describe("Dataverse emulator: service endpoint rows (reference 3)", () => {
     }
   });
 });
+
+describe("Dataverse emulator: concurrency", () => {
+  it("reads are served while a change set waits on a synchronous webhook; other writes wait for it", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const receiver = http.createServer((req, res) => {
+      req.resume();
+      void gate.then(() => res.end());
+    });
+    await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+    const emu = await startDataverseEmulator();
+    const local = apiFor(emu);
+    try {
+      const model = fixtureModel();
+      model.steps = [{ id: "0a8e2b44-6666-4c1e-8d1a-1e2f3a4b5c06", name: "Account create: sync", message: "Create", primaryEntity: "account", serviceEndpointId: ENDPOINT_ID, stage: 40, mode: 0, rank: 1, filteringAttributes: [], asyncAutoDelete: false, images: [] }];
+      emu.applySolutionModel(model);
+      emu.setEnvironmentVariable("w365_FunctionsBaseUrl", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
+      const boundary = "batch_c";
+      const body = ["--batch_c", "Content-Type: multipart/mixed; boundary=cs_c", "", "--cs_c", "Content-Type: application/http", "", "POST accounts HTTP/1.1", "Content-Type: application/json", "", '{"name":"In flight"}', "--cs_c--", "--batch_c--", ""].join("\r\n");
+      const batch = local.call("POST", "$batch", { body, headers: { "Content-Type": `multipart/mixed; boundary=${boundary}` } });
+      while (emu.stats().webhooksSent === 0) await new Promise((r) => setTimeout(r, 5));
+      let writeDone = false;
+      const write = local.call("POST", "w365_providerconnections", { body: { w365_name: "waits" } }).then((r) => {
+        writeDone = true;
+        return r;
+      });
+      const read = await local.call("GET", "WhoAmI");
+      expect(read.status).toBe(200);
+      expect(writeDone).toBe(false);
+      release();
+      expect((await batch).status).toBe(200);
+      expect((await write).status).toBe(204);
+    } finally {
+      release();
+      await emu.close();
+      receiver.closeAllConnections();
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
+  });
+});
