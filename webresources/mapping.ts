@@ -200,7 +200,7 @@ export class MappingPage {
     if (row.status === "mapped") actions.push(button("Unmap", `Unmap ${row.name}`, () => void this.run(row, "unmap")));
     if (row.status === "ignored") actions.push(button("Restore", `Restore ${row.name}`, () => void this.run(row, "unmap")));
 
-    const suggestion = row.suggestedAccountId || row.score !== undefined
+    const suggestion = row.suggestedAccountId || (row.score !== undefined && row.score > 0)
       ? h(
           "div",
           {},

@@ -38,19 +38,22 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
       {activities.map((activity) => {
         const run = activity.run;
         const progress = run?.progress;
+        const counts = run ? t("Run_Counts", run.created, run.updated, run.unchanged, run.failed) : "";
+        // The engine's message often repeats the counts; show it only when it says something more.
+        const detail = activity.detail && activity.detail !== counts ? activity.detail : undefined;
         const fraction = progress?.total && progress.done !== undefined ? Math.min(1, progress.done / progress.total) : undefined;
         return (
           <MessageBar key={activity.connectorId} intent={INTENT[activity.state]} layout="multiline" data-kind={activity.kind} data-state={activity.state}>
             <MessageBarBody>
               <MessageBarTitle>{activity.title}</MessageBarTitle>
-              {activity.detail ? <Text block>{activity.detail}</Text> : null}
+              {detail ? <Text block>{detail}</Text> : null}
               {run && activity.state === "running" && progress?.phase ? <Text block>{t("Run_Phase", progress.phase)}</Text> : null}
               {run && activity.state === "running" && progress?.total !== undefined ? (
                 <Text block>{t("Run_Progress", progress.done ?? 0, progress.total)}</Text>
               ) : null}
               {run ? (
                 <Text block data-testid="run-counts">
-                  {t("Run_Counts", run.created, run.updated, run.unchanged, run.failed)}
+                  {counts}
                 </Text>
               ) : null}
               {activity.state === "running" ? <ProgressBar value={fraction} thickness="medium" /> : null}

@@ -1,0 +1,158 @@
+/** @jest-environment jsdom */
+import { MappingPage, connectionIdFromLocation } from "../../webresources/mapping";
+import { coreName, duplicateFilter, filterRows, strongSuggestions, toProviderAccountView } from "../../webresources/mappingModel";
+import { FakeCustomApis, FakeRecords, paramValues } from "./fakes";
+
+const CONN = "11111111-1111-4111-8111-111111111111";
+
+function seed(records: FakeRecords): void {
+  records.tables.w365_provideraccount = [
+    { w365_provideraccountid: "p1", w365_name: "Contoso Ltd", w365_ioncustomerid: "301", w365_mappingstatus: 365000000, w365_domain: "contoso.com", _w365_connection_value: CONN },
+    { w365_provideraccountid: "p2", w365_name: "Fabrikam Inc", w365_ioncustomerid: "302", w365_mappingstatus: 365000001, w365_matchscore: 0.95, w365_matchreason: "tenant id", _w365_suggestedaccount_value: "a2", _w365_connection_value: CONN },
+    { w365_provideraccountid: "p3", w365_name: "Northwind", w365_ioncustomerid: "303", w365_mappingstatus: 365000001, w365_matchscore: 0.6, _w365_suggestedaccount_value: "a3", _w365_connection_value: CONN },
+    { w365_provideraccountid: "p4", w365_name: "Tailspin", w365_ioncustomerid: "304", w365_mappingstatus: 365000002, _w365_account_value: "a4", _w365_connection_value: CONN },
+  ];
+  records.tables.account = [
+    { accountid: "a1", name: "Contoso" },
+    { accountid: "a2", name: "Fabrikam" },
+    { accountid: "a3", name: "Northwind Traders" },
+    { accountid: "a4", name: "Tailspin Toys" },
+  ];
+}
+
+/** Plays the mapping handler: applies the action to the row, as the functions app does through the webhook. */
+function mappingHandler(records: FakeRecords) {
+  return (call: { target: { id: string } } & Parameters<typeof paramValues>[0]) => {
+    const row = records.rows("w365_provideraccount").find((r) => r.w365_provideraccountid === call!.target.id)!;
+    const p = paramValues(call);
+    if (p.Action === "map") Object.assign(row, { w365_mappingstatus: 365000002, _w365_account_value: p.AccountId });
+    if (p.Action === "create") {
+      records.rows("account").push({ accountid: "new1", name: row.w365_name });
+      Object.assign(row, { w365_mappingstatus: 365000002, _w365_account_value: "new1" });
+    }
+    if (p.Action === "ignore") Object.assign(row, { w365_mappingstatus: 365000003 });
+    if (p.Action === "unmap") Object.assign(row, { w365_mappingstatus: 365000000, _w365_account_value: null });
+    return {};
+  };
+}
+
+async function startPage() {
+  const records = new FakeRecords();
+  seed(records);
+  const apis = new FakeCustomApis();
+  apis.handlers.w365_MapProviderAccount = mappingHandler(records) as never;
+  document.body.innerHTML = '<main id="root"></main>';
+  const root = document.getElementById("root")!;
+  const page = new MappingPage({ records, execute: apis.execute, root, connectionId: CONN, sleep: async () => undefined, settleTimeoutMs: 2000 });
+  await page.start();
+  return { records, apis, root, page };
+}
+
+const rowEl = (root: HTMLElement, id: string) => root.querySelector<HTMLElement>(`tr[data-id="${id}"]`);
+const button = (root: HTMLElement, label: string) => {
+  const found = [...root.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.getAttribute("aria-label") === label || b.textContent === label);
+  if (!found) throw new Error(`no button ${label}`);
+  return found;
+};
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+describe("mapping model", () => {
+  it("reads rows, filters by status and search, and picks strong suggestions", () => {
+    const records = new FakeRecords();
+    seed(records);
+    const rows = records.rows("w365_provideraccount").map(toProviderAccountView);
+    expect(filterRows(rows, "suggested").map((r) => r.id)).toStrictEqual(["p2", "p3"]);
+    expect(filterRows(rows, "all", "contoso.com").map((r) => r.id)).toStrictEqual(["p1"]);
+    expect(strongSuggestions(rows).map((r) => r.id)).toStrictEqual(["p2"]);
+  });
+
+  it("builds a duplicate search from the distinctive name, domain and tenant", () => {
+    expect(coreName("Contoso Ltd.")).toBe("Contoso");
+    expect(coreName("O'Brien & Sons, Inc")).toBe("O'Brien & Sons");
+    const view = toProviderAccountView({ w365_name: "O'Brien Ltd", w365_domain: "OBrien.com", w365_tenantid: "T-1" });
+    expect(duplicateFilter(view)).toBe("contains(name,'O''Brien') or w365_primarydomain eq 'obrien.com' or w365_microsofttenantid eq 't-1'");
+  });
+
+  it("takes the connector id from openWebResource's data parameter", () => {
+    expect(connectionIdFromLocation(`?data=%7B${CONN.toUpperCase()}%7D`)).toBe(CONN);
+    expect(connectionIdFromLocation("?data=nonsense")).toBeUndefined();
+  });
+});
+
+describe("MappingPage", () => {
+  it("lists the connector's customers with suggestion, score and reason, starting on Unmapped", async () => {
+    const { root, records } = await startPage();
+    expect(records.calls[0]?.options).toContain(`_w365_connection_value eq ${CONN}`);
+    expect(root.querySelector('[aria-pressed="true"]')?.textContent).toBe("Unmapped (1)");
+    button(root, "Suggested (2)").click();
+    const fabrikam = rowEl(root, "p2")!;
+    expect(fabrikam.textContent).toContain("Fabrikam");
+    expect(fabrikam.textContent).toContain("95%");
+    expect(fabrikam.textContent).toContain("tenant id");
+  });
+
+  it("Accept maps to the suggested account through w365_MapProviderAccount", async () => {
+    const { root, apis } = await startPage();
+    button(root, "Suggested (2)").click();
+    await button(root, "Accept suggestion Fabrikam for Fabrikam Inc").click();
+    await flush();
+    await flush();
+    expect(paramValues(apis.calls[0])).toStrictEqual({ Action: "map", AccountId: "a2" });
+    expect(apis.calls[0]?.target).toStrictEqual({ logicalName: "w365_provideraccount", entitySet: "w365_provideraccounts", id: "p2" });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(root.querySelector("#w365-status")?.textContent).toBe("Fabrikam Inc is mapped to Fabrikam.");
+  });
+
+  it("Map… searches accounts and maps the chosen one", async () => {
+    const { root, apis } = await startPage();
+    button(root, "Map Contoso Ltd to an account").click();
+    const input = root.querySelector<HTMLInputElement>("#w365-account-search")!;
+    expect(document.activeElement).toBe(input);
+    input.value = "contoso";
+    input.dispatchEvent(new Event("input"));
+    await flush();
+    button(root, "Map to Contoso").click();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(paramValues(apis.calls[0])).toStrictEqual({ Action: "map", AccountId: "a1" });
+    expect(root.querySelector("#w365-dialog")).toBeNull();
+  });
+
+  it("Create new account shows likely duplicates first and creates only after confirm", async () => {
+    const { root, apis, records } = await startPage();
+    await button(root, "Create new account for Contoso Ltd").click();
+    await flush();
+    const dialog = root.querySelector<HTMLElement>("#w365-dialog")!;
+    expect(dialog.textContent).toContain("Possible duplicates of Contoso Ltd");
+    expect(dialog.textContent).toContain("Contoso");
+    expect(apis.calls).toHaveLength(0);
+    button(root, "Create anyway").click();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(paramValues(apis.calls[0])).toStrictEqual({ Action: "create", CreateNew: true });
+    expect(records.rows("account").some((a) => a.name === "Contoso Ltd")).toBe(true);
+  });
+
+  it("Accept strong suggestions maps only those at or above 90% after a confirm", async () => {
+    const { root, apis } = await startPage();
+    button(root, "Accept strong suggestions (1)").click();
+    expect(root.querySelector("#w365-dialog")?.textContent).toContain("Fabrikam Inc → Fabrikam (95%)");
+    button(root, "Accept all").click();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(apis.calls.map((c) => paramValues(c))).toStrictEqual([{ Action: "map", AccountId: "a2" }]);
+    expect(root.querySelector("#w365-status")?.textContent).toBe("1 of 1 suggestion(s) accepted.");
+  });
+
+  it("Ignore and Unmap send their actions; a failure is shown in the alert region", async () => {
+    const { root, apis } = await startPage();
+    await button(root, "Ignore Contoso Ltd").click();
+    await new Promise((r) => setTimeout(r, 10));
+    button(root, "Mapped (1)").click();
+    apis.handlers.w365_MapProviderAccount = () => {
+      throw new Error("Not allowed");
+    };
+    await button(root, "Unmap Tailspin").click();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(paramValues(apis.calls[0])).toStrictEqual({ Action: "ignore" });
+    expect(paramValues(apis.calls[1])).toStrictEqual({ Action: "unmap" });
+    expect(root.querySelector("#w365-error")?.textContent).toBe("Tailspin: Not allowed");
+  });
+});
