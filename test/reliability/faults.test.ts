@@ -1,0 +1,28 @@
+/**
+ * Issue 9 item 1 (npm test variant: one seed; the soak runs several, larger): full syncs under about
+ * 10% injected Ion faults and Dataverse throttling/conflicts end in exactly the state of a clean run.
+ */
+import { recordFigures } from "./support/figures";
+import { runCleanStory, runFaultedStory } from "./support/faultScenario";
+import { scanForSecrets } from "./support/secrets";
+
+const SIZE = { customers: 14, subscriptionsPerCustomer: 3 };
+
+describe("full syncs under injected faults", () => {
+  it("end with exactly the same Dataverse state as a clean run, no duplicate rows or orders", async () => {
+    const clean = await runCleanStory(21, SIZE);
+    const { result, figures, secrets } = await runFaultedStory(21, SIZE);
+    expect(result.dump).toStrictEqual(clean.dump);
+    expect(result.orders).toBe(clean.orders);
+    expect(result.duplicateOrders).toStrictEqual([]);
+    expect(figures.duplicateRows).toBe(0);
+    // The faults really happened, on both sides.
+    const ionFaults = Object.values(figures.ion.faults).reduce((a, b) => a + b, 0);
+    expect(ionFaults / figures.ion.requests).toBeGreaterThan(0.05);
+    expect(figures.dataverse.throttled429).toBeGreaterThan(0);
+    expect(figures.dataverse.conflicts412).toBeGreaterThan(0);
+    // No secret in what the engine logged or reported.
+    expect(scanForSecrets(secrets, { "fault-logs": result.logLines.join("\n"), reports: result.runs.map((r) => JSON.stringify(r.report)).join("\n") })).toStrictEqual([]);
+    recordFigures("faults", { scenarios: [{ ...figures, sameAsClean: true }] });
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * The reliability suite's world: the Dataverse emulator (solution applied, optional file database and
+ * injected faults) and the Ion simulator (optional faults), both on 127.0.0.1, with a connector created
+ * as an admin would, the reseller's existing accounts seeded, and every secret they issue collected.
+ * Optionally both are reached through recording proxies (crash points, issued tokens).
+ */
+import { DataverseClient } from "../../../src/dataverse";
+import { silentLogger, type Logger } from "../../../src/shared/logger";
+import { readSolutionSource } from "../../../src/solution/io";
+import type { SolutionModel } from "../../../src/solution/model";
+import type { SyncDeps } from "../../../src/sync";
+import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from "../../../sandbox/dataverse";
+import { generateCrmAccounts, startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import type { FaultConfig } from "../../../sandbox/ion/types";
+import { startRecordingProxy, type ProxyCounter, type RecordingProxy } from "./proxy";
+
+let model: Promise<SolutionModel> | undefined;
+export function solutionModel(): Promise<SolutionModel> {
+  model ??= readSolutionSource();
+  return model;
+}
+
+export interface WorldOptions {
+  seed?: number;
+  customers?: number;
+  subscriptionsPerCustomer?: number;
+  dbPath?: string;
+  dataverseFaults?: DataverseEmulatorOptions["faults"];
+  serviceProtection?: DataverseEmulatorOptions["serviceProtection"];
+  ionFaults?: FaultConfig;
+  /** Put recording proxies in front of both servers (the connector and the client use them). */
+  /** The emulator's clock (service protection windows); real time when absent. */
+  dataverseClock?: { now(): number };
+  proxies?: { counter?: ProxyCounter; afterUpstream?: Parameters<typeof startRecordingProxy>[0]["afterUpstream"] };
+  logger?: Logger;
+}
+
+export interface RelWorld {
+  ion: IonSimulator;
+  emu: DataverseEmulator;
+  /** Integration user client (through the proxy when there is one). */
+  dv: DataverseClient;
+  /** The URL clients should use for Dataverse / Ion. */
+  dataverseUrl: string;
+  ionUrl: string;
+  deps: SyncDeps;
+  connectionId: string;
+  proxies: RecordingProxy[];
+  /** Every secret issued by the simulator, the emulator and the world itself. */
+  secrets(): string[];
+  close(): Promise<void>;
+}
+
+export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
+  const seed = o.seed ?? 5;
+  const customers = o.customers ?? 12;
+  const ion = await startIonSimulator({ seed, customers, subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2, orderProcessing: { mode: "manual" }, faults: o.ionFaults });
+  const emu = await startDataverseEmulator({ dbPath: o.dbPath, faults: o.dataverseFaults, serviceProtection: o.serviceProtection, logger: o.logger, clock: o.dataverseClock });
+  emu.applySolutionModel(await solutionModel());
+  const proxies: RecordingProxy[] = [];
+  let dataverseUrl = emu.url;
+  let ionUrl = ion.url;
+  if (o.proxies) {
+    const counter = o.proxies.counter ?? { n: 0, frozen: false };
+    const dvProxy = await startRecordingProxy({ target: emu.url, name: "dataverse", counter, afterUpstream: o.proxies.afterUpstream });
+    const ionProxy = await startRecordingProxy({ target: ion.url, name: "ion", counter, afterUpstream: o.proxies.afterUpstream });
+    proxies.push(dvProxy, ionProxy);
+    dataverseUrl = dvProxy.url;
+    ionUrl = ionProxy.url;
+  }
+  // Setup goes straight to the emulator (no injected 429s on seeding, not counted as crash points).
+  const direct = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken }, logger: silentLogger, sleep: async () => undefined });
+  const accounts = generateCrmAccounts(seed, customers);
+  const seeded = await direct.batch(accounts.map((a) => ({ method: "POST" as const, entitySet: "accounts", body: { ...a } })));
+  const bad = seeded.filter((r) => !r.ok);
+  if (bad.length) throw new Error(`seeding accounts failed: ${JSON.stringify(bad[0])}`);
+  const connectionId = await direct.create("w365_providerconnections", {
+    w365_name: "StreamOne Ion",
+    w365_ionaccountid: ion.accountId,
+    w365_ionbaseurl: ionUrl,
+    w365_refreshtoken: ion.credentials.refreshToken,
+    w365_apikey: ion.credentials.apiKey,
+    w365_apisecret: ion.credentials.apiSecret,
+    w365_country: "US",
+    w365_currencycode: "USD",
+    w365_status: 365000000,
+  });
+  const dv = new DataverseClient({ url: dataverseUrl, auth: { kind: "static", token: emu.integrationToken }, logger: o.logger ?? silentLogger, sleep: async () => undefined });
+  // Small Ion pages: more requests per sync, so more places for a fault or a crash to land.
+  const deps: SyncDeps = { dataverse: dv, logger: o.logger ?? silentLogger, sleep: async () => undefined, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } };
+  const extra = new Set<string>();
+  return {
+    ion,
+    emu,
+    dv,
+    dataverseUrl,
+    ionUrl,
+    deps,
+    connectionId,
+    proxies,
+    secrets: () => {
+      const out = new Set<string>([ion.credentials.refreshToken, ion.credentials.apiSecret, emu.integrationToken, emu.adminToken, ...extra]);
+      for (const p of proxies) for (const s of p.issuedSecrets) out.add(s);
+      return [...out];
+    },
+    close: async () => {
+      await emu.whenIdle().catch(() => undefined);
+      for (const p of proxies) await p.close();
+      await emu.close();
+      await ion.close();
+    },
+  };
+}
+
+/** Reads the current token columns of the connector (the integration user may read secured columns). */
+export async function currentTokens(w: RelWorld): Promise<string[]> {
+  const row = await w.dv.retrieve<Record<string, unknown>>("w365_providerconnections", w.connectionId, { select: ["w365_refreshtoken", "w365_accesstoken"] });
+  return [row.w365_refreshtoken, row.w365_accesstoken].filter((v): v is string => typeof v === "string" && v.length > 0);
+}
