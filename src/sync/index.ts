@@ -83,8 +83,8 @@ async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun:
   for (const row of rows) {
     const r = await processOutboundRow(ctx, row, run.report, { dryRun: o.dryRun, adminEdit: false });
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    if (r.outcome === "failed") run.report.count("failed");
-    else if (r.outcome === "applied" || r.outcome === "already-applied") run.report.count("updated");
+    // Failures are counted where they are reported (processOutboundRow).
+    if (r.outcome === "applied" || r.outcome === "already-applied") run.report.count("updated");
     await run.progress(`outbound: ${Object.values(outcomes).reduce((a, b) => a + b, 0)} of ${rows.length} requests`);
   }
   run.report.phase("outbound", { rows: rows.length, outcomes });
@@ -211,9 +211,9 @@ export async function runOutboundForSubscription(deps: SyncDeps, o: { subscripti
     result = await processOutboundRow(ctx, row, run.report, { dryRun, adminEdit: true });
   } catch (error) {
     await flagConnectionFailure(ctx, error).catch(() => undefined);
+    run.report.count("failed");
     result = { subscriptionId: row.w365_providersubscriptionid, outcome: "failed", message: ensureError(error).message };
   }
-  if (result.outcome === "failed") run.report.count("failed");
   if (result.outcome === "applied" || result.outcome === "already-applied") run.report.count("updated");
   await run.finish(result.outcome === "failed" ? "failed" : "succeeded", result.message);
   return { ...result, runId: run.runId };

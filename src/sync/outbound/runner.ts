@@ -11,7 +11,7 @@
  * edited the row) evaluates them again. Clears are idempotent so the connector's own writes never
  * cause a second order.
  */
-import { buildSubscriptionUpdateOrder, IonOrder, IonSubscription, TERMINAL_ORDER_STATUSES } from "../../ion";
+import { buildSubscriptionUpdateOrder, IonNetworkError, IonOrder, IonRateLimitError, IonServerError, IonSubscription, TERMINAL_ORDER_STATUSES } from "../../ion";
 import { ensureError, errorCode } from "../../shared/errors";
 import { backoffMs, DEFAULT_RETRY } from "../../shared/retry";
 import type { SyncContext } from "../context";
@@ -173,14 +173,32 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
     }
     // Intent first: if this process dies after Ion accepted the order, the next run finds it by referenceId.
     await update({ w365_orderreference: referenceId, w365_syncstate: SyncState.SentToIon, w365_syncmessage: `${message} Order reference ${referenceId}.`.slice(0, 2000) });
-    let order = await ctx.ion.orders.findByReferenceId(customerId, referenceId);
-    if (!order) {
-      await ctx.deps.hooks?.beforeOrder?.({ subscriptionId: id, referenceId });
-      order = await ctx.ion.orders.create(customerId, buildSubscriptionUpdateOrder(sub, change, referenceId));
-      report.add({ entity: "order", key: id, name, action: "order-placed", after: { ...change, orderId: order.orderId }, message: `order ${order.orderId} (${referenceId})` });
-    }
+    const order = await placeOnce(sub, change, referenceId);
     await update({ w365_lastorderid: order.orderId });
     return track(order, referenceId);
+  }
+
+  /**
+   * Check-then-send, repeated: an order POST that fails ambiguously (no answer, 5xx, 429) may or may not
+   * have been placed, so Ion is asked for the referenceId again before any new attempt. Never two orders.
+   */
+  async function placeOnce(sub: IonSubscription, change: SubscriptionChange, referenceId: string): Promise<IonOrder> {
+    const maxAttempts = 4;
+    for (let attempt = 1; ; attempt++) {
+      const found = await ctx.ion.orders.findByReferenceId(customerId, referenceId);
+      if (found) return found;
+      try {
+        await ctx.deps.hooks?.beforeOrder?.({ subscriptionId: id, referenceId });
+        const order = await ctx.ion.orders.create(customerId, buildSubscriptionUpdateOrder(sub, change, referenceId));
+        report.add({ entity: "order", key: id, name, action: "order-placed", after: { ...change, orderId: order.orderId }, message: `order ${order.orderId} (${referenceId})` });
+        return order;
+      } catch (error) {
+        const ambiguous = error instanceof IonNetworkError || error instanceof IonServerError || error instanceof IonRateLimitError;
+        if (!ambiguous || attempt >= maxAttempts) throw error;
+        ctx.logger.warn(`order placement got no clear answer, attempt ${attempt} of ${maxAttempts}; checking Ion for reference ${referenceId}`, { subscription: id });
+        await ctx.sleep(backoffMs(attempt, { ...DEFAULT_RETRY, baseDelayMs: 500, maxDelayMs: 10_000 }));
+      }
+    }
   }
 
   async function track(initial: IonOrder, referenceId: string): Promise<OutboundResult> {
@@ -203,6 +221,7 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
       const message = `Ion did not apply order ${order.orderId}: ${detail}. Change the request and save it to try again.`;
       await update({ w365_syncstate: SyncState.Error, w365_syncmessage: message.slice(0, 2000), w365_lastorderid: order.orderId });
       report.add({ entity: "order", key: id, name, action: "order-failed", message });
+      report.count("failed");
       return result("failed", message, { orderId: order.orderId, referenceId });
     }
     const message = `Order ${order.orderId} is ${status} in Ion; the next outbound sync keeps tracking it.`;
