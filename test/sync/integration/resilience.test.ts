@@ -1,4 +1,5 @@
-import { ConnectionStatus, runKeepAlive, runSync, runVerify } from "../../../src/sync";
+import { ConnectionStatus, runKeepAlive, runSync, runVerify, startQueuedRun } from "../../../src/sync";
+import { memoryLogger } from "../../../src/shared/logger";
 import { all, startWorld, type World } from "./world";
 
 type Row = Record<string, unknown>;
@@ -47,6 +48,46 @@ describe("crash and resume", () => {
   });
 });
 
+describe("queued and abandoned runs", () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await startWorld({ seed: 6, customers: 6, subscriptionsPerCustomer: 1 });
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  it("a queued run (webhook answered fast) is carried out by the worker on the same row", async () => {
+    const { runId } = await startQueuedRun(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "workflow", requestId: "rq-9" });
+    const [queued] = await all<Row>(w.dv, "w365_syncruns", `w365_syncrunid eq ${runId}`, ["w365_status", "w365_requestid"]);
+    expect(queued).toMatchObject({ w365_status: "queued", w365_requestid: "rq-9" });
+    const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "workflow", runId });
+    expect(s.runId).toBe(runId);
+    const [done] = await all<Row>(w.dv, "w365_syncruns", `w365_syncrunid eq ${runId}`, ["w365_status", "w365_created", "w365_finishedon"]);
+    expect(done).toMatchObject({ w365_status: "succeeded", w365_created: 6 });
+    expect(done!.w365_finishedon).toBeTruthy();
+  });
+
+  it("a run left running by a dead process is taken over by the next run of that kind", async () => {
+    const old = new Date(Date.now() - 60 * 60_000).toISOString();
+    const deadRun = await w.dv.create("w365_syncruns", {
+      w365_name: "dead",
+      "w365_connection@odata.bind": `/w365_providerconnections(${w.connectionId})`,
+      w365_kind: "subscriptions",
+      w365_trigger: "schedule",
+      w365_status: "running",
+      w365_dryrun: false,
+      w365_startedon: old,
+      w365_checkpoint: JSON.stringify({ version: 1, phases: ["subscriptions"], done: [], current: "subscriptions", pagesDone: 0, counts: {}, updatedAt: Date.parse(old) }),
+    });
+    const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "subscriptions", trigger: "schedule" });
+    expect(s.runId).toBe(deadRun);
+    expect(s.status).toBe("succeeded");
+    const running = await all<Row>(w.dv, "w365_syncruns", "w365_status eq 'running'", ["w365_syncrunid"]);
+    expect(running).toStrictEqual([]);
+  });
+});
+
 describe("tokens across processes", () => {
   let w: World;
   beforeAll(async () => {
@@ -75,8 +116,17 @@ describe("tokens across processes", () => {
     expect(row.w365_status).toBe(ConnectionStatus.Connected);
     expect(row.w365_tokenleaseholder ?? null).toBeNull();
     // The connector still works afterwards: the saved token is the newest one.
-    const again = await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" });
+    const logger = memoryLogger();
+    const again = await runVerify({ ...w.deps, logger }, { connectionId: w.connectionId, trigger: "cli" });
     expect(again.ok).toBe(true);
+    // No secret in logs, results or run reports.
+    const tokens = await w.dv.retrieve<Row>("w365_providerconnections", w.connectionId, { select: ["w365_refreshtoken", "w365_accesstoken", "w365_apisecret"] });
+    const reports = (await all<Row>(w.dv, "w365_syncruns", undefined, ["w365_report", "w365_message", "w365_progress"])).map((r) => JSON.stringify(r)).join("\n");
+    const haystack = [logger.lines.join("\n"), JSON.stringify(results), JSON.stringify(again), reports].join("\n");
+    for (const secret of [tokens.w365_refreshtoken, tokens.w365_accesstoken, tokens.w365_apisecret, w.ion.credentials.refreshToken]) {
+      expect(typeof secret === "string" && secret.length > 8).toBe(true);
+      expect(haystack.includes(String(secret))).toBe(false);
+    }
   });
 
   it("keep-alive rotates a day-old token and marks a refused one Credentials expired", async () => {
