@@ -113,6 +113,8 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     const html = await page.content();
     expect(html).not.toContain(ion.refreshToken);
     expect(html).not.toContain(ion.apiSecret);
+    // The page talks to Dataverse through the harness's proxy: no bearer token reaches it.
+    expect(html).not.toContain(sandbox.adminToken);
 
     const saved = await query(
       "w365_providerconnections?$select=w365_providerconnectionid,w365_name,w365_refreshtoken,w365_apikey,w365_apisecret,w365_ionaccountid,w365_country,w365_currencycode",

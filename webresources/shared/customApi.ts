@@ -169,7 +169,12 @@ export function resolveCustomApiExecutor(host: { Xrm?: unknown; fetch?: unknown;
   const online = findXrm(host)?.WebApi?.online;
   if (online && typeof online.execute === "function") return createXrmCustomApiExecutor(online);
   const fetchImpl = (host?.fetch ?? globalThis.fetch) as FetchLike | undefined;
-  if (!fetchImpl) throw new CustomApiError("(any)", "Neither Xrm.WebApi nor fetch is available to call Dataverse.");
+  if (!fetchImpl) {
+    // Fail on use, not on construction: a control must still render (and show the error) without fetch.
+    return async (call) => {
+      throw new CustomApiError(call.name, "Neither Xrm.WebApi nor fetch is available to call Dataverse.");
+    };
+  }
   return createFetchCustomApiExecutor(fetchImpl.bind(host ?? globalThis) as FetchLike);
 }
 
