@@ -1,0 +1,33 @@
+/**
+ * The sync process the crash tests kill: one runSync against the emulator (through the parent's
+ * counting proxy), exactly as the functions app or the CLI would run it. Environment:
+ * DATAVERSE_URL, DATAVERSE_TOKEN, CONNECTION_ID, SYNC_KIND (default all), CLOCK_OFFSET_MS (a later
+ * run: the next schedule, minutes after the crash). Prints one JSON line with the run summary.
+ */
+import { DataverseClient } from "../../../src/dataverse";
+import { createLogger } from "../../../src/shared/logger";
+import { redact } from "../../../src/shared/redact";
+import { runSync, type SyncKind } from "../../../src/sync";
+
+async function main(): Promise<void> {
+  const env = (name: string): string => {
+    const v = process.env[name];
+    if (!v) throw new Error(`${name} is required`);
+    return v;
+  };
+  const offset = Number(process.env.CLOCK_OFFSET_MS ?? 0);
+  const clock = { now: () => Date.now() + offset };
+  // Logs go to stderr (the parent keeps them for the secret scan); stdout carries only the summary.
+  const logger = createLogger({ level: "info", sink: (line) => void process.stderr.write(`${line}\n`) });
+  const dataverse = new DataverseClient({ url: env("DATAVERSE_URL"), auth: { kind: "static", token: env("DATAVERSE_TOKEN") }, logger, clock, sleep: async () => undefined });
+  const summary = await runSync(
+    { dataverse, logger, clock, sleep: async () => undefined, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } },
+    { connectionId: env("CONNECTION_ID"), kind: (process.env.SYNC_KIND ?? "all") as SyncKind, trigger: "schedule" },
+  );
+  process.stdout.write(`${JSON.stringify({ runId: summary.runId, status: summary.status, message: summary.message, resumed: summary.resumed, counts: summary.counts })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${redact(error instanceof Error ? error.message : String(error))}\n`);
+  process.exit(1);
+});
