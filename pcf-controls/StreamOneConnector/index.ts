@@ -12,8 +12,8 @@ const MAPPING_WEB_RESOURCE = "w365_/streamone/mapping.html";
 const DEFAULT_POLL_SECONDS = 2;
 
 export class StreamOneConnector implements ComponentFramework.ReactControl<IInputs, IOutputs> {
-  private service: ConnectorService;
-  private props: Omit<StreamOneAdminProps, "service">;
+  private service!: ConnectorService;
+  private props!: Omit<StreamOneAdminProps, "service">;
 
   /** Builds the service once: the webAPI and the custom API executor do not change during the control's life. */
   public init(context: ComponentFramework.Context<IInputs>): void {
