@@ -238,66 +238,77 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
-  for await (const customers of pages) {
-    for (const c of customers) seen.add(c.id);
-    customersSeen += customers.length;
-    if (page < skip) {
+  let inFlight: Promise<void> = Promise.resolve();
+  try {
+    for await (const customers of pages) {
+      for (const c of customers) seen.add(c.id);
+      customersSeen += customers.length;
+      if (page < skip) {
+        page++;
+        continue;
+      }
+      // Cloud profiles only for customers that are new or changed in Ion since the last sync.
+      const needsProfile = customers.map((c) => {
+        const row = existing.get(c.id);
+        return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
+      });
+      const needMatching = customers.some((c, i) => {
+        const row = existing.get(c.id);
+        const st = row?.w365_mappingstatus ?? MappingStatus.Unmapped;
+        return (st !== MappingStatus.Mapped && st !== MappingStatus.Ignored && (needsProfile[i] || rematch)) || !row;
+      });
+      const profiles = await mapPool(customers, PROFILE_CONCURRENCY, async (c, i) => {
+        if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
+        try {
+          return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
+        } catch (error) {
+          logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", { customer: c.id, error: ensureError(error).message });
+          report.count("profile-read-failed");
+          return { ok: false as const, profile: undefined, fetched: false };
+        }
+      });
+      const idx = needMatching ? await getIndex() : undefined;
+      customers.forEach((c, i) => {
+        const row = existing.get(c.id);
+        const p = profiles[i]!;
+        const profile: MicrosoftProfileInput | undefined = p.fetched ? p.profile : row ? { tenantId: row.w365_tenantid ?? undefined, domain: row.w365_domain ?? undefined } : undefined;
+        try {
+          const plan = planProviderAccount({
+            connectionId: connection.id,
+            customer: c,
+            profile,
+            existing: row,
+            rematch,
+            keepUpdatedOn: !p.ok,
+            match: (data, customer) =>
+              matchCustomer(idx ?? new AccountIndex(), {
+                organization: data.w365_name,
+                tenantId: data.w365_tenantid,
+                domain: data.w365_domain,
+                email: customer.email,
+                postalCode: data.w365_postalcode,
+                country: data.w365_country,
+              }),
+          });
+          record(plan, c, row);
+        } catch (error) {
+          report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+        }
+      });
       page++;
-      continue;
+      // Pipelined: this page's $batch runs while the next Ion page and its profiles are read (at most one
+      // page of writes in flight); the page counts as done for the checkpoint only once its writes are.
+      await inFlight;
+      const readSoFar = customersSeen;
+      inFlight = (o.dryRun ? Promise.resolve() : writer.flush()).then(() =>
+        run.event({ type: "page-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: ${readSoFar} Ion customers read`),
+      );
+      await ctx.deps.hooks?.afterPage?.({ phase: "accounts", page });
     }
-    // Cloud profiles only for customers that are new or changed in Ion since the last sync.
-    const needsProfile = customers.map((c) => {
-      const row = existing.get(c.id);
-      return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
-    });
-    const needMatching = customers.some((c, i) => {
-      const row = existing.get(c.id);
-      const st = row?.w365_mappingstatus ?? MappingStatus.Unmapped;
-      return (st !== MappingStatus.Mapped && st !== MappingStatus.Ignored && (needsProfile[i] || rematch)) || !row;
-    });
-    const profiles = await mapPool(customers, PROFILE_CONCURRENCY, async (c, i) => {
-      if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
-      try {
-        return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
-      } catch (error) {
-        logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", { customer: c.id, error: ensureError(error).message });
-        report.count("profile-read-failed");
-        return { ok: false as const, profile: undefined, fetched: false };
-      }
-    });
-    const idx = needMatching ? await getIndex() : undefined;
-    customers.forEach((c, i) => {
-      const row = existing.get(c.id);
-      const p = profiles[i]!;
-      const profile: MicrosoftProfileInput | undefined = p.fetched ? p.profile : row ? { tenantId: row.w365_tenantid ?? undefined, domain: row.w365_domain ?? undefined } : undefined;
-      try {
-        const plan = planProviderAccount({
-          connectionId: connection.id,
-          customer: c,
-          profile,
-          existing: row,
-          rematch,
-          keepUpdatedOn: !p.ok,
-          match: (data, customer) =>
-            matchCustomer(idx ?? new AccountIndex(), {
-              organization: data.w365_name,
-              tenantId: data.w365_tenantid,
-              domain: data.w365_domain,
-              email: customer.email,
-              postalCode: data.w365_postalcode,
-              country: data.w365_country,
-            }),
-        });
-        record(plan, c, row);
-      } catch (error) {
-        report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
-      }
-    });
-    if (!o.dryRun) await writer.flush();
-    page++;
-    await run.event({ type: "page-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: ${customersSeen} Ion customers read`);
-    await ctx.deps.hooks?.afterPage?.({ phase: "accounts", page });
+  } finally {
+    await inFlight.catch(() => undefined);
   }
+  await inFlight;
 
   function record(plan: ProviderAccountPlan, c: IonCustomer, row: ExistingProviderAccount | undefined) {
     if (plan.mapping?.decision === "map" && plan.body.w365_mappingstatus !== undefined) report.count("auto-mapped");

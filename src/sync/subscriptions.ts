@@ -131,56 +131,68 @@ export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, 
 
   await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
   let pagesSinceFlush = 0;
-  const flush = async () => {
-    if (!o.dryRun) await writer.flush();
-    // Checkpoint only after the writes of every page so far are done.
-    for (let i = 0; i < pagesSinceFlush; i++) await run.event({ type: "page-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: ${read} Ion subscriptions read`);
+  let inFlight: Promise<void> = Promise.resolve();
+  // Writes go out in the background while the next Ion pages are read (at most one flush in flight);
+  // pages count as done for the checkpoint only after their writes are.
+  const flush = async (background: boolean) => {
+    await inFlight;
+    const covered = pagesSinceFlush;
+    const readSoFar = read;
     pagesSinceFlush = 0;
+    const done = (o.dryRun ? Promise.resolve() : writer.flush()).then(async () => {
+      for (let i = 0; i < covered; i++) await run.event({ type: "page-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: ${readSoFar} Ion subscriptions read`);
+    });
+    if (background) inFlight = done;
+    else await done;
   };
-  for await (const subs of pages) {
-    read += subs.length;
-    for (const s of subs) seen.add(s.id);
-    if (page < skip) {
-      page++;
-      continue;
-    }
-    for (const s of subs) {
-      const link = mapped.get(String(s.customerId));
-      if (!link) {
-        skippedUnmapped++;
-        report.count("skipped-unmapped");
+  try {
+    for await (const subs of pages) {
+      read += subs.length;
+      for (const s of subs) seen.add(s.id);
+      if (page < skip) {
+        page++;
         continue;
       }
-      try {
-        const row = existing.get(s.id);
-        const built = toProviderSubscriptionRow(connection.id, s, link, requestPending(row));
-        const name = built.data.w365_name;
-        if (row && row.w365_contenthash === built.hash) {
-          report.add({ entity: "providersubscription", key: s.id, name, action: "unchanged" });
+      for (const s of subs) {
+        const link = mapped.get(String(s.customerId));
+        if (!link) {
+          skippedUnmapped++;
+          report.count("skipped-unmapped");
           continue;
         }
-        const ext = row ? externalChanges(row, s) : undefined;
-        if (ext) report.add({ entity: "providersubscription", key: s.id, name, action: "external-change", before: ext.before, after: ext.after, message: "changed outside Work 365" });
-        const action = row ? "updated" : "created";
-        if (o.dryRun) {
-          report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status } });
-          continue;
+        try {
+          const row = existing.get(s.id);
+          const built = toProviderSubscriptionRow(connection.id, s, link, requestPending(row));
+          const name = built.data.w365_name;
+          if (row && row.w365_contenthash === built.hash) {
+            report.add({ entity: "providersubscription", key: s.id, name, action: "unchanged" });
+            continue;
+          }
+          const ext = row ? externalChanges(row, s) : undefined;
+          if (ext) report.add({ entity: "providersubscription", key: s.id, name, action: "external-change", before: ext.before, after: ext.after, message: "changed outside Work 365" });
+          const action = row ? "updated" : "created";
+          if (o.dryRun) {
+            report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status } });
+            continue;
+          }
+          const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
+          writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
+            if (result.ok) report.add({ entity: "providersubscription", key: s.id, name, action });
+            else report.add({ entity: "providersubscription", key: s.id, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
+          });
+        } catch (error) {
+          report.add({ entity: "providersubscription", key: s.id, name: s.name, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
         }
-        const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
-        writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
-          if (result.ok) report.add({ entity: "providersubscription", key: s.id, name, action });
-          else report.add({ entity: "providersubscription", key: s.id, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
-        });
-      } catch (error) {
-        report.add({ entity: "providersubscription", key: s.id, name: s.name, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
       }
+      page++;
+      pagesSinceFlush++;
+      if (writer.full || o.dryRun || writer.pending === 0) await flush(true);
+      await ctx.deps.hooks?.afterPage?.({ phase: "subscriptions", page });
     }
-    page++;
-    pagesSinceFlush++;
-    if (writer.full || o.dryRun || writer.pending === 0) await flush();
-    await ctx.deps.hooks?.afterPage?.({ phase: "subscriptions", page });
+  } finally {
+    await inFlight.catch(() => undefined);
   }
-  await flush();
+  await flush(false);
   // Subscriptions of mapped customers that Ion no longer returns are reported (not deleted).
   let missing = 0;
   if (!o.providerAccountId) {
