@@ -19,9 +19,11 @@ async function main(): Promise<void> {
   const clock = { now: () => Date.now() + offset };
   // Logs go to stderr (the parent keeps them for the secret scan); stdout carries only the summary.
   const logger = createLogger({ level: "info", sink: (line) => void process.stderr.write(`${line}\n`) });
-  const dataverse = new DataverseClient({ url: env("DATAVERSE_URL"), auth: { kind: "static", token: env("DATAVERSE_TOKEN") }, logger, clock, sleep: async () => undefined });
+  // Real waits, capped short: back-off and lease waits keep their order without slowing the suite.
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 20)));
+  const dataverse = new DataverseClient({ url: env("DATAVERSE_URL"), auth: { kind: "static", token: env("DATAVERSE_TOKEN") }, logger, clock, sleep });
   const summary = await runSync(
-    { dataverse, logger, clock, sleep: async () => undefined, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } },
+    { dataverse, logger, clock, sleep, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } },
     { connectionId: env("CONNECTION_ID"), kind: (process.env.SYNC_KIND ?? "all") as SyncKind, trigger: "schedule" },
   );
   process.stdout.write(`${JSON.stringify({ runId: summary.runId, status: summary.status, message: summary.message, resumed: summary.resumed, counts: summary.counts })}\n`);

@@ -36,7 +36,7 @@ export interface ChildOutcome {
   stderr: string;
 }
 
-export function runChild(w: RelWorld, o: { clockOffsetMs?: number; onSpawn?: (kill: () => void) => void }): Promise<ChildOutcome> {
+export function runChild(w: RelWorld, o: { clockOffsetMs?: number; kind?: string; onSpawn?: (kill: () => void) => void }): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [crashChildScript()], {
       cwd: ROOT,
@@ -47,6 +47,7 @@ export function runChild(w: RelWorld, o: { clockOffsetMs?: number; onSpawn?: (ki
         DATAVERSE_TOKEN: w.emu.integrationToken,
         CONNECTION_ID: w.connectionId,
         CLOCK_OFFSET_MS: String(o.clockOffsetMs ?? 0),
+        SYNC_KIND: o.kind ?? "all",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

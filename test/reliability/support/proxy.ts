@@ -36,6 +36,8 @@ export interface ProxyOptions {
   counter?: ProxyCounter;
   /** Runs after the upstream answered; returning "hold" keeps the client waiting until close(). */
   afterUpstream?: (r: ProxiedRequest) => "pass" | "hold";
+  /** Answers a request itself (the upstream never sees it), e.g. a failing save. */
+  intercept?: (r: { method: string; path: string; body: string }) => { status: number; body: unknown } | undefined;
 }
 
 export async function startRecordingProxy(o: ProxyOptions): Promise<RecordingProxy> {
@@ -54,6 +56,14 @@ export async function startRecordingProxy(o: ProxyOptions): Promise<RecordingPro
     req.on("end", () => {
       const index = ++counter.n;
       const body = Buffer.concat(chunks);
+      const forged = o.intercept?.({ method: req.method ?? "GET", path: (req.url ?? "").split("?")[0] ?? "", body: body.toString("utf8") });
+      if (forged) {
+        requests.push({ index, method: req.method ?? "GET", path: (req.url ?? "").split("?")[0] ?? "", status: forged.status, target: `${o.name} (intercepted)` });
+        const text = JSON.stringify(forged.body);
+        res.writeHead(forged.status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
+        res.end(text);
+        return;
+      }
       const headers = { ...req.headers, host: upstream.host };
       const up = http.request(
         { hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent: false },

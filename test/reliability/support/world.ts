@@ -31,7 +31,7 @@ export interface WorldOptions {
   /** Put recording proxies in front of both servers (the connector and the client use them). */
   /** The emulator's clock (service protection windows); real time when absent. */
   dataverseClock?: { now(): number };
-  proxies?: { counter?: ProxyCounter; afterUpstream?: Parameters<typeof startRecordingProxy>[0]["afterUpstream"] };
+  proxies?: { counter?: ProxyCounter; afterUpstream?: Parameters<typeof startRecordingProxy>[0]["afterUpstream"]; interceptDataverse?: Parameters<typeof startRecordingProxy>[0]["intercept"] };
   logger?: Logger;
 }
 
@@ -62,7 +62,7 @@ export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
   let ionUrl = ion.url;
   if (o.proxies) {
     const counter = o.proxies.counter ?? { n: 0, frozen: false };
-    const dvProxy = await startRecordingProxy({ target: emu.url, name: "dataverse", counter, afterUpstream: o.proxies.afterUpstream });
+    const dvProxy = await startRecordingProxy({ target: emu.url, name: "dataverse", counter, afterUpstream: o.proxies.afterUpstream, intercept: o.proxies.interceptDataverse });
     const ionProxy = await startRecordingProxy({ target: ion.url, name: "ion", counter, afterUpstream: o.proxies.afterUpstream });
     proxies.push(dvProxy, ionProxy);
     dataverseUrl = dvProxy.url;
