@@ -130,7 +130,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     let adminUrl: string | undefined;
     if (options.admin !== false) {
-      const admin = await startAdminHarness({ port: options.adminPort ?? 0, dataverseUrl: emulator.url, token: emulator.adminToken });
+      // The guide's form has no Ion host field; in the sandbox new connectors point at the simulator.
+      const admin = await startAdminHarness({ port: options.adminPort ?? 0, dataverseUrl: emulator.url, token: emulator.adminToken, ...(simulator ? { ionBaseUrl: simulator.url } : {}) });
       closers.push(() => admin.close());
       adminUrl = admin.url;
     }
