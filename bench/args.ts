@@ -1,0 +1,97 @@
+/**
+ * Command-line arguments of `npm run bench` (issue 8). Pure: parsed and validated here, used by run.ts.
+ */
+import { ValidationError } from "../src/shared/errors";
+
+/** Scenario L of issue 8: a large reseller. */
+export const DEFAULT_CUSTOMERS = 10_000;
+export const DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER = 5;
+export const DEFAULT_SEED = 8;
+/** Share of customers and of subscriptions changed in Ion before the third run. */
+export const DEFAULT_CHANGE_FRACTION = 0.01;
+
+export interface BenchArgs {
+  customers: number;
+  subscriptionsPerCustomer: number;
+  seed: number;
+  changeFraction: number;
+  /** Folder for latest.json / latest.md (default bench/results). */
+  outDir?: string;
+  /** Dataverse service protection in the emulator (default on, at Dataverse's documented limits). */
+  serviceProtection: boolean;
+  help: boolean;
+}
+
+export const USAGE = `Usage: npm run bench -- [options]
+
+  --customers N                     Ion customers (default ${DEFAULT_CUSTOMERS})
+  --subscriptions-per-customer M    average subscriptions per customer (default ${DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER})
+  --seed N                          simulator data seed (default ${DEFAULT_SEED})
+  --change-fraction F               share of customers and subscriptions changed before run 3 (default ${DEFAULT_CHANGE_FRACTION})
+  --out DIR                         where latest.json and latest.md go (default bench/results)
+  --no-service-protection           run the emulator without Dataverse's limits (diagnosis only)
+  -h, --help                        this text
+`;
+
+function wholeNumber(name: string, raw: string | undefined, min: number): number {
+  if (raw === undefined || raw.trim() === "") throw new ValidationError(`${name} needs a value`, { field: name });
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ValidationError(`${name} must be a whole number >= ${min}, got "${raw}"`, { field: name });
+  return n;
+}
+
+/** Parses argv (without node and script); `--name=value` and `--name value` both work. */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const out: BenchArgs = {
+    customers: DEFAULT_CUSTOMERS,
+    subscriptionsPerCustomer: DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER,
+    seed: DEFAULT_SEED,
+    changeFraction: DEFAULT_CHANGE_FRACTION,
+    serviceProtection: true,
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const eq = token.indexOf("=");
+    const name = eq > 0 ? token.slice(0, eq) : token;
+    const inline = eq > 0 ? token.slice(eq + 1) : undefined;
+    const value = () => {
+      if (inline !== undefined) return inline;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith("--")) throw new ValidationError(`${name} needs a value`, { field: name });
+      i++;
+      return next;
+    };
+    switch (name) {
+      case "--customers":
+        out.customers = wholeNumber(name, value(), 1);
+        break;
+      case "--subscriptions-per-customer":
+        out.subscriptionsPerCustomer = wholeNumber(name, value(), 0);
+        break;
+      case "--seed":
+        out.seed = wholeNumber(name, value(), 0);
+        break;
+      case "--change-fraction": {
+        const raw = value();
+        const f = Number(raw);
+        if (!Number.isFinite(f) || f <= 0 || f > 1) throw new ValidationError(`--change-fraction must be in (0, 1], got "${raw}"`, { field: name });
+        out.changeFraction = f;
+        break;
+      }
+      case "--out":
+        out.outDir = value();
+        break;
+      case "--no-service-protection":
+        out.serviceProtection = false;
+        break;
+      case "-h":
+      case "--help":
+        out.help = true;
+        break;
+      default:
+        throw new ValidationError(`unknown option "${token}"\n\n${USAGE}`, { field: token });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,166 @@
+/**
+ * The sync process of the benchmark (issue 8). run.ts forks it once per measured run so that its peak
+ * RSS is the sync's own (process.resourceUsage().maxRSS), not the emulator's or the simulator's.
+ *
+ * It receives one ChildRequest over IPC, runs the sync exactly as the CLI does (runSync with kind
+ * "all"), counts every Dataverse and Ion HTTP request on the client side, appends every data row it
+ * wrote to `opsFile` (JSON lines, for the bare loader) and answers with one ChildResult.
+ */
+import { closeSync, openSync, writeSync } from "node:fs";
+import { DataverseClient, type BatchOperation, type BatchOptions, type BatchResult } from "../src/dataverse";
+import { ensureError } from "../src/shared/errors";
+import { silentLogger } from "../src/shared/logger";
+import { runSync, type SyncKind } from "../src/sync";
+
+/** The tables whose rows are the sync's data (everything else it writes is bookkeeping). */
+export const DATA_SETS = new Set(["w365_provideraccounts", "w365_providersubscriptions"]);
+
+export interface ChildRequest {
+  dataverseUrl: string;
+  dataverseToken: string;
+  connectionId: string;
+  kinds: SyncKind[];
+  /** JSON-lines file the data writes are appended to ({entitySet, key, body} per line). */
+  opsFile: string;
+}
+
+export interface RecordedOp {
+  entitySet: string;
+  key?: BatchOperation["key"];
+  body?: object;
+}
+
+export interface ChildRunSummary {
+  kind: SyncKind;
+  status: string;
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  counts: Record<string, number>;
+  phases: unknown;
+  message: string;
+}
+
+export interface ChildResult {
+  ok: boolean;
+  error?: string;
+  /** Time inside runSync (module loading and process start excluded). */
+  wallMs: number;
+  runs: ChildRunSummary[];
+  dataverse: {
+    requests: number;
+    batchRequests: number;
+    batchItems: number;
+    throttled: number;
+    retries: number;
+    /** "GET w365_providersubscriptions", "$batch", "PATCH w365_syncruns"… */
+    byOperation: Record<string, number>;
+    /** Rows written per entity set (ok results, in $batch or single requests). */
+    writesBySet: Record<string, number>;
+    failedWritesBySet: Record<string, number>;
+  };
+  ion: { requests: number; byEndpoint: Record<string, number>; throttled: number };
+  peakRssMb: number;
+  heapUsedMb: number;
+}
+
+/** "w365_syncruns(1234…)?$select=…" → "w365_syncruns"; "$batch" stays. */
+export function entitySetOfPath(path: string): string {
+  const clean = path.replace(/^.*\/api\/data\/v[0-9.]+\//, "");
+  const m = /^([A-Za-z0-9_$.]+)/.exec(clean);
+  return m ? m[1]! : clean;
+}
+
+function add(map: Record<string, number>, key: string, n = 1): void {
+  map[key] = (map[key] ?? 0) + n;
+}
+
+export async function runChild(req: ChildRequest): Promise<ChildResult> {
+  const dv = { byOperation: {} as Record<string, number>, writesBySet: {} as Record<string, number>, failedWritesBySet: {} as Record<string, number>, batchRequests: 0 };
+  const ion = { requests: 0, byEndpoint: {} as Record<string, number>, throttled: 0 };
+  const client = new DataverseClient({
+    url: req.dataverseUrl,
+    auth: { kind: "static", token: req.dataverseToken },
+    logger: silentLogger,
+    onRequest: (info) => {
+      const set = entitySetOfPath(info.path);
+      if (set === "$batch") dv.batchRequests++;
+      add(dv.byOperation, set === "$batch" ? "$batch" : `${info.method} ${set}`);
+    },
+  });
+  const fd = openSync(req.opsFile, "a");
+  // Every write the sync makes goes through these methods: count rows per table, record data rows for the loader.
+  const originalBatch = client.batch.bind(client);
+  client.batch = async (ops: BatchOperation[], o?: BatchOptions): Promise<BatchResult[]> => {
+    const results = await originalBatch(ops, o);
+    let lines = "";
+    results.forEach((r, i) => {
+      const op = ops[i]!;
+      if (op.method === "GET") return;
+      if (!r.ok) return add(dv.failedWritesBySet, op.entitySet);
+      add(dv.writesBySet, op.entitySet);
+      if (DATA_SETS.has(op.entitySet)) lines += JSON.stringify({ entitySet: op.entitySet, key: op.key, body: op.body } satisfies RecordedOp) + "\n";
+    });
+    if (lines) writeSync(fd, lines);
+    return results;
+  };
+  for (const method of ["create", "update", "upsert"] as const) {
+    const original = (client[method] as (...a: unknown[]) => Promise<unknown>).bind(client);
+    (client as unknown as Record<string, unknown>)[method] = async (set: string, ...rest: unknown[]) => {
+      const out = await original(set, ...rest);
+      add(dv.writesBySet, set);
+      if (DATA_SETS.has(set)) writeSync(fd, JSON.stringify({ entitySet: set, key: method === "create" ? undefined : (rest[0] as RecordedOp["key"]), body: rest[method === "create" ? 0 : 1] as object }) + "\n");
+      return out;
+    };
+  }
+  const runs: ChildRunSummary[] = [];
+  const started = performance.now();
+  let error: string | undefined;
+  try {
+    for (const kind of req.kinds) {
+      const s = await runSync(
+        {
+          dataverse: client,
+          logger: silentLogger,
+          ionHttpHooks: {
+            onRequest: (info) => {
+              ion.requests++;
+              add(ion.byEndpoint, info.endpoint);
+              if (info.status === 429) ion.throttled++;
+            },
+          },
+        },
+        { connectionId: req.connectionId, kind, trigger: "cli" },
+      );
+      const report = s.report as { phases?: unknown } | undefined;
+      runs.push({ kind, status: s.status, created: s.created, updated: s.updated, unchanged: s.unchanged, failed: s.failed, counts: s.counts, phases: report?.phases, message: s.message });
+    }
+  } catch (e) {
+    error = ensureError(e).message;
+  } finally {
+    closeSync(fd);
+  }
+  const wallMs = performance.now() - started;
+  const stats = client.stats();
+  return {
+    ok: !error && runs.every((r) => r.status === "succeeded"),
+    error,
+    wallMs: Math.round(wallMs),
+    runs,
+    dataverse: { requests: stats.requests, batchRequests: dv.batchRequests, batchItems: stats.batchItems, throttled: stats.throttled, retries: stats.retries, byOperation: dv.byOperation, writesBySet: dv.writesBySet, failedWritesBySet: dv.failedWritesBySet },
+    ion,
+    peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    heapUsedMb: Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10,
+  };
+}
+
+// Entry point when forked by run.ts: one request in, one result out, then exit.
+if (require.main === module && typeof process.send === "function") {
+  process.once("message", (req: ChildRequest) => {
+    runChild(req).then(
+      (result) => process.send!(result, () => process.exit(0)),
+      (e: unknown) => process.send!({ ok: false, error: ensureError(e).message } as Partial<ChildResult>, () => process.exit(1)),
+    );
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * The results file (DESIGN.md section 7, a contract) and its markdown table. Pure.
+ */
+import type { Floor } from "./floor";
+
+export const RUN_NAMES = ["first", "noChange", "onePercent"] as const;
+export type RunName = (typeof RUN_NAMES)[number];
+
+/** Targets of issue 8 item 2. */
+export const TARGETS = {
+  requestsPerFloor: 1.1,
+  syncPerLoader: 1.5,
+  peakRssMb: 300,
+} as const;
+
+/** One measured run. The first eight keys after wallMs are the contract's; the rest explain them. */
+export interface RunResult {
+  wallMs: number;
+  ionRequests: number;
+  dataverseRequests: number;
+  dataverseBatchItems: number;
+  /** Data rows (provider accounts and subscriptions) created or updated. */
+  dataverseWrites: number;
+  /** Data rows whose stored content differs after the run (new rows included), read back from the emulator. */
+  rowsChanged: number;
+  floorRequests: number;
+  loaderMs: number;
+  peakRssMb: number;
+  /** 429 answers the sync received from Dataverse (request or $batch part) and from Ion. */
+  throttled: number;
+  status: string;
+  ionRequestsByEndpoint: Record<string, number>;
+  cloudProfileReads: number;
+  dataverseRequestsByOperation: Record<string, number>;
+  dataverseBatchRequests: number;
+  /** Writes to the run's own rows (w365_syncrun, the connector): not data, counted apart from dataverseWrites. */
+  bookkeepingWrites: number;
+  dataverseWritesByTable: Record<string, number>;
+  rowsChangedByTable: Record<string, number>;
+  /** Rows the bench changed in Ion that the sync should write (onePercent only). */
+  expectedChangedRows?: number;
+  /** Customers the bench changed in Ion before this run (onePercent only). */
+  expectedChangedCustomers?: number;
+  floor: Floor;
+  requestsPerFloor: number;
+  loader: { rows: number; requests: number; failed: number };
+  /** wallMs / loaderMs; null when the run wrote nothing (no loader time to compare with). */
+  syncPerLoader: number | null;
+  syncCounts: Record<string, number>;
+  phasesMs?: Record<string, number>;
+  emulator: { requests: number; batchItems: number; throttled: number; writes: number };
+  throttledByDataverse: number;
+  throttledByIon: number;
+  /** Time from fork to the child's exit (Node start and module loading included). */
+  processMs: number;
+}
+
+export interface Check {
+  run: RunName;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  scenario: { customers: number; subscriptionsPerCustomer: number; seed: number; serviceProtection: boolean; changeFraction: number };
+  runs: Record<RunName, RunResult>;
+  setup: Record<string, unknown>;
+  checks: Check[];
+  machine: { cpus: number; node: string; platform: string; totalMemGb: number };
+  measuredAt: string;
+}
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+/** Target checks of issue 8 item 2, one line per run and target. */
+export function evaluateTargets(runs: Record<RunName, RunResult>): Check[] {
+  const checks: Check[] = [];
+  for (const run of RUN_NAMES) {
+    const r = runs[run];
+    checks.push({ run, target: `Dataverse requests <= ${TARGETS.requestsPerFloor} x floor`, value: `${r.dataverseRequests} / ${r.floorRequests} = ${round(r.requestsPerFloor)}`, met: r.requestsPerFloor <= TARGETS.requestsPerFloor });
+    checks.push({ run, target: `peak RSS < ${TARGETS.peakRssMb} MB`, value: `${r.peakRssMb} MB`, met: r.peakRssMb < TARGETS.peakRssMb });
+    checks.push({ run, target: "no 429 reaches the admin as a failure", value: `${r.throttled} x 429, run ${r.status}`, met: r.status === "succeeded" });
+    checks.push({ run, target: "writes exactly the changed rows", value: `${r.dataverseWrites} written, ${r.rowsChanged} changed`, met: r.dataverseWrites === r.rowsChanged && (r.expectedChangedRows === undefined || r.rowsChanged === r.expectedChangedRows) });
+    if (r.syncPerLoader !== null) checks.push({ run, target: `sync time <= ${TARGETS.syncPerLoader} x bare loader`, value: `${r.wallMs} / ${r.loaderMs} ms = ${round(r.syncPerLoader)}`, met: r.syncPerLoader <= TARGETS.syncPerLoader });
+  }
+  checks.push({ run: "noChange", target: "zero Dataverse writes when nothing changed", value: `${runs.noChange.dataverseWrites}`, met: runs.noChange.dataverseWrites === 0 });
+  for (const run of ["noChange", "onePercent"] as const) {
+    const r = runs[run];
+    const allowed = run === "noChange" ? 0 : (r.expectedChangedCustomers ?? 0);
+    checks.push({ run, target: "cloud-profile reads only for new or changed customers", value: `${r.cloudProfileReads} reads, ${allowed} changed customers`, met: r.cloudProfileReads <= allowed });
+  }
+  return checks;
+}
+
+/** The contract keys are present and numeric in every run (what the acceptance check reads). */
+export function contractProblems(results: { scenario?: unknown; runs?: unknown }): string[] {
+  const problems: string[] = [];
+  const s = results.scenario as Record<string, unknown> | undefined;
+  if (!s || typeof s.customers !== "number" || typeof s.subscriptionsPerCustomer !== "number") problems.push("scenario.customers / scenario.subscriptionsPerCustomer missing");
+  const runs = results.runs as Record<string, Record<string, unknown>> | undefined;
+  for (const name of RUN_NAMES) {
+    const r = runs?.[name];
+    if (!r) {
+      problems.push(`runs.${name} missing`);
+      continue;
+    }
+    for (const key of ["wallMs", "ionRequests", "dataverseRequests", "dataverseBatchItems", "dataverseWrites", "rowsChanged", "floorRequests", "loaderMs", "peakRssMb", "throttled"]) {
+      if (typeof r[key] !== "number" || !Number.isFinite(r[key] as number)) problems.push(`runs.${name}.${key} is not a number`);
+    }
+  }
+  return problems;
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** The short markdown table written next to latest.json. */
+export function renderMarkdown(results: BenchResults): string {
+  const { scenario, runs } = results;
+  const cols: [string, (r: RunResult) => string][] = [
+    ["wall ms", (r) => fmt(r.wallMs)],
+    ["loader ms", (r) => fmt(r.loaderMs)],
+    ["sync / loader", (r) => (r.syncPerLoader === null ? "n/a" : String(round(r.syncPerLoader)))],
+    ["Ion requests", (r) => fmt(r.ionRequests)],
+    ["cloud-profile reads", (r) => fmt(r.cloudProfileReads)],
+    ["Dataverse requests", (r) => fmt(r.dataverseRequests)],
+    ["floor", (r) => fmt(r.floorRequests)],
+    ["requests / floor", (r) => String(round(r.requestsPerFloor))],
+    ["$batch requests", (r) => fmt(r.dataverseBatchRequests)],
+    ["$batch items", (r) => fmt(r.dataverseBatchItems)],
+    ["data rows written", (r) => fmt(r.dataverseWrites)],
+    ["rows changed", (r) => fmt(r.rowsChanged)],
+    ["bookkeeping writes", (r) => fmt(r.bookkeepingWrites)],
+    ["429s", (r) => fmt(r.throttled)],
+    ["peak RSS MB", (r) => String(r.peakRssMb)],
+    ["status", (r) => r.status],
+  ];
+  const lines = [
+    `# Benchmark: ${fmt(scenario.customers)} customers x ${scenario.subscriptionsPerCustomer} subscriptions`,
+    "",
+    `Measured ${results.measuredAt} on ${results.machine.cpus} CPUs, Node ${results.machine.node}; Dataverse service protection ${scenario.serviceProtection ? "on" : "OFF"}. See bench/README.md for what each figure means.`,
+    "",
+    `| figure | ${RUN_NAMES.join(" | ")} |`,
+    `| --- | ${RUN_NAMES.map(() => "---:").join(" | ")} |`,
+    ...cols.map(([label, f]) => `| ${label} | ${RUN_NAMES.map((n) => f(runs[n])).join(" | ")} |`),
+    "",
+    "| run | target | value | met |",
+    "| --- | --- | --- | --- |",
+    ...results.checks.map((c) => `| ${c.run} | ${c.target} | ${c.value} | ${c.met ? "yes" : "**no**"} |`),
+    "",
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,346 @@
+/**
+ * `npm run bench` (issue 8): the sync at reseller scale against the sandbox, with Dataverse's service
+ * protection limits on. Three runs (first, noChange, onePercent), each in a child process (child.ts),
+ * each compared with its floor (floor.ts) and with a bare loader writing the same rows (loader.ts).
+ * Writes bench/results/latest.json (DESIGN.md section 7) and latest.md. See bench/README.md.
+ */
+import { fork } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DataverseClient } from "../src/dataverse";
+import { ensureError, ValidationError } from "../src/shared/errors";
+import { redact } from "../src/shared/redact";
+import { silentLogger } from "../src/shared/logger";
+import { readSolutionSource } from "../src/solution";
+import { MappingStatus } from "../src/sync";
+import { WRITE_CONCURRENCY } from "../src/sync/writer";
+import { startDataverseEmulator, type DataverseEmulator } from "../sandbox/dataverse";
+import { generateCrmAccounts, startIonSimulator, type IonSimulator } from "../sandbox/ion";
+import { parseBenchArgs, USAGE, type BenchArgs } from "./args";
+import type { ChildRequest, ChildResult } from "./child";
+import { computeFloor, requiredReads } from "./floor";
+import { readRecordedOps, runLoader, toLoaderOperation, ION_ID_COLUMN } from "./loader";
+import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunName, type RunResult } from "./result";
+
+const DATA_TABLES = ["w365_provideraccounts", "w365_providersubscriptions"] as const;
+type DataTable = (typeof DATA_TABLES)[number];
+/** Columns that change on every write whatever the content (not content). */
+const SYSTEM_COLUMNS = new Set(["modifiedon", "versionnumber", "_modifiedby_value", "_modifiedonbehalfby_value", "createdon", "_createdby_value", "_createdonbehalfby_value", "overriddencreatedon"]);
+const CLOUD_PROFILES = "GET /api/v3/accounts/{A}/customers/{C}/cloudProfiles";
+
+/** One stored row, reduced to what the bench compares: its Ion id, mapping status and a content hash. */
+interface SnapshotRow {
+  ionId: string;
+  hash: string;
+  mappingStatus?: number;
+}
+type Snapshot = Record<DataTable, Map<string, SnapshotRow>>;
+
+/** Pure: a hash of a row's content, system columns and annotations left out. */
+export function contentOf(row: Record<string, unknown>): string {
+  const keys = Object.keys(row)
+    .filter((k) => !k.includes("@") && !SYSTEM_COLUMNS.has(k))
+    .sort();
+  return createHash("sha1")
+    .update(JSON.stringify(keys.map((k) => [k, row[k]])))
+    .digest("base64");
+}
+
+/** Pure: rows new or different in `after` compared with `before`. */
+export function changedRows(before: Map<string, SnapshotRow>, after: Map<string, SnapshotRow>): number {
+  let n = 0;
+  for (const [id, row] of after) if (before.get(id)?.hash !== row.hash) n++;
+  return n;
+}
+
+async function snapshot(dv: DataverseClient, connectionId: string): Promise<Snapshot> {
+  const out = { w365_provideraccounts: new Map(), w365_providersubscriptions: new Map() } as Snapshot;
+  for (const table of DATA_TABLES) {
+    const idColumn = table === "w365_provideraccounts" ? "w365_provideraccountid" : "w365_providersubscriptionid";
+    for await (const page of dv.queryPages<Record<string, unknown>>(table, { filter: `_w365_connection_value eq ${connectionId}`, pageSize: 5000 })) {
+      for (const row of page) {
+        out[table].set(String(row[idColumn]), { ionId: String(row[ION_ID_COLUMN[table]!]), hash: contentOf(row), mappingStatus: typeof row.w365_mappingstatus === "number" ? row.w365_mappingstatus : undefined });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The reseller's existing accounts: the sandbox's CRM data (tenant, domain, typo, suffix, ambiguous and
+ * e-mail matches, unrelated accounts) plus, for every customer that data leaves without a sure match,
+ * one account with the customer's exact name, tenant and domain. So nearly every customer auto-maps and
+ * its subscriptions really sync; the few left (ambiguous names) stay Suggested, as in production.
+ */
+export function benchAccounts(seed: number, customers: ReturnType<IonSimulator["control"]["customers"]>): Record<string, unknown>[] {
+  const crm = generateCrmAccounts(seed, customers.length, { withTruth: true }) as unknown as (Record<string, unknown> & { truth?: { kind: string; ionCustomerId?: string } })[];
+  const sure = new Set(["tenant", "domain", "name-typo", "name-suffix"]);
+  const covered = new Set(crm.filter((a) => a.truth && sure.has(a.truth.kind)).map((a) => String(a.truth!.ionCustomerId)));
+  const rows = crm.map(({ truth: _truth, ...rest }) => rest);
+  for (const c of customers) {
+    if (covered.has(String(c.id))) continue;
+    const tenant = c.cloudProfiles[0]?.customerTenantId;
+    rows.push({
+      name: c.customerOrganization,
+      ...(tenant ? { w365_microsofttenantid: tenant } : {}),
+      ...(c.customerDomain ? { w365_primarydomain: c.customerDomain, websiteurl: `https://www.${c.customerDomain}` } : {}),
+      address1_postalcode: c.customerAddress.zip,
+      address1_country: c.customerAddress.country,
+    });
+  }
+  return rows;
+}
+
+function runChildProcess(request: ChildRequest): Promise<{ result: ChildResult; processMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = fork(path.join(__dirname, "child.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
+    let result: ChildResult | undefined;
+    child.on("message", (m) => (result = m as ChildResult));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (result) resolve({ result, processMs: Math.round(performance.now() - started) });
+      else reject(new Error(`the sync process exited with code ${code} without a result`));
+    });
+    child.send(request);
+  });
+}
+
+function sumValues(m: Record<string, number>, keys: readonly string[]): number {
+  return keys.reduce((a, k) => a + (m[k] ?? 0), 0);
+}
+
+interface World {
+  emulator: DataverseEmulator;
+  ion: IonSimulator;
+  /** Bench's own client (another Dataverse user: its reads do not use the sync user's request budget). */
+  inspect: DataverseClient;
+  /** The sync user's client for the loader (same user, same limits as the sync). */
+  loaderClient: DataverseClient;
+  connectionId: string;
+  loaderConnectionId: string;
+  accounts: number;
+  tmp: string;
+}
+
+async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world: World; setup: Record<string, unknown> }> {
+  const t0 = performance.now();
+  const emulator = await startDataverseEmulator({ serviceProtection: { enabled: args.serviceProtection }, logger: silentLogger });
+  emulator.applySolutionModel(await readSolutionSource());
+  const ion = await startIonSimulator({ customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, orderProcessing: { mode: "manual" }, logger: silentLogger });
+  const inspectToken = emulator.issueToken({ name: "Bench inspector", fieldSecurity: true, applicationUser: true });
+  const inspect = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: inspectToken }, logger: silentLogger, maxConcurrency: 4 });
+  const loaderClient = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.integrationToken }, logger: silentLogger });
+  const accounts = benchAccounts(args.seed, ion.control.customers());
+  const seeded = await inspect.batch(accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body })), { batchSize: 1000, concurrency: 2 });
+  const bad = seeded.find((r) => !r.ok);
+  if (bad && !bad.ok) throw new Error(`seeding accounts failed: ${bad.error.message}`);
+  const connection = (name: string, withCredentials: boolean) => ({
+    w365_name: name,
+    w365_ionaccountid: ion.accountId,
+    w365_ionbaseurl: ion.url,
+    ...(withCredentials ? { w365_refreshtoken: ion.credentials.refreshToken, w365_apikey: ion.credentials.apiKey, w365_apisecret: ion.credentials.apiSecret } : {}),
+    w365_country: "US",
+    w365_currencycode: "USD",
+    w365_status: 365000000,
+  });
+  const connectionId = await inspect.create("w365_providerconnections", connection("StreamOne Ion (bench)", true));
+  const loaderConnectionId = await inspect.create("w365_providerconnections", connection("Bare loader (bench, never synced)", false));
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "streamone-bench-"));
+  const setupMs = Math.round(performance.now() - t0);
+  log(`setup: ${args.customers} customers, ${ion.control.subscriptions().length} subscriptions, ${accounts.length} existing accounts (${setupMs} ms)`);
+  return {
+    world: { emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp },
+    setup: {
+      ionCustomers: args.customers,
+      ionSubscriptions: ion.control.subscriptions().length,
+      existingAccounts: accounts.length,
+      accountSeeding: "sandbox CRM accounts + one exact account per customer they leave without a sure match",
+      setupMs,
+      serviceProtectionLimits: args.serviceProtection ? { requestsPer5Min: 6000, executionMsPer5Min: 1_200_000, concurrent: 52 } : "off",
+    },
+  };
+}
+
+/**
+ * Portal-side edits in Ion before the third run: `fraction` of the customers (contact name) and of the
+ * subscriptions (quantity + 1), spread evenly over the data set. Deterministic.
+ */
+export function pickEvenly<T>(items: readonly T[], fraction: number): T[] {
+  const n = Math.max(1, Math.round(items.length * fraction));
+  const step = items.length / n;
+  return Array.from({ length: n }, (_, i) => items[Math.floor(i * step + step / 2)]!).filter((x) => x !== undefined);
+}
+
+async function measureRun(world: World, name: RunName, before: Snapshot, extra: { expectedChangedRows?: number; expectedChangedCustomers?: number; changedCustomerIds?: Set<string> }, log: (s: string) => void): Promise<{ result: RunResult; after: Snapshot }> {
+  const { emulator, ion } = world;
+  emulator.resetStats();
+  ion.control.resetCounters();
+  const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
+  writeFileSync(opsFile, "");
+  const { result: child, processMs } = await runChildProcess({ dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile });
+  const emu = emulator.stats();
+  const ionCounters = ion.control.counters();
+  if (child.error) log(`  ${name}: the sync failed: ${redact(child.error)}`);
+  const after = await snapshot(world.inspect, world.connectionId);
+
+  const rowsChangedByTable: Record<string, number> = {};
+  for (const t of DATA_TABLES) rowsChangedByTable[t] = changedRows(before[t], after[t]);
+  const rowsChanged = sumValues(rowsChangedByTable, DATA_TABLES);
+  const dataverseWritesByTable = child.dataverse.writesBySet;
+  const dataverseWrites = sumValues(dataverseWritesByTable, DATA_TABLES);
+  const bookkeepingWrites = Object.entries(dataverseWritesByTable)
+    .filter(([k]) => !(DATA_TABLES as readonly string[]).includes(k))
+    .reduce((a, [, v]) => a + v, 0);
+
+  // Matching is needed for new customers, and for changed customers not yet Mapped or Ignored.
+  const unsettled = [...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus !== MappingStatus.Mapped && r.mappingStatus !== MappingStatus.Ignored).map((r) => r.ionId);
+  const matchingNeeded = before.w365_provideraccounts.size < ion.control.customers().length || unsettled.some((id) => extra.changedCustomerIds?.has(id));
+  const floor = computeFloor({
+    reads: requiredReads({ providerAccounts: before.w365_provideraccounts.size, providerSubscriptions: before.w365_providersubscriptions.size, accounts: world.accounts, matchingNeeded }),
+    changedRows: rowsChanged,
+  });
+
+  // The bare loader: the same rows, in $batch of 1000, same concurrency as the sync's writer, under the loader's connector.
+  const ionIds = new Map<string, string>();
+  for (const t of DATA_TABLES) for (const [id, row] of after[t]) ionIds.set(`${t}|${id}`, row.ionId);
+  const ops = (await readRecordedOps(opsFile)).map((op) => toLoaderOperation(op, world.loaderConnectionId, (set, id) => ionIds.get(`${set}|${id}`)));
+  const loader = await runLoader(world.loaderClient, ops, WRITE_CONCURRENCY);
+  if (loader.failed) log(`  ${name}: the loader had ${loader.failed} failed rows: ${loader.firstError ?? ""}`);
+
+  const syncCounts: Record<string, number> = {};
+  const phasesMs: Record<string, number> = {};
+  for (const r of child.runs) {
+    for (const [k, v] of Object.entries(r.counts)) syncCounts[k] = (syncCounts[k] ?? 0) + v;
+    const durations = (r.phases as { durationsMs?: Record<string, number> } | undefined)?.durationsMs;
+    for (const [k, v] of Object.entries(durations ?? {})) phasesMs[k] = (phasesMs[k] ?? 0) + v;
+  }
+  const ionRequests = Object.values(ionCounters).reduce((a, b) => a + b, 0);
+  const status = child.error ? "failed" : (child.runs.map((r) => r.status).find((s) => s !== "succeeded") ?? "succeeded");
+  const result: RunResult = {
+    wallMs: child.wallMs,
+    ionRequests,
+    dataverseRequests: child.dataverse.requests,
+    dataverseBatchItems: child.dataverse.batchItems,
+    dataverseWrites,
+    rowsChanged,
+    floorRequests: floor.requests,
+    loaderMs: loader.ms,
+    peakRssMb: child.peakRssMb,
+    throttled: child.dataverse.throttled + child.ion.throttled,
+    status,
+    ionRequestsByEndpoint: ionCounters,
+    cloudProfileReads: ionCounters[CLOUD_PROFILES] ?? 0,
+    dataverseRequestsByOperation: child.dataverse.byOperation,
+    dataverseBatchRequests: child.dataverse.batchRequests,
+    bookkeepingWrites,
+    dataverseWritesByTable,
+    rowsChangedByTable,
+    ...(extra.expectedChangedRows !== undefined ? { expectedChangedRows: extra.expectedChangedRows } : {}),
+    ...(extra.expectedChangedCustomers !== undefined ? { expectedChangedCustomers: extra.expectedChangedCustomers } : {}),
+    floor,
+    requestsPerFloor: Math.round((child.dataverse.requests / floor.requests) * 1000) / 1000,
+    loader: { rows: loader.rows, requests: loader.requests, failed: loader.failed },
+    syncPerLoader: loader.ms > 0 ? Math.round((child.wallMs / loader.ms) * 1000) / 1000 : null,
+    syncCounts,
+    phasesMs,
+    emulator: { requests: emu.requests, batchItems: emu.batchItems, throttled: emu.throttled, writes: emu.writes },
+    throttledByDataverse: child.dataverse.throttled,
+    throttledByIon: child.ion.throttled,
+    processMs,
+  };
+  log(
+    `  ${name}: ${result.status} in ${result.wallMs} ms (loader ${result.loaderMs} ms); Dataverse ${result.dataverseRequests} requests (floor ${result.floorRequests}), ${result.dataverseBatchItems} batch items, ${dataverseWrites} data writes, ${rowsChanged} rows changed, ${bookkeepingWrites} bookkeeping writes; Ion ${ionRequests} requests (${result.cloudProfileReads} cloud profiles); ${result.throttled} x 429; peak RSS ${result.peakRssMb} MB`,
+  );
+  return { result, after };
+}
+
+/** Applies the 1% change in Ion; returns what the sync should then write. */
+function changeIon(world: World, fraction: number, mappedCustomers: Set<string>): { customers: Set<string>; expectedRows: number } {
+  const { control } = world.ion;
+  const customers = pickEvenly(control.customers(), fraction);
+  for (const c of customers) control.updateCustomer(c.id, { customerName: `${c.customerName} (changed)` });
+  const subscriptions = pickEvenly(control.subscriptions(), fraction);
+  for (const s of subscriptions) control.updateSubscription(s.id, { quantity: s.quantity + 1 });
+  // A changed customer rewrites its provider account; a changed subscription syncs only when its customer is mapped.
+  const expectedRows = customers.length + subscriptions.filter((s) => mappedCustomers.has(String(s.customerId))).length;
+  return { customers: new Set(customers.map((c) => String(c.id))), expectedRows };
+}
+
+export async function runBench(args: BenchArgs, log: (s: string) => void = (s) => process.stderr.write(s + "\n")): Promise<BenchResults> {
+  const { world, setup } = await setUp(args, log);
+  try {
+    const runs = {} as Record<RunName, RunResult>;
+    let before = await snapshot(world.inspect, world.connectionId);
+    for (const name of RUN_NAMES) {
+      let extra: Parameters<typeof measureRun>[3] = {};
+      if (name === "onePercent") {
+        const mapped = new Set([...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus === MappingStatus.Mapped).map((r) => r.ionId));
+        const change = changeIon(world, args.changeFraction, mapped);
+        extra = { expectedChangedRows: change.expectedRows, expectedChangedCustomers: change.customers.size, changedCustomerIds: change.customers };
+      }
+      const { result, after } = await measureRun(world, name, before, extra, log);
+      runs[name] = result;
+      before = after;
+    }
+    const mappedAfter = [...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus === MappingStatus.Mapped).length;
+    setup.mappedCustomersAfterFirstRun = mappedAfter;
+    setup.unmappedCustomersAfterFirstRun = before.w365_provideraccounts.size - mappedAfter;
+    setup.note = "Customers left Unmapped/Suggested after auto-mapping keep their subscriptions out of the sync (skipped-unmapped), as in production; no admin mapping is done between phases.";
+    return {
+      scenario: { customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, serviceProtection: args.serviceProtection, changeFraction: args.changeFraction },
+      runs,
+      setup,
+      checks: evaluateTargets(runs),
+      machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
+      measuredAt: new Date().toISOString(),
+    };
+  } finally {
+    rmSync(world.tmp, { recursive: true, force: true });
+    await world.emulator.whenIdle().catch(() => undefined);
+    await world.emulator.close();
+    await world.ion.close();
+  }
+}
+
+export function writeResults(results: BenchResults, outDir: string): { json: string; md: string } {
+  mkdirSync(outDir, { recursive: true });
+  const json = path.join(outDir, "latest.json");
+  const md = path.join(outDir, "latest.md");
+  writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(md, renderMarkdown(results));
+  return { json, md };
+}
+
+/** The `npm run bench` entry point; returns the exit code (0 done, 1 failed, 2 bad usage). */
+export async function main(argv: string[]): Promise<number> {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${ensureError(e).message}\n`);
+    return e instanceof ValidationError ? 2 : 1;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  try {
+    const results = await runBench(args);
+    const problems = contractProblems(results);
+    const outDir = args.outDir ?? path.join(__dirname, "..", "..", "bench", "results");
+    const files = writeResults(results, outDir);
+    process.stdout.write(renderMarkdown(results) + "\n");
+    process.stderr.write(`wrote ${files.json} and ${files.md}\n`);
+    if (problems.length) {
+      process.stderr.write(`results are incomplete: ${problems.join("; ")}\n`);
+      return 1;
+    }
+    return 0;
+  } catch (e) {
+    process.stderr.write(`bench failed: ${redact(ensureError(e).message)}\n`);
+    return 1;
+  }
+}
