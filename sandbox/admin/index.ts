@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { ConnectorError } from "../../src/shared/errors";
 import { registerSecret } from "../../src/shared/redact";
+import { repoRoot } from "../../src/solution/paths";
 
 export interface AdminHarnessOptions {
   /** 0/undefined = any free port; always bound to 127.0.0.1. */
@@ -39,7 +40,8 @@ export class AdminHarnessError extends ConnectorError {
   }
 }
 
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
+// Resolved by walking up to the repository, so the compiled copy under build/ finds the same files.
+const REPO_ROOT = repoRoot();
 export const CONTROL_NAME = "Work365.StreamOneConnector";
 const MAPPING_RESOURCE = "w365_/streamone/mapping.html";
 

@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { defaultUiDir } from "../../solution/paths";
 import { packSolution } from "../../solution/pack";
 import type { Output } from "../output";
 
 export async function runPackCommand(opts: { managed?: boolean; out?: string; json?: boolean }, out: Output): Promise<number> {
   // A clean checkout built by `npm ci` has build/ui; otherwise build the control and web resources first.
-  const buildUi = !existsSync("build/ui/pcf") || !existsSync("build/ui/webresources");
+  const buildUi = !existsSync(path.join(defaultUiDir(), "pcf")) || !existsSync(path.join(defaultUiDir(), "webresources"));
   const result = await packSolution({ managed: Boolean(opts.managed), outDir: opts.out ?? "dist", buildUi });
   if (opts.json) out.json(result);
   else {
