@@ -189,6 +189,8 @@ export interface AccountsPhaseOptions {
   providerAccountId?: string;
   /** Highest account row version the last accounts phase saw (connector checkpoint): skip re-matching when none is newer. */
   accountsVersion?: string;
+  /** The newest account row version now (read with the run's first requests); saves the probe query. */
+  accountsMaxVersion?: string;
 }
 
 /** Mapping state after the accounts phase, handed to the subscriptions phase of the same run (saves re-reading). */
@@ -208,7 +210,10 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   const { dv, ion, connection, clock, logger } = ctx;
   const report = run.report;
   const existing = await loadExistingProviderAccounts(dv, connection.id);
-  const rematch = await accountsChangedSince(dv, o.accountsVersion);
+  const rematch =
+    o.accountsMaxVersion !== undefined && o.accountsVersion !== undefined && /^\d+$/.test(o.accountsVersion) && /^\d+$/.test(o.accountsMaxVersion)
+      ? BigInt(o.accountsMaxVersion) > BigInt(o.accountsVersion)
+      : await accountsChangedSince(dv, o.accountsVersion);
   let index: (AccountIndex & { maxVersion?: string }) | undefined;
   let indexLoading: Promise<AccountIndex & { maxVersion?: string }> | undefined;
   const getIndex = async () => {

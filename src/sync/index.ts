@@ -11,7 +11,8 @@ import { loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
 import { RecordNotFoundError } from "./errors";
 import { OUTBOUND_COLUMNS, OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
-import { createQueuedRun, findStaleRun, RunRecorder, RunStatus } from "./runs";
+import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
+import { prefetchRun } from "./prefetch";
 import { ConnectionStatus, SETS, SyncState } from "./schema";
 import { runSubscriptionsPhase } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
@@ -96,12 +97,14 @@ async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun:
  * checkpoint, and always finishes the row: succeeded, partial (some records failed) or failed.
  */
 export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRunSummary> {
-  const connection = await loadConnection(deps.dataverse, o.connectionId);
-  const ctx = makeContext(deps, connection);
   const dryRun = o.dryRun ?? false;
+  const lookForDeadRuns = !o.runId && !dryRun && !o.providerAccountId;
+  const pre = await prefetchRun(deps.dataverse, o.connectionId, o.kind, { wantRuns: lookForDeadRuns, wantAccountsVersion: o.kind === "accounts" || o.kind === "all" });
+  const connection = pre.connection;
+  const ctx = makeContext(deps, connection);
   let runId = o.runId;
-  if (!runId && !dryRun && !o.providerAccountId) {
-    const stale = await findStaleRun(ctx.dv, connection.id, o.kind, ctx.clock.now(), o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
+  if (lookForDeadRuns) {
+    const stale = pickStaleRun(pre.runningRuns, ctx.clock.now(), o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
     if (stale) {
       runId = stale.w365_syncrunid;
       ctx.logger.warn("taking over a run whose process stopped", { runId });
@@ -131,7 +134,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       const phaseStart = ctx.clock.now();
       progress(phase, `${phase}: started`);
       if (phase === "accounts") {
-        const result = await runAccountsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, accountsVersion: connectorCheckpoint.accountsVersion });
+        const result = await runAccountsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, accountsVersion: connectorCheckpoint.accountsVersion, accountsMaxVersion: pre.accountsMaxVersion });
         mapping = result.mapping;
         if (!dryRun && !o.providerAccountId && result.accountsVersion !== connectorCheckpoint.accountsVersion) {
           connectorCheckpoint.accountsVersion = result.accountsVersion;

@@ -210,10 +210,9 @@ export class RunRecorder {
   }
 }
 
-/** Runs of this connector and kind left "running" whose heartbeat is older than `staleMs` (their process died). */
-export async function findStaleRun(dv: DataverseClient, connectionId: string, kind: RunKind, now: number, staleMs: number): Promise<RunRow | undefined> {
-  const filter = `_w365_connection_value eq ${connectionId} and w365_kind eq '${kind}' and w365_status eq 'running' and w365_dryrun eq false`;
-  for await (const row of dv.query<RunRow>(SETS.syncRun, { select: RUN_COLUMNS, filter, orderby: "w365_startedon desc", top: 5 })) {
+/** Of the runs still marked running, the newest whose heartbeat (checkpoint updatedAt) is older than `staleMs`: its process died. */
+export function pickStaleRun(rows: RunRow[], now: number, staleMs: number): RunRow | undefined {
+  for (const row of rows) {
     const cp = parseCheckpoint(row.w365_checkpoint);
     const last = cp?.updatedAt ?? toEpochMs(row.w365_startedon) ?? 0;
     if (now - last > staleMs) return row;

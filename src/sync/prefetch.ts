@@ -1,0 +1,47 @@
+/**
+ * The reads every sync run starts with, in ONE $batch of GETs (a $batch counts as one request against
+ * Dataverse's service protection): the connector row with its token columns, runs of this kind left
+ * "running" (a dead process's run to take over), and the newest account row version (does matching need
+ * to run again?). Issue 8: this keeps a no-change run within a few requests of the floor.
+ */
+import type { DataverseClient } from "../dataverse";
+import { queryString } from "../dataverse";
+import { ConnectionNotFoundError } from "./errors";
+import { ConnectionRecord, connectionFromRow } from "./context";
+import type { RunKind, RunRow } from "./runs";
+import { RUN_COLUMNS } from "./runs";
+import { CONNECTION_COLUMNS, SETS } from "./schema";
+import { TOKEN_COLUMNS, TokenRow } from "./tokenStore";
+
+export interface RunPrefetch {
+  connection: ConnectionRecord;
+  /** Runs of this connector and kind still marked running (newest first). */
+  runningRuns: RunRow[];
+  /** Highest account row version now, when it could be read. */
+  accountsMaxVersion?: string;
+}
+
+export function staleRunsFilter(connectionId: string, kind: RunKind): string {
+  return `_w365_connection_value eq ${connectionId} and w365_kind eq '${kind}' and w365_status eq 'running' and w365_dryrun eq false`;
+}
+
+export async function prefetchRun(dv: DataverseClient, connectionId: string, kind: RunKind, o: { wantRuns: boolean; wantAccountsVersion: boolean }): Promise<RunPrefetch> {
+  const select = [...new Set<string>([...CONNECTION_COLUMNS, ...TOKEN_COLUMNS])];
+  const ops = [
+    { method: "GET" as const, entitySet: SETS.connection, key: connectionId, query: queryString({ select }).replace(/^\?/, "") },
+    ...(o.wantRuns ? [{ method: "GET" as const, entitySet: SETS.syncRun, query: queryString({ select: RUN_COLUMNS, filter: staleRunsFilter(connectionId, kind), orderby: "w365_startedon desc", top: 5 }).replace(/^\?/, "") }] : []),
+    ...(o.wantAccountsVersion ? [{ method: "GET" as const, entitySet: SETS.account, query: queryString({ select: ["accountid", "versionnumber"], orderby: "versionnumber desc", top: 1 }).replace(/^\?/, "") }] : []),
+  ];
+  const [conn, runs, version] = await dv.batch(ops, { continueOnError: true });
+  if (!conn || !conn.ok) {
+    if (conn && !conn.ok && conn.status !== 404) throw conn.error;
+    throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
+  }
+  const row = conn.body as Record<string, unknown>;
+  const connection: ConnectionRecord = { ...connectionFromRow(row), tokenRow: row as TokenRow };
+  const runningRuns = o.wantRuns && runs?.ok ? (((runs.body as { value?: RunRow[] })?.value ?? []) as RunRow[]) : [];
+  let accountsMaxVersion: string | undefined;
+  const vrow = o.wantAccountsVersion && version?.ok ? (version.body as { value?: { versionnumber?: number | string }[] })?.value?.[0] : undefined;
+  if (vrow?.versionnumber !== undefined && vrow.versionnumber !== null) accountsMaxVersion = String(vrow.versionnumber);
+  return { connection, runningRuns, accountsMaxVersion };
+}
