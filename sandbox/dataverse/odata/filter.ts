@@ -33,6 +33,9 @@ export type FilterExpr =
   | { k: "isnull"; prop: PropRef; negate: boolean; pos: number }
   | { k: "boolprop"; prop: PropRef };
 
+export const MAX_FILTER_NESTING = 100;
+export const MAX_FILTER_CONDITIONS = 500;
+
 export class FilterSyntaxError extends DataverseHttpError {
   constructor(message: string) {
     super(400, ErrorCodes.ODataBadRequest, message);
@@ -183,10 +186,15 @@ class Parser {
     return !!t && t.kind === "ident" && t.text.toLowerCase() === word;
   }
 
+  /** and/or chains build left-deep trees that the compiler walks recursively: their length is bounded too. */
+  private conditions = 0;
+  private joined(t: Token): void {
+    if (++this.conditions >= MAX_FILTER_CONDITIONS) throw new FilterSyntaxError(`The $filter has more than ${MAX_FILTER_CONDITIONS} conditions (position ${t.pos}); use Microsoft.Dynamics.CRM.In or split the query.`);
+  }
   private or(): FilterExpr {
     let l = this.and();
     while (this.isWord(this.peek(), "or")) {
-      this.next();
+      this.joined(this.next());
       l = { k: "or", l, r: this.and() };
     }
     return l;
@@ -194,15 +202,26 @@ class Parser {
   private and(): FilterExpr {
     let l = this.unary();
     while (this.isWord(this.peek(), "and")) {
-      this.next();
+      this.joined(this.next());
       l = { k: "and", l, r: this.unary() };
     }
     return l;
   }
+  /** Nesting (parentheses and `not`) is bounded: a hostile $filter must get a 400, not overflow the stack. */
+  private depth = 0;
+  private nested<T>(pos: number, parse: () => T): T {
+    if (++this.depth > MAX_FILTER_NESTING) throw new FilterSyntaxError(`The $filter nests deeper than ${MAX_FILTER_NESTING} levels at position ${pos}.`);
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
   private unary(): FilterExpr {
-    if (this.isWord(this.peek(), "not")) {
+    const t = this.peek();
+    if (t && this.isWord(t, "not")) {
       this.next();
-      return { k: "not", e: this.unary() };
+      return this.nested(t.pos, () => ({ k: "not" as const, e: this.unary() }));
     }
     return this.primary();
   }
@@ -212,7 +231,7 @@ class Parser {
     if (!t) throw new FilterSyntaxError(`Expression expected at position ${this.text.length} in '${this.text}'.`);
     if (t.kind === "lparen") {
       this.next();
-      const e = this.or();
+      const e = this.nested(t.pos, () => this.or());
       this.expect("rparen");
       return e;
     }

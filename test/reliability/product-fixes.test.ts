@@ -1,0 +1,40 @@
+/**
+ * Pins for product bugs the reliability suite found (see REPORT.md, "Bugs found and fixed").
+ */
+import { DataverseClient } from "../../src/dataverse";
+import { MAX_FILTER_CONDITIONS, MAX_FILTER_NESTING, parseFilter } from "../../sandbox/dataverse/odata/filter";
+import { startDataverseEmulator } from "../../sandbox/dataverse";
+
+describe("Dataverse emulator", () => {
+  it("an injected 429 gives its concurrency slot back (it used to leak until every request was refused)", async () => {
+    const emu = await startDataverseEmulator({ faults: { rate429: 0.5, seed: 3 }, serviceProtection: { enabled: true, maxConcurrent: 2 } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const res = await fetch(`${emu.url}/api/data/v9.2/WhoAmI`, { headers: { Authorization: `Bearer ${emu.integrationToken}` } });
+        const body = (await res.json()) as { error?: { message?: string } };
+        statuses.push(res.status);
+        // Sequential requests never exceed a concurrency limit of 2.
+        expect(body.error?.message ?? "").not.toMatch(/concurrent/i);
+      }
+      expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(5);
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(5);
+      // And the client gets through with its retries.
+      const dv = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken }, sleep: async () => undefined });
+      await expect(dv.whoAmI()).resolves.toHaveProperty("UserId");
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it("a $filter nested or chained beyond the limits is a 400 syntax error, not a stack overflow", () => {
+    const deep = `${"(".repeat(MAX_FILTER_NESTING + 1)}name eq 'a'${")".repeat(MAX_FILTER_NESTING + 1)}`;
+    expect(() => parseFilter(deep)).toThrow(expect.objectContaining({ status: 400, message: expect.stringContaining("nests deeper") }));
+    expect(() => parseFilter(`${"not ".repeat(MAX_FILTER_NESTING + 1)}name eq 'a'`)).toThrow(expect.objectContaining({ status: 400 }));
+    const chain = (n: number) => Array.from({ length: n }, (_, i) => `name eq '${i}'`).join(" or ");
+    expect(() => parseFilter(chain(MAX_FILTER_CONDITIONS + 1))).toThrow(expect.objectContaining({ status: 400, message: expect.stringContaining("conditions") }));
+    // What the product sends (50-term chunks, a few levels of parentheses) stays well inside.
+    expect(() => parseFilter(chain(50))).not.toThrow();
+    expect(() => parseFilter(`${"(".repeat(20)}name eq 'a'${")".repeat(20)}`)).not.toThrow();
+  });
+});
