@@ -10,7 +10,8 @@ export async function runSyncCommand(
 ): Promise<number> {
   const target = dataverseSettingsFromEnv(process.env, opts.dataverse);
   const dataverse = new DataverseClient({ url: target.url, auth: target.auth });
-  const logger = process.env.LOG_LEVEL ? createLogger() : silentLogger;
+  // Logs go to stderr so stdout stays clean for --json.
+  const logger = process.env.LOG_LEVEL ? createLogger({ sink: (line) => process.stderr.write(line + "\n") }) : silentLogger;
   const connection = await resolveConnection({ dataverse, logger }, opts.connection);
   let lastLine = "";
   const summary = await runSync(
@@ -40,9 +41,13 @@ export async function runSyncCommand(
   return summary.status === "failed" ? 1 : 0;
 }
 
-export function formatProgress(p: { phase?: string; processed?: number; total?: number; message?: string }): string {
-  const count = p.total ? `${p.processed ?? 0}/${p.total}` : `${p.processed ?? 0}`;
-  return `  ${p.phase ?? "sync"}: ${count}${p.message ? ` — ${p.message}` : ""}`;
+/** One progress line: the engine's message plus the running counts (created/updated/unchanged/failed). */
+export function formatProgress(p: { phase?: string; message?: string; counts?: Record<string, number> }): string {
+  const counts = Object.entries(p.counts ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(", ");
+  return `  ${p.message ?? p.phase ?? "sync"}${counts ? ` (${counts})` : ""}`;
 }
 
 export function formatSummary(s: {

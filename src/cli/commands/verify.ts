@@ -6,7 +6,8 @@ import type { Output } from "../output";
 export async function runVerifyCommand(opts: { connection: string; dataverse?: string; json?: boolean }, out: Output): Promise<number> {
   const target = dataverseSettingsFromEnv(process.env, opts.dataverse);
   const dataverse = new DataverseClient({ url: target.url, auth: target.auth });
-  const logger = process.env.LOG_LEVEL ? createLogger() : silentLogger;
+  // Logs go to stderr so stdout stays clean for --json.
+  const logger = process.env.LOG_LEVEL ? createLogger({ sink: (line) => process.stderr.write(line + "\n") }) : silentLogger;
   const connection = await resolveConnection({ dataverse, logger }, opts.connection);
   const result = await runVerify({ dataverse, logger }, { connectionId: connection.id, trigger: "cli" });
   if (opts.json) {
