@@ -68,6 +68,10 @@ export function checkOrganization(headerOrganization: string | null, ctx: Webhoo
       throw new WebhookOriginError(`Webhook from organization "${ctx.organizationName}" refused: this app serves "${expected.name}".`);
     }
   }
+  // Even when only the id is configured: a delivery whose header names another organization than its body is forged.
+  if (headerOrganization && ctx.organizationName && !sameOrganization(headerOrganization, ctx.organizationName)) {
+    throw new WebhookOriginError(`Webhook refused: its header names organization "${headerOrganization}" but its body comes from "${ctx.organizationName}".`);
+  }
   if (expected.id && ctx.organizationId !== expected.id.toLowerCase()) {
     throw new WebhookOriginError(`Webhook from organization id ${ctx.organizationId} refused: this app serves ${expected.id}.`);
   }

@@ -4,6 +4,7 @@
 import { DataverseClient } from "../../src/dataverse";
 import { MAX_FILTER_CONDITIONS, MAX_FILTER_NESTING, parseFilter } from "../../sandbox/dataverse/odata/filter";
 import { startDataverseEmulator } from "../../sandbox/dataverse";
+import { checkOrganization, WebhookOriginError } from "../../functions/webhookSecurity";
 
 describe("Dataverse emulator", () => {
   it("an injected 429 gives its concurrency slot back (it used to leak until every request was refused)", async () => {
@@ -36,5 +37,15 @@ describe("Dataverse emulator", () => {
     // What the product sends (50-term chunks, a few levels of parentheses) stays well inside.
     expect(() => parseFilter(chain(50))).not.toThrow();
     expect(() => parseFilter(`${"(".repeat(20)}name eq 'a'${")".repeat(20)}`)).not.toThrow();
+  });
+});
+
+describe("functions app webhook origin", () => {
+  it("refuses a delivery whose header names another organization than its body, even with only the id configured", () => {
+    const ctx = { organizationName: "work365dev", organizationId: "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f" } as never;
+    const expected = { id: "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f" };
+    expect(() => checkOrganization("contoso.crm.dynamics.com", ctx, expected)).toThrow(WebhookOriginError);
+    expect(() => checkOrganization("work365dev.crm.dynamics.com", ctx, expected)).not.toThrow();
+    expect(() => checkOrganization(null, ctx, expected)).not.toThrow();
   });
 });
