@@ -8,6 +8,7 @@ import type { BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscription } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
 import { pagesToSkip } from "./checkpoint";
+import { SyncError } from "./errors";
 import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
 import { toProviderSubscriptionRow } from "./mappers/toProviderSubscriptionRow";
@@ -124,6 +125,14 @@ export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, 
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
 
   let pages: AsyncIterable<IonSubscription[]>;
+  if (o.providerAccountId && mapped.size === 0) {
+    throw new SyncError(
+      "SYNC_NOT_MAPPED",
+      unmapped.size > 0
+        ? `Provider account ${o.providerAccountId} is not mapped to an account: map it (or create a new account) before syncing its subscriptions.`
+        : `Provider account ${o.providerAccountId} was not found for this connector.`,
+    );
+  }
   if (o.providerAccountId) {
     const only = [...mapped.keys()][0];
     pages = only ? ion.subscriptions.listPages({ customerId: only, limit }) : (async function* () {})();

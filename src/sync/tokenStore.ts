@@ -23,6 +23,8 @@ import { SETS } from "./schema";
 
 export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_LEASE_WAIT_MS = 3 * 60_000;
+/** Also bounded by attempts, so an injected (frozen) clock cannot make the wait endless. */
+const MAX_LEASE_ATTEMPTS = 400;
 
 export const TOKEN_COLUMNS = [
   "w365_providerconnectionid",
@@ -70,6 +72,8 @@ export class DataverseTokenStore implements TokenStore {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random?: () => number;
   private preloaded?: TokenRow;
+  /** ETag of the row as read right after taking the lease: the save tries it first (no extra read). */
+  private leaseEtag?: string;
   /** Leases taken and commits saved by this store (tests read them). */
   readonly counters = { leases: 0, commits: 0, leaseConflicts: 0 };
 
@@ -110,8 +114,9 @@ export class DataverseTokenStore implements TokenStore {
       committed = true;
     };
     try {
-      const fresh = toState(await this.read());
-      return await work(fresh, commit);
+      const row = await this.read();
+      this.leaseEtag = row.w365_tokenleaseholder === this.holderId ? row["@odata.etag"] : undefined;
+      return await work(toState(row), commit);
     } finally {
       open = false;
       if (!committed) await this.release().catch(() => undefined);
@@ -147,7 +152,7 @@ export class DataverseTokenStore implements TokenStore {
           this.counters.leaseConflicts++;
         }
       }
-      if (now - started > this.maxWaitMs) {
+      if (now - started > this.maxWaitMs || attempt >= MAX_LEASE_ATTEMPTS) {
         throw new TokenLeaseTimeoutError(
           `Another process (${row.w365_tokenleaseholder ?? "unknown"}) has held the StreamOne Ion token lease of this connector for over ${Math.round(this.maxWaitMs / 1000)} s; try again in a minute.`,
         );
@@ -169,6 +174,18 @@ export class DataverseTokenStore implements TokenStore {
       w365_tokenleaseuntil: null,
       w365_tokenleaseholder: null,
     };
+    const first = this.leaseEtag;
+    this.leaseEtag = undefined;
+    if (first) {
+      try {
+        await this.dv.update(SETS.connection, this.connectionId, body, { ifMatch: first });
+        this.counters.commits++;
+        return;
+      } catch (error) {
+        if (!(error instanceof DataverseConcurrencyError)) throw ensureError(error);
+        // The row changed since the lease was taken: check the lease is still ours, then save again.
+      }
+    }
     for (let attempt = 1; attempt <= 5; attempt++) {
       const row = await this.read();
       if (row.w365_tokenleaseholder !== this.holderId) {

@@ -61,7 +61,11 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
     const stored = await ctx.store.load();
     if (!stored.refreshToken) {
       tokenRejected = true;
-      checks.push({ name: "refresh token", ok: false, message: `The connector has no Refresh Token. ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
+      checks.push({
+        name: "refresh token",
+        ok: false,
+        message: `The connector has no Refresh Token (or the integration user cannot read the secured column: check its field security profile). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
+      });
     } else {
       const state = await ctx.tokens.rotate();
       tokenOk = true;
