@@ -6,7 +6,7 @@
 import { Faker, base, en } from "@faker-js/faker";
 import { createHash } from "node:crypto";
 import { CATALOG, MICROSOFT_PROVIDER_ID, findCatalogEntry, priceIn, type CatalogEntry, type CatalogPlan } from "./catalog";
-import { seededGuid, seededRandom } from "./random";
+import { seededGuid, seededRandom } from "../../src/shared/random";
 import type { SimActivity, SimCloudProfile, SimCustomer, SimSubscription } from "./types";
 
 export const DEFAULT_START_TIME = Date.UTC(2026, 10, 1, 0, 0, 0);

@@ -3,7 +3,7 @@
  * every Nth, or after N requests, per path/endpoint; plus a sliding-window rate limit that answers
  * 429 with Retry-After. Pure decision logic: the server carries the decision out.
  */
-import { seededRandom } from "./random";
+import { seededRandom } from "../../src/shared/random";
 import type { FaultConfig, FaultRule } from "./types";
 
 export { seededRandom };

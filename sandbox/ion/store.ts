@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { MICROSOFT_PROVIDER_NAME, findCatalogEntry, priceIn, type CatalogEntry } from "./catalog";
 import { CANCELLATION_WINDOW_MS, activity, currentTerm, generateDataset, termEnd, type Dataset } from "./dataset";
 import { SimApiError, invalidProvisioning, notFound, type ProvisioningError } from "./errors";
-import { seededGuid, seededRandom } from "./random";
+import { seededGuid, seededRandom } from "../../src/shared/random";
 import { customerName } from "./render";
 import type { OrderStatus, SimAddress, SimAttribute, SimCustomer, SimOrder, SimOrderError, SimOrderItem, SimSubscription } from "./types";
 

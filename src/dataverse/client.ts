@@ -33,7 +33,7 @@ import {
   networkErrorFrom,
 } from "./errors";
 import { RecordKey, idFromEntityIdHeader, normalizeGuid, recordPath } from "./keys";
-import { ConcurrencyLimiter } from "./limiter";
+import { ConcurrencyLimiter } from "../shared/limiter";
 
 export const DEFAULT_API_VERSION = "9.2";
 export const DEFAULT_MAX_CONCURRENCY = 8;

@@ -30,6 +30,6 @@ export {
   DataverseValidationError,
   dataverseErrorFrom,
 } from "./errors";
-export { ConcurrencyLimiter } from "./limiter";
+export { ConcurrencyLimiter } from "../shared/limiter";
 export { dataverseSettingsFromEnv } from "./config";
 export type { DataverseConnectionSettings } from "./config";

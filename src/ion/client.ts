@@ -122,6 +122,6 @@ export class IonClient {
 
   /** Highest number of requests seen in flight at once. */
   peakConcurrency(): number {
-    return this.http.limiter.peak;
+    return this.http.limiter.peakInFlight;
   }
 }

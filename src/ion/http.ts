@@ -8,7 +8,7 @@ import { Clock, systemClock } from "../shared/clock";
 import { Logger, silentLogger } from "../shared/logger";
 import { AttemptOutcome, DEFAULT_RETRY, parseRetryAfterMs, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
 import { ionErrorFromResponse, IonApiError, IonAuthenticationError, IonNetworkError, IonRateLimitError, IonServerError } from "./errors";
-import { ConcurrencyLimiter } from "./limiter";
+import { ConcurrencyLimiter } from "../shared/limiter";
 import { TokenManager } from "./tokens";
 import { createIonAxios, NOT_SENT_NETWORK_CODES, parseJsonBody, RawResponse, sendRaw } from "./transport";
 

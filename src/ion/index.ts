@@ -12,4 +12,4 @@ export { fromIonCustomer, fromIonCustomerPage, toIonCustomerBody } from "./parse
 export { fromIonCloudProfile, fromIonCloudProfiles, pickMicrosoftProfile } from "./parse/cloudProfile";
 export { fromIonSubscription, fromIonSubscriptionPage } from "./parse/subscription";
 export { fromIonOrder, fromIonOrderPage } from "./parse/order";
-export { ConcurrencyLimiter } from "./limiter";
+export { ConcurrencyLimiter } from "../shared/limiter";

@@ -1,4 +1,7 @@
-/** Small seeded helpers: faker's uuid() is too slow for 50,000 subscriptions, these are not. */
+/**
+ * Seeded, reproducible randomness for the sandboxes (data sets, fault injection) and tests. Not for
+ * secrets. faker's uuid() is too slow for 50,000 subscriptions; these helpers are not.
+ */
 
 /** mulberry32: small, fast, seeded; returns floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
