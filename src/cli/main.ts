@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, ConnectorError, ValidationError, ensureError } from "../shared/errors";
+import { parseNcrontab } from "../../functions/ncrontab";
 import { redact } from "../shared/redact";
 import { createOutput, type Output } from "./output";
 
@@ -20,6 +21,39 @@ export function parseCount(min: number, max: number): (value: string) => number 
     if (n < min || n > max) throw new InvalidArgumentError(`${n} is out of range (${min}-${max}).`);
     return n;
   };
+}
+
+const GUID_PATTERN = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
+
+export function parseGuid(value: string): string {
+  if (!GUID_PATTERN.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a record id (a GUID such as 16fd2706-8baf-433b-82eb-8c7fada847da).`);
+  return value.trim().replace(/[{}]/g, "");
+}
+
+export function parseNonEmpty(value: string): string {
+  if (value.trim() === "") throw new InvalidArgumentError("the value is empty.");
+  return value.trim();
+}
+
+export function parseHttpUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) throw new InvalidArgumentError(`"${value}" is not an http(s) URL.`);
+  return value;
+}
+
+/** NCRONTAB (six fields, as Azure Functions timers use): a typo must fail here, not silently never fire. */
+export function parseSchedule(value: string): string {
+  try {
+    parseNcrontab(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`"${value}" is not an NCRONTAB schedule (six fields: second minute hour day month day-of-week, e.g. "0 0 2 * * *"): ${ensureError(error).message}`);
+  }
+  return value;
 }
 
 function buildProgram(out: Output, setExit: (code: number) => void): Command {
@@ -67,7 +101,7 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
   program
     .command("verify")
     .description("Verify Connectivity for one connector (refresh token, Account ID, API Key/Secret)")
-    .requiredOption("--connection <id-or-name>", "the connector (w365_providerconnection id or name)")
+    .requiredOption("--connection <id-or-name>", "the connector (w365_providerconnection id or name)", parseNonEmpty)
     .addOption(dataverseOption())
     .addOption(jsonOption())
     .action(async (opts) => {
@@ -82,12 +116,13 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
       if (!["accounts", "subscriptions", "outbound", "all"].includes(v)) throw new InvalidArgumentError(`"${v}" is not a sync kind; use accounts, subscriptions, outbound or all.`);
       return v;
     })
-    .requiredOption("--connection <id-or-name>", "the connector (w365_providerconnection id or name)")
+    .requiredOption("--connection <id-or-name>", "the connector (w365_providerconnection id or name)", parseNonEmpty)
     .option("--dry-run", "compute the whole plan and write nothing but the run's report", false)
-    .option("--provider-account <id>", "subscriptions only: limit to one provider account")
+    .option("--provider-account <id>", "subscriptions only: limit to one provider account", parseGuid)
     .addOption(dataverseOption())
     .addOption(jsonOption())
     .action(async (kind: string, opts) => {
+      if (opts.providerAccount && kind !== "subscriptions") throw new ValidationError(`--provider-account applies to "sync subscriptions" only, not "sync ${kind}".`);
       const { runSyncCommand } = await import("./commands/sync");
       setExit(await runSyncCommand(kind as "accounts", opts, out));
     });
@@ -109,8 +144,8 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .requiredOption("--environment <url>", "the target environment root, e.g. https://contoso.crm.dynamics.com")
     .option("--zip <path>", "solution zip to import (default: pack now)")
     .option("--managed", "import the managed solution", false)
-    .option("--functions-url <url>", "base URL of the deployed functions app (sets w365_FunctionsBaseUrl and the webhook endpoint)")
-    .option("--sync-schedule <ncrontab>", "default sync schedule (w365_DefaultSyncSchedule)")
+    .option("--functions-url <url>", "base URL of the deployed functions app (sets w365_FunctionsBaseUrl and the webhook endpoint)", parseHttpUrl)
+    .option("--sync-schedule <ncrontab>", "default sync schedule (w365_DefaultSyncSchedule)", parseSchedule)
     .option("--use-pac", "import with the Power Platform CLI (pac) when it is on PATH", false)
     .addOption(jsonOption())
     .action(async (opts) => {
