@@ -5,6 +5,7 @@
  */
 import { ConnectorError, ConnectorErrorOptions } from "../shared/errors";
 import { redact, redactValue } from "../shared/redact";
+import { networkCodeOf } from "../shared/retry";
 
 /** Dataverse error codes the connector reacts to (reference/dataverse.md 1.6, 1.8). */
 export const DATAVERSE_CODES = {
@@ -209,16 +210,6 @@ export function networkErrorFrom(error: unknown, operation: string, timedOut: bo
   const networkCode = timedOut ? "ETIMEDOUT" : networkCodeOf(error);
   const reason = timedOut ? "timed out" : describeCause(error);
   return new DataverseNetworkError(`Dataverse ${operation} failed: ${reason} (${networkCode})`, { networkCode, operation, cause: error });
-}
-
-function networkCodeOf(error: unknown): string {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current && typeof current === "object"; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && code) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return "ERR_NETWORK";
 }
 
 function describeCause(error: unknown): string {

@@ -3,35 +3,19 @@
  * request pipeline (IonHttp): tokens from the TokenManager, the shared retry policy, a concurrency
  * limit and typed errors.
  */
-import { AxiosInstance } from "axios";
-import { Clock } from "../shared/clock";
-import { Logger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
-import { RetryOptions } from "../shared/retry";
 import { CustomersResource } from "./customers";
 import { IonAuthenticationError, IonResponseError, IonV1AuthError } from "./errors";
-import { IonHttp, RequestInfo } from "./http";
+import { IonHttp, IonHttpOptions } from "./http";
 import { OrdersResource } from "./orders";
 import { asObject, num } from "./parse/common";
 import { SubscriptionsResource } from "./subscriptions";
 import { TokenManager } from "./tokens";
 
-export interface IonClientOptions {
-  baseUrl: string;
-  accountId: string;
-  tokens: TokenManager;
+/** The request pipeline's options plus the v1 API Key / API Secret (HTTP Basic) that Verify Connectivity checks. */
+export interface IonClientOptions extends IonHttpOptions {
   apiKey?: string;
   apiSecret?: string;
-  retry?: Partial<RetryOptions>;
-  logger?: Logger;
-  timeoutMs?: number;
-  /** Parallel requests at most (default 6). */
-  maxConcurrency?: number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  clock?: Clock;
-  http?: AxiosInstance;
-  onRequest?: (info: RequestInfo) => void;
 }
 
 export class IonClient {

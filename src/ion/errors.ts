@@ -5,6 +5,7 @@
  */
 import { ConnectorError, ConnectorErrorOptions } from "../shared/errors";
 import { redact, redactValue } from "../shared/redact";
+import { AttemptOutcome, NOT_SENT_NETWORK_CODES } from "../shared/retry";
 
 export interface IonErrorOptions extends ConnectorErrorOptions {
   /** Ion's canonical `error` string (NOT_FOUND, PERMISSION_DENIED, ...). */
@@ -241,4 +242,20 @@ function describeRemote(parsed: ParsedIonErrorBody): string {
   const text = parts.join(": ");
   const req = parsed.requestId ? ` (Ion request id ${parsed.requestId})` : "";
   return text ? `: ${text}${req}` : req;
+}
+
+/** Classifies a thrown error for the shared retry policy. */
+export function classifyIonError(error: unknown): AttemptOutcome {
+  if (error instanceof IonNetworkError) return { networkCode: error.networkCode };
+  if (error instanceof IonRateLimitError) return { status: 429, retryAfterMs: error.retryAfterMs };
+  if (error instanceof IonServerError) return { status: error.statusCode, retryAfterMs: error.retryAfterMs };
+  if (error instanceof IonApiError) return { status: error.statusCode ?? 0 };
+  // Not an HTTP outcome (a bug or a parse failure): status 0 is never retried.
+  return { status: 0 };
+}
+
+/** For calls that must never be blindly repeated: only "connection refused"-type failures stay retryable. */
+export function classifyNonIdempotent(error: unknown): AttemptOutcome {
+  if (error instanceof IonNetworkError && NOT_SENT_NETWORK_CODES.has(error.networkCode)) return { networkCode: error.networkCode };
+  return { status: 0 };
 }

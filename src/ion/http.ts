@@ -6,11 +6,11 @@
 import { AxiosInstance } from "axios";
 import { Clock, systemClock } from "../shared/clock";
 import { Logger, silentLogger } from "../shared/logger";
-import { AttemptOutcome, DEFAULT_RETRY, parseRetryAfterMs, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
-import { ionErrorFromResponse, IonApiError, IonAuthenticationError, IonNetworkError, IonRateLimitError, IonServerError } from "./errors";
 import { ConcurrencyLimiter } from "../shared/limiter";
+import { DEFAULT_RETRY, parseRetryAfterMs, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
+import { classifyIonError, classifyNonIdempotent, ionErrorFromResponse } from "./errors";
 import { TokenManager } from "./tokens";
-import { createIonAxios, NOT_SENT_NETWORK_CODES, parseJsonBody, RawResponse, sendRaw } from "./transport";
+import { createIonAxios, parseJsonBody, RawResponse, sendRaw } from "./transport";
 
 export const DEFAULT_MAX_CONCURRENCY = 6;
 
@@ -30,6 +30,7 @@ export interface IonHttpOptions {
   retry?: Partial<RetryOptions>;
   logger?: Logger;
   timeoutMs?: number;
+  /** Parallel requests at most (default DEFAULT_MAX_CONCURRENCY). */
   maxConcurrency?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -53,22 +54,6 @@ export interface CallOptions {
    * retried only when the connection was refused, i.e. the request provably never reached Ion.
    */
   idempotent: boolean;
-}
-
-/** Classifies a thrown error for the shared retry policy. */
-export function classifyIonError(error: unknown): AttemptOutcome {
-  if (error instanceof IonNetworkError) return { networkCode: error.networkCode };
-  if (error instanceof IonRateLimitError) return { status: 429, retryAfterMs: error.retryAfterMs };
-  if (error instanceof IonServerError) return { status: error.statusCode, retryAfterMs: error.retryAfterMs };
-  if (error instanceof IonApiError) return { status: error.statusCode ?? 0 };
-  // Not an HTTP outcome (a bug or a parse failure): status 0 is never retried.
-  return { status: 0 };
-}
-
-/** For calls that must never be blindly repeated: only "connection refused"-type failures stay retryable. */
-export function classifyNonIdempotent(error: unknown): AttemptOutcome {
-  if (error instanceof IonNetworkError && NOT_SENT_NETWORK_CODES.has(error.networkCode)) return { networkCode: error.networkCode };
-  return { status: 0 };
 }
 
 export class IonHttp {
@@ -109,33 +94,17 @@ export class IonHttp {
   /** A v3 call under /api/v3/accounts/{A}; returns the parsed JSON body. */
   async call(options: CallOptions): Promise<unknown> {
     const url = `${this.baseUrl}/api/v3/accounts/${encodeURIComponent(this.accountId)}${options.path}`;
-    return withRetry(
-      async (attempt) => {
-        const token = await this.tokens.getAccessToken();
-        let response = await this.send(options, url, token, attempt);
-        if (response.status === 401) {
-          // The token was refused (revoked, expired early): refresh once and retry once. 403 is never refreshed.
-          this.logger.info(`Ion ${options.endpoint} answered 401; refreshing the access token once`);
-          const fresh = await this.tokens.forceRefresh(token);
-          response = await this.send(options, url, fresh, attempt);
-        }
-        return this.toResult(response, options.endpoint);
-      },
-      options.idempotent ? classifyIonError : classifyNonIdempotent,
-      this.retry,
-      options.idempotent,
-      {
-        sleep: this.doSleep,
-        random: this.random,
-        onRetry: ({ attempt, maxAttempts, delayMs, outcome }) =>
-          this.logger.warn(`Ion ${options.endpoint} failed (${outcome.status ?? outcome.networkCode}); retrying, attempt ${attempt + 1} of ${maxAttempts} in ${delayMs} ms`, {
-            endpoint: options.endpoint,
-            attempt: attempt + 1,
-            maxAttempts,
-            delayMs,
-          }),
-      },
-    );
+    return this.withPolicy(options.endpoint, options.idempotent, async (attempt) => {
+      const token = await this.tokens.getAccessToken();
+      let response = await this.send(options, url, token, attempt);
+      if (response.status === 401) {
+        // The token was refused (revoked, expired early): refresh once and retry once. 403 is never refreshed.
+        this.logger.info(`Ion ${options.endpoint} answered 401; refreshing the access token once`);
+        const fresh = await this.tokens.forceRefresh(token);
+        response = await this.send(options, url, fresh, attempt);
+      }
+      return this.toResult(response, options.endpoint);
+    });
   }
 
   /** An unauthenticated-by-bearer call to an absolute path (OAuth validate, v1), with the same retries. */
@@ -148,18 +117,30 @@ export class IonHttp {
     query?: QueryParams;
     kind: "validate" | "v1";
   }): Promise<unknown> {
-    return withRetry(
-      async (attempt) => {
-        const response = await this.limited(options.endpoint, options.method, attempt, () =>
-          sendRaw(this.http, { method: options.method, url: options.url, headers: options.headers, data: options.data, params: options.query, timeoutMs: this.timeoutMs, endpoint: options.endpoint }),
-        );
-        return this.toResult(response, options.endpoint, options.kind);
-      },
-      classifyIonError,
-      this.retry,
-      true,
-      { sleep: this.doSleep, random: this.random },
-    );
+    return this.withPolicy(options.endpoint, true, async (attempt) => {
+      const response = await this.limited(options.endpoint, options.method, attempt, () =>
+        sendRaw(this.http, { method: options.method, url: options.url, headers: options.headers, data: options.data, params: options.query, timeoutMs: this.timeoutMs, endpoint: options.endpoint }),
+      );
+      return this.toResult(response, options.endpoint, options.kind);
+    });
+  }
+
+  /**
+   * The shared retry policy with this client's sleep, jitter and "attempt N of M" logging. Non-idempotent
+   * calls are classified so that only failures that provably never reached Ion are repeated.
+   */
+  private withPolicy<T>(endpoint: string, idempotent: boolean, attemptFn: (attempt: number) => Promise<T>): Promise<T> {
+    return withRetry(attemptFn, idempotent ? classifyIonError : classifyNonIdempotent, this.retry, idempotent, {
+      sleep: this.doSleep,
+      random: this.random,
+      onRetry: ({ attempt, maxAttempts, delayMs, outcome }) =>
+        this.logger.warn(`Ion ${endpoint} failed (${outcome.status ?? outcome.networkCode}); retrying, attempt ${attempt + 1} of ${maxAttempts} in ${delayMs} ms`, {
+          endpoint,
+          attempt: attempt + 1,
+          maxAttempts,
+          delayMs,
+        }),
+    });
   }
 
   private send(options: CallOptions, url: string, token: string, attempt: number): Promise<RawResponse> {
@@ -201,8 +182,4 @@ export class IonHttp {
     const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"], this.clock.now());
     throw ionErrorFromResponse(response.status, body ?? response.body, { endpoint, accountId: this.accountId, kind, retryAfterMs });
   }
-}
-
-export function isAuthError(error: unknown): error is IonAuthenticationError {
-  return error instanceof IonAuthenticationError;
 }

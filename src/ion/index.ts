@@ -6,7 +6,7 @@ export * from "./orders";
 export * from "./customers";
 export * from "./subscriptions";
 export * from "./paging";
-export { IonHttp, classifyIonError, classifyNonIdempotent, DEFAULT_MAX_CONCURRENCY } from "./http";
+export { IonHttp, DEFAULT_MAX_CONCURRENCY } from "./http";
 export type { RequestInfo, IonHttpOptions, CallOptions } from "./http";
 export { fromIonCustomer, fromIonCustomerPage, toIonCustomerBody } from "./parse/customer";
 export { fromIonCloudProfile, fromIonCloudProfiles, pickMicrosoftProfile } from "./parse/cloudProfile";

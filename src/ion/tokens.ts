@@ -9,10 +9,10 @@ import { Clock, systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
 import { Logger, silentLogger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
-import { backoffMs, DEFAULT_RETRY, sleep as realSleep } from "../shared/retry";
-import { ionErrorFromResponse, IonApiError, IonNetworkError, IonResponseError, IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "./errors";
+import { backoffMs, DEFAULT_RETRY, NOT_SENT_NETWORK_CODES, sleep as realSleep, withRetry } from "../shared/retry";
+import { classifyNonIdempotent, ionErrorFromResponse, IonNetworkError, IonResponseError, IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "./errors";
 import { num, str, asObject } from "./parse/common";
-import { createIonAxios, NOT_SENT_NETWORK_CODES, parseJsonBody, sendRaw } from "./transport";
+import { createIonAxios, parseJsonBody, RawResponse, sendRaw } from "./transport";
 
 export interface TokenState {
   refreshToken: string;
@@ -58,7 +58,7 @@ export class MemoryTokenStore implements TokenStore {
     const run = this.chain.then(async () => {
       let open = true;
       const commit = async (next: TokenState): Promise<void> => {
-        if (!open) throw new Error("token lease was released before commit");
+        if (!open) throw new IonTokenSaveError("The token lease was released before the rotated refresh token was saved.");
         this.state = { ...next };
         this.commits++;
       };
@@ -75,6 +75,8 @@ export class MemoryTokenStore implements TokenStore {
 
 export const DEFAULT_REFRESH_SKEW_MS = 5 * 60_000;
 export const DEFAULT_SAVE_RETRIES = 3;
+/** Token requests repeated at most this often, and only when the connection was refused. */
+export const TOKEN_EXCHANGE_ATTEMPTS = 3;
 /** Ion's refresh-token lifetime (§2.3), used when the token response does not say. */
 export const REFRESH_TOKEN_LIFETIME_MS = 32 * 86_400_000;
 /** Ion's access-token lifetime when `expires_in` is missing. */
@@ -245,11 +247,11 @@ export class TokenManager {
     registerSecret(refreshToken);
     const endpoint = "POST /oauth/token";
     const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, redirect_uri: "http://localhost/" }).toString();
-    const maxAttempts = 3;
-    for (let attempt = 1; ; attempt++) {
+    const attemptExchange = async (): Promise<TokenState> => {
+      this.exchanges++;
+      let response: RawResponse;
       try {
-        this.exchanges++;
-        const response = await sendRaw(this.http, {
+        response = await sendRaw(this.http, {
           method: "POST",
           url: `${this.baseUrl}/oauth/token`,
           headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
@@ -257,27 +259,32 @@ export class TokenManager {
           timeoutMs: this.timeoutMs,
           endpoint,
         });
-        const body = parseJsonBody(response.body);
-        if (response.status !== 200) throw ionErrorFromResponse(response.status, body ?? response.body, { endpoint, kind: "token" });
-        return this.stateFromTokenResponse(body, refreshToken);
       } catch (error) {
-        const notSent = error instanceof IonNetworkError && NOT_SENT_NETWORK_CODES.has(error.networkCode);
-        if (notSent) this.exchanges--; // counts only exchanges that may have reached Ion
-        if (error instanceof IonNetworkError && notSent && attempt < maxAttempts) {
-          this.logger.warn(`Ion token request could not connect, attempt ${attempt} of ${maxAttempts}`, { networkCode: error.networkCode });
-          await this.sleep(backoffMs(attempt, DEFAULT_RETRY, this.random));
-          continue;
-        }
-        if (error instanceof IonNetworkError && !NOT_SENT_NETWORK_CODES.has(error.networkCode)) {
-          throw new IonNetworkError(
-            `StreamOne Ion token request got no answer (${error.networkCode}); Ion may have used up the refresh token. ` +
-              `If the next attempt reports the refresh token as rejected: ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
-            error.networkCode,
-            { endpoint },
-          );
-        }
+        if (error instanceof IonNetworkError && NOT_SENT_NETWORK_CODES.has(error.networkCode)) this.exchanges--; // counts only exchanges that may have reached Ion
         throw error;
       }
+      const body = parseJsonBody(response.body);
+      if (response.status !== 200) throw ionErrorFromResponse(response.status, body ?? response.body, { endpoint, kind: "token" });
+      return this.stateFromTokenResponse(body, refreshToken);
+    };
+    try {
+      // Not idempotent: the shared policy repeats only failures that provably never reached Ion.
+      return await withRetry(attemptExchange, classifyNonIdempotent, { ...DEFAULT_RETRY, maxAttempts: TOKEN_EXCHANGE_ATTEMPTS }, false, {
+        sleep: this.sleep,
+        random: this.random,
+        onRetry: ({ attempt, maxAttempts, outcome }) =>
+          this.logger.warn(`Ion token request could not connect, attempt ${attempt} of ${maxAttempts}`, { networkCode: outcome.networkCode }),
+      });
+    } catch (error) {
+      if (error instanceof IonNetworkError && !NOT_SENT_NETWORK_CODES.has(error.networkCode)) {
+        throw new IonNetworkError(
+          `StreamOne Ion token request got no answer (${error.networkCode}); Ion may have used up the refresh token. ` +
+            `If the next attempt reports the refresh token as rejected: ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
+          error.networkCode,
+          { endpoint },
+        );
+      }
+      throw error;
     }
   }
 
@@ -303,8 +310,4 @@ export class TokenManager {
 function registerState(state: TokenState): void {
   registerSecret(state.refreshToken);
   registerSecret(state.accessToken);
-}
-
-export function isIonApiError(value: unknown): value is IonApiError {
-  return value instanceof IonApiError;
 }

@@ -4,6 +4,7 @@
  * (auth, retries, error typing, parsing) is transport-independent; tests inject an axios instance.
  */
 import axios, { AxiosInstance, AxiosRequestConfig } from "axios";
+import { networkCodeOf } from "../shared/retry";
 import { IonNetworkError } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -36,14 +37,19 @@ function isLoopback(url: string): boolean {
   }
 }
 
+/**
+ * Bodies are parsed by us (tolerating non-JSON answers from gateways), every status is an answer, and
+ * redirects are not followed. Set on the instance and again per request, since tests inject their own.
+ */
+const RAW_TEXT_CONFIG = {
+  responseType: "text",
+  transformResponse: [(data: unknown) => data],
+  validateStatus: () => true,
+  maxRedirects: 0,
+} as const satisfies AxiosRequestConfig;
+
 export function createIonAxios(): AxiosInstance {
-  return axios.create({
-    // Bodies are parsed by us, tolerating non-JSON answers from gateways.
-    responseType: "text",
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-    maxRedirects: 0,
-  });
+  return axios.create(RAW_TEXT_CONFIG);
 }
 
 export async function sendRaw(http: AxiosInstance, request: RawRequest): Promise<RawResponse> {
@@ -54,10 +60,7 @@ export async function sendRaw(http: AxiosInstance, request: RawRequest): Promise
     params: request.params ? dropUndefined(request.params) : undefined,
     data: request.data,
     timeout: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    responseType: "text",
-    transformResponse: [(data: unknown) => data],
-    validateStatus: () => true,
-    maxRedirects: 0,
+    ...RAW_TEXT_CONFIG,
     // The local simulator must never be reached through a proxy.
     ...(isLoopback(request.url) ? { proxy: false as const } : {}),
   };
@@ -79,18 +82,6 @@ function dropUndefined(params: Record<string, string | number | boolean | undefi
   return out;
 }
 
-/** axios/Node error → a stable code (ECONNREFUSED, ECONNRESET, ETIMEDOUT, ...). */
-export function networkCodeOf(error: unknown): string {
-  const e = error as { code?: unknown; cause?: { code?: unknown }; message?: unknown };
-  if (typeof e?.code === "string" && e.code) {
-    // axios reports its own timeout as ECONNABORTED; name it for what it is.
-    if (e.code === "ECONNABORTED" && typeof e.message === "string" && /timeout/i.test(e.message)) return "ETIMEDOUT";
-    return e.code;
-  }
-  if (typeof e?.cause?.code === "string") return e.cause.code;
-  return "ERR_NETWORK";
-}
-
 /** Parses a JSON body; undefined for empty or non-JSON text. */
 export function parseJsonBody(body: string): unknown {
   const t = body.trim();
@@ -101,6 +92,3 @@ export function parseJsonBody(body: string): unknown {
     return undefined;
   }
 }
-
-/** Network codes where the request provably never reached the server application. */
-export const NOT_SENT_NETWORK_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);

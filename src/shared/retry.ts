@@ -31,15 +31,33 @@ export interface AttemptOutcome {
 }
 
 /** Network failures where the request certainly never reached the server application. */
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+export const NOT_SENT_NETWORK_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 /** Network failures where the request may or may not have been processed. */
 const AMBIGUOUS_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EPIPE", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET", "ERR_NETWORK", "ERR_BAD_RESPONSE"]);
+
+/**
+ * A failed request's Node/axios/fetch error → a stable network code (ECONNREFUSED, ECONNRESET,
+ * ETIMEDOUT...). fetch puts the code on `cause`, so the cause chain is walked a few levels.
+ */
+export function networkCodeOf(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === "object"; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && code) {
+      // axios reports its own timeout as ECONNABORTED; name it for what it is.
+      if (code === "ECONNABORTED" && typeof message === "string" && /timeout/i.test(message)) return "ETIMEDOUT";
+      return code;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return "ERR_NETWORK";
+}
 
 export function shouldRetry(outcome: AttemptOutcome, attempt: number, options: RetryOptions, idempotent: boolean): boolean {
   if (attempt >= options.maxAttempts) return false;
   if (outcome.status === undefined) {
     const code = outcome.networkCode ?? "";
-    if (NOT_SENT_CODES.has(code)) return true;
+    if (NOT_SENT_NETWORK_CODES.has(code)) return true;
     if (AMBIGUOUS_CODES.has(code) || code === "") return idempotent;
     return idempotent;
   }

@@ -75,3 +75,9 @@ export function compact<T extends object>(value: T): T {
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
   return out as T;
 }
+
+/** `{<listKey>: [...], nextPageToken}` (customers, orders) → one token-paged page. */
+export function tokenPage<T>(value: unknown, listKey: string, parse: (item: unknown) => T): { items: T[]; nextPageToken?: string } {
+  const body = asObject(value);
+  return { items: asArray(body[listKey]).map(parse), nextPageToken: str(body.nextPageToken) };
+}

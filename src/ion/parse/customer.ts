@@ -1,7 +1,7 @@
 import { redactValue } from "../../shared/redact";
 import { IonResponseError } from "../errors";
 import { IonAddress, IonCustomer, IonCustomerInput } from "../types";
-import { asArray, asObject, compact, idFromName, Json, lastSegment, lower, str } from "./common";
+import { asObject, compact, idFromName, Json, lastSegment, lower, str, tokenPage } from "./common";
 
 /** Ion customer JSON → IonCustomer. Throws IonResponseError only when no id can be found at all. */
 export function fromIonCustomer(value: unknown): IonCustomer {
@@ -39,8 +39,7 @@ export function fromIonCustomer(value: unknown): IonCustomer {
 
 /** `{customers:[...], nextPageToken}` → page. */
 export function fromIonCustomerPage(value: unknown): { items: IonCustomer[]; nextPageToken?: string } {
-  const body = asObject(value);
-  return { items: asArray(body.customers).map(fromIonCustomer), nextPageToken: str(body.nextPageToken) };
+  return tokenPage(value, "customers", fromIonCustomer);
 }
 
 /** IonCustomerInput → create/PUT body (ion-api.md §4.1). */

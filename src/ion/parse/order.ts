@@ -1,13 +1,22 @@
-import { redactValue } from "../../shared/redact";
+import { REDACTED, redactValue } from "../../shared/redact";
 import { IonResponseError } from "../errors";
 import { IonAttribute, IonOrder, IonOrderItem } from "../types";
-import { asArray, asObject, compact, idFromName, num, str, upper } from "./common";
+import { asArray, asObject, compact, idFromName, num, str, tokenPage, upper } from "./common";
+
+/**
+ * Provisioning attributes are name/value pairs (the new tenant's admin userName/password), so
+ * key-based redaction misses them: their values are masked by attribute name.
+ */
+const CREDENTIAL_ATTRIBUTE = /^(password|username)$/i;
 
 function attributes(value: unknown): IonAttribute[] {
   return asArray(value)
     .map(asObject)
     .filter((a) => str(a.name) !== undefined)
-    .map((a) => ({ name: str(a.name) as string, value: str(a.value) ?? "" }));
+    .map((a) => {
+      const name = str(a.name) as string;
+      return { name, value: CREDENTIAL_ATTRIBUTE.test(name) ? REDACTED : (str(a.value) ?? "") };
+    });
 }
 
 function errors(value: unknown): { code?: string; detail?: string }[] {
@@ -39,11 +48,8 @@ export function fromIonOrder(value: unknown): IonOrder {
   const raw = redactValue(rawIn);
   const name = str(rawIn.name) ?? "";
   const orderId = str(rawIn.orderId) ?? idFromName(name, "orders");
-  if (!orderId) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned an order without a name or orderId.");
+  if (!orderId) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned an order without a name or orderId.", { raw: redactUserAttributes(raw) });
   const items = asArray(rawIn.orderItems).map(fromIonOrderItem);
-  for (const item of items) {
-    item.attributes = item.attributes.map((a) => (/^(password|username)$/i.test(a.name) ? { name: a.name, value: "[REDACTED]" } : a));
-  }
   return compact({
     orderId,
     name,
@@ -59,7 +65,7 @@ export function fromIonOrder(value: unknown): IonOrder {
   });
 }
 
-/** Attribute lists are name/value pairs, so key-based redaction misses them: mask userName/password values. */
+/** The same attribute masking on the raw body kept for diagnostics. */
 function redactUserAttributes(raw: Record<string, unknown>): Record<string, unknown> {
   const items = asArray(raw.orderItems).map((it) => {
     const item = asObject(it);
@@ -68,7 +74,7 @@ function redactUserAttributes(raw: Record<string, unknown>): Record<string, unkn
       ...item,
       attributes: item.attributes.map((a) => {
         const attr = asObject(a);
-        return /^(password|username)$/i.test(str(attr.name) ?? "") ? { ...attr, value: "[REDACTED]" } : attr;
+        return CREDENTIAL_ATTRIBUTE.test(str(attr.name) ?? "") ? { ...attr, value: REDACTED } : attr;
       }),
     };
   });
@@ -76,6 +82,5 @@ function redactUserAttributes(raw: Record<string, unknown>): Record<string, unkn
 }
 
 export function fromIonOrderPage(value: unknown): { items: IonOrder[]; nextPageToken?: string } {
-  const body = asObject(value);
-  return { items: asArray(body.orders).map(fromIonOrder), nextPageToken: str(body.nextPageToken) };
+  return tokenPage(value, "orders", fromIonOrder);
 }

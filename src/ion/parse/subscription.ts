@@ -1,3 +1,4 @@
+import { redactValue } from "../../shared/redact";
 import { IonResponseError } from "../errors";
 import { IonSubscription } from "../types";
 import { asArray, asObject, bool, compact, idFromName, lower, num, str } from "./common";
@@ -7,7 +8,7 @@ export function fromIonSubscription(value: unknown): IonSubscription {
   const raw = asObject(value);
   const info = asObject(raw.ccpProductInfo);
   const id = str(raw.id) ?? idFromName(str(raw.name), "subscriptions");
-  if (!id) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned a subscription without an id.");
+  if (!id) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned a subscription without an id.", { raw: redactValue(raw) });
   const renewStatus = lower(raw.subscriptionRenewStatus);
   return compact({
     id,
