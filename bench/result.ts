@@ -49,6 +49,11 @@ export interface RunResult {
   syncCounts: Record<string, number>;
   phasesMs?: Record<string, number>;
   emulator: { requests: number; batchItems: number; throttled: number; writes: number };
+  /**
+   * Webhook deliveries the run's writes set off (Dataverse steps → the functions app), and the Dataverse
+   * requests others (the functions app handling them) made meanwhile: work the sync causes but does not send.
+   */
+  webhooks: { sent: number; failed: number; otherDataverseRequests: number; drainMs: number };
   throttledByDataverse: number;
   throttledByIon: number;
   /** Time from fork to the child's exit (Node start and module loading included). */
@@ -132,6 +137,7 @@ export function renderMarkdown(results: BenchResults): string {
     ["rows changed", (r) => fmt(r.rowsChanged)],
     ["bookkeeping writes", (r) => fmt(r.bookkeepingWrites)],
     ["429s", (r) => fmt(r.throttled)],
+    ["webhooks set off", (r) => fmt(r.webhooks.sent)],
     ["peak RSS MB", (r) => String(r.peakRssMb)],
     ["status", (r) => r.status],
   ];

@@ -13,11 +13,10 @@ import { DataverseClient } from "../src/dataverse";
 import { ensureError, ValidationError } from "../src/shared/errors";
 import { redact } from "../src/shared/redact";
 import { silentLogger } from "../src/shared/logger";
-import { readSolutionSource } from "../src/solution";
 import { MappingStatus } from "../src/sync";
 import { WRITE_CONCURRENCY } from "../src/sync/writer";
-import { startDataverseEmulator, type DataverseEmulator } from "../sandbox/dataverse";
-import { generateCrmAccounts, startIonSimulator, type IonSimulator } from "../sandbox/ion";
+import { startSandbox, type Sandbox } from "../sandbox";
+import { generateCrmAccounts, type IonSimulator } from "../sandbox/ion";
 import { parseBenchArgs, USAGE, type BenchArgs } from "./args";
 import type { ChildRequest, ChildResult } from "./child";
 import { computeFloor, requiredReads } from "./floor";
@@ -113,7 +112,8 @@ function sumValues(m: Record<string, number>, keys: readonly string[]): number {
 }
 
 interface World {
-  emulator: DataverseEmulator;
+  sandbox: Sandbox;
+  emulator: Sandbox["emulator"];
   ion: IonSimulator;
   /** Bench's own client (another Dataverse user: its reads do not use the sync user's request budget). */
   inspect: DataverseClient;
@@ -127,9 +127,20 @@ interface World {
 
 async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world: World; setup: Record<string, unknown> }> {
   const t0 = performance.now();
-  const emulator = await startDataverseEmulator({ serviceProtection: { enabled: args.serviceProtection }, logger: silentLogger });
-  emulator.applySolutionModel(await readSolutionSource());
-  const ion = await startIonSimulator({ customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, orderProcessing: { mode: "manual" }, logger: silentLogger });
+  // The product as deployed: emulator (solution imported through the deploy path, webhook steps included),
+  // the local functions host the webhooks call, and the Ion simulator, all in this process.
+  const sandbox = await startSandbox({
+    customers: args.customers,
+    subscriptionsPerCustomer: args.subscriptionsPerCustomer,
+    seed: args.seed,
+    serviceProtection: args.serviceProtection,
+    seedAccounts: false,
+    admin: false,
+    orderProcessing: "manual",
+    logger: silentLogger,
+  });
+  const emulator = sandbox.emulator;
+  const ion = sandbox.simulator!;
   const inspectToken = emulator.issueToken({ name: "Bench inspector", fieldSecurity: true, applicationUser: true });
   const inspect = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: inspectToken }, logger: silentLogger, maxConcurrency: 4 });
   const loaderClient = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.integrationToken }, logger: silentLogger });
@@ -148,11 +159,13 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   });
   const connectionId = await inspect.create("w365_providerconnections", connection("StreamOne Ion (bench)", true));
   const loaderConnectionId = await inspect.create("w365_providerconnections", connection("Bare loader (bench, never synced)", false));
+  // Creating a connector starts Verify Connectivity through its webhook (as for an admin): let it finish.
+  await sandbox.whenIdle();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "streamone-bench-"));
   const setupMs = Math.round(performance.now() - t0);
   log(`setup: ${args.customers} customers, ${ion.control.subscriptions().length} subscriptions, ${accounts.length} existing accounts (${setupMs} ms)`);
   return {
-    world: { emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp },
+    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp },
     setup: {
       ionCustomers: args.customers,
       ionSubscriptions: ion.control.subscriptions().length,
@@ -181,6 +194,10 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
   const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
   writeFileSync(opsFile, "");
   const { result: child, processMs } = await runChildProcess({ dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile });
+  // Webhook steps the run's writes fired (the functions app handles them, as in production).
+  const drainStart = performance.now();
+  await world.sandbox.whenIdle();
+  const webhookDrainMs = Math.round(performance.now() - drainStart);
   const emu = emulator.stats();
   const ionCounters = ion.control.counters();
   if (child.error) log(`  ${name}: the sync failed: ${redact(child.error)}`);
@@ -247,6 +264,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     syncCounts,
     phasesMs,
     emulator: { requests: emu.requests, batchItems: emu.batchItems, throttled: emu.throttled, writes: emu.writes },
+    webhooks: { sent: emu.webhooksSent, failed: emu.webhooksFailed, otherDataverseRequests: Math.max(0, emu.requests - child.dataverse.requests), drainMs: webhookDrainMs },
     throttledByDataverse: child.dataverse.throttled,
     throttledByIon: child.ion.throttled,
     processMs,
@@ -299,9 +317,7 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
     };
   } finally {
     rmSync(world.tmp, { recursive: true, force: true });
-    await world.emulator.whenIdle().catch(() => undefined);
-    await world.emulator.close();
-    await world.ion.close();
+    await world.sandbox.close();
   }
 }
 

@@ -35,6 +35,7 @@ function run(overrides: Partial<RunResult> = {}): RunResult {
     syncPerLoader: null,
     syncCounts: {},
     emulator: { requests: 15, batchItems: 0, throttled: 0, writes: 2 },
+    webhooks: { sent: 0, failed: 0, otherDataverseRequests: 0, drainMs: 0 },
     throttledByDataverse: 0,
     throttledByIon: 0,
     processMs: 1200,
