@@ -6,12 +6,16 @@ import { recordFigures } from "./support/figures";
 import { runCleanStory, runFaultedStory } from "./support/faultScenario";
 import { scanForSecrets } from "./support/secrets";
 
-const SIZE = { customers: 14, subscriptionsPerCustomer: 3 };
+const SIZE = { customers: Number(process.env.RELIABILITY_FAULT_CUSTOMERS ?? 14), subscriptionsPerCustomer: 3 };
+const SEEDS = (process.env.RELIABILITY_FAULT_SEEDS ?? "21").split(",").map(Number);
+const scenarios: unknown[] = [];
+
+afterAll(() => recordFigures("faults", { size: SIZE, scenarios }));
 
 describe("full syncs under injected faults", () => {
-  it("end with exactly the same Dataverse state as a clean run, no duplicate rows or orders", async () => {
-    const clean = await runCleanStory(21, SIZE);
-    const { result, figures, secrets } = await runFaultedStory(21, SIZE);
+  it.each(SEEDS)("end with exactly the same Dataverse state as a clean run, no duplicate rows or orders (seed %i)", async (seed) => {
+    const clean = await runCleanStory(seed, SIZE);
+    const { result, figures, secrets } = await runFaultedStory(seed, SIZE);
     expect(result.dump).toStrictEqual(clean.dump);
     expect(result.orders).toBe(clean.orders);
     expect(result.duplicateOrders).toStrictEqual([]);
@@ -23,6 +27,6 @@ describe("full syncs under injected faults", () => {
     expect(figures.dataverse.conflicts412).toBeGreaterThan(0);
     // No secret in what the engine logged or reported.
     expect(scanForSecrets(secrets, { "fault-logs": result.logLines.join("\n"), reports: result.runs.map((r) => JSON.stringify(r.report)).join("\n") })).toStrictEqual([]);
-    recordFigures("faults", { scenarios: [{ ...figures, sameAsClean: true }] });
+    scenarios.push({ ...figures, sameAsClean: true });
   });
 });
