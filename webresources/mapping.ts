@@ -9,6 +9,8 @@ import {
   FILTER_LABELS,
   MAPPING_FILTERS,
   MappingData,
+  STRONG_SUGGESTION_CHOICES,
+  STRONG_SUGGESTION_SCORE,
   countByStatus,
   filterRows,
   formatScore,
@@ -53,7 +55,13 @@ export interface MappingPageDeps {
   readonly sleep?: (ms: number) => Promise<void>;
   /** How long to wait for the mapping handler to write its outcome to the row. */
   readonly settleTimeoutMs?: number;
+  /** Rows per Web API page (default 5000, Dataverse's maximum); tests lower it to exercise paging. */
+  readonly fetchPageSize?: number;
+  /** Rows shown per page of the table (default 100): thousands of rows stay fast to render and to tab through. */
+  readonly rowsPerPage?: number;
 }
+
+export const ROWS_PER_PAGE = 100;
 
 const EXPECTED: Record<MapAction, (row: ProviderAccountView, accountId?: string) => boolean> = {
   map: (row, accountId) => row.status === "mapped" && (!accountId || row.accountId?.toLowerCase() === accountId.toLowerCase()),
@@ -67,6 +75,9 @@ export class MappingPage {
   private filter: MappingFilter = "unmapped";
   private search = "";
   private busy = false;
+  private pageIndex = 0;
+  private strongThreshold = STRONG_SUGGESTION_SCORE;
+  private connectorName = "";
   private readonly data: MappingData;
   private readonly sleep: (ms: number) => Promise<void>;
   private statusEl!: HTMLElement;
@@ -76,7 +87,7 @@ export class MappingPage {
   private dialogReturnFocus: HTMLElement | null = null;
 
   constructor(private readonly deps: MappingPageDeps) {
-    this.data = new MappingData(deps.records, deps.execute);
+    this.data = new MappingData(deps.records, deps.execute, deps.fetchPageSize, (n) => this.say(`Loading customers… ${n} so far.`));
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
@@ -87,14 +98,23 @@ export class MappingPage {
     this.errorEl = h("div", { id: "w365-error", role: "alert", class: "error" });
     this.toolbar = h("div", { class: "toolbar" });
     this.tableHost = h("div", { class: "table-host" });
+    const subtitle = h("p", { class: "connector", id: "w365-connector" });
     root.append(
       h("h1", { id: "w365-mapping-title" }, "Provider account mapping"),
+      subtitle,
       h("p", { class: "intro" }, "Match each StreamOne Ion customer to a Work 365 account, create a new account, or ignore it."),
       this.toolbar,
       this.statusEl,
       this.errorEl,
       this.tableHost,
     );
+    if (this.deps.connectionId) {
+      // Which connector these customers belong to; the page still works when the name cannot be read.
+      this.connectorName = await this.data.connectorName(this.deps.connectionId).catch(() => "");
+      subtitle.textContent = this.connectorName ? `Connector: ${this.connectorName}` : "";
+    } else {
+      subtitle.textContent = "All connectors";
+    }
     await this.reload();
   }
 
@@ -102,6 +122,7 @@ export class MappingPage {
     this.say("Loading customers…");
     try {
       this.rows = await this.data.listProviderAccounts(this.deps.connectionId);
+      this.pageIndex = 0;
       this.fail("");
       this.say(`${this.rows.length} customer(s) loaded.`);
       if (this.filter !== "all" && countByStatus(this.rows)[this.filter] === 0 && this.rows.length > 0) {
@@ -121,14 +142,18 @@ export class MappingPage {
     this.errorEl.textContent = message;
   }
 
+  /** Re-renders, keeping keyboard focus on the same control (filters, search, pager) so keyboard users keep their place. */
   private render(): void {
+    const active = document.activeElement as HTMLElement | null;
+    const focusKey = active && this.deps.root.contains(active) ? active.getAttribute("data-focus") : null;
     this.renderToolbar();
     this.renderTable();
+    if (focusKey) this.deps.root.querySelector<HTMLElement>(`[data-focus="${focusKey}"]`)?.focus();
   }
 
   private renderToolbar(): void {
     const counts = countByStatus(this.rows);
-    const strong = strongSuggestions(this.rows);
+    const strong = strongSuggestions(this.rows, this.strongThreshold);
     const filters = h(
       "div",
       { class: "filters", role: "group", "aria-label": "Show customers" },
@@ -140,8 +165,10 @@ export class MappingPage {
             class: f === this.filter ? "filter active" : "filter",
             "aria-pressed": f === this.filter ? "true" : "false",
             "data-filter": f,
+            "data-focus": `filter-${f}`,
             onclick: () => {
               this.filter = f;
+              this.pageIndex = 0;
               this.render();
             },
           },
@@ -152,37 +179,88 @@ export class MappingPage {
     const searchInput = h("input", {
       id: "w365-search",
       type: "search",
+      "data-focus": "search",
       value: this.search,
       oninput: (event) => {
         this.search = (event.target as HTMLInputElement).value;
+        this.pageIndex = 0;
         this.renderTable();
       },
     }) as HTMLInputElement;
     searchInput.value = this.search;
+    const threshold = h(
+      "select",
+      {
+        id: "w365-strong-threshold",
+        "data-focus": "threshold",
+        disabled: this.busy,
+        onchange: (event) => {
+          this.strongThreshold = Number((event.target as HTMLSelectElement).value);
+          this.renderToolbar();
+        },
+      },
+      ...STRONG_SUGGESTION_CHOICES.map((value) => h("option", { value: String(value), selected: value === this.strongThreshold }, `${formatScore(value)} or more`)),
+    ) as HTMLSelectElement;
+    threshold.value = String(this.strongThreshold);
     const bulk = h(
       "button",
-      { type: "button", class: "primary", id: "w365-accept-strong", disabled: strong.length === 0 || this.busy, onclick: () => void this.acceptStrong() },
+      {
+        type: "button",
+        class: "primary",
+        id: "w365-accept-strong",
+        "data-focus": "accept-strong",
+        disabled: strong.length === 0 || this.busy,
+        onclick: () => void this.acceptStrong(),
+      },
       `Accept strong suggestions (${strong.length})`,
     );
-    const refresh = h("button", { type: "button", disabled: this.busy, onclick: () => void this.reload() }, "Refresh");
+    const refresh = h("button", { type: "button", "data-focus": "refresh", disabled: this.busy, onclick: () => void this.reload() }, "Refresh");
     this.toolbar.textContent = "";
-    this.toolbar.append(filters, h("label", { for: "w365-search", class: "search-label" }, "Search customers"), searchInput, bulk, refresh);
+    this.toolbar.append(
+      filters,
+      h("span", { class: "field" }, h("label", { for: "w365-search" }, "Search customers"), searchInput),
+      h("span", { class: "field" }, h("label", { for: "w365-strong-threshold" }, "Strong suggestion: score"), threshold, bulk),
+      refresh,
+    );
   }
 
   private renderTable(): void {
     const visible = filterRows(this.rows, this.filter, this.search);
     this.tableHost.textContent = "";
     if (visible.length === 0) {
-      this.tableHost.append(h("p", { class: "empty" }, this.rows.length === 0 ? "No Ion customers yet. Run Sync Provider Accounts first." : "No customers match."));
+      this.tableHost.append(h("p", { class: "empty" }, emptyText(this.rows.length, this.filter, this.search)));
       return;
     }
+    const perPage = this.deps.rowsPerPage ?? ROWS_PER_PAGE;
+    const pages = Math.ceil(visible.length / perPage);
+    this.pageIndex = Math.min(this.pageIndex, pages - 1);
+    const first = this.pageIndex * perPage;
+    const shown = visible.slice(first, first + perPage);
     const head = h(
       "thead",
       {},
-      h("tr", {}, ...["Ion customer", "Contact", "Domain / tenant", "Status", "Suggested account", "Mapped account", "Actions"].map((c) => h("th", { scope: "col" }, c))),
+      h("tr", {}, ...["Ion customer", "Contact", "Domain / tenant", "Status", "Account", "Match", "Actions"].map((c) => h("th", { scope: "col" }, c))),
     );
-    const body = h("tbody", {}, ...visible.map((row) => this.renderRow(row)));
-    this.tableHost.append(h("table", { "aria-labelledby": "w365-mapping-title" }, head, body));
+    const body = h("tbody", {}, ...shown.map((row) => this.renderRow(row)));
+    this.tableHost.append(h("table", { "aria-labelledby": "w365-mapping-title", "aria-describedby": "w365-range" }, head, body));
+    this.tableHost.append(this.renderPager(first, shown.length, visible.length, pages));
+  }
+
+  private renderPager(first: number, shown: number, total: number, pages: number): HTMLElement {
+    const go = (index: number, pressed: "page-prev" | "page-next") => () => {
+      this.pageIndex = index;
+      this.renderTable();
+      // Keep focus on the pager button pressed, or on its twin when the pressed one is now disabled (first/last page).
+      const buttons = [pressed, pressed === "page-prev" ? "page-next" : "page-prev"].map((key) => this.tableHost.querySelector<HTMLButtonElement>(`[data-focus="${key}"]`));
+      buttons.find((b) => b && !b.disabled)?.focus();
+    };
+    return h(
+      "nav",
+      { class: "pager", "aria-label": "Pages of customers" },
+      h("button", { type: "button", "data-focus": "page-prev", disabled: this.pageIndex === 0, onclick: go(this.pageIndex - 1, "page-prev") }, "Previous"),
+      h("span", { id: "w365-range", class: "range", "aria-live": "polite" }, `${first + 1}–${first + shown} of ${total} · page ${this.pageIndex + 1} of ${pages}`),
+      h("button", { type: "button", "data-focus": "page-next", disabled: this.pageIndex >= pages - 1, onclick: go(this.pageIndex + 1, "page-next") }, "Next"),
+    );
   }
 
   private renderRow(row: ProviderAccountView): HTMLElement {
@@ -200,15 +278,22 @@ export class MappingPage {
     if (row.status === "mapped") actions.push(button("Unmap", `Unmap ${row.name}`, () => void this.run(row, "unmap")));
     if (row.status === "ignored") actions.push(button("Restore", `Restore ${row.name}`, () => void this.run(row, "unmap")));
 
-    const suggestion = row.suggestedAccountId || (row.score !== undefined && row.score > 0)
-      ? h(
-          "div",
-          {},
-          h("span", { class: "account" }, row.suggestedAccountName ?? (row.suggestedAccountId ? row.suggestedAccountId : "")),
-          row.score !== undefined ? h("span", { class: "score", title: "Match score" }, ` ${formatScore(row.score)}`) : null,
-          row.reason ? h("div", { class: "reason" }, row.reason) : null,
-        )
-      : h("span", { class: "muted" }, "None");
+    // Account: the mapped account, or for an open row the suggested one (labelled as such).
+    const account =
+      row.status === "mapped"
+        ? h("span", { class: "account" }, row.accountName ?? row.accountId ?? "")
+        : row.suggestedAccountId && row.status !== "ignored"
+          ? h("div", {}, h("div", { class: "muted" }, "Suggested"), h("span", { class: "account" }, row.suggestedAccountName ?? row.suggestedAccountId))
+          : h("span", { class: "muted" }, "None");
+    const match =
+      row.score !== undefined || row.reason
+        ? h(
+            "div",
+            {},
+            row.score !== undefined ? h("span", { class: "score" }, formatScore(row.score)) : null,
+            row.reason ? h("div", { class: "reason" }, row.reason) : null,
+          )
+        : h("span", { class: "muted" }, "—");
     return h(
       "tr",
       { "data-id": row.id, "data-customer": row.customerId, "data-status": row.status },
@@ -216,9 +301,9 @@ export class MappingPage {
       h("td", {}, h("div", {}, row.contactName), h("div", { class: "muted" }, row.contactEmail)),
       h("td", {}, h("div", {}, row.domain), h("div", { class: "muted" }, row.tenantId)),
       h("td", {}, h("span", { class: `badge ${row.status}` }, STATUS_LABELS[row.status])),
-      h("td", {}, suggestion),
-      h("td", {}, row.accountName ?? (row.accountId ? row.accountId : h("span", { class: "muted" }, "—"))),
-      h("td", { class: "actions" }, ...actions),
+      h("td", {}, account),
+      h("td", { class: "match" }, match),
+      h("td", {}, h("div", { class: "actions" }, ...actions)),
     );
   }
 
@@ -340,13 +425,13 @@ export class MappingPage {
   }
 
   async acceptStrong(): Promise<void> {
-    const strong = strongSuggestions(this.rows);
+    const strong = strongSuggestions(this.rows, this.strongThreshold);
     if (strong.length === 0) return;
     const confirmed = await new Promise<boolean>((resolve) => {
       this.openDialog(
         `Accept ${strong.length} strong suggestion(s)?`,
         [
-          h("p", {}, "Each customer below is mapped to its suggested account."),
+          h("p", {}, `Each customer below is mapped to its suggested account (score ${formatScore(this.strongThreshold)} or more).`),
           h("ul", {}, ...strong.map((r) => h("li", {}, `${r.name} → ${r.suggestedAccountName ?? r.suggestedAccountId ?? ""} (${formatScore(r.score)})`))),
         ],
         [
@@ -400,6 +485,12 @@ export class MappingPage {
     this.dialogReturnFocus?.focus?.();
     this.dialogReturnFocus = null;
   }
+}
+
+function emptyText(total: number, filter: MappingFilter, search: string): string {
+  if (total === 0) return "No Ion customers yet. Run Sync Provider Accounts first.";
+  if (search.trim()) return `No customers match "${search.trim()}".`;
+  return filter === "all" ? "No customers match." : `No ${FILTER_LABELS[filter].toLowerCase()} customers.`;
 }
 
 /** The connector id passed by Xrm.Navigation.openWebResource (`data`) or `?id=`. */

@@ -14,10 +14,17 @@ export const FILTER_LABELS: Readonly<Record<MappingFilter, string>> = {
   all: "All",
 };
 
-/** Suggestions at or above this score are "strong": the bulk accept maps them without asking one by one. */
-export const STRONG_SUGGESTION_SCORE = 0.9;
-/** One page: Xrm.WebApi pages by @odata.nextLink, followed below up to this many rows. */
+/**
+ * Default bar for "strong" suggestions, which the bulk accept maps after one confirm. The sync engine already maps
+ * on its own at 0.9 with a clear margin over the runner-up, so what is left as Suggested scores below that or has a
+ * close runner-up: 0.8 keeps the bulk accept useful, and the admin can raise it (STRONG_SUGGESTION_CHOICES).
+ */
+export const STRONG_SUGGESTION_SCORE = 0.8;
+export const STRONG_SUGGESTION_CHOICES: readonly number[] = [0.95, 0.9, 0.8, 0.7];
+/** Rows per Web API page (Dataverse's maximum); later pages are followed through @odata.nextLink. */
 export const PAGE_SIZE = 5000;
+/** Safety stop for a runaway nextLink chain (a connector with more Ion customers than this is not realistic). */
+export const MAX_PAGES = 200;
 
 export interface AccountRef {
   readonly id: string;
@@ -128,6 +135,13 @@ export function duplicateFilter(row: ProviderAccountView): string {
   return parts.join(" or ");
 }
 
+/** The query part of an @odata.nextLink ("?$select=…&$skiptoken=…"), which Xrm.WebApi takes as `options`. */
+export function nextLinkQuery(nextLink: string): string {
+  const at = nextLink.indexOf("?");
+  if (at < 0) throw new Error("The next page link has no query.");
+  return nextLink.slice(at);
+}
+
 export function accountSearchFilter(query: string): string {
   const q = query.trim();
   const parts = [`contains(name,${odataString(q)})`];
@@ -156,6 +170,9 @@ export class MappingData {
   constructor(
     private readonly records: RecordsApi,
     private readonly execute: ExecuteCustomApi,
+    private readonly pageSize: number = PAGE_SIZE,
+    /** Told the running row count after each page, so the page can say how far loading has got. */
+    private readonly onPage?: (rowsSoFar: number) => void,
   ) {}
 
   async listProviderAccounts(connectionId?: string): Promise<ProviderAccountView[]> {
@@ -173,6 +190,11 @@ export class MappingData {
     }
     const views = rows.map(toProviderAccountView);
     return this.withAccountNames(views);
+  }
+
+  async connectorName(connectionId: string): Promise<string> {
+    const row = await this.records.retrieveRecord("w365_providerconnection", connectionId, "?$select=w365_name");
+    return text(row.w365_name);
   }
 
   async getProviderAccount(id: string): Promise<ProviderAccountView> {
@@ -213,9 +235,21 @@ export class MappingData {
     });
   }
 
+  /**
+   * Reads every page. Xrm.WebApi / context.webAPI return at most `maxPageSize` rows and a nextLink; the next page is
+   * requested with the query part of that link, unchanged, and the same page size (Dataverse's paging rules).
+   */
   private async readAll(query: string): Promise<Row[]> {
-    const first = await this.records.retrieveMultipleRecords("w365_provideraccount", query, PAGE_SIZE);
-    return first.entities;
+    const rows: Row[] = [];
+    let options: string | undefined = query;
+    for (let page = 0; options !== undefined; page++) {
+      if (page >= MAX_PAGES) throw new Error(`Stopped after ${MAX_PAGES} pages of provider accounts.`);
+      const result: { entities: Row[]; nextLink?: string } = await this.records.retrieveMultipleRecords("w365_provideraccount", options, this.pageSize);
+      rows.push(...result.entities);
+      this.onPage?.(rows.length);
+      options = result.nextLink ? nextLinkQuery(result.nextLink) : undefined;
+    }
+    return rows;
   }
 
   /** Fills account names when the Web API did not return formatted values (one query per 50 ids). */

@@ -46,7 +46,7 @@ describe("ConnectorForm", () => {
     type("Name", "   ");
     type("Account ID", "12-34");
     fireEvent.click(screen.getByRole("button", { name: "Save" }));
-    expect(await screen.findByText("Fix 7 field(s) before saving.")).toBeTruthy();
+    expect(await screen.findByText("Fix 7 fields before saving: Name, Refresh Token, API Key, API Secret, Account ID, Country, Currency Code.")).toBeTruthy();
     expect(screen.getByText("Name is required.")).toBeTruthy();
     expect(screen.getByText("Refresh Token is required.")).toBeTruthy();
     expect(screen.getByText(/^Account ID must contain digits only/)).toBeTruthy();

@@ -93,7 +93,8 @@ describe("StreamOneAdmin", () => {
       fireEvent.click(await screen.findByRole("menuitem", { name: "Verify Connectivity" }));
     });
     const activity = screen.getByTestId("activity");
-    expect(await within(activity).findByText("Connected. Ion v3 and v1 APIs answered.")).toBeTruthy();
+    expect(await within(activity).findByText("Verify Connectivity for Main: connected.")).toBeTruthy();
+    expect(within(activity).getByText("Ion v3 and v1 APIs answered.")).toBeTruthy();
     expect(within(activity).getByText("The refresh token expires on 2026-12-29 09:00.")).toBeTruthy();
     const row = screen.getByRole("row", { name: /Main/ });
     expect(within(row).getByText("Connected")).toBeTruthy();
@@ -116,7 +117,10 @@ describe("StreamOneAdmin", () => {
     await act(async () => {
       fireEvent.click(await screen.findByRole("menuitem", { name: "Verify Connectivity" }));
     });
-    expect(await screen.findByText("Verification failed: API Key or API Secret is wrong (v1 returned 401).")).toBeTruthy();
+    const activity = screen.getByTestId("activity");
+    expect(await within(activity).findByText("Verify Connectivity for Main: failed.")).toBeTruthy();
+    // The handler's message names the credential that is wrong.
+    expect(within(activity).getByTestId("activity-detail").textContent).toBe("API Key or API Secret is wrong (v1 returned 401).");
     expect(within(screen.getByRole("row", { name: /Main/ })).getByText("Failed")).toBeTruthy();
   });
 

@@ -82,7 +82,7 @@ describe("mapping model", () => {
 describe("MappingPage", () => {
   it("lists the connector's customers with suggestion, score and reason, starting on Unmapped", async () => {
     const { root, records } = await startPage();
-    expect(records.calls[0]?.options).toContain(`_w365_connection_value eq ${CONN}`);
+    expect(records.calls.find((c) => c.entity === "w365_provideraccount")?.options).toContain(`_w365_connection_value eq ${CONN}`);
     expect(root.querySelector('[aria-pressed="true"]')?.textContent).toBe("Unmapped (1)");
     button(root, "Suggested (2)").click();
     const fabrikam = rowEl(root, "p2")!;
@@ -131,7 +131,7 @@ describe("MappingPage", () => {
     expect(records.rows("account").some((a) => a.name === "Contoso Ltd")).toBe(true);
   });
 
-  it("Accept strong suggestions maps only those at or above 90% after a confirm", async () => {
+  it("Accept strong suggestions maps only those at or above the chosen score (80% by default) after a confirm", async () => {
     const { root, apis } = await startPage();
     button(root, "Accept strong suggestions (1)").click();
     expect(root.querySelector("#w365-dialog")?.textContent).toContain("Fabrikam Inc → Fabrikam (95%)");

@@ -93,6 +93,8 @@ export interface RunProgress {
   readonly done?: number;
   readonly total?: number;
   readonly phase?: string;
+  /** What the engine said, for plain-text progress ("accounts: 400 Ion customers read"). */
+  readonly text?: string;
 }
 
 export interface SyncRunView {
@@ -147,11 +149,20 @@ export function isTerminal(run: SyncRunView): boolean {
   return TERMINAL_RUN_STATUSES.includes(run.status);
 }
 
-/** w365_progress is JSON written by the sync engine; tolerate several spellings and junk. */
+/** Engine progress words that say nothing beyond the run's status. */
+const STATUS_ONLY_PROGRESS = new Set(["started", "finished", "queued"]);
+
+/**
+ * w365_progress as the sync engine writes it: plain text such as "accounts: 400 Ion customers read" or
+ * "outbound: 3 of 10 requests" (phase before the colon, "N of M" as done/total), or JSON {done,total,phase}.
+ * Tolerates other spellings and junk.
+ */
 export function parseProgress(value: unknown): RunProgress | undefined {
   if (typeof value !== "string" || !value.trim()) return undefined;
+  const trimmed = value.trim();
+  if (!trimmed.startsWith("{")) return parseProgressText(trimmed);
   try {
-    const parsed = JSON.parse(value) as Record<string, unknown>;
+    const parsed = JSON.parse(trimmed) as Record<string, unknown>;
     if (!parsed || typeof parsed !== "object") return undefined;
     const done = firstNumber(parsed.done, parsed.processed, parsed.completed, parsed.current);
     const total = firstNumber(parsed.total, parsed.count, parsed.expected);
@@ -161,6 +172,19 @@ export function parseProgress(value: unknown): RunProgress | undefined {
   } catch {
     return undefined;
   }
+}
+
+function parseProgressText(value: string): RunProgress | undefined {
+  if (STATUS_ONLY_PROGRESS.has(value.toLowerCase())) return undefined;
+  const colon = /^([a-z][a-z ]*):\s*(.+)$/i.exec(value);
+  const phase = colon?.[1]?.trim();
+  const detail = (colon?.[2] ?? value).trim();
+  const ofTotal = /(\d+)\s+of\s+(\d+)/i.exec(detail);
+  return {
+    ...(ofTotal ? { done: Number(ofTotal[1]), total: Number(ofTotal[2]) } : {}),
+    ...(phase ? { phase } : {}),
+    text: detail,
+  };
 }
 
 export const MAPPING_STATUS = {

@@ -14,6 +14,8 @@ export interface Activity {
   readonly state: ActivityState;
   readonly title: string;
   readonly detail?: string;
+  /** A second line under the detail, e.g. when the refresh token expires. */
+  readonly note?: string;
   readonly run?: SyncRunView;
 }
 
@@ -39,6 +41,9 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
         const run = activity.run;
         const progress = run?.progress;
         const counts = run ? t("Run_Counts", run.created, run.updated, run.unchanged, run.failed) : "";
+        const running = activity.state === "running";
+        // The engine writes counts when the run ends; while it runs, zeros would read as "nothing happened".
+        const showCounts = run !== undefined && (!running || run.created + run.updated + run.unchanged + run.failed > 0);
         // The engine's message often repeats the counts; show it only when it says something more.
         const detail = activity.detail && activity.detail !== counts ? activity.detail : undefined;
         const fraction = progress?.total && progress.done !== undefined ? Math.min(1, progress.done / progress.total) : undefined;
@@ -46,17 +51,32 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
           <MessageBar key={activity.connectorId} intent={INTENT[activity.state]} layout="multiline" data-kind={activity.kind} data-state={activity.state}>
             <MessageBarBody>
               <MessageBarTitle>{activity.title}</MessageBarTitle>
-              {detail ? <Text block>{detail}</Text> : null}
-              {run && activity.state === "running" && progress?.phase ? <Text block>{t("Run_Phase", progress.phase)}</Text> : null}
-              {run && activity.state === "running" && progress?.total !== undefined ? (
-                <Text block>{t("Run_Progress", progress.done ?? 0, progress.total)}</Text>
+              {detail ? (
+                <Text block data-testid="activity-detail">
+                  {detail}
+                </Text>
               ) : null}
-              {run ? (
+              {activity.note ? (
+                <Text block data-testid="activity-note">
+                  {activity.note}
+                </Text>
+              ) : null}
+              {running && progress?.phase ? <Text block>{t("Run_Phase", progress.phase)}</Text> : null}
+              {running && progress?.total !== undefined ? (
+                <Text block data-testid="run-progress">
+                  {t("Run_Progress", progress.done ?? 0, progress.total)}
+                </Text>
+              ) : running && progress?.text ? (
+                <Text block data-testid="run-progress">
+                  {t("Run_ProgressText", progress.text)}
+                </Text>
+              ) : null}
+              {showCounts ? (
                 <Text block data-testid="run-counts">
                   {counts}
                 </Text>
               ) : null}
-              {activity.state === "running" ? <ProgressBar value={fraction} thickness="medium" /> : null}
+              {running ? <ProgressBar value={fraction} thickness="medium" aria-label={activity.title} /> : null}
             </MessageBarBody>
             {activity.state !== "running" ? (
               <MessageBarActions>

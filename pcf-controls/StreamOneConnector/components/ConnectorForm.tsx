@@ -63,6 +63,8 @@ function initialValues(connector?: ConnectorView): Values {
   };
 }
 
+const keepFocus = (event: React.MouseEvent): void => event.preventDefault();
+
 /**
  * The connector form with the user guide's fields and labels. Validation runs per field on leaving it and for all
  * fields on Save; nothing is written while any field is invalid. Secrets are write-only: a stored one shows as
@@ -131,7 +133,8 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
       const byField: Partial<Record<ConnectorField, FieldError>> = {};
       for (const error of result.errors) byField[error.field] ??= error;
       setErrors(byField);
-      setSummary(t("Form_FixErrors", Object.keys(byField).length));
+      const names = CONNECTOR_FIELDS.filter((field) => byField[field]).map((field) => labels[field]);
+      setSummary(names.length === 1 ? t("Form_FixErrorsOne", names[0] ?? "") : t("Form_FixErrors", names.length, names.join(", ")));
       const first = result.errors[0];
       if (first) inputs.current[first.field]?.focus();
       return;
@@ -261,10 +264,12 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
         </MessageBar>
       ) : null}
       <div style={{ display: "flex", gap: 8, marginTop: 16 }}>
-        <Button appearance="primary" type="submit" disabled={saving}>
+        {/* mousedown must not blur the field being edited: its validation message would push these buttons down
+            between mousedown and mouseup, and the click would be lost. Save validates every field anyway. */}
+        <Button appearance="primary" type="submit" disabled={saving} onMouseDown={keepFocus}>
           {saving ? t("Form_Saving") : t("Form_Save")}
         </Button>
-        <Button type="button" onClick={onCancel} disabled={saving}>
+        <Button type="button" onClick={onCancel} disabled={saving} onMouseDown={keepFocus}>
           {t("Form_Cancel")}
         </Button>
       </div>

@@ -85,13 +85,20 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
               <TableCell>
                 <StatusBadge status={connector.status} t={t} />
                 {connector.statusMessage ? (
-                  <Text size={200} block>
+                  // Long handler messages are clamped to three lines here; the full text is in the tooltip and the outcome panel.
+                  <Text size={200} block title={connector.statusMessage} className="w365-clamp">
                     {connector.statusMessage}
                   </Text>
                 ) : null}
               </TableCell>
               <TableCell>{when(connector.lastVerifiedOn)}</TableCell>
-              <TableCell>{connector.refreshTokenExpiresOn ? formatDate(connector.refreshTokenExpiresOn) : t("List_Unknown")}</TableCell>
+              <TableCell>
+                {connector.status === "credentialsExpired"
+                  ? t("List_TokenRejected")
+                  : connector.refreshTokenExpiresOn
+                    ? formatDate(connector.refreshTokenExpiresOn)
+                    : t("List_Unknown")}
+              </TableCell>
               <TableCell>
                 {connector.lastSyncOn
                   ? connector.lastSyncStatus

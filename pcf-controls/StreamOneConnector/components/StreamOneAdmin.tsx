@@ -76,14 +76,16 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       const outcome = await service.verify(connector.id, { signal: stopped.current });
       const c = outcome.connector;
       replaceConnector(c);
-      const expiry = c.refreshTokenExpiresOn ? t("Verify_TokenExpires", formatDate(c.refreshTokenExpiresOn)) : "";
+      const expiry = c.refreshTokenExpiresOn ? t("Verify_TokenExpires", formatDate(c.refreshTokenExpiresOn)) : undefined;
+      // Short title (what happened), then the handler's own message (which credential, what to do), then the token expiry.
       if (!outcome.finished) setActivity({ ...base, state: "warning", title: t("Verify_StillRunning") });
-      else if (c.status === "connected") setActivity({ ...base, state: "success", title: t("Verify_Connected", c.statusMessage), detail: expiry });
-      else if (c.status === "credentialsExpired") setActivity({ ...base, state: "error", title: t("Verify_Expired", c.statusMessage) });
-      else setActivity({ ...base, state: "error", title: t("Verify_Failed", c.statusMessage || t("Status_NotVerified")), detail: expiry });
+      else if (c.status === "connected") setActivity({ ...base, state: "success", title: t("Verify_Connected", c.name), detail: c.statusMessage, note: expiry });
+      else if (c.status === "credentialsExpired")
+        setActivity({ ...base, state: "error", title: t("Verify_Expired", c.name), detail: c.statusMessage, note: t("Verify_ExpiredHint") });
+      else setActivity({ ...base, state: "error", title: t("Verify_Failed", c.name), detail: c.statusMessage || t("Status_NotVerified"), note: expiry });
     } catch (error) {
       if (stopped.current.aborted) return;
-      setActivity({ ...base, state: "error", title: t("Verify_Failed", (error as Error)?.message ?? String(error)) });
+      setActivity({ ...base, state: "error", title: t("Verify_Failed", connector.name), detail: (error as Error)?.message ?? String(error) });
     }
   };
 
@@ -121,6 +123,8 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
   };
 
   const onAction = (action: ConnectorAction, connector: ConnectorView): void => {
+    // An old "saved" notice next to a new outcome reads as part of it.
+    setNotice("");
     switch (action) {
       case "verify":
         void verify(connector);
@@ -219,7 +223,10 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
 
   return (
     <FluentProvider theme={theme ?? webLightTheme} className="w365-streamone">
-      <style>{".w365-visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"}</style>
+      <style>
+        {".w365-visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
+          ".w365-clamp{display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden;max-width:320px}"}
+      </style>
       <div style={{ padding: 16 }}>{body}</div>
     </FluentProvider>
   );
