@@ -209,6 +209,19 @@ export class DataverseClient {
     for await (const page of this.queryPages<T>(entitySet, o)) yield* page;
   }
 
+  /** All rows matching the query, collected into one array (for result sets known to be small). */
+  async queryAll<T = Record<string, unknown>>(entitySet: string, o: QueryOptions = {}): Promise<T[]> {
+    const rows: T[] = [];
+    for await (const page of this.queryPages<T>(entitySet, o)) rows.push(...page);
+    return rows;
+  }
+
+  /** The first row matching the query (one request, `$top=1`), or undefined when none matches. */
+  async queryFirst<T = Record<string, unknown>>(entitySet: string, o: Omit<QueryOptions, "top"> = {}): Promise<T | undefined> {
+    const page = await this.queryPage<T>(entitySet, { ...o, top: 1 });
+    return page.value[0];
+  }
+
   /** The rows page by page (each page is one HTTP request). */
   async *queryPages<T = Record<string, unknown>>(entitySet: string, o: QueryOptions = {}): AsyncIterable<T[]> {
     let page = await this.queryPage<T>(entitySet, o);

@@ -21,7 +21,7 @@ import { DeployError, type DeploySettings, type ImportOptions, type ImportResult
 import { packForDeploy, type PackVerbOptions } from "./package";
 
 /** The Dataverse client calls deploy uses (a DataverseClient satisfies it). */
-export type DeployDataverseClient = Pick<DataverseClient, "whoAmI" | "executeAction" | "query" | "create" | "update" | "retrieve">;
+export type DeployDataverseClient = Pick<DataverseClient, "whoAmI" | "executeAction" | "queryFirst" | "create" | "update" | "retrieve">;
 
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
 export const DEFAULT_IMPORT_TIMEOUT_MS = 20 * 60_000;
@@ -77,14 +77,11 @@ export class WebApiDeployer implements SolutionDeployer {
 
   /** The installed solution's version and managed flag, if any. */
   async installedSolution(uniqueName: string): Promise<{ version: string; managed: boolean } | undefined> {
-    for await (const row of this.client.query<{ version?: string; ismanaged?: boolean }>("solutions", {
+    const row = await this.client.queryFirst<{ version?: string; ismanaged?: boolean }>("solutions", {
       select: ["uniquename", "version", "ismanaged"],
       filter: `uniquename eq ${odataString(uniqueName)}`,
-      top: 1,
-    })) {
-      return { version: String(row.version ?? "0.0.0.0"), managed: Boolean(row.ismanaged) };
-    }
-    return undefined;
+    });
+    return row ? { version: String(row.version ?? "0.0.0.0"), managed: Boolean(row.ismanaged) } : undefined;
   }
 
   /** Refuses what Dataverse would refuse, with a message an operator can act on, before uploading anything. */
@@ -205,25 +202,21 @@ export class WebApiDeployer implements SolutionDeployer {
   }
 
   async setEnvironmentVariable(schemaName: string, value: string): Promise<void> {
-    let definitionId: string | undefined;
-    for await (const d of this.client.query<{ environmentvariabledefinitionid: string }>("environmentvariabledefinitions", {
-      select: ["environmentvariabledefinitionid", "schemaname"],
-      filter: `schemaname eq ${odataString(schemaName)}`,
-      top: 1,
-    })) {
-      definitionId = d.environmentvariabledefinitionid;
-    }
+    const definitionId = (
+      await this.client.queryFirst<{ environmentvariabledefinitionid: string }>("environmentvariabledefinitions", {
+        select: ["environmentvariabledefinitionid", "schemaname"],
+        filter: `schemaname eq ${odataString(schemaName)}`,
+      })
+    )?.environmentvariabledefinitionid;
     if (!definitionId) {
       throw new DeployError("DEPLOY_MISSING_DEFINITION", `Environment variable ${schemaName} is not defined in the environment.`, { hint: "The solution import did not complete; import it again." });
     }
-    let valueId: string | undefined;
-    for await (const v of this.client.query<{ environmentvariablevalueid: string }>("environmentvariablevalues", {
-      select: ["environmentvariablevalueid"],
-      filter: `_environmentvariabledefinitionid_value eq ${definitionId}`,
-      top: 1,
-    })) {
-      valueId = v.environmentvariablevalueid;
-    }
+    const valueId = (
+      await this.client.queryFirst<{ environmentvariablevalueid: string }>("environmentvariablevalues", {
+        select: ["environmentvariablevalueid"],
+        filter: `_environmentvariabledefinitionid_value eq ${definitionId}`,
+      })
+    )?.environmentvariablevalueid;
     if (valueId) await this.client.update("environmentvariablevalues", valueId, { value });
     else {
       await this.client.create("environmentvariablevalues", {
@@ -235,14 +228,12 @@ export class WebApiDeployer implements SolutionDeployer {
   }
 
   private async updateServiceEndpoint(baseUrl: string | undefined, key: string | undefined, warnings: string[]): Promise<string> {
-    let id: string | undefined;
-    for await (const se of this.client.query<{ serviceendpointid: string }>("serviceendpoints", {
-      select: ["serviceendpointid", "name"],
-      filter: `name eq ${odataString(WEBHOOK_SERVICE_ENDPOINT)}`,
-      top: 1,
-    })) {
-      id = se.serviceendpointid;
-    }
+    const id = (
+      await this.client.queryFirst<{ serviceendpointid: string }>("serviceendpoints", {
+        select: ["serviceendpointid", "name"],
+        filter: `name eq ${odataString(WEBHOOK_SERVICE_ENDPOINT)}`,
+      })
+    )?.serviceendpointid;
     if (!id) throw new DeployError("DEPLOY_MISSING_ENDPOINT", `Service endpoint "${WEBHOOK_SERVICE_ENDPOINT}" was not found after import.`);
     const body: Record<string, unknown> = {};
     if (baseUrl !== undefined) body.url = `${baseUrl}${WEBHOOK_PATH}`;

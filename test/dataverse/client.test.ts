@@ -180,6 +180,24 @@ describe("DataverseClient queries", () => {
     await expect(c.queryPage("accounts", { pageSize: 5001 })).rejects.toThrow(/pageSize/);
   });
 
+  it("collects every page with queryAll", async () => {
+    use((req) => {
+      const page = req.rawUrl.includes("skiptoken") ? 1 : 0;
+      return { status: 200, body: { value: [{ n: page * 2 + 1 }, { n: page * 2 + 2 }], ...(page === 0 ? { "@odata.nextLink": `${fake.url}${req.rawUrl}&$skiptoken=1` } : {}) } };
+    });
+    const rows = await client().queryAll<{ n: number }>("accounts", { select: ["name"], pageSize: 2 });
+    expect(rows.map((r) => r.n)).toStrictEqual([1, 2, 3, 4]);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it("reads the first match with one $top=1 request, undefined when nothing matches", async () => {
+    use((req) => ({ status: 200, body: { value: req.path.includes("'none'") ? [] : [{ accountid: ID }], "@odata.nextLink": `${fake.url}${API}accounts?$skiptoken=1` } }));
+    const c = client();
+    await expect(c.queryFirst<{ accountid: string }>("accounts", { select: ["accountid"], filter: "name eq 'A'" })).resolves.toStrictEqual({ accountid: ID });
+    await expect(c.queryFirst("accounts", { filter: "name eq 'none'" })).resolves.toBeUndefined();
+    expect(fake.requests.map((r) => r.path)).toStrictEqual(["accounts?$select=accountid&$filter=name eq 'A'&$top=1", "accounts?$filter=name eq 'none'&$top=1"]);
+  });
+
   it("sends a nextLink that names another host to our own API root only", async () => {
     use((req) => ({ status: 200, body: { value: [], ...(req.rawUrl.includes("skiptoken") ? {} : { "@odata.nextLink": `https://evil.example/api/data/v9.2/accounts?$skiptoken=abc` }) } }));
     const pages = [];

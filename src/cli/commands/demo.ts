@@ -4,7 +4,7 @@
  * APIs, which fire the webhooks into the local functions host that runs the sync engine.
  */
 import { randomUUID } from "node:crypto";
-import { DataverseClient } from "../../dataverse";
+import { DataverseClient, odataString } from "../../dataverse";
 import { startSandbox, type Sandbox } from "../../../sandbox";
 import { ConnectorError } from "../../shared/errors";
 import type { Output } from "../output";
@@ -86,10 +86,10 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
     });
 
     const matching = await tasks.step("Review the matches (automatic maps and suggestions with reasons)", async () => {
-      const rows = await collect(admin.query<Record<string, unknown>>("w365_provideraccounts", {
+      const rows = await admin.queryAll<Record<string, unknown>>("w365_provideraccounts", {
         select: ["w365_provideraccountid", "w365_name", "w365_mappingstatus", "w365_matchscore", "w365_matchreason", "_w365_account_value", "_w365_suggestedaccount_value"],
         filter: `_w365_connection_value eq ${connectionId}`,
-      }));
+      });
       const by = (s: number) => rows.filter((r) => Number(r.w365_mappingstatus) === s);
       const mapped = by(MAPPING.mapped);
       const suggested = by(MAPPING.suggested);
@@ -122,10 +122,10 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
         createdAccounts++;
       }
       await sb.whenIdle();
-      const stillOpen = await collect(admin.query<Record<string, unknown>>("w365_provideraccounts", {
+      const stillOpen = await admin.queryAll<Record<string, unknown>>("w365_provideraccounts", {
         select: ["w365_provideraccountid", "w365_mappingstatus"],
         filter: `_w365_connection_value eq ${connectionId} and w365_mappingstatus ne ${MAPPING.mapped}`,
-      }));
+      });
       ignored = stillOpen.length;
       report.mapping = { acceptedSuggestions: accepted, newAccounts: createdAccounts, notMapped: ignored };
       return { value: undefined, detail: `${accepted} suggestions accepted, ${createdAccounts} new accounts created${ignored ? `, ${ignored} left for review (likely duplicates)` : ""}` };
@@ -137,12 +137,10 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
     });
 
     await tasks.step("Change a quantity in Work 365, place the order in Ion, and sync it back", async () => {
-      const candidates = await collect(admin.query<Record<string, unknown>>("w365_providersubscriptions", {
+      const sub = await admin.queryFirst<Record<string, unknown>>("w365_providersubscriptions", {
         select: ["w365_providersubscriptionid", "w365_name", "w365_quantity", "w365_status", "w365_ionsubscriptionid"],
         filter: `_w365_connection_value eq ${connectionId} and w365_status eq 'active'`,
-        top: 1,
-      }));
-      const sub = candidates[0];
+      });
       if (!sub) throw new ConnectorError("DEMO_NO_SUBSCRIPTION", "No active subscription was synced; nothing to change.");
       const id = String(sub.w365_providersubscriptionid);
       const before = Number(sub.w365_quantity);
@@ -164,11 +162,11 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
       return { value: undefined, detail: `${String(sub.w365_name)}: ${before} → ${requested} seats; Ion order ${String(final.w365_lastorderid)} completed; ${ordersPlaced} order placed` };
     });
 
-    const runs = await collect(admin.query<RunRow>("w365_syncruns", {
+    const runs = await admin.queryAll<RunRow>("w365_syncruns", {
       select: ["w365_syncrunid", "w365_name", "w365_kind", "w365_trigger", "w365_status", "w365_created", "w365_updated", "w365_unchanged", "w365_failed", "w365_durationms", "w365_startedon", "w365_finishedon"],
       filter: `_w365_connection_value eq ${connectionId}`,
       orderby: "w365_startedon asc",
-    }));
+    });
     const kindRank: Record<string, number> = { verify: 0, accounts: 1, subscriptions: 2, outbound: 3, all: 4 };
     // Run rows carry second-precision times (as Dataverse does); break ties by the order the demo ran them.
     runs.sort((a, b) => String(a.w365_startedon ?? "").localeCompare(String(b.w365_startedon ?? "")) || (kindRank[a.w365_kind] ?? 9) - (kindRank[b.w365_kind] ?? 9));
@@ -225,20 +223,13 @@ function sumCounters(counters: Record<string, number>): number {
   return Object.values(counters).reduce((a, b) => a + b, 0);
 }
 
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const rows: T[] = [];
-  for await (const row of iterable) rows.push(row);
-  return rows;
-}
-
 /** Starts a sync through its bound custom API (as the gear menu does) and waits for its run row to end. */
 async function startAndWait(admin: DataverseClient, sb: Sandbox, connectionId: string, api: string, params: Record<string, unknown>): Promise<RunRow> {
   const requestId = randomUUID();
   await admin.executeAction(api, { ...params, RequestId: requestId }, { entitySet: "w365_providerconnections", id: connectionId });
   return waitFor(async () => {
     await sb.whenIdle();
-    const rows = await collect(admin.query<RunRow>("w365_syncruns", { filter: `w365_requestid eq '${requestId}'` }));
-    const run = rows[0];
+    const run = await admin.queryFirst<RunRow>("w365_syncruns", { filter: `w365_requestid eq ${odataString(requestId)}` });
     if (run && TERMINAL_RUN.has(run.w365_status)) {
       if (run.w365_status === "failed") throw new ConnectorError("DEMO_SYNC_FAILED", `${api} failed: ${run.w365_message ?? "see the run's report"}`);
       return run;
