@@ -76,7 +76,7 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await page.getByRole("combobox", { name: "Country" }).fill("Atlantis");
     await page.getByRole("combobox", { name: "Country" }).press("Tab");
     await page.getByRole("button", { name: "Save" }).click();
-    await page.getByText("Fix 7 field(s) before saving.").waitFor();
+    await page.getByText("Fix 7 fields before saving: Name, Refresh Token, API Key, API Secret, Account ID, Country, Currency Code.").waitFor();
     for (const message of ["Name is required.", "Refresh Token is required.", "API Key is required.", "API Secret is required.", "Currency Code is required."]) {
       await expect(page.getByText(message, { exact: true }).isVisible()).resolves.toBe(true);
     }
@@ -137,7 +137,7 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await page.getByRole("button", { name: "Actions for StreamOne Ion" }).click();
     await page.getByRole("menuitem", { name: "Verify Connectivity" }).click();
     const activity = page.getByTestId("activity");
-    await activity.getByText(/^Connected\./).waitFor({ timeout: 60_000 });
+    await activity.getByText("Verify Connectivity for StreamOne Ion: connected.").waitFor({ timeout: 60_000 });
     await activity.getByText(/^The refresh token expires on /).waitFor();
     await page.getByRole("row", { name: /StreamOne Ion/ }).getByText("Connected", { exact: true }).waitFor();
     await shot(page, "verified");
@@ -154,6 +154,8 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     expect(counts).toMatch(/^Created \d+, updated \d+, unchanged \d+, failed 0\.$/);
     const created = Number(/Created (\d+)/.exec(counts ?? "")?.[1]);
     expect(created).toBe(20);
+    // The guide's next step is offered right on the outcome.
+    await activity.getByRole("button", { name: "Map provider accounts" }).waitFor();
     await shot(page, "accounts-synced");
     const runs = await query("w365_syncruns?$select=w365_kind,w365_status,w365_requestid");
     expect(runs.some((r) => r.w365_kind === "accounts" && r.w365_status === "succeeded" && typeof r.w365_requestid === "string")).toBe(true);
@@ -206,6 +208,119 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     );
     const [newAccount] = await query(`accounts?$select=name&$filter=accountid eq ${String(created[0]!._w365_account_value)}`);
     expect(newAccount?.name).toBe(toCreate.w365_name);
+  });
+
+  it("Edit: invalid values show their messages on the first Save click and save nothing", async () => {
+    await page.goto(harness.url);
+    await page.getByRole("button", { name: "Actions for StreamOne Ion" }).click();
+    await page.getByRole("menuitem", { name: "Edit" }).click();
+    await page.getByRole("heading", { name: "Edit StreamOne Ion" }).waitFor();
+    // Stored secrets are write-only: the date they were set, and Replace.
+    await expect(page.getByTestId("refreshToken-status").textContent()).resolves.toMatch(/^Set on /);
+    await expect(page.getByTestId("apiSecret-status").textContent()).resolves.toMatch(/^Set on /);
+    const before = await query(`w365_providerconnections?$select=w365_name,w365_ionaccountid,w365_country&$filter=w365_providerconnectionid eq ${connectorId}`);
+    await page.getByRole("textbox", { name: "Name", exact: true }).fill("");
+    await page.getByLabel("Account ID").fill("12a");
+    // One mouse click straight from the field: the field's own message appears on blur and must not swallow the click.
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Fix 2 fields before saving: Name, Account ID.").waitFor();
+    await expect(page.getByText("Name is required.", { exact: true }).isVisible()).resolves.toBe(true);
+    await expect(page.getByRole("textbox", { name: "Account ID" }).getAttribute("aria-invalid")).resolves.toBe("true");
+    await shot(page, "edit-invalid");
+    expect(await query(`w365_providerconnections?$select=w365_name,w365_ionaccountid,w365_country&$filter=w365_providerconnectionid eq ${connectorId}`)).toStrictEqual(before);
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("heading", { name: "Integrations" }).waitFor();
+  });
+
+  it("a wrong API Secret: Verify Connectivity names the API Secret and the row shows Failed", async () => {
+    const editSecret = async (value: string): Promise<void> => {
+      await page.getByRole("button", { name: "Actions for StreamOne Ion" }).click();
+      await page.getByRole("menuitem", { name: "Edit" }).click();
+      await page.getByRole("button", { name: "Replace the API Secret" }).click();
+      await page.getByLabel("API Secret").fill(value);
+      await page.getByRole("button", { name: "Save" }).click();
+      await page.getByText("Connector StreamOne Ion saved.").waitFor();
+    };
+    const verify = async (state: "success" | "error") => {
+      await page.getByRole("button", { name: "Actions for StreamOne Ion" }).click();
+      await page.getByRole("menuitem", { name: "Verify Connectivity" }).click();
+      const outcome = page.getByTestId("activity").locator(`[data-kind="verify"][data-state="${state}"]`);
+      await outcome.waitFor({ timeout: 60_000 });
+      return outcome;
+    };
+    await editSecret("not-the-api-secret");
+    const failed = await verify("error");
+    await failed.getByText("Verify Connectivity for StreamOne Ion: failed.").waitFor();
+    await expect(failed.getByTestId("activity-detail").textContent()).resolves.toMatch(/API Secret/);
+    await page.getByRole("row", { name: /StreamOne Ion/ }).getByText("Failed", { exact: true }).waitFor();
+    await shot(page, "verify-wrong-secret");
+    const html = await page.content();
+    expect(html).not.toContain("not-the-api-secret");
+
+    await failed.getByRole("button", { name: "Dismiss" }).click();
+    await editSecret(sandbox.ion!.apiSecret);
+    const connected = await verify("success");
+    await connected.getByText(/^The refresh token expires on /).waitFor();
+    await page.getByRole("row", { name: /StreamOne Ion/ }).getByText("Connected", { exact: true }).waitFor();
+  });
+
+  it("ran without page errors", () => {
+    expect(pageErrors).toStrictEqual([]);
+  });
+});
+
+describe("Mapping page with more than 5,000 Ion customers", () => {
+  const TOTAL = 5_050;
+  let bigConnectorId = "";
+
+  beforeAll(async () => {
+    // A second connector whose provider accounts are written straight into Dataverse: 5,050 rows is more than one
+    // Web API page (5,000), which is what the page must follow.
+    bigConnectorId = await sandbox.dataverse.create("w365_providerconnections", { w365_name: "Big Reseller", w365_ionaccountid: "2000456", w365_country: "GB", w365_currencycode: "GBP" });
+    const [account] = await query("accounts?$select=accountid&$top=1");
+    const ops = Array.from({ length: TOTAL }, (_, i) => ({
+      method: "POST" as const,
+      entitySet: "w365_provideraccounts",
+      body: {
+        w365_name: `Customer ${String(i + 1).padStart(5, "0")}`,
+        w365_ioncustomerid: String(900_000 + i),
+        w365_mappingstatus: i % 10 === 0 ? 365000001 : 365000000,
+        ...(i % 10 === 0
+          ? { w365_matchscore: 0.85, w365_matchreason: "name matches", "w365_suggestedaccount@odata.bind": `/accounts(${String(account!.accountid)})` }
+          : {}),
+        "w365_connection@odata.bind": `/w365_providerconnections(${bigConnectorId})`,
+      },
+    }));
+    const results = await sandbox.dataverse.batch(ops);
+    expect(results.filter((r) => !r.ok)).toHaveLength(0);
+  });
+
+  it("loads every page, counts all rows and pages the table", async () => {
+    await page.goto(`${harness.url}mapping?data=${bigConnectorId}`);
+    await page.getByText("Connector: Big Reseller").waitFor();
+    const all = page.getByRole("button", { name: `All (${TOTAL})` });
+    await all.waitFor({ timeout: 30_000 });
+    await expect(page.getByRole("button", { name: "Unmapped (4545)" }).getAttribute("aria-pressed")).resolves.toBe("true");
+    await expect(page.getByRole("button", { name: "Suggested (505)" }).isVisible()).resolves.toBe(true);
+    await all.click();
+    const range = page.locator("#w365-range");
+    await expect(range.textContent()).resolves.toBe(`1–100 of ${TOTAL} · page 1 of 51`);
+    await expect(page.locator("tbody tr").count()).resolves.toBe(100);
+    await shot(page, "mapping-5050");
+    // The last rows are the ones beyond the first Web API page.
+    const next = page.getByRole("button", { name: "Next" });
+    await next.click();
+    await expect(range.textContent()).resolves.toBe(`101–200 of ${TOTAL} · page 2 of 51`);
+    await expect(page.evaluate(() => (document.activeElement as HTMLElement | null)?.textContent)).resolves.toBe("Next");
+    await page.getByLabel("Search customers").fill("Customer 0505");
+    await expect(range.textContent()).resolves.toMatch(/^1–\d+ of \d+ · page 1 of 1$/);
+    await page.getByRole("rowheader", { name: /Customer 05050/ }).waitFor();
+    // Bulk accept offers the suggestions at the chosen score (85% rows: counted at 80%, not at 90%).
+    await page.getByLabel("Search customers").fill("");
+    await page.getByRole("button", { name: "Accept strong suggestions (505)" }).waitFor();
+    await page.getByLabel("Strong suggestion: score").selectOption("0.9");
+    await page.getByRole("button", { name: "Accept strong suggestions (0)" }).waitFor();
+    await expect(page.getByRole("button", { name: "Accept strong suggestions (0)" }).isDisabled()).resolves.toBe(true);
   });
 
   it("ran without page errors", () => {

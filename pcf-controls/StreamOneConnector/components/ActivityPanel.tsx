@@ -23,6 +23,8 @@ export interface ActivityPanelProps {
   readonly activities: readonly Activity[];
   readonly t: Localize;
   readonly onDismiss: (connectorId: string) => void;
+  /** Offered after Sync Provider Accounts, the guide's next step; absent when the host cannot open the mapping page. */
+  readonly onOpenMapping?: (connectorId: string) => void;
 }
 
 const INTENT: Record<ActivityState, "info" | "success" | "warning" | "error"> = {
@@ -34,7 +36,7 @@ const INTENT: Record<ActivityState, "info" | "success" | "warning" | "error"> = 
 
 /** Outcome and progress messages, in a polite live region so screen readers hear each change. */
 export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
-  const { activities, t, onDismiss } = props;
+  const { activities, t, onDismiss, onOpenMapping } = props;
   return (
     <div aria-live="polite" role="status" data-testid="activity" style={{ display: "grid", gap: 8, margin: "8px 0" }}>
       {activities.map((activity) => {
@@ -80,6 +82,11 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
             </MessageBarBody>
             {activity.state !== "running" ? (
               <MessageBarActions>
+                {onOpenMapping && activity.kind === "syncAccounts" && activity.state !== "error" ? (
+                  <Button size="small" appearance="primary" onClick={() => onOpenMapping(activity.connectorId)}>
+                    {t("Action_MapAccounts")}
+                  </Button>
+                ) : null}
                 <Button size="small" onClick={() => onDismiss(activity.connectorId)}>
                   {t("Run_Dismiss")}
                 </Button>

@@ -197,6 +197,7 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
         <ActivityPanel
           activities={Object.values(activities)}
           t={t}
+          onOpenMapping={openMapping}
           onDismiss={(id) =>
             setActivities((prev) => {
               const next = { ...prev };
