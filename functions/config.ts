@@ -4,7 +4,7 @@
  * here is registered for redaction. functions/README.md documents each setting.
  */
 import { z } from "zod";
-import { ConfigError } from "../src/shared/errors";
+import { ConfigError, ensureError } from "../src/shared/errors";
 import { registerSecret } from "../src/shared/redact";
 import { parseNcrontab } from "./ncrontab";
 
@@ -66,7 +66,7 @@ const schedule = (fallback: string) =>
       try {
         parseNcrontab(value);
       } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message });
+        ctx.addIssue({ code: "custom", message: ensureError(error).message });
         return z.NEVER;
       }
       return value;

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from "@azure/functions";
 import type { Clock } from "../../src/shared/clock";
 import { systemClock } from "../../src/shared/clock";
-import { ensureError } from "../../src/shared/errors";
+import { ensureError, ValidationError } from "../../src/shared/errors";
 import { createLogger, type Logger } from "../../src/shared/logger";
 import { redact, registerSecret } from "../../src/shared/redact";
 import { loadConfig } from "../../functions/config";
@@ -224,7 +224,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
   const runTimer = async (name: TimerName): Promise<unknown> => {
     const timer = timers[name];
-    if (!timer) throw new Error(`Unknown timer ${String(name)}.`);
+    if (!timer) throw new ValidationError(`Unknown timer ${String(name)}.`, { field: "timer" });
     const now = new Date(clock.now());
     return timer.run(timerInfo(now, nextOccurrence(parseNcrontab(timer.schedule), now)), contextFor(name, logger));
   };

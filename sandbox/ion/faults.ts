@@ -4,6 +4,7 @@
  * 429 with Retry-After. Pure decision logic: the server carries the decision out.
  */
 import { seededRandom } from "../../src/shared/random";
+import { SimApiError } from "./errors";
 import type { FaultConfig, FaultRule } from "./types";
 
 export { seededRandom };
@@ -92,10 +93,10 @@ export class FaultInjector {
 }
 
 function validateRule(rule: FaultRule): void {
-  if (!["status", "drop", "dropAfter", "latency"].includes(rule.kind)) throw new Error(`fault rule: unknown kind '${String(rule.kind)}'`);
-  if (rule.rate !== undefined && !(rule.rate >= 0 && rule.rate <= 1)) throw new Error("fault rule: rate must be between 0 and 1");
+  if (!["status", "drop", "dropAfter", "latency"].includes(rule.kind)) throw new SimApiError("INVALID_ARGUMENT", `fault rule: unknown kind '${String(rule.kind)}'`);
+  if (rule.rate !== undefined && !(rule.rate >= 0 && rule.rate <= 1)) throw new SimApiError("INVALID_ARGUMENT", "fault rule: rate must be between 0 and 1");
   if (rule.rate === undefined && rule.requests === undefined && rule.everyNth === undefined && rule.afterRequests === undefined) {
-    throw new Error("fault rule: give one of rate, requests, everyNth or afterRequests");
+    throw new SimApiError("INVALID_ARGUMENT", "fault rule: give one of rate, requests, everyNth or afterRequests");
   }
-  if (rule.kind === "status" && rule.status !== undefined && (rule.status < 400 || rule.status > 599)) throw new Error("fault rule: status must be 4xx or 5xx");
+  if (rule.kind === "status" && rule.status !== undefined && (rule.status < 400 || rule.status > 599)) throw new SimApiError("INVALID_ARGUMENT", "fault rule: status must be 4xx or 5xx");
 }

@@ -137,9 +137,11 @@ export class SimServer {
     let raw: Buffer;
     try {
       raw = await readBody(req);
-    } catch {
-      entry.status = 413;
-      this.send(res, { status: 413, body: errorBody("PAYLOAD_TOO_LARGE", "request body too large", 413, requestId) });
+    } catch (e) {
+      // Too large, or the client went away mid-body.
+      const err = e instanceof SimApiError ? e : new SimApiError("INVALID_REQUEST", `the request body could not be read: ${ensureError(e).message}`);
+      entry.status = err.status;
+      this.send(res, { status: err.status, body: err.body(requestId) });
       return;
     }
     this.deps.store.settleOrders();
@@ -264,7 +266,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new Error("body too large"));
+        reject(new SimApiError("PAYLOAD_TOO_LARGE", "request body too large"));
         req.resume();
         return;
       }

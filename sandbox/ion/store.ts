@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import { MICROSOFT_PROVIDER_NAME, findCatalogEntry, priceIn, type CatalogEntry } from "./catalog";
 import { CANCELLATION_WINDOW_MS, activity, currentTerm, generateDataset, termEnd, type Dataset } from "./dataset";
 import { SimApiError, invalidProvisioning, notFound, type ProvisioningError } from "./errors";
+import { ensureError } from "../../src/shared/errors";
 import { seededGuid, seededRandom } from "../../src/shared/random";
 import { customerName } from "./render";
 import type { OrderStatus, SimAddress, SimAttribute, SimCustomer, SimOrder, SimOrderError, SimOrderItem, SimSubscription } from "./types";
@@ -643,8 +644,9 @@ export class IonStore {
     try {
       this.checkBusinessRules(o.customerId, o.items);
     } catch (e) {
-      const err = e as SimApiError;
-      o.errors = err.provisioningErrors ? err.provisioningErrors.map((p) => ({ code: p.code, detail: p.detail })) : [{ code: err.code, detail: err.message }];
+      const err = ensureError(e);
+      const provisioning = err instanceof SimApiError ? err.provisioningErrors : undefined;
+      o.errors = provisioning ? provisioning.map((p) => ({ code: p.code, detail: p.detail })) : [{ code: err instanceof SimApiError ? err.code : "INTERNAL_ERROR", detail: err.message }];
       this.setOrderStatus(o, "ERROR");
       return;
     }

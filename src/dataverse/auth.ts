@@ -5,6 +5,7 @@
  */
 import { ConfidentialClientApplication } from "@azure/msal-node";
 import { Clock, systemClock } from "../shared/clock";
+import { ensureError } from "../shared/errors";
 import { registerSecret, redact } from "../shared/redact";
 import { DataverseAuthError } from "./errors";
 
@@ -52,7 +53,7 @@ export function createTokenSource(auth: DataverseAuth, environmentUrl: string, c
           try {
             token = await auth.getToken();
           } catch (error) {
-            throw new DataverseAuthError(`Could not get a Dataverse token from the token provider: ${redact(error instanceof Error ? error.message : String(error))}`, {
+            throw new DataverseAuthError(`Could not get a Dataverse token from the token provider: ${redact(ensureError(error).message)}`, {
               statusCode: undefined,
               cause: error,
             });
@@ -105,7 +106,7 @@ export class MsalTokenSource implements TokenSource {
       result = await this.acquire(this.scope);
     } catch (error) {
       const msalCode = (error as { errorCode?: unknown })?.errorCode;
-      const detail = redact(error instanceof Error ? error.message : String(error));
+      const detail = redact(ensureError(error).message);
       const network = msalCode === "network_error" || /network|ENOTFOUND|ECONNREFUSED|fetch failed/i.test(detail);
       throw new DataverseAuthError(
         `Could not get a Dataverse token from Microsoft Entra ID for tenant ${this.auth.tenantId} and client id ${this.auth.clientId}: ${detail}`,
@@ -139,7 +140,7 @@ function msalAcquire(auth: { tenantId: string; clientId: string; clientSecret: s
   });
   return async (scope) => {
     const result = await app.acquireTokenByClientCredential({ scopes: [scope] });
-    if (!result) throw new Error("MSAL returned no result");
+    if (!result) throw new DataverseAuthError("MSAL returned no token result.");
     return { accessToken: result.accessToken, expiresOn: result.expiresOn };
   };
 }

@@ -3,6 +3,7 @@
  * writer, a reader for `batchresponse_` / `changesetresponse_` bodies, and the pure mapping of response
  * parts back onto the operations that were sent. No I/O here; the client sends what this module writes.
  */
+import { DataverseApiError } from "./errors";
 
 /** One HTTP request inside a batch, already addressed (`url` is a path like `/api/data/v9.2/accounts` or `$1`). */
 export interface BatchRequestPart {
@@ -68,7 +69,7 @@ export function boundaryOf(contentType: string | null | undefined): string | und
 /** Reads a batch response body into units, in order. Tolerates LF or CRLF line ends. */
 export function readBatchResponse(contentType: string, body: string): BatchResponseUnit[] {
   const boundary = boundaryOf(contentType);
-  if (!boundary) throw new Error(`A $batch response must be multipart/mixed, got "${contentType}"`);
+  if (!boundary) throw batchResponseError(`A $batch response must be multipart/mixed, got "${contentType}"`);
   return splitMultipart(body, boundary).map((raw) => {
     const { headers, content } = splitHeaders(raw);
     const inner = boundaryOf(headers["content-type"]);
@@ -128,7 +129,7 @@ function readHttpPart(raw: string): BatchResponsePart {
   while (i < lines.length && lines[i]!.trim() === "") i++;
   const statusLine = (lines[i] ?? "").trim();
   const m = /^HTTP\/\d(?:\.\d)?\s+(\d{3})\s*(.*)$/.exec(statusLine);
-  if (!m) throw new Error(`Unreadable part in a $batch response: "${statusLine.slice(0, 80)}"`);
+  if (!m) throw batchResponseError(`Unreadable part in a $batch response: "${statusLine.slice(0, 80)}"`);
   const http = splitHeaders(lines.slice(i + 1).join("\n"));
   const contentId = mime.headers["content-id"] ?? http.headers["content-id"];
   return {
@@ -166,7 +167,7 @@ export function mapBatchResponse(sent: BatchRequestUnit[], received: BatchRespon
     const failing = parts.find((p) => p.status >= 400);
     if (!failing) {
       if (parts.length !== unit.parts.length) {
-        throw new Error(`A $batch change set of ${unit.parts.length} operations came back with ${parts.length} responses`);
+        throw batchResponseError(`A $batch change set of ${unit.parts.length} operations came back with ${parts.length} responses`);
       }
       return unit.parts.map((req, i) => {
         const byId = req.contentId !== undefined ? parts.find((p) => p.contentId === req.contentId) : undefined;
@@ -191,4 +192,9 @@ export function contentIdReferences(part: { url: string; body?: string }): strin
     for (let m = re.exec(part.body); m; m = re.exec(part.body)) if (m[1]) refs.add(m[1]);
   }
   return [...refs];
+}
+
+/** A $batch response this client cannot read; the client adds the HTTP status when it rethrows. */
+function batchResponseError(message: string): DataverseApiError {
+  return new DataverseApiError("DATAVERSE_BATCH_RESPONSE", message);
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Clock, systemClock } from "../shared/clock";
-import { ValidationError } from "../shared/errors";
+import { ensureError, ValidationError } from "../shared/errors";
 import { Logger, silentLogger } from "../shared/logger";
 import { redact } from "../shared/redact";
 import { AttemptOutcome, DEFAULT_RETRY, RetryOptions, delayBeforeRetryMs, parseRetryAfterMs, sleep as realSleep, withRetry } from "../shared/retry";
@@ -475,7 +475,7 @@ export class DataverseClient {
       try {
         outcomes = mapBatchResponse(wireUnits, readBatchResponse(contentType, res.text));
       } catch (error) {
-        throw new DataverseApiError("DATAVERSE_BATCH_RESPONSE", `Could not read the $batch response: ${(error as Error).message}`, { statusCode: res.status, cause: error });
+        throw new DataverseApiError("DATAVERSE_BATCH_RESPONSE", `Could not read the $batch response: ${ensureError(error).message}`, { statusCode: res.status, cause: error });
       }
 
       const retryUnits: PlannedUnit[] = [];
@@ -618,7 +618,7 @@ export class DataverseClient {
     } catch (error) {
       this.opts.onRequest?.({ ...info, durationMs: this.clock.now() - started, throttled: false });
       if (error instanceof DataverseApiError) throw error;
-      const timedOut = signal.aborted || (error as { name?: string })?.name === "TimeoutError";
+      const timedOut = signal.aborted || ensureError(error).name === "TimeoutError";
       throw networkErrorFrom(error, spec.operation, timedOut);
     }
   }

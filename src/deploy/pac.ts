@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { DataverseAuth } from "../dataverse";
+import { ensureError } from "../shared/errors";
 import { silentLogger, type Logger } from "../shared/logger";
 import { redact, registerSecret } from "../shared/redact";
 import { packForDeploy, type PackVerbOptions } from "./package";
@@ -79,7 +80,7 @@ export class PacCliDeployer implements SolutionDeployer {
     try {
       r = await this.run(this.opts.pacPath, args);
     } catch (err) {
-      throw new DeployError("DEPLOY_PAC_FAILED", `Could not run pac (${this.opts.pacPath}): ${(err as Error).message}`, { cause: err });
+      throw new DeployError("DEPLOY_PAC_FAILED", `Could not run pac (${this.opts.pacPath}): ${ensureError(err).message}`, { cause: err });
     }
     if (r.code !== 0) {
       const detail = redact((r.stderr || r.stdout).trim().split("\n").slice(-5).join(" "));

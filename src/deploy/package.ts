@@ -3,6 +3,7 @@ import { promises as fs } from "node:fs";
 import { parseSolutionManifest } from "../solution/layout";
 import { unzipFiles } from "../solution/io";
 import { packSolution, type PackOptions } from "../solution/pack";
+import { ensureError } from "../shared/errors";
 import { DeployError, type SolutionPackage } from "./types";
 import { attr, child, children, parseXml } from "../solution/xml";
 
@@ -38,7 +39,7 @@ export async function readPackage(zipPath: string): Promise<SolutionPackage> {
   try {
     zip = await fs.readFile(zipPath);
   } catch (err) {
-    throw new DeployError("DEPLOY_BAD_PACKAGE", `Cannot read solution zip ${zipPath}: ${(err as Error).message}`, { cause: err });
+    throw new DeployError("DEPLOY_BAD_PACKAGE", `Cannot read solution zip ${zipPath}: ${ensureError(err).message}`, { cause: err });
   }
   return inspectSolutionZip(zip, zipPath);
 }

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import JSZip from "jszip";
 import type { SolutionModel } from "./model";
 import { compareZipPaths, filesToModel, modelToFiles, type FileMap } from "./layout";
+import { ensureError } from "../shared/errors";
 import { SolutionFormatError } from "./xml";
 import { defaultSourceDir } from "./paths";
 
@@ -84,7 +85,7 @@ export async function unzipFiles(zipBytes: Buffer | Uint8Array): Promise<FileMap
   try {
     zip = await JSZip.loadAsync(zipBytes);
   } catch (err) {
-    throw new SolutionFormatError(`Not a valid solution zip: ${(err as Error).message}`, { cause: err });
+    throw new SolutionFormatError(`Not a valid solution zip: ${ensureError(err).message}`, { cause: err });
   }
   const files: FileMap = new Map();
   for (const entry of Object.values(zip.files)) {

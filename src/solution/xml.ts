@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { XMLParser } from "fast-xml-parser";
-import { ConnectorError } from "../shared/errors";
+import { ConnectorError, ensureError } from "../shared/errors";
 
 export class SolutionFormatError extends ConnectorError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
@@ -147,7 +147,7 @@ export function parseXml(text: string, what: string): XNode {
     const doc = parser.parse(clean, true) as XNode;
     return doc;
   } catch (err) {
-    throw new SolutionFormatError(`${what} is not well-formed XML: ${(err as Error).message}`, { cause: err });
+    throw new SolutionFormatError(`${what} is not well-formed XML: ${ensureError(err).message}`, { cause: err });
   }
 }
 

@@ -92,6 +92,7 @@ describe("$batch wire format", () => {
     expect(read).toStrictEqual([{ kind: "single", part: { status: 404, statusText: "Not Found", headers: { "content-type": "application/json" }, body: '{"error":{"code":"0x80040217","message":"gone"}}' } }]);
     expect(boundaryOf("application/json")).toBeUndefined();
     expect(() => readBatchResponse("application/json", "{}")).toThrow(/multipart/);
+    expect(() => readBatchResponse("application/json", "{}")).toThrow(expect.objectContaining({ code: "DATAVERSE_BATCH_RESPONSE" }));
   });
 
   it("maps a failed change set to the failing operation (by Content-ID) and rolls back the others", () => {

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { DataverseClient, odataString } from "../../dataverse";
 import { startSandbox, type Sandbox } from "../../../sandbox";
-import { ConnectorError } from "../../shared/errors";
+import { ConnectorError, ensureError } from "../../shared/errors";
+import { redact } from "../../shared/redact";
 import type { Output } from "../output";
 import { createTaskList } from "../tasks";
 
@@ -180,7 +181,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
     }
     return 0;
   } catch (error) {
-    if (opts.json) out.json({ ok: false, error: error instanceof Error ? error.message : String(error), ...report });
+    if (opts.json) out.json({ ok: false, error: redact(ensureError(error).message), ...report });
     throw error;
   } finally {
     await sandbox?.close();

@@ -1,5 +1,6 @@
 import { dataverseSettingsFromEnv } from "../../dataverse";
 import { deploySolution } from "../../deploy";
+import { registerSecret } from "../../shared/redact";
 import type { Output } from "../output";
 
 export async function runDeployCommand(
@@ -8,6 +9,7 @@ export async function runDeployCommand(
 ): Promise<number> {
   const target = dataverseSettingsFromEnv(process.env, opts.environment);
   const webhookKey = process.env.FUNCTIONS_WEBHOOK_KEY?.trim() || undefined;
+  registerSecret(webhookKey);
   const result = await deploySolution({
     environmentUrl: target.url,
     auth: target.auth,

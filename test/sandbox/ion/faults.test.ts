@@ -120,6 +120,7 @@ describe("Ion simulator faults (§6, §9)", () => {
   it("rejects fault rules that can never fire or have bad values", () => {
     expect(() => sim.control.setFaults({ rules: [{ kind: "status", status: 503 }] })).toThrow(/rate, requests/);
     expect(() => sim.control.setFaults({ rules: [{ kind: "status", status: 200, everyNth: 1 }] })).toThrow(/4xx or 5xx/);
+    expect(() => sim.control.setFaults({ rules: [{ kind: "status", rate: 2 }] })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", status: 400 }));
   });
 
   it("logs requests and counts them by templated endpoint, without secrets and without control calls", async () => {
