@@ -1,3 +1,5 @@
+import { ValidationError } from "./errors";
+
 /**
  * A counting semaphore: at most `max` tasks in flight, waiters served first come, first served.
  * The Ion and Dataverse clients each hold one to cap their concurrent HTTP requests (Dataverse
@@ -9,7 +11,7 @@ export class ConcurrencyLimiter {
   private readonly waiting: Array<() => void> = [];
 
   constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxConcurrency must be a positive integer, got ${max}`);
+    if (!Number.isInteger(max) || max < 1) throw new ValidationError(`maxConcurrency must be a positive integer, got ${max}.`, { field: "maxConcurrency" });
   }
 
   /** Runs `work` when a slot is free and frees the slot when it settles. */

@@ -1,3 +1,4 @@
+import { ValidationError } from "../../src/shared/errors";
 import { ConcurrencyLimiter } from "../../src/shared/limiter";
 
 /** A task the test finishes by hand, so concurrency is observed without timers. */
@@ -15,8 +16,8 @@ const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe("ConcurrencyLimiter", () => {
   it("refuses a cap that is not a positive integer", () => {
-    expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
-    expect(() => new ConcurrencyLimiter(1.5)).toThrow(RangeError);
+    expect(() => new ConcurrencyLimiter(0)).toThrow(ValidationError);
+    expect(() => new ConcurrencyLimiter(1.5)).toThrow(/maxConcurrency must be a positive integer/);
   });
 
   it("never runs more than max tasks at once and starts waiters first come, first served", async () => {
