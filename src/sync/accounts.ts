@@ -13,7 +13,7 @@ import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./mappers/toProviderAccountRow";
 import { AccountIndex, AccountRecord, MatchDecision, matchCustomer } from "./matching";
-import { mapPool } from "./pool";
+import { mapPool, readAhead } from "./pool";
 import type { RunRecorder } from "./runs";
 import { ACCOUNT_MATCH_COLUMNS, ALTERNATE_KEYS, bind, MappingStatus, PROVIDER_ACCOUNT_STATE_COLUMNS, SETS } from "./schema";
 import { BatchWriter } from "./writer";
@@ -191,6 +191,10 @@ export interface AccountsPhaseOptions {
   accountsVersion?: string;
   /** The newest account row version now (read with the run's first requests); saves the probe query. */
   accountsMaxVersion?: string;
+  /** The run's writer (shared with the subscriptions phase so small changes of both share one $batch). */
+  writer?: BatchWriter;
+  /** A later phase of this run drains the writer: plain data updates may wait for it (one $batch less). */
+  deferWrites?: boolean;
 }
 
 /** Mapping state after the accounts phase, handed to the subscriptions phase of the same run (saves re-reading). */
@@ -204,11 +208,15 @@ export interface AccountsPhaseResult {
   mapping?: MappingSnapshot;
   /** Account row version to remember (set when the accounts were read this run). */
   accountsVersion?: string;
+  /** When writes were deferred: resolves once they are written and the phase is checkpointed as done. */
+  phaseDone?: Promise<void>;
 }
 
 export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: AccountsPhaseOptions): Promise<AccountsPhaseResult> {
   const { dv, ion, connection, clock, logger } = ctx;
   const report = run.report;
+  // The first Ion page downloads while the stored rows are read.
+  const fullPass = o.providerAccountId ? undefined : readAhead(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize }));
   const existing = await loadExistingProviderAccounts(dv, connection.id);
   const rematch =
     o.accountsMaxVersion !== undefined && o.accountsVersion !== undefined && /^\d+$/.test(o.accountsVersion) && /^\d+$/.test(o.accountsMaxVersion)
@@ -222,10 +230,12 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     index = await indexLoading;
     return index;
   };
-  const writer = new BatchWriter(dv, { dryRun: o.dryRun });
+  const writer = o.writer ?? new BatchWriter(dv);
   const seen = new Set<string>();
   // Final mapping per Ion customer as this run leaves it; incomplete when a written row's id is unknown.
   const finalState = new Map<string, { id?: string; status: number; accountId?: string | null }>();
+  // New rows and mapping changes must be written before the subscriptions phase relies on them.
+  let mappingWritesPending = false;
   let snapshotComplete = !o.dryRun && !o.providerAccountId && pagesToSkip(run.checkpoint, "accounts") === 0;
   for (const [ionId, row] of existing) finalState.set(ionId, { id: row.w365_provideraccountid, status: row.w365_mappingstatus ?? MappingStatus.Unmapped, accountId: row._w365_account_value });
   const skip = pagesToSkip(run.checkpoint, "accounts");
@@ -239,11 +249,13 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       if (row) yield [await ion.customers.get(row.w365_ioncustomerid)];
     })();
   } else {
-    pages = ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize });
+    pages = fullPass!;
   }
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
-  let inFlight: Promise<void> = Promise.resolve();
+  // Pages count as done for the checkpoint, in order, once all their writes are written.
+  let checkpoints: Promise<void> = Promise.resolve();
+  let lastFlush: Promise<void> = Promise.resolve();
   try {
     for await (const customers of pages) {
       for (const c of customers) seen.add(c.id);
@@ -301,19 +313,27 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         }
       });
       page++;
-      // Pipelined: this page's $batch runs while the next Ion page and its profiles are read (at most one
-      // page of writes in flight); the page counts as done for the checkpoint only once its writes are.
-      await inFlight;
+      const seq = writer.lastSeq;
       const readSoFar = customersSeen;
-      inFlight = (o.dryRun ? Promise.resolve() : writer.flush()).then(() =>
-        run.event({ type: "page-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: ${readSoFar} Ion customers read`),
-      );
+      checkpoints = checkpoints
+        .then(() => writer.whenWritten(seq))
+        .then(() => run.event({ type: "page-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: ${readSoFar} Ion customers read`));
+      checkpoints.catch(() => undefined);
+      // Pipelined: full batches go out while the next Ion page and its profiles are read; at most one
+      // flush waits behind the running one (bounded memory).
+      if (!o.dryRun && writer.full) {
+        await lastFlush;
+        lastFlush = writer.flush({ onlyFull: true });
+        lastFlush.catch(() => undefined);
+      }
       await ctx.deps.hooks?.afterPage?.({ phase: "accounts", page });
     }
-  } finally {
-    await inFlight.catch(() => undefined);
+  } catch (error) {
+    // Keep what was already decided: writes are idempotent, and their pages then count as done.
+    if (!o.dryRun) await writer.drain().catch(() => undefined);
+    await checkpoints.catch(() => undefined);
+    throw error;
   }
-  await inFlight;
 
   function record(plan: ProviderAccountPlan, c: IonCustomer, row: ExistingProviderAccount | undefined) {
     if (plan.mapping?.decision === "map" && plan.body.w365_mappingstatus !== undefined) report.count("auto-mapped");
@@ -329,6 +349,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       return;
     }
     const key = row ? row.w365_provideraccountid : ALTERNATE_KEYS.providerAccount(connection.id, c.id);
+    if (plan.body.w365_mappingstatus !== undefined || !row) mappingWritesPending = true;
     writer.add({ method: "PATCH", entitySet: SETS.providerAccount, key, body: plan.body }, (result: BatchResult) => {
       if (result.ok) {
         report.add({ ...entryBase, action });
@@ -362,16 +383,22 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         },
       );
     }
-    if (!o.dryRun) await writer.flush();
   }
-  report.phase("accounts", { ionCustomers: customersSeen, existingRows: existing.size, accountsIndexed: index?.size ?? 0, rematchedForAccountChanges: rematch, resumedAfterPages: skip });
-  await run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`);
+  // Plain data updates may ride along with the subscriptions' writes (one $batch for both); anything the
+  // next phase depends on (new rows, mapping changes) is written now.
+  const defer = !o.dryRun && o.deferWrites === true && !mappingWritesPending;
+  if (!o.dryRun && !defer) await writer.drain();
+  report.phase("accounts", { ionCustomers: customersSeen, existingRows: existing.size, accountsIndexed: index?.size ?? 0, rematchedForAccountChanges: rematch, resumedAfterPages: skip, writesDeferred: defer ? writer.pending : 0 });
+  const phaseSeq = writer.lastSeq;
+  const phaseDone = checkpoints.then(() => writer.whenWritten(phaseSeq)).then(() => run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`));
+  if (!defer) await phaseDone;
+  else phaseDone.catch(() => undefined);
   const accountsVersion = index?.maxVersion ?? (rematch ? undefined : o.accountsVersion);
-  if (!snapshotComplete) return { accountsVersion };
+  if (!snapshotComplete) return { accountsVersion, phaseDone: defer ? phaseDone : undefined };
   const snapshot: MappingSnapshot = { mapped: new Map(), unmapped: new Set() };
   for (const [ionId, st] of finalState) {
     if (st.status === MappingStatus.Mapped && st.accountId && st.id) snapshot.mapped.set(ionId, { providerAccountId: st.id, accountId: st.accountId });
     else snapshot.unmapped.add(ionId);
   }
-  return { mapping: snapshot, accountsVersion };
+  return { mapping: snapshot, accountsVersion, phaseDone: defer ? phaseDone : undefined };
 }

@@ -13,6 +13,8 @@ import { OUTBOUND_COLUMNS, OutboundResult, OutboundRow, outboundFilter, processO
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
 import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
 import { prefetchRun } from "./prefetch";
+import { BatchWriter } from "./writer";
+import type { BatchOperation } from "../dataverse";
 import { ConnectionStatus, SETS, SyncState } from "./schema";
 import { runSubscriptionsPhase } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
@@ -128,20 +130,34 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   let mapping: MappingSnapshot | undefined;
   let checkpointChanged = false;
   let outboundCandidates: OutboundRow[] | undefined;
+  // One writer per run: small changes of accounts and subscriptions share $batch requests (issue 8).
+  const writer = dryRun ? undefined : new BatchWriter(ctx.dv);
+  let accountsDone: Promise<void> | undefined;
   const phaseTimes: Record<string, number> = {};
   try {
     for (const phase of remainingPhases(run.checkpoint)) {
       const phaseStart = ctx.clock.now();
       progress(phase, `${phase}: started`);
       if (phase === "accounts") {
-        const result = await runAccountsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, accountsVersion: connectorCheckpoint.accountsVersion, accountsMaxVersion: pre.accountsMaxVersion });
+        const result = await runAccountsPhase(ctx, run, {
+          dryRun,
+          providerAccountId: o.providerAccountId,
+          accountsVersion: connectorCheckpoint.accountsVersion,
+          accountsMaxVersion: pre.accountsMaxVersion,
+          writer,
+          deferWrites: remainingPhases(run.checkpoint).includes("subscriptions"),
+        });
         mapping = result.mapping;
+        accountsDone = result.phaseDone;
         if (!dryRun && !o.providerAccountId && result.accountsVersion !== connectorCheckpoint.accountsVersion) {
           connectorCheckpoint.accountsVersion = result.accountsVersion;
           checkpointChanged = true;
         }
       } else if (phase === "subscriptions") {
-        outboundCandidates = (await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping })) as OutboundRow[];
+        outboundCandidates = (await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping, writer })) as OutboundRow[];
+        // The accounts phase's deferred writes went out with these; its checkpoint follows them.
+        await accountsDone;
+        accountsDone = undefined;
       } else {
         await runOutboundPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, candidates: outboundCandidates });
       }
@@ -154,6 +170,9 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     message = `${dryRun ? "Dry run: would create" : "Created"} ${c.created}, ${dryRun ? "update" : "updated"} ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}.`;
   } catch (error) {
     status = "failed";
+    // Deferred writes of a finished phase are kept (idempotent upserts), then its checkpoint.
+    await writer?.drain().catch(() => undefined);
+    await accountsDone?.catch(() => undefined);
     const e = ensureError(error);
     message = e instanceof ConnectorError ? e.userMessage : e.message;
     run.report.error(message);
@@ -161,15 +180,18 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     ctx.logger.error("sync run failed", { runId: run.runId, error: message });
   }
   run.report.phase("durationsMs", phaseTimes);
-  await run.finish(status, message);
+  // The connector's last-sync stamp goes out in the same $batch as the run row's final write.
+  const stamp: BatchOperation[] = [];
   if (!dryRun) {
     const body: Record<string, unknown> = { w365_lastsyncstatus: status };
     if (status !== "failed") {
       body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
       if (checkpointChanged) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
     }
-    await ctx.dv.update(SETS.connection, connection.id, body).catch((error) => ctx.logger.warn("could not record the last sync on the connector", { error: ensureError(error).message }));
+    stamp.push({ method: "PATCH", entitySet: SETS.connection, key: connection.id, body, ifMatch: "*" });
   }
+  const [stamped] = await run.finish(status, message, stamp);
+  if (stamped && !stamped.ok) ctx.logger.warn("could not record the last sync on the connector", { error: stamped.error.message });
   progress("done", message);
   const c = run.counts();
   return {

@@ -2,7 +2,7 @@
  * The w365_syncrun row of one verify or sync: created at start (or a queued/interrupted row continued),
  * progress and checkpoint written during the run (throttled), counts, status and report at the end.
  */
-import type { DataverseClient } from "../dataverse";
+import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
 import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint, Phase } from "./checkpoint";
@@ -191,10 +191,13 @@ export class RunRecorder {
     };
   }
 
-  /** Final write: status, counts, report, duration, message. */
-  async finish(status: RunStatus, message: string): Promise<void> {
+  /**
+   * Final write: status, counts, report, duration, message. `alsoWrite` (e.g. the connector's last-sync
+   * stamp) travels in the same $batch, so finishing costs one request. Returns the results of `alsoWrite`.
+   */
+  async finish(status: RunStatus, message: string, alsoWrite: BatchOperation[] = []): Promise<BatchResult[]> {
     const c = this.counts();
-    await this.dv.update(SETS.syncRun, this.runId, {
+    const body = {
       w365_status: status,
       w365_finishedon: new Date(this.clock.now()).toISOString(),
       w365_created: c.created,
@@ -206,7 +209,14 @@ export class RunRecorder {
       w365_message: redact(message).slice(0, 2000),
       w365_progress: status === "failed" ? `failed: ${redact(message)}`.slice(0, 400) : "finished",
       w365_checkpoint: JSON.stringify(this.checkpoint),
-    });
+    };
+    if (alsoWrite.length === 0) {
+      await this.dv.update(SETS.syncRun, this.runId, body);
+      return [];
+    }
+    const [own, ...others] = await this.dv.batch([{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch: "*" }, ...alsoWrite], { continueOnError: true });
+    if (own && !own.ok) throw own.error;
+    return others;
   }
 }
 

@@ -8,6 +8,7 @@ import type { BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscription } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
 import { pagesToSkip } from "./checkpoint";
+import { readAhead } from "./pool";
 import { SyncError } from "./errors";
 import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
@@ -110,19 +111,26 @@ export async function loadExistingSubscriptions(dv: DataverseClient, connectionI
  * Returns the rows the outbound phase of the same run must look at (a pending request, or an order
  * being tracked), taken from the state read it already made, so outbound needs no query of its own.
  */
-export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string; mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> } }): Promise<ExistingProviderSubscription[]> {
+export async function runSubscriptionsPhase(
+  ctx: SyncContext,
+  run: RunRecorder,
+  o: { dryRun: boolean; providerAccountId?: string; mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> }; writer?: BatchWriter },
+): Promise<ExistingProviderSubscription[]> {
   const { dv, ion, connection, clock } = ctx;
   const report = run.report;
   // The accounts phase of the same run hands over the mapping it just wrote; otherwise read it.
   const { mapped, unmapped } = o.mapping && !o.providerAccountId ? o.mapping : await loadMappedCustomers(dv, connection.id, o.providerAccountId);
+  const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
+  // The first Ion page downloads while the stored rows are read.
+  const fullPass = o.providerAccountId ? undefined : readAhead(ion.subscriptions.listPages({ limit }));
   const existing = await loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
-  const writer = new BatchWriter(dv, { dryRun: o.dryRun });
+  // The run's writer may already hold the accounts phase's deferred updates: they share batches.
+  const writer = o.writer ?? new BatchWriter(dv);
   const skip = pagesToSkip(run.checkpoint, "subscriptions");
   let page = 0;
   let read = 0;
   let skippedUnmapped = 0;
   const seen = new Set<string>();
-  const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
 
   let pages: AsyncIterable<IonSubscription[]>;
   if (o.providerAccountId && mapped.size === 0) {
@@ -136,24 +144,12 @@ export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, 
   if (o.providerAccountId) {
     const only = [...mapped.keys()][0];
     pages = only ? ion.subscriptions.listPages({ customerId: only, limit }) : (async function* () {})();
-  } else pages = ion.subscriptions.listPages({ limit });
+  } else pages = fullPass!;
 
   await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
-  let pagesSinceFlush = 0;
-  let inFlight: Promise<void> = Promise.resolve();
-  // Writes go out in the background while the next Ion pages are read (at most one flush in flight);
-  // pages count as done for the checkpoint only after their writes are.
-  const flush = async (background: boolean) => {
-    await inFlight;
-    const covered = pagesSinceFlush;
-    const readSoFar = read;
-    pagesSinceFlush = 0;
-    const done = (o.dryRun ? Promise.resolve() : writer.flush()).then(async () => {
-      for (let i = 0; i < covered; i++) await run.event({ type: "page-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: ${readSoFar} Ion subscriptions read`);
-    });
-    if (background) inFlight = done;
-    else await done;
-  };
+  // Pages count as done for the checkpoint, in order, once all their writes are written.
+  let checkpoints: Promise<void> = Promise.resolve();
+  let lastFlush: Promise<void> = Promise.resolve();
   try {
     for await (const subs of pages) {
       read += subs.length;
@@ -194,14 +190,27 @@ export async function runSubscriptionsPhase(ctx: SyncContext, run: RunRecorder, 
         }
       }
       page++;
-      pagesSinceFlush++;
-      if (writer.full || o.dryRun || writer.pending === 0) await flush(true);
+      const seq = writer.lastSeq;
+      const readSoFar = read;
+      checkpoints = checkpoints
+        .then(() => writer.whenWritten(seq))
+        .then(() => run.event({ type: "page-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: ${readSoFar} Ion subscriptions read`));
+      checkpoints.catch(() => undefined);
+      // Full batches go out while the next Ion page is read; at most one flush waits (bounded memory).
+      if (!o.dryRun && writer.full) {
+        await lastFlush;
+        lastFlush = writer.flush({ onlyFull: true });
+        lastFlush.catch(() => undefined);
+      }
       await ctx.deps.hooks?.afterPage?.({ phase: "subscriptions", page });
     }
-  } finally {
-    await inFlight.catch(() => undefined);
+  } catch (error) {
+    if (!o.dryRun) await writer.drain().catch(() => undefined);
+    await checkpoints.catch(() => undefined);
+    throw error;
   }
-  await flush(false);
+  if (!o.dryRun) await writer.drain();
+  await checkpoints;
   // Subscriptions of mapped customers that Ion no longer returns are reported (not deleted).
   let missing = 0;
   if (!o.providerAccountId) {

@@ -72,6 +72,8 @@ export class DataverseTokenStore implements TokenStore {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random?: () => number;
   private preloaded?: TokenRow;
+  /** The preloaded row for the first lease attempt: its ETag takes the lease without a read. */
+  private leaseSeed?: TokenRow;
   /** ETag of the row as read right after taking the lease: the save tries it first (no extra read). */
   private leaseEtag?: string;
   /** Leases taken and commits saved by this store (tests read them). */
@@ -91,6 +93,7 @@ export class DataverseTokenStore implements TokenStore {
     this.sleep = o.sleep ?? realSleep;
     this.random = o.random;
     this.preloaded = o.preloaded;
+    this.leaseSeed = o.preloaded;
   }
 
   async load(): Promise<TokenState> {
@@ -105,7 +108,7 @@ export class DataverseTokenStore implements TokenStore {
   }
 
   async withRefreshLease<T>(work: (fresh: TokenState, commit: (next: TokenState) => Promise<void>) => Promise<T>): Promise<T> {
-    await this.acquire();
+    const seeded = await this.acquire();
     let open = true;
     let committed = false;
     const commit = async (next: TokenState): Promise<void> => {
@@ -114,8 +117,9 @@ export class DataverseTokenStore implements TokenStore {
       committed = true;
     };
     try {
-      const row = await this.read();
-      this.leaseEtag = row.w365_tokenleaseholder === this.holderId ? row["@odata.etag"] : undefined;
+      // Taken with the preloaded row's ETag: the row is proven unchanged since, so it is the freshest state.
+      const row = seeded ?? (await this.read());
+      this.leaseEtag = !seeded && row.w365_tokenleaseholder === this.holderId ? row["@odata.etag"] : undefined;
       return await work(toState(row), commit);
     } finally {
       open = false;
@@ -130,7 +134,30 @@ export class DataverseTokenStore implements TokenStore {
     return row;
   }
 
-  private async acquire(): Promise<void> {
+  /** Takes the lease; returns the row it was taken on when that row needs no re-read (the preloaded one). */
+  private async acquire(): Promise<TokenRow | undefined> {
+    const seed = this.leaseSeed;
+    this.leaseSeed = undefined;
+    if (seed?.["@odata.etag"]) {
+      const now = this.clock.now();
+      const until = toEpochMs(seed.w365_tokenleaseuntil) ?? 0;
+      const free = !(until > now && seed.w365_tokenleaseholder && seed.w365_tokenleaseholder !== this.holderId);
+      if (free) {
+        try {
+          await this.dv.update(
+            SETS.connection,
+            this.connectionId,
+            { w365_tokenleaseuntil: new Date(now + this.leaseMs).toISOString(), w365_tokenleaseholder: this.holderId },
+            { ifMatch: seed["@odata.etag"] },
+          );
+          this.counters.leases++;
+          return { ...seed, w365_tokenleaseholder: this.holderId };
+        } catch (error) {
+          if (!(error instanceof DataverseConcurrencyError)) throw error;
+          this.counters.leaseConflicts++;
+        }
+      }
+    }
     const started = this.clock.now();
     for (let attempt = 1; ; attempt++) {
       const row = await this.read();
@@ -146,7 +173,7 @@ export class DataverseTokenStore implements TokenStore {
             { ifMatch: row["@odata.etag"] ?? "*" },
           );
           this.counters.leases++;
-          return;
+          return undefined;
         } catch (error) {
           if (!(error instanceof DataverseConcurrencyError)) throw error;
           this.counters.leaseConflicts++;
