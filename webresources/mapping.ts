@@ -242,8 +242,9 @@ export class MappingPage {
       h("tr", {}, ...["Ion customer", "Contact", "Domain / tenant", "Status", "Account", "Match", "Actions"].map((c) => h("th", { scope: "col" }, c))),
     );
     const body = h("tbody", {}, ...shown.map((row) => this.renderRow(row)));
-    this.tableHost.append(h("table", { "aria-labelledby": "w365-mapping-title", "aria-describedby": "w365-range" }, head, body));
+    // The pager sits above the table, so the count and Next are in view without scrolling past 100 rows.
     this.tableHost.append(this.renderPager(first, shown.length, visible.length, pages));
+    this.tableHost.append(h("table", { "aria-labelledby": "w365-mapping-title", "aria-describedby": "w365-range" }, head, body));
   }
 
   private renderPager(first: number, shown: number, total: number, pages: number): HTMLElement {

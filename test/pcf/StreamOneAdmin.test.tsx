@@ -149,8 +149,71 @@ describe("StreamOneAdmin", () => {
     expect(paramValues(apis.calls[0])).toStrictEqual({ RequestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   });
 
-  it("reports a sync that cannot start", async () => {
+  it("shows the engine's plain-text progress while a run goes, no zero counts, then the counts and the way to the mapping page", async () => {
+    const { records, apis, openMapping } = setUp((records) => {
+      records.tables.w365_providerconnection = [{ w365_providerconnectionid: "c1", w365_name: "Main", w365_status: 365000001 }];
+    });
+    let finish = false;
+    apis.handlers.w365_SyncProviderAccounts = (call) => {
+      const requestId = String(paramValues(call).RequestId);
+      // What src/sync/runs.ts writes: progress as text, counts only when the run ends.
+      records.tables.w365_syncrun = [{ w365_syncrunid: "r1", w365_requestid: requestId, w365_status: "running", w365_progress: "accounts: 400 Ion customers read", w365_created: 0 }];
+      records.onRead = (entity) => {
+        if (entity === "w365_syncrun" && finish) {
+          Object.assign(records.tables.w365_syncrun![0]!, { w365_status: "succeeded", w365_progress: "finished", w365_created: 400 });
+        }
+      };
+      return {};
+    };
+    await openGear("Main");
+    await act(async () => {
+      fireEvent.click(await screen.findByRole("menuitem", { name: "Sync Provider Accounts" }));
+    });
+    const activity = screen.getByTestId("activity");
+    expect((await within(activity).findByTestId("run-progress")).textContent).toBe("Progress: 400 Ion customers read");
+    expect(within(activity).getByText("Step: accounts")).toBeTruthy();
+    expect(within(activity).queryByTestId("run-counts")).toBeNull();
+    expect(within(activity).queryByRole("button", { name: "Map provider accounts" })).toBeNull();
+    finish = true;
+    expect(await within(activity).findByText("Sync Provider Accounts finished.")).toBeTruthy();
+    expect(within(activity).getByTestId("run-counts").textContent).toBe("Created 400, updated 0, unchanged 0, failed 0.");
+    expect(within(activity).queryByTestId("run-progress")).toBeNull();
+    fireEvent.click(within(activity).getByRole("button", { name: "Map provider accounts" }));
+    expect(openMapping).toHaveBeenCalledWith("c1");
+  });
+
+  it("a rejected refresh token: the outcome says so and how to replace it, and the list no longer shows an expiry date", async () => {
     const { records, apis } = setUp((records) => {
+      records.tables.w365_providerconnection = [
+        { w365_providerconnectionid: "c1", w365_name: "Main", w365_status: 365000001, w365_refreshtokenexpireson: "2026-12-29T09:00:00Z" },
+      ];
+    });
+    apis.handlers.w365_VerifyConnectivity = () => {
+      Object.assign(records.tables.w365_providerconnection![0]!, {
+        w365_status: 365000003,
+        w365_statusmessage: "The Refresh Token was rejected by StreamOne Ion (expired or already used).",
+        w365_lastverifiedon: "2026-11-27T09:00:00Z",
+      });
+      return {};
+    };
+    const row = await screen.findByRole("row", { name: /Main/ });
+    expect(within(row).getByText("2026-12-29 09:00")).toBeTruthy();
+    await openGear("Main");
+    await act(async () => {
+      fireEvent.click(await screen.findByRole("menuitem", { name: "Verify Connectivity" }));
+    });
+    const activity = screen.getByTestId("activity");
+    expect(await within(activity).findByText("Verify Connectivity for Main: credentials expired.")).toBeTruthy();
+    expect(within(activity).getByTestId("activity-detail").textContent).toBe("The Refresh Token was rejected by StreamOne Ion (expired or already used).");
+    expect(within(activity).getByTestId("activity-note").textContent).toMatch(/Replace the Refresh Token/);
+    const updated = screen.getByRole("row", { name: /Main/ });
+    expect(within(updated).getByText("Credentials expired")).toBeTruthy();
+    expect(within(updated).getByText("Rejected: paste a new one")).toBeTruthy();
+    expect(within(updated).queryByText("2026-12-29 09:00")).toBeNull();
+  });
+
+  it("reports a sync that cannot start", async () => {
+    const { apis } = setUp((records) => {
       records.tables.w365_providerconnection = [{ w365_providerconnectionid: "c1", w365_name: "Main" }];
     });
     apis.handlers.w365_SyncSubscriptions = () => {
@@ -164,7 +227,7 @@ describe("StreamOneAdmin", () => {
   });
 
   it("gear → Edit opens the form with stored values and secrets shown as set", async () => {
-    const { records, openMapping } = setUp((records) => {
+    const { openMapping } = setUp((records) => {
       records.tables.w365_providerconnection = [
         {
           w365_providerconnectionid: "c1",

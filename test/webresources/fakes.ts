@@ -55,7 +55,11 @@ export class FakeRecords implements RecordsApi {
     }
   }
 
-  async retrieveMultipleRecords(entity: string, options?: string): Promise<{ entities: Row[] }> {
+  /**
+   * Pages like Xrm.WebApi: at most `maxPageSize` rows, then a nextLink (absolute URL) whose query part, passed back
+   * as `options`, returns the next page ($skiptoken here is the offset).
+   */
+  async retrieveMultipleRecords(entity: string, options?: string, maxPageSize?: number): Promise<{ entities: Row[]; nextLink?: string }> {
     this.calls.push({ op: "retrieveMultiple", entity, options });
     this.takeFailure();
     const params = new URLSearchParams((options ?? "").replace(/^\?/, ""));
@@ -64,7 +68,12 @@ export class FakeRecords implements RecordsApi {
     let entities = this.rows(entity).filter((r) => matches(r, filter)).map((r) => ({ ...r }));
     if (top) entities = entities.slice(0, Number(top));
     this.onRead?.(entity);
-    return { entities };
+    if (!maxPageSize) return { entities };
+    const offset = Number(params.get("$skiptoken") ?? 0);
+    const page = entities.slice(offset, offset + maxPageSize);
+    if (offset + maxPageSize >= entities.length) return { entities: page };
+    params.set("$skiptoken", String(offset + maxPageSize));
+    return { entities: page, nextLink: `https://org.example/api/data/v9.2/${entity}s?${params.toString()}` };
   }
 
   async retrieveRecord(entity: string, id: string, options?: string): Promise<Row> {

@@ -156,3 +156,66 @@ describe("MappingPage", () => {
     expect(root.querySelector("#w365-error")?.textContent).toBe("Tailspin: Not allowed");
   });
 });
+
+describe("MappingPage with many customers", () => {
+  async function startBig(count: number) {
+    const records = new FakeRecords();
+    records.tables.w365_providerconnection = [{ w365_providerconnectionid: CONN, w365_name: "Big Reseller" }];
+    records.tables.w365_provideraccount = Array.from({ length: count }, (_, i) => ({
+      w365_provideraccountid: `p${i + 1}`,
+      w365_name: `Customer ${String(i + 1).padStart(3, "0")}`,
+      w365_ioncustomerid: String(500 + i),
+      w365_mappingstatus: 365000000,
+      _w365_connection_value: CONN,
+    }));
+    document.body.innerHTML = '<main id="root"></main>';
+    const root = document.getElementById("root")!;
+    const page = new MappingPage({ records, execute: new FakeCustomApis().execute, root, connectionId: CONN, fetchPageSize: 4, rowsPerPage: 3 });
+    await page.start();
+    return { records, root };
+  }
+
+  it("follows nextLink until every page is read, passing the link's query back unchanged", async () => {
+    const { records, root } = await startBig(10);
+    const reads = records.calls.filter((c) => c.entity === "w365_provideraccount");
+    expect(reads).toHaveLength(3);
+    const second = new URLSearchParams(reads[1]!.options!.replace(/^\?/, ""));
+    expect(second.get("$skiptoken")).toBe("4");
+    expect(second.get("$filter")).toBe(`_w365_connection_value eq ${CONN}`);
+    expect(new URLSearchParams(reads[2]!.options!.replace(/^\?/, "")).get("$skiptoken")).toBe("8");
+    expect(root.querySelector("#w365-connector")?.textContent).toBe("Connector: Big Reseller");
+    expect(button(root, "Unmapped (10)").getAttribute("aria-pressed")).toBe("true");
+    expect(root.querySelector("#w365-status")?.textContent).toBe("10 customer(s) loaded.");
+  });
+
+  it("pages the table, keeps focus on the pager and resets to page 1 on a new filter", async () => {
+    const { root } = await startBig(8);
+    const range = () => root.querySelector("#w365-range")?.textContent;
+    expect(range()).toBe("1–3 of 8 · page 1 of 3");
+    expect(root.querySelectorAll("tbody tr")).toHaveLength(3);
+    expect(button(root, "Previous").disabled).toBe(true);
+    button(root, "Next").click();
+    button(root, "Next").click();
+    expect(range()).toBe("7–8 of 8 · page 3 of 3");
+    expect(rowEl(root, "p8")).not.toBeNull();
+    // Next is now disabled, so focus moved to Previous rather than to the page body.
+    expect(document.activeElement?.textContent).toBe("Previous");
+    const filter = button(root, "All (8)");
+    filter.focus();
+    filter.click();
+    expect(range()).toBe("1–3 of 8 · page 1 of 3");
+    expect(document.activeElement?.getAttribute("data-filter")).toBe("all");
+  });
+
+  it("says why the table is empty", async () => {
+    const { root } = await startBig(2);
+    const search = root.querySelector<HTMLInputElement>("#w365-search")!;
+    search.value = "zzz";
+    search.dispatchEvent(new Event("input"));
+    expect(root.querySelector(".empty")?.textContent).toBe('No customers match "zzz".');
+    search.value = "";
+    search.dispatchEvent(new Event("input"));
+    button(root, "Ignored (0)").click();
+    expect(root.querySelector(".empty")?.textContent).toBe("No ignored customers.");
+  });
+});

@@ -1,5 +1,5 @@
 import { followSyncRun, startSync, verifyConnector } from "../../webresources/shared/operations";
-import type { SyncRunView } from "../../webresources/shared/records";
+import { parseProgress, type SyncRunView } from "../../webresources/shared/records";
 import { FakeCustomApis, FakeRecords, paramValues } from "./fakes";
 
 const CONNECTOR = "11111111-1111-4111-8111-111111111111";
@@ -92,5 +92,18 @@ describe("verifyConnector", () => {
     const { now, sleep } = clock();
     const outcome = await verifyConnector(records, apis.execute, CONNECTOR, { now, sleep, intervalMs: 1000, timeoutMs: 3000 });
     expect(outcome).toMatchObject({ finished: false, connector: { status: "notVerified" } });
+  });
+});
+
+describe("parseProgress", () => {
+  it("reads the engine's plain-text progress (phase, N of M) and JSON, and drops status-only words", () => {
+    expect(parseProgress("accounts: 400 Ion customers read")).toStrictEqual({ phase: "accounts", text: "400 Ion customers read" });
+    expect(parseProgress("outbound: 3 of 10 requests")).toStrictEqual({ done: 3, total: 10, phase: "outbound", text: "3 of 10 requests" });
+    expect(parseProgress("resuming from checkpoint")).toStrictEqual({ text: "resuming from checkpoint" });
+    expect(parseProgress("started")).toBeUndefined();
+    expect(parseProgress("finished")).toBeUndefined();
+    expect(parseProgress('{"done":5,"total":10}')).toStrictEqual({ done: 5, total: 10 });
+    expect(parseProgress("{not json")).toBeUndefined();
+    expect(parseProgress("")).toBeUndefined();
   });
 });

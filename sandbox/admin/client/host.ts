@@ -102,9 +102,11 @@ export function boot(config: HostConfig): void {
     return;
   }
   const control = new Ctor();
-  let context: Record<string, unknown>;
-  const render = () => ReactDOM.render(control.updateView(context), container);
-  context = buildContext(config, render);
+  // render reads the context lazily, so the context can be built with render as its requestRender.
+  const holder: { context?: Record<string, unknown> } = {};
+  const render = () => ReactDOM.render(control.updateView(holder.context), container);
+  const context = buildContext(config, render);
+  holder.context = context;
   control.init(context, render, {}, container);
   render();
   window.addEventListener("unload", () => {
