@@ -11,7 +11,7 @@ import { z } from "zod";
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import type { Logger } from "../src/shared/logger";
 import { silentLogger } from "../src/shared/logger";
-import type { WorkMessage, WorkQueue } from "../plugins/types";
+import { SYNC_KINDS, TRIGGERS, type WorkMessage, type WorkQueue } from "../plugins/types";
 import { QUEUE_CONNECTION_SETTING, SYNC_QUEUE_NAME } from "./config";
 
 export type { WorkMessage, WorkQueue } from "../plugins/types";
@@ -20,14 +20,14 @@ export const syncQueueOutput = output.storageQueue({ queueName: SYNC_QUEUE_NAME,
 /** Azure's default maxDequeueCount: after this many failed attempts a message goes to the poison queue. */
 export const MAX_DEQUEUE_COUNT = 5;
 
-const trigger = z.enum(["manual", "schedule", "workflow", "webhook", "cli"]);
+const trigger = z.enum(TRIGGERS);
 const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/);
 export const workMessageSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("sync"),
     runId: guid,
     connectionId: guid,
-    kind: z.enum(["accounts", "subscriptions", "outbound", "all"]),
+    kind: z.enum(SYNC_KINDS),
     trigger,
     dryRun: z.boolean().optional(),
     requestId: z.string().max(200).optional(),

@@ -7,9 +7,9 @@
 import type { WebhookContext } from "./context";
 import { getBoolean, getGuid, getString } from "./context";
 import { PROVIDER_ACCOUNT_SET, requireTargetId } from "./common";
-import { WebhookRefusedError, type HandlerOutcome, type MapAction, type PluginDeps } from "./types";
+import { MAP_ACTIONS, WebhookRefusedError, type HandlerOutcome, type MapAction, type PluginDeps } from "./types";
 
-const ACTIONS: readonly MapAction[] = ["map", "create", "ignore", "unmap"];
+const ACTIONS: readonly MapAction[] = MAP_ACTIONS;
 
 export function chooseMapAction(params: { action?: string; accountId?: string; createNew?: boolean }): MapAction {
   if (params.action !== undefined) {

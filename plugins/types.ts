@@ -7,23 +7,36 @@
 import { ConnectorError } from "../src/shared/errors";
 import type { Clock } from "../src/shared/clock";
 import type { Logger } from "../src/shared/logger";
+import type { MapAction } from "../src/sync/mapping";
+import type { SyncKind, Trigger } from "../src/sync/types";
 import type { WebhookContext } from "./context";
 
-export type Trigger = "manual" | "schedule" | "workflow" | "webhook" | "cli";
-export type SyncKind = "accounts" | "subscriptions" | "outbound" | "all";
-export type MapAction = "map" | "create" | "ignore" | "unmap";
+export type { MapAction, SyncKind, Trigger };
+
+/** The engine's sync kinds, triggers and mapping actions as values, for validating untrusted input. */
+export const SYNC_KINDS = ["accounts", "subscriptions", "outbound", "all"] as const satisfies readonly SyncKind[];
+export const TRIGGERS = ["manual", "schedule", "workflow", "webhook", "cli"] as const satisfies readonly Trigger[];
+export const MAP_ACTIONS = ["map", "create", "ignore", "unmap"] as const satisfies readonly MapAction[];
+// Does not compile when the engine gains a kind, trigger or action these lists lack.
+const _listsAreComplete: [Exclude<SyncKind, (typeof SYNC_KINDS)[number]>, Exclude<Trigger, (typeof TRIGGERS)[number]>, Exclude<MapAction, (typeof MAP_ACTIONS)[number]>] extends [never, never, never]
+  ? true
+  : never = true;
+
+/** What a sync run is asked to do: the custom API's parameters, as queued and as run. */
+export interface SyncRequest {
+  connectionId: string;
+  kind: SyncKind;
+  trigger: Trigger;
+  dryRun?: boolean;
+  requestId?: string;
+  providerAccountId?: string;
+}
 
 /** The sync engine entry points (src/sync/index.ts); `D` is its SyncDeps, opaque to the handlers. */
 export interface SyncEngine<D = unknown> {
   runVerify(deps: D, o: { connectionId: string; trigger: Trigger; requestId?: string }): Promise<unknown>;
-  startQueuedRun(
-    deps: D,
-    o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string },
-  ): Promise<{ runId: string }>;
-  runSync(
-    deps: D,
-    o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string; runId?: string },
-  ): Promise<unknown>;
+  startQueuedRun(deps: D, o: SyncRequest): Promise<{ runId: string }>;
+  runSync(deps: D, o: SyncRequest & { runId?: string }): Promise<unknown>;
   mapProviderAccount(deps: D, o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<unknown>;
   runOutboundForSubscription(deps: D, o: { subscriptionId: string; trigger: Trigger }): Promise<unknown>;
   runKeepAlive(deps: D, o?: { now?: number; staleSyncMs?: number }): Promise<unknown>;
@@ -37,16 +50,7 @@ export interface DataverseReader {
 
 /** One unit of background work. Serialised as JSON onto the storage queue, so plain data only. */
 export type WorkMessage =
-  | {
-      type: "sync";
-      runId: string;
-      connectionId: string;
-      kind: SyncKind;
-      trigger: Trigger;
-      dryRun?: boolean;
-      requestId?: string;
-      providerAccountId?: string;
-    }
+  | ({ type: "sync"; runId: string } & SyncRequest)
   | { type: "outbound"; subscriptionId: string; trigger: Trigger };
 
 export interface WorkQueue {

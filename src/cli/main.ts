@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError, ConnectorError, ValidationError, ensureError } from "../shared/errors";
 import { parseNcrontab } from "../../functions/ncrontab";
+import { SYNC_KINDS } from "../../plugins/types";
 import { redact } from "../shared/redact";
 import { createOutput, type Output } from "./output";
 
@@ -113,7 +114,7 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .command("sync")
     .description("one sync run: accounts, subscriptions, outbound (Work 365 → Ion orders) or all; records a w365_syncrun")
     .argument("<kind>", "accounts | subscriptions | outbound | all", (v: string) => {
-      if (!["accounts", "subscriptions", "outbound", "all"].includes(v)) throw new InvalidArgumentError(`"${v}" is not a sync kind; use accounts, subscriptions, outbound or all.`);
+      if (!(SYNC_KINDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`"${v}" is not a sync kind; use accounts, subscriptions, outbound or all.`);
       return v;
     })
     .requiredOption("--connection <id-or-name>", "the connector (w365_providerconnection id or name)", parseNonEmpty)
