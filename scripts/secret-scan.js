@@ -9,7 +9,7 @@
  *   node scripts/secret-scan.js [--fingerprints FILE] [--json] [PATH...]   (default PATH: test/artifacts)
  */
 "use strict";
-const crypto = require("node:crypto");
+const { createHash } = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 
@@ -21,7 +21,7 @@ function listFiles(target, out) {
   return out;
 }
 
-const sha = (s) => crypto.createHash("sha256").update(s).digest("hex");
+const sha = (s) => createHash("sha256").update(s).digest("hex");
 
 function scanText(text, byLength) {
   const found = new Set();

@@ -95,7 +95,8 @@ export async function runFaultedStory(seed: number, size: { customers: number; s
   const w = await startRelWorld({
     seed,
     ...size,
-    ionFaults: ION_FAULTS_10_PERCENT,
+    // Each scenario draws its own faults (the rules stay the same, where they land changes).
+    ionFaults: { ...ION_FAULTS_10_PERCENT, seed: 17 + seed * 7 },
     dataverseFaults: { rate429: 0.08, rate412: 0.3, seed },
     serviceProtection: { enabled: true, requestsPerWindow: 20, windowMs: 60_000, maxConcurrent: 3 },
     // The emulator's window moves with the client's back-off: Retry-After is honoured without real waits.

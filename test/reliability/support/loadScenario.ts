@@ -55,8 +55,7 @@ export async function runWebhookLoad(seconds: number, rate = 50): Promise<LoadFi
       return cache.get(i);
     };
     const isReplay = (i: number) => i % 10 === 9;
-    let distinctSeen = 0;
-    const payload = (i: number) => (isReplay(i) ? delivery(i - 7) : (distinctSeen++, delivery(i)));
+    const payload = (i: number) => (isReplay(i) ? delivery(i - 7) : delivery(i));
     const wrongRate = 5;
     const [report, wrong] = await Promise.all([
       driveWebhookLoad({ url: world.host.url, key: world.webhookKey, ratePerSecond: rate, seconds, payload }),
