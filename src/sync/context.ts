@@ -8,6 +8,8 @@ import { CONNECTION_COLUMNS, SETS } from "./schema";
 import { DataverseTokenStore, defaultHolderId, TOKEN_COLUMNS, TokenRow } from "./tokenStore";
 
 export const DEFAULT_ION_BASE_URL = "https://ion.tdsynnex.com";
+/** Parallel Ion requests per sync (ion-api.md §6 suggests 4-8; no rate limit is documented). */
+export const DEFAULT_ION_CONCURRENCY = 8;
 
 /** Test-only injection points; production leaves them unset. */
 export interface SyncHooks {
@@ -119,7 +121,8 @@ export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncC
     logger,
     clock,
     sleep,
-    maxConcurrency: deps.ion?.maxConcurrency,
+    // Cloud-profile reads of a first sync dominate its time; 8 is the top of ion-api.md's suggested 4-8.
+    maxConcurrency: deps.ion?.maxConcurrency ?? DEFAULT_ION_CONCURRENCY,
     retry: deps.ion?.retry,
     onRequest: deps.ionHttpHooks?.onRequest,
   });
