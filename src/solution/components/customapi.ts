@@ -16,6 +16,56 @@ function labelledText(node: XNode | undefined): string {
   return attr(lbl, "description") ?? attr(node, "default") ?? "";
 }
 
+/** Request parameters and response properties share one file shape; only parameters carry <isoptional>. */
+interface MemberKind {
+  folder: string;
+  element: string;
+}
+const REQUEST_PARAMETER: MemberKind = { folder: "customapirequestparameters", element: "customapirequestparameter" };
+const RESPONSE_PROPERTY: MemberKind = { folder: "customapiresponseproperties", element: "customapiresponseproperty" };
+
+function memberFile(base: string, kind: MemberKind, m: CustomApiResponsePropertyDef, isOptional?: boolean): { path: string; content: string } {
+  return {
+    path: `${base}/${kind.folder}/${m.uniqueName}/${kind.element}.xml`,
+    content: toXmlDocument(
+      el(
+        kind.element,
+        { uniquename: m.uniqueName },
+        labelled("description", m.description),
+        labelled("displayname", m.displayName),
+        textEl("iscustomizable", 1),
+        ...(isOptional === undefined ? [] : [textEl("isoptional", isOptional ? 1 : 0)]),
+        textEl("logicalentityname", m.logicalEntityName ?? ""),
+        textEl("name", m.name),
+        textEl("type", CUSTOM_API_TYPES[m.type]),
+      ),
+      false,
+    ),
+  };
+}
+
+/** Every member file of one kind under an API folder, parsed, in path order. */
+function readMembers(files: Map<string, string>, apiDir: string, kind: MemberKind): { path: string; node: XNode; member: CustomApiResponsePropertyDef }[] {
+  const prefix = `${apiDir}/${kind.folder}/`;
+  return [...files.keys()]
+    .filter((k) => k.startsWith(prefix) && k.endsWith(`/${kind.element}.xml`))
+    .sort()
+    .map((path) => {
+      const node = child(parseXml(files.get(path)!, path), kind.element);
+      if (!node) throw new SolutionFormatError(`${path}: root element must be <${kind.element}>`);
+      const member: CustomApiResponsePropertyDef = {
+        uniqueName: attr(node, "uniquename") ?? "",
+        name: text(node, "name") ?? "",
+        displayName: labelledText(child(node, "displayname")),
+        description: labelledText(child(node, "description")),
+        type: parseType(node, path),
+      };
+      const logicalEntityName = text(node, "logicalentityname");
+      if (logicalEntityName) member.logicalEntityName = logicalEntityName;
+      return { path, node, member };
+    });
+}
+
 export function customApiFiles(api: CustomApiDef): { path: string; content: string }[] {
   const base = `customapis/${api.uniqueName}`;
   const files: { path: string; content: string }[] = [];
@@ -40,43 +90,8 @@ export function customApiFiles(api: CustomApiDef): { path: string; content: stri
       false,
     ),
   });
-  for (const p of api.requestParameters) {
-    files.push({
-      path: `${base}/customapirequestparameters/${p.uniqueName}/customapirequestparameter.xml`,
-      content: toXmlDocument(
-        el(
-          "customapirequestparameter",
-          { uniquename: p.uniqueName },
-          labelled("description", p.description),
-          labelled("displayname", p.displayName),
-          textEl("iscustomizable", 1),
-          textEl("isoptional", p.isOptional ? 1 : 0),
-          textEl("logicalentityname", p.logicalEntityName ?? ""),
-          textEl("name", p.name),
-          textEl("type", CUSTOM_API_TYPES[p.type]),
-        ),
-        false,
-      ),
-    });
-  }
-  for (const r of api.responseProperties) {
-    files.push({
-      path: `${base}/customapiresponseproperties/${r.uniqueName}/customapiresponseproperty.xml`,
-      content: toXmlDocument(
-        el(
-          "customapiresponseproperty",
-          { uniquename: r.uniqueName },
-          labelled("description", r.description),
-          labelled("displayname", r.displayName),
-          textEl("iscustomizable", 1),
-          textEl("logicalentityname", r.logicalEntityName ?? ""),
-          textEl("name", r.name),
-          textEl("type", CUSTOM_API_TYPES[r.type]),
-        ),
-        false,
-      ),
-    });
-  }
+  for (const p of api.requestParameters) files.push(memberFile(base, REQUEST_PARAMETER, p, p.isOptional));
+  for (const r of api.responseProperties) files.push(memberFile(base, RESPONSE_PROPERTY, r));
   return files;
 }
 
@@ -120,36 +135,13 @@ export function parseCustomApis(files: Map<string, string>): CustomApiDef[] {
     if (bound) api.boundEntityLogicalName = bound;
     const priv = text(root, "executeprivilegename");
     if (priv) api.executePrivilegeName = priv;
-    const prefix = `${dir}/`;
-    for (const p of [...files.keys()].filter((k) => k.startsWith(`${prefix}customapirequestparameters/`) && k.endsWith("/customapirequestparameter.xml")).sort()) {
-      const n = child(parseXml(files.get(p)!, p), "customapirequestparameter");
-      if (!n) throw new SolutionFormatError(`${p}: root element must be <customapirequestparameter>`);
-      const param: CustomApiParameterDef = {
-        uniqueName: attr(n, "uniquename") ?? "",
-        name: text(n, "name") ?? "",
-        displayName: labelledText(child(n, "displayname")),
-        description: labelledText(child(n, "description")),
-        type: parseType(n, p),
-        isOptional: bool01(text(n, "isoptional")),
-      };
-      const le = text(n, "logicalentityname");
-      if (le) param.logicalEntityName = le;
+    for (const { node, member } of readMembers(files, dir, REQUEST_PARAMETER)) {
+      const param: CustomApiParameterDef = { ...member, isOptional: bool01(text(node, "isoptional")) };
       api.requestParameters.push(param);
     }
-    for (const p of [...files.keys()].filter((k) => k.startsWith(`${prefix}customapiresponseproperties/`) && k.endsWith("/customapiresponseproperty.xml")).sort()) {
-      const n = child(parseXml(files.get(p)!, p), "customapiresponseproperty");
-      if (!n) throw new SolutionFormatError(`${p}: root element must be <customapiresponseproperty>`);
-      if (n["isoptional"] !== undefined) throw new SolutionFormatError(`${p}: a response property must not have <isoptional> (Dataverse rejects the import)`);
-      const prop: CustomApiResponsePropertyDef = {
-        uniqueName: attr(n, "uniquename") ?? "",
-        name: text(n, "name") ?? "",
-        displayName: labelledText(child(n, "displayname")),
-        description: labelledText(child(n, "description")),
-        type: parseType(n, p),
-      };
-      const le = text(n, "logicalentityname");
-      if (le) prop.logicalEntityName = le;
-      api.responseProperties.push(prop);
+    for (const { path, node, member } of readMembers(files, dir, RESPONSE_PROPERTY)) {
+      if (node["isoptional"] !== undefined) throw new SolutionFormatError(`${path}: a response property must not have <isoptional> (Dataverse rejects the import)`);
+      api.responseProperties.push(member);
     }
     apis.push(api);
   }
