@@ -129,6 +129,28 @@ describe("tokens across processes", () => {
     }
   });
 
+  it("takes over a lease its holder left to expire, and waits for a live one", async () => {
+    const conn = "w365_providerconnections";
+    await w.dv.update(conn, w.connectionId, { w365_tokenleaseholder: "dead-process", w365_tokenleaseuntil: new Date(Date.now() - 1000).toISOString(), w365_accesstoken: null });
+    const taken = await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" });
+    expect(taken.ok).toBe(true);
+    await w.dv.update(conn, w.connectionId, { w365_tokenleaseholder: "busy-process", w365_tokenleaseuntil: new Date(Date.now() + 60_000).toISOString(), w365_accesstoken: null });
+    let waits = 0;
+    const deps = {
+      ...w.deps,
+      sleep: async () => {
+        // The other process finishes its refresh after a few of our backoffs.
+        if (++waits === 3) await w.dv.update(conn, w.connectionId, { w365_tokenleaseholder: null, w365_tokenleaseuntil: null });
+      },
+    };
+    const waited = await runVerify(deps, { connectionId: w.connectionId, trigger: "cli" });
+    expect(waited.ok).toBe(true);
+    expect(waits).toBeGreaterThanOrEqual(3);
+    const row = await w.dv.retrieve<Row>(conn, w.connectionId, { select: ["w365_tokenleaseholder"] });
+    expect(row.w365_tokenleaseholder ?? null).toBeNull();
+    expect(w.ion.control.tokenUsage().reusedRefreshTokens).toBe(0);
+  });
+
   it("keep-alive rotates a day-old token and marks a refused one Credentials expired", async () => {
     const day = 86_400_000;
     const report = await runKeepAlive(w.deps, { now: Date.now() + day });
