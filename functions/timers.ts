@@ -4,10 +4,18 @@
  */
 import type { InvocationContext, Timer } from "@azure/functions";
 import { ConnectorError, ensureError } from "../src/shared/errors";
+import { redact } from "../src/shared/redact";
 import type { FunctionsRuntime } from "./runtime";
 import { queueDueSyncs, type ScheduledSyncReport } from "./scheduledSyncRules";
 
 export type { ScheduledSyncReport } from "./scheduledSyncRules";
+
+/** Some connectors' syncs could not be queued; the timer's retry option runs the whole pass again. */
+export class ScheduledSyncError extends ConnectorError {
+  constructor(report: ScheduledSyncReport) {
+    super("SCHEDULED_SYNC_FAILED", redact(`Could not queue ${report.failed.length} connector sync(s): ${report.failed.map((f) => f.error).join("; ")}`), { retryable: true });
+  }
+}
 
 export function createScheduledSync(runtime: Pick<FunctionsRuntime, "pluginDeps" | "logger">) {
   return async function scheduledSyncHandler(timer: Timer, context: InvocationContext): Promise<ScheduledSyncReport> {
@@ -16,9 +24,7 @@ export function createScheduledSync(runtime: Pick<FunctionsRuntime, "pluginDeps"
     log.info("scheduled sync", { queued: report.queued.length, skipped: report.skipped.length, failed: report.failed.length, pastDue: timer.isPastDue });
     if (report.failed.length > 0) {
       log.error("scheduled sync could not queue every connector", { failed: report.failed });
-      throw new ConnectorError("SCHEDULED_SYNC_FAILED", `Could not queue ${report.failed.length} connector sync(s): ${report.failed.map((f) => f.error).join("; ")}`, {
-        retryable: true,
-      });
+      throw new ScheduledSyncError(report);
     }
     return report;
   };

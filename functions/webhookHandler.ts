@@ -36,6 +36,13 @@ class MethodNotAllowedError extends ConnectorError {
   }
 }
 
+/** The delivery is older than the replay window: answering it could repeat work already done. */
+class StaleDeliveryError extends ConnectorError {
+  constructor() {
+    super("WEBHOOK_STALE", "The delivery is older than the replay window and was not processed.", { statusCode: 400 });
+  }
+}
+
 class MismatchedHeaderError extends ConnectorError {
   constructor(message: string) {
     super("WEBHOOK_HEADER_MISMATCH", message, { statusCode: 400 });
@@ -101,7 +108,7 @@ export function createWebhookHandler(runtime: WebhookRuntime): (request: HttpReq
       checkHeaders(request, ctx);
       checkOrganization(request.headers.get("x-ms-dynamics-organization"), ctx, await runtime.expectedOrganization());
       if (runtime.replay.isStale(ctx.operationCreatedOn)) {
-        throw new ConnectorError("WEBHOOK_STALE", "The delivery is older than the replay window and was not processed.", { statusCode: 400 });
+        throw new StaleDeliveryError();
       }
       const fields = { message: ctx.messageName, entity: ctx.primaryEntityName, id: ctx.primaryEntityId, correlationId: ctx.correlationId, mode: ctx.mode };
       const { outcome, replayed } = await runtime.replay.run(replayKey(ctx), () => dispatch(ctx, runtime.pluginDeps(context)));
@@ -137,7 +144,7 @@ function isRefusal(error: unknown): error is ConnectorError & { statusCode: numb
       error instanceof PayloadTooLargeError ||
       error instanceof MethodNotAllowedError ||
       error instanceof MismatchedHeaderError ||
-      (error instanceof ConnectorError && error.code === "WEBHOOK_STALE")) &&
+      error instanceof StaleDeliveryError) &&
     typeof (error as ConnectorError).statusCode === "number"
   );
 }

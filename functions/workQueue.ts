@@ -36,6 +36,13 @@ export const workMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("outbound"), subscriptionId: guid, trigger }),
 ]);
 
+/** Work offered after the in-process queue was closed (the host is shutting down). */
+export class WorkQueueClosedError extends ConnectorError {
+  constructor() {
+    super("QUEUE_CLOSED", "The work queue is closed.");
+  }
+}
+
 export class WorkMessageError extends ConnectorError {
   constructor(message: string) {
     super("WORK_MESSAGE_INVALID", message);
@@ -99,7 +106,7 @@ export class InProcessWorkQueue implements WorkQueue {
   ) {}
 
   async enqueue(message: WorkMessage): Promise<void> {
-    if (this.closed) throw new ConnectorError("QUEUE_CLOSED", "The work queue is closed.");
+    if (this.closed) throw new WorkQueueClosedError();
     this.waiting.push({ body: JSON.stringify(message), dequeueCount: 0 });
     this.pump();
   }

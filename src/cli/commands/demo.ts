@@ -16,6 +16,9 @@ const CONNECTION_STATUS: Record<number, string> = { 365000000: "Not verified", 3
 const SYNC_STATE: Record<number, string> = { 365000000: "In sync", 365000001: "Change requested", 365000002: "Sent to Ion", 365000003: "Conflict", 365000004: "Error" };
 const TERMINAL_RUN = new Set(["succeeded", "partial", "failed"]);
 
+/** A demo step did not end as the walkthrough expects; the code names the step. */
+export class DemoError extends ConnectorError {}
+
 export interface DemoOptions {
   customers: number;
   subscriptionsPerCustomer: number;
@@ -77,7 +80,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
       });
       const status = CONNECTION_STATUS[Number(row.w365_status)] ?? String(row.w365_status);
       report.verify = { status, message: row.w365_statusmessage, refreshTokenExpiresOn: row.w365_refreshtokenexpireson };
-      if (status !== "Connected") throw new ConnectorError("DEMO_VERIFY_FAILED", `Verify Connectivity ended with "${status}": ${String(row.w365_statusmessage ?? "")}`);
+      if (status !== "Connected") throw new DemoError("DEMO_VERIFY_FAILED", `Verify Connectivity ended with "${status}": ${String(row.w365_statusmessage ?? "")}`);
       return { value: undefined, detail: `${status}; refresh token expires ${String(row.w365_refreshtokenexpireson ?? "?")}` };
     });
 
@@ -142,7 +145,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
         select: ["w365_providersubscriptionid", "w365_name", "w365_quantity", "w365_status", "w365_ionsubscriptionid"],
         filter: `_w365_connection_value eq ${connectionId} and w365_status eq 'active'`,
       });
-      if (!sub) throw new ConnectorError("DEMO_NO_SUBSCRIPTION", "No active subscription was synced; nothing to change.");
+      if (!sub) throw new DemoError("DEMO_NO_SUBSCRIPTION", "No active subscription was synced; nothing to change.");
       const id = String(sub.w365_providersubscriptionid);
       const before = Number(sub.w365_quantity);
       const requested = before + 2;
@@ -154,7 +157,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
           select: ["w365_quantity", "w365_syncstate", "w365_lastorderid", "w365_syncmessage", "w365_requestedquantity"],
         });
         const state = Number(row.w365_syncstate);
-        if (state === 365000003 || state === 365000004) throw new ConnectorError("DEMO_OUTBOUND_FAILED", `Outbound change ended in "${SYNC_STATE[state]}": ${String(row.w365_syncmessage ?? "")}`);
+        if (state === 365000003 || state === 365000004) throw new DemoError("DEMO_OUTBOUND_FAILED", `Outbound change ended in "${SYNC_STATE[state]}": ${String(row.w365_syncmessage ?? "")}`);
         return Number(row.w365_quantity) === requested && (row.w365_requestedquantity === null || row.w365_requestedquantity === undefined) ? row : undefined;
       }, 60_000);
       const ionSub = sb.simulator!.control.getSubscription(String(sub.w365_ionsubscriptionid));
@@ -232,7 +235,7 @@ async function startAndWait(admin: DataverseClient, sb: Sandbox, connectionId: s
     await sb.whenIdle();
     const run = await admin.queryFirst<RunRow>("w365_syncruns", { filter: `w365_requestid eq ${odataString(requestId)}` });
     if (run && TERMINAL_RUN.has(run.w365_status)) {
-      if (run.w365_status === "failed") throw new ConnectorError("DEMO_SYNC_FAILED", `${api} failed: ${run.w365_message ?? "see the run's report"}`);
+      if (run.w365_status === "failed") throw new DemoError("DEMO_SYNC_FAILED", `${api} failed: ${run.w365_message ?? "see the run's report"}`);
       return run;
     }
     return undefined;
@@ -244,7 +247,7 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
   for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new ConnectorError("DEMO_TIMEOUT", `Gave up waiting after ${Math.round(timeoutMs / 1000)} s.`);
+    if (Date.now() > deadline) throw new DemoError("DEMO_TIMEOUT", `Gave up waiting after ${Math.round(timeoutMs / 1000)} s.`);
     await new Promise((r) => setTimeout(r, delay));
   }
 }
