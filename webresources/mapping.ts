@@ -355,8 +355,22 @@ export class MappingPage {
       return;
     }
     if (duplicates.length === 0) {
-      this.say("");
-      await this.run(row, "create");
+      // Still one confirm: a new account is not undone by Unmap, and this button sits next to Map….
+      this.say("No likely duplicates found.");
+      this.openDialog(
+        `Create a new account for ${row.name}?`,
+        [
+          h(
+            "p",
+            {},
+            `No existing account matches this customer's name${row.domain ? ", domain" : ""}${row.tenantId ? " or Microsoft tenant" : ""}. A new account named "${row.name}" is created and mapped to it.`,
+          ),
+        ],
+        [
+          { label: "Create account", primary: true, onClick: () => (this.closeDialog(), void this.run(row, "create")) },
+          { label: "Cancel", onClick: () => this.closeDialog() },
+        ],
+      );
       return;
     }
     this.say(`${duplicates.length} possible duplicate(s) found.`);
@@ -468,9 +482,24 @@ export class MappingPage {
       h("div", { class: "dialog-buttons" }, ...buttons.map((b) => h("button", { type: "button", class: b.primary ? "primary" : "", onclick: b.onClick }, b.label))),
     );
     dialog.addEventListener("keydown", (event) => {
-      if ((event as KeyboardEvent).key === "Escape") {
+      const key = (event as KeyboardEvent).key;
+      if (key === "Escape") {
         this.closeDialog();
         onEscape?.();
+        return;
+      }
+      if (key !== "Tab") return;
+      // Keep Tab inside the modal dialog (aria-modal alone does not stop focus from leaving it).
+      const focusable = [...dialog.querySelectorAll<HTMLElement>("input, button:not([disabled]), select")];
+      const first = focusable[0];
+      const last = focusable[focusable.length - 1];
+      if (!first || !last) return;
+      if ((event as KeyboardEvent).shiftKey && document.activeElement === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!(event as KeyboardEvent).shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
       }
     });
     const backdrop = h("div", { class: "backdrop", id: "w365-backdrop" }, dialog);

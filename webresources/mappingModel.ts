@@ -119,11 +119,19 @@ export function formatScore(score: number | undefined): string {
   return score === undefined ? "" : `${Math.round(score * 100)}%`;
 }
 
-const LEGAL_SUFFIXES = /\b(inc|incorporated|llc|ltd|limited|plc|gmbh|ag|sa|sas|srl|bv|nv|pty|co|corp|corporation|company|group|holdings)\b\.?/gi;
+const TRAILING_LEGAL_SUFFIX = /[\s,]+(inc|incorporated|llc|ltd|limited|plc|gmbh|ag|sa|sas|srl|bv|nv|pty|co|corp|corporation|company|group|holdings)\.?$/i;
 
-/** The distinctive part of a company name for a "contains" search: "Contoso Ltd." → "Contoso". */
+/**
+ * The distinctive part of a company name for a "contains" search: trailing legal suffixes go ("Contoso Ltd." →
+ * "Contoso", "Acme Holdings Ltd" → "Acme"), inner punctuation stays, because the account is likely spelled with it
+ * too ("Dare, Stoltenberg & Aufderhar Co." → "Dare, Stoltenberg & Aufderhar").
+ */
 export function coreName(name: string): string {
-  const core = name.replace(LEGAL_SUFFIXES, " ").replace(/[,.]/g, " ").replace(/\s+/g, " ").trim();
+  let core = name.trim().replace(/\s+/g, " ");
+  for (let previous = ""; previous !== core; ) {
+    previous = core;
+    core = core.replace(TRAILING_LEGAL_SUFFIX, "").replace(/[\s,.]+$/, "");
+  }
   return core || name.trim();
 }
 
@@ -208,14 +216,14 @@ export class MappingData {
     if (!query.trim()) return [];
     const result = await this.records.retrieveMultipleRecords(
       "account",
-      `?$select=${ACCOUNT_SELECT}&$filter=${accountSearchFilter(query)}&$orderby=name asc&$top=25`,
+      `?$select=${ACCOUNT_SELECT}&$filter=${encodeURIComponent(accountSearchFilter(query))}&$orderby=name asc&$top=25`,
     );
     return result.entities.map(toAccountRef);
   }
 
   /** Accounts that may already be this customer; shown before Create new account, which then needs a confirm. */
   async findLikelyDuplicates(row: ProviderAccountView): Promise<AccountRef[]> {
-    const result = await this.records.retrieveMultipleRecords("account", `?$select=${ACCOUNT_SELECT}&$filter=${duplicateFilter(row)}&$top=10`);
+    const result = await this.records.retrieveMultipleRecords("account", `?$select=${ACCOUNT_SELECT}&$filter=${encodeURIComponent(duplicateFilter(row))}&$top=10`);
     const found = result.entities.map(toAccountRef);
     if (row.suggestedAccountId && !found.some((a) => a.id === row.suggestedAccountId)) {
       found.unshift({ id: row.suggestedAccountId, name: row.suggestedAccountName ?? row.suggestedAccountId });

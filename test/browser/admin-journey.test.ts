@@ -194,10 +194,15 @@ describe("Admin Hub → Integrations (sandbox)", () => {
 
     // Create new account for another customer: likely duplicates are shown first and need a confirm.
     await page.getByRole("button", { name: `Create new account for ${String(toCreate.w365_name)}` }).click();
-    const duplicates = page.getByRole("dialog", { name: `Possible duplicates of ${String(toCreate.w365_name)}` });
-    if (await duplicates.isVisible().catch(() => false)) {
-      await shot(page, "create-duplicates");
-      await duplicates.getByRole("button", { name: "Create anyway" }).click();
+    // Either likely duplicates (Create anyway) or, when none, a plain confirm (Create account): never a silent create.
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    await shot(page, "create-confirm");
+    const name = await dialog.getByRole("heading").textContent();
+    if (name === `Possible duplicates of ${String(toCreate.w365_name)}`) await dialog.getByRole("button", { name: "Create anyway" }).click();
+    else {
+      expect(name).toBe(`Create a new account for ${String(toCreate.w365_name)}?`);
+      await dialog.getByRole("button", { name: "Create account" }).click();
     }
     await page.getByText(new RegExp(`^${String(toCreate.w365_name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is mapped to `)).waitFor({ timeout: 30_000 });
     await shot(page, "created");

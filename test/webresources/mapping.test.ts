@@ -69,6 +69,9 @@ describe("mapping model", () => {
   it("builds a duplicate search from the distinctive name, domain and tenant", () => {
     expect(coreName("Contoso Ltd.")).toBe("Contoso");
     expect(coreName("O'Brien & Sons, Inc")).toBe("O'Brien & Sons");
+    expect(coreName("Acme Holdings Ltd")).toBe("Acme");
+    expect(coreName("Dare, Stoltenberg & Aufderhar Co.")).toBe("Dare, Stoltenberg & Aufderhar");
+    expect(coreName("Inc")).toBe("Inc");
     const view = toProviderAccountView({ w365_name: "O'Brien Ltd", w365_domain: "OBrien.com", w365_tenantid: "T-1" });
     expect(duplicateFilter(view)).toBe("contains(name,'O''Brien') or w365_primarydomain eq 'obrien.com' or w365_microsofttenantid eq 't-1'");
   });
@@ -129,6 +132,24 @@ describe("MappingPage", () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(paramValues(apis.calls[0])).toStrictEqual({ Action: "create", CreateNew: true });
     expect(records.rows("account").some((a) => a.name === "Contoso Ltd")).toBe(true);
+  });
+
+  it("Create new account with no likely duplicates still asks once before creating", async () => {
+    const { root, apis, records } = await startPage();
+    records.tables.account = [];
+    await button(root, "Create new account for Contoso Ltd").click();
+    await flush();
+    const dialog = root.querySelector<HTMLElement>("#w365-dialog")!;
+    expect(dialog.querySelector("h2")?.textContent).toBe("Create a new account for Contoso Ltd?");
+    expect(apis.calls).toHaveLength(0);
+    button(root, "Cancel").click();
+    expect(root.querySelector("#w365-dialog")).toBeNull();
+    expect(apis.calls).toHaveLength(0);
+    await button(root, "Create new account for Contoso Ltd").click();
+    await flush();
+    button(root, "Create account").click();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(paramValues(apis.calls[0])).toStrictEqual({ Action: "create", CreateNew: true });
   });
 
   it("Accept strong suggestions maps only those at or above the chosen score (80% by default) after a confirm", async () => {
@@ -217,5 +238,48 @@ describe("MappingPage with many customers", () => {
     search.dispatchEvent(new Event("input"));
     button(root, "Ignored (0)").click();
     expect(root.querySelector(".empty")?.textContent).toBe("No ignored customers.");
+  });
+});
+
+describe("mapping dialogs and the keyboard", () => {
+  it("keeps Tab inside an open dialog and Escape returns focus to the button that opened it", async () => {
+    const { root } = await startPage();
+    const opener = button(root, "Map Contoso Ltd to an account");
+    opener.focus();
+    opener.click();
+    const dialog = root.querySelector<HTMLElement>("#w365-dialog")!;
+    const input = root.querySelector<HTMLInputElement>("#w365-account-search")!;
+    const cancel = button(root, "Cancel");
+    cancel.focus();
+    dialog.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", bubbles: true, cancelable: true }));
+    expect(document.activeElement).toBe(input);
+    dialog.dispatchEvent(new KeyboardEvent("keydown", { key: "Tab", shiftKey: true, bubbles: true, cancelable: true }));
+    expect(document.activeElement).toBe(cancel);
+    dialog.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(root.querySelector("#w365-dialog")).toBeNull();
+    expect(document.activeElement).toBe(opener);
+  });
+});
+
+describe("account searches with special characters", () => {
+  it("URL-encodes the filter, so names with & # + ' find their duplicates instead of breaking the query", async () => {
+    const { root, records } = await startPage();
+    records.tables.w365_provideraccount!.push({
+      w365_provideraccountid: "p9",
+      w365_name: "Dare, Stoltenberg & Aufderhar Co.",
+      w365_ioncustomerid: "309",
+      w365_mappingstatus: 365000000,
+      _w365_connection_value: CONN,
+    });
+    records.tables.account!.push({ accountid: "a9", name: "Dare, Stoltenberg & Aufderhar" });
+    button(root, "Refresh").click();
+    await flush();
+    await flush();
+    await button(root, "Create new account for Dare, Stoltenberg & Aufderhar Co.").click();
+    await flush();
+    const search = records.calls.filter((c) => c.entity === "account").pop()!;
+    expect(search.options).toContain("%26");
+    expect(root.querySelector("#w365-dialog h2")?.textContent).toBe("Possible duplicates of Dare, Stoltenberg & Aufderhar Co.");
+    expect(button(root, "Map Dare, Stoltenberg & Aufderhar Co. to Dare, Stoltenberg & Aufderhar")).toBeTruthy();
   });
 });
