@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { ConfigError, ensureError } from "../src/shared/errors";
+import { GUID_PATTERN } from "../src/shared/guid";
 import { registerSecret } from "../src/shared/redact";
 import { parseNcrontab } from "./ncrontab";
 
@@ -39,7 +40,7 @@ export interface FunctionsConfig {
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
-const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, "must be a GUID");
+const guid = z.string().regex(GUID_PATTERN, "must be a GUID");
 const optionalText = z
   .string()
   .optional()

@@ -9,6 +9,7 @@
 import { output, type InvocationContext } from "@azure/functions";
 import { z } from "zod";
 import { ConnectorError, ensureError } from "../src/shared/errors";
+import { GUID_PATTERN } from "../src/shared/guid";
 import type { Logger } from "../src/shared/logger";
 import { silentLogger } from "../src/shared/logger";
 import { SYNC_KINDS, TRIGGERS, type WorkMessage, type WorkQueue } from "../plugins/types";
@@ -21,7 +22,7 @@ export const syncQueueOutput = output.storageQueue({ queueName: SYNC_QUEUE_NAME,
 export const MAX_DEQUEUE_COUNT = 5;
 
 const trigger = z.enum(TRIGGERS);
-const guid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/);
+const guid = z.string().regex(GUID_PATTERN);
 export const workMessageSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("sync"),

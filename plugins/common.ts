@@ -1,5 +1,6 @@
 /** Checks shared by the handlers: the connector exists and is active, no identical run is in flight, who caused an event. */
 import type { WebhookContext } from "./context";
+import { GUID_PATTERN } from "../src/shared/guid";
 import { EMPTY_GUID } from "./context";
 import { WebhookRefusedError, type PluginDeps, type SyncKind, type Trigger } from "./types";
 
@@ -15,11 +16,9 @@ export interface ConnectionSummary {
   status?: number;
 }
 
-const GUID_ONLY = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export function requireTargetId(ctx: WebhookContext, what: string): string {
   const id = ctx.target && ctx.target.id !== EMPTY_GUID ? ctx.target.id : ctx.primaryEntityId;
-  if (!id || id === EMPTY_GUID || !GUID_ONLY.test(id)) {
+  if (!id || id === EMPTY_GUID || !GUID_PATTERN.test(id)) {
     throw new WebhookRefusedError("WEBHOOK_NO_TARGET", `The ${ctx.messageName} call carries no ${what} id.`, 400, `Call ${ctx.messageName} bound to a ${what} record.`);
   }
   return id;

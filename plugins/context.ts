@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { ConnectorError } from "../src/shared/errors";
+import { BRACED_GUID_PATTERN, EMPTY_GUID } from "../src/shared/guid";
 import { registerSecret } from "../src/shared/redact";
 
 export class WebhookPayloadError extends ConnectorError {
@@ -94,8 +95,8 @@ export interface WebhookContext {
   parentContext?: WebhookContext;
 }
 
-export const EMPTY_GUID = "00000000-0000-0000-0000-000000000000";
-const GUID = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
+export { EMPTY_GUID };
+const GUID = BRACED_GUID_PATTERN;
 /** WCF JSON date: `/Date(1506384247000)/` or `/Date(1506384247000-0700)/` (the offset does not change the instant). */
 const WCF_DATE = /^\/Date\((-?\d{1,15})([+-]\d{4})?\)\/$/;
 /** Guards against hostile nesting (ParentContext chains, entities inside entities). */

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ConfigError, ConnectorError, ValidationError, ensureError } from "../shared/errors";
 import { parseNcrontab } from "../../functions/ncrontab";
 import { SYNC_KINDS } from "../../plugins/types";
+import { isGuid } from "../shared/guid";
 import { redact } from "../shared/redact";
 import { createOutput, type Output } from "./output";
 
@@ -24,10 +25,9 @@ export function parseCount(min: number, max: number): (value: string) => number 
   };
 }
 
-const GUID_PATTERN = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
 
 export function parseGuid(value: string): string {
-  if (!GUID_PATTERN.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a record id (a GUID such as 16fd2706-8baf-433b-82eb-8c7fada847da).`);
+  if (!isGuid(value)) throw new InvalidArgumentError(`"${value}" is not a record id (a GUID such as 16fd2706-8baf-433b-82eb-8c7fada847da).`);
   return value.trim().replace(/[{}]/g, "");
 }
 

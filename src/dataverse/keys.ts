@@ -3,6 +3,9 @@
  * keys and `@odata.bind` references. Pure functions, no I/O.
  */
 import { ValidationError } from "../shared/errors";
+import { BRACED_GUID_PATTERN as GUID, isGuid, normalizeGuid } from "../shared/guid";
+
+export { isGuid, normalizeGuid };
 
 /**
  * A record key: a GUID, or an alternate key as column → value.
@@ -13,20 +16,8 @@ import { ValidationError } from "../shared/errors";
  */
 export type RecordKey = string | Record<string, string | number | boolean>;
 
-const GUID = /^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$/;
 const LOOKUP_KEY_NAME = /^_[A-Za-z0-9_]+_value$/;
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-export function isGuid(value: unknown): value is string {
-  return typeof value === "string" && GUID.test(value.trim());
-}
-
-/** Lower-case GUID without braces; throws ValidationError when `value` is not a GUID. */
-export function normalizeGuid(value: string, what = "id"): string {
-  const m = GUID.exec(value.trim());
-  if (!m || !m[1]) throw new ValidationError(`${what} must be a GUID, got "${value}"`, { field: what });
-  return m[1].toLowerCase();
-}
 
 /** An OData string literal: quoted, single quotes doubled. Use it when composing $filter text. */
 export function odataString(value: string): string {

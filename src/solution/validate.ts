@@ -4,6 +4,7 @@
  * (every referenced file exists, pack → read loses nothing).
  */
 import type { ColumnDef, SolutionModel, TableDef } from "./model";
+import { GUID_PATTERN } from "../shared/guid";
 import { CUSTOM_API_TYPES } from "./model";
 import {
   CONNECTOR_PCF_CONTROL,
@@ -34,7 +35,10 @@ export interface ValidationReport {
 const SYSTEM_COLUMNS = new Set(["statecode", "statuscode", "ownerid", "createdon", "modifiedon", "createdby", "modifiedby", "versionnumber", "owningbusinessunit", "overriddencreatedon", "importsequencenumber", "timezoneruleversionnumber", "utcconversiontimezonecode"]);
 const STANDARD_MESSAGES = new Set(["Create", "Update", "Delete", "Assign", "SetState"]);
 const VERSION = /^\d+\.\d+\.\d+\.\d+$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Ids in the model are compared as strings (step → service endpoint), so they must be lower case. */
+function isLowerCaseGuid(id: string): boolean {
+  return GUID_PATTERN.test(id) && id === id.toLowerCase();
+}
 
 function optionRange(prefix: number): [number, number] {
   return [prefix * 10000, prefix * 10000 + 9999];
@@ -153,14 +157,14 @@ export function checkModel(model: SolutionModel, opts: { requireContent?: boolea
   const envNames = new Set(model.environmentVariables.map((v) => v.schemaName));
   for (const se of model.serviceEndpoints) {
     const sw = `service endpoint ${se.name}`;
-    if (!GUID.test(se.id)) err(`${sw}: id ${se.id} is not a GUID`);
+    if (!isLowerCaseGuid(se.id)) err(`${sw}: id ${se.id} is not a GUID`);
     if (!/^https:\/\//.test(se.url)) err(`${sw}: url must be https (Dataverse calls webhooks on 443 only)`);
     if (se.urlEnvironmentVariable && !envNames.has(se.urlEnvironmentVariable)) err(`${sw}: url environment variable ${se.urlEnvironmentVariable} is not defined`);
     if (se.keyEnvironmentVariable && !envNames.has(se.keyEnvironmentVariable)) err(`${sw}: key environment variable ${se.keyEnvironmentVariable} is not defined`);
   }
   for (const s of model.steps) {
     const sw = `step ${s.name}`;
-    if (!GUID.test(s.id)) err(`${sw}: id is not a GUID`);
+    if (!isLowerCaseGuid(s.id)) err(`${sw}: id is not a GUID`);
     if (!model.serviceEndpoints.some((se) => se.id === s.serviceEndpointId)) err(`${sw}: event handler ${s.serviceEndpointId} is not a service endpoint of this solution`);
     const api = model.customApis.find((a) => a.uniqueName === s.message);
     if (!api && !STANDARD_MESSAGES.has(s.message)) err(`${sw}: message ${s.message} is neither a standard message nor a custom API of this solution`);
@@ -200,7 +204,7 @@ export function checkModel(model: SolutionModel, opts: { requireContent?: boolea
 
   // security
   for (const r of model.roles) {
-    if (!GUID.test(r.id)) err(`role ${r.name}: id is not a GUID`);
+    if (!isLowerCaseGuid(r.id)) err(`role ${r.name}: id is not a GUID`);
     for (const p of r.privileges) {
       const m = /^prv(?:Create|Read|Write|Delete|Append|AppendTo|Assign|Share)(.+)$/.exec(p.name);
       if (m?.[1]?.startsWith(prefix) && !tables.has(m[1])) err(`role ${r.name}: privilege ${p.name} names unknown table ${m[1]}`);

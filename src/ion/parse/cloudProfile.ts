@@ -1,3 +1,4 @@
+import { GUID_PATTERN } from "../../shared/guid";
 import { IonCloudProfile } from "../types";
 import { asArray, asObject, bool, compact, str } from "./common";
 
@@ -22,7 +23,6 @@ export function fromIonCloudProfiles(value: unknown): IonCloudProfile[] {
 }
 
 const MICROSOFT = /microsoft|azure|office ?365|m365|\bcsp\b|nce/i;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The Microsoft tenant and domain among a customer's cloud profiles: the first Microsoft-looking
@@ -34,6 +34,6 @@ export function pickMicrosoftProfile(profiles: IonCloudProfile[]): { tenantId?: 
   candidates.sort((a, b) => Number(b.enabled !== false) - Number(a.enabled !== false));
   const best = candidates[0];
   if (!best) return undefined;
-  const tenantId = best.tenantId && GUID.test(best.tenantId) ? best.tenantId.toLowerCase() : best.tenantId;
+  const tenantId = best.tenantId && GUID_PATTERN.test(best.tenantId) ? best.tenantId.toLowerCase() : best.tenantId;
   return compact({ tenantId, domain: best.domain?.toLowerCase() });
 }
