@@ -323,7 +323,7 @@ export class MappingPage {
       if (!done) this.say(`${row.name}: the change was sent and is still being applied. Refresh in a moment.`);
       else if (action === "map" || action === "create") this.say(`${row.name} is mapped to ${updated.accountName ?? "the account"}.`);
       else if (action === "ignore") this.say(`${row.name} is ignored.`);
-      else this.say(`${row.name} is no longer mapped.`);
+      else this.say(row.status === "ignored" ? `${row.name} is restored: it shows under ${FILTER_LABELS[updated.status]} again.` : `${row.name} is no longer mapped.`);
       return done;
     } catch (error) {
       this.fail(`${row.name}: ${(error as Error)?.message ?? String(error)}`);

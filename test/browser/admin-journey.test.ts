@@ -195,14 +195,14 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     // Create new account for another customer: likely duplicates are shown first and need a confirm.
     await page.getByRole("button", { name: `Create new account for ${String(toCreate.w365_name)}` }).click();
     // Either likely duplicates (Create anyway) or, when none, a plain confirm (Create account): never a silent create.
-    const dialog = page.getByRole("dialog");
-    await dialog.waitFor();
+    const confirm = page.getByRole("dialog");
+    await confirm.waitFor();
     await shot(page, "create-confirm");
-    const name = await dialog.getByRole("heading").textContent();
-    if (name === `Possible duplicates of ${String(toCreate.w365_name)}`) await dialog.getByRole("button", { name: "Create anyway" }).click();
+    const title = await confirm.getByRole("heading").textContent();
+    if (title === `Possible duplicates of ${String(toCreate.w365_name)}`) await confirm.getByRole("button", { name: "Create anyway" }).click();
     else {
-      expect(name).toBe(`Create a new account for ${String(toCreate.w365_name)}?`);
-      await dialog.getByRole("button", { name: "Create account" }).click();
+      expect(title).toBe(`Create a new account for ${String(toCreate.w365_name)}?`);
+      await confirm.getByRole("button", { name: "Create account" }).click();
     }
     await page.getByText(new RegExp(`^${String(toCreate.w365_name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is mapped to `)).waitFor({ timeout: 30_000 });
     await shot(page, "created");
