@@ -7,6 +7,7 @@
 import { ConnectorError } from "../src/shared/errors";
 import type { Clock } from "../src/shared/clock";
 import type { Logger } from "../src/shared/logger";
+import type { RunSyncOptions } from "../src/sync";
 import type { MapAction } from "../src/sync/mapping";
 import type { SyncKind, Trigger } from "../src/sync/types";
 import type { WebhookContext } from "./context";
@@ -22,15 +23,8 @@ const _listsAreComplete: [Exclude<SyncKind, (typeof SYNC_KINDS)[number]>, Exclud
   ? true
   : never = true;
 
-/** What a sync run is asked to do: the custom API's parameters, as queued and as run. */
-export interface SyncRequest {
-  connectionId: string;
-  kind: SyncKind;
-  trigger: Trigger;
-  dryRun?: boolean;
-  requestId?: string;
-  providerAccountId?: string;
-}
+/** What a sync run is asked to do: the custom API's parameters, as queued and as run (plain data, JSON-safe). */
+export type SyncRequest = Pick<RunSyncOptions, "connectionId" | "kind" | "trigger" | "dryRun" | "requestId" | "providerAccountId">;
 
 /** The sync engine entry points (src/sync/index.ts); `D` is its SyncDeps, opaque to the handlers. */
 export interface SyncEngine<D = unknown> {
