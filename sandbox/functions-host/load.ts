@@ -4,6 +4,8 @@
  * without waiting for earlier ones, and reports what came back. Timing figures are for reports only;
  * tests assert the counts (nothing lost, nothing doubled).
  */
+import { sleep } from "../../src/shared/retry";
+
 export interface WebhookLoadOptions {
   url: string;
   key: string;
@@ -37,7 +39,7 @@ export async function driveWebhookLoad(o: WebhookLoadOptions): Promise<WebhookLo
   for (let second = 0; second < o.seconds; second++) {
     const tickAt = started + second * 1000;
     const wait = tickAt - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await sleep(wait);
     for (let j = 0; j < o.ratePerSecond; j++) {
       const i = second * o.ratePerSecond + j;
       const t0 = Date.now();

@@ -8,6 +8,7 @@ import { DataverseClient, odataString } from "../../dataverse";
 import { startSandbox, type Sandbox } from "../../../sandbox";
 import { ConnectorError, ensureError } from "../../shared/errors";
 import { redact } from "../../shared/redact";
+import { sleep } from "../../shared/retry";
 import type { Output } from "../output";
 import { createTaskList } from "../tasks";
 
@@ -248,6 +249,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new DemoError("DEMO_TIMEOUT", `Gave up waiting after ${Math.round(timeoutMs / 1000)} s.`);
-    await new Promise((r) => setTimeout(r, delay));
+    await sleep(delay);
   }
 }
