@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ConfigError, ensureError } from "../src/shared/errors";
 import { GUID_PATTERN } from "../src/shared/guid";
+import { dataverseAuthFromEnv, type DataverseEnvAuth } from "../src/dataverse/config";
 import { registerSecret } from "../src/shared/redact";
 import { parseNcrontab } from "./ncrontab";
 
@@ -19,9 +20,7 @@ export const SYNC_QUEUE_NAME = "streamone-sync";
 export const QUEUE_CONNECTION_SETTING = "AzureWebJobsStorage";
 const MIN_WEBHOOK_KEY_LENGTH = 16;
 
-export type DataverseAuthSetting =
-  | { kind: "static"; token: string }
-  | { kind: "msal"; tenantId: string; clientId: string; clientSecret: string };
+export type DataverseAuthSetting = DataverseEnvAuth;
 
 export interface FunctionsConfig {
   dataverseUrl: string;
@@ -103,28 +102,6 @@ export function organizationFromUrl(url: string): string | undefined {
   return /\.dynamics\.com$/.test(host) ? host : undefined;
 }
 
-function chooseAuth(s: z.infer<typeof settingsSchema>): DataverseAuthSetting {
-  const msalParts = { AZURE_TENANT_ID: s.AZURE_TENANT_ID, AZURE_CLIENT_ID: s.AZURE_CLIENT_ID, AZURE_CLIENT_SECRET: s.AZURE_CLIENT_SECRET };
-  const given = Object.entries(msalParts).filter(([, v]) => v !== undefined);
-  if (s.DATAVERSE_TOKEN && given.length > 0) {
-    throw new ConfigError(
-      `Ambiguous Dataverse credentials: set either DATAVERSE_TOKEN or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, not both (found DATAVERSE_TOKEN and ${given.map(([k]) => k).join(", ")}).`,
-    );
-  }
-  if (s.DATAVERSE_TOKEN) return { kind: "static", token: s.DATAVERSE_TOKEN };
-  if (given.length === 3) {
-    return { kind: "msal", tenantId: s.AZURE_TENANT_ID as string, clientId: s.AZURE_CLIENT_ID as string, clientSecret: s.AZURE_CLIENT_SECRET as string };
-  }
-  const missing = Object.entries(msalParts)
-    .filter(([, v]) => v === undefined)
-    .map(([k]) => k);
-  throw new ConfigError(
-    given.length === 0
-      ? "No Dataverse credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the app registration of the integration's application user), or DATAVERSE_TOKEN."
-      : `Incomplete Dataverse credentials: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing.`,
-  );
-}
-
 /** Reads and validates the settings. Throws ConfigError naming every bad setting (up to five). */
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): FunctionsConfig {
   registerSecret(env.WEBHOOK_KEY);
@@ -138,7 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   const s = parsed.data;
   const config: FunctionsConfig = {
     dataverseUrl: s.DATAVERSE_URL.replace(/\/+$/, ""),
-    dataverseAuth: chooseAuth(s),
+    dataverseAuth: dataverseAuthFromEnv(env),
     webhookKey: s.WEBHOOK_KEY,
     syncSchedule: s.SYNC_SCHEDULE,
     keepAliveSchedule: s.KEEPALIVE_SCHEDULE,

@@ -21,19 +21,35 @@ export function dataverseSettingsFromEnv(env: Record<string, string | undefined>
   } catch (error) {
     throw new ConfigError(`DATAVERSE_URL is not a valid URL: "${url}".`, { cause: error });
   }
-  const token = env.DATAVERSE_TOKEN?.trim();
-  const msal = { tenantId: env.AZURE_TENANT_ID?.trim(), clientId: env.AZURE_CLIENT_ID?.trim(), clientSecret: env.AZURE_CLIENT_SECRET?.trim() };
+  return { url, auth: dataverseAuthFromEnv(env) };
+}
+
+/** The Dataverse sign-in the environment names: exactly one of a bearer token or complete MSAL client credentials. */
+export type DataverseEnvAuth = Extract<DataverseAuth, { kind: "static" } | { kind: "msal" }>;
+
+const MSAL_SETTINGS = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"] as const;
+
+/**
+ * Chooses the Dataverse credentials from DATAVERSE_TOKEN or AZURE_TENANT_ID + AZURE_CLIENT_ID +
+ * AZURE_CLIENT_SECRET (blank counts as unset). Both, neither or a partial MSAL set is a ConfigError
+ * naming the settings; secrets are registered before anything can echo them.
+ */
+export function dataverseAuthFromEnv(env: Record<string, string | undefined>): DataverseEnvAuth {
+  const read = (name: string) => env[name]?.trim() || undefined;
+  const token = read("DATAVERSE_TOKEN");
   registerSecret(token);
-  registerSecret(msal.clientSecret);
-  const anyMsal = Boolean(msal.tenantId || msal.clientId || msal.clientSecret);
-  if (token && anyMsal) {
-    throw new ConfigError("Both DATAVERSE_TOKEN and AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET are set: keep only one way to sign in to Dataverse.");
+  registerSecret(read("AZURE_CLIENT_SECRET"));
+  const given = MSAL_SETTINGS.filter((name) => read(name) !== undefined);
+  if (token && given.length > 0) {
+    throw new ConfigError(
+      `Ambiguous Dataverse credentials: set either DATAVERSE_TOKEN or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET, not both (found DATAVERSE_TOKEN and ${given.join(", ")}).`,
+    );
   }
-  if (token) return { url, auth: { kind: "static", token } };
-  if (!anyMsal) {
-    throw new ConfigError("No Dataverse credentials: set DATAVERSE_TOKEN, or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET.");
+  if (token) return { kind: "static", token };
+  if (given.length === 0) {
+    throw new ConfigError("No Dataverse credentials: set DATAVERSE_TOKEN, or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the app registration of the integration's application user).");
   }
-  const missing = (["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"] as const).filter((name, i) => ![msal.tenantId, msal.clientId, msal.clientSecret][i]);
-  if (missing.length) throw new ConfigError(`Dataverse client credentials are incomplete: ${missing.join(", ")} not set.`);
-  return { url, auth: { kind: "msal", tenantId: msal.tenantId!, clientId: msal.clientId!, clientSecret: msal.clientSecret! } };
+  const missing = MSAL_SETTINGS.filter((name) => read(name) === undefined);
+  if (missing.length > 0) throw new ConfigError(`Incomplete Dataverse credentials: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing.`);
+  return { kind: "msal", tenantId: read("AZURE_TENANT_ID")!, clientId: read("AZURE_CLIENT_ID")!, clientSecret: read("AZURE_CLIENT_SECRET")! };
 }

@@ -31,5 +31,5 @@ export {
   dataverseErrorFrom,
 } from "./errors";
 export { ConcurrencyLimiter } from "../shared/limiter";
-export { dataverseSettingsFromEnv } from "./config";
-export type { DataverseConnectionSettings } from "./config";
+export { dataverseAuthFromEnv, dataverseSettingsFromEnv } from "./config";
+export type { DataverseConnectionSettings, DataverseEnvAuth } from "./config";

@@ -20,7 +20,7 @@ describe("dataverseSettingsFromEnv", () => {
     expect(() => dataverseSettingsFromEnv({})).toThrow(/DATAVERSE_URL is not set/);
     expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "nope" })).toThrow(/not a valid URL/);
     expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com" })).toThrow(/No Dataverse credentials/);
-    expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", AZURE_TENANT_ID: "t" })).toThrow(/AZURE_CLIENT_ID, AZURE_CLIENT_SECRET not set/);
+    expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", AZURE_TENANT_ID: "t" })).toThrow(/AZURE_CLIENT_ID, AZURE_CLIENT_SECRET are missing/);
     expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", DATAVERSE_TOKEN: "tok-123456", AZURE_CLIENT_ID: "c" })).toThrow(ConfigError);
   });
 });
