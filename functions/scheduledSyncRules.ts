@@ -24,10 +24,18 @@ interface ConnectionRow {
   createdon?: string | null;
 }
 
-/** Why a connector is not due now, or undefined when it is. Pure, so the rule is tested directly. */
-export function notDueReason(row: ConnectionRow, now: Date): string | undefined {
+/** The solution's environment variable holding the schedule of connectors without their own. */
+export const DEFAULT_SCHEDULE_VARIABLE = "w365_DefaultSyncSchedule";
+
+/**
+ * Why a connector is not due now, or undefined when it is. Pure, so the rule is tested directly.
+ * The schedule is the connector's own w365_syncschedule, else the environment's default schedule
+ * (w365_DefaultSyncSchedule); with neither, every timer tick is due.
+ */
+export function notDueReason(row: ConnectionRow, now: Date, environmentDefault?: string): string | undefined {
   if (row.w365_status !== STATUS_CONNECTED) return "not connected (verify the connector first)";
-  const own = row.w365_syncschedule?.trim();
+  const ownSchedule = row.w365_syncschedule?.trim();
+  const own = ownSchedule || environmentDefault?.trim();
   if (!own) return undefined;
   let schedule;
   try {
@@ -37,12 +45,29 @@ export function notDueReason(row: ConnectionRow, now: Date): string | undefined 
   }
   const since = row.w365_lastsyncon ?? row.createdon;
   if (!since || Number.isNaN(Date.parse(since))) return undefined;
-  return isDue(schedule, new Date(since), now) ? undefined : `its own schedule "${own}" has no occurrence since the last sync`;
+  const which = ownSchedule ? "its own schedule" : `the environment's default schedule (${DEFAULT_SCHEDULE_VARIABLE})`;
+  return isDue(schedule, new Date(since), now) ? undefined : `${which} "${own}" has no occurrence since the last sync`;
+}
+
+/** The effective value of an environment variable: its current value row, else the definition's default. */
+export async function readEnvironmentVariable(deps: PluginDeps<unknown>, schemaName: string): Promise<string | undefined> {
+  const definition = await deps.dataverse.queryFirst<{ environmentvariabledefinitionid: string; defaultvalue?: string | null }>("environmentvariabledefinitions", {
+    select: ["environmentvariabledefinitionid", "defaultvalue"],
+    filter: `schemaname eq '${schemaName}'`,
+  });
+  if (!definition) return undefined;
+  const value = await deps.dataverse.queryFirst<{ value?: string | null }>("environmentvariablevalues", {
+    select: ["value"],
+    filter: `_environmentvariabledefinitionid_value eq ${definition.environmentvariabledefinitionid}`,
+  });
+  return value?.value?.trim() || definition.defaultvalue?.trim() || undefined;
 }
 
 export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<ScheduledSyncReport> {
   const report: ScheduledSyncReport = { queued: [], skipped: [], failed: [] };
   const now = new Date(deps.clock.now());
+  // A missing or unreadable default never blocks the schedule: the app timer alone then decides.
+  const environmentDefault = await readEnvironmentVariable(deps, DEFAULT_SCHEDULE_VARIABLE).catch(() => undefined);
   const rows: ConnectionRow[] = [];
   for await (const row of deps.dataverse.query<ConnectionRow>(CONNECTION_SET, {
     select: ["w365_providerconnectionid", "w365_name", "w365_status", "w365_syncschedule", "w365_lastsyncon", "createdon"],
@@ -52,7 +77,7 @@ export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<Schedule
   }
   for (const row of rows) {
     const connectionId = row.w365_providerconnectionid;
-    const reason = notDueReason(row, now);
+    const reason = notDueReason(row, now, environmentDefault);
     if (reason) {
       report.skipped.push({ connectionId, reason });
       continue;

@@ -40,6 +40,9 @@ export interface SyncEngine<D = unknown> {
 export interface DataverseReader {
   tryRetrieve<T = Record<string, unknown>>(entitySet: string, key: string, o?: { select?: string[] }): Promise<T | undefined>;
   query<T = Record<string, unknown>>(entitySet: string, o?: { select?: string[]; filter?: string; orderby?: string; top?: number }): AsyncIterable<T>;
+  queryFirst<T = Record<string, unknown>>(entitySet: string, o?: { select?: string[]; filter?: string; orderby?: string }): Promise<T | undefined>;
+  /** The one write handlers make themselves: marking a subscription "Change requested" when its change is queued. */
+  update(entitySet: string, key: string, body: Record<string, unknown>): Promise<void>;
 }
 
 /** One unit of background work. Serialised as JSON onto the storage queue, so plain data only. */

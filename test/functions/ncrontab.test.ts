@@ -42,6 +42,13 @@ describe("which connectors the scheduled sync picks", () => {
     expect(notDueReason(weekly, now)).toMatch(/no occurrence since the last sync/);
     expect(notDueReason(weekly, at("2026-11-30T02:00:00Z"))).toBeUndefined();
   });
+  it("uses the environment's default schedule (w365_DefaultSyncSchedule) for connectors without their own", () => {
+    const synced = { ...row, w365_lastsyncon: "2026-11-23T02:00:10Z" };
+    expect(notDueReason(synced, now, "0 0 2 * * Mon")).toMatch(/environment's default schedule .* has no occurrence since the last sync/);
+    expect(notDueReason(synced, at("2026-11-30T02:00:00Z"), "0 0 2 * * Mon")).toBeUndefined();
+    // A connector's own schedule wins over the default.
+    expect(notDueReason({ ...synced, w365_syncschedule: "0 0 2 * * *" }, now, "0 0 2 * * Mon")).toBeUndefined();
+  });
   it("falls back to the app schedule when the connector's schedule is unreadable", () => {
     expect(notDueReason({ ...row, w365_syncschedule: "every day", w365_lastsyncon: "2026-11-27T00:00:00Z" }, now)).toBeUndefined();
   });

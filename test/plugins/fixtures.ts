@@ -109,8 +109,8 @@ export const subscriptionUpdateContext = (attributes: Record<string, unknown>, e
     entity: "w365_providersubscription",
     id: SUBSCRIPTION_ID,
     mode: 1,
-    input: { Target: entity("w365_providersubscription", SUBSCRIPTION_ID, attributes) },
-    preImages: { PreImage: entity("w365_providersubscription", SUBSCRIPTION_ID, { w365_quantity: 5, w365_status: "active", w365_autorenew: true }) },
+    input: { Target: entity("w365_providersubscription", extra.id ?? SUBSCRIPTION_ID, attributes) },
+    preImages: { PreImage: entity("w365_providersubscription", extra.id ?? SUBSCRIPTION_ID, { w365_quantity: 5, w365_status: "active", w365_autorenew: true }) },
     ...extra,
   });
 
@@ -144,6 +144,13 @@ export function recordingDeps(rows: { connection?: Record<string, unknown> | nul
         return (async function* () {
           yield* list;
         })();
+      },
+      queryFirst: async <T>(entitySet: string, o?: unknown): Promise<T | undefined> => {
+        dataverseCalls.push({ fn: "queryFirst", entitySet, args: o });
+        return undefined;
+      },
+      update: async (entitySet: string, key: string, body: Record<string, unknown>) => {
+        dataverseCalls.push({ fn: "update", entitySet, args: { key, body } });
       },
     },
     queue: { enqueue: async (m) => void queued.push(m) },

@@ -141,11 +141,14 @@ describe("mapProviderAccount", () => {
 });
 
 describe("subscriptionChanged", () => {
-  it("queues one outbound change for an admin's request", async () => {
-    const { deps, queued } = recordingDeps();
+  it("marks the subscription Change requested and queues one outbound change for an admin's request", async () => {
+    const { deps, queued, dataverseCalls } = recordingDeps();
     const outcome = await dispatch(ctxOf(subscriptionUpdateContext({ w365_requestedquantity: 12 })), deps);
     expect(outcome.status).toBe(202);
     expect(queued).toStrictEqual([{ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" }]);
+    expect(dataverseCalls.filter((c) => c.fn === "update")).toMatchObject([
+      { entitySet: "w365_providersubscriptions", args: { key: SUBSCRIPTION_ID, body: { w365_syncstate: 365000001 } } },
+    ]);
   });
 
   it("ignores the connector's own writes (no echo loop)", async () => {
