@@ -98,11 +98,32 @@ export async function loadMappedCustomers(dv: DataverseClient, connectionId: str
   return { mapped, unmapped };
 }
 
+/**
+ * Keeps only what change detection needs for the ~50,000 rows of a large reseller (memory, issue 8);
+ * rows with a pending request or an order in flight keep everything, the outbound phase uses them.
+ */
+function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: string }): ExistingProviderSubscription {
+  if (requestPending(row) || row.w365_syncstate === SyncState.SentToIon || row.w365_syncstate === SyncState.Conflict || row.w365_syncstate === SyncState.Error) {
+    delete row["@odata.etag"];
+    return row;
+  }
+  return {
+    w365_providersubscriptionid: row.w365_providersubscriptionid,
+    w365_ionsubscriptionid: row.w365_ionsubscriptionid,
+    w365_contenthash: row.w365_contenthash,
+    w365_quantity: row.w365_quantity,
+    w365_status: row.w365_status,
+    w365_autorenew: row.w365_autorenew,
+    w365_cancellationalloweduntil: row.w365_cancellationalloweduntil,
+    w365_syncstate: row.w365_syncstate,
+  };
+}
+
 export async function loadExistingSubscriptions(dv: DataverseClient, connectionId: string, providerAccountId?: string): Promise<Map<string, ExistingProviderSubscription>> {
   const map = new Map<string, ExistingProviderSubscription>();
   const filter = `_w365_connection_value eq ${connectionId}${providerAccountId ? ` and _w365_provideraccount_value eq ${providerAccountId}` : ""}`;
   for await (const page of dv.queryPages<ExistingProviderSubscription>(SETS.providerSubscription, { select: [...PROVIDER_SUBSCRIPTION_STATE_COLUMNS], filter, pageSize: 5000 })) {
-    for (const row of page) map.set(String(row.w365_ionsubscriptionid), row);
+    for (const row of page) map.set(String(row.w365_ionsubscriptionid), slimExisting(row));
   }
   return map;
 }
@@ -181,9 +202,11 @@ export async function runSubscriptionsPhase(
             continue;
           }
           const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
+          // The callback keeps only the id and name, not the Ion object (memory while writes are queued).
+          const sid = s.id;
           writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
-            if (result.ok) report.add({ entity: "providersubscription", key: s.id, name, action });
-            else report.add({ entity: "providersubscription", key: s.id, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
+            if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action });
+            else report.add({ entity: "providersubscription", key: sid, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
           });
         } catch (error) {
           report.add({ entity: "providersubscription", key: s.id, name: s.name, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
