@@ -1,6 +1,6 @@
 import type { AccountIndex, IndexedAccount } from "./accountIndex";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
-import { nameSimilarity } from "./similarity";
+import { nameSimilarityAtLeast } from "./similarity";
 
 /**
  * Matching rules (documented in src/sync/README.md). Each matching signal is evidence with a weight;
@@ -113,7 +113,8 @@ export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate |
     reasons.push(`contact email domain matches (${q.emailDomain})`);
     identifying = true;
   }
-  const similarity = nameSimilarity(q.tokens, a.tokens);
+  // Exact at or above the floor; below it only "below" matters (issue 8: skips most quadratic scores).
+  const similarity = nameSimilarityAtLeast(q.tokens, a.tokens, NAME_SIMILARITY_FLOOR);
   if (similarity >= 1) {
     evidence.push(MATCH_WEIGHTS.exactName);
     reasons.push("name matches");

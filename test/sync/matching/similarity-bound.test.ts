@@ -1,0 +1,40 @@
+import fc from "fast-check";
+import { editSimilarity, editSimilarityUpperBound, nameSimilarity, nameSimilarityAtLeast } from "../../../src/sync/matching/similarity";
+import { NAME_SIMILARITY_FLOOR } from "../../../src/sync/matching/score";
+
+// Names from a small alphabet, so that near-misses (the interesting cases) are common.
+const word = fc.string({ unit: fc.constantFrom("a", "b", "c", "d", "e", "o", "n"), minLength: 1, maxLength: 9 });
+const name = fc.array(word, { minLength: 1, maxLength: 4 });
+
+describe("matching shortcuts (issue 8)", () => {
+  it("the letters bound never rates two names below their edit similarity", () => {
+    fc.assert(
+      fc.property(name, name, (a, b) => {
+        const x = a.join(" ");
+        const y = b.join(" ");
+        expect(editSimilarityUpperBound(x, y)).toBeGreaterThanOrEqual(editSimilarity(x, y) - 1e-12);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("nameSimilarityAtLeast equals nameSimilarity at or above the floor and stays below it otherwise", () => {
+    fc.assert(
+      fc.property(name, name, fc.constantFrom(NAME_SIMILARITY_FLOOR, 0.5, 0.95), (a, b, floor) => {
+        const exact = nameSimilarity(a, b);
+        const fast = nameSimilarityAtLeast(a, b, floor);
+        if (exact >= floor) expect(fast).toBe(exact);
+        else expect(fast).toBeLessThan(floor);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("keeps the documented examples", () => {
+    expect(nameSimilarityAtLeast(["contosso"], ["contoso"], NAME_SIMILARITY_FLOOR)).toBe(nameSimilarity(["contosso"], ["contoso"]));
+    expect(nameSimilarityAtLeast(["contoso", "logistics"], ["contoso", "labs"], NAME_SIMILARITY_FLOOR)).toBeLessThan(NAME_SIMILARITY_FLOOR);
+    expect(nameSimilarityAtLeast(["jones", "and", "smith"], ["smith", "and", "jones"], NAME_SIMILARITY_FLOOR)).toBe(0.98);
+    expect(editSimilarityUpperBound("zürich", "zurich")).toBe(1); // outside ASCII: no bound
+    expect(editSimilarityUpperBound("abc", "xyz")).toBe(0);
+  });
+});
