@@ -322,7 +322,8 @@ export class Handler {
     const paged = prefs.maxPageSize !== undefined || top === undefined;
     const pageSize = Math.min(prefs.maxPageSize ?? MAX_PAGE, MAX_PAGE);
     const limit = paged ? pageSize : Math.min(top!, MAX_PAGE);
-    const page = this.d.records.queryPage(meta, { filter, aliases, orderby: query.get("$orderby") ?? undefined, limit, skiptoken: query.get("$skiptoken") ?? undefined, ...(extra ? { extra } : {}) });
+    const columns = select && expand.length === 0 ? this.d.records.storedColumns(meta, select) : undefined;
+    const page = this.d.records.queryPage(meta, { filter, aliases, orderby: query.get("$orderby") ?? undefined, limit, skiptoken: query.get("$skiptoken") ?? undefined, ...(extra ? { extra } : {}), ...(columns ? { columns } : {}) });
     const body: Record<string, unknown> = { "@odata.context": this.contextUrl(scope, meta, select, false) };
     const wantCount = countText === "true";
     let total: number | undefined;

@@ -136,9 +136,9 @@ export class Records {
   resolveReference(ref: string, ctx: OpContext): { meta: TableMeta; id: string } {
     const { meta, key } = this.parseEntityUrl(ref, ctx);
     const k = this.keyLookup(meta, key);
-    const row = k.id ? this.store.getRow(meta, k.id) : this.store.findBy(meta, k.keyValues!);
-    if (!row) throw this.notFoundError(meta, k);
-    return { meta, id: row[meta.primaryId] as string };
+    const id = k.id ? this.store.idOf(meta, k.id) : this.store.idBy(meta, k.keyValues!);
+    if (!id) throw this.notFoundError(meta, k);
+    return { meta, id };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ export class Records {
   /** One page of a collection query with keyset paging. */
   queryPage(
     meta: TableMeta,
-    opts: { filter?: string; aliases: Record<string, string>; orderby?: string; limit: number; skiptoken?: string; extra?: CompiledFilter },
+    opts: { filter?: string; aliases: Record<string, string>; orderby?: string; limit: number; skiptoken?: string; extra?: CompiledFilter; columns?: string[] },
   ): { rows: Row[]; cursor?: { page: number; values: unknown[]; id: string } } {
     const resolve = this.resolver(meta);
     const order = parseOrderBy(opts.orderby).map((o) => {
@@ -419,7 +419,8 @@ export class Records {
     }
     const orderSql = [...order.map((o) => `${o.sql} ${o.desc ? "DESC" : "ASC"}`), `${pk} ASC`].join(", ");
     const extraCols = order.map((o, i) => `, ${o.sql} AS "__o${i}"`).join("");
-    const sql = `SELECT t.*${extraCols} FROM ${q(meta.logicalName)} t${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderSql} LIMIT ?`;
+    const projection = opts.columns ? opts.columns.map((c) => `t.${q(c)}`).join(", ") : "t.*";
+    const sql = `SELECT ${projection}${extraCols} FROM ${q(meta.logicalName)} t${where.length ? ` WHERE ${where.join(" AND ")}` : ""} ORDER BY ${orderSql} LIMIT ?`;
     const rows = this.store.all(sql, [...params, opts.limit + 1]);
     if (rows.length <= opts.limit) return { rows };
     rows.length = opts.limit;
@@ -444,6 +445,22 @@ export class Records {
         throw badRequest(`Could not find a property named '${name}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'.`);
       }
     }
+  }
+
+  /**
+   * The stored columns `present` needs for a $select without $expand: the id, the version (ETag), the
+   * selected columns and a polymorphic lookup's type column. Reading only these keeps wide tables'
+   * pages cheap (issue 8: 50,000-row state reads).
+   */
+  storedColumns(meta: TableMeta, select: string[]): string[] {
+    const out = new Set<string>([meta.primaryId, "versionnumber"]);
+    for (const name of select) {
+      const c = meta.columns.get(/^_(.+)_value$/.exec(name)?.[1] ?? name);
+      if (!c) continue;
+      out.add(c.logicalName);
+      if (isPolymorphic(c)) out.add(typeColumn(c));
+    }
+    return [...out];
   }
 
   /** JSON for a stored row: etag, selected columns (secured ones null for callers without the profile), annotations, expansions. */

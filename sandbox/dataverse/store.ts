@@ -115,7 +115,11 @@ export class Store {
     }
     for (const c of meta.def.columns) {
       if (isLookup(c) && !SYSTEM_LOOKUPS.has(c.logicalName)) {
-        this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(`ix_${meta.logicalName}_${c.logicalName}`)} ON ${t} (${q(c.logicalName)})`);
+        // (lookup, primary key): a query filtered on the lookup pages by primary key (keyset paging), so
+        // each page is one index range scan instead of a sort of every matching row (issue 8).
+        const name = `ix_${meta.logicalName}_${c.logicalName}`;
+        if ((this.db.prepare(`PRAGMA index_info(${q(name)})`).all() as unknown[]).length === 1) this.db.exec(`DROP INDEX ${q(name)}`);
+        this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(name)} ON ${t} (${q(c.logicalName)}, ${q(meta.primaryId)})`);
       }
     }
     for (const key of meta.keys) {
@@ -164,6 +168,19 @@ export class Store {
 
   getRow(meta: TableMeta, id: string): Row | undefined {
     return this.stmt(`SELECT * FROM ${q(meta.logicalName)} WHERE ${q(meta.primaryId)} = ?`).get(id.toLowerCase()) as Row | undefined;
+  }
+
+  /** The id of the row if it exists; reads no other column (an @odata.bind target only has to exist). */
+  idOf(meta: TableMeta, id: string): string | undefined {
+    const r = this.stmt(`SELECT ${q(meta.primaryId)} AS id FROM ${q(meta.logicalName)} WHERE ${q(meta.primaryId)} = ?`).get(id.toLowerCase()) as { id: string } | undefined;
+    return r?.id;
+  }
+
+  /** The id of the row with these alternate-key values, if any. */
+  idBy(meta: TableMeta, values: [string, unknown][]): string | undefined {
+    const where = values.map(([c]) => `${q(c)} = ?`).join(" AND ");
+    const r = this.stmt(`SELECT ${q(meta.primaryId)} AS id FROM ${q(meta.logicalName)} WHERE ${where} LIMIT 1`).get(...values.map(([, v]) => v)) as { id: string } | undefined;
+    return r?.id;
   }
 
   /** Finds a row by a full set of column values (an alternate key). */
