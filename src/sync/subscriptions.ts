@@ -115,6 +115,7 @@ function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: stri
     w365_status: row.w365_status,
     w365_autorenew: row.w365_autorenew,
     w365_cancellationalloweduntil: row.w365_cancellationalloweduntil,
+    w365_requestedautorenew: row.w365_requestedautorenew,
     w365_syncstate: row.w365_syncstate,
   };
 }
@@ -201,6 +202,10 @@ export async function runSubscriptionsPhase(
             report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status } });
             continue;
           }
+          // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
+          // in the update, changed or not): leave the auto-renew one out when it already holds the value, so
+          // the sync's own updates set off no webhook per changed subscription (issue 8).
+          if (row && "w365_requestedautorenew" in built.body && row.w365_requestedautorenew === built.body.w365_requestedautorenew) delete built.body.w365_requestedautorenew;
           const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
           // The callback keeps only the id and name, not the Ion object (memory while writes are queued).
           const sid = s.id;
