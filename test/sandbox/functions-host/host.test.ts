@@ -25,6 +25,11 @@ async function startDataverseDouble() {
     if (url.startsWith(`/api/data/v9.2/w365_providerconnections(${CONNECTION_ID})`)) return json(200, { w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", statecode: 0, w365_status: 365000001 });
     if (url.startsWith("/api/data/v9.2/w365_providerconnections")) return json(200, { value: [{ w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", w365_status: 365000001 }] });
     if (url.startsWith("/api/data/v9.2/w365_syncruns")) return json(200, { value: [] });
+    // The subscription-changed handler marks the row "Change requested" before queuing.
+    if (req.method === "PATCH" && url.startsWith("/api/data/v9.2/w365_providersubscriptions(")) {
+      res.writeHead(204);
+      return res.end();
+    }
     json(404, { error: { code: "0x80040217", message: "Not found" } });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
