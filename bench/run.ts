@@ -15,12 +15,14 @@ import { redact } from "../src/shared/redact";
 import { silentLogger } from "../src/shared/logger";
 import { MappingStatus } from "../src/sync";
 import { WRITE_CONCURRENCY } from "../src/sync/writer";
+import { PROFILE_CONCURRENCY } from "../src/sync/accounts";
 import { startSandbox, type Sandbox } from "../sandbox";
 import { generateCrmAccounts, type IonSimulator } from "../sandbox/ion";
 import { parseBenchArgs, USAGE, type BenchArgs } from "./args";
 import type { ChildRequest, ChildResult } from "./child";
 import { computeFloor, requiredReads } from "./floor";
 import { readRecordedOps, runLoader, toLoaderOperation, ION_ID_COLUMN } from "./loader";
+import { runReader } from "./reader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunName, type RunResult } from "./result";
 
 const DATA_TABLES = ["w365_provideraccounts", "w365_providersubscriptions"] as const;
@@ -92,10 +94,15 @@ export function benchAccounts(seed: number, customers: ReturnType<IonSimulator["
   return rows;
 }
 
+/** Diagnosis: BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sync process. */
+function childExecArgv(): string[] {
+  return (process.env.BENCH_CHILD_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+}
+
 function runChildProcess(request: ChildRequest): Promise<{ result: ChildResult; processMs: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = fork(path.join(__dirname, "child.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
+    const child = fork(path.join(__dirname, "child.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: childExecArgv() });
     let result: ChildResult | undefined;
     child.on("message", (m) => (result = m as ChildResult));
     child.on("error", reject);
@@ -123,6 +130,8 @@ interface World {
   loaderConnectionId: string;
   accounts: number;
   tmp: string;
+  /** Bearer token for the bare reader's Ion reads ("Request New Credentials" in the portal). */
+  ionAccessToken: string;
 }
 
 async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world: World; setup: Record<string, unknown> }> {
@@ -165,7 +174,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   const setupMs = Math.round(performance.now() - t0);
   log(`setup: ${args.customers} customers, ${ion.control.subscriptions().length} subscriptions, ${accounts.length} existing accounts (${setupMs} ms)`);
   return {
-    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp },
+    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp, ionAccessToken: ion.control.issuePortalCredentials().accessToken },
     setup: {
       ionCustomers: args.customers,
       ionSubscriptions: ion.control.subscriptions().length,
@@ -226,6 +235,15 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
   const ops = (await readRecordedOps(opsFile)).map((op) => toLoaderOperation(op, world.loaderConnectionId, (set, id) => ionIds.get(`${set}|${id}`)));
   const loader = await runLoader(world.loaderClient, ops, WRITE_CONCURRENCY);
   if (loader.failed) log(`  ${name}: the loader had ${loader.failed} failed rows: ${loader.firstError ?? ""}`);
+  const reader = await runReader({
+    dv: world.loaderClient,
+    connectionId: world.connectionId,
+    reads: floor.pages ? Object.fromEntries(Object.keys(floor.pages).map((k) => [k, 0])) : {},
+    ion: { url: ion.url, accountId: ion.accountId, accessToken: world.ionAccessToken },
+    cloudProfiles: ion.control.counters()[CLOUD_PROFILES] ?? 0,
+    pageLimit: 1000,
+    profileConcurrency: PROFILE_CONCURRENCY,
+  });
 
   const syncCounts: Record<string, number> = {};
   const phasesMs: Record<string, number> = {};
@@ -246,6 +264,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     floorRequests: floor.requests,
     loaderMs: loader.ms,
     peakRssMb: child.peakRssMb,
+    memory: child.memory,
     throttled: child.dataverse.throttled + child.ion.throttled,
     status,
     ionRequestsByEndpoint: ionCounters,
@@ -261,6 +280,9 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     requestsPerFloor: Math.round((child.dataverse.requests / floor.requests) * 1000) / 1000,
     loader: { rows: loader.rows, requests: loader.requests, failed: loader.failed },
     syncPerLoader: loader.ms > 0 ? Math.round((child.wallMs / loader.ms) * 1000) / 1000 : null,
+    readerMs: reader.ms,
+    reader: { dataverseRows: reader.dataverseRows, ionRequests: reader.ionRequests },
+    syncPerLoaderAndReader: Math.round((child.wallMs / Math.max(1, loader.ms + reader.ms)) * 1000) / 1000,
     syncCounts,
     phasesMs,
     emulator: { requests: emu.requests, batchItems: emu.batchItems, throttled: emu.throttled, writes: emu.writes },
