@@ -1,8 +1,9 @@
 import type { DataverseClient } from "../dataverse";
-import { IonClient, IonClientOptions, TokenManager } from "../ion";
+import { IonAuthenticationError, IonClient, IonClientOptions, TokenManager } from "../ion";
 import { Clock, systemClock } from "../shared/clock";
 import { Logger, silentLogger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
+import { sleep as realSleep } from "../shared/retry";
 import { ConnectionConfigError, ConnectionNotFoundError } from "./errors";
 import { CONNECTION_COLUMNS, SETS } from "./schema";
 import { DataverseTokenStore, defaultHolderId, TOKEN_COLUMNS, TokenRow } from "./tokenStore";
@@ -10,6 +11,16 @@ import { DataverseTokenStore, defaultHolderId, TOKEN_COLUMNS, TokenRow } from ".
 export const DEFAULT_ION_BASE_URL = "https://ion.tdsynnex.com";
 /** Parallel Ion requests per sync (ion-api.md §6 suggests 4-8; no rate limit is documented). */
 export const DEFAULT_ION_CONCURRENCY = 8;
+
+/** Ion refused the refresh token itself (expired, revoked or already used): only new credentials help. */
+export function isRefreshTokenRejected(error: unknown): boolean {
+  return error instanceof IonAuthenticationError && error.code === "ION_REFRESH_TOKEN_REJECTED";
+}
+
+/** Connector messages written for an IonTokenSaveError (a rotated token that could not be saved). */
+export function isTokenSaveFailureMessage(message: string | undefined): boolean {
+  return /refresh token.*(could not be saved|could not save)/i.test(message ?? "");
+}
 
 /** Test-only injection points; production leaves them unset. */
 export interface SyncHooks {
@@ -29,8 +40,8 @@ export interface SyncDeps {
   /** Waits (order tracking, lease backoff); injected by tests. */
   sleep?: (ms: number) => Promise<void>;
   hooks?: SyncHooks;
-  /** Ion client tuning (page sizes, concurrency). */
-  ion?: { maxConcurrency?: number; customerPageSize?: number; subscriptionPageLimit?: number; retry?: IonClientOptions["retry"] };
+  /** Ion client tuning (page sizes, concurrency, retries, per-request timeout for API and token calls). */
+  ion?: { maxConcurrency?: number; customerPageSize?: number; subscriptionPageLimit?: number; retry?: IonClientOptions["retry"]; timeoutMs?: number };
 }
 
 /** A w365_providerconnection row as the engine uses it (secrets are never logged). */
@@ -109,9 +120,10 @@ export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncC
   const clock = deps.clock ?? systemClock;
   const logger = (deps.logger ?? silentLogger).child({ connection: connection.id });
   const holderId = deps.holderId ?? defaultHolderId();
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? realSleep;
   const store = new DataverseTokenStore(deps.dataverse, connection.id, { holderId, clock, sleep, preloaded: connection.tokenRow });
-  const tokens = new TokenManager({ baseUrl: connection.ionBaseUrl, store, clock, logger, sleep });
+  const timeoutMs = deps.ion?.timeoutMs;
+  const tokens = new TokenManager({ baseUrl: connection.ionBaseUrl, store, clock, logger, sleep, timeoutMs });
   const ion = new IonClient({
     baseUrl: connection.ionBaseUrl,
     accountId: connection.ionAccountId,
@@ -124,6 +136,7 @@ export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncC
     // Cloud-profile reads of a first sync dominate its time; 8 is the top of ion-api.md's suggested 4-8.
     maxConcurrency: deps.ion?.maxConcurrency ?? DEFAULT_ION_CONCURRENCY,
     retry: deps.ion?.retry,
+    timeoutMs,
     onRequest: deps.ionHttpHooks?.onRequest,
   });
   return { deps, dv: deps.dataverse, connection, ion, tokens, store, clock, logger, holderId, sleep };

@@ -2,12 +2,12 @@
  * The sync engine's public API (issue 5): the functions app, the CLI, the demo and the bench call these.
  * See README.md in this folder for the flows, matching rules, conflict policy and checkpoint rule.
  */
-import { IonAuthenticationError, IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
+import { IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, remainingPhases } from "./checkpoint";
-import { loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
+import { isRefreshTokenRejected, isTokenSaveFailureMessage, loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
 import { RecordNotFoundError } from "./errors";
 import { OUTBOUND_COLUMNS, OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
@@ -64,10 +64,12 @@ function parseConnectorCheckpoint(text: string | undefined): ConnectorCheckpoint
 
 /** Marks the connector when its credentials stop working mid-run, so the admin sees it on the list. */
 async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<void> {
-  if (error instanceof IonAuthenticationError && error.code === "ION_REFRESH_TOKEN_REJECTED") {
+  if (isRefreshTokenRejected(error)) {
     await ctx.dv.update(SETS.connection, ctx.connection.id, {
       w365_status: ConnectionStatus.CredentialsExpired,
       w365_statusmessage: `StreamOne Ion rejected the refresh token (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
+      // A refused token's expiry date means nothing any more; the admin's new token brings its own.
+      w365_refreshtokenexpireson: null,
     });
   } else if (error instanceof IonTokenSaveError) {
     await ctx.dv.update(SETS.connection, ctx.connection.id, { w365_status: ConnectionStatus.Failed, w365_statusmessage: redact(error.message).slice(0, 2000) });
@@ -187,6 +189,11 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     if (status !== "failed") {
       body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
       if (checkpointChanged) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
+      // This run saved the rotated token an earlier run of this process could not: the connector works again.
+      if (ctx.store.counters.recoveredUnsaved > 0 && connection.status === ConnectionStatus.Failed && isTokenSaveFailureMessage(connection.statusMessage)) {
+        body.w365_status = ConnectionStatus.Connected;
+        body.w365_statusmessage = "Connected: the rotated refresh token an earlier run could not save has now been saved; syncs work again.";
+      }
     }
     stamp.push({ method: "PATCH", entitySet: SETS.connection, key: connection.id, body, ifMatch: "*" });
   }

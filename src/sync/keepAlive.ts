@@ -7,7 +7,7 @@
 import { IonAuthenticationError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
 import { ensureError } from "../shared/errors";
 import { systemClock } from "../shared/clock";
-import { connectionFromRow, makeContext, SyncDeps } from "./context";
+import { connectionFromRow, isRefreshTokenRejected, makeContext, SyncDeps } from "./context";
 import { toEpochMs } from "./mappers/dates";
 import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "./schema";
 
@@ -67,6 +67,7 @@ export async function runKeepAlive(deps: SyncDeps, o: { now?: number; maxTokenAg
     let refreshTokenExpiresOn = c.refreshTokenExpiresOn;
     let status = c.status;
     let rotationFailure: string | undefined;
+    let clearExpiry = false;
     if (now - savedOn >= maxAge) {
       try {
         const ctx = makeContext(deps, c);
@@ -79,6 +80,11 @@ export async function runKeepAlive(deps: SyncDeps, o: { now?: number; maxTokenAg
           entry.action = "expired";
           status = ConnectionStatus.CredentialsExpired;
           rotationFailure = `The daily token renewal was refused by StreamOne Ion (the refresh token expired or was used elsewhere). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`;
+          // A refused token's expiry means nothing any more (and must not raise "expires on" warnings).
+          if (isRefreshTokenRejected(error)) {
+            clearExpiry = refreshTokenExpiresOn !== undefined;
+            refreshTokenExpiresOn = undefined;
+          }
         } else {
           entry.action = "failed";
           rotationFailure = `The daily token renewal failed (${e.message}); it is retried on the next run.`;
@@ -100,8 +106,8 @@ export async function runKeepAlive(deps: SyncDeps, o: { now?: number; maxTokenAg
     }
     entry.message = parts.join(" ");
     const text = (status === ConnectionStatus.CredentialsExpired ? entry.message : `Warning: ${entry.message}`).slice(0, 2000);
-    if (text !== c.statusMessage || status !== c.status) {
-      await deps.dataverse.update(SETS.connection, c.id, { w365_status: status, w365_statusmessage: text });
+    if (text !== c.statusMessage || status !== c.status || clearExpiry) {
+      await deps.dataverse.update(SETS.connection, c.id, { w365_status: status, w365_statusmessage: text, ...(clearExpiry ? { w365_refreshtokenexpireson: null } : {}) });
     }
   }
   return { at: new Date(now).toISOString(), connections: entries };

@@ -10,13 +10,16 @@
  *   If-Match on the row's current ETag. Other writes to the row (status, last sync) change the ETag
  *   without taking the lease, so on 412 the row is re-read: while the lease is still ours the save is
  *   repeated; if another holder has it, the lease was lost and commit throws.
+ * A rotated token that finally could not be saved is remembered per connector for the life of the
+ * process (`unsavedRotations`): the next lease of ANY store of that connector in this process (a later
+ * run, a verify, the keep-alive) saves it first, instead of presenting the stored, already-used token.
  */
 import { DataverseConcurrencyError, DataverseClient } from "../dataverse";
 import { Clock, systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
 import { registerSecret } from "../shared/redact";
 import { backoffMs, DEFAULT_RETRY, sleep as realSleep } from "../shared/retry";
-import type { TokenState, TokenStore } from "../ion";
+import { IonTokenSaveError, TokenState, TokenStore } from "../ion";
 import { TokenLeaseLostError, TokenLeaseTimeoutError } from "./errors";
 import { toEpochMs } from "./mappers/dates";
 import { SETS } from "./schema";
@@ -58,6 +61,22 @@ export interface DataverseTokenStoreOptions {
   preloaded?: TokenRow;
 }
 
+/**
+ * Rotated token states Ion issued in this process that could not be saved to the connector row, keyed
+ * by Dataverse environment + connector. `from` is the refresh token the row still holds (used up in
+ * Ion). Read and written only under the connector's lease, so concurrent runs cannot race on it.
+ */
+const unsavedRotations = new Map<string, { from: string; next: TokenState }>();
+
+export function connectorKey(dv: DataverseClient, connectionId: string): string {
+  return `${(dv.environmentUrl ?? "").toLowerCase()}|${connectionId.toLowerCase()}`;
+}
+
+/** True when this process holds a rotated token of the connector that is not saved yet. */
+export function hasUnsavedRotation(dv: DataverseClient, connectionId: string): boolean {
+  return unsavedRotations.has(connectorKey(dv, connectionId));
+}
+
 let holderSeq = 0;
 export function defaultHolderId(): string {
   holderSeq++;
@@ -77,7 +96,8 @@ export class DataverseTokenStore implements TokenStore {
   /** ETag of the row as read right after taking the lease: the save tries it first (no extra read). */
   private leaseEtag?: string;
   /** Leases taken and commits saved by this store (tests read them). */
-  readonly counters = { leases: 0, commits: 0, leaseConflicts: 0 };
+  readonly counters = { leases: 0, commits: 0, leaseConflicts: 0, recoveredUnsaved: 0 };
+  private readonly key: string;
 
   constructor(
     private readonly dv: DataverseClient,
@@ -94,6 +114,7 @@ export class DataverseTokenStore implements TokenStore {
     this.random = o.random;
     this.preloaded = o.preloaded;
     this.leaseSeed = o.preloaded;
+    this.key = connectorKey(dv, connectionId);
   }
 
   async load(): Promise<TokenState> {
@@ -111,20 +132,59 @@ export class DataverseTokenStore implements TokenStore {
     const seeded = await this.acquire();
     let open = true;
     let committed = false;
+    /** The refresh token the row holds now (what an unsaved successor was rotated from). */
+    let stored = "";
     const commit = async (next: TokenState): Promise<void> => {
       if (!open) throw new TokenLeaseLostError("The token lease was already released when the rotated token was to be saved.");
-      await this.save(next);
+      try {
+        await this.save(next);
+      } catch (error) {
+        unsavedRotations.set(this.key, { from: stored, next: { ...next } });
+        throw error;
+      }
+      unsavedRotations.delete(this.key);
+      stored = next.refreshToken;
       committed = true;
     };
     try {
       // Taken with the preloaded row's ETag: the row is proven unchanged since, so it is the freshest state.
       const row = seeded ?? (await this.read());
       this.leaseEtag = !seeded && row.w365_tokenleaseholder === this.holderId ? row["@odata.etag"] : undefined;
-      return await work(toState(row), commit);
+      let fresh = toState(row);
+      stored = fresh.refreshToken;
+      fresh = await this.saveUnsavedRotation(fresh);
+      stored = fresh.refreshToken;
+      return await work(fresh, commit);
     } finally {
       open = false;
       if (!committed) await this.release().catch(() => undefined);
     }
+  }
+
+  /**
+   * An earlier run of this process was issued a rotated token it could not save, and the row still holds
+   * the token that rotation used up: save the successor now (keeping the lease) and continue from it.
+   */
+  private async saveUnsavedRotation(fresh: TokenState): Promise<TokenState> {
+    const pending = unsavedRotations.get(this.key);
+    if (!pending) return fresh;
+    if (pending.from !== fresh.refreshToken) {
+      // The row moved on (new credentials pasted, or another process saved): the remembered state is stale.
+      unsavedRotations.delete(this.key);
+      return fresh;
+    }
+    try {
+      await this.save(pending.next, { keepLease: true });
+    } catch (error) {
+      throw new IonTokenSaveError(
+        `A rotated StreamOne Ion refresh token that an earlier run could not save is still waiting to be saved, and saving it failed again (${ensureError(error).message}). ` +
+          "This process keeps it in memory and tries again on its next call.",
+        { cause: ensureError(error) },
+      );
+    }
+    unsavedRotations.delete(this.key);
+    this.counters.recoveredUnsaved++;
+    return { ...pending.next };
   }
 
   private async read(): Promise<TokenRow> {
@@ -189,18 +249,21 @@ export class DataverseTokenStore implements TokenStore {
     }
   }
 
-  private async save(next: TokenState): Promise<void> {
+  /** Saves the tokens and releases the lease (`keepLease`: saves only, the lease stays ours). */
+  private async save(next: TokenState, o: { keepLease?: boolean } = {}): Promise<void> {
     registerSecret(next.refreshToken);
     registerSecret(next.accessToken);
-    const body = {
+    const body: Record<string, unknown> = {
       w365_refreshtoken: next.refreshToken,
       w365_accesstoken: next.accessToken ?? null,
       w365_accesstokenexpireson: next.accessTokenExpiresAt ? new Date(next.accessTokenExpiresAt).toISOString() : null,
       w365_refreshtokenexpireson: next.refreshTokenExpiresAt ? new Date(next.refreshTokenExpiresAt).toISOString() : null,
       w365_refreshtokensavedon: new Date(this.clock.now()).toISOString(),
-      w365_tokenleaseuntil: null,
-      w365_tokenleaseholder: null,
     };
+    if (!o.keepLease) {
+      body.w365_tokenleaseuntil = null;
+      body.w365_tokenleaseholder = null;
+    }
     const first = this.leaseEtag;
     this.leaseEtag = undefined;
     if (first) {

@@ -8,7 +8,7 @@ import { IonApiError, IonAuthenticationError, IonNetworkError, IonPermissionErro
 import { ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { statusLabel } from "./connection";
-import { loadConnection, makeContext, SyncDeps } from "./context";
+import { isRefreshTokenRejected, loadConnection, makeContext, SyncDeps } from "./context";
 import { RunRecorder } from "./runs";
 import { ConnectionStatus, SETS } from "./schema";
 import type { Trigger } from "./types";
@@ -55,6 +55,8 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   });
   const checks: VerifyCheck[] = [];
   let tokenRejected = false;
+  /** Ion refused the refresh token itself: its stored expiry is cleared (it no longer means anything). */
+  let refreshTokenRefused = false;
   let refreshTokenExpiresOn: string | undefined;
   let tokenOk = false;
   try {
@@ -76,6 +78,7 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
     const e = ensureError(error);
     if (error instanceof IonAuthenticationError) {
       tokenRejected = true;
+      refreshTokenRefused = isRefreshTokenRejected(error);
       checks.push({ name: "refresh token", ok: false, message: `The Refresh Token was rejected by StreamOne Ion (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
     } else if (error instanceof IonTokenSaveError) {
       checks.push({ name: "refresh token", ok: false, message: e.message });
@@ -116,7 +119,12 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   const outcome = verifyOutcome(checks, { tokenRejected, refreshTokenExpiresOn });
   const nowIso = new Date(ctx.clock.now()).toISOString();
   const message = redact(outcome.message).slice(0, 2000);
-  await ctx.dv.update(SETS.connection, connection.id, { w365_status: outcome.status, w365_statusmessage: message, w365_lastverifiedon: nowIso });
+  await ctx.dv.update(SETS.connection, connection.id, {
+    w365_status: outcome.status,
+    w365_statusmessage: message,
+    w365_lastverifiedon: nowIso,
+    ...(refreshTokenRefused ? { w365_refreshtokenexpireson: null } : {}),
+  });
   for (const c of checks) run.report.add({ entity: "connection", key: c.name, action: c.ok ? "unchanged" : "failed", message: c.message });
   const ok = checks.every((c) => c.ok);
   await run.finish(ok ? "succeeded" : "failed", message);
