@@ -19,6 +19,8 @@ export interface BenchArgs {
   outDir?: string;
   /** Dataverse service protection in the emulator (default on, at Dataverse's documented limits). */
   serviceProtection: boolean;
+  /** V8 old-space budget of the sync process (--max-old-space-size); absent = Node's default, as the CLI runs. */
+  syncHeapMb?: number;
   help: boolean;
 }
 
@@ -30,6 +32,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --change-fraction F               share of customers and subscriptions changed before run 3 (default ${DEFAULT_CHANGE_FRACTION})
   --out DIR                         where latest.json and latest.md go (default bench/results)
   --no-service-protection           run the emulator without Dataverse's limits (diagnosis only)
+  --sync-heap-mb N                  run the sync process with --max-old-space-size=N (a deployment's heap budget)
   -h, --help                        this text
 `;
 
@@ -81,6 +84,9 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       }
       case "--out":
         out.outDir = value();
+        break;
+      case "--sync-heap-mb":
+        out.syncHeapMb = wholeNumber(name, value(), 64);
         break;
       case "--no-service-protection":
         out.serviceProtection = false;

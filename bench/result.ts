@@ -75,7 +75,7 @@ export interface Check {
 }
 
 export interface BenchResults {
-  scenario: { customers: number; subscriptionsPerCustomer: number; seed: number; serviceProtection: boolean; changeFraction: number };
+  scenario: { customers: number; subscriptionsPerCustomer: number; seed: number; serviceProtection: boolean; changeFraction: number; syncNodeOptions: string[] };
   runs: Record<RunName, RunResult>;
   setup: Record<string, unknown>;
   checks: Check[];
@@ -154,7 +154,7 @@ export function renderMarkdown(results: BenchResults): string {
   const lines = [
     `# Benchmark: ${fmt(scenario.customers)} customers x ${scenario.subscriptionsPerCustomer} subscriptions`,
     "",
-    `Measured ${results.measuredAt} on ${results.machine.cpus} CPUs, Node ${results.machine.node}; Dataverse service protection ${scenario.serviceProtection ? "on" : "OFF"}. See bench/README.md for what each figure means.`,
+    `Measured ${results.measuredAt} on ${results.machine.cpus} CPUs, Node ${results.machine.node}; Dataverse service protection ${scenario.serviceProtection ? "on" : "OFF"}; sync process Node options: ${scenario.syncNodeOptions.length ? scenario.syncNodeOptions.join(" ") : "none (Node's defaults, as the CLI runs it)"}. See bench/README.md for what each figure means.`,
     "",
     `| figure | ${RUN_NAMES.join(" | ")} |`,
     `| --- | ${RUN_NAMES.map(() => "---:").join(" | ")} |`,

@@ -94,15 +94,18 @@ export function benchAccounts(seed: number, customers: ReturnType<IonSimulator["
   return rows;
 }
 
-/** Diagnosis: BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sync process. */
-function childExecArgv(): string[] {
-  return (process.env.BENCH_CHILD_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+/**
+ * Node options of the sync process: `--sync-heap-mb`, plus BENCH_CHILD_NODE_ARGS for diagnosis
+ * (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the sync process).
+ */
+export function childExecArgv(syncHeapMb: number | undefined, extra = process.env.BENCH_CHILD_NODE_ARGS ?? ""): string[] {
+  return [...(syncHeapMb ? [`--max-old-space-size=${syncHeapMb}`] : []), ...extra.split(/\s+/).filter(Boolean)];
 }
 
-function runChildProcess(request: ChildRequest): Promise<{ result: ChildResult; processMs: number }> {
+function runChildProcess(request: ChildRequest, execArgv: string[]): Promise<{ result: ChildResult; processMs: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = fork(path.join(__dirname, "child.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: childExecArgv() });
+    const child = fork(path.join(__dirname, "child.js"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv });
     let result: ChildResult | undefined;
     child.on("message", (m) => (result = m as ChildResult));
     child.on("error", reject);
@@ -130,6 +133,8 @@ interface World {
   loaderConnectionId: string;
   accounts: number;
   tmp: string;
+  /** Node options of the sync process. */
+  execArgv: string[];
   /** Bearer token for the bare reader's Ion reads ("Request New Credentials" in the portal). */
   ionAccessToken: string;
 }
@@ -174,7 +179,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   const setupMs = Math.round(performance.now() - t0);
   log(`setup: ${args.customers} customers, ${ion.control.subscriptions().length} subscriptions, ${accounts.length} existing accounts (${setupMs} ms)`);
   return {
-    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp, ionAccessToken: ion.control.issuePortalCredentials().accessToken },
+    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp, execArgv: childExecArgv(args.syncHeapMb), ionAccessToken: ion.control.issuePortalCredentials().accessToken },
     setup: {
       ionCustomers: args.customers,
       ionSubscriptions: ion.control.subscriptions().length,
@@ -202,7 +207,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
   ion.control.resetCounters();
   const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
   writeFileSync(opsFile, "");
-  const { result: child, processMs } = await runChildProcess({ dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile });
+  const { result: child, processMs } = await runChildProcess({ dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile }, world.execArgv);
   // Webhook steps the run's writes fired (the functions app handles them, as in production).
   const drainStart = performance.now();
   await world.sandbox.whenIdle();
@@ -330,7 +335,7 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
     setup.unmappedCustomersAfterFirstRun = before.w365_provideraccounts.size - mappedAfter;
     setup.note = "Customers left Unmapped/Suggested after auto-mapping keep their subscriptions out of the sync (skipped-unmapped), as in production; no admin mapping is done between phases.";
     return {
-      scenario: { customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, serviceProtection: args.serviceProtection, changeFraction: args.changeFraction },
+      scenario: { customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, serviceProtection: args.serviceProtection, changeFraction: args.changeFraction, syncNodeOptions: world.execArgv },
       runs,
       setup,
       checks: evaluateTargets(runs),

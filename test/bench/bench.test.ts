@@ -3,7 +3,7 @@ import { entitySetOfPath } from "../../bench/child";
 import { computeFloor, pagesFor, requiredReads } from "../../bench/floor";
 import { toLoaderOperation } from "../../bench/loader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunResult } from "../../bench/result";
-import { changedRows, contentOf, pickEvenly } from "../../bench/run";
+import { changedRows, childExecArgv, contentOf, pickEvenly } from "../../bench/run";
 import { ValidationError } from "../../src/shared/errors";
 
 const CONNECTION = "11111111-1111-1111-1111-111111111111";
@@ -49,7 +49,7 @@ function run(overrides: Partial<RunResult> = {}): RunResult {
 function results(runs: Partial<Record<(typeof RUN_NAMES)[number], RunResult>> = {}): BenchResults {
   const all = { first: run(), noChange: run(), onePercent: run(), ...runs };
   return {
-    scenario: { customers: 10, subscriptionsPerCustomer: 5, seed: 1, serviceProtection: true, changeFraction: 0.01 },
+    scenario: { customers: 10, subscriptionsPerCustomer: 5, seed: 1, serviceProtection: true, changeFraction: 0.01, syncNodeOptions: [] },
     runs: all,
     setup: {},
     checks: evaluateTargets(all),
@@ -66,11 +66,13 @@ describe("bench arguments", () => {
   });
 
   it("reads both --name value and --name=value forms", () => {
-    const a = parseBenchArgs(["--customers", "1000", "--subscriptions-per-customer=3", "--out", "/tmp/x", "--no-service-protection", "--change-fraction=0.05"]);
-    expect(a).toMatchObject({ customers: 1000, subscriptionsPerCustomer: 3, outDir: "/tmp/x", serviceProtection: false, changeFraction: 0.05 });
+    const a = parseBenchArgs(["--customers", "1000", "--subscriptions-per-customer=3", "--out", "/tmp/x", "--no-service-protection", "--change-fraction=0.05", "--sync-heap-mb", "192"]);
+    expect(a).toMatchObject({ customers: 1000, subscriptionsPerCustomer: 3, outDir: "/tmp/x", serviceProtection: false, changeFraction: 0.05, syncHeapMb: 192 });
+    expect(childExecArgv(192, "--cpu-prof  --cpu-prof-dir=/tmp/p")).toStrictEqual(["--max-old-space-size=192", "--cpu-prof", "--cpu-prof-dir=/tmp/p"]);
+    expect(childExecArgv(undefined, "")).toStrictEqual([]);
   });
 
-  it.each([[["--customers", "0"]], [["--customers", "1.5"]], [["--customers"]], [["--subscriptions-per-customer", "-1"]], [["--change-fraction", "2"]], [["--bogus"]]])("rejects %j with a ValidationError", (argv) => {
+  it.each([[["--customers", "0"]], [["--customers", "1.5"]], [["--sync-heap-mb", "10"]], [["--customers"]], [["--subscriptions-per-customer", "-1"]], [["--change-fraction", "2"]], [["--bogus"]]])("rejects %j with a ValidationError", (argv) => {
     expect(() => parseBenchArgs(argv)).toThrow(ValidationError);
   });
 });
