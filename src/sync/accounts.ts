@@ -15,6 +15,7 @@ import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProv
 import { AccountIndex, AccountRecord, MatchDecision, matchCustomer } from "./matching";
 import { mapPool, readAhead } from "./pool";
 import type { RunRecorder } from "./runs";
+import type { MappingTotals } from "./messages";
 import { ACCOUNT_MATCH_COLUMNS, ALTERNATE_KEYS, bind, MappingStatus, PROVIDER_ACCOUNT_STATE_COLUMNS, SETS } from "./schema";
 import { BatchWriter } from "./writer";
 
@@ -210,6 +211,8 @@ export interface AccountsPhaseResult {
   accountsVersion?: string;
   /** When writes were deferred: resolves once they are written and the phase is checkpointed as done. */
   phaseDone?: Promise<void>;
+  /** What is left for the admin after this phase (for the run message). */
+  mappingTotals: MappingTotals;
 }
 
 export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: AccountsPhaseOptions): Promise<AccountsPhaseResult> {
@@ -346,6 +349,9 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     const entryBase = { entity: "provideraccount" as const, key: c.id, name: plan.data.w365_name, before: plan.before, after: plan.after, message: plan.mapping?.reason };
     if (o.dryRun) {
       report.add({ ...entryBase, action: plan.kind === "create" ? "would-create" : "would-update" });
+      // Planned state, for the totals of the run message (a dry run hands over no mapping snapshot).
+      const planned = typeof plan.body.w365_mappingstatus === "number" ? plan.body.w365_mappingstatus : (row?.w365_mappingstatus ?? MappingStatus.Unmapped);
+      finalState.set(c.id, { id: row?.w365_provideraccountid, status: planned, accountId: row?._w365_account_value });
       return;
     }
     const key = row ? row.w365_provideraccountid : ALTERNATE_KEYS.providerAccount(connection.id, c.id);
@@ -368,6 +374,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     for (const row of existing.values()) {
       if (seen.has(String(row.w365_ioncustomerid)) || row.w365_missingsince) continue;
       const entry = { entity: "provideraccount" as const, key: String(row.w365_ioncustomerid), name: row.w365_name ?? undefined, message: "no longer returned by StreamOne Ion" };
+      report.count("missing-customer");
       if (o.dryRun) {
         report.add({ ...entry, action: "missing" });
         continue;
@@ -388,17 +395,32 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   // next phase depends on (new rows, mapping changes) is written now.
   const defer = !o.dryRun && o.deferWrites === true && !mappingWritesPending;
   if (!o.dryRun && !defer) await writer.drain();
-  report.phase("accounts", { ionCustomers: customersSeen, existingRows: existing.size, accountsIndexed: index?.size ?? 0, rematchedForAccountChanges: rematch, resumedAfterPages: skip, writesDeferred: defer ? writer.pending : 0 });
+  // What is left for the admin: customers present in Ion still Suggested or Unmapped after this phase.
+  const mappingTotals: MappingTotals = { autoMapped: report.n("auto-mapped"), suggested: 0, unmapped: 0 };
+  for (const ionId of seen) {
+    const st = finalState.get(ionId)?.status;
+    if (st === MappingStatus.Suggested) mappingTotals.suggested++;
+    else if (st === MappingStatus.Unmapped) mappingTotals.unmapped++;
+  }
+  report.phase("accounts", {
+    ionCustomers: customersSeen,
+    existingRows: existing.size,
+    accountsIndexed: index?.size ?? 0,
+    rematchedForAccountChanges: rematch,
+    resumedAfterPages: skip,
+    writesDeferred: defer ? writer.pending : 0,
+    waitingForAdmin: { suggested: mappingTotals.suggested, unmapped: mappingTotals.unmapped },
+  });
   const phaseSeq = writer.lastSeq;
   const phaseDone = checkpoints.then(() => writer.whenWritten(phaseSeq)).then(() => run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`));
   if (!defer) await phaseDone;
   else phaseDone.catch(() => undefined);
   const accountsVersion = index?.maxVersion ?? (rematch ? undefined : o.accountsVersion);
-  if (!snapshotComplete) return { accountsVersion, phaseDone: defer ? phaseDone : undefined };
+  if (!snapshotComplete) return { accountsVersion, phaseDone: defer ? phaseDone : undefined, mappingTotals };
   const snapshot: MappingSnapshot = { mapped: new Map(), unmapped: new Set() };
   for (const [ionId, st] of finalState) {
     if (st.status === MappingStatus.Mapped && st.accountId && st.id) snapshot.mapped.set(ionId, { providerAccountId: st.id, accountId: st.accountId });
     else snapshot.unmapped.add(ionId);
   }
-  return { mapping: snapshot, accountsVersion, phaseDone: defer ? phaseDone : undefined };
+  return { mapping: snapshot, accountsVersion, phaseDone: defer ? phaseDone : undefined, mappingTotals };
 }

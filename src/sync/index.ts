@@ -15,6 +15,7 @@ import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
 import { prefetchRun } from "./prefetch";
 import { BatchWriter } from "./writer";
 import type { BatchOperation } from "../dataverse";
+import { MappingTotals, runMessage } from "./messages";
 import { ConnectionStatus, SETS, SyncState } from "./schema";
 import { runSubscriptionsPhase } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
@@ -130,6 +131,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   let message = "";
   const connectorCheckpoint = parseConnectorCheckpoint(connection.checkpoint);
   let mapping: MappingSnapshot | undefined;
+  let mappingTotals: MappingTotals | undefined;
   let checkpointChanged = false;
   let outboundCandidates: OutboundRow[] | undefined;
   // One writer per run: small changes of accounts and subscriptions share $batch requests (issue 8).
@@ -150,6 +152,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
           deferWrites: remainingPhases(run.checkpoint).includes("subscriptions"),
         });
         mapping = result.mapping;
+        mappingTotals = result.mappingTotals;
         accountsDone = result.phaseDone;
         if (!dryRun && !o.providerAccountId && result.accountsVersion !== connectorCheckpoint.accountsVersion) {
           connectorCheckpoint.accountsVersion = result.accountsVersion;
@@ -168,8 +171,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     }
     const failed = run.report.n("failed");
     status = failed > 0 ? "partial" : "succeeded";
-    const c = run.counts();
-    message = `${dryRun ? "Dry run: would create" : "Created"} ${c.created}, ${dryRun ? "update" : "updated"} ${c.updated}, unchanged ${c.unchanged}, failed ${c.failed}.`;
+    message = runMessage({ dryRun, totals: run.counts(), counts: run.report.counts, phases: run.checkpoint.phases, mapping: mappingTotals });
   } catch (error) {
     status = "failed";
     // Deferred writes of a finished phase are kept (idempotent upserts), then its checkpoint.

@@ -149,6 +149,7 @@ export class RunRecorder {
     await this.dv.update(SETS.syncRun, this.runId, {
       w365_progress: this.lastProgress.slice(0, 400),
       w365_checkpoint: JSON.stringify({ ...this.checkpoint, holder: this.start.holderId }),
+      ...this.countColumns(),
     });
   }
 
@@ -174,7 +175,13 @@ export class RunRecorder {
     if (now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
     this.lastWrite = now;
     this.checkpoint = nextState(this.checkpoint, { type: "heartbeat", at: now, holder: this.start.holderId });
-    await this.dv.update(SETS.syncRun, this.runId, { w365_progress: text.slice(0, 400), w365_checkpoint: JSON.stringify(this.checkpoint) });
+    await this.dv.update(SETS.syncRun, this.runId, { w365_progress: text.slice(0, 400), w365_checkpoint: JSON.stringify(this.checkpoint), ...this.countColumns() });
+  }
+
+  /** The counts so far, written with every progress update so the admin UI shows them live. */
+  private countColumns(): { w365_created: number; w365_updated: number; w365_unchanged: number; w365_failed: number } {
+    const c = this.counts();
+    return { w365_created: c.created, w365_updated: c.updated, w365_unchanged: c.unchanged, w365_failed: c.failed };
   }
 
   get durationMs(): number {
@@ -196,14 +203,10 @@ export class RunRecorder {
    * stamp) travels in the same $batch, so finishing costs one request. Returns the results of `alsoWrite`.
    */
   async finish(status: RunStatus, message: string, alsoWrite: BatchOperation[] = []): Promise<BatchResult[]> {
-    const c = this.counts();
     const body = {
       w365_status: status,
       w365_finishedon: new Date(this.clock.now()).toISOString(),
-      w365_created: c.created,
-      w365_updated: c.updated,
-      w365_unchanged: c.unchanged,
-      w365_failed: c.failed,
+      ...this.countColumns(),
       w365_report: this.report.serialize(),
       w365_durationms: this.durationMs,
       w365_message: redact(message).slice(0, 2000),
