@@ -102,6 +102,7 @@ export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [
   "_w365_account_value",
   "w365_orderreference",
   "w365_lastorderid",
+  "w365_missingsince",
 ] as const;
 
 /** Account columns used as matching signals (read once per run, paged). */

@@ -42,6 +42,7 @@ export interface ExistingProviderSubscription {
   _w365_account_value?: string | null;
   w365_orderreference?: string | null;
   w365_lastorderid?: string | null;
+  w365_missingsince?: string | null;
 }
 
 export interface MappedCustomer {
@@ -117,6 +118,7 @@ function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: stri
     w365_cancellationalloweduntil: row.w365_cancellationalloweduntil,
     w365_requestedautorenew: row.w365_requestedautorenew,
     w365_syncstate: row.w365_syncstate,
+    ...(row.w365_missingsince ? { w365_missingsince: row.w365_missingsince } : {}),
   };
 }
 
@@ -191,15 +193,19 @@ export async function runSubscriptionsPhase(
           const row = existing.get(s.id);
           const built = toProviderSubscriptionRow(connection.id, s, link, requestPending(row));
           const name = built.data.w365_name;
-          if (row && row.w365_contenthash === built.hash) {
+          // A row flagged missing that Ion returns again is rewritten with the flag cleared.
+          const reappeared = Boolean(row?.w365_missingsince);
+          if (row && row.w365_contenthash === built.hash && !reappeared) {
             report.add({ entity: "providersubscription", key: s.id, name, action: "unchanged" });
             continue;
           }
+          if (reappeared) built.body.w365_missingsince = null;
           const ext = row ? externalChanges(row, s) : undefined;
           if (ext) report.add({ entity: "providersubscription", key: s.id, name, action: "external-change", before: ext.before, after: ext.after, message: "changed outside Work 365" });
           const action = row ? "updated" : "created";
+          const returned = reappeared ? { before: { w365_missingsince: row?.w365_missingsince }, after: { w365_missingsince: null }, message: "returned by StreamOne Ion again" } : {};
           if (o.dryRun) {
-            report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status } });
+            report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status }, ...returned });
             continue;
           }
           // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
@@ -210,7 +216,7 @@ export async function runSubscriptionsPhase(
           // The callback keeps only the id and name, not the Ion object (memory while writes are queued).
           const sid = s.id;
           writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
-            if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action });
+            if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action, ...returned });
             else report.add({ entity: "providersubscription", key: sid, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
           });
         } catch (error) {
@@ -237,18 +243,48 @@ export async function runSubscriptionsPhase(
     await checkpoints.catch(() => undefined);
     throw error;
   }
+  // Ion's full list for this scope (the account, or the one customer) was read to the end, so a stored
+  // row it did not return has vanished from Ion: flag it on the row (never deleted). A read that failed
+  // part-way threw above and flags nothing.
+  const missing = flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
   if (!o.dryRun) await writer.drain();
   await checkpoints;
-  // Subscriptions of mapped customers that Ion no longer returns are reported (not deleted).
-  let missing = 0;
-  if (!o.providerAccountId) {
-    for (const [ionId, row] of existing) {
-      if (seen.has(ionId)) continue;
-      missing++;
-      report.add({ entity: "providersubscription", key: ionId, name: row.w365_name ?? undefined, action: "missing", message: "no longer returned by StreamOne Ion" });
-    }
-  }
-  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
+  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
   return [...existing.values()].filter((row) => requestPending(row) || row.w365_syncstate === SyncState.SentToIon);
+}
+
+/**
+ * Rows of the scope Ion no longer returned: `w365_missingsince` is set the first time (reported once as
+ * `missing`, counted as `missing-subscription`), left as it is on later runs, cleared when Ion returns the
+ * subscription again (in the upsert above).
+ */
+function flagMissingSubscriptions(
+  ctx: SyncContext,
+  run: RunRecorder,
+  o: { existing: Map<string, ExistingProviderSubscription>; seen: Set<string>; dryRun: boolean; writer: BatchWriter },
+): { total: number; flagged: number } {
+  const report = run.report;
+  const nowIso = new Date(ctx.clock.now()).toISOString();
+  let total = 0;
+  let flagged = 0;
+  for (const [ionId, row] of o.existing) {
+    if (o.seen.has(ionId)) continue;
+    total++;
+    if (row.w365_missingsince) continue;
+    flagged++;
+    report.count("missing-subscription");
+    const entry = { entity: "providersubscription" as const, key: ionId, name: row.w365_name ?? undefined, message: "no longer returned by StreamOne Ion" };
+    if (o.dryRun) {
+      report.add({ ...entry, action: "missing" });
+      continue;
+    }
+    o.writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key: row.w365_providersubscriptionid, body: { w365_missingsince: nowIso } }, (result: BatchResult) => {
+      if (result.ok) {
+        report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso } });
+        report.count("updated");
+      } else report.add({ ...entry, action: "failed", error: { code: result.error.code, message: result.error.message } });
+    });
+  }
+  return { total, flagged };
 }

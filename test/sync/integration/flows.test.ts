@@ -91,7 +91,9 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
     const echo = await runOutboundForSubscription(w.deps, { subscriptionId: id, trigger: "webhook" });
     expect(echo.outcome).toBe("none");
     const inbound = await runSync(w.deps, { connectionId: w.connectionId, kind: "subscriptions", trigger: "cli" });
-    expect(inbound.updated).toBe(0);
+    // The only writes: flagging the subscriptions of the customer removed from Ion above.
+    expect(inbound.updated).toBe(inbound.counts["missing-subscription"] ?? 0);
+    expect((inbound.report as { entries: { key: string }[] }).entries.some((e) => e.key === after.w365_ionsubscriptionid)).toBe(false);
     expect(w.ion.control.orders().length).toBe(ordersBefore + 1);
   });
 
