@@ -175,11 +175,7 @@ export async function loadAccountIndex(dv: DataverseClient): Promise<AccountInde
 async function accountsChangedSince(dv: DataverseClient, version: string | undefined): Promise<boolean> {
   if (!version || !/^\d+$/.test(version)) return true;
   try {
-    for await (const row of dv.query(SETS.account, { select: ["accountid"], filter: `versionnumber gt ${version}`, top: 1 })) {
-      void row;
-      return true;
-    }
-    return false;
+    return (await dv.queryFirst(SETS.account, { select: ["accountid"], filter: `versionnumber gt ${version}` })) !== undefined;
   } catch {
     return true;
   }

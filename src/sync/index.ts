@@ -9,14 +9,14 @@ import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, remainingPhases } from "./checkpoint";
 import { isRefreshTokenRejected, isTokenSaveFailureMessage, loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
 import { RecordNotFoundError } from "./errors";
-import { OUTBOUND_COLUMNS, OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
+import { OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
 import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
 import { prefetchRun } from "./prefetch";
 import { BatchWriter } from "./writer";
 import type { BatchOperation } from "../dataverse";
 import { MappingTotals, runMessage } from "./messages";
-import { ConnectionStatus, SETS, SyncState } from "./schema";
+import { ConnectionStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "./schema";
 import { runSubscriptionsPhase } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 
@@ -79,12 +79,8 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
 
 async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string; candidates?: OutboundRow[] }): Promise<void> {
   await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes");
-  let rows: OutboundRow[] = [];
-  if (o.candidates) rows = o.candidates;
-  else {
-    const filter = outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
-    for await (const row of ctx.dv.query<OutboundRow>(SETS.providerSubscription, { select: OUTBOUND_COLUMNS, filter, pageSize: 5000 })) rows.push(row);
-  }
+  const filter = outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
+  const rows = o.candidates ?? (await ctx.dv.queryAll<OutboundRow>(SETS.providerSubscription, { select: [...OUTBOUND_COLUMNS], filter, pageSize: 5000 }));
   const outcomes: Record<string, number> = {};
   for (const row of rows) {
     const r = await processOutboundRow(ctx, row, run.report, { dryRun: o.dryRun, adminEdit: false });
@@ -159,7 +155,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
           checkpointChanged = true;
         }
       } else if (phase === "subscriptions") {
-        outboundCandidates = (await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping, writer })) as OutboundRow[];
+        outboundCandidates = await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping, writer });
         // The accounts phase's deferred writes went out with these; its checkpoint follows them.
         await accountsDone;
         accountsDone = undefined;
@@ -228,7 +224,7 @@ export async function startQueuedRun(deps: SyncDeps, o: { connectionId: string; 
 
 /** The webhook path for one subscription an admin changed: places and tracks its order. */
 export async function runOutboundForSubscription(deps: SyncDeps, o: { subscriptionId: string; trigger: Trigger; dryRun?: boolean }): Promise<OutboundResult> {
-  const row = await deps.dataverse.tryRetrieve<OutboundRow>(SETS.providerSubscription, o.subscriptionId, { select: OUTBOUND_COLUMNS });
+  const row = await deps.dataverse.tryRetrieve<OutboundRow>(SETS.providerSubscription, o.subscriptionId, { select: [...OUTBOUND_COLUMNS] });
   if (!row) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} was not found.`);
   const pending = hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) });
   // Nothing requested and nothing in flight: the connector's own clears land here; no run, no order.

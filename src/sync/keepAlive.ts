@@ -52,8 +52,7 @@ export async function runKeepAlive(deps: SyncDeps, o: { now?: number; maxTokenAg
   const staleSyncMs = o.staleSyncMs ?? DEFAULT_STALE_SYNC_MS;
   const warnExpiryMs = o.warnExpiryMs ?? DEFAULT_WARN_EXPIRY_MS;
   const entries: KeepAliveEntry[] = [];
-  const rows: Record<string, unknown>[] = [];
-  for await (const row of deps.dataverse.query<Record<string, unknown>>(SETS.connection, { select: [...CONNECTION_COLUMNS] })) rows.push(row);
+  const rows = await deps.dataverse.queryAll<Record<string, unknown>>(SETS.connection, { select: [...CONNECTION_COLUMNS] });
   for (const row of rows) {
     const c = connectionFromRow(row);
     const entry: KeepAliveEntry = { connectionId: c.id, name: c.name, action: "not-due", warnings: [], message: "" };

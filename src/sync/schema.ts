@@ -78,16 +78,18 @@ export const PROVIDER_ACCOUNT_STATE_COLUMNS = [
   "w365_missingsince",
 ] as const;
 
-/** Provider subscription columns read once per run (change detection, outbound state). */
-export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [
+/** Provider subscription columns the outbound step reads (the request, the synced values, the order state). */
+export const OUTBOUND_COLUMNS = [
   "w365_providersubscriptionid",
-  "w365_ionsubscriptionid",
   "w365_name",
-  "w365_contenthash",
+  "w365_ionsubscriptionid",
+  "w365_ioncustomerid",
+  "_w365_connection_value",
+  "_w365_provideraccount_value",
+  "_w365_account_value",
   "w365_quantity",
   "w365_status",
   "w365_autorenew",
-  "w365_cancellationalloweduntil",
   "w365_lastsyncedquantity",
   "w365_lastsyncedstatus",
   "w365_lastsyncedautorenew",
@@ -95,15 +97,15 @@ export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [
   "w365_requestedstatus",
   "w365_requestedautorenew",
   "w365_syncstate",
-  // For the outbound phase of the same run (no second query): see subscriptions.ts.
-  "w365_ioncustomerid",
-  "_w365_connection_value",
-  "_w365_provideraccount_value",
-  "_w365_account_value",
   "w365_orderreference",
   "w365_lastorderid",
-  "w365_missingsince",
 ] as const;
+
+/**
+ * Provider subscription columns read once per run: change detection, plus everything the outbound phase
+ * of the same run needs (no second query: see subscriptions.ts).
+ */
+export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [...OUTBOUND_COLUMNS, "w365_contenthash", "w365_cancellationalloweduntil", "w365_missingsince"] as const;
 
 /** Account columns used as matching signals (read once per run, paged). */
 export const ACCOUNT_MATCH_COLUMNS = [

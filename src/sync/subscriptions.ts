@@ -14,34 +14,17 @@ import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
 import { toProviderSubscriptionRow } from "./mappers/toProviderSubscriptionRow";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
+import type { OutboundRow } from "./outbound/runner";
 import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
 import { BatchWriter } from "./writer";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
 
-export interface ExistingProviderSubscription {
-  w365_providersubscriptionid: string;
-  w365_ionsubscriptionid: string;
-  w365_name?: string | null;
+/** A stored subscription row as the run reads it: the outbound columns plus change-detection state. */
+export interface ExistingProviderSubscription extends OutboundRow {
   w365_contenthash?: string | null;
-  w365_quantity?: number | null;
-  w365_status?: string | null;
-  w365_autorenew?: boolean | null;
   w365_cancellationalloweduntil?: string | null;
-  w365_lastsyncedquantity?: number | null;
-  w365_lastsyncedstatus?: string | null;
-  w365_lastsyncedautorenew?: boolean | null;
-  w365_requestedquantity?: number | null;
-  w365_requestedstatus?: string | null;
-  w365_requestedautorenew?: boolean | null;
-  w365_syncstate?: number | null;
-  w365_ioncustomerid?: string | null;
-  _w365_connection_value?: string | null;
-  _w365_provideraccount_value?: string | null;
-  _w365_account_value?: string | null;
-  w365_orderreference?: string | null;
-  w365_lastorderid?: string | null;
   w365_missingsince?: string | null;
 }
 

@@ -1,30 +1,32 @@
+import type { IonSubscription } from "../../ion";
 import { bind, SETS } from "../schema";
 import { contentHash } from "./contentHash";
 import { toIsoOrNull } from "./dates";
 import { clip } from "./text";
 
-/** The Ion subscription fields the mapper reads (IonSubscription from src/ion satisfies it). */
-export interface SubscriptionInput {
-  id: string;
-  subscriptionId?: string;
-  customerId: string;
-  name?: string;
-  productName?: string;
-  skuName?: string;
-  quantity: number;
-  status: string;
-  autoRenew: boolean;
-  billingCycle?: string;
-  billingTerm?: string;
-  startDate?: string;
-  endDate?: string;
-  renewalDate?: string;
-  cancellationAllowedUntil?: string;
-  currency?: string;
-  cost?: number;
-  price?: number;
-  lastUpdatedDate?: string;
-}
+/** The Ion subscription fields the mapper reads (tests pass plain objects without `raw`). */
+export type SubscriptionInput = Pick<
+  IonSubscription,
+  | "id"
+  | "subscriptionId"
+  | "customerId"
+  | "name"
+  | "productName"
+  | "skuName"
+  | "quantity"
+  | "status"
+  | "autoRenew"
+  | "billingCycle"
+  | "billingTerm"
+  | "startDate"
+  | "endDate"
+  | "renewalDate"
+  | "cancellationAllowedUntil"
+  | "currency"
+  | "cost"
+  | "price"
+  | "lastUpdatedDate"
+>;
 
 export interface SubscriptionLinks {
   providerAccountId: string;

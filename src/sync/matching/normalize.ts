@@ -1,3 +1,4 @@
+import { isGuid, normalizeGuid } from "../../shared/guid";
 import { hostOf } from "../mappers/text";
 
 /**
@@ -96,8 +97,7 @@ export function normalizeCountry(value: string | undefined | null): string | und
   return COUNTRY_NAMES[text];
 }
 
+/** Lower-case bare GUID of a Microsoft tenant id (braces allowed), else undefined. */
 export function normalizeTenantId(value: string | undefined | null): string | undefined {
-  if (!value) return undefined;
-  const text = value.trim().toLowerCase().replace(/^\{|\}$/g, "");
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(text) ? text : undefined;
+  return isGuid(value) ? normalizeGuid(value) : undefined;
 }

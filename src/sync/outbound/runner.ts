@@ -21,28 +21,6 @@ import { SETS, SyncState } from "../schema";
 import { pendingAutoRenew, planOutbound, SubscriptionChange } from "./policy";
 import { orderReferenceId } from "./referenceId";
 
-export const OUTBOUND_COLUMNS = [
-  "w365_providersubscriptionid",
-  "w365_name",
-  "w365_ionsubscriptionid",
-  "w365_ioncustomerid",
-  "_w365_connection_value",
-  "_w365_provideraccount_value",
-  "_w365_account_value",
-  "w365_quantity",
-  "w365_status",
-  "w365_autorenew",
-  "w365_lastsyncedquantity",
-  "w365_lastsyncedstatus",
-  "w365_lastsyncedautorenew",
-  "w365_requestedquantity",
-  "w365_requestedstatus",
-  "w365_requestedautorenew",
-  "w365_syncstate",
-  "w365_orderreference",
-  "w365_lastorderid",
-];
-
 export interface OutboundRow {
   w365_providersubscriptionid: string;
   w365_name?: string | null;
