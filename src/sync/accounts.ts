@@ -13,6 +13,7 @@ import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./mappers/toProviderAccountRow";
 import { AccountIndex, AccountRecord, MatchDecision, matchCustomer } from "./matching";
+import { PageCheckpoints } from "./pages";
 import { mapPool, readAhead } from "./pool";
 import type { RunRecorder } from "./runs";
 import type { MappingTotals } from "./messages";
@@ -252,9 +253,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
-  // Pages count as done for the checkpoint, in order, once all their writes are written.
-  let checkpoints: Promise<void> = Promise.resolve();
-  let lastFlush: Promise<void> = Promise.resolve();
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun);
   try {
     for await (const customers of pages) {
       for (const c of customers) seen.add(c.id);
@@ -312,25 +311,11 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         }
       });
       page++;
-      const seq = writer.lastSeq;
-      const readSoFar = customersSeen;
-      checkpoints = checkpoints
-        .then(() => writer.whenWritten(seq))
-        .then(() => run.event({ type: "page-done", phase: "accounts", counts: report.counts, at: clock.now() }, `accounts: ${readSoFar} Ion customers read`));
-      checkpoints.catch(() => undefined);
-      // Pipelined: full batches go out while the next Ion page and its profiles are read; at most one
-      // flush waits behind the running one (bounded memory).
-      if (!o.dryRun && writer.full) {
-        await lastFlush;
-        lastFlush = writer.flush({ onlyFull: true });
-        lastFlush.catch(() => undefined);
-      }
-      await ctx.deps.hooks?.afterPage?.({ phase: "accounts", page });
+      // Pipelined: full batches go out while the next Ion page and its profiles are read.
+      await pageCheckpoints.pageDone(page, `accounts: ${customersSeen} Ion customers read`);
     }
   } catch (error) {
-    // Keep what was already decided: writes are idempotent, and their pages then count as done.
-    if (!o.dryRun) await writer.drain().catch(() => undefined);
-    await checkpoints.catch(() => undefined);
+    await pageCheckpoints.abort();
     throw error;
   }
 
@@ -408,7 +393,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     waitingForAdmin: { suggested: mappingTotals.suggested, unmapped: mappingTotals.unmapped },
   });
   const phaseSeq = writer.lastSeq;
-  const phaseDone = checkpoints.then(() => writer.whenWritten(phaseSeq)).then(() => run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`));
+  const phaseDone = pageCheckpoints.settled().then(() => writer.whenWritten(phaseSeq)).then(() => run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`));
   if (!defer) await phaseDone;
   else phaseDone.catch(() => undefined);
   const accountsVersion = index?.maxVersion ?? (rematch ? undefined : o.accountsVersion);

@@ -8,6 +8,7 @@ import type { BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscription } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
 import { pagesToSkip } from "./checkpoint";
+import { PageCheckpoints } from "./pages";
 import { readAhead } from "./pool";
 import { SyncError } from "./errors";
 import type { SyncContext } from "./context";
@@ -154,9 +155,7 @@ export async function runSubscriptionsPhase(
   } else pages = fullPass!;
 
   await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
-  // Pages count as done for the checkpoint, in order, once all their writes are written.
-  let checkpoints: Promise<void> = Promise.resolve();
-  let lastFlush: Promise<void> = Promise.resolve();
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", o.dryRun);
   try {
     for await (const subs of pages) {
       read += subs.length;
@@ -207,23 +206,10 @@ export async function runSubscriptionsPhase(
         }
       }
       page++;
-      const seq = writer.lastSeq;
-      const readSoFar = read;
-      checkpoints = checkpoints
-        .then(() => writer.whenWritten(seq))
-        .then(() => run.event({ type: "page-done", phase: "subscriptions", counts: report.counts, at: clock.now() }, `subscriptions: ${readSoFar} Ion subscriptions read`));
-      checkpoints.catch(() => undefined);
-      // Full batches go out while the next Ion page is read; at most one flush waits (bounded memory).
-      if (!o.dryRun && writer.full) {
-        await lastFlush;
-        lastFlush = writer.flush({ onlyFull: true });
-        lastFlush.catch(() => undefined);
-      }
-      await ctx.deps.hooks?.afterPage?.({ phase: "subscriptions", page });
+      await pageCheckpoints.pageDone(page, `subscriptions: ${read} Ion subscriptions read`);
     }
   } catch (error) {
-    if (!o.dryRun) await writer.drain().catch(() => undefined);
-    await checkpoints.catch(() => undefined);
+    await pageCheckpoints.abort();
     throw error;
   }
   // Ion's full list for this scope (the account, or the one customer) was read to the end, so a stored
@@ -231,7 +217,7 @@ export async function runSubscriptionsPhase(
   // part-way threw above and flags nothing.
   const missing = flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
   if (!o.dryRun) await writer.drain();
-  await checkpoints;
+  await pageCheckpoints.settled();
   report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
   return [...existing.values()].filter((row) => requestPending(row) || row.w365_syncstate === SyncState.SentToIon);

@@ -79,20 +79,8 @@ export function jaroWinkler(a: string, b: string, prefixScale = 0.1): number {
  * stricter one, so it dominates: Jaro-Winkler alone rates "Contoso Logistics" close to "Contoso Labs".
  */
 export function nameSimilarity(a: string[], b: string[]): number {
-  if (a.length === 0 || b.length === 0) return 0;
-  const x = a.join(" ");
-  const y = b.join(" ");
-  if (x === y) return 1;
-  const xs = [...a].sort().join(" ");
-  const ys = [...b].sort().join(" ");
-  if (xs === ys) return 0.98;
-  const score = (p: string, q: string) => {
-    const edit = editSimilarity(p, q);
-    const jw = jaroWinkler(p, q);
-    // Weighted toward the edit score; JW only lifts near-misses that edits already rate well.
-    return Math.min(edit, jw) * 0.3 + edit * 0.7;
-  };
-  return Math.max(score(x, y), score(xs, ys));
+  // With no floor nothing is skipped: the exact score.
+  return nameSimilarityAtLeast(a, b, 0);
 }
 
 /** Letter counts for `editSimilarityUpperBound` (names are normalised to ASCII; others give up the bound). */
@@ -147,6 +135,7 @@ export function nameSimilarityAtLeast(a: string[], b: string[], floor: number): 
   const score = (p: string, q: string) => {
     const edit = editSimilarity(p, q);
     if (edit < floor) return edit;
+    // Weighted toward the edit score; JW only lifts near-misses that edits already rate well.
     return Math.min(edit, jaroWinkler(p, q)) * 0.3 + edit * 0.7;
   };
   return Math.max(score(x, y), score(xs, ys));

@@ -1,0 +1,48 @@
+/**
+ * The per-page bookkeeping both inbound phases share: a page counts as done for the checkpoint, in page
+ * order, only once all of its writes are written; full batches go out while the next Ion page is read, with
+ * at most one flush waiting behind the running one (bounded memory); then the test hook `afterPage`.
+ */
+import type { Phase } from "./checkpoint";
+import type { SyncContext } from "./context";
+import type { RunRecorder } from "./runs";
+import type { BatchWriter } from "./writer";
+
+export class PageCheckpoints {
+  private checkpoints: Promise<void> = Promise.resolve();
+  private lastFlush: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly run: RunRecorder,
+    private readonly writer: BatchWriter,
+    private readonly phase: Phase,
+    private readonly dryRun: boolean,
+  ) {}
+
+  /** After page `page` (1-based) was processed: checkpoint it once written, flush full batches, call the hook. */
+  async pageDone(page: number, progress: string): Promise<void> {
+    const seq = this.writer.lastSeq;
+    this.checkpoints = this.checkpoints
+      .then(() => this.writer.whenWritten(seq))
+      .then(() => this.run.event({ type: "page-done", phase: this.phase, counts: this.run.report.counts, at: this.ctx.clock.now() }, progress));
+    this.checkpoints.catch(() => undefined);
+    if (!this.dryRun && this.writer.full) {
+      await this.lastFlush;
+      this.lastFlush = this.writer.flush({ onlyFull: true });
+      this.lastFlush.catch(() => undefined);
+    }
+    await this.ctx.deps.hooks?.afterPage?.({ phase: this.phase, page });
+  }
+
+  /** Resolves once every page checkpoint so far is written (rejects with the first failure). */
+  settled(): Promise<void> {
+    return this.checkpoints;
+  }
+
+  /** The phase failed: keep what was already decided (writes are idempotent; their pages then count as done). */
+  async abort(): Promise<void> {
+    if (!this.dryRun) await this.writer.drain().catch(() => undefined);
+    await this.checkpoints.catch(() => undefined);
+  }
+}
