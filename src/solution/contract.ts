@@ -115,6 +115,7 @@ export const ENGINE_COLUMNS: Record<string, Cols> = {
     w365_ioncustomerid: "string",
     w365_orderreference: "string",
     w365_ionupdatedon: "datetime",
+    w365_missingsince: "datetime",
   },
   w365_providerconnection: {
     w365_tokenleaseuntil: "datetime",
