@@ -110,8 +110,8 @@ function report() {
   L.push("- Functions app: a delivery whose `x-ms-dynamics-organization` header named another organization than its body was accepted when only the organization id is configured (functions/webhookSecurity.ts).");
   L.push("- CLI: `--provider-account` took any text (started a run, then failed with exit 1) and was silently applied to `sync accounts`; `--connection \"\"`, a non-URL `--functions-url` (exit 1) and a non-NCRONTAB `--sync-schedule` (deployed, exit 0) were not usage errors (src/cli/main.ts).", "");
   L.push("## Known limits", "");
-  L.push("- Client-side timeouts are modelled by `dropAfter` (work done, no answer): the Ion client's 60 s timeout is not injectable through `SyncDeps`, so the suite does not wait for a real one.");
-  L.push("- A rotated token that could not be saved is kept only by that run's TokenManager; the next run (a new context) presents the stored, used token and the connector becomes Credentials expired. The message tells the admin exactly that.");
+  L.push("- Client-side timeouts are mostly modelled by `dropAfter` (work done, no answer); `SyncDeps.ion.timeoutMs` now makes a real client timeout injectable (test/sync covers it with a latency fault).");
+  L.push("- A rotated token that could not be saved is kept in memory per connector by the process and saved first by its next run, verify or keep-alive; it is lost only if the process restarts before then, and the connector's message tells the admin exactly that.");
   return L.join("\n") + "\n";
 }
 
