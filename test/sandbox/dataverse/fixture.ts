@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- conformance tests assert on arbitrary Web API JSON bodies */
 /** Shared test fixture: a small solution model and a thin fetch helper for the emulator's Web API. */
 import type { ColumnDef, SolutionModel, TableDef } from "../../../src/solution/model";
 import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from "../../../sandbox/dataverse";

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- conformance tests assert on arbitrary Web API JSON bodies */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startDataverseEmulator } from "../../../sandbox/dataverse";
