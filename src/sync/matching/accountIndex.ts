@@ -1,3 +1,4 @@
+import { nameForms, type NameForms } from "./similarity";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 
 /** An existing Work 365 account as read from Dataverse (only the matching columns). */
@@ -17,6 +18,8 @@ export interface IndexedAccount {
   id: string;
   name: string;
   tokens: string[];
+  /** The name joined as written and sorted, computed once per account (the scorer compares every candidate). */
+  forms: NameForms;
   tenantId?: string;
   domains: string[];
   postalCode?: string;
@@ -31,10 +34,12 @@ export function indexAccount(record: AccountRecord): IndexedAccount {
   for (const d of [organisationDomain(record.w365_primarydomain), organisationDomain(record.websiteurl), businessEmailDomain(record.emailaddress1)]) {
     if (d) domains.add(d);
   }
+  const tokens = nameTokens(record.name);
   return {
     id: record.accountid,
     name: record.name ?? "",
-    tokens: nameTokens(record.name),
+    tokens,
+    forms: nameForms(tokens),
     tenantId: normalizeTenantId(record.w365_microsofttenantid),
     domains: [...domains],
     postalCode: normalizePostalCode(record.address1_postalcode),

@@ -1,6 +1,6 @@
 import type { AccountIndex, IndexedAccount } from "./accountIndex";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
-import { nameSimilarityAtLeast } from "./similarity";
+import { nameForms, nameSimilarityAtLeast, type NameForms } from "./similarity";
 
 /**
  * Matching rules (documented in src/sync/README.md). Each matching signal is evidence with a weight;
@@ -58,6 +58,7 @@ export interface MatchDecision {
 
 interface PreparedQuery {
   tokens: string[];
+  forms: NameForms;
   tenantId?: string;
   domain?: string;
   emailDomain?: string;
@@ -66,8 +67,10 @@ interface PreparedQuery {
 }
 
 export function prepareQuery(q: MatchQuery): PreparedQuery {
+  const tokens = nameTokens(q.organization);
   return {
-    tokens: nameTokens(q.organization),
+    tokens,
+    forms: nameForms(tokens),
     tenantId: normalizeTenantId(q.tenantId),
     domain: organisationDomain(q.domain),
     emailDomain: businessEmailDomain(q.email),
@@ -114,7 +117,7 @@ export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate |
     identifying = true;
   }
   // Exact at or above the floor; below it only "below" matters (issue 8: skips most quadratic scores).
-  const similarity = nameSimilarityAtLeast(q.tokens, a.tokens, NAME_SIMILARITY_FLOOR);
+  const similarity = nameSimilarityAtLeast(q.tokens, a.tokens, NAME_SIMILARITY_FLOOR, q.forms, a.forms);
   if (similarity >= 1) {
     evidence.push(MATCH_WEIGHTS.exactName);
     reasons.push("name matches");

@@ -116,20 +116,32 @@ export function editSimilarityUpperBound(x: string, y: string): number {
   return 1 - Math.max(surplusX, surplusY) / longer;
 }
 
+/** A name's two spellings the scorer compares: words as written and words sorted, joined by spaces. */
+export interface NameForms {
+  joined: string;
+  sorted: string;
+}
+
+export function nameForms(tokens: string[]): NameForms {
+  return { joined: tokens.join(" "), sorted: [...tokens].sort().join(" ") };
+}
+
 /**
  * `nameSimilarity(a, b)` when it is at least `floor`; otherwise some value below `floor` (the scorer
  * only asks whether names reach the floor). Skips the quadratic work for names that cannot: the
- * letters bound first (the same for both word orders), then the edit score before Jaro-Winkler (the
+ * length and letters bounds first (the same for both word orders), then the edit score before Jaro-Winkler (the
  * combined score never exceeds the edit score).
  */
-export function nameSimilarityAtLeast(a: string[], b: string[], floor: number): number {
+export function nameSimilarityAtLeast(a: string[], b: string[], floor: number, formsA?: NameForms, formsB?: NameForms): number {
   if (a.length === 0 || b.length === 0) return 0;
-  const x = a.join(" ");
-  const y = b.join(" ");
+  const { joined: x, sorted: xs } = formsA ?? nameForms(a);
+  const { joined: y, sorted: ys } = formsB ?? nameForms(b);
   if (x === y) return 1;
-  const xs = [...a].sort().join(" ");
-  const ys = [...b].sort().join(" ");
   if (xs === ys) return 0.98;
+  // Length alone bounds the edit score (1 - length difference / longer length), before any letter is read.
+  const longer = Math.max(x.length, y.length);
+  const byLength = 1 - Math.abs(x.length - y.length) / longer;
+  if (byLength < floor) return byLength;
   const bound = editSimilarityUpperBound(x, y);
   if (bound < floor) return bound;
   const score = (p: string, q: string) => {
