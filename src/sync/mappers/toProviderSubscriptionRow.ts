@@ -122,13 +122,25 @@ export function toProviderSubscriptionRow(connectionId: string, sub: Subscriptio
   const data = toProviderSubscriptionData(sub);
   const synced = requestPending ? {} : lastSyncedFrom(data);
   const hash = contentHash({ ...data, ...synced, providerAccount: links.providerAccountId, account: links.accountId ?? null });
-  const body: Record<string, unknown> = {
-    ...data,
-    ...synced,
-    w365_contenthash: hash,
-    "w365_connection@odata.bind": bind(SETS.connection, connectionId),
-    "w365_provideraccount@odata.bind": bind(SETS.providerAccount, links.providerAccountId),
+  let body: Record<string, unknown> | undefined;
+  const build = (): Record<string, unknown> => {
+    const b: Record<string, unknown> = {
+      ...data,
+      ...synced,
+      w365_contenthash: hash,
+      "w365_connection@odata.bind": bind(SETS.connection, connectionId),
+      "w365_provideraccount@odata.bind": bind(SETS.providerAccount, links.providerAccountId),
+    };
+    if (links.accountId) b["w365_account@odata.bind"] = bind(SETS.account, links.accountId);
+    return b;
   };
-  if (links.accountId) body["w365_account@odata.bind"] = bind(SETS.account, links.accountId);
-  return { body, hash, data };
+  return {
+    hash,
+    data,
+    // Built on first use (then the same object): a sync hashes every subscription but writes only the
+    // changed ones, so most bodies are never needed (issue 8: CPU and garbage at 50,000 rows).
+    get body() {
+      return (body ??= build());
+    },
+  };
 }
