@@ -12,10 +12,18 @@ export function stableStringify(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+  // Keys in code-unit order (what sort() does for strings); one string built in a loop: this runs for
+  // every Ion row on every sync (issue 8), so no intermediate entry arrays.
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = "{";
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (out.length > 1) out += ",";
+    out += `${JSON.stringify(k)}:${stableStringify(v)}`;
+  }
+  return `${out}}`;
 }
 
 /**
