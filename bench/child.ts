@@ -6,7 +6,7 @@
  * "all"), counts every Dataverse and Ion HTTP request on the client side, appends every data row it
  * wrote to `opsFile` (JSON lines, for the bare loader) and answers with one ChildResult.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { DataverseClient, type BatchOperation, type BatchOptions, type BatchResult } from "../src/dataverse";
 import { ensureError } from "../src/shared/errors";
 import { silentLogger } from "../src/shared/logger";
@@ -63,7 +63,17 @@ export interface ChildResult {
   ion: { requests: number; byEndpoint: Record<string, number>; throttled: number };
   peakRssMb: number;
   /** Peaks sampled every 100 ms: which part of the memory the peak RSS is made of. */
-  memory: { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number; peakArrayBuffersMb: number };
+  memory: { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number; peakArrayBuffersMb: number; atEnd?: Record<string, number> };
+}
+
+/** Linux: resident memory at the end by kind (anonymous = heap and malloc, file = the node binary and libraries). */
+export function residentByKind(statusText: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of ["VmRSS", "RssAnon", "RssFile", "VmHWM"]) {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(statusText);
+    if (m) out[`${key}Mb`] = Math.round((Number(m[1]) / 1024) * 10) / 10;
+  }
+  return out;
 }
 
 /** "w365_syncruns(1234…)?$select=…" → "w365_syncruns"; "$batch" stays. */
@@ -116,7 +126,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     };
   }
   const runs: ChildRunSummary[] = [];
-  const memory = { peakHeapUsedMb: 0, peakHeapTotalMb: 0, peakExternalMb: 0, peakArrayBuffersMb: 0 };
+  const memory: ChildResult["memory"] = { peakHeapUsedMb: 0, peakHeapTotalMb: 0, peakExternalMb: 0, peakArrayBuffersMb: 0 };
   const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
   const sample = () => {
     const m = process.memoryUsage();
@@ -152,6 +162,11 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   } finally {
     clearInterval(sampler);
     sample();
+    try {
+      memory.atEnd = residentByKind(readFileSync("/proc/self/status", "utf8"));
+    } catch {
+      // not Linux: the peaks above still say what the heap did
+    }
     closeSync(fd);
   }
   const wallMs = performance.now() - started;

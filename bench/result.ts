@@ -27,7 +27,7 @@ export interface RunResult {
   loaderMs: number;
   peakRssMb: number;
   /** What the peak RSS is made of (peaks sampled every 100 ms in the sync process). */
-  memory?: { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number; peakArrayBuffersMb: number };
+  memory?: { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number; peakArrayBuffersMb: number; atEnd?: Record<string, number> };
   /** 429 answers the sync received from Dataverse (request or $batch part) and from Ion. */
   throttled: number;
   status: string;

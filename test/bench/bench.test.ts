@@ -1,5 +1,5 @@
 import { parseBenchArgs, DEFAULT_CUSTOMERS, DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER } from "../../bench/args";
-import { entitySetOfPath } from "../../bench/child";
+import { entitySetOfPath, residentByKind } from "../../bench/child";
 import { computeFloor, pagesFor, requiredReads } from "../../bench/floor";
 import { toLoaderOperation } from "../../bench/loader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunResult } from "../../bench/result";
@@ -135,6 +135,11 @@ describe("measurement helpers", () => {
     expect(entitySetOfPath("w365_syncruns(0b4c…)?$select=a")).toBe("w365_syncruns");
     expect(entitySetOfPath("$batch")).toBe("$batch");
     expect(entitySetOfPath("http://127.0.0.1:1/api/data/v9.2/accounts?$skiptoken=x")).toBe("accounts");
+  });
+
+  it("reads resident memory by kind from /proc/self/status", () => {
+    expect(residentByKind("Name:\tnode\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\nRssAnon:\t  153600 kB\nRssFile:\t   51200 kB\n")).toStrictEqual({ VmRSSMb: 200, RssAnonMb: 150, RssFileMb: 50, VmHWMMb: 400 });
+    expect(residentByKind("")).toStrictEqual({});
   });
 
   it("compares content without system columns or annotations", () => {
