@@ -17,7 +17,7 @@ import { BatchWriter } from "./writer";
 import type { BatchOperation } from "../dataverse";
 import { MappingTotals, runMessage } from "./messages";
 import { ConnectionStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "./schema";
-import { runSubscriptionsPhase } from "./subscriptions";
+import { loadExistingSubscriptions, runSubscriptionsPhase } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 
 export type { SyncDeps, SyncHooks, ConnectionRecord } from "./context";
@@ -134,6 +134,14 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const writer = dryRun ? undefined : new BatchWriter(ctx.dv);
   let accountsDone: Promise<void> | undefined;
   const phaseTimes: Record<string, number> = {};
+  // The stored subscription rows do not depend on the accounts phase: read them while it runs (issue 8:
+  // the state read of a large reseller overlaps the customer pages instead of following them).
+  const planned = remainingPhases(run.checkpoint);
+  let storedSubscriptions: ReturnType<typeof loadExistingSubscriptions> | undefined;
+  if (!o.providerAccountId && planned.includes("accounts") && planned.includes("subscriptions")) {
+    storedSubscriptions = loadExistingSubscriptions(ctx.dv, connection.id);
+    storedSubscriptions.catch(() => undefined); // awaited by the subscriptions phase; a failed run never gets there
+  }
   try {
     for (const phase of remainingPhases(run.checkpoint)) {
       const phaseStart = ctx.clock.now();
@@ -155,7 +163,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
           checkpointChanged = true;
         }
       } else if (phase === "subscriptions") {
-        outboundCandidates = await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping, writer });
+        outboundCandidates = await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping, writer, existing: storedSubscriptions });
         // The accounts phase's deferred writes went out with these; its checkpoint follows them.
         await accountsDone;
         accountsDone = undefined;

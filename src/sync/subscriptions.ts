@@ -122,7 +122,14 @@ export async function loadExistingSubscriptions(dv: DataverseClient, connectionI
 export async function runSubscriptionsPhase(
   ctx: SyncContext,
   run: RunRecorder,
-  o: { dryRun: boolean; providerAccountId?: string; mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> }; writer?: BatchWriter },
+  o: {
+    dryRun: boolean;
+    providerAccountId?: string;
+    mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> };
+    writer?: BatchWriter;
+    /** The connector's stored rows, already being read (started by the run beside the accounts phase). */
+    existing?: Promise<Map<string, ExistingProviderSubscription>>;
+  },
 ): Promise<ExistingProviderSubscription[]> {
   const { dv, ion, connection, clock } = ctx;
   const report = run.report;
@@ -131,7 +138,7 @@ export async function runSubscriptionsPhase(
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
   // The first Ion page downloads while the stored rows are read.
   const fullPass = o.providerAccountId ? undefined : readAhead(ion.subscriptions.listPages({ limit }));
-  const existing = await loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
+  const existing = await (o.existing && !o.providerAccountId ? o.existing : loadExistingSubscriptions(dv, connection.id, o.providerAccountId));
   // The run's writer may already hold the accounts phase's deferred updates: they share batches.
   const writer = o.writer ?? new BatchWriter(dv);
   const skip = pagesToSkip(run.checkpoint, "subscriptions");
