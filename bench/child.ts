@@ -47,6 +47,8 @@ export interface ChildResult {
   error?: string;
   /** Time inside runSync (module loading and process start excluded). */
   wallMs: number;
+  /** Part of wallMs the bench spent recording the written rows for the loader (not the sync's work). */
+  recordingMs: number;
   runs: ChildRunSummary[];
   dataverse: {
     requests: number;
@@ -101,10 +103,13 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     },
   });
   const fd = openSync(req.opsFile, "a");
+  // The bench's own cost inside the sync process (recording the rows for the loader), reported apart.
+  let recordingMs = 0;
   // Every write the sync makes goes through these methods: count rows per table, record data rows for the loader.
   const originalBatch = client.batch.bind(client);
   client.batch = async (ops: BatchOperation[], o?: BatchOptions): Promise<BatchResult[]> => {
     const results = await originalBatch(ops, o);
+    const recordStart = performance.now();
     let lines = "";
     results.forEach((r, i) => {
       const op = ops[i]!;
@@ -114,6 +119,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
       if (DATA_SETS.has(op.entitySet)) lines += JSON.stringify({ entitySet: op.entitySet, key: op.key, body: op.body } satisfies RecordedOp) + "\n";
     });
     if (lines) writeSync(fd, lines);
+    recordingMs += performance.now() - recordStart;
     return results;
   };
   for (const method of ["create", "update", "upsert"] as const) {
@@ -175,6 +181,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     ok: !error && runs.every((r) => r.status === "succeeded"),
     error,
     wallMs: Math.round(wallMs),
+    recordingMs: Math.round(recordingMs),
     runs,
     dataverse: { requests: stats.requests, batchRequests: dv.batchRequests, batchItems: stats.batchItems, throttled: stats.throttled, retries: stats.retries, byOperation: dv.byOperation, writesBySet: dv.writesBySet, failedWritesBySet: dv.failedWritesBySet },
     ion,

@@ -31,6 +31,8 @@ export interface RunResult {
   /** 429 answers the sync received from Dataverse (request or $batch part) and from Ion. */
   throttled: number;
   status: string;
+  /** Part of wallMs the bench itself spent in the sync process (recording written rows for the loader). */
+  recordingMs: number;
   ionRequestsByEndpoint: Record<string, number>;
   cloudProfileReads: number;
   dataverseRequestsByOperation: Record<string, number>;

@@ -272,6 +272,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     memory: child.memory,
     throttled: child.dataverse.throttled + child.ion.throttled,
     status,
+    recordingMs: child.recordingMs,
     ionRequestsByEndpoint: ionCounters,
     cloudProfileReads: ionCounters[CLOUD_PROFILES] ?? 0,
     dataverseRequestsByOperation: child.dataverse.byOperation,

@@ -22,6 +22,7 @@ function run(overrides: Partial<RunResult> = {}): RunResult {
     peakRssMb: 120,
     throttled: 0,
     status: "succeeded",
+    recordingMs: 0,
     ionRequestsByEndpoint: {},
     cloudProfileReads: 0,
     dataverseRequestsByOperation: {},
