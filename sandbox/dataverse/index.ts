@@ -14,7 +14,8 @@ import { DataverseHttpError, ErrorCodes } from "./errors";
 import { Handler, errorResponse, type EmuRequest, type EmuResponse, type EmulatorStats } from "./handler";
 import { Records, type UserInfo } from "./records";
 import { deterministicGuid, Store, type Row } from "./store";
-import { ServiceProtection, seededRandom, type ServiceProtectionOptions } from "./throttle";
+import { seededRandom } from "../../src/shared/random";
+import { ServiceProtection, type ServiceProtectionOptions } from "./throttle";
 import { EventPipeline } from "./webhooks";
 
 export type { EmulatorStats } from "./handler";
