@@ -10,11 +10,14 @@ import { inspectSolutionZip, readPackage } from "./package";
 import { PacCliDeployer, findOnPath, type CommandRunner } from "./pac";
 import { DeployError, type DeploySettings, type ImportResult, type SolutionDeployer, type SolutionPackage, type WhoAmI } from "./types";
 import { WebApiDeployer, type DeployDataverseClient } from "./webapi";
+import { customApiSteps, ensureCustomApiSteps, isStepMessageRefusal, withoutCustomApiSteps, type StepOutcome } from "./steps";
+import { readSolutionZip } from "../solution/io";
 
 export * from "./types";
 export { WebApiDeployer, compareVersions, type DeployDataverseClient } from "./webapi";
 export { PacCliDeployer, findOnPath, spawnRunner, type CommandRunner, type CommandResult } from "./pac";
 export { inspectSolutionZip, readPackage, packForDeploy } from "./package";
+export { customApiSteps, ensureCustomApiSteps, withoutCustomApiSteps, isStepMessageRefusal, STEP_COMPONENT_TYPE, type StepOutcome, type StepClient } from "./steps";
 
 export interface DeploySolutionOptions {
   environmentUrl: string;
@@ -43,6 +46,8 @@ export interface DeployResult extends ImportResult {
   user: WhoAmI;
   environmentVariables: string[];
   serviceEndpointId?: string;
+  /** The webhook steps on the custom API messages, checked (or registered) after import. */
+  customApiSteps: StepOutcome[];
   warnings: string[];
 }
 
@@ -71,14 +76,29 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
     throw new DeployError("DEPLOY_BAD_PACKAGE", `The package is ${pkg.managed ? "managed" : "unmanaged"} but ${opts.managed ? "--managed" : "an unmanaged import"} was asked for.`);
   }
 
-  let imported: ImportResult;
-  if (deployer === webApi) imported = await webApi.import(pkg, { async: Boolean(opts.async), publish: opts.publish !== false });
-  else {
+  const importWith = async (p: SolutionPackage): Promise<ImportResult> => {
+    if (deployer === webApi) return webApi.import(p, { async: Boolean(opts.async), publish: opts.publish !== false });
     // pac would refuse a downgrade too, but with a less helpful message: check first.
-    const { previousVersion } = await webApi.preflight(pkg);
-    imported = await deployer.import(pkg, { publish: opts.publish !== false });
-    if (previousVersion !== undefined) imported = { ...imported, previousVersion, upgraded: true };
+    const { previousVersion } = await webApi.preflight(p);
+    const r = await deployer.import(p, { publish: opts.publish !== false });
+    return previousVersion !== undefined ? { ...r, previousVersion, upgraded: true } : r;
+  };
+  // A package this reader cannot parse still goes to Dataverse, which reports what is wrong with it.
+  const apiSteps = await readSolutionZip(pkg.zip).then(customApiSteps, () => []);
+  const warnings: string[] = [];
+  let imported: ImportResult;
+  try {
+    imported = await importWith(pkg);
+  } catch (err) {
+    // The custom API steps name their message by a derived id (see ./steps.ts). If that is what Dataverse
+    // refused, import without them; they are registered through the Web API below.
+    if (apiSteps.length === 0 || !isStepMessageRefusal(err)) throw err;
+    logger.warn("import refused the custom API steps; importing without them", { steps: apiSteps.length });
+    const stripped = await withoutCustomApiSteps(pkg.zip, pkg.managed);
+    imported = await importWith({ ...pkg, zip: stripped.zip });
+    warnings.push(`Dataverse refused the ${apiSteps.length} custom API step(s) in the package; they were registered through the Web API after import.`);
   }
+  const stepOutcomes = await ensureCustomApiSteps(client, apiSteps, { solutionUniqueName: pkg.uniqueName, logger });
   const settings = await webApi.applySettings(opts.settings ?? {});
   const result: DeployResult = {
     ...imported,
@@ -86,7 +106,8 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
     deployer: deployer.kind,
     user,
     environmentVariables: settings.environmentVariables,
-    warnings: settings.warnings,
+    customApiSteps: stepOutcomes,
+    warnings: [...warnings, ...settings.warnings],
   };
   if (settings.serviceEndpoint) result.serviceEndpointId = settings.serviceEndpoint;
   logger.info("solution deployed", { solution: result.solution, version: result.version, upgraded: result.upgraded, deployer: result.deployer });
