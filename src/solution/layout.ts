@@ -208,15 +208,22 @@ function entityFolderName(t: TableDef): string {
   return t.isCustomEntity ? t.logicalName : (SYSTEM_TABLES[t.logicalName]?.schemaName ?? t.logicalName);
 }
 
+/**
+ * OPC content types, as pac/SolutionPackager writes them (ydgs/PCF-QuillCustomRichTextFieldSolution:
+ * bin/Release/QuillRichTextField.zip): one Default per extension (xml is text/xml), an octet-stream Override
+ * for each PCF ControlManifest.xml, and one for each part without an extension.
+ */
 function contentTypesXml(paths: string[]): string {
-  const exts = [...new Set(paths.map((p) => p.slice(p.lastIndexOf(".") + 1).toLowerCase()).filter((e) => e && !e.includes("/")))].sort();
+  const baseName = (p: string): string => p.slice(p.lastIndexOf("/") + 1);
+  const ext = (p: string): string => (baseName(p).includes(".") ? baseName(p).slice(baseName(p).lastIndexOf(".") + 1).toLowerCase() : "");
+  const exts = [...new Set(paths.map(ext).filter(Boolean))].sort();
   return toXmlDocument(
     el(
       "Types",
       { xmlns: "http://schemas.openxmlformats.org/package/2006/content-types" },
       exts.map((e) => el("Default", { Extension: e, ContentType: e === "xml" ? "text/xml" : "application/octet-stream" })),
       paths
-        .filter((p) => !p.includes(".") || p.slice(p.lastIndexOf("/")).indexOf(".") < 0)
+        .filter((p) => ext(p) === "" || /^Controls\/[^/]+\/ControlManifest\.xml$/i.test(p))
         .sort()
         .map((p) => el("Override", { PartName: `/${p}`, ContentType: "application/octet-stream" })),
     ),
