@@ -11,7 +11,7 @@
  * edited the row) evaluates them again. Clears are idempotent so the connector's own writes never
  * cause a second order.
  */
-import { buildSubscriptionUpdateOrder, IonNetworkError, IonOrder, IonRateLimitError, IonServerError, IonSubscription, TERMINAL_ORDER_STATUSES } from "../../ion";
+import { buildSubscriptionUpdateOrder, IonNetworkError, IonNotFoundError, IonOrder, IonRateLimitError, IonServerError, IonSubscription, TERMINAL_ORDER_STATUSES } from "../../ion";
 import { ensureError, errorCode } from "../../shared/errors";
 import { backoffMs, DEFAULT_RETRY } from "../../shared/retry";
 import type { SyncContext } from "../context";
@@ -94,7 +94,17 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
       report.add({ entity: "providersubscription", key: id, name, action: "skipped", message: "waiting for the admin (Conflict or Error)" });
       return result("skipped", "Waiting for the admin to resolve the Conflict or Error.");
     }
-    const sub = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
+    let sub: IonSubscription;
+    try {
+      sub = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
+    } catch (caught) {
+      if (!(caught instanceof IonNotFoundError)) throw caught;
+      // Removed in Ion (or its customer was): there is nothing to change; say so instead of failing.
+      const message = "Not sent: this subscription is no longer in StreamOne Ion. Clear the request; the next Sync Subscriptions marks the row as missing from Ion.";
+      await update({ w365_syncstate: SyncState.Error, w365_syncmessage: message });
+      report.add({ entity: "providersubscription", key: id, name, action: "refused", message });
+      return result("refused", message);
+    }
     const plan = planOutbound({ requested, ion: sub, lastSynced: lastSyncedOf(row), now: ctx.clock.now() });
     switch (plan.kind) {
       case "none":

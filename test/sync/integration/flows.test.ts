@@ -162,4 +162,20 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
     const after = await w.dv.retrieve<Row>("w365_provideraccounts", pa, { select: ["w365_mappingstatus", "_w365_account_value"] });
     expect(after).toMatchObject({ w365_mappingstatus: MappingStatus.Mapped, _w365_account_value: created.accountId });
   });
+
+  // Last: it removes a customer from Ion.
+  it("refuses a change to a subscription that is no longer in Ion, with a clear message and no order", async () => {
+    const row = await pickRow(5);
+    const id = String(row.w365_providersubscriptionid);
+    const { w365_ioncustomerid } = await w.dv.retrieve<Row>(SUB, id, { select: ["w365_ioncustomerid"] });
+    w.ion.control.removeCustomer(String(w365_ioncustomerid));
+    const ordersBefore = w.ion.control.orders().length;
+    await w.dv.update(SUB, id, { w365_requestedquantity: Number(row.w365_quantity) + 1 });
+    const r = await runOutboundForSubscription(w.deps, { subscriptionId: id, trigger: "webhook" });
+    expect(r.outcome).toBe("refused");
+    const after = await subRow(id);
+    expect(after.w365_syncstate).toBe(SyncState.Error);
+    expect(String(after.w365_syncmessage)).toMatch(/no longer in StreamOne Ion/);
+    expect(w.ion.control.orders().length).toBe(ordersBefore);
+  });
 });
