@@ -45,6 +45,7 @@ describe("streamone-ion pack and deploy", () => {
       const out = memoryOutput();
       const code = await main(["deploy", "--environment", emulator.url, "--zip", path.join(outDir, packed), "--functions-url", "https://contoso-streamone.azurewebsites.net"], out);
       expect(out.text()).toMatch(/Imported StreamOneIonConnector/);
+      expect(out.text()).toMatch(/Custom API webhook steps: 4 verified, 0 rebound, 0 created\./);
       expect(code).toBe(0);
       const tables = await (await fetch(`${emulator.url}/api/data/v9.2/EntityDefinitions(LogicalName='w365_providersubscription')?$select=EntitySetName`, { headers: { Authorization: `Bearer ${emulator.integrationToken}` } })).json();
       expect(tables.EntitySetName).toBe("w365_providersubscriptions");

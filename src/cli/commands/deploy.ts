@@ -21,6 +21,12 @@ export async function runDeployCommand(
   if (opts.json) out.json(result);
   else {
     out.line(`Imported ${result.solution ?? "StreamOneIonConnector"} ${result.version ?? ""} into ${target.url}`.trim());
+    const steps = result.customApiSteps ?? [];
+    if (steps.length) {
+      const by = (a: string) => steps.filter((s) => s.action === a).length;
+      out.line(`Custom API webhook steps: ${by("verified")} verified, ${by("rebound")} rebound, ${by("created")} created.`);
+    }
+    for (const w of result.warnings ?? []) out.line(`warning: ${w}`);
     out.line("Next: create the connector in Admin Hub → Integrations → Add New → StreamOne, then Verify Connectivity.");
   }
   return 0;
