@@ -213,6 +213,10 @@ export class Handler {
       if (method !== "POST") throw this.methodNotAllowed(method, name);
       return this.solutionAction(name, req, scope);
     }
+    if (name === "AddSolutionComponent") {
+      if (method !== "POST") throw this.methodNotAllowed(method, name);
+      return this.addSolutionComponent(req, scope);
+    }
     const meta = this.d.store.bySet.get(name);
     if (!meta) {
       const api = this.findApi(name);
@@ -664,6 +668,30 @@ export class Handler {
       AsyncOperationId: jobId,
       ImportJobKey: typeof body.ImportJobId === "string" ? body.ImportJobId : randomUUID(),
     });
+  }
+
+  /** AddSolutionComponent: records the component in the named (installed) solution, once. */
+  private async addSolutionComponent(req: EmuRequest, scope: RequestScope): Promise<EmuResponse> {
+    const body = parseJsonBody(req.body) as Record<string, unknown>;
+    const componentId = typeof body.ComponentId === "string" ? body.ComponentId.replace(/[{}]/g, "").toLowerCase() : "";
+    const componentType = body.ComponentType;
+    const solutionName = body.SolutionUniqueName;
+    if (!isGuid(componentId)) throw badRequest("The parameter 'ComponentId' must be a GUID.", ErrorCodes.InvalidArgument);
+    if (typeof componentType !== "number" || !Number.isInteger(componentType)) throw badRequest("The parameter 'ComponentType' must be an integer.", ErrorCodes.InvalidArgument);
+    if (typeof solutionName !== "string" || !solutionName) throw badRequest("The parameter 'SolutionUniqueName' is required.", ErrorCodes.InvalidArgument);
+    const solution = this.d.store.stmt(`SELECT solutionid AS id FROM "solution" WHERE uniquename = ?`).get(solutionName) as { id: string } | undefined;
+    if (!solution) throw notFound(`The solution '${solutionName}' does not exist.`);
+    const meta = this.d.store.table("solutioncomponent")!;
+    const existing = this.d.store.stmt(`SELECT solutioncomponentid AS id FROM "solutioncomponent" WHERE objectid = ? AND solutionid = ?`).get(componentId, solution.id) as { id: string } | undefined;
+    let id = existing?.id;
+    if (!id) {
+      const newId = randomUUID();
+      await this.d.store.transaction(async () => {
+        await this.d.records.create(meta, { solutioncomponentid: newId, objectid: componentId, componenttype: componentType, solutionid: solution.id }, scope.op);
+      });
+      id = newId;
+    }
+    return json(200, { "@odata.context": `${scope.base}$metadata#Microsoft.Dynamics.CRM.AddSolutionComponentResponse`, id });
   }
 
   // ---------------------------------------------------------------------------------------------

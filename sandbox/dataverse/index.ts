@@ -127,6 +127,21 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   upsertSystemRow("businessunit", businessUnitId, { name: orgName });
   upsertSystemRow("systemuser", systemUser.id, { fullname: "SYSTEM", domainname: "SYSTEM", businessunitid: businessUnitId, isdisabled: 0 });
 
+  /** The sdkmessage row of a message (a custom API gets one when it is created); same id in every run. */
+  const ensureMessage = (name: string): string => {
+    const id = deterministicGuid(`sdkmessage:${name.toLowerCase()}`);
+    if (!store.getRow(store.table("sdkmessage")!, id)) upsertSystemRow("sdkmessage", id, { name });
+    return id;
+  };
+  /** The sdkmessagefilter row saying the message applies to a table. */
+  const ensureFilter = (messageName: string, entity: string): string => {
+    const messageId = ensureMessage(messageName);
+    const id = deterministicGuid(`sdkmessagefilter:${messageName.toLowerCase()}:${entity}`);
+    if (!store.getRow(store.table("sdkmessagefilter")!, id)) upsertSystemRow("sdkmessagefilter", id, { sdkmessageid: messageId, primaryobjecttypecode: entity });
+    return id;
+  };
+  for (const name of ["Create", "Update", "Delete"]) ensureMessage(name);
+
   const issueToken = (user: { name: string; fieldSecurity?: boolean; fieldSecurityProfiles?: string[]; applicationUser?: boolean }): string => {
     const id = deterministicGuid(`user:${user.name}:${orgName}`);
     upsertSystemRow("systemuser", id, {
@@ -205,13 +220,19 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       for (const ep of model.serviceEndpoints) {
         upsertSystemRow("serviceendpoint", ep.id.toLowerCase(), { name: ep.name, description: ep.description ?? null, url: ep.url, contract: ep.contract, authtype: ep.authType, messageformat: ep.messageFormat, userclaim: ep.userClaim });
       }
+      for (const t of model.tables) for (const m of ["Create", "Update", "Delete"]) ensureFilter(m, t.logicalName);
+      for (const api of model.customApis) {
+        ensureMessage(api.uniqueName);
+        if (api.bindingType !== 0 && api.boundEntityLogicalName) ensureFilter(api.uniqueName, api.boundEntityLogicalName);
+      }
       for (const step of model.steps) {
-        const messageId = deterministicGuid(`sdkmessage:${step.message.toLowerCase()}`);
-        upsertSystemRow("sdkmessage", messageId, { name: step.message });
+        const messageId = ensureMessage(step.message);
+        const entity = step.primaryEntity && step.primaryEntity !== "none" ? step.primaryEntity : undefined;
         upsertSystemRow("sdkmessageprocessingstep", step.id.toLowerCase(), {
           name: step.name,
           description: step.description ?? null,
           sdkmessageid: messageId,
+          sdkmessagefilterid: entity ? ensureFilter(step.message, entity) : null,
           eventhandler: step.serviceEndpointId.toLowerCase(),
           primaryobjecttypecode: step.primaryEntity ?? "none",
           filteringattributes: step.filteringAttributes.join(",") || null,

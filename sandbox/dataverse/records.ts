@@ -155,7 +155,7 @@ export class Records {
         const annotation = key.slice(at + 1);
         if (annotation !== "odata.bind") continue;
         const nav = key.slice(0, at);
-        const c = meta.columns.get(nav) ?? [...meta.columns.values()].find((x) => x.logicalName.toLowerCase() === nav.toLowerCase());
+        const c = meta.columns.get(nav) ?? [...meta.columns.values()].find((x) => x.logicalName.toLowerCase() === nav.toLowerCase()) ?? targetQualifiedLookup(meta, nav);
         if (!c || !isLookup(c)) {
           throw badRequest(`An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`);
         }
@@ -560,3 +560,16 @@ function defaultStatus(meta: TableMeta, state: number): number {
 }
 
 export { EMPTY_GUID, isGuid };
+
+/**
+ * A lookup that can point at several tables is bound through `<lookup>_<target>` in Dataverse (for example
+ * `eventhandler_serviceendpoint@odata.bind` on a step, `parentcustomerid_account` on a contact).
+ */
+function targetQualifiedLookup(meta: TableMeta, nav: string): ColumnDef | undefined {
+  const lower = nav.toLowerCase();
+  for (const c of meta.columns.values()) {
+    if (!isLookup(c)) continue;
+    if ((c.targets ?? []).some((t) => `${c.logicalName}_${t}` === lower)) return c;
+  }
+  return undefined;
+}

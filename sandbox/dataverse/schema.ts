@@ -120,6 +120,12 @@ export function systemTables(): TableDef[] {
       ["installedon", "datetime"],
       ["publisherid", "lookup", { targets: ["publisher"] }],
     ]),
+    // Components added to a solution after import (AddSolutionComponent), e.g. a step registered through the Web API.
+    table("solutioncomponent", "solutioncomponents", "objectid", "OrganizationOwned", [
+      ["objectid", "string", { maxLength: 36 }],
+      ["componenttype", "integer"],
+      ["solutionid", "lookup", { targets: ["solution"] }],
+    ]),
     table("environmentvariabledefinition", "environmentvariabledefinitions", "schemaname", "UserOwned", [
       ["schemaname", "string", { maxLength: 100 }],
       ["displayname", "string", { maxLength: 100 }],
@@ -167,10 +173,16 @@ export function systemTables(): TableDef[] {
       ["userclaim", "picklist", { options: [{ value: 1, label: "None" }] }],
     ]),
     table("sdkmessage", "sdkmessages", "name", "OrganizationOwned", [["name", "string", { maxLength: 256 }]]),
+    // Which tables a message applies to; a step names its table through one of these (sdkmessagefilterid).
+    table("sdkmessagefilter", "sdkmessagefilters", "primaryobjecttypecode", "OrganizationOwned", [
+      ["sdkmessageid", "lookup", { targets: ["sdkmessage"] }],
+      ["primaryobjecttypecode", "string", { maxLength: 100 }],
+    ]),
     table("sdkmessageprocessingstep", "sdkmessageprocessingsteps", "name", "UserOwned", [
       ["name", "string", { maxLength: 256 }],
       ["description", "memo", { maxLength: 2000 }],
       ["sdkmessageid", "lookup", { targets: ["sdkmessage"] }],
+      ["sdkmessagefilterid", "lookup", { targets: ["sdkmessagefilter"] }],
       ["eventhandler", "lookup", { targets: ["serviceendpoint"] }],
       ["primaryobjecttypecode", "string", { maxLength: 100 }],
       ["filteringattributes", "memo", { maxLength: 100000 }],
@@ -188,6 +200,7 @@ export function systemTables(): TableDef[] {
       ],
       ["rank", "integer"],
       ["asyncautodelete", "boolean"],
+      ["supporteddeployment", "picklist", { options: [{ value: 0, label: "Server Only" }, { value: 1, label: "Microsoft Dynamics 365 Client for Outlook Only" }, { value: 2, label: "Both" }] }],
     ]),
     table("customapi", "customapis", "name", "UserOwned", [
       ["uniquename", "string", { maxLength: 128 }],

@@ -119,10 +119,26 @@ export class EventPipeline implements RecordEvents {
     private readonly options: PipelineOptions,
   ) {}
 
+  /**
+   * The enabled steps on a message, read from the sdkmessageprocessingstep rows (the source of truth, as in
+   * Dataverse): steps imported with a solution and steps created, re-bound, disabled (statecode 1) or deleted
+   * through the Web API alike. The message is resolved by the name of the sdkmessage row the step is bound to,
+   * the table by its sdkmessagefilter (else the step's primaryobjecttypecode). Images come from the solution.
+   */
   stepsFor(message: string, entity: string | undefined): StepDef[] {
-    const m = message.toLowerCase();
-    return this.store.catalog.steps
-      .filter((s) => s.message.toLowerCase() === m && (!s.primaryEntity || s.primaryEntity === "none" || s.primaryEntity === entity))
+    const rows = this.store
+      .stmt(
+        `SELECT s.*, m.name AS "__message", f.primaryobjecttypecode AS "__filter_entity"
+         FROM "sdkmessageprocessingstep" s
+         JOIN "sdkmessage" m ON m.sdkmessageid = s.sdkmessageid
+         LEFT JOIN "sdkmessagefilter" f ON f.sdkmessagefilterid = s.sdkmessagefilterid
+         WHERE lower(m.name) = ? AND coalesce(s.statecode, 0) = 0 AND s.eventhandler IS NOT NULL`,
+      )
+      .all(message.toLowerCase()) as Row[];
+    const shipped = new Map(this.store.catalog.steps.map((st) => [st.id.toLowerCase(), st]));
+    return rows
+      .map((row) => stepFromRow(row, shipped.get(String(row.sdkmessageprocessingstepid))))
+      .filter((st) => !st.primaryEntity || st.primaryEntity === "none" || st.primaryEntity === entity)
       .sort((a, b) => a.stage - b.stage || a.rank - b.rank);
   }
 
@@ -440,6 +456,34 @@ export class EventPipeline implements RecordEvents {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** A step as the pipeline runs it, from its sdkmessageprocessingstep row (joined with its message and filter). */
+export function stepFromRow(row: Row, shipped: StepDef | undefined): StepDef {
+  // The table comes from the step's filter, as in Dataverse (primaryobjecttypecode is derived from it). A row
+  // imported before filters existed (a persisted sandbox) has none: it keeps its own while still on its message.
+  const legacy = shipped && shipped.message.toLowerCase() === String(row.__message).toLowerCase() ? (row.primaryobjecttypecode as string | null | undefined) : undefined;
+  const entity = (row.sdkmessagefilterid ? (row.__filter_entity as string | null | undefined) : legacy) || undefined;
+  const filtering = String(row.filteringattributes ?? "")
+    .split(",")
+    .map((a) => a.trim().toLowerCase())
+    .filter((a) => a.length > 0);
+  const description = row.description as string | null | undefined;
+  return {
+    id: String(row.sdkmessageprocessingstepid),
+    name: String(row.name ?? shipped?.name ?? ""),
+    message: String(row.__message),
+    ...(entity ? { primaryEntity: entity } : {}),
+    serviceEndpointId: String(row.eventhandler),
+    stage: (Number(row.stage ?? 40) as StepDef["stage"]),
+    mode: (Number(row.mode ?? 0) === 1 ? 1 : 0),
+    rank: Number(row.rank ?? 1),
+    filteringAttributes: filtering,
+    asyncAutoDelete: row.asyncautodelete === 1 || row.asyncautodelete === true,
+    // Step images are not served through the Web API here; a step keeps the images its solution shipped.
+    images: shipped?.images ?? [],
+    ...(description ? { description } : {}),
+  };
 }
 
 /**
