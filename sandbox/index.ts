@@ -11,8 +11,10 @@ import { DataverseClient } from "../src/dataverse";
 import { deploySolution } from "../src/deploy";
 import { loadSolutionModel, writeSolutionZip } from "../src/solution";
 import { registerSecret } from "../src/shared/redact";
+import { ValidationError } from "../src/shared/errors";
 import { silentLogger, type Logger } from "../src/shared/logger";
 import { startDataverseEmulator, type DataverseEmulator } from "./dataverse";
+import type { ServiceProtectionOptions } from "./dataverse/throttle";
 import { startFunctionsHost } from "./functions-host";
 import { generateCrmAccounts, startIonSimulator, type IonSimulator } from "./ion";
 import { startAdminHarness } from "./admin";
@@ -29,8 +31,11 @@ export interface SandboxOptions {
   seed?: number;
   /** false = no Ion simulator (connectors point at a real Ion host). */
   ion?: boolean;
-  /** Enforce Dataverse's service protection limits in the emulator. */
-  serviceProtection?: boolean;
+  /**
+   * Enforce Dataverse's service protection limits in the emulator: true = Dataverse's own limits; an object =
+   * enforced with these limits (each defaulting to Dataverse's), e.g. lowered so a run meets real 429s.
+   */
+  serviceProtection?: boolean | SandboxServiceProtection;
   /** Seed the reseller's existing accounts (default true). */
   seedAccounts?: boolean;
   /** Serve the Admin Hub page (default true). */
@@ -40,6 +45,35 @@ export interface SandboxOptions {
   /** Ion orders: processed automatically after a short delay (default) or only on control.processOrders(). */
   orderProcessing?: "auto" | "manual";
   logger?: Logger;
+}
+
+/** Custom service protection limits (per user, over a sliding window; reference/dataverse.md 1.8). */
+export interface SandboxServiceProtection {
+  /** Requests per window (Dataverse: 6 000). */
+  requestsPerWindow?: number;
+  /** Window length in ms (Dataverse: 300 000). */
+  windowMs?: number;
+  /** Combined execution time per window in ms (Dataverse: 1 200 000). */
+  executionMsPerWindow?: number;
+  /** Concurrent requests (Dataverse: 52). */
+  maxConcurrent?: number;
+  /** Fixed Retry-After in seconds; by default the time until the window frees room. */
+  retryAfterSeconds?: number;
+}
+
+/** The emulator's service protection options for a sandbox option; refuses limits that are not positive integers. */
+export function serviceProtectionOptions(option: SandboxOptions["serviceProtection"]): ServiceProtectionOptions {
+  if (option === undefined || option === false) return { enabled: false };
+  if (option === true) return { enabled: true };
+  const out: ServiceProtectionOptions = { enabled: true };
+  for (const name of ["requestsPerWindow", "windowMs", "executionMsPerWindow", "maxConcurrent", "retryAfterSeconds"] as const) {
+    const value = option[name];
+    if (value === undefined) continue;
+    const min = name === "retryAfterSeconds" ? 0 : 1;
+    if (!Number.isInteger(value) || value < min) throw new ValidationError(`serviceProtection.${name} must be an integer of at least ${min} (got ${String(value)}).`, { field: `serviceProtection.${name}` });
+    out[name] = value;
+  }
+  return out;
 }
 
 /** The one JSON line `streamone-ion sandbox` prints (DESIGN.md section 4). */
@@ -83,7 +117,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const emulator = await startDataverseEmulator({
       port: options.dataversePort ?? 0,
       dbPath,
-      serviceProtection: { enabled: Boolean(options.serviceProtection) },
+      serviceProtection: serviceProtectionOptions(options.serviceProtection),
       logger,
     });
     closers.push(() => emulator.close());
