@@ -2,6 +2,7 @@
  * Command-line arguments of `npm run bench` (issue 8). Pure: parsed and validated here, used by run.ts.
  */
 import { ValidationError } from "../src/shared/errors";
+import { THROTTLED_DEFAULT_CUSTOMERS, THROTTLED_LIMITS, type ThrottleLimits } from "./throttled";
 
 /** Scenario L of issue 8: a large reseller. */
 export const DEFAULT_CUSTOMERS = 10_000;
@@ -21,6 +22,10 @@ export interface BenchArgs {
   serviceProtection: boolean;
   /** V8 old-space budget of the sync process (--max-old-space-size); absent = Node's default, as the CLI runs. */
   syncHeapMb?: number;
+  /** The throttled scenario (throttled.ts) instead of scenario L: lowered limits, writes throttled.json/.md. */
+  throttled: boolean;
+  /** Service protection limits of the throttled scenario (THROTTLED_LIMITS unless overridden). */
+  throttleLimits: ThrottleLimits;
   help: boolean;
 }
 
@@ -33,6 +38,12 @@ export const USAGE = `Usage: npm run bench -- [options]
   --out DIR                         where latest.json and latest.md go (default bench/results)
   --no-service-protection           run the emulator without Dataverse's limits (diagnosis only)
   --sync-heap-mb N                  run the sync process with --max-old-space-size=N (a deployment's heap budget)
+  --throttled                       the throttled scenario: limits lowered so 429s really happen; default
+                                    ${THROTTLED_DEFAULT_CUSTOMERS} customers; writes throttled.json and throttled.md
+  --throttle-requests N             throttled: requests per window (default ${THROTTLED_LIMITS.requestsPerWindow})
+  --throttle-window-ms N            throttled: window length (default ${THROTTLED_LIMITS.windowMs})
+  --throttle-execution-ms N         throttled: combined execution time per window (default ${THROTTLED_LIMITS.executionMsPerWindow})
+  --throttle-concurrent N           throttled: concurrent requests (default ${THROTTLED_LIMITS.maxConcurrent})
   -h, --help                        this text
 `;
 
@@ -51,8 +62,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     seed: DEFAULT_SEED,
     changeFraction: DEFAULT_CHANGE_FRACTION,
     serviceProtection: true,
+    throttled: false,
+    throttleLimits: { ...THROTTLED_LIMITS },
     help: false,
   };
+  let customersGiven = false;
+  let limitGiven: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     const eq = token.indexOf("=");
@@ -68,6 +83,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     switch (name) {
       case "--customers":
         out.customers = wholeNumber(name, value(), 1);
+        customersGiven = true;
         break;
       case "--subscriptions-per-customer":
         out.subscriptionsPerCustomer = wholeNumber(name, value(), 0);
@@ -91,6 +107,25 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case "--no-service-protection":
         out.serviceProtection = false;
         break;
+      case "--throttled":
+        out.throttled = true;
+        break;
+      case "--throttle-requests":
+        out.throttleLimits.requestsPerWindow = wholeNumber(name, value(), 1);
+        limitGiven = name;
+        break;
+      case "--throttle-window-ms":
+        out.throttleLimits.windowMs = wholeNumber(name, value(), 1000);
+        limitGiven = name;
+        break;
+      case "--throttle-execution-ms":
+        out.throttleLimits.executionMsPerWindow = wholeNumber(name, value(), 1);
+        limitGiven = name;
+        break;
+      case "--throttle-concurrent":
+        out.throttleLimits.maxConcurrent = wholeNumber(name, value(), 1);
+        limitGiven = name;
+        break;
       case "-h":
       case "--help":
         out.help = true;
@@ -99,5 +134,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         throw new ValidationError(`unknown option "${token}"\n\n${USAGE}`, { field: token });
     }
   }
+  if (limitGiven && !out.throttled) throw new ValidationError(`${limitGiven} applies to the throttled scenario: add --throttled`, { field: limitGiven });
+  if (out.throttled && !out.serviceProtection) throw new ValidationError("--throttled and --no-service-protection contradict each other", { field: "--throttled" });
+  if (out.throttled && !customersGiven) out.customers = THROTTLED_DEFAULT_CUSTOMERS;
   return out;
 }

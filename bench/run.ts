@@ -24,6 +24,7 @@ import { computeFloor, requiredReads } from "./floor";
 import { readRecordedOps, runLoader, toLoaderOperation, ION_ID_COLUMN } from "./loader";
 import { runReader } from "./reader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunName, type RunResult } from "./result";
+import { renderThrottledMarkdown, throttledChecks, throttledTotals, type ThrottledResults, type ThrottledRun } from "./throttled";
 
 const DATA_TABLES = ["w365_provideraccounts", "w365_providersubscriptions"] as const;
 type DataTable = (typeof DATA_TABLES)[number];
@@ -147,7 +148,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
     customers: args.customers,
     subscriptionsPerCustomer: args.subscriptionsPerCustomer,
     seed: args.seed,
-    serviceProtection: args.serviceProtection,
+    serviceProtection: args.throttled ? args.throttleLimits : args.serviceProtection,
     seedAccounts: false,
     admin: false,
     orderProcessing: "manual",
@@ -186,7 +187,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
       existingAccounts: accounts.length,
       accountSeeding: "sandbox CRM accounts + one exact account per customer they leave without a sure match",
       setupMs,
-      serviceProtectionLimits: args.serviceProtection ? { requestsPer5Min: 6000, executionMsPer5Min: 1_200_000, concurrent: 52 } : "off",
+      serviceProtectionLimits: args.throttled ? args.throttleLimits : args.serviceProtection ? { requestsPer5Min: 6000, executionMsPer5Min: 1_200_000, concurrent: 52 } : "off",
     },
   };
 }
@@ -349,6 +350,71 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
   }
 }
 
+/**
+ * The throttled scenario: the three runs under lowered limits, each in its own sync process; what the sync
+ * absorbed and whether it still wrote exactly the changed rows. No loader or reader: nothing is compared here.
+ */
+export async function runThrottled(args: BenchArgs, log: (s: string) => void = (s) => process.stderr.write(s + "\n")): Promise<ThrottledResults> {
+  const { world, setup } = await setUp(args, log);
+  try {
+    const runs = {} as Record<RunName, ThrottledRun>;
+    let before = await snapshot(world.inspect, world.connectionId);
+    for (const name of RUN_NAMES) {
+      let expectedChangedRows: number | undefined;
+      if (name === "onePercent") {
+        const mapped = new Set([...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus === MappingStatus.Mapped).map((r) => r.ionId));
+        expectedChangedRows = changeIon(world, args.changeFraction, mapped).expectedRows;
+      }
+      world.emulator.resetStats();
+      world.ion.control.resetCounters();
+      const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
+      writeFileSync(opsFile, "");
+      const { result: child } = await runChildProcess({ dataverseUrl: world.emulator.url, dataverseToken: world.emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile }, world.execArgv);
+      await world.sandbox.whenIdle();
+      const emu = world.emulator.stats();
+      const after = await snapshot(world.inspect, world.connectionId);
+      const rowsChanged = DATA_TABLES.reduce((a, t) => a + changedRows(before[t], after[t]), 0);
+      const run: ThrottledRun = {
+        status: child.error ? "failed" : (child.runs.map((r) => r.status).find((st) => st !== "succeeded") ?? "succeeded"),
+        message: redact(child.error ?? child.runs.map((r) => r.message).join(" ")),
+        wallMs: child.wallMs,
+        dataverseRequests: child.dataverse.requests,
+        dataverseRetries: child.dataverse.retries,
+        throttledByDataverse: child.dataverse.throttled,
+        throttledByIon: child.ion.throttled,
+        emulatorThrottled: emu.throttled,
+        dataverseWrites: sumValues(child.dataverse.writesBySet, DATA_TABLES),
+        rowsChanged,
+        ...(expectedChangedRows !== undefined ? { expectedChangedRows } : {}),
+      };
+      log(`  ${name}: ${run.status} in ${run.wallMs} ms; ${run.dataverseRequests} Dataverse requests, ${run.throttledByDataverse} x 429 absorbed (${run.dataverseRetries} resends); ${run.dataverseWrites} rows written, ${run.rowsChanged} changed`);
+      runs[name] = run;
+      before = after;
+    }
+    return {
+      scenario: { customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, changeFraction: args.changeFraction, limits: args.throttleLimits },
+      runs,
+      totals: throttledTotals(runs),
+      checks: throttledChecks(runs),
+      setup,
+      machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
+      measuredAt: new Date().toISOString(),
+    };
+  } finally {
+    rmSync(world.tmp, { recursive: true, force: true });
+    await world.sandbox.close();
+  }
+}
+
+export function writeThrottledResults(results: ThrottledResults, outDir: string): { json: string; md: string } {
+  mkdirSync(outDir, { recursive: true });
+  const json = path.join(outDir, "throttled.json");
+  const md = path.join(outDir, "throttled.md");
+  writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(md, renderThrottledMarkdown(results));
+  return { json, md };
+}
+
 export function writeResults(results: BenchResults, outDir: string): { json: string; md: string } {
   mkdirSync(outDir, { recursive: true });
   const json = path.join(outDir, "latest.json");
@@ -371,10 +437,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const outDir = args.outDir ?? path.join(__dirname, "..", "..", "bench", "results");
+  if (args.throttled) {
+    try {
+      const results = await runThrottled(args);
+      const files = writeThrottledResults(results, outDir);
+      process.stdout.write(renderThrottledMarkdown(results) + "\n");
+      process.stderr.write(`wrote ${files.json} and ${files.md}\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`bench failed: ${redact(ensureError(e).message)}\n`);
+      return 1;
+    }
+  }
   try {
     const results = await runBench(args);
     const problems = contractProblems(results);
-    const outDir = args.outDir ?? path.join(__dirname, "..", "..", "bench", "results");
     const files = writeResults(results, outDir);
     process.stdout.write(renderMarkdown(results) + "\n");
     process.stderr.write(`wrote ${files.json} and ${files.md}\n`);

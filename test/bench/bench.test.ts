@@ -4,6 +4,7 @@ import { computeFloor, pagesFor, requiredReads } from "../../bench/floor";
 import { toLoaderOperation } from "../../bench/loader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunResult } from "../../bench/result";
 import { changedRows, childExecArgv, contentOf, pickEvenly } from "../../bench/run";
+import { THROTTLED_LIMITS } from "../../bench/throttled";
 import { ValidationError } from "../../src/shared/errors";
 
 const CONNECTION = "11111111-1111-1111-1111-111111111111";
@@ -61,7 +62,7 @@ function results(runs: Partial<Record<(typeof RUN_NAMES)[number], RunResult>> = 
 
 describe("bench arguments", () => {
   it("defaults to scenario L with service protection on", () => {
-    expect(parseBenchArgs([])).toStrictEqual({ customers: DEFAULT_CUSTOMERS, subscriptionsPerCustomer: DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER, seed: 8, changeFraction: 0.01, serviceProtection: true, help: false });
+    expect(parseBenchArgs([])).toStrictEqual({ customers: DEFAULT_CUSTOMERS, subscriptionsPerCustomer: DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER, seed: 8, changeFraction: 0.01, serviceProtection: true, throttled: false, throttleLimits: THROTTLED_LIMITS, help: false });
     expect(DEFAULT_CUSTOMERS).toBe(10_000);
     expect(DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER).toBe(5);
   });
