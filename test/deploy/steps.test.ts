@@ -134,7 +134,7 @@ describe("deploySolution and the custom API steps (Dataverse emulator)", () => {
         return real.create(entitySet, body);
       },
       queryFirst: (async (entitySet: string, o: Parameters<DataverseClient["queryFirst"]>[1]) => {
-        // The stripped package creates no custom API messages in the emulator; a real environment's custom API does.
+        // A message id unlike the emulator's (as in a real environment), so the steps are registered, not verified.
         if (entitySet === "sdkmessages") return { sdkmessageid: MESSAGE_ID };
         if (entitySet === "sdkmessageprocessingsteps") return undefined;
         return real.queryFirst(entitySet, o);
