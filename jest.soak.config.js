@@ -9,7 +9,8 @@ module.exports = {
   transform: {
     "^.+\\.tsx?$": ["ts-jest", { isolatedModules: true, tsconfig: "tsconfig.json" }],
   },
-  setupFiles: ["<rootDir>/test/setup-env.js", "<rootDir>/test/soak/setup-env.js"],
+  // The soak settings load first so test/setup-env.js sees FC_SEED=random.
+  setupFiles: ["<rootDir>/test/soak/setup-env.js", "<rootDir>/test/setup-env.js"],
   globalSetup: "<rootDir>/test/soak/clear-figures.js",
   globalTeardown: "<rootDir>/test/soak/write-report.js",
   testTimeout: 900000,

@@ -494,7 +494,7 @@ export class IonStore {
       if (r[field] === undefined || r[field] === null || r[field] === "") errors.push({ code: "COMM-VL-001", detail: `'${path}' must have required property '${field}'`, instancePath: `${path}/${field}` });
     }
     if (errors.length > before) return undefined;
-    const action = String(r.action);
+    const action = asText(r.action);
     if (action !== "CREATE" && action !== "UPDATE") {
       errors.push({ code: "COMM-VL-002", detail: `'${path}/action' must be equal to one of the allowed values: CREATE, UPDATE`, instancePath: `${path}/action` });
       return undefined;
@@ -507,9 +507,9 @@ export class IonStore {
       errors.push({ code: "COMM-VL-002", detail: `'${path}/attributes' must be an array of {name, value}`, instancePath: `${path}/attributes` });
       return undefined;
     }
-    const attributes = (r.attributes as Array<Record<string, unknown>>).map((a) => ({ name: String(a.name), value: a.value === undefined || a.value === null ? "" : String(a.value) }));
+    const attributes = (r.attributes as Array<Record<string, unknown>>).map((a) => ({ name: asText(a.name), value: asText(a.value) }));
     const attr = (name: string) => attributes.find((a) => a.name.toLowerCase() === name.toLowerCase())?.value;
-    const productId = String(r.productId), skuId = String(r.skuId), planId = String(r.planId);
+    const productId = asText(r.productId), skuId = asText(r.skuId), planId = asText(r.planId);
     const entry = findCatalogEntry(productId, skuId, planId);
     if (!entry) errors.push({ code: "COMM-VL-002", detail: `'${path}': product '${productId}', sku '${skuId}', plan '${planId}' is not in the catalog`, instancePath: `${path}/planId` });
     const providerName = str(r.providerName) ?? MICROSOFT_PROVIDER_NAME;
@@ -701,5 +701,20 @@ export class IonStore {
 
   pendingOrders(): number {
     return this.pending.size;
+  }
+}
+
+/**
+ * Text of an untrusted JSON value. String() throws on objects such as {"toString": null}, which a
+ * hostile order body can carry; a simulator must answer those with a 400, not crash.
+ */
+function asText(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  try {
+    return JSON.stringify(value) ?? "";
+  } catch {
+    return "";
   }
 }

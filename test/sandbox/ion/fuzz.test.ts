@@ -48,6 +48,14 @@ const itemFields = fc.record(
 );
 
 describe("Ion simulator input robustness", () => {
+  it("answers an attribute value whose toString is not callable with a typed 4xx (found by fuzzing)", () => {
+    const body = {
+      orderItems: [{ action: "CREATE", productId: "Microsoft365NCE--nce", skuId: "Microsoft-365-Business-Standard-n2", planId: "Annual-n6", quantity: 0, resourceId: sub.subscriptionId, attributes: [{ name: "operations", value: { toString: null } }] }],
+      referenceId: "",
+    };
+    expect(() => store.createOrder(sub.customerId, body)).toThrow(SimApiError);
+  });
+
   it("order bodies: an order or a typed 4xx", () => {
     const outcomes = { ok: 0, rejected: 0 };
     fc.assert(
