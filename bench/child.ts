@@ -85,6 +85,13 @@ export function entitySetOfPath(path: string): string {
   return m ? m[1]! : clean;
 }
 
+/** One JSON line of the ops file for a written operation (a pre-serialized body is spliced in as is). */
+export function recordedLine(op: BatchOperation): string {
+  if (op.bodyJson === undefined) return JSON.stringify({ entitySet: op.entitySet, key: op.key, body: op.body } satisfies RecordedOp) + "\n";
+  const head = JSON.stringify({ entitySet: op.entitySet, key: op.key });
+  return `${head.slice(0, -1)},"body":${op.bodyJson}}\n`;
+}
+
 function add(map: Record<string, number>, key: string, n = 1): void {
   map[key] = (map[key] ?? 0) + n;
 }
@@ -110,13 +117,19 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   client.batch = async (ops: BatchOperation[], o?: BatchOptions): Promise<BatchResult[]> => {
     const results = await originalBatch(ops, o);
     const recordStart = performance.now();
+    // Written in small chunks: one string per batch would itself be a megabyte of the sync process's memory.
     let lines = "";
     results.forEach((r, i) => {
       const op = ops[i]!;
       if (op.method === "GET") return;
       if (!r.ok) return add(dv.failedWritesBySet, op.entitySet);
       add(dv.writesBySet, op.entitySet);
-      if (DATA_SETS.has(op.entitySet)) lines += JSON.stringify({ entitySet: op.entitySet, key: op.key, body: op.body } satisfies RecordedOp) + "\n";
+      if (!DATA_SETS.has(op.entitySet)) return;
+      lines += recordedLine(op);
+      if (lines.length > 32_768) {
+        writeSync(fd, lines);
+        lines = "";
+      }
     });
     if (lines) writeSync(fd, lines);
     recordingMs += performance.now() - recordStart;

@@ -108,6 +108,11 @@ export interface BatchOperation {
   entitySet: string;
   key?: RecordKey;
   body?: object;
+  /**
+   * The body already serialized as JSON, sent as is (instead of `body`). Queued writes hold one compact
+   * string rather than an object graph (issue 8: memory of thousands of writes waiting for their batch).
+   */
+  bodyJson?: string;
   ifMatch?: string;
   ifNoneMatch?: string;
   contentId?: string;
@@ -439,12 +444,13 @@ export class DataverseClient {
     const base = reference ? op.entitySet : `${this.apiPath}/${recordPath(op.entitySet, op.key)}`;
     const url = op.query ? `${base}?${op.query.replace(/^\?/, "")}` : base;
     const headers: Record<string, string> = {};
-    if (op.body !== undefined) headers["Content-Type"] = "application/json; type=entry";
+    const body = op.bodyJson ?? (op.body !== undefined ? JSON.stringify(op.body) : undefined);
+    if (body !== undefined) headers["Content-Type"] = "application/json; type=entry";
     if (op.method === "GET") headers.Accept = "application/json";
     if (op.ifMatch) headers["If-Match"] = op.ifMatch;
     if (op.ifNoneMatch) headers["If-None-Match"] = op.ifNoneMatch;
     Object.assign(headers, op.headers ?? {});
-    return { method: op.method, url, headers, ...(op.body !== undefined ? { body: JSON.stringify(op.body) } : {}), ...(contentId !== undefined ? { contentId } : {}) };
+    return { method: op.method, url, headers, ...(body !== undefined ? { body } : {}), ...(contentId !== undefined ? { contentId } : {}) };
   }
 
   /** One chunk: send, map responses, resend only the throttled (or, after a stop, unexecuted) units. */

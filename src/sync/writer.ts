@@ -52,9 +52,12 @@ export class BatchWriter {
     return this.buffer.length >= this.batchSize * (this.o.concurrency ?? WRITE_CONCURRENCY);
   }
 
-  /** Adds a write; returns its sequence number. */
+  /**
+   * Adds a write; returns its sequence number. The body is serialized now: thousands of writes wait here
+   * for their batch, and one JSON string each is a fraction of the object graph (issue 8: peak RSS).
+   */
   add(op: BatchOperation, onResult: (result: BatchResult) => void): number {
-    this.buffer.push({ op, onResult });
+    this.buffer.push({ op: compactOperation(op), onResult });
     return ++this.added;
   }
 
@@ -111,4 +114,11 @@ export class BatchWriter {
     await this.inFlight;
     if (this.failure !== undefined) throw this.failure;
   }
+}
+
+/** The operation with its body as JSON text (what the $batch part carries anyway). */
+export function compactOperation(op: BatchOperation): BatchOperation {
+  if (op.body === undefined || op.bodyJson !== undefined) return op;
+  const { body, ...rest } = op;
+  return { ...rest, bodyJson: JSON.stringify(body) };
 }

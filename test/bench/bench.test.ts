@@ -1,5 +1,5 @@
 import { parseBenchArgs, DEFAULT_CUSTOMERS, DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER } from "../../bench/args";
-import { entitySetOfPath, residentByKind } from "../../bench/child";
+import { entitySetOfPath, recordedLine, residentByKind } from "../../bench/child";
 import { computeFloor, pagesFor, requiredReads } from "../../bench/floor";
 import { toLoaderOperation } from "../../bench/loader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunResult } from "../../bench/result";
@@ -142,6 +142,16 @@ describe("measurement helpers", () => {
   it("reads resident memory by kind from /proc/self/status", () => {
     expect(residentByKind("Name:\tnode\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\nRssAnon:\t  153600 kB\nRssFile:\t   51200 kB\n")).toStrictEqual({ VmRSSMb: 200, RssAnonMb: 150, RssFileMb: 50, VmHWMMb: 400 });
     expect(residentByKind("")).toStrictEqual({});
+  });
+
+  it("records a written operation as the same JSON line whether its body is an object or pre-serialized", () => {
+    const key = { _w365_connection_value: "c", w365_ionsubscriptionid: "s1" };
+    const body = { w365_name: "Seat \"A\"", w365_quantity: 2 };
+    const fromObject = recordedLine({ method: "PATCH", entitySet: "w365_providersubscriptions", key, body });
+    const fromJson = recordedLine({ method: "PATCH", entitySet: "w365_providersubscriptions", key, bodyJson: JSON.stringify(body) });
+    expect(fromJson).toBe(fromObject);
+    expect(JSON.parse(fromJson)).toStrictEqual({ entitySet: "w365_providersubscriptions", key, body });
+    expect(JSON.parse(recordedLine({ method: "PATCH", entitySet: "x", bodyJson: "{}" }))).toStrictEqual({ entitySet: "x", body: {} });
   });
 
   it("compares content without system columns or annotations", () => {

@@ -97,6 +97,16 @@ describe("DataverseClient.batch", () => {
     expect(JSON.parse(parts[0]!.body)).toStrictEqual({ w365_name: "C0" });
   });
 
+  it("sends a pre-serialized bodyJson as the part's body, byte for byte, with the entry content type", async () => {
+    const parts: ParsedBatchRequestPart[] = [];
+    fake.setHandler(batchService((part) => (parts.push(part), created("w365_provideraccounts", 1))));
+    const json = '{"w365_name":"C\\u00e9","w365_quantity":3}';
+    const results = await client().batch([{ method: "PATCH", entitySet: "w365_provideraccounts", key: guid(1), bodyJson: json }]);
+    expect(results[0]).toMatchObject({ ok: true, id: guid(1) });
+    expect(parts[0]!.body).toBe(json);
+    expect(parts[0]!.headers["content-type"]).toBe("application/json; type=entry");
+  });
+
   it("keeps going past a failed operation and reports it with its typed error", async () => {
     fake.setHandler(batchService((part) => (part.url.includes("'1'") ? { status: 412, statusText: "Precondition Failed", body: { error: { code: "", message: "A record with matching key values already exists." } } } : created("x", 7))));
     const results = await client().batch(upserts(3).map((o) => ({ ...o, ifNoneMatch: "*" })));

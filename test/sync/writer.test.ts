@@ -28,6 +28,21 @@ describe("BatchWriter", () => {
     expect(calls).toStrictEqual([20, 5]);
   });
 
+  it("queues each write with its body serialized once (bodyJson), leaving the caller's operation untouched", async () => {
+    const sent: BatchOperation[] = [];
+    const client = { batch: async (ops: BatchOperation[]) => (sent.push(...ops), ops.map(() => ({ ok: true as const, status: 204 }))) } as unknown as DataverseClient;
+    const w = new BatchWriter(client, { batchSize: 10 });
+    const original: BatchOperation = { method: "PATCH", entitySet: "rows", key: { a: "1" }, body: { b: 2, c: null } };
+    w.add(original, () => undefined);
+    w.add({ method: "PATCH", entitySet: "rows", key: "k", bodyJson: '{"d":1}' }, () => undefined);
+    await w.drain();
+    expect(sent).toStrictEqual([
+      { method: "PATCH", entitySet: "rows", key: { a: "1" }, bodyJson: '{"b":2,"c":null}' },
+      { method: "PATCH", entitySet: "rows", key: "k", bodyJson: '{"d":1}' },
+    ]);
+    expect(original.body).toStrictEqual({ b: 2, c: null });
+  });
+
   it("resolves whenWritten in order, and reports each failed row to its own callback", async () => {
     const { client } = recordingClient();
     const w = new BatchWriter(client, { batchSize: 10 });
