@@ -14,6 +14,7 @@ import { systemClock } from "../../src/shared/clock";
 import { ensureError, ValidationError } from "../../src/shared/errors";
 import { createLogger, type Logger } from "../../src/shared/logger";
 import { redact, registerSecret } from "../../src/shared/redact";
+import { WEBHOOK_PATH } from "../../src/solution/contract";
 import { loadConfig } from "../../functions/config";
 import { nextOccurrence, parseNcrontab } from "../../functions/ncrontab";
 import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
@@ -58,8 +59,6 @@ export interface FunctionsHost {
   stats(): { requests: number; unauthorized: number; inFlight: number; workProcessed: number; poisoned: number };
   close(): Promise<void>;
 }
-
-const WEBHOOK_PATH = "/api/dataverse/webhook";
 
 function contextFor(functionName: string, logger: Logger, triggerMetadata?: Record<string, unknown>): InvocationContext {
   return new InvocationContext({

@@ -5,6 +5,7 @@
  * tests assert the counts (nothing lost, nothing doubled).
  */
 import { sleep } from "../../src/shared/retry";
+import { WEBHOOK_PATH } from "../../src/solution/contract";
 
 export interface WebhookLoadOptions {
   url: string;
@@ -35,7 +36,7 @@ export async function driveWebhookLoad(o: WebhookLoadOptions): Promise<WebhookLo
   const byStatus: Record<string, number> = {};
   let failures = 0;
   const inFlight: Promise<void>[] = [];
-  const target = `${o.url.replace(/\/+$/, "")}/api/dataverse/webhook`;
+  const target = `${o.url.replace(/\/+$/, "")}${WEBHOOK_PATH}`;
   for (let second = 0; second < o.seconds; second++) {
     const tickAt = started + second * 1000;
     const wait = tickAt - Date.now();
