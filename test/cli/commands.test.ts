@@ -86,4 +86,26 @@ describe("streamone-ion sandbox (the built command, as a developer runs it)", ()
       await expect(exited).resolves.toBe(0);
     }
   });
+
+  it("with --no-ion leaves ionUrl and ion out of the line, and --data keeps the emulator's database in that folder", async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "streamone-sandbox-data-"));
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "streamone-ion.js"), "sandbox", "--no-ion", "--data", dataDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        const rl = createInterface({ input: child.stdout! });
+        rl.once("line", resolve);
+        child.once("exit", (code) => reject(new Error(`sandbox exited early with ${code}`)));
+      });
+      const info = JSON.parse(line);
+      expect(Object.keys(info).sort()).toEqual(["adminUrl", "dataverseToken", "dataverseUrl", "functionsKey", "functionsUrl"]);
+      expect(readdirSync(dataDir)).toContain("dataverse.sqlite");
+      const who = await fetch(`${info.dataverseUrl}/api/data/v9.2/WhoAmI`, { headers: { Authorization: `Bearer ${info.dataverseToken}` } });
+      expect(who.status).toBe(200);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await expect(exited).resolves.toBe(0);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
