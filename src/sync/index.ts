@@ -3,6 +3,7 @@
  * See README.md in this folder for the flows, matching rules, conflict policy and checkpoint rule.
  */
 import { IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
+import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
@@ -225,7 +226,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
 /** Creates a queued w365_syncrun row (the webhook answers fast; a worker then calls runSync with runId). */
 export async function startQueuedRun(deps: SyncDeps, o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string }): Promise<{ runId: string }> {
   const connection = await loadConnection(deps.dataverse, o.connectionId);
-  const now = (deps.clock ?? { now: () => Date.now() }).now();
+  const now = (deps.clock ?? systemClock).now();
   const runId = await createQueuedRun(deps.dataverse, { connectionId: connection.id, connectionName: connection.name, kind: o.kind, trigger: o.trigger, dryRun: o.dryRun ?? false, requestId: o.requestId }, now);
   return { runId };
 }

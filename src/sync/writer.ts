@@ -61,11 +61,6 @@ export class BatchWriter {
     return ++this.added;
   }
 
-  /** True when a buffered write creates or addresses a row by alternate key (its id is not known yet). */
-  hasPendingKeyWrites(): boolean {
-    return this.buffer.some((w) => typeof w.op.key !== "string");
-  }
-
   /** Resolves when write `seq` and every earlier one are done (rejects if a flush failed). */
   whenWritten(seq: number): Promise<void> {
     if (seq <= this.written) return Promise.resolve();
