@@ -91,12 +91,19 @@ export function connectionFromRow(row: Record<string, unknown>): ConnectionRecor
   };
 }
 
-/** The connector row, with its token columns (one request serves the run and the first token load). */
-export async function loadConnection(dv: DataverseClient, connectionId: string): Promise<ConnectionRecord> {
-  const select = [...new Set<string>([...CONNECTION_COLUMNS, ...TOKEN_COLUMNS])];
-  const row = await dv.tryRetrieve<Record<string, unknown>>(SETS.connection, connectionId, { select });
-  if (!row) throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
+/** The connector columns with its token columns: one request serves the run and the first token load. */
+export const CONNECTION_WITH_TOKEN_COLUMNS: readonly string[] = [...new Set<string>([...CONNECTION_COLUMNS, ...TOKEN_COLUMNS])];
+
+/** A connector row read with CONNECTION_WITH_TOKEN_COLUMNS; the token columns go to the token store once. */
+export function connectionWithTokensFromRow(row: Record<string, unknown>): ConnectionRecord {
   return { ...connectionFromRow(row), tokenRow: row as TokenRow };
+}
+
+/** The connector row, with its token columns. */
+export async function loadConnection(dv: DataverseClient, connectionId: string): Promise<ConnectionRecord> {
+  const row = await dv.tryRetrieve<Record<string, unknown>>(SETS.connection, connectionId, { select: [...CONNECTION_WITH_TOKEN_COLUMNS] });
+  if (!row) throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
+  return connectionWithTokensFromRow(row);
 }
 
 /** Everything a runner needs for one connector: clients, clock, logger, ids. */

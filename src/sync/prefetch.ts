@@ -7,11 +7,10 @@
 import type { DataverseClient } from "../dataverse";
 import { queryString } from "../dataverse";
 import { ConnectionNotFoundError } from "./errors";
-import { ConnectionRecord, connectionFromRow } from "./context";
+import { CONNECTION_WITH_TOKEN_COLUMNS, ConnectionRecord, connectionWithTokensFromRow } from "./context";
 import type { RunKind, RunRow } from "./runs";
 import { RUN_COLUMNS } from "./runs";
-import { CONNECTION_COLUMNS, SETS } from "./schema";
-import { TOKEN_COLUMNS, TokenRow } from "./tokenStore";
+import { SETS } from "./schema";
 
 export interface RunPrefetch {
   connection: ConnectionRecord;
@@ -26,7 +25,7 @@ export function staleRunsFilter(connectionId: string, kind: RunKind): string {
 }
 
 export async function prefetchRun(dv: DataverseClient, connectionId: string, kind: RunKind, o: { wantRuns: boolean; wantAccountsVersion: boolean }): Promise<RunPrefetch> {
-  const select = [...new Set<string>([...CONNECTION_COLUMNS, ...TOKEN_COLUMNS])];
+  const select = [...CONNECTION_WITH_TOKEN_COLUMNS];
   const ops = [
     { method: "GET" as const, entitySet: SETS.connection, key: connectionId, query: queryString({ select }).replace(/^\?/, "") },
     ...(o.wantRuns ? [{ method: "GET" as const, entitySet: SETS.syncRun, query: queryString({ select: RUN_COLUMNS, filter: staleRunsFilter(connectionId, kind), orderby: "w365_startedon desc", top: 5 }).replace(/^\?/, "") }] : []),
@@ -37,8 +36,7 @@ export async function prefetchRun(dv: DataverseClient, connectionId: string, kin
     if (conn && !conn.ok && conn.status !== 404) throw conn.error;
     throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
   }
-  const row = conn.body as Record<string, unknown>;
-  const connection: ConnectionRecord = { ...connectionFromRow(row), tokenRow: row as TokenRow };
+  const connection = connectionWithTokensFromRow(conn.body as Record<string, unknown>);
   const runningRuns = o.wantRuns && runs?.ok ? (((runs.body as { value?: RunRow[] })?.value ?? []) as RunRow[]) : [];
   let accountsMaxVersion: string | undefined;
   const vrow = o.wantAccountsVersion && version?.ok ? (version.body as { value?: { versionnumber?: number | string }[] })?.value?.[0] : undefined;
