@@ -200,45 +200,14 @@ export class DataverseTokenStore implements TokenStore {
     this.leaseSeed = undefined;
     if (seed?.["@odata.etag"]) {
       const now = this.clock.now();
-      const until = toEpochMs(seed.w365_tokenleaseuntil) ?? 0;
-      const free = !(until > now && seed.w365_tokenleaseholder && seed.w365_tokenleaseholder !== this.holderId);
-      if (free) {
-        try {
-          await this.dv.update(
-            SETS.connection,
-            this.connectionId,
-            { w365_tokenleaseuntil: new Date(now + this.leaseMs).toISOString(), w365_tokenleaseholder: this.holderId },
-            { ifMatch: seed["@odata.etag"] },
-          );
-          this.counters.leases++;
-          return { ...seed, w365_tokenleaseholder: this.holderId };
-        } catch (error) {
-          if (!(error instanceof DataverseConcurrencyError)) throw error;
-          this.counters.leaseConflicts++;
-        }
-      }
+      if ((await this.tryTakeLease(seed, now)) === "taken") return { ...seed, w365_tokenleaseholder: this.holderId };
     }
     const started = this.clock.now();
     for (let attempt = 1; ; attempt++) {
       const row = await this.read();
       const now = this.clock.now();
       const until = toEpochMs(row.w365_tokenleaseuntil) ?? 0;
-      const heldByOther = until > now && row.w365_tokenleaseholder && row.w365_tokenleaseholder !== this.holderId;
-      if (!heldByOther) {
-        try {
-          await this.dv.update(
-            SETS.connection,
-            this.connectionId,
-            { w365_tokenleaseuntil: new Date(now + this.leaseMs).toISOString(), w365_tokenleaseholder: this.holderId },
-            { ifMatch: row["@odata.etag"] ?? "*" },
-          );
-          this.counters.leases++;
-          return undefined;
-        } catch (error) {
-          if (!(error instanceof DataverseConcurrencyError)) throw error;
-          this.counters.leaseConflicts++;
-        }
-      }
+      if ((await this.tryTakeLease(row, now)) === "taken") return undefined;
       if (now - started > this.maxWaitMs || attempt >= MAX_LEASE_ATTEMPTS) {
         throw new TokenLeaseTimeoutError(
           `Another process (${row.w365_tokenleaseholder ?? "unknown"}) has held the StreamOne Ion token lease of this connector for over ${Math.round(this.maxWaitMs / 1000)} s; try again in a minute.`,
@@ -247,6 +216,29 @@ export class DataverseTokenStore implements TokenStore {
       // Short waits: a refresh takes about a second; the cap keeps a stuck holder from stalling us long.
       await this.sleep(Math.min(backoffMs(attempt, { ...DEFAULT_RETRY, baseDelayMs: 50, maxDelayMs: 2_000 }, this.random), Math.max(50, until - now)));
     }
+  }
+
+  /**
+   * One attempt at the lease on `row` as read: held by another until later → "held"; otherwise a PATCH
+   * with If-Match on the row's ETag → "taken", or "held" when someone changed the row first (412).
+   */
+  private async tryTakeLease(row: TokenRow, now: number): Promise<"taken" | "held"> {
+    const until = toEpochMs(row.w365_tokenleaseuntil) ?? 0;
+    if (until > now && row.w365_tokenleaseholder && row.w365_tokenleaseholder !== this.holderId) return "held";
+    try {
+      await this.dv.update(
+        SETS.connection,
+        this.connectionId,
+        { w365_tokenleaseuntil: new Date(now + this.leaseMs).toISOString(), w365_tokenleaseholder: this.holderId },
+        { ifMatch: row["@odata.etag"] ?? "*" },
+      );
+    } catch (error) {
+      if (!(error instanceof DataverseConcurrencyError)) throw error;
+      this.counters.leaseConflicts++;
+      return "held";
+    }
+    this.counters.leases++;
+    return "taken";
   }
 
   /** Saves the tokens and releases the lease (`keepLease`: saves only, the lease stays ours). */
