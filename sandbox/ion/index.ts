@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { silentLogger } from "../../src/shared/logger";
 import { TokenAuthority } from "./auth";
+import { isSupportedCurrency } from "./catalog";
 import { COUNTRIES, DEFAULT_START_TIME } from "./dataset";
 import { SimApiError } from "./errors";
 import { FaultInjector } from "./faults";
@@ -79,6 +80,8 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
   if (!/^\d+$/.test(accountId)) throw new SimApiError("INVALID_ARGUMENT", `accountId must be numeric (Ion account ids are integers): '${accountId}'`);
   const country = (options.country ?? "US").toUpperCase();
   const currency = (options.currency ?? COUNTRIES[country]?.currency ?? "USD").toUpperCase();
+  // priceIn would otherwise price an unknown currency silently at the USD rate.
+  if (!isSupportedCurrency(currency)) throw new SimApiError("INVALID_ARGUMENT", `currency '${currency}' has no rate in the simulator's FX table (catalog.ts USD_RATES)`);
   const customers = options.customers ?? 25;
   const perCustomer = options.subscriptionsPerCustomer ?? 3;
   if (!Number.isInteger(customers) || customers < 0) throw new SimApiError("INVALID_ARGUMENT", "customers must be a whole number >= 0");

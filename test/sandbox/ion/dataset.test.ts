@@ -1,5 +1,5 @@
 /** The simulator's seeded data: deterministic, realistic and shaped for the account-matching engine. */
-import { generateCrmAccounts, generateDataset, type CrmAccountWithTruth } from "../../../sandbox/ion";
+import { generateCrmAccounts, generateDataset, startIonSimulator, type CrmAccountWithTruth } from "../../../sandbox/ion";
 import { CANCELLATION_WINDOW_MS, COUNTRIES, DEFAULT_START_TIME, currentTerm, stripLegalSuffix } from "../../../sandbox/ion/dataset";
 
 const opts = (seed: number, customers: number, subscriptionsPerCustomer: number) => ({ seed, customers, subscriptionsPerCustomer, accountId: "1000123", startTime: DEFAULT_START_TIME, country: "US", currency: "USD" });
@@ -136,5 +136,29 @@ describe("generateCrmAccounts", () => {
     const matched = new Set(rows.map((r) => r.truth.ionCustomerId).filter(Boolean));
     expect(matched.size).toBeLessThan(customers.length * 0.8);
     expect(matched.size).toBeGreaterThan(customers.length * 0.5);
+  });
+});
+
+describe("startIonSimulator options", () => {
+  it("refuses a currency the FX table cannot price, instead of pricing it silently in USD", async () => {
+    await expect(startIonSimulator({ customers: 0, currency: "XYZ" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("XYZ") });
+    await expect(startIonSimulator({ customers: 0, accountId: "abc" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("prices a supported currency with its rate", async () => {
+    const eur = await startIonSimulator({ customers: 2, subscriptionsPerCustomer: 2, seed: 4, currency: "eur" });
+    const usd = await startIonSimulator({ customers: 2, subscriptionsPerCustomer: 2, seed: 4, currency: "USD" });
+    try {
+      const eurSubs = eur.control.subscriptions();
+      const usdSubs = usd.control.subscriptions();
+      expect(eurSubs.length).toBeGreaterThan(0);
+      expect(eurSubs.every((s) => s.currency === "EUR")).toBe(true);
+      const priced = usdSubs.findIndex((s) => s.unitMsrp > 0);
+      expect(priced).toBeGreaterThanOrEqual(0);
+      expect(eurSubs[priced]!.unitMsrp).toBeLessThan(usdSubs[priced]!.unitMsrp);
+    } finally {
+      await eur.close();
+      await usd.close();
+    }
   });
 });
