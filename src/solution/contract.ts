@@ -136,6 +136,13 @@ export const ENGINE_COLUMNS: Record<string, Cols> = {
   },
 };
 
+/** Each contract lookup's one target: `"<column>@odata.bind": "/<target set>(<id>)"` depends on it. */
+export const CONTRACT_LOOKUP_TARGETS: Record<string, Record<string, string>> = {
+  w365_provideraccount: { w365_connection: "w365_providerconnection", w365_account: "account" },
+  w365_providersubscription: { w365_connection: "w365_providerconnection", w365_provideraccount: "w365_provideraccount", w365_account: "account" },
+  w365_syncrun: { w365_connection: "w365_providerconnection" },
+};
+
 export const CONTRACT_ACCOUNT_COLUMNS = ["w365_microsofttenantid", "w365_primarydomain"] as const;
 
 export const CONTRACT_CHOICES: Record<string, Record<string, Record<number, string>>> = {

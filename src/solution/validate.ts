@@ -12,6 +12,7 @@ import {
   CONTRACT_CHOICES,
   CONTRACT_CUSTOM_APIS,
   CONTRACT_KEYS,
+  CONTRACT_LOOKUP_TARGETS,
   CONTRACT_SECURED_COLUMNS,
   CONTRACT_TABLES,
   ENGINE_COLUMNS,
@@ -276,6 +277,12 @@ function checkContract(model: SolutionModel, err: (m: string) => void): void {
       const col = column(t, c);
       if (!col) err(`contract: column ${name}.${c} missing`);
       else if (col.type !== type) err(`contract: column ${name}.${c} is ${col.type}, expected ${type}`);
+    }
+  }
+  for (const [t, lookups] of Object.entries(CONTRACT_LOOKUP_TARGETS)) {
+    for (const [c, target] of Object.entries(lookups)) {
+      const targets = column(tables.get(t), c)?.targets;
+      if (targets && (targets.length !== 1 || targets[0] !== target)) err(`contract: lookup ${t}.${c} targets ${targets.join(", ")}, expected ${target}`);
     }
   }
   const account = tables.get("account");

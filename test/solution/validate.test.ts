@@ -57,6 +57,9 @@ describe("solution validation", () => {
     ["an endpoint pointing at a missing environment variable", (m) => { m.serviceEndpoints[0]!.keyEnvironmentVariable = "w365_Nope"; }, /key environment variable w365_Nope is not defined/],
     ["a command bar calling a missing web resource", (m) => { m.webResources = m.webResources.filter((w) => w.name !== "w365_/streamone/commands.js"); }, /library w365_\/streamone\/commands.js is not a web resource/],
     ["a form script that is not a web resource", (m) => { m.webResources = m.webResources.filter((w) => w.name !== "w365_/streamone/connectorform.js"); }, /form w365_providerconnection\/StreamOne Connector: library w365_\/streamone\/connectorform.js/],
+    ["a contract lookup retargeted", (m) => { m.tables.find((t) => t.logicalName === "w365_providersubscription")!.columns.find((c) => c.logicalName === "w365_account")!.targets = ["contact"]; }, /lookup w365_providersubscription.w365_account targets contact, expected account/],
+    ["a contract choice relabelled", (m) => { m.tables.find((t) => t.logicalName === "w365_providersubscription")!.columns.find((c) => c.logicalName === "w365_syncstate")!.options!.find((o) => o.value === 365000002)!.label = "Sent"; }, /w365_syncstate option 365000002 is "Sent", expected "Sent to Ion"/],
+    ["a contract parameter retyped", (m) => { m.customApis.find((a) => a.uniqueName === "w365_SyncSubscriptions")!.requestParameters.find((p) => p.uniqueName === "ProviderAccountId")!.type = "String"; }, /w365_SyncSubscriptions.ProviderAccountId is String, expected Guid/],
     ["a three-part version", (m) => { m.version = "1.0.0"; }, /major.minor.build.revision/],
   ])("rejects %s", (_name, mutate, expected) => {
     const m = clone(source);
