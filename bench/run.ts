@@ -122,6 +122,20 @@ function sumValues(m: Record<string, number>, keys: readonly string[]): number {
   return keys.reduce((a, k) => a + (m[k] ?? 0), 0);
 }
 
+/** The measured run's outcome: "failed" when the sync process threw, else the first run status that is not "succeeded". */
+function runStatus(child: ChildResult): string {
+  return child.error ? "failed" : (child.runs.map((r) => r.status).find((s) => s !== "succeeded") ?? "succeeded");
+}
+
+/** Ion ids of the provider accounts a snapshot shows Mapped. */
+function mappedIonIds(snap: Snapshot): Set<string> {
+  return new Set([...snap.w365_provideraccounts.values()].filter((r) => r.mappingStatus === MappingStatus.Mapped).map((r) => r.ionId));
+}
+
+function machineInfo(): BenchResults["machine"] {
+  return { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) };
+}
+
 interface World {
   sandbox: Sandbox;
   emulator: Sandbox["emulator"];
@@ -230,10 +244,8 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
   // Matching is needed for new customers, and for changed customers not yet Mapped or Ignored.
   const unsettled = [...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus !== MappingStatus.Mapped && r.mappingStatus !== MappingStatus.Ignored).map((r) => r.ionId);
   const matchingNeeded = before.w365_provideraccounts.size < ion.control.customers().length || unsettled.some((id) => extra.changedCustomerIds?.has(id));
-  const floor = computeFloor({
-    reads: requiredReads({ providerAccounts: before.w365_provideraccounts.size, providerSubscriptions: before.w365_providersubscriptions.size, accounts: world.accounts, matchingNeeded }),
-    changedRows: rowsChanged,
-  });
+  const reads = requiredReads({ providerAccounts: before.w365_provideraccounts.size, providerSubscriptions: before.w365_providersubscriptions.size, accounts: world.accounts, matchingNeeded });
+  const floor = computeFloor({ reads, changedRows: rowsChanged });
 
   // The bare loader: the same rows, in $batch of 1000, same concurrency as the sync's writer, under the loader's connector.
   const ionIds = new Map<string, string>();
@@ -244,7 +256,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
   const reader = await runReader({
     dv: world.loaderClient,
     connectionId: world.connectionId,
-    reads: floor.pages ? Object.fromEntries(Object.keys(floor.pages).map((k) => [k, 0])) : {},
+    reads,
     ion: { url: ion.url, accountId: ion.accountId, accessToken: world.ionAccessToken },
     cloudProfiles: ion.control.counters()[CLOUD_PROFILES] ?? 0,
     pageLimit: 1000,
@@ -259,7 +271,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     for (const [k, v] of Object.entries(durations ?? {})) phasesMs[k] = (phasesMs[k] ?? 0) + v;
   }
   const ionRequests = Object.values(ionCounters).reduce((a, b) => a + b, 0);
-  const status = child.error ? "failed" : (child.runs.map((r) => r.status).find((s) => s !== "succeeded") ?? "succeeded");
+  const status = runStatus(child);
   const result: RunResult = {
     wallMs: child.wallMs,
     ionRequests,
@@ -324,15 +336,14 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
     for (const name of RUN_NAMES) {
       let extra: Parameters<typeof measureRun>[3] = {};
       if (name === "onePercent") {
-        const mapped = new Set([...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus === MappingStatus.Mapped).map((r) => r.ionId));
-        const change = changeIon(world, args.changeFraction, mapped);
+        const change = changeIon(world, args.changeFraction, mappedIonIds(before));
         extra = { expectedChangedRows: change.expectedRows, expectedChangedCustomers: change.customers.size, changedCustomerIds: change.customers };
       }
       const { result, after } = await measureRun(world, name, before, extra, log);
       runs[name] = result;
       before = after;
     }
-    const mappedAfter = [...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus === MappingStatus.Mapped).length;
+    const mappedAfter = mappedIonIds(before).size;
     setup.mappedCustomersAfterFirstRun = mappedAfter;
     setup.unmappedCustomersAfterFirstRun = before.w365_provideraccounts.size - mappedAfter;
     setup.note = "Customers left Unmapped/Suggested after auto-mapping keep their subscriptions out of the sync (skipped-unmapped), as in production; no admin mapping is done between phases.";
@@ -341,7 +352,7 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
       runs,
       setup,
       checks: evaluateTargets(runs),
-      machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
+      machine: machineInfo(),
       measuredAt: new Date().toISOString(),
     };
   } finally {
@@ -362,8 +373,7 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
     for (const name of RUN_NAMES) {
       let expectedChangedRows: number | undefined;
       if (name === "onePercent") {
-        const mapped = new Set([...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus === MappingStatus.Mapped).map((r) => r.ionId));
-        expectedChangedRows = changeIon(world, args.changeFraction, mapped).expectedRows;
+        expectedChangedRows = changeIon(world, args.changeFraction, mappedIonIds(before)).expectedRows;
       }
       world.emulator.resetStats();
       world.ion.control.resetCounters();
@@ -375,7 +385,7 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
       const after = await snapshot(world.inspect, world.connectionId);
       const rowsChanged = DATA_TABLES.reduce((a, t) => a + changedRows(before[t], after[t]), 0);
       const run: ThrottledRun = {
-        status: child.error ? "failed" : (child.runs.map((r) => r.status).find((st) => st !== "succeeded") ?? "succeeded"),
+        status: runStatus(child),
         message: redact(child.error ?? child.runs.map((r) => r.message).join(" ")),
         wallMs: child.wallMs,
         dataverseRequests: child.dataverse.requests,
@@ -397,7 +407,7 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
       totals: throttledTotals(runs),
       checks: throttledChecks(runs),
       setup,
-      machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) },
+      machine: machineInfo(),
       measuredAt: new Date().toISOString(),
     };
   } finally {
