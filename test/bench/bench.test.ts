@@ -6,6 +6,8 @@ import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type Benc
 import { changedRows, childExecArgv, contentOf, pickEvenly } from "../../bench/run";
 import { THROTTLED_LIMITS } from "../../bench/throttled";
 import { ValidationError } from "../../src/shared/errors";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 
 const CONNECTION = "11111111-1111-1111-1111-111111111111";
 const LOADER = "22222222-2222-2222-2222-222222222222";
@@ -205,5 +207,11 @@ describe("results", () => {
     const md = renderMarkdown(r);
     expect(md).toContain("| figure | first | noChange | onePercent |");
     expect(md).toContain("| sync / loader | 1.4 | n/a | n/a |");
+  });
+
+  it.each(["latest.json", "heap-192/latest.json"])("the committed bench/results/%s carries every contract key", (file) => {
+    const committed = JSON.parse(readFileSync(path.join(__dirname, "..", "..", "bench", "results", file), "utf8")) as BenchResults;
+    expect(contractProblems(committed)).toStrictEqual([]);
+    expect(Object.keys(committed.runs).sort()).toStrictEqual([...RUN_NAMES].sort());
   });
 });
