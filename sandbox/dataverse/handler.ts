@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../src/shared/clock";
+import { EMPTY_GUID } from "../../src/shared/guid";
 import type { Logger } from "../../src/shared/logger";
 import type { CustomApiDef, CustomApiParameterDef } from "../../src/solution/model";
 import { parseBatch, writeBatchResponse, type BatchRequest, type BatchResponseItem, type BatchResponsePart } from "./batch";
@@ -798,7 +799,7 @@ export class Handler {
               const c = meta.columns.get(key);
               return { key, value: c && !isLookup(c) ? toSdk(meta, key, toStorage(meta.logicalName, c, value)) : value };
             }),
-            Id: (o[meta.primaryId] as string | undefined) ?? "00000000-0000-0000-0000-000000000000",
+            Id: (o[meta.primaryId] as string | undefined) ?? EMPTY_GUID,
             LogicalName: meta.logicalName,
           };
         };

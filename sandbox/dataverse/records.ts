@@ -11,7 +11,7 @@ import { compileFilter, literalToParam, parseFilter, type ColumnResolver, type C
 import { decodeSkipToken, parseExpand, parseKeySegment, parseOrderBy, wantsAnnotation, type ExpandItem, type KeySegment, type Preferences } from "./odata/query";
 import { edmType, isLookup, isPolymorphic, readName, READ_ONLY_COLUMNS, WRITE_ONLY_COLUMNS, type TableMeta } from "./schema";
 import { q, typeColumn, type Row, type Store } from "./store";
-import { formatValue, fromStorage, isGuid, toStorage } from "./values";
+import { formatValue, fromStorage, toStorage } from "./values";
 
 export interface UserInfo {
   id: string;
@@ -54,7 +54,6 @@ export interface RecordEvent {
   postImage?: Row;
 }
 
-const EMPTY_GUID = "00000000-0000-0000-0000-000000000000";
 
 export class Records {
   constructor(
@@ -559,7 +558,6 @@ function defaultStatus(meta: TableMeta, state: number): number {
   return first?.value ?? (state === 0 ? 1 : 2);
 }
 
-export { EMPTY_GUID, isGuid };
 
 /**
  * A lookup that can point at several tables is bound through `<lookup>_<target>` in Dataverse (for example

@@ -4,10 +4,11 @@
  */
 import type { ColumnDef } from "../../src/solution/model";
 import { badRequest, validationError } from "./errors";
+import { GUID_PATTERN } from "../../src/shared/guid";
 import { edmType } from "./schema";
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isGuid = (v: unknown): v is string => typeof v === "string" && GUID.test(v);
+/** Bare GUIDs only: the Web API refuses braces and white space in JSON values and key segments. */
+export const isGuid = (v: unknown): v is string => typeof v === "string" && GUID_PATTERN.test(v);
 
 const INT32 = { min: -2147483648, max: 2147483647 };
 

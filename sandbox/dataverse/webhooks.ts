@@ -7,6 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../../src/shared/clock";
+import { EMPTY_GUID } from "../../src/shared/guid";
 import type { Logger } from "../../src/shared/logger";
 import { redact } from "../../src/shared/redact";
 import type { CustomApiDef, ServiceEndpointDef, StepDef } from "../../src/solution/model";
@@ -17,7 +18,6 @@ import { q, typeColumn, type Row, type Store } from "./store";
 import { wcfDate } from "./values";
 
 const CONTRACTS = "http://schemas.microsoft.com/xrm/2011/Contracts";
-const EMPTY_GUID = "00000000-0000-0000-0000-000000000000";
 /** Path appended when an environment variable holds only a base URL (see README). */
 export const DEFAULT_WEBHOOK_PATH = "/api/dataverse/webhook";
 const MAX_PAYLOAD = 256 * 1024;

@@ -32,7 +32,7 @@ import {
   dataverseErrorFrom,
   networkErrorFrom,
 } from "./errors";
-import { RecordKey, idFromEntityIdHeader, normalizeGuid, recordPath } from "./keys";
+import { RecordKey, idFromEntityIdHeader, isGuid, normalizeGuid, recordPath } from "./keys";
 import { ConcurrencyLimiter } from "../shared/limiter";
 
 export const DEFAULT_API_VERSION = "9.2";
@@ -280,8 +280,8 @@ export class DataverseClient {
     const id = idFromEntityIdHeader(res.headers.get("odata-entityid") ?? res.headers.get("location"));
     if (id) return id;
     const parsed = res.text ? (parseJson(res.text, `POST ${entitySet}`) as Record<string, unknown>) : {};
-    const fromBody = Object.entries(parsed).find(([k, v]) => k.endsWith("id") && typeof v === "string" && /^[0-9a-f-]{36}$/i.test(v))?.[1];
-    if (typeof fromBody === "string") return fromBody.toLowerCase();
+    const fromBody = Object.entries(parsed).find(([k, v]) => k.endsWith("id") && isGuid(v))?.[1];
+    if (isGuid(fromBody)) return normalizeGuid(fromBody);
     throw new DataverseApiError("DATAVERSE_API", `Dataverse POST ${entitySet} succeeded but returned no record id`, { statusCode: res.status, operation: `POST ${entitySet}` });
   }
 
