@@ -74,6 +74,16 @@ describe("ConnectorForm", () => {
     expect(await screen.findByText(/^Choose a country from the list/)).toBeTruthy();
   });
 
+  it("clears a country error as soon as a valid country is picked from the list", async () => {
+    renderForm();
+    type("Country", "Atlantis");
+    fireEvent.blur(input("Country"));
+    expect(await screen.findByText(/^Choose a country from the list/)).toBeTruthy();
+    await pick("Country", "united k", /United Kingdom \(GB\)/);
+    await waitFor(() => expect(screen.queryByText(/^Choose a country from the list/)).toBeNull());
+    expect(screen.getByRole("combobox", { name: /^Country/ }).getAttribute("aria-invalid")).not.toBe("true");
+  });
+
   it("saves trimmed values picked from the searchable country and currency lists", async () => {
     const { onSave } = renderForm();
     type("Name", "  Contoso reseller ");

@@ -150,7 +150,8 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
     }
   };
 
-  const textField = (field: ConnectorField, type: "text" | "password" = "text", inputMode?: "numeric"): React.ReactElement => (
+  /** The labelled, hinted wrapper every editable field shares, showing that field's validation message. */
+  const validatedField = (field: ConnectorField, control: React.ReactElement): React.ReactElement => (
     <Field
       key={field}
       label={labels[field]}
@@ -159,6 +160,13 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
       validationState={errors[field] ? "error" : "none"}
       validationMessage={message(field)}
     >
+      {control}
+    </Field>
+  );
+
+  const textField = (field: ConnectorField, type: "text" | "password" = "text", inputMode?: "numeric"): React.ReactElement =>
+    validatedField(
+      field,
       <Input
         name={field}
         type={type}
@@ -167,9 +175,8 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
         autoComplete={type === "password" ? "new-password" : "off"}
         onChange={(_e, data) => setValue(field, data.value)}
         onBlur={() => checkField(field)}
-      />
-    </Field>
-  );
+      />,
+    );
 
   const secretField = (field: SecretField, savedOn?: Date): React.ReactElement => {
     if (replacing[field]) {
@@ -212,29 +219,20 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
     );
   };
 
-  const pickerField = (field: "country" | "currencyCode"): React.ReactElement => (
-    <Field
-      key={field}
-      label={labels[field]}
-      required
-      hint={t(HINT_KEYS[field])}
-      validationState={errors[field] ? "error" : "none"}
-      validationMessage={message(field)}
-    >
+  const pickerField = (field: "country" | "currencyCode"): React.ReactElement =>
+    validatedField(
+      field,
       <CodePicker
         name={field}
         options={field === "country" ? ISO_COUNTRIES : ISO_CURRENCIES}
         value={values[field]}
         noMatchText={t("Picker_NoMatch")}
         inputRef={(el: HTMLInputElement | null) => (inputs.current[field] = el)}
-        onChange={(code) => {
-          setValue(field, code);
-          if (errors[field]) checkField(field, { ...values, [field]: code });
-        }}
+        // setValue already re-checks a field that shows an error, so a pick clears a fixed message.
+        onChange={(code) => setValue(field, code)}
         onBlur={(code) => checkField(field, { ...values, [field]: code })}
-      />
-    </Field>
-  );
+      />,
+    );
 
   return (
     <form noValidate onSubmit={(e) => void submit(e)} aria-labelledby="w365-form-title" className="w365-form">
