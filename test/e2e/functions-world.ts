@@ -5,13 +5,11 @@
  */
 import { DataverseClient } from "../../src/dataverse";
 import { memoryLogger } from "../../src/shared/logger";
-import { readSolutionSource } from "../../src/solution/io";
-import type { SolutionModel } from "../../src/solution/model";
-import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
+import type { DataverseEmulator } from "../../sandbox/dataverse";
 import { startFunctionsHost, type FunctionsHost } from "../../sandbox/functions-host";
 import { startIonSimulator, type IonSimulator } from "../../sandbox/ion";
-
-let model: Promise<SolutionModel> | undefined;
+import { subscriptionUpdateContext } from "../plugins/fixtures";
+import { connectionRow, startSolutionEmulator } from "../support/world";
 
 export interface FunctionsWorld {
   emu: DataverseEmulator;
@@ -29,9 +27,7 @@ export interface FunctionsWorld {
 
 export async function startFunctionsWorld(o: { customers?: number; subscriptionsPerCustomer?: number } = {}): Promise<FunctionsWorld> {
   const ion = await startIonSimulator({ seed: 11, customers: o.customers ?? 3, subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 1, orderProcessing: { mode: "auto", delayMs: 0 } });
-  const emu = await startDataverseEmulator({});
-  model ??= readSolutionSource();
-  emu.applySolutionModel(await model);
+  const emu = await startSolutionEmulator();
   const webhookKey = "e2e-functions-key-0123456789";
   const logger = memoryLogger();
   const host = await startFunctionsHost({
@@ -72,22 +68,60 @@ export async function startFunctionsWorld(o: { customers?: number; subscriptions
   };
 }
 
-export async function rows<T = Record<string, unknown>>(dv: DataverseClient, set: string, filter?: string): Promise<T[]> {
-  const out: T[] = [];
-  for await (const r of dv.query<T>(set, filter ? { filter } : {})) out.push(r);
-  return out;
+export function rows<T = Record<string, unknown>>(dv: DataverseClient, set: string, filter?: string): Promise<T[]> {
+  return dv.queryAll<T>(set, filter ? { filter } : {});
 }
 
 export function createConnection(world: FunctionsWorld): Promise<string> {
-  const { ion } = world;
-  return world.admin.create("w365_providerconnections", {
-    w365_name: "StreamOne Ion",
-    w365_ionaccountid: ion.accountId,
-    w365_ionbaseurl: ion.url,
-    w365_refreshtoken: ion.credentials.refreshToken,
-    w365_apikey: ion.credentials.apiKey,
-    w365_apisecret: ion.credentials.apiSecret,
-    w365_country: "US",
-    w365_currencycode: "USD",
-  });
+  return world.admin.create("w365_providerconnections", connectionRow(world.ion));
+}
+
+export interface WebhookLoadSetup {
+  world: FunctionsWorld;
+  /** Distinct admin changes on the one subscription, by index; the same index gives the same delivery (a replay). */
+  delivery(i: number): unknown;
+  /** Subscription ids the worker was handed, in order (counted without changing what it does). */
+  handed: string[];
+}
+
+/**
+ * A functions world with one customer mapped and its one subscription synced, for webhook load: the
+ * deliveries are synthetic changes on that subscription (the row holds no request), so each is queued
+ * once and the engine then finds nothing to send: the load measures the webhook path, not Ion.
+ */
+export async function startWebhookLoadWorld(): Promise<WebhookLoadSetup> {
+  const world = await startFunctionsWorld({ customers: 1, subscriptionsPerCustomer: 1 });
+  try {
+    const connectionId = await createConnection(world);
+    await world.idle();
+    await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
+    await world.idle();
+    const [account] = await rows<Record<string, unknown>>(world.dv, "w365_provideraccounts");
+    await world.admin.executeAction("w365_MapProviderAccount", { CreateNew: true }, { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) });
+    await world.admin.executeAction("w365_SyncSubscriptions", {}, { entitySet: "w365_providerconnections", id: connectionId });
+    await world.idle();
+    const [sub] = await rows<Record<string, unknown>>(world.dv, "w365_providersubscriptions");
+    const subscriptionId = String(sub?.w365_providersubscriptionid);
+    const organizationId = (await world.dv.whoAmI()).OrganizationId;
+    const handed: string[] = [];
+    const engine = world.host.runtime.engine;
+    const original = engine.runOutboundForSubscription.bind(engine);
+    engine.runOutboundForSubscription = (deps, o) => {
+      handed.push(o.subscriptionId);
+      return original(deps, o);
+    };
+    const cache = new Map<number, unknown>();
+    const delivery = (i: number) => {
+      if (!cache.has(i)) {
+        const hex = i.toString(16).padStart(12, "0");
+        const ids = { operationId: `00000000-0000-4000-a000-${hex}`, requestId: `00000000-0000-4000-b000-${hex}`, correlationId: `00000000-0000-4000-c000-${hex}` };
+        cache.set(i, subscriptionUpdateContext({ w365_requestedquantity: 1 + (i % 5) }, { id: subscriptionId, organizationId, ...ids }));
+      }
+      return cache.get(i);
+    };
+    return { world, delivery, handed };
+  } catch (e) {
+    await world.close();
+    throw e;
+  }
 }

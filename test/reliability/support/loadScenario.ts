@@ -5,8 +5,7 @@
  * engine once), nothing doubled (replays and refused deliveries never are).
  */
 import { driveWebhookLoad, type WebhookLoadReport } from "../../../sandbox/functions-host/load";
-import { subscriptionUpdateContext } from "../../plugins/fixtures";
-import { createConnection, rows, startFunctionsWorld } from "../../e2e/functions-world";
+import { startWebhookLoadWorld } from "../../e2e/functions-world";
 
 export interface LoadFigures {
   ratePerSecond: number;
@@ -26,34 +25,8 @@ export interface LoadFigures {
 }
 
 export async function runWebhookLoad(seconds: number, rate = 50): Promise<LoadFigures> {
-  const world = await startFunctionsWorld({ customers: 1, subscriptionsPerCustomer: 1 });
+  const { world, delivery, handed } = await startWebhookLoadWorld();
   try {
-    const connectionId = await createConnection(world);
-    await world.idle();
-    await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
-    await world.idle();
-    const [account] = await rows<Record<string, unknown>>(world.dv, "w365_provideraccounts");
-    await world.admin.executeAction("w365_MapProviderAccount", { CreateNew: true }, { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) });
-    await world.admin.executeAction("w365_SyncSubscriptions", {}, { entitySet: "w365_providerconnections", id: connectionId });
-    await world.idle();
-    const [sub] = await rows<Record<string, unknown>>(world.dv, "w365_providersubscriptions");
-    const subscriptionId = String(sub?.w365_providersubscriptionid);
-    const organizationId = (await world.dv.whoAmI()).OrganizationId;
-    const handed = new Map<string, number>();
-    const engine = world.host.runtime.engine;
-    const original = engine.runOutboundForSubscription.bind(engine);
-    engine.runOutboundForSubscription = (deps, o) => {
-      handed.set(o.subscriptionId, (handed.get(o.subscriptionId) ?? 0) + 1);
-      return original(deps, o);
-    };
-    const cache = new Map<number, unknown>();
-    const delivery = (i: number) => {
-      if (!cache.has(i)) {
-        const hex = i.toString(16).padStart(12, "0");
-        cache.set(i, subscriptionUpdateContext({ w365_requestedquantity: 1 + (i % 5) }, { id: subscriptionId, organizationId, operationId: `00000000-0000-4000-a000-${hex}`, requestId: `00000000-0000-4000-b000-${hex}`, correlationId: `00000000-0000-4000-c000-${hex}` }));
-      }
-      return cache.get(i);
-    };
     const isReplay = (i: number) => i % 10 === 9;
     const payload = (i: number) => (isReplay(i) ? delivery(i - 7) : delivery(i));
     const wrongRate = 5;
@@ -65,7 +38,7 @@ export async function runWebhookLoad(seconds: number, rate = 50): Promise<LoadFi
     const sent = rate * seconds;
     const replays = Array.from({ length: sent }, (_, i) => i).filter(isReplay).length;
     const distinct = sent - replays;
-    const handedToEngine = [...handed.values()].reduce((a, b) => a + b, 0);
+    const handedToEngine = handed.length;
     return {
       ratePerSecond: rate,
       seconds,

@@ -6,19 +6,12 @@
  */
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger, type Logger } from "../../../src/shared/logger";
-import { readSolutionSource } from "../../../src/solution/io";
-import type { SolutionModel } from "../../../src/solution/model";
 import type { SyncDeps } from "../../../src/sync";
-import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from "../../../sandbox/dataverse";
-import { generateCrmAccounts, startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import type { DataverseEmulator, DataverseEmulatorOptions } from "../../../sandbox/dataverse";
+import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
 import type { FaultConfig } from "../../../sandbox/ion/types";
+import { connectionRow, seedCrmAccounts, startSolutionEmulator } from "../../support/world";
 import { startRecordingProxy, type ProxyCounter, type RecordingProxy } from "./proxy";
-
-let model: Promise<SolutionModel> | undefined;
-export function solutionModel(): Promise<SolutionModel> {
-  model ??= readSolutionSource();
-  return model;
-}
 
 export interface WorldOptions {
   seed?: number;
@@ -28,9 +21,9 @@ export interface WorldOptions {
   dataverseFaults?: DataverseEmulatorOptions["faults"];
   serviceProtection?: DataverseEmulatorOptions["serviceProtection"];
   ionFaults?: FaultConfig;
-  /** Put recording proxies in front of both servers (the connector and the client use them). */
   /** The emulator's clock (service protection windows); real time when absent. */
   dataverseClock?: { now(): number };
+  /** Put recording proxies in front of both servers (the connector and the client use them). */
   proxies?: { counter?: ProxyCounter; afterUpstream?: Parameters<typeof startRecordingProxy>[0]["afterUpstream"]; interceptDataverse?: Parameters<typeof startRecordingProxy>[0]["intercept"] };
   logger?: Logger;
 }
@@ -55,8 +48,7 @@ export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
   const seed = o.seed ?? 5;
   const customers = o.customers ?? 12;
   const ion = await startIonSimulator({ seed, customers, subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2, orderProcessing: { mode: "manual" }, faults: o.ionFaults });
-  const emu = await startDataverseEmulator({ dbPath: o.dbPath, faults: o.dataverseFaults, serviceProtection: o.serviceProtection, logger: o.logger, clock: o.dataverseClock });
-  emu.applySolutionModel(await solutionModel());
+  const emu = await startSolutionEmulator({ dbPath: o.dbPath, faults: o.dataverseFaults, serviceProtection: o.serviceProtection, logger: o.logger, clock: o.dataverseClock });
   const proxies: RecordingProxy[] = [];
   let dataverseUrl = emu.url;
   let ionUrl = ion.url;
@@ -70,21 +62,8 @@ export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
   }
   // Setup goes straight to the emulator (no injected 429s on seeding, not counted as crash points).
   const direct = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken }, logger: silentLogger, sleep: async () => undefined });
-  const accounts = generateCrmAccounts(seed, customers);
-  const seeded = await direct.batch(accounts.map((a) => ({ method: "POST" as const, entitySet: "accounts", body: { ...a } })));
-  const bad = seeded.filter((r) => !r.ok);
-  if (bad.length) throw new Error(`seeding accounts failed: ${JSON.stringify(bad[0])}`);
-  const connectionId = await direct.create("w365_providerconnections", {
-    w365_name: "StreamOne Ion",
-    w365_ionaccountid: ion.accountId,
-    w365_ionbaseurl: ionUrl,
-    w365_refreshtoken: ion.credentials.refreshToken,
-    w365_apikey: ion.credentials.apiKey,
-    w365_apisecret: ion.credentials.apiSecret,
-    w365_country: "US",
-    w365_currencycode: "USD",
-    w365_status: 365000000,
-  });
+  await seedCrmAccounts(direct, seed, customers);
+  const connectionId = await direct.create("w365_providerconnections", connectionRow(ion, { ionUrl, status: 365000000 }));
   const dv = new DataverseClient({ url: dataverseUrl, auth: { kind: "static", token: emu.integrationToken }, logger: o.logger ?? silentLogger, sleep: async () => undefined });
   // Small Ion pages: more requests per sync, so more places for a fault or a crash to land.
   const deps: SyncDeps = { dataverse: dv, logger: o.logger ?? silentLogger, sleep: async () => undefined, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } };
