@@ -69,12 +69,11 @@ describe("secrets never leave", () => {
     await admin.executeAction("w365_VerifyConnectivity", {}, { entitySet: "w365_providerconnections", id: connectionId });
     await admin.executeAction("w365_SyncSubscriptions", { RequestId: "secrets-test" }, { entitySet: "w365_providerconnections", id: connectionId });
     await sb.whenIdle();
-    const subs: Row[] = [];
-    for await (const r of sb.dataverse.query<Row>("w365_providersubscriptions", { filter: "w365_status eq 'active'", top: 1 })) subs.push(r);
-    if (subs[0]) {
-      await admin.update("w365_providersubscriptions", String(subs[0].w365_providersubscriptionid), { w365_requestedquantity: Number(subs[0].w365_quantity) + 1 });
-      await sb.whenIdle();
-    }
+    // An admin change on an active subscription (the outbound webhook path): the sync above must have brought one.
+    const sub = await sb.dataverse.queryFirst<Row>("w365_providersubscriptions", { filter: "w365_status eq 'active'" });
+    expect(sub).toBeDefined();
+    await admin.update("w365_providersubscriptions", String(sub?.w365_providersubscriptionid), { w365_requestedquantity: Number(sub?.w365_quantity) + 1 });
+    await sb.whenIdle();
     // Failures: a wrong API secret, then a revoked refresh token (errors carry the most context).
     await sb.dataverse.update("w365_providerconnections", connectionId, { w365_apisecret: "wrong-secret-0123456789abcdef" });
     expect(await run(["verify", "--connection", connectionId, "--json"])).toBe(1);
