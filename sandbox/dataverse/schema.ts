@@ -63,6 +63,17 @@ const addr = (n: number): ColSpec[] =>
     (p) => [`address${n}_${p}`, "string", { maxLength: p === "postalcode" ? 20 : 250 }] as ColSpec,
   );
 
+/** Columns custom API request parameters and response properties share (type: 0 Boolean … 12 StringArray). */
+const customApiFieldColumns = (): ColSpec[] => [
+  ["uniquename", "string", { maxLength: 128 }],
+  ["name", "string", { maxLength: 100 }],
+  ["displayname", "string", { maxLength: 100 }],
+  ["description", "string", { maxLength: 300 }],
+  ["type", "picklist", { options: Array.from({ length: 13 }, (_, v) => ({ value: v, label: String(v) })) }],
+  ["logicalentityname", "string", { maxLength: 100 }],
+  ["customapiid", "lookup", { targets: ["customapi"] }],
+];
+
 /** Tables present in every environment before any solution import. */
 export function systemTables(): TableDef[] {
   return [
@@ -214,26 +225,9 @@ export function systemTables(): TableDef[] {
       ["allowedcustomprocessingsteptype", "picklist", { options: [0, 1, 2].map((v) => ({ value: v, label: ["None", "Async Only", "Sync and Async"][v]! })) }],
       ["workflowsdkstepenabled", "boolean"],
     ]),
-    table("customapirequestparameter", "customapirequestparameters", "name", "UserOwned", [
-      ["uniquename", "string", { maxLength: 128 }],
-      ["name", "string", { maxLength: 100 }],
-      ["displayname", "string", { maxLength: 100 }],
-      ["description", "string", { maxLength: 300 }],
-      ["type", "picklist", { options: Array.from({ length: 13 }, (_, v) => ({ value: v, label: String(v) })) }],
-      ["isoptional", "boolean"],
-      ["logicalentityname", "string", { maxLength: 100 }],
-      ["customapiid", "lookup", { targets: ["customapi"] }],
-    ]),
-    table("customapiresponseproperty", "customapiresponseproperties", "name", "UserOwned", [
-      ["uniquename", "string", { maxLength: 128 }],
-      ["name", "string", { maxLength: 100 }],
-      ["displayname", "string", { maxLength: 100 }],
-      ["description", "string", { maxLength: 300 }],
-      ["type", "picklist", { options: Array.from({ length: 13 }, (_, v) => ({ value: v, label: String(v) })) }],
-      ["logicalentityname", "string", { maxLength: 100 }],
-      ["customapiid", "lookup", { targets: ["customapi"] }],
-    ]),
-    table("asyncoperation", "asyncoperations", "name", "UserOwned", [
+    table("customapirequestparameter", "customapirequestparameters", "name", "UserOwned", [...customApiFieldColumns(), ["isoptional", "boolean"]]),
+    table("customapiresponseproperty", "customapiresponseproperties", "name", "UserOwned", customApiFieldColumns()),
+    withAsyncStates(table("asyncoperation", "asyncoperations", "name", "UserOwned", [
       ["name", "string", { maxLength: 256 }],
       ["operationtype", "picklist", { options: [{ value: 1, label: "System Event" }, { value: 3, label: "Import" }, { value: 54, label: "Execute Async Request" }] }],
       ["message", "memo", { maxLength: 1048576 }],
@@ -249,8 +243,8 @@ export function systemTables(): TableDef[] {
       ["depth", "integer"],
       ["owningextensionid", "lookup", { targets: ["sdkmessageprocessingstep"] }],
       ["regardingobjectid", "lookup", { targets: ["account"] }],
-    ]),
-  ].map((t) => (t.logicalName === "asyncoperation" ? withAsyncStates(t) : t));
+    ])),
+  ];
 }
 
 /** asyncoperation uses its own state model: statecode 0 Ready, 1 Suspended, 2 Locked, 3 Completed. */
