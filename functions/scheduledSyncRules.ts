@@ -3,11 +3,14 @@
  * so the local host and tests use it directly). See scheduledSync.ts for the timer.
  */
 import { ConnectorError, ensureError } from "../src/shared/errors";
-import { ensureNoActiveRun, CONNECTION_SET } from "../plugins/common";
+import { queueSyncRun } from "../plugins/startSync";
+import { ConnectionStatus, SETS } from "../src/sync/schema";
+import { ENV_DEFAULT_SYNC_SCHEDULE } from "../src/solution/contract";
+import { odataString } from "../src/dataverse";
 import type { PluginDeps } from "../plugins/types";
 import { isDue, parseNcrontab } from "./ncrontab";
 
-export const STATUS_CONNECTED = 365000001;
+export const STATUS_CONNECTED = ConnectionStatus.Connected;
 
 export interface ScheduledSyncReport {
   queued: { connectionId: string; runId: string }[];
@@ -25,7 +28,7 @@ interface ConnectionRow {
 }
 
 /** The solution's environment variable holding the schedule of connectors without their own. */
-export const DEFAULT_SCHEDULE_VARIABLE = "w365_DefaultSyncSchedule";
+export const DEFAULT_SCHEDULE_VARIABLE = ENV_DEFAULT_SYNC_SCHEDULE;
 
 /**
  * Why a connector is not due now, or undefined when it is. Pure, so the rule is tested directly.
@@ -53,7 +56,7 @@ export function notDueReason(row: ConnectionRow, now: Date, environmentDefault?:
 export async function readEnvironmentVariable(deps: PluginDeps<unknown>, schemaName: string): Promise<string | undefined> {
   const definition = await deps.dataverse.queryFirst<{ environmentvariabledefinitionid: string; defaultvalue?: string | null }>("environmentvariabledefinitions", {
     select: ["environmentvariabledefinitionid", "defaultvalue"],
-    filter: `schemaname eq '${schemaName}'`,
+    filter: `schemaname eq ${odataString(schemaName)}`,
   });
   if (!definition) return undefined;
   const value = await deps.dataverse.queryFirst<{ value?: string | null }>("environmentvariablevalues", {
@@ -69,7 +72,7 @@ export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<Schedule
   // A missing or unreadable default never blocks the schedule: the app timer alone then decides.
   const environmentDefault = await readEnvironmentVariable(deps, DEFAULT_SCHEDULE_VARIABLE).catch(() => undefined);
   const rows: ConnectionRow[] = [];
-  for await (const row of deps.dataverse.query<ConnectionRow>(CONNECTION_SET, {
+  for await (const row of deps.dataverse.query<ConnectionRow>(SETS.connection, {
     select: ["w365_providerconnectionid", "w365_name", "w365_status", "w365_syncschedule", "w365_lastsyncon", "createdon"],
     filter: "statecode eq 0",
   })) {
@@ -83,13 +86,8 @@ export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<Schedule
       continue;
     }
     try {
-      const start = async () => {
-        await ensureNoActiveRun(deps, { id: connectionId, name: row.w365_name ?? "StreamOne Ion", active: true }, "all", false);
-        const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, { connectionId, kind: "all", trigger: "schedule" });
-        await deps.queue.enqueue({ type: "sync", runId, connectionId, kind: "all", trigger: "schedule" });
-        return runId;
-      };
-      const runId = deps.serialize ? await deps.serialize(`sync:${connectionId}`, start) : await start();
+      const connection = { id: connectionId, name: row.w365_name ?? "StreamOne Ion", active: true };
+      const runId = await queueSyncRun(deps, async () => connection, { connectionId, kind: "all", trigger: "schedule" });
       report.queued.push({ connectionId, runId });
     } catch (caught) {
       if (caught instanceof ConnectorError && caught.code === "SYNC_ALREADY_RUNNING") {

@@ -2,11 +2,9 @@
 import type { WebhookContext } from "./context";
 import { GUID_PATTERN } from "../src/shared/guid";
 import { EMPTY_GUID } from "./context";
+import { SETS } from "../src/sync/schema";
 import { WebhookRefusedError, type PluginDeps, type SyncKind, type Trigger } from "./types";
 
-export const CONNECTION_SET = "w365_providerconnections";
-export const PROVIDER_ACCOUNT_SET = "w365_provideraccounts";
-export const SYNC_RUN_SET = "w365_syncruns";
 const STATE_ACTIVE = 0;
 
 export interface ConnectionSummary {
@@ -26,7 +24,7 @@ export function requireTargetId(ctx: WebhookContext, what: string): string {
 
 /** Reads the connector and refuses when it is missing or deactivated: no work starts for either. */
 export async function requireActiveConnection(deps: PluginDeps<unknown>, connectionId: string): Promise<ConnectionSummary> {
-  const row = await deps.dataverse.tryRetrieve<Record<string, unknown>>(CONNECTION_SET, connectionId, {
+  const row = await deps.dataverse.tryRetrieve<Record<string, unknown>>(SETS.connection, connectionId, {
     select: ["w365_providerconnectionid", "w365_name", "statecode", "w365_status"],
   });
   if (!row) {
@@ -63,7 +61,7 @@ export async function ensureNoActiveRun(deps: PluginDeps<unknown>, connection: C
   if (dryRun) return;
   const filter = `_w365_connection_value eq ${connection.id} and (w365_status eq 'queued' or w365_status eq 'running')`;
   const now = deps.clock.now();
-  for await (const run of deps.dataverse.query<Record<string, unknown>>(SYNC_RUN_SET, {
+  for await (const run of deps.dataverse.query<Record<string, unknown>>(SETS.syncRun, {
     select: ["w365_syncrunid", "w365_kind", "w365_status", "w365_dryrun", "w365_startedon", "createdon", "modifiedon"],
     filter,
   })) {

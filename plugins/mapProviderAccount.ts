@@ -6,7 +6,8 @@
  */
 import type { WebhookContext } from "./context";
 import { getBoolean, getGuid, getString } from "./context";
-import { PROVIDER_ACCOUNT_SET, requireTargetId } from "./common";
+import { requireTargetId } from "./common";
+import { SETS } from "../src/sync/schema";
 import { MAP_ACTIONS, WebhookRefusedError, type HandlerOutcome, type MapAction, type PluginDeps } from "./types";
 
 const ACTIONS: readonly MapAction[] = MAP_ACTIONS;
@@ -58,7 +59,7 @@ export async function mapProviderAccount<D>(ctx: WebhookContext, deps: PluginDep
   const createNew = getBoolean(ctx.inputParameters, "CreateNew");
   const force = getBoolean(ctx.inputParameters, "Force") ?? false;
   const action = chooseMapAction({ action: getString(ctx.inputParameters, "Action"), accountId, createNew });
-  const exists = await deps.dataverse.tryRetrieve(PROVIDER_ACCOUNT_SET, providerAccountId, { select: ["w365_provideraccountid"] });
+  const exists = await deps.dataverse.tryRetrieve(SETS.providerAccount, providerAccountId, { select: ["w365_provideraccountid"] });
   if (!exists) throw new WebhookRefusedError("PROVIDER_ACCOUNT_NOT_FOUND", `Provider account ${providerAccountId} was not found.`, 404, "Refresh the mapping page.");
   const result = await deps.engine.mapProviderAccount(deps.syncDeps, { providerAccountId, action, ...(accountId ? { accountId } : {}), ...(force ? { force } : {}) });
   if (action === "create" && !wasApplied(result)) {

@@ -6,15 +6,29 @@
  */
 import type { WebhookContext } from "./context";
 import { getBoolean, getGuid, getString } from "./context";
-import { ensureNoActiveRun, requireActiveConnection, requireTargetId, triggerFor } from "./common";
-import type { HandlerOutcome, PluginDeps, SyncKind } from "./types";
+import { ensureNoActiveRun, requireActiveConnection, requireTargetId, triggerFor, type ConnectionSummary } from "./common";
+import type { HandlerOutcome, PluginDeps, SyncKind, SyncRequest } from "./types";
+
+/**
+ * Checks that no identical run is in flight, creates the queued run and hands it to the worker, as one
+ * step per connector so two racing starts (deliveries, timer ticks) cannot both pass the check.
+ * `connection` is read inside that step. Shared by the sync custom APIs and the scheduled sync.
+ */
+export async function queueSyncRun<D>(deps: PluginDeps<D>, connection: () => Promise<ConnectionSummary>, request: SyncRequest): Promise<string> {
+  const start = async () => {
+    await ensureNoActiveRun(deps as PluginDeps<unknown>, await connection(), request.kind, request.dryRun ?? false);
+    const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, request);
+    await deps.queue.enqueue({ type: "sync", runId, ...request });
+    return runId;
+  };
+  return deps.serialize ? deps.serialize(`sync:${request.connectionId}`, start) : start();
+}
 
 export async function startSync<D>(ctx: WebhookContext, deps: PluginDeps<D>, kind: SyncKind, allowProviderAccount: boolean): Promise<HandlerOutcome> {
   const connectionId = requireTargetId(ctx, "connector");
   const dryRun = getBoolean(ctx.inputParameters, "DryRun") ?? false;
   const requestId = getString(ctx.inputParameters, "RequestId") ?? ctx.requestId;
   const providerAccountId = allowProviderAccount ? getGuid(ctx.inputParameters, "ProviderAccountId") : undefined;
-  const untyped = deps as PluginDeps<unknown>;
   const trigger = triggerFor(ctx);
   const options = {
     connectionId,
@@ -24,15 +38,7 @@ export async function startSync<D>(ctx: WebhookContext, deps: PluginDeps<D>, kin
     ...(requestId ? { requestId } : {}),
     ...(providerAccountId ? { providerAccountId } : {}),
   };
-  const start = async () => {
-    const connection = await requireActiveConnection(untyped, connectionId);
-    await ensureNoActiveRun(untyped, connection, kind, dryRun);
-    const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, options);
-    await deps.queue.enqueue({ type: "sync", runId, ...options });
-    return runId;
-  };
-  // Check and start as one step per connector, so two racing deliveries cannot both pass the check.
-  const runId = deps.serialize ? await deps.serialize(`sync:${connectionId}`, start) : await start();
+  const runId = await queueSyncRun(deps, () => requireActiveConnection(deps as PluginDeps<unknown>, connectionId), options);
   deps.logger.info("sync queued", { runId, connectionId, kind, dryRun, trigger, requestId });
   return { status: 202, body: { message: `The ${kind} sync is queued.`, runId, connectionId, kind, dryRun, ...(requestId ? { requestId } : {}) } };
 }

@@ -9,10 +9,7 @@ import { DataverseNotFoundError } from "../src/dataverse/errors";
 import type { SdkValue, WebhookContext } from "./context";
 import { causedByIntegration, requireTargetId } from "./common";
 import type { HandlerOutcome, PluginDeps } from "./types";
-
-const SUBSCRIPTION_SET = "w365_providersubscriptions";
-/** w365_syncstate "Change requested" (DESIGN.md section 3). */
-export const SYNC_STATE_CHANGE_REQUESTED = 365000001;
+import { SETS, SyncState } from "../src/sync/schema";
 
 export const REQUESTED_COLUMNS = ["w365_requestedquantity", "w365_requestedstatus", "w365_requestedautorenew"] as const;
 
@@ -41,7 +38,7 @@ export async function subscriptionChanged<D>(ctx: WebhookContext, deps: PluginDe
   // Show the admin at once that the change is waiting for Ion. Written by the integration user and
   // outside the step's filtering attributes, so it never triggers this step again.
   try {
-    await deps.dataverse.update(SUBSCRIPTION_SET, subscriptionId, { w365_syncstate: SYNC_STATE_CHANGE_REQUESTED, w365_syncmessage: "Change requested: waiting to be placed in StreamOne Ion." });
+    await deps.dataverse.update(SETS.providerSubscription, subscriptionId, { w365_syncstate: SyncState.ChangeRequested, w365_syncmessage: "Change requested: waiting to be placed in StreamOne Ion." });
   } catch (caught) {
     // Deleted since the admin's change: there is nothing left to send.
     if (caught instanceof DataverseNotFoundError) return { status: 200, body: { ignored: true, reason: "The subscription no longer exists." } };
