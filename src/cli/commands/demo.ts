@@ -9,12 +9,23 @@ import { startSandbox, type Sandbox } from "../../../sandbox";
 import { ConnectorError, ensureError } from "../../shared/errors";
 import { redact } from "../../shared/redact";
 import { sleep } from "../../shared/retry";
+import { ConnectionStatus, MappingStatus, SyncState } from "../../sync/schema";
 import type { Output } from "../output";
 import { createTaskList } from "../tasks";
 
-const MAPPING = { unmapped: 365000000, suggested: 365000001, mapped: 365000002, ignored: 365000003 } as const;
-const CONNECTION_STATUS: Record<number, string> = { 365000000: "Not verified", 365000001: "Connected", 365000002: "Failed", 365000003: "Credentials expired" };
-const SYNC_STATE: Record<number, string> = { 365000000: "In sync", 365000001: "Change requested", 365000002: "Sent to Ion", 365000003: "Conflict", 365000004: "Error" };
+const CONNECTION_STATUS: Record<number, string> = {
+  [ConnectionStatus.NotVerified]: "Not verified",
+  [ConnectionStatus.Connected]: "Connected",
+  [ConnectionStatus.Failed]: "Failed",
+  [ConnectionStatus.CredentialsExpired]: "Credentials expired",
+};
+const SYNC_STATE: Record<number, string> = {
+  [SyncState.InSync]: "In sync",
+  [SyncState.ChangeRequested]: "Change requested",
+  [SyncState.SentToIon]: "Sent to Ion",
+  [SyncState.Conflict]: "Conflict",
+  [SyncState.Error]: "Error",
+};
 const TERMINAL_RUN = new Set(["succeeded", "partial", "failed"]);
 
 /** A demo step did not end as the walkthrough expects; the code names the step. */
@@ -96,11 +107,11 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
         filter: `_w365_connection_value eq ${connectionId}`,
       });
       const by = (s: number) => rows.filter((r) => Number(r.w365_mappingstatus) === s);
-      const mapped = by(MAPPING.mapped);
-      const suggested = by(MAPPING.suggested);
-      const unmapped = by(MAPPING.unmapped);
+      const mapped = by(MappingStatus.Mapped);
+      const suggested = by(MappingStatus.Suggested);
+      const unmapped = by(MappingStatus.Unmapped);
       const examples = [...mapped.slice(0, 3), ...suggested.slice(0, 3)].map(
-        (r) => `${String(r.w365_name)} → ${Number(r.w365_mappingstatus) === MAPPING.mapped ? "mapped" : "suggested"} (${Number(r.w365_matchscore ?? 0).toFixed(2)}: ${String(r.w365_matchreason ?? "")})`,
+        (r) => `${String(r.w365_name)} → ${Number(r.w365_mappingstatus) === MappingStatus.Mapped ? "mapped" : "suggested"} (${Number(r.w365_matchscore ?? 0).toFixed(2)}: ${String(r.w365_matchreason ?? "")})`,
       );
       report.matching = { total: rows.length, autoMapped: mapped.length, suggested: suggested.length, unmapped: unmapped.length, examples };
       return { value: { rows, suggested, unmapped }, detail: `${mapped.length} mapped automatically, ${suggested.length} suggested, ${unmapped.length} without a match`, lines: examples };
@@ -129,7 +140,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
       await sb.whenIdle();
       const stillOpen = await admin.queryAll<Record<string, unknown>>("w365_provideraccounts", {
         select: ["w365_provideraccountid", "w365_mappingstatus"],
-        filter: `_w365_connection_value eq ${connectionId} and w365_mappingstatus ne ${MAPPING.mapped}`,
+        filter: `_w365_connection_value eq ${connectionId} and w365_mappingstatus ne ${MappingStatus.Mapped}`,
       });
       ignored = stillOpen.length;
       report.mapping = { acceptedSuggestions: accepted, newAccounts: createdAccounts, notMapped: ignored };
@@ -158,7 +169,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
           select: ["w365_quantity", "w365_syncstate", "w365_lastorderid", "w365_syncmessage", "w365_requestedquantity"],
         });
         const state = Number(row.w365_syncstate);
-        if (state === 365000003 || state === 365000004) throw new DemoError("DEMO_OUTBOUND_FAILED", `Outbound change ended in "${SYNC_STATE[state]}": ${String(row.w365_syncmessage ?? "")}`);
+        if (state === SyncState.Conflict || state === SyncState.Error) throw new DemoError("DEMO_OUTBOUND_FAILED", `Outbound change ended in "${SYNC_STATE[state]}": ${String(row.w365_syncmessage ?? "")}`);
         return Number(row.w365_quantity) === requested && (row.w365_requestedquantity === null || row.w365_requestedquantity === undefined) ? row : undefined;
       }, 60_000);
       const ionSub = sb.simulator!.control.getSubscription(String(sub.w365_ionsubscriptionid));
