@@ -1,10 +1,11 @@
 /**
  * The one retry policy of the product, shared by the Ion and Dataverse clients.
  * Small pure functions (shouldRetry, backoffMs, parseRetryAfterMs) plus one executor.
- * Rules: retry network errors, 429 and 502/503/504 (and 500 only when the caller says the call is
- * idempotent); honour Retry-After; exponential backoff with full jitter, capped, never below base.
+ * Rules: retry network errors, 429 and 502/503/504; never 500 (both services answer it for faults a
+ * retry does not cure); honour Retry-After; exponential backoff with full jitter, capped, never below base.
  * Non-idempotent calls (Ion order POSTs) are never retried blindly: the caller passes
- * `idempotent: false`, so only failures that provably did not reach the server (connect errors) retry.
+ * `idempotent: false`, so only failures where the server provably did no work retry (connect errors,
+ * 429, and 503 with Retry-After).
  */
 export interface RetryOptions {
   maxAttempts: number;
