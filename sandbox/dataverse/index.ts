@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { systemClock, type Clock } from "../../src/shared/clock";
 import { silentLogger, type Logger } from "../../src/shared/logger";
 import { registerSecret } from "../../src/shared/redact";
+import { readSolutionZip } from "../../src/solution/io";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import { Handler, errorResponse, type EmuRequest, type EmuResponse, type EmulatorStats } from "./handler";
@@ -61,20 +62,11 @@ export interface DataverseEmulator {
 const MAX_BODY_BYTES = 128 * 1024 * 1024;
 const ENV_TYPES: Record<string, number> = { String: 100000000, Number: 100000001, Boolean: 100000002, JSON: 100000003, Secret: 100000005 };
 
-/** Loads the solution reader lazily: `src/solution/read.ts` is owned by the solution work. */
+/** The ImportSolution action: the product's own solution reader, so import and pack agree on the format. */
 async function readSolution(zip: Buffer): Promise<SolutionModel> {
-  let mod: { readSolutionZip?: (zip: Buffer) => Promise<SolutionModel> };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require("../../src/solution/read") as typeof mod;
+    return await readSolutionZip(zip);
   } catch (err) {
-    throw new DataverseHttpError(500, "0x80040216", `The solution reader (src/solution/read) could not be loaded: ${(err as Error).message}`);
-  }
-  if (typeof mod.readSolutionZip !== "function") throw new DataverseHttpError(500, "0x80040216", "src/solution/read does not export readSolutionZip.");
-  try {
-    return await mod.readSolutionZip(zip);
-  } catch (err) {
-    if (err instanceof DataverseHttpError) throw err;
     throw new DataverseHttpError(400, "0x80048033", `The import file is not a valid solution: ${(err as Error).message}`);
   }
 }
