@@ -5,8 +5,7 @@
 
 import { createXrmCustomApiExecutor, stripBraces, type ExecuteCustomApi } from "./shared/customApi";
 import { followSyncRun, startSync, verifyConnector, type PollOptions, type SyncApiName } from "./shared/operations";
-import type { RecordsApi, SyncRunView } from "./shared/records";
-import { recordsApiFromXrm } from "./xrmRecords";
+import { recordsApiFrom, type RecordsApi, type SyncRunView } from "./shared/records";
 
 const NOTIFICATION_ID = "w365_command_progress";
 
@@ -21,7 +20,7 @@ export interface CommandDeps {
 function depsFromXrm(form?: Xrm.FormContext): CommandDeps {
   const xrm = globalThis.Xrm;
   return {
-    records: recordsApiFromXrm(xrm.WebApi),
+    records: recordsApiFrom(xrm.WebApi),
     execute: createXrmCustomApiExecutor(xrm.WebApi.online as unknown as Parameters<typeof createXrmCustomApiExecutor>[0]),
     notify: (level, message) => {
       if (form) form.ui.setFormNotification(message, level, NOTIFICATION_ID);

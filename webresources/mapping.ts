@@ -4,7 +4,7 @@
 // bulk accept of strong suggestions. Plain DOM (no React) so the web resource stays small and loads fast.
 
 import { findXrm, resolveCustomApiExecutor, type ExecuteCustomApi } from "./shared/customApi";
-import type { RecordsApi } from "./shared/records";
+import { recordsApiFrom, type RecordsApi } from "./shared/records";
 import {
   FILTER_LABELS,
   MAPPING_FILTERS,
@@ -20,7 +20,6 @@ import {
   type MappingFilter,
   type ProviderAccountView,
 } from "./mappingModel";
-import { recordsApiFromXrm } from "./xrmRecords";
 
 const STATUS_LABELS: Record<ProviderAccountView["status"], string> = {
   unmapped: "Unmapped",
@@ -541,7 +540,7 @@ export function start(root: HTMLElement | null = document.getElementById("w365-m
     return Promise.resolve();
   }
   const page = new MappingPage({
-    records: recordsApiFromXrm(xrm.WebApi),
+    records: recordsApiFrom(xrm.WebApi),
     execute: resolveCustomApiExecutor(window as unknown as { Xrm?: unknown; parent?: unknown; fetch?: unknown }),
     root,
     connectionId: connectionIdFromLocation(window.location.search),

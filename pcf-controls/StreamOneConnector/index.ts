@@ -2,7 +2,8 @@
 // Lifecycle glue only: builds the data service from the PCF context and renders <StreamOneAdmin>.
 import * as React from "react";
 import { createLocalizer, defaultFormatDate, type FormatDate } from "./services/strings";
-import { createConnectorService, recordsApiFromPcf, type ConnectorService } from "./services/connectorService";
+import { recordsApiFrom } from "../../webresources/shared/records";
+import { createConnectorService, type ConnectorService } from "./services/connectorService";
 import { resolveCustomApiExecutor } from "../../webresources/shared/customApi";
 import { StreamOneAdmin, type StreamOneAdminProps } from "./components/StreamOneAdmin";
 import type { IInputs, IOutputs } from "./generated/ManifestTypes";
@@ -19,7 +20,7 @@ export class StreamOneConnector implements ComponentFramework.ReactControl<IInpu
   public init(context: ComponentFramework.Context<IInputs>): void {
     const seconds = context.parameters.pollIntervalSeconds?.raw ?? DEFAULT_POLL_SECONDS;
     this.service = createConnectorService({
-      records: recordsApiFromPcf(context.webAPI),
+      records: recordsApiFrom(context.webAPI),
       executeCustomApi: resolveCustomApiExecutor(typeof window === "undefined" ? undefined : window),
       pollIntervalMs: Math.max(1, seconds) * 1000,
       ionBaseUrl: context.parameters.ionBaseUrl?.raw ?? undefined,

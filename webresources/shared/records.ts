@@ -11,6 +11,37 @@ export interface RecordsApi {
   updateRecord(entityLogicalName: string, id: string, data: Row): Promise<unknown>;
 }
 
+/**
+ * What context.webAPI (PCF) and Xrm.WebApi (forms, command bar, HTML web resources) both offer, typed loosely enough
+ * that either fits; recordsApiFrom narrows it to RecordsApi.
+ */
+export interface ODataWebApi {
+  retrieveMultipleRecords(entityLogicalName: string, options?: string, maxPageSize?: number): Thenable<{ entities: unknown[]; nextLink?: string }>;
+  retrieveRecord(entityLogicalName: string, id: string, options?: string): Thenable<unknown>;
+  createRecord(entityLogicalName: string, data: Row): Thenable<{ id: string; entityType?: string }>;
+  updateRecord(entityLogicalName: string, id: string, data: Row): Thenable<unknown>;
+}
+
+/** Xrm.WebApi returns its own Xrm.Async.PromiseLike, which the global PromiseLike does not accept. */
+interface Thenable<T> {
+  then(onFulfilled: (value: T) => unknown, onRejected: (reason: unknown) => unknown): unknown;
+}
+
+export function recordsApiFrom(webApi: ODataWebApi): RecordsApi {
+  return {
+    retrieveMultipleRecords: async (name, options, maxPageSize) => {
+      const result = await webApi.retrieveMultipleRecords(name, options, maxPageSize);
+      return { entities: result.entities as Row[], nextLink: result.nextLink };
+    },
+    retrieveRecord: async (name, id, options) => (await webApi.retrieveRecord(name, id, options)) as Row,
+    createRecord: async (name, data) => {
+      const ref = await webApi.createRecord(name, data);
+      return { id: ref.id, entityType: ref.entityType };
+    },
+    updateRecord: async (name, id, data) => webApi.updateRecord(name, id, data),
+  };
+}
+
 export const CONNECTOR_STATUS = {
   notVerified: 365000000,
   connected: 365000001,

@@ -16,7 +16,6 @@ import {
   toConnectorView,
   type ConnectorView,
   type RecordsApi,
-  type Row,
   type SyncRunView,
 } from "../../../webresources/shared/records";
 import { toConnectorRecord, type NormalizedConnector } from "../../../webresources/shared/validation";
@@ -29,22 +28,6 @@ export interface ConnectorService {
   verify(id: string, options?: PollOptions): Promise<VerifyOutcome>;
   /** Starts the sync and follows its run row until it ends, reporting every change. */
   runSync(id: string, api: SyncApiName, onUpdate: (run: SyncRunView | undefined) => void, options?: PollOptions): Promise<SyncRunView>;
-}
-
-/** Adapts PCF's WebApi (typed with ComponentFramework entities) to the narrow RecordsApi the shared code uses. */
-export function recordsApiFromPcf(webAPI: ComponentFramework.WebApi): RecordsApi {
-  return {
-    retrieveMultipleRecords: async (name, options, maxPageSize) => {
-      const result = await webAPI.retrieveMultipleRecords(name, options, maxPageSize);
-      return { entities: result.entities as Row[], nextLink: result.nextLink };
-    },
-    retrieveRecord: async (name, id, options) => (await webAPI.retrieveRecord(name, id, options)) as Row,
-    createRecord: async (name, data) => {
-      const ref = await webAPI.createRecord(name, data as ComponentFramework.WebApi.Entity);
-      return { id: ref.id, entityType: ref.entityType };
-    },
-    updateRecord: (name, id, data) => webAPI.updateRecord(name, id, data as ComponentFramework.WebApi.Entity),
-  };
 }
 
 export interface ConnectorServiceDeps {
