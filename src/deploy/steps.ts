@@ -10,7 +10,7 @@
  * through the Web API when it is not (then adds it to the solution, component type 92). When Dataverse refuses
  * the import because of such a step, deploy imports the package without them and registers them this way.
  */
-import { DataverseApiError } from "../dataverse";
+import { DataverseApiError, odataString } from "../dataverse";
 import { readSolutionZip, writeSolutionZip } from "../solution/io";
 import type { SolutionModel, StepDef } from "../solution/model";
 import { silentLogger, type Logger } from "../shared/logger";
@@ -29,7 +29,6 @@ export interface StepOutcome {
   action: "verified" | "rebound" | "created";
 }
 
-const odataString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const bare = (id: string): string => id.replace(/[{}]/g, "").toLowerCase();
 
 /** Steps whose message is one of the solution's custom APIs (the ones whose message id is per-environment). */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { DataverseClient } from "../dataverse";
-import { DataverseApiError } from "../dataverse";
+import { DataverseApiError, odataString } from "../dataverse";
 import { ensureError } from "../shared/errors";
 import { silentLogger, type Logger } from "../shared/logger";
 import { redact, registerSecret } from "../shared/redact";
@@ -36,8 +36,6 @@ export function compareVersions(a: string, b: string): number {
   }
   return 0;
 }
-
-const odataString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 export interface WebApiDeployerOptions {
   client: DeployDataverseClient;
