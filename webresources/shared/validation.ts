@@ -120,16 +120,8 @@ export function describeFieldError(error: FieldError, getString?: (key: string) 
   return formatMessage(template, labels[error.field]);
 }
 
-const COUNTRY_BY_CODE = new Map(ISO_COUNTRIES.map((c) => [c.code, c]));
-const CURRENCY_BY_CODE = new Map(ISO_CURRENCIES.map((c) => [c.code, c]));
-
-export function findCountry(code: string | null | undefined): CodeOption | undefined {
-  return code ? COUNTRY_BY_CODE.get(code.trim().toUpperCase()) : undefined;
-}
-
-export function findCurrency(code: string | null | undefined): CodeOption | undefined {
-  return code ? CURRENCY_BY_CODE.get(code.trim().toUpperCase()) : undefined;
-}
+const COUNTRY_CODES = new Set(ISO_COUNTRIES.map((c) => c.code));
+const CURRENCY_CODES = new Set(ISO_CURRENCIES.map((c) => c.code));
 
 /**
  * Options whose code or name matches the query (case- and accent-insensitive). Exact code matches come first,
@@ -190,10 +182,10 @@ export function validateConnectorInput(input: ConnectorInput, options: Validatio
   else if (accountId.length > MAX_NAME_LENGTH) errors.push({ field: "accountId", code: "tooLong" });
 
   if (!country) errors.push({ field: "country", code: "required" });
-  else if (!COUNTRY_BY_CODE.has(country)) errors.push({ field: "country", code: "unknownCountry" });
+  else if (!COUNTRY_CODES.has(country)) errors.push({ field: "country", code: "unknownCountry" });
 
   if (!currencyCode) errors.push({ field: "currencyCode", code: "required" });
-  else if (!CURRENCY_BY_CODE.has(currencyCode)) errors.push({ field: "currencyCode", code: "unknownCurrency" });
+  else if (!CURRENCY_CODES.has(currencyCode)) errors.push({ field: "currencyCode", code: "unknownCurrency" });
 
   if (errors.length > 0) {
     errors.sort((a, b) => CONNECTOR_FIELDS.indexOf(a.field) - CONNECTOR_FIELDS.indexOf(b.field));
