@@ -95,7 +95,9 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
     if (apiSteps.length === 0 || !isStepMessageRefusal(err)) throw err;
     logger.warn("import refused the custom API steps; importing without them", { steps: apiSteps.length });
     const stripped = await withoutCustomApiSteps(pkg.zip, pkg.managed);
-    imported = await importWith({ ...pkg, zip: stripped.zip });
+    // Without `path`: pac imports a package's file when it has one, and that file still holds the steps.
+    const { path: _original, ...rest } = pkg;
+    imported = await importWith({ ...rest, zip: stripped.zip });
     warnings.push(`Dataverse refused the ${apiSteps.length} custom API step(s) in the package; they were registered through the Web API after import.`);
   }
   const stepOutcomes = await ensureCustomApiSteps(client, apiSteps, { solutionUniqueName: pkg.uniqueName, logger });

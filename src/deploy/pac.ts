@@ -122,15 +122,20 @@ export class PacCliDeployer implements SolutionDeployer {
   async import(pkg: SolutionPackage, opts: ImportOptions = {}): Promise<ImportResult> {
     await this.ensureAuth();
     let zipPath = pkg.path;
+    let tempDir: string | undefined;
     if (!zipPath) {
-      const dir = await fs.mkdtemp(path.join(os.tmpdir(), "w365-deploy-"));
-      zipPath = path.join(dir, `${pkg.uniqueName}.zip`);
+      tempDir = await fs.mkdtemp(path.join(os.tmpdir(), "w365-deploy-"));
+      zipPath = path.join(tempDir, `${pkg.uniqueName}.zip`);
       await fs.writeFile(zipPath, pkg.zip);
     }
     const args = ["solution", "import", "--path", zipPath, "--environment", this.opts.environmentUrl, "--async", "--max-async-wait-time", String(this.opts.maxAsyncWaitMinutes ?? 60)];
     if (opts.overwriteUnmanagedCustomizations !== false) args.push("--force-overwrite");
     if (opts.publish !== false) args.push("--publish-changes");
-    await this.pac(args, "solution import");
+    try {
+      await this.pac(args, "solution import");
+    } finally {
+      if (tempDir) await fs.rm(tempDir, { recursive: true, force: true });
+    }
     return { solution: pkg.uniqueName, version: pkg.version, upgraded: false, published: opts.publish !== false };
   }
 }

@@ -1,4 +1,4 @@
-import { promises as fs } from "node:fs";
+import { existsSync, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
@@ -126,6 +126,8 @@ describe("PacCliDeployer", () => {
     expect(calls[1]!.slice(0, 3)).toStrictEqual(["solution", "import", "--path"]);
     expect(calls[1]).toEqual(expect.arrayContaining(["--environment", "https://contoso.crm.dynamics.com", "--async", "--force-overwrite", "--publish-changes"]));
     expect(logger.lines.join("\n")).not.toContain("pac-client-secret-value");
+    // The zip pac was given was a temporary copy: it does not outlive the import.
+    expect(existsSync(calls[1]![3]!)).toBe(false);
   });
 
   it("parses pac org who", async () => {

@@ -1,5 +1,8 @@
 import { DataverseApiError } from "../../src/dataverse";
-import { customApiSteps, deploySolution, ensureCustomApiSteps, isStepMessageRefusal, withoutCustomApiSteps, type StepClient } from "../../src/deploy";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { customApiSteps, deploySolution, ensureCustomApiSteps, isStepMessageRefusal, withoutCustomApiSteps, type CommandRunner, type DeployDataverseClient, type StepClient } from "../../src/deploy";
 import { loadSolutionModel, readSolutionZip, writeSolutionZip, type SolutionModel } from "../../src/solution";
 import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
 import { DataverseClient } from "../../src/dataverse";
@@ -97,6 +100,47 @@ describe("webhook steps on the custom API messages", () => {
   it("recognises Dataverse refusing a step's message", () => {
     expect(isStepMessageRefusal(new Error("sdkmessage With Id = 8afdf67d-8487-5ec6-a966-90c44f599374 Does Not Exist"))).toBe(true);
     expect(isStepMessageRefusal(new Error("A managed solution cannot overwrite the Attribute component"))).toBe(false);
+  });
+});
+
+describe("deploySolution with pac and the custom API steps", () => {
+  it("re-imports the package without the steps, not the original zip on disk, when pac's import refuses them", async () => {
+    const model = await loadSolutionModel({ uiDir: await makeUiBuild() });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "w365-deploy-test-"));
+    const zipPath = path.join(dir, "StreamOneIonConnector.zip");
+    await fs.writeFile(zipPath, await writeSolutionZip(model, { managed: false }));
+    const messages = Object.fromEntries(customApiSteps(model).map((s) => [s.message, MESSAGE_ID]));
+    const { client: steps } = stepApi({ messages });
+    const client = {
+      ...steps,
+      whoAmI: async () => ({ UserId: "3f2b1c4d-0000-4000-8000-000000000001", BusinessUnitId: "3f2b1c4d-0000-4000-8000-000000000002", OrganizationId: "3f2b1c4d-0000-4000-8000-000000000003" }),
+      retrieve: (async () => ({})) as DeployDataverseClient["retrieve"],
+    } as DeployDataverseClient;
+    const imported: Buffer[] = [];
+    const runCommand: CommandRunner = async (_cmd, args) => {
+      if (args[0] !== "solution") return { code: 0, stdout: "", stderr: "" };
+      imported.push(await fs.readFile(args[args.indexOf("--path") + 1]!));
+      return imported.length === 1
+        ? { code: 1, stdout: "", stderr: "sdkmessage With Id = 8afdf67d-8487-5ec6-a966-90c44f599374 Does Not Exist" }
+        : { code: 0, stdout: "", stderr: "" };
+    };
+    try {
+      const r = await deploySolution({
+        environmentUrl: "https://contoso.crm.dynamics.com",
+        auth: { kind: "msal", tenantId: "t-1", clientId: "c-1", clientSecret: "pac-client-secret-value" },
+        client,
+        zipPath,
+        usePac: true,
+        pacPath: "/usr/bin/pac",
+        runCommand,
+      });
+      expect(imported).toHaveLength(2);
+      expect((await readSolutionZip(imported[0]!)).steps).toHaveLength(model.steps.length);
+      expect((await readSolutionZip(imported[1]!)).steps).toHaveLength(model.steps.length - 4);
+      expect(r.customApiSteps.map((s) => s.action)).toStrictEqual(["created", "created", "created", "created"]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
