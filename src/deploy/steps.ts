@@ -12,6 +12,7 @@
  */
 import { DataverseApiError, odataString } from "../dataverse";
 import { readSolutionZip, writeSolutionZip } from "../solution/io";
+import { normalizeGuid } from "../solution/xml";
 import type { SolutionModel, StepDef } from "../solution/model";
 import { silentLogger, type Logger } from "../shared/logger";
 import { DeployError } from "./types";
@@ -28,8 +29,6 @@ export interface StepOutcome {
   /** verified: already bound to the right message; rebound: pointed at it; created: registered after import. */
   action: "verified" | "rebound" | "created";
 }
-
-const bare = (id: string): string => id.replace(/[{}]/g, "").toLowerCase();
 
 /** Steps whose message is one of the solution's custom APIs (the ones whose message id is per-environment). */
 export function customApiSteps(model: Pick<SolutionModel, "steps" | "customApis">): StepDef[] {
@@ -83,14 +82,14 @@ export async function ensureCustomApiSteps(
         hint: "Check the import log: the custom API definition (customapis/) was not imported.",
       });
     }
-    const messageId = bare(message.sdkmessageid);
+    const messageId = normalizeGuid(message.sdkmessageid);
     const existing = await optionalQuery(() =>
       client.queryFirst<{ sdkmessageprocessingstepid: string; _sdkmessageid_value?: string | null }>("sdkmessageprocessingsteps", {
         select: ["sdkmessageprocessingstepid", "_sdkmessageid_value"],
-        filter: `sdkmessageprocessingstepid eq ${bare(step.id)}`,
+        filter: `sdkmessageprocessingstepid eq ${normalizeGuid(step.id)}`,
       }),
     );
-    if (existing && bare(existing._sdkmessageid_value ?? "") === messageId) {
+    if (existing && normalizeGuid(existing._sdkmessageid_value ?? "") === messageId) {
       out.push({ step: step.name, message: step.message, action: "verified" });
       continue;
     }
@@ -105,15 +104,15 @@ export async function ensureCustomApiSteps(
         )?.sdkmessagefilterid
       : undefined;
     const binding: Record<string, unknown> = { "sdkmessageid@odata.bind": `/sdkmessages(${messageId})` };
-    if (filterId) binding["sdkmessagefilterid@odata.bind"] = `/sdkmessagefilters(${bare(filterId)})`;
+    if (filterId) binding["sdkmessagefilterid@odata.bind"] = `/sdkmessagefilters(${normalizeGuid(filterId)})`;
     if (existing) {
-      await client.update("sdkmessageprocessingsteps", bare(step.id), binding);
+      await client.update("sdkmessageprocessingsteps", normalizeGuid(step.id), binding);
       logger.info("custom API step rebound to its message", { step: step.name, message: step.message });
       out.push({ step: step.name, message: step.message, action: "rebound" });
       continue;
     }
     await client.create("sdkmessageprocessingsteps", {
-      sdkmessageprocessingstepid: bare(step.id),
+      sdkmessageprocessingstepid: normalizeGuid(step.id),
       name: step.name,
       ...(step.description ? { description: step.description } : {}),
       mode: step.mode,
@@ -123,11 +122,11 @@ export async function ensureCustomApiSteps(
       supporteddeployment: 0, // server only
       ...(step.filteringAttributes.length > 0 ? { filteringattributes: step.filteringAttributes.join(",") } : {}),
       ...binding,
-      "eventhandler_serviceendpoint@odata.bind": `/serviceendpoints(${bare(step.serviceEndpointId)})`,
+      "eventhandler_serviceendpoint@odata.bind": `/serviceendpoints(${normalizeGuid(step.serviceEndpointId)})`,
     });
     // Same id as in the solution, and added to it, so the next import updates this step instead of adding one.
     await client.executeAction("AddSolutionComponent", {
-      ComponentId: bare(step.id),
+      ComponentId: normalizeGuid(step.id),
       ComponentType: STEP_COMPONENT_TYPE,
       SolutionUniqueName: opts.solutionUniqueName,
       AddRequiredComponents: false,
