@@ -67,6 +67,23 @@ describe("solution validation", () => {
     expect(checkModel(m).errors.join("\n")).toMatch(expected);
   });
 
+  it("text columns hold what the sync engine writes (solution/REQUESTS.md lengths)", () => {
+    const minimums: [string, string, number][] = [
+      ["w365_provideraccount", "w365_matchreason", 1000],
+      ["w365_providersubscription", "w365_syncmessage", 2000],
+      ["w365_providerconnection", "w365_statusmessage", 2000],
+      ["w365_providersubscription", "w365_orderreference", 100],
+      ["w365_providersubscription", "w365_lastorderid", 100],
+      ["w365_syncrun", "w365_progress", 400],
+      ["w365_syncrun", "w365_checkpoint", 100000],
+      ["w365_providerconnection", "w365_checkpoint", 100000],
+      ["w365_syncrun", "w365_message", 2000],
+      ["w365_syncrun", "w365_report", 1048576],
+    ];
+    const short = minimums.filter(([t, c, min]) => (source.tables.find((x) => x.logicalName === t)?.columns.find((x) => x.logicalName === c)?.maxLength ?? 0) < min);
+    expect(short).toStrictEqual([]);
+  });
+
   it("requires the UI build content when packing", () => {
     const r = checkModel(source, { requireContent: true });
     expect(r.errors.join("\n")).toMatch(/ControlManifest.xml missing from the UI build/);
