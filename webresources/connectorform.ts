@@ -92,16 +92,8 @@ export function onSave(executionContext: Xrm.Events.SaveEventContext, now: () =>
     return;
   }
   form.ui.clearFormNotification(FORM_NOTIFICATION_ID);
-  const value = result.value;
-  const normalized: Partial<Record<ConnectorField, string | undefined>> = {
-    name: value.name,
-    apiKey: value.apiKey,
-    accountId: value.accountId,
-    country: value.country,
-    currencyCode: value.currencyCode,
-    refreshToken: value.refreshToken,
-    apiSecret: value.apiSecret,
-  };
+  // A blank secret on update is absent here, so the stored one is left alone.
+  const normalized: Partial<Record<ConnectorField, string>> = result.value;
   for (const field of CONNECTOR_FIELDS) {
     const attr = attribute(form, field);
     const next = normalized[field];
