@@ -1,1 +1,0 @@
-export { readSolutionZip } from "./io";
