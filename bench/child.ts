@@ -1,6 +1,6 @@
 /**
  * The sync process of the benchmark (issue 8). run.ts forks it once per measured run so that its peak
- * RSS is the sync's own (process.resourceUsage().maxRSS), not the emulator's or the simulator's.
+ * RSS is the sync's own (VmHWM, see ownPeakRssMb), not the emulator's or the simulator's.
  *
  * It receives one ChildRequest over IPC, runs the sync exactly as the CLI does (runSync with kind
  * "all"), counts every Dataverse and Ion HTTP request on the client side, appends every data row it
@@ -9,6 +9,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { DataverseClient, type BatchOperation, type BatchOptions, type BatchResult } from "../src/dataverse";
 import { ensureError } from "../src/shared/errors";
+import { tuneHeapGrowth } from "../src/shared/heap";
 import { silentLogger } from "../src/shared/logger";
 import { runSync, type SyncKind } from "../src/sync";
 
@@ -66,6 +67,26 @@ export interface ChildResult {
   peakRssMb: number;
   /** Peaks sampled every 100 ms: which part of the memory the peak RSS is made of. */
   memory: { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number; peakArrayBuffersMb: number; atEnd?: Record<string, number> };
+}
+
+/**
+ * The sync process's own peak resident memory. On Linux this is VmHWM, the high-water mark of this
+ * process's address space, which starts afresh at exec. `process.resourceUsage().maxRSS` (getrusage) is
+ * not: it keeps the larger of the forking process's RSS and this one's, and the bench process that forks
+ * the sync holds the emulator and the simulator (250-300 MB at scenario L), so it reported the bench's
+ * size for runs whose sync stayed far below it. maxRSS is the fallback where /proc is missing.
+ */
+export function ownPeakRssMb(statusText?: string): number {
+  let text = statusText;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/status", "utf8");
+    } catch {
+      text = "";
+    }
+  }
+  const hwm = residentByKind(text).VmHWMMb;
+  return hwm ?? Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
 }
 
 /** Linux: resident memory at the end by kind (anonymous = heap and malloc, file = the node binary and libraries). */
@@ -198,13 +219,15 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     runs,
     dataverse: { requests: stats.requests, batchRequests: dv.batchRequests, batchItems: stats.batchItems, throttled: stats.throttled, retries: stats.retries, byOperation: dv.byOperation, writesBySet: dv.writesBySet, failedWritesBySet: dv.failedWritesBySet },
     ion,
-    peakRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    peakRssMb: ownPeakRssMb(),
     memory,
   };
 }
 
 // Entry point when forked by run.ts: one request in, one result out, then exit.
 if (require.main === module && typeof process.send === "function") {
+  // As the CLI launcher does (bin/streamone-ion.js), unless the bench passes its own heap options.
+  tuneHeapGrowth();
   process.once("message", (req: ChildRequest) => {
     runChild(req).then(
       (result) => process.send!(result, () => process.exit(0)),

@@ -1,5 +1,5 @@
 import { parseBenchArgs, DEFAULT_CUSTOMERS, DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER } from "../../bench/args";
-import { entitySetOfPath, recordedLine, residentByKind } from "../../bench/child";
+import { entitySetOfPath, ownPeakRssMb, recordedLine, residentByKind } from "../../bench/child";
 import { computeFloor, pagesFor, requiredReads } from "../../bench/floor";
 import { toLoaderOperation } from "../../bench/loader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunResult } from "../../bench/result";
@@ -144,6 +144,9 @@ describe("measurement helpers", () => {
   it("reads resident memory by kind from /proc/self/status", () => {
     expect(residentByKind("Name:\tnode\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\nRssAnon:\t  153600 kB\nRssFile:\t   51200 kB\n")).toStrictEqual({ VmRSSMb: 200, RssAnonMb: 150, RssFileMb: 50, VmHWMMb: 400 });
     expect(residentByKind("")).toStrictEqual({});
+    // The peak is this process's own high-water mark, not getrusage's (which keeps the forking parent's RSS).
+    expect(ownPeakRssMb("Name:\tnode\nVmHWM:\t  219648 kB\nVmRSS:\t  204800 kB\n")).toBe(214.5);
+    if (process.platform === "linux") expect(ownPeakRssMb()).toBeGreaterThan(0);
   });
 
   it("records a written operation as the same JSON line whether its body is an object or pre-serialized", () => {
