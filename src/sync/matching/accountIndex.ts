@@ -1,4 +1,4 @@
-import { nameForms, type NameForms } from "./similarity";
+import { letterBoundReaches, letterProfile, nameForms, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 
 /** An existing Work 365 account as read from Dataverse (only the matching columns). */
@@ -61,11 +61,16 @@ const push = (map: Map<string, number[]>, key: string | undefined, at: number) =
  */
 export class AccountIndex {
   private readonly accounts: IndexedAccount[] = [];
+  /** Letter counts of each account's name, by the same position as `accounts` (for the scorer's prefilter). */
+  private readonly letters: LetterProfile[] = [];
   private readonly byTenant = new Map<string, number[]>();
   private readonly byDomain = new Map<string, number[]>();
   private readonly byToken = new Map<string, number[]>();
   private readonly byPrefix = new Map<string, number[]>();
   private readonly byId = new Map<string, number>();
+  /** `seen[i] === generation` marks account i as already visited by the current query (no Set per query). */
+  private seen = new Uint32Array(0);
+  private generation = 0;
 
   add(record: AccountRecord): void {
     const existing = this.byId.get(record.accountid);
@@ -73,6 +78,7 @@ export class AccountIndex {
     const account = indexAccount(record);
     const at = this.accounts.length;
     this.accounts.push(account);
+    this.letters.push(letterProfile(account.forms.joined));
     this.byId.set(account.id, at);
     push(this.byTenant, account.tenantId, at);
     for (const d of account.domains) push(this.byDomain, d, at);
@@ -89,19 +95,81 @@ export class AccountIndex {
     return at === undefined ? undefined : this.accounts[at];
   }
 
-  /** Accounts sharing at least one selective signal with the query. */
-  candidates(q: { tenantId?: string; domains: string[]; tokens: string[] }): IndexedAccount[] {
-    const hits = new Set<number>();
-    const addAll = (list: number[] | undefined) => list?.forEach((i) => hits.add(i));
-    if (q.tenantId) addAll(this.byTenant.get(q.tenantId));
-    for (const d of q.domains) addAll(this.byDomain.get(d));
-    const tokenLists = q.tokens.filter((t) => t.length >= 3 && t !== "and").map((t) => this.byToken.get(t) ?? []);
-    const selective = tokenLists.filter((l) => l.length <= MAX_TOKEN_BUCKET);
-    if (selective.length > 0) selective.forEach(addAll);
-    else if (tokenLists.length > 0) addAll(tokenLists.reduce((a, b) => (a.length <= b.length ? a : b)).slice(0, MAX_TOKEN_BUCKET));
-    addAll(this.byPrefix.get(prefixKey(q.tokens) ?? ""));
-    return [...hits].sort((a, b) => a - b).map((i) => this.accounts[i]!);
+  /** Accounts sharing at least one selective signal with the query, in index order. */
+  candidates(q: CandidateQuery): IndexedAccount[] {
+    const positions: number[] = [];
+    this.visitCandidates(q, (_account, at) => positions.push(at));
+    return positions.sort((a, b) => a - b).map((i) => this.accounts[i]!);
   }
+
+  /**
+   * Calls `visit` once for each account `candidates(q)` returns, in no particular order, without building
+   * the list (the scorer keeps a handful of the ~250 candidates per customer; issue 8). With
+   * `q.nameFloor`, accounts found by name alone (not by tenant or domain) whose name cannot reach the
+   * floor by the length and letters bounds are left out: the scorer could not use them.
+   */
+  visitCandidates(q: CandidateQuery, visit: (account: IndexedAccount, at: number) => void): void {
+    if (this.seen.length < this.accounts.length) {
+      this.seen = new Uint32Array(Math.max(this.accounts.length, this.seen.length * 2));
+      this.generation = 0;
+    }
+    if (++this.generation > 0xffffffff) {
+      this.seen.fill(0);
+      this.generation = 1;
+    }
+    const generation = this.generation;
+    const seen = this.seen;
+    const accounts = this.accounts;
+    const letters = this.letters;
+    const visitAll = (list: number[] | undefined) => {
+      if (!list) return;
+      for (let k = 0; k < list.length; k++) {
+        const at = list[k]!;
+        if (seen[at] === generation) continue;
+        seen[at] = generation;
+        visit(accounts[at]!, at);
+      }
+    };
+    // Every account sharing the tenant or a domain is visited here, so the name filter below never drops one.
+    if (q.tenantId) visitAll(this.byTenant.get(q.tenantId));
+    for (const d of q.domains) visitAll(this.byDomain.get(d));
+    const nameFloor = q.nameFloor;
+    const visitByName = (list: number[] | undefined, limit = Infinity) => {
+      if (!list) return;
+      const end = Math.min(list.length, limit);
+      for (let k = 0; k < end; k++) {
+        const at = list[k]!;
+        if (seen[at] === generation) continue;
+        // The bound depends on the account alone, so an account left out here is left out by every list.
+        if (nameFloor && !letterBoundReaches(nameFloor.letters, letters[at]!, nameFloor.floor)) continue;
+        seen[at] = generation;
+        visit(accounts[at]!, at);
+      }
+    };
+    let selective = 0;
+    let smallest: number[] | undefined;
+    for (const t of q.tokens) {
+      if (t.length < 3 || t === "and") continue;
+      const list = this.byToken.get(t) ?? EMPTY;
+      if (list.length <= MAX_TOKEN_BUCKET) {
+        visitByName(list);
+        selective++;
+      } else if (!smallest || list.length < smallest.length) smallest = list;
+    }
+    // Only common words: the first accounts of the least common one (the first such word on ties).
+    if (selective === 0 && smallest) visitByName(smallest, MAX_TOKEN_BUCKET);
+    visitByName(this.byPrefix.get(prefixKey(q.tokens) ?? ""));
+  }
+}
+
+const EMPTY: number[] = [];
+
+export interface CandidateQuery {
+  tenantId?: string;
+  domains: string[];
+  tokens: string[];
+  /** Leave out accounts found by name alone whose name is surely below `floor` against these letters. */
+  nameFloor?: { letters: DenseLetters; floor: number };
 }
 
 /** First four letters of the joined name: catches typos in later words of one-word-heavy names. */

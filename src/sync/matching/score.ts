@@ -1,6 +1,6 @@
 import type { AccountIndex, IndexedAccount } from "./accountIndex";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
-import { nameForms, nameSimilarityAtLeast, type NameForms } from "./similarity";
+import { denseLetters, nameForms, nameSimilarityAtLeast, type NameForms } from "./similarity";
 
 /**
  * Matching rules (documented in src/sync/README.md). Each matching signal is evidence with a weight;
@@ -156,10 +156,14 @@ export function rankCandidates(index: AccountIndex, query: MatchQuery, limit = 5
   const q = prepareQuery(query);
   const domains = [q.domain, q.emailDomain].filter((d): d is string => Boolean(d));
   const scored: Candidate[] = [];
-  for (const account of index.candidates({ tenantId: q.tenantId, domains, tokens: q.tokens })) {
+  // Accounts found by name alone score only when the names reach the similarity floor (a shortened name
+  // is not identifying), so the index leaves out those the cheap bounds rule out (issue 8: ~250
+  // candidates per customer, ~2 scored). Visiting order does not matter: the sort below is total.
+  const nameFloor = { letters: denseLetters(q.forms.joined), floor: NAME_SIMILARITY_FLOOR };
+  index.visitCandidates({ tenantId: q.tenantId, domains, tokens: q.tokens, nameFloor }, (account) => {
     const c = scoreCandidate(q, account);
     if (c) scored.push(c);
-  }
+  });
   scored.sort((x, y) => y.score - x.score || (x.accountId < y.accountId ? -1 : x.accountId > y.accountId ? 1 : 0));
   return scored.slice(0, limit);
 }

@@ -116,6 +116,68 @@ export function editSimilarityUpperBound(x: string, y: string): number {
   return 1 - Math.max(surplusX, surplusY) / longer;
 }
 
+/**
+ * The letters of a normalised name (as written, words joined by spaces), counted once so that
+ * `letterBoundReaches` can apply `editSimilarityUpperBound` to thousands of pairs without rescanning
+ * either name (issue 8: each customer meets about 250 candidate accounts).
+ */
+export interface LetterProfile {
+  length: number;
+  /** Pairs of (alphabet slot, count) for the characters present; undefined when a character is outside a-z, 0-9 and space (no bound then). */
+  slotCounts?: Int32Array;
+}
+
+/** Alphabet slots of normalised names: a-z, 0-9 and space (nameTokens keeps nothing else). */
+const SLOTS = 37;
+const slotOf = (code: number): number => (code >= 97 && code <= 122 ? code - 97 : code >= 48 && code <= 57 ? code - 22 : code === 32 ? 36 : -1);
+
+export function letterProfile(joined: string): LetterProfile {
+  const counts = new Int32Array(SLOTS);
+  for (let i = 0; i < joined.length; i++) {
+    const slot = slotOf(joined.charCodeAt(i));
+    if (slot < 0) return { length: joined.length };
+    counts[slot]!++;
+  }
+  const pairs: number[] = [];
+  for (let k = 0; k < SLOTS; k++) if (counts[k]! > 0) pairs.push(k, counts[k]!);
+  return { length: joined.length, slotCounts: Int32Array.from(pairs) };
+}
+
+/** A query's letters spread over the alphabet, compared with many profiles (one per candidate). */
+export interface DenseLetters {
+  length: number;
+  /** Count per alphabet slot; undefined when the name has a character outside the alphabet. */
+  counts?: Int32Array;
+}
+
+export function denseLetters(joined: string): DenseLetters {
+  const counts = new Int32Array(SLOTS);
+  for (let i = 0; i < joined.length; i++) {
+    const slot = slotOf(joined.charCodeAt(i));
+    if (slot < 0) return { length: joined.length };
+    counts[slot]!++;
+  }
+  return { length: joined.length, counts };
+}
+
+/**
+ * Whether two names may reach `floor` in `nameSimilarityAtLeast`: false only when the length bound or the
+ * letters bound (`editSimilarityUpperBound`, computed here from the counts with the same arithmetic) is
+ * below it, which are the checks that function makes first for both word orders (sorting keeps length and letters).
+ */
+export function letterBoundReaches(x: DenseLetters, y: LetterProfile, floor: number): boolean {
+  const longer = Math.max(x.length, y.length);
+  if (longer === 0) return true;
+  if (1 - Math.abs(x.length - y.length) / longer < floor) return false;
+  const counts = x.counts;
+  const pairs = y.slotCounts;
+  if (!counts || !pairs) return true;
+  // Surplus of either side = its length - the shared letters; the larger surplus is longer - shared.
+  let shared = 0;
+  for (let i = 0; i < pairs.length; i += 2) shared += Math.min(counts[pairs[i]!]!, pairs[i + 1]!);
+  return 1 - (longer - shared) / longer >= floor;
+}
+
 /** A name's two spellings the scorer compares: words as written and words sorted, joined by spaces. */
 export interface NameForms {
   joined: string;
