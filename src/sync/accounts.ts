@@ -12,6 +12,7 @@ import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./mappers/toProviderAccountRow";
+import type { LinkDecision } from "./links";
 import { AccountIndex, AccountRecord, MatchDecision, matchCustomer } from "./matching";
 import { PageCheckpoints } from "./pages";
 import { mapPool, readAhead } from "./pool";
@@ -129,6 +130,11 @@ export function planProviderAccount(o: {
   return { kind, body, data, hash, mapping, before: existing ? before : undefined, after };
 }
 
+/** The link a customer's subscriptions get from its final state this run (null: not mapped, skipped). */
+function linkOf(state: { id?: string; status: number; accountId?: string | null } | undefined): LinkDecision {
+  return state && state.status === MappingStatus.Mapped && state.accountId && state.id ? { providerAccountId: state.id, accountId: state.accountId } : null;
+}
+
 /** One paged read of the connector's provider accounts (state columns only). */
 export async function loadExistingProviderAccounts(dv: DataverseClient, connectionId: string): Promise<Map<string, ExistingProviderAccount>> {
   const map = new Map<string, ExistingProviderAccount>();
@@ -193,6 +199,22 @@ export interface AccountsPhaseOptions {
   writer?: BatchWriter;
   /** A later phase of this run drains the writer: plain data updates may wait for it (one $batch less). */
   deferWrites?: boolean;
+  /**
+   * The subscriptions phase runs at the same time and links subscriptions as customers are decided here
+   * (src/sync/links.ts). The phase then never drains the writer for its mapping writes: each customer is
+   * decided when its write is done, and the last ones when the run's writer sends them.
+   */
+  links?: LinkDecider;
+}
+
+/** What the accounts phase tells a concurrent subscriptions phase (CustomerLinks implements it). */
+export interface LinkDecider {
+  decide(ionCustomerId: string, link: LinkDecision): void;
+  close(fallback: (ionCustomerId: string) => LinkDecision): void;
+  fail(error: unknown): void;
+  readonly heldCount: number;
+  /** Set when the phase has planned every customer: what is still undecided only waits for its write. */
+  allPlanned: boolean;
 }
 
 /** Mapping state after the accounts phase, handed to the subscriptions phase of the same run (saves re-reading). */
@@ -238,6 +260,13 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   let mappingWritesPending = false;
   let snapshotComplete = !o.dryRun && !o.providerAccountId && pagesToSkip(run.checkpoint, "accounts") === 0;
   for (const [ionId, row] of existing) finalState.set(ionId, { id: row.w365_provideraccountid, status: row.w365_mappingstatus ?? MappingStatus.Unmapped, accountId: row._w365_account_value });
+  const links = o.dryRun || o.providerAccountId ? undefined : o.links;
+  // Mapped and Ignored rows keep their mapping whatever this run reads: their subscriptions need not wait.
+  if (links) {
+    for (const [ionId, row] of existing) {
+      if (row.w365_mappingstatus === MappingStatus.Mapped || row.w365_mappingstatus === MappingStatus.Ignored) links.decide(ionId, linkOf(finalState.get(ionId)));
+    }
+  }
   const skip = pagesToSkip(run.checkpoint, "accounts");
   let page = 0;
   let customersSeen = 0;
@@ -253,7 +282,8 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
-  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun);
+  // Subscriptions waiting for these customers are released as each batch is written.
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun, { eagerFlush: links !== undefined });
   try {
     for await (const customers of pages) {
       for (const c of customers) seen.add(c.id);
@@ -308,6 +338,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
           record(plan, c, row);
         } catch (error) {
           report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+          links?.decide(c.id, linkOf(finalState.get(c.id)));
         }
       });
       page++;
@@ -324,6 +355,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     if (plan.mapping?.decision === "suggest" && plan.body.w365_mappingstatus !== undefined) report.count("suggestions");
     if (plan.kind === "unchanged") {
       report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "unchanged" });
+      links?.decide(c.id, linkOf(finalState.get(c.id)));
       return;
     }
     const action = plan.kind === "create" ? "created" : "updated";
@@ -336,7 +368,10 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       return;
     }
     const key = row ? row.w365_provideraccountid : ALTERNATE_KEYS.providerAccount(connection.id, c.id);
-    if (plan.body.w365_mappingstatus !== undefined || !row) mappingWritesPending = true;
+    const linkWaitsForWrite = plan.body.w365_mappingstatus !== undefined || !row;
+    if (linkWaitsForWrite) mappingWritesPending = true;
+    // A data-only update of a stored row leaves its link as it is; a new row or a new mapping counts once written.
+    else links?.decide(c.id, linkOf(finalState.get(c.id)));
     writer.add({ method: "PATCH", entitySet: SETS.providerAccount, key, body: plan.body }, (result: BatchResult) => {
       if (result.ok) {
         report.add({ ...entryBase, action });
@@ -346,6 +381,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         const accountId = plan.body.w365_mappingstatus === MappingStatus.Mapped && plan.mapping?.decision === "map" ? plan.mapping.accountId : row?._w365_account_value;
         finalState.set(c.id, { id, status, accountId });
       } else report.add({ ...entryBase, action: "failed", error: { code: result.error.code, message: result.error.message } });
+      links?.decide(c.id, linkOf(finalState.get(c.id)));
     });
   }
 
@@ -374,7 +410,13 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
   // Plain data updates may ride along with the subscriptions' writes (one $batch for both); anything the
   // next phase depends on (new rows, mapping changes) is written now.
-  const defer = !o.dryRun && o.deferWrites === true && !mappingWritesPending;
+  // With a concurrent subscriptions phase, links replace the drain: what its subscriptions wait for goes
+  // out now, anything else rides with its writes.
+  const defer = !o.dryRun && o.deferWrites === true && (!mappingWritesPending || links !== undefined);
+  if (links) {
+    links.allPlanned = true;
+    if (links.heldCount > 0) writer.flush().catch(() => undefined);
+  }
   if (!o.dryRun && !defer) await writer.drain();
   // What is left for the admin: customers present in Ion still Suggested or Unmapped after this phase.
   const mappingTotals: MappingTotals = { autoMapped: report.n("auto-mapped"), suggested: 0, unmapped: 0 };
@@ -393,7 +435,18 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     waitingForAdmin: { suggested: mappingTotals.suggested, unmapped: mappingTotals.unmapped },
   });
   const phaseSeq = writer.lastSeq;
-  const phaseDone = pageCheckpoints.settled().then(() => writer.whenWritten(phaseSeq)).then(() => run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`));
+  const phaseDone = pageCheckpoints
+    .settled()
+    .then(() => writer.whenWritten(phaseSeq))
+    .then(
+      // Every write of the phase is done: whoever is still undecided keeps its stored state.
+      () => links?.close((ionId) => linkOf(finalState.get(ionId))),
+      (error: unknown) => {
+        links?.fail(error);
+        throw error;
+      },
+    )
+    .then(() => run.phaseDone("accounts", `accounts: done (${customersSeen} customers)`));
   if (!defer) await phaseDone;
   else phaseDone.catch(() => undefined);
   const accountsVersion = index?.maxVersion ?? (rematch ? undefined : o.accountsVersion);

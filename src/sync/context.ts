@@ -42,6 +42,8 @@ export interface SyncDeps {
   hooks?: SyncHooks;
   /** Ion client tuning (page sizes, concurrency, retries, per-request timeout for API and token calls). */
   ion?: { maxConcurrency?: number; customerPageSize?: number; subscriptionPageLimit?: number; retry?: IonClientOptions["retry"]; timeoutMs?: number };
+  /** Dataverse write tuning: operations per $batch (default and maximum 1,000, src/sync/writer.ts). */
+  writes?: { batchSize?: number };
 }
 
 /** A w365_providerconnection row as the engine uses it (secrets are never logged). */

@@ -7,7 +7,7 @@ import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
-import { DEFAULT_STALE_RUN_MS, remainingPhases } from "./checkpoint";
+import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
 import { isRefreshTokenRejected, isTokenSaveFailureMessage, loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
 import { RecordNotFoundError } from "./errors";
 import { OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
@@ -18,7 +18,8 @@ import { BatchWriter } from "./writer";
 import type { BatchOperation } from "../dataverse";
 import { MappingTotals, runMessage } from "./messages";
 import { ConnectionStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "./schema";
-import { loadExistingSubscriptions, runSubscriptionsPhase } from "./subscriptions";
+import { CustomerLinks } from "./links";
+import { HeldSubscription, loadExistingSubscriptions, runSubscriptionsPhase } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 
 export type { SyncDeps, SyncHooks, ConnectionRecord } from "./context";
@@ -132,7 +133,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   let checkpointChanged = false;
   let outboundCandidates: OutboundRow[] | undefined;
   // One writer per run: small changes of accounts and subscriptions share $batch requests (issue 8).
-  const writer = dryRun ? undefined : new BatchWriter(ctx.dv);
+  const writer = dryRun ? undefined : new BatchWriter(ctx.dv, { batchSize: deps.writes?.batchSize });
   let accountsDone: Promise<void> | undefined;
   const phaseTimes: Record<string, number> = {};
   // The stored subscription rows do not depend on the accounts phase: read them while it runs (issue 8:
@@ -143,9 +144,48 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     storedSubscriptions = loadExistingSubscriptions(ctx.dv, connection.id);
     storedSubscriptions.catch(() => undefined); // awaited by the subscriptions phase; a failed run never gets there
   }
+  // A fresh full run links subscriptions while customers are still being matched (issue 8: the first sync
+  // spends seconds of CPU on matching while Dataverse could already take subscriptions). Dry runs, one
+  // provider account and resumed runs keep the phases one after the other.
+  const concurrent = Boolean(writer) && !o.providerAccountId && planned[0] === "accounts" && planned.includes("subscriptions") && pagesToSkip(run.checkpoint, "accounts") === 0;
   try {
     for (const phase of remainingPhases(run.checkpoint)) {
       const phaseStart = ctx.clock.now();
+      if (concurrent && phase === "accounts") {
+        progress("accounts", "accounts: started");
+        progress("subscriptions", "subscriptions: started");
+        const links = new CustomerLinks<HeldSubscription>();
+        const accounts = runAccountsPhase(ctx, run, {
+          dryRun,
+          accountsVersion: connectorCheckpoint.accountsVersion,
+          accountsMaxVersion: pre.accountsMaxVersion,
+          writer,
+          deferWrites: true,
+          links,
+        }).then((result) => {
+          phaseTimes.accounts = ctx.clock.now() - phaseStart;
+          return result;
+        });
+        // The accounts phase is recorded as done only once its writes are; the subscriptions' checkpoints wait for that.
+        const accountsRecorded = accounts.then((result) => result.phaseDone);
+        accountsRecorded.catch((error: unknown) => links.fail(error));
+        const subscriptions = runSubscriptionsPhase(ctx, run, { dryRun, writer, existing: storedSubscriptions, concurrent: { links, gate: accountsRecorded } });
+        const [a, b] = await Promise.allSettled([accounts, subscriptions]);
+        if (a.status === "rejected") throw a.reason;
+        if (b.status === "rejected") throw b.reason;
+        await accountsRecorded;
+        mappingTotals = a.value.mappingTotals;
+        outboundCandidates = b.value;
+        if (!dryRun && a.value.accountsVersion !== connectorCheckpoint.accountsVersion) {
+          connectorCheckpoint.accountsVersion = a.value.accountsVersion;
+          checkpointChanged = true;
+        }
+        phaseTimes.subscriptions = ctx.clock.now() - phaseStart;
+        progress("accounts", "accounts: done");
+        progress("subscriptions", "subscriptions: done");
+        continue;
+      }
+      if (concurrent && phase === "subscriptions") continue;
       progress(phase, `${phase}: started`);
       if (phase === "accounts") {
         const result = await runAccountsPhase(ctx, run, {

@@ -18,7 +18,25 @@ export class PageCheckpoints {
     private readonly writer: BatchWriter,
     private readonly phase: Phase,
     private readonly dryRun: boolean,
-  ) {}
+    o: {
+      /**
+       * Checkpoint events wait for this (the accounts phase recorded as done, when the subscriptions phase
+       * runs beside it): the checkpoint keeps one current phase, and a run interrupted before then redoes
+       * the subscriptions from their first page, which is safe (hash-guarded upserts).
+       */
+      gate?: Promise<void>;
+      /** Send each complete batch at once (a concurrent phase waits for these writes), not only when every parallel batch is full. */
+      eagerFlush?: boolean;
+    } = {},
+  ) {
+    this.eagerFlush = o.eagerFlush ?? false;
+    if (o.gate) {
+      this.checkpoints = o.gate.then(() => this.run.event({ type: "phase-start", phase: this.phase, at: this.ctx.clock.now() }));
+      this.checkpoints.catch(() => undefined);
+    }
+  }
+
+  private readonly eagerFlush: boolean;
 
   /** After page `page` (1-based) was processed: checkpoint it once written, flush full batches, call the hook. */
   async pageDone(page: number, progress: string): Promise<void> {
@@ -27,7 +45,7 @@ export class PageCheckpoints {
       .then(() => this.writer.whenWritten(seq))
       .then(() => this.run.event({ type: "page-done", phase: this.phase, counts: this.run.report.counts, at: this.ctx.clock.now() }, progress));
     this.checkpoints.catch(() => undefined);
-    if (!this.dryRun && this.writer.full) {
+    if (!this.dryRun && (this.writer.full || (this.eagerFlush && this.writer.hasFullBatch))) {
       await this.lastFlush;
       this.lastFlush = this.writer.flush({ onlyFull: true });
       this.lastFlush.catch(() => undefined);

@@ -8,6 +8,7 @@ import type { BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscription } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
 import { pagesToSkip } from "./checkpoint";
+import type { CustomerLinks, LinkDecision } from "./links";
 import { PageCheckpoints } from "./pages";
 import { readAhead } from "./pool";
 import { SyncError } from "./errors";
@@ -21,6 +22,17 @@ import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SET
 import { BatchWriter } from "./writer";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
+/**
+ * Subscriptions held for customers the concurrent accounts phase has not decided yet, at most (then the
+ * Ion reads pause): a few Ion pages' worth, so memory stays bounded whatever order Ion lists them in.
+ */
+export const MAX_HELD_SUBSCRIPTIONS = 10_000;
+
+/** A subscription waiting for its customer's link, and the page it came from (for the page checkpoints). */
+export interface HeldSubscription {
+  sub: IonSubscription;
+  page: number;
+}
 
 /** A stored subscription row as the run reads it: the outbound columns plus change-detection state. */
 export interface ExistingProviderSubscription extends OutboundRow {
@@ -198,12 +210,23 @@ export async function runSubscriptionsPhase(
     writer?: BatchWriter;
     /** The connector's stored rows, already being read (started by the run beside the accounts phase). */
     existing?: Promise<StoredSubscriptions>;
+    /**
+     * The accounts phase runs at the same time and decides customers into these (src/sync/links.ts);
+     * `gate` resolves once it is recorded as done (this phase's checkpoints wait for it).
+     */
+    concurrent?: { links: CustomerLinks<HeldSubscription>; gate: Promise<void> };
   },
 ): Promise<ExistingProviderSubscription[]> {
   const { dv, ion, connection, clock } = ctx;
   const report = run.report;
-  // The accounts phase of the same run hands over the mapping it just wrote; otherwise read it.
-  const { mapped, unmapped } = o.mapping && !o.providerAccountId ? o.mapping : await loadMappedCustomers(dv, connection.id, o.providerAccountId);
+  const concurrent = o.providerAccountId || o.dryRun ? undefined : o.concurrent;
+  // The accounts phase of the same run hands over the mapping it just wrote (or, running beside this
+  // phase, decides it customer by customer); otherwise read it.
+  const { mapped, unmapped } = concurrent
+    ? { mapped: new Map<string, MappedCustomer>(), unmapped: new Set<string>() }
+    : o.mapping && !o.providerAccountId
+      ? o.mapping
+      : await loadMappedCustomers(dv, connection.id, o.providerAccountId);
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
   // The first Ion page downloads while the stored rows are read.
   const fullPass = o.providerAccountId ? undefined : readAhead(ion.subscriptions.listPages({ limit }));
@@ -230,8 +253,90 @@ export async function runSubscriptionsPhase(
     pages = only ? ion.subscriptions.listPages({ customerId: only, limit }) : (async function* () {})();
   } else pages = fullPass!;
 
-  await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
-  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", o.dryRun);
+  if (concurrent) await run.progress("subscriptions: reading Ion subscriptions");
+  else await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", o.dryRun, { gate: concurrent?.gate });
+  let mappedLinks = 0;
+  const linkedCustomers = new Set<string>();
+
+  /** One Ion subscription of a decided customer: compare with the stored row, queue the write if it changed. */
+  const processSubscription = (s: IonSubscription, link: LinkDecision | undefined) => {
+    if (!link) {
+      skippedUnmapped++;
+      report.count("skipped-unmapped");
+      return;
+    }
+    if (concurrent && !linkedCustomers.has(String(s.customerId))) {
+      linkedCustomers.add(String(s.customerId));
+      mappedLinks++;
+    }
+    try {
+      const stored = existing.get(s.id);
+      // A packed row is quiet (no request pending): compare its hash without unpacking it.
+      const built = toProviderSubscriptionRow(connection.id, s, link, typeof stored === "string" ? false : requestPending(stored));
+      if (typeof stored === "string" && packedUnchanged(stored, built.hash)) {
+        report.add({ entity: "providersubscription", key: s.id, name: built.data.w365_name, action: "unchanged" });
+        return;
+      }
+      const row = storedRow(stored);
+      const name = built.data.w365_name;
+      // A row flagged missing that Ion returns again is rewritten with the flag cleared.
+      const reappeared = Boolean(row?.w365_missingsince);
+      if (row && row.w365_contenthash === built.hash && !reappeared) {
+        report.add({ entity: "providersubscription", key: s.id, name, action: "unchanged" });
+        return;
+      }
+      if (reappeared) built.body.w365_missingsince = null;
+      const ext = row ? externalChanges(row, s) : undefined;
+      if (ext) report.add({ entity: "providersubscription", key: s.id, name, action: "external-change", before: ext.before, after: ext.after, message: "changed outside Work 365" });
+      const action = row ? "updated" : "created";
+      const returned = reappeared ? { before: { w365_missingsince: row?.w365_missingsince }, after: { w365_missingsince: null }, message: "returned by StreamOne Ion again" } : {};
+      if (o.dryRun) {
+        report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status }, ...returned });
+        return;
+      }
+      // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
+      // in the update, changed or not): leave the auto-renew one out when it already holds the value, so
+      // the sync's own updates set off no webhook per changed subscription (issue 8).
+      if (row && "w365_requestedautorenew" in built.body && row.w365_requestedautorenew === built.body.w365_requestedautorenew) delete built.body.w365_requestedautorenew;
+      const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
+      // The callback keeps only the id and name, not the Ion object (memory while writes are queued).
+      const sid = s.id;
+      writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
+        if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action, ...returned });
+        else report.add({ entity: "providersubscription", key: sid, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
+      });
+    } catch (error) {
+      report.add({ entity: "providersubscription", key: s.id, name: s.name, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+    }
+  };
+
+  // Pages count as done in order, each once none of its subscriptions waits for its customer any more.
+  const heldOnPage = new Map<number, number>();
+  const pagesWaiting: { page: number; progress: string }[] = [];
+  let pageChain: Promise<void> = Promise.resolve();
+  const advancePages = () => {
+    while (pagesWaiting.length > 0 && !heldOnPage.get(pagesWaiting[0]!.page)) {
+      const { page: done, progress } = pagesWaiting.shift()!;
+      heldOnPage.delete(done);
+      pageChain = pageChain.then(() => pageCheckpoints.pageDone(done, progress));
+    }
+  };
+  if (concurrent) {
+    concurrent.links.onRelease = (items, link) => {
+      for (const item of items) {
+        processSubscription(item.sub, link);
+        heldOnPage.set(item.page, (heldOnPage.get(item.page) ?? 1) - 1);
+      }
+      advancePages();
+    };
+  }
+  /** Waits for held subscriptions to be released; sends the accounts phase's last writes first if nothing else will. */
+  const waitForLinks = async (until: () => Promise<void>) => {
+    if (concurrent!.links.allPlanned) await writer.flush();
+    await until();
+  };
+
   try {
     for await (const subs of pages) {
       read += subs.length;
@@ -240,57 +345,30 @@ export async function runSubscriptionsPhase(
         page++;
         continue;
       }
+      page++;
       for (const s of subs) {
-        const link = mapped.get(String(s.customerId));
-        if (!link) {
-          skippedUnmapped++;
-          report.count("skipped-unmapped");
+        if (!concurrent) {
+          processSubscription(s, mapped.get(String(s.customerId)));
           continue;
         }
-        try {
-          const stored = existing.get(s.id);
-          // A packed row is quiet (no request pending): compare its hash without unpacking it.
-          const built = toProviderSubscriptionRow(connection.id, s, link, typeof stored === "string" ? false : requestPending(stored));
-          if (typeof stored === "string" && packedUnchanged(stored, built.hash)) {
-            report.add({ entity: "providersubscription", key: s.id, name: built.data.w365_name, action: "unchanged" });
-            continue;
-          }
-          const row = storedRow(stored);
-          const name = built.data.w365_name;
-          // A row flagged missing that Ion returns again is rewritten with the flag cleared.
-          const reappeared = Boolean(row?.w365_missingsince);
-          if (row && row.w365_contenthash === built.hash && !reappeared) {
-            report.add({ entity: "providersubscription", key: s.id, name, action: "unchanged" });
-            continue;
-          }
-          if (reappeared) built.body.w365_missingsince = null;
-          const ext = row ? externalChanges(row, s) : undefined;
-          if (ext) report.add({ entity: "providersubscription", key: s.id, name, action: "external-change", before: ext.before, after: ext.after, message: "changed outside Work 365" });
-          const action = row ? "updated" : "created";
-          const returned = reappeared ? { before: { w365_missingsince: row?.w365_missingsince }, after: { w365_missingsince: null }, message: "returned by StreamOne Ion again" } : {};
-          if (o.dryRun) {
-            report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status }, ...returned });
-            continue;
-          }
-          // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
-          // in the update, changed or not): leave the auto-renew one out when it already holds the value, so
-          // the sync's own updates set off no webhook per changed subscription (issue 8).
-          if (row && "w365_requestedautorenew" in built.body && row.w365_requestedautorenew === built.body.w365_requestedautorenew) delete built.body.w365_requestedautorenew;
-          const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
-          // The callback keeps only the id and name, not the Ion object (memory while writes are queued).
-          const sid = s.id;
-          writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
-            if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action, ...returned });
-            else report.add({ entity: "providersubscription", key: sid, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
-          });
-        } catch (error) {
-          report.add({ entity: "providersubscription", key: s.id, name: s.name, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+        const link = concurrent.links.lookup(String(s.customerId));
+        if (link !== "pending") processSubscription(s, link);
+        else {
+          concurrent.links.hold(String(s.customerId), { sub: s, page });
+          heldOnPage.set(page, (heldOnPage.get(page) ?? 0) + 1);
         }
       }
-      page++;
-      await pageCheckpoints.pageDone(page, `subscriptions: ${read} Ion subscriptions read`);
+      pagesWaiting.push({ page, progress: `subscriptions: ${read} Ion subscriptions read` });
+      advancePages();
+      await pageChain;
+      if (concurrent && concurrent.links.heldCount >= MAX_HELD_SUBSCRIPTIONS) await waitForLinks(() => concurrent.links.whenHeldBelow(MAX_HELD_SUBSCRIPTIONS / 2));
     }
+    if (concurrent && concurrent.links.heldCount > 0) await waitForLinks(() => concurrent.links.whenClosed());
+    await pageChain;
   } catch (error) {
+    // Customers decided from now on have nothing waiting here any more (the run is failing).
+    if (concurrent) concurrent.links.onRelease = () => undefined;
+    await pageChain.catch(() => undefined);
     await pageCheckpoints.abort();
     throw error;
   }
@@ -300,7 +378,7 @@ export async function runSubscriptionsPhase(
   const missing = flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
   if (!o.dryRun) await writer.drain();
   await pageCheckpoints.settled();
-  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: mapped.size, unmappedCustomers: unmapped.size, skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
+  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: concurrent ? mappedLinks : mapped.size, unmappedCustomers: concurrent ? undefined : unmapped.size, linkedBesideAccountsPhase: Boolean(concurrent), skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
   const outbound: ExistingProviderSubscription[] = [];
   for (const row of existing.values()) if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);

@@ -35,7 +35,9 @@ export class BatchWriter {
   ) {}
 
   private get batchSize(): number {
-    return this.o.batchSize ?? WRITE_BATCH_SIZE;
+    // Dataverse refuses more than 1,000 operations in one $batch.
+    const size = this.o.batchSize ?? WRITE_BATCH_SIZE;
+    return Number.isInteger(size) && size >= 1 ? Math.min(size, WRITE_BATCH_SIZE) : WRITE_BATCH_SIZE;
   }
 
   get pending(): number {
@@ -45,6 +47,11 @@ export class BatchWriter {
   /** Sequence number of the last write added (0 = none yet). */
   get lastSeq(): number {
     return this.added;
+  }
+
+  /** True when at least one complete batch waits. */
+  get hasFullBatch(): boolean {
+    return this.buffer.length >= this.batchSize;
   }
 
   /** True when enough writes wait to fill every parallel batch. */

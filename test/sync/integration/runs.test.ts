@@ -21,18 +21,23 @@ describe("run messages and live counts", () => {
     w.deps.hooks = {
       afterPage: async ({ phase, page }) => {
         now += 6_000; // past the progress throttle: every checkpoint event is written
-        if (phase === "subscriptions" && page === 2) {
+        if (phase === "subscriptions") {
           const [run] = await all<Row>(w.dv, "w365_syncruns", "w365_status eq 'running'", ["w365_created", "w365_updated", "w365_unchanged", "w365_failed", "w365_progress"]);
-          seen.push(run!);
+          seen.push({ ...run!, page });
         }
       },
     };
     const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
     w.deps.hooks = undefined;
     expect(s.status).toBe("succeeded");
-    // Mid-run (subscriptions page 2) the row already shows the 20 provider accounts the accounts phase created.
-    expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ w365_created: 20, w365_updated: 0, w365_failed: 0 });
+    // Mid-run (while subscription pages are done) the row already shows counts: at least the 20 provider
+    // accounts the accounts phase created (the subscriptions phase runs beside it, so which page first
+    // sees them depends on when the accounts' batch is written).
+    expect(seen.length).toBeGreaterThan(1);
+    const withCounts = seen.filter((r) => typeof r.w365_created === "number");
+    expect(withCounts.length).toBeGreaterThan(0);
+    expect(withCounts[0]).toMatchObject({ w365_updated: 0, w365_failed: 0 });
+    expect(withCounts[0]!.w365_created).toBeGreaterThanOrEqual(20);
     expect(s.created).toBeGreaterThan(20);
   });
 
