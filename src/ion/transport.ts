@@ -4,6 +4,8 @@
  * (auth, retries, error typing, parsing) is transport-independent; tests inject an axios instance.
  */
 import axios, { AxiosInstance, AxiosRequestConfig } from "axios";
+import * as http from "node:http";
+import * as https from "node:https";
 import { networkCodeOf } from "../shared/retry";
 import { IonNetworkError } from "./errors";
 
@@ -37,9 +39,27 @@ function isLoopback(url: string): boolean {
   }
 }
 
+/** isLoopback by scheme and authority (all a hostname depends on): a client talks to one or two hosts. */
+const loopbackByOrigin = new Map<string, boolean>();
+const MAX_REMEMBERED_ORIGINS = 64;
+
+function isLoopbackCached(url: string): boolean {
+  const schemeEnd = url.indexOf("//");
+  const pathStart = schemeEnd < 0 ? -1 : url.indexOf("/", schemeEnd + 2);
+  if (pathStart < 0) return isLoopback(url);
+  const origin = url.slice(0, pathStart);
+  let known = loopbackByOrigin.get(origin);
+  if (known === undefined) {
+    if (loopbackByOrigin.size >= MAX_REMEMBERED_ORIGINS) loopbackByOrigin.clear();
+    known = isLoopback(origin);
+    loopbackByOrigin.set(origin, known);
+  }
+  return known;
+}
+
 /**
  * Bodies are parsed by us (tolerating non-JSON answers from gateways), every status is an answer, and
- * redirects are not followed. Set on the instance and again per request, since tests inject their own.
+ * redirects are not followed. Set on the instance, and again per request on an injected instance.
  */
 const RAW_TEXT_CONFIG = {
   responseType: "text",
@@ -48,11 +68,25 @@ const RAW_TEXT_CONFIG = {
   maxRedirects: 0,
 } as const satisfies AxiosRequestConfig;
 
+/**
+ * axios turns TCP keep-alive on with a 60 s delay on every request's socket, and Node's agent sets its
+ * own delay (1 s by default) back when the socket returns to the pool: eight setsockopt calls per
+ * request. Agents whose delay matches axios's make both calls no-ops. The other options are those of
+ * Node's global agents, which these replace.
+ */
+const AXIOS_SOCKET_KEEPALIVE_MS = 60_000;
+const AGENT_OPTIONS = { keepAlive: true, keepAliveMsecs: AXIOS_SOCKET_KEEPALIVE_MS, scheduling: "lifo", timeout: 5_000 } as const satisfies http.AgentOptions;
+
+/** Instances made by createIonAxios: RAW_TEXT_CONFIG is already their default, so requests need not repeat it. */
+const preparedInstances = new WeakSet<AxiosInstance>();
+
 export function createIonAxios(): AxiosInstance {
-  return axios.create(RAW_TEXT_CONFIG);
+  const instance = axios.create({ ...RAW_TEXT_CONFIG, httpAgent: new http.Agent(AGENT_OPTIONS), httpsAgent: new https.Agent(AGENT_OPTIONS) });
+  preparedInstances.add(instance);
+  return instance;
 }
 
-export async function sendRaw(http: AxiosInstance, request: RawRequest): Promise<RawResponse> {
+export async function sendRaw(client: AxiosInstance, request: RawRequest): Promise<RawResponse> {
   const config: AxiosRequestConfig = {
     method: request.method,
     url: request.url,
@@ -60,14 +94,19 @@ export async function sendRaw(http: AxiosInstance, request: RawRequest): Promise
     params: request.params ? dropUndefined(request.params) : undefined,
     data: request.data,
     timeout: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    ...RAW_TEXT_CONFIG,
-    // The local simulator must never be reached through a proxy.
-    ...(isLoopback(request.url) ? { proxy: false as const } : {}),
   };
+  if (!preparedInstances.has(client)) Object.assign(config, RAW_TEXT_CONFIG);
+  // The local simulator must never be reached through a proxy.
+  if (isLoopbackCached(request.url)) config.proxy = false;
   try {
-    const response = await http.request(config);
+    const response = await client.request(config);
     const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(response.headers ?? {})) headers[k.toLowerCase()] = v === undefined || v === null ? undefined : String(v);
+    const received = (response.headers ?? {}) as Record<string, unknown>;
+    for (const k in received) {
+      if (!Object.prototype.hasOwnProperty.call(received, k)) continue;
+      const v = received[k];
+      headers[k.toLowerCase()] = v === undefined || v === null ? undefined : String(v);
+    }
     const body = typeof response.data === "string" ? response.data : response.data === undefined || response.data === null ? "" : JSON.stringify(response.data);
     return { status: response.status, headers, body };
   } catch (error) {
@@ -78,7 +117,11 @@ export async function sendRaw(http: AxiosInstance, request: RawRequest): Promise
 
 function dropUndefined(params: Record<string, string | number | boolean | undefined>): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = v;
+  for (const k in params) {
+    if (!Object.prototype.hasOwnProperty.call(params, k)) continue;
+    const v = params[k];
+    if (v !== undefined) out[k] = v;
+  }
   return out;
 }
 

@@ -9,7 +9,8 @@ import {
   pickMicrosoftProfile,
   toIonCustomerBody,
 } from "../../src/ion";
-import { bool, idFromName, num } from "../../src/ion/parse/common";
+import fc from "fast-check";
+import { bool, compact, idFromName, num } from "../../src/ion/parse/common";
 import cloudProfiles from "./fixtures/cloud-profiles.json";
 import customerCreated from "./fixtures/customer-created.json";
 import customersPage from "./fixtures/customers-page.json";
@@ -169,5 +170,28 @@ describe("Ion parsers", () => {
     it("reads the order id from name when orderId is missing", () => {
       expect(fromIonOrder({ name: "accounts/1/customers/2/orders/abc", status: "NEW" })).toMatchObject({ orderId: "abc", customerId: "2", status: "NEW", items: [] });
     });
+  });
+});
+
+describe("compact", () => {
+  /** The implementation compact replaced, verbatim. */
+  const reference = (value: object): object => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+    return out;
+  };
+
+  it("keeps the same keys, values and key order as the Object.entries definition", () => {
+    const key = fc.oneof(fc.string(), fc.constantFrom("0", "1", "10", "-1", "__proto__", "constructor", "toString"));
+    const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string(), fc.integer(), fc.boolean(), fc.object());
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value)), fc.dictionary(fc.string(), fc.string()), (pairs, inherited) => {
+        const own: Record<string, unknown> = Object.create(inherited) as Record<string, unknown>;
+        for (const [k, v] of pairs) Object.defineProperty(own, k, { value: v, enumerable: true, writable: true, configurable: true });
+        const out = compact(own);
+        expect(Object.keys(out)).toStrictEqual(Object.keys(reference(own)));
+        expect(out).toStrictEqual(reference(own));
+      }),
+    );
   });
 });

@@ -71,8 +71,14 @@ export function lastSegment(name: string | undefined): string | undefined {
 
 /** Drops undefined values so normalised objects compare cleanly with toStrictEqual. */
 export function compact<T extends object>(value: T): T {
+  // for-in over own keys: the same keys in the same order as Object.entries, without its pair arrays.
+  const source = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
+  for (const key in source) {
+    if (!Object.prototype.hasOwnProperty.call(source, key)) continue;
+    const v = source[key];
+    if (v !== undefined) out[key] = v;
+  }
   return out as T;
 }
 
