@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 
 /**
  * Stable JSON: object keys sorted, `undefined` members dropped, numbers normalised (-0 → 0), so two
@@ -12,10 +12,14 @@ export function stableStringify(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  // Keys in code-unit order (what sort() does for strings); one string built in a loop: this runs for
-  // every Ion row on every sync (issue 8), so no intermediate entry arrays.
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  const keys = Object.keys(obj);
+  // Mapped rows are flat and built with their keys already sorted (issue 8: every Ion row is hashed on
+  // every sync); for those JSON.stringify writes exactly the text of the general path below.
+  if (isSortedFlatPlainObject(obj, keys)) return JSON.stringify(obj);
+  // Keys in code-unit order (what sort() does for strings); one string built in a loop, no intermediate
+  // entry arrays.
+  keys.sort();
   let out = "{";
   for (const k of keys) {
     const v = obj[k];
@@ -27,6 +31,25 @@ export function stableStringify(value: unknown): string {
 }
 
 /**
+ * True when JSON.stringify(obj) equals the general path's text: a plain object (no toJSON of a class),
+ * keys in code-unit order as Object.keys lists them, and only values JSON.stringify writes the same way
+ * (strings, booleans, null, numbers: it too writes -0 as 0 and non-finite as null; undefined members are
+ * dropped by both). Anything else (nested values, functions, bigint, symbols) takes the general path.
+ */
+function isSortedFlatPlainObject(obj: Record<string, unknown>, keys: string[]): boolean {
+  const proto: unknown = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (i > 0 && !(keys[i - 1]! < key)) return false;
+    const v = obj[key];
+    const type = typeof v;
+    if (v !== null && type !== "string" && type !== "number" && type !== "boolean" && type !== "undefined") return false;
+  }
+  return true;
+}
+
+/**
  * Content hash of a mapped row, stored in w365_contenthash: a row is written only when the hash of what
  * it would become differs from the stored one (issue 8: zero writes when nothing changed). Versioned so
  * a mapper change forces one rewrite instead of silently keeping stale rows.
@@ -34,5 +57,13 @@ export function stableStringify(value: unknown): string {
 export const HASH_VERSION = "v1";
 
 export function contentHash(row: Record<string, unknown>): string {
-  return `${HASH_VERSION}:${createHash("sha256").update(stableStringify(row)).digest("base64url").slice(0, 32)}`;
+  return `${HASH_VERSION}:${sha256Base64Url(stableStringify(row)).slice(0, 32)}`;
+}
+
+type OneShotHash = (algorithm: string, data: string, outputEncoding: "base64url") => string;
+/** crypto.hash (Node ≥ 20.12) skips the Hash object; same digest as createHash, which older Node uses. */
+const oneShotHash = (crypto as unknown as { hash?: OneShotHash }).hash;
+
+function sha256Base64Url(text: string): string {
+  return oneShotHash ? oneShotHash("sha256", text, "base64url") : crypto.createHash("sha256").update(text).digest("base64url");
 }

@@ -120,27 +120,117 @@ export interface ProviderSubscriptionRow {
  */
 export function toProviderSubscriptionRow(connectionId: string, sub: SubscriptionInput, links: SubscriptionLinks, requestPending: boolean): ProviderSubscriptionRow {
   const data = toProviderSubscriptionData(sub);
-  const synced = requestPending ? {} : lastSyncedFrom(data);
-  const hash = contentHash({ ...data, ...synced, providerAccount: links.providerAccountId, account: links.accountId ?? null });
+  const hash = contentHash(subscriptionHashedContent(data, links, requestPending));
   let body: Record<string, unknown> | undefined;
-  const build = (): Record<string, unknown> => {
-    const b: Record<string, unknown> = {
-      ...data,
-      ...synced,
-      w365_contenthash: hash,
-      "w365_connection@odata.bind": bind(SETS.connection, connectionId),
-      "w365_provideraccount@odata.bind": bind(SETS.providerAccount, links.providerAccountId),
-    };
-    if (links.accountId) b["w365_account@odata.bind"] = bind(SETS.account, links.accountId);
-    return b;
-  };
   return {
     hash,
     data,
     // Built on first use (then the same object): a sync hashes every subscription but writes only the
     // changed ones, so most bodies are never needed (issue 8: CPU and garbage at 50,000 rows).
     get body() {
-      return (body ??= build());
+      return (body ??= upsertBody(connectionId, data, links, requestPending, hash));
     },
   };
+}
+
+/**
+ * What the content hash covers: the data, the last synced values unless a request is pending, and the
+ * lookups. Keys written in code-unit order and values all flat, so contentHash serializes it without
+ * sorting (the text, hence the hash, is the one of any key order; issue 8). A pending request leaves the
+ * last synced members undefined, which the hash drops like absent ones.
+ */
+export function subscriptionHashedContent(data: ProviderSubscriptionData, links: SubscriptionLinks, requestPending: boolean): Record<string, unknown> {
+  const synced = !requestPending;
+  return {
+    account: links.accountId ?? null,
+    providerAccount: links.providerAccountId,
+    w365_autorenew: data.w365_autorenew,
+    w365_billingcycle: data.w365_billingcycle,
+    w365_billingterm: data.w365_billingterm,
+    w365_cancellationalloweduntil: data.w365_cancellationalloweduntil,
+    w365_cost: data.w365_cost,
+    w365_currency: data.w365_currency,
+    w365_enddate: data.w365_enddate,
+    w365_ioncustomerid: data.w365_ioncustomerid,
+    w365_ionsubscriptionid: data.w365_ionsubscriptionid,
+    w365_ionupdatedon: data.w365_ionupdatedon,
+    w365_lastsyncedautorenew: synced ? data.w365_autorenew : undefined,
+    w365_lastsyncedquantity: synced ? data.w365_quantity : undefined,
+    w365_lastsyncedstatus: synced ? data.w365_status : undefined,
+    w365_name: data.w365_name,
+    w365_price: data.w365_price,
+    w365_productname: data.w365_productname,
+    w365_quantity: data.w365_quantity,
+    w365_renewaldate: data.w365_renewaldate,
+    w365_requestedautorenew: synced ? data.w365_autorenew : undefined,
+    w365_skuname: data.w365_skuname,
+    w365_startdate: data.w365_startdate,
+    w365_status: data.w365_status,
+    w365_vendorsubscriptionid: data.w365_vendorsubscriptionid,
+  };
+}
+
+/**
+ * The PATCH body: data columns, last synced values (unless a request is pending), hash, lookups. One
+ * object literal per case rather than spreads, so the object keeps a fixed shape that JSON.stringify
+ * writes quickly (issue 8).
+ */
+function upsertBody(connectionId: string, data: ProviderSubscriptionData, links: SubscriptionLinks, requestPending: boolean, hash: string): Record<string, unknown> {
+  const connection = bind(SETS.connection, connectionId);
+  const providerAccount = bind(SETS.providerAccount, links.providerAccountId);
+  const body: Record<string, unknown> = requestPending
+    ? {
+        w365_name: data.w365_name,
+        w365_ionsubscriptionid: data.w365_ionsubscriptionid,
+        w365_vendorsubscriptionid: data.w365_vendorsubscriptionid,
+        w365_ioncustomerid: data.w365_ioncustomerid,
+        w365_productname: data.w365_productname,
+        w365_skuname: data.w365_skuname,
+        w365_quantity: data.w365_quantity,
+        w365_status: data.w365_status,
+        w365_autorenew: data.w365_autorenew,
+        w365_billingcycle: data.w365_billingcycle,
+        w365_billingterm: data.w365_billingterm,
+        w365_startdate: data.w365_startdate,
+        w365_enddate: data.w365_enddate,
+        w365_renewaldate: data.w365_renewaldate,
+        w365_cancellationalloweduntil: data.w365_cancellationalloweduntil,
+        w365_currency: data.w365_currency,
+        w365_cost: data.w365_cost,
+        w365_price: data.w365_price,
+        w365_ionupdatedon: data.w365_ionupdatedon,
+        w365_contenthash: hash,
+        "w365_connection@odata.bind": connection,
+        "w365_provideraccount@odata.bind": providerAccount,
+      }
+    : {
+        w365_name: data.w365_name,
+        w365_ionsubscriptionid: data.w365_ionsubscriptionid,
+        w365_vendorsubscriptionid: data.w365_vendorsubscriptionid,
+        w365_ioncustomerid: data.w365_ioncustomerid,
+        w365_productname: data.w365_productname,
+        w365_skuname: data.w365_skuname,
+        w365_quantity: data.w365_quantity,
+        w365_status: data.w365_status,
+        w365_autorenew: data.w365_autorenew,
+        w365_billingcycle: data.w365_billingcycle,
+        w365_billingterm: data.w365_billingterm,
+        w365_startdate: data.w365_startdate,
+        w365_enddate: data.w365_enddate,
+        w365_renewaldate: data.w365_renewaldate,
+        w365_cancellationalloweduntil: data.w365_cancellationalloweduntil,
+        w365_currency: data.w365_currency,
+        w365_cost: data.w365_cost,
+        w365_price: data.w365_price,
+        w365_ionupdatedon: data.w365_ionupdatedon,
+        w365_lastsyncedquantity: data.w365_quantity,
+        w365_lastsyncedstatus: data.w365_status,
+        w365_lastsyncedautorenew: data.w365_autorenew,
+        w365_requestedautorenew: data.w365_autorenew,
+        w365_contenthash: hash,
+        "w365_connection@odata.bind": connection,
+        "w365_provideraccount@odata.bind": providerAccount,
+      };
+  if (links.accountId) body["w365_account@odata.bind"] = bind(SETS.account, links.accountId);
+  return body;
 }
