@@ -10,6 +10,7 @@ import {
   toIonCustomerBody,
 } from "../../src/ion";
 import fc from "fast-check";
+import { redactValue } from "../../src/shared/redact";
 import { bool, compact, idFromName, num } from "../../src/ion/parse/common";
 import cloudProfiles from "./fixtures/cloud-profiles.json";
 import customerCreated from "./fixtures/customer-created.json";
@@ -193,5 +194,47 @@ describe("compact", () => {
         expect(out).toStrictEqual(reference(own));
       }),
     );
+  });
+});
+
+describe("fromIonCustomer raw", () => {
+  /** What fromIonCustomer returned when it redacted `raw` eagerly: the same fields, raw last. */
+  const eager = (value: Record<string, unknown>): Record<string, unknown> => {
+    const { raw: _raw, ...fields } = fromIonCustomer(value);
+    return { ...fields, raw: redactValue(value) };
+  };
+  const customerJson = fc.record(
+    {
+      name: fc.constantFrom("accounts/1/customers/7", "accounts/1/customers/8"),
+      customerOrganization: fc.string(),
+      customerEmail: fc.string(),
+      password: fc.string(),
+      access_token: fc.string(),
+      note: fc.oneof(fc.string(), fc.constant("Authorization: Bearer abcdefghijklmnop"), fc.constant("https://f.example/api?code=SECRETKEY123")),
+      customerAddress: fc.record({ city: fc.string(), client_secret: fc.string() }, { requiredKeys: [] }),
+    },
+    { requiredKeys: ["name"] },
+  );
+
+  it("reads, compares and serialises exactly as the eagerly redacted customer did", () => {
+    fc.assert(
+      fc.property(customerJson, (value) => {
+        const parsed = fromIonCustomer(value);
+        const expected = eager(value);
+        expect(parsed).toStrictEqual(expected);
+        expect(Object.keys(parsed)).toStrictEqual(Object.keys(expected));
+        expect(JSON.stringify(parsed)).toBe(JSON.stringify(expected));
+        expect({ ...parsed }).toStrictEqual(expected);
+        expect(parsed.raw).toBe(parsed.raw);
+      }),
+    );
+  });
+
+  it("takes an assigned raw like a data property", () => {
+    const parsed = fromIonCustomer({ name: "accounts/1/customers/7", password: "hunter22" });
+    expect(parsed.raw.password).toBe("[REDACTED]");
+    parsed.raw = { replaced: true };
+    expect(parsed.raw).toStrictEqual({ replaced: true });
+    expect(Object.getOwnPropertyDescriptor(parsed, "raw")).toStrictEqual({ value: { replaced: true }, writable: true, enumerable: true, configurable: true });
   });
 });

@@ -1,3 +1,5 @@
+import { redactValue } from "../../shared/redact";
+
 /** Tolerant readers for Ion's JSON: numbers as strings, statuses in any case, ids inside `name`. */
 
 export type Json = Record<string, unknown>;
@@ -80,6 +82,23 @@ export function compact<T extends object>(value: T): T {
     if (v !== undefined) out[key] = v;
   }
   return out as T;
+}
+
+/**
+ * Gives `target` an enumerable `raw` that reads as redactValue(raw), computed once on first read. The
+ * sync never reads a customer's `raw`, and redacting 10,000 of them per run cost as much CPU as
+ * parsing them; whoever does read it (a report, an error, JSON.stringify) gets the redacted copy.
+ */
+export function withRedactedRaw<T extends object>(target: T, raw: Json): T & { raw: Json } {
+  let redacted: Json | undefined;
+  Object.defineProperty(target, "raw", {
+    enumerable: true,
+    configurable: true,
+    get: () => (redacted ??= redactValue(raw)),
+    // An assignment leaves a plain value, as it would on the data property this stands for.
+    set: (value: unknown) => Object.defineProperty(target, "raw", { value, writable: true, enumerable: true, configurable: true }),
+  });
+  return target as T & { raw: Json };
 }
 
 /** `{<listKey>: [...], nextPageToken}` (customers, orders) → one token-paged page. */

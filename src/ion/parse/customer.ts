@@ -1,7 +1,7 @@
 import { redactValue } from "../../shared/redact";
 import { IonResponseError } from "../errors";
 import { IonAddress, IonCustomer, IonCustomerInput } from "../types";
-import { asObject, compact, idFromName, Json, lastSegment, lower, str, tokenPage } from "./common";
+import { asObject, compact, idFromName, Json, lastSegment, lower, str, tokenPage, withRedactedRaw } from "./common";
 
 /** Ion customer JSON → IonCustomer. Throws IonResponseError only when no id can be found at all. */
 export function fromIonCustomer(value: unknown): IonCustomer {
@@ -18,7 +18,7 @@ export function fromIonCustomer(value: unknown): IonCustomer {
     zip: str(addr.zip) ?? str(addr.postalCode),
     country: str(addr.country),
   });
-  return compact({
+  const customer = compact({
     id,
     name: name || `customers/${id}`,
     organization: str(raw.customerOrganization) ?? str(raw.orgName) ?? "",
@@ -33,8 +33,8 @@ export function fromIonCustomer(value: unknown): IonCustomer {
     uid: str(raw.uid),
     createTime: str(raw.createTime),
     updateTime: str(raw.updateTime),
-    raw: redactValue(raw),
   });
+  return withRedactedRaw(customer, raw);
 }
 
 /** `{customers:[...], nextPageToken}` → page. */
