@@ -8,7 +8,7 @@ import type { WebhookContext } from "./context";
 import { getBoolean, getGuid, getString } from "./context";
 import { requireTargetId } from "./common";
 import { SETS } from "../src/sync/schema";
-import { MAP_ACTIONS, WebhookRefusedError, type HandlerOutcome, type MapAction, type PluginDeps } from "./types";
+import { MAP_ACTIONS, WebhookRefusedError, type HandlerOutcome, type MapAction, type MapResult, type PluginDeps } from "./types";
 
 const ACTIONS: readonly MapAction[] = MAP_ACTIONS;
 
@@ -29,28 +29,20 @@ export function chooseMapAction(params: { action?: string; accountId?: string; c
   throw new WebhookRefusedError("MAP_NO_CHOICE", "Choose an account to map to (AccountId) or ask for a new account (CreateNew).", 400);
 }
 
-interface Candidate {
-  name?: string;
-  accountName?: string;
-  accountId?: string;
-  score?: number;
-}
+/**
+ * Whether each engine outcome means "nothing was written": only a create that found likely existing
+ * accounts. A Record over the engine's outcome union, so a new outcome does not compile until decided here.
+ */
+const REFUSED_OUTCOMES: Readonly<Record<MapResult["outcome"], boolean>> = {
+  mapped: false,
+  created: false,
+  ignored: false,
+  unmapped: false,
+  "duplicates-found": true,
+};
 
-/** Likely matches the engine returned instead of creating an account, whatever it calls the list. */
-function candidatesOf(result: unknown): Candidate[] {
-  if (!result || typeof result !== "object") return [];
-  const r = result as Record<string, unknown>;
-  const list = r.likelyMatches ?? r.candidates ?? r.duplicates ?? r.matches;
-  return Array.isArray(list) ? (list.filter((c) => c && typeof c === "object") as Candidate[]) : [];
-}
-
-function wasApplied(result: unknown): boolean {
-  if (!result || typeof result !== "object") return true;
-  const r = result as Record<string, unknown>;
-  if (r.applied === false || r.created === false) return false;
-  if (typeof r.outcome === "string" && /duplicate|refused|candidates|not[-_ ]?created/i.test(r.outcome)) return false;
-  if (typeof r.status === "string" && /duplicate|refused|candidates/i.test(r.status)) return false;
-  return true;
+export function isRefusedMapping(result: MapResult): boolean {
+  return REFUSED_OUTCOMES[result.outcome];
 }
 
 export async function mapProviderAccount<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
@@ -62,27 +54,20 @@ export async function mapProviderAccount<D>(ctx: WebhookContext, deps: PluginDep
   const exists = await deps.dataverse.tryRetrieve(SETS.providerAccount, providerAccountId, { select: ["w365_provideraccountid"] });
   if (!exists) throw new WebhookRefusedError("PROVIDER_ACCOUNT_NOT_FOUND", `Provider account ${providerAccountId} was not found.`, 404, "Refresh the mapping page.");
   const result = await deps.engine.mapProviderAccount(deps.syncDeps, { providerAccountId, action, ...(accountId ? { accountId } : {}), ...(force ? { force } : {}) });
-  if (action === "create" && !wasApplied(result)) {
-    const engineMessage = result && typeof result === "object" && typeof (result as { message?: unknown }).message === "string" ? (result as { message: string }).message : undefined;
-    if (engineMessage) throw new WebhookRefusedError("MAP_LIKELY_DUPLICATE", engineMessage, 409, "Use Force to create the account anyway.");
-    const candidates = candidatesOf(result);
-    const list = candidates
-      .slice(0, 5)
-      .map((c) => `${c.name ?? c.accountName ?? c.accountId ?? "an account"}${typeof c.score === "number" ? ` (${Math.round(c.score * 100)}%)` : ""}`)
-      .join(", ");
-    throw new WebhookRefusedError(
-      "MAP_LIKELY_DUPLICATE",
-      `No account was created: likely existing accounts ${list || "were found"}.`,
-      409,
-      "Map the provider account to one of them, or create the new account anyway (Force).",
-    );
+  if (isRefusedMapping(result)) {
+    // The engine's message names each likely account (from result.candidates) with its score and reasons.
+    throw new WebhookRefusedError("MAP_LIKELY_DUPLICATE", result.message, 409, "Use Force to create the account anyway.");
   }
   return { status: 200, body: { message: "Mapping saved.", providerAccountId, action, result: summarise(result) } };
 }
 
-function summarise(result: unknown): unknown {
-  if (!result || typeof result !== "object") return result ?? null;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(result as Record<string, unknown>)) if (v === null || ["string", "number", "boolean"].includes(typeof v)) out[k] = v;
-  return out;
+/** The engine's answer without its candidate list (only a refused create has one, and it is not answered here). */
+function summarise(result: MapResult): Omit<MapResult, "candidates"> {
+  return {
+    providerAccountId: result.providerAccountId,
+    action: result.action,
+    outcome: result.outcome,
+    ...(result.accountId !== undefined ? { accountId: result.accountId } : {}),
+    message: result.message,
+  };
 }

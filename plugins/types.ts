@@ -8,11 +8,11 @@ import { ConnectorError } from "../src/shared/errors";
 import type { Clock } from "../src/shared/clock";
 import type { Logger } from "../src/shared/logger";
 import type { RunSyncOptions } from "../src/sync";
-import type { MapAction } from "../src/sync/mapping";
+import type { MapAction, MapResult } from "../src/sync/mapping";
 import type { SyncKind, Trigger } from "../src/sync/types";
 import type { WebhookContext } from "./context";
 
-export type { MapAction, SyncKind, Trigger };
+export type { MapAction, MapResult, SyncKind, Trigger };
 
 /** The engine's sync kinds, triggers and mapping actions as values, for validating untrusted input. */
 export const SYNC_KINDS = ["accounts", "subscriptions", "outbound", "all"] as const satisfies readonly SyncKind[];
@@ -31,7 +31,7 @@ export interface SyncEngine<D = unknown> {
   runVerify(deps: D, o: { connectionId: string; trigger: Trigger; requestId?: string }): Promise<unknown>;
   startQueuedRun(deps: D, o: SyncRequest): Promise<{ runId: string }>;
   runSync(deps: D, o: SyncRequest & { runId?: string }): Promise<unknown>;
-  mapProviderAccount(deps: D, o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<unknown>;
+  mapProviderAccount(deps: D, o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult>;
   runOutboundForSubscription(deps: D, o: { subscriptionId: string; trigger: Trigger }): Promise<unknown>;
   runKeepAlive(deps: D, o?: { now?: number; staleSyncMs?: number }): Promise<unknown>;
 }

@@ -1,5 +1,5 @@
 /** RemoteExecutionContext payloads shaped like reference/dataverse.md section 3, plus recording doubles of the handlers' remote dependencies. */
-import type { PluginDeps, SyncEngine, WorkMessage } from "../../plugins/types";
+import type { MapAction, MapResult, PluginDeps, SyncEngine, WorkMessage } from "../../plugins/types";
 import { silentLogger } from "../../src/shared/logger";
 
 export const ORG_ID = "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f";
@@ -10,6 +10,8 @@ export const CONNECTION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e";
 export const SUBSCRIPTION_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
 export const PROVIDER_ACCOUNT_ID = "16fd2706-8baf-433b-82eb-8c7fada847da";
 export const ACCOUNT_ID = "886313e1-3b8a-5372-9b90-0c9aee199e5d";
+/** The account the engine creates for a (forced or duplicate-free) "create". */
+export const CREATED_ACCOUNT_ID = "5f0c2b7e-1d3a-4e6b-8c9d-0a1b2c3d4e5f";
 
 const CONTRACTS = "http://schemas.microsoft.com/xrm/2011/Contracts";
 export const entityReference = (logicalName: string, id: string, name: string | null = null) => ({
@@ -114,8 +116,41 @@ export const subscriptionUpdateContext = (attributes: Record<string, unknown>, e
     ...extra,
   });
 
+/**
+ * What src/sync/mapping.ts answers when the mapping went through, one per action (typed as the
+ * engine's MapResult, so a change of its shape breaks these tests at compile time).
+ */
+export function appliedMapResult(o: { providerAccountId: string; action: MapAction; accountId?: string }): MapResult {
+  const base = { providerAccountId: o.providerAccountId };
+  switch (o.action) {
+    case "map":
+      return { ...base, action: "map", outcome: "mapped", accountId: o.accountId ?? ACCOUNT_ID, message: "Contoso (Ion) is mapped to Contoso Ltd; its subscriptions follow on the next subscription sync." };
+    case "create":
+      return { ...base, action: "create", outcome: "created", accountId: CREATED_ACCOUNT_ID, message: "Account Contoso was created and mapped." };
+    case "ignore":
+      return { ...base, action: "ignore", outcome: "ignored", message: "Contoso (Ion) is ignored: the sync will not map it or sync its subscriptions." };
+    case "unmap":
+      return { ...base, action: "unmap", outcome: "unmapped", message: "Contoso (Ion) is unmapped; the sync will suggest matches but not map it automatically again." };
+  }
+}
+
+/** What src/sync/mapping.ts answers when "create" (not forced) found likely existing accounts: nothing was created. */
+export function duplicatesFoundResult(providerAccountId: string): MapResult {
+  return {
+    providerAccountId,
+    action: "create",
+    outcome: "duplicates-found",
+    candidates: [
+      { accountId: ACCOUNT_ID, accountName: "Contoso Ltd", score: 0.91, reasons: ["same domain", "similar name"] },
+      { accountId: "2b1c4d3e-0000-4000-8000-000000000003", accountName: "Contoso Holdings", score: 0.72, reasons: ["similar name"] },
+    ],
+    message:
+      "No account was created: 2 existing account(s) look like Contoso: Contoso Ltd (0.91: same domain, similar name); Contoso Holdings (0.72: similar name). Map to one of them, or create anyway.",
+  };
+}
+
 /** A recording double of the engine and of the Dataverse reads: every call is kept, so tests assert "no work done". */
-export function recordingDeps(rows: { connection?: Record<string, unknown> | null; runs?: Record<string, unknown>[]; providerAccount?: boolean; mapResult?: unknown } = {}) {
+export function recordingDeps(rows: { connection?: Record<string, unknown> | null; runs?: Record<string, unknown>[]; providerAccount?: boolean; mapResult?: MapResult } = {}) {
   const calls: { fn: string; args: unknown }[] = [];
   const dataverseCalls: { fn: string; entitySet: string; args: unknown }[] = [];
   const queued: WorkMessage[] = [];
@@ -123,7 +158,7 @@ export function recordingDeps(rows: { connection?: Record<string, unknown> | nul
     runVerify: async (_d, o) => (calls.push({ fn: "runVerify", args: o }), { status: "connected" }),
     startQueuedRun: async (_d, o) => (calls.push({ fn: "startQueuedRun", args: o }), { runId: "9b2d1a3c-0000-4000-8000-000000000001" }),
     runSync: async (_d, o) => (calls.push({ fn: "runSync", args: o }), { status: "succeeded" }),
-    mapProviderAccount: async (_d, o) => (calls.push({ fn: "mapProviderAccount", args: o }), rows.mapResult ?? { status: "mapped" }),
+    mapProviderAccount: async (_d, o) => (calls.push({ fn: "mapProviderAccount", args: o }), rows.mapResult ?? appliedMapResult(o)),
     runOutboundForSubscription: async (_d, o) => (calls.push({ fn: "runOutboundForSubscription", args: o }), { status: "sent" }),
     runKeepAlive: async (_d, o) => (calls.push({ fn: "runKeepAlive", args: o }), { rotated: 0 }),
   };

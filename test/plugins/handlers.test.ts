@@ -1,10 +1,13 @@
 import { parseRemoteExecutionContext } from "../../plugins/context";
 import { dispatch, findRoute } from "../../plugins/dispatch";
-import { chooseMapAction } from "../../plugins/mapProviderAccount";
+import { chooseMapAction, isRefusedMapping } from "../../plugins/mapProviderAccount";
 import { WebhookRefusedError } from "../../plugins/types";
 import {
   ACCOUNT_ID,
+  appliedMapResult,
   CONNECTION_ID,
+  CREATED_ACCOUNT_ID,
+  duplicatesFoundResult,
   entity,
   entityReference,
   INTEGRATION_USER,
@@ -110,16 +113,56 @@ describe("mapProviderAccount", () => {
   const mapContext = (input: Record<string, unknown>) =>
     remoteContext({ message: "w365_MapProviderAccount", entity: "w365_provideraccount", id: PROVIDER_ACCOUNT_ID, input: { Target: entityReference("w365_provideraccount", PROVIDER_ACCOUNT_ID), ...input } });
 
-  it("maps to the chosen account inline", async () => {
+  it("maps to the chosen account inline and answers the engine's result", async () => {
     const { deps, calls } = recordingDeps();
     const outcome = await dispatch(ctxOf(mapContext({ AccountId: ACCOUNT_ID })), deps);
-    expect(outcome.status).toBe(200);
     expect(calls).toStrictEqual([{ fn: "mapProviderAccount", args: { providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", accountId: ACCOUNT_ID } }]);
+    const result = appliedMapResult({ providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", accountId: ACCOUNT_ID });
+    expect(outcome).toStrictEqual({ status: 200, body: { message: "Mapping saved.", providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", result } });
   });
 
-  it("fails the step listing likely duplicates when create-new found some", async () => {
-    const { deps } = recordingDeps({ mapResult: { created: false, likelyMatches: [{ name: "Contoso Ltd", score: 0.91 }] } });
-    await expect(dispatch(ctxOf(mapContext({ CreateNew: true })), deps)).rejects.toThrow("No account was created: likely existing accounts Contoso Ltd (91%).");
+  it.each([
+    ["ignore", { Action: "ignore" }, "ignored"],
+    ["unmap", { Action: "unmap" }, "unmapped"],
+    ["forced create", { CreateNew: true, Force: true }, "created"],
+  ] as const)("answers 200 with the engine's outcome for %s", async (_label, input, engineOutcome) => {
+    const { deps, calls } = recordingDeps();
+    const outcome = await dispatch(ctxOf(mapContext(input)), deps);
+    expect(outcome.status).toBe(200);
+    expect(outcome.body.result).toMatchObject({ providerAccountId: PROVIDER_ACCOUNT_ID, outcome: engineOutcome });
+    expect(calls).toHaveLength(1);
+  });
+
+  it("passes Force to the engine and answers the created account", async () => {
+    const { deps, calls } = recordingDeps();
+    const outcome = await dispatch(ctxOf(mapContext({ CreateNew: true, Force: true })), deps);
+    expect(calls).toStrictEqual([{ fn: "mapProviderAccount", args: { providerAccountId: PROVIDER_ACCOUNT_ID, action: "create", force: true } }]);
+    expect(outcome.body.result).toStrictEqual({
+      providerAccountId: PROVIDER_ACCOUNT_ID,
+      action: "create",
+      outcome: "created",
+      accountId: CREATED_ACCOUNT_ID,
+      message: "Account Contoso was created and mapped.",
+    });
+  });
+
+  it("fails the step with a 409 naming the likely duplicates when create-new found some", async () => {
+    const refused = duplicatesFoundResult(PROVIDER_ACCOUNT_ID);
+    const { deps } = recordingDeps({ mapResult: refused });
+    const error = (await dispatch(ctxOf(mapContext({ CreateNew: true })), deps).catch((e: unknown) => e)) as WebhookRefusedError;
+    expect(error).toBeInstanceOf(WebhookRefusedError);
+    expect(error).toMatchObject({ code: "MAP_LIKELY_DUPLICATE", statusCode: 409, message: refused.message, hint: "Use Force to create the account anyway." });
+    for (const c of refused.candidates ?? []) expect(error.message).toContain(c.accountName);
+  });
+
+  it.each([
+    ["mapped", false],
+    ["created", false],
+    ["ignored", false],
+    ["unmapped", false],
+    ["duplicates-found", true],
+  ] as const)("decides from the engine's outcome %s alone whether the mapping was refused (%s)", (outcome, refused) => {
+    expect(isRefusedMapping({ providerAccountId: PROVIDER_ACCOUNT_ID, action: "create", outcome, message: "m" })).toBe(refused);
   });
 
   it("refuses a missing provider account", async () => {
