@@ -30,33 +30,37 @@ export type BatchResponseUnit = { kind: "single"; part: BatchResponsePart } | { 
 
 const CRLF = "\r\n";
 
-/** Writes the multipart body. Boundaries are injected so tests can pin the exact bytes. */
+/**
+ * Writes the multipart body. Boundaries are injected so tests can pin the exact bytes. One string built
+ * by concatenation (no line array to join): a body carries up to 1,000 operations (issue 8).
+ */
 export function writeBatchBody(units: BatchRequestUnit[], batchBoundary: string, changesetBoundary: (index: number) => string): string {
-  const out: string[] = [];
-  units.forEach((unit, index) => {
-    out.push(`--${batchBoundary}`);
+  const open = `--${batchBoundary}${CRLF}`;
+  let out = "";
+  for (let index = 0; index < units.length; index++) {
+    const unit = units[index]!;
+    out += open;
     if (unit.kind === "single") {
-      writePart(out, unit.part);
+      out = writePart(out, unit.part);
     } else {
       const cs = changesetBoundary(index);
-      out.push(`Content-Type: multipart/mixed; boundary=${cs}`, "");
-      for (const part of unit.parts) {
-        out.push(`--${cs}`);
-        writePart(out, part);
-      }
-      out.push(`--${cs}--`);
+      out += `Content-Type: multipart/mixed; boundary=${cs}${CRLF}${CRLF}`;
+      const csOpen = `--${cs}${CRLF}`;
+      for (const part of unit.parts) out = writePart(out + csOpen, part);
+      out += `--${cs}--${CRLF}`;
     }
-  });
-  out.push(`--${batchBoundary}--`, "");
-  return out.join(CRLF);
+  }
+  return `${out}--${batchBoundary}--${CRLF}`;
 }
 
-function writePart(out: string[], part: BatchRequestPart): void {
-  out.push("Content-Type: application/http", "Content-Transfer-Encoding: binary");
-  if (part.contentId !== undefined) out.push(`Content-ID: ${part.contentId}`);
-  out.push("", `${part.method} ${part.url} HTTP/1.1`);
-  for (const [name, value] of Object.entries(part.headers)) out.push(`${name}: ${value}`);
-  out.push("", part.body ?? "");
+/** Appends one part, each line ended by CRLF (the body's last line too: a boundary line follows). */
+function writePart(out: string, part: BatchRequestPart): string {
+  out += `Content-Type: application/http${CRLF}Content-Transfer-Encoding: binary${CRLF}`;
+  if (part.contentId !== undefined) out += `Content-ID: ${part.contentId}${CRLF}`;
+  out += `${CRLF}${part.method} ${part.url} HTTP/1.1${CRLF}`;
+  const headers = part.headers;
+  for (const name of Object.keys(headers)) out += `${name}: ${headers[name]}${CRLF}`;
+  return `${out}${CRLF}${part.body ?? ""}${CRLF}`;
 }
 
 /** The boundary parameter of a multipart Content-Type, without quotes. */
@@ -71,66 +75,111 @@ export function readBatchResponse(contentType: string, body: string): BatchRespo
   const boundary = boundaryOf(contentType);
   if (!boundary) throw batchResponseError(`A $batch response must be multipart/mixed, got "${contentType}"`);
   return splitMultipart(body, boundary).map((raw) => {
-    const { headers, content } = splitHeaders(raw);
-    const inner = boundaryOf(headers["content-type"]);
+    const mime = splitHeaders(raw);
+    const inner = boundaryOf(mime.headers["content-type"]);
     if (inner) {
-      return { kind: "changeset" as const, parts: splitMultipart(content, inner).map((p) => readHttpPart(p)) };
+      return { kind: "changeset" as const, parts: splitMultipart(mime.content, inner).map((p) => readHttpPart(splitHeaders(p))) };
     }
-    return { kind: "single" as const, part: readHttpPart(raw) };
+    return { kind: "single" as const, part: readHttpPart(mime) };
   });
 }
 
-/** The raw text of each part between `--boundary` lines (the closing `--boundary--` ends the list). */
+// The readers below walk the text by index instead of splitting it into line arrays (a response carries
+// up to 1,000 parts; issue 8). Their results are those of splitting on line ends, by construction:
+// a line is the text up to "\n" (splitMultipart: up to "\r\n" or "\n"), blank means trim() === "".
+
+/**
+ * The raw text of each part between `--boundary` lines (the closing `--boundary--` ends the list), with
+ * CRLF line ends turned into LF.
+ */
 function splitMultipart(body: string, boundary: string): string[] {
-  const lines = body.split(/\r?\n/);
+  const delimiter = `--${boundary}`;
+  const close = `${delimiter}--`;
   const parts: string[] = [];
-  let current: string[] | undefined;
-  for (const line of lines) {
-    const trimmed = line.trimEnd();
-    if (trimmed === `--${boundary}--`) {
-      if (current) parts.push(current.join("\n"));
-      current = undefined;
-      break;
+  /** Start of the current part's first line, or -1 outside a part. */
+  let partStart = -1;
+  /** End of the current part's last line so far (before its line end), or -1 while it has none. */
+  let partEnd = -1;
+  const take = (): string => (partEnd < 0 ? "" : lfOnly(body.slice(partStart, partEnd)));
+  for (let start = 0; ; ) {
+    const newline = body.indexOf("\n", start);
+    const end = newline < 0 ? body.length : body.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
+    // Only a line starting with "--" can be a boundary line: the others are never sliced.
+    if (body.charCodeAt(start) === 45 && body.charCodeAt(start + 1) === 45) {
+      const trimmed = body.slice(start, end).trimEnd();
+      if (trimmed === close) {
+        if (partStart >= 0) parts.push(take());
+        return parts;
+      }
+      if (trimmed === delimiter) {
+        if (partStart >= 0) parts.push(take());
+        partStart = newline < 0 ? body.length : newline + 1;
+        partEnd = -1;
+        if (newline < 0) break;
+        start = newline + 1;
+        continue;
+      }
     }
-    if (trimmed === `--${boundary}`) {
-      if (current) parts.push(current.join("\n"));
-      current = [];
-      continue;
-    }
-    current?.push(line);
+    if (partStart >= 0) partEnd = end;
+    if (newline < 0) break;
+    start = newline + 1;
   }
   // A body cut off before its closing boundary still yields the parts it holds.
-  if (current && current.some((l) => l.trim() !== "")) parts.push(current.join("\n"));
+  if (partStart >= 0) {
+    const last = take();
+    if (last.trim() !== "") parts.push(last);
+  }
   return parts;
 }
 
-function splitHeaders(text: string): { headers: Record<string, string>; content: string } {
-  const lines = text.split("\n");
-  const headers: Record<string, string> = {};
-  let i = 0;
-  // Leading blank lines before the headers are tolerated.
-  while (i < lines.length && lines[i]!.trim() === "" && i < 2) i++;
-  for (; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === "") {
-      i++;
-      break;
-    }
-    const colon = line.indexOf(":");
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  return { headers, content: lines.slice(i).join("\n") };
+/** Text with every CRLF turned into LF (every CRLF of a part was a line end). */
+function lfOnly(text: string): string {
+  return text.includes("\r\n") ? text.replace(/\r\n/g, "\n") : text;
 }
 
-function readHttpPart(raw: string): BatchResponsePart {
-  const mime = splitHeaders(raw);
-  const lines = mime.content.split("\n");
-  let i = 0;
-  while (i < lines.length && lines[i]!.trim() === "") i++;
-  const statusLine = (lines[i] ?? "").trim();
+interface HeadedText {
+  headers: Record<string, string>;
+  content: string;
+}
+
+/** Header lines (up to two blank lines before them tolerated) up to a blank line, and the text after it. */
+function splitHeaders(text: string): HeadedText {
+  const headers: Record<string, string> = {};
+  let leadingBlank = true;
+  for (let start = 0, index = 0; ; index++) {
+    const newline = text.indexOf("\n", start);
+    const line = text.slice(start, newline < 0 ? text.length : newline);
+    if (line.trim() === "") {
+      if (!(leadingBlank && index < 2)) return { headers, content: newline < 0 ? "" : text.slice(newline + 1) };
+    } else {
+      leadingBlank = false;
+      const colon = line.indexOf(":");
+      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    if (newline < 0) return { headers, content: "" };
+    start = newline + 1;
+  }
+}
+
+/** One application/http part, from its MIME headers and what follows them. */
+function readHttpPart(mime: HeadedText): BatchResponsePart {
+  const text = mime.content;
+  let statusLine = "";
+  let rest = "";
+  for (let start = 0; ; ) {
+    const newline = text.indexOf("\n", start);
+    const line = text.slice(start, newline < 0 ? text.length : newline).trim();
+    if (line !== "") {
+      statusLine = line;
+      rest = newline < 0 ? "" : text.slice(newline + 1);
+      break;
+    }
+    if (newline < 0) break;
+    start = newline + 1;
+  }
   const m = /^HTTP\/\d(?:\.\d)?\s+(\d{3})\s*(.*)$/.exec(statusLine);
   if (!m) throw batchResponseError(`Unreadable part in a $batch response: "${statusLine.slice(0, 80)}"`);
-  const http = splitHeaders(lines.slice(i + 1).join("\n"));
+  const http = splitHeaders(rest);
   const contentId = mime.headers["content-id"] ?? http.headers["content-id"];
   return {
     status: Number(m[1]),
@@ -184,10 +233,15 @@ export function mapBatchResponse(sent: BatchRequestUnit[], received: BatchRespon
 
 /** Content-ID references (`$1`) used by a part: in its URL or as a string value in its JSON body. */
 export function contentIdReferences(part: { url: string; body?: string }): string[] {
+  // Nearly every part references nothing: a "$" search (a plain character scan) says so without running
+  // the patterns (issue 8).
+  const inUrl = part.url.startsWith("$");
+  const inBody = part.body ? part.body.indexOf("$") >= 0 : false;
+  if (!inUrl && !inBody) return [];
   const refs = new Set<string>();
   const urlRef = /^\$([A-Za-z0-9_-]+)/.exec(part.url);
   if (urlRef?.[1]) refs.add(urlRef[1]);
-  if (part.body) {
+  if (part.body && inBody) {
     const re = /"\$([A-Za-z0-9_-]+)(?:\/[^"]*)?"/g;
     for (let m = re.exec(part.body); m; m = re.exec(part.body)) if (m[1]) refs.add(m[1]);
   }
