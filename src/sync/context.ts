@@ -17,9 +17,35 @@ export function isRefreshTokenRejected(error: unknown): boolean {
   return error instanceof IonAuthenticationError && error.code === "ION_REFRESH_TOKEN_REJECTED";
 }
 
-/** Connector messages written for an IonTokenSaveError (a rotated token that could not be saved). */
+/**
+ * Opening of the connector status message written when a run failed with an IonTokenSaveError (a
+ * rotated refresh token that could not be saved). A run that later saves that token looks for exactly
+ * this to set the connector back to Connected, so the wording after it may change freely. It is the
+ * error's code in brackets: admins see it as is, at the start of the message.
+ */
+export const TOKEN_SAVE_FAILURE_MARKER = "[ION_TOKEN_SAVE_FAILED]";
+/** w365_statusmessage holds at most this many characters. */
+export const STATUS_MESSAGE_MAX_LENGTH = 2000;
+
+/**
+ * Legacy: openings of the two token-save messages that versions before the marker wrote (as the whole
+ * status message, or as its first part after a failed verify). Accepted so a connector flagged by such
+ * a version still recovers, once (the recovery overwrites the message); drop when no such rows remain.
+ */
+const LEGACY_TOKEN_SAVE_FAILURE_OPENINGS = [
+  "StreamOne Ion issued a new refresh token, but it could not be saved to the connector",
+  "A rotated StreamOne Ion refresh token that an earlier run could not save is still waiting to be saved",
+] as const;
+
+/** The status message for a run that failed because a rotated refresh token could not be saved; `text` must already be redacted. */
+export function tokenSaveFailureStatusMessage(text: string): string {
+  return `${TOKEN_SAVE_FAILURE_MARKER} ${text}`.slice(0, STATUS_MESSAGE_MAX_LENGTH);
+}
+
+/** A status message written by `tokenSaveFailureStatusMessage` (or, legacy, by a version before the marker). */
 export function isTokenSaveFailureMessage(message: string | undefined): boolean {
-  return /refresh token.*(could not be saved|could not save)/i.test(message ?? "");
+  if (!message) return false;
+  return message.startsWith(TOKEN_SAVE_FAILURE_MARKER) || LEGACY_TOKEN_SAVE_FAILURE_OPENINGS.some((opening) => message.startsWith(opening));
 }
 
 /** Test-only injection points; production leaves them unset. */

@@ -8,7 +8,7 @@ import { ConnectorError, ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
-import { isRefreshTokenRejected, isTokenSaveFailureMessage, loadConnection, makeContext, SyncContext, SyncDeps } from "./context";
+import { isRefreshTokenRejected, isTokenSaveFailureMessage, loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RecordNotFoundError } from "./errors";
 import { OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
@@ -75,7 +75,8 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
       w365_refreshtokenexpireson: null,
     });
   } else if (error instanceof IonTokenSaveError) {
-    await ctx.dv.update(SETS.connection, ctx.connection.id, { w365_status: ConnectionStatus.Failed, w365_statusmessage: redact(error.message).slice(0, 2000) });
+    // The marker lets the run that later saves this token recognise the failure and clear it (runSync).
+    await ctx.dv.update(SETS.connection, ctx.connection.id, { w365_status: ConnectionStatus.Failed, w365_statusmessage: tokenSaveFailureStatusMessage(redact(error.message)) });
   }
 }
 

@@ -59,6 +59,7 @@ describe("a rotated token that one run could not save", () => {
     expect(hasUnsavedRotation(w.dv, w.connectionId)).toBe(true);
     const flagged = await connector(w);
     expect(flagged.w365_status).toBe(ConnectionStatus.Failed);
+    expect(String(flagged.w365_statusmessage)).toMatch(/^\[ION_TOKEN_SAVE_FAILED\] StreamOne Ion issued a new refresh token/);
     expect(flagged.w365_refreshtoken).toBe(usedToken); // the row still holds the used-up token
     expect(flagged.w365_tokenleaseholder ?? null).toBeNull();
 
@@ -93,6 +94,48 @@ describe("a rotated token that one run could not save", () => {
     expect(again.ok).toBe(true);
     expect(hasUnsavedRotation(w.dv, w.connectionId)).toBe(false);
     expect(w.ion.control.tokenUsage()).toMatchObject({ reusedRefreshTokens: 0, rejected: 0, presented: 1 });
+  });
+});
+
+describe("the connector flag left by a token that could not be saved", () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await startWorld({ seed: 24, customers: 3, subscriptionsPerCustomer: 1 });
+    expect((await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" })).ok).toBe(true);
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  /** One run that rotates the token and cannot save it: the connector is flagged Failed with the marker. */
+  async function failOneRun(): Promise<string> {
+    await w.dv.update(CONN, w.connectionId, { w365_accesstoken: null, w365_accesstokenexpireson: null });
+    const run = await runSync({ ...w.deps, dataverse: failingTokenSaves(w.dv).dv }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" });
+    expect(run.status).toBe("failed");
+    expect(hasUnsavedRotation(w.dv, w.connectionId)).toBe(true);
+    const flagged = await connector(w);
+    expect(flagged.w365_status).toBe(ConnectionStatus.Failed);
+    return String(flagged.w365_statusmessage);
+  }
+
+  it("written by the version before the marker (the bare error text) still clears once the token is saved", async () => {
+    const marked = await failOneRun();
+    const legacy = marked.replace(/^\[ION_TOKEN_SAVE_FAILED\] /, "");
+    expect(legacy).not.toBe(marked);
+    await w.dv.update(CONN, w.connectionId, { w365_statusmessage: legacy });
+    expect((await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" })).status).toBe("succeeded");
+    const healed = await connector(w);
+    expect(healed.w365_status).toBe(ConnectionStatus.Connected);
+    expect(String(healed.w365_statusmessage)).toContain("has now been saved");
+  });
+
+  it("is recognised by the marker only: a Failed status with other text about the token is left for the admin", async () => {
+    await failOneRun();
+    const other = "The refresh token could not be saved (set by hand).";
+    await w.dv.update(CONN, w.connectionId, { w365_statusmessage: other });
+    expect((await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" })).status).toBe("succeeded");
+    expect(hasUnsavedRotation(w.dv, w.connectionId)).toBe(false);
+    expect(await connector(w)).toMatchObject({ w365_status: ConnectionStatus.Failed, w365_statusmessage: other });
   });
 });
 
