@@ -1,4 +1,4 @@
-import { letterBoundReaches, letterProfile, nameForms, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
+import { lengthAndMaskReach, letterBoundReaches, letterProfile, nameForms, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 
 /** An existing Work 365 account as read from Dataverse (only the matching columns). */
@@ -68,6 +68,8 @@ export class AccountIndex {
   private readonly byToken = new Map<string, number[]>();
   private readonly byPrefix = new Map<string, number[]>();
   private readonly byId = new Map<string, number>();
+  /** Name-token and prefix lists ordered by name length, made when first queried with a name floor (cleared by `add`). */
+  private readonly byNameLength = new Map<number[], NameLengthOrder>();
   /** `seen[i] === generation` marks account i as already visited by the current query (no Set per query). */
   private seen = new Uint32Array(0);
   private generation = 0;
@@ -79,6 +81,7 @@ export class AccountIndex {
     const at = this.accounts.length;
     this.accounts.push(account);
     this.letters.push(letterProfile(account.forms.joined));
+    this.byNameLength.clear();
     this.byId.set(account.id, at);
     push(this.byTenant, account.tenantId, at);
     for (const d of account.domains) push(this.byDomain, d, at);
@@ -146,20 +149,61 @@ export class AccountIndex {
         visit(accounts[at]!, at);
       }
     };
+    // A whole list with a name floor: only its run of name lengths that can pass the length bound (which
+    // rises to 1 at the query's length and falls after it) is read, about a third of it (issue 8).
+    const visitWholeByName = (list: number[] | undefined) => {
+      if (!list || !nameFloor) return visitByName(list);
+      const { positions, lengths, masks } = this.lengthOrder(list);
+      const length = nameFloor.letters.length;
+      const reaches = (other: number) => 1 - Math.abs(length - other) / Math.max(length, other) >= nameFloor.floor;
+      let lo = 0;
+      let hi = lengths.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (lengths[mid]! >= length || reaches(lengths[mid]!)) hi = mid;
+        else lo = mid + 1;
+      }
+      for (let k = lo; k < lengths.length && (lengths[k]! <= length || reaches(lengths[k]!)); k++) {
+        const at = positions[k]!;
+        if (seen[at] === generation) continue;
+        if (!lengthAndMaskReach(nameFloor.letters, lengths[k]!, masks[k]!, nameFloor.floor)) continue;
+        if (!letterBoundReaches(nameFloor.letters, letters[at]!, nameFloor.floor)) continue;
+        seen[at] = generation;
+        visit(accounts[at]!, at);
+      }
+    };
     let selective = 0;
     let smallest: number[] | undefined;
     for (const t of q.tokens) {
       if (t.length < 3 || t === "and") continue;
       const list = this.byToken.get(t) ?? EMPTY;
       if (list.length <= MAX_TOKEN_BUCKET) {
-        visitByName(list);
+        visitWholeByName(list);
         selective++;
       } else if (!smallest || list.length < smallest.length) smallest = list;
     }
     // Only common words: the first accounts of the least common one (the first such word on ties).
     if (selective === 0 && smallest) visitByName(smallest, MAX_TOKEN_BUCKET);
-    visitByName(this.byPrefix.get(prefixKey(q.tokens) ?? ""));
+    visitWholeByName(this.byPrefix.get(prefixKey(q.tokens) ?? ""));
   }
+
+  private lengthOrder(list: number[]): NameLengthOrder {
+    let order = this.byNameLength.get(list);
+    if (!order) {
+      const nameLength = (at: number) => this.letters[at]!.length;
+      const positions = Int32Array.from(list).sort((a, b) => nameLength(a) - nameLength(b) || a - b);
+      order = { positions, lengths: positions.map(nameLength), masks: positions.map((at) => this.letters[at]!.mask) };
+      this.byNameLength.set(list, order);
+    }
+    return order;
+  }
+}
+
+/** A list's accounts ordered by the length of their joined name, with those lengths and letter masks (read without touching the accounts). */
+interface NameLengthOrder {
+  positions: Int32Array;
+  lengths: Int32Array;
+  masks: Int32Array;
 }
 
 const EMPTY: number[] = [];

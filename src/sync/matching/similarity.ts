@@ -123,7 +123,9 @@ export function editSimilarityUpperBound(x: string, y: string): number {
  */
 export interface LetterProfile {
   length: number;
-  /** Pairs of (alphabet slot, count) for the characters present; undefined when a character is outside a-z, 0-9 and space (no bound then). */
+  /** `letterMask` of the name. */
+  mask: number;
+  /** Pairs of (alphabet slot, count) for the characters present; undefined when a character is outside a-z, 0-9 and space (no letters bound then). */
   slotCounts?: Int32Array;
 }
 
@@ -131,44 +133,81 @@ export interface LetterProfile {
 const SLOTS = 37;
 const slotOf = (code: number): number => (code >= 97 && code <= 122 ? code - 97 : code >= 48 && code <= 57 ? code - 22 : code === 32 ? 36 : -1);
 
+/**
+ * One bit per letter present (digits share bits; space and others have none). A letter one name has and
+ * the other lacks is at least one surplus letter, so distinct bits present on one side only are a
+ * lower bound of that side's surplus, read with two popcounts instead of a pass over the letters.
+ */
+export function letterMask(joined: string): number {
+  let mask = 0;
+  for (let i = 0; i < joined.length; i++) {
+    const slot = slotOf(joined.charCodeAt(i));
+    if (slot >= 0 && slot < 36) mask |= 1 << (slot < 26 ? slot : 26 + ((slot - 26) % 5));
+  }
+  return mask;
+}
+
+function popcount(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
 export function letterProfile(joined: string): LetterProfile {
+  const mask = letterMask(joined);
   const counts = new Int32Array(SLOTS);
   for (let i = 0; i < joined.length; i++) {
     const slot = slotOf(joined.charCodeAt(i));
-    if (slot < 0) return { length: joined.length };
+    if (slot < 0) return { length: joined.length, mask };
     counts[slot]!++;
   }
   const pairs: number[] = [];
   for (let k = 0; k < SLOTS; k++) if (counts[k]! > 0) pairs.push(k, counts[k]!);
-  return { length: joined.length, slotCounts: Int32Array.from(pairs) };
+  return { length: joined.length, mask, slotCounts: Int32Array.from(pairs) };
 }
 
 /** A query's letters spread over the alphabet, compared with many profiles (one per candidate). */
 export interface DenseLetters {
   length: number;
+  /** `letterMask` of the name. */
+  mask: number;
   /** Count per alphabet slot; undefined when the name has a character outside the alphabet. */
   counts?: Int32Array;
 }
 
 export function denseLetters(joined: string): DenseLetters {
+  const mask = letterMask(joined);
   const counts = new Int32Array(SLOTS);
   for (let i = 0; i < joined.length; i++) {
     const slot = slotOf(joined.charCodeAt(i));
-    if (slot < 0) return { length: joined.length };
+    if (slot < 0) return { length: joined.length, mask };
     counts[slot]!++;
   }
-  return { length: joined.length, counts };
+  return { length: joined.length, mask, counts };
+}
+
+/**
+ * The first, cheapest part of `letterBoundReaches`, from the other name's length and `letterMask` alone
+ * (so a caller can keep those in typed arrays): the length bound, then the letters only one side has,
+ * which the larger surplus is at least (the same arithmetic as the full bound, so never stricter).
+ */
+export function lengthAndMaskReach(x: DenseLetters, length: number, mask: number, floor: number): boolean {
+  const longer = Math.max(x.length, length);
+  if (longer === 0) return true;
+  if (1 - Math.abs(x.length - length) / longer < floor) return false;
+  return 1 - Math.max(popcount(x.mask & ~mask), popcount(mask & ~x.mask)) / longer >= floor;
 }
 
 /**
  * Whether two names may reach `floor` in `nameSimilarityAtLeast`: false only when the length bound or the
  * letters bound (`editSimilarityUpperBound`, computed here from the counts with the same arithmetic) is
- * below it, which are the checks that function makes first for both word orders (sorting keeps length and letters).
+ * below it, which are the checks that function makes first for both word orders (sorting keeps length
+ * and letters). So the matcher can skip such pairs and decide exactly as if it had scored them.
  */
 export function letterBoundReaches(x: DenseLetters, y: LetterProfile, floor: number): boolean {
   const longer = Math.max(x.length, y.length);
   if (longer === 0) return true;
-  if (1 - Math.abs(x.length - y.length) / longer < floor) return false;
+  if (!lengthAndMaskReach(x, y.length, y.mask, floor)) return false;
   const counts = x.counts;
   const pairs = y.slotCounts;
   if (!counts || !pairs) return true;

@@ -1,5 +1,14 @@
 import fc from "fast-check";
-import { editSimilarity, editSimilarityUpperBound, jaroWinkler, nameSimilarity, nameSimilarityAtLeast } from "../../../src/sync/matching/similarity";
+import {
+  denseLetters,
+  editSimilarity,
+  editSimilarityUpperBound,
+  jaroWinkler,
+  letterBoundReaches,
+  letterProfile,
+  nameSimilarity,
+  nameSimilarityAtLeast,
+} from "../../../src/sync/matching/similarity";
 import { NAME_SIMILARITY_FLOOR } from "../../../src/sync/matching/score";
 
 // Names from a small alphabet, so that near-misses (the interesting cases) are common.
@@ -46,6 +55,26 @@ describe("matching shortcuts (issue 8)", () => {
         const fast = nameSimilarityAtLeast(a, b, floor);
         if (exact >= floor) expect(fast).toBe(exact);
         else expect(fast).toBeLessThan(floor);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  // Digits share mask bits and "é" has no slot (normalised names never hold it): the bound must stay safe.
+  const anyWord = fc.string({ unit: fc.constantFrom("a", "b", "c", "e", "o", "n", "0", "5", "7", "é"), minLength: 1, maxLength: 9 });
+  const anyName = fc.array(anyWord, { minLength: 1, maxLength: 4 });
+
+  it("letterBoundReaches is the length and letters bounds of nameSimilarityAtLeast, from precomputed counts", () => {
+    fc.assert(
+      fc.property(fc.oneof(name, anyName), fc.oneof(name, anyName), fc.constantFrom(NAME_SIMILARITY_FLOOR, 0.5, 0.95, 0), (a, b, floor) => {
+        const x = a.join(" ");
+        const y = b.join(" ");
+        const longer = Math.max(x.length, y.length);
+        const byBounds = 1 - Math.abs(x.length - y.length) / longer >= floor && editSimilarityUpperBound(x, y) >= floor;
+        const reaches = letterBoundReaches(denseLetters(x), letterProfile(y), floor);
+        if (/^[a-z0-9 ]*$/.test(x + y)) expect(reaches).toBe(byBounds);
+        // What the matcher relies on, whatever the characters: names it rules out are below the floor.
+        if (!reaches) expect(nameSimilarity(a, b)).toBeLessThan(floor);
       }),
       { numRuns: 3000 },
     );
