@@ -1,6 +1,13 @@
 /**
  * Import with the Power Platform CLI (`pac solution import`) when it is installed (`--use-pac`). pac needs
  * client credentials (it cannot take a bearer token); its own auth profile is created per run.
+ *
+ * Secret exposure: pac accepts the client secret only as a command-line argument (`pac auth create
+ * --clientSecret`), so while that one command runs the secret is visible in the process list to other
+ * local users; our logs and errors redact it, the OS process list cannot be redacted. The later pac
+ * commands (`org who`, `solution import`) do not carry it, but pac keeps the auth profile afterwards.
+ * Use this deployer only on a single-user build agent; the default WebApiDeployer signs in with MSAL
+ * in-process and keeps the secret in memory (docs/operator.md, "With pac").
  */
 import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
@@ -89,6 +96,10 @@ export class PacCliDeployer implements SolutionDeployer {
     return r;
   }
 
+  /**
+   * `pac auth create` with the client secret as an argument, once per deployer: the only pac command that
+   * carries the secret, visible in the process list while it runs (see the module comment).
+   */
   private async ensureAuth(): Promise<void> {
     if (this.authenticated) return;
     const auth = this.opts.auth;

@@ -130,6 +130,19 @@ describe("PacCliDeployer", () => {
     expect(existsSync(calls[1]![3]!)).toBe(false);
   });
 
+  // docs/operator.md ("With pac") tells operators exactly this: pac can take the secret only as an argument.
+  it("puts the client secret on the command line of pac auth create only, once per deployer", async () => {
+    const { run, calls } = fakePac((args) => (args[0] === "org" ? "User Id: 3f2b1c4d-0000-4000-8000-000000000001\n" : ""));
+    const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "pac", run });
+    await pac.whoAmI();
+    await pac.import({ zip: Buffer.from("x"), uniqueName: "S", version: "1.0.0.0", managed: false, missingDependencies: [] });
+    const carrying = calls.filter((args) => args.includes("pac-client-secret-value"));
+    expect(carrying).toHaveLength(1);
+    expect(carrying[0]!.slice(0, 2)).toStrictEqual(["auth", "create"]);
+    expect(carrying[0]!.indexOf("pac-client-secret-value")).toBe(carrying[0]!.indexOf("--clientSecret") + 1);
+    expect(calls.map((args) => args.slice(0, 2).join(" "))).toStrictEqual(["auth create", "org who", "solution import"]);
+  });
+
   it("parses pac org who", async () => {
     const { run } = fakePac((args) => (args[0] === "org" ? "Organization Information\n  User Id:            3f2b1c4d-0000-4000-8000-000000000001\n  Business Unit Id:   3f2b1c4d-0000-4000-8000-000000000002\n" : ""));
     const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "pac", run });
