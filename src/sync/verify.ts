@@ -8,7 +8,7 @@ import { IonApiError, IonAuthenticationError, IonNetworkError, IonPermissionErro
 import { ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { statusLabel } from "./connection";
-import { isRefreshTokenRejected, loadConnection, makeContext, SyncDeps } from "./context";
+import { isRefreshTokenRejected, loadConnection, makeContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RunRecorder } from "./runs";
 import { ConnectionStatus, SETS } from "./schema";
 import type { Trigger } from "./types";
@@ -57,6 +57,7 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   let tokenRejected = false;
   /** Ion refused the refresh token itself: its stored expiry is cleared (it no longer means anything). */
   let refreshTokenRefused = false;
+  let tokenSaveFailed = false;
   let refreshTokenExpiresOn: string | undefined;
   let tokenOk = false;
   try {
@@ -81,6 +82,7 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
       refreshTokenRefused = isRefreshTokenRejected(error);
       checks.push({ name: "refresh token", ok: false, message: `The Refresh Token was rejected by StreamOne Ion (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
     } else if (error instanceof IonTokenSaveError) {
+      tokenSaveFailed = true;
       checks.push({ name: "refresh token", ok: false, message: e.message });
     } else if (error instanceof IonNetworkError) {
       checks.push({ name: "refresh token", ok: false, message: `StreamOne Ion could not be reached at ${connection.ionBaseUrl} (${e.message}). Check the Ion base URL and try again.` });
@@ -118,7 +120,10 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   }
   const outcome = verifyOutcome(checks, { tokenRejected, refreshTokenExpiresOn });
   const nowIso = new Date(ctx.clock.now()).toISOString();
-  const message = redact(outcome.message).slice(0, 2000);
+  // Marked only when the unsaved token is the one problem: a later run that saves it then sets the connector
+  // back to Connected, which must not hide another failed check (a wrong API key, say).
+  const onlyTokenSaveFailed = tokenSaveFailed && checks.filter((c) => !c.ok).length === 1;
+  const message = redact(onlyTokenSaveFailed ? tokenSaveFailureStatusMessage(outcome.message) : outcome.message).slice(0, 2000);
   await ctx.dv.update(SETS.connection, connection.id, {
     w365_status: outcome.status,
     w365_statusmessage: message,

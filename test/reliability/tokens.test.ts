@@ -111,6 +111,8 @@ describe("a rotated token that cannot be saved", () => {
       expect(row.w365_status).toBe(ConnectionStatus.Failed);
       const message = String(row.w365_statusmessage);
       expect(message).toContain("issued a new refresh token, but it could not be saved");
+      // The one failed check: marked, so the run that finally saves the token sets the connector back to Connected.
+      expect(message.startsWith("[ION_TOKEN_SAVE_FAILED] ")).toBe(true);
       expect(message).toContain("injected by the reliability suite");
       expect(message).toMatch(/Request New Credentials/);
       const [run] = await runs(w, "verify");
