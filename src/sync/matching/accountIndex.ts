@@ -1,4 +1,4 @@
-import { lengthAndMaskReach, letterBoundReaches, letterProfile, nameForms, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
+import { letterBoundReaches, letterProfile, maskSurplus, surplusAllowance, nameForms, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 
 /** An existing Work 365 account as read from Dataverse (only the matching columns). */
@@ -163,10 +163,19 @@ export class AccountIndex {
         if (lengths[mid]! >= length || reaches(lengths[mid]!)) hi = mid;
         else lo = mid + 1;
       }
+      // Every length in this run passes the length bound; the mask bound is an integer comparison with
+      // the surplus that length allows (recomputed as the sorted lengths change).
+      let allowanceFor = -1;
+      let allowance = 0;
       for (let k = lo; k < lengths.length && (lengths[k]! <= length || reaches(lengths[k]!)); k++) {
+        const other = lengths[k]!;
+        if (other !== allowanceFor) {
+          allowanceFor = other;
+          allowance = surplusAllowance(length, other, nameFloor.floor);
+        }
+        if (maskSurplus(nameFloor.letters.mask, masks[k]!) > allowance) continue;
         const at = positions[k]!;
         if (seen[at] === generation) continue;
-        if (!lengthAndMaskReach(nameFloor.letters, lengths[k]!, masks[k]!, nameFloor.floor)) continue;
         if (!letterBoundReaches(nameFloor.letters, letters[at]!, nameFloor.floor)) continue;
         seen[at] = generation;
         visit(accounts[at]!, at);

@@ -191,11 +191,28 @@ export function denseLetters(joined: string): DenseLetters {
  * (so a caller can keep those in typed arrays): the length bound, then the letters only one side has,
  * which the larger surplus is at least (the same arithmetic as the full bound, so never stricter).
  */
+/**
+ * The most surplus letters (see `editSimilarityUpperBound`) two names of these lengths can have and
+ * still pass `1 - surplus / longer >= floor`, found with that same arithmetic (so comparing integers
+ * decides exactly as the bound does); -1 when none can.
+ */
+export function surplusAllowance(length: number, otherLength: number, floor: number): number {
+  const longer = Math.max(length, otherLength);
+  let surplus = 0;
+  while (surplus <= longer && 1 - surplus / longer >= floor) surplus++;
+  return surplus - 1;
+}
+
+/** The lower bound of the larger surplus that two `letterMask`s give: the letters only one side has. */
+export function maskSurplus(mask: number, otherMask: number): number {
+  return Math.max(popcount(mask & ~otherMask), popcount(otherMask & ~mask));
+}
+
 export function lengthAndMaskReach(x: DenseLetters, length: number, mask: number, floor: number): boolean {
   const longer = Math.max(x.length, length);
   if (longer === 0) return true;
   if (1 - Math.abs(x.length - length) / longer < floor) return false;
-  return 1 - Math.max(popcount(x.mask & ~mask), popcount(mask & ~x.mask)) / longer >= floor;
+  return 1 - maskSurplus(x.mask, mask) / longer >= floor;
 }
 
 /**
@@ -251,5 +268,8 @@ export function nameSimilarityAtLeast(a: string[], b: string[], floor: number, f
     // Weighted toward the edit score; JW only lifts near-misses that edits already rate well.
     return Math.min(edit, jaroWinkler(p, q)) * 0.3 + edit * 0.7;
   };
-  return Math.max(score(x, y), score(xs, ys));
+  const asWritten = score(x, y);
+  // Names whose words are already in order: the sorted pair is the same pair (most short names; issue 8).
+  if (xs === x && ys === y) return asWritten;
+  return Math.max(asWritten, score(xs, ys));
 }

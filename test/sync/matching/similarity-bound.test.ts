@@ -6,6 +6,7 @@ import {
   jaroWinkler,
   letterBoundReaches,
   letterProfile,
+  surplusAllowance,
   nameSimilarity,
   nameSimilarityAtLeast,
 } from "../../../src/sync/matching/similarity";
@@ -77,6 +78,17 @@ describe("matching shortcuts (issue 8)", () => {
         if (!reaches) expect(nameSimilarity(a, b)).toBeLessThan(floor);
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it("surplusAllowance is the largest surplus the letters bound lets pass", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 60 }), fc.constantFrom(NAME_SIMILARITY_FLOOR, 0.5, 0.95, 0, 1, 1.2), (a, b, floor) => {
+        const longer = Math.max(a, b);
+        const allowance = surplusAllowance(a, b, floor);
+        for (let surplus = 0; surplus <= longer; surplus++) expect(surplus <= allowance).toBe(1 - surplus / longer >= floor);
+      }),
+      { numRuns: 1000 },
     );
   });
 
