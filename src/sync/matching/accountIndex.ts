@@ -153,7 +153,7 @@ export class AccountIndex {
     // rises to 1 at the query's length and falls after it) is read, about a third of it (issue 8).
     const visitWholeByName = (list: number[] | undefined) => {
       if (!list || !nameFloor) return visitByName(list);
-      const { positions, lengths, masks } = this.lengthOrder(list);
+      const { positions, lengths, masks, repeatedMasks } = this.lengthOrder(list);
       const length = nameFloor.letters.length;
       const reaches = (other: number) => 1 - Math.abs(length - other) / Math.max(length, other) >= nameFloor.floor;
       let lo = 0;
@@ -173,7 +173,7 @@ export class AccountIndex {
           allowanceFor = other;
           allowance = surplusAllowance(length, other, nameFloor.floor);
         }
-        if (maskSurplus(nameFloor.letters.mask, masks[k]!) > allowance) continue;
+        if (maskSurplus(nameFloor.letters, masks[k]!, repeatedMasks[k]!) > allowance) continue;
         const at = positions[k]!;
         if (seen[at] === generation) continue;
         if (!letterBoundReaches(nameFloor.letters, letters[at]!, nameFloor.floor)) continue;
@@ -201,7 +201,8 @@ export class AccountIndex {
     if (!order) {
       const nameLength = (at: number) => this.letters[at]!.length;
       const positions = Int32Array.from(list).sort((a, b) => nameLength(a) - nameLength(b) || a - b);
-      order = { positions, lengths: positions.map(nameLength), masks: positions.map((at) => this.letters[at]!.mask) };
+      const letters = (at: number) => this.letters[at]!;
+      order = { positions, lengths: positions.map(nameLength), masks: positions.map((at) => letters(at).mask), repeatedMasks: positions.map((at) => letters(at).repeatedMask) };
       this.byNameLength.set(list, order);
     }
     return order;
@@ -213,6 +214,7 @@ interface NameLengthOrder {
   positions: Int32Array;
   lengths: Int32Array;
   masks: Int32Array;
+  repeatedMasks: Int32Array;
 }
 
 const EMPTY: number[] = [];

@@ -116,103 +116,93 @@ export function editSimilarityUpperBound(x: string, y: string): number {
   return 1 - Math.max(surplusX, surplusY) / longer;
 }
 
-/**
- * The letters of a normalised name (as written, words joined by spaces), counted once so that
- * `letterBoundReaches` can apply `editSimilarityUpperBound` to thousands of pairs without rescanning
- * either name (issue 8: each customer meets about 250 candidate accounts).
- */
-export interface LetterProfile {
-  length: number;
-  /** `letterMask` of the name. */
-  mask: number;
-  /** Pairs of (alphabet slot, count) for the characters present; undefined when a character is outside a-z, 0-9 and space (no letters bound then). */
-  slotCounts?: Int32Array;
-}
-
 /** Alphabet slots of normalised names: a-z, 0-9 and space (nameTokens keeps nothing else). */
 const SLOTS = 37;
 const slotOf = (code: number): number => (code >= 97 && code <= 122 ? code - 97 : code >= 48 && code <= 57 ? code - 22 : code === 32 ? 36 : -1);
 
 /**
- * One bit per letter present (digits share bits; space and others have none). A letter one name has and
- * the other lacks is at least one surplus letter, so distinct bits present on one side only are a
- * lower bound of that side's surplus, read with two popcounts instead of a pass over the letters.
+ * Letter masks of a name: one bit per letter present (digits share five bits; space and other
+ * characters have none), and one per letter a-z present at least twice. A bit one name has and the
+ * other lacks stands for at least one surplus letter of the first (see `maskSurplus`).
  */
-export function letterMask(joined: string): number {
-  let mask = 0;
-  for (let i = 0; i < joined.length; i++) {
-    const slot = slotOf(joined.charCodeAt(i));
-    if (slot >= 0 && slot < 36) mask |= 1 << (slot < 26 ? slot : 26 + ((slot - 26) % 5));
-  }
-  return mask;
+export interface LetterMasks {
+  mask: number;
+  repeatedMask: number;
 }
 
-function popcount(v: number): number {
-  v = v - ((v >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
-}
-
-export function letterProfile(joined: string): LetterProfile {
-  const mask = letterMask(joined);
-  const counts = new Int32Array(SLOTS);
-  for (let i = 0; i < joined.length; i++) {
-    const slot = slotOf(joined.charCodeAt(i));
-    if (slot < 0) return { length: joined.length, mask };
-    counts[slot]!++;
-  }
-  const pairs: number[] = [];
-  for (let k = 0; k < SLOTS; k++) if (counts[k]! > 0) pairs.push(k, counts[k]!);
-  return { length: joined.length, mask, slotCounts: Int32Array.from(pairs) };
+/**
+ * The letters of a normalised name (as written, words joined by spaces), counted once so that
+ * `letterBoundReaches` can apply `editSimilarityUpperBound` to thousands of pairs without rescanning
+ * either name (issue 8: each customer meets about 250 candidate accounts).
+ */
+export interface LetterProfile extends LetterMasks {
+  length: number;
+  /** Pairs of (alphabet slot, count) for the characters present; undefined when a character is outside a-z, 0-9 and space (no letters bound then). */
+  slotCounts?: Int32Array;
 }
 
 /** A query's letters spread over the alphabet, compared with many profiles (one per candidate). */
-export interface DenseLetters {
+export interface DenseLetters extends LetterMasks {
   length: number;
-  /** `letterMask` of the name. */
-  mask: number;
   /** Count per alphabet slot; undefined when the name has a character outside the alphabet. */
   counts?: Int32Array;
 }
 
 export function denseLetters(joined: string): DenseLetters {
-  const mask = letterMask(joined);
   const counts = new Int32Array(SLOTS);
+  let outside = false;
+  let mask = 0;
+  let repeatedMask = 0;
   for (let i = 0; i < joined.length; i++) {
     const slot = slotOf(joined.charCodeAt(i));
-    if (slot < 0) return { length: joined.length, mask };
+    if (slot < 0) {
+      outside = true;
+      continue;
+    }
+    if (slot < 26) {
+      if (counts[slot]! > 0) repeatedMask |= 1 << slot;
+      mask |= 1 << slot;
+    } else if (slot < 36) mask |= 1 << (26 + ((slot - 26) % 5));
     counts[slot]!++;
   }
-  return { length: joined.length, mask, counts };
+  return outside ? { length: joined.length, mask, repeatedMask } : { length: joined.length, mask, repeatedMask, counts };
+}
+
+export function letterProfile(joined: string): LetterProfile {
+  const { length, mask, repeatedMask, counts } = denseLetters(joined);
+  if (!counts) return { length, mask, repeatedMask };
+  const pairs: number[] = [];
+  for (let k = 0; k < SLOTS; k++) if (counts[k]! > 0) pairs.push(k, counts[k]!);
+  return { length, mask, repeatedMask, slotCounts: Int32Array.from(pairs) };
+}
+
+function popcount(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
 /**
- * The first, cheapest part of `letterBoundReaches`, from the other name's length and `letterMask` alone
- * (so a caller can keep those in typed arrays): the length bound, then the letters only one side has,
- * which the larger surplus is at least (the same arithmetic as the full bound, so never stricter).
+ * A lower bound of the larger surplus (see `editSimilarityUpperBound`) from the masks alone, in a few
+ * operations. Per letter, "present here, absent there" plus "twice here, under twice there" never
+ * exceeds that letter's surplus; a digit bit set on one side only means a digit absent from the other.
  */
+export function maskSurplus(x: LetterMasks, yMask: number, yRepeatedMask: number): number {
+  const xSurplus = popcount(x.mask & ~yMask) + popcount(x.repeatedMask & ~yRepeatedMask);
+  const ySurplus = popcount(yMask & ~x.mask) + popcount(yRepeatedMask & ~x.repeatedMask);
+  return Math.max(xSurplus, ySurplus);
+}
+
 /**
- * The most surplus letters (see `editSimilarityUpperBound`) two names of these lengths can have and
- * still pass `1 - surplus / longer >= floor`, found with that same arithmetic (so comparing integers
- * decides exactly as the bound does); -1 when none can.
+ * The most surplus letters two names of these lengths can have and still pass
+ * `1 - surplus / longer >= floor`, found with that same arithmetic (so comparing integers decides
+ * exactly as the bound does); -1 when none can.
  */
 export function surplusAllowance(length: number, otherLength: number, floor: number): number {
   const longer = Math.max(length, otherLength);
   let surplus = 0;
   while (surplus <= longer && 1 - surplus / longer >= floor) surplus++;
   return surplus - 1;
-}
-
-/** The lower bound of the larger surplus that two `letterMask`s give: the letters only one side has. */
-export function maskSurplus(mask: number, otherMask: number): number {
-  return Math.max(popcount(mask & ~otherMask), popcount(otherMask & ~mask));
-}
-
-export function lengthAndMaskReach(x: DenseLetters, length: number, mask: number, floor: number): boolean {
-  const longer = Math.max(x.length, length);
-  if (longer === 0) return true;
-  if (1 - Math.abs(x.length - length) / longer < floor) return false;
-  return 1 - maskSurplus(x.mask, mask) / longer >= floor;
 }
 
 /**
@@ -224,7 +214,9 @@ export function lengthAndMaskReach(x: DenseLetters, length: number, mask: number
 export function letterBoundReaches(x: DenseLetters, y: LetterProfile, floor: number): boolean {
   const longer = Math.max(x.length, y.length);
   if (longer === 0) return true;
-  if (!lengthAndMaskReach(x, y.length, y.mask, floor)) return false;
+  if (1 - Math.abs(x.length - y.length) / longer < floor) return false;
+  // The masks bound first: never above the larger surplus, so it rejects only what the counts would.
+  if (1 - maskSurplus(x, y.mask, y.repeatedMask) / longer < floor) return false;
   const counts = x.counts;
   const pairs = y.slotCounts;
   if (!counts || !pairs) return true;

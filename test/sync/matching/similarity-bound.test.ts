@@ -6,6 +6,7 @@ import {
   jaroWinkler,
   letterBoundReaches,
   letterProfile,
+  maskSurplus,
   surplusAllowance,
   nameSimilarity,
   nameSimilarityAtLeast,
@@ -76,6 +77,24 @@ describe("matching shortcuts (issue 8)", () => {
         if (/^[a-z0-9 ]*$/.test(x + y)) expect(reaches).toBe(byBounds);
         // What the matcher relies on, whatever the characters: names it rules out are below the floor.
         if (!reaches) expect(nameSimilarity(a, b)).toBeLessThan(floor);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("the masks never count more surplus letters than the names have", () => {
+    const surplus = (x: string, y: string) => {
+      const count = (t: string) => [...t].reduce((m, c) => m.set(c, (m.get(c) ?? 0) + 1), new Map<string, number>());
+      const [cx, cy] = [count(x), count(y)];
+      const over = (a: Map<string, number>, b: Map<string, number>) => [...a].reduce((sum, [c, n]) => sum + Math.max(0, n - (b.get(c) ?? 0)), 0);
+      return Math.max(over(cx, cy), over(cy, cx));
+    };
+    fc.assert(
+      fc.property(fc.oneof(name, anyName), fc.oneof(name, anyName), (a, b) => {
+        const x = a.join(" ");
+        const y = b.join(" ");
+        const profile = letterProfile(y);
+        expect(maskSurplus(denseLetters(x), profile.mask, profile.repeatedMask)).toBeLessThanOrEqual(surplus(x, y));
       }),
       { numRuns: 3000 },
     );
