@@ -282,8 +282,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
-  // Subscriptions waiting for these customers are released as each batch is written.
-  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun, { eagerFlush: links !== undefined });
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun);
   try {
     for await (const customers of pages) {
       for (const c of customers) seen.add(c.id);

@@ -1,7 +1,7 @@
 /**
  * The per-page bookkeeping both inbound phases share: a page counts as done for the checkpoint, in page
- * order, only once all of its writes are written; full batches go out while the next Ion page is read, with
- * at most one flush waiting behind the running one (bounded memory); then the test hook `afterPage`.
+ * order, only once all of its writes are written; complete batches go out while the next Ion page is read,
+ * the reader pausing while more wait than the writer sends at once (bounded memory); then the test hook `afterPage`.
  */
 import type { Phase } from "./checkpoint";
 import type { SyncContext } from "./context";
@@ -10,7 +10,6 @@ import type { BatchWriter } from "./writer";
 
 export class PageCheckpoints {
   private checkpoints: Promise<void> = Promise.resolve();
-  private lastFlush: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: SyncContext,
@@ -25,18 +24,13 @@ export class PageCheckpoints {
        * the subscriptions from their first page, which is safe (hash-guarded upserts).
        */
       gate?: Promise<void>;
-      /** Send each complete batch at once (a concurrent phase waits for these writes), not only when every parallel batch is full. */
-      eagerFlush?: boolean;
     } = {},
   ) {
-    this.eagerFlush = o.eagerFlush ?? false;
     if (o.gate) {
       this.checkpoints = o.gate.then(() => this.run.event({ type: "phase-start", phase: this.phase, at: this.ctx.clock.now() }));
       this.checkpoints.catch(() => undefined);
     }
   }
-
-  private readonly eagerFlush: boolean;
 
   /** After page `page` (1-based) was processed: checkpoint it once written, flush full batches, call the hook. */
   async pageDone(page: number, progress: string): Promise<void> {
@@ -45,10 +39,11 @@ export class PageCheckpoints {
       .then(() => this.writer.whenWritten(seq))
       .then(() => this.run.event({ type: "page-done", phase: this.phase, counts: this.run.report.counts, at: this.ctx.clock.now() }, progress));
     this.checkpoints.catch(() => undefined);
-    if (!this.dryRun && (this.writer.full || (this.eagerFlush && this.writer.hasFullBatch))) {
-      await this.lastFlush;
-      this.lastFlush = this.writer.flush({ onlyFull: true });
-      this.lastFlush.catch(() => undefined);
+    // Complete batches go out at once (up to the writer's concurrency in flight); the reader waits only
+    // while batches queue behind those, which bounds the memory held in writes.
+    if (!this.dryRun && this.writer.hasFullBatch) {
+      this.writer.flush({ onlyFull: true }).catch(() => undefined);
+      await this.writer.whenSendQueueEmpty();
     }
     await this.ctx.deps.hooks?.afterPage?.({ phase: this.phase, page });
   }

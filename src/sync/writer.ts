@@ -10,21 +10,38 @@ export interface PendingWrite {
   onResult: (result: BatchResult) => void;
 }
 
+/** A run of consecutive writes sent as one $batch request. */
+interface Chunk {
+  items: PendingWrite[];
+  /** Sequence number of its last write. */
+  through: number;
+  done: boolean;
+  /** The request failed as a whole: its writes are not written, and nothing after them counts as written. */
+  failed: boolean;
+}
+
 /**
- * Collects upserts and sends them as continue-on-error $batch requests of up to 1000 operations, a few
- * requests in parallel. One bad record fails only its own operation; its callback records it.
+ * Collects upserts and sends them as continue-on-error $batch requests of up to 1000 operations, up to
+ * `concurrency` requests in flight. One bad record fails only its own operation; its callback records it.
  *
  * Writes are packed across Ion pages and across phases of one run: `flush({ onlyFull: true })` sends only
  * complete batches and keeps the remainder, so a run writing N changed rows makes ceil(N / 1000)
- * requests (issue 8's floor). Every write has a sequence number; `whenWritten(seq)` resolves once it and
- * all writes before it are done, which is when a checkpoint may count its page as done.
+ * requests (issue 8's floor). Batches go out as soon as they are complete and may finish in any order
+ * (no write of a run depends on another one in flight: a subscription is linked to a new provider account
+ * only after that account's write came back, src/sync/links.ts). Every write has a sequence number;
+ * `whenWritten(seq)` resolves once it and all writes before it are done, which is when a checkpoint may
+ * count its page as done.
  */
 export class BatchWriter {
   private buffer: PendingWrite[] = [];
   private added = 0;
   private written = 0;
-  private inFlight: Promise<void> = Promise.resolve();
+  /** Chunks not yet finished, in sequence order (the first ones may be done while an earlier one is not). */
+  private chunks: Chunk[] = [];
+  private sendQueue: Chunk[] = [];
+  private sending = 0;
   private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private roomWaiters: (() => void)[] = [];
   private failure?: unknown;
   /** Operations sent (ok / failed) and $batch requests, for the report. */
   readonly totals = { ok: 0, failed: 0, requests: 0 };
@@ -38,6 +55,10 @@ export class BatchWriter {
     // Dataverse refuses more than 1,000 operations in one $batch.
     const size = this.o.batchSize ?? WRITE_BATCH_SIZE;
     return Number.isInteger(size) && size >= 1 ? Math.min(size, WRITE_BATCH_SIZE) : WRITE_BATCH_SIZE;
+  }
+
+  private get concurrency(): number {
+    return Math.max(1, this.o.concurrency ?? WRITE_CONCURRENCY);
   }
 
   get pending(): number {
@@ -56,7 +77,7 @@ export class BatchWriter {
 
   /** True when enough writes wait to fill every parallel batch. */
   get full(): boolean {
-    return this.buffer.length >= this.batchSize * (this.o.concurrency ?? WRITE_CONCURRENCY);
+    return this.buffer.length >= this.batchSize * this.concurrency;
   }
 
   /**
@@ -68,7 +89,7 @@ export class BatchWriter {
     return ++this.added;
   }
 
-  /** Resolves when write `seq` and every earlier one are done (rejects if a flush failed). */
+  /** Resolves when write `seq` and every earlier one are done (rejects if a batch request failed). */
   whenWritten(seq: number): Promise<void> {
     if (seq <= this.written) return Promise.resolve();
     if (this.failure !== undefined) return Promise.reject(this.failure);
@@ -76,45 +97,97 @@ export class BatchWriter {
   }
 
   /**
-   * Starts sending what is buffered (only complete batches with `onlyFull`) after the previous flush;
-   * resolves when this flush is done. Flushes run one after another, so writes complete in order.
+   * Sends what is buffered (only complete batches with `onlyFull`): the batches start at once, up to
+   * `concurrency` in flight, the rest as earlier ones finish. Resolves when everything added so far that
+   * this flush or an earlier one sent is written.
    */
   flush(o: { onlyFull?: boolean } = {}): Promise<void> {
     const count = o.onlyFull ? Math.floor(this.buffer.length / this.batchSize) * this.batchSize : this.buffer.length;
     const items = this.buffer.splice(0, count);
-    const through = this.added - this.buffer.length;
-    const run = this.inFlight.then(async () => {
-      if (items.length > 0) {
-        this.totals.requests += Math.ceil(items.length / this.batchSize);
-        const results = await this.dv.batch(
-          items.map((i) => i.op),
-          { continueOnError: true, batchSize: this.batchSize, concurrency: this.o.concurrency ?? WRITE_CONCURRENCY },
-        );
-        results.forEach((result, index) => {
-          if (result.ok) this.totals.ok++;
-          else this.totals.failed++;
-          items[index]!.onResult(result);
-        });
-      }
-      this.written = Math.max(this.written, through);
-      const ready = this.waiters.filter((w) => w.seq <= this.written);
-      this.waiters = this.waiters.filter((w) => w.seq > this.written);
-      ready.forEach((w) => w.resolve());
-    });
-    this.inFlight = run.catch((error) => {
-      this.failure = error;
-      const all = this.waiters;
-      this.waiters = [];
-      all.forEach((w) => w.reject(error));
-    });
-    return run;
+    let through = this.added - this.buffer.length - items.length;
+    for (let at = 0; at < items.length; at += this.batchSize) {
+      const part = items.slice(at, at + this.batchSize);
+      through += part.length;
+      const chunk: Chunk = { items: part, through, done: false, failed: false };
+      this.chunks.push(chunk);
+      this.sendQueue.push(chunk);
+    }
+    this.pump();
+    return this.whenWritten(this.added - this.buffer.length);
   }
 
-  /** Sends everything and waits for all flushes (the end of a run, or its error path). */
+  /** Resolves when no flushed batch waits to be sent (the in-flight ones aside): backpressure for producers. */
+  whenSendQueueEmpty(): Promise<void> {
+    if (this.sendQueue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Sends everything and waits until all of it is written. */
   async drain(): Promise<void> {
-    await this.flush();
-    await this.inFlight;
+    await this.flush().catch(() => undefined);
+    await this.idle();
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Resolves when every batch sent so far has come back (written or failed). */
+  private idle(): Promise<void> {
+    if (this.chunks.every((c) => c.done)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private idleWaiters: (() => void)[] = [];
+
+  private pump(): void {
+    while (this.sending < this.concurrency && this.sendQueue.length > 0) {
+      const chunk = this.sendQueue.shift()!;
+      this.sending++;
+      void this.send(chunk).finally(() => {
+        this.sending--;
+        this.pump();
+      });
+    }
+    if (this.sendQueue.length === 0 && this.roomWaiters.length > 0) {
+      const ready = this.roomWaiters;
+      this.roomWaiters = [];
+      ready.forEach((resolve) => resolve());
+    }
+  }
+
+  private async send(chunk: Chunk): Promise<void> {
+    this.totals.requests++;
+    try {
+      const results = await this.dv.batch(
+        chunk.items.map((i) => i.op),
+        { continueOnError: true, batchSize: this.batchSize, concurrency: 1 },
+      );
+      results.forEach((result, index) => {
+        if (result.ok) this.totals.ok++;
+        else this.totals.failed++;
+        chunk.items[index]!.onResult(result);
+      });
+    } catch (error) {
+      // The whole request failed (after the client's retries): whoever waits on these writes fails.
+      this.failure ??= error;
+      chunk.failed = true;
+    }
+    chunk.done = true;
+    chunk.items = [];
+    this.settle();
+  }
+
+  /** Advances `written` over the written chunks at the front and answers the waiters. */
+  private settle(): void {
+    while (this.chunks.length > 0 && this.chunks[0]!.done && !this.chunks[0]!.failed) this.written = this.chunks.shift()!.through;
+    const ready = this.waiters.filter((w) => w.seq <= this.written);
+    const failed = this.failure === undefined ? [] : this.waiters.filter((w) => w.seq > this.written);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w) && !failed.includes(w));
+    ready.forEach((w) => w.resolve());
+    failed.forEach((w) => w.reject(this.failure));
+    if (this.idleWaiters.length > 0 && this.chunks.every((c) => c.done)) {
+      const idle = this.idleWaiters;
+      this.idleWaiters = [];
+      idle.forEach((resolve) => resolve());
+    }
   }
 }
 

@@ -22,10 +22,11 @@ describe("BatchWriter", () => {
     const w = new BatchWriter(client, { batchSize: 10, concurrency: 2 });
     for (let i = 0; i < 25; i++) w.add(op(), () => undefined);
     await w.flush({ onlyFull: true });
-    expect(calls).toStrictEqual([20]);
+    expect(calls).toStrictEqual([10, 10]);
     expect(w.pending).toBe(5);
     await w.drain();
-    expect(calls).toStrictEqual([20, 5]);
+    expect(calls).toStrictEqual([10, 10, 5]);
+    expect(w.totals.requests).toBe(3);
   });
 
   it("queues each write with its body serialized once (bodyJson), leaving the caller's operation untouched", async () => {
@@ -67,6 +68,89 @@ describe("BatchWriter", () => {
     const waiting = w.whenWritten(seq);
     await expect(w.drain()).rejects.toThrow("401");
     await expect(waiting).rejects.toThrow("401");
+  });
+});
+
+/** A client whose $batch calls finish only when the test says so (in any order). */
+function controlledClient() {
+  const calls: { size: number; finish: () => void; fail: (e: Error) => void }[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const client = {
+    batch: (ops: BatchOperation[]): Promise<BatchResult[]> =>
+      new Promise((resolve, reject) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        calls.push({
+          size: ops.length,
+          finish: () => (inFlight--, resolve(ops.map(() => ({ ok: true as const, status: 204 })))),
+          fail: (e) => (inFlight--, reject(e)),
+        });
+      }),
+  } as unknown as DataverseClient;
+  return { client, calls, maxInFlight: () => maxInFlight };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("BatchWriter with batches in flight", () => {
+  it("sends complete batches at once up to its concurrency, the next one as soon as one comes back", async () => {
+    const c = controlledClient();
+    const w = new BatchWriter(c.client, { batchSize: 2, concurrency: 2 });
+    for (let i = 0; i < 8; i++) w.add(op(), () => undefined);
+    const flushed = w.flush({ onlyFull: true });
+    await tick();
+    expect(c.calls.map((x) => x.size)).toStrictEqual([2, 2]);
+    let roomAfter = false;
+    const room = w.whenSendQueueEmpty().then(() => (roomAfter = true));
+    await tick();
+    expect(roomAfter).toBe(false); // two batches still queue behind the two in flight
+    c.calls[1]!.finish();
+    await tick();
+    expect(c.calls).toHaveLength(3);
+    c.calls[0]!.finish();
+    await room;
+    expect(c.calls).toHaveLength(4);
+    c.calls[2]!.finish();
+    c.calls[3]!.finish();
+    await flushed;
+    expect(c.maxInFlight()).toBe(2);
+    expect(w.totals).toStrictEqual({ ok: 8, failed: 0, requests: 4 });
+  });
+
+  it("counts writes as written only up to the first batch still out, whatever order batches come back in", async () => {
+    const c = controlledClient();
+    const w = new BatchWriter(c.client, { batchSize: 2, concurrency: 3 });
+    const seqs = Array.from({ length: 6 }, () => w.add(op(), () => undefined));
+    void w.flush({ onlyFull: true });
+    await tick();
+    const done: number[] = [];
+    seqs.forEach((seq) => void w.whenWritten(seq).then(() => done.push(seq)));
+    c.calls[2]!.finish();
+    c.calls[1]!.finish();
+    await tick();
+    expect(done).toStrictEqual([]); // the first batch is still out
+    c.calls[0]!.finish();
+    await tick();
+    expect(done).toStrictEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("a failed batch fails the waits on it and after it; earlier writes stay written; drain reports the failure", async () => {
+    const c = controlledClient();
+    const w = new BatchWriter(c.client, { batchSize: 2, concurrency: 3 });
+    const seqs = Array.from({ length: 6 }, () => w.add(op(), () => undefined));
+    void w.flush({ onlyFull: true }).catch(() => undefined);
+    await tick();
+    const first = w.whenWritten(seqs[1]!);
+    const middle = w.whenWritten(seqs[2]!);
+    const last = w.whenWritten(seqs[5]!);
+    c.calls[0]!.finish();
+    c.calls[1]!.fail(new Error("503 after retries"));
+    c.calls[2]!.finish();
+    await expect(first).resolves.toBeUndefined();
+    await expect(middle).rejects.toThrow("503 after retries");
+    await expect(last).rejects.toThrow("503 after retries");
+    await expect(w.drain()).rejects.toThrow("503 after retries");
   });
 });
 
