@@ -28,11 +28,63 @@ export function damerauLevenshtein(a: string, b: string): number {
   return d[rows * cols - 1]!;
 }
 
+/**
+ * `damerauLevenshtein(a, b)` when it is at most `maxDistance`, else some value above it. Only the
+ * diagonal band |i - j| <= maxDistance is computed (a cell off it costs more than that to reach), so
+ * near-equal names cost a few cells per letter instead of the whole matrix (issue 8).
+ */
+export function damerauLevenshteinWithin(a: string, b: string, maxDistance: number): number {
+  if (a === b) return 0;
+  const over = maxDistance + 1;
+  if (Math.abs(a.length - b.length) > maxDistance) return over;
+  if (a.length === 0 || b.length === 0) return Math.max(a.length, b.length);
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  if (matrix.length < rows * cols) matrix = new Int32Array(rows * cols * 2);
+  const d = matrix;
+  // Row 0, column 0, and one cell each side of every row's band (read by this row and the next) are
+  // written before they are read; values of `over` stand for "more than maxDistance".
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  let previousRowMin = 0;
+  for (let i = 1; i < rows; i++) {
+    const from = Math.max(1, i - maxDistance);
+    const to = Math.min(cols - 1, i + maxDistance);
+    if (from - 1 >= 1) d[i * cols + from - 1] = over;
+    if (to + 1 <= cols - 1) d[i * cols + to + 1] = over;
+    let rowMin = over;
+    for (let j = from; j <= to; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[(i - 2) * cols + j - 2]! + 1);
+      if (v > over) v = over;
+      d[i * cols + j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    // Every path to the end enters this row or, by a transposition, jumps it from the row before.
+    if (rowMin >= over && previousRowMin >= over) return over;
+    previousRowMin = rowMin;
+  }
+  return d[rows * cols - 1]!;
+}
+
 /** 1 - edits / longer length, in 0..1. */
 export function editSimilarity(a: string, b: string): number {
   const longer = Math.max(a.length, b.length);
   if (longer === 0) return 1;
   return 1 - damerauLevenshtein(a, b) / longer;
+}
+
+/**
+ * `editSimilarity(a, b)` when it is at least `floor`, else some value below `floor`: only distances that
+ * can pass (`surplusAllowance`, the same arithmetic) are computed exactly.
+ */
+export function editSimilarityAtLeast(a: string, b: string, floor: number): number {
+  const longer = Math.max(a.length, b.length);
+  if (longer === 0) return 1;
+  const maxDistance = surplusAllowance(a.length, b.length, floor);
+  if (maxDistance < 0) return editSimilarity(a, b);
+  return 1 - damerauLevenshteinWithin(a, b, maxDistance) / longer;
 }
 
 export function jaro(a: string, b: string): number {
@@ -255,7 +307,7 @@ export function nameSimilarityAtLeast(a: string[], b: string[], floor: number, f
   const bound = editSimilarityUpperBound(x, y);
   if (bound < floor) return bound;
   const score = (p: string, q: string) => {
-    const edit = editSimilarity(p, q);
+    const edit = editSimilarityAtLeast(p, q, floor);
     if (edit < floor) return edit;
     // Weighted toward the edit score; JW only lifts near-misses that edits already rate well.
     return Math.min(edit, jaroWinkler(p, q)) * 0.3 + edit * 0.7;

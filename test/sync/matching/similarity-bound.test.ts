@@ -1,5 +1,7 @@
 import fc from "fast-check";
 import {
+  damerauLevenshtein,
+  damerauLevenshteinWithin,
   denseLetters,
   editSimilarity,
   editSimilarityUpperBound,
@@ -98,6 +100,24 @@ describe("matching shortcuts (issue 8)", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it("the banded edit distance is exact up to its limit and above it beyond", () => {
+    fc.assert(
+      fc.property(fc.oneof(name, anyName), fc.oneof(name, anyName), fc.integer({ min: 0, max: 12 }), (a, b, maxDistance) => {
+        const x = a.join(" ");
+        const y = b.join(" ");
+        const exact = damerauLevenshtein(x, y);
+        const banded = damerauLevenshteinWithin(x, y, maxDistance);
+        if (exact <= maxDistance) expect(banded).toBe(exact);
+        else expect(banded).toBeGreaterThan(maxDistance);
+      }),
+      { numRuns: 5000 },
+    );
+    // Transpositions at the band's edge and a row jumped by one.
+    expect(damerauLevenshteinWithin("abcd", "badc", 2)).toBe(2);
+    expect(damerauLevenshteinWithin("ab", "ba", 1)).toBe(1);
+    expect(damerauLevenshteinWithin("abab", "baba", 2)).toBe(damerauLevenshtein("abab", "baba"));
   });
 
   it("surplusAllowance is the largest surplus the letters bound lets pass", () => {
