@@ -1,4 +1,4 @@
-import { letterBoundReaches, letterProfile, maskSurplus, surplusAllowance, nameForms, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
+import { letterBoundReaches, letterProfile, maskSurplus, nameForms, surplusAllowance, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 
 /** An existing Work 365 account as read from Dataverse (only the matching columns). */
@@ -199,10 +199,14 @@ export class AccountIndex {
   private lengthOrder(list: number[]): NameLengthOrder {
     let order = this.byNameLength.get(list);
     if (!order) {
-      const nameLength = (at: number) => this.letters[at]!.length;
-      const positions = Int32Array.from(list).sort((a, b) => nameLength(a) - nameLength(b) || a - b);
-      const letters = (at: number) => this.letters[at]!;
-      order = { positions, lengths: positions.map(nameLength), masks: positions.map((at) => letters(at).mask), repeatedMasks: positions.map((at) => letters(at).repeatedMask) };
+      const profileAt = (at: number) => this.letters[at]!;
+      const positions = Int32Array.from(list).sort((a, b) => profileAt(a).length - profileAt(b).length || a - b);
+      order = {
+        positions,
+        lengths: positions.map((at) => profileAt(at).length),
+        masks: positions.map((at) => profileAt(at).mask),
+        repeatedMasks: positions.map((at) => profileAt(at).repeatedMask),
+      };
       this.byNameLength.set(list, order);
     }
     return order;
