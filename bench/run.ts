@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DataverseClient } from "../src/dataverse";
 import { ensureError, ValidationError } from "../src/shared/errors";
-import { redact } from "../src/shared/redact";
+import { redact, registerSecret } from "../src/shared/redact";
 import { silentLogger } from "../src/shared/logger";
 import { MappingStatus } from "../src/sync";
 import { WRITE_CONCURRENCY } from "../src/sync/writer";
@@ -22,6 +22,7 @@ import { parseBenchArgs, USAGE, type BenchArgs } from "./args";
 import type { ChildRequest, ChildResult } from "./child";
 import { computeFloor, requiredReads } from "./floor";
 import { readRecordedOps, runLoader, toLoaderOperation, ION_ID_COLUMN } from "./loader";
+import { startIonWorker, type RemoteIon } from "./ionWorker";
 import { runReader } from "./reader";
 import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunName, type RunResult } from "./result";
 import { renderThrottledMarkdown, throttledChecks, throttledTotals, type ThrottledResults, type ThrottledRun } from "./throttled";
@@ -139,7 +140,8 @@ function machineInfo(): BenchResults["machine"] {
 interface World {
   sandbox: Sandbox;
   emulator: Sandbox["emulator"];
-  ion: IonSimulator;
+  /** The Ion simulator, on its own thread (ionWorker.ts). */
+  ion: RemoteIon;
   /** Bench's own client (another Dataverse user: its reads do not use the sync user's request budget). */
   inspect: DataverseClient;
   /** The sync user's client for the loader (same user, same limits as the sync). */
@@ -156,8 +158,9 @@ interface World {
 
 async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world: World; setup: Record<string, unknown> }> {
   const t0 = performance.now();
-  // The product as deployed: emulator (solution imported through the deploy path, webhook steps included),
-  // the local functions host the webhooks call, and the Ion simulator, all in this process.
+  // The product as deployed: emulator (solution imported through the deploy path, webhook steps included)
+  // and the local functions host the webhooks call, in this process; the Ion simulator on its own thread
+  // (a remote service: its answers must not wait for the emulator's work, see ionWorker.ts).
   const sandbox = await startSandbox({
     customers: args.customers,
     subscriptionsPerCustomer: args.subscriptionsPerCustomer,
@@ -166,14 +169,20 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
     seedAccounts: false,
     admin: false,
     orderProcessing: "manual",
+    ion: false,
     logger: silentLogger,
   });
   const emulator = sandbox.emulator;
-  const ion = sandbox.simulator!;
+  const ion = await startIonWorker({ seed: args.seed, customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, orderProcessing: { mode: "manual" } }).catch(async (error: unknown) => {
+    await sandbox.close();
+    throw error;
+  });
+  registerSecret(ion.credentials.refreshToken);
+  registerSecret(ion.credentials.apiSecret);
   const inspectToken = emulator.issueToken({ name: "Bench inspector", fieldSecurity: true, applicationUser: true });
   const inspect = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: inspectToken }, logger: silentLogger, maxConcurrency: 4 });
   const loaderClient = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.integrationToken }, logger: silentLogger });
-  const accounts = benchAccounts(args.seed, ion.control.customers());
+  const accounts = benchAccounts(args.seed, await ion.control.customers());
   const seeded = await inspect.batch(accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body })), { batchSize: 1000, concurrency: 2 });
   const bad = seeded.find((r) => !r.ok);
   if (bad && !bad.ok) throw new Error(`seeding accounts failed: ${bad.error.message}`);
@@ -192,12 +201,13 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   await sandbox.whenIdle();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "streamone-bench-"));
   const setupMs = Math.round(performance.now() - t0);
-  log(`setup: ${args.customers} customers, ${ion.control.subscriptions().length} subscriptions, ${accounts.length} existing accounts (${setupMs} ms)`);
+  const ionSubscriptions = (await ion.control.subscriptions()).length;
+  log(`setup: ${args.customers} customers, ${ionSubscriptions} subscriptions, ${accounts.length} existing accounts (${setupMs} ms)`);
   return {
-    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp, execArgv: childExecArgv(args.syncHeapMb), ionAccessToken: ion.control.issuePortalCredentials().accessToken },
+    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp, execArgv: childExecArgv(args.syncHeapMb), ionAccessToken: (await ion.control.issuePortalCredentials()).accessToken },
     setup: {
       ionCustomers: args.customers,
-      ionSubscriptions: ion.control.subscriptions().length,
+      ionSubscriptions,
       existingAccounts: accounts.length,
       accountSeeding: "sandbox CRM accounts + one exact account per customer they leave without a sure match",
       setupMs,
@@ -219,7 +229,7 @@ export function pickEvenly<T>(items: readonly T[], fraction: number): T[] {
 async function measureRun(world: World, name: RunName, before: Snapshot, extra: { expectedChangedRows?: number; expectedChangedCustomers?: number; changedCustomerIds?: Set<string> }, log: (s: string) => void): Promise<{ result: RunResult; after: Snapshot }> {
   const { emulator, ion } = world;
   emulator.resetStats();
-  ion.control.resetCounters();
+  await ion.control.resetCounters();
   const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
   writeFileSync(opsFile, "");
   const { result: child, processMs } = await runChildProcess({ dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile }, world.execArgv);
@@ -228,7 +238,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
   await world.sandbox.whenIdle();
   const webhookDrainMs = Math.round(performance.now() - drainStart);
   const emu = emulator.stats();
-  const ionCounters = ion.control.counters();
+  const ionCounters = await ion.control.counters();
   if (child.error) log(`  ${name}: the sync failed: ${redact(child.error)}`);
   const after = await snapshot(world.inspect, world.connectionId);
 
@@ -243,7 +253,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
 
   // Matching is needed for new customers, and for changed customers not yet Mapped or Ignored.
   const unsettled = [...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus !== MappingStatus.Mapped && r.mappingStatus !== MappingStatus.Ignored).map((r) => r.ionId);
-  const matchingNeeded = before.w365_provideraccounts.size < ion.control.customers().length || unsettled.some((id) => extra.changedCustomerIds?.has(id));
+  const matchingNeeded = before.w365_provideraccounts.size < (await ion.control.customers()).length || unsettled.some((id) => extra.changedCustomerIds?.has(id));
   const reads = requiredReads({ providerAccounts: before.w365_provideraccounts.size, providerSubscriptions: before.w365_providersubscriptions.size, accounts: world.accounts, matchingNeeded });
   const floor = computeFloor({ reads, changedRows: rowsChanged });
 
@@ -258,7 +268,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     connectionId: world.connectionId,
     reads,
     ion: { url: ion.url, accountId: ion.accountId, accessToken: world.ionAccessToken },
-    cloudProfiles: ion.control.counters()[CLOUD_PROFILES] ?? 0,
+    cloudProfiles: ionCounters[CLOUD_PROFILES] ?? 0,
     pageLimit: 1000,
     profileConcurrency: PROFILE_CONCURRENCY,
   });
@@ -317,12 +327,12 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
 }
 
 /** Applies the 1% change in Ion; returns what the sync should then write. */
-function changeIon(world: World, fraction: number, mappedCustomers: Set<string>): { customers: Set<string>; expectedRows: number } {
+async function changeIon(world: World, fraction: number, mappedCustomers: Set<string>): Promise<{ customers: Set<string>; expectedRows: number }> {
   const { control } = world.ion;
-  const customers = pickEvenly(control.customers(), fraction);
-  for (const c of customers) control.updateCustomer(c.id, { customerName: `${c.customerName} (changed)` });
-  const subscriptions = pickEvenly(control.subscriptions(), fraction);
-  for (const s of subscriptions) control.updateSubscription(s.id, { quantity: s.quantity + 1 });
+  const customers = pickEvenly(await control.customers(), fraction);
+  for (const c of customers) await control.updateCustomer(c.id, { customerName: `${c.customerName} (changed)` });
+  const subscriptions = pickEvenly(await control.subscriptions(), fraction);
+  for (const s of subscriptions) await control.updateSubscription(s.id, { quantity: s.quantity + 1 });
   // A changed customer rewrites its provider account; a changed subscription syncs only when its customer is mapped.
   const expectedRows = customers.length + subscriptions.filter((s) => mappedCustomers.has(String(s.customerId))).length;
   return { customers: new Set(customers.map((c) => String(c.id))), expectedRows };
@@ -336,7 +346,7 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
     for (const name of RUN_NAMES) {
       let extra: Parameters<typeof measureRun>[3] = {};
       if (name === "onePercent") {
-        const change = changeIon(world, args.changeFraction, mappedIonIds(before));
+        const change = await changeIon(world, args.changeFraction, mappedIonIds(before));
         extra = { expectedChangedRows: change.expectedRows, expectedChangedCustomers: change.customers.size, changedCustomerIds: change.customers };
       }
       const { result, after } = await measureRun(world, name, before, extra, log);
@@ -357,6 +367,7 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
     };
   } finally {
     rmSync(world.tmp, { recursive: true, force: true });
+    await world.ion.close();
     await world.sandbox.close();
   }
 }
@@ -373,10 +384,10 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
     for (const name of RUN_NAMES) {
       let expectedChangedRows: number | undefined;
       if (name === "onePercent") {
-        expectedChangedRows = changeIon(world, args.changeFraction, mappedIonIds(before)).expectedRows;
+        expectedChangedRows = (await changeIon(world, args.changeFraction, mappedIonIds(before))).expectedRows;
       }
       world.emulator.resetStats();
-      world.ion.control.resetCounters();
+      await world.ion.control.resetCounters();
       const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
       writeFileSync(opsFile, "");
       const { result: child } = await runChildProcess({ dataverseUrl: world.emulator.url, dataverseToken: world.emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile }, world.execArgv);
@@ -412,6 +423,7 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
     };
   } finally {
     rmSync(world.tmp, { recursive: true, force: true });
+    await world.ion.close();
     await world.sandbox.close();
   }
 }

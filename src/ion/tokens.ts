@@ -118,6 +118,7 @@ export class TokenManager {
   private readonly random?: () => number;
   private cached?: TokenState;
   private inflight?: Promise<TokenState>;
+  private loading?: Promise<TokenState>;
   /**
    * A rotated state Ion issued but the store refused to save. Kept so the next refresh saves it (or
    * exchanges ITS unused refresh token) instead of presenting the used one again.
@@ -143,7 +144,11 @@ export class TokenManager {
   async getAccessToken(): Promise<string> {
     if (this.cached && this.usable(this.cached)) return this.cached.accessToken as string;
     if (!this.cached) {
-      const loaded = await this.store.load();
+      // One read of the stored state for callers that start together (a run's phases start at once).
+      const loading = (this.loading ??= this.store.load().finally(() => {
+        if (this.loading === loading) this.loading = undefined;
+      }));
+      const loaded = await loading;
       registerState(loaded);
       if (this.usable(loaded)) {
         this.cached = loaded;

@@ -36,6 +36,18 @@ describe("TokenManager", () => {
     expect(form.get("refresh_token")).toBe("PORTALREFRESHTOKEN0001");
   });
 
+  it("reads the stored state once for callers that start together (a run's phases start at once)", async () => {
+    const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
+    await manager(store).getAccessToken(); // a stored, valid access token now
+    let loads = 0;
+    const counting: TokenStore = { load: () => (loads++, store.load()), withRefreshLease: (work) => store.withRefreshLease(work) };
+    const tm = manager(counting);
+    const tokens = await Promise.all([tm.getAccessToken(), tm.getAccessToken(), tm.getAccessToken()]);
+    expect(tokens).toStrictEqual(["ACCESSTOKEN0001ISSUED", "ACCESSTOKEN0001ISSUED", "ACCESSTOKEN0001ISSUED"]);
+    expect(loads).toBe(1);
+    expect(ion.presented).toHaveLength(1);
+  });
+
   it("reuses the access token until shortly before it expires, then rotates again", async () => {
     const clock = fakeClock();
     const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
