@@ -57,6 +57,8 @@ export interface RunResult {
   syncPerLoaderAndReader: number;
   syncCounts: Record<string, number>;
   phasesMs?: Record<string, number>;
+  /** The run's own per-phase report (counts read, rows held for customers, resumed pages…), as runSync returns it. */
+  syncPhases?: unknown;
   emulator: { requests: number; batchItems: number; throttled: number; writes: number };
   /**
    * Webhook deliveries the run's writes set off (Dataverse steps → the functions app), and the Dataverse

@@ -314,6 +314,7 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     syncPerLoaderAndReader: Math.round((child.wallMs / Math.max(1, loader.ms + reader.ms)) * 1000) / 1000,
     syncCounts,
     phasesMs,
+    syncPhases: child.runs[0]?.phases,
     emulator: { requests: emu.requests, batchItems: emu.batchItems, throttled: emu.throttled, writes: emu.writes },
     webhooks: { sent: emu.webhooksSent, failed: emu.webhooksFailed, otherDataverseRequests: Math.max(0, emu.requests - child.dataverse.requests), drainMs: webhookDrainMs },
     throttledByDataverse: child.dataverse.throttled,

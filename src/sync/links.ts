@@ -34,6 +34,9 @@ export class CustomerLinks<Item> {
   /** Set by the accounts phase when it has planned every customer: what is undecided now only waits for its write. */
   allPlanned = false;
 
+  /** Most items held at once (the run's report shows it). */
+  peakHeld = 0;
+
   /** Items waiting for their customer. */
   get heldCount(): number {
     return this.heldTotal;
@@ -69,6 +72,7 @@ export class CustomerLinks<Item> {
     if (list) list.push(item);
     else this.held.set(ionCustomerId, [item]);
     this.heldTotal++;
+    if (this.heldTotal > this.peakHeld) this.peakHeld = this.heldTotal;
   }
 
   /**

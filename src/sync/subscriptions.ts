@@ -24,9 +24,10 @@ import { BatchWriter } from "./writer";
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
 /**
  * Subscriptions held for customers the concurrent accounts phase has not decided yet, at most (then the
- * Ion reads pause): a few Ion pages' worth, so memory stays bounded whatever order Ion lists them in.
+ * Ion reads pause until half are released): five Ion pages, about the subscriptions of one $batch of new
+ * customers, so memory stays bounded whatever order Ion lists them in.
  */
-export const MAX_HELD_SUBSCRIPTIONS = 10_000;
+export const MAX_HELD_SUBSCRIPTIONS = 5_000;
 
 /** A subscription waiting for its customer's link, and the page it came from (for the page checkpoints). */
 export interface HeldSubscription {
@@ -354,7 +355,8 @@ export async function runSubscriptionsPhase(
         const link = concurrent.links.lookup(String(s.customerId));
         if (link !== "pending") processSubscription(s, link);
         else {
-          concurrent.links.hold(String(s.customerId), { sub: s, page });
+          // Held without the wire object (`raw`), which nothing downstream reads: a held row costs half the memory.
+          concurrent.links.hold(String(s.customerId), { sub: { ...s, raw: {} }, page });
           heldOnPage.set(page, (heldOnPage.get(page) ?? 0) + 1);
         }
       }
@@ -378,7 +380,7 @@ export async function runSubscriptionsPhase(
   const missing = flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
   if (!o.dryRun) await writer.drain();
   await pageCheckpoints.settled();
-  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: concurrent ? mappedLinks : mapped.size, unmappedCustomers: concurrent ? undefined : unmapped.size, linkedBesideAccountsPhase: Boolean(concurrent), skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
+  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: concurrent ? mappedLinks : mapped.size, unmappedCustomers: concurrent ? undefined : unmapped.size, linkedBesideAccountsPhase: Boolean(concurrent), heldForCustomersAtMost: concurrent?.links.peakHeld, skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
   const outbound: ExistingProviderSubscription[] = [];
   for (const row of existing.values()) if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);
