@@ -118,7 +118,7 @@ export class TokenManager {
   private readonly random?: () => number;
   private cached?: TokenState;
   private inflight?: Promise<TokenState>;
-  private loading?: Promise<TokenState>;
+  private initialLoad?: Promise<TokenState>;
   /**
    * A rotated state Ion issued but the store refused to save. Kept so the next refresh saves it (or
    * exchanges ITS unused refresh token) instead of presenting the used one again.
@@ -144,11 +144,12 @@ export class TokenManager {
   async getAccessToken(): Promise<string> {
     if (this.cached && this.usable(this.cached)) return this.cached.accessToken as string;
     if (!this.cached) {
-      // One read of the stored state for callers that start together (a run's phases start at once).
-      const loading = (this.loading ??= this.store.load().finally(() => {
-        if (this.loading === loading) this.loading = undefined;
+      // One read of the stored state for callers that start together (a run's phases start at once). Kept
+      // until a token is cached: once the refresh below caches one, this branch is never taken again.
+      const loaded = await (this.initialLoad ??= this.store.load().catch((error: unknown) => {
+        this.initialLoad = undefined; // a failed read is tried again by the next caller
+        throw error;
       }));
-      const loaded = await loading;
       registerState(loaded);
       if (this.usable(loaded)) {
         this.cached = loaded;

@@ -45,3 +45,64 @@ export function readAhead<T>(source: AsyncIterable<T>): AsyncIterable<T> {
     },
   };
 }
+
+/**
+ * Like `readAhead`, but while `until` is pending keeps up to `early` items fetched ahead instead of one: the
+ * caller cannot start on the items yet (it waits for the stored rows to compare them with), so the reads
+ * it will need next overlap that wait. Once `until` settles it reads one ahead, as `readAhead` does. Items
+ * are fetched one after another, never concurrently.
+ */
+export function readAheadUntil<T>(source: AsyncIterable<T>, until: Promise<unknown>, early: number): AsyncIterable<T> {
+  const it = source[Symbol.asyncIterator]();
+  const queue: Promise<IteratorResult<T>>[] = [];
+  let chain: Promise<unknown> = Promise.resolve();
+  let ended = false;
+  let settled = false;
+  let closed = false;
+  const top = () => {
+    while (!ended && !closed && queue.length < (settled ? 1 : Math.max(1, early))) {
+      const next = chain.then(() => (ended || closed ? ({ done: true, value: undefined } as IteratorResult<T>) : it.next()));
+      chain = next.then(
+        (r) => {
+          if (r.done) ended = true;
+          else top();
+        },
+        () => {
+          ended = true;
+        },
+      );
+      // A rejection is handled when the consumer reaches it.
+      next.catch(() => undefined);
+      queue.push(next);
+    }
+  };
+  until.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  top();
+  return {
+    [Symbol.asyncIterator]() {
+      return {
+        async next(): Promise<IteratorResult<T>> {
+          top();
+          const head = queue.shift();
+          if (!head) return { done: true, value: undefined };
+          const current = await head;
+          if (current.done) {
+            queue.length = 0;
+            return current;
+          }
+          top();
+          return current;
+        },
+        async return(): Promise<IteratorResult<T>> {
+          closed = true;
+          queue.length = 0;
+          await it.return?.();
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}

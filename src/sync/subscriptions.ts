@@ -10,7 +10,7 @@ import { ensureError, errorCode } from "../shared/errors";
 import { pagesToSkip } from "./checkpoint";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { PageCheckpoints } from "./pages";
-import { readAhead } from "./pool";
+import { readAheadUntil } from "./pool";
 import { SyncError } from "./errors";
 import type { SyncContext } from "./context";
 import { sameInstant } from "./mappers/dates";
@@ -28,6 +28,12 @@ export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
  * customers, so memory stays bounded whatever order Ion lists them in.
  */
 export const MAX_HELD_SUBSCRIPTIONS = 5_000;
+/**
+ * Ion subscription pages read ahead while the stored rows are still being read (about 3 MB each): the two
+ * reads overlap instead of following each other (issue 8: a no-change run of a large reseller is mostly
+ * these two reads).
+ */
+export const EARLY_ION_PAGES = 8;
 
 /** A subscription waiting for its customer's link, and the page it came from (for the page checkpoints). */
 export interface HeldSubscription {
@@ -229,9 +235,10 @@ export async function runSubscriptionsPhase(
       ? o.mapping
       : await loadMappedCustomers(dv, connection.id, o.providerAccountId);
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
-  // The first Ion page downloads while the stored rows are read.
-  const fullPass = o.providerAccountId ? undefined : readAhead(ion.subscriptions.listPages({ limit }));
-  const existing = await (o.existing && !o.providerAccountId ? o.existing : loadExistingSubscriptions(dv, connection.id, o.providerAccountId));
+  // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
+  const stored = o.existing && !o.providerAccountId ? o.existing : loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
+  const fullPass = o.providerAccountId ? undefined : readAheadUntil(ion.subscriptions.listPages({ limit }), stored, EARLY_ION_PAGES);
+  const existing = await stored;
   // The run's writer may already hold the accounts phase's deferred updates: they share batches.
   const writer = o.writer ?? new BatchWriter(dv);
   const skip = pagesToSkip(run.checkpoint, "subscriptions");

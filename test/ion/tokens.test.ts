@@ -48,6 +48,19 @@ describe("TokenManager", () => {
     expect(ion.presented).toHaveLength(1);
   });
 
+  it("tries a failed read of the stored state again on the next call", async () => {
+    const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
+    let loads = 0;
+    const flaky: TokenStore = {
+      load: () => (++loads === 1 ? Promise.reject(new Error("Dataverse unavailable")) : store.load()),
+      withRefreshLease: (work) => store.withRefreshLease(work),
+    };
+    const tm = manager(flaky);
+    await expect(tm.getAccessToken()).rejects.toThrow("Dataverse unavailable");
+    expect(await tm.getAccessToken()).toBe("ACCESSTOKEN0001ISSUED");
+    expect(loads).toBe(2);
+  });
+
   it("reuses the access token until shortly before it expires, then rotates again", async () => {
     const clock = fakeClock();
     const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });

@@ -1,5 +1,5 @@
 import type { BatchOperation, BatchResult, DataverseClient } from "../../src/dataverse";
-import { readAhead } from "../../src/sync/pool";
+import { readAhead, readAheadUntil } from "../../src/sync/pool";
 import { BatchWriter } from "../../src/sync/writer";
 
 /** Records the $batch calls the writer makes (the Dataverse client itself is tested in test/dataverse). */
@@ -170,5 +170,60 @@ describe("readAhead", () => {
     }
     expect(seen).toStrictEqual([1, 2, 3]);
     expect(log.indexOf("fetch 2")).toBeLessThan(log.indexOf("process 1"));
+  });
+});
+
+describe("readAheadUntil", () => {
+  function source(n: number) {
+    const log: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    async function* pages() {
+      for (let i = 1; i <= n; i++) {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        log.push(`fetch ${i}`);
+        yield i;
+      }
+    }
+    return { pages: pages(), log, maxInFlight: () => maxInFlight };
+  }
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it("reads up to `early` items ahead while the caller waits, one after another, then one ahead", async () => {
+    const src = source(8);
+    let release!: () => void;
+    const ready = new Promise<void>((resolve) => (release = resolve));
+    const pages = readAheadUntil(src.pages, ready, 3);
+    await settle();
+    expect(src.log).toStrictEqual(["fetch 1", "fetch 2", "fetch 3"]);
+    release();
+    const seen: number[] = [];
+    for await (const p of pages) {
+      seen.push(p);
+      src.log.push(`process ${p}`);
+    }
+    expect(seen).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(src.maxInFlight()).toBe(1);
+    // After the wait: never more than one item fetched ahead of the one being processed.
+    expect(src.log.indexOf("fetch 6")).toBeGreaterThan(src.log.indexOf("process 4"));
+  });
+
+  it("passes a failed read to the consumer when it reaches it", async () => {
+    async function* failing() {
+      yield 1;
+      throw new Error("Ion page 2 failed");
+    }
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const p of readAheadUntil(failing(), Promise.resolve(), 4)) seen.push(p);
+      })(),
+    ).rejects.toThrow("Ion page 2 failed");
+    expect(seen).toStrictEqual([1]);
   });
 });
