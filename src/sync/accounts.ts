@@ -230,7 +230,7 @@ export interface AccountsPhaseResult {
   accountsVersion?: string;
   /** When writes were deferred: resolves once they are written and the phase is checkpointed as done. */
   phaseDone?: Promise<void>;
-  /** What is left for the admin after this phase (for the run message). */
+  /** What is left for the admin after this phase (for the run message); with deferred writes, final once `phaseDone` resolves. */
   mappingTotals: MappingTotals;
 }
 
@@ -417,29 +417,38 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     if (links.heldCount > 0) writer.flush().catch(() => undefined);
   }
   if (!o.dryRun && !defer) await writer.drain();
-  // What is left for the admin: customers present in Ion still Suggested or Unmapped after this phase.
-  const mappingTotals: MappingTotals = { autoMapped: report.n("auto-mapped"), suggested: 0, unmapped: 0 };
-  for (const ionId of seen) {
-    const st = finalState.get(ionId)?.status;
-    if (st === MappingStatus.Suggested) mappingTotals.suggested++;
-    else if (st === MappingStatus.Unmapped) mappingTotals.unmapped++;
-  }
-  report.phase("accounts", {
-    ionCustomers: customersSeen,
-    existingRows: existing.size,
-    accountsIndexed: index?.size ?? 0,
-    rematchedForAccountChanges: rematch,
-    resumedAfterPages: skip,
-    writesDeferred: defer ? writer.pending : 0,
-    waitingForAdmin: { suggested: mappingTotals.suggested, unmapped: mappingTotals.unmapped },
-  });
+  // What is left for the admin: customers present in Ion still Suggested or Unmapped after this phase
+  // (counted again once deferred writes are done: a new row's state is known only then).
+  const mappingTotals: MappingTotals = { autoMapped: 0, suggested: 0, unmapped: 0 };
+  const writesDeferred = defer ? writer.pending : 0;
+  const countWaitingForAdmin = () => {
+    Object.assign(mappingTotals, { autoMapped: report.n("auto-mapped"), suggested: 0, unmapped: 0 });
+    for (const ionId of seen) {
+      const st = finalState.get(ionId)?.status;
+      if (st === MappingStatus.Suggested) mappingTotals.suggested++;
+      else if (st === MappingStatus.Unmapped) mappingTotals.unmapped++;
+    }
+    report.phase("accounts", {
+      ionCustomers: customersSeen,
+      existingRows: existing.size,
+      accountsIndexed: index?.size ?? 0,
+      rematchedForAccountChanges: rematch,
+      resumedAfterPages: skip,
+      writesDeferred,
+      waitingForAdmin: { suggested: mappingTotals.suggested, unmapped: mappingTotals.unmapped },
+    });
+  };
+  countWaitingForAdmin();
   const phaseSeq = writer.lastSeq;
   const phaseDone = pageCheckpoints
     .settled()
     .then(() => writer.whenWritten(phaseSeq))
     .then(
       // Every write of the phase is done: whoever is still undecided keeps its stored state.
-      () => links?.close((ionId) => linkOf(finalState.get(ionId))),
+      () => {
+        countWaitingForAdmin();
+        links?.close((ionId) => linkOf(finalState.get(ionId)));
+      },
       (error: unknown) => {
         links?.fail(error);
         throw error;

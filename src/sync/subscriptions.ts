@@ -372,7 +372,9 @@ export async function runSubscriptionsPhase(
       await pageChain;
       if (concurrent && concurrent.links.heldCount >= MAX_HELD_SUBSCRIPTIONS) await waitForLinks(() => concurrent.links.whenHeldBelow(MAX_HELD_SUBSCRIPTIONS / 2));
     }
-    if (concurrent && concurrent.links.heldCount > 0) await waitForLinks(() => concurrent.links.whenClosed());
+    // Everything read: wait until nothing is held (not for the accounts phase's end, whose last writes may
+    // wait for this phase's drain).
+    if (concurrent && concurrent.links.heldCount > 0) await waitForLinks(() => concurrent.links.whenHeldBelow(1));
     await pageChain;
   } catch (error) {
     // Customers decided from now on have nothing waiting here any more (the run is failing).

@@ -75,6 +75,41 @@ describe("accounts and subscriptions phases running side by side", () => {
     expect(parseCheckpoint(run!.w365_checkpoint)?.done).toStrictEqual(["accounts", "subscriptions", "outbound"]);
   });
 
+  it("tells the admin the same mapping totals as the phases one after the other (new rows counted once written)", async () => {
+    const totals = (message: string) => /auto-mapped \d+, suggested \d+, unmapped \d+/.exec(message)?.[0];
+    const [bothRun] = await all<Row>(concurrent.dv, "w365_syncruns", "w365_kind eq 'all'", ["w365_message"]);
+    const [accountsRun] = await all<Row>(sequential.dv, "w365_syncruns", "w365_kind eq 'accounts'", ["w365_message"]);
+    const expected = totals(String(accountsRun!.w365_message));
+    expect(expected).toMatch(/suggested [1-9]|unmapped [1-9]/); // the data set leaves work for the admin
+    expect(totals(String(bothRun!.w365_message))).toBe(expected);
+  });
+
+  it("finishes a later run whose only waiting subscriptions belong to customers it does not map (no wait on the accounts phase's deferred writes)", async () => {
+    const w = await startWorld({ seed: 3, customers: 60, subscriptionsPerCustomer: 1 });
+    try {
+      w.deps.ion = { customerPageSize: 10, subscriptionPageLimit: 100 };
+      expect((await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" })).status).toBe("succeeded");
+      const customers = w.ion.control.customers();
+      const subs = w.ion.control.subscriptions();
+      for (const c of [customers[3]!, customers[40]!]) w.ion.control.updateCustomer(c.id, { customerName: `${c.customerName} (changed)` });
+      for (const x of [subs[5]!, subs[50]!]) w.ion.control.updateSubscription(x.id, { quantity: x.quantity + 1 });
+      // The subscriptions phase reaches its end first, holding subscriptions of not-yet-planned Unmapped
+      // customers; the accounts phase then releases them all while its own few writes wait, unflushed, for
+      // the run's drain.
+      w.deps.hooks = {
+        afterPage: async ({ phase }) => {
+          if (phase === "accounts") await new Promise((resolve) => setTimeout(resolve, 30));
+        },
+      };
+      const again = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
+      expect(again.status).toBe("succeeded");
+      expect(again.updated).toBeGreaterThanOrEqual(2);
+      expect((again.report as { phases: Record<string, { heldForCustomersAtMost?: number }> }).phases.subscriptions?.heldForCustomersAtMost).toBeGreaterThan(0);
+    } finally {
+      await w.close();
+    }
+  });
+
   it("a failing accounts phase fails the run without hanging; the next run finishes the work", async () => {
     const w = await startWorld({ seed: 12, customers: 30, subscriptionsPerCustomer: 2 });
     const reference = await startWorld({ seed: 12, customers: 30, subscriptionsPerCustomer: 2 });
