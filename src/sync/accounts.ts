@@ -213,8 +213,8 @@ export interface LinkDecider {
   close(fallback: (ionCustomerId: string) => LinkDecision): void;
   fail(error: unknown): void;
   readonly heldCount: number;
-  /** Set when the phase has planned every customer: what is still undecided only waits for its write. */
-  allPlanned: boolean;
+  /** The phase has planned every customer and queued every write: what is still undecided only waits for its write. */
+  markAllPlanned(): void;
 }
 
 /** Mapping state after the accounts phase, handed to the subscriptions phase of the same run (saves re-reading). */
@@ -412,10 +412,9 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   // With a concurrent subscriptions phase, links replace the drain: what its subscriptions wait for goes
   // out now, anything else rides with its writes.
   const defer = !o.dryRun && o.deferWrites === true && (!mappingWritesPending || links !== undefined);
-  if (links) {
-    links.allPlanned = true;
-    if (links.heldCount > 0) writer.flush().catch(() => undefined);
-  }
+  // The subscriptions phase sends these last writes (it flushes before it waits on a held customer, and its
+  // drain waits for this mark): the run's last partial batch carries both phases' remainders.
+  links?.markAllPlanned();
   if (!o.dryRun && !defer) await writer.drain();
   // What is left for the admin: customers present in Ion still Suggested or Unmapped after this phase
   // (counted again once deferred writes are done: a new row's state is known only then).

@@ -31,8 +31,8 @@ export class CustomerLinks<Item> {
   onRelease: (items: Item[], link: LinkDecision, ionCustomerId: string) => void = () => {
     throw new Error("CustomerLinks.onRelease must be set before items are held.");
   };
-  /** Set by the accounts phase when it has planned every customer: what is undecided now only waits for its write. */
-  allPlanned = false;
+  private planned = false;
+  private plannedWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   /** Most items held at once (the run's report shows it). */
   peakHeld = 0;
@@ -40,6 +40,26 @@ export class CustomerLinks<Item> {
   /** Items waiting for their customer. */
   get heldCount(): number {
     return this.heldTotal;
+  }
+
+  /** True once the accounts phase has planned every customer and queued every write it will make. */
+  get allPlanned(): boolean {
+    return this.planned;
+  }
+
+  /** The accounts phase has planned every customer: what is undecided now only waits for a write (or `close`). */
+  markAllPlanned(): void {
+    if (this.planned) return;
+    this.planned = true;
+    this.plannedWaiters.forEach((w) => w.resolve());
+    this.plannedWaiters = [];
+  }
+
+  /** Resolves once `markAllPlanned` ran; rejects if the accounts phase failed. */
+  whenAllPlanned(): Promise<void> {
+    if (this.planned) return Promise.resolve();
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.plannedWaiters.push({ resolve, reject }));
   }
 
   get closed(): boolean {
@@ -96,8 +116,10 @@ export class CustomerLinks<Item> {
     this.heldTotal = 0;
     this.waiters.forEach((w) => w.reject(error));
     this.closeWaiters.forEach((w) => w.reject(error));
+    this.plannedWaiters.forEach((w) => w.reject(error));
     this.waiters = [];
     this.closeWaiters = [];
+    this.plannedWaiters = [];
   }
 
   /** Resolves once fewer than `below` items are held (or everything is decided); rejects if the accounts phase failed. */

@@ -339,10 +339,21 @@ export async function runSubscriptionsPhase(
       advancePages();
     };
   }
-  /** Waits for held subscriptions to be released; sends the accounts phase's last writes first if nothing else will. */
-  const waitForLinks = async (until: () => Promise<void>) => {
-    if (concurrent!.links.allPlanned) await writer.flush();
-    await until();
+  /**
+   * Waits until fewer than `below` subscriptions are held. While the accounts phase runs, its complete
+   * batches release them; once it has planned everything, its last writes are still queued in the shared
+   * writer, and only this phase sends them (flush), so that no write waits for the other phase forever.
+   */
+  const waitForLinks = async (below: number) => {
+    const links = concurrent!.links;
+    while (links.heldCount >= below) {
+      if (links.allPlanned) {
+        await writer.flush();
+        await links.whenHeldBelow(below);
+        return;
+      }
+      await Promise.race([links.whenHeldBelow(below), links.whenAllPlanned()]);
+    }
   };
 
   try {
@@ -370,11 +381,14 @@ export async function runSubscriptionsPhase(
       pagesWaiting.push({ page, progress: `subscriptions: ${read} Ion subscriptions read` });
       advancePages();
       await pageChain;
-      if (concurrent && concurrent.links.heldCount >= MAX_HELD_SUBSCRIPTIONS) await waitForLinks(() => concurrent.links.whenHeldBelow(MAX_HELD_SUBSCRIPTIONS / 2));
+      if (concurrent && concurrent.links.heldCount >= MAX_HELD_SUBSCRIPTIONS) await waitForLinks(MAX_HELD_SUBSCRIPTIONS / 2);
     }
-    // Everything read: wait until nothing is held (not for the accounts phase's end, whose last writes may
-    // wait for this phase's drain).
-    if (concurrent && concurrent.links.heldCount > 0) await waitForLinks(() => concurrent.links.whenHeldBelow(1));
+    // Everything read. The drain below must carry the accounts phase's last writes too, so wait until it has
+    // queued them all; then until nothing is held (not for the accounts phase's end: that waits for the drain).
+    if (concurrent) {
+      await concurrent.links.whenAllPlanned();
+      if (concurrent.links.heldCount > 0) await waitForLinks(1);
+    }
     await pageChain;
   } catch (error) {
     // Customers decided from now on have nothing waiting here any more (the run is failing).

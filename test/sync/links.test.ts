@@ -82,6 +82,22 @@ describe("CustomerLinks", () => {
     expect(l.heldCount).toBe(0);
   });
 
+  it("tells waiters when the accounts phase has planned everything, or that it failed", async () => {
+    const { l } = links();
+    expect(l.allPlanned).toBe(false);
+    const planned = l.whenAllPlanned();
+    l.markAllPlanned();
+    await expect(planned).resolves.toBeUndefined();
+    expect(l.allPlanned).toBe(true);
+    await expect(l.whenAllPlanned()).resolves.toBeUndefined();
+
+    const other = links().l;
+    const waiting = other.whenAllPlanned();
+    other.fail(new Error("accounts phase failed"));
+    await expect(waiting).rejects.toThrow("accounts phase failed");
+    await expect(other.whenAllPlanned()).rejects.toThrow("accounts phase failed");
+  });
+
   it("refuses to hold items before a release handler is set", () => {
     const l = new CustomerLinks<string>();
     l.hold("c1", "s1");
