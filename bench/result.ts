@@ -158,7 +158,7 @@ export function renderMarkdown(results: BenchResults): string {
   const lines = [
     `# Benchmark: ${fmt(scenario.customers)} customers x ${scenario.subscriptionsPerCustomer} subscriptions`,
     "",
-    `Measured ${results.measuredAt} on ${results.machine.cpus} CPUs, Node ${results.machine.node}; Dataverse service protection ${scenario.serviceProtection ? "on" : "OFF"}; sync process Node options: ${scenario.syncNodeOptions.length ? scenario.syncNodeOptions.join(" ") : "none (Node's defaults, as the CLI runs it)"}. See bench/README.md for what each figure means.`,
+    `Measured ${results.measuredAt} on ${results.machine.cpus} CPUs, Node ${results.machine.node}; Dataverse service protection ${scenario.serviceProtection ? "on" : "OFF"}; sync process Node options: ${scenario.syncNodeOptions.length ? scenario.syncNodeOptions.join(" ") : "none (as the CLI runs it: its launcher caps V8's heap growth at 1.5x the live set, src/shared/heap.ts)"}. See bench/README.md for what each figure means.`,
     "",
     `| figure | ${RUN_NAMES.join(" | ")} |`,
     `| --- | ${RUN_NAMES.map(() => "---:").join(" | ")} |`,
