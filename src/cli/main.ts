@@ -147,7 +147,7 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .option("--managed", "import the managed solution", false)
     .option("--functions-url <url>", "base URL of the deployed functions app (sets w365_FunctionsBaseUrl and the webhook endpoint)", parseHttpUrl)
     .option("--sync-schedule <ncrontab>", "default sync schedule (w365_DefaultSyncSchedule)", parseSchedule)
-    .option("--use-pac", "import with the Power Platform CLI (pac) when it is on PATH", false)
+    .option("--use-pac", "import with the Power Platform CLI (pac) when it is on PATH (pac takes the client secret on its command line: use on a single-user build agent)", false)
     .addOption(jsonOption())
     .action(async (opts) => {
       const { runDeployCommand } = await import("./commands/deploy");

@@ -66,52 +66,57 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
     deployer = new PacCliDeployer({ environmentUrl: opts.environmentUrl, auth: opts.auth, pacPath, logger, ...(opts.runCommand ? { run: opts.runCommand } : {}) });
   }
 
-  // Fail on credentials before packing or uploading anything.
-  const user = await webApi.whoAmI();
-  let pkg: SolutionPackage;
-  if (opts.zip) pkg = await inspectSolutionZip(opts.zip);
-  else if (opts.zipPath) pkg = await readPackage(opts.zipPath);
-  else pkg = await deployer.pack({ managed: Boolean(opts.managed) });
-  if (opts.managed !== undefined && (opts.zip || opts.zipPath) && pkg.managed !== opts.managed) {
-    throw new DeployError("DEPLOY_BAD_PACKAGE", `The package is ${pkg.managed ? "managed" : "unmanaged"} but ${opts.managed ? "--managed" : "an unmanaged import"} was asked for.`);
-  }
-
-  const importWith = async (p: SolutionPackage): Promise<ImportResult> => {
-    if (deployer === webApi) return webApi.import(p, { async: Boolean(opts.async), publish: opts.publish !== false });
-    // pac would refuse a downgrade too, but with a less helpful message: check first.
-    const { previousVersion } = await webApi.preflight(p);
-    const r = await deployer.import(p, { publish: opts.publish !== false });
-    return previousVersion !== undefined ? { ...r, previousVersion, upgraded: true } : r;
-  };
-  // A package this reader cannot parse still goes to Dataverse, which reports what is wrong with it.
-  const apiSteps = await readSolutionZip(pkg.zip).then(customApiSteps, () => []);
-  const warnings: string[] = [];
-  let imported: ImportResult;
   try {
-    imported = await importWith(pkg);
-  } catch (err) {
-    // The custom API steps name their message by a derived id (see ./steps.ts). If that is what Dataverse
-    // refused, import without them; they are registered through the Web API below.
-    if (apiSteps.length === 0 || !isStepMessageRefusal(err)) throw err;
-    logger.warn("import refused the custom API steps; importing without them", { steps: apiSteps.length });
-    const stripped = await withoutCustomApiSteps(pkg.zip, pkg.managed);
-    // Without `path`: pac imports a package's file when it has one, and that file still holds the steps.
-    const { path: _original, ...rest } = pkg;
-    imported = await importWith({ ...rest, zip: stripped.zip });
-    warnings.push(`Dataverse refused the ${apiSteps.length} custom API step(s) in the package; they were registered through the Web API after import.`);
+    // Fail on credentials before packing or uploading anything.
+    const user = await webApi.whoAmI();
+    let pkg: SolutionPackage;
+    if (opts.zip) pkg = await inspectSolutionZip(opts.zip);
+    else if (opts.zipPath) pkg = await readPackage(opts.zipPath);
+    else pkg = await deployer.pack({ managed: Boolean(opts.managed) });
+    if (opts.managed !== undefined && (opts.zip || opts.zipPath) && pkg.managed !== opts.managed) {
+      throw new DeployError("DEPLOY_BAD_PACKAGE", `The package is ${pkg.managed ? "managed" : "unmanaged"} but ${opts.managed ? "--managed" : "an unmanaged import"} was asked for.`);
+    }
+
+    const importWith = async (p: SolutionPackage): Promise<ImportResult> => {
+      if (deployer === webApi) return webApi.import(p, { async: Boolean(opts.async), publish: opts.publish !== false });
+      // pac would refuse a downgrade too, but with a less helpful message: check first.
+      const { previousVersion } = await webApi.preflight(p);
+      const r = await deployer.import(p, { publish: opts.publish !== false });
+      return previousVersion !== undefined ? { ...r, previousVersion, upgraded: true } : r;
+    };
+    // A package this reader cannot parse still goes to Dataverse, which reports what is wrong with it.
+    const apiSteps = await readSolutionZip(pkg.zip).then(customApiSteps, () => []);
+    const warnings: string[] = [];
+    let imported: ImportResult;
+    try {
+      imported = await importWith(pkg);
+    } catch (err) {
+      // The custom API steps name their message by a derived id (see ./steps.ts). If that is what Dataverse
+      // refused, import without them; they are registered through the Web API below.
+      if (apiSteps.length === 0 || !isStepMessageRefusal(err)) throw err;
+      logger.warn("import refused the custom API steps; importing without them", { steps: apiSteps.length });
+      const stripped = await withoutCustomApiSteps(pkg.zip, pkg.managed);
+      // Without `path`: pac imports a package's file when it has one, and that file still holds the steps.
+      const { path: _original, ...rest } = pkg;
+      imported = await importWith({ ...rest, zip: stripped.zip });
+      warnings.push(`Dataverse refused the ${apiSteps.length} custom API step(s) in the package; they were registered through the Web API after import.`);
+    }
+    const stepOutcomes = await ensureCustomApiSteps(client, apiSteps, { solutionUniqueName: pkg.uniqueName, logger });
+    const settings = await webApi.applySettings(opts.settings ?? {});
+    const result: DeployResult = {
+      ...imported,
+      environmentUrl: opts.environmentUrl,
+      deployer: deployer.kind,
+      user,
+      environmentVariables: settings.environmentVariables,
+      customApiSteps: stepOutcomes,
+      warnings: [...warnings, ...settings.warnings],
+    };
+    if (settings.serviceEndpoint) result.serviceEndpointId = settings.serviceEndpoint;
+    logger.info("solution deployed", { solution: result.solution, version: result.version, upgraded: result.upgraded, deployer: result.deployer });
+    return result;
+  } finally {
+    // pac's auth profile is deleted whatever happened (the Web API deployer keeps nothing).
+    await deployer.close?.();
   }
-  const stepOutcomes = await ensureCustomApiSteps(client, apiSteps, { solutionUniqueName: pkg.uniqueName, logger });
-  const settings = await webApi.applySettings(opts.settings ?? {});
-  const result: DeployResult = {
-    ...imported,
-    environmentUrl: opts.environmentUrl,
-    deployer: deployer.kind,
-    user,
-    environmentVariables: settings.environmentVariables,
-    customApiSteps: stepOutcomes,
-    warnings: [...warnings, ...settings.warnings],
-  };
-  if (settings.serviceEndpoint) result.serviceEndpointId = settings.serviceEndpoint;
-  logger.info("solution deployed", { solution: result.solution, version: result.version, upgraded: result.upgraded, deployer: result.deployer });
-  return result;
 }

@@ -5,7 +5,7 @@
  * Secret exposure: pac accepts the client secret only as a command-line argument (`pac auth create
  * --clientSecret`), so while that one command runs the secret is visible in the process list to other
  * local users; our logs and errors redact it, the OS process list cannot be redacted. The later pac
- * commands (`org who`, `solution import`) do not carry it, but pac keeps the auth profile afterwards.
+ * commands (`org who`, `solution import`) do not carry it; `close` deletes the auth profile afterwards.
  * Use this deployer only on a single-user build agent; the default WebApiDeployer signs in with MSAL
  * in-process and keeps the secret in memory (docs/operator.md, "With pac").
  */
@@ -25,6 +25,9 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
 }
+/** The pac auth profile deploy creates (and deletes when done). */
+export const PAC_PROFILE_NAME = "streamone-ion-deploy";
+
 export type CommandRunner = (command: string, args: string[]) => Promise<CommandResult>;
 
 export const spawnRunner: CommandRunner = (command, args) =>
@@ -110,10 +113,24 @@ export class PacCliDeployer implements SolutionDeployer {
     }
     registerSecret(auth.clientSecret);
     await this.pac(
-      ["auth", "create", "--name", "streamone-ion-deploy", "--environment", this.opts.environmentUrl, "--tenant", auth.tenantId, "--applicationId", auth.clientId, "--clientSecret", auth.clientSecret],
+      ["auth", "create", "--name", PAC_PROFILE_NAME, "--environment", this.opts.environmentUrl, "--tenant", auth.tenantId, "--applicationId", auth.clientId, "--clientSecret", auth.clientSecret],
       "auth create",
     );
     this.authenticated = true;
+  }
+
+  /**
+   * Deletes the auth profile `ensureAuth` created, so the service principal's sign-in does not stay with
+   * the OS user who ran deploy (pac keeps profiles until deleted). Failure is only logged: the import is done.
+   */
+  async close(): Promise<void> {
+    if (!this.authenticated) return;
+    this.authenticated = false;
+    try {
+      await this.pac(["auth", "delete", "--name", PAC_PROFILE_NAME], "auth delete");
+    } catch (error) {
+      this.logger.warn("could not delete the pac auth profile; delete it with pac auth delete", { profile: PAC_PROFILE_NAME, error: ensureError(error).message });
+    }
   }
 
   async whoAmI(): Promise<WhoAmI> {

@@ -59,4 +59,6 @@ export interface SolutionDeployer {
   pack(opts?: PackVerbOptions): Promise<SolutionPackage>;
   import(pkg: SolutionPackage, opts?: ImportOptions): Promise<ImportResult>;
   whoAmI(): Promise<WhoAmI>;
+  /** Leaves nothing behind on the machine (pac: the auth profile it created); best effort. */
+  close?(): Promise<void>;
 }

@@ -141,6 +141,22 @@ describe("PacCliDeployer", () => {
     expect(carrying[0]!.slice(0, 2)).toStrictEqual(["auth", "create"]);
     expect(carrying[0]!.indexOf("pac-client-secret-value")).toBe(carrying[0]!.indexOf("--clientSecret") + 1);
     expect(calls.map((args) => args.slice(0, 2).join(" "))).toStrictEqual(["auth create", "org who", "solution import"]);
+    // Closing deletes the profile it created (and only once); nothing to delete when never signed in.
+    await pac.close();
+    await pac.close();
+    expect(calls.slice(3)).toStrictEqual([["auth", "delete", "--name", "streamone-ion-deploy"]]);
+    const unused = fakePac();
+    await new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "pac", run: unused.run }).close();
+    expect(unused.calls).toStrictEqual([]);
+  });
+
+  it("only logs a profile it could not delete (the import is done)", async () => {
+    const logger = memoryLogger();
+    const run: CommandRunner = async (_c, args) => (args[1] === "delete" ? { code: 1, stdout: "", stderr: "profile locked" } : { code: 0, stdout: "", stderr: "" });
+    const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "pac", run, logger });
+    await pac.import({ zip: Buffer.from("x"), uniqueName: "S", version: "1.0.0.0", managed: false, missingDependencies: [] });
+    await expect(pac.close()).resolves.toBeUndefined();
+    expect(logger.lines.join("\n")).toContain("could not delete the pac auth profile");
   });
 
   it("parses pac org who", async () => {

@@ -117,7 +117,9 @@ describe("deploySolution with pac and the custom API steps", () => {
       retrieve: (async () => ({})) as DeployDataverseClient["retrieve"],
     } as DeployDataverseClient;
     const imported: Buffer[] = [];
+    const pacCalls: string[] = [];
     const runCommand: CommandRunner = async (_cmd, args) => {
+      pacCalls.push(args.slice(0, 2).join(" "));
       if (args[0] !== "solution") return { code: 0, stdout: "", stderr: "" };
       imported.push(await fs.readFile(args[args.indexOf("--path") + 1]!));
       return imported.length === 1
@@ -138,6 +140,8 @@ describe("deploySolution with pac and the custom API steps", () => {
       expect((await readSolutionZip(imported[0]!)).steps).toHaveLength(model.steps.length);
       expect((await readSolutionZip(imported[1]!)).steps).toHaveLength(model.steps.length - 4);
       expect(r.customApiSteps.map((s) => s.action)).toStrictEqual(["created", "created", "created", "created"]);
+      // deploy deletes pac's auth profile when it is done.
+      expect(pacCalls.at(-1)).toBe("auth delete");
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
