@@ -18,32 +18,7 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
  * so callers can overlap the first page with their own reads.
  */
 export function readAhead<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-  const it = source[Symbol.asyncIterator]();
-  let pending: Promise<IteratorResult<T>> | undefined = it.next();
-  // A rejection is handled when the consumer reaches it; avoid an unhandled-rejection warning meanwhile.
-  pending.catch(() => undefined);
-  return {
-    [Symbol.asyncIterator]() {
-      return {
-        async next(): Promise<IteratorResult<T>> {
-          if (!pending) return { done: true, value: undefined };
-          const current = await pending;
-          if (current.done) {
-            pending = undefined;
-            return current;
-          }
-          pending = it.next();
-          pending.catch(() => undefined);
-          return current;
-        },
-        async return(): Promise<IteratorResult<T>> {
-          pending = undefined;
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    },
-  };
+  return readAheadUntil(source, Promise.resolve(), 1);
 }
 
 /**
