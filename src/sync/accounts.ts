@@ -212,7 +212,6 @@ export interface LinkDecider {
   decide(ionCustomerId: string, link: LinkDecision): void;
   close(fallback: (ionCustomerId: string) => LinkDecision): void;
   fail(error: unknown): void;
-  readonly heldCount: number;
   /** The phase has planned every customer and queued every write: what is still undecided only waits for its write. */
   markAllPlanned(): void;
 }
@@ -261,10 +260,12 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   let snapshotComplete = !o.dryRun && !o.providerAccountId && pagesToSkip(run.checkpoint, "accounts") === 0;
   for (const [ionId, row] of existing) finalState.set(ionId, { id: row.w365_provideraccountid, status: row.w365_mappingstatus ?? MappingStatus.Unmapped, accountId: row._w365_account_value });
   const links = o.dryRun || o.providerAccountId ? undefined : o.links;
+  /** The customer's link as this run leaves it so far (stored state, or a write that came back). */
+  const linkNow = (ionId: string) => linkOf(finalState.get(ionId));
   // Mapped and Ignored rows keep their mapping whatever this run reads: their subscriptions need not wait.
   if (links) {
     for (const [ionId, row] of existing) {
-      if (row.w365_mappingstatus === MappingStatus.Mapped || row.w365_mappingstatus === MappingStatus.Ignored) links.decide(ionId, linkOf(finalState.get(ionId)));
+      if (row.w365_mappingstatus === MappingStatus.Mapped || row.w365_mappingstatus === MappingStatus.Ignored) links.decide(ionId, linkNow(ionId));
     }
   }
   const skip = pagesToSkip(run.checkpoint, "accounts");
@@ -337,7 +338,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
           record(plan, c, row);
         } catch (error) {
           report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
-          links?.decide(c.id, linkOf(finalState.get(c.id)));
+          links?.decide(c.id, linkNow(c.id));
         }
       });
       page++;
@@ -354,7 +355,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     if (plan.mapping?.decision === "suggest" && plan.body.w365_mappingstatus !== undefined) report.count("suggestions");
     if (plan.kind === "unchanged") {
       report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "unchanged" });
-      links?.decide(c.id, linkOf(finalState.get(c.id)));
+      links?.decide(c.id, linkNow(c.id));
       return;
     }
     const action = plan.kind === "create" ? "created" : "updated";
@@ -370,7 +371,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     const linkWaitsForWrite = plan.body.w365_mappingstatus !== undefined || !row;
     if (linkWaitsForWrite) mappingWritesPending = true;
     // A data-only update of a stored row leaves its link as it is; a new row or a new mapping counts once written.
-    else links?.decide(c.id, linkOf(finalState.get(c.id)));
+    else links?.decide(c.id, linkNow(c.id));
     writer.add({ method: "PATCH", entitySet: SETS.providerAccount, key, body: plan.body }, (result: BatchResult) => {
       if (result.ok) {
         report.add({ ...entryBase, action });
@@ -380,7 +381,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         const accountId = plan.body.w365_mappingstatus === MappingStatus.Mapped && plan.mapping?.decision === "map" ? plan.mapping.accountId : row?._w365_account_value;
         finalState.set(c.id, { id, status, accountId });
       } else report.add({ ...entryBase, action: "failed", error: { code: result.error.code, message: result.error.message } });
-      links?.decide(c.id, linkOf(finalState.get(c.id)));
+      links?.decide(c.id, linkNow(c.id));
     });
   }
 
@@ -446,7 +447,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       // Every write of the phase is done: whoever is still undecided keeps its stored state.
       () => {
         countWaitingForAdmin();
-        links?.close((ionId) => linkOf(finalState.get(ionId)));
+        links?.close(linkNow);
       },
       (error: unknown) => {
         links?.fail(error);

@@ -25,7 +25,6 @@ export class CustomerLinks<Item> {
   private closedWith?: (ionCustomerId: string) => LinkDecision;
   private failure?: unknown;
   private waiters: { below: number; resolve: () => void; reject: (error: unknown) => void }[] = [];
-  private closeWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   /** Receives the held items of a customer once it is decided (in the order they were held); set before holding any. */
   onRelease: (items: Item[], link: LinkDecision, ionCustomerId: string) => void = () => {
@@ -60,10 +59,6 @@ export class CustomerLinks<Item> {
     if (this.planned) return Promise.resolve();
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.plannedWaiters.push({ resolve, reject }));
-  }
-
-  get closed(): boolean {
-    return this.closedWith !== undefined;
   }
 
   /** The customer's link, null when not mapped, "pending" while the accounts phase has not decided it. */
@@ -103,8 +98,6 @@ export class CustomerLinks<Item> {
     if (this.closedWith) return;
     this.closedWith = fallback;
     for (const ionCustomerId of [...this.held.keys()]) this.decide(ionCustomerId, fallback(ionCustomerId));
-    this.closeWaiters.forEach((w) => w.resolve());
-    this.closeWaiters = [];
     this.wake();
   }
 
@@ -115,10 +108,8 @@ export class CustomerLinks<Item> {
     this.held.clear();
     this.heldTotal = 0;
     this.waiters.forEach((w) => w.reject(error));
-    this.closeWaiters.forEach((w) => w.reject(error));
     this.plannedWaiters.forEach((w) => w.reject(error));
     this.waiters = [];
-    this.closeWaiters = [];
     this.plannedWaiters = [];
   }
 
@@ -127,13 +118,6 @@ export class CustomerLinks<Item> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.heldTotal < below || this.closedWith) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ below, resolve, reject }));
-  }
-
-  /** Resolves once `close` ran; rejects if the accounts phase failed. */
-  whenClosed(): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.closedWith) return Promise.resolve();
-    return new Promise((resolve, reject) => this.closeWaiters.push({ resolve, reject }));
   }
 
   private wake(): void {

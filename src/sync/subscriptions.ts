@@ -264,7 +264,6 @@ export async function runSubscriptionsPhase(
   if (concurrent) await run.progress("subscriptions: reading Ion subscriptions");
   else await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
   const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", o.dryRun, { gate: concurrent?.gate });
-  let mappedLinks = 0;
   const linkedCustomers = new Set<string>();
 
   /** One Ion subscription of a decided customer: compare with the stored row, queue the write if it changed. */
@@ -274,10 +273,7 @@ export async function runSubscriptionsPhase(
       report.count("skipped-unmapped");
       return;
     }
-    if (concurrent && !linkedCustomers.has(String(s.customerId))) {
-      linkedCustomers.add(String(s.customerId));
-      mappedLinks++;
-    }
+    if (concurrent) linkedCustomers.add(String(s.customerId));
     try {
       const stored = existing.get(s.id);
       // A packed row is quiet (no request pending): compare its hash without unpacking it.
@@ -403,7 +399,7 @@ export async function runSubscriptionsPhase(
   const missing = flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
   if (!o.dryRun) await writer.drain();
   await pageCheckpoints.settled();
-  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: concurrent ? mappedLinks : mapped.size, unmappedCustomers: concurrent ? undefined : unmapped.size, linkedBesideAccountsPhase: Boolean(concurrent), heldForCustomersAtMost: concurrent?.links.peakHeld, skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
+  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: concurrent ? linkedCustomers.size : mapped.size, unmappedCustomers: concurrent ? undefined : unmapped.size, linkedBesideAccountsPhase: Boolean(concurrent), heldForCustomersAtMost: concurrent?.links.peakHeld, skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
   const outbound: ExistingProviderSubscription[] = [];
   for (const row of existing.values()) if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);

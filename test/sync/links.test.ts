@@ -40,10 +40,10 @@ describe("CustomerLinks", () => {
     const { l, released } = links();
     l.hold("c1", "s1");
     l.hold("c2", "s2");
-    const closed = l.whenClosed();
     const below = l.whenHeldBelow(1);
+    const later = l.whenHeldBelow(2);
     l.close((id) => (id === "c1" ? { providerAccountId: "p1" } : null));
-    await expect(closed).resolves.toBeUndefined();
+    await expect(later).resolves.toBeUndefined();
     await expect(below).resolves.toBeUndefined();
     expect(released.map((r) => [r.customer, r.link])).toStrictEqual([
       ["c1", { providerAccountId: "p1" }],
@@ -52,7 +52,8 @@ describe("CustomerLinks", () => {
     expect(l.heldCount).toBe(0);
     expect(l.lookup("c1")).toStrictEqual({ providerAccountId: "p1" });
     expect(l.lookup("unknown")).toBeNull();
-    expect(l.closed).toBe(true);
+    // Closed: every later lookup answers (never "pending") and holding is never needed again.
+    expect(l.lookup("another")).not.toBe("pending");
   });
 
   it("whenHeldBelow waits until releases bring the count under the mark", async () => {
@@ -72,13 +73,13 @@ describe("CustomerLinks", () => {
   it("a failed accounts phase fails whoever waits, and later waits fail at once", async () => {
     const { l } = links();
     l.hold("c1", "s1");
-    const closed = l.whenClosed();
+    const planned = l.whenAllPlanned();
     const below = l.whenHeldBelow(1);
     const error = new Error("accounts phase failed");
     l.fail(error);
-    await expect(closed).rejects.toBe(error);
+    await expect(planned).rejects.toBe(error);
     await expect(below).rejects.toBe(error);
-    await expect(l.whenClosed()).rejects.toBe(error);
+    await expect(l.whenHeldBelow(1)).rejects.toBe(error);
     expect(l.heldCount).toBe(0);
   });
 
