@@ -42,6 +42,7 @@ export class BatchWriter {
   private sending = 0;
   private waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private roomWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
   private failure?: unknown;
   /** Operations sent (ok / failed) and $batch requests, for the report. */
   readonly totals = { ok: 0, failed: 0, requests: 0 };
@@ -73,11 +74,6 @@ export class BatchWriter {
   /** True when at least one complete batch waits. */
   get hasFullBatch(): boolean {
     return this.buffer.length >= this.batchSize;
-  }
-
-  /** True when enough writes wait to fill every parallel batch. */
-  get full(): boolean {
-    return this.buffer.length >= this.batchSize * this.concurrency;
   }
 
   /**
@@ -134,8 +130,6 @@ export class BatchWriter {
     if (this.chunks.every((c) => c.done)) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
-
-  private idleWaiters: (() => void)[] = [];
 
   private pump(): void {
     while (this.sending < this.concurrency && this.sendQueue.length > 0) {
