@@ -2,7 +2,7 @@ import type { DataverseClient } from "../dataverse";
 import { IonAuthenticationError, IonClient, IonClientOptions, TokenManager } from "../ion";
 import { Clock, systemClock } from "../shared/clock";
 import { Logger, silentLogger } from "../shared/logger";
-import { registerSecret } from "../shared/redact";
+import { redact, registerSecret } from "../shared/redact";
 import { sleep as realSleep } from "../shared/retry";
 import { ConnectionConfigError, ConnectionNotFoundError } from "./errors";
 import { CONNECTION_COLUMNS, SETS } from "./schema";
@@ -37,9 +37,12 @@ const LEGACY_TOKEN_SAVE_FAILURE_OPENINGS = [
   "A rotated StreamOne Ion refresh token that an earlier run could not save is still waiting to be saved",
 ] as const;
 
-/** The status message for a run that failed because a rotated refresh token could not be saved; `text` must already be redacted. */
+/**
+ * The status message for a run that failed because a rotated refresh token could not be saved. `text` is
+ * redacted here, before the cut to the column's length (a secret cut in two would no longer be recognised).
+ */
 export function tokenSaveFailureStatusMessage(text: string): string {
-  return `${TOKEN_SAVE_FAILURE_MARKER} ${text}`.slice(0, STATUS_MESSAGE_MAX_LENGTH);
+  return `${TOKEN_SAVE_FAILURE_MARKER} ${redact(text)}`.slice(0, STATUS_MESSAGE_MAX_LENGTH);
 }
 
 /** A status message written by `tokenSaveFailureStatusMessage` (or, legacy, by a version before the marker). */

@@ -8,7 +8,7 @@ import { IonApiError, IonAuthenticationError, IonNetworkError, IonPermissionErro
 import { ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { statusLabel } from "./connection";
-import { isRefreshTokenRejected, loadConnection, makeContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
+import { isRefreshTokenRejected, loadConnection, makeContext, STATUS_MESSAGE_MAX_LENGTH, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RunRecorder } from "./runs";
 import { ConnectionStatus, SETS } from "./schema";
 import type { Trigger } from "./types";
@@ -123,7 +123,7 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   // Marked only when the unsaved token is the one problem: a later run that saves it then sets the connector
   // back to Connected, which must not hide another failed check (a wrong API key, say).
   const onlyTokenSaveFailed = tokenSaveFailed && checks.filter((c) => !c.ok).length === 1;
-  const message = redact(onlyTokenSaveFailed ? tokenSaveFailureStatusMessage(outcome.message) : outcome.message).slice(0, 2000);
+  const message = onlyTokenSaveFailed ? tokenSaveFailureStatusMessage(outcome.message) : redact(outcome.message).slice(0, STATUS_MESSAGE_MAX_LENGTH);
   await ctx.dv.update(SETS.connection, connection.id, {
     w365_status: outcome.status,
     w365_statusmessage: message,

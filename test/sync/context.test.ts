@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { IonTokenSaveError } from "../../src/ion";
+import { forgetSecrets, registerSecret } from "../../src/shared/redact";
 import { isTokenSaveFailureMessage, STATUS_MESSAGE_MAX_LENGTH, TOKEN_SAVE_FAILURE_MARKER, tokenSaveFailureStatusMessage } from "../../src/sync/context";
 
 describe("the token-save failure marker on the connector's status message", () => {
@@ -13,6 +14,18 @@ describe("the token-save failure marker on the connector's status message", () =
     const message = tokenSaveFailureStatusMessage("x".repeat(3000));
     expect(message).toHaveLength(STATUS_MESSAGE_MAX_LENGTH);
     expect(isTokenSaveFailureMessage(message)).toBe(true);
+  });
+
+  it("redacts the text before cutting it to the column's length (a secret across the cut never shows)", () => {
+    registerSecret("s3cr3t-client-value");
+    try {
+      const message = tokenSaveFailureStatusMessage(`${"x".repeat(STATUS_MESSAGE_MAX_LENGTH - 30)} s3cr3t-client-value`);
+      expect(message).toHaveLength(STATUS_MESSAGE_MAX_LENGTH);
+      expect(message).not.toContain("s3cr3t");
+      expect(tokenSaveFailureStatusMessage("saving s3cr3t-client-value failed")).toBe("[ION_TOKEN_SAVE_FAILED] saving [REDACTED] failed");
+    } finally {
+      forgetSecrets();
+    }
   });
 
   it("recognises any wording behind the marker", () => {
