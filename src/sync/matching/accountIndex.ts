@@ -1,4 +1,4 @@
-import { letterBoundReaches, letterProfile, maskSurplus, nameForms, surplusAllowance, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
+import { letterBoundReaches, letterProfile, letterSurplus, maskSurplus, nameForms, surplusAllowance, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 
 /** An existing Work 365 account as read from Dataverse (only the matching columns). */
@@ -163,8 +163,8 @@ export class AccountIndex {
         if (lengths[mid]! >= length || reaches(lengths[mid]!)) hi = mid;
         else lo = mid + 1;
       }
-      // Every length in this run passes the length bound; the mask bound is an integer comparison with
-      // the surplus that length allows (recomputed as the sorted lengths change).
+      // Every length in this run passes the length bound; the mask and letters bounds are integer
+      // comparisons with the surplus that length allows (recomputed as the sorted lengths change).
       let allowanceFor = -1;
       let allowance = 0;
       for (let k = lo; k < lengths.length && (lengths[k]! <= length || reaches(lengths[k]!)); k++) {
@@ -176,7 +176,7 @@ export class AccountIndex {
         if (maskSurplus(nameFloor.letters, masks[k]!, repeatedMasks[k]!) > allowance) continue;
         const at = positions[k]!;
         if (seen[at] === generation) continue;
-        if (!letterBoundReaches(nameFloor.letters, letters[at]!, nameFloor.floor)) continue;
+        if (letterSurplus(nameFloor.letters, letters[at]!) > allowance) continue;
         seen[at] = generation;
         visit(accounts[at]!, at);
       }

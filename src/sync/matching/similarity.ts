@@ -269,13 +269,21 @@ export function letterBoundReaches(x: DenseLetters, y: LetterProfile, floor: num
   if (1 - Math.abs(x.length - y.length) / longer < floor) return false;
   // The masks bound first: never above the larger surplus, so it rejects only what the counts would.
   if (1 - maskSurplus(x, y.mask, y.repeatedMask) / longer < floor) return false;
+  return 1 - letterSurplus(x, y) / longer >= floor;
+}
+
+/**
+ * The larger surplus (see `editSimilarityUpperBound`) from the letter counts; 0 (no bound) when either
+ * name has a character outside the alphabet.
+ */
+export function letterSurplus(x: DenseLetters, y: LetterProfile): number {
   const counts = x.counts;
   const pairs = y.slotCounts;
-  if (!counts || !pairs) return true;
+  if (!counts || !pairs) return 0;
   // Surplus of either side = its length - the shared letters; the larger surplus is longer - shared.
   let shared = 0;
   for (let i = 0; i < pairs.length; i += 2) shared += Math.min(counts[pairs[i]!]!, pairs[i + 1]!);
-  return 1 - (longer - shared) / longer >= floor;
+  return Math.max(x.length, y.length) - shared;
 }
 
 /** A name's two spellings the scorer compares: words as written and words sorted, joined by spaces. */

@@ -8,6 +8,7 @@ import {
   jaroWinkler,
   letterBoundReaches,
   letterProfile,
+  letterSurplus,
   maskSurplus,
   surplusAllowance,
   nameSimilarity,
@@ -84,7 +85,7 @@ describe("matching shortcuts (issue 8)", () => {
     );
   });
 
-  it("the masks never count more surplus letters than the names have", () => {
+  it("the masks never count more surplus letters than the names have, the counts exactly as many", () => {
     const surplus = (x: string, y: string) => {
       const count = (t: string) => [...t].reduce((m, c) => m.set(c, (m.get(c) ?? 0) + 1), new Map<string, number>());
       const [cx, cy] = [count(x), count(y)];
@@ -97,6 +98,8 @@ describe("matching shortcuts (issue 8)", () => {
         const y = b.join(" ");
         const profile = letterProfile(y);
         expect(maskSurplus(denseLetters(x), profile.mask, profile.repeatedMask)).toBeLessThanOrEqual(surplus(x, y));
+        // The counts give the surplus itself when both names keep to the alphabet, no bound (0) otherwise.
+        expect(letterSurplus(denseLetters(x), profile)).toBe(/^[a-z0-9 ]*$/.test(x + y) ? surplus(x, y) : 0);
       }),
       { numRuns: 3000 },
     );
