@@ -216,6 +216,13 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   };
 }
 
+/** Undoes setUp: the recorded rows' folder, the Ion worker, the sandbox. */
+async function tearDown(world: World): Promise<void> {
+  rmSync(world.tmp, { recursive: true, force: true });
+  await world.ion.close();
+  await world.sandbox.close();
+}
+
 /**
  * Portal-side edits in Ion before the third run: `fraction` of the customers (contact name) and of the
  * subscriptions (quantity + 1), spread evenly over the data set. Deterministic.
@@ -367,9 +374,7 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
       measuredAt: new Date().toISOString(),
     };
   } finally {
-    rmSync(world.tmp, { recursive: true, force: true });
-    await world.ion.close();
-    await world.sandbox.close();
+    await tearDown(world);
   }
 }
 
@@ -423,9 +428,7 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
       measuredAt: new Date().toISOString(),
     };
   } finally {
-    rmSync(world.tmp, { recursive: true, force: true });
-    await world.ion.close();
-    await world.sandbox.close();
+    await tearDown(world);
   }
 }
 
