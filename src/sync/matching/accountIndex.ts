@@ -68,7 +68,10 @@ export class AccountIndex {
   private readonly byToken = new Map<string, number[]>();
   private readonly byPrefix = new Map<string, number[]>();
   private readonly byId = new Map<string, number>();
-  /** Name-token and prefix lists ordered by name length, made when first queried with a name floor (cleared by `add`). */
+  /**
+   * Name-token and prefix lists ordered by name length, made when first queried with a name floor. The
+   * lists only grow, so an order is current while it holds as many accounts as its list.
+   */
   private readonly byNameLength = new Map<number[], NameLengthOrder>();
   /** `seen[i] === generation` marks account i as already visited by the current query (no Set per query). */
   private seen = new Uint32Array(0);
@@ -81,7 +84,6 @@ export class AccountIndex {
     const at = this.accounts.length;
     this.accounts.push(account);
     this.letters.push(letterProfile(account.forms.joined));
-    this.byNameLength.clear();
     this.byId.set(account.id, at);
     push(this.byTenant, account.tenantId, at);
     for (const d of account.domains) push(this.byDomain, d, at);
@@ -198,7 +200,7 @@ export class AccountIndex {
 
   private lengthOrder(list: number[]): NameLengthOrder {
     let order = this.byNameLength.get(list);
-    if (!order) {
+    if (!order || order.positions.length !== list.length) {
       const profileAt = (at: number) => this.letters[at]!;
       const positions = Int32Array.from(list).sort((a, b) => profileAt(a).length - profileAt(b).length || a - b);
       order = {
