@@ -5,7 +5,6 @@
 import { IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
 import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
-import { redact } from "../shared/redact";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
 import { isRefreshTokenRejected, isTokenSaveFailureMessage, loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
@@ -75,8 +74,8 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
       w365_refreshtokenexpireson: null,
     });
   } else if (error instanceof IonTokenSaveError) {
-    // The marker lets the run that later saves this token recognise the failure and clear it (runSync).
-    await ctx.dv.update(SETS.connection, ctx.connection.id, { w365_status: ConnectionStatus.Failed, w365_statusmessage: tokenSaveFailureStatusMessage(redact(error.message)) });
+    // The marker lets the run that later saves this token recognise the failure and clear it (runSync); it redacts.
+    await ctx.dv.update(SETS.connection, ctx.connection.id, { w365_status: ConnectionStatus.Failed, w365_statusmessage: tokenSaveFailureStatusMessage(error.message) });
   }
 }
 
