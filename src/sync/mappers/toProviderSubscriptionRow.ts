@@ -171,66 +171,23 @@ export function subscriptionHashedContent(data: ProviderSubscriptionData, links:
 }
 
 /**
- * The PATCH body: data columns, last synced values (unless a request is pending), hash, lookups. One
- * object literal per case rather than spreads, so the object keeps a fixed shape that JSON.stringify
- * writes quickly (issue 8).
+ * The PATCH body: data columns, last synced values (unless a request is pending), hash, lookups.
+ * Copied onto `{}` by Object.assign and then set member by member, not spread: on Node 20 a spread copy
+ * (or an Object.assign onto a non-empty object) made a first run's bodies 1.4x to 2.7x slower (issue 8).
  */
 function upsertBody(connectionId: string, data: ProviderSubscriptionData, links: SubscriptionLinks, requestPending: boolean, hash: string): Record<string, unknown> {
-  const connection = bind(SETS.connection, connectionId);
-  const providerAccount = bind(SETS.providerAccount, links.providerAccountId);
-  const body: Record<string, unknown> = requestPending
-    ? {
-        w365_name: data.w365_name,
-        w365_ionsubscriptionid: data.w365_ionsubscriptionid,
-        w365_vendorsubscriptionid: data.w365_vendorsubscriptionid,
-        w365_ioncustomerid: data.w365_ioncustomerid,
-        w365_productname: data.w365_productname,
-        w365_skuname: data.w365_skuname,
-        w365_quantity: data.w365_quantity,
-        w365_status: data.w365_status,
-        w365_autorenew: data.w365_autorenew,
-        w365_billingcycle: data.w365_billingcycle,
-        w365_billingterm: data.w365_billingterm,
-        w365_startdate: data.w365_startdate,
-        w365_enddate: data.w365_enddate,
-        w365_renewaldate: data.w365_renewaldate,
-        w365_cancellationalloweduntil: data.w365_cancellationalloweduntil,
-        w365_currency: data.w365_currency,
-        w365_cost: data.w365_cost,
-        w365_price: data.w365_price,
-        w365_ionupdatedon: data.w365_ionupdatedon,
-        w365_contenthash: hash,
-        "w365_connection@odata.bind": connection,
-        "w365_provideraccount@odata.bind": providerAccount,
-      }
-    : {
-        w365_name: data.w365_name,
-        w365_ionsubscriptionid: data.w365_ionsubscriptionid,
-        w365_vendorsubscriptionid: data.w365_vendorsubscriptionid,
-        w365_ioncustomerid: data.w365_ioncustomerid,
-        w365_productname: data.w365_productname,
-        w365_skuname: data.w365_skuname,
-        w365_quantity: data.w365_quantity,
-        w365_status: data.w365_status,
-        w365_autorenew: data.w365_autorenew,
-        w365_billingcycle: data.w365_billingcycle,
-        w365_billingterm: data.w365_billingterm,
-        w365_startdate: data.w365_startdate,
-        w365_enddate: data.w365_enddate,
-        w365_renewaldate: data.w365_renewaldate,
-        w365_cancellationalloweduntil: data.w365_cancellationalloweduntil,
-        w365_currency: data.w365_currency,
-        w365_cost: data.w365_cost,
-        w365_price: data.w365_price,
-        w365_ionupdatedon: data.w365_ionupdatedon,
-        w365_lastsyncedquantity: data.w365_quantity,
-        w365_lastsyncedstatus: data.w365_status,
-        w365_lastsyncedautorenew: data.w365_autorenew,
-        w365_requestedautorenew: data.w365_autorenew,
-        w365_contenthash: hash,
-        "w365_connection@odata.bind": connection,
-        "w365_provideraccount@odata.bind": providerAccount,
-      };
+  const body: Record<string, unknown> = {};
+  Object.assign(body, data);
+  if (!requestPending) {
+    // lastSyncedFrom(data), member by member
+    body.w365_lastsyncedquantity = data.w365_quantity;
+    body.w365_lastsyncedstatus = data.w365_status;
+    body.w365_lastsyncedautorenew = data.w365_autorenew;
+    body.w365_requestedautorenew = data.w365_autorenew;
+  }
+  body.w365_contenthash = hash;
+  body["w365_connection@odata.bind"] = bind(SETS.connection, connectionId);
+  body["w365_provideraccount@odata.bind"] = bind(SETS.providerAccount, links.providerAccountId);
   if (links.accountId) body["w365_account@odata.bind"] = bind(SETS.account, links.accountId);
   return body;
 }
