@@ -6,7 +6,9 @@
 // Power Apps checker rules for the PCF control and the web resources live here too.
 import js from "@eslint/js";
 import powerApps from "@microsoft/eslint-plugin-power-apps";
+import prettierRecommended from "eslint-config-prettier";
 import promise from "eslint-plugin-promise";
+import simpleImportSort from "eslint-plugin-simple-import-sort";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
@@ -38,6 +40,16 @@ export default tseslint.config(
 
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Layout is prettier's job (`npm run format`, checked by `npm run lint`): eslint-config-prettier turns
+  // off the stylistic rules that would disagree with it.
+  prettierRecommended,
+
+  {
+    // Imports in one order everywhere, fixed by `eslint --fix` (part of `npm run format`).
+    name: "repo/import-order",
+    plugins: { "simple-import-sort": simpleImportSort },
+    rules: { "simple-import-sort/imports": "error", "simple-import-sort/exports": "error" },
+  },
 
   {
     name: "repo/typescript",
@@ -62,7 +74,7 @@ export default tseslint.config(
       ],
       "@typescript-eslint/no-explicit-any": "warn",
       "no-duplicate-imports": "off",
-      "eqeqeq": ["error", "smart"],
+      eqeqeq: ["error", "smart"],
       "no-console": "off",
     },
   },

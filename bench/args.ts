@@ -94,7 +94,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       case "--change-fraction": {
         const raw = value();
         const f = Number(raw);
-        if (!Number.isFinite(f) || f <= 0 || f > 1) throw new ValidationError(`--change-fraction must be in (0, 1], got "${raw}"`, { field: name });
+        if (!Number.isFinite(f) || f <= 0 || f > 1)
+          throw new ValidationError(`--change-fraction must be in (0, 1], got "${raw}"`, { field: name });
         out.changeFraction = f;
         break;
       }
@@ -134,8 +135,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         throw new ValidationError(`unknown option "${token}"\n\n${USAGE}`, { field: token });
     }
   }
-  if (limitGiven && !out.throttled) throw new ValidationError(`${limitGiven} applies to the throttled scenario: add --throttled`, { field: limitGiven });
-  if (out.throttled && !out.serviceProtection) throw new ValidationError("--throttled and --no-service-protection contradict each other", { field: "--throttled" });
+  if (limitGiven && !out.throttled)
+    throw new ValidationError(`${limitGiven} applies to the throttled scenario: add --throttled`, { field: limitGiven });
+  if (out.throttled && !out.serviceProtection)
+    throw new ValidationError("--throttled and --no-service-protection contradict each other", { field: "--throttled" });
   if (out.throttled && !customersGiven) out.customers = THROTTLED_DEFAULT_CUSTOMERS;
   return out;
 }

@@ -7,7 +7,8 @@
  * wrote to `opsFile` (JSON lines, for the bare loader) and answers with one ChildResult.
  */
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
-import { DataverseClient, type BatchOperation, type BatchOptions, type BatchResult } from "../src/dataverse";
+
+import { type BatchOperation, type BatchOptions, type BatchResult, DataverseClient } from "../src/dataverse";
 import { ensureError } from "../src/shared/errors";
 import { tuneHeapGrowth } from "../src/shared/heap";
 import { silentLogger } from "../src/shared/logger";
@@ -66,7 +67,13 @@ export interface ChildResult {
   ion: { requests: number; byEndpoint: Record<string, number>; throttled: number };
   peakRssMb: number;
   /** Peaks sampled every 100 ms: which part of the memory the peak RSS is made of. */
-  memory: { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number; peakArrayBuffersMb: number; atEnd?: Record<string, number> };
+  memory: {
+    peakHeapUsedMb: number;
+    peakHeapTotalMb: number;
+    peakExternalMb: number;
+    peakArrayBuffersMb: number;
+    atEnd?: Record<string, number>;
+  };
 }
 
 /**
@@ -118,7 +125,12 @@ function add(map: Record<string, number>, key: string, n = 1): void {
 }
 
 export async function runChild(req: ChildRequest): Promise<ChildResult> {
-  const dv = { byOperation: {} as Record<string, number>, writesBySet: {} as Record<string, number>, failedWritesBySet: {} as Record<string, number>, batchRequests: 0 };
+  const dv = {
+    byOperation: {} as Record<string, number>,
+    writesBySet: {} as Record<string, number>,
+    failedWritesBySet: {} as Record<string, number>,
+    batchRequests: 0,
+  };
   const ion = { requests: 0, byEndpoint: {} as Record<string, number>, throttled: 0 };
   const client = new DataverseClient({
     url: req.dataverseUrl,
@@ -161,7 +173,15 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     (client as unknown as Record<string, unknown>)[method] = async (set: string, ...rest: unknown[]) => {
       const out = await original(set, ...rest);
       add(dv.writesBySet, set);
-      if (DATA_SETS.has(set)) writeSync(fd, JSON.stringify({ entitySet: set, key: method === "create" ? undefined : (rest[0] as RecordedOp["key"]), body: rest[method === "create" ? 0 : 1] as object }) + "\n");
+      if (DATA_SETS.has(set))
+        writeSync(
+          fd,
+          JSON.stringify({
+            entitySet: set,
+            key: method === "create" ? undefined : (rest[0] as RecordedOp["key"]),
+            body: rest[method === "create" ? 0 : 1] as object,
+          }) + "\n",
+        );
       return out;
     };
   }
@@ -195,7 +215,17 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
         { connectionId: req.connectionId, kind, trigger: "cli" },
       );
       const report = s.report as { phases?: unknown } | undefined;
-      runs.push({ kind, status: s.status, created: s.created, updated: s.updated, unchanged: s.unchanged, failed: s.failed, counts: s.counts, phases: report?.phases, message: s.message });
+      runs.push({
+        kind,
+        status: s.status,
+        created: s.created,
+        updated: s.updated,
+        unchanged: s.unchanged,
+        failed: s.failed,
+        counts: s.counts,
+        phases: report?.phases,
+        message: s.message,
+      });
     }
   } catch (e) {
     error = ensureError(e).message;
@@ -217,7 +247,16 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     wallMs: Math.round(wallMs),
     recordingMs: Math.round(recordingMs),
     runs,
-    dataverse: { requests: stats.requests, batchRequests: dv.batchRequests, batchItems: stats.batchItems, throttled: stats.throttled, retries: stats.retries, byOperation: dv.byOperation, writesBySet: dv.writesBySet, failedWritesBySet: dv.failedWritesBySet },
+    dataverse: {
+      requests: stats.requests,
+      batchRequests: dv.batchRequests,
+      batchItems: stats.batchItems,
+      throttled: stats.throttled,
+      retries: stats.retries,
+      byOperation: dv.byOperation,
+      writesBySet: dv.writesBySet,
+      failedWritesBySet: dv.failedWritesBySet,
+    },
     ion,
     peakRssMb: ownPeakRssMb(),
     memory,

@@ -53,7 +53,12 @@ export function computeFloor(input: FloorInput): Floor {
  * needs the stored state); existing accounts only when some customer needs matching (a new customer,
  * or a changed one that is not yet Mapped or Ignored).
  */
-export function requiredReads(o: { providerAccounts: number; providerSubscriptions: number; accounts: number; matchingNeeded: boolean }): Record<string, number> {
+export function requiredReads(o: {
+  providerAccounts: number;
+  providerSubscriptions: number;
+  accounts: number;
+  matchingNeeded: boolean;
+}): Record<string, number> {
   const reads: Record<string, number> = { w365_provideraccounts: o.providerAccounts, w365_providersubscriptions: o.providerSubscriptions };
   if (o.matchingNeeded) reads.accounts = o.accounts;
   return reads;

@@ -7,10 +7,19 @@
  * message.
  */
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import { startIonSimulator, type IonSimulator, type IonSimulatorControl, type IonSimulatorOptions } from "../sandbox/ion";
+
+import { type IonSimulator, type IonSimulatorControl, type IonSimulatorOptions, startIonSimulator } from "../sandbox/ion";
 
 /** The control calls the bench makes (plain data in and out, so they cross threads). */
-export const REMOTE_CONTROL_METHODS = ["customers", "subscriptions", "issuePortalCredentials", "resetCounters", "counters", "updateCustomer", "updateSubscription"] as const;
+export const REMOTE_CONTROL_METHODS = [
+  "customers",
+  "subscriptions",
+  "issuePortalCredentials",
+  "resetCounters",
+  "counters",
+  "updateCustomer",
+  "updateSubscription",
+] as const;
 type ControlMethod = (typeof REMOTE_CONTROL_METHODS)[number];
 
 export type RemoteIonControl = {
@@ -34,7 +43,8 @@ interface Call {
   args: unknown[];
 }
 type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
-type Started = { started: true; url: string; accountId: string; credentials: IonSimulator["credentials"] } | { started: false; error: string };
+type Started =
+  { started: true; url: string; accountId: string; credentials: IonSimulator["credentials"] } | { started: false; error: string };
 
 /** Starts the simulator in a worker thread; resolves once it listens. */
 export function startIonWorker(options: RemoteIonOptions): Promise<RemoteIon> {
@@ -62,7 +72,9 @@ export function startIonWorker(options: RemoteIonOptions): Promise<RemoteIon> {
         else waiting.reject(new Error(answer.error));
       });
       worker.on("error", (error) => pending.forEach((w) => w.reject(error)));
-      const control = Object.fromEntries(REMOTE_CONTROL_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)])) as RemoteIonControl;
+      const control = Object.fromEntries(
+        REMOTE_CONTROL_METHODS.map((method) => [method, (...args: unknown[]) => call(method, args)]),
+      ) as RemoteIonControl;
       resolve({
         url: first.url,
         accountId: first.accountId,
@@ -101,7 +113,13 @@ async function serve(options: RemoteIonOptions): Promise<void> {
       }
     })();
   });
-  parentPort!.postMessage({ started: true, url: simulator.url, accountId: simulator.accountId, credentials: simulator.credentials } satisfies Started);
+  parentPort!.postMessage({
+    started: true,
+    url: simulator.url,
+    accountId: simulator.accountId,
+    credentials: simulator.credentials,
+  } satisfies Started);
 }
 
-if (!isMainThread && (workerData as { ionWorker?: boolean } | undefined)?.ionWorker) void serve((workerData as { options: RemoteIonOptions }).options);
+if (!isMainThread && (workerData as { ionWorker?: boolean } | undefined)?.ionWorker)
+  void serve((workerData as { options: RemoteIonOptions }).options);

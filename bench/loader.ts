@@ -9,6 +9,7 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
+
 import type { BatchOperation, DataverseClient } from "../src/dataverse";
 import type { RecordedOp } from "./child";
 
@@ -24,7 +25,11 @@ export const ION_ID_COLUMN: Record<string, string> = {
  * Pure: the loader's operation for one recorded sync write. `ionIdOf` resolves a row addressed by its
  * GUID (the sync updates existing rows by id) to its Ion id.
  */
-export function toLoaderOperation(op: RecordedOp, loaderConnectionId: string, ionIdOf: (entitySet: string, id: string) => string | undefined): BatchOperation {
+export function toLoaderOperation(
+  op: RecordedOp,
+  loaderConnectionId: string,
+  ionIdOf: (entitySet: string, id: string) => string | undefined,
+): BatchOperation {
   const column = ION_ID_COLUMN[op.entitySet];
   if (!column) throw new Error(`the loader only writes provider accounts and subscriptions, not ${op.entitySet}`);
   let ionId: string | undefined;
@@ -61,5 +66,11 @@ export async function runLoader(dv: DataverseClient, ops: BatchOperation[], conc
   const ms = performance.now() - started;
   const failed = results.filter((r) => !r.ok);
   const first = failed[0];
-  return { rows: ops.length, requests: dv.stats().requests - before, failed: failed.length, ms: Math.round(ms), firstError: first && !first.ok ? first.error.message : undefined };
+  return {
+    rows: ops.length,
+    requests: dv.stats().requests - before,
+    failed: failed.length,
+    ms: Math.round(ms),
+    firstError: first && !first.ok ? first.error.message : undefined,
+  };
 }

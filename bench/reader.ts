@@ -6,8 +6,8 @@
  * 1% of the rows still has to read all of them, which the loader alone does not measure.
  */
 import type { DataverseClient } from "../src/dataverse";
-import { ACCOUNT_MATCH_COLUMNS, PROVIDER_ACCOUNT_STATE_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS } from "../src/sync/schema";
 import { mapPool } from "../src/sync/pool";
+import { ACCOUNT_MATCH_COLUMNS, PROVIDER_ACCOUNT_STATE_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS } from "../src/sync/schema";
 
 /** Columns the sync reads per data set (the floor's reads). */
 export const READ_COLUMNS: Record<string, readonly string[]> = {
@@ -34,13 +34,16 @@ export interface ReaderResult {
 }
 
 async function ionGet(input: ReaderInput, path: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${input.ion.url}/api/v3/accounts/${input.ion.accountId}${path}`, { headers: { authorization: `Bearer ${input.ion.accessToken}` } });
+  const res = await fetch(`${input.ion.url}/api/v3/accounts/${input.ion.accountId}${path}`, {
+    headers: { authorization: `Bearer ${input.ion.accessToken}` },
+  });
   const text = await res.text();
   if (!res.ok) throw new Error(`bare reader: GET ${path.replace(/\?.*/, "")} answered ${res.status}`);
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-const firstArray = (body: Record<string, unknown>): Record<string, unknown>[] => (Object.values(body).find(Array.isArray) as Record<string, unknown>[] | undefined) ?? [];
+const firstArray = (body: Record<string, unknown>): Record<string, unknown>[] =>
+  (Object.values(body).find(Array.isArray) as Record<string, unknown>[] | undefined) ?? [];
 
 export async function runReader(input: ReaderInput): Promise<ReaderResult> {
   const started = performance.now();
@@ -57,10 +60,18 @@ export async function runReader(input: ReaderInput): Promise<ReaderResult> {
     const customerIds: string[] = [];
     let token = "";
     do {
-      const body = await ionGet(input, `/customers?pageSize=${input.pageLimit}${token ? `&pageToken=${encodeURIComponent(token)}` : ""}&filter.customerStatus=CUSTOMER_STATUS_UNSPECIFIED`);
+      const body = await ionGet(
+        input,
+        `/customers?pageSize=${input.pageLimit}${token ? `&pageToken=${encodeURIComponent(token)}` : ""}&filter.customerStatus=CUSTOMER_STATUS_UNSPECIFIED`,
+      );
       ionRequests++;
       // Ion names a customer "accounts/{A}/customers/{C}".
-      for (const c of firstArray(body)) customerIds.push(String(c.name ?? "").split("/").pop() ?? "");
+      for (const c of firstArray(body))
+        customerIds.push(
+          String(c.name ?? "")
+            .split("/")
+            .pop() ?? "",
+        );
       token = typeof body.nextPageToken === "string" ? body.nextPageToken : "";
     } while (token);
     const profiles = mapPool(customerIds.slice(0, input.cloudProfiles), input.profileConcurrency, async (id) => {

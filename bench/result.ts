@@ -27,7 +27,13 @@ export interface RunResult {
   loaderMs: number;
   peakRssMb: number;
   /** What the peak RSS is made of (peaks sampled every 100 ms in the sync process). */
-  memory?: { peakHeapUsedMb: number; peakHeapTotalMb: number; peakExternalMb: number; peakArrayBuffersMb: number; atEnd?: Record<string, number> };
+  memory?: {
+    peakHeapUsedMb: number;
+    peakHeapTotalMb: number;
+    peakExternalMb: number;
+    peakArrayBuffersMb: number;
+    atEnd?: Record<string, number>;
+  };
   /** 429 answers the sync received from Dataverse (request or $batch part) and from Ion. */
   throttled: number;
   status: string;
@@ -79,7 +85,14 @@ export interface Check {
 }
 
 export interface BenchResults {
-  scenario: { customers: number; subscriptionsPerCustomer: number; seed: number; serviceProtection: boolean; changeFraction: number; syncNodeOptions: string[] };
+  scenario: {
+    customers: number;
+    subscriptionsPerCustomer: number;
+    seed: number;
+    serviceProtection: boolean;
+    changeFraction: number;
+    syncNodeOptions: string[];
+  };
   runs: Record<RunName, RunResult>;
   setup: Record<string, unknown>;
   checks: Check[];
@@ -94,18 +107,54 @@ export function evaluateTargets(runs: Record<RunName, RunResult>): Check[] {
   const checks: Check[] = [];
   for (const run of RUN_NAMES) {
     const r = runs[run];
-    checks.push({ run, target: `Dataverse requests <= ${TARGETS.requestsPerFloor} x floor`, value: `${r.dataverseRequests} / ${r.floorRequests} = ${round(r.requestsPerFloor)}`, met: r.requestsPerFloor <= TARGETS.requestsPerFloor });
+    checks.push({
+      run,
+      target: `Dataverse requests <= ${TARGETS.requestsPerFloor} x floor`,
+      value: `${r.dataverseRequests} / ${r.floorRequests} = ${round(r.requestsPerFloor)}`,
+      met: r.requestsPerFloor <= TARGETS.requestsPerFloor,
+    });
     checks.push({ run, target: `peak RSS < ${TARGETS.peakRssMb} MB`, value: `${r.peakRssMb} MB`, met: r.peakRssMb < TARGETS.peakRssMb });
-    checks.push({ run, target: "no 429 reaches the admin as a failure", value: `${r.throttled} x 429, run ${r.status}`, met: r.status === "succeeded" });
-    checks.push({ run, target: "writes exactly the changed rows", value: `${r.dataverseWrites} written, ${r.rowsChanged} changed`, met: r.dataverseWrites === r.rowsChanged && (r.expectedChangedRows === undefined || r.rowsChanged === r.expectedChangedRows) });
-    if (r.syncPerLoader !== null) checks.push({ run, target: `sync time <= ${TARGETS.syncPerLoader} x bare loader`, value: `${r.wallMs} / ${r.loaderMs} ms = ${round(r.syncPerLoader)}`, met: r.syncPerLoader <= TARGETS.syncPerLoader });
-    checks.push({ run, target: `(extra) sync time <= ${TARGETS.syncPerLoader} x (bare loader + bare reader)`, value: `${r.wallMs} / (${r.loaderMs} + ${r.readerMs}) ms = ${round(r.syncPerLoaderAndReader)}`, met: r.syncPerLoaderAndReader <= TARGETS.syncPerLoader });
+    checks.push({
+      run,
+      target: "no 429 reaches the admin as a failure",
+      value: `${r.throttled} x 429, run ${r.status}`,
+      met: r.status === "succeeded",
+    });
+    checks.push({
+      run,
+      target: "writes exactly the changed rows",
+      value: `${r.dataverseWrites} written, ${r.rowsChanged} changed`,
+      met: r.dataverseWrites === r.rowsChanged && (r.expectedChangedRows === undefined || r.rowsChanged === r.expectedChangedRows),
+    });
+    if (r.syncPerLoader !== null)
+      checks.push({
+        run,
+        target: `sync time <= ${TARGETS.syncPerLoader} x bare loader`,
+        value: `${r.wallMs} / ${r.loaderMs} ms = ${round(r.syncPerLoader)}`,
+        met: r.syncPerLoader <= TARGETS.syncPerLoader,
+      });
+    checks.push({
+      run,
+      target: `(extra) sync time <= ${TARGETS.syncPerLoader} x (bare loader + bare reader)`,
+      value: `${r.wallMs} / (${r.loaderMs} + ${r.readerMs}) ms = ${round(r.syncPerLoaderAndReader)}`,
+      met: r.syncPerLoaderAndReader <= TARGETS.syncPerLoader,
+    });
   }
-  checks.push({ run: "noChange", target: "zero Dataverse writes when nothing changed", value: `${runs.noChange.dataverseWrites}`, met: runs.noChange.dataverseWrites === 0 });
+  checks.push({
+    run: "noChange",
+    target: "zero Dataverse writes when nothing changed",
+    value: `${runs.noChange.dataverseWrites}`,
+    met: runs.noChange.dataverseWrites === 0,
+  });
   for (const run of ["noChange", "onePercent"] as const) {
     const r = runs[run];
     const allowed = run === "noChange" ? 0 : (r.expectedChangedCustomers ?? 0);
-    checks.push({ run, target: "cloud-profile reads only for new or changed customers", value: `${r.cloudProfileReads} reads, ${allowed} changed customers`, met: r.cloudProfileReads <= allowed });
+    checks.push({
+      run,
+      target: "cloud-profile reads only for new or changed customers",
+      value: `${r.cloudProfileReads} reads, ${allowed} changed customers`,
+      met: r.cloudProfileReads <= allowed,
+    });
   }
   return checks;
 }
@@ -114,7 +163,8 @@ export function evaluateTargets(runs: Record<RunName, RunResult>): Check[] {
 export function contractProblems(results: { scenario?: unknown; runs?: unknown }): string[] {
   const problems: string[] = [];
   const s = results.scenario as Record<string, unknown> | undefined;
-  if (!s || typeof s.customers !== "number" || typeof s.subscriptionsPerCustomer !== "number") problems.push("scenario.customers / scenario.subscriptionsPerCustomer missing");
+  if (!s || typeof s.customers !== "number" || typeof s.subscriptionsPerCustomer !== "number")
+    problems.push("scenario.customers / scenario.subscriptionsPerCustomer missing");
   const runs = results.runs as Record<string, Record<string, unknown>> | undefined;
   for (const name of RUN_NAMES) {
     const r = runs?.[name];
@@ -122,7 +172,18 @@ export function contractProblems(results: { scenario?: unknown; runs?: unknown }
       problems.push(`runs.${name} missing`);
       continue;
     }
-    for (const key of ["wallMs", "ionRequests", "dataverseRequests", "dataverseBatchItems", "dataverseWrites", "rowsChanged", "floorRequests", "loaderMs", "peakRssMb", "throttled"]) {
+    for (const key of [
+      "wallMs",
+      "ionRequests",
+      "dataverseRequests",
+      "dataverseBatchItems",
+      "dataverseWrites",
+      "rowsChanged",
+      "floorRequests",
+      "loaderMs",
+      "peakRssMb",
+      "throttled",
+    ]) {
       if (typeof r[key] !== "number" || !Number.isFinite(r[key] as number)) problems.push(`runs.${name}.${key} is not a number`);
     }
   }

@@ -6,31 +6,41 @@
  */
 import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+
+import { type Sandbox, startSandbox } from "../sandbox";
+import { generateCrmAccounts, type IonSimulator } from "../sandbox/ion";
 import { DataverseClient } from "../src/dataverse";
 import { ensureError, ValidationError } from "../src/shared/errors";
-import { redact, registerSecret } from "../src/shared/redact";
 import { silentLogger } from "../src/shared/logger";
+import { redact, registerSecret } from "../src/shared/redact";
 import { MappingStatus } from "../src/sync";
-import { WRITE_CONCURRENCY } from "../src/sync/writer";
 import { PROFILE_CONCURRENCY } from "../src/sync/accounts";
-import { startSandbox, type Sandbox } from "../sandbox";
-import { generateCrmAccounts, type IonSimulator } from "../sandbox/ion";
-import { parseBenchArgs, USAGE, type BenchArgs } from "./args";
+import { WRITE_CONCURRENCY } from "../src/sync/writer";
+import { type BenchArgs, parseBenchArgs, USAGE } from "./args";
 import type { ChildRequest, ChildResult } from "./child";
 import { computeFloor, requiredReads } from "./floor";
-import { readRecordedOps, runLoader, toLoaderOperation, ION_ID_COLUMN } from "./loader";
-import { startIonWorker, type RemoteIon } from "./ionWorker";
+import { type RemoteIon, startIonWorker } from "./ionWorker";
+import { ION_ID_COLUMN, readRecordedOps, runLoader, toLoaderOperation } from "./loader";
 import { runReader } from "./reader";
-import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunName, type RunResult } from "./result";
-import { renderThrottledMarkdown, throttledChecks, throttledTotals, type ThrottledResults, type ThrottledRun } from "./throttled";
+import { type BenchResults, contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type RunName, type RunResult } from "./result";
+import { renderThrottledMarkdown, throttledChecks, type ThrottledResults, type ThrottledRun, throttledTotals } from "./throttled";
 
 const DATA_TABLES = ["w365_provideraccounts", "w365_providersubscriptions"] as const;
 type DataTable = (typeof DATA_TABLES)[number];
 /** Columns that change on every write whatever the content (not content). */
-const SYSTEM_COLUMNS = new Set(["modifiedon", "versionnumber", "_modifiedby_value", "_modifiedonbehalfby_value", "createdon", "_createdby_value", "_createdonbehalfby_value", "overriddencreatedon"]);
+const SYSTEM_COLUMNS = new Set([
+  "modifiedon",
+  "versionnumber",
+  "_modifiedby_value",
+  "_modifiedonbehalfby_value",
+  "createdon",
+  "_createdby_value",
+  "_createdonbehalfby_value",
+  "overriddencreatedon",
+]);
 const CLOUD_PROFILES = "GET /api/v3/accounts/{A}/customers/{C}/cloudProfiles";
 
 /** One stored row, reduced to what the bench compares: its Ion id, mapping status and a content hash. */
@@ -62,9 +72,16 @@ async function snapshot(dv: DataverseClient, connectionId: string): Promise<Snap
   const out = { w365_provideraccounts: new Map(), w365_providersubscriptions: new Map() } as Snapshot;
   for (const table of DATA_TABLES) {
     const idColumn = table === "w365_provideraccounts" ? "w365_provideraccountid" : "w365_providersubscriptionid";
-    for await (const page of dv.queryPages<Record<string, unknown>>(table, { filter: `_w365_connection_value eq ${connectionId}`, pageSize: 5000 })) {
+    for await (const page of dv.queryPages<Record<string, unknown>>(table, {
+      filter: `_w365_connection_value eq ${connectionId}`,
+      pageSize: 5000,
+    })) {
       for (const row of page) {
-        out[table].set(String(row[idColumn]), { ionId: String(row[ION_ID_COLUMN[table]!]), hash: contentOf(row), mappingStatus: typeof row.w365_mappingstatus === "number" ? row.w365_mappingstatus : undefined });
+        out[table].set(String(row[idColumn]), {
+          ionId: String(row[ION_ID_COLUMN[table]!]),
+          hash: contentOf(row),
+          mappingStatus: typeof row.w365_mappingstatus === "number" ? row.w365_mappingstatus : undefined,
+        });
       }
     }
   }
@@ -78,7 +95,9 @@ async function snapshot(dv: DataverseClient, connectionId: string): Promise<Snap
  * its subscriptions really sync; the few left (ambiguous names) stay Suggested, as in production.
  */
 export function benchAccounts(seed: number, customers: ReturnType<IonSimulator["control"]["customers"]>): Record<string, unknown>[] {
-  const crm = generateCrmAccounts(seed, customers.length, { withTruth: true }) as unknown as (Record<string, unknown> & { truth?: { kind: string; ionCustomerId?: string } })[];
+  const crm = generateCrmAccounts(seed, customers.length, { withTruth: true }) as unknown as (Record<string, unknown> & {
+    truth?: { kind: string; ionCustomerId?: string };
+  })[];
   const sure = new Set(["tenant", "domain", "name-typo", "name-suffix"]);
   const covered = new Set(crm.filter((a) => a.truth && sure.has(a.truth.kind)).map((a) => String(a.truth!.ionCustomerId)));
   const rows = crm.map(({ truth: _truth, ...rest }) => rest);
@@ -134,7 +153,12 @@ function mappedIonIds(snap: Snapshot): Set<string> {
 }
 
 function machineInfo(): BenchResults["machine"] {
-  return { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.arch()}`, totalMemGb: Math.round(os.totalmem() / 2 ** 30) };
+  return {
+    cpus: os.cpus().length,
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    totalMemGb: Math.round(os.totalmem() / 2 ** 30),
+  };
 }
 
 interface World {
@@ -173,24 +197,43 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
     logger: silentLogger,
   });
   const emulator = sandbox.emulator;
-  const ion = await startIonWorker({ seed: args.seed, customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, orderProcessing: { mode: "manual" } }).catch(async (error: unknown) => {
+  const ion = await startIonWorker({
+    seed: args.seed,
+    customers: args.customers,
+    subscriptionsPerCustomer: args.subscriptionsPerCustomer,
+    orderProcessing: { mode: "manual" },
+  }).catch(async (error: unknown) => {
     await sandbox.close();
     throw error;
   });
   registerSecret(ion.credentials.refreshToken);
   registerSecret(ion.credentials.apiSecret);
   const inspectToken = emulator.issueToken({ name: "Bench inspector", fieldSecurity: true, applicationUser: true });
-  const inspect = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: inspectToken }, logger: silentLogger, maxConcurrency: 4 });
-  const loaderClient = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.integrationToken }, logger: silentLogger });
+  const inspect = new DataverseClient({
+    url: emulator.url,
+    auth: { kind: "static", token: inspectToken },
+    logger: silentLogger,
+    maxConcurrency: 4,
+  });
+  const loaderClient = new DataverseClient({
+    url: emulator.url,
+    auth: { kind: "static", token: emulator.integrationToken },
+    logger: silentLogger,
+  });
   const accounts = benchAccounts(args.seed, await ion.control.customers());
-  const seeded = await inspect.batch(accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body })), { batchSize: 1000, concurrency: 2 });
+  const seeded = await inspect.batch(
+    accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body })),
+    { batchSize: 1000, concurrency: 2 },
+  );
   const bad = seeded.find((r) => !r.ok);
   if (bad && !bad.ok) throw new Error(`seeding accounts failed: ${bad.error.message}`);
   const connection = (name: string, withCredentials: boolean) => ({
     w365_name: name,
     w365_ionaccountid: ion.accountId,
     w365_ionbaseurl: ion.url,
-    ...(withCredentials ? { w365_refreshtoken: ion.credentials.refreshToken, w365_apikey: ion.credentials.apiKey, w365_apisecret: ion.credentials.apiSecret } : {}),
+    ...(withCredentials
+      ? { w365_refreshtoken: ion.credentials.refreshToken, w365_apikey: ion.credentials.apiKey, w365_apisecret: ion.credentials.apiSecret }
+      : {}),
     w365_country: "US",
     w365_currencycode: "USD",
     w365_status: 365000000,
@@ -204,14 +247,30 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   const ionSubscriptions = (await ion.control.subscriptions()).length;
   log(`setup: ${args.customers} customers, ${ionSubscriptions} subscriptions, ${accounts.length} existing accounts (${setupMs} ms)`);
   return {
-    world: { sandbox, emulator, ion, inspect, loaderClient, connectionId, loaderConnectionId, accounts: accounts.length, tmp, execArgv: childExecArgv(args.syncHeapMb), ionAccessToken: (await ion.control.issuePortalCredentials()).accessToken },
+    world: {
+      sandbox,
+      emulator,
+      ion,
+      inspect,
+      loaderClient,
+      connectionId,
+      loaderConnectionId,
+      accounts: accounts.length,
+      tmp,
+      execArgv: childExecArgv(args.syncHeapMb),
+      ionAccessToken: (await ion.control.issuePortalCredentials()).accessToken,
+    },
     setup: {
       ionCustomers: args.customers,
       ionSubscriptions,
       existingAccounts: accounts.length,
       accountSeeding: "sandbox CRM accounts + one exact account per customer they leave without a sure match",
       setupMs,
-      serviceProtectionLimits: args.throttled ? args.throttleLimits : args.serviceProtection ? { requestsPer5Min: 6000, executionMsPer5Min: 1_200_000, concurrent: 52 } : "off",
+      serviceProtectionLimits: args.throttled
+        ? args.throttleLimits
+        : args.serviceProtection
+          ? { requestsPer5Min: 6000, executionMsPer5Min: 1_200_000, concurrent: 52 }
+          : "off",
     },
   };
 }
@@ -233,13 +292,22 @@ export function pickEvenly<T>(items: readonly T[], fraction: number): T[] {
   return Array.from({ length: n }, (_, i) => items[Math.floor(i * step + step / 2)]!).filter((x) => x !== undefined);
 }
 
-async function measureRun(world: World, name: RunName, before: Snapshot, extra: { expectedChangedRows?: number; expectedChangedCustomers?: number; changedCustomerIds?: Set<string> }, log: (s: string) => void): Promise<{ result: RunResult; after: Snapshot }> {
+async function measureRun(
+  world: World,
+  name: RunName,
+  before: Snapshot,
+  extra: { expectedChangedRows?: number; expectedChangedCustomers?: number; changedCustomerIds?: Set<string> },
+  log: (s: string) => void,
+): Promise<{ result: RunResult; after: Snapshot }> {
   const { emulator, ion } = world;
   emulator.resetStats();
   await ion.control.resetCounters();
   const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
   writeFileSync(opsFile, "");
-  const { result: child, processMs } = await runChildProcess({ dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile }, world.execArgv);
+  const { result: child, processMs } = await runChildProcess(
+    { dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile },
+    world.execArgv,
+  );
   // Webhook steps the run's writes fired (the functions app handles them, as in production).
   const drainStart = performance.now();
   await world.sandbox.whenIdle();
@@ -259,15 +327,25 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     .reduce((a, [, v]) => a + v, 0);
 
   // Matching is needed for new customers, and for changed customers not yet Mapped or Ignored.
-  const unsettled = [...before.w365_provideraccounts.values()].filter((r) => r.mappingStatus !== MappingStatus.Mapped && r.mappingStatus !== MappingStatus.Ignored).map((r) => r.ionId);
-  const matchingNeeded = before.w365_provideraccounts.size < (await ion.control.customers()).length || unsettled.some((id) => extra.changedCustomerIds?.has(id));
-  const reads = requiredReads({ providerAccounts: before.w365_provideraccounts.size, providerSubscriptions: before.w365_providersubscriptions.size, accounts: world.accounts, matchingNeeded });
+  const unsettled = [...before.w365_provideraccounts.values()]
+    .filter((r) => r.mappingStatus !== MappingStatus.Mapped && r.mappingStatus !== MappingStatus.Ignored)
+    .map((r) => r.ionId);
+  const matchingNeeded =
+    before.w365_provideraccounts.size < (await ion.control.customers()).length || unsettled.some((id) => extra.changedCustomerIds?.has(id));
+  const reads = requiredReads({
+    providerAccounts: before.w365_provideraccounts.size,
+    providerSubscriptions: before.w365_providersubscriptions.size,
+    accounts: world.accounts,
+    matchingNeeded,
+  });
   const floor = computeFloor({ reads, changedRows: rowsChanged });
 
   // The bare loader: the same rows, in $batch of 1000, same concurrency as the sync's writer, under the loader's connector.
   const ionIds = new Map<string, string>();
   for (const t of DATA_TABLES) for (const [id, row] of after[t]) ionIds.set(`${t}|${id}`, row.ionId);
-  const ops = (await readRecordedOps(opsFile)).map((op) => toLoaderOperation(op, world.loaderConnectionId, (set, id) => ionIds.get(`${set}|${id}`)));
+  const ops = (await readRecordedOps(opsFile)).map((op) =>
+    toLoaderOperation(op, world.loaderConnectionId, (set, id) => ionIds.get(`${set}|${id}`)),
+  );
   const loader = await runLoader(world.loaderClient, ops, WRITE_CONCURRENCY);
   if (loader.failed) log(`  ${name}: the loader had ${loader.failed} failed rows: ${loader.firstError ?? ""}`);
   const reader = await runReader({
@@ -323,7 +401,12 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
     phasesMs,
     syncPhases: child.runs[0]?.phases,
     emulator: { requests: emu.requests, batchItems: emu.batchItems, throttled: emu.throttled, writes: emu.writes },
-    webhooks: { sent: emu.webhooksSent, failed: emu.webhooksFailed, otherDataverseRequests: Math.max(0, emu.requests - child.dataverse.requests), drainMs: webhookDrainMs },
+    webhooks: {
+      sent: emu.webhooksSent,
+      failed: emu.webhooksFailed,
+      otherDataverseRequests: Math.max(0, emu.requests - child.dataverse.requests),
+      drainMs: webhookDrainMs,
+    },
     throttledByDataverse: child.dataverse.throttled,
     throttledByIon: child.ion.throttled,
     processMs,
@@ -335,7 +418,11 @@ async function measureRun(world: World, name: RunName, before: Snapshot, extra: 
 }
 
 /** Applies the 1% change in Ion; returns what the sync should then write. */
-async function changeIon(world: World, fraction: number, mappedCustomers: Set<string>): Promise<{ customers: Set<string>; expectedRows: number }> {
+async function changeIon(
+  world: World,
+  fraction: number,
+  mappedCustomers: Set<string>,
+): Promise<{ customers: Set<string>; expectedRows: number }> {
   const { control } = world.ion;
   const customers = pickEvenly(await control.customers(), fraction);
   for (const c of customers) await control.updateCustomer(c.id, { customerName: `${c.customerName} (changed)` });
@@ -355,7 +442,11 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
       let extra: Parameters<typeof measureRun>[3] = {};
       if (name === "onePercent") {
         const change = await changeIon(world, args.changeFraction, mappedIonIds(before));
-        extra = { expectedChangedRows: change.expectedRows, expectedChangedCustomers: change.customers.size, changedCustomerIds: change.customers };
+        extra = {
+          expectedChangedRows: change.expectedRows,
+          expectedChangedCustomers: change.customers.size,
+          changedCustomerIds: change.customers,
+        };
       }
       const { result, after } = await measureRun(world, name, before, extra, log);
       runs[name] = result;
@@ -364,9 +455,17 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
     const mappedAfter = mappedIonIds(before).size;
     setup.mappedCustomersAfterFirstRun = mappedAfter;
     setup.unmappedCustomersAfterFirstRun = before.w365_provideraccounts.size - mappedAfter;
-    setup.note = "Customers left Unmapped/Suggested after auto-mapping keep their subscriptions out of the sync (skipped-unmapped), as in production; no admin mapping is done between phases.";
+    setup.note =
+      "Customers left Unmapped/Suggested after auto-mapping keep their subscriptions out of the sync (skipped-unmapped), as in production; no admin mapping is done between phases.";
     return {
-      scenario: { customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, serviceProtection: args.serviceProtection, changeFraction: args.changeFraction, syncNodeOptions: world.execArgv },
+      scenario: {
+        customers: args.customers,
+        subscriptionsPerCustomer: args.subscriptionsPerCustomer,
+        seed: args.seed,
+        serviceProtection: args.serviceProtection,
+        changeFraction: args.changeFraction,
+        syncNodeOptions: world.execArgv,
+      },
       runs,
       setup,
       checks: evaluateTargets(runs),
@@ -382,7 +481,10 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
  * The throttled scenario: the three runs under lowered limits, each in its own sync process; what the sync
  * absorbed and whether it still wrote exactly the changed rows. No loader or reader: nothing is compared here.
  */
-export async function runThrottled(args: BenchArgs, log: (s: string) => void = (s) => process.stderr.write(s + "\n")): Promise<ThrottledResults> {
+export async function runThrottled(
+  args: BenchArgs,
+  log: (s: string) => void = (s) => process.stderr.write(s + "\n"),
+): Promise<ThrottledResults> {
   const { world, setup } = await setUp(args, log);
   try {
     const runs = {} as Record<RunName, ThrottledRun>;
@@ -396,7 +498,16 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
       await world.ion.control.resetCounters();
       const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
       writeFileSync(opsFile, "");
-      const { result: child } = await runChildProcess({ dataverseUrl: world.emulator.url, dataverseToken: world.emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile }, world.execArgv);
+      const { result: child } = await runChildProcess(
+        {
+          dataverseUrl: world.emulator.url,
+          dataverseToken: world.emulator.integrationToken,
+          connectionId: world.connectionId,
+          kinds: ["all"],
+          opsFile,
+        },
+        world.execArgv,
+      );
       await world.sandbox.whenIdle();
       const emu = world.emulator.stats();
       const after = await snapshot(world.inspect, world.connectionId);
@@ -414,12 +525,20 @@ export async function runThrottled(args: BenchArgs, log: (s: string) => void = (
         rowsChanged,
         ...(expectedChangedRows !== undefined ? { expectedChangedRows } : {}),
       };
-      log(`  ${name}: ${run.status} in ${run.wallMs} ms; ${run.dataverseRequests} Dataverse requests, ${run.throttledByDataverse} x 429 absorbed (${run.dataverseRetries} resends); ${run.dataverseWrites} rows written, ${run.rowsChanged} changed`);
+      log(
+        `  ${name}: ${run.status} in ${run.wallMs} ms; ${run.dataverseRequests} Dataverse requests, ${run.throttledByDataverse} x 429 absorbed (${run.dataverseRetries} resends); ${run.dataverseWrites} rows written, ${run.rowsChanged} changed`,
+      );
       runs[name] = run;
       before = after;
     }
     return {
-      scenario: { customers: args.customers, subscriptionsPerCustomer: args.subscriptionsPerCustomer, seed: args.seed, changeFraction: args.changeFraction, limits: args.throttleLimits },
+      scenario: {
+        customers: args.customers,
+        subscriptionsPerCustomer: args.subscriptionsPerCustomer,
+        seed: args.seed,
+        changeFraction: args.changeFraction,
+        limits: args.throttleLimits,
+      },
       runs,
       totals: throttledTotals(runs),
       checks: throttledChecks(runs),

@@ -53,7 +53,11 @@ export interface ThrottledResults {
 
 export function throttledTotals(runs: Record<RunName, ThrottledRun>): ThrottledResults["totals"] {
   const sum = (f: (r: ThrottledRun) => number) => RUN_NAMES.reduce((a, n) => a + f(runs[n]), 0);
-  return { throttledByDataverse: sum((r) => r.throttledByDataverse), dataverseRetries: sum((r) => r.dataverseRetries), emulatorThrottled: sum((r) => r.emulatorThrottled) };
+  return {
+    throttledByDataverse: sum((r) => r.throttledByDataverse),
+    dataverseRetries: sum((r) => r.dataverseRetries),
+    emulatorThrottled: sum((r) => r.emulatorThrottled),
+  };
 }
 
 /** What the scenario must show: every run succeeds with exactly the changed rows written, and the limits bit. */
@@ -61,7 +65,12 @@ export function throttledChecks(runs: Record<RunName, ThrottledRun>): Check[] {
   const checks: Check[] = [];
   for (const run of RUN_NAMES) {
     const r = runs[run];
-    checks.push({ run, target: "the run succeeds despite the 429s", value: `${r.throttledByDataverse} x 429 absorbed, run ${r.status}`, met: r.status === "succeeded" });
+    checks.push({
+      run,
+      target: "the run succeeds despite the 429s",
+      value: `${r.throttledByDataverse} x 429 absorbed, run ${r.status}`,
+      met: r.status === "succeeded",
+    });
     checks.push({
       run,
       target: "writes exactly the changed rows",
@@ -70,7 +79,12 @@ export function throttledChecks(runs: Record<RunName, ThrottledRun>): Check[] {
     });
   }
   const totals = throttledTotals(runs);
-  checks.push({ run: "first", target: "the lowered limits really throttled the sync (at least one 429)", value: `${totals.throttledByDataverse} x 429 over the three runs`, met: totals.throttledByDataverse > 0 });
+  checks.push({
+    run: "first",
+    target: "the lowered limits really throttled the sync (at least one 429)",
+    value: `${totals.throttledByDataverse} x 429 over the three runs`,
+    met: totals.throttledByDataverse > 0,
+  });
   return checks;
 }
 

@@ -8,7 +8,14 @@ if (!fs.existsSync(entry)) {
   process.stderr.write("the benchmark is not built yet. Run `npm run build` in " + path.join(__dirname, "..") + " first.\n");
   process.exit(1);
 }
-require(entry).main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = typeof code === "number" ? code : 0; },
-  (err) => { process.stderr.write(String((err && err.message) || err) + "\n"); process.exitCode = 1; },
-);
+require(entry)
+  .main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = typeof code === "number" ? code : 0;
+    },
+    (err) => {
+      process.stderr.write(String((err && err.message) || err) + "\n");
+      process.exitCode = 1;
+    },
+  );

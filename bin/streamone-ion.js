@@ -10,7 +10,14 @@ if (!fs.existsSync(entry)) {
 }
 // Bounds the heap to the live set (src/shared/heap.ts: peak RSS of a large sync, issue 8).
 require(path.join(__dirname, "..", "build", "src", "shared", "heap.js")).tuneHeapGrowth();
-require(entry).main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = typeof code === "number" ? code : 0; },
-  (err) => { process.stderr.write(String((err && err.message) || err) + "\n"); process.exitCode = 1; },
-);
+require(entry)
+  .main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = typeof code === "number" ? code : 0;
+    },
+    (err) => {
+      process.stderr.write(String((err && err.message) || err) + "\n");
+      process.exitCode = 1;
+    },
+  );

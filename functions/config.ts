@@ -4,9 +4,10 @@
  * here is registered for redaction. functions/README.md documents each setting.
  */
 import { z } from "zod";
+
+import { dataverseAuthFromEnv, type DataverseEnvAuth } from "../src/dataverse/config";
 import { ConfigError, ensureError } from "../src/shared/errors";
 import { GUID_PATTERN } from "../src/shared/guid";
-import { dataverseAuthFromEnv, type DataverseEnvAuth } from "../src/dataverse/config";
 import { registerSecret } from "../src/shared/redact";
 import { parseNcrontab } from "./ncrontab";
 
@@ -110,7 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   const parsed = settingsSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".")} ${i.message}`);
-    throw new ConfigError(`Invalid functions app settings: ${problems.join("; ")}.`, { hint: "See functions/README.md for every setting." });
+    throw new ConfigError(`Invalid functions app settings: ${problems.join("; ")}.`, {
+      hint: "See functions/README.md for every setting.",
+    });
   }
   const s = parsed.data;
   const config: FunctionsConfig = {

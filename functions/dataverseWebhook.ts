@@ -4,6 +4,7 @@
  * constant time (the local host and defense in depth). Pipeline: functions/webhookHandler.ts.
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+
 import { getDefaultRuntime } from "./runtime";
 import { createWebhookHandler } from "./webhookHandler";
 import { syncQueueOutput } from "./workQueue";

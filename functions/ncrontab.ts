@@ -41,7 +41,9 @@ function parseNumber(token: string, spec: FieldSpec, expression: string): number
   const named = spec.names?.indexOf(lower.slice(0, 3)) ?? -1;
   const value = named >= 0 && lower.length >= 3 ? named + (spec.namesStart ?? 0) : /^\d+$/.test(token) ? Number(token) : NaN;
   if (!Number.isInteger(value) || value < spec.min || value > spec.max) {
-    throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: ${spec.name} value "${token}" must be ${spec.min}-${spec.max}.`);
+    throw new ConfigError(
+      `"${expression}" is not a valid NCRONTAB schedule: ${spec.name} value "${token}" must be ${spec.min}-${spec.max}.`,
+    );
   }
   return value;
 }
@@ -54,7 +56,8 @@ function parseField(text: string, spec: FieldSpec, expression: string): Set<numb
       throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: bad ${spec.name} field "${text}".`);
     }
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: bad step in ${spec.name} field "${text}".`);
+    if (!Number.isInteger(step) || step < 1)
+      throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: bad step in ${spec.name} field "${text}".`);
     let from: number;
     let to: number;
     if (range === "*") {
@@ -64,7 +67,8 @@ function parseField(text: string, spec: FieldSpec, expression: string): Set<numb
       const [a, b] = range.split("-");
       from = parseNumber(a ?? "", spec, expression);
       to = parseNumber(b ?? "", spec, expression);
-      if (from > to) throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: ${spec.name} range "${range}" runs backwards.`);
+      if (from > to)
+        throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: ${spec.name} range "${range}" runs backwards.`);
     } else {
       from = parseNumber(range, spec, expression);
       to = stepText === undefined ? from : spec.name === "day-of-week" ? 6 : spec.max;
@@ -105,7 +109,8 @@ export function nextOccurrence(schedule: CronSchedule, after: Date): Date | unde
   const seconds = sorted(schedule.seconds);
   const day = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), start.getUTCDate()));
   for (let i = 0; i < 366 * 5; i++, day.setUTCDate(day.getUTCDate() + 1)) {
-    if (!schedule.months.has(day.getUTCMonth() + 1) || !schedule.days.has(day.getUTCDate()) || !schedule.weekdays.has(day.getUTCDay())) continue;
+    if (!schedule.months.has(day.getUTCMonth() + 1) || !schedule.days.has(day.getUTCDate()) || !schedule.weekdays.has(day.getUTCDay()))
+      continue;
     for (const h of hours) {
       for (const m of minutes) {
         for (const s of seconds) {

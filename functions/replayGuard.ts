@@ -6,8 +6,8 @@
  * delivery is forgotten so Dataverse's retry can do the work. In-memory per instance: the engine's
  * own idempotency (order referenceIds, upserts by key) covers deliveries landing on another instance.
  */
-import type { Clock } from "../src/shared/clock";
 import { EMPTY_GUID, type WebhookContext } from "../plugins/context";
+import type { Clock } from "../src/shared/clock";
 
 export interface RememberedOutcome {
   status: number;
@@ -26,7 +26,15 @@ interface Entry {
  */
 export function replayKey(ctx: WebhookContext): string | undefined {
   if (!ctx.requestId && !ctx.operationId) return undefined;
-  return [ctx.messageName.toLowerCase(), ctx.primaryEntityName, ctx.primaryEntityId, ctx.requestId ?? EMPTY_GUID, ctx.operationId ?? EMPTY_GUID, ctx.correlationId, ctx.stageNumber].join("|");
+  return [
+    ctx.messageName.toLowerCase(),
+    ctx.primaryEntityName,
+    ctx.primaryEntityId,
+    ctx.requestId ?? EMPTY_GUID,
+    ctx.operationId ?? EMPTY_GUID,
+    ctx.correlationId,
+    ctx.stageNumber,
+  ].join("|");
 }
 
 export class ReplayGuard {

@@ -5,14 +5,15 @@
  * tests build their own with `createRuntime`.
  */
 import type { InvocationContext } from "@azure/functions";
-import { DataverseClient } from "../src/dataverse";
-import { systemClock, type Clock } from "../src/shared/clock";
-import { createLogger, type Logger } from "../src/shared/logger";
-import * as sync from "../src/sync";
-import type { SyncDeps } from "../src/sync";
+
 import { KeyedMutex } from "../plugins/keyedMutex";
 import type { PluginDeps, SyncEngine, WorkQueue } from "../plugins/types";
-import { loadConfig, type FunctionsConfig } from "./config";
+import { DataverseClient } from "../src/dataverse";
+import { type Clock, systemClock } from "../src/shared/clock";
+import { createLogger, type Logger } from "../src/shared/logger";
+import type { SyncDeps } from "../src/sync";
+import * as sync from "../src/sync";
+import { type FunctionsConfig, loadConfig } from "./config";
 import { ReplayGuard } from "./replayGuard";
 import type { WebhookRuntime } from "./webhookHandler";
 import type { ExpectedOrganization } from "./webhookSecurity";
@@ -82,7 +83,10 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
       return Promise.resolve({ userId: config.integrationUserId, organizationId: config.organizationId });
     }
     identityPromise ??= dataverse.whoAmI().then(
-      (who) => ({ userId: (config.integrationUserId ?? who.UserId).toLowerCase(), organizationId: (config.organizationId ?? who.OrganizationId).toLowerCase() }),
+      (who) => ({
+        userId: (config.integrationUserId ?? who.UserId).toLowerCase(),
+        organizationId: (config.organizationId ?? who.OrganizationId).toLowerCase(),
+      }),
       (error: unknown) => {
         identityPromise = undefined; // a transient failure must not stick
         throw error;
@@ -105,7 +109,10 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     async expectedOrganization(): Promise<ExpectedOrganization> {
       // With a configured name or id, no Dataverse call is needed to refuse a foreign organization.
       if (config.organization || config.organizationId) {
-        return { ...(config.organization ? { name: config.organization } : {}), ...(config.organizationId ? { id: config.organizationId } : {}) };
+        return {
+          ...(config.organization ? { name: config.organization } : {}),
+          ...(config.organizationId ? { id: config.organizationId } : {}),
+        };
       }
       return { id: (await identity()).organizationId };
     },

@@ -7,6 +7,7 @@
  * (connectors already queued are then skipped as "already queued").
  */
 import { app, type InvocationContext, type Timer } from "@azure/functions";
+
 import { DEFAULT_SYNC_SCHEDULE } from "./config";
 import { getDefaultRuntime } from "./runtime";
 import { createScheduledSync } from "./timers";

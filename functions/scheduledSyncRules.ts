@@ -2,12 +2,12 @@
  * Which connectors the scheduled sync queues, and the queueing itself (pure of Azure registration,
  * so the local host and tests use it directly). See scheduledSync.ts for the timer.
  */
-import { ConnectorError, ensureError } from "../src/shared/errors";
 import { queueSyncRun } from "../plugins/startSync";
-import { ConnectionStatus, SETS } from "../src/sync/schema";
-import { ENV_DEFAULT_SYNC_SCHEDULE } from "../src/solution/contract";
-import { odataString } from "../src/dataverse";
 import type { PluginDeps } from "../plugins/types";
+import { odataString } from "../src/dataverse";
+import { ConnectorError, ensureError } from "../src/shared/errors";
+import { ENV_DEFAULT_SYNC_SCHEDULE } from "../src/solution/contract";
+import { ConnectionStatus, SETS } from "../src/sync/schema";
 import { isDue, parseNcrontab } from "./ncrontab";
 
 export const STATUS_CONNECTED = ConnectionStatus.Connected;
@@ -54,10 +54,13 @@ export function notDueReason(row: ConnectionRow, now: Date, environmentDefault?:
 
 /** The effective value of an environment variable: its current value row, else the definition's default. */
 export async function readEnvironmentVariable(deps: PluginDeps<unknown>, schemaName: string): Promise<string | undefined> {
-  const definition = await deps.dataverse.queryFirst<{ environmentvariabledefinitionid: string; defaultvalue?: string | null }>("environmentvariabledefinitions", {
-    select: ["environmentvariabledefinitionid", "defaultvalue"],
-    filter: `schemaname eq ${odataString(schemaName)}`,
-  });
+  const definition = await deps.dataverse.queryFirst<{ environmentvariabledefinitionid: string; defaultvalue?: string | null }>(
+    "environmentvariabledefinitions",
+    {
+      select: ["environmentvariabledefinitionid", "defaultvalue"],
+      filter: `schemaname eq ${odataString(schemaName)}`,
+    },
+  );
   if (!definition) return undefined;
   const value = await deps.dataverse.queryFirst<{ value?: string | null }>("environmentvariablevalues", {
     select: ["value"],
@@ -99,4 +102,3 @@ export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<Schedule
   }
   return report;
 }
-

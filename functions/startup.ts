@@ -3,6 +3,7 @@
  * bad setting fails the app with a message naming it instead of failing each invocation later.
  */
 import { app } from "@azure/functions";
+
 import { tuneHeapGrowth } from "../src/shared/heap";
 import { loadConfig } from "./config";
 

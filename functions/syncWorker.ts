@@ -5,6 +5,7 @@
  * After MAX_DEQUEUE_COUNT attempts Azure moves the message to `streamone-sync-poison`.
  */
 import { app, type InvocationContext } from "@azure/functions";
+
 import { QUEUE_CONNECTION_SETTING, SYNC_QUEUE_NAME } from "./config";
 import { getDefaultRuntime } from "./runtime";
 import { createSyncWorker } from "./workItems";

@@ -3,6 +3,7 @@
  * (scheduledSync.ts and tokenKeepAlive.ts register them with their schedules and retry options).
  */
 import type { InvocationContext, Timer } from "@azure/functions";
+
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import { redact } from "../src/shared/redact";
 import type { FunctionsRuntime } from "./runtime";
@@ -13,7 +14,11 @@ export type { ScheduledSyncReport } from "./scheduledSyncRules";
 /** Some connectors' syncs could not be queued; the timer's retry option runs the whole pass again. */
 export class ScheduledSyncError extends ConnectorError {
   constructor(report: ScheduledSyncReport) {
-    super("SCHEDULED_SYNC_FAILED", redact(`Could not queue ${report.failed.length} connector sync(s): ${report.failed.map((f) => f.error).join("; ")}`), { retryable: true });
+    super(
+      "SCHEDULED_SYNC_FAILED",
+      redact(`Could not queue ${report.failed.length} connector sync(s): ${report.failed.map((f) => f.error).join("; ")}`),
+      { retryable: true },
+    );
   }
 }
 
@@ -21,7 +26,12 @@ export function createScheduledSync(runtime: Pick<FunctionsRuntime, "pluginDeps"
   return async function scheduledSyncHandler(timer: Timer, context: InvocationContext): Promise<ScheduledSyncReport> {
     const log = runtime.logger.child({ invocationId: context.invocationId, function: "scheduledSync" });
     const report = await queueDueSyncs(runtime.pluginDeps(context));
-    log.info("scheduled sync", { queued: report.queued.length, skipped: report.skipped.length, failed: report.failed.length, pastDue: timer.isPastDue });
+    log.info("scheduled sync", {
+      queued: report.queued.length,
+      skipped: report.skipped.length,
+      failed: report.failed.length,
+      pastDue: timer.isPastDue,
+    });
     if (report.failed.length > 0) {
       log.error("scheduled sync could not queue every connector", { failed: report.failed });
       throw new ScheduledSyncError(report);
@@ -34,7 +44,10 @@ export function createTokenKeepAlive(runtime: Pick<FunctionsRuntime, "engine" | 
   return async function tokenKeepAliveHandler(_timer: Timer, context: InvocationContext): Promise<unknown> {
     const log = runtime.logger.child({ invocationId: context.invocationId, function: "tokenKeepAlive" });
     try {
-      const report = await runtime.engine.runKeepAlive(runtime.syncDeps, { now: runtime.clock.now(), staleSyncMs: runtime.config.staleSyncHours * 3600_000 });
+      const report = await runtime.engine.runKeepAlive(runtime.syncDeps, {
+        now: runtime.clock.now(),
+        staleSyncMs: runtime.config.staleSyncHours * 3600_000,
+      });
       log.info("token keep-alive finished", { report });
       return report;
     } catch (caught) {
@@ -43,4 +56,3 @@ export function createTokenKeepAlive(runtime: Pick<FunctionsRuntime, "engine" | 
     }
   };
 }
-

@@ -4,6 +4,7 @@
  * for STALE_SYNC_HOURS. The engine serialises each rotation through the connector's token lease.
  */
 import { app, type InvocationContext, type Timer } from "@azure/functions";
+
 import { DEFAULT_KEEPALIVE_SCHEDULE } from "./config";
 import { getDefaultRuntime } from "./runtime";
 import { createTokenKeepAlive } from "./timers";

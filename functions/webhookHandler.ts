@@ -4,14 +4,15 @@
  * organization → replay → dispatch. Every refusal before dispatch does no Dataverse or Ion work.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+
+import { parseWebhookBody, type WebhookContext, WebhookPayloadError } from "../plugins/context";
+import { dispatch } from "../plugins/dispatch";
+import { type PluginDeps, WebhookRefusedError } from "../plugins/types";
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import type { Logger } from "../src/shared/logger";
 import { redact } from "../src/shared/redact";
-import { parseWebhookBody, WebhookPayloadError, type WebhookContext } from "../plugins/context";
-import { dispatch } from "../plugins/dispatch";
-import { WebhookRefusedError, type PluginDeps } from "../plugins/types";
-import { replayKey, type RememberedOutcome, type ReplayGuard } from "./replayGuard";
-import { authenticate, checkOrganization, WebhookAuthError, WebhookOriginError, type ExpectedOrganization } from "./webhookSecurity";
+import { type RememberedOutcome, type ReplayGuard, replayKey } from "./replayGuard";
+import { authenticate, checkOrganization, type ExpectedOrganization, WebhookAuthError, WebhookOriginError } from "./webhookSecurity";
 
 export interface WebhookRuntime {
   webhookKey: string;
@@ -88,15 +89,21 @@ function outcomeResponse(outcome: RememberedOutcome, replayed: boolean, invocati
 function checkHeaders(request: HttpRequest, ctx: WebhookContext): void {
   const requestName = request.headers.get("x-ms-dynamics-request-name");
   if (requestName && requestName.toLowerCase() !== ctx.messageName.toLowerCase()) {
-    throw new MismatchedHeaderError(`x-ms-dynamics-request-name "${requestName}" does not match the payload's MessageName "${ctx.messageName}".`);
+    throw new MismatchedHeaderError(
+      `x-ms-dynamics-request-name "${requestName}" does not match the payload's MessageName "${ctx.messageName}".`,
+    );
   }
   const entityName = request.headers.get("x-ms-dynamics-entity-name");
   if (entityName && ctx.primaryEntityName && entityName.toLowerCase() !== ctx.primaryEntityName.toLowerCase()) {
-    throw new MismatchedHeaderError(`x-ms-dynamics-entity-name "${entityName}" does not match the payload's PrimaryEntityName "${ctx.primaryEntityName}".`);
+    throw new MismatchedHeaderError(
+      `x-ms-dynamics-entity-name "${entityName}" does not match the payload's PrimaryEntityName "${ctx.primaryEntityName}".`,
+    );
   }
 }
 
-export function createWebhookHandler(runtime: WebhookRuntime): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
+export function createWebhookHandler(
+  runtime: WebhookRuntime,
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context) => {
     const log = runtime.logger.child({ invocationId: context.invocationId, function: "dataverseWebhook" });
     try {
@@ -110,7 +117,13 @@ export function createWebhookHandler(runtime: WebhookRuntime): (request: HttpReq
       if (runtime.replay.isStale(ctx.operationCreatedOn)) {
         throw new StaleDeliveryError();
       }
-      const fields = { message: ctx.messageName, entity: ctx.primaryEntityName, id: ctx.primaryEntityId, correlationId: ctx.correlationId, mode: ctx.mode };
+      const fields = {
+        message: ctx.messageName,
+        entity: ctx.primaryEntityName,
+        id: ctx.primaryEntityId,
+        correlationId: ctx.correlationId,
+        mode: ctx.mode,
+      };
       const { outcome, replayed } = await runtime.replay.run(replayKey(ctx), () => dispatch(ctx, runtime.pluginDeps(context)));
       if (replayed) log.info("webhook replay answered without a second effect", fields);
       else log.info("webhook handled", { ...fields, status: outcome.status });
@@ -125,10 +138,14 @@ export function createWebhookHandler(runtime: WebhookRuntime): (request: HttpReq
       log.error("webhook failed", { error: error.message, code: caught instanceof ConnectorError ? caught.code : "UNEXPECTED", retryable });
       // Downstream failures keep their typed message (already free of secrets) so the admin sees why;
       // a transient one answers 503, for which Dataverse makes one more delivery attempt.
-      const failure = new ConnectorError(caught instanceof ConnectorError ? caught.code : "WEBHOOK_INTERNAL", `The functions app could not handle the webhook: ${error.message}`, {
-        statusCode: retryable ? 503 : 500,
-        ...(caught instanceof ConnectorError && caught.hint ? { hint: caught.hint } : {}),
-      });
+      const failure = new ConnectorError(
+        caught instanceof ConnectorError ? caught.code : "WEBHOOK_INTERNAL",
+        `The functions app could not handle the webhook: ${error.message}`,
+        {
+          statusCode: retryable ? 503 : 500,
+          ...(caught instanceof ConnectorError && caught.hint ? { hint: caught.hint } : {}),
+        },
+      );
       return errorResponse(failure, context.invocationId);
     }
   };

@@ -4,8 +4,9 @@
  * auth sends) or the `x-functions-key` header.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { ConnectorError } from "../src/shared/errors";
+
 import type { WebhookContext } from "../plugins/context";
+import { ConnectorError } from "../src/shared/errors";
 
 export class WebhookAuthError extends ConnectorError {
   constructor(message: string) {
@@ -70,7 +71,9 @@ export function checkOrganization(headerOrganization: string | null, ctx: Webhoo
   }
   // Even when only the id is configured: a delivery whose header names another organization than its body is forged.
   if (headerOrganization && ctx.organizationName && !sameOrganization(headerOrganization, ctx.organizationName)) {
-    throw new WebhookOriginError(`Webhook refused: its header names organization "${headerOrganization}" but its body comes from "${ctx.organizationName}".`);
+    throw new WebhookOriginError(
+      `Webhook refused: its header names organization "${headerOrganization}" but its body comes from "${ctx.organizationName}".`,
+    );
   }
   if (expected.id && ctx.organizationId !== expected.id.toLowerCase()) {
     throw new WebhookOriginError(`Webhook from organization id ${ctx.organizationId} refused: this app serves ${expected.id}.`);

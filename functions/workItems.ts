@@ -5,9 +5,10 @@
  * row or the subscription, so the message completes.
  */
 import type { InvocationContext } from "@azure/functions";
+
+import type { SyncEngine } from "../plugins/types";
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import type { Logger } from "../src/shared/logger";
-import type { SyncEngine } from "../plugins/types";
 import { parseWorkMessage } from "./workQueue";
 
 function dequeueCountOf(context: InvocationContext): number {
@@ -28,15 +29,24 @@ export function createSyncWorker<D>(runtime: { engine: SyncEngine<D>; syncDeps: 
         log.info("sync run finished", { runId: message.runId, status: (summary as { status?: unknown } | undefined)?.status });
       } else {
         log.info("outbound change starting", { subscriptionId: message.subscriptionId });
-        const result = await runtime.engine.runOutboundForSubscription(runtime.syncDeps, { subscriptionId: message.subscriptionId, trigger: message.trigger });
-        log.info("outbound change finished", { subscriptionId: message.subscriptionId, status: (result as { status?: unknown } | undefined)?.status });
+        const result = await runtime.engine.runOutboundForSubscription(runtime.syncDeps, {
+          subscriptionId: message.subscriptionId,
+          trigger: message.trigger,
+        });
+        log.info("outbound change finished", {
+          subscriptionId: message.subscriptionId,
+          status: (result as { status?: unknown } | undefined)?.status,
+        });
       }
     } catch (caught) {
       const error = ensureError(caught);
       const retryable = caught instanceof ConnectorError ? caught.retryable : true;
-      log.error("work item failed", { error: error.message, code: caught instanceof ConnectorError ? caught.code : "UNEXPECTED", retryable });
+      log.error("work item failed", {
+        error: error.message,
+        code: caught instanceof ConnectorError ? caught.code : "UNEXPECTED",
+        retryable,
+      });
       if (retryable) throw error;
     }
   };
 }
-

@@ -6,13 +6,14 @@
  * - Local host and tests: `InProcessWorkQueue` runs the same worker handler in this process,
  *   with the same JSON round trip and the same dequeue-count retry rule.
  */
-import { output, type InvocationContext } from "@azure/functions";
+import { type InvocationContext, output } from "@azure/functions";
 import { z } from "zod";
+
+import { SYNC_KINDS, TRIGGERS, type WorkMessage, type WorkQueue } from "../plugins/types";
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import { GUID_PATTERN } from "../src/shared/guid";
 import type { Logger } from "../src/shared/logger";
 import { silentLogger } from "../src/shared/logger";
-import { SYNC_KINDS, TRIGGERS, type WorkMessage, type WorkQueue } from "../plugins/types";
 import { QUEUE_CONNECTION_SETTING, SYNC_QUEUE_NAME } from "./config";
 
 export type { WorkMessage, WorkQueue } from "../plugins/types";
@@ -63,7 +64,9 @@ export function parseWorkMessage(raw: unknown): WorkMessage {
   const parsed = workMessageSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new WorkMessageError(`The queue message is not a work item: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unknown shape"}.`);
+    throw new WorkMessageError(
+      `The queue message is not a work item: ${issue ? `${issue.path.join(".")} ${issue.message}` : "unknown shape"}.`,
+    );
   }
   return parsed.data as WorkMessage;
 }

@@ -1,9 +1,9 @@
 /** Checks shared by the handlers: the connector exists and is active, no identical run is in flight, who caused an event. */
-import type { WebhookContext } from "./context";
 import { GUID_PATTERN } from "../src/shared/guid";
-import { EMPTY_GUID } from "./context";
 import { SETS } from "../src/sync/schema";
-import { WebhookRefusedError, type PluginDeps, type SyncKind, type Trigger } from "./types";
+import type { WebhookContext } from "./context";
+import { EMPTY_GUID } from "./context";
+import { type PluginDeps, type SyncKind, type Trigger, WebhookRefusedError } from "./types";
 
 const STATE_ACTIVE = 0;
 
@@ -17,7 +17,12 @@ export interface ConnectionSummary {
 export function requireTargetId(ctx: WebhookContext, what: string): string {
   const id = ctx.target && ctx.target.id !== EMPTY_GUID ? ctx.target.id : ctx.primaryEntityId;
   if (!id || id === EMPTY_GUID || !GUID_PATTERN.test(id)) {
-    throw new WebhookRefusedError("WEBHOOK_NO_TARGET", `The ${ctx.messageName} call carries no ${what} id.`, 400, `Call ${ctx.messageName} bound to a ${what} record.`);
+    throw new WebhookRefusedError(
+      "WEBHOOK_NO_TARGET",
+      `The ${ctx.messageName} call carries no ${what} id.`,
+      400,
+      `Call ${ctx.messageName} bound to a ${what} record.`,
+    );
   }
   return id;
 }
@@ -28,12 +33,22 @@ export async function requireActiveConnection(deps: PluginDeps<unknown>, connect
     select: ["w365_providerconnectionid", "w365_name", "statecode", "w365_status"],
   });
   if (!row) {
-    throw new WebhookRefusedError("CONNECTION_NOT_FOUND", `StreamOne connector ${connectionId} was not found.`, 404, "It may have been deleted; refresh the connector list.");
+    throw new WebhookRefusedError(
+      "CONNECTION_NOT_FOUND",
+      `StreamOne connector ${connectionId} was not found.`,
+      404,
+      "It may have been deleted; refresh the connector list.",
+    );
   }
   const name = typeof row.w365_name === "string" && row.w365_name ? row.w365_name : "StreamOne Ion";
   const active = row.statecode === undefined || row.statecode === null || Number(row.statecode) === STATE_ACTIVE;
   if (!active) {
-    throw new WebhookRefusedError("CONNECTION_INACTIVE", `StreamOne connector "${name}" is deactivated.`, 409, "Activate the connector before verifying or syncing it.");
+    throw new WebhookRefusedError(
+      "CONNECTION_INACTIVE",
+      `StreamOne connector "${name}" is deactivated.`,
+      409,
+      "Activate the connector before verifying or syncing it.",
+    );
   }
   const summary: ConnectionSummary = { id: connectionId, name, active };
   if (typeof row.w365_status === "number") summary.status = row.w365_status;
@@ -57,7 +72,12 @@ function timestamp(value: unknown): number | undefined {
  * work and confuse the run history. Dry runs write nothing, so they never block or get blocked.
  * A run older than `staleRunMs` is assumed dead (its process crashed) and no longer blocks.
  */
-export async function ensureNoActiveRun(deps: PluginDeps<unknown>, connection: ConnectionSummary, kind: SyncKind, dryRun: boolean): Promise<void> {
+export async function ensureNoActiveRun(
+  deps: PluginDeps<unknown>,
+  connection: ConnectionSummary,
+  kind: SyncKind,
+  dryRun: boolean,
+): Promise<void> {
   if (dryRun) return;
   const filter = `_w365_connection_value eq ${connection.id} and (w365_status eq 'queued' or w365_status eq 'running')`;
   const now = deps.clock.now();

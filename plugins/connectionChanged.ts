@@ -4,9 +4,9 @@
  * The connector rotates the single-use refresh token itself on every exchange; those writes come
  * from its application user and are ignored, or every verify would trigger the next one.
  */
+import { causedByIntegration, requireActiveConnection, requireTargetId } from "./common";
 import type { WebhookContext } from "./context";
 import { getString } from "./context";
-import { causedByIntegration, requireActiveConnection, requireTargetId } from "./common";
 import type { HandlerOutcome, PluginDeps } from "./types";
 
 export async function connectionChanged<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
@@ -15,7 +15,11 @@ export async function connectionChanged<D>(ctx: WebhookContext, deps: PluginDeps
   if (await causedByIntegration(ctx, untyped)) {
     return { status: 200, body: { ignored: true, reason: "The change was made by the connector itself (token rotation)." } };
   }
-  if (ctx.target?.kind === "entity" && "w365_refreshtoken" in ctx.target.attributes && !getString(ctx.target.attributes, "w365_refreshtoken")) {
+  if (
+    ctx.target?.kind === "entity" &&
+    "w365_refreshtoken" in ctx.target.attributes &&
+    !getString(ctx.target.attributes, "w365_refreshtoken")
+  ) {
     return { status: 200, body: { ignored: true, reason: "The refresh token was cleared; nothing to verify." } };
   }
   if (ctx.messageName === "Create" && ctx.target?.kind === "entity" && !("w365_refreshtoken" in ctx.target.attributes)) {

@@ -7,6 +7,7 @@
  * anything else, whatever the input (fuzzed in test/plugins/context.fuzz.test.ts).
  */
 import { z } from "zod";
+
 import { ConnectorError } from "../src/shared/errors";
 import { BRACED_GUID_PATTERN, EMPTY_GUID } from "../src/shared/guid";
 import { registerSecret } from "../src/shared/redact";
@@ -295,7 +296,8 @@ function convertImages(items: unknown, path: string): Record<string, SdkEntity> 
   const out: Record<string, SdkEntity> = {};
   for (const [alias, v] of Object.entries(values)) {
     if (v === null) continue;
-    if (typeof v !== "object" || v instanceof Date || Array.isArray(v) || v.kind !== "entity") fail(`${path}.${alias}`, "must be an Entity");
+    if (typeof v !== "object" || v instanceof Date || Array.isArray(v) || v.kind !== "entity")
+      fail(`${path}.${alias}`, "must be an Entity");
     out[alias] = v;
   }
   return out;

@@ -2,13 +2,13 @@
  * Message name + table → handler. Anything not registered here is refused with a 400 before any
  * work, so a misregistered step shows up as a failed system job with a clear reason.
  */
-import type { WebhookContext } from "./context";
 import { connectionChanged } from "./connectionChanged";
+import type { WebhookContext } from "./context";
 import { mapProviderAccount } from "./mapProviderAccount";
 import { subscriptionChanged } from "./subscriptionChanged";
 import { syncProviderAccounts } from "./syncProviderAccounts";
 import { syncSubscriptions } from "./syncSubscriptions";
-import { WebhookRefusedError, type HandlerOutcome, type PluginDeps } from "./types";
+import { type HandlerOutcome, type PluginDeps, WebhookRefusedError } from "./types";
 import { verifyConnectivity } from "./verifyConnectivity";
 
 type Handler = <D>(ctx: WebhookContext, deps: PluginDeps<D>) => Promise<HandlerOutcome>;

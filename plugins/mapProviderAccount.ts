@@ -4,11 +4,11 @@
  * accounts the engine does not create one; the step then fails with a message listing them, which
  * is the only way a webhook step can answer the admin (DESIGN.md section 3).
  */
+import { SETS } from "../src/sync/schema";
+import { requireTargetId } from "./common";
 import type { WebhookContext } from "./context";
 import { getBoolean, getGuid, getString } from "./context";
-import { requireTargetId } from "./common";
-import { SETS } from "../src/sync/schema";
-import { MAP_ACTIONS, WebhookRefusedError, type HandlerOutcome, type MapAction, type MapResult, type PluginDeps } from "./types";
+import { type HandlerOutcome, MAP_ACTIONS, type MapAction, type MapResult, type PluginDeps, WebhookRefusedError } from "./types";
 
 const ACTIONS: readonly MapAction[] = MAP_ACTIONS;
 
@@ -18,7 +18,8 @@ export function chooseMapAction(params: { action?: string; accountId?: string; c
     if (!ACTIONS.includes(action)) {
       throw new WebhookRefusedError("MAP_BAD_ACTION", `Action "${params.action}" is not one of ${ACTIONS.join(", ")}.`, 400);
     }
-    if (action === "map" && !params.accountId) throw new WebhookRefusedError("MAP_NO_ACCOUNT", "Choose the account to map to (AccountId).", 400);
+    if (action === "map" && !params.accountId)
+      throw new WebhookRefusedError("MAP_NO_ACCOUNT", "Choose the account to map to (AccountId).", 400);
     return action;
   }
   if (params.createNew && params.accountId) {
@@ -52,8 +53,19 @@ export async function mapProviderAccount<D>(ctx: WebhookContext, deps: PluginDep
   const force = getBoolean(ctx.inputParameters, "Force") ?? false;
   const action = chooseMapAction({ action: getString(ctx.inputParameters, "Action"), accountId, createNew });
   const exists = await deps.dataverse.tryRetrieve(SETS.providerAccount, providerAccountId, { select: ["w365_provideraccountid"] });
-  if (!exists) throw new WebhookRefusedError("PROVIDER_ACCOUNT_NOT_FOUND", `Provider account ${providerAccountId} was not found.`, 404, "Refresh the mapping page.");
-  const result = await deps.engine.mapProviderAccount(deps.syncDeps, { providerAccountId, action, ...(accountId ? { accountId } : {}), ...(force ? { force } : {}) });
+  if (!exists)
+    throw new WebhookRefusedError(
+      "PROVIDER_ACCOUNT_NOT_FOUND",
+      `Provider account ${providerAccountId} was not found.`,
+      404,
+      "Refresh the mapping page.",
+    );
+  const result = await deps.engine.mapProviderAccount(deps.syncDeps, {
+    providerAccountId,
+    action,
+    ...(accountId ? { accountId } : {}),
+    ...(force ? { force } : {}),
+  });
   if (isRefusedMapping(result)) {
     // The engine's message names each likely account (from result.candidates) with its score and reasons.
     throw new WebhookRefusedError("MAP_LIKELY_DUPLICATE", result.message, 409, "Use Force to create the account anyway.");

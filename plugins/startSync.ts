@@ -4,9 +4,9 @@
  * w365_syncrun row (carrying the caller's RequestId, which is how a flow finds its run), hands the
  * run to the work queue and returns. The worker (functions/syncWorker.ts) runs it.
  */
+import { type ConnectionSummary, ensureNoActiveRun, requireActiveConnection, requireTargetId, triggerFor } from "./common";
 import type { WebhookContext } from "./context";
 import { getBoolean, getGuid, getString } from "./context";
-import { ensureNoActiveRun, requireActiveConnection, requireTargetId, triggerFor, type ConnectionSummary } from "./common";
 import type { HandlerOutcome, PluginDeps, SyncKind, SyncRequest } from "./types";
 
 /**
@@ -14,7 +14,11 @@ import type { HandlerOutcome, PluginDeps, SyncKind, SyncRequest } from "./types"
  * step per connector so two racing starts (deliveries, timer ticks) cannot both pass the check.
  * `connection` is read inside that step. Shared by the sync custom APIs and the scheduled sync.
  */
-export async function queueSyncRun<D>(deps: PluginDeps<D>, connection: () => Promise<ConnectionSummary>, request: SyncRequest): Promise<string> {
+export async function queueSyncRun<D>(
+  deps: PluginDeps<D>,
+  connection: () => Promise<ConnectionSummary>,
+  request: SyncRequest,
+): Promise<string> {
   const start = async () => {
     await ensureNoActiveRun(deps as PluginDeps<unknown>, await connection(), request.kind, request.dryRun ?? false);
     const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, request);
@@ -24,7 +28,12 @@ export async function queueSyncRun<D>(deps: PluginDeps<D>, connection: () => Pro
   return deps.serialize ? deps.serialize(`sync:${request.connectionId}`, start) : start();
 }
 
-export async function startSync<D>(ctx: WebhookContext, deps: PluginDeps<D>, kind: SyncKind, allowProviderAccount: boolean): Promise<HandlerOutcome> {
+export async function startSync<D>(
+  ctx: WebhookContext,
+  deps: PluginDeps<D>,
+  kind: SyncKind,
+  allowProviderAccount: boolean,
+): Promise<HandlerOutcome> {
   const connectionId = requireTargetId(ctx, "connector");
   const dryRun = getBoolean(ctx.inputParameters, "DryRun") ?? false;
   const requestId = getString(ctx.inputParameters, "RequestId") ?? ctx.requestId;
@@ -40,5 +49,8 @@ export async function startSync<D>(ctx: WebhookContext, deps: PluginDeps<D>, kin
   };
   const runId = await queueSyncRun(deps, () => requireActiveConnection(deps as PluginDeps<unknown>, connectionId), options);
   deps.logger.info("sync queued", { runId, connectionId, kind, dryRun, trigger, requestId });
-  return { status: 202, body: { message: `The ${kind} sync is queued.`, runId, connectionId, kind, dryRun, ...(requestId ? { requestId } : {}) } };
+  return {
+    status: 202,
+    body: { message: `The ${kind} sync is queued.`, runId, connectionId, kind, dryRun, ...(requestId ? { requestId } : {}) },
+  };
 }

@@ -6,10 +6,10 @@
  * ignored with a 200, so Dataverse records the system job as succeeded and nothing is sent.
  */
 import { DataverseNotFoundError } from "../src/dataverse/errors";
-import type { SdkValue, WebhookContext } from "./context";
-import { causedByIntegration, requireTargetId } from "./common";
-import type { HandlerOutcome, PluginDeps } from "./types";
 import { SETS, SyncState } from "../src/sync/schema";
+import { causedByIntegration, requireTargetId } from "./common";
+import type { SdkValue, WebhookContext } from "./context";
+import type { HandlerOutcome, PluginDeps } from "./types";
 
 export const REQUESTED_COLUMNS = ["w365_requestedquantity", "w365_requestedstatus", "w365_requestedautorenew"] as const;
 
@@ -38,10 +38,14 @@ export async function subscriptionChanged<D>(ctx: WebhookContext, deps: PluginDe
   // Show the admin at once that the change is waiting for Ion. Written by the integration user and
   // outside the step's filtering attributes, so it never triggers this step again.
   try {
-    await deps.dataverse.update(SETS.providerSubscription, subscriptionId, { w365_syncstate: SyncState.ChangeRequested, w365_syncmessage: "Change requested: waiting to be placed in StreamOne Ion." });
+    await deps.dataverse.update(SETS.providerSubscription, subscriptionId, {
+      w365_syncstate: SyncState.ChangeRequested,
+      w365_syncmessage: "Change requested: waiting to be placed in StreamOne Ion.",
+    });
   } catch (caught) {
     // Deleted since the admin's change: there is nothing left to send.
-    if (caught instanceof DataverseNotFoundError) return { status: 200, body: { ignored: true, reason: "The subscription no longer exists." } };
+    if (caught instanceof DataverseNotFoundError)
+      return { status: 200, body: { ignored: true, reason: "The subscription no longer exists." } };
     throw caught;
   }
   await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });

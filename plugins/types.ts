@@ -4,8 +4,8 @@
  * integration's own identity. `functions/runtime.ts` binds the real ones; tests bind doubles of the
  * remote services only.
  */
-import { ConnectorError } from "../src/shared/errors";
 import type { Clock } from "../src/shared/clock";
+import { ConnectorError } from "../src/shared/errors";
 import type { Logger } from "../src/shared/logger";
 import type { RunSyncOptions } from "../src/sync";
 import type { MapAction, MapResult } from "../src/sync/mapping";
@@ -19,7 +19,11 @@ export const SYNC_KINDS = ["accounts", "subscriptions", "outbound", "all"] as co
 export const TRIGGERS = ["manual", "schedule", "workflow", "webhook", "cli"] as const satisfies readonly Trigger[];
 export const MAP_ACTIONS = ["map", "create", "ignore", "unmap"] as const satisfies readonly MapAction[];
 // Does not compile when the engine gains a kind, trigger or action these lists lack.
-const _listsAreComplete: [Exclude<SyncKind, (typeof SYNC_KINDS)[number]>, Exclude<Trigger, (typeof TRIGGERS)[number]>, Exclude<MapAction, (typeof MAP_ACTIONS)[number]>] extends [never, never, never]
+const _listsAreComplete: [
+  Exclude<SyncKind, (typeof SYNC_KINDS)[number]>,
+  Exclude<Trigger, (typeof TRIGGERS)[number]>,
+  Exclude<MapAction, (typeof MAP_ACTIONS)[number]>,
+] extends [never, never, never]
   ? true
   : never = true;
 
@@ -39,16 +43,20 @@ export interface SyncEngine<D = unknown> {
 /** The Dataverse reads the handlers make before handing work to the engine (a DataverseClient satisfies it). */
 export interface DataverseReader {
   tryRetrieve<T = Record<string, unknown>>(entitySet: string, key: string, o?: { select?: string[] }): Promise<T | undefined>;
-  query<T = Record<string, unknown>>(entitySet: string, o?: { select?: string[]; filter?: string; orderby?: string; top?: number }): AsyncIterable<T>;
-  queryFirst<T = Record<string, unknown>>(entitySet: string, o?: { select?: string[]; filter?: string; orderby?: string }): Promise<T | undefined>;
+  query<T = Record<string, unknown>>(
+    entitySet: string,
+    o?: { select?: string[]; filter?: string; orderby?: string; top?: number },
+  ): AsyncIterable<T>;
+  queryFirst<T = Record<string, unknown>>(
+    entitySet: string,
+    o?: { select?: string[]; filter?: string; orderby?: string },
+  ): Promise<T | undefined>;
   /** The one write handlers make themselves: marking a subscription "Change requested" when its change is queued. */
   update(entitySet: string, key: string, body: Record<string, unknown>): Promise<void>;
 }
 
 /** One unit of background work. Serialised as JSON onto the storage queue, so plain data only. */
-export type WorkMessage =
-  | ({ type: "sync"; runId: string } & SyncRequest)
-  | { type: "outbound"; subscriptionId: string; trigger: Trigger };
+export type WorkMessage = ({ type: "sync"; runId: string } & SyncRequest) | { type: "outbound"; subscriptionId: string; trigger: Trigger };
 
 export interface WorkQueue {
   enqueue(message: WorkMessage): Promise<void>;

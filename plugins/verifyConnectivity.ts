@@ -4,16 +4,20 @@
  * webhook budget; its outcome is written by the engine to the connector row and a w365_syncrun.
  * A failed verification is still a successful call: the admin reads the status the engine wrote.
  */
+import { requireActiveConnection, requireTargetId, triggerFor } from "./common";
 import type { WebhookContext } from "./context";
 import { getString } from "./context";
-import { requireActiveConnection, requireTargetId, triggerFor } from "./common";
 import type { HandlerOutcome, PluginDeps } from "./types";
 
 export async function verifyConnectivity<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
   const connectionId = requireTargetId(ctx, "connector");
   await requireActiveConnection(deps as PluginDeps<unknown>, connectionId);
   const requestId = getString(ctx.inputParameters, "RequestId") ?? ctx.requestId;
-  const result = await deps.engine.runVerify(deps.syncDeps, { connectionId, trigger: triggerFor(ctx), ...(requestId ? { requestId } : {}) });
+  const result = await deps.engine.runVerify(deps.syncDeps, {
+    connectionId,
+    trigger: triggerFor(ctx),
+    ...(requestId ? { requestId } : {}),
+  });
   const status = result && typeof result === "object" && "status" in result ? (result as { status: unknown }).status : undefined;
   return { status: 200, body: { message: "Verification finished.", connectionId, ...(status !== undefined ? { status } : {}) } };
 }

@@ -5,19 +5,20 @@
  * simulator, seeds a reseller's existing Work 365 accounts, and serves the Admin Hub page.
  */
 import { randomBytes } from "node:crypto";
-import * as path from "node:path";
 import { promises as fs } from "node:fs";
+import * as path from "node:path";
+
 import { DataverseClient } from "../src/dataverse";
 import { deploySolution } from "../src/deploy";
-import { loadSolutionModel, writeSolutionZip } from "../src/solution";
-import { registerSecret } from "../src/shared/redact";
 import { ValidationError } from "../src/shared/errors";
-import { silentLogger, type Logger } from "../src/shared/logger";
-import { startDataverseEmulator, type DataverseEmulator } from "./dataverse";
+import { type Logger, silentLogger } from "../src/shared/logger";
+import { registerSecret } from "../src/shared/redact";
+import { loadSolutionModel, writeSolutionZip } from "../src/solution";
+import { startAdminHarness } from "./admin";
+import { type DataverseEmulator, startDataverseEmulator } from "./dataverse";
 import type { ServiceProtectionOptions } from "./dataverse/throttle";
 import { startFunctionsHost } from "./functions-host";
-import { generateCrmAccounts, startIonSimulator, type IonSimulator } from "./ion";
-import { startAdminHarness } from "./admin";
+import { generateCrmAccounts, type IonSimulator, startIonSimulator } from "./ion";
 
 export interface SandboxOptions {
   ionPort?: number;
@@ -70,7 +71,10 @@ export function serviceProtectionOptions(option: SandboxOptions["serviceProtecti
     const value = option[name];
     if (value === undefined) continue;
     const min = name === "retryAfterSeconds" ? 0 : 1;
-    if (!Number.isInteger(value) || value < min) throw new ValidationError(`serviceProtection.${name} must be an integer of at least ${min} (got ${String(value)}).`, { field: `serviceProtection.${name}` });
+    if (!Number.isInteger(value) || value < min)
+      throw new ValidationError(`serviceProtection.${name} must be an integer of at least ${min} (got ${String(value)}).`, {
+        field: `serviceProtection.${name}`,
+      });
     out[name] = value;
   }
   return out;
@@ -165,7 +169,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let adminUrl: string | undefined;
     if (options.admin !== false) {
       // The guide's form has no Ion host field; in the sandbox new connectors point at the simulator.
-      const admin = await startAdminHarness({ port: options.adminPort ?? 0, dataverseUrl: emulator.url, token: emulator.adminToken, ...(simulator ? { ionBaseUrl: simulator.url } : {}) });
+      const admin = await startAdminHarness({
+        port: options.adminPort ?? 0,
+        dataverseUrl: emulator.url,
+        token: emulator.adminToken,
+        ...(simulator ? { ionBaseUrl: simulator.url } : {}),
+      });
       closers.push(() => admin.close());
       adminUrl = admin.url;
     }

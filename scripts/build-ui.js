@@ -33,7 +33,13 @@ function run(label, command, args, options = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: options.cwd ?? ROOT,
-      env: { ...process.env, PP_TOOLS_TELEMETRY_OPTOUT: "true", APPLICATION_INSIGHTS_NO_STATSBEAT: "true", NO_COLOR: "1", FORCE_COLOR: "0" },
+      env: {
+        ...process.env,
+        PP_TOOLS_TELEMETRY_OPTOUT: "true",
+        APPLICATION_INSIGHTS_NO_STATSBEAT: "true",
+        NO_COLOR: "1",
+        FORCE_COLOR: "0",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
@@ -45,13 +51,18 @@ function run(label, command, args, options = {}) {
 
 function typecheck(project) {
   const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-  return run(`typecheck ${path.dirname(project)}`, process.execPath, [tsc, "--noEmit", "-p", project]).then((r) => ({ ...r, ok: r.code === 0 }));
+  return run(`typecheck ${path.dirname(project)}`, process.execPath, [tsc, "--noEmit", "-p", project]).then((r) => ({
+    ...r,
+    ok: r.code === 0,
+  }));
 }
 
 async function buildPcf() {
   const cli = path.join(ROOT, "node_modules", "pcf-scripts", "bin", "pcf-scripts.js");
   fs.rmSync(PCF_OUT, { recursive: true, force: true });
-  const result = await run("pcf-scripts build", process.execPath, [cli, "build", "--buildMode", "production"], { cwd: path.join(ROOT, "pcf-controls") });
+  const result = await run("pcf-scripts build", process.execPath, [cli, "build", "--buildMode", "production"], {
+    cwd: path.join(ROOT, "pcf-controls"),
+  });
   // eslint-disable-next-line no-control-regex
   const log = result.output.replace(/\u001b\[[0-9;]*m/g, "");
   const ok = result.code === 0 && /\[build\] Succeeded/.test(log) && !/\[build\] Failed/.test(log);
@@ -115,7 +126,11 @@ async function buildHarnessPlatform() {
   try {
     await esbuild.build({
       // ESM import so esbuild tree-shakes @fluentui/react-icons (18 MB with require(), 1.3 MB like this).
-      stdin: { contents: 'import * as Fluent from "@fluentui/react-components"; window.FluentUIReactv940 = Fluent;', resolveDir: ROOT, loader: "js" },
+      stdin: {
+        contents: 'import * as Fluent from "@fluentui/react-components"; window.FluentUIReactv940 = Fluent;',
+        resolveDir: ROOT,
+        loader: "js",
+      },
       outfile: path.join(HARNESS_OUT, "fluent-platform.js"),
       bundle: true,
       format: "iife",
@@ -198,7 +213,7 @@ async function main() {
 
 async function build() {
   const started = Date.now();
-    // The control's type-check runs after pcf-scripts, which rewrites generated/ManifestTypes.d.ts.
+  // The control's type-check runs after pcf-scripts, which rewrites generated/ManifestTypes.d.ts.
   const pcfThenTypes = async () => [await buildPcf(), await typecheck("pcf-controls/tsconfig.json")];
   const results = (
     await Promise.all([pcfThenTypes(), typecheck("webresources/tsconfig.json"), buildWebResources(), buildHarnessPlatform()])

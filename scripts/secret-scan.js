@@ -86,7 +86,10 @@ function main(argv) {
   const files = (targets.length ? targets : [path.resolve(__dirname, "../test/artifacts")]).flatMap((t) => listFiles(path.resolve(t), []));
   const result = scanFiles(files, fingerprints);
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else process.stdout.write(`secret scan: ${result.files} files, ${result.bytes} bytes, ${result.secretsKnown} secrets known, ${result.findings.length} found\n${result.findings.map((f) => `  ${f.file}: ${f.secret}`).join("\n")}`);
+  else
+    process.stdout.write(
+      `secret scan: ${result.files} files, ${result.bytes} bytes, ${result.secretsKnown} secrets known, ${result.findings.length} found\n${result.findings.map((f) => `  ${f.file}: ${f.secret}`).join("\n")}`,
+    );
   return result.findings.length ? 1 : 0;
 }
 

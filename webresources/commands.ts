@@ -3,9 +3,9 @@
 // Subscriptions, through the same custom APIs the PCF control and Power Automate use. Registered as
 // W365.StreamOne.Commands.<name> with PrimaryControl (form) or SelectedControlSelectedItemIds (grid) as parameter.
 
-import { createXrmCustomApiExecutor, stripBraces, type ExecuteCustomApi } from "./shared/customApi";
-import { followSyncRun, startSync, verifyConnector, type PollOptions, type SyncApiName } from "./shared/operations";
-import { recordsApiFrom, type RecordsApi, type SyncRunView } from "./shared/records";
+import { createXrmCustomApiExecutor, type ExecuteCustomApi, stripBraces } from "./shared/customApi";
+import { followSyncRun, type PollOptions, startSync, type SyncApiName, verifyConnector } from "./shared/operations";
+import { type RecordsApi, recordsApiFrom, type SyncRunView } from "./shared/records";
 
 const NOTIFICATION_ID = "w365_command_progress";
 
@@ -51,10 +51,13 @@ export async function runVerify(deps: CommandDeps, connectionId: string): Promis
   deps.notify("INFO", "Verifying connectivity…");
   try {
     const { connector, finished } = await verifyConnector(deps.records, deps.execute, connectionId, deps.poll);
-    const expiry = connector.refreshTokenExpiresOn ? ` The refresh token expires on ${connector.refreshTokenExpiresOn.toLocaleString()}.` : "";
+    const expiry = connector.refreshTokenExpiresOn
+      ? ` The refresh token expires on ${connector.refreshTokenExpiresOn.toLocaleString()}.`
+      : "";
     if (!finished) deps.notify("WARNING", "Verification is still running. Refresh the form to see the result.");
     else if (connector.status === "connected") deps.notify("INFO", `Connected. ${connector.statusMessage}${expiry}`.trim());
-    else if (connector.status === "credentialsExpired") deps.notify("ERROR", `Credentials expired: ${connector.statusMessage} Paste a new refresh token.`);
+    else if (connector.status === "credentialsExpired")
+      deps.notify("ERROR", `Credentials expired: ${connector.statusMessage} Paste a new refresh token.`);
     else deps.notify("ERROR", `Verification failed: ${connector.statusMessage || "no details"}${expiry}`);
   } catch (error) {
     deps.notify("ERROR", `Verification failed: ${(error as Error)?.message ?? String(error)}`);
@@ -77,7 +80,10 @@ export async function runSync(deps: CommandDeps, connectionId: string, api: Sync
     );
   } catch (error) {
     const err = error as Error & { code?: string };
-    deps.notify(err.code === "RUN_TIMEOUT" ? "WARNING" : "ERROR", err.code === "RUN_TIMEOUT" ? err.message : `${label} could not start: ${err.message}`);
+    deps.notify(
+      err.code === "RUN_TIMEOUT" ? "WARNING" : "ERROR",
+      err.code === "RUN_TIMEOUT" ? err.message : `${label} could not start: ${err.message}`,
+    );
     return undefined;
   }
 }

@@ -5,12 +5,12 @@
 import {
   CONNECTOR_COLUMNS,
   CONNECTOR_FIELDS,
-  DEFAULT_CONNECTOR_NAME,
-  describeFieldError,
-  validateConnectorInput,
   type ConnectorField,
   type ConnectorInput,
+  DEFAULT_CONNECTOR_NAME,
+  describeFieldError,
   type FieldError,
+  validateConnectorInput,
 } from "./shared/validation";
 
 const FORM_NOTIFICATION_ID = "w365_connector_validation";

@@ -3,23 +3,23 @@
 // suggested account, score and reason; Map, Create new account (likely duplicates first), Ignore, Unmap, and a
 // bulk accept of strong suggestions. Plain DOM (no React) so the web resource stays small and loads fast.
 
-import { findXrm, resolveCustomApiExecutor, type ExecuteCustomApi } from "./shared/customApi";
-import { recordsApiFrom, type RecordsApi } from "./shared/records";
 import {
-  FILTER_LABELS,
-  MAPPING_FILTERS,
-  MappingData,
-  STRONG_SUGGESTION_CHOICES,
-  STRONG_SUGGESTION_SCORE,
+  type AccountRef,
   countByStatus,
+  FILTER_LABELS,
   filterRows,
   formatScore,
-  strongSuggestions,
-  type AccountRef,
   type MapAction,
+  MAPPING_FILTERS,
+  MappingData,
   type MappingFilter,
   type ProviderAccountView,
+  STRONG_SUGGESTION_CHOICES,
+  STRONG_SUGGESTION_SCORE,
+  strongSuggestions,
 } from "./mappingModel";
+import { type ExecuteCustomApi, findXrm, resolveCustomApiExecutor } from "./shared/customApi";
+import { type RecordsApi, recordsApiFrom } from "./shared/records";
 
 const STATUS_LABELS: Record<ProviderAccountView["status"], string> = {
   unmapped: "Unmapped",
@@ -31,7 +31,11 @@ const STATUS_LABELS: Record<ProviderAccountView["status"], string> = {
 type Child = Node | string | null | undefined | false;
 
 /** Creates an element; text always goes through text nodes, so customer data can never inject markup. */
-export function h(tag: string, attrs: Record<string, string | boolean | ((event: Event) => void) | undefined> = {}, ...children: Child[]): HTMLElement {
+export function h(
+  tag: string,
+  attrs: Record<string, string | boolean | ((event: Event) => void) | undefined> = {},
+  ...children: Child[]
+): HTMLElement {
   const el = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;
@@ -198,7 +202,9 @@ export class MappingPage {
           this.renderToolbar();
         },
       },
-      ...STRONG_SUGGESTION_CHOICES.map((value) => h("option", { value: String(value), selected: value === this.strongThreshold }, `${formatScore(value)} or more`)),
+      ...STRONG_SUGGESTION_CHOICES.map((value) =>
+        h("option", { value: String(value), selected: value === this.strongThreshold }, `${formatScore(value)} or more`),
+      ),
     ) as HTMLSelectElement;
     threshold.value = String(this.strongThreshold);
     const bulk = h(
@@ -213,7 +219,11 @@ export class MappingPage {
       },
       `Accept strong suggestions (${strong.length})`,
     );
-    const refresh = h("button", { type: "button", "data-focus": "refresh", disabled: this.busy, onclick: () => void this.reload() }, "Refresh");
+    const refresh = h(
+      "button",
+      { type: "button", "data-focus": "refresh", disabled: this.busy, onclick: () => void this.reload() },
+      "Refresh",
+    );
     this.toolbar.textContent = "";
     this.toolbar.append(
       filters,
@@ -238,7 +248,11 @@ export class MappingPage {
     const head = h(
       "thead",
       {},
-      h("tr", {}, ...["Ion customer", "Contact", "Domain / tenant", "Status", "Account", "Match", "Actions"].map((c) => h("th", { scope: "col" }, c))),
+      h(
+        "tr",
+        {},
+        ...["Ion customer", "Contact", "Domain / tenant", "Status", "Account", "Match", "Actions"].map((c) => h("th", { scope: "col" }, c)),
+      ),
     );
     const body = h("tbody", {}, ...shown.map((row) => this.renderRow(row)));
     // The pager sits above the table, so the count and Next are in view without scrolling past 100 rows.
@@ -251,15 +265,29 @@ export class MappingPage {
       this.pageIndex = index;
       this.renderTable();
       // Keep focus on the pager button pressed, or on its twin when the pressed one is now disabled (first/last page).
-      const buttons = [pressed, pressed === "page-prev" ? "page-next" : "page-prev"].map((key) => this.tableHost.querySelector<HTMLButtonElement>(`[data-focus="${key}"]`));
+      const buttons = [pressed, pressed === "page-prev" ? "page-next" : "page-prev"].map((key) =>
+        this.tableHost.querySelector<HTMLButtonElement>(`[data-focus="${key}"]`),
+      );
       buttons.find((b) => b && !b.disabled)?.focus();
     };
     return h(
       "nav",
       { class: "pager", "aria-label": "Pages of customers" },
-      h("button", { type: "button", "data-focus": "page-prev", disabled: this.pageIndex === 0, onclick: go(this.pageIndex - 1, "page-prev") }, "Previous"),
-      h("span", { id: "w365-range", class: "range", "aria-live": "polite" }, `${first + 1}–${first + shown} of ${total} · page ${this.pageIndex + 1} of ${pages}`),
-      h("button", { type: "button", "data-focus": "page-next", disabled: this.pageIndex >= pages - 1, onclick: go(this.pageIndex + 1, "page-next") }, "Next"),
+      h(
+        "button",
+        { type: "button", "data-focus": "page-prev", disabled: this.pageIndex === 0, onclick: go(this.pageIndex - 1, "page-prev") },
+        "Previous",
+      ),
+      h(
+        "span",
+        { id: "w365-range", class: "range", "aria-live": "polite" },
+        `${first + 1}–${first + shown} of ${total} · page ${this.pageIndex + 1} of ${pages}`,
+      ),
+      h(
+        "button",
+        { type: "button", "data-focus": "page-next", disabled: this.pageIndex >= pages - 1, onclick: go(this.pageIndex + 1, "page-next") },
+        "Next",
+      ),
     );
   }
 
@@ -268,9 +296,17 @@ export class MappingPage {
       h("button", { type: "button", class: cls, "aria-label": aria, disabled: this.busy, onclick: onClick }, label);
     const actions: HTMLElement[] = [];
     if (row.status === "suggested" && row.suggestedAccountId) {
-      actions.push(button("Accept", `Accept suggestion ${row.suggestedAccountName ?? ""} for ${row.name}`, () => void this.run(row, "map", row.suggestedAccountId), "primary"));
+      actions.push(
+        button(
+          "Accept",
+          `Accept suggestion ${row.suggestedAccountName ?? ""} for ${row.name}`,
+          () => void this.run(row, "map", row.suggestedAccountId),
+          "primary",
+        ),
+      );
     }
-    if (row.status !== "ignored") actions.push(button(row.status === "mapped" ? "Change…" : "Map…", `Map ${row.name} to an account`, () => this.openMapDialog(row)));
+    if (row.status !== "ignored")
+      actions.push(button(row.status === "mapped" ? "Change…" : "Map…", `Map ${row.name} to an account`, () => this.openMapDialog(row)));
     if (row.status === "unmapped" || row.status === "suggested") {
       actions.push(button("Create new account", `Create new account for ${row.name}`, () => void this.createNew(row)));
       actions.push(button("Ignore", `Ignore ${row.name}`, () => void this.run(row, "ignore")));
@@ -283,7 +319,12 @@ export class MappingPage {
       row.status === "mapped"
         ? h("span", { class: "account" }, row.accountName ?? row.accountId ?? "")
         : row.suggestedAccountId && row.status !== "ignored"
-          ? h("div", {}, h("div", { class: "muted" }, "Suggested"), h("span", { class: "account" }, row.suggestedAccountName ?? row.suggestedAccountId))
+          ? h(
+              "div",
+              {},
+              h("div", { class: "muted" }, "Suggested"),
+              h("span", { class: "account" }, row.suggestedAccountName ?? row.suggestedAccountId),
+            )
           : h("span", { class: "muted" }, "None");
     const match =
       row.score !== undefined || row.reason
@@ -322,7 +363,12 @@ export class MappingPage {
       if (!done) this.say(`${row.name}: the change was sent and is still being applied. Refresh in a moment.`);
       else if (action === "map" || action === "create") this.say(`${row.name} is mapped to ${updated.accountName ?? "the account"}.`);
       else if (action === "ignore") this.say(`${row.name} is ignored.`);
-      else this.say(row.status === "ignored" ? `${row.name} is restored: it shows under ${FILTER_LABELS[updated.status]} again.` : `${row.name} is no longer mapped.`);
+      else
+        this.say(
+          row.status === "ignored"
+            ? `${row.name} is restored: it shows under ${FILTER_LABELS[updated.status]} again.`
+            : `${row.name} is no longer mapped.`,
+        );
       return done;
     } catch (error) {
       this.fail(`${row.name}: ${(error as Error)?.message ?? String(error)}`);
@@ -384,7 +430,15 @@ export class MappingPage {
           d.domain ? h("span", { class: "muted" }, ` ${d.domain}`) : null,
           d.city ? h("span", { class: "muted" }, ` · ${d.city}`) : null,
           " ",
-          h("button", { type: "button", "aria-label": `Map ${row.name} to ${d.name}`, onclick: () => (this.closeDialog(), void this.run(row, "map", d.id)) }, "Map to this"),
+          h(
+            "button",
+            {
+              type: "button",
+              "aria-label": `Map ${row.name} to ${d.name}`,
+              onclick: () => (this.closeDialog(), void this.run(row, "map", d.id)),
+            },
+            "Map to this",
+          ),
         ),
       ),
     );
@@ -416,7 +470,15 @@ export class MappingPage {
             h(
               "li",
               {},
-              h("button", { type: "button", "aria-label": `Map to ${account.name}`, onclick: () => (this.closeDialog(), void this.run(row, "map", account.id)) }, account.name),
+              h(
+                "button",
+                {
+                  type: "button",
+                  "aria-label": `Map to ${account.name}`,
+                  onclick: () => (this.closeDialog(), void this.run(row, "map", account.id)),
+                },
+                account.name,
+              ),
               account.domain ? h("span", { class: "muted" }, ` ${account.domain}`) : null,
               account.city ? h("span", { class: "muted" }, ` · ${account.city}`) : null,
             ),
@@ -446,7 +508,13 @@ export class MappingPage {
         `Accept ${strong.length} strong suggestion(s)?`,
         [
           h("p", {}, `Each customer below is mapped to its suggested account (score ${formatScore(this.strongThreshold)} or more).`),
-          h("ul", {}, ...strong.map((r) => h("li", {}, `${r.name} → ${r.suggestedAccountName ?? r.suggestedAccountId ?? ""} (${formatScore(r.score)})`))),
+          h(
+            "ul",
+            {},
+            ...strong.map((r) =>
+              h("li", {}, `${r.name} → ${r.suggestedAccountName ?? r.suggestedAccountId ?? ""} (${formatScore(r.score)})`),
+            ),
+          ),
         ],
         [
           { label: "Accept all", primary: true, onClick: () => (this.closeDialog(), resolve(true)) },
@@ -478,7 +546,11 @@ export class MappingPage {
       { class: "dialog", role: "dialog", "aria-modal": "true", "aria-labelledby": titleId, id: "w365-dialog" },
       h("h2", { id: titleId }, title),
       ...content,
-      h("div", { class: "dialog-buttons" }, ...buttons.map((b) => h("button", { type: "button", class: b.primary ? "primary" : "", onclick: b.onClick }, b.label))),
+      h(
+        "div",
+        { class: "dialog-buttons" },
+        ...buttons.map((b) => h("button", { type: "button", class: b.primary ? "primary" : "", onclick: b.onClick }, b.label)),
+      ),
     );
     dialog.addEventListener("keydown", (event) => {
       const key = (event as KeyboardEvent).key;

@@ -1,8 +1,8 @@
 // The provider account mapping page's data: reading Ion customers and accounts, filters, strong suggestions and
 // likely duplicates. Pure functions plus a small data-access object over RecordsApi / ExecuteCustomApi.
 
-import { PROVIDER_ACCOUNT_TARGET, type ExecuteCustomApi } from "./shared/customApi";
-import { mappingStatusKey, odataString, text, type MappingStatusKey, type RecordsApi, type Row } from "./shared/records";
+import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "./shared/customApi";
+import { type MappingStatusKey, mappingStatusKey, odataString, type RecordsApi, type Row, text } from "./shared/records";
 
 export type MappingFilter = MappingStatusKey | "all";
 export const MAPPING_FILTERS: readonly MappingFilter[] = ["unmapped", "suggested", "mapped", "ignored", "all"];
@@ -73,7 +73,10 @@ export const SUGGESTED_ACCOUNT_COLUMN = "_w365_suggestedaccount_value";
 const FORMATTED = "@OData.Community.Display.V1.FormattedValue";
 
 export function toProviderAccountView(row: Row): ProviderAccountView {
-  const score = row.w365_matchscore === null || row.w365_matchscore === undefined || row.w365_matchscore === "" ? undefined : Number(row.w365_matchscore);
+  const score =
+    row.w365_matchscore === null || row.w365_matchscore === undefined || row.w365_matchscore === ""
+      ? undefined
+      : Number(row.w365_matchscore);
   const optional = (value: unknown): string | undefined => (text(value) ? text(value) : undefined);
   return {
     id: text(row.w365_provideraccountid),
@@ -99,8 +102,16 @@ export function filterRows(rows: readonly ProviderAccountView[], filter: Mapping
   return rows.filter((row) => {
     if (filter !== "all" && row.status !== filter) return false;
     if (!q) return true;
-    return [row.name, row.customerId, row.contactName, row.contactEmail, row.domain, row.tenantId, row.accountName ?? "", row.suggestedAccountName ?? ""]
-      .some((value) => value.toLowerCase().includes(q));
+    return [
+      row.name,
+      row.customerId,
+      row.contactName,
+      row.contactEmail,
+      row.domain,
+      row.tenantId,
+      row.accountName ?? "",
+      row.suggestedAccountName ?? "",
+    ].some((value) => value.toLowerCase().includes(q));
   });
 }
 
@@ -119,7 +130,8 @@ export function formatScore(score: number | undefined): string {
   return score === undefined ? "" : `${Math.round(score * 100)}%`;
 }
 
-const TRAILING_LEGAL_SUFFIX = /[\s,]+(inc|incorporated|llc|ltd|limited|plc|gmbh|ag|sa|sas|srl|bv|nv|pty|co|corp|corporation|company|group|holdings)\.?$/i;
+const TRAILING_LEGAL_SUFFIX =
+  /[\s,]+(inc|incorporated|llc|ltd|limited|plc|gmbh|ag|sa|sas|srl|bv|nv|pty|co|corp|corporation|company|group|holdings)\.?$/i;
 
 /**
  * The distinctive part of a company name for a "contains" search: trailing legal suffixes go ("Contoso Ltd." →
@@ -128,7 +140,7 @@ const TRAILING_LEGAL_SUFFIX = /[\s,]+(inc|incorporated|llc|ltd|limited|plc|gmbh|
  */
 export function coreName(name: string): string {
   let core = name.trim().replace(/\s+/g, " ");
-  for (let previous = ""; previous !== core; ) {
+  for (let previous = ""; previous !== core;) {
     previous = core;
     core = core.replace(TRAILING_LEGAL_SUFFIX, "").replace(/[\s,.]+$/, "");
   }
@@ -223,7 +235,10 @@ export class MappingData {
 
   /** Accounts that may already be this customer; shown before Create new account, which then needs a confirm. */
   async findLikelyDuplicates(row: ProviderAccountView): Promise<AccountRef[]> {
-    const result = await this.records.retrieveMultipleRecords("account", `?$select=${ACCOUNT_SELECT}&$filter=${encodeURIComponent(duplicateFilter(row))}&$top=10`);
+    const result = await this.records.retrieveMultipleRecords(
+      "account",
+      `?$select=${ACCOUNT_SELECT}&$filter=${encodeURIComponent(duplicateFilter(row))}&$top=10`,
+    );
     const found = result.entities.map(toAccountRef);
     if (row.suggestedAccountId && !found.some((a) => a.id === row.suggestedAccountId)) {
       found.unshift({ id: row.suggestedAccountId, name: row.suggestedAccountName ?? row.suggestedAccountId });
@@ -252,7 +267,11 @@ export class MappingData {
     let options: string | undefined = query;
     for (let page = 0; options !== undefined; page++) {
       if (page >= MAX_PAGES) throw new Error(`Stopped after ${MAX_PAGES} pages of provider accounts.`);
-      const result: { entities: Row[]; nextLink?: string } = await this.records.retrieveMultipleRecords("w365_provideraccount", options, this.pageSize);
+      const result: { entities: Row[]; nextLink?: string } = await this.records.retrieveMultipleRecords(
+        "w365_provideraccount",
+        options,
+        this.pageSize,
+      );
       rows.push(...result.entities);
       this.onPage?.(rows.length);
       options = result.nextLink ? nextLinkQuery(result.nextLink) : undefined;

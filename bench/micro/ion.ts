@@ -10,6 +10,7 @@
  * `--only cloudProfiles,subscriptions` runs some of them.
  */
 import { fork } from "node:child_process";
+
 import { IonClient, MemoryTokenStore, TokenManager } from "../../src/ion";
 
 interface ServerReady {
@@ -26,8 +27,18 @@ function argNumber(name: string, fallback: number): number {
 
 async function serve(): Promise<void> {
   const { startIonSimulator } = await import("../../sandbox/ion");
-  const sim = await startIonSimulator({ customers: argNumber("customers", 10_000), subscriptionsPerCustomer: argNumber("subscriptions-per-customer", 5), seed: 8, maxPageSize: 1000 });
-  const ready: ServerReady = { url: sim.url, accountId: sim.accountId, refreshToken: sim.credentials.refreshToken, customerIds: sim.control.customers().map((c) => c.id) };
+  const sim = await startIonSimulator({
+    customers: argNumber("customers", 10_000),
+    subscriptionsPerCustomer: argNumber("subscriptions-per-customer", 5),
+    seed: 8,
+    maxPageSize: 1000,
+  });
+  const ready: ServerReady = {
+    url: sim.url,
+    accountId: sim.accountId,
+    refreshToken: sim.credentials.refreshToken,
+    customerIds: sim.control.customers().map((c) => c.id),
+  };
   process.send?.(ready);
   process.on("disconnect", () => void sim.close().then(() => process.exit(0)));
 }
@@ -69,7 +80,13 @@ async function main(): Promise<void> {
   const tokens = new TokenManager({ baseUrl: ready.url, store });
   let requests = 0;
   const count = () => requests;
-  const countingClient = new IonClient({ baseUrl: ready.url, accountId: ready.accountId, tokens, maxConcurrency: 8, onRequest: () => requests++ });
+  const countingClient = new IonClient({
+    baseUrl: ready.url,
+    accountId: ready.accountId,
+    tokens,
+    maxConcurrency: 8,
+    onRequest: () => requests++,
+  });
   const ids = ready.customerIds.slice(0, argNumber("profiles", 10_000));
   // Warm-up: JIT, sockets, token.
   await mapPool(ids.slice(0, 500), 8, (id) => countingClient.customers.microsoftProfile(id));

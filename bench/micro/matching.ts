@@ -10,9 +10,10 @@
  * decision, so two implementations can be compared for sameness as well as speed.
  */
 import { createHash } from "node:crypto";
+
 import { generateDataset, type SimCustomer } from "../../sandbox/ion";
 import { DEFAULT_START_TIME } from "../../sandbox/ion/dataset";
-import { AccountIndex, matchCustomer, type AccountRecord, type MatchDecision, type MatchQuery } from "../../src/sync/matching";
+import { AccountIndex, type AccountRecord, matchCustomer, type MatchDecision, type MatchQuery } from "../../src/sync/matching";
 import { benchAccounts } from "../run";
 
 function option(argv: string[], name: string, fallback: number): number {
@@ -49,7 +50,15 @@ export function queryOf(c: SimCustomer): MatchQuery {
 
 /** The bench's accounts and the simulator's customers for a seed. */
 export function matchingData(seed: number, customers: number): { accounts: AccountRecord[]; queries: MatchQuery[] } {
-  const ds = generateDataset({ seed, customers, subscriptionsPerCustomer: 0, accountId: "1000123", startTime: DEFAULT_START_TIME, country: "US", currency: "USD" });
+  const ds = generateDataset({
+    seed,
+    customers,
+    subscriptionsPerCustomer: 0,
+    accountId: "1000123",
+    startTime: DEFAULT_START_TIME,
+    country: "US",
+    currency: "USD",
+  });
   const rows = benchAccounts(seed, ds.customers);
   const ids = accountIds(rows.length, seed);
   const accounts = rows.map((row, i) => ({ ...(row as Omit<AccountRecord, "accountid">), accountid: ids[i]! }));

@@ -4,9 +4,10 @@
  * Not part of `npm test`. Run after `npm run build`: `node build/bench/micro/rows.js [--rounds N]`.
  */
 import { randomUUID } from "node:crypto";
-import { contentIdReferences, readBatchResponse, writeBatchBody, type BatchRequestUnit } from "../../src/dataverse/batch";
-import { toProviderSubscriptionRow, type SubscriptionInput } from "../../src/sync/mappers/toProviderSubscriptionRow";
+
 import { writeBatchResponse } from "../../sandbox/dataverse/batch";
+import { type BatchRequestUnit, contentIdReferences, readBatchResponse, writeBatchBody } from "../../src/dataverse/batch";
+import { type SubscriptionInput, toProviderSubscriptionRow } from "../../src/sync/mappers/toProviderSubscriptionRow";
 
 const ROWS = 50_000;
 const BATCHES = 57;
@@ -15,7 +16,7 @@ const BATCH_SIZE = 1_000;
 /** Deterministic pseudo-random numbers, so every run maps the same rows. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1_664_525) + 1_013_904_223) >>> 0) / 2 ** 32;
 }
 
 /** Subscriptions shaped like the simulator's (dates with milliseconds) and like Ion's (whole seconds). */
@@ -63,7 +64,9 @@ function time(label: string, rounds: number, fn: () => unknown): void {
     runs.push((used.user + used.system) / 1000);
   }
   runs.sort((a, b) => a - b);
-  console.log(`${label.padEnd(58)} CPU median ${runs[Math.floor(runs.length / 2)]!.toFixed(1).padStart(7)} ms   min ${runs[0]!.toFixed(1).padStart(7)} ms`);
+  console.log(
+    `${label.padEnd(58)} CPU median ${runs[Math.floor(runs.length / 2)]!.toFixed(1).padStart(7)} ms   min ${runs[0]!.toFixed(1).padStart(7)} ms`,
+  );
 }
 
 function main(): void {
@@ -78,14 +81,22 @@ function main(): void {
     for (let i = 0; i < subs.length; i++) sink += toProviderSubscriptionRow(connectionId, subs[i]!, links, i % 50 === 0).hash.length;
   });
   time(`map + hash + body + JSON ${ROWS} subscriptions (first run)`, rounds, () => {
-    for (let i = 0; i < subs.length; i++) sink += JSON.stringify(toProviderSubscriptionRow(connectionId, subs[i]!, links, i % 50 === 0).body).length;
+    for (let i = 0; i < subs.length; i++)
+      sink += JSON.stringify(toProviderSubscriptionRow(connectionId, subs[i]!, links, i % 50 === 0).body).length;
   });
 
   // What the client sends: one PATCH part per changed row, its body already JSON (BatchWriter).
-  const jsonBodies = subs.slice(0, BATCH_SIZE).map((s, i) => JSON.stringify(toProviderSubscriptionRow(connectionId, s, links, i % 50 === 0).body));
+  const jsonBodies = subs
+    .slice(0, BATCH_SIZE)
+    .map((s, i) => JSON.stringify(toProviderSubscriptionRow(connectionId, s, links, i % 50 === 0).body));
   const units: BatchRequestUnit[] = jsonBodies.map((body, i) => ({
     kind: "single",
-    part: { method: "PATCH", url: `/api/data/v9.2/w365_providersubscriptions(w365_connectionid=${connectionId},w365_ionsubscriptionid='${2_000_000 + i}')`, headers: { "Content-Type": "application/json; type=entry" }, body },
+    part: {
+      method: "PATCH",
+      url: `/api/data/v9.2/w365_providersubscriptions(w365_connectionid=${connectionId},w365_ionsubscriptionid='${2_000_000 + i}')`,
+      headers: { "Content-Type": "application/json; type=entry" },
+      body,
+    },
   }));
   time(`${BATCHES} x contentIdReferences over ${BATCH_SIZE} parts`, rounds, () => {
     for (let b = 0; b < BATCHES; b++) for (const u of units) if (u.kind === "single") sink += contentIdReferences(u.part).length;
@@ -96,7 +107,16 @@ function main(): void {
   });
 
   const response = writeBatchResponse(
-    Array.from({ length: BATCH_SIZE }, () => ({ kind: "response" as const, response: { status: 204, headers: { "OData-Version": "4.0", "OData-EntityId": `https://org.crm.dynamics.com/api/data/v9.2/w365_providersubscriptions(${randomUUID()})` } } })),
+    Array.from({ length: BATCH_SIZE }, () => ({
+      kind: "response" as const,
+      response: {
+        status: 204,
+        headers: {
+          "OData-Version": "4.0",
+          "OData-EntityId": `https://org.crm.dynamics.com/api/data/v9.2/w365_providersubscriptions(${randomUUID()})`,
+        },
+      },
+    })),
   );
   time(`${BATCHES} x readBatchResponse of ${BATCH_SIZE} parts`, rounds, () => {
     for (let b = 0; b < BATCHES; b++) sink += readBatchResponse(response.contentType, response.body).length;

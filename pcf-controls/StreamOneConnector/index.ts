@@ -1,12 +1,13 @@
 /// <reference types="powerapps-component-framework" />
 // Lifecycle glue only: builds the data service from the PCF context and renders <StreamOneAdmin>.
 import * as React from "react";
-import { createLocalizer, defaultFormatDate, type FormatDate } from "./services/strings";
-import { recordsApiFrom } from "../../webresources/shared/records";
-import { createConnectorService, type ConnectorService } from "./services/connectorService";
+
 import { resolveCustomApiExecutor } from "../../webresources/shared/customApi";
+import { recordsApiFrom } from "../../webresources/shared/records";
 import { StreamOneAdmin, type StreamOneAdminProps } from "./components/StreamOneAdmin";
 import type { IInputs, IOutputs } from "./generated/ManifestTypes";
+import { type ConnectorService, createConnectorService } from "./services/connectorService";
+import { createLocalizer, defaultFormatDate, type FormatDate } from "./services/strings";
 
 /** The mapping page web resource (see webresources/README.md). */
 const MAPPING_WEB_RESOURCE = "w365_/streamone/mapping.html";

@@ -8,7 +8,9 @@ import { promises as fs } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+
 import { XMLParser } from "fast-xml-parser";
+
 import { ConnectorError } from "../../src/shared/errors";
 import { registerSecret } from "../../src/shared/redact";
 import { repoRoot } from "../../src/solution/paths";
@@ -57,7 +59,17 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Request headers forwarded to Dataverse; credentials from the browser (cookies, Authorization) never are. */
-const FORWARDED_REQUEST_HEADERS = ["accept", "content-type", "prefer", "if-match", "if-none-match", "odata-version", "odata-maxversion", "mscrm.suppressduplicatedetection", "consistency"];
+const FORWARDED_REQUEST_HEADERS = [
+  "accept",
+  "content-type",
+  "prefer",
+  "if-match",
+  "if-none-match",
+  "odata-version",
+  "odata-maxversion",
+  "mscrm.suppressduplicatedetection",
+  "consistency",
+];
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "www-authenticate"]);
 
 /** Parses a .resx into key → text, as the platform does for context.resources.getString. */
@@ -71,7 +83,10 @@ export function parseResx(xml: string): Record<string, string> {
 
 /** JSON for an inline <script>: `<` escaped so no string can close the script element. */
 function inlineJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 export function adminPageHtml(config: { strings: Record<string, string>; parameters: Record<string, unknown> }): string {
@@ -171,7 +186,15 @@ export async function startAdminHarness(options: AdminHarnessOptions): Promise<A
     } catch {
       return send(res, 503, "The PCF control is not built (build/ui/pcf/StreamOneConnector). Run `npm run build:ui`.");
     }
-    send(res, 200, adminPageHtml({ strings, parameters: { hostField: null, pollIntervalSeconds: options.pollIntervalSeconds ?? 1, ionBaseUrl: options.ionBaseUrl ?? null } }), CONTENT_TYPES[".html"]);
+    send(
+      res,
+      200,
+      adminPageHtml({
+        strings,
+        parameters: { hostField: null, pollIntervalSeconds: options.pollIntervalSeconds ?? 1, ionBaseUrl: options.ionBaseUrl ?? null },
+      }),
+      CONTENT_TYPES[".html"],
+    );
   };
 
   /** Same-origin proxy to the emulator's Web API, adding the admin's token. */
@@ -185,9 +208,19 @@ export async function startAdminHarness(options: AdminHarnessOptions): Promise<A
     const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
     let upstream: Response;
     try {
-      upstream = await fetch(new URL(pathAndQuery, dataverse), { method, headers, body: body ? new Uint8Array(body) : undefined, redirect: "manual" });
+      upstream = await fetch(new URL(pathAndQuery, dataverse), {
+        method,
+        headers,
+        body: body ? new Uint8Array(body) : undefined,
+        redirect: "manual",
+      });
     } catch (error) {
-      return send(res, 502, JSON.stringify({ error: { code: "0x80040216", message: `Dataverse is not reachable: ${(error as Error).message}` } }), CONTENT_TYPES[".json"]);
+      return send(
+        res,
+        502,
+        JSON.stringify({ error: { code: "0x80040216", message: `Dataverse is not reachable: ${(error as Error).message}` } }),
+        CONTENT_TYPES[".json"],
+      );
     }
     const outHeaders: Record<string, string> = {};
     upstream.headers.forEach((value, name) => {

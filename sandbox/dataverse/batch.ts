@@ -4,6 +4,7 @@
  * `batchresponse_<guid>` / `changesetresponse_<guid>`.
  */
 import { randomUUID } from "node:crypto";
+
 import { badRequest } from "./errors";
 
 export interface BatchRequest {
@@ -76,7 +77,13 @@ function parseHttpRequest(text: string, mimeHeaders: Record<string, string>): Ba
   if (!m) throw badRequest(`The batch part does not start with an HTTP request line: '${requestLine.slice(0, 100)}'.`);
   const { headers, rest } = splitHeaders(nl < 0 ? "" : body.slice(nl).replace(/^\r?\n/, ""));
   const contentId = mimeHeaders["content-id"] ?? headers["content-id"];
-  return { method: m[1]!, url: m[2]!.replace(/ /g, "%20"), headers, body: rest.replace(/(\r?\n)+$/, ""), ...(contentId ? { contentId } : {}) };
+  return {
+    method: m[1]!,
+    url: m[2]!.replace(/ /g, "%20"),
+    headers,
+    body: rest.replace(/(\r?\n)+$/, ""),
+    ...(contentId ? { contentId } : {}),
+  };
 }
 
 export function parseBatch(body: string, contentType: string | undefined): BatchPart[] {
@@ -127,7 +134,10 @@ function writeHttp(item: BatchResponseItem): string {
   return lines.join("\r\n");
 }
 
-export function writeBatchResponse(parts: BatchResponsePart[], batchBoundary = `batchresponse_${randomUUID()}`): { contentType: string; body: string } {
+export function writeBatchResponse(
+  parts: BatchResponsePart[],
+  batchBoundary = `batchresponse_${randomUUID()}`,
+): { contentType: string; body: string } {
   const out: string[] = [];
   for (const part of parts) {
     out.push(`--${batchBoundary}`);

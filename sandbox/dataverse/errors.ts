@@ -54,8 +54,7 @@ export const ErrorCodes = {
   MethodNotAllowed: "0x80060888",
 } as const;
 
-export const badRequest = (message: string, code: string = ErrorCodes.ODataBadRequest) =>
-  new DataverseHttpError(400, code, message);
+export const badRequest = (message: string, code: string = ErrorCodes.ODataBadRequest) => new DataverseHttpError(400, code, message);
 
 export const notFound = (message: string, code: string = ErrorCodes.RecordNotFound) => new DataverseHttpError(404, code, message);
 

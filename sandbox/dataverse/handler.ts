@@ -4,21 +4,30 @@
  * same request sent alone.
  */
 import { randomUUID } from "node:crypto";
+
 import type { Clock } from "../../src/shared/clock";
 import { EMPTY_GUID } from "../../src/shared/guid";
 import type { Logger } from "../../src/shared/logger";
 import type { CustomApiDef, CustomApiParameterDef } from "../../src/solution/model";
-import { parseBatch, writeBatchResponse, type BatchRequest, type BatchResponseItem, type BatchResponsePart } from "./batch";
-import { DataverseHttpError, ErrorCodes, badRequest, notFound } from "./errors";
+import { type BatchRequest, type BatchResponseItem, type BatchResponsePart, parseBatch, writeBatchResponse } from "./batch";
+import { badRequest, DataverseHttpError, ErrorCodes, notFound } from "./errors";
 import { attributeDefinition, csdl, entityDefinition, keyDefinitions, selectProps, serviceDocument } from "./metadata";
 import { evaluateFilter, parseFilter } from "./odata/filter";
-import { encodeSkipToken, parseKeySegment, parsePrefer, parseSelect, wantsAnnotation, type KeySegment, type Preferences } from "./odata/query";
+import {
+  encodeSkipToken,
+  type KeySegment,
+  parseKeySegment,
+  parsePrefer,
+  parseSelect,
+  type Preferences,
+  wantsAnnotation,
+} from "./odata/query";
 import type { OpContext, Records, UserInfo } from "./records";
 import { isLookup, isPolymorphic, type TableMeta } from "./schema";
-import { typeColumn, type Row, type Store } from "./store";
+import { type Row, type Store, typeColumn } from "./store";
 import type { ServiceProtection } from "./throttle";
-import { entityReference, type EventPipeline, type KeyValue } from "./webhooks";
 import { fromStorage, isGuid, toStorage, wcfDate } from "./values";
+import { entityReference, type EventPipeline, type KeyValue } from "./webhooks";
 
 export interface EmuRequest {
   method: string;
@@ -133,17 +142,31 @@ export class Handler {
     const token = /^Bearer\s+(.+)$/i.exec(auth ?? "")?.[1]?.trim();
     const user = token ? this.d.users.get(token) : undefined;
     if (!user) {
-      return json(401, { error: { code: ErrorCodes.NotAuthenticated, message: "The user is not authenticated. Send a valid bearer token in the Authorization header." } }, {
-        "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"',
-      });
+      return json(
+        401,
+        {
+          error: {
+            code: ErrorCodes.NotAuthenticated,
+            message: "The user is not authenticated. Send a valid bearer token in the Authorization header.",
+          },
+        },
+        {
+          "WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"',
+        },
+      );
     }
     let admission: { finish: () => void } | null = null;
     try {
       admission = this.d.protection.admit(user.id);
       if (this.d.faults.rate429 > 0 && this.d.faults.random() < this.d.faults.rate429) {
-        throw new DataverseHttpError(429, ErrorCodes.TooManyRequests, "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", {
-          "Retry-After": String(this.d.protection.limits.retryAfterSeconds ?? 1),
-        });
+        throw new DataverseHttpError(
+          429,
+          ErrorCodes.TooManyRequests,
+          "Number of requests exceeded the limit of 6000 over time window of 300 seconds.",
+          {
+            "Retry-After": String(this.d.protection.limits.retryAfterSeconds ?? 1),
+          },
+        );
       }
     } catch (err) {
       // An injected 429 after admission must give the concurrency slot back, or the user's slots leak.
@@ -167,7 +190,12 @@ export class Handler {
     try {
       const path = req.url.replace(/^https?:\/\/[^/]+/i, "");
       const m = /^\/api\/data\/(v9\.[0-2])(\/|\?|$)/i.exec(path);
-      if (!m) throw new DataverseHttpError(404, ErrorCodes.ResourceNotFoundForSegment, `Resource not found: ${path.split("?")[0]}. The Web API lives under /api/data/v9.2/.`);
+      if (!m)
+        throw new DataverseHttpError(
+          404,
+          ErrorCodes.ResourceNotFoundForSegment,
+          `Resource not found: ${path.split("?")[0]}. The Web API lives under /api/data/v9.2/.`,
+        );
       scope.base = `http://${host}/api/data/${m[1]}/`;
       const res = await this.dispatch(req, scope);
       res.headers["REQ_ID"] = requestId;
@@ -194,7 +222,12 @@ export class Handler {
       if (method !== "GET") throw this.methodNotAllowed(method, "service document");
       return json(200, serviceDocument(scope.base, [...this.d.store.tables.values()]));
     }
-    if (path === "$metadata") return { status: 200, headers: { "Content-Type": "application/xml", "OData-Version": "4.0" }, body: csdl([...this.d.store.tables.values()], this.d.store.catalog.customApis) };
+    if (path === "$metadata")
+      return {
+        status: 200,
+        headers: { "Content-Type": "application/xml", "OData-Version": "4.0" },
+        body: csdl([...this.d.store.tables.values()], this.d.store.catalog.customApis),
+      };
     if (path === "$batch") {
       if (method !== "POST") throw this.methodNotAllowed(method, "$batch");
       if (scope.inChangeSet || req.headers["x-emu-batch-part"]) throw badRequest("Nested $batch requests are not supported.");
@@ -248,7 +281,8 @@ export class Handler {
     }
     if (rest.startsWith("Microsoft.Dynamics.CRM.")) {
       const api = this.findApi(rest.slice("Microsoft.Dynamics.CRM.".length));
-      if (!api || api.bindingType !== 1) throw new DataverseHttpError(404, ErrorCodes.ResourceNotFoundForSegment, `Resource not found for the segment '${rest}'.`);
+      if (!api || api.bindingType !== 1)
+        throw new DataverseHttpError(404, ErrorCodes.ResourceNotFoundForSegment, `Resource not found for the segment '${rest}'.`);
       if (method !== "POST" && !(api.isFunction && method === "GET")) throw this.methodNotAllowed(method, rest);
       if (api.boundEntityLogicalName && api.boundEntityLogicalName !== meta.logicalName) {
         throw badRequest(`The custom API '${api.uniqueName}' is bound to '${api.boundEntityLogicalName}', not '${meta.logicalName}'.`);
@@ -259,7 +293,11 @@ export class Handler {
   }
 
   private methodNotAllowed(method: string, what: string): DataverseHttpError {
-    return new DataverseHttpError(405, ErrorCodes.MethodNotAllowed, `The HTTP method '${method}' is not allowed for the resource '${what}'.`);
+    return new DataverseHttpError(
+      405,
+      ErrorCodes.MethodNotAllowed,
+      `The HTTP method '${method}' is not allowed for the resource '${what}'.`,
+    );
   }
 
   private aliases(query: URLSearchParams): Record<string, string> {
@@ -275,7 +313,8 @@ export class Handler {
   private checkQueryOptions(query: URLSearchParams): void {
     for (const k of query.keys()) {
       if (!k.startsWith("$")) {
-        if (k === "fetchXml" || k === "savedQuery" || k === "userQuery") throw badRequest(`The query parameter ${k} is not supported by the Dataverse emulator; use OData query options.`);
+        if (k === "fetchXml" || k === "savedQuery" || k === "userQuery")
+          throw badRequest(`The query parameter ${k} is not supported by the Dataverse emulator; use OData query options.`);
         continue;
       }
       if (k === "$skip") throw badRequest("The query parameter $skip is not supported");
@@ -303,14 +342,25 @@ export class Handler {
   private maybeInject412(req: EmuRequest): void {
     const ifMatch = header(req, "if-match");
     if (ifMatch && ifMatch !== "*" && this.d.faults.rate412 > 0 && this.d.faults.random() < this.d.faults.rate412) {
-      throw new DataverseHttpError(412, ErrorCodes.ConcurrencyVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
+      throw new DataverseHttpError(
+        412,
+        ErrorCodes.ConcurrencyVersionMismatch,
+        "The version of the existing record doesn't match the RowVersion property provided.",
+      );
     }
   }
 
   // ---------------------------------------------------------------------------------------------
   // Collections and records
 
-  private list(meta: TableMeta, req: EmuRequest, query: URLSearchParams, scope: RequestScope, extra?: { sql: string; params: unknown[] }, resourcePath?: string): EmuResponse {
+  private list(
+    meta: TableMeta,
+    req: EmuRequest,
+    query: URLSearchParams,
+    scope: RequestScope,
+    extra?: { sql: string; params: unknown[] },
+    resourcePath?: string,
+  ): EmuResponse {
     this.checkQueryOptions(query);
     const prefs = this.prefs(req);
     const select = parseSelect(query.get("$select") ?? undefined);
@@ -320,19 +370,32 @@ export class Handler {
     const filter = query.get("$filter") ?? undefined;
     const topText = query.get("$top");
     const top = topText === null ? undefined : Number(topText);
-    if (top !== undefined && (!Number.isInteger(top) || top < 0)) throw badRequest(`Invalid value '${topText}' for $top query option found. The $top query option requires a non-negative integer value.`);
+    if (top !== undefined && (!Number.isInteger(top) || top < 0))
+      throw badRequest(
+        `Invalid value '${topText}' for $top query option found. The $top query option requires a non-negative integer value.`,
+      );
     const countText = query.get("$count");
-    if (countText !== null && countText !== "true" && countText !== "false") throw badRequest(`'${countText}' is not a valid count option.`);
+    if (countText !== null && countText !== "true" && countText !== "false")
+      throw badRequest(`'${countText}' is not a valid count option.`);
     // page-results.md: with both odata.maxpagesize and $top, $top is ignored.
     const paged = prefs.maxPageSize !== undefined || top === undefined;
     const pageSize = Math.min(prefs.maxPageSize ?? MAX_PAGE, MAX_PAGE);
     const limit = paged ? pageSize : Math.min(top!, MAX_PAGE);
     const columns = select && expand.length === 0 ? this.d.records.storedColumns(meta, select) : undefined;
-    const page = this.d.records.queryPage(meta, { filter, aliases, orderby: query.get("$orderby") ?? undefined, limit, skiptoken: query.get("$skiptoken") ?? undefined, ...(extra ? { extra } : {}), ...(columns ? { columns } : {}) });
+    const page = this.d.records.queryPage(meta, {
+      filter,
+      aliases,
+      orderby: query.get("$orderby") ?? undefined,
+      limit,
+      skiptoken: query.get("$skiptoken") ?? undefined,
+      ...(extra ? { extra } : {}),
+      ...(columns ? { columns } : {}),
+    });
     const body: Record<string, unknown> = { "@odata.context": this.contextUrl(scope, meta, select, false) };
     const wantCount = countText === "true";
     let total: number | undefined;
-    if (wantCount || wantsAnnotation(prefs, "Microsoft.Dynamics.CRM.totalrecordcount")) total = this.d.records.count(meta, filter, aliases, extra);
+    if (wantCount || wantsAnnotation(prefs, "Microsoft.Dynamics.CRM.totalrecordcount"))
+      total = this.d.records.count(meta, filter, aliases, extra);
     if (wantCount) body["@odata.count"] = Math.min(total!, MAX_PAGE);
     if (wantsAnnotation(prefs, "Microsoft.Dynamics.CRM.totalrecordcount")) {
       body["@Microsoft.Dynamics.CRM.totalrecordcount"] = wantCount ? Math.min(total!, MAX_PAGE) : -1;
@@ -369,7 +432,10 @@ export class Handler {
     if (ifNoneMatch && ifNoneMatch === etag && expand.length === 0 && !prefs.includeAnnotations) {
       return { status: 304, headers: { "OData-Version": "4.0", ETag: etag } };
     }
-    const body = { "@odata.context": this.contextUrl(scope, meta, select, true), ...this.d.records.present(meta, found.row, { select, expand, prefs, user: scope.user, aliases: this.aliases(query) }) };
+    const body = {
+      "@odata.context": this.contextUrl(scope, meta, select, true),
+      ...this.d.records.present(meta, found.row, { select, expand, prefs, user: scope.user, aliases: this.aliases(query) }),
+    };
     return json(200, body, { ETag: etag, ...this.preferenceApplied(prefs, false) });
   }
 
@@ -385,17 +451,33 @@ export class Handler {
     return this.writeResult(meta, row, prefs, select, scope, 201);
   }
 
-  private writeResult(meta: TableMeta, row: Row, prefs: Preferences, select: string[] | undefined, scope: RequestScope, status: 200 | 201): EmuResponse {
+  private writeResult(
+    meta: TableMeta,
+    row: Row,
+    prefs: Preferences,
+    select: string[] | undefined,
+    scope: RequestScope,
+    status: 200 | 201,
+  ): EmuResponse {
     const id = row[meta.primaryId] as string;
     const location = this.entityId(scope, meta, id);
     if (prefs.returnRepresentation) {
-      const body = { "@odata.context": this.contextUrl(scope, meta, select, true), ...this.d.records.present(meta, row, { select, prefs, user: scope.user }) };
+      const body = {
+        "@odata.context": this.contextUrl(scope, meta, select, true),
+        ...this.d.records.present(meta, row, { select, prefs, user: scope.user }),
+      };
       return json(status, body, { ETag: `W/"${row.versionnumber as number}"`, Location: location, ...this.preferenceApplied(prefs, true) });
     }
     return noContent({ "OData-EntityId": location, Location: location });
   }
 
-  private async patch(meta: TableMeta, key: KeySegment, req: EmuRequest, query: URLSearchParams, scope: RequestScope): Promise<EmuResponse> {
+  private async patch(
+    meta: TableMeta,
+    key: KeySegment,
+    req: EmuRequest,
+    query: URLSearchParams,
+    scope: RequestScope,
+  ): Promise<EmuResponse> {
     this.maybeInject412(req);
     const prefs = this.prefs(req);
     const body = parseJsonBody(req.body);
@@ -406,9 +488,14 @@ export class Handler {
     const outcome = await this.write(scope, async () => {
       const found = this.d.records.locate(meta, key);
       if (found.row) {
-        if (ifNoneMatch === "*") throw new DataverseHttpError(412, ErrorCodes.DuplicateRecord, "A record with matching key values already exists.");
+        if (ifNoneMatch === "*")
+          throw new DataverseHttpError(412, ErrorCodes.DuplicateRecord, "A record with matching key values already exists.");
         if (ifMatch && ifMatch !== "*" && ifMatch !== `W/"${found.row.versionnumber as number}"`) {
-          throw new DataverseHttpError(412, ErrorCodes.ConcurrencyVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
+          throw new DataverseHttpError(
+            412,
+            ErrorCodes.ConcurrencyVersionMismatch,
+            "The version of the existing record doesn't match the RowVersion property provided.",
+          );
         }
         const values = this.d.records.prepareBody(meta, body, scope.op, "update");
         return { row: await this.d.records.update(meta, found.row, values, scope.op), created: false };
@@ -434,7 +521,11 @@ export class Handler {
       const found = this.d.records.locate(meta, key);
       if (!found.row) throw this.d.records.notFoundError(meta, found);
       if (ifMatch && ifMatch !== "*" && ifMatch !== `W/"${found.row.versionnumber as number}"`) {
-        throw new DataverseHttpError(412, ErrorCodes.ConcurrencyVersionMismatch, "The version of the existing record doesn't match the RowVersion property provided.");
+        throw new DataverseHttpError(
+          412,
+          ErrorCodes.ConcurrencyVersionMismatch,
+          "The version of the existing record doesn't match the RowVersion property provided.",
+        );
       }
       await this.d.records.delete(meta, found.row, scope.op);
     });
@@ -447,7 +538,8 @@ export class Handler {
     const [propName, ref] = rest.split("/");
     const rel = ref === undefined ? meta.referencedBy.find((r) => r.name === propName) : undefined;
     if (rel && method === "GET") return this.relatedCollection(meta, key, rel.referencingEntity, rel.referencingAttribute, req, scope);
-    if (ref !== undefined && ref !== "$ref" && ref !== "$value") throw new DataverseHttpError(404, ErrorCodes.ResourceNotFoundForSegment, `Resource not found for the segment '${ref}'.`);
+    if (ref !== undefined && ref !== "$ref" && ref !== "$value")
+      throw new DataverseHttpError(404, ErrorCodes.ResourceNotFoundForSegment, `Resource not found for the segment '${ref}'.`);
     const c = meta.columns.get(propName!) ?? meta.columns.get(/^_(.+)_value$/.exec(propName!)?.[1] ?? "");
     if (!c) throw badRequest(`Could not find a property named '${propName}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'.`);
     if (method === "GET") {
@@ -458,11 +550,27 @@ export class Handler {
         const target = this.d.store.table(isPolymorphic(c) ? String(found.row[typeColumn(c)] ?? c.targets?.[0]) : String(c.targets?.[0]));
         const related = id && target ? this.d.store.getRow(target, id) : undefined;
         if (!related || !target) return noContent();
-        return json(200, { "@odata.context": this.contextUrl(scope, target, undefined, true), ...this.d.records.present(target, related, { prefs: this.prefs(req), user: scope.user }) });
+        return json(200, {
+          "@odata.context": this.contextUrl(scope, target, undefined, true),
+          ...this.d.records.present(target, related, { prefs: this.prefs(req), user: scope.user }),
+        });
       }
-      const value = c.secured && !this.d.records.securedAccess(scope.user, meta.logicalName, c.logicalName, "read") ? null : isLookup(c) ? found.row[c.logicalName] : fromStorage(c, found.row[c.logicalName]);
-      if (ref === "$value") return { status: value === null ? 204 : 200, headers: { "Content-Type": "text/plain", "OData-Version": "4.0" }, ...(value === null ? {} : { body: String(value) }) };
-      return json(200, { "@odata.context": `${scope.base}$metadata#${meta.entitySet}(${found.row[meta.primaryId] as string})/${propName}`, value });
+      const value =
+        c.secured && !this.d.records.securedAccess(scope.user, meta.logicalName, c.logicalName, "read")
+          ? null
+          : isLookup(c)
+            ? found.row[c.logicalName]
+            : fromStorage(c, found.row[c.logicalName]);
+      if (ref === "$value")
+        return {
+          status: value === null ? 204 : 200,
+          headers: { "Content-Type": "text/plain", "OData-Version": "4.0" },
+          ...(value === null ? {} : { body: String(value) }),
+        };
+      return json(200, {
+        "@odata.context": `${scope.base}$metadata#${meta.entitySet}(${found.row[meta.primaryId] as string})/${propName}`,
+        value,
+      });
     }
     if (method !== "PUT" && method !== "DELETE") throw this.methodNotAllowed(method, rest);
     const body = method === "PUT" ? (parseJsonBody(req.body) as Record<string, unknown>) : {};
@@ -474,7 +582,7 @@ export class Handler {
         if (ref !== "$ref") throw badRequest(`Use '${c.logicalName}/$ref' to change the lookup '${c.logicalName}'.`);
         patch = { [`${c.logicalName}@odata.bind`]: method === "DELETE" ? null : (body["@odata.id"] ?? null) };
       } else {
-        if (method === "PUT" && !("value" in body)) throw badRequest("The request body must be {\"value\": <new value>}.");
+        if (method === "PUT" && !("value" in body)) throw badRequest('The request body must be {"value": <new value>}.');
         patch = { [c.logicalName]: method === "DELETE" ? null : body.value };
       }
       const values = this.d.records.prepareBody(meta, patch, scope.op, "update");
@@ -484,12 +592,26 @@ export class Handler {
   }
 
   /** `set(id)/<one-to-many relationship>`: the related rows, with the usual query options and paging. */
-  private relatedCollection(meta: TableMeta, key: KeySegment, childTable: string, lookup: string, req: EmuRequest, scope: RequestScope): EmuResponse {
+  private relatedCollection(
+    meta: TableMeta,
+    key: KeySegment,
+    childTable: string,
+    lookup: string,
+    req: EmuRequest,
+    scope: RequestScope,
+  ): EmuResponse {
     const found = this.d.records.locate(meta, key);
     if (!found.row) throw this.d.records.notFoundError(meta, found);
     const child = this.d.store.table(childTable)!;
     const url = new URL(req.url, "http://emulator/api/data/v9.2/");
-    return this.list(child, req, url.searchParams, scope, { sql: `t."${lookup}" = ?`, params: [found.row[meta.primaryId]] }, url.pathname.replace(/^\/api\/data\/v9\.[0-2]\//i, ""));
+    return this.list(
+      child,
+      req,
+      url.searchParams,
+      scope,
+      { sql: `t."${lookup}" = ?`, params: [found.row[meta.primaryId]] },
+      url.pathname.replace(/^\/api\/data\/v9\.[0-2]\//i, ""),
+    );
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -499,7 +621,11 @@ export class Handler {
     const parts = parseBatch(req.body, header(req, "content-type"));
     const items = parts.reduce((n, p) => n + (p.kind === "request" ? 1 : p.requests.length), 0);
     if (items > MAX_BATCH_ITEMS) {
-      throw new DataverseHttpError(400, ErrorCodes.BatchSizeExceeded, `The number of requests in the batch (${items}) exceeds the limit of ${MAX_BATCH_ITEMS}.`);
+      throw new DataverseHttpError(
+        400,
+        ErrorCodes.BatchSizeExceeded,
+        `The number of requests in the batch (${items}) exceeds the limit of ${MAX_BATCH_ITEMS}.`,
+      );
     }
     this.d.stats.batchItems += items;
     const continueOnError = this.prefs(req).continueOnError;
@@ -529,7 +655,16 @@ export class Handler {
   }
 
   private partScope(scope: RequestScope, inChangeSet: boolean, contentIds?: Map<string, string>): RequestScope {
-    return { ...scope, inChangeSet, op: { ...scope.op, requestId: randomUUID(), afterCommit: inChangeSet ? scope.op.afterCommit : [], ...(contentIds ? { contentIds } : {}) } };
+    return {
+      ...scope,
+      inChangeSet,
+      op: {
+        ...scope.op,
+        requestId: randomUUID(),
+        afterCommit: inChangeSet ? scope.op.afterCommit : [],
+        ...(contentIds ? { contentIds } : {}),
+      },
+    };
   }
 
   private toEmuRequest(r: BatchRequest, scope: RequestScope, contentIds?: Map<string, string>): EmuRequest {
@@ -545,7 +680,12 @@ export class Handler {
     return { method: r.method, url, headers: { ...r.headers, "x-emu-batch-part": "1" }, body: r.body };
   }
 
-  private async batchItem(r: BatchRequest, scope: RequestScope, inChangeSet: boolean, contentIds?: Map<string, string>): Promise<BatchResponseItem> {
+  private async batchItem(
+    r: BatchRequest,
+    scope: RequestScope,
+    inChangeSet: boolean,
+    contentIds?: Map<string, string>,
+  ): Promise<BatchResponseItem> {
     // Items run synchronously on SQLite; yield to the event loop now and then so other requests
     // (reads above all) are served while a 1000-item batch runs.
     if (++this.itemsSinceYield >= YIELD_EVERY_ITEMS) {
@@ -555,15 +695,28 @@ export class Handler {
     const itemScope = this.partScope(scope, inChangeSet, contentIds);
     try {
       const res = await this.dispatch(this.toEmuRequest(r, scope, contentIds), itemScope);
-      return { status: res.status, headers: res.headers, ...(res.body !== undefined ? { body: res.body } : {}), ...(r.contentId ? { contentId: r.contentId } : {}) };
+      return {
+        status: res.status,
+        headers: res.headers,
+        ...(res.body !== undefined ? { body: res.body } : {}),
+        ...(r.contentId ? { contentId: r.contentId } : {}),
+      };
     } catch (err) {
       const res = errorResponse(err, this.d.logger);
-      return { status: res.status, headers: res.headers, ...(res.body !== undefined ? { body: res.body } : {}), ...(r.contentId ? { contentId: r.contentId } : {}) };
+      return {
+        status: res.status,
+        headers: res.headers,
+        ...(res.body !== undefined ? { body: res.body } : {}),
+        ...(r.contentId ? { contentId: r.contentId } : {}),
+      };
     }
   }
 
   /** A change set is atomic: one SQLite transaction; the first failure rolls back all of it. */
-  private async changeSet(requests: BatchRequest[], scope: RequestScope): Promise<{ responses: BatchResponseItem[] } | { error: BatchResponseItem }> {
+  private async changeSet(
+    requests: BatchRequest[],
+    scope: RequestScope,
+  ): Promise<{ responses: BatchResponseItem[] } | { error: BatchResponseItem }> {
     const contentIds = new Map<string, string>();
     const csScope: RequestScope = { ...scope, op: { ...scope.op, afterCommit: [] } };
     try {
@@ -595,9 +748,15 @@ export class Handler {
     const filterText = query.get("$filter");
     const filter = filterText ? parseFilter(filterText, this.aliases(query)) : undefined;
     const matches = (obj: Record<string, unknown>) =>
-      !filter || evaluateFilter(filter, (path) => path.reduce<unknown>((v, p) => (v && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined), obj));
+      !filter ||
+      evaluateFilter(filter, (path) =>
+        path.reduce<unknown>((v, p) => (v && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined), obj),
+      );
     if (key === undefined) {
-      const value = [...this.d.store.tables.values()].map(entityDefinition).filter(matches).map((e) => selectProps(e, select));
+      const value = [...this.d.store.tables.values()]
+        .map(entityDefinition)
+        .filter(matches)
+        .map((e) => selectProps(e, select));
       return json(200, { "@odata.context": `${scope.base}$metadata#EntityDefinitions${select ? `(${select.join(",")})` : ""}`, value });
     }
     const seg = parseKeySegment(key);
@@ -608,22 +767,37 @@ export class Handler {
       meta = typeof ln === "string" ? this.d.store.table(ln.toLowerCase()) : undefined;
     }
     if (!meta) throw notFound(`Could not find an entity with key ${key}.`, "0x80040217");
-    if (rest === "") return json(200, { "@odata.context": `${scope.base}$metadata#EntityDefinitions${select ? `(${select.join(",")})` : ""}/$entity`, ...selectProps(entityDefinition(meta), select) });
+    if (rest === "")
+      return json(200, {
+        "@odata.context": `${scope.base}$metadata#EntityDefinitions${select ? `(${select.join(",")})` : ""}/$entity`,
+        ...selectProps(entityDefinition(meta), select),
+      });
     const [sub, cast] = rest.split("/");
     if (sub === "Attributes") {
       const attrKey = /^Attributes\(LogicalName='([^']+)'\)$/.exec(rest.split("/")[0] ?? "");
       let value = meta.def.columns.map((c) => attributeDefinition(meta!, c));
       if (cast) value = value.filter((a) => a["@odata.type"] === `#${cast}`);
       value = value.filter(matches).map((a) => selectProps(a, select));
-      return json(200, { "@odata.context": `${scope.base}$metadata#EntityDefinitions('${meta.metadataId}')/Attributes`, value, ...(attrKey ? {} : {}) });
+      return json(200, {
+        "@odata.context": `${scope.base}$metadata#EntityDefinitions('${meta.metadataId}')/Attributes`,
+        value,
+        ...(attrKey ? {} : {}),
+      });
     }
     const attrMatch = /^Attributes\(LogicalName='([^']+)'\)$/.exec(sub ?? "");
     if (attrMatch) {
       const c = meta.columns.get(attrMatch[1]!);
       if (!c) throw notFound(`Could not find an attribute with LogicalName '${attrMatch[1]}' on '${meta.logicalName}'.`);
-      return json(200, { "@odata.context": `${scope.base}$metadata#EntityDefinitions('${meta.metadataId}')/Attributes/$entity`, ...selectProps(attributeDefinition(meta, c), select) });
+      return json(200, {
+        "@odata.context": `${scope.base}$metadata#EntityDefinitions('${meta.metadataId}')/Attributes/$entity`,
+        ...selectProps(attributeDefinition(meta, c), select),
+      });
     }
-    if (sub === "Keys") return json(200, { "@odata.context": `${scope.base}$metadata#EntityDefinitions('${meta.metadataId}')/Keys`, value: keyDefinitions(meta).map((k) => selectProps(k, select)) });
+    if (sub === "Keys")
+      return json(200, {
+        "@odata.context": `${scope.base}$metadata#EntityDefinitions('${meta.metadataId}')/Keys`,
+        value: keyDefinitions(meta).map((k) => selectProps(k, select)),
+      });
     throw new DataverseHttpError(404, ErrorCodes.ResourceNotFoundForSegment, `Resource not found for the segment '${sub}'.`);
   }
 
@@ -634,7 +808,8 @@ export class Handler {
     if (name === "PublishAllXml" || name === "PublishXml") return noContent();
     const body = parseJsonBody(req.body) as Record<string, unknown>;
     const file = body.CustomizationFile;
-    if (typeof file !== "string" || file.length === 0) throw badRequest("The parameter 'CustomizationFile' is required (the solution zip as base64).", ErrorCodes.InvalidArgument);
+    if (typeof file !== "string" || file.length === 0)
+      throw badRequest("The parameter 'CustomizationFile' is required (the solution zip as base64).", ErrorCodes.InvalidArgument);
     const zip = Buffer.from(file, "base64");
     if (name === "ImportSolution") {
       await this.d.importSolution(zip);
@@ -643,7 +818,11 @@ export class Handler {
     const jobId = randomUUID();
     const meta = this.d.store.table("asyncoperation")!;
     await this.d.store.transaction(async () => {
-      await this.d.records.create(meta, { asyncoperationid: jobId, name: "Import Solution", operationtype: 3, statecode: 0, statuscode: 0, messagename: "ImportSolution" }, scope.op);
+      await this.d.records.create(
+        meta,
+        { asyncoperationid: jobId, name: "Import Solution", operationtype: 3, statecode: 0, statuscode: 0, messagename: "ImportSolution" },
+        scope.op,
+      );
     });
     // The import runs in the background, as ImportSolutionAsync does; clients poll asyncoperations(id).
     void (async () => {
@@ -678,17 +857,26 @@ export class Handler {
     const componentType = body.ComponentType;
     const solutionName = body.SolutionUniqueName;
     if (!isGuid(componentId)) throw badRequest("The parameter 'ComponentId' must be a GUID.", ErrorCodes.InvalidArgument);
-    if (typeof componentType !== "number" || !Number.isInteger(componentType)) throw badRequest("The parameter 'ComponentType' must be an integer.", ErrorCodes.InvalidArgument);
-    if (typeof solutionName !== "string" || !solutionName) throw badRequest("The parameter 'SolutionUniqueName' is required.", ErrorCodes.InvalidArgument);
-    const solution = this.d.store.stmt(`SELECT solutionid AS id FROM "solution" WHERE uniquename = ?`).get(solutionName) as { id: string } | undefined;
+    if (typeof componentType !== "number" || !Number.isInteger(componentType))
+      throw badRequest("The parameter 'ComponentType' must be an integer.", ErrorCodes.InvalidArgument);
+    if (typeof solutionName !== "string" || !solutionName)
+      throw badRequest("The parameter 'SolutionUniqueName' is required.", ErrorCodes.InvalidArgument);
+    const solution = this.d.store.stmt(`SELECT solutionid AS id FROM "solution" WHERE uniquename = ?`).get(solutionName) as
+      { id: string } | undefined;
     if (!solution) throw notFound(`The solution '${solutionName}' does not exist.`);
     const meta = this.d.store.table("solutioncomponent")!;
-    const existing = this.d.store.stmt(`SELECT solutioncomponentid AS id FROM "solutioncomponent" WHERE objectid = ? AND solutionid = ?`).get(componentId, solution.id) as { id: string } | undefined;
+    const existing = this.d.store
+      .stmt(`SELECT solutioncomponentid AS id FROM "solutioncomponent" WHERE objectid = ? AND solutionid = ?`)
+      .get(componentId, solution.id) as { id: string } | undefined;
     let id = existing?.id;
     if (!id) {
       const newId = randomUUID();
       await this.d.store.transaction(async () => {
-        await this.d.records.create(meta, { solutioncomponentid: newId, objectid: componentId, componenttype: componentType, solutionid: solution.id }, scope.op);
+        await this.d.records.create(
+          meta,
+          { solutioncomponentid: newId, objectid: componentId, componenttype: componentType, solutionid: solution.id },
+          scope.op,
+        );
       });
       id = newId;
     }
@@ -703,7 +891,12 @@ export class Handler {
     return apis.find((a) => a.uniqueName === name) ?? apis.find((a) => a.uniqueName.toLowerCase() === name.toLowerCase());
   }
 
-  private async customApi(api: CustomApiDef, req: EmuRequest, scope: RequestScope, bound: { meta: TableMeta; key: KeySegment } | undefined): Promise<EmuResponse> {
+  private async customApi(
+    api: CustomApiDef,
+    req: EmuRequest,
+    scope: RequestScope,
+    bound: { meta: TableMeta; key: KeySegment } | undefined,
+  ): Promise<EmuResponse> {
     if (api.isFunction ? req.method.toUpperCase() !== "GET" : req.method.toUpperCase() !== "POST") {
       throw this.methodNotAllowed(req.method.toUpperCase(), api.uniqueName);
     }
@@ -719,7 +912,9 @@ export class Handler {
     const outputs: KeyValue[] = api.responseProperties.map((p) => ({ key: p.uniqueName, value: defaultOutput(p.type) }));
     await this.d.pipeline.runCustomApi(api, { ...(target ? { target } : {}), inputs, outputs }, scope.op);
     if (api.responseProperties.length === 0) return noContent();
-    const response: Record<string, unknown> = { "@odata.context": `${scope.base}$metadata#Microsoft.Dynamics.CRM.${api.uniqueName}Response` };
+    const response: Record<string, unknown> = {
+      "@odata.context": `${scope.base}$metadata#Microsoft.Dynamics.CRM.${api.uniqueName}Response`,
+    };
     for (const o of outputs) response[o.key] = o.value;
     return json(200, response);
   }
@@ -728,13 +923,18 @@ export class Handler {
     const defs = new Map(api.requestParameters.map((p) => [p.uniqueName, p]));
     for (const k of Object.keys(body)) {
       if (k.startsWith("@")) continue;
-      if (!defs.has(k)) throw badRequest(`The parameter '${k}' in the request payload is not a valid parameter for the operation '${api.uniqueName}'.`);
+      if (!defs.has(k))
+        throw badRequest(`The parameter '${k}' in the request payload is not a valid parameter for the operation '${api.uniqueName}'.`);
     }
     const out: KeyValue[] = [];
     for (const p of api.requestParameters) {
       const v = body[p.uniqueName];
       if (v === undefined || v === null) {
-        if (!p.isOptional) throw badRequest(`The required parameter '${p.uniqueName}' of the operation '${api.uniqueName}' is missing.`, ErrorCodes.InvalidArgument);
+        if (!p.isOptional)
+          throw badRequest(
+            `The required parameter '${p.uniqueName}' of the operation '${api.uniqueName}' is missing.`,
+            ErrorCodes.InvalidArgument,
+          );
         continue;
       }
       out.push({ key: p.uniqueName, value: this.convertParameter(api, p, v, scope) });
@@ -744,7 +944,9 @@ export class Handler {
 
   private convertParameter(api: CustomApiDef, p: CustomApiParameterDef, v: unknown, scope: RequestScope): unknown {
     const bad = (edm: string) =>
-      badRequest(`Cannot convert the literal '${typeof v === "string" ? v : JSON.stringify(v)}' to the expected type '${edm}' for the parameter '${p.uniqueName}' of the operation '${api.uniqueName}'.`);
+      badRequest(
+        `Cannot convert the literal '${typeof v === "string" ? v : JSON.stringify(v)}' to the expected type '${edm}' for the parameter '${p.uniqueName}' of the operation '${api.uniqueName}'.`,
+      );
     switch (p.type) {
       case "Boolean":
         if (typeof v !== "boolean") throw bad("Edm.Boolean");
@@ -778,7 +980,10 @@ export class Handler {
       case "EntityReference": {
         if (!v || typeof v !== "object") throw bad("mscrm.crmbaseentity");
         const o = v as Record<string, unknown>;
-        const typeName = typeof o["@odata.type"] === "string" ? String(o["@odata.type"]).replace(/^#?Microsoft\.Dynamics\.CRM\./, "") : p.logicalEntityName;
+        const typeName =
+          typeof o["@odata.type"] === "string"
+            ? String(o["@odata.type"]).replace(/^#?Microsoft\.Dynamics\.CRM\./, "")
+            : p.logicalEntityName;
         const meta = typeName ? this.d.store.table(typeName) : undefined;
         const id = meta ? o[meta.primaryId] : undefined;
         if (!meta || !isGuid(id)) throw bad("mscrm.crmbaseentity");
@@ -836,7 +1041,8 @@ function defaultOutput(type: string): unknown {
 function toSdk(meta: TableMeta, column: string, stored: unknown): unknown {
   const c = meta.columns.get(column);
   if (!c || stored === null) return stored;
-  if (c.type === "picklist" || c.type === "state" || c.type === "status") return { __type: "OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts", Value: stored };
+  if (c.type === "picklist" || c.type === "state" || c.type === "status")
+    return { __type: "OptionSetValue:http://schemas.microsoft.com/xrm/2011/Contracts", Value: stored };
   if (c.type === "money") return { __type: "Money:http://schemas.microsoft.com/xrm/2011/Contracts", Value: stored };
   if (c.type === "datetime") return wcfDate(String(stored));
   if (c.type === "boolean") return stored === 1;

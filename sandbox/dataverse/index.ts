@@ -6,16 +6,17 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { systemClock, type Clock } from "../../src/shared/clock";
-import { silentLogger, type Logger } from "../../src/shared/logger";
+
+import { type Clock, systemClock } from "../../src/shared/clock";
+import { type Logger, silentLogger } from "../../src/shared/logger";
+import { seededRandom } from "../../src/shared/random";
 import { registerSecret } from "../../src/shared/redact";
 import { readSolutionZip } from "../../src/solution/io";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
-import { Handler, errorResponse, type EmuRequest, type EmuResponse, type EmulatorStats } from "./handler";
+import { type EmulatorStats, type EmuRequest, type EmuResponse, errorResponse, Handler } from "./handler";
 import { Records, type UserInfo } from "./records";
-import { deterministicGuid, Store, type Row } from "./store";
-import { seededRandom } from "../../src/shared/random";
+import { deterministicGuid, type Row, Store } from "./store";
 import { ServiceProtection, type ServiceProtectionOptions } from "./throttle";
 import { EventPipeline } from "./webhooks";
 
@@ -84,19 +85,35 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
 
   /** Current value of an environment variable: its value row (linked by lookup or by schema name), else the default. */
   const getEnvironmentVariable = (schemaName: string): string | undefined => {
-    const def = store.stmt(`SELECT environmentvariabledefinitionid AS id, defaultvalue FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(schemaName) as
-      | { id: string; defaultvalue: string | null }
-      | undefined;
+    const def = store
+      .stmt(`SELECT environmentvariabledefinitionid AS id, defaultvalue FROM "environmentvariabledefinition" WHERE schemaname = ?`)
+      .get(schemaName) as { id: string; defaultvalue: string | null } | undefined;
     const value = store
-      .stmt(`SELECT value FROM "environmentvariablevalue" WHERE environmentvariabledefinitionid = ? OR schemaname = ? ORDER BY versionnumber DESC LIMIT 1`)
+      .stmt(
+        `SELECT value FROM "environmentvariablevalue" WHERE environmentvariabledefinitionid = ? OR schemaname = ? ORDER BY versionnumber DESC LIMIT 1`,
+      )
       .get(def?.id ?? null, schemaName) as { value: string | null } | undefined;
     if (value?.value !== undefined && value.value !== null) return value.value;
     return def?.defaultvalue ?? undefined;
   };
 
-  const pipeline = new EventPipeline(store, { orgName, orgId, timeoutMs: options.webhookTimeoutMs ?? 60_000, logger, clock, stats: webhookStats, getEnvironmentVariable });
+  const pipeline = new EventPipeline(store, {
+    orgName,
+    orgId,
+    timeoutMs: options.webhookTimeoutMs ?? 60_000,
+    logger,
+    clock,
+    stats: webhookStats,
+    getEnvironmentVariable,
+  });
   const records = new Records(store, pipeline, clock);
-  const systemUser: UserInfo = { id: deterministicGuid(`user:SYSTEM:${orgName}`), name: "SYSTEM", fieldSecurity: true, applicationUser: false, businessUnitId };
+  const systemUser: UserInfo = {
+    id: deterministicGuid(`user:SYSTEM:${orgName}`),
+    name: "SYSTEM",
+    fieldSecurity: true,
+    applicationUser: false,
+    businessUnitId,
+  };
 
   /** Sync upsert used for seed and solution rows (not counted as client writes). */
   const upsertSystemRow = (table: string, id: string, values: Row) => {
@@ -107,8 +124,19 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     const before = store.writes;
     if (existing) store.update(meta, id, { ...values, modifiedon: now, versionnumber: version });
     else {
-      const row: Row = { statecode: 0, statuscode: table === "asyncoperation" ? 0 : 1, ...values, [meta.primaryId]: id, createdon: now, modifiedon: now, versionnumber: version, createdby: systemUser.id, modifiedby: systemUser.id };
-      if (meta.def.ownership === "UserOwned") Object.assign(row, { ownerid: systemUser.id, ownerid__type: "systemuser", owningbusinessunit: businessUnitId });
+      const row: Row = {
+        statecode: 0,
+        statuscode: table === "asyncoperation" ? 0 : 1,
+        ...values,
+        [meta.primaryId]: id,
+        createdon: now,
+        modifiedon: now,
+        versionnumber: version,
+        createdby: systemUser.id,
+        modifiedby: systemUser.id,
+      };
+      if (meta.def.ownership === "UserOwned")
+        Object.assign(row, { ownerid: systemUser.id, ownerid__type: "systemuser", owningbusinessunit: businessUnitId });
       for (const c of meta.def.columns) if (c.type === "boolean" && row[c.logicalName] === undefined) row[c.logicalName] = 0;
       store.insert(meta, row);
     }
@@ -129,32 +157,56 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const ensureFilter = (messageName: string, entity: string): string => {
     const messageId = ensureMessage(messageName);
     const id = deterministicGuid(`sdkmessagefilter:${messageName.toLowerCase()}:${entity}`);
-    if (!store.getRow(store.table("sdkmessagefilter")!, id)) upsertSystemRow("sdkmessagefilter", id, { sdkmessageid: messageId, primaryobjecttypecode: entity });
+    if (!store.getRow(store.table("sdkmessagefilter")!, id))
+      upsertSystemRow("sdkmessagefilter", id, { sdkmessageid: messageId, primaryobjecttypecode: entity });
     return id;
   };
   for (const name of ["Create", "Update", "Delete"]) ensureMessage(name);
 
-  const issueToken = (user: { name: string; fieldSecurity?: boolean; fieldSecurityProfiles?: string[]; applicationUser?: boolean }): string => {
+  const issueToken = (user: {
+    name: string;
+    fieldSecurity?: boolean;
+    fieldSecurityProfiles?: string[];
+    applicationUser?: boolean;
+  }): string => {
     const id = deterministicGuid(`user:${user.name}:${orgName}`);
     upsertSystemRow("systemuser", id, {
       fullname: user.name,
-      domainname: user.applicationUser ? `${id}@application` : `${user.name.toLowerCase().replace(/[^a-z0-9]+/g, ".")}@${orgName}.onmicrosoft.com`,
+      domainname: user.applicationUser
+        ? `${id}@application`
+        : `${user.name.toLowerCase().replace(/[^a-z0-9]+/g, ".")}@${orgName}.onmicrosoft.com`,
       businessunitid: businessUnitId,
       isdisabled: 0,
       ...(user.applicationUser ? { applicationid: deterministicGuid(`app:${user.name}`) } : {}),
     });
     const token = `dvemu.${randomBytes(24).toString("base64url")}`;
     registerSecret(token);
-    users.set(token, { id, name: user.name, fieldSecurity: user.fieldSecurity ?? false, fieldSecurityProfiles: user.fieldSecurityProfiles, applicationUser: user.applicationUser ?? false, businessUnitId });
+    users.set(token, {
+      id,
+      name: user.name,
+      fieldSecurity: user.fieldSecurity ?? false,
+      fieldSecurityProfiles: user.fieldSecurityProfiles,
+      applicationUser: user.applicationUser ?? false,
+      businessUnitId,
+    });
     return token;
   };
 
   const setEnvironmentVariable = (schemaName: string, value: string) => {
-    const defRow = store.stmt(`SELECT environmentvariabledefinitionid AS id FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(schemaName) as { id: string } | undefined;
+    const defRow = store
+      .stmt(`SELECT environmentvariabledefinitionid AS id FROM "environmentvariabledefinition" WHERE schemaname = ?`)
+      .get(schemaName) as { id: string } | undefined;
     const defId = defRow?.id ?? deterministicGuid(`envdef:${schemaName}`);
-    if (!defRow) upsertSystemRow("environmentvariabledefinition", defId, { schemaname: schemaName, displayname: schemaName, type: ENV_TYPES.String });
-    const valueRow = store.stmt(`SELECT environmentvariablevalueid AS id FROM "environmentvariablevalue" WHERE schemaname = ?`).get(schemaName) as { id: string } | undefined;
-    upsertSystemRow("environmentvariablevalue", valueRow?.id ?? randomUUID(), { schemaname: schemaName, value, environmentvariabledefinitionid: defId });
+    if (!defRow)
+      upsertSystemRow("environmentvariabledefinition", defId, { schemaname: schemaName, displayname: schemaName, type: ENV_TYPES.String });
+    const valueRow = store
+      .stmt(`SELECT environmentvariablevalueid AS id FROM "environmentvariablevalue" WHERE schemaname = ?`)
+      .get(schemaName) as { id: string } | undefined;
+    upsertSystemRow("environmentvariablevalue", valueRow?.id ?? randomUUID(), {
+      schemaname: schemaName,
+      value,
+      environmentvariabledefinitionid: defId,
+    });
   };
 
   const applySolutionModel = (model: SolutionModel) => {
@@ -199,7 +251,9 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
         publisherid: publisherId,
       });
       for (const ev of model.environmentVariables) {
-        const existing = store.stmt(`SELECT environmentvariabledefinitionid AS id FROM "environmentvariabledefinition" WHERE schemaname = ?`).get(ev.schemaName) as { id: string } | undefined;
+        const existing = store
+          .stmt(`SELECT environmentvariabledefinitionid AS id FROM "environmentvariabledefinition" WHERE schemaname = ?`)
+          .get(ev.schemaName) as { id: string } | undefined;
         upsertSystemRow("environmentvariabledefinition", existing?.id ?? deterministicGuid(`envdef:${ev.schemaName}`), {
           schemaname: ev.schemaName,
           displayname: ev.displayName,
@@ -210,7 +264,15 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
         });
       }
       for (const ep of model.serviceEndpoints) {
-        upsertSystemRow("serviceendpoint", ep.id.toLowerCase(), { name: ep.name, description: ep.description ?? null, url: ep.url, contract: ep.contract, authtype: ep.authType, messageformat: ep.messageFormat, userclaim: ep.userClaim });
+        upsertSystemRow("serviceendpoint", ep.id.toLowerCase(), {
+          name: ep.name,
+          description: ep.description ?? null,
+          url: ep.url,
+          contract: ep.contract,
+          authtype: ep.authType,
+          messageformat: ep.messageFormat,
+          userclaim: ep.userClaim,
+        });
       }
       for (const t of model.tables) for (const m of ["Create", "Update", "Delete"]) ensureFilter(m, t.logicalName);
       for (const api of model.customApis) {
@@ -248,15 +310,43 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
           allowedcustomprocessingsteptype: api.allowedCustomProcessingStepType,
           workflowsdkstepenabled: api.workflowSdkStepEnabled ? 1 : 0,
         });
-        const typeCode = (t: string) => ["Boolean", "DateTime", "Decimal", "Entity", "EntityCollection", "EntityReference", "Float", "Integer", "Money", "Picklist", "String", "StringArray", "Guid"].indexOf(t);
+        const typeCode = (t: string) =>
+          [
+            "Boolean",
+            "DateTime",
+            "Decimal",
+            "Entity",
+            "EntityCollection",
+            "EntityReference",
+            "Float",
+            "Integer",
+            "Money",
+            "Picklist",
+            "String",
+            "StringArray",
+            "Guid",
+          ].indexOf(t);
         for (const p of api.requestParameters) {
           upsertSystemRow("customapirequestparameter", deterministicGuid(`customapiparam:${api.uniqueName}.${p.uniqueName}`), {
-            uniquename: p.uniqueName, name: p.name, displayname: p.displayName, description: p.description.slice(0, 300), type: typeCode(p.type), isoptional: p.isOptional ? 1 : 0, logicalentityname: p.logicalEntityName ?? null, customapiid: apiId,
+            uniquename: p.uniqueName,
+            name: p.name,
+            displayname: p.displayName,
+            description: p.description.slice(0, 300),
+            type: typeCode(p.type),
+            isoptional: p.isOptional ? 1 : 0,
+            logicalentityname: p.logicalEntityName ?? null,
+            customapiid: apiId,
           });
         }
         for (const p of api.responseProperties) {
           upsertSystemRow("customapiresponseproperty", deterministicGuid(`customapiprop:${api.uniqueName}.${p.uniqueName}`), {
-            uniquename: p.uniqueName, name: p.name, displayname: p.displayName, description: p.description.slice(0, 300), type: typeCode(p.type), logicalentityname: p.logicalEntityName ?? null, customapiid: apiId,
+            uniquename: p.uniqueName,
+            name: p.name,
+            displayname: p.displayName,
+            description: p.description.slice(0, 300),
+            type: typeCode(p.type),
+            logicalentityname: p.logicalEntityName ?? null,
+            customapiid: apiId,
           });
         }
       }
@@ -292,13 +382,16 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     if (origin && /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/i.test(origin)) {
       cors["Access-Control-Allow-Origin"] = origin;
       cors["Vary"] = "Origin";
-      cors["Access-Control-Expose-Headers"] = "OData-EntityId, OData-Version, Location, ETag, Preference-Applied, Retry-After, REQ_ID, x-ms-service-request-id";
+      cors["Access-Control-Expose-Headers"] =
+        "OData-EntityId, OData-Version, Location, ETag, Preference-Applied, Retry-After, REQ_ID, x-ms-service-request-id";
     }
     if (req.method === "OPTIONS") {
       res.writeHead(204, {
         ...cors,
         "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
-        "Access-Control-Allow-Headers": req.headers["access-control-request-headers"] ?? "Authorization, Content-Type, Accept, OData-Version, OData-MaxVersion, Prefer, If-Match, If-None-Match",
+        "Access-Control-Allow-Headers":
+          req.headers["access-control-request-headers"] ??
+          "Authorization, Content-Type, Accept, OData-Version, OData-MaxVersion, Prefer, If-Match, If-None-Match",
         "Access-Control-Max-Age": "600",
       });
       res.end();
@@ -315,7 +408,12 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       }
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
-      const emuReq: EmuRequest = { method: req.method ?? "GET", url: req.url ?? "/", headers, body: Buffer.concat(chunks).toString("utf8") };
+      const emuReq: EmuRequest = {
+        method: req.method ?? "GET",
+        url: req.url ?? "/",
+        headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       response = await handler.handle(emuReq, req.headers.host ?? `127.0.0.1:${(server.address() as AddressInfo).port}`);
     } catch (err) {
       response = errorResponse(err, logger);
@@ -336,7 +434,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
 
   const integrationToken = issueToken({ name: "Work 365 Integration", fieldSecurity: true, applicationUser: true });
   // A Work 365 admin: may enter and replace the Ion secrets (the solution's admin field security profile) but never read them.
-  const adminToken = issueToken({ name: "Work 365 Admin", fieldSecurity: false, fieldSecurityProfiles: ["Work 365 Connector Admin Secrets"] });
+  const adminToken = issueToken({
+    name: "Work 365 Admin",
+    fieldSecurity: false,
+    fieldSecurityProfiles: ["Work 365 Connector Admin Secrets"],
+  });
   let closed = false;
 
   return {
@@ -372,4 +474,3 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     },
   };
 }
-

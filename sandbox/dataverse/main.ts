@@ -6,6 +6,7 @@
  * Runs until SIGINT/SIGTERM. See sandbox/dataverse/README.md.
  */
 import { readFile } from "node:fs/promises";
+
 import { createLogger } from "../../src/shared/logger";
 import { startDataverseEmulator } from "./index";
 
@@ -56,7 +57,14 @@ export async function main(argv: string[]): Promise<void> {
     await emu.importSolution(await writeSolutionZip(await readSolutionSource(), { managed: false }));
   }
   for (const [k, v] of args.env) emu.setEnvironmentVariable(k, v);
-  process.stdout.write(JSON.stringify({ url: emu.url, webApi: `${emu.url}/api/data/v9.2/`, integrationToken: emu.integrationToken, adminToken: emu.adminToken }) + "\n");
+  process.stdout.write(
+    JSON.stringify({
+      url: emu.url,
+      webApi: `${emu.url}/api/data/v9.2/`,
+      integrationToken: emu.integrationToken,
+      adminToken: emu.adminToken,
+    }) + "\n",
+  );
   const stop = () => void emu.close().then(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

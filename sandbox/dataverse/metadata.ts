@@ -54,15 +54,21 @@ export function csdl(tables: TableMeta[], apis: CustomApiDef[]): string {
       if (!isLookup(c)) continue;
       const target = c.targets && c.targets.length === 1 ? `mscrm.${c.targets[0]}` : "mscrm.crmbaseentity";
       out.push(`<NavigationProperty Name="${c.logicalName}" Type="${target}">`);
-      out.push(`<ReferentialConstraint Property="_${c.logicalName}_value" ReferencedProperty="${c.targets?.length === 1 ? `${c.targets[0]}id` : "id"}"/>`);
+      out.push(
+        `<ReferentialConstraint Property="_${c.logicalName}_value" ReferencedProperty="${c.targets?.length === 1 ? `${c.targets[0]}id` : "id"}"/>`,
+      );
       out.push("</NavigationProperty>");
     }
     for (const rel of t.referencedBy) {
-      out.push(`<NavigationProperty Name="${rel.name}" Type="Collection(mscrm.${rel.referencingEntity})" Partner="${rel.referencingAttribute}"/>`);
+      out.push(
+        `<NavigationProperty Name="${rel.name}" Type="Collection(mscrm.${rel.referencingEntity})" Partner="${rel.referencingAttribute}"/>`,
+      );
     }
     out.push("</EntityType>");
   }
-  out.push('<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/><Property Name="UserId" Type="Edm.Guid" Nullable="false"/><Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/></ComplexType>');
+  out.push(
+    '<ComplexType Name="WhoAmIResponse"><Property Name="BusinessUnitId" Type="Edm.Guid" Nullable="false"/><Property Name="UserId" Type="Edm.Guid" Nullable="false"/><Property Name="OrganizationId" Type="Edm.Guid" Nullable="false"/></ComplexType>',
+  );
   out.push('<Function Name="WhoAmI"><ReturnType Type="mscrm.WhoAmIResponse" Nullable="false"/></Function>');
   for (const api of apis) {
     if (api.responseProperties.length > 0) {
@@ -74,9 +80,12 @@ export function csdl(tables: TableMeta[], apis: CustomApiDef[]): string {
     const bound = api.bindingType !== 0;
     out.push(`<${kind} Name="${api.uniqueName}"${bound ? ' IsBound="true"' : ""}>`);
     if (api.bindingType === 1) out.push(`<Parameter Name="entity" Type="mscrm.${api.boundEntityLogicalName}" Nullable="false"/>`);
-    if (api.bindingType === 2) out.push(`<Parameter Name="entityset" Type="Collection(mscrm.${api.boundEntityLogicalName})" Nullable="false"/>`);
+    if (api.bindingType === 2)
+      out.push(`<Parameter Name="entityset" Type="Collection(mscrm.${api.boundEntityLogicalName})" Nullable="false"/>`);
     for (const p of api.requestParameters) {
-      out.push(`<Parameter Name="${p.uniqueName}" Type="${API_EDM[p.type] ?? "Edm.String"}" Nullable="${p.isOptional ? "true" : "false"}"/>`);
+      out.push(
+        `<Parameter Name="${p.uniqueName}" Type="${API_EDM[p.type] ?? "Edm.String"}" Nullable="${p.isOptional ? "true" : "false"}"/>`,
+      );
     }
     if (api.responseProperties.length > 0) out.push(`<ReturnType Type="mscrm.${api.uniqueName}Response" Nullable="false"/>`);
     out.push(`</${kind}>`);
@@ -86,7 +95,11 @@ export function csdl(tables: TableMeta[], apis: CustomApiDef[]): string {
   out.push('<FunctionImport Name="WhoAmI" Function="mscrm.WhoAmI"/>');
   for (const api of apis) {
     if (api.bindingType !== 0) continue;
-    out.push(api.isFunction ? `<FunctionImport Name="${api.uniqueName}" Function="mscrm.${api.uniqueName}"/>` : `<ActionImport Name="${api.uniqueName}" Action="mscrm.${api.uniqueName}"/>`);
+    out.push(
+      api.isFunction
+        ? `<FunctionImport Name="${api.uniqueName}" Function="mscrm.${api.uniqueName}"/>`
+        : `<ActionImport Name="${api.uniqueName}" Action="mscrm.${api.uniqueName}"/>`,
+    );
   }
   out.push("</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>");
   return out.join("\n").replace(/Name="([^"]*)"/g, (_, n: string) => `Name="${xmlEscape(n)}"`);
@@ -122,7 +135,10 @@ export function entityDefinition(t: TableMeta): Record<string, unknown> {
 export function attributeDefinition(t: TableMeta, c: ColumnDef): Record<string, unknown> {
   const type = attributeTypeName(c);
   const out: Record<string, unknown> = {
-    "@odata.type": `#Microsoft.Dynamics.CRM.${type === "Uniqueidentifier" ? "" : type}AttributeMetadata`.replace("#Microsoft.Dynamics.CRM.AttributeMetadata", "#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata"),
+    "@odata.type": `#Microsoft.Dynamics.CRM.${type === "Uniqueidentifier" ? "" : type}AttributeMetadata`.replace(
+      "#Microsoft.Dynamics.CRM.AttributeMetadata",
+      "#Microsoft.Dynamics.CRM.UniqueIdentifierAttributeMetadata",
+    ),
     MetadataId: deterministicGuid(`attr:${t.logicalName}.${c.logicalName}`),
     LogicalName: c.logicalName,
     SchemaName: c.logicalName,
@@ -134,8 +150,11 @@ export function attributeDefinition(t: TableMeta, c: ColumnDef): Record<string, 
     IsPrimaryName: c.logicalName === t.primaryName,
     IsSecured: c.secured ?? false,
     IsValidForCreate: !["createdon", "modifiedon", "versionnumber", "createdby", "modifiedby"].includes(c.logicalName),
-    IsValidForUpdate: c.type !== "primarykey" && !["createdon", "modifiedon", "versionnumber", "createdby", "modifiedby"].includes(c.logicalName),
-    RequiredLevel: { Value: c.requiredLevel === "required" ? "ApplicationRequired" : c.requiredLevel === "recommended" ? "Recommended" : "None" },
+    IsValidForUpdate:
+      c.type !== "primarykey" && !["createdon", "modifiedon", "versionnumber", "createdby", "modifiedby"].includes(c.logicalName),
+    RequiredLevel: {
+      Value: c.requiredLevel === "required" ? "ApplicationRequired" : c.requiredLevel === "recommended" ? "Recommended" : "None",
+    },
     DisplayName: label(c.displayName),
     Description: label(c.description ?? ""),
   };

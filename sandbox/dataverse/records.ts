@@ -4,13 +4,23 @@
  * shape of records with annotations and secured columns (reference/dataverse.md 1.1-1.6).
  */
 import { randomUUID } from "node:crypto";
+
 import type { Clock } from "../../src/shared/clock";
 import type { ColumnDef } from "../../src/solution/model";
-import { DataverseHttpError, ErrorCodes, badRequest, notFound } from "./errors";
-import { compileFilter, literalToParam, parseFilter, type ColumnResolver, type CompiledFilter } from "./odata/filter";
-import { decodeSkipToken, parseExpand, parseKeySegment, parseOrderBy, wantsAnnotation, type ExpandItem, type KeySegment, type Preferences } from "./odata/query";
-import { edmType, isLookup, isPolymorphic, readName, READ_ONLY_COLUMNS, WRITE_ONLY_COLUMNS, type TableMeta } from "./schema";
-import { q, typeColumn, type Row, type Store } from "./store";
+import { badRequest, DataverseHttpError, ErrorCodes, notFound } from "./errors";
+import { type ColumnResolver, type CompiledFilter, compileFilter, literalToParam, parseFilter } from "./odata/filter";
+import {
+  decodeSkipToken,
+  type ExpandItem,
+  type KeySegment,
+  parseExpand,
+  parseKeySegment,
+  parseOrderBy,
+  type Preferences,
+  wantsAnnotation,
+} from "./odata/query";
+import { edmType, isLookup, isPolymorphic, READ_ONLY_COLUMNS, readName, type TableMeta, WRITE_ONLY_COLUMNS } from "./schema";
+import { q, type Row, type Store, typeColumn } from "./store";
 import { formatValue, fromStorage, toStorage } from "./values";
 
 export interface UserInfo {
@@ -54,7 +64,6 @@ export interface RecordEvent {
   postImage?: Row;
 }
 
-
 export class Records {
   constructor(
     private readonly store: Store,
@@ -97,7 +106,9 @@ export class Records {
     const cols = values.map(([c]) => c).sort();
     const match = meta.keys.find((k) => [...k.columns].sort().join(",") === cols.join(","));
     if (!match) {
-      throw badRequest(`The key attributes (${cols.join(", ")}) do not match any alternate key defined for the '${meta.logicalName}' entity.`);
+      throw badRequest(
+        `The key attributes (${cols.join(", ")}) do not match any alternate key defined for the '${meta.logicalName}' entity.`,
+      );
     }
     return { keyValues: values };
   }
@@ -126,7 +137,10 @@ export class Records {
     } catch {
       // keep the text as written
     }
-    text = text.replace(/^https?:\/\/[^/]+/i, "").replace(/^\/?api\/data\/v9\.\d\//i, "").replace(/^\//, "");
+    text = text
+      .replace(/^https?:\/\/[^/]+/i, "")
+      .replace(/^\/?api\/data\/v9\.\d\//i, "")
+      .replace(/^\//, "");
     const m = /^([A-Za-z_][A-Za-z0-9_]*)\((.+)\)$/.exec(text);
     if (!m) throw badRequest(`The reference '${ref}' is not a valid entity reference; expected '/<entityset>(<id>)'.`);
     return { meta: this.tableBySet(m[1]!), key: parseKeySegment(m[2]!) };
@@ -154,9 +168,14 @@ export class Records {
         const annotation = key.slice(at + 1);
         if (annotation !== "odata.bind") continue;
         const nav = key.slice(0, at);
-        const c = meta.columns.get(nav) ?? [...meta.columns.values()].find((x) => x.logicalName.toLowerCase() === nav.toLowerCase()) ?? targetQualifiedLookup(meta, nav);
+        const c =
+          meta.columns.get(nav) ??
+          [...meta.columns.values()].find((x) => x.logicalName.toLowerCase() === nav.toLowerCase()) ??
+          targetQualifiedLookup(meta, nav);
         if (!c || !isLookup(c)) {
-          throw badRequest(`An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`);
+          throw badRequest(
+            `An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+          );
         }
         this.checkSecured(meta, c, ctx, mode);
         if (value === null) {
@@ -164,11 +183,14 @@ export class Records {
           if (isPolymorphic(c)) values[typeColumn(c)] = null;
           continue;
         }
-        if (typeof value !== "string") throw badRequest(`The value of '${key}' must be an entity reference string such as '/${meta.entitySet}(<id>)'.`);
+        if (typeof value !== "string")
+          throw badRequest(`The value of '${key}' must be an entity reference string such as '/${meta.entitySet}(<id>)'.`);
         const ref = this.resolveReference(value, ctx);
         const targets = c.targets ?? [];
         if (targets.length > 0 && !targets.includes(ref.meta.logicalName)) {
-          throw badRequest(`The entity set '${ref.meta.entitySet}' is not a valid target for the navigation property '${c.logicalName}' of '${meta.logicalName}'.`);
+          throw badRequest(
+            `The entity set '${ref.meta.entitySet}' is not a valid target for the navigation property '${c.logicalName}' of '${meta.logicalName}'.`,
+          );
         }
         values[c.logicalName] = ref.id;
         if (isPolymorphic(c)) values[typeColumn(c)] = ref.meta.logicalName;
@@ -182,8 +204,13 @@ export class Records {
         throw badRequest(`Could not find a property named '${key}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'.`);
       }
       if (isLookup(c)) {
-        if (value !== null && typeof value === "object") throw badRequest(`Deep insert through '${key}' is not supported by the Dataverse emulator; create the related record and use '${key}@odata.bind'.`);
-        throw badRequest(`Could not find a property named '${key}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'. Use '${key}@odata.bind' to set a lookup.`);
+        if (value !== null && typeof value === "object")
+          throw badRequest(
+            `Deep insert through '${key}' is not supported by the Dataverse emulator; create the related record and use '${key}@odata.bind'.`,
+          );
+        throw badRequest(
+          `Could not find a property named '${key}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'. Use '${key}@odata.bind' to set a lookup.`,
+        );
       }
       if (READ_ONLY_COLUMNS.has(key)) continue; // Dataverse ignores system-managed columns in a body.
       if (c.type === "primarykey") {
@@ -214,19 +241,29 @@ export class Records {
   private checkSecured(meta: TableMeta, c: ColumnDef, ctx: OpContext, mode: "create" | "update") {
     if (!c.secured || this.securedAccess(ctx.user, meta.logicalName, c.logicalName, mode)) return;
     throw mode === "create"
-      ? new DataverseHttpError(403, ErrorCodes.SecuredFieldCreate, `The user does not have create permissions to a secured field. The requested operation could not be completed. (attribute '${c.logicalName}' of '${meta.logicalName}')`)
-      : new DataverseHttpError(403, ErrorCodes.SecuredFieldUpdate, `The user does not have update permissions to a secured field. The requested operation could not be completed. (attribute '${c.logicalName}' of '${meta.logicalName}')`);
+      ? new DataverseHttpError(
+          403,
+          ErrorCodes.SecuredFieldCreate,
+          `The user does not have create permissions to a secured field. The requested operation could not be completed. (attribute '${c.logicalName}' of '${meta.logicalName}')`,
+        )
+      : new DataverseHttpError(
+          403,
+          ErrorCodes.SecuredFieldUpdate,
+          `The user does not have update permissions to a secured field. The requested operation could not be completed. (attribute '${c.logicalName}' of '${meta.logicalName}')`,
+        );
   }
 
   async create(meta: TableMeta, values: Row, ctx: OpContext, knownAbsent = false): Promise<Row> {
     const given = values[meta.primaryId] as string | undefined;
     const id = (given ?? randomUUID()).toLowerCase();
-    if (given && !knownAbsent && this.store.getRow(meta, id)) throw new DataverseHttpError(412, ErrorCodes.DuplicateRecord, "Cannot insert duplicate key.");
+    if (given && !knownAbsent && this.store.getRow(meta, id))
+      throw new DataverseHttpError(412, ErrorCodes.DuplicateRecord, "Cannot insert duplicate key.");
     const now = this.now();
     const row: Row = {};
     for (const c of meta.def.columns) {
       if (c.defaultValue !== undefined && values[c.logicalName] === undefined) {
-        row[c.logicalName] = c.type === "boolean" ? (c.defaultValue === true || c.defaultValue === "true" || c.defaultValue === 1 ? 1 : 0) : c.defaultValue;
+        row[c.logicalName] =
+          c.type === "boolean" ? (c.defaultValue === true || c.defaultValue === "true" || c.defaultValue === 1 ? 1 : 0) : c.defaultValue;
       } else if (c.type === "boolean" && values[c.logicalName] === undefined) row[c.logicalName] = 0;
     }
     Object.assign(row, values, {
@@ -250,7 +287,10 @@ export class Records {
     if (hasSteps) await this.events.before({ message: "Create", meta, id, target: { ...values, [meta.primaryId]: id } }, ctx);
     this.guardUnique(meta, () => this.store.insert(meta, row), row);
     if (hasSteps) {
-      await this.events.after({ message: "Create", meta, id, target: { ...values, [meta.primaryId]: id }, postImage: this.store.getRow(meta, id) }, ctx);
+      await this.events.after(
+        { message: "Create", meta, id, target: { ...values, [meta.primaryId]: id }, postImage: this.store.getRow(meta, id) },
+        ctx,
+      );
     }
     // The inserted values are the row (unset columns are NULL); no need to read it back.
     return row;
@@ -260,13 +300,19 @@ export class Records {
     const id = existing[meta.primaryId] as string;
     const set: Row = { ...values, modifiedon: this.now(), modifiedby: ctx.user.id, versionnumber: this.store.nextVersion() };
     // Changing statecode alone moves statuscode to that state's default status, as Dataverse does.
-    if (values.statecode !== undefined && values.statecode !== null && values.statuscode === undefined) set.statuscode = defaultStatus(meta, values.statecode as number);
+    if (values.statecode !== undefined && values.statecode !== null && values.statuscode === undefined)
+      set.statuscode = defaultStatus(meta, values.statecode as number);
     delete set[meta.primaryId];
     const hasSteps = this.events.hasSteps("Update", meta.logicalName);
-    if (hasSteps) await this.events.before({ message: "Update", meta, id, target: { ...values, [meta.primaryId]: id }, preImage: existing }, ctx);
+    if (hasSteps)
+      await this.events.before({ message: "Update", meta, id, target: { ...values, [meta.primaryId]: id }, preImage: existing }, ctx);
     this.guardUnique(meta, () => this.store.update(meta, id, set), { ...existing, ...set });
     const after = { ...existing, ...set };
-    if (hasSteps) await this.events.after({ message: "Update", meta, id, target: { ...values, [meta.primaryId]: id }, preImage: existing, postImage: after }, ctx);
+    if (hasSteps)
+      await this.events.after(
+        { message: "Update", meta, id, target: { ...values, [meta.primaryId]: id }, preImage: existing, postImage: after },
+        ctx,
+      );
     return after;
   }
 
@@ -308,7 +354,11 @@ export class Records {
     } catch (err) {
       const e = err as { code?: string; message?: string };
       if (e.code === "SQLITE_CONSTRAINT_UNIQUE" || e.code === "SQLITE_CONSTRAINT_PRIMARYKEY") {
-        const cols = /UNIQUE constraint failed: (.*)$/.exec(e.message ?? "")?.[1]?.split(",").map((s) => s.trim().split(".").pop()!) ?? [];
+        const cols =
+          /UNIQUE constraint failed: (.*)$/
+            .exec(e.message ?? "")?.[1]
+            ?.split(",")
+            .map((s) => s.trim().split(".").pop()!) ?? [];
         const key = meta.keys.find((k) => [...k.columns].sort().join(",") === [...cols].sort().join(","));
         if (key) {
           const shown = key.columns.map((c) => String(row[c] ?? "")).join(", ");
@@ -345,7 +395,10 @@ export class Records {
         const target = this.store.table(nav.targets![0]!);
         if (!target) throw unknown(path[0]!, meta);
         const inner = direct(target, path[1]!, "r");
-        return { sql: `(SELECT ${inner.sql} FROM ${q(target.logicalName)} r WHERE r.${q(target.primaryId)} = ${alias}.${q(nav.logicalName)})`, edm: inner.edm };
+        return {
+          sql: `(SELECT ${inner.sql} FROM ${q(target.logicalName)} r WHERE r.${q(target.primaryId)} = ${alias}.${q(nav.logicalName)})`,
+          edm: inner.edm,
+        };
       }
       throw badRequest(`The property path '${path.join("/")}' at position ${pos} is not supported.`);
     };
@@ -359,7 +412,15 @@ export class Records {
   /** One page of a collection query with keyset paging. */
   queryPage(
     meta: TableMeta,
-    opts: { filter?: string; aliases: Record<string, string>; orderby?: string; limit: number; skiptoken?: string; extra?: CompiledFilter; columns?: string[] },
+    opts: {
+      filter?: string;
+      aliases: Record<string, string>;
+      orderby?: string;
+      limit: number;
+      skiptoken?: string;
+      extra?: CompiledFilter;
+      columns?: string[];
+    },
   ): { rows: Row[]; cursor?: { page: number; values: unknown[]; id: string } } {
     const resolve = this.resolver(meta);
     const order = parseOrderBy(opts.orderby).map((o) => {
@@ -381,7 +442,8 @@ export class Records {
     const pk = `t.${q(meta.primaryId)}`;
     if (opts.skiptoken) {
       const cursor = decodeSkipToken(opts.skiptoken);
-      if (cursor.values.length !== order.length) throw badRequest("The $skiptoken does not match the query's $orderby. Use the @odata.nextLink exactly as returned.");
+      if (cursor.values.length !== order.length)
+        throw badRequest("The $skiptoken does not match the query's $orderby. Use the @odata.nextLink exactly as returned.");
       page = cursor.page;
       const ors: string[] = [];
       for (let i = 0; i <= order.length; i++) {
@@ -431,7 +493,10 @@ export class Records {
     const f = this.compileFilter(meta, filter, aliases);
     const where = [f?.sql, extra?.sql].filter(Boolean);
     const params = [...(f?.params ?? []), ...(extra?.params ?? [])];
-    const row = this.store.all(`SELECT COUNT(*) AS n FROM ${q(meta.logicalName)} t${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`, params)[0] as { n: number };
+    const row = this.store.all(
+      `SELECT COUNT(*) AS n FROM ${q(meta.logicalName)} t${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`,
+      params,
+    )[0] as { n: number };
     return row.n;
   }
 
@@ -463,7 +528,11 @@ export class Records {
   }
 
   /** JSON for a stored row: etag, selected columns (secured ones null for callers without the profile), annotations, expansions. */
-  present(meta: TableMeta, row: Row, opts: { select?: string[]; expand?: ExpandItem[]; prefs: Preferences; user: UserInfo; aliases?: Record<string, string> }): Record<string, unknown> {
+  present(
+    meta: TableMeta,
+    row: Row,
+    opts: { select?: string[]; expand?: ExpandItem[]; prefs: Preferences; user: UserInfo; aliases?: Record<string, string> },
+  ): Record<string, unknown> {
     const out: Record<string, unknown> = { "@odata.etag": `W/"${row.versionnumber as number}"` };
     const wantFormatted = wantsAnnotation(opts.prefs, "OData.Community.Display.V1.FormattedValue");
     const wantLookupName = wantsAnnotation(opts.prefs, "Microsoft.Dynamics.CRM.lookuplogicalname");
@@ -474,7 +543,11 @@ export class Records {
     for (const c of cols) {
       const name = readName(c);
       let stored = row[c.logicalName];
-      if ((c.secured && !this.securedAccess(opts.user, meta.logicalName, c.logicalName, "read")) || WRITE_ONLY_COLUMNS.has(`${meta.logicalName}.${c.logicalName}`)) stored = null;
+      if (
+        (c.secured && !this.securedAccess(opts.user, meta.logicalName, c.logicalName, "read")) ||
+        WRITE_ONLY_COLUMNS.has(`${meta.logicalName}.${c.logicalName}`)
+      )
+        stored = null;
       if (isLookup(c)) {
         out[name] = stored ?? null;
         if (stored) {
@@ -519,7 +592,8 @@ export class Records {
     }
     const rel = meta.referencedBy.find((r) => r.name === item.nav);
     const child = rel ? this.store.table(rel.referencingEntity) : undefined;
-    if (!rel || !child) throw badRequest(`Could not find a property named '${item.nav}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'.`);
+    if (!rel || !child)
+      throw badRequest(`Could not find a property named '${item.nav}' on type 'Microsoft.Dynamics.CRM.${meta.logicalName}'.`);
     this.checkSelect(child, item.select);
     const fk = `t.${q(rel.referencingAttribute)}`;
     const page = this.queryPage(child, {
@@ -535,7 +609,8 @@ export class Records {
   private primaryNameOf(table: string, id: string): string | undefined {
     const meta = this.store.table(table);
     if (!meta || !meta.columns.has(meta.primaryName)) return undefined;
-    const r = this.store.stmt(`SELECT ${q(meta.primaryName)} AS n FROM ${q(meta.logicalName)} WHERE ${q(meta.primaryId)} = ?`).get(id) as { n: string | null } | undefined;
+    const r = this.store.stmt(`SELECT ${q(meta.primaryName)} AS n FROM ${q(meta.logicalName)} WHERE ${q(meta.primaryId)} = ?`).get(id) as
+      { n: string | null } | undefined;
     return r?.n ?? undefined;
   }
 
@@ -557,7 +632,6 @@ function defaultStatus(meta: TableMeta, state: number): number {
   const first = status?.options?.find((o) => (state === 0 ? o.value === 1 : o.value === 2)) ?? status?.options?.[state];
   return first?.value ?? (state === 0 ? 1 : 2);
 }
-
 
 /**
  * A lookup that can point at several tables is bound through `<lookup>_<target>` in Dataverse (for example

@@ -167,7 +167,16 @@ export function systemTables(): TableDef[] {
       ["name", "string", { maxLength: 256 }],
       ["description", "memo", { maxLength: 2000 }],
       ["url", "string", { maxLength: 2000 }],
-      ["contract", "picklist", { options: [{ value: 8, label: "Webhook" }, { value: 1, label: "OneWay" }] }],
+      [
+        "contract",
+        "picklist",
+        {
+          options: [
+            { value: 8, label: "Webhook" },
+            { value: 1, label: "OneWay" },
+          ],
+        },
+      ],
       [
         "authtype",
         "picklist",
@@ -197,7 +206,16 @@ export function systemTables(): TableDef[] {
       ["eventhandler", "lookup", { targets: ["serviceendpoint"] }],
       ["primaryobjecttypecode", "string", { maxLength: 100 }],
       ["filteringattributes", "memo", { maxLength: 100000 }],
-      ["mode", "picklist", { options: [{ value: 0, label: "Synchronous" }, { value: 1, label: "Asynchronous" }] }],
+      [
+        "mode",
+        "picklist",
+        {
+          options: [
+            { value: 0, label: "Synchronous" },
+            { value: 1, label: "Asynchronous" },
+          ],
+        },
+      ],
       [
         "stage",
         "picklist",
@@ -211,7 +229,17 @@ export function systemTables(): TableDef[] {
       ],
       ["rank", "integer"],
       ["asyncautodelete", "boolean"],
-      ["supporteddeployment", "picklist", { options: [{ value: 0, label: "Server Only" }, { value: 1, label: "Microsoft Dynamics 365 Client for Outlook Only" }, { value: 2, label: "Both" }] }],
+      [
+        "supporteddeployment",
+        "picklist",
+        {
+          options: [
+            { value: 0, label: "Server Only" },
+            { value: 1, label: "Microsoft Dynamics 365 Client for Outlook Only" },
+            { value: 2, label: "Both" },
+          ],
+        },
+      ],
     ]),
     table("customapi", "customapis", "name", "UserOwned", [
       ["uniquename", "string", { maxLength: 128 }],
@@ -222,35 +250,58 @@ export function systemTables(): TableDef[] {
       ["boundentitylogicalname", "string", { maxLength: 100 }],
       ["isfunction", "boolean"],
       ["isprivate", "boolean"],
-      ["allowedcustomprocessingsteptype", "picklist", { options: [0, 1, 2].map((v) => ({ value: v, label: ["None", "Async Only", "Sync and Async"][v]! })) }],
+      [
+        "allowedcustomprocessingsteptype",
+        "picklist",
+        { options: [0, 1, 2].map((v) => ({ value: v, label: ["None", "Async Only", "Sync and Async"][v]! })) },
+      ],
       ["workflowsdkstepenabled", "boolean"],
     ]),
-    table("customapirequestparameter", "customapirequestparameters", "name", "UserOwned", [...customApiFieldColumns(), ["isoptional", "boolean"]]),
+    table("customapirequestparameter", "customapirequestparameters", "name", "UserOwned", [
+      ...customApiFieldColumns(),
+      ["isoptional", "boolean"],
+    ]),
     table("customapiresponseproperty", "customapiresponseproperties", "name", "UserOwned", customApiFieldColumns()),
-    withAsyncStates(table("asyncoperation", "asyncoperations", "name", "UserOwned", [
-      ["name", "string", { maxLength: 256 }],
-      ["operationtype", "picklist", { options: [{ value: 1, label: "System Event" }, { value: 3, label: "Import" }, { value: 54, label: "Execute Async Request" }] }],
-      ["message", "memo", { maxLength: 1048576 }],
-      ["friendlymessage", "memo", { maxLength: 1048576 }],
-      ["errorcode", "integer"],
-      ["correlationid", "uniqueidentifier"],
-      ["requestid", "uniqueidentifier"],
-      ["messagename", "string", { maxLength: 160 }],
-      ["primaryentitytype", "string", { maxLength: 100 }],
-      ["startedon", "datetime"],
-      ["completedon", "datetime"],
-      ["retrycount", "integer"],
-      ["depth", "integer"],
-      ["owningextensionid", "lookup", { targets: ["sdkmessageprocessingstep"] }],
-      ["regardingobjectid", "lookup", { targets: ["account"] }],
-    ])),
+    withAsyncStates(
+      table("asyncoperation", "asyncoperations", "name", "UserOwned", [
+        ["name", "string", { maxLength: 256 }],
+        [
+          "operationtype",
+          "picklist",
+          {
+            options: [
+              { value: 1, label: "System Event" },
+              { value: 3, label: "Import" },
+              { value: 54, label: "Execute Async Request" },
+            ],
+          },
+        ],
+        ["message", "memo", { maxLength: 1048576 }],
+        ["friendlymessage", "memo", { maxLength: 1048576 }],
+        ["errorcode", "integer"],
+        ["correlationid", "uniqueidentifier"],
+        ["requestid", "uniqueidentifier"],
+        ["messagename", "string", { maxLength: 160 }],
+        ["primaryentitytype", "string", { maxLength: 100 }],
+        ["startedon", "datetime"],
+        ["completedon", "datetime"],
+        ["retrycount", "integer"],
+        ["depth", "integer"],
+        ["owningextensionid", "lookup", { targets: ["sdkmessageprocessingstep"] }],
+        ["regardingobjectid", "lookup", { targets: ["account"] }],
+      ]),
+    ),
   ];
 }
 
 /** asyncoperation uses its own state model: statecode 0 Ready, 1 Suspended, 2 Locked, 3 Completed. */
 function withAsyncStates(t: TableDef): TableDef {
   t.columns.push(
-    col(["statecode", "state", { options: [0, 1, 2, 3].map((v) => ({ value: v, label: ["Ready", "Suspended", "Locked", "Completed"][v]! })) }]),
+    col([
+      "statecode",
+      "state",
+      { options: [0, 1, 2, 3].map((v) => ({ value: v, label: ["Ready", "Suspended", "Locked", "Completed"][v]! })) },
+    ]),
     col([
       "statuscode",
       "status",
@@ -288,8 +339,26 @@ export function withStandardColumns(def: TableDef): TableDef {
   add(["modifiedon", "datetime"]);
   add(["overriddencreatedon", "datetime"]);
   add(["versionnumber", "bigint"]);
-  add(["statecode", "state", { options: [{ value: 0, label: "Active" }, { value: 1, label: "Inactive" }] }]);
-  add(["statuscode", "status", { options: [{ value: 1, label: "Active" }, { value: 2, label: "Inactive" }] }]);
+  add([
+    "statecode",
+    "state",
+    {
+      options: [
+        { value: 0, label: "Active" },
+        { value: 1, label: "Inactive" },
+      ],
+    },
+  ]);
+  add([
+    "statuscode",
+    "status",
+    {
+      options: [
+        { value: 1, label: "Active" },
+        { value: 2, label: "Inactive" },
+      ],
+    },
+  ]);
   add(["createdby", "lookup", { targets: ["systemuser"] }]);
   add(["modifiedby", "lookup", { targets: ["systemuser"] }]);
   if (def.ownership === "UserOwned") {

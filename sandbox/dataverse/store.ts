@@ -6,8 +6,18 @@
  * transaction per change set, WAL for file databases).
  */
 import Database from "better-sqlite3";
-import type { ColumnDef, CustomApiDef, EnvironmentVariableDef, FieldSecurityProfileDef, RelationshipDef, ServiceEndpointDef, StepDef, TableDef } from "../../src/solution/model";
-import { isLookup, isPolymorphic, sqlType, systemTables, withStandardColumns, type TableMeta } from "./schema";
+
+import type {
+  ColumnDef,
+  CustomApiDef,
+  EnvironmentVariableDef,
+  FieldSecurityProfileDef,
+  RelationshipDef,
+  ServiceEndpointDef,
+  StepDef,
+  TableDef,
+} from "../../src/solution/model";
+import { isLookup, isPolymorphic, sqlType, systemTables, type TableMeta, withStandardColumns } from "./schema";
 
 export type Row = Record<string, unknown>;
 
@@ -33,7 +43,15 @@ export class Store {
   readonly db: Database.Database;
   readonly tables = new Map<string, TableMeta>();
   readonly bySet = new Map<string, TableMeta>();
-  catalog: Catalog = { tables: [], relationships: [], customApis: [], serviceEndpoints: [], steps: [], environmentVariables: [], fieldSecurityProfiles: [] };
+  catalog: Catalog = {
+    tables: [],
+    relationships: [],
+    customApis: [],
+    serviceEndpoints: [],
+    steps: [],
+    environmentVariables: [],
+    fieldSecurityProfiles: [],
+  };
   private version = 0;
   private readonly statements = new Map<string, Database.Statement>();
   private lockTail: Promise<void> = Promise.resolve();
@@ -91,7 +109,16 @@ export class Store {
   }
 
   private objectTypeCodeFor(name: string): number {
-    const known: Record<string, number> = { account: 1, contact: 2, systemuser: 8, businessunit: 10, organization: 1019, asyncoperation: 4700, serviceendpoint: 4618, sdkmessageprocessingstep: 4608 };
+    const known: Record<string, number> = {
+      account: 1,
+      contact: 2,
+      systemuser: 8,
+      businessunit: 10,
+      organization: 1019,
+      asyncoperation: 4700,
+      serviceendpoint: 4618,
+      sdkmessageprocessingstep: 4608,
+    };
     return known[name] ?? this.nextObjectTypeCode++;
   }
 
@@ -123,7 +150,9 @@ export class Store {
       }
     }
     for (const key of meta.keys) {
-      this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ak_${meta.logicalName}_${key.logicalName}`)} ON ${t} (${key.columns.map(q).join(", ")})`);
+      this.db.exec(
+        `CREATE UNIQUE INDEX IF NOT EXISTS ${q(`ak_${meta.logicalName}_${key.logicalName}`)} ON ${t} (${key.columns.map(q).join(", ")})`,
+      );
     }
   }
 
@@ -149,7 +178,9 @@ export class Store {
   }
 
   saveCatalog(): void {
-    this.db.prepare(`INSERT INTO "__emu_catalog" (id, json) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json`).run(JSON.stringify(this.catalog));
+    this.db
+      .prepare(`INSERT INTO "__emu_catalog" (id, json) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json`)
+      .run(JSON.stringify(this.catalog));
   }
 
   table(logicalName: string): TableMeta | undefined {
@@ -172,14 +203,18 @@ export class Store {
 
   /** The id of the row if it exists; reads no other column (an @odata.bind target only has to exist). */
   idOf(meta: TableMeta, id: string): string | undefined {
-    const r = this.stmt(`SELECT ${q(meta.primaryId)} AS id FROM ${q(meta.logicalName)} WHERE ${q(meta.primaryId)} = ?`).get(id.toLowerCase()) as { id: string } | undefined;
+    const r = this.stmt(`SELECT ${q(meta.primaryId)} AS id FROM ${q(meta.logicalName)} WHERE ${q(meta.primaryId)} = ?`).get(
+      id.toLowerCase(),
+    ) as { id: string } | undefined;
     return r?.id;
   }
 
   /** The id of the row with these alternate-key values, if any. */
   idBy(meta: TableMeta, values: [string, unknown][]): string | undefined {
     const where = values.map(([c]) => `${q(c)} = ?`).join(" AND ");
-    const r = this.stmt(`SELECT ${q(meta.primaryId)} AS id FROM ${q(meta.logicalName)} WHERE ${where} LIMIT 1`).get(...values.map(([, v]) => v)) as { id: string } | undefined;
+    const r = this.stmt(`SELECT ${q(meta.primaryId)} AS id FROM ${q(meta.logicalName)} WHERE ${where} LIMIT 1`).get(
+      ...values.map(([, v]) => v),
+    ) as { id: string } | undefined;
     return r?.id;
   }
 
@@ -191,14 +226,19 @@ export class Store {
 
   insert(meta: TableMeta, values: Row): void {
     const cols = Object.keys(values);
-    this.stmt(`INSERT INTO ${q(meta.logicalName)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).run(...cols.map((c) => values[c]));
+    this.stmt(`INSERT INTO ${q(meta.logicalName)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).run(
+      ...cols.map((c) => values[c]),
+    );
     this.writes++;
   }
 
   update(meta: TableMeta, id: string, values: Row): void {
     const cols = Object.keys(values);
     if (cols.length === 0) return;
-    this.stmt(`UPDATE ${q(meta.logicalName)} SET ${cols.map((c) => `${q(c)} = ?`).join(", ")} WHERE ${q(meta.primaryId)} = ?`).run(...cols.map((c) => values[c]), id);
+    this.stmt(`UPDATE ${q(meta.logicalName)} SET ${cols.map((c) => `${q(c)} = ?`).join(", ")} WHERE ${q(meta.primaryId)} = ?`).run(
+      ...cols.map((c) => values[c]),
+      id,
+    );
     this.writes++;
   }
 
@@ -254,7 +294,9 @@ function mergeTable(existing: TableDef, incoming: TableDef): TableDef {
   for (const k of incoming.keys) keys.set(k.logicalName, k);
   return withStandardColumns({
     ...existing,
-    ...(incoming.isCustomEntity ? { displayName: incoming.displayName, displayCollectionName: incoming.displayCollectionName, description: incoming.description } : {}),
+    ...(incoming.isCustomEntity
+      ? { displayName: incoming.displayName, displayCollectionName: incoming.displayCollectionName, description: incoming.description }
+      : {}),
     columns: [...columns.values()],
     keys: [...keys.values()],
     forms: incoming.forms.length ? incoming.forms : existing.forms,

@@ -71,9 +71,14 @@ export class ServiceProtection {
     if (!this.limits.enabled) return null;
     const w = this.window(userId);
     if (w.concurrent >= this.limits.maxConcurrent) {
-      throw new DataverseHttpError(429, ErrorCodes.ConcurrencyLimitExceeded, `Number of concurrent requests exceeded the limit of ${this.limits.maxConcurrent}.`, {
-        "Retry-After": this.limits.retryAfterSeconds !== undefined ? String(this.limits.retryAfterSeconds) : "1",
-      });
+      throw new DataverseHttpError(
+        429,
+        ErrorCodes.ConcurrencyLimitExceeded,
+        `Number of concurrent requests exceeded the limit of ${this.limits.maxConcurrent}.`,
+        {
+          "Retry-After": this.limits.retryAfterSeconds !== undefined ? String(this.limits.retryAfterSeconds) : "1",
+        },
+      );
     }
     if (w.requests.length >= this.limits.requestsPerWindow) {
       throw new DataverseHttpError(

@@ -2,9 +2,9 @@
  * Conversion between Web API JSON, SQLite storage and formatted values, with Dataverse's type and
  * length validation (reference/dataverse.md 1.4, 1.6: 0x80044331 validation errors).
  */
+import { GUID_PATTERN } from "../../src/shared/guid";
 import type { ColumnDef } from "../../src/solution/model";
 import { badRequest, validationError } from "./errors";
-import { GUID_PATTERN } from "../../src/shared/guid";
 import { edmType } from "./schema";
 
 /** Bare GUIDs only: the Web API refuses braces and white space in JSON values and key segments. */
@@ -26,7 +26,9 @@ export function toStorage(entity: string, c: ColumnDef, value: unknown): unknown
       if (typeof value !== "string") throw cannotConvert(value, c);
       const max = c.maxLength ?? (c.type === "memo" ? 1048576 : 4000);
       if (value.length > max) {
-        throw validationError(`The length of the '${c.logicalName}' attribute of the '${entity}' entity exceeded the maximum allowed length of '${max}'.`);
+        throw validationError(
+          `The length of the '${c.logicalName}' attribute of the '${entity}' entity exceeded the maximum allowed length of '${max}'.`,
+        );
       }
       return value;
     }
@@ -79,7 +81,9 @@ function checkRange(entity: string, c: ColumnDef, n: number, dflt: { min: number
   const min = c.minValue ?? dflt.min;
   const max = c.maxValue ?? dflt.max;
   if (n < min || n > max) {
-    throw validationError(`The value ${n} of '${c.logicalName}' on record of type '${entity}' is outside the valid range. Accepted range: ${min} to ${max}`);
+    throw validationError(
+      `The value ${n} of '${c.logicalName}' on record of type '${entity}' is outside the valid range. Accepted range: ${min} to ${max}`,
+    );
   }
 }
 
@@ -129,7 +133,10 @@ export function formatValue(c: ColumnDef, stored: unknown): string | undefined {
       return (stored as number).toLocaleString("en-US");
     case "decimal":
     case "double":
-      return (stored as number).toLocaleString("en-US", { maximumFractionDigits: c.precision ?? 10, minimumFractionDigits: c.precision ?? 0 });
+      return (stored as number).toLocaleString("en-US", {
+        maximumFractionDigits: c.precision ?? 10,
+        minimumFractionDigits: c.precision ?? 0,
+      });
     default:
       return undefined;
   }

@@ -6,6 +6,7 @@
  * retry on 502/503/504.
  */
 import { randomUUID } from "node:crypto";
+
 import type { Clock } from "../../src/shared/clock";
 import { EMPTY_GUID } from "../../src/shared/guid";
 import type { Logger } from "../../src/shared/logger";
@@ -14,7 +15,7 @@ import type { CustomApiDef, ServiceEndpointDef, StepDef } from "../../src/soluti
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import type { OpContext, RecordEvent, RecordEvents, UserInfo } from "./records";
 import { isLookup, isPolymorphic, type TableMeta } from "./schema";
-import { q, typeColumn, type Row, type Store } from "./store";
+import { q, type Row, type Store, typeColumn } from "./store";
 import { wcfDate } from "./values";
 
 const CONTRACTS = "http://schemas.microsoft.com/xrm/2011/Contracts";
@@ -67,7 +68,8 @@ export function sdkValue(meta: TableMeta, column: string, row: Row): unknown {
   const c = meta.columns.get(column);
   const v = row[column];
   if (!c || v === null || v === undefined) return v ?? null;
-  if (isLookup(c)) return entityReference(isPolymorphic(c) ? String(row[typeColumn(c)] ?? c.targets?.[0] ?? "") : (c.targets?.[0] ?? ""), String(v));
+  if (isLookup(c))
+    return entityReference(isPolymorphic(c) ? String(row[typeColumn(c)] ?? c.targets?.[0] ?? "") : (c.targets?.[0] ?? ""), String(v));
   switch (c.type) {
     case "picklist":
     case "state":
@@ -209,7 +211,10 @@ export class EventPipeline implements RecordEvents {
       message: api.uniqueName,
       primaryEntityName: entity ?? "none",
       primaryEntityId: invocation.target?.id ?? EMPTY_GUID,
-      inputParameters: [...(invocation.target ? [{ key: "Target", value: entityReference(invocation.target.meta.logicalName, invocation.target.id) }] : []), ...invocation.inputs],
+      inputParameters: [
+        ...(invocation.target ? [{ key: "Target", value: entityReference(invocation.target.meta.logicalName, invocation.target.id) }] : []),
+        ...invocation.inputs,
+      ],
       outputParameters: step.stage === 40 ? invocation.outputs : [],
       preImages: [],
       postImages: [],
@@ -267,10 +272,13 @@ export class EventPipeline implements RecordEvents {
    * key environment variable's value, else the row's write-only `authvalue`.
    */
   resolveEndpoint(endpointId: string): { url: URL; headers: Record<string, string> } {
-    const ep: ServiceEndpointDef | undefined = this.store.catalog.serviceEndpoints.find((e) => e.id.toLowerCase() === endpointId.toLowerCase());
+    const ep: ServiceEndpointDef | undefined = this.store.catalog.serviceEndpoints.find(
+      (e) => e.id.toLowerCase() === endpointId.toLowerCase(),
+    );
     const meta = this.store.table("serviceendpoint")!;
     const row = this.store.getRow(meta, endpointId.toLowerCase());
-    if (!ep && !row) throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The service endpoint ${endpointId} registered on the step does not exist.`);
+    if (!ep && !row)
+      throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The service endpoint ${endpointId} registered on the step does not exist.`);
     const name = (row?.name as string | undefined) ?? ep?.name ?? endpointId;
     const shippedUrl = (row?.url as string | null | undefined) || ep?.url || "";
     const override = ep?.urlEnvironmentVariable ? this.options.getEnvironmentVariable(ep.urlEnvironmentVariable)?.trim() : undefined;
@@ -284,7 +292,10 @@ export class EventPipeline implements RecordEvents {
     } catch {
       throw new DataverseHttpError(500, ErrorCodes.IsvAborted, `The webhook URL of service endpoint '${name}' is not a valid URL.`);
     }
-    const key = (ep?.keyEnvironmentVariable ? this.options.getEnvironmentVariable(ep.keyEnvironmentVariable) : undefined) || (row?.authvalue as string | null | undefined) || undefined;
+    const key =
+      (ep?.keyEnvironmentVariable ? this.options.getEnvironmentVariable(ep.keyEnvironmentVariable) : undefined) ||
+      (row?.authvalue as string | null | undefined) ||
+      undefined;
     const authType = (row?.authtype as number | null | undefined) ?? ep?.authType ?? 4;
     const headers: Record<string, string> = {};
     if (key) {
@@ -334,7 +345,9 @@ export class EventPipeline implements RecordEvents {
         const aborted = controller.signal.aborted;
         last = {
           ok: false,
-          message: aborted ? `The webhook call timed out after ${this.options.timeoutMs} ms.` : `The webhook endpoint could not be reached: ${(err as Error).message}`,
+          message: aborted
+            ? `The webhook call timed out after ${this.options.timeoutMs} ms.`
+            : `The webhook endpoint could not be reached: ${(err as Error).message}`,
         };
         break;
       } finally {
@@ -343,7 +356,13 @@ export class EventPipeline implements RecordEvents {
       }
     }
     this.options.stats.webhooksFailed++;
-    this.options.logger.warn("webhook delivery failed", { step: inv.step.name, message: inv.message, status: last.status, error: redact(last.message), url: redact(url.toString()) });
+    this.options.logger.warn("webhook delivery failed", {
+      step: inv.step.name,
+      message: inv.message,
+      status: last.status,
+      error: redact(last.message),
+      url: redact(url.toString()),
+    });
     return last;
   }
 
@@ -353,7 +372,9 @@ export class EventPipeline implements RecordEvents {
   }
 
   private enqueueSafely(inv: StepInvocation): void {
-    this.enqueue(inv).catch((err: unknown) => this.options.logger.error("could not queue an asynchronous webhook step", { step: inv.step.name, error: (err as Error).message }));
+    this.enqueue(inv).catch((err: unknown) =>
+      this.options.logger.error("could not queue an asynchronous webhook step", { step: inv.step.name, error: (err as Error).message }),
+    );
   }
 
   /** Queues an asynchronous step as a system job (asyncoperation row) and processes it in the background. */
@@ -362,19 +383,23 @@ export class EventPipeline implements RecordEvents {
     const jobId = randomUUID();
     this.running++; // counts the job from the moment it is queued, so whenIdle() waits for it
     try {
-      await this.writeJob(jobId, {
-        name: inv.step.name,
-        operationtype: 1,
-        messagename: inv.message,
-        primaryentitytype: inv.primaryEntityName,
-        correlationid: inv.correlationId,
-        requestid: inv.requestId,
-        owningextensionid: inv.step.id,
-        depth: inv.depth,
-        retrycount: 0,
-        statecode: 0,
-        statuscode: 0,
-      }, true);
+      await this.writeJob(
+        jobId,
+        {
+          name: inv.step.name,
+          operationtype: 1,
+          messagename: inv.message,
+          primaryentitytype: inv.primaryEntityName,
+          correlationid: inv.correlationId,
+          requestid: inv.requestId,
+          owningextensionid: inv.step.id,
+          depth: inv.depth,
+          retrycount: 0,
+          statecode: 0,
+          statuscode: 0,
+        },
+        true,
+      );
       this.queue.push({ invocation: inv, jobId });
     } finally {
       this.running--;
@@ -387,12 +412,17 @@ export class EventPipeline implements RecordEvents {
       const job = this.queue.shift()!;
       this.running++;
       void this.runJob(job)
-        .catch((err: unknown) => this.options.logger.error("asynchronous webhook job failed to record its outcome", { step: job.invocation.step.name, error: (err as Error).message }))
+        .catch((err: unknown) =>
+          this.options.logger.error("asynchronous webhook job failed to record its outcome", {
+            step: job.invocation.step.name,
+            error: (err as Error).message,
+          }),
+        )
         .finally(() => {
-        this.running--;
-        this.pump();
-        this.checkIdle();
-      });
+          this.running--;
+          this.pump();
+          this.checkIdle();
+        });
     }
     this.checkIdle();
   }
@@ -408,10 +438,24 @@ export class EventPipeline implements RecordEvents {
     }
     if (this.closed) return;
     if (result.ok) {
-      if (job.invocation.step.asyncAutoDelete) await this.store.withWriteLock(async () => void this.store.stmt(`DELETE FROM "asyncoperation" WHERE asyncoperationid = ?`).run(job.jobId));
+      if (job.invocation.step.asyncAutoDelete)
+        await this.store.withWriteLock(
+          async () => void this.store.stmt(`DELETE FROM "asyncoperation" WHERE asyncoperationid = ?`).run(job.jobId),
+        );
       else await this.writeJob(job.jobId, { statecode: 3, statuscode: 30, completedon: now() }, false);
     } else {
-      await this.writeJob(job.jobId, { statecode: 3, statuscode: 31, completedon: now(), message: result.message, friendlymessage: result.message, errorcode: -2147220891 }, false);
+      await this.writeJob(
+        job.jobId,
+        {
+          statecode: 3,
+          statuscode: 31,
+          completedon: now(),
+          message: result.message,
+          friendlymessage: result.message,
+          errorcode: -2147220891,
+        },
+        false,
+      );
     }
   }
 
@@ -425,10 +469,14 @@ export class EventPipeline implements RecordEvents {
       if (create) {
         Object.assign(row, { asyncoperationid: id, createdon: now, ownerid: EMPTY_GUID, ownerid__type: "systemuser" });
         const cols = Object.keys(row);
-        this.store.stmt(`INSERT INTO ${q(meta.logicalName)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).run(...cols.map((c) => row[c]));
+        this.store
+          .stmt(`INSERT INTO ${q(meta.logicalName)} (${cols.map(q).join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`)
+          .run(...cols.map((c) => row[c]));
       } else {
         const cols = Object.keys(row);
-        this.store.stmt(`UPDATE ${q(meta.logicalName)} SET ${cols.map((c) => `${q(c)} = ?`).join(", ")} WHERE asyncoperationid = ?`).run(...cols.map((c) => row[c]), id);
+        this.store
+          .stmt(`UPDATE ${q(meta.logicalName)} SET ${cols.map((c) => `${q(c)} = ?`).join(", ")} WHERE asyncoperationid = ?`)
+          .run(...cols.map((c) => row[c]), id);
       }
     });
   }
@@ -462,7 +510,10 @@ export class EventPipeline implements RecordEvents {
 export function stepFromRow(row: Row, shipped: StepDef | undefined): StepDef {
   // The table comes from the step's filter, as in Dataverse (primaryobjecttypecode is derived from it). A row
   // imported before filters existed (a persisted sandbox) has none: it keeps its own while still on its message.
-  const legacy = shipped && shipped.message.toLowerCase() === String(row.__message).toLowerCase() ? (row.primaryobjecttypecode as string | null | undefined) : undefined;
+  const legacy =
+    shipped && shipped.message.toLowerCase() === String(row.__message).toLowerCase()
+      ? (row.primaryobjecttypecode as string | null | undefined)
+      : undefined;
   const entity = (row.sdkmessagefilterid ? (row.__filter_entity as string | null | undefined) : legacy) || undefined;
   const filtering = String(row.filteringattributes ?? "")
     .split(",")
@@ -475,8 +526,8 @@ export function stepFromRow(row: Row, shipped: StepDef | undefined): StepDef {
     message: String(row.__message),
     ...(entity ? { primaryEntity: entity } : {}),
     serviceEndpointId: String(row.eventhandler),
-    stage: (Number(row.stage ?? 40) as StepDef["stage"]),
-    mode: (Number(row.mode ?? 0) === 1 ? 1 : 0),
+    stage: Number(row.stage ?? 40) as StepDef["stage"],
+    mode: Number(row.mode ?? 0) === 1 ? 1 : 0,
     rank: Number(row.rank ?? 1),
     filteringAttributes: filtering,
     asyncAutoDelete: row.asyncautodelete === 1 || row.asyncautodelete === true,

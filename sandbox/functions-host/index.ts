@@ -8,21 +8,23 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { HttpRequest, InvocationContext, type HttpResponseInit, type Timer } from "@azure/functions";
+
+import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
+
+import { loadConfig } from "../../functions/config";
+import { nextOccurrence, parseNcrontab } from "../../functions/ncrontab";
+import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
+import { createScheduledSync, createTokenKeepAlive } from "../../functions/timers";
+import { createWebhookHandler } from "../../functions/webhookHandler";
+import { keysMatch, presentedKey } from "../../functions/webhookSecurity";
+import { createSyncWorker } from "../../functions/workItems";
+import { InProcessWorkQueue } from "../../functions/workQueue";
 import type { Clock } from "../../src/shared/clock";
 import { systemClock } from "../../src/shared/clock";
 import { ensureError, ValidationError } from "../../src/shared/errors";
 import { createLogger, type Logger } from "../../src/shared/logger";
 import { redact, registerSecret } from "../../src/shared/redact";
 import { WEBHOOK_PATH } from "../../src/solution/contract";
-import { loadConfig } from "../../functions/config";
-import { nextOccurrence, parseNcrontab } from "../../functions/ncrontab";
-import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
-import { createSyncWorker } from "../../functions/workItems";
-import { createScheduledSync, createTokenKeepAlive } from "../../functions/timers";
-import { createWebhookHandler } from "../../functions/webhookHandler";
-import { keysMatch, presentedKey } from "../../functions/webhookSecurity";
-import { InProcessWorkQueue } from "../../functions/workQueue";
 
 export type TimerName = "scheduledSync" | "tokenKeepAlive";
 
@@ -76,7 +78,11 @@ function contextFor(functionName: string, logger: Logger, triggerMetadata?: Reco
 
 function timerInfo(now: Date, next: Date | undefined): Timer {
   const iso = now.toISOString();
-  return { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: iso, next: next?.toISOString() ?? iso, lastUpdated: iso } };
+  return {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: iso, next: next?.toISOString() ?? iso, lastUpdated: iso },
+  };
 }
 
 /** Reads a request body, refusing it once it passes `limit` bytes (the Azure host has its own cap too). */
@@ -187,7 +193,12 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     }
     const body = await readBody(req, config.maxBodyBytes);
     if (body === "too-large") {
-      send(res, { status: 413, jsonBody: { error: { code: "WEBHOOK_PAYLOAD_TOO_LARGE", message: `The webhook body is larger than ${config.maxBodyBytes} bytes.` } } });
+      send(res, {
+        status: 413,
+        jsonBody: {
+          error: { code: "WEBHOOK_PAYLOAD_TOO_LARGE", message: `The webhook body is larger than ${config.maxBodyBytes} bytes.` },
+        },
+      });
       return;
     }
     const query: Record<string, string> = {};
@@ -204,7 +215,8 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     handle(req, res)
       .catch((error: unknown) => {
         logger.error("functions host request failed", { error: ensureError(error).message });
-        if (!res.headersSent) send(res, { status: 500, jsonBody: { error: { code: "HOST_ERROR", message: "The local functions host failed." } } });
+        if (!res.headersSent)
+          send(res, { status: 500, jsonBody: { error: { code: "HOST_ERROR", message: "The local functions host failed." } } });
       })
       .finally(() => {
         inFlight--;
@@ -219,7 +231,9 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const port = (server.address() as AddressInfo).port;
 
   // Learn the integration user and organization now, so the first webhook does not pay for WhoAmI.
-  await runtime.identity().catch((error: unknown) => logger.warn("could not read the integration identity yet", { error: ensureError(error).message }));
+  await runtime
+    .identity()
+    .catch((error: unknown) => logger.warn("could not read the integration identity yet", { error: ensureError(error).message }));
 
   const runTimer = async (name: TimerName): Promise<unknown> => {
     const timer = timers[name];
@@ -236,13 +250,16 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     if (!next) return;
     // setTimeout caps at ~24.8 days; re-arm in steps for schedules further out.
     const delay = Math.min(next.getTime() - clock.now(), 2 ** 31 - 1);
-    const handle = setTimeout(() => {
-      scheduled.delete(handle);
-      if (next.getTime() <= clock.now()) {
-        runTimer(name).catch((error: unknown) => logger.error("timer failed", { timer: name, error: ensureError(error).message }));
-      }
-      arm(name);
-    }, Math.max(0, delay));
+    const handle = setTimeout(
+      () => {
+        scheduled.delete(handle);
+        if (next.getTime() <= clock.now()) {
+          runTimer(name).catch((error: unknown) => logger.error("timer failed", { timer: name, error: ensureError(error).message }));
+        }
+        arm(name);
+      },
+      Math.max(0, delay),
+    );
     handle.unref();
     scheduled.add(handle);
   };

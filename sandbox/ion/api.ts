@@ -2,7 +2,7 @@
  * Handlers of the v3 resources (ion-api.md §4, §5): customers, cloud profiles, subscriptions, orders
  * and the product catalog. Each takes parsed input and returns a JSON body or throws SimApiError.
  */
-import { CATALOG, MICROSOFT_PROVIDER_ID, MICROSOFT_PROVIDER_NAME, findProduct, priceIn, type CatalogProduct } from "./catalog";
+import { CATALOG, type CatalogProduct, findProduct, MICROSOFT_PROVIDER_ID, MICROSOFT_PROVIDER_NAME, priceIn } from "./catalog";
 import { DAY_MS } from "./dataset";
 import { SimApiError } from "./errors";
 import { filterHash, tokenPage } from "./paging";
@@ -32,16 +32,24 @@ export function listCustomers(ctx: ApiContext, q: Query): Record<string, unknown
   const language = q["filter.languageCode"]?.trim().toLowerCase();
   const domain = q["filter.customerDomain"]?.trim().toLowerCase();
   const status = q["filter.customerStatus"]?.trim().toUpperCase();
-  if (status && !CUSTOMER_STATUSES.has(status)) throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field filter.customerStatus: '${q["filter.customerStatus"]}'`);
+  if (status && !CUSTOMER_STATUSES.has(status))
+    throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field filter.customerStatus: '${q["filter.customerStatus"]}'`);
   const filters = { email, name, language, domain, status: status === "CUSTOMER_STATUS_UNSPECIFIED" ? undefined : status };
   const active = Object.values(filters).some((v) => v);
   const items: readonly SimCustomer[] = active
-    ? ctx.store.customerList.filter((c) =>
-        (!filters.email || c.customerEmail.toLowerCase() === filters.email) &&
-        (!filters.name || c.customerOrganization.toLowerCase().includes(filters.name) || c.customerName.toLowerCase().includes(filters.name)) &&
-        (!filters.language || c.languageCode.toLowerCase() === filters.language) &&
-        (!filters.status || c.customerStatus === filters.status) &&
-        (!filters.domain || c.customerDomain?.toLowerCase() === filters.domain || emailDomain(c.customerEmail) === filters.domain || c.cloudProfiles.some((p) => p.customerDomain.toLowerCase() === filters.domain)))
+    ? ctx.store.customerList.filter(
+        (c) =>
+          (!filters.email || c.customerEmail.toLowerCase() === filters.email) &&
+          (!filters.name ||
+            c.customerOrganization.toLowerCase().includes(filters.name) ||
+            c.customerName.toLowerCase().includes(filters.name)) &&
+          (!filters.language || c.languageCode.toLowerCase() === filters.language) &&
+          (!filters.status || c.customerStatus === filters.status) &&
+          (!filters.domain ||
+            c.customerDomain?.toLowerCase() === filters.domain ||
+            emailDomain(c.customerEmail) === filters.domain ||
+            c.cloudProfiles.some((p) => p.customerDomain.toLowerCase() === filters.domain)),
+      )
     : ctx.store.customerList;
   const { page, nextPageToken } = tokenPage(items, q, filterHash("customers", filters), ctx.maxPageSize);
   return { customers: page.map((c) => renderCustomer(ctx.accountId, c)), nextPageToken };
@@ -71,12 +79,39 @@ export function legacyCloudProfile(ctx: ApiContext, customerId: string, q: Query
   if (!q.providerId) throw new SimApiError("INVALID_ARGUMENT", "providerId is required");
   const profile = c.cloudProfiles.find((p) => p.providerId === q.providerId);
   if (!profile) throw new SimApiError("NOT_FOUND", `cloud profile for provider ${q.providerId} not found for customer ${customerId}`);
-  return { customerId: c.id, providerId: profile.providerId, customerTenantId: profile.customerTenantId, customerDomain: profile.customerDomain, enabled: profile.enabled, displayName: profile.displayName };
+  return {
+    customerId: c.id,
+    providerId: profile.providerId,
+    customerTenantId: profile.customerTenantId,
+    customerDomain: profile.customerDomain,
+    enabled: profile.enabled,
+    displayName: profile.displayName,
+  };
 }
 
 // ---- subscriptions -----------------------------------------------------------------------------
 
-const SUBSCRIPTION_STATUSES = new Set(["ACCEPTED", "ACTIVE", "AVAILABLE", "CANCELLED", "COMPLETE", "CONFIRMED", "DELETED", "DISABLED", "ENABLED", "ERROR", "EXPIRED", "FAILED", "INITIATED", "IN_PROGRESS", "PAUSED", "PENDING", "RUNNING", "STOPPED", "SUSPENDED"]);
+const SUBSCRIPTION_STATUSES = new Set([
+  "ACCEPTED",
+  "ACTIVE",
+  "AVAILABLE",
+  "CANCELLED",
+  "COMPLETE",
+  "CONFIRMED",
+  "DELETED",
+  "DISABLED",
+  "ENABLED",
+  "ERROR",
+  "EXPIRED",
+  "FAILED",
+  "INITIATED",
+  "IN_PROGRESS",
+  "PAUSED",
+  "PENDING",
+  "RUNNING",
+  "STOPPED",
+  "SUSPENDED",
+]);
 const SORTABLE: Record<string, (s: SimSubscription, store: IonStore) => string | number> = {
   id: (s) => Number(s.id),
   lastUpdatedDate: (s) => s.lastUpdated,
@@ -111,20 +146,38 @@ function weekStart(ms: number): number {
 /** [from, to) for a relative range on the simulated clock, or undefined for "no filter". */
 export function relativeRange(name: string, now: number): [number, number] | undefined {
   switch (name.toUpperCase()) {
-    case "": case "UNKNOWN_RELATIVE_DATE_RANGE": case "CUSTOM": return undefined;
-    case "TODAY": return [startOfUtcDay(now), now + 1];
-    case "WEEK_TO_DATE": return [weekStart(now), now + 1];
-    case "LAST_WEEK": return [weekStart(now) - 7 * DAY_MS, weekStart(now)];
-    case "MONTH_TO_DATE": return [monthStart(now), now + 1];
-    case "LAST_MONTH": return [monthStart(now, -1), monthStart(now)];
-    case "TWO_MONTHS_AGO": return [monthStart(now, -2), monthStart(now, -1)];
-    case "LATEST_MONTH": return [now - 30 * DAY_MS, now + 1];
-    case "QUARTER_TO_DATE": return [quarterStart(now), now + 1];
-    case "LAST_QUARTER": return [quarterStart(now, -1), quarterStart(now)];
-    case "YEAR_TO_DATE": return [Date.UTC(new Date(now).getUTCFullYear(), 0, 1), now + 1];
-    case "LAST_YEAR": { const y = new Date(now).getUTCFullYear(); return [Date.UTC(y - 1, 0, 1), Date.UTC(y, 0, 1)]; }
-    case "LAST_365_DAYS": return [now - 365 * DAY_MS, now + 1];
-    default: throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field relativeDateRange: '${name}'`);
+    case "":
+    case "UNKNOWN_RELATIVE_DATE_RANGE":
+    case "CUSTOM":
+      return undefined;
+    case "TODAY":
+      return [startOfUtcDay(now), now + 1];
+    case "WEEK_TO_DATE":
+      return [weekStart(now), now + 1];
+    case "LAST_WEEK":
+      return [weekStart(now) - 7 * DAY_MS, weekStart(now)];
+    case "MONTH_TO_DATE":
+      return [monthStart(now), now + 1];
+    case "LAST_MONTH":
+      return [monthStart(now, -1), monthStart(now)];
+    case "TWO_MONTHS_AGO":
+      return [monthStart(now, -2), monthStart(now, -1)];
+    case "LATEST_MONTH":
+      return [now - 30 * DAY_MS, now + 1];
+    case "QUARTER_TO_DATE":
+      return [quarterStart(now), now + 1];
+    case "LAST_QUARTER":
+      return [quarterStart(now, -1), quarterStart(now)];
+    case "YEAR_TO_DATE":
+      return [Date.UTC(new Date(now).getUTCFullYear(), 0, 1), now + 1];
+    case "LAST_YEAR": {
+      const y = new Date(now).getUTCFullYear();
+      return [Date.UTC(y - 1, 0, 1), Date.UTC(y, 0, 1)];
+    }
+    case "LAST_365_DAYS":
+      return [now - 365 * DAY_MS, now + 1];
+    default:
+      throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field relativeDateRange: '${name}'`);
   }
 }
 
@@ -140,7 +193,10 @@ function dateRange(q: Query, prefix: string, now: number): [number, number] | un
   const fixedStart = q[`${prefix}.fixedDateRange.startDate`];
   const fixedEnd = q[`${prefix}.fixedDateRange.endDate`];
   if (fixedStart || fixedEnd) {
-    return [fixedStart ? parseDateParam(`${prefix}.fixedDateRange.startDate`, fixedStart, false) : -Infinity, fixedEnd ? parseDateParam(`${prefix}.fixedDateRange.endDate`, fixedEnd, true) : Infinity];
+    return [
+      fixedStart ? parseDateParam(`${prefix}.fixedDateRange.startDate`, fixedStart, false) : -Infinity,
+      fixedEnd ? parseDateParam(`${prefix}.fixedDateRange.endDate`, fixedEnd, true) : Infinity,
+    ];
   }
   return rel ? relativeRange(rel, now) : undefined;
 }
@@ -159,7 +215,8 @@ function filteredSubscriptions(ctx: ApiContext, q: Query): SimSubscription[] {
   const store = ctx.store;
   const now = store.clock.now();
   const status = q.subscriptionStatus?.trim().toUpperCase();
-  if (status && !SUBSCRIPTION_STATUSES.has(status)) throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field subscriptionStatus: '${q.subscriptionStatus}'`);
+  if (status && !SUBSCRIPTION_STATUSES.has(status))
+    throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field subscriptionStatus: '${q.subscriptionStatus}'`);
   const sortBy = q["pagination.sortBy"] || "id";
   const sortKey = SORTABLE[sortBy];
   if (!sortKey) throw new SimApiError("INVALID_ARGUMENT", `pagination.sortBy must be one of: ${Object.keys(SORTABLE).join(", ")}`);
@@ -196,28 +253,37 @@ function filteredSubscriptions(ctx: ApiContext, q: Query): SimSubscription[] {
   if (hit && hit.version === store.version) return hit.items;
 
   const org = (s: SimSubscription) => store.customers.get(s.customerId)?.customerOrganization.toLowerCase() ?? "";
-  const base = f.customerId ? store.subscriptionsByCustomer.get(f.customerId) ?? [] : store.subscriptionList;
-  let items = base.filter((s) =>
-    (!status || s.status.toUpperCase() === status) &&
-    (!f.subscriptionId || s.subscriptionId.toLowerCase() === f.subscriptionId) &&
-    (!f.resellerId || f.resellerId === ctx.accountId) &&
-    (!f.providerId || f.providerId === MICROSOFT_PROVIDER_ID) &&
-    (!f.ccpProductId || s.ccpProductId === f.ccpProductId) &&
-    (!f.providerProductId || (findProduct(s.ccpProductId)?.skus.find((k) => k.id === s.ccpSkuId)?.msProductId.toLowerCase() === f.providerProductId)) &&
-    (!f.customerPo || s.customerPO === f.customerPo) &&
-    (!f.resellerPo || s.resellerPO === f.resellerPo) &&
-    (!f.customerName || org(s).includes(f.customerName)) &&
-    (!f.subscriptionName || s.subscriptionName.toLowerCase().includes(f.subscriptionName)) &&
-    (!f.cloudProviderName || "microsoft".includes(f.cloudProviderName) || f.cloudProviderName === MICROSOFT_PROVIDER_NAME.toLowerCase()) &&
-    (!f.accountName || store.partnerName.toLowerCase().includes(f.accountName)) &&
-    (!f.resourceType || f.resourceType === "AZURE::Subscription") &&
-    (f.totalLicense === undefined || s.quantity === f.totalLicense) &&
-    (!cycle || s.billingCycle === cycle || (cycle === "yearly" && s.billingCycle === "annual")) &&
-    (!term || s.billingTerm === term) &&
-    (!start || (s.termStart >= start[0] && s.termStart < start[1])) &&
-    (!end || (s.termEnd >= end[0] && s.termEnd < end[1])) &&
-    (endDate === undefined || s.termEnd < endDate) &&
-    (!f.free || s.subscriptionName.toLowerCase().includes(f.free) || org(s).includes(f.free) || s.subscriptionId.toLowerCase().includes(f.free)),
+  const base = f.customerId ? (store.subscriptionsByCustomer.get(f.customerId) ?? []) : store.subscriptionList;
+  let items = base.filter(
+    (s) =>
+      (!status || s.status.toUpperCase() === status) &&
+      (!f.subscriptionId || s.subscriptionId.toLowerCase() === f.subscriptionId) &&
+      (!f.resellerId || f.resellerId === ctx.accountId) &&
+      (!f.providerId || f.providerId === MICROSOFT_PROVIDER_ID) &&
+      (!f.ccpProductId || s.ccpProductId === f.ccpProductId) &&
+      (!f.providerProductId ||
+        findProduct(s.ccpProductId)
+          ?.skus.find((k) => k.id === s.ccpSkuId)
+          ?.msProductId.toLowerCase() === f.providerProductId) &&
+      (!f.customerPo || s.customerPO === f.customerPo) &&
+      (!f.resellerPo || s.resellerPO === f.resellerPo) &&
+      (!f.customerName || org(s).includes(f.customerName)) &&
+      (!f.subscriptionName || s.subscriptionName.toLowerCase().includes(f.subscriptionName)) &&
+      (!f.cloudProviderName ||
+        "microsoft".includes(f.cloudProviderName) ||
+        f.cloudProviderName === MICROSOFT_PROVIDER_NAME.toLowerCase()) &&
+      (!f.accountName || store.partnerName.toLowerCase().includes(f.accountName)) &&
+      (!f.resourceType || f.resourceType === "AZURE::Subscription") &&
+      (f.totalLicense === undefined || s.quantity === f.totalLicense) &&
+      (!cycle || s.billingCycle === cycle || (cycle === "yearly" && s.billingCycle === "annual")) &&
+      (!term || s.billingTerm === term) &&
+      (!start || (s.termStart >= start[0] && s.termStart < start[1])) &&
+      (!end || (s.termEnd >= end[0] && s.termEnd < end[1])) &&
+      (endDate === undefined || s.termEnd < endDate) &&
+      (!f.free ||
+        s.subscriptionName.toLowerCase().includes(f.free) ||
+        org(s).includes(f.free) ||
+        s.subscriptionId.toLowerCase().includes(f.free)),
   );
   if (sortBy !== "id" || order !== "ASC") {
     const dir = order === "DESC" ? -1 : 1;
@@ -239,7 +305,9 @@ export function listSubscriptions(ctx: ApiContext, q: Query): Record<string, unk
   const page = items.slice(offset, offset + limit);
   const store = ctx.store;
   return {
-    items: page.map((s) => renderSubscription(ctx.accountId, store.partnerName, store.customers.get(s.customerId)?.customerOrganization ?? "", s, false)),
+    items: page.map((s) =>
+      renderSubscription(ctx.accountId, store.partnerName, store.customers.get(s.customerId)?.customerOrganization ?? "", s, false),
+    ),
     totalCount: String(items.length),
     paginationResponse: { totalSize: items.length },
   };
@@ -259,13 +327,19 @@ const ORDER_STATUSES = new Set<OrderStatus>(["NEW", "CONFIRMED", "ON_HOLD", "COM
 function orderStatusFilter(q: Query): OrderStatus | undefined {
   const s = q.status?.trim().toUpperCase();
   if (!s || s === "ORDER_STATUS_UNSPECIFIED") return undefined;
-  if (!ORDER_STATUSES.has(s as OrderStatus)) throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field status: '${q.status}'`);
+  if (!ORDER_STATUSES.has(s as OrderStatus))
+    throw new SimApiError("INVALID_ARGUMENT", `invalid value for enum field status: '${q.status}'`);
   return s as OrderStatus;
 }
 
 function list(q: Query, name: string): string[] | undefined {
   const raw = q[name];
-  return raw ? raw.split(",").map((x) => x.trim()).filter(Boolean) : undefined;
+  return raw
+    ? raw
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 export function listAccountOrders(ctx: ApiContext, q: Query): Record<string, unknown> {
@@ -274,14 +348,30 @@ export function listAccountOrders(ctx: ApiContext, q: Query): Record<string, unk
   const accounts = list(q, "filter.accountIdList");
   const providers = list(q, "filter.providerNameList")?.map((p) => p.toUpperCase());
   const sortBy = q.sortBy || "createTime";
-  if (sortBy !== "createTime" && sortBy !== "updateTime") throw new SimApiError("INVALID_ARGUMENT", "sortBy must be createTime or updateTime");
+  if (sortBy !== "createTime" && sortBy !== "updateTime")
+    throw new SimApiError("INVALID_ARGUMENT", "sortBy must be createTime or updateTime");
   const order = (q.sortOrder || "DESC").toUpperCase();
   if (order !== "ASC" && order !== "DESC") throw new SimApiError("INVALID_ARGUMENT", "sortOrder must be ASC or DESC");
   const dir = order === "ASC" ? 1 : -1;
   const items = ctx.store.orderList
-    .filter((o) => (!status || o.status === status) && (!customers || customers.includes(o.customerId)) && (!accounts || accounts.includes(ctx.accountId)) && (!providers || o.items.some((i) => providers.includes(i.providerName.toUpperCase()))))
-    .sort((a, b) => ((sortBy === "updateTime" ? a.updateTime - b.updateTime : a.createTime - b.createTime) || Number(a.orderId) - Number(b.orderId)) * dir);
-  const { page, nextPageToken } = tokenPage(items, q, filterHash("orders", { status, customers, accounts, providers, sortBy, order }), ctx.maxPageSize);
+    .filter(
+      (o) =>
+        (!status || o.status === status) &&
+        (!customers || customers.includes(o.customerId)) &&
+        (!accounts || accounts.includes(ctx.accountId)) &&
+        (!providers || o.items.some((i) => providers.includes(i.providerName.toUpperCase()))),
+    )
+    .sort(
+      (a, b) =>
+        ((sortBy === "updateTime" ? a.updateTime - b.updateTime : a.createTime - b.createTime) || Number(a.orderId) - Number(b.orderId)) *
+        dir,
+    );
+  const { page, nextPageToken } = tokenPage(
+    items,
+    q,
+    filterHash("orders", { status, customers, accounts, providers, sortBy, order }),
+    ctx.maxPageSize,
+  );
   return { orders: page.map((o) => renderOrder(ctx.accountId, o)), nextPageToken };
 }
 
@@ -325,7 +415,8 @@ export function renderProduct(ctx: ApiContext, p: CatalogProduct, q: Query): Rec
     createTime: CATALOG_TIME,
     updateTime: CATALOG_TIME,
   };
-  if (q["excludeFilter.excludeMarketing"] !== "true") out.marketing = { displayName: p.displayName, description: p.description, caption: p.displayName, defaultImage: "" };
+  if (q["excludeFilter.excludeMarketing"] !== "true")
+    out.marketing = { displayName: p.displayName, description: p.description, caption: p.displayName, defaultImage: "" };
   if (q["excludeFilter.excludeDefinition"] !== "true") {
     out.definition = {
       supportedCurrencies: [currency],
@@ -346,7 +437,14 @@ export function renderProduct(ctx: ApiContext, p: CatalogProduct, q: Query): Rec
           displayName: plan.displayName,
           billingPeriod: plan.billingPeriod,
           mfgPartNumber: plan.mfgPartNumber,
-          phases: [{ type: "UNLIMITED_PHASE", duration: { unit: plan.billingTerm === "P1Y" ? "YEAR" : "MONTH", count: 1, unlimited: true }, ...(noPricing ? {} : { recurringPrice: { [currency]: priceIn(currency, plan.usdPrice) } }), fixedPrice: {} }],
+          phases: [
+            {
+              type: "UNLIMITED_PHASE",
+              duration: { unit: plan.billingTerm === "P1Y" ? "YEAR" : "MONTH", count: 1, unlimited: true },
+              ...(noPricing ? {} : { recurringPrice: { [currency]: priceIn(currency, plan.usdPrice) } }),
+              fixedPrice: {},
+            },
+          ],
           ...(noPricing ? {} : { pricebookPrice: priceIn(currency, plan.usdPrice), pricebookCurrency: currency }),
           productAvailability: true,
         })),
@@ -365,15 +463,21 @@ export function listProducts(ctx: ApiContext, q: Query): Record<string, unknown>
   const mpn = q["filter.mfgPartNumber"];
   const ext = q["filter.skuExternalId"]?.toUpperCase();
   const provider = q["filter.cloudProviderId"];
-  const items = CATALOG.filter((p) =>
-    (!name || p.displayName.toLowerCase().includes(name)) &&
-    (!skuId || p.skus.some((s) => s.id === skuId)) &&
-    (!skuName || p.skus.some((s) => s.displayName.toLowerCase().includes(skuName))) &&
-    (!mpn || p.skus.some((s) => s.plans.some((pl) => pl.mfgPartNumber === mpn))) &&
-    (!ext || p.skus.some((s) => `US,${s.msProductId},${s.msSkuId}` === ext)) &&
-    (!provider || provider === MICROSOFT_PROVIDER_ID),
+  const items = CATALOG.filter(
+    (p) =>
+      (!name || p.displayName.toLowerCase().includes(name)) &&
+      (!skuId || p.skus.some((s) => s.id === skuId)) &&
+      (!skuName || p.skus.some((s) => s.displayName.toLowerCase().includes(skuName))) &&
+      (!mpn || p.skus.some((s) => s.plans.some((pl) => pl.mfgPartNumber === mpn))) &&
+      (!ext || p.skus.some((s) => `US,${s.msProductId},${s.msSkuId}` === ext)) &&
+      (!provider || provider === MICROSOFT_PROVIDER_ID),
   );
-  const { page, nextPageToken } = tokenPage(items, q, filterHash("products", { name, skuId, skuName, mpn, ext, provider }), ctx.maxPageSize);
+  const { page, nextPageToken } = tokenPage(
+    items,
+    q,
+    filterHash("products", { name, skuId, skuName, mpn, ext, provider }),
+    ctx.maxPageSize,
+  );
   return { products: page.map((p) => renderProduct(ctx, p, q)), nextPageToken, categories: [...new Set(CATALOG.map((p) => p.category))] };
 }
 

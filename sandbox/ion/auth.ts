@@ -4,6 +4,7 @@
  * Tokens are opaque 48-character upper-case strings, random (never derived from the seed).
  */
 import { randomBytes } from "node:crypto";
+
 import type { TokenUsage } from "./types";
 
 export const ACCESS_TOKEN_TTL_S = 7200;
@@ -33,8 +34,7 @@ interface Chain {
 }
 
 export type ExchangeResult =
-  | { ok: true; accessToken: string; refreshToken: string; expiresIn: number }
-  | { ok: false; error: string; reused: boolean };
+  { ok: true; accessToken: string; refreshToken: string; expiresIn: number } | { ok: false; error: string; reused: boolean };
 
 export type BearerCheck = { ok: true; accountId: string } | { ok: false; reason: "missing" | "unknown" | "expired" | "revoked" };
 

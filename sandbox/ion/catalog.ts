@@ -78,21 +78,74 @@ const ADDONS: SkuSeed[] = [
 const AZURE: SkuSeed[] = [{ name: "Azure Plan", ms: "DZH318Z0BPS6", usdMonthly: 0, weight: 4, usage: true }];
 
 function slug(name: string): string {
-  return name.replace(/[()]/g, "").replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "");
+  return name
+    .replace(/[()]/g, "")
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/-+$/, "");
 }
 
-function buildProduct(id: string, displayName: string, description: string, category: string, seeds: SkuSeed[], counter: { n: number }): CatalogProduct {
+function buildProduct(
+  id: string,
+  displayName: string,
+  description: string,
+  category: string,
+  seeds: SkuSeed[],
+  counter: { n: number },
+): CatalogProduct {
   const skus = seeds.map((s, i): CatalogSku => {
     const skuId = `${slug(s.name)}-n${i + 1}`;
     const msSkuId = "0001";
     const plans: CatalogPlan[] = s.usage
-      ? [{ id: `Azure-Plan-n${++counter.n}`, displayName: "Monthly", billingPeriod: "MONTHLY", billingCycle: "monthly", billingTerm: "P1M", mfgPartNumber: `${s.ms}:${msSkuId}`, usdPrice: 0 }]
+      ? [
+          {
+            id: `Azure-Plan-n${++counter.n}`,
+            displayName: "Monthly",
+            billingPeriod: "MONTHLY",
+            billingCycle: "monthly",
+            billingTerm: "P1M",
+            mfgPartNumber: `${s.ms}:${msSkuId}`,
+            usdPrice: 0,
+          },
+        ]
       : [
-          { id: `Monthly-n${++counter.n}`, displayName: `${s.name} (monthly)`, billingPeriod: "MONTHLY", billingCycle: "monthly", billingTerm: "P1M", mfgPartNumber: `${s.ms}:${msSkuId}:P1M:M`, usdPrice: round2(s.usdMonthly * 1.2) },
-          { id: `Annual-Monthly-n${++counter.n}`, displayName: `${s.name} (annual, billed monthly)`, billingPeriod: "MONTHLY", billingCycle: "monthly", billingTerm: "P1Y", mfgPartNumber: `${s.ms}:${msSkuId}:P1Y:M`, usdPrice: s.usdMonthly },
-          { id: `Annual-n${++counter.n}`, displayName: `${s.name} (annual)`, billingPeriod: "ANNUAL", billingCycle: "annual", billingTerm: "P1Y", mfgPartNumber: `${s.ms}:${msSkuId}:P1Y:Y`, usdPrice: round2(s.usdMonthly * 12) },
+          {
+            id: `Monthly-n${++counter.n}`,
+            displayName: `${s.name} (monthly)`,
+            billingPeriod: "MONTHLY",
+            billingCycle: "monthly",
+            billingTerm: "P1M",
+            mfgPartNumber: `${s.ms}:${msSkuId}:P1M:M`,
+            usdPrice: round2(s.usdMonthly * 1.2),
+          },
+          {
+            id: `Annual-Monthly-n${++counter.n}`,
+            displayName: `${s.name} (annual, billed monthly)`,
+            billingPeriod: "MONTHLY",
+            billingCycle: "monthly",
+            billingTerm: "P1Y",
+            mfgPartNumber: `${s.ms}:${msSkuId}:P1Y:M`,
+            usdPrice: s.usdMonthly,
+          },
+          {
+            id: `Annual-n${++counter.n}`,
+            displayName: `${s.name} (annual)`,
+            billingPeriod: "ANNUAL",
+            billingCycle: "annual",
+            billingTerm: "P1Y",
+            mfgPartNumber: `${s.ms}:${msSkuId}:P1Y:Y`,
+            usdPrice: round2(s.usdMonthly * 12),
+          },
         ];
-    return { id: skuId, displayName: s.name, description: `${s.name} (NCE)`, msProductId: s.ms, msSkuId, plans, usageBased: s.usage === true, weight: s.weight };
+    return {
+      id: skuId,
+      displayName: s.name,
+      description: `${s.name} (NCE)`,
+      msProductId: s.ms,
+      msSkuId,
+      plans,
+      usageBased: s.usage === true,
+      weight: s.weight,
+    };
   });
   return { id, displayName, description, category, skus };
 }
@@ -104,9 +157,30 @@ function round2(n: number): number {
 function buildCatalog(): CatalogProduct[] {
   const counter = { n: 0 };
   return [
-    buildProduct("Microsoft365NCE--nce", "Microsoft 365 NCE", "Microsoft 365 suites on the New Commerce Experience", "Productivity", M365, counter),
-    buildProduct("Office365NCE--nce", "Office 365 NCE", "Office 365 and Exchange Online on the New Commerce Experience", "Productivity", O365, counter),
-    buildProduct("MicrosoftAddOnsNCE--nce", "Microsoft Add-ons NCE", "Power BI, Visio, Project, Defender and Teams add-ons", "Add-ons", ADDONS, counter),
+    buildProduct(
+      "Microsoft365NCE--nce",
+      "Microsoft 365 NCE",
+      "Microsoft 365 suites on the New Commerce Experience",
+      "Productivity",
+      M365,
+      counter,
+    ),
+    buildProduct(
+      "Office365NCE--nce",
+      "Office 365 NCE",
+      "Office 365 and Exchange Online on the New Commerce Experience",
+      "Productivity",
+      O365,
+      counter,
+    ),
+    buildProduct(
+      "MicrosoftAddOnsNCE--nce",
+      "Microsoft Add-ons NCE",
+      "Power BI, Visio, Project, Defender and Teams add-ons",
+      "Add-ons",
+      ADDONS,
+      counter,
+    ),
     buildProduct("MSAZURE--nce", "Microsoft Azure Plan", "Pay-as-you-go Azure consumption", "Infrastructure", AZURE, counter),
   ];
 }
@@ -120,7 +194,8 @@ export interface CatalogEntry {
 }
 
 const byKey = new Map<string, CatalogEntry>();
-for (const product of CATALOG) for (const sku of product.skus) for (const plan of sku.plans) byKey.set(`${product.id}|${sku.id}|${plan.id}`, { product, sku, plan });
+for (const product of CATALOG)
+  for (const sku of product.skus) for (const plan of sku.plans) byKey.set(`${product.id}|${sku.id}|${plan.id}`, { product, sku, plan });
 
 /** The catalog entry for a ccp (product, sku, plan) triple. */
 export function findCatalogEntry(productId: string, skuId: string, planId: string): CatalogEntry | undefined {
@@ -137,7 +212,20 @@ export function catalogEntries(): CatalogEntry[] {
 }
 
 /** Fixed FX rates from USD, so prices are deterministic. */
-const USD_RATES: Record<string, number> = { USD: 1, EUR: 0.92, GBP: 0.79, AUD: 1.52, CAD: 1.36, NZD: 1.65, SEK: 10.6, CHF: 0.88, JPY: 150, INR: 83, SGD: 1.34, ZAR: 18.5 };
+const USD_RATES: Record<string, number> = {
+  USD: 1,
+  EUR: 0.92,
+  GBP: 0.79,
+  AUD: 1.52,
+  CAD: 1.36,
+  NZD: 1.65,
+  SEK: 10.6,
+  CHF: 0.88,
+  JPY: 150,
+  INR: 83,
+  SGD: 1.34,
+  ZAR: 18.5,
+};
 
 export function isSupportedCurrency(code: string): boolean {
   return code in USD_RATES;

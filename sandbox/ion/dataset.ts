@@ -3,10 +3,12 @@
  * Microsoft tenants), their NCE subscriptions, and the "existing Work 365 accounts" a reseller would
  * already hold in Dataverse for the same customers. Pure: the same arguments give the same output.
  */
-import { Faker, base, en } from "@faker-js/faker";
 import { createHash } from "node:crypto";
-import { CATALOG, MICROSOFT_PROVIDER_ID, findCatalogEntry, priceIn, type CatalogEntry, type CatalogPlan } from "./catalog";
+
+import { base, en, Faker } from "@faker-js/faker";
+
 import { seededGuid, seededRandom } from "../../src/shared/random";
+import { CATALOG, type CatalogEntry, type CatalogPlan, findCatalogEntry, MICROSOFT_PROVIDER_ID, priceIn } from "./catalog";
 import type { SimActivity, SimCloudProfile, SimCustomer, SimSubscription } from "./types";
 
 export const DEFAULT_START_TIME = Date.UTC(2026, 10, 1, 0, 0, 0);
@@ -30,53 +32,216 @@ const upper = (f: Faker, n: number) => f.string.alpha({ length: n, casing: "uppe
 
 export const COUNTRIES: Record<string, CountryProfile> = {
   US: {
-    code: "US", tld: "com", suffixes: ["Inc.", "LLC", "Corp.", "Inc", "LLC", "Co."], language: "EN", currency: "USD",
-    cities: [["Tampa", "FL"], ["Austin", "TX"], ["Denver", "CO"], ["Seattle", "WA"], ["Columbus", "OH"], ["Raleigh", "NC"], ["Phoenix", "AZ"], ["Boston", "MA"], ["Chicago", "IL"], ["Atlanta", "GA"], ["Portland", "OR"], ["Nashville", "TN"], ["San Diego", "CA"], ["Richmond", "VA"], ["Minneapolis", "MN"]],
-    postal: (f) => digits(f, 5), phone: (f) => `+1 ${f.number.int({ min: 201, max: 989 })}-555-${digits(f, 4)}`,
+    code: "US",
+    tld: "com",
+    suffixes: ["Inc.", "LLC", "Corp.", "Inc", "LLC", "Co."],
+    language: "EN",
+    currency: "USD",
+    cities: [
+      ["Tampa", "FL"],
+      ["Austin", "TX"],
+      ["Denver", "CO"],
+      ["Seattle", "WA"],
+      ["Columbus", "OH"],
+      ["Raleigh", "NC"],
+      ["Phoenix", "AZ"],
+      ["Boston", "MA"],
+      ["Chicago", "IL"],
+      ["Atlanta", "GA"],
+      ["Portland", "OR"],
+      ["Nashville", "TN"],
+      ["San Diego", "CA"],
+      ["Richmond", "VA"],
+      ["Minneapolis", "MN"],
+    ],
+    postal: (f) => digits(f, 5),
+    phone: (f) => `+1 ${f.number.int({ min: 201, max: 989 })}-555-${digits(f, 4)}`,
   },
   CA: {
-    code: "CA", tld: "ca", suffixes: ["Inc.", "Ltd.", "Corp."], language: "EN", currency: "CAD",
-    cities: [["Toronto", "ON"], ["Vancouver", "BC"], ["Calgary", "AB"], ["Ottawa", "ON"], ["Halifax", "NS"]],
+    code: "CA",
+    tld: "ca",
+    suffixes: ["Inc.", "Ltd.", "Corp."],
+    language: "EN",
+    currency: "CAD",
+    cities: [
+      ["Toronto", "ON"],
+      ["Vancouver", "BC"],
+      ["Calgary", "AB"],
+      ["Ottawa", "ON"],
+      ["Halifax", "NS"],
+    ],
     postal: (f) => `${upper(f, 1)}${digits(f, 1)}${upper(f, 1)} ${digits(f, 1)}${upper(f, 1)}${digits(f, 1)}`,
     phone: (f) => `+1 ${f.helpers.arrayElement(["416", "604", "403", "613", "902"])}-555-${digits(f, 4)}`,
   },
   GB: {
-    code: "GB", tld: "co.uk", suffixes: ["Ltd", "Limited", "PLC", "LLP"], language: "EN", currency: "GBP",
-    cities: [["London", "LND"], ["Manchester", "MAN"], ["Leeds", "LDS"], ["Bristol", "BST"], ["Glasgow", "GLG"], ["Birmingham", "BIR"]],
+    code: "GB",
+    tld: "co.uk",
+    suffixes: ["Ltd", "Limited", "PLC", "LLP"],
+    language: "EN",
+    currency: "GBP",
+    cities: [
+      ["London", "LND"],
+      ["Manchester", "MAN"],
+      ["Leeds", "LDS"],
+      ["Bristol", "BST"],
+      ["Glasgow", "GLG"],
+      ["Birmingham", "BIR"],
+    ],
     postal: (f) => `${upper(f, 2)}${f.number.int({ min: 1, max: 20 })} ${digits(f, 1)}${upper(f, 2)}`,
     phone: (f) => `+44 20 7946 ${digits(f, 4)}`,
   },
   DE: {
-    code: "DE", tld: "de", suffixes: ["GmbH", "AG", "GmbH & Co. KG", "UG"], language: "DE", currency: "EUR",
-    cities: [["Berlin", "BE"], ["München", "BY"], ["Hamburg", "HH"], ["Köln", "NW"], ["Frankfurt am Main", "HE"], ["Stuttgart", "BW"]],
-    postal: (f) => digits(f, 5), phone: (f) => `+49 30 ${digits(f, 7)}`,
+    code: "DE",
+    tld: "de",
+    suffixes: ["GmbH", "AG", "GmbH & Co. KG", "UG"],
+    language: "DE",
+    currency: "EUR",
+    cities: [
+      ["Berlin", "BE"],
+      ["München", "BY"],
+      ["Hamburg", "HH"],
+      ["Köln", "NW"],
+      ["Frankfurt am Main", "HE"],
+      ["Stuttgart", "BW"],
+    ],
+    postal: (f) => digits(f, 5),
+    phone: (f) => `+49 30 ${digits(f, 7)}`,
   },
   NL: {
-    code: "NL", tld: "nl", suffixes: ["B.V.", "BV", "N.V."], language: "NL", currency: "EUR",
-    cities: [["Amsterdam", "NH"], ["Rotterdam", "ZH"], ["Utrecht", "UT"], ["Eindhoven", "NB"], ["Groningen", "GR"]],
-    postal: (f) => `${f.number.int({ min: 1000, max: 9999 })} ${upper(f, 2)}`, phone: (f) => `+31 20 ${digits(f, 7)}`,
+    code: "NL",
+    tld: "nl",
+    suffixes: ["B.V.", "BV", "N.V."],
+    language: "NL",
+    currency: "EUR",
+    cities: [
+      ["Amsterdam", "NH"],
+      ["Rotterdam", "ZH"],
+      ["Utrecht", "UT"],
+      ["Eindhoven", "NB"],
+      ["Groningen", "GR"],
+    ],
+    postal: (f) => `${f.number.int({ min: 1000, max: 9999 })} ${upper(f, 2)}`,
+    phone: (f) => `+31 20 ${digits(f, 7)}`,
   },
   AU: {
-    code: "AU", tld: "com.au", suffixes: ["Pty Ltd", "Pty. Ltd.", "Pty Limited"], language: "EN", currency: "AUD",
-    cities: [["Sydney", "NSW"], ["Melbourne", "VIC"], ["Brisbane", "QLD"], ["Perth", "WA"], ["Adelaide", "SA"]],
-    postal: (f) => String(f.number.int({ min: 2000, max: 7999 })), phone: (f) => `+61 2 ${digits(f, 4)} ${digits(f, 4)}`,
+    code: "AU",
+    tld: "com.au",
+    suffixes: ["Pty Ltd", "Pty. Ltd.", "Pty Limited"],
+    language: "EN",
+    currency: "AUD",
+    cities: [
+      ["Sydney", "NSW"],
+      ["Melbourne", "VIC"],
+      ["Brisbane", "QLD"],
+      ["Perth", "WA"],
+      ["Adelaide", "SA"],
+    ],
+    postal: (f) => String(f.number.int({ min: 2000, max: 7999 })),
+    phone: (f) => `+61 2 ${digits(f, 4)} ${digits(f, 4)}`,
   },
   IE: {
-    code: "IE", tld: "ie", suffixes: ["Ltd", "Limited", "DAC"], language: "EN", currency: "EUR",
-    cities: [["Dublin", "D"], ["Cork", "CO"], ["Galway", "G"]],
-    postal: (f) => `D${digits(f, 2)} ${upper(f, 1)}${digits(f, 1)}${upper(f, 2)}`, phone: (f) => `+353 1 ${digits(f, 7)}`,
+    code: "IE",
+    tld: "ie",
+    suffixes: ["Ltd", "Limited", "DAC"],
+    language: "EN",
+    currency: "EUR",
+    cities: [
+      ["Dublin", "D"],
+      ["Cork", "CO"],
+      ["Galway", "G"],
+    ],
+    postal: (f) => `D${digits(f, 2)} ${upper(f, 1)}${digits(f, 1)}${upper(f, 2)}`,
+    phone: (f) => `+353 1 ${digits(f, 7)}`,
   },
   FR: {
-    code: "FR", tld: "fr", suffixes: ["SAS", "SARL", "SA"], language: "FR", currency: "EUR",
-    cities: [["Paris", "IDF"], ["Lyon", "ARA"], ["Lille", "HDF"], ["Nantes", "PDL"]],
-    postal: (f) => digits(f, 5), phone: (f) => `+33 1 ${digits(f, 2)} ${digits(f, 2)} ${digits(f, 2)} ${digits(f, 2)}`,
+    code: "FR",
+    tld: "fr",
+    suffixes: ["SAS", "SARL", "SA"],
+    language: "FR",
+    currency: "EUR",
+    cities: [
+      ["Paris", "IDF"],
+      ["Lyon", "ARA"],
+      ["Lille", "HDF"],
+      ["Nantes", "PDL"],
+    ],
+    postal: (f) => digits(f, 5),
+    phone: (f) => `+33 1 ${digits(f, 2)} ${digits(f, 2)} ${digits(f, 2)} ${digits(f, 2)}`,
   },
 };
 
 const PUBLIC_EMAIL_DOMAINS = ["gmail.com", "outlook.com", "hotmail.com", "yahoo.com"];
-const INDUSTRY_WORDS = ["Dental", "Logistics", "Accounting", "Construction", "Legal", "Engineering", "Consulting", "Veterinary", "Marketing", "Architecture", "Insurance", "Realty", "Manufacturing", "Plumbing", "Landscaping", "Pharmacy", "Clinic", "Analytics", "Design", "Freight", "Solutions", "Systems", "Partners", "Holdings", "Foods", "Brewing", "Robotics", "Health", "Travel", "Media"];
-const PLACE_WORDS = ["Summit", "Harbor", "Northwind", "Bluebird", "Cedar", "Riverside", "Oakridge", "Silverline", "Granite", "Lakeshore", "Pioneer", "Evergreen", "Redwood", "Beacon", "Keystone", "Meridian", "Horizon", "Ironwood", "Westbrook", "Fairview", "Brightwater", "Copperfield", "Stonegate", "Maple", "Falcon"];
-const TITLES = ["Owner", "Office Manager", "IT Manager", "Chief Executive Officer", "Operations Director", "Finance Manager", "IT Administrator", "Managing Director", "Practice Manager", "Head of IT"];
+const INDUSTRY_WORDS = [
+  "Dental",
+  "Logistics",
+  "Accounting",
+  "Construction",
+  "Legal",
+  "Engineering",
+  "Consulting",
+  "Veterinary",
+  "Marketing",
+  "Architecture",
+  "Insurance",
+  "Realty",
+  "Manufacturing",
+  "Plumbing",
+  "Landscaping",
+  "Pharmacy",
+  "Clinic",
+  "Analytics",
+  "Design",
+  "Freight",
+  "Solutions",
+  "Systems",
+  "Partners",
+  "Holdings",
+  "Foods",
+  "Brewing",
+  "Robotics",
+  "Health",
+  "Travel",
+  "Media",
+];
+const PLACE_WORDS = [
+  "Summit",
+  "Harbor",
+  "Northwind",
+  "Bluebird",
+  "Cedar",
+  "Riverside",
+  "Oakridge",
+  "Silverline",
+  "Granite",
+  "Lakeshore",
+  "Pioneer",
+  "Evergreen",
+  "Redwood",
+  "Beacon",
+  "Keystone",
+  "Meridian",
+  "Horizon",
+  "Ironwood",
+  "Westbrook",
+  "Fairview",
+  "Brightwater",
+  "Copperfield",
+  "Stonegate",
+  "Maple",
+  "Falcon",
+];
+const TITLES = [
+  "Owner",
+  "Office Manager",
+  "IT Manager",
+  "Chief Executive Officer",
+  "Operations Director",
+  "Finance Manager",
+  "IT Administrator",
+  "Managing Director",
+  "Practice Manager",
+  "Head of IT",
+];
 const FRIENDLY_NAMES = ["Sales team", "Head office", "Warehouse", "Finance", "Contractors", "Board", "Support desk", "Field staff"];
 
 /** Options of the pure dataset generator. */
@@ -108,9 +273,15 @@ function newFaker(seed: number): Faker {
 /** "Bluebird Dental LLC" → "bluebirddental" (domain label). */
 export function domainLabel(org: string): string {
   const withoutSuffix = stripLegalSuffix(org);
-  return withoutSuffix
-    .normalize("NFD").replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase().replace(/&/g, "and").replace(/[^a-z0-9]+/g, "").slice(0, 40) || "org";
+  return (
+    withoutSuffix
+      .normalize("NFD")
+      .replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+      .replace(/&/g, "and")
+      .replace(/[^a-z0-9]+/g, "")
+      .slice(0, 40) || "org"
+  );
 }
 
 const ALL_SUFFIXES = [...new Set(Object.values(COUNTRIES).flatMap((c) => c.suffixes))].sort((a, b) => b.length - a.length);
@@ -128,12 +299,18 @@ export function stripLegalSuffix(org: string): string {
 
 function baseOrgName(f: Faker): string {
   switch (f.number.int({ min: 0, max: 5 })) {
-    case 0: return `${f.person.lastName()} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
-    case 1: return `${f.person.lastName()} & ${f.person.lastName()}`;
-    case 2: return `${f.helpers.arrayElement(PLACE_WORDS)} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
-    case 3: return `${f.location.city()} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
-    case 4: return f.company.name().replace(/,? and /, " & ");
-    default: return `${f.helpers.arrayElement(PLACE_WORDS)} ${f.person.lastName()} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
+    case 0:
+      return `${f.person.lastName()} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
+    case 1:
+      return `${f.person.lastName()} & ${f.person.lastName()}`;
+    case 2:
+      return `${f.helpers.arrayElement(PLACE_WORDS)} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
+    case 3:
+      return `${f.location.city()} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
+    case 4:
+      return f.company.name().replace(/,? and /, " & ");
+    default:
+      return `${f.helpers.arrayElement(PLACE_WORDS)} ${f.person.lastName()} ${f.helpers.arrayElement(INDUSTRY_WORDS)}`;
   }
 }
 
@@ -146,7 +323,9 @@ export function nearDuplicateName(f: Faker, org: string, country: CountryProfile
       // Swap two adjacent letters inside the longest word.
       const words = core.split(" ");
       let longest = 0;
-      words.forEach((w, i) => { if (w.length > (words[longest] ?? "").length) longest = i; });
+      words.forEach((w, i) => {
+        if (w.length > (words[longest] ?? "").length) longest = i;
+      });
       const w = words[longest] ?? core;
       if (w.length > 3) {
         const i = f.number.int({ min: 1, max: w.length - 3 });
@@ -154,10 +333,14 @@ export function nearDuplicateName(f: Faker, org: string, country: CountryProfile
       }
       return `${words.join(" ")} ${suffix}`;
     }
-    case 1: return core.includes("&") ? `${core.replace("&", "and")} ${suffix}` : `${core.replace(/ and /i, " & ")} ${suffix}`;
-    case 2: return `${core.replace(/ /g, "-")}, ${suffix}`;
-    case 3: return `${core.toUpperCase()} ${suffix}`;
-    default: return `The ${core} ${suffix}`;
+    case 1:
+      return core.includes("&") ? `${core.replace("&", "and")} ${suffix}` : `${core.replace(/ and /i, " & ")} ${suffix}`;
+    case 2:
+      return `${core.replace(/ /g, "-")}, ${suffix}`;
+    case 3:
+      return `${core.toUpperCase()} ${suffix}`;
+    default:
+      return `The ${core} ${suffix}`;
   }
 }
 
@@ -239,7 +422,6 @@ export function subscriptionCountFor(f: Faker, index: number, total: number, n: 
   return n;
 }
 
-
 const PORTAL_USER = { ccpUserId: "677176", ccpUserName: "Reseller Admin", ccpUserEmail: "admin@reseller.example" };
 
 /** A stable GUID-shaped id for a seeded history entry (not stored). */
@@ -254,12 +436,41 @@ export function historyActivity(s: SimSubscription): SimActivity[] {
   if (!h) return [];
   const months = s.billingTerm === "P1Y" ? 12 : 1;
   const entry = findCatalogEntry(s.ccpProductId, s.ccpSkuId, s.ccpPlanId);
-  const out: SimActivity[] = [activity(historyId(s.subscriptionId, 0), "Subscription Created", s.purchasedAt + 5000, h.quantity, "active", `Offer Name: ${entry?.sku.displayName ?? s.subscriptionName}; Quantity: ${h.quantity}; `)];
+  const out: SimActivity[] = [
+    activity(
+      historyId(s.subscriptionId, 0),
+      "Subscription Created",
+      s.purchasedAt + 5000,
+      h.quantity,
+      "active",
+      `Offer Name: ${entry?.sku.displayName ?? s.subscriptionName}; Quantity: ${h.quantity}; `,
+    ),
+  ];
   if (!entry?.sku.usageBased) {
     const k = Math.round(monthsBetween(s.purchasedAt, h.termStart) / months);
-    for (let j = Math.max(1, k - 2); j <= k; j++) out.push(activity(historyId(s.subscriptionId, j), "Subscription Renewed", addMonths(s.purchasedAt, j * months), h.quantity, "active", `Renewed; Quantity: ${h.quantity}; `));
+    for (let j = Math.max(1, k - 2); j <= k; j++)
+      out.push(
+        activity(
+          historyId(s.subscriptionId, j),
+          "Subscription Renewed",
+          addMonths(s.purchasedAt, j * months),
+          h.quantity,
+          "active",
+          `Renewed; Quantity: ${h.quantity}; `,
+        ),
+      );
   }
-  if (h.statusChange) out.push(activity(historyId(s.subscriptionId, -1), "Subscription Updated", h.statusChange.at, h.quantity, h.statusChange.status, `New Quantity: ${h.quantity}; Status: ${h.statusChange.status}; `));
+  if (h.statusChange)
+    out.push(
+      activity(
+        historyId(s.subscriptionId, -1),
+        "Subscription Updated",
+        h.statusChange.at,
+        h.quantity,
+        h.statusChange.status,
+        `New Quantity: ${h.quantity}; Status: ${h.statusChange.status}; `,
+      ),
+    );
   return out.sort((a, b) => b.actionDate - a.actionDate);
 }
 
@@ -269,7 +480,16 @@ export function allActivity(s: SimSubscription): SimActivity[] {
 }
 
 export function activity(id: string, actionType: string, at: number, quantity: number, status: string, details: string): SimActivity {
-  return { id, actionType, actionDate: at, actionStatus: "succeeded", quantity, subscriptionStatus: status, actionDetails: details, ...PORTAL_USER };
+  return {
+    id,
+    actionType,
+    actionDate: at,
+    actionStatus: "succeeded",
+    quantity,
+    subscriptionStatus: status,
+    actionDetails: details,
+    ...PORTAL_USER,
+  };
 }
 
 /** Generates the customers and subscriptions of one Ion account. */
@@ -311,8 +531,13 @@ export function generateDataset(options: DatasetOptions): Dataset {
     const first = f.person.firstName();
     const last = f.person.lastName();
     const publicEmail = f.number.float({ min: 0, max: 1 }) < 0.12;
-    const local = `${first}.${last}`.toLowerCase().normalize("NFD").replace(/[^a-z.]/g, "");
-    let email = publicEmail ? `${local}${f.number.int({ min: 1, max: 99 })}@${f.helpers.arrayElement(PUBLIC_EMAIL_DOMAINS)}` : `${local}@${domain}`;
+    const local = `${first}.${last}`
+      .toLowerCase()
+      .normalize("NFD")
+      .replace(/[^a-z.]/g, "");
+    let email = publicEmail
+      ? `${local}${f.number.int({ min: 1, max: 99 })}@${f.helpers.arrayElement(PUBLIC_EMAIL_DOMAINS)}`
+      : `${local}@${domain}`;
     for (let k = 2; usedEmails.has(email); k++) email = email.replace("@", `${k}@`);
     usedEmails.add(email);
 
@@ -321,13 +546,21 @@ export function generateDataset(options: DatasetOptions): Dataset {
     const updateTime = Math.min(now - 1000, createTime + f.number.int({ min: 0, max: 200 }) * DAY_MS);
     const hasTenant = f.number.float({ min: 0, max: 1 }) < 0.88;
     const cloudProfiles: SimCloudProfile[] = hasTenant
-      ? [{
-          providerId: MICROSOFT_PROVIDER_ID, displayName: "Microsoft", shortName: "AZURE", enabled: true,
-          customerTenantId: seededGuid(customerRandom), customerDomain: `${label.slice(0, 27)}.onmicrosoft.com`,
-          allowDelegatedAccess: true, gdapStatus: f.helpers.arrayElement(["ACTIVE", "ACTIVE", "ACTIVE", "PENDING"]),
-          gdapLevel: "DEFAULT", gdapRoles: ["Directory Readers", "License Administrator", "User Administrator"],
-          agreementStatus: "ACCEPTED",
-        }]
+      ? [
+          {
+            providerId: MICROSOFT_PROVIDER_ID,
+            displayName: "Microsoft",
+            shortName: "AZURE",
+            enabled: true,
+            customerTenantId: seededGuid(customerRandom),
+            customerDomain: `${label.slice(0, 27)}.onmicrosoft.com`,
+            allowDelegatedAccess: true,
+            gdapStatus: f.helpers.arrayElement(["ACTIVE", "ACTIVE", "ACTIVE", "PENDING"]),
+            gdapLevel: "DEFAULT",
+            gdapRoles: ["Directory Readers", "License Administrator", "User Administrator"],
+            agreementStatus: "ACCEPTED",
+          },
+        ]
       : [];
     const id = String(customerId);
     customerId += f.number.int({ min: 1, max: 4 });
@@ -337,7 +570,10 @@ export function generateDataset(options: DatasetOptions): Dataset {
       customerAddress: {
         street: f.location.streetAddress(),
         ...(f.number.float({ min: 0, max: 1 }) < 0.25 ? { suite: `Suite ${f.number.int({ min: 100, max: 999 })}` } : {}),
-        city, state, zip: country.postal(f), country: country.code,
+        city,
+        state,
+        zip: country.postal(f),
+        country: country.code,
       },
       customerName: `${first} ${last}`,
       customerEmail: email,
@@ -364,13 +600,24 @@ export function generateDataset(options: DatasetOptions): Dataset {
   return { customers, subscriptions, partnerName: "Contoso Cloud Reseller", nearDuplicates };
 }
 
-function generateSubscription(f: Faker, random: () => number, id: string, customer: SimCustomer, entry: CatalogEntry, now: number, currency: string, ordinal: number): SimSubscription {
+function generateSubscription(
+  f: Faker,
+  random: () => number,
+  id: string,
+  customer: SimCustomer,
+  entry: CatalogEntry,
+  now: number,
+  currency: string,
+  ordinal: number,
+): SimSubscription {
   const { sku, plan } = entry;
   const usage = sku.usageBased;
   // ~15% bought in the last 10 days (cancellation window may still be open), the rest up to 3 years ago.
   const recent = f.number.float({ min: 0, max: 1 }) < 0.15;
   const earliest = Math.max(customer.createTime, now - 3 * 365 * DAY_MS);
-  const purchasedAt = recent ? now - f.number.int({ min: 1, max: 10 * 24 }) * 3_600_000 : f.number.int({ min: Math.min(earliest, now - 11 * DAY_MS), max: now - 11 * DAY_MS });
+  const purchasedAt = recent
+    ? now - f.number.int({ min: 1, max: 10 * 24 }) * 3_600_000
+    : f.number.int({ min: Math.min(earliest, now - 11 * DAY_MS), max: now - 11 * DAY_MS });
   const months = termMonths(plan);
   const term = usage ? { index: 0, start: purchasedAt, end: purchasedAt } : currentTerm(purchasedAt, plan.billingTerm, now);
   const k = term.index;
@@ -381,12 +628,14 @@ function generateSubscription(f: Faker, random: () => number, id: string, custom
   const roll = f.number.float({ min: 0, max: 1 });
   const status = roll < 0.85 ? "active" : roll < 0.92 ? "suspended" : "cancelled";
   const autoRenew = usage ? true : f.number.float({ min: 0, max: 1 }) >= 0.15;
-  const quantity = usage ? 1 : f.helpers.weightedArrayElement([
-    { weight: 50, value: f.number.int({ min: 1, max: 10 }) },
-    { weight: 35, value: f.number.int({ min: 11, max: 50 }) },
-    { weight: 12, value: f.number.int({ min: 51, max: 250 }) },
-    { weight: 3, value: f.number.int({ min: 251, max: 1500 }) },
-  ]);
+  const quantity = usage
+    ? 1
+    : f.helpers.weightedArrayElement([
+        { weight: 50, value: f.number.int({ min: 1, max: 10 }) },
+        { weight: 35, value: f.number.int({ min: 11, max: 50 }) },
+        { weight: 12, value: f.number.int({ min: 51, max: 250 }) },
+        { weight: 3, value: f.number.int({ min: 251, max: 1500 }) },
+      ]);
   const msrp = priceIn(currency, plan.usdPrice);
   const cost = Math.round(msrp * 0.88 * 10000) / 10000;
   let lastUpdated = Math.max(purchasedAt + 5000, renewals[renewals.length - 1] ?? 0);
@@ -396,7 +645,12 @@ function generateSubscription(f: Faker, random: () => number, id: string, custom
     statusChange = { at, status };
     lastUpdated = at;
   }
-  const friendly = f.number.float({ min: 0, max: 1 }) < 0.2 ? ` - ${f.helpers.arrayElement(FRIENDLY_NAMES)}` : ordinal > 0 && f.number.float({ min: 0, max: 1 }) < 0.05 ? ` (${ordinal + 1})` : "";
+  const friendly =
+    f.number.float({ min: 0, max: 1 }) < 0.2
+      ? ` - ${f.helpers.arrayElement(FRIENDLY_NAMES)}`
+      : ordinal > 0 && f.number.float({ min: 0, max: 1 }) < 0.05
+        ? ` (${ordinal + 1})`
+        : "";
   return {
     id,
     customerId: customer.id,
@@ -474,7 +728,8 @@ export interface CrmAccountOptions {
  */
 export function generateCrmAccounts(seed: number, customers: number, options: CrmAccountOptions = {}): CrmAccount[] {
   const data = generateDataset({
-    seed, customers,
+    seed,
+    customers,
     subscriptionsPerCustomer: 0,
     accountId: options.accountId ?? "1000123",
     startTime: options.startTime ?? DEFAULT_START_TIME,
@@ -492,22 +747,60 @@ export function generateCrmAccounts(seed: number, customers: number, options: Cr
     const bucket = i % 20;
     const id = c.id;
     if (bucket <= 4 && tenant) {
-      rows.push({ name: bucket % 2 === 0 ? c.customerOrganization : core, w365_microsofttenantid: tenant, w365_primarydomain: bucket === 0 ? domain : undefined, address1_country: c.customerAddress.country, truth: { kind: "tenant", ionCustomerId: id } });
+      rows.push({
+        name: bucket % 2 === 0 ? c.customerOrganization : core,
+        w365_microsofttenantid: tenant,
+        w365_primarydomain: bucket === 0 ? domain : undefined,
+        address1_country: c.customerAddress.country,
+        truth: { kind: "tenant", ionCustomerId: id },
+      });
     } else if (bucket <= 7) {
       const words = core.split(/\s+/);
       const shortName = words.length > 1 ? words.slice(0, -1).join(" ") : core;
-      rows.push({ name: shortName, w365_primarydomain: domain, websiteurl: website, address1_postalcode: c.customerAddress.zip, truth: { kind: "domain", ionCustomerId: id } });
+      rows.push({
+        name: shortName,
+        w365_primarydomain: domain,
+        websiteurl: website,
+        address1_postalcode: c.customerAddress.zip,
+        truth: { kind: "domain", ionCustomerId: id },
+      });
     } else if (bucket <= 9) {
-      rows.push({ name: nearDuplicateName(f, c.customerOrganization, country), address1_postalcode: c.customerAddress.zip, address1_country: c.customerAddress.country, telephone1: c.customerPhone, truth: { kind: "name-typo", ionCustomerId: id } });
+      rows.push({
+        name: nearDuplicateName(f, c.customerOrganization, country),
+        address1_postalcode: c.customerAddress.zip,
+        address1_country: c.customerAddress.country,
+        telephone1: c.customerPhone,
+        truth: { kind: "name-typo", ionCustomerId: id },
+      });
     } else if (bucket <= 11) {
       const other = country.suffixes.find((s) => !c.customerOrganization.endsWith(s));
-      rows.push({ name: bucket === 10 || !other ? core : `${core} ${other}`, address1_country: c.customerAddress.country, address1_postalcode: c.customerAddress.zip, truth: { kind: "name-suffix", ionCustomerId: id } });
+      rows.push({
+        name: bucket === 10 || !other ? core : `${core} ${other}`,
+        address1_country: c.customerAddress.country,
+        address1_postalcode: c.customerAddress.zip,
+        truth: { kind: "name-suffix", ionCustomerId: id },
+      });
     } else if (bucket === 12) {
       const [city2] = f.helpers.arrayElement(country.cities);
-      rows.push({ name: c.customerOrganization, address1_country: c.customerAddress.country, truth: { kind: "ambiguous", ionCustomerId: id } });
-      rows.push({ name: `${core} ${f.helpers.arrayElement(["Holdings", "Group", "Services"])} ${country.suffixes[0] ?? ""}`.trim(), address1_country: c.customerAddress.country, address1_postalcode: country.postal(f), websiteurl: `https://www.${domainLabel(core)}-${city2.toLowerCase().replace(/[^a-z]/g, "")}.${country.tld}`, truth: { kind: "ambiguous", ionCustomerId: id } });
+      rows.push({
+        name: c.customerOrganization,
+        address1_country: c.customerAddress.country,
+        truth: { kind: "ambiguous", ionCustomerId: id },
+      });
+      rows.push({
+        name: `${core} ${f.helpers.arrayElement(["Holdings", "Group", "Services"])} ${country.suffixes[0] ?? ""}`.trim(),
+        address1_country: c.customerAddress.country,
+        address1_postalcode: country.postal(f),
+        websiteurl: `https://www.${domainLabel(core)}-${city2.toLowerCase().replace(/[^a-z]/g, "")}.${country.tld}`,
+        truth: { kind: "ambiguous", ionCustomerId: id },
+      });
     } else if (bucket === 13 && domain && c.customerEmail.endsWith("@" + domain)) {
-      rows.push({ name: `${core.split(/\s+/)[0] ?? core} ${f.helpers.arrayElement(["Group", "Co", "Team"])}`, emailaddress1: `accounts@${domain}`, websiteurl: website, truth: { kind: "email-domain", ionCustomerId: id } });
+      rows.push({
+        name: `${core.split(/\s+/)[0] ?? core} ${f.helpers.arrayElement(["Group", "Co", "Team"])}`,
+        emailaddress1: `accounts@${domain}`,
+        websiteurl: website,
+        truth: { kind: "email-domain", ionCustomerId: id },
+      });
     }
   });
   const unrelated = Math.max(3, Math.floor(customers / 10));
@@ -516,10 +809,21 @@ export function generateCrmAccounts(seed: number, customers: number, options: Cr
     const country = COUNTRIES[unrelatedFaker.helpers.arrayElement(Object.keys(COUNTRIES))] ?? (COUNTRIES.US as CountryProfile);
     const name = `${unrelatedFaker.helpers.arrayElement(PLACE_WORDS)} ${unrelatedFaker.person.lastName()} ${unrelatedFaker.helpers.arrayElement(["Bakery", "Studios", "Motors", "Optics", "Gardens", "Fitness", "Printing"])} ${unrelatedFaker.helpers.arrayElement(country.suffixes)}`;
     const d = `${domainLabel(name)}-${k}.${country.tld}`;
-    rows.push({ name, w365_primarydomain: d, websiteurl: `https://${d}`, emailaddress1: `info@${d}`, address1_country: country.code, address1_postalcode: country.postal(unrelatedFaker), truth: { kind: "unrelated" } });
+    rows.push({
+      name,
+      w365_primarydomain: d,
+      websiteurl: `https://${d}`,
+      emailaddress1: `info@${d}`,
+      address1_country: country.code,
+      address1_postalcode: country.postal(unrelatedFaker),
+      truth: { kind: "unrelated" },
+    });
   }
   // Interleave deterministically so matches and non-matches are not grouped.
-  const ordered = rows.map((r, i) => ({ r, k: (i * 7919) % (rows.length + 1) })).sort((a, b) => a.k - b.k).map((x) => x.r);
+  const ordered = rows
+    .map((r, i) => ({ r, k: (i * 7919) % (rows.length + 1) }))
+    .sort((a, b) => a.k - b.k)
+    .map((x) => x.r);
   return ordered.map((r) => {
     const clean = Object.fromEntries(Object.entries(r).filter(([k, v]) => v !== undefined && (options.withTruth || k !== "truth")));
     return clean as unknown as CrmAccount;

@@ -36,7 +36,11 @@ export class SimApiError extends ConnectorError {
   readonly extraDetails: Record<string, unknown>[];
   readonly provisioningErrors?: ProvisioningError[];
 
-  constructor(error: string, message: string, options: { status?: number; extraDetails?: Record<string, unknown>[]; provisioningErrors?: ProvisioningError[] } = {}) {
+  constructor(
+    error: string,
+    message: string,
+    options: { status?: number; extraDetails?: Record<string, unknown>[]; provisioningErrors?: ProvisioningError[] } = {},
+  ) {
     const status = options.status ?? ERROR_STATUS[error] ?? 400;
     super(error, message, { statusCode: status });
     this.status = status;
@@ -50,7 +54,13 @@ export class SimApiError extends ConnectorError {
   }
 }
 
-export function errorBody(error: string, message: string, code: number, requestId: string, extraDetails: Record<string, unknown>[] = []): Record<string, unknown> {
+export function errorBody(
+  error: string,
+  message: string,
+  code: number,
+  requestId: string,
+  extraDetails: Record<string, unknown>[] = [],
+): Record<string, unknown> {
   return { error, message, code, details: [{ "@type": "type.googleapis.com/google.rpc.RequestInfo", requestId }, ...extraDetails] };
 }
 

@@ -29,7 +29,11 @@ export class FaultInjector {
   private rateLimit?: { limit: number; windowMs: number };
   private readonly window: number[] = [];
 
-  constructor(config: FaultConfig | undefined, private readonly defaultSeed: number, private readonly realNow: () => number = Date.now) {
+  constructor(
+    config: FaultConfig | undefined,
+    private readonly defaultSeed: number,
+    private readonly realNow: () => number = Date.now,
+  ) {
     this.random = seededRandom(defaultSeed);
     this.configure(config);
   }
@@ -81,7 +85,12 @@ export class FaultInjector {
       const label = `rule${index}:${rule.kind}${rule.kind === "status" ? `:${rule.status ?? 503}` : ""}`;
       if (rule.kind === "status") {
         const status = rule.status ?? 503;
-        decision = { kind: "status", status, ...(status === 429 || rule.retryAfterSeconds !== undefined ? { retryAfterSeconds: rule.retryAfterSeconds ?? 1 } : {}), label };
+        decision = {
+          kind: "status",
+          status,
+          ...(status === 429 || rule.retryAfterSeconds !== undefined ? { retryAfterSeconds: rule.retryAfterSeconds ?? 1 } : {}),
+          label,
+        };
       } else if (rule.kind === "latency") {
         decision = { kind: "latency", latencyMs: rule.latencyMs ?? 200, label };
       } else {
@@ -93,10 +102,13 @@ export class FaultInjector {
 }
 
 function validateRule(rule: FaultRule): void {
-  if (!["status", "drop", "dropAfter", "latency"].includes(rule.kind)) throw new SimApiError("INVALID_ARGUMENT", `fault rule: unknown kind '${String(rule.kind)}'`);
-  if (rule.rate !== undefined && !(rule.rate >= 0 && rule.rate <= 1)) throw new SimApiError("INVALID_ARGUMENT", "fault rule: rate must be between 0 and 1");
+  if (!["status", "drop", "dropAfter", "latency"].includes(rule.kind))
+    throw new SimApiError("INVALID_ARGUMENT", `fault rule: unknown kind '${String(rule.kind)}'`);
+  if (rule.rate !== undefined && !(rule.rate >= 0 && rule.rate <= 1))
+    throw new SimApiError("INVALID_ARGUMENT", "fault rule: rate must be between 0 and 1");
   if (rule.rate === undefined && rule.requests === undefined && rule.everyNth === undefined && rule.afterRequests === undefined) {
     throw new SimApiError("INVALID_ARGUMENT", "fault rule: give one of rate, requests, everyNth or afterRequests");
   }
-  if (rule.kind === "status" && rule.status !== undefined && (rule.status < 400 || rule.status > 599)) throw new SimApiError("INVALID_ARGUMENT", "fault rule: status must be 4xx or 5xx");
+  if (rule.kind === "status" && rule.status !== undefined && (rule.status < 400 || rule.status > 599))
+    throw new SimApiError("INVALID_ARGUMENT", "fault rule: status must be 4xx or 5xx");
 }

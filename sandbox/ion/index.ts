@@ -3,6 +3,7 @@
  * /api/v3, v1 at /api/v1) with deterministic seeded data and a control API for tests. See README.md.
  */
 import { randomBytes } from "node:crypto";
+
 import { silentLogger } from "../../src/shared/logger";
 import { TokenAuthority } from "./auth";
 import { isSupportedCurrency } from "./catalog";
@@ -13,12 +14,21 @@ import type { HandlerResult } from "./oauth";
 import { renderSubscription } from "./render";
 import { SimServer } from "./server";
 import { IonStore, SimClock } from "./store";
-import type { FaultConfig, IonSimulatorOptions, RequestLogEntry, SimCustomer, SimOrder, SimOrderError, SimSubscription, TokenUsage } from "./types";
+import type {
+  FaultConfig,
+  IonSimulatorOptions,
+  RequestLogEntry,
+  SimCustomer,
+  SimOrder,
+  SimOrderError,
+  SimSubscription,
+  TokenUsage,
+} from "./types";
 
-export * from "./types";
-export { generateCrmAccounts, generateDataset, type CrmAccount, type CrmAccountWithTruth, type CrmMatchKind } from "./dataset";
+export { ACCESS_TOKEN_TTL_S, INVALID_REFRESH_TOKEN_ERROR, REFRESH_TOKEN_TTL_S } from "./auth";
 export { CATALOG, catalogEntries, findCatalogEntry } from "./catalog";
-export { ACCESS_TOKEN_TTL_S, REFRESH_TOKEN_TTL_S, INVALID_REFRESH_TOKEN_ERROR } from "./auth";
+export { type CrmAccount, type CrmAccountWithTruth, type CrmMatchKind, generateCrmAccounts, generateDataset } from "./dataset";
+export * from "./types";
 
 export interface SubscriptionPatch {
   quantity?: number;
@@ -77,21 +87,32 @@ function randomSecret(bytes: number): string {
 export async function startIonSimulator(options: IonSimulatorOptions = {}): Promise<IonSimulator> {
   const seed = options.seed ?? 1;
   const accountId = options.accountId ?? "1000123";
-  if (!/^\d+$/.test(accountId)) throw new SimApiError("INVALID_ARGUMENT", `accountId must be numeric (Ion account ids are integers): '${accountId}'`);
+  if (!/^\d+$/.test(accountId))
+    throw new SimApiError("INVALID_ARGUMENT", `accountId must be numeric (Ion account ids are integers): '${accountId}'`);
   const country = (options.country ?? "US").toUpperCase();
   const currency = (options.currency ?? COUNTRIES[country]?.currency ?? "USD").toUpperCase();
   // priceIn would otherwise price an unknown currency silently at the USD rate.
-  if (!isSupportedCurrency(currency)) throw new SimApiError("INVALID_ARGUMENT", `currency '${currency}' has no rate in the simulator's FX table (catalog.ts USD_RATES)`);
+  if (!isSupportedCurrency(currency))
+    throw new SimApiError("INVALID_ARGUMENT", `currency '${currency}' has no rate in the simulator's FX table (catalog.ts USD_RATES)`);
   const customers = options.customers ?? 25;
   const perCustomer = options.subscriptionsPerCustomer ?? 3;
   if (!Number.isInteger(customers) || customers < 0) throw new SimApiError("INVALID_ARGUMENT", "customers must be a whole number >= 0");
-  if (!Number.isInteger(perCustomer) || perCustomer < 0) throw new SimApiError("INVALID_ARGUMENT", "subscriptionsPerCustomer must be a whole number >= 0");
+  if (!Number.isInteger(perCustomer) || perCustomer < 0)
+    throw new SimApiError("INVALID_ARGUMENT", "subscriptionsPerCustomer must be a whole number >= 0");
   const logger = options.logger ?? silentLogger;
   const clock = new SimClock(options.startTime ?? DEFAULT_START_TIME, options.clockMode ?? "frozen");
-  const processing = options.orderProcessing?.mode === "manual" ? { mode: "manual" as const } : { mode: "auto" as const, delayMs: options.orderProcessing?.delayMs ?? 200 };
+  const processing =
+    options.orderProcessing?.mode === "manual"
+      ? { mode: "manual" as const }
+      : { mode: "auto" as const, delayMs: options.orderProcessing?.delayMs ?? 200 };
   const store = new IonStore(
     {
-      seed, customers, subscriptionsPerCustomer: perCustomer, accountId, country, currency,
+      seed,
+      customers,
+      subscriptionsPerCustomer: perCustomer,
+      accountId,
+      country,
+      currency,
       orderProcessing: processing,
       rejectDuplicateReferenceId: options.rejectDuplicateReferenceId ?? false,
       enforceSeatDecreaseWindow: options.enforceSeatDecreaseWindow ?? false,
@@ -141,7 +162,9 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     renderSubscription: (id) => {
       store.settleOrders();
       const s = store.findSubscription(id);
-      return s ? renderSubscription(accountId, store.partnerName, store.customers.get(s.customerId)?.customerOrganization ?? "", s, true) : undefined;
+      return s
+        ? renderSubscription(accountId, store.partnerName, store.customers.get(s.customerId)?.customerOrganization ?? "", s, true)
+        : undefined;
     },
     requestLog: () => server.log.map((e) => ({ ...e })),
     counters: () => Object.fromEntries(server.counters),
@@ -154,7 +177,10 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
   };
 
   const server = new SimServer({
-    store, auth, faults, accountId,
+    store,
+    auth,
+    faults,
+    accountId,
     apiKey: credentials.apiKey,
     apiSecret: credentials.apiSecret,
     maxPageSize: options.maxPageSize ?? 1000,
@@ -177,23 +203,42 @@ function obj(body: unknown): Record<string, unknown> {
 const json = (body: unknown, status = 200): HandlerResult => ({ status, body });
 
 /** The control API over HTTP (README "Control API"). Only on the simulator, never on Ion. */
-export function controlRoute(control: IonSimulatorControl, method: string, path: string, query: URLSearchParams, body: unknown): HandlerResult | undefined {
-  const seg = path.replace(/^\/__control\/?/, "").split("/").filter(Boolean).map((x) => {
-    try {
-      return decodeURIComponent(x);
-    } catch {
-      return x;
-    }
-  });
+export function controlRoute(
+  control: IonSimulatorControl,
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: unknown,
+): HandlerResult | undefined {
+  const seg = path
+    .replace(/^\/__control\/?/, "")
+    .split("/")
+    .filter(Boolean)
+    .map((x) => {
+      try {
+        return decodeURIComponent(x);
+      } catch {
+        return x;
+      }
+    });
   const [a, b, c] = seg;
   // "POST customers/:/subscriptions": the second segment is an id or a verb, checked per route.
   const route = `${method} ${a ?? ""}${b !== undefined ? "/:" : ""}${c !== undefined ? `/${c}` : ""}`;
   if (seg.length > 3) return undefined;
   switch (route) {
     case "GET state": {
-      return json({ now: new Date(control.now()).toISOString(), nowMs: control.now(), customers: control.customers().length, subscriptions: control.subscriptions().length, orders: control.orders().length, pendingOrders: control.orders().filter((o) => o.status === "NEW" || o.status === "IN_PROGRESS").length, tokenUsage: control.tokenUsage() });
+      return json({
+        now: new Date(control.now()).toISOString(),
+        nowMs: control.now(),
+        customers: control.customers().length,
+        subscriptions: control.subscriptions().length,
+        orders: control.orders().length,
+        pendingOrders: control.orders().filter((o) => o.status === "NEW" || o.status === "IN_PROGRESS").length,
+        tokenUsage: control.tokenUsage(),
+      });
     }
-    case "GET clock": return json({ now: new Date(control.now()).toISOString(), nowMs: control.now() });
+    case "GET clock":
+      return json({ now: new Date(control.now()).toISOString(), nowMs: control.now() });
     case "POST clock/:": {
       if (b !== "advance") return undefined;
       const ms = Number(obj(body).ms);
@@ -202,36 +247,74 @@ export function controlRoute(control: IonSimulatorControl, method: string, path:
     }
     case "POST credentials/:": {
       if (b === "issue") return json(control.issuePortalCredentials());
-      if (b === "revoke") { control.revokeRefreshTokens(); return json({ revoked: "refreshTokens" }); }
-      if (b === "revoke-access") { control.revokeAccessTokens(); return json({ revoked: "accessTokens" }); }
+      if (b === "revoke") {
+        control.revokeRefreshTokens();
+        return json({ revoked: "refreshTokens" });
+      }
+      if (b === "revoke-access") {
+        control.revokeAccessTokens();
+        return json({ revoked: "accessTokens" });
+      }
       return undefined;
     }
     case "PUT faults":
-    case "POST faults": control.setFaults(body === undefined || body === null ? undefined : (obj(body) as FaultConfig)); return json({ ok: true });
-    case "DELETE faults": control.setFaults(undefined); return json({ ok: true });
-    case "GET customers": return json({ customers: control.customers() });
-    case "POST customers": return json(control.addCustomer(obj(body) as Partial<SimCustomer>));
-    case "GET customers/:": { const found = control.getCustomer(b as string); return found ? json(found) : json({ error: `customer ${b} not found` }, 404); }
-    case "POST customers/:": case "PATCH customers/:": return json(control.updateCustomer(b as string, obj(body)));
-    case "DELETE customers/:": control.removeCustomer(b as string, query.get("mode") === "inactive" ? "inactive" : "delete"); return json({ ok: true });
-    case "POST customers/:/subscriptions": return json(control.addSubscription(b as string, obj(body) as Partial<SimSubscription>));
-    case "GET subscriptions": return json({ subscriptions: control.subscriptions() });
-    case "GET subscriptions/:": { const s = control.renderSubscription(b as string); return s ? json(s) : json({ error: `subscription ${b} not found` }, 404); }
-    case "POST subscriptions/:": case "PATCH subscriptions/:": {
+    case "POST faults":
+      control.setFaults(body === undefined || body === null ? undefined : (obj(body) as FaultConfig));
+      return json({ ok: true });
+    case "DELETE faults":
+      control.setFaults(undefined);
+      return json({ ok: true });
+    case "GET customers":
+      return json({ customers: control.customers() });
+    case "POST customers":
+      return json(control.addCustomer(obj(body) as Partial<SimCustomer>));
+    case "GET customers/:": {
+      const found = control.getCustomer(b as string);
+      return found ? json(found) : json({ error: `customer ${b} not found` }, 404);
+    }
+    case "POST customers/:":
+    case "PATCH customers/:":
+      return json(control.updateCustomer(b as string, obj(body)));
+    case "DELETE customers/:":
+      control.removeCustomer(b as string, query.get("mode") === "inactive" ? "inactive" : "delete");
+      return json({ ok: true });
+    case "POST customers/:/subscriptions":
+      return json(control.addSubscription(b as string, obj(body) as Partial<SimSubscription>));
+    case "GET subscriptions":
+      return json({ subscriptions: control.subscriptions() });
+    case "GET subscriptions/:": {
+      const s = control.renderSubscription(b as string);
+      return s ? json(s) : json({ error: `subscription ${b} not found` }, 404);
+    }
+    case "POST subscriptions/:":
+    case "PATCH subscriptions/:": {
       const patch = obj(body);
       control.updateSubscription(b as string, (patch.patch && typeof patch.patch === "object" ? patch.patch : patch) as SubscriptionPatch);
       return json(control.renderSubscription(b as string));
     }
-    case "GET orders": return json({ orders: control.orders() });
+    case "GET orders":
+      return json({ orders: control.orders() });
     case "POST orders/:": {
       if (b === "process") return json({ changed: control.processOrders({ step: obj(body).step === true }) });
-      if (b === "fail-next") { control.failNextOrder(obj(body).errors as SimOrderError[] | undefined); return json({ ok: true }); }
+      if (b === "fail-next") {
+        control.failNextOrder(obj(body).errors as SimOrderError[] | undefined);
+        return json({ ok: true });
+      }
       return undefined;
     }
-    case "GET requests": return json({ requests: control.requestLog() });
-    case "GET counters": return json(control.counters());
-    case "POST counters/:": if (b === "reset") { control.resetCounters(); return json({ ok: true }); } return undefined;
-    case "GET token-usage": return json(control.tokenUsage());
-    default: return undefined;
+    case "GET requests":
+      return json({ requests: control.requestLog() });
+    case "GET counters":
+      return json(control.counters());
+    case "POST counters/:":
+      if (b === "reset") {
+        control.resetCounters();
+        return json({ ok: true });
+      }
+      return undefined;
+    case "GET token-usage":
+      return json(control.tokenUsage());
+    default:
+      return undefined;
   }
 }

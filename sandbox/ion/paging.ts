@@ -3,6 +3,7 @@
  * the list and its filters, so a token replayed with other filters is refused (INFERRED, Google AIP).
  */
 import { createHash } from "node:crypto";
+
 import { SimApiError } from "./errors";
 
 export function filterHash(list: string, filters: Record<string, unknown>): string {
@@ -35,7 +36,13 @@ export function decodePageToken(token: string, hash: string): number {
  * Reads pageSize/pageToken (§5: at least one is required), caps the size and slices `items`.
  * Returns the page and the next token ("" on the last page).
  */
-export function tokenPage<T>(items: readonly T[], query: { pageSize?: string; pageToken?: string }, hash: string, maxPageSize: number, defaultPageSize = 100): { page: T[]; nextPageToken: string } {
+export function tokenPage<T>(
+  items: readonly T[],
+  query: { pageSize?: string; pageToken?: string },
+  hash: string,
+  maxPageSize: number,
+  defaultPageSize = 100,
+): { page: T[]; nextPageToken: string } {
   const hasSize = query.pageSize !== undefined && query.pageSize !== "";
   const hasToken = query.pageToken !== undefined && query.pageToken !== "";
   if (!hasSize && !hasToken) {

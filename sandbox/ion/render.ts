@@ -2,7 +2,7 @@
  * Wire shapes (ion-api.md §3-§4): resource names, ids and counts as strings, RFC 3339 UTC times,
  * lower-case subscription statuses, lowerCamelCase keys.
  */
-import { MICROSOFT_PROVIDER_ID, findCatalogEntry } from "./catalog";
+import { findCatalogEntry, MICROSOFT_PROVIDER_ID } from "./catalog";
 import { allActivity } from "./dataset";
 import type { SimCustomer, SimOrder, SimSubscription } from "./types";
 
@@ -40,7 +40,13 @@ export function renderCloudProfiles(c: SimCustomer, providerId?: string, enabled
   };
 }
 
-export function renderSubscription(accountId: string, partnerName: string, customerOrg: string, s: SimSubscription, detail: boolean): Record<string, unknown> {
+export function renderSubscription(
+  accountId: string,
+  partnerName: string,
+  customerOrg: string,
+  s: SimSubscription,
+  detail: boolean,
+): Record<string, unknown> {
   const entry = findCatalogEntry(s.ccpProductId, s.ccpSkuId, s.ccpPlanId);
   const sku = entry?.sku;
   const usage = sku?.usageBased === true;
@@ -168,7 +174,11 @@ export function renderOrder(accountId: string, o: SimOrder): Record<string, unkn
         cartItemId: "",
         status: i.status,
         errors: o.status === "ERROR" ? o.errors.map((e) => ({ ...e })) : [],
-        provisioningInfo: { processId: `proc-${o.orderId}-${i.itemId}`, processName: i.action === "CREATE" ? "Microsoft NCE provisioning" : "Microsoft NCE update", details: o.status },
+        provisioningInfo: {
+          processId: `proc-${o.orderId}-${i.itemId}`,
+          processName: i.action === "CREATE" ? "Microsoft NCE provisioning" : "Microsoft NCE update",
+          details: o.status,
+        },
         additionalInformation: {},
         productName: entry?.product.displayName ?? "",
         skuName: entry?.sku.displayName ?? "",

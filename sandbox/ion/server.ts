@@ -3,17 +3,18 @@
  * log and counters, then the resource handlers. Control routes (`/__control/*`) bypass faults,
  * counters and auth.
  */
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { randomBytes } from "node:crypto";
+
 import { ensureError } from "../../src/shared/errors";
 import type { Logger } from "../../src/shared/logger";
 import * as api from "./api";
 import type { TokenAuthority } from "./auth";
-import { SimApiError, errorBody } from "./errors";
+import { errorBody, SimApiError } from "./errors";
 import type { FaultDecision, FaultInjector } from "./faults";
-import { tokenEndpoint, validateEndpoint, type HandlerResult } from "./oauth";
-import { matchRoute, normalizeQuery, unmatchedTemplate, type RouteMatch } from "./routes";
+import { type HandlerResult, tokenEndpoint, validateEndpoint } from "./oauth";
+import { matchRoute, normalizeQuery, type RouteMatch, unmatchedTemplate } from "./routes";
 import type { IonStore } from "./store";
 import type { RequestLogEntry } from "./types";
 import { checkBasic, v1GetCustomer, v1ListCustomers, v1Unauthorized } from "./v1";
@@ -32,7 +33,12 @@ export interface ServerDeps {
   unauthorizedStatus: 401 | 403;
   logger: Logger;
   /** Handles /__control/*; returns undefined for unknown control paths. */
-  control: (method: string, path: string, query: URLSearchParams, body: unknown) => Promise<HandlerResult | undefined> | HandlerResult | undefined;
+  control: (
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+  ) => Promise<HandlerResult | undefined> | HandlerResult | undefined;
 }
 
 export class SimServer {
@@ -114,7 +120,7 @@ export class SimServer {
 
     const requestId = newRequestId();
     const route = matchRoute(method, path);
-    const endpoint = route && !route.methodNotAllowed ? route.template : route?.template ?? unmatchedTemplate(method, path);
+    const endpoint = route && !route.methodNotAllowed ? route.template : (route?.template ?? unmatchedTemplate(method, path));
     const hasBearer = /^Bearer\s/i.test(req.headers.authorization ?? "");
     const entry: RequestLogEntry = { time: this.deps.store.clock.now(), method, path, endpoint, status: 0, bearer: hasBearer };
     this.record(entry);
@@ -139,7 +145,8 @@ export class SimServer {
       raw = await readBody(req);
     } catch (e) {
       // Too large, or the client went away mid-body.
-      const err = e instanceof SimApiError ? e : new SimApiError("INVALID_REQUEST", `the request body could not be read: ${ensureError(e).message}`);
+      const err =
+        e instanceof SimApiError ? e : new SimApiError("INVALID_REQUEST", `the request body could not be read: ${ensureError(e).message}`);
       entry.status = err.status;
       this.send(res, { status: err.status, body: err.body(requestId) });
       return;
@@ -186,11 +193,22 @@ export class SimServer {
     res.end(payload);
   }
 
-  private dispatch(method: string, url: URL, route: RouteMatch | undefined, raw: Buffer, req: IncomingMessage, requestId: string): HandlerResult {
+  private dispatch(
+    method: string,
+    url: URL,
+    route: RouteMatch | undefined,
+    raw: Buffer,
+    req: IncomingMessage,
+    requestId: string,
+  ): HandlerResult {
     const path = url.pathname;
     if (!route) throw new SimApiError("NOT_FOUND", "Not Found");
     if (route.methodNotAllowed) {
-      return { status: 405, body: errorBody("METHOD_NOT_ALLOWED", `Method Not Allowed: ${method} ${path}`, 405, requestId), headers: { allow: "GET, POST, PUT" } };
+      return {
+        status: 405,
+        body: errorBody("METHOD_NOT_ALLOWED", `Method Not Allowed: ${method} ${path}`, 405, requestId),
+        headers: { allow: "GET, POST, PUT" },
+      };
     }
     const contentType = req.headers["content-type"] ?? "";
     switch (route.template) {
@@ -202,7 +220,9 @@ export class SimServer {
       case "GET /api/v1/customers/{C}": {
         if (!checkBasic(req.headers.authorization, this.deps.apiKey, this.deps.apiSecret)) return v1Unauthorized();
         const accept = req.headers.accept;
-        return route.params.C !== undefined ? v1GetCustomer(this.deps.store, route.params.C, accept) : v1ListCustomers(this.deps.store, url.searchParams, accept);
+        return route.params.C !== undefined
+          ? v1GetCustomer(this.deps.store, route.params.C, accept)
+          : v1ListCustomers(this.deps.store, url.searchParams, accept);
       }
     }
     // Every /api/v3 route: bearer first, then integer path ids, then the account must be the token's.
@@ -210,44 +230,86 @@ export class SimServer {
     const accountInPath = route.params.A as string;
     if (!auth.ok) {
       const status = this.deps.unauthorizedStatus;
-      const message = auth.reason === "missing" ? "missing bearer access token" : auth.reason === "expired" ? "access token expired" : "access token is not valid";
+      const message =
+        auth.reason === "missing"
+          ? "missing bearer access token"
+          : auth.reason === "expired"
+            ? "access token expired"
+            : "access token is not valid";
       if (status === 403) throw new SimApiError("PERMISSION_DENIED", `permission denied to access accounts/${accountInPath}`);
-      return { status: 401, body: errorBody("UNAUTHENTICATED", message, 401, requestId), headers: { "www-authenticate": 'Bearer error="invalid_token"' } };
+      return {
+        status: 401,
+        body: errorBody("UNAUTHENTICATED", message, 401, requestId),
+        headers: { "www-authenticate": 'Bearer error="invalid_token"' },
+      };
     }
-    for (const [name, label] of [["A", "accountId"], ["C", "customerId"]] as const) {
+    for (const [name, label] of [
+      ["A", "accountId"],
+      ["C", "customerId"],
+    ] as const) {
       const v = route.params[name];
-      if (v !== undefined && !/^\d+$/.test(v)) throw new SimApiError("INVALID_ARGUMENT", `invalid value for ${label}: '${v}' is not an integer`);
+      if (v !== undefined && !/^\d+$/.test(v))
+        throw new SimApiError("INVALID_ARGUMENT", `invalid value for ${label}: '${v}' is not an integer`);
     }
-    if (accountInPath !== auth.accountId) throw new SimApiError("PERMISSION_DENIED", `permission denied to access accounts/${accountInPath}`);
+    if (accountInPath !== auth.accountId)
+      throw new SimApiError("PERMISSION_DENIED", `permission denied to access accounts/${accountInPath}`);
 
     const q = normalizeQuery(url.searchParams);
     const ctx: api.ApiContext = { store: this.deps.store, accountId: this.deps.accountId, maxPageSize: this.deps.maxPageSize };
     const C = route.params.C as string;
     const ok = (body: Record<string, unknown>): HandlerResult => ({ status: 200, body });
     switch (route.template) {
-      case "GET /api/v3/accounts/{A}/customers": return ok(api.listCustomers(ctx, q));
-      case "POST /api/v3/accounts/{A}/customers": return ok(api.createCustomer(ctx, parseJson(raw, contentType)));
-      case "GET /api/v3/accounts/{A}/customers/{C}": return ok(api.getCustomer(ctx, C));
-      case "PUT /api/v3/accounts/{A}/customers/{C}": return ok(api.replaceCustomer(ctx, C, parseJson(raw, contentType)));
-      case "GET /api/v3/accounts/{A}/customers/{C}/cloudProfiles": return ok(api.cloudProfiles(ctx, C, q));
-      case "GET /api/v3/accounts/{A}/customers/{C}/cloudProfile": return ok(api.legacyCloudProfile(ctx, C, q));
-      case "GET /api/v3/accounts/{A}/subscriptions": return ok(api.listSubscriptions(ctx, q));
-      case "GET /api/v3/accounts/{A}/customers/{C}/subscriptions/{S}": return ok(api.getSubscription(ctx, C, route.params.S as string));
-      case "GET /api/v3/accounts/{A}/orders": return ok(api.listAccountOrders(ctx, q));
-      case "GET /api/v3/accounts/{A}/customers/{C}/orders": return ok(api.listCustomerOrders(ctx, C, q));
-      case "POST /api/v3/accounts/{A}/customers/{C}/orders": return ok(api.createOrder(ctx, C, parseJson(raw, contentType)));
-      case "GET /api/v3/accounts/{A}/customers/{C}/orders/{O}": return ok(api.getOrder(ctx, C, route.params.O as string));
-      case "POST /api/v3/accounts/{A}/customers/{C}/orders/{O}:cancel": return ok(api.cancelOrder(ctx, C, route.params.O as string));
-      case "GET /api/v3/accounts/{A}/products": return ok(api.listProducts(ctx, q));
-      case "GET /api/v3/accounts/{A}/products/{P}": return ok(api.getProduct(ctx, route.params.P as string, q));
-      default: throw new SimApiError("NOT_FOUND", "Not Found");
+      case "GET /api/v3/accounts/{A}/customers":
+        return ok(api.listCustomers(ctx, q));
+      case "POST /api/v3/accounts/{A}/customers":
+        return ok(api.createCustomer(ctx, parseJson(raw, contentType)));
+      case "GET /api/v3/accounts/{A}/customers/{C}":
+        return ok(api.getCustomer(ctx, C));
+      case "PUT /api/v3/accounts/{A}/customers/{C}":
+        return ok(api.replaceCustomer(ctx, C, parseJson(raw, contentType)));
+      case "GET /api/v3/accounts/{A}/customers/{C}/cloudProfiles":
+        return ok(api.cloudProfiles(ctx, C, q));
+      case "GET /api/v3/accounts/{A}/customers/{C}/cloudProfile":
+        return ok(api.legacyCloudProfile(ctx, C, q));
+      case "GET /api/v3/accounts/{A}/subscriptions":
+        return ok(api.listSubscriptions(ctx, q));
+      case "GET /api/v3/accounts/{A}/customers/{C}/subscriptions/{S}":
+        return ok(api.getSubscription(ctx, C, route.params.S as string));
+      case "GET /api/v3/accounts/{A}/orders":
+        return ok(api.listAccountOrders(ctx, q));
+      case "GET /api/v3/accounts/{A}/customers/{C}/orders":
+        return ok(api.listCustomerOrders(ctx, C, q));
+      case "POST /api/v3/accounts/{A}/customers/{C}/orders":
+        return ok(api.createOrder(ctx, C, parseJson(raw, contentType)));
+      case "GET /api/v3/accounts/{A}/customers/{C}/orders/{O}":
+        return ok(api.getOrder(ctx, C, route.params.O as string));
+      case "POST /api/v3/accounts/{A}/customers/{C}/orders/{O}:cancel":
+        return ok(api.cancelOrder(ctx, C, route.params.O as string));
+      case "GET /api/v3/accounts/{A}/products":
+        return ok(api.listProducts(ctx, q));
+      case "GET /api/v3/accounts/{A}/products/{P}":
+        return ok(api.getProduct(ctx, route.params.P as string, q));
+      default:
+        throw new SimApiError("NOT_FOUND", "Not Found");
     }
   }
 }
 
 function faultResponse(fault: Extract<FaultDecision, { kind: "status" }>, requestId: string): HandlerResult {
-  const code = fault.status === 429 ? "RESOURCE_EXHAUSTED" : fault.status === 503 ? "UNAVAILABLE" : fault.status >= 500 ? "INTERNAL_ERROR" : "INVALID_REQUEST";
-  const message = fault.status === 429 ? "too many requests, retry later" : fault.status === 503 ? "the service is temporarily unavailable" : "injected failure";
+  const code =
+    fault.status === 429
+      ? "RESOURCE_EXHAUSTED"
+      : fault.status === 503
+        ? "UNAVAILABLE"
+        : fault.status >= 500
+          ? "INTERNAL_ERROR"
+          : "INVALID_REQUEST";
+  const message =
+    fault.status === 429
+      ? "too many requests, retry later"
+      : fault.status === 503
+        ? "the service is temporarily unavailable"
+        : "injected failure";
   return {
     status: fault.status,
     body: errorBody(code, message, fault.status, requestId),
@@ -280,7 +342,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 /** v3 bodies are JSON; unknown fields are ignored by the handlers (§3). */
 function parseJson(raw: Buffer, contentType: string): unknown {
   if (raw.length === 0) throw new SimApiError("INVALID_REQUEST", "request body is required");
-  if (contentType && !/json/i.test(contentType)) throw new SimApiError("INVALID_REQUEST", `unsupported content type '${contentType}': use application/json`);
+  if (contentType && !/json/i.test(contentType))
+    throw new SimApiError("INVALID_REQUEST", `unsupported content type '${contentType}': use application/json`);
   try {
     return JSON.parse(raw.toString("utf8"));
   } catch {

@@ -4,11 +4,12 @@
  * renewals on the simulated clock, and the portal-side edits tests make through the control API.
  */
 import { randomBytes } from "node:crypto";
-import { MICROSOFT_PROVIDER_NAME, findCatalogEntry, priceIn, type CatalogEntry } from "./catalog";
-import { CANCELLATION_WINDOW_MS, activity, currentTerm, generateDataset, termEnd, type Dataset } from "./dataset";
-import { SimApiError, invalidProvisioning, notFound, type ProvisioningError } from "./errors";
+
 import { ensureError } from "../../src/shared/errors";
 import { seededGuid, seededRandom } from "../../src/shared/random";
+import { type CatalogEntry, findCatalogEntry, MICROSOFT_PROVIDER_NAME, priceIn } from "./catalog";
+import { activity, CANCELLATION_WINDOW_MS, currentTerm, type Dataset, generateDataset, termEnd } from "./dataset";
+import { invalidProvisioning, notFound, type ProvisioningError, SimApiError } from "./errors";
 import { customerName } from "./render";
 import type { OrderStatus, SimAddress, SimAttribute, SimCustomer, SimOrder, SimOrderError, SimOrderItem, SimSubscription } from "./types";
 
@@ -17,7 +18,11 @@ export class SimClock {
   private advanced = 0;
   private lastStamp = 0;
   private readonly realStart: number;
-  constructor(private readonly start: number, private readonly mode: "frozen" | "running", private readonly realNow: () => number = Date.now) {
+  constructor(
+    private readonly start: number,
+    private readonly mode: "frozen" | "running",
+    private readonly realNow: () => number = Date.now,
+  ) {
     this.realStart = realNow();
   }
   now(): number {
@@ -46,7 +51,34 @@ export interface StoreOptions {
   enforceSeatDecreaseWindow: boolean;
 }
 
-const LANGUAGE_CODES = new Set(["EN", "EN-US", "EN-GB", "EN-AU", "EN-CA", "DE", "DE-DE", "FR", "FR-FR", "FR-CA", "NL", "NL-NL", "ES", "ES-ES", "IT", "PT", "PT-BR", "SV", "DA", "NO", "NB", "FI", "PL", "JA", "ZH", "KO"]);
+const LANGUAGE_CODES = new Set([
+  "EN",
+  "EN-US",
+  "EN-GB",
+  "EN-AU",
+  "EN-CA",
+  "DE",
+  "DE-DE",
+  "FR",
+  "FR-FR",
+  "FR-CA",
+  "NL",
+  "NL-NL",
+  "ES",
+  "ES-ES",
+  "IT",
+  "PT",
+  "PT-BR",
+  "SV",
+  "DA",
+  "NO",
+  "NB",
+  "FI",
+  "PL",
+  "JA",
+  "ZH",
+  "KO",
+]);
 
 /** Ion reports missing fields with its internal names (§8 quirk 12). */
 const REQUIRED_CUSTOMER_FIELDS: Array<[field: string, internal: string]> = [
@@ -77,14 +109,16 @@ function str(v: unknown): string | undefined {
 
 /** Validates a create/update body (§4.1): 400 INVALID_REQUEST for a missing field, 412 CUS-CR-002 for a language code. */
 export function validateCustomerInput(body: unknown): CustomerInput {
-  if (!body || typeof body !== "object" || Array.isArray(body)) throw new SimApiError("INVALID_REQUEST", "request body must be a JSON object");
+  if (!body || typeof body !== "object" || Array.isArray(body))
+    throw new SimApiError("INVALID_REQUEST", "request body must be a JSON object");
   const b = body as Record<string, unknown>;
   for (const [field, internal] of REQUIRED_CUSTOMER_FIELDS) {
     const v = str(b[field]);
     if (v === undefined || v.trim() === "") throw new SimApiError("INVALID_REQUEST", `must have required property '${internal}'`);
   }
   const addr = b.customerAddress;
-  if (!addr || typeof addr !== "object" || Array.isArray(addr)) throw new SimApiError("INVALID_REQUEST", "must have required property 'address'");
+  if (!addr || typeof addr !== "object" || Array.isArray(addr))
+    throw new SimApiError("INVALID_REQUEST", "must have required property 'address'");
   const a = addr as Record<string, unknown>;
   for (const f of REQUIRED_ADDRESS_FIELDS) {
     const v = str(a[f]);
@@ -95,17 +129,32 @@ export function validateCustomerInput(body: unknown): CustomerInput {
   const state = (str(a.state) as string).trim();
   if (state.length > 3) throw new SimApiError("INVALID_REQUEST", "address.state must be a short state code (e.g. VA)");
   const email = (str(b.customerEmail) as string).trim();
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new SimApiError("INVALID_REQUEST", "primaryContactEmail must be a valid email address");
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email))
+    throw new SimApiError("INVALID_REQUEST", "primaryContactEmail must be a valid email address");
   const language = (str(b.languageCode) as string).trim();
   if (!LANGUAGE_CODES.has(language.toUpperCase())) {
     throw new SimApiError("FAILED_PRECONDITION", `The provided languageCode '${language}' is not supported`, {
-      extraDetails: [{ "@type": "type.googleapis.com/v3customererrors.ErrorBody", referenceEntity: "customer", code: "CUS-CR-002", detail: `Invalid language code '${language}'` }],
+      extraDetails: [
+        {
+          "@type": "type.googleapis.com/v3customererrors.ErrorBody",
+          referenceEntity: "customer",
+          code: "CUS-CR-002",
+          detail: `Invalid language code '${language}'`,
+        },
+      ],
     });
   }
   const suite = str(a.suite);
   return {
     customerOrganization: (str(b.customerOrganization) as string).trim(),
-    customerAddress: { street: str(a.street) as string, ...(suite ? { suite } : {}), city: str(a.city) as string, state, zip: str(a.zip) as string, country: country.toUpperCase() },
+    customerAddress: {
+      street: str(a.street) as string,
+      ...(suite ? { suite } : {}),
+      city: str(a.city) as string,
+      state,
+      zip: str(a.zip) as string,
+      country: country.toUpperCase(),
+    },
     customerName: (str(b.customerName) as string).trim(),
     customerEmail: email,
     ...(str(b.customerTitle) !== undefined ? { customerTitle: str(b.customerTitle) } : {}),
@@ -118,7 +167,14 @@ export function validateCustomerInput(body: unknown): CustomerInput {
 
 function duplicateEmail(email: string): SimApiError {
   return new SimApiError("FAILED_PRECONDITION", `The provided primaryContactEmail is already in use: ${email}`, {
-    extraDetails: [{ "@type": "type.googleapis.com/v3customererrors.ErrorBody", referenceEntity: "customer", code: "CUS-CR-001", detail: "The provided primaryContactEmail is already in use. It must be unique across the account." }],
+    extraDetails: [
+      {
+        "@type": "type.googleapis.com/v3customererrors.ErrorBody",
+        referenceEntity: "customer",
+        code: "CUS-CR-001",
+        detail: "The provided primaryContactEmail is already in use. It must be unique across the account.",
+      },
+    ],
   });
 }
 
@@ -145,7 +201,10 @@ export class IonStore {
   private readonly guidRandom: () => number;
   private extraCount = 0;
 
-  constructor(readonly options: StoreOptions, readonly clock: SimClock) {
+  constructor(
+    readonly options: StoreOptions,
+    readonly clock: SimClock,
+  ) {
     const data: Dataset = generateDataset({
       seed: options.seed,
       customers: options.customers,
@@ -200,7 +259,15 @@ export class IonStore {
     const at = this.clock.stamp();
     const id = String(this.nextCustomerId);
     this.nextCustomerId += 3;
-    const customer: SimCustomer = { id, ...input, customerStatus: "ACTIVE", uid: String(this.nextUid++), createTime: at, updateTime: at, cloudProfiles: [] };
+    const customer: SimCustomer = {
+      id,
+      ...input,
+      customerStatus: "ACTIVE",
+      uid: String(this.nextUid++),
+      createTime: at,
+      updateTime: at,
+      cloudProfiles: [],
+    };
     this.insertCustomer(customer);
     const user = {
       name: `${customerName(this.options.accountId, id)}/users/${customer.uid}`,
@@ -237,7 +304,8 @@ export class IonStore {
   updateCustomer(id: string, patch: Record<string, unknown>): SimCustomer {
     const c = this.getCustomer(id);
     for (const [k, v] of Object.entries(patch)) {
-      if (k === "customerAddress" && v && typeof v === "object") c.customerAddress = { ...c.customerAddress, ...(v as Partial<SimAddress>) };
+      if (k === "customerAddress" && v && typeof v === "object")
+        c.customerAddress = { ...c.customerAddress, ...(v as Partial<SimAddress>) };
       else if (k === "customerEmail" && typeof v === "string") {
         const owner = this.emails.get(v.toLowerCase());
         if (owner !== undefined && owner !== id) throw duplicateEmail(v);
@@ -253,11 +321,33 @@ export class IonStore {
           if (k === "tenantId") profile.customerTenantId = String(v);
           else profile.customerDomain = String(v);
         } else if (k === "tenantId") {
-          c.cloudProfiles.push({ providerId: "30", displayName: "Microsoft", shortName: "AZURE", enabled: true, customerTenantId: String(v), customerDomain: String(patch.tenantDomain ?? `${c.id}.onmicrosoft.com`), allowDelegatedAccess: true, gdapStatus: "ACTIVE", gdapLevel: "DEFAULT", gdapRoles: ["Directory Readers"], agreementStatus: "ACCEPTED" });
+          c.cloudProfiles.push({
+            providerId: "30",
+            displayName: "Microsoft",
+            shortName: "AZURE",
+            enabled: true,
+            customerTenantId: String(v),
+            customerDomain: String(patch.tenantDomain ?? `${c.id}.onmicrosoft.com`),
+            allowDelegatedAccess: true,
+            gdapStatus: "ACTIVE",
+            gdapLevel: "DEFAULT",
+            gdapRoles: ["Directory Readers"],
+            agreementStatus: "ACCEPTED",
+          });
         }
       } else if (k === "cloudProfiles" && Array.isArray(v)) {
         c.cloudProfiles = v as SimCustomer["cloudProfiles"];
-      } else if (["customerOrganization", "customerName", "customerTitle", "customerPhone", "languageCode", "customerDomain", "alternateEmail"].includes(k)) {
+      } else if (
+        [
+          "customerOrganization",
+          "customerName",
+          "customerTitle",
+          "customerPhone",
+          "languageCode",
+          "customerDomain",
+          "alternateEmail",
+        ].includes(k)
+      ) {
         if (v === undefined || v === null) delete (c as unknown as Record<string, unknown>)[k];
         else (c as unknown as Record<string, unknown>)[k] = String(v);
       } else {
@@ -272,7 +362,15 @@ export class IonStore {
   /** A generated customer with realistic data, overridden by `partial`. */
   addCustomer(partial: Partial<SimCustomer> = {}): SimCustomer {
     this.extraCount++;
-    const generated = generateDataset({ seed: this.options.seed * 1000 + this.extraCount, customers: 1, subscriptionsPerCustomer: 0, accountId: this.options.accountId, startTime: this.clock.now(), country: this.options.country, currency: this.options.currency }).customers[0] as SimCustomer;
+    const generated = generateDataset({
+      seed: this.options.seed * 1000 + this.extraCount,
+      customers: 1,
+      subscriptionsPerCustomer: 0,
+      accountId: this.options.accountId,
+      startTime: this.clock.now(),
+      country: this.options.country,
+      currency: this.options.currency,
+    }).customers[0] as SimCustomer;
     const at = this.clock.stamp();
     const id = partial.id ?? String(this.nextCustomerId);
     if (this.customers.has(id)) throw new SimApiError("ALREADY_EXISTS", `customer ${id} already exists`);
@@ -304,7 +402,11 @@ export class IonStore {
     }
     this.subscriptionsByCustomer.delete(id);
     this.subscriptionList = this.subscriptionList.filter((s) => s.customerId !== id);
-    for (const o of this.orderList) if (o.customerId === id) { this.orders.delete(o.orderId); this.pending.delete(o); }
+    for (const o of this.orderList)
+      if (o.customerId === id) {
+        this.orders.delete(o.orderId);
+        this.pending.delete(o);
+      }
     this.orderList = this.orderList.filter((o) => o.customerId !== id);
     this.touch();
   }
@@ -337,7 +439,13 @@ export class IonStore {
     return sub;
   }
 
-  private newSubscription(customerId: string, entry: CatalogEntry, quantity: number, autoRenew: boolean, providerId?: string): SimSubscription {
+  private newSubscription(
+    customerId: string,
+    entry: CatalogEntry,
+    quantity: number,
+    autoRenew: boolean,
+    providerId?: string,
+  ): SimSubscription {
     const at = this.clock.stamp();
     const id = String(this.nextSubscriptionId);
     this.nextSubscriptionId += 7;
@@ -366,12 +474,30 @@ export class IonStore {
       currency: this.options.currency,
       isTrial: false,
       lastUpdated: at,
-      activity: [activity(seededGuid(this.guidRandom), "Subscription Created", at, quantity, "active", `Offer Name: ${entry.sku.displayName}; Quantity: ${quantity}; `)],
+      activity: [
+        activity(
+          seededGuid(this.guidRandom),
+          "Subscription Created",
+          at,
+          quantity,
+          "active",
+          `Offer Name: ${entry.sku.displayName}; Quantity: ${quantity}; `,
+        ),
+      ],
     };
   }
 
   /** Portal-side edit: quantity, status, autoRenew, cancellationAllowedUntilDate (and name). */
-  updateSubscription(id: string, patch: Partial<{ quantity: number; status: string; autoRenew: boolean; cancellationAllowedUntilDate: string; subscriptionName: string }>): SimSubscription {
+  updateSubscription(
+    id: string,
+    patch: Partial<{
+      quantity: number;
+      status: string;
+      autoRenew: boolean;
+      cancellationAllowedUntilDate: string;
+      subscriptionName: string;
+    }>,
+  ): SimSubscription {
     const s = this.findSubscription(id);
     if (!s) throw new SimApiError("NOT_FOUND", `Subscription ${id} not found`);
     const parts: string[] = [];
@@ -436,16 +562,21 @@ export class IonStore {
   // ---- orders ----------------------------------------------------------------------------------
 
   failNextOrder(errors?: SimOrderError[]): void {
-    this.failNext = errors && errors.length > 0 ? errors : [{ code: "PROV-ERR-001", detail: "Provisioning failed at the vendor: the request was rejected by Microsoft Partner Center" }];
+    this.failNext =
+      errors && errors.length > 0
+        ? errors
+        : [{ code: "PROV-ERR-001", detail: "Provisioning failed at the vendor: the request was rejected by Microsoft Partner Center" }];
   }
 
   /** POST …/customers/{C}/orders (§4.3, §4.4): validates, records a NEW order; the work happens on completion. */
   createOrder(customerId: string, body: unknown): SimOrder {
     const customer = this.getCustomer(customerId);
-    if (!body || typeof body !== "object" || Array.isArray(body)) throw invalidProvisioning([{ code: "COMM-VL-001", detail: "request body must be a JSON object with orderItems", instancePath: "" }]);
+    if (!body || typeof body !== "object" || Array.isArray(body))
+      throw invalidProvisioning([{ code: "COMM-VL-001", detail: "request body must be a JSON object with orderItems", instancePath: "" }]);
     const b = body as Record<string, unknown>;
     const rawItems = b.orderItems;
-    if (!Array.isArray(rawItems) || rawItems.length === 0) throw invalidProvisioning([{ code: "COMM-VL-001", detail: "must have required property 'orderItems'", instancePath: "/orderItems" }]);
+    if (!Array.isArray(rawItems) || rawItems.length === 0)
+      throw invalidProvisioning([{ code: "COMM-VL-001", detail: "must have required property 'orderItems'", instancePath: "/orderItems" }]);
     const errors: ProvisioningError[] = [];
     const items: SimOrderItem[] = [];
     rawItems.forEach((raw, index) => {
@@ -491,45 +622,85 @@ export class IonStore {
     const r = raw as Record<string, unknown>;
     const before = errors.length;
     for (const field of ["action", "productId", "skuId", "planId", "quantity", "attributes"]) {
-      if (r[field] === undefined || r[field] === null || r[field] === "") errors.push({ code: "COMM-VL-001", detail: `'${path}' must have required property '${field}'`, instancePath: `${path}/${field}` });
+      if (r[field] === undefined || r[field] === null || r[field] === "")
+        errors.push({ code: "COMM-VL-001", detail: `'${path}' must have required property '${field}'`, instancePath: `${path}/${field}` });
     }
     if (errors.length > before) return undefined;
     const action = asText(r.action);
     if (action !== "CREATE" && action !== "UPDATE") {
-      errors.push({ code: "COMM-VL-002", detail: `'${path}/action' must be equal to one of the allowed values: CREATE, UPDATE`, instancePath: `${path}/action` });
+      errors.push({
+        code: "COMM-VL-002",
+        detail: `'${path}/action' must be equal to one of the allowed values: CREATE, UPDATE`,
+        instancePath: `${path}/action`,
+      });
       return undefined;
     }
     const quantity = typeof r.quantity === "string" && /^\d+$/.test(r.quantity.trim()) ? Number(r.quantity) : r.quantity;
     if (typeof quantity !== "number" || !Number.isInteger(quantity) || quantity < 1) {
       errors.push({ code: "COMM-VL-002", detail: `'${path}/quantity' must be an integer >= 1`, instancePath: `${path}/quantity` });
     }
-    if (!Array.isArray(r.attributes) || r.attributes.some((a) => !a || typeof a !== "object" || typeof (a as SimAttribute).name !== "string")) {
-      errors.push({ code: "COMM-VL-002", detail: `'${path}/attributes' must be an array of {name, value}`, instancePath: `${path}/attributes` });
+    if (
+      !Array.isArray(r.attributes) ||
+      r.attributes.some((a) => !a || typeof a !== "object" || typeof (a as SimAttribute).name !== "string")
+    ) {
+      errors.push({
+        code: "COMM-VL-002",
+        detail: `'${path}/attributes' must be an array of {name, value}`,
+        instancePath: `${path}/attributes`,
+      });
       return undefined;
     }
     const attributes = (r.attributes as Array<Record<string, unknown>>).map((a) => ({ name: asText(a.name), value: asText(a.value) }));
     const attr = (name: string) => attributes.find((a) => a.name.toLowerCase() === name.toLowerCase())?.value;
-    const productId = asText(r.productId), skuId = asText(r.skuId), planId = asText(r.planId);
+    const productId = asText(r.productId),
+      skuId = asText(r.skuId),
+      planId = asText(r.planId);
     const entry = findCatalogEntry(productId, skuId, planId);
-    if (!entry) errors.push({ code: "COMM-VL-002", detail: `'${path}': product '${productId}', sku '${skuId}', plan '${planId}' is not in the catalog`, instancePath: `${path}/planId` });
+    if (!entry)
+      errors.push({
+        code: "COMM-VL-002",
+        detail: `'${path}': product '${productId}', sku '${skuId}', plan '${planId}' is not in the catalog`,
+        instancePath: `${path}/planId`,
+      });
     const providerName = str(r.providerName) ?? MICROSOFT_PROVIDER_NAME;
     const resourceId = str(r.resourceId);
     if (action === "UPDATE") {
-      if (!resourceId) errors.push({ code: "COMM-VL-003", detail: `resourceId must be present in '${path}' when action is UPDATE`, instancePath: `${path}/resourceId` });
+      if (!resourceId)
+        errors.push({
+          code: "COMM-VL-003",
+          detail: `resourceId must be present in '${path}' when action is UPDATE`,
+          instancePath: `${path}/resourceId`,
+        });
       const ops = attr("operations");
       if (ops !== undefined && !["updatesubscription", "changesubscription"].includes(ops.toLowerCase())) {
-        errors.push({ code: "COMM-VL-002", detail: `'${path}' attribute 'operations' must be one of: updatesubscription, changesubscription`, instancePath: `${path}/attributes` });
+        errors.push({
+          code: "COMM-VL-002",
+          detail: `'${path}' attribute 'operations' must be one of: updatesubscription, changesubscription`,
+          instancePath: `${path}/attributes`,
+        });
       }
     } else if (providerName.toUpperCase() === MICROSOFT_PROVIDER_NAME && !attr("domainName")) {
-      errors.push({ code: "COMM-VL-004", detail: `domainName is required in '${path}' attributes when provider is AZURE and action is CREATE`, instancePath: `${path}/attributes` });
+      errors.push({
+        code: "COMM-VL-004",
+        detail: `domainName is required in '${path}' attributes when provider is AZURE and action is CREATE`,
+        instancePath: `${path}/attributes`,
+      });
     }
     const renewal = attr("renewalSetting");
     if (renewal !== undefined && !["auto-on", "auto-off"].includes(renewal.toLowerCase())) {
-      errors.push({ code: "COMM-VL-002", detail: `'${path}' attribute 'renewalSetting' must be one of: auto-on, auto-off`, instancePath: `${path}/attributes` });
+      errors.push({
+        code: "COMM-VL-002",
+        detail: `'${path}' attribute 'renewalSetting' must be one of: auto-on, auto-off`,
+        instancePath: `${path}/attributes`,
+      });
     }
     const statusUpdate = attr("statusUpdate");
     if (statusUpdate !== undefined && !["active", "suspended", "deleted"].includes(statusUpdate.toLowerCase())) {
-      errors.push({ code: "COMM-VL-002", detail: `'${path}' attribute 'statusUpdate' must be one of: active, suspended, deleted`, instancePath: `${path}/attributes` });
+      errors.push({
+        code: "COMM-VL-002",
+        detail: `'${path}' attribute 'statusUpdate' must be one of: active, suspended, deleted`,
+        instancePath: `${path}/attributes`,
+      });
     }
     if (errors.length > before || !entry) return undefined;
     return {
@@ -537,7 +708,9 @@ export class IonStore {
       ...(str(r.referenceId) !== undefined ? { referenceId: str(r.referenceId) } : {}),
       action,
       ...(resourceId !== undefined ? { resourceId } : {}),
-      productId, skuId, planId,
+      productId,
+      skuId,
+      planId,
       quantity: quantity as number,
       providerName,
       ...(str(r.endCustomerPO) !== undefined ? { endCustomerPO: str(r.endCustomerPO) } : {}),
@@ -556,27 +729,43 @@ export class IonStore {
       const s = this.subscriptionForItem(customerId, item);
       const attr = (name: string) => item.attributes.find((a) => a.name.toLowerCase() === name.toLowerCase())?.value?.toLowerCase();
       if (s.ccpProductId !== item.productId || s.ccpSkuId !== item.skuId || s.ccpPlanId !== item.planId) {
-        throw invalidProvisioning([{ code: "COMM-VL-002", detail: `productId/skuId/planId of the order item do not match subscription ${item.resourceId} (${s.ccpProductId}/${s.ccpSkuId}/${s.ccpPlanId})`, instancePath: "/orderItems" }]);
+        throw invalidProvisioning([
+          {
+            code: "COMM-VL-002",
+            detail: `productId/skuId/planId of the order item do not match subscription ${item.resourceId} (${s.ccpProductId}/${s.ccpSkuId}/${s.ccpPlanId})`,
+            instancePath: "/orderItems",
+          },
+        ]);
       }
       if (s.status === "cancelled" || s.status === "expired" || s.status === "deleted") {
         throw new SimApiError("FAILED_PRECONDITION", `Subscription ${s.subscriptionId} is ${s.status} and can no longer be changed`);
       }
       const status = attr("statusUpdate");
       if (status === "deleted" && now > s.cancellationAllowedUntil) {
-        throw new SimApiError("INVALID_ARGUMENT", `Subscription ${s.subscriptionId} can no longer be cancelled: cancellation was allowed until ${new Date(s.cancellationAllowedUntil).toISOString()} (cancellationAllowedUntilDate). It can be set not to renew (renewalSetting auto-off) instead.`);
+        throw new SimApiError(
+          "INVALID_ARGUMENT",
+          `Subscription ${s.subscriptionId} can no longer be cancelled: cancellation was allowed until ${new Date(s.cancellationAllowedUntil).toISOString()} (cancellationAllowedUntilDate). It can be set not to renew (renewalSetting auto-off) instead.`,
+        );
       }
       if (s.status === "suspended" && status !== "active" && status !== "deleted" && item.quantity !== s.quantity) {
-        throw new SimApiError("FAILED_PRECONDITION", `Subscription ${s.subscriptionId} is suspended: reactivate it (statusUpdate active) before changing the quantity`);
+        throw new SimApiError(
+          "FAILED_PRECONDITION",
+          `Subscription ${s.subscriptionId} is suspended: reactivate it (statusUpdate active) before changing the quantity`,
+        );
       }
       if (this.options.enforceSeatDecreaseWindow && item.quantity < s.quantity && now > s.cancellationAllowedUntil) {
-        throw new SimApiError("INVALID_ARGUMENT", `Seats of subscription ${s.subscriptionId} can only be reduced until ${new Date(s.cancellationAllowedUntil).toISOString()} (cancellationAllowedUntilDate)`);
+        throw new SimApiError(
+          "INVALID_ARGUMENT",
+          `Seats of subscription ${s.subscriptionId} can only be reduced until ${new Date(s.cancellationAllowedUntil).toISOString()} (cancellationAllowedUntilDate)`,
+        );
       }
     }
   }
 
   private subscriptionForItem(customerId: string, item: SimOrderItem): SimSubscription {
     const s = item.resourceId ? this.subscriptionsByProviderId.get(item.resourceId.toLowerCase()) : undefined;
-    if (!s || s.customerId !== customerId) throw new SimApiError("NOT_FOUND", `Subscription ${item.resourceId} not found for customer ${customerId}`);
+    if (!s || s.customerId !== customerId)
+      throw new SimApiError("NOT_FOUND", `Subscription ${item.resourceId} not found for customer ${customerId}`);
     return s;
   }
 
@@ -590,7 +779,8 @@ export class IonStore {
   /** `:cancel`: only NEW or ON_HOLD orders (§4.4); the spelling is CANCELED. */
   cancelOrder(customerId: string, orderId: string): SimOrder {
     const o = this.getOrder(customerId, orderId);
-    if (o.status !== "NEW" && o.status !== "ON_HOLD") throw new SimApiError("FAILED_PRECONDITION", `order ${orderId} is ${o.status}; only NEW or ON_HOLD orders can be cancelled`);
+    if (o.status !== "NEW" && o.status !== "ON_HOLD")
+      throw new SimApiError("FAILED_PRECONDITION", `order ${orderId} is ${o.status}; only NEW or ON_HOLD orders can be cancelled`);
     this.setOrderStatus(o, "CANCELED");
     this.pending.delete(o);
     return o;
@@ -646,7 +836,9 @@ export class IonStore {
     } catch (e) {
       const err = ensureError(e);
       const provisioning = err instanceof SimApiError ? err.provisioningErrors : undefined;
-      o.errors = provisioning ? provisioning.map((p) => ({ code: p.code, detail: p.detail })) : [{ code: err instanceof SimApiError ? err.code : "INTERNAL_ERROR", detail: err.message }];
+      o.errors = provisioning
+        ? provisioning.map((p) => ({ code: p.code, detail: p.detail }))
+        : [{ code: err instanceof SimApiError ? err.code : "INTERNAL_ERROR", detail: err.message }];
       this.setOrderStatus(o, "ERROR");
       return;
     }
@@ -692,11 +884,30 @@ export class IonStore {
   private provisionTenant(customerId: string, item: SimOrderItem): void {
     const customer = this.customers.get(customerId);
     if (!customer || customer.cloudProfiles.length > 0 || item.providerName.toUpperCase() !== MICROSOFT_PROVIDER_NAME) return;
-    const label = (item.attributes.find((a) => a.name.toLowerCase() === "domainname")?.value ?? customer.id).toLowerCase().replace(/\.onmicrosoft\.com$/, "").replace(/[^a-z0-9]/g, "") || customer.id;
+    const label =
+      (item.attributes.find((a) => a.name.toLowerCase() === "domainname")?.value ?? customer.id)
+        .toLowerCase()
+        .replace(/\.onmicrosoft\.com$/, "")
+        .replace(/[^a-z0-9]/g, "") || customer.id;
     const domain = `${label}.onmicrosoft.com`;
-    customer.cloudProfiles.push({ providerId: "30", displayName: "Microsoft", shortName: "AZURE", enabled: true, customerTenantId: seededGuid(this.guidRandom), customerDomain: domain, allowDelegatedAccess: true, gdapStatus: "ACTIVE", gdapLevel: "DEFAULT", gdapRoles: ["Directory Readers", "License Administrator", "User Administrator"], agreementStatus: "ACCEPTED" });
+    customer.cloudProfiles.push({
+      providerId: "30",
+      displayName: "Microsoft",
+      shortName: "AZURE",
+      enabled: true,
+      customerTenantId: seededGuid(this.guidRandom),
+      customerDomain: domain,
+      allowDelegatedAccess: true,
+      gdapStatus: "ACTIVE",
+      gdapLevel: "DEFAULT",
+      gdapRoles: ["Directory Readers", "License Administrator", "User Administrator"],
+      agreementStatus: "ACCEPTED",
+    });
     customer.updateTime = this.clock.stamp();
-    item.attributes.push({ name: "userName", value: `admin@${domain}` }, { name: "password", value: randomBytes(12).toString("base64url") });
+    item.attributes.push(
+      { name: "userName", value: `admin@${domain}` },
+      { name: "password", value: randomBytes(12).toString("base64url") },
+    );
   }
 
   pendingOrders(): number {

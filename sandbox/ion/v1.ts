@@ -4,6 +4,7 @@
  * v1 to check the key and secret (src/ion/README.md: `GET /api/v1/customers?limit=1&offset=0`).
  */
 import { timingSafeEqual } from "node:crypto";
+
 import type { HandlerResult } from "./oauth";
 import type { IonStore } from "./store";
 import type { SimCustomer } from "./types";
@@ -57,13 +58,21 @@ function xmlEscape(s: string): string {
 
 function toXml(root: string, value: unknown): string {
   if (Array.isArray(value)) return `<${root}>${value.map((v) => toXml(root.replace(/s$/, ""), v)).join("")}</${root}>`;
-  if (value && typeof value === "object") return `<${root}>${Object.entries(value).map(([k, v]) => toXml(k, v)).join("")}</${root}>`;
+  if (value && typeof value === "object")
+    return `<${root}>${Object.entries(value)
+      .map(([k, v]) => toXml(k, v))
+      .join("")}</${root}>`;
   return `<${root}>${xmlEscape(String(value))}</${root}>`;
 }
 
 function respond(accept: string | undefined, body: Record<string, unknown>): HandlerResult {
   if (accept && /xml/i.test(accept) && !/json/i.test(accept)) {
-    return { status: 200, body: undefined, text: `<?xml version="1.0" encoding="UTF-8"?>${toXml("response", body)}`, headers: { "content-type": "application/xml; charset=utf-8" } };
+    return {
+      status: 200,
+      body: undefined,
+      text: `<?xml version="1.0" encoding="UTF-8"?>${toXml("response", body)}`,
+      headers: { "content-type": "application/xml; charset=utf-8" },
+    };
   }
   return { status: 200, body };
 }

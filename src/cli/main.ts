@@ -1,7 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError, ConnectorError, ValidationError, ensureError } from "../shared/errors";
+
 import { parseNcrontab } from "../../functions/ncrontab";
 import { SYNC_KINDS } from "../../plugins/types";
+import { ConfigError, ConnectorError, ensureError, ValidationError } from "../shared/errors";
 import { isGuid } from "../shared/guid";
 import { redact } from "../shared/redact";
 import { createOutput, type Output } from "./output";
@@ -12,7 +13,8 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 export function parsePort(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`"${value}" is not a port number (0-65535; 0 means any free port).`);
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new InvalidArgumentError(`"${value}" is not a port number (0-65535; 0 means any free port).`);
   return Number(value);
 }
 
@@ -25,9 +27,9 @@ export function parseCount(min: number, max: number): (value: string) => number 
   };
 }
 
-
 export function parseGuid(value: string): string {
-  if (!isGuid(value)) throw new InvalidArgumentError(`"${value}" is not a record id (a GUID such as 16fd2706-8baf-433b-82eb-8c7fada847da).`);
+  if (!isGuid(value))
+    throw new InvalidArgumentError(`"${value}" is not a record id (a GUID such as 16fd2706-8baf-433b-82eb-8c7fada847da).`);
   return value.trim().replace(/[{}]/g, "");
 }
 
@@ -52,7 +54,9 @@ export function parseSchedule(value: string): string {
   try {
     parseNcrontab(value);
   } catch (error) {
-    throw new InvalidArgumentError(`"${value}" is not an NCRONTAB schedule (six fields: second minute hour day month day-of-week, e.g. "0 0 2 * * *"): ${ensureError(error).message}`);
+    throw new InvalidArgumentError(
+      `"${value}" is not an NCRONTAB schedule (six fields: second minute hour day month day-of-week, e.g. "0 0 2 * * *"): ${ensureError(error).message}`,
+    );
   }
   return value;
 }
@@ -66,12 +70,18 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => out.raw(s), writeErr: (s) => out.rawErr(s) })
     .exitOverride();
 
-  const dataverseOption = () => new Option("--dataverse <url>", "Dataverse environment root (default: $DATAVERSE_URL); auth from DATAVERSE_TOKEN or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET");
+  const dataverseOption = () =>
+    new Option(
+      "--dataverse <url>",
+      "Dataverse environment root (default: $DATAVERSE_URL); auth from DATAVERSE_TOKEN or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET",
+    );
   const jsonOption = () => new Option("--json", "print machine-readable JSON instead of human text");
 
   program
     .command("demo")
-    .description("the main job on the embedded sandbox: import the solution, create a connector, verify, sync accounts and subscriptions, send one change to Ion and bring it back, then report")
+    .description(
+      "the main job on the embedded sandbox: import the solution, create a connector, verify, sync accounts and subscriptions, send one change to Ion and bring it back, then report",
+    )
     .option("--customers <n>", "Ion customers to simulate", parseCount(1, 20000), 40)
     .option("--subscriptions-per-customer <n>", "subscriptions per customer", parseCount(0, 50), 3)
     .option("--seed <n>", "seed for the simulated data", parseCount(0, 2 ** 31), 7)
@@ -83,7 +93,9 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
 
   program
     .command("sandbox")
-    .description("start the Ion simulator, the Dataverse emulator (solution imported), the local functions host and the admin page; prints one JSON line; runs until SIGINT/SIGTERM")
+    .description(
+      "start the Ion simulator, the Dataverse emulator (solution imported), the local functions host and the admin page; prints one JSON line; runs until SIGINT/SIGTERM",
+    )
     .option("--ion-port <n>", "Ion simulator port (0 = any)", parsePort, 0)
     .option("--dataverse-port <n>", "Dataverse emulator port (0 = any)", parsePort, 0)
     .option("--functions-port <n>", "local functions host port (0 = any)", parsePort, 0)
@@ -114,7 +126,8 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .command("sync")
     .description("one sync run: accounts, subscriptions, outbound (Work 365 → Ion orders) or all; records a w365_syncrun")
     .argument("<kind>", "accounts | subscriptions | outbound | all", (v: string) => {
-      if (!(SYNC_KINDS as readonly string[]).includes(v)) throw new InvalidArgumentError(`"${v}" is not a sync kind; use accounts, subscriptions, outbound or all.`);
+      if (!(SYNC_KINDS as readonly string[]).includes(v))
+        throw new InvalidArgumentError(`"${v}" is not a sync kind; use accounts, subscriptions, outbound or all.`);
       return v;
     })
     .requiredOption("--connection <id-or-name>", "the connector (w365_providerconnection id or name)", parseNonEmpty)
@@ -123,7 +136,8 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .addOption(dataverseOption())
     .addOption(jsonOption())
     .action(async (kind: string, opts) => {
-      if (opts.providerAccount && kind !== "subscriptions") throw new ValidationError(`--provider-account applies to "sync subscriptions" only, not "sync ${kind}".`);
+      if (opts.providerAccount && kind !== "subscriptions")
+        throw new ValidationError(`--provider-account applies to "sync subscriptions" only, not "sync ${kind}".`);
       const { runSyncCommand } = await import("./commands/sync");
       setExit(await runSyncCommand(kind as "accounts", opts, out));
     });
@@ -145,9 +159,17 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .requiredOption("--environment <url>", "the target environment root, e.g. https://contoso.crm.dynamics.com")
     .option("--zip <path>", "solution zip to import (default: pack now)")
     .option("--managed", "import the managed solution", false)
-    .option("--functions-url <url>", "base URL of the deployed functions app (sets w365_FunctionsBaseUrl and the webhook endpoint)", parseHttpUrl)
+    .option(
+      "--functions-url <url>",
+      "base URL of the deployed functions app (sets w365_FunctionsBaseUrl and the webhook endpoint)",
+      parseHttpUrl,
+    )
     .option("--sync-schedule <ncrontab>", "default sync schedule (w365_DefaultSyncSchedule)", parseSchedule)
-    .option("--use-pac", "import with the Power Platform CLI (pac) when it is on PATH (pac takes the client secret on its command line: use on a single-user build agent)", false)
+    .option(
+      "--use-pac",
+      "import with the Power Platform CLI (pac) when it is on PATH (pac takes the client secret on its command line: use on a single-user build agent)",
+      false,
+    )
     .addOption(jsonOption())
     .action(async (opts) => {
       const { runDeployCommand } = await import("./commands/deploy");
@@ -166,7 +188,13 @@ export async function main(argv: string[], out: Output = createOutput()): Promis
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version exit through here with code 0.
-      if (error.exitCode === 0 || error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version") return EXIT_OK;
+      if (
+        error.exitCode === 0 ||
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.help" ||
+        error.code === "commander.version"
+      )
+        return EXIT_OK;
       return EXIT_USAGE;
     }
     const err = ensureError(error);

@@ -13,7 +13,10 @@ export interface Output {
   json(value: unknown): void;
 }
 
-export function createOutput(stdout: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Output {
+export function createOutput(
+  stdout: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
+  stderr: NodeJS.WritableStream = process.stderr,
+): Output {
   return {
     isTTY: Boolean(stdout.isTTY),
     raw: (text) => void stdout.write(redact(text)),

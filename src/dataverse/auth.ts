@@ -4,9 +4,10 @@
  * expiry. Every token and the client secret are registered as secrets the moment they are seen.
  */
 import { ConfidentialClientApplication } from "@azure/msal-node";
+
 import { Clock, systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
-import { registerSecret, redact } from "../shared/redact";
+import { redact, registerSecret } from "../shared/redact";
 import { DataverseAuthError } from "./errors";
 
 export type DataverseAuth =
@@ -39,7 +40,12 @@ export function scopeFor(environmentUrl: string): string {
   return `${new URL(environmentUrl).origin}/.default`;
 }
 
-export function createTokenSource(auth: DataverseAuth, environmentUrl: string, clock: Clock = systemClock, acquire?: AcquireToken): TokenSource {
+export function createTokenSource(
+  auth: DataverseAuth,
+  environmentUrl: string,
+  clock: Clock = systemClock,
+  acquire?: AcquireToken,
+): TokenSource {
   switch (auth.kind) {
     case "static": {
       if (!auth.token) throw new DataverseAuthError("No Dataverse token was given (DATAVERSE_TOKEN is empty).", { statusCode: undefined });
@@ -82,8 +88,15 @@ export class MsalTokenSource implements TokenSource {
     private readonly clock: Clock = systemClock,
     acquire?: AcquireToken,
   ) {
-    for (const [name, value] of [["tenantId", auth.tenantId], ["clientId", auth.clientId], ["clientSecret", auth.clientSecret]] as const) {
-      if (!value) throw new DataverseAuthError(`MSAL client credentials need ${name} (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET).`, { statusCode: undefined });
+    for (const [name, value] of [
+      ["tenantId", auth.tenantId],
+      ["clientId", auth.clientId],
+      ["clientSecret", auth.clientSecret],
+    ] as const) {
+      if (!value)
+        throw new DataverseAuthError(`MSAL client credentials need ${name} (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET).`, {
+          statusCode: undefined,
+        });
     }
     registerSecret(auth.clientSecret);
     this.acquire = acquire ?? msalAcquire(auth);
@@ -121,7 +134,10 @@ export class MsalTokenSource implements TokenSource {
         },
       );
     }
-    if (!result.accessToken) throw new DataverseAuthError(`Microsoft Entra ID returned no access token for client id ${this.auth.clientId}.`, { statusCode: undefined });
+    if (!result.accessToken)
+      throw new DataverseAuthError(`Microsoft Entra ID returned no access token for client id ${this.auth.clientId}.`, {
+        statusCode: undefined,
+      });
     registerSecret(result.accessToken);
     const now = this.clock.now();
     const expiresAt = result.expiresOn ? result.expiresOn.getTime() : now + 60 * 60_000;

@@ -101,7 +101,7 @@ function splitMultipart(body: string, boundary: string): string[] {
   /** End of the current part's last line so far (before its line end), or -1 while it has none. */
   let partEnd = -1;
   const take = (): string => (partEnd < 0 ? "" : lfOnly(body.slice(partStart, partEnd)));
-  for (let start = 0; ; ) {
+  for (let start = 0; ;) {
     const newline = body.indexOf("\n", start);
     const end = newline < 0 ? body.length : body.charCodeAt(newline - 1) === 13 ? newline - 1 : newline;
     // Only a line starting with "--" can be a boundary line: the others are never sliced.
@@ -166,7 +166,7 @@ function readHttpPart(mime: HeadedText): BatchResponsePart {
   const text = mime.content;
   let statusLine = "";
   let rest = "";
-  for (let start = 0; ; ) {
+  for (let start = 0; ;) {
     const newline = text.indexOf("\n", start);
     const line = text.slice(start, newline < 0 ? text.length : newline).trim();
     if (line !== "") {
@@ -226,7 +226,9 @@ export function mapBatchResponse(sent: BatchRequestUnit[], received: BatchRespon
     let failingIndex = failing.contentId !== undefined ? unit.parts.findIndex((p) => p.contentId === failing.contentId) : -1;
     if (failingIndex < 0 && parts.length === unit.parts.length) failingIndex = parts.indexOf(failing);
     return unit.parts.map((_, i) =>
-      i === failingIndex || failingIndex < 0 ? { kind: "response" as const, part: failing } : { kind: "rolledBack" as const, cause: failing },
+      i === failingIndex || failingIndex < 0
+        ? { kind: "response" as const, part: failing }
+        : { kind: "rolledBack" as const, cause: failing },
     );
   });
 }

@@ -5,35 +5,44 @@
  * rather than dynamics-web-api: see README.md in this folder.
  */
 import { randomUUID } from "node:crypto";
+
 import { Clock, systemClock } from "../shared/clock";
 import { ensureError, ValidationError } from "../shared/errors";
+import { ConcurrencyLimiter } from "../shared/limiter";
 import { Logger, silentLogger } from "../shared/logger";
 import { redact } from "../shared/redact";
-import { AttemptOutcome, DEFAULT_RETRY, RetryOptions, delayBeforeRetryMs, parseRetryAfterMs, sleep as realSleep, withRetry } from "../shared/retry";
-import { AcquireToken, DataverseAuth, TokenSource, createTokenSource } from "./auth";
+import {
+  AttemptOutcome,
+  DEFAULT_RETRY,
+  delayBeforeRetryMs,
+  parseRetryAfterMs,
+  RetryOptions,
+  sleep as realSleep,
+  withRetry,
+} from "../shared/retry";
+import { AcquireToken, createTokenSource, DataverseAuth, TokenSource } from "./auth";
 import {
   BatchRequestPart,
   BatchRequestUnit,
   BatchResponsePart,
-  OperationOutcome,
   boundaryOf,
   contentIdReferences,
   mapBatchResponse,
+  OperationOutcome,
   readBatchResponse,
   writeBatchBody,
 } from "./batch";
 import {
   DataverseApiError,
   DataverseAuthError,
+  dataverseErrorFrom,
   DataverseNetworkError,
   DataverseNotExecutedError,
   DataverseNotFoundError,
   DataverseThrottledError,
-  dataverseErrorFrom,
   networkErrorFrom,
 } from "./errors";
-import { RecordKey, idFromEntityIdHeader, isGuid, normalizeGuid, recordPath } from "./keys";
-import { ConcurrencyLimiter } from "../shared/limiter";
+import { idFromEntityIdHeader, isGuid, normalizeGuid, RecordKey, recordPath } from "./keys";
 
 export const DEFAULT_API_VERSION = "9.2";
 export const DEFAULT_MAX_CONCURRENCY = 8;
@@ -121,7 +130,8 @@ export interface BatchOperation {
   headers?: Record<string, string>;
 }
 
-export type BatchResult = { ok: true; status: number; id?: string; body?: unknown } | { ok: false; status: number; error: DataverseApiError };
+export type BatchResult =
+  { ok: true; status: number; id?: string; body?: unknown } | { ok: false; status: number; error: DataverseApiError };
 
 export interface BatchOptions {
   /** Each request becomes one change set (all or nothing per request; GETs travel outside it). */
@@ -249,7 +259,8 @@ export class DataverseClient {
       operation: `GET ${entitySet}`,
     });
     const body = parseJson(res.text, `GET ${entitySet}`) as { value?: T[]; "@odata.nextLink"?: string; "@odata.count"?: number };
-    if (!Array.isArray(body.value)) throw new DataverseApiError("DATAVERSE_API", `Dataverse GET ${entitySet} returned no "value" array`, { statusCode: res.status });
+    if (!Array.isArray(body.value))
+      throw new DataverseApiError("DATAVERSE_API", `Dataverse GET ${entitySet} returned no "value" array`, { statusCode: res.status });
     return {
       value: body.value,
       ...(body["@odata.nextLink"] ? { nextLink: body["@odata.nextLink"] } : {}),
@@ -258,14 +269,28 @@ export class DataverseClient {
   }
 
   /** One record by id or alternate key; DataverseNotFoundError when it does not exist. */
-  async retrieve<T = Record<string, unknown>>(entitySet: string, key: RecordKey, o: { select?: string[]; expand?: string; includeAnnotations?: boolean | string } = {}): Promise<T> {
+  async retrieve<T = Record<string, unknown>>(
+    entitySet: string,
+    key: RecordKey,
+    o: { select?: string[]; expand?: string; includeAnnotations?: boolean | string } = {},
+  ): Promise<T> {
     const path = `${recordPath(entitySet, key)}${queryString({ select: o.select, expand: o.expand })}`;
     const prefer = annotationsPreference(o.includeAnnotations);
-    const res = await this.send({ method: "GET", path, headers: prefer ? { Prefer: prefer } : undefined, idempotent: true, operation: `GET ${recordPath(entitySet, key)}` });
+    const res = await this.send({
+      method: "GET",
+      path,
+      headers: prefer ? { Prefer: prefer } : undefined,
+      idempotent: true,
+      operation: `GET ${recordPath(entitySet, key)}`,
+    });
     return parseJson(res.text, `GET ${entitySet}`) as T;
   }
 
-  async tryRetrieve<T = Record<string, unknown>>(entitySet: string, key: RecordKey, o: { select?: string[]; expand?: string; includeAnnotations?: boolean | string } = {}): Promise<T | undefined> {
+  async tryRetrieve<T = Record<string, unknown>>(
+    entitySet: string,
+    key: RecordKey,
+    o: { select?: string[]; expand?: string; includeAnnotations?: boolean | string } = {},
+  ): Promise<T | undefined> {
     try {
       return await this.retrieve<T>(entitySet, key, o);
     } catch (error) {
@@ -276,13 +301,22 @@ export class DataverseClient {
 
   /** Creates a row and returns its id (from OData-EntityId). Not retried blindly: a create is not idempotent. */
   async create(entitySet: string, body: Record<string, unknown>): Promise<string> {
-    const res = await this.send({ method: "POST", path: entitySet, body: JSON.stringify(body), idempotent: false, operation: `POST ${entitySet}` });
+    const res = await this.send({
+      method: "POST",
+      path: entitySet,
+      body: JSON.stringify(body),
+      idempotent: false,
+      operation: `POST ${entitySet}`,
+    });
     const id = idFromEntityIdHeader(res.headers.get("odata-entityid") ?? res.headers.get("location"));
     if (id) return id;
     const parsed = res.text ? (parseJson(res.text, `POST ${entitySet}`) as Record<string, unknown>) : {};
     const fromBody = Object.entries(parsed).find(([k, v]) => k.endsWith("id") && isGuid(v))?.[1];
     if (isGuid(fromBody)) return normalizeGuid(fromBody);
-    throw new DataverseApiError("DATAVERSE_API", `Dataverse POST ${entitySet} succeeded but returned no record id`, { statusCode: res.status, operation: `POST ${entitySet}` });
+    throw new DataverseApiError("DATAVERSE_API", `Dataverse POST ${entitySet} succeeded but returned no record id`, {
+      statusCode: res.status,
+      operation: `POST ${entitySet}`,
+    });
   }
 
   /** Updates an existing row. `ifMatch` defaults to "*" (update only, never create); pass an ETag for optimistic concurrency. */
@@ -301,9 +335,15 @@ export class DataverseClient {
    * Upsert by id or alternate key (PATCH on `set(key)`): "upsert" creates or updates, "createOnly" sends
    * If-None-Match: * (412 DataverseConcurrencyError when it exists), "updateOnly" sends If-Match: * (404 when missing).
    */
-  async upsert(entitySet: string, key: RecordKey, body: Record<string, unknown>, o: { mode?: "upsert" | "createOnly" | "updateOnly" } = {}): Promise<string | undefined> {
+  async upsert(
+    entitySet: string,
+    key: RecordKey,
+    body: Record<string, unknown>,
+    o: { mode?: "upsert" | "createOnly" | "updateOnly" } = {},
+  ): Promise<string | undefined> {
     const mode = o.mode ?? "upsert";
-    const headers: Record<string, string> = mode === "createOnly" ? { "If-None-Match": "*" } : mode === "updateOnly" ? { "If-Match": "*" } : {};
+    const headers: Record<string, string> =
+      mode === "createOnly" ? { "If-None-Match": "*" } : mode === "updateOnly" ? { "If-Match": "*" } : {};
     const res = await this.send({
       method: "PATCH",
       path: recordPath(entitySet, key),
@@ -312,7 +352,10 @@ export class DataverseClient {
       idempotent: true,
       operation: `PATCH ${recordPath(entitySet, key)}`,
     });
-    return idFromEntityIdHeader(res.headers.get("odata-entityid") ?? res.headers.get("location")) ?? (typeof key === "string" ? normalizeGuid(key) : undefined);
+    return (
+      idFromEntityIdHeader(res.headers.get("odata-entityid") ?? res.headers.get("location")) ??
+      (typeof key === "string" ? normalizeGuid(key) : undefined)
+    );
   }
 
   async delete(entitySet: string, key: RecordKey, o: { ifMatch?: string } = {}): Promise<void> {
@@ -330,7 +373,11 @@ export class DataverseClient {
    * Calls a custom API or action: unbound `POST /<name>`, bound `POST /<set>(<id>)/Microsoft.Dynamics.CRM.<name>`.
    * Returns the response properties (an empty object for 204).
    */
-  async executeAction<T = Record<string, unknown>>(name: string, params: Record<string, unknown> = {}, bound?: { entitySet: string; id: string }): Promise<T> {
+  async executeAction<T = Record<string, unknown>>(
+    name: string,
+    params: Record<string, unknown> = {},
+    bound?: { entitySet: string; id: string },
+  ): Promise<T> {
     if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name)) throw new ValidationError(`"${name}" is not a valid action name`);
     const path = bound ? `${recordPath(bound.entitySet, bound.id)}/Microsoft.Dynamics.CRM.${name}` : name;
     const res = await this.send({ method: "POST", path, body: JSON.stringify(params), idempotent: false, operation: `POST ${path}` });
@@ -342,13 +389,18 @@ export class DataverseClient {
    * A raw Web API call for what the typed methods do not cover (metadata reads, solution import, polling
    * async operations). `path` is relative to the Web API root. Returns the parsed JSON body (undefined for 204).
    */
-  async requestJson<T = unknown>(method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE", path: string, body?: unknown, o: { headers?: Record<string, string>; idempotent?: boolean } = {}): Promise<T | undefined> {
+  async requestJson<T = unknown>(
+    method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
+    path: string,
+    body?: unknown,
+    o: { headers?: Record<string, string>; idempotent?: boolean } = {},
+  ): Promise<T | undefined> {
     const res = await this.send({
       method,
       path: path.replace(/^\/+/, ""),
       body: body === undefined ? undefined : JSON.stringify(body),
       headers: o.headers,
-      idempotent: o.idempotent ?? (method !== "POST"),
+      idempotent: o.idempotent ?? method !== "POST",
       operation: `${method} ${path.split("?")[0]}`,
     });
     if (!res.text.trim()) return undefined;
@@ -459,7 +511,9 @@ export class DataverseClient {
     let pending = plan.units;
     for (let attempt = 1; ; attempt++) {
       const batchBoundary = `batch_${randomUUID()}`;
-      const wireUnits: BatchRequestUnit[] = pending.map((u) => (u.kind === "single" ? { kind: "single", part: u.parts[0]! } : { kind: "changeset", parts: u.parts }));
+      const wireUnits: BatchRequestUnit[] = pending.map((u) =>
+        u.kind === "single" ? { kind: "single", part: u.parts[0]! } : { kind: "changeset", parts: u.parts },
+      );
       const body = writeBatchBody(wireUnits, batchBoundary, () => `changeset_${randomUUID()}`);
       const itemCount = pending.reduce((n, u) => n + u.parts.length, 0);
       const res = await this.send({
@@ -481,7 +535,10 @@ export class DataverseClient {
       try {
         outcomes = mapBatchResponse(wireUnits, readBatchResponse(contentType, res.text));
       } catch (error) {
-        throw new DataverseApiError("DATAVERSE_BATCH_RESPONSE", `Could not read the $batch response: ${ensureError(error).message}`, { statusCode: res.status, cause: error });
+        throw new DataverseApiError("DATAVERSE_BATCH_RESPONSE", `Could not read the $batch response: ${ensureError(error).message}`, {
+          statusCode: res.status,
+          cause: error,
+        });
       }
 
       const retryUnits: PlannedUnit[] = [];
@@ -511,7 +568,10 @@ export class DataverseClient {
             byOp.set(i, {
               ok: false,
               status: 429,
-              error: new DataverseThrottledError(`Dataverse kept throttling this $batch operation after ${attempt} attempts`, { retryAfterMs, operation: `${ops[i]!.method} ${ops[i]!.entitySet}` }),
+              error: new DataverseThrottledError(`Dataverse kept throttling this $batch operation after ${attempt} attempts`, {
+                retryAfterMs,
+                operation: `${ops[i]!.method} ${ops[i]!.entitySet}`,
+              }),
             }),
           );
         }
@@ -520,7 +580,12 @@ export class DataverseClient {
       const delayMs = delayBeforeRetryMs({ status: 429, retryAfterMs }, attempt, this.retry, this.opts.random);
       this.noteThrottle(delayMs);
       this.counters.retries++;
-      this.logger.warn("Dataverse throttled $batch operations; resending them", { operations: retryUnits.reduce((n, u) => n + u.indexes.length, 0), attempt, maxAttempts: this.retry.maxAttempts, delayMs });
+      this.logger.warn("Dataverse throttled $batch operations; resending them", {
+        operations: retryUnits.reduce((n, u) => n + u.indexes.length, 0),
+        attempt,
+        maxAttempts: this.retry.maxAttempts,
+        delayMs,
+      });
       await this.doSleep(delayMs);
       pending = retryUnits;
     }
@@ -535,7 +600,11 @@ export class DataverseClient {
       return {
         ok: false,
         status: 424,
-        error: new DataverseNotExecutedError(`Dataverse ${operation} was rolled back because its change set failed: ${cause.message}`, { operation, dataverseCode: cause.dataverseCode, cause }),
+        error: new DataverseNotExecutedError(`Dataverse ${operation} was rolled back because its change set failed: ${cause.message}`, {
+          operation,
+          dataverseCode: cause.dataverseCode,
+          cause,
+        }),
       };
     }
     const { part: res } = outcome;
@@ -567,7 +636,11 @@ export class DataverseClient {
         random: this.opts.random,
         onRetry: ({ attempt, maxAttempts, delayMs, outcome }) => {
           this.counters.retries++;
-          this.logger.warn(`Dataverse ${spec.operation}: retrying (attempt ${attempt + 1} of ${maxAttempts})`, { delayMs, status: outcome.status, networkCode: outcome.networkCode });
+          this.logger.warn(`Dataverse ${spec.operation}: retrying (attempt ${attempt + 1} of ${maxAttempts})`, {
+            delayMs,
+            status: outcome.status,
+            networkCode: outcome.networkCode,
+          });
         },
       },
     );
@@ -584,7 +657,13 @@ export class DataverseClient {
     if (res.status < 400 || spec.accept?.(res.status, contentType)) return res;
     if (res.status === 404 && attempt > 1 && spec.notFoundOnRetryIsSuccess) return res;
     const retryAfterMs = parseRetryAfterMs(res.headers.get("retry-after"), this.clock.now());
-    const error = dataverseErrorFrom({ status: res.status, bodyText: res.text, header: (n) => res.headers.get(n), operation: spec.operation, retryAfterMs });
+    const error = dataverseErrorFrom({
+      status: res.status,
+      bodyText: res.text,
+      header: (n) => res.headers.get(n),
+      operation: spec.operation,
+      retryAfterMs,
+    });
     if (retryAfterMs !== undefined) retryAfterOf.set(error, retryAfterMs);
     if (error instanceof DataverseThrottledError) {
       this.counters.throttled++;
@@ -619,7 +698,12 @@ export class DataverseClient {
       const text = await response.text();
       const throttled = response.status === 429;
       this.opts.onRequest?.({ ...info, status: response.status, durationMs: this.clock.now() - started, throttled });
-      this.logger.debug("Dataverse request", { ...info, status: response.status, durationMs: this.clock.now() - started, afterTokenRefresh });
+      this.logger.debug("Dataverse request", {
+        ...info,
+        status: response.status,
+        durationMs: this.clock.now() - started,
+        afterTokenRefresh,
+      });
       return { status: response.status, headers: response.headers, text };
     } catch (error) {
       this.opts.onRequest?.({ ...info, durationMs: this.clock.now() - started, throttled: false });
@@ -698,14 +782,17 @@ function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new DataverseApiError("DATAVERSE_API", `Dataverse ${what} returned a body that is not JSON: ${redact(text.slice(0, 200))}`, { cause: error });
+    throw new DataverseApiError("DATAVERSE_API", `Dataverse ${what} returned a body that is not JSON: ${redact(text.slice(0, 200))}`, {
+      cause: error,
+    });
   }
 }
 
 /** `?$select=…&$filter=…` (values percent-encoded; `$` and `,` kept readable). */
 export function queryString(o: QueryOptions): string {
   const params: string[] = [];
-  const add = (name: string, value: string) => params.push(`${name}=${encodeURIComponent(value).replace(/%2C/g, ",").replace(/%24/g, "$")}`);
+  const add = (name: string, value: string) =>
+    params.push(`${name}=${encodeURIComponent(value).replace(/%2C/g, ",").replace(/%24/g, "$")}`);
   if (o.select?.length) add("$select", o.select.join(","));
   if (o.filter) add("$filter", o.filter);
   if (o.orderby) add("$orderby", o.orderby);
@@ -723,7 +810,8 @@ export function preferHeader(o: Pick<QueryOptions, "pageSize" | "includeAnnotati
   const prefs: string[] = [];
   if (o.top === undefined) {
     const size = o.pageSize ?? MAX_PAGE_SIZE;
-    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) throw new ValidationError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${size}`);
+    if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE)
+      throw new ValidationError(`pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${size}`);
     prefs.push(`odata.maxpagesize=${size}`);
   }
   const annotations = annotationsPreference(o.includeAnnotations);
@@ -743,7 +831,8 @@ export function parseEnvironmentUrl(url: string, apiVersion?: string): { environ
   } catch {
     throw new ValidationError(`Dataverse URL "${url}" is not a valid URL`, { field: "url" });
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new ValidationError(`Dataverse URL must be http(s), got "${url}"`, { field: "url" });
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+    throw new ValidationError(`Dataverse URL must be http(s), got "${url}"`, { field: "url" });
   const m = /^(.*?)\/api\/data\/v(\d+\.\d+)\/?$/.exec(parsed.pathname);
   const basePath = (m ? m[1]! : parsed.pathname).replace(/\/+$/, "");
   return { environmentUrl: `${parsed.origin}${basePath}`, apiVersion: apiVersion ?? m?.[2] ?? DEFAULT_API_VERSION };

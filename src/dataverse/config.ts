@@ -13,7 +13,10 @@ export interface DataverseConnectionSettings {
   auth: DataverseAuth;
 }
 
-export function dataverseSettingsFromEnv(env: Record<string, string | undefined> = process.env, urlOverride?: string): DataverseConnectionSettings {
+export function dataverseSettingsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+  urlOverride?: string,
+): DataverseConnectionSettings {
   const url = (urlOverride ?? env.DATAVERSE_URL ?? "").trim();
   if (!url) throw new ConfigError("DATAVERSE_URL is not set: give the Dataverse environment URL (or --dataverse <url>).");
   try {
@@ -47,9 +50,17 @@ export function dataverseAuthFromEnv(env: Record<string, string | undefined>): D
   }
   if (token) return { kind: "static", token };
   if (given.length === 0) {
-    throw new ConfigError("No Dataverse credentials: set DATAVERSE_TOKEN, or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the app registration of the integration's application user).");
+    throw new ConfigError(
+      "No Dataverse credentials: set DATAVERSE_TOKEN, or AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (the app registration of the integration's application user).",
+    );
   }
   const missing = MSAL_SETTINGS.filter((name) => read(name) === undefined);
-  if (missing.length > 0) throw new ConfigError(`Incomplete Dataverse credentials: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing.`);
-  return { kind: "msal", tenantId: read("AZURE_TENANT_ID")!, clientId: read("AZURE_CLIENT_ID")!, clientSecret: read("AZURE_CLIENT_SECRET")! };
+  if (missing.length > 0)
+    throw new ConfigError(`Incomplete Dataverse credentials: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing.`);
+  return {
+    kind: "msal",
+    tenantId: read("AZURE_TENANT_ID")!,
+    clientId: read("AZURE_CLIENT_ID")!,
+    clientSecret: read("AZURE_CLIENT_SECRET")!,
+  };
 }

@@ -18,7 +18,11 @@ export const DATAVERSE_CODES = {
   throttledConcurrency: "0x80072326",
 } as const;
 
-const THROTTLE_CODES = new Set<string>([DATAVERSE_CODES.throttledRequests, DATAVERSE_CODES.throttledExecutionTime, DATAVERSE_CODES.throttledConcurrency]);
+const THROTTLE_CODES = new Set<string>([
+  DATAVERSE_CODES.throttledRequests,
+  DATAVERSE_CODES.throttledExecutionTime,
+  DATAVERSE_CODES.throttledConcurrency,
+]);
 const DUPLICATE_CODES = new Set<string>([DATAVERSE_CODES.duplicateKey, DATAVERSE_CODES.duplicateRecordEntityKey]);
 
 export interface DataverseErrorOptions extends ConnectorErrorOptions {
@@ -38,7 +42,11 @@ export class DataverseApiError extends ConnectorError {
   }
 
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), ...(this.dataverseCode ? { dataverseCode: this.dataverseCode } : {}), ...(this.operation ? { operation: this.operation } : {}) };
+    return {
+      ...super.toJSON(),
+      ...(this.dataverseCode ? { dataverseCode: this.dataverseCode } : {}),
+      ...(this.operation ? { operation: this.operation } : {}),
+    };
   }
 }
 
@@ -88,8 +96,7 @@ export class DataverseAuthError extends DataverseApiError {
   constructor(message: string, options: DataverseErrorOptions = {}) {
     super("DATAVERSE_AUTH", message, {
       statusCode: 401,
-      hint:
-        "Check the app registration (tenant id, client id, client secret) and that the environment has an application user for that client id with a security role.",
+      hint: "Check the app registration (tenant id, client id, client secret) and that the environment has an application user for that client id with a security role.",
       ...options,
     });
   }
@@ -158,7 +165,11 @@ export function parseErrorBody(bodyText: string | undefined): { code?: string; m
     const parsed = JSON.parse(bodyText) as DataverseErrorBody;
     const error = parsed && typeof parsed === "object" ? parsed.error : undefined;
     if (error && typeof error === "object") {
-      return { code: typeof error.code === "string" ? error.code : undefined, message: typeof error.message === "string" ? error.message : undefined, raw: parsed };
+      return {
+        code: typeof error.code === "string" ? error.code : undefined,
+        message: typeof error.message === "string" ? error.message : undefined,
+        raw: parsed,
+      };
     }
     return { raw: parsed };
   } catch {
@@ -201,7 +212,8 @@ export function dataverseErrorFrom(source: ErrorSource): DataverseApiError {
   if (status === 404 || dataverseCode === DATAVERSE_CODES.recordNotFound) return new DataverseNotFoundError(message, options);
   if (status === 412) return new DataverseConcurrencyError(message, options);
   if (status === 400) return new DataverseValidationError(message, options);
-  if (status >= 500) return new DataverseServerError(message, { ...options, retryable: status === 502 || status === 503 || status === 504 });
+  if (status >= 500)
+    return new DataverseServerError(message, { ...options, retryable: status === 502 || status === 503 || status === 504 });
   return new DataverseApiError("DATAVERSE_API", message, options);
 }
 

@@ -1,4 +1,18 @@
 /** Public surface of the server-side Dataverse client (see README.md in this folder). */
+export { ConcurrencyLimiter } from "../shared/limiter";
+export type { AcquiredToken, AcquireToken, DataverseAuth, TokenSource } from "./auth";
+export { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS } from "./auth";
+export type {
+  BatchMethod,
+  BatchOperation,
+  BatchOptions,
+  BatchResult,
+  DataverseClientOptions,
+  DataverseStats,
+  QueryOptions,
+  QueryPage,
+  RequestInfo,
+} from "./client";
 export {
   DataverseClient,
   DEFAULT_API_VERSION,
@@ -10,17 +24,15 @@ export {
   preferHeader,
   queryString,
 } from "./client";
-export type { BatchMethod, BatchOperation, BatchOptions, BatchResult, DataverseClientOptions, DataverseStats, QueryOptions, QueryPage, RequestInfo } from "./client";
-export type { DataverseAuth, AcquireToken, AcquiredToken, TokenSource } from "./auth";
-export { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS } from "./auth";
-export type { RecordKey } from "./keys";
-export { bindRef, formatKey, idFromEntityIdHeader, isGuid, normalizeGuid, odataLiteral, odataString, recordPath } from "./keys";
+export type { DataverseConnectionSettings, DataverseEnvAuth } from "./config";
+export { dataverseAuthFromEnv, dataverseSettingsFromEnv } from "./config";
 export {
   DATAVERSE_CODES,
   DataverseApiError,
   DataverseAuthError,
   DataverseConcurrencyError,
   DataverseDuplicateKeyError,
+  dataverseErrorFrom,
   DataverseNetworkError,
   DataverseNotExecutedError,
   DataverseNotFoundError,
@@ -28,8 +40,6 @@ export {
   DataverseServerError,
   DataverseThrottledError,
   DataverseValidationError,
-  dataverseErrorFrom,
 } from "./errors";
-export { ConcurrencyLimiter } from "../shared/limiter";
-export { dataverseAuthFromEnv, dataverseSettingsFromEnv } from "./config";
-export type { DataverseConnectionSettings, DataverseEnvAuth } from "./config";
+export type { RecordKey } from "./keys";
+export { bindRef, formatKey, idFromEntityIdHeader, isGuid, normalizeGuid, odataLiteral, odataString, recordPath } from "./keys";

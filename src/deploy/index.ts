@@ -3,21 +3,29 @@
  * Web API by default (MSAL client credentials for real environments, a bearer token for the emulator);
  * `usePac` imports with the pac CLI instead. Environment settings always go through the Web API.
  */
-import { DataverseClient, type DataverseAuth } from "../dataverse";
-import { silentLogger, type Logger } from "../shared/logger";
+import { type DataverseAuth, DataverseClient } from "../dataverse";
+import { type Logger, silentLogger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
-import { inspectSolutionZip, readPackage } from "./package";
-import { PacCliDeployer, findOnPath, type CommandRunner } from "./pac";
-import { DeployError, type DeploySettings, type ImportResult, type SolutionDeployer, type SolutionPackage, type WhoAmI } from "./types";
-import { WebApiDeployer, type DeployDataverseClient } from "./webapi";
-import { customApiSteps, ensureCustomApiSteps, isStepMessageRefusal, withoutCustomApiSteps, type StepOutcome } from "./steps";
 import { readSolutionZip } from "../solution/io";
+import { type CommandRunner, findOnPath, PacCliDeployer } from "./pac";
+import { inspectSolutionZip, readPackage } from "./package";
+import { customApiSteps, ensureCustomApiSteps, isStepMessageRefusal, type StepOutcome, withoutCustomApiSteps } from "./steps";
+import { DeployError, type DeploySettings, type ImportResult, type SolutionDeployer, type SolutionPackage, type WhoAmI } from "./types";
+import { type DeployDataverseClient, WebApiDeployer } from "./webapi";
 
+export { type CommandResult, type CommandRunner, findOnPath, PacCliDeployer, spawnRunner } from "./pac";
+export { inspectSolutionZip, packForDeploy, readPackage } from "./package";
+export {
+  customApiSteps,
+  ensureCustomApiSteps,
+  isStepMessageRefusal,
+  STEP_COMPONENT_TYPE,
+  type StepClient,
+  type StepOutcome,
+  withoutCustomApiSteps,
+} from "./steps";
 export * from "./types";
-export { WebApiDeployer, compareVersions, type DeployDataverseClient } from "./webapi";
-export { PacCliDeployer, findOnPath, spawnRunner, type CommandRunner, type CommandResult } from "./pac";
-export { inspectSolutionZip, readPackage, packForDeploy } from "./package";
-export { customApiSteps, ensureCustomApiSteps, withoutCustomApiSteps, isStepMessageRefusal, STEP_COMPONENT_TYPE, type StepOutcome, type StepClient } from "./steps";
+export { compareVersions, type DeployDataverseClient, WebApiDeployer } from "./webapi";
 
 export interface DeploySolutionOptions {
   environmentUrl: string;
@@ -57,13 +65,27 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
   if (opts.auth.kind === "msal") registerSecret(opts.auth.clientSecret);
   if (opts.settings?.webhookKey) registerSecret(opts.settings.webhookKey);
   const client = opts.client ?? new DataverseClient({ url: opts.environmentUrl, auth: opts.auth, logger });
-  const webApi = new WebApiDeployer({ client, logger, ...(opts.sleep ? { sleep: opts.sleep } : {}), ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}) });
+  const webApi = new WebApiDeployer({
+    client,
+    logger,
+    ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+  });
 
   let deployer: SolutionDeployer = webApi;
   if (opts.usePac) {
     const pacPath = opts.pacPath ?? (await findOnPath("pac"));
-    if (!pacPath) throw new DeployError("DEPLOY_PAC_MISSING", "--use-pac was given but pac is not on PATH.", { hint: "Install the Power Platform CLI (dotnet tool install --global Microsoft.PowerApps.CLI.Tool) or deploy without --use-pac." });
-    deployer = new PacCliDeployer({ environmentUrl: opts.environmentUrl, auth: opts.auth, pacPath, logger, ...(opts.runCommand ? { run: opts.runCommand } : {}) });
+    if (!pacPath)
+      throw new DeployError("DEPLOY_PAC_MISSING", "--use-pac was given but pac is not on PATH.", {
+        hint: "Install the Power Platform CLI (dotnet tool install --global Microsoft.PowerApps.CLI.Tool) or deploy without --use-pac.",
+      });
+    deployer = new PacCliDeployer({
+      environmentUrl: opts.environmentUrl,
+      auth: opts.auth,
+      pacPath,
+      logger,
+      ...(opts.runCommand ? { run: opts.runCommand } : {}),
+    });
   }
 
   try {
@@ -74,7 +96,10 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
     else if (opts.zipPath) pkg = await readPackage(opts.zipPath);
     else pkg = await deployer.pack({ managed: Boolean(opts.managed) });
     if (opts.managed !== undefined && (opts.zip || opts.zipPath) && pkg.managed !== opts.managed) {
-      throw new DeployError("DEPLOY_BAD_PACKAGE", `The package is ${pkg.managed ? "managed" : "unmanaged"} but ${opts.managed ? "--managed" : "an unmanaged import"} was asked for.`);
+      throw new DeployError(
+        "DEPLOY_BAD_PACKAGE",
+        `The package is ${pkg.managed ? "managed" : "unmanaged"} but ${opts.managed ? "--managed" : "an unmanaged import"} was asked for.`,
+      );
     }
 
     const importWith = async (p: SolutionPackage): Promise<ImportResult> => {
@@ -99,7 +124,9 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
       // Without `path`: pac imports a package's file when it has one, and that file still holds the steps.
       const { path: _original, ...rest } = pkg;
       imported = await importWith({ ...rest, zip: stripped.zip });
-      warnings.push(`Dataverse refused the ${apiSteps.length} custom API step(s) in the package; they were registered through the Web API after import.`);
+      warnings.push(
+        `Dataverse refused the ${apiSteps.length} custom API step(s) in the package; they were registered through the Web API after import.`,
+      );
     }
     const stepOutcomes = await ensureCustomApiSteps(client, apiSteps, { solutionUniqueName: pkg.uniqueName, logger });
     const settings = await webApi.applySettings(opts.settings ?? {});
@@ -113,7 +140,12 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
       warnings: [...warnings, ...settings.warnings],
     };
     if (settings.serviceEndpoint) result.serviceEndpointId = settings.serviceEndpoint;
-    logger.info("solution deployed", { solution: result.solution, version: result.version, upgraded: result.upgraded, deployer: result.deployer });
+    logger.info("solution deployed", {
+      solution: result.solution,
+      version: result.version,
+      upgraded: result.upgraded,
+      deployer: result.deployer,
+    });
     return result;
   } finally {
     // pac's auth profile is deleted whatever happened (the Web API deployer keeps nothing).

@@ -13,9 +13,10 @@ import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+
 import type { DataverseAuth } from "../dataverse";
 import { ensureError } from "../shared/errors";
-import { silentLogger, type Logger } from "../shared/logger";
+import { type Logger, silentLogger } from "../shared/logger";
 import { redact, registerSecret } from "../shared/redact";
 import { packForDeploy, type PackVerbOptions } from "./package";
 import { DeployError, type ImportOptions, type ImportResult, type SolutionDeployer, type SolutionPackage, type WhoAmI } from "./types";
@@ -107,13 +108,30 @@ export class PacCliDeployer implements SolutionDeployer {
     if (this.authenticated) return;
     const auth = this.opts.auth;
     if (auth.kind !== "msal") {
-      throw new DeployError("DEPLOY_PAC_AUTH", "pac needs client credentials (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET); it cannot use a bearer token.", {
-        hint: "Set the three AZURE_* variables, or deploy without --use-pac.",
-      });
+      throw new DeployError(
+        "DEPLOY_PAC_AUTH",
+        "pac needs client credentials (AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET); it cannot use a bearer token.",
+        {
+          hint: "Set the three AZURE_* variables, or deploy without --use-pac.",
+        },
+      );
     }
     registerSecret(auth.clientSecret);
     await this.pac(
-      ["auth", "create", "--name", PAC_PROFILE_NAME, "--environment", this.opts.environmentUrl, "--tenant", auth.tenantId, "--applicationId", auth.clientId, "--clientSecret", auth.clientSecret],
+      [
+        "auth",
+        "create",
+        "--name",
+        PAC_PROFILE_NAME,
+        "--environment",
+        this.opts.environmentUrl,
+        "--tenant",
+        auth.tenantId,
+        "--applicationId",
+        auth.clientId,
+        "--clientSecret",
+        auth.clientSecret,
+      ],
       "auth create",
     );
     this.authenticated = true;
@@ -129,14 +147,18 @@ export class PacCliDeployer implements SolutionDeployer {
     try {
       await this.pac(["auth", "delete", "--name", PAC_PROFILE_NAME], "auth delete");
     } catch (error) {
-      this.logger.warn("could not delete the pac auth profile; delete it with pac auth delete", { profile: PAC_PROFILE_NAME, error: ensureError(error).message });
+      this.logger.warn("could not delete the pac auth profile; delete it with pac auth delete", {
+        profile: PAC_PROFILE_NAME,
+        error: ensureError(error).message,
+      });
     }
   }
 
   async whoAmI(): Promise<WhoAmI> {
     await this.ensureAuth();
     const r = await this.pac(["org", "who", "--environment", this.opts.environmentUrl], "org who");
-    const field = (label: string): string | undefined => new RegExp(`${label}:\\s*([0-9a-fA-F-]{36})`, "i").exec(r.stdout)?.[1]?.toLowerCase();
+    const field = (label: string): string | undefined =>
+      new RegExp(`${label}:\\s*([0-9a-fA-F-]{36})`, "i").exec(r.stdout)?.[1]?.toLowerCase();
     const userId = field("User Id");
     if (!userId) throw new DeployError("DEPLOY_PAC_FAILED", "pac org who printed no User Id.");
     const who: WhoAmI = { userId };
@@ -156,7 +178,17 @@ export class PacCliDeployer implements SolutionDeployer {
       zipPath = path.join(tempDir, `${pkg.uniqueName}.zip`);
       await fs.writeFile(zipPath, pkg.zip);
     }
-    const args = ["solution", "import", "--path", zipPath, "--environment", this.opts.environmentUrl, "--async", "--max-async-wait-time", String(this.opts.maxAsyncWaitMinutes ?? 60)];
+    const args = [
+      "solution",
+      "import",
+      "--path",
+      zipPath,
+      "--environment",
+      this.opts.environmentUrl,
+      "--async",
+      "--max-async-wait-time",
+      String(this.opts.maxAsyncWaitMinutes ?? 60),
+    ];
     if (opts.overwriteUnmanagedCustomizations !== false) args.push("--force-overwrite");
     if (opts.publish !== false) args.push("--publish-changes");
     try {

@@ -1,11 +1,12 @@
 /** Solution packages for deploy: read a zip's manifest, or pack from source. */
 import { promises as fs } from "node:fs";
-import { parseSolutionManifest } from "../solution/layout";
-import { unzipFiles } from "../solution/io";
-import { packSolution, type PackOptions } from "../solution/pack";
+
 import { ensureError } from "../shared/errors";
-import { DeployError, type SolutionPackage } from "./types";
+import { unzipFiles } from "../solution/io";
+import { parseSolutionManifest } from "../solution/layout";
+import { type PackOptions, packSolution } from "../solution/pack";
 import { attr, child, children, parseXml } from "../solution/xml";
+import { DeployError, type SolutionPackage } from "./types";
 
 export type PackVerbOptions = PackOptions;
 
@@ -13,9 +14,13 @@ export type PackVerbOptions = PackOptions;
 export async function inspectSolutionZip(zip: Buffer, zipPath?: string): Promise<SolutionPackage> {
   const files = await unzipFiles(zip);
   const manifestText = files.get("solution.xml")?.toString("utf8");
-  if (!manifestText) throw new DeployError("DEPLOY_BAD_PACKAGE", `${zipPath ?? "The package"} has no solution.xml; it is not a Dataverse solution zip.`);
+  if (!manifestText)
+    throw new DeployError("DEPLOY_BAD_PACKAGE", `${zipPath ?? "The package"} has no solution.xml; it is not a Dataverse solution zip.`);
   const manifest = parseSolutionManifest(manifestText, zipPath ?? "solution.xml");
-  const deps = children(child(child(child(parseXml(manifestText, "solution.xml"), "ImportExportXml"), "SolutionManifest"), "MissingDependencies"), "MissingDependency").map((d) => {
+  const deps = children(
+    child(child(child(parseXml(manifestText, "solution.xml"), "ImportExportXml"), "SolutionManifest"), "MissingDependencies"),
+    "MissingDependency",
+  ).map((d) => {
     const required = child(d, "Required");
     const out: SolutionPackage["missingDependencies"][number] = {};
     const type = Number(attr(required, "type"));
@@ -29,7 +34,13 @@ export async function inspectSolutionZip(zip: Buffer, zipPath?: string): Promise
     if (display) out.display = display;
     return out;
   });
-  const pkg: SolutionPackage = { zip, uniqueName: manifest.uniqueName, version: manifest.version, managed: manifest.managedFlag === 1, missingDependencies: deps };
+  const pkg: SolutionPackage = {
+    zip,
+    uniqueName: manifest.uniqueName,
+    version: manifest.version,
+    managed: manifest.managedFlag === 1,
+    missingDependencies: deps,
+  };
   if (zipPath) pkg.path = zipPath;
   return pkg;
 }

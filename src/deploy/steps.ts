@@ -11,10 +11,10 @@
  * the import because of such a step, deploy imports the package without them and registers them this way.
  */
 import { DataverseApiError, odataString } from "../dataverse";
+import { type Logger, silentLogger } from "../shared/logger";
 import { readSolutionZip, writeSolutionZip } from "../solution/io";
-import { normalizeGuid } from "../solution/xml";
 import type { SolutionModel, StepDef } from "../solution/model";
-import { silentLogger, type Logger } from "../shared/logger";
+import { normalizeGuid } from "../solution/xml";
 import { DeployError } from "./types";
 import type { DeployDataverseClient } from "./webapi";
 
@@ -37,7 +37,10 @@ export function customApiSteps(model: Pick<SolutionModel, "steps" | "customApis"
 }
 
 /** The same package without the custom API steps (and their root components), for an import that refused them. */
-export async function withoutCustomApiSteps(zip: Buffer, managed: boolean): Promise<{ zip: Buffer; removed: StepDef[]; model: SolutionModel }> {
+export async function withoutCustomApiSteps(
+  zip: Buffer,
+  managed: boolean,
+): Promise<{ zip: Buffer; removed: StepDef[]; model: SolutionModel }> {
   const model = await readSolutionZip(zip);
   const removed = customApiSteps(model);
   const ids = new Set(removed.map((s) => s.id));
@@ -78,9 +81,13 @@ export async function ensureCustomApiSteps(
       filter: `name eq ${odataString(step.message)}`,
     });
     if (!message) {
-      throw new DeployError("DEPLOY_STEP_MESSAGE_MISSING", `The custom API message ${step.message} does not exist after import, so the step "${step.name}" cannot be registered.`, {
-        hint: "Check the import log: the custom API definition (customapis/) was not imported.",
-      });
+      throw new DeployError(
+        "DEPLOY_STEP_MESSAGE_MISSING",
+        `The custom API message ${step.message} does not exist after import, so the step "${step.name}" cannot be registered.`,
+        {
+          hint: "Check the import log: the custom API definition (customapis/) was not imported.",
+        },
+      );
     }
     const messageId = normalizeGuid(message.sdkmessageid);
     const existing = await optionalQuery(() =>

@@ -4,10 +4,11 @@
  * url/authvalue (write-only, so it is never shipped in the solution).
  */
 import { randomUUID } from "node:crypto";
+
 import type { DataverseClient } from "../dataverse";
 import { DataverseApiError, odataString } from "../dataverse";
 import { ensureError } from "../shared/errors";
-import { silentLogger, type Logger } from "../shared/logger";
+import { type Logger, silentLogger } from "../shared/logger";
 import { redact, registerSecret } from "../shared/redact";
 import { sleep as realSleep } from "../shared/retry";
 import {
@@ -17,8 +18,16 @@ import {
   WEBHOOK_PATH,
   WEBHOOK_SERVICE_ENDPOINT,
 } from "../solution/contract";
-import { DeployError, type DeploySettings, type ImportOptions, type ImportResult, type SolutionDeployer, type SolutionPackage, type WhoAmI } from "./types";
 import { packForDeploy, type PackVerbOptions } from "./package";
+import {
+  DeployError,
+  type DeploySettings,
+  type ImportOptions,
+  type ImportResult,
+  type SolutionDeployer,
+  type SolutionPackage,
+  type WhoAmI,
+} from "./types";
 
 /** The Dataverse client calls deploy uses (a DataverseClient satisfies it). */
 export type DeployDataverseClient = Pick<DataverseClient, "whoAmI" | "executeAction" | "queryFirst" | "create" | "update" | "retrieve">;
@@ -88,25 +97,38 @@ export class WebApiDeployer implements SolutionDeployer {
     if (installed) {
       const cmp = compareVersions(pkg.version, installed.version);
       if (cmp < 0) {
-        throw new DeployError("DEPLOY_DOWNGRADE", `${pkg.uniqueName} ${installed.version} is installed; refusing to import the older ${pkg.version}.`, {
-          hint: "Bump <Version> in solution/Other/Solution.xml (or pack with --version) above the installed version.",
-        });
+        throw new DeployError(
+          "DEPLOY_DOWNGRADE",
+          `${pkg.uniqueName} ${installed.version} is installed; refusing to import the older ${pkg.version}.`,
+          {
+            hint: "Bump <Version> in solution/Other/Solution.xml (or pack with --version) above the installed version.",
+          },
+        );
       }
       if (installed.managed && !pkg.managed) {
-        throw new DeployError("DEPLOY_MANAGED_MISMATCH", `${pkg.uniqueName} is installed as a managed solution; an unmanaged package cannot be imported over it.`, {
-          hint: "Deploy the _managed.zip (streamone-ion deploy --managed), or uninstall the managed solution first.",
-        });
+        throw new DeployError(
+          "DEPLOY_MANAGED_MISMATCH",
+          `${pkg.uniqueName} is installed as a managed solution; an unmanaged package cannot be imported over it.`,
+          {
+            hint: "Deploy the _managed.zip (streamone-ion deploy --managed), or uninstall the managed solution first.",
+          },
+        );
       }
     }
     const missing: string[] = [];
     for (const dep of pkg.missingDependencies) {
-      if (dep.solution && !(await this.installedSolution(dep.solution))) missing.push(`solution ${dep.solution}${dep.display ? ` (${dep.display})` : ""}`);
+      if (dep.solution && !(await this.installedSolution(dep.solution)))
+        missing.push(`solution ${dep.solution}${dep.display ? ` (${dep.display})` : ""}`);
       else if (dep.type === 1 && dep.schemaName && !(await this.tableExists(dep.schemaName))) missing.push(`table ${dep.schemaName}`);
     }
     if (missing.length > 0) {
-      throw new DeployError("DEPLOY_MISSING_DEPENDENCY", `The environment lacks what ${pkg.uniqueName} depends on: ${missing.join(", ")}.`, {
-        hint: "Install the missing solutions (Work 365 core) first, then deploy again.",
-      });
+      throw new DeployError(
+        "DEPLOY_MISSING_DEPENDENCY",
+        `The environment lacks what ${pkg.uniqueName} depends on: ${missing.join(", ")}.`,
+        {
+          hint: "Install the missing solutions (Work 365 core) first, then deploy again.",
+        },
+      );
     }
     return installed ? { previousVersion: installed.version } : {};
   }
@@ -130,7 +152,12 @@ export class WebApiDeployer implements SolutionDeployer {
       CustomizationFile: pkg.zip.toString("base64"),
       ImportJobId: importJobId,
     };
-    this.logger.info("importing solution", { solution: pkg.uniqueName, version: pkg.version, bytes: pkg.zip.length, async: Boolean(opts.async) });
+    this.logger.info("importing solution", {
+      solution: pkg.uniqueName,
+      version: pkg.version,
+      bytes: pkg.zip.length,
+      async: Boolean(opts.async),
+    });
     try {
       if (opts.async) {
         const r = await this.client.executeAction<{ AsyncOperationId?: string }>("ImportSolutionAsync", params);
@@ -143,7 +170,13 @@ export class WebApiDeployer implements SolutionDeployer {
       throw importFailure(err, pkg);
     }
     if (opts.publish !== false) await this.client.executeAction("PublishAllXml", {});
-    const result: ImportResult = { solution: pkg.uniqueName, version: pkg.version, importJobId, upgraded: previousVersion !== undefined, published: opts.publish !== false };
+    const result: ImportResult = {
+      solution: pkg.uniqueName,
+      version: pkg.version,
+      importJobId,
+      upgraded: previousVersion !== undefined,
+      published: opts.publish !== false,
+    };
     if (previousVersion !== undefined) result.previousVersion = previousVersion;
     return result;
   }
@@ -151,18 +184,26 @@ export class WebApiDeployer implements SolutionDeployer {
   private async waitForAsyncOperation(id: string): Promise<void> {
     const deadline = this.now() + this.importTimeoutMs;
     for (;;) {
-      const op = await this.client.retrieve<{ statecode?: number; statuscode?: number; message?: string; friendlymessage?: string }>("asyncoperations", id, {
-        select: ["statecode", "statuscode", "message", "friendlymessage"],
-      });
+      const op = await this.client.retrieve<{ statecode?: number; statuscode?: number; message?: string; friendlymessage?: string }>(
+        "asyncoperations",
+        id,
+        {
+          select: ["statecode", "statuscode", "message", "friendlymessage"],
+        },
+      );
       if (op.statecode === 3) {
         if (op.statuscode === 30) return;
         const why = op.friendlymessage || op.message || `status ${String(op.statuscode)}`;
         throw new DeployError("DEPLOY_IMPORT_FAILED", `The solution import failed: ${why}`);
       }
       if (this.now() >= deadline) {
-        throw new DeployError("DEPLOY_IMPORT_TIMEOUT", `The solution import (async operation ${id}) did not finish within ${Math.round(this.importTimeoutMs / 60000)} minutes.`, {
-          hint: "Check Solutions → History in the maker portal; the import may still complete.",
-        });
+        throw new DeployError(
+          "DEPLOY_IMPORT_TIMEOUT",
+          `The solution import (async operation ${id}) did not finish within ${Math.round(this.importTimeoutMs / 60000)} minutes.`,
+          {
+            hint: "Check Solutions → History in the maker portal; the import may still complete.",
+          },
+        );
       }
       await this.sleep(this.pollIntervalMs);
     }
@@ -178,7 +219,9 @@ export class WebApiDeployer implements SolutionDeployer {
     if (settings.webhookKey) registerSecret(settings.webhookKey);
     const baseUrl = settings.functionsBaseUrl?.replace(/\/+$/, "");
     if (baseUrl !== undefined && !/^https?:\/\/[^\s/]+/i.test(baseUrl)) {
-      throw new DeployError("DEPLOY_BAD_SETTING", `Functions base URL "${baseUrl}" is not an http(s) URL.`, { hint: "Pass the functions app root, e.g. https://contoso-ion.azurewebsites.net." });
+      throw new DeployError("DEPLOY_BAD_SETTING", `Functions base URL "${baseUrl}" is not an http(s) URL.`, {
+        hint: "Pass the functions app root, e.g. https://contoso-ion.azurewebsites.net.",
+      });
     }
     const values: [string, string | undefined][] = [
       [ENV_FUNCTIONS_BASE_URL, baseUrl],
@@ -194,7 +237,10 @@ export class WebApiDeployer implements SolutionDeployer {
     if (baseUrl !== undefined || settings.webhookKey) {
       serviceEndpoint = await this.updateServiceEndpoint(baseUrl, settings.webhookKey, warnings);
     }
-    const out: { environmentVariables: string[]; serviceEndpoint?: string; warnings: string[] } = { environmentVariables: changed, warnings };
+    const out: { environmentVariables: string[]; serviceEndpoint?: string; warnings: string[] } = {
+      environmentVariables: changed,
+      warnings,
+    };
     if (serviceEndpoint) out.serviceEndpoint = serviceEndpoint;
     return out;
   }
@@ -207,7 +253,9 @@ export class WebApiDeployer implements SolutionDeployer {
       })
     )?.environmentvariabledefinitionid;
     if (!definitionId) {
-      throw new DeployError("DEPLOY_MISSING_DEFINITION", `Environment variable ${schemaName} is not defined in the environment.`, { hint: "The solution import did not complete; import it again." });
+      throw new DeployError("DEPLOY_MISSING_DEFINITION", `Environment variable ${schemaName} is not defined in the environment.`, {
+        hint: "The solution import did not complete; import it again.",
+      });
     }
     const valueId = (
       await this.client.queryFirst<{ environmentvariablevalueid: string }>("environmentvariablevalues", {
@@ -247,7 +295,9 @@ export class WebApiDeployer implements SolutionDeployer {
       if (key && err instanceof DataverseApiError && err.statusCode === 400 && /authvalue/i.test(err.message)) {
         const { authvalue: _omit, authtype: _t, ...rest } = body;
         if (Object.keys(rest).length > 0) await this.client.update("serviceendpoints", id, rest);
-        warnings.push("The environment's serviceendpoint has no authvalue column; the webhook key was set only in w365_FunctionsWebhookKey.");
+        warnings.push(
+          "The environment's serviceendpoint has no authvalue column; the webhook key was set only in w365_FunctionsWebhookKey.",
+        );
       } else throw err;
     }
     return id;
@@ -259,10 +309,16 @@ function importFailure(err: unknown, pkg: SolutionPackage): Error {
   const e = ensureError(err);
   const message = redact(e.message);
   if (/missing dependenc|MissingDependenc|0x80048033/i.test(message)) {
-    return new DeployError("DEPLOY_MISSING_DEPENDENCY", `Dataverse refused ${pkg.uniqueName}: ${message}`, { cause: e, hint: "Install the solutions it depends on first." });
+    return new DeployError("DEPLOY_MISSING_DEPENDENCY", `Dataverse refused ${pkg.uniqueName}: ${message}`, {
+      cause: e,
+      hint: "Install the solutions it depends on first.",
+    });
   }
   if (/version.*(lower|older)|downgrade/i.test(message)) {
-    return new DeployError("DEPLOY_DOWNGRADE", `Dataverse refused ${pkg.uniqueName} ${pkg.version}: ${message}`, { cause: e, hint: "Bump the solution version above the installed one." });
+    return new DeployError("DEPLOY_DOWNGRADE", `Dataverse refused ${pkg.uniqueName} ${pkg.version}: ${message}`, {
+      cause: e,
+      hint: "Bump the solution version above the installed one.",
+    });
   }
   return new DeployError("DEPLOY_IMPORT_FAILED", `Importing ${pkg.uniqueName} ${pkg.version} failed: ${message}`, {
     cause: e,

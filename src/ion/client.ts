@@ -71,7 +71,9 @@ export class IonClient {
     const accessExpiresInS = num(obj.access_expires_in);
     const refreshExpiresInS = num(obj.refresh_expires_in);
     if (accessExpiresInS === undefined || refreshExpiresInS === undefined) {
-      throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion's validateAccess answer lacks access_expires_in/refresh_expires_in.", { endpoint: "POST /oauth/validateAccess" });
+      throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion's validateAccess answer lacks access_expires_in/refresh_expires_in.", {
+        endpoint: "POST /oauth/validateAccess",
+      });
     }
     return { accessExpiresInS, refreshExpiresInS };
   }
@@ -82,9 +84,12 @@ export class IonClient {
    */
   async checkV1(apiKey: string | undefined = this.apiKey, apiSecret: string | undefined = this.apiSecret): Promise<void> {
     if (!apiKey || !apiSecret) {
-      throw new IonV1AuthError(`The connector has no ${!apiKey ? "API Key" : "API Secret"}: copy it from the Ion portal → Settings → Account Information.`, {
-        endpoint: "GET /api/v1/customers",
-      });
+      throw new IonV1AuthError(
+        `The connector has no ${!apiKey ? "API Key" : "API Secret"}: copy it from the Ion portal → Settings → Account Information.`,
+        {
+          endpoint: "GET /api/v1/customers",
+        },
+      );
     }
     registerSecret(apiSecret);
     const basic = Buffer.from(`${apiKey}:${apiSecret}`, "utf8").toString("base64");

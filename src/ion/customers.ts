@@ -46,25 +46,47 @@ export class CustomersResource {
   }
 
   async get(id: string): Promise<IonCustomer> {
-    const body = await this.http.call({ method: "GET", path: `/customers/${encodeURIComponent(id)}`, endpoint: "GET /customers/{id}", idempotent: true });
+    const body = await this.http.call({
+      method: "GET",
+      path: `/customers/${encodeURIComponent(id)}`,
+      endpoint: "GET /customers/{id}",
+      idempotent: true,
+    });
     return fromIonCustomer(body);
   }
 
   /** Create: not idempotent on Ion's side (a repeat gives 412 CUS-CR-001), so never blindly retried. */
   async create(input: IonCustomerInput): Promise<IonCustomer> {
-    const body = await this.http.call({ method: "POST", path: "/customers", endpoint: "POST /customers", idempotent: false, body: toIonCustomerBody(input) });
+    const body = await this.http.call({
+      method: "POST",
+      path: "/customers",
+      endpoint: "POST /customers",
+      idempotent: false,
+      body: toIonCustomerBody(input),
+    });
     return fromIonCustomer(body);
   }
 
   /** Full replacement (PUT): every field of `input` is sent; omitted optional fields are cleared by Ion. */
   async update(id: string, input: IonCustomerInput): Promise<IonCustomer> {
     const name = `accounts/${this.http.accountId}/customers/${id}`;
-    const body = await this.http.call({ method: "PUT", path: `/customers/${encodeURIComponent(id)}`, endpoint: "PUT /customers/{id}", idempotent: true, body: toIonCustomerBody(input, name) });
+    const body = await this.http.call({
+      method: "PUT",
+      path: `/customers/${encodeURIComponent(id)}`,
+      endpoint: "PUT /customers/{id}",
+      idempotent: true,
+      body: toIonCustomerBody(input, name),
+    });
     return fromIonCustomer(body);
   }
 
   async cloudProfiles(id: string): Promise<IonCloudProfile[]> {
-    const body = await this.http.call({ method: "GET", path: `/customers/${encodeURIComponent(id)}/cloudProfiles`, endpoint: "GET /customers/{id}/cloudProfiles", idempotent: true });
+    const body = await this.http.call({
+      method: "GET",
+      path: `/customers/${encodeURIComponent(id)}/cloudProfiles`,
+      endpoint: "GET /customers/{id}/cloudProfiles",
+      idempotent: true,
+    });
     return fromIonCloudProfiles(body);
   }
 

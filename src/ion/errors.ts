@@ -222,7 +222,9 @@ export function ionErrorFromResponse(status: number, body: unknown, context: Err
   if (status === 400 || status === 412 || status === 422 || parsed.code === 3) {
     const codes = parsed.errors.map((e) => [e.code, e.detail].filter(Boolean).join(": ")).filter(Boolean);
     const duplicateEmail = parsed.errors.some((e) => e.code === "CUS-CR-001");
-    const lead = duplicateEmail ? `${where}: the customer email is already in use by another Ion customer` : `${where}: Ion rejected the request as invalid`;
+    const lead = duplicateEmail
+      ? `${where}: the customer email is already in use by another Ion customer`
+      : `${where}: Ion rejected the request as invalid`;
     return new IonValidationError(
       "ION_VALIDATION",
       `${lead} (${status}${parsed.error ? " " + parsed.error : ""})${parsed.message && parsed.message !== parsed.error ? ": " + parsed.message : ""}${codes.length ? " [" + codes.join("; ") + "]" : ""}.`,

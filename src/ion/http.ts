@@ -4,9 +4,10 @@
  * `onRequest` hook. Resources pass a templated endpoint ("GET /customers/{id}") for counters and messages.
  */
 import { AxiosInstance } from "axios";
+
 import { Clock, systemClock } from "../shared/clock";
-import { Logger, silentLogger } from "../shared/logger";
 import { ConcurrencyLimiter } from "../shared/limiter";
+import { Logger, silentLogger } from "../shared/logger";
 import { DEFAULT_RETRY, parseRetryAfterMs, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
 import { classifyIonError, classifyNonIdempotent, ionErrorFromResponse } from "./errors";
 import { TokenManager } from "./tokens";
@@ -119,7 +120,15 @@ export class IonHttp {
   }): Promise<unknown> {
     return this.withPolicy(options.endpoint, true, async (attempt) => {
       const response = await this.limited(options.endpoint, options.method, attempt, () =>
-        sendRaw(this.http, { method: options.method, url: options.url, headers: options.headers, data: options.data, params: options.query, timeoutMs: this.timeoutMs, endpoint: options.endpoint }),
+        sendRaw(this.http, {
+          method: options.method,
+          url: options.url,
+          headers: options.headers,
+          data: options.data,
+          params: options.query,
+          timeoutMs: this.timeoutMs,
+          endpoint: options.endpoint,
+        }),
       );
       return this.toResult(response, options.endpoint, options.kind);
     });
@@ -134,12 +143,15 @@ export class IonHttp {
       sleep: this.doSleep,
       random: this.random,
       onRetry: ({ attempt, maxAttempts, delayMs, outcome }) =>
-        this.logger.warn(`Ion ${endpoint} failed (${outcome.status ?? outcome.networkCode}); retrying, attempt ${attempt + 1} of ${maxAttempts} in ${delayMs} ms`, {
-          endpoint,
-          attempt: attempt + 1,
-          maxAttempts,
-          delayMs,
-        }),
+        this.logger.warn(
+          `Ion ${endpoint} failed (${outcome.status ?? outcome.networkCode}); retrying, attempt ${attempt + 1} of ${maxAttempts} in ${delayMs} ms`,
+          {
+            endpoint,
+            attempt: attempt + 1,
+            maxAttempts,
+            delayMs,
+          },
+        ),
     });
   }
 

@@ -48,7 +48,13 @@ export class OrdersResource {
     const endpoint = options.customerId ? "GET /customers/{id}/orders" : "GET /orders";
     const pageSize = options.pageSize ?? DEFAULT_ORDER_PAGE_SIZE;
     return tokenPages(async (pageToken) => {
-      const body = await this.http.call({ method: "GET", path, endpoint, idempotent: true, query: { pageSize, pageToken, status: options.status } });
+      const body = await this.http.call({
+        method: "GET",
+        path,
+        endpoint,
+        idempotent: true,
+        query: { pageSize, pageToken, status: options.status },
+      });
       return fromIonOrderPage(body);
     }, endpoint);
   }
@@ -85,7 +91,9 @@ export function buildSubscriptionUpdateOrder(sub: IonSubscription, change: Subsc
     .filter(([, v]) => !v)
     .map(([k]) => k);
   if (missing.length) {
-    throw new ValidationError(`Ion subscription ${sub.id} cannot be changed through an order: it has no ${missing.join(", ")}.`, { field: "subscription" });
+    throw new ValidationError(`Ion subscription ${sub.id} cannot be changed through an order: it has no ${missing.join(", ")}.`, {
+      field: "subscription",
+    });
   }
   if (!referenceId) throw new ValidationError("An Ion order needs a referenceId so a retry can find it.", { field: "referenceId" });
   if (change.quantity !== undefined && (!Number.isInteger(change.quantity) || change.quantity < 1)) {

@@ -10,7 +10,10 @@ export interface TokenPage<T> {
 }
 
 /** Follows nextPageToken until it is empty or absent; a token seen before means a server loop. */
-export async function* tokenPages<T>(fetchPage: (pageToken: string | undefined) => Promise<TokenPage<T>>, endpoint: string): AsyncGenerator<T[]> {
+export async function* tokenPages<T>(
+  fetchPage: (pageToken: string | undefined) => Promise<TokenPage<T>>,
+  endpoint: string,
+): AsyncGenerator<T[]> {
   const seen = new Set<string>();
   let token: string | undefined;
   for (;;) {
@@ -19,7 +22,11 @@ export async function* tokenPages<T>(fetchPage: (pageToken: string | undefined) 
     const next = page.nextPageToken;
     if (!next) return;
     if (seen.has(next)) {
-      throw new IonResponseError("ION_PAGING_LOOP", `StreamOne Ion ${endpoint} returned a page token it had already returned; stopping to avoid an endless loop.`, { endpoint });
+      throw new IonResponseError(
+        "ION_PAGING_LOOP",
+        `StreamOne Ion ${endpoint} returned a page token it had already returned; stopping to avoid an endless loop.`,
+        { endpoint },
+      );
     }
     seen.add(next);
     token = next;
@@ -36,7 +43,10 @@ export interface OffsetPage<T> {
  * caps `limit` below ours still gets read completely); without one it stops at the first short page.
  * An empty page always stops.
  */
-export async function* offsetPages<T>(fetchPage: (offset: number, limit: number) => Promise<OffsetPage<T>>, limit: number): AsyncGenerator<T[]> {
+export async function* offsetPages<T>(
+  fetchPage: (offset: number, limit: number) => Promise<OffsetPage<T>>,
+  limit: number,
+): AsyncGenerator<T[]> {
   let offset = 0;
   for (;;) {
     const page = await fetchPage(offset, limit);

@@ -5,13 +5,21 @@
  * one exchange.
  */
 import { AxiosInstance } from "axios";
+
 import { Clock, systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
 import { Logger, silentLogger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
 import { backoffMs, DEFAULT_RETRY, NOT_SENT_NETWORK_CODES, sleep as realSleep, withRetry } from "../shared/retry";
-import { classifyNonIdempotent, ionErrorFromResponse, IonNetworkError, IonResponseError, IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "./errors";
-import { num, str, asObject } from "./parse/common";
+import {
+  classifyNonIdempotent,
+  ionErrorFromResponse,
+  IonNetworkError,
+  IonResponseError,
+  IonTokenSaveError,
+  REQUEST_NEW_CREDENTIALS_INSTRUCTION,
+} from "./errors";
+import { asObject, num, str } from "./parse/common";
 import { createIonAxios, parseJsonBody, RawResponse, sendRaw } from "./transport";
 
 export interface TokenState {
@@ -163,7 +171,8 @@ export class TokenManager {
   /** After a 401: a new access token, unless another caller/process already replaced the rejected one. */
   async forceRefresh(rejectedAccessToken?: string): Promise<string> {
     const rejected = rejectedAccessToken ?? this.cached?.accessToken;
-    if (this.cached?.accessToken && rejected && this.cached.accessToken !== rejected && this.usable(this.cached)) return this.cached.accessToken;
+    if (this.cached?.accessToken && rejected && this.cached.accessToken !== rejected && this.usable(this.cached))
+      return this.cached.accessToken;
     const state = await this.refresh({ force: true, rejectedAccessToken: rejected });
     return state.accessToken as string;
   }
@@ -233,7 +242,11 @@ export class TokenManager {
         return;
       } catch (error) {
         lastError = ensureError(error);
-        this.logger.warn("saving the rotated Ion refresh token failed", { attempt, maxAttempts: this.saveRetries + 1, error: lastError.message });
+        this.logger.warn("saving the rotated Ion refresh token failed", {
+          attempt,
+          maxAttempts: this.saveRetries + 1,
+          error: lastError.message,
+        });
         if (attempt <= this.saveRetries) await this.sleep(backoffMs(attempt, DEFAULT_RETRY, this.random));
       }
     }
@@ -252,7 +265,11 @@ export class TokenManager {
   private async exchange(refreshToken: string): Promise<TokenState> {
     registerSecret(refreshToken);
     const endpoint = "POST /oauth/token";
-    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken, redirect_uri: "http://localhost/" }).toString();
+    const form = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+      redirect_uri: "http://localhost/",
+    }).toString();
     const attemptExchange = async (): Promise<TokenState> => {
       this.exchanges++;
       let response: RawResponse;
@@ -279,7 +296,9 @@ export class TokenManager {
         sleep: this.sleep,
         random: this.random,
         onRetry: ({ attempt, maxAttempts, outcome }) =>
-          this.logger.warn(`Ion token request could not connect, attempt ${attempt} of ${maxAttempts}`, { networkCode: outcome.networkCode }),
+          this.logger.warn(`Ion token request could not connect, attempt ${attempt} of ${maxAttempts}`, {
+            networkCode: outcome.networkCode,
+          }),
       });
     } catch (error) {
       if (error instanceof IonNetworkError && !NOT_SENT_NETWORK_CODES.has(error.networkCode)) {
@@ -297,7 +316,10 @@ export class TokenManager {
   private stateFromTokenResponse(body: unknown, presented: string): TokenState {
     const obj = asObject(body);
     const accessToken = str(obj.access_token);
-    if (!accessToken) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion's token response has no access_token.", { endpoint: "POST /oauth/token" });
+    if (!accessToken)
+      throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion's token response has no access_token.", {
+        endpoint: "POST /oauth/token",
+      });
     const refreshToken = str(obj.refresh_token) ?? presented;
     registerSecret(accessToken);
     registerSecret(refreshToken);

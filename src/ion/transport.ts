@@ -3,9 +3,11 @@
  * headers and the body text, or throws IonNetworkError when no response arrived. Everything above it
  * (auth, retries, error typing, parsing) is transport-independent; tests inject an axios instance.
  */
-import axios, { AxiosInstance, AxiosRequestConfig } from "axios";
 import * as http from "node:http";
 import * as https from "node:https";
+
+import axios, { AxiosInstance, AxiosRequestConfig } from "axios";
+
 import { networkCodeOf } from "../shared/retry";
 import { IonNetworkError } from "./errors";
 
@@ -75,13 +77,22 @@ const RAW_TEXT_CONFIG = {
  * Node's global agents, which these replace.
  */
 const AXIOS_SOCKET_KEEPALIVE_MS = 60_000;
-const AGENT_OPTIONS = { keepAlive: true, keepAliveMsecs: AXIOS_SOCKET_KEEPALIVE_MS, scheduling: "lifo", timeout: 5_000 } as const satisfies http.AgentOptions;
+const AGENT_OPTIONS = {
+  keepAlive: true,
+  keepAliveMsecs: AXIOS_SOCKET_KEEPALIVE_MS,
+  scheduling: "lifo",
+  timeout: 5_000,
+} as const satisfies http.AgentOptions;
 
 /** Instances made by createIonAxios: RAW_TEXT_CONFIG is already their default, so requests need not repeat it. */
 const preparedInstances = new WeakSet<AxiosInstance>();
 
 export function createIonAxios(): AxiosInstance {
-  const instance = axios.create({ ...RAW_TEXT_CONFIG, httpAgent: new http.Agent(AGENT_OPTIONS), httpsAgent: new https.Agent(AGENT_OPTIONS) });
+  const instance = axios.create({
+    ...RAW_TEXT_CONFIG,
+    httpAgent: new http.Agent(AGENT_OPTIONS),
+    httpsAgent: new https.Agent(AGENT_OPTIONS),
+  });
   preparedInstances.add(instance);
   return instance;
 }
@@ -107,11 +118,19 @@ export async function sendRaw(client: AxiosInstance, request: RawRequest): Promi
       const v = received[k];
       headers[k.toLowerCase()] = v === undefined || v === null ? undefined : String(v);
     }
-    const body = typeof response.data === "string" ? response.data : response.data === undefined || response.data === null ? "" : JSON.stringify(response.data);
+    const body =
+      typeof response.data === "string"
+        ? response.data
+        : response.data === undefined || response.data === null
+          ? ""
+          : JSON.stringify(response.data);
     return { status: response.status, headers, body };
   } catch (error) {
     const code = networkCodeOf(error);
-    throw new IonNetworkError(`StreamOne Ion ${request.endpoint}: no response (${code}).`, code, { endpoint: request.endpoint, cause: undefined });
+    throw new IonNetworkError(`StreamOne Ion ${request.endpoint}: no response (${code}).`, code, {
+      endpoint: request.endpoint,
+      cause: undefined,
+    });
   }
 }
 

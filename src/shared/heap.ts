@@ -22,7 +22,8 @@ let tuned = false;
  */
 export function tuneHeapGrowth(percent = HEAP_GROWING_PERCENT, execArgv: readonly string[] = process.execArgv): boolean {
   if (tuned || execArgv.some((a) => a.startsWith("--heap-growing-percent") || a.startsWith("--heap_growing_percent"))) return false;
-  if (!Number.isInteger(percent) || percent < 1) throw new RangeError(`Heap growing percent must be a whole number of at least 1, got ${percent}.`);
+  if (!Number.isInteger(percent) || percent < 1)
+    throw new RangeError(`Heap growing percent must be a whole number of at least 1, got ${percent}.`);
   setFlagsFromString(`--heap-growing-percent=${percent}`);
   tuned = true;
   return true;

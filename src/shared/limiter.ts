@@ -11,7 +11,8 @@ export class ConcurrencyLimiter {
   private readonly waiting: Array<() => void> = [];
 
   constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1) throw new ValidationError(`maxConcurrency must be a positive integer, got ${max}.`, { field: "maxConcurrency" });
+    if (!Number.isInteger(max) || max < 1)
+      throw new ValidationError(`maxConcurrency must be a positive integer, got ${max}.`, { field: "maxConcurrency" });
   }
 
   /** Runs `work` when a slot is free and frees the slot when it settles. */

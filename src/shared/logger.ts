@@ -16,7 +16,8 @@ export type LogSink = (line: string, level: LogLevel) => void;
 /** Structured JSON-lines logger. Every line is redacted before it reaches the sink. */
 export function createLogger(options: { level?: LogLevel; sink?: LogSink; base?: Record<string, unknown> } = {}): Logger {
   const min = ORDER[options.level ?? ((process.env.LOG_LEVEL as LogLevel) || "info")] ?? ORDER.info;
-  const sink: LogSink = options.sink ?? ((line, level) => (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n"));
+  const sink: LogSink =
+    options.sink ?? ((line, level) => (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n"));
   const base = options.base ?? {};
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;

@@ -16,7 +16,8 @@ export function forgetSecrets(): void {
 
 const SENSITIVE_KEY = /(token|secret|password|authorization|apikey|api_key|authvalue|code|key)$/i;
 /** Field names whose values are always masked in objects, whatever the value. */
-const ALWAYS_MASKED = /^(refresh_?token|access_?token|w365_refreshtoken|w365_apisecret|api_?secret|password|authorization|authvalue|client_?secret|x-functions-key)$/i;
+const ALWAYS_MASKED =
+  /^(refresh_?token|access_?token|w365_refreshtoken|w365_apisecret|api_?secret|password|authorization|authvalue|client_?secret|x-functions-key)$/i;
 
 export const REDACTED = "[REDACTED]";
 

@@ -32,9 +32,24 @@ export interface AttemptOutcome {
 }
 
 /** Network failures where the request certainly never reached the server application. */
-export const NOT_SENT_NETWORK_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+export const NOT_SENT_NETWORK_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 /** Network failures where the request may or may not have been processed. */
-const AMBIGUOUS_CODES = new Set(["ECONNRESET", "ETIMEDOUT", "ECONNABORTED", "EPIPE", "ERR_SOCKET_CONNECTION_TIMEOUT", "UND_ERR_SOCKET", "ERR_NETWORK", "ERR_BAD_RESPONSE"]);
+const AMBIGUOUS_CODES = new Set([
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ECONNABORTED",
+  "EPIPE",
+  "ERR_SOCKET_CONNECTION_TIMEOUT",
+  "UND_ERR_SOCKET",
+  "ERR_NETWORK",
+  "ERR_BAD_RESPONSE",
+]);
 
 /**
  * A failed request's Node/axios/fetch error → a stable network code (ECONNREFUSED, ECONNRESET,

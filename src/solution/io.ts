@@ -4,12 +4,14 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+
 import JSZip from "jszip";
-import type { SolutionModel } from "./model";
-import { compareZipPaths, filesToModel, modelToFiles, type FileMap } from "./layout";
+
 import { ensureError } from "../shared/errors";
-import { SolutionFormatError } from "./xml";
+import { compareZipPaths, type FileMap,filesToModel, modelToFiles } from "./layout";
+import type { SolutionModel } from "./model";
 import { defaultSourceDir } from "./paths";
+import { SolutionFormatError } from "./xml";
 
 /** Fixed timestamp for every zip entry, so the same model always packs to the same bytes. */
 export const ZIP_ENTRY_DATE = new Date(Date.UTC(2024, 0, 1, 0, 0, 0));

@@ -5,9 +5,8 @@
  *    customapis/, environmentvariabledefinitions/, WebResources/, Controls/).
  * One pair of functions for both keeps pack and read honest with each other.
  */
-import type { CustomControlDef, FormDef, PublisherDef, RelationshipDef, SolutionModel, TableDef, WebResourceDef } from "./model";
+import { customApiFiles, parseCustomApis } from "./components/customapi";
 import {
-  SYSTEM_TABLES,
   asRawList,
   normalizeRibbon,
   parseEntityXml,
@@ -15,11 +14,11 @@ import {
   parseRelationship,
   parseView,
   relationshipXml,
+  SYSTEM_TABLES,
   systemFormXml,
   tableToEntityXml,
   viewXml,
 } from "./components/entity";
-import { customApiFiles, parseCustomApis } from "./components/customapi";
 import {
   customControlXml,
   envVarFile,
@@ -35,8 +34,8 @@ import {
   stepXml,
   webResourceXml,
 } from "./components/misc";
+import type { CustomControlDef, FormDef, PublisherDef, RelationshipDef, SolutionModel, TableDef, WebResourceDef } from "./model";
 import {
-  SolutionFormatError,
   attr,
   bracedGuid,
   child,
@@ -46,11 +45,12 @@ import {
   int,
   parseXml,
   requireText,
+  SolutionFormatError,
   text,
   textEl,
   toXmlDocument,
-  type XNode,
   type XmlElement,
+  type XNode,
 } from "./xml";
 
 export type FileMap = Map<string, Buffer>;

@@ -8,13 +8,14 @@
 import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
-import type { CustomControlDef, SolutionModel, WebResourceDef } from "./model";
-import { readSolutionSource, writeSolutionZip } from "./io";
-import { webResourceTypeFor } from "./components/misc";
+
 import { ConnectorError } from "../shared/errors";
+import { webResourceTypeFor } from "./components/misc";
+import { readSolutionSource, writeSolutionZip } from "./io";
+import type { CustomControlDef, SolutionModel, WebResourceDef } from "./model";
+import { defaultSourceDir, defaultUiDir, repoRoot } from "./paths";
 import { validateSolution } from "./validate";
 import { attr, child, parseXml } from "./xml";
-import { defaultSourceDir, defaultUiDir, repoRoot } from "./paths";
 
 export class SolutionPackError extends ConnectorError {
   constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {

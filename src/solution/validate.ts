@@ -3,9 +3,8 @@
  * (solution.xml, custom APIs, environment variables, steps, security, naming, contract names), and zip checks
  * (every referenced file exists, pack → read loses nothing).
  */
-import type { ColumnDef, SolutionModel, TableDef } from "./model";
 import { GUID_PATTERN } from "../shared/guid";
-import { CUSTOM_API_TYPES } from "./model";
+import { SYSTEM_TABLES } from "./components/entity";
 import {
   CONNECTOR_PCF_CONTROL,
   CONTRACT_ACCOUNT_COLUMNS,
@@ -20,10 +19,11 @@ import {
   PUBLISHER,
   SOLUTION_UNIQUE_NAME,
 } from "./contract";
-import { SYSTEM_TABLES } from "./components/entity";
-import { ROOT_COMPONENT_TYPES, filesToModel, parseSolutionManifest, referencedFiles, type FileMap, type ParsedManifest } from "./layout";
-import { normalizeGuid } from "./xml";
 import { solutionZipFiles, unzipFiles } from "./io";
+import { type FileMap, filesToModel, type ParsedManifest,parseSolutionManifest, referencedFiles, ROOT_COMPONENT_TYPES } from "./layout";
+import type { ColumnDef, SolutionModel, TableDef } from "./model";
+import { CUSTOM_API_TYPES } from "./model";
+import { normalizeGuid } from "./xml";
 import { validateCustomizationsXsd, type XsdIssue } from "./xsd";
 
 export interface ValidationReport {

@@ -4,7 +4,9 @@
  * reading uses fast-xml-parser with FormXml/FetchXml/LayoutXml kept as raw text so they survive a round trip.
  */
 import { createHash } from "node:crypto";
+
 import { XMLParser } from "fast-xml-parser";
+
 import { ConnectorError, ensureError } from "../shared/errors";
 
 export class SolutionFormatError extends ConnectorError {

@@ -5,7 +5,9 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+
 import { validateXML } from "xmllint-wasm";
+
 import { defaultSchemaDir } from "./paths";
 
 export const SCHEMA_FILES = [

@@ -10,14 +10,14 @@ import type { IonCustomer } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
+import type { LinkDecision } from "./links";
 import { sameInstant } from "./mappers/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./mappers/toProviderAccountRow";
-import type { LinkDecision } from "./links";
-import { AccountIndex, AccountRecord, MatchDecision, matchCustomer } from "./matching";
+import { AccountIndex, AccountRecord, matchCustomer, MatchDecision } from "./matching";
+import type { MappingTotals } from "./messages";
 import { PageCheckpoints } from "./pages";
 import { mapPool, readAhead } from "./pool";
 import type { RunRecorder } from "./runs";
-import type { MappingTotals } from "./messages";
 import { ACCOUNT_MATCH_COLUMNS, ALTERNATE_KEYS, bind, MappingStatus, PROVIDER_ACCOUNT_STATE_COLUMNS, SETS } from "./schema";
 import { BatchWriter } from "./writer";
 
@@ -52,7 +52,8 @@ export interface ProviderAccountPlan {
   after?: Record<string, unknown>;
 }
 
-const sameNumber = (a: unknown, b: unknown) => (typeof a === "number" ? Math.round(a * 10_000) : null) === (typeof b === "number" ? Math.round(b * 10_000) : null);
+const sameNumber = (a: unknown, b: unknown) =>
+  (typeof a === "number" ? Math.round(a * 10_000) : null) === (typeof b === "number" ? Math.round(b * 10_000) : null);
 const sameId = (a: unknown, b: unknown) => String(a ?? "").toLowerCase() === String(b ?? "").toLowerCase();
 
 /**
@@ -132,11 +133,16 @@ export function planProviderAccount(o: {
 
 /** The link a customer's subscriptions get from its final state this run (null: not mapped, skipped). */
 function linkOf(state: { id?: string; status: number; accountId?: string | null } | undefined): LinkDecision {
-  return state && state.status === MappingStatus.Mapped && state.accountId && state.id ? { providerAccountId: state.id, accountId: state.accountId } : null;
+  return state && state.status === MappingStatus.Mapped && state.accountId && state.id
+    ? { providerAccountId: state.id, accountId: state.accountId }
+    : null;
 }
 
 /** One paged read of the connector's provider accounts (state columns only). */
-export async function loadExistingProviderAccounts(dv: DataverseClient, connectionId: string): Promise<Map<string, ExistingProviderAccount>> {
+export async function loadExistingProviderAccounts(
+  dv: DataverseClient,
+  connectionId: string,
+): Promise<Map<string, ExistingProviderAccount>> {
   const map = new Map<string, ExistingProviderAccount>();
   for await (const page of dv.queryPages<ExistingProviderAccount>(SETS.providerAccount, {
     select: [...PROVIDER_ACCOUNT_STATE_COLUMNS],
@@ -240,7 +246,10 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   const fullPass = o.providerAccountId ? undefined : readAhead(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize }));
   const existing = await loadExistingProviderAccounts(dv, connection.id);
   const rematch =
-    o.accountsMaxVersion !== undefined && o.accountsVersion !== undefined && /^\d+$/.test(o.accountsVersion) && /^\d+$/.test(o.accountsMaxVersion)
+    o.accountsMaxVersion !== undefined &&
+    o.accountsVersion !== undefined &&
+    /^\d+$/.test(o.accountsVersion) &&
+    /^\d+$/.test(o.accountsMaxVersion)
       ? BigInt(o.accountsMaxVersion) > BigInt(o.accountsVersion)
       : await accountsChangedSince(dv, o.accountsVersion);
   let index: (AccountIndex & { maxVersion?: string }) | undefined;
@@ -258,14 +267,20 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   // New rows and mapping changes must be written before the subscriptions phase relies on them.
   let mappingWritesPending = false;
   let snapshotComplete = !o.dryRun && !o.providerAccountId && pagesToSkip(run.checkpoint, "accounts") === 0;
-  for (const [ionId, row] of existing) finalState.set(ionId, { id: row.w365_provideraccountid, status: row.w365_mappingstatus ?? MappingStatus.Unmapped, accountId: row._w365_account_value });
+  for (const [ionId, row] of existing)
+    finalState.set(ionId, {
+      id: row.w365_provideraccountid,
+      status: row.w365_mappingstatus ?? MappingStatus.Unmapped,
+      accountId: row._w365_account_value,
+    });
   const links = o.dryRun || o.providerAccountId ? undefined : o.links;
   /** The customer's link as this run leaves it so far (stored state, or a write that came back). */
   const linkNow = (ionId: string) => linkOf(finalState.get(ionId));
   // Mapped and Ignored rows keep their mapping whatever this run reads: their subscriptions need not wait.
   if (links) {
     for (const [ionId, row] of existing) {
-      if (row.w365_mappingstatus === MappingStatus.Mapped || row.w365_mappingstatus === MappingStatus.Ignored) links.decide(ionId, linkNow(ionId));
+      if (row.w365_mappingstatus === MappingStatus.Mapped || row.w365_mappingstatus === MappingStatus.Ignored)
+        links.decide(ionId, linkNow(ionId));
     }
   }
   const skip = pagesToSkip(run.checkpoint, "accounts");
@@ -307,7 +322,10 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         try {
           return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
         } catch (error) {
-          logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", { customer: c.id, error: ensureError(error).message });
+          logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
+            customer: c.id,
+            error: ensureError(error).message,
+          });
           report.count("profile-read-failed");
           return { ok: false as const, profile: undefined, fetched: false };
         }
@@ -316,7 +334,11 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       customers.forEach((c, i) => {
         const row = existing.get(c.id);
         const p = profiles[i]!;
-        const profile: MicrosoftProfileInput | undefined = p.fetched ? p.profile : row ? { tenantId: row.w365_tenantid ?? undefined, domain: row.w365_domain ?? undefined } : undefined;
+        const profile: MicrosoftProfileInput | undefined = p.fetched
+          ? p.profile
+          : row
+            ? { tenantId: row.w365_tenantid ?? undefined, domain: row.w365_domain ?? undefined }
+            : undefined;
         try {
           const plan = planProviderAccount({
             connectionId: connection.id,
@@ -337,7 +359,13 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
           });
           record(plan, c, row);
         } catch (error) {
-          report.add({ entity: "provideraccount", key: c.id, name: c.organization, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+          report.add({
+            entity: "provideraccount",
+            key: c.id,
+            name: c.organization,
+            action: "failed",
+            error: { code: errorCode(error), message: ensureError(error).message },
+          });
           links?.decide(c.id, linkNow(c.id));
         }
       });
@@ -359,11 +387,21 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       return;
     }
     const action = plan.kind === "create" ? "created" : "updated";
-    const entryBase = { entity: "provideraccount" as const, key: c.id, name: plan.data.w365_name, before: plan.before, after: plan.after, message: plan.mapping?.reason };
+    const entryBase = {
+      entity: "provideraccount" as const,
+      key: c.id,
+      name: plan.data.w365_name,
+      before: plan.before,
+      after: plan.after,
+      message: plan.mapping?.reason,
+    };
     if (o.dryRun) {
       report.add({ ...entryBase, action: plan.kind === "create" ? "would-create" : "would-update" });
       // Planned state, for the totals of the run message (a dry run hands over no mapping snapshot).
-      const planned = typeof plan.body.w365_mappingstatus === "number" ? plan.body.w365_mappingstatus : (row?.w365_mappingstatus ?? MappingStatus.Unmapped);
+      const planned =
+        typeof plan.body.w365_mappingstatus === "number"
+          ? plan.body.w365_mappingstatus
+          : (row?.w365_mappingstatus ?? MappingStatus.Unmapped);
       finalState.set(c.id, { id: row?.w365_provideraccountid, status: planned, accountId: row?._w365_account_value });
       return;
     }
@@ -377,8 +415,14 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         report.add({ ...entryBase, action });
         const id = row?.w365_provideraccountid ?? result.id;
         if (!id) snapshotComplete = false;
-        const status = typeof plan.body.w365_mappingstatus === "number" ? plan.body.w365_mappingstatus : (row?.w365_mappingstatus ?? MappingStatus.Unmapped);
-        const accountId = plan.body.w365_mappingstatus === MappingStatus.Mapped && plan.mapping?.decision === "map" ? plan.mapping.accountId : row?._w365_account_value;
+        const status =
+          typeof plan.body.w365_mappingstatus === "number"
+            ? plan.body.w365_mappingstatus
+            : (row?.w365_mappingstatus ?? MappingStatus.Unmapped);
+        const accountId =
+          plan.body.w365_mappingstatus === MappingStatus.Mapped && plan.mapping?.decision === "map"
+            ? plan.mapping.accountId
+            : row?._w365_account_value;
         finalState.set(c.id, { id, status, accountId });
       } else report.add({ ...entryBase, action: "failed", error: { code: result.error.code, message: result.error.message } });
       links?.decide(c.id, linkNow(c.id));
@@ -390,7 +434,12 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     const nowIso = new Date(clock.now()).toISOString();
     for (const row of existing.values()) {
       if (seen.has(String(row.w365_ioncustomerid)) || row.w365_missingsince) continue;
-      const entry = { entity: "provideraccount" as const, key: String(row.w365_ioncustomerid), name: row.w365_name ?? undefined, message: "no longer returned by StreamOne Ion" };
+      const entry = {
+        entity: "provideraccount" as const,
+        key: String(row.w365_ioncustomerid),
+        name: row.w365_name ?? undefined,
+        message: "no longer returned by StreamOne Ion",
+      };
       report.count("missing-customer");
       if (o.dryRun) {
         report.add({ ...entry, action: "missing" });
@@ -398,7 +447,12 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       }
       // The hash is reset so the row is rewritten in full if the customer comes back.
       writer.add(
-        { method: "PATCH", entitySet: SETS.providerAccount, key: row.w365_provideraccountid, body: { w365_missingsince: nowIso, w365_ionstatus: "missing", w365_contenthash: "missing" } },
+        {
+          method: "PATCH",
+          entitySet: SETS.providerAccount,
+          key: row.w365_provideraccountid,
+          body: { w365_missingsince: nowIso, w365_ionstatus: "missing", w365_contenthash: "missing" },
+        },
         (result) => {
           if (result.ok) {
             report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso, w365_ionstatus: "missing" } });
@@ -461,7 +515,8 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   if (!snapshotComplete) return { accountsVersion, phaseDone: defer ? phaseDone : undefined, mappingTotals };
   const snapshot: MappingSnapshot = { mapped: new Map(), unmapped: new Set() };
   for (const [ionId, st] of finalState) {
-    if (st.status === MappingStatus.Mapped && st.accountId && st.id) snapshot.mapped.set(ionId, { providerAccountId: st.id, accountId: st.accountId });
+    if (st.status === MappingStatus.Mapped && st.accountId && st.id)
+      snapshot.mapped.set(ionId, { providerAccountId: st.id, accountId: st.accountId });
     else snapshot.unmapped.add(ionId);
   }
   return { mapping: snapshot, accountsVersion, phaseDone: defer ? phaseDone : undefined, mappingTotals };

@@ -75,7 +75,15 @@ export function parseCheckpoint(text: unknown): CheckpointState | undefined {
   try {
     const v = JSON.parse(text) as Partial<CheckpointState>;
     if (v && v.version === 1 && Array.isArray(v.phases) && Array.isArray(v.done)) {
-      const state: CheckpointState = { version: 1, phases: v.phases, done: v.done, current: v.current, pagesDone: v.pagesDone ?? 0, counts: v.counts ?? {}, updatedAt: v.updatedAt ?? 0 };
+      const state: CheckpointState = {
+        version: 1,
+        phases: v.phases,
+        done: v.done,
+        current: v.current,
+        pagesDone: v.pagesDone ?? 0,
+        counts: v.counts ?? {},
+        updatedAt: v.updatedAt ?? 0,
+      };
       if (v.holder !== undefined) state.holder = v.holder;
       return state;
     }
@@ -88,7 +96,12 @@ export function parseCheckpoint(text: unknown): CheckpointState | undefined {
 /** A "running" run whose heartbeat is older than this is presumed dead and may be taken over. */
 export const DEFAULT_STALE_RUN_MS = 15 * 60_000;
 
-export function isStale(state: CheckpointState | undefined, startedOnMs: number | undefined, now: number, staleMs = DEFAULT_STALE_RUN_MS): boolean {
+export function isStale(
+  state: CheckpointState | undefined,
+  startedOnMs: number | undefined,
+  now: number,
+  staleMs = DEFAULT_STALE_RUN_MS,
+): boolean {
   const last = state?.updatedAt ?? startedOnMs ?? 0;
   return now - last > staleMs;
 }

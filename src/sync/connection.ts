@@ -1,6 +1,6 @@
 import { isGuid, odataString } from "../dataverse";
+import { connectionFromRow, ConnectionRecord, SyncDeps } from "./context";
 import { ConnectionNotFoundError } from "./errors";
-import { ConnectionRecord, connectionFromRow, SyncDeps } from "./context";
 import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "./schema";
 
 const STATUS_LABEL: Record<number, string> = {
@@ -25,10 +25,18 @@ export async function resolveConnection(deps: SyncDeps, idOrName: string): Promi
     const row = await dv.tryRetrieve<Record<string, unknown>>(SETS.connection, wanted, { select: [...CONNECTION_COLUMNS] });
     if (row) return connectionFromRow(row);
   }
-  const byName = await dv.queryAll<Record<string, unknown>>(SETS.connection, { select: [...CONNECTION_COLUMNS], filter: `w365_name eq ${odataString(wanted)}` });
+  const byName = await dv.queryAll<Record<string, unknown>>(SETS.connection, {
+    select: [...CONNECTION_COLUMNS],
+    filter: `w365_name eq ${odataString(wanted)}`,
+  });
   if (byName.length === 1) return connectionFromRow(byName[0]!);
-  const all = (await dv.queryAll<Record<string, unknown>>(SETS.connection, { select: [...CONNECTION_COLUMNS], orderby: "w365_name asc" })).map(connectionFromRow);
-  const list = all.length === 0 ? "There are no StreamOne Ion connectors yet: create one in Admin Hub → Integrations → Add New." : `Available connectors: ${all.map((c) => `"${c.name}" (${c.id}, ${statusLabel(c.status)})`).join("; ")}.`;
+  const all = (
+    await dv.queryAll<Record<string, unknown>>(SETS.connection, { select: [...CONNECTION_COLUMNS], orderby: "w365_name asc" })
+  ).map(connectionFromRow);
+  const list =
+    all.length === 0
+      ? "There are no StreamOne Ion connectors yet: create one in Admin Hub → Integrations → Add New."
+      : `Available connectors: ${all.map((c) => `"${c.name}" (${c.id}, ${statusLabel(c.status)})`).join("; ")}.`;
   if (byName.length > 1) {
     throw new ConnectionNotFoundError(`${byName.length} connectors are named "${wanted}"; pass the id instead. ${list}`);
   }

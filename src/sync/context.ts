@@ -70,7 +70,13 @@ export interface SyncDeps {
   sleep?: (ms: number) => Promise<void>;
   hooks?: SyncHooks;
   /** Ion client tuning (page sizes, concurrency, retries, per-request timeout for API and token calls). */
-  ion?: { maxConcurrency?: number; customerPageSize?: number; subscriptionPageLimit?: number; retry?: IonClientOptions["retry"]; timeoutMs?: number };
+  ion?: {
+    maxConcurrency?: number;
+    customerPageSize?: number;
+    subscriptionPageLimit?: number;
+    retry?: IonClientOptions["retry"];
+    timeoutMs?: number;
+  };
   /** Dataverse write tuning: operations per $batch (default and maximum 1,000, src/sync/writer.ts). */
   writes?: { batchSize?: number };
 }
@@ -153,7 +159,9 @@ export interface SyncContext {
 
 export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncContext {
   if (!connection.ionAccountId) {
-    throw new ConnectionConfigError(`Connector "${connection.name}" has no Account ID: copy it from the Ion portal → Settings → Account Information.`);
+    throw new ConnectionConfigError(
+      `Connector "${connection.name}" has no Account ID: copy it from the Ion portal → Settings → Account Information.`,
+    );
   }
   const clock = deps.clock ?? systemClock;
   const logger = (deps.logger ?? silentLogger).child({ connection: connection.id });

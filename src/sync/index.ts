@@ -2,38 +2,54 @@
  * The sync engine's public API (issue 5): the functions app, the CLI, the demo and the bench call these.
  * See README.md in this folder for the flows, matching rules, conflict policy and checkpoint rule.
  */
+import type { BatchOperation } from "../dataverse";
 import { IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
 import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
-import { isRefreshTokenRejected, isTokenSaveFailureMessage, loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
+import {
+  isRefreshTokenRejected,
+  isTokenSaveFailureMessage,
+  loadConnection,
+  makeContext,
+  SyncContext,
+  SyncDeps,
+  tokenSaveFailureStatusMessage,
+} from "./context";
 import { RecordNotFoundError } from "./errors";
-import { OutboundResult, OutboundRow, outboundFilter, processOutboundRow } from "./outbound/runner";
-import { hasRequest, pendingAutoRenew } from "./outbound/policy";
-import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
-import { prefetchRun } from "./prefetch";
-import { BatchWriter } from "./writer";
-import type { BatchOperation } from "../dataverse";
-import { MappingTotals, runMessage } from "./messages";
-import { ConnectionStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "./schema";
 import { CustomerLinks } from "./links";
+import { MappingTotals, runMessage } from "./messages";
+import { hasRequest, pendingAutoRenew } from "./outbound/policy";
+import { outboundFilter, OutboundResult, OutboundRow, processOutboundRow } from "./outbound/runner";
+import { prefetchRun } from "./prefetch";
+import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
+import { ConnectionStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "./schema";
 import { HeldSubscription, loadExistingSubscriptions, runSubscriptionsPhase } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
+import { BatchWriter } from "./writer";
 
-export type { SyncDeps, SyncHooks, ConnectionRecord } from "./context";
-export type { SyncKind, Trigger, SyncProgress, SyncRunSummary } from "./types";
-export type { VerifyResult, VerifyCheck } from "./verify";
-export type { MapResult, MapAction } from "./mapping";
-export type { OutboundResult } from "./outbound/runner";
-export type { KeepAliveReport, KeepAliveEntry } from "./keepAlive";
 export { resolveConnection, statusLabel } from "./connection";
-export { runVerify } from "./verify";
-export { mapProviderAccount } from "./mapping";
+export type { ConnectionRecord, SyncDeps, SyncHooks } from "./context";
+export {
+  ConnectionConfigError,
+  ConnectionNotFoundError,
+  RecordNotFoundError,
+  RunStateError,
+  SyncError,
+  TokenLeaseLostError,
+  TokenLeaseTimeoutError,
+} from "./errors";
+export type { KeepAliveEntry, KeepAliveReport } from "./keepAlive";
 export { runKeepAlive } from "./keepAlive";
+export type { MapAction, MapResult } from "./mapping";
+export { mapProviderAccount } from "./mapping";
+export type { OutboundResult } from "./outbound/runner";
+export { ConnectionStatus, MappingStatus, SETS, SyncState } from "./schema";
 export { DataverseTokenStore } from "./tokenStore";
-export { SyncError, ConnectionNotFoundError, ConnectionConfigError, TokenLeaseLostError, TokenLeaseTimeoutError, RecordNotFoundError, RunStateError } from "./errors";
-export { ConnectionStatus, MappingStatus, SyncState, SETS } from "./schema";
+export type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
+export type { VerifyCheck, VerifyResult } from "./verify";
+export { runVerify } from "./verify";
 
 export interface RunSyncOptions {
   connectionId: string;
@@ -75,14 +91,24 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
     });
   } else if (error instanceof IonTokenSaveError) {
     // The marker lets the run that later saves this token recognise the failure and clear it (runSync); it redacts.
-    await ctx.dv.update(SETS.connection, ctx.connection.id, { w365_status: ConnectionStatus.Failed, w365_statusmessage: tokenSaveFailureStatusMessage(error.message) });
+    await ctx.dv.update(SETS.connection, ctx.connection.id, {
+      w365_status: ConnectionStatus.Failed,
+      w365_statusmessage: tokenSaveFailureStatusMessage(error.message),
+    });
   }
 }
 
-async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun: boolean; providerAccountId?: string; candidates?: OutboundRow[] }): Promise<void> {
+async function runOutboundPhase(
+  ctx: SyncContext,
+  run: RunRecorder,
+  o: { dryRun: boolean; providerAccountId?: string; candidates?: OutboundRow[] },
+): Promise<void> {
   await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes");
-  const filter = outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
-  const rows = o.candidates ?? (await ctx.dv.queryAll<OutboundRow>(SETS.providerSubscription, { select: [...OUTBOUND_COLUMNS], filter, pageSize: 5000 }));
+  const filter =
+    outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
+  const rows =
+    o.candidates ??
+    (await ctx.dv.queryAll<OutboundRow>(SETS.providerSubscription, { select: [...OUTBOUND_COLUMNS], filter, pageSize: 5000 }));
   const outcomes: Record<string, number> = {};
   for (const row of rows) {
     const r = await processOutboundRow(ctx, row, run.report, { dryRun: o.dryRun, adminEdit: false });
@@ -102,7 +128,10 @@ async function runOutboundPhase(ctx: SyncContext, run: RunRecorder, o: { dryRun:
 export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRunSummary> {
   const dryRun = o.dryRun ?? false;
   const lookForDeadRuns = !o.runId && !dryRun && !o.providerAccountId;
-  const pre = await prefetchRun(deps.dataverse, o.connectionId, o.kind, { wantRuns: lookForDeadRuns, wantAccountsVersion: o.kind === "accounts" || o.kind === "all" });
+  const pre = await prefetchRun(deps.dataverse, o.connectionId, o.kind, {
+    wantRuns: lookForDeadRuns,
+    wantAccountsVersion: o.kind === "accounts" || o.kind === "all",
+  });
   const connection = pre.connection;
   const ctx = makeContext(deps, connection);
   let runId = o.runId;
@@ -123,7 +152,8 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     runId,
     holderId: ctx.holderId,
   });
-  const progress = (phase: string, message: string) => o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
+  const progress = (phase: string, message: string) =>
+    o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
   run.onProgress = progress;
   let status: RunStatus = "succeeded";
   let message = "";
@@ -147,7 +177,12 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   // A fresh full run links subscriptions while customers are still being matched (issue 8: the first sync
   // spends seconds of CPU on matching while Dataverse could already take subscriptions). Dry runs, one
   // provider account and resumed runs keep the phases one after the other.
-  const concurrent = Boolean(writer) && !o.providerAccountId && planned[0] === "accounts" && planned.includes("subscriptions") && pagesToSkip(run.checkpoint, "accounts") === 0;
+  const concurrent =
+    Boolean(writer) &&
+    !o.providerAccountId &&
+    planned[0] === "accounts" &&
+    planned.includes("subscriptions") &&
+    pagesToSkip(run.checkpoint, "accounts") === 0;
   try {
     for (const phase of remainingPhases(run.checkpoint)) {
       const phaseStart = ctx.clock.now();
@@ -169,7 +204,12 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
         // The accounts phase is recorded as done only once its writes are; the subscriptions' checkpoints wait for that.
         const accountsRecorded = accounts.then((result) => result.phaseDone);
         accountsRecorded.catch((error: unknown) => links.fail(error));
-        const subscriptions = runSubscriptionsPhase(ctx, run, { dryRun, writer, existing: storedSubscriptions, concurrent: { links, gate: accountsRecorded } });
+        const subscriptions = runSubscriptionsPhase(ctx, run, {
+          dryRun,
+          writer,
+          existing: storedSubscriptions,
+          concurrent: { links, gate: accountsRecorded },
+        });
         const [a, b] = await Promise.allSettled([accounts, subscriptions]);
         if (a.status === "rejected") throw a.reason;
         if (b.status === "rejected") throw b.reason;
@@ -204,7 +244,13 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
           checkpointChanged = true;
         }
       } else if (phase === "subscriptions") {
-        outboundCandidates = await runSubscriptionsPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, mapping, writer, existing: storedSubscriptions });
+        outboundCandidates = await runSubscriptionsPhase(ctx, run, {
+          dryRun,
+          providerAccountId: o.providerAccountId,
+          mapping,
+          writer,
+          existing: storedSubscriptions,
+        });
         // The accounts phase's deferred writes went out with these; its checkpoint follows them.
         await accountsDone;
         accountsDone = undefined;
@@ -216,7 +262,13 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     }
     const failed = run.report.n("failed");
     status = failed > 0 ? "partial" : "succeeded";
-    message = runMessage({ dryRun, totals: run.counts(), counts: run.report.counts, phases: run.checkpoint.phases, mapping: mappingTotals });
+    message = runMessage({
+      dryRun,
+      totals: run.counts(),
+      counts: run.report.counts,
+      phases: run.checkpoint.phases,
+      mapping: mappingTotals,
+    });
   } catch (error) {
     status = "failed";
     // Deferred writes of a finished phase are kept (idempotent upserts), then its checkpoint.
@@ -237,9 +289,14 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
       if (checkpointChanged) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
       // This run saved the rotated token an earlier run of this process could not: the connector works again.
-      if (ctx.store.counters.recoveredUnsaved > 0 && connection.status === ConnectionStatus.Failed && isTokenSaveFailureMessage(connection.statusMessage)) {
+      if (
+        ctx.store.counters.recoveredUnsaved > 0 &&
+        connection.status === ConnectionStatus.Failed &&
+        isTokenSaveFailureMessage(connection.statusMessage)
+      ) {
         body.w365_status = ConnectionStatus.Connected;
-        body.w365_statusmessage = "Connected: the rotated refresh token an earlier run could not save has now been saved; syncs work again.";
+        body.w365_statusmessage =
+          "Connected: the rotated refresh token an earlier run could not save has now been saved; syncs work again.";
       }
     }
     stamp.push({ method: "PATCH", entitySet: SETS.connection, key: connection.id, body, ifMatch: "*" });
@@ -264,15 +321,32 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
 }
 
 /** Creates a queued w365_syncrun row (the webhook answers fast; a worker then calls runSync with runId). */
-export async function startQueuedRun(deps: SyncDeps, o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string }): Promise<{ runId: string }> {
+export async function startQueuedRun(
+  deps: SyncDeps,
+  o: { connectionId: string; kind: SyncKind; trigger: Trigger; dryRun?: boolean; requestId?: string; providerAccountId?: string },
+): Promise<{ runId: string }> {
   const connection = await loadConnection(deps.dataverse, o.connectionId);
   const now = (deps.clock ?? systemClock).now();
-  const runId = await createQueuedRun(deps.dataverse, { connectionId: connection.id, connectionName: connection.name, kind: o.kind, trigger: o.trigger, dryRun: o.dryRun ?? false, requestId: o.requestId }, now);
+  const runId = await createQueuedRun(
+    deps.dataverse,
+    {
+      connectionId: connection.id,
+      connectionName: connection.name,
+      kind: o.kind,
+      trigger: o.trigger,
+      dryRun: o.dryRun ?? false,
+      requestId: o.requestId,
+    },
+    now,
+  );
   return { runId };
 }
 
 /** The webhook path for one subscription an admin changed: places and tracks its order. */
-export async function runOutboundForSubscription(deps: SyncDeps, o: { subscriptionId: string; trigger: Trigger; dryRun?: boolean }): Promise<OutboundResult> {
+export async function runOutboundForSubscription(
+  deps: SyncDeps,
+  o: { subscriptionId: string; trigger: Trigger; dryRun?: boolean },
+): Promise<OutboundResult> {
   const row = await deps.dataverse.tryRetrieve<OutboundRow>(SETS.providerSubscription, o.subscriptionId, { select: [...OUTBOUND_COLUMNS] });
   if (!row) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} was not found.`);
   const pending = hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) });
@@ -284,7 +358,14 @@ export async function runOutboundForSubscription(deps: SyncDeps, o: { subscripti
   const connection = await loadConnection(deps.dataverse, row._w365_connection_value);
   const ctx = makeContext(deps, connection);
   const dryRun = o.dryRun ?? false;
-  const run = await RunRecorder.begin(ctx.dv, ctx.clock, { connectionId: connection.id, connectionName: connection.name, kind: "outbound", trigger: o.trigger, dryRun, holderId: ctx.holderId });
+  const run = await RunRecorder.begin(ctx.dv, ctx.clock, {
+    connectionId: connection.id,
+    connectionName: connection.name,
+    kind: "outbound",
+    trigger: o.trigger,
+    dryRun,
+    holderId: ctx.holderId,
+  });
   let result: OutboundResult;
   try {
     result = await processOutboundRow(ctx, row, run.report, { dryRun, adminEdit: true });

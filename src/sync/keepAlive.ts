@@ -5,8 +5,8 @@
  * expired); one that has not synced successfully for a configured time is flagged on its message.
  */
 import { IonAuthenticationError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
-import { ensureError } from "../shared/errors";
 import { systemClock } from "../shared/clock";
+import { ensureError } from "../shared/errors";
 import { connectionFromRow, isRefreshTokenRejected, makeContext, SyncDeps } from "./context";
 import { toEpochMs } from "./mappers/dates";
 import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "./schema";
@@ -32,20 +32,34 @@ export interface KeepAliveReport {
 }
 
 /** Pure: warnings for a connector given its dates. */
-export function keepAliveWarnings(o: { now: number; refreshTokenExpiresOn?: string; lastSyncOn?: string; lastVerifiedOn?: string; staleSyncMs: number; warnExpiryMs: number }): string[] {
+export function keepAliveWarnings(o: {
+  now: number;
+  refreshTokenExpiresOn?: string;
+  lastSyncOn?: string;
+  lastVerifiedOn?: string;
+  staleSyncMs: number;
+  warnExpiryMs: number;
+}): string[] {
   const warnings: string[] = [];
   const expires = toEpochMs(o.refreshTokenExpiresOn);
   if (expires !== undefined && expires - o.now < o.warnExpiryMs) {
-    warnings.push(`The Ion refresh token expires on ${new Date(expires).toISOString().slice(0, 10)} and could not be renewed yet. ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`);
+    warnings.push(
+      `The Ion refresh token expires on ${new Date(expires).toISOString().slice(0, 10)} and could not be renewed yet. ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
+    );
   }
   const lastSync = toEpochMs(o.lastSyncOn) ?? toEpochMs(o.lastVerifiedOn);
   if (lastSync !== undefined && o.now - lastSync > o.staleSyncMs) {
-    warnings.push(`No successful sync since ${new Date(lastSync).toISOString().slice(0, 16).replace("T", " ")} UTC: check the schedule and the last sync runs.`);
+    warnings.push(
+      `No successful sync since ${new Date(lastSync).toISOString().slice(0, 16).replace("T", " ")} UTC: check the schedule and the last sync runs.`,
+    );
   }
   return warnings;
 }
 
-export async function runKeepAlive(deps: SyncDeps, o: { now?: number; maxTokenAgeMs?: number; staleSyncMs?: number; warnExpiryMs?: number } = {}): Promise<KeepAliveReport> {
+export async function runKeepAlive(
+  deps: SyncDeps,
+  o: { now?: number; maxTokenAgeMs?: number; staleSyncMs?: number; warnExpiryMs?: number } = {},
+): Promise<KeepAliveReport> {
   const clock = deps.clock ?? systemClock;
   const now = o.now ?? clock.now();
   const maxAge = o.maxTokenAgeMs ?? DEFAULT_MAX_TOKEN_AGE_MS;
@@ -59,7 +73,8 @@ export async function runKeepAlive(deps: SyncDeps, o: { now?: number; maxTokenAg
     entries.push(entry);
     if (c.status === undefined || c.status === ConnectionStatus.NotVerified || c.status === ConnectionStatus.CredentialsExpired) {
       entry.action = "skipped";
-      entry.message = c.status === ConnectionStatus.CredentialsExpired ? "credentials expired: waiting for new credentials" : "not verified yet";
+      entry.message =
+        c.status === ConnectionStatus.CredentialsExpired ? "credentials expired: waiting for new credentials" : "not verified yet";
       continue;
     }
     const savedOn = toEpochMs(c.refreshTokenSavedOn) ?? toEpochMs(c.lastVerifiedOn) ?? 0;
@@ -90,23 +105,37 @@ export async function runKeepAlive(deps: SyncDeps, o: { now?: number; maxTokenAg
         }
       }
     }
-    entry.warnings = keepAliveWarnings({ now, refreshTokenExpiresOn, lastSyncOn: c.lastSyncOn, lastVerifiedOn: c.lastVerifiedOn, staleSyncMs, warnExpiryMs });
+    entry.warnings = keepAliveWarnings({
+      now,
+      refreshTokenExpiresOn,
+      lastSyncOn: c.lastSyncOn,
+      lastVerifiedOn: c.lastVerifiedOn,
+      staleSyncMs,
+      warnExpiryMs,
+    });
     const expires = toEpochMs(refreshTokenExpiresOn);
-    if (entry.action !== "rotated" && expires !== undefined && expires - now < DEFAULT_EXPIRED_MS) status = ConnectionStatus.CredentialsExpired;
+    if (entry.action !== "rotated" && expires !== undefined && expires - now < DEFAULT_EXPIRED_MS)
+      status = ConnectionStatus.CredentialsExpired;
     entry.status = status;
     const parts = [rotationFailure, ...entry.warnings].filter((p): p is string => Boolean(p));
     if (parts.length === 0) {
       entry.message = entry.action === "rotated" ? "token renewed" : "nothing due";
       // Clear an earlier keep-alive warning once things are healthy again.
       if (entry.action === "rotated" && c.status === ConnectionStatus.Connected && c.statusMessage?.startsWith("Warning:")) {
-        await deps.dataverse.update(SETS.connection, c.id, { w365_statusmessage: "Connected: the token was renewed and syncs are running." });
+        await deps.dataverse.update(SETS.connection, c.id, {
+          w365_statusmessage: "Connected: the token was renewed and syncs are running.",
+        });
       }
       continue;
     }
     entry.message = parts.join(" ");
     const text = (status === ConnectionStatus.CredentialsExpired ? entry.message : `Warning: ${entry.message}`).slice(0, 2000);
     if (text !== c.statusMessage || status !== c.status || clearExpiry) {
-      await deps.dataverse.update(SETS.connection, c.id, { w365_status: status, w365_statusmessage: text, ...(clearExpiry ? { w365_refreshtokenexpireson: null } : {}) });
+      await deps.dataverse.update(SETS.connection, c.id, {
+        w365_status: status,
+        w365_statusmessage: text,
+        ...(clearExpiry ? { w365_refreshtokenexpireson: null } : {}),
+      });
     }
   }
   return { at: new Date(now).toISOString(), connections: entries };

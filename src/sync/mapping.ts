@@ -37,7 +37,18 @@ interface ProviderAccountRow {
   w365_country?: string | null;
 }
 
-const ROW_COLUMNS = ["w365_provideraccountid", "w365_name", "w365_ioncustomerid", "_w365_connection_value", "w365_contactname", "w365_contactemail", "w365_domain", "w365_tenantid", "w365_postalcode", "w365_country"];
+const ROW_COLUMNS = [
+  "w365_provideraccountid",
+  "w365_name",
+  "w365_ioncustomerid",
+  "_w365_connection_value",
+  "w365_contactname",
+  "w365_contactemail",
+  "w365_domain",
+  "w365_tenantid",
+  "w365_postalcode",
+  "w365_country",
+];
 
 /** Pure: the new account's columns from the Ion customer (or, when Ion is unreachable, the row). */
 export function toNewAccount(row: ProviderAccountRow, customer?: IonCustomer): Record<string, unknown> {
@@ -62,7 +73,10 @@ export function toNewAccount(row: ProviderAccountRow, customer?: IonCustomer): R
   return body;
 }
 
-export async function mapProviderAccount(deps: SyncDeps, o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult> {
+export async function mapProviderAccount(
+  deps: SyncDeps,
+  o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean },
+): Promise<MapResult> {
   const dv = deps.dataverse;
   const row = await dv.tryRetrieve<ProviderAccountRow>(SETS.providerAccount, o.providerAccountId, { select: ROW_COLUMNS });
   if (!row) throw new RecordNotFoundError(`Provider account ${o.providerAccountId} was not found.`);
@@ -71,21 +85,47 @@ export async function mapProviderAccount(deps: SyncDeps, o: { providerAccountId:
   switch (o.action) {
     case "map": {
       if (!o.accountId) throw new ValidationError("Choose the account to map to (AccountId).", { field: "AccountId" });
-      const account = await dv.tryRetrieve<{ accountid: string; name?: string }>(SETS.account, o.accountId, { select: ["accountid", "name"] });
+      const account = await dv.tryRetrieve<{ accountid: string; name?: string }>(SETS.account, o.accountId, {
+        select: ["accountid", "name"],
+      });
       if (!account) throw new RecordNotFoundError(`Account ${o.accountId} was not found.`);
       await dv.update(SETS.providerAccount, id, {
         w365_mappingstatus: MappingStatus.Mapped,
         "w365_account@odata.bind": bind(SETS.account, account.accountid),
         w365_matchreason: `Mapped by an admin to ${account.name ?? account.accountid}`.slice(0, 1000),
       });
-      return { providerAccountId: id, action: "map", outcome: "mapped", accountId: account.accountid, message: `${name} is mapped to ${account.name ?? account.accountid}; its subscriptions follow on the next subscription sync.` };
+      return {
+        providerAccountId: id,
+        action: "map",
+        outcome: "mapped",
+        accountId: account.accountid,
+        message: `${name} is mapped to ${account.name ?? account.accountid}; its subscriptions follow on the next subscription sync.`,
+      };
     }
     case "ignore":
-      await dv.update(SETS.providerAccount, id, { w365_mappingstatus: MappingStatus.Ignored, "w365_account@odata.bind": null, w365_matchreason: "Ignored by an admin" });
-      return { providerAccountId: id, action: "ignore", outcome: "ignored", message: `${name} is ignored: the sync will not map it or sync its subscriptions.` };
+      await dv.update(SETS.providerAccount, id, {
+        w365_mappingstatus: MappingStatus.Ignored,
+        "w365_account@odata.bind": null,
+        w365_matchreason: "Ignored by an admin",
+      });
+      return {
+        providerAccountId: id,
+        action: "ignore",
+        outcome: "ignored",
+        message: `${name} is ignored: the sync will not map it or sync its subscriptions.`,
+      };
     case "unmap":
-      await dv.update(SETS.providerAccount, id, { w365_mappingstatus: MappingStatus.Unmapped, "w365_account@odata.bind": null, w365_matchreason: `${ADMIN_UNMAPPED_MARKER}; the sync will only suggest matches` });
-      return { providerAccountId: id, action: "unmap", outcome: "unmapped", message: `${name} is unmapped; the sync will suggest matches but not map it automatically again.` };
+      await dv.update(SETS.providerAccount, id, {
+        w365_mappingstatus: MappingStatus.Unmapped,
+        "w365_account@odata.bind": null,
+        w365_matchreason: `${ADMIN_UNMAPPED_MARKER}; the sync will only suggest matches`,
+      });
+      return {
+        providerAccountId: id,
+        action: "unmap",
+        outcome: "unmapped",
+        message: `${name} is unmapped; the sync will suggest matches but not map it automatically again.`,
+      };
     case "create": {
       let customer: IonCustomer | undefined;
       if (row._w365_connection_value && row.w365_ioncustomerid) {
@@ -122,7 +162,13 @@ export async function mapProviderAccount(deps: SyncDeps, o: { providerAccountId:
         "w365_account@odata.bind": bind(SETS.account, accountId),
         w365_matchreason: "New account created from the Ion customer by an admin",
       });
-      return { providerAccountId: id, action: "create", outcome: "created", accountId, message: `Account ${customer?.organization ?? name} was created and mapped.` };
+      return {
+        providerAccountId: id,
+        action: "create",
+        outcome: "created",
+        accountId,
+        message: `Account ${customer?.organization ?? name} was created and mapped.`,
+      };
     }
     default:
       throw new ValidationError(`Unknown mapping action "${String(o.action)}": use map, create, ignore or unmap.`, { field: "action" });

@@ -61,7 +61,9 @@ export function runMessage(o: RunMessageInput): string {
     ] as const;
     const active = orders.filter(([, v]) => v > 0);
     const attention = n("conflict") + n("refused") + n("order-failed") > 0 ? " (see the subscriptions in Conflict or Error)" : "";
-    parts.push(active.length === 0 ? "outbound: nothing requested" : `outbound: ${active.map(([k, v]) => `${k} ${v}`).join(", ")}${attention}`);
+    parts.push(
+      active.length === 0 ? "outbound: nothing requested" : `outbound: ${active.map(([k, v]) => `${k} ${v}`).join(", ")}${attention}`,
+    );
   }
   return `${parts.join("; ")}.`;
 }

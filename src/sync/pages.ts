@@ -37,7 +37,9 @@ export class PageCheckpoints {
     const seq = this.writer.lastSeq;
     this.checkpoints = this.checkpoints
       .then(() => this.writer.whenWritten(seq))
-      .then(() => this.run.event({ type: "page-done", phase: this.phase, counts: this.run.report.counts, at: this.ctx.clock.now() }, progress));
+      .then(() =>
+        this.run.event({ type: "page-done", phase: this.phase, counts: this.run.report.counts, at: this.ctx.clock.now() }, progress),
+      );
     this.checkpoints.catch(() => undefined);
     // Complete batches go out at once (up to the writer's concurrency in flight); the reader waits only
     // while batches queue behind those, which bounds the memory held in writes.

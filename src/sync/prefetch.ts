@@ -6,8 +6,8 @@
  */
 import type { DataverseClient } from "../dataverse";
 import { queryString } from "../dataverse";
-import { ConnectionNotFoundError } from "./errors";
 import { CONNECTION_WITH_TOKEN_COLUMNS, ConnectionRecord, connectionWithTokensFromRow } from "./context";
+import { ConnectionNotFoundError } from "./errors";
 import type { RunKind, RunRow } from "./runs";
 import { RUN_COLUMNS } from "./runs";
 import { SETS } from "./schema";
@@ -24,12 +24,38 @@ export function staleRunsFilter(connectionId: string, kind: RunKind): string {
   return `_w365_connection_value eq ${connectionId} and w365_kind eq '${kind}' and w365_status eq 'running' and w365_dryrun eq false`;
 }
 
-export async function prefetchRun(dv: DataverseClient, connectionId: string, kind: RunKind, o: { wantRuns: boolean; wantAccountsVersion: boolean }): Promise<RunPrefetch> {
+export async function prefetchRun(
+  dv: DataverseClient,
+  connectionId: string,
+  kind: RunKind,
+  o: { wantRuns: boolean; wantAccountsVersion: boolean },
+): Promise<RunPrefetch> {
   const select = [...CONNECTION_WITH_TOKEN_COLUMNS];
   const ops = [
     { method: "GET" as const, entitySet: SETS.connection, key: connectionId, query: queryString({ select }).replace(/^\?/, "") },
-    ...(o.wantRuns ? [{ method: "GET" as const, entitySet: SETS.syncRun, query: queryString({ select: RUN_COLUMNS, filter: staleRunsFilter(connectionId, kind), orderby: "w365_startedon desc", top: 5 }).replace(/^\?/, "") }] : []),
-    ...(o.wantAccountsVersion ? [{ method: "GET" as const, entitySet: SETS.account, query: queryString({ select: ["accountid", "versionnumber"], orderby: "versionnumber desc", top: 1 }).replace(/^\?/, "") }] : []),
+    ...(o.wantRuns
+      ? [
+          {
+            method: "GET" as const,
+            entitySet: SETS.syncRun,
+            query: queryString({
+              select: RUN_COLUMNS,
+              filter: staleRunsFilter(connectionId, kind),
+              orderby: "w365_startedon desc",
+              top: 5,
+            }).replace(/^\?/, ""),
+          },
+        ]
+      : []),
+    ...(o.wantAccountsVersion
+      ? [
+          {
+            method: "GET" as const,
+            entitySet: SETS.account,
+            query: queryString({ select: ["accountid", "versionnumber"], orderby: "versionnumber desc", top: 1 }).replace(/^\?/, ""),
+          },
+        ]
+      : []),
   ];
   const [conn, runs, version] = await dv.batch(ops, { continueOnError: true });
   if (!conn || !conn.ok) {
@@ -39,7 +65,8 @@ export async function prefetchRun(dv: DataverseClient, connectionId: string, kin
   const connection = connectionWithTokensFromRow(conn.body as Record<string, unknown>);
   const runningRuns = o.wantRuns && runs?.ok ? (((runs.body as { value?: RunRow[] })?.value ?? []) as RunRow[]) : [];
   let accountsMaxVersion: string | undefined;
-  const vrow = o.wantAccountsVersion && version?.ok ? (version.body as { value?: { versionnumber?: number | string }[] })?.value?.[0] : undefined;
+  const vrow =
+    o.wantAccountsVersion && version?.ok ? (version.body as { value?: { versionnumber?: number | string }[] })?.value?.[0] : undefined;
   if (vrow?.versionnumber !== undefined && vrow.versionnumber !== null) accountsMaxVersion = String(vrow.versionnumber);
   return { connection, runningRuns, accountsMaxVersion };
 }

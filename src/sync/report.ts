@@ -125,12 +125,28 @@ export class RunReport {
     let hi = json.entries.length;
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      const trial = JSON.stringify({ ...json, entries: json.entries.slice(0, mid), omittedEntries: json.omittedEntries + json.entries.length - mid });
+      const trial = JSON.stringify({
+        ...json,
+        entries: json.entries.slice(0, mid),
+        omittedEntries: json.omittedEntries + json.entries.length - mid,
+      });
       if (trial.length <= maxChars) lo = mid;
       else hi = mid - 1;
     }
-    text = JSON.stringify({ ...json, entries: json.entries.slice(0, lo), omittedEntries: json.omittedEntries + json.entries.length - lo, truncated: true });
+    text = JSON.stringify({
+      ...json,
+      entries: json.entries.slice(0, lo),
+      omittedEntries: json.omittedEntries + json.entries.length - lo,
+      truncated: true,
+    });
     if (text.length <= maxChars) return text;
-    return JSON.stringify({ version: 1, kind: json.kind, dryRun: json.dryRun, counts: json.counts, truncated: true, omittedEntries: json.omittedEntries + json.entries.length }).slice(0, maxChars);
+    return JSON.stringify({
+      version: 1,
+      kind: json.kind,
+      dryRun: json.dryRun,
+      counts: json.counts,
+      truncated: true,
+      omittedEntries: json.omittedEntries + json.entries.length,
+    }).slice(0, maxChars);
   }
 }

@@ -63,7 +63,12 @@ export function runName(kind: RunKind, trigger: string, connectionName: string, 
   return `${kind} · ${connectionName} · ${trigger} · ${new Date(at).toISOString().replace("T", " ").slice(0, 19)}`.slice(0, 100);
 }
 
-export async function createQueuedRun(dv: DataverseClient, o: Omit<RunStart, "runId" | "holderId">, now: number, status: RunStatus = "queued"): Promise<string> {
+export async function createQueuedRun(
+  dv: DataverseClient,
+  o: Omit<RunStart, "runId" | "holderId">,
+  now: number,
+  status: RunStatus = "queued",
+): Promise<string> {
   return dv.create(SETS.syncRun, {
     w365_name: runName(o.kind, o.trigger, o.connectionName, now),
     "w365_connection@odata.bind": bind(SETS.connection, o.connectionId),
@@ -175,7 +180,11 @@ export class RunRecorder {
     if (now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
     this.lastWrite = now;
     this.checkpoint = nextState(this.checkpoint, { type: "heartbeat", at: now, holder: this.start.holderId });
-    await this.dv.update(SETS.syncRun, this.runId, { w365_progress: text.slice(0, 400), w365_checkpoint: JSON.stringify(this.checkpoint), ...this.countColumns() });
+    await this.dv.update(SETS.syncRun, this.runId, {
+      w365_progress: text.slice(0, 400),
+      w365_checkpoint: JSON.stringify(this.checkpoint),
+      ...this.countColumns(),
+    });
   }
 
   /** The counts so far, written with every progress update so the admin UI shows them live. */
@@ -217,7 +226,10 @@ export class RunRecorder {
       await this.dv.update(SETS.syncRun, this.runId, body);
       return [];
     }
-    const [own, ...others] = await this.dv.batch([{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch: "*" }, ...alsoWrite], { continueOnError: true });
+    const [own, ...others] = await this.dv.batch(
+      [{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch: "*" }, ...alsoWrite],
+      { continueOnError: true },
+    );
     if (own && !own.ok) throw own.error;
     return others;
   }

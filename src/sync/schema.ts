@@ -34,8 +34,14 @@ export const SyncState = {
 } as const;
 
 export const ALTERNATE_KEYS = {
-  providerAccount: (connectionId: string, ionCustomerId: string) => ({ _w365_connection_value: connectionId, w365_ioncustomerid: ionCustomerId }),
-  providerSubscription: (connectionId: string, ionSubscriptionId: string) => ({ _w365_connection_value: connectionId, w365_ionsubscriptionid: ionSubscriptionId }),
+  providerAccount: (connectionId: string, ionCustomerId: string) => ({
+    _w365_connection_value: connectionId,
+    w365_ioncustomerid: ionCustomerId,
+  }),
+  providerSubscription: (connectionId: string, ionSubscriptionId: string) => ({
+    _w365_connection_value: connectionId,
+    w365_ionsubscriptionid: ionSubscriptionId,
+  }),
 };
 
 /** `@odata.bind` value for a lookup. */
@@ -105,7 +111,12 @@ export const OUTBOUND_COLUMNS = [
  * Provider subscription columns read once per run: change detection, plus everything the outbound phase
  * of the same run needs (no second query: see subscriptions.ts).
  */
-export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [...OUTBOUND_COLUMNS, "w365_contenthash", "w365_cancellationalloweduntil", "w365_missingsince"] as const;
+export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [
+  ...OUTBOUND_COLUMNS,
+  "w365_contenthash",
+  "w365_cancellationalloweduntil",
+  "w365_missingsince",
+] as const;
 
 /** Account columns used as matching signals (read once per run, paged). */
 export const ACCOUNT_MATCH_COLUMNS = [

@@ -8,15 +8,15 @@ import type { BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscription } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
 import { pagesToSkip } from "./checkpoint";
-import type { CustomerLinks, LinkDecision } from "./links";
-import { PageCheckpoints } from "./pages";
-import { readAheadUntil } from "./pool";
-import { SyncError } from "./errors";
 import type { SyncContext } from "./context";
+import { SyncError } from "./errors";
+import type { CustomerLinks, LinkDecision } from "./links";
 import { sameInstant } from "./mappers/dates";
 import { toProviderSubscriptionRow } from "./mappers/toProviderSubscriptionRow";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
 import type { OutboundRow } from "./outbound/runner";
+import { PageCheckpoints } from "./pages";
+import { readAheadUntil } from "./pool";
 import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
 import { BatchWriter } from "./writer";
@@ -59,7 +59,10 @@ export function requestPending(row: ExistingProviderSubscription | undefined): b
 }
 
 /** Pure: Ion values that changed outside Work 365 since the row was last written. */
-export function externalChanges(row: ExistingProviderSubscription, sub: { quantity: number; status: string; cancellationAllowedUntil?: string | null; autoRenew: boolean }): { before: Record<string, unknown>; after: Record<string, unknown> } | undefined {
+export function externalChanges(
+  row: ExistingProviderSubscription,
+  sub: { quantity: number; status: string; cancellationAllowedUntil?: string | null; autoRenew: boolean },
+): { before: Record<string, unknown>; after: Record<string, unknown> } | undefined {
   const before: Record<string, unknown> = {};
   const after: Record<string, unknown> = {};
   if (typeof row.w365_quantity === "number" && row.w365_quantity !== sub.quantity) {
@@ -85,17 +88,27 @@ export function externalChanges(row: ExistingProviderSubscription, sub: { quanti
   return Object.keys(after).length > 0 ? { before, after } : undefined;
 }
 
-export async function loadMappedCustomers(dv: DataverseClient, connectionId: string, providerAccountId?: string): Promise<{ mapped: Map<string, MappedCustomer>; unmapped: Set<string> }> {
+export async function loadMappedCustomers(
+  dv: DataverseClient,
+  connectionId: string,
+  providerAccountId?: string,
+): Promise<{ mapped: Map<string, MappedCustomer>; unmapped: Set<string> }> {
   const mapped = new Map<string, MappedCustomer>();
   const unmapped = new Set<string>();
   const filter = `_w365_connection_value eq ${connectionId}${providerAccountId ? ` and w365_provideraccountid eq ${providerAccountId}` : ""}`;
-  for await (const page of dv.queryPages<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_mappingstatus?: number; _w365_account_value?: string | null }>(SETS.providerAccount, {
+  for await (const page of dv.queryPages<{
+    w365_provideraccountid: string;
+    w365_ioncustomerid: string;
+    w365_mappingstatus?: number;
+    _w365_account_value?: string | null;
+  }>(SETS.providerAccount, {
     select: ["w365_provideraccountid", "w365_ioncustomerid", "w365_mappingstatus", "_w365_account_value"],
     filter,
     pageSize: 5000,
   })) {
     for (const r of page) {
-      if (r.w365_mappingstatus === MappingStatus.Mapped && r._w365_account_value) mapped.set(String(r.w365_ioncustomerid), { providerAccountId: r.w365_provideraccountid, accountId: r._w365_account_value });
+      if (r.w365_mappingstatus === MappingStatus.Mapped && r._w365_account_value)
+        mapped.set(String(r.w365_ioncustomerid), { providerAccountId: r.w365_provideraccountid, accountId: r._w365_account_value });
       else unmapped.add(String(r.w365_ioncustomerid));
     }
   }
@@ -107,7 +120,12 @@ export async function loadMappedCustomers(dv: DataverseClient, connectionId: str
  * rows with a pending request or an order in flight keep everything, the outbound phase uses them.
  */
 function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: string }): ExistingProviderSubscription {
-  if (requestPending(row) || row.w365_syncstate === SyncState.SentToIon || row.w365_syncstate === SyncState.Conflict || row.w365_syncstate === SyncState.Error) {
+  if (
+    requestPending(row) ||
+    row.w365_syncstate === SyncState.SentToIon ||
+    row.w365_syncstate === SyncState.Conflict ||
+    row.w365_syncstate === SyncState.Error
+  ) {
     delete row["@odata.etag"];
     return row;
   }
@@ -138,7 +156,14 @@ const SEP = "\u0001";
 
 /** Pure: the slim row as one string (hash first, missing-since last), or undefined when a value does not fit. */
 export function packStoredSubscription(row: ExistingProviderSubscription): string | undefined {
-  const text = [row.w365_contenthash, row.w365_providersubscriptionid, row.w365_ionsubscriptionid, row.w365_status, row.w365_cancellationalloweduntil, row.w365_missingsince];
+  const text = [
+    row.w365_contenthash,
+    row.w365_providersubscriptionid,
+    row.w365_ionsubscriptionid,
+    row.w365_status,
+    row.w365_cancellationalloweduntil,
+    row.w365_missingsince,
+  ];
   // null and undefined both unpack as null; an empty or separator-holding string would not round-trip.
   if (text.some((v) => v !== null && v !== undefined && (typeof v !== "string" || v === "" || v.includes(SEP)))) return undefined;
   const nums = [row.w365_quantity, row.w365_syncstate];
@@ -189,10 +214,18 @@ function packedUnchanged(packed: string, hash: string): boolean {
   return packed.startsWith(hash) && packed.charCodeAt(hash.length) === 1 && packed.endsWith(SEP);
 }
 
-export async function loadExistingSubscriptions(dv: DataverseClient, connectionId: string, providerAccountId?: string): Promise<StoredSubscriptions> {
+export async function loadExistingSubscriptions(
+  dv: DataverseClient,
+  connectionId: string,
+  providerAccountId?: string,
+): Promise<StoredSubscriptions> {
   const map: StoredSubscriptions = new Map();
   const filter = `_w365_connection_value eq ${connectionId}${providerAccountId ? ` and _w365_provideraccount_value eq ${providerAccountId}` : ""}`;
-  for await (const page of dv.queryPages<ExistingProviderSubscription>(SETS.providerSubscription, { select: [...PROVIDER_SUBSCRIPTION_STATE_COLUMNS], filter, pageSize: 5000 })) {
+  for await (const page of dv.queryPages<ExistingProviderSubscription>(SETS.providerSubscription, {
+    select: [...PROVIDER_SUBSCRIPTION_STATE_COLUMNS],
+    filter,
+    pageSize: 5000,
+  })) {
     for (const full of page) {
       const row = slimExisting(full);
       // Only rows the run treats as quiet are packed, so a packed row never needs its pending state.
@@ -292,26 +325,62 @@ export async function runSubscriptionsPhase(
       }
       if (reappeared) built.body.w365_missingsince = null;
       const ext = row ? externalChanges(row, s) : undefined;
-      if (ext) report.add({ entity: "providersubscription", key: s.id, name, action: "external-change", before: ext.before, after: ext.after, message: "changed outside Work 365" });
+      if (ext)
+        report.add({
+          entity: "providersubscription",
+          key: s.id,
+          name,
+          action: "external-change",
+          before: ext.before,
+          after: ext.after,
+          message: "changed outside Work 365",
+        });
       const action = row ? "updated" : "created";
-      const returned = reappeared ? { before: { w365_missingsince: row?.w365_missingsince }, after: { w365_missingsince: null }, message: "returned by StreamOne Ion again" } : {};
+      const returned = reappeared
+        ? {
+            before: { w365_missingsince: row?.w365_missingsince },
+            after: { w365_missingsince: null },
+            message: "returned by StreamOne Ion again",
+          }
+        : {};
       if (o.dryRun) {
-        report.add({ entity: "providersubscription", key: s.id, name, action: row ? "would-update" : "would-create", after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status }, ...returned });
+        report.add({
+          entity: "providersubscription",
+          key: s.id,
+          name,
+          action: row ? "would-update" : "would-create",
+          after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status },
+          ...returned,
+        });
         return;
       }
       // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
       // in the update, changed or not): leave the auto-renew one out when it already holds the value, so
       // the sync's own updates set off no webhook per changed subscription (issue 8).
-      if (row && "w365_requestedautorenew" in built.body && row.w365_requestedautorenew === built.body.w365_requestedautorenew) delete built.body.w365_requestedautorenew;
+      if (row && "w365_requestedautorenew" in built.body && row.w365_requestedautorenew === built.body.w365_requestedautorenew)
+        delete built.body.w365_requestedautorenew;
       const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
       // The callback keeps only the id and name, not the Ion object (memory while writes are queued).
       const sid = s.id;
       writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
         if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action, ...returned });
-        else report.add({ entity: "providersubscription", key: sid, name, action: "failed", error: { code: result.error.code, message: result.error.message } });
+        else
+          report.add({
+            entity: "providersubscription",
+            key: sid,
+            name,
+            action: "failed",
+            error: { code: result.error.code, message: result.error.message },
+          });
       });
     } catch (error) {
-      report.add({ entity: "providersubscription", key: s.id, name: s.name, action: "failed", error: { code: errorCode(error), message: ensureError(error).message } });
+      report.add({
+        entity: "providersubscription",
+        key: s.id,
+        name: s.name,
+        action: "failed",
+        error: { code: errorCode(error), message: ensureError(error).message },
+      });
     }
   };
 
@@ -399,10 +468,23 @@ export async function runSubscriptionsPhase(
   const missing = flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
   if (!o.dryRun) await writer.drain();
   await pageCheckpoints.settled();
-  report.phase("subscriptions", { ionSubscriptions: read, mappedCustomers: concurrent ? linkedCustomers.size : mapped.size, unmappedCustomers: concurrent ? undefined : unmapped.size, linkedBesideAccountsPhase: Boolean(concurrent), heldForCustomersAtMost: concurrent?.links.peakHeld, skippedUnmapped, existingRows: existing.size, missingInIon: missing.total, newlyMissing: missing.flagged, resumedAfterPages: skip, mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId) });
+  report.phase("subscriptions", {
+    ionSubscriptions: read,
+    mappedCustomers: concurrent ? linkedCustomers.size : mapped.size,
+    unmappedCustomers: concurrent ? undefined : unmapped.size,
+    linkedBesideAccountsPhase: Boolean(concurrent),
+    heldForCustomersAtMost: concurrent?.links.peakHeld,
+    skippedUnmapped,
+    existingRows: existing.size,
+    missingInIon: missing.total,
+    newlyMissing: missing.flagged,
+    resumedAfterPages: skip,
+    mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId),
+  });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
   const outbound: ExistingProviderSubscription[] = [];
-  for (const row of existing.values()) if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);
+  for (const row of existing.values())
+    if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);
   return outbound;
 }
 
@@ -427,17 +509,25 @@ function flagMissingSubscriptions(
     if (row.w365_missingsince) continue;
     flagged++;
     report.count("missing-subscription");
-    const entry = { entity: "providersubscription" as const, key: ionId, name: row.w365_name ?? undefined, message: "no longer returned by StreamOne Ion" };
+    const entry = {
+      entity: "providersubscription" as const,
+      key: ionId,
+      name: row.w365_name ?? undefined,
+      message: "no longer returned by StreamOne Ion",
+    };
     if (o.dryRun) {
       report.add({ ...entry, action: "missing" });
       continue;
     }
-    o.writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key: row.w365_providersubscriptionid, body: { w365_missingsince: nowIso } }, (result: BatchResult) => {
-      if (result.ok) {
-        report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso } });
-        report.count("updated");
-      } else report.add({ ...entry, action: "failed", error: { code: result.error.code, message: result.error.message } });
-    });
+    o.writer.add(
+      { method: "PATCH", entitySet: SETS.providerSubscription, key: row.w365_providersubscriptionid, body: { w365_missingsince: nowIso } },
+      (result: BatchResult) => {
+        if (result.ok) {
+          report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso } });
+          report.count("updated");
+        } else report.add({ ...entry, action: "failed", error: { code: result.error.code, message: result.error.message } });
+      },
+    );
   }
   return { total, flagged };
 }

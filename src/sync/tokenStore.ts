@@ -14,12 +14,12 @@
  * process (`unsavedRotations`): the next lease of ANY store of that connector in this process (a later
  * run, a verify, the keep-alive) saves it first, instead of presenting the stored, already-used token.
  */
-import { DataverseConcurrencyError, DataverseClient } from "../dataverse";
+import { DataverseClient, DataverseConcurrencyError } from "../dataverse";
+import { IonTokenSaveError, TokenState, TokenStore } from "../ion";
 import { Clock, systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
 import { registerSecret } from "../shared/redact";
 import { backoffMs, DEFAULT_RETRY, sleep as realSleep } from "../shared/retry";
-import { IonTokenSaveError, TokenState, TokenStore } from "../ion";
 import { TokenLeaseLostError, TokenLeaseTimeoutError } from "./errors";
 import { toEpochMs } from "./mappers/dates";
 import { SETS } from "./schema";
@@ -214,7 +214,9 @@ export class DataverseTokenStore implements TokenStore {
         );
       }
       // Short waits: a refresh takes about a second; the cap keeps a stuck holder from stalling us long.
-      await this.sleep(Math.min(backoffMs(attempt, { ...DEFAULT_RETRY, baseDelayMs: 50, maxDelayMs: 2_000 }, this.random), Math.max(50, until - now)));
+      await this.sleep(
+        Math.min(backoffMs(attempt, { ...DEFAULT_RETRY, baseDelayMs: 50, maxDelayMs: 2_000 }, this.random), Math.max(50, until - now)),
+      );
     }
   }
 
@@ -292,7 +294,12 @@ export class DataverseTokenStore implements TokenStore {
       const row = await this.read();
       if (row.w365_tokenleaseholder !== this.holderId) return;
       try {
-        await this.dv.update(SETS.connection, this.connectionId, { w365_tokenleaseuntil: null, w365_tokenleaseholder: null }, { ifMatch: row["@odata.etag"] ?? "*" });
+        await this.dv.update(
+          SETS.connection,
+          this.connectionId,
+          { w365_tokenleaseuntil: null, w365_tokenleaseholder: null },
+          { ifMatch: row["@odata.etag"] ?? "*" },
+        );
         return;
       } catch (error) {
         if (!(error instanceof DataverseConcurrencyError)) throw error;

@@ -4,11 +4,26 @@
  * wrong), check v1 with the API Key/Secret. Writes status, message, last verified and refresh-token
  * expiry on the connector, and a w365_syncrun (kind verify).
  */
-import { IonApiError, IonAuthenticationError, IonNetworkError, IonPermissionError, IonTokenSaveError, IonV1AuthError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
+import {
+  IonApiError,
+  IonAuthenticationError,
+  IonNetworkError,
+  IonPermissionError,
+  IonTokenSaveError,
+  IonV1AuthError,
+  REQUEST_NEW_CREDENTIALS_INSTRUCTION,
+} from "../ion";
 import { ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
 import { statusLabel } from "./connection";
-import { isRefreshTokenRejected, loadConnection, makeContext, STATUS_MESSAGE_MAX_LENGTH, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
+import {
+  isRefreshTokenRejected,
+  loadConnection,
+  makeContext,
+  STATUS_MESSAGE_MAX_LENGTH,
+  SyncDeps,
+  tokenSaveFailureStatusMessage,
+} from "./context";
 import { RunRecorder } from "./runs";
 import { ConnectionStatus, SETS } from "./schema";
 import type { Trigger } from "./types";
@@ -31,11 +46,19 @@ export interface VerifyResult {
 }
 
 /** Pure: connector status and the admin's message from the three checks. */
-export function verifyOutcome(checks: VerifyCheck[], o: { tokenRejected: boolean; refreshTokenExpiresOn?: string }): { status: number; message: string } {
+export function verifyOutcome(
+  checks: VerifyCheck[],
+  o: { tokenRejected: boolean; refreshTokenExpiresOn?: string },
+): { status: number; message: string } {
   const failed = checks.filter((c) => !c.ok);
   if (failed.length === 0) {
-    const until = o.refreshTokenExpiresOn ? ` The refresh token is valid until ${o.refreshTokenExpiresOn.slice(0, 10)} and is renewed automatically every day.` : "";
-    return { status: ConnectionStatus.Connected, message: `Connected: refresh token rotated and saved, v3 API read OK, v1 API Key and Secret accepted.${until}` };
+    const until = o.refreshTokenExpiresOn
+      ? ` The refresh token is valid until ${o.refreshTokenExpiresOn.slice(0, 10)} and is renewed automatically every day.`
+      : "";
+    return {
+      status: ConnectionStatus.Connected,
+      message: `Connected: refresh token rotated and saved, v3 API read OK, v1 API Key and Secret accepted.${until}`,
+    };
   }
   const status = o.tokenRejected ? ConnectionStatus.CredentialsExpired : ConnectionStatus.Failed;
   return { status, message: failed.map((c) => c.message).join(" ") };
@@ -80,12 +103,20 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
     if (error instanceof IonAuthenticationError) {
       tokenRejected = true;
       refreshTokenRefused = isRefreshTokenRejected(error);
-      checks.push({ name: "refresh token", ok: false, message: `The Refresh Token was rejected by StreamOne Ion (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
+      checks.push({
+        name: "refresh token",
+        ok: false,
+        message: `The Refresh Token was rejected by StreamOne Ion (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
+      });
     } else if (error instanceof IonTokenSaveError) {
       tokenSaveFailed = true;
       checks.push({ name: "refresh token", ok: false, message: e.message });
     } else if (error instanceof IonNetworkError) {
-      checks.push({ name: "refresh token", ok: false, message: `StreamOne Ion could not be reached at ${connection.ionBaseUrl} (${e.message}). Check the Ion base URL and try again.` });
+      checks.push({
+        name: "refresh token",
+        ok: false,
+        message: `StreamOne Ion could not be reached at ${connection.ionBaseUrl} (${e.message}). Check the Ion base URL and try again.`,
+      });
     } else {
       checks.push({ name: "refresh token", ok: false, message: `The token exchange failed: ${e.message}` });
     }
@@ -99,12 +130,24 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
       checks.push({ name: "account id (v3)", ok: true, message: `Account ID ${connection.ionAccountId} accepted.` });
     } catch (error) {
       if (error instanceof IonPermissionError) {
-        checks.push({ name: "account id (v3)", ok: false, message: `The Account ID ${connection.ionAccountId} does not match these credentials: copy the Account ID from the Ion portal → Settings → Account Information.` });
+        checks.push({
+          name: "account id (v3)",
+          ok: false,
+          message: `The Account ID ${connection.ionAccountId} does not match these credentials: copy the Account ID from the Ion portal → Settings → Account Information.`,
+        });
       } else if (error instanceof IonAuthenticationError) {
         tokenRejected = true;
-        checks.push({ name: "account id (v3)", ok: false, message: `StreamOne Ion rejected the access token. ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}` });
+        checks.push({
+          name: "account id (v3)",
+          ok: false,
+          message: `StreamOne Ion rejected the access token. ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
+        });
       } else {
-        checks.push({ name: "account id (v3)", ok: false, message: `Reading customers from the v3 API failed: ${ensureError(error).message}` });
+        checks.push({
+          name: "account id (v3)",
+          ok: false,
+          message: `Reading customers from the v3 API failed: ${ensureError(error).message}`,
+        });
       }
     }
   }
@@ -113,9 +156,17 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
     checks.push({ name: "api key and secret (v1)", ok: true, message: "API Key and Secret accepted." });
   } catch (error) {
     if (error instanceof IonV1AuthError) {
-      checks.push({ name: "api key and secret (v1)", ok: false, message: `The API Key or API Secret is wrong (${error.message}) Generate new API keys on the Ion portal's Account Information page and paste both into the connector.` });
+      checks.push({
+        name: "api key and secret (v1)",
+        ok: false,
+        message: `The API Key or API Secret is wrong (${error.message}) Generate new API keys on the Ion portal's Account Information page and paste both into the connector.`,
+      });
     } else {
-      checks.push({ name: "api key and secret (v1)", ok: false, message: `The v1 API check failed: ${error instanceof IonApiError ? error.message : ensureError(error).message}` });
+      checks.push({
+        name: "api key and secret (v1)",
+        ok: false,
+        message: `The v1 API check failed: ${error instanceof IonApiError ? error.message : ensureError(error).message}`,
+      });
     }
   }
   const outcome = verifyOutcome(checks, { tokenRejected, refreshTokenExpiresOn });
@@ -123,7 +174,9 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   // Marked only when the unsaved token is the one problem: a later run that saves it then sets the connector
   // back to Connected, which must not hide another failed check (a wrong API key, say).
   const onlyTokenSaveFailed = tokenSaveFailed && checks.filter((c) => !c.ok).length === 1;
-  const message = onlyTokenSaveFailed ? tokenSaveFailureStatusMessage(outcome.message) : redact(outcome.message).slice(0, STATUS_MESSAGE_MAX_LENGTH);
+  const message = onlyTokenSaveFailed
+    ? tokenSaveFailureStatusMessage(outcome.message)
+    : redact(outcome.message).slice(0, STATUS_MESSAGE_MAX_LENGTH);
   await ctx.dv.update(SETS.connection, connection.id, {
     w365_status: outcome.status,
     w365_statusmessage: message,
@@ -134,5 +187,14 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   const ok = checks.every((c) => c.ok);
   await run.finish(ok ? "succeeded" : "failed", message);
   ctx.logger.info("verify finished", { ok, status: statusLabel(outcome.status) });
-  return { ok, connectionId: connection.id, status: outcome.status, statusLabel: statusLabel(outcome.status), message, checks, refreshTokenExpiresOn, runId: run.runId };
+  return {
+    ok,
+    connectionId: connection.id,
+    status: outcome.status,
+    statusLabel: statusLabel(outcome.status),
+    message,
+    checks,
+    refreshTokenExpiresOn,
+    runId: run.runId,
+  };
 }

@@ -1,13 +1,14 @@
-import { parseBenchArgs, DEFAULT_CUSTOMERS, DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER } from "../../bench/args";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+
+import { DEFAULT_CUSTOMERS, DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER, parseBenchArgs } from "../../bench/args";
 import { entitySetOfPath, ownPeakRssMb, recordedLine, residentByKind } from "../../bench/child";
 import { computeFloor, pagesFor, requiredReads } from "../../bench/floor";
 import { toLoaderOperation } from "../../bench/loader";
-import { contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type BenchResults, type RunResult } from "../../bench/result";
+import { type BenchResults, contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type RunResult } from "../../bench/result";
 import { changedRows, childExecArgv, contentOf, pickEvenly } from "../../bench/run";
 import { THROTTLED_LIMITS } from "../../bench/throttled";
 import { ValidationError } from "../../src/shared/errors";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 
 const CONNECTION = "11111111-1111-1111-1111-111111111111";
 const LOADER = "22222222-2222-2222-2222-222222222222";
@@ -64,19 +65,57 @@ function results(runs: Partial<Record<(typeof RUN_NAMES)[number], RunResult>> = 
 
 describe("bench arguments", () => {
   it("defaults to scenario L with service protection on", () => {
-    expect(parseBenchArgs([])).toStrictEqual({ customers: DEFAULT_CUSTOMERS, subscriptionsPerCustomer: DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER, seed: 8, changeFraction: 0.01, serviceProtection: true, throttled: false, throttleLimits: THROTTLED_LIMITS, help: false });
+    expect(parseBenchArgs([])).toStrictEqual({
+      customers: DEFAULT_CUSTOMERS,
+      subscriptionsPerCustomer: DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER,
+      seed: 8,
+      changeFraction: 0.01,
+      serviceProtection: true,
+      throttled: false,
+      throttleLimits: THROTTLED_LIMITS,
+      help: false,
+    });
     expect(DEFAULT_CUSTOMERS).toBe(10_000);
     expect(DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER).toBe(5);
   });
 
   it("reads both --name value and --name=value forms", () => {
-    const a = parseBenchArgs(["--customers", "1000", "--subscriptions-per-customer=3", "--out", "/tmp/x", "--no-service-protection", "--change-fraction=0.05", "--sync-heap-mb", "192"]);
-    expect(a).toMatchObject({ customers: 1000, subscriptionsPerCustomer: 3, outDir: "/tmp/x", serviceProtection: false, changeFraction: 0.05, syncHeapMb: 192 });
-    expect(childExecArgv(192, "--cpu-prof  --cpu-prof-dir=/tmp/p")).toStrictEqual(["--max-old-space-size=192", "--cpu-prof", "--cpu-prof-dir=/tmp/p"]);
+    const a = parseBenchArgs([
+      "--customers",
+      "1000",
+      "--subscriptions-per-customer=3",
+      "--out",
+      "/tmp/x",
+      "--no-service-protection",
+      "--change-fraction=0.05",
+      "--sync-heap-mb",
+      "192",
+    ]);
+    expect(a).toMatchObject({
+      customers: 1000,
+      subscriptionsPerCustomer: 3,
+      outDir: "/tmp/x",
+      serviceProtection: false,
+      changeFraction: 0.05,
+      syncHeapMb: 192,
+    });
+    expect(childExecArgv(192, "--cpu-prof  --cpu-prof-dir=/tmp/p")).toStrictEqual([
+      "--max-old-space-size=192",
+      "--cpu-prof",
+      "--cpu-prof-dir=/tmp/p",
+    ]);
     expect(childExecArgv(undefined, "")).toStrictEqual([]);
   });
 
-  it.each([[["--customers", "0"]], [["--customers", "1.5"]], [["--sync-heap-mb", "10"]], [["--customers"]], [["--subscriptions-per-customer", "-1"]], [["--change-fraction", "2"]], [["--bogus"]]])("rejects %j with a ValidationError", (argv) => {
+  it.each([
+    [["--customers", "0"]],
+    [["--customers", "1.5"]],
+    [["--sync-heap-mb", "10"]],
+    [["--customers"]],
+    [["--subscriptions-per-customer", "-1"]],
+    [["--change-fraction", "2"]],
+    [["--bogus"]],
+  ])("rejects %j with a ValidationError", (argv) => {
     expect(() => parseBenchArgs(argv)).toThrow(ValidationError);
   });
 });
@@ -91,7 +130,12 @@ describe("floor", () => {
 
   it("adds changed rows at 1,000 per $batch and the run's three bookkeeping requests", () => {
     // Scenario L, no change: 10,000 provider accounts (2 pages) + 50,000 subscriptions (10 pages) + 3.
-    expect(computeFloor({ reads: requiredReads({ providerAccounts: 10_000, providerSubscriptions: 50_000, accounts: 11_000, matchingNeeded: false }), changedRows: 0 })).toStrictEqual({
+    expect(
+      computeFloor({
+        reads: requiredReads({ providerAccounts: 10_000, providerSubscriptions: 50_000, accounts: 11_000, matchingNeeded: false }),
+        changedRows: 0,
+      }),
+    ).toStrictEqual({
       requests: 15,
       readRequests: 12,
       writeRequests: 0,
@@ -99,7 +143,10 @@ describe("floor", () => {
       pages: { w365_provideraccounts: 2, w365_providersubscriptions: 10 },
     });
     // First run: nothing stored yet, accounts read for matching, 60,000 new rows.
-    const first = computeFloor({ reads: requiredReads({ providerAccounts: 0, providerSubscriptions: 0, accounts: 11_000, matchingNeeded: true }), changedRows: 60_000 });
+    const first = computeFloor({
+      reads: requiredReads({ providerAccounts: 0, providerSubscriptions: 0, accounts: 11_000, matchingNeeded: true }),
+      changedRows: 60_000,
+    });
     expect(first.requests).toBe(1 + 1 + 3 + 60 + 3);
     expect(computeFloor({ reads: {}, changedRows: 1001, bookkeeping: 0 }).requests).toBe(2);
   });
@@ -110,7 +157,11 @@ describe("loader operations", () => {
 
   it("re-keys an alternate-key upsert onto the loader's connector", () => {
     const op = toLoaderOperation(
-      { entitySet: "w365_providersubscriptions", key: { _w365_connection_value: CONNECTION, w365_ionsubscriptionid: "s-1" }, body: { w365_quantity: 3, "w365_connection@odata.bind": `/w365_providerconnections(${CONNECTION})` } },
+      {
+        entitySet: "w365_providersubscriptions",
+        key: { _w365_connection_value: CONNECTION, w365_ionsubscriptionid: "s-1" },
+        body: { w365_quantity: 3, "w365_connection@odata.bind": `/w365_providerconnections(${CONNECTION})` },
+      },
       LOADER,
       noIds,
     );
@@ -123,7 +174,11 @@ describe("loader operations", () => {
   });
 
   it("resolves a row addressed by GUID through its Ion id", () => {
-    const op = toLoaderOperation({ entitySet: "w365_provideraccounts", key: "33333333-3333-3333-3333-333333333333", body: { w365_contactname: "A" } }, LOADER, (set, id) => (set === "w365_provideraccounts" && id.startsWith("3333") ? "c-9" : undefined));
+    const op = toLoaderOperation(
+      { entitySet: "w365_provideraccounts", key: "33333333-3333-3333-3333-333333333333", body: { w365_contactname: "A" } },
+      LOADER,
+      (set, id) => (set === "w365_provideraccounts" && id.startsWith("3333") ? "c-9" : undefined),
+    );
     expect(op.key).toStrictEqual({ _w365_connection_value: LOADER, w365_ioncustomerid: "c-9" });
     expect(op.body).toStrictEqual({ w365_contactname: "A" });
   });
@@ -142,7 +197,9 @@ describe("measurement helpers", () => {
   });
 
   it("reads resident memory by kind from /proc/self/status", () => {
-    expect(residentByKind("Name:\tnode\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\nRssAnon:\t  153600 kB\nRssFile:\t   51200 kB\n")).toStrictEqual({ VmRSSMb: 200, RssAnonMb: 150, RssFileMb: 50, VmHWMMb: 400 });
+    expect(
+      residentByKind("Name:\tnode\nVmHWM:\t  409600 kB\nVmRSS:\t  204800 kB\nRssAnon:\t  153600 kB\nRssFile:\t   51200 kB\n"),
+    ).toStrictEqual({ VmRSSMb: 200, RssAnonMb: 150, RssFileMb: 50, VmHWMMb: 400 });
     expect(residentByKind("")).toStrictEqual({});
     // The peak is this process's own high-water mark, not getrusage's (which keeps the forking parent's RSS).
     expect(ownPeakRssMb("Name:\tnode\nVmHWM:\t  219648 kB\nVmRSS:\t  204800 kB\n")).toBe(214.5);
@@ -151,7 +208,7 @@ describe("measurement helpers", () => {
 
   it("records a written operation as the same JSON line whether its body is an object or pre-serialized", () => {
     const key = { _w365_connection_value: "c", w365_ionsubscriptionid: "s1" };
-    const body = { w365_name: "Seat \"A\"", w365_quantity: 2 };
+    const body = { w365_name: 'Seat "A"', w365_quantity: 2 };
     const fromObject = recordedLine({ method: "PATCH", entitySet: "w365_providersubscriptions", key, body });
     const fromJson = recordedLine({ method: "PATCH", entitySet: "w365_providersubscriptions", key, bodyJson: JSON.stringify(body) });
     expect(fromJson).toBe(fromObject);
@@ -186,7 +243,9 @@ describe("results", () => {
   it("meets the targets only when every figure is within them", () => {
     const good = results();
     expect(good.checks.every((c) => c.met)).toBe(true);
-    const bad = results({ noChange: run({ dataverseWrites: 3, rowsChanged: 0, dataverseRequests: 20, requestsPerFloor: 20 / 15, peakRssMb: 310 }) });
+    const bad = results({
+      noChange: run({ dataverseWrites: 3, rowsChanged: 0, dataverseRequests: 20, requestsPerFloor: 20 / 15, peakRssMb: 310 }),
+    });
     const failed = bad.checks.filter((c) => !c.met).map((c) => `${c.run}: ${c.target}`);
     expect(failed).toStrictEqual([
       "noChange: Dataverse requests <= 1.1 x floor",
@@ -197,15 +256,25 @@ describe("results", () => {
   });
 
   it("flags a run that ended partial or read profiles of unchanged customers", () => {
-    const r = results({ first: run({ status: "partial", throttled: 4 }), onePercent: run({ cloudProfileReads: 50, expectedChangedCustomers: 10 }) });
-    expect(r.checks.filter((c) => !c.met).map((c) => `${c.run}: ${c.target}`)).toStrictEqual(["first: no 429 reaches the admin as a failure", "onePercent: cloud-profile reads only for new or changed customers"]);
+    const r = results({
+      first: run({ status: "partial", throttled: 4 }),
+      onePercent: run({ cloudProfileReads: 50, expectedChangedCustomers: 10 }),
+    });
+    expect(r.checks.filter((c) => !c.met).map((c) => `${c.run}: ${c.target}`)).toStrictEqual([
+      "first: no 429 reaches the admin as a failure",
+      "onePercent: cloud-profile reads only for new or changed customers",
+    ]);
   });
 
   it("has the contract keys (DESIGN.md section 7) and renders a table per run", () => {
     const r = results({ first: run({ loaderMs: 500, wallMs: 700, syncPerLoader: 1.4 }) });
     expect(contractProblems(JSON.parse(JSON.stringify(r)) as BenchResults)).toStrictEqual([]);
     expect(contractProblems({ scenario: { customers: 1 }, runs: { first: { wallMs: "1" } } })).toEqual(
-      expect.arrayContaining(["scenario.customers / scenario.subscriptionsPerCustomer missing", "runs.first.wallMs is not a number", "runs.noChange missing"]),
+      expect.arrayContaining([
+        "scenario.customers / scenario.subscriptionsPerCustomer missing",
+        "runs.first.wallMs is not a number",
+        "runs.noChange missing",
+      ]),
     );
     const md = renderMarkdown(r);
     expect(md).toContain("| figure | first | noChange | onePercent |");

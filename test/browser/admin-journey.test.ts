@@ -2,8 +2,9 @@
 // emulator with the solution imported, functions host): create a connector by filling the form, verify it, sync
 // provider accounts, map one customer, create one new account. Invalid inputs show their messages and save nothing.
 import type { Browser, Page } from "playwright-core";
-import { startSandbox, type Sandbox } from "../../sandbox";
-import { startAdminHarness, type AdminHarness } from "../../sandbox/admin";
+
+import { type Sandbox, startSandbox } from "../../sandbox";
+import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
 import { launchChromium, screenshotter, watchErrors } from "./browser";
 
 jest.setTimeout(180_000);
@@ -76,8 +77,16 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await page.getByRole("combobox", { name: "Country" }).fill("Atlantis");
     await page.getByRole("combobox", { name: "Country" }).press("Tab");
     await page.getByRole("button", { name: "Save" }).click();
-    await page.getByText("Fix 7 fields before saving: Name, Refresh Token, API Key, API Secret, Account ID, Country, Currency Code.").waitFor();
-    for (const message of ["Name is required.", "Refresh Token is required.", "API Key is required.", "API Secret is required.", "Currency Code is required."]) {
+    await page
+      .getByText("Fix 7 fields before saving: Name, Refresh Token, API Key, API Secret, Account ID, Country, Currency Code.")
+      .waitFor();
+    for (const message of [
+      "Name is required.",
+      "Refresh Token is required.",
+      "API Key is required.",
+      "API Secret is required.",
+      "Currency Code is required.",
+    ]) {
       await expect(page.getByText(message, { exact: true }).isVisible()).resolves.toBe(true);
     }
     await expect(page.getByText(/^Account ID must contain digits only/).isVisible()).resolves.toBe(true);
@@ -139,7 +148,10 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     const activity = page.getByTestId("activity");
     await activity.getByText("Verify Connectivity for StreamOne Ion: connected.").waitFor({ timeout: 60_000 });
     await activity.getByText(/^The refresh token expires on /).waitFor();
-    await page.getByRole("row", { name: /StreamOne Ion/ }).getByText("Connected", { exact: true }).waitFor();
+    await page
+      .getByRole("row", { name: /StreamOne Ion/ })
+      .getByText("Connected", { exact: true })
+      .waitFor();
     await shot(page, "verified");
     const [row] = await query(`w365_providerconnections?$select=w365_status&$filter=w365_providerconnectionid eq ${connectorId}`);
     expect(row?.w365_status).toBe(365000001);
@@ -158,7 +170,9 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await activity.getByRole("button", { name: "Map provider accounts" }).waitFor();
     await shot(page, "accounts-synced");
     const runs = await query("w365_syncruns?$select=w365_kind,w365_status,w365_requestid");
-    expect(runs.some((r) => r.w365_kind === "accounts" && r.w365_status === "succeeded" && typeof r.w365_requestid === "string")).toBe(true);
+    expect(runs.some((r) => r.w365_kind === "accounts" && r.w365_status === "succeeded" && typeof r.w365_requestid === "string")).toBe(
+      true,
+    );
   });
 
   it("maps one Ion customer to an existing account from the mapping page", async () => {
@@ -180,13 +194,22 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await page.getByRole("button", { name: `Map ${String(toMap.w365_name)} to an account` }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByLabel("Search accounts by name or domain").fill(String(account!.name));
-    await dialog.getByRole("button", { name: `Map to ${String(account!.name)}` }).first().waitFor();
+    await dialog
+      .getByRole("button", { name: `Map to ${String(account!.name)}` })
+      .first()
+      .waitFor();
     await shot(page, "map-dialog");
-    await dialog.getByRole("button", { name: `Map to ${String(account!.name)}` }).first().click();
+    await dialog
+      .getByRole("button", { name: `Map to ${String(account!.name)}` })
+      .first()
+      .click();
     await page.getByText(`${String(toMap.w365_name)} is mapped to ${String(account!.name)}.`).waitFor({ timeout: 30_000 });
     await shot(page, "mapped");
     const mapped = await until(
-      () => query(`w365_provideraccounts?$select=_w365_account_value,w365_mappingstatus&$filter=w365_provideraccountid eq ${String(toMap.w365_provideraccountid)}`),
+      () =>
+        query(
+          `w365_provideraccounts?$select=_w365_account_value,w365_mappingstatus&$filter=w365_provideraccountid eq ${String(toMap.w365_provideraccountid)}`,
+        ),
       (rows) => rows[0]?.w365_mappingstatus === 365000002,
       "the mapping",
     );
@@ -199,15 +222,21 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await confirm.waitFor();
     await shot(page, "create-confirm");
     const title = await confirm.getByRole("heading").textContent();
-    if (title === `Possible duplicates of ${String(toCreate.w365_name)}`) await confirm.getByRole("button", { name: "Create anyway" }).click();
+    if (title === `Possible duplicates of ${String(toCreate.w365_name)}`)
+      await confirm.getByRole("button", { name: "Create anyway" }).click();
     else {
       expect(title).toBe(`Create a new account for ${String(toCreate.w365_name)}?`);
       await confirm.getByRole("button", { name: "Create account" }).click();
     }
-    await page.getByText(new RegExp(`^${String(toCreate.w365_name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is mapped to `)).waitFor({ timeout: 30_000 });
+    await page
+      .getByText(new RegExp(`^${String(toCreate.w365_name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is mapped to `))
+      .waitFor({ timeout: 30_000 });
     await shot(page, "created");
     const created = await until(
-      () => query(`w365_provideraccounts?$select=_w365_account_value,w365_mappingstatus&$filter=w365_provideraccountid eq ${String(toCreate.w365_provideraccountid)}`),
+      () =>
+        query(
+          `w365_provideraccounts?$select=_w365_account_value,w365_mappingstatus&$filter=w365_provideraccountid eq ${String(toCreate.w365_provideraccountid)}`,
+        ),
       (rows) => rows[0]?.w365_mappingstatus === 365000002 && Boolean(rows[0]?._w365_account_value),
       "the new account mapping",
     );
@@ -223,7 +252,9 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     // Stored secrets are write-only: the date they were set, and Replace.
     await expect(page.getByTestId("refreshToken-status").textContent()).resolves.toMatch(/^Set on /);
     await expect(page.getByTestId("apiSecret-status").textContent()).resolves.toMatch(/^Set on /);
-    const before = await query(`w365_providerconnections?$select=w365_name,w365_ionaccountid,w365_country&$filter=w365_providerconnectionid eq ${connectorId}`);
+    const before = await query(
+      `w365_providerconnections?$select=w365_name,w365_ionaccountid,w365_country&$filter=w365_providerconnectionid eq ${connectorId}`,
+    );
     await page.getByRole("textbox", { name: "Name", exact: true }).fill("");
     await page.getByLabel("Account ID").fill("12a");
     // One mouse click straight from the field: the field's own message appears on blur and must not swallow the click.
@@ -232,7 +263,11 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await expect(page.getByText("Name is required.", { exact: true }).isVisible()).resolves.toBe(true);
     await expect(page.getByRole("textbox", { name: "Account ID" }).getAttribute("aria-invalid")).resolves.toBe("true");
     await shot(page, "edit-invalid");
-    expect(await query(`w365_providerconnections?$select=w365_name,w365_ionaccountid,w365_country&$filter=w365_providerconnectionid eq ${connectorId}`)).toStrictEqual(before);
+    expect(
+      await query(
+        `w365_providerconnections?$select=w365_name,w365_ionaccountid,w365_country&$filter=w365_providerconnectionid eq ${connectorId}`,
+      ),
+    ).toStrictEqual(before);
     await page.getByRole("button", { name: "Cancel" }).click();
     await page.getByRole("heading", { name: "Integrations" }).waitFor();
   });
@@ -257,7 +292,10 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     const failed = await verify("error");
     await failed.getByText("Verify Connectivity for StreamOne Ion: failed.").waitFor();
     await expect(failed.getByTestId("activity-detail").textContent()).resolves.toMatch(/API Secret/);
-    await page.getByRole("row", { name: /StreamOne Ion/ }).getByText("Failed", { exact: true }).waitFor();
+    await page
+      .getByRole("row", { name: /StreamOne Ion/ })
+      .getByText("Failed", { exact: true })
+      .waitFor();
     await shot(page, "verify-wrong-secret");
     const html = await page.content();
     expect(html).not.toContain("not-the-api-secret");
@@ -266,7 +304,10 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     await editSecret(sandbox.ion!.apiSecret);
     const connected = await verify("success");
     await connected.getByText(/^The refresh token expires on /).waitFor();
-    await page.getByRole("row", { name: /StreamOne Ion/ }).getByText("Connected", { exact: true }).waitFor();
+    await page
+      .getByRole("row", { name: /StreamOne Ion/ })
+      .getByText("Connected", { exact: true })
+      .waitFor();
   });
 
   it("ran without page errors", () => {
@@ -281,7 +322,12 @@ describe("Mapping page with more than 5,000 Ion customers", () => {
   beforeAll(async () => {
     // A second connector whose provider accounts are written straight into Dataverse: 5,050 rows is more than one
     // Web API page (5,000), which is what the page must follow.
-    bigConnectorId = await sandbox.dataverse.create("w365_providerconnections", { w365_name: "Big Reseller", w365_ionaccountid: "2000456", w365_country: "GB", w365_currencycode: "GBP" });
+    bigConnectorId = await sandbox.dataverse.create("w365_providerconnections", {
+      w365_name: "Big Reseller",
+      w365_ionaccountid: "2000456",
+      w365_country: "GB",
+      w365_currencycode: "GBP",
+    });
     const [account] = await query("accounts?$select=accountid&$top=1");
     const ops = Array.from({ length: TOTAL }, (_, i) => ({
       method: "POST" as const,
@@ -291,7 +337,11 @@ describe("Mapping page with more than 5,000 Ion customers", () => {
         w365_ioncustomerid: String(900_000 + i),
         w365_mappingstatus: i % 10 === 0 ? 365000001 : 365000000,
         ...(i % 10 === 0
-          ? { w365_matchscore: 0.85, w365_matchreason: "name matches", "w365_suggestedaccount@odata.bind": `/accounts(${String(account!.accountid)})` }
+          ? {
+              w365_matchscore: 0.85,
+              w365_matchreason: "name matches",
+              "w365_suggestedaccount@odata.bind": `/accounts(${String(account!.accountid)})`,
+            }
           : {}),
         "w365_connection@odata.bind": `/w365_providerconnections(${bigConnectorId})`,
       },

@@ -2,7 +2,8 @@
 // test/artifacts/browser/. A missing Chromium fails the suite with instructions (CI installs it), never skips.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+
+import { type Browser, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const ARTIFACTS_DIR = path.join(__dirname, "..", "artifacts", "browser");

@@ -1,11 +1,19 @@
+import { type Sandbox, startSandbox } from "../../sandbox";
 import { main } from "../../src/cli/main";
 import { memoryOutput } from "../../src/cli/output";
-import { startSandbox, type Sandbox } from "../../sandbox";
 
 describe("streamone-ion CLI", () => {
   describe("usage", () => {
     it("prints help for every command and exits 0", async () => {
-      for (const argv of [["--help"], ["demo", "--help"], ["sandbox", "--help"], ["verify", "--help"], ["sync", "--help"], ["pack", "--help"], ["deploy", "--help"]]) {
+      for (const argv of [
+        ["--help"],
+        ["demo", "--help"],
+        ["sandbox", "--help"],
+        ["verify", "--help"],
+        ["sync", "--help"],
+        ["pack", "--help"],
+        ["deploy", "--help"],
+      ]) {
         const out = memoryOutput();
         await expect(main(argv, out)).resolves.toBe(0);
         expect(out.text()).toContain("Usage: streamone-ion");
@@ -84,7 +92,11 @@ describe("streamone-ion CLI", () => {
     it("sync accounts --dry-run writes only its run row, then a real sync creates the provider accounts", async () => {
       const countAccounts = async () => {
         let n = 0;
-        for await (const _ of sandbox.dataverse.query("w365_provideraccounts", { select: ["w365_provideraccountid"], filter: `_w365_connection_value eq ${connectionId}` })) n++;
+        for await (const _ of sandbox.dataverse.query("w365_provideraccounts", {
+          select: ["w365_provideraccountid"],
+          filter: `_w365_connection_value eq ${connectionId}`,
+        }))
+          n++;
         return n;
       };
       const dry = memoryOutput();

@@ -3,9 +3,10 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
+
+import { type DataverseEmulator, startDataverseEmulator } from "../../sandbox/dataverse";
 import { main } from "../../src/cli/main";
 import { memoryOutput } from "../../src/cli/output";
-import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
 
 const ROOT = path.join(__dirname, "..", "..");
 
@@ -43,11 +44,26 @@ describe("streamone-ion pack and deploy", () => {
     it("imports the packed solution into an environment and sets the functions URL", async () => {
       const packed = readdirSync(outDir).find((f) => !f.endsWith("_managed.zip"))!;
       const out = memoryOutput();
-      const code = await main(["deploy", "--environment", emulator.url, "--zip", path.join(outDir, packed), "--functions-url", "https://contoso-streamone.azurewebsites.net"], out);
+      const code = await main(
+        [
+          "deploy",
+          "--environment",
+          emulator.url,
+          "--zip",
+          path.join(outDir, packed),
+          "--functions-url",
+          "https://contoso-streamone.azurewebsites.net",
+        ],
+        out,
+      );
       expect(out.text()).toMatch(/Imported StreamOneIonConnector/);
       expect(out.text()).toMatch(/Custom API webhook steps: 4 verified, 0 rebound, 0 created\./);
       expect(code).toBe(0);
-      const tables = await (await fetch(`${emulator.url}/api/data/v9.2/EntityDefinitions(LogicalName='w365_providersubscription')?$select=EntitySetName`, { headers: { Authorization: `Bearer ${emulator.integrationToken}` } })).json();
+      const tables = await (
+        await fetch(`${emulator.url}/api/data/v9.2/EntityDefinitions(LogicalName='w365_providersubscription')?$select=EntitySetName`, {
+          headers: { Authorization: `Bearer ${emulator.integrationToken}` },
+        })
+      ).json();
       expect(tables.EntitySetName).toBe("w365_providersubscriptions");
     });
 
@@ -63,7 +79,10 @@ describe("streamone-ion pack and deploy", () => {
 
 describe("streamone-ion sandbox (the built command, as a developer runs it)", () => {
   it("prints one JSON line with every contract field, serves each URL, and stops on SIGTERM", async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "streamone-ion.js"), "sandbox", "--customers", "3"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "streamone-ion.js"), "sandbox", "--customers", "3"], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         const rl = createInterface({ input: child.stdout! });
@@ -71,14 +90,25 @@ describe("streamone-ion sandbox (the built command, as a developer runs it)", ()
         child.once("exit", (code) => reject(new Error(`sandbox exited early with ${code}`)));
       });
       const info = JSON.parse(line);
-      expect(Object.keys(info).sort()).toEqual(["adminUrl", "dataverseToken", "dataverseUrl", "functionsKey", "functionsUrl", "ion", "ionUrl"]);
+      expect(Object.keys(info).sort()).toEqual([
+        "adminUrl",
+        "dataverseToken",
+        "dataverseUrl",
+        "functionsKey",
+        "functionsUrl",
+        "ion",
+        "ionUrl",
+      ]);
       expect(Object.keys(info.ion).sort()).toEqual(["accountId", "apiKey", "apiSecret", "refreshToken"]);
       const who = await fetch(`${info.dataverseUrl}/api/data/v9.2/WhoAmI`, { headers: { Authorization: `Bearer ${info.dataverseToken}` } });
       expect(who.status).toBe(200);
       expect((await fetch(info.adminUrl)).status).toBe(200);
       const noKey = await fetch(`${info.functionsUrl}/api/dataverse/webhook`, { method: "POST", body: "{}" });
       expect(noKey.status).toBe(401);
-      const token = await fetch(`${info.ionUrl}/oauth/validateAccess`, { method: "POST", body: new URLSearchParams({ access_token: "nope" }) });
+      const token = await fetch(`${info.ionUrl}/oauth/validateAccess`, {
+        method: "POST",
+        body: new URLSearchParams({ access_token: "nope" }),
+      });
       expect(token.status).toBe(400);
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -89,7 +119,10 @@ describe("streamone-ion sandbox (the built command, as a developer runs it)", ()
 
   it("with --no-ion leaves ionUrl and ion out of the line, and --data keeps the emulator's database in that folder", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "streamone-sandbox-data-"));
-    const child = spawn(process.execPath, [path.join(ROOT, "bin", "streamone-ion.js"), "sandbox", "--no-ion", "--data", dataDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "streamone-ion.js"), "sandbox", "--no-ion", "--data", dataDir], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       const line = await new Promise<string>((resolve, reject) => {
         const rl = createInterface({ input: child.stdout! });

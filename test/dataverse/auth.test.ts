@@ -1,9 +1,9 @@
 import { DataverseClient } from "../../src/dataverse";
-import { MsalTokenSource, TOKEN_REFRESH_MARGIN_MS, createTokenSource, scopeFor } from "../../src/dataverse/auth";
+import { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS } from "../../src/dataverse/auth";
 import { DataverseAuthError } from "../../src/dataverse/errors";
 import { memoryLogger } from "../../src/shared/logger";
 import { forgetSecrets, redact } from "../../src/shared/redact";
-import { FakeDataverse, errorReply, fakeTime, startFakeDataverse } from "./helpers";
+import { errorReply, FakeDataverse, fakeTime, startFakeDataverse } from "./helpers";
 
 const TENANT = "0a0b0c0d-1111-2222-3333-444455556666";
 const CLIENT_ID = "9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff";
@@ -41,18 +41,25 @@ describe("MSAL client credentials", () => {
   });
 
   it("names the missing setting when a credential part is empty", () => {
-    expect(() => createTokenSource({ kind: "msal", tenantId: TENANT, clientId: "", clientSecret: SECRET }, "https://x.crm.dynamics.com")).toThrow(/clientId/);
+    expect(() =>
+      createTokenSource({ kind: "msal", tenantId: TENANT, clientId: "", clientSecret: SECRET }, "https://x.crm.dynamics.com"),
+    ).toThrow(/clientId/);
   });
 
   it("caches the token until five minutes before expiry and shares one request between concurrent callers", async () => {
     const time = fakeTime(0);
     let calls = 0;
     const scopes: string[] = [];
-    const source = new MsalTokenSource({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }, "https://o.crm.dynamics.com/.default", time.clock, async (scope) => {
-      scopes.push(scope);
-      calls++;
-      return { accessToken: `access-token-number-${calls}`, expiresOn: new Date(time.now() + 60 * 60_000) };
-    });
+    const source = new MsalTokenSource(
+      { tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET },
+      "https://o.crm.dynamics.com/.default",
+      time.clock,
+      async (scope) => {
+        scopes.push(scope);
+        calls++;
+        return { accessToken: `access-token-number-${calls}`, expiresOn: new Date(time.now() + 60 * 60_000) };
+      },
+    );
     const [a, b] = await Promise.all([source.getToken(), source.getToken()]);
     expect([a, b]).toStrictEqual(["access-token-number-1", "access-token-number-1"]);
     expect(calls).toBe(1);
@@ -87,7 +94,11 @@ describe("DataverseClient with MSAL tokens", () => {
 
   it("sends the MSAL token and fetches a new one once when Dataverse answers 401", async () => {
     let n = 0;
-    fake.setHandler((req) => (req.headers.authorization === "Bearer msal-token-2-xyz" ? { status: 200, body: { UserId: "u", BusinessUnitId: "b", OrganizationId: "o" } } : errorReply(401, "", "expired")));
+    fake.setHandler((req) =>
+      req.headers.authorization === "Bearer msal-token-2-xyz"
+        ? { status: 200, body: { UserId: "u", BusinessUnitId: "b", OrganizationId: "o" } }
+        : errorReply(401, "", "expired"),
+    );
     const c = new DataverseClient({
       url: fake.url,
       auth: { kind: "msal", tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET },

@@ -5,7 +5,17 @@
  * fail with the same message) for generated bodies, well-formed or not.
  */
 import fc from "fast-check";
-import { boundaryOf, contentIdReferences, readBatchResponse, writeBatchBody, type BatchRequestPart, type BatchRequestUnit, type BatchResponsePart, type BatchResponseUnit } from "../../src/dataverse/batch";
+
+import {
+  type BatchRequestPart,
+  type BatchRequestUnit,
+  type BatchResponsePart,
+  type BatchResponseUnit,
+  boundaryOf,
+  contentIdReferences,
+  readBatchResponse,
+  writeBatchBody,
+} from "../../src/dataverse/batch";
 
 // ---- reference: the implementation before issue 8 ----
 const CRLF = "\r\n";
@@ -130,9 +140,15 @@ function outcome(run: () => BatchResponseUnit[]): { units: BatchResponseUnit[] }
 }
 
 // ---- generators ----
-const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("", " ", "\r", "a\r\nb", "--batch_B", "--batch_B--", '{"@odata.id":"$1"}', "é\u2028x"));
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.constantFrom("", " ", "\r", "a\r\nb", "--batch_B", "--batch_B--", '{"@odata.id":"$1"}', "é\u2028x"),
+);
 const reference = fc.oneof(fc.stringMatching(/^\$[A-Za-z0-9_-]{1,4}(\/[a-z]{0,5})?$/), fc.constantFrom("$", "$/x", "$1", "$$2"));
-const jsonBody = fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(text, reference, fc.integer(), fc.boolean()), { maxKeys: 5 }).map((d) => JSON.stringify(d));
+const jsonBody = fc
+  .dictionary(fc.string({ maxLength: 6 }), fc.oneof(text, reference, fc.integer(), fc.boolean()), { maxKeys: 5 })
+  .map((d) => JSON.stringify(d));
 const requestPart: fc.Arbitrary<BatchRequestPart> = fc.record(
   {
     method: fc.constantFrom("GET", "POST", "PATCH", "DELETE"),
@@ -152,34 +168,74 @@ const B = "batchresponse_B";
 const C = "changesetresponse_C";
 const blank = fc.constantFrom("", " ", "\t", "\r", " \r");
 const headerLine = fc.oneof(
-  fc.constantFrom("Content-Type: application/http", "Content-Transfer-Encoding: binary", "Content-ID: 3", "  content-id :  4 ", "OData-Version: 4.0", ":nameless", "no colon", "X-A:", "Retry-After: 12"),
+  fc.constantFrom(
+    "Content-Type: application/http",
+    "Content-Transfer-Encoding: binary",
+    "Content-ID: 3",
+    "  content-id :  4 ",
+    "OData-Version: 4.0",
+    ":nameless",
+    "no colon",
+    "X-A:",
+    "Retry-After: 12",
+  ),
   fc.tuple(fc.stringMatching(/^[A-Za-z-]{1,10}$/), text).map(([k, v]) => `${k}: ${v}`),
 );
 const statusLine = fc.oneof(
-  { weight: 12, arbitrary: fc.constantFrom("HTTP/1.1 204 No Content", "HTTP/1.1 200 OK", "HTTP/1.1 429", "HTTP/2 400 Bad Request", "  HTTP/1.0 500 x  ") },
+  {
+    weight: 12,
+    arbitrary: fc.constantFrom(
+      "HTTP/1.1 204 No Content",
+      "HTTP/1.1 200 OK",
+      "HTTP/1.1 429",
+      "HTTP/2 400 Bad Request",
+      "  HTTP/1.0 500 x  ",
+    ),
+  },
   { weight: 1, arbitrary: fc.constantFrom("HTTP/1.1 20 short", "garbage") },
 );
 const httpPart = fc
-  .tuple(fc.array(headerLine, { maxLength: 3 }), fc.array(blank, { maxLength: 2 }), statusLine, fc.array(headerLine, { maxLength: 3 }), fc.oneof(jsonBody, text, fc.constant("")))
+  .tuple(
+    fc.array(headerLine, { maxLength: 3 }),
+    fc.array(blank, { maxLength: 2 }),
+    statusLine,
+    fc.array(headerLine, { maxLength: 3 }),
+    fc.oneof(jsonBody, text, fc.constant("")),
+  )
   .map(([mime, gap, status, headers, body]) => [...mime, "", ...gap, status, ...headers, "", body]);
 const boundaryLine = (b: string) => fc.constantFrom(`--${b}`, `--${b}`, `--${b} `, `--${b}\t`, `--${b}x`, `-${b}`);
 const responseUnit = fc.oneof(
   httpPart.chain((lines) => boundaryLine(B).map((open) => [open, ...lines])),
   fc
-    .array(httpPart.chain((lines) => boundaryLine(C).map((open) => [open, ...lines])), { maxLength: 3 })
-    .chain((parts) => fc.constantFrom(`--${C}--`, `--${C}-- `, "").map((close) => [`--${B}`, `Content-Type: multipart/mixed; boundary=${C}`, "", ...parts.flat(), close])),
+    .array(
+      httpPart.chain((lines) => boundaryLine(C).map((open) => [open, ...lines])),
+      { maxLength: 3 },
+    )
+    .chain((parts) =>
+      fc
+        .constantFrom(`--${C}--`, `--${C}-- `, "")
+        .map((close) => [`--${B}`, `Content-Type: multipart/mixed; boundary=${C}`, "", ...parts.flat(), close]),
+    ),
 );
 /** Lines of a response (well-formed or cut, with stray lines) joined by LF, CRLF or CR CR LF at random. */
 const responseBody = fc
   .tuple(
     fc.array(fc.oneof(text, blank), { maxLength: 2 }),
-    fc.array(fc.oneof({ weight: 12, arbitrary: responseUnit }, { weight: 1, arbitrary: fc.array(fc.oneof(text, blank, headerLine, statusLine), { maxLength: 3 }) }), { maxLength: 5 }),
+    fc.array(
+      fc.oneof(
+        { weight: 12, arbitrary: responseUnit },
+        { weight: 1, arbitrary: fc.array(fc.oneof(text, blank, headerLine, statusLine), { maxLength: 3 }) },
+      ),
+      { maxLength: 5 },
+    ),
     fc.constantFrom(`--${B}--`, `--${B}-- `, "", `--${B}`),
     fc.oneof(text, fc.constant("")),
   )
   .chain(([preamble, units, close, epilogue]) => {
     const lines = [...preamble, ...units.flat(), close, epilogue];
-    return fc.array(fc.constantFrom("\r\n", "\r\n", "\n", "\r\r\n"), { minLength: lines.length, maxLength: lines.length }).map((ends) => lines.map((l, i) => l + ends[i]!).join(""));
+    return fc
+      .array(fc.constantFrom("\r\n", "\r\n", "\n", "\r\r\n"), { minLength: lines.length, maxLength: lines.length })
+      .map((ends) => lines.map((l, i) => l + ends[i]!).join(""));
   });
 
 describe("$batch reading and writing after issue 8 behave as the first implementation", () => {
@@ -195,9 +251,20 @@ describe("$batch reading and writing after issue 8 behave as the first implement
 
   it("reads the same units, or fails with the same message, for any response body", () => {
     fc.assert(
-      fc.property(responseBody, fc.constantFrom(`multipart/mixed; boundary=${B}`, `multipart/mixed; boundary=${B}`, `multipart/mixed; boundary="${B}"`, "application/json"), (body, contentType) => {
-        expect(outcome(() => readBatchResponse(contentType, body))).toStrictEqual(outcome(() => referenceReadBatchResponse(contentType, body)));
-      }),
+      fc.property(
+        responseBody,
+        fc.constantFrom(
+          `multipart/mixed; boundary=${B}`,
+          `multipart/mixed; boundary=${B}`,
+          `multipart/mixed; boundary="${B}"`,
+          "application/json",
+        ),
+        (body, contentType) => {
+          expect(outcome(() => readBatchResponse(contentType, body))).toStrictEqual(
+            outcome(() => referenceReadBatchResponse(contentType, body)),
+          );
+        },
+      ),
       { numRuns: 5_000 },
     );
   });
@@ -212,7 +279,9 @@ describe("$batch reading and writing after issue 8 behave as the first implement
         });
         let body = writeBatchBody(withStatus, B, () => C).replace(/ HTTP\/1\.1\r\n/g, "\r\n");
         if (lf) body = body.replace(/\r\n/g, "\n");
-        expect(outcome(() => readBatchResponse(`multipart/mixed; boundary=${B}`, body))).toStrictEqual(outcome(() => referenceReadBatchResponse(`multipart/mixed; boundary=${B}`, body)));
+        expect(outcome(() => readBatchResponse(`multipart/mixed; boundary=${B}`, body))).toStrictEqual(
+          outcome(() => referenceReadBatchResponse(`multipart/mixed; boundary=${B}`, body)),
+        );
       }),
       { numRuns: 1_000 },
     );

@@ -1,4 +1,11 @@
-import { boundaryOf, contentIdReferences, mapBatchResponse, readBatchResponse, writeBatchBody, BatchRequestUnit } from "../../src/dataverse/batch";
+import {
+  BatchRequestUnit,
+  boundaryOf,
+  contentIdReferences,
+  mapBatchResponse,
+  readBatchResponse,
+  writeBatchBody,
+} from "../../src/dataverse/batch";
 import { parseBatchRequest, writeBatchResponse } from "./helpers";
 
 const units: BatchRequestUnit[] = [
@@ -6,8 +13,20 @@ const units: BatchRequestUnit[] = [
   {
     kind: "changeset",
     parts: [
-      { method: "POST", url: "/api/data/v9.2/accounts", headers: { "Content-Type": "application/json; type=entry" }, body: '{"name":"A"}', contentId: "1" },
-      { method: "POST", url: "/api/data/v9.2/contacts", headers: { "Content-Type": "application/json; type=entry" }, body: '{"lastname":"B","parentcustomerid_account@odata.bind":"$1"}', contentId: "2" },
+      {
+        method: "POST",
+        url: "/api/data/v9.2/accounts",
+        headers: { "Content-Type": "application/json; type=entry" },
+        body: '{"name":"A"}',
+        contentId: "1",
+      },
+      {
+        method: "POST",
+        url: "/api/data/v9.2/contacts",
+        headers: { "Content-Type": "application/json; type=entry" },
+        body: '{"lastname":"B","parentcustomerid_account@odata.bind":"$1"}',
+        contentId: "2",
+      },
     ],
   },
 ];
@@ -52,7 +71,10 @@ describe("$batch wire format", () => {
   });
 
   it("round-trips through an independent request reader", () => {
-    const parsed = parseBatchRequest("multipart/mixed; boundary=batch_B", writeBatchBody(units, "batch_B", () => "changeset_C"));
+    const parsed = parseBatchRequest(
+      "multipart/mixed; boundary=batch_B",
+      writeBatchBody(units, "batch_B", () => "changeset_C"),
+    );
     expect(parsed).toHaveLength(2);
     expect(parsed[0]).toMatchObject({ changeset: false, part: { method: "GET", url: "/api/data/v9.2/accounts?$select=name" } });
     const cs = parsed[1]!;
@@ -69,8 +91,18 @@ describe("$batch wire format", () => {
       {
         changeset: true,
         replies: [
-          { status: 204, statusText: "No Content", contentId: "1", headers: { "OData-EntityId": "https://org/api/data/v9.2/accounts(11111111-1111-1111-1111-111111111111)" } },
-          { status: 204, statusText: "No Content", contentId: "2", headers: { Location: "https://org/api/data/v9.2/contacts(22222222-2222-2222-2222-222222222222)" } },
+          {
+            status: 204,
+            statusText: "No Content",
+            contentId: "1",
+            headers: { "OData-EntityId": "https://org/api/data/v9.2/accounts(11111111-1111-1111-1111-111111111111)" },
+          },
+          {
+            status: 204,
+            statusText: "No Content",
+            contentId: "2",
+            headers: { Location: "https://org/api/data/v9.2/contacts(22222222-2222-2222-2222-222222222222)" },
+          },
         ],
       },
     ]);
@@ -87,9 +119,28 @@ describe("$batch wire format", () => {
   });
 
   it("reads LF-only bodies and quoted boundaries", () => {
-    const body = ["--batchresponse_x", "Content-Type: application/http", "", "HTTP/1.1 404 Not Found", "Content-Type: application/json", "", '{"error":{"code":"0x80040217","message":"gone"}}', "--batchresponse_x--"].join("\n");
+    const body = [
+      "--batchresponse_x",
+      "Content-Type: application/http",
+      "",
+      "HTTP/1.1 404 Not Found",
+      "Content-Type: application/json",
+      "",
+      '{"error":{"code":"0x80040217","message":"gone"}}',
+      "--batchresponse_x--",
+    ].join("\n");
     const read = readBatchResponse('multipart/mixed; boundary="batchresponse_x"', body);
-    expect(read).toStrictEqual([{ kind: "single", part: { status: 404, statusText: "Not Found", headers: { "content-type": "application/json" }, body: '{"error":{"code":"0x80040217","message":"gone"}}' } }]);
+    expect(read).toStrictEqual([
+      {
+        kind: "single",
+        part: {
+          status: 404,
+          statusText: "Not Found",
+          headers: { "content-type": "application/json" },
+          body: '{"error":{"code":"0x80040217","message":"gone"}}',
+        },
+      },
+    ]);
     expect(boundaryOf("application/json")).toBeUndefined();
     expect(() => readBatchResponse("application/json", "{}")).toThrow(/multipart/);
     expect(() => readBatchResponse("application/json", "{}")).toThrow(expect.objectContaining({ code: "DATAVERSE_BATCH_RESPONSE" }));

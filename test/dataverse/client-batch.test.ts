@@ -7,7 +7,17 @@ import {
   DataverseValidationError,
 } from "../../src/dataverse/errors";
 import { ValidationError } from "../../src/shared/errors";
-import { FakeDataverse, ParsedBatchRequestPart, PartReply, Reply, errorReply, fakeTime, parseBatchRequest, startFakeDataverse, writeBatchResponse } from "./helpers";
+import {
+  errorReply,
+  FakeDataverse,
+  fakeTime,
+  parseBatchRequest,
+  ParsedBatchRequestPart,
+  PartReply,
+  Reply,
+  startFakeDataverse,
+  writeBatchResponse,
+} from "./helpers";
 
 const TOKEN = "batch-test-token-123456";
 const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
@@ -55,7 +65,11 @@ function batchService(onPart: OpHandler): (req: { path: string; headers: Record<
   };
 }
 
-const created = (set: string, n: number): PartReply => ({ status: 204, statusText: "No Content", headers: { "OData-EntityId": `https://org.crm.dynamics.com/api/data/v9.2/${set}(${guid(n)})` } });
+const created = (set: string, n: number): PartReply => ({
+  status: 204,
+  statusText: "No Content",
+  headers: { "OData-EntityId": `https://org.crm.dynamics.com/api/data/v9.2/${set}(${guid(n)})` },
+});
 
 let fake: FakeDataverse;
 let time: ReturnType<typeof fakeTime>;
@@ -66,11 +80,22 @@ beforeEach(async () => {
 afterEach(() => fake.close());
 
 function client(): DataverseClient {
-  return new DataverseClient({ url: fake.url, auth: { kind: "static", token: TOKEN }, sleep: time.sleep, clock: time.clock, random: () => 0 });
+  return new DataverseClient({
+    url: fake.url,
+    auth: { kind: "static", token: TOKEN },
+    sleep: time.sleep,
+    clock: time.clock,
+    random: () => 0,
+  });
 }
 
 const upserts = (n: number): BatchOperation[] =>
-  Array.from({ length: n }, (_, i) => ({ method: "PATCH", entitySet: "w365_provideraccounts", key: { _w365_connection_value: guid(0), w365_ioncustomerid: String(i) }, body: { w365_name: `C${i}` } }));
+  Array.from({ length: n }, (_, i) => ({
+    method: "PATCH",
+    entitySet: "w365_provideraccounts",
+    key: { _w365_connection_value: guid(0), w365_ioncustomerid: String(i) },
+    body: { w365_name: `C${i}` },
+  }));
 
 describe("DataverseClient.batch", () => {
   it("splits 2,500 upserts into 1,000 + 1,000 + 500 with continue-on-error, one result per operation in order", async () => {
@@ -108,7 +133,17 @@ describe("DataverseClient.batch", () => {
   });
 
   it("keeps going past a failed operation and reports it with its typed error", async () => {
-    fake.setHandler(batchService((part) => (part.url.includes("'1'") ? { status: 412, statusText: "Precondition Failed", body: { error: { code: "", message: "A record with matching key values already exists." } } } : created("x", 7))));
+    fake.setHandler(
+      batchService((part) =>
+        part.url.includes("'1'")
+          ? {
+              status: 412,
+              statusText: "Precondition Failed",
+              body: { error: { code: "", message: "A record with matching key values already exists." } },
+            }
+          : created("x", 7),
+      ),
+    );
     const results = await client().batch(upserts(3).map((o) => ({ ...o, ifNoneMatch: "*" })));
     expect(results.map((r) => r.ok)).toStrictEqual([true, false, true]);
     const failed = results[1]!;
@@ -119,7 +154,13 @@ describe("DataverseClient.batch", () => {
   });
 
   it("without continue-on-error stops at the first failure: later operations and requests are not run", async () => {
-    fake.setHandler(batchService((part) => (part.url.includes("'1'") ? { status: 400, statusText: "Bad Request", body: { error: { code: "0x80044331", message: "too long" } } } : created("x", 1))));
+    fake.setHandler(
+      batchService((part) =>
+        part.url.includes("'1'")
+          ? { status: 400, statusText: "Bad Request", body: { error: { code: "0x80044331", message: "too long" } } }
+          : created("x", 1),
+      ),
+    );
     const results = await client().batch(upserts(5), { continueOnError: false, batchSize: 3 });
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0]!.headers.prefer).toBeUndefined();
@@ -130,7 +171,9 @@ describe("DataverseClient.batch", () => {
 
   it("atomic: sends one change set with Content-IDs so later operations can reference $1", async () => {
     const seen: ParsedBatchRequestPart[] = [];
-    fake.setHandler(batchService((part) => (seen.push(part), created(part.url.includes("contacts") ? "contacts" : "accounts", seen.length))));
+    fake.setHandler(
+      batchService((part) => (seen.push(part), created(part.url.includes("contacts") ? "contacts" : "accounts", seen.length))),
+    );
     const results = await client().batch(
       [
         { method: "POST", entitySet: "accounts", body: { name: "A" }, contentId: "1" },
@@ -151,7 +194,13 @@ describe("DataverseClient.batch", () => {
   });
 
   it("atomic: a failing change set fails the operation that broke it and reports the others as rolled back", async () => {
-    fake.setHandler(batchService((part) => (part.contentId === "2" ? { status: 400, statusText: "Bad Request", body: { error: { code: "0x80040265", message: "ISV code aborted the operation." } } } : created("accounts", 1))));
+    fake.setHandler(
+      batchService((part) =>
+        part.contentId === "2"
+          ? { status: 400, statusText: "Bad Request", body: { error: { code: "0x80040265", message: "ISV code aborted the operation." } } }
+          : created("accounts", 1),
+      ),
+    );
     const results = await client().batch(
       [0, 1, 2].map((i) => ({ method: "POST" as const, entitySet: "accounts", body: { name: `A${i}` } })),
       { atomic: true },
@@ -164,7 +213,11 @@ describe("DataverseClient.batch", () => {
   });
 
   it("atomic: GETs travel outside the change set and return their bodies", async () => {
-    fake.setHandler(batchService((part) => (part.method === "GET" ? { status: 200, statusText: "OK", body: { value: [{ name: "A" }] } } : created("accounts", 4))));
+    fake.setHandler(
+      batchService((part) =>
+        part.method === "GET" ? { status: 200, statusText: "OK", body: { value: [{ name: "A" }] } } : created("accounts", 4),
+      ),
+    );
     const results = await client().batch(
       [
         { method: "POST", entitySet: "accounts", body: { name: "A" } },
@@ -180,7 +233,9 @@ describe("DataverseClient.batch", () => {
 
   it("refuses a $n reference outside a change set before sending anything", async () => {
     fake.setHandler(batchService(() => created("x", 1)));
-    await expect(client().batch([{ method: "POST", entitySet: "accounts", body: { "x@odata.bind": "$1" } }])).rejects.toBeInstanceOf(ValidationError);
+    await expect(client().batch([{ method: "POST", entitySet: "accounts", body: { "x@odata.bind": "$1" } }])).rejects.toBeInstanceOf(
+      ValidationError,
+    );
     await expect(client().batch([{ method: "PATCH", entitySet: "$1", body: {} }], { atomic: true })).rejects.toThrow(/references \$1/);
     await expect(client().batch([], { batchSize: 1001 })).rejects.toThrow(/batchSize/);
     expect(fake.requests).toHaveLength(0);
@@ -188,7 +243,9 @@ describe("DataverseClient.batch", () => {
 
   it("resends a whole batch answered 429 after Retry-After, counted as throttled", async () => {
     const inner = batchService(() => created("x", 1));
-    fake.setHandler((req, i) => (i === 0 ? errorReply(429, "0x80072321", "Combined execution time exceeded", { "Retry-After": "2" }) : inner(req, i)));
+    fake.setHandler((req, i) =>
+      i === 0 ? errorReply(429, "0x80072321", "Combined execution time exceeded", { "Retry-After": "2" }) : inner(req, i),
+    );
     const c = client();
     const results = await c.batch(upserts(4));
     expect(results.every((r) => r.ok)).toBe(true);
@@ -200,7 +257,12 @@ describe("DataverseClient.batch", () => {
     fake.setHandler(
       batchService((part, requestIndex) =>
         requestIndex === 0 && (part.url.includes("'1'") || part.url.includes("'3'"))
-          ? { status: 429, statusText: "Too Many Requests", headers: { "Retry-After": "5" }, body: { error: { code: "0x80072322", message: "Number of requests exceeded" } } }
+          ? {
+              status: 429,
+              statusText: "Too Many Requests",
+              headers: { "Retry-After": "5" },
+              body: { error: { code: "0x80072322", message: "Number of requests exceeded" } },
+            }
           : created("x", 1),
       ),
     );
@@ -214,7 +276,13 @@ describe("DataverseClient.batch", () => {
   });
 
   it("after a 429 that stopped the batch, keeps the results before it and resends from the throttled operation", async () => {
-    fake.setHandler(batchService((part, requestIndex) => (requestIndex === 0 && part.url.includes("'2'") ? { status: 429, statusText: "Too Many Requests", headers: { "Retry-After": "1" } } : created("x", Number(part.url.match(/'(\d)'/)?.[1])))));
+    fake.setHandler(
+      batchService((part, requestIndex) =>
+        requestIndex === 0 && part.url.includes("'2'")
+          ? { status: 429, statusText: "Too Many Requests", headers: { "Retry-After": "1" } }
+          : created("x", Number(part.url.match(/'(\d)'/)?.[1])),
+      ),
+    );
     const results = await client().batch(upserts(4), { continueOnError: false });
     const second = parseBatchRequest(String(fake.requests[1]!.headers["content-type"]), fake.requests[1]!.body);
     expect(second.map((u) => !u.changeset && u.part.url.match(/'(\d)'/)?.[1])).toStrictEqual(["2", "3"]);
@@ -223,7 +291,13 @@ describe("DataverseClient.batch", () => {
 
   it("gives up on operations throttled on every attempt with DataverseThrottledError results", async () => {
     fake.setHandler(batchService(() => ({ status: 429, statusText: "Too Many Requests", headers: { "Retry-After": "1" } })));
-    const c = new DataverseClient({ url: fake.url, auth: { kind: "static", token: TOKEN }, sleep: time.sleep, clock: time.clock, retry: { maxAttempts: 3 } });
+    const c = new DataverseClient({
+      url: fake.url,
+      auth: { kind: "static", token: TOKEN },
+      sleep: time.sleep,
+      clock: time.clock,
+      retry: { maxAttempts: 3 },
+    });
     const results = await c.batch(upserts(2));
     expect(fake.requests).toHaveLength(3);
     expect(results.every((r) => !r.ok && r.error instanceof DataverseThrottledError)).toBe(true);

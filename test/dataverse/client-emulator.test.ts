@@ -4,6 +4,8 @@
  */
 import http from "node:http";
 import { AddressInfo } from "node:net";
+
+import { startDataverseEmulator } from "../../sandbox/dataverse";
 import { DataverseClient, odataString } from "../../src/dataverse";
 import {
   DataverseAuthError,
@@ -13,7 +15,6 @@ import {
   DataverseValidationError,
 } from "../../src/dataverse/errors";
 import { readSolutionSource } from "../../src/solution";
-import { startDataverseEmulator } from "../../sandbox/dataverse";
 import { fakeTime } from "./helpers";
 
 type Emulator = Awaited<ReturnType<typeof startDataverseEmulator>>;
@@ -48,7 +49,13 @@ afterAll(async () => {
 });
 
 async function newConnection(name: string): Promise<string> {
-  return dv.create("w365_providerconnections", { w365_name: name, w365_ionaccountid: "1001", w365_refreshtoken: "rt-secret-value-1", w365_country: "US", w365_currencycode: "USD" });
+  return dv.create("w365_providerconnections", {
+    w365_name: name,
+    w365_ionaccountid: "1001",
+    w365_refreshtoken: "rt-secret-value-1",
+    w365_country: "US",
+    w365_currencycode: "USD",
+  });
 }
 
 describe("DataverseClient against the emulator", () => {
@@ -61,7 +68,9 @@ describe("DataverseClient against the emulator", () => {
 
   it("creates, retrieves (secured column readable by the integration user), updates with ETags and deletes", async () => {
     const id = await newConnection("Crud test");
-    const row = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_name", "w365_refreshtoken", "w365_status"] });
+    const row = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, {
+      select: ["w365_name", "w365_refreshtoken", "w365_status"],
+    });
     expect(row.w365_name).toBe("Crud test");
     expect(row.w365_refreshtoken).toBe("rt-secret-value-1");
     const etag = row["@odata.etag"] as string;
@@ -71,7 +80,9 @@ describe("DataverseClient against the emulator", () => {
     const after = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_statusmessage"] });
     expect(after.w365_statusmessage).toBe("ok");
     expect(after["@odata.etag"]).not.toBe(etag);
-    await expect(dv.update("w365_providerconnections", id, { w365_statusmessage: "stale" }, { ifMatch: etag })).rejects.toBeInstanceOf(DataverseConcurrencyError);
+    await expect(dv.update("w365_providerconnections", id, { w365_statusmessage: "stale" }, { ifMatch: etag })).rejects.toBeInstanceOf(
+      DataverseConcurrencyError,
+    );
 
     await dv.delete("w365_providerconnections", id);
     await expect(dv.tryRetrieve("w365_providerconnections", id)).resolves.toBeUndefined();
@@ -82,7 +93,9 @@ describe("DataverseClient against the emulator", () => {
   it("hides secured columns from a user without the field security profile", async () => {
     const id = await newConnection("Secured test");
     const admin = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.adminToken } });
-    const row = await admin.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_name", "w365_refreshtoken"] });
+    const row = await admin.retrieve<Record<string, unknown>>("w365_providerconnections", id, {
+      select: ["w365_name", "w365_refreshtoken"],
+    });
     expect(row.w365_name).toBe("Secured test");
     expect(row.w365_refreshtoken ?? null).toBeNull();
   });
@@ -93,15 +106,23 @@ describe("DataverseClient against the emulator", () => {
     const body = { w365_name: "Contoso", "w365_connection@odata.bind": `/w365_providerconnections(${conn})` };
     const firstId = await dv.upsert("w365_provideraccounts", key, body);
     const secondId = await dv.upsert("w365_provideraccounts", key, { ...body, w365_name: "Contoso Ltd" });
-    const row = await dv.retrieve<Record<string, unknown>>("w365_provideraccounts", key, { select: ["w365_name", "w365_ioncustomerid", "_w365_connection_value", "w365_provideraccountid"] });
+    const row = await dv.retrieve<Record<string, unknown>>("w365_provideraccounts", key, {
+      select: ["w365_name", "w365_ioncustomerid", "_w365_connection_value", "w365_provideraccountid"],
+    });
     expect(row.w365_name).toBe("Contoso Ltd");
     expect(row._w365_connection_value).toBe(conn);
     if (firstId) expect(row.w365_provideraccountid).toBe(firstId);
     if (secondId) expect(secondId).toBe(firstId);
     await expect(dv.upsert("w365_provideraccounts", key, body, { mode: "createOnly" })).rejects.toBeInstanceOf(DataverseConcurrencyError);
-    await expect(dv.upsert("w365_provideraccounts", { ...key, w365_ioncustomerid: "C-404" }, body, { mode: "updateOnly" })).rejects.toBeInstanceOf(DataverseNotFoundError);
+    await expect(
+      dv.upsert("w365_provideraccounts", { ...key, w365_ioncustomerid: "C-404" }, body, { mode: "updateOnly" }),
+    ).rejects.toBeInstanceOf(DataverseNotFoundError);
     const rows: unknown[] = [];
-    for await (const r of dv.query("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn}`, select: ["w365_ioncustomerid"] })) rows.push(r);
+    for await (const r of dv.query("w365_provideraccounts", {
+      filter: `_w365_connection_value eq ${conn}`,
+      select: ["w365_ioncustomerid"],
+    }))
+      rows.push(r);
     expect(rows).toHaveLength(1);
   });
 
@@ -122,13 +143,21 @@ describe("DataverseClient against the emulator", () => {
 
     let pages = 0;
     let count = 0;
-    for await (const page of c.queryPages("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn}`, select: ["w365_ioncustomerid"], pageSize: 1000 })) {
+    for await (const page of c.queryPages("w365_provideraccounts", {
+      filter: `_w365_connection_value eq ${conn}`,
+      select: ["w365_ioncustomerid"],
+      pageSize: 1000,
+    })) {
       pages++;
       count += page.length;
     }
     expect([pages, count]).toStrictEqual([3, 2050]);
     const named: Array<{ w365_name: string }> = [];
-    for await (const r of c.query<{ w365_name: string }>("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn} and w365_name eq ${odataString("Customer 7")}`, select: ["w365_name"] })) named.push(r);
+    for await (const r of c.query<{ w365_name: string }>("w365_provideraccounts", {
+      filter: `_w365_connection_value eq ${conn} and w365_name eq ${odataString("Customer 7")}`,
+      select: ["w365_name"],
+    }))
+      named.push(r);
     expect(named.map((r) => r.w365_name)).toStrictEqual(["Customer 7"]);
   });
 
@@ -144,19 +173,42 @@ describe("DataverseClient against the emulator", () => {
     const results = await c.batch(ops, { concurrency: 2 });
     expect(results.filter((r) => !r.ok)).toHaveLength(0);
     expect(c.stats()).toStrictEqual({ requests: 50, batchItems: 50_000, throttled: 0, retries: 0 });
-    const first = await c.queryPage("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn}`, select: ["w365_ioncustomerid"], count: true });
+    const first = await c.queryPage("w365_provideraccounts", {
+      filter: `_w365_connection_value eq ${conn}`,
+      select: ["w365_ioncustomerid"],
+      count: true,
+    });
     expect(first.count).toBe(5000); // Dataverse caps @odata.count at 5000
     let n = 0;
-    for await (const page of c.queryPages("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn}`, select: ["w365_ioncustomerid"] })) n += page.length;
+    for await (const page of c.queryPages("w365_provideraccounts", {
+      filter: `_w365_connection_value eq ${conn}`,
+      select: ["w365_ioncustomerid"],
+    }))
+      n += page.length;
     expect(n).toBe(50_000);
   });
 
   it("continue-on-error batch reports a bad operation and applies the rest", async () => {
     const conn = await newConnection("Coe test");
     const results = await dv.batch([
-      { method: "PATCH", entitySet: "w365_provideraccounts", key: { _w365_connection_value: conn, w365_ioncustomerid: "E-1" }, body: { w365_name: "ok 1" } },
-      { method: "PATCH", entitySet: "w365_provideraccounts", key: { _w365_connection_value: conn, w365_ioncustomerid: "E-2" }, body: { w365_nosuchcolumn: "x" } },
-      { method: "PATCH", entitySet: "w365_provideraccounts", key: { _w365_connection_value: conn, w365_ioncustomerid: "E-3" }, body: { w365_name: "ok 3" } },
+      {
+        method: "PATCH",
+        entitySet: "w365_provideraccounts",
+        key: { _w365_connection_value: conn, w365_ioncustomerid: "E-1" },
+        body: { w365_name: "ok 1" },
+      },
+      {
+        method: "PATCH",
+        entitySet: "w365_provideraccounts",
+        key: { _w365_connection_value: conn, w365_ioncustomerid: "E-2" },
+        body: { w365_nosuchcolumn: "x" },
+      },
+      {
+        method: "PATCH",
+        entitySet: "w365_provideraccounts",
+        key: { _w365_connection_value: conn, w365_ioncustomerid: "E-3" },
+        body: { w365_name: "ok 3" },
+      },
     ]);
     expect(results.map((r) => r.ok)).toStrictEqual([true, false, true]);
     expect(!results[1]!.ok && results[1]!.error).toBeInstanceOf(DataverseValidationError);
@@ -166,13 +218,21 @@ describe("DataverseClient against the emulator", () => {
     const ok = await dv.batch(
       [
         { method: "POST", entitySet: "w365_providerconnections", body: { w365_name: "Atomic parent" }, contentId: "1" },
-        { method: "POST", entitySet: "w365_provideraccounts", body: { w365_name: "Atomic child", w365_ioncustomerid: "A-1", "w365_connection@odata.bind": "$1" } },
+        {
+          method: "POST",
+          entitySet: "w365_provideraccounts",
+          body: { w365_name: "Atomic child", w365_ioncustomerid: "A-1", "w365_connection@odata.bind": "$1" },
+        },
       ],
       { atomic: true },
     );
     expect(ok.every((r) => r.ok && r.id)).toBe(true);
     const parentId = ok[0]!.ok ? ok[0]!.id! : "";
-    const child = await dv.retrieve<Record<string, unknown>>("w365_provideraccounts", { _w365_connection_value: parentId, w365_ioncustomerid: "A-1" }, { select: ["_w365_connection_value"] });
+    const child = await dv.retrieve<Record<string, unknown>>(
+      "w365_provideraccounts",
+      { _w365_connection_value: parentId, w365_ioncustomerid: "A-1" },
+      { select: ["_w365_connection_value"] },
+    );
     expect(child._w365_connection_value).toBe(parentId);
 
     const failed = await dv.batch(
@@ -185,7 +245,9 @@ describe("DataverseClient against the emulator", () => {
     // Nothing of a failed change set applies; without a Content-ID echo on the error, each operation carries it.
     expect(failed.map((r) => r.ok)).toStrictEqual([false, false]);
     expect(!failed[1]!.ok && failed[1]!.error).toBeInstanceOf(DataverseValidationError);
-    expect(failed.every((r) => !r.ok && (r.error instanceof DataverseValidationError || r.error instanceof DataverseNotExecutedError))).toBe(true);
+    expect(
+      failed.every((r) => !r.ok && (r.error instanceof DataverseValidationError || r.error instanceof DataverseNotExecutedError)),
+    ).toBe(true);
     const left: unknown[] = [];
     for await (const r of dv.query("w365_providerconnections", { filter: `w365_name eq 'Rolled back parent'` })) left.push(r);
     expect(left).toHaveLength(0);
@@ -194,7 +256,9 @@ describe("DataverseClient against the emulator", () => {
   it("calls a bound custom API (its webhook step reaches the functions URL) and an unbound action", async () => {
     const conn = await newConnection("Custom API test");
     webhooks.length = 0;
-    await expect(dv.executeAction("w365_VerifyConnectivity", {}, { entitySet: "w365_providerconnections", id: conn })).resolves.toBeDefined();
+    await expect(
+      dv.executeAction("w365_VerifyConnectivity", {}, { entitySet: "w365_providerconnections", id: conn }),
+    ).resolves.toBeDefined();
     await emu.whenIdle();
     const hit = webhooks.find((w) => w.headers["x-ms-dynamics-request-name"] === "w365_VerifyConnectivity");
     expect(hit).toBeDefined();
@@ -204,10 +268,16 @@ describe("DataverseClient against the emulator", () => {
   });
 
   it("reads metadata through requestJson and formatted values through includeAnnotations", async () => {
-    const def = await dv.requestJson<{ EntitySetName: string }>("GET", "EntityDefinitions(LogicalName='w365_provideraccount')?$select=EntitySetName");
+    const def = await dv.requestJson<{ EntitySetName: string }>(
+      "GET",
+      "EntityDefinitions(LogicalName='w365_provideraccount')?$select=EntitySetName",
+    );
     expect(def?.EntitySetName).toBe("w365_provideraccounts");
     const id = await dv.create("w365_providerconnections", { w365_name: "Annotated", w365_status: 365000001 });
-    const row = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_status"], includeAnnotations: "OData.Community.Display.V1.FormattedValue" });
+    const row = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, {
+      select: ["w365_status"],
+      includeAnnotations: "OData.Community.Display.V1.FormattedValue",
+    });
     expect(row.w365_status).toBe(365000001);
     expect(row["w365_status@OData.Community.Display.V1.FormattedValue"]).toBe("Connected");
   });
@@ -221,10 +291,19 @@ describe("DataverseClient against the emulator", () => {
 describe("DataverseClient against the emulator with service protection on", () => {
   it("rides out 429s with Retry-After: every operation lands, throttles counted, nothing fails", async () => {
     const time = fakeTime();
-    const limited = await startDataverseEmulator({ clock: time.clock, serviceProtection: { enabled: true, requestsPerWindow: 5, windowMs: 60_000, retryAfterSeconds: 7 } });
+    const limited = await startDataverseEmulator({
+      clock: time.clock,
+      serviceProtection: { enabled: true, requestsPerWindow: 5, windowMs: 60_000, retryAfterSeconds: 7 },
+    });
     try {
       limited.applySolutionModel(await readSolutionSource());
-      const c = new DataverseClient({ url: limited.url, auth: { kind: "static", token: limited.integrationToken }, sleep: time.sleep, clock: time.clock, retry: { maxAttempts: 20 } });
+      const c = new DataverseClient({
+        url: limited.url,
+        auth: { kind: "static", token: limited.integrationToken },
+        sleep: time.sleep,
+        clock: time.clock,
+        retry: { maxAttempts: 20 },
+      });
       const ids: string[] = [];
       for (let i = 0; i < 12; i++) ids.push(await c.create("accounts", { name: `Throttle ${i}` }));
       expect(new Set(ids).size).toBe(12);
@@ -242,7 +321,13 @@ describe("DataverseClient against the emulator with service protection on", () =
     const flaky = await startDataverseEmulator({ clock: time.clock, faults: { rate429: 0.3, seed: 7 } });
     try {
       flaky.applySolutionModel(await readSolutionSource());
-      const c = new DataverseClient({ url: flaky.url, auth: { kind: "static", token: flaky.integrationToken }, sleep: time.sleep, clock: time.clock, retry: { maxAttempts: 30 } });
+      const c = new DataverseClient({
+        url: flaky.url,
+        auth: { kind: "static", token: flaky.integrationToken },
+        sleep: time.sleep,
+        clock: time.clock,
+        retry: { maxAttempts: 30 },
+      });
       const conn = await c.create("w365_providerconnections", { w365_name: "Flaky" });
       const ops = Array.from({ length: 300 }, (_, i) => ({
         method: "PATCH" as const,
@@ -253,7 +338,11 @@ describe("DataverseClient against the emulator with service protection on", () =
       const results = await c.batch(ops, { batchSize: 50 });
       expect(results.filter((r) => !r.ok)).toStrictEqual([]);
       let n = 0;
-      for await (const page of c.queryPages("w365_provideraccounts", { filter: `_w365_connection_value eq ${conn}`, select: ["w365_ioncustomerid"] })) n += page.length;
+      for await (const page of c.queryPages("w365_provideraccounts", {
+        filter: `_w365_connection_value eq ${conn}`,
+        select: ["w365_ioncustomerid"],
+      }))
+        n += page.length;
       expect(n).toBe(300);
       expect(c.stats().throttled).toBeGreaterThan(0);
     } finally {

@@ -9,7 +9,7 @@ import {
 } from "../../src/dataverse/errors";
 import { memoryLogger } from "../../src/shared/logger";
 import { forgetSecrets } from "../../src/shared/redact";
-import { API, FakeDataverse, Handler, errorReply, fakeTime, startFakeDataverse } from "./helpers";
+import { API, errorReply, FakeDataverse, fakeTime, Handler, startFakeDataverse } from "./helpers";
 
 const TOKEN = "static-token-abcdef-123456";
 const ID = "a1b2c3d4-0000-4000-8000-000000000001";
@@ -70,9 +70,13 @@ describe("DataverseClient basics", () => {
         : errorReply(404, "0x80040217", "w365_provideraccount With Id = x Does Not Exist"),
     );
     const c = client();
-    await expect(c.retrieve("w365_provideraccounts", ID, { select: ["w365_name"], expand: "w365_account($select=name)" })).resolves.toStrictEqual({ w365_name: "Contoso", "@odata.etag": 'W/"5"' });
+    await expect(
+      c.retrieve("w365_provideraccounts", ID, { select: ["w365_name"], expand: "w365_account($select=name)" }),
+    ).resolves.toStrictEqual({ w365_name: "Contoso", "@odata.etag": 'W/"5"' });
     expect(fake.requests[0]!.path).toBe(`w365_provideraccounts(${ID})?$select=w365_name&$expand=w365_account($select=name)`);
-    await expect(c.retrieve("w365_provideraccounts", { _w365_connection_value: ID, w365_ioncustomerid: "42" })).rejects.toBeInstanceOf(DataverseNotFoundError);
+    await expect(c.retrieve("w365_provideraccounts", { _w365_connection_value: ID, w365_ioncustomerid: "42" })).rejects.toBeInstanceOf(
+      DataverseNotFoundError,
+    );
     expect(fake.requests[1]!.path).toBe(`w365_provideraccounts(_w365_connection_value=${ID},w365_ioncustomerid='42')`);
     await expect(c.tryRetrieve("w365_provideraccounts", { w365_ioncustomerid: "43" })).resolves.toBeUndefined();
   });
@@ -87,7 +91,9 @@ describe("DataverseClient basics", () => {
 
   it("updates with If-Match: * by default and with the given ETag; 412 becomes DataverseConcurrencyError", async () => {
     use((req) =>
-      req.headers["if-match"] === 'W/"7"' ? errorReply(412, "", "The version of the existing record doesn't match the RowVersion property provided.") : { status: 204 },
+      req.headers["if-match"] === 'W/"7"'
+        ? errorReply(412, "", "The version of the existing record doesn't match the RowVersion property provided.")
+        : { status: 204 },
     );
     const c = client();
     await c.update("accounts", ID, { name: "x" });
@@ -113,7 +119,9 @@ describe("DataverseClient basics", () => {
 
   it("reports createOnly on an existing row as DataverseConcurrencyError", async () => {
     use(() => errorReply(412, "", "A record with matching key values already exists."));
-    await expect(client().upsert("accounts", { accountnumber: "A" }, {}, { mode: "createOnly" })).rejects.toBeInstanceOf(DataverseConcurrencyError);
+    await expect(client().upsert("accounts", { accountnumber: "A" }, {}, { mode: "createOnly" })).rejects.toBeInstanceOf(
+      DataverseConcurrencyError,
+    );
   });
 
   it("deletes, with If-Match when given", async () => {
@@ -133,7 +141,9 @@ describe("DataverseClient basics", () => {
     use((req) => (req.path === "w365_Ping" ? { status: 200, body: { Pong: true } } : { status: 204 }));
     const c = client();
     await expect(c.executeAction("w365_Ping", { Text: "hi" })).resolves.toStrictEqual({ Pong: true });
-    await expect(c.executeAction("w365_SyncProviderAccounts", { DryRun: true }, { entitySet: "w365_providerconnections", id: ID })).resolves.toStrictEqual({});
+    await expect(
+      c.executeAction("w365_SyncProviderAccounts", { DryRun: true }, { entitySet: "w365_providerconnections", id: ID }),
+    ).resolves.toStrictEqual({});
     expect(fake.requests[1]!.path).toBe(`w365_providerconnections(${ID})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`);
     expect(JSON.parse(fake.requests[1]!.body)).toStrictEqual({ DryRun: true });
     expect(() => c.executeAction("bad name")).rejects.toThrow(/not a valid action name/);
@@ -141,7 +151,9 @@ describe("DataverseClient basics", () => {
 
   it("maps 400 with Dataverse's code to DataverseValidationError", async () => {
     use(() => errorReply(400, "0x80060888", "Could not find a property named 'nope' on type 'Microsoft.Dynamics.CRM.account'."));
-    const error = await client().create("accounts", { nope: 1 }).catch((e: unknown) => e);
+    const error = await client()
+      .create("accounts", { nope: 1 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataverseValidationError);
     expect((error as DataverseValidationError).dataverseCode).toBe("0x80060888");
   });
@@ -153,11 +165,23 @@ describe("DataverseClient queries", () => {
       const skip = /\$skiptoken=([^&]+)/.exec(req.rawUrl)?.[1];
       const page = skip ? Number(skip) : 0;
       const rows = [{ n: page * 2 + 1 }, { n: page * 2 + 2 }];
-      return { status: 200, body: { value: rows, ...(page < 2 ? { "@odata.nextLink": `${fake.url}${req.rawUrl.split("&$skiptoken")[0]}&$skiptoken=${page + 1}` } : {}) } };
+      return {
+        status: 200,
+        body: {
+          value: rows,
+          ...(page < 2 ? { "@odata.nextLink": `${fake.url}${req.rawUrl.split("&$skiptoken")[0]}&$skiptoken=${page + 1}` } : {}),
+        },
+      };
     });
     const c = client();
     const rows: unknown[] = [];
-    for await (const row of c.query<{ n: number }>("accounts", { select: ["name", "accountid"], filter: "statecode eq 0 and name ne 'A&B'", orderby: "name asc", pageSize: 2 })) rows.push(row.n);
+    for await (const row of c.query<{ n: number }>("accounts", {
+      select: ["name", "accountid"],
+      filter: "statecode eq 0 and name ne 'A&B'",
+      orderby: "name asc",
+      pageSize: 2,
+    }))
+      rows.push(row.n);
     expect(rows).toStrictEqual([1, 2, 3, 4, 5, 6]);
     expect(fake.requests).toHaveLength(3);
     for (const r of fake.requests) expect(r.headers.prefer).toBe("odata.maxpagesize=2");
@@ -183,7 +207,13 @@ describe("DataverseClient queries", () => {
   it("collects every page with queryAll", async () => {
     use((req) => {
       const page = req.rawUrl.includes("skiptoken") ? 1 : 0;
-      return { status: 200, body: { value: [{ n: page * 2 + 1 }, { n: page * 2 + 2 }], ...(page === 0 ? { "@odata.nextLink": `${fake.url}${req.rawUrl}&$skiptoken=1` } : {}) } };
+      return {
+        status: 200,
+        body: {
+          value: [{ n: page * 2 + 1 }, { n: page * 2 + 2 }],
+          ...(page === 0 ? { "@odata.nextLink": `${fake.url}${req.rawUrl}&$skiptoken=1` } : {}),
+        },
+      };
     });
     const rows = await client().queryAll<{ n: number }>("accounts", { select: ["name"], pageSize: 2 });
     expect(rows.map((r) => r.n)).toStrictEqual([1, 2, 3, 4]);
@@ -191,15 +221,29 @@ describe("DataverseClient queries", () => {
   });
 
   it("reads the first match with one $top=1 request, undefined when nothing matches", async () => {
-    use((req) => ({ status: 200, body: { value: req.path.includes("'none'") ? [] : [{ accountid: ID }], "@odata.nextLink": `${fake.url}${API}accounts?$skiptoken=1` } }));
+    use((req) => ({
+      status: 200,
+      body: { value: req.path.includes("'none'") ? [] : [{ accountid: ID }], "@odata.nextLink": `${fake.url}${API}accounts?$skiptoken=1` },
+    }));
     const c = client();
-    await expect(c.queryFirst<{ accountid: string }>("accounts", { select: ["accountid"], filter: "name eq 'A'" })).resolves.toStrictEqual({ accountid: ID });
+    await expect(c.queryFirst<{ accountid: string }>("accounts", { select: ["accountid"], filter: "name eq 'A'" })).resolves.toStrictEqual({
+      accountid: ID,
+    });
     await expect(c.queryFirst("accounts", { filter: "name eq 'none'" })).resolves.toBeUndefined();
-    expect(fake.requests.map((r) => r.path)).toStrictEqual(["accounts?$select=accountid&$filter=name eq 'A'&$top=1", "accounts?$filter=name eq 'none'&$top=1"]);
+    expect(fake.requests.map((r) => r.path)).toStrictEqual([
+      "accounts?$select=accountid&$filter=name eq 'A'&$top=1",
+      "accounts?$filter=name eq 'none'&$top=1",
+    ]);
   });
 
   it("sends a nextLink that names another host to our own API root only", async () => {
-    use((req) => ({ status: 200, body: { value: [], ...(req.rawUrl.includes("skiptoken") ? {} : { "@odata.nextLink": `https://evil.example/api/data/v9.2/accounts?$skiptoken=abc` }) } }));
+    use((req) => ({
+      status: 200,
+      body: {
+        value: [],
+        ...(req.rawUrl.includes("skiptoken") ? {} : { "@odata.nextLink": `https://evil.example/api/data/v9.2/accounts?$skiptoken=abc` }),
+      },
+    }));
     const pages = [];
     for await (const p of client().queryPages("accounts")) pages.push(p);
     expect(pages).toHaveLength(2);
@@ -209,7 +253,13 @@ describe("DataverseClient queries", () => {
 
 describe("DataverseClient service protection", () => {
   it("retries a 429 after the Retry-After delay (no wall clock) and counts the throttle", async () => {
-    use((_req, i) => (i < 2 ? errorReply(429, "0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", { "Retry-After": String(3 + i) }) : { status: 200, body: WHO }));
+    use((_req, i) =>
+      i < 2
+        ? errorReply(429, "0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 seconds.", {
+            "Retry-After": String(3 + i),
+          })
+        : { status: 200, body: WHO },
+    );
     const c = client();
     await expect(c.whoAmI()).resolves.toStrictEqual(WHO);
     expect(time.sleeps).toStrictEqual([3000, 4000]);
@@ -284,7 +334,9 @@ describe("DataverseClient failures", () => {
 
   it("times out a hanging request with ETIMEDOUT", async () => {
     use(() => ({ status: 200, body: WHO, hold: new Promise(() => undefined) }));
-    const error = await client({ timeoutMs: 100, retry: { maxAttempts: 1 } }).whoAmI().catch((e: unknown) => e);
+    const error = await client({ timeoutMs: 100, retry: { maxAttempts: 1 } })
+      .whoAmI()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataverseNetworkError);
     expect((error as DataverseNetworkError).networkCode).toBe("ETIMEDOUT");
   });
@@ -292,11 +344,15 @@ describe("DataverseClient failures", () => {
   it("reports a rejected static token as DataverseAuthError without the token in message, JSON or logs", async () => {
     use(() => errorReply(401, "", `Bearer ${TOKEN} is not valid`, { "x-ms-service-request-id": "rq-9" }));
     const logger = memoryLogger();
-    const error = (await client({ logger }).whoAmI().catch((e: unknown) => e)) as DataverseAuthError;
+    const error = (await client({ logger })
+      .whoAmI()
+      .catch((e: unknown) => e)) as DataverseAuthError;
     expect(error).toBeInstanceOf(DataverseAuthError);
     expect(error.requestId).toBe("rq-9");
     expect(fake.requests).toHaveLength(1);
-    const everything = [error.message, error.userMessage, JSON.stringify(error.toJSON()), JSON.stringify(error.raw), ...logger.lines].join("\n");
+    const everything = [error.message, error.userMessage, JSON.stringify(error.toJSON()), JSON.stringify(error.raw), ...logger.lines].join(
+      "\n",
+    );
     expect(everything).not.toContain(TOKEN);
     expect(logger.lines.some((l) => l.includes("rejected the token"))).toBe(true);
   });
@@ -304,7 +360,9 @@ describe("DataverseClient failures", () => {
   it("gets a fresh token from a provider once after a 401", async () => {
     const tokens = ["provider-token-old-1", "provider-token-new-2"];
     let calls = 0;
-    use((req) => (req.headers.authorization === "Bearer provider-token-new-2" ? { status: 200, body: WHO } : errorReply(401, "", "expired")));
+    use((req) =>
+      req.headers.authorization === "Bearer provider-token-new-2" ? { status: 200, body: WHO } : errorReply(401, "", "expired"),
+    );
     const c = client({ auth: { kind: "provider", getToken: async () => tokens[Math.min(calls++, 1)]! } });
     await expect(c.whoAmI()).resolves.toStrictEqual(WHO);
     expect(fake.requests.map((r) => r.headers.authorization)).toStrictEqual(["Bearer provider-token-old-1", "Bearer provider-token-new-2"]);

@@ -12,15 +12,25 @@ describe("dataverseSettingsFromEnv", () => {
   });
 
   it("uses MSAL client credentials, and an explicit url wins over DATAVERSE_URL", () => {
-    const s = dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", AZURE_TENANT_ID: "t", AZURE_CLIENT_ID: "c", AZURE_CLIENT_SECRET: "client-secret-1" }, "https://b.crm.dynamics.com");
-    expect(s).toStrictEqual({ url: "https://b.crm.dynamics.com", auth: { kind: "msal", tenantId: "t", clientId: "c", clientSecret: "client-secret-1" } });
+    const s = dataverseSettingsFromEnv(
+      { DATAVERSE_URL: "https://a.crm.dynamics.com", AZURE_TENANT_ID: "t", AZURE_CLIENT_ID: "c", AZURE_CLIENT_SECRET: "client-secret-1" },
+      "https://b.crm.dynamics.com",
+    );
+    expect(s).toStrictEqual({
+      url: "https://b.crm.dynamics.com",
+      auth: { kind: "msal", tenantId: "t", clientId: "c", clientSecret: "client-secret-1" },
+    });
   });
 
   it("names what is missing, invalid or ambiguous", () => {
     expect(() => dataverseSettingsFromEnv({})).toThrow(/DATAVERSE_URL is not set/);
     expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "nope" })).toThrow(/not a valid URL/);
     expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com" })).toThrow(/No Dataverse credentials/);
-    expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", AZURE_TENANT_ID: "t" })).toThrow(/AZURE_CLIENT_ID, AZURE_CLIENT_SECRET are missing/);
-    expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", DATAVERSE_TOKEN: "tok-123456", AZURE_CLIENT_ID: "c" })).toThrow(ConfigError);
+    expect(() => dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", AZURE_TENANT_ID: "t" })).toThrow(
+      /AZURE_CLIENT_ID, AZURE_CLIENT_SECRET are missing/,
+    );
+    expect(() =>
+      dataverseSettingsFromEnv({ DATAVERSE_URL: "https://a.crm.dynamics.com", DATAVERSE_TOKEN: "tok-123456", AZURE_CLIENT_ID: "c" }),
+    ).toThrow(ConfigError);
   });
 });

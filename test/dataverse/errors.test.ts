@@ -3,12 +3,12 @@ import {
   DataverseAuthError,
   DataverseConcurrencyError,
   DataverseDuplicateKeyError,
+  dataverseErrorFrom,
   DataverseNotFoundError,
   DataversePrivilegeError,
   DataverseServerError,
   DataverseThrottledError,
   DataverseValidationError,
-  dataverseErrorFrom,
   networkErrorFrom,
 } from "../../src/dataverse/errors";
 import { ConnectorError } from "../../src/shared/errors";
@@ -20,7 +20,11 @@ describe("dataverseErrorFrom", () => {
   afterEach(() => forgetSecrets());
 
   it("maps 404 / 0x80040217 to DataverseNotFoundError with Dataverse's code and message", () => {
-    const e = dataverseErrorFrom({ status: 404, bodyText: body("0x80040217", "w365_provideraccount With Id = 1 Does Not Exist"), operation: "GET w365_provideraccounts(1)" });
+    const e = dataverseErrorFrom({
+      status: 404,
+      bodyText: body("0x80040217", "w365_provideraccount With Id = 1 Does Not Exist"),
+      operation: "GET w365_provideraccounts(1)",
+    });
     expect(e).toBeInstanceOf(DataverseNotFoundError);
     expect(e).toBeInstanceOf(ConnectorError);
     expect(e.code).toBe("DATAVERSE_NOT_FOUND");
@@ -34,23 +38,38 @@ describe("dataverseErrorFrom", () => {
   });
 
   it("maps 412 version mismatch and 'already exists' to DataverseConcurrencyError", () => {
-    const e = dataverseErrorFrom({ status: 412, bodyText: body("", "The version of the existing record doesn't match the RowVersion property provided.") });
+    const e = dataverseErrorFrom({
+      status: 412,
+      bodyText: body("", "The version of the existing record doesn't match the RowVersion property provided."),
+    });
     expect(e).toBeInstanceOf(DataverseConcurrencyError);
     expect(e.dataverseCode).toBeUndefined();
-    expect(dataverseErrorFrom({ status: 412, bodyText: body("", "A record with matching key values already exists.") })).toBeInstanceOf(DataverseConcurrencyError);
+    expect(dataverseErrorFrom({ status: 412, bodyText: body("", "A record with matching key values already exists.") })).toBeInstanceOf(
+      DataverseConcurrencyError,
+    );
   });
 
   it("maps duplicate key codes (0x80040237, 0x80060892) to DataverseDuplicateKeyError whatever the status", () => {
-    expect(dataverseErrorFrom({ status: 412, bodyText: body("0x80040237", "Cannot insert duplicate key.") })).toBeInstanceOf(DataverseDuplicateKeyError);
-    expect(dataverseErrorFrom({ status: 400, bodyText: body("0x80060892", "A record that has the attribute values 1 already exists.") })).toBeInstanceOf(DataverseDuplicateKeyError);
-    const createOnly = dataverseErrorFrom({ status: 412, bodyText: body("0x80040237", "A record with matching key values already exists.") });
+    expect(dataverseErrorFrom({ status: 412, bodyText: body("0x80040237", "Cannot insert duplicate key.") })).toBeInstanceOf(
+      DataverseDuplicateKeyError,
+    );
+    expect(
+      dataverseErrorFrom({ status: 400, bodyText: body("0x80060892", "A record that has the attribute values 1 already exists.") }),
+    ).toBeInstanceOf(DataverseDuplicateKeyError);
+    const createOnly = dataverseErrorFrom({
+      status: 412,
+      bodyText: body("0x80040237", "A record with matching key values already exists."),
+    });
     expect(createOnly).toBeInstanceOf(DataverseConcurrencyError); // catchable as "row exists" either way
     expect(createOnly.code).toBe("DATAVERSE_DUPLICATE_KEY");
     expect(createOnly.statusCode).toBe(412);
   });
 
   it("maps 403, 0x80040220 and prv* messages to DataversePrivilegeError naming the privilege", () => {
-    const e = dataverseErrorFrom({ status: 400, bodyText: body("0x80040220", "Principal user (Id=1) is missing prvCreatew365_ProviderAccount privilege") }) as DataversePrivilegeError;
+    const e = dataverseErrorFrom({
+      status: 400,
+      bodyText: body("0x80040220", "Principal user (Id=1) is missing prvCreatew365_ProviderAccount privilege"),
+    }) as DataversePrivilegeError;
     expect(e).toBeInstanceOf(DataversePrivilegeError);
     expect(e.privilege).toBe("prvCreatew365_ProviderAccount");
     expect(e.hint).toContain("prvCreatew365_ProviderAccount");
@@ -67,15 +86,22 @@ describe("dataverseErrorFrom", () => {
   });
 
   it("maps 429 and the three service-protection codes to DataverseThrottledError carrying Retry-After", () => {
-    const e = dataverseErrorFrom({ status: 429, bodyText: body("0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 seconds."), retryAfterMs: 5000 }) as DataverseThrottledError;
+    const e = dataverseErrorFrom({
+      status: 429,
+      bodyText: body("0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 seconds."),
+      retryAfterMs: 5000,
+    }) as DataverseThrottledError;
     expect(e).toBeInstanceOf(DataverseThrottledError);
     expect(e.retryAfterMs).toBe(5000);
     expect(e.retryable).toBe(true);
-    for (const code of ["0x80072321", "0x80072326"]) expect(dataverseErrorFrom({ status: 503, bodyText: body(code, "limit") })).toBeInstanceOf(DataverseThrottledError);
+    for (const code of ["0x80072321", "0x80072326"])
+      expect(dataverseErrorFrom({ status: 503, bodyText: body(code, "limit") })).toBeInstanceOf(DataverseThrottledError);
   });
 
   it("maps 400 to validation, 5xx to server errors (retryable only for 502/503/504)", () => {
-    expect(dataverseErrorFrom({ status: 400, bodyText: body("0x80044331", "A validation error occurred.") })).toBeInstanceOf(DataverseValidationError);
+    expect(dataverseErrorFrom({ status: 400, bodyText: body("0x80044331", "A validation error occurred.") })).toBeInstanceOf(
+      DataverseValidationError,
+    );
     const e500 = dataverseErrorFrom({ status: 500, bodyText: "<html>oops</html>" });
     expect(e500).toBeInstanceOf(DataverseServerError);
     expect(e500.retryable).toBe(false);

@@ -48,14 +48,21 @@ export async function startFakeDataverse(handler: Handler): Promise<FakeDatavers
       peak = Math.max(peak, inFlight);
       const rawUrl = req.url ?? "/";
       const afterApi = rawUrl.startsWith(API) ? rawUrl.slice(API.length) : rawUrl;
-      const recorded: RecordedRequest = { method: req.method ?? "GET", path: safeDecode(afterApi), rawUrl, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const recorded: RecordedRequest = {
+        method: req.method ?? "GET",
+        path: safeDecode(afterApi),
+        rawUrl,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       const index = requests.push(recorded) - 1;
       try {
         const reply = await current(recorded, index);
         if (reply.hold) await reply.hold;
         const body = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
         const headers: Record<string, string> = { "OData-Version": "4.0", ...(reply.headers ?? {}) };
-        if (typeof reply.body === "object" && !headers["Content-Type"]) headers["Content-Type"] = "application/json; odata.metadata=minimal";
+        if (typeof reply.body === "object" && !headers["Content-Type"])
+          headers["Content-Type"] = "application/json; odata.metadata=minimal";
         res.writeHead(reply.status, headers);
         res.end(body);
       } catch (error) {
@@ -95,7 +102,12 @@ export function errorReply(status: number, code: string, message: string, header
 }
 
 /** Sleep + clock pair: sleeping advances the clock and records the delay; nothing waits on the wall clock. */
-export function fakeTime(start = 1_700_000_000_000): { now: () => number; clock: { now: () => number }; sleep: (ms: number) => Promise<void>; sleeps: number[] } {
+export function fakeTime(start = 1_700_000_000_000): {
+  now: () => number;
+  clock: { now: () => number };
+  sleep: (ms: number) => Promise<void>;
+  sleeps: number[];
+} {
   let t = start;
   const sleeps: number[] = [];
   const now = () => t;
@@ -120,7 +132,8 @@ export interface ParsedBatchRequestPart {
   body: string;
   contentId?: string;
 }
-export type ParsedBatchUnit = { changeset: false; part: ParsedBatchRequestPart } | { changeset: true; parts: ParsedBatchRequestPart[]; boundary: string };
+export type ParsedBatchUnit =
+  { changeset: false; part: ParsedBatchRequestPart } | { changeset: true; parts: ParsedBatchRequestPart[]; boundary: string };
 
 export function parseBatchRequest(contentType: string, body: string): ParsedBatchUnit[] {
   const boundary = /boundary=([^;\s]+)/.exec(contentType)?.[1];
@@ -174,7 +187,9 @@ export interface PartReply {
 }
 
 /** Writes a Dataverse-style batch response (batchresponse_/changesetresponse_ boundaries). */
-export function writeBatchResponse(units: Array<{ changeset: false; reply: PartReply } | { changeset: true; replies: Array<PartReply & { contentId?: string }> }>): { contentType: string; body: string } {
+export function writeBatchResponse(
+  units: Array<{ changeset: false; reply: PartReply } | { changeset: true; replies: Array<PartReply & { contentId?: string }> }>,
+): { contentType: string; body: string } {
   const b = "batchresponse_6e1d3b4f-0000-4000-8000-000000000001";
   const lines: string[] = [];
   const writeReply = (r: PartReply & { contentId?: string }) => {

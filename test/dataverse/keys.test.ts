@@ -13,7 +13,9 @@ describe("record keys", () => {
   });
 
   it("writes an alternate key with quoted strings, bare numbers and booleans, in the given order", () => {
-    expect(formatKey({ accountnumber: "ABC123", numberofemployees: 5, donotemail: false })).toBe("(accountnumber='ABC123',numberofemployees=5,donotemail=false)");
+    expect(formatKey({ accountnumber: "ABC123", numberofemployees: 5, donotemail: false })).toBe(
+      "(accountnumber='ABC123',numberofemployees=5,donotemail=false)",
+    );
   });
 
   it("doubles single quotes and percent-encodes URL-breaking characters in key strings", () => {
@@ -21,7 +23,9 @@ describe("record keys", () => {
   });
 
   it("writes a lookup part (_x_value) with an unquoted GUID, as Microsoft documents", () => {
-    expect(formatKey({ _w365_connection_value: ID, w365_ioncustomerid: "123" })).toBe("(_w365_connection_value=0d5a1f3c-1234-4abc-9def-00112233aabb,w365_ioncustomerid='123')");
+    expect(formatKey({ _w365_connection_value: ID, w365_ioncustomerid: "123" })).toBe(
+      "(_w365_connection_value=0d5a1f3c-1234-4abc-9def-00112233aabb,w365_ioncustomerid='123')",
+    );
   });
 
   it("refuses a lookup part whose value is not a GUID", () => {

@@ -1,11 +1,20 @@
 import { existsSync, promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
+
+import { type DataverseEmulator, startDataverseEmulator } from "../../sandbox/dataverse";
 import { DataverseClient } from "../../src/dataverse";
-import { DeployError, PacCliDeployer, compareVersions, deploySolution, findOnPath, inspectSolutionZip, type CommandRunner } from "../../src/deploy";
-import { loadSolutionModel, solutionZipFiles, writeSolutionZip, zipFiles, type SolutionModel } from "../../src/solution";
+import {
+  type CommandRunner,
+  compareVersions,
+  DeployError,
+  deploySolution,
+  findOnPath,
+  inspectSolutionZip,
+  PacCliDeployer,
+} from "../../src/deploy";
 import { memoryLogger } from "../../src/shared/logger";
+import { loadSolutionModel, type SolutionModel, solutionZipFiles, writeSolutionZip, zipFiles } from "../../src/solution";
 import { makeUiBuild } from "../solution/ui-fixture";
 
 const WEBHOOK_KEY = "fk-0123456789abcdef-secret";
@@ -37,12 +46,24 @@ describe("deploySolution through the Web API (against the Dataverse emulator)", 
       settings: { functionsBaseUrl: "https://ion-fn.example.net/", webhookKey: WEBHOOK_KEY, syncSchedule: "0 30 3 * * *" },
       logger,
     });
-    expect(result).toMatchObject({ solution: "StreamOneIonConnector", version: "1.0.0.0", upgraded: false, published: true, deployer: "webapi" });
-    expect(result.environmentVariables.sort()).toStrictEqual(["w365_DefaultSyncSchedule", "w365_FunctionsBaseUrl", "w365_FunctionsWebhookKey"]);
+    expect(result).toMatchObject({
+      solution: "StreamOneIonConnector",
+      version: "1.0.0.0",
+      upgraded: false,
+      published: true,
+      deployer: "webapi",
+    });
+    expect(result.environmentVariables.sort()).toStrictEqual([
+      "w365_DefaultSyncSchedule",
+      "w365_FunctionsBaseUrl",
+      "w365_FunctionsWebhookKey",
+    ]);
     expect(emulator.getEnvironmentVariable("w365_FunctionsBaseUrl")).toBe("https://ion-fn.example.net");
     expect(emulator.getEnvironmentVariable("w365_FunctionsWebhookKey")).toBe(WEBHOOK_KEY);
     expect(emulator.getEnvironmentVariable("w365_DefaultSyncSchedule")).toBe("0 30 3 * * *");
-    const endpoint = await client.retrieve<{ url: string; authtype: number }>("serviceendpoints", result.serviceEndpointId!, { select: ["url", "authtype"] });
+    const endpoint = await client.retrieve<{ url: string; authtype: number }>("serviceendpoints", result.serviceEndpointId!, {
+      select: ["url", "authtype"],
+    });
     expect(endpoint).toMatchObject({ url: "https://ion-fn.example.net/api/dataverse/webhook", authtype: 4 });
     expect(result.user.userId).toMatch(/^[0-9a-f-]{36}$/);
     // The key is a secret: it never reaches the result or the log.
@@ -51,11 +72,25 @@ describe("deploySolution through the Web API (against the Dataverse emulator)", 
   });
 
   it("updates an existing environment variable value instead of adding a second one", async () => {
-    await deploySolution({ environmentUrl: emulator.url, auth: auth(), zip: await zipOf("1.0.0.0"), settings: { functionsBaseUrl: "https://a.example.net" } });
-    const r = await deploySolution({ environmentUrl: emulator.url, auth: auth(), zip: await zipOf("1.0.0.1"), settings: { functionsBaseUrl: "https://b.example.net" } });
+    await deploySolution({
+      environmentUrl: emulator.url,
+      auth: auth(),
+      zip: await zipOf("1.0.0.0"),
+      settings: { functionsBaseUrl: "https://a.example.net" },
+    });
+    const r = await deploySolution({
+      environmentUrl: emulator.url,
+      auth: auth(),
+      zip: await zipOf("1.0.0.1"),
+      settings: { functionsBaseUrl: "https://b.example.net" },
+    });
     expect(r).toMatchObject({ upgraded: true, previousVersion: "1.0.0.0", version: "1.0.0.1" });
     const values: { value: string }[] = [];
-    for await (const v of client.query<{ value: string }>("environmentvariablevalues", { select: ["value"], filter: "schemaname eq 'w365_FunctionsBaseUrl'" })) values.push(v);
+    for await (const v of client.query<{ value: string }>("environmentvariablevalues", {
+      select: ["value"],
+      filter: "schemaname eq 'w365_FunctionsBaseUrl'",
+    }))
+      values.push(v);
     expect(values).toStrictEqual([expect.objectContaining({ value: "https://b.example.net" })]);
   });
 
@@ -69,41 +104,63 @@ describe("deploySolution through the Web API (against the Dataverse emulator)", 
 
   it("refuses an unmanaged package over a managed installation", async () => {
     await deploySolution({ environmentUrl: emulator.url, auth: auth(), zip: await zipOf("1.0.0.0", true), managed: true });
-    await expect(deploySolution({ environmentUrl: emulator.url, auth: auth(), zip: await zipOf("1.0.0.1") })).rejects.toMatchObject({ code: "DEPLOY_MANAGED_MISMATCH" });
+    await expect(deploySolution({ environmentUrl: emulator.url, auth: auth(), zip: await zipOf("1.0.0.1") })).rejects.toMatchObject({
+      code: "DEPLOY_MANAGED_MISMATCH",
+    });
   });
 
   it("names a missing dependency before uploading", async () => {
     const files = solutionZipFiles(model, { managed: false });
-    const manifest = files.get("solution.xml")!.toString().replace(
-      "<MissingDependencies />",
-      '<MissingDependencies><MissingDependency><Required type="1" schemaName="w365_billingcontract" displayName="Billing Contract" solution="Work365Core (1.0.0.0)" /><Dependent type="1" schemaName="w365_providersubscription" /></MissingDependency></MissingDependencies>',
-    );
+    const manifest = files
+      .get("solution.xml")!
+      .toString()
+      .replace(
+        "<MissingDependencies />",
+        '<MissingDependencies><MissingDependency><Required type="1" schemaName="w365_billingcontract" displayName="Billing Contract" solution="Work365Core (1.0.0.0)" /><Dependent type="1" schemaName="w365_providersubscription" /></MissingDependency></MissingDependencies>',
+      );
     files.set("solution.xml", Buffer.from(manifest));
     const zip = await zipFiles(files);
-    expect((await inspectSolutionZip(zip)).missingDependencies).toStrictEqual([{ type: 1, schemaName: "w365_billingcontract", solution: "Work365Core", display: "Billing Contract" }]);
+    expect((await inspectSolutionZip(zip)).missingDependencies).toStrictEqual([
+      { type: 1, schemaName: "w365_billingcontract", solution: "Work365Core", display: "Billing Contract" },
+    ]);
     const err = (await deploySolution({ environmentUrl: emulator.url, auth: auth(), zip }).catch((e: unknown) => e)) as DeployError;
     expect(err.code).toBe("DEPLOY_MISSING_DEPENDENCY");
     expect(err.message).toContain("solution Work365Core (Billing Contract)");
     // Nothing was imported.
     const solutions: unknown[] = [];
-    for await (const s of client.query("solutions", { select: ["version"], filter: "uniquename eq 'StreamOneIonConnector'" })) solutions.push(s);
+    for await (const s of client.query("solutions", { select: ["version"], filter: "uniquename eq 'StreamOneIonConnector'" }))
+      solutions.push(s);
     expect(solutions).toStrictEqual([]);
   });
 
   it("imports asynchronously and polls the system job", async () => {
-    const r = await deploySolution({ environmentUrl: emulator.url, auth: auth(), zip: await zipOf("1.0.0.0"), async: true, pollIntervalMs: 5 });
+    const r = await deploySolution({
+      environmentUrl: emulator.url,
+      auth: auth(),
+      zip: await zipOf("1.0.0.0"),
+      async: true,
+      pollIntervalMs: 5,
+    });
     expect(r.version).toBe("1.0.0.0");
-    const tables = await client.retrieve<{ EntitySetName: string }>("EntityDefinitions", { LogicalName: "w365_syncrun" }, { select: ["EntitySetName"] });
+    const tables = await client.retrieve<{ EntitySetName: string }>(
+      "EntityDefinitions",
+      { LogicalName: "w365_syncrun" },
+      { select: ["EntitySetName"] },
+    );
     expect(tables.EntitySetName).toBe("w365_syncruns");
   });
 
   it("reports a broken package as an import failure", async () => {
     const zip = await zipFiles(new Map([["solution.xml", solutionZipFiles(model, { managed: false }).get("solution.xml")!]]));
-    await expect(deploySolution({ environmentUrl: emulator.url, auth: auth(), zip })).rejects.toMatchObject({ code: "DEPLOY_IMPORT_FAILED" });
+    await expect(deploySolution({ environmentUrl: emulator.url, auth: auth(), zip })).rejects.toMatchObject({
+      code: "DEPLOY_IMPORT_FAILED",
+    });
   });
 
   it("fails on bad credentials before importing", async () => {
-    await expect(deploySolution({ environmentUrl: emulator.url, auth: { kind: "static", token: "not-a-token" }, zip: await zipOf("1.0.0.0") })).rejects.toMatchObject({ statusCode: 401 });
+    await expect(
+      deploySolution({ environmentUrl: emulator.url, auth: { kind: "static", token: "not-a-token" }, zip: await zipOf("1.0.0.0") }),
+    ).rejects.toMatchObject({ statusCode: 401 });
   });
 });
 
@@ -112,19 +169,27 @@ describe("PacCliDeployer", () => {
 
   function fakePac(stdoutFor: (args: string[]) => string = () => ""): { run: CommandRunner; calls: string[][] } {
     const calls: string[][] = [];
-    return { calls, run: async (_cmd, args) => ((calls.push(args), { code: 0, stdout: stdoutFor(args), stderr: "" })) };
+    return { calls, run: async (_cmd, args) => (calls.push(args), { code: 0, stdout: stdoutFor(args), stderr: "" }) };
   }
 
   it("authenticates with client credentials, then imports the zip with publish and overwrite", async () => {
     const { run, calls } = fakePac();
     const logger = memoryLogger();
-    const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "/usr/bin/pac", run, logger });
+    const pac = new PacCliDeployer({
+      environmentUrl: "https://contoso.crm.dynamics.com",
+      auth: msal,
+      pacPath: "/usr/bin/pac",
+      run,
+      logger,
+    });
     const zip = await writeSolutionZip(await loadSolutionModel({ uiDir: await makeUiBuild() }), { managed: false });
     const r = await pac.import(await inspectSolutionZip(zip));
     expect(r).toMatchObject({ solution: "StreamOneIonConnector", version: "1.0.0.0", published: true });
     expect(calls[0]!.slice(0, 2)).toStrictEqual(["auth", "create"]);
     expect(calls[1]!.slice(0, 3)).toStrictEqual(["solution", "import", "--path"]);
-    expect(calls[1]).toEqual(expect.arrayContaining(["--environment", "https://contoso.crm.dynamics.com", "--async", "--force-overwrite", "--publish-changes"]));
+    expect(calls[1]).toEqual(
+      expect.arrayContaining(["--environment", "https://contoso.crm.dynamics.com", "--async", "--force-overwrite", "--publish-changes"]),
+    );
     expect(logger.lines.join("\n")).not.toContain("pac-client-secret-value");
     // The zip pac was given was a temporary copy: it does not outlive the import.
     expect(existsSync(calls[1]![3]!)).toBe(false);
@@ -152,7 +217,8 @@ describe("PacCliDeployer", () => {
 
   it("only logs a profile it could not delete (the import is done)", async () => {
     const logger = memoryLogger();
-    const run: CommandRunner = async (_c, args) => (args[1] === "delete" ? { code: 1, stdout: "", stderr: "profile locked" } : { code: 0, stdout: "", stderr: "" });
+    const run: CommandRunner = async (_c, args) =>
+      args[1] === "delete" ? { code: 1, stdout: "", stderr: "profile locked" } : { code: 0, stdout: "", stderr: "" };
     const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "pac", run, logger });
     await pac.import({ zip: Buffer.from("x"), uniqueName: "S", version: "1.0.0.0", managed: false, missingDependencies: [] });
     await expect(pac.close()).resolves.toBeUndefined();
@@ -160,20 +226,37 @@ describe("PacCliDeployer", () => {
   });
 
   it("parses pac org who", async () => {
-    const { run } = fakePac((args) => (args[0] === "org" ? "Organization Information\n  User Id:            3f2b1c4d-0000-4000-8000-000000000001\n  Business Unit Id:   3f2b1c4d-0000-4000-8000-000000000002\n" : ""));
+    const { run } = fakePac((args) =>
+      args[0] === "org"
+        ? "Organization Information\n  User Id:            3f2b1c4d-0000-4000-8000-000000000001\n  Business Unit Id:   3f2b1c4d-0000-4000-8000-000000000002\n"
+        : "",
+    );
     const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "pac", run });
-    expect(await pac.whoAmI()).toStrictEqual({ userId: "3f2b1c4d-0000-4000-8000-000000000001", businessUnitId: "3f2b1c4d-0000-4000-8000-000000000002" });
+    expect(await pac.whoAmI()).toStrictEqual({
+      userId: "3f2b1c4d-0000-4000-8000-000000000001",
+      businessUnitId: "3f2b1c4d-0000-4000-8000-000000000002",
+    });
   });
 
   it("explains that pac cannot use a bearer token", async () => {
-    const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: { kind: "static", token: "x" }, pacPath: "pac", run: fakePac().run });
+    const pac = new PacCliDeployer({
+      environmentUrl: "https://contoso.crm.dynamics.com",
+      auth: { kind: "static", token: "x" },
+      pacPath: "pac",
+      run: fakePac().run,
+    });
     await expect(pac.whoAmI()).rejects.toMatchObject({ code: "DEPLOY_PAC_AUTH" });
   });
 
   it("turns a failing pac run into a DeployError with the secret redacted", async () => {
-    const run: CommandRunner = async (_c, args) => (args[0] === "auth" ? { code: 0, stdout: "", stderr: "" } : { code: 1, stdout: "", stderr: "Error: import failed for client pac-client-secret-value" });
+    const run: CommandRunner = async (_c, args) =>
+      args[0] === "auth"
+        ? { code: 0, stdout: "", stderr: "" }
+        : { code: 1, stdout: "", stderr: "Error: import failed for client pac-client-secret-value" };
     const pac = new PacCliDeployer({ environmentUrl: "https://contoso.crm.dynamics.com", auth: msal, pacPath: "pac", run });
-    const err = (await pac.import({ zip: Buffer.from("x"), uniqueName: "S", version: "1.0.0.0", managed: false, missingDependencies: [] }).catch((e: unknown) => e)) as DeployError;
+    const err = (await pac
+      .import({ zip: Buffer.from("x"), uniqueName: "S", version: "1.0.0.0", managed: false, missingDependencies: [] })
+      .catch((e: unknown) => e)) as DeployError;
     expect(err.code).toBe("DEPLOY_PAC_FAILED");
     expect(err.message).not.toContain("pac-client-secret-value");
   });

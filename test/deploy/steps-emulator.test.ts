@@ -4,10 +4,11 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+
+import { type DataverseEmulator, startDataverseEmulator } from "../../sandbox/dataverse";
 import { DataverseApiError, DataverseClient } from "../../src/dataverse";
 import { customApiSteps, deploySolution } from "../../src/deploy";
-import { loadSolutionModel, writeSolutionZip, type SolutionModel } from "../../src/solution";
-import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
+import { loadSolutionModel, type SolutionModel, writeSolutionZip } from "../../src/solution";
 import { makeUiBuild } from "../solution/ui-fixture";
 
 interface Delivery {
@@ -50,7 +51,10 @@ describe("deploy fallback: custom API steps registered through the Web API fire 
       executeAction: (async (name: string, params: Record<string, unknown> = {}) => {
         if (name === "ImportSolution" && refusals === 0) {
           refusals++;
-          throw new DataverseApiError("DATAVERSE_ERROR", "sdkmessage With Id = 8afdf67d-8487-5ec6-a966-90c44f599374 Does Not Exist", { statusCode: 404, dataverseCode: "0x80040217" });
+          throw new DataverseApiError("DATAVERSE_ERROR", "sdkmessage With Id = 8afdf67d-8487-5ec6-a966-90c44f599374 Does Not Exist", {
+            statusCode: 404,
+            dataverseCode: "0x80040217",
+          });
         }
         return real.executeAction(name, params);
       }) as DataverseClient["executeAction"],
@@ -73,7 +77,10 @@ describe("deploy fallback: custom API steps registered through the Web API fire 
         select: ["_sdkmessageid_value", "_eventhandler_value"],
         filter: `sdkmessageprocessingstepid eq ${step.id}`,
       });
-      const message = await real.queryFirst<{ sdkmessageid: string }>("sdkmessages", { select: ["sdkmessageid"], filter: `name eq '${step.message}'` });
+      const message = await real.queryFirst<{ sdkmessageid: string }>("sdkmessages", {
+        select: ["sdkmessageid"],
+        filter: `name eq '${step.message}'`,
+      });
       expect(row?._sdkmessageid_value).toBe(message?.sdkmessageid);
       expect(row?._eventhandler_value).toBe(step.serviceEndpointId.toLowerCase());
       const component = await real.queryFirst("solutioncomponents", { select: ["componenttype"], filter: `objectid eq '${step.id}'` });

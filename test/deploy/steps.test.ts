@@ -1,11 +1,21 @@
-import { DataverseApiError } from "../../src/dataverse";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { customApiSteps, deploySolution, ensureCustomApiSteps, isStepMessageRefusal, withoutCustomApiSteps, type CommandRunner, type DeployDataverseClient, type StepClient } from "../../src/deploy";
-import { loadSolutionModel, readSolutionZip, writeSolutionZip, type SolutionModel } from "../../src/solution";
-import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
+
+import { type DataverseEmulator, startDataverseEmulator } from "../../sandbox/dataverse";
+import { DataverseApiError } from "../../src/dataverse";
 import { DataverseClient } from "../../src/dataverse";
+import {
+  type CommandRunner,
+  customApiSteps,
+  type DeployDataverseClient,
+  deploySolution,
+  ensureCustomApiSteps,
+  isStepMessageRefusal,
+  type StepClient,
+  withoutCustomApiSteps,
+} from "../../src/deploy";
+import { loadSolutionModel, readSolutionZip, type SolutionModel, writeSolutionZip } from "../../src/solution";
 import { makeUiBuild } from "../solution/ui-fixture";
 
 const MESSAGE_ID = "0d2f3a4b-1111-4222-8333-444455556666";
@@ -32,7 +42,10 @@ function stepApi(opts: { messages?: Record<string, string>; steps?: Record<strin
     }) as StepClient["queryFirst"],
     create: async (entitySet, body) => (calls.push({ op: "create", entitySet, body }), String(body.sdkmessageprocessingstepid)),
     update: async (entitySet, key, body) => void calls.push({ op: "update", entitySet, key, body }),
-    executeAction: (async (name: string, params: Record<string, unknown>) => (calls.push({ op: "action", entitySet: name, body: params }), {})) as StepClient["executeAction"],
+    executeAction: (async (name: string, params: Record<string, unknown>) => (
+      calls.push({ op: "action", entitySet: name, body: params }),
+      {}
+    )) as StepClient["executeAction"],
   };
   return { client, calls };
 }
@@ -44,7 +57,11 @@ describe("webhook steps on the custom API messages", () => {
   });
 
   it("are the four steps bound to the custom APIs, not the Create/Update ones", () => {
-    expect(customApiSteps(model).map((s) => s.message).sort()).toStrictEqual(["w365_MapProviderAccount", "w365_SyncProviderAccounts", "w365_SyncSubscriptions", "w365_VerifyConnectivity"]);
+    expect(
+      customApiSteps(model)
+        .map((s) => s.message)
+        .sort(),
+    ).toStrictEqual(["w365_MapProviderAccount", "w365_SyncProviderAccounts", "w365_SyncSubscriptions", "w365_VerifyConnectivity"]);
   });
 
   it("registers a missing step on the environment's message, with the solution's id, and adds it to the solution", async () => {
@@ -80,12 +97,17 @@ describe("webhook steps on the custom API messages", () => {
     const out = await ensureCustomApiSteps(client, [a!, b!], { solutionUniqueName: "S" });
     expect(out.map((o) => o.action)).toStrictEqual(["verified", "rebound"]);
     expect(calls.filter((c) => c.op === "create")).toStrictEqual([]);
-    expect(calls.find((c) => c.op === "update")).toMatchObject({ key: b!.id, body: { "sdkmessageid@odata.bind": `/sdkmessages(${MESSAGE_ID})` } });
+    expect(calls.find((c) => c.op === "update")).toMatchObject({
+      key: b!.id,
+      body: { "sdkmessageid@odata.bind": `/sdkmessages(${MESSAGE_ID})` },
+    });
   });
 
   it("fails with a clear code when the custom API's message is not there", async () => {
     const { client } = stepApi();
-    await expect(ensureCustomApiSteps(client, customApiSteps(model).slice(0, 1), { solutionUniqueName: "S" })).rejects.toMatchObject({ code: "DEPLOY_STEP_MESSAGE_MISSING" });
+    await expect(ensureCustomApiSteps(client, customApiSteps(model).slice(0, 1), { solutionUniqueName: "S" })).rejects.toMatchObject({
+      code: "DEPLOY_STEP_MESSAGE_MISSING",
+    });
   });
 
   it("strips them (and only them) from a package", async () => {
@@ -113,7 +135,11 @@ describe("deploySolution with pac and the custom API steps", () => {
     const { client: steps } = stepApi({ messages });
     const client = {
       ...steps,
-      whoAmI: async () => ({ UserId: "3f2b1c4d-0000-4000-8000-000000000001", BusinessUnitId: "3f2b1c4d-0000-4000-8000-000000000002", OrganizationId: "3f2b1c4d-0000-4000-8000-000000000003" }),
+      whoAmI: async () => ({
+        UserId: "3f2b1c4d-0000-4000-8000-000000000001",
+        BusinessUnitId: "3f2b1c4d-0000-4000-8000-000000000002",
+        OrganizationId: "3f2b1c4d-0000-4000-8000-000000000003",
+      }),
       retrieve: (async () => ({})) as DeployDataverseClient["retrieve"],
     } as DeployDataverseClient;
     const imported: Buffer[] = [];
@@ -192,18 +218,30 @@ describe("deploySolution and the custom API steps (Dataverse emulator)", () => {
           imported.push(Buffer.from(String(params.CustomizationFile), "base64"));
           if (!refused) {
             refused = true;
-            throw new DataverseApiError("DATAVERSE_ERROR", "sdkmessage With Id = 8afdf67d-8487-5ec6-a966-90c44f599374 Does Not Exist", { statusCode: 404, dataverseCode: "0x80040217" });
+            throw new DataverseApiError("DATAVERSE_ERROR", "sdkmessage With Id = 8afdf67d-8487-5ec6-a966-90c44f599374 Does Not Exist", {
+              statusCode: 404,
+              dataverseCode: "0x80040217",
+            });
           }
         }
         if (name === "AddSolutionComponent") return {};
         return real.executeAction(name, params);
       }) as DataverseClient["executeAction"],
     };
-    const r = await deploySolution({ environmentUrl: emulator.url, auth: auth(), client, zip: await writeSolutionZip(model, { managed: false }) });
+    const r = await deploySolution({
+      environmentUrl: emulator.url,
+      auth: auth(),
+      client,
+      zip: await writeSolutionZip(model, { managed: false }),
+    });
     expect(imported).toHaveLength(2);
     expect((await readSolutionZip(imported[1]!)).steps).toHaveLength(3);
     expect(r.customApiSteps.map((s) => s.action)).toStrictEqual(["created", "created", "created", "created"]);
-    expect(created.map((b) => b.name).sort()).toStrictEqual(customApiSteps(model).map((s) => s.name).sort());
+    expect(created.map((b) => b.name).sort()).toStrictEqual(
+      customApiSteps(model)
+        .map((s) => s.name)
+        .sort(),
+    );
     expect(r.warnings[0]).toMatch(/refused the 4 custom API step/);
   });
 });

@@ -3,7 +3,7 @@
  * steps at the local functions host, the handlers run the real engine against the emulator and the
  * Ion simulator, and the rows appear.
  */
-import { createConnection, rows, startFunctionsWorld, type FunctionsWorld } from "./functions-world";
+import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "./functions-world";
 
 jest.setTimeout(60_000);
 
@@ -21,7 +21,9 @@ describe("functions app end to end", () => {
   });
 
   it("verifies new credentials when the connector is created (async Create step)", async () => {
-    const connection = await world.dv.retrieve<Record<string, unknown>>("w365_providerconnections", connectionId, { select: ["w365_status", "w365_statusmessage"] });
+    const connection = await world.dv.retrieve<Record<string, unknown>>("w365_providerconnections", connectionId, {
+      select: ["w365_status", "w365_statusmessage"],
+    });
     expect(connection.w365_status).toBe(365000001);
   });
 
@@ -29,7 +31,9 @@ describe("functions app end to end", () => {
     await world.admin.update("w365_providerconnections", connectionId, { w365_status: 365000000, w365_statusmessage: "reset by test" });
     await world.admin.executeAction("w365_VerifyConnectivity", {}, { entitySet: "w365_providerconnections", id: connectionId });
     await world.idle();
-    const connection = await world.dv.retrieve<Record<string, unknown>>("w365_providerconnections", connectionId, { select: ["w365_status", "w365_lastverifiedon"] });
+    const connection = await world.dv.retrieve<Record<string, unknown>>("w365_providerconnections", connectionId, {
+      select: ["w365_status", "w365_lastverifiedon"],
+    });
     expect(connection.w365_status).toBe(365000001);
     expect(connection.w365_lastverifiedon).toBeTruthy();
     // One verify for the Create step, one for the call: the connector's own token rotations (Update of
@@ -39,7 +43,11 @@ describe("functions app end to end", () => {
   });
 
   it("w365_SyncProviderAccounts with a RequestId produces a run carrying it and provider account rows", async () => {
-    await world.admin.executeAction("w365_SyncProviderAccounts", { RequestId: "e2e-request-1" }, { entitySet: "w365_providerconnections", id: connectionId });
+    await world.admin.executeAction(
+      "w365_SyncProviderAccounts",
+      { RequestId: "e2e-request-1" },
+      { entitySet: "w365_providerconnections", id: connectionId },
+    );
     await world.idle();
     const runs = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-request-1'`);
     expect(runs).toHaveLength(1);
@@ -60,19 +68,25 @@ describe("functions app end to end", () => {
       w365_dryrun: false,
       w365_startedon: new Date().toISOString(),
     });
-    await expect(world.admin.executeAction("w365_SyncProviderAccounts", { RequestId: "e2e-blocked" }, { entitySet: "w365_providerconnections", id: connectionId })).rejects.toThrow(
-      /already running/,
-    );
+    await expect(
+      world.admin.executeAction(
+        "w365_SyncProviderAccounts",
+        { RequestId: "e2e-blocked" },
+        { entitySet: "w365_providerconnections", id: connectionId },
+      ),
+    ).rejects.toThrow(/already running/);
     await world.dv.update("w365_syncruns", runId, { w365_status: "failed" });
     expect(await rows(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-blocked'`)).toHaveLength(0);
   });
 
   it("lets only one of two racing identical sync calls start", async () => {
     const calls = ["race-a", "race-b"].map((RequestId) =>
-      world.admin.executeAction("w365_SyncProviderAccounts", { RequestId }, { entitySet: "w365_providerconnections", id: connectionId }).then(
-        () => "started",
-        (e: Error) => e.message,
-      ),
+      world.admin
+        .executeAction("w365_SyncProviderAccounts", { RequestId }, { entitySet: "w365_providerconnections", id: connectionId })
+        .then(
+          () => "started",
+          (e: Error) => e.message,
+        ),
     );
     const outcomes = await Promise.all(calls);
     await world.idle();
@@ -85,7 +99,11 @@ describe("functions app end to end", () => {
   it("a dry run records its plan on the run and writes nothing else", async () => {
     const before = await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
     world.ion.control.addCustomer({});
-    await world.admin.executeAction("w365_SyncProviderAccounts", { DryRun: true, RequestId: "e2e-dry" }, { entitySet: "w365_providerconnections", id: connectionId });
+    await world.admin.executeAction(
+      "w365_SyncProviderAccounts",
+      { DryRun: true, RequestId: "e2e-dry" },
+      { entitySet: "w365_providerconnections", id: connectionId },
+    );
     await world.idle();
     const [run] = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-dry'`);
     expect(run).toMatchObject({ w365_dryrun: true, w365_status: "succeeded" });
@@ -97,12 +115,24 @@ describe("functions app end to end", () => {
     const accounts = await rows<Record<string, unknown>>(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
     for (const a of accounts) {
       if (a.w365_mappingstatus === 365000002) continue;
-      await world.admin.executeAction("w365_MapProviderAccount", { CreateNew: true }, { entitySet: "w365_provideraccounts", id: String(a.w365_provideraccountid) });
+      await world.admin.executeAction(
+        "w365_MapProviderAccount",
+        { CreateNew: true },
+        { entitySet: "w365_provideraccounts", id: String(a.w365_provideraccountid) },
+      );
     }
     await world.idle();
-    const mapped = await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId} and w365_mappingstatus eq 365000002`);
+    const mapped = await rows(
+      world.dv,
+      "w365_provideraccounts",
+      `_w365_connection_value eq ${connectionId} and w365_mappingstatus eq 365000002`,
+    );
     expect(mapped).toHaveLength(accounts.length);
-    await world.admin.executeAction("w365_SyncSubscriptions", { RequestId: "e2e-subs" }, { entitySet: "w365_providerconnections", id: connectionId });
+    await world.admin.executeAction(
+      "w365_SyncSubscriptions",
+      { RequestId: "e2e-subs" },
+      { entitySet: "w365_providerconnections", id: connectionId },
+    );
     await world.idle();
     const runs = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-subs'`);
     expect(runs[0]).toMatchObject({ w365_kind: "subscriptions", w365_status: "succeeded" });
@@ -117,7 +147,9 @@ describe("functions app end to end", () => {
     if (!sub) throw new Error("no subscription synced");
     const ordersBefore = world.ion.control.orders().length;
     const newQuantity = Number(sub.w365_quantity) + 2;
-    await world.admin.update("w365_providersubscriptions", String(sub.w365_providersubscriptionid), { w365_requestedquantity: newQuantity });
+    await world.admin.update("w365_providersubscriptions", String(sub.w365_providersubscriptionid), {
+      w365_requestedquantity: newQuantity,
+    });
     await world.idle();
     const orders = world.ion.control.orders().slice(ordersBefore);
     expect(orders).toHaveLength(1);
@@ -142,7 +174,9 @@ describe("functions app end to end", () => {
       const otherAdmin = new DataverseClient({ url: other.url, auth: { kind: "static", token: other.integrationToken } });
       const id = await otherAdmin.create("w365_providerconnections", { w365_name: "Foreign" });
       const before = world.host.stats().workProcessed;
-      await expect(otherAdmin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id })).rejects.toThrow(/Webhook from organization .* refused/);
+      await expect(
+        otherAdmin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id }),
+      ).rejects.toThrow(/Webhook from organization .* refused/);
       await other.whenIdle();
       expect(world.host.stats().workProcessed).toBe(before);
       expect(await rows(otherAdmin, "w365_syncruns")).toHaveLength(0);
@@ -153,6 +187,7 @@ describe("functions app end to end", () => {
 
   it("never logs the webhook key or Ion secrets", () => {
     const text = world.logLines.join("\n");
-    for (const secret of [world.webhookKey, world.ion.credentials.apiSecret, world.ion.credentials.refreshToken]) expect(text).not.toContain(secret);
+    for (const secret of [world.webhookKey, world.ion.credentials.apiSecret, world.ion.credentials.refreshToken])
+      expect(text).not.toContain(secret);
   });
 });

@@ -4,8 +4,8 @@
  * right key the answer is 401 and no work is done. With it, a bound custom API call on the emulator
  * reaches the handlers (the sandbox's host learns its organization from WhoAmI).
  */
+import { type Sandbox, startSandbox } from "../../sandbox";
 import { DataverseClient } from "../../src/dataverse";
-import { startSandbox, type Sandbox } from "../../sandbox";
 
 jest.setTimeout(60_000);
 

@@ -3,11 +3,11 @@
  * pointing at the local host) + Ion simulator + local functions host, all on 127.0.0.1. The admin
  * acts through the emulator with the admin token, so the emulator fires the real webhook steps.
  */
+import type { DataverseEmulator } from "../../sandbox/dataverse";
+import { type FunctionsHost, startFunctionsHost } from "../../sandbox/functions-host";
+import { type IonSimulator, startIonSimulator } from "../../sandbox/ion";
 import { DataverseClient } from "../../src/dataverse";
 import { memoryLogger } from "../../src/shared/logger";
-import type { DataverseEmulator } from "../../sandbox/dataverse";
-import { startFunctionsHost, type FunctionsHost } from "../../sandbox/functions-host";
-import { startIonSimulator, type IonSimulator } from "../../sandbox/ion";
 import { subscriptionUpdateContext } from "../plugins/fixtures";
 import { connectionRow, startSolutionEmulator } from "../support/world";
 
@@ -26,7 +26,12 @@ export interface FunctionsWorld {
 }
 
 export async function startFunctionsWorld(o: { customers?: number; subscriptionsPerCustomer?: number } = {}): Promise<FunctionsWorld> {
-  const ion = await startIonSimulator({ seed: 11, customers: o.customers ?? 3, subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 1, orderProcessing: { mode: "auto", delayMs: 0 } });
+  const ion = await startIonSimulator({
+    seed: 11,
+    customers: o.customers ?? 3,
+    subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 1,
+    orderProcessing: { mode: "auto", delayMs: 0 },
+  });
   const emu = await startSolutionEmulator();
   const webhookKey = "e2e-functions-key-0123456789";
   const logger = memoryLogger();
@@ -41,7 +46,10 @@ export async function startFunctionsWorld(o: { customers?: number; subscriptions
   emu.setEnvironmentVariable("w365_FunctionsBaseUrl", host.url);
   emu.setEnvironmentVariable("w365_FunctionsWebhookKey", webhookKey);
   // A connector admin may write the secured credential columns (field security: create/update), as the form does.
-  const admin = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.issueToken({ name: "Connector Admin", fieldSecurity: true }) } });
+  const admin = new DataverseClient({
+    url: emu.url,
+    auth: { kind: "static", token: emu.issueToken({ name: "Connector Admin", fieldSecurity: true }) },
+  });
   const dv = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken } });
   const idle = async () => {
     // Webhooks queue work and work writes rows that fire webhooks: settle both sides until quiet.
@@ -97,7 +105,11 @@ export async function startWebhookLoadWorld(): Promise<WebhookLoadSetup> {
     await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
     await world.idle();
     const [account] = await rows<Record<string, unknown>>(world.dv, "w365_provideraccounts");
-    await world.admin.executeAction("w365_MapProviderAccount", { CreateNew: true }, { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) });
+    await world.admin.executeAction(
+      "w365_MapProviderAccount",
+      { CreateNew: true },
+      { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) },
+    );
     await world.admin.executeAction("w365_SyncSubscriptions", {}, { entitySet: "w365_providerconnections", id: connectionId });
     await world.idle();
     const [sub] = await rows<Record<string, unknown>>(world.dv, "w365_providersubscriptions");
@@ -114,7 +126,11 @@ export async function startWebhookLoadWorld(): Promise<WebhookLoadSetup> {
     const delivery = (i: number) => {
       if (!cache.has(i)) {
         const hex = i.toString(16).padStart(12, "0");
-        const ids = { operationId: `00000000-0000-4000-a000-${hex}`, requestId: `00000000-0000-4000-b000-${hex}`, correlationId: `00000000-0000-4000-c000-${hex}` };
+        const ids = {
+          operationId: `00000000-0000-4000-a000-${hex}`,
+          requestId: `00000000-0000-4000-b000-${hex}`,
+          correlationId: `00000000-0000-4000-c000-${hex}`,
+        };
         cache.set(i, subscriptionUpdateContext({ w365_requestedquantity: 1 + (i % 5) }, { id: subscriptionId, organizationId, ...ids }));
       }
       return cache.get(i);

@@ -2,7 +2,11 @@ import { DEFAULT_SYNC_SCHEDULE, loadConfig, organizationFromUrl } from "../../fu
 import { ConfigError } from "../../src/shared/errors";
 import { redact } from "../../src/shared/redact";
 
-const base = { DATAVERSE_URL: "https://contoso.crm.dynamics.com/", DATAVERSE_TOKEN: "static-token-123456", WEBHOOK_KEY: "0123456789abcdef-key" };
+const base = {
+  DATAVERSE_URL: "https://contoso.crm.dynamics.com/",
+  DATAVERSE_TOKEN: "static-token-123456",
+  WEBHOOK_KEY: "0123456789abcdef-key",
+};
 
 describe("loadConfig", () => {
   it("applies named defaults and derives the organization from the URL", () => {
@@ -36,7 +40,10 @@ describe("loadConfig", () => {
     [{ ...base, STALE_SYNC_HOURS: "soon" }, /STALE_SYNC_HOURS must be a positive number/],
     [{ ...base, INTEGRATION_USER_ID: "me" }, /INTEGRATION_USER_ID must be a GUID/],
     [{ ...base, AZURE_CLIENT_ID: "c" }, /Ambiguous Dataverse credentials/],
-    [{ DATAVERSE_URL: base.DATAVERSE_URL, WEBHOOK_KEY: base.WEBHOOK_KEY, AZURE_TENANT_ID: "t" }, /AZURE_CLIENT_ID, AZURE_CLIENT_SECRET are missing/],
+    [
+      { DATAVERSE_URL: base.DATAVERSE_URL, WEBHOOK_KEY: base.WEBHOOK_KEY, AZURE_TENANT_ID: "t" },
+      /AZURE_CLIENT_ID, AZURE_CLIENT_SECRET are missing/,
+    ],
     [{ DATAVERSE_URL: base.DATAVERSE_URL, WEBHOOK_KEY: base.WEBHOOK_KEY }, /No Dataverse credentials/],
   ])("names the bad setting (%#)", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

@@ -25,6 +25,8 @@ describe("functions/index.ts", () => {
     process.env.DATAVERSE_URL = "https://contoso.crm.dynamics.com";
     process.env.DATAVERSE_TOKEN = "token-for-registration-test";
     delete process.env.WEBHOOK_KEY;
-    await expect(jest.isolateModulesAsync(async () => void (await import("../../functions/index")))).rejects.toThrow(/WEBHOOK_KEY is required/);
+    await expect(jest.isolateModulesAsync(async () => void (await import("../../functions/index")))).rejects.toThrow(
+      /WEBHOOK_KEY is required/,
+    );
   });
 });

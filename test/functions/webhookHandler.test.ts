@@ -1,4 +1,5 @@
 import { HttpRequest, InvocationContext } from "@azure/functions";
+
 import { ReplayGuard } from "../../functions/replayGuard";
 import { createWebhookHandler, type WebhookRuntime } from "../../functions/webhookHandler";
 import { keysMatch } from "../../functions/webhookSecurity";
@@ -22,7 +23,11 @@ function setup(options: { organization?: { name?: string; id?: string }; maxBody
   };
   const handler = createWebhookHandler(runtime);
   const call = (init: { body?: string; key?: string | null; viaHeader?: boolean; headers?: Record<string, string>; method?: string }) => {
-    const headers: Record<string, string> = { "content-type": "application/json", "x-ms-dynamics-organization": `${ORG_NAME}.crm.dynamics.com`, ...(init.headers ?? {}) };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "x-ms-dynamics-organization": `${ORG_NAME}.crm.dynamics.com`,
+      ...(init.headers ?? {}),
+    };
     const query: Record<string, string> = {};
     const key = init.key === undefined ? KEY : init.key;
     if (key !== null) {
@@ -36,7 +41,10 @@ function setup(options: { organization?: { name?: string; id?: string }; maxBody
       query,
       ...(init.body !== undefined ? { body: { string: init.body } } : {}),
     });
-    return handler(request, new InvocationContext({ invocationId: "inv-1", functionName: "dataverseWebhook", logHandler: () => undefined }));
+    return handler(
+      request,
+      new InvocationContext({ invocationId: "inv-1", functionName: "dataverseWebhook", logHandler: () => undefined }),
+    );
   };
   const noWork = () => {
     expect(recorded.calls).toStrictEqual([]);
@@ -90,7 +98,10 @@ describe("dataverseWebhook handler", () => {
 
   it("answers 403 for another organization (header or body) and does no work", async () => {
     const t = setup();
-    const other = await t.call({ body: body(verifyContext({ createdOn: now })), headers: { "x-ms-dynamics-organization": "evil.crm.dynamics.com" } });
+    const other = await t.call({
+      body: body(verifyContext({ createdOn: now })),
+      headers: { "x-ms-dynamics-organization": "evil.crm.dynamics.com" },
+    });
     expect(other.status).toBe(403);
     const otherBody = await t.call({ body: body(verifyContext({ createdOn: now, organizationName: "evil" })) });
     expect(otherBody.status).toBe(403);
@@ -130,7 +141,10 @@ describe("dataverseWebhook handler", () => {
 
   it("refuses a request-name header that contradicts the payload", async () => {
     const t = setup();
-    const res = await t.call({ body: body(verifyContext({ createdOn: now })), headers: { "x-ms-dynamics-request-name": "w365_SyncProviderAccounts" } });
+    const res = await t.call({
+      body: body(verifyContext({ createdOn: now })),
+      headers: { "x-ms-dynamics-request-name": "w365_SyncProviderAccounts" },
+    });
     expect(res.status).toBe(400);
     t.noWork();
   });

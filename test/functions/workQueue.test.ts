@@ -1,4 +1,5 @@
 import { InvocationContext } from "@azure/functions";
+
 import { createSyncWorker } from "../../functions/workItems";
 import { InProcessWorkQueue, parseWorkMessage, WorkMessageError } from "../../functions/workQueue";
 import { ConnectorError } from "../../src/shared/errors";
@@ -6,13 +7,25 @@ import { silentLogger } from "../../src/shared/logger";
 import { CONNECTION_ID, recordingDeps, SUBSCRIPTION_ID } from "../plugins/fixtures";
 
 const RUN_ID = "9b2d1a3c-0000-4000-8000-000000000001";
-const syncMessage = { type: "sync" as const, runId: RUN_ID, connectionId: CONNECTION_ID, kind: "accounts" as const, trigger: "manual" as const, requestId: "r-1" };
-const ctx = (dequeueCount = 1) => new InvocationContext({ invocationId: "i", functionName: "syncWorker", triggerMetadata: { dequeueCount }, logHandler: () => undefined });
+const syncMessage = {
+  type: "sync" as const,
+  runId: RUN_ID,
+  connectionId: CONNECTION_ID,
+  kind: "accounts" as const,
+  trigger: "manual" as const,
+  requestId: "r-1",
+};
+const ctx = (dequeueCount = 1) =>
+  new InvocationContext({ invocationId: "i", functionName: "syncWorker", triggerMetadata: { dequeueCount }, logHandler: () => undefined });
 
 describe("parseWorkMessage", () => {
   it("accepts JSON text and parsed objects", () => {
     expect(parseWorkMessage(JSON.stringify(syncMessage))).toStrictEqual(syncMessage);
-    expect(parseWorkMessage({ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" })).toStrictEqual({ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" });
+    expect(parseWorkMessage({ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" })).toStrictEqual({
+      type: "outbound",
+      subscriptionId: SUBSCRIPTION_ID,
+      trigger: "webhook",
+    });
   });
   it.each(["nope", { type: "sync" }, { type: "delete", id: 1 }, { ...syncMessage, runId: "x" }])("refuses %p", (raw) => {
     expect(() => parseWorkMessage(raw)).toThrow(WorkMessageError);
@@ -23,12 +36,17 @@ describe("sync worker", () => {
   it("runs a queued sync with its run id", async () => {
     const { deps, calls } = recordingDeps();
     await createSyncWorker({ engine: deps.engine, syncDeps: deps.syncDeps, logger: silentLogger })(syncMessage, ctx());
-    expect(calls).toStrictEqual([{ fn: "runSync", args: { runId: RUN_ID, connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", requestId: "r-1" } }]);
+    expect(calls).toStrictEqual([
+      { fn: "runSync", args: { runId: RUN_ID, connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", requestId: "r-1" } },
+    ]);
   });
 
   it("runs an outbound change", async () => {
     const { deps, calls } = recordingDeps();
-    await createSyncWorker({ engine: deps.engine, syncDeps: deps.syncDeps, logger: silentLogger })({ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" }, ctx());
+    await createSyncWorker({ engine: deps.engine, syncDeps: deps.syncDeps, logger: silentLogger })(
+      { type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" },
+      ctx(),
+    );
     expect(calls).toStrictEqual([{ fn: "runOutboundForSubscription", args: { subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" } }]);
   });
 
@@ -48,7 +66,12 @@ describe("sync worker", () => {
 
 describe("InProcessWorkQueue", () => {
   const make = (handler: (m: unknown) => Promise<void>, maxDequeueCount = 3) =>
-    new InProcessWorkQueue(async (m) => handler(m), { concurrency: 2, maxDequeueCount, retryDelayMs: () => 1, createContext: (_m, n) => ctx(n) });
+    new InProcessWorkQueue(async (m) => handler(m), {
+      concurrency: 2,
+      maxDequeueCount,
+      retryDelayMs: () => 1,
+      createContext: (_m, n) => ctx(n),
+    });
 
   it("delivers each message once through a JSON round trip and reports idle", async () => {
     const seen: unknown[] = [];

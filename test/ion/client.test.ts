@@ -12,12 +12,12 @@ import {
   TokenManager,
 } from "../../src/ion";
 import { memoryLogger } from "../../src/shared/logger";
-import { all, fakeClock, FakeIon, RecordedRequest, startFakeIon } from "./helpers/fakeIon";
 import cloudProfiles from "./fixtures/cloud-profiles.json";
 import customerCreated from "./fixtures/customer-created.json";
 import duplicateEmail from "./fixtures/customer-duplicate-email.json";
 import order from "./fixtures/order.json";
 import subscriptionsPage from "./fixtures/subscriptions-page.json";
+import { all, fakeClock, FakeIon, RecordedRequest, startFakeIon } from "./helpers/fakeIon";
 
 const A = "10001";
 const V3 = `/api/v3/accounts/${A}`;
@@ -41,7 +41,12 @@ describe("IonClient", () => {
 
   function client(extra: Partial<ConstructorParameters<typeof IonClient>[0]> = {}): IonClient {
     const clock = fakeClock();
-    tokens = new TokenManager({ baseUrl: ion.url, store: new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" }), clock, sleep: async () => undefined });
+    tokens = new TokenManager({
+      baseUrl: ion.url,
+      store: new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" }),
+      clock,
+      sleep: async () => undefined,
+    });
     return new IonClient({
       baseUrl: ion.url + "/",
       accountId: A,
@@ -64,13 +69,21 @@ describe("IonClient", () => {
       ion.routes.push((r) => {
         if (r.path !== `${V3}/customers`) return undefined;
         const token = r.query.get("pageToken");
-        if (!token) return { status: 200, body: { customers: [{ name: `accounts/${A}/customers/1`, customerOrganization: "One" }], nextPageToken: "p2" } };
-        if (token === "p2") return { status: 200, body: { customers: [{ name: `accounts/${A}/customers/2`, customerOrganization: "Two" }] } };
+        if (!token)
+          return {
+            status: 200,
+            body: { customers: [{ name: `accounts/${A}/customers/1`, customerOrganization: "One" }], nextPageToken: "p2" },
+          };
+        if (token === "p2")
+          return { status: 200, body: { customers: [{ name: `accounts/${A}/customers/2`, customerOrganization: "Two" }] } };
         return { status: 400, body: { error: "INVALID_REQUEST" } };
       });
       const c = client();
       const customers = await all(c.customers.list());
-      expect(customers.map((x) => [x.id, x.organization])).toStrictEqual([["1", "One"], ["2", "Two"]]);
+      expect(customers.map((x) => [x.id, x.organization])).toStrictEqual([
+        ["1", "One"],
+        ["2", "Two"],
+      ]);
       const listCalls = ion.requests.filter(v3);
       expect(listCalls.map((r) => r.query.get("pageSize"))).toStrictEqual(["1000", "1000"]);
       expect(listCalls[0]!.query.get("filter.customerStatus")).toBe("CUSTOMER_STATUS_UNSPECIFIED");
@@ -84,18 +97,31 @@ describe("IonClient", () => {
       ion.routes.push((r) => (r.path === `${V3}/customers` ? { status: 200, body: { customers: [] } } : undefined));
       await all(client().customers.list({ pageSize: 50, status: "ACTIVE", name: "Contoso", email: "a@b.c" }));
       const q = ion.requests.filter(v3)[0]!.query;
-      expect([q.get("pageSize"), q.get("filter.customerStatus"), q.get("filter.customerName"), q.get("filter.customerEmail")]).toStrictEqual(["50", "ACTIVE", "Contoso", "a@b.c"]);
+      expect([
+        q.get("pageSize"),
+        q.get("filter.customerStatus"),
+        q.get("filter.customerName"),
+        q.get("filter.customerEmail"),
+      ]).toStrictEqual(["50", "ACTIVE", "Contoso", "a@b.c"]);
     });
 
     it("creates with a JSON body, updates with a full PUT, and never blindly retries a create", async () => {
       let creates = 0;
       ion.routes.push((r) => {
-        if (r.path === `${V3}/customers` && r.method === "POST") return ++creates === 1 ? { status: 503, body: { error: "UNAVAILABLE" } } : { status: 200, body: customerCreated };
-        if (r.path === `${V3}/customers/306999` && r.method === "PUT") return { status: 200, body: { ...JSON.parse(r.body), customerStatus: "ACTIVE" } };
+        if (r.path === `${V3}/customers` && r.method === "POST")
+          return ++creates === 1 ? { status: 503, body: { error: "UNAVAILABLE" } } : { status: 200, body: customerCreated };
+        if (r.path === `${V3}/customers/306999` && r.method === "PUT")
+          return { status: 200, body: { ...JSON.parse(r.body), customerStatus: "ACTIVE" } };
         return undefined;
       });
       const c = client();
-      const input = { organization: "Acme Ltd", contactName: "Jane Doe", email: "jane@acme.example", languageCode: "EN", address: { street: "1 Main St", city: "Tampa", state: "FL", zip: "33606", country: "US" } };
+      const input = {
+        organization: "Acme Ltd",
+        contactName: "Jane Doe",
+        email: "jane@acme.example",
+        languageCode: "EN",
+        address: { street: "1 Main St", city: "Tampa", state: "FL", zip: "33606", country: "US" },
+      };
       await expect(c.customers.create(input)).rejects.toBeInstanceOf(IonServerError);
       expect(creates).toBe(1);
       const created = await c.customers.create(input);
@@ -110,7 +136,15 @@ describe("IonClient", () => {
 
     it("reports a duplicate email as a validation error with CUS-CR-001", async () => {
       ion.routes.push((r) => (r.path === `${V3}/customers` && r.method === "POST" ? { status: 412, body: duplicateEmail } : undefined));
-      const error = (await client().customers.create({ organization: "x", contactName: "y", email: "jane@acme.example", languageCode: "EN", address: { street: "s", city: "c", state: "FL", zip: "1", country: "US" } }).catch((e: unknown) => e)) as IonValidationError;
+      const error = (await client()
+        .customers.create({
+          organization: "x",
+          contactName: "y",
+          email: "jane@acme.example",
+          languageCode: "EN",
+          address: { street: "s", city: "c", state: "FL", zip: "1", country: "US" },
+        })
+        .catch((e: unknown) => e)) as IonValidationError;
       expect(error).toBeInstanceOf(IonValidationError);
       expect(error.hasErrorCode("CUS-CR-001")).toBe(true);
     });
@@ -119,18 +153,30 @@ describe("IonClient", () => {
       ion.routes.push((r) => (r.path === `${V3}/customers/306870/cloudProfiles` ? { status: 200, body: cloudProfiles } : undefined));
       const c = client();
       expect(await c.customers.cloudProfiles("306870")).toHaveLength(2);
-      expect(await c.customers.microsoftProfile("306870")).toStrictEqual({ tenantId: "0f3a2c10-5b7e-4c3d-9a1b-2c3d4e5f6a7b", domain: "contoso.onmicrosoft.com" });
+      expect(await c.customers.microsoftProfile("306870")).toStrictEqual({
+        tenantId: "0f3a2c10-5b7e-4c3d-9a1b-2c3d4e5f6a7b",
+        domain: "contoso.onmicrosoft.com",
+      });
     });
 
     it("throws IonNotFoundError for a missing customer", async () => {
-      ion.routes.push((r) => (r.path === `${V3}/customers/404` ? { status: 404, body: { error: "NOT_FOUND", message: "resource 'accounts/10001/customers/404' not found", code: 404 } } : undefined));
+      ion.routes.push((r) =>
+        r.path === `${V3}/customers/404`
+          ? { status: 404, body: { error: "NOT_FOUND", message: "resource 'accounts/10001/customers/404' not found", code: 404 } }
+          : undefined,
+      );
       await expect(client().customers.get("404")).rejects.toBeInstanceOf(IonNotFoundError);
     });
   });
 
   describe("subscriptions", () => {
     it("pages account-wide with customerId, pagination.limit and pagination.offset", async () => {
-      const all250 = Array.from({ length: 250 }, (_, i) => ({ id: String(1000 + i), customerId: "306870", subscriptionTotalLicenses: String(i), subscriptionStatus: "ACTIVE" }));
+      const all250 = Array.from({ length: 250 }, (_, i) => ({
+        id: String(1000 + i),
+        customerId: "306870",
+        subscriptionTotalLicenses: String(i),
+        subscriptionStatus: "ACTIVE",
+      }));
       ion.routes.push((r) => {
         if (r.path !== `${V3}/subscriptions`) return undefined;
         const limit = Number(r.query.get("pagination.limit"));
@@ -152,7 +198,9 @@ describe("IonClient", () => {
       ion.routes.push((r) => {
         const m = /\/customers\/306870\/subscriptions\/(.+)$/.exec(r.path);
         if (!m) return undefined;
-        return m[1] === item.id || m[1] === item.subscriptionId ? { status: 200, body: { ...item, activityLogs: { totalCount: 1, items: [] } } } : { status: 404, body: { error: "NOT_FOUND", message: "Subscription * not found" } };
+        return m[1] === item.id || m[1] === item.subscriptionId
+          ? { status: 200, body: { ...item, activityLogs: { totalCount: 1, items: [] } } }
+          : { status: 404, body: { error: "NOT_FOUND", message: "Subscription * not found" } };
       });
       const c = client();
       expect((await c.subscriptions.get("306870", "2277242")).subscriptionId).toBe(item.subscriptionId);
@@ -164,8 +212,13 @@ describe("IonClient", () => {
 
   describe("orders", () => {
     it("creates an order once even when Ion answers 503 or 429 (no blind retry)", async () => {
-      const replies = [{ status: 503, body: { error: "UNAVAILABLE" }, headers: { "Retry-After": "1" } }, { status: 429, body: "" }];
-      ion.routes.push((r) => (r.method === "POST" && r.path === `${V3}/customers/306870/orders` ? replies.shift() ?? { status: 200, body: order } : undefined));
+      const replies = [
+        { status: 503, body: { error: "UNAVAILABLE" }, headers: { "Retry-After": "1" } },
+        { status: 429, body: "" },
+      ];
+      ion.routes.push((r) =>
+        r.method === "POST" && r.path === `${V3}/customers/306870/orders` ? (replies.shift() ?? { status: 200, body: order }) : undefined,
+      );
       const c = client();
       const req = { referenceId: "w365-7f1c", orderItems: [] };
       await expect(c.orders.create("306870", req)).rejects.toBeInstanceOf(IonServerError);
@@ -178,7 +231,13 @@ describe("IonClient", () => {
     });
 
     it("gets, lists by customer or account with status, and finds an order by referenceId", async () => {
-      const orders = Array.from({ length: 5 }, (_, i) => ({ ...order, name: `accounts/${A}/customers/306870/orders/o${i}`, orderId: `o${i}`, referenceId: `ref-${i}`, orderItems: [] }));
+      const orders = Array.from({ length: 5 }, (_, i) => ({
+        ...order,
+        name: `accounts/${A}/customers/306870/orders/o${i}`,
+        orderId: `o${i}`,
+        referenceId: `ref-${i}`,
+        orderItems: [],
+      }));
       ion.routes.push((r) => {
         if (r.path === `${V3}/customers/306870/orders/o3`) return { status: 200, body: orders[3] };
         if (r.path === `${V3}/customers/306870/orders` || r.path === `${V3}/orders`) {
@@ -191,8 +250,19 @@ describe("IonClient", () => {
       });
       const c = client();
       expect((await c.orders.get("306870", "o3")).referenceId).toBe("ref-3");
-      expect((await all(c.orders.list({ customerId: "306870", pageSize: 2, status: "COMPLETED" }))).map((o) => o.orderId)).toStrictEqual(["o0", "o1", "o2", "o3", "o4"]);
-      expect(ion.requests.filter(v3).slice(1).every((r) => r.query.get("status") === "COMPLETED")).toBe(true);
+      expect((await all(c.orders.list({ customerId: "306870", pageSize: 2, status: "COMPLETED" }))).map((o) => o.orderId)).toStrictEqual([
+        "o0",
+        "o1",
+        "o2",
+        "o3",
+        "o4",
+      ]);
+      expect(
+        ion.requests
+          .filter(v3)
+          .slice(1)
+          .every((r) => r.query.get("status") === "COMPLETED"),
+      ).toBe(true);
       expect(await all(c.orders.list({ pageSize: 10 }))).toHaveLength(5);
       expect((await c.orders.findByReferenceId("306870", "ref-4"))?.orderId).toBe("o4");
       expect(await c.orders.findByReferenceId("306870", "ref-missing")).toBeUndefined();
@@ -208,13 +278,21 @@ describe("IonClient", () => {
         { status: 502, body: "<html>bad gateway</html>" },
         { status: 504, body: "" },
       ];
-      ion.routes.push((r) => (r.path === `${V3}/customers/1` ? replies.shift() ?? { status: 200, body: { name: `accounts/${A}/customers/1` } } : undefined));
+      ion.routes.push((r) =>
+        r.path === `${V3}/customers/1` ? (replies.shift() ?? { status: 200, body: { name: `accounts/${A}/customers/1` } }) : undefined,
+      );
       const c = client();
       expect((await c.customers.get("1")).id).toBe("1");
       expect(delays[0]).toBe(3000);
       expect(delays).toHaveLength(4);
       expect(c.counters()["GET /customers/{id}"]).toBe(5);
-      expect(infos.filter((i) => i.endpoint === "GET /customers/{id}").map((i) => [i.attempt, i.status])).toStrictEqual([[1, 429], [2, 503], [3, 502], [4, 504], [5, 200]]);
+      expect(infos.filter((i) => i.endpoint === "GET /customers/{id}").map((i) => [i.attempt, i.status])).toStrictEqual([
+        [1, 429],
+        [2, 503],
+        [3, 502],
+        [4, 504],
+        [5, 200],
+      ]);
       expect(logger.lines.some((l) => l.includes("attempt 2 of 6"))).toBe(true);
     });
 
@@ -237,7 +315,11 @@ describe("IonClient", () => {
   describe("authentication", () => {
     it("on 401 refreshes once and retries with the new token", async () => {
       const c = client();
-      ion.routes.push((r) => (r.path === `${V3}/customers/1` && r.headers.authorization === "Bearer ACCESSTOKEN0002ISSUED" ? { status: 200, body: { name: `accounts/${A}/customers/1` } } : undefined));
+      ion.routes.push((r) =>
+        r.path === `${V3}/customers/1` && r.headers.authorization === "Bearer ACCESSTOKEN0002ISSUED"
+          ? { status: 200, body: { name: `accounts/${A}/customers/1` } }
+          : undefined,
+      );
       ion.routes.push((r) => (r.path === `${V3}/customers/1` ? { status: 401, body: { error: "UNAUTHENTICATED" } } : undefined));
       expect((await c.customers.get("1")).id).toBe("1");
       expect(ion.presented).toStrictEqual(["PORTALREFRESHTOKEN0001", "REFRESHTOKEN0001ROTATED"]);
@@ -251,8 +333,14 @@ describe("IonClient", () => {
     });
 
     it("on 403 does not refresh and names the Account ID", async () => {
-      ion.routes.push((r) => (v3(r) ? { status: 403, body: { error: "PERMISSION_DENIED", message: `permission denied to access accounts/${A}`, code: 403 } } : undefined));
-      const error = (await client().customers.get("1").catch((e: unknown) => e)) as IonPermissionError;
+      ion.routes.push((r) =>
+        v3(r)
+          ? { status: 403, body: { error: "PERMISSION_DENIED", message: `permission denied to access accounts/${A}`, code: 403 } }
+          : undefined,
+      );
+      const error = (await client()
+        .customers.get("1")
+        .catch((e: unknown) => e)) as IonPermissionError;
       expect(error).toBeInstanceOf(IonPermissionError);
       expect(error.message).toContain(`Account ID ${A} does not match these credentials`);
       expect(ion.presented).toHaveLength(1);
@@ -271,7 +359,13 @@ describe("IonClient", () => {
 
     it("checkV1 sends HTTP Basic with the API Key/Secret and reports a wrong pair as ION_V1_UNAUTHORIZED", async () => {
       const good = "Basic " + Buffer.from("APIKEY-123:APISECRETVALUE-456").toString("base64");
-      ion.routes.push((r) => (r.path === "/api/v1/customers" ? (r.headers.authorization === good ? { status: 200, body: [] } : { status: 401, body: "Unauthorized" }) : undefined));
+      ion.routes.push((r) =>
+        r.path === "/api/v1/customers"
+          ? r.headers.authorization === good
+            ? { status: 200, body: [] }
+            : { status: 401, body: "Unauthorized" }
+          : undefined,
+      );
       const c = client();
       await expect(c.checkV1()).resolves.toBeUndefined();
       const call = ion.requests.find((r) => r.path === "/api/v1/customers")!;
@@ -280,7 +374,9 @@ describe("IonClient", () => {
       expect(error).toBeInstanceOf(IonV1AuthError);
       expect(error.code).toBe("ION_V1_UNAUTHORIZED");
       expect(error.message).not.toContain("WRONGSECRET-789");
-      await expect(new IonClient({ baseUrl: ion.url, accountId: A, tokens }).checkV1()).rejects.toMatchObject({ code: "ION_V1_UNAUTHORIZED" });
+      await expect(new IonClient({ baseUrl: ion.url, accountId: A, tokens }).checkV1()).rejects.toMatchObject({
+        code: "ION_V1_UNAUTHORIZED",
+      });
     });
   });
 
@@ -302,11 +398,14 @@ describe("IonClient", () => {
   });
 
   it("never writes a token or secret to the log", async () => {
-    ion.routes.push((r) => (r.path === `${V3}/customers/1` ? { status: 503, body: { error: "UNAVAILABLE", message: "echo ACCESSTOKEN0001ISSUED" } } : undefined));
+    ion.routes.push((r) =>
+      r.path === `${V3}/customers/1` ? { status: 503, body: { error: "UNAVAILABLE", message: "echo ACCESSTOKEN0001ISSUED" } } : undefined,
+    );
     const c = client({ retry: { maxAttempts: 2 } });
     const error = (await c.customers.get("1").catch((e: unknown) => e)) as Error;
     const everything = logger.lines.join("\n") + error.message + JSON.stringify(error);
-    for (const secret of ["ACCESSTOKEN0001ISSUED", "REFRESHTOKEN0001ROTATED", "PORTALREFRESHTOKEN0001", "APISECRETVALUE-456"]) expect(everything).not.toContain(secret);
+    for (const secret of ["ACCESSTOKEN0001ISSUED", "REFRESHTOKEN0001ROTATED", "PORTALREFRESHTOKEN0001", "APISECRETVALUE-456"])
+      expect(everything).not.toContain(secret);
     expect(logger.lines.length).toBeGreaterThan(0);
   });
 });

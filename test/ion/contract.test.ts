@@ -3,6 +3,7 @@
  * connector uses, plus a run with 10% injected 429/503 that must still read every customer and
  * subscription exactly once, and a token check that no refresh token is ever presented twice.
  */
+import { startIonSimulator } from "../../sandbox/ion";
 import {
   buildSubscriptionUpdateOrder,
   IonClient,
@@ -17,7 +18,6 @@ import {
   TokenManager,
 } from "../../src/ion";
 import { memoryLogger } from "../../src/shared/logger";
-import { startIonSimulator } from "../../sandbox/ion";
 import { all } from "./helpers/fakeIon";
 
 type Sim = Awaited<ReturnType<typeof startIonSimulator>>;
@@ -48,7 +48,12 @@ describe("IonClient against the Ion simulator", () => {
   let subscriptions: IonSubscription[];
 
   beforeAll(async () => {
-    sim = await startIonSimulator({ customers: CUSTOMERS, subscriptionsPerCustomer: SUBS_PER_CUSTOMER, seed: 7, orderProcessing: { mode: "manual" } });
+    sim = await startIonSimulator({
+      customers: CUSTOMERS,
+      subscriptionsPerCustomer: SUBS_PER_CUSTOMER,
+      seed: 7,
+      orderProcessing: { mode: "manual" },
+    });
     ({ client, store } = makeClient(sim));
     customers = await all(client.customers.list({ pageSize: 5 }));
     subscriptions = await all(client.subscriptions.list({ limit: 10 }));
@@ -135,7 +140,12 @@ describe("IonClient against the Ion simulator", () => {
     it("filters by customer", async () => {
       const customerId = subscriptions[0]!.customerId;
       const mine = await all(client.subscriptions.list({ customerId }));
-      expect(mine.map((s) => s.id).sort()).toStrictEqual(subscriptions.filter((s) => s.customerId === customerId).map((s) => s.id).sort());
+      expect(mine.map((s) => s.id).sort()).toStrictEqual(
+        subscriptions
+          .filter((s) => s.customerId === customerId)
+          .map((s) => s.id)
+          .sort(),
+      );
     });
 
     it("gets one by internal id and by provider id", async () => {
@@ -184,12 +194,18 @@ describe("IonClient against the Ion simulator", () => {
 
     it("suspends and reactivates through statusUpdate", async () => {
       const sub = subscriptions.find((s) => s.status === "active" && s.ccpProductId && s.subscriptionId && s.id !== subscriptions[0]!.id)!;
-      const o1 = await client.orders.create(sub.customerId, buildSubscriptionUpdateOrder(sub, { status: "suspended" }, `w365-suspend-${sub.id}`));
+      const o1 = await client.orders.create(
+        sub.customerId,
+        buildSubscriptionUpdateOrder(sub, { status: "suspended" }, `w365-suspend-${sub.id}`),
+      );
       sim.control.processOrders();
       expect((await client.orders.get(sub.customerId, o1.orderId)).status).toBe("COMPLETED");
       const suspended = await client.subscriptions.get(sub.customerId, sub.id);
       expect(suspended.status).toBe("suspended");
-      await client.orders.create(sub.customerId, buildSubscriptionUpdateOrder(suspended, { status: "active" }, `w365-reactivate-${sub.id}`));
+      await client.orders.create(
+        sub.customerId,
+        buildSubscriptionUpdateOrder(suspended, { status: "active" }, `w365-reactivate-${sub.id}`),
+      );
       sim.control.processOrders();
       expect((await client.subscriptions.get(sub.customerId, sub.id)).status).toBe("active");
     });

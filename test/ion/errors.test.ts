@@ -1,8 +1,8 @@
 import {
-  ionErrorFromResponse,
   IonApiError,
   IonAuthenticationError,
   IonConflictError,
+  ionErrorFromResponse,
   IonNotFoundError,
   IonPermissionError,
   IonRateLimitError,
@@ -22,7 +22,13 @@ describe("ionErrorFromResponse", () => {
   it("maps 404 NOT_FOUND with Ion's request id", () => {
     const e = ionErrorFromResponse(404, notFound, ctx);
     expect(e).toBeInstanceOf(IonNotFoundError);
-    expect(e).toMatchObject({ code: "ION_NOT_FOUND", statusCode: 404, ionError: "NOT_FOUND", requestId: "176efaa5115cd4d84048", retryable: false });
+    expect(e).toMatchObject({
+      code: "ION_NOT_FOUND",
+      statusCode: 404,
+      ionError: "NOT_FOUND",
+      requestId: "176efaa5115cd4d84048",
+      retryable: false,
+    });
     expect(e.message).toContain("resource 'accounts/10001/customers/10054' not found");
   });
 
@@ -50,14 +56,22 @@ describe("ionErrorFromResponse", () => {
   });
 
   it("maps 403 PERMISSION_DENIED to a wrong-Account-ID message", () => {
-    const e = ionErrorFromResponse(403, { error: "PERMISSION_DENIED", message: "permission denied to access accounts/10001", code: 403 }, ctx);
+    const e = ionErrorFromResponse(
+      403,
+      { error: "PERMISSION_DENIED", message: "permission denied to access accounts/10001", code: 403 },
+      ctx,
+    );
     expect(e).toBeInstanceOf(IonPermissionError);
     expect(e.code).toBe("ION_PERMISSION_DENIED");
     expect(e.message).toContain("the Account ID 10001 does not match these credentials");
   });
 
   it("maps a role-based 403 to a role message", () => {
-    const e = ionErrorFromResponse(403, { error: "PERMISSION_DENIED", message: "User does not have access to this resource.", code: 403 }, ctx);
+    const e = ionErrorFromResponse(
+      403,
+      { error: "PERMISSION_DENIED", message: "User does not have access to this resource.", code: 403 },
+      ctx,
+    );
     expect(e).toBeInstanceOf(IonPermissionError);
     expect(e.message).toContain("role");
   });
@@ -74,7 +88,10 @@ describe("ionErrorFromResponse", () => {
     const r = ionErrorFromResponse(429, "", { ...ctx, retryAfterMs: 2000 }) as IonRateLimitError;
     expect(r).toBeInstanceOf(IonRateLimitError);
     expect(r).toMatchObject({ code: "ION_RATE_LIMITED", retryAfterMs: 2000, retryable: true });
-    expect(ionErrorFromResponse(503, { error: "UNAVAILABLE", code: 503 }, ctx)).toMatchObject({ code: "ION_SERVER_ERROR", retryable: true });
+    expect(ionErrorFromResponse(503, { error: "UNAVAILABLE", code: 503 }, ctx)).toMatchObject({
+      code: "ION_SERVER_ERROR",
+      retryable: true,
+    });
     expect(ionErrorFromResponse(500, { error: "INTERNAL_ERROR", code: 500 }, ctx)).toBeInstanceOf(IonServerError);
     expect(ionErrorFromResponse(500, {}, ctx).retryable).toBe(false);
   });

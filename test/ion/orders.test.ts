@@ -33,8 +33,14 @@ describe("buildSubscriptionUpdateOrder", () => {
       { name: "renewalSetting", value: "auto-off" },
       { name: "statusUpdate", value: "suspended" },
     ]);
-    expect(buildSubscriptionUpdateOrder(sub, { autoRenew: true }, "r").orderItems[0]!.attributes).toContainEqual({ name: "renewalSetting", value: "auto-on" });
-    expect(buildSubscriptionUpdateOrder(sub, { status: "deleted" }, "r").orderItems[0]!.attributes).toContainEqual({ name: "statusUpdate", value: "deleted" });
+    expect(buildSubscriptionUpdateOrder(sub, { autoRenew: true }, "r").orderItems[0]!.attributes).toContainEqual({
+      name: "renewalSetting",
+      value: "auto-on",
+    });
+    expect(buildSubscriptionUpdateOrder(sub, { status: "deleted" }, "r").orderItems[0]!.attributes).toContainEqual({
+      name: "statusUpdate",
+      value: "deleted",
+    });
   });
 
   it("refuses subscriptions without provider or catalog ids, empty changes and bad quantities", () => {

@@ -16,7 +16,9 @@ describe("tokenPages", () => {
   it("stops with ION_PAGING_LOOP when the server repeats a token", async () => {
     const it = tokenPages(async (t) => ({ items: [t], nextPageToken: t === undefined ? "a" : t === "a" ? "b" : "a" }), "GET /x");
     await expect(collect(it)).rejects.toMatchObject({ code: "ION_PAGING_LOOP" });
-    await expect(collect(tokenPages(async () => ({ items: [], nextPageToken: "same" }), "GET /x"))).rejects.toBeInstanceOf(IonResponseError);
+    await expect(collect(tokenPages(async () => ({ items: [], nextPageToken: "same" }), "GET /x"))).rejects.toBeInstanceOf(
+      IonResponseError,
+    );
   });
 });
 
@@ -25,9 +27,18 @@ describe("offsetPages", () => {
 
   it("walks by limit/offset until offset reaches totalSize", async () => {
     const calls: [number, number][] = [];
-    const pages = await collect(offsetPages(async (offset, limit) => (calls.push([offset, limit]), { items: data.slice(offset, offset + limit), totalSize: data.length }), 100));
+    const pages = await collect(
+      offsetPages(
+        async (offset, limit) => (calls.push([offset, limit]), { items: data.slice(offset, offset + limit), totalSize: data.length }),
+        100,
+      ),
+    );
     expect(pages.flat()).toStrictEqual(data);
-    expect(calls).toStrictEqual([[0, 100], [100, 100], [200, 100]]);
+    expect(calls).toStrictEqual([
+      [0, 100],
+      [100, 100],
+      [200, 100],
+    ]);
   });
 
   it("keeps going when the server caps the page below the limit but totalSize says more exist", async () => {
@@ -38,7 +49,9 @@ describe("offsetPages", () => {
 
   it("without totalSize, stops at the first short page", async () => {
     const calls: number[] = [];
-    const pages = await collect(offsetPages(async (offset, limit) => (calls.push(offset), { items: data.slice(offset, offset + limit) }), 100));
+    const pages = await collect(
+      offsetPages(async (offset, limit) => (calls.push(offset), { items: data.slice(offset, offset + limit) }), 100),
+    );
     expect(pages.flat()).toHaveLength(250);
     expect(calls).toStrictEqual([0, 100, 200]);
   });

@@ -1,3 +1,5 @@
+import fc from "fast-check";
+
 import {
   fromIonCloudProfiles,
   fromIonCustomer,
@@ -9,9 +11,8 @@ import {
   pickMicrosoftProfile,
   toIonCustomerBody,
 } from "../../src/ion";
-import fc from "fast-check";
-import { redactValue } from "../../src/shared/redact";
 import { bool, compact, idFromName, num } from "../../src/ion/parse/common";
+import { redactValue } from "../../src/shared/redact";
 import cloudProfiles from "./fixtures/cloud-profiles.json";
 import customerCreated from "./fixtures/customer-created.json";
 import customersPage from "./fixtures/customers-page.json";
@@ -81,7 +82,13 @@ describe("Ion parsers", () => {
     it("builds the create/PUT body with Ion's field names", () => {
       expect(
         toIonCustomerBody(
-          { organization: "Acme Ltd", contactName: "Jane Doe", email: "jane@acme.example", languageCode: "EN", address: { street: "1 Main St", city: "Tampa", state: "FL", zip: "33606", country: "US" } },
+          {
+            organization: "Acme Ltd",
+            contactName: "Jane Doe",
+            email: "jane@acme.example",
+            languageCode: "EN",
+            address: { street: "1 Main St", city: "Tampa", state: "FL", zip: "33606", country: "US" },
+          },
           "accounts/1/customers/2",
         ),
       ).toStrictEqual({
@@ -99,11 +106,23 @@ describe("Ion parsers", () => {
     it("reads profiles and picks the Microsoft tenant and domain", () => {
       const profiles = fromIonCloudProfiles(cloudProfiles);
       expect(profiles).toHaveLength(2);
-      expect(profiles[1]).toMatchObject({ providerId: "30", shortName: "AZURE", enabled: true, tenantId: "0F3A2C10-5B7E-4C3D-9A1B-2C3D4E5F6A7B" });
-      expect(pickMicrosoftProfile(profiles)).toStrictEqual({ tenantId: "0f3a2c10-5b7e-4c3d-9a1b-2c3d4e5f6a7b", domain: "contoso.onmicrosoft.com" });
+      expect(profiles[1]).toMatchObject({
+        providerId: "30",
+        shortName: "AZURE",
+        enabled: true,
+        tenantId: "0F3A2C10-5B7E-4C3D-9A1B-2C3D4E5F6A7B",
+      });
+      expect(pickMicrosoftProfile(profiles)).toStrictEqual({
+        tenantId: "0f3a2c10-5b7e-4c3d-9a1b-2c3d4e5f6a7b",
+        domain: "contoso.onmicrosoft.com",
+      });
     });
     it("returns undefined when no Microsoft profile has a tenant", () => {
-      expect(pickMicrosoftProfile(fromIonCloudProfiles({ customerCloudProfiles: [{ providerId: "31", shortName: "AWS" }, { shortName: "AZURE" }] }))).toBeUndefined();
+      expect(
+        pickMicrosoftProfile(
+          fromIonCloudProfiles({ customerCloudProfiles: [{ providerId: "31", shortName: "AWS" }, { shortName: "AZURE" }] }),
+        ),
+      ).toBeUndefined();
       expect(fromIonCloudProfiles({})).toStrictEqual([]);
     });
   });
@@ -157,7 +176,12 @@ describe("Ion parsers", () => {
     it("normalises an order and redacts tenant admin credentials in items and raw", () => {
       const o = fromIonOrder(order);
       expect(o).toMatchObject({ orderId: "ord-5521", customerId: "306870", referenceId: "w365-7f1c", status: "COMPLETED", errors: [] });
-      expect(o.items[0]).toMatchObject({ action: "UPDATE", quantity: 5, resourceId: "a1b2c3d4-0000-4a5b-8c9d-0e1f2a3b4c5d", status: "ACTIVE" });
+      expect(o.items[0]).toMatchObject({
+        action: "UPDATE",
+        quantity: 5,
+        resourceId: "a1b2c3d4-0000-4a5b-8c9d-0e1f2a3b4c5d",
+        status: "ACTIVE",
+      });
       expect(o.items[0]!.attributes).toStrictEqual([
         { name: "operations", value: "updatesubscription" },
         { name: "userName", value: "[REDACTED]" },
@@ -169,7 +193,12 @@ describe("Ion parsers", () => {
     });
 
     it("reads the order id from name when orderId is missing", () => {
-      expect(fromIonOrder({ name: "accounts/1/customers/2/orders/abc", status: "NEW" })).toMatchObject({ orderId: "abc", customerId: "2", status: "NEW", items: [] });
+      expect(fromIonOrder({ name: "accounts/1/customers/2/orders/abc", status: "NEW" })).toMatchObject({
+        orderId: "abc",
+        customerId: "2",
+        status: "NEW",
+        items: [],
+      });
     });
   });
 });
@@ -210,7 +239,11 @@ describe("fromIonCustomer raw", () => {
       customerEmail: fc.string(),
       password: fc.string(),
       access_token: fc.string(),
-      note: fc.oneof(fc.string(), fc.constant("Authorization: Bearer abcdefghijklmnop"), fc.constant("https://f.example/api?code=SECRETKEY123")),
+      note: fc.oneof(
+        fc.string(),
+        fc.constant("Authorization: Bearer abcdefghijklmnop"),
+        fc.constant("https://f.example/api?code=SECRETKEY123"),
+      ),
       customerAddress: fc.record({ city: fc.string(), client_secret: fc.string() }, { requiredKeys: [] }),
     },
     { requiredKeys: ["name"] },
@@ -235,6 +268,11 @@ describe("fromIonCustomer raw", () => {
     expect(parsed.raw.password).toBe("[REDACTED]");
     parsed.raw = { replaced: true };
     expect(parsed.raw).toStrictEqual({ replaced: true });
-    expect(Object.getOwnPropertyDescriptor(parsed, "raw")).toStrictEqual({ value: { replaced: true }, writable: true, enumerable: true, configurable: true });
+    expect(Object.getOwnPropertyDescriptor(parsed, "raw")).toStrictEqual({
+      value: { replaced: true },
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   });
 });

@@ -1,5 +1,13 @@
+import {
+  IonAuthenticationError,
+  IonNetworkError,
+  IonTokenSaveError,
+  MemoryTokenStore,
+  TokenManager,
+  TokenState,
+  TokenStore,
+} from "../../src/ion";
 import { memoryLogger } from "../../src/shared/logger";
-import { IonAuthenticationError, IonNetworkError, IonTokenSaveError, MemoryTokenStore, TokenManager, TokenState, TokenStore } from "../../src/ion";
 import { fakeClock, FakeIon, startFakeIon } from "./helpers/fakeIon";
 
 const noSleep = async () => undefined;
@@ -77,7 +85,11 @@ describe("TokenManager", () => {
 
   it("uses a still-valid access token found in the store without exchanging", async () => {
     const clock = fakeClock();
-    const store = new MemoryTokenStore({ refreshToken: "STOREDREFRESH00001", accessToken: "STOREDACCESS00001", accessTokenExpiresAt: clock.now() + 3600_000 });
+    const store = new MemoryTokenStore({
+      refreshToken: "STOREDREFRESH00001",
+      accessToken: "STOREDACCESS00001",
+      accessTokenExpiresAt: clock.now() + 3600_000,
+    });
     const tm = manager(store, clock);
     expect(await tm.getAccessToken()).toBe("STOREDACCESS00001");
     expect(ion.presented).toHaveLength(0);
@@ -162,7 +174,9 @@ describe("TokenManager", () => {
       expect(store.current().refreshToken).toBe("PORTALREFRESHTOKEN0001");
 
       // A new process (new manager, same store) presents the stored, already-used token.
-      const error = (await manager(store).getAccessToken().catch((e: unknown) => e)) as IonAuthenticationError;
+      const error = (await manager(store)
+        .getAccessToken()
+        .catch((e: unknown) => e)) as IonAuthenticationError;
       expect(error).toBeInstanceOf(IonAuthenticationError);
       expect(error.code).toBe("ION_REFRESH_TOKEN_REJECTED");
       expect(error.message).toContain("Ion portal → Settings → Users → the integration user → Request New Credentials");
@@ -225,7 +239,9 @@ describe("TokenManager", () => {
   it("does not retry a token request that may have reached Ion (dropped connection)", async () => {
     ion.routes.push((req) => (req.path === "/oauth/token" ? (ion.presented.push("dropped"), { status: 0, drop: true }) : undefined));
     const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
-    const error = (await manager(store).getAccessToken().catch((e: unknown) => e)) as IonNetworkError;
+    const error = (await manager(store)
+      .getAccessToken()
+      .catch((e: unknown) => e)) as IonNetworkError;
     expect(error).toBeInstanceOf(IonNetworkError);
     expect(error.message).toContain("may have used up the refresh token");
     expect(ion.presented).toHaveLength(1);

@@ -1,6 +1,8 @@
-import axios, { AxiosInstance } from "axios";
 import * as http from "node:http";
 import { Socket } from "node:net";
+
+import axios, { AxiosInstance } from "axios";
+
 import { createIonAxios, RawRequest, RawResponse, sendRaw } from "../../src/ion/transport";
 import { FakeIon, RecordedRequest, startFakeIon } from "./helpers/fakeIon";
 
@@ -25,17 +27,47 @@ describe("sendRaw", () => {
   });
 
   const requests = (): RawRequest[] => [
-    { method: "GET", url: `${ion.url}/echo`, endpoint: "GET /echo", headers: { Authorization: "Bearer ABCDEFGHIJKL", Accept: "application/json" } },
+    {
+      method: "GET",
+      url: `${ion.url}/echo`,
+      endpoint: "GET /echo",
+      headers: { Authorization: "Bearer ABCDEFGHIJKL", Accept: "application/json" },
+    },
     {
       method: "GET",
       url: `${ion.url}/echo`,
       endpoint: "GET /echo",
       headers: { Accept: "application/json" },
-      params: { pageSize: 1000, pageToken: "a+b/c=d e", "filter.customerStatus": "CUSTOMER_STATUS_UNSPECIFIED", "filter.customerName": undefined, flag: true },
+      params: {
+        pageSize: 1000,
+        pageToken: "a+b/c=d e",
+        "filter.customerStatus": "CUSTOMER_STATUS_UNSPECIFIED",
+        "filter.customerName": undefined,
+        flag: true,
+      },
     },
-    { method: "POST", url: `${ion.url}/echo`, endpoint: "POST /echo", headers: { "Content-Type": "application/json", Accept: "application/json" }, data: JSON.stringify({ a: 1, b: "é" }) },
-    { method: "PUT", url: `${ion.url}/echo`, endpoint: "PUT /echo", headers: { "Content-Type": "application/json", Accept: "application/json" }, data: JSON.stringify({ name: "x" }), timeoutMs: 5000 },
-    { method: "POST", url: `${ion.url}/oauth/token`, endpoint: "POST /oauth/token", headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" }, data: "grant_type=refresh_token&refresh_token=nope" },
+    {
+      method: "POST",
+      url: `${ion.url}/echo`,
+      endpoint: "POST /echo",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      data: JSON.stringify({ a: 1, b: "é" }),
+    },
+    {
+      method: "PUT",
+      url: `${ion.url}/echo`,
+      endpoint: "PUT /echo",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      data: JSON.stringify({ name: "x" }),
+      timeoutMs: 5000,
+    },
+    {
+      method: "POST",
+      url: `${ion.url}/oauth/token`,
+      endpoint: "POST /oauth/token",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+      data: "grant_type=refresh_token&refresh_token=nope",
+    },
     { method: "GET", url: `${ion.url}/text`, endpoint: "GET /text" },
     { method: "GET", url: `${ion.url}/empty`, endpoint: "GET /empty" },
   ];

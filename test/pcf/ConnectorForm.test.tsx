@@ -1,8 +1,10 @@
 /** @jest-environment jsdom */
 import "./jsdom-env";
-import * as React from "react";
-import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+
 import { FluentProvider, webLightTheme } from "@fluentui/react-components";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import * as React from "react";
+
 import { ConnectorForm } from "../../pcf-controls/StreamOneConnector/components/ConnectorForm";
 import { createLocalizer } from "../../pcf-controls/StreamOneConnector/services/strings";
 import type { ConnectorView } from "../../webresources/shared/records";
@@ -36,7 +38,8 @@ describe("ConnectorForm", () => {
   it("shows the guide's fields with Name defaulting to StreamOne Ion", () => {
     renderForm();
     expect(input("Name").value).toBe("StreamOne Ion");
-    for (const label of ["Refresh Token", "API Key", "API Secret", "Account ID", "Country", "Currency Code"]) expect(input(label)).toBeTruthy();
+    for (const label of ["Refresh Token", "API Key", "API Secret", "Account ID", "Country", "Currency Code"])
+      expect(input(label)).toBeTruthy();
     expect(input("Refresh Token").type).toBe("password");
     expect(input("API Secret").type).toBe("password");
   });
@@ -46,7 +49,9 @@ describe("ConnectorForm", () => {
     type("Name", "   ");
     type("Account ID", "12-34");
     fireEvent.click(screen.getByRole("button", { name: "Save" }));
-    expect(await screen.findByText("Fix 7 fields before saving: Name, Refresh Token, API Key, API Secret, Account ID, Country, Currency Code.")).toBeTruthy();
+    expect(
+      await screen.findByText("Fix 7 fields before saving: Name, Refresh Token, API Key, API Secret, Account ID, Country, Currency Code."),
+    ).toBeTruthy();
     expect(screen.getByText("Name is required.")).toBeTruthy();
     expect(screen.getByText("Refresh Token is required.")).toBeTruthy();
     expect(screen.getByText(/^Account ID must contain digits only/)).toBeTruthy();
@@ -97,7 +102,15 @@ describe("ConnectorForm", () => {
       fireEvent.click(screen.getByRole("button", { name: "Save" }));
     });
     expect(onSave).toHaveBeenCalledWith(
-      { name: "Contoso reseller", refreshToken: "rt-123", apiKey: "key", apiSecret: "sec", accountId: "987", country: "GB", currencyCode: "GBP" },
+      {
+        name: "Contoso reseller",
+        refreshToken: "rt-123",
+        apiKey: "key",
+        apiSecret: "sec",
+        accountId: "987",
+        country: "GB",
+        currencyCode: "GBP",
+      },
       undefined,
     );
   });

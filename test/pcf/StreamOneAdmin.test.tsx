@@ -1,7 +1,9 @@
 /** @jest-environment jsdom */
 import "./jsdom-env";
-import * as React from "react";
+
 import { act, fireEvent, render, screen, within } from "@testing-library/react";
+import * as React from "react";
+
 import { StreamOneAdmin } from "../../pcf-controls/StreamOneConnector/components/StreamOneAdmin";
 import { createConnectorService } from "../../pcf-controls/StreamOneConnector/services/connectorService";
 import { createLocalizer } from "../../pcf-controls/StreamOneConnector/services/strings";
@@ -15,7 +17,12 @@ function setUp(seed: (records: FakeRecords, apis: FakeCustomApis) => void = () =
   const records = new FakeRecords();
   const apis = new FakeCustomApis();
   seed(records, apis);
-  const service = createConnectorService({ records, executeCustomApi: apis.execute, pollIntervalMs: 1, now: () => new Date("2026-11-27T08:00:00Z") });
+  const service = createConnectorService({
+    records,
+    executeCustomApi: apis.execute,
+    pollIntervalMs: 1,
+    now: () => new Date("2026-11-27T08:00:00Z"),
+  });
   const openMapping = jest.fn();
   const utils = render(<StreamOneAdmin service={service} t={t} formatDate={formatDate} openMapping={openMapping} />);
   return { records, apis, openMapping, ...utils };
@@ -131,10 +138,24 @@ describe("StreamOneAdmin", () => {
     let polls = 0;
     apis.handlers.w365_SyncProviderAccounts = (call) => {
       const requestId = String(paramValues(call).RequestId);
-      records.tables.w365_syncrun = [{ w365_syncrunid: "r1", w365_requestid: requestId, w365_status: "running", w365_progress: '{"done":4,"total":10}', w365_created: 4 }];
+      records.tables.w365_syncrun = [
+        {
+          w365_syncrunid: "r1",
+          w365_requestid: requestId,
+          w365_status: "running",
+          w365_progress: '{"done":4,"total":10}',
+          w365_created: 4,
+        },
+      ];
       records.onRead = (entity) => {
         if (entity === "w365_syncrun" && ++polls === 3) {
-          Object.assign(records.tables.w365_syncrun![0]!, { w365_status: "succeeded", w365_created: 8, w365_updated: 1, w365_unchanged: 1, w365_failed: 0 });
+          Object.assign(records.tables.w365_syncrun![0]!, {
+            w365_status: "succeeded",
+            w365_created: 8,
+            w365_updated: 1,
+            w365_unchanged: 1,
+            w365_failed: 0,
+          });
         }
       };
       return {};
@@ -157,7 +178,15 @@ describe("StreamOneAdmin", () => {
     apis.handlers.w365_SyncProviderAccounts = (call) => {
       const requestId = String(paramValues(call).RequestId);
       // What src/sync/runs.ts writes: progress as text, counts only when the run ends.
-      records.tables.w365_syncrun = [{ w365_syncrunid: "r1", w365_requestid: requestId, w365_status: "running", w365_progress: "accounts: 400 Ion customers read", w365_created: 0 }];
+      records.tables.w365_syncrun = [
+        {
+          w365_syncrunid: "r1",
+          w365_requestid: requestId,
+          w365_status: "running",
+          w365_progress: "accounts: 400 Ion customers read",
+          w365_created: 0,
+        },
+      ];
       records.onRead = (entity) => {
         if (entity === "w365_syncrun" && finish) {
           Object.assign(records.tables.w365_syncrun![0]!, { w365_status: "succeeded", w365_progress: "finished", w365_created: 400 });
@@ -204,7 +233,9 @@ describe("StreamOneAdmin", () => {
     });
     const activity = screen.getByTestId("activity");
     expect(await within(activity).findByText("Verify Connectivity for Main: credentials expired.")).toBeTruthy();
-    expect(within(activity).getByTestId("activity-detail").textContent).toBe("The Refresh Token was rejected by StreamOne Ion (expired or already used).");
+    expect(within(activity).getByTestId("activity-detail").textContent).toBe(
+      "The Refresh Token was rejected by StreamOne Ion (expired or already used).",
+    );
     expect(within(activity).getByTestId("activity-note").textContent).toMatch(/Replace the Refresh Token/);
     const updated = screen.getByRole("row", { name: /Main/ });
     expect(within(updated).getByText("Credentials expired")).toBeTruthy();

@@ -1,7 +1,9 @@
 /** @jest-environment jsdom */
 import "./jsdom-env";
-import * as React from "react";
+
 import { render, screen } from "@testing-library/react";
+import * as React from "react";
+
 import { StreamOneConnector } from "../../pcf-controls/StreamOneConnector/index";
 import { getString } from "./resx";
 
@@ -35,7 +37,11 @@ describe("StreamOneConnector control", () => {
     expect(await screen.findByText("Main")).toBeTruthy();
     expect(screen.getByText("Connected")).toBeTruthy();
     expect(screen.getByRole("button", { name: "Add New" })).toBeTruthy();
-    expect(webAPI.retrieveMultipleRecords).toHaveBeenCalledWith("w365_providerconnection", expect.stringContaining("$orderby=w365_name asc"), undefined);
+    expect(webAPI.retrieveMultipleRecords).toHaveBeenCalledWith(
+      "w365_providerconnection",
+      expect.stringContaining("$orderby=w365_name asc"),
+      undefined,
+    );
     expect(control.getOutputs()).toStrictEqual({});
     control.destroy();
   });

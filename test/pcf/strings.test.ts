@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+
 import { STRING_KEYS } from "../../pcf-controls/StreamOneConnector/services/stringKeys";
 import { DEFAULT_ERROR_MESSAGES, ERROR_MESSAGE_KEYS } from "../../webresources/shared/validation";
 import { loadResx } from "./resx";

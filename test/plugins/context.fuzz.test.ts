@@ -1,5 +1,6 @@
 /** Property-based fuzzing of the webhook parser (issue 9 item 4): thousands of inputs, never a crash or a hang, always a clear typed error. */
 import fc from "fast-check";
+
 import { parseRemoteExecutionContext, parseWebhookBody, WebhookPayloadError } from "../../plugins/context";
 import { subscriptionUpdateContext, syncAccountsContext } from "./fixtures";
 
@@ -40,7 +41,9 @@ describe("webhook parser fuzzing", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...bases),
-        fc.array(fc.tuple(fc.constantFrom(...fields, "InputParameters.0.value", "InputParameters.0.key"), fc.jsonValue({ maxDepth: 4 })), { maxLength: 4 }),
+        fc.array(fc.tuple(fc.constantFrom(...fields, "InputParameters.0.value", "InputParameters.0.key"), fc.jsonValue({ maxDepth: 4 })), {
+          maxLength: 4,
+        }),
         (base, mutations) => {
           const copy = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
           for (const [path, value] of mutations) {
@@ -48,7 +51,8 @@ describe("webhook parser fuzzing", () => {
             if (parts.length === 1) copy[path] = value;
             else {
               const list = copy.InputParameters;
-              if (Array.isArray(list) && list[0] && typeof list[0] === "object") (list[0] as Record<string, unknown>)[parts[2] as string] = value;
+              if (Array.isArray(list) && list[0] && typeof list[0] === "object")
+                (list[0] as Record<string, unknown>)[parts[2] as string] = value;
             }
           }
           outcome(() => parseRemoteExecutionContext(copy));

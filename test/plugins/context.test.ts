@@ -1,6 +1,26 @@
-import { getBoolean, getGuid, getString, parseRemoteExecutionContext, parseWcfDate, parseWebhookBody, WebhookPayloadError } from "../../plugins/context";
+import {
+  getBoolean,
+  getGuid,
+  getString,
+  parseRemoteExecutionContext,
+  parseWcfDate,
+  parseWebhookBody,
+  WebhookPayloadError,
+} from "../../plugins/context";
 import { redact } from "../../src/shared/redact";
-import { CONNECTION_ID, entity, entityReference, money, optionSet, ORG_ID, remoteContext, subscriptionUpdateContext, SUBSCRIPTION_ID, syncAccountsContext, wcfDate } from "./fixtures";
+import {
+  CONNECTION_ID,
+  entity,
+  entityReference,
+  money,
+  optionSet,
+  ORG_ID,
+  remoteContext,
+  SUBSCRIPTION_ID,
+  subscriptionUpdateContext,
+  syncAccountsContext,
+  wcfDate,
+} from "./fixtures";
 
 describe("parseRemoteExecutionContext", () => {
   it("reads the envelope of a bound custom API call (reference section 3)", () => {
@@ -44,7 +64,11 @@ describe("parseRemoteExecutionContext", () => {
   });
 
   it("treats empty GUIDs as absent ids and normalises braces and case", () => {
-    const raw = { ...syncAccountsContext(), RequestId: "00000000-0000-0000-0000-000000000000", PrimaryEntityId: `{${CONNECTION_ID.toUpperCase()}}` };
+    const raw = {
+      ...syncAccountsContext(),
+      RequestId: "00000000-0000-0000-0000-000000000000",
+      PrimaryEntityId: `{${CONNECTION_ID.toUpperCase()}}`,
+    };
     const ctx = parseRemoteExecutionContext(raw);
     expect(ctx.requestId).toBeUndefined();
     expect(ctx.primaryEntityId).toBe(CONNECTION_ID);
@@ -71,7 +95,13 @@ describe("parseRemoteExecutionContext", () => {
     [{ ...syncAccountsContext(), PrimaryEntityId: "not-a-guid" }, /PrimaryEntityId: must be a GUID/],
     [{ ...syncAccountsContext(), Mode: 3 }, /Mode/],
     [{ ...syncAccountsContext(), InputParameters: "x" }, /InputParameters/],
-    [{ ...syncAccountsContext(), InputParameters: [{ key: "Target", value: { __type: "EntityReference:x", Id: "nope", LogicalName: "a" } }] }, /InputParameters\.Target\.Id: must be a GUID/],
+    [
+      {
+        ...syncAccountsContext(),
+        InputParameters: [{ key: "Target", value: { __type: "EntityReference:x", Id: "nope", LogicalName: "a" } }],
+      },
+      /InputParameters\.Target\.Id: must be a GUID/,
+    ],
     [{ ...syncAccountsContext(), InputParameters: [{ key: "__proto__", value: 1 }] }, /not an allowed name/],
     [{ ...syncAccountsContext(), InputParameters: [{ key: "X", value: { some: "object" } }] }, /without a __type/],
     [{ ...syncAccountsContext(), OperationCreatedOn: "yesterday" }, /OperationCreatedOn/],
@@ -96,18 +126,27 @@ describe("parseRemoteExecutionContext", () => {
   it("registers secured column values it sees so they never reach a log", () => {
     const token = "rt_" + "q".repeat(40);
     parseRemoteExecutionContext(
-      remoteContext({ message: "Update", entity: "w365_providerconnection", id: CONNECTION_ID, input: { Target: entity("w365_providerconnection", CONNECTION_ID, { w365_refreshtoken: token }) } }),
+      remoteContext({
+        message: "Update",
+        entity: "w365_providerconnection",
+        id: CONNECTION_ID,
+        input: { Target: entity("w365_providerconnection", CONNECTION_ID, { w365_refreshtoken: token }) },
+      }),
     );
     expect(redact(`saw ${token}`)).toBe("saw [REDACTED]");
   });
 });
 
 describe("parameter accessors", () => {
-  const ctx = parseRemoteExecutionContext(syncAccountsContext({ DryRun: "true", ProviderAccountId: "16FD2706-8BAF-433B-82EB-8C7FADA847DA", Bad: 5 }));
+  const ctx = parseRemoteExecutionContext(
+    syncAccountsContext({ DryRun: "true", ProviderAccountId: "16FD2706-8BAF-433B-82EB-8C7FADA847DA", Bad: 5 }),
+  );
   it("reads Booleans sent as strings", () => expect(getBoolean(ctx.inputParameters, "DryRun")).toBe(true));
-  it("normalises GUID parameters", () => expect(getGuid(ctx.inputParameters, "ProviderAccountId")).toBe("16fd2706-8baf-433b-82eb-8c7fada847da"));
+  it("normalises GUID parameters", () =>
+    expect(getGuid(ctx.inputParameters, "ProviderAccountId")).toBe("16fd2706-8baf-433b-82eb-8c7fada847da"));
   it("returns undefined for absent parameters", () => expect(getGuid(ctx.inputParameters, "Missing")).toBeUndefined());
-  it("refuses a parameter of the wrong type", () => expect(() => getString(ctx.inputParameters, "Bad")).toThrow("Parameter Bad must be a string."));
+  it("refuses a parameter of the wrong type", () =>
+    expect(() => getString(ctx.inputParameters, "Bad")).toThrow("Parameter Bad must be a string."));
 });
 
 describe("parseWcfDate", () => {

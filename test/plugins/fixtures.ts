@@ -94,7 +94,13 @@ export function remoteContext(o: ContextOptions): Record<string, unknown> {
 }
 
 export const verifyContext = (extra: Partial<ContextOptions> = {}) =>
-  remoteContext({ message: "w365_VerifyConnectivity", entity: "w365_providerconnection", id: CONNECTION_ID, input: { Target: entityReference("w365_providerconnection", CONNECTION_ID) }, ...extra });
+  remoteContext({
+    message: "w365_VerifyConnectivity",
+    entity: "w365_providerconnection",
+    id: CONNECTION_ID,
+    input: { Target: entityReference("w365_providerconnection", CONNECTION_ID) },
+    ...extra,
+  });
 
 export const syncAccountsContext = (input: Record<string, unknown> = {}, extra: Partial<ContextOptions> = {}) =>
   remoteContext({
@@ -112,7 +118,13 @@ export const subscriptionUpdateContext = (attributes: Record<string, unknown>, e
     id: SUBSCRIPTION_ID,
     mode: 1,
     input: { Target: entity("w365_providersubscription", extra.id ?? SUBSCRIPTION_ID, attributes) },
-    preImages: { PreImage: entity("w365_providersubscription", extra.id ?? SUBSCRIPTION_ID, { w365_quantity: 5, w365_status: "active", w365_autorenew: true }) },
+    preImages: {
+      PreImage: entity("w365_providersubscription", extra.id ?? SUBSCRIPTION_ID, {
+        w365_quantity: 5,
+        w365_status: "active",
+        w365_autorenew: true,
+      }),
+    },
     ...extra,
   });
 
@@ -124,13 +136,35 @@ export function appliedMapResult(o: { providerAccountId: string; action: MapActi
   const base = { providerAccountId: o.providerAccountId };
   switch (o.action) {
     case "map":
-      return { ...base, action: "map", outcome: "mapped", accountId: o.accountId ?? ACCOUNT_ID, message: "Contoso (Ion) is mapped to Contoso Ltd; its subscriptions follow on the next subscription sync." };
+      return {
+        ...base,
+        action: "map",
+        outcome: "mapped",
+        accountId: o.accountId ?? ACCOUNT_ID,
+        message: "Contoso (Ion) is mapped to Contoso Ltd; its subscriptions follow on the next subscription sync.",
+      };
     case "create":
-      return { ...base, action: "create", outcome: "created", accountId: CREATED_ACCOUNT_ID, message: "Account Contoso was created and mapped." };
+      return {
+        ...base,
+        action: "create",
+        outcome: "created",
+        accountId: CREATED_ACCOUNT_ID,
+        message: "Account Contoso was created and mapped.",
+      };
     case "ignore":
-      return { ...base, action: "ignore", outcome: "ignored", message: "Contoso (Ion) is ignored: the sync will not map it or sync its subscriptions." };
+      return {
+        ...base,
+        action: "ignore",
+        outcome: "ignored",
+        message: "Contoso (Ion) is ignored: the sync will not map it or sync its subscriptions.",
+      };
     case "unmap":
-      return { ...base, action: "unmap", outcome: "unmapped", message: "Contoso (Ion) is unmapped; the sync will suggest matches but not map it automatically again." };
+      return {
+        ...base,
+        action: "unmap",
+        outcome: "unmapped",
+        message: "Contoso (Ion) is unmapped; the sync will suggest matches but not map it automatically again.",
+      };
   }
 }
 
@@ -150,7 +184,14 @@ export function duplicatesFoundResult(providerAccountId: string): MapResult {
 }
 
 /** A recording double of the engine and of the Dataverse reads: every call is kept, so tests assert "no work done". */
-export function recordingDeps(rows: { connection?: Record<string, unknown> | null; runs?: Record<string, unknown>[]; providerAccount?: boolean; mapResult?: MapResult } = {}) {
+export function recordingDeps(
+  rows: {
+    connection?: Record<string, unknown> | null;
+    runs?: Record<string, unknown>[];
+    providerAccount?: boolean;
+    mapResult?: MapResult;
+  } = {},
+) {
   const calls: { fn: string; args: unknown }[] = [];
   const dataverseCalls: { fn: string; entitySet: string; args: unknown }[] = [];
   const queued: WorkMessage[] = [];
@@ -162,7 +203,10 @@ export function recordingDeps(rows: { connection?: Record<string, unknown> | nul
     runOutboundForSubscription: async (_d, o) => (calls.push({ fn: "runOutboundForSubscription", args: o }), { status: "sent" }),
     runKeepAlive: async (_d, o) => (calls.push({ fn: "runKeepAlive", args: o }), { rotated: 0 }),
   };
-  const connection = rows.connection === undefined ? { w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", statecode: 0, w365_status: 365000001 } : rows.connection;
+  const connection =
+    rows.connection === undefined
+      ? { w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", statecode: 0, w365_status: 365000001 }
+      : rows.connection;
   const deps: PluginDeps<string> = {
     engine,
     syncDeps: "sync-deps",
@@ -170,7 +214,8 @@ export function recordingDeps(rows: { connection?: Record<string, unknown> | nul
       tryRetrieve: async <T>(entitySet: string, key: string, o?: unknown) => {
         dataverseCalls.push({ fn: "tryRetrieve", entitySet, args: { key, o } });
         if (entitySet === "w365_providerconnections") return (connection ?? undefined) as T | undefined;
-        if (entitySet === "w365_provideraccounts") return (rows.providerAccount === false ? undefined : { w365_provideraccountid: key }) as T | undefined;
+        if (entitySet === "w365_provideraccounts")
+          return (rows.providerAccount === false ? undefined : { w365_provideraccountid: key }) as T | undefined;
         return undefined;
       },
       query: <T>(entitySet: string, o?: unknown): AsyncIterable<T> => {

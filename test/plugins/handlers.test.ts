@@ -14,8 +14,8 @@ import {
   PROVIDER_ACCOUNT_ID,
   recordingDeps,
   remoteContext,
-  subscriptionUpdateContext,
   SUBSCRIPTION_ID,
+  subscriptionUpdateContext,
   syncAccountsContext,
   verifyContext,
 } from "./fixtures";
@@ -43,7 +43,9 @@ describe("verifyConnectivity", () => {
     const { deps, calls } = recordingDeps();
     const outcome = await dispatch(ctxOf(verifyContext({ requestId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301" })), deps);
     expect(outcome.status).toBe(200);
-    expect(calls).toStrictEqual([{ fn: "runVerify", args: { connectionId: CONNECTION_ID, trigger: "manual", requestId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301" } }]);
+    expect(calls).toStrictEqual([
+      { fn: "runVerify", args: { connectionId: CONNECTION_ID, trigger: "manual", requestId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301" } },
+    ]);
   });
 
   it("refuses a missing connector with a 404 and starts nothing", async () => {
@@ -65,8 +67,23 @@ describe("syncProviderAccounts / syncSubscriptions", () => {
     const outcome = await dispatch(ctxOf(syncAccountsContext({ RequestId: "flow-run-7", DryRun: false })), deps);
     expect(outcome.status).toBe(202);
     expect(outcome.body.runId).toBe("9b2d1a3c-0000-4000-8000-000000000001");
-    expect(calls).toStrictEqual([{ fn: "startQueuedRun", args: { connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", dryRun: false, requestId: "flow-run-7" } }]);
-    expect(queued).toStrictEqual([{ type: "sync", runId: "9b2d1a3c-0000-4000-8000-000000000001", connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", dryRun: false, requestId: "flow-run-7" }]);
+    expect(calls).toStrictEqual([
+      {
+        fn: "startQueuedRun",
+        args: { connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", dryRun: false, requestId: "flow-run-7" },
+      },
+    ]);
+    expect(queued).toStrictEqual([
+      {
+        type: "sync",
+        runId: "9b2d1a3c-0000-4000-8000-000000000001",
+        connectionId: CONNECTION_ID,
+        kind: "accounts",
+        trigger: "manual",
+        dryRun: false,
+        requestId: "flow-run-7",
+      },
+    ]);
   });
 
   it("passes ProviderAccountId for a subscriptions sync and marks calls from inside a workflow", async () => {
@@ -84,7 +101,9 @@ describe("syncProviderAccounts / syncSubscriptions", () => {
 
   it("refuses a second identical sync while one is running", async () => {
     const now = new Date().toISOString();
-    const { deps, calls, queued } = recordingDeps({ runs: [{ w365_syncrunid: "r1", w365_kind: "accounts", w365_status: "running", modifiedon: now }] });
+    const { deps, calls, queued } = recordingDeps({
+      runs: [{ w365_syncrunid: "r1", w365_kind: "accounts", w365_status: "running", modifiedon: now }],
+    });
     await expect(dispatch(ctxOf(syncAccountsContext()), deps)).rejects.toMatchObject({ code: "SYNC_ALREADY_RUNNING", statusCode: 409 });
     expect([calls, queued]).toStrictEqual([[], []]);
   });
@@ -103,7 +122,9 @@ describe("syncProviderAccounts / syncSubscriptions", () => {
   });
 
   it("lets a dry run start while a real run is in flight", async () => {
-    const { deps, queued } = recordingDeps({ runs: [{ w365_syncrunid: "r1", w365_kind: "accounts", w365_status: "running", modifiedon: new Date().toISOString() }] });
+    const { deps, queued } = recordingDeps({
+      runs: [{ w365_syncrunid: "r1", w365_kind: "accounts", w365_status: "running", modifiedon: new Date().toISOString() }],
+    });
     await dispatch(ctxOf(syncAccountsContext({ DryRun: true })), deps);
     expect(queued[0]).toMatchObject({ dryRun: true });
   });
@@ -111,14 +132,24 @@ describe("syncProviderAccounts / syncSubscriptions", () => {
 
 describe("mapProviderAccount", () => {
   const mapContext = (input: Record<string, unknown>) =>
-    remoteContext({ message: "w365_MapProviderAccount", entity: "w365_provideraccount", id: PROVIDER_ACCOUNT_ID, input: { Target: entityReference("w365_provideraccount", PROVIDER_ACCOUNT_ID), ...input } });
+    remoteContext({
+      message: "w365_MapProviderAccount",
+      entity: "w365_provideraccount",
+      id: PROVIDER_ACCOUNT_ID,
+      input: { Target: entityReference("w365_provideraccount", PROVIDER_ACCOUNT_ID), ...input },
+    });
 
   it("maps to the chosen account inline and answers the engine's result", async () => {
     const { deps, calls } = recordingDeps();
     const outcome = await dispatch(ctxOf(mapContext({ AccountId: ACCOUNT_ID })), deps);
-    expect(calls).toStrictEqual([{ fn: "mapProviderAccount", args: { providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", accountId: ACCOUNT_ID } }]);
+    expect(calls).toStrictEqual([
+      { fn: "mapProviderAccount", args: { providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", accountId: ACCOUNT_ID } },
+    ]);
     const result = appliedMapResult({ providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", accountId: ACCOUNT_ID });
-    expect(outcome).toStrictEqual({ status: 200, body: { message: "Mapping saved.", providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", result } });
+    expect(outcome).toStrictEqual({
+      status: 200,
+      body: { message: "Mapping saved.", providerAccountId: PROVIDER_ACCOUNT_ID, action: "map", result },
+    });
   });
 
   it.each([
@@ -136,7 +167,9 @@ describe("mapProviderAccount", () => {
   it("passes Force to the engine and answers the created account", async () => {
     const { deps, calls } = recordingDeps();
     const outcome = await dispatch(ctxOf(mapContext({ CreateNew: true, Force: true })), deps);
-    expect(calls).toStrictEqual([{ fn: "mapProviderAccount", args: { providerAccountId: PROVIDER_ACCOUNT_ID, action: "create", force: true } }]);
+    expect(calls).toStrictEqual([
+      { fn: "mapProviderAccount", args: { providerAccountId: PROVIDER_ACCOUNT_ID, action: "create", force: true } },
+    ]);
     expect(outcome.body.result).toStrictEqual({
       providerAccountId: PROVIDER_ACCOUNT_ID,
       action: "create",
@@ -151,7 +184,12 @@ describe("mapProviderAccount", () => {
     const { deps } = recordingDeps({ mapResult: refused });
     const error = (await dispatch(ctxOf(mapContext({ CreateNew: true })), deps).catch((e: unknown) => e)) as WebhookRefusedError;
     expect(error).toBeInstanceOf(WebhookRefusedError);
-    expect(error).toMatchObject({ code: "MAP_LIKELY_DUPLICATE", statusCode: 409, message: refused.message, hint: "Use Force to create the account anyway." });
+    expect(error).toMatchObject({
+      code: "MAP_LIKELY_DUPLICATE",
+      statusCode: 409,
+      message: refused.message,
+      hint: "Use Force to create the account anyway.",
+    });
     for (const c of refused.candidates ?? []) expect(error.message).toContain(c.accountName);
   });
 
@@ -167,7 +205,9 @@ describe("mapProviderAccount", () => {
 
   it("refuses a missing provider account", async () => {
     const { deps, calls } = recordingDeps({ providerAccount: false });
-    await expect(dispatch(ctxOf(mapContext({ AccountId: ACCOUNT_ID })), deps)).rejects.toMatchObject({ code: "PROVIDER_ACCOUNT_NOT_FOUND" });
+    await expect(dispatch(ctxOf(mapContext({ AccountId: ACCOUNT_ID })), deps)).rejects.toMatchObject({
+      code: "PROVIDER_ACCOUNT_NOT_FOUND",
+    });
     expect(calls).toStrictEqual([]);
   });
 
@@ -178,9 +218,12 @@ describe("mapProviderAccount", () => {
     [{ action: "unmap" }, "unmap"],
   ])("chooses the action from %o", (params, action) => expect(chooseMapAction(params)).toBe(action));
 
-  it.each([[{}], [{ createNew: true, accountId: ACCOUNT_ID }], [{ action: "merge" }], [{ action: "map" }]])("refuses an unclear choice %o", (params) => {
-    expect(() => chooseMapAction(params)).toThrow(WebhookRefusedError);
-  });
+  it.each([[{}], [{ createNew: true, accountId: ACCOUNT_ID }], [{ action: "merge" }], [{ action: "map" }]])(
+    "refuses an unclear choice %o",
+    (params) => {
+      expect(() => chooseMapAction(params)).toThrow(WebhookRefusedError);
+    },
+  );
 });
 
 describe("subscriptionChanged", () => {
@@ -203,7 +246,10 @@ describe("subscriptionChanged", () => {
 
   it("ignores an update that only clears the requested columns", async () => {
     const { deps, queued } = recordingDeps();
-    const outcome = await dispatch(ctxOf(subscriptionUpdateContext({ w365_requestedquantity: null, w365_requestedstatus: null, w365_requestedautorenew: null })), deps);
+    const outcome = await dispatch(
+      ctxOf(subscriptionUpdateContext({ w365_requestedquantity: null, w365_requestedstatus: null, w365_requestedautorenew: null })),
+      deps,
+    );
     expect(outcome.body.ignored).toBe(true);
     expect(queued).toStrictEqual([]);
   });

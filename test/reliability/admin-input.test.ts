@@ -5,14 +5,23 @@
  * Verify Connectivity names a wrong Account ID, a used refresh token and a wrong API secret as such.
  */
 import { XrmMockGenerator } from "xrm-mock";
+
 import { main } from "../../src/cli/main";
 import { memoryOutput } from "../../src/cli/output";
 import { ConnectionStatus, runVerify } from "../../src/sync";
 import { onSave } from "../../webresources/connectorform";
-import { CONNECTOR_COLUMNS, CONNECTOR_FIELDS, describeFieldError, FIELD_LABELS, validateConnectorInput, type ConnectorField, type ConnectorInput } from "../../webresources/shared/validation";
+import {
+  CONNECTOR_COLUMNS,
+  CONNECTOR_FIELDS,
+  type ConnectorField,
+  type ConnectorInput,
+  describeFieldError,
+  FIELD_LABELS,
+  validateConnectorInput,
+} from "../../webresources/shared/validation";
 import { recordArtifact, recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
-import { startRelWorld, type RelWorld } from "./support/world";
+import { type RelWorld, startRelWorld } from "./support/world";
 
 const figures: Record<string, unknown> = {};
 afterAll(() => recordFigures("admin-input", figures));
@@ -72,7 +81,10 @@ function formSaveBlocked(values: ConnectorInput): boolean {
   const form = XrmMockGenerator.getFormContext();
   const spy = jest.spyOn(form.ui, "getFormType").mockReturnValue(1);
   let prevented = false;
-  onSave({ getFormContext: () => form, getEventArgs: () => ({ preventDefault: () => (prevented = true), isDefaultPrevented: () => prevented }) } as unknown as Xrm.Events.SaveEventContext);
+  onSave({
+    getFormContext: () => form,
+    getEventArgs: () => ({ preventDefault: () => (prevented = true), isDefaultPrevented: () => prevented }),
+  } as unknown as Xrm.Events.SaveEventContext);
   spy.mockRestore();
   return prevented;
 }
@@ -101,7 +113,10 @@ describe("CLI flags", () => {
       ["sync: --dataverse not a URL", ["sync", "all", ...conn, "--dataverse", "not a url"]],
       ["sync: --dataverse not http(s)", ["sync", "all", ...conn, "--dataverse", "ftp://example.com"]],
       ["sync: --provider-account not a GUID", ["sync", "subscriptions", ...conn, ...dv, "--provider-account", "acme"]],
-      ["sync: --provider-account with another kind", ["sync", "accounts", ...conn, ...dv, "--provider-account", "16fd2706-8baf-433b-82eb-8c7fada847da"]],
+      [
+        "sync: --provider-account with another kind",
+        ["sync", "accounts", ...conn, ...dv, "--provider-account", "16fd2706-8baf-433b-82eb-8c7fada847da"],
+      ],
       ["sync: --connection empty", ["sync", "all", "--connection", "", ...dv]],
       ["verify: missing --connection", ["verify", ...dv]],
       ["verify: --dataverse not a URL", ["verify", ...conn, "--dataverse", "::"]],
@@ -157,7 +172,9 @@ describe("Verify Connectivity names what is wrong", () => {
     try {
       await w.dv.update("w365_providerconnections", w.connectionId, await patch(w));
       const result = await runVerify(w.deps, { connectionId: w.connectionId, trigger: "manual" });
-      const row = await w.dv.retrieve<Record<string, unknown>>("w365_providerconnections", w.connectionId, { select: ["w365_status", "w365_statusmessage"] });
+      const row = await w.dv.retrieve<Record<string, unknown>>("w365_providerconnections", w.connectionId, {
+        select: ["w365_status", "w365_statusmessage"],
+      });
       expect(scanForSecrets(w.secrets(), { message: String(row.w365_statusmessage) })).toStrictEqual([]);
       return { result, status: row.w365_status, message: String(row.w365_statusmessage) };
     } finally {
@@ -178,7 +195,11 @@ describe("Verify Connectivity names what is wrong", () => {
   it("a used refresh token", async () => {
     const r = await verifyWith(async (w) => {
       // Someone already exchanged the portal token (another tool, a copy of the connector): it is used up.
-      const res = await fetch(`${w.ion.url}/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: w.ion.credentials.refreshToken }).toString() });
+      const res = await fetch(`${w.ion.url}/oauth/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: w.ion.credentials.refreshToken }).toString(),
+      });
       expect(res.status).toBe(200);
       return {};
     });

@@ -2,8 +2,8 @@
  * Issue 9 item 1 (npm test variant: one seed; the soak runs several, larger): full syncs under about
  * 10% injected Ion faults and Dataverse throttling/conflicts end in exactly the state of a clean run.
  */
-import { recordFigures } from "./support/figures";
 import { runCleanStory, runFaultedStory } from "./support/faultScenario";
+import { recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
 
 const SIZE = { customers: Number(process.env.RELIABILITY_FAULT_CUSTOMERS ?? 14), subscriptionsPerCustomer: 3 };
@@ -26,7 +26,12 @@ describe("full syncs under injected faults", () => {
     expect(figures.dataverse.throttled429).toBeGreaterThan(0);
     expect(figures.dataverse.conflicts412).toBeGreaterThan(0);
     // No secret in what the engine logged or reported.
-    expect(scanForSecrets(secrets, { "fault-logs": result.logLines.join("\n"), reports: result.runs.map((r) => JSON.stringify(r.report)).join("\n") })).toStrictEqual([]);
+    expect(
+      scanForSecrets(secrets, {
+        "fault-logs": result.logLines.join("\n"),
+        reports: result.runs.map((r) => JSON.stringify(r.report)).join("\n"),
+      }),
+    ).toStrictEqual([]);
     scenarios.push({ ...figures, sameAsClean: true });
   });
 });

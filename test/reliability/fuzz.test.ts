@@ -9,14 +9,15 @@
  *   filters with random tokens, and pathological nesting.
  */
 import fc from "fast-check";
-import { WebhookPayloadError, parseWebhookBody } from "../../plugins/context";
+
+import { parseWebhookBody, WebhookPayloadError } from "../../plugins/context";
+import { DataverseHttpError } from "../../sandbox/dataverse/errors";
+import { compileFilter, FilterSyntaxError, parseFilter } from "../../sandbox/dataverse/odata/filter";
 import { IonResponseError } from "../../src/ion/errors";
 import { fromIonCloudProfiles } from "../../src/ion/parse/cloudProfile";
 import { fromIonCustomer, fromIonCustomerPage } from "../../src/ion/parse/customer";
 import { fromIonOrder, fromIonOrderPage } from "../../src/ion/parse/order";
 import { fromIonSubscription, fromIonSubscriptionPage } from "../../src/ion/parse/subscription";
-import { compileFilter, FilterSyntaxError, parseFilter } from "../../sandbox/dataverse/odata/filter";
-import { DataverseHttpError } from "../../sandbox/dataverse/errors";
 import { subscriptionUpdateContext, syncAccountsContext, verifyContext } from "../plugins/fixtures";
 import { recordFigures } from "./support/figures";
 
@@ -33,7 +34,8 @@ function classify(area: string, fn: () => unknown, isExpected: (e: unknown) => b
   } catch (error) {
     if (!isExpected(error)) throw error;
     const e = error as { code?: unknown; message?: unknown };
-    if (typeof e.code !== "string" || typeof e.message !== "string" || e.message.length === 0) throw new Error(`untyped error: ${String(error)}`);
+    if (typeof e.code !== "string" || typeof e.message !== "string" || e.message.length === 0)
+      throw new Error(`untyped error: ${String(error)}`);
     c.refused++;
   }
 }
@@ -43,13 +45,27 @@ afterAll(() => recordFigures("fuzz", { runsPerProperty: RUNS, parsers: counts })
 describe("webhook body parser", () => {
   const isPayloadError = (e: unknown) => e instanceof WebhookPayloadError;
   it("arbitrary text and JSON", () => {
-    fc.assert(fc.property(fc.string({ maxLength: 400 }), (s) => classify("webhook", () => parseWebhookBody(s), isPayloadError)), { numRuns: RUNS });
-    fc.assert(fc.property(fc.json({ maxDepth: 6 }), (s) => classify("webhook", () => parseWebhookBody(s), isPayloadError)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (s) => classify("webhook", () => parseWebhookBody(s), isPayloadError)),
+      { numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(fc.json({ maxDepth: 6 }), (s) => classify("webhook", () => parseWebhookBody(s), isPayloadError)),
+      { numRuns: RUNS },
+    );
   });
 
   it("real contexts with a field replaced, removed or retyped", () => {
     const samples = [verifyContext(), syncAccountsContext({ DryRun: true }), subscriptionUpdateContext({ w365_requestedquantity: 7 })];
-    const garbage = fc.oneof(fc.anything(), fc.string(), fc.constant(null), fc.integer(), fc.array(fc.anything(), { maxLength: 3 }), fc.constant("/Date(99999999999999999)/"), fc.constant({ __type: "EntityReference:x" }));
+    const garbage = fc.oneof(
+      fc.anything(),
+      fc.string(),
+      fc.constant(null),
+      fc.integer(),
+      fc.array(fc.anything(), { maxLength: 3 }),
+      fc.constant("/Date(99999999999999999)/"),
+      fc.constant({ __type: "EntityReference:x" }),
+    );
     fc.assert(
       fc.property(fc.constantFrom(...samples), fc.nat(), garbage, fc.boolean(), (sample, pick, value, remove) => {
         const ctx = JSON.parse(JSON.stringify(sample)) as Record<string, unknown>;
@@ -83,26 +99,69 @@ describe("Ion response parsers", () => {
     ["cloudProfiles", fromIonCloudProfiles],
   ];
   const realShapes: Record<string, unknown> = {
-    customer: { name: "accounts/1000123/customers/301", customerOrganization: "Acme", customerStatus: "ACTIVE", customerAddress: { country: "US" } },
-    subscription: { id: "2200120", subscriptionId: "d26a4239-c9b6-4305-95b7-ae5efc2312b5", customerId: "301", subscriptionName: "M365", status: "ACTIVE", totalLicense: "5", renewalSetting: "auto-on" },
+    customer: {
+      name: "accounts/1000123/customers/301",
+      customerOrganization: "Acme",
+      customerStatus: "ACTIVE",
+      customerAddress: { country: "US" },
+    },
+    subscription: {
+      id: "2200120",
+      subscriptionId: "d26a4239-c9b6-4305-95b7-ae5efc2312b5",
+      customerId: "301",
+      subscriptionName: "M365",
+      status: "ACTIVE",
+      totalLicense: "5",
+      renewalSetting: "auto-on",
+    },
     order: { name: "accounts/1/customers/2/orders/3", orderId: "3", status: "NEW", orderItems: [{ action: "UPDATE", quantity: "5" }] },
   };
 
   it("arbitrary JSON values", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...parsers), fc.jsonValue({ maxDepth: 5 }), ([name, parse], value) => classify(`ion:${name}`, () => parse(value), isIonError)),
+      fc.property(fc.constantFrom(...parsers), fc.jsonValue({ maxDepth: 5 }), ([name, parse], value) =>
+        classify(`ion:${name}`, () => parse(value), isIonError),
+      ),
       { numRuns: RUNS * 2 },
     );
   });
 
   it("real shapes with fields replaced by anything", () => {
     fc.assert(
-      fc.property(fc.constantFrom("customer", "subscription", "order"), fc.dictionary(fc.constantFrom("id", "name", "orderId", "status", "totalLicense", "customerAddress", "orderItems", "renewalSetting", "subscriptionId", "endDate", "customerStatus"), fc.anything()), (kind, patch) => {
-        const value = { ...(realShapes[kind] as object), ...patch };
-        const parse = kind === "customer" ? fromIonCustomer : kind === "subscription" ? fromIonSubscription : fromIonOrder;
-        classify(`ion:${kind}`, () => parse(value), isIonError);
-        classify(`ion:${kind}Page`, () => (kind === "customer" ? fromIonCustomerPage({ customers: [value], nextPageToken: patch.name }) : kind === "subscription" ? fromIonSubscriptionPage({ items: [value], totalCount: patch.status }) : fromIonOrderPage({ orders: [value] })), isIonError);
-      }),
+      fc.property(
+        fc.constantFrom("customer", "subscription", "order"),
+        fc.dictionary(
+          fc.constantFrom(
+            "id",
+            "name",
+            "orderId",
+            "status",
+            "totalLicense",
+            "customerAddress",
+            "orderItems",
+            "renewalSetting",
+            "subscriptionId",
+            "endDate",
+            "customerStatus",
+          ),
+          fc.anything(),
+        ),
+        (kind, patch) => {
+          const value = { ...(realShapes[kind] as object), ...patch };
+          const parse = kind === "customer" ? fromIonCustomer : kind === "subscription" ? fromIonSubscription : fromIonOrder;
+          classify(`ion:${kind}`, () => parse(value), isIonError);
+          classify(
+            `ion:${kind}Page`,
+            () =>
+              kind === "customer"
+                ? fromIonCustomerPage({ customers: [value], nextPageToken: patch.name })
+                : kind === "subscription"
+                  ? fromIonSubscriptionPage({ items: [value], totalCount: patch.status })
+                  : fromIonOrderPage({ orders: [value] }),
+            isIonError,
+          );
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -114,39 +173,107 @@ describe("emulator $filter parser", () => {
   const resolve = (path: string[], pos: number) => {
     const name = path.join("/");
     if (!columns.has(name)) throw new DataverseHttpError(400, "0x0", `Could not find a property named '${name}' at position ${pos}.`);
-    return { sql: `"${name}"`, edm: name === "w365_quantity" || name === "statecode" ? "Edm.Int32" : name === "createdon" ? "Edm.DateTimeOffset" : name === "w365_autorenew" ? "Edm.Boolean" : name.endsWith("_value") ? "Edm.Guid" : "Edm.String" } as never;
+    return {
+      sql: `"${name}"`,
+      edm:
+        name === "w365_quantity" || name === "statecode"
+          ? "Edm.Int32"
+          : name === "createdon"
+            ? "Edm.DateTimeOffset"
+            : name === "w365_autorenew"
+              ? "Edm.Boolean"
+              : name.endsWith("_value")
+                ? "Edm.Guid"
+                : "Edm.String",
+    } as never;
   };
   const parseAndCompile = (text: string) => compileFilter(parseFilter(text), resolve);
 
   it("arbitrary text", () => {
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => classify("filter", () => parseAndCompile(s), isFilterError)), { numRuns: RUNS * 2 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => classify("filter", () => parseAndCompile(s), isFilterError)),
+      { numRuns: RUNS * 2 },
+    );
   });
 
   it("grammar-shaped filters with random tokens", () => {
     const token = fc.oneof(
-      fc.constantFrom("name", "w365_quantity", "w365_status", "statecode", "_w365_connection_value", "createdon", "w365_autorenew", "unknown_col", "a/b"),
-      fc.constantFrom("eq", "ne", "gt", "ge", "lt", "le", "and", "or", "not", "(", ")", ",", "null", "true", "false", "contains(", "startswith(", "endswith(", "Microsoft.Dynamics.CRM.In(PropertyName=", "PropertyValues=[", "]", "@p1", "'"),
+      fc.constantFrom(
+        "name",
+        "w365_quantity",
+        "w365_status",
+        "statecode",
+        "_w365_connection_value",
+        "createdon",
+        "w365_autorenew",
+        "unknown_col",
+        "a/b",
+      ),
+      fc.constantFrom(
+        "eq",
+        "ne",
+        "gt",
+        "ge",
+        "lt",
+        "le",
+        "and",
+        "or",
+        "not",
+        "(",
+        ")",
+        ",",
+        "null",
+        "true",
+        "false",
+        "contains(",
+        "startswith(",
+        "endswith(",
+        "Microsoft.Dynamics.CRM.In(PropertyName=",
+        "PropertyValues=[",
+        "]",
+        "@p1",
+        "'",
+      ),
       fc.string({ maxLength: 8 }).map((s) => `'${s.replace(/'/g, "''")}'`),
       fc.integer().map(String),
       fc.double({ noNaN: true }).map(String),
       fc.uuid(),
       fc.date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true }).map((d) => d.toISOString()),
     );
-    fc.assert(fc.property(fc.array(token, { maxLength: 14 }), (tokens) => classify("filter", () => parseAndCompile(tokens.join(" ")), isFilterError)), { numRuns: RUNS * 2 });
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 14 }), (tokens) =>
+        classify("filter", () => parseAndCompile(tokens.join(" ")), isFilterError),
+      ),
+      { numRuns: RUNS * 2 },
+    );
   });
 
   it("well-formed filters are all accepted (no false refusals)", () => {
     const cmp = fc.oneof(
-      fc.tuple(fc.constantFrom("name", "w365_status"), fc.constantFrom("eq", "ne", "gt", "lt"), fc.string({ maxLength: 10 })).map(([c, op, v]) => `${c} ${op} '${v.replace(/'/g, "''")}'`),
-      fc.tuple(fc.constantFrom("w365_quantity", "statecode"), fc.constantFrom("eq", "ne", "ge", "le"), fc.integer({ min: -1e6, max: 1e6 })).map(([c, op, v]) => `${c} ${op} ${v}`),
-      fc.tuple(fc.constantFrom("contains", "startswith", "endswith"), fc.string({ maxLength: 8 })).map(([f, v]) => `${f}(name,'${v.replace(/'/g, "''")}')`),
+      fc
+        .tuple(fc.constantFrom("name", "w365_status"), fc.constantFrom("eq", "ne", "gt", "lt"), fc.string({ maxLength: 10 }))
+        .map(([c, op, v]) => `${c} ${op} '${v.replace(/'/g, "''")}'`),
+      fc
+        .tuple(fc.constantFrom("w365_quantity", "statecode"), fc.constantFrom("eq", "ne", "ge", "le"), fc.integer({ min: -1e6, max: 1e6 }))
+        .map(([c, op, v]) => `${c} ${op} ${v}`),
+      fc
+        .tuple(fc.constantFrom("contains", "startswith", "endswith"), fc.string({ maxLength: 8 }))
+        .map(([f, v]) => `${f}(name,'${v.replace(/'/g, "''")}')`),
       fc.uuid().map((u) => `_w365_connection_value eq ${u}`),
       fc.constantFrom("w365_autorenew eq true", "name eq null", "createdon gt 2026-01-01T00:00:00Z"),
     );
     const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
-      e: fc.oneof({ depthSize: "small", withCrossShrink: true }, cmp, fc.tuple(tie("e"), fc.constantFrom("and", "or"), tie("e")).map(([a, op, b]) => `(${a} ${op} ${b})`), tie("e").map((a) => `not (${a})`)),
+      e: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        cmp,
+        fc.tuple(tie("e"), fc.constantFrom("and", "or"), tie("e")).map(([a, op, b]) => `(${a} ${op} ${b})`),
+        tie("e").map((a) => `not (${a})`),
+      ),
     })).e;
-    fc.assert(fc.property(expr, (text) => void parseAndCompile(text)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(expr, (text) => void parseAndCompile(text)),
+      { numRuns: RUNS },
+    );
     const c = (counts.filter ??= { inputs: 0, accepted: 0, refused: 0 });
     c.inputs += RUNS;
     c.accepted += RUNS;

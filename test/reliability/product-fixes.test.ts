@@ -1,10 +1,10 @@
 /**
  * Pins for product bugs the reliability suite found (see REPORT.md, "Bugs found and fixed").
  */
-import { DataverseClient } from "../../src/dataverse";
-import { MAX_FILTER_CONDITIONS, MAX_FILTER_NESTING, parseFilter } from "../../sandbox/dataverse/odata/filter";
-import { startDataverseEmulator } from "../../sandbox/dataverse";
 import { checkOrganization, WebhookOriginError } from "../../functions/webhookSecurity";
+import { startDataverseEmulator } from "../../sandbox/dataverse";
+import { MAX_FILTER_CONDITIONS, MAX_FILTER_NESTING, parseFilter } from "../../sandbox/dataverse/odata/filter";
+import { DataverseClient } from "../../src/dataverse";
 
 describe("Dataverse emulator", () => {
   it("an injected 429 gives its concurrency slot back (it used to leak until every request was refused)", async () => {
@@ -33,7 +33,9 @@ describe("Dataverse emulator", () => {
     expect(() => parseFilter(deep)).toThrow(expect.objectContaining({ status: 400, message: expect.stringContaining("nests deeper") }));
     expect(() => parseFilter(`${"not ".repeat(MAX_FILTER_NESTING + 1)}name eq 'a'`)).toThrow(expect.objectContaining({ status: 400 }));
     const chain = (n: number) => Array.from({ length: n }, (_, i) => `name eq '${i}'`).join(" or ");
-    expect(() => parseFilter(chain(MAX_FILTER_CONDITIONS + 1))).toThrow(expect.objectContaining({ status: 400, message: expect.stringContaining("conditions") }));
+    expect(() => parseFilter(chain(MAX_FILTER_CONDITIONS + 1))).toThrow(
+      expect.objectContaining({ status: 400, message: expect.stringContaining("conditions") }),
+    );
     // What the product sends (50-term chunks, a few levels of parentheses) stays well inside.
     expect(() => parseFilter(chain(50))).not.toThrow();
     expect(() => parseFilter(`${"(".repeat(20)}name eq 'a'${")".repeat(20)}`)).not.toThrow();

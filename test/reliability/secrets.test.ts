@@ -7,20 +7,24 @@
  * Dataverse bearer tokens. Fingerprints (SHA-256, never the secrets) are written for scripts/secret-scan.js.
  */
 import { createHash } from "node:crypto";
-import { writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { DataverseClient } from "../../src/dataverse";
+
+import { type Sandbox, startSandbox } from "../../sandbox";
 import { main } from "../../src/cli/main";
 import { memoryOutput } from "../../src/cli/output";
+import { DataverseClient } from "../../src/dataverse";
 import { memoryLogger } from "../../src/shared/logger";
-import { startSandbox, type Sandbox } from "../../sandbox";
 import { ARTIFACTS_DIR, recordArtifact, recordFigures } from "./support/figures";
-import { startRecordingProxy, type RecordingProxy } from "./support/proxy";
+import { type RecordingProxy, startRecordingProxy } from "./support/proxy";
 import { describeSecret, scanForSecrets } from "./support/secrets";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { scanFiles, listFiles } = require("../../scripts/secret-scan.js") as {
-  scanFiles(files: string[], fp: { sha256: string; length: number; label: string }[]): { files: number; bytes: number; findings: unknown[] };
+  scanFiles(
+    files: string[],
+    fp: { sha256: string; length: number; label: string }[],
+  ): { files: number; bytes: number; findings: unknown[] };
   listFiles(target: string, out: string[]): string[];
 };
 
@@ -67,12 +71,18 @@ describe("secrets never leave", () => {
     expect(await run(["sync", "all", "--connection", connectionId, "--json"])).toBe(0);
     // Webhook paths: custom APIs as the admin, through the functions host.
     await admin.executeAction("w365_VerifyConnectivity", {}, { entitySet: "w365_providerconnections", id: connectionId });
-    await admin.executeAction("w365_SyncSubscriptions", { RequestId: "secrets-test" }, { entitySet: "w365_providerconnections", id: connectionId });
+    await admin.executeAction(
+      "w365_SyncSubscriptions",
+      { RequestId: "secrets-test" },
+      { entitySet: "w365_providerconnections", id: connectionId },
+    );
     await sb.whenIdle();
     // An admin change on an active subscription (the outbound webhook path): the sync above must have brought one.
     const sub = await sb.dataverse.queryFirst<Row>("w365_providersubscriptions", { filter: "w365_status eq 'active'" });
     expect(sub).toBeDefined();
-    await admin.update("w365_providersubscriptions", String(sub?.w365_providersubscriptionid), { w365_requestedquantity: Number(sub?.w365_quantity) + 1 });
+    await admin.update("w365_providersubscriptions", String(sub?.w365_providersubscriptionid), {
+      w365_requestedquantity: Number(sub?.w365_quantity) + 1,
+    });
     await sb.whenIdle();
     // Failures: a wrong API secret, then a revoked refresh token (errors carry the most context).
     await sb.dataverse.update("w365_providerconnections", connectionId, { w365_apisecret: "wrong-secret-0123456789abcdef" });
@@ -86,13 +96,26 @@ describe("secrets never leave", () => {
 
     // Everything the product wrote for admins to read.
     const stored: string[] = [];
-    for await (const r of sb.dataverse.query<Row>("w365_syncruns", { select: ["w365_report", "w365_name", "w365_status"] })) stored.push(JSON.stringify(r));
-    for await (const r of sb.dataverse.query<Row>("w365_providerconnections", { select: ["w365_statusmessage"] })) stored.push(JSON.stringify(r));
-    for await (const r of sb.dataverse.query<Row>("w365_providersubscriptions", { select: ["w365_syncmessage"] })) stored.push(JSON.stringify(r));
-    for await (const r of sb.dataverse.query<Row>("asyncoperations", { select: ["message", "friendlymessage"] })) stored.push(JSON.stringify(r));
-    const tokenRow = await sb.dataverse.retrieve<Row>("w365_providerconnections", connectionId, { select: ["w365_refreshtoken", "w365_accesstoken"] });
+    for await (const r of sb.dataverse.query<Row>("w365_syncruns", { select: ["w365_report", "w365_name", "w365_status"] }))
+      stored.push(JSON.stringify(r));
+    for await (const r of sb.dataverse.query<Row>("w365_providerconnections", { select: ["w365_statusmessage"] }))
+      stored.push(JSON.stringify(r));
+    for await (const r of sb.dataverse.query<Row>("w365_providersubscriptions", { select: ["w365_syncmessage"] }))
+      stored.push(JSON.stringify(r));
+    for await (const r of sb.dataverse.query<Row>("asyncoperations", { select: ["message", "friendlymessage"] }))
+      stored.push(JSON.stringify(r));
+    const tokenRow = await sb.dataverse.retrieve<Row>("w365_providerconnections", connectionId, {
+      select: ["w365_refreshtoken", "w365_accesstoken"],
+    });
 
-    const secrets = new Set<string>([sb.ion!.refreshToken, sb.ion!.apiSecret, sb.functionsKey, sb.dataverseToken, sb.adminToken, ...ionProxy.issuedSecrets]);
+    const secrets = new Set<string>([
+      sb.ion!.refreshToken,
+      sb.ion!.apiSecret,
+      sb.functionsKey,
+      sb.dataverseToken,
+      sb.adminToken,
+      ...ionProxy.issuedSecrets,
+    ]);
     for (const v of [tokenRow.w365_refreshtoken, tokenRow.w365_accesstoken]) if (typeof v === "string" && v) secrets.add(v);
     expect(ionProxy.issuedSecrets.size).toBeGreaterThanOrEqual(4); // tokens really were issued and recorded
 
@@ -103,7 +126,11 @@ describe("secrets never leave", () => {
     const findings = scanForSecrets(secrets, texts);
 
     // Fingerprints for scripts/secret-scan.js, then the file scan over every artifact of the suite.
-    const fingerprints = [...secrets].map((s) => ({ sha256: createHash("sha256").update(s).digest("hex"), length: s.length, label: describeSecret(s) }));
+    const fingerprints = [...secrets].map((s) => ({
+      sha256: createHash("sha256").update(s).digest("hex"),
+      length: s.length,
+      label: describeSecret(s),
+    }));
     mkdirSync(ARTIFACTS_DIR, { recursive: true });
     writeFileSync(path.join(ARTIFACTS_DIR, "secret-fingerprints.json"), JSON.stringify(fingerprints));
     const files = listFiles(path.resolve(ARTIFACTS_DIR, ".."), []);

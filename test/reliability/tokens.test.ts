@@ -4,19 +4,21 @@
  * token that cannot be saved is retried and then reported exactly; the daily keep-alive carries a
  * connector across 90 simulated days (and without it the token dies, so the test can fail).
  */
-import { ConnectionStatus, runKeepAlive, runSync, runVerify, type SyncDeps } from "../../src/sync";
 import { memoryLogger } from "../../src/shared/logger";
+import { ConnectionStatus, runKeepAlive, runSync, runVerify, type SyncDeps } from "../../src/sync";
 import { runChild } from "./support/crashScenario";
 import { recordArtifact, recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
-import { startRelWorld, type RelWorld } from "./support/world";
+import { type RelWorld, startRelWorld } from "./support/world";
 
 type Row = Record<string, unknown>;
 const DAY = 86_400_000;
 const figures: Record<string, unknown> = {};
 
 async function connector(w: RelWorld): Promise<Row> {
-  return w.dv.retrieve<Row>("w365_providerconnections", w.connectionId, { select: ["w365_status", "w365_statusmessage", "w365_tokenleaseholder", "w365_refreshtoken"] });
+  return w.dv.retrieve<Row>("w365_providerconnections", w.connectionId, {
+    select: ["w365_status", "w365_statusmessage", "w365_tokenleaseholder", "w365_refreshtoken"],
+  });
 }
 
 afterAll(() => recordFigures("tokens", figures));
@@ -51,7 +53,12 @@ describe("concurrent runs on one connector", () => {
     expect(row.w365_status).toBe(ConnectionStatus.Connected);
     expect(row.w365_tokenleaseholder ?? null).toBeNull();
     expect((await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" })).ok).toBe(true);
-    figures.oneProcess = { runs: 9, tokenExchanges: usage.presented, reusedRefreshTokens: usage.reusedRefreshTokens, rejected: usage.rejected };
+    figures.oneProcess = {
+      runs: 9,
+      tokenExchanges: usage.presented,
+      reusedRefreshTokens: usage.reusedRefreshTokens,
+      rejected: usage.rejected,
+    };
   });
 
   it("4 sync processes + 4 in-process syncs + a verify never present a refresh token twice", async () => {
@@ -59,7 +66,9 @@ describe("concurrent runs on one connector", () => {
     w.ion.control.resetTokenUsage();
     const children = Array.from({ length: 4 }, () => runChild(w, { kind: "accounts" }));
     const local = [
-      ...Array.from({ length: 4 }, (_, i) => runSync({ ...w.deps, holderId: `local-${i}` }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" })),
+      ...Array.from({ length: 4 }, (_, i) =>
+        runSync({ ...w.deps, holderId: `local-${i}` }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" }),
+      ),
       runVerify(w.deps, { connectionId: w.connectionId, trigger: "manual" }),
     ];
     const [outs, locals] = await Promise.all([Promise.all(children), Promise.all(local)]);
@@ -75,18 +84,33 @@ describe("concurrent runs on one connector", () => {
     expect((await connector(w)).w365_tokenleaseholder ?? null).toBeNull();
     expect((await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" })).ok).toBe(true);
     expect(scanForSecrets(w.secrets(), { children: outs.map((o) => o.stdout + o.stderr).join("\n") })).toStrictEqual([]);
-    figures.processes = { childProcesses: 4, inProcessRuns: 5, tokenExchanges: usage.presented, reusedRefreshTokens: usage.reusedRefreshTokens, rejected: usage.rejected };
+    figures.processes = {
+      childProcesses: 4,
+      inProcessRuns: 5,
+      tokenExchanges: usage.presented,
+      reusedRefreshTokens: usage.reusedRefreshTokens,
+      rejected: usage.rejected,
+    };
   });
 });
 
 describe("a rotated token that cannot be saved", () => {
-  const isTokenSave = (r: { method: string; path: string; body: string }) => r.method === "PATCH" && /w365_providerconnections/.test(r.path) && r.body.includes("w365_refreshtoken");
-  const failure = { status: 500, body: { error: { code: "0x80040216", message: "An unexpected error occurred (injected by the reliability suite)." } } };
+  const isTokenSave = (r: { method: string; path: string; body: string }) =>
+    r.method === "PATCH" && /w365_providerconnections/.test(r.path) && r.body.includes("w365_refreshtoken");
+  const failure = {
+    status: 500,
+    body: { error: { code: "0x80040216", message: "An unexpected error occurred (injected by the reliability suite)." } },
+  };
 
   it("is retried and saved when the failure passes: nothing presented twice, the connector works", async () => {
     let failuresLeft = 2;
     let attempts = 0;
-    const w = await startRelWorld({ seed: 9, customers: 4, subscriptionsPerCustomer: 1, proxies: { interceptDataverse: (r) => (isTokenSave(r) ? (attempts++, failuresLeft-- > 0 ? failure : undefined) : undefined) } });
+    const w = await startRelWorld({
+      seed: 9,
+      customers: 4,
+      subscriptionsPerCustomer: 1,
+      proxies: { interceptDataverse: (r) => (isTokenSave(r) ? (attempts++, failuresLeft-- > 0 ? failure : undefined) : undefined) },
+    });
     try {
       const verify = await runVerify(w.deps, { connectionId: w.connectionId, trigger: "manual" });
       expect(verify.ok).toBe(true);
@@ -102,7 +126,12 @@ describe("a rotated token that cannot be saved", () => {
   it("is reported on the connector and the run exactly when it can never be saved", async () => {
     let attempts = 0;
     const logger = memoryLogger();
-    const w = await startRelWorld({ seed: 9, customers: 4, subscriptionsPerCustomer: 1, proxies: { interceptDataverse: (r) => (isTokenSave(r) ? (attempts++, failure) : undefined) } });
+    const w = await startRelWorld({
+      seed: 9,
+      customers: 4,
+      subscriptionsPerCustomer: 1,
+      proxies: { interceptDataverse: (r) => (isTokenSave(r) ? (attempts++, failure) : undefined) },
+    });
     try {
       const verify = await runVerify({ ...w.deps, logger }, { connectionId: w.connectionId, trigger: "manual" });
       expect(verify.ok).toBe(false);
@@ -120,7 +149,9 @@ describe("a rotated token that cannot be saved", () => {
       expect(String(run?.w365_report)).toContain("could not be saved");
       // The used token was never presented again in that run, and no secret is in what the admin reads.
       expect(w.ion.control.tokenUsage().reusedRefreshTokens).toBe(0);
-      expect(scanForSecrets(w.secrets(), { status: message, report: String(run?.w365_report), logs: logger.lines.join("\n") })).toStrictEqual([]);
+      expect(
+        scanForSecrets(w.secrets(), { status: message, report: String(run?.w365_report), logs: logger.lines.join("\n") }),
+      ).toStrictEqual([]);
       figures.saveImpossible = { saveAttempts: attempts, connectorStatus: "Failed", message: message.slice(0, 300) };
     } finally {
       await w.close();
@@ -130,7 +161,12 @@ describe("a rotated token that cannot be saved", () => {
 
 async function runs(w: RelWorld, kind: string): Promise<Row[]> {
   const out: Row[] = [];
-  for await (const r of w.dv.query<Row>("w365_syncruns", { filter: `w365_kind eq '${kind}'`, select: ["w365_status", "w365_report", "w365_startedon"], orderby: "w365_startedon desc" })) out.push(r);
+  for await (const r of w.dv.query<Row>("w365_syncruns", {
+    filter: `w365_kind eq '${kind}'`,
+    select: ["w365_status", "w365_report", "w365_startedon"],
+    orderby: "w365_startedon desc",
+  }))
+    out.push(r);
   return out;
 }
 

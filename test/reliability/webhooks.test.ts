@@ -5,8 +5,9 @@
  * effect. Then a fast-check run of random bodies and headers against the live endpoint.
  */
 import fc from "fast-check";
+
+import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../e2e/functions-world";
 import { entityReference, remoteContext, subscriptionUpdateContext, verifyContext } from "../plugins/fixtures";
-import { createConnection, rows, startFunctionsWorld, type FunctionsWorld } from "../e2e/functions-world";
 import { recordArtifact, recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
 
@@ -28,7 +29,13 @@ describe("webhook endpoint against hostile deliveries", () => {
   afterAll(async () => {
     if (world) {
       recordArtifact("webhooks-host.log", world.logLines.join("\n"));
-      const secrets = [world.webhookKey, world.ion.credentials.refreshToken, world.ion.credentials.apiSecret, world.emu.integrationToken, world.emu.adminToken];
+      const secrets = [
+        world.webhookKey,
+        world.ion.credentials.refreshToken,
+        world.ion.credentials.apiSecret,
+        world.emu.integrationToken,
+        world.emu.adminToken,
+      ];
       expect(scanForSecrets(secrets, { host: world.logLines.join("\n") })).toStrictEqual([]);
       recordFigures("webhooks", { refused: tried });
     }
@@ -36,11 +43,20 @@ describe("webhook endpoint against hostile deliveries", () => {
   });
 
   const url = () => `${world.host.url}/api/dataverse/webhook`;
-  const validVerify = () => verifyContext({ id: connectionId, organizationId, input: { Target: entityReference("w365_providerconnection", connectionId) } });
+  const validVerify = () =>
+    verifyContext({ id: connectionId, organizationId, input: { Target: entityReference("w365_providerconnection", connectionId) } });
   const send = (init: { body?: string; key?: string | null; headers?: Record<string, string>; method?: string; query?: string }) => {
-    const headers: Record<string, string> = { "content-type": "application/json", "x-ms-dynamics-organization": "work365dev.crm.dynamics.com", ...(init.headers ?? {}) };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "x-ms-dynamics-organization": "work365dev.crm.dynamics.com",
+      ...(init.headers ?? {}),
+    };
     if (init.key !== null) headers["x-functions-key"] = init.key ?? world.webhookKey;
-    return fetch(`${url()}${init.query ?? ""}`, { method: init.method ?? "POST", headers, body: init.method === "GET" ? undefined : (init.body ?? JSON.stringify(validVerify())) });
+    return fetch(`${url()}${init.query ?? ""}`, {
+      method: init.method ?? "POST",
+      headers,
+      body: init.method === "GET" ? undefined : (init.body ?? JSON.stringify(validVerify())),
+    });
   };
   async function work() {
     await world.idle();
@@ -56,15 +72,46 @@ describe("webhook endpoint against hostile deliveries", () => {
     ["key in ?code= but wrong", () => ({ key: null, query: "?code=wrong" }), 401],
     ["empty key header", () => ({ key: "" }), 401],
     ["another organization (header)", () => ({ headers: { "x-ms-dynamics-organization": "contoso.crm.dynamics.com" } }), 403],
-    ["another organization (body)", () => ({ body: JSON.stringify(verifyContext({ id: connectionId, organizationId: "0f0f0f0f-1111-4222-8333-444455556666", organizationName: "contoso", input: { Target: entityReference("w365_providerconnection", connectionId) } })) }), 403],
+    [
+      "another organization (body)",
+      () => ({
+        body: JSON.stringify(
+          verifyContext({
+            id: connectionId,
+            organizationId: "0f0f0f0f-1111-4222-8333-444455556666",
+            organizationName: "contoso",
+            input: { Target: entityReference("w365_providerconnection", connectionId) },
+          }),
+        ),
+      }),
+      403,
+    ],
     ["malformed JSON", () => ({ body: '{"MessageName": "w365_VerifyConnectivity", ' }), 400],
     ["empty body", () => ({ body: "" }), 400],
     ["JSON array", () => ({ body: "[]" }), 400],
     ["JSON string", () => ({ body: '"w365_VerifyConnectivity"' }), 400],
-    ["schema violation (InputParameters not a list)", () => ({ body: JSON.stringify({ ...validVerify(), InputParameters: "Target" }) }), 400],
+    [
+      "schema violation (InputParameters not a list)",
+      () => ({ body: JSON.stringify({ ...validVerify(), InputParameters: "Target" }) }),
+      400,
+    ],
     ["oversized body (2 MB)", () => ({ body: JSON.stringify({ ...validVerify(), Padding: "x".repeat(2 * 1024 * 1024) }) }), 413],
     ["unknown message", () => ({ body: JSON.stringify({ ...validVerify(), MessageName: "w365_DeleteEverything" }) }), 400],
-    ["Delete of a connector (not a registered step)", () => ({ body: JSON.stringify(remoteContext({ message: "Delete", entity: "w365_providerconnection", id: connectionId, organizationId, input: { Target: entityReference("w365_providerconnection", connectionId) } })) }), 400],
+    [
+      "Delete of a connector (not a registered step)",
+      () => ({
+        body: JSON.stringify(
+          remoteContext({
+            message: "Delete",
+            entity: "w365_providerconnection",
+            id: connectionId,
+            organizationId,
+            input: { Target: entityReference("w365_providerconnection", connectionId) },
+          }),
+        ),
+      }),
+      400,
+    ],
     ["GET", () => ({ method: "GET" }), 405],
   ];
 
@@ -80,7 +127,8 @@ describe("webhook endpoint against hostile deliveries", () => {
 
   it("a replayed Verify Connectivity runs once", async () => {
     const delivery = JSON.stringify(validVerify());
-    const verifyRuns = async () => (await rows<Row>(world.dv, "w365_syncruns", `w365_kind eq 'verify' and _w365_connection_value eq ${connectionId}`)).length;
+    const verifyRuns = async () =>
+      (await rows<Row>(world.dv, "w365_syncruns", `w365_kind eq 'verify' and _w365_connection_value eq ${connectionId}`)).length;
     const runsBefore = await verifyRuns();
     world.ion.control.resetTokenUsage();
     const first = await send({ body: delivery });
@@ -98,7 +146,11 @@ describe("webhook endpoint against hostile deliveries", () => {
     await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
     await world.idle();
     const [account] = await rows<Row>(world.dv, "w365_provideraccounts");
-    await world.admin.executeAction("w365_MapProviderAccount", { CreateNew: true }, { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) });
+    await world.admin.executeAction(
+      "w365_MapProviderAccount",
+      { CreateNew: true },
+      { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) },
+    );
     await world.admin.executeAction("w365_SyncSubscriptions", {}, { entitySet: "w365_providerconnections", id: connectionId });
     await world.idle();
     const [sub] = await rows<Row>(world.dv, "w365_providersubscriptions", "w365_status eq 'active'");
@@ -109,7 +161,12 @@ describe("webhook endpoint against hostile deliveries", () => {
     await world.admin.update("w365_providersubscriptions", subId, { w365_requestedquantity: Number(sub?.w365_quantity) + 1 });
     await world.idle();
     expect(world.ion.control.orders().length).toBe(ordersBefore + 1);
-    const replay = JSON.stringify(subscriptionUpdateContext({ w365_requestedquantity: Number(sub?.w365_quantity) + 1 }, { id: subId, organizationId, operationId: "00000000-0000-4000-a000-00000000beef" }));
+    const replay = JSON.stringify(
+      subscriptionUpdateContext(
+        { w365_requestedquantity: Number(sub?.w365_quantity) + 1 },
+        { id: subId, organizationId, operationId: "00000000-0000-4000-a000-00000000beef" },
+      ),
+    );
     for (let i = 0; i < 3; i++) expect((await send({ body: replay })).status).toBeLessThan(300);
     await world.idle();
     expect(world.ion.control.orders().length).toBe(ordersBefore + 1);
@@ -125,7 +182,12 @@ describe("webhook endpoint against hostile deliveries", () => {
           fc.string({ maxLength: 300 }),
           fc.json({ maxDepth: 4 }),
           // Well-formed, authenticated, but about a connector that does not exist, with a garbage Target.
-          fc.tuple(fc.uuid(), fc.anything()).map(([id, v]) => JSON.stringify({ ...validVerify(), PrimaryEntityId: id, InputParameters: [{ key: "Target", value: v }] }) ?? "null"),
+          fc
+            .tuple(fc.uuid(), fc.anything())
+            .map(
+              ([id, v]) =>
+                JSON.stringify({ ...validVerify(), PrimaryEntityId: id, InputParameters: [{ key: "Target", value: v }] }) ?? "null",
+            ),
         ),
         fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", ""),
         async (body, contentType) => {

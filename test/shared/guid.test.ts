@@ -13,7 +13,13 @@ describe("GUID helpers", () => {
   });
 
   it("refuses near misses", () => {
-    for (const bad of ["", "16fd2706-8baf-433b-82eb-8c7fada847d", "16fd2706-8baf-433b-82eb-8c7fada847dax", "g6fd2706-8baf-433b-82eb-8c7fada847da", `{${ID}`.replace("{", "{{")]) {
+    for (const bad of [
+      "",
+      "16fd2706-8baf-433b-82eb-8c7fada847d",
+      "16fd2706-8baf-433b-82eb-8c7fada847dax",
+      "g6fd2706-8baf-433b-82eb-8c7fada847da",
+      `{${ID}`.replace("{", "{{"),
+    ]) {
       expect(isGuid(bad)).toBe(false);
     }
     expect(isGuid(42)).toBe(false);

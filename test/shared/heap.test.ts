@@ -1,4 +1,5 @@
 import { getHeapStatistics } from "node:v8";
+
 import { HEAP_GROWING_PERCENT, tuneHeapGrowth } from "../../src/shared/heap";
 
 describe("tuneHeapGrowth", () => {
@@ -17,7 +18,8 @@ describe("tuneHeapGrowth", () => {
     expect(tuneHeapGrowth(HEAP_GROWING_PERCENT, [])).toBe(false);
     // Allocate and drop pages of rows the way a sync does: the heap stays usable with the flag set.
     let kept = 0;
-    for (let page = 0; page < 20; page++) kept += JSON.parse(JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: `r${page}-${i}`, n: i })))).length;
+    for (let page = 0; page < 20; page++)
+      kept += JSON.parse(JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ id: `r${page}-${i}`, n: i })))).length;
     expect(kept).toBe(100_000);
     expect(getHeapStatistics().used_heap_size).toBeGreaterThan(0);
   });

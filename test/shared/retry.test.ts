@@ -1,4 +1,4 @@
-import { networkCodeOf, NOT_SENT_NETWORK_CODES, shouldRetry, DEFAULT_RETRY } from "../../src/shared/retry";
+import { DEFAULT_RETRY, networkCodeOf, NOT_SENT_NETWORK_CODES, shouldRetry } from "../../src/shared/retry";
 
 describe("networkCodeOf", () => {
   it("reads an axios/Node error's own code", () => {

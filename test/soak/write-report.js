@@ -33,7 +33,9 @@ function report() {
   const secrets = load("secrets");
   const load7 = load("load");
   const fingerprintsFile = path.join(FIG, "secret-fingerprints.json");
-  const fileScan = fs.existsSync(fingerprintsFile) ? scanFiles(listFiles(path.join(ROOT, "test/artifacts"), []), JSON.parse(fs.readFileSync(fingerprintsFile, "utf8"))) : undefined;
+  const fileScan = fs.existsSync(fingerprintsFile)
+    ? scanFiles(listFiles(path.join(ROOT, "test/artifacts"), []), JSON.parse(fs.readFileSync(fingerprintsFile, "utf8")))
+    : undefined;
   const variants = [...new Set([faults, crash, tokens, load7, fuzz].filter(Boolean).map((f) => f.variant))].join(", ");
 
   const scen = faults?.scenarios ?? [];
@@ -49,48 +51,115 @@ function report() {
   const fuzzInputs = sum(Object.values(fuzz?.parsers ?? {}).map((p) => p.inputs)) + (webhooksFuzz?.runs ?? 0);
   const secretsFound = (secrets?.found ?? 0) + (fileScan?.findings.length ?? 0);
   const lostOrDoubled =
-    sum(scen.map((s) => s.duplicateRows + s.duplicateOrders)) + sum(points.map((p) => p.duplicateRows + p.duplicateOrders + (p.sameAsClean ? 0 : 1))) + (load7 ? load7.lost + load7.doubled : 0);
+    sum(scen.map((s) => s.duplicateRows + s.duplicateOrders)) +
+    sum(points.map((p) => p.duplicateRows + p.duplicateOrders + (p.sameAsClean ? 0 : 1))) +
+    (load7 ? load7.lost + load7.doubled : 0);
 
   const L = [];
   L.push("# Reliability and security report (issue 9)", "");
   L.push(`Generated ${new Date().toISOString()} from the ${variants || "(no)"} figures in \`test/artifacts/reliability/\`.`);
-  L.push("Regenerate: `npm run test:soak` (long settings: 20 crash points, 60 s of webhook load, 5 fault seeds on 30 customers, 15,000 fuzz runs per property; about 2.5 minutes on 2 cores). `npm test` runs the same suite short (`test/reliability/`, about 1 minute) and writes its figures to `test/artifacts/reliability/`; `node test/soak/write-report.js` rebuilds this file from whichever figures exist.", "");
+  L.push(
+    "Regenerate: `npm run test:soak` (long settings: 20 crash points, 60 s of webhook load, 5 fault seeds on 30 customers, 15,000 fuzz runs per property; about 2.5 minutes on 2 cores). `npm test` runs the same suite short (`test/reliability/`, about 1 minute) and writes its figures to `test/artifacts/reliability/`; `node test/soak/write-report.js` rebuilds this file from whichever figures exist.",
+    "",
+  );
   L.push("## Summary", "");
   L.push("| what | figure |", "| --- | --- |");
-  L.push(`| faults injected and survived | ${sum(Object.values(ionFaults))} Ion faults in ${ionRequests} Ion requests (${Object.entries(ionFaults).map(([k, v]) => `${k} ${v}`).join(", ")}); ${dv429} Dataverse 429s and ${dv412} Dataverse 412s in ${dvRequests} requests; ${scen.length} fault scenario(s), all ending in the clean run's exact state |`);
-  L.push(`| crash points tested | ${points.length} SIGKILLs (${points.filter((p) => / POST .*\/orders$/.test(p.request)).length} right after Ion accepted an order, before the connector recorded it), ${points.filter((p) => p.sameAsClean).length} ended in the clean state |`);
-  L.push(`| bad inputs tried | ${n(admin?.formValuesTried)} form values, ${cliFlags.length} CLI flag cases (all exit 2, ${sum(cliFlags.map((c) => c.writes ?? 0))} writes), 3 Verify Connectivity credential faults, ${hostile} hostile webhook cases, ${fuzzInputs} fuzzed parser/endpoint inputs |`);
-  L.push(`| secrets found | ${secretsFound} (${n(secrets?.secretsKnown)} secrets known incl. ${n(secrets?.tokensIssuedOnTheWire)} tokens recorded on the wire; ${fileScan ? `${fileScan.files} artifact files, ${fileScan.bytes} bytes scanned` : "file scan not run"}) |`);
+  L.push(
+    `| faults injected and survived | ${sum(Object.values(ionFaults))} Ion faults in ${ionRequests} Ion requests (${Object.entries(
+      ionFaults,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ", ",
+      )}); ${dv429} Dataverse 429s and ${dv412} Dataverse 412s in ${dvRequests} requests; ${scen.length} fault scenario(s), all ending in the clean run's exact state |`,
+  );
+  L.push(
+    `| crash points tested | ${points.length} SIGKILLs (${points.filter((p) => / POST .*\/orders$/.test(p.request)).length} right after Ion accepted an order, before the connector recorded it), ${points.filter((p) => p.sameAsClean).length} ended in the clean state |`,
+  );
+  L.push(
+    `| bad inputs tried | ${n(admin?.formValuesTried)} form values, ${cliFlags.length} CLI flag cases (all exit 2, ${sum(cliFlags.map((c) => c.writes ?? 0))} writes), 3 Verify Connectivity credential faults, ${hostile} hostile webhook cases, ${fuzzInputs} fuzzed parser/endpoint inputs |`,
+  );
+  L.push(
+    `| secrets found | ${secretsFound} (${n(secrets?.secretsKnown)} secrets known incl. ${n(secrets?.tokensIssuedOnTheWire)} tokens recorded on the wire; ${fileScan ? `${fileScan.files} artifact files, ${fileScan.bytes} bytes scanned` : "file scan not run"}) |`,
+  );
   L.push(`| rows or orders lost or doubled | ${lostOrDoubled} |`);
-  L.push(`| token reuse | ${n(tokens?.oneProcess?.reusedRefreshTokens)} refresh tokens presented twice by 9 concurrent runs in one process, ${n(tokens?.processes?.reusedRefreshTokens)} across 4 processes + 5 in-process runs; keep-alive: ${n(tokens?.keepAlive?.rotations)} daily rotations over ${n(tokens?.keepAlive?.days)} days, then a sync ${n(tokens?.keepAlive?.syncAfter)} |`);
-  L.push(`| webhook load | ${load7 ? `${load7.ratePerSecond}/s for ${load7.seconds} s: ${load7.sent} deliveries (${load7.replays} replays) + ${load7.wrongKey.sent} forged; ${load7.handedToEngine} handed to the engine for ${load7.distinct} distinct; lost ${load7.lost}, doubled ${load7.doubled}; p50 ${load7.latencyMs.p50} ms, p95 ${load7.latencyMs.p95} ms` : "—"} |`, "");
+  L.push(
+    `| token reuse | ${n(tokens?.oneProcess?.reusedRefreshTokens)} refresh tokens presented twice by 9 concurrent runs in one process, ${n(tokens?.processes?.reusedRefreshTokens)} across 4 processes + 5 in-process runs; keep-alive: ${n(tokens?.keepAlive?.rotations)} daily rotations over ${n(tokens?.keepAlive?.days)} days, then a sync ${n(tokens?.keepAlive?.syncAfter)} |`,
+  );
+  L.push(
+    `| webhook load | ${load7 ? `${load7.ratePerSecond}/s for ${load7.seconds} s: ${load7.sent} deliveries (${load7.replays} replays) + ${load7.wrongKey.sent} forged; ${load7.handedToEngine} handed to the engine for ${load7.distinct} distinct; lost ${load7.lost}, doubled ${load7.doubled}; p50 ${load7.latencyMs.p50} ms, p95 ${load7.latencyMs.p95} ms` : "—"} |`,
+    "",
+  );
 
   L.push("## 1. Faults", "");
-  L.push("Each scenario replays one story twice, clean and under faults, and compares a normalised dump of `account`, `w365_providerconnection`, `w365_provideraccount`, `w365_providersubscription` (ids, timestamps, ETags, row versions, content hashes, order ids, tokens and per-environment URLs removed; lookups replaced by natural keys) and the kinds of `w365_syncrun` rows. Story: full sync; Ion portal edits (seats, suspension, a new customer) and three admin requests (seats, suspend, auto-renew); full sync (places the orders); Ion completes them; full sync. Ion faults: 429 with Retry-After, 503, latency, connections dropped before work, and dropped after the work was done (an order accepted with no answer: what a client timeout looks like); the token endpoint also answers 429/503. Dataverse: service protection at lowered limits (20 requests/min, 3 concurrent; the client's back-off advances the emulator clock), random 429s and 412 ETag conflicts on every If-Match write. Every run starts with Ion revoking the access token, so each run refreshes under the token lease.", "");
-  L.push("| seed | Ion requests | Ion faults | DV requests | DV 429 | DV 412 | rows (acc/prov acc/subs) | orders | run statuses | same as clean |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const s of scen) L.push(`| ${s.seed} | ${s.ion.requests} | ${Object.entries(s.ion.faults).map(([k, v]) => `${k}:${v}`).join(" ")} | ${s.dataverse.requests} | ${s.dataverse.throttled429} | ${s.dataverse.conflicts412} | ${s.rows.accounts}/${s.rows.providerAccounts}/${s.rows.providerSubscriptions} | ${s.orders} (dup ${s.duplicateOrders}) | ${s.runStatuses.join(", ")} | ${s.sameAsClean ? "yes" : "NO"} |`);
-  L.push("", "A run that met a dropped order POST ends `partial` with the record's error; the next run finds the order by its referenceId (never placing it twice) and the story's last run succeeds.", "");
+  L.push(
+    "Each scenario replays one story twice, clean and under faults, and compares a normalised dump of `account`, `w365_providerconnection`, `w365_provideraccount`, `w365_providersubscription` (ids, timestamps, ETags, row versions, content hashes, order ids, tokens and per-environment URLs removed; lookups replaced by natural keys) and the kinds of `w365_syncrun` rows. Story: full sync; Ion portal edits (seats, suspension, a new customer) and three admin requests (seats, suspend, auto-renew); full sync (places the orders); Ion completes them; full sync. Ion faults: 429 with Retry-After, 503, latency, connections dropped before work, and dropped after the work was done (an order accepted with no answer: what a client timeout looks like); the token endpoint also answers 429/503. Dataverse: service protection at lowered limits (20 requests/min, 3 concurrent; the client's back-off advances the emulator clock), random 429s and 412 ETag conflicts on every If-Match write. Every run starts with Ion revoking the access token, so each run refreshes under the token lease.",
+    "",
+  );
+  L.push(
+    "| seed | Ion requests | Ion faults | DV requests | DV 429 | DV 412 | rows (acc/prov acc/subs) | orders | run statuses | same as clean |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const s of scen)
+    L.push(
+      `| ${s.seed} | ${s.ion.requests} | ${Object.entries(s.ion.faults)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(
+          " ",
+        )} | ${s.dataverse.requests} | ${s.dataverse.throttled429} | ${s.dataverse.conflicts412} | ${s.rows.accounts}/${s.rows.providerAccounts}/${s.rows.providerSubscriptions} | ${s.orders} (dup ${s.duplicateOrders}) | ${s.runStatuses.join(", ")} | ${s.sameAsClean ? "yes" : "NO"} |`,
+    );
+  L.push(
+    "",
+    "A run that met a dropped order POST ends `partial` with the record's error; the next run finds the order by its referenceId (never placing it twice) and the story's last run succeeds.",
+    "",
+  );
 
   L.push("## 2. Crashes", "");
-  L.push(`The sync runs in a child process against the emulator (SQLite file database) and the simulator, both in the test process behind counting proxies. Kill point N: the child's Nth request (Dataverse or Ion) reached the server and took effect, the proxy holds the answer and the child gets SIGKILL. Then the next scheduled run (its clock 16 minutes later, past the stale-run limit) runs as a new child; then Ion completes the orders and a final sync runs. Clean reference: the same story without a kill (${n(crash?.requestsInRun)} requests in the run under test, ${n(crash?.cleanOrders)} orders). Points: every order POST plus seeded draws (seed ${n(crash?.seed)}).`, "");
-  L.push("| kill after request | request | rerun | same as clean | dup rows | dup orders | orders |", "| --- | --- | --- | --- | --- | --- | --- |");
-  for (const p of points) L.push(`| ${p.point} | ${p.request} | ${p.rerun} | ${p.sameAsClean ? "yes" : "NO"} | ${p.duplicateRows} | ${p.duplicateOrders} | ${p.orders} |`);
-  L.push("", "Not a kill point: the instant between Ion rotating the refresh token and the connector saving it. Ion's tokens are single-use, so a process killed there loses the only valid token whatever the design; the connector then shows Credentials expired with the \"Request New Credentials\" instruction (covered in the token tests by a failed save, and by the simulator's `dropAfter` on `/oauth/token`).", "");
+  L.push(
+    `The sync runs in a child process against the emulator (SQLite file database) and the simulator, both in the test process behind counting proxies. Kill point N: the child's Nth request (Dataverse or Ion) reached the server and took effect, the proxy holds the answer and the child gets SIGKILL. Then the next scheduled run (its clock 16 minutes later, past the stale-run limit) runs as a new child; then Ion completes the orders and a final sync runs. Clean reference: the same story without a kill (${n(crash?.requestsInRun)} requests in the run under test, ${n(crash?.cleanOrders)} orders). Points: every order POST plus seeded draws (seed ${n(crash?.seed)}).`,
+    "",
+  );
+  L.push(
+    "| kill after request | request | rerun | same as clean | dup rows | dup orders | orders |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+  );
+  for (const p of points)
+    L.push(
+      `| ${p.point} | ${p.request} | ${p.rerun} | ${p.sameAsClean ? "yes" : "NO"} | ${p.duplicateRows} | ${p.duplicateOrders} | ${p.orders} |`,
+    );
+  L.push(
+    "",
+    "Not a kill point: the instant between Ion rotating the refresh token and the connector saving it. Ion's tokens are single-use, so a process killed there loses the only valid token whatever the design; the connector then shows Credentials expired with the \"Request New Credentials\" instruction (covered in the token tests by a failed save, and by the simulator's `dropAfter` on `/oauth/token`).",
+    "",
+  );
 
   L.push("## 3. Tokens", "");
   L.push("```json", JSON.stringify(tokens ?? {}, null, 2), "```", "");
 
   L.push("## 4. Webhooks", "");
-  L.push("Hostile deliveries over HTTP to the local functions host in front of the emulator and the simulator; each asserted to do no work (emulator request count and simulator request log unchanged):", "");
+  L.push(
+    "Hostile deliveries over HTTP to the local functions host in front of the emulator and the simulator; each asserted to do no work (emulator request count and simulator request log unchanged):",
+    "",
+  );
   for (const r of webhooks?.refused ?? []) L.push(`- ${r.name}: ${r.status}`);
-  L.push("", `Live endpoint fuzzing: ${n(webhooksFuzz?.runs)} random bodies/content types with the right key: ${JSON.stringify(webhooksFuzz?.statuses ?? {})}, Ion requests ${n(webhooksFuzz?.ionRequests)}.`, "");
-  L.push(`Parser fuzzing (fast-check, ${n(fuzz?.runsPerProperty)} runs per property; every input either parsed or refused with the parser's typed error):`, "");
+  L.push(
+    "",
+    `Live endpoint fuzzing: ${n(webhooksFuzz?.runs)} random bodies/content types with the right key: ${JSON.stringify(webhooksFuzz?.statuses ?? {})}, Ion requests ${n(webhooksFuzz?.ionRequests)}.`,
+    "",
+  );
+  L.push(
+    `Parser fuzzing (fast-check, ${n(fuzz?.runsPerProperty)} runs per property; every input either parsed or refused with the parser's typed error):`,
+    "",
+  );
   L.push("| parser | inputs | parsed | refused (typed) |", "| --- | --- | --- | --- |");
   for (const [k, v] of Object.entries(fuzz?.parsers ?? {})) L.push(`| ${k} | ${v.inputs} | ${v.accepted} | ${v.refused} |`);
   L.push("");
 
   L.push("## 5. Bad admin input", "");
-  L.push(`Connector form: ${n(admin?.formValuesTried)} invalid values over the 7 fields through the shared validation module and the form script's onSave (save prevented each time; the valid form saves). CLI (exit code, first line of the message, Dataverse writes):`, "");
+  L.push(
+    `Connector form: ${n(admin?.formValuesTried)} invalid values over the 7 fields through the shared validation module and the form script's onSave (save prevented each time; the valid form saves). CLI (exit code, first line of the message, Dataverse writes):`,
+    "",
+  );
   for (const c of cliFlags) L.push(`- ${c.name}: exit ${c.exit}, ${c.writes ?? 0} writes: ${c.message}`);
   L.push("", "Verify Connectivity:", "");
   if (admin?.verifyWrongAccountId) L.push(`- wrong Account ID → Failed: "${admin.verifyWrongAccountId}"`);
@@ -99,19 +168,35 @@ function report() {
   L.push("");
 
   L.push("## 6. Secrets", "");
-  L.push(`A full sandbox session (CLI verify/sync, custom APIs through webhooks, an outbound order, a wrong API secret, revoked tokens) and every artifact of the suite: ${n(secrets?.logLines)} log lines, ${n(secrets?.cliCommands)} CLI transcripts, ${n(secrets?.storedTexts)} stored texts (run reports, status/sync messages, system job messages), ${fileScan ? fileScan.files : "—"} artifact files. Secrets known: ${n(secrets?.secretsKnown)}. Found: ${secretsFound}. The file scan (scripts/secret-scan.js) works from SHA-256 fingerprints, so no secret is ever written to disk; a planted URL-encoded key is found (positive control).`, "");
+  L.push(
+    `A full sandbox session (CLI verify/sync, custom APIs through webhooks, an outbound order, a wrong API secret, revoked tokens) and every artifact of the suite: ${n(secrets?.logLines)} log lines, ${n(secrets?.cliCommands)} CLI transcripts, ${n(secrets?.storedTexts)} stored texts (run reports, status/sync messages, system job messages), ${fileScan ? fileScan.files : "—"} artifact files. Secrets known: ${n(secrets?.secretsKnown)}. Found: ${secretsFound}. The file scan (scripts/secret-scan.js) works from SHA-256 fingerprints, so no secret is ever written to disk; a planted URL-encoded key is found (positive control).`,
+    "",
+  );
 
   L.push("## 7. Load", "");
   L.push("```json", JSON.stringify(load7 ?? {}, null, 2), "```", "");
 
   L.push("## Bugs found and fixed (pinned in `test/reliability/product-fixes.test.ts` and the suites above)", "");
-  L.push("- Dataverse emulator: an injected 429 after admission never released its concurrency slot; after a few, every request of that user was refused as \"concurrent requests exceeded\" (sandbox/dataverse/handler.ts).");
-  L.push("- Dataverse emulator: `$filter` with deep nesting or a long and/or chain overflowed the stack (an HTTP 500 from a hostile URL); now a 400 syntax error past 100 levels / 500 conditions (sandbox/dataverse/odata/filter.ts).");
-  L.push("- Functions app: a delivery whose `x-ms-dynamics-organization` header named another organization than its body was accepted when only the organization id is configured (functions/webhookSecurity.ts).");
-  L.push("- CLI: `--provider-account` took any text (started a run, then failed with exit 1) and was silently applied to `sync accounts`; `--connection \"\"`, a non-URL `--functions-url` (exit 1) and a non-NCRONTAB `--sync-schedule` (deployed, exit 0) were not usage errors (src/cli/main.ts).", "");
+  L.push(
+    '- Dataverse emulator: an injected 429 after admission never released its concurrency slot; after a few, every request of that user was refused as "concurrent requests exceeded" (sandbox/dataverse/handler.ts).',
+  );
+  L.push(
+    "- Dataverse emulator: `$filter` with deep nesting or a long and/or chain overflowed the stack (an HTTP 500 from a hostile URL); now a 400 syntax error past 100 levels / 500 conditions (sandbox/dataverse/odata/filter.ts).",
+  );
+  L.push(
+    "- Functions app: a delivery whose `x-ms-dynamics-organization` header named another organization than its body was accepted when only the organization id is configured (functions/webhookSecurity.ts).",
+  );
+  L.push(
+    '- CLI: `--provider-account` took any text (started a run, then failed with exit 1) and was silently applied to `sync accounts`; `--connection ""`, a non-URL `--functions-url` (exit 1) and a non-NCRONTAB `--sync-schedule` (deployed, exit 0) were not usage errors (src/cli/main.ts).',
+    "",
+  );
   L.push("## Known limits", "");
-  L.push("- Client-side timeouts are mostly modelled by `dropAfter` (work done, no answer); `SyncDeps.ion.timeoutMs` now makes a real client timeout injectable (test/sync covers it with a latency fault).");
-  L.push("- A rotated token that could not be saved is kept in memory per connector by the process and saved first by its next run, verify or keep-alive; it is lost only if the process restarts before then, and the connector's message tells the admin exactly that.");
+  L.push(
+    "- Client-side timeouts are mostly modelled by `dropAfter` (work done, no answer); `SyncDeps.ion.timeoutMs` now makes a real client timeout injectable (test/sync covers it with a latency fault).",
+  );
+  L.push(
+    "- A rotated token that could not be saved is kept in memory per connector by the process and saved first by its next run, verify or keep-alive; it is lost only if the process restarts before then, and the connector's message tells the admin exactly that.",
+  );
   return L.join("\n") + "\n";
 }
 

@@ -1,6 +1,6 @@
-import { startDataverseEmulator, type DataverseEmulator } from "../../sandbox/dataverse";
+import { type DataverseEmulator,startDataverseEmulator } from "../../sandbox/dataverse";
 import { DataverseClient } from "../../src/dataverse";
-import { loadSolutionModel, writeSolutionZip, type SolutionModel } from "../../src/solution";
+import { loadSolutionModel, type SolutionModel,writeSolutionZip } from "../../src/solution";
 import { makeUiBuild } from "./ui-fixture";
 
 describe("the packed solution imported into the Dataverse emulator", () => {

@@ -1,7 +1,8 @@
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { packSolution, readSolutionSource, readSolutionZip, SolutionPackError, writeSolutionSource, unzipFiles } from "../../src/solution";
+
+import { packSolution, readSolutionSource, readSolutionZip, SolutionPackError, unzipFiles,writeSolutionSource } from "../../src/solution";
 import { makeUiBuild } from "./ui-fixture";
 
 async function tmp(): Promise<string> {

@@ -2,7 +2,7 @@
  * The packed zip against shapes taken from real exports (solution/README.md, "Verified against real exports").
  * Each expectation names the public file it was checked against.
  */
-import { loadSolutionModel, solutionZipFiles, type SolutionModel } from "../../src/solution";
+import { loadSolutionModel, type SolutionModel,solutionZipFiles } from "../../src/solution";
 import { makeUiBuild } from "./ui-fixture";
 
 const tagsOf = (xml: string): string[] => [...xml.matchAll(/^ {2}<([a-z]+)[\s>/]/gm)].map((m) => m[1]!);

@@ -1,5 +1,5 @@
-import { readSolutionSource, readSolutionZip, writeSolutionZip, solutionZipFiles } from "../../src/solution";
 import type { SolutionModel } from "../../src/solution";
+import { readSolutionSource, readSolutionZip, solutionZipFiles,writeSolutionZip } from "../../src/solution";
 
 /** Models compare by value; webresource/control contents are Buffers, compared as base64. */
 function plain(model: SolutionModel): unknown {

@@ -1,5 +1,5 @@
-import { checkModel, readSolutionSource, solutionZipFiles, validateCustomizationsXsd, validateSolution, validateSolutionZip, writeSolutionZip, zipFiles } from "../../src/solution";
 import type { SolutionModel } from "../../src/solution";
+import { checkModel, readSolutionSource, solutionZipFiles, validateCustomizationsXsd, validateSolution, validateSolutionZip, writeSolutionZip, zipFiles } from "../../src/solution";
 import { loadSolutionModel } from "../../src/solution";
 import { makeUiBuild } from "./ui-fixture";
 

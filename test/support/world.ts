@@ -3,11 +3,11 @@
  * reseller's existing CRM accounts, and the provider connection an admin creates for an Ion simulator.
  * The worlds (test/sync/integration, test/e2e functions, test/reliability) compose these.
  */
+import { type DataverseEmulator, type DataverseEmulatorOptions, startDataverseEmulator } from "../../sandbox/dataverse";
+import { generateCrmAccounts, type IonSimulator } from "../../sandbox/ion";
 import type { DataverseClient } from "../../src/dataverse";
 import { readSolutionSource } from "../../src/solution/io";
 import type { SolutionModel } from "../../src/solution/model";
-import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from "../../sandbox/dataverse";
-import { generateCrmAccounts, type IonSimulator } from "../../sandbox/ion";
 
 let model: Promise<SolutionModel> | undefined;
 

@@ -1,7 +1,13 @@
 import fc from "fast-check";
+
 import { IonTokenSaveError } from "../../src/ion";
 import { forgetSecrets, registerSecret } from "../../src/shared/redact";
-import { isTokenSaveFailureMessage, STATUS_MESSAGE_MAX_LENGTH, TOKEN_SAVE_FAILURE_MARKER, tokenSaveFailureStatusMessage } from "../../src/sync/context";
+import {
+  isTokenSaveFailureMessage,
+  STATUS_MESSAGE_MAX_LENGTH,
+  TOKEN_SAVE_FAILURE_MARKER,
+  tokenSaveFailureStatusMessage,
+} from "../../src/sync/context";
 
 describe("the token-save failure marker on the connector's status message", () => {
   it("is the IonTokenSaveError code in brackets, written first", () => {

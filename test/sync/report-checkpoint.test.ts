@@ -1,6 +1,6 @@
+import { registerSecret } from "../../src/shared/redact";
 import { initialState, isStale, nextState, pagesToSkip, parseCheckpoint, remainingPhases } from "../../src/sync/checkpoint";
 import { RunReport } from "../../src/sync/report";
-import { registerSecret } from "../../src/shared/redact";
 
 describe("RunReport", () => {
   it("counts every outcome but keeps only the interesting entries", () => {
@@ -8,7 +8,9 @@ describe("RunReport", () => {
     r.add({ entity: "provideraccount", key: "1", action: "unchanged" });
     r.add({ entity: "provideraccount", key: "2", action: "updated", before: { w365_name: "A" }, after: { w365_name: "B" } });
     expect(r.counts).toStrictEqual({ unchanged: 1, updated: 1 });
-    expect(r.toJson().entries).toStrictEqual([{ entity: "provideraccount", key: "2", action: "updated", before: { w365_name: "A" }, after: { w365_name: "B" } }]);
+    expect(r.toJson().entries).toStrictEqual([
+      { entity: "provideraccount", key: "2", action: "updated", before: { w365_name: "A" }, after: { w365_name: "B" } },
+    ]);
   });
 
   it("caps entries in memory and the serialised size, keeping the counts", () => {

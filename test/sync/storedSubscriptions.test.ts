@@ -1,5 +1,11 @@
 import fc from "fast-check";
-import { packStoredSubscription, storedRow, unpackStoredSubscription, type ExistingProviderSubscription } from "../../src/sync/subscriptions";
+
+import {
+  type ExistingProviderSubscription,
+  packStoredSubscription,
+  storedRow,
+  unpackStoredSubscription,
+} from "../../src/sync/subscriptions";
 
 const slim = (over: Partial<ExistingProviderSubscription> = {}): ExistingProviderSubscription => ({
   w365_providersubscriptionid: "6f1c2b1e-0000-4000-8000-000000000001",
@@ -23,7 +29,16 @@ describe("stored subscription rows packed into one string (memory at scale, issu
     expect(storedRow(packed)).toStrictEqual(row);
     expect(storedRow(row)).toBe(row);
     expect(storedRow(undefined)).toBeUndefined();
-    const sparse = slim({ w365_quantity: null, w365_status: undefined, w365_autorenew: null, w365_cancellationalloweduntil: null, w365_requestedautorenew: undefined, w365_syncstate: null, w365_contenthash: null, w365_missingsince: "2026-01-02T03:04:05Z" });
+    const sparse = slim({
+      w365_quantity: null,
+      w365_status: undefined,
+      w365_autorenew: null,
+      w365_cancellationalloweduntil: null,
+      w365_requestedautorenew: undefined,
+      w365_syncstate: null,
+      w365_contenthash: null,
+      w365_missingsince: "2026-01-02T03:04:05Z",
+    });
     expect(unpackStoredSubscription(packStoredSubscription(sparse)!)).toStrictEqual({
       ...sparse,
       w365_status: null,
@@ -40,13 +55,28 @@ describe("stored subscription rows packed into one string (memory at scale, issu
   it("round-trips any slim row it accepts", () => {
     const text = fc.option(fc.string({ minLength: 1 }), { nil: null });
     fc.assert(
-      fc.property(text, fc.option(fc.integer(), { nil: null }), text, fc.option(fc.boolean(), { nil: null }), fc.option(fc.boolean(), { nil: null }), fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }), (hash, quantity, status, autoRenew, requested, syncState) => {
-        const row = slim({ w365_contenthash: hash, w365_quantity: quantity, w365_status: status, w365_autorenew: autoRenew, w365_requestedautorenew: requested, w365_syncstate: syncState });
-        const packed = packStoredSubscription(row);
-        if (packed === undefined) return [hash, status].some((v) => v !== null && v.includes("\u0001"));
-        expect(unpackStoredSubscription(packed)).toStrictEqual(row);
-        return true;
-      }),
+      fc.property(
+        text,
+        fc.option(fc.integer(), { nil: null }),
+        text,
+        fc.option(fc.boolean(), { nil: null }),
+        fc.option(fc.boolean(), { nil: null }),
+        fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }),
+        (hash, quantity, status, autoRenew, requested, syncState) => {
+          const row = slim({
+            w365_contenthash: hash,
+            w365_quantity: quantity,
+            w365_status: status,
+            w365_autorenew: autoRenew,
+            w365_requestedautorenew: requested,
+            w365_syncstate: syncState,
+          });
+          const packed = packStoredSubscription(row);
+          if (packed === undefined) return [hash, status].some((v) => v !== null && v.includes("\u0001"));
+          expect(unpackStoredSubscription(packed)).toStrictEqual(row);
+          return true;
+        },
+      ),
     );
   });
 });

@@ -8,7 +8,11 @@ function recordingClient() {
   const client = {
     batch: async (ops: BatchOperation[]): Promise<BatchResult[]> => {
       calls.push(ops.length);
-      return ops.map((op) => (op.entitySet === "bad" ? { ok: false as const, status: 400, error: Object.assign(new Error("bad row"), { code: "X" }) as never } : { ok: true as const, status: 204 }));
+      return ops.map((op) =>
+        op.entitySet === "bad"
+          ? { ok: false as const, status: 400, error: Object.assign(new Error("bad row"), { code: "X" }) as never }
+          : { ok: true as const, status: 204 },
+      );
     },
   } as unknown as DataverseClient;
   return { client, calls };
@@ -31,7 +35,9 @@ describe("BatchWriter", () => {
 
   it("queues each write with its body serialized once (bodyJson), leaving the caller's operation untouched", async () => {
     const sent: BatchOperation[] = [];
-    const client = { batch: async (ops: BatchOperation[]) => (sent.push(...ops), ops.map(() => ({ ok: true as const, status: 204 }))) } as unknown as DataverseClient;
+    const client = {
+      batch: async (ops: BatchOperation[]) => (sent.push(...ops), ops.map(() => ({ ok: true as const, status: 204 }))),
+    } as unknown as DataverseClient;
     const w = new BatchWriter(client, { batchSize: 10 });
     const original: BatchOperation = { method: "PATCH", entitySet: "rows", key: { a: "1" }, body: { b: 2, c: null } };
     w.add(original, () => undefined);

@@ -1,4 +1,4 @@
-import { describeRun, runSync, runVerify, type CommandDeps } from "../../webresources/commands";
+import { type CommandDeps, describeRun, runSync, runVerify } from "../../webresources/commands";
 import { FakeCustomApis, FakeRecords, paramValues } from "./fakes";
 
 const CONN = "22222222-2222-4222-8222-222222222222";
@@ -20,9 +20,17 @@ describe("W365.StreamOne.Commands", () => {
     const apis = new FakeCustomApis();
     let polls = 0;
     apis.handlers.w365_SyncProviderAccounts = (call) => {
-      records.tables.w365_syncrun = [{ w365_requestid: paramValues(call).RequestId, w365_status: "running", w365_progress: '{"done":1,"total":2}' }];
+      records.tables.w365_syncrun = [
+        { w365_requestid: paramValues(call).RequestId, w365_status: "running", w365_progress: '{"done":1,"total":2}' },
+      ];
       records.onRead = () => {
-        if (++polls === 2) Object.assign(records.tables.w365_syncrun![0]!, { w365_status: "partial", w365_created: 1, w365_failed: 1, w365_message: "1 customer failed" });
+        if (++polls === 2)
+          Object.assign(records.tables.w365_syncrun![0]!, {
+            w365_status: "partial",
+            w365_created: 1,
+            w365_failed: 1,
+            w365_message: "1 customer failed",
+          });
       };
       return {};
     };
@@ -66,7 +74,15 @@ describe("W365.StreamOne.Commands", () => {
   it("describes a failed run with the engine's message", () => {
     expect(
       describeRun("Sync Subscriptions", {
-        id: "r", kind: "subscriptions", status: "failed", requestId: "q", created: 0, updated: 0, unchanged: 0, failed: 0, message: "Ion returned 503",
+        id: "r",
+        kind: "subscriptions",
+        status: "failed",
+        requestId: "q",
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        message: "Ion returned 503",
       }),
     ).toStrictEqual({ level: "ERROR", message: "Sync Subscriptions failed. Ion returned 503" });
   });

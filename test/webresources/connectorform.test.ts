@@ -1,7 +1,16 @@
 import { XrmMockGenerator } from "xrm-mock";
+
 import { onLoad, onSave } from "../../webresources/connectorform";
 
-const COLUMNS = ["w365_name", "w365_refreshtoken", "w365_apikey", "w365_apisecret", "w365_ionaccountid", "w365_country", "w365_currencycode"];
+const COLUMNS = [
+  "w365_name",
+  "w365_refreshtoken",
+  "w365_apikey",
+  "w365_apisecret",
+  "w365_ionaccountid",
+  "w365_country",
+  "w365_currencycode",
+];
 
 function setUpForm(values: Partial<Record<string, string>>, formType: 1 | 2): void {
   XrmMockGenerator.initialise();
@@ -56,7 +65,15 @@ describe("W365.StreamOne.ConnectorForm", () => {
 
   it("onSave on a valid form trims values, upper-cases codes and stamps the secrets' saved-on dates", () => {
     setUpForm(
-      { w365_name: " Main ", w365_refreshtoken: " rt-1\n", w365_apikey: "k ", w365_apisecret: "s", w365_ionaccountid: " 42 ", w365_country: "gb", w365_currencycode: "gbp" },
+      {
+        w365_name: " Main ",
+        w365_refreshtoken: " rt-1\n",
+        w365_apikey: "k ",
+        w365_apisecret: "s",
+        w365_ionaccountid: " 42 ",
+        w365_country: "gb",
+        w365_currencycode: "gbp",
+      },
       1,
     );
     attr("w365_refreshtoken")?.setValue(" rt-1\n"); // typed by the admin: dirty

@@ -1,8 +1,8 @@
 import {
   CONNECTOR_TARGET,
-  CustomApiError,
   createFetchCustomApiExecutor,
   createXrmCustomApiExecutor,
+  CustomApiError,
   newRequestId,
   resolveCustomApiExecutor,
   toXrmExecuteRequest,
@@ -39,7 +39,12 @@ describe("createFetchCustomApiExecutor", () => {
     }));
     const error = await execute(call).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustomApiError);
-    expect(error).toMatchObject({ code: "CUSTOM_API_FAILED", statusCode: 400, message: "The connector is not verified.", retryable: false });
+    expect(error).toMatchObject({
+      code: "CUSTOM_API_FAILED",
+      statusCode: 400,
+      message: "The connector is not verified.",
+      retryable: false,
+    });
   });
 
   it("reports a network failure as a CustomApiError", async () => {
@@ -75,7 +80,9 @@ describe("createXrmCustomApiExecutor", () => {
   });
 
   it("maps an Xrm rejection to CustomApiError", async () => {
-    const execute = createXrmCustomApiExecutor({ execute: async () => Promise.reject({ message: "Access denied", errorCode: -2147220960 }) });
+    const execute = createXrmCustomApiExecutor({
+      execute: async () => Promise.reject({ message: "Access denied", errorCode: -2147220960 }),
+    });
     await expect(execute(call)).rejects.toMatchObject({ code: "CUSTOM_API_FAILED", message: "Access denied" });
   });
 

@@ -23,7 +23,10 @@ function matches(row: Row, filter: string | undefined): boolean {
   if (!filter) return true;
   return filter.split(/\s+or\s+/).some((clause) => {
     const contains = /^contains\((\w+),'(.*)'\)$/.exec(clause.trim());
-    if (contains) return String(row[contains[1]!] ?? "").toLowerCase().includes(contains[2]!.replace(/''/g, "'").toLowerCase());
+    if (contains)
+      return String(row[contains[1]!] ?? "")
+        .toLowerCase()
+        .includes(contains[2]!.replace(/''/g, "'").toLowerCase());
     const eq = /^(\w+) eq '?(.*?)'?$/.exec(clause.trim());
     if (eq) return String(row[eq[1]!] ?? "").toLowerCase() === eq[2]!.replace(/''/g, "'").toLowerCase();
     return false;
@@ -65,7 +68,9 @@ export class FakeRecords implements RecordsApi {
     const params = new URLSearchParams((options ?? "").replace(/^\?/, ""));
     const filter = params.get("$filter") ?? undefined;
     const top = params.get("$top");
-    let entities = this.rows(entity).filter((r) => matches(r, filter)).map((r) => ({ ...r }));
+    let entities = this.rows(entity)
+      .filter((r) => matches(r, filter))
+      .map((r) => ({ ...r }));
     if (top) entities = entities.slice(0, Number(top));
     this.onRead?.(entity);
     if (!maxPageSize) return { entities };

@@ -1,5 +1,5 @@
 /** @jest-environment jsdom */
-import { MappingPage, connectionIdFromLocation } from "../../webresources/mapping";
+import { connectionIdFromLocation, MappingPage } from "../../webresources/mapping";
 import { coreName, duplicateFilter, filterRows, strongSuggestions, toProviderAccountView } from "../../webresources/mappingModel";
 import { FakeCustomApis, FakeRecords, paramValues } from "./fakes";
 
@@ -7,10 +7,41 @@ const CONN = "11111111-1111-4111-8111-111111111111";
 
 function seed(records: FakeRecords): void {
   records.tables.w365_provideraccount = [
-    { w365_provideraccountid: "p1", w365_name: "Contoso Ltd", w365_ioncustomerid: "301", w365_mappingstatus: 365000000, w365_domain: "contoso.com", _w365_connection_value: CONN },
-    { w365_provideraccountid: "p2", w365_name: "Fabrikam Inc", w365_ioncustomerid: "302", w365_mappingstatus: 365000001, w365_matchscore: 0.95, w365_matchreason: "tenant id", _w365_suggestedaccount_value: "a2", _w365_connection_value: CONN },
-    { w365_provideraccountid: "p3", w365_name: "Northwind", w365_ioncustomerid: "303", w365_mappingstatus: 365000001, w365_matchscore: 0.6, _w365_suggestedaccount_value: "a3", _w365_connection_value: CONN },
-    { w365_provideraccountid: "p4", w365_name: "Tailspin", w365_ioncustomerid: "304", w365_mappingstatus: 365000002, _w365_account_value: "a4", _w365_connection_value: CONN },
+    {
+      w365_provideraccountid: "p1",
+      w365_name: "Contoso Ltd",
+      w365_ioncustomerid: "301",
+      w365_mappingstatus: 365000000,
+      w365_domain: "contoso.com",
+      _w365_connection_value: CONN,
+    },
+    {
+      w365_provideraccountid: "p2",
+      w365_name: "Fabrikam Inc",
+      w365_ioncustomerid: "302",
+      w365_mappingstatus: 365000001,
+      w365_matchscore: 0.95,
+      w365_matchreason: "tenant id",
+      _w365_suggestedaccount_value: "a2",
+      _w365_connection_value: CONN,
+    },
+    {
+      w365_provideraccountid: "p3",
+      w365_name: "Northwind",
+      w365_ioncustomerid: "303",
+      w365_mappingstatus: 365000001,
+      w365_matchscore: 0.6,
+      _w365_suggestedaccount_value: "a3",
+      _w365_connection_value: CONN,
+    },
+    {
+      w365_provideraccountid: "p4",
+      w365_name: "Tailspin",
+      w365_ioncustomerid: "304",
+      w365_mappingstatus: 365000002,
+      _w365_account_value: "a4",
+      _w365_connection_value: CONN,
+    },
   ];
   records.tables.account = [
     { accountid: "a1", name: "Contoso" },
@@ -43,14 +74,23 @@ async function startPage() {
   apis.handlers.w365_MapProviderAccount = mappingHandler(records) as never;
   document.body.innerHTML = '<main id="root"></main>';
   const root = document.getElementById("root")!;
-  const page = new MappingPage({ records, execute: apis.execute, root, connectionId: CONN, sleep: async () => undefined, settleTimeoutMs: 2000 });
+  const page = new MappingPage({
+    records,
+    execute: apis.execute,
+    root,
+    connectionId: CONN,
+    sleep: async () => undefined,
+    settleTimeoutMs: 2000,
+  });
   await page.start();
   return { records, apis, root, page };
 }
 
 const rowEl = (root: HTMLElement, id: string) => root.querySelector<HTMLElement>(`tr[data-id="${id}"]`);
 const button = (root: HTMLElement, label: string) => {
-  const found = [...root.querySelectorAll<HTMLButtonElement>("button")].find((b) => b.getAttribute("aria-label") === label || b.textContent === label);
+  const found = [...root.querySelectorAll<HTMLButtonElement>("button")].find(
+    (b) => b.getAttribute("aria-label") === label || b.textContent === label,
+  );
   if (!found) throw new Error(`no button ${label}`);
   return found;
 };
@@ -73,7 +113,9 @@ describe("mapping model", () => {
     expect(coreName("Dare, Stoltenberg & Aufderhar Co.")).toBe("Dare, Stoltenberg & Aufderhar");
     expect(coreName("Inc")).toBe("Inc");
     const view = toProviderAccountView({ w365_name: "O'Brien Ltd", w365_domain: "OBrien.com", w365_tenantid: "T-1" });
-    expect(duplicateFilter(view)).toBe("contains(name,'O''Brien') or w365_primarydomain eq 'obrien.com' or w365_microsofttenantid eq 't-1'");
+    expect(duplicateFilter(view)).toBe(
+      "contains(name,'O''Brien') or w365_primarydomain eq 'obrien.com' or w365_microsofttenantid eq 't-1'",
+    );
   });
 
   it("takes the connector id from openWebResource's data parameter", () => {
@@ -191,7 +233,14 @@ describe("MappingPage with many customers", () => {
     }));
     document.body.innerHTML = '<main id="root"></main>';
     const root = document.getElementById("root")!;
-    const page = new MappingPage({ records, execute: new FakeCustomApis().execute, root, connectionId: CONN, fetchPageSize: 4, rowsPerPage: 3 });
+    const page = new MappingPage({
+      records,
+      execute: new FakeCustomApis().execute,
+      root,
+      connectionId: CONN,
+      fetchPageSize: 4,
+      rowsPerPage: 3,
+    });
     await page.start();
     return { records, root };
   }

@@ -16,7 +16,11 @@ describe("startSync + followSyncRun", () => {
     apis.handlers.w365_SyncProviderAccounts = () => ({});
     const { requestId } = await startSync(apis.execute, CONNECTOR, "w365_SyncProviderAccounts", { requestId: "req-42" });
     expect(requestId).toBe("req-42");
-    expect(apis.calls[0]?.target).toStrictEqual({ logicalName: "w365_providerconnection", entitySet: "w365_providerconnections", id: CONNECTOR });
+    expect(apis.calls[0]?.target).toStrictEqual({
+      logicalName: "w365_providerconnection",
+      entitySet: "w365_providerconnections",
+      id: CONNECTOR,
+    });
     expect(paramValues(apis.calls[0])).toStrictEqual({ RequestId: "req-42" });
 
     // The run row appears on the 2nd poll, progresses, then succeeds.
@@ -46,14 +50,18 @@ describe("startSync + followSyncRun", () => {
     const records = new FakeRecords();
     records.tables.w365_syncrun = [{ w365_requestid: "r", w365_status: "running" }];
     const { now, sleep } = clock();
-    await expect(followSyncRun(records, "r", () => undefined, { now, sleep, intervalMs: 1000, timeoutMs: 5000 })).rejects.toMatchObject({ code: "RUN_TIMEOUT" });
+    await expect(followSyncRun(records, "r", () => undefined, { now, sleep, intervalMs: 1000, timeoutMs: 5000 })).rejects.toMatchObject({
+      code: "RUN_TIMEOUT",
+    });
   });
 
   it("stops when the signal is aborted", async () => {
     const records = new FakeRecords();
     const signal = { aborted: false };
     records.onRead = () => (signal.aborted = true);
-    await expect(followSyncRun(records, "r", () => undefined, { signal, sleep: async () => undefined })).rejects.toMatchObject({ code: "POLL_ABORTED" });
+    await expect(followSyncRun(records, "r", () => undefined, { signal, sleep: async () => undefined })).rejects.toMatchObject({
+      code: "POLL_ABORTED",
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { recordsApiFrom, type ODataWebApi } from "../../webresources/shared/records";
+import { type ODataWebApi, recordsApiFrom } from "../../webresources/shared/records";
 
 /** Xrm.WebApi-style thenables (not real Promises) must work as well as PCF's Promises. */
 const thenable = <T>(value: T) => ({
@@ -27,9 +27,15 @@ describe("recordsApiFrom", () => {
       },
     };
     const records = recordsApiFrom(webApi);
-    expect(await records.retrieveMultipleRecords("w365_providerconnection", "?$top=1", 5)).toStrictEqual({ entities: [{ w365_name: "Main" }], nextLink: "next" });
+    expect(await records.retrieveMultipleRecords("w365_providerconnection", "?$top=1", 5)).toStrictEqual({
+      entities: [{ w365_name: "Main" }],
+      nextLink: "next",
+    });
     expect(await records.retrieveRecord("w365_providerconnection", "c1", "?$select=w365_name")).toStrictEqual({ w365_name: "One" });
-    expect(await records.createRecord("w365_providerconnection", { w365_name: "X" })).toStrictEqual({ id: "new-id", entityType: "w365_providerconnection" });
+    expect(await records.createRecord("w365_providerconnection", { w365_name: "X" })).toStrictEqual({
+      id: "new-id",
+      entityType: "w365_providerconnection",
+    });
     await records.updateRecord("w365_providerconnection", "c1", { w365_name: "Y" });
     expect(calls).toStrictEqual([
       ["list", "w365_providerconnection", "?$top=1", 5],

@@ -1,11 +1,11 @@
 import { ISO_COUNTRIES } from "../../webresources/shared/isoCountries";
 import { ISO_CURRENCIES } from "../../webresources/shared/isoCurrencies";
 import {
+  type ConnectorInput,
   describeFieldError,
   searchCodeOptions,
   toConnectorRecord,
   validateConnectorInput,
-  type ConnectorInput,
 } from "../../webresources/shared/validation";
 
 const valid: ConnectorInput = {
@@ -22,13 +22,29 @@ const create = { requireRefreshToken: true, requireApiSecret: true };
 describe("validateConnectorInput", () => {
   it("accepts a complete form and trims pasted values", () => {
     const result = validateConnectorInput(
-      { ...valid, name: "  Main  ", refreshToken: " rt-abc123\n", apiKey: "\tkey-1 ", accountId: " 123456 ", country: "us", currencyCode: " eur " },
+      {
+        ...valid,
+        name: "  Main  ",
+        refreshToken: " rt-abc123\n",
+        apiKey: "\tkey-1 ",
+        accountId: " 123456 ",
+        country: "us",
+        currencyCode: " eur ",
+      },
       create,
     );
     expect(result).toStrictEqual({
       ok: true,
       errors: [],
-      value: { name: "Main", refreshToken: "rt-abc123", apiKey: "key-1", apiSecret: "secret-1", accountId: "123456", country: "US", currencyCode: "EUR" },
+      value: {
+        name: "Main",
+        refreshToken: "rt-abc123",
+        apiKey: "key-1",
+        apiSecret: "secret-1",
+        accountId: "123456",
+        country: "US",
+        currencyCode: "EUR",
+      },
     });
   });
 
@@ -64,8 +80,16 @@ describe("validateConnectorInput", () => {
   it("lets a stored secret stay blank on edit but still checks a typed one", () => {
     const edit = { requireRefreshToken: false, requireApiSecret: false };
     const kept = validateConnectorInput({ ...valid, refreshToken: "", apiSecret: "  " }, edit);
-    expect(kept.ok && kept.value).toStrictEqual({ name: "StreamOne Ion", apiKey: "key-1", accountId: "123456", country: "US", currencyCode: "USD" });
-    expect(validateConnectorInput({ ...valid, refreshToken: "a b" }, edit).errors).toStrictEqual([{ field: "refreshToken", code: "containsWhitespace" }]);
+    expect(kept.ok && kept.value).toStrictEqual({
+      name: "StreamOne Ion",
+      apiKey: "key-1",
+      accountId: "123456",
+      country: "US",
+      currencyCode: "USD",
+    });
+    expect(validateConnectorInput({ ...valid, refreshToken: "a b" }, edit).errors).toStrictEqual([
+      { field: "refreshToken", code: "containsWhitespace" },
+    ]);
   });
 });
 
@@ -90,7 +114,9 @@ describe("ISO lists", () => {
 describe("describeFieldError", () => {
   it("uses the resource text when present and the English default otherwise", () => {
     expect(describeFieldError({ field: "accountId", code: "required" })).toBe("Account ID is required.");
-    expect(describeFieldError({ field: "apiKey", code: "required" }, (k) => (k === "Validation_Required" ? "{0} fehlt." : undefined))).toBe("API Key fehlt.");
+    expect(describeFieldError({ field: "apiKey", code: "required" }, (k) => (k === "Validation_Required" ? "{0} fehlt." : undefined))).toBe(
+      "API Key fehlt.",
+    );
   });
 });
 
@@ -98,7 +124,10 @@ describe("toConnectorRecord", () => {
   const now = new Date("2026-11-27T10:00:00Z");
   it("writes secrets with their saved-on stamps only when typed", () => {
     const withSecrets = validateConnectorInput(valid, create);
-    const noSecrets = validateConnectorInput({ ...valid, refreshToken: "", apiSecret: "" }, { requireRefreshToken: false, requireApiSecret: false });
+    const noSecrets = validateConnectorInput(
+      { ...valid, refreshToken: "", apiSecret: "" },
+      { requireRefreshToken: false, requireApiSecret: false },
+    );
     if (!withSecrets.ok || !noSecrets.ok) throw new Error("expected valid input");
     expect(toConnectorRecord(withSecrets.value, now)).toStrictEqual({
       w365_name: "StreamOne Ion",

@@ -71,7 +71,10 @@ export function customApiUrl(baseUrl: string, call: CustomApiCall): string {
   return `${root}/${call.target.entitySet}(${stripBraces(call.target.id)})/Microsoft.Dynamics.CRM.${call.name}`;
 }
 
-type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; credentials?: "same-origin" }) => Promise<{
+type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; credentials?: "same-origin" },
+) => Promise<{
   ok: boolean;
   status: number;
   text(): Promise<string>;

@@ -2,17 +2,17 @@
 // handlers write to records (a custom API answered by a webhook cannot return data), until it ends.
 
 import { ConnectorError } from "../../src/shared/errors";
-import { CONNECTOR_TARGET, newRequestId, type ExecuteCustomApi } from "./customApi";
+import { CONNECTOR_TARGET, type ExecuteCustomApi, newRequestId } from "./customApi";
 import {
   CONNECTOR_COLUMNS_SELECT,
-  SYNC_RUN_SELECT,
+  type ConnectorView,
   isTerminal,
   odataString,
+  type RecordsApi,
+  SYNC_RUN_SELECT,
+  type SyncRunView,
   toConnectorView,
   toSyncRunView,
-  type ConnectorView,
-  type RecordsApi,
-  type SyncRunView,
 } from "./records";
 
 export type SyncApiName = "w365_SyncProviderAccounts" | "w365_SyncSubscriptions";

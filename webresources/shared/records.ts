@@ -5,7 +5,11 @@ export type Row = Record<string, unknown>;
 
 /** The subset of context.webAPI / Xrm.WebApi the UI uses (logical names, OData query strings). */
 export interface RecordsApi {
-  retrieveMultipleRecords(entityLogicalName: string, options?: string, maxPageSize?: number): Promise<{ entities: Row[]; nextLink?: string }>;
+  retrieveMultipleRecords(
+    entityLogicalName: string,
+    options?: string,
+    maxPageSize?: number,
+  ): Promise<{ entities: Row[]; nextLink?: string }>;
   retrieveRecord(entityLogicalName: string, id: string, options?: string): Promise<Row>;
   createRecord(entityLogicalName: string, data: Row): Promise<{ id: string; entityType?: string }>;
   updateRecord(entityLogicalName: string, id: string, data: Row): Promise<unknown>;
@@ -16,7 +20,11 @@ export interface RecordsApi {
  * that either fits; recordsApiFrom narrows it to RecordsApi.
  */
 export interface ODataWebApi {
-  retrieveMultipleRecords(entityLogicalName: string, options?: string, maxPageSize?: number): Thenable<{ entities: unknown[]; nextLink?: string }>;
+  retrieveMultipleRecords(
+    entityLogicalName: string,
+    options?: string,
+    maxPageSize?: number,
+  ): Thenable<{ entities: unknown[]; nextLink?: string }>;
   retrieveRecord(entityLogicalName: string, id: string, options?: string): Thenable<unknown>;
   createRecord(entityLogicalName: string, data: Row): Thenable<{ id: string; entityType?: string }>;
   updateRecord(entityLogicalName: string, id: string, data: Row): Thenable<unknown>;

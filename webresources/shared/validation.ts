@@ -1,7 +1,7 @@
 // Connector form validation shared by the PCF control and the classic-form web resource, so an admin meets the
 // same rules wherever a connector is edited. Pure functions: no DOM, no Xrm, no React.
 
-import { ISO_COUNTRIES, type CodeOption } from "./isoCountries";
+import { type CodeOption, ISO_COUNTRIES } from "./isoCountries";
 import { ISO_CURRENCIES } from "./isoCurrencies";
 
 export type ConnectorField = "name" | "refreshToken" | "apiKey" | "apiSecret" | "accountId" | "country" | "currencyCode";
@@ -44,13 +44,7 @@ export const MAX_NAME_LENGTH = 100;
 /** Ion tokens and keys are opaque strings; the columns hold up to 4,000 characters. */
 export const MAX_SECRET_LENGTH = 4000;
 
-export type ValidationErrorCode =
-  | "required"
-  | "tooLong"
-  | "containsWhitespace"
-  | "digitsOnly"
-  | "unknownCountry"
-  | "unknownCurrency";
+export type ValidationErrorCode = "required" | "tooLong" | "containsWhitespace" | "digitsOnly" | "unknownCountry" | "unknownCurrency";
 
 export interface FieldError {
   readonly field: ConnectorField;
@@ -148,7 +142,10 @@ export function formatCodeOption(option: CodeOption): string {
 }
 
 function fold(text: string): string {
-  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  return text
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase();
 }
 
 /** Trim; a pasted token often carries a trailing newline or spaces. */

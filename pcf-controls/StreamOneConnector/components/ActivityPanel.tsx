@@ -1,5 +1,6 @@
-import * as React from "react";
 import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, ProgressBar, Text } from "@fluentui/react-components";
+import * as React from "react";
+
 import type { SyncRunView } from "../../../webresources/shared/records";
 import type { Localize } from "../services/strings";
 
@@ -50,7 +51,13 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
         const detail = activity.detail && activity.detail !== counts ? activity.detail : undefined;
         const fraction = progress?.total && progress.done !== undefined ? Math.min(1, progress.done / progress.total) : undefined;
         return (
-          <MessageBar key={activity.connectorId} intent={INTENT[activity.state]} layout="multiline" data-kind={activity.kind} data-state={activity.state}>
+          <MessageBar
+            key={activity.connectorId}
+            intent={INTENT[activity.state]}
+            layout="multiline"
+            data-kind={activity.kind}
+            data-state={activity.state}
+          >
             <MessageBarBody>
               <MessageBarTitle>{activity.title}</MessageBarTitle>
               {detail ? (

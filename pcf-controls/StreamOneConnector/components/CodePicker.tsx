@@ -1,5 +1,6 @@
-import * as React from "react";
 import { Combobox, Option } from "@fluentui/react-components";
+import * as React from "react";
+
 import type { CodeOption } from "../../../webresources/shared/isoCountries";
 import { formatCodeOption, searchCodeOptions } from "../../../webresources/shared/validation";
 
@@ -31,7 +32,10 @@ export function CodePicker(props: CodePickerProps): React.ReactElement {
   }, [selected, value]);
 
   const showingSelection = selected !== undefined && query === formatCodeOption(selected);
-  const matches = React.useMemo(() => (showingSelection ? [...options] : searchCodeOptions(options, query)), [options, query, showingSelection]);
+  const matches = React.useMemo(
+    () => (showingSelection ? [...options] : searchCodeOptions(options, query)),
+    [options, query, showingSelection],
+  );
 
   const onInput = (event: React.ChangeEvent<HTMLInputElement>): void => {
     const text = event.target.value;

@@ -1,20 +1,21 @@
-import * as React from "react";
 import { Button, Field, Input, MessageBar, MessageBarBody, Text } from "@fluentui/react-components";
+import * as React from "react";
+
 import { ISO_COUNTRIES } from "../../../webresources/shared/isoCountries";
 import { ISO_CURRENCIES } from "../../../webresources/shared/isoCurrencies";
 import type { ConnectorView } from "../../../webresources/shared/records";
 import {
   CONNECTOR_FIELDS,
-  DEFAULT_CONNECTOR_NAME,
-  describeFieldError,
-  validateConnectorInput,
   type ConnectorField,
   type ConnectorInput,
+  DEFAULT_CONNECTOR_NAME,
+  describeFieldError,
   type FieldError,
   type NormalizedConnector,
+  validateConnectorInput,
 } from "../../../webresources/shared/validation";
-import type { FormatDate, Localize } from "../services/strings";
 import type { StringKey } from "../services/stringKeys";
+import type { FormatDate, Localize } from "../services/strings";
 import { CodePicker } from "./CodePicker";
 import { Heading } from "./Heading";
 
@@ -99,7 +100,8 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
     [replacing],
   );
 
-  const validateAll = (current: Values): ReturnType<typeof validateConnectorInput> => validateConnectorInput(current as ConnectorInput, options());
+  const validateAll = (current: Values): ReturnType<typeof validateConnectorInput> =>
+    validateConnectorInput(current as ConnectorInput, options());
 
   const checkField = (field: ConnectorField, current: Values = values): void => {
     const result = validateAll(current);

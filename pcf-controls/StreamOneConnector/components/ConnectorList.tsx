@@ -1,4 +1,3 @@
-import * as React from "react";
 import {
   Badge,
   Button,
@@ -15,9 +14,11 @@ import {
   TableRow,
   Text,
 } from "@fluentui/react-components";
+import * as React from "react";
+
 import type { ConnectorStatusKey, ConnectorView } from "../../../webresources/shared/records";
-import type { FormatDate, Localize } from "../services/strings";
 import type { StringKey } from "../services/stringKeys";
+import type { FormatDate, Localize } from "../services/strings";
 
 export type ConnectorAction = "verify" | "syncAccounts" | "syncSubscriptions" | "edit" | "mapAccounts";
 
@@ -109,7 +110,11 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
               <TableCell>
                 <Menu>
                   <MenuTrigger disableButtonEnhancement>
-                    <Button appearance="subtle" aria-label={t("List_ActionsAria", connector.name)} title={t("List_ActionsAria", connector.name)}>
+                    <Button
+                      appearance="subtle"
+                      aria-label={t("List_ActionsAria", connector.name)}
+                      title={t("List_ActionsAria", connector.name)}
+                    >
                       <span aria-hidden="true">⚙️</span>
                     </Button>
                   </MenuTrigger>

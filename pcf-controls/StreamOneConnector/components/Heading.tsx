@@ -1,5 +1,5 @@
-import * as React from "react";
 import { tokens } from "@fluentui/react-components";
+import * as React from "react";
 
 export interface HeadingProps {
   readonly level: 1 | 2;

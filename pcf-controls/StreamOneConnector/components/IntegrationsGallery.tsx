@@ -1,7 +1,8 @@
-import * as React from "react";
 import { Button, Card, CardFooter, CardHeader, Text } from "@fluentui/react-components";
-import { Heading } from "./Heading";
+import * as React from "react";
+
 import type { Localize } from "../services/strings";
+import { Heading } from "./Heading";
 
 export interface IntegrationsGalleryProps {
   readonly t: Localize;

@@ -1,13 +1,14 @@
+import { Button, FluentProvider, MessageBar, MessageBarBody, Spinner, type Theme, webLightTheme } from "@fluentui/react-components";
 import * as React from "react";
-import { Button, FluentProvider, MessageBar, MessageBarBody, Spinner, webLightTheme, type Theme } from "@fluentui/react-components";
+
 import type { ConnectorView, SyncRunView } from "../../../webresources/shared/records";
 import type { NormalizedConnector } from "../../../webresources/shared/validation";
 import type { ConnectorService } from "../services/connectorService";
-import type { FormatDate, Localize } from "../services/strings";
 import type { StringKey } from "../services/stringKeys";
-import { ActivityPanel, type Activity, type ActivityKind } from "./ActivityPanel";
+import type { FormatDate, Localize } from "../services/strings";
+import { type Activity, type ActivityKind, ActivityPanel } from "./ActivityPanel";
 import { ConnectorForm } from "./ConnectorForm";
-import { ConnectorList, type ConnectorAction } from "./ConnectorList";
+import { type ConnectorAction, ConnectorList } from "./ConnectorList";
 import { Heading } from "./Heading";
 import { IntegrationsGallery } from "./IntegrationsGallery";
 
@@ -66,8 +67,7 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
     setActivities((prev) => ({ ...prev, [activity.connectorId]: activity }));
   };
 
-  const replaceConnector = (updated: ConnectorView): void =>
-    setConnectors((prev) => prev?.map((c) => (c.id === updated.id ? updated : c)));
+  const replaceConnector = (updated: ConnectorView): void => setConnectors((prev) => prev?.map((c) => (c.id === updated.id ? updated : c)));
 
   const verify = async (connector: ConnectorView): Promise<void> => {
     const base = { connectorId: connector.id, connectorName: connector.name, kind: "verify" as const };
@@ -79,13 +79,32 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       const expiry = c.refreshTokenExpiresOn ? t("Verify_TokenExpires", formatDate(c.refreshTokenExpiresOn)) : undefined;
       // Short title (what happened), then the handler's own message (which credential, what to do), then the token expiry.
       if (!outcome.finished) setActivity({ ...base, state: "warning", title: t("Verify_StillRunning") });
-      else if (c.status === "connected") setActivity({ ...base, state: "success", title: t("Verify_Connected", c.name), detail: c.statusMessage, note: expiry });
+      else if (c.status === "connected")
+        setActivity({ ...base, state: "success", title: t("Verify_Connected", c.name), detail: c.statusMessage, note: expiry });
       else if (c.status === "credentialsExpired")
-        setActivity({ ...base, state: "error", title: t("Verify_Expired", c.name), detail: c.statusMessage, note: t("Verify_ExpiredHint") });
-      else setActivity({ ...base, state: "error", title: t("Verify_Failed", c.name), detail: c.statusMessage || t("Status_NotVerified"), note: expiry });
+        setActivity({
+          ...base,
+          state: "error",
+          title: t("Verify_Expired", c.name),
+          detail: c.statusMessage,
+          note: t("Verify_ExpiredHint"),
+        });
+      else
+        setActivity({
+          ...base,
+          state: "error",
+          title: t("Verify_Failed", c.name),
+          detail: c.statusMessage || t("Status_NotVerified"),
+          note: expiry,
+        });
     } catch (error) {
       if (stopped.current.aborted) return;
-      setActivity({ ...base, state: "error", title: t("Verify_Failed", connector.name), detail: (error as Error)?.message ?? String(error) });
+      setActivity({
+        ...base,
+        state: "error",
+        title: t("Verify_Failed", connector.name),
+        detail: (error as Error)?.message ?? String(error),
+      });
     }
   };
 
@@ -109,9 +128,14 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       }
     };
     try {
-      const run = await service.runSync(connector.id, kind === "syncAccounts" ? "w365_SyncProviderAccounts" : "w365_SyncSubscriptions", (r) => setActivity(describe(r)), {
-        signal: stopped.current,
-      });
+      const run = await service.runSync(
+        connector.id,
+        kind === "syncAccounts" ? "w365_SyncProviderAccounts" : "w365_SyncSubscriptions",
+        (r) => setActivity(describe(r)),
+        {
+          signal: stopped.current,
+        },
+      );
       setActivity(describe(run));
       await reload();
     } catch (error) {
@@ -155,7 +179,11 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
     backToList(t("Form_Saved", value.name));
   };
 
-  const busyIds = new Set(Object.values(activities).filter((a) => a.state === "running").map((a) => a.connectorId));
+  const busyIds = new Set(
+    Object.values(activities)
+      .filter((a) => a.state === "running")
+      .map((a) => a.connectorId),
+  );
 
   let body: React.ReactElement;
   if (view.kind === "gallery") {

@@ -5,20 +5,20 @@
 import type { ExecuteCustomApi } from "../../../webresources/shared/customApi";
 import {
   followSyncRun,
-  startSync,
-  verifyConnector,
   type PollOptions,
+  startSync,
   type SyncApiName,
+  verifyConnector,
   type VerifyOutcome,
 } from "../../../webresources/shared/operations";
 import {
   CONNECTOR_COLUMNS_SELECT,
-  toConnectorView,
   type ConnectorView,
   type RecordsApi,
   type SyncRunView,
+  toConnectorView,
 } from "../../../webresources/shared/records";
-import { toConnectorRecord, type NormalizedConnector } from "../../../webresources/shared/validation";
+import { type NormalizedConnector, toConnectorRecord } from "../../../webresources/shared/validation";
 
 export interface ConnectorService {
   listConnectors(): Promise<ConnectorView[]>;
@@ -61,7 +61,10 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
         return existingId;
       }
       const baseUrl = deps.ionBaseUrl?.trim();
-      const created = await deps.records.createRecord("w365_providerconnection", baseUrl ? { ...record, w365_ionbaseurl: baseUrl } : record);
+      const created = await deps.records.createRecord(
+        "w365_providerconnection",
+        baseUrl ? { ...record, w365_ionbaseurl: baseUrl } : record,
+      );
       return created.id;
     },
     verify: (id, options) => verifyConnector(deps.records, deps.executeCustomApi, id, withInterval(options)),

@@ -34,7 +34,14 @@ export function buildContext(config: HostConfig, rerender: () => void): Record<s
   const api = createBrowserWebApi();
   const parameters: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(config.parameters)) {
-    parameters[name] = { raw, formatted: raw === null || raw === undefined ? "" : String(raw), attributes: {}, error: false, errorMessage: "", type: typeof raw };
+    parameters[name] = {
+      raw,
+      formatted: raw === null || raw === undefined ? "" : String(raw),
+      attributes: {},
+      error: false,
+      errorMessage: "",
+      type: typeof raw,
+    };
   }
   return {
     parameters,
@@ -79,8 +86,20 @@ export function buildContext(config: HostConfig, rerender: () => void): Record<s
       setControlState: () => true,
       setFullScreen: () => undefined,
     },
-    client: { getClient: () => "Web", getFormFactor: () => 1, isOffline: () => false, isNetworkAvailable: () => true, disableScroll: false },
-    userSettings: { languageId: 1033, isRTL: false, userId: "{00000000-0000-0000-0000-000000000001}", userName: "Work 365 Admin", securityRoles: [] },
+    client: {
+      getClient: () => "Web",
+      getFormFactor: () => 1,
+      isOffline: () => false,
+      isNetworkAvailable: () => true,
+      disableScroll: false,
+    },
+    userSettings: {
+      languageId: 1033,
+      isRTL: false,
+      userId: "{00000000-0000-0000-0000-000000000001}",
+      userName: "Work 365 Admin",
+      securityRoles: [],
+    },
     utils: {
       getEntityMetadata: async () => ({}),
       hasEntityPrivilege: () => true,

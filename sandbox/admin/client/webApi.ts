@@ -19,7 +19,11 @@ export class WebApiError extends Error {
 }
 
 export interface BrowserWebApi {
-  retrieveMultipleRecords(entityLogicalName: string, options?: string, maxPageSize?: number): Promise<{ entities: Entity[]; nextLink?: string }>;
+  retrieveMultipleRecords(
+    entityLogicalName: string,
+    options?: string,
+    maxPageSize?: number,
+  ): Promise<{ entities: Entity[]; nextLink?: string }>;
   retrieveRecord(entityLogicalName: string, id: string, options?: string): Promise<Entity>;
   createRecord(entityLogicalName: string, data: Entity): Promise<{ id: string; entityType: string; name?: string }>;
   updateRecord(entityLogicalName: string, id: string, data: Entity): Promise<{ id: string; entityType: string }>;
@@ -56,7 +60,11 @@ export function createBrowserWebApi(fetchImpl: typeof fetch = (...args) => fetch
   const setNames = new Map<string, Promise<string>>();
 
   const send = async (url: string, init: RequestInit): Promise<Response> => {
-    const response = await fetchImpl(url, { credentials: "same-origin", ...init, headers: { ...JSON_HEADERS, ...(init.headers as Record<string, string>) } });
+    const response = await fetchImpl(url, {
+      credentials: "same-origin",
+      ...init,
+      headers: { ...JSON_HEADERS, ...(init.headers as Record<string, string>) },
+    });
     if (!response.ok) throw await toWebApiError(response);
     return response;
   };
@@ -77,7 +85,9 @@ export function createBrowserWebApi(fetchImpl: typeof fetch = (...args) => fetch
     entitySetName,
     async retrieveMultipleRecords(name, options, maxPageSize) {
       const set = await entitySetName(name);
-      const headers: Record<string, string> = maxPageSize ? { Prefer: `odata.include-annotations="*",odata.maxpagesize=${maxPageSize}` } : {};
+      const headers: Record<string, string> = maxPageSize
+        ? { Prefer: `odata.include-annotations="*",odata.maxpagesize=${maxPageSize}` }
+        : {};
       const response = await send(`${API_ROOT}/${set}${query(options)}`, { method: "GET", headers });
       const body = (await response.json()) as { value?: Entity[]; "@odata.nextLink"?: string };
       return { entities: body.value ?? [], nextLink: body["@odata.nextLink"] };
@@ -117,8 +127,13 @@ export function createBrowserWebApi(fetchImpl: typeof fetch = (...args) => fetch
  * Xrm.WebApi.online.execute for bound and unbound actions, driven by the request's getMetadata() exactly as the
  * platform does: the bound parameter names the target, every other own property is a parameter.
  */
-export async function executeRequest(api: BrowserWebApi, request: Record<string, unknown>, fetchImpl: typeof fetch = (...args) => fetch(...args)): Promise<Response> {
-  const getMetadata = request.getMetadata as (() => { boundParameter?: string | null; operationName: string; operationType?: number }) | undefined;
+export async function executeRequest(
+  api: BrowserWebApi,
+  request: Record<string, unknown>,
+  fetchImpl: typeof fetch = (...args) => fetch(...args),
+): Promise<Response> {
+  const getMetadata = request.getMetadata as
+    (() => { boundParameter?: string | null; operationName: string; operationType?: number }) | undefined;
   if (typeof getMetadata !== "function") throw new WebApiError("The request has no getMetadata().", undefined, 400);
   const meta = getMetadata.call(request);
   const body: Record<string, unknown> = {};

@@ -42,7 +42,20 @@ export class FilterSyntaxError extends DataverseHttpError {
   }
 }
 
-type TokKind = "ident" | "string" | "number" | "guid" | "datetime" | "date" | "lparen" | "rparen" | "comma" | "lbracket" | "rbracket" | "equals" | "alias";
+type TokKind =
+  | "ident"
+  | "string"
+  | "number"
+  | "guid"
+  | "datetime"
+  | "date"
+  | "lparen"
+  | "rparen"
+  | "comma"
+  | "lbracket"
+  | "rbracket"
+  | "equals"
+  | "alias";
 interface Token {
   kind: TokKind;
   text: string;
@@ -59,7 +72,11 @@ const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_.]*(\/[A-Za-z_][A-Za-z0-9_.]*)*/;
 export function tokenize(text: string): Token[] {
   const lambda = /[A-Za-z0-9_]\/(any|all)\s*\(/i.exec(text);
   if (lambda) {
-    throw new DataverseHttpError(400, ErrorCodes.ODataBadRequest, `Lambda operators (any/all) are not supported by the Dataverse emulator (position ${lambda.index + 1} in '${text}').`);
+    throw new DataverseHttpError(
+      400,
+      ErrorCodes.ODataBadRequest,
+      `Lambda operators (any/all) are not supported by the Dataverse emulator (position ${lambda.index + 1} in '${text}').`,
+    );
   }
   const tokens: Token[] = [];
   let i = 0;
@@ -189,7 +206,10 @@ class Parser {
   /** and/or chains build left-deep trees that the compiler walks recursively: their length is bounded too. */
   private conditions = 0;
   private joined(t: Token): void {
-    if (++this.conditions >= MAX_FILTER_CONDITIONS) throw new FilterSyntaxError(`The $filter has more than ${MAX_FILTER_CONDITIONS} conditions (position ${t.pos}); use Microsoft.Dynamics.CRM.In or split the query.`);
+    if (++this.conditions >= MAX_FILTER_CONDITIONS)
+      throw new FilterSyntaxError(
+        `The $filter has more than ${MAX_FILTER_CONDITIONS} conditions (position ${t.pos}); use Microsoft.Dynamics.CRM.In or split the query.`,
+      );
   }
   private or(): FilterExpr {
     let l = this.and();
@@ -210,7 +230,8 @@ class Parser {
   /** Nesting (parentheses and `not`) is bounded: a hostile $filter must get a 400, not overflow the stack. */
   private depth = 0;
   private nested<T>(pos: number, parse: () => T): T {
-    if (++this.depth > MAX_FILTER_NESTING) throw new FilterSyntaxError(`The $filter nests deeper than ${MAX_FILTER_NESTING} levels at position ${pos}.`);
+    if (++this.depth > MAX_FILTER_NESTING)
+      throw new FilterSyntaxError(`The $filter nests deeper than ${MAX_FILTER_NESTING} levels at position ${pos}.`);
     try {
       return parse();
     } finally {
@@ -241,7 +262,11 @@ class Parser {
       if (STR_FNS.has(lower)) return this.stringFunction(lower as "contains" | "startswith" | "endswith");
       if (lower.startsWith("microsoft.dynamics.crm.")) return this.crmFunction(name.slice("microsoft.dynamics.crm.".length), t.pos);
       if (/\/(any|all)$/i.test(name)) {
-        throw new DataverseHttpError(400, ErrorCodes.ODataBadRequest, `Lambda operators (any/all) are not supported by the Dataverse emulator (position ${t.pos} in '${this.text}').`);
+        throw new DataverseHttpError(
+          400,
+          ErrorCodes.ODataBadRequest,
+          `Lambda operators (any/all) are not supported by the Dataverse emulator (position ${t.pos} in '${this.text}').`,
+        );
       }
       throw new FilterSyntaxError(`An unknown function with name '${name}' was found at position ${t.pos} in '${this.text}'.`);
     }
@@ -249,7 +274,8 @@ class Parser {
     const opTok = this.peek();
     if (!opTok || !(opTok.kind === "ident" && CMP_OPS.has(opTok.text.toLowerCase()))) {
       // A bare boolean property is a valid OData boolean expression.
-      if (l.k === "prop" && (!opTok || opTok.kind === "rparen" || this.isWord(opTok, "and") || this.isWord(opTok, "or"))) return { k: "boolprop", prop: l };
+      if (l.k === "prop" && (!opTok || opTok.kind === "rparen" || this.isWord(opTok, "and") || this.isWord(opTok, "or")))
+        return { k: "boolprop", prop: l };
       throw this.syntax(opTok ? opTok.pos : this.text.length);
     }
     this.next();
@@ -265,7 +291,9 @@ class Parser {
     this.expect("comma");
     const arg = this.operand();
     if (arg.k !== "lit" || arg.kind !== "string") {
-      throw new FilterSyntaxError(`The '${name}' function requires a string literal as its second argument (position ${arg.pos} in '${this.text}').`);
+      throw new FilterSyntaxError(
+        `The '${name}' function requires a string literal as its second argument (position ${arg.pos} in '${this.text}').`,
+      );
     }
     this.expect("rparen");
     return { k: "strfn", name, prop, arg, pos: fnTok.pos };
@@ -303,7 +331,11 @@ class Parser {
       case "notnull":
         return { k: "isnull", prop, negate: name.toLowerCase() === "notnull", pos };
       default:
-        throw new DataverseHttpError(400, ErrorCodes.ODataBadRequest, `The query function 'Microsoft.Dynamics.CRM.${name}' is not supported by the Dataverse emulator.`);
+        throw new DataverseHttpError(
+          400,
+          ErrorCodes.ODataBadRequest,
+          `The query function 'Microsoft.Dynamics.CRM.${name}' is not supported by the Dataverse emulator.`,
+        );
     }
   }
 
@@ -389,7 +421,14 @@ export interface CompiledFilter {
 }
 
 const SQL_OP: Record<CmpOp, string> = { eq: "=", ne: "<>", gt: ">", ge: ">=", lt: "<", le: "<=" };
-const OP_KIND: Record<CmpOp, string> = { eq: "Equal", ne: "NotEqual", gt: "GreaterThan", ge: "GreaterThanOrEqual", lt: "LessThan", le: "LessThanOrEqual" };
+const OP_KIND: Record<CmpOp, string> = {
+  eq: "Equal",
+  ne: "NotEqual",
+  gt: "GreaterThan",
+  ge: "GreaterThanOrEqual",
+  lt: "LessThan",
+  le: "LessThanOrEqual",
+};
 
 function literalEdm(l: Literal): string {
   switch (l.kind) {
@@ -422,7 +461,9 @@ export function normaliseDateTime(text: string): string {
 /** Converts a literal to the SQL parameter for a column of type `edm`; refuses incompatible types like OData does. */
 export function literalToParam(l: Literal, edm: string, op: string): unknown {
   const bad = () =>
-    new FilterSyntaxError(`A binary operator with incompatible types was detected. Found operand types '${edm}' and '${literalEdm(l)}' for operator kind '${op}'.`);
+    new FilterSyntaxError(
+      `A binary operator with incompatible types was detected. Found operand types '${edm}' and '${literalEdm(l)}' for operator kind '${op}'.`,
+    );
   if (l.kind === "null") return null;
   if (edm === "Edm.String") {
     if (l.kind !== "string") throw bad();
@@ -477,13 +518,16 @@ export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): Compil
         return `(NOT COALESCE(${walk(e.e)}, 0))`;
       case "boolprop": {
         const c = resolve(e.prop.path, e.prop.pos);
-        if (c.edm !== "Edm.Boolean") throw new FilterSyntaxError(`The property '${e.prop.path.join("/")}' is not a Boolean and cannot be used as a condition.`);
+        if (c.edm !== "Edm.Boolean")
+          throw new FilterSyntaxError(`The property '${e.prop.path.join("/")}' is not a Boolean and cannot be used as a condition.`);
         return `(${c.sql} = 1)`;
       }
       case "strfn": {
         const c = resolve(e.prop.path, e.prop.pos);
         if (c.edm !== "Edm.String") {
-          throw new FilterSyntaxError(`No function signature for the function with name '${e.name}' matches the specified arguments (property type ${c.edm}).`);
+          throw new FilterSyntaxError(
+            `No function signature for the function with name '${e.name}' matches the specified arguments (property type ${c.edm}).`,
+          );
         }
         // Dataverse passes % and _ through as wildcards (reference 1.2), so the value is not escaped.
         params.push(e.name === "contains" ? `%${e.arg.value}%` : e.name === "startswith" ? `${e.arg.value}%` : `%${e.arg.value}`);
@@ -499,7 +543,10 @@ export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): Compil
       }
       case "between": {
         const c = resolve(e.prop.path, e.prop.pos);
-        params.push(literalToParam(queryFunctionValue(e.low, c.edm), c.edm, "Between"), literalToParam(queryFunctionValue(e.high, c.edm), c.edm, "Between"));
+        params.push(
+          literalToParam(queryFunctionValue(e.low, c.edm), c.edm, "Between"),
+          literalToParam(queryFunctionValue(e.high, c.edm), c.edm, "Between"),
+        );
         return `(${c.sql} ${e.negate ? "NOT BETWEEN" : "BETWEEN"} ? AND ?)`;
       }
       case "isnull": {
@@ -512,7 +559,10 @@ export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): Compil
           const a = resolve(l.path, l.pos);
           const b = resolve(r.path, r.pos);
           const compatible = a.edm === b.edm || (NUMERIC.has(a.edm) && NUMERIC.has(b.edm));
-          if (!compatible) throw new FilterSyntaxError(`A binary operator with incompatible types was detected. Found operand types '${a.edm}' and '${b.edm}' for operator kind '${OP_KIND[op]}'.`);
+          if (!compatible)
+            throw new FilterSyntaxError(
+              `A binary operator with incompatible types was detected. Found operand types '${a.edm}' and '${b.edm}' for operator kind '${OP_KIND[op]}'.`,
+            );
           return `(${a.sql} ${SQL_OP[op]} ${b.sql})`;
         }
         if (l.k === "lit" && r.k === "lit") throw new FilterSyntaxError(`Comparing two literals is not supported (position ${e.pos}).`);

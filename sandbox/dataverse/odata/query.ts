@@ -2,8 +2,8 @@
  * Parsing of the other OData pieces: key segments, $select, $orderby, $expand, Prefer, and the opaque
  * $skiptoken (reference/dataverse.md 1.2-1.4).
  */
-import { DataverseHttpError, ErrorCodes, badRequest } from "../errors";
-import { tokenize, type Literal } from "./filter";
+import { badRequest, DataverseHttpError, ErrorCodes } from "../errors";
+import { type Literal, tokenize } from "./filter";
 
 export interface KeySegment {
   /** A bare GUID: `set(<guid>)`. */
@@ -155,7 +155,11 @@ export function parsePrefer(headers: (string | undefined)[]): Preferences {
         const n = Number(value);
         if (Number.isInteger(n) && n > 0) prefs.maxPageSize = n;
       } else if (key === "return" && value.toLowerCase() === "representation") prefs.returnRepresentation = true;
-      else if (key === "odata.include-annotations") prefs.includeAnnotations = value.split(",").map((s) => s.trim()).filter(Boolean);
+      else if (key === "odata.include-annotations")
+        prefs.includeAnnotations = value
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
       else if (key === "odata.continue-on-error") prefs.continueOnError = true;
     }
   }
@@ -203,12 +207,21 @@ export function encodeSkipToken(cursor: SkipCursor): string {
 
 export function decodeSkipToken(token: string): SkipCursor {
   const m = /pagenumber="(\d+)"\s+pagingcookie="([A-Za-z0-9_-]*)"/.exec(token);
-  if (!m) throw new DataverseHttpError(400, ErrorCodes.ODataBadRequest, "The $skiptoken value is not valid. Use the @odata.nextLink exactly as returned.");
+  if (!m)
+    throw new DataverseHttpError(
+      400,
+      ErrorCodes.ODataBadRequest,
+      "The $skiptoken value is not valid. Use the @odata.nextLink exactly as returned.",
+    );
   try {
     const [values, id] = JSON.parse(Buffer.from(m[2]!, "base64url").toString("utf8")) as [unknown[], string];
     if (!Array.isArray(values) || typeof id !== "string") throw new Error("shape");
     return { page: Number(m[1]), values, id };
   } catch {
-    throw new DataverseHttpError(400, ErrorCodes.ODataBadRequest, "The $skiptoken value is not valid. Use the @odata.nextLink exactly as returned.");
+    throw new DataverseHttpError(
+      400,
+      ErrorCodes.ODataBadRequest,
+      "The $skiptoken value is not valid. Use the @odata.nextLink exactly as returned.",
+    );
   }
 }

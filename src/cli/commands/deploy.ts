@@ -4,7 +4,15 @@ import { registerSecret } from "../../shared/redact";
 import type { Output } from "../output";
 
 export async function runDeployCommand(
-  opts: { environment: string; zip?: string; managed?: boolean; functionsUrl?: string; syncSchedule?: string; usePac?: boolean; json?: boolean },
+  opts: {
+    environment: string;
+    zip?: string;
+    managed?: boolean;
+    functionsUrl?: string;
+    syncSchedule?: string;
+    usePac?: boolean;
+    json?: boolean;
+  },
   out: Output,
 ): Promise<number> {
   const target = dataverseSettingsFromEnv(process.env, opts.environment);

@@ -1,7 +1,8 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { defaultUiDir } from "../../solution/paths";
+
 import { packSolution } from "../../solution/pack";
+import { defaultUiDir } from "../../solution/paths";
 import type { Output } from "../output";
 
 export async function runPackCommand(opts: { managed?: boolean; out?: string; json?: boolean }, out: Output): Promise<number> {

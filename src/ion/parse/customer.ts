@@ -8,7 +8,8 @@ export function fromIonCustomer(value: unknown): IonCustomer {
   const raw = asObject(value);
   const name = str(raw.name) ?? "";
   const id = idFromName(name, "customers") ?? str(raw.customerId) ?? str(raw.id) ?? lastSegment(name);
-  if (!id) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned a customer without a name or id.", { raw: redactValue(raw) });
+  if (!id)
+    throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned a customer without a name or id.", { raw: redactValue(raw) });
   const addr = asObject(raw.customerAddress);
   const address: IonAddress = compact({
     street: str(addr.street),

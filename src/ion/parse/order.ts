@@ -48,7 +48,10 @@ export function fromIonOrder(value: unknown): IonOrder {
   const raw = redactValue(rawIn);
   const name = str(rawIn.name) ?? "";
   const orderId = str(rawIn.orderId) ?? idFromName(name, "orders");
-  if (!orderId) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned an order without a name or orderId.", { raw: redactUserAttributes(raw) });
+  if (!orderId)
+    throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned an order without a name or orderId.", {
+      raw: redactUserAttributes(raw),
+    });
   const items = asArray(rawIn.orderItems).map(fromIonOrderItem);
   return compact({
     orderId,

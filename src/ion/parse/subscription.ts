@@ -8,7 +8,8 @@ export function fromIonSubscription(value: unknown): IonSubscription {
   const raw = asObject(value);
   const info = asObject(raw.ccpProductInfo);
   const id = str(raw.id) ?? idFromName(str(raw.name), "subscriptions");
-  if (!id) throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned a subscription without an id.", { raw: redactValue(raw) });
+  if (!id)
+    throw new IonResponseError("ION_BAD_RESPONSE", "StreamOne Ion returned a subscription without an id.", { raw: redactValue(raw) });
   const renewStatus = lower(raw.subscriptionRenewStatus);
   return compact({
     id,

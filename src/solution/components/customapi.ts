@@ -3,7 +3,7 @@
  * layout real exports use (reference/dataverse.md §4). These files have no XSD; validate.ts checks them.
  */
 import { CUSTOM_API_TYPES, type CustomApiDef, type CustomApiParameterDef, type CustomApiResponsePropertyDef, type CustomApiTypeName } from "../model";
-import { SolutionFormatError, attr, bool01, child, el, int, label, parseXml, text, textEl, toXmlDocument, type XNode, type XmlElement } from "../xml";
+import { attr, bool01, child, el, int, label, parseXml, SolutionFormatError, text, textEl, toXmlDocument, type XmlElement,type XNode } from "../xml";
 
 const TYPE_BY_CODE = Object.fromEntries(Object.entries(CUSTOM_API_TYPES).map(([k, v]) => [v, k as CustomApiTypeName])) as Record<number, CustomApiTypeName>;
 

@@ -4,7 +4,6 @@
  */
 import type { ColumnDef, ColumnType, FormDef, RelationshipDef, TableDef, ViewDef } from "../model";
 import {
-  SolutionFormatError,
   attr,
   bool01,
   bracedGuid,
@@ -16,10 +15,11 @@ import {
   label,
   normalizeGuid,
   raw,
+  SolutionFormatError,
   text,
   textEl,
-  type XNode,
   type XmlElement,
+  type XNode,
 } from "../xml";
 
 /** System tables the solution only extends: their schema names and ids (the solution never redefines them). */

@@ -13,7 +13,6 @@ import type {
   WebResourceDef,
 } from "../model";
 import {
-  SolutionFormatError,
   attr,
   bool01,
   bracedGuid,
@@ -24,12 +23,13 @@ import {
   label,
   normalizeGuid,
   parseXml,
+  SolutionFormatError,
   stableGuid,
   text,
   textEl,
   toXmlDocument,
-  type XNode,
   type XmlElement,
+  type XNode,
 } from "../xml";
 
 // ------------------------------------------------------------ environment variables

@@ -36,14 +36,29 @@ function canonicalUtcSeconds(text: string): string | undefined {
   const length = text.length;
   if (length !== 20 && length !== 24) return undefined;
   if (text.charCodeAt(length - 1) !== 90 /* Z */) return undefined;
-  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  if (
+    text.charCodeAt(4) !== 45 ||
+    text.charCodeAt(7) !== 45 ||
+    text.charCodeAt(10) !== 84 ||
+    text.charCodeAt(13) !== 58 ||
+    text.charCodeAt(16) !== 58
+  )
+    return undefined;
   if (length === 24 && (text.charCodeAt(19) !== 46 /* . */ || twoDigits(text, 20) < 0 || twoDigits(text, 21) < 0)) return undefined;
   const century = twoDigits(text, 0);
   const yearInCentury = twoDigits(text, 2);
   const month = twoDigits(text, 5);
   const day = twoDigits(text, 8);
   if (century < 0 || yearInCentury < 0 || month < 1 || month > 12 || day < 1) return undefined;
-  if (twoDigits(text, 11) < 0 || twoDigits(text, 11) > 23 || twoDigits(text, 14) < 0 || twoDigits(text, 14) > 59 || twoDigits(text, 17) < 0 || twoDigits(text, 17) > 59) return undefined;
+  if (
+    twoDigits(text, 11) < 0 ||
+    twoDigits(text, 11) > 23 ||
+    twoDigits(text, 14) < 0 ||
+    twoDigits(text, 14) > 59 ||
+    twoDigits(text, 17) < 0 ||
+    twoDigits(text, 17) > 59
+  )
+    return undefined;
   const year = century * 100 + yearInCentury;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day > DAYS_IN_MONTH[month - 1]! + (month === 2 && leap ? 1 : 0)) return undefined;

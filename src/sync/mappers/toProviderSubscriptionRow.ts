@@ -56,7 +56,8 @@ export interface ProviderSubscriptionData {
   w365_ionupdatedon: string | null;
 }
 
-const money = (v: number | undefined): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.round(v * 10_000) / 10_000 : null);
+const money = (v: number | undefined): number | null =>
+  typeof v === "number" && Number.isFinite(v) ? Math.round(v * 10_000) / 10_000 : null;
 
 /** Ion subscription → provider subscription data columns. Pure. */
 export function toProviderSubscriptionData(sub: SubscriptionInput): ProviderSubscriptionData {
@@ -118,7 +119,12 @@ export interface ProviderSubscriptionRow {
  * pending, the last synced values (while a request is pending they must keep the values the request was
  * made against, or a conflict would go unnoticed).
  */
-export function toProviderSubscriptionRow(connectionId: string, sub: SubscriptionInput, links: SubscriptionLinks, requestPending: boolean): ProviderSubscriptionRow {
+export function toProviderSubscriptionRow(
+  connectionId: string,
+  sub: SubscriptionInput,
+  links: SubscriptionLinks,
+  requestPending: boolean,
+): ProviderSubscriptionRow {
   const data = toProviderSubscriptionData(sub);
   const hash = contentHash(subscriptionHashedContent(data, links, requestPending));
   let body: Record<string, unknown> | undefined;
@@ -139,7 +145,11 @@ export function toProviderSubscriptionRow(connectionId: string, sub: Subscriptio
  * sorting (the text, hence the hash, is the one of any key order; issue 8). A pending request leaves the
  * last synced members undefined, which the hash drops like absent ones.
  */
-export function subscriptionHashedContent(data: ProviderSubscriptionData, links: SubscriptionLinks, requestPending: boolean): Record<string, unknown> {
+export function subscriptionHashedContent(
+  data: ProviderSubscriptionData,
+  links: SubscriptionLinks,
+  requestPending: boolean,
+): Record<string, unknown> {
   const synced = !requestPending;
   return {
     account: links.accountId ?? null,
@@ -175,7 +185,13 @@ export function subscriptionHashedContent(data: ProviderSubscriptionData, links:
  * Copied onto `{}` by Object.assign and then set member by member, not spread: on Node 20 a spread copy
  * (or an Object.assign onto a non-empty object) made a first run's bodies 1.4x to 2.7x slower (issue 8).
  */
-function upsertBody(connectionId: string, data: ProviderSubscriptionData, links: SubscriptionLinks, requestPending: boolean, hash: string): Record<string, unknown> {
+function upsertBody(
+  connectionId: string,
+  data: ProviderSubscriptionData,
+  links: SubscriptionLinks,
+  requestPending: boolean,
+  hash: string,
+): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   Object.assign(body, data);
   if (!requestPending) {

@@ -1,5 +1,15 @@
-import { letterBoundReaches, letterProfile, letterSurplus, maskSurplus, nameForms, surplusAllowance, type DenseLetters, type LetterProfile, type NameForms } from "./similarity";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
+import {
+  type DenseLetters,
+  letterBoundReaches,
+  type LetterProfile,
+  letterProfile,
+  letterSurplus,
+  maskSurplus,
+  type NameForms,
+  nameForms,
+  surplusAllowance,
+} from "./similarity";
 
 /** An existing Work 365 account as read from Dataverse (only the matching columns). */
 export interface AccountRecord {
@@ -31,7 +41,11 @@ const MAX_TOKEN_BUCKET = 250;
 
 export function indexAccount(record: AccountRecord): IndexedAccount {
   const domains = new Set<string>();
-  for (const d of [organisationDomain(record.w365_primarydomain), organisationDomain(record.websiteurl), businessEmailDomain(record.emailaddress1)]) {
+  for (const d of [
+    organisationDomain(record.w365_primarydomain),
+    organisationDomain(record.websiteurl),
+    businessEmailDomain(record.emailaddress1),
+  ]) {
     if (d) domains.add(d);
   }
   const tokens = nameTokens(record.name);
@@ -238,4 +252,3 @@ export function prefixKey(tokens: string[]): string | undefined {
   const compact = tokens.join("");
   return compact.length >= 3 ? compact.slice(0, 4) : undefined;
 }
-

@@ -1,4 +1,4 @@
-export * from "./normalize";
-export * from "./similarity";
 export * from "./accountIndex";
+export * from "./normalize";
 export * from "./score";
+export * from "./similarity";

@@ -6,10 +6,65 @@ import { hostOf } from "../mappers/text";
  * = "CONTOSO"). Multi-word forms are matched after punctuation is removed ("pty ltd", "b v").
  */
 const LEGAL_SUFFIXES = new Set([
-  "ltd", "limited", "llc", "llp", "lp", "inc", "incorporated", "corp", "corporation", "co", "company", "cie",
-  "gmbh", "mbh", "ag", "kg", "ohg", "ug", "ev", "bv", "nv", "vof", "pty", "plc", "sa", "sas", "sarl", "sasu", "srl", "spa", "sl", "slu",
-  "oy", "oyj", "ab", "as", "asa", "aps", "a/s", "kft", "sro", "spzoo", "zoo", "kk", "pte", "pvt", "private", "holdings", "group",
-  "dac", "ltda", "sagl", "bhd", "sdn", "pllc", "lc", "ulc", "gbr", "eg",
+  "ltd",
+  "limited",
+  "llc",
+  "llp",
+  "lp",
+  "inc",
+  "incorporated",
+  "corp",
+  "corporation",
+  "co",
+  "company",
+  "cie",
+  "gmbh",
+  "mbh",
+  "ag",
+  "kg",
+  "ohg",
+  "ug",
+  "ev",
+  "bv",
+  "nv",
+  "vof",
+  "pty",
+  "plc",
+  "sa",
+  "sas",
+  "sarl",
+  "sasu",
+  "srl",
+  "spa",
+  "sl",
+  "slu",
+  "oy",
+  "oyj",
+  "ab",
+  "as",
+  "asa",
+  "aps",
+  "a/s",
+  "kft",
+  "sro",
+  "spzoo",
+  "zoo",
+  "kk",
+  "pte",
+  "pvt",
+  "private",
+  "holdings",
+  "group",
+  "dac",
+  "ltda",
+  "sagl",
+  "bhd",
+  "sdn",
+  "pllc",
+  "lc",
+  "ulc",
+  "gbr",
+  "eg",
 ]);
 /** Multi-letter forms written with dots or spaces, joined before the suffix check ("b.v." → "bv"). */
 const DOTTED_FORMS: [RegExp, string][] = [
@@ -29,14 +84,56 @@ const DOTTED_FORMS: [RegExp, string][] = [
 
 /** Free mail providers: a contact e-mail there says nothing about the organisation. */
 export const PUBLIC_MAIL_DOMAINS = new Set([
-  "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com", "live.co.uk", "msn.com", "yahoo.com",
-  "yahoo.co.uk", "yahoo.fr", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "gmx.com",
-  "gmx.de", "gmx.net", "web.de", "mail.com", "zoho.com", "yandex.com", "yandex.ru", "mail.ru", "qq.com", "163.com", "comcast.net",
-  "att.net", "verizon.net", "btinternet.com", "orange.fr", "free.fr", "t-online.de", "libero.it", "fastmail.com", "hey.com", "tutanota.com",
+  "gmail.com",
+  "googlemail.com",
+  "outlook.com",
+  "hotmail.com",
+  "hotmail.co.uk",
+  "live.com",
+  "live.co.uk",
+  "msn.com",
+  "yahoo.com",
+  "yahoo.co.uk",
+  "yahoo.fr",
+  "ymail.com",
+  "icloud.com",
+  "me.com",
+  "mac.com",
+  "aol.com",
+  "proton.me",
+  "protonmail.com",
+  "gmx.com",
+  "gmx.de",
+  "gmx.net",
+  "web.de",
+  "mail.com",
+  "zoho.com",
+  "yandex.com",
+  "yandex.ru",
+  "mail.ru",
+  "qq.com",
+  "163.com",
+  "comcast.net",
+  "att.net",
+  "verizon.net",
+  "btinternet.com",
+  "orange.fr",
+  "free.fr",
+  "t-online.de",
+  "libero.it",
+  "fastmail.com",
+  "hey.com",
+  "tutanota.com",
 ]);
 
 export function stripDiacritics(text: string): string {
-  return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "ss").replace(/æ/g, "ae").replace(/ø/g, "o").replace(/œ/g, "oe");
+  return text
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/ß/g, "ss")
+    .replace(/æ/g, "ae")
+    .replace(/ø/g, "o")
+    .replace(/œ/g, "oe");
 }
 
 /** Normalised organisation name tokens: lower case, no diacritics, '&' = 'and', no punctuation, no legal forms. */
@@ -80,18 +177,57 @@ export function normalizePostalCode(value: string | undefined | null): string | 
 }
 
 const COUNTRY_NAMES: Record<string, string> = {
-  "united states": "US", "united states of america": "US", usa: "US", "u s a": "US", "u s": "US", america: "US",
-  "united kingdom": "GB", uk: "GB", "great britain": "GB", england: "GB", scotland: "GB", wales: "GB",
-  germany: "DE", deutschland: "DE", france: "FR", netherlands: "NL", "the netherlands": "NL", holland: "NL", nederland: "NL",
-  belgium: "BE", spain: "ES", espana: "ES", italy: "IT", italia: "IT", ireland: "IE", canada: "CA", australia: "AU",
-  "new zealand": "NZ", sweden: "SE", norway: "NO", denmark: "DK", finland: "FI", austria: "AT", switzerland: "CH",
-  poland: "PL", portugal: "PT", mexico: "MX", brazil: "BR", india: "IN", japan: "JP", singapore: "SG", "south africa": "ZA",
+  "united states": "US",
+  "united states of america": "US",
+  usa: "US",
+  "u s a": "US",
+  "u s": "US",
+  america: "US",
+  "united kingdom": "GB",
+  uk: "GB",
+  "great britain": "GB",
+  england: "GB",
+  scotland: "GB",
+  wales: "GB",
+  germany: "DE",
+  deutschland: "DE",
+  france: "FR",
+  netherlands: "NL",
+  "the netherlands": "NL",
+  holland: "NL",
+  nederland: "NL",
+  belgium: "BE",
+  spain: "ES",
+  espana: "ES",
+  italy: "IT",
+  italia: "IT",
+  ireland: "IE",
+  canada: "CA",
+  australia: "AU",
+  "new zealand": "NZ",
+  sweden: "SE",
+  norway: "NO",
+  denmark: "DK",
+  finland: "FI",
+  austria: "AT",
+  switzerland: "CH",
+  poland: "PL",
+  portugal: "PT",
+  mexico: "MX",
+  brazil: "BR",
+  india: "IN",
+  japan: "JP",
+  singapore: "SG",
+  "south africa": "ZA",
 };
 
 /** ISO 3166-1 alpha-2 code from a code or a common English/native name. */
 export function normalizeCountry(value: string | undefined | null): string | undefined {
   if (!value) return undefined;
-  const text = stripDiacritics(value.trim().toLowerCase()).replace(/[^a-z ]/g, " ").replace(/\s+/g, " ").trim();
+  const text = stripDiacritics(value.trim().toLowerCase())
+    .replace(/[^a-z ]/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   if (text === "") return undefined;
   if (/^[a-z]{2}$/.test(text)) return text === "uk" ? "GB" : text.toUpperCase();
   return COUNTRY_NAMES[text];

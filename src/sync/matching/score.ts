@@ -1,6 +1,6 @@
 import type { AccountIndex, IndexedAccount } from "./accountIndex";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
-import { denseLetters, nameForms, nameSimilarityAtLeast, type NameForms } from "./similarity";
+import { denseLetters, type NameForms, nameForms, nameSimilarityAtLeast } from "./similarity";
 
 /**
  * Matching rules (documented in src/sync/README.md). Each matching signal is evidence with a weight;
@@ -172,14 +172,22 @@ export function rankCandidates(index: AccountIndex, query: MatchQuery, limit = 5
 export function decideMatch(candidates: Candidate[]): MatchDecision {
   const [best, runnerUp] = candidates;
   if (!best || best.score < SUGGEST_THRESHOLD) {
-    return { decision: "none", reason: best ? `no likely match (best: ${best.accountName} ${best.score.toFixed(2)})` : "no likely match", score: best?.score ?? 0, best: undefined };
+    return {
+      decision: "none",
+      reason: best ? `no likely match (best: ${best.accountName} ${best.score.toFixed(2)})` : "no likely match",
+      score: best?.score ?? 0,
+      best: undefined,
+    };
   }
   const why = `${best.reasons.join("; ")} (score ${best.score.toFixed(2)})`;
   const close = runnerUp !== undefined && best.score - runnerUp.score < AUTO_MAP_MARGIN;
   if (best.score >= AUTO_MAP_THRESHOLD && !close) {
     return { decision: "map", best, runnerUp, reason: `auto-mapped: ${why}`, score: best.score };
   }
-  const tail = close && runnerUp ? `; runner-up ${runnerUp.accountName} (${runnerUp.score.toFixed(2)}) too close to auto-map` : "; below the auto-map threshold";
+  const tail =
+    close && runnerUp
+      ? `; runner-up ${runnerUp.accountName} (${runnerUp.score.toFixed(2)}) too close to auto-map`
+      : "; below the auto-map threshold";
   return { decision: "suggest", best, runnerUp, reason: `suggested ${best.accountName}: ${why}${tail}`, score: best.score };
 }
 

@@ -170,7 +170,8 @@ export function editSimilarityUpperBound(x: string, y: string): number {
 
 /** Alphabet slots of normalised names: a-z, 0-9 and space (nameTokens keeps nothing else). */
 const SLOTS = 37;
-const slotOf = (code: number): number => (code >= 97 && code <= 122 ? code - 97 : code >= 48 && code <= 57 ? code - 22 : code === 32 ? 36 : -1);
+const slotOf = (code: number): number =>
+  code >= 97 && code <= 122 ? code - 97 : code >= 48 && code <= 57 ? code - 22 : code === 32 ? 36 : -1;
 
 /**
  * Letter masks of a name: one bit per letter present (digits share five bits; space and other

@@ -65,7 +65,11 @@ export function normalizeRequestedStatus(value: string | null | undefined): Requ
  * requested value that differs from the last synced one (or, never synced, from the current one) asks
  * for a change.
  */
-export function pendingAutoRenew(row: { w365_requestedautorenew?: boolean | null; w365_lastsyncedautorenew?: boolean | null; w365_autorenew?: boolean | null }): boolean | undefined {
+export function pendingAutoRenew(row: {
+  w365_requestedautorenew?: boolean | null;
+  w365_lastsyncedautorenew?: boolean | null;
+  w365_autorenew?: boolean | null;
+}): boolean | undefined {
   const requested = row.w365_requestedautorenew;
   if (typeof requested !== "boolean") return undefined;
   const baseline = typeof row.w365_lastsyncedautorenew === "boolean" ? row.w365_lastsyncedautorenew : row.w365_autorenew;
@@ -73,7 +77,11 @@ export function pendingAutoRenew(row: { w365_requestedautorenew?: boolean | null
 }
 
 export function hasRequest(r: OutboundRequest): boolean {
-  return (r.quantity !== null && r.quantity !== undefined) || (r.status !== null && r.status !== undefined && r.status !== "") || (r.autoRenew !== null && r.autoRenew !== undefined);
+  return (
+    (r.quantity !== null && r.quantity !== undefined) ||
+    (r.status !== null && r.status !== undefined && r.status !== "") ||
+    (r.autoRenew !== null && r.autoRenew !== undefined)
+  );
 }
 
 export function planOutbound(o: {
@@ -91,9 +99,17 @@ export function planOutbound(o: {
     autoRenew: o.lastSynced?.autoRenew ?? ion.autoRenew,
   };
   const status = normalizeRequestedStatus(requested.status);
-  if (status === "invalid") return { kind: "refused", message: `Requested status "${requested.status}" is not one of active, suspended, deleted.` };
-  if (requested.quantity !== null && requested.quantity !== undefined && (!Number.isInteger(requested.quantity) || requested.quantity < 1)) {
-    return { kind: "refused", message: `Requested quantity ${requested.quantity} is not valid: use a whole number of at least 1 (to cancel, request status "deleted").` };
+  if (status === "invalid")
+    return { kind: "refused", message: `Requested status "${requested.status}" is not one of active, suspended, deleted.` };
+  if (
+    requested.quantity !== null &&
+    requested.quantity !== undefined &&
+    (!Number.isInteger(requested.quantity) || requested.quantity < 1)
+  ) {
+    return {
+      kind: "refused",
+      message: `Requested quantity ${requested.quantity} is not valid: use a whole number of at least 1 (to cancel, request status "deleted").`,
+    };
   }
 
   const change: SubscriptionChange = {};
@@ -113,14 +129,18 @@ export function planOutbound(o: {
   consider("autoRenew", requested.autoRenew ?? undefined, ion.autoRenew, last.autoRenew, eq);
 
   if (conflicts.length > 0) {
-    const parts = conflicts.map((c) => `${c.field}: Ion now has ${String(c.ion)} (was ${String(c.lastSynced)} at the last sync), you requested ${String(c.requested)}`);
+    const parts = conflicts.map(
+      (c) =>
+        `${c.field}: Ion now has ${String(c.ion)} (was ${String(c.lastSynced)} at the last sync), you requested ${String(c.requested)}`,
+    );
     return {
       kind: "conflict",
       conflicts,
       message: `Conflict, nothing was sent to Ion: ${parts.join("; ")}. Save the request again to apply it over Ion's value, or clear it to keep Ion's.`,
     };
   }
-  if (Object.keys(change).length === 0) return { kind: "already-applied", message: "Ion already has the requested values; nothing to send." };
+  if (Object.keys(change).length === 0)
+    return { kind: "already-applied", message: "Ion already has the requested values; nothing to send." };
 
   if (statusBucket(ion.status) === "deleted") {
     return { kind: "refused", message: "The subscription is cancelled in Ion; it cannot be changed any more." };

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+
 import { stableStringify } from "../mappers/contentHash";
 import type { SubscriptionChange } from "./policy";
 
@@ -8,9 +9,21 @@ import type { SubscriptionChange } from "./policy";
  * placed (findByReferenceId) instead of placing a second one. The previous order id makes a later,
  * identical request (5 → 3 → 5 → 3) distinct from the earlier one.
  */
-export function orderReferenceId(o: { connectionId: string; subscriptionRowId: string; change: SubscriptionChange; previousOrderId?: string | null }): string {
+export function orderReferenceId(o: {
+  connectionId: string;
+  subscriptionRowId: string;
+  change: SubscriptionChange;
+  previousOrderId?: string | null;
+}): string {
   const digest = createHash("sha256")
-    .update(stableStringify({ c: o.connectionId.toLowerCase(), s: o.subscriptionRowId.toLowerCase(), ch: o.change, p: o.previousOrderId ?? null }))
+    .update(
+      stableStringify({
+        c: o.connectionId.toLowerCase(),
+        s: o.subscriptionRowId.toLowerCase(),
+        ch: o.change,
+        p: o.previousOrderId ?? null,
+      }),
+    )
     .digest("hex")
     .slice(0, 24);
   return `w365-${digest}`;

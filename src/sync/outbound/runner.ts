@@ -11,7 +11,16 @@
  * edited the row) evaluates them again. Clears are idempotent so the connector's own writes never
  * cause a second order.
  */
-import { buildSubscriptionUpdateOrder, IonNetworkError, IonNotFoundError, IonOrder, IonRateLimitError, IonServerError, IonSubscription, TERMINAL_ORDER_STATUSES } from "../../ion";
+import {
+  buildSubscriptionUpdateOrder,
+  IonNetworkError,
+  IonNotFoundError,
+  IonOrder,
+  IonRateLimitError,
+  IonServerError,
+  IonSubscription,
+  TERMINAL_ORDER_STATUSES,
+} from "../../ion";
 import { ensureError, errorCode } from "../../shared/errors";
 import { backoffMs, DEFAULT_RETRY } from "../../shared/retry";
 import type { SyncContext } from "../context";
@@ -43,7 +52,8 @@ export interface OutboundRow {
   w365_lastorderid?: string | null;
 }
 
-export type OutboundOutcome = "none" | "applied" | "already-applied" | "pending" | "conflict" | "refused" | "failed" | "skipped" | "would-send";
+export type OutboundOutcome =
+  "none" | "applied" | "already-applied" | "pending" | "conflict" | "refused" | "failed" | "skipped" | "would-send";
 
 export interface OutboundResult {
   subscriptionId: string;
@@ -69,15 +79,29 @@ const CLEAR_REQUEST = { w365_requestedquantity: null, w365_requestedstatus: null
 
 function lastSyncedOf(row: OutboundRow) {
   if (row.w365_lastsyncedquantity === null || row.w365_lastsyncedquantity === undefined) return null;
-  return { quantity: row.w365_lastsyncedquantity, status: row.w365_lastsyncedstatus ?? undefined, autoRenew: row.w365_lastsyncedautorenew ?? undefined };
+  return {
+    quantity: row.w365_lastsyncedquantity,
+    status: row.w365_lastsyncedstatus ?? undefined,
+    autoRenew: row.w365_lastsyncedautorenew ?? undefined,
+  };
 }
 
 /** Outbound work for one row. Never throws for a record-level problem: the row and the result say what happened. */
-export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, report: RunReport, o: OutboundOptions): Promise<OutboundResult> {
+export async function processOutboundRow(
+  ctx: SyncContext,
+  row: OutboundRow,
+  report: RunReport,
+  o: OutboundOptions,
+): Promise<OutboundResult> {
   const id = row.w365_providersubscriptionid;
   const name = row.w365_name ?? row.w365_ionsubscriptionid;
   const customerId = row.w365_ioncustomerid ?? "";
-  const result = (outcome: OutboundOutcome, message: string, extra: Partial<OutboundResult> = {}): OutboundResult => ({ subscriptionId: id, outcome, message, ...extra });
+  const result = (outcome: OutboundOutcome, message: string, extra: Partial<OutboundResult> = {}): OutboundResult => ({
+    subscriptionId: id,
+    outcome,
+    message,
+    ...extra,
+  });
   const update = async (body: Record<string, unknown>) => {
     if (!o.dryRun) await ctx.dv.update(SETS.providerSubscription, id, body);
   };
@@ -91,7 +115,13 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
     }
     const requested = { quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) };
     if ((state === SyncState.Conflict || state === SyncState.Error) && !o.adminEdit) {
-      report.add({ entity: "providersubscription", key: id, name, action: "skipped", message: "waiting for the admin (Conflict or Error)" });
+      report.add({
+        entity: "providersubscription",
+        key: id,
+        name,
+        action: "skipped",
+        message: "waiting for the admin (Conflict or Error)",
+      });
       return result("skipped", "Waiting for the admin to resolve the Conflict or Error.");
     }
     let sub: IonSubscription;
@@ -100,7 +130,8 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
     } catch (caught) {
       if (!(caught instanceof IonNotFoundError)) throw caught;
       // Removed in Ion (or its customer was): there is nothing to change; say so instead of failing.
-      const message = "Not sent: this subscription is no longer in StreamOne Ion. Clear the request; the next Sync Subscriptions marks the row as missing from Ion.";
+      const message =
+        "Not sent: this subscription is no longer in StreamOne Ion. Clear the request; the next Sync Subscriptions marks the row as missing from Ion.";
       await update({ w365_syncstate: SyncState.Error, w365_syncmessage: message });
       report.add({ entity: "providersubscription", key: id, name, action: "refused", message });
       return result("refused", message);
@@ -126,7 +157,15 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
           w365_lastsyncedstatus: sub.status,
           w365_lastsyncedautorenew: sub.autoRenew,
         });
-        report.add({ entity: "providersubscription", key: id, name, action: "conflict", before: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.lastSynced }), {}) }, after: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.ion }), {}) }, message: plan.message });
+        report.add({
+          entity: "providersubscription",
+          key: id,
+          name,
+          action: "conflict",
+          before: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.lastSynced }), {}) },
+          after: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.ion }), {}) },
+          message: plan.message,
+        });
         return result("conflict", plan.message);
       case "refused":
         await update({ w365_syncstate: SyncState.Error, w365_syncmessage: plan.message.slice(0, 2000) });
@@ -139,28 +178,52 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
     const e = ensureError(error);
     report.add({ entity: "providersubscription", key: id, name, action: "failed", error: { code: errorCode(error), message: e.message } });
     if (!o.dryRun) {
-      await ctx.dv.update(SETS.providerSubscription, id, { w365_syncmessage: `Outbound failed: ${e.message}`.slice(0, 2000) }).catch(() => undefined);
+      await ctx.dv
+        .update(SETS.providerSubscription, id, { w365_syncmessage: `Outbound failed: ${e.message}`.slice(0, 2000) })
+        .catch(() => undefined);
     }
     return result("failed", e.message);
   }
 
   function syncedBody(sub: IonSubscription): Record<string, unknown> {
     if (!row._w365_provideraccount_value) {
-      return { w365_quantity: sub.quantity, w365_status: sub.status, w365_autorenew: sub.autoRenew, w365_lastsyncedquantity: sub.quantity, w365_lastsyncedstatus: sub.status, w365_lastsyncedautorenew: sub.autoRenew, w365_requestedautorenew: sub.autoRenew };
+      return {
+        w365_quantity: sub.quantity,
+        w365_status: sub.status,
+        w365_autorenew: sub.autoRenew,
+        w365_lastsyncedquantity: sub.quantity,
+        w365_lastsyncedstatus: sub.status,
+        w365_lastsyncedautorenew: sub.autoRenew,
+        w365_requestedautorenew: sub.autoRenew,
+      };
     }
     // Same body and hash as the inbound sync writes, so the next subscriptions sync sees no change.
-    const built = toProviderSubscriptionRow(ctx.connection.id, sub, { providerAccountId: row._w365_provideraccount_value, accountId: row._w365_account_value }, false);
+    const built = toProviderSubscriptionRow(
+      ctx.connection.id,
+      sub,
+      { providerAccountId: row._w365_provideraccount_value, accountId: row._w365_account_value },
+      false,
+    );
     return built.body;
   }
 
   async function send(sub: IonSubscription, change: SubscriptionChange, message: string): Promise<OutboundResult> {
-    const referenceId = orderReferenceId({ connectionId: ctx.connection.id, subscriptionRowId: id, change, previousOrderId: row.w365_lastorderid });
+    const referenceId = orderReferenceId({
+      connectionId: ctx.connection.id,
+      subscriptionRowId: id,
+      change,
+      previousOrderId: row.w365_lastorderid,
+    });
     if (o.dryRun) {
       report.add({ entity: "order", key: id, name, action: "would-send", after: { ...change }, message });
       return result("would-send", message, { referenceId });
     }
     // Intent first: if this process dies after Ion accepted the order, the next run finds it by referenceId.
-    await update({ w365_orderreference: referenceId, w365_syncstate: SyncState.SentToIon, w365_syncmessage: `${message} Order reference ${referenceId}.`.slice(0, 2000) });
+    await update({
+      w365_orderreference: referenceId,
+      w365_syncstate: SyncState.SentToIon,
+      w365_syncmessage: `${message} Order reference ${referenceId}.`.slice(0, 2000),
+    });
     const order = await placeOnce(sub, change, referenceId);
     await update({ w365_lastorderid: order.orderId });
     return track(order, referenceId);
@@ -178,12 +241,22 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
       try {
         await ctx.deps.hooks?.beforeOrder?.({ subscriptionId: id, referenceId });
         const order = await ctx.ion.orders.create(customerId, buildSubscriptionUpdateOrder(sub, change, referenceId));
-        report.add({ entity: "order", key: id, name, action: "order-placed", after: { ...change, orderId: order.orderId }, message: `order ${order.orderId} (${referenceId})` });
+        report.add({
+          entity: "order",
+          key: id,
+          name,
+          action: "order-placed",
+          after: { ...change, orderId: order.orderId },
+          message: `order ${order.orderId} (${referenceId})`,
+        });
         return order;
       } catch (error) {
         const ambiguous = error instanceof IonNetworkError || error instanceof IonServerError || error instanceof IonRateLimitError;
         if (!ambiguous || attempt >= maxAttempts) throw error;
-        ctx.logger.warn(`order placement got no clear answer, attempt ${attempt} of ${maxAttempts}; checking Ion for reference ${referenceId}`, { subscription: id });
+        ctx.logger.warn(
+          `order placement got no clear answer, attempt ${attempt} of ${maxAttempts}; checking Ion for reference ${referenceId}`,
+          { subscription: id },
+        );
         await ctx.sleep(backoffMs(attempt, { ...DEFAULT_RETRY, baseDelayMs: 500, maxDelayMs: 10_000 }));
       }
     }
@@ -200,12 +273,30 @@ export async function processOutboundRow(ctx: SyncContext, row: OutboundRow, rep
     if (status === "COMPLETED") {
       const fresh = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
       const message = `Applied in Ion by order ${order.orderId}.`;
-      await update({ ...syncedBody(fresh), ...CLEAR_REQUEST, w365_syncstate: SyncState.InSync, w365_syncmessage: message, w365_lastorderid: order.orderId });
-      report.add({ entity: "order", key: id, name, action: "order-completed", before: { quantity: row.w365_quantity, status: row.w365_status, autoRenew: row.w365_autorenew }, after: { quantity: fresh.quantity, status: fresh.status, autoRenew: fresh.autoRenew }, message });
+      await update({
+        ...syncedBody(fresh),
+        ...CLEAR_REQUEST,
+        w365_syncstate: SyncState.InSync,
+        w365_syncmessage: message,
+        w365_lastorderid: order.orderId,
+      });
+      report.add({
+        entity: "order",
+        key: id,
+        name,
+        action: "order-completed",
+        before: { quantity: row.w365_quantity, status: row.w365_status, autoRenew: row.w365_autorenew },
+        after: { quantity: fresh.quantity, status: fresh.status, autoRenew: fresh.autoRenew },
+        message,
+      });
       return result("applied", message, { orderId: order.orderId, referenceId });
     }
     if (status === "ERROR" || status === "CANCELED") {
-      const detail = order.errors.map((e) => [e.code, e.detail].filter(Boolean).join(": ")).filter(Boolean).join("; ") || `order ${status.toLowerCase()}`;
+      const detail =
+        order.errors
+          .map((e) => [e.code, e.detail].filter(Boolean).join(": "))
+          .filter(Boolean)
+          .join("; ") || `order ${status.toLowerCase()}`;
       const message = `Ion did not apply order ${order.orderId}: ${detail}. Change the request and save it to try again.`;
       await update({ w365_syncstate: SyncState.Error, w365_syncmessage: message.slice(0, 2000), w365_lastorderid: order.orderId });
       report.add({ entity: "order", key: id, name, action: "order-failed", message });

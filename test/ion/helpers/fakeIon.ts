@@ -60,7 +60,13 @@ export async function startFakeIon(options: { initialRefreshToken?: string; acco
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
-      const recorded: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString("utf8") };
+      const recorded: RecordedRequest = {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
       state.requests.push(recorded);
       let reply: Reply | undefined;
       for (const route of state.routes) {
@@ -71,7 +77,8 @@ export async function startFakeIon(options: { initialRefreshToken?: string; acco
       if (!reply && recorded.path.startsWith("/api/v3/")) {
         const auth = String(req.headers.authorization ?? "");
         const token = auth.replace(/^Bearer /, "");
-        if (!state.validAccessTokens.has(token)) reply = { status: 401, body: { error: "UNAUTHENTICATED", message: "invalid token", code: 401 } };
+        if (!state.validAccessTokens.has(token))
+          reply = { status: 401, body: { error: "UNAUTHENTICATED", message: "invalid token", code: 401 } };
       }
       reply ??= { status: 404, body: { error: "NOT_FOUND", message: `no route ${recorded.method} ${recorded.path}`, code: 404 } };
       if (reply.drop) {
@@ -79,7 +86,10 @@ export async function startFakeIon(options: { initialRefreshToken?: string; acco
         return;
       }
       const text = reply.body === undefined ? "" : typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body);
-      res.writeHead(reply.status, { "Content-Type": typeof reply.body === "string" ? "text/plain" : "application/json", ...(reply.headers ?? {}) });
+      res.writeHead(reply.status, {
+        "Content-Type": typeof reply.body === "string" ? "text/plain" : "application/json",
+        ...(reply.headers ?? {}),
+      });
       res.end(text);
     });
   });

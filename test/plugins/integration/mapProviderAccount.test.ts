@@ -5,7 +5,7 @@
 import { syncEngine } from "../../../functions/runtime";
 import { parseRemoteExecutionContext } from "../../../plugins/context";
 import { dispatch } from "../../../plugins/dispatch";
-import { WebhookRefusedError, type PluginDeps } from "../../../plugins/types";
+import { type PluginDeps, WebhookRefusedError } from "../../../plugins/types";
 import { silentLogger } from "../../../src/shared/logger";
 import { MappingStatus, runSync, runVerify, type SyncDeps } from "../../../src/sync";
 import { all, startWorld, type World } from "../../sync/integration/world";
@@ -40,11 +40,17 @@ describe("w365_MapProviderAccount with the real engine", () => {
   const call = (providerAccountId: string, input: Record<string, unknown>) =>
     dispatch(
       parseRemoteExecutionContext(
-        remoteContext({ message: "w365_MapProviderAccount", entity: "w365_provideraccount", id: providerAccountId, input: { Target: entityReference("w365_provideraccount", providerAccountId), ...input } }),
+        remoteContext({
+          message: "w365_MapProviderAccount",
+          entity: "w365_provideraccount",
+          id: providerAccountId,
+          input: { Target: entityReference("w365_provideraccount", providerAccountId), ...input },
+        }),
       ),
       deps,
     );
-  const rowsWith = async (status: number) => (await all<Row>(w.dv, PA, `w365_mappingstatus eq ${status}`, ["w365_provideraccountid"])).map((r) => String(r.w365_provideraccountid));
+  const rowsWith = async (status: number) =>
+    (await all<Row>(w.dv, PA, `w365_mappingstatus eq ${status}`, ["w365_provideraccountid"])).map((r) => String(r.w365_provideraccountid));
   const accountCount = async () => (await all<Row>(w.dv, "accounts", undefined, ["accountid"])).length;
   const mappingOf = (id: string) => w.dv.retrieve<Row>(PA, id, { select: ["w365_mappingstatus", "_w365_account_value"] });
 

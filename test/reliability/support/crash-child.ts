@@ -21,12 +21,20 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: "info", sink: (line) => void process.stderr.write(`${line}\n`) });
   // Real waits, capped short: back-off and lease waits keep their order without slowing the suite.
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 20)));
-  const dataverse = new DataverseClient({ url: env("DATAVERSE_URL"), auth: { kind: "static", token: env("DATAVERSE_TOKEN") }, logger, clock, sleep });
+  const dataverse = new DataverseClient({
+    url: env("DATAVERSE_URL"),
+    auth: { kind: "static", token: env("DATAVERSE_TOKEN") },
+    logger,
+    clock,
+    sleep,
+  });
   const summary = await runSync(
     { dataverse, logger, clock, sleep, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } },
     { connectionId: env("CONNECTION_ID"), kind: (process.env.SYNC_KIND ?? "all") as SyncKind, trigger: "schedule" },
   );
-  process.stdout.write(`${JSON.stringify({ runId: summary.runId, status: summary.status, message: summary.message, resumed: summary.resumed, counts: summary.counts })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ runId: summary.runId, status: summary.status, message: summary.message, resumed: summary.resumed, counts: summary.counts })}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

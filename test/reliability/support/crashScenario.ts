@@ -9,13 +9,15 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+
 import { buildSync } from "esbuild";
+
 import { runSync } from "../../../src/sync";
 import { DEFAULT_STALE_RUN_MS } from "../../../src/sync/checkpoint";
-import { dumpState, duplicates, type Dump } from "./dump";
+import { type Dump, dumpState, duplicates } from "./dump";
 import type { ProxiedRequest, ProxyCounter } from "./proxy";
 import { applyStoryChanges, duplicateOrders } from "./scenario";
-import { startRelWorld, type RelWorld } from "./world";
+import { type RelWorld, startRelWorld } from "./world";
 
 const ROOT = path.resolve(__dirname, "../../..");
 let childScript: string | undefined;
@@ -25,7 +27,16 @@ export function crashChildScript(): string {
   if (childScript) return childScript;
   const dir = mkdtempSync(path.join(os.tmpdir(), "rel-crash-"));
   childScript = path.join(dir, "crash-child.js");
-  buildSync({ entryPoints: [path.join(__dirname, "crash-child.ts")], bundle: true, platform: "node", target: "node20", format: "cjs", packages: "external", outfile: childScript, logLevel: "error" });
+  buildSync({
+    entryPoints: [path.join(__dirname, "crash-child.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    packages: "external",
+    outfile: childScript,
+    logLevel: "error",
+  });
   return childScript;
 }
 
@@ -36,7 +47,10 @@ export interface ChildOutcome {
   stderr: string;
 }
 
-export function runChild(w: RelWorld, o: { clockOffsetMs?: number; kind?: string; onSpawn?: (kill: () => void) => void }): Promise<ChildOutcome> {
+export function runChild(
+  w: RelWorld,
+  o: { clockOffsetMs?: number; kind?: string; onSpawn?: (kill: () => void) => void },
+): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [crashChildScript()], {
       cwd: ROOT,
@@ -83,7 +97,12 @@ async function prepare(seed: number, size: { customers: number; subscriptionsPer
   const dir = mkdtempSync(path.join(os.tmpdir(), "rel-crash-db-"));
   const counter: ProxyCounter = { n: 0, frozen: false };
   const hook: Prepared["hook"] = {};
-  const w = await startRelWorld({ seed, ...size, dbPath: path.join(dir, "dataverse.sqlite"), proxies: { counter, afterUpstream: (r) => hook.afterUpstream?.(r) ?? "pass" } });
+  const w = await startRelWorld({
+    seed,
+    ...size,
+    dbPath: path.join(dir, "dataverse.sqlite"),
+    proxies: { counter, afterUpstream: (r) => hook.afterUpstream?.(r) ?? "pass" },
+  });
   const first = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
   if (first.status !== "succeeded") throw new Error(`first sync ${first.status}: ${first.message}`);
   await applyStoryChanges(w.dv, w.ion);
@@ -137,7 +156,13 @@ export function chooseKillPoints(requests: ProxiedRequest[], count: number, seed
   return [...points].sort((a, b) => a - b);
 }
 
-export async function crashAt(seed: number, size: { customers: number; subscriptionsPerCustomer: number }, point: number, clean: CleanReference, logs: string[]): Promise<CrashPointResult> {
+export async function crashAt(
+  seed: number,
+  size: { customers: number; subscriptionsPerCustomer: number },
+  point: number,
+  clean: CleanReference,
+  logs: string[],
+): Promise<CrashPointResult> {
   const p = await prepare(seed, size);
   try {
     let request = "";

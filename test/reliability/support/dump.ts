@@ -9,7 +9,18 @@ import type { DataverseClient } from "../../../src/dataverse";
 type Row = Record<string, unknown>;
 
 /** System columns and the content hash (it hashes lookup GUIDs, so it differs per environment by design). */
-const SYSTEM = new Set(["@odata.etag", "w365_contenthash", "createdon", "modifiedon", "overriddencreatedon", "versionnumber", "_createdby_value", "_modifiedby_value", "_ownerid_value", "_owningbusinessunit_value"]);
+const SYSTEM = new Set([
+  "@odata.etag",
+  "w365_contenthash",
+  "createdon",
+  "modifiedon",
+  "overriddencreatedon",
+  "versionnumber",
+  "_createdby_value",
+  "_modifiedby_value",
+  "_ownerid_value",
+  "_owningbusinessunit_value",
+]);
 /** Connector columns that differ per environment or per moment (tokens, leases, URLs, timestamps). */
 const CONNECTION_VOLATILE = new Set([
   "w365_ionbaseurl",
@@ -74,7 +85,9 @@ export async function dumpState(dv: DataverseClient, o: { runs?: "full" | "statu
   const providerSubscriptions = await all(dv, "w365_providersubscriptions");
   const runs = await all(dv, "w365_syncruns");
   const accountName = new Map(accounts.map((a) => [String(a.accountid), `${String(a.name)} <${String(a.emailaddress1 ?? "")}>`]));
-  const providerAccountKey = new Map(providerAccounts.map((p) => [String(p.w365_provideraccountid), `ion:${String(p.w365_ioncustomerid)}`]));
+  const providerAccountKey = new Map(
+    providerAccounts.map((p) => [String(p.w365_provideraccountid), `ion:${String(p.w365_ioncustomerid)}`]),
+  );
   const connectionName = new Map(connections.map((c) => [String(c.w365_providerconnectionid), String(c.w365_name)]));
   const lookups = (r: Row): Row => {
     const out: Row = { ...r };
@@ -90,20 +103,36 @@ export async function dumpState(dv: DataverseClient, o: { runs?: "full" | "statu
     // Order ids and reference ids embed per-environment GUIDs; what matters is whether one is there.
     w365_lastorderid: r.w365_lastorderid ? "<order>" : null,
     w365_orderreference: r.w365_orderreference ? "<reference>" : null,
-    w365_syncmessage: typeof r.w365_syncmessage === "string" ? r.w365_syncmessage.replace(GUID, "<guid>").replace(/\b(order|reference) [\w:-]+/gi, "$1 <id>") : r.w365_syncmessage,
+    w365_syncmessage:
+      typeof r.w365_syncmessage === "string"
+        ? r.w365_syncmessage.replace(GUID, "<guid>").replace(/\b(order|reference) [\w:-]+/gi, "$1 <id>")
+        : r.w365_syncmessage,
   });
   return {
     accounts: accounts.map((a) => lookups(strip(a, "accountid"))).sort(byKey((r) => `${String(r.name)}|${String(r.emailaddress1)}`)),
     connections: connections.map((c) => lookups(strip(c, "w365_providerconnectionid", CONNECTION_VOLATILE))),
-    providerAccounts: providerAccounts.map((p) => lookups(strip(p, "w365_provideraccountid"))).sort(byKey((r) => String(r.w365_ioncustomerid))),
-    providerSubscriptions: providerSubscriptions.map((s) => orderFields(lookups(strip(s, "w365_providersubscriptionid")))).sort(byKey((r) => String(r.w365_ionsubscriptionid))),
+    providerAccounts: providerAccounts
+      .map((p) => lookups(strip(p, "w365_provideraccountid")))
+      .sort(byKey((r) => String(r.w365_ioncustomerid))),
+    providerSubscriptions: providerSubscriptions
+      .map((s) => orderFields(lookups(strip(s, "w365_providersubscriptionid"))))
+      .sort(byKey((r) => String(r.w365_ionsubscriptionid))),
     runs: runs
       .map((r) =>
         o.runs === "kind"
           ? { kind: r.w365_kind }
           : o.runs === "status"
-          ? { kind: r.w365_kind, status: r.w365_status }
-          : { kind: r.w365_kind, trigger: r.w365_trigger, status: r.w365_status, dryrun: r.w365_dryrun, created: r.w365_created, updated: r.w365_updated, unchanged: r.w365_unchanged, failed: r.w365_failed },
+            ? { kind: r.w365_kind, status: r.w365_status }
+            : {
+                kind: r.w365_kind,
+                trigger: r.w365_trigger,
+                status: r.w365_status,
+                dryrun: r.w365_dryrun,
+                created: r.w365_created,
+                updated: r.w365_updated,
+                unchanged: r.w365_unchanged,
+                failed: r.w365_failed,
+              },
       )
       .sort(byKey((r) => JSON.stringify(r))),
   };
@@ -111,7 +140,12 @@ export async function dumpState(dv: DataverseClient, o: { runs?: "full" | "statu
 
 /** Rows per table, for the report. */
 export function dumpCounts(d: Dump): Record<string, number> {
-  return { accounts: d.accounts.length, providerAccounts: d.providerAccounts.length, providerSubscriptions: d.providerSubscriptions.length, runs: d.runs.length };
+  return {
+    accounts: d.accounts.length,
+    providerAccounts: d.providerAccounts.length,
+    providerSubscriptions: d.providerSubscriptions.length,
+    runs: d.runs.length,
+  };
 }
 
 /** Rows that share their natural key (there must be none). */

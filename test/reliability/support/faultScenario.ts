@@ -5,13 +5,13 @@
  * service protection limits (lowered so a small sync really reaches them, on an emulator clock the
  * client's back-off advances) plus random 429s and 412 ETag conflicts.
  */
+import type { FaultConfig } from "../../../sandbox/ion/types";
 import { DataverseClient } from "../../../src/dataverse";
 import { memoryLogger, silentLogger } from "../../../src/shared/logger";
 import { runSync, type SyncRunSummary } from "../../../src/sync";
-import type { FaultConfig } from "../../../sandbox/ion/types";
-import { dumpCounts, dumpState, duplicates, type Dump } from "./dump";
+import { type Dump, dumpCounts, dumpState, duplicates } from "./dump";
 import { applyStoryChanges, duplicateOrders } from "./scenario";
-import { startRelWorld, type RelWorld } from "./world";
+import { type RelWorld, startRelWorld } from "./world";
 
 export const ION_FAULTS_10_PERCENT: FaultConfig = {
   seed: 17,
@@ -62,7 +62,13 @@ async function story(w: RelWorld, dv: DataverseClient, logLines: string[]): Prom
   await sync();
   const last = runs[runs.length - 1];
   if (last?.status !== "succeeded") throw new Error(`the last sync ended ${last?.status}: ${last?.message}`);
-  return { dump: await dumpState(dv, { runs: "kind" }), runs, orders: w.ion.control.orders().length, duplicateOrders: duplicateOrders(w.ion), logLines };
+  return {
+    dump: await dumpState(dv, { runs: "kind" }),
+    runs,
+    orders: w.ion.control.orders().length,
+    duplicateOrders: duplicateOrders(w.ion),
+    logLines,
+  };
 }
 
 export async function runCleanStory(seed: number, size: { customers: number; subscriptionsPerCustomer: number }): Promise<StoryResult> {
@@ -88,7 +94,10 @@ export interface FaultFigures {
   recordsRetriedNextRun: number;
 }
 
-export async function runFaultedStory(seed: number, size: { customers: number; subscriptionsPerCustomer: number }): Promise<{ result: StoryResult; figures: FaultFigures; secrets: string[] }> {
+export async function runFaultedStory(
+  seed: number,
+  size: { customers: number; subscriptionsPerCustomer: number },
+): Promise<{ result: StoryResult; figures: FaultFigures; secrets: string[] }> {
   let emulatorNow = Date.now();
   const emulatorClock = { now: () => emulatorNow };
   const logger = memoryLogger();
@@ -105,11 +114,17 @@ export async function runFaultedStory(seed: number, size: { customers: number; s
     logger: silentLogger,
   });
   try {
-    const dv = new DataverseClient({ url: w.dataverseUrl, auth: { kind: "static", token: w.emu.integrationToken }, logger, sleep: async (ms) => void (emulatorNow += ms) });
+    const dv = new DataverseClient({
+      url: w.dataverseUrl,
+      auth: { kind: "static", token: w.emu.integrationToken },
+      logger,
+      sleep: async (ms) => void (emulatorNow += ms),
+    });
     const result = await story({ ...w, deps: { ...w.deps, logger } }, dv, logger.lines);
     const [dvProxy] = w.proxies;
     const faults: Record<string, number> = {};
-    for (const e of w.ion.control.requestLog()) if (e.fault) faults[e.fault.replace(/^rule\d+:/, "")] = (faults[e.fault.replace(/^rule\d+:/, "")] ?? 0) + 1;
+    for (const e of w.ion.control.requestLog())
+      if (e.fault) faults[e.fault.replace(/^rule\d+:/, "")] = (faults[e.fault.replace(/^rule\d+:/, "")] ?? 0) + 1;
     const figures: FaultFigures = {
       seed,
       ion: { requests: w.ion.control.requestLog().length, faults },

@@ -12,7 +12,10 @@ export const isSoak = process.env.RELIABILITY_SOAK === "1";
 export function recordFigures(area: string, figures: Record<string, unknown>): void {
   const dir = isSoak ? path.join(ARTIFACTS_DIR, "soak") : ARTIFACTS_DIR;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `${area}.json`), `${JSON.stringify({ area, variant: isSoak ? "soak" : "npm-test", at: new Date().toISOString(), ...figures }, null, 2)}\n`);
+  writeFileSync(
+    path.join(dir, `${area}.json`),
+    `${JSON.stringify({ area, variant: isSoak ? "soak" : "npm-test", at: new Date().toISOString(), ...figures }, null, 2)}\n`,
+  );
 }
 
 /** A text artifact (logs, CLI output) kept for the secret scan. */

@@ -32,7 +32,13 @@ export async function runWebhookLoad(seconds: number, rate = 50): Promise<LoadFi
     const wrongRate = 5;
     const [report, wrong] = await Promise.all([
       driveWebhookLoad({ url: world.host.url, key: world.webhookKey, ratePerSecond: rate, seconds, payload }),
-      driveWebhookLoad({ url: world.host.url, key: "wrong-key-0123456789abcdef", ratePerSecond: wrongRate, seconds, payload: (i) => delivery(100_000 + i) }),
+      driveWebhookLoad({
+        url: world.host.url,
+        key: "wrong-key-0123456789abcdef",
+        ratePerSecond: wrongRate,
+        seconds,
+        payload: (i) => delivery(100_000 + i),
+      }),
     ]);
     await world.idle();
     const sent = rate * seconds;

@@ -58,7 +58,13 @@ export async function startRecordingProxy(o: ProxyOptions): Promise<RecordingPro
       const body = Buffer.concat(chunks);
       const forged = o.intercept?.({ method: req.method ?? "GET", path: (req.url ?? "").split("?")[0] ?? "", body: body.toString("utf8") });
       if (forged) {
-        requests.push({ index, method: req.method ?? "GET", path: (req.url ?? "").split("?")[0] ?? "", status: forged.status, target: `${o.name} (intercepted)` });
+        requests.push({
+          index,
+          method: req.method ?? "GET",
+          path: (req.url ?? "").split("?")[0] ?? "",
+          status: forged.status,
+          target: `${o.name} (intercepted)`,
+        });
         const text = JSON.stringify(forged.body);
         res.writeHead(forged.status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
         res.end(text);

@@ -4,8 +4,8 @@
  * (the run under test); Ion completes the orders; a third full sync. Clean and disturbed worlds with
  * the same seed must end in the same normalised state.
  */
-import type { DataverseClient } from "../../../src/dataverse";
 import type { IonSimulator } from "../../../sandbox/ion";
+import type { DataverseClient } from "../../../src/dataverse";
 
 type Row = Record<string, unknown>;
 
@@ -16,7 +16,11 @@ export interface StoryChanges {
 
 async function subscriptions(dv: DataverseClient): Promise<Row[]> {
   const out: Row[] = [];
-  for await (const r of dv.query<Row>("w365_providersubscriptions", { filter: "w365_status eq 'active'", select: ["w365_providersubscriptionid", "w365_ionsubscriptionid", "w365_quantity", "w365_autorenew"] })) out.push(r);
+  for await (const r of dv.query<Row>("w365_providersubscriptions", {
+    filter: "w365_status eq 'active'",
+    select: ["w365_providersubscriptionid", "w365_ionsubscriptionid", "w365_quantity", "w365_autorenew"],
+  }))
+    out.push(r);
   return out.sort((a, b) => Number(a.w365_ionsubscriptionid) - Number(b.w365_ionsubscriptionid));
 }
 
@@ -31,9 +35,13 @@ export async function applyStoryChanges(dv: DataverseClient, ion: IonSimulator):
   const customer = ion.control.addCustomer({ customerOrganization: "Reliability Test Holdings Ltd" });
   ion.control.addSubscription(customer.id);
   // Work 365 side: an admin's requests (quantity, suspend, auto-renew).
-  await dv.update("w365_providersubscriptions", String(pick(2).w365_providersubscriptionid), { w365_requestedquantity: Number(pick(2).w365_quantity) + 2 });
+  await dv.update("w365_providersubscriptions", String(pick(2).w365_providersubscriptionid), {
+    w365_requestedquantity: Number(pick(2).w365_quantity) + 2,
+  });
   await dv.update("w365_providersubscriptions", String(pick(3).w365_providersubscriptionid), { w365_requestedstatus: "suspended" });
-  await dv.update("w365_providersubscriptions", String(pick(4).w365_providersubscriptionid), { w365_requestedautorenew: !pick(4).w365_autorenew });
+  await dv.update("w365_providersubscriptions", String(pick(4).w365_providersubscriptionid), {
+    w365_requestedautorenew: !pick(4).w365_autorenew,
+  });
   return { requests: 3 };
 }
 

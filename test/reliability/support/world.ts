@@ -4,14 +4,14 @@
  * as an admin would, the reseller's existing accounts seeded, and every secret they issue collected.
  * Optionally both are reached through recording proxies (crash points, issued tokens).
  */
-import { DataverseClient } from "../../../src/dataverse";
-import { silentLogger, type Logger } from "../../../src/shared/logger";
-import type { SyncDeps } from "../../../src/sync";
 import type { DataverseEmulator, DataverseEmulatorOptions } from "../../../sandbox/dataverse";
-import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import type { FaultConfig } from "../../../sandbox/ion/types";
+import { DataverseClient } from "../../../src/dataverse";
+import { type Logger, silentLogger } from "../../../src/shared/logger";
+import type { SyncDeps } from "../../../src/sync";
 import { connectionRow, seedCrmAccounts, startSolutionEmulator } from "../../support/world";
-import { startRecordingProxy, type ProxyCounter, type RecordingProxy } from "./proxy";
+import { type ProxyCounter, type RecordingProxy, startRecordingProxy } from "./proxy";
 
 export interface WorldOptions {
   seed?: number;
@@ -24,7 +24,11 @@ export interface WorldOptions {
   /** The emulator's clock (service protection windows); real time when absent. */
   dataverseClock?: { now(): number };
   /** Put recording proxies in front of both servers (the connector and the client use them). */
-  proxies?: { counter?: ProxyCounter; afterUpstream?: Parameters<typeof startRecordingProxy>[0]["afterUpstream"]; interceptDataverse?: Parameters<typeof startRecordingProxy>[0]["intercept"] };
+  proxies?: {
+    counter?: ProxyCounter;
+    afterUpstream?: Parameters<typeof startRecordingProxy>[0]["afterUpstream"];
+    interceptDataverse?: Parameters<typeof startRecordingProxy>[0]["intercept"];
+  };
   logger?: Logger;
 }
 
@@ -47,26 +51,59 @@ export interface RelWorld {
 export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
   const seed = o.seed ?? 5;
   const customers = o.customers ?? 12;
-  const ion = await startIonSimulator({ seed, customers, subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2, orderProcessing: { mode: "manual" }, faults: o.ionFaults });
-  const emu = await startSolutionEmulator({ dbPath: o.dbPath, faults: o.dataverseFaults, serviceProtection: o.serviceProtection, logger: o.logger, clock: o.dataverseClock });
+  const ion = await startIonSimulator({
+    seed,
+    customers,
+    subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2,
+    orderProcessing: { mode: "manual" },
+    faults: o.ionFaults,
+  });
+  const emu = await startSolutionEmulator({
+    dbPath: o.dbPath,
+    faults: o.dataverseFaults,
+    serviceProtection: o.serviceProtection,
+    logger: o.logger,
+    clock: o.dataverseClock,
+  });
   const proxies: RecordingProxy[] = [];
   let dataverseUrl = emu.url;
   let ionUrl = ion.url;
   if (o.proxies) {
     const counter = o.proxies.counter ?? { n: 0, frozen: false };
-    const dvProxy = await startRecordingProxy({ target: emu.url, name: "dataverse", counter, afterUpstream: o.proxies.afterUpstream, intercept: o.proxies.interceptDataverse });
+    const dvProxy = await startRecordingProxy({
+      target: emu.url,
+      name: "dataverse",
+      counter,
+      afterUpstream: o.proxies.afterUpstream,
+      intercept: o.proxies.interceptDataverse,
+    });
     const ionProxy = await startRecordingProxy({ target: ion.url, name: "ion", counter, afterUpstream: o.proxies.afterUpstream });
     proxies.push(dvProxy, ionProxy);
     dataverseUrl = dvProxy.url;
     ionUrl = ionProxy.url;
   }
   // Setup goes straight to the emulator (no injected 429s on seeding, not counted as crash points).
-  const direct = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken }, logger: silentLogger, sleep: async () => undefined });
+  const direct = new DataverseClient({
+    url: emu.url,
+    auth: { kind: "static", token: emu.integrationToken },
+    logger: silentLogger,
+    sleep: async () => undefined,
+  });
   await seedCrmAccounts(direct, seed, customers);
   const connectionId = await direct.create("w365_providerconnections", connectionRow(ion, { ionUrl, status: 365000000 }));
-  const dv = new DataverseClient({ url: dataverseUrl, auth: { kind: "static", token: emu.integrationToken }, logger: o.logger ?? silentLogger, sleep: async () => undefined });
+  const dv = new DataverseClient({
+    url: dataverseUrl,
+    auth: { kind: "static", token: emu.integrationToken },
+    logger: o.logger ?? silentLogger,
+    sleep: async () => undefined,
+  });
   // Small Ion pages: more requests per sync, so more places for a fault or a crash to land.
-  const deps: SyncDeps = { dataverse: dv, logger: o.logger ?? silentLogger, sleep: async () => undefined, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } };
+  const deps: SyncDeps = {
+    dataverse: dv,
+    logger: o.logger ?? silentLogger,
+    sleep: async () => undefined,
+    ion: { customerPageSize: 4, subscriptionPageLimit: 8 },
+  };
   const extra = new Set<string>();
   return {
     ion,
@@ -78,7 +115,13 @@ export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
     connectionId,
     proxies,
     secrets: () => {
-      const out = new Set<string>([ion.credentials.refreshToken, ion.credentials.apiSecret, emu.integrationToken, emu.adminToken, ...extra]);
+      const out = new Set<string>([
+        ion.credentials.refreshToken,
+        ion.credentials.apiSecret,
+        emu.integrationToken,
+        emu.adminToken,
+        ...extra,
+      ]);
       for (const p of proxies) for (const s of p.issuedSecrets) out.add(s);
       return [...out];
     },
@@ -93,6 +136,8 @@ export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
 
 /** Reads the current token columns of the connector (the integration user may read secured columns). */
 export async function currentTokens(w: RelWorld): Promise<string[]> {
-  const row = await w.dv.retrieve<Record<string, unknown>>("w365_providerconnections", w.connectionId, { select: ["w365_refreshtoken", "w365_accesstoken"] });
+  const row = await w.dv.retrieve<Record<string, unknown>>("w365_providerconnections", w.connectionId, {
+    select: ["w365_refreshtoken", "w365_accesstoken"],
+  });
   return [row.w365_refreshtoken, row.w365_accesstoken].filter((v): v is string => typeof v === "string" && v.length > 0);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { startWithFixture, type Api } from "./fixture";
+
+import { type Api, startWithFixture } from "./fixture";
 
 let api: Api;
 let conn: string;
@@ -80,7 +81,12 @@ describe("Dataverse emulator: $batch (reference 1.7)", () => {
     const r = await sendBatch([
       [
         { method: "POST", url: "w365_providerconnections", body: { w365_name: "CS conn" }, contentId: "1" },
-        { method: "POST", url: "w365_provideraccounts", body: { w365_ioncustomerid: "cs-1", "w365_connection@odata.bind": "$1" }, contentId: "2" },
+        {
+          method: "POST",
+          url: "w365_provideraccounts",
+          body: { w365_ioncustomerid: "cs-1", "w365_connection@odata.bind": "$1" },
+          contentId: "2",
+        },
         { method: "PATCH", url: "$1", body: { w365_apikey: "from-batch" }, contentId: "3" },
       ],
     ]);
@@ -88,7 +94,10 @@ describe("Dataverse emulator: $batch (reference 1.7)", () => {
     expect(r.text).toMatch(/boundary=changesetresponse_[0-9a-f-]{36}/);
     expect(r.text).toMatch(/Content-ID: 1\r\n/);
     expect(statuses(r.text)).toEqual([204, 204, 204]);
-    const created = await api.call("GET", "w365_provideraccounts?$filter=w365_ioncustomerid eq 'cs-1'&$expand=w365_connection($select=w365_name,w365_apikey)");
+    const created = await api.call(
+      "GET",
+      "w365_provideraccounts?$filter=w365_ioncustomerid eq 'cs-1'&$expand=w365_connection($select=w365_name,w365_apikey)",
+    );
     expect(created.json.value[0].w365_connection).toMatchObject({ w365_name: "CS conn", w365_apikey: "from-batch" });
   });
 
@@ -189,7 +198,8 @@ describe("Dataverse emulator: bulk upsert throughput (issue 8)", () => {
     // /$count is capped at 5000 like Dataverse; read the exact figure through paging instead.
     expect(count.text).toBe("5000");
     let rows = 0;
-    let next: string | undefined = "w365_providersubscriptions?$select=w365_ionsubscriptionid&$filter=startswith(w365_ionsubscriptionid,'bulk-')";
+    let next: string | undefined =
+      "w365_providersubscriptions?$select=w365_ionsubscriptionid&$filter=startswith(w365_ionsubscriptionid,'bulk-')";
     while (next) {
       const page = await api.call("GET", next);
       rows += page.json.value.length;

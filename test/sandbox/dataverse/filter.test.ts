@@ -1,6 +1,14 @@
 import Database from "better-sqlite3";
 import fc from "fast-check";
-import { compileFilter, evaluateFilter, parseFilter, tokenize, FilterSyntaxError, type ColumnResolver } from "../../../sandbox/dataverse/odata/filter";
+
+import {
+  type ColumnResolver,
+  compileFilter,
+  evaluateFilter,
+  FilterSyntaxError,
+  parseFilter,
+  tokenize,
+} from "../../../sandbox/dataverse/odata/filter";
 
 const resolver: ColumnResolver = (path) => {
   const types: Record<string, string> = {
@@ -42,7 +50,9 @@ describe("OData $filter parser (reference 1.2)", () => {
   });
 
   it("1.2: recognises GUIDs, dates, numbers, booleans and null", () => {
-    const kinds = tokenize("_parent_value eq 0a8e2b44-1111-4c1e-8d1a-1e2f3a4b5c01 and createdon ge 2024-01-02T03:04:05Z and qty lt -3 and score le 0.5 and active eq false and name eq null").map((t) => t.kind);
+    const kinds = tokenize(
+      "_parent_value eq 0a8e2b44-1111-4c1e-8d1a-1e2f3a4b5c01 and createdon ge 2024-01-02T03:04:05Z and qty lt -3 and score le 0.5 and active eq false and name eq null",
+    ).map((t) => t.kind);
     expect(kinds).toEqual(expect.arrayContaining(["guid", "datetime", "number"]));
     // A GUID starting with letters must not be read as an identifier.
     expect(tokenize("abcdef12-1111-4c1e-8d1a-1e2f3a4b5c01")[0]!.kind).toBe("guid");
@@ -69,7 +79,10 @@ describe("OData $filter parser (reference 1.2)", () => {
     const a = compileFilter(parseFilter("Microsoft.Dynamics.CRM.In(PropertyName='name',PropertyValues=['a','b'])"), resolver);
     expect(a.sql).toContain("IN (?,?)");
     expect(a.params).toEqual(["a", "b"]);
-    const b = compileFilter(parseFilter("Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)", { "@p1": "'qty'", "@p2": '["1","2"]' }), resolver);
+    const b = compileFilter(
+      parseFilter("Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)", { "@p1": "'qty'", "@p2": '["1","2"]' }),
+      resolver,
+    );
     expect(b.sql).toContain("IN");
   });
 
@@ -86,7 +99,13 @@ describe("OData $filter parser (reference 1.2)", () => {
     const db = new Database(":memory:");
     db.exec(`CREATE TABLE t (name TEXT COLLATE NOCASE, qty INTEGER)`);
     const ins = db.prepare("INSERT INTO t VALUES (?, ?)");
-    for (const [n, q] of [["Contoso Ltd", 1], ["Fabrikam", 2], ["contoso east", 3], [null, 4]] as const) ins.run(n, q);
+    for (const [n, q] of [
+      ["Contoso Ltd", 1],
+      ["Fabrikam", 2],
+      ["contoso east", 3],
+      [null, 4],
+    ] as const)
+      ins.run(n, q);
     const run = (f: string) => {
       const c = compileFilter(parseFilter(f), resolver);
       return (db.prepare(`SELECT qty FROM t WHERE ${c.sql} ORDER BY qty`).all(...c.params) as { qty: number }[]).map((r) => r.qty);
@@ -117,13 +136,20 @@ describe("OData $filter parser (reference 1.2)", () => {
       fc.boolean().map((b) => `active eq ${b}`),
     );
     const expr: fc.Arbitrary<string> = fc.letrec((tie) => ({
-      e: fc.oneof({ depthSize: "small" }, leaf, fc.tuple(tie("e"), fc.constantFrom("and", "or"), tie("e")).map(([a, op, b]) => `(${a} ${op} ${b})`), tie("e").map((a) => `not (${a})`)),
+      e: fc.oneof(
+        { depthSize: "small" },
+        leaf,
+        fc.tuple(tie("e"), fc.constantFrom("and", "or"), tie("e")).map(([a, op, b]) => `(${a} ${op} ${b})`),
+        tie("e").map((a) => `not (${a})`),
+      ),
     })).e as fc.Arbitrary<string>;
     fc.assert(
       fc.property(expr, (f) => {
         const ast = parseFilter(f);
         const c = compileFilter(ast, resolver);
-        const sqlHits = (db.prepare(`SELECT qty FROM t WHERE ${c.sql} ORDER BY qty`).all(...c.params) as { qty: number }[]).map((r) => r.qty);
+        const sqlHits = (db.prepare(`SELECT qty FROM t WHERE ${c.sql} ORDER BY qty`).all(...c.params) as { qty: number }[]).map(
+          (r) => r.qty,
+        );
         const memHits = rows
           .filter((r) => evaluateFilter(ast, ([p]) => (p === "active" ? r.active === 1 : (r as Record<string, unknown>)[p!])))
           .map((r) => r.qty)

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- conformance tests assert on arbitrary Web API JSON bodies */
 /** Shared test fixture: a small solution model and a thin fetch helper for the emulator's Web API. */
+import { type DataverseEmulator, type DataverseEmulatorOptions, startDataverseEmulator } from "../../../sandbox/dataverse";
 import type { ColumnDef, SolutionModel, TableDef } from "../../../src/solution/model";
-import { startDataverseEmulator, type DataverseEmulator, type DataverseEmulatorOptions } from "../../../sandbox/dataverse";
 
 export const ENDPOINT_ID = "7d0c1a52-6f3e-4d6b-9a59-0b8c1e4b2a01";
 export const STEP_VERIFY = "0a8e2b44-1111-4c1e-8d1a-1e2f3a4b5c01";
@@ -64,7 +64,15 @@ export function fixtureModel(version = "1.0.0.0"): SolutionModel & { relationshi
           c("w365_account", "lookup", { targets: ["account"] }),
           c("w365_matchscore", "decimal", { precision: 2, minValue: 0, maxValue: 1 }),
         ],
-        { keys: [{ logicalName: "w365_connection_ioncustomerid", displayName: "Connection + customer", columns: ["w365_connection", "w365_ioncustomerid"] }] },
+        {
+          keys: [
+            {
+              logicalName: "w365_connection_ioncustomerid",
+              displayName: "Connection + customer",
+              columns: ["w365_connection", "w365_ioncustomerid"],
+            },
+          ],
+        },
       ),
       t(
         "w365_providersubscription",
@@ -79,17 +87,46 @@ export function fixtureModel(version = "1.0.0.0"): SolutionModel & { relationshi
           c("w365_cost", "money", { precision: 2 }),
           c("w365_startdate", "datetime", { dateFormat: "dateonly" }),
         ],
-        { keys: [{ logicalName: "w365_connection_ionsubscriptionid", displayName: "Connection + subscription", columns: ["w365_connection", "w365_ionsubscriptionid"] }] },
+        {
+          keys: [
+            {
+              logicalName: "w365_connection_ionsubscriptionid",
+              displayName: "Connection + subscription",
+              columns: ["w365_connection", "w365_ionsubscriptionid"],
+            },
+          ],
+        },
       ),
       {
-        ...t("account", "accounts", [c("w365_microsofttenantid", "string", { isCustomField: true })], { isCustomEntity: false, primaryNameAttribute: "name" }),
+        ...t("account", "accounts", [c("w365_microsofttenantid", "string", { isCustomField: true })], {
+          isCustomEntity: false,
+          primaryNameAttribute: "name",
+        }),
         columns: [c("w365_microsofttenantid", "string", { isCustomField: true })],
       },
     ],
     relationships: [
-      { name: "w365_connection_accounts", referencedEntity: "w365_providerconnection", referencingEntity: "w365_provideraccount", referencingAttribute: "w365_connection", cascadeDelete: "Cascade" },
-      { name: "w365_connection_subscriptions", referencedEntity: "w365_providerconnection", referencingEntity: "w365_providersubscription", referencingAttribute: "w365_connection", cascadeDelete: "Cascade" },
-      { name: "w365_account_provideraccounts", referencedEntity: "account", referencingEntity: "w365_provideraccount", referencingAttribute: "w365_account", cascadeDelete: "Restrict" },
+      {
+        name: "w365_connection_accounts",
+        referencedEntity: "w365_providerconnection",
+        referencingEntity: "w365_provideraccount",
+        referencingAttribute: "w365_connection",
+        cascadeDelete: "Cascade",
+      },
+      {
+        name: "w365_connection_subscriptions",
+        referencedEntity: "w365_providerconnection",
+        referencingEntity: "w365_providersubscription",
+        referencingAttribute: "w365_connection",
+        cascadeDelete: "Cascade",
+      },
+      {
+        name: "w365_account_provideraccounts",
+        referencedEntity: "account",
+        referencingEntity: "w365_provideraccount",
+        referencingAttribute: "w365_account",
+        cascadeDelete: "Restrict",
+      },
     ],
     customApis: [
       {
@@ -118,8 +155,22 @@ export function fixtureModel(version = "1.0.0.0"): SolutionModel & { relationshi
         allowedCustomProcessingStepType: 2,
         workflowSdkStepEnabled: true,
         requestParameters: [
-          { uniqueName: "DryRun", name: "w365_SyncProviderAccounts.DryRun", displayName: "Dry run", description: "", type: "Boolean", isOptional: true },
-          { uniqueName: "RequestId", name: "w365_SyncProviderAccounts.RequestId", displayName: "Request id", description: "", type: "String", isOptional: true },
+          {
+            uniqueName: "DryRun",
+            name: "w365_SyncProviderAccounts.DryRun",
+            displayName: "Dry run",
+            description: "",
+            type: "Boolean",
+            isOptional: true,
+          },
+          {
+            uniqueName: "RequestId",
+            name: "w365_SyncProviderAccounts.RequestId",
+            displayName: "Request id",
+            description: "",
+            type: "String",
+            isOptional: true,
+          },
         ],
         responseProperties: [],
       },
@@ -136,7 +187,14 @@ export function fixtureModel(version = "1.0.0.0"): SolutionModel & { relationshi
         requestParameters: [
           { uniqueName: "Message", name: "w365_Ping.Message", displayName: "Message", description: "", type: "String", isOptional: false },
           { uniqueName: "Count", name: "w365_Ping.Count", displayName: "Count", description: "", type: "Integer", isOptional: true },
-          { uniqueName: "ProviderAccountId", name: "w365_Ping.ProviderAccountId", displayName: "Id", description: "", type: "Guid", isOptional: true },
+          {
+            uniqueName: "ProviderAccountId",
+            name: "w365_Ping.ProviderAccountId",
+            displayName: "Id",
+            description: "",
+            type: "Guid",
+            isOptional: true,
+          },
         ],
         responseProperties: [{ uniqueName: "Echo", name: "w365_Ping.Echo", displayName: "Echo", description: "", type: "String" }],
       },
@@ -155,8 +213,32 @@ export function fixtureModel(version = "1.0.0.0"): SolutionModel & { relationshi
       },
     ],
     steps: [
-      { id: STEP_VERIFY, name: "Verify Connectivity: webhook", message: "w365_VerifyConnectivity", primaryEntity: "w365_providerconnection", serviceEndpointId: ENDPOINT_ID, stage: 40, mode: 0, rank: 1, filteringAttributes: [], asyncAutoDelete: false, images: [] },
-      { id: STEP_SYNC, name: "Sync Provider Accounts: webhook", message: "w365_SyncProviderAccounts", primaryEntity: "w365_providerconnection", serviceEndpointId: ENDPOINT_ID, stage: 40, mode: 1, rank: 1, filteringAttributes: [], asyncAutoDelete: false, images: [] },
+      {
+        id: STEP_VERIFY,
+        name: "Verify Connectivity: webhook",
+        message: "w365_VerifyConnectivity",
+        primaryEntity: "w365_providerconnection",
+        serviceEndpointId: ENDPOINT_ID,
+        stage: 40,
+        mode: 0,
+        rank: 1,
+        filteringAttributes: [],
+        asyncAutoDelete: false,
+        images: [],
+      },
+      {
+        id: STEP_SYNC,
+        name: "Sync Provider Accounts: webhook",
+        message: "w365_SyncProviderAccounts",
+        primaryEntity: "w365_providerconnection",
+        serviceEndpointId: ENDPOINT_ID,
+        stage: 40,
+        mode: 1,
+        rank: 1,
+        filteringAttributes: [],
+        asyncAutoDelete: false,
+        images: [],
+      },
       {
         id: STEP_SUB_UPDATE,
         name: "Subscription change requested: webhook",
@@ -177,7 +259,13 @@ export function fixtureModel(version = "1.0.0.0"): SolutionModel & { relationshi
     ],
     roles: [],
     fieldSecurityProfiles: [
-      { id: "5f2b0000-0000-4000-8000-000000000001", name: "Work 365 Integration secrets", permissions: [{ entity: "w365_providerconnection", attribute: "w365_refreshtoken", canRead: true, canCreate: true, canUpdate: true }] },
+      {
+        id: "5f2b0000-0000-4000-8000-000000000001",
+        name: "Work 365 Integration secrets",
+        permissions: [
+          { entity: "w365_providerconnection", attribute: "w365_refreshtoken", canRead: true, canCreate: true, canUpdate: true },
+        ],
+      },
     ],
     webResources: [],
     customControls: [],
@@ -187,7 +275,11 @@ export function fixtureModel(version = "1.0.0.0"): SolutionModel & { relationshi
 export interface Api {
   emu: DataverseEmulator;
   base: string;
-  call(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string>; token?: string | null }): Promise<{ status: number; headers: Headers; text: string; json: any }>;
+  call(
+    method: string,
+    path: string,
+    init?: { body?: unknown; headers?: Record<string, string>; token?: string | null },
+  ): Promise<{ status: number; headers: Headers; text: string; json: any }>;
 }
 
 export async function startWithFixture(options: DataverseEmulatorOptions = {}): Promise<Api> {

@@ -1,9 +1,20 @@
-import { parseArgs } from "../../../sandbox/dataverse/main";
 import { boundaryOf, parseBatch, writeBatchResponse } from "../../../sandbox/dataverse/batch";
+import { parseArgs } from "../../../sandbox/dataverse/main";
 
 describe("sandbox/dataverse/main parseArgs", () => {
   it("reads port, database, solution and environment variable options", () => {
-    expect(parseArgs(["--port", "8080", "--db", "/tmp/x.db", "--product-solution", "--protect", "--env", "w365_FunctionsBaseUrl=http://127.0.0.1:7071/a=b"])).toEqual({
+    expect(
+      parseArgs([
+        "--port",
+        "8080",
+        "--db",
+        "/tmp/x.db",
+        "--product-solution",
+        "--protect",
+        "--env",
+        "w365_FunctionsBaseUrl=http://127.0.0.1:7071/a=b",
+      ]),
+    ).toEqual({
       port: 8080,
       dbPath: "/tmp/x.db",
       productSolution: true,
@@ -28,7 +39,7 @@ describe("$batch multipart reader and writer (reference 1.7)", () => {
     expect(boundaryOf("application/json")).toBeUndefined();
     const body = [
       "--batch_1",
-      "Content-Type: multipart/mixed; boundary=\"changeset_1\"",
+      'Content-Type: multipart/mixed; boundary="changeset_1"',
       "",
       "--changeset_1",
       "Content-Type: application/http",
@@ -47,11 +58,18 @@ describe("$batch multipart reader and writer (reference 1.7)", () => {
     expect(parts).toHaveLength(1);
     const cs = parts[0]!;
     if (cs.kind !== "changeset") throw new Error("expected a change set");
-    expect(cs.requests[0]).toMatchObject({ method: "POST", url: "https://org.crm.dynamics.com/api/data/v9.2/accounts", contentId: "7", body: '{"description":"line 1\\n\\nline 3"}' });
+    expect(cs.requests[0]).toMatchObject({
+      method: "POST",
+      url: "https://org.crm.dynamics.com/api/data/v9.2/accounts",
+      contentId: "7",
+      body: '{"description":"line 1\\n\\nline 3"}',
+    });
   });
 
   it("1.7: refuses a body without its closing delimiter", () => {
-    expect(() => parseBatch("--b\r\nContent-Type: application/http\r\n\r\nGET accounts HTTP/1.1\r\n", "multipart/mixed; boundary=b")).toThrow(/not terminated/);
+    expect(() =>
+      parseBatch("--b\r\nContent-Type: application/http\r\n\r\nGET accounts HTTP/1.1\r\n", "multipart/mixed; boundary=b"),
+    ).toThrow(/not terminated/);
   });
 
   it("1.7: writes batchresponse_/changesetresponse_ parts with status lines, headers and Content-ID", () => {

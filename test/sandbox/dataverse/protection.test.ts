@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- conformance tests assert on arbitrary Web API JSON bodies */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+
 import { startDataverseEmulator } from "../../../sandbox/dataverse";
 import { apiFor, fixtureModel } from "./fixture";
 
@@ -24,7 +25,10 @@ describe("Dataverse emulator: service protection limits (reference 1.8)", () => 
       }
       const limited = await api.call("GET", "WhoAmI");
       expect(limited.status).toBe(429);
-      expect(limited.json.error).toEqual({ code: "0x80072322", message: "Number of requests exceeded the limit of 3 over time window of 60 seconds." });
+      expect(limited.json.error).toEqual({
+        code: "0x80072322",
+        message: "Number of requests exceeded the limit of 3 over time window of 60 seconds.",
+      });
       // The oldest request (t=0) leaves the window at t=60s; now is t=30s.
       expect(limited.headers.get("retry-after")).toBe("30");
       // Limits are per user: another user is not affected.
@@ -57,7 +61,10 @@ describe("Dataverse emulator: service protection limits (reference 1.8)", () => 
     const clock = manualClock();
     // Every clock read advances 40 ms, so each request "takes" time deterministically.
     const ticking = { now: () => clock.advance(40) };
-    const emu = await startDataverseEmulator({ clock: ticking, serviceProtection: { enabled: true, executionMsPerWindow: 100, requestsPerWindow: 1000 } });
+    const emu = await startDataverseEmulator({
+      clock: ticking,
+      serviceProtection: { enabled: true, executionMsPerWindow: 100, requestsPerWindow: 1000 },
+    });
     const api = apiFor(emu);
     try {
       let status = 200;
@@ -135,7 +142,10 @@ describe("Dataverse emulator: fault injection (reliability tests)", () => {
       const c = await api.call("POST", "accounts", { body: { name: "x" } });
       const id = /\(([0-9a-f-]{36})\)$/.exec(c.headers.get("odata-entityid")!)![1]!;
       const cur = await api.call("GET", `accounts(${id})`);
-      const conflict = await api.call("PATCH", `accounts(${id})`, { body: { name: "y" }, headers: { "If-Match": cur.json["@odata.etag"] } });
+      const conflict = await api.call("PATCH", `accounts(${id})`, {
+        body: { name: "y" },
+        headers: { "If-Match": cur.json["@odata.etag"] },
+      });
       expect(conflict.status).toBe(412);
       expect(conflict.json.error.code).toBe("0x80060882");
       // Writes without an ETag condition are not affected.

@@ -1,4 +1,4 @@
-import { startWithFixture, type Api } from "./fixture";
+import { type Api, startWithFixture } from "./fixture";
 
 let api: Api;
 let conn: string;
@@ -8,7 +8,18 @@ beforeAll(async () => {
   api = await startWithFixture();
   const c = await api.call("POST", "w365_providerconnections", { body: { w365_name: "Query conn" } });
   conn = /\(([0-9a-f-]{36})\)$/.exec(c.headers.get("odata-entityid")!)![1]!;
-  const names = ["Contoso Ltd", "contoso East", "Fabrikam", "O'Bryan & Co", "Northwind", "Tailspin", "Wide World", "Adventure Works", "Litware", "Proseware"];
+  const names = [
+    "Contoso Ltd",
+    "contoso East",
+    "Fabrikam",
+    "O'Bryan & Co",
+    "Northwind",
+    "Tailspin",
+    "Wide World",
+    "Adventure Works",
+    "Litware",
+    "Proseware",
+  ];
   for (const [i, name] of names.entries()) {
     const r = await api.call("POST", "w365_providersubscriptions", {
       body: {
@@ -31,17 +42,29 @@ const names = (r: { json: { value: { w365_name: string }[] } }) => r.json.value.
 
 describe("Dataverse emulator: query options (reference 1.2)", () => {
   it("1.2: $filter with eq/ne/gt/le and/or/not and parentheses", async () => {
-    const r = await api.call("GET", "w365_providersubscriptions?$select=w365_name&$filter=(w365_quantity ge 4 and w365_quantity le 8) or w365_name eq 'Fabrikam'&$orderby=w365_name");
+    const r = await api.call(
+      "GET",
+      "w365_providersubscriptions?$select=w365_name&$filter=(w365_quantity ge 4 and w365_quantity le 8) or w365_name eq 'Fabrikam'&$orderby=w365_name",
+    );
     expect(r.status).toBe(200);
     expect(names(r)).toEqual(["Fabrikam", "Litware", "Northwind", "Wide World"]);
-    const not = await api.call("GET", "w365_providersubscriptions?$select=w365_name&$filter=not (w365_autorenew eq true) and w365_quantity ne null&$orderby=w365_quantity desc");
+    const not = await api.call(
+      "GET",
+      "w365_providersubscriptions?$select=w365_name&$filter=not (w365_autorenew eq true) and w365_quantity ne null&$orderby=w365_quantity desc",
+    );
     expect(names(not)).toEqual(["Litware", "Northwind", "Fabrikam"]);
   });
 
   it("1.2: contains/startswith/endswith are case-insensitive; quoted literals escape ''", async () => {
-    expect(names(await api.call("GET", "w365_providersubscriptions?$select=w365_name&$filter=contains(w365_name,'CONTOSO')&$orderby=w365_name"))).toEqual(["contoso East", "Contoso Ltd"]);
-    expect(names(await api.call("GET", "w365_providersubscriptions?$select=w365_name&$filter=startswith(w365_name,'o''bryan')"))).toEqual(["O'Bryan & Co"]);
-    expect(names(await api.call("GET", `w365_providersubscriptions?$select=w365_name&$filter=endswith(w365_name,'WARE')&$orderby=w365_name`))).toEqual(["Litware", "Proseware"]);
+    expect(
+      names(await api.call("GET", "w365_providersubscriptions?$select=w365_name&$filter=contains(w365_name,'CONTOSO')&$orderby=w365_name")),
+    ).toEqual(["contoso East", "Contoso Ltd"]);
+    expect(names(await api.call("GET", "w365_providersubscriptions?$select=w365_name&$filter=startswith(w365_name,'o''bryan')"))).toEqual([
+      "O'Bryan & Co",
+    ]);
+    expect(
+      names(await api.call("GET", `w365_providersubscriptions?$select=w365_name&$filter=endswith(w365_name,'WARE')&$orderby=w365_name`)),
+    ).toEqual(["Litware", "Proseware"]);
   });
 
   it("1.2: eq null, booleans, dates, GUIDs and _x_value lookups", async () => {
@@ -49,13 +72,21 @@ describe("Dataverse emulator: query options (reference 1.2)", () => {
     expect((await api.call("GET", "w365_providersubscriptions?$filter=w365_autorenew eq true")).json.value).toHaveLength(4);
     expect((await api.call("GET", "w365_providersubscriptions?$filter=w365_startdate ge 2024-01-09")).json.value).toHaveLength(2);
     expect((await api.call("GET", `w365_providersubscriptions?$filter=_w365_connection_value eq ${conn}`)).json.value).toHaveLength(10);
-    expect((await api.call("GET", `w365_providersubscriptions?$filter=w365_providersubscriptionid eq ${ids[3]}&$select=w365_name`)).json.value[0].w365_name).toBe("O'Bryan & Co");
+    expect(
+      (await api.call("GET", `w365_providersubscriptions?$filter=w365_providersubscriptionid eq ${ids[3]}&$select=w365_name`)).json.value[0]
+        .w365_name,
+    ).toBe("O'Bryan & Co");
     expect((await api.call("GET", `w365_providersubscriptions?$filter=createdon gt 2000-01-01T00:00:00Z`)).json.value).toHaveLength(10);
   });
 
   it("1.2: lookup path filters and Microsoft.Dynamics.CRM.In with parameter aliases", async () => {
-    expect((await api.call("GET", "w365_providersubscriptions?$filter=w365_connection/w365_name eq 'Query conn'")).json.value).toHaveLength(10);
-    const r = await api.call("GET", "w365_providersubscriptions?$select=w365_name&$filter=Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)&@p1='w365_ionsubscriptionid'&@p2=['S-1','S-2']&$orderby=w365_name");
+    expect((await api.call("GET", "w365_providersubscriptions?$filter=w365_connection/w365_name eq 'Query conn'")).json.value).toHaveLength(
+      10,
+    );
+    const r = await api.call(
+      "GET",
+      "w365_providersubscriptions?$select=w365_name&$filter=Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)&@p1='w365_ionsubscriptionid'&@p2=['S-1','S-2']&$orderby=w365_name",
+    );
     expect(names(r)).toEqual(["Fabrikam", "contoso East"].sort((a, b) => a.localeCompare(b, "en", { sensitivity: "base" })));
   });
 
@@ -64,7 +95,9 @@ describe("Dataverse emulator: query options (reference 1.2)", () => {
     expect(r.status).toBe(400);
     expect(r.json.error.message).toBe("There is an unterminated literal at position 13 in 'w365_name eq 'abc'.");
     const unknown = await api.call("GET", "w365_providersubscriptions?$filter=nosuch eq 1");
-    expect(unknown.json.error.message).toBe("Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.w365_providersubscription'.");
+    expect(unknown.json.error.message).toBe(
+      "Could not find a property named 'nosuch' on type 'Microsoft.Dynamics.CRM.w365_providersubscription'.",
+    );
   });
 
   it("1.2: $skip is refused (0x80060888)", async () => {
@@ -98,8 +131,16 @@ describe("Dataverse emulator: query options (reference 1.2)", () => {
   });
 
   it("1.2: $expand of a collection-valued relationship (one-to-many) with nested options", async () => {
-    const r = await api.call("GET", `w365_providerconnections(${conn})?$select=w365_name&$expand=w365_connection_subscriptions($select=w365_name;$filter=w365_autorenew eq true;$orderby=w365_name)`);
-    expect(r.json.w365_connection_subscriptions.map((s: { w365_name: string }) => s.w365_name)).toEqual(["Contoso Ltd", "O'Bryan & Co", "Proseware", "Wide World"]);
+    const r = await api.call(
+      "GET",
+      `w365_providerconnections(${conn})?$select=w365_name&$expand=w365_connection_subscriptions($select=w365_name;$filter=w365_autorenew eq true;$orderby=w365_name)`,
+    );
+    expect(r.json.w365_connection_subscriptions.map((s: { w365_name: string }) => s.w365_name)).toEqual([
+      "Contoso Ltd",
+      "O'Bryan & Co",
+      "Proseware",
+      "Wide World",
+    ]);
   });
 
   it("1.2: $select of a lookup must use _x_value; the navigation name is refused", async () => {
@@ -134,7 +175,9 @@ describe("Dataverse emulator: paging (reference 1.3)", () => {
   });
 
   it("1.3: paging is keyset-stable while rows change (inserts before the cursor do not shift pages)", async () => {
-    const first = await api.call("GET", "w365_providersubscriptions?$select=w365_name,w365_quantity&$orderby=w365_quantity desc", { headers: { Prefer: "odata.maxpagesize=4" } });
+    const first = await api.call("GET", "w365_providersubscriptions?$select=w365_name,w365_quantity&$orderby=w365_quantity desc", {
+      headers: { Prefer: "odata.maxpagesize=4" },
+    });
     // Nulls sort last in descending order; the cursor must carry through them.
     const got: string[] = names(first);
     await api.call("POST", "w365_providersubscriptions", { body: { w365_name: "AAA inserted", w365_quantity: 100 } });
@@ -163,7 +206,11 @@ describe("Dataverse emulator: paging (reference 1.3)", () => {
 
 describe("Dataverse emulator: related collections and state changes (reference 1.2, 1.4)", () => {
   it("1.2: GET set(id)/<one-to-many relationship> lists the related rows with query options and paging", async () => {
-    const r = await api.call("GET", `w365_providerconnections(${conn})/w365_connection_subscriptions?$select=w365_name&$filter=w365_autorenew eq true&$orderby=w365_name&$count=true`, { headers: { Prefer: "odata.maxpagesize=2" } });
+    const r = await api.call(
+      "GET",
+      `w365_providerconnections(${conn})/w365_connection_subscriptions?$select=w365_name&$filter=w365_autorenew eq true&$orderby=w365_name&$count=true`,
+      { headers: { Prefer: "odata.maxpagesize=2" } },
+    );
     expect(r.status).toBe(200);
     expect(r.json["@odata.count"]).toBe(4);
     expect(names(r)).toEqual(["Contoso Ltd", "O'Bryan & Co"]);

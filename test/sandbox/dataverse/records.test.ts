@@ -1,4 +1,4 @@
-import { startWithFixture, type Api } from "./fixture";
+import { type Api, startWithFixture } from "./fixture";
 
 let api: Api;
 beforeAll(async () => {
@@ -22,7 +22,12 @@ describe("Dataverse emulator: metadata and routing (reference 1.1, 1.9)", () => 
     expect(r.status).toBe(200);
     expect(r.headers.get("odata-version")).toBe("4.0");
     expect(r.json["@odata.context"]).toBe(`${api.base}$metadata`);
-    expect(r.json.value).toEqual(expect.arrayContaining([{ name: "accounts", kind: "EntitySet", url: "accounts" }, { name: "w365_providerconnections", kind: "EntitySet", url: "w365_providerconnections" }]));
+    expect(r.json.value).toEqual(
+      expect.arrayContaining([
+        { name: "accounts", kind: "EntitySet", url: "accounts" },
+        { name: "w365_providerconnections", kind: "EntitySet", url: "w365_providerconnections" },
+      ]),
+    );
   });
 
   it("1.1: accepts v9.0 and v9.1 URLs too", async () => {
@@ -52,16 +57,26 @@ describe("Dataverse emulator: metadata and routing (reference 1.1, 1.9)", () => 
   });
 
   it("1.9: EntityDefinitions(...)/Attributes lists typed attribute metadata, /Keys the alternate keys", async () => {
-    const attrs = await api.call("GET", "EntityDefinitions(LogicalName='w365_providerconnection')/Attributes?$select=LogicalName,AttributeType,IsSecured,MaxLength");
+    const attrs = await api.call(
+      "GET",
+      "EntityDefinitions(LogicalName='w365_providerconnection')/Attributes?$select=LogicalName,AttributeType,IsSecured,MaxLength",
+    );
     const rt = attrs.json.value.find((a: { LogicalName: string }) => a.LogicalName === "w365_refreshtoken");
     expect(rt).toMatchObject({ AttributeType: "String", IsSecured: true, MaxLength: 4000 });
     const keys = await api.call("GET", "EntityDefinitions(LogicalName='w365_provideraccount')/Keys");
-    expect(keys.json.value[0]).toMatchObject({ LogicalName: "w365_connection_ioncustomerid", KeyAttributes: ["w365_connection", "w365_ioncustomerid"] });
+    expect(keys.json.value[0]).toMatchObject({
+      LogicalName: "w365_connection_ioncustomerid",
+      KeyAttributes: ["w365_connection", "w365_ioncustomerid"],
+    });
   });
 
   it("1.9: EntityDefinitions supports $filter on metadata properties", async () => {
     const r = await api.call("GET", "EntityDefinitions?$select=LogicalName&$filter=IsCustomEntity eq true");
-    expect(r.json.value.map((e: { LogicalName: string }) => e.LogicalName).sort()).toEqual(["w365_provideraccount", "w365_providerconnection", "w365_providersubscription"]);
+    expect(r.json.value.map((e: { LogicalName: string }) => e.LogicalName).sort()).toEqual([
+      "w365_provideraccount",
+      "w365_providerconnection",
+      "w365_providersubscription",
+    ]);
   });
 
   it("1.6: unknown segments answer 404 with Dataverse's resource-not-found error", async () => {
@@ -98,7 +113,10 @@ describe("Dataverse emulator: create, retrieve, update, upsert, delete (referenc
   });
 
   it("1.4: create with Prefer: return=representation answers 201 with the record and honours $select", async () => {
-    const r = await api.call("POST", "accounts?$select=name,accountnumber", { body: { name: "Fabrikam", accountnumber: "F-1" }, headers: { Prefer: "return=representation" } });
+    const r = await api.call("POST", "accounts?$select=name,accountnumber", {
+      body: { name: "Fabrikam", accountnumber: "F-1" },
+      headers: { Prefer: "return=representation" },
+    });
     expect(r.status).toBe(201);
     expect(r.headers.get("preference-applied")).toBe("return=representation");
     expect(r.json["@odata.context"]).toBe(`${api.base}$metadata#accounts(name,accountnumber)/$entity`);
@@ -110,7 +128,10 @@ describe("Dataverse emulator: create, retrieve, update, upsert, delete (referenc
 
   it("1.4: standard columns are set: createdon/modifiedon/versionnumber, statecode 0/statuscode 1, owner", async () => {
     const id = await createConnection();
-    const r = await api.call("GET", `w365_providerconnections(${id})?$select=createdon,modifiedon,versionnumber,statecode,statuscode,_ownerid_value,w365_status`);
+    const r = await api.call(
+      "GET",
+      `w365_providerconnections(${id})?$select=createdon,modifiedon,versionnumber,statecode,statuscode,_ownerid_value,w365_status`,
+    );
     expect(r.json).toMatchObject({ statecode: 0, statuscode: 1, w365_status: 365000000 });
     expect(r.json.createdon).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const me = await api.call("GET", "WhoAmI");
@@ -132,12 +153,21 @@ describe("Dataverse emulator: create, retrieve, update, upsert, delete (referenc
     const a = await api.call("GET", `w365_providerconnections(${id})`);
     const etag = a.json["@odata.etag"];
     expect((await api.call("GET", `w365_providerconnections(${id})`, { headers: { "If-None-Match": etag } })).status).toBe(304);
-    expect((await api.call("GET", `w365_providerconnections(${id})`, { headers: { "If-None-Match": etag, Prefer: 'odata.include-annotations="*"' } })).status).toBe(200);
+    expect(
+      (
+        await api.call("GET", `w365_providerconnections(${id})`, {
+          headers: { "If-None-Match": etag, Prefer: 'odata.include-annotations="*"' },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("1.4: PATCH updates (204) and with return=representation answers 200 with the record", async () => {
     const id = await createConnection();
-    const r = await api.call("PATCH", `w365_providerconnections(${id})?$select=w365_name`, { body: { w365_name: "x" }, headers: { Prefer: "return=representation" } });
+    const r = await api.call("PATCH", `w365_providerconnections(${id})?$select=w365_name`, {
+      body: { w365_name: "x" },
+      headers: { Prefer: "return=representation" },
+    });
     expect(r.status).toBe(200);
     expect(r.json.w365_name).toBe("x");
     const plain = await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_apikey: "k" } });
@@ -172,11 +202,20 @@ describe("Dataverse emulator: create, retrieve, update, upsert, delete (referenc
     const id = await createConnection();
     const first = await api.call("GET", `w365_providerconnections(${id})`);
     await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_name: "changed" } });
-    const stale = await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_name: "mine" }, headers: { "If-Match": first.json["@odata.etag"] } });
+    const stale = await api.call("PATCH", `w365_providerconnections(${id})`, {
+      body: { w365_name: "mine" },
+      headers: { "If-Match": first.json["@odata.etag"] },
+    });
     expect(stale.status).toBe(412);
-    expect(stale.json.error).toEqual({ code: "0x80060882", message: "The version of the existing record doesn't match the RowVersion property provided." });
+    expect(stale.json.error).toEqual({
+      code: "0x80060882",
+      message: "The version of the existing record doesn't match the RowVersion property provided.",
+    });
     const current = await api.call("GET", `w365_providerconnections(${id})`);
-    const ok = await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_name: "mine" }, headers: { "If-Match": current.json["@odata.etag"] } });
+    const ok = await api.call("PATCH", `w365_providerconnections(${id})`, {
+      body: { w365_name: "mine" },
+      headers: { "If-Match": current.json["@odata.etag"] },
+    });
     expect(ok.status).toBe(204);
     const delStale = await api.call("DELETE", `w365_providerconnections(${id})`, { headers: { "If-Match": current.json["@odata.etag"] } });
     expect(delStale.status).toBe(412);
@@ -248,7 +287,11 @@ describe("Dataverse emulator: lookups, @odata.bind and annotations (reference 1.
     const conn = await createConnection();
     const acct = await api.call("POST", "accounts", { body: { name: "Bound", accountnumber: "B-77" } });
     const acctId = idFrom(acct.headers.get("odata-entityid"));
-    for (const [i, ref] of [`/w365_providerconnections(${conn})`, `w365_providerconnections(${conn})`, `${api.base}w365_providerconnections(${conn})`].entries()) {
+    for (const [i, ref] of [
+      `/w365_providerconnections(${conn})`,
+      `w365_providerconnections(${conn})`,
+      `${api.base}w365_providerconnections(${conn})`,
+    ].entries()) {
       const r = await api.call("POST", "w365_provideraccounts?$select=_w365_connection_value", {
         body: { w365_ioncustomerid: `bind-${i}`, "w365_connection@odata.bind": ref },
         headers: { Prefer: "return=representation" },
@@ -257,7 +300,10 @@ describe("Dataverse emulator: lookups, @odata.bind and annotations (reference 1.
     }
     // An alternate-key reference (the lookup inside the key given by its navigation name).
     const sub = await api.call("POST", "w365_providersubscriptions?$select=_w365_provideraccount_value", {
-      body: { w365_ionsubscriptionid: "bind-sub", "w365_provideraccount@odata.bind": `/w365_provideraccounts(w365_connection=${conn},w365_ioncustomerid='bind-0')` },
+      body: {
+        w365_ionsubscriptionid: "bind-sub",
+        "w365_provideraccount@odata.bind": `/w365_provideraccounts(w365_connection=${conn},w365_ioncustomerid='bind-0')`,
+      },
       headers: { Prefer: "return=representation" },
     });
     const pa = await api.call("GET", `w365_provideraccounts(w365_connection=${conn},w365_ioncustomerid='bind-0')?$select=w365_name`);
@@ -276,17 +322,23 @@ describe("Dataverse emulator: lookups, @odata.bind and annotations (reference 1.
 
   it("1.4: binding to a record that does not exist answers 404; writing _x_value directly is refused", async () => {
     const missing = "99999999-2222-4333-8444-555555555555";
-    const r = await api.call("POST", "w365_provideraccounts", { body: { "w365_connection@odata.bind": `/w365_providerconnections(${missing})` } });
+    const r = await api.call("POST", "w365_provideraccounts", {
+      body: { "w365_connection@odata.bind": `/w365_providerconnections(${missing})` },
+    });
     expect(r.status).toBe(404);
     expect(r.json.error.message).toBe(`w365_providerconnection With Id = ${missing} Does Not Exist`);
     const direct = await api.call("POST", "w365_provideraccounts", { body: { _w365_connection_value: missing } });
     expect(direct.status).toBe(400);
-    expect(direct.json.error.message).toBe("CRM do not support direct update of Entity Reference properties, Use Navigation properties instead.");
+    expect(direct.json.error.message).toBe(
+      "CRM do not support direct update of Entity Reference properties, Use Navigation properties instead.",
+    );
   });
 
   it("1.4: binding null clears a lookup", async () => {
     const conn = await createConnection();
-    const r = await api.call("POST", "w365_provideraccounts", { body: { "w365_connection@odata.bind": `/w365_providerconnections(${conn})` } });
+    const r = await api.call("POST", "w365_provideraccounts", {
+      body: { "w365_connection@odata.bind": `/w365_providerconnections(${conn})` },
+    });
     const id = idFrom(r.headers.get("odata-entityid"));
     await api.call("PATCH", `w365_provideraccounts(${id})`, { body: { "w365_connection@odata.bind": null } });
     expect((await api.call("GET", `w365_provideraccounts(${id})?$select=_w365_connection_value`)).json._w365_connection_value).toBeNull();
@@ -294,10 +346,21 @@ describe("Dataverse emulator: lookups, @odata.bind and annotations (reference 1.
 
   it("1.1: Prefer odata.include-annotations adds FormattedValue and lookup annotations and is echoed", async () => {
     const conn = await createConnection({ w365_name: "Conn A", w365_status: 365000001 });
-    const sub = await api.call("POST", "w365_providersubscriptions?$select=_w365_connection_value,w365_quantity,w365_autorenew,w365_cost,w365_startdate", {
-      body: { w365_ionsubscriptionid: "S-1", "w365_connection@odata.bind": `/w365_providerconnections(${conn})`, w365_quantity: 1234, w365_autorenew: true, w365_cost: 1234.5, w365_startdate: "2024-03-05" },
-      headers: { Prefer: 'return=representation,odata.include-annotations="*"' },
-    });
+    const sub = await api.call(
+      "POST",
+      "w365_providersubscriptions?$select=_w365_connection_value,w365_quantity,w365_autorenew,w365_cost,w365_startdate",
+      {
+        body: {
+          w365_ionsubscriptionid: "S-1",
+          "w365_connection@odata.bind": `/w365_providerconnections(${conn})`,
+          w365_quantity: 1234,
+          w365_autorenew: true,
+          w365_cost: 1234.5,
+          w365_startdate: "2024-03-05",
+        },
+        headers: { Prefer: 'return=representation,odata.include-annotations="*"' },
+      },
+    );
     expect(sub.status).toBe(201);
     const j = sub.json;
     expect(j["_w365_connection_value@OData.Community.Display.V1.FormattedValue"]).toBe("Conn A");
@@ -308,7 +371,9 @@ describe("Dataverse emulator: lookups, @odata.bind and annotations (reference 1.
     expect(j["w365_cost@OData.Community.Display.V1.FormattedValue"]).toBe("$1,234.50");
     expect(j["w365_startdate@OData.Community.Display.V1.FormattedValue"]).toBe("3/5/2024");
     expect(j.w365_startdate).toBe("2024-03-05");
-    const c = await api.call("GET", `w365_providerconnections(${conn})?$select=w365_status`, { headers: { Prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"' } });
+    const c = await api.call("GET", `w365_providerconnections(${conn})?$select=w365_status`, {
+      headers: { Prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"' },
+    });
     expect(c.json["w365_status@OData.Community.Display.V1.FormattedValue"]).toBe("Connected");
     expect(c.headers.get("preference-applied")).toBe('odata.include-annotations="OData.Community.Display.V1.FormattedValue"');
     const none = await api.call("GET", `w365_providerconnections(${conn})?$select=w365_status`);
@@ -320,7 +385,10 @@ describe("Dataverse emulator: validation errors (reference 1.6)", () => {
   it("1.6: unknown columns answer 400 'Could not find a property named …'", async () => {
     const r = await api.call("POST", "accounts", { body: { name: "x", nosuchcolumn: 1 } });
     expect(r.status).toBe(400);
-    expect(r.json.error).toEqual({ code: "0x80060888", message: "Could not find a property named 'nosuchcolumn' on type 'Microsoft.Dynamics.CRM.account'." });
+    expect(r.json.error).toEqual({
+      code: "0x80060888",
+      message: "Could not find a property named 'nosuchcolumn' on type 'Microsoft.Dynamics.CRM.account'.",
+    });
     const sel = await api.call("GET", "accounts?$select=nosuchcolumn");
     expect(sel.status).toBe(400);
   });
@@ -330,7 +398,8 @@ describe("Dataverse emulator: validation errors (reference 1.6)", () => {
     expect(r.status).toBe(400);
     expect(r.json.error).toEqual({
       code: "0x80044331",
-      message: "A validation error occurred.  The length of the 'w365_apikey' attribute of the 'w365_providerconnection' entity exceeded the maximum allowed length of '100'.",
+      message:
+        "A validation error occurred.  The length of the 'w365_apikey' attribute of the 'w365_providerconnection' entity exceeded the maximum allowed length of '100'.",
     });
   });
 
@@ -363,7 +432,9 @@ describe("Dataverse emulator: secured columns (field security)", () => {
     expect(integ.json.w365_refreshtoken).toBe("rt-secret-value");
     const admin = await api.call("GET", `w365_providerconnections(${id})?$select=w365_refreshtoken`, { token: api.emu.adminToken });
     expect(admin.json.w365_refreshtoken).toBeNull();
-    const list = await api.call("GET", `w365_providerconnections?$filter=w365_providerconnectionid eq ${id}`, { token: api.emu.adminToken });
+    const list = await api.call("GET", `w365_providerconnections?$filter=w365_providerconnectionid eq ${id}`, {
+      token: api.emu.adminToken,
+    });
     expect(list.json.value[0].w365_refreshtoken).toBeNull();
   });
 
@@ -373,38 +444,61 @@ describe("Dataverse emulator: secured columns (field security)", () => {
     expect(create.json.error.code).toBe("0x8004f502");
     expect(create.json.error.message).toMatch(/^The user does not have create permissions to a secured field/);
     const id = await createConnection();
-    const update = await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_refreshtoken: "x" }, token: api.emu.adminToken });
+    const update = await api.call("PATCH", `w365_providerconnections(${id})`, {
+      body: { w365_refreshtoken: "x" },
+      token: api.emu.adminToken,
+    });
     expect(update.status).toBe(403);
     expect(update.json.error.code).toBe("0x8004f507");
     // Other columns stay writable for the admin.
-    expect((await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_apikey: "k" }, token: api.emu.adminToken })).status).toBe(204);
+    expect(
+      (await api.call("PATCH", `w365_providerconnections(${id})`, { body: { w365_apikey: "k" }, token: api.emu.adminToken })).status,
+    ).toBe(204);
   });
 
   it("field security profiles from the solution grant per-column read/create/update", async () => {
     // The fixture's profile grants read, create and update on w365_refreshtoken.
     const token = api.emu.issueToken({ name: "Profiled", fieldSecurityProfiles: ["Work 365 Integration secrets"] });
-    const created = await api.call("POST", "w365_providerconnections?$select=w365_refreshtoken", { body: { w365_name: "p", w365_refreshtoken: "granted" }, headers: { Prefer: "return=representation" }, token });
+    const created = await api.call("POST", "w365_providerconnections?$select=w365_refreshtoken", {
+      body: { w365_name: "p", w365_refreshtoken: "granted" },
+      headers: { Prefer: "return=representation" },
+      token,
+    });
     expect(created.status).toBe(201);
     expect(created.json.w365_refreshtoken).toBe("granted");
     const other = api.emu.issueToken({ name: "Unprofiled", fieldSecurityProfiles: ["No such profile"] });
-    expect((await api.call("GET", `w365_providerconnections(${created.json.w365_providerconnectionid})?$select=w365_refreshtoken`, { token: other })).json.w365_refreshtoken).toBeNull();
+    expect(
+      (
+        await api.call("GET", `w365_providerconnections(${created.json.w365_providerconnectionid})?$select=w365_refreshtoken`, {
+          token: other,
+        })
+      ).json.w365_refreshtoken,
+    ).toBeNull();
   });
 
   it("issueToken creates users with or without field security", async () => {
     const token = api.emu.issueToken({ name: "Auditor", fieldSecurity: true });
     const id = await createConnection({ w365_refreshtoken: "visible" });
-    expect((await api.call("GET", `w365_providerconnections(${id})?$select=w365_refreshtoken`, { token })).json.w365_refreshtoken).toBe("visible");
+    expect((await api.call("GET", `w365_providerconnections(${id})?$select=w365_refreshtoken`, { token })).json.w365_refreshtoken).toBe(
+      "visible",
+    );
   });
 });
 
 describe("Dataverse emulator: delete cascades (relationship rules)", () => {
   it("Cascade deletes children, RemoveLink clears lookups, Restrict refuses with 0x80040227", async () => {
     const conn = await createConnection();
-    const acc = await api.call("POST", "w365_provideraccounts", { body: { w365_ioncustomerid: "casc", "w365_connection@odata.bind": `/w365_providerconnections(${conn})` } });
+    const acc = await api.call("POST", "w365_provideraccounts", {
+      body: { w365_ioncustomerid: "casc", "w365_connection@odata.bind": `/w365_providerconnections(${conn})` },
+    });
     const accId = idFrom(acc.headers.get("odata-entityid"));
     const other = await createConnection();
     const sub = await api.call("POST", "w365_providersubscriptions", {
-      body: { w365_ionsubscriptionid: "s", "w365_connection@odata.bind": `/w365_providerconnections(${other})`, "w365_provideraccount@odata.bind": `/w365_provideraccounts(${accId})` },
+      body: {
+        w365_ionsubscriptionid: "s",
+        "w365_connection@odata.bind": `/w365_providerconnections(${other})`,
+        "w365_provideraccount@odata.bind": `/w365_provideraccounts(${accId})`,
+      },
     });
     const subId = idFrom(sub.headers.get("odata-entityid"));
     // Restrict: an account referenced by a provider account cannot be deleted.
@@ -424,7 +518,14 @@ describe("Dataverse emulator: delete cascades (relationship rules)", () => {
 
 describe("Dataverse emulator: CORS for the admin harness", () => {
   it("answers preflight requests from 127.0.0.1 origins and tags responses", async () => {
-    const pre = await fetch(`${api.base}accounts`, { method: "OPTIONS", headers: { Origin: "http://127.0.0.1:5555", "Access-Control-Request-Method": "PATCH", "Access-Control-Request-Headers": "authorization,prefer" } });
+    const pre = await fetch(`${api.base}accounts`, {
+      method: "OPTIONS",
+      headers: {
+        Origin: "http://127.0.0.1:5555",
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization,prefer",
+      },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5555");
     expect(pre.headers.get("access-control-allow-methods")).toContain("PATCH");

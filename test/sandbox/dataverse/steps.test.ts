@@ -2,7 +2,8 @@
 /** The sdkmessageprocessingstep rows are what the event pipeline runs, whoever wrote them (import or Web API). */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ENDPOINT_ID, STEP_VERIFY, startWithFixture, type Api } from "./fixture";
+
+import { type Api, ENDPOINT_ID, startWithFixture, STEP_VERIFY } from "./fixture";
 
 const STEP_ID = "5e5e5e5e-1111-4222-8333-444455556666";
 const received: any[] = [];
@@ -46,9 +47,13 @@ const ping = () => api.call("POST", "w365_Ping", { body: { Message: "hello" } })
 
 describe("Dataverse emulator: SDK messages and filters (reference 3)", () => {
   it("serves a message for Create, Update, Delete and each imported custom API, and filters for bound APIs", async () => {
-    for (const name of ["Create", "Update", "Delete", "w365_Ping", "w365_VerifyConnectivity", "w365_SyncProviderAccounts"]) await messageId(name);
+    for (const name of ["Create", "Update", "Delete", "w365_Ping", "w365_VerifyConnectivity", "w365_SyncProviderAccounts"])
+      await messageId(name);
     const verify = await messageId("w365_VerifyConnectivity");
-    const f = await api.call("GET", `sdkmessagefilters?$select=sdkmessagefilterid&$filter=_sdkmessageid_value eq ${verify} and primaryobjecttypecode eq 'w365_providerconnection'`);
+    const f = await api.call(
+      "GET",
+      `sdkmessagefilters?$select=sdkmessagefilterid&$filter=_sdkmessageid_value eq ${verify} and primaryobjecttypecode eq 'w365_providerconnection'`,
+    );
     expect(f.json.value).toHaveLength(1);
     const step = await api.call("GET", `sdkmessageprocessingsteps(${STEP_VERIFY})?$select=_sdkmessageid_value,_sdkmessagefilterid_value`);
     expect(step.json._sdkmessageid_value).toBe(verify);
@@ -77,7 +82,12 @@ describe("Dataverse emulator: steps registered through the Web API fire (referen
     expect(created.status).toBe(204);
     expect((await ping()).status).toBe(200);
     expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ MessageName: "w365_Ping", Stage: 40, Mode: 0, OwningExtension: { Id: STEP_ID, Name: "Ping: webhook" } });
+    expect(received[0]).toMatchObject({
+      MessageName: "w365_Ping",
+      Stage: 40,
+      Mode: 0,
+      OwningExtension: { Id: STEP_ID, Name: "Ping: webhook" },
+    });
     expect(received[0].InputParameters).toContainEqual({ key: "Message", value: "hello" });
 
     expect((await api.call("PATCH", `sdkmessageprocessingsteps(${STEP_ID})`, { body: { statecode: 1, statuscode: 2 } })).status).toBe(204);
@@ -107,7 +117,10 @@ describe("Dataverse emulator: steps registered through the Web API fire (referen
 
   it("an Update step created through the Web API honours its table filter and filtering attributes", async () => {
     const update = await messageId("Update");
-    const f = await api.call("GET", `sdkmessagefilters?$select=sdkmessagefilterid&$filter=_sdkmessageid_value eq ${update} and primaryobjecttypecode eq 'w365_providerconnection'`);
+    const f = await api.call(
+      "GET",
+      `sdkmessagefilters?$select=sdkmessagefilterid&$filter=_sdkmessageid_value eq ${update} and primaryobjecttypecode eq 'w365_providerconnection'`,
+    );
     const r = await api.call("POST", "sdkmessageprocessingsteps", {
       body: {
         name: "Connection status: webhook",
@@ -129,7 +142,13 @@ describe("Dataverse emulator: steps registered through the Web API fire (referen
 
   it("refuses a step bound to a kind of handler the emulator does not have (plug-in types)", async () => {
     const r = await api.call("POST", "sdkmessageprocessingsteps", {
-      body: { name: "bad", stage: 40, mode: 0, "sdkmessageid@odata.bind": `/sdkmessages(${await messageId("Create")})`, "eventhandler_plugintype@odata.bind": `/plugintypes(${STEP_ID})` },
+      body: {
+        name: "bad",
+        stage: 40,
+        mode: 0,
+        "sdkmessageid@odata.bind": `/sdkmessages(${await messageId("Create")})`,
+        "eventhandler_plugintype@odata.bind": `/plugintypes(${STEP_ID})`,
+      },
     });
     expect(r.status).toBe(400);
     expect(r.json.error.message).toMatch(/eventhandler_plugintype/);

@@ -1,10 +1,11 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- conformance tests assert on arbitrary Web API JSON bodies */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+
+import { startDataverseEmulator } from "../../../sandbox/dataverse";
 import { memoryLogger } from "../../../src/shared/logger";
 import type { SolutionModel } from "../../../src/solution/model";
-import { ENDPOINT_ID, STEP_SUB_UPDATE, STEP_SYNC, STEP_VERIFY, apiFor, fixtureModel, startWithFixture, type Api } from "./fixture";
-import { startDataverseEmulator } from "../../../sandbox/dataverse";
+import { type Api, apiFor, ENDPOINT_ID, fixtureModel, startWithFixture, STEP_SUB_UPDATE, STEP_SYNC, STEP_VERIFY } from "./fixture";
 
 interface Received {
   method: string;
@@ -22,7 +23,12 @@ async function startReceiver() {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const r: Received = { method: req.method!, url: req.url!, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) };
+      const r: Received = {
+        method: req.method!,
+        url: req.url!,
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString("utf8")),
+      };
       received.push(r);
       const out = responder(r, received.length);
       const send = () => {
@@ -77,7 +83,10 @@ afterAll(async () => {
 
 describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
   it("3: a synchronous step POSTs the RemoteExecutionContext with the x-ms-dynamics-* headers and ?code=<key>", async () => {
-    const r = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {}, headers: { "x-ms-correlation-request-id": "3d7e0f6a-0000-4000-8000-00000000c0de" } });
+    const r = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, {
+      body: {},
+      headers: { "x-ms-correlation-request-id": "3d7e0f6a-0000-4000-8000-00000000c0de" },
+    });
     expect(r.status).toBe(204);
     expect(rx.received).toHaveLength(1);
     const hook = rx.received[0]!;
@@ -110,13 +119,27 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
       PreEntityImages: [],
       PostEntityImages: [],
       SharedVariables: [],
-      OwningExtension: { __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts", Id: STEP_VERIFY, LogicalName: "sdkmessageprocessingstep" },
+      OwningExtension: {
+        __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts",
+        Id: STEP_VERIFY,
+        LogicalName: "sdkmessageprocessingstep",
+      },
     });
     expect(ctx.OperationCreatedOn).toMatch(/^\/Date\(\d+\)\/$/);
     expect(ctx.RequestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(ctx.OperationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(ctx.InputParameters).toEqual([
-      { key: "Target", value: { __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts", Id: conn, KeyAttributes: [], LogicalName: "w365_providerconnection", Name: null, RowVersion: null } },
+      {
+        key: "Target",
+        value: {
+          __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts",
+          Id: conn,
+          KeyAttributes: [],
+          LogicalName: "w365_providerconnection",
+          Name: null,
+          RowVersion: null,
+        },
+      },
     ]);
   });
 
@@ -143,16 +166,31 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
   });
 
   it("3: an asynchronous step answers at once, then runs as a system job recorded in asyncoperations (0 → 20 → 30)", async () => {
-    const r = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`, { body: { DryRun: true, RequestId: "req-42" } });
+    const r = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`, {
+      body: { DryRun: true, RequestId: "req-42" },
+    });
     expect(r.status).toBe(204);
     await api.emu.whenIdle();
     expect(rx.received).toHaveLength(1);
     const ctx = rx.received[0]!.body;
     expect(ctx).toMatchObject({ MessageName: "w365_SyncProviderAccounts", Mode: 1, Stage: 40, IsInTransaction: false });
-    expect(ctx.InputParameters).toEqual(expect.arrayContaining([{ key: "DryRun", value: true }, { key: "RequestId", value: "req-42" }]));
-    const jobs = await api.call("GET", `asyncoperations?$filter=_owningextensionid_value eq ${STEP_SYNC}&$select=statuscode,statecode,name,messagename,startedon,completedon`);
+    expect(ctx.InputParameters).toEqual(
+      expect.arrayContaining([
+        { key: "DryRun", value: true },
+        { key: "RequestId", value: "req-42" },
+      ]),
+    );
+    const jobs = await api.call(
+      "GET",
+      `asyncoperations?$filter=_owningextensionid_value eq ${STEP_SYNC}&$select=statuscode,statecode,name,messagename,startedon,completedon`,
+    );
     expect(jobs.json.value).toHaveLength(1);
-    expect(jobs.json.value[0]).toMatchObject({ statuscode: 30, statecode: 3, messagename: "w365_SyncProviderAccounts", name: "Sync Provider Accounts: webhook" });
+    expect(jobs.json.value[0]).toMatchObject({
+      statuscode: 30,
+      statecode: 3,
+      messagename: "w365_SyncProviderAccounts",
+      name: "Sync Provider Accounts: webhook",
+    });
     expect(jobs.json.value[0].completedon).toMatch(/Z$/);
   });
 
@@ -161,15 +199,24 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
     const r = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`, { body: {} });
     expect(r.status).toBe(204);
     await api.emu.whenIdle();
-    const jobs = await api.call("GET", `asyncoperations?$filter=_owningextensionid_value eq ${STEP_SYNC} and statuscode eq 31&$select=message,statecode`);
+    const jobs = await api.call(
+      "GET",
+      `asyncoperations?$filter=_owningextensionid_value eq ${STEP_SYNC} and statuscode eq 31&$select=message,statecode`,
+    );
     expect(jobs.json.value[0]).toMatchObject({ statecode: 3, message: "Connector is not verified." });
   });
 
   it("4: parameters are validated against the definition (unknown, wrong type, missing required)", async () => {
-    const unknown = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`, { body: { Nope: 1 } });
+    const unknown = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`, {
+      body: { Nope: 1 },
+    });
     expect(unknown.status).toBe(400);
-    expect(unknown.json.error.message).toBe("The parameter 'Nope' in the request payload is not a valid parameter for the operation 'w365_SyncProviderAccounts'.");
-    const wrong = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`, { body: { DryRun: "yes" } });
+    expect(unknown.json.error.message).toBe(
+      "The parameter 'Nope' in the request payload is not a valid parameter for the operation 'w365_SyncProviderAccounts'.",
+    );
+    const wrong = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_SyncProviderAccounts`, {
+      body: { DryRun: "yes" },
+    });
     expect(wrong.status).toBe(400);
     expect(wrong.json.error.message).toContain("'Edm.Boolean'");
     const missing = await api.call("POST", "w365_Ping", { body: {} });
@@ -184,7 +231,11 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
     const r = await api.call("POST", "w365_Ping", { body: { Message: "hello", Count: 3 } });
     expect(r.status).toBe(200);
     expect(r.json).toEqual({ "@odata.context": `${api.base}$metadata#Microsoft.Dynamics.CRM.w365_PingResponse`, Echo: null });
-    const missing = await api.call("POST", "w365_providerconnections(00000000-0000-0000-0000-0000000000aa)/Microsoft.Dynamics.CRM.w365_VerifyConnectivity", { body: {} });
+    const missing = await api.call(
+      "POST",
+      "w365_providerconnections(00000000-0000-0000-0000-0000000000aa)/Microsoft.Dynamics.CRM.w365_VerifyConnectivity",
+      { body: {} },
+    );
     expect(missing.status).toBe(404);
     const wrongTable = await api.call("POST", `accounts(${conn})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} });
     expect(wrongTable.status).toBeGreaterThanOrEqual(400);
@@ -194,25 +245,51 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
 describe("Dataverse emulator: Create/Update/Delete steps (reference 3)", () => {
   it("3: Update steps honour filtering attributes and send typed Target attributes plus the requested pre-image", async () => {
     const created = await api.call("POST", "w365_providersubscriptions", {
-      body: { w365_ionsubscriptionid: "wh-1", w365_quantity: 5, w365_cost: 12.5, "w365_connection@odata.bind": `/w365_providerconnections(${conn})` },
+      body: {
+        w365_ionsubscriptionid: "wh-1",
+        w365_quantity: 5,
+        w365_cost: 12.5,
+        "w365_connection@odata.bind": `/w365_providerconnections(${conn})`,
+      },
     });
     const id = /\(([0-9a-f-]{36})\)$/.exec(created.headers.get("odata-entityid")!)![1]!;
     await api.call("PATCH", `w365_providersubscriptions(${id})`, { body: { w365_quantity: 6 } });
     await api.emu.whenIdle();
     expect(rx.received).toHaveLength(0); // w365_quantity is not a filtering attribute
-    await api.call("PATCH", `w365_providersubscriptions(${id})`, { body: { w365_requestedquantity: 9, w365_cost: 13, w365_startdate: "2024-02-03", "w365_connection@odata.bind": `/w365_providerconnections(${conn})` } });
+    await api.call("PATCH", `w365_providersubscriptions(${id})`, {
+      body: {
+        w365_requestedquantity: 9,
+        w365_cost: 13,
+        w365_startdate: "2024-02-03",
+        "w365_connection@odata.bind": `/w365_providerconnections(${conn})`,
+      },
+    });
     await api.emu.whenIdle();
     expect(rx.received).toHaveLength(1);
     const ctx = rx.received[0]!.body;
     expect(rx.received[0]!.headers["x-ms-dynamics-request-name"]).toBe("Update");
-    expect(ctx).toMatchObject({ MessageName: "Update", Mode: 1, Stage: 40, PrimaryEntityName: "w365_providersubscription", PrimaryEntityId: id });
+    expect(ctx).toMatchObject({
+      MessageName: "Update",
+      Mode: 1,
+      Stage: 40,
+      PrimaryEntityName: "w365_providersubscription",
+      PrimaryEntityId: id,
+    });
     const target = ctx.InputParameters.find((p: { key: string }) => p.key === "Target").value;
-    expect(target).toMatchObject({ __type: "Entity:http://schemas.microsoft.com/xrm/2011/Contracts", LogicalName: "w365_providersubscription", Id: id });
+    expect(target).toMatchObject({
+      __type: "Entity:http://schemas.microsoft.com/xrm/2011/Contracts",
+      LogicalName: "w365_providersubscription",
+      Id: id,
+    });
     const attr = (k: string) => target.Attributes.find((a: { key: string }) => a.key === k)?.value;
     expect(attr("w365_requestedquantity")).toBe(9);
     expect(attr("w365_cost")).toEqual({ __type: "Money:http://schemas.microsoft.com/xrm/2011/Contracts", Value: 13 });
     expect(attr("w365_startdate")).toBe(`/Date(${Date.UTC(2024, 1, 3)})/`);
-    expect(attr("w365_connection")).toMatchObject({ __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts", Id: conn, LogicalName: "w365_providerconnection" });
+    expect(attr("w365_connection")).toMatchObject({
+      __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts",
+      Id: conn,
+      LogicalName: "w365_providerconnection",
+    });
     expect(ctx.PreEntityImages).toHaveLength(1);
     expect(ctx.PreEntityImages[0].key).toBe("PreImage");
     expect(ctx.PreEntityImages[0].value.Attributes).toEqual([
@@ -227,8 +304,32 @@ describe("Dataverse emulator: Create/Update/Delete steps (reference 3)", () => {
     const extra: SolutionModel = {
       ...fixtureModel("1.0.0.1"),
       steps: [
-        { id: "0a8e2b44-4444-4c1e-8d1a-1e2f3a4b5c04", name: "Account create: sync", message: "Create", primaryEntity: "account", serviceEndpointId: ENDPOINT_ID, stage: 40, mode: 0, rank: 1, filteringAttributes: [], asyncAutoDelete: false, images: [{ name: "post", entityAlias: "PostImage", imageType: 1, attributes: ["name"] }] },
-        { id: "0a8e2b44-5555-4c1e-8d1a-1e2f3a4b5c05", name: "Account delete: async", message: "Delete", primaryEntity: "account", serviceEndpointId: ENDPOINT_ID, stage: 40, mode: 1, rank: 1, filteringAttributes: [], asyncAutoDelete: true, images: [] },
+        {
+          id: "0a8e2b44-4444-4c1e-8d1a-1e2f3a4b5c04",
+          name: "Account create: sync",
+          message: "Create",
+          primaryEntity: "account",
+          serviceEndpointId: ENDPOINT_ID,
+          stage: 40,
+          mode: 0,
+          rank: 1,
+          filteringAttributes: [],
+          asyncAutoDelete: false,
+          images: [{ name: "post", entityAlias: "PostImage", imageType: 1, attributes: ["name"] }],
+        },
+        {
+          id: "0a8e2b44-5555-4c1e-8d1a-1e2f3a4b5c05",
+          name: "Account delete: async",
+          message: "Delete",
+          primaryEntity: "account",
+          serviceEndpointId: ENDPOINT_ID,
+          stage: 40,
+          mode: 1,
+          rank: 1,
+          filteringAttributes: [],
+          asyncAutoDelete: true,
+          images: [],
+        },
       ],
     };
     api.emu.applySolutionModel(extra);
@@ -251,7 +352,11 @@ describe("Dataverse emulator: Create/Update/Delete steps (reference 3)", () => {
     expect((await api.call("DELETE", `accounts(${id})`)).status).toBe(204);
     await api.emu.whenIdle();
     expect(rx.received).toHaveLength(1);
-    expect(rx.received[0]!.body.InputParameters[0].value).toMatchObject({ __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts", Id: id, LogicalName: "account" });
+    expect(rx.received[0]!.body.InputParameters[0].value).toMatchObject({
+      __type: "EntityReference:http://schemas.microsoft.com/xrm/2011/Contracts",
+      Id: id,
+      LogicalName: "account",
+    });
     // asyncautodelete removes the successful job.
     const jobs = await api.call("GET", "asyncoperations?$filter=_owningextensionid_value eq 0a8e2b44-5555-4c1e-8d1a-1e2f3a4b5c05");
     expect(jobs.json.value).toHaveLength(0);
@@ -286,17 +391,26 @@ describe("Dataverse emulator: service endpoint rows (reference 3)", () => {
     try {
       emu.applySolutionModel(fixtureModel());
       // No environment variable values: the row decides.
-      const patched = await local.call("PATCH", `serviceendpoints(${ENDPOINT_ID})`, { body: { url: `${rx.url}/api/dataverse/webhook`, authtype: 4, authvalue: "row-key-123456" } });
+      const patched = await local.call("PATCH", `serviceendpoints(${ENDPOINT_ID})`, {
+        body: { url: `${rx.url}/api/dataverse/webhook`, authtype: 4, authvalue: "row-key-123456" },
+      });
       expect(patched.status).toBe(204);
       const read = await local.call("GET", `serviceendpoints(${ENDPOINT_ID})?$select=url,authvalue`);
       expect(read.json).toMatchObject({ url: `${rx.url}/api/dataverse/webhook`, authvalue: null });
       const c = await local.call("POST", "w365_providerconnections", { body: { w365_name: "row" } });
       const id = /\(([0-9a-f-]{36})\)$/.exec(c.headers.get("odata-entityid")!)![1]!;
-      expect((await local.call("POST", `w365_providerconnections(${id})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} })).status).toBe(204);
+      expect(
+        (await local.call("POST", `w365_providerconnections(${id})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} })).status,
+      ).toBe(204);
       expect(rx.received[0]!.url).toBe("/api/dataverse/webhook?code=row-key-123456");
       // An environment variable value bound through the definition lookup takes precedence.
       const def = await local.call("GET", "environmentvariabledefinitions?$filter=schemaname eq 'w365_FunctionsKey'&$select=schemaname");
-      await local.call("POST", "environmentvariablevalues", { body: { value: "env-key-654321", "EnvironmentVariableDefinitionId@odata.bind": `/environmentvariabledefinitions(${def.json.value[0].environmentvariabledefinitionid})` } });
+      await local.call("POST", "environmentvariablevalues", {
+        body: {
+          value: "env-key-654321",
+          "EnvironmentVariableDefinitionId@odata.bind": `/environmentvariabledefinitions(${def.json.value[0].environmentvariabledefinitionid})`,
+        },
+      });
       rx.received.length = 0;
       await local.call("POST", `w365_providerconnections(${id})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} });
       expect(rx.received[0]!.url).toBe("/api/dataverse/webhook?code=env-key-654321");
@@ -319,11 +433,39 @@ describe("Dataverse emulator: concurrency", () => {
     const local = apiFor(emu);
     try {
       const model = fixtureModel();
-      model.steps = [{ id: "0a8e2b44-6666-4c1e-8d1a-1e2f3a4b5c06", name: "Account create: sync", message: "Create", primaryEntity: "account", serviceEndpointId: ENDPOINT_ID, stage: 40, mode: 0, rank: 1, filteringAttributes: [], asyncAutoDelete: false, images: [] }];
+      model.steps = [
+        {
+          id: "0a8e2b44-6666-4c1e-8d1a-1e2f3a4b5c06",
+          name: "Account create: sync",
+          message: "Create",
+          primaryEntity: "account",
+          serviceEndpointId: ENDPOINT_ID,
+          stage: 40,
+          mode: 0,
+          rank: 1,
+          filteringAttributes: [],
+          asyncAutoDelete: false,
+          images: [],
+        },
+      ];
       emu.applySolutionModel(model);
       emu.setEnvironmentVariable("w365_FunctionsBaseUrl", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
       const boundary = "batch_c";
-      const body = ["--batch_c", "Content-Type: multipart/mixed; boundary=cs_c", "", "--cs_c", "Content-Type: application/http", "", "POST accounts HTTP/1.1", "Content-Type: application/json", "", '{"name":"In flight"}', "--cs_c--", "--batch_c--", ""].join("\r\n");
+      const body = [
+        "--batch_c",
+        "Content-Type: multipart/mixed; boundary=cs_c",
+        "",
+        "--cs_c",
+        "Content-Type: application/http",
+        "",
+        "POST accounts HTTP/1.1",
+        "Content-Type: application/json",
+        "",
+        '{"name":"In flight"}',
+        "--cs_c--",
+        "--batch_c--",
+        "",
+      ].join("\r\n");
       const batch = local.call("POST", "$batch", { body, headers: { "Content-Type": `multipart/mixed; boundary=${boundary}` } });
       while (emu.stats().webhooksSent === 0) await new Promise((r) => setTimeout(r, 5));
       let writeDone = false;

@@ -6,9 +6,18 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { startFunctionsHost, type FunctionsHost } from "../../../sandbox/functions-host";
+
+import { type FunctionsHost, startFunctionsHost } from "../../../sandbox/functions-host";
 import { silentLogger } from "../../../src/shared/logger";
-import { CONNECTION_ID, INTEGRATION_USER, ORG_ID, recordingDeps, subscriptionUpdateContext, syncAccountsContext, verifyContext } from "../../plugins/fixtures";
+import {
+  CONNECTION_ID,
+  INTEGRATION_USER,
+  ORG_ID,
+  recordingDeps,
+  subscriptionUpdateContext,
+  syncAccountsContext,
+  verifyContext,
+} from "../../plugins/fixtures";
 
 const KEY = "local-host-key-0123456789";
 
@@ -21,9 +30,12 @@ async function startDataverseDouble() {
       res.writeHead(status, { "content-type": "application/json", "odata-version": "4.0" });
       res.end(JSON.stringify(body));
     };
-    if (url.startsWith("/api/data/v9.2/WhoAmI")) return json(200, { UserId: INTEGRATION_USER, BusinessUnitId: INTEGRATION_USER, OrganizationId: ORG_ID });
-    if (url.startsWith(`/api/data/v9.2/w365_providerconnections(${CONNECTION_ID})`)) return json(200, { w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", statecode: 0, w365_status: 365000001 });
-    if (url.startsWith("/api/data/v9.2/w365_providerconnections")) return json(200, { value: [{ w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", w365_status: 365000001 }] });
+    if (url.startsWith("/api/data/v9.2/WhoAmI"))
+      return json(200, { UserId: INTEGRATION_USER, BusinessUnitId: INTEGRATION_USER, OrganizationId: ORG_ID });
+    if (url.startsWith(`/api/data/v9.2/w365_providerconnections(${CONNECTION_ID})`))
+      return json(200, { w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", statecode: 0, w365_status: 365000001 });
+    if (url.startsWith("/api/data/v9.2/w365_providerconnections"))
+      return json(200, { value: [{ w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", w365_status: 365000001 }] });
     if (url.startsWith("/api/data/v9.2/w365_syncruns")) return json(200, { value: [] });
     // The subscription-changed handler marks the row "Change requested" before queuing.
     if (req.method === "PATCH" && url.startsWith("/api/data/v9.2/w365_providersubscriptions(")) {
@@ -33,7 +45,11 @@ async function startDataverseDouble() {
     json(404, { error: { code: "0x80040217", message: "Not found" } });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 describe("local functions host", () => {
@@ -45,7 +61,10 @@ describe("local functions host", () => {
     dv = await startDataverseDouble();
     recorded = recordingDeps();
     let run = 0;
-    recorded.deps.engine.startQueuedRun = async (_d, o) => (recorded.calls.push({ fn: "startQueuedRun", args: o }), { runId: `9b2d1a3c-0000-4000-8000-${String(++run).padStart(12, "0")}` });
+    recorded.deps.engine.startQueuedRun = async (_d, o) => (
+      recorded.calls.push({ fn: "startQueuedRun", args: o }),
+      { runId: `9b2d1a3c-0000-4000-8000-${String(++run).padStart(12, "0")}` }
+    );
     host = await startFunctionsHost({
       dataverseUrl: dv.url,
       dataverseToken: "dv-token-for-host-tests",
@@ -70,7 +89,11 @@ describe("local functions host", () => {
     const url = key && !o.header ? `${host.url}${path}?code=${encodeURIComponent(key)}` : `${host.url}${path}`;
     return fetch(url, {
       method: o.method ?? "POST",
-      headers: { "content-type": "application/json", "x-ms-dynamics-organization": "work365dev.crm.dynamics.com", ...(key && o.header ? { "x-functions-key": key } : {}) },
+      headers: {
+        "content-type": "application/json",
+        "x-ms-dynamics-organization": "work365dev.crm.dynamics.com",
+        ...(key && o.header ? { "x-functions-key": key } : {}),
+      },
       ...(o.method === "GET" ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     });
   };

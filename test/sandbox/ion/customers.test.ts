@@ -1,5 +1,5 @@
 /** Pins ion-api.md §3 (conventions), §4.1 (customers), §5 (token paging) and §6 (errors, 401/403). */
-import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import { accessToken, call, v3 } from "./helpers";
 
 const newCustomer = (email: string) => ({
@@ -31,7 +31,12 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
       for (const headers of variants) {
         const r = await call(sim, "GET", v3(sim, "/customers?pageSize=1"), { headers });
         expect(r.status).toBe(401);
-        expect(r.body).toStrictEqual({ error: "UNAUTHENTICATED", message: expect.any(String), code: 401, details: [{ "@type": "type.googleapis.com/google.rpc.RequestInfo", requestId: expect.stringMatching(/^[0-9a-f]{20}$/) }] });
+        expect(r.body).toStrictEqual({
+          error: "UNAUTHENTICATED",
+          message: expect.any(String),
+          code: 401,
+          details: [{ "@type": "type.googleapis.com/google.rpc.RequestInfo", requestId: expect.stringMatching(/^[0-9a-f]{20}$/) }],
+        });
       }
     });
 
@@ -95,7 +100,12 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
 
     it("binds the page token to the filters and rejects a tampered token", async () => {
       const r = await call(sim, "GET", v3(sim, "/customers?pageSize=5"), { token });
-      const other = await call(sim, "GET", v3(sim, `/customers?pageSize=5&filter.customerStatus=ACTIVE&pageToken=${r.body.nextPageToken}`), { token });
+      const other = await call(
+        sim,
+        "GET",
+        v3(sim, `/customers?pageSize=5&filter.customerStatus=ACTIVE&pageToken=${r.body.nextPageToken}`),
+        { token },
+      );
       expect(other.status).toBe(400);
       expect(other.body.error).toBe("INVALID_ARGUMENT");
       const junk = await call(sim, "GET", v3(sim, "/customers?pageSize=5&pageToken=garbage"), { token });
@@ -104,8 +114,15 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
 
     it("filters by email (exact, case-insensitive), name (substring), status and language", async () => {
       const target = sim.control.customers()[7]!;
-      const byEmail = await call(sim, "GET", v3(sim, `/customers?pageSize=10&filter.customerEmail=${encodeURIComponent(target.customerEmail.toUpperCase())}`), { token });
-      expect(byEmail.body.customers.map((c: { name: string }) => c.name)).toStrictEqual([`accounts/${sim.accountId}/customers/${target.id}`]);
+      const byEmail = await call(
+        sim,
+        "GET",
+        v3(sim, `/customers?pageSize=10&filter.customerEmail=${encodeURIComponent(target.customerEmail.toUpperCase())}`),
+        { token },
+      );
+      expect(byEmail.body.customers.map((c: { name: string }) => c.name)).toStrictEqual([
+        `accounts/${sim.accountId}/customers/${target.id}`,
+      ]);
       const word = target.customerOrganization.split(" ")[0]!.toLowerCase();
       const byName = await call(sim, "GET", v3(sim, `/customers?pageSize=100&filter.customer_name=${encodeURIComponent(word)}`), { token });
       expect(byName.body.customers.length).toBeGreaterThanOrEqual(1);
@@ -114,12 +131,16 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
       let count = 0;
       let pt = "";
       do {
-        const r = await call(sim, "GET", v3(sim, `/customers?pageSize=20&filter.customerStatus=INACTIVE${pt ? `&pageToken=${pt}` : ""}`), { token });
+        const r = await call(sim, "GET", v3(sim, `/customers?pageSize=20&filter.customerStatus=INACTIVE${pt ? `&pageToken=${pt}` : ""}`), {
+          token,
+        });
         count += r.body.customers.length;
         pt = r.body.nextPageToken;
       } while (pt);
       expect(count).toBe(inactive);
-      const unspecified = await call(sim, "GET", v3(sim, "/customers?pageSize=20&filter.customerStatus=CUSTOMER_STATUS_UNSPECIFIED"), { token });
+      const unspecified = await call(sim, "GET", v3(sim, "/customers?pageSize=20&filter.customerStatus=CUSTOMER_STATUS_UNSPECIFIED"), {
+        token,
+      });
       expect(unspecified.body.customers).toHaveLength(20);
       const de = await call(sim, "GET", v3(sim, "/customers?pageSize=100&filter.languageCode=de"), { token });
       const expectedDe = sim.control.customers().filter((c) => c.languageCode.toLowerCase() === "de").length;
@@ -136,7 +157,12 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
       const r = await call(sim, "GET", v3(sim, `/customers/${c.id}`), { token });
       expect(r.status).toBe(200);
       expect(r.body.id).toBeUndefined();
-      expect(r.body).toMatchObject({ name: `accounts/${sim.accountId}/customers/${c.id}`, customerOrganization: c.customerOrganization, customerStatus: c.customerStatus, uid: c.uid });
+      expect(r.body).toMatchObject({
+        name: `accounts/${sim.accountId}/customers/${c.id}`,
+        customerOrganization: c.customerOrganization,
+        customerStatus: c.customerStatus,
+        uid: c.uid,
+      });
       expect(r.body.createTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/);
       const missing = await call(sim, "GET", v3(sim, "/customers/1"), { token });
       expect(missing.status).toBe(404);
@@ -145,7 +171,10 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
     });
 
     it("create validates required fields with Ion's internal names, returns 200 with user.password once", async () => {
-      const missing = await call(sim, "POST", v3(sim, "/customers"), { token, body: { ...newCustomer("x@acme.example"), customerOrganization: undefined } });
+      const missing = await call(sim, "POST", v3(sim, "/customers"), {
+        token,
+        body: { ...newCustomer("x@acme.example"), customerOrganization: undefined },
+      });
       expect(missing.status).toBe(400);
       expect(missing.body.error).toBe("INVALID_REQUEST");
       expect(missing.body.message).toBe("must have required property 'orgName'");
@@ -153,7 +182,12 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
       expect(created.status).toBe(200);
       expect(created.body.customerStatus).toBe("ACTIVE");
       expect(created.body.createTime).toBe(created.body.updateTime);
-      expect(created.body.user).toMatchObject({ userName: "DEFAULT ACCOUNT USER", email: "jane@acme.example", userStatus: "ACTIVE", password: expect.any(String) });
+      expect(created.body.user).toMatchObject({
+        userName: "DEFAULT ACCOUNT USER",
+        email: "jane@acme.example",
+        userStatus: "ACTIVE",
+        password: expect.any(String),
+      });
       expect(created.body.someUnknownField).toBeUndefined();
       const got = await call(sim, "GET", v3(sim, `/customers/${created.body.name.split("/").pop()}`), { token });
       expect(got.body.user).toBeUndefined();
@@ -166,10 +200,19 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
       expect(dup.status).toBe(412);
       expect(dup.body.error).toBe("FAILED_PRECONDITION");
       expect(dup.body.details).toContainEqual(expect.objectContaining({ referenceEntity: "customer", code: "CUS-CR-001" }));
-      const lang = await call(sim, "POST", v3(sim, "/customers"), { token, body: { ...newCustomer("lang@acme.example"), languageCode: "XX" } });
+      const lang = await call(sim, "POST", v3(sim, "/customers"), {
+        token,
+        body: { ...newCustomer("lang@acme.example"), languageCode: "XX" },
+      });
       expect(lang.status).toBe(412);
       expect(lang.body.details).toContainEqual(expect.objectContaining({ code: "CUS-CR-002" }));
-      const country = await call(sim, "POST", v3(sim, "/customers"), { token, body: { ...newCustomer("c@acme.example"), customerAddress: { street: "1", city: "x", state: "FL", zip: "1", country: "United States" } } });
+      const country = await call(sim, "POST", v3(sim, "/customers"), {
+        token,
+        body: {
+          ...newCustomer("c@acme.example"),
+          customerAddress: { street: "1", city: "x", state: "FL", zip: "1", country: "United States" },
+        },
+      });
       expect(country.status).toBe(400);
     });
 
@@ -177,7 +220,11 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
       const c = sim.control.customers()[5]!;
       const before = c.updateTime;
       sim.control.advanceClock(60_000);
-      const body = { name: `accounts/${sim.accountId}/customers/${c.id}`, ...newCustomer(c.customerEmail), customerOrganization: "Renamed Org LLC" };
+      const body = {
+        name: `accounts/${sim.accountId}/customers/${c.id}`,
+        ...newCustomer(c.customerEmail),
+        customerOrganization: "Renamed Org LLC",
+      };
       delete (body as Record<string, unknown>).customerTitle;
       const r = await call(sim, "PUT", v3(sim, `/customers/${c.id}`), { token, body });
       expect(r.status).toBe(200);
@@ -203,13 +250,21 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
     it("updateCustomer changes what the API returns, bumps updateTime, and can set the tenant", async () => {
       const c = sim.control.customers().find((x) => x.cloudProfiles.length === 0) ?? sim.control.customers()[9]!;
       const before = (await call(sim, "GET", v3(sim, `/customers/${c.id}`), { token })).body;
-      sim.control.updateCustomer(c.id, { customerOrganization: "Portal Renamed Pty Ltd", customerAddress: { city: "Perth" }, tenantId: "11111111-2222-4333-8444-555555555555", tenantDomain: "renamed.onmicrosoft.com" });
+      sim.control.updateCustomer(c.id, {
+        customerOrganization: "Portal Renamed Pty Ltd",
+        customerAddress: { city: "Perth" },
+        tenantId: "11111111-2222-4333-8444-555555555555",
+        tenantDomain: "renamed.onmicrosoft.com",
+      });
       const after = (await call(sim, "GET", v3(sim, `/customers/${c.id}`), { token })).body;
       expect(after.customerOrganization).toBe("Portal Renamed Pty Ltd");
       expect(after.customerAddress).toStrictEqual({ ...before.customerAddress, city: "Perth" });
       expect(Date.parse(after.updateTime)).toBeGreaterThan(Date.parse(before.updateTime));
       const profiles = (await call(sim, "GET", v3(sim, `/customers/${c.id}/cloudProfiles`), { token })).body;
-      expect(profiles.customerCloudProfiles[0]).toMatchObject({ customerTenantId: "11111111-2222-4333-8444-555555555555", customerDomain: "renamed.onmicrosoft.com" });
+      expect(profiles.customerCloudProfiles[0]).toMatchObject({
+        customerTenantId: "11111111-2222-4333-8444-555555555555",
+        customerDomain: "renamed.onmicrosoft.com",
+      });
       expect(() => sim.control.updateCustomer(c.id, { favouriteColour: "blue" })).toThrow(/unknown field/);
     });
   });
@@ -220,7 +275,12 @@ describe("Ion simulator customers (§4.1) and auth rules (§6)", () => {
       const r = await call(sim, "GET", v3(sim, `/customers/${withTenant.id}/cloudProfiles`), { token });
       expect(r.status).toBe(200);
       expect(r.body.customerId).toBe(withTenant.id);
-      expect(r.body.customerCloudProfiles[0]).toMatchObject({ providerId: "30", customerTenantId: expect.stringMatching(/^[0-9a-f-]{36}$/), customerDomain: expect.stringMatching(/\.onmicrosoft\.com$/), enabled: true });
+      expect(r.body.customerCloudProfiles[0]).toMatchObject({
+        providerId: "30",
+        customerTenantId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        customerDomain: expect.stringMatching(/\.onmicrosoft\.com$/),
+        enabled: true,
+      });
       const legacy = await call(sim, "GET", v3(sim, `/customers/${withTenant.id}/cloudProfile?providerId=30`), { token });
       expect(legacy.body.customerTenantId).toBe(withTenant.cloudProfiles[0]!.customerTenantId);
       const noProvider = await call(sim, "GET", v3(sim, `/customers/${withTenant.id}/cloudProfile`), { token });

@@ -1,8 +1,16 @@
 /** The simulator's seeded data: deterministic, realistic and shaped for the account-matching engine. */
-import { generateCrmAccounts, generateDataset, startIonSimulator, type CrmAccountWithTruth } from "../../../sandbox/ion";
-import { CANCELLATION_WINDOW_MS, COUNTRIES, DEFAULT_START_TIME, currentTerm, stripLegalSuffix } from "../../../sandbox/ion/dataset";
+import { type CrmAccountWithTruth, generateCrmAccounts, generateDataset, startIonSimulator } from "../../../sandbox/ion";
+import { CANCELLATION_WINDOW_MS, COUNTRIES, currentTerm, DEFAULT_START_TIME, stripLegalSuffix } from "../../../sandbox/ion/dataset";
 
-const opts = (seed: number, customers: number, subscriptionsPerCustomer: number) => ({ seed, customers, subscriptionsPerCustomer, accountId: "1000123", startTime: DEFAULT_START_TIME, country: "US", currency: "USD" });
+const opts = (seed: number, customers: number, subscriptionsPerCustomer: number) => ({
+  seed,
+  customers,
+  subscriptionsPerCustomer,
+  accountId: "1000123",
+  startTime: DEFAULT_START_TIME,
+  country: "US",
+  currency: "USD",
+});
 
 describe("Ion simulator dataset", () => {
   const data = generateDataset(opts(1, 300, 3));
@@ -64,8 +72,14 @@ describe("Ion simulator dataset", () => {
       const a = data.customers[dup]!.customerOrganization;
       const b = data.customers[original]!.customerOrganization;
       expect(a).not.toBe(b);
-      const letters = (s: string) => stripLegalSuffix(s).toLowerCase().replace(/^the /, "").replace(/&/g, "and").replace(/[^a-z]/g, "");
-      const x = letters(a), y = letters(b);
+      const letters = (s: string) =>
+        stripLegalSuffix(s)
+          .toLowerCase()
+          .replace(/^the /, "")
+          .replace(/&/g, "and")
+          .replace(/[^a-z]/g, "");
+      const x = letters(a),
+        y = letters(b);
       // Same letters (typo swaps, case, punctuation, "&"/"and", suffix) — anagram of each other.
       expect([...x].sort().join("")).toBe([...y].sort().join(""));
     }
@@ -95,9 +109,21 @@ describe("Ion simulator dataset", () => {
 describe("currentTerm", () => {
   it("anchors terms on the purchase date: Jan 31 renews Feb 28, then Mar 31", () => {
     const bought = Date.UTC(2026, 0, 31, 10);
-    expect(currentTerm(bought, "P1M", Date.UTC(2026, 2, 15))).toStrictEqual({ index: 1, start: Date.UTC(2026, 1, 28, 10), end: Date.UTC(2026, 2, 31, 10) });
-    expect(currentTerm(bought, "P1M", Date.UTC(2026, 2, 31, 10))).toStrictEqual({ index: 2, start: Date.UTC(2026, 2, 31, 10), end: Date.UTC(2026, 3, 30, 10) });
-    expect(currentTerm(bought, "P1Y", Date.UTC(2028, 5, 1))).toStrictEqual({ index: 2, start: Date.UTC(2028, 0, 31, 10), end: Date.UTC(2029, 0, 31, 10) });
+    expect(currentTerm(bought, "P1M", Date.UTC(2026, 2, 15))).toStrictEqual({
+      index: 1,
+      start: Date.UTC(2026, 1, 28, 10),
+      end: Date.UTC(2026, 2, 31, 10),
+    });
+    expect(currentTerm(bought, "P1M", Date.UTC(2026, 2, 31, 10))).toStrictEqual({
+      index: 2,
+      start: Date.UTC(2026, 2, 31, 10),
+      end: Date.UTC(2026, 3, 30, 10),
+    });
+    expect(currentTerm(bought, "P1Y", Date.UTC(2028, 5, 1))).toStrictEqual({
+      index: 2,
+      start: Date.UTC(2028, 0, 31, 10),
+      end: Date.UTC(2029, 0, 31, 10),
+    });
     expect(currentTerm(bought, "P1Y", bought)).toStrictEqual({ index: 0, start: bought, end: Date.UTC(2027, 0, 31, 10) });
   });
 });
@@ -116,7 +142,8 @@ describe("generateCrmAccounts", () => {
   it("mixes tenant, domain, name-typo, name-suffix, ambiguous, email-domain and unrelated rows", () => {
     const kinds = new Map<string, number>();
     for (const r of rows) kinds.set(r.truth.kind, (kinds.get(r.truth.kind) ?? 0) + 1);
-    for (const k of ["tenant", "domain", "name-typo", "name-suffix", "ambiguous", "email-domain", "unrelated"]) expect(kinds.get(k) ?? 0).toBeGreaterThan(0);
+    for (const k of ["tenant", "domain", "name-typo", "name-suffix", "ambiguous", "email-domain", "unrelated"])
+      expect(kinds.get(k) ?? 0).toBeGreaterThan(0);
     expect(kinds.get("unrelated")).toBe(20);
     // Ambiguous customers have two candidate rows.
     const ambiguousIds = rows.filter((r) => r.truth.kind === "ambiguous").map((r) => r.truth.ionCustomerId);
@@ -141,7 +168,10 @@ describe("generateCrmAccounts", () => {
 
 describe("startIonSimulator options", () => {
   it("refuses a currency the FX table cannot price, instead of pricing it silently in USD", async () => {
-    await expect(startIonSimulator({ customers: 0, currency: "XYZ" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("XYZ") });
+    await expect(startIonSimulator({ customers: 0, currency: "XYZ" })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("XYZ"),
+    });
     await expect(startIonSimulator({ customers: 0, accountId: "abc" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 

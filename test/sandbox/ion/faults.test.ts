@@ -1,5 +1,5 @@
 /** Pins ion-api.md §6 (throttling, 5xx) and the §9 "Faults and limits" checklist; plus request log and counters. */
-import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import { FaultInjector } from "../../../sandbox/ion/faults";
 import { accessToken, call, exchange, v3 } from "./helpers";
 
@@ -72,7 +72,10 @@ describe("Ion simulator faults (§6, §9)", () => {
   });
 
   it("token endpoint failures from startup options answer 503 without consuming the refresh token", async () => {
-    const flaky = await startIonSimulator({ customers: 1, faults: { rules: [{ path: "^/oauth/token$", requests: [1, 2], kind: "status", status: 503 }] } });
+    const flaky = await startIonSimulator({
+      customers: 1,
+      faults: { rules: [{ path: "^/oauth/token$", requests: [1, 2], kind: "status", status: 503 }] },
+    });
     try {
       expect((await exchange(flaky, flaky.credentials.refreshToken)).status).toBe(503);
       expect((await exchange(flaky, flaky.credentials.refreshToken)).status).toBe(503);
@@ -102,12 +105,30 @@ describe("Ion simulator faults (§6, §9)", () => {
 
   it("dropAfter on an order POST places the order but loses the answer (the client must look it up by referenceId)", async () => {
     const sub = sim.control.subscriptions()[0]!;
-    sim.control.setFaults({ rules: [{ method: "POST", endpoint: "POST /api/v3/accounts/{A}/customers/{C}/orders", requests: [1], kind: "dropAfter" }] });
-    const body = { referenceId: "w365-intent-1", orderItems: [{ productId: sub.ccpProductId, skuId: sub.ccpSkuId, planId: sub.ccpPlanId, action: "UPDATE", quantity: sub.quantity, resourceId: sub.subscriptionId, attributes: [] }] };
+    sim.control.setFaults({
+      rules: [{ method: "POST", endpoint: "POST /api/v3/accounts/{A}/customers/{C}/orders", requests: [1], kind: "dropAfter" }],
+    });
+    const body = {
+      referenceId: "w365-intent-1",
+      orderItems: [
+        {
+          productId: sub.ccpProductId,
+          skuId: sub.ccpSkuId,
+          planId: sub.ccpPlanId,
+          action: "UPDATE",
+          quantity: sub.quantity,
+          resourceId: sub.subscriptionId,
+          attributes: [],
+        },
+      ],
+    };
     await expect(call(sim, "POST", v3(sim, `/customers/${sub.customerId}/orders`), { token, body })).rejects.toThrow();
     const listed = await call(sim, "GET", v3(sim, `/customers/${sub.customerId}/orders?pageSize=10`), { token });
     expect(listed.body.orders.map((o: { referenceId: string }) => o.referenceId)).toStrictEqual(["w365-intent-1"]);
-    expect(sim.control.requestLog().find((e) => e.method === "POST" && e.endpoint.endsWith("/orders"))).toMatchObject({ status: 0, fault: "rule0:dropAfter" });
+    expect(sim.control.requestLog().find((e) => e.method === "POST" && e.endpoint.endsWith("/orders"))).toMatchObject({
+      status: 0,
+      fault: "rule0:dropAfter",
+    });
   });
 
   it("latency delays and then answers normally", async () => {
@@ -120,7 +141,9 @@ describe("Ion simulator faults (§6, §9)", () => {
   it("rejects fault rules that can never fire or have bad values", () => {
     expect(() => sim.control.setFaults({ rules: [{ kind: "status", status: 503 }] })).toThrow(/rate, requests/);
     expect(() => sim.control.setFaults({ rules: [{ kind: "status", status: 200, everyNth: 1 }] })).toThrow(/4xx or 5xx/);
-    expect(() => sim.control.setFaults({ rules: [{ kind: "status", rate: 2 }] })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT", status: 400 }));
+    expect(() => sim.control.setFaults({ rules: [{ kind: "status", rate: 2 }] })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", status: 400 }),
+    );
   });
 
   it("logs requests and counts them by templated endpoint, without secrets and without control calls", async () => {
@@ -137,7 +160,12 @@ describe("Ion simulator faults (§6, §9)", () => {
       "POST /oauth/token": 1,
     });
     const log = sim.control.requestLog();
-    expect(log.map((e) => [e.status, e.bearer])).toStrictEqual([[200, true], [200, true], [200, true], [400, false]]);
+    expect(log.map((e) => [e.status, e.bearer])).toStrictEqual([
+      [200, true],
+      [200, true],
+      [200, true],
+      [400, false],
+    ]);
     const text = JSON.stringify(log);
     expect(text).not.toContain(token);
     expect(text).not.toContain(sim.credentials.refreshToken);

@@ -1,15 +1,26 @@
 /** Robustness: arbitrary bodies and query strings give a typed Ion error (SimApiError), never a crash. */
 import fc from "fast-check";
-import { listCustomers, listProducts, listSubscriptions, listAccountOrders } from "../../../sandbox/ion/api";
+
+import { listAccountOrders, listCustomers, listProducts, listSubscriptions } from "../../../sandbox/ion/api";
+import { DEFAULT_START_TIME } from "../../../sandbox/ion/dataset";
 import { SimApiError } from "../../../sandbox/ion/errors";
 import { parseForm } from "../../../sandbox/ion/oauth";
 import { decodePageToken } from "../../../sandbox/ion/paging";
 import { normalizeQuery } from "../../../sandbox/ion/routes";
 import { IonStore, SimClock, validateCustomerInput } from "../../../sandbox/ion/store";
-import { DEFAULT_START_TIME } from "../../../sandbox/ion/dataset";
 
 const store = new IonStore(
-  { seed: 3, customers: 30, subscriptionsPerCustomer: 2, accountId: "1000123", country: "US", currency: "USD", orderProcessing: { mode: "manual" }, rejectDuplicateReferenceId: false, enforceSeatDecreaseWindow: false },
+  {
+    seed: 3,
+    customers: 30,
+    subscriptionsPerCustomer: 2,
+    accountId: "1000123",
+    country: "US",
+    currency: "USD",
+    orderProcessing: { mode: "manual" },
+    rejectDuplicateReferenceId: false,
+    enforceSeatDecreaseWindow: false,
+  },
   new SimClock(DEFAULT_START_TIME, "frozen"),
 );
 const ctx = { store, accountId: "1000123", maxPageSize: 50 };
@@ -36,10 +47,27 @@ const itemFields = fc.record(
     productId: fc.oneof({ weight: 6, arbitrary: fc.constant(sub.ccpProductId) }, { weight: 1, arbitrary: fc.string() }),
     skuId: fc.oneof({ weight: 6, arbitrary: fc.constant(sub.ccpSkuId) }, { weight: 1, arbitrary: fc.string() }),
     planId: fc.oneof({ weight: 6, arbitrary: fc.constant(sub.ccpPlanId) }, { weight: 1, arbitrary: fc.string() }),
-    quantity: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: -5, max: 5000 }) }, { weight: 1, arbitrary: fc.string() }, { weight: 1, arbitrary: fc.double() }),
+    quantity: fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: -5, max: 5000 }) },
+      { weight: 1, arbitrary: fc.string() },
+      { weight: 1, arbitrary: fc.double() },
+    ),
     resourceId: fc.oneof({ weight: 6, arbitrary: fc.constant(sub.subscriptionId) }, { weight: 1, arbitrary: fc.string() }),
     attributes: fc.oneof(
-      { weight: 5, arbitrary: fc.array(fc.record({ name: fc.constantFrom("operations", "renewalSetting", "statusUpdate", "domainName", "x"), value: fc.oneof(fc.constantFrom("updatesubscription", "auto-on", "auto-off", "active", "suspended", "contoso"), fc.string(), jsonish) }), { maxLength: 3 }) },
+      {
+        weight: 5,
+        arbitrary: fc.array(
+          fc.record({
+            name: fc.constantFrom("operations", "renewalSetting", "statusUpdate", "domainName", "x"),
+            value: fc.oneof(
+              fc.constantFrom("updatesubscription", "auto-on", "auto-off", "active", "suspended", "contoso"),
+              fc.string(),
+              jsonish,
+            ),
+          }),
+          { maxLength: 3 },
+        ),
+      },
       { weight: 1, arbitrary: jsonish },
     ),
     providerName: fc.constantFrom("AZURE", "GOOGLE"),
@@ -50,7 +78,17 @@ const itemFields = fc.record(
 describe("Ion simulator input robustness", () => {
   it("answers an attribute value whose toString is not callable with a typed 4xx (found by fuzzing)", () => {
     const body = {
-      orderItems: [{ action: "CREATE", productId: "Microsoft365NCE--nce", skuId: "Microsoft-365-Business-Standard-n2", planId: "Annual-n6", quantity: 0, resourceId: sub.subscriptionId, attributes: [{ name: "operations", value: { toString: null } }] }],
+      orderItems: [
+        {
+          action: "CREATE",
+          productId: "Microsoft365NCE--nce",
+          skuId: "Microsoft-365-Business-Standard-n2",
+          planId: "Annual-n6",
+          quantity: 0,
+          resourceId: sub.subscriptionId,
+          attributes: [{ name: "operations", value: { toString: null } }],
+        },
+      ],
       referenceId: "",
     };
     expect(() => store.createOrder(sub.customerId, body)).toThrow(SimApiError);
@@ -59,10 +97,13 @@ describe("Ion simulator input robustness", () => {
   it("order bodies: an order or a typed 4xx", () => {
     const outcomes = { ok: 0, rejected: 0 };
     fc.assert(
-      fc.property(fc.oneof(jsonish, fc.record({ orderItems: fc.array(itemFields, { maxLength: 3 }), referenceId: fc.string() })), (body) => {
-        if (typedOrOk(() => store.createOrder(sub.customerId, body))) outcomes.ok++;
-        else outcomes.rejected++;
-      }),
+      fc.property(
+        fc.oneof(jsonish, fc.record({ orderItems: fc.array(itemFields, { maxLength: 3 }), referenceId: fc.string() })),
+        (body) => {
+          if (typedOrOk(() => store.createOrder(sub.customerId, body))) outcomes.ok++;
+          else outcomes.rejected++;
+        },
+      ),
       { numRuns: 1500 },
     );
     // Both paths were exercised, and every accepted order can be processed without a crash.
@@ -72,8 +113,21 @@ describe("Ion simulator input robustness", () => {
   });
 
   it("customer bodies: validated input or a typed 4xx", () => {
-    const address = fc.record({ street: fc.string(), city: fc.string(), state: fc.string(), zip: fc.oneof(fc.string(), fc.integer()), country: fc.string() }, { requiredKeys: [] });
-    const customer = fc.record({ customerOrganization: fc.string(), customerAddress: fc.oneof(address, jsonish), customerName: fc.string(), customerEmail: fc.oneof(fc.emailAddress(), fc.string()), languageCode: fc.constantFrom("EN", "de", "xx", ""), customerPhone: jsonish }, { requiredKeys: [] });
+    const address = fc.record(
+      { street: fc.string(), city: fc.string(), state: fc.string(), zip: fc.oneof(fc.string(), fc.integer()), country: fc.string() },
+      { requiredKeys: [] },
+    );
+    const customer = fc.record(
+      {
+        customerOrganization: fc.string(),
+        customerAddress: fc.oneof(address, jsonish),
+        customerName: fc.string(),
+        customerEmail: fc.oneof(fc.emailAddress(), fc.string()),
+        languageCode: fc.constantFrom("EN", "de", "xx", ""),
+        customerPhone: jsonish,
+      },
+      { requiredKeys: [] },
+    );
     fc.assert(
       fc.property(fc.oneof(jsonish, customer), (body) => {
         typedOrOk(() => validateCustomerInput(body));
@@ -83,8 +137,31 @@ describe("Ion simulator input robustness", () => {
   });
 
   it("list query strings: a page or a typed 4xx", () => {
-    const key = fc.constantFrom("pageSize", "page_size", "pageToken", "filter.customerStatus", "filter.customerName", "customerId", "subscriptionStatus", "pagination.limit", "pagination.offset", "pagination.sortBy", "pagination.sortOrder", "startDateRange.relativeDateRange", "startDateRange.fixedDateRange.startDate", "endDate", "status", "sortBy", "filter.name", "billingTerm");
-    const value = fc.oneof(fc.string(), fc.integer({ min: -3, max: 3000 }).map(String), fc.constantFrom("ACTIVE", "TODAY", "LAST_YEAR", "DESC", "lastUpdatedDate", "2026-01-01", "eyJvIjoxLCJmIjoieCJ9"));
+    const key = fc.constantFrom(
+      "pageSize",
+      "page_size",
+      "pageToken",
+      "filter.customerStatus",
+      "filter.customerName",
+      "customerId",
+      "subscriptionStatus",
+      "pagination.limit",
+      "pagination.offset",
+      "pagination.sortBy",
+      "pagination.sortOrder",
+      "startDateRange.relativeDateRange",
+      "startDateRange.fixedDateRange.startDate",
+      "endDate",
+      "status",
+      "sortBy",
+      "filter.name",
+      "billingTerm",
+    );
+    const value = fc.oneof(
+      fc.string(),
+      fc.integer({ min: -3, max: 3000 }).map(String),
+      fc.constantFrom("ACTIVE", "TODAY", "LAST_YEAR", "DESC", "lastUpdatedDate", "2026-01-01", "eyJvIjoxLCJmIjoieCJ9"),
+    );
     fc.assert(
       fc.property(fc.array(fc.tuple(key, value), { maxLength: 6 }), (pairs) => {
         const q = normalizeQuery(new URLSearchParams(pairs));
@@ -102,10 +179,20 @@ describe("Ion simulator input robustness", () => {
       { numRuns: 1000 },
     );
     fc.assert(
-      fc.property(fc.constantFrom("application/x-www-form-urlencoded", "multipart/form-data; boundary=xyz", "multipart/form-data", "application/json", ""), fc.uint8Array({ maxLength: 300 }), (contentType, bytes) => {
-        const r = parseForm({ contentType, body: Buffer.from(bytes) });
-        expect("fields" in r || typeof (r as { error: string }).error === "string").toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom(
+          "application/x-www-form-urlencoded",
+          "multipart/form-data; boundary=xyz",
+          "multipart/form-data",
+          "application/json",
+          "",
+        ),
+        fc.uint8Array({ maxLength: 300 }),
+        (contentType, bytes) => {
+          const r = parseForm({ contentType, body: Buffer.from(bytes) });
+          expect("fields" in r || typeof (r as { error: string }).error === "string").toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -1,5 +1,5 @@
 /** Pins ion-api.md §2 (authentication) and the §9 "Auth" checklist. */
-import { startIonSimulator, type IonSimulator, INVALID_REFRESH_TOKEN_ERROR } from "../../../sandbox/ion";
+import { INVALID_REFRESH_TOKEN_ERROR, type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import { call, exchange, v3 } from "./helpers";
 
 const DAY = 86_400_000;
@@ -16,7 +16,12 @@ describe("Ion simulator OAuth (§2)", () => {
   it("§2.2 exchanges a form-urlencoded refresh token for a 7200 s bearer token and a new refresh token", async () => {
     const r = await exchange(sim, sim.credentials.refreshToken);
     expect(r.status).toBe(200);
-    expect(r.body).toStrictEqual({ access_token: expect.stringMatching(/^[A-Z0-9]{48}$/), expires_in: 7200, refresh_token: expect.stringMatching(/^[A-Z0-9]{48}$/), token_type: "Bearer" });
+    expect(r.body).toStrictEqual({
+      access_token: expect.stringMatching(/^[A-Z0-9]{48}$/),
+      expires_in: 7200,
+      refresh_token: expect.stringMatching(/^[A-Z0-9]{48}$/),
+      token_type: "Bearer",
+    });
     expect(r.body.refresh_token).not.toBe(sim.credentials.refreshToken);
   });
 
@@ -32,10 +37,15 @@ describe("Ion simulator OAuth (§2)", () => {
   });
 
   it("§2.2 rejects JSON bodies and other grant types with 400 {error}", async () => {
-    const json = await call(sim, "POST", "/oauth/token", { body: { grant_type: "refresh_token", refresh_token: sim.credentials.refreshToken } });
+    const json = await call(sim, "POST", "/oauth/token", {
+      body: { grant_type: "refresh_token", refresh_token: sim.credentials.refreshToken },
+    });
     expect(json.status).toBe(400);
     expect(Object.keys(json.body)).toStrictEqual(["error"]);
-    const grant = await call(sim, "POST", "/oauth/token", { body: "grant_type=client_credentials&client_id=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const grant = await call(sim, "POST", "/oauth/token", {
+      body: "grant_type=client_credentials&client_id=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(grant.status).toBe(400);
     expect(grant.body.error).toMatch(/grant_type/);
     // The JSON attempt did not consume the token.
@@ -113,10 +123,16 @@ describe("Ion simulator OAuth (§2)", () => {
   it("§2.4 validateAccess reports seconds left on the access token and the chain's refresh token", async () => {
     const r = await exchange(sim, sim.credentials.refreshToken);
     sim.control.advanceClock(527_000);
-    const v = await call(sim, "POST", "/oauth/validateAccess", { body: `access_token=${r.body.access_token}`, headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const v = await call(sim, "POST", "/oauth/validateAccess", {
+      body: `access_token=${r.body.access_token}`,
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(v.status).toBe(200);
     expect(v.body).toStrictEqual({ access_expires_in: 6673, refresh_expires_in: 2764273 });
-    const bad = await call(sim, "POST", "/oauth/validateAccess", { body: "access_token=NOPE", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const bad = await call(sim, "POST", "/oauth/validateAccess", {
+      body: "access_token=NOPE",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(bad.status).toBe(400);
     expect(typeof bad.body.error).toBe("string");
   });
@@ -131,7 +147,10 @@ describe("Ion simulator OAuth (§2)", () => {
   });
 
   it("§9 the OAuth endpoints live at the host root, not under /api/v3", async () => {
-    const r = await call(sim, "POST", "/api/v3/oauth/token", { body: "grant_type=refresh_token", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const r = await call(sim, "POST", "/api/v3/oauth/token", {
+      body: "grant_type=refresh_token",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(r.status).toBe(404);
   });
 });

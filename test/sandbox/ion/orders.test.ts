@@ -1,5 +1,5 @@
 /** Pins ion-api.md §4.3 (changes are orders), §4.4 (orders) and §6 (order validation body, idempotency). */
-import { CATALOG, startIonSimulator, type IonSimulator, type SimSubscription } from "../../../sandbox/ion";
+import { CATALOG, type IonSimulator, type SimSubscription, startIonSimulator } from "../../../sandbox/ion";
 import { accessToken, call, v3 } from "./helpers";
 
 const DAY = 86_400_000;
@@ -8,7 +8,17 @@ function updateBody(s: SimSubscription, quantity: number, attributes: Array<{ na
   return {
     ...(referenceId ? { referenceId } : {}),
     displayName: "Microsoft NCE",
-    orderItems: [{ productId: s.ccpProductId, skuId: s.ccpSkuId, planId: s.ccpPlanId, action: "UPDATE", quantity, resourceId: s.subscriptionId, attributes: [{ name: "operations", value: "updatesubscription" }, ...attributes] }],
+    orderItems: [
+      {
+        productId: s.ccpProductId,
+        skuId: s.ccpSkuId,
+        planId: s.ccpPlanId,
+        action: "UPDATE",
+        quantity,
+        resourceId: s.subscriptionId,
+        attributes: [{ name: "operations", value: "updatesubscription" }, ...attributes],
+      },
+    ],
   };
 }
 
@@ -23,7 +33,8 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     await sim.close();
   });
 
-  const activeSub = () => sim.control.subscriptions().find((s) => s.status === "active" && s.billingTerm === "P1Y" && !s.ccpProductId.startsWith("MSAZURE"))!;
+  const activeSub = () =>
+    sim.control.subscriptions().find((s) => s.status === "active" && s.billingTerm === "P1Y" && !s.ccpProductId.startsWith("MSAZURE"))!;
   const orders = (s: SimSubscription) => v3(sim, `/customers/${s.customerId}/orders`);
 
   it("UPDATE with a new total quantity returns 200 NEW; the subscription changes only when the order completes", async () => {
@@ -31,7 +42,13 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     const before = s.quantity;
     const r = await call(sim, "POST", orders(s), { token, body: updateBody(s, before + 5, []) });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ status: "NEW", customerId: s.customerId, accountId: sim.accountId, orderId: expect.any(String), name: `accounts/${sim.accountId}/customers/${s.customerId}/orders/${r.body.orderId}` });
+    expect(r.body).toMatchObject({
+      status: "NEW",
+      customerId: s.customerId,
+      accountId: sim.accountId,
+      orderId: expect.any(String),
+      name: `accounts/${sim.accountId}/customers/${s.customerId}/orders/${r.body.orderId}`,
+    });
     expect(r.body.orderItems[0]).toMatchObject({ action: "UPDATE", resourceId: s.subscriptionId, quantity: before + 5 });
     expect(sim.control.getSubscription(s.id)!.quantity).toBe(before);
     expect(sim.control.processOrders({ step: true })).toBe(1);
@@ -42,12 +59,18 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     expect(done.body.status).toBe("COMPLETED");
     const sub = await call(sim, "GET", v3(sim, `/customers/${s.customerId}/subscriptions/${s.id}`), { token });
     expect(sub.body.subscriptionTotalLicenses).toBe(String(before + 5));
-    expect(sub.body.activityLogs.items[0]).toMatchObject({ actionType: "Subscription Updated", actionDetails: expect.stringContaining(`New Quantity: ${before + 5}`) });
+    expect(sub.body.activityLogs.items[0]).toMatchObject({
+      actionType: "Subscription Updated",
+      actionDetails: expect.stringContaining(`New Quantity: ${before + 5}`),
+    });
   });
 
   it("renewalSetting auto-off/auto-on toggles autoRenew and subscriptionRenewStatus", async () => {
     const s = activeSub();
-    await call(sim, "POST", orders(s), { token, body: updateBody(s, s.quantity, [{ name: "renewalSetting", value: s.autoRenew ? "auto-off" : "auto-on" }]) });
+    await call(sim, "POST", orders(s), {
+      token,
+      body: updateBody(s, s.quantity, [{ name: "renewalSetting", value: s.autoRenew ? "auto-off" : "auto-on" }]),
+    });
     const was = s.autoRenew;
     sim.control.processOrders();
     const sub = await call(sim, "GET", v3(sim, `/customers/${s.customerId}/subscriptions/${s.subscriptionId}`), { token });
@@ -97,20 +120,49 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
   it("validation errors use the code:3 body with COMM-VL-001..004", async () => {
     const s = activeSub();
     const cases: Array<[unknown, string]> = [
-      [{ orderItems: [{ action: "UPDATE", skuId: s.ccpSkuId, planId: s.ccpPlanId, quantity: 1, resourceId: s.subscriptionId, attributes: [] }] }, "COMM-VL-001"],
+      [
+        {
+          orderItems: [
+            { action: "UPDATE", skuId: s.ccpSkuId, planId: s.ccpPlanId, quantity: 1, resourceId: s.subscriptionId, attributes: [] },
+          ],
+        },
+        "COMM-VL-001",
+      ],
       [{ orderItems: [{ ...updateBody(s, 1, []).orderItems[0], action: "RENEW" }] }, "COMM-VL-002"],
       [{ orderItems: [{ ...updateBody(s, 1, []).orderItems[0], resourceId: undefined }] }, "COMM-VL-003"],
-      [{ orderItems: [{ productId: s.ccpProductId, skuId: s.ccpSkuId, planId: s.ccpPlanId, action: "CREATE", quantity: 2, providerName: "AZURE", attributes: [] }] }, "COMM-VL-004"],
+      [
+        {
+          orderItems: [
+            {
+              productId: s.ccpProductId,
+              skuId: s.ccpSkuId,
+              planId: s.ccpPlanId,
+              action: "CREATE",
+              quantity: 2,
+              providerName: "AZURE",
+              attributes: [],
+            },
+          ],
+        },
+        "COMM-VL-004",
+      ],
       [{}, "COMM-VL-001"],
     ];
     for (const [body, code] of cases) {
       const r = await call(sim, "POST", orders(s), { token, body });
       expect(r.status).toBe(400);
-      expect(r.body).toMatchObject({ error: "BAD_REQUEST: Invalid provisioning data", message: "BAD_REQUEST: Invalid provisioning data", code: 3 });
+      expect(r.body).toMatchObject({
+        error: "BAD_REQUEST: Invalid provisioning data",
+        message: "BAD_REQUEST: Invalid provisioning data",
+        code: 3,
+      });
       expect(r.body.details[0]["@type"]).toBe("type.googleapis.com/v3orberrors.ErrorBody");
       expect(r.body.details[0].errors.map((e: { code: string }) => e.code)).toContain(code);
     }
-    const unknownPlan = await call(sim, "POST", orders(s), { token, body: { orderItems: [{ ...updateBody(s, 1, []).orderItems[0], planId: "Nope-n0" }] } });
+    const unknownPlan = await call(sim, "POST", orders(s), {
+      token,
+      body: { orderItems: [{ ...updateBody(s, 1, []).orderItems[0], planId: "Nope-n0" }] },
+    });
     expect(unknownPlan.status).toBe(400);
     expect(unknownPlan.body.details[0].errors[0].detail).toContain("not in the catalog");
     expect(sim.control.orders()).toHaveLength(0);
@@ -129,7 +181,10 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
 
   it("UPDATE of an unknown resourceId is 404; of a cancelled subscription 412", async () => {
     const s = activeSub();
-    const missing = await call(sim, "POST", orders(s), { token, body: { orderItems: [{ ...updateBody(s, 1, []).orderItems[0], resourceId: "00000000-0000-0000-0000-000000000000" }] } });
+    const missing = await call(sim, "POST", orders(s), {
+      token,
+      body: { orderItems: [{ ...updateBody(s, 1, []).orderItems[0], resourceId: "00000000-0000-0000-0000-000000000000" }] },
+    });
     expect(missing.status).toBe(404);
     sim.control.updateSubscription(s.id, { status: "cancelled" });
     const cancelled = await call(sim, "POST", orders(s), { token, body: updateBody(s, 1, []) });
@@ -144,7 +199,23 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     const plan = sku.plans.find((p) => p.billingTerm === "P1Y" && p.billingCycle === "monthly")!;
     const r = await call(sim, "POST", v3(sim, `/customers/${customer.id}/orders`), {
       token,
-      body: { referenceId: "w365-create-1", orderItems: [{ productId: "Office365NCE--nce", skuId: sku.id, planId: plan.id, action: "CREATE", quantity: 4, providerName: "AZURE", attributes: [{ name: "domainName", value: "contoso2026" }, { name: "renewalSetting", value: "auto-off" }] }] },
+      body: {
+        referenceId: "w365-create-1",
+        orderItems: [
+          {
+            productId: "Office365NCE--nce",
+            skuId: sku.id,
+            planId: plan.id,
+            action: "CREATE",
+            quantity: 4,
+            providerName: "AZURE",
+            attributes: [
+              { name: "domainName", value: "contoso2026" },
+              { name: "renewalSetting", value: "auto-off" },
+            ],
+          },
+        ],
+      },
     });
     expect(r.status).toBe(200);
     expect(r.body.orderItems[0].resourceId).toBeUndefined();
@@ -154,7 +225,16 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     const guid = done.body.orderItems[0].resourceId;
     expect(guid).toMatch(/^[0-9a-f-]{36}$/);
     const created = sim.control.getSubscription(guid)!;
-    expect(created).toMatchObject({ customerId: customer.id, quantity: 4, autoRenew: false, status: "active", ccpSkuId: sku.id, ccpPlanId: plan.id, billingTerm: "P1Y", billingCycle: "monthly" });
+    expect(created).toMatchObject({
+      customerId: customer.id,
+      quantity: 4,
+      autoRenew: false,
+      status: "active",
+      ccpSkuId: sku.id,
+      ccpPlanId: plan.id,
+      billingTerm: "P1Y",
+      billingCycle: "monthly",
+    });
     expect(sim.control.subscriptions().filter((x) => x.customerId === customer.id)).toHaveLength(before + 1);
   });
 
@@ -163,7 +243,19 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     const sku = CATALOG.find((p) => p.id === "Microsoft365NCE--nce")!.skus[0]!;
     const r = await call(sim, "POST", v3(sim, `/customers/${customer.id}/orders`), {
       token,
-      body: { orderItems: [{ productId: "Microsoft365NCE--nce", skuId: sku.id, planId: sku.plans[0]!.id, action: "CREATE", quantity: 1, providerName: "AZURE", attributes: [{ name: "domainName", value: "NewTenant2026" }] }] },
+      body: {
+        orderItems: [
+          {
+            productId: "Microsoft365NCE--nce",
+            skuId: sku.id,
+            planId: sku.plans[0]!.id,
+            action: "CREATE",
+            quantity: 1,
+            providerName: "AZURE",
+            attributes: [{ name: "domainName", value: "NewTenant2026" }],
+          },
+        ],
+      },
     });
     sim.control.processOrders();
     const done = await call(sim, "GET", v3(sim, `/customers/${customer.id}/orders/${r.body.orderId}`), { token });
@@ -207,7 +299,13 @@ describe("Ion simulator orders (§4.3, §4.4)", () => {
     sim.control.processOrders();
     const completed = await call(sim, "GET", v3(sim, "/orders?pageSize=10&status=COMPLETED&sortOrder=ASC"), { token });
     expect(completed.body.orders.map((o: { orderId: string }) => o.orderId)).toStrictEqual(ids);
-    expect(completed.body.orders.map((o: { referenceId: string }) => o.referenceId)).toStrictEqual(["ref-0", "ref-1", "ref-2", "ref-3", "ref-4"]);
+    expect(completed.body.orders.map((o: { referenceId: string }) => o.referenceId)).toStrictEqual([
+      "ref-0",
+      "ref-1",
+      "ref-2",
+      "ref-3",
+      "ref-4",
+    ]);
   });
 
   it("does not de-duplicate referenceId by default; rejectDuplicateReferenceId answers 409 ALREADY_EXISTS", async () => {

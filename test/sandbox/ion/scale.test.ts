@@ -1,5 +1,5 @@
 /** Scale: 10,000 customers × 5 subscriptions page completely and exactly once (§5 both paging styles). Counts only, no timing. */
-import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import { accessToken, call, v3 } from "./helpers";
 
 describe("Ion simulator at 10,000 customers × 5 subscriptions", () => {

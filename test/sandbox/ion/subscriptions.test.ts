@@ -1,5 +1,5 @@
 /** Pins ion-api.md §4.2 (subscriptions read), §5 (offset paging) and §8 quirks 4, 5, 10, 17. */
-import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import { accessToken, call, v3 } from "./helpers";
 
 describe("Ion simulator subscriptions (§4.2)", () => {
@@ -33,7 +33,10 @@ describe("Ion simulator subscriptions (§4.2)", () => {
   it("filters by customerId and by upper-case status while returning lower-case statuses", async () => {
     const customer = sim.control.customers().find((c) => sim.control.subscriptions().filter((s) => s.customerId === c.id).length >= 2)!;
     const r = await call(sim, "GET", v3(sim, `/subscriptions?customerId=${customer.id}`), { token });
-    const expected = sim.control.subscriptions().filter((s) => s.customerId === customer.id).map((s) => s.id);
+    const expected = sim.control
+      .subscriptions()
+      .filter((s) => s.customerId === customer.id)
+      .map((s) => s.id);
     expect(r.body.items.map((s: { id: string }) => s.id)).toStrictEqual(expected);
     expect(r.body.paginationResponse.totalSize).toBe(expected.length);
     const active = await call(sim, "GET", v3(sim, "/subscriptions?subscriptionStatus=ACTIVE&pagination.limit=1000"), { token });
@@ -59,7 +62,14 @@ describe("Ion simulator subscriptions (§4.2)", () => {
       autoRenew: sim0.autoRenew,
       unitType: "Licenses",
       resourceType: "AZURE::Subscription",
-      ccpProductInfo: { productId: sim0.ccpProductId, skuId: sim0.ccpSkuId, planId: sim0.ccpPlanId, productDisplayName: expect.any(String), skuDisplayName: expect.any(String), planDisplayName: expect.any(String) },
+      ccpProductInfo: {
+        productId: sim0.ccpProductId,
+        skuId: sim0.ccpSkuId,
+        planId: sim0.ccpPlanId,
+        productDisplayName: expect.any(String),
+        skuDisplayName: expect.any(String),
+        planDisplayName: expect.any(String),
+      },
       currency: "USD",
       billingCurrency: "USD",
     });
@@ -121,7 +131,12 @@ describe("Ion simulator subscriptions (§4.2)", () => {
     const sub = sim.control.subscriptions()[9]!;
     sim.control.advanceClock(60_000);
     sim.control.updateSubscription(sub.id, { quantity: sub.quantity + 1 });
-    const r = await call(sim, "GET", v3(sim, "/subscriptions?pagination.sortBy=lastUpdatedDate&pagination.sortOrder=DESC&pagination.limit=3"), { token });
+    const r = await call(
+      sim,
+      "GET",
+      v3(sim, "/subscriptions?pagination.sortBy=lastUpdatedDate&pagination.sortOrder=DESC&pagination.limit=3"),
+      { token },
+    );
     expect(r.body.items[0].id).toBe(sub.id);
     const dates = r.body.items.map((s: { lastUpdatedDate: string }) => Date.parse(s.lastUpdatedDate));
     expect([...dates].sort((a, b) => b - a)).toStrictEqual(dates);
@@ -133,15 +148,27 @@ describe("Ion simulator subscriptions (§4.2)", () => {
     const now = sim.control.now();
     const from = new Date(now - 30 * 86_400_000).toISOString().slice(0, 10);
     const to = new Date(now).toISOString().slice(0, 10);
-    const r = await call(sim, "GET", v3(sim, `/subscriptions?pagination.limit=1000&startDateRange.fixedDateRange.startDate=${from}&startDateRange.fixedDateRange.endDate=${to}`), { token });
+    const r = await call(
+      sim,
+      "GET",
+      v3(
+        sim,
+        `/subscriptions?pagination.limit=1000&startDateRange.fixedDateRange.startDate=${from}&startDateRange.fixedDateRange.endDate=${to}`,
+      ),
+      { token },
+    );
     const lo = Date.parse(`${from}T00:00:00Z`);
     const hi = Date.parse(`${to}T00:00:00Z`) + 86_400_000;
     const expected = sim.control.subscriptions().filter((s) => s.termStart >= lo && s.termStart < hi).length;
     expect(r.body.paginationResponse.totalSize).toBe(expected);
     expect(expected).toBeGreaterThan(0);
-    const ytd = await call(sim, "GET", v3(sim, "/subscriptions?pagination.limit=1000&start_date_range.relative_date_range=YEAR_TO_DATE"), { token });
+    const ytd = await call(sim, "GET", v3(sim, "/subscriptions?pagination.limit=1000&start_date_range.relative_date_range=YEAR_TO_DATE"), {
+      token,
+    });
     const jan1 = Date.UTC(new Date(now).getUTCFullYear(), 0, 1);
-    expect(ytd.body.paginationResponse.totalSize).toBe(sim.control.subscriptions().filter((s) => s.termStart >= jan1 && s.termStart <= now).length);
+    expect(ytd.body.paginationResponse.totalSize).toBe(
+      sim.control.subscriptions().filter((s) => s.termStart >= jan1 && s.termStart <= now).length,
+    );
   });
 
   it("renews terms when the clock passes their end (auto-renew on) and expires them otherwise", async () => {

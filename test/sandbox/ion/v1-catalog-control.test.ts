@@ -1,5 +1,5 @@
 /** Pins ion-api.md §1 (v1 Basic auth), §4.5 (catalog) and the simulator's HTTP control API (§9 test hooks). */
-import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
+import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import { accessToken, call, exchange, v3 } from "./helpers";
 
 const basic = (key: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${key}:${secret}`).toString("base64")}` });
@@ -17,14 +17,21 @@ describe("Ion simulator v1, catalog and control API", () => {
 
   describe("v1 (§1)", () => {
     it("accepts the API key/secret as HTTP Basic and answers JSON by default", async () => {
-      const r = await call(sim, "GET", "/api/v1/customers?limit=1&offset=0", { headers: { ...basic(sim.credentials.apiKey, sim.credentials.apiSecret), accept: "application/json" } });
+      const r = await call(sim, "GET", "/api/v1/customers?limit=1&offset=0", {
+        headers: { ...basic(sim.credentials.apiKey, sim.credentials.apiSecret), accept: "application/json" },
+      });
       expect(r.status).toBe(200);
       expect(r.body.customers).toHaveLength(1);
       expect(r.body.total).toBe(8);
     });
 
     it("answers 401 with WWW-Authenticate for a wrong secret, a wrong key, or no credentials; the bearer token is not accepted", async () => {
-      for (const headers of [basic(sim.credentials.apiKey, "wrong"), basic("wrong", sim.credentials.apiSecret), {}, { authorization: `Bearer ${token}` }]) {
+      for (const headers of [
+        basic(sim.credentials.apiKey, "wrong"),
+        basic("wrong", sim.credentials.apiSecret),
+        {},
+        { authorization: `Bearer ${token}` },
+      ]) {
         const r = await call(sim, "GET", "/api/v1/customers?limit=1", { headers });
         expect(r.status).toBe(401);
         expect(r.headers.get("www-authenticate")).toMatch(/^Basic/);
@@ -32,11 +39,15 @@ describe("Ion simulator v1, catalog and control API", () => {
     });
 
     it("answers XML when asked and supports filter[FIELD:modifier]", async () => {
-      const xml = await call(sim, "GET", "/api/v1/customers?limit=2", { headers: { ...basic(sim.credentials.apiKey, sim.credentials.apiSecret), accept: "application/xml" } });
+      const xml = await call(sim, "GET", "/api/v1/customers?limit=2", {
+        headers: { ...basic(sim.credentials.apiKey, sim.credentials.apiSecret), accept: "application/xml" },
+      });
       expect(xml.headers.get("content-type")).toMatch(/xml/);
       expect(xml.body).toMatch(/^<\?xml[^>]*\?><response><customers><customer><id>\d+<\/id>/);
       const c = sim.control.customers()[2]!;
-      const filtered = await call(sim, "GET", `/api/v1/customers?filter[email:eq]=${encodeURIComponent(c.customerEmail)}`, { headers: basic(sim.credentials.apiKey, sim.credentials.apiSecret) });
+      const filtered = await call(sim, "GET", `/api/v1/customers?filter[email:eq]=${encodeURIComponent(c.customerEmail)}`, {
+        headers: basic(sim.credentials.apiKey, sim.credentials.apiSecret),
+      });
       expect(filtered.body.customers.map((x: { id: string }) => x.id)).toStrictEqual([c.id]);
     });
   });
@@ -48,12 +59,19 @@ describe("Ion simulator v1, catalog and control API", () => {
       const second = await call(sim, "GET", v3(sim, `/products?pageSize=2&pageToken=${first.body.nextPageToken}`), { token });
       const products = [...first.body.products, ...second.body.products];
       expect(second.body.nextPageToken).toBe("");
-      expect(products[0]).toMatchObject({ name: `accounts/${sim.accountId}/products/${products[0].id}`, definition: { skus: expect.any(Array) } });
+      expect(products[0]).toMatchObject({
+        name: `accounts/${sim.accountId}/products/${products[0].id}`,
+        definition: { skus: expect.any(Array) },
+      });
       const ids = new Set<string>();
       for (const p of products) for (const s of p.definition.skus) for (const pl of s.plans) ids.add(`${p.id}|${s.id}|${pl.id}`);
       for (const sub of sim.control.subscriptions()) expect(ids.has(`${sub.ccpProductId}|${sub.ccpSkuId}|${sub.ccpPlanId}`)).toBe(true);
       const plan = products[0].definition.skus[0].plans[0];
-      expect(plan).toMatchObject({ billingPeriod: expect.stringMatching(/^(MONTHLY|ANNUAL)$/), pricebookCurrency: "USD", phases: [expect.objectContaining({ recurringPrice: { USD: expect.any(Number) } })] });
+      expect(plan).toMatchObject({
+        billingPeriod: expect.stringMatching(/^(MONTHLY|ANNUAL)$/),
+        pricebookCurrency: "USD",
+        phases: [expect.objectContaining({ recurringPrice: { USD: expect.any(Number) } })],
+      });
       expect((await call(sim, "GET", v3(sim, "/products"), { token })).status).toBe(400);
     });
 
@@ -62,7 +80,12 @@ describe("Ion simulator v1, catalog and control API", () => {
       expect(byName.body.products.map((p: { id: string }) => p.id)).toStrictEqual(["Office365NCE--nce"]);
       const byMpn = await call(sim, "GET", v3(sim, "/products?pageSize=10&filter.mfgPartNumber=CFQ7TTC0LH18:0001:P1Y:Y"), { token });
       expect(byMpn.body.products.map((p: { id: string }) => p.id)).toStrictEqual(["Microsoft365NCE--nce"]);
-      const bare = await call(sim, "GET", v3(sim, "/products/Microsoft365NCE--nce?excludeFilter.excludePricing=true&excludeFilter.excludeMarketing=true"), { token });
+      const bare = await call(
+        sim,
+        "GET",
+        v3(sim, "/products/Microsoft365NCE--nce?excludeFilter.excludePricing=true&excludeFilter.excludeMarketing=true"),
+        { token },
+      );
       expect(bare.body.marketing).toBeUndefined();
       expect(bare.body.definition.skus[0].pricebookPrice).toBeUndefined();
       const missing = await call(sim, "GET", v3(sim, "/products/NOPE"), { token });
@@ -97,7 +120,9 @@ describe("Ion simulator v1, catalog and control API", () => {
       await call(sim, "POST", "/__control/credentials/revoke");
       expect((await exchange(sim, ok.body.refresh_token)).status).toBe(400);
 
-      await call(sim, "PUT", "/__control/faults", { body: { rules: [{ path: "/products$", requests: [1], kind: "status", status: 503 }] } });
+      await call(sim, "PUT", "/__control/faults", {
+        body: { rules: [{ path: "/products$", requests: [1], kind: "status", status: 503 }] },
+      });
       expect((await call(sim, "GET", v3(sim, "/products?pageSize=1"), { token })).status).toBe(503);
       await call(sim, "DELETE", "/__control/faults");
 
@@ -109,7 +134,22 @@ describe("Ion simulator v1, catalog and control API", () => {
       expect(listed.body.items.map((s: { id: string }) => s.id)).toStrictEqual([addedSub.body.id]);
 
       const sub = sim.control.subscriptions().find((s) => s.status === "active" && s.customerId !== added.body.id)!;
-      await call(sim, "POST", v3(sim, `/customers/${sub.customerId}/orders`), { token, body: { orderItems: [{ productId: sub.ccpProductId, skuId: sub.ccpSkuId, planId: sub.ccpPlanId, action: "UPDATE", quantity: 13, resourceId: sub.subscriptionId, attributes: [] }] } });
+      await call(sim, "POST", v3(sim, `/customers/${sub.customerId}/orders`), {
+        token,
+        body: {
+          orderItems: [
+            {
+              productId: sub.ccpProductId,
+              skuId: sub.ccpSkuId,
+              planId: sub.ccpPlanId,
+              action: "UPDATE",
+              quantity: 13,
+              resourceId: sub.subscriptionId,
+              attributes: [],
+            },
+          ],
+        },
+      });
       const processed = await call(sim, "POST", "/__control/orders/process");
       expect(processed.body.changed).toBe(1);
       expect(sim.control.getSubscription(sub.id)!.quantity).toBe(13);

@@ -4,21 +4,54 @@
  * leave exactly the rows the phases one after the other leave.
  */
 import fc from "fast-check";
+
 import { runSync } from "../../../src/sync";
 import { all, startWorld, type World } from "./world";
 
 type Row = Record<string, unknown>;
 
 async function snapshot(w: World): Promise<unknown> {
-  const names = new Map((await all<Row>(w.dv, "accounts", undefined, ["accountid", "name"])).map((a) => [String(a.accountid), String(a.name)]));
+  const names = new Map(
+    (await all<Row>(w.dv, "accounts", undefined, ["accountid", "name"])).map((a) => [String(a.accountid), String(a.name)]),
+  );
   const name = (id: unknown) => (id ? (names.get(String(id)) ?? "?") : null);
-  const accounts = await all<Row>(w.dv, "w365_provideraccounts", undefined, ["w365_provideraccountid", "w365_ioncustomerid", "w365_mappingstatus", "_w365_account_value", "w365_contenthash"]);
+  const accounts = await all<Row>(w.dv, "w365_provideraccounts", undefined, [
+    "w365_provideraccountid",
+    "w365_ioncustomerid",
+    "w365_mappingstatus",
+    "_w365_account_value",
+    "w365_contenthash",
+  ]);
   const ionIdOf = new Map(accounts.map((a) => [String(a.w365_provideraccountid), String(a.w365_ioncustomerid)]));
   // Not the content hash: it covers the provider account's and account's record ids, which differ between two emulators.
-  const subscriptions = await all<Row>(w.dv, "w365_providersubscriptions", undefined, ["w365_ionsubscriptionid", "_w365_provideraccount_value", "_w365_account_value", "w365_quantity", "w365_status", "w365_autorenew", "w365_lastsyncedquantity", "w365_name"]);
+  const subscriptions = await all<Row>(w.dv, "w365_providersubscriptions", undefined, [
+    "w365_ionsubscriptionid",
+    "_w365_provideraccount_value",
+    "_w365_account_value",
+    "w365_quantity",
+    "w365_status",
+    "w365_autorenew",
+    "w365_lastsyncedquantity",
+    "w365_name",
+  ]);
   return {
-    accounts: Object.fromEntries(accounts.map((a) => [String(a.w365_ioncustomerid), [a.w365_mappingstatus, name(a._w365_account_value), a.w365_contenthash]])),
-    subscriptions: Object.fromEntries(subscriptions.map((s) => [String(s.w365_ionsubscriptionid), [ionIdOf.get(String(s._w365_provideraccount_value)), name(s._w365_account_value), s.w365_quantity, s.w365_status, s.w365_autorenew, s.w365_lastsyncedquantity, s.w365_name]])),
+    accounts: Object.fromEntries(
+      accounts.map((a) => [String(a.w365_ioncustomerid), [a.w365_mappingstatus, name(a._w365_account_value), a.w365_contenthash]]),
+    ),
+    subscriptions: Object.fromEntries(
+      subscriptions.map((s) => [
+        String(s.w365_ionsubscriptionid),
+        [
+          ionIdOf.get(String(s._w365_provideraccount_value)),
+          name(s._w365_account_value),
+          s.w365_quantity,
+          s.w365_status,
+          s.w365_autorenew,
+          s.w365_lastsyncedquantity,
+          s.w365_name,
+        ],
+      ]),
+    ),
   };
 }
 
@@ -38,7 +71,10 @@ describe("side-by-side phases over generated shapes", () => {
   it("always finish and leave what the phases one after the other leave, first run and after changes", async () => {
     await fc.assert(
       fc.asyncProperty(shape, async (p) => {
-        const [a, b] = await Promise.all([startWorld({ seed: p.seed, customers: p.customers, subscriptionsPerCustomer: p.subscriptionsPerCustomer }), startWorld({ seed: p.seed, customers: p.customers, subscriptionsPerCustomer: p.subscriptionsPerCustomer })]);
+        const [a, b] = await Promise.all([
+          startWorld({ seed: p.seed, customers: p.customers, subscriptionsPerCustomer: p.subscriptionsPerCustomer }),
+          startWorld({ seed: p.seed, customers: p.customers, subscriptionsPerCustomer: p.subscriptionsPerCustomer }),
+        ]);
         try {
           for (const w of [a, b]) {
             w.deps.ion = { customerPageSize: p.customerPageSize, subscriptionPageLimit: p.subscriptionPageLimit };
@@ -51,7 +87,8 @@ describe("side-by-side phases over generated shapes", () => {
             },
           };
           const sync = async (w: World, kinds: ("all" | "accounts" | "subscriptions")[]) => {
-            for (const kind of kinds) expect((await runSync(w.deps, { connectionId: w.connectionId, kind, trigger: "cli" })).status).toBe("succeeded");
+            for (const kind of kinds)
+              expect((await runSync(w.deps, { connectionId: w.connectionId, kind, trigger: "cli" })).status).toBe("succeeded");
           };
           await sync(a, ["all"]);
           await sync(b, ["accounts", "subscriptions"]);

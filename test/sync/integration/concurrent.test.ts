@@ -11,15 +11,41 @@ type Row = Record<string, unknown>;
 
 /** Both tables as comparable text: provider accounts by Ion id, subscriptions by Ion id with their customer's Ion id. */
 async function snapshot(w: World): Promise<{ accounts: Record<string, unknown>; subscriptions: Record<string, unknown> }> {
-  const names = new Map((await all<Row>(w.dv, "accounts", undefined, ["accountid", "name"])).map((a) => [String(a.accountid), String(a.name)]));
+  const names = new Map(
+    (await all<Row>(w.dv, "accounts", undefined, ["accountid", "name"])).map((a) => [String(a.accountid), String(a.name)]),
+  );
   // Record ids differ between two emulators: compare accounts by name.
   const name = (id: unknown) => (id ? (names.get(String(id)) ?? `unknown ${String(id)}`) : null);
-  const accounts = await all<Row>(w.dv, "w365_provideraccounts", undefined, ["w365_provideraccountid", "w365_ioncustomerid", "w365_mappingstatus", "_w365_account_value", "_w365_suggestedaccount_value", "w365_matchreason", "w365_contenthash"]);
+  const accounts = await all<Row>(w.dv, "w365_provideraccounts", undefined, [
+    "w365_provideraccountid",
+    "w365_ioncustomerid",
+    "w365_mappingstatus",
+    "_w365_account_value",
+    "_w365_suggestedaccount_value",
+    "w365_matchreason",
+    "w365_contenthash",
+  ]);
   const ionIdOf = new Map(accounts.map((a) => [String(a.w365_provideraccountid), String(a.w365_ioncustomerid)]));
-  const subscriptions = await all<Row>(w.dv, "w365_providersubscriptions", undefined, ["w365_ionsubscriptionid", "_w365_provideraccount_value", "_w365_account_value", "w365_quantity", "w365_status"]);
+  const subscriptions = await all<Row>(w.dv, "w365_providersubscriptions", undefined, [
+    "w365_ionsubscriptionid",
+    "_w365_provideraccount_value",
+    "_w365_account_value",
+    "w365_quantity",
+    "w365_status",
+  ]);
   return {
-    accounts: Object.fromEntries(accounts.map((a) => [String(a.w365_ioncustomerid), [a.w365_mappingstatus, name(a._w365_account_value), name(a._w365_suggestedaccount_value), a.w365_matchreason, a.w365_contenthash]])),
-    subscriptions: Object.fromEntries(subscriptions.map((s) => [String(s.w365_ionsubscriptionid), [ionIdOf.get(String(s._w365_provideraccount_value)), name(s._w365_account_value), s.w365_quantity, s.w365_status]])),
+    accounts: Object.fromEntries(
+      accounts.map((a) => [
+        String(a.w365_ioncustomerid),
+        [a.w365_mappingstatus, name(a._w365_account_value), name(a._w365_suggestedaccount_value), a.w365_matchreason, a.w365_contenthash],
+      ]),
+    ),
+    subscriptions: Object.fromEntries(
+      subscriptions.map((s) => [
+        String(s.w365_ionsubscriptionid),
+        [ionIdOf.get(String(s._w365_provideraccount_value)), name(s._w365_account_value), s.w365_quantity, s.w365_status],
+      ]),
+    ),
   };
 }
 
@@ -31,7 +57,10 @@ describe("accounts and subscriptions phases running side by side", () => {
   let concurrent: World;
   let sequential: World;
   beforeAll(async () => {
-    [concurrent, sequential] = await Promise.all([startWorld({ seed: 11, customers: 45, subscriptionsPerCustomer: 3 }), startWorld({ seed: 11, customers: 45, subscriptionsPerCustomer: 3 })]);
+    [concurrent, sequential] = await Promise.all([
+      startWorld({ seed: 11, customers: 45, subscriptionsPerCustomer: 3 }),
+      startWorld({ seed: 11, customers: 45, subscriptionsPerCustomer: 3 }),
+    ]);
     for (const w of [concurrent, sequential]) {
       w.deps.ion = { ...SMALL_PAGES };
       w.deps.writes = { ...SMALL_BATCHES };
@@ -53,7 +82,11 @@ describe("accounts and subscriptions phases running side by side", () => {
     const both = await runSync(concurrent.deps, { connectionId: concurrent.connectionId, kind: "all", trigger: "cli" });
     concurrent.deps.hooks = undefined;
     const accountsOnly = await runSync(sequential.deps, { connectionId: sequential.connectionId, kind: "accounts", trigger: "cli" });
-    const subscriptionsOnly = await runSync(sequential.deps, { connectionId: sequential.connectionId, kind: "subscriptions", trigger: "cli" });
+    const subscriptionsOnly = await runSync(sequential.deps, {
+      connectionId: sequential.connectionId,
+      kind: "subscriptions",
+      trigger: "cli",
+    });
 
     expect(both.status).toBe("succeeded");
     expect(accountsOnly.status).toBe("succeeded");
@@ -104,7 +137,9 @@ describe("accounts and subscriptions phases running side by side", () => {
       const again = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
       expect(again.status).toBe("succeeded");
       expect(again.updated).toBeGreaterThanOrEqual(2);
-      expect((again.report as { phases: Record<string, { heldForCustomersAtMost?: number }> }).phases.subscriptions?.heldForCustomersAtMost).toBeGreaterThan(0);
+      expect(
+        (again.report as { phases: Record<string, { heldForCustomersAtMost?: number }> }).phases.subscriptions?.heldForCustomersAtMost,
+      ).toBeGreaterThan(0);
     } finally {
       await w.close();
     }
@@ -128,8 +163,11 @@ describe("accounts and subscriptions phases running side by side", () => {
       expect(failed.status).toBe("failed");
       expect(failed.message).toContain("accounts phase stopped by the test");
       // Nothing was linked to a customer the failed phase had not decided: every stored subscription points at a stored provider account.
-      const accountIds = new Set((await all<Row>(w.dv, "w365_provideraccounts", undefined, ["w365_provideraccountid"])).map((r) => String(r.w365_provideraccountid)));
-      for (const s of await all<Row>(w.dv, "w365_providersubscriptions", undefined, ["_w365_provideraccount_value"])) expect(accountIds.has(String(s._w365_provideraccount_value))).toBe(true);
+      const accountIds = new Set(
+        (await all<Row>(w.dv, "w365_provideraccounts", undefined, ["w365_provideraccountid"])).map((r) => String(r.w365_provideraccountid)),
+      );
+      for (const s of await all<Row>(w.dv, "w365_providersubscriptions", undefined, ["_w365_provideraccount_value"]))
+        expect(accountIds.has(String(s._w365_provideraccount_value))).toBe(true);
 
       const again = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
       expect(again.status).toBe("succeeded");

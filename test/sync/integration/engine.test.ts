@@ -1,5 +1,5 @@
-import { runSync, runVerify, resolveConnection, MappingStatus, ConnectionStatus, mapProviderAccount } from "../../../src/sync";
 import { DataverseClient } from "../../../src/dataverse";
+import { ConnectionStatus, MappingStatus, mapProviderAccount, resolveConnection, runSync, runVerify } from "../../../src/sync";
 import { all, startWorld, type World } from "./world";
 
 describe("sync engine against the emulator and the simulator", () => {
@@ -25,7 +25,9 @@ describe("sync engine against the emulator and the simulator", () => {
       ["api key and secret (v1)", true],
     ]);
     expect(r.status).toBe(ConnectionStatus.Connected);
-    const row = await w.dv.retrieve<Record<string, unknown>>("w365_providerconnections", w.connectionId, { select: ["w365_status", "w365_refreshtoken", "w365_refreshtokenexpireson", "w365_lastverifiedon"] });
+    const row = await w.dv.retrieve<Record<string, unknown>>("w365_providerconnections", w.connectionId, {
+      select: ["w365_status", "w365_refreshtoken", "w365_refreshtokenexpireson", "w365_lastverifiedon"],
+    });
     expect(row.w365_status).toBe(ConnectionStatus.Connected);
     expect(row.w365_refreshtoken).not.toBe(w.ion.credentials.refreshToken);
     expect(row.w365_refreshtokenexpireson).toBeTruthy();
@@ -37,7 +39,14 @@ describe("sync engine against the emulator and the simulator", () => {
     const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "cli" });
     expect(s.status).toBe("succeeded");
     expect(s.created).toBe(40);
-    const rows = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", undefined, ["w365_ioncustomerid", "w365_mappingstatus", "_w365_account_value", "_w365_suggestedaccount_value", "w365_matchreason", "w365_tenantid"]);
+    const rows = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", undefined, [
+      "w365_ioncustomerid",
+      "w365_mappingstatus",
+      "_w365_account_value",
+      "_w365_suggestedaccount_value",
+      "w365_matchreason",
+      "w365_tenantid",
+    ]);
     expect(rows).toHaveLength(40);
     const mapped = rows.filter((r) => r.w365_mappingstatus === MappingStatus.Mapped);
     const suggested = rows.filter((r) => r.w365_mappingstatus === MappingStatus.Suggested);
@@ -55,7 +64,11 @@ describe("sync engine against the emulator and the simulator", () => {
     w.emu.resetStats();
     const ionBefore = w.ion.control.counters();
     const requests: string[] = [];
-    const counted = new DataverseClient({ url: w.emu.url, auth: { kind: "static", token: w.emu.integrationToken }, onRequest: (i) => requests.push(`${i.method} ${i.path.split("?")[0]}`) });
+    const counted = new DataverseClient({
+      url: w.emu.url,
+      auth: { kind: "static", token: w.emu.integrationToken },
+      onRequest: (i) => requests.push(`${i.method} ${i.path.split("?")[0]}`),
+    });
     const s = await runSync({ ...w.deps, dataverse: counted }, { connectionId: w.connectionId, kind: "accounts", trigger: "cli" });
     expect(s.status).toBe("succeeded");
     // The floor: first reads in one $batch, run row, one page of provider accounts, run finish + connector stamp in one $batch.
@@ -65,7 +78,9 @@ describe("sync engine against the emulator and the simulator", () => {
     // Only the run row (create + finish) and the connector's last-sync stamp are written.
     expect(w.emu.stats().writes).toBe(3);
     const ionAfter = w.ion.control.counters();
-    const profileCalls = Object.entries(ionAfter).filter(([k]) => /cloudProfiles/i.test(k)).reduce((a, [k, v]) => a + v - (ionBefore[k] ?? 0), 0);
+    const profileCalls = Object.entries(ionAfter)
+      .filter(([k]) => /cloudProfiles/i.test(k))
+      .reduce((a, [k, v]) => a + v - (ionBefore[k] ?? 0), 0);
     expect(profileCalls).toBe(0);
   });
 
@@ -79,23 +94,38 @@ describe("sync engine against the emulator and the simulator", () => {
     expect(s.unchanged).toBe(39);
     expect(w.emu.stats().writes).toBe(4);
     const after = w.ion.control.counters();
-    const profileCalls = Object.entries(after).filter(([k]) => /cloudProfiles/i.test(k)).reduce((a, [k, v]) => a + v - (before[k] ?? 0), 0);
+    const profileCalls = Object.entries(after)
+      .filter(([k]) => /cloudProfiles/i.test(k))
+      .reduce((a, [k, v]) => a + v - (before[k] ?? 0), 0);
     expect(profileCalls).toBe(1);
-    const [row] = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", `w365_ioncustomerid eq '${target.id}'`, ["w365_contactname"]);
+    const [row] = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", `w365_ioncustomerid eq '${target.id}'`, [
+      "w365_contactname",
+    ]);
     expect(row!.w365_contactname).toBe("Renamed Contact");
   });
 
   it("never overrides an admin's mapping or an Ignored row", async () => {
-    const rows = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", undefined, ["w365_provideraccountid", "w365_mappingstatus"]);
+    const rows = await all<Record<string, unknown>>(w.dv, "w365_provideraccounts", undefined, [
+      "w365_provideraccountid",
+      "w365_mappingstatus",
+    ]);
     const suggested = rows.find((r) => r.w365_mappingstatus === MappingStatus.Suggested)!;
     const mapped = rows.find((r) => r.w365_mappingstatus === MappingStatus.Mapped)!;
     const accounts = await all<Record<string, unknown>>(w.dv, "accounts", undefined, ["accountid"]);
-    await mapProviderAccount(w.deps, { providerAccountId: String(suggested.w365_provideraccountid), action: "map", accountId: String(accounts[0]!.accountid) });
+    await mapProviderAccount(w.deps, {
+      providerAccountId: String(suggested.w365_provideraccountid),
+      action: "map",
+      accountId: String(accounts[0]!.accountid),
+    });
     await mapProviderAccount(w.deps, { providerAccountId: String(mapped.w365_provideraccountid), action: "ignore" });
     await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "cli" });
-    const a = await w.dv.retrieve<Record<string, unknown>>("w365_provideraccounts", String(suggested.w365_provideraccountid), { select: ["w365_mappingstatus", "_w365_account_value"] });
+    const a = await w.dv.retrieve<Record<string, unknown>>("w365_provideraccounts", String(suggested.w365_provideraccountid), {
+      select: ["w365_mappingstatus", "_w365_account_value"],
+    });
     expect(a).toMatchObject({ w365_mappingstatus: MappingStatus.Mapped, _w365_account_value: accounts[0]!.accountid });
-    const b = await w.dv.retrieve<Record<string, unknown>>("w365_provideraccounts", String(mapped.w365_provideraccountid), { select: ["w365_mappingstatus", "_w365_account_value"] });
+    const b = await w.dv.retrieve<Record<string, unknown>>("w365_provideraccounts", String(mapped.w365_provideraccountid), {
+      select: ["w365_mappingstatus", "_w365_account_value"],
+    });
     expect(b.w365_mappingstatus).toBe(MappingStatus.Ignored);
   });
 });

@@ -1,4 +1,4 @@
-import { mapProviderAccount, MappingStatus, runOutboundForSubscription, runSync, runVerify, SyncState } from "../../../src/sync";
+import { MappingStatus, mapProviderAccount, runOutboundForSubscription, runSync, runVerify, SyncState } from "../../../src/sync";
 import { all, startWorld, type World } from "./world";
 
 type Row = Record<string, unknown>;
@@ -21,13 +21,40 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
   });
 
   const mappedCustomerIds = async () =>
-    new Set((await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Mapped}`, ["w365_ioncustomerid"])).map((r) => String(r.w365_ioncustomerid)));
-  const subRow = (id: string) => w.dv.retrieve<Row>(SUB, id, { select: ["w365_quantity", "w365_status", "w365_syncstate", "w365_syncmessage", "w365_requestedquantity", "w365_requestedstatus", "w365_lastsyncedquantity", "w365_lastorderid", "w365_orderreference", "w365_ionsubscriptionid"] });
+    new Set(
+      (await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Mapped}`, ["w365_ioncustomerid"])).map((r) =>
+        String(r.w365_ioncustomerid),
+      ),
+    );
+  const subRow = (id: string) =>
+    w.dv.retrieve<Row>(SUB, id, {
+      select: [
+        "w365_quantity",
+        "w365_status",
+        "w365_syncstate",
+        "w365_syncmessage",
+        "w365_requestedquantity",
+        "w365_requestedstatus",
+        "w365_lastsyncedquantity",
+        "w365_lastorderid",
+        "w365_orderreference",
+        "w365_ionsubscriptionid",
+      ],
+    });
   const used = new Set<string>();
   // A fresh active, in-sync row each time (distinct rows keep the tests independent).
   const pickRow = async (_n = 0) => {
-    const rows = await all<Row>(w.dv, SUB, `w365_status eq 'active' and w365_syncstate eq ${SyncState.InSync}`, ["w365_providersubscriptionid", "w365_ionsubscriptionid", "w365_quantity"]);
-    const row = rows.sort((a, b) => String(a.w365_ionsubscriptionid).localeCompare(String(b.w365_ionsubscriptionid))).find((r) => !used.has(String(r.w365_providersubscriptionid)) && w.ion.control.getSubscription(String(r.w365_ionsubscriptionid)) !== undefined)!;
+    const rows = await all<Row>(w.dv, SUB, `w365_status eq 'active' and w365_syncstate eq ${SyncState.InSync}`, [
+      "w365_providersubscriptionid",
+      "w365_ionsubscriptionid",
+      "w365_quantity",
+    ]);
+    const row = rows
+      .sort((a, b) => String(a.w365_ionsubscriptionid).localeCompare(String(b.w365_ionsubscriptionid)))
+      .find(
+        (r) =>
+          !used.has(String(r.w365_providersubscriptionid)) && w.ion.control.getSubscription(String(r.w365_ionsubscriptionid)) !== undefined,
+      )!;
     used.add(String(row.w365_providersubscriptionid));
     return row;
   };
@@ -39,7 +66,14 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
     expect(s.status).toBe("succeeded");
     expect(s.created).toBe(expected.length);
     expect(s.counts["skipped-unmapped"]).toBe(w.ion.control.subscriptions().length - expected.length);
-    const rows = await all<Row>(w.dv, SUB, undefined, ["w365_ionsubscriptionid", "_w365_provideraccount_value", "_w365_account_value", "w365_quantity", "w365_lastsyncedquantity", "w365_syncstate"]);
+    const rows = await all<Row>(w.dv, SUB, undefined, [
+      "w365_ionsubscriptionid",
+      "_w365_provideraccount_value",
+      "_w365_account_value",
+      "w365_quantity",
+      "w365_lastsyncedquantity",
+      "w365_syncstate",
+    ]);
     expect(rows).toHaveLength(expected.length);
     for (const r of rows) {
       expect(r._w365_provideraccount_value).toBeTruthy();
@@ -58,14 +92,21 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
     expect(s.updated).toBe(1);
     expect(w.emu.stats().writes).toBe(4); // the row + run create/finish + connector stamp
     const report = s.report as { entries: { action: string; before?: Row; after?: Row; key: string }[] };
-    expect(report.entries.find((e) => e.action === "external-change")).toMatchObject({ key: sim.id, before: { quantity: q0 }, after: { quantity: q0 + 3 } });
+    expect(report.entries.find((e) => e.action === "external-change")).toMatchObject({
+      key: sim.id,
+      before: { quantity: q0 },
+      after: { quantity: q0 + 3 },
+    });
   });
 
   it("a customer that disappears from Ion is flagged, not deleted", async () => {
     const victim = w.ion.control.customers()[1]!;
     w.ion.control.removeCustomer(victim.id, "delete");
     await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "cli" });
-    const [row] = await all<Row>(w.dv, "w365_provideraccounts", `w365_ioncustomerid eq '${victim.id}'`, ["w365_missingsince", "w365_ionstatus"]);
+    const [row] = await all<Row>(w.dv, "w365_provideraccounts", `w365_ioncustomerid eq '${victim.id}'`, [
+      "w365_missingsince",
+      "w365_ionstatus",
+    ]);
     expect(row!.w365_ionstatus).toBe("missing");
     expect(row!.w365_missingsince).toBeTruthy();
   });
@@ -85,7 +126,12 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
     expect(second.status).toBe("succeeded");
     expect(w.ion.control.orders().length).toBe(ordersBefore + 1);
     const after = await subRow(id);
-    expect(after).toMatchObject({ w365_quantity: target, w365_lastsyncedquantity: target, w365_syncstate: SyncState.InSync, w365_lastorderid: first.orderId });
+    expect(after).toMatchObject({
+      w365_quantity: target,
+      w365_lastsyncedquantity: target,
+      w365_syncstate: SyncState.InSync,
+      w365_lastorderid: first.orderId,
+    });
     expect(after.w365_requestedquantity ?? null).toBeNull();
     // The connector's own clear triggers nothing, and the inbound sync sees no change.
     const echo = await runOutboundForSubscription(w.deps, { subscriptionId: id, trigger: "webhook" });
@@ -121,7 +167,9 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
   it("refuses a cancellation after the cancellation window", async () => {
     const row = await pickRow(3);
     const id = String(row.w365_providersubscriptionid);
-    w.ion.control.updateSubscription(String(row.w365_ionsubscriptionid), { cancellationAllowedUntilDate: new Date(w.ion.control.now() - 86_400_000).toISOString() });
+    w.ion.control.updateSubscription(String(row.w365_ionsubscriptionid), {
+      cancellationAllowedUntilDate: new Date(w.ion.control.now() - 86_400_000).toISOString(),
+    });
     const ordersBefore = w.ion.control.orders().length;
     await w.dv.update(SUB, id, { w365_requestedstatus: "deleted" });
     const r = await runOutboundForSubscription(w.deps, { subscriptionId: id, trigger: "webhook" });
@@ -152,7 +200,9 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
   });
 
   it("create-new-account offers likely duplicates instead of creating, unless forced", async () => {
-    const rows = await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Suggested}`, ["w365_provideraccountid"]);
+    const rows = await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Suggested}`, [
+      "w365_provideraccountid",
+    ]);
     const pa = String(rows[0]!.w365_provideraccountid);
     const dup = await mapProviderAccount(w.deps, { providerAccountId: pa, action: "create" });
     expect(dup.outcome).toBe("duplicates-found");

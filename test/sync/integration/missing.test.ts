@@ -13,7 +13,13 @@ describe("subscriptions missing from Ion", () => {
     w.deps.ion = { customerPageSize: 5, subscriptionPageLimit: 5 };
     expect((await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" })).status).toBe("succeeded");
     const withSubscriptions = new Set(w.ion.control.subscriptions().map((x) => x.customerId));
-    mappedCustomers = (await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Mapped}`, ["w365_provideraccountid", "w365_ioncustomerid", "_w365_account_value"]))
+    mappedCustomers = (
+      await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Mapped}`, [
+        "w365_provideraccountid",
+        "w365_ioncustomerid",
+        "_w365_account_value",
+      ])
+    )
       .filter((r) => withSubscriptions.has(String(r.w365_ioncustomerid)))
       .sort((a, b) => String(a.w365_ioncustomerid).localeCompare(String(b.w365_ioncustomerid)));
     expect(mappedCustomers.length).toBeGreaterThanOrEqual(3);
@@ -22,8 +28,17 @@ describe("subscriptions missing from Ion", () => {
     await w?.close();
   });
 
-  const rowsOf = (customerId: string) => all<Row>(w.dv, SUB, `w365_ioncustomerid eq '${customerId}'`, ["w365_providersubscriptionid", "w365_ionsubscriptionid", "w365_missingsince", "w365_quantity"]);
-  const flagged = async () => (await all<Row>(w.dv, SUB, "w365_missingsince ne null", ["w365_ionsubscriptionid"])).map((r) => String(r.w365_ionsubscriptionid)).sort();
+  const rowsOf = (customerId: string) =>
+    all<Row>(w.dv, SUB, `w365_ioncustomerid eq '${customerId}'`, [
+      "w365_providersubscriptionid",
+      "w365_ionsubscriptionid",
+      "w365_missingsince",
+      "w365_quantity",
+    ]);
+  const flagged = async () =>
+    (await all<Row>(w.dv, SUB, "w365_missingsince ne null", ["w365_ionsubscriptionid"]))
+      .map((r) => String(r.w365_ionsubscriptionid))
+      .sort();
 
   it("a read of Ion that fails part-way flags nothing", async () => {
     const victim = String(mappedCustomers[0]!.w365_ioncustomerid);
@@ -31,7 +46,10 @@ describe("subscriptions missing from Ion", () => {
     expect(before.length).toBeGreaterThan(0);
     w.ion.control.removeCustomer(victim, "delete");
     w.ion.control.setFaults({ rules: [{ path: "/subscriptions$", afterRequests: 1, kind: "status", status: 500 }] });
-    const failed = await runSync({ ...w.deps, ion: { ...w.deps.ion, retry: { maxAttempts: 1 } } }, { connectionId: w.connectionId, kind: "subscriptions", trigger: "schedule" });
+    const failed = await runSync(
+      { ...w.deps, ion: { ...w.deps.ion, retry: { maxAttempts: 1 } } },
+      { connectionId: w.connectionId, kind: "subscriptions", trigger: "schedule" },
+    );
     w.ion.control.setFaults(undefined);
     expect(failed.status).toBe("failed");
     expect(await flagged()).toStrictEqual([]);
@@ -46,7 +64,12 @@ describe("subscriptions missing from Ion", () => {
     expect(s.message).toContain(`, ${rows.length} no longer in Ion`);
     expect(await flagged()).toStrictEqual(rows.map((r) => String(r.w365_ionsubscriptionid)).sort());
     const report = s.report as { entries: { action: string; key: string }[] };
-    expect(report.entries.filter((e) => e.action === "missing").map((e) => e.key).sort()).toStrictEqual(rows.map((r) => String(r.w365_ionsubscriptionid)).sort());
+    expect(
+      report.entries
+        .filter((e) => e.action === "missing")
+        .map((e) => e.key)
+        .sort(),
+    ).toStrictEqual(rows.map((r) => String(r.w365_ionsubscriptionid)).sort());
     // Next run: still flagged, nothing written, nothing reported again.
     const firstFlag = (await rowsOf(victim))[0]!.w365_missingsince;
     w.emu.resetStats();
@@ -86,6 +109,9 @@ describe("subscriptions missing from Ion", () => {
     const [ghost] = (await rowsOf(customerId)).filter((r) => r.w365_ionsubscriptionid === ghostId);
     expect(ghost).toMatchObject({ w365_quantity: 7, w365_missingsince: null });
     const report = back.report as { entries: { action: string; key: string; message?: string }[] };
-    expect(report.entries.find((e) => e.key === ghostId && e.action === "updated")).toMatchObject({ action: "updated", message: "returned by StreamOne Ion again" });
+    expect(report.entries.find((e) => e.key === ghostId && e.action === "updated")).toMatchObject({
+      action: "updated",
+      message: "returned by StreamOne Ion again",
+    });
   });
 });

@@ -17,7 +17,14 @@ describe("inbound updates set off no outbound webhook", () => {
     await w?.close();
   });
 
-  const synced = async () => all<Row>(w.dv, SUB, undefined, ["w365_ionsubscriptionid", "w365_quantity", "w365_autorenew", "w365_requestedautorenew", "w365_lastsyncedautorenew"]);
+  const synced = async () =>
+    all<Row>(w.dv, SUB, undefined, [
+      "w365_ionsubscriptionid",
+      "w365_quantity",
+      "w365_autorenew",
+      "w365_requestedautorenew",
+      "w365_lastsyncedautorenew",
+    ]);
 
   it("a quantity change in Ion updates the row without touching the request columns", async () => {
     const rows = await synced();

@@ -1,5 +1,5 @@
-import { ConnectionStatus, runKeepAlive, runSync, runVerify, startQueuedRun } from "../../../src/sync";
 import { memoryLogger } from "../../../src/shared/logger";
+import { ConnectionStatus, runKeepAlive, runSync, runVerify, startQueuedRun } from "../../../src/sync";
 import { all, startWorld, type World } from "./world";
 
 type Row = Record<string, unknown>;
@@ -43,7 +43,11 @@ describe("crash and resume", () => {
     // Same final state as an uninterrupted run: a fresh full run finds nothing to change.
     const check = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
     expect(check.created + check.updated).toBe(0);
-    const mappedIon = new Set((await all<Row>(w.dv, "w365_provideraccounts", "w365_mappingstatus eq 365000002", ["w365_ioncustomerid"])).map((r) => String(r.w365_ioncustomerid)));
+    const mappedIon = new Set(
+      (await all<Row>(w.dv, "w365_provideraccounts", "w365_mappingstatus eq 365000002", ["w365_ioncustomerid"])).map((r) =>
+        String(r.w365_ioncustomerid),
+      ),
+    );
     expect(subs).toHaveLength(w.ion.control.subscriptions().filter((s) => mappedIon.has(s.customerId)).length);
   });
 });
@@ -58,7 +62,12 @@ describe("queued and abandoned runs", () => {
   });
 
   it("a queued run (webhook answered fast) is carried out by the worker on the same row", async () => {
-    const { runId } = await startQueuedRun(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "workflow", requestId: "rq-9" });
+    const { runId } = await startQueuedRun(w.deps, {
+      connectionId: w.connectionId,
+      kind: "accounts",
+      trigger: "workflow",
+      requestId: "rq-9",
+    });
     const [queued] = await all<Row>(w.dv, "w365_syncruns", `w365_syncrunid eq ${runId}`, ["w365_status", "w365_requestid"]);
     expect(queued).toMatchObject({ w365_status: "queued", w365_requestid: "rq-9" });
     const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "workflow", runId });
@@ -78,7 +87,15 @@ describe("queued and abandoned runs", () => {
       w365_status: "running",
       w365_dryrun: false,
       w365_startedon: old,
-      w365_checkpoint: JSON.stringify({ version: 1, phases: ["subscriptions"], done: [], current: "subscriptions", pagesDone: 0, counts: {}, updatedAt: Date.parse(old) }),
+      w365_checkpoint: JSON.stringify({
+        version: 1,
+        phases: ["subscriptions"],
+        done: [],
+        current: "subscriptions",
+        pagesDone: 0,
+        counts: {},
+        updatedAt: Date.parse(old),
+      }),
     });
     const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "subscriptions", trigger: "schedule" });
     expect(s.runId).toBe(deadRun);
@@ -104,7 +121,9 @@ describe("tokens across processes", () => {
     await w.dv.update("w365_providerconnections", w.connectionId, { w365_accesstoken: null, w365_accesstokenexpireson: null });
     w.ion.control.resetTokenUsage();
     const results = await Promise.all([
-      ...Array.from({ length: 8 }, (_, i) => runSync({ ...w.deps, holderId: `proc-${i}` }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" })),
+      ...Array.from({ length: 8 }, (_, i) =>
+        runSync({ ...w.deps, holderId: `proc-${i}` }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" }),
+      ),
       runVerify({ ...w.deps, holderId: "proc-verify" }, { connectionId: w.connectionId, trigger: "manual" }),
     ]);
     const usage = w.ion.control.tokenUsage();
@@ -120,8 +139,12 @@ describe("tokens across processes", () => {
     const again = await runVerify({ ...w.deps, logger }, { connectionId: w.connectionId, trigger: "cli" });
     expect(again.ok).toBe(true);
     // No secret in logs, results or run reports.
-    const tokens = await w.dv.retrieve<Row>("w365_providerconnections", w.connectionId, { select: ["w365_refreshtoken", "w365_accesstoken", "w365_apisecret"] });
-    const reports = (await all<Row>(w.dv, "w365_syncruns", undefined, ["w365_report", "w365_message", "w365_progress"])).map((r) => JSON.stringify(r)).join("\n");
+    const tokens = await w.dv.retrieve<Row>("w365_providerconnections", w.connectionId, {
+      select: ["w365_refreshtoken", "w365_accesstoken", "w365_apisecret"],
+    });
+    const reports = (await all<Row>(w.dv, "w365_syncruns", undefined, ["w365_report", "w365_message", "w365_progress"]))
+      .map((r) => JSON.stringify(r))
+      .join("\n");
     const haystack = [logger.lines.join("\n"), JSON.stringify(results), JSON.stringify(again), reports].join("\n");
     for (const secret of [tokens.w365_refreshtoken, tokens.w365_accesstoken, tokens.w365_apisecret, w.ion.credentials.refreshToken]) {
       expect(typeof secret === "string" && secret.length > 8).toBe(true);
@@ -131,10 +154,18 @@ describe("tokens across processes", () => {
 
   it("takes over a lease its holder left to expire, and waits for a live one", async () => {
     const conn = "w365_providerconnections";
-    await w.dv.update(conn, w.connectionId, { w365_tokenleaseholder: "dead-process", w365_tokenleaseuntil: new Date(Date.now() - 1000).toISOString(), w365_accesstoken: null });
+    await w.dv.update(conn, w.connectionId, {
+      w365_tokenleaseholder: "dead-process",
+      w365_tokenleaseuntil: new Date(Date.now() - 1000).toISOString(),
+      w365_accesstoken: null,
+    });
     const taken = await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" });
     expect(taken.ok).toBe(true);
-    await w.dv.update(conn, w.connectionId, { w365_tokenleaseholder: "busy-process", w365_tokenleaseuntil: new Date(Date.now() + 60_000).toISOString(), w365_accesstoken: null });
+    await w.dv.update(conn, w.connectionId, {
+      w365_tokenleaseholder: "busy-process",
+      w365_tokenleaseuntil: new Date(Date.now() + 60_000).toISOString(),
+      w365_accesstoken: null,
+    });
     let waits = 0;
     const deps = {
       ...w.deps,

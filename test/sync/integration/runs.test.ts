@@ -22,7 +22,13 @@ describe("run messages and live counts", () => {
       afterPage: async ({ phase, page }) => {
         now += 6_000; // past the progress throttle: every checkpoint event is written
         if (phase === "subscriptions") {
-          const [run] = await all<Row>(w.dv, "w365_syncruns", "w365_status eq 'running'", ["w365_created", "w365_updated", "w365_unchanged", "w365_failed", "w365_progress"]);
+          const [run] = await all<Row>(w.dv, "w365_syncruns", "w365_status eq 'running'", [
+            "w365_created",
+            "w365_updated",
+            "w365_unchanged",
+            "w365_failed",
+            "w365_progress",
+          ]);
           seen.push({ ...run!, page });
         }
       },
@@ -54,7 +60,11 @@ describe("run messages and live counts", () => {
   });
 
   it("a subscriptions run's message counts skipped and externally changed subscriptions", async () => {
-    const mapped = new Set((await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Mapped}`, ["w365_ioncustomerid"])).map((r) => String(r.w365_ioncustomerid)));
+    const mapped = new Set(
+      (await all<Row>(w.dv, "w365_provideraccounts", `w365_mappingstatus eq ${MappingStatus.Mapped}`, ["w365_ioncustomerid"])).map((r) =>
+        String(r.w365_ioncustomerid),
+      ),
+    );
     const sub = w.ion.control.subscriptions().find((x) => mapped.has(x.customerId) && x.status.toLowerCase() === "active")!;
     w.ion.control.updateSubscription(sub.id, { quantity: sub.quantity + 1 });
     const skipped = w.ion.control.subscriptions().filter((x) => !mapped.has(x.customerId)).length;

@@ -32,7 +32,9 @@ function failingTokenSaves(dv: DataverseClient): { dv: DataverseClient; attempts
 }
 
 async function connector(w: World): Promise<Row> {
-  return w.dv.retrieve<Row>(CONN, w.connectionId, { select: ["w365_status", "w365_statusmessage", "w365_refreshtoken", "w365_refreshtokenexpireson", "w365_tokenleaseholder"] });
+  return w.dv.retrieve<Row>(CONN, w.connectionId, {
+    select: ["w365_status", "w365_statusmessage", "w365_refreshtoken", "w365_refreshtokenexpireson", "w365_tokenleaseholder"],
+  });
 }
 
 describe("a rotated token that one run could not save", () => {
@@ -52,7 +54,10 @@ describe("a rotated token that one run could not save", () => {
     w.ion.control.resetTokenUsage();
 
     const failing = failingTokenSaves(w.dv);
-    const first = await runSync({ ...w.deps, dataverse: failing.dv }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" });
+    const first = await runSync(
+      { ...w.deps, dataverse: failing.dv },
+      { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" },
+    );
     expect(first.status).toBe("failed");
     expect(first.message).toContain("could not be saved");
     expect(failing.attempts()).toBeGreaterThanOrEqual(4);
@@ -110,7 +115,10 @@ describe("the connector flag left by a token that could not be saved", () => {
   /** One run that rotates the token and cannot save it: the connector is flagged Failed with the marker. */
   async function failOneRun(): Promise<string> {
     await w.dv.update(CONN, w.connectionId, { w365_accesstoken: null, w365_accesstokenexpireson: null });
-    const run = await runSync({ ...w.deps, dataverse: failingTokenSaves(w.dv).dv }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" });
+    const run = await runSync(
+      { ...w.deps, dataverse: failingTokenSaves(w.dv).dv },
+      { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" },
+    );
     expect(run.status).toBe("failed");
     expect(hasUnsavedRotation(w.dv, w.connectionId)).toBe(true);
     const flagged = await connector(w);
@@ -168,7 +176,10 @@ describe("a refresh token Ion refuses", () => {
     expect(row.w365_refreshtokenexpireson ?? null).toBeNull();
 
     // Keep-alive: a refused daily rotation also clears it (and warns of no expiry date that no longer exists).
-    await w.dv.update(CONN, w.connectionId, { w365_status: ConnectionStatus.Connected, w365_refreshtokenexpireson: new Date(Date.now() + 3 * 86_400_000).toISOString() });
+    await w.dv.update(CONN, w.connectionId, {
+      w365_status: ConnectionStatus.Connected,
+      w365_refreshtokenexpireson: new Date(Date.now() + 3 * 86_400_000).toISOString(),
+    });
     const report = await runKeepAlive(w.deps, { now: Date.now() + 86_400_000 });
     expect(report.connections[0]).toMatchObject({ action: "expired", status: ConnectionStatus.CredentialsExpired, warnings: [] });
     row = await connector(w);

@@ -1,9 +1,9 @@
 /** Test world: the Dataverse emulator (solution applied) + the Ion simulator, in-process on 127.0.0.1. */
+import type { DataverseEmulator } from "../../../sandbox/dataverse";
+import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger } from "../../../src/shared/logger";
 import type { SyncDeps } from "../../../src/sync";
-import type { DataverseEmulator } from "../../../sandbox/dataverse";
-import { startIonSimulator, type IonSimulator } from "../../../sandbox/ion";
 import { connectionRow, seedCrmAccounts, startSolutionEmulator } from "../../support/world";
 
 export interface World {
@@ -15,10 +15,23 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(o: { seed?: number; customers?: number; subscriptionsPerCustomer?: number; crmAccounts?: boolean; orderProcessing?: { mode: "manual" } | { mode: "auto"; delayMs?: number } } = {}): Promise<World> {
+export async function startWorld(
+  o: {
+    seed?: number;
+    customers?: number;
+    subscriptionsPerCustomer?: number;
+    crmAccounts?: boolean;
+    orderProcessing?: { mode: "manual" } | { mode: "auto"; delayMs?: number };
+  } = {},
+): Promise<World> {
   const seed = o.seed ?? 3;
   const customers = o.customers ?? 20;
-  const ion = await startIonSimulator({ seed, customers, subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2, orderProcessing: o.orderProcessing ?? { mode: "manual" } });
+  const ion = await startIonSimulator({
+    seed,
+    customers,
+    subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2,
+    orderProcessing: o.orderProcessing ?? { mode: "manual" },
+  });
   const emu = await startSolutionEmulator();
   const dv = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken }, logger: silentLogger });
   if (o.crmAccounts !== false) await seedCrmAccounts(dv, seed, customers);

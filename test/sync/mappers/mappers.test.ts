@@ -1,7 +1,7 @@
 import { contentHash, stableStringify } from "../../../src/sync/mappers/contentHash";
+import { hostOf } from "../../../src/sync/mappers/text";
 import { providerAccountHash, toProviderAccountRow } from "../../../src/sync/mappers/toProviderAccountRow";
 import { toProviderSubscriptionRow } from "../../../src/sync/mappers/toProviderSubscriptionRow";
-import { hostOf } from "../../../src/sync/mappers/text";
 
 describe("contentHash", () => {
   it("does not depend on key order or undefined members", () => {
@@ -32,7 +32,9 @@ describe("toProviderAccountRow", () => {
     updateTime: "2024-01-03T16:29:10Z",
   };
   it("maps the customer and prefers its own domain over the tenant's initial domain", () => {
-    expect(toProviderAccountRow(customer, { tenantId: "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", domain: "contoso.onmicrosoft.com" })).toStrictEqual({
+    expect(
+      toProviderAccountRow(customer, { tenantId: "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE", domain: "contoso.onmicrosoft.com" }),
+    ).toStrictEqual({
       w365_name: "Contoso Ltd",
       w365_ioncustomerid: "1001",
       w365_contactname: "Jane Doe",

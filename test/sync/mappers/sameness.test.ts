@@ -5,13 +5,23 @@
  * reference and compared with the product code on generated inputs.
  */
 import { createHash } from "node:crypto";
+
 import fc from "fast-check";
+
 import { contentHash, stableStringify } from "../../../src/sync/mappers/contentHash";
 import { toIsoOrNull } from "../../../src/sync/mappers/dates";
-import { providerAccountHash, toProviderAccountRow, type CustomerInput } from "../../../src/sync/mappers/toProviderAccountRow";
-import { lastSyncedFrom, subscriptionHashedContent, toProviderSubscriptionData, toProviderSubscriptionRow, type ProviderSubscriptionData, type SubscriptionInput, type SubscriptionLinks } from "../../../src/sync/mappers/toProviderSubscriptionRow";
-import { bind, SETS } from "../../../src/sync/schema";
 import { clip } from "../../../src/sync/mappers/text";
+import { type CustomerInput, providerAccountHash, toProviderAccountRow } from "../../../src/sync/mappers/toProviderAccountRow";
+import {
+  lastSyncedFrom,
+  type ProviderSubscriptionData,
+  subscriptionHashedContent,
+  type SubscriptionInput,
+  type SubscriptionLinks,
+  toProviderSubscriptionData,
+  toProviderSubscriptionRow,
+} from "../../../src/sync/mappers/toProviderSubscriptionRow";
+import { bind, SETS } from "../../../src/sync/schema";
 
 // ---- reference: the implementation before issue 8's fast paths ----
 function referenceStableStringify(value: unknown): string {
@@ -45,7 +55,8 @@ function referenceToIsoOrNull(value: string | number | Date | undefined | null):
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
-const money = (v: number | undefined): number | null => (typeof v === "number" && Number.isFinite(v) ? Math.round(v * 10_000) / 10_000 : null);
+const money = (v: number | undefined): number | null =>
+  typeof v === "number" && Number.isFinite(v) ? Math.round(v * 10_000) / 10_000 : null;
 
 function referenceData(sub: SubscriptionInput): ProviderSubscriptionData {
   const quantity = Number.isFinite(sub.quantity) ? Math.max(0, Math.round(sub.quantity)) : 0;
@@ -111,19 +122,44 @@ const dateText = fc
     zone: fc.constantFrom("Z", "Z", "Z", "z", "+00:00", "+02:00", "-05:30", "", " Z", "Z "),
     separator: fc.constantFrom("T", "T", "T", "t", " "),
   })
-  .map((d) => `${pad(d.year, 4)}-${pad(d.month, 2)}-${pad(d.day, 2)}${d.separator}${pad(d.hour, 2)}:${pad(d.minute, 2)}:${pad(d.second, 2)}${d.fraction}${d.zone}`);
-const isoOfInstant = fc.date({ min: new Date(-62_167_219_200_000), max: new Date(253_402_300_799_999), noInvalidDate: true }).map((d) => d.toISOString());
+  .map(
+    (d) =>
+      `${pad(d.year, 4)}-${pad(d.month, 2)}-${pad(d.day, 2)}${d.separator}${pad(d.hour, 2)}:${pad(d.minute, 2)}:${pad(d.second, 2)}${d.fraction}${d.zone}`,
+  );
+const isoOfInstant = fc
+  .date({ min: new Date(-62_167_219_200_000), max: new Date(253_402_300_799_999), noInvalidDate: true })
+  .map((d) => d.toISOString());
 const anyDateInput = fc.oneof(
   dateText,
   isoOfInstant,
   isoOfInstant.map((t) => t.replace(/\.\d{3}Z$/, "Z")),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   fc.string(),
-  fc.constantFrom("", "2024-01-01", "2024-01-01T00:00:00", "Mon, 01 Jan 2024 00:00:00 GMT", "+010000-01-01T00:00:00Z", "-000001-01-01T00:00:00Z", "2024-02-29T23:59:59.999Z", "2023-02-29T00:00:00Z", "2024-01-01T24:00:00Z", "२०२४-01-01T00:00:00Z"),
+  fc.constantFrom(
+    "",
+    "2024-01-01",
+    "2024-01-01T00:00:00",
+    "Mon, 01 Jan 2024 00:00:00 GMT",
+    "+010000-01-01T00:00:00Z",
+    "-000001-01-01T00:00:00Z",
+    "2024-02-29T23:59:59.999Z",
+    "2023-02-29T00:00:00Z",
+    "2024-01-01T24:00:00Z",
+    "२०२४-01-01T00:00:00Z",
+  ),
 );
 
-const odd = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.constantFrom("  ", " padded ", "A\u0000B", '"quoted" \\ back', "\ud800 lone", "é\u0301", "x".repeat(300)));
-const number = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, 0, NaN, Infinity, -Infinity, 1e21, -1e-7, Number.MAX_SAFE_INTEGER + 2, 0.1 + 0.2));
+const odd = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.string({ unit: "grapheme" }),
+  fc.constantFrom("  ", " padded ", "A\u0000B", '"quoted" \\ back', "\ud800 lone", "é\u0301", "x".repeat(300)),
+);
+const number = fc.oneof(
+  fc.double(),
+  fc.integer(),
+  fc.constantFrom(-0, 0, NaN, Infinity, -Infinity, 1e21, -1e-7, Number.MAX_SAFE_INTEGER + 2, 0.1 + 0.2),
+);
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 
 const subscription: fc.Arbitrary<SubscriptionInput> = fc.record(
@@ -180,12 +216,23 @@ describe("mappers after issue 8 give what the first implementation gave", () => 
   it("stableStringify and contentHash: the same text and hash for any value", () => {
     const sortedFlat = fc
       .dictionary(fc.string(), fc.oneof(odd, number, fc.boolean(), fc.constant(null), fc.constant(undefined)), { maxKeys: 30 })
-      .map((d) => Object.fromEntries(Object.keys(d).sort().map((k) => [k, d[k]])));
-    const value = fc.oneof(fc.anything({ withNullPrototype: true, withBoxedValues: true, withSparseArray: true }), sortedFlat, fc.dictionary(fc.string(), number));
+      .map((d) =>
+        Object.fromEntries(
+          Object.keys(d)
+            .sort()
+            .map((k) => [k, d[k]]),
+        ),
+      );
+    const value = fc.oneof(
+      fc.anything({ withNullPrototype: true, withBoxedValues: true, withSparseArray: true }),
+      sortedFlat,
+      fc.dictionary(fc.string(), number),
+    );
     fc.assert(
       fc.property(value, (v) => {
         expect(stableStringify(v)).toBe(referenceStableStringify(v));
-        if (v !== null && typeof v === "object") expect(contentHash(v as Record<string, unknown>)).toBe(referenceContentHash(v as Record<string, unknown>));
+        if (v !== null && typeof v === "object")
+          expect(contentHash(v as Record<string, unknown>)).toBe(referenceContentHash(v as Record<string, unknown>));
       }),
       { numRuns: 5_000 },
     );
@@ -251,11 +298,15 @@ describe("mappers after issue 8 give what the first implementation gave", () => 
       { requiredKeys: ["id"] },
     );
     fc.assert(
-      fc.property(customer, maybe(fc.record({ tenantId: maybe(fc.uuid()), domain: maybe(fc.domain()) }, { requiredKeys: [] })), (c, profile) => {
-        const data = toProviderAccountRow(c, profile);
-        expect(data.w365_ionupdatedon).toBe(referenceToIsoOrNull(c.updateTime));
-        expect(providerAccountHash(data)).toBe(referenceContentHash(data as unknown as Record<string, unknown>));
-      }),
+      fc.property(
+        customer,
+        maybe(fc.record({ tenantId: maybe(fc.uuid()), domain: maybe(fc.domain()) }, { requiredKeys: [] })),
+        (c, profile) => {
+          const data = toProviderAccountRow(c, profile);
+          expect(data.w365_ionupdatedon).toBe(referenceToIsoOrNull(c.updateTime));
+          expect(providerAccountHash(data)).toBe(referenceContentHash(data as unknown as Record<string, unknown>));
+        },
+      ),
       { numRuns: 2_000 },
     );
   });
@@ -281,11 +332,26 @@ describe("mappers after issue 8 give what the first implementation gave", () => 
       price: 36,
       lastUpdatedDate: "2024-03-05T10:11:12.345Z",
     };
-    expect(toProviderSubscriptionRow("conn-1", sub, { providerAccountId: "pa-1", accountId: "acc-1" }, false).hash).toBe("v1:iFN_oUQ3s4sVTXfGkF8Z_2GK8Yu1ch85");
+    expect(toProviderSubscriptionRow("conn-1", sub, { providerAccountId: "pa-1", accountId: "acc-1" }, false).hash).toBe(
+      "v1:iFN_oUQ3s4sVTXfGkF8Z_2GK8Yu1ch85",
+    );
     expect(toProviderSubscriptionRow("conn-1", sub, { providerAccountId: "pa-1" }, true).hash).toBe("v1:pfHlCULINjPjPZpHjcbFnw1tJ_ujDmov");
     const odd = { ...sub, name: 'Ünïcødé \u{1F600} "quoted" \\ \n', quantity: -0, cost: NaN, price: 1e21 };
-    expect(toProviderSubscriptionRow("conn-1", odd, { providerAccountId: "pa-1", accountId: null }, false).hash).toBe("v1:1jsDrYB3Bd0lfpW-cu4_Ios9SJj90bC1");
-    const customer = { id: "1001", organization: "Contoso Ltd", contactName: "Jane Doe", email: "Jane@Contoso.com", domain: "contoso.com", address: { zip: "98052", country: "us" }, status: "ACTIVE", updateTime: "2024-01-03T16:29:10.500Z" };
-    expect(providerAccountHash(toProviderAccountRow(customer, { tenantId: "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE" }))).toBe("v1:CMK4fQXo7mMylxxn424ZaRI5jjhXGWvh");
+    expect(toProviderSubscriptionRow("conn-1", odd, { providerAccountId: "pa-1", accountId: null }, false).hash).toBe(
+      "v1:1jsDrYB3Bd0lfpW-cu4_Ios9SJj90bC1",
+    );
+    const customer = {
+      id: "1001",
+      organization: "Contoso Ltd",
+      contactName: "Jane Doe",
+      email: "Jane@Contoso.com",
+      domain: "contoso.com",
+      address: { zip: "98052", country: "us" },
+      status: "ACTIVE",
+      updateTime: "2024-01-03T16:29:10.500Z",
+    };
+    expect(providerAccountHash(toProviderAccountRow(customer, { tenantId: "AAAAAAAA-BBBB-CCCC-DDDD-EEEEEEEEEEEE" }))).toBe(
+      "v1:CMK4fQXo7mMylxxn424ZaRI5jjhXGWvh",
+    );
   });
 });

@@ -9,15 +9,38 @@ import { AccountIndex, matchCustomer } from "../../../src/sync/matching";
 describe("matching against the simulator's CRM accounts", () => {
   const seed = 11;
   const n = 300;
-  const ds = generateDataset({ seed, customers: n, subscriptionsPerCustomer: 0, accountId: "1000123", startTime: Date.UTC(2026, 10, 1), country: "US", currency: "USD" });
-  const accounts = generateCrmAccounts(seed, n, { withTruth: true }) as unknown as ({ truth: { kind: string; ionCustomerId?: string } } & Record<string, string>)[];
+  const ds = generateDataset({
+    seed,
+    customers: n,
+    subscriptionsPerCustomer: 0,
+    accountId: "1000123",
+    startTime: Date.UTC(2026, 10, 1),
+    country: "US",
+    currency: "USD",
+  });
+  const accounts = generateCrmAccounts(seed, n, { withTruth: true }) as unknown as ({
+    truth: { kind: string; ionCustomerId?: string };
+  } & Record<string, string>)[];
   const index = new AccountIndex();
   accounts.forEach((a, i) => index.add({ ...a, accountid: `a${i}` }));
   const truthOf = (accountId: string) => accounts[Number(accountId.slice(1))]!.truth;
 
   const outcomes = ds.customers.map((c, i) => {
     const bucket = i % 20;
-    const kind = bucket <= 4 ? "tenant" : bucket <= 7 ? "domain" : bucket <= 9 ? "typo" : bucket <= 11 ? "suffix" : bucket === 12 ? "ambiguous" : bucket === 13 ? "email" : "none";
+    const kind =
+      bucket <= 4
+        ? "tenant"
+        : bucket <= 7
+          ? "domain"
+          : bucket <= 9
+            ? "typo"
+            : bucket <= 11
+              ? "suffix"
+              : bucket === 12
+                ? "ambiguous"
+                : bucket === 13
+                  ? "email"
+                  : "none";
     const d = matchCustomer(index, {
       organization: c.customerOrganization,
       tenantId: c.cloudProfiles[0]?.customerTenantId,

@@ -70,7 +70,14 @@ describe("public mail domains and countries", () => {
 
 describe("matchCustomer", () => {
   const accounts = indexOf([
-    { accountid: "a1", name: "Contoso Ltd", w365_microsofttenantid: TENANT_A, w365_primarydomain: "contoso.com", address1_postalcode: "98052", address1_country: "US" },
+    {
+      accountid: "a1",
+      name: "Contoso Ltd",
+      w365_microsofttenantid: TENANT_A,
+      w365_primarydomain: "contoso.com",
+      address1_postalcode: "98052",
+      address1_country: "US",
+    },
     { accountid: "a2", name: "Fabrikam Inc", websiteurl: "https://www.fabrikam.com/about", address1_country: "US" },
     { accountid: "a3", name: "Northwind Traders", address1_postalcode: "SW1A 1AA", address1_country: "United Kingdom" },
     { accountid: "a4", name: "Adventure Works", emailaddress1: "info@adventure-works.com" },

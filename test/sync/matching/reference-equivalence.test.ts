@@ -1,23 +1,24 @@
 import fc from "fast-check";
+
 import { matchingData } from "../../../bench/micro/matching";
 import {
   AccountIndex,
+  type AccountRecord,
+  type Candidate,
   decideMatch,
   indexAccount,
+  type IndexedAccount,
   isShortenedName,
   MATCH_PENALTIES,
   MATCH_WEIGHTS,
   matchCustomer,
+  type MatchDecision,
+  type MatchQuery,
   NAME_SIMILARITY_FLOOR,
   nameSimilarityAtLeast,
   prefixKey,
   prepareQuery,
   rankCandidates,
-  type AccountRecord,
-  type Candidate,
-  type IndexedAccount,
-  type MatchDecision,
-  type MatchQuery,
 } from "../../../src/sync/matching";
 
 /**
@@ -155,17 +156,61 @@ function both(records: AccountRecord[]): { index: AccountIndex; reference: Refer
 // Generated organisations: few words, near-miss spellings, legal forms, shared tenants and domains, so
 // that typos, shortened names, ties and contradicting signals are all common.
 const word = fc.oneof(
-  fc.constantFrom("contoso", "contosso", "cnotoso", "fabrikam", "fabrikan", "northwind", "traders", "and", "smith", "jones", "services", "a", "co", "ltd", "gmbh", "the", "müller", "acme"),
+  fc.constantFrom(
+    "contoso",
+    "contosso",
+    "cnotoso",
+    "fabrikam",
+    "fabrikan",
+    "northwind",
+    "traders",
+    "and",
+    "smith",
+    "jones",
+    "services",
+    "a",
+    "co",
+    "ltd",
+    "gmbh",
+    "the",
+    "müller",
+    "acme",
+  ),
   fc.string({ unit: fc.constantFrom("a", "b", "c", "e", "n", "o", " ", "&", "."), minLength: 1, maxLength: 8 }),
 );
 const organisation = fc.array(word, { minLength: 0, maxLength: 4 }).map((w) => w.join(" "));
-const tenant = fc.option(fc.constantFrom("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", "{11111111-2222-3333-4444-555555555555}", "AAAAAAAA-2222-3333-4444-555555555555", "not-a-guid"), { nil: null });
-const domain = fc.option(fc.constantFrom("contoso.com", "www.contoso.com", "https://fabrikam.de/", "gmail.com", "northwind.co.uk"), { nil: null });
+const tenant = fc.option(
+  fc.constantFrom(
+    "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+    "{11111111-2222-3333-4444-555555555555}",
+    "AAAAAAAA-2222-3333-4444-555555555555",
+    "not-a-guid",
+  ),
+  { nil: null },
+);
+const domain = fc.option(fc.constantFrom("contoso.com", "www.contoso.com", "https://fabrikam.de/", "gmail.com", "northwind.co.uk"), {
+  nil: null,
+});
 const email = fc.option(fc.constantFrom("jane@contoso.com", "bob@gmail.com", "x@fabrikam.de", "nobody"), { nil: null });
 const postalCode = fc.option(fc.constantFrom("10115", "SW1A 1AA", "sw1a1aa", "98052"), { nil: null });
 const country = fc.option(fc.constantFrom("US", "us", "Germany", "DE", "United Kingdom", "Narnia"), { nil: null });
-const record = fc.record({ name: fc.option(organisation, { nil: null }), w365_microsofttenantid: tenant, w365_primarydomain: domain, websiteurl: domain, emailaddress1: email, address1_postalcode: postalCode, address1_country: country });
-const query: fc.Arbitrary<MatchQuery> = fc.record({ organization: fc.option(organisation, { nil: null }), tenantId: tenant, domain, email, postalCode, country });
+const record = fc.record({
+  name: fc.option(organisation, { nil: null }),
+  w365_microsofttenantid: tenant,
+  w365_primarydomain: domain,
+  websiteurl: domain,
+  emailaddress1: email,
+  address1_postalcode: postalCode,
+  address1_country: country,
+});
+const query: fc.Arbitrary<MatchQuery> = fc.record({
+  organization: fc.option(organisation, { nil: null }),
+  tenantId: tenant,
+  domain,
+  email,
+  postalCode,
+  country,
+});
 
 describe("matching shortcuts decide exactly as the full scorer (issue 8)", () => {
   it("gives the same decision, candidates and reasons on generated accounts and customers", () => {
@@ -176,7 +221,11 @@ describe("matching shortcuts decide exactly as the full scorer (issue 8)", () =>
           expect(matchCustomer(index, q)).toStrictEqual(reference.match(q));
           expect(rankCandidates(index, q, 50)).toStrictEqual(reference.rank(q, 50));
           const p = prepareQuery(q);
-          const signals = { tenantId: p.tenantId, domains: [p.domain, p.emailDomain].filter((d): d is string => Boolean(d)), tokens: p.tokens };
+          const signals = {
+            tenantId: p.tenantId,
+            domains: [p.domain, p.emailDomain].filter((d): d is string => Boolean(d)),
+            tokens: p.tokens,
+          };
           expect(index.candidates(signals)).toStrictEqual(reference.candidates(signals));
         }
       }),
@@ -189,10 +238,19 @@ describe("matching shortcuts decide exactly as the full scorer (issue 8)", () =>
     const reference = new ReferenceMatcher();
     // Both words of the query grow past the common-word bucket size (250): only the first accounts of
     // one of them are candidates, and "Worldwide Services" does not share the query's name prefix.
-    const q: MatchQuery = { organization: "Services Worldwide Ltd", tenantId: "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", domain: "contoso.com" };
+    const q: MatchQuery = {
+      organization: "Services Worldwide Ltd",
+      tenantId: "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+      domain: "contoso.com",
+    };
     for (let i = 0; i < 700; i++) {
       const name = i % 3 === 0 ? "Worldwide Services" : i % 3 === 1 ? "Worldwide Services Hub" : "Services Worldwide";
-      const r: AccountRecord = { accountid: `a${(i * 7919) % 1000}`, name, w365_primarydomain: i % 97 === 0 ? "contoso.com" : null, address1_postalcode: i % 2 ? "98052" : null };
+      const r: AccountRecord = {
+        accountid: `a${(i * 7919) % 1000}`,
+        name,
+        w365_primarydomain: i % 97 === 0 ? "contoso.com" : null,
+        address1_postalcode: i % 2 ? "98052" : null,
+      };
       index.add(r);
       reference.add(r);
       if (i % 37 === 0) expect(rankCandidates(index, q, 1000)).toStrictEqual(reference.rank(q, 1000));

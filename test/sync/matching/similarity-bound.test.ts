@@ -1,4 +1,6 @@
 import fc from "fast-check";
+
+import { NAME_SIMILARITY_FLOOR } from "../../../src/sync/matching/score";
 import {
   damerauLevenshtein,
   damerauLevenshteinWithin,
@@ -10,11 +12,10 @@ import {
   letterProfile,
   letterSurplus,
   maskSurplus,
-  surplusAllowance,
   nameSimilarity,
   nameSimilarityAtLeast,
+  surplusAllowance,
 } from "../../../src/sync/matching/similarity";
-import { NAME_SIMILARITY_FLOOR } from "../../../src/sync/matching/score";
 
 // Names from a small alphabet, so that near-misses (the interesting cases) are common.
 const word = fc.string({ unit: fc.constantFrom("a", "b", "c", "d", "e", "o", "n"), minLength: 1, maxLength: 9 });
@@ -89,7 +90,8 @@ describe("matching shortcuts (issue 8)", () => {
     const surplus = (x: string, y: string) => {
       const count = (t: string) => [...t].reduce((m, c) => m.set(c, (m.get(c) ?? 0) + 1), new Map<string, number>());
       const [cx, cy] = [count(x), count(y)];
-      const over = (a: Map<string, number>, b: Map<string, number>) => [...a].reduce((sum, [c, n]) => sum + Math.max(0, n - (b.get(c) ?? 0)), 0);
+      const over = (a: Map<string, number>, b: Map<string, number>) =>
+        [...a].reduce((sum, [c, n]) => sum + Math.max(0, n - (b.get(c) ?? 0)), 0);
       return Math.max(over(cx, cy), over(cy, cx));
     };
     fc.assert(
@@ -125,11 +127,16 @@ describe("matching shortcuts (issue 8)", () => {
 
   it("surplusAllowance is the largest surplus the letters bound lets pass", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 60 }), fc.constantFrom(NAME_SIMILARITY_FLOOR, 0.5, 0.95, 0, 1, 1.2), (a, b, floor) => {
-        const longer = Math.max(a, b);
-        const allowance = surplusAllowance(a, b, floor);
-        for (let surplus = 0; surplus <= longer; surplus++) expect(surplus <= allowance).toBe(1 - surplus / longer >= floor);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.constantFrom(NAME_SIMILARITY_FLOOR, 0.5, 0.95, 0, 1, 1.2),
+        (a, b, floor) => {
+          const longer = Math.max(a, b);
+          const allowance = surplusAllowance(a, b, floor);
+          for (let surplus = 0; surplus <= longer; surplus++) expect(surplus <= allowance).toBe(1 - surplus / longer >= floor);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -1,5 +1,5 @@
-import { orderReferenceId } from "../../../src/sync/outbound/referenceId";
 import { planOutbound, statusBucket } from "../../../src/sync/outbound/policy";
+import { orderReferenceId } from "../../../src/sync/outbound/referenceId";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
 const ion = { quantity: 10, status: "active", autoRenew: true, cancellationAllowedUntil: "2026-06-05T00:00:00Z" };
@@ -23,20 +23,28 @@ describe("planOutbound", () => {
   });
 
   it("treats a request Ion already satisfies as applied", () => {
-    expect(planOutbound({ requested: { quantity: 15 }, ion: { ...ion, quantity: 15 }, lastSynced: last, now: NOW }).kind).toBe("already-applied");
+    expect(planOutbound({ requested: { quantity: 15 }, ion: { ...ion, quantity: 15 }, lastSynced: last, now: NOW }).kind).toBe(
+      "already-applied",
+    );
   });
 
   it("refuses a cancellation after the cancellation window", () => {
     const plan = planOutbound({ requested: { status: "deleted" }, ion, lastSynced: last, now: Date.parse("2026-06-10T00:00:00Z") });
     expect(plan).toStrictEqual({
       kind: "refused",
-      message: "Cancellation refused: the cancellation window ended on 2026-06-05. Turn off auto-renew so it ends at the term end, or suspend it instead.",
+      message:
+        "Cancellation refused: the cancellation window ended on 2026-06-05. Turn off auto-renew so it ends at the term end, or suspend it instead.",
     });
-    expect(planOutbound({ requested: { status: "deleted" }, ion, lastSynced: last, now: NOW })).toMatchObject({ kind: "send", change: { status: "deleted" } });
+    expect(planOutbound({ requested: { status: "deleted" }, ion, lastSynced: last, now: NOW })).toMatchObject({
+      kind: "send",
+      change: { status: "deleted" },
+    });
   });
 
   it("combines several requested fields into one change and ignores ones already applied", () => {
-    expect(planOutbound({ requested: { quantity: 10, status: "suspended", autoRenew: false }, ion, lastSynced: last, now: NOW })).toMatchObject({
+    expect(
+      planOutbound({ requested: { quantity: 10, status: "suspended", autoRenew: false }, ion, lastSynced: last, now: NOW }),
+    ).toMatchObject({
       kind: "send",
       change: { status: "suspended", autoRenew: false },
     });
@@ -46,7 +54,9 @@ describe("planOutbound", () => {
     expect(planOutbound({ requested: { quantity: 0 }, ion, lastSynced: last, now: NOW }).kind).toBe("refused");
     expect(planOutbound({ requested: { status: "paused" }, ion, lastSynced: last, now: NOW }).kind).toBe("refused");
     const cancelled = { ...ion, status: "cancelled" };
-    expect(planOutbound({ requested: { quantity: 3 }, ion: cancelled, lastSynced: { ...last, status: "cancelled" }, now: NOW }).kind).toBe("refused");
+    expect(planOutbound({ requested: { quantity: 3 }, ion: cancelled, lastSynced: { ...last, status: "cancelled" }, now: NOW }).kind).toBe(
+      "refused",
+    );
   });
 
   it("uses Ion's values as the baseline when the row was never synced", () => {
@@ -54,7 +64,9 @@ describe("planOutbound", () => {
   });
 
   it("has nothing to do without a request", () => {
-    expect(planOutbound({ requested: { quantity: null, status: null, autoRenew: null }, ion, lastSynced: last, now: NOW })).toStrictEqual({ kind: "none" });
+    expect(planOutbound({ requested: { quantity: null, status: null, autoRenew: null }, ion, lastSynced: last, now: NOW })).toStrictEqual({
+      kind: "none",
+    });
   });
 
   it("folds Ion statuses onto requestable ones", () => {
