@@ -80,6 +80,46 @@ export default tseslint.config(
   },
 
   {
+    // One-way layers: src/ is the library; the CLI, the Functions app, the webhook handlers, the sandbox
+    // and the bench are applications composed from it, so src/ never imports them.
+    name: "repo/layers",
+    files: ["src/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^(\\.\\./)+(functions|plugins|sandbox|bench|cli|test|webresources|pcf-controls|ui-shared)(/|$)",
+              message: "src/ is the library: it never imports an application (functions, plugins, sandbox, bench, cli) or UI code.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  {
+    // The code shared by the PCF control and the web resources runs in the browser: it may use the
+    // library's errors but never an application or a deployable's own folder.
+    name: "repo/ui-shared",
+    files: ["ui-shared/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              regex: "^(\\.\\./)+(functions|plugins|sandbox|bench|cli|webresources|pcf-controls)(/|$)",
+              message: "ui-shared/ is shared by the PCF control and the web resources; it imports neither of them nor an application.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  {
     // Plain CommonJS JavaScript: launchers, build scripts, jest config.
     name: "repo/commonjs",
     files: ["**/*.js", "**/*.cjs"],
@@ -106,7 +146,7 @@ export default tseslint.config(
   {
     // Code that runs inside Dataverse / Power Apps: the PCF control and the web resources.
     name: "repo/power-apps",
-    files: ["pcf-controls/**/*.ts", "pcf-controls/**/*.tsx", "webresources/**/*.ts"],
+    files: ["pcf-controls/**/*.ts", "pcf-controls/**/*.tsx", "webresources/**/*.ts", "ui-shared/**/*.ts"],
     languageOptions: {
       globals: { ...globals.browser, Xrm: "readonly", ComponentFramework: "readonly" },
     },
@@ -123,7 +163,7 @@ export default tseslint.config(
   },
 
   {
-    // The PCF control imports shared TypeScript modules from ../../../webresources/shared; pcf-scripts
+    // The PCF control imports shared TypeScript modules from ../../../ui-shared; pcf-scripts
     // bundles them into bundle.js, so these are build-time module paths, not URLs fetched at runtime,
     // and use-cached-webresource (which matches any "../" string) only reports false positives here.
     name: "repo/pcf-bundled-imports",

@@ -6,7 +6,7 @@
  * 1% of the rows still has to read all of them, which the loader alone does not measure.
  */
 import type { DataverseClient } from "../src/dataverse";
-import { mapPool } from "../src/sync/pool";
+import { mapPool } from "../src/shared/pool";
 import { ACCOUNT_MATCH_COLUMNS, PROVIDER_ACCOUNT_STATE_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS } from "../src/sync/schema";
 
 /** Columns the sync reads per data set (the floor's reads). */

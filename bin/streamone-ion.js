@@ -3,7 +3,7 @@
 // Thin launcher: the CLI is compiled from TypeScript into build/ by `npm run build` (run by `npm ci` via `prepare`).
 const path = require("path");
 const fs = require("fs");
-const entry = path.join(__dirname, "..", "build", "src", "cli", "main.js");
+const entry = path.join(__dirname, "..", "build", "cli", "main.js");
 if (!fs.existsSync(entry)) {
   process.stderr.write("streamone-ion is not built yet. Run `npm ci` (or `npm run build`) in " + path.join(__dirname, "..") + " first.\n");
   process.exit(1);

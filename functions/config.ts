@@ -6,10 +6,10 @@
 import { z } from "zod";
 
 import { dataverseAuthFromEnv, type DataverseEnvAuth } from "../src/dataverse/config";
+import { parseNcrontab } from "../src/shared/cron";
 import { ConfigError, ensureError } from "../src/shared/errors";
 import { GUID_PATTERN } from "../src/shared/guid";
 import { registerSecret } from "../src/shared/redact";
-import { parseNcrontab } from "./ncrontab";
 
 export const DEFAULT_SYNC_SCHEDULE = "0 0 2 * * *";
 export const DEFAULT_KEEPALIVE_SCHEDULE = "0 30 1 * * *";

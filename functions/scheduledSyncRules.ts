@@ -5,10 +5,10 @@
 import { queueSyncRun } from "../plugins/startSync";
 import type { PluginDeps } from "../plugins/types";
 import { odataString } from "../src/dataverse";
+import { isDue, parseNcrontab } from "../src/shared/cron";
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import { ENV_DEFAULT_SYNC_SCHEDULE } from "../src/solution/contract";
 import { ConnectionStatus, SETS } from "../src/sync/schema";
-import { isDue, parseNcrontab } from "./ncrontab";
 
 export const STATUS_CONNECTED = ConnectionStatus.Connected;
 

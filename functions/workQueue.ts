@@ -9,11 +9,12 @@
 import { type InvocationContext, output } from "@azure/functions";
 import { z } from "zod";
 
-import { SYNC_KINDS, TRIGGERS, type WorkMessage, type WorkQueue } from "../plugins/types";
+import type { WorkMessage, WorkQueue } from "../plugins/types";
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import { GUID_PATTERN } from "../src/shared/guid";
 import type { Logger } from "../src/shared/logger";
 import { silentLogger } from "../src/shared/logger";
+import { SYNC_KINDS, TRIGGERS } from "../src/sync/vocabulary";
 import { QUEUE_CONNECTION_SETTING, SYNC_QUEUE_NAME } from "./config";
 
 export type { WorkMessage, WorkQueue } from "../plugins/types";

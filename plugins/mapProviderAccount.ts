@@ -5,10 +5,11 @@
  * is the only way a webhook step can answer the admin (DESIGN.md section 3).
  */
 import { SETS } from "../src/sync/schema";
+import { MAP_ACTIONS } from "../src/sync/vocabulary";
 import { requireTargetId } from "./common";
 import type { WebhookContext } from "./context";
 import { getBoolean, getGuid, getString } from "./context";
-import { type HandlerOutcome, MAP_ACTIONS, type MapAction, type MapResult, type PluginDeps, WebhookRefusedError } from "./types";
+import { type HandlerOutcome, type MapAction, type MapResult, type PluginDeps, WebhookRefusedError } from "./types";
 
 const ACTIONS: readonly MapAction[] = MAP_ACTIONS;
 

@@ -7,28 +7,11 @@
 import type { Clock } from "../src/shared/clock";
 import { ConnectorError } from "../src/shared/errors";
 import type { Logger } from "../src/shared/logger";
-import type { RunSyncOptions } from "../src/sync";
-import type { MapAction, MapResult } from "../src/sync/mapping";
-import type { SyncKind, Trigger } from "../src/sync/types";
+import type { MapResult } from "../src/sync/mapActions";
+import type { MapAction, SyncKind, SyncRequest, Trigger } from "../src/sync/vocabulary";
 import type { WebhookContext } from "./context";
 
-export type { MapAction, MapResult, SyncKind, Trigger };
-
-/** The engine's sync kinds, triggers and mapping actions as values, for validating untrusted input. */
-export const SYNC_KINDS = ["accounts", "subscriptions", "outbound", "all"] as const satisfies readonly SyncKind[];
-export const TRIGGERS = ["manual", "schedule", "workflow", "webhook", "cli"] as const satisfies readonly Trigger[];
-export const MAP_ACTIONS = ["map", "create", "ignore", "unmap"] as const satisfies readonly MapAction[];
-// Does not compile when the engine gains a kind, trigger or action these lists lack.
-const _listsAreComplete: [
-  Exclude<SyncKind, (typeof SYNC_KINDS)[number]>,
-  Exclude<Trigger, (typeof TRIGGERS)[number]>,
-  Exclude<MapAction, (typeof MAP_ACTIONS)[number]>,
-] extends [never, never, never]
-  ? true
-  : never = true;
-
-/** What a sync run is asked to do: the custom API's parameters, as queued and as run (plain data, JSON-safe). */
-export type SyncRequest = Pick<RunSyncOptions, "connectionId" | "kind" | "trigger" | "dryRun" | "requestId" | "providerAccountId">;
+export type { MapAction, MapResult, SyncKind, SyncRequest, Trigger };
 
 /** The sync engine entry points (src/sync/index.ts); `D` is its SyncDeps, opaque to the handlers. */
 export interface SyncEngine<D = unknown> {

@@ -3,9 +3,9 @@
 // Subscriptions, through the same custom APIs the PCF control and Power Automate use. Registered as
 // W365.StreamOne.Commands.<name> with PrimaryControl (form) or SelectedControlSelectedItemIds (grid) as parameter.
 
-import { createXrmCustomApiExecutor, type ExecuteCustomApi, stripBraces } from "./shared/customApi";
-import { followSyncRun, type PollOptions, startSync, type SyncApiName, verifyConnector } from "./shared/operations";
-import { type RecordsApi, recordsApiFrom, type SyncRunView } from "./shared/records";
+import { createXrmCustomApiExecutor, type ExecuteCustomApi, stripBraces } from "../ui-shared/customApi";
+import { followSyncRun, type PollOptions, startSync, type SyncApiName, verifyConnector } from "../ui-shared/operations";
+import { type RecordsApi, recordsApiFrom, type SyncRunView } from "../ui-shared/records";
 
 const NOTIFICATION_ID = "w365_command_progress";
 

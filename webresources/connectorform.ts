@@ -11,7 +11,7 @@ import {
   describeFieldError,
   type FieldError,
   validateConnectorInput,
-} from "./shared/validation";
+} from "../ui-shared/validation";
 
 const FORM_NOTIFICATION_ID = "w365_connector_validation";
 const FIELD_NOTIFICATION_ID = "w365_field_validation";

@@ -3,6 +3,8 @@
 // suggested account, score and reason; Map, Create new account (likely duplicates first), Ignore, Unmap, and a
 // bulk accept of strong suggestions. Plain DOM (no React) so the web resource stays small and loads fast.
 
+import { type ExecuteCustomApi, findXrm, resolveCustomApiExecutor } from "../ui-shared/customApi";
+import { type RecordsApi, recordsApiFrom } from "../ui-shared/records";
 import {
   type AccountRef,
   countByStatus,
@@ -18,8 +20,6 @@ import {
   STRONG_SUGGESTION_SCORE,
   strongSuggestions,
 } from "./mappingModel";
-import { type ExecuteCustomApi, findXrm, resolveCustomApiExecutor } from "./shared/customApi";
-import { type RecordsApi, recordsApiFrom } from "./shared/records";
 
 const STATUS_LABELS: Record<ProviderAccountView["status"], string> = {
   unmapped: "Unmapped",

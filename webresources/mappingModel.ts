@@ -1,8 +1,8 @@
 // The provider account mapping page's data: reading Ion customers and accounts, filters, strong suggestions and
 // likely duplicates. Pure functions plus a small data-access object over RecordsApi / ExecuteCustomApi.
 
-import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "./shared/customApi";
-import { type MappingStatusKey, mappingStatusKey, odataString, type RecordsApi, type Row, text } from "./shared/records";
+import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "../ui-shared/customApi";
+import { type MappingStatusKey, mappingStatusKey, odataString, type RecordsApi, type Row, text } from "../ui-shared/records";
 
 export type MappingFilter = MappingStatusKey | "all";
 export const MAPPING_FILTERS: readonly MappingFilter[] = ["unmapped", "suggested", "mapped", "ignored", "all"];

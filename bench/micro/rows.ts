@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 
 import { writeBatchResponse } from "../../sandbox/dataverse/batch";
 import { type BatchRequestUnit, contentIdReferences, readBatchResponse, writeBatchBody } from "../../src/dataverse/batch";
-import { type SubscriptionInput, toProviderSubscriptionRow } from "../../src/sync/mappers/toProviderSubscriptionRow";
+import { type SubscriptionInput, toProviderSubscriptionRow } from "../../src/sync/rows/toProviderSubscriptionRow";
 
 const ROWS = 50_000;
 const BATCHES = 57;

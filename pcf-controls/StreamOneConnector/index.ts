@@ -2,8 +2,8 @@
 // Lifecycle glue only: builds the data service from the PCF context and renders <StreamOneAdmin>.
 import * as React from "react";
 
-import { resolveCustomApiExecutor } from "../../webresources/shared/customApi";
-import { recordsApiFrom } from "../../webresources/shared/records";
+import { resolveCustomApiExecutor } from "../../ui-shared/customApi";
+import { recordsApiFrom } from "../../ui-shared/records";
 import { StreamOneAdmin, type StreamOneAdminProps } from "./components/StreamOneAdmin";
 import type { IInputs, IOutputs } from "./generated/ManifestTypes";
 import { type ConnectorService, createConnectorService } from "./services/connectorService";

@@ -12,7 +12,6 @@ import type { AddressInfo } from "node:net";
 import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
 
 import { loadConfig } from "../../functions/config";
-import { nextOccurrence, parseNcrontab } from "../../functions/ncrontab";
 import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
 import { createScheduledSync, createTokenKeepAlive } from "../../functions/timers";
 import { createWebhookHandler } from "../../functions/webhookHandler";
@@ -21,6 +20,7 @@ import { createSyncWorker } from "../../functions/workItems";
 import { InProcessWorkQueue } from "../../functions/workQueue";
 import type { Clock } from "../../src/shared/clock";
 import { systemClock } from "../../src/shared/clock";
+import { nextOccurrence, parseNcrontab } from "../../src/shared/cron";
 import { ensureError, ValidationError } from "../../src/shared/errors";
 import { createLogger, type Logger } from "../../src/shared/logger";
 import { redact, registerSecret } from "../../src/shared/redact";

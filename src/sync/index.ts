@@ -42,8 +42,8 @@ export {
 } from "./errors";
 export type { KeepAliveEntry, KeepAliveReport } from "./keepAlive";
 export { runKeepAlive } from "./keepAlive";
-export type { MapAction, MapResult } from "./mapping";
-export { mapProviderAccount } from "./mapping";
+export type { MapAction, MapResult } from "./mapActions";
+export { mapProviderAccount } from "./mapActions";
 export type { OutboundResult } from "./outbound/runner";
 export { ConnectionStatus, MappingStatus, SETS, SyncState } from "./schema";
 export { DataverseTokenStore } from "./tokenStore";

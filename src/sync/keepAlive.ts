@@ -8,7 +8,7 @@ import { IonAuthenticationError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../
 import { systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
 import { connectionFromRow, isRefreshTokenRejected, makeContext, SyncDeps } from "./context";
-import { toEpochMs } from "./mappers/dates";
+import { toEpochMs } from "./rows/dates";
 import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "./schema";
 
 const DAY = 86_400_000;

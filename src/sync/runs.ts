@@ -7,8 +7,8 @@ import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
 import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint, Phase } from "./checkpoint";
 import { RunStateError } from "./errors";
-import { toEpochMs } from "./mappers/dates";
 import { RunReport } from "./report";
+import { toEpochMs } from "./rows/dates";
 import { bind, SETS } from "./schema";
 
 export type RunKind = "verify" | "accounts" | "subscriptions" | "outbound" | "all";

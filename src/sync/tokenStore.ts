@@ -21,7 +21,7 @@ import { ensureError } from "../shared/errors";
 import { registerSecret } from "../shared/redact";
 import { backoffMs, DEFAULT_RETRY, sleep as realSleep } from "../shared/retry";
 import { TokenLeaseLostError, TokenLeaseTimeoutError } from "./errors";
-import { toEpochMs } from "./mappers/dates";
+import { toEpochMs } from "./rows/dates";
 import { SETS } from "./schema";
 
 export const DEFAULT_LEASE_MS = 60_000;

@@ -1,5 +1,6 @@
-export type SyncKind = "accounts" | "subscriptions" | "outbound" | "all";
-export type Trigger = "manual" | "schedule" | "workflow" | "webhook" | "cli";
+import type { SyncKind } from "./vocabulary";
+
+export type { SyncKind, Trigger } from "./vocabulary";
 
 export interface SyncProgress {
   runId: string;

@@ -1,5 +1,5 @@
-import { main } from "../../src/cli/main";
-import { memoryOutput } from "../../src/cli/output";
+import { main } from "../../cli/main";
+import { memoryOutput } from "../../cli/output";
 
 /** The main job (`npm start`) end to end on the embedded sandbox, through the CLI entry point. */
 describe("streamone-ion demo", () => {

@@ -3,7 +3,7 @@
  * steps at the local functions host, the handlers run the real engine against the emulator and the
  * Ion simulator, and the rows appear.
  */
-import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "./functions-world";
+import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../support/functionsWorld";
 
 jest.setTimeout(60_000);
 

@@ -6,10 +6,9 @@
  */
 import { XrmMockGenerator } from "xrm-mock";
 
-import { main } from "../../src/cli/main";
-import { memoryOutput } from "../../src/cli/output";
+import { main } from "../../cli/main";
+import { memoryOutput } from "../../cli/output";
 import { ConnectionStatus, runVerify } from "../../src/sync";
-import { onSave } from "../../webresources/connectorform";
 import {
   CONNECTOR_COLUMNS,
   CONNECTOR_FIELDS,
@@ -18,7 +17,8 @@ import {
   describeFieldError,
   FIELD_LABELS,
   validateConnectorInput,
-} from "../../webresources/shared/validation";
+} from "../../ui-shared/validation";
+import { onSave } from "../../webresources/connectorform";
 import { recordArtifact, recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
 import { type RelWorld, startRelWorld } from "./support/world";

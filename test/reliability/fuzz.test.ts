@@ -18,7 +18,7 @@ import { fromIonCloudProfiles } from "../../src/ion/parse/cloudProfile";
 import { fromIonCustomer, fromIonCustomerPage } from "../../src/ion/parse/customer";
 import { fromIonOrder, fromIonOrderPage } from "../../src/ion/parse/order";
 import { fromIonSubscription, fromIonSubscriptionPage } from "../../src/ion/parse/subscription";
-import { subscriptionUpdateContext, syncAccountsContext, verifyContext } from "../plugins/fixtures";
+import { subscriptionUpdateContext, syncAccountsContext, verifyContext } from "../support/pluginFixtures";
 import { recordFigures } from "./support/figures";
 
 const RUNS = Number(process.env.RELIABILITY_FUZZ_RUNS ?? 1500);

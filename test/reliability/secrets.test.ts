@@ -10,9 +10,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
+import { main } from "../../cli/main";
+import { memoryOutput } from "../../cli/output";
 import { type Sandbox, startSandbox } from "../../sandbox";
-import { main } from "../../src/cli/main";
-import { memoryOutput } from "../../src/cli/output";
 import { DataverseClient } from "../../src/dataverse";
 import { memoryLogger } from "../../src/shared/logger";
 import { ARTIFACTS_DIR, recordArtifact, recordFigures } from "./support/figures";

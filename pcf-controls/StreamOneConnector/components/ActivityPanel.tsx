@@ -1,7 +1,7 @@
 import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, ProgressBar, Text } from "@fluentui/react-components";
 import * as React from "react";
 
-import type { SyncRunView } from "../../../webresources/shared/records";
+import type { SyncRunView } from "../../../ui-shared/records";
 import type { Localize } from "../services/strings";
 
 export type ActivityKind = "verify" | "syncAccounts" | "syncSubscriptions";

@@ -1,8 +1,8 @@
 import { Combobox, Option } from "@fluentui/react-components";
 import * as React from "react";
 
-import type { CodeOption } from "../../../webresources/shared/isoCountries";
-import { formatCodeOption, searchCodeOptions } from "../../../webresources/shared/validation";
+import type { CodeOption } from "../../../ui-shared/isoCountries";
+import { formatCodeOption, searchCodeOptions } from "../../../ui-shared/validation";
 
 export interface CodePickerProps {
   /** Options to pick from: ISO 3166-1 countries or ISO 4217 currencies. */

@@ -1,9 +1,9 @@
 import { Button, Field, Input, MessageBar, MessageBarBody, Text } from "@fluentui/react-components";
 import * as React from "react";
 
-import { ISO_COUNTRIES } from "../../../webresources/shared/isoCountries";
-import { ISO_CURRENCIES } from "../../../webresources/shared/isoCurrencies";
-import type { ConnectorView } from "../../../webresources/shared/records";
+import { ISO_COUNTRIES } from "../../../ui-shared/isoCountries";
+import { ISO_CURRENCIES } from "../../../ui-shared/isoCurrencies";
+import type { ConnectorView } from "../../../ui-shared/records";
 import {
   CONNECTOR_FIELDS,
   type ConnectorField,
@@ -13,7 +13,7 @@ import {
   type FieldError,
   type NormalizedConnector,
   validateConnectorInput,
-} from "../../../webresources/shared/validation";
+} from "../../../ui-shared/validation";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 import { CodePicker } from "./CodePicker";

@@ -16,7 +16,7 @@ import {
 } from "@fluentui/react-components";
 import * as React from "react";
 
-import type { ConnectorStatusKey, ConnectorView } from "../../../webresources/shared/records";
+import type { ConnectorStatusKey, ConnectorView } from "../../../ui-shared/records";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 

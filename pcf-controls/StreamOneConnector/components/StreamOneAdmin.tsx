@@ -1,8 +1,8 @@
 import { Button, FluentProvider, MessageBar, MessageBarBody, Spinner, type Theme, webLightTheme } from "@fluentui/react-components";
 import * as React from "react";
 
-import type { ConnectorView, SyncRunView } from "../../../webresources/shared/records";
-import type { NormalizedConnector } from "../../../webresources/shared/validation";
+import type { ConnectorView, SyncRunView } from "../../../ui-shared/records";
+import type { NormalizedConnector } from "../../../ui-shared/validation";
 import type { ConnectorService } from "../services/connectorService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";

@@ -2,7 +2,7 @@
 // Data access for the control: connectors over context.webAPI, custom APIs through the injected executor.
 // Components receive a ConnectorService and never touch context.webAPI, fetch or Xrm directly.
 
-import type { ExecuteCustomApi } from "../../../webresources/shared/customApi";
+import type { ExecuteCustomApi } from "../../../ui-shared/customApi";
 import {
   followSyncRun,
   type PollOptions,
@@ -10,15 +10,15 @@ import {
   type SyncApiName,
   verifyConnector,
   type VerifyOutcome,
-} from "../../../webresources/shared/operations";
+} from "../../../ui-shared/operations";
 import {
   CONNECTOR_COLUMNS_SELECT,
   type ConnectorView,
   type RecordsApi,
   type SyncRunView,
   toConnectorView,
-} from "../../../webresources/shared/records";
-import { type NormalizedConnector, toConnectorRecord } from "../../../webresources/shared/validation";
+} from "../../../ui-shared/records";
+import { type NormalizedConnector, toConnectorRecord } from "../../../ui-shared/validation";
 
 export interface ConnectorService {
   listConnectors(): Promise<ConnectorView[]>;

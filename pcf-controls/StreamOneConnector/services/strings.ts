@@ -1,5 +1,5 @@
 // User text comes from strings/StreamOneConnector.1033.resx through context.resources.getString.
-import { formatMessage } from "../../../webresources/shared/validation";
+import { formatMessage } from "../../../ui-shared/validation";
 import type { StringKey } from "./stringKeys";
 
 export type Localize = (key: StringKey, ...args: readonly (string | number)[]) => string;

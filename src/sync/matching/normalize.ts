@@ -1,5 +1,5 @@
 import { isGuid, normalizeGuid } from "../../shared/guid";
-import { hostOf } from "../mappers/text";
+import { hostOf } from "../rows/text";
 
 /**
  * Legal-form words dropped from organisation names before comparing ("Contoso Ltd" = "Contoso Limited"

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 
-import { stableStringify } from "../mappers/contentHash";
+import { stableStringify } from "../rows/contentHash";
 import type { SubscriptionChange } from "./policy";
 
 /**

@@ -24,8 +24,8 @@ import {
 import { ensureError, errorCode } from "../../shared/errors";
 import { backoffMs, DEFAULT_RETRY } from "../../shared/retry";
 import type { SyncContext } from "../context";
-import { toProviderSubscriptionRow } from "../mappers/toProviderSubscriptionRow";
 import type { RunReport } from "../report";
+import { toProviderSubscriptionRow } from "../rows/toProviderSubscriptionRow";
 import { SETS, SyncState } from "../schema";
 import { pendingAutoRenew, planOutbound, SubscriptionChange } from "./policy";
 import { orderReferenceId } from "./referenceId";

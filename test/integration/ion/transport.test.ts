@@ -1,0 +1,106 @@
+import * as http from "node:http";
+import { Socket } from "node:net";
+
+import axios, { AxiosInstance } from "axios";
+
+import { createIonAxios, RawRequest, RawResponse, sendRaw } from "../../../src/ion/transport";
+import { FakeIon, RecordedRequest, startFakeIon } from "../../support/fakeIon";
+
+/** What reached the server, without the parts that differ between two connections. */
+function seen(r: RecordedRequest): Record<string, unknown> {
+  return { method: r.method, path: r.path, query: [...r.query.entries()], headers: r.headers, body: r.body };
+}
+
+describe("sendRaw", () => {
+  let ion: FakeIon;
+  beforeEach(async () => {
+    ion = await startFakeIon();
+    ion.routes.push((r) => {
+      if (r.path === "/echo") return { status: 200, body: { ok: true }, headers: { "X-Request-Id": "abc", "Retry-After": "3" } };
+      if (r.path === "/text") return { status: 502, body: "\uFEFF<html>bad gateway</html>" };
+      if (r.path === "/empty") return { status: 204 };
+      return undefined;
+    });
+  });
+  afterEach(async () => {
+    await ion.close();
+  });
+
+  const requests = (): RawRequest[] => [
+    {
+      method: "GET",
+      url: `${ion.url}/echo`,
+      endpoint: "GET /echo",
+      headers: { Authorization: "Bearer ABCDEFGHIJKL", Accept: "application/json" },
+    },
+    {
+      method: "GET",
+      url: `${ion.url}/echo`,
+      endpoint: "GET /echo",
+      headers: { Accept: "application/json" },
+      params: {
+        pageSize: 1000,
+        pageToken: "a+b/c=d e",
+        "filter.customerStatus": "CUSTOMER_STATUS_UNSPECIFIED",
+        "filter.customerName": undefined,
+        flag: true,
+      },
+    },
+    {
+      method: "POST",
+      url: `${ion.url}/echo`,
+      endpoint: "POST /echo",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      data: JSON.stringify({ a: 1, b: "é" }),
+    },
+    {
+      method: "PUT",
+      url: `${ion.url}/echo`,
+      endpoint: "PUT /echo",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      data: JSON.stringify({ name: "x" }),
+      timeoutMs: 5000,
+    },
+    {
+      method: "POST",
+      url: `${ion.url}/oauth/token`,
+      endpoint: "POST /oauth/token",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+      data: "grant_type=refresh_token&refresh_token=nope",
+    },
+    { method: "GET", url: `${ion.url}/text`, endpoint: "GET /text" },
+    { method: "GET", url: `${ion.url}/empty`, endpoint: "GET /empty" },
+  ];
+
+  async function sendAll(client: AxiosInstance): Promise<{ sent: Record<string, unknown>[]; answers: RawResponse[] }> {
+    ion.requests.length = 0;
+    const answers: RawResponse[] = [];
+    for (const request of requests()) answers.push(await sendRaw(client, request));
+    // The date header is the only part of an answer that changes between two sends.
+    for (const a of answers) delete a.headers.date;
+    return { sent: ion.requests.map(seen), answers };
+  }
+
+  it("sends and answers exactly as through an injected plain axios instance", async () => {
+    const prepared = await sendAll(createIonAxios());
+    const injected = await sendAll(axios.create());
+    expect(prepared).toStrictEqual(injected);
+    expect(prepared.answers[0]).toMatchObject({ status: 200, body: '{"ok":true}', headers: { "x-request-id": "abc", "retry-after": "3" } });
+    expect(prepared.answers[5]).toMatchObject({ status: 502, body: "<html>bad gateway</html>" });
+    expect(prepared.answers[6]).toMatchObject({ status: 204, body: "" });
+  });
+
+  it("keeps a pooled socket's TCP keep-alive settings instead of resetting them on every request", async () => {
+    const client = createIonAxios();
+    const request = requests()[0]!;
+    await sendRaw(client, request);
+    const agent = client.defaults.httpAgent as http.Agent;
+    const [socket] = Object.values(agent.freeSockets).flat() as Socket[];
+    // The native handle is where a keep-alive change becomes setsockopt calls.
+    const handle = (socket as unknown as { _handle: { setKeepAlive(enable: boolean, delayS: number): number } })._handle;
+    const setKeepAlive = jest.spyOn(handle, "setKeepAlive");
+    for (let i = 0; i < 3; i++) await sendRaw(client, request);
+    expect(Object.values(agent.freeSockets).flat()).toStrictEqual([socket]);
+    expect(setKeepAlive).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,68 @@
+import { notDueReason, STATUS_CONNECTED } from "../../../functions/scheduledSyncRules";
+import { isDue, nextOccurrence, parseNcrontab } from "../../../src/shared/cron";
+
+const at = (iso: string) => new Date(iso);
+
+describe("NCRONTAB", () => {
+  it("finds the next daily 02:00", () => {
+    const s = parseNcrontab("0 0 2 * * *");
+    expect(nextOccurrence(s, at("2026-11-27T01:59:59Z"))?.toISOString()).toBe("2026-11-27T02:00:00.000Z");
+    expect(nextOccurrence(s, at("2026-11-27T02:00:00Z"))?.toISOString()).toBe("2026-11-28T02:00:00.000Z");
+  });
+
+  it("handles steps, ranges, lists and names", () => {
+    expect(nextOccurrence(parseNcrontab("*/15 * * * * *"), at("2026-01-01T00:00:07Z"))?.toISOString()).toBe("2026-01-01T00:00:15.000Z");
+    expect(nextOccurrence(parseNcrontab("0 30 9-17 * * Mon-Fri"), at("2026-11-28T12:00:00Z"))?.toISOString()).toBe(
+      "2026-11-30T09:30:00.000Z",
+    );
+    expect(nextOccurrence(parseNcrontab("0 0 0 1 Jan,Jul *"), at("2026-02-01T00:00:00Z"))?.toISOString()).toBe("2026-07-01T00:00:00.000Z");
+    expect(nextOccurrence(parseNcrontab("0 0 12 * * 7"), at("2026-11-27T00:00:00Z"))?.toISOString()).toBe("2026-11-29T12:00:00.000Z");
+  });
+
+  it("returns undefined for a date that never comes", () => {
+    expect(nextOccurrence(parseNcrontab("0 0 0 31 2 *"), at("2026-01-01T00:00:00Z"))).toBeUndefined();
+  });
+
+  it.each([
+    "",
+    "* * * * *",
+    "60 * * * * *",
+    "0 0 25 * * *",
+    "0 0 0 0 * *",
+    "0 0 0 * 13 *",
+    "0 */0 * * * *",
+    "0 5-1 * * * *",
+    "a b c d e f",
+  ])("refuses %p", (expr) => {
+    expect(() => parseNcrontab(expr)).toThrow(/not a valid NCRONTAB schedule/);
+  });
+
+  it("says whether a schedule fired since a time", () => {
+    const s = parseNcrontab("0 0 2 * * *");
+    expect(isDue(s, at("2026-11-26T02:00:00Z"), at("2026-11-27T01:00:00Z"))).toBe(false);
+    expect(isDue(s, at("2026-11-26T02:00:00Z"), at("2026-11-27T02:00:00Z"))).toBe(true);
+  });
+});
+
+describe("which connectors the scheduled sync picks", () => {
+  const now = at("2026-11-27T02:00:05Z");
+  const row = { w365_providerconnectionid: "c", w365_status: STATUS_CONNECTED };
+  it("picks connected connectors without their own schedule", () => expect(notDueReason(row, now)).toBeUndefined());
+  it("skips connectors that are not connected", () =>
+    expect(notDueReason({ ...row, w365_status: 365000003 }, now)).toMatch(/not connected/));
+  it("honours a connector's own weekly schedule", () => {
+    const weekly = { ...row, w365_syncschedule: "0 0 2 * * Mon", w365_lastsyncon: "2026-11-23T02:00:10Z" };
+    expect(notDueReason(weekly, now)).toMatch(/no occurrence since the last sync/);
+    expect(notDueReason(weekly, at("2026-11-30T02:00:00Z"))).toBeUndefined();
+  });
+  it("uses the environment's default schedule (w365_DefaultSyncSchedule) for connectors without their own", () => {
+    const synced = { ...row, w365_lastsyncon: "2026-11-23T02:00:10Z" };
+    expect(notDueReason(synced, now, "0 0 2 * * Mon")).toMatch(/environment's default schedule .* has no occurrence since the last sync/);
+    expect(notDueReason(synced, at("2026-11-30T02:00:00Z"), "0 0 2 * * Mon")).toBeUndefined();
+    // A connector's own schedule wins over the default.
+    expect(notDueReason({ ...synced, w365_syncschedule: "0 0 2 * * *" }, now, "0 0 2 * * Mon")).toBeUndefined();
+  });
+  it("falls back to the app schedule when the connector's schedule is unreadable", () => {
+    expect(notDueReason({ ...row, w365_syncschedule: "every day", w365_lastsyncon: "2026-11-27T00:00:00Z" }, now)).toBeUndefined();
+  });
+});

@@ -1,0 +1,235 @@
+import type { BatchOperation, BatchResult, DataverseClient } from "../../../src/dataverse";
+import { readAhead, readAheadUntil } from "../../../src/shared/pool";
+import { BatchWriter } from "../../../src/sync/writer";
+
+/** Records the $batch calls the writer makes (the Dataverse client itself is tested in test/dataverse). */
+function recordingClient() {
+  const calls: number[] = [];
+  const client = {
+    batch: async (ops: BatchOperation[]): Promise<BatchResult[]> => {
+      calls.push(ops.length);
+      return ops.map((op) =>
+        op.entitySet === "bad"
+          ? { ok: false as const, status: 400, error: Object.assign(new Error("bad row"), { code: "X" }) as never }
+          : { ok: true as const, status: 204 },
+      );
+    },
+  } as unknown as DataverseClient;
+  return { client, calls };
+}
+
+const op = (entitySet = "rows"): BatchOperation => ({ method: "PATCH", entitySet, key: "00000000-0000-0000-0000-000000000001", body: {} });
+
+describe("BatchWriter", () => {
+  it("sends only complete batches during a phase and the rest at the end", async () => {
+    const { client, calls } = recordingClient();
+    const w = new BatchWriter(client, { batchSize: 10, concurrency: 2 });
+    for (let i = 0; i < 25; i++) w.add(op(), () => undefined);
+    await w.flush({ onlyFull: true });
+    expect(calls).toStrictEqual([10, 10]);
+    expect(w.pending).toBe(5);
+    await w.drain();
+    expect(calls).toStrictEqual([10, 10, 5]);
+    expect(w.totals.requests).toBe(3);
+  });
+
+  it("queues each write with its body serialized once (bodyJson), leaving the caller's operation untouched", async () => {
+    const sent: BatchOperation[] = [];
+    const client = {
+      batch: async (ops: BatchOperation[]) => (sent.push(...ops), ops.map(() => ({ ok: true as const, status: 204 }))),
+    } as unknown as DataverseClient;
+    const w = new BatchWriter(client, { batchSize: 10 });
+    const original: BatchOperation = { method: "PATCH", entitySet: "rows", key: { a: "1" }, body: { b: 2, c: null } };
+    w.add(original, () => undefined);
+    w.add({ method: "PATCH", entitySet: "rows", key: "k", bodyJson: '{"d":1}' }, () => undefined);
+    await w.drain();
+    expect(sent).toStrictEqual([
+      { method: "PATCH", entitySet: "rows", key: { a: "1" }, bodyJson: '{"b":2,"c":null}' },
+      { method: "PATCH", entitySet: "rows", key: "k", bodyJson: '{"d":1}' },
+    ]);
+    expect(original.body).toStrictEqual({ b: 2, c: null });
+  });
+
+  it("resolves whenWritten in order, and reports each failed row to its own callback", async () => {
+    const { client } = recordingClient();
+    const w = new BatchWriter(client, { batchSize: 10 });
+    const outcomes: boolean[] = [];
+    const a = w.add(op(), (r) => outcomes.push(r.ok));
+    const b = w.add(op("bad"), (r) => outcomes.push(r.ok));
+    let aDone = false;
+    void w.whenWritten(a).then(() => (aDone = true));
+    await Promise.resolve();
+    expect(aDone).toBe(false);
+    await w.drain();
+    await w.whenWritten(b);
+    expect(aDone).toBe(true);
+    expect(outcomes).toStrictEqual([true, false]);
+    expect(w.totals).toStrictEqual({ ok: 1, failed: 1, requests: 1 });
+  });
+
+  it("rejects waiters when a flush fails at request level", async () => {
+    const client = { batch: async () => Promise.reject(new Error("401")) } as unknown as DataverseClient;
+    const w = new BatchWriter(client);
+    const seq = w.add(op(), () => undefined);
+    const waiting = w.whenWritten(seq);
+    await expect(w.drain()).rejects.toThrow("401");
+    await expect(waiting).rejects.toThrow("401");
+  });
+});
+
+/** A client whose $batch calls finish only when the test says so (in any order). */
+function controlledClient() {
+  const calls: { size: number; finish: () => void; fail: (e: Error) => void }[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const client = {
+    batch: (ops: BatchOperation[]): Promise<BatchResult[]> =>
+      new Promise((resolve, reject) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        calls.push({
+          size: ops.length,
+          finish: () => (inFlight--, resolve(ops.map(() => ({ ok: true as const, status: 204 })))),
+          fail: (e) => (inFlight--, reject(e)),
+        });
+      }),
+  } as unknown as DataverseClient;
+  return { client, calls, maxInFlight: () => maxInFlight };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("BatchWriter with batches in flight", () => {
+  it("sends complete batches at once up to its concurrency, the next one as soon as one comes back", async () => {
+    const c = controlledClient();
+    const w = new BatchWriter(c.client, { batchSize: 2, concurrency: 2 });
+    for (let i = 0; i < 8; i++) w.add(op(), () => undefined);
+    const flushed = w.flush({ onlyFull: true });
+    await tick();
+    expect(c.calls.map((x) => x.size)).toStrictEqual([2, 2]);
+    let roomAfter = false;
+    const room = w.whenSendQueueEmpty().then(() => (roomAfter = true));
+    await tick();
+    expect(roomAfter).toBe(false); // two batches still queue behind the two in flight
+    c.calls[1]!.finish();
+    await tick();
+    expect(c.calls).toHaveLength(3);
+    c.calls[0]!.finish();
+    await room;
+    expect(c.calls).toHaveLength(4);
+    c.calls[2]!.finish();
+    c.calls[3]!.finish();
+    await flushed;
+    expect(c.maxInFlight()).toBe(2);
+    expect(w.totals).toStrictEqual({ ok: 8, failed: 0, requests: 4 });
+  });
+
+  it("counts writes as written only up to the first batch still out, whatever order batches come back in", async () => {
+    const c = controlledClient();
+    const w = new BatchWriter(c.client, { batchSize: 2, concurrency: 3 });
+    const seqs = Array.from({ length: 6 }, () => w.add(op(), () => undefined));
+    void w.flush({ onlyFull: true });
+    await tick();
+    const done: number[] = [];
+    seqs.forEach((seq) => void w.whenWritten(seq).then(() => done.push(seq)));
+    c.calls[2]!.finish();
+    c.calls[1]!.finish();
+    await tick();
+    expect(done).toStrictEqual([]); // the first batch is still out
+    c.calls[0]!.finish();
+    await tick();
+    expect(done).toStrictEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("a failed batch fails the waits on it and after it; earlier writes stay written; drain reports the failure", async () => {
+    const c = controlledClient();
+    const w = new BatchWriter(c.client, { batchSize: 2, concurrency: 3 });
+    const seqs = Array.from({ length: 6 }, () => w.add(op(), () => undefined));
+    void w.flush({ onlyFull: true }).catch(() => undefined);
+    await tick();
+    const first = w.whenWritten(seqs[1]!);
+    const middle = w.whenWritten(seqs[2]!);
+    const last = w.whenWritten(seqs[5]!);
+    c.calls[0]!.finish();
+    c.calls[1]!.fail(new Error("503 after retries"));
+    c.calls[2]!.finish();
+    await expect(first).resolves.toBeUndefined();
+    await expect(middle).rejects.toThrow("503 after retries");
+    await expect(last).rejects.toThrow("503 after retries");
+    await expect(w.drain()).rejects.toThrow("503 after retries");
+  });
+});
+
+describe("readAhead", () => {
+  it("fetches the next page while the current one is processed", async () => {
+    const log: string[] = [];
+    async function* pages() {
+      for (let i = 1; i <= 3; i++) {
+        log.push(`fetch ${i}`);
+        yield i;
+      }
+    }
+    const seen: number[] = [];
+    for await (const p of readAhead(pages())) {
+      log.push(`process ${p}`);
+      seen.push(p);
+    }
+    expect(seen).toStrictEqual([1, 2, 3]);
+    expect(log.indexOf("fetch 2")).toBeLessThan(log.indexOf("process 1"));
+  });
+});
+
+describe("readAheadUntil", () => {
+  function source(n: number) {
+    const log: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    async function* pages() {
+      for (let i = 1; i <= n; i++) {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        log.push(`fetch ${i}`);
+        yield i;
+      }
+    }
+    return { pages: pages(), log, maxInFlight: () => maxInFlight };
+  }
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it("reads up to `early` items ahead while the caller waits, one after another, then one ahead", async () => {
+    const src = source(8);
+    let release!: () => void;
+    const ready = new Promise<void>((resolve) => (release = resolve));
+    const pages = readAheadUntil(src.pages, ready, 3);
+    await settle();
+    expect(src.log).toStrictEqual(["fetch 1", "fetch 2", "fetch 3"]);
+    release();
+    const seen: number[] = [];
+    for await (const p of pages) {
+      seen.push(p);
+      src.log.push(`process ${p}`);
+    }
+    expect(seen).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(src.maxInFlight()).toBe(1);
+    // After the wait: never more than one item fetched ahead of the one being processed.
+    expect(src.log.indexOf("fetch 6")).toBeGreaterThan(src.log.indexOf("process 4"));
+  });
+
+  it("passes a failed read to the consumer when it reaches it", async () => {
+    async function* failing() {
+      yield 1;
+      throw new Error("Ion page 2 failed");
+    }
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const p of readAheadUntil(failing(), Promise.resolve(), 4)) seen.push(p);
+      })(),
+    ).rejects.toThrow("Ion page 2 failed");
+    expect(seen).toStrictEqual([1]);
+  });
+});
