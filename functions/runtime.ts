@@ -94,6 +94,19 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     );
     return identityPromise;
   };
+  let organizationPromise: Promise<ExpectedOrganization> | undefined;
+  /** DATAVERSE_ORGANIZATION_ID, else the environment's own organization, read once (a failure is not cached). */
+  const expectedOrganization = (): Promise<ExpectedOrganization> => {
+    if (config.organizationId) return Promise.resolve({ id: config.organizationId });
+    organizationPromise ??= dataverse.retrieveCurrentOrganization().then(
+      (o) => ({ id: o.organizationId, ...(o.domain ? { domain: o.domain } : {}) }),
+      (error: unknown) => {
+        organizationPromise = undefined;
+        throw error;
+      },
+    );
+    return organizationPromise;
+  };
   const mutex = new KeyedMutex();
   const runtime: FunctionsRuntime = {
     config,
@@ -106,16 +119,7 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     maxBodyBytes: config.maxBodyBytes,
     replay: new ReplayGuard(config.replayWindowMinutes * 60_000, clock),
     identity,
-    async expectedOrganization(): Promise<ExpectedOrganization> {
-      // With a configured name or id, no Dataverse call is needed to refuse a foreign organization.
-      if (config.organization || config.organizationId) {
-        return {
-          ...(config.organization ? { name: config.organization } : {}),
-          ...(config.organizationId ? { id: config.organizationId } : {}),
-        };
-      }
-      return { id: (await identity()).organizationId };
-    },
+    expectedOrganization,
     queueFor,
     pluginDeps(context) {
       return {
