@@ -2,9 +2,9 @@
  * Timer (SYNC_SCHEDULE, default 02:00 UTC daily): queues a full sync ("all") for every connector that
  * is due. Due = active, Connected, no identical run in flight, and — when the connector has its own
  * NCRONTAB in w365_syncschedule — an occurrence of it since the connector last synced. The runs
- * themselves go through the work queue, so this invocation stays short. Log-then-rethrow: if any
- * connector could not be queued the invocation fails and the declarative retry runs it again
- * (connectors already queued are then skipped as "already queued").
+ * themselves go through the work queue, so this invocation stays short. A connector that cannot be
+ * queued does not stop the others, and the invocation succeeds whenever one was queued (its output
+ * binding carries their messages); only a pass that queued nothing fails and is retried.
  */
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 

@@ -11,7 +11,7 @@ import { queueDueSyncs, type ScheduledSyncReport } from "./scheduledSyncRules";
 
 export type { ScheduledSyncReport } from "./scheduledSyncRules";
 
-/** Some connectors' syncs could not be queued; the timer's retry option runs the whole pass again. */
+/** No due connector could be queued; the timer's retry option runs the whole pass again. */
 export class ScheduledSyncError extends ConnectorError {
   constructor(report: ScheduledSyncReport) {
     super(
@@ -32,10 +32,13 @@ export function createScheduledSync(runtime: Pick<FunctionsRuntime, "pluginDeps"
       failed: report.failed.length,
       pastDue: timer.isPastDue,
     });
-    if (report.failed.length > 0) {
-      log.error("scheduled sync could not queue every connector", { failed: report.failed });
-      throw new ScheduledSyncError(report);
-    }
+    if (report.failed.length === 0) return report;
+    log.error("scheduled sync could not queue every connector", { failed: report.failed });
+    // The host writes the queue output binding only when the invocation succeeds: failing it would drop
+    // the messages of the connectors already queued, whose runs would then stay "queued" with no worker.
+    // So the pass fails (and is retried) only when it queued nothing; otherwise the failed connectors,
+    // which have no run in flight, are due again at the next tick.
+    if (report.queued.length === 0) throw new ScheduledSyncError(report);
     return report;
   };
 }
