@@ -102,6 +102,38 @@ const settingsSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional().default("info"),
 });
 
+/**
+ * What functions/index.ts registers from: the two timer schedules (a timer needs one even when the
+ * settings are broken: a bad or missing one falls back to its default) and either the validated
+ * configuration or the ConfigError naming what is wrong, which every invocation then answers with.
+ */
+export type AppSettings = { syncSchedule: string; keepAliveSchedule: string } & (
+  { config: FunctionsConfig; error?: undefined } | { config?: undefined; error: ConfigError }
+);
+
+export function readSettings(env: NodeJS.ProcessEnv | Record<string, string | undefined>): AppSettings {
+  try {
+    const config = loadConfig(env);
+    return { syncSchedule: config.syncSchedule, keepAliveSchedule: config.keepAliveSchedule, config };
+  } catch (caught) {
+    const scheduleOr = (name: string, fallback: string): string => {
+      const value = env[name]?.trim();
+      if (!value) return fallback;
+      try {
+        parseNcrontab(value);
+        return value;
+      } catch {
+        return fallback;
+      }
+    };
+    return {
+      syncSchedule: scheduleOr("SYNC_SCHEDULE", DEFAULT_SYNC_SCHEDULE),
+      keepAliveSchedule: scheduleOr("KEEPALIVE_SCHEDULE", DEFAULT_KEEPALIVE_SCHEDULE),
+      error: caught instanceof ConfigError ? caught : new ConfigError(ensureError(caught).message, { cause: caught }),
+    };
+  }
+}
+
 /** Reads and validates the settings. Throws ConfigError naming every bad setting (up to five). */
 export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): FunctionsConfig {
   registerSecret(env.WEBHOOK_KEY);

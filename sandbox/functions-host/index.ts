@@ -12,11 +12,12 @@ import type { AddressInfo } from "node:net";
 import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
 
 import { loadConfig } from "../../functions/config";
+import { createWebhookHandler } from "../../functions/dataverseWebhook";
 import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
-import { createScheduledSync, createTokenKeepAlive } from "../../functions/timers";
-import { createWebhookHandler } from "../../functions/webhookHandler";
+import { createScheduledSync } from "../../functions/scheduledSync";
+import { createSyncWorker } from "../../functions/syncWorker";
+import { createTokenKeepAlive } from "../../functions/tokenKeepAlive";
 import { keysMatch, presentedKey } from "../../functions/webhookSecurity";
-import { createSyncWorker } from "../../functions/workItems";
 import { InProcessWorkQueue } from "../../functions/workQueue";
 import type { Clock } from "../../src/shared/clock";
 import { systemClock } from "../../src/shared/clock";

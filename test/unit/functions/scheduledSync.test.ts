@@ -5,7 +5,7 @@
  */
 import { InvocationContext, type Timer } from "@azure/functions";
 
-import { createScheduledSync, ScheduledSyncError } from "../../../functions/timers";
+import { createScheduledSync, ScheduledSyncError } from "../../../functions/scheduledSync";
 import { BindingWorkQueue, syncQueueOutput, type WorkMessage } from "../../../functions/workQueue";
 import { ConnectorError } from "../../../src/shared/errors";
 import { silentLogger } from "../../../src/shared/logger";

@@ -1,7 +1,7 @@
 import { HttpRequest, InvocationContext } from "@azure/functions";
 
+import { createWebhookHandler, type WebhookRuntime } from "../../../functions/dataverseWebhook";
 import { ReplayGuard } from "../../../functions/replayGuard";
-import { createWebhookHandler, type WebhookRuntime } from "../../../functions/webhookHandler";
 import { keysMatch } from "../../../functions/webhookSecurity";
 import { memoryLogger } from "../../../src/shared/logger";
 import { ORG_DOMAIN, ORG_ID, recordingDeps, syncAccountsContext, verifyContext } from "../../support/pluginFixtures";
