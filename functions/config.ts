@@ -27,8 +27,7 @@ export interface FunctionsConfig {
   dataverseUrl: string;
   dataverseAuth: DataverseAuthSetting;
   webhookKey: string;
-  /** Expected organization: unique name ("contoso") or host ("contoso.crm.dynamics.com"). */
-  organization?: string;
+  /** Expected OrganizationId of deliveries; absent = the environment's own (RetrieveCurrentOrganization). */
   organizationId?: string;
   integrationUserId?: string;
   syncSchedule: string;
@@ -85,7 +84,13 @@ const settingsSchema = z.object({
   WEBHOOK_KEY: z
     .string({ error: "is required (the function key Dataverse sends as ?code=)" })
     .min(MIN_WEBHOOK_KEY_LENGTH, `must be at least ${MIN_WEBHOOK_KEY_LENGTH} characters`),
-  DATAVERSE_ORGANIZATION: optionalText,
+  DATAVERSE_ORGANIZATION: z
+    .string()
+    .optional()
+    .refine(
+      (v) => !v?.trim(),
+      "is no longer read: deliveries are checked by OrganizationId (a delivery's OrganizationName is the unique name, not the URL label). Remove it; set DATAVERSE_ORGANIZATION_ID only to pin the id",
+    ),
   DATAVERSE_ORGANIZATION_ID: optionalText.pipe(guid.optional()),
   INTEGRATION_USER_ID: optionalText.pipe(guid.optional()),
   SYNC_SCHEDULE: schedule(DEFAULT_SYNC_SCHEDULE),
@@ -97,10 +102,36 @@ const settingsSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional().default("info"),
 });
 
-/** Host name of a Dataverse URL when it names an organization (contoso.crm.dynamics.com), else undefined. */
-export function organizationFromUrl(url: string): string | undefined {
-  const host = new URL(url).hostname.toLowerCase();
-  return /\.dynamics\.com$/.test(host) ? host : undefined;
+/**
+ * What functions/index.ts registers from: the two timer schedules (a timer needs one even when the
+ * settings are broken: a bad or missing one falls back to its default) and either the validated
+ * configuration or the ConfigError naming what is wrong, which every invocation then answers with.
+ */
+export type AppSettings = { syncSchedule: string; keepAliveSchedule: string } & (
+  { config: FunctionsConfig; error?: undefined } | { config?: undefined; error: ConfigError }
+);
+
+export function readSettings(env: NodeJS.ProcessEnv | Record<string, string | undefined>): AppSettings {
+  try {
+    const config = loadConfig(env);
+    return { syncSchedule: config.syncSchedule, keepAliveSchedule: config.keepAliveSchedule, config };
+  } catch (caught) {
+    const scheduleOr = (name: string, fallback: string): string => {
+      const value = env[name]?.trim();
+      if (!value) return fallback;
+      try {
+        parseNcrontab(value);
+        return value;
+      } catch {
+        return fallback;
+      }
+    };
+    return {
+      syncSchedule: scheduleOr("SYNC_SCHEDULE", DEFAULT_SYNC_SCHEDULE),
+      keepAliveSchedule: scheduleOr("KEEPALIVE_SCHEDULE", DEFAULT_KEEPALIVE_SCHEDULE),
+      error: caught instanceof ConfigError ? caught : new ConfigError(ensureError(caught).message, { cause: caught }),
+    };
+  }
 }
 
 /** Reads and validates the settings. Throws ConfigError naming every bad setting (up to five). */
@@ -128,8 +159,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     replayWindowMinutes: s.REPLAY_WINDOW_MINUTES,
     logLevel: s.LOG_LEVEL,
   };
-  const organization = s.DATAVERSE_ORGANIZATION ?? organizationFromUrl(config.dataverseUrl);
-  if (organization) config.organization = organization.toLowerCase();
   if (s.DATAVERSE_ORGANIZATION_ID) config.organizationId = s.DATAVERSE_ORGANIZATION_ID.toLowerCase();
   if (s.INTEGRATION_USER_ID) config.integrationUserId = s.INTEGRATION_USER_ID.toLowerCase();
   return config;

@@ -1,8 +1,7 @@
 /**
  * The functions app's wiring: one Dataverse client, the sync engine bound to it, the integration's
- * identity (cached), the replay guard, and a per-invocation work queue. Azure uses
- * `getDefaultRuntime()` (settings from process.env, queue = output binding); the local host and
- * tests build their own with `createRuntime`.
+ * identity (cached), the replay guard, and a per-invocation work queue. functions/index.ts builds the
+ * one Azure uses (queue = output binding); the local host and tests build their own.
  */
 import type { InvocationContext } from "@azure/functions";
 
@@ -13,9 +12,9 @@ import { type Clock, systemClock } from "../src/shared/clock";
 import { createLogger, type Logger } from "../src/shared/logger";
 import type { SyncDeps } from "../src/sync";
 import * as sync from "../src/sync";
-import { type FunctionsConfig, loadConfig } from "./config";
+import type { FunctionsConfig } from "./config";
+import type { WebhookRuntime } from "./dataverseWebhook";
 import { ReplayGuard } from "./replayGuard";
-import type { WebhookRuntime } from "./webhookHandler";
 import type { ExpectedOrganization } from "./webhookSecurity";
 import { BindingWorkQueue } from "./workQueue";
 
@@ -94,6 +93,19 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     );
     return identityPromise;
   };
+  let organizationPromise: Promise<ExpectedOrganization> | undefined;
+  /** DATAVERSE_ORGANIZATION_ID, else the environment's own organization, read once (a failure is not cached). */
+  const expectedOrganization = (): Promise<ExpectedOrganization> => {
+    if (config.organizationId) return Promise.resolve({ id: config.organizationId });
+    organizationPromise ??= dataverse.retrieveCurrentOrganization().then(
+      (o) => ({ id: o.organizationId, ...(o.domain ? { domain: o.domain } : {}) }),
+      (error: unknown) => {
+        organizationPromise = undefined;
+        throw error;
+      },
+    );
+    return organizationPromise;
+  };
   const mutex = new KeyedMutex();
   const runtime: FunctionsRuntime = {
     config,
@@ -106,16 +118,7 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     maxBodyBytes: config.maxBodyBytes,
     replay: new ReplayGuard(config.replayWindowMinutes * 60_000, clock),
     identity,
-    async expectedOrganization(): Promise<ExpectedOrganization> {
-      // With a configured name or id, no Dataverse call is needed to refuse a foreign organization.
-      if (config.organization || config.organizationId) {
-        return {
-          ...(config.organization ? { name: config.organization } : {}),
-          ...(config.organizationId ? { id: config.organizationId } : {}),
-        };
-      }
-      return { id: (await identity()).organizationId };
-    },
+    expectedOrganization,
     queueFor,
     pluginDeps(context) {
       return {
@@ -132,12 +135,4 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     },
   };
   return runtime;
-}
-
-let defaultRuntime: FunctionsRuntime | undefined;
-
-/** The runtime Azure invocations use, built from process.env on first use (and validated then). */
-export function getDefaultRuntime(): FunctionsRuntime {
-  defaultRuntime ??= createRuntime(loadConfig(process.env), { holderId: `func-${process.env.WEBSITE_INSTANCE_ID ?? process.pid}` });
-  return defaultRuntime;
 }

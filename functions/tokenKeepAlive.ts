@@ -1,20 +1,26 @@
 /**
- * Timer (KEEPALIVE_SCHEDULE, default 01:30 UTC daily): rotates every connector's single-use refresh
+ * The `tokenKeepAlive` function, a timer (KEEPALIVE_SCHEDULE, default 01:30 UTC daily): rotates every connector's single-use refresh
  * token so the 32-day token never lapses, and flags connectors that have not synced successfully
  * for STALE_SYNC_HOURS. The engine serialises each rotation through the connector's token lease.
  */
-import { app, type InvocationContext, type Timer } from "@azure/functions";
+import type { InvocationContext, Timer } from "@azure/functions";
 
-import { DEFAULT_KEEPALIVE_SCHEDULE } from "./config";
-import { getDefaultRuntime } from "./runtime";
-import { createTokenKeepAlive } from "./timers";
+import { ensureError } from "../src/shared/errors";
+import type { FunctionsRuntime } from "./runtime";
 
-export async function tokenKeepAlive(timer: Timer, context: InvocationContext): Promise<void> {
-  await createTokenKeepAlive(getDefaultRuntime())(timer, context);
+export function createTokenKeepAlive(runtime: Pick<FunctionsRuntime, "engine" | "syncDeps" | "logger" | "clock" | "config">) {
+  return async function tokenKeepAliveHandler(_timer: Timer, context: InvocationContext): Promise<unknown> {
+    const log = runtime.logger.child({ invocationId: context.invocationId, function: "tokenKeepAlive" });
+    try {
+      const report = await runtime.engine.runKeepAlive(runtime.syncDeps, {
+        now: runtime.clock.now(),
+        staleSyncMs: runtime.config.staleSyncHours * 3600_000,
+      });
+      log.info("token keep-alive finished", { report });
+      return report;
+    } catch (caught) {
+      log.error("token keep-alive failed", { error: ensureError(caught).message });
+      throw caught;
+    }
+  };
 }
-
-app.timer("tokenKeepAlive", {
-  schedule: process.env.KEEPALIVE_SCHEDULE?.trim() || DEFAULT_KEEPALIVE_SCHEDULE,
-  retry: { strategy: "exponentialBackoff", maxRetryCount: 3, minimumInterval: { minutes: 1 }, maximumInterval: { minutes: 15 } },
-  handler: tokenKeepAlive,
-});

@@ -44,38 +44,31 @@ export function authenticate(headers: Headers, query: URLSearchParams, expectedK
   if (!keysMatch(key, expectedKey)) throw new WebhookAuthError("The function key is not valid.");
 }
 
+/**
+ * The organization this app serves, compared with what a real delivery lets us check. A delivery's
+ * `OrganizationName` is the organization's unique name (`unq…`), which differs from the label of the
+ * environment URL, so it is not compared; `OrganizationId` is the one value a delivery shares with
+ * WhoAmI and RetrieveCurrentOrganization, and `x-ms-dynamics-organization` is the domain of the
+ * organization's web application (https://learn.microsoft.com/power-apps/developer/data-platform/use-webhooks).
+ */
 export interface ExpectedOrganization {
-  /** Unique name or host, lower case ("contoso" or "contoso.crm.dynamics.com"). */
-  name?: string;
-  id?: string;
+  /** Lower-case GUID. */
+  id: string;
+  /** Host of the organization's WebApplication endpoint, lower case ("contoso.crm.dynamics.com"); absent when not known. */
+  domain?: string;
 }
 
-function sameOrganization(actual: string, expected: string): boolean {
-  const a = actual.toLowerCase();
-  const e = expected.toLowerCase();
-  const firstLabel = (s: string) => s.split(".")[0] ?? s;
-  // A host is compared as a whole when both sides are hosts; a unique name matches the host's first label.
-  if (a.includes(".") && e.includes(".")) return a === e;
-  return firstLabel(a) === firstLabel(e);
-}
-
-/** Accepts only deliveries from the configured organization (header and body must agree with it). */
-export function checkOrganization(headerOrganization: string | null, ctx: WebhookContext, expected: ExpectedOrganization): void {
-  if (expected.name) {
-    if (headerOrganization && !sameOrganization(headerOrganization, expected.name)) {
-      throw new WebhookOriginError(`Webhook from organization "${headerOrganization}" refused: this app serves "${expected.name}".`);
-    }
-    if (!sameOrganization(ctx.organizationName, expected.name)) {
-      throw new WebhookOriginError(`Webhook from organization "${ctx.organizationName}" refused: this app serves "${expected.name}".`);
-    }
-  }
-  // Even when only the id is configured: a delivery whose header names another organization than its body is forged.
-  if (headerOrganization && ctx.organizationName && !sameOrganization(headerOrganization, ctx.organizationName)) {
+/** Accepts only deliveries from the organization this app serves: same OrganizationId, and the same domain when the header names one. */
+export function checkOrganization(headerDomain: string | null, ctx: WebhookContext, expected: ExpectedOrganization): void {
+  if (ctx.organizationId.toLowerCase() !== expected.id.toLowerCase()) {
     throw new WebhookOriginError(
-      `Webhook refused: its header names organization "${headerOrganization}" but its body comes from "${ctx.organizationName}".`,
+      `Webhook from organization ${ctx.organizationId} (${ctx.organizationName}) refused: this app serves organization ${expected.id}.`,
     );
   }
-  if (expected.id && ctx.organizationId !== expected.id.toLowerCase()) {
-    throw new WebhookOriginError(`Webhook from organization id ${ctx.organizationId} refused: this app serves ${expected.id}.`);
+  const domain = headerDomain?.trim().toLowerCase();
+  if (domain && expected.domain && domain !== expected.domain) {
+    throw new WebhookOriginError(
+      `Webhook refused: x-ms-dynamics-organization names "${domain}" but organization ${expected.id} is served at "${expected.domain}".`,
+    );
   }
 }

@@ -22,6 +22,7 @@ import {
   type Preferences,
   wantsAnnotation,
 } from "./odata/query";
+import { type EmulatedOrganization, retrieveCurrentOrganization } from "./organization";
 import type { OpContext, Records, UserInfo } from "./records";
 import { isLookup, isPolymorphic, type TableMeta } from "./schema";
 import { type Row, type Store, typeColumn } from "./store";
@@ -59,7 +60,7 @@ export interface HandlerDeps {
   protection: ServiceProtection;
   stats: Omit<EmulatorStats, "writes" | "webhooksSent" | "webhooksFailed">;
   users: Map<string, UserInfo>;
-  orgId: string;
+  organization: EmulatedOrganization;
   businessUnitId: string;
   logger: Logger;
   clock: Clock;
@@ -239,8 +240,12 @@ export class Handler {
         "@odata.context": `${scope.base}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
         BusinessUnitId: scope.user.businessUnitId,
         UserId: scope.user.id,
-        OrganizationId: this.d.orgId,
+        OrganizationId: this.d.organization.id,
       });
+    }
+    if (name === "RetrieveCurrentOrganization") {
+      if (method !== "GET") throw this.methodNotAllowed(method, name);
+      return json(200, retrieveCurrentOrganization(this.d.organization, key, query, scope.base));
     }
     if (name === "EntityDefinitions") return this.entityDefinitions(key, rest, query, scope);
     if (name === "ImportSolution" || name === "ImportSolutionAsync" || name === "PublishAllXml" || name === "PublishXml") {

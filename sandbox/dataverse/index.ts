@@ -15,6 +15,7 @@ import { readSolutionZip } from "../../src/solution/io";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import { type EmulatorStats, type EmuRequest, type EmuResponse, errorResponse, Handler } from "./handler";
+import { describeOrganization } from "./organization";
 import { Records, type UserInfo } from "./records";
 import { deterministicGuid, type Row, Store } from "./store";
 import { ServiceProtection, type ServiceProtectionOptions } from "./throttle";
@@ -28,7 +29,11 @@ export interface DataverseEmulatorOptions {
   port?: number;
   /** Default ":memory:"; a file path persists (WAL). */
   dbPath?: string;
-  /** Default "work365dev" → OrganizationName, and x-ms-dynamics-organization "work365dev.crm.dynamics.com". */
+  /**
+   * The label of the environment URL (UrlName), default "work365dev". The organization's UniqueName (what
+   * deliveries carry as OrganizationName) is derived from it and differs, as in a tenant; webhooks name the
+   * domain "work365dev.crm.dynamics.com" in x-ms-dynamics-organization (sandbox/dataverse/organization.ts).
+   */
   orgName?: string;
   /** Dataverse service protection limits; disabled by default (tests), the sandbox enables them. */
   serviceProtection?: ServiceProtectionOptions;
@@ -76,7 +81,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const orgName = options.orgName ?? "work365dev";
-  const orgId = deterministicGuid(`org:${orgName}`);
+  const organization = describeOrganization(orgName);
+  const orgId = organization.id;
   const businessUnitId = deterministicGuid(`bu:${orgName}`);
   const store = new Store(options.dbPath ?? ":memory:");
   const counters = { requests: 0, batchItems: 0, throttled: 0 };
@@ -98,8 +104,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 
   const pipeline = new EventPipeline(store, {
-    orgName,
-    orgId,
+    organization,
     timeoutMs: options.webhookTimeoutMs ?? 60_000,
     logger,
     clock,
@@ -143,7 +148,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     store.writes = before;
   };
 
-  upsertSystemRow("organization", orgId, { name: orgName, uniquename: orgName });
+  upsertSystemRow("organization", orgId, { name: organization.friendlyName, uniquename: organization.uniqueName });
   upsertSystemRow("businessunit", businessUnitId, { name: orgName });
   upsertSystemRow("systemuser", systemUser.id, { fullname: "SYSTEM", domainname: "SYSTEM", businessunitid: businessUnitId, isdisabled: 0 });
 
@@ -367,7 +372,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     protection: new ServiceProtection(options.serviceProtection ?? { enabled: false }, clock),
     stats: counters,
     users,
-    orgId,
+    organization,
     businessUnitId,
     logger,
     clock,

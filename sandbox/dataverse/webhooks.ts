@@ -13,6 +13,7 @@ import type { Logger } from "../../src/shared/logger";
 import { redact } from "../../src/shared/redact";
 import type { CustomApiDef, ServiceEndpointDef, StepDef } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
+import type { EmulatedOrganization } from "./organization";
 import type { OpContext, RecordEvent, RecordEvents, UserInfo } from "./records";
 import { isLookup, isPolymorphic, type TableMeta } from "./schema";
 import { q, type Row, type Store, typeColumn } from "./store";
@@ -29,8 +30,7 @@ export interface KeyValue {
 }
 
 export interface PipelineOptions {
-  orgName: string;
-  orgId: string;
+  organization: EmulatedOrganization;
   timeoutMs: number;
   logger: Logger;
   clock: Clock;
@@ -247,8 +247,9 @@ export class EventPipeline implements RecordEvents {
       Mode: inv.step.mode,
       OperationCreatedOn: `/Date(${now})/`,
       OperationId: operationId,
-      OrganizationId: this.options.orgId,
-      OrganizationName: this.options.orgName,
+      OrganizationId: this.options.organization.id,
+      // The unique name (unq…), never the URL label: a receiver must not compare it with its URL.
+      OrganizationName: this.options.organization.uniqueName,
       OutputParameters: inv.outputParameters,
       OwningExtension: entityReference("sdkmessageprocessingstep", inv.step.id, inv.step.name),
       ParentContext: null,
@@ -327,7 +328,7 @@ export class EventPipeline implements RecordEvents {
           method: "POST",
           headers: {
             "content-type": "application/json",
-            "x-ms-dynamics-organization": `${this.options.orgName}.crm.dynamics.com`,
+            "x-ms-dynamics-organization": this.options.organization.domain,
             "x-ms-dynamics-entity-name": inv.primaryEntityName,
             "x-ms-dynamics-request-name": inv.message,
             "x-ms-correlation-request-id": inv.correlationId,

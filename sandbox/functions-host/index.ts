@@ -12,11 +12,12 @@ import type { AddressInfo } from "node:net";
 import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
 
 import { loadConfig } from "../../functions/config";
+import { createWebhookHandler } from "../../functions/dataverseWebhook";
 import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
-import { createScheduledSync, createTokenKeepAlive } from "../../functions/timers";
-import { createWebhookHandler } from "../../functions/webhookHandler";
+import { createScheduledSync } from "../../functions/scheduledSync";
+import { createSyncWorker } from "../../functions/syncWorker";
+import { createTokenKeepAlive } from "../../functions/tokenKeepAlive";
 import { keysMatch, presentedKey } from "../../functions/webhookSecurity";
-import { createSyncWorker } from "../../functions/workItems";
 import { InProcessWorkQueue } from "../../functions/workQueue";
 import type { Clock } from "../../src/shared/clock";
 import { systemClock } from "../../src/shared/clock";
@@ -34,8 +35,6 @@ export interface FunctionsHostOptions {
   dataverseUrl: string;
   dataverseToken: string;
   webhookKey: string;
-  /** Expected organization (unique name or host); absent = the organization of `dataverseUrl` (WhoAmI). */
-  organization?: string;
   logger?: Logger;
   clock?: Clock;
   /** Run the timers on their NCRONTAB schedules too (the sandbox CLI does; tests call runTimer). */
@@ -130,7 +129,6 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     DATAVERSE_URL: options.dataverseUrl,
     DATAVERSE_TOKEN: options.dataverseToken,
     WEBHOOK_KEY: options.webhookKey,
-    ...(options.organization ? { DATAVERSE_ORGANIZATION: options.organization } : {}),
     ...(options.settings ?? {}),
   });
 
@@ -231,9 +229,9 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const port = (server.address() as AddressInfo).port;
 
   // Learn the integration user and organization now, so the first webhook does not pay for WhoAmI.
-  await runtime
-    .identity()
-    .catch((error: unknown) => logger.warn("could not read the integration identity yet", { error: ensureError(error).message }));
+  await Promise.all([runtime.identity(), runtime.expectedOrganization()]).catch((error: unknown) =>
+    logger.warn("could not read the integration identity yet", { error: ensureError(error).message }),
+  );
 
   const runTimer = async (name: TimerName): Promise<unknown> => {
     const timer = timers[name];

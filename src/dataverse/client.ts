@@ -102,6 +102,14 @@ export interface QueryOptions {
   count?: boolean;
 }
 
+/** What RetrieveCurrentOrganization tells about the organization; `domain` is the host of its WebApplication endpoint. */
+export interface CurrentOrganization {
+  organizationId: string;
+  uniqueName: string;
+  urlName: string;
+  domain?: string;
+}
+
 export interface QueryPage<T> {
   value: T[];
   nextLink?: string;
@@ -217,6 +225,31 @@ export class DataverseClient {
   async whoAmI(): Promise<{ UserId: string; BusinessUnitId: string; OrganizationId: string }> {
     const res = await this.send({ method: "GET", path: "WhoAmI", idempotent: true, operation: "GET WhoAmI" });
     return parseJson(res.text, "WhoAmI") as { UserId: string; BusinessUnitId: string; OrganizationId: string };
+  }
+
+  /**
+   * The organization as Dataverse describes itself (RetrieveCurrentOrganization): its id, unique name,
+   * URL label and the domain of its web application, which webhooks name in x-ms-dynamics-organization.
+   * https://learn.microsoft.com/power-apps/developer/data-platform/webapi/reference/retrievecurrentorganization
+   */
+  async retrieveCurrentOrganization(): Promise<CurrentOrganization> {
+    const path = "RetrieveCurrentOrganization(AccessType=@p1)?@p1=Microsoft.Dynamics.CRM.EndpointAccessType'Default'";
+    const res = await this.send({ method: "GET", path, idempotent: true, operation: "GET RetrieveCurrentOrganization" });
+    const body = parseJson(res.text, "RetrieveCurrentOrganization") as { Detail?: Record<string, unknown> };
+    const detail = body.Detail ?? {};
+    const endpoints = detail.Endpoints as { Keys?: unknown[]; Values?: unknown[] } | undefined;
+    const index = endpoints?.Keys?.indexOf("WebApplication") ?? -1;
+    const web = index >= 0 ? endpoints?.Values?.[index] : undefined;
+    if (typeof detail.OrganizationId !== "string")
+      throw new DataverseApiError("DATAVERSE_API", "Dataverse RetrieveCurrentOrganization returned no OrganizationId", {
+        statusCode: res.status,
+      });
+    return {
+      organizationId: detail.OrganizationId.toLowerCase(),
+      uniqueName: typeof detail.UniqueName === "string" ? detail.UniqueName : "",
+      urlName: typeof detail.UrlName === "string" ? detail.UrlName : "",
+      ...(typeof web === "string" && URL.canParse(web) ? { domain: new URL(web).hostname.toLowerCase() } : {}),
+    };
   }
 
   /** All rows matching the query, following @odata.nextLink page by page. */

@@ -13,6 +13,7 @@ export type {
   QueryPage,
   RequestInfo,
 } from "./client";
+export type { CurrentOrganization } from "./client";
 export {
   DataverseClient,
   DEFAULT_API_VERSION,

@@ -176,7 +176,7 @@ describe("functions app end to end", () => {
       const before = world.host.stats().workProcessed;
       await expect(
         otherAdmin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id }),
-      ).rejects.toThrow(/Webhook from organization .* refused/);
+      ).rejects.toThrow(/Webhook from organization .* refused: this app serves organization/);
       await other.whenIdle();
       expect(world.host.stats().workProcessed).toBe(before);
       expect(await rows(otherAdmin, "w365_syncruns")).toHaveLength(0);

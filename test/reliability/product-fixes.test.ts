@@ -43,11 +43,19 @@ describe("Dataverse emulator", () => {
 });
 
 describe("functions app webhook origin", () => {
-  it("refuses a delivery whose header names another organization than its body, even with only the id configured", () => {
-    const ctx = { organizationName: "work365dev", organizationId: "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f" } as never;
-    const expected = { id: "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f" };
-    expect(() => checkOrganization("contoso.crm.dynamics.com", ctx, expected)).toThrow(WebhookOriginError);
-    expect(() => checkOrganization("work365dev.crm.dynamics.com", ctx, expected)).not.toThrow();
-    expect(() => checkOrganization(null, ctx, expected)).not.toThrow();
+  const id = "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f";
+  // A real delivery: OrganizationName is the unique name, never the label of the environment URL.
+  const ctx = { organizationName: "unq6042beb1a93aef118e4b00224802c0", organizationId: id } as never;
+
+  it("accepts a real delivery whose OrganizationName is the unique name, by its OrganizationId and domain", () => {
+    expect(() => checkOrganization("contoso.crm.dynamics.com", ctx, { id, domain: "contoso.crm.dynamics.com" })).not.toThrow();
+    expect(() => checkOrganization(null, ctx, { id })).not.toThrow();
+  });
+
+  it("refuses another organization's id, and a header naming another domain than the organization's web application", () => {
+    expect(() => checkOrganization(null, ctx, { id: "99999999-2222-4333-8444-555555555555" })).toThrow(WebhookOriginError);
+    expect(() => checkOrganization("fabrikam.crm.dynamics.com", ctx, { id, domain: "contoso.crm.dynamics.com" })).toThrow(
+      WebhookOriginError,
+    );
   });
 });

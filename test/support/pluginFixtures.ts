@@ -3,7 +3,10 @@ import type { MapAction, MapResult, PluginDeps, SyncEngine, WorkMessage } from "
 import { silentLogger } from "../../src/shared/logger";
 
 export const ORG_ID = "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f";
-export const ORG_NAME = "work365dev";
+/** What deliveries carry as OrganizationName: the organization's unique name, not the URL label. */
+export const ORG_NAME = "unq6042beb1a93aef118e4b00224802c0";
+/** The domain of the organization's web application: what deliveries name in x-ms-dynamics-organization. */
+export const ORG_DOMAIN = "work365dev.crm.dynamics.com";
 export const INTEGRATION_USER = "11111111-2222-4333-8444-555555555555";
 export const ADMIN_USER = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
 export const CONNECTION_ID = "0f8fad5b-d9cb-469f-a165-70867728950e";

@@ -1,4 +1,4 @@
-import { DEFAULT_SYNC_SCHEDULE, loadConfig, organizationFromUrl } from "../../../functions/config";
+import { DEFAULT_SYNC_SCHEDULE, loadConfig } from "../../../functions/config";
 import { ConfigError } from "../../../src/shared/errors";
 import { redact } from "../../../src/shared/redact";
 
@@ -9,12 +9,11 @@ const base = {
 };
 
 describe("loadConfig", () => {
-  it("applies named defaults and derives the organization from the URL", () => {
+  it("applies named defaults", () => {
     const c = loadConfig(base);
     expect(c).toMatchObject({
       dataverseUrl: "https://contoso.crm.dynamics.com",
       dataverseAuth: { kind: "static", token: "static-token-123456" },
-      organization: "contoso.crm.dynamics.com",
       syncSchedule: DEFAULT_SYNC_SCHEDULE,
       keepAliveSchedule: "0 30 1 * * *",
       staleSyncHours: 48,
@@ -39,6 +38,7 @@ describe("loadConfig", () => {
     [{ ...base, KEEPALIVE_SCHEDULE: "0 61 1 * * *" }, /KEEPALIVE_SCHEDULE .*minute value "61"/],
     [{ ...base, STALE_SYNC_HOURS: "soon" }, /STALE_SYNC_HOURS must be a positive number/],
     [{ ...base, INTEGRATION_USER_ID: "me" }, /INTEGRATION_USER_ID must be a GUID/],
+    [{ ...base, DATAVERSE_ORGANIZATION: "contoso" }, /DATAVERSE_ORGANIZATION is no longer read: deliveries are checked by OrganizationId/],
     [{ ...base, AZURE_CLIENT_ID: "c" }, /Ambiguous Dataverse credentials/],
     [
       { DATAVERSE_URL: base.DATAVERSE_URL, WEBHOOK_KEY: base.WEBHOOK_KEY, AZURE_TENANT_ID: "t" },
@@ -57,12 +57,5 @@ describe("loadConfig", () => {
     } catch (error) {
       expect(String(error)).not.toMatch(/secret-999/);
     }
-  });
-});
-
-describe("organizationFromUrl", () => {
-  it("knows Dataverse hosts and ignores loopback", () => {
-    expect(organizationFromUrl("https://Contoso.crm4.dynamics.com")).toBe("contoso.crm4.dynamics.com");
-    expect(organizationFromUrl("http://127.0.0.1:5555")).toBeUndefined();
   });
 });

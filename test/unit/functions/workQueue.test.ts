@@ -1,6 +1,6 @@
 import { InvocationContext } from "@azure/functions";
 
-import { createSyncWorker } from "../../../functions/workItems";
+import { createSyncWorker } from "../../../functions/syncWorker";
 import { InProcessWorkQueue, parseWorkMessage, WorkMessageError } from "../../../functions/workQueue";
 import { ConnectorError } from "../../../src/shared/errors";
 import { silentLogger } from "../../../src/shared/logger";

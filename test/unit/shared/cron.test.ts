@@ -1,4 +1,4 @@
-import { notDueReason, STATUS_CONNECTED } from "../../../functions/scheduledSyncRules";
+import { notDueReason, STATUS_CONNECTED } from "../../../functions/scheduledSync";
 import { isDue, nextOccurrence, parseNcrontab } from "../../../src/shared/cron";
 
 const at = (iso: string) => new Date(iso);

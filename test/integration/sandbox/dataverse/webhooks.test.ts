@@ -108,6 +108,16 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
     expect(hook.headers["x-ms-dynamics-request-name"]).toBe("w365_VerifyConnectivity");
     expect(hook.headers["x-ms-correlation-request-id"]).toBe("3d7e0f6a-0000-4000-8000-00000000c0de");
     const who = (await api.call("GET", "WhoAmI")).json;
+    const org = (
+      await api.call("GET", "RetrieveCurrentOrganization(AccessType=@p1)?@p1=Microsoft.Dynamics.CRM.EndpointAccessType'Default'")
+    ).json.Detail;
+    // As in a tenant: OrganizationName is the unique name (unq + 32 hex), not the URL label, and the header
+    // names the host of the organization's WebApplication endpoint.
+    expect(org.UniqueName).toMatch(/^unq[0-9a-f]{32}$/);
+    expect(org.UrlName).toBe("work365dev");
+    expect(org.OrganizationId).toBe(who.OrganizationId);
+    const web = org.Endpoints.Values[org.Endpoints.Keys.indexOf("WebApplication")];
+    expect(new URL(web).hostname).toBe(hook.headers["x-ms-dynamics-organization"]);
     const ctx = hook.body;
     expect(ctx).toMatchObject({
       MessageName: "w365_VerifyConnectivity",
@@ -116,7 +126,7 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
       Depth: 1,
       PrimaryEntityName: "w365_providerconnection",
       PrimaryEntityId: conn,
-      OrganizationName: "work365dev",
+      OrganizationName: org.UniqueName,
       OrganizationId: who.OrganizationId,
       UserId: who.UserId,
       InitiatingUserId: who.UserId,

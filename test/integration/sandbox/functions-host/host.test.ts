@@ -69,7 +69,7 @@ describe("local functions host", () => {
       dataverseUrl: dv.url,
       dataverseToken: "dv-token-for-host-tests",
       webhookKey: KEY,
-      organization: "work365dev",
+      settings: { DATAVERSE_ORGANIZATION_ID: ORG_ID },
       logger: silentLogger,
       retryDelayMs: () => 1,
       runtime: { engine: recorded.deps.engine as never },

@@ -1,22 +1,22 @@
 import { HttpRequest, InvocationContext } from "@azure/functions";
 
+import { createWebhookHandler, type WebhookRuntime } from "../../../functions/dataverseWebhook";
 import { ReplayGuard } from "../../../functions/replayGuard";
-import { createWebhookHandler, type WebhookRuntime } from "../../../functions/webhookHandler";
 import { keysMatch } from "../../../functions/webhookSecurity";
 import { memoryLogger } from "../../../src/shared/logger";
-import { ORG_ID, ORG_NAME, recordingDeps, syncAccountsContext, verifyContext } from "../../support/pluginFixtures";
+import { ORG_DOMAIN, ORG_ID, recordingDeps, syncAccountsContext, verifyContext } from "../../support/pluginFixtures";
 
 const KEY = "k3y-for-tests-0123456789abcdef";
 let now = Date.parse("2026-11-27T10:00:00Z");
 const clock = { now: () => now };
 
-function setup(options: { organization?: { name?: string; id?: string }; maxBodyBytes?: number } = {}) {
+function setup(options: { organization?: { id: string; domain?: string }; maxBodyBytes?: number } = {}) {
   const recorded = recordingDeps();
   const logger = memoryLogger();
   const runtime: WebhookRuntime = {
     webhookKey: KEY,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-    expectedOrganization: async () => options.organization ?? { name: `${ORG_NAME}.crm.dynamics.com`, id: ORG_ID },
+    expectedOrganization: async () => options.organization ?? { id: ORG_ID, domain: ORG_DOMAIN },
     replay: new ReplayGuard(24 * 3600_000, clock),
     pluginDeps: () => recorded.deps as never,
     logger,
@@ -25,7 +25,7 @@ function setup(options: { organization?: { name?: string; id?: string }; maxBody
   const call = (init: { body?: string; key?: string | null; viaHeader?: boolean; headers?: Record<string, string>; method?: string }) => {
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      "x-ms-dynamics-organization": `${ORG_NAME}.crm.dynamics.com`,
+      "x-ms-dynamics-organization": ORG_DOMAIN,
       ...(init.headers ?? {}),
     };
     const query: Record<string, string> = {};
@@ -96,18 +96,22 @@ describe("dataverseWebhook handler", () => {
     expect((await t.call({ body: "{{{", key: "nope" })).status).toBe(401);
   });
 
-  it("answers 403 for another organization (header or body) and does no work", async () => {
+  it("answers 403 for another organization (its id, or a header naming another domain) and does no work", async () => {
     const t = setup();
     const other = await t.call({
       body: body(verifyContext({ createdOn: now })),
       headers: { "x-ms-dynamics-organization": "evil.crm.dynamics.com" },
     });
     expect(other.status).toBe(403);
-    const otherBody = await t.call({ body: body(verifyContext({ createdOn: now, organizationName: "evil" })) });
-    expect(otherBody.status).toBe(403);
     const otherId = await t.call({ body: body(verifyContext({ createdOn: now, organizationId: "99999999-2222-4333-8444-555555555555" })) });
     expect(otherId.status).toBe(403);
     t.noWork();
+  });
+
+  it("does not compare OrganizationName (the unique name, unrelated to the URL label) with anything", async () => {
+    const t = setup();
+    const res = await t.call({ body: body(verifyContext({ createdOn: now, organizationName: "unq00000000000000000000000000000000" })) });
+    expect(res.status).toBe(200);
   });
 
   it("answers 400 for malformed JSON, an empty body and a schema violation, with no work", async () => {
