@@ -39,7 +39,8 @@ export function importLogXml(outcome: { ok: true } | { ok: false; code: string; 
 
 /** Real ms between checks of the emulator clock while an import "runs". */
 const TICK_MS = 5;
-const realDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+// Unref: an import still "running" when the emulator closes must not keep the process alive.
+const realDelay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export async function startImportJob(
   deps: ImportJobDeps,
