@@ -176,6 +176,19 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
       setExit(await runDeployCommand(opts, out));
     });
 
+  program
+    .command("register-webhook")
+    .description(
+      "create or update the webhook endpoint and its steps in an environment (after an import through the maker portal or a pipeline); the key comes from $FUNCTIONS_WEBHOOK_KEY",
+    )
+    .requiredOption("--environment <url>", "the target environment root, e.g. https://contoso.crm.dynamics.com")
+    .requiredOption("--functions-url <url>", "base URL of the deployed functions app", parseHttpUrl)
+    .addOption(jsonOption())
+    .action(async (opts) => {
+      const { runRegisterWebhookCommand } = await import("./commands/deploy");
+      setExit(await runRegisterWebhookCommand(opts, out));
+    });
+
   return program;
 }
 

@@ -11,6 +11,7 @@ import type { Logger } from "../../src/shared/logger";
 import type { CustomApiDef, CustomApiParameterDef } from "../../src/solution/model";
 import { type BatchRequest, type BatchResponseItem, type BatchResponsePart, parseBatch, writeBatchResponse } from "./batch";
 import { badRequest, DataverseHttpError, ErrorCodes, notFound } from "./errors";
+import { startImportJob } from "./importJob";
 import { attributeDefinition, csdl, entityDefinition, keyDefinitions, selectProps, serviceDocument } from "./metadata";
 import { evaluateFilter, parseFilter } from "./odata/filter";
 import {
@@ -66,6 +67,8 @@ export interface HandlerDeps {
   clock: Clock;
   faults: { rate429: number; rate412: number; random: () => number };
   importSolution(zip: Buffer): Promise<void>;
+  /** How long an ImportSolutionAsync takes by `clock` (./importJob.ts). */
+  importDurationMs: number;
 }
 
 interface RequestScope {
@@ -820,38 +823,22 @@ export class Handler {
       await this.d.importSolution(zip);
       return noContent();
     }
-    const jobId = randomUUID();
-    const meta = this.d.store.table("asyncoperation")!;
-    await this.d.store.transaction(async () => {
-      await this.d.records.create(
-        meta,
-        { asyncoperationid: jobId, name: "Import Solution", operationtype: 3, statecode: 0, statuscode: 0, messagename: "ImportSolution" },
-        scope.op,
-      );
-    });
-    // The import runs in the background, as ImportSolutionAsync does; clients poll asyncoperations(id).
-    void (async () => {
-      let update: Row;
-      try {
-        await this.d.importSolution(zip);
-        update = { statecode: 3, statuscode: 30, completedon: this.d.records.now() };
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        update = { statecode: 3, statuscode: 31, completedon: this.d.records.now(), message, friendlymessage: message };
-      }
-      try {
-        await this.d.store.transaction(async () => {
-          const row = this.d.store.getRow(meta, jobId);
-          if (row) await this.d.records.update(meta, row, update, scope.op);
-        });
-      } catch (err) {
-        this.d.logger.warn("could not record the import job outcome", { error: (err as Error).message });
-      }
-    })();
+    const job = await startImportJob(
+      {
+        store: this.d.store,
+        records: this.d.records,
+        clock: this.d.clock,
+        logger: this.d.logger,
+        importSolution: this.d.importSolution,
+        durationMs: this.d.importDurationMs,
+      },
+      zip,
+      scope.op,
+    );
     return json(200, {
       "@odata.context": `${scope.base}$metadata#Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse`,
-      AsyncOperationId: jobId,
-      ImportJobKey: typeof body.ImportJobId === "string" ? body.ImportJobId : randomUUID(),
+      AsyncOperationId: job.asyncOperationId,
+      ImportJobKey: job.importJobId,
     });
   }
 

@@ -11,10 +11,12 @@ import { type Clock, systemClock } from "../../src/shared/clock";
 import { type Logger, silentLogger } from "../../src/shared/logger";
 import { seededRandom } from "../../src/shared/random";
 import { registerSecret } from "../../src/shared/redact";
+import { SDK_MESSAGE_IDS } from "../../src/solution/components/step";
 import { readSolutionZip } from "../../src/solution/io";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import { type EmulatorStats, type EmuRequest, type EmuResponse, errorResponse, Handler } from "./handler";
+import { checkImport } from "./importChecks";
 import { describeOrganization } from "./organization";
 import { Records, type UserInfo } from "./records";
 import { deterministicGuid, type Row, Store } from "./store";
@@ -43,6 +45,8 @@ export interface DataverseEmulatorOptions {
   webhookTimeoutMs?: number;
   logger?: Logger;
   clock?: Clock;
+  /** How long an ImportSolutionAsync takes by `clock` (default 0: as long as the work). */
+  importDurationMs?: number;
 }
 
 export interface DataverseEmulator {
@@ -154,7 +158,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
 
   /** The sdkmessage row of a message (a custom API gets one when it is created); same id in every run. */
   const ensureMessage = (name: string): string => {
-    const id = deterministicGuid(`sdkmessage:${name.toLowerCase()}`);
+    // The platform's own messages have the same id in every environment; others get one when created.
+    const id = SDK_MESSAGE_IDS[name] ?? deterministicGuid(`sdkmessage:${name.toLowerCase()}`);
     if (!store.getRow(store.table("sdkmessage")!, id)) upsertSystemRow("sdkmessage", id, { name });
     return id;
   };
@@ -360,8 +365,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 
   const importSolution = async (zip: Buffer): Promise<void> => {
-    const model = await readSolution(zip);
-    await store.withWriteLock(async () => applySolutionModel(model));
+    const read = await readSolution(zip);
+    await store.withWriteLock(async () => {
+      const model = checkImport(read, { messageExists: (id) => Boolean(store.getRow(store.table("sdkmessage")!, id.toLowerCase())) });
+      applySolutionModel(model);
+    });
   };
 
   const faultRandom = seededRandom(options.faults?.seed ?? 1);
@@ -378,6 +386,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     clock,
     faults: { rate429: options.faults?.rate429 ?? 0, rate412: options.faults?.rate412 ?? 0, random: faultRandom },
     importSolution,
+    importDurationMs: options.importDurationMs ?? 0,
   });
 
   const server = http.createServer((req, res) => void serve(req, res));

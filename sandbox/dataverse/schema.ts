@@ -262,6 +262,24 @@ export function systemTables(): TableDef[] {
       ["isoptional", "boolean"],
     ]),
     table("customapiresponseproperty", "customapiresponseproperties", "name", "UserOwned", customApiFieldColumns()),
+    // A solution import's record: progress (percent) while it runs, the import log (XML) in `data` when done.
+    table("importjob", "importjobs", "name", "OrganizationOwned", [
+      ["name", "string", { maxLength: 256 }],
+      ["solutionname", "string", { maxLength: 256 }],
+      ["progress", "double", { minValue: 0, maxValue: 100, precision: 2 }],
+      ["data", "memo", { maxLength: 1048576 }],
+      ["startedon", "datetime"],
+      ["completedon", "datetime"],
+    ]),
+    // A step's entity image (pre/post values of the named columns), registered with the step.
+    table("sdkmessageprocessingstepimage", "sdkmessageprocessingstepimages", "name", "OrganizationOwned", [
+      ["name", "string", { maxLength: 256 }],
+      ["entityalias", "string", { maxLength: 256 }],
+      ["imagetype", "picklist", { options: [0, 1, 2].map((v) => ({ value: v, label: ["PreImage", "PostImage", "Both"][v]! })) }],
+      ["messagepropertyname", "string", { maxLength: 256 }],
+      ["attributes", "memo", { maxLength: 100000 }],
+      ["sdkmessageprocessingstepid", "lookup", { targets: ["sdkmessageprocessingstep"] }],
+    ]),
     withAsyncStates(
       table("asyncoperation", "asyncoperations", "name", "UserOwned", [
         ["name", "string", { maxLength: 256 }],

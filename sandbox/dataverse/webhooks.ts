@@ -11,7 +11,7 @@ import type { Clock } from "../../src/shared/clock";
 import { EMPTY_GUID } from "../../src/shared/guid";
 import type { Logger } from "../../src/shared/logger";
 import { redact } from "../../src/shared/redact";
-import type { CustomApiDef, ServiceEndpointDef, StepDef } from "../../src/solution/model";
+import type { CustomApiDef, ServiceEndpointDef, StepDef, StepImageDef } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import type { EmulatedOrganization } from "./organization";
 import type { OpContext, RecordEvent, RecordEvents, UserInfo } from "./records";
@@ -139,9 +139,31 @@ export class EventPipeline implements RecordEvents {
       .all(message.toLowerCase()) as Row[];
     const shipped = new Map(this.store.catalog.steps.map((st) => [st.id.toLowerCase(), st]));
     return rows
-      .map((row) => stepFromRow(row, shipped.get(String(row.sdkmessageprocessingstepid))))
+      .map((row) =>
+        stepFromRow(
+          row,
+          shipped.get(String(row.sdkmessageprocessingstepid)),
+          this.registeredImages(String(row.sdkmessageprocessingstepid)),
+        ),
+      )
       .filter((st) => !st.primaryEntity || st.primaryEntity === "none" || st.primaryEntity === entity)
       .sort((a, b) => a.stage - b.stage || a.rank - b.rank);
+  }
+
+  /** Images registered on a step through the Web API (sdkmessageprocessingstepimage rows). */
+  private registeredImages(stepId: string): StepImageDef[] {
+    const rows = this.store
+      .stmt(`SELECT name, entityalias, imagetype, attributes FROM "sdkmessageprocessingstepimage" WHERE sdkmessageprocessingstepid = ?`)
+      .all(stepId.toLowerCase()) as Row[];
+    return rows.map((r) => ({
+      name: String(r.name ?? ""),
+      entityAlias: String(r.entityalias ?? r.name ?? ""),
+      imageType: (Number(r.imagetype ?? 0) === 1 ? 1 : Number(r.imagetype ?? 0) === 2 ? 2 : 0) as StepImageDef["imageType"],
+      attributes: String(r.attributes ?? "")
+        .split(",")
+        .map((a) => a.trim().toLowerCase())
+        .filter(Boolean),
+    }));
   }
 
   hasSteps(message: string, entity: string): boolean {
@@ -508,7 +530,7 @@ export class EventPipeline implements RecordEvents {
 }
 
 /** A step as the pipeline runs it, from its sdkmessageprocessingstep row (joined with its message and filter). */
-export function stepFromRow(row: Row, shipped: StepDef | undefined): StepDef {
+export function stepFromRow(row: Row, shipped: StepDef | undefined, registeredImages: StepImageDef[] = []): StepDef {
   // The table comes from the step's filter, as in Dataverse (primaryobjecttypecode is derived from it). A row
   // imported before filters existed (a persisted sandbox) has none: it keeps its own while still on its message.
   const legacy =
@@ -532,8 +554,8 @@ export function stepFromRow(row: Row, shipped: StepDef | undefined): StepDef {
     rank: Number(row.rank ?? 1),
     filteringAttributes: filtering,
     asyncAutoDelete: row.asyncautodelete === 1 || row.asyncautodelete === true,
-    // Step images are not served through the Web API here; a step keeps the images its solution shipped.
-    images: shipped?.images ?? [],
+    // Images registered through the Web API, else those the step's solution shipped.
+    images: registeredImages.length > 0 ? registeredImages : (shipped?.images ?? []),
     ...(description ? { description } : {}),
   };
 }

@@ -6,26 +6,33 @@
 import { type DataverseAuth, DataverseClient } from "../dataverse";
 import { type Logger, silentLogger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
-import { readSolutionZip } from "../solution/io";
 import { type CommandRunner, findOnPath, PacCliDeployer } from "./pac";
 import { inspectSolutionZip, readPackage } from "./package";
-import { customApiSteps, ensureCustomApiSteps, isStepMessageRefusal, type StepOutcome, withoutCustomApiSteps } from "./steps";
-import { DeployError, type DeploySettings, type ImportResult, type SolutionDeployer, type SolutionPackage, type WhoAmI } from "./types";
+import {
+  DeployError,
+  type DeploySettings,
+  type ImportProgress,
+  type ImportResult,
+  type SolutionDeployer,
+  type SolutionPackage,
+  type WhoAmI,
+} from "./types";
 import { type DeployDataverseClient, WebApiDeployer } from "./webapi";
+import { ensureWebhookRegistration, type WebhookRegistrationResult } from "./webhookRegistration";
 
 export { type CommandResult, type CommandRunner, findOnPath, PacCliDeployer, spawnRunner } from "./pac";
 export { inspectSolutionZip, packForDeploy, readPackage } from "./package";
-export {
-  customApiSteps,
-  ensureCustomApiSteps,
-  isStepMessageRefusal,
-  STEP_COMPONENT_TYPE,
-  type StepClient,
-  type StepOutcome,
-  withoutCustomApiSteps,
-} from "./steps";
 export * from "./types";
-export { compareVersions, type DeployDataverseClient, WebApiDeployer } from "./webapi";
+export { compareVersions, type DeployDataverseClient, importLogErrors, WebApiDeployer } from "./webapi";
+export {
+  ensureWebhookRegistration,
+  type RegistrationClient,
+  stepImageId,
+  WEBHOOK_ENDPOINT,
+  WEBHOOK_STEPS,
+  type WebhookRegistrationOptions,
+  type WebhookRegistrationResult,
+} from "./webhookRegistration";
 
 export interface DeploySolutionOptions {
   environmentUrl: string;
@@ -36,16 +43,19 @@ export interface DeploySolutionOptions {
   managed?: boolean;
   settings?: DeploySettings;
   usePac?: boolean;
-  /** ImportSolutionAsync with polling. */
-  async?: boolean;
   publish?: boolean;
+  /** Called on every poll while the import runs (Web API path). */
+  onProgress?: (p: ImportProgress) => void;
   logger?: Logger;
   /** Injected Dataverse client (tests, or a caller that already has one). */
   client?: DeployDataverseClient;
   pacPath?: string;
   runCommand?: CommandRunner;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock the import's poll loop measures its timeout by (tests pass the one their sleep advances). */
+  now?: () => number;
   pollIntervalMs?: number;
+  importTimeoutMs?: number;
 }
 
 export interface DeployResult extends ImportResult {
@@ -54,8 +64,8 @@ export interface DeployResult extends ImportResult {
   user: WhoAmI;
   environmentVariables: string[];
   serviceEndpointId?: string;
-  /** The webhook steps on the custom API messages, checked (or registered) after import. */
-  customApiSteps: StepOutcome[];
+  /** The webhook endpoint and steps, registered after import (absent when the URL or key was not given). */
+  webhook?: WebhookRegistrationResult;
   warnings: string[];
 }
 
@@ -69,7 +79,9 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
     client,
     logger,
     ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
     ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+    ...(opts.importTimeoutMs !== undefined ? { importTimeoutMs: opts.importTimeoutMs } : {}),
   });
 
   let deployer: SolutionDeployer = webApi;
@@ -102,44 +114,39 @@ export async function deploySolution(opts: DeploySolutionOptions): Promise<Deplo
       );
     }
 
-    const importWith = async (p: SolutionPackage): Promise<ImportResult> => {
-      if (deployer === webApi) return webApi.import(p, { async: Boolean(opts.async), publish: opts.publish !== false });
-      // pac would refuse a downgrade too, but with a less helpful message: check first.
-      const { previousVersion } = await webApi.preflight(p);
-      const r = await deployer.import(p, { publish: opts.publish !== false });
-      return previousVersion !== undefined ? { ...r, previousVersion, upgraded: true } : r;
-    };
-    // A package this reader cannot parse still goes to Dataverse, which reports what is wrong with it.
-    const apiSteps = await readSolutionZip(pkg.zip).then(customApiSteps, () => []);
-    const warnings: string[] = [];
     let imported: ImportResult;
-    try {
-      imported = await importWith(pkg);
-    } catch (err) {
-      // The custom API steps name their message by a derived id (see ./steps.ts). If that is what Dataverse
-      // refused, import without them; they are registered through the Web API below.
-      if (apiSteps.length === 0 || !isStepMessageRefusal(err)) throw err;
-      logger.warn("import refused the custom API steps; importing without them", { steps: apiSteps.length });
-      const stripped = await withoutCustomApiSteps(pkg.zip, pkg.managed);
-      // Without `path`: pac imports a package's file when it has one, and that file still holds the steps.
-      const { path: _original, ...rest } = pkg;
-      imported = await importWith({ ...rest, zip: stripped.zip });
+    if (deployer === webApi) {
+      imported = await webApi.import(pkg, { publish: opts.publish !== false, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    } else {
+      // pac would refuse a downgrade too, but with a less helpful message: check first.
+      const { previousVersion } = await webApi.preflight(pkg);
+      const r = await deployer.import(pkg, { publish: opts.publish !== false });
+      imported = previousVersion !== undefined ? { ...r, previousVersion, upgraded: true } : r;
+    }
+    const settings = await webApi.applySettings(opts.settings ?? {});
+    const warnings = [...settings.warnings];
+    let webhook: WebhookRegistrationResult | undefined;
+    const functionsUrl = opts.settings?.functionsBaseUrl;
+    const webhookKey = opts.settings?.webhookKey;
+    if (functionsUrl && webhookKey) {
+      webhook = await ensureWebhookRegistration(client, { functionsUrl, webhookKey, logger });
+    } else {
       warnings.push(
-        `Dataverse refused the ${apiSteps.length} custom API step(s) in the package; they were registered through the Web API after import.`,
+        "The webhook endpoint and steps were not registered (the functions URL or key is missing): run streamone-ion register-webhook, or start the functions app with DATAVERSE_REGISTER_WEBHOOK=true.",
       );
     }
-    const stepOutcomes = await ensureCustomApiSteps(client, apiSteps, { solutionUniqueName: pkg.uniqueName, logger });
-    const settings = await webApi.applySettings(opts.settings ?? {});
     const result: DeployResult = {
       ...imported,
       environmentUrl: opts.environmentUrl,
       deployer: deployer.kind,
       user,
       environmentVariables: settings.environmentVariables,
-      customApiSteps: stepOutcomes,
-      warnings: [...warnings, ...settings.warnings],
+      warnings,
     };
-    if (settings.serviceEndpoint) result.serviceEndpointId = settings.serviceEndpoint;
+    if (webhook) {
+      result.webhook = webhook;
+      result.serviceEndpointId = webhook.serviceEndpointId;
+    }
     logger.info("solution deployed", {
       solution: result.solution,
       version: result.version,

@@ -191,6 +191,8 @@ export class PacCliDeployer implements SolutionDeployer {
     ];
     if (opts.overwriteUnmanagedCustomizations !== false) args.push("--force-overwrite");
     if (opts.publish !== false) args.push("--publish-changes");
+    // Steps and plug-ins in the package stay disabled after import unless asked (pac solution import --help).
+    args.push("--activate-plugins");
     try {
       await this.pac(args, "solution import");
     } finally {

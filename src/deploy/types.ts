@@ -22,9 +22,16 @@ export interface SolutionPackage {
   missingDependencies: { type?: number; schemaName?: string; solution?: string; display?: string }[];
 }
 
+export interface ImportProgress {
+  /** Percent done, when the environment reports it (importjob.progress). */
+  percent?: number;
+  elapsedMs: number;
+  status: "running" | "succeeded";
+}
+
 export interface ImportOptions {
-  /** ImportSolutionAsync + polling instead of the synchronous ImportSolution (large solutions, slow environments). */
-  async?: boolean;
+  /** Called on every poll while the import runs. */
+  onProgress?: (p: ImportProgress) => void;
   /** PublishAllXml after import (default true). */
   publish?: boolean;
   overwriteUnmanagedCustomizations?: boolean;

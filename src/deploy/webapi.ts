@@ -3,7 +3,6 @@
  * then the per-environment settings: environment variable values and the webhook service endpoint's
  * url/authvalue (write-only, so it is never shipped in the solution).
  */
-import { randomUUID } from "node:crypto";
 
 import type { DataverseClient } from "../dataverse";
 import { DataverseApiError, odataString } from "../dataverse";
@@ -11,13 +10,7 @@ import { ensureError } from "../shared/errors";
 import { type Logger, silentLogger } from "../shared/logger";
 import { redact, registerSecret } from "../shared/redact";
 import { sleep as realSleep } from "../shared/retry";
-import {
-  ENV_DEFAULT_SYNC_SCHEDULE,
-  ENV_FUNCTIONS_BASE_URL,
-  ENV_FUNCTIONS_WEBHOOK_KEY,
-  WEBHOOK_PATH,
-  WEBHOOK_SERVICE_ENDPOINT,
-} from "../solution/contract";
+import { ENV_DEFAULT_SYNC_SCHEDULE, ENV_FUNCTIONS_BASE_URL, ENV_FUNCTIONS_WEBHOOK_KEY } from "../solution/contract";
 import { packForDeploy, type PackVerbOptions } from "./package";
 import {
   DeployError,
@@ -33,7 +26,9 @@ import {
 export type DeployDataverseClient = Pick<DataverseClient, "whoAmI" | "executeAction" | "queryFirst" | "create" | "update" | "retrieve">;
 
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
-export const DEFAULT_IMPORT_TIMEOUT_MS = 20 * 60_000;
+const FIRST_POLL_INTERVAL_MS = 100;
+/** A first install of a large solution can take tens of minutes on a busy environment. */
+export const DEFAULT_IMPORT_TIMEOUT_MS = 60 * 60_000;
 
 /** -1, 0, 1 comparing two dotted versions numerically ("1.10.0.0" > "1.9.0.0"). */
 export function compareVersions(a: string, b: string): number {
@@ -143,29 +138,27 @@ export class WebApiDeployer implements SolutionDeployer {
     }
   }
 
+  /**
+   * ImportSolutionAsync, then polls the system job until it ends: the import runs on the server for as long as
+   * it needs (minutes for a first install) and no HTTP request waits for it, so no client timeout applies.
+   * Progress comes from the import job (`importjobs(ImportJobKey)`.progress); on failure the import log's
+   * errors (`importjob.data`) are in the error. ImportSolution (synchronous) is not used: its one request must
+   * outlast the whole import.
+   */
   async import(pkg: SolutionPackage, opts: ImportOptions = {}): Promise<ImportResult> {
     const { previousVersion } = await this.preflight(pkg);
-    const importJobId = randomUUID();
     const params = {
       OverwriteUnmanagedCustomizations: opts.overwriteUnmanagedCustomizations ?? true,
       PublishWorkflows: true,
       CustomizationFile: pkg.zip.toString("base64"),
-      ImportJobId: importJobId,
     };
-    this.logger.info("importing solution", {
-      solution: pkg.uniqueName,
-      version: pkg.version,
-      bytes: pkg.zip.length,
-      async: Boolean(opts.async),
-    });
+    this.logger.info("importing solution", { solution: pkg.uniqueName, version: pkg.version, bytes: pkg.zip.length });
+    let importJobId: string | undefined;
     try {
-      if (opts.async) {
-        const r = await this.client.executeAction<{ AsyncOperationId?: string }>("ImportSolutionAsync", params);
-        if (!r.AsyncOperationId) throw new DeployError("DEPLOY_IMPORT_FAILED", "ImportSolutionAsync returned no AsyncOperationId.");
-        await this.waitForAsyncOperation(r.AsyncOperationId);
-      } else {
-        await this.client.executeAction("ImportSolution", params);
-      }
+      const r = await this.client.executeAction<{ AsyncOperationId?: string; ImportJobKey?: string }>("ImportSolutionAsync", params);
+      if (!r.AsyncOperationId) throw new DeployError("DEPLOY_IMPORT_FAILED", "ImportSolutionAsync returned no AsyncOperationId.");
+      importJobId = r.ImportJobKey || undefined;
+      await this.waitForImport(r.AsyncOperationId, importJobId, opts.onProgress);
     } catch (err) {
       throw importFailure(err, pkg);
     }
@@ -173,39 +166,74 @@ export class WebApiDeployer implements SolutionDeployer {
     const result: ImportResult = {
       solution: pkg.uniqueName,
       version: pkg.version,
-      importJobId,
       upgraded: previousVersion !== undefined,
       published: opts.publish !== false,
     };
+    if (importJobId) result.importJobId = importJobId;
     if (previousVersion !== undefined) result.previousVersion = previousVersion;
     return result;
   }
 
-  private async waitForAsyncOperation(id: string): Promise<void> {
-    const deadline = this.now() + this.importTimeoutMs;
+  /** The import job's progress in percent, when the environment reports it. */
+  private async importProgress(importJobId: string | undefined): Promise<number | undefined> {
+    if (!importJobId) return undefined;
+    try {
+      const job = await this.client.retrieve<{ progress?: number | null }>("importjobs", importJobId, { select: ["progress"] });
+      return typeof job.progress === "number" ? job.progress : undefined;
+    } catch (err) {
+      // The import job row appears a moment after the system job; until then there is no progress to show.
+      if (err instanceof DataverseApiError && err.statusCode === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** The errors the import log (importjob.data) records, for the failure message. */
+  private async importLogErrors(importJobId: string | undefined): Promise<string[]> {
+    if (!importJobId) return [];
+    try {
+      const job = await this.client.retrieve<{ data?: string | null }>("importjobs", importJobId, { select: ["data"] });
+      return importLogErrors(job.data ?? "");
+    } catch {
+      return [];
+    }
+  }
+
+  private async waitForImport(
+    asyncOperationId: string,
+    importJobId: string | undefined,
+    onProgress: ImportOptions["onProgress"],
+  ): Promise<void> {
+    const started = this.now();
+    const deadline = started + this.importTimeoutMs;
+    let polls = 0;
     for (;;) {
       const op = await this.client.retrieve<{ statecode?: number; statuscode?: number; message?: string; friendlymessage?: string }>(
         "asyncoperations",
-        id,
-        {
-          select: ["statecode", "statuscode", "message", "friendlymessage"],
-        },
+        asyncOperationId,
+        { select: ["statecode", "statuscode", "message", "friendlymessage"] },
       );
       if (op.statecode === 3) {
-        if (op.statuscode === 30) return;
-        const why = op.friendlymessage || op.message || `status ${String(op.statuscode)}`;
-        throw new DeployError("DEPLOY_IMPORT_FAILED", `The solution import failed: ${why}`);
+        if (op.statuscode === 30) {
+          onProgress?.({ percent: 100, elapsedMs: this.now() - started, status: "succeeded" });
+          return;
+        }
+        const errors = await this.importLogErrors(importJobId);
+        const why = errors.length > 0 ? errors.join("; ") : op.friendlymessage || op.message || `status ${String(op.statuscode)}`;
+        throw new DeployError("DEPLOY_IMPORT_FAILED", `The solution import failed: ${redact(why)}`, {
+          hint: "The import log is in the maker portal: Solutions → See history → the failed import.",
+        });
       }
+      const percent = await this.importProgress(importJobId);
+      onProgress?.({ ...(percent !== undefined ? { percent } : {}), elapsedMs: this.now() - started, status: "running" });
       if (this.now() >= deadline) {
         throw new DeployError(
           "DEPLOY_IMPORT_TIMEOUT",
-          `The solution import (async operation ${id}) did not finish within ${Math.round(this.importTimeoutMs / 60000)} minutes.`,
-          {
-            hint: "Check Solutions → History in the maker portal; the import may still complete.",
-          },
+          `The solution import (async operation ${asyncOperationId}) did not finish within ${Math.round(this.importTimeoutMs / 60000)} minutes.`,
+          { hint: "Check Solutions → See history in the maker portal; the import may still complete. Then run deploy again." },
         );
       }
-      await this.sleep(this.pollIntervalMs);
+      // Short waits first (a small import ends in seconds), then the full interval.
+      await this.sleep(Math.min(this.pollIntervalMs, FIRST_POLL_INTERVAL_MS * 2 ** polls++));
     }
   }
 
@@ -213,7 +241,7 @@ export class WebApiDeployer implements SolutionDeployer {
    * Point the environment at this functions app: environment variable values, then the webhook endpoint's
    * url and key. Returns what changed (names only; values may be secret).
    */
-  async applySettings(settings: DeploySettings): Promise<{ environmentVariables: string[]; serviceEndpoint?: string; warnings: string[] }> {
+  async applySettings(settings: DeploySettings): Promise<{ environmentVariables: string[]; warnings: string[] }> {
     const warnings: string[] = [];
     const changed: string[] = [];
     if (settings.webhookKey) registerSecret(settings.webhookKey);
@@ -233,16 +261,7 @@ export class WebApiDeployer implements SolutionDeployer {
       await this.setEnvironmentVariable(schemaName, value);
       changed.push(schemaName);
     }
-    let serviceEndpoint: string | undefined;
-    if (baseUrl !== undefined || settings.webhookKey) {
-      serviceEndpoint = await this.updateServiceEndpoint(baseUrl, settings.webhookKey, warnings);
-    }
-    const out: { environmentVariables: string[]; serviceEndpoint?: string; warnings: string[] } = {
-      environmentVariables: changed,
-      warnings,
-    };
-    if (serviceEndpoint) out.serviceEndpoint = serviceEndpoint;
-    return out;
+    return { environmentVariables: changed, warnings };
   }
 
   async setEnvironmentVariable(schemaName: string, value: string): Promise<void> {
@@ -272,36 +291,23 @@ export class WebApiDeployer implements SolutionDeployer {
       });
     }
   }
+}
 
-  private async updateServiceEndpoint(baseUrl: string | undefined, key: string | undefined, warnings: string[]): Promise<string> {
-    const id = (
-      await this.client.queryFirst<{ serviceendpointid: string }>("serviceendpoints", {
-        select: ["serviceendpointid", "name"],
-        filter: `name eq ${odataString(WEBHOOK_SERVICE_ENDPOINT)}`,
-      })
-    )?.serviceendpointid;
-    if (!id) throw new DeployError("DEPLOY_MISSING_ENDPOINT", `Service endpoint "${WEBHOOK_SERVICE_ENDPOINT}" was not found after import.`);
-    const body: Record<string, unknown> = {};
-    if (baseUrl !== undefined) body.url = `${baseUrl}${WEBHOOK_PATH}`;
-    if (key) {
-      body.authtype = 4; // WebhookKey: Dataverse appends ?code=<authvalue>
-      body.authvalue = key;
-    }
-    try {
-      await this.client.update("serviceendpoints", id, body);
-    } catch (err) {
-      // Real Dataverse always has authvalue; a stand-in without it still gets the URL, and its webhook
-      // dispatcher reads the key from w365_FunctionsWebhookKey instead.
-      if (key && err instanceof DataverseApiError && err.statusCode === 400 && /authvalue/i.test(err.message)) {
-        const { authvalue: _omit, authtype: _t, ...rest } = body;
-        if (Object.keys(rest).length > 0) await this.client.update("serviceendpoints", id, rest);
-        warnings.push(
-          "The environment's serviceendpoint has no authvalue column; the webhook key was set only in w365_FunctionsWebhookKey.",
-        );
-      } else throw err;
-    }
-    return id;
+/** The failures an import log (importjob.data) records: each `<result result="failure" … errortext="…">`. */
+export function importLogErrors(xml: string): string[] {
+  const unescape = (v: string) =>
+    v
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&");
+  const out: string[] = [];
+  for (const m of xml.matchAll(/<result\b[^>]*\bresult="failure"[^>]*>/g)) {
+    const text = /\berrortext="([^"]*)"/.exec(m[0])?.[1];
+    const code = /\berrorcode="([^"]*)"/.exec(m[0])?.[1];
+    if (text) out.push(code && code !== "0" ? `${unescape(text)} (${code})` : unescape(text));
   }
+  return [...new Set(out)];
 }
 
 function importFailure(err: unknown, pkg: SolutionPackage): Error {

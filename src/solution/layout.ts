@@ -6,6 +6,7 @@
  * One pair of functions for both keeps pack and read honest with each other.
  */
 import { customApiFiles, parseCustomApis } from "./components/customapi";
+import { customControlXml } from "./components/customControl";
 import {
   asRawList,
   normalizeRibbon,
@@ -19,21 +20,12 @@ import {
   tableToEntityXml,
   viewXml,
 } from "./components/entity";
-import {
-  customControlXml,
-  envVarFile,
-  fieldSecurityProfileXml,
-  parseEnvVars,
-  parseFieldSecurityProfile,
-  parseRole,
-  parseServiceEndpoint,
-  parseStep,
-  parseWebResource,
-  roleXml,
-  serviceEndpointXml,
-  stepXml,
-  webResourceXml,
-} from "./components/misc";
+import { envVarFile, parseEnvVars } from "./components/environmentVariable";
+import { fieldSecurityProfileXml, parseFieldSecurityProfile } from "./components/fieldSecurityProfile";
+import { parseRole, roleXml } from "./components/role";
+import { parseServiceEndpoint, serviceEndpointXml } from "./components/serviceEndpoint";
+import { parseStep, stepXml } from "./components/step";
+import { parseWebResource, webResourceXml } from "./components/webResource";
 import type { CustomControlDef, FormDef, PublisherDef, RelationshipDef, SolutionModel, TableDef, WebResourceDef } from "./model";
 import {
   attr,
@@ -86,7 +78,8 @@ function rootComponents(model: SolutionModel): XmlElement {
   for (const f of model.fieldSecurityProfiles) rc.push(el("RootComponent", { type: ROOT_COMPONENT_TYPES.FieldSecurityProfile, id: bracedGuid(f.id), behavior: 0 }));
   for (const s of model.steps) rc.push(el("RootComponent", { type: ROOT_COMPONENT_TYPES.SdkMessageProcessingStep, id: bracedGuid(s.id), behavior: 0 }));
   for (const s of model.serviceEndpoints) rc.push(el("RootComponent", { type: ROOT_COMPONENT_TYPES.ServiceEndpoint, id: bracedGuid(s.id), behavior: 0 }));
-  for (const v of model.environmentVariables) rc.push(el("RootComponent", { type: ROOT_COMPONENT_TYPES.EnvironmentVariableDefinition, schemaName: v.schemaName, behavior: 0 }));
+  // Environment variable definitions are not root components: real exports (coe-starter-kit's Solution.xml
+  // with its many environmentvariabledefinitions/) carry them in their own folder only, which import reads.
   // Custom APIs get an environment-specific component type number; like real exports we rely on the
   // customapis/ folder, which import reads on its own.
   return el("RootComponents", null, rc);
@@ -427,6 +420,11 @@ export function filesToModel(files: FileMap, where: string): SolutionModel {
   }
   model.tables.sort((a, b) => a.logicalName.localeCompare(b.logicalName));
   model.relationships = relNodes.map(parseRelationship).sort((a, b) => a.name.localeCompare(b.name));
+  // A lookup's targets come from its relationships (exports write `<LookupTypes />`).
+  for (const r of model.relationships) {
+    const col = model.tables.find((t) => t.logicalName === r.referencingEntity)?.columns.find((c) => c.logicalName === r.referencingAttribute);
+    if (col?.type === "lookup" && !(col.targets ?? []).includes(r.referencedEntity)) col.targets = [...(col.targets ?? []), r.referencedEntity];
+  }
   model.steps = stepNodes.map(({ node, where: w }) => parseStep(node, w, apiNames)).sort((a, b) => a.id.localeCompare(b.id));
   model.roles = roleNodes.map(parseRole).sort((a, b) => a.name.localeCompare(b.name));
   model.webResources = wrNodes

@@ -99,6 +99,11 @@ export interface TableDef {
   ownership: "UserOwned" | "OrganizationOwned";
   /** false for system tables such as account, to which the solution only adds columns. */
   isCustomEntity: boolean;
+  /**
+   * Read from `<entity unmodified="1">`: the export says the table was not changed, and import skips it
+   * (columns included). Never written for our tables.
+   */
+  unmodified?: boolean;
   columns: ColumnDef[];
   keys: AlternateKeyDef[];
   forms: FormDef[];
@@ -193,6 +198,8 @@ export interface StepDef {
   name: string;
   /** SDK message: Create, Update, Delete, or a custom API unique name. */
   message: string;
+  /** The message id as a solution file wrote it (read from a zip); absent for steps defined in code. */
+  sdkMessageId?: string;
   /** Primary entity for the filter, or undefined for global messages. */
   primaryEntity?: string;
   serviceEndpointId: string;

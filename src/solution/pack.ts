@@ -10,7 +10,7 @@ import { promises as fs } from "node:fs";
 import * as path from "node:path";
 
 import { ConnectorError } from "../shared/errors";
-import { webResourceTypeFor } from "./components/misc";
+import { webResourceTypeFor } from "./components/webResource";
 import { readSolutionSource, writeSolutionZip } from "./io";
 import type { CustomControlDef, SolutionModel, WebResourceDef } from "./model";
 import { defaultSourceDir, defaultUiDir, repoRoot } from "./paths";

@@ -374,7 +374,8 @@ export function checkRootComponents(roots: ParsedManifest["rootComponents"], mod
     ...model.fieldSecurityProfiles.map((f) => ({ type: T.FieldSecurityProfile, key: f.id, what: `field security profile ${f.name}` })),
     ...model.steps.map((s) => ({ type: T.SdkMessageProcessingStep, key: s.id, what: `step ${s.name}` })),
     ...model.serviceEndpoints.map((s) => ({ type: T.ServiceEndpoint, key: s.id, what: `service endpoint ${s.name}` })),
-    ...model.environmentVariables.map((v) => ({ type: T.EnvironmentVariableDefinition, key: v.schemaName, what: `environment variable ${v.schemaName}` })),
+    // Environment variable definitions are not required as root components: real exports carry them in
+    // environmentvariabledefinitions/ only (coe-starter-kit's Solution.xml), and import reads that folder.
   ];
   const keyOf = (r: ParsedManifest["rootComponents"][number]): string => (r.id ? normalizeGuid(r.id) : (r.schemaName ?? "").toLowerCase());
   const listed = new Set(roots.map((r) => `${r.type}:${keyOf(r)}`));

@@ -164,11 +164,11 @@ describe("functions app end to end", () => {
 
   it("refuses webhooks from another organization: the custom API call fails and nothing runs", async () => {
     const { startDataverseEmulator } = await import("../../sandbox/dataverse");
-    const { readSolutionSource } = await import("../../src/solution/io");
+    const { registeredSolutionModel } = await import("../support/world");
     const { DataverseClient } = await import("../../src/dataverse");
     const other = await startDataverseEmulator({ orgName: "otherorg" });
     try {
-      other.applySolutionModel(await readSolutionSource());
+      other.applySolutionModel(await registeredSolutionModel());
       other.setEnvironmentVariable("w365_FunctionsBaseUrl", world.host.url);
       other.setEnvironmentVariable("w365_FunctionsWebhookKey", world.webhookKey);
       const otherAdmin = new DataverseClient({ url: other.url, auth: { kind: "static", token: other.integrationToken } });

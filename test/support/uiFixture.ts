@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 export const FIXTURE_MANIFEST = `<?xml version="1.0" encoding="utf-8"?>
-<manifest><control namespace="Work365" constructor="StreamOneConnector" version="1.0.0" display-name-key="StreamOneConnector_Display" description-key="StreamOneConnector_Desc" control-type="virtual"><property name="value" display-name-key="Value" of-type="SingleLine.Text" usage="bound" required="true" /><resources><code path="bundle.js" order="1" /><css path="css/StreamOneConnector.css" order="1" /><resx path="strings/StreamOneConnector.1033.resx" version="1.0.0" /><platform-library name="React" version="16.14.0" /></resources><built-by name="pac" version="1.51.1" /></control></manifest>
+<manifest><control namespace="Work365" constructor="StreamOneConnector" version="1.0.0" display-name-key="StreamOneConnector_Display" description-key="StreamOneConnector_Desc" control-type="virtual"><property name="hostField" display-name-key="Value" of-type="SingleLine.Text" usage="bound" required="false" /><resources><code path="bundle.js" order="1" /><css path="css/StreamOneConnector.css" order="1" /><resx path="strings/StreamOneConnector.1033.resx" version="1.0.0" /><platform-library name="React" version="16.14.0" /></resources><built-by name="pac" version="1.51.1" /></control></manifest>
 `;
 
 export async function makeUiBuild(opts: { namespace?: string } = {}): Promise<string> {

@@ -6,6 +6,8 @@
 import { type DataverseEmulator, type DataverseEmulatorOptions, startDataverseEmulator } from "../../sandbox/dataverse";
 import { generateCrmAccounts, type IonSimulator } from "../../sandbox/ion";
 import type { DataverseClient } from "../../src/dataverse";
+import { WEBHOOK_ENDPOINT, WEBHOOK_STEPS } from "../../src/deploy/webhookRegistration";
+import { ENV_FUNCTIONS_BASE_URL, ENV_FUNCTIONS_WEBHOOK_KEY } from "../../src/solution/contract";
 import { readSolutionSource } from "../../src/solution/io";
 import type { SolutionModel } from "../../src/solution/model";
 
@@ -17,10 +19,31 @@ export function solutionModel(): Promise<SolutionModel> {
   return model;
 }
 
-/** A Dataverse emulator on 127.0.0.1 with the connector's solution applied. */
+/**
+ * The solution as an environment holds it once deploy has also registered the webhook (src/deploy/
+ * webhookRegistration.ts): its endpoint and steps, seeded with it. The endpoint follows w365_FunctionsBaseUrl
+ * and w365_FunctionsWebhookKey, so a world points the webhook at its functions host by setting those two.
+ */
+export async function registeredSolutionModel(): Promise<SolutionModel> {
+  const m = await solutionModel();
+  return {
+    ...m,
+    serviceEndpoints: [
+      {
+        ...WEBHOOK_ENDPOINT,
+        url: "https://streamone-ion-functions.invalid/api/dataverse/webhook",
+        urlEnvironmentVariable: ENV_FUNCTIONS_BASE_URL,
+        keyEnvironmentVariable: ENV_FUNCTIONS_WEBHOOK_KEY,
+      },
+    ],
+    steps: [...WEBHOOK_STEPS],
+  };
+}
+
+/** A Dataverse emulator on 127.0.0.1 with the connector's solution applied and its webhook registered. */
 export async function startSolutionEmulator(options: DataverseEmulatorOptions = {}): Promise<DataverseEmulator> {
   const emu = await startDataverseEmulator(options);
-  emu.applySolutionModel(await solutionModel());
+  emu.applySolutionModel(await registeredSolutionModel());
   return emu;
 }
 

@@ -67,6 +67,15 @@ const SKIPPED_XML_TYPES = new Set(["virtual", "partylist", "image", "binary", "v
 
 const REQUIRED_TO_XML = { none: "none", recommended: "recommended", required: "required" } as const;
 
+/**
+ * Exports write the platform-managed columns (primary key, status, owner) as `systemrequired` and a maker's
+ * "business required" as `required` (coe-starter-kit: Entities/admin_ConnectionReferenceIdentity/Entity.xml).
+ */
+function requiredLevelXml(col: ColumnDef): string {
+  const platformManaged = col.type === "primarykey" || col.type === "state" || col.type === "owner";
+  return platformManaged && col.requiredLevel === "required" ? "systemrequired" : REQUIRED_TO_XML[col.requiredLevel];
+}
+
 function localized(container: string, item: string, description: string): XmlElement {
   return el(container, null, el(item, { description, languagecode: 1033 }));
 }
@@ -168,14 +177,16 @@ function columnXml(col: ColumnDef, table: TableDef, version: string): XmlElement
     textEl("Type", type),
     textEl("Name", col.logicalName),
     textEl("LogicalName", col.logicalName),
-    textEl("RequiredLevel", REQUIRED_TO_XML[col.requiredLevel]),
+    textEl("RequiredLevel", requiredLevelXml(col)),
     textEl("DisplayMask", columnDisplayMask(col, table)),
     textEl("ImeMode", "auto"),
     textEl("ValidForUpdateApi", col.type === "primarykey" ? 0 : 1),
     textEl("ValidForReadApi", 1),
     textEl("ValidForCreateApi", 1),
     textEl("IsCustomField", col.isCustomField ?? (isSystem || col.logicalName.startsWith("w365_") ? 1 : 0)),
-    textEl("IsAuditEnabled", 1),
+    // Secured columns hold secrets (refresh token, API secret, access token): auditing would keep every old
+    // value in the audit log, readable by auditors without the field security profile.
+    textEl("IsAuditEnabled", col.secured ? 0 : 1),
     textEl("IsSecured", col.secured ? 1 : 0),
     textEl("IntroducedVersion", version),
     textEl("IsCustomizable", 1),
@@ -197,7 +208,8 @@ function columnXml(col: ColumnDef, table: TableDef, version: string): XmlElement
     col.type === "decimal" || col.type === "double" || col.type === "money" ? textEl("Accuracy", col.precision ?? 2) : undefined,
     col.type === "money" ? textEl("AccuracySource", 2) : undefined,
     col.type === "lookup" ? textEl("LookupStyle", "single") : undefined,
-    col.type === "lookup" ? el("LookupTypes", null, (col.targets ?? []).map((t) => el("LookupType", { id: t }, "0"))) : undefined,
+    // Exports leave LookupTypes empty: the target comes from the relationship (Other/Relationships/<Table>.xml).
+    col.type === "lookup" ? el("LookupTypes") : undefined,
     col.type === "boolean" ? boolOptionSet(col, version) : undefined,
     col.type === "picklist" || col.type === "state" || col.type === "status" ? picklistOptionSet(col, table.logicalName, version) : undefined,
     textEl("AppDefaultValue", defaultInt),
@@ -308,7 +320,8 @@ export function tableToEntityXml(table: TableDef, version: string, opts: { inclu
         textEl("ChangeTrackingEnabled", 1),
         textEl("CanChangeTrackingBeEnabled", 1),
       )
-    : el("entity", { Name: schemaName, unmodified: 1 }, attributes, keys, textEl("EntitySetName", table.entitySetName));
+    : // No unmodified="1": import skips an entity marked unmodified, columns included.
+      el("entity", { Name: schemaName }, attributes, keys, textEl("EntitySetName", table.entitySetName));
   return el(
     "Entity",
     null,
@@ -360,6 +373,11 @@ export function viewXml(view: ViewDef, version: string): XmlElement {
   );
 }
 
+/** The navigation properties a one-to-many relationship gives the Web API. */
+export function relationshipNavigationProperties(rel: RelationshipDef): { referencing: string; referenced: string } {
+  return { referencing: rel.referencingAttribute, referenced: rel.name };
+}
+
 export function relationshipXml(rel: RelationshipDef, version: string): XmlElement {
   const refSchema = SYSTEM_TABLES[rel.referencedEntity]?.schemaName ?? rel.referencedEntity;
   return el(
@@ -373,6 +391,7 @@ export function relationshipXml(rel: RelationshipDef, version: string): XmlEleme
     textEl("ReferencedEntityName", refSchema),
     textEl("CascadeAssign", "NoCascade"),
     textEl("CascadeDelete", rel.cascadeDelete),
+    textEl("CascadeArchive", "NoCascade"),
     textEl("CascadeReparent", "NoCascade"),
     textEl("CascadeShare", "NoCascade"),
     textEl("CascadeUnshare", "NoCascade"),
@@ -380,6 +399,22 @@ export function relationshipXml(rel: RelationshipDef, version: string): XmlEleme
     textEl("IsValidForAdvancedFind", 1),
     textEl("ReferencingAttributeName", rel.referencingAttribute),
     el("RelationshipDescription", null, localized("Descriptions", "Description", `${rel.referencingEntity}.${rel.referencingAttribute} → ${rel.referencedEntity}`)),
+    // Role 1 (the referencing side) names the single-valued navigation property the Web API binds through
+    // (`w365_connection@odata.bind`); role 0 the collection-valued one, named after the relationship.
+    el(
+      "EntityRelationshipRoles",
+      null,
+      el(
+        "EntityRelationshipRole",
+        null,
+        textEl("NavPaneDisplayOption", "UseCollectionName"),
+        textEl("NavPaneArea", "Details"),
+        textEl("NavPaneOrder", 10000),
+        textEl("NavigationPropertyName", relationshipNavigationProperties(rel).referencing),
+        textEl("RelationshipRoleType", 1),
+      ),
+      el("EntityRelationshipRole", null, textEl("NavigationPropertyName", relationshipNavigationProperties(rel).referenced), textEl("RelationshipRoleType", 0)),
+    ),
   );
 }
 
@@ -406,6 +441,7 @@ function parseColumn(node: XNode, where: string): ColumnDef {
   }
   if (type === "decimal" || type === "double" || type === "money") col.precision = int(text(node, "Accuracy"));
   if (type === "datetime") col.dateFormat = (text(node, "Format") ?? "").toLowerCase() === "date" ? "dateonly" : "datetime";
+  // Older exports list targets here; current ones leave it empty and the relationship names the target.
   if (type === "lookup") col.targets = children(child(node, "LookupTypes"), "LookupType").map((t) => attr(t, "id") ?? "").filter(Boolean);
   const os = child(node, "optionset");
   if (type === "picklist") col.options = children(child(os, "options"), "option").map((o) => ({ value: Number(attr(o, "value")), label: firstLabel(child(o, "labels"), "label") ?? "" }));
@@ -463,7 +499,8 @@ export function parseEntityXml(entity: XNode, where: string): TableDef {
   if (!schemaName || !info) throw new SolutionFormatError(`${where}: <Entity> needs <Name> and <EntityInfo><entity>`);
   const logicalName = schemaName.toLowerCase();
   const sys = SYSTEM_TABLES[logicalName];
-  const isCustomEntity = attr(info, "unmodified") !== "1";
+  const unmodified = attr(info, "unmodified") === "1";
+  const isCustomEntity = !sys && !unmodified;
   const columns = children(child(info, "attributes"), "attribute")
     .filter((a) => !SKIPPED_XML_TYPES.has(text(a, "Type") ?? ""))
     .map((a) => parseColumn(a, `${where} ${logicalName}`));
@@ -487,6 +524,7 @@ export function parseEntityXml(entity: XNode, where: string): TableDef {
     forms: [],
     views: [],
   };
+  if (unmodified) table.unmodified = true;
   const description = firstLabel(child(info, "Descriptions"), "Description");
   if (description) table.description = description;
   for (const forms of children(child(entity, "FormXml"), "forms")) {

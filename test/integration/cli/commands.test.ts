@@ -43,6 +43,7 @@ describe("streamone-ion pack and deploy", () => {
 
     it("imports the packed solution into an environment and sets the functions URL", async () => {
       const packed = readdirSync(outDir).find((f) => !f.endsWith("_managed.zip"))!;
+      process.env.FUNCTIONS_WEBHOOK_KEY = "cli-deploy-webhook-key-0123456789";
       const out = memoryOutput();
       const code = await main(
         [
@@ -57,7 +58,9 @@ describe("streamone-ion pack and deploy", () => {
         out,
       );
       expect(out.text()).toMatch(/Imported StreamOneIonConnector/);
-      expect(out.text()).toMatch(/Custom API webhook steps: 4 verified, 0 rebound, 0 created\./);
+      expect(out.text()).toMatch(/Importing… 100%/);
+      expect(out.text()).toMatch(/Webhook endpoint created; steps: 7 created, 0 updated, 0 unchanged\./);
+      expect(out.text()).not.toContain("cli-deploy-webhook-key-0123456789");
       expect(code).toBe(0);
       const tables = await (
         await fetch(`${emulator.url}/api/data/v9.2/EntityDefinitions(LogicalName='w365_providersubscription')?$select=EntitySetName`, {

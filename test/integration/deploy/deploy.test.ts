@@ -133,23 +133,6 @@ describe("deploySolution through the Web API (against the Dataverse emulator)", 
     expect(solutions).toStrictEqual([]);
   });
 
-  it("imports asynchronously and polls the system job", async () => {
-    const r = await deploySolution({
-      environmentUrl: emulator.url,
-      auth: auth(),
-      zip: await zipOf("1.0.0.0"),
-      async: true,
-      pollIntervalMs: 5,
-    });
-    expect(r.version).toBe("1.0.0.0");
-    const tables = await client.retrieve<{ EntitySetName: string }>(
-      "EntityDefinitions",
-      { LogicalName: "w365_syncrun" },
-      { select: ["EntitySetName"] },
-    );
-    expect(tables.EntitySetName).toBe("w365_syncruns");
-  });
-
   it("reports a broken package as an import failure", async () => {
     const zip = await zipFiles(new Map([["solution.xml", solutionZipFiles(model, { managed: false }).get("solution.xml")!]]));
     await expect(deploySolution({ environmentUrl: emulator.url, auth: auth(), zip })).rejects.toMatchObject({
