@@ -48,6 +48,8 @@ export interface StoreOptions {
   currency: string;
   orderProcessing: { mode: "auto"; delayMs: number } | { mode: "manual" };
   rejectDuplicateReferenceId: boolean;
+  /** False: orders are recorded without the caller's referenceId (see IonSimulatorOptions.echoOrderReferenceId). */
+  echoOrderReferenceId?: boolean;
   enforceSeatDecreaseWindow: boolean;
 }
 
@@ -561,6 +563,11 @@ export class IonStore {
 
   // ---- orders ----------------------------------------------------------------------------------
 
+  /** Whether later orders keep the caller's referenceId (IonSimulatorOptions.echoOrderReferenceId). */
+  setOrderReferenceEcho(echo: boolean): void {
+    this.options.echoOrderReferenceId = echo;
+  }
+
   failNextOrder(errors?: SimOrderError[]): void {
     this.failNext =
       errors && errors.length > 0
@@ -589,11 +596,13 @@ export class IonStore {
       throw new SimApiError("ALREADY_EXISTS", `an order with referenceId '${referenceId}' already exists`);
     }
     this.checkBusinessRules(customer.id, items);
+    const echo = this.options.echoOrderReferenceId !== false;
+    if (!echo) for (const item of items) delete item.referenceId;
     const at = this.clock.stamp();
     const order: SimOrder = {
       orderId: String(this.nextOrderId++),
       customerId,
-      ...(referenceId !== undefined ? { referenceId } : {}),
+      ...(referenceId !== undefined && echo ? { referenceId } : {}),
       ...(str(b.displayName) !== undefined ? { displayName: str(b.displayName) } : {}),
       status: "NEW",
       currencyCode: this.options.currency,
