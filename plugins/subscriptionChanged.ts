@@ -33,7 +33,11 @@ export async function subscriptionChanged<D>(ctx: WebhookContext, deps: PluginDe
   }
   // Without a Target (x-ms-dynamics-msg-size-exceeded) the engine reads the row and decides.
   if (requestsAChange(ctx) === false) {
-    return { status: 200, body: { ignored: true, reason: "No requested change is set (requests were cleared)." } };
+    // Cleared after a Conflict or Error: the engine resets the row to Ion's values; otherwise nothing to do.
+    if (!(await waitsForAdmin(deps as PluginDeps<unknown>, subscriptionId)))
+      return { status: 200, body: { ignored: true, reason: "No requested change is set (requests were cleared)." } };
+    await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
+    return { status: 202, body: { message: "The cleared request resets the subscription.", subscriptionId } };
   }
   // Show the admin at once that the change is waiting for Ion. Written by the integration user and
   // outside the step's filtering attributes, so it never triggers this step again.
@@ -73,4 +77,11 @@ async function markChangeRequested(deps: PluginDeps<unknown>, subscriptionId: st
     }
   }
   return "left";
+}
+
+async function waitsForAdmin(deps: PluginDeps<unknown>, subscriptionId: string): Promise<boolean> {
+  const row = await deps.dataverse.tryRetrieve<{ w365_syncstate?: number | null }>(SETS.providerSubscription, subscriptionId, {
+    select: ["w365_syncstate"],
+  });
+  return row?.w365_syncstate === SyncState.Conflict || row?.w365_syncstate === SyncState.Error;
 }

@@ -65,11 +65,12 @@ export function isOrderOfClaim(
 
 /**
  * Pauses between look-ups for an order whose POST got no clear answer (or whose claimer is silent):
- * they add up to more than 1.5 × the client's per-request timeout, so an order Ion records as late as
- * the POST could still be running is seen before anyone posts again.
+ * they add up to more than 2.5 × the client's per-request timeout, longer than a claimer's look-up and
+ * POST can take together, so an order Ion records as late as the POST could still be running is seen
+ * before anyone posts again.
  */
 export function settleDelays(timeoutMs: number): number[] {
-  const target = Math.ceil(timeoutMs * 1.5);
+  const target = Math.ceil(timeoutMs * 2.5);
   const delays: number[] = [];
   let total = 0;
   for (let next = Math.max(50, Math.min(1000, Math.ceil(timeoutMs / 8))); total <= target; next = Math.min(next * 2, 15_000)) {

@@ -180,7 +180,13 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
     const state = row.w365_syncstate ?? SyncState.InSync;
     const claimedRef = state === SyncState.SentToIon ? row.w365_orderreference : undefined;
     if (!claimedRef && (state === SyncState.Conflict || state === SyncState.Error) && !o.adminEdit) {
-      report.add({ entity: "providersubscription", key: id, name, action: "skipped", message: "waiting for the admin (Conflict or Error)" });
+      report.add({
+        entity: "providersubscription",
+        key: id,
+        name,
+        action: "skipped",
+        message: "waiting for the admin (Conflict or Error)",
+      });
       return done("skipped", "Waiting for the admin to resolve the Conflict or Error.");
     }
     if (!ctx.connection.active && !claimedRef) {
@@ -473,7 +479,9 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
       }
       if (await writeIfUnchanged(body, now["@odata.etag"])) {
         reportCompleted(order, fresh, applied);
-        return remaining ? { done: false, result: { subscriptionId: id, outcome: "applied", message: applied } } : done("applied", applied, { orderId: order.orderId, referenceId });
+        return remaining
+          ? { done: false, result: { subscriptionId: id, outcome: "applied", message: applied } }
+          : done("applied", applied, { orderId: order.orderId, referenceId });
       }
     }
     reportCompleted(order, fresh, applied);
