@@ -58,6 +58,8 @@ export interface IonSimulatorControl {
   failNextOrder(errors?: SimOrderError[]): void;
   /** Whether later orders keep the caller's referenceId (see IonSimulatorOptions.echoOrderReferenceId). */
   setOrderReferenceEcho(echo: boolean): void;
+  /** The next `count` orders are recorded late: Ion's API shows them only `delayMs` (real time) after the POST. */
+  recordNextOrdersLate(delayMs: number, count?: number): void;
   customers(): SimCustomer[];
   subscriptions(): SimSubscription[];
   orders(): SimOrder[];
@@ -146,6 +148,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     processOrders: (o) => store.processOrders(o),
     failNextOrder: (errors) => store.failNextOrder(errors),
     setOrderReferenceEcho: (echo) => store.setOrderReferenceEcho(echo),
+    recordNextOrdersLate: (delayMs, count) => store.recordNextOrdersLate(delayMs, count),
     customers: () => {
       store.settleOrders();
       return [...store.customerList];

@@ -147,6 +147,8 @@ export interface SimOrder {
   injectedFailure?: SimOrderError[];
   /** Real-time (Date.now) creation instant, for auto processing. */
   createdRealMs: number;
+  /** Real time (ms) before which Ion's API does not show the order yet (an order recorded late). */
+  visibleFromRealMs?: number;
 }
 
 /** One fault rule. Rules are checked in order; the first that fires decides the response. */

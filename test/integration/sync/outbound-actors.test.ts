@@ -145,11 +145,13 @@ describe("outbound with several actors on one row", () => {
     const [s] = world.subscriptions;
     if (!s) throw new Error("no subscription");
     world.ion.control.setOrderReferenceEcho(false);
+    // The POST's answer is lost and Ion shows the order only 900 ms later (longer than the client's timeout).
+    world.ion.control.recordNextOrdersLate(900);
     world.ion.control.setFaults({
-      rules: [{ endpoint: "POST /api/v3/accounts/{A}/customers/{C}/orders", kind: "latency", latencyMs: 900, requests: [1] }],
+      rules: [{ endpoint: "POST /api/v3/accounts/{A}/customers/{C}/orders", kind: "dropAfter", requests: [1] }],
     });
     await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 1 });
-    const slowPost = world.engine("worker", { timeoutMs: 500, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 1_000))) });
+    const slowPost = world.engine("worker", { timeoutMs: 500, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 400))) });
     await runOutboundForSubscription(slowPost, { subscriptionId: s.id, trigger: "webhook" });
     await new Promise((r) => setTimeout(r, 1_000));
     expect(ordersFor(world, s.ionId)).toHaveLength(1);
