@@ -8,11 +8,11 @@
  * MULTI_ACTOR_SEEDS (default 3) and MULTI_ACTOR_RUNS (runs per seed, default 3) make a longer run.
  */
 import { type FunctionsHost, startFunctionsHost } from "../../sandbox/functions-host";
-import { seededRandom } from "../../src/shared/random";
 import { silentLogger } from "../../src/shared/logger";
+import { seededRandom } from "../../src/shared/random";
 import { runSync } from "../../src/sync";
+import { ordersFor, shortSleep, startOutboundWorld } from "../support/outboundWorld";
 import { subscriptionUpdateContext } from "../support/pluginFixtures";
-import { ordersFor, type OutboundWorld, shortSleep, startOutboundWorld } from "../support/outboundWorld";
 
 const SEEDS = Number(process.env.MULTI_ACTOR_SEEDS ?? 3);
 const RUNS = Number(process.env.MULTI_ACTOR_RUNS ?? 3);

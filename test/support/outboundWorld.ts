@@ -3,11 +3,11 @@
  * every customer mapped and its subscriptions synced, and a factory of independent engine instances
  * (each its own Dataverse client and holder id, as separate Functions instances or CLI processes are).
  */
+import type { DataverseEmulator } from "../../sandbox/dataverse";
 import { type IonSimulator, type IonSimulatorOptions, startIonSimulator } from "../../sandbox/ion";
 import { DataverseClient } from "../../src/dataverse";
 import { silentLogger } from "../../src/shared/logger";
 import { mapProviderAccount, runSync, type SyncDeps } from "../../src/sync";
-import type { DataverseEmulator } from "../../sandbox/dataverse";
 import { connectionRow, startSolutionEmulator } from "./world";
 
 export interface OutboundWorld {

@@ -3,13 +3,13 @@
  * (through the real handler), queue workers and the scheduled outbound run, each its own engine instance
  * (own HTTP client, own holder id) against the Dataverse emulator and the Ion simulator.
  */
-import { subscriptionChanged } from "../../../plugins/subscriptionChanged";
 import { parseWebhookBody } from "../../../plugins/context";
+import { subscriptionChanged } from "../../../plugins/subscriptionChanged";
 import type { PluginDeps } from "../../../plugins/types";
 import { silentLogger } from "../../../src/shared/logger";
 import { runOutboundForSubscription, runSync, type SyncDeps } from "../../../src/sync";
-import { subscriptionUpdateContext } from "../../support/pluginFixtures";
 import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/outboundWorld";
+import { subscriptionUpdateContext } from "../../support/pluginFixtures";
 
 jest.setTimeout(120_000);
 
