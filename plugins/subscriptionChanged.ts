@@ -5,7 +5,7 @@
  * (it clears the requested columns once Ion applied them) and updates that only clear requests are
  * ignored with a 200, so Dataverse records the system job as succeeded and nothing is sent.
  */
-import { DataverseNotFoundError } from "../src/dataverse/errors";
+import { DataverseConcurrencyError, DataverseNotFoundError } from "../src/dataverse/errors";
 import { SETS, SyncState } from "../src/sync/schema";
 import { causedByIntegration, requireTargetId } from "./common";
 import type { SdkValue, WebhookContext } from "./context";
@@ -33,22 +33,55 @@ export async function subscriptionChanged<D>(ctx: WebhookContext, deps: PluginDe
   }
   // Without a Target (x-ms-dynamics-msg-size-exceeded) the engine reads the row and decides.
   if (requestsAChange(ctx) === false) {
-    return { status: 200, body: { ignored: true, reason: "No requested change is set (requests were cleared)." } };
+    // Cleared after a Conflict or Error: the engine resets the row to Ion's values; otherwise nothing to do.
+    if (!(await waitsForAdmin(deps as PluginDeps<unknown>, subscriptionId)))
+      return { status: 200, body: { ignored: true, reason: "No requested change is set (requests were cleared)." } };
+    await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
+    return { status: 202, body: { message: "The cleared request resets the subscription.", subscriptionId } };
   }
   // Show the admin at once that the change is waiting for Ion. Written by the integration user and
   // outside the step's filtering attributes, so it never triggers this step again.
-  try {
-    await deps.dataverse.update(SETS.providerSubscription, subscriptionId, {
-      w365_syncstate: SyncState.ChangeRequested,
-      w365_syncmessage: "Change requested: waiting to be placed in StreamOne Ion.",
-    });
-  } catch (caught) {
-    // Deleted since the admin's change: there is nothing left to send.
-    if (caught instanceof DataverseNotFoundError)
-      return { status: 200, body: { ignored: true, reason: "The subscription no longer exists." } };
-    throw caught;
-  }
+  const marked = await markChangeRequested(deps as PluginDeps<unknown>, subscriptionId);
+  if (marked === "gone") return { status: 200, body: { ignored: true, reason: "The subscription no longer exists." } };
   await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
   deps.logger.info("outbound change queued", { subscriptionId });
   return { status: 202, body: { message: "The change is queued for StreamOne Ion.", subscriptionId } };
+}
+
+/**
+ * "Change requested", unless an order for the row is already out ("Sent to Ion" stays: the worker finds
+ * that order and compares the request with it). Conditional on the row as read, so a worker's claim made
+ * in between is never overwritten; a row that keeps changing is left as it is (the queued job decides).
+ */
+async function markChangeRequested(deps: PluginDeps<unknown>, subscriptionId: string): Promise<"marked" | "left" | "gone"> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const row = await deps.dataverse.tryRetrieve<{ w365_syncstate?: number | null; "@odata.etag"?: string }>(
+      SETS.providerSubscription,
+      subscriptionId,
+      { select: ["w365_syncstate"] },
+    );
+    // Deleted since the admin's change: there is nothing left to send.
+    if (!row) return "gone";
+    if (row.w365_syncstate === SyncState.SentToIon) return "left";
+    try {
+      await deps.dataverse.update(
+        SETS.providerSubscription,
+        subscriptionId,
+        { w365_syncstate: SyncState.ChangeRequested, w365_syncmessage: "Change requested: waiting to be placed in StreamOne Ion." },
+        { ifMatch: row["@odata.etag"] ?? "*" },
+      );
+      return "marked";
+    } catch (caught) {
+      if (caught instanceof DataverseNotFoundError) return "gone";
+      if (!(caught instanceof DataverseConcurrencyError)) throw caught;
+    }
+  }
+  return "left";
+}
+
+async function waitsForAdmin(deps: PluginDeps<unknown>, subscriptionId: string): Promise<boolean> {
+  const row = await deps.dataverse.tryRetrieve<{ w365_syncstate?: number | null }>(SETS.providerSubscription, subscriptionId, {
+    select: ["w365_syncstate"],
+  });
+  return row?.w365_syncstate === SyncState.Conflict || row?.w365_syncstate === SyncState.Error;
 }

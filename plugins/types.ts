@@ -35,7 +35,7 @@ export interface DataverseReader {
     o?: { select?: string[]; filter?: string; orderby?: string },
   ): Promise<T | undefined>;
   /** The one write handlers make themselves: marking a subscription "Change requested" when its change is queued. */
-  update(entitySet: string, key: string, body: Record<string, unknown>): Promise<void>;
+  update(entitySet: string, key: string, body: Record<string, unknown>, o?: { ifMatch?: string }): Promise<void>;
 }
 
 /** One unit of background work. Serialised as JSON onto the storage queue, so plain data only. */

@@ -356,6 +356,7 @@ export function listAccountOrders(ctx: ApiContext, q: Query): Record<string, unk
   const items = ctx.store.orderList
     .filter(
       (o) =>
+        ctx.store.isOrderVisible(o) &&
         (!status || o.status === status) &&
         (!customers || customers.includes(o.customerId)) &&
         (!accounts || accounts.includes(ctx.accountId)) &&
@@ -378,7 +379,9 @@ export function listAccountOrders(ctx: ApiContext, q: Query): Record<string, unk
 export function listCustomerOrders(ctx: ApiContext, customerId: string, q: Query): Record<string, unknown> {
   ctx.store.getCustomer(customerId);
   const status = orderStatusFilter(q);
-  const items: SimOrder[] = ctx.store.orderList.filter((o) => o.customerId === customerId && (!status || o.status === status));
+  const items: SimOrder[] = ctx.store.orderList.filter(
+    (o) => o.customerId === customerId && ctx.store.isOrderVisible(o) && (!status || o.status === status),
+  );
   const { page, nextPageToken } = tokenPage(items, q, filterHash(`orders/${customerId}`, { status }), ctx.maxPageSize);
   return { orders: page.map((o) => renderOrder(ctx.accountId, o)), nextPageToken };
 }

@@ -56,6 +56,10 @@ export interface IonSimulatorControl {
   /** Pending orders to COMPLETED/ERROR (or one step with {step: true}); returns how many changed. */
   processOrders(options?: { step?: boolean }): number;
   failNextOrder(errors?: SimOrderError[]): void;
+  /** Whether later orders keep the caller's referenceId (see IonSimulatorOptions.echoOrderReferenceId). */
+  setOrderReferenceEcho(echo: boolean): void;
+  /** The next `count` orders are recorded late: Ion's API shows them only `delayMs` (real time) after the POST. */
+  recordNextOrdersLate(delayMs: number, count?: number): void;
   customers(): SimCustomer[];
   subscriptions(): SimSubscription[];
   orders(): SimOrder[];
@@ -115,6 +119,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
       currency,
       orderProcessing: processing,
       rejectDuplicateReferenceId: options.rejectDuplicateReferenceId ?? false,
+      echoOrderReferenceId: options.echoOrderReferenceId ?? true,
       enforceSeatDecreaseWindow: options.enforceSeatDecreaseWindow ?? false,
     },
     clock,
@@ -142,6 +147,8 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     removeCustomer: (id, mode) => store.removeCustomer(id, mode),
     processOrders: (o) => store.processOrders(o),
     failNextOrder: (errors) => store.failNextOrder(errors),
+    setOrderReferenceEcho: (echo) => store.setOrderReferenceEcho(echo),
+    recordNextOrdersLate: (delayMs, count) => store.recordNextOrdersLate(delayMs, count),
     customers: () => {
       store.settleOrders();
       return [...store.customerList];

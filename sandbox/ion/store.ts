@@ -48,6 +48,8 @@ export interface StoreOptions {
   currency: string;
   orderProcessing: { mode: "auto"; delayMs: number } | { mode: "manual" };
   rejectDuplicateReferenceId: boolean;
+  /** False: orders are recorded without the caller's referenceId (see IonSimulatorOptions.echoOrderReferenceId). */
+  echoOrderReferenceId?: boolean;
   enforceSeatDecreaseWindow: boolean;
 }
 
@@ -198,6 +200,7 @@ export class IonStore {
   private nextOrderId = 7_000_001;
   private nextUid = 900_001;
   private failNext: SimOrderError[] | undefined;
+  private lateOrders: { delayMs: number; count: number } | undefined;
   private readonly guidRandom: () => number;
   private extraCount = 0;
 
@@ -561,6 +564,27 @@ export class IonStore {
 
   // ---- orders ----------------------------------------------------------------------------------
 
+  /**
+   * The next `count` orders are recorded late: the POST's work is done, but lists and GET show the order
+   * only `delayMs` (real time) later. Ion documents no idempotency for orders (v3 reference, OrderRequest:
+   * referenceId is only a "User defined ID"), so a client whose POST got no answer must look long enough.
+   */
+  recordNextOrdersLate(delayMs: number, count = 1): void {
+    if (!Number.isFinite(delayMs) || delayMs < 0 || !Number.isInteger(count) || count < 1)
+      throw new SimApiError("INVALID_ARGUMENT", "recordNextOrdersLate needs delayMs >= 0 and a whole count >= 1");
+    this.lateOrders = { delayMs, count };
+  }
+
+  /** What Ion's API shows now: orders recorded late stay hidden until their time. */
+  isOrderVisible(o: SimOrder): boolean {
+    return o.visibleFromRealMs === undefined || Date.now() >= o.visibleFromRealMs;
+  }
+
+  /** Whether later orders keep the caller's referenceId (IonSimulatorOptions.echoOrderReferenceId). */
+  setOrderReferenceEcho(echo: boolean): void {
+    this.options.echoOrderReferenceId = echo;
+  }
+
   failNextOrder(errors?: SimOrderError[]): void {
     this.failNext =
       errors && errors.length > 0
@@ -589,11 +613,13 @@ export class IonStore {
       throw new SimApiError("ALREADY_EXISTS", `an order with referenceId '${referenceId}' already exists`);
     }
     this.checkBusinessRules(customer.id, items);
+    const echo = this.options.echoOrderReferenceId !== false;
+    if (!echo) for (const item of items) delete item.referenceId;
     const at = this.clock.stamp();
     const order: SimOrder = {
       orderId: String(this.nextOrderId++),
       customerId,
-      ...(referenceId !== undefined ? { referenceId } : {}),
+      ...(referenceId !== undefined && echo ? { referenceId } : {}),
       ...(str(b.displayName) !== undefined ? { displayName: str(b.displayName) } : {}),
       status: "NEW",
       currencyCode: this.options.currency,
@@ -606,6 +632,10 @@ export class IonStore {
       ...(this.failNext ? { injectedFailure: this.failNext } : {}),
     };
     this.failNext = undefined;
+    if (this.lateOrders) {
+      order.visibleFromRealMs = Date.now() + this.lateOrders.delayMs;
+      this.lateOrders = this.lateOrders.count > 1 ? { ...this.lateOrders, count: this.lateOrders.count - 1 } : undefined;
+    }
     this.orders.set(order.orderId, order);
     this.orderList.push(order);
     this.pending.add(order);
@@ -772,7 +802,8 @@ export class IonStore {
   getOrder(customerId: string, orderId: string): SimOrder {
     this.getCustomer(customerId);
     const o = this.orders.get(orderId);
-    if (!o || o.customerId !== customerId) throw notFound(`accounts/${this.options.accountId}/customers/${customerId}/orders/${orderId}`);
+    if (!o || o.customerId !== customerId || !this.isOrderVisible(o))
+      throw notFound(`accounts/${this.options.accountId}/customers/${customerId}/orders/${orderId}`);
     return o;
   }
 

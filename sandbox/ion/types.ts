@@ -147,6 +147,8 @@ export interface SimOrder {
   injectedFailure?: SimOrderError[];
   /** Real-time (Date.now) creation instant, for auto processing. */
   createdRealMs: number;
+  /** Real time (ms) before which Ion's API does not show the order yet (an order recorded late). */
+  visibleFromRealMs?: number;
 }
 
 /** One fault rule. Rules are checked in order; the first that fires decides the response. */
@@ -214,6 +216,12 @@ export interface IonSimulatorOptions {
   maxPageSize?: number;
   /** Default false: Ion does not document referenceId de-duplication. */
   rejectDuplicateReferenceId?: boolean;
+  /**
+   * Default true. False: orders come back without the caller's referenceId (on the order and its items).
+   * Ion's reference documents referenceId only as "User defined ID to identify the order" and shows cart
+   * orders answering with their own value, so a client cannot rely on the echo for every order type.
+   */
+  echoOrderReferenceId?: boolean;
   /** Default false. When true, NCE seat decreases are refused after cancellationAllowedUntilDate, as Microsoft does. */
   enforceSeatDecreaseWindow?: boolean;
   /** Default "frozen": the clock moves only with advanceClock. "running": it also follows real time. */

@@ -85,6 +85,8 @@ export interface SyncDeps {
 export interface ConnectionRecord {
   id: string;
   name: string;
+  /** False when the connector is deactivated (statecode 1): it places no orders. */
+  active: boolean;
   ionAccountId: string;
   ionBaseUrl: string;
   apiKey?: string;
@@ -111,6 +113,7 @@ export function connectionFromRow(row: Record<string, unknown>): ConnectionRecor
   return {
     id: String(row.w365_providerconnectionid),
     name: s("w365_name") ?? "StreamOne Ion",
+    active: row.statecode === undefined || row.statecode === null || Number(row.statecode) === 0,
     ionAccountId: s("w365_ionaccountid") ?? "",
     ionBaseUrl: s("w365_ionbaseurl") ?? DEFAULT_ION_BASE_URL,
     apiKey: s("w365_apikey"),

@@ -351,7 +351,9 @@ export async function runOutboundForSubscription(
   if (!row) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} was not found.`);
   const pending = hasRequest({ quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) });
   // Nothing requested and nothing in flight: the connector's own clears land here; no run, no order.
-  if (!pending && row.w365_syncstate !== SyncState.SentToIon) {
+  // Any other state with nothing pending is reset below: an auto-renew request toggled back ("Change
+  // requested"), a request cleared after a Conflict or Error.
+  if (!pending && (row.w365_syncstate ?? SyncState.InSync) === SyncState.InSync) {
     return { subscriptionId: row.w365_providersubscriptionid, outcome: "none", message: "Nothing requested." };
   }
   if (!row._w365_connection_value) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} has no connector.`);

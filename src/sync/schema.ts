@@ -50,6 +50,7 @@ export const bind = (set: string, id: string): string => `/${set}(${id})`;
 /** Columns of w365_providerconnection the engine reads. */
 export const CONNECTION_COLUMNS = [
   "w365_providerconnectionid",
+  "statecode",
   "w365_name",
   "w365_ionaccountid",
   "w365_ionbaseurl",

@@ -193,6 +193,8 @@ export function recordingDeps(
     runs?: Record<string, unknown>[];
     providerAccount?: boolean;
     mapResult?: MapResult;
+    /** The provider subscription row as the handler reads it (false = deleted); default In sync. */
+    subscription?: Record<string, unknown> | false;
   } = {},
 ) {
   const calls: { fn: string; args: unknown }[] = [];
@@ -219,6 +221,10 @@ export function recordingDeps(
         if (entitySet === "w365_providerconnections") return (connection ?? undefined) as T | undefined;
         if (entitySet === "w365_provideraccounts")
           return (rows.providerAccount === false ? undefined : { w365_provideraccountid: key }) as T | undefined;
+        if (entitySet === "w365_providersubscriptions")
+          return (rows.subscription === false ? undefined : (rows.subscription ?? { w365_syncstate: 365000000, "@odata.etag": 'W/"7"' })) as
+            | T
+            | undefined;
         return undefined;
       },
       query: <T>(entitySet: string, o?: unknown): AsyncIterable<T> => {
@@ -232,8 +238,8 @@ export function recordingDeps(
         dataverseCalls.push({ fn: "queryFirst", entitySet, args: o });
         return undefined;
       },
-      update: async (entitySet: string, key: string, body: Record<string, unknown>) => {
-        dataverseCalls.push({ fn: "update", entitySet, args: { key, body } });
+      update: async (entitySet: string, key: string, body: Record<string, unknown>, o?: { ifMatch?: string }) => {
+        dataverseCalls.push({ fn: "update", entitySet, args: { key, body, ...(o?.ifMatch ? { ifMatch: o.ifMatch } : {}) } });
       },
     },
     queue: { enqueue: async (m) => void queued.push(m) },

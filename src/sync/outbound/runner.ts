@@ -1,32 +1,41 @@
 /**
- * Outbound, Work 365 → Ion (issue 5 item 5). For each subscription row with a requested quantity,
- * status or auto-renew (or an order still being tracked):
+ * Outbound, Work 365 → Ion. For each subscription row with a requested quantity, status or auto-renew
+ * (or an order still being tracked):
  * 1. read the subscription from Ion and apply the conflict policy (./policy.ts);
- * 2. write the order's referenceId and state "Sent to Ion" on the row FIRST;
- * 3. look the referenceId up in Ion before any (re)send, then place one UPDATE order;
+ * 2. claim the row: write the order's referenceId and "Sent to Ion" with If-Match on the ETag read, so
+ *    of several actors on one row (deliveries, workers, schedule, CLI) only one may post;
+ * 3. look the order up in Ion before any (re)send, then place one UPDATE order; after an unclear answer
+ *    look again for longer than the client's timeout and take the claim again before re-posting;
  * 4. track the order (bounded polling with backoff); on COMPLETED re-read the subscription, store the
- *    synced values, clear the request, state In sync; on ERROR state Error with Ion's message; still
- *    pending → stays "Sent to Ion" and the next outbound run resumes tracking.
+ *    synced values and clear what the order satisfied (If-Match; a newer request is kept and sent next);
+ *    on ERROR state Error with Ion's message; still pending → stays "Sent to Ion" and the next outbound
+ *    run resumes tracking.
  * Rows in Conflict or Error wait for the admin: scheduled runs skip them; the webhook path (an admin
  * edited the row) evaluates them again. Clears are idempotent so the connector's own writes never
  * cause a second order.
  */
+import { DataverseConcurrencyError } from "../../dataverse/errors";
 import {
   buildSubscriptionUpdateOrder,
+  IonApiError,
+  IonConflictError,
   IonNetworkError,
   IonNotFoundError,
   IonOrder,
   IonRateLimitError,
   IonServerError,
   IonSubscription,
+  IonValidationError,
   TERMINAL_ORDER_STATUSES,
 } from "../../ion";
+import { DEFAULT_TIMEOUT_MS } from "../../ion/transport";
 import { ensureError, errorCode } from "../../shared/errors";
 import { backoffMs, DEFAULT_RETRY } from "../../shared/retry";
 import type { SyncContext } from "../context";
 import type { RunReport } from "../report";
 import { toProviderSubscriptionRow } from "../rows/toProviderSubscriptionRow";
-import { SETS, SyncState } from "../schema";
+import { MappingStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "../schema";
+import { carriedChange, isOrderOfClaim, itemFor, remainingIntent, settleDelays } from "./intent";
 import { pendingAutoRenew, planOutbound, SubscriptionChange } from "./policy";
 import { orderReferenceId } from "./referenceId";
 
@@ -86,7 +95,36 @@ function lastSyncedOf(row: OutboundRow) {
   };
 }
 
-/** Outbound work for one row. Never throws for a record-level problem: the row and the result say what happened. */
+/** A row as read by id: its ETag makes every claim and clear conditional on nothing having changed since. */
+export type EtaggedRow = OutboundRow & { "@odata.etag"?: string };
+
+/** Rounds per row: a round ends early when the row changed under it (412) or a newer request waits after an order. */
+const MAX_ROUNDS = 6;
+/** Order placements per claim: each re-POST after an unclear answer needs the claim again (If-Match). */
+const MAX_ORDER_ATTEMPTS = 4;
+
+type Round = { done: true; result: OutboundResult } | { done: false; result?: OutboundResult };
+
+/** An order POST Ion answered with a clear refusal (validation, not found, conflict): it placed nothing. */
+class OrderRefusedError extends Error {
+  constructor(readonly refusal: Error) {
+    super(refusal.message);
+  }
+}
+
+/** The claim moved to someone else before a re-POST: they now own the order. */
+class ClaimLostError extends Error {}
+
+export async function readOutboundRow(ctx: SyncContext, id: string): Promise<EtaggedRow | undefined> {
+  return ctx.dv.tryRetrieve<EtaggedRow>(SETS.providerSubscription, id, { select: [...OUTBOUND_COLUMNS] });
+}
+
+/**
+ * Outbound work for one row. Never throws for a record-level problem: the row and the result say what
+ * happened. Safe with any number of actors on the same row at once: only the actor whose conditional
+ * write (If-Match on the ETag it read) claimed the row posts an order; the others find that order in
+ * Ion and track it, or re-read the row and decide again.
+ */
 export async function processOutboundRow(
   ctx: SyncContext,
   row: OutboundRow,
@@ -94,27 +132,54 @@ export async function processOutboundRow(
   o: OutboundOptions,
 ): Promise<OutboundResult> {
   const id = row.w365_providersubscriptionid;
+  let current: EtaggedRow | undefined = (row as EtaggedRow)["@odata.etag"] ? row : await readOutboundRow(ctx, id);
+  let last: OutboundResult | undefined;
+  for (let round = 1; round <= MAX_ROUNDS; round++) {
+    if (!current) return { subscriptionId: id, outcome: "none", message: "The subscription row no longer exists." };
+    const step = await processRound(ctx, current, report, o);
+    if (step.done) return step.result;
+    last = step.result ?? last;
+    current = await readOutboundRow(ctx, id);
+  }
+  return (
+    last ?? {
+      subscriptionId: id,
+      outcome: "pending",
+      message: "The row kept changing while its order was placed; the next outbound sync continues.",
+    }
+  );
+}
+
+async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport, o: OutboundOptions): Promise<Round> {
+  const id = row.w365_providersubscriptionid;
   const name = row.w365_name ?? row.w365_ionsubscriptionid;
   const customerId = row.w365_ioncustomerid ?? "";
-  const result = (outcome: OutboundOutcome, message: string, extra: Partial<OutboundResult> = {}): OutboundResult => ({
-    subscriptionId: id,
-    outcome,
-    message,
-    ...extra,
+  const done = (outcome: OutboundOutcome, message: string, extra: Partial<OutboundResult> = {}): Round => ({
+    done: true,
+    result: { subscriptionId: id, outcome, message, ...extra },
   });
+  const again: Round = { done: false };
   const update = async (body: Record<string, unknown>) => {
     if (!o.dryRun) await ctx.dv.update(SETS.providerSubscription, id, body);
   };
+  /** Writes only when the row is still as read; false when someone (admin, handler, other actor) changed it first. */
+  const writeIfUnchanged = async (body: Record<string, unknown>, etag = row["@odata.etag"]): Promise<boolean> => {
+    if (o.dryRun) return true;
+    try {
+      await ctx.dv.update(SETS.providerSubscription, id, body, { ifMatch: etag ?? "*" });
+      return true;
+    } catch (caught) {
+      if (caught instanceof DataverseConcurrencyError) return false;
+      throw caught;
+    }
+  };
+  const finishIfUnchanged = async (body: Record<string, unknown>, ok: () => Round): Promise<Round> =>
+    (await writeIfUnchanged(body)) ? ok() : again;
   try {
     if (!customerId) throw new Error("the row has no Ion customer id; run Sync Subscriptions first");
     const state = row.w365_syncstate ?? SyncState.InSync;
-    // An order already placed (or intended): find it by its referenceId before anything else.
-    if (state === SyncState.SentToIon && row.w365_orderreference) {
-      const existingOrder = await ctx.ion.orders.findByReferenceId(customerId, row.w365_orderreference);
-      if (existingOrder) return await track(existingOrder, row.w365_orderreference);
-    }
-    const requested = { quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) };
-    if ((state === SyncState.Conflict || state === SyncState.Error) && !o.adminEdit) {
+    const claimedRef = state === SyncState.SentToIon ? row.w365_orderreference : undefined;
+    if (!claimedRef && (state === SyncState.Conflict || state === SyncState.Error) && !o.adminEdit) {
       report.add({
         entity: "providersubscription",
         key: id,
@@ -122,7 +187,12 @@ export async function processOutboundRow(
         action: "skipped",
         message: "waiting for the admin (Conflict or Error)",
       });
-      return result("skipped", "Waiting for the admin to resolve the Conflict or Error.");
+      return done("skipped", "Waiting for the admin to resolve the Conflict or Error.");
+    }
+    if (!ctx.connection.active && !claimedRef) {
+      const message = `Not sent: the connector "${ctx.connection.name}" is deactivated. Activate it to send this change to StreamOne Ion.`;
+      report.add({ entity: "providersubscription", key: id, name, action: "skipped", message });
+      return done("skipped", message);
     }
     let sub: IonSubscription;
     try {
@@ -132,47 +202,84 @@ export async function processOutboundRow(
       // Removed in Ion (or its customer was): there is nothing to change; say so instead of failing.
       const message =
         "Not sent: this subscription is no longer in StreamOne Ion. Clear the request; the next Sync Subscriptions marks the row as missing from Ion.";
-      await update({ w365_syncstate: SyncState.Error, w365_syncmessage: message });
-      report.add({ entity: "providersubscription", key: id, name, action: "refused", message });
-      return result("refused", message);
+      return finishIfUnchanged({ w365_syncstate: SyncState.Error, w365_syncmessage: message }, () => {
+        report.add({ entity: "providersubscription", key: id, name, action: "refused", message });
+        return done("refused", message);
+      });
     }
+    let takeOverRef: string | undefined;
+    if (claimedRef) {
+      // Someone claimed this row for an order: find that order (it may be recorded late) and track it.
+      const found = await waitForOrder(ctx, customerId, { referenceId: claimedRef, sub, previousOrderId: row.w365_lastorderid });
+      if (found) return await track(found, claimedRef, sub);
+      // No order in Ion for longer than any POST can take. The claim is void only if its holder stayed
+      // silent all that time (same ETag); otherwise decide again on the fresh row.
+      const now = await readOutboundRow(ctx, id);
+      if (!now || now["@odata.etag"] !== row["@odata.etag"]) return again;
+      takeOverRef = claimedRef;
+      sub = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
+    }
+    const requested = { quantity: row.w365_requestedquantity, status: row.w365_requestedstatus, autoRenew: pendingAutoRenew(row) };
     const plan = planOutbound({ requested, ion: sub, lastSynced: lastSyncedOf(row), now: ctx.clock.now() });
     switch (plan.kind) {
       case "none":
-        if (state !== SyncState.InSync && state !== SyncState.SentToIon) return result("none", "Nothing requested.");
-        if (state === SyncState.SentToIon) {
-          await update({ w365_syncstate: SyncState.InSync, w365_syncmessage: "No request pending." });
+        // Includes an auto-renew request toggled back before anything was sent: the row must not stay "Change requested".
+        if (state === SyncState.InSync) return done("none", "Nothing requested.");
+        if (state === SyncState.Conflict || state === SyncState.Error) {
+          return finishIfUnchanged(
+            { ...syncedBody(sub), w365_syncstate: SyncState.InSync, w365_syncmessage: "Request cleared; the row shows Ion's values." },
+            () => done("none", "Request cleared."),
+          );
         }
-        return result("none", "Nothing requested.");
+        return finishIfUnchanged({ w365_syncstate: SyncState.InSync, w365_syncmessage: "No request pending." }, () =>
+          done("none", "Nothing requested."),
+        );
       case "already-applied":
-        await update({ ...syncedBody(sub), ...CLEAR_REQUEST, w365_syncstate: SyncState.InSync, w365_syncmessage: plan.message });
-        report.add({ entity: "providersubscription", key: id, name, action: "cleared", message: plan.message });
-        return result("already-applied", plan.message);
+        return finishIfUnchanged(
+          { ...syncedBody(sub), ...CLEAR_REQUEST, w365_syncstate: SyncState.InSync, w365_syncmessage: plan.message },
+          () => {
+            report.add({ entity: "providersubscription", key: id, name, action: "cleared", message: plan.message });
+            return done("already-applied", plan.message);
+          },
+        );
       case "conflict":
         // The baseline moves to Ion's value, so saving the request again means "apply mine anyway".
-        await update({
-          w365_syncstate: SyncState.Conflict,
-          w365_syncmessage: plan.message.slice(0, 2000),
-          w365_lastsyncedquantity: sub.quantity,
-          w365_lastsyncedstatus: sub.status,
-          w365_lastsyncedautorenew: sub.autoRenew,
-        });
-        report.add({
-          entity: "providersubscription",
-          key: id,
-          name,
-          action: "conflict",
-          before: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.lastSynced }), {}) },
-          after: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.ion }), {}) },
-          message: plan.message,
-        });
-        return result("conflict", plan.message);
+        return finishIfUnchanged(
+          {
+            w365_syncstate: SyncState.Conflict,
+            w365_syncmessage: plan.message.slice(0, 2000),
+            w365_lastsyncedquantity: sub.quantity,
+            w365_lastsyncedstatus: sub.status,
+            w365_lastsyncedautorenew: sub.autoRenew,
+          },
+          () => {
+            report.add({
+              entity: "providersubscription",
+              key: id,
+              name,
+              action: "conflict",
+              before: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.lastSynced }), {}) },
+              after: { ...plan.conflicts.reduce((a, c) => ({ ...a, [c.field]: c.ion }), {}) },
+              message: plan.message,
+            });
+            return done("conflict", plan.message);
+          },
+        );
       case "refused":
-        await update({ w365_syncstate: SyncState.Error, w365_syncmessage: plan.message.slice(0, 2000) });
-        report.add({ entity: "providersubscription", key: id, name, action: "refused", message: plan.message });
-        return result("refused", plan.message);
-      case "send":
-        return await send(sub, plan.change, plan.message);
+        return finishIfUnchanged({ w365_syncstate: SyncState.Error, w365_syncmessage: plan.message.slice(0, 2000) }, () => {
+          report.add({ entity: "providersubscription", key: id, name, action: "refused", message: plan.message });
+          return done("refused", plan.message);
+        });
+      case "send": {
+        const blocked = await customerBlocksOrders();
+        if (blocked) {
+          return finishIfUnchanged({ w365_syncstate: SyncState.Error, w365_syncmessage: blocked }, () => {
+            report.add({ entity: "providersubscription", key: id, name, action: "refused", message: blocked });
+            return done("refused", blocked);
+          });
+        }
+        return await send(sub, plan.change, plan.message, takeOverRef);
+      }
     }
   } catch (error) {
     const e = ensureError(error);
@@ -182,7 +289,25 @@ export async function processOutboundRow(
         .update(SETS.providerSubscription, id, { w365_syncmessage: `Outbound failed: ${e.message}`.slice(0, 2000) })
         .catch(() => undefined);
     }
-    return result("failed", e.message);
+    return done("failed", e.message);
+  }
+
+  /** Why this row's customer may not order now (unmapped or ignored), or undefined when it may. */
+  async function customerBlocksOrders(): Promise<string | undefined> {
+    const providerAccountId = row._w365_provideraccount_value;
+    if (!providerAccountId) return undefined;
+    const account = await ctx.dv.tryRetrieve<{ w365_mappingstatus?: number | null; w365_name?: string | null }>(
+      SETS.providerAccount,
+      providerAccountId,
+      { select: ["w365_mappingstatus", "w365_name"] },
+    );
+    if (!account) return undefined;
+    const customer = account.w365_name ? `customer "${account.w365_name}"` : "this customer";
+    if (account.w365_mappingstatus === MappingStatus.Ignored)
+      return `Not sent: ${customer} is ignored, so its subscriptions place no orders. Map the customer, then save the request again.`;
+    if (account.w365_mappingstatus !== MappingStatus.Mapped)
+      return `Not sent: ${customer} is not mapped to a Work 365 account, so its subscriptions place no orders. Map it on the mapping page, then save the request again.`;
+    return undefined;
   }
 
   function syncedBody(sub: IonSubscription): Record<string, unknown> {
@@ -207,37 +332,71 @@ export async function processOutboundRow(
     return built.body;
   }
 
-  async function send(sub: IonSubscription, change: SubscriptionChange, message: string): Promise<OutboundResult> {
-    const referenceId = orderReferenceId({
-      connectionId: ctx.connection.id,
-      subscriptionRowId: id,
-      change,
-      previousOrderId: row.w365_lastorderid,
-    });
+  async function send(sub: IonSubscription, change: SubscriptionChange, message: string, takeOverRef?: string): Promise<Round> {
+    // The key of this intent: stable for every actor and retry until the intent is done (the previous
+    // claim's reference, not an order id recorded on the way, tells it apart from an earlier identical one).
+    const referenceId =
+      takeOverRef ??
+      orderReferenceId({ connectionId: ctx.connection.id, subscriptionRowId: id, change, previousOrderId: row.w365_orderreference });
     if (o.dryRun) {
       report.add({ entity: "order", key: id, name, action: "would-send", after: { ...change }, message });
-      return result("would-send", message, { referenceId });
+      return done("would-send", message, { referenceId });
     }
-    // Intent first: if this process dies after Ion accepted the order, the next run finds it by referenceId.
-    await update({
+    // The claim: only the actor whose conditional write lands may post; the rest re-read and find its order.
+    const claimed = await writeIfUnchanged({
       w365_orderreference: referenceId,
       w365_syncstate: SyncState.SentToIon,
       w365_syncmessage: `${message} Order reference ${referenceId}.`.slice(0, 2000),
     });
-    const order = await placeOnce(sub, change, referenceId);
+    if (!claimed) return again;
+    let order: IonOrder;
+    try {
+      order = await placeOnce(sub, change, referenceId);
+    } catch (caught) {
+      if (caught instanceof ClaimLostError) {
+        const pending = `Order ${referenceId}: Ion gave no clear answer and another run now tracks it.`;
+        return done("pending", pending, { referenceId });
+      }
+      if (!(caught instanceof OrderRefusedError)) throw caught;
+      const refusal = `Ion refused the order: ${caught.message}. Change the request and save it to try again.`.slice(0, 2000);
+      await update({ w365_syncstate: SyncState.Error, w365_syncmessage: refusal });
+      report.add({ entity: "order", key: id, name, action: "refused", after: { ...change }, message: refusal });
+      report.count("failed");
+      return done("refused", refusal, { referenceId });
+    }
     await update({ w365_lastorderid: order.orderId });
-    return track(order, referenceId);
+    return track(order, referenceId, sub);
+  }
+
+  /** Look-ups of the customer's orders for the one this claim placed (see isOrderOfClaim). */
+  async function findOrder(referenceId: string, sub: IonSubscription, change?: SubscriptionChange): Promise<IonOrder | undefined> {
+    for await (const order of ctx.ion.orders.list({ customerId })) {
+      if (isOrderOfClaim(order, { referenceId, sub, previousOrderId: row.w365_lastorderid, change })) return order;
+    }
+    return undefined;
   }
 
   /**
-   * Check-then-send, repeated: an order POST that fails ambiguously (no answer, 5xx, 429) may or may not
-   * have been placed, so Ion is asked for the referenceId again before any new attempt. Never two orders.
+   * Check-then-send under the claim. An order POST that fails ambiguously (no answer, 5xx, 429) may have
+   * been placed, and Ion may record it late: Ion is asked again for longer than the client's timeout,
+   * and a re-POST first takes the claim again (If-Match), so no one else posts meanwhile. Never two orders.
    */
   async function placeOnce(sub: IonSubscription, change: SubscriptionChange, referenceId: string): Promise<IonOrder> {
-    const maxAttempts = 4;
+    let claimEtag = (await readOutboundRow(ctx, id))?.["@odata.etag"];
     for (let attempt = 1; ; attempt++) {
-      const found = await ctx.ion.orders.findByReferenceId(customerId, referenceId);
-      if (found) return found;
+      if (attempt > 1) {
+        const late = await waitForOrder(ctx, customerId, { referenceId, sub, previousOrderId: row.w365_lastorderid, change });
+        if (late) return late;
+        const reclaimed = await writeIfUnchanged(
+          { w365_syncmessage: `Placing order ${referenceId} again (attempt ${attempt}): Ion has no record of the earlier attempt.` },
+          claimEtag,
+        );
+        if (!reclaimed) throw new ClaimLostError();
+        claimEtag = (await readOutboundRow(ctx, id))?.["@odata.etag"];
+      } else {
+        const found = await findOrder(referenceId, sub, change);
+        if (found) return found;
+      }
       try {
         await ctx.deps.hooks?.beforeOrder?.({ subscriptionId: id, referenceId });
         const order = await ctx.ion.orders.create(customerId, buildSubscriptionUpdateOrder(sub, change, referenceId));
@@ -252,17 +411,20 @@ export async function processOutboundRow(
         return order;
       } catch (error) {
         const ambiguous = error instanceof IonNetworkError || error instanceof IonServerError || error instanceof IonRateLimitError;
-        if (!ambiguous || attempt >= maxAttempts) throw error;
+        if (!ambiguous) {
+          if (isRefusal(error)) throw new OrderRefusedError(ensureError(error));
+          throw error;
+        }
+        if (attempt >= MAX_ORDER_ATTEMPTS) throw error;
         ctx.logger.warn(
-          `order placement got no clear answer, attempt ${attempt} of ${maxAttempts}; checking Ion for reference ${referenceId}`,
+          `order placement got no clear answer, attempt ${attempt} of ${MAX_ORDER_ATTEMPTS}; looking for reference ${referenceId} in Ion`,
           { subscription: id },
         );
-        await ctx.sleep(backoffMs(attempt, { ...DEFAULT_RETRY, baseDelayMs: 500, maxDelayMs: 10_000 }));
       }
     }
   }
 
-  async function track(initial: IonOrder, referenceId: string): Promise<OutboundResult> {
+  async function track(initial: IonOrder, referenceId: string, sub: IonSubscription): Promise<Round> {
     let order = initial;
     const maxPolls = o.maxPolls ?? DEFAULT_ORDER_POLLS;
     for (let poll = 1; !TERMINAL_ORDER_STATUSES.has(String(order.status).toUpperCase()) && poll <= maxPolls; poll++) {
@@ -270,27 +432,7 @@ export async function processOutboundRow(
       order = await ctx.ion.orders.get(customerId, order.orderId);
     }
     const status = String(order.status).toUpperCase();
-    if (status === "COMPLETED") {
-      const fresh = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
-      const message = `Applied in Ion by order ${order.orderId}.`;
-      await update({
-        ...syncedBody(fresh),
-        ...CLEAR_REQUEST,
-        w365_syncstate: SyncState.InSync,
-        w365_syncmessage: message,
-        w365_lastorderid: order.orderId,
-      });
-      report.add({
-        entity: "order",
-        key: id,
-        name,
-        action: "order-completed",
-        before: { quantity: row.w365_quantity, status: row.w365_status, autoRenew: row.w365_autorenew },
-        after: { quantity: fresh.quantity, status: fresh.status, autoRenew: fresh.autoRenew },
-        message,
-      });
-      return result("applied", message, { orderId: order.orderId, referenceId });
-    }
+    if (status === "COMPLETED") return completed(order, referenceId, sub);
     if (status === "ERROR" || status === "CANCELED") {
       const detail =
         order.errors
@@ -301,13 +443,90 @@ export async function processOutboundRow(
       await update({ w365_syncstate: SyncState.Error, w365_syncmessage: message.slice(0, 2000), w365_lastorderid: order.orderId });
       report.add({ entity: "order", key: id, name, action: "order-failed", message });
       report.count("failed");
-      return result("failed", message, { orderId: order.orderId, referenceId });
+      return done("failed", message, { orderId: order.orderId, referenceId });
     }
     const message = `Order ${order.orderId} is ${status} in Ion; the next outbound sync keeps tracking it.`;
     await update({ w365_syncstate: SyncState.SentToIon, w365_syncmessage: message, w365_lastorderid: order.orderId });
     report.add({ entity: "order", key: id, name, action: "order-pending", message });
-    return result("pending", message, { orderId: order.orderId, referenceId });
+    return done("pending", message, { orderId: order.orderId, referenceId });
   }
+
+  /**
+   * The order completed: store Ion's values and clear what it satisfied, conditionally on the row as
+   * read now. A request the admin made while the order was pending (another value, or a revert) is
+   * newer than the order: it stays, and the next round sends it.
+   */
+  async function completed(order: IonOrder, referenceId: string, before: IonSubscription): Promise<Round> {
+    const fresh = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
+    const item = itemFor(order, before.subscriptionId) ?? order.items[0];
+    const carried = item ? carriedChange(item) : {};
+    const applied = `Applied in Ion by order ${order.orderId}.`;
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const now = await readOutboundRow(ctx, id);
+      // Gone, or another actor already finished this order and moved on.
+      if (!now || now.w365_orderreference !== referenceId) break;
+      const remaining = remainingIntent(now, fresh, carried);
+      const body: Record<string, unknown> = { ...syncedBody(fresh), w365_lastorderid: order.orderId };
+      if (remaining) {
+        const newer = Object.entries(remaining)
+          .map(([k, v]) => `${k} → ${String(v)}`)
+          .join(", ");
+        body.w365_requestedautorenew = remaining.autoRenew ?? fresh.autoRenew;
+        body.w365_syncstate = SyncState.ChangeRequested;
+        body.w365_syncmessage = `${applied} Your newer request (${newer}) is sent next.`;
+      } else {
+        Object.assign(body, CLEAR_REQUEST, { w365_syncstate: SyncState.InSync, w365_syncmessage: applied });
+      }
+      if (await writeIfUnchanged(body, now["@odata.etag"])) {
+        reportCompleted(order, fresh, applied);
+        return remaining
+          ? { done: false, result: { subscriptionId: id, outcome: "applied", message: applied } }
+          : done("applied", applied, { orderId: order.orderId, referenceId });
+      }
+    }
+    reportCompleted(order, fresh, applied);
+    return done("applied", applied, { orderId: order.orderId, referenceId });
+  }
+
+  function reportCompleted(order: IonOrder, fresh: IonSubscription, message: string): void {
+    report.add({
+      entity: "order",
+      key: id,
+      name,
+      action: "order-completed",
+      before: { quantity: row.w365_quantity, status: row.w365_status, autoRenew: row.w365_autorenew },
+      after: { quantity: fresh.quantity, status: fresh.status, autoRenew: fresh.autoRenew, orderId: order.orderId },
+      message,
+    });
+  }
+}
+
+/** Looks for the claim's order now and again over the settle pauses (longer than the client's timeout in total). */
+async function waitForOrder(
+  ctx: SyncContext,
+  customerId: string,
+  o: { referenceId: string; sub: IonSubscription; previousOrderId?: string | null; change?: SubscriptionChange },
+): Promise<IonOrder | undefined> {
+  const find = async () => {
+    for await (const order of ctx.ion.orders.list({ customerId })) if (isOrderOfClaim(order, o)) return order;
+    return undefined;
+  };
+  const first = await find();
+  if (first) return first;
+  for (const delay of settleDelays(ctx.deps.ion?.timeoutMs ?? DEFAULT_TIMEOUT_MS)) {
+    await ctx.sleep(delay);
+    const found = await find();
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A clear "no" from Ion at POST: nothing was placed, and sending the same again would be refused again. */
+function isRefusal(error: unknown): boolean {
+  if (error instanceof IonValidationError || error instanceof IonNotFoundError || error instanceof IonConflictError) return true;
+  if (!(error instanceof IonApiError)) return false;
+  const status = error.statusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 408 && status !== 429;
 }
 
 /** Rows with work: a request, or an order being tracked. */

@@ -233,8 +233,16 @@ describe("subscriptionChanged", () => {
     expect(outcome.status).toBe(202);
     expect(queued).toStrictEqual([{ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" }]);
     expect(dataverseCalls.filter((c) => c.fn === "update")).toMatchObject([
-      { entitySet: "w365_providersubscriptions", args: { key: SUBSCRIPTION_ID, body: { w365_syncstate: 365000001 } } },
+      { entitySet: "w365_providersubscriptions", args: { key: SUBSCRIPTION_ID, body: { w365_syncstate: 365000001 }, ifMatch: 'W/"7"' } },
     ]);
+  });
+
+  it("never overwrites Sent to Ion with Change requested (the worker tracks the order already out) but still queues", async () => {
+    const { deps, queued, dataverseCalls } = recordingDeps({ subscription: { w365_syncstate: 365000002, "@odata.etag": 'W/"9"' } });
+    const outcome = await dispatch(ctxOf(subscriptionUpdateContext({ w365_requestedquantity: 12 })), deps);
+    expect(outcome.status).toBe(202);
+    expect(dataverseCalls.filter((c) => c.fn === "update")).toStrictEqual([]);
+    expect(queued).toHaveLength(1);
   });
 
   it("ignores the connector's own writes (no echo loop)", async () => {

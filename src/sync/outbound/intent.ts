@@ -1,0 +1,120 @@
+/**
+ * Pure rules that keep one Ion order per admin intent when several actors (webhook deliveries, queue
+ * workers on several instances, the schedule, the CLI) and the admin act on one subscription row:
+ * - how the order this row placed is recognised in Ion (by its referenceId, else by what it carries);
+ * - how long to look for an order whose POST got no clear answer before anything may post again;
+ * - what is still requested once an order completed (a request newer than the order is kept).
+ */
+import type { IonOrder, IonOrderItem, IonSubscription } from "../../ion";
+import { normalizeRequestedStatus, type RequestedStatus, statusBucket, type SubscriptionChange } from "./policy";
+
+/** What an UPDATE order item carries (Microsoft attribute vocabulary: renewalSetting, statusUpdate). */
+export function carriedChange(item: IonOrderItem): SubscriptionChange {
+  const attr = (name: string) => item.attributes.find((a) => a.name.toLowerCase() === name.toLowerCase())?.value?.toLowerCase();
+  const change: SubscriptionChange = {};
+  if (typeof item.quantity === "number") change.quantity = item.quantity;
+  const renewal = attr("renewalSetting");
+  if (renewal === "auto-on" || renewal === "auto-off") change.autoRenew = renewal === "auto-on";
+  const status = attr("statusUpdate");
+  if (status === "active" || status === "suspended" || status === "deleted") change.status = status;
+  return change;
+}
+
+/** The item of `order` that changes `subscriptionId` (the provider subscription id), if any. */
+export function itemFor(order: IonOrder, subscriptionId: string | undefined): IonOrderItem | undefined {
+  if (!subscriptionId) return undefined;
+  return order.items.find((i) => (i.action ?? "").toUpperCase() === "UPDATE" && i.resourceId === subscriptionId);
+}
+
+function epoch(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * True when `order` is the one this row placed for its current claim. First by referenceId (on the
+ * order or an item). Ion does not promise to echo a caller's referenceId on every order type, so
+ * second by content: an UPDATE of the same provider subscription, created after the subscription was
+ * last changed (both times are Ion's own clock: an earlier order that completed changed the
+ * subscription after it was created), not the row's previous order, and (when known) carrying the
+ * same quantity, renewal and status. The claim on the row (see runner.ts) ensures no other actor of
+ * this connector places an order for the subscription meanwhile.
+ */
+export function isOrderOfClaim(
+  order: IonOrder,
+  o: { referenceId: string; sub: IonSubscription; previousOrderId?: string | null; change?: SubscriptionChange },
+): boolean {
+  if (order.referenceId === o.referenceId || order.items.some((i) => i.referenceId === o.referenceId)) return true;
+  if (o.previousOrderId && order.orderId === o.previousOrderId) return false;
+  const item = itemFor(order, o.sub.subscriptionId);
+  if (!item) return false;
+  // An order carrying another caller's reference is not ours, whatever it changes.
+  if (item.referenceId || order.referenceId) return false;
+  const created = epoch(order.createTime);
+  const subChanged = epoch(o.sub.lastUpdatedDate);
+  if (created === undefined || subChanged === undefined || created <= subChanged) return false;
+  if (o.change) {
+    const carried = carriedChange(item);
+    if ((o.change.quantity ?? o.sub.quantity) !== carried.quantity) return false;
+    if (o.change.autoRenew !== undefined && carried.autoRenew !== o.change.autoRenew) return false;
+    if (o.change.status !== undefined && carried.status !== o.change.status) return false;
+  }
+  return true;
+}
+
+/**
+ * Pauses between look-ups for an order whose POST got no clear answer (or whose claimer is silent):
+ * they add up to more than 2.5 × the client's per-request timeout, longer than a claimer's look-up and
+ * POST can take together, so an order Ion records as late as the POST could still be running is seen
+ * before anyone posts again.
+ */
+export function settleDelays(timeoutMs: number): number[] {
+  const target = Math.ceil(timeoutMs * 2.5);
+  const delays: number[] = [];
+  let total = 0;
+  for (let next = Math.max(50, Math.min(1000, Math.ceil(timeoutMs / 8))); total <= target; next = Math.min(next * 2, 15_000)) {
+    delays.push(next);
+    total += next;
+  }
+  return delays;
+}
+
+export interface RowRequest {
+  w365_requestedquantity?: number | null;
+  w365_requestedstatus?: string | null;
+  w365_requestedautorenew?: boolean | null;
+  w365_lastsyncedautorenew?: boolean | null;
+}
+
+export interface RemainingIntent {
+  quantity?: number;
+  status?: RequestedStatus | "invalid";
+  /** Set when the admin's auto-renew request still differs from Ion after the order. */
+  autoRenew?: boolean;
+}
+
+/**
+ * What the row still asks for once `carried` was applied and Ion shows `ion`: a request equal to Ion's
+ * value is done; one that differs is newer than the order (the admin changed it while the order was
+ * pending) and wins. Auto-renew has no empty value, so its request counts when it differs from both
+ * Ion and either the last synced value or what the order carried (the admin toggled it back).
+ */
+export function remainingIntent(
+  row: RowRequest,
+  ion: { quantity: number; status: string; autoRenew: boolean },
+  carried: SubscriptionChange,
+): RemainingIntent | undefined {
+  const remaining: RemainingIntent = {};
+  const q = row.w365_requestedquantity;
+  if (q !== null && q !== undefined && q !== ion.quantity) remaining.quantity = q;
+  const s = normalizeRequestedStatus(row.w365_requestedstatus);
+  if (s !== undefined && s !== statusBucket(ion.status)) remaining.status = s;
+  const r = row.w365_requestedautorenew;
+  if (typeof r === "boolean" && r !== ion.autoRenew) {
+    const askedBefore = r !== row.w365_lastsyncedautorenew;
+    const changedSinceOrder = carried.autoRenew !== undefined && r !== carried.autoRenew;
+    if (askedBefore || changedSinceOrder) remaining.autoRenew = r;
+  }
+  return Object.keys(remaining).length > 0 ? remaining : undefined;
+}

@@ -1,0 +1,73 @@
+import type { IonOrder, IonSubscription } from "../../../../src/ion";
+import { isOrderOfClaim, remainingIntent, settleDelays } from "../../../../src/sync/outbound/intent";
+
+const sub = {
+  id: "s1",
+  subscriptionId: "p-1",
+  quantity: 5,
+  status: "active",
+  autoRenew: true,
+  lastUpdatedDate: "2026-11-01T00:00:00Z",
+} as IonSubscription;
+const order = (o: Partial<IonOrder> & { quantity?: number; ref?: string }): IonOrder => ({
+  orderId: "7",
+  name: "n",
+  customerId: "1",
+  status: "NEW",
+  errors: [],
+  createTime: "2026-11-01T00:00:01Z",
+  items: [
+    {
+      action: "UPDATE",
+      resourceId: "p-1",
+      quantity: o.quantity ?? 6,
+      attributes: [],
+      errors: [],
+      ...(o.ref ? { referenceId: o.ref } : {}),
+    },
+  ],
+  raw: {},
+  ...o,
+});
+
+describe("isOrderOfClaim", () => {
+  it("finds the order by referenceId, else by what it carries when Ion does not echo the referenceId", () => {
+    expect(isOrderOfClaim(order({ ref: "w365-a" }), { referenceId: "w365-a", sub })).toBe(true);
+    expect(isOrderOfClaim(order({}), { referenceId: "w365-a", sub, change: { quantity: 6 } })).toBe(true);
+  });
+  it("never takes an older order, the previous order, another caller's order or other content for this claim's", () => {
+    expect(isOrderOfClaim(order({ createTime: "2026-10-31T00:00:00Z" }), { referenceId: "w365-a", sub })).toBe(false);
+    expect(isOrderOfClaim(order({}), { referenceId: "w365-a", sub, previousOrderId: "7" })).toBe(false);
+    expect(isOrderOfClaim(order({ ref: "other" }), { referenceId: "w365-a", sub })).toBe(false);
+    expect(isOrderOfClaim(order({ quantity: 9 }), { referenceId: "w365-a", sub, change: { quantity: 6 } })).toBe(false);
+  });
+});
+
+describe("settleDelays", () => {
+  it("adds up to more than 2.5 times the client's timeout", () => {
+    for (const t of [300, 500, 60_000]) expect(settleDelays(t).reduce((a, b) => a + b, 0)).toBeGreaterThan(2.5 * t);
+  });
+});
+
+describe("remainingIntent", () => {
+  const ion = { quantity: 6, status: "active", autoRenew: false };
+  it("nothing left when Ion has what is requested", () => {
+    expect(
+      remainingIntent({ w365_requestedquantity: 6, w365_requestedautorenew: false, w365_lastsyncedautorenew: true }, ion, {
+        quantity: 6,
+        autoRenew: false,
+      }),
+    ).toBeUndefined();
+  });
+  it("keeps a quantity the admin changed while the order was pending", () => {
+    expect(remainingIntent({ w365_requestedquantity: 5 }, ion, { quantity: 6 })).toStrictEqual({ quantity: 5 });
+  });
+  it("keeps an auto-renew request toggled back while the order was pending", () => {
+    expect(remainingIntent({ w365_requestedautorenew: true, w365_lastsyncedautorenew: true }, ion, { autoRenew: false })).toStrictEqual({
+      autoRenew: true,
+    });
+  });
+  it("an auto-renew change made in Ion alone is not a request", () => {
+    expect(remainingIntent({ w365_requestedautorenew: true, w365_lastsyncedautorenew: true }, ion, { quantity: 6 })).toBeUndefined();
+  });
+});
