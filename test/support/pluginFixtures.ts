@@ -222,9 +222,9 @@ export function recordingDeps(
         if (entitySet === "w365_provideraccounts")
           return (rows.providerAccount === false ? undefined : { w365_provideraccountid: key }) as T | undefined;
         if (entitySet === "w365_providersubscriptions")
-          return (rows.subscription === false ? undefined : (rows.subscription ?? { w365_syncstate: 365000000, "@odata.etag": 'W/"7"' })) as
-            | T
-            | undefined;
+          return (
+            rows.subscription === false ? undefined : (rows.subscription ?? { w365_syncstate: 365000000, "@odata.etag": 'W/"7"' })
+          ) as T | undefined;
         return undefined;
       },
       query: <T>(entitySet: string, o?: unknown): AsyncIterable<T> => {
