@@ -576,5 +576,29 @@ export const customApis = {
   w365_VerifyConnectivity: w365_VerifyConnectivityMetadata,
 } as const;
 
+/** Names only, for code that needs no more (a browser bundle then carries a few strings, not whole tables). */
+export const logicalNames = {
+  account: "account",
+  w365_provideraccount: "w365_provideraccount",
+  w365_providerconnection: "w365_providerconnection",
+  w365_providersubscription: "w365_providersubscription",
+  w365_syncrun: "w365_syncrun",
+} as const;
+
+export const entitySets = {
+  account: "accounts",
+  w365_provideraccount: "w365_provideraccounts",
+  w365_providerconnection: "w365_providerconnections",
+  w365_providersubscription: "w365_providersubscriptions",
+  w365_syncrun: "w365_syncruns",
+} as const;
+
+export const customApiNames = {
+  w365_MapProviderAccount: "w365_MapProviderAccount",
+  w365_SyncProviderAccounts: "w365_SyncProviderAccounts",
+  w365_SyncSubscriptions: "w365_SyncSubscriptions",
+  w365_VerifyConnectivity: "w365_VerifyConnectivity",
+} as const;
+
 export type TableLogicalName = keyof typeof tables;
 export type CustomApiName = keyof typeof customApis;
