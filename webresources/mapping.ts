@@ -315,7 +315,7 @@ export class MappingPage {
           ? h(
               "div",
               {},
-              h("div", { class: "muted" }, "Suggested"),
+              h("div", { class: "muted" }, mappingStatusLabel("suggested")),
               h("span", { class: "account" }, row.suggestedAccountName ?? row.suggestedAccountId),
             )
           : h("span", { class: "muted" }, "None");

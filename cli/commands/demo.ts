@@ -19,7 +19,7 @@ import {
 import { ConnectorError, ensureError } from "../../src/shared/errors";
 import { redact } from "../../src/shared/redact";
 import { sleep } from "../../src/shared/retry";
-import { MappingStatus, SETS, SyncState } from "../../src/sync/schema";
+import { ConnectionStatus, MappingStatus, SETS, SyncState } from "../../src/sync/schema";
 import type { Output } from "../output";
 import { createTaskList } from "../tasks";
 
@@ -92,7 +92,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
       });
       const status = choiceLabel(w365_providerconnection_w365_statusLabels, row.w365_status) ?? String(row.w365_status);
       report.verify = { status, message: row.w365_statusmessage, refreshTokenExpiresOn: row.w365_refreshtokenexpireson };
-      if (status !== "Connected")
+      if (Number(row.w365_status) !== ConnectionStatus.Connected)
         throw new DemoError("DEMO_VERIFY_FAILED", `Verify Connectivity ended with "${status}": ${String(row.w365_statusmessage ?? "")}`);
       return { value: undefined, detail: `${status}; refresh token expires ${String(row.w365_refreshtokenexpireson ?? "?")}` };
     });
