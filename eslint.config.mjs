@@ -120,6 +120,23 @@ export default tseslint.config(
   },
 
   {
+    // Choice values (the publisher's 36500xxxx range) are written only in the schema generated from solution/
+    // (src/schema/generated.ts, `npm run gen:schema`); code imports them. Tests may pin contract values.
+    name: "repo/choice-values",
+    files: ["**/*.ts", "**/*.tsx"],
+    ignores: ["src/schema/generated.ts", "test/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "Literal[raw=/^36500\\d{4}$/]",
+          message: "Choice values come from src/schema (generated from solution/ by npm run gen:schema); import the constant instead.",
+        },
+      ],
+    },
+  },
+
+  {
     // Plain CommonJS JavaScript: launchers, build scripts, jest config.
     name: "repo/commonjs",
     files: ["**/*.js", "**/*.cjs"],

@@ -12,10 +12,10 @@ import { type BatchOperation, type BatchOptions, type BatchResult, DataverseClie
 import { ensureError } from "../src/shared/errors";
 import { tuneHeapGrowth } from "../src/shared/heap";
 import { silentLogger } from "../src/shared/logger";
-import { runSync, type SyncKind } from "../src/sync";
+import { runSync, SETS, type SyncKind } from "../src/sync";
 
 /** The tables whose rows are the sync's data (everything else it writes is bookkeeping). */
-export const DATA_SETS = new Set(["w365_provideraccounts", "w365_providersubscriptions"]);
+export const DATA_SETS = new Set<string>([SETS.providerAccount, SETS.providerSubscription]);
 
 export interface ChildRequest {
   dataverseUrl: string;

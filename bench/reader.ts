@@ -7,13 +7,13 @@
  */
 import type { DataverseClient } from "../src/dataverse";
 import { mapPool } from "../src/shared/pool";
-import { ACCOUNT_MATCH_COLUMNS, PROVIDER_ACCOUNT_STATE_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS } from "../src/sync/schema";
+import { ACCOUNT_MATCH_COLUMNS, PROVIDER_ACCOUNT_STATE_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS } from "../src/sync/schema";
 
 /** Columns the sync reads per data set (the floor's reads). */
 export const READ_COLUMNS: Record<string, readonly string[]> = {
-  w365_provideraccounts: PROVIDER_ACCOUNT_STATE_COLUMNS,
-  w365_providersubscriptions: PROVIDER_SUBSCRIPTION_STATE_COLUMNS,
-  accounts: ACCOUNT_MATCH_COLUMNS,
+  [SETS.providerAccount]: PROVIDER_ACCOUNT_STATE_COLUMNS,
+  [SETS.providerSubscription]: PROVIDER_SUBSCRIPTION_STATE_COLUMNS,
+  [SETS.account]: ACCOUNT_MATCH_COLUMNS,
 };
 
 export interface ReaderInput {
@@ -52,7 +52,7 @@ export async function runReader(input: ReaderInput): Promise<ReaderResult> {
   const dataverse = async () => {
     for (const set of Object.keys(input.reads)) {
       const select = [...(READ_COLUMNS[set] ?? [])];
-      const filter = set === "accounts" ? undefined : `_w365_connection_value eq ${input.connectionId}`;
+      const filter = set === SETS.account ? undefined : `_w365_connection_value eq ${input.connectionId}`;
       for await (const page of input.dv.queryPages(set, { select, filter, pageSize: 5000 })) dataverseRows += page.length;
     }
   };

@@ -16,7 +16,7 @@ import { DataverseClient } from "../src/dataverse";
 import { ensureError, ValidationError } from "../src/shared/errors";
 import { silentLogger } from "../src/shared/logger";
 import { redact, registerSecret } from "../src/shared/redact";
-import { MappingStatus } from "../src/sync";
+import { ConnectionStatus, MappingStatus, SETS } from "../src/sync";
 import { PROFILE_CONCURRENCY } from "../src/sync/accounts";
 import { WRITE_CONCURRENCY } from "../src/sync/writer";
 import { type BenchArgs, parseBenchArgs, USAGE } from "./args";
@@ -28,7 +28,7 @@ import { runReader } from "./reader";
 import { type BenchResults, contractProblems, evaluateTargets, renderMarkdown, RUN_NAMES, type RunName, type RunResult } from "./result";
 import { renderThrottledMarkdown, throttledChecks, type ThrottledResults, type ThrottledRun, throttledTotals } from "./throttled";
 
-const DATA_TABLES = ["w365_provideraccounts", "w365_providersubscriptions"] as const;
+const DATA_TABLES = [SETS.providerAccount, SETS.providerSubscription] as const;
 type DataTable = (typeof DATA_TABLES)[number];
 /** Columns that change on every write whatever the content (not content). */
 const SYSTEM_COLUMNS = new Set([
@@ -69,9 +69,9 @@ export function changedRows(before: Map<string, SnapshotRow>, after: Map<string,
 }
 
 async function snapshot(dv: DataverseClient, connectionId: string): Promise<Snapshot> {
-  const out = { w365_provideraccounts: new Map(), w365_providersubscriptions: new Map() } as Snapshot;
+  const out = { [SETS.providerAccount]: new Map(), [SETS.providerSubscription]: new Map() } as Snapshot;
   for (const table of DATA_TABLES) {
-    const idColumn = table === "w365_provideraccounts" ? "w365_provideraccountid" : "w365_providersubscriptionid";
+    const idColumn = table === SETS.providerAccount ? "w365_provideraccountid" : "w365_providersubscriptionid";
     for await (const page of dv.queryPages<Record<string, unknown>>(table, {
       filter: `_w365_connection_value eq ${connectionId}`,
       pageSize: 5000,
@@ -222,7 +222,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   });
   const accounts = benchAccounts(args.seed, await ion.control.customers());
   const seeded = await inspect.batch(
-    accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body })),
+    accounts.map((body) => ({ method: "POST" as const, entitySet: SETS.account, body })),
     { batchSize: 1000, concurrency: 2 },
   );
   const bad = seeded.find((r) => !r.ok);
@@ -236,10 +236,10 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
       : {}),
     w365_country: "US",
     w365_currencycode: "USD",
-    w365_status: 365000000,
+    w365_status: ConnectionStatus.NotVerified,
   });
-  const connectionId = await inspect.create("w365_providerconnections", connection("StreamOne Ion (bench)", true));
-  const loaderConnectionId = await inspect.create("w365_providerconnections", connection("Bare loader (bench, never synced)", false));
+  const connectionId = await inspect.create(SETS.connection, connection("StreamOne Ion (bench)", true));
+  const loaderConnectionId = await inspect.create(SETS.connection, connection("Bare loader (bench, never synced)", false));
   // Creating a connector starts Verify Connectivity through its webhook (as for an admin): let it finish.
   await sandbox.whenIdle();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "streamone-bench-"));

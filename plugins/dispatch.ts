@@ -2,6 +2,7 @@
  * Message name + table → handler. Anything not registered here is refused with a 400 before any
  * work, so a misregistered step shows up as a failed system job with a clear reason.
  */
+import { customApiNames, logicalNames } from "../src/schema";
 import { connectionChanged } from "./connectionChanged";
 import type { WebhookContext } from "./context";
 import { mapProviderAccount } from "./mapProviderAccount";
@@ -20,13 +21,13 @@ interface Route {
 }
 
 export const ROUTES: readonly Route[] = [
-  { message: "w365_VerifyConnectivity", entity: "w365_providerconnection", handler: verifyConnectivity },
-  { message: "w365_SyncProviderAccounts", entity: "w365_providerconnection", handler: syncProviderAccounts },
-  { message: "w365_SyncSubscriptions", entity: "w365_providerconnection", handler: syncSubscriptions },
-  { message: "w365_MapProviderAccount", entity: "w365_provideraccount", handler: mapProviderAccount },
-  { message: "Update", entity: "w365_providersubscription", handler: subscriptionChanged },
-  { message: "Create", entity: "w365_providerconnection", handler: connectionChanged },
-  { message: "Update", entity: "w365_providerconnection", handler: connectionChanged },
+  { message: customApiNames.w365_VerifyConnectivity, entity: logicalNames.w365_providerconnection, handler: verifyConnectivity },
+  { message: customApiNames.w365_SyncProviderAccounts, entity: logicalNames.w365_providerconnection, handler: syncProviderAccounts },
+  { message: customApiNames.w365_SyncSubscriptions, entity: logicalNames.w365_providerconnection, handler: syncSubscriptions },
+  { message: customApiNames.w365_MapProviderAccount, entity: logicalNames.w365_provideraccount, handler: mapProviderAccount },
+  { message: "Update", entity: logicalNames.w365_providersubscription, handler: subscriptionChanged },
+  { message: "Create", entity: logicalNames.w365_providerconnection, handler: connectionChanged },
+  { message: "Update", entity: logicalNames.w365_providerconnection, handler: connectionChanged },
 ];
 
 /** Finds the handler for a context (message names compare case-insensitively, as Dataverse's do). */

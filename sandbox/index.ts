@@ -10,6 +10,7 @@ import * as path from "node:path";
 
 import { DataverseClient } from "../src/dataverse";
 import { deploySolution } from "../src/deploy";
+import { entitySets } from "../src/schema";
 import { ValidationError } from "../src/shared/errors";
 import { type Logger, silentLogger } from "../src/shared/logger";
 import { registerSecret } from "../src/shared/redact";
@@ -221,12 +222,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
 /** Seeds the reseller's existing Work 365 accounts once (skipped when accounts already exist, e.g. with --data). */
 async function seedExistingAccounts(dataverse: DataverseClient, seed: number, customers: number): Promise<number> {
-  for await (const page of dataverse.queryPages("accounts", { select: ["accountid"], top: 1 })) {
+  for await (const page of dataverse.queryPages(entitySets.account, { select: ["accountid"], top: 1 })) {
     if (page.length > 0) return 0;
   }
   const accounts = generateCrmAccounts(seed, customers);
   const results = await dataverse.batch(
-    accounts.map((body) => ({ method: "POST" as const, entitySet: "accounts", body: body as unknown as Record<string, unknown> })),
+    accounts.map((body) => ({ method: "POST" as const, entitySet: entitySets.account, body: body as unknown as Record<string, unknown> })),
     { continueOnError: true },
   );
   return results.filter((r) => r.ok).length;

@@ -4,6 +4,7 @@
 // - elsewhere (a custom page without Xrm, the local Admin Hub harness), a same-origin `fetch` to the Web API,
 //   which carries the signed-in user's session cookie in Dataverse and the harness's proxy credentials locally.
 
+import { entitySets, logicalNames } from "../src/schema";
 import { ConnectorError } from "../src/shared/errors";
 
 export type CustomApiParameterType = "Boolean" | "String" | "Guid";
@@ -41,14 +42,14 @@ export class CustomApiError extends ConnectorError {
 export const WEB_API_PATH = "/api/data/v9.2";
 
 export const CONNECTOR_TARGET = (id: string): BoundTarget => ({
-  logicalName: "w365_providerconnection",
-  entitySet: "w365_providerconnections",
+  logicalName: logicalNames.w365_providerconnection,
+  entitySet: entitySets.w365_providerconnection,
   id: stripBraces(id),
 });
 
 export const PROVIDER_ACCOUNT_TARGET = (id: string): BoundTarget => ({
-  logicalName: "w365_provideraccount",
-  entitySet: "w365_provideraccounts",
+  logicalName: logicalNames.w365_provideraccount,
+  entitySet: entitySets.w365_provideraccount,
   id: stripBraces(id),
 });
 

@@ -1,6 +1,7 @@
 // Verify and sync as the admin UI runs them: start through the custom API, then follow the outcome the webhook
 // handlers write to records (a custom API answered by a webhook cannot return data), until it ends.
 
+import { customApiNames, logicalNames } from "../src/schema";
 import { ConnectorError } from "../src/shared/errors";
 import { CONNECTOR_TARGET, type ExecuteCustomApi, newRequestId } from "./customApi";
 import {
@@ -15,7 +16,9 @@ import {
   toSyncRunView,
 } from "./records";
 
-export type SyncApiName = "w365_SyncProviderAccounts" | "w365_SyncSubscriptions";
+export const SYNC_PROVIDER_ACCOUNTS = customApiNames.w365_SyncProviderAccounts;
+export const SYNC_SUBSCRIPTIONS = customApiNames.w365_SyncSubscriptions;
+export type SyncApiName = typeof SYNC_PROVIDER_ACCOUNTS | typeof SYNC_SUBSCRIPTIONS;
 
 /** How long the UI follows a run before telling the admin it is still going (the run itself is not stopped). */
 export const DEFAULT_RUN_TIMEOUT_MS = 15 * 60 * 1000;
@@ -49,13 +52,13 @@ export class PollAbortedError extends ConnectorError {
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function readConnector(api: RecordsApi, id: string): Promise<ConnectorView> {
-  const row = await api.retrieveRecord("w365_providerconnection", id, `?$select=${CONNECTOR_COLUMNS_SELECT.join(",")}`);
+  const row = await api.retrieveRecord(logicalNames.w365_providerconnection, id, `?$select=${CONNECTOR_COLUMNS_SELECT.join(",")}`);
   return toConnectorView({ w365_providerconnectionid: id, ...row });
 }
 
 export async function findSyncRun(api: RecordsApi, requestId: string): Promise<SyncRunView | undefined> {
   const result = await api.retrieveMultipleRecords(
-    "w365_syncrun",
+    logicalNames.w365_syncrun,
     `?$select=${SYNC_RUN_SELECT.join(",")}&$filter=w365_requestid eq ${odataString(requestId)}&$orderby=createdon desc&$top=1`,
   );
   const row = result.entities[0];
@@ -80,7 +83,7 @@ export async function startSync(
     parameters: {
       RequestId: { type: "String", value: requestId },
       DryRun: { type: "Boolean", value: options.dryRun },
-      ...(api === "w365_SyncSubscriptions" ? { ProviderAccountId: { type: "Guid" as const, value: options.providerAccountId } } : {}),
+      ...(api === SYNC_SUBSCRIPTIONS ? { ProviderAccountId: { type: "Guid" as const, value: options.providerAccountId } } : {}),
     },
   });
   return { requestId };
@@ -132,7 +135,7 @@ export async function verifyConnector(
   const now = options.now ?? Date.now;
   const before = await readConnector(api, connectionId);
   const beforeStamp = before.lastVerifiedOn?.getTime() ?? 0;
-  await execute({ name: "w365_VerifyConnectivity", target: CONNECTOR_TARGET(connectionId) });
+  await execute({ name: customApiNames.w365_VerifyConnectivity, target: CONNECTOR_TARGET(connectionId) });
   const deadline = now() + (options.timeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS);
   for (;;) {
     if (options.signal?.aborted) throw new PollAbortedError();

@@ -1,6 +1,15 @@
 // Typed views over the Dataverse rows the admin UI reads, and the narrow data-access interface both the PCF control
 // (context.webAPI) and the web resources (Xrm.WebApi) satisfy. Pure mapping: no I/O here.
 
+import {
+  choiceLabel,
+  w365_provideraccount_w365_mappingstatus,
+  w365_provideraccount_w365_mappingstatusLabels,
+  w365_providerconnection_w365_status,
+  type w365_providerconnectionColumn,
+  type w365_syncrunColumn,
+} from "../src/schema";
+
 export type Row = Record<string, unknown>;
 
 /** The subset of context.webAPI / Xrm.WebApi the UI uses (logical names, OData query strings). */
@@ -50,11 +59,12 @@ export function recordsApiFrom(webApi: ODataWebApi): RecordsApi {
   };
 }
 
+/** Connection status values (generated from the solution) under the keys the UI's strings use. */
 export const CONNECTOR_STATUS = {
-  notVerified: 365000000,
-  connected: 365000001,
-  failed: 365000002,
-  credentialsExpired: 365000003,
+  notVerified: w365_providerconnection_w365_status.NotVerified,
+  connected: w365_providerconnection_w365_status.Connected,
+  failed: w365_providerconnection_w365_status.Failed,
+  credentialsExpired: w365_providerconnection_w365_status.CredentialsExpired,
 } as const;
 
 export type ConnectorStatusKey = keyof typeof CONNECTOR_STATUS;
@@ -87,7 +97,7 @@ export const CONNECTOR_COLUMNS_SELECT = [
   "w365_lastsyncstatus",
   "w365_refreshtokensavedon",
   "w365_apisecretsavedon",
-] as const;
+] as const satisfies readonly w365_providerconnectionColumn[];
 
 export interface ConnectorView {
   readonly id: string;
@@ -164,7 +174,7 @@ export const SYNC_RUN_SELECT = [
   "w365_message",
   "w365_startedon",
   "w365_finishedon",
-] as const;
+] as const satisfies readonly w365_syncrunColumn[];
 
 export function toSyncRunView(row: Row): SyncRunView {
   const status = text(row.w365_status).toLowerCase();
@@ -226,14 +236,20 @@ function parseProgressText(value: string): RunProgress | undefined {
   };
 }
 
+/** Mapping status values (generated from the solution) under the keys the mapping page uses. */
 export const MAPPING_STATUS = {
-  unmapped: 365000000,
-  suggested: 365000001,
-  mapped: 365000002,
-  ignored: 365000003,
+  unmapped: w365_provideraccount_w365_mappingstatus.Unmapped,
+  suggested: w365_provideraccount_w365_mappingstatus.Suggested,
+  mapped: w365_provideraccount_w365_mappingstatus.Mapped,
+  ignored: w365_provideraccount_w365_mappingstatus.Ignored,
 } as const;
 
 export type MappingStatusKey = keyof typeof MAPPING_STATUS;
+
+/** A mapping status as the solution labels it (Unmapped, Suggested, Mapped, Ignored). */
+export function mappingStatusLabel(key: MappingStatusKey): string {
+  return choiceLabel(w365_provideraccount_w365_mappingstatusLabels, MAPPING_STATUS[key]) ?? key;
+}
 
 export function mappingStatusKey(value: unknown): MappingStatusKey {
   switch (Number(value)) {

@@ -4,7 +4,15 @@
 // W365.StreamOne.Commands.<name> with PrimaryControl (form) or SelectedControlSelectedItemIds (grid) as parameter.
 
 import { createXrmCustomApiExecutor, type ExecuteCustomApi, stripBraces } from "../ui-shared/customApi";
-import { followSyncRun, type PollOptions, startSync, type SyncApiName, verifyConnector } from "../ui-shared/operations";
+import {
+  followSyncRun,
+  type PollOptions,
+  startSync,
+  SYNC_PROVIDER_ACCOUNTS,
+  SYNC_SUBSCRIPTIONS,
+  type SyncApiName,
+  verifyConnector,
+} from "../ui-shared/operations";
 import { type RecordsApi, recordsApiFrom, type SyncRunView } from "../ui-shared/records";
 
 const NOTIFICATION_ID = "w365_command_progress";
@@ -65,7 +73,7 @@ export async function runVerify(deps: CommandDeps, connectionId: string): Promis
 }
 
 export async function runSync(deps: CommandDeps, connectionId: string, api: SyncApiName): Promise<SyncRunView | undefined> {
-  const label = api === "w365_SyncProviderAccounts" ? "Sync Provider Accounts" : "Sync Subscriptions";
+  const label = api === SYNC_PROVIDER_ACCOUNTS ? "Sync Provider Accounts" : "Sync Subscriptions";
   deps.notify("INFO", `${label}: starting…`);
   try {
     const { requestId } = await startSync(deps.execute, connectionId, api);
@@ -115,12 +123,12 @@ export function verify(primaryControl: Xrm.FormContext): Promise<void> {
 
 /** Form command: Sync Provider Accounts. */
 export function syncAccounts(primaryControl: Xrm.FormContext): Promise<void> {
-  return onForm(primaryControl, (deps, id) => runSync(deps, id, "w365_SyncProviderAccounts"));
+  return onForm(primaryControl, (deps, id) => runSync(deps, id, SYNC_PROVIDER_ACCOUNTS));
 }
 
 /** Form command: Sync Subscriptions. */
 export function syncSubscriptions(primaryControl: Xrm.FormContext): Promise<void> {
-  return onForm(primaryControl, (deps, id) => runSync(deps, id, "w365_SyncSubscriptions"));
+  return onForm(primaryControl, (deps, id) => runSync(deps, id, SYNC_SUBSCRIPTIONS));
 }
 
 /** Grid command: Verify Connectivity for each selected connector, one after another, then one summary dialog. */

@@ -4,7 +4,7 @@
 // bulk accept of strong suggestions. Plain DOM (no React) so the web resource stays small and loads fast.
 
 import { type ExecuteCustomApi, findXrm, resolveCustomApiExecutor } from "../ui-shared/customApi";
-import { type RecordsApi, recordsApiFrom } from "../ui-shared/records";
+import { mappingStatusLabel, type RecordsApi, recordsApiFrom } from "../ui-shared/records";
 import {
   type AccountRef,
   countByStatus,
@@ -20,13 +20,6 @@ import {
   STRONG_SUGGESTION_SCORE,
   strongSuggestions,
 } from "./mappingModel";
-
-const STATUS_LABELS: Record<ProviderAccountView["status"], string> = {
-  unmapped: "Unmapped",
-  suggested: "Suggested",
-  mapped: "Mapped",
-  ignored: "Ignored",
-};
 
 type Child = Node | string | null | undefined | false;
 
@@ -322,7 +315,7 @@ export class MappingPage {
           ? h(
               "div",
               {},
-              h("div", { class: "muted" }, "Suggested"),
+              h("div", { class: "muted" }, mappingStatusLabel("suggested")),
               h("span", { class: "account" }, row.suggestedAccountName ?? row.suggestedAccountId),
             )
           : h("span", { class: "muted" }, "None");
@@ -341,7 +334,7 @@ export class MappingPage {
       h("th", { scope: "row" }, h("div", { class: "name" }, row.name), h("div", { class: "muted" }, `Ion ID ${row.customerId}`)),
       h("td", {}, h("div", {}, row.contactName), h("div", { class: "muted" }, row.contactEmail)),
       h("td", {}, h("div", {}, row.domain), h("div", { class: "muted" }, row.tenantId)),
-      h("td", {}, h("span", { class: `badge ${row.status}` }, STATUS_LABELS[row.status])),
+      h("td", {}, h("span", { class: `badge ${row.status}` }, mappingStatusLabel(row.status))),
       h("td", {}, account),
       h("td", { class: "match" }, match),
       h("td", {}, h("div", { class: "actions" }, ...actions)),

@@ -1,16 +1,25 @@
 // The provider account mapping page's data: reading Ion customers and accounts, filters, strong suggestions and
 // likely duplicates. Pure functions plus a small data-access object over RecordsApi / ExecuteCustomApi.
 
+import { customApiNames, logicalNames, type w365_provideraccountColumn } from "../src/schema";
 import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "../ui-shared/customApi";
-import { type MappingStatusKey, mappingStatusKey, odataString, type RecordsApi, type Row, text } from "../ui-shared/records";
+import {
+  type MappingStatusKey,
+  mappingStatusKey,
+  mappingStatusLabel,
+  odataString,
+  type RecordsApi,
+  type Row,
+  text,
+} from "../ui-shared/records";
 
 export type MappingFilter = MappingStatusKey | "all";
 export const MAPPING_FILTERS: readonly MappingFilter[] = ["unmapped", "suggested", "mapped", "ignored", "all"];
 export const FILTER_LABELS: Readonly<Record<MappingFilter, string>> = {
-  unmapped: "Unmapped",
-  suggested: "Suggested",
-  mapped: "Mapped",
-  ignored: "Ignored",
+  unmapped: mappingStatusLabel("unmapped"),
+  suggested: mappingStatusLabel("suggested"),
+  mapped: mappingStatusLabel("mapped"),
+  ignored: mappingStatusLabel("ignored"),
   all: "All",
 };
 
@@ -66,9 +75,9 @@ export const PROVIDER_ACCOUNT_SELECT = [
   "w365_matchreason",
   "_w365_account_value",
   "_w365_connection_value",
-];
+] satisfies w365_provideraccountColumn[];
 /** Requested from the solution; the page works without it (then only Mapped rows name an account). */
-export const SUGGESTED_ACCOUNT_COLUMN = "_w365_suggestedaccount_value";
+export const SUGGESTED_ACCOUNT_COLUMN: w365_provideraccountColumn = "_w365_suggestedaccount_value";
 
 const FORMATTED = "@OData.Community.Display.V1.FormattedValue";
 
@@ -213,13 +222,13 @@ export class MappingData {
   }
 
   async connectorName(connectionId: string): Promise<string> {
-    const row = await this.records.retrieveRecord("w365_providerconnection", connectionId, "?$select=w365_name");
+    const row = await this.records.retrieveRecord(logicalNames.w365_providerconnection, connectionId, "?$select=w365_name");
     return text(row.w365_name);
   }
 
   async getProviderAccount(id: string): Promise<ProviderAccountView> {
     const columns = [...PROVIDER_ACCOUNT_SELECT, ...(this.suggestedColumnAvailable ? [SUGGESTED_ACCOUNT_COLUMN] : [])];
-    const row = await this.records.retrieveRecord("w365_provideraccount", id, `?$select=${columns.join(",")}`);
+    const row = await this.records.retrieveRecord(logicalNames.w365_provideraccount, id, `?$select=${columns.join(",")}`);
     const [view] = await this.withAccountNames([toProviderAccountView({ w365_provideraccountid: id, ...row })]);
     return view as ProviderAccountView;
   }
@@ -227,7 +236,7 @@ export class MappingData {
   async searchAccounts(query: string): Promise<AccountRef[]> {
     if (!query.trim()) return [];
     const result = await this.records.retrieveMultipleRecords(
-      "account",
+      logicalNames.account,
       `?$select=${ACCOUNT_SELECT}&$filter=${encodeURIComponent(accountSearchFilter(query))}&$orderby=name asc&$top=25`,
     );
     return result.entities.map(toAccountRef);
@@ -236,7 +245,7 @@ export class MappingData {
   /** Accounts that may already be this customer; shown before Create new account, which then needs a confirm. */
   async findLikelyDuplicates(row: ProviderAccountView): Promise<AccountRef[]> {
     const result = await this.records.retrieveMultipleRecords(
-      "account",
+      logicalNames.account,
       `?$select=${ACCOUNT_SELECT}&$filter=${encodeURIComponent(duplicateFilter(row))}&$top=10`,
     );
     const found = result.entities.map(toAccountRef);
@@ -248,7 +257,7 @@ export class MappingData {
 
   async apply(row: ProviderAccountView, action: MapAction, accountId?: string): Promise<Record<string, unknown>> {
     return this.execute({
-      name: "w365_MapProviderAccount",
+      name: customApiNames.w365_MapProviderAccount,
       target: PROVIDER_ACCOUNT_TARGET(row.id),
       parameters: {
         Action: { type: "String", value: action },
@@ -268,7 +277,7 @@ export class MappingData {
     for (let page = 0; options !== undefined; page++) {
       if (page >= MAX_PAGES) throw new Error(`Stopped after ${MAX_PAGES} pages of provider accounts.`);
       const result: { entities: Row[]; nextLink?: string } = await this.records.retrieveMultipleRecords(
-        "w365_provideraccount",
+        logicalNames.w365_provideraccount,
         options,
         this.pageSize,
       );
@@ -292,7 +301,7 @@ export class MappingData {
     for (let i = 0; i < ids.length; i += 50) {
       const chunk = ids.slice(i, i + 50);
       const filter = chunk.map((id) => `accountid eq ${id}`).join(" or ");
-      const result = await this.records.retrieveMultipleRecords("account", `?$select=accountid,name&$filter=${filter}`);
+      const result = await this.records.retrieveMultipleRecords(logicalNames.account, `?$select=accountid,name&$filter=${filter}`);
       for (const row of result.entities) names.set(text(row.accountid).toLowerCase(), text(row.name));
     }
     return views.map((v) => ({

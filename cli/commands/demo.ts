@@ -7,26 +7,22 @@ import { randomUUID } from "node:crypto";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { DataverseClient, odataString } from "../../src/dataverse";
+import {
+  choiceLabel,
+  w365_MapProviderAccountMetadata,
+  w365_providerconnection_w365_statusLabels,
+  w365_providersubscription_w365_syncstateLabels,
+  w365_SyncProviderAccountsMetadata,
+  w365_SyncSubscriptionsMetadata,
+  w365_VerifyConnectivityMetadata,
+} from "../../src/schema";
 import { ConnectorError, ensureError } from "../../src/shared/errors";
 import { redact } from "../../src/shared/redact";
 import { sleep } from "../../src/shared/retry";
-import { ConnectionStatus, MappingStatus, SyncState } from "../../src/sync/schema";
+import { ConnectionStatus, MappingStatus, SETS, SyncState } from "../../src/sync/schema";
 import type { Output } from "../output";
 import { createTaskList } from "../tasks";
 
-const CONNECTION_STATUS: Record<number, string> = {
-  [ConnectionStatus.NotVerified]: "Not verified",
-  [ConnectionStatus.Connected]: "Connected",
-  [ConnectionStatus.Failed]: "Failed",
-  [ConnectionStatus.CredentialsExpired]: "Credentials expired",
-};
-const SYNC_STATE: Record<number, string> = {
-  [SyncState.InSync]: "In sync",
-  [SyncState.ChangeRequested]: "Change requested",
-  [SyncState.SentToIon]: "Sent to Ion",
-  [SyncState.Conflict]: "Conflict",
-  [SyncState.Error]: "Error",
-};
 const TERMINAL_RUN = new Set(["succeeded", "partial", "failed"]);
 
 /** A demo step did not end as the walkthrough expects; the code names the step. */
@@ -74,7 +70,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
     const connectionId = await tasks.step(
       "Create the StreamOne Ion connector (Admin Hub → Integrations → Add New → StreamOne)",
       async () => {
-        const id = await admin.create("w365_providerconnections", {
+        const id = await admin.create(SETS.connection, {
           w365_name: "StreamOne Ion",
           w365_refreshtoken: ion.refreshToken,
           w365_apikey: ion.apiKey,
@@ -84,19 +80,19 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
           w365_currencycode: "USD",
           w365_ionbaseurl: sb.ionUrl,
         });
-        return { value: id, detail: `w365_providerconnections(${id})` };
+        return { value: id, detail: `${SETS.connection}(${id})` };
       },
     );
 
     await tasks.step("Verify Connectivity", async () => {
-      await admin.executeAction("w365_VerifyConnectivity", {}, { entitySet: "w365_providerconnections", id: connectionId });
+      await admin.executeAction(w365_VerifyConnectivityMetadata.operationName, {}, { entitySet: SETS.connection, id: connectionId });
       await sb.whenIdle();
-      const row = await admin.retrieve<Record<string, unknown>>("w365_providerconnections", connectionId, {
+      const row = await admin.retrieve<Record<string, unknown>>(SETS.connection, connectionId, {
         select: ["w365_status", "w365_statusmessage", "w365_refreshtokenexpireson"],
       });
-      const status = CONNECTION_STATUS[Number(row.w365_status)] ?? String(row.w365_status);
+      const status = choiceLabel(w365_providerconnection_w365_statusLabels, row.w365_status) ?? String(row.w365_status);
       report.verify = { status, message: row.w365_statusmessage, refreshTokenExpiresOn: row.w365_refreshtokenexpireson };
-      if (status !== "Connected")
+      if (Number(row.w365_status) !== ConnectionStatus.Connected)
         throw new DemoError("DEMO_VERIFY_FAILED", `Verify Connectivity ended with "${status}": ${String(row.w365_statusmessage ?? "")}`);
       return { value: undefined, detail: `${status}; refresh token expires ${String(row.w365_refreshtokenexpireson ?? "?")}` };
     });
@@ -104,13 +100,13 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
     const accountsRun = await tasks.step(
       "Sync Provider Accounts (Ion customers → provider accounts, matched to existing accounts)",
       async () => {
-        const run = await startAndWait(admin, sb, connectionId, "w365_SyncProviderAccounts", {});
+        const run = await startAndWait(admin, sb, connectionId, w365_SyncProviderAccountsMetadata.operationName, {});
         return { value: run, detail: runCounts(run) };
       },
     );
 
     const matching = await tasks.step("Review the matches (automatic maps and suggestions with reasons)", async () => {
-      const rows = await admin.queryAll<Record<string, unknown>>("w365_provideraccounts", {
+      const rows = await admin.queryAll<Record<string, unknown>>(SETS.providerAccount, {
         select: [
           "w365_provideraccountid",
           "w365_name",
@@ -146,20 +142,32 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
         const suggestedAccount = row._w365_suggestedaccount_value as string | undefined;
         const id = String(row.w365_provideraccountid);
         if (suggestedAccount) {
-          await admin.executeAction("w365_MapProviderAccount", { AccountId: suggestedAccount }, { entitySet: "w365_provideraccounts", id });
+          await admin.executeAction(
+            w365_MapProviderAccountMetadata.operationName,
+            { AccountId: suggestedAccount },
+            { entitySet: SETS.providerAccount, id },
+          );
           accepted++;
         } else {
-          await admin.executeAction("w365_MapProviderAccount", { CreateNew: true }, { entitySet: "w365_provideraccounts", id });
+          await admin.executeAction(
+            w365_MapProviderAccountMetadata.operationName,
+            { CreateNew: true },
+            { entitySet: SETS.providerAccount, id },
+          );
           createdAccounts++;
         }
       }
       for (const row of matching.unmapped) {
         const id = String(row.w365_provideraccountid);
-        await admin.executeAction("w365_MapProviderAccount", { CreateNew: true }, { entitySet: "w365_provideraccounts", id });
+        await admin.executeAction(
+          w365_MapProviderAccountMetadata.operationName,
+          { CreateNew: true },
+          { entitySet: SETS.providerAccount, id },
+        );
         createdAccounts++;
       }
       await sb.whenIdle();
-      const stillOpen = await admin.queryAll<Record<string, unknown>>("w365_provideraccounts", {
+      const stillOpen = await admin.queryAll<Record<string, unknown>>(SETS.providerAccount, {
         select: ["w365_provideraccountid", "w365_mappingstatus"],
         filter: `_w365_connection_value eq ${connectionId} and w365_mappingstatus ne ${MappingStatus.Mapped}`,
       });
@@ -172,12 +180,12 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
     });
 
     const subsRun = await tasks.step("Sync Subscriptions", async () => {
-      const run = await startAndWait(admin, sb, connectionId, "w365_SyncSubscriptions", {});
+      const run = await startAndWait(admin, sb, connectionId, w365_SyncSubscriptionsMetadata.operationName, {});
       return { value: run, detail: runCounts(run) };
     });
 
     await tasks.step("Change a quantity in Work 365, place the order in Ion, and sync it back", async () => {
-      const sub = await admin.queryFirst<Record<string, unknown>>("w365_providersubscriptions", {
+      const sub = await admin.queryFirst<Record<string, unknown>>(SETS.providerSubscription, {
         select: ["w365_providersubscriptionid", "w365_name", "w365_quantity", "w365_status", "w365_ionsubscriptionid"],
         filter: `_w365_connection_value eq ${connectionId} and w365_status eq 'active'`,
       });
@@ -186,17 +194,17 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
       const before = Number(sub.w365_quantity);
       const requested = before + 2;
       const ordersBefore = sb.simulator!.control.orders().length;
-      await admin.update("w365_providersubscriptions", id, { w365_requestedquantity: requested });
+      await admin.update(SETS.providerSubscription, id, { w365_requestedquantity: requested });
       const final = await waitFor(async () => {
         await sb.whenIdle();
-        const row = await admin.retrieve<Record<string, unknown>>("w365_providersubscriptions", id, {
+        const row = await admin.retrieve<Record<string, unknown>>(SETS.providerSubscription, id, {
           select: ["w365_quantity", "w365_syncstate", "w365_lastorderid", "w365_syncmessage", "w365_requestedquantity"],
         });
         const state = Number(row.w365_syncstate);
         if (state === SyncState.Conflict || state === SyncState.Error)
           throw new DemoError(
             "DEMO_OUTBOUND_FAILED",
-            `Outbound change ended in "${SYNC_STATE[state]}": ${String(row.w365_syncmessage ?? "")}`,
+            `Outbound change ended in "${choiceLabel(w365_providersubscription_w365_syncstateLabels, state) ?? String(state)}": ${String(row.w365_syncmessage ?? "")}`,
           );
         return Number(row.w365_quantity) === requested && (row.w365_requestedquantity === null || row.w365_requestedquantity === undefined)
           ? row
@@ -219,7 +227,7 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
       };
     });
 
-    const runs = await admin.queryAll<RunRow>("w365_syncruns", {
+    const runs = await admin.queryAll<RunRow>(SETS.syncRun, {
       select: [
         "w365_syncrunid",
         "w365_name",
@@ -334,10 +342,10 @@ async function startAndWait(
   params: Record<string, unknown>,
 ): Promise<RunRow> {
   const requestId = randomUUID();
-  await admin.executeAction(api, { ...params, RequestId: requestId }, { entitySet: "w365_providerconnections", id: connectionId });
+  await admin.executeAction(api, { ...params, RequestId: requestId }, { entitySet: SETS.connection, id: connectionId });
   return waitFor(async () => {
     await sb.whenIdle();
-    const run = await admin.queryFirst<RunRow>("w365_syncruns", { filter: `w365_requestid eq ${odataString(requestId)}` });
+    const run = await admin.queryFirst<RunRow>(SETS.syncRun, { filter: `w365_requestid eq ${odataString(requestId)}` });
     if (run && TERMINAL_RUN.has(run.w365_status)) {
       if (run.w365_status === "failed")
         throw new DemoError("DEMO_SYNC_FAILED", `${api} failed: ${run.w365_message ?? "see the run's report"}`);

@@ -2,6 +2,11 @@
  * Contract names from DESIGN.md section 3 that acceptance tests read. The validator checks the solution
  * declares every one of them with the right type, so a rename in solution/ fails fast here.
  */
+import {
+  w365_provideraccount_w365_mappingstatusLabels,
+  w365_providerconnection_w365_statusLabels,
+  w365_providersubscription_w365_syncstateLabels,
+} from "../schema/generated";
 import type { ColumnType } from "./model";
 
 export const SOLUTION_UNIQUE_NAME = "StreamOneIonConnector";
@@ -145,12 +150,14 @@ export const CONTRACT_LOOKUP_TARGETS: Record<string, Record<string, string>> = {
 
 export const CONTRACT_ACCOUNT_COLUMNS = ["w365_microsofttenantid", "w365_primarydomain"] as const;
 
-export const CONTRACT_CHOICES: Record<string, Record<string, Record<number, string>>> = {
-  w365_providerconnection: { w365_status: { 365000000: "Not verified", 365000001: "Connected", 365000002: "Failed", 365000003: "Credentials expired" } },
-  w365_provideraccount: { w365_mappingstatus: { 365000000: "Unmapped", 365000001: "Suggested", 365000002: "Mapped", 365000003: "Ignored" } },
-  w365_providersubscription: {
-    w365_syncstate: { 365000000: "In sync", 365000001: "Change requested", 365000002: "Sent to Ion", 365000003: "Conflict", 365000004: "Error" },
-  },
+/**
+ * The contract choices as the code was generated for them (src/schema). A solution or zip that differs from
+ * the schema the code was built against fails validation; test/unit/schema/contract.test.ts pins them to the contract's values.
+ */
+export const CONTRACT_CHOICES: Record<string, Record<string, Readonly<Record<number, string>>>> = {
+  w365_providerconnection: { w365_status: w365_providerconnection_w365_statusLabels },
+  w365_provideraccount: { w365_mappingstatus: w365_provideraccount_w365_mappingstatusLabels },
+  w365_providersubscription: { w365_syncstate: w365_providersubscription_w365_syncstateLabels },
 };
 
 export const CONTRACT_KEYS: Record<string, { name: string; columns: string[] }> = {

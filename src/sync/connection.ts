@@ -1,17 +1,13 @@
 import { isGuid, odataString } from "../dataverse";
+import { choiceLabel, w365_providerconnection_w365_statusLabels } from "../schema";
 import { connectionFromRow, ConnectionRecord, SyncDeps } from "./context";
 import { ConnectionNotFoundError } from "./errors";
 import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "./schema";
 
-const STATUS_LABEL: Record<number, string> = {
-  [ConnectionStatus.NotVerified]: "Not verified",
-  [ConnectionStatus.Connected]: "Connected",
-  [ConnectionStatus.Failed]: "Failed",
-  [ConnectionStatus.CredentialsExpired]: "Credentials expired",
-};
-
+/** A connection status as the solution labels it; no status yet reads as Not verified. */
 export function statusLabel(status: number | undefined): string {
-  return status === undefined ? "Not verified" : (STATUS_LABEL[status] ?? String(status));
+  const labels = w365_providerconnection_w365_statusLabels;
+  return status === undefined ? labels[ConnectionStatus.NotVerified] : (choiceLabel(labels, status) ?? String(status));
 }
 
 /**

@@ -1,37 +1,33 @@
 /**
- * Dataverse names the sync engine reads and writes. Contract names come from DESIGN.md section 3; the
- * extra columns (content hash, last synced values, lease, checkpoint...) are added by the solution for
- * the engine. One place for them keeps typos out of the runners.
+ * Dataverse names the sync engine reads and writes, in the engine's words. Entity sets and choice values
+ * come from the schema generated from solution/ (src/schema), and every column list is checked against
+ * that schema's columns at compile time, so a rename in solution/ fails the typecheck here.
  */
+import {
+  accountMetadata,
+  w365_provideraccount_w365_mappingstatus,
+  type w365_provideraccountColumn,
+  w365_provideraccountMetadata,
+  w365_providerconnection_w365_status,
+  type w365_providerconnectionColumn,
+  w365_providerconnectionMetadata,
+  w365_providersubscription_w365_syncstate,
+  type w365_providersubscriptionColumn,
+  w365_providersubscriptionMetadata,
+  w365_syncrunMetadata,
+} from "../schema";
+
 export const SETS = {
-  connection: "w365_providerconnections",
-  providerAccount: "w365_provideraccounts",
-  providerSubscription: "w365_providersubscriptions",
-  syncRun: "w365_syncruns",
-  account: "accounts",
+  connection: w365_providerconnectionMetadata.collectionName,
+  providerAccount: w365_provideraccountMetadata.collectionName,
+  providerSubscription: w365_providersubscriptionMetadata.collectionName,
+  syncRun: w365_syncrunMetadata.collectionName,
+  account: accountMetadata.collectionName,
 } as const;
 
-export const ConnectionStatus = {
-  NotVerified: 365000000,
-  Connected: 365000001,
-  Failed: 365000002,
-  CredentialsExpired: 365000003,
-} as const;
-
-export const MappingStatus = {
-  Unmapped: 365000000,
-  Suggested: 365000001,
-  Mapped: 365000002,
-  Ignored: 365000003,
-} as const;
-
-export const SyncState = {
-  InSync: 365000000,
-  ChangeRequested: 365000001,
-  SentToIon: 365000002,
-  Conflict: 365000003,
-  Error: 365000004,
-} as const;
+export const ConnectionStatus = w365_providerconnection_w365_status;
+export const MappingStatus = w365_provideraccount_w365_mappingstatus;
+export const SyncState = w365_providersubscription_w365_syncstate;
 
 export const ALTERNATE_KEYS = {
   providerAccount: (connectionId: string, ionCustomerId: string) => ({
@@ -66,7 +62,7 @@ export const CONNECTION_COLUMNS = [
   "w365_lastsyncon",
   "w365_lastsyncstatus",
   "w365_checkpoint",
-] as const;
+] as const satisfies readonly w365_providerconnectionColumn[];
 
 /** Provider account columns read once per run to detect changes and respect mappings. */
 export const PROVIDER_ACCOUNT_STATE_COLUMNS = [
@@ -83,7 +79,7 @@ export const PROVIDER_ACCOUNT_STATE_COLUMNS = [
   "w365_matchscore",
   "w365_matchreason",
   "w365_missingsince",
-] as const;
+] as const satisfies readonly w365_provideraccountColumn[];
 
 /** Provider subscription columns the outbound step reads (the request, the synced values, the order state). */
 export const OUTBOUND_COLUMNS = [
@@ -106,7 +102,7 @@ export const OUTBOUND_COLUMNS = [
   "w365_syncstate",
   "w365_orderreference",
   "w365_lastorderid",
-] as const;
+] as const satisfies readonly w365_providersubscriptionColumn[];
 
 /**
  * Provider subscription columns read once per run: change detection, plus everything the outbound phase
@@ -117,9 +113,9 @@ export const PROVIDER_SUBSCRIPTION_STATE_COLUMNS = [
   "w365_contenthash",
   "w365_cancellationalloweduntil",
   "w365_missingsince",
-] as const;
+] as const satisfies readonly w365_providersubscriptionColumn[];
 
-/** Account columns used as matching signals (read once per run, paged). */
+/** Account columns used as matching signals (read once per run, paged); most are the platform's own, not the solution's. */
 export const ACCOUNT_MATCH_COLUMNS = [
   "accountid",
   "name",

@@ -1,6 +1,7 @@
 import { Button, FluentProvider, MessageBar, MessageBarBody, Spinner, type Theme, webLightTheme } from "@fluentui/react-components";
 import * as React from "react";
 
+import { SYNC_PROVIDER_ACCOUNTS, SYNC_SUBSCRIPTIONS } from "../../../ui-shared/operations";
 import type { ConnectorView, SyncRunView } from "../../../ui-shared/records";
 import type { NormalizedConnector } from "../../../ui-shared/validation";
 import type { ConnectorService } from "../services/connectorService";
@@ -130,7 +131,7 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
     try {
       const run = await service.runSync(
         connector.id,
-        kind === "syncAccounts" ? "w365_SyncProviderAccounts" : "w365_SyncSubscriptions",
+        kind === "syncAccounts" ? SYNC_PROVIDER_ACCOUNTS : SYNC_SUBSCRIPTIONS,
         (r) => setActivity(describe(r)),
         {
           signal: stopped.current,

@@ -2,6 +2,7 @@
 // Data access for the control: connectors over context.webAPI, custom APIs through the injected executor.
 // Components receive a ConnectorService and never touch context.webAPI, fetch or Xrm directly.
 
+import { logicalNames } from "../../../src/schema";
 import type { ExecuteCustomApi } from "../../../ui-shared/customApi";
 import {
   followSyncRun,
@@ -45,24 +46,28 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
   return {
     async listConnectors() {
       const result = await deps.records.retrieveMultipleRecords(
-        "w365_providerconnection",
+        logicalNames.w365_providerconnection,
         `?$select=${CONNECTOR_COLUMNS_SELECT.join(",")}&$orderby=w365_name asc`,
       );
       return result.entities.map(toConnectorView);
     },
     async getConnector(id) {
-      const row = await deps.records.retrieveRecord("w365_providerconnection", id, `?$select=${CONNECTOR_COLUMNS_SELECT.join(",")}`);
+      const row = await deps.records.retrieveRecord(
+        logicalNames.w365_providerconnection,
+        id,
+        `?$select=${CONNECTOR_COLUMNS_SELECT.join(",")}`,
+      );
       return toConnectorView({ w365_providerconnectionid: id, ...row });
     },
     async saveConnector(value, existingId) {
       const record = toConnectorRecord(value, now());
       if (existingId) {
-        await deps.records.updateRecord("w365_providerconnection", existingId, record);
+        await deps.records.updateRecord(logicalNames.w365_providerconnection, existingId, record);
         return existingId;
       }
       const baseUrl = deps.ionBaseUrl?.trim();
       const created = await deps.records.createRecord(
-        "w365_providerconnection",
+        logicalNames.w365_providerconnection,
         baseUrl ? { ...record, w365_ionbaseurl: baseUrl } : record,
       );
       return created.id;
