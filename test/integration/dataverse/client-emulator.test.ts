@@ -48,10 +48,12 @@ afterAll(async () => {
   await new Promise((r) => receiver.close(r));
 });
 
+// One connector per Ion account (an alternate key), so each test's connector has its own Account ID.
+let nextAccountId = 1001;
 async function newConnection(name: string): Promise<string> {
   return dv.create("w365_providerconnections", {
     w365_name: name,
-    w365_ionaccountid: "1001",
+    w365_ionaccountid: String(nextAccountId++),
     w365_refreshtoken: "rt-secret-value-1",
     w365_country: "US",
     w365_currencycode: "USD",
