@@ -326,6 +326,11 @@ function foldName(name: string): string {
 
 /** Scripts written without spaces between words: Intl.Segmenter finds the words (ICU's dictionaries). */
 const DENSE_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+
+/** A word in Chinese characters or kana: two of them say as much as three Latin letters (the index's minimum). */
+export function isDenseWord(word: string): boolean {
+  return DENSE_SCRIPT.test(word);
+}
 /** Anything a folded Latin name does not contain: the name needs the Unicode-aware path and has a transliteration. */
 const OUTSIDE_ASCII = /[\u0080-\uffff]/;
 
