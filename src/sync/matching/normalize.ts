@@ -203,6 +203,8 @@ const DOTTED_FORMS: [RegExp, string][] = [
   [/\bs\s*p\s*z\s*o\s*o\b/g, "spzoo"],
 ];
 
+const SHORT_WORD = /\b[a-z]{1,2}\b/;
+
 /** Free mail providers: a contact e-mail there says nothing about the organisation. */
 export const PUBLIC_MAIL_DOMAINS = new Set([
   "gmail.com",
@@ -402,7 +404,9 @@ export function nameTokens(name: string | undefined | null): string[] {
   const ascii = !OUTSIDE_ASCII.test(text);
   if (ascii) text = text.replace(/[^a-z0-9/]+/g, " ");
   else text = text.replace(/(\p{Script=Hebrew})["״׳]/gu, "$1").replace(/[^\p{L}\p{M}\p{N}/]+/gu, " ");
-  for (const [pattern, joined] of DOTTED_FORMS) text = text.replace(pattern, joined);
+  // Every dotted form that changes the text is split into parts of at most five letters, one of them a word of one
+  // or two letters: names without such a word (most) skip the fifteen patterns.
+  if (SHORT_WORD.test(text)) for (const [pattern, joined] of DOTTED_FORMS) text = text.replace(pattern, joined);
   let tokens = text.split(/[\s/]+/).filter((t) => t.length > 0);
   if (tokens.length === 0) return tokens;
   if (!ascii) {
