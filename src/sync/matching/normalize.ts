@@ -126,7 +126,7 @@ const LEGAL_SUFFIX_SPELLINGS = [
   "ش.م.ع",
   "ش.م.ل",
   "ش.ذ.م.م",
-  // Chinese, Japanese, Korean: a word of their own after segmentation (see `segmentDense`), or an ending (`DENSE_LEGAL_AFFIXES`)
+  // Chinese, Japanese, Korean written as a separate word (also stripped when written in the name: `DENSE_LEGAL_AFFIXES`)
   "有限公司",
   "股份有限公司",
   "有限责任公司",
@@ -139,11 +139,9 @@ const LEGAL_SUFFIX_SPELLINGS = [
   "合同会社",
   "合資会社",
   "合名会社",
-  "株",
   "주식회사",
   "유한회사",
   "유한책임회사",
-  "주",
 ];
 /** Legal forms written before the name: "ООО «Ромашка»", "PT Telkom", "株式会社トヨタ", "شركة أرامكو". */
 const LEGAL_PREFIX_SPELLINGS = [
@@ -163,10 +161,8 @@ const LEGAL_PREFIX_SPELLINGS = [
   "株式会社",
   "有限会社",
   "合同会社",
-  "株",
   "주식회사",
   "유한회사",
-  "주",
 ];
 /** Chinese, Japanese and Korean legal forms also written inside the same word as the name (no space): stripped from its ends. */
 const DENSE_LEGAL_AFFIX_SPELLINGS = [
@@ -278,6 +274,29 @@ const LETTER_FOLDS: Record<string, string> = {
   ی: "ي",
   ک: "ك",
   ٱ: "ا",
+  // Small kana as their full-size letters: registries and older systems often store "パナソニツク", "キヤノン".
+  ぁ: "あ",
+  ぃ: "い",
+  ぅ: "う",
+  ぇ: "え",
+  ぉ: "お",
+  っ: "つ",
+  ゃ: "や",
+  ゅ: "ゆ",
+  ょ: "よ",
+  ゎ: "わ",
+  ァ: "ア",
+  ィ: "イ",
+  ゥ: "ウ",
+  ェ: "エ",
+  ォ: "オ",
+  ッ: "ツ",
+  ャ: "ヤ",
+  ュ: "ユ",
+  ョ: "ヨ",
+  ヮ: "ワ",
+  ヵ: "カ",
+  ヶ: "ケ",
 };
 const LETTER_FOLD_PATTERN = new RegExp(`[${Object.keys(LETTER_FOLDS).join("")}]`, "g");
 /**
@@ -336,15 +355,29 @@ export function isDenseWord(word: string): boolean {
 /** Anything a folded Latin name does not contain: the name needs the Unicode-aware path and has a transliteration. */
 const OUTSIDE_ASCII = /[\u0080-\uffff]/;
 
-let wordSegmenter: Intl.Segmenter | undefined;
-function segmentDense(token: string): string[] {
-  wordSegmenter ??= new Intl.Segmenter("und", { granularity: "word" });
-  const words: string[] = [];
-  for (const part of wordSegmenter.segment(token)) if (part.isWordLike) words.push(part.segment);
-  return words.length > 0 ? words : [token];
+/**
+ * Joins the words of a Chinese or Japanese name that spaces or punctuation split ("トヨタ 自動車" = "トヨタ自動車"):
+ * these scripts do not separate words, so a space says nothing and the name compares as one word. (Intl.Segmenter
+ * was tried for words and split near-identical spellings differently: "パナソニック" → "パナ ソニック" but
+ * "パナソニツク" stays whole, so a one-letter variant cost a space as well.)
+ */
+function joinDenseRuns(tokens: string[]): string[] {
+  const joined: string[] = [];
+  for (const token of tokens) {
+    const previous = joined[joined.length - 1];
+    if (previous !== undefined && DENSE_SCRIPT.test(previous.charAt(previous.length - 1)) && DENSE_SCRIPT.test(token.charAt(0))) {
+      joined[joined.length - 1] = previous + token;
+    } else joined.push(token);
+  }
+  return joined;
 }
 
 const foldAll = (spellings: readonly string[]): string[] => spellings.map((s) => foldName(s).replace(/[^\p{L}\p{M}\p{N}]+/gu, ""));
+/** "(株)" (also written "㈱"), "(有)", "(주)", "(유)": legal forms in parentheses before or after a Japanese or Korean name. */
+const PARENTHESISED_LEGAL_FORMS = new RegExp(
+  ["(株)", "(有)", "(주)", "(유)"].map((form) => foldName(form).replace(/[()]/g, "\\$&")).join("|"),
+  "g",
+);
 const LEGAL_SUFFIXES = new Set(foldAll(LEGAL_SUFFIX_SPELLINGS));
 const LEGAL_PREFIXES = new Set(foldAll(LEGAL_PREFIX_SPELLINGS));
 /** Longest first, so "股份有限公司" is stripped whole rather than leaving "股份". */
@@ -352,7 +385,7 @@ const DENSE_LEGAL_AFFIXES = foldAll(DENSE_LEGAL_AFFIX_SPELLINGS).sort((a, b) => 
 
 /**
  * Drops legal forms from the end: whole words ("ltd"), runs of one-letter words that spell one ("a s" from "A/S",
- * "s r o", "ש מ מ"), and a connector the form leaves dangling ("gmbh and co kg" → "gmbh and" → "gmbh" → "").
+ * "s r o", "ش م م"), and a connector the form leaves dangling ("gmbh and co kg" → "gmbh and" → "gmbh" → "").
  * Always keeps one word, so "Company" stays a name.
  */
 function popLegalForms(tokens: string[]): void {
@@ -403,14 +436,19 @@ export function nameTokens(name: string | undefined | null): string[] {
   text = text.replace(/['’`·]/g, "");
   const ascii = !OUTSIDE_ASCII.test(text);
   if (ascii) text = text.replace(/[^a-z0-9/]+/g, " ");
-  else text = text.replace(/(\p{Script=Hebrew})["״׳]/gu, "$1").replace(/[^\p{L}\p{M}\p{N}/]+/gu, " ");
+  else {
+    text = text
+      .replace(PARENTHESISED_LEGAL_FORMS, " ")
+      .replace(/(\p{Script=Hebrew})["״׳]/gu, "$1")
+      .replace(/[^\p{L}\p{M}\p{N}/]+/gu, " ");
+  }
   // Every dotted form that changes the text is split into parts of at most five letters, one of them a word of one
   // or two letters: names without such a word (most) skip the fifteen patterns.
   if (SHORT_WORD.test(text)) for (const [pattern, joined] of DOTTED_FORMS) text = text.replace(pattern, joined);
   let tokens = text.split(/[\s/]+/).filter((t) => t.length > 0);
   if (tokens.length === 0) return tokens;
   if (!ascii) {
-    if (DENSE_SCRIPT.test(text)) tokens = tokens.flatMap((t) => (DENSE_SCRIPT.test(t) ? segmentDense(t) : [t]));
+    if (DENSE_SCRIPT.test(text)) tokens = joinDenseRuns(tokens);
     while (tokens.length > 1 && LEGAL_PREFIXES.has(tokens[0]!)) tokens.shift();
     stripDenseAffixes(tokens);
   }
