@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { AccountIndex, matchCustomer,type MatchDecision } from "../../../../src/sync/matching";
+import { AccountIndex, matchCustomer, type MatchDecision } from "../../../../src/sync/matching";
 import { type LabelledPair, type Script, SCRIPT_PAIRS } from "./scriptPairs";
 
 /**
