@@ -345,7 +345,7 @@ function foldName(name: string): string {
   return stripDiacritics(name.toLowerCase()).replace(/&/g, " and ").replace(/\+/g, " and ");
 }
 
-/** Scripts written without spaces between words: Intl.Segmenter finds the words (ICU's dictionaries). */
+/** Scripts written without spaces between words (Chinese characters, kana). */
 const DENSE_SCRIPT = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 
 /** A word in Chinese characters or kana: two of them say as much as three Latin letters (the index's minimum). */
@@ -426,8 +426,8 @@ function stripDenseAffixes(tokens: string[]): void {
 
 /**
  * Normalised organisation name tokens: lower case, no diacritics, '&' = 'and', no punctuation, no legal forms.
- * Letters of every script are kept (Cyrillic, Greek, Arabic, Hebrew, Hangul as written; Chinese and Japanese split
- * into words by Intl.Segmenter), so names in those scripts compare as Latin names do.
+ * Letters of every script are kept (Cyrillic, Greek, Arabic, Hebrew as written, Hangul as its letters, Chinese and
+ * Japanese words joined), so names in those scripts compare as Latin names do.
  */
 export function nameTokens(name: string | undefined | null): string[] {
   if (!name) return [];
