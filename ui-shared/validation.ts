@@ -1,8 +1,8 @@
 // Connector form validation shared by the PCF control and the classic-form web resource, so an admin meets the
 // same rules wherever a connector is edited. Pure functions: no DOM, no Xrm, no React.
 
-import { type CodeOption, ISO_COUNTRIES } from "./isoCountries";
-import { ISO_CURRENCIES } from "./isoCurrencies";
+import { type CodeOption, ISO_COUNTRY_CODES } from "./isoCountries";
+import { ISO_CURRENCY_CODES } from "./isoCurrencies";
 
 export type ConnectorField = "name" | "refreshToken" | "apiKey" | "apiSecret" | "accountId" | "country" | "currencyCode";
 
@@ -114,38 +114,64 @@ export function describeFieldError(error: FieldError, getString?: (key: string) 
   return formatMessage(template, labels[error.field]);
 }
 
-const COUNTRY_CODES = new Set(ISO_COUNTRIES.map((c) => c.code));
-const CURRENCY_CODES = new Set(ISO_CURRENCIES.map((c) => c.code));
+const COUNTRY_CODES = new Set(ISO_COUNTRY_CODES);
+const CURRENCY_CODES = new Set(ISO_CURRENCY_CODES);
 
 /**
- * Options whose code or name matches the query (case- and accent-insensitive). Exact code matches come first,
- * then names starting with the query, then the rest, so "us" puts United States before Australia.
+ * Options whose code, name or alias matches the query (case-, accent- and punctuation-insensitive). Exact codes come
+ * first, then exact names and aliases ("uk" → United Kingdom, "america" → United States before American Samoa),
+ * then names and aliases starting with the query, then the rest.
  */
 export function searchCodeOptions(options: readonly CodeOption[], query: string): CodeOption[] {
-  const q = fold(query.trim());
+  const q = fold(query);
   if (!q) return [...options];
-  const exact: CodeOption[] = [];
-  const prefix: CodeOption[] = [];
-  const contains: CodeOption[] = [];
+  const ranks: CodeOption[][] = [[], [], [], []];
   for (const option of options) {
-    const code = option.code.toLowerCase();
-    const name = fold(option.name);
-    if (code === q) exact.push(option);
-    else if (name.startsWith(q) || code.startsWith(q)) prefix.push(option);
-    else if (name.includes(q) || fold(`${option.code} ${option.name}`).includes(q)) contains.push(option);
+    const rank = matchRank(option, q);
+    if (rank >= 0) ranks[rank]!.push(option);
   }
-  return [...exact, ...prefix, ...contains];
+  return ranks.flat();
+}
+
+/** 0 exact code, 1 exact name or alias, 2 name, alias or code starting with the query, 3 containing it; -1 no match. */
+function matchRank(option: CodeOption, q: string): number {
+  const code = option.code.toLowerCase();
+  if (code === q) return 0;
+  const names = [fold(option.name), ...(option.aliases ?? []).map(fold)];
+  if (names.includes(q)) return 1;
+  if (code.startsWith(q) || names.some((n) => n.startsWith(q) || n.split(" ").some((word) => word.startsWith(q)))) return 2;
+  if (names.some((n) => n.includes(q))) return 3;
+  return -1;
+}
+
+/**
+ * The one option a typed text stands for: its code, its name or an alias, typed whole ("gb", "United Kingdom",
+ * "England", "U.S.A."). Undefined when nothing or more than one option matches exactly: a partial text is never
+ * taken for a choice.
+ */
+export function resolveCodeOption(options: readonly CodeOption[], typed: string): CodeOption | undefined {
+  const q = fold(typed);
+  if (!q) return undefined;
+  const byCode = options.find((o) => o.code.toLowerCase() === q);
+  if (byCode) return byCode;
+  const byName = options.filter((o) => matchRank(o, q) === 1);
+  return byName.length === 1 ? byName[0] : undefined;
 }
 
 export function formatCodeOption(option: CodeOption): string {
   return `${option.name} (${option.code})`;
 }
 
+/** Lower case without accents or punctuation: "U.S.A." = "usa", "Türkiye" = "turkiye", "Côte d’Ivoire" = "cote divoire". */
 function fold(text: string): string {
   return text
-    .normalize("NFD")
+    .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
-    .toLowerCase();
+    .toLowerCase()
+    .replace(/ı/g, "i")
+    .replace(/[.'’]/g, "")
+    .replace(/[^\p{L}\p{N}$€£¥₹]+/gu, " ")
+    .trim();
 }
 
 /** Trim; a pasted token often carries a trailing newline or spaces. */

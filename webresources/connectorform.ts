@@ -2,6 +2,9 @@
 // Classic model-driven form for w365_providerconnection: the same validation as the PCF control, on load, on
 // change and on save. Registered as W365.StreamOne.ConnectorForm.onLoad / onSave (pass execution context).
 
+import { type CodeOption, countryOptions } from "../ui-shared/isoCountries";
+import { currencyOptions } from "../ui-shared/isoCurrencies";
+import { languageTagOfLcid } from "../ui-shared/locale";
 import {
   CONNECTOR_COLUMNS,
   CONNECTOR_FIELDS,
@@ -10,6 +13,7 @@ import {
   DEFAULT_CONNECTOR_NAME,
   describeFieldError,
   type FieldError,
+  resolveCodeOption,
   validateConnectorInput,
 } from "../ui-shared/validation";
 
@@ -63,6 +67,27 @@ export function validateField(form: Xrm.FormContext, field: ConnectorField): boo
   return error === undefined;
 }
 
+/** The admin's Dataverse language as a BCP 47 tag (country and currency names are looked up in it). */
+function userLocale(): string | undefined {
+  try {
+    return languageTagOfLcid(Xrm.Utility.getGlobalContext().userSettings.languageId);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * On the classic form Country and Currency Code are plain text: a typed name, code or alias that means exactly one
+ * option ("UK", "England", "United Kingdom", "Vereinigtes Königreich") becomes its code in the field at once, so the
+ * admin sees the value that will be saved. Anything else is left as typed for validation to refuse.
+ */
+export function replaceTypedNameWithCode(form: Xrm.FormContext, field: "country" | "currencyCode", options: readonly CodeOption[]): void {
+  const attr = attribute(form, field);
+  const typed = attr?.getValue() ?? "";
+  const named = resolveCodeOption(options, typed);
+  if (attr && named && named.code !== typed) attr.setValue(named.code);
+}
+
 export function onLoad(executionContext: Xrm.Events.EventContext): void {
   const form = executionContext.getFormContext();
   if (isCreate(form)) {
@@ -75,7 +100,14 @@ export function onLoad(executionContext: Xrm.Events.EventContext): void {
     const secretOnUpdate = SECRET_FIELDS.includes(field) && !isCreate(form);
     // On update a blank secret keeps the stored one, so it cannot be marked required there.
     attr.setRequiredLevel(secretOnUpdate ? "none" : "required");
-    attr.addOnChange(() => validateField(form, field));
+    if (field === "country" || field === "currencyCode") {
+      let options: CodeOption[] | undefined;
+      attr.addOnChange(() => {
+        options ??= field === "country" ? countryOptions(userLocale()) : currencyOptions(userLocale());
+        replaceTypedNameWithCode(form, field, options);
+        validateField(form, field);
+      });
+    } else attr.addOnChange(() => validateField(form, field));
   }
 }
 

@@ -3,6 +3,7 @@
 import * as React from "react";
 
 import { resolveCustomApiExecutor } from "../../ui-shared/customApi";
+import { languageTagOfLcid } from "../../ui-shared/locale";
 import { recordsApiFrom } from "../../ui-shared/records";
 import { StreamOneAdmin, type StreamOneAdminProps } from "./components/StreamOneAdmin";
 import type { IInputs, IOutputs } from "./generated/ManifestTypes";
@@ -37,6 +38,7 @@ export class StreamOneConnector implements ComponentFramework.ReactControl<IInpu
     this.props = {
       t: createLocalizer((key) => context.resources.getString(key)),
       formatDate,
+      locale: languageTagOfLcid(context.userSettings?.languageId),
       theme: context.fluentDesignLanguage?.tokenTheme as StreamOneAdminProps["theme"],
       openMapping:
         navigation && typeof navigation.openWebResource === "function"

@@ -27,6 +27,7 @@ import {
 import { RunRecorder } from "./runs";
 import { ConnectionStatus, SETS } from "./schema";
 import type { Trigger } from "./types";
+import { checkConnectorLocale, readIonLocaleEvidence, withLocaleWarning } from "./verifyLocale";
 
 export interface VerifyCheck {
   name: "refresh token" | "account id (v3)" | "api key and secret (v1)";
@@ -169,7 +170,9 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
       });
     }
   }
-  const outcome = verifyOutcome(checks, { tokenRejected, refreshTokenExpiresOn });
+  // Country and Currency Code against what Ion reports (a warning on the message; read only when Ion answered).
+  const locale = checks.every((c) => c.ok) ? checkConnectorLocale(connection, await readIonLocaleEvidence(ctx.ion)) : undefined;
+  const outcome = withLocaleWarning(verifyOutcome(checks, { tokenRejected, refreshTokenExpiresOn }), locale);
   const nowIso = new Date(ctx.clock.now()).toISOString();
   // Marked only when the unsaved token is the one problem: a later run that saves it then sets the connector
   // back to Connected, which must not hide another failed check (a wrong API key, say).

@@ -2,7 +2,7 @@ import { Combobox, Option } from "@fluentui/react-components";
 import * as React from "react";
 
 import type { CodeOption } from "../../../ui-shared/isoCountries";
-import { formatCodeOption, searchCodeOptions } from "../../../ui-shared/validation";
+import { formatCodeOption, resolveCodeOption, searchCodeOptions } from "../../../ui-shared/validation";
 
 export interface CodePickerProps {
   /** Options to pick from: ISO 3166-1 countries or ISO 4217 currencies. */
@@ -19,8 +19,10 @@ export interface CodePickerProps {
 }
 
 /**
- * A searchable, keyboard-operable picker (Fluent Combobox): type a name or a code, arrow to an option, Enter.
- * Leaving the box with an exact code typed ("us", "EUR") selects it, so fast typists need not open the list.
+ * A searchable, keyboard-operable picker (Fluent Combobox): type a name, a code or a common alias ("UK", "Holland",
+ * "€"), arrow to an option, Enter. Leaving the box with a text that names exactly one option ("us", "England",
+ * "Türkiye") selects it and shows it in full; any other text stays as typed and is reported as not in the list, so
+ * nothing the admin did not pick is ever saved.
  */
 export function CodePicker(props: CodePickerProps): React.ReactElement {
   const { options, value, onChange, onBlur, noMatchText, placeholder, name, inputRef } = props;
@@ -51,11 +53,13 @@ export function CodePicker(props: CodePickerProps): React.ReactElement {
   };
 
   const onLeave = (): void => {
-    const typed = query.trim().toUpperCase();
-    const exact = options.find((o) => o.code === typed || o.name.toUpperCase() === typed);
     let code = value;
-    if (exact) code = exact.code;
-    else if (!showingSelection) code = typed; // keep what was typed so validation can say it is not in the list
+    if (!showingSelection) {
+      const named = resolveCodeOption(options, query);
+      // Keep an unmatched text as typed so validation can say it is not in the list.
+      code = named ? named.code : query.trim();
+      if (named) setQuery(formatCodeOption(named));
+    }
     if (code !== value) onChange(code);
     onBlur?.(code);
   };

@@ -1,8 +1,8 @@
 import { Button, Field, Input, MessageBar, MessageBarBody, Text } from "@fluentui/react-components";
 import * as React from "react";
 
-import { ISO_COUNTRIES } from "../../../ui-shared/isoCountries";
-import { ISO_CURRENCIES } from "../../../ui-shared/isoCurrencies";
+import { countryOptions } from "../../../ui-shared/isoCountries";
+import { currencyOptions } from "../../../ui-shared/isoCurrencies";
 import type { ConnectorView } from "../../../ui-shared/records";
 import {
   CONNECTOR_FIELDS,
@@ -27,6 +27,8 @@ export interface ConnectorFormProps {
   /** Persists the validated values; rejects with an Error whose message is shown. */
   readonly onSave: (value: NormalizedConnector, existingId?: string) => Promise<void>;
   readonly onCancel: () => void;
+  /** The admin's language (BCP 47) for country and currency names; the browser's when absent. */
+  readonly locale?: string;
 }
 
 type Values = Record<ConnectorField, string>;
@@ -72,7 +74,9 @@ const keepFocus = (event: React.MouseEvent): void => event.preventDefault();
  * "Set on <date>" with Replace, and typed secrets live only in this component's state until Save.
  */
 export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
-  const { connector, t, formatDate, onSave, onCancel } = props;
+  const { connector, t, formatDate, onSave, onCancel, locale } = props;
+  const countries = React.useMemo(() => countryOptions(locale), [locale]);
+  const currencies = React.useMemo(() => currencyOptions(locale), [locale]);
   const [values, setValues] = React.useState<Values>(() => initialValues(connector));
   const [replacing, setReplacing] = React.useState<Record<SecretField, boolean>>({
     refreshToken: !connector,
@@ -226,7 +230,7 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
       field,
       <CodePicker
         name={field}
-        options={field === "country" ? ISO_COUNTRIES : ISO_CURRENCIES}
+        options={field === "country" ? countries : currencies}
         value={values[field]}
         noMatchText={t("Picker_NoMatch")}
         inputRef={(el: HTMLInputElement | null) => (inputs.current[field] = el)}

@@ -20,6 +20,8 @@ export interface StreamOneAdminProps {
   /** Opens the provider account mapping page for a connector; absent when the host cannot navigate. */
   readonly openMapping?: (connectorId: string) => void;
   readonly theme?: Theme;
+  /** The admin's language (BCP 47) for country and currency names. */
+  readonly locale?: string;
 }
 
 type View = { readonly kind: "list" } | { readonly kind: "gallery" } | { readonly kind: "form"; readonly connector?: ConnectorView };
@@ -31,7 +33,7 @@ const RUN_LABEL: Record<Exclude<ActivityKind, "verify">, StringKey> = {
 
 /** Admin Hub → Integrations: the connector list, the Add New gallery and the connector form. */
 export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
-  const { service, t, formatDate, openMapping, theme } = props;
+  const { service, t, formatDate, openMapping, theme, locale } = props;
   const [view, setView] = React.useState<View>({ kind: "list" });
   const [connectors, setConnectors] = React.useState<ConnectorView[] | undefined>(undefined);
   const [loadError, setLoadError] = React.useState("");
@@ -190,7 +192,9 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
   if (view.kind === "gallery") {
     body = <IntegrationsGallery t={t} onCreate={() => setView({ kind: "form" })} onBack={() => backToList()} />;
   } else if (view.kind === "form") {
-    body = <ConnectorForm connector={view.connector} t={t} formatDate={formatDate} onSave={save} onCancel={() => backToList()} />;
+    body = (
+      <ConnectorForm connector={view.connector} t={t} formatDate={formatDate} onSave={save} onCancel={() => backToList()} locale={locale} />
+    );
   } else {
     body = (
       <section aria-labelledby="w365-list-title">

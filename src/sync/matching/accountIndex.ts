@@ -1,4 +1,13 @@
-import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
+import {
+  businessEmailDomain,
+  isDenseWord,
+  latinNameTokens,
+  nameTokens,
+  normalizeCountry,
+  normalizePostalCode,
+  normalizeTenantId,
+  organisationDomain,
+} from "./normalize";
 import {
   type DenseLetters,
   letterBoundReaches,
@@ -30,10 +39,31 @@ export interface IndexedAccount {
   tokens: string[];
   /** The name joined as written and sorted, computed once per account (the scorer compares every candidate). */
   forms: NameForms;
+  /** The name spelled in Latin letters when it is written in another script (`latinNameTokens`). */
+  latin?: LatinName;
   tenantId?: string;
   domains: string[];
   postalCode?: string;
   country?: string;
+}
+
+/** A non-Latin name's transliteration, compared with Latin names (a suggestion at most; see score.ts). */
+export interface LatinName {
+  tokens: string[];
+  forms: NameForms;
+}
+
+export function latinName(tokens: string[]): LatinName | undefined {
+  const latin = latinNameTokens(tokens);
+  return latin ? { tokens: latin, forms: nameForms(latin) } : undefined;
+}
+
+/**
+ * Whether the index keeps a list of accounts for this name word: three letters or more ("and" excepted), or two
+ * Chinese characters or kana (a two-character word is a whole name there: 腾讯, トヨタ is three).
+ */
+export function indexableToken(token: string): boolean {
+  return token !== "and" && (token.length >= 3 || (token.length === 2 && isDenseWord(token)));
 }
 
 /** Name-token buckets larger than this are too common ("services", "solutions") to select candidates. */
@@ -49,11 +79,13 @@ export function indexAccount(record: AccountRecord): IndexedAccount {
     if (d) domains.add(d);
   }
   const tokens = nameTokens(record.name);
+  const latin = latinName(tokens);
   return {
     id: record.accountid,
     name: record.name ?? "",
     tokens,
     forms: nameForms(tokens),
+    ...(latin ? { latin } : {}),
     tenantId: normalizeTenantId(record.w365_microsofttenantid),
     domains: [...domains],
     postalCode: normalizePostalCode(record.address1_postalcode),
@@ -83,6 +115,11 @@ export class AccountIndex {
   private readonly byPrefix = new Map<string, number[]>();
   private readonly byId = new Map<string, number>();
   /**
+   * Accounts whose name has a Latin transliteration: compared with Latin names in that spelling, so the letters
+   * of the name as written bound nothing for them and they are never left out by name.
+   */
+  private readonly transliterated: boolean[] = [];
+  /**
    * Name-token and prefix lists ordered by name length, made when first queried with a name floor. The
    * lists only grow, so an order is current while it holds as many accounts as its list.
    */
@@ -98,11 +135,13 @@ export class AccountIndex {
     const at = this.accounts.length;
     this.accounts.push(account);
     this.letters.push(letterProfile(account.forms.joined));
+    this.transliterated.push(account.latin !== undefined);
     this.byId.set(account.id, at);
     push(this.byTenant, account.tenantId, at);
     for (const d of account.domains) push(this.byDomain, d, at);
-    for (const t of new Set(account.tokens)) if (t.length >= 3 && t !== "and") push(this.byToken, t, at);
-    push(this.byPrefix, prefixKey(account.tokens), at);
+    const latinTokens = account.latin?.tokens ?? EMPTY_TOKENS;
+    for (const t of new Set([...account.tokens, ...latinTokens])) if (indexableToken(t)) push(this.byToken, t, at);
+    for (const key of new Set([prefixKey(account.tokens), prefixKey(latinTokens)])) push(this.byPrefix, key, at);
   }
 
   get size(): number {
@@ -140,6 +179,7 @@ export class AccountIndex {
     const seen = this.seen;
     const accounts = this.accounts;
     const letters = this.letters;
+    const transliterated = this.transliterated;
     const visitAll = (list: number[] | undefined) => {
       if (!list) return;
       for (let k = 0; k < list.length; k++) {
@@ -160,7 +200,7 @@ export class AccountIndex {
         const at = list[k]!;
         if (seen[at] === generation) continue;
         // The bound depends on the account alone, so an account left out here is left out by every list.
-        if (nameFloor && !letterBoundReaches(nameFloor.letters, letters[at]!, nameFloor.floor)) continue;
+        if (nameFloor && !transliterated[at] && !letterBoundReaches(nameFloor.letters, letters[at]!, nameFloor.floor)) continue;
         seen[at] = generation;
         visit(accounts[at]!, at);
       }
@@ -169,7 +209,13 @@ export class AccountIndex {
     // rises to 1 at the query's length and falls after it) is read, about a third of it (issue 8).
     const visitWholeByName = (list: number[] | undefined) => {
       if (!list || !nameFloor) return visitByName(list);
-      const { positions, lengths, masks, repeatedMasks } = this.lengthOrder(list);
+      const { positions, lengths, masks, repeatedMasks, unbounded } = this.lengthOrder(list);
+      for (let k = 0; k < unbounded.length; k++) {
+        const at = unbounded[k]!;
+        if (seen[at] === generation) continue;
+        seen[at] = generation;
+        visit(accounts[at]!, at);
+      }
       const length = nameFloor.letters.length;
       const reaches = (other: number) => 1 - Math.abs(length - other) / Math.max(length, other) >= nameFloor.floor;
       let lo = 0;
@@ -199,8 +245,9 @@ export class AccountIndex {
     };
     let selective = 0;
     let smallest: number[] | undefined;
-    for (const t of q.tokens) {
-      if (t.length < 3 || t === "and") continue;
+    const latinTokens = q.latinTokens ?? EMPTY_TOKENS;
+    for (const t of latinTokens.length > 0 ? [...q.tokens, ...latinTokens] : q.tokens) {
+      if (!indexableToken(t)) continue;
       const list = this.byToken.get(t) ?? EMPTY;
       if (list.length <= MAX_TOKEN_BUCKET) {
         visitWholeByName(list);
@@ -209,15 +256,20 @@ export class AccountIndex {
     }
     // Only common words: the first accounts of the least common one (the first such word on ties).
     if (selective === 0 && smallest) visitByName(smallest, MAX_TOKEN_BUCKET);
-    visitWholeByName(this.byPrefix.get(prefixKey(q.tokens) ?? ""));
+    const prefix = prefixKey(q.tokens);
+    visitWholeByName(this.byPrefix.get(prefix ?? ""));
+    const latinPrefix = prefixKey(latinTokens);
+    if (latinPrefix !== prefix) visitWholeByName(this.byPrefix.get(latinPrefix ?? ""));
   }
 
   private lengthOrder(list: number[]): NameLengthOrder {
     let order = this.byNameLength.get(list);
-    if (!order || order.positions.length !== list.length) {
+    if (!order || order.positions.length + order.unbounded.length !== list.length) {
       const profileAt = (at: number) => this.letters[at]!;
-      const positions = Int32Array.from(list).sort((a, b) => profileAt(a).length - profileAt(b).length || a - b);
+      const bounded = list.filter((at) => !this.transliterated[at]);
+      const positions = Int32Array.from(bounded).sort((a, b) => profileAt(a).length - profileAt(b).length || a - b);
       order = {
+        unbounded: Int32Array.from(list.filter((at) => this.transliterated[at])),
         positions,
         lengths: positions.map((at) => profileAt(at).length),
         masks: positions.map((at) => profileAt(at).mask),
@@ -231,6 +283,8 @@ export class AccountIndex {
 
 /** A list's accounts ordered by the length of their joined name, with those lengths and letter masks (read without touching the accounts). */
 interface NameLengthOrder {
+  /** Transliterated accounts (see `transliterated`): always visited, so kept out of the length order. */
+  unbounded: Int32Array;
   positions: Int32Array;
   lengths: Int32Array;
   masks: Int32Array;
@@ -238,17 +292,24 @@ interface NameLengthOrder {
 }
 
 const EMPTY: number[] = [];
+const EMPTY_TOKENS: string[] = [];
 
 export interface CandidateQuery {
   tenantId?: string;
   domains: string[];
   tokens: string[];
+  /** The query name's Latin transliteration (`latinName`), looked up like its tokens. */
+  latinTokens?: string[];
   /** Leave out accounts found by name alone whose name is surely below `floor` against these letters. */
   nameFloor?: { letters: DenseLetters; floor: number };
 }
 
-/** First four letters of the joined name: catches typos in later words of one-word-heavy names. */
+/**
+ * First four letters of the joined name: catches typos in later words of one-word-heavy names. Two Chinese
+ * characters or kana (see `indexableToken`) for names that start with them.
+ */
 export function prefixKey(tokens: string[]): string | undefined {
   const compact = tokens.join("");
+  if (compact.length >= 2 && isDenseWord(compact.charAt(0))) return compact.slice(0, 2);
   return compact.length >= 3 ? compact.slice(0, 4) : undefined;
 }

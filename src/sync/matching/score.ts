@@ -1,4 +1,4 @@
-import type { AccountIndex, IndexedAccount } from "./accountIndex";
+import { type AccountIndex, type IndexedAccount, type LatinName, latinName } from "./accountIndex";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 import { denseLetters, type NameForms, nameForms, nameSimilarityAtLeast } from "./similarity";
 
@@ -29,6 +29,11 @@ export const AUTO_MAP_THRESHOLD = 0.9;
 export const AUTO_MAP_MARGIN = 0.1;
 /** Below this, no suggestion is recorded. */
 export const SUGGEST_THRESHOLD = 0.5;
+/**
+ * The most a candidate scores when its name matches only once transliterated ("Газпром" / "Gazprom") and no tenant
+ * or domain backs it: below the auto-map threshold, so such a match is suggested, never mapped.
+ */
+export const TRANSLITERATED_NAME_CAP = 0.85;
 
 /** The Ion side of a match: a provider account's signals. */
 export interface MatchQuery {
@@ -59,6 +64,7 @@ export interface MatchDecision {
 interface PreparedQuery {
   tokens: string[];
   forms: NameForms;
+  latin?: LatinName;
   tenantId?: string;
   domain?: string;
   emailDomain?: string;
@@ -68,9 +74,11 @@ interface PreparedQuery {
 
 export function prepareQuery(q: MatchQuery): PreparedQuery {
   const tokens = nameTokens(q.organization);
+  const latin = latinName(tokens);
   return {
     tokens,
     forms: nameForms(tokens),
+    ...(latin ? { latin } : {}),
     tenantId: normalizeTenantId(q.tenantId),
     domain: organisationDomain(q.domain),
     emailDomain: businessEmailDomain(q.email),
@@ -116,6 +124,9 @@ export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate |
     reasons.push(`contact email domain matches (${q.emailDomain})`);
     identifying = true;
   }
+  // Tenant or domain evidence: a transliterated name may then add to it without the cap.
+  const identifiedOtherwise = identifying;
+  let transliterated = false;
   // Exact at or above the floor; below it only "below" matters (issue 8: skips most quadratic scores).
   const similarity = nameSimilarityAtLeast(q.tokens, a.tokens, NAME_SIMILARITY_FLOOR, q.forms, a.forms);
   if (similarity >= 1) {
@@ -126,6 +137,19 @@ export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate |
     evidence.push(MATCH_WEIGHTS.exactName * Math.min(1, (similarity - 0.75) / 0.2));
     reasons.push(`name similar (${similarity.toFixed(2)})`);
     identifying = true;
+  } else if (transliterable(q, a)) {
+    // One name in another script: compare it in Latin letters with the other (a guess, so capped below).
+    const x = q.latin ?? q;
+    const y = a.latin ?? a;
+    const latinSimilarity = nameSimilarityAtLeast(x.tokens, y.tokens, NAME_SIMILARITY_FLOOR, x.forms, y.forms);
+    if (latinSimilarity >= NAME_SIMILARITY_FLOOR) {
+      evidence.push(MATCH_WEIGHTS.exactName * Math.min(1, (latinSimilarity - 0.75) / 0.2));
+      reasons.push(
+        latinSimilarity >= 1 ? "name matches when transliterated" : `name similar when transliterated (${latinSimilarity.toFixed(2)})`,
+      );
+      identifying = true;
+      transliterated = true;
+    }
   } else if (isShortenedName(q.tokens, a.tokens)) {
     evidence.push(MATCH_WEIGHTS.shortenedName);
     reasons.push("name shortened");
@@ -148,7 +172,17 @@ export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate |
     }
   }
   const combined = 1 - evidence.reduce((acc, w) => acc * (1 - w), 1);
-  return { accountId: a.id, accountName: a.name, score: round(combined * penalty), reasons };
+  let score = round(combined * penalty);
+  if (transliterated && !identifiedOtherwise && score > TRANSLITERATED_NAME_CAP) {
+    score = TRANSLITERATED_NAME_CAP;
+    reasons.push("transliterated name: suggested only");
+  }
+  return { accountId: a.id, accountName: a.name, score, reasons };
+}
+
+/** Exactly one of the names is written in a non-Latin script (two such names compare as written). */
+export function transliterable(q: { latin?: LatinName }, a: { latin?: LatinName }): boolean {
+  return (q.latin === undefined) !== (a.latin === undefined);
 }
 
 /** Best candidates for a customer, best first (ties broken by account id for stable results). */
@@ -159,8 +193,10 @@ export function rankCandidates(index: AccountIndex, query: MatchQuery, limit = 5
   // Accounts found by name alone score only when the names reach the similarity floor (a shortened name
   // is not identifying), so the index leaves out those the cheap bounds rule out (issue 8: ~250
   // candidates per customer, ~2 scored). Visiting order does not matter: the sort below is total.
-  const nameFloor = { letters: denseLetters(q.forms.joined), floor: NAME_SIMILARITY_FLOOR };
-  index.visitCandidates({ tenantId: q.tenantId, domains, tokens: q.tokens, nameFloor }, (account) => {
+  // A non-Latin query is also compared in its Latin spelling, which its letters do not bound: no name floor then.
+  const nameFloor = q.latin ? undefined : { letters: denseLetters(q.forms.joined), floor: NAME_SIMILARITY_FLOOR };
+  const candidateQuery = { tenantId: q.tenantId, domains, tokens: q.tokens, latinTokens: q.latin?.tokens, nameFloor };
+  index.visitCandidates(candidateQuery, (account) => {
     const c = scoreCandidate(q, account);
     if (c) scored.push(c);
   });

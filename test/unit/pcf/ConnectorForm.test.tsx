@@ -14,11 +14,15 @@ import { getString } from "./resx";
 const t = createLocalizer(getString);
 const formatDate = (d: Date): string => d.toISOString().slice(0, 10);
 
-function renderForm(connector?: ConnectorView, onSave = jest.fn(async (_v: NormalizedConnector, _id?: string) => undefined)) {
+function renderForm(
+  connector?: ConnectorView,
+  onSave = jest.fn(async (_v: NormalizedConnector, _id?: string) => undefined),
+  locale?: string,
+) {
   const onCancel = jest.fn();
   const utils = render(
     <FluentProvider theme={webLightTheme}>
-      <ConnectorForm connector={connector} t={t} formatDate={formatDate} onSave={onSave} onCancel={onCancel} />
+      <ConnectorForm connector={connector} t={t} formatDate={formatDate} onSave={onSave} onCancel={onCancel} locale={locale} />
     </FluentProvider>,
   );
   return { ...utils, onSave, onCancel };
@@ -171,5 +175,61 @@ describe("ConnectorForm", () => {
     });
     expect(await screen.findByText(/^The connector was not saved: Principal user is missing/)).toBeTruthy();
     expect(screen.getByRole("button", { name: "Save" })).toBeTruthy();
+  });
+
+  function fillCredentials(): void {
+    type("Refresh Token", "rt");
+    type("API Key", "k");
+    type("API Secret", "s");
+    type("Account ID", "1");
+  }
+
+  it("takes the names and codes people type for a country or currency, shows the choice in full and saves its code", async () => {
+    const { onSave } = renderForm();
+    fillCredentials();
+    for (const [typed, shown] of [
+      ["England", "United Kingdom (GB)"],
+      ["USA", "United States (US)"],
+      ["America", "United States (US)"],
+      ["Turkey", /^T.rkiye \(TR\)$/],
+      ["Holland", "Netherlands (NL)"],
+      ["UK", "United Kingdom (GB)"],
+    ] as const) {
+      type("Country", typed);
+      fireEvent.blur(input("Country"));
+      expect([typed, input("Country").value]).toStrictEqual([typed, typeof shown === "string" ? shown : expect.stringMatching(shown)]);
+    }
+    type("Currency Code", "£");
+    fireEvent.blur(input("Currency Code"));
+    expect(input("Currency Code").value).toBe("British Pound (GBP)");
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    });
+    expect(onSave).toHaveBeenCalledWith(expect.objectContaining({ country: "GB", currencyCode: "GBP" }), undefined);
+  });
+
+  it("never saves a country the admin did not pick: a partial name stays as typed and blocks the save", async () => {
+    const { onSave } = renderForm();
+    fillCredentials();
+    type("Currency Code", "USD");
+    fireEvent.blur(input("Currency Code"));
+    type("Country", "United");
+    fireEvent.blur(input("Country"));
+    expect(input("Country").value).toBe("United");
+    expect(await screen.findByText(/^Choose a country from the list/)).toBeTruthy();
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    });
+    expect(onSave).not.toHaveBeenCalled();
+  });
+
+  it("lists countries in the admin's language and still finds them by their English name", async () => {
+    renderForm(undefined, undefined, "de");
+    await pick("Country", "Vereinigtes", /^Vereinigtes Königreich \(GB\)$/);
+    const country = screen.getByRole("combobox", { name: /^Country/ }) as HTMLInputElement;
+    expect(country.value).toBe("Vereinigtes Königreich (GB)");
+    fireEvent.change(country, { target: { value: "Germany" } });
+    fireEvent.blur(country);
+    expect(country.value).toBe("Deutschland (DE)");
   });
 });

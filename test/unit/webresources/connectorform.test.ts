@@ -110,4 +110,30 @@ describe("W365.StreamOne.ConnectorForm", () => {
     attr("w365_ionaccountid")?.fireOnChange();
     expect(notification("w365_ionaccountid")).toBeUndefined();
   });
+
+  it("turns a typed country or currency name, code or alias into its code at once, and leaves anything else to validation", () => {
+    setUpForm({}, 1);
+    onLoad(XrmMockGenerator.getEventContext());
+    for (const [typed, code] of [
+      ["England", "GB"],
+      ["uk", "GB"],
+      ["USA", "US"],
+      ["Holland", "NL"],
+      ["Türkiye", "TR"],
+      ["Turkey", "TR"],
+    ] as [string, string][]) {
+      attr("w365_country")?.setValue(typed);
+      attr("w365_country")?.fireOnChange();
+      expect([typed, attr("w365_country")?.getValue()]).toStrictEqual([typed, code]);
+      expect(notification("w365_country")).toBeUndefined();
+    }
+    attr("w365_currencycode")?.setValue("€");
+    attr("w365_currencycode")?.fireOnChange();
+    expect(attr("w365_currencycode")?.getValue()).toBe("EUR");
+    // A partial name is not a choice: it stays as typed and the field says to choose from the list.
+    attr("w365_country")?.setValue("United");
+    attr("w365_country")?.fireOnChange();
+    expect(attr("w365_country")?.getValue()).toBe("United");
+    expect(notification("w365_country")).toMatch(/^Choose a country from the list/);
+  });
 });

@@ -5,12 +5,14 @@ import {
   damerauLevenshtein,
   decideMatch,
   jaroWinkler,
+  latinNameTokens,
   matchCustomer,
   nameSimilarity,
   nameTokens,
   normalizeCountry,
   normalizeName,
   rankCandidates,
+  TRANSLITERATED_NAME_CAP,
 } from "../../../../src/sync/matching";
 
 const TENANT_A = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";
@@ -33,8 +35,52 @@ describe("normalise organisation names", () => {
     ["Northwind Traders Pty Ltd", "northwind traders"],
     ["The Phone Company", "phone"],
     ["A.C.M.E. Corp", "a c m e"],
+    ["Maersk A/S", "maersk"],
+    ["Müller GmbH & Co. KG", "muller"],
+    ["Cemex S.A.B. de C.V.", "cemex"],
+    ["Bimbo S.A. de C.V.", "bimbo"],
+    ["Tienda Azul S. de R.L. de C.V.", "tienda azul"],
+    ["Łódź Logistics Sp. z o.o.", "lodz logistics"],
+    ["Işık Yazılım Ltd. Şti.", "isik yazilim"],
+    ["İSTANBUL Holding A.Ş.", "istanbul holding"],
+    ["Smith & Co.", "smith"],
+    ["ＡＢＣ Ｌｔｄ", "abc"],
+    ["ООО «Ромашка»", "ромашка"],
+    ["ПАО Газпром", "газпром"],
+    ["Ёлка", "елка"],
+    ["Αθήνα Α.Ε.", "αθηνα"],
+    ["ΟΔΟΣ Ε.Π.Ε.", "οδοσ"],
+    ['אל על בע"מ', "אל על"],
+    ["أَرَامْكُو السعودية ش.م.م", "ارامكو السعوديه"],
+    ["شركة الاتصالات", "الاتصالات"],
+    ["小米科技有限责任公司", "小米科技"],
+    ["トヨタ 自動車 株式会社", "トヨタ自動車"],
+    ["㈱トヨタ自動車", "トヨタ自動車"],
   ])("%s → %s", (input, expected) => {
     expect(normalizeName(input)).toBe(expected);
+  });
+
+  it.each([
+    ["בַּנְק הַפּוֹעֲלִים", "בנק הפועלים"],
+    ["أَرَامْكُو", "ارامكو"],
+    ["パナソニック", "パナソニツク"],
+    ["ｿﾆｰｸﾞﾙｰﾌﾟ", "ソニーグループ"],
+    ["ΚΩΤΣΟΒΟΛΟΣ", "Κωτσόβολος"],
+  ])("%s and %s normalise alike (vowel points, small kana, half-width, case and accents)", (a, b) => {
+    expect(normalizeName(a)).toBe(normalizeName(b));
+  });
+
+  it("compares Hangul letter by letter and ignores (주) and 주식회사", () => {
+    expect(normalizeName("(주)삼성전자")).toBe(normalizeName("삼성전자 주식회사"));
+    expect(normalizeName("삼성전자주식회사")).toBe(normalizeName("삼성전자"));
+    // One syllable with another vowel is one edit among the letters, not a whole different character.
+    expect(nameSimilarity(nameTokens("현대자동차"), nameTokens("현대자동치"))).toBeGreaterThan(0.85);
+  });
+
+  it("spells a non-Latin name in Latin letters, and leaves a Latin name alone", () => {
+    expect(latinNameTokens(nameTokens("ООО Ромашка"))).toStrictEqual(["romashka"]);
+    expect(latinNameTokens(nameTokens("Αθήνα Α.Ε."))).toStrictEqual(["athina"]);
+    expect(latinNameTokens(nameTokens("Contoso Ltd"))).toBeUndefined();
   });
 
   it("keeps a legal word that is the whole name", () => {
@@ -133,6 +179,32 @@ describe("matchCustomer", () => {
   it("returns none for an unknown customer", () => {
     const d = matchCustomer(accounts, { organization: "Zzyzx Unknown Company" });
     expect(d).toStrictEqual({ decision: "none", reason: "no likely match", score: 0, best: undefined });
+  });
+
+  it("matches identical names in other scripts as it does Latin ones, and offers them as duplicates", () => {
+    const index = indexOf([
+      { accountid: "ru", name: "ООО «Ромашка»", address1_postalcode: "101000", address1_country: "RU" },
+      { accountid: "jp", name: "トヨタ自動車株式会社", address1_postalcode: "471-8571", address1_country: "JP" },
+      { accountid: "il", name: 'אל על בע"מ' },
+    ]);
+    expect(matchCustomer(index, { organization: "Ромашка", postalCode: "101000", country: "RU" })).toMatchObject({
+      decision: "map",
+      best: { accountId: "ru" },
+    });
+    expect(matchCustomer(index, { organization: "トヨタ自動車", postalCode: "4718571", country: "Japan" }).best?.accountId).toBe("jp");
+    // What "create new account" checks before creating (any candidate at or above the suggestion threshold).
+    expect(rankCandidates(index, { organization: "אל על" })).toMatchObject([{ accountId: "il", score: 0.85 }]);
+  });
+
+  it("suggests a transliterated name, never maps it on the name alone, and maps it when the tenant agrees", () => {
+    const index = indexOf([
+      { accountid: "gz", name: "Gazprom", w365_microsofttenantid: TENANT_A, address1_postalcode: "117997", address1_country: "RU" },
+    ]);
+    const byName = matchCustomer(index, { organization: "ПАО Газпром", postalCode: "117997", country: "RU" });
+    expect(byName).toMatchObject({ decision: "suggest", score: TRANSLITERATED_NAME_CAP, best: { accountId: "gz" } });
+    expect(byName.reason).toContain("name matches when transliterated");
+    const withTenant = matchCustomer(index, { organization: "ПАО Газпром", tenantId: TENANT_A });
+    expect(withTenant).toMatchObject({ decision: "map", best: { accountId: "gz" } });
   });
 
   it("decideMatch with no candidates is none", () => {

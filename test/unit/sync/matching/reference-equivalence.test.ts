@@ -6,6 +6,7 @@ import {
   type AccountRecord,
   type Candidate,
   decideMatch,
+  indexableToken,
   indexAccount,
   type IndexedAccount,
   isShortenedName,
@@ -19,12 +20,16 @@ import {
   prefixKey,
   prepareQuery,
   rankCandidates,
+  transliterable,
+  TRANSLITERATED_NAME_CAP,
 } from "../../../../src/sync/matching";
 
 /**
  * The matcher as it was before the issue 8 shortcuts (candidate marker, name bounds before scoring):
  * every candidate of every signal scored in full. The product must
- * decide exactly as this does: same decision, candidates, scores and reason text.
+ * decide exactly as this does: same decision, candidates, scores and reason text. It knows the rules for names in
+ * other scripts too: such a name is also indexed and looked up by its Latin spelling, compared in it with a Latin
+ * name, and capped at TRANSLITERATED_NAME_CAP when nothing else identifies the account.
  */
 class ReferenceMatcher {
   private readonly accounts: IndexedAccount[] = [];
@@ -48,20 +53,24 @@ class ReferenceMatcher {
     };
     push(this.byTenant, account.tenantId);
     for (const d of account.domains) push(this.byDomain, d);
-    for (const t of new Set(account.tokens)) if (t.length >= 3 && t !== "and") push(this.byToken, t);
-    push(this.byPrefix, prefixKey(account.tokens));
+    // A name in another script is also found by its Latin spelling.
+    const latin = account.latin?.tokens ?? [];
+    for (const t of new Set([...account.tokens, ...latin])) if (indexableToken(t)) push(this.byToken, t);
+    for (const key of new Set([prefixKey(account.tokens), prefixKey(latin)])) push(this.byPrefix, key);
   }
 
-  candidates(q: { tenantId?: string; domains: string[]; tokens: string[] }): IndexedAccount[] {
+  candidates(q: { tenantId?: string; domains: string[]; tokens: string[]; latinTokens?: string[] }): IndexedAccount[] {
     const hits = new Set<number>();
     const addAll = (list: number[] | undefined) => list?.forEach((i) => hits.add(i));
     if (q.tenantId) addAll(this.byTenant.get(q.tenantId));
     for (const d of q.domains) addAll(this.byDomain.get(d));
-    const tokenLists = q.tokens.filter((t) => t.length >= 3 && t !== "and").map((t) => this.byToken.get(t) ?? []);
+    const latin = q.latinTokens ?? [];
+    const tokenLists = [...q.tokens, ...latin].filter(indexableToken).map((t) => this.byToken.get(t) ?? []);
     const selective = tokenLists.filter((l) => l.length <= 250);
     if (selective.length > 0) selective.forEach(addAll);
     else if (tokenLists.length > 0) addAll(tokenLists.reduce((a, b) => (a.length <= b.length ? a : b)).slice(0, 250));
     addAll(this.byPrefix.get(prefixKey(q.tokens) ?? ""));
+    addAll(this.byPrefix.get(prefixKey(latin) ?? ""));
     return [...hits].sort((a, b) => a - b).map((i) => this.accounts[i]!);
   }
 
@@ -69,7 +78,7 @@ class ReferenceMatcher {
     const q = prepareQuery(query);
     const domains = [q.domain, q.emailDomain].filter((d): d is string => Boolean(d));
     const scored: Candidate[] = [];
-    for (const account of this.candidates({ tenantId: q.tenantId, domains, tokens: q.tokens })) {
+    for (const account of this.candidates({ tenantId: q.tenantId, domains, tokens: q.tokens, latinTokens: q.latin?.tokens })) {
       const c = referenceScore(q, account);
       if (c) scored.push(c);
     }
@@ -108,6 +117,8 @@ function referenceScore(q: ReturnType<typeof prepareQuery>, a: IndexedAccount): 
     reasons.push(`contact email domain matches (${q.emailDomain})`);
     identifying = true;
   }
+  const identifiedOtherwise = identifying;
+  let transliterated = false;
   // The scorer's own floor shortcut (test/sync/matching/similarity-bound.test.ts proves it equals
   // nameSimilarity at or above the floor), which keeps the 2,000-customer comparison fast.
   const similarity = nameSimilarityAtLeast(q.tokens, a.tokens, NAME_SIMILARITY_FLOOR, q.forms, a.forms);
@@ -119,6 +130,18 @@ function referenceScore(q: ReturnType<typeof prepareQuery>, a: IndexedAccount): 
     evidence.push(MATCH_WEIGHTS.exactName * Math.min(1, (similarity - 0.75) / 0.2));
     reasons.push(`name similar (${similarity.toFixed(2)})`);
     identifying = true;
+  } else if (transliterable(q, a)) {
+    const x = q.latin ?? q;
+    const y = a.latin ?? a;
+    const latinSimilarity = nameSimilarityAtLeast(x.tokens, y.tokens, NAME_SIMILARITY_FLOOR, x.forms, y.forms);
+    if (latinSimilarity >= NAME_SIMILARITY_FLOOR) {
+      evidence.push(MATCH_WEIGHTS.exactName * Math.min(1, (latinSimilarity - 0.75) / 0.2));
+      reasons.push(
+        latinSimilarity >= 1 ? "name matches when transliterated" : `name similar when transliterated (${latinSimilarity.toFixed(2)})`,
+      );
+      identifying = true;
+      transliterated = true;
+    }
   } else if (isShortenedName(q.tokens, a.tokens)) {
     evidence.push(MATCH_WEIGHTS.shortenedName);
     reasons.push("name shortened");
@@ -140,7 +163,17 @@ function referenceScore(q: ReturnType<typeof prepareQuery>, a: IndexedAccount): 
     }
   }
   const combined = 1 - evidence.reduce((acc, w) => acc * (1 - w), 1);
-  return { accountId: a.id, accountName: a.name, score: round(combined * penalty), reasons };
+  const score = round(combined * penalty);
+  // A transliterated name alone never reaches the auto-map threshold.
+  if (transliterated && !identifiedOtherwise && score > TRANSLITERATED_NAME_CAP) {
+    return {
+      accountId: a.id,
+      accountName: a.name,
+      score: TRANSLITERATED_NAME_CAP,
+      reasons: [...reasons, "transliterated name: suggested only"],
+    };
+  }
+  return { accountId: a.id, accountName: a.name, score, reasons };
 }
 
 function both(records: AccountRecord[]): { index: AccountIndex; reference: ReferenceMatcher } {
@@ -175,6 +208,19 @@ const word = fc.oneof(
     "the",
     "müller",
     "acme",
+    // Other scripts: identical, one letter off, transliterated, legal forms and two-character words.
+    "газпром",
+    "Газпрам",
+    "gazprom",
+    "ООО",
+    "αθηνα",
+    "Athina",
+    "腾讯",
+    "腾讯科技有限公司",
+    "トヨタ",
+    "toyota",
+    "삼성전자",
+    "A/S",
   ),
   fc.string({ unit: fc.constantFrom("a", "b", "c", "e", "n", "o", " ", "&", "."), minLength: 1, maxLength: 8 }),
 );
@@ -225,6 +271,7 @@ describe("matching shortcuts decide exactly as the full scorer (issue 8)", () =>
             tenantId: p.tenantId,
             domains: [p.domain, p.emailDomain].filter((d): d is string => Boolean(d)),
             tokens: p.tokens,
+            latinTokens: p.latin?.tokens,
           };
           expect(index.candidates(signals)).toStrictEqual(reference.candidates(signals));
         }

@@ -1,0 +1,60 @@
+// The admin's language as a BCP 47 tag, for Intl (country and currency names). Dataverse gives it as a Windows
+// language id (LCID: context.userSettings.languageId in a PCF control, Xrm userSettings.languageId in a form script);
+// the ids are those of the languages Dataverse offers, listed on Microsoft Learn ("Language and locale IDs",
+// https://learn.microsoft.com/openspecs/windows_protocols/ms-lcid/).
+
+const LANGUAGE_TAGS: Readonly<Record<number, string>> = {
+  1025: "ar",
+  1026: "bg",
+  1027: "ca",
+  1028: "zh-TW",
+  1029: "cs",
+  1030: "da",
+  1031: "de",
+  1032: "el",
+  1033: "en-US",
+  1035: "fi",
+  1036: "fr",
+  1037: "he",
+  1038: "hu",
+  1040: "it",
+  1041: "ja",
+  1042: "ko",
+  1043: "nl",
+  1044: "nb",
+  1045: "pl",
+  1046: "pt-BR",
+  1048: "ro",
+  1049: "ru",
+  1050: "hr",
+  1051: "sk",
+  1053: "sv",
+  1054: "th",
+  1055: "tr",
+  1057: "id",
+  1058: "uk",
+  1060: "sl",
+  1061: "et",
+  1062: "lv",
+  1063: "lt",
+  1066: "vi",
+  1069: "eu",
+  1081: "hi",
+  1086: "ms",
+  1087: "kk",
+  1110: "gl",
+  2052: "zh-CN",
+  2057: "en-GB",
+  2070: "pt-PT",
+  2074: "sr-Latn",
+  3076: "zh-HK",
+  3082: "es",
+  3098: "sr-Cyrl",
+  4105: "en-CA",
+  3081: "en-AU",
+};
+
+/** The BCP 47 tag of a Dataverse language id; undefined (the browser's language) for one not listed. */
+export function languageTagOfLcid(lcid: number | undefined | null): string | undefined {
+  return lcid === undefined || lcid === null ? undefined : LANGUAGE_TAGS[lcid];
+}
