@@ -119,6 +119,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     },
     clock,
   );
+  store.staleSubscriptionDetails = options.staleSubscriptionDetails ?? false;
   const auth = new TokenAuthority(accountId, () => clock.now(), options.refreshTokenLifetime ?? "sliding");
   const portal = auth.issuePortalCredentials();
   const credentials = { refreshToken: portal.refreshToken, apiKey: `ak_${randomSecret(12)}`, apiSecret: randomSecret(24) };

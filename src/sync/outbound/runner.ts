@@ -271,7 +271,8 @@ export async function processOutboundRow(
     }
     const status = String(order.status).toUpperCase();
     if (status === "COMPLETED") {
-      const fresh = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
+      // refresh=true: without it Ion may answer the details it held before the order (src/ion/subscriptions.ts).
+      const fresh = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid, { refresh: true });
       const message = `Applied in Ion by order ${order.orderId}.`;
       await update({
         ...syncedBody(fresh),
