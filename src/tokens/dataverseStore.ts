@@ -98,6 +98,8 @@ export class DataverseTokenStore implements TokenStore {
   private readonly random?: () => number;
   private preloaded?: TokenRow;
   private leaseSeed?: TokenRow;
+  /** A save under the current lease failed: the lease is not released. */
+  private saveFailed = false;
   /** Leases taken, saves done, takes lost to another writer, and token calls refused for lack of lease (tests read them). */
   readonly counters = { leases: 0, commits: 0, leaseConflicts: 0, tooShort: 0 };
 
@@ -137,10 +139,14 @@ export class DataverseTokenStore implements TokenStore {
         heldSince = await this.extend(fresh.refreshToken, exchangeMs, heldSince);
       },
     };
+    this.saveFailed = false;
     try {
       return await work(lease);
     } finally {
-      await this.release().catch(() => undefined);
+      // After a failed save the row still holds the used-up token: the lease is left to run out (by
+      // Dataverse's clock) so other processes wait instead of presenting it, while this process retries
+      // the save from its journal.
+      if (!this.saveFailed) await this.release().catch(() => undefined);
     }
   }
 
@@ -154,6 +160,15 @@ export class DataverseTokenStore implements TokenStore {
       w365_refreshtokenexpireson: next.refreshTokenExpiresAt ? new Date(next.refreshTokenExpiresAt).toISOString() : null,
       w365_refreshtokensavedon: new Date(this.clock.now()).toISOString(),
     };
+    try {
+      await this.compareAndSave(from, next, tokens);
+    } catch (error) {
+      if (!(error instanceof TokenRotationConflictError)) this.saveFailed = true;
+      throw error;
+    }
+  }
+
+  private async compareAndSave(from: string, next: TokenState, tokens: Record<string, unknown>): Promise<void> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       const { row } = await this.read();
       if (row.w365_refreshtoken === next.refreshToken) return; // an earlier attempt landed

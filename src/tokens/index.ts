@@ -1,14 +1,14 @@
 /** Refresh-token rotation, in one place: see README.md. */
+export type { DataverseTokenStoreOptions, TokenRow } from "./dataverseStore";
 export {
+  connectorKey,
+  DataverseTokenStore,
   DEFAULT_EXCHANGE_TIMEOUT_MS,
   DEFAULT_LEASE_MARGIN_MS,
   DEFAULT_SAVE_RETRY_AFTER_CAP_MS,
-  connectorKey,
-  DataverseTokenStore,
   defaultHolderId,
   TOKEN_COLUMNS,
 } from "./dataverseStore";
-export type { DataverseTokenStoreOptions, TokenRow } from "./dataverseStore";
 export { TokenLeaseLostError, TokenLeaseTimeoutError, TokenLeaseTooShortError, TokenRotationConflictError } from "./errors";
 export {
   ACCESS_TOKEN_LIFETIME_MS,
@@ -17,10 +17,10 @@ export {
   stateFromTokenResponse,
   TOKEN_ENDPOINT,
 } from "./exchange";
-export { PROCESS_ROTATION_JOURNAL, RotationJournal } from "./journal";
 export type { UnsavedRotation } from "./journal";
-export { DEFAULT_REFRESH_SKEW_MS, TokenManager } from "./manager";
+export { PROCESS_ROTATION_JOURNAL, RotationJournal } from "./journal";
 export type { TokenManagerOptions } from "./manager";
+export { DEFAULT_REFRESH_SKEW_MS, TokenManager } from "./manager";
 export { MemoryTokenStore } from "./memoryStore";
 export {
   isRefreshTokenRejected,

@@ -11,7 +11,7 @@ import { Clock, systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
 import { Logger, silentLogger } from "../shared/logger";
 import { registerSecret } from "../shared/redact";
-import { TokenRotationConflictError } from "./errors";
+import { TokenLeaseLostError, TokenRotationConflictError } from "./errors";
 import { exchangeRefreshToken } from "./exchange";
 import { PROCESS_ROTATION_JOURNAL, RotationJournal } from "./journal";
 import type { TokenLease, TokenState, TokenStore } from "./types";
@@ -122,6 +122,18 @@ export class TokenManager implements AccessTokenSource {
   }
 
   private async refreshUnderLease(request: RefreshRequest): Promise<TokenState> {
+    try {
+      return await this.refreshOnce(request);
+    } catch (error) {
+      // The row's token changed under our lease (a late save of another holder landed): nothing was
+      // presented; start again from the new token, under a new lease.
+      if (!(error instanceof TokenLeaseLostError)) throw error;
+      this.logger.info("the token lease was lost before the exchange; starting again from the stored token");
+      return this.refreshOnce(request);
+    }
+  }
+
+  private async refreshOnce(request: RefreshRequest): Promise<TokenState> {
     const state = await this.store.withRefreshLease(async (lease) => {
       registerState(lease.fresh);
       const fresh = await this.saveJournaled(lease.fresh);
