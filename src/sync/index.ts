@@ -6,9 +6,9 @@ import type { BatchOperation } from "../dataverse";
 import { IonTokenSaveError } from "../ion";
 import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
+import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
-import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RecordNotFoundError } from "./errors";
 import { CustomerLinks } from "./links";
@@ -22,6 +22,9 @@ import { HeldSubscription, loadExistingSubscriptions, runSubscriptionsPhase } fr
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 import { BatchWriter } from "./writer";
 
+export { DataverseTokenStore } from "../tokens";
+export type { KeepAliveEntry, KeepAliveReport } from "../tokens/keepAlive";
+export { runKeepAlive } from "../tokens/keepAlive";
 export { resolveConnection, statusLabel } from "./connection";
 export type { ConnectionRecord, SyncDeps, SyncHooks } from "./context";
 export {
@@ -33,13 +36,10 @@ export {
   TokenLeaseLostError,
   TokenLeaseTimeoutError,
 } from "./errors";
-export type { KeepAliveEntry, KeepAliveReport } from "../tokens/keepAlive";
-export { runKeepAlive } from "../tokens/keepAlive";
 export type { MapAction, MapResult } from "./mapActions";
 export { mapProviderAccount } from "./mapActions";
 export type { OutboundResult } from "./outbound/runner";
 export { ConnectionStatus, MappingStatus, SETS, SyncState } from "./schema";
-export { DataverseTokenStore } from "../tokens";
 export type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 export type { VerifyCheck, VerifyResult } from "./verify";
 export { runVerify } from "./verify";

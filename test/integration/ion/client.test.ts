@@ -5,13 +5,13 @@ import {
   IonPermissionError,
   IonRateLimitError,
   IonServerError,
-  IonV1AuthError,
   IonTransport,
+  IonV1AuthError,
   IonValidationError,
   RequestInfo,
 } from "../../../src/ion";
-import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
 import { memoryLogger } from "../../../src/shared/logger";
+import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
 import { all, fakeClock, FakeIon, RecordedRequest, startFakeIon } from "../../support/fakeIon";
 import cloudProfiles from "../../support/ion-fixtures/cloud-profiles.json";
 import customerCreated from "../../support/ion-fixtures/customer-created.json";

@@ -16,8 +16,8 @@ import {
   IonValidationError,
   TERMINAL_ORDER_STATUSES,
 } from "../../../src/ion";
-import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
 import { memoryLogger } from "../../../src/shared/logger";
+import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
 import { all } from "../../support/fakeIon";
 
 type Sim = Awaited<ReturnType<typeof startIonSimulator>>;
