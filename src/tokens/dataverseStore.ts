@@ -129,8 +129,8 @@ export class DataverseTokenStore implements TokenStore {
     return toState(preloaded ?? (await this.read()).row);
   }
 
-  async withRefreshLease<T>(work: (lease: TokenLease) => Promise<T>): Promise<T> {
-    const taken = await this.acquire();
+  async withRefreshLease<T>(work: (lease: TokenLease) => Promise<T>, o: { inheritFrom?: string } = {}): Promise<T> {
+    const taken = await this.acquire(o.inheritFrom);
     let heldSince = taken.sentAt;
     const fresh = toState(taken.row);
     const lease: TokenLease = {
@@ -208,7 +208,7 @@ export class DataverseTokenStore implements TokenStore {
   }
 
   /** Takes the lease; returns the row it was taken on and when (own clock) the take was sent. */
-  private async acquire(): Promise<{ row: TokenRow; sentAt: number }> {
+  private async acquire(inheritFrom?: string): Promise<{ row: TokenRow; sentAt: number }> {
     const seed = this.leaseSeed;
     this.leaseSeed = undefined;
     if (seed?.["@odata.etag"] && !seed.w365_tokenleaseholder) {
@@ -221,7 +221,8 @@ export class DataverseTokenStore implements TokenStore {
       const { row, serverTime } = await this.read();
       const holder = row.w365_tokenleaseholder;
       let waitMs = 0;
-      if (holder && holder !== this.holderId) {
+      // A lease this process kept for its own unsaved rotation is its to take over, at once.
+      if (holder && holder !== this.holderId && holder !== inheritFrom) {
         const etag = etagOf(row);
         let age: number;
         const modified = toEpochMs(row.modifiedon);

@@ -10,6 +10,8 @@ import type { TokenState } from "./types";
 export interface UnsavedRotation {
   from: string;
   next: TokenState;
+  /** The lease holder that kept the lease for this save: the next lease of this process takes it over at once. */
+  leaseHolder?: string;
 }
 
 export class RotationJournal {
@@ -17,7 +19,7 @@ export class RotationJournal {
 
   get(key: string): UnsavedRotation | undefined {
     const entry = this.entries.get(key);
-    return entry ? { from: entry.from, next: { ...entry.next } } : undefined;
+    return entry ? { ...entry, next: { ...entry.next } } : undefined;
   }
 
   has(key: string): boolean {
@@ -25,7 +27,7 @@ export class RotationJournal {
   }
 
   record(key: string, entry: UnsavedRotation): void {
-    this.entries.set(key, { from: entry.from, next: { ...entry.next } });
+    this.entries.set(key, { ...entry, next: { ...entry.next } });
   }
 
   forget(key: string): void {

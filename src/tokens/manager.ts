@@ -134,16 +134,20 @@ export class TokenManager implements AccessTokenSource {
   }
 
   private async refreshOnce(request: RefreshRequest): Promise<TokenState> {
-    const state = await this.store.withRefreshLease(async (lease) => {
-      registerState(lease.fresh);
-      const fresh = await this.saveJournaled(lease.fresh);
-      if (!request.always && this.usable(fresh)) {
-        // Another process (or an earlier call) rotated while we waited for the lease.
-        const replaced = request.rejectedAccessToken === undefined || fresh.accessToken !== request.rejectedAccessToken;
-        if (!request.force || replaced) return fresh;
-      }
-      return this.exchangeAndSave(lease, fresh.refreshToken);
-    });
+    const inheritFrom = this.journal.get(this.store.key)?.leaseHolder;
+    const state = await this.store.withRefreshLease(
+      async (lease) => {
+        registerState(lease.fresh);
+        const fresh = await this.saveJournaled(lease.fresh);
+        if (!request.always && this.usable(fresh)) {
+          // Another process (or an earlier call) rotated while we waited for the lease.
+          const replaced = request.rejectedAccessToken === undefined || fresh.accessToken !== request.rejectedAccessToken;
+          if (!request.force || replaced) return fresh;
+        }
+        return this.exchangeAndSave(lease, fresh.refreshToken);
+      },
+      { inheritFrom },
+    );
     registerState(state);
     this.cached = state;
     return state;
@@ -189,7 +193,7 @@ export class TokenManager implements AccessTokenSource {
       await this.store.save(presenting, next);
     } catch (error) {
       if (error instanceof TokenRotationConflictError) throw error;
-      this.journal.record(this.store.key, { from: presenting, next });
+      this.journal.record(this.store.key, { from: presenting, next, leaseHolder: this.store.holderId });
       const e = ensureError(error);
       this.logger.warn("saving the rotated Ion refresh token failed; it is kept to be saved on the next call", { error: e.message });
       throw new IonTokenSaveError(

@@ -25,8 +25,13 @@ export interface TokenStore {
   readonly key: string;
   /** Current persisted state (may be slightly stale). */
   load(): Promise<TokenState>;
-  /** Runs `work` under the connector's exclusive refresh lease (across processes for a shared store). */
-  withRefreshLease<T>(work: (lease: TokenLease) => Promise<T>): Promise<T>;
+  /** Who holds the lease when this store does (a lease kept after a failed save names it). */
+  readonly holderId?: string;
+  /**
+   * Runs `work` under the connector's exclusive refresh lease (across processes for a shared store).
+   * `inheritFrom`: a holder of this process that kept the lease for an unsaved rotation; taken over at once.
+   */
+  withRefreshLease<T>(work: (lease: TokenLease) => Promise<T>, o?: { inheritFrom?: string }): Promise<T>;
   /**
    * Saves `next` only while the store still holds `from`, the refresh token it was rotated from, whoever
    * holds the lease (a holder that has not exchanged yet re-reads before it presents). Resolves when the
