@@ -15,10 +15,10 @@
  *   from (re-read on 412). That holds even if the lease moved to a holder that has not exchanged: that
  *   holder's extension then fails on the ETag, it re-reads, and finds the new token.
  */
-import { DataverseClient, DataverseConcurrencyError } from "../dataverse";
+import { DataverseApiError, DataverseClient, DataverseConcurrencyError } from "../dataverse";
 import { Clock, systemClock } from "../shared/clock";
 import { registerSecret } from "../shared/redact";
-import { backoffMs, DEFAULT_RETRY, sleep as realSleep } from "../shared/retry";
+import { AttemptOutcome, backoffMs, DEFAULT_RETRY, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
 import { toEpochMs } from "../sync/rows/dates";
 import { SETS } from "../sync/schema";
 import { TokenLeaseLostError, TokenLeaseTimeoutError, TokenLeaseTooShortError, TokenRotationConflictError } from "./errors";
@@ -32,6 +32,13 @@ export const DEFAULT_SAVE_RETRY_AFTER_CAP_MS = 60_000;
 export const DEFAULT_LEASE_MARGIN_MS = 30_000;
 /** `Date` and `modifiedon` may be whole seconds: a lease is judged old only this much later. */
 const SERVER_TIME_RESOLUTION_MS = 2_000;
+/** A token save answered 500 is repeated up to 3 more times, about 1.4 s of waits at most. */
+const SAVE_RETRY: RetryOptions = { ...DEFAULT_RETRY, maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 800, retryInternalErrors: true };
+
+function classifySave(error: unknown): AttemptOutcome {
+  return error instanceof DataverseApiError && error.statusCode === 500 ? { status: 500 } : { status: 0 };
+}
+
 /** Also bounded by attempts, so an injected (frozen) clock cannot make the wait endless. */
 const MAX_LEASE_ATTEMPTS = 400;
 
@@ -161,7 +168,12 @@ export class DataverseTokenStore implements TokenStore {
       w365_refreshtokensavedon: new Date(this.clock.now()).toISOString(),
     };
     try {
-      await this.compareAndSave(from, next, tokens);
+      // Compare-and-save is safe to repeat: a 500 on it is retried by the one policy, a few times within the
+      // lease's margin (Dataverse's 500s are often passing on this row; 429/503 are retried inside the client).
+      await withRetry(() => this.compareAndSave(from, next, tokens), classifySave, SAVE_RETRY, true, {
+        sleep: this.sleep,
+        random: this.random,
+      });
     } catch (error) {
       if (!(error instanceof TokenRotationConflictError)) this.saveFailed = true;
       throw error;

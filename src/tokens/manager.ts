@@ -172,6 +172,8 @@ export class TokenManager implements AccessTokenSource {
         this.journal.forget(this.store.key);
         throw error;
       }
+      // This lease is now the one kept for the save: the next lease of this process takes it over.
+      this.journal.record(this.store.key, { ...pending, leaseHolder: this.store.holderId });
       throw new IonTokenSaveError(
         `A rotated StreamOne Ion refresh token that an earlier run could not save is still waiting to be saved, and saving it failed again (${ensureError(error).message}). ` +
           "This process keeps it in memory and tries again on its next call.",

@@ -65,7 +65,7 @@ describe("a rotated token that one run could not save", () => {
     );
     expect(first.status).toBe("failed");
     expect(first.message).toContain("could not be saved");
-    expect(failing.attempts()).toBe(1); // the one retry policy does not repeat Dataverse's 500
+    expect(failing.attempts()).toBe(4); // the compare-and-save repeated on 500, then journaled
     expect(hasUnsavedRotation(w.dv, w.connectionId)).toBe(true);
     const flagged = await connector(w);
     expect(flagged.w365_status).toBe(ConnectionStatus.Failed);
