@@ -11,7 +11,8 @@
  */
 import { fork } from "node:child_process";
 
-import { IonClient, MemoryTokenStore, TokenManager } from "../../src/ion";
+import { IonClient } from "../../src/ion";
+import { MemoryTokenStore, TokenManager } from "../../src/tokens";
 
 interface ServerReady {
   url: string;

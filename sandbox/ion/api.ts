@@ -313,11 +313,21 @@ export function listSubscriptions(ctx: ApiContext, q: Query): Record<string, unk
   };
 }
 
-export function getSubscription(ctx: ApiContext, customerId: string, id: string): Record<string, unknown> {
+/**
+ * Subscription details. With `staleSubscriptionDetails`, Ion's cached copy is answered unless the caller
+ * sends `refresh=true` (the v3 reference exposes `refresh` on this read; TD SYNNEX's IONModule,
+ * https://github.com/BNWEIN/IONModule, always sends it after a change): a read right after an order
+ * completes then shows the details from before the order.
+ */
+export function getSubscription(ctx: ApiContext, customerId: string, id: string, q: Query = {}): Record<string, unknown> {
   const customer = ctx.store.getCustomer(customerId);
   const s = ctx.store.findSubscription(id);
   if (!s || s.customerId !== customerId) throw new SimApiError("NOT_FOUND", `Subscription ${id} not found`);
-  return renderSubscription(ctx.accountId, ctx.store.partnerName, customer.customerOrganization, s, true);
+  const cached = ctx.store.detailsCache.get(s.id);
+  if (ctx.store.staleSubscriptionDetails && cached && q.refresh?.toLowerCase() !== "true") return cached;
+  const rendered = renderSubscription(ctx.accountId, ctx.store.partnerName, customer.customerOrganization, s, true);
+  ctx.store.detailsCache.set(s.id, rendered);
+  return rendered;
 }
 
 // ---- orders ------------------------------------------------------------------------------------

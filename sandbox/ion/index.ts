@@ -46,6 +46,8 @@ export interface IonSimulatorControl {
   revokeRefreshTokens(): void;
   revokeAccessTokens(): void;
   setFaults(f: FaultConfig | undefined): void;
+  /** Serve cached subscription details unless a read sends refresh=true (options.staleSubscriptionDetails). */
+  setStaleSubscriptionDetails(on: boolean): void;
   /** Portal-side edits: bump lastUpdatedDate/updateTime and add activity log entries. */
   updateSubscription(id: string, patch: SubscriptionPatch): SimSubscription;
   updateCustomer(id: string, patch: Record<string, unknown>): SimCustomer;
@@ -124,6 +126,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     },
     clock,
   );
+  store.staleSubscriptionDetails = options.staleSubscriptionDetails ?? false;
   const auth = new TokenAuthority(accountId, () => clock.now(), options.refreshTokenLifetime ?? "sliding");
   const portal = auth.issuePortalCredentials();
   const credentials = { refreshToken: portal.refreshToken, apiKey: `ak_${randomSecret(12)}`, apiSecret: randomSecret(24) };
@@ -140,6 +143,10 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     revokeRefreshTokens: () => auth.revokeRefreshTokens(),
     revokeAccessTokens: () => auth.revokeAccessTokens(),
     setFaults: (f) => faults.configure(f),
+    setStaleSubscriptionDetails: (on) => {
+      store.staleSubscriptionDetails = on;
+      if (!on) store.detailsCache.clear();
+    },
     updateSubscription: (id, patch) => store.updateSubscription(id, patch),
     updateCustomer: (id, patch) => store.updateCustomer(id, patch),
     addCustomer: (c) => store.addCustomer(c),

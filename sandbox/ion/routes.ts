@@ -34,6 +34,7 @@ export const ROUTES: Array<[method: string, path: string]> = [
   ["POST", "/api/v3/accounts/{A}/customers/{C}/orders/{O}:cancel"],
   ["GET", "/api/v3/accounts/{A}/products"],
   ["GET", "/api/v3/accounts/{A}/products/{P}"],
+  ["GET", "/api/v1/invoices/myinvoices"],
   ["GET", "/api/v1/customers"],
   ["GET", "/api/v1/customers/{C}"],
 ];

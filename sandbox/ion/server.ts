@@ -17,7 +17,7 @@ import { type HandlerResult, tokenEndpoint, validateEndpoint } from "./oauth";
 import { matchRoute, normalizeQuery, type RouteMatch, unmatchedTemplate } from "./routes";
 import type { IonStore } from "./store";
 import type { RequestLogEntry } from "./types";
-import { checkBasic, v1GetCustomer, v1ListCustomers, v1Unauthorized } from "./v1";
+import { checkBasic, v1GetCustomer, v1ListCustomers, v1ListMyInvoices, v1Unauthorized } from "./v1";
 
 const MAX_BODY_BYTES = 1_048_576;
 const MAX_LOG_ENTRIES = 200_000;
@@ -216,6 +216,9 @@ export class SimServer {
         return tokenEndpoint(this.deps.auth, { contentType, body: raw });
       case "POST /oauth/validateAccess":
         return validateEndpoint(this.deps.auth, { contentType, body: raw });
+      case "GET /api/v1/invoices/myinvoices":
+        if (!checkBasic(req.headers.authorization, this.deps.apiKey, this.deps.apiSecret)) return v1Unauthorized();
+        return v1ListMyInvoices(url.searchParams, req.headers.accept);
       case "GET /api/v1/customers":
       case "GET /api/v1/customers/{C}": {
         if (!checkBasic(req.headers.authorization, this.deps.apiKey, this.deps.apiSecret)) return v1Unauthorized();
@@ -274,7 +277,7 @@ export class SimServer {
       case "GET /api/v3/accounts/{A}/subscriptions":
         return ok(api.listSubscriptions(ctx, q));
       case "GET /api/v3/accounts/{A}/customers/{C}/subscriptions/{S}":
-        return ok(api.getSubscription(ctx, C, route.params.S as string));
+        return ok(api.getSubscription(ctx, C, route.params.S as string, q));
       case "GET /api/v3/accounts/{A}/orders":
         return ok(api.listAccountOrders(ctx, q));
       case "GET /api/v3/accounts/{A}/customers/{C}/orders":

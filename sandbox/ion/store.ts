@@ -195,6 +195,10 @@ export class IonStore {
   readonly partnerName: string;
   /** Bumped on every change; list caches key on it. */
   version = 0;
+  /** Serve subscription details from `detailsCache` unless the read asks `refresh=true` (README "Stale details"). */
+  staleSubscriptionDetails = false;
+  /** Subscription details as Ion last read them from the vendor, by internal id. */
+  readonly detailsCache = new Map<string, Record<string, unknown>>();
   private nextCustomerId: number;
   private nextSubscriptionId: number;
   private nextOrderId = 7_000_001;

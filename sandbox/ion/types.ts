@@ -207,8 +207,17 @@ export interface IonSimulatorOptions {
   currency?: string;
   /** Default "sliding": 32 days from each issue; "absolute": 32 days from the portal issue. */
   refreshTokenLifetime?: "sliding" | "absolute";
-  /** Status for missing/unknown/expired bearer tokens, default 401. */
+  /**
+   * Status for missing/unknown/expired bearer tokens, default 401. 403 is what TD SYNNEX's v3 reference
+   * documents (PERMISSION_DENIED "permission denied to access accounts/{A}"; it lists no 401 anywhere).
+   */
   unauthorizedStatus?: 401 | 403;
+  /**
+   * Default false. When true, GET …/customers/{C}/subscriptions/{S} answers the details as Ion last read
+   * them from the vendor (the first read, or the last read with `refresh=true`), so a read right after an
+   * order completes is stale unless it sends `refresh=true` (the v3 reference's `refresh` parameter).
+   */
+  staleSubscriptionDetails?: boolean;
   /** Default auto with delayMs 200. See README ("Orders"). */
   orderProcessing?: { mode: "auto"; delayMs?: number } | { mode: "manual" };
   faults?: FaultConfig;

@@ -1,7 +1,9 @@
 /**
  * The legacy v1 API (ion-api.md §1): HTTP Basic with API Key / API Secret, JSON by default or XML by
- * Accept, filters as `filter[FIELD:modifier]=value`. Only customers are served: the connector uses
- * v1 to check the key and secret (src/ion/README.md: `GET /api/v1/customers?limit=1&offset=0`).
+ * Accept, filters as `filter[FIELD:modifier]=value`. Customers (being retired: "Deprecated soon" in TD
+ * SYNNEX's Python SDK README) and the reseller's own invoices, which stay (v3 has no invoicing) and
+ * which the connector reads to check the key and secret: `GET /api/v1/invoices/myinvoices?limit=1&offset=0`
+ * (https://github.com/techdata-cloudautomation/StreamOneIonSDKPython, StreamOneSDK/v1/billing/billing.py).
  */
 import { timingSafeEqual } from "node:crypto";
 
@@ -105,4 +107,17 @@ export function v1GetCustomer(store: IonStore, id: string, accept: string | unde
   const c = store.customers.get(id);
   if (!c) return { status: 404, body: { error: "Not Found", message: `customer ${id} not found`, code: 404 } };
   return respond(accept, { customer: v1Customer(c) });
+}
+
+/**
+ * The reseller's invoices. No public sample shows the body, so the simulator answers an empty page in
+ * the customers list's shape (INFERRED); the connector reads only the status.
+ */
+export function v1ListMyInvoices(params: URLSearchParams, accept: string | undefined): HandlerResult {
+  const limit = Number(params.get("limit") ?? 100);
+  const offset = Number(params.get("offset") ?? 0);
+  if (!Number.isInteger(limit) || limit < 0 || !Number.isInteger(offset) || offset < 0) {
+    return { status: 400, body: { error: "Bad Request", message: "limit and offset must be non-negative integers", code: 400 } };
+  }
+  return respond(accept, { invoices: [], total: 0, limit, offset });
 }

@@ -172,6 +172,8 @@ interface RequestSpec {
   accept?: (status: number, contentType: string | null) => boolean;
   /** A DELETE retried after an ambiguous failure may find the row already gone: that is success. */
   notFoundOnRetryIsSuccess?: boolean;
+  /** Overrides of the client's retry policy for this request. */
+  retry?: Partial<RetryOptions>;
 }
 
 interface RawResponse {
@@ -319,6 +321,25 @@ export class DataverseClient {
     return parseJson(res.text, `GET ${entitySet}`) as T;
   }
 
+  /**
+   * One record plus Dataverse's own time at the answer (the HTTP `Date` header, whole seconds), so a
+   * caller can judge a row's `modifiedon` by Dataverse's clock instead of its host's.
+   */
+  async retrieveWithServerTime<T = Record<string, unknown>>(
+    entitySet: string,
+    key: RecordKey,
+    o: { select?: string[] } = {},
+  ): Promise<{ row: T; serverTime?: number }> {
+    const res = await this.send({
+      method: "GET",
+      path: `${recordPath(entitySet, key)}${queryString({ select: o.select })}`,
+      idempotent: true,
+      operation: `GET ${recordPath(entitySet, key)}`,
+    });
+    const date = Date.parse(res.headers.get("date") ?? "");
+    return { row: parseJson(res.text, `GET ${entitySet}`) as T, ...(Number.isNaN(date) ? {} : { serverTime: date }) };
+  }
+
   async tryRetrieve<T = Record<string, unknown>>(
     entitySet: string,
     key: RecordKey,
@@ -352,8 +373,17 @@ export class DataverseClient {
     });
   }
 
-  /** Updates an existing row. `ifMatch` defaults to "*" (update only, never create); pass an ETag for optimistic concurrency. */
-  async update(entitySet: string, key: RecordKey, body: Record<string, unknown>, o: { ifMatch?: string } = {}): Promise<void> {
+  /**
+   * Updates an existing row. `ifMatch` defaults to "*" (update only, never create); pass an ETag for
+   * optimistic concurrency. `retry` narrows the retry policy for this call (a write that must finish
+   * within a lease bounds its attempts and Retry-After wait).
+   */
+  async update(
+    entitySet: string,
+    key: RecordKey,
+    body: Record<string, unknown>,
+    o: { ifMatch?: string; retry?: Partial<RetryOptions> } = {},
+  ): Promise<void> {
     await this.send({
       method: "PATCH",
       path: recordPath(entitySet, key),
@@ -361,6 +391,7 @@ export class DataverseClient {
       headers: { "If-Match": o.ifMatch ?? "*" },
       idempotent: true,
       operation: `PATCH ${recordPath(entitySet, key)}`,
+      retry: o.retry,
     });
   }
 
@@ -662,7 +693,7 @@ export class DataverseClient {
         return this.limiter.run(() => this.attemptOnce(spec, attempt));
       },
       classify,
-      this.retry,
+      spec.retry ? { ...this.retry, ...spec.retry } : this.retry,
       spec.idempotent,
       {
         sleep: this.doSleep,

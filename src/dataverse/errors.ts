@@ -36,7 +36,11 @@ export class DataverseApiError extends ConnectorError {
   readonly dataverseCode?: string;
   readonly operation?: string;
   constructor(code: string, message: string, options: DataverseErrorOptions = {}) {
-    super(code, redact(message), { ...options, raw: options.raw === undefined ? undefined : redactValue(options.raw) });
+    super(code, redact(message), {
+      ...options,
+      hint: options.hint === undefined ? undefined : redact(options.hint),
+      raw: options.raw === undefined ? undefined : redactValue(options.raw),
+    });
     this.dataverseCode = options.dataverseCode || undefined;
     this.operation = options.operation;
   }

@@ -1,16 +1,25 @@
 /**
  * IonClient: the one entry point to StreamOne Ion for the rest of the product. Resources share one
- * request pipeline (IonHttp): tokens from the TokenManager, the shared retry policy, a concurrency
- * limit and typed errors.
+ * request pipeline (IonHttp on an IonTransport): bearer tokens from an AccessTokenSource (src/tokens),
+ * the shared retry policy, a concurrency limit and typed errors.
  */
 import { registerSecret } from "../shared/redact";
 import { CustomersResource } from "./customers";
 import { IonAuthenticationError, IonResponseError, IonV1AuthError } from "./errors";
-import { IonHttp, IonHttpOptions } from "./http";
+import { AccessTokenSource, IonHttp, IonHttpOptions } from "./http";
 import { OrdersResource } from "./orders";
 import { asObject, num } from "./parse/common";
 import { SubscriptionsResource } from "./subscriptions";
-import { TokenManager } from "./tokens";
+import { IonTransport } from "./transport";
+
+/**
+ * The v1 call that checks the API Key and Secret. v1 customers is being retired ("Deprecated soon, please
+ * migrate to v3") while v1 invoices stay, since v3 has no invoicing: TD SYNNEX's Python SDK,
+ * https://github.com/techdata-cloudautomation/StreamOneIonSDKPython (README and
+ * StreamOneSDK/v1/billing/billing.py, `get_my_invoices`: GET {v1}/invoices/myinvoices?limit=&offset=).
+ */
+export const V1_CHECK_PATH = "/api/v1/invoices/myinvoices";
+export const V1_CHECK_ENDPOINT = `GET ${V1_CHECK_PATH}`;
 
 /** The request pipeline's options plus the v1 API Key / API Secret (HTTP Basic) that Verify Connectivity checks. */
 export interface IonClientOptions extends IonHttpOptions {
@@ -40,9 +49,14 @@ export class IonClient {
     this.orders = new OrdersResource(this.http);
   }
 
-  /** The token manager this client draws access tokens from. */
-  get tokens(): TokenManager {
+  /** Where this client draws access tokens from. */
+  get tokens(): AccessTokenSource {
     return this.http.tokens;
+  }
+
+  /** The transport this client sends through (shared with the token exchange). */
+  get transport(): IonTransport {
+    return this.http.transport;
   }
 
   /**
@@ -79,16 +93,14 @@ export class IonClient {
   }
 
   /**
-   * Checks the v1 API Key / API Secret (HTTP Basic): GET {baseUrl}/api/v1/customers?limit=1&offset=0.
+   * Checks the v1 API Key / API Secret (HTTP Basic): GET {baseUrl}/api/v1/invoices/myinvoices?limit=1&offset=0.
    * Throws IonV1AuthError (ION_V1_UNAUTHORIZED) when they are missing or refused.
    */
   async checkV1(apiKey: string | undefined = this.apiKey, apiSecret: string | undefined = this.apiSecret): Promise<void> {
     if (!apiKey || !apiSecret) {
       throw new IonV1AuthError(
         `The connector has no ${!apiKey ? "API Key" : "API Secret"}: copy it from the Ion portal → Settings → Account Information.`,
-        {
-          endpoint: "GET /api/v1/customers",
-        },
+        { endpoint: V1_CHECK_ENDPOINT },
       );
     }
     registerSecret(apiSecret);
@@ -96,8 +108,8 @@ export class IonClient {
     registerSecret(basic);
     await this.http.callRaw({
       method: "GET",
-      url: `${this.baseUrl}/api/v1/customers`,
-      endpoint: "GET /api/v1/customers",
+      url: `${this.baseUrl}${V1_CHECK_PATH}`,
+      endpoint: V1_CHECK_ENDPOINT,
       headers: { Authorization: `Basic ${basic}`, Accept: "application/json" },
       query: { limit: 1, offset: 0 },
       kind: "v1",

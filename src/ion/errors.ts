@@ -167,6 +167,8 @@ export interface ErrorContext {
   /** The OAuth token endpoint answers only `{error}` with 400 for any refused refresh token. */
   kind?: "v3" | "token" | "validate" | "v1";
   retryAfterMs?: number;
+  /** The request was already repeated with a newly issued access token (a 403 then is not a dead session). */
+  afterSessionRefresh?: boolean;
 }
 
 /** The one factory: status + body (+ context) → the typed error. */
@@ -205,9 +207,10 @@ export function ionErrorFromResponse(status: number, body: unknown, context: Err
   if (status === 403) {
     const account = context.accountId ?? "configured";
     const rbac = /does not have access/i.test(parsed.message ?? "");
+    const fresh = context.afterSessionRefresh ? " even with a newly issued access token" : "";
     const message = rbac
       ? `${where}: the Ion user behind these credentials does not have access to this resource (403 PERMISSION_DENIED). Give the integration user a role with access in the Ion portal.`
-      : `${where}: permission denied (403 PERMISSION_DENIED): the Account ID ${account} does not match these credentials. Check the Account ID shown on the Ion portal's Account Information page.`;
+      : `${where}: permission denied${fresh} (403 PERMISSION_DENIED): the Account ID ${account} does not match these credentials. Check the Account ID shown on the Ion portal's Account Information page.`;
     return new IonPermissionError("ION_PERMISSION_DENIED", message, base);
   }
   if (status === 429) {

@@ -1,33 +1,32 @@
 /**
- * The request pipeline every Ion resource uses: bearer auth with one refresh on 401, the shared retry
- * policy (src/shared/retry.ts), a concurrency limit, typed errors, per-endpoint counters and an
- * `onRequest` hook. Resources pass a templated endpoint ("GET /customers/{id}") for counters and messages.
+ * The bearer pipeline every v3 resource uses, on the shared IonTransport: an access token from the
+ * token source, and one refresh-and-retry when Ion refuses the session. Ion documents 403
+ * PERMISSION_DENIED (and no 401) for a missing or invalid session, so a 403 is first treated as a dead
+ * session; only a 403 to a newly issued access token is an Account ID or rights problem.
  */
 import { AxiosInstance } from "axios";
 
-import { Clock, systemClock } from "../shared/clock";
-import { ConcurrencyLimiter } from "../shared/limiter";
-import { Logger, silentLogger } from "../shared/logger";
-import { DEFAULT_RETRY, parseRetryAfterMs, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
-import { classifyIonError, classifyNonIdempotent, ionErrorFromResponse } from "./errors";
-import { TokenManager } from "./tokens";
-import { createIonAxios, parseJsonBody, RawResponse, sendRaw } from "./transport";
+import { Clock } from "../shared/clock";
+import { Logger } from "../shared/logger";
+import { RetryOptions } from "../shared/retry";
+import { DEFAULT_MAX_CONCURRENCY, IonCallKind, IonRequestInfo, IonTransport, RawRequest } from "./transport";
 
-export const DEFAULT_MAX_CONCURRENCY = 6;
+export { DEFAULT_MAX_CONCURRENCY };
+export type RequestInfo = IonRequestInfo;
 
-export interface RequestInfo {
-  method: string;
-  /** Templated, e.g. "GET /customers/{id}/cloudProfiles". */
-  endpoint: string;
-  status?: number;
-  attempt: number;
-  durationMs: number;
+/** Where v3 calls get their bearer token (src/tokens' TokenManager in the product). */
+export interface AccessTokenSource {
+  getAccessToken(): Promise<string>;
+  /** A new access token after Ion refused `rejectedAccessToken` (or another one, if someone already replaced it). */
+  forceRefresh(rejectedAccessToken?: string): Promise<string>;
 }
 
 export interface IonHttpOptions {
   baseUrl: string;
   accountId: string;
-  tokens: TokenManager;
+  tokens: AccessTokenSource;
+  /** The transport to share with the token exchange; built from the options below when absent. */
+  transport?: IonTransport;
   retry?: Partial<RetryOptions>;
   logger?: Logger;
   timeoutMs?: number;
@@ -60,138 +59,71 @@ export interface CallOptions {
 export class IonHttp {
   readonly baseUrl: string;
   readonly accountId: string;
-  readonly tokens: TokenManager;
-  readonly retry: RetryOptions;
-  readonly logger: Logger;
-  readonly limiter: ConcurrencyLimiter;
-  private readonly timeoutMs?: number;
-  private readonly doSleep: (ms: number) => Promise<void>;
-  private readonly random?: () => number;
-  private readonly clock: Clock;
-  private readonly http: AxiosInstance;
-  private readonly onRequest?: (info: RequestInfo) => void;
-  private readonly counts = new Map<string, number>();
+  readonly tokens: AccessTokenSource;
+  readonly transport: IonTransport;
 
   constructor(options: IonHttpOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.accountId = String(options.accountId).trim();
     this.tokens = options.tokens;
-    this.retry = { ...DEFAULT_RETRY, ...(options.retry ?? {}) };
-    this.logger = options.logger ?? silentLogger;
-    this.limiter = new ConcurrencyLimiter(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
-    this.timeoutMs = options.timeoutMs;
-    this.doSleep = options.sleep ?? realSleep;
-    this.random = options.random;
-    this.clock = options.clock ?? systemClock;
-    this.http = options.http ?? createIonAxios();
-    this.onRequest = options.onRequest;
+    this.transport = options.transport ?? new IonTransport(options);
+  }
+
+  get retry(): RetryOptions {
+    return this.transport.retry;
+  }
+
+  get logger(): Logger {
+    return this.transport.logger;
+  }
+
+  get limiter(): IonTransport["limiter"] {
+    return this.transport.limiter;
   }
 
   /** Requests sent, by templated endpoint (every HTTP attempt counts). */
   counters(): Record<string, number> {
-    return Object.fromEntries([...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    return this.transport.counters();
   }
 
   /** A v3 call under /api/v3/accounts/{A}; returns the parsed JSON body. */
   async call(options: CallOptions): Promise<unknown> {
-    const url = `${this.baseUrl}/api/v3/accounts/${encodeURIComponent(this.accountId)}${options.path}`;
-    return this.withPolicy(options.endpoint, options.idempotent, async (attempt) => {
+    const send = {
+      method: options.method,
+      url: `${this.baseUrl}/api/v3/accounts/${encodeURIComponent(this.accountId)}${options.path}`,
+      endpoint: options.endpoint,
+      query: options.query,
+      data: options.body === undefined ? undefined : JSON.stringify(options.body),
+      kind: "v3" as const,
+      accountId: this.accountId,
+    };
+    const headers = (token: string): Record<string, string> => ({
+      Authorization: `Bearer ${token}`,
+      Accept: "application/json",
+      ...(options.body !== undefined ? { "Content-Type": "application/json" } : {}),
+    });
+    return this.transport.withPolicy(options.method, options.endpoint, options.idempotent, async (attempt) => {
       const token = await this.tokens.getAccessToken();
-      let response = await this.send(options, url, token, attempt);
-      if (response.status === 401) {
-        // The token was refused (revoked, expired early): refresh once and retry once. 403 is never refreshed.
-        this.logger.info(`Ion ${options.endpoint} answered 401; refreshing the access token once`);
-        const fresh = await this.tokens.forceRefresh(token);
-        response = await this.send(options, url, fresh, attempt);
-      }
-      return this.toResult(response, options.endpoint);
+      const response = await this.transport.send({ ...send, headers: headers(token) }, attempt);
+      if (response.status !== 401 && response.status !== 403) return this.transport.toResult(response, send);
+      // A refused session (Ion documents 403 for it; 401 kept for gateways): refresh once and retry once.
+      this.transport.logger.info(`Ion ${options.endpoint} answered ${response.status}; refreshing the access token once`);
+      const fresh = await this.tokens.forceRefresh(token);
+      const again = await this.transport.send({ ...send, headers: headers(fresh) }, attempt);
+      return this.transport.toResult(again, { ...send, afterSessionRefresh: true });
     });
   }
 
-  /** An unauthenticated-by-bearer call to an absolute path (OAuth validate, v1), with the same retries. */
+  /** A call authenticated otherwise than by the v3 bearer (OAuth validate, v1 Basic), with the same retries. */
   async callRaw(options: {
     method: "GET" | "POST";
     url: string;
     endpoint: string;
     headers: Record<string, string>;
     data?: string;
-    query?: QueryParams;
-    kind: "validate" | "v1";
+    query?: RawRequest["params"];
+    kind: Exclude<IonCallKind, "v3" | "token">;
   }): Promise<unknown> {
-    return this.withPolicy(options.endpoint, true, async (attempt) => {
-      const response = await this.limited(options.endpoint, options.method, attempt, () =>
-        sendRaw(this.http, {
-          method: options.method,
-          url: options.url,
-          headers: options.headers,
-          data: options.data,
-          params: options.query,
-          timeoutMs: this.timeoutMs,
-          endpoint: options.endpoint,
-        }),
-      );
-      return this.toResult(response, options.endpoint, options.kind);
-    });
-  }
-
-  /**
-   * The shared retry policy with this client's sleep, jitter and "attempt N of M" logging. Non-idempotent
-   * calls are classified so that only failures that provably never reached Ion are repeated.
-   */
-  private withPolicy<T>(endpoint: string, idempotent: boolean, attemptFn: (attempt: number) => Promise<T>): Promise<T> {
-    return withRetry(attemptFn, idempotent ? classifyIonError : classifyNonIdempotent, this.retry, idempotent, {
-      sleep: this.doSleep,
-      random: this.random,
-      onRetry: ({ attempt, maxAttempts, delayMs, outcome }) =>
-        this.logger.warn(
-          `Ion ${endpoint} failed (${outcome.status ?? outcome.networkCode}); retrying, attempt ${attempt + 1} of ${maxAttempts} in ${delayMs} ms`,
-          {
-            endpoint,
-            attempt: attempt + 1,
-            maxAttempts,
-            delayMs,
-          },
-        ),
-    });
-  }
-
-  private send(options: CallOptions, url: string, token: string, attempt: number): Promise<RawResponse> {
-    return this.limited(options.endpoint, options.method, attempt, () =>
-      sendRaw(this.http, {
-        method: options.method,
-        url,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          Accept: "application/json",
-          ...(options.body !== undefined ? { "Content-Type": "application/json" } : {}),
-        },
-        params: options.query,
-        data: options.body === undefined ? undefined : JSON.stringify(options.body),
-        timeoutMs: this.timeoutMs,
-        endpoint: options.endpoint,
-      }),
-    );
-  }
-
-  private async limited(endpoint: string, method: string, attempt: number, work: () => Promise<RawResponse>): Promise<RawResponse> {
-    return this.limiter.run(async () => {
-      this.counts.set(endpoint, (this.counts.get(endpoint) ?? 0) + 1);
-      const started = this.clock.now();
-      let status: number | undefined;
-      try {
-        const response = await work();
-        status = response.status;
-        return response;
-      } finally {
-        this.onRequest?.({ method, endpoint, status, attempt, durationMs: Math.max(0, this.clock.now() - started) });
-      }
-    });
-  }
-
-  private toResult(response: RawResponse, endpoint: string, kind: "v3" | "validate" | "v1" = "v3"): unknown {
-    const body = parseJsonBody(response.body);
-    if (response.status >= 200 && response.status < 300) return body;
-    const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"], this.clock.now());
-    throw ionErrorFromResponse(response.status, body ?? response.body, { endpoint, accountId: this.accountId, kind, retryAfterMs });
+    return this.transport.request({ ...options, idempotent: true });
   }
 }

@@ -2,7 +2,7 @@ export { ConcurrencyLimiter } from "../shared/limiter";
 export * from "./client";
 export * from "./customers";
 export * from "./errors";
-export type { CallOptions, IonHttpOptions, RequestInfo } from "./http";
+export type { AccessTokenSource, CallOptions, IonHttpOptions, RequestInfo } from "./http";
 export { DEFAULT_MAX_CONCURRENCY, IonHttp } from "./http";
 export * from "./orders";
 export * from "./paging";
@@ -11,5 +11,6 @@ export { fromIonCustomer, fromIonCustomerPage, toIonCustomerBody } from "./parse
 export { fromIonOrder, fromIonOrderPage } from "./parse/order";
 export { fromIonSubscription, fromIonSubscriptionPage } from "./parse/subscription";
 export * from "./subscriptions";
-export * from "./tokens";
+export type { IonCallKind, IonRequestInfo, IonSendOptions, IonTransportOptions } from "./transport";
+export { DEFAULT_TIMEOUT_MS, IonTransport } from "./transport";
 export * from "./types";

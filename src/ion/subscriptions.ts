@@ -41,12 +41,17 @@ export class SubscriptionsResource {
     return flatten(this.listPages(options));
   }
 
-  /** One subscription with activity logs; `idOrProviderId` is Ion's internal id or the provider's subscriptionId. */
-  async get(customerId: string, idOrProviderId: string): Promise<IonSubscription> {
+  /**
+   * One subscription with activity logs; `idOrProviderId` is Ion's internal id or the provider's subscriptionId.
+   * `refresh: true` asks Ion to re-read the details from the vendor (the v3 reference's `refresh` query
+   * parameter): without it, details read right after an order completes can be stale.
+   */
+  async get(customerId: string, idOrProviderId: string, o: { refresh?: boolean } = {}): Promise<IonSubscription> {
     const body = await this.http.call({
       method: "GET",
       path: `/customers/${encodeURIComponent(customerId)}/subscriptions/${encodeURIComponent(idOrProviderId)}`,
       endpoint: "GET /customers/{id}/subscriptions/{subscriptionId}",
+      query: o.refresh ? { refresh: true } : undefined,
       idempotent: true,
     });
     return fromIonSubscription(body);

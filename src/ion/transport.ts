@@ -1,15 +1,19 @@
 /**
- * The narrow HTTP seam of the Ion client: one function that sends a request and returns status,
- * headers and the body text, or throws IonNetworkError when no response arrived. Everything above it
- * (auth, retries, error typing, parsing) is transport-independent; tests inject an axios instance.
+ * The Ion HTTP transport: `sendRaw` (axios) sends one request and returns status, headers and body
+ * text, or throws IonNetworkError when no response arrived; `IonTransport` puts every Ion request (v3,
+ * v1, OAuth validate and the token exchange) through the one retry policy, a concurrency limit,
+ * counters and the typed-error factory. Tests inject an axios instance.
  */
 import * as http from "node:http";
 import * as https from "node:https";
 
 import axios, { AxiosInstance, AxiosRequestConfig } from "axios";
 
-import { networkCodeOf } from "../shared/retry";
-import { IonNetworkError } from "./errors";
+import { Clock, systemClock } from "../shared/clock";
+import { ConcurrencyLimiter } from "../shared/limiter";
+import { Logger, silentLogger } from "../shared/logger";
+import { DEFAULT_RETRY, networkCodeOf, parseRetryAfterMs, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
+import { classifyIonError, classifyNonIdempotent, ionErrorFromResponse, IonNetworkError } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -152,5 +156,152 @@ export function parseJsonBody(body: string): unknown {
     return JSON.parse(t);
   } catch {
     return undefined;
+  }
+}
+
+export type IonCallKind = "v3" | "token" | "validate" | "v1";
+
+export interface IonRequestInfo {
+  method: string;
+  /** Templated, e.g. "GET /customers/{id}/cloudProfiles". */
+  endpoint: string;
+  status?: number;
+  attempt: number;
+  durationMs: number;
+}
+
+export interface IonTransportOptions {
+  retry?: Partial<RetryOptions>;
+  logger?: Logger;
+  /** Per-request timeout (default DEFAULT_TIMEOUT_MS); token exchanges included. */
+  timeoutMs?: number;
+  /** Parallel requests at most. */
+  maxConcurrency?: number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  clock?: Clock;
+  http?: AxiosInstance;
+  onRequest?: (info: IonRequestInfo) => void;
+}
+
+export interface IonSendOptions {
+  method: RawRequest["method"];
+  url: string;
+  /** Templated label, e.g. "GET /customers/{id}" or "POST /oauth/token". */
+  endpoint: string;
+  headers: Record<string, string>;
+  query?: RawRequest["params"];
+  data?: string;
+  kind: IonCallKind;
+  accountId?: string;
+}
+
+/** Default parallel requests of one transport. */
+export const DEFAULT_MAX_CONCURRENCY = 6;
+
+/**
+ * Every request to Ion, the token exchange included, goes out here: axios through `sendRaw`, the one
+ * retry policy (src/shared/retry.ts), a concurrency limit, per-endpoint counters and the typed-error
+ * factory. GETs are repeated on 500 too, which Ion documents as "services down"; calls that are not
+ * idempotent are repeated only when the request provably never reached Ion.
+ */
+export class IonTransport {
+  readonly retry: RetryOptions;
+  readonly logger: Logger;
+  readonly limiter: ConcurrencyLimiter;
+  readonly timeoutMs: number;
+  private readonly doSleep: (ms: number) => Promise<void>;
+  private readonly random?: () => number;
+  private readonly clock: Clock;
+  private readonly http: AxiosInstance;
+  private readonly onRequest?: (info: IonRequestInfo) => void;
+  private readonly counts = new Map<string, number>();
+
+  constructor(options: IonTransportOptions = {}) {
+    this.retry = { ...DEFAULT_RETRY, ...(options.retry ?? {}) };
+    this.logger = options.logger ?? silentLogger;
+    this.limiter = new ConcurrencyLimiter(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.doSleep = options.sleep ?? realSleep;
+    this.random = options.random;
+    this.clock = options.clock ?? systemClock;
+    this.http = options.http ?? createIonAxios();
+    this.onRequest = options.onRequest;
+  }
+
+  /** Requests sent, by templated endpoint (every HTTP attempt counts). */
+  counters(): Record<string, number> {
+    return Object.fromEntries([...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /** One request under the retry policy; the parsed JSON body of a 2xx, else the typed error. */
+  request(options: IonSendOptions & { idempotent: boolean }): Promise<unknown> {
+    return this.withPolicy(options.method, options.endpoint, options.idempotent, async (attempt) =>
+      this.toResult(await this.send(options, attempt), options),
+    );
+  }
+
+  /**
+   * The retry policy around `attemptFn` (which sends with `send` and types with `toResult`), for callers
+   * that do more than one send per attempt (a bearer call refreshed once after a refused session).
+   */
+  withPolicy<T>(method: string, endpoint: string, idempotent: boolean, attemptFn: (attempt: number) => Promise<T>): Promise<T> {
+    const options: RetryOptions = method === "GET" ? { ...this.retry, retryInternalErrors: true } : this.retry;
+    return withRetry(attemptFn, idempotent ? classifyIonError : classifyNonIdempotent, options, idempotent, {
+      sleep: this.doSleep,
+      random: this.random,
+      onRetry: ({ attempt, maxAttempts, delayMs, outcome }) =>
+        this.logger.warn(
+          `Ion ${endpoint} failed (${outcome.status ?? outcome.networkCode}); retrying, attempt ${attempt + 1} of ${maxAttempts} in ${delayMs} ms`,
+          { endpoint, attempt: attempt + 1, maxAttempts, delayMs },
+        ),
+    });
+  }
+
+  /** One HTTP exchange through the limiter (counted, reported to onRequest); every status is an answer. */
+  send(options: IonSendOptions, attempt: number): Promise<RawResponse> {
+    return this.limiter.run(async () => {
+      this.counts.set(options.endpoint, (this.counts.get(options.endpoint) ?? 0) + 1);
+      const started = this.clock.now();
+      let status: number | undefined;
+      try {
+        const response = await sendRaw(this.http, {
+          method: options.method,
+          url: options.url,
+          headers: options.headers,
+          params: options.query,
+          data: options.data,
+          timeoutMs: this.timeoutMs,
+          endpoint: options.endpoint,
+        });
+        status = response.status;
+        return response;
+      } finally {
+        this.onRequest?.({
+          method: options.method,
+          endpoint: options.endpoint,
+          status,
+          attempt,
+          durationMs: Math.max(0, this.clock.now() - started),
+        });
+      }
+    });
+  }
+
+  /** A 2xx's parsed body, or the typed error for the status. */
+  toResult(
+    response: RawResponse,
+    options: Pick<IonSendOptions, "endpoint" | "kind" | "accountId"> & { afterSessionRefresh?: boolean },
+  ): unknown {
+    const body = parseJsonBody(response.body);
+    if (response.status >= 200 && response.status < 300) return body;
+    const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"], this.clock.now());
+    throw ionErrorFromResponse(response.status, body ?? response.body, {
+      endpoint: options.endpoint,
+      accountId: options.accountId,
+      kind: options.kind,
+      retryAfterMs,
+      afterSessionRefresh: options.afterSessionRefresh,
+    });
   }
 }

@@ -1,8 +1,10 @@
 /**
  * The one retry policy of the product, shared by the Ion and Dataverse clients.
  * Small pure functions (shouldRetry, backoffMs, parseRetryAfterMs) plus one executor.
- * Rules: retry network errors, 429 and 502/503/504; never 500 (both services answer it for faults a
- * retry does not cure); honour Retry-After; exponential backoff with full jitter, capped, never below base.
+ * Rules: retry network errors, 429 and 502/503/504; 500 only where the caller says the service documents
+ * it as transient (`retryInternalErrors`: Ion describes 500 as "services down", Dataverse answers it for
+ * faults a retry does not cure) and only for idempotent calls; honour Retry-After; exponential backoff
+ * with full jitter, capped, never below base.
  * Non-idempotent calls (Ion order POSTs) are never retried blindly: the caller passes
  * `idempotent: false`, so only failures where the server provably did no work retry (connect errors,
  * 429, and 503 with Retry-After).
@@ -13,6 +15,8 @@ export interface RetryOptions {
   maxDelayMs: number;
   /** Upper bound for a server-provided Retry-After; longer waits fail instead of hanging a run. */
   maxRetryAfterMs: number;
+  /** Retry 500 on idempotent calls (a service that documents 500 as an outage). Default false. */
+  retryInternalErrors?: boolean;
 }
 
 export const DEFAULT_RETRY: RetryOptions = {
@@ -81,6 +85,7 @@ export function shouldRetry(outcome: AttemptOutcome, attempt: number, options: R
   if (s === 429) return true; // throttled: the server did not do the work
   if (s === 503) return idempotent || outcome.retryAfterMs !== undefined;
   if (s === 502 || s === 504) return idempotent;
+  if (s === 500) return idempotent && options.retryInternalErrors === true;
   return false;
 }
 

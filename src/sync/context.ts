@@ -1,55 +1,33 @@
 import type { DataverseClient } from "../dataverse";
-import { IonAuthenticationError, IonClient, IonClientOptions, TokenManager } from "../ion";
+import { IonClient, IonClientOptions, IonTransport } from "../ion";
 import { Clock, systemClock } from "../shared/clock";
 import { Logger, silentLogger } from "../shared/logger";
-import { redact, registerSecret } from "../shared/redact";
+import { registerSecret } from "../shared/redact";
 import { sleep as realSleep } from "../shared/retry";
+import {
+  DataverseTokenStore,
+  DataverseTokenStoreOptions,
+  defaultHolderId,
+  RotationJournal,
+  TOKEN_COLUMNS,
+  TokenManager,
+  TokenRow,
+} from "../tokens";
 import { ConnectionConfigError, ConnectionNotFoundError } from "./errors";
 import { CONNECTION_COLUMNS, SETS } from "./schema";
-import { DataverseTokenStore, defaultHolderId, TOKEN_COLUMNS, TokenRow } from "./tokenStore";
+
+// The connector status rules of token rotation live in src/tokens; re-exported for the engine's callers.
+export {
+  isRefreshTokenRejected,
+  isTokenSaveFailureMessage,
+  STATUS_MESSAGE_MAX_LENGTH,
+  TOKEN_SAVE_FAILURE_MARKER,
+  tokenSaveFailureStatusMessage,
+} from "../tokens";
 
 export const DEFAULT_ION_BASE_URL = "https://ion.tdsynnex.com";
 /** Parallel Ion requests per sync (ion-api.md §6 suggests 4-8; no rate limit is documented). */
 export const DEFAULT_ION_CONCURRENCY = 8;
-
-/** Ion refused the refresh token itself (expired, revoked or already used): only new credentials help. */
-export function isRefreshTokenRejected(error: unknown): boolean {
-  return error instanceof IonAuthenticationError && error.code === "ION_REFRESH_TOKEN_REJECTED";
-}
-
-/**
- * Opening of the connector status message written when a run failed with an IonTokenSaveError (a
- * rotated refresh token that could not be saved). A run that later saves that token looks for exactly
- * this to set the connector back to Connected, so the wording after it may change freely. It is the
- * error's code in brackets: admins see it as is, at the start of the message.
- */
-export const TOKEN_SAVE_FAILURE_MARKER = "[ION_TOKEN_SAVE_FAILED]";
-/** w365_statusmessage holds at most this many characters. */
-export const STATUS_MESSAGE_MAX_LENGTH = 2000;
-
-/**
- * Legacy: openings of the two token-save messages that versions before the marker wrote (as the whole
- * status message, or as its first part after a failed verify). Accepted so a connector flagged by such
- * a version still recovers, once (the recovery overwrites the message); drop when no such rows remain.
- */
-const LEGACY_TOKEN_SAVE_FAILURE_OPENINGS = [
-  "StreamOne Ion issued a new refresh token, but it could not be saved to the connector",
-  "A rotated StreamOne Ion refresh token that an earlier run could not save is still waiting to be saved",
-] as const;
-
-/**
- * The status message for a run that failed because a rotated refresh token could not be saved. `text` is
- * redacted here, before the cut to the column's length (a secret cut in two would no longer be recognised).
- */
-export function tokenSaveFailureStatusMessage(text: string): string {
-  return `${TOKEN_SAVE_FAILURE_MARKER} ${redact(text)}`.slice(0, STATUS_MESSAGE_MAX_LENGTH);
-}
-
-/** A status message written by `tokenSaveFailureStatusMessage` (or, legacy, by a version before the marker). */
-export function isTokenSaveFailureMessage(message: string | undefined): boolean {
-  if (!message) return false;
-  return message.startsWith(TOKEN_SAVE_FAILURE_MARKER) || LEGACY_TOKEN_SAVE_FAILURE_OPENINGS.some((opening) => message.startsWith(opening));
-}
 
 /** Test-only injection points; production leaves them unset. */
 export interface SyncHooks {
@@ -79,6 +57,10 @@ export interface SyncDeps {
   };
   /** Dataverse write tuning: operations per $batch (default and maximum 1,000, src/sync/writer.ts). */
   writes?: { batchSize?: number };
+  /** The process's journal of rotated tokens not yet saved (default: src/tokens PROCESS_ROTATION_JOURNAL). */
+  rotations?: RotationJournal;
+  /** Token lease sizing besides the token call's timeout (ion.timeoutMs): the save's Retry-After cap, the margin. */
+  tokenLease?: Pick<DataverseTokenStoreOptions, "saveRetryAfterCapMs" | "leaseMarginMs">;
 }
 
 /** A w365_providerconnection row as the engine uses it (secrets are never logged). */
@@ -170,23 +152,33 @@ export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncC
   const logger = (deps.logger ?? silentLogger).child({ connection: connection.id });
   const holderId = deps.holderId ?? defaultHolderId();
   const sleep = deps.sleep ?? realSleep;
-  const store = new DataverseTokenStore(deps.dataverse, connection.id, { holderId, clock, sleep, preloaded: connection.tokenRow });
-  const timeoutMs = deps.ion?.timeoutMs;
-  const tokens = new TokenManager({ baseUrl: connection.ionBaseUrl, store, clock, logger, sleep, timeoutMs });
-  const ion = new IonClient({
-    baseUrl: connection.ionBaseUrl,
-    accountId: connection.ionAccountId,
-    tokens,
-    apiKey: connection.apiKey,
-    apiSecret: connection.apiSecret,
+  // One transport for the connector's Ion calls and its token exchanges: one retry policy, one limit.
+  const transport = new IonTransport({
     logger,
     clock,
     sleep,
     // Cloud-profile reads of a first sync dominate its time; 8 is the top of ion-api.md's suggested 4-8.
     maxConcurrency: deps.ion?.maxConcurrency ?? DEFAULT_ION_CONCURRENCY,
     retry: deps.ion?.retry,
-    timeoutMs,
+    timeoutMs: deps.ion?.timeoutMs,
     onRequest: deps.ionHttpHooks?.onRequest,
+  });
+  const store = new DataverseTokenStore(deps.dataverse, connection.id, {
+    holderId,
+    clock,
+    sleep,
+    preloaded: connection.tokenRow,
+    exchangeTimeoutMs: transport.timeoutMs,
+    ...deps.tokenLease,
+  });
+  const tokens = new TokenManager({ baseUrl: connection.ionBaseUrl, store, transport, journal: deps.rotations, clock, logger });
+  const ion = new IonClient({
+    baseUrl: connection.ionBaseUrl,
+    accountId: connection.ionAccountId,
+    tokens,
+    transport,
+    apiKey: connection.apiKey,
+    apiSecret: connection.apiSecret,
   });
   return { deps, dv: deps.dataverse, connection, ion, tokens, store, clock, logger, holderId, sleep };
 }

@@ -21,20 +21,6 @@ export class ConnectionConfigError extends SyncError {
   }
 }
 
-/** The token lease could not be taken in time (another process held it too long). */
-export class TokenLeaseTimeoutError extends SyncError {
-  constructor(message: string, options: ConnectorErrorOptions = {}) {
-    super("SYNC_TOKEN_LEASE_TIMEOUT", message, { retryable: true, ...options });
-  }
-}
-
-/** The token lease was lost before the rotated token was saved. */
-export class TokenLeaseLostError extends SyncError {
-  constructor(message: string, options: ConnectorErrorOptions = {}) {
-    super("SYNC_TOKEN_LEASE_LOST", message, options);
-  }
-}
-
 /** A record given to a mapping or outbound action does not exist. */
 export class RecordNotFoundError extends SyncError {
   constructor(message: string, options: ConnectorErrorOptions = {}) {
@@ -48,3 +34,6 @@ export class RunStateError extends SyncError {
     super("SYNC_RUN_STATE", message, options);
   }
 }
+
+// Token rotation errors live with rotation (src/tokens); re-exported for the engine's callers.
+export { TokenLeaseLostError, TokenLeaseTimeoutError, TokenLeaseTooShortError } from "../tokens/errors";

@@ -3,20 +3,13 @@
  * See README.md in this folder for the flows, matching rules, conflict policy and checkpoint rule.
  */
 import type { BatchOperation } from "../dataverse";
-import { IonTokenSaveError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
+import { IonTokenSaveError } from "../ion";
 import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
+import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
-import {
-  isRefreshTokenRejected,
-  isTokenSaveFailureMessage,
-  loadConnection,
-  makeContext,
-  SyncContext,
-  SyncDeps,
-  tokenSaveFailureStatusMessage,
-} from "./context";
+import { loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RecordNotFoundError } from "./errors";
 import { CustomerLinks } from "./links";
 import { MappingTotals, runMessage } from "./messages";
@@ -29,6 +22,9 @@ import { HeldSubscription, loadExistingSubscriptions, runSubscriptionsPhase } fr
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 import { BatchWriter } from "./writer";
 
+export { DataverseTokenStore } from "../tokens";
+export type { KeepAliveEntry, KeepAliveReport } from "../tokens/keepAlive";
+export { runKeepAlive } from "../tokens/keepAlive";
 export { resolveConnection, statusLabel } from "./connection";
 export type { ConnectionRecord, SyncDeps, SyncHooks } from "./context";
 export {
@@ -40,13 +36,10 @@ export {
   TokenLeaseLostError,
   TokenLeaseTimeoutError,
 } from "./errors";
-export type { KeepAliveEntry, KeepAliveReport } from "./keepAlive";
-export { runKeepAlive } from "./keepAlive";
 export type { MapAction, MapResult } from "./mapActions";
 export { mapProviderAccount } from "./mapActions";
 export type { OutboundResult } from "./outbound/runner";
 export { ConnectionStatus, MappingStatus, SETS, SyncState } from "./schema";
-export { DataverseTokenStore } from "./tokenStore";
 export type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 export type { VerifyCheck, VerifyResult } from "./verify";
 export { runVerify } from "./verify";
@@ -83,12 +76,7 @@ function parseConnectorCheckpoint(text: string | undefined): ConnectorCheckpoint
 /** Marks the connector when its credentials stop working mid-run, so the admin sees it on the list. */
 async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<void> {
   if (isRefreshTokenRejected(error)) {
-    await ctx.dv.update(SETS.connection, ctx.connection.id, {
-      w365_status: ConnectionStatus.CredentialsExpired,
-      w365_statusmessage: `StreamOne Ion rejected the refresh token (expired or already used). ${REQUEST_NEW_CREDENTIALS_INSTRUCTION}`,
-      // A refused token's expiry date means nothing any more; the admin's new token brings its own.
-      w365_refreshtokenexpireson: null,
-    });
+    await ctx.dv.update(SETS.connection, ctx.connection.id, refreshTokenRejectedStatus());
   } else if (error instanceof IonTokenSaveError) {
     // The marker lets the run that later saves this token recognise the failure and clear it (runSync); it redacts.
     await ctx.dv.update(SETS.connection, ctx.connection.id, {
@@ -289,15 +277,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
       if (checkpointChanged) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
       // This run saved the rotated token an earlier run of this process could not: the connector works again.
-      if (
-        ctx.store.counters.recoveredUnsaved > 0 &&
-        connection.status === ConnectionStatus.Failed &&
-        isTokenSaveFailureMessage(connection.statusMessage)
-      ) {
-        body.w365_status = ConnectionStatus.Connected;
-        body.w365_statusmessage =
-          "Connected: the rotated refresh token an earlier run could not save has now been saved; syncs work again.";
-      }
+      Object.assign(body, recoveredConnectorStatus(connection, ctx.tokens.recoveredUnsaved));
     }
     stamp.push({ method: "PATCH", entitySet: SETS.connection, key: connection.id, body, ifMatch: "*" });
   }

@@ -1,8 +1,11 @@
 /**
- * Verify Connectivity (issue 5 item 1): rotate the refresh token (the rotated one is saved to the row
- * before use), read v3 with the bearer token (customers pageSize=1; a 403 means the Account ID is
- * wrong), check v1 with the API Key/Secret. Writes status, message, last verified and refresh-token
- * expiry on the connector, and a w365_syncrun (kind verify).
+ * Verify Connectivity: rotate the refresh token (the rotated one is saved to the row before use), read
+ * v3 with the bearer token (customers pageSize=1), ask Ion how long the refresh token lives
+ * (/oauth/validateAccess), check v1 with the API Key/Secret (v1 invoices). Ion answers 403 both for a
+ * dead session and for a wrong Account ID: the client refreshes the session once on a 403, so a 403 that
+ * survives a newly issued access token is the Account ID, and one that a new token cured is reported as a
+ * dead session. Writes status, message, last verified and refresh-token expiry on the connector, and a
+ * w365_syncrun (kind verify).
  */
 import {
   IonApiError,
@@ -15,15 +18,9 @@ import {
 } from "../ion";
 import { ensureError } from "../shared/errors";
 import { redact } from "../shared/redact";
+import { isRefreshTokenRejected, STATUS_MESSAGE_MAX_LENGTH, tokenSaveFailureStatusMessage } from "../tokens";
 import { statusLabel } from "./connection";
-import {
-  isRefreshTokenRejected,
-  loadConnection,
-  makeContext,
-  STATUS_MESSAGE_MAX_LENGTH,
-  SyncDeps,
-  tokenSaveFailureStatusMessage,
-} from "./context";
+import { loadConnection, makeContext, SyncDeps } from "./context";
 import { RunRecorder } from "./runs";
 import { ConnectionStatus, SETS } from "./schema";
 import type { Trigger } from "./types";
@@ -83,6 +80,7 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
   let refreshTokenRefused = false;
   let tokenSaveFailed = false;
   let refreshTokenExpiresOn: string | undefined;
+  let refreshTokenExpiryFromIon = false;
   let tokenOk = false;
   try {
     const stored = await ctx.store.load();
@@ -123,18 +121,26 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
     }
   }
   if (tokenOk) {
+    const exchangesBefore = ctx.tokens.exchanges;
     try {
       for await (const page of ctx.ion.customers.listPages({ pageSize: 1 })) {
         void page;
         break;
       }
-      checks.push({ name: "account id (v3)", ok: true, message: `Account ID ${connection.ionAccountId} accepted.` });
+      const sessionRenewed = ctx.tokens.exchanges > exchangesBefore;
+      checks.push({
+        name: "account id (v3)",
+        ok: true,
+        message: sessionRenewed
+          ? `Account ID ${connection.ionAccountId} accepted (Ion refused the first session with 403 PERMISSION_DENIED; a newly issued access token was accepted, so the Account ID is right).`
+          : `Account ID ${connection.ionAccountId} accepted.`,
+      });
     } catch (error) {
       if (error instanceof IonPermissionError) {
         checks.push({
           name: "account id (v3)",
           ok: false,
-          message: `The Account ID ${connection.ionAccountId} does not match these credentials: copy the Account ID from the Ion portal → Settings → Account Information.`,
+          message: `The Account ID ${connection.ionAccountId} does not match these credentials (Ion answered 403 PERMISSION_DENIED to a newly issued access token, so the session is not the cause): copy the Account ID from the Ion portal → Settings → Account Information.`,
         });
       } else if (error instanceof IonAuthenticationError) {
         tokenRejected = true;
@@ -150,6 +156,18 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
           message: `Reading customers from the v3 API failed: ${ensureError(error).message}`,
         });
       }
+    }
+  }
+  if (tokenOk) {
+    // Ion says how long the refresh token lives here; the figure stored with the rotation is otherwise assumed.
+    try {
+      const left = await ctx.ion.validateAccess();
+      refreshTokenExpiresOn = new Date(ctx.clock.now() + left.refreshExpiresInS * 1000).toISOString();
+      refreshTokenExpiryFromIon = true;
+    } catch (error) {
+      ctx.logger.warn("Ion's validateAccess did not answer; the refresh-token expiry stays the assumed one", {
+        error: ensureError(error).message,
+      });
     }
   }
   try {
@@ -185,6 +203,7 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
     w365_statusmessage: message,
     w365_lastverifiedon: nowIso,
     ...(refreshTokenRefused ? { w365_refreshtokenexpireson: null } : {}),
+    ...(refreshTokenExpiryFromIon ? { w365_refreshtokenexpireson: refreshTokenExpiresOn } : {}),
   });
   for (const c of checks) run.report.add({ entity: "connection", key: c.name, action: c.ok ? "unchanged" : "failed", message: c.message });
   const ok = checks.every((c) => c.ok);

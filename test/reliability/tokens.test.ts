@@ -96,7 +96,7 @@ describe("concurrent runs on one connector", () => {
 
 describe("a rotated token that cannot be saved", () => {
   const isTokenSave = (r: { method: string; path: string; body: string }) =>
-    r.method === "PATCH" && /w365_providerconnections/.test(r.path) && r.body.includes("w365_refreshtoken");
+    r.method === "PATCH" && /w365_providerconnections/.test(r.path) && r.body.includes('"w365_refreshtoken"');
   const failure = {
     status: 500,
     body: { error: { code: "0x80040216", message: "An unexpected error occurred (injected by the reliability suite)." } },

@@ -1,6 +1,7 @@
 /** Test world: the Dataverse emulator (solution applied) + the Ion simulator, in-process on 127.0.0.1. */
 import type { DataverseEmulator } from "../../sandbox/dataverse";
 import { type IonSimulator, startIonSimulator } from "../../sandbox/ion";
+import type { IonSimulatorOptions } from "../../sandbox/ion/types";
 import { DataverseClient } from "../../src/dataverse";
 import { silentLogger } from "../../src/shared/logger";
 import type { SyncDeps } from "../../src/sync";
@@ -22,6 +23,8 @@ export async function startWorld(
     subscriptionsPerCustomer?: number;
     crmAccounts?: boolean;
     orderProcessing?: { mode: "manual" } | { mode: "auto"; delayMs?: number };
+    /** Other simulator options (for example unauthorizedStatus: 403, as Ion documents). */
+    ion?: Omit<IonSimulatorOptions, "seed" | "customers" | "subscriptionsPerCustomer" | "orderProcessing">;
   } = {},
 ): Promise<World> {
   const seed = o.seed ?? 3;
@@ -31,6 +34,7 @@ export async function startWorld(
     customers,
     subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2,
     orderProcessing: o.orderProcessing ?? { mode: "manual" },
+    ...o.ion,
   });
   const emu = await startSolutionEmulator();
   const dv = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken }, logger: silentLogger });

@@ -457,7 +457,8 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
    * newer than the order: it stays, and the next round sends it.
    */
   async function completed(order: IonOrder, referenceId: string, before: IonSubscription): Promise<Round> {
-    const fresh = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid);
+    // refresh=true: without it Ion may answer the details it held before the order (src/ion/subscriptions.ts).
+    const fresh = await ctx.ion.subscriptions.get(customerId, row.w365_ionsubscriptionid, { refresh: true });
     const item = itemFor(order, before.subscriptionId) ?? order.items[0];
     const carried = item ? carriedChange(item) : {};
     const applied = `Applied in Ion by order ${order.orderId}.`;

@@ -5,13 +5,13 @@ import {
   IonPermissionError,
   IonRateLimitError,
   IonServerError,
+  IonTransport,
   IonV1AuthError,
   IonValidationError,
-  MemoryTokenStore,
   RequestInfo,
-  TokenManager,
 } from "../../../src/ion";
 import { memoryLogger } from "../../../src/shared/logger";
+import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
 import { all, fakeClock, FakeIon, RecordedRequest, startFakeIon } from "../../support/fakeIon";
 import cloudProfiles from "../../support/ion-fixtures/cloud-profiles.json";
 import customerCreated from "../../support/ion-fixtures/customer-created.json";
@@ -45,7 +45,7 @@ describe("IonClient", () => {
       baseUrl: ion.url,
       store: new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" }),
       clock,
-      sleep: async () => undefined,
+      transport: new IonTransport({ clock, sleep: async () => undefined }),
     });
     return new IonClient({
       baseUrl: ion.url + "/",
@@ -304,11 +304,32 @@ describe("IonClient", () => {
       expect(c.counters()["GET /customers/{id}"]).toBe(3);
     });
 
-    it("does not retry 400/404 or 500 on GET", async () => {
+    it("retries a GET answered 500 (Ion documents 500 as services down) and then succeeds", async () => {
+      let failures = 2;
+      ion.routes.push((r) =>
+        r.path === `${V3}/customers/1` && failures-- > 0 ? { status: 500, body: { error: "INTERNAL_ERROR", code: 500 } } : undefined,
+      );
+      ion.routes.push((r) => (r.path === `${V3}/customers/1` ? { status: 200, body: { name: `accounts/${A}/customers/1` } } : undefined));
+      const c = client();
+      expect((await c.customers.get("1")).id).toBe("1");
+      expect(c.counters()["GET /customers/{id}"]).toBe(3);
+    });
+
+    it("gives up on a GET that keeps answering 500 after the policy's attempts; never repeats 400/404, nor 500 on a POST", async () => {
       ion.routes.push((r) => (r.path === `${V3}/customers/1` ? { status: 500, body: { error: "INTERNAL_ERROR" } } : undefined));
+      ion.routes.push((r) => (r.path === `${V3}/customers/2` ? { status: 404, body: { error: "NOT_FOUND" } } : undefined));
+      ion.routes.push((r) =>
+        r.path === `${V3}/customers` && r.method === "POST" ? { status: 500, body: { error: "INTERNAL_ERROR" } } : undefined,
+      );
       const c = client();
       await expect(c.customers.get("1")).rejects.toBeInstanceOf(IonServerError);
-      expect(c.counters()["GET /customers/{id}"]).toBe(1);
+      expect(c.counters()["GET /customers/{id}"]).toBe(6);
+      await expect(c.customers.get("2")).rejects.toBeInstanceOf(IonNotFoundError);
+      expect(c.counters()["GET /customers/{id}"]).toBe(7);
+      await expect(
+        c.customers.create({ customerOrganization: "Contoso", customerEmail: "a@contoso.example" } as never),
+      ).rejects.toBeInstanceOf(IonServerError);
+      expect(c.counters()["POST /customers"]).toBe(1);
     });
   });
 
@@ -332,7 +353,23 @@ describe("IonClient", () => {
       expect(ion.presented).toHaveLength(2);
     });
 
-    it("on 403 does not refresh and names the Account ID", async () => {
+    it("on 403 (Ion's answer to a dead session) refreshes once and retries with the new token", async () => {
+      const c = client();
+      ion.routes.push((r) =>
+        r.path === `${V3}/customers/1` && r.headers.authorization === "Bearer ACCESSTOKEN0002ISSUED"
+          ? { status: 200, body: { name: `accounts/${A}/customers/1` } }
+          : undefined,
+      );
+      ion.routes.push((r) =>
+        r.path === `${V3}/customers/1`
+          ? { status: 403, body: { error: "PERMISSION_DENIED", message: `permission denied to access accounts/${A}`, code: 403 } }
+          : undefined,
+      );
+      expect((await c.customers.get("1")).id).toBe("1");
+      expect(ion.presented).toStrictEqual(["PORTALREFRESHTOKEN0001", "REFRESHTOKEN0001ROTATED"]);
+    });
+
+    it("a 403 to a newly issued access token names the Account ID, after exactly one refresh", async () => {
       ion.routes.push((r) =>
         v3(r)
           ? { status: 403, body: { error: "PERMISSION_DENIED", message: `permission denied to access accounts/${A}`, code: 403 } }
@@ -342,8 +379,9 @@ describe("IonClient", () => {
         .customers.get("1")
         .catch((e: unknown) => e)) as IonPermissionError;
       expect(error).toBeInstanceOf(IonPermissionError);
+      expect(error.message).toContain(`even with a newly issued access token`);
       expect(error.message).toContain(`Account ID ${A} does not match these credentials`);
-      expect(ion.presented).toHaveLength(1);
+      expect(ion.presented).toHaveLength(2);
     });
 
     it("validateAccess posts the access token form-encoded and returns the lifetimes", async () => {
@@ -357,10 +395,10 @@ describe("IonClient", () => {
       expect(await client().validateAccess()).toStrictEqual({ accessExpiresInS: 6673, refreshExpiresInS: 2764273 });
     });
 
-    it("checkV1 sends HTTP Basic with the API Key/Secret and reports a wrong pair as ION_V1_UNAUTHORIZED", async () => {
+    it("checkV1 reads v1 invoices (v1 customers is being retired), sends HTTP Basic with the API Key/Secret and reports a wrong pair as ION_V1_UNAUTHORIZED", async () => {
       const good = "Basic " + Buffer.from("APIKEY-123:APISECRETVALUE-456").toString("base64");
       ion.routes.push((r) =>
-        r.path === "/api/v1/customers"
+        r.path === "/api/v1/invoices/myinvoices"
           ? r.headers.authorization === good
             ? { status: 200, body: [] }
             : { status: 401, body: "Unauthorized" }
@@ -368,7 +406,7 @@ describe("IonClient", () => {
       );
       const c = client();
       await expect(c.checkV1()).resolves.toBeUndefined();
-      const call = ion.requests.find((r) => r.path === "/api/v1/customers")!;
+      const call = ion.requests.find((r) => r.path === "/api/v1/invoices/myinvoices")!;
       expect([call.query.get("limit"), call.query.get("offset")]).toStrictEqual(["1", "0"]);
       const error = (await c.checkV1("APIKEY-123", "WRONGSECRET-789").catch((e: unknown) => e)) as IonV1AuthError;
       expect(error).toBeInstanceOf(IonV1AuthError);

@@ -11,13 +11,13 @@ import {
   IonNotFoundError,
   IonPermissionError,
   IonSubscription,
+  IonTransport,
   IonV1AuthError,
   IonValidationError,
-  MemoryTokenStore,
   TERMINAL_ORDER_STATUSES,
-  TokenManager,
 } from "../../../src/ion";
 import { memoryLogger } from "../../../src/shared/logger";
+import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
 import { all } from "../../support/fakeIon";
 
 type Sim = Awaited<ReturnType<typeof startIonSimulator>>;
@@ -27,7 +27,7 @@ const SUBS_PER_CUSTOMER = 3;
 
 function makeClient(sim: Sim, options: { accountId?: string; store?: MemoryTokenStore; logger?: ReturnType<typeof memoryLogger> } = {}) {
   const store = options.store ?? new MemoryTokenStore({ refreshToken: sim.credentials.refreshToken });
-  const tokens = new TokenManager({ baseUrl: sim.url, store, sleep: async () => undefined });
+  const tokens = new TokenManager({ baseUrl: sim.url, store, transport: new IonTransport({ sleep: async () => undefined }) });
   const client = new IonClient({
     baseUrl: sim.url,
     accountId: options.accountId ?? sim.accountId,
@@ -44,6 +44,7 @@ describe("IonClient against the Ion simulator", () => {
   let sim: Sim;
   let client: IonClient;
   let store: MemoryTokenStore;
+  let tokens: TokenManager;
   let customers: IonCustomer[];
   let subscriptions: IonSubscription[];
 
@@ -54,7 +55,7 @@ describe("IonClient against the Ion simulator", () => {
       seed: 7,
       orderProcessing: { mode: "manual" },
     });
-    ({ client, store } = makeClient(sim));
+    ({ client, store, tokens } = makeClient(sim));
     customers = await all(client.customers.list({ pageSize: 5 }));
     subscriptions = await all(client.subscriptions.list({ limit: 10 }));
   });
@@ -224,13 +225,15 @@ describe("IonClient against the Ion simulator", () => {
       await expect(client.checkV1(sim.credentials.apiKey, "definitely-wrong-secret")).rejects.toBeInstanceOf(IonV1AuthError);
     });
 
-    it("a wrong Account ID gives IonPermissionError without refreshing", async () => {
+    it("a wrong Account ID gives IonPermissionError after exactly one session refresh (a 403 may be a dead session)", async () => {
       const other = new IonClient({ baseUrl: sim.url, accountId: "424242", tokens: client.tokens, sleep: async () => undefined });
-      const before = sim.control.tokenUsage().presented;
+      const before = sim.control.tokenUsage();
       const error = (await other.customers.get(customers[0]!.id).catch((e: unknown) => e)) as IonPermissionError;
       expect(error).toBeInstanceOf(IonPermissionError);
       expect(error.message).toContain("Account ID 424242 does not match these credentials");
-      expect(sim.control.tokenUsage().presented).toBe(before);
+      expect(error.message).toContain("even with a newly issued access token");
+      expect(sim.control.tokenUsage().presented).toBe(before.presented + 1);
+      expect(sim.control.tokenUsage().reusedRefreshTokens).toBe(before.reusedRefreshTokens);
     });
 
     it("rotation after expiry saves each new refresh token and never presents one twice", async () => {
@@ -238,7 +241,7 @@ describe("IonClient against the Ion simulator", () => {
         sim.control.advanceClock(2 * 3600_000);
         await Promise.all(Array.from({ length: 12 }, () => client.customers.get(customers[0]!.id)));
       }
-      const rotated = await client.tokens.rotate();
+      const rotated = await tokens.rotate();
       expect(store.current().refreshToken).toBe(rotated.refreshToken);
       expect(sim.control.tokenUsage().reusedRefreshTokens).toBe(0);
       expect(sim.control.tokenUsage().rejected).toBe(0);
@@ -312,6 +315,48 @@ describe("token response lost between Ion's rotation and the save (simulator)", 
       const fresh = sim.control.issuePortalCredentials();
       const { client: repaired } = makeClient(sim, { store: new MemoryTokenStore({ refreshToken: fresh.refreshToken }) });
       expect((await all(repaired.customers.list())).length).toBe(2);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
+describe("Ion's documented answers (simulator configured as the v3 reference describes)", () => {
+  it("a dead session answered 403 PERMISSION_DENIED is refreshed once and the read succeeds", async () => {
+    const sim = await startIonSimulator({ customers: 2, subscriptionsPerCustomer: 1, seed: 5, unauthorizedStatus: 403 });
+    try {
+      const { client } = makeClient(sim);
+      const first = (await all(client.customers.list())).length;
+      sim.control.revokeAccessTokens(); // the session dies; Ion answers 403, not 401
+      expect((await all(client.customers.list())).length).toBe(first);
+      expect(sim.control.tokenUsage()).toMatchObject({ presented: 2, reusedRefreshTokens: 0, rejected: 0 });
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("subscription details read right after an order are stale unless the read sends refresh=true", async () => {
+    const sim = await startIonSimulator({
+      customers: 1,
+      subscriptionsPerCustomer: 1,
+      seed: 6,
+      orderProcessing: { mode: "manual" },
+      staleSubscriptionDetails: true,
+    });
+    try {
+      const { client } = makeClient(sim);
+      const [sub] = await all(client.subscriptions.list());
+      const before = await client.subscriptions.get(sub!.customerId, sub!.id);
+      const order = await client.orders.create(
+        sub!.customerId,
+        buildSubscriptionUpdateOrder(before, { quantity: before.quantity + 3 }, "stale-details-1"),
+      );
+      sim.control.processOrders();
+      expect(TERMINAL_ORDER_STATUSES.has(String((await client.orders.get(sub!.customerId, order.orderId)).status).toUpperCase())).toBe(
+        true,
+      );
+      expect((await client.subscriptions.get(sub!.customerId, sub!.id)).quantity).toBe(before.quantity);
+      expect((await client.subscriptions.get(sub!.customerId, sub!.id, { refresh: true })).quantity).toBe(before.quantity + 3);
     } finally {
       await sim.close();
     }

@@ -152,23 +152,31 @@ describe("tokens across processes", () => {
     }
   });
 
-  it("takes over a lease its holder left to expire, and waits for a live one", async () => {
+  it("takes over a lease whose holder wrote nothing for a whole lease by Dataverse's clock, and waits for a live one", async () => {
     const conn = "w365_providerconnections";
+    // A 2 s lease (1 s token timeout + 0.5 s save cap + 0.5 s margin) and real waits, so Dataverse's clock moves.
+    const short = {
+      ...w.deps,
+      ion: { ...w.deps.ion, timeoutMs: 1_000 },
+      tokenLease: { saveRetryAfterCapMs: 500, leaseMarginMs: 500 },
+      sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 100))),
+    };
+    // A holder whose lease "until" (its own clock) is long past, but which wrote the row just now: by
+    // Dataverse's clock the lease is fresh, so it is waited out, not taken at once.
     await w.dv.update(conn, w.connectionId, {
       w365_tokenleaseholder: "dead-process",
-      w365_tokenleaseuntil: new Date(Date.now() - 1000).toISOString(),
-      w365_accesstoken: null,
-    });
-    const taken = await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" });
-    expect(taken.ok).toBe(true);
-    await w.dv.update(conn, w.connectionId, {
-      w365_tokenleaseholder: "busy-process",
-      w365_tokenleaseuntil: new Date(Date.now() + 60_000).toISOString(),
+      w365_tokenleaseuntil: new Date(Date.now() - 3_600_000).toISOString(),
       w365_accesstoken: null,
     });
     let waits = 0;
+    const counting = { ...short, sleep: (ms: number) => (waits++, short.sleep(ms)) };
+    const taken = await runVerify(counting, { connectionId: w.connectionId, trigger: "cli" });
+    expect(taken.ok).toBe(true);
+    expect(waits).toBeGreaterThan(3);
+    await w.dv.update(conn, w.connectionId, { w365_tokenleaseholder: "busy-process", w365_accesstoken: null });
+    waits = 0;
     const deps = {
-      ...w.deps,
+      ...short,
       sleep: async () => {
         // The other process finishes its refresh after a few of our backoffs.
         if (++waits === 3) await w.dv.update(conn, w.connectionId, { w365_tokenleaseholder: null, w365_tokenleaseuntil: null });

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   // Logs go to stderr (the parent keeps them for the secret scan); stdout carries only the summary.
   const logger = createLogger({ level: "info", sink: (line) => void process.stderr.write(`${line}\n`) });
   // Real waits, capped short: back-off and lease waits keep their order without slowing the suite.
-  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 20)));
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 50)));
   const dataverse = new DataverseClient({
     url: env("DATAVERSE_URL"),
     auth: { kind: "static", token: env("DATAVERSE_TOKEN") },
@@ -29,7 +29,16 @@ async function main(): Promise<void> {
     sleep,
   });
   const summary = await runSync(
-    { dataverse, logger, clock, sleep, ion: { customerPageSize: 4, subscriptionPageLimit: 8 } },
+    {
+      dataverse,
+      logger,
+      clock,
+      sleep,
+      // A short token lease (5 s token timeout + 1 s save cap + 1 s margin): a process killed while holding
+      // it is waited out by Dataverse's clock, which the next run's clock offset does not move.
+      ion: { customerPageSize: 4, subscriptionPageLimit: 8, timeoutMs: 5_000 },
+      tokenLease: { saveRetryAfterCapMs: 1_000, leaseMarginMs: 1_000 },
+    },
     { connectionId: env("CONNECTION_ID"), kind: (process.env.SYNC_KIND ?? "all") as SyncKind, trigger: "schedule" },
   );
   process.stdout.write(

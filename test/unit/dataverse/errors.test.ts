@@ -125,3 +125,17 @@ describe("dataverseErrorFrom", () => {
     expect(networkErrorFrom(new Error("aborted"), "GET x", true).networkCode).toBe("ETIMEDOUT");
   });
 });
+
+describe("redaction shared with the Ion side", () => {
+  afterEach(() => forgetSecrets());
+
+  it("redacts the hint as well as the message, as Ion errors do", () => {
+    registerSecret("s3cr3t-dataverse-client-value");
+    const e = new DataverseApiError("DATAVERSE_API", "failed with s3cr3t-dataverse-client-value", {
+      hint: "check s3cr3t-dataverse-client-value",
+    });
+    expect(e.message).not.toContain("s3cr3t-dataverse-client-value");
+    expect(e.hint).not.toContain("s3cr3t-dataverse-client-value");
+    expect(JSON.stringify(e.toJSON())).not.toContain("s3cr3t-dataverse-client-value");
+  });
+});

@@ -29,3 +29,13 @@ describe("NOT_SENT_NETWORK_CODES", () => {
     expect(shouldRetry({ networkCode: "ECONNRESET" }, 1, DEFAULT_RETRY, false)).toBe(false);
   });
 });
+
+describe("500", () => {
+  it("is repeated only for idempotent calls of a service that documents it as an outage (retryInternalErrors)", () => {
+    expect(shouldRetry({ status: 500 }, 1, DEFAULT_RETRY, true)).toBe(false);
+    const outage = { ...DEFAULT_RETRY, retryInternalErrors: true };
+    expect(shouldRetry({ status: 500 }, 1, outage, true)).toBe(true);
+    expect(shouldRetry({ status: 500 }, 1, outage, false)).toBe(false);
+    expect(shouldRetry({ status: 500 }, outage.maxAttempts, outage, true)).toBe(false);
+  });
+});

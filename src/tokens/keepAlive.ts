@@ -1,15 +1,20 @@
 /**
- * Daily keep-alive (issue 5 item 6): Ion refresh tokens live 32 days and rotate on use, so rotating each
- * connector's token about once a day keeps it alive indefinitely. A connector whose rotation is refused
- * is marked Credentials expired with the reason; one whose token nears expiry is warned (then marked
- * expired); one that has not synced successfully for a configured time is flagged on its message.
+ * Daily keep-alive: Ion refresh tokens expire (32 days from each issue by the v3 reference; 30 is
+ * assumed where Ion does not say) and rotate on use, so rotating each connector's token about once a day
+ * keeps it alive indefinitely. A connector whose rotation is refused is marked Credentials expired with
+ * the reason; one whose token nears expiry is warned (then marked expired); one that has not synced
+ * successfully for a configured time is flagged on its message. A connector whose rotated token this
+ * process could not save is rotated at once (the rotation saves it first) and set back to Connected.
  */
 import { IonAuthenticationError, REQUEST_NEW_CREDENTIALS_INSTRUCTION } from "../ion";
 import { systemClock } from "../shared/clock";
 import { ensureError } from "../shared/errors";
-import { connectionFromRow, isRefreshTokenRejected, makeContext, SyncDeps } from "./context";
-import { toEpochMs } from "./rows/dates";
-import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "./schema";
+import { connectionFromRow, makeContext, SyncDeps } from "../sync/context";
+import { toEpochMs } from "../sync/rows/dates";
+import { CONNECTION_COLUMNS, ConnectionStatus, SETS } from "../sync/schema";
+import { connectorKey } from "./dataverseStore";
+import { PROCESS_ROTATION_JOURNAL } from "./journal";
+import { isRefreshTokenRejected, recoveredConnectorStatus } from "./status";
 
 const DAY = 86_400_000;
 export const DEFAULT_MAX_TOKEN_AGE_MS = 20 * 3_600_000; // rotate when older than ~1 day (a daily timer always finds it due)
@@ -82,11 +87,15 @@ export async function runKeepAlive(
     let status = c.status;
     let rotationFailure: string | undefined;
     let clearExpiry = false;
-    if (now - savedOn >= maxAge) {
+    let recovered: ReturnType<typeof recoveredConnectorStatus>;
+    const unsaved = (deps.rotations ?? PROCESS_ROTATION_JOURNAL).has(connectorKey(deps.dataverse, c.id));
+    if (now - savedOn >= maxAge || unsaved) {
       try {
         const ctx = makeContext(deps, c);
         const state = await ctx.tokens.rotate();
         entry.action = "rotated";
+        recovered = recoveredConnectorStatus(c, ctx.tokens.recoveredUnsaved);
+        if (recovered) status = recovered.w365_status;
         if (state.refreshTokenExpiresAt) refreshTokenExpiresOn = new Date(state.refreshTokenExpiresAt).toISOString();
       } catch (error) {
         const e = ensureError(error);
@@ -120,6 +129,11 @@ export async function runKeepAlive(
     const parts = [rotationFailure, ...entry.warnings].filter((p): p is string => Boolean(p));
     if (parts.length === 0) {
       entry.message = entry.action === "rotated" ? "token renewed" : "nothing due";
+      if (recovered) {
+        // The rotation saved the token an earlier run could not: the connector works again.
+        await deps.dataverse.update(SETS.connection, c.id, recovered);
+        continue;
+      }
       // Clear an earlier keep-alive warning once things are healthy again.
       if (entry.action === "rotated" && c.status === ConnectionStatus.Connected && c.statusMessage?.startsWith("Warning:")) {
         await deps.dataverse.update(SETS.connection, c.id, {

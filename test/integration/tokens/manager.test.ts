@@ -1,13 +1,7 @@
-import {
-  IonAuthenticationError,
-  IonNetworkError,
-  IonTokenSaveError,
-  MemoryTokenStore,
-  TokenManager,
-  TokenState,
-  TokenStore,
-} from "../../../src/ion";
-import { memoryLogger } from "../../../src/shared/logger";
+/** The single-flight token manager over the Ion transport, against an HTTP stub of Ion's token endpoint. */
+import { IonAuthenticationError, IonNetworkError, IonTokenSaveError, IonTransport } from "../../../src/ion";
+import { Clock } from "../../../src/shared/clock";
+import { MemoryTokenStore, RotationJournal, TokenManager, TokenState, TokenStore } from "../../../src/tokens";
 import { fakeClock, FakeIon, startFakeIon } from "../../support/fakeIon";
 
 const noSleep = async () => undefined;
@@ -21,8 +15,19 @@ describe("TokenManager", () => {
     await ion.close();
   });
 
-  function manager(store: TokenStore, clock = fakeClock(), extra: Partial<ConstructorParameters<typeof TokenManager>[0]> = {}) {
-    return new TokenManager({ baseUrl: ion.url, store, clock, sleep: noSleep, ...extra });
+  const journal = new RotationJournal();
+  function manager(store: TokenStore, clock: Clock = fakeClock(), extra: Partial<ConstructorParameters<typeof TokenManager>[0]> = {}) {
+    return new TokenManager({ baseUrl: ion.url, store, clock, transport: new IonTransport({ sleep: noSleep, clock }), journal, ...extra });
+  }
+
+  /** The same store, with its own load and save replaced. */
+  function wrap(store: MemoryTokenStore, o: { load?: () => Promise<TokenState>; save?: TokenStore["save"] }): TokenStore {
+    return {
+      key: store.key,
+      load: o.load ?? (() => store.load()),
+      withRefreshLease: (work) => store.withRefreshLease(work),
+      save: o.save ?? ((from, next) => store.save(from, next)),
+    };
   }
 
   it("exchanges the refresh token form-encoded and saves the rotated one before returning the access token", async () => {
@@ -48,7 +53,7 @@ describe("TokenManager", () => {
     const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
     await manager(store).getAccessToken(); // a stored, valid access token now
     let loads = 0;
-    const counting: TokenStore = { load: () => (loads++, store.load()), withRefreshLease: (work) => store.withRefreshLease(work) };
+    const counting = wrap(store, { load: () => (loads++, store.load()) });
     const tm = manager(counting);
     const tokens = await Promise.all([tm.getAccessToken(), tm.getAccessToken(), tm.getAccessToken()]);
     expect(tokens).toStrictEqual(["ACCESSTOKEN0001ISSUED", "ACCESSTOKEN0001ISSUED", "ACCESSTOKEN0001ISSUED"]);
@@ -59,10 +64,7 @@ describe("TokenManager", () => {
   it("tries a failed read of the stored state again on the next call", async () => {
     const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
     let loads = 0;
-    const flaky: TokenStore = {
-      load: () => (++loads === 1 ? Promise.reject(new Error("Dataverse unavailable")) : store.load()),
-      withRefreshLease: (work) => store.withRefreshLease(work),
-    };
+    const flaky = wrap(store, { load: () => (++loads === 1 ? Promise.reject(new Error("Dataverse unavailable")) : store.load()) });
     const tm = manager(flaky);
     await expect(tm.getAccessToken()).rejects.toThrow("Dataverse unavailable");
     expect(await tm.getAccessToken()).toBe("ACCESSTOKEN0001ISSUED");
@@ -138,7 +140,8 @@ describe("TokenManager", () => {
       refreshToken: "REFRESHTOKEN0002ROTATED",
       accessToken: "ACCESSTOKEN0002ISSUED",
       accessTokenExpiresAt: clock.now() + 7200_000,
-      refreshTokenExpiresAt: clock.now() + 32 * 86_400_000,
+      // This stub's token answer carries no refresh lifetime: the shorter published figure is assumed.
+      refreshTokenExpiresAt: clock.now() + 30 * 86_400_000,
     });
     expect(store.current()).toStrictEqual(state);
   });
@@ -161,20 +164,18 @@ describe("TokenManager", () => {
     it("leaves the old token in the store, and the next attempt says exactly what to do", async () => {
       const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
       // The process "dies" right after Ion answered: the commit never happens.
-      const crashing: TokenStore = {
-        load: () => store.load(),
-        withRefreshLease: (work) =>
-          store.withRefreshLease((fresh) =>
-            work(fresh, async () => {
-              throw new Error("process killed");
-            }),
-          ),
-      };
-      await expect(manager(crashing, fakeClock(), { saveRetries: 0 }).getAccessToken()).rejects.toBeInstanceOf(IonTokenSaveError);
+      const crashing = wrap(store, {
+        save: async () => {
+          throw new Error("process killed");
+        },
+      });
+      await expect(manager(crashing, fakeClock(), { journal: new RotationJournal() }).getAccessToken()).rejects.toBeInstanceOf(
+        IonTokenSaveError,
+      );
       expect(store.current().refreshToken).toBe("PORTALREFRESHTOKEN0001");
 
-      // A new process (new manager, same store) presents the stored, already-used token.
-      const error = (await manager(store)
+      // A new process (new manager and journal, same store) presents the stored, already-used token.
+      const error = (await manager(store, fakeClock(), { journal: new RotationJournal() })
         .getAccessToken()
         .catch((e: unknown) => e)) as IonAuthenticationError;
       expect(error).toBeInstanceOf(IonAuthenticationError);
@@ -185,41 +186,16 @@ describe("TokenManager", () => {
   });
 
   describe("saving the rotated token", () => {
-    it("retries a failing save and succeeds without a second exchange", async () => {
-      const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
-      let failures = 2;
-      const flaky: TokenStore = {
-        load: () => store.load(),
-        withRefreshLease: (work) =>
-          store.withRefreshLease((fresh, commit) =>
-            work(fresh, async (next) => {
-              if (failures-- > 0) throw new Error("etag busy");
-              await commit(next);
-            }),
-          ),
-      };
-      const logger = memoryLogger();
-      const tm = manager(flaky, fakeClock(), { saveRetries: 3, logger });
-      expect(await tm.getAccessToken()).toBe("ACCESSTOKEN0001ISSUED");
-      expect(store.current().refreshToken).toBe("REFRESHTOKEN0001ROTATED");
-      expect(ion.presented).toHaveLength(1);
-      expect(logger.lines.filter((l) => l.includes("saving the rotated Ion refresh token failed"))).toHaveLength(2);
-    });
-
     it("throws IonTokenSaveError when saving keeps failing, withholds the access token, and saves the kept token on the next call", async () => {
       const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
       let broken = true;
-      const flaky: TokenStore = {
-        load: () => store.load(),
-        withRefreshLease: (work) =>
-          store.withRefreshLease((fresh, commit) =>
-            work(fresh, async (next) => {
-              if (broken) throw new Error("Dataverse unavailable");
-              await commit(next);
-            }),
-          ),
-      };
-      const tm = manager(flaky, fakeClock(), { saveRetries: 2 });
+      const flaky = wrap(store, {
+        save: async (from, next) => {
+          if (broken) throw new Error("Dataverse unavailable");
+          await store.save(from, next);
+        },
+      });
+      const tm = manager(flaky);
       const error = (await tm.getAccessToken().catch((e: unknown) => e)) as IonTokenSaveError;
       expect(error).toBeInstanceOf(IonTokenSaveError);
       expect(error.code).toBe("ION_TOKEN_SAVE_FAILED");
@@ -227,6 +203,7 @@ describe("TokenManager", () => {
       expect(error.message).toContain("Request New Credentials");
       expect(error.message).not.toMatch(/REFRESHTOKEN0001ROTATED|ACCESSTOKEN0001ISSUED/);
       expect(tm.snapshot()).toBeUndefined();
+      expect(tm.hasUnsavedRotation()).toBe(true);
 
       broken = false;
       // The used portal token is not presented again: the kept rotated state is saved instead.
@@ -253,11 +230,14 @@ describe("TokenManager", () => {
     await closed.close();
     const store = new MemoryTokenStore({ refreshToken: "PORTALREFRESHTOKEN0001" });
     const delays: number[] = [];
-    const tm = new TokenManager({ baseUrl: deadUrl, store, clock: fakeClock(), sleep: async (ms) => void delays.push(ms) });
+    const clock = fakeClock();
+    const transport = new IonTransport({ clock, sleep: async (ms) => void delays.push(ms) });
+    const tm = new TokenManager({ baseUrl: deadUrl, store, clock, transport, journal });
     const error = (await tm.getAccessToken().catch((e: unknown) => e)) as IonNetworkError;
     expect(error).toBeInstanceOf(IonNetworkError);
     expect(error.networkCode).toBe("ECONNREFUSED");
-    expect(delays).toHaveLength(2);
-    expect(tm.exchanges).toBe(0);
+    // The one retry policy repeats a refused connection (never sent) up to its attempts.
+    expect(delays).toHaveLength(5);
+    expect(tm.exchanges).toBe(1);
   });
 });
