@@ -139,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   registerSecret(env.WEBHOOK_KEY);
   registerSecret(env.DATAVERSE_TOKEN);
   registerSecret(env.AZURE_CLIENT_SECRET);
+  registerSecret(env.AZURE_CLIENT_CERTIFICATE);
   const parsed = settingsSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join(".")} ${i.message}`);
@@ -149,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   const s = parsed.data;
   const config: FunctionsConfig = {
     dataverseUrl: s.DATAVERSE_URL.replace(/\/+$/, ""),
+    // Every sign-in is offered here; managed identity is the one to prefer in Azure (functions/README.md).
     dataverseAuth: dataverseAuthFromEnv(env),
     webhookKey: s.WEBHOOK_KEY,
     syncSchedule: s.SYNC_SCHEDULE,

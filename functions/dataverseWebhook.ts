@@ -25,7 +25,7 @@ export interface WebhookRuntime {
   expectedOrganization(): Promise<ExpectedOrganization>;
   replay: ReplayGuard;
   /** Handler dependencies for one invocation (the queue output binding is per invocation). */
-  pluginDeps(context: InvocationContext): PluginDeps<unknown>;
+  pluginDeps(context: InvocationContext): PluginDeps;
   logger: Logger;
 }
 

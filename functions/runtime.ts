@@ -1,32 +1,22 @@
 /**
- * The functions app's wiring: one Dataverse client, the sync engine bound to it, the integration's
+ * The functions app's wiring: one Dataverse client, the sync engine bound to it once, the integration's
  * identity (cached), the replay guard, and a per-invocation work queue. functions/index.ts builds the
  * one Azure uses (queue = output binding); the local host and tests build their own.
  */
 import type { InvocationContext } from "@azure/functions";
 
 import { KeyedMutex } from "../plugins/keyedMutex";
-import type { PluginDeps, SyncEngine, WorkQueue } from "../plugins/types";
+import type { PluginDeps, WorkQueue } from "../plugins/types";
 import { DataverseClient } from "../src/dataverse";
 import { type Clock, systemClock } from "../src/shared/clock";
 import { createLogger, type Logger } from "../src/shared/logger";
 import type { SyncDeps } from "../src/sync";
-import * as sync from "../src/sync";
+import { bindEngine, type Engine } from "../src/sync/engine";
 import type { FunctionsConfig } from "./config";
 import type { WebhookRuntime } from "./dataverseWebhook";
 import { ReplayGuard } from "./replayGuard";
 import type { ExpectedOrganization } from "./webhookSecurity";
 import { BindingWorkQueue } from "./workQueue";
-
-/** The engine's entry points as the handlers call them. */
-export const syncEngine: SyncEngine<SyncDeps> = {
-  runVerify: (deps, o) => sync.runVerify(deps, o),
-  startQueuedRun: (deps, o) => sync.startQueuedRun(deps, o),
-  runSync: (deps, o) => sync.runSync(deps, o),
-  mapProviderAccount: (deps, o) => sync.mapProviderAccount(deps, o),
-  runOutboundForSubscription: (deps, o) => sync.runOutboundForSubscription(deps, o),
-  runKeepAlive: (deps, o) => sync.runKeepAlive(deps, o),
-};
 
 export interface Identity {
   userId: string;
@@ -36,13 +26,13 @@ export interface Identity {
 export interface FunctionsRuntime extends WebhookRuntime {
   config: FunctionsConfig;
   dataverse: DataverseClient;
-  syncDeps: SyncDeps;
-  engine: SyncEngine<SyncDeps>;
+  /** The sync engine bound to this runtime's Dataverse client, logger and clock. */
+  engine: Engine;
   clock: Clock;
   /** The integration's application user and organization, from settings or one cached WhoAmI. */
   identity(): Promise<Identity>;
   queueFor(context: InvocationContext): WorkQueue;
-  pluginDeps(context: InvocationContext): PluginDeps<SyncDeps>;
+  pluginDeps(context: InvocationContext): PluginDeps;
 }
 
 export interface RuntimeOptions {
@@ -50,7 +40,8 @@ export interface RuntimeOptions {
   logger?: Logger;
   clock?: Clock;
   dataverse?: DataverseClient;
-  engine?: SyncEngine<SyncDeps>;
+  /** Replaces the engine bound here over `dataverse` (a test wrapping or doubling it); given the deps it would have bound. */
+  engine?: (syncDeps: SyncDeps) => Engine;
   /** Identifies this process in token leases (several instances may run). */
   holderId?: string;
   /** Engine tuning and test injection points (sleep, hooks, Ion client settings). */
@@ -74,7 +65,7 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     clock,
     ...(options.holderId ? { holderId: options.holderId } : {}),
   };
-  const engine = options.engine ?? syncEngine;
+  const engine = options.engine ? options.engine(syncDeps) : bindEngine(syncDeps);
   const queueFor = options.queueFor ?? ((context: InvocationContext) => new BindingWorkQueue(context));
   let identityPromise: Promise<Identity> | undefined;
   const identity = (): Promise<Identity> => {
@@ -110,7 +101,6 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
   const runtime: FunctionsRuntime = {
     config,
     dataverse,
-    syncDeps,
     engine,
     clock,
     logger,
@@ -123,7 +113,6 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     pluginDeps(context) {
       return {
         engine,
-        syncDeps,
         dataverse,
         queue: queueFor(context),
         integrationUserId: async () => (await identity()).userId,

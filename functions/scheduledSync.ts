@@ -61,7 +61,7 @@ export function notDueReason(row: ConnectionRow, now: Date, environmentDefault?:
 }
 
 /** The effective value of an environment variable: its current value row, else the definition's default. */
-export async function readEnvironmentVariable(deps: PluginDeps<unknown>, schemaName: string): Promise<string | undefined> {
+export async function readEnvironmentVariable(deps: PluginDeps, schemaName: string): Promise<string | undefined> {
   const definition = await deps.dataverse.queryFirst<{ environmentvariabledefinitionid: string; defaultvalue?: string | null }>(
     "environmentvariabledefinitions",
     {
@@ -77,7 +77,7 @@ export async function readEnvironmentVariable(deps: PluginDeps<unknown>, schemaN
   return value?.value?.trim() || definition.defaultvalue?.trim() || undefined;
 }
 
-export async function queueDueSyncs(deps: PluginDeps<unknown>): Promise<ScheduledSyncReport> {
+export async function queueDueSyncs(deps: PluginDeps): Promise<ScheduledSyncReport> {
   const report: ScheduledSyncReport = { queued: [], skipped: [], failed: [] };
   const now = new Date(deps.clock.now());
   // A missing or unreadable default never blocks the schedule: the app timer alone then decides.

@@ -7,9 +7,9 @@
  */
 import type { InvocationContext } from "@azure/functions";
 
-import type { SyncEngine } from "../plugins/types";
 import { ConnectorError, ensureError } from "../src/shared/errors";
 import type { Logger } from "../src/shared/logger";
+import type { Engine } from "../src/sync/engine";
 import { parseWorkMessage } from "./workQueue";
 
 function dequeueCountOf(context: InvocationContext): number {
@@ -17,7 +17,7 @@ function dequeueCountOf(context: InvocationContext): number {
   return Number.isFinite(n) && n > 0 ? n : 1;
 }
 
-export function createSyncWorker<D>(runtime: { engine: SyncEngine<D>; syncDeps: D; logger: Logger }) {
+export function createSyncWorker(runtime: { engine: Engine; logger: Logger }) {
   return async function runWorkItem(queueEntry: unknown, context: InvocationContext): Promise<void> {
     const message = parseWorkMessage(queueEntry);
     const dequeueCount = dequeueCountOf(context);
@@ -26,18 +26,15 @@ export function createSyncWorker<D>(runtime: { engine: SyncEngine<D>; syncDeps: 
       if (message.type === "sync") {
         const { type: _type, ...options } = message;
         log.info("sync run starting", { runId: message.runId, kind: message.kind, connectionId: message.connectionId });
-        const summary = await runtime.engine.runSync(runtime.syncDeps, options);
-        log.info("sync run finished", { runId: message.runId, status: (summary as { status?: unknown } | undefined)?.status });
+        const summary = await runtime.engine.runSync(options);
+        log.info("sync run finished", { runId: message.runId, status: summary.status, detail: summary.message });
       } else {
         log.info("outbound change starting", { subscriptionId: message.subscriptionId });
-        const result = await runtime.engine.runOutboundForSubscription(runtime.syncDeps, {
+        const result = await runtime.engine.runOutboundForSubscription({
           subscriptionId: message.subscriptionId,
           trigger: message.trigger,
         });
-        log.info("outbound change finished", {
-          subscriptionId: message.subscriptionId,
-          status: (result as { status?: unknown } | undefined)?.status,
-        });
+        log.info("outbound change finished", { subscriptionId: message.subscriptionId, outcome: result.outcome, detail: result.message });
       }
     } catch (caught) {
       const error = ensureError(caught);

@@ -6,13 +6,14 @@
 import type { InvocationContext, Timer } from "@azure/functions";
 
 import { ensureError } from "../src/shared/errors";
+import type { KeepAliveReport } from "../src/sync";
 import type { FunctionsRuntime } from "./runtime";
 
-export function createTokenKeepAlive(runtime: Pick<FunctionsRuntime, "engine" | "syncDeps" | "logger" | "clock" | "config">) {
-  return async function tokenKeepAliveHandler(_timer: Timer, context: InvocationContext): Promise<unknown> {
+export function createTokenKeepAlive(runtime: Pick<FunctionsRuntime, "engine" | "logger" | "clock" | "config">) {
+  return async function tokenKeepAliveHandler(_timer: Timer, context: InvocationContext): Promise<KeepAliveReport> {
     const log = runtime.logger.child({ invocationId: context.invocationId, function: "tokenKeepAlive" });
     try {
-      const report = await runtime.engine.runKeepAlive(runtime.syncDeps, {
+      const report = await runtime.engine.runKeepAlive({
         now: runtime.clock.now(),
         staleSyncMs: runtime.config.staleSyncHours * 3600_000,
       });

@@ -28,7 +28,7 @@ export function requireTargetId(ctx: WebhookContext, what: string): string {
 }
 
 /** Reads the connector and refuses when it is missing or deactivated: no work starts for either. */
-export async function requireActiveConnection(deps: PluginDeps<unknown>, connectionId: string): Promise<ConnectionSummary> {
+export async function requireActiveConnection(deps: PluginDeps, connectionId: string): Promise<ConnectionSummary> {
   const row = await deps.dataverse.tryRetrieve<Record<string, unknown>>(SETS.connection, connectionId, {
     select: ["w365_providerconnectionid", "w365_name", "statecode", "w365_status"],
   });
@@ -72,12 +72,7 @@ function timestamp(value: unknown): number | undefined {
  * work and confuse the run history. Dry runs write nothing, so they never block or get blocked.
  * A run older than `staleRunMs` is assumed dead (its process crashed) and no longer blocks.
  */
-export async function ensureNoActiveRun(
-  deps: PluginDeps<unknown>,
-  connection: ConnectionSummary,
-  kind: SyncKind,
-  dryRun: boolean,
-): Promise<void> {
+export async function ensureNoActiveRun(deps: PluginDeps, connection: ConnectionSummary, kind: SyncKind, dryRun: boolean): Promise<void> {
   if (dryRun) return;
   const filter = `_w365_connection_value eq ${connection.id} and (w365_status eq 'queued' or w365_status eq 'running')`;
   const now = deps.clock.now();
@@ -105,7 +100,7 @@ export function triggerFor(ctx: WebhookContext): Trigger {
 }
 
 /** True when the change was made by the connector itself (its writes must never start outbound work or a verify). */
-export async function causedByIntegration(ctx: WebhookContext, deps: PluginDeps<unknown>): Promise<boolean> {
+export async function causedByIntegration(ctx: WebhookContext, deps: PluginDeps): Promise<boolean> {
   const integrationUser = (await deps.integrationUserId()).toLowerCase();
   return ctx.userId === integrationUser || ctx.initiatingUserId === integrationUser;
 }

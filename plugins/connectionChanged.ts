@@ -9,10 +9,9 @@ import type { WebhookContext } from "./context";
 import { getString } from "./context";
 import type { HandlerOutcome, PluginDeps } from "./types";
 
-export async function connectionChanged<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+export async function connectionChanged(ctx: WebhookContext, deps: PluginDeps): Promise<HandlerOutcome> {
   const connectionId = requireTargetId(ctx, "connector");
-  const untyped = deps as PluginDeps<unknown>;
-  if (await causedByIntegration(ctx, untyped)) {
+  if (await causedByIntegration(ctx, deps)) {
     return { status: 200, body: { ignored: true, reason: "The change was made by the connector itself (token rotation)." } };
   }
   if (
@@ -25,7 +24,7 @@ export async function connectionChanged<D>(ctx: WebhookContext, deps: PluginDeps
   if (ctx.messageName === "Create" && ctx.target?.kind === "entity" && !("w365_refreshtoken" in ctx.target.attributes)) {
     return { status: 200, body: { ignored: true, reason: "The connector was created without a refresh token." } };
   }
-  await requireActiveConnection(untyped, connectionId);
-  await deps.engine.runVerify(deps.syncDeps, { connectionId, trigger: "webhook", ...(ctx.requestId ? { requestId: ctx.requestId } : {}) });
+  await requireActiveConnection(deps, connectionId);
+  await deps.engine.runVerify({ connectionId, trigger: "webhook", ...(ctx.requestId ? { requestId: ctx.requestId } : {}) });
   return { status: 200, body: { message: "New credentials verified.", connectionId } };
 }

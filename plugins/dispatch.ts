@@ -9,15 +9,13 @@ import { mapProviderAccount } from "./mapProviderAccount";
 import { subscriptionChanged } from "./subscriptionChanged";
 import { syncProviderAccounts } from "./syncProviderAccounts";
 import { syncSubscriptions } from "./syncSubscriptions";
-import { type HandlerOutcome, type PluginDeps, WebhookRefusedError } from "./types";
+import { type HandlerOutcome, type PluginDeps, type WebhookHandler, WebhookRefusedError } from "./types";
 import { verifyConnectivity } from "./verifyConnectivity";
-
-type Handler = <D>(ctx: WebhookContext, deps: PluginDeps<D>) => Promise<HandlerOutcome>;
 
 interface Route {
   message: string;
   entity: string;
-  handler: Handler;
+  handler: WebhookHandler;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -37,7 +35,7 @@ export function findRoute(messageName: string, entityName: string): Route | unde
   return ROUTES.find((r) => r.message.toLowerCase() === m && r.entity === e);
 }
 
-export function dispatch<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+export function dispatch(ctx: WebhookContext, deps: PluginDeps): Promise<HandlerOutcome> {
   const route = findRoute(ctx.messageName, ctx.primaryEntityName);
   if (!route) {
     return Promise.reject(

@@ -47,7 +47,7 @@ export function isRefusedMapping(result: MapResult): boolean {
   return REFUSED_OUTCOMES[result.outcome];
 }
 
-export async function mapProviderAccount<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+export async function mapProviderAccount(ctx: WebhookContext, deps: PluginDeps): Promise<HandlerOutcome> {
   const providerAccountId = requireTargetId(ctx, "provider account");
   const accountId = getGuid(ctx.inputParameters, "AccountId");
   const createNew = getBoolean(ctx.inputParameters, "CreateNew");
@@ -61,7 +61,7 @@ export async function mapProviderAccount<D>(ctx: WebhookContext, deps: PluginDep
       404,
       "Refresh the mapping page.",
     );
-  const result = await deps.engine.mapProviderAccount(deps.syncDeps, {
+  const result = await deps.engine.mapProviderAccount({
     providerAccountId,
     action,
     ...(accountId ? { accountId } : {}),

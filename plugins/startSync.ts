@@ -14,23 +14,19 @@ import type { HandlerOutcome, PluginDeps, SyncKind, SyncRequest } from "./types"
  * step per connector so two racing starts (deliveries, timer ticks) cannot both pass the check.
  * `connection` is read inside that step. Shared by the sync custom APIs and the scheduled sync.
  */
-export async function queueSyncRun<D>(
-  deps: PluginDeps<D>,
-  connection: () => Promise<ConnectionSummary>,
-  request: SyncRequest,
-): Promise<string> {
+export async function queueSyncRun(deps: PluginDeps, connection: () => Promise<ConnectionSummary>, request: SyncRequest): Promise<string> {
   const start = async () => {
-    await ensureNoActiveRun(deps as PluginDeps<unknown>, await connection(), request.kind, request.dryRun ?? false);
-    const { runId } = await deps.engine.startQueuedRun(deps.syncDeps, request);
+    await ensureNoActiveRun(deps, await connection(), request.kind, request.dryRun ?? false);
+    const { runId } = await deps.engine.startQueuedRun(request);
     await deps.queue.enqueue({ type: "sync", runId, ...request });
     return runId;
   };
   return deps.serialize ? deps.serialize(`sync:${request.connectionId}`, start) : start();
 }
 
-export async function startSync<D>(
+export async function startSync(
   ctx: WebhookContext,
-  deps: PluginDeps<D>,
+  deps: PluginDeps,
   kind: SyncKind,
   allowProviderAccount: boolean,
 ): Promise<HandlerOutcome> {
@@ -47,7 +43,7 @@ export async function startSync<D>(
     ...(requestId ? { requestId } : {}),
     ...(providerAccountId ? { providerAccountId } : {}),
   };
-  const runId = await queueSyncRun(deps, () => requireActiveConnection(deps as PluginDeps<unknown>, connectionId), options);
+  const runId = await queueSyncRun(deps, () => requireActiveConnection(deps, connectionId), options);
   deps.logger.info("sync queued", { runId, connectionId, kind, dryRun, trigger, requestId });
   return {
     status: 202,

@@ -26,9 +26,9 @@ export function requestsAChange(ctx: WebhookContext): boolean | undefined {
   return present.some((c) => !isCleared(attributes[c]));
 }
 
-export async function subscriptionChanged<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+export async function subscriptionChanged(ctx: WebhookContext, deps: PluginDeps): Promise<HandlerOutcome> {
   const subscriptionId = requireTargetId(ctx, "subscription");
-  if (await causedByIntegration(ctx, deps as PluginDeps<unknown>)) {
+  if (await causedByIntegration(ctx, deps)) {
     return { status: 200, body: { ignored: true, reason: "The change was made by the connector itself." } };
   }
   // Without a Target (x-ms-dynamics-msg-size-exceeded) the engine reads the row and decides.

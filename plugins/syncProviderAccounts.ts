@@ -3,6 +3,6 @@ import type { WebhookContext } from "./context";
 import { startSync } from "./startSync";
 import type { HandlerOutcome, PluginDeps } from "./types";
 
-export function syncProviderAccounts<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+export function syncProviderAccounts(ctx: WebhookContext, deps: PluginDeps): Promise<HandlerOutcome> {
   return startSync(ctx, deps, "accounts", false);
 }

@@ -3,6 +3,6 @@ import type { WebhookContext } from "./context";
 import { startSync } from "./startSync";
 import type { HandlerOutcome, PluginDeps } from "./types";
 
-export function syncSubscriptions<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+export function syncSubscriptions(ctx: WebhookContext, deps: PluginDeps): Promise<HandlerOutcome> {
   return startSync(ctx, deps, "subscriptions", true);
 }

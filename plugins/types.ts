@@ -1,27 +1,18 @@
 /**
  * What the webhook handlers need from the outside world, as narrow injected interfaces: the sync
- * engine's entry points, the few Dataverse reads the handlers make themselves, the work queue and the
- * integration's own identity. `functions/runtime.ts` binds the real ones; tests bind doubles of the
- * remote services only.
+ * engine (bound to its dependencies once, src/sync/engine.ts), the few Dataverse reads the handlers
+ * make themselves, the work queue and the integration's own identity. `functions/runtime.ts` binds the
+ * real ones; tests bind the real engine over the emulator and the simulator, or a typed double of it.
  */
 import type { Clock } from "../src/shared/clock";
 import { ConnectorError } from "../src/shared/errors";
 import type { Logger } from "../src/shared/logger";
+import type { Engine } from "../src/sync/engine";
 import type { MapResult } from "../src/sync/mapActions";
 import type { MapAction, SyncKind, SyncRequest, Trigger } from "../src/sync/vocabulary";
 import type { WebhookContext } from "./context";
 
-export type { MapAction, MapResult, SyncKind, SyncRequest, Trigger };
-
-/** The sync engine entry points (src/sync/index.ts); `D` is its SyncDeps, opaque to the handlers. */
-export interface SyncEngine<D = unknown> {
-  runVerify(deps: D, o: { connectionId: string; trigger: Trigger; requestId?: string }): Promise<unknown>;
-  startQueuedRun(deps: D, o: SyncRequest): Promise<{ runId: string }>;
-  runSync(deps: D, o: SyncRequest & { runId?: string }): Promise<unknown>;
-  mapProviderAccount(deps: D, o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult>;
-  runOutboundForSubscription(deps: D, o: { subscriptionId: string; trigger: Trigger }): Promise<unknown>;
-  runKeepAlive(deps: D, o?: { now?: number; staleSyncMs?: number }): Promise<unknown>;
-}
+export type { Engine, MapAction, MapResult, SyncKind, SyncRequest, Trigger };
 
 /** The Dataverse reads the handlers make before handing work to the engine (a DataverseClient satisfies it). */
 export interface DataverseReader {
@@ -45,9 +36,8 @@ export interface WorkQueue {
   enqueue(message: WorkMessage): Promise<void>;
 }
 
-export interface PluginDeps<D = unknown> {
-  engine: SyncEngine<D>;
-  syncDeps: D;
+export interface PluginDeps {
+  engine: Engine;
   dataverse: DataverseReader;
   queue: WorkQueue;
   /** The application user the connector writes as (INTEGRATION_USER_ID, else WhoAmI); lower-case GUID. */
@@ -66,7 +56,7 @@ export interface HandlerOutcome {
   body: Record<string, unknown>;
 }
 
-export type WebhookHandler = <D>(ctx: WebhookContext, deps: PluginDeps<D>) => Promise<HandlerOutcome>;
+export type WebhookHandler = (ctx: WebhookContext, deps: PluginDeps) => Promise<HandlerOutcome>;
 
 /**
  * The work cannot start (not found, inactive, already running, bad parameters). Its message is what

@@ -9,15 +9,17 @@ import type { WebhookContext } from "./context";
 import { getString } from "./context";
 import type { HandlerOutcome, PluginDeps } from "./types";
 
-export async function verifyConnectivity<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
+export async function verifyConnectivity(ctx: WebhookContext, deps: PluginDeps): Promise<HandlerOutcome> {
   const connectionId = requireTargetId(ctx, "connector");
-  await requireActiveConnection(deps as PluginDeps<unknown>, connectionId);
+  await requireActiveConnection(deps, connectionId);
   const requestId = getString(ctx.inputParameters, "RequestId") ?? ctx.requestId;
-  const result = await deps.engine.runVerify(deps.syncDeps, {
+  const result = await deps.engine.runVerify({
     connectionId,
     trigger: triggerFor(ctx),
     ...(requestId ? { requestId } : {}),
   });
-  const status = result && typeof result === "object" && "status" in result ? (result as { status: unknown }).status : undefined;
-  return { status: 200, body: { message: "Verification finished.", connectionId, ...(status !== undefined ? { status } : {}) } };
+  return {
+    status: 200,
+    body: { message: "Verification finished.", connectionId, ok: result.ok, status: result.status, statusLabel: result.statusLabel },
+  };
 }

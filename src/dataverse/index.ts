@@ -1,6 +1,15 @@
 /** Public surface of the server-side Dataverse client (see README.md in this folder). */
 export { ConcurrencyLimiter } from "../shared/limiter";
-export type { AcquiredToken, AcquireToken, DataverseAuth, TokenSource } from "./auth";
+export type {
+  AcquiredToken,
+  AcquireToken,
+  ClientCertificateAuth,
+  ClientSecretAuth,
+  DataverseAuth,
+  EntraAuth,
+  ManagedIdentityAuth,
+  TokenSource,
+} from "./auth";
 export { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS } from "./auth";
 export type {
   BatchMethod,
@@ -25,8 +34,8 @@ export {
   preferHeader,
   queryString,
 } from "./client";
-export type { DataverseConnectionSettings, DataverseEnvAuth } from "./config";
-export { dataverseAuthFromEnv, dataverseSettingsFromEnv } from "./config";
+export type { DataverseAuthChoice, DataverseAuthOptions, DataverseConnectionSettings, DataverseEnvAuth } from "./config";
+export { COMMAND_LINE_AUTH, DATAVERSE_AUTH_CHOICES, dataverseAuthFromEnv, dataverseSettingsFromEnv } from "./config";
 export {
   DATAVERSE_CODES,
   DataverseApiError,

@@ -117,10 +117,10 @@ export async function startWebhookLoadWorld(): Promise<WebhookLoadSetup> {
     const organizationId = (await world.dv.whoAmI()).OrganizationId;
     const handed: string[] = [];
     const engine = world.host.runtime.engine;
-    const original = engine.runOutboundForSubscription.bind(engine);
-    engine.runOutboundForSubscription = (deps, o) => {
+    const original = engine.runOutboundForSubscription;
+    engine.runOutboundForSubscription = (o) => {
       handed.push(o.subscriptionId);
-      return original(deps, o);
+      return original(o);
     };
     const cache = new Map<number, unknown>();
     const delivery = (i: number) => {

@@ -1,6 +1,7 @@
 /** RemoteExecutionContext payloads shaped like reference/dataverse.md section 3, plus recording doubles of the handlers' remote dependencies. */
-import type { MapAction, MapResult, PluginDeps, SyncEngine, WorkMessage } from "../../plugins/types";
+import type { Engine, MapAction, MapResult, PluginDeps, WorkMessage } from "../../plugins/types";
 import { silentLogger } from "../../src/shared/logger";
+import { ConnectionStatus } from "../../src/sync";
 
 export const ORG_ID = "8d1c3f0e-5b7a-4c21-9f2e-0a1b2c3d4e5f";
 /** What deliveries carry as OrganizationName: the organization's unique name, not the URL label. */
@@ -186,7 +187,10 @@ export function duplicatesFoundResult(providerAccountId: string): MapResult {
   };
 }
 
-/** A recording double of the engine and of the Dataverse reads: every call is kept, so tests assert "no work done". */
+/**
+ * A recording double of the engine (typed as the real one, so its answers have the engine's shapes)
+ * and of the Dataverse reads: every call is kept, so tests assert "no work done".
+ */
 export function recordingDeps(
   rows: {
     connection?: Record<string, unknown> | null;
@@ -200,21 +204,53 @@ export function recordingDeps(
   const calls: { fn: string; args: unknown }[] = [];
   const dataverseCalls: { fn: string; entitySet: string; args: unknown }[] = [];
   const queued: WorkMessage[] = [];
-  const engine: SyncEngine<string> = {
-    runVerify: async (_d, o) => (calls.push({ fn: "runVerify", args: o }), { status: "connected" }),
-    startQueuedRun: async (_d, o) => (calls.push({ fn: "startQueuedRun", args: o }), { runId: "9b2d1a3c-0000-4000-8000-000000000001" }),
-    runSync: async (_d, o) => (calls.push({ fn: "runSync", args: o }), { status: "succeeded" }),
-    mapProviderAccount: async (_d, o) => (calls.push({ fn: "mapProviderAccount", args: o }), rows.mapResult ?? appliedMapResult(o)),
-    runOutboundForSubscription: async (_d, o) => (calls.push({ fn: "runOutboundForSubscription", args: o }), { status: "sent" }),
-    runKeepAlive: async (_d, o) => (calls.push({ fn: "runKeepAlive", args: o }), { rotated: 0 }),
+  const runId = "9b2d1a3c-0000-4000-8000-000000000001";
+  const engine: Engine = {
+    runVerify: async (o) => (
+      calls.push({ fn: "runVerify", args: o }),
+      {
+        ok: true,
+        connectionId: o.connectionId,
+        status: ConnectionStatus.Connected,
+        statusLabel: "Connected",
+        message: "Connected to StreamOne Ion.",
+        checks: [{ name: "refresh token", ok: true, message: "The refresh token was exchanged." }],
+        runId,
+      }
+    ),
+    startQueuedRun: async (o) => (calls.push({ fn: "startQueuedRun", args: o }), { runId }),
+    runSync: async (o) => (
+      calls.push({ fn: "runSync", args: o }),
+      {
+        runId: o.runId ?? runId,
+        connectionId: o.connectionId,
+        kind: o.kind,
+        status: "succeeded",
+        dryRun: o.dryRun ?? false,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+        failed: 0,
+        counts: {},
+        message: "Nothing changed.",
+        durationMs: 0,
+        resumed: false,
+        report: {},
+      }
+    ),
+    mapProviderAccount: async (o) => (calls.push({ fn: "mapProviderAccount", args: o }), rows.mapResult ?? appliedMapResult(o)),
+    runOutboundForSubscription: async (o) => (
+      calls.push({ fn: "runOutboundForSubscription", args: o }),
+      { subscriptionId: o.subscriptionId, outcome: "none", message: "No requested change to send." }
+    ),
+    runKeepAlive: async (o) => (calls.push({ fn: "runKeepAlive", args: o }), { at: new Date(0).toISOString(), connections: [] }),
   };
   const connection =
     rows.connection === undefined
       ? { w365_providerconnectionid: CONNECTION_ID, w365_name: "StreamOne Ion", statecode: 0, w365_status: 365000001 }
       : rows.connection;
-  const deps: PluginDeps<string> = {
+  const deps: PluginDeps = {
     engine,
-    syncDeps: "sync-deps",
     dataverse: {
       tryRetrieve: async <T>(entitySet: string, key: string, o?: unknown) => {
         dataverseCalls.push({ fn: "tryRetrieve", entitySet, args: { key, o } });

@@ -51,7 +51,7 @@ describe("MSAL client credentials", () => {
     let calls = 0;
     const scopes: string[] = [];
     const source = new MsalTokenSource(
-      { tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET },
+      { kind: "msal", tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET },
       "https://o.crm.dynamics.com/.default",
       time.clock,
       async (scope) => {
@@ -74,7 +74,7 @@ describe("MSAL client credentials", () => {
   });
 
   it("reports a refused credential (invalid_client) as a non-retryable DataverseAuthError", async () => {
-    const source = new MsalTokenSource({ tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }, "s", undefined, async () => {
+    const source = new MsalTokenSource({ kind: "msal", tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }, "s", undefined, async () => {
       throw Object.assign(new Error(`AADSTS7000215: Invalid client secret provided.`), { errorCode: "invalid_client" });
     });
     const error = (await source.getToken().catch((e: unknown) => e)) as DataverseAuthError;

@@ -2,12 +2,12 @@
  * w365_MapProviderAccount through the real engine (src/sync/mapping.ts) on the Dataverse emulator:
  * the handler decides from the engine's actual answers, not from doubles shaped like them.
  */
-import { syncEngine } from "../../../functions/runtime";
 import { parseRemoteExecutionContext } from "../../../plugins/context";
 import { dispatch } from "../../../plugins/dispatch";
 import { type PluginDeps, WebhookRefusedError } from "../../../plugins/types";
 import { silentLogger } from "../../../src/shared/logger";
-import { MappingStatus, runSync, runVerify, type SyncDeps } from "../../../src/sync";
+import { MappingStatus, runSync, runVerify } from "../../../src/sync";
+import { bindEngine } from "../../../src/sync/engine";
 import { entityReference, INTEGRATION_USER, remoteContext } from "../../support/pluginFixtures";
 import { all, startWorld, type World } from "../../support/syncWorld";
 
@@ -16,15 +16,14 @@ const PA = "w365_provideraccounts";
 
 describe("w365_MapProviderAccount with the real engine", () => {
   let w: World;
-  let deps: PluginDeps<SyncDeps>;
+  let deps: PluginDeps;
   let createdFor: string | undefined;
   beforeAll(async () => {
     w = await startWorld({ seed: 31, customers: 12, subscriptionsPerCustomer: 1 });
     await runVerify(w.deps, { connectionId: w.connectionId, trigger: "cli" });
     await runSync(w.deps, { connectionId: w.connectionId, kind: "accounts", trigger: "cli" });
     deps = {
-      engine: syncEngine,
-      syncDeps: w.deps,
+      engine: bindEngine(w.deps),
       dataverse: w.dv,
       queue: { enqueue: async () => Promise.reject(new Error("mapping runs inline: nothing is queued")) },
       integrationUserId: async () => INTEGRATION_USER,

@@ -18,7 +18,7 @@ function setup(options: { organization?: { id: string; domain?: string }; maxBod
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     expectedOrganization: async () => options.organization ?? { id: ORG_ID, domain: ORG_DOMAIN },
     replay: new ReplayGuard(24 * 3600_000, clock),
-    pluginDeps: () => recorded.deps as never,
+    pluginDeps: () => recorded.deps,
     logger,
   };
   const handler = createWebhookHandler(runtime);

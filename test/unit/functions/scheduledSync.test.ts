@@ -24,14 +24,14 @@ async function runAsAzure(failing: Set<string>) {
         yield* ids.map((id) => ({ w365_providerconnectionid: id, w365_name: id, w365_status: CONNECTED })) as T[];
     })();
   let run = 0;
-  recorded.deps.engine.startQueuedRun = async (_d, o) => {
+  recorded.deps.engine.startQueuedRun = async (o) => {
     if (failing.has(o.connectionId)) throw new ConnectorError("DATAVERSE_API", "Dataverse refused the run row.", { retryable: true });
     return { runId: `9b2d1a3c-0000-4000-8000-${String(++run).padStart(12, "0")}` };
   };
   const context = new InvocationContext({ invocationId: "timer-1", functionName: "scheduledSync", logHandler: () => undefined });
   const handler = createScheduledSync({
     logger: silentLogger,
-    pluginDeps: (ctx) => ({ ...recorded.deps, queue: new BindingWorkQueue(ctx) }) as never,
+    pluginDeps: (ctx) => ({ ...recorded.deps, queue: new BindingWorkQueue(ctx) }),
   });
   let written: WorkMessage[] = [];
   let error: unknown;

@@ -3,7 +3,7 @@ import { InvocationContext } from "@azure/functions";
 import { createSyncWorker } from "../../../functions/syncWorker";
 import { InProcessWorkQueue, parseWorkMessage, WorkMessageError } from "../../../functions/workQueue";
 import { ConnectorError } from "../../../src/shared/errors";
-import { silentLogger } from "../../../src/shared/logger";
+import { memoryLogger, silentLogger } from "../../../src/shared/logger";
 import { CONNECTION_ID, recordingDeps, SUBSCRIPTION_ID } from "../../support/pluginFixtures";
 
 const RUN_ID = "9b2d1a3c-0000-4000-8000-000000000001";
@@ -35,7 +35,7 @@ describe("parseWorkMessage", () => {
 describe("sync worker", () => {
   it("runs a queued sync with its run id", async () => {
     const { deps, calls } = recordingDeps();
-    await createSyncWorker({ engine: deps.engine, syncDeps: deps.syncDeps, logger: silentLogger })(syncMessage, ctx());
+    await createSyncWorker({ engine: deps.engine, logger: silentLogger })(syncMessage, ctx());
     expect(calls).toStrictEqual([
       { fn: "runSync", args: { runId: RUN_ID, connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", requestId: "r-1" } },
     ]);
@@ -43,16 +43,31 @@ describe("sync worker", () => {
 
   it("runs an outbound change", async () => {
     const { deps, calls } = recordingDeps();
-    await createSyncWorker({ engine: deps.engine, syncDeps: deps.syncDeps, logger: silentLogger })(
+    await createSyncWorker({ engine: deps.engine, logger: silentLogger })(
       { type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" },
       ctx(),
     );
     expect(calls).toStrictEqual([{ fn: "runOutboundForSubscription", args: { subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" } }]);
   });
 
+  it("logs what the engine answered: the run's status, the outbound change's outcome", async () => {
+    const { deps } = recordingDeps();
+    const logger = memoryLogger();
+    const worker = createSyncWorker({ engine: deps.engine, logger });
+    await worker(syncMessage, ctx());
+    await worker({ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" }, ctx());
+    const finished = logger.lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => String(l.message).endsWith("finished"));
+    expect(finished).toMatchObject([
+      { runId: RUN_ID, status: "succeeded" },
+      { subscriptionId: SUBSCRIPTION_ID, outcome: "none" },
+    ]);
+  });
+
   it("rethrows transient failures so the queue retries, completes permanent ones", async () => {
     const { deps } = recordingDeps();
-    const worker = createSyncWorker({ engine: deps.engine, syncDeps: deps.syncDeps, logger: silentLogger });
+    const worker = createSyncWorker({ engine: deps.engine, logger: silentLogger });
     deps.engine.runSync = async () => {
       throw new ConnectorError("DATAVERSE_THROTTLED", "busy", { retryable: true });
     };

@@ -2,6 +2,7 @@ import { parseRemoteExecutionContext } from "../../../plugins/context";
 import { dispatch, findRoute } from "../../../plugins/dispatch";
 import { chooseMapAction, isRefusedMapping } from "../../../plugins/mapProviderAccount";
 import { WebhookRefusedError } from "../../../plugins/types";
+import { ConnectionStatus } from "../../../src/sync";
 import {
   ACCOUNT_ID,
   appliedMapResult,
@@ -43,6 +44,8 @@ describe("verifyConnectivity", () => {
     const { deps, calls } = recordingDeps();
     const outcome = await dispatch(ctxOf(verifyContext({ requestId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301" })), deps);
     expect(outcome.status).toBe(200);
+    // The connector's status as the engine wrote it, so the caller of the custom API need not read the row.
+    expect(outcome.body).toMatchObject({ ok: true, status: ConnectionStatus.Connected, statusLabel: "Connected" });
     expect(calls).toStrictEqual([
       { fn: "runVerify", args: { connectionId: CONNECTION_ID, trigger: "manual", requestId: "3f2504e0-4f89-41d3-9a0c-0305e82c3301" } },
     ]);

@@ -63,7 +63,7 @@ describe("local functions host", () => {
     dv = await startDataverseDouble();
     recorded = recordingDeps();
     let run = 0;
-    recorded.deps.engine.startQueuedRun = async (_d, o) => (
+    recorded.deps.engine.startQueuedRun = async (o) => (
       recorded.calls.push({ fn: "startQueuedRun", args: o }),
       { runId: `9b2d1a3c-0000-4000-8000-${String(++run).padStart(12, "0")}` }
     );
@@ -74,7 +74,7 @@ describe("local functions host", () => {
       settings: { DATAVERSE_ORGANIZATION_ID: ORG_ID },
       logger: silentLogger,
       retryDelayMs: () => 1,
-      runtime: { engine: recorded.deps.engine as never },
+      runtime: { engine: () => recorded.deps.engine },
     });
   });
   afterAll(async () => {
