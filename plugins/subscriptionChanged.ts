@@ -34,14 +34,14 @@ export async function subscriptionChanged(ctx: WebhookContext, deps: PluginDeps)
   // Without a Target (x-ms-dynamics-msg-size-exceeded) the engine reads the row and decides.
   if (requestsAChange(ctx) === false) {
     // Cleared after a Conflict or Error: the engine resets the row to Ion's values; otherwise nothing to do.
-    if (!(await waitsForAdmin(deps as PluginDeps<unknown>, subscriptionId)))
+    if (!(await waitsForAdmin(deps as PluginDeps, subscriptionId)))
       return { status: 200, body: { ignored: true, reason: "No requested change is set (requests were cleared)." } };
     await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
     return { status: 202, body: { message: "The cleared request resets the subscription.", subscriptionId } };
   }
   // Show the admin at once that the change is waiting for Ion. Written by the integration user and
   // outside the step's filtering attributes, so it never triggers this step again.
-  const marked = await markChangeRequested(deps as PluginDeps<unknown>, subscriptionId);
+  const marked = await markChangeRequested(deps as PluginDeps, subscriptionId);
   if (marked === "gone") return { status: 200, body: { ignored: true, reason: "The subscription no longer exists." } };
   await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
   deps.logger.info("outbound change queued", { subscriptionId });
@@ -53,7 +53,7 @@ export async function subscriptionChanged(ctx: WebhookContext, deps: PluginDeps)
  * that order and compares the request with it). Conditional on the row as read, so a worker's claim made
  * in between is never overwritten; a row that keeps changing is left as it is (the queued job decides).
  */
-async function markChangeRequested(deps: PluginDeps<unknown>, subscriptionId: string): Promise<"marked" | "left" | "gone"> {
+async function markChangeRequested(deps: PluginDeps, subscriptionId: string): Promise<"marked" | "left" | "gone"> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const row = await deps.dataverse.tryRetrieve<{ w365_syncstate?: number | null; "@odata.etag"?: string }>(
       SETS.providerSubscription,
@@ -79,7 +79,7 @@ async function markChangeRequested(deps: PluginDeps<unknown>, subscriptionId: st
   return "left";
 }
 
-async function waitsForAdmin(deps: PluginDeps<unknown>, subscriptionId: string): Promise<boolean> {
+async function waitsForAdmin(deps: PluginDeps, subscriptionId: string): Promise<boolean> {
   const row = await deps.dataverse.tryRetrieve<{ w365_syncstate?: number | null }>(SETS.providerSubscription, subscriptionId, {
     select: ["w365_syncstate"],
   });

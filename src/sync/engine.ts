@@ -5,9 +5,9 @@
  * A test binds the real engine over the emulator and the simulator, or writes a typed double of this
  * interface.
  */
+import { type KeepAliveReport, runKeepAlive } from "../tokens/keepAlive";
 import type { SyncDeps } from "./context";
 import { runOutboundForSubscription, runSync, type RunSyncOptions, startQueuedRun } from "./index";
-import { type KeepAliveReport, runKeepAlive } from "./keepAlive";
 import { type MapAction, mapProviderAccount, type MapResult } from "./mapActions";
 import type { OutboundResult } from "./outbound/runner";
 import type { SyncRunSummary, Trigger } from "./types";

@@ -8,6 +8,7 @@ import { subscriptionChanged } from "../../../plugins/subscriptionChanged";
 import type { PluginDeps } from "../../../plugins/types";
 import { silentLogger } from "../../../src/shared/logger";
 import { runOutboundForSubscription, runSync, type SyncDeps } from "../../../src/sync";
+import { bindEngine } from "../../../src/sync/engine";
 import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/outboundWorld";
 import { subscriptionUpdateContext } from "../../support/pluginFixtures";
 
@@ -31,9 +32,8 @@ function barrier(parties: number) {
 async function deliver(world: OutboundWorld, subscriptionId: string, attributes: Row, worker: SyncDeps): Promise<unknown> {
   const jobs: Promise<unknown>[] = [];
   const integration = (await world.dv.whoAmI()).UserId.toLowerCase();
-  const deps: PluginDeps<SyncDeps> = {
-    engine: { runOutboundForSubscription } as unknown as PluginDeps<SyncDeps>["engine"],
-    syncDeps: worker,
+  const deps: PluginDeps = {
+    engine: bindEngine(worker),
     dataverse: worker.dataverse,
     queue: {
       enqueue: async (m) => {
