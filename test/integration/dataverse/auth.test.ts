@@ -74,9 +74,14 @@ describe("MSAL client credentials", () => {
   });
 
   it("reports a refused credential (invalid_client) as a non-retryable DataverseAuthError", async () => {
-    const source = new MsalTokenSource({ kind: "msal", tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET }, "s", undefined, async () => {
-      throw Object.assign(new Error(`AADSTS7000215: Invalid client secret provided.`), { errorCode: "invalid_client" });
-    });
+    const source = new MsalTokenSource(
+      { kind: "msal", tenantId: TENANT, clientId: CLIENT_ID, clientSecret: SECRET },
+      "s",
+      undefined,
+      async () => {
+        throw Object.assign(new Error(`AADSTS7000215: Invalid client secret provided.`), { errorCode: "invalid_client" });
+      },
+    );
     const error = (await source.getToken().catch((e: unknown) => e)) as DataverseAuthError;
     expect(error).toBeInstanceOf(DataverseAuthError);
     expect(error.retryable).toBe(false);
