@@ -13,6 +13,7 @@ import { seededRandom } from "../../src/shared/random";
 import { registerSecret } from "../../src/shared/redact";
 import { readSolutionZip } from "../../src/solution/io";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
+import { type DataverseLatency, DataverseLatencyLayer, type LatencyLedger } from "../latency";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import { type EmulatorStats, type EmuRequest, type EmuResponse, errorResponse, Handler } from "./handler";
 import { Records, type UserInfo } from "./records";
@@ -34,6 +35,8 @@ export interface DataverseEmulatorOptions {
   serviceProtection?: ServiceProtectionOptions;
   /** Injected throttling (429) and version conflicts (412 on If-Match writes), reproducible with `seed`. */
   faults?: { rate429?: number; rate412?: number; seed?: number };
+  /** The latency model (sandbox/latency.ts): each request costs real time and answers `x-ms-dop-hint`; off when absent. */
+  latency?: DataverseLatency;
   /** Webhook timeout, 60 000 ms like Dataverse. */
   webhookTimeoutMs?: number;
   logger?: Logger;
@@ -54,6 +57,8 @@ export interface DataverseEmulator {
   setEnvironmentVariable(schemaName: string, value: string): void;
   getEnvironmentVariable(schemaName: string): string | undefined;
   stats(): EmulatorStats;
+  /** What the latency model charged since the last `resetStats` (undefined when the model is off). */
+  latencyLedger(): LatencyLedger | undefined;
   resetStats(): void;
   /** Resolves when no asynchronous webhook (system job) is queued or running. */
   whenIdle(): Promise<void>;
@@ -360,6 +365,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 
   const faultRandom = seededRandom(options.faults?.seed ?? 1);
+  const latency = options.latency ? new DataverseLatencyLayer(options.latency) : undefined;
   const handler = new Handler({
     store,
     records,
@@ -373,6 +379,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     clock,
     faults: { rate429: options.faults?.rate429 ?? 0, rate412: options.faults?.rate412 ?? 0, random: faultRandom },
     importSolution,
+    latency,
   });
 
   const server = http.createServer((req, res) => void serve(req, res));
@@ -451,7 +458,9 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     setEnvironmentVariable,
     getEnvironmentVariable,
     stats: () => ({ ...counters, writes: store.writes, ...webhookStats }),
+    latencyLedger: () => (latency ? structuredClone(latency.ledger) : undefined),
     resetStats: () => {
+      latency?.resetLedger();
       counters.requests = 0;
       counters.batchItems = 0;
       counters.throttled = 0;
