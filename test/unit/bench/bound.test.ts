@@ -1,4 +1,5 @@
 /** The lower bound under the latency model (bench/bound.ts). */
+import { parseBenchArgs } from "../../../bench/args";
 import { boundInput, ION_CUSTOMER_PAGES, lowerBound } from "../../../bench/bound";
 import { CLOUD_LATENCY, emptyLedger } from "../../../sandbox/latency";
 
@@ -41,5 +42,16 @@ describe("lower bound", () => {
       { name: "dataverse GET w365_providersubscriptions pages", ms: 5000 },
     ]);
     expect(lowerBound(input)).toMatchObject({ ms: 5000, limitedBy: "chain: dataverse GET w365_providersubscriptions pages" });
+  });
+});
+
+describe("bench under the latency model", () => {
+  it("--latency cloud carries the model with --latency-set overrides; bad values and mixes are refused", () => {
+    const a = parseBenchArgs(["--latency", "cloud", "--latency-set=dataverse.dopHint=4"]);
+    expect(a.latency).toMatchObject({ name: "cloud", dataverse: { ...CLOUD_LATENCY.dataverse, dopHint: 4 }, ion: CLOUD_LATENCY.ion });
+    expect(parseBenchArgs([]).latency).toBeUndefined();
+    expect(() => parseBenchArgs(["--latency", "slow"])).toThrow(/--latency must be one of off, cloud/);
+    expect(() => parseBenchArgs(["--latency-set", "ion.serverMs=1"])).toThrow(/needs --latency cloud/);
+    expect(() => parseBenchArgs(["--latency", "cloud", "--throttled"])).toThrow(/separate scenarios/);
   });
 });

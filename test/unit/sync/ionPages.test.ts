@@ -10,7 +10,8 @@ function list(total: number, o: { cap?: number; refuseAbove?: number; noTotal?: 
   let peak = 0;
   const fetchPage = async (offset: number, limit: number): Promise<OffsetPage<number>> => {
     calls.push({ offset, limit });
-    if (o.refuseAbove !== undefined && limit > o.refuseAbove) throw new IonValidationError("ION_VALIDATION", "pagination.limit too large", []);
+    if (o.refuseAbove !== undefined && limit > o.refuseAbove)
+      throw new IonValidationError("ION_VALIDATION", "pagination.limit too large", []);
     inFlight++;
     peak = Math.max(peak, inFlight);
     // Later pages answer sooner, so an in-order result proves the reordering.
