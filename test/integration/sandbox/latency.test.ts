@@ -3,6 +3,7 @@
  * `x-ms-dop-hint` header, Dataverse's execution-time limit counting the charged time, Ion's concurrency cap.
  * No assertion on elapsed time: the ledgers and the status codes say what the layers did.
  */
+import { startSandbox } from "../../../sandbox";
 import { startDataverseEmulator } from "../../../sandbox/dataverse";
 import { startIonSimulator } from "../../../sandbox/ion";
 import { latencyModel } from "../../../sandbox/latency";
@@ -82,6 +83,30 @@ describe("latency model in the stand-ins", () => {
       expect(ledger.byKey).toEqual({ "GET /api/v3/accounts/{A}/customers": { requests: 2, busyMs: 2 * (1 + 400 + 2) } });
     } finally {
       await sim.close();
+    }
+  });
+
+  it("startSandbox: the model reaches both stand-ins, service protection comes on with it, and the client learns the hint", async () => {
+    const sandbox = await startSandbox({
+      customers: 2,
+      subscriptionsPerCustomer: 1,
+      admin: false,
+      latency: latencyModel("cloud", "dataverse.dopHint=5")!,
+    });
+    try {
+      const who = await sandbox.dataverse.whoAmI();
+      expect(who.UserId).toBeTruthy();
+      expect(sandbox.dataverse.dopHint).toBe(5);
+      const api = apiFor(sandbox.emulator);
+      const r = await api.call("GET", "WhoAmI");
+      // Service protection's debug headers are only there when it is on.
+      expect(r.headers.get("x-ms-ratelimit-burst-remaining-xrm-requests")).not.toBeNull();
+      const sim = sandbox.simulator!;
+      sim.control.resetCounters();
+      await call(sim, "GET", v3(sim, "/customers?pageSize=1"), { token: await accessToken(sim) });
+      expect(sim.control.latencyLedger()!.byKey["GET /api/v3/accounts/{A}/customers"]).toMatchObject({ requests: 1 });
+    } finally {
+      await sandbox.close();
     }
   });
 });
