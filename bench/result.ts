@@ -93,6 +93,8 @@ export interface RunResult {
   throttledByIon: number;
   /** Time from fork to the child's exit (Node start and module loading included). */
   processMs: number;
+  /** CPU time (user + system) of the sync process during wallMs (`process.cpuUsage`). */
+  syncCpuMs?: number;
   /** Under `--latency cloud` only (the loader and the reader are not run then: the bound is the comparison). */
   latency?: LatencyRun;
 }
@@ -244,6 +246,7 @@ export function renderMarkdown(results: BenchResults): string {
     : [];
   const cols: [string, (r: RunResult) => string][] = [
     ["wall ms", (r) => fmt(r.wallMs)],
+    ["sync process CPU ms", (r) => (r.syncCpuMs === undefined ? "n/a" : fmt(r.syncCpuMs))],
     ...latencyCols,
     ["loader ms", (r) => fmt(r.loaderMs)],
     ["sync / loader", (r) => (r.syncPerLoader === null ? "n/a" : String(round(r.syncPerLoader)))],
@@ -264,12 +267,14 @@ export function renderMarkdown(results: BenchResults): string {
     ["peak RSS MB", (r) => String(r.peakRssMb)],
     ["status", (r) => r.status],
   ];
+  // Under the latency model the loader and the reader are not run: their columns would only show zeros.
+  const shown = scenario.latency ? cols.filter(([label]) => !/loader|reader/.test(label)) : cols;
   const lines = [
     `# Benchmark: ${fmt(scenario.customers)} customers x ${scenario.subscriptionsPerCustomer} subscriptions`,
     "",
     ...(scenario.latency
       ? [
-          `Latency model **${scenario.latency.name}** (sandbox/latency.ts): Dataverse ${JSON.stringify(scenario.latency.dataverse)}, Ion ${JSON.stringify(scenario.latency.ion)}. The bare loader and reader are not run under the model (loader/reader columns are 0): the lower bound (bench/bound.ts) is the comparison. Measured on a shared machine (2 CPUs used by other work at the same time).`,
+          `Latency model **${scenario.latency.name}** (sandbox/latency.ts): Dataverse ${JSON.stringify(scenario.latency.dataverse)}, Ion ${JSON.stringify(scenario.latency.ion)}. The bare loader and reader are not run under the model: the lower bound (bench/bound.ts) is the comparison. Measured on a shared machine (2 CPUs used by other work at the same time).`,
           "",
         ]
       : []),
@@ -277,7 +282,7 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     `| figure | ${RUN_NAMES.join(" | ")} |`,
     `| --- | ${RUN_NAMES.map(() => "---:").join(" | ")} |`,
-    ...cols.map(([label, f]) => `| ${label} | ${RUN_NAMES.map((n) => f(runs[n])).join(" | ")} |`),
+    ...shown.map(([label, f]) => `| ${label} | ${RUN_NAMES.map((n) => f(runs[n])).join(" | ")} |`),
     "",
     "| run | target | value | met |",
     "| --- | --- | --- | --- |",

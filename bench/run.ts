@@ -384,6 +384,7 @@ async function measureRun(
   const status = runStatus(child);
   const result: RunResult = {
     wallMs: child.wallMs,
+    syncCpuMs: child.cpuMs,
     ionRequests,
     dataverseRequests: child.dataverse.requests,
     dataverseBatchItems: child.dataverse.batchItems,
