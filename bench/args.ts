@@ -1,6 +1,7 @@
 /**
  * Command-line arguments of `npm run bench` (issue 8). Pure: parsed and validated here, used by run.ts.
  */
+import { type LatencyModel, latencyModel, parseLatencyMode } from "../sandbox/latency";
 import { ValidationError } from "../src/shared/errors";
 import { THROTTLED_DEFAULT_CUSTOMERS, THROTTLED_LIMITS, type ThrottleLimits } from "./throttled";
 
@@ -26,6 +27,8 @@ export interface BenchArgs {
   throttled: boolean;
   /** Service protection limits of the throttled scenario (THROTTLED_LIMITS unless overridden). */
   throttleLimits: ThrottleLimits;
+  /** The stand-ins' latency model (--latency cloud, --latency-set overrides); absent = off. Results go to cloud.json / cloud.md. */
+  latency?: LatencyModel;
   help: boolean;
 }
 
@@ -44,6 +47,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --throttle-window-ms N            throttled: window length (default ${THROTTLED_LIMITS.windowMs})
   --throttle-execution-ms N         throttled: combined execution time per window (default ${THROTTLED_LIMITS.executionMsPerWindow})
   --throttle-concurrent N           throttled: concurrent requests (default ${THROTTLED_LIMITS.maxConcurrent})
+  --latency off|cloud               the stand-ins' latency model (sandbox/latency.ts); cloud writes cloud.json and
+                                    cloud.md with each run's lower bound (bench/bound.ts) instead of latest.*
+  --latency-set K=V[,K=V]           override model figures, e.g. dataverse.writeRowMs=2,ion.maxConcurrent=4
   -h, --help                        this text
 `;
 
@@ -68,6 +74,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   };
   let customersGiven = false;
   let limitGiven: string | undefined;
+  let latencyMode = parseLatencyMode("off");
+  let latencySet = "";
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i]!;
     const eq = token.indexOf("=");
@@ -127,6 +135,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         out.throttleLimits.maxConcurrent = wholeNumber(name, value(), 1);
         limitGiven = name;
         break;
+      case "--latency":
+        latencyMode = parseLatencyMode(value());
+        break;
+      case "--latency-set":
+        latencySet = value();
+        break;
       case "-h":
       case "--help":
         out.help = true;
@@ -135,6 +149,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         throw new ValidationError(`unknown option "${token}"\n\n${USAGE}`, { field: token });
     }
   }
+  const model = latencyModel(latencyMode, latencySet);
+  if (model) out.latency = model;
+  if (model && out.throttled)
+    throw new ValidationError("--latency and --throttled are separate scenarios: run them one at a time", { field: "--latency" });
   if (limitGiven && !out.throttled)
     throw new ValidationError(`${limitGiven} applies to the throttled scenario: add --throttled`, { field: limitGiven });
   if (out.throttled && !out.serviceProtection)

@@ -49,6 +49,8 @@ export interface ChildResult {
   error?: string;
   /** Time inside runSync (module loading and process start excluded). */
   wallMs: number;
+  /** CPU time (user + system) the sync process spent during wallMs: on a shared machine, wall time far above it is time spent waiting for a core or a server. */
+  cpuMs: number;
   /** Part of wallMs the bench spent recording the written rows for the loader (not the sync's work). */
   recordingMs: number;
   runs: ChildRunSummary[];
@@ -197,6 +199,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   };
   const sampler = setInterval(sample, 100);
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let error: string | undefined;
   try {
     for (const kind of req.kinds) {
@@ -240,11 +243,13 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     closeSync(fd);
   }
   const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuAtStart);
   const stats = client.stats();
   return {
     ok: !error && runs.every((r) => r.status === "succeeded"),
     error,
     wallMs: Math.round(wallMs),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     recordingMs: Math.round(recordingMs),
     runs,
     dataverse: {

@@ -17,6 +17,7 @@ export const REMOTE_CONTROL_METHODS = [
   "issuePortalCredentials",
   "resetCounters",
   "counters",
+  "latencyLedger",
   "updateCustomer",
   "updateSubscription",
 ] as const;

@@ -12,6 +12,7 @@ import * as path from "node:path";
 
 import { type Sandbox, startSandbox } from "../sandbox";
 import { generateCrmAccounts, type IonSimulator } from "../sandbox/ion";
+import type { LatencyModel } from "../sandbox/latency";
 import { DataverseClient } from "../src/dataverse";
 import { ensureError, ValidationError } from "../src/shared/errors";
 import { silentLogger } from "../src/shared/logger";
@@ -20,6 +21,7 @@ import { ConnectionStatus, MappingStatus, SETS } from "../src/sync";
 import { PROFILE_CONCURRENCY } from "../src/sync/accounts";
 import { WRITE_CONCURRENCY } from "../src/sync/writer";
 import { type BenchArgs, parseBenchArgs, USAGE } from "./args";
+import { boundInput, lowerBound } from "./bound";
 import type { ChildRequest, ChildResult } from "./child";
 import { computeFloor, requiredReads } from "./floor";
 import { type RemoteIon, startIonWorker } from "./ionWorker";
@@ -178,6 +180,8 @@ interface World {
   execArgv: string[];
   /** Bearer token for the bare reader's Ion reads ("Request New Credentials" in the portal). */
   ionAccessToken: string;
+  /** The stand-ins' latency model, when on. */
+  latency?: LatencyModel;
 }
 
 async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world: World; setup: Record<string, unknown> }> {
@@ -190,6 +194,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
     subscriptionsPerCustomer: args.subscriptionsPerCustomer,
     seed: args.seed,
     serviceProtection: args.throttled ? args.throttleLimits : args.serviceProtection,
+    ...(args.latency ? { latency: args.latency } : {}),
     seedAccounts: false,
     admin: false,
     orderProcessing: "manual",
@@ -202,6 +207,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
     customers: args.customers,
     subscriptionsPerCustomer: args.subscriptionsPerCustomer,
     orderProcessing: { mode: "manual" },
+    ...(args.latency ? { latency: args.latency.ion } : {}),
   }).catch(async (error: unknown) => {
     await sandbox.close();
     throw error;
@@ -259,6 +265,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
       tmp,
       execArgv: childExecArgv(args.syncHeapMb),
       ionAccessToken: (await ion.control.issuePortalCredentials()).accessToken,
+      ...(args.latency ? { latency: args.latency } : {}),
     },
     setup: {
       ionCustomers: args.customers,
@@ -314,6 +321,8 @@ async function measureRun(
   const webhookDrainMs = Math.round(performance.now() - drainStart);
   const emu = emulator.stats();
   const ionCounters = await ion.control.counters();
+  const dvLedger = emulator.latencyLedger();
+  const ionLedger = await ion.control.latencyLedger();
   if (child.error) log(`  ${name}: the sync failed: ${redact(child.error)}`);
   const after = await snapshot(world.inspect, world.connectionId);
 
@@ -346,17 +355,23 @@ async function measureRun(
   const ops = (await readRecordedOps(opsFile)).map((op) =>
     toLoaderOperation(op, world.loaderConnectionId, (set, id) => ionIds.get(`${set}|${id}`)),
   );
-  const loader = await runLoader(world.loaderClient, ops, WRITE_CONCURRENCY);
+  // Under the latency model the lower bound is the comparison; the loader and the reader would only add minutes.
+  const skipBaselines = world.latency !== undefined;
+  const loader = skipBaselines
+    ? { ms: 0, rows: 0, requests: 0, failed: 0, firstError: undefined }
+    : await runLoader(world.loaderClient, ops, WRITE_CONCURRENCY);
   if (loader.failed) log(`  ${name}: the loader had ${loader.failed} failed rows: ${loader.firstError ?? ""}`);
-  const reader = await runReader({
-    dv: world.loaderClient,
-    connectionId: world.connectionId,
-    reads,
-    ion: { url: ion.url, accountId: ion.accountId, accessToken: world.ionAccessToken },
-    cloudProfiles: ionCounters[CLOUD_PROFILES] ?? 0,
-    pageLimit: 1000,
-    profileConcurrency: PROFILE_CONCURRENCY,
-  });
+  const reader = skipBaselines
+    ? { ms: 0, dataverseRows: 0, ionRequests: 0 }
+    : await runReader({
+        dv: world.loaderClient,
+        connectionId: world.connectionId,
+        reads,
+        ion: { url: ion.url, accountId: ion.accountId, accessToken: world.ionAccessToken },
+        cloudProfiles: ionCounters[CLOUD_PROFILES] ?? 0,
+        pageLimit: 1000,
+        profileConcurrency: PROFILE_CONCURRENCY,
+      });
 
   const syncCounts: Record<string, number> = {};
   const phasesMs: Record<string, number> = {};
@@ -369,6 +384,7 @@ async function measureRun(
   const status = runStatus(child);
   const result: RunResult = {
     wallMs: child.wallMs,
+    syncCpuMs: child.cpuMs,
     ionRequests,
     dataverseRequests: child.dataverse.requests,
     dataverseBatchItems: child.dataverse.batchItems,
@@ -410,11 +426,41 @@ async function measureRun(
     throttledByDataverse: child.dataverse.throttled,
     throttledByIon: child.ion.throttled,
     processMs,
+    ...(world.latency && dvLedger && ionLedger
+      ? { latency: latencyRun(world.latency, dvLedger, ionLedger, child.wallMs, emu.throttled) }
+      : {}),
   };
+  if (result.latency)
+    log(
+      `  ${name}: lower bound ${result.latency.boundMs} ms (${result.latency.limitedBy}), wall / bound ${result.latency.ratio}; Ion refused ${result.latency.ion.refusedForConcurrency}, Dataverse 429s ${result.latency.dataverse429}`,
+    );
   log(
     `  ${name}: ${result.status} in ${result.wallMs} ms (loader ${result.loaderMs} ms); Dataverse ${result.dataverseRequests} requests (floor ${result.floorRequests}), ${result.dataverseBatchItems} batch items, ${dataverseWrites} data writes, ${rowsChanged} rows changed, ${bookkeepingWrites} bookkeeping writes; Ion ${ionRequests} requests (${result.cloudProfileReads} cloud profiles); ${result.throttled} x 429; peak RSS ${result.peakRssMb} MB`,
   );
   return { result, after };
+}
+
+/** A run's figures under the latency model: what each service was charged and the lower bound they allow. */
+function latencyRun(
+  model: LatencyModel,
+  dv: NonNullable<ReturnType<Sandbox["emulator"]["latencyLedger"]>>,
+  ion: NonNullable<ReturnType<Sandbox["emulator"]["latencyLedger"]>>,
+  wallMs: number,
+  dataverse429: number,
+): NonNullable<RunResult["latency"]> {
+  const bound = lowerBound(boundInput(model, dv, ion));
+  const round = (n: number) => Math.round(n);
+  const byKey = (l: typeof dv) =>
+    Object.fromEntries(Object.entries(l.byKey).map(([k, v]) => [k, { requests: v.requests, busyMs: round(v.busyMs) }]));
+  return {
+    boundMs: bound.ms,
+    ratio: Math.round((wallMs / Math.max(1, bound.ms)) * 100) / 100,
+    limitedBy: bound.limitedBy,
+    boundParts: bound.parts,
+    dataverse: { requests: dv.requests, busyMs: round(dv.busyMs), byKey: byKey(dv) },
+    ion: { requests: ion.requests, busyMs: round(ion.busyMs), refusedForConcurrency: ion.refused, byKey: byKey(ion) },
+    dataverse429,
+  };
 }
 
 /** Applies the 1% change in Ion; returns what the sync should then write. */
@@ -465,6 +511,7 @@ export async function runBench(args: BenchArgs, log: (s: string) => void = (s) =
         serviceProtection: args.serviceProtection,
         changeFraction: args.changeFraction,
         syncNodeOptions: world.execArgv,
+        ...(args.latency ? { latency: args.latency } : {}),
       },
       runs,
       setup,
@@ -562,8 +609,10 @@ export function writeThrottledResults(results: ThrottledResults, outDir: string)
 
 export function writeResults(results: BenchResults, outDir: string): { json: string; md: string } {
   mkdirSync(outDir, { recursive: true });
-  const json = path.join(outDir, "latest.json");
-  const md = path.join(outDir, "latest.md");
+  // Runs under the latency model go beside the zero-latency figures, not over them.
+  const base = results.scenario.latency ? results.scenario.latency.name : "latest";
+  const json = path.join(outDir, `${base}.json`);
+  const md = path.join(outDir, `${base}.md`);
   writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
   writeFileSync(md, renderMarkdown(results));
   return { json, md };

@@ -76,6 +76,13 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
       "Dataverse environment root (default: $DATAVERSE_URL); auth from DATAVERSE_TOKEN or AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET",
     );
   const jsonOption = () => new Option("--json", "print machine-readable JSON instead of human text");
+  const latencyOption = () =>
+    new Option(
+      "--latency <mode>",
+      "latency model of the stand-ins: off (answer at once) or cloud (each request costs what it would in a tenant; sandbox/latency.ts)",
+    )
+      .choices(["off", "cloud"])
+      .default("off");
 
   program
     .command("demo")
@@ -85,6 +92,7 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .option("--customers <n>", "Ion customers to simulate", parseCount(1, 20000), 40)
     .option("--subscriptions-per-customer <n>", "subscriptions per customer", parseCount(0, 50), 3)
     .option("--seed <n>", "seed for the simulated data", parseCount(0, 2 ** 31), 7)
+    .addOption(latencyOption())
     .addOption(jsonOption())
     .action(async (opts) => {
       const { runDemoCommand } = await import("./commands/demo");
@@ -106,6 +114,7 @@ function buildProgram(out: Output, setExit: (code: number) => void): Command {
     .option("--seed <n>", "seed for the simulated data", parseCount(0, 2 ** 31), 1)
     .option("--no-ion", "do not start the Ion simulator (point connectors at a real Ion host)")
     .option("--service-protection", "enforce Dataverse service protection limits in the emulator", false)
+    .addOption(latencyOption())
     .action(async (opts) => {
       const { runSandboxCommand } = await import("./commands/sandbox");
       setExit(await runSandboxCommand(opts, out));

@@ -20,6 +20,7 @@ import { type DataverseEmulator, startDataverseEmulator } from "./dataverse";
 import type { ServiceProtectionOptions } from "./dataverse/throttle";
 import { startFunctionsHost } from "./functions-host";
 import { generateCrmAccounts, type IonSimulator, startIonSimulator } from "./ion";
+import type { LatencyModel } from "./latency";
 
 export interface SandboxOptions {
   ionPort?: number;
@@ -38,6 +39,12 @@ export interface SandboxOptions {
    * enforced with these limits (each defaulting to Dataverse's), e.g. lowered so a run meets real 429s.
    */
   serviceProtection?: boolean | SandboxServiceProtection;
+  /**
+   * The latency model (sandbox/latency.ts): the emulator and the simulator charge each request real time,
+   * Dataverse answers `x-ms-dop-hint`, Ion refuses calls past its concurrency cap. Off when absent. Turns
+   * service protection on at Dataverse's limits unless `serviceProtection` says otherwise.
+   */
+  latency?: LatencyModel;
   /** Seed the reseller's existing accounts (default true). */
   seedAccounts?: boolean;
   /** Serve the Admin Hub page (default true). */
@@ -122,7 +129,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const emulator = await startDataverseEmulator({
       port: options.dataversePort ?? 0,
       dbPath,
-      serviceProtection: serviceProtectionOptions(options.serviceProtection),
+      serviceProtection: serviceProtectionOptions(options.serviceProtection ?? (options.latency ? true : undefined)),
+      ...(options.latency ? { latency: options.latency.dataverse } : {}),
       logger,
     });
     closers.push(() => emulator.close());
@@ -159,6 +167,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         customers,
         subscriptionsPerCustomer: options.subscriptionsPerCustomer ?? 3,
         orderProcessing: options.orderProcessing === "manual" ? { mode: "manual" } : { mode: "auto" },
+        ...(options.latency ? { latency: options.latency.ion } : {}),
         logger,
       });
       closers.push(() => simulator!.close());

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
+import { latencyModel, parseLatencyMode } from "../../sandbox/latency";
 import { DataverseClient, odataString } from "../../src/dataverse";
 import {
   choiceLabel,
@@ -32,6 +33,8 @@ export interface DemoOptions {
   customers: number;
   subscriptionsPerCustomer: number;
   seed: number;
+  /** "off" (default) or "cloud": the stand-ins' latency model. */
+  latency?: string;
   json?: boolean;
 }
 
@@ -59,7 +62,12 @@ export async function runDemoCommand(opts: DemoOptions, out: Output): Promise<nu
   let sandbox: Sandbox | undefined;
   try {
     sandbox = await tasks.step("Start the sandbox: Dataverse emulator, solution import, functions host, Ion simulator", async () => {
-      const s = await startSandbox({ customers: opts.customers, subscriptionsPerCustomer: opts.subscriptionsPerCustomer, seed: opts.seed });
+      const s = await startSandbox({
+        customers: opts.customers,
+        subscriptionsPerCustomer: opts.subscriptionsPerCustomer,
+        seed: opts.seed,
+        latency: latencyModel(parseLatencyMode(opts.latency)),
+      });
       return { value: s, detail: `Dataverse ${s.dataverseUrl}, Ion ${s.ionUrl}` };
     });
     const sb = sandbox;

@@ -1,4 +1,5 @@
 import { startSandbox } from "../../sandbox";
+import { latencyModel, parseLatencyMode } from "../../sandbox/latency";
 import type { Output } from "../output";
 
 export interface SandboxCommandOptions {
@@ -12,6 +13,8 @@ export interface SandboxCommandOptions {
   seed: number;
   ion: boolean;
   serviceProtection: boolean;
+  /** "off" (default) or "cloud": the stand-ins' latency model. */
+  latency?: string;
 }
 
 /** Starts the sandbox, prints ONE JSON line on stdout (DESIGN.md section 4), runs until SIGINT/SIGTERM. */
@@ -26,7 +29,9 @@ export async function runSandboxCommand(opts: SandboxCommandOptions, out: Output
     subscriptionsPerCustomer: opts.subscriptionsPerCustomer,
     seed: opts.seed,
     ion: opts.ion,
-    serviceProtection: opts.serviceProtection,
+    // The latency model includes Dataverse's service protection limits.
+    serviceProtection: opts.serviceProtection || parseLatencyMode(opts.latency) === "cloud",
+    latency: latencyModel(parseLatencyMode(opts.latency)),
     runSchedules: true,
   });
   // The line carries credentials by design (it is how a developer or a test connects); write it

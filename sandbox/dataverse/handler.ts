@@ -9,6 +9,7 @@ import type { Clock } from "../../src/shared/clock";
 import { EMPTY_GUID } from "../../src/shared/guid";
 import type { Logger } from "../../src/shared/logger";
 import type { CustomApiDef, CustomApiParameterDef } from "../../src/solution/model";
+import type { DataverseLatencyLayer } from "../latency";
 import { type BatchRequest, type BatchResponseItem, type BatchResponsePart, parseBatch, writeBatchResponse } from "./batch";
 import { badRequest, DataverseHttpError, ErrorCodes, notFound } from "./errors";
 import { startImportJob } from "./importJob";
@@ -69,6 +70,8 @@ export interface HandlerDeps {
   importSolution(zip: Buffer): Promise<void>;
   /** How long an ImportSolutionAsync takes by `clock` (./importJob.ts). */
   importDurationMs: number;
+  /** The latency model's layer; absent = answers as fast as the machine allows. */
+  latency?: DataverseLatencyLayer;
 }
 
 interface RequestScope {
@@ -204,16 +207,29 @@ export class Handler {
       const res = await this.dispatch(req, scope);
       res.headers["REQ_ID"] = requestId;
       res.headers["x-ms-service-request-id"] = requestId;
+      await this.chargeLatency(req, res);
       Object.assign(res.headers, this.d.protection.remaining(user.id));
       return res;
     } catch (err) {
       const res = errorResponse(err, this.d.logger);
       res.headers["REQ_ID"] = requestId;
+      await this.chargeLatency(req, res);
       return res;
     } finally {
       admission?.finish();
       void started;
     }
+  }
+
+  /**
+   * The latency model's layer (sandbox/latency.ts), when on: the request's cost in real time, inside the
+   * service protection admission so that it counts as execution time, and the `x-ms-dop-hint` header.
+   */
+  private async chargeLatency(req: EmuRequest, res: EmuResponse): Promise<void> {
+    const latency = this.d.latency;
+    if (!latency) return;
+    await latency.charge(req, res);
+    Object.assign(res.headers, latency.headers);
   }
 
   /** Routes one request (top-level or a batch part). */

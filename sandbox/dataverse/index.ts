@@ -14,6 +14,7 @@ import { registerSecret } from "../../src/shared/redact";
 import { SDK_MESSAGE_IDS } from "../../src/solution/components/step";
 import { readSolutionZip } from "../../src/solution/io";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
+import { type DataverseLatency, DataverseLatencyLayer, type LatencyLedger } from "../latency";
 import { DataverseHttpError, ErrorCodes } from "./errors";
 import { type EmulatorStats, type EmuRequest, type EmuResponse, errorResponse, Handler } from "./handler";
 import { checkImport } from "./importChecks";
@@ -41,6 +42,8 @@ export interface DataverseEmulatorOptions {
   serviceProtection?: ServiceProtectionOptions;
   /** Injected throttling (429) and version conflicts (412 on If-Match writes), reproducible with `seed`. */
   faults?: { rate429?: number; rate412?: number; seed?: number };
+  /** The latency model (sandbox/latency.ts): each request costs real time and answers `x-ms-dop-hint`; off when absent. */
+  latency?: DataverseLatency;
   /** Webhook timeout, 60 000 ms like Dataverse. */
   webhookTimeoutMs?: number;
   logger?: Logger;
@@ -63,6 +66,8 @@ export interface DataverseEmulator {
   setEnvironmentVariable(schemaName: string, value: string): void;
   getEnvironmentVariable(schemaName: string): string | undefined;
   stats(): EmulatorStats;
+  /** What the latency model charged since the last `resetStats` (undefined when the model is off). */
+  latencyLedger(): LatencyLedger | undefined;
   resetStats(): void;
   /** Resolves when no asynchronous webhook (system job) is queued or running. */
   whenIdle(): Promise<void>;
@@ -373,6 +378,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 
   const faultRandom = seededRandom(options.faults?.seed ?? 1);
+  const latency = options.latency ? new DataverseLatencyLayer(options.latency) : undefined;
   const handler = new Handler({
     store,
     records,
@@ -387,6 +393,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     faults: { rate429: options.faults?.rate429 ?? 0, rate412: options.faults?.rate412 ?? 0, random: faultRandom },
     importSolution,
     importDurationMs: options.importDurationMs ?? 0,
+    latency,
   });
 
   const server = http.createServer((req, res) => void serve(req, res));
@@ -465,7 +472,9 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     setEnvironmentVariable,
     getEnvironmentVariable,
     stats: () => ({ ...counters, writes: store.writes, ...webhookStats }),
+    latencyLedger: () => (latency ? structuredClone(latency.ledger) : undefined),
     resetStats: () => {
+      latency?.resetLedger();
       counters.requests = 0;
       counters.batchItems = 0;
       counters.throttled = 0;

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 
 import { silentLogger } from "../../src/shared/logger";
+import { IonLatencyLayer, type LatencyLedger } from "../latency";
 import { TokenAuthority } from "./auth";
 import { isSupportedCurrency } from "./catalog";
 import { COUNTRIES, DEFAULT_START_TIME } from "./dataset";
@@ -71,6 +72,8 @@ export interface IonSimulatorControl {
   renderSubscription(id: string): Record<string, unknown> | undefined;
   requestLog(): RequestLogEntry[];
   counters(): Record<string, number>;
+  /** What the latency model charged since the last `resetCounters` (undefined when the model is off). */
+  latencyLedger(): LatencyLedger | undefined;
   resetCounters(): void;
   tokenUsage(): TokenUsage;
   resetTokenUsage(): void;
@@ -182,7 +185,9 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     },
     requestLog: () => server.log.map((e) => ({ ...e })),
     counters: () => Object.fromEntries(server.counters),
+    latencyLedger: () => (latency ? structuredClone(latency.ledger) : undefined),
     resetCounters: () => {
+      latency?.resetLedger();
       server.counters = new Map();
       server.log.length = 0;
     },
@@ -190,6 +195,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     resetTokenUsage: () => auth.resetTokenUsage(),
   };
 
+  const latency = options.latency ? new IonLatencyLayer(options.latency) : undefined;
   const server = new SimServer({
     store,
     auth,
@@ -198,6 +204,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     apiKey: credentials.apiKey,
     apiSecret: credentials.apiSecret,
     maxPageSize: options.maxPageSize ?? 1000,
+    latency,
     unauthorizedStatus: options.unauthorizedStatus ?? 401,
     logger,
     control: (method, path, query, body) => controlRoute(control, method, path, query, body),

@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 
 import { ensureError } from "../../src/shared/errors";
 import type { Logger } from "../../src/shared/logger";
+import type { IonLatencyLayer } from "../latency";
 import * as api from "./api";
 import type { TokenAuthority } from "./auth";
 import { errorBody, SimApiError } from "./errors";
@@ -32,6 +33,8 @@ export interface ServerDeps {
   maxPageSize: number;
   unauthorizedStatus: 401 | 403;
   logger: Logger;
+  /** The latency model's layer; absent = answers as fast as the machine allows. */
+  latency?: IonLatencyLayer;
   /** Handles /__control/*; returns undefined for unknown control paths. */
   control: (
     method: string,
@@ -125,6 +128,29 @@ export class SimServer {
     const entry: RequestLogEntry = { time: this.deps.store.clock.now(), method, path, endpoint, status: 0, bearer: hasBearer };
     this.record(entry);
 
+    const latency = this.deps.latency;
+    if (latency && !latency.admit()) {
+      req.resume();
+      const retryAfterSeconds = latency.model.retryAfterSeconds;
+      entry.status = 429;
+      entry.fault = "latency-concurrency";
+      this.send(res, faultResponse({ kind: "status", status: 429, retryAfterSeconds, label: "latency-concurrency" }, requestId));
+      return;
+    }
+    try {
+      await this.answer(req, res, { method, url, route, endpoint, requestId, entry });
+    } finally {
+      latency?.release();
+    }
+  }
+
+  private async answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: { method: string; url: URL; route: RouteMatch | undefined; endpoint: string; requestId: string; entry: RequestLogEntry },
+  ): Promise<void> {
+    const { method, url, route, endpoint, requestId, entry } = r;
+    const path = url.pathname;
     const fault = this.deps.faults.decide(method, path, endpoint);
     if (fault.kind !== "none") entry.fault = fault.label;
     if (fault.kind === "drop") {
@@ -170,6 +196,8 @@ export class SimServer {
       return;
     }
     this.deps.logger.debug("ion simulator request", { method, endpoint, status: result.status });
+    // The latency model (sandbox/latency.ts): the call's round trip and server time, before the answer leaves.
+    if (this.deps.latency) await this.deps.latency.charge(endpoint, result.body);
     this.send(res, result);
   }
 

@@ -4,6 +4,7 @@
  * resource names) only at the HTTP edge, in `render.ts`.
  */
 import type { Logger } from "../../src/shared/logger";
+import type { IonLatency } from "../latency";
 
 export interface SimAddress {
   street: string;
@@ -223,6 +224,8 @@ export interface IonSimulatorOptions {
   faults?: FaultConfig;
   /** Default 1000; larger pageSize / pagination.limit values are capped to it. */
   maxPageSize?: number;
+  /** The latency model (sandbox/latency.ts): each call costs real time, concurrent calls past a cap get 429; off when absent. */
+  latency?: IonLatency;
   /** Default false: Ion does not document referenceId de-duplication. */
   rejectDuplicateReferenceId?: boolean;
   /**

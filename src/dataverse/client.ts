@@ -198,6 +198,7 @@ export class DataverseClient {
   private readonly doSleep: (ms: number) => Promise<void>;
   private readonly clock: Clock;
   private readonly counters: DataverseStats = { requests: 0, batchItems: 0, throttled: 0, retries: 0 };
+  private lastDopHint: number | undefined;
   private throttledUntil = 0;
 
   constructor(private readonly opts: DataverseClientOptions) {
@@ -217,6 +218,14 @@ export class DataverseClient {
 
   stats(): DataverseStats {
     return { ...this.counters };
+  }
+
+  /**
+   * The degree of parallelism the environment last recommended (`x-ms-dop-hint` response header), once a
+   * response carried it. https://learn.microsoft.com/power-apps/developer/data-platform/send-parallel-requests
+   */
+  get dopHint(): number | undefined {
+    return this.lastDopHint;
   }
 
   /** Highest number of requests that were in flight at once. */
@@ -760,6 +769,8 @@ export class DataverseClient {
     try {
       const response = await this.doFetch(url, { method: spec.method, headers, body: spec.body, signal });
       const text = await response.text();
+      const hint = Number(response.headers.get("x-ms-dop-hint"));
+      if (Number.isInteger(hint) && hint >= 1) this.lastDopHint = hint;
       const throttled = response.status === 429;
       this.opts.onRequest?.({ ...info, status: response.status, durationMs: this.clock.now() - started, throttled });
       this.logger.debug("Dataverse request", {

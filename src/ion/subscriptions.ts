@@ -1,6 +1,6 @@
 /** Subscriptions (read only; changes are orders): /api/v3/accounts/{A}/subscriptions (ion-api.md §4.2). */
 import { IonHttp } from "./http";
-import { flatten, offsetPages } from "./paging";
+import { flatten, type OffsetPage, offsetPages } from "./paging";
 import { fromIonSubscription, fromIonSubscriptionPage } from "./parse/subscription";
 import { IonSubscription } from "./types";
 
@@ -19,22 +19,25 @@ export class SubscriptionsResource {
 
   listPages(options: SubscriptionListOptions = {}): AsyncIterable<IonSubscription[]> {
     const limit = options.limit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
-    return offsetPages(async (offset, pageLimit) => {
-      const body = await this.http.call({
-        method: "GET",
-        path: "/subscriptions",
-        endpoint: "GET /subscriptions",
-        idempotent: true,
-        query: {
-          customerId: options.customerId,
-          subscriptionStatus: options.status?.toUpperCase(),
-          "pagination.limit": pageLimit,
-          // No sortBy: sortable field names are undocumented (§5); Ion's default order is stable.
-          "pagination.offset": offset,
-        },
-      });
-      return fromIonSubscriptionPage(body);
-    }, limit);
+    return offsetPages((offset, pageLimit) => this.page(offset, pageLimit, options), limit);
+  }
+
+  /** One page at `offset` (callers that read pages in parallel; `listPages` reads them one after another). */
+  async page(offset: number, pageLimit: number, options: SubscriptionListOptions = {}): Promise<OffsetPage<IonSubscription>> {
+    const body = await this.http.call({
+      method: "GET",
+      path: "/subscriptions",
+      endpoint: "GET /subscriptions",
+      idempotent: true,
+      query: {
+        customerId: options.customerId,
+        subscriptionStatus: options.status?.toUpperCase(),
+        "pagination.limit": pageLimit,
+        // No sortBy: sortable field names are undocumented (§5); Ion's default order is stable.
+        "pagination.offset": offset,
+      },
+    });
+    return fromIonSubscriptionPage(body);
   }
 
   list(options: SubscriptionListOptions = {}): AsyncIterable<IonSubscription> {

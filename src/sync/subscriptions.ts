@@ -11,6 +11,7 @@ import { readAheadUntil } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import { SyncError } from "./errors";
+import { subscriptionPages } from "./ionPages";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
 import type { OutboundRow } from "./outbound/runner";
@@ -270,7 +271,7 @@ export async function runSubscriptionsPhase(
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
   // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
   const stored = o.existing && !o.providerAccountId ? o.existing : loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
-  const fullPass = o.providerAccountId ? undefined : readAheadUntil(ion.subscriptions.listPages({ limit }), stored, EARLY_ION_PAGES);
+  const fullPass = o.providerAccountId ? undefined : readAheadUntil(subscriptionPages(ion, limit), stored, EARLY_ION_PAGES);
   const existing = await stored;
   // The run's writer may already hold the accounts phase's deferred updates: they share batches.
   const writer = o.writer ?? new BatchWriter(dv);

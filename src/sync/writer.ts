@@ -4,6 +4,13 @@ import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse"
 export const WRITE_BATCH_SIZE = 1000;
 /** $batch requests in flight at once: enough to overlap server work, far below the 52-request limit. */
 export const WRITE_CONCURRENCY = 3;
+/** At most this many in flight when Dataverse's `x-ms-dop-hint` asks for more (the client's own cap is 8 by default). */
+export const MAX_WRITE_CONCURRENCY = 16;
+/**
+ * Smallest $batch a last flush is split into. Below it the per-request cost (round trip, pipeline) outweighs
+ * what the parallel requests save.
+ */
+export const MIN_SPLIT_BATCH = 25;
 
 export interface PendingWrite {
   op: BatchOperation;
@@ -58,8 +65,30 @@ export class BatchWriter {
     return Number.isInteger(size) && size >= 1 ? Math.min(size, WRITE_BATCH_SIZE) : WRITE_BATCH_SIZE;
   }
 
+  /**
+   * The configured concurrency, else Dataverse's recommended degree of parallelism (`x-ms-dop-hint`) once
+   * a response carried it, else WRITE_CONCURRENCY.
+   */
   private get concurrency(): number {
-    return Math.max(1, this.o.concurrency ?? WRITE_CONCURRENCY);
+    if (this.o.concurrency !== undefined) return Math.max(1, this.o.concurrency);
+    const hint = this.dv.dopHint;
+    return hint === undefined ? WRITE_CONCURRENCY : Math.min(MAX_WRITE_CONCURRENCY, Math.max(WRITE_CONCURRENCY, hint));
+  }
+
+  /**
+   * Batch size for the `count` writes of a last flush. A $batch's server time grows with its rows, and
+   * Dataverse works on parallel requests side by side, so when the environment recommends parallel requests
+   * (`x-ms-dop-hint`) and the tail would leave workers idle, it goes out as up to `concurrency` smaller
+   * batches rather than one or two large ones (Microsoft's "Optimize performance for bulk operations":
+   * https://learn.microsoft.com/power-apps/developer/data-platform/optimize-performance-create-update).
+   * Without a hint (the zero-latency emulator) batches stay full: fewest requests.
+   */
+  private tailBatchSize(count: number): number {
+    if (this.dv.dopHint === undefined) return this.batchSize;
+    const slots = Math.max(1, this.concurrency - this.sending);
+    if (Math.ceil(count / this.batchSize) >= slots) return this.batchSize;
+    const pieces = Math.min(slots, Math.max(1, Math.floor(count / MIN_SPLIT_BATCH)));
+    return Math.min(this.batchSize, Math.ceil(count / pieces));
   }
 
   get pending(): number {
@@ -101,8 +130,9 @@ export class BatchWriter {
     const count = o.onlyFull ? Math.floor(this.buffer.length / this.batchSize) * this.batchSize : this.buffer.length;
     const items = this.buffer.splice(0, count);
     let through = this.added - this.buffer.length - items.length;
-    for (let at = 0; at < items.length; at += this.batchSize) {
-      const part = items.slice(at, at + this.batchSize);
+    const size = o.onlyFull ? this.batchSize : this.tailBatchSize(items.length + this.sendQueue.reduce((a, c) => a + c.items.length, 0));
+    for (let at = 0; at < items.length; at += size) {
+      const part = items.slice(at, at + size);
       through += part.length;
       const chunk: Chunk = { items: part, through, done: false, failed: false };
       this.chunks.push(chunk);

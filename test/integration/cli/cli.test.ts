@@ -25,6 +25,8 @@ describe("streamone-ion CLI", () => {
       [["verify"], /required option '--connection <id-or-name>' not specified/],
       [["sandbox", "--ion-port", "70000"], /"70000" is not a port number/],
       [["demo", "--customers", "abc"], /"abc" is not a whole number/],
+      [["sandbox", "--latency", "slow"], /argument 'slow' is invalid\. Allowed choices are off, cloud/],
+      [["demo", "--latency", "fast"], /argument 'fast' is invalid\. Allowed choices are off, cloud/],
       [["frobnicate"], /unknown command 'frobnicate'/],
     ])("refuses %j with exit code 2 and says what is wrong", async (argv, message) => {
       const out = memoryOutput();

@@ -287,3 +287,28 @@ describe("results", () => {
     expect(Object.keys(committed.runs).sort()).toStrictEqual([...RUN_NAMES].sort());
   });
 });
+
+describe("bench targets under the latency model", () => {
+  it("checks wall time against 1.5 x the bound and that nothing was refused for concurrency", () => {
+    const latency = (ratio: number, refused: number) => ({
+      boundMs: 1000,
+      ratio,
+      limitedBy: "ion busy / 8",
+      boundParts: {},
+      dataverse: { requests: 1, busyMs: 1, byKey: {} },
+      ion: { requests: 1, busyMs: 1, refusedForConcurrency: refused, byKey: {} },
+      dataverse429: 0,
+    });
+    const base = run();
+    const checks = evaluateTargets({
+      first: { ...base, wallMs: 1400, latency: latency(1.4, 0) },
+      noChange: { ...base, wallMs: 1600, latency: latency(1.6, 0) },
+      onePercent: { ...base, wallMs: 1000, latency: latency(1, 2) },
+    });
+    const bound = checks.filter((c) => c.target === "sync time <= 1.5 x lower bound").map((c) => c.met);
+    const refused = checks.filter((c) => c.target === "0 requests refused for concurrency").map((c) => c.met);
+    expect(bound).toStrictEqual([true, false, true]);
+    expect(refused).toStrictEqual([true, true, false]);
+    expect(checks.some((c) => c.target.includes("bare loader + bare reader"))).toBe(false);
+  });
+});

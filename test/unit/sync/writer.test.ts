@@ -233,3 +233,41 @@ describe("readAheadUntil", () => {
     expect(seen).toStrictEqual([1]);
   });
 });
+
+describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
+  /** The recording client after a response carried `x-ms-dop-hint`. */
+  function hinted(hint: number) {
+    const r = recordingClient();
+    Object.defineProperty(r.client, "dopHint", { value: hint });
+    return r;
+  }
+
+  it("sends the last rows as up to the hinted number of smaller batches, never below the minimum size", async () => {
+    const { client, calls } = hinted(8);
+    const w = new BatchWriter(client);
+    for (let i = 0; i < 584; i++) w.add(op(), () => undefined);
+    await w.drain();
+    expect(calls).toStrictEqual([73, 73, 73, 73, 73, 73, 73, 73]);
+
+    const small = hinted(8);
+    const w2 = new BatchWriter(small.client);
+    for (let i = 0; i < 60; i++) w2.add(op(), () => undefined);
+    await w2.drain();
+    expect(small.calls).toStrictEqual([30, 30]);
+  });
+
+  it("keeps full batches when they already fill the hinted parallelism, and without a hint", async () => {
+    const { client, calls } = hinted(2);
+    const w = new BatchWriter(client, { batchSize: 10 });
+    for (let i = 0; i < 25; i++) w.add(op(), () => undefined);
+    await w.drain();
+    // Three slots (WRITE_CONCURRENCY is the floor) and three batches' worth: sizes unchanged.
+    expect(calls).toStrictEqual([10, 10, 5]);
+
+    const plain = recordingClient();
+    const w2 = new BatchWriter(plain.client);
+    for (let i = 0; i < 584; i++) w2.add(op(), () => undefined);
+    await w2.drain();
+    expect(plain.calls).toStrictEqual([584]);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Ion's subscription list read several pages at a time. Subscriptions are offset-paged (ion-api.md §5):
+ * once the first page gives the total, every later page's offset is known, so the pages need not follow
+ * one another as token pages must. Pages are yielded in order, at most `concurrency` fetched ahead.
+ *
+ * Page size: Ion's reference documents `pagination.limit` with a default of 100 and no maximum; community
+ * clients ask for 1,000 on other lists. The first page asks for `limit`; a 400 (Ion refusing the size)
+ * falls back to `fallbackLimit`, and a server that answers fewer rows than asked (a cap) sets the step.
+ */
+import type { IonClient } from "../ion";
+import { IonValidationError } from "../ion/errors";
+import type { OffsetPage } from "../ion/paging";
+import { DEFAULT_SUBSCRIPTION_PAGE_LIMIT as ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT } from "../ion/subscriptions";
+import type { IonSubscription } from "../ion/types";
+
+/** Subscription pages fetched at once (within the Ion client's own concurrency cap). */
+export const ION_PAGE_CONCURRENCY = 4;
+
+/** Every Ion subscription of the account, `limit` per page (falling back to Ion's documented 100), several pages at a time. */
+export function subscriptionPages(ion: IonClient, limit: number): AsyncIterable<IonSubscription[]> {
+  return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.page(offset, pageLimit), {
+    limit,
+    fallbackLimit: ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT,
+    concurrency: ION_PAGE_CONCURRENCY,
+  });
+}
+
+export interface ParallelPagesOptions {
+  limit: number;
+  fallbackLimit: number;
+  concurrency: number;
+}
+
+export async function* parallelOffsetPages<T>(
+  fetchPage: (offset: number, limit: number) => Promise<OffsetPage<T>>,
+  o: ParallelPagesOptions,
+): AsyncGenerator<T[]> {
+  let limit = o.limit;
+  let first: OffsetPage<T>;
+  try {
+    first = await fetchPage(0, limit);
+  } catch (error) {
+    if (!(error instanceof IonValidationError) || limit <= o.fallbackLimit) throw error;
+    limit = o.fallbackLimit;
+    first = await fetchPage(0, limit);
+  }
+  if (first.items.length === 0) return;
+  const total = first.totalSize;
+  // A page shorter than asked is the server's cap (or the end): later offsets step by what it gives.
+  const step = Math.min(limit, first.items.length);
+  if (total === undefined) {
+    // No total: walk one page after another until a short or empty page.
+    yield first.items;
+    if (first.items.length < limit) return;
+    for (let offset = step; ; offset += step) {
+      const page = await fetchPage(offset, limit);
+      if (page.items.length === 0) return;
+      yield page.items;
+      if (page.items.length < step) return;
+    }
+  }
+  const offsets: number[] = [];
+  for (let offset = step; offset < total; offset += step) offsets.push(offset);
+  const ahead: Promise<OffsetPage<T>>[] = [];
+  let next = 0;
+  const top = () => {
+    while (ahead.length < Math.max(1, o.concurrency) && next < offsets.length) {
+      const p = fetchPage(offsets[next++]!, step);
+      // Handled when the consumer reaches it.
+      p.catch(() => undefined);
+      ahead.push(p);
+    }
+  };
+  top();
+  yield first.items;
+  while (ahead.length > 0) {
+    const page = await ahead.shift()!;
+    top();
+    if (page.items.length === 0) return;
+    yield page.items;
+  }
+}

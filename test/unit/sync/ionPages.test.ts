@@ -1,0 +1,74 @@
+/** Ion subscription pages read several at a time (src/sync/ionPages.ts). */
+import { IonValidationError } from "../../../src/ion/errors";
+import type { OffsetPage } from "../../../src/ion/paging";
+import { parallelOffsetPages } from "../../../src/sync/ionPages";
+
+/** An offset-paged list of `total` numbers: `cap` is the server's largest page, `refuseAbove` answers 400 above a size. */
+function list(total: number, o: { cap?: number; refuseAbove?: number; noTotal?: boolean } = {}) {
+  const calls: { offset: number; limit: number }[] = [];
+  let inFlight = 0;
+  let peak = 0;
+  const fetchPage = async (offset: number, limit: number): Promise<OffsetPage<number>> => {
+    calls.push({ offset, limit });
+    if (o.refuseAbove !== undefined && limit > o.refuseAbove)
+      throw new IonValidationError("ION_VALIDATION", "pagination.limit too large", []);
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    // Later pages answer sooner, so an in-order result proves the reordering.
+    await new Promise((r) => setTimeout(r, Math.max(0, 20 - offset / 10)));
+    inFlight--;
+    const size = Math.min(limit, o.cap ?? limit);
+    const items = Array.from({ length: Math.max(0, Math.min(size, total - offset)) }, (_, i) => offset + i);
+    return o.noTotal ? { items } : { items, totalSize: total };
+  };
+  return { fetchPage, calls, peak: () => peak };
+}
+
+async function all(pages: AsyncIterable<number[]>): Promise<number[][]> {
+  const out: number[][] = [];
+  for await (const p of pages) out.push(p);
+  return out;
+}
+
+describe("parallelOffsetPages", () => {
+  it("reads the pages after the first several at a time and yields them in order", async () => {
+    const l = list(95);
+    const pages = await all(parallelOffsetPages(l.fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 3 }));
+    expect(pages.flat()).toStrictEqual(Array.from({ length: 95 }, (_, i) => i));
+    expect(pages).toHaveLength(10);
+    expect(l.peak()).toBe(3);
+  });
+
+  it("falls back to the documented page size when Ion refuses the larger one", async () => {
+    const l = list(12, { refuseAbove: 5 });
+    const pages = await all(parallelOffsetPages(l.fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 2 }));
+    expect(pages).toStrictEqual([
+      [0, 1, 2, 3, 4],
+      [5, 6, 7, 8, 9],
+      [10, 11],
+    ]);
+    expect(l.calls[0]).toStrictEqual({ offset: 0, limit: 10 });
+    expect(l.calls.slice(1).every((c) => c.limit === 5)).toBe(true);
+  });
+
+  it("steps by the server's cap when it answers fewer rows than asked", async () => {
+    const l = list(7, { cap: 3 });
+    expect((await all(parallelOffsetPages(l.fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 4 }))).flat()).toStrictEqual([
+      0, 1, 2, 3, 4, 5, 6,
+    ]);
+  });
+
+  it("walks page by page until a short page when Ion gives no total", async () => {
+    const l = list(25, { noTotal: true });
+    const pages = await all(parallelOffsetPages(l.fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 4 }));
+    expect(pages.map((p) => p.length)).toStrictEqual([10, 10, 5]);
+    expect(l.peak()).toBe(1);
+  });
+
+  it("passes other errors on", async () => {
+    const fetchPage = async (): Promise<OffsetPage<number>> => {
+      throw new Error("boom");
+    };
+    await expect(all(parallelOffsetPages(fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 2 }))).rejects.toThrow("boom");
+  });
+});
