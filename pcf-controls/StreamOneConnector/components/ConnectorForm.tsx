@@ -1,17 +1,4 @@
-import {
-  Button,
-  Dialog,
-  DialogActions,
-  DialogBody,
-  DialogContent,
-  DialogSurface,
-  DialogTitle,
-  Field,
-  Input,
-  MessageBar,
-  MessageBarBody,
-  Text,
-} from "@fluentui/react-components";
+import { Button, Field, Input, MessageBar, MessageBarBody, Text } from "@fluentui/react-components";
 import * as React from "react";
 
 import { ISO_COUNTRIES } from "../../../ui-shared/isoCountries";
@@ -40,7 +27,8 @@ export interface ConnectorFormProps {
   readonly formatDate: FormatDate;
   /** Persists the validated values; rejects with an Error whose message is shown. */
   readonly onSave: (value: NormalizedConnector, existingId?: string) => Promise<void>;
-  readonly onCancel: () => void;
+  /** `dirty`: the admin typed something not saved yet, so the host asks before discarding it. */
+  readonly onCancel: (dirty: boolean) => void;
 }
 
 type Values = Record<ConnectorField, string>;
@@ -98,10 +86,9 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
   const [saving, setSaving] = React.useState(false);
   // Refusals that come from Dataverse rather than from the field's own rules (another connector has this Account ID).
   const [serverErrors, setServerErrors] = React.useState<Partial<Record<ConnectorField, string>>>({});
-  const [confirmDiscard, setConfirmDiscard] = React.useState(false);
   const initial = React.useMemo(() => initialValues(connector), [connector]);
   const dirty = CONNECTOR_FIELDS.some((field) => values[field] !== initial[field]);
-  const cancel = (): void => (dirty ? setConfirmDiscard(true) : onCancel());
+  const cancel = (): void => onCancel(dirty);
   const inputs = React.useRef<Partial<Record<ConnectorField, HTMLInputElement | null>>>({});
   const headingRef = React.useRef<HTMLHeadingElement>(null);
 
@@ -302,27 +289,6 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
           <MessageBarBody>{saveError}</MessageBarBody>
         </MessageBar>
       ) : null}
-      <Dialog open={confirmDiscard} onOpenChange={(_e, data) => setConfirmDiscard(data.open)}>
-        <DialogSurface aria-describedby="w365-discard-text">
-          <DialogBody>
-            <DialogTitle>{t("Form_DiscardTitle")}</DialogTitle>
-            <DialogContent id="w365-discard-text">{t("Form_DiscardText")}</DialogContent>
-            <DialogActions>
-              <Button appearance="primary" onClick={() => setConfirmDiscard(false)}>
-                {t("Form_KeepEditing")}
-              </Button>
-              <Button
-                onClick={() => {
-                  setConfirmDiscard(false);
-                  onCancel();
-                }}
-              >
-                {t("Form_Discard")}
-              </Button>
-            </DialogActions>
-          </DialogBody>
-        </DialogSurface>
-      </Dialog>
     </form>
   );
 }

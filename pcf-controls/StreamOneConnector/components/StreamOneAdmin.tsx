@@ -1,4 +1,18 @@
-import { Button, FluentProvider, MessageBar, MessageBarBody, Spinner, type Theme, webLightTheme } from "@fluentui/react-components";
+import {
+  Button,
+  Dialog,
+  DialogActions,
+  DialogBody,
+  DialogContent,
+  DialogSurface,
+  DialogTitle,
+  FluentProvider,
+  MessageBar,
+  MessageBarBody,
+  Spinner,
+  type Theme,
+  webLightTheme,
+} from "@fluentui/react-components";
 import * as React from "react";
 
 import type { RunHistoryEntry } from "../../../ui-shared/history";
@@ -44,6 +58,8 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
   const [loadError, setLoadError] = React.useState("");
   const [notice, setNotice] = React.useState("");
   const [activities, setActivities] = React.useState<Record<string, Activity>>({});
+  // Lives here, not in the form: a modal closed in the same render that unmounts it leaves the page aria-hidden.
+  const [confirmDiscard, setConfirmDiscard] = React.useState(false);
   const stopped = React.useRef({ aborted: false });
   const listHeading = React.useRef<HTMLHeadingElement>(null);
 
@@ -246,7 +262,15 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       />
     );
   } else if (view.kind === "form") {
-    body = <ConnectorForm connector={view.connector} t={t} formatDate={formatDate} onSave={save} onCancel={() => backToList()} />;
+    body = (
+      <ConnectorForm
+        connector={view.connector}
+        t={t}
+        formatDate={formatDate}
+        onSave={save}
+        onCancel={(dirty) => (dirty ? setConfirmDiscard(true) : backToList())}
+      />
+    );
   } else {
     body = (
       <section aria-labelledby="w365-list-title">
@@ -298,15 +322,17 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
         {connectors === undefined && !loadError ? <Spinner label={t("Integrations_Loading")} /> : null}
         {connectors && connectors.length === 0 ? <p>{t("Integrations_Empty")}</p> : null}
         {connectors && connectors.length > 0 ? (
-          <ConnectorList
-            connectors={connectors}
-            t={t}
-            formatDate={formatDate}
-            busyIds={busyIds}
-            onAction={onAction}
-            canOpenMapping={openMapping !== undefined}
-            focusRowId={focusRowId}
-          />
+          <div className="w365-scroll">
+            <ConnectorList
+              connectors={connectors}
+              t={t}
+              formatDate={formatDate}
+              busyIds={busyIds}
+              onAction={onAction}
+              canOpenMapping={openMapping !== undefined}
+              focusRowId={focusRowId}
+            />
+          </div>
         ) : null}
       </section>
     );
@@ -324,6 +350,27 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
           ".w365-clamp{display:-webkit-box;-webkit-line-clamp:3;-webkit-box-orient:vertical;overflow:hidden;max-width:320px}"}
       </style>
       <div style={{ padding: 16 }}>{body}</div>
+      <Dialog open={confirmDiscard} modalType="alert" onOpenChange={(_e, data) => setConfirmDiscard(data.open)}>
+        <DialogSurface aria-describedby="w365-discard-text">
+          <DialogBody>
+            <DialogTitle>{t("Form_DiscardTitle")}</DialogTitle>
+            <DialogContent id="w365-discard-text">{t("Form_DiscardText")}</DialogContent>
+            <DialogActions>
+              <Button appearance="primary" onClick={() => setConfirmDiscard(false)}>
+                {t("Form_KeepEditing")}
+              </Button>
+              <Button
+                onClick={() => {
+                  setConfirmDiscard(false);
+                  backToList();
+                }}
+              >
+                {t("Form_Discard")}
+              </Button>
+            </DialogActions>
+          </DialogBody>
+        </DialogSurface>
+      </Dialog>
     </FluentProvider>
   );
 }
