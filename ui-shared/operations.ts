@@ -90,11 +90,38 @@ export async function startSync(
 }
 
 /** Polls the w365_syncrun row for a RequestId until it reaches a terminal status, reporting each change. */
-export async function followSyncRun(
+export function followSyncRun(
   api: RecordsApi,
   requestId: string,
   onUpdate: (run: SyncRunView | undefined) => void,
   options: PollOptions = {},
+): Promise<SyncRunView> {
+  return followRun(() => findSyncRun(api, requestId), onUpdate, options, requestId);
+}
+
+/** The same for a run known by its row id: one started elsewhere (the schedule, another tab, before a reload). */
+export function followRunById(
+  api: RecordsApi,
+  runId: string,
+  onUpdate: (run: SyncRunView | undefined) => void,
+  options: PollOptions = {},
+): Promise<SyncRunView> {
+  return followRun(
+    async () =>
+      toSyncRunView({
+        w365_syncrunid: runId,
+        ...(await api.retrieveRecord("w365_syncrun", runId, `?$select=${SYNC_RUN_SELECT.join(",")}`)),
+      }),
+    onUpdate,
+    options,
+  );
+}
+
+async function followRun(
+  read: () => Promise<SyncRunView | undefined>,
+  onUpdate: (run: SyncRunView | undefined) => void,
+  options: PollOptions,
+  requestId?: string,
 ): Promise<SyncRunView> {
   const sleep = options.sleep ?? defaultSleep;
   const now = options.now ?? Date.now;
@@ -103,7 +130,7 @@ export async function followSyncRun(
   let last = "";
   for (;;) {
     if (options.signal?.aborted) throw new PollAbortedError();
-    const run = await findSyncRun(api, requestId);
+    const run = await read();
     const fingerprint = JSON.stringify(run ?? null);
     if (fingerprint !== last) {
       last = fingerprint;

@@ -291,3 +291,45 @@ export function date(value: unknown): Date | undefined {
 export function odataString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** Another connector that already uses the name or the Ion Account ID being saved. */
+export interface ConnectorClash {
+  readonly field: "accountId" | "name";
+  readonly existing: { readonly id: string; readonly name: string; readonly accountId: string };
+}
+
+/**
+ * One connector per Ion account, and names that tell connectors apart. Dataverse itself refuses a second connector
+ * for an Account ID (the alternate key); asking first lets the form name the connector that already has it.
+ */
+export async function findConnectorClash(
+  api: RecordsApi,
+  value: { readonly name: string; readonly accountId: string },
+  excludeId?: string,
+): Promise<ConnectorClash | undefined> {
+  const result = await api.retrieveMultipleRecords(
+    "w365_providerconnection",
+    `?$select=w365_providerconnectionid,w365_name,w365_ionaccountid` +
+      `&$filter=w365_ionaccountid eq ${odataString(value.accountId)} or w365_name eq ${odataString(value.name)}`,
+  );
+  const others = result.entities
+    .map((row) => ({ id: text(row.w365_providerconnectionid), name: text(row.w365_name), accountId: text(row.w365_ionaccountid) }))
+    .filter((c) => !excludeId || c.id.toLowerCase() !== excludeId.toLowerCase());
+  const sameAccount = others.find((c) => c.accountId === value.accountId);
+  if (sameAccount) return { field: "accountId", existing: sameAccount };
+  const sameName = others.find((c) => c.name.trim().toLowerCase() === value.name.trim().toLowerCase());
+  return sameName ? { field: "name", existing: sameName } : undefined;
+}
+
+/** Dataverse's answer when a create or update would duplicate an alternate key (DuplicateRecordEntityKey, DuplicateRecord). */
+export function isDuplicateKeyError(error: unknown): boolean {
+  const e = (error ?? {}) as { code?: unknown; errorCode?: unknown; message?: unknown };
+  const code = typeof e.code === "string" ? e.code.toLowerCase() : typeof e.errorCode === "number" ? (e.errorCode >>> 0).toString(16) : "";
+  return (
+    code.includes("80060892") ||
+    code.includes("80040237") ||
+    /matching key values already exists|cannot insert duplicate key|requires that this set of attributes contains unique values/i.test(
+      String(e.message ?? ""),
+    )
+  );
+}

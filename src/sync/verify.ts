@@ -25,6 +25,7 @@ import { RunRecorder } from "./runs";
 import { ConnectionStatus, SETS } from "./schema";
 import type { Trigger } from "./types";
 import { checkConnectorLocale, readIonLocaleEvidence, withLocaleWarning } from "./verifyLocale";
+import { TECHNICAL_DETAIL_MARKER } from "./vocabulary";
 
 export interface VerifyCheck {
   name: "refresh token" | "account id (v3)" | "api key and secret (v1)";
@@ -114,7 +115,7 @@ export async function runVerify(deps: SyncDeps, o: { connectionId: string; trigg
       checks.push({
         name: "refresh token",
         ok: false,
-        message: `StreamOne Ion could not be reached at ${connection.ionBaseUrl} (${e.message}). Check the Ion base URL and try again.`,
+        message: `StreamOne Ion could not be reached: check the network or try again later. ${TECHNICAL_DETAIL_MARKER}${connection.ionBaseUrl} (${e.message})`,
       });
     } else {
       checks.push({ name: "refresh token", ok: false, message: `The token exchange failed: ${e.message}` });

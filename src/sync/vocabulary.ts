@@ -16,3 +16,15 @@ export type MapAction = (typeof MAP_ACTIONS)[number];
 
 /** What a sync run is asked to do: the custom API's parameters, as queued and as run (plain data, JSON-safe). */
 export type SyncRequest = Pick<RunSyncOptions, "connectionId" | "kind" | "trigger" | "dryRun" | "requestId" | "providerAccountId">;
+
+/**
+ * In a message written for admins (a connector's status, a run's message), what follows this marker is technical
+ * detail (an address, a network error code) that the Admin Hub shows behind a disclosure.
+ */
+export const TECHNICAL_DETAIL_MARKER = "Technical detail: ";
+
+export function splitTechnicalDetail(message: string): { readonly text: string; readonly detail: string } {
+  const at = message.indexOf(TECHNICAL_DETAIL_MARKER);
+  if (at < 0) return { text: message, detail: "" };
+  return { text: message.slice(0, at).trim(), detail: message.slice(at + TECHNICAL_DETAIL_MARKER.length).trim() };
+}

@@ -268,7 +268,10 @@ describe("Admin Hub → Integrations (sandbox)", () => {
         `w365_providerconnections?$select=w365_name,w365_ionaccountid,w365_country&$filter=w365_providerconnectionid eq ${connectorId}`,
       ),
     ).toStrictEqual(before);
+    // Typed values are not thrown away without asking.
     await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("alertdialog", { name: "Discard your changes?" }).waitFor();
+    await page.getByRole("button", { name: "Discard changes" }).click();
     await page.getByRole("heading", { name: "Integrations" }).waitFor();
   });
 

@@ -1,6 +1,7 @@
 import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, ProgressBar, Text } from "@fluentui/react-components";
 import * as React from "react";
 
+import { splitTechnicalDetail } from "../../../src/sync/vocabulary";
 import type { SyncRunView } from "../../../ui-shared/records";
 import type { Localize } from "../services/strings";
 
@@ -26,6 +27,8 @@ export interface ActivityPanelProps {
   readonly onDismiss: (connectorId: string) => void;
   /** Offered after Sync Provider Accounts, the guide's next step; absent when the host cannot open the mapping page. */
   readonly onOpenMapping?: (connectorId: string) => void;
+  /** Opens the connector's sync history, where every run's per-record detail is. */
+  readonly onOpenHistory?: (connectorId: string) => void;
 }
 
 const INTENT: Record<ActivityState, "info" | "success" | "warning" | "error"> = {
@@ -37,7 +40,7 @@ const INTENT: Record<ActivityState, "info" | "success" | "warning" | "error"> = 
 
 /** Outcome and progress messages, in a polite live region so screen readers hear each change. */
 export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
-  const { activities, t, onDismiss, onOpenMapping } = props;
+  const { activities, t, onDismiss, onOpenMapping, onOpenHistory } = props;
   return (
     <div aria-live="polite" role="status" data-testid="activity" style={{ display: "grid", gap: 8, margin: "8px 0" }}>
       {activities.map((activity) => {
@@ -60,11 +63,7 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
           >
             <MessageBarBody>
               <MessageBarTitle>{activity.title}</MessageBarTitle>
-              {detail ? (
-                <Text block data-testid="activity-detail">
-                  {detail}
-                </Text>
-              ) : null}
+              {detail ? <Detail text={detail} t={t} /> : null}
               {activity.note ? (
                 <Text block data-testid="activity-note">
                   {activity.note}
@@ -94,6 +93,11 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
                     {t("Action_MapAccounts")}
                   </Button>
                 ) : null}
+                {onOpenHistory && activity.kind !== "verify" ? (
+                  <Button size="small" onClick={() => onOpenHistory(activity.connectorId)}>
+                    {t("Action_SeeHistory")}
+                  </Button>
+                ) : null}
                 <Button size="small" onClick={() => onDismiss(activity.connectorId)}>
                   {t("Run_Dismiss")}
                 </Button>
@@ -103,5 +107,21 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
         );
       })}
     </div>
+  );
+}
+
+/** The message for the admin, then its technical part (an address, a network error) behind a disclosure. */
+function Detail(props: { text: string; t: Localize }): React.ReactElement {
+  const { text, detail } = splitTechnicalDetail(props.text);
+  return (
+    <Text block data-testid="activity-detail">
+      {text}
+      {detail ? (
+        <details className="w365-details">
+          <summary>{props.t("Error_TechnicalDetails")}</summary>
+          <code>{detail}</code>
+        </details>
+      ) : null}
+    </Text>
   );
 }

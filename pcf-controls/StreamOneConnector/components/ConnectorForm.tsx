@@ -14,6 +14,7 @@ import {
   type NormalizedConnector,
   validateConnectorInput,
 } from "../../../ui-shared/validation";
+import { ConnectorClashError } from "../services/connectorService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 import { CodePicker } from "./CodePicker";
@@ -26,7 +27,8 @@ export interface ConnectorFormProps {
   readonly formatDate: FormatDate;
   /** Persists the validated values; rejects with an Error whose message is shown. */
   readonly onSave: (value: NormalizedConnector, existingId?: string) => Promise<void>;
-  readonly onCancel: () => void;
+  /** `dirty`: the admin typed something not saved yet, so the host asks before discarding it. */
+  readonly onCancel: (dirty: boolean) => void;
   /** The admin's language (BCP 47) for country and currency names; the browser's when absent. */
   readonly locale?: string;
 }
@@ -86,6 +88,11 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
   const [summary, setSummary] = React.useState("");
   const [saveError, setSaveError] = React.useState("");
   const [saving, setSaving] = React.useState(false);
+  // Refusals that come from Dataverse rather than from the field's own rules (another connector has this Account ID).
+  const [serverErrors, setServerErrors] = React.useState<Partial<Record<ConnectorField, string>>>({});
+  const initial = React.useMemo(() => initialValues(connector), [connector]);
+  const dirty = CONNECTOR_FIELDS.some((field) => values[field] !== initial[field]);
+  const cancel = (): void => onCancel(dirty);
   const inputs = React.useRef<Partial<Record<ConnectorField, HTMLInputElement | null>>>({});
   const headingRef = React.useRef<HTMLHeadingElement>(null);
 
@@ -114,6 +121,7 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
   };
 
   const setValue = (field: ConnectorField, value: string): void => {
+    if (serverErrors[field]) setServerErrors((prev) => ({ ...prev, [field]: undefined }));
     setValues((prev) => {
       const next = { ...prev, [field]: value };
       // Once a field shows an error, re-check it as the admin types so the message clears as soon as it is fixed.
@@ -127,7 +135,7 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
 
   const message = (field: ConnectorField): string | undefined => {
     const error = errors[field];
-    return error ? describeFieldError(error, (key) => t(key as StringKey), labels) : undefined;
+    return error ? describeFieldError(error, (key) => t(key as StringKey), labels) : serverErrors[field];
   };
 
   const submit = async (event?: React.FormEvent): Promise<void> => {
@@ -151,8 +159,15 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
     try {
       await onSave(result.value, connector?.id);
     } catch (error) {
-      setSaveError(t("Form_SaveFailed", (error as Error)?.message ?? String(error)));
       setSaving(false);
+      if (error instanceof ConnectorClashError) {
+        const field = error.clash.field;
+        setServerErrors({ [field]: error.message });
+        setSummary(t("Form_FixErrorsOne", labels[field]));
+        inputs.current[field]?.focus();
+        return;
+      }
+      setSaveError(t("Form_SaveFailed", (error as Error)?.message ?? String(error)));
     }
   };
 
@@ -163,7 +178,7 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
       label={labels[field]}
       required
       hint={t(HINT_KEYS[field])}
-      validationState={errors[field] ? "error" : "none"}
+      validationState={errors[field] || serverErrors[field] ? "error" : "none"}
       validationMessage={message(field)}
     >
       {control}
@@ -242,6 +257,17 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
 
   return (
     <form noValidate onSubmit={(e) => void submit(e)} aria-labelledby="w365-form-title" className="w365-form">
+      {/* A command bar, as model-driven forms have: Save and Cancel stay in view at 1366×768 whatever the scroll. */}
+      <div role="toolbar" aria-label={t("Form_Commands")} className="w365-commandbar">
+        {/* mousedown must not blur the field being edited: its validation message would move the layout between
+            mousedown and mouseup, and the click would be lost. Save validates every field anyway. */}
+        <Button appearance="primary" type="submit" disabled={saving} onMouseDown={keepFocus}>
+          {saving ? t("Form_Saving") : t("Form_Save")}
+        </Button>
+        <Button type="button" onClick={cancel} disabled={saving} onMouseDown={keepFocus}>
+          {t("Form_Cancel")}
+        </Button>
+      </div>
       <Heading level={2} id="w365-form-title" ref={headingRef}>
         {connector ? t("Form_TitleEdit", connector.name) : t("Form_TitleNew")}
       </Heading>
@@ -267,16 +293,6 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
           <MessageBarBody>{saveError}</MessageBarBody>
         </MessageBar>
       ) : null}
-      <div style={{ display: "flex", gap: 8, marginTop: 16 }}>
-        {/* mousedown must not blur the field being edited: its validation message would push these buttons down
-            between mousedown and mouseup, and the click would be lost. Save validates every field anyway. */}
-        <Button appearance="primary" type="submit" disabled={saving} onMouseDown={keepFocus}>
-          {saving ? t("Form_Saving") : t("Form_Save")}
-        </Button>
-        <Button type="button" onClick={onCancel} disabled={saving} onMouseDown={keepFocus}>
-          {t("Form_Cancel")}
-        </Button>
-      </div>
     </form>
   );
 }

@@ -1,6 +1,7 @@
 import {
   Badge,
   Button,
+  Link,
   Menu,
   MenuItem,
   MenuList,
@@ -20,7 +21,8 @@ import type { ConnectorStatusKey, ConnectorView } from "../../../ui-shared/recor
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 
-export type ConnectorAction = "verify" | "syncAccounts" | "syncSubscriptions" | "edit" | "mapAccounts";
+export type ConnectorAction =
+  "verify" | "syncAccounts" | "syncSubscriptions" | "edit" | "mapAccounts" | "history" | "accounts" | "subscriptions";
 
 export interface ConnectorListProps {
   readonly connectors: readonly ConnectorView[];
@@ -31,6 +33,8 @@ export interface ConnectorListProps {
   readonly onAction: (action: ConnectorAction, connector: ConnectorView) => void;
   /** Hidden when the host has no way to open the mapping page. */
   readonly canOpenMapping: boolean;
+  /** The row whose ⚙️ button takes keyboard focus (after the admin comes back from one of its views). */
+  readonly focusRowId?: string;
 }
 
 const STATUS_TEXT: Record<ConnectorStatusKey, StringKey> = {
@@ -57,7 +61,11 @@ export function StatusBadge(props: { status: ConnectorStatusKey; t: Localize }):
 
 /** The list of connectors; the ⚙️ button at the right end of each row opens its commands, as the user guide says. */
 export function ConnectorList(props: ConnectorListProps): React.ReactElement {
-  const { connectors, t, formatDate, busyIds, onAction, canOpenMapping } = props;
+  const { connectors, t, formatDate, busyIds, onAction, canOpenMapping, focusRowId } = props;
+  const gearButtons = React.useRef(new Map<string, HTMLButtonElement>());
+  React.useEffect(() => {
+    if (focusRowId) gearButtons.current.get(focusRowId)?.focus();
+  }, [focusRowId]);
   const when = (date?: Date): string => (date ? formatDate(date) : t("List_Never"));
   return (
     <Table aria-label={t("Integrations_Title")} size="medium">
@@ -101,17 +109,25 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
                     : t("List_Unknown")}
               </TableCell>
               <TableCell>
-                {connector.lastSyncOn
-                  ? connector.lastSyncStatus
-                    ? t("LastSync_Value", formatDate(connector.lastSyncOn), connector.lastSyncStatus)
-                    : formatDate(connector.lastSyncOn)
-                  : t("List_Never")}
+                {connector.lastSyncOn ? (
+                  <Link onClick={() => onAction("history", connector)} title={t("Action_History")}>
+                    {connector.lastSyncStatus
+                      ? t("LastSync_Value", formatDate(connector.lastSyncOn), connector.lastSyncStatus)
+                      : formatDate(connector.lastSyncOn)}
+                  </Link>
+                ) : (
+                  t("List_Never")
+                )}
               </TableCell>
               <TableCell>
                 <Menu>
                   <MenuTrigger disableButtonEnhancement>
                     <Button
                       appearance="subtle"
+                      ref={(el: HTMLButtonElement | null) => {
+                        if (el) gearButtons.current.set(connector.id, el);
+                        else gearButtons.current.delete(connector.id);
+                      }}
                       aria-label={t("List_ActionsAria", connector.name)}
                       title={t("List_ActionsAria", connector.name)}
                     >
@@ -132,6 +148,9 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
                       {canOpenMapping ? (
                         <MenuItem onClick={() => onAction("mapAccounts", connector)}>{t("Action_MapAccounts")}</MenuItem>
                       ) : null}
+                      <MenuItem onClick={() => onAction("accounts", connector)}>{t("Action_ProviderAccounts")}</MenuItem>
+                      <MenuItem onClick={() => onAction("subscriptions", connector)}>{t("Action_ProviderSubscriptions")}</MenuItem>
+                      <MenuItem onClick={() => onAction("history", connector)}>{t("Action_History")}</MenuItem>
                       <MenuItem onClick={() => onAction("edit", connector)}>{t("Action_Edit")}</MenuItem>
                     </MenuList>
                   </MenuPopover>

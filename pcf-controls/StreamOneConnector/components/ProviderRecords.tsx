@@ -1,0 +1,275 @@
+import {
+  Badge,
+  Button,
+  Field,
+  MessageBar,
+  MessageBarBody,
+  Select,
+  Spinner,
+  Tab,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  TabList,
+  Text,
+} from "@fluentui/react-components";
+import * as React from "react";
+
+import {
+  type AccountFilter,
+  hasRequestedChange,
+  type Page,
+  type ProviderAccountView,
+  type ProviderSubscriptionView,
+  type SubscriptionFilter,
+  type SyncStateKey,
+} from "../../../ui-shared/history";
+import type { ConnectorView, MappingStatusKey } from "../../../ui-shared/records";
+import type { ConnectorService } from "../services/connectorService";
+import type { StringKey } from "../services/stringKeys";
+import type { FormatDate, Localize } from "../services/strings";
+import { describeFailure } from "./failure";
+import { Heading } from "./Heading";
+
+export type RecordsTab = "accounts" | "subscriptions";
+
+export interface ProviderRecordsProps {
+  readonly connector: ConnectorView;
+  readonly service: ConnectorService;
+  readonly t: Localize;
+  readonly formatDate: FormatDate;
+  readonly initialTab: RecordsTab;
+  /** Starts on this subscriptions filter (e.g. "conflict" when opened from a conflict message). */
+  readonly initialSubscriptionFilter?: SubscriptionFilter;
+  readonly onBack: () => void;
+  readonly onOpenMapping?: (connectorId: string) => void;
+}
+
+const MAPPING_TEXT: Record<MappingStatusKey, StringKey> = {
+  unmapped: "Mapping_Unmapped",
+  suggested: "Mapping_Suggested",
+  mapped: "Mapping_Mapped",
+  ignored: "Mapping_Ignored",
+};
+
+const SYNC_STATE_TEXT: Record<SyncStateKey, StringKey> = {
+  inSync: "SyncState_InSync",
+  changeRequested: "SyncState_ChangeRequested",
+  sentToIon: "SyncState_SentToIon",
+  conflict: "SyncState_Conflict",
+  error: "SyncState_Error",
+};
+
+const SYNC_STATE_COLOR: Record<SyncStateKey, "success" | "informative" | "brand" | "warning" | "danger"> = {
+  inSync: "success",
+  changeRequested: "informative",
+  sentToIon: "brand",
+  conflict: "warning",
+  error: "danger",
+};
+
+const ACCOUNT_FILTERS: readonly AccountFilter[] = ["all", "unmapped", "suggested", "mapped", "ignored"];
+const SUBSCRIPTION_FILTERS: readonly SubscriptionFilter[] = [
+  "all",
+  "requested",
+  "changeRequested",
+  "sentToIon",
+  "conflict",
+  "error",
+  "inSync",
+];
+
+/** The connector's provider accounts and provider subscriptions, filterable, as Dataverse holds them. */
+export function ProviderRecords(props: ProviderRecordsProps): React.ReactElement {
+  const { connector, service, t, initialTab, onBack, onOpenMapping } = props;
+  const [tab, setTab] = React.useState<RecordsTab>(initialTab);
+  const [accountFilter, setAccountFilter] = React.useState<AccountFilter>("all");
+  const [subscriptionFilter, setSubscriptionFilter] = React.useState<SubscriptionFilter>(props.initialSubscriptionFilter ?? "all");
+  const [accounts, setAccounts] = React.useState<Page<ProviderAccountView> | undefined>(undefined);
+  const [subscriptions, setSubscriptions] = React.useState<Page<ProviderSubscriptionView> | undefined>(undefined);
+  const [error, setError] = React.useState<React.ReactNode>(null);
+  const heading = React.useRef<HTMLHeadingElement>(null);
+  const generation = React.useRef(0);
+
+  React.useEffect(() => heading.current?.focus(), []);
+
+  const load = React.useCallback(async () => {
+    // A slower answer for an older filter never replaces the newer one.
+    const mine = ++generation.current;
+    setError(null);
+    try {
+      if (tab === "accounts") {
+        setAccounts(undefined);
+        const page = await service.providerAccounts(connector.id, accountFilter);
+        if (mine === generation.current) setAccounts(page);
+      } else {
+        setSubscriptions(undefined);
+        const page = await service.providerSubscriptions(connector.id, subscriptionFilter);
+        if (mine === generation.current) setSubscriptions(page);
+      }
+    } catch (e) {
+      if (mine === generation.current) setError(describeFailure(e, t));
+    }
+  }, [tab, accountFilter, subscriptionFilter, service, connector.id, t]);
+
+  React.useEffect(() => {
+    void load();
+    return () => {
+      generation.current++;
+    };
+  }, [load]);
+
+  const filterLabel = (f: AccountFilter | SubscriptionFilter): string =>
+    f === "all"
+      ? t("Records_Filter_All")
+      : f === "requested"
+        ? t("Records_Filter_Requested")
+        : f in MAPPING_TEXT
+          ? t(MAPPING_TEXT[f as MappingStatusKey])
+          : t(SYNC_STATE_TEXT[f as SyncStateKey]);
+
+  return (
+    <section aria-labelledby="w365-records-title" data-testid="provider-records">
+      <div className="w365-toolbar">
+        <Button appearance="subtle" onClick={onBack}>
+          {t("History_Back")}
+        </Button>
+        <Heading level={1} id="w365-records-title" ref={heading}>
+          {t("Records_Title", connector.name)}
+        </Heading>
+        <Button appearance="subtle" onClick={() => void load()}>
+          {t("Integrations_Refresh")}
+        </Button>
+      </div>
+      <TabList selectedValue={tab} onTabSelect={(_, d) => setTab(d.value as RecordsTab)}>
+        <Tab value="accounts">{t("Records_Tab_Accounts")}</Tab>
+        <Tab value="subscriptions">{t("Records_Tab_Subscriptions")}</Tab>
+      </TabList>
+      <div className="w365-toolbar">
+        <Field label={t("Records_Filter")}>
+          {tab === "accounts" ? (
+            <Select value={accountFilter} onChange={(_, d) => setAccountFilter(d.value as AccountFilter)}>
+              {ACCOUNT_FILTERS.map((f) => (
+                <option key={f} value={f}>
+                  {filterLabel(f)}
+                </option>
+              ))}
+            </Select>
+          ) : (
+            <Select value={subscriptionFilter} onChange={(_, d) => setSubscriptionFilter(d.value as SubscriptionFilter)}>
+              {SUBSCRIPTION_FILTERS.map((f) => (
+                <option key={f} value={f}>
+                  {filterLabel(f)}
+                </option>
+              ))}
+            </Select>
+          )}
+        </Field>
+        {tab === "accounts" && onOpenMapping ? (
+          <Button onClick={() => onOpenMapping(connector.id)}>{t("Action_MapAccounts")}</Button>
+        ) : null}
+      </div>
+      {error ? (
+        <MessageBar intent="error" role="alert">
+          <MessageBarBody>{error}</MessageBarBody>
+        </MessageBar>
+      ) : null}
+      {tab === "accounts" ? <AccountsTable page={accounts} t={t} /> : <SubscriptionsTable page={subscriptions} t={t} />}
+    </section>
+  );
+}
+
+function AccountsTable(props: { page: Page<ProviderAccountView> | undefined; t: Localize }): React.ReactElement {
+  const { page, t } = props;
+  if (!page) return <Spinner label={t("Integrations_Loading")} />;
+  if (page.items.length === 0) return <p>{t("Records_Empty")}</p>;
+  return (
+    <div className="w365-scroll">
+      <Table aria-label={t("Records_Tab_Accounts")} size="small" data-testid="provider-accounts">
+        <TableHeader>
+          <TableRow>
+            <TableHeaderCell>{t("Records_Column_IonCustomer")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_IonId")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_Mapping")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_Account")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_Reason")}</TableHeaderCell>
+          </TableRow>
+        </TableHeader>
+        <TableBody>
+          {page.items.map((a) => (
+            <TableRow key={a.id} data-mapping-status={a.mappingStatus}>
+              <TableCell>{a.name}</TableCell>
+              <TableCell>{a.ionCustomerId}</TableCell>
+              <TableCell>{t(MAPPING_TEXT[a.mappingStatus])}</TableCell>
+              <TableCell>{a.accountName}</TableCell>
+              <TableCell>
+                <Text size={200}>{a.matchReason}</Text>
+              </TableCell>
+            </TableRow>
+          ))}
+        </TableBody>
+      </Table>
+      {page.more ? <Text block>{t("Records_More", page.items.length)}</Text> : null}
+    </div>
+  );
+}
+
+function SubscriptionsTable(props: { page: Page<ProviderSubscriptionView> | undefined; t: Localize }): React.ReactElement {
+  const { page, t } = props;
+  if (!page) return <Spinner label={t("Integrations_Loading")} />;
+  if (page.items.length === 0) return <p>{t("Records_Empty")}</p>;
+  const yesNo = (v?: boolean): string => (v === undefined ? "" : v ? t("Records_Yes") : t("Records_No"));
+  return (
+    <div className="w365-scroll">
+      <Table aria-label={t("Records_Tab_Subscriptions")} size="small" data-testid="provider-subscriptions">
+        <TableHeader>
+          <TableRow>
+            <TableHeaderCell>{t("Records_Column_Subscription")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_Customer")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_Ion")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_Requested")}</TableHeaderCell>
+            <TableHeaderCell>{t("Records_Column_SyncState")}</TableHeaderCell>
+          </TableRow>
+        </TableHeader>
+        <TableBody>
+          {page.items.map((s) => (
+            <TableRow key={s.id} data-sync-state={s.syncState}>
+              <TableCell>
+                <Text weight="semibold">{s.name}</Text>
+                <Text size={200} block>
+                  {s.productName}
+                </Text>
+              </TableCell>
+              <TableCell>{s.providerAccountName}</TableCell>
+              <TableCell>{t("Records_IonValues", s.quantity ?? "", s.status, yesNo(s.autoRenew))}</TableCell>
+              <TableCell>
+                {hasRequestedChange(s)
+                  ? t("Records_IonValues", s.requestedQuantity ?? "", s.requestedStatus, yesNo(s.requestedAutoRenew))
+                  : ""}
+              </TableCell>
+              <TableCell>
+                <Badge appearance="tint" color={SYNC_STATE_COLOR[s.syncState]}>
+                  {t(SYNC_STATE_TEXT[s.syncState])}
+                </Badge>
+                {s.syncMessage ? (
+                  <Text size={200} block className="w365-clamp" title={s.syncMessage}>
+                    {s.syncMessage}
+                  </Text>
+                ) : null}
+                {s.lastOrderId ? (
+                  <Text size={200} block>
+                    {t("Records_Order", s.lastOrderId)}
+                  </Text>
+                ) : null}
+              </TableCell>
+            </TableRow>
+          ))}
+        </TableBody>
+      </Table>
+      {page.more ? <Text block>{t("Records_More", page.items.length)}</Text> : null}
+    </div>
+  );
+}

@@ -1,0 +1,243 @@
+import {
+  Badge,
+  Button,
+  MessageBar,
+  MessageBarBody,
+  Spinner,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Text,
+} from "@fluentui/react-components";
+import * as React from "react";
+
+import type { RunHistoryEntry, RunReportView } from "../../../ui-shared/history";
+import type { ConnectorView } from "../../../ui-shared/records";
+import type { ConnectorService } from "../services/connectorService";
+import type { FormatDate, Localize } from "../services/strings";
+import { describeFailure } from "./failure";
+import { Heading } from "./Heading";
+
+export interface RunHistoryProps {
+  readonly connector: ConnectorView;
+  readonly service: ConnectorService;
+  readonly t: Localize;
+  readonly formatDate: FormatDate;
+  readonly onBack: () => void;
+}
+
+const STATUS_COLOR: Record<string, "success" | "danger" | "warning" | "informative" | "brand"> = {
+  succeeded: "success",
+  partial: "warning",
+  failed: "danger",
+  running: "brand",
+  queued: "informative",
+};
+
+/** The connector's sync history: every run with its counts, duration, trigger and status, and each run's per-record detail. */
+export function RunHistory(props: RunHistoryProps): React.ReactElement {
+  const { connector, service, t, formatDate, onBack } = props;
+  const [runs, setRuns] = React.useState<RunHistoryEntry[] | undefined>(undefined);
+  const [error, setError] = React.useState<React.ReactNode>(null);
+  const [openRun, setOpenRun] = React.useState<string | undefined>(undefined);
+  const [reports, setReports] = React.useState<Record<string, RunReportView | "loading" | { failed: string }>>({});
+  const heading = React.useRef<HTMLHeadingElement>(null);
+  const alive = React.useRef(true);
+
+  React.useEffect(() => {
+    alive.current = true;
+    heading.current?.focus();
+    return () => {
+      alive.current = false;
+    };
+  }, []);
+
+  const load = React.useCallback(async () => {
+    try {
+      const list = await service.runHistory(connector.id);
+      if (!alive.current) return;
+      setRuns(list);
+      setError(null);
+    } catch (e) {
+      if (alive.current) setError(describeFailure(e, t));
+    }
+  }, [service, connector.id, t]);
+
+  React.useEffect(() => {
+    void load();
+  }, [load]);
+
+  const toggle = async (run: RunHistoryEntry): Promise<void> => {
+    if (openRun === run.id) {
+      setOpenRun(undefined);
+      return;
+    }
+    setOpenRun(run.id);
+    if (reports[run.id] && reports[run.id] !== "loading") return;
+    setReports((prev) => ({ ...prev, [run.id]: "loading" }));
+    try {
+      const report = await service.runReport(run.id);
+      if (alive.current) setReports((prev) => ({ ...prev, [run.id]: report }));
+    } catch (e) {
+      if (alive.current) setReports((prev) => ({ ...prev, [run.id]: { failed: (e as Error)?.message ?? String(e) } }));
+    }
+  };
+
+  const duration = (ms?: number): string => {
+    if (ms === undefined) return "";
+    if (ms < 1000) return t("History_DurationMs", Math.round(ms));
+    const seconds = Math.round(ms / 1000);
+    return seconds < 120 ? t("History_DurationSeconds", seconds) : t("History_DurationMinutes", Math.round(seconds / 60));
+  };
+
+  return (
+    <section aria-labelledby="w365-history-title" data-testid="run-history">
+      <div className="w365-toolbar">
+        <Button appearance="subtle" onClick={onBack}>
+          {t("History_Back")}
+        </Button>
+        <Heading level={1} id="w365-history-title" ref={heading}>
+          {t("History_Title", connector.name)}
+        </Heading>
+        <Button appearance="subtle" onClick={() => void load()}>
+          {t("Integrations_Refresh")}
+        </Button>
+      </div>
+      {error ? (
+        <MessageBar intent="error" role="alert">
+          <MessageBarBody>{error}</MessageBarBody>
+        </MessageBar>
+      ) : null}
+      {runs === undefined && !error ? <Spinner label={t("Integrations_Loading")} /> : null}
+      {runs && runs.length === 0 ? <p>{t("History_Empty")}</p> : null}
+      {runs && runs.length > 0 ? (
+        <div className="w365-scroll">
+          <Table aria-label={t("History_Title", connector.name)} size="small">
+            <TableHeader>
+              <TableRow>
+                <TableHeaderCell>{t("History_Column_Started")}</TableHeaderCell>
+                <TableHeaderCell>{t("History_Column_Kind")}</TableHeaderCell>
+                <TableHeaderCell>{t("History_Column_Trigger")}</TableHeaderCell>
+                <TableHeaderCell>{t("History_Column_Status")}</TableHeaderCell>
+                <TableHeaderCell>{t("History_Column_Duration")}</TableHeaderCell>
+                <TableHeaderCell>{t("History_Column_Counts")}</TableHeaderCell>
+                <TableHeaderCell>
+                  <span className="w365-visually-hidden">{t("History_Column_Details")}</span>
+                </TableHeaderCell>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {runs.map((run) => (
+                <React.Fragment key={run.id}>
+                  <TableRow data-run-id={run.id} data-run-status={run.status}>
+                    <TableCell>{run.startedOn ? formatDate(run.startedOn) : ""}</TableCell>
+                    <TableCell>
+                      {run.kind}
+                      {run.dryRun ? ` (${t("History_DryRun")})` : ""}
+                    </TableCell>
+                    <TableCell>{run.trigger}</TableCell>
+                    <TableCell>
+                      <Badge appearance="tint" color={STATUS_COLOR[run.status] ?? "informative"}>
+                        {run.status}
+                      </Badge>
+                    </TableCell>
+                    <TableCell>{duration(run.durationMs)}</TableCell>
+                    <TableCell>
+                      <Text size={200}>{t("Run_Counts", run.created, run.updated, run.unchanged, run.failed)}</Text>
+                      {run.message ? (
+                        <Text size={200} block className="w365-clamp" title={run.message}>
+                          {run.message}
+                        </Text>
+                      ) : null}
+                    </TableCell>
+                    <TableCell>
+                      <Button
+                        size="small"
+                        aria-expanded={openRun === run.id}
+                        aria-controls={`w365-run-${run.id}`}
+                        onClick={() => void toggle(run)}
+                      >
+                        {openRun === run.id ? t("History_HideDetails") : t("History_ShowDetails")}
+                      </Button>
+                    </TableCell>
+                  </TableRow>
+                  {openRun === run.id ? (
+                    <TableRow>
+                      <TableCell colSpan={7} id={`w365-run-${run.id}`}>
+                        <RunDetail report={reports[run.id]} t={t} />
+                      </TableCell>
+                    </TableRow>
+                  ) : null}
+                </React.Fragment>
+              ))}
+            </TableBody>
+          </Table>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+function RunDetail(props: { report: RunReportView | "loading" | { failed: string } | undefined; t: Localize }): React.ReactElement {
+  const { report, t } = props;
+  if (report === undefined || report === "loading") return <Spinner size="tiny" label={t("Integrations_Loading")} />;
+  if ("failed" in report) return <Text role="alert">{t("History_ReportFailed", report.failed)}</Text>;
+  const counts = Object.entries(report.counts)
+    .filter(([, n]) => n > 0)
+    .map(([action, n]) => `${action}: ${n}`)
+    .join(", ");
+  return (
+    <div data-testid="run-detail">
+      {counts ? <Text block>{t("History_Outcomes", counts)}</Text> : null}
+      {report.errors.map((e, i) => (
+        <Text block key={i} style={{ color: "var(--colorPaletteRedForeground1)" }}>
+          {e}
+        </Text>
+      ))}
+      {report.entries.length === 0 ? (
+        <Text block>{t("History_NoChanges")}</Text>
+      ) : (
+        <Table size="extra-small" aria-label={t("History_DetailTitle")}>
+          <TableHeader>
+            <TableRow>
+              <TableHeaderCell>{t("History_Detail_Record")}</TableHeaderCell>
+              <TableHeaderCell>{t("History_Detail_Outcome")}</TableHeaderCell>
+              <TableHeaderCell>{t("History_Detail_Changes")}</TableHeaderCell>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {report.entries.map((entry, i) => (
+              <TableRow key={`${entry.entity}-${entry.key}-${i}`}>
+                <TableCell>
+                  <Text weight="semibold">{entry.name || entry.key}</Text>
+                  <Text size={200} block>
+                    {entry.entity}
+                  </Text>
+                </TableCell>
+                <TableCell>
+                  {entry.action}
+                  {entry.message ? (
+                    <Text size={200} block>
+                      {entry.message}
+                    </Text>
+                  ) : null}
+                </TableCell>
+                <TableCell>
+                  {entry.changes.map((c) => (
+                    <Text size={200} block key={c.column}>
+                      {t("History_Change", c.column, c.before || "—", c.after || "—")}
+                    </Text>
+                  ))}
+                </TableCell>
+              </TableRow>
+            ))}
+          </TableBody>
+        </Table>
+      )}
+      {report.omittedEntries > 0 ? <Text block>{t("History_Omitted", report.omittedEntries)}</Text> : null}
+    </div>
+  );
+}
