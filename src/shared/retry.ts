@@ -2,8 +2,7 @@
  * The one retry policy of the product; the Ion and Dataverse clients both call it, nothing else retries HTTP.
  *
  * - `shouldRetry` decides whether a failed attempt is tried again: network errors, 429, and 502/503/504;
- *   never 500 (both services answer it for faults a retry does
- *   not cure) nor any other 4xx; never past `maxAttempts`. A call that is not idempotent (Ion order and
+ *   never 500 (both services answer it for faults a retry does not cure) nor any other 4xx; never past `maxAttempts`. A call that is not idempotent (Ion order and
  *   customer POSTs) passes `idempotent: false` and is retried only where the server provably did no work:
  *   a connection never made, a 429, or a 503 that carries Retry-After.
  * - `delayBeforeRetryMs` picks the wait: the server's Retry-After (`parseRetryAfterMs`: delta-seconds or an
