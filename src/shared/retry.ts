@@ -1,13 +1,17 @@
 /**
- * The one retry policy of the product, shared by the Ion and Dataverse clients.
- * Small pure functions (shouldRetry, backoffMs, parseRetryAfterMs) plus one executor.
- * Rules: retry network errors, 429 and 502/503/504; 500 only where the caller says the service documents
- * it as transient (`retryInternalErrors`: Ion describes 500 as "services down", Dataverse answers it for
- * faults a retry does not cure) and only for idempotent calls; honour Retry-After; exponential backoff
- * with full jitter, capped, never below base.
- * Non-idempotent calls (Ion order POSTs) are never retried blindly: the caller passes
- * `idempotent: false`, so only failures where the server provably did no work retry (connect errors,
- * 429, and 503 with Retry-After).
+ * The one retry policy of the product; the Ion and Dataverse clients both call it, nothing else retries HTTP.
+ *
+ * - `shouldRetry` decides whether a failed attempt is tried again: network errors, 429, and 502/503/504;
+ *   500 only where the caller says the service documents it as transient (`retryInternalErrors`: Ion calls 500
+ *   "services down"; Dataverse answers it for faults a retry does not cure) and only for idempotent calls; never
+ *   another 4xx; never past `maxAttempts`. A call that is not idempotent (Ion order and customer POSTs) passes
+ *   `idempotent: false` and is retried only where the server provably did no work:
+ *   a connection never made, a 429, or a 503 that carries Retry-After.
+ * - `delayBeforeRetryMs` picks the wait: the server's Retry-After (`parseRetryAfterMs`: delta-seconds or an
+ *   HTTP date), capped at `maxRetryAfterMs`; otherwise `backoffMs`, exponential with full jitter, uniform
+ *   in [base, min(maxDelayMs, base * 2^(attempt-1))].
+ * - `withRetry` runs an attempt function under these rules and rethrows the last error unchanged.
+ * Rules and sources: src/shared/README.md (Retry policy).
  */
 export interface RetryOptions {
   maxAttempts: number;

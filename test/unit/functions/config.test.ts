@@ -51,11 +51,17 @@ describe("loadConfig", () => {
   });
 
   it("never echoes a secret in its errors", () => {
+    const env = { ...base, WEBHOOK_KEY: "wk-secret-999", DATAVERSE_TOKEN: "tok-secret-999", AZURE_CLIENT_SECRET: "sec-secret-999" };
+    let caught: unknown;
     try {
-      loadConfig({ ...base, WEBHOOK_KEY: "short", DATAVERSE_TOKEN: "tok-secret-999", AZURE_CLIENT_SECRET: "sec-secret-999" });
-      throw new Error("expected a failure");
+      loadConfig(env);
     } catch (error) {
-      expect(String(error)).not.toMatch(/secret-999/);
+      caught = error;
     }
+    // The refusal itself is asserted, so a loadConfig that stopped throwing fails here instead of passing.
+    expect(caught).toBeInstanceOf(ConfigError);
+    const error = caught as ConfigError;
+    expect(error.message).toMatch(/WEBHOOK_KEY must be at least 16 characters/);
+    expect(`${String(error)} ${JSON.stringify(error)} ${error.userMessage}`).not.toMatch(/secret-999/);
   });
 });

@@ -102,6 +102,35 @@ describe("syncProviderAccounts / syncSubscriptions", () => {
     expect(queued[0]).toMatchObject({ kind: "subscriptions", providerAccountId: PROVIDER_ACCOUNT_ID, trigger: "workflow" });
   });
 
+  it("marks a call made inside another operation (a ParentContext, at any depth) as a workflow, and a direct call as manual", async () => {
+    const direct = recordingDeps();
+    await dispatch(ctxOf({ ...syncAccountsContext({ RequestId: "direct-1" }), Depth: 1, ParentContext: null }), direct.deps);
+    expect(direct.queued[0]).toMatchObject({ kind: "accounts", trigger: "manual" });
+    expect(direct.calls[0]?.args).toMatchObject({ trigger: "manual" });
+
+    // A classic workflow or plug-in that calls the API hands its own context down as the parent; the
+    // delivery's Depth alone does not always show it.
+    const nested = recordingDeps();
+    const parent = remoteContext({ message: "Update", entity: "account", id: ACCOUNT_ID });
+    await dispatch(ctxOf({ ...syncAccountsContext({ RequestId: "nested-1" }), Depth: 1, ParentContext: parent }), nested.deps);
+    expect(nested.queued[0]).toMatchObject({ kind: "accounts", trigger: "workflow" });
+    expect(nested.calls[0]?.args).toMatchObject({ trigger: "workflow" });
+  });
+
+  it("marks a verify started from inside a workflow as a workflow", async () => {
+    const nested = recordingDeps();
+    const parent = remoteContext({ message: "Update", entity: "account", id: ACCOUNT_ID });
+    await dispatch(ctxOf({ ...verifyContext(), Depth: 1, ParentContext: parent }), nested.deps);
+    expect(nested.calls).toStrictEqual([
+      expect.objectContaining({ fn: "runVerify", args: expect.objectContaining({ trigger: "workflow" }) }),
+    ]);
+    const direct = recordingDeps();
+    await dispatch(ctxOf({ ...verifyContext(), Depth: 1, ParentContext: null }), direct.deps);
+    expect(direct.calls).toStrictEqual([
+      expect.objectContaining({ fn: "runVerify", args: expect.objectContaining({ trigger: "manual" }) }),
+    ]);
+  });
+
   it("refuses a second identical sync while one is running", async () => {
     const now = new Date().toISOString();
     const { deps, calls, queued } = recordingDeps({

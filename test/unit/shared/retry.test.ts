@@ -1,4 +1,15 @@
-import { DEFAULT_RETRY, networkCodeOf, NOT_SENT_NETWORK_CODES, shouldRetry } from "../../../src/shared/retry";
+import {
+  type AttemptOutcome,
+  backoffMs,
+  DEFAULT_RETRY,
+  delayBeforeRetryMs,
+  networkCodeOf,
+  NOT_SENT_NETWORK_CODES,
+  parseRetryAfterMs,
+  type RetryOptions,
+  shouldRetry,
+  withRetry,
+} from "../../../src/shared/retry";
 
 describe("networkCodeOf", () => {
   it("reads an axios/Node error's own code", () => {
@@ -27,6 +38,195 @@ describe("NOT_SENT_NETWORK_CODES", () => {
     for (const code of NOT_SENT_NETWORK_CODES) expect(shouldRetry({ networkCode: code }, 1, DEFAULT_RETRY, false)).toBe(true);
     expect(NOT_SENT_NETWORK_CODES.has("ECONNRESET")).toBe(false);
     expect(shouldRetry({ networkCode: "ECONNRESET" }, 1, DEFAULT_RETRY, false)).toBe(false);
+  });
+});
+
+const POLICY: RetryOptions = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
+
+describe("shouldRetry", () => {
+  it.each([
+    [429, true, true],
+    [429, false, true],
+    [502, true, true],
+    [502, false, false],
+    [503, true, true],
+    [503, false, false],
+    [504, true, true],
+    [504, false, false],
+    [500, true, false],
+    [400, true, false],
+    [401, true, false],
+    [404, true, false],
+    [409, true, false],
+  ])("status %i (idempotent %s) retries: %s", (status, idempotent, expected) => {
+    expect(shouldRetry({ status }, 1, POLICY, idempotent)).toBe(expected);
+  });
+
+  it("retries a non-idempotent 503 only when the server said when to come back (Retry-After)", () => {
+    expect(shouldRetry({ status: 503, retryAfterMs: 0 }, 1, POLICY, false)).toBe(true);
+    expect(shouldRetry({ status: 503 }, 1, POLICY, false)).toBe(false);
+    expect(shouldRetry({ status: 502, retryAfterMs: 1000 }, 1, POLICY, false)).toBe(false);
+  });
+
+  it("retries ambiguous network failures only for idempotent calls, and an unknown code like an ambiguous one", () => {
+    for (const networkCode of ["ECONNRESET", "ETIMEDOUT", "EPIPE", "UND_ERR_SOCKET", "", "ESOMETHINGNEW"]) {
+      expect(shouldRetry({ networkCode }, 1, POLICY, true)).toBe(true);
+      expect(shouldRetry({ networkCode }, 1, POLICY, false)).toBe(false);
+    }
+    expect(shouldRetry({}, 1, POLICY, true)).toBe(true);
+    expect(shouldRetry({}, 1, POLICY, false)).toBe(false);
+  });
+
+  it("stops at the last attempt whatever the outcome", () => {
+    expect(shouldRetry({ status: 503 }, POLICY.maxAttempts - 1, POLICY, true)).toBe(true);
+    expect(shouldRetry({ status: 503 }, POLICY.maxAttempts, POLICY, true)).toBe(false);
+    expect(shouldRetry({ status: 429 }, POLICY.maxAttempts, POLICY, true)).toBe(false);
+    expect(shouldRetry({ networkCode: "ECONNREFUSED" }, POLICY.maxAttempts, POLICY, false)).toBe(false);
+  });
+});
+
+describe("backoffMs", () => {
+  const top = () => 1 - Number.EPSILON;
+  it("doubles its ceiling with each attempt (full jitter at the top of the range)", () => {
+    expect([1, 2, 3, 4, 5, 6].map((attempt) => backoffMs(attempt, POLICY, top))).toStrictEqual([100, 200, 400, 800, 1600, 3200]);
+  });
+
+  it("never waits less than the base, whatever the jitter", () => {
+    for (const attempt of [1, 2, 5, 10]) expect(backoffMs(attempt, POLICY, () => 0)).toBe(POLICY.baseDelayMs);
+  });
+
+  it("spreads uniformly between the base and the ceiling", () => {
+    expect(backoffMs(3, POLICY, () => 0.5)).toBe(250);
+    expect(backoffMs(4, POLICY, () => 0.25)).toBe(275);
+  });
+
+  it("is capped at maxDelayMs, even for attempt numbers far past the cap", () => {
+    expect(backoffMs(8, POLICY, top)).toBe(10_000);
+    expect(backoffMs(60, POLICY, top)).toBe(10_000);
+    expect(backoffMs(1100, POLICY, () => 0.5)).toBe(POLICY.baseDelayMs + Math.round(0.5 * (POLICY.maxDelayMs - POLICY.baseDelayMs)));
+  });
+
+  it("treats attempt 0 like the first attempt", () => {
+    expect(backoffMs(0, POLICY, top)).toBe(100);
+  });
+});
+
+describe("parseRetryAfterMs", () => {
+  const now = Date.parse("2026-11-27T10:00:00Z");
+
+  it("reads delta-seconds, whole or fractional, as milliseconds", () => {
+    expect(parseRetryAfterMs("120", now)).toBe(120_000);
+    expect(parseRetryAfterMs(" 2 ", now)).toBe(2000);
+    expect(parseRetryAfterMs("1.5", now)).toBe(1500);
+    expect(parseRetryAfterMs(0, now)).toBe(0);
+    expect(parseRetryAfterMs(3, now)).toBe(3000);
+  });
+
+  it("reads an HTTP date as the time left until it", () => {
+    expect(parseRetryAfterMs("Fri, 27 Nov 2026 10:00:30 GMT", now)).toBe(30_000);
+    expect(parseRetryAfterMs("Fri, 27 Nov 2026 10:02:00 GMT", now)).toBe(120_000);
+  });
+
+  it("waits zero, not a negative time, for an HTTP date already past", () => {
+    expect(parseRetryAfterMs("Fri, 27 Nov 2026 09:59:00 GMT", now)).toBe(0);
+  });
+
+  it("gives undefined for an absent or unreadable header", () => {
+    for (const header of [undefined, null, "", "soon", "1e3"]) expect(parseRetryAfterMs(header, now)).toBeUndefined();
+  });
+});
+
+describe("delayBeforeRetryMs", () => {
+  it("follows Retry-After over backoff, capped at maxRetryAfterMs", () => {
+    expect(delayBeforeRetryMs({ status: 429, retryAfterMs: 7000 }, 1, POLICY, () => 0)).toBe(7000);
+    expect(delayBeforeRetryMs({ status: 429, retryAfterMs: 0 }, 3, POLICY, () => 0.9)).toBe(0);
+    expect(delayBeforeRetryMs({ status: 429, retryAfterMs: 10 * 60_000 }, 1, POLICY)).toBe(POLICY.maxRetryAfterMs);
+  });
+
+  it("backs off when the server gave no Retry-After", () => {
+    expect(delayBeforeRetryMs({ status: 503 }, 3, POLICY, () => 0.5)).toBe(250);
+  });
+});
+
+describe("withRetry", () => {
+  const httpError = (status: number, retryAfterMs?: number) => Object.assign(new Error(`HTTP ${status}`), { status, retryAfterMs });
+  const classify = (error: unknown): AttemptOutcome => {
+    const e = error as { status?: number; retryAfterMs?: number; code?: string };
+    if (e.status === undefined) return { networkCode: e.code ?? "" };
+    return e.retryAfterMs === undefined ? { status: e.status } : { status: e.status, retryAfterMs: e.retryAfterMs };
+  };
+
+  it("retries a 503 until it succeeds, sleeping the backoff between attempts and reporting each retry", async () => {
+    const sleeps: number[] = [];
+    const retries: string[] = [];
+    let calls = 0;
+    const result = await withRetry(
+      async (attempt) => {
+        calls++;
+        if (attempt < 3) throw httpError(503);
+        return `ok on ${attempt}`;
+      },
+      classify,
+      POLICY,
+      true,
+      {
+        sleep: async (ms) => void sleeps.push(ms),
+        random: () => 1 - Number.EPSILON,
+        onRetry: (info) => retries.push(`${info.attempt}/${info.maxAttempts} after ${info.delayMs}ms (${info.outcome.status})`),
+      },
+    );
+    expect(result).toBe("ok on 3");
+    expect(calls).toBe(3);
+    expect(sleeps).toStrictEqual([100, 200]);
+    expect(retries).toStrictEqual(["1/6 after 100ms (503)", "2/6 after 200ms (503)"]);
+  });
+
+  it("waits what Retry-After says", async () => {
+    const sleeps: number[] = [];
+    await withRetry(
+      async (attempt) => {
+        if (attempt === 1) throw httpError(429, 4000);
+        return "ok";
+      },
+      classify,
+      POLICY,
+      false,
+      { sleep: async (ms) => void sleeps.push(ms) },
+    );
+    expect(sleeps).toStrictEqual([4000]);
+  });
+
+  it("rethrows the last error unchanged after maxAttempts, and a 500 at once", async () => {
+    let calls = 0;
+    const last = httpError(503);
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw calls === POLICY.maxAttempts ? last : httpError(503);
+        },
+        classify,
+        POLICY,
+        true,
+        { sleep: async () => undefined },
+      ),
+    ).rejects.toBe(last);
+    expect(calls).toBe(POLICY.maxAttempts);
+
+    calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw httpError(500);
+        },
+        classify,
+        POLICY,
+        true,
+        { sleep: async () => undefined },
+      ),
+    ).rejects.toThrow("HTTP 500");
+    expect(calls).toBe(1);
   });
 });
 

@@ -1,4 +1,6 @@
-import { type CommandDeps, describeRun, runSync, runVerify } from "../../../webresources/commands";
+import { XrmMockGenerator } from "xrm-mock";
+
+import { type CommandDeps, describeRun, runSync, runVerify, syncAccounts, syncSubscriptions, verify } from "../../../webresources/commands";
 import { FakeCustomApis, FakeRecords, paramValues } from "./fakes";
 
 const CONN = "22222222-2222-4222-8222-222222222222";
@@ -85,5 +87,62 @@ describe("W365.StreamOne.Commands", () => {
         message: "Ion returned 503",
       }),
     ).toStrictEqual({ level: "ERROR", message: "Sync Subscriptions failed. Ion returned 503" });
+  });
+});
+
+describe("W365.StreamOne.Commands on the connector form", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  /** An existing connector's form as Xrm shows it; `edited` types a new name without saving. */
+  function connectorForm(o: { edited: boolean; id?: string | null }) {
+    XrmMockGenerator.initialise({ entity: { id: `{${CONN.toUpperCase()}}`, entityName: "w365_providerconnection" } });
+    XrmMockGenerator.Attribute.createString({ name: "w365_name", value: "Main" });
+    if (o.edited) XrmMockGenerator.getFormContext().getAttribute("w365_name")?.setValue("Main (renamed)");
+    const form = XrmMockGenerator.getFormContext();
+    const notes: string[] = [];
+    jest.spyOn(form.ui, "setFormNotification").mockImplementation((message: string, level: Xrm.FormNotificationLevel) => {
+      notes.push(`${level}: ${message}`);
+      return true;
+    });
+    const executed = jest.spyOn(Xrm.WebApi.online, "execute");
+    const read = jest.spyOn(Xrm.WebApi, "retrieveRecord");
+    const refreshed = jest.spyOn(form.data, "refresh").mockResolvedValue(undefined as never);
+    if (o.id === null) jest.spyOn(form.data.entity, "getId").mockReturnValue("");
+    return { form, notes, executed, read, refreshed };
+  }
+
+  it.each([
+    ["Verify Connectivity", verify],
+    ["Sync Provider Accounts", syncAccounts],
+    ["Sync Subscriptions", syncSubscriptions],
+  ])(
+    "%s refuses to run while the form has unsaved changes, and neither calls Dataverse nor refreshes (which would discard them)",
+    async (_, command) => {
+      const { form, notes, executed, read, refreshed } = connectorForm({ edited: true });
+      expect(form.data.entity.getIsDirty()).toBe(true);
+      await command(form);
+      expect(notes).toStrictEqual(["WARNING: Save your changes before running this command."]);
+      expect(executed).not.toHaveBeenCalled();
+      expect(read).not.toHaveBeenCalled();
+      expect(refreshed).not.toHaveBeenCalled();
+      expect(form.getAttribute("w365_name")?.getValue()).toBe("Main (renamed)");
+    },
+  );
+
+  it("asks for a first save on a connector that was never saved", async () => {
+    const { form, notes, executed } = connectorForm({ edited: false, id: null });
+    await verify(form);
+    expect(notes).toStrictEqual(["WARNING: Save the connector first."]);
+    expect(executed).not.toHaveBeenCalled();
+  });
+
+  it("runs on a saved, unchanged form and refreshes it afterwards", async () => {
+    const { form, notes, read, refreshed } = connectorForm({ edited: false });
+    read.mockRejectedValue(new Error("The connector is deactivated."));
+    await verify(form);
+    expect(read).toHaveBeenCalled();
+    expect(notes[0]).toBe("INFO: Verifying connectivity…");
+    expect(notes.at(-1)).toMatch(/^ERROR: Verification failed: .*deactivated/);
+    expect(refreshed).toHaveBeenCalledWith(false);
   });
 });

@@ -100,6 +100,25 @@ describe("W365.StreamOne.ConnectorForm", () => {
     expect(attr("w365_refreshtokensavedon")?.getValue()).toBeFalsy();
   });
 
+  it("on an existing connector a secret the admin cleared is refused, and only the secret typed anew is stamped", () => {
+    setUpForm({ w365_name: "Main", w365_apikey: "k", w365_ionaccountid: "42", w365_country: "US", w365_currencycode: "USD" }, 2);
+    onLoad(XrmMockGenerator.getEventContext());
+    attr("w365_refreshtoken")?.setValue(""); // cleared by the admin: dirty and blank
+    const refused = saveContext();
+    onSave(refused.context);
+    expect(refused.prevented()).toBe(true);
+    expect(notification("w365_refreshtoken")).toBe("Refresh Token is required.");
+    expect(notification("w365_apisecret")).toBeUndefined();
+
+    attr("w365_refreshtoken")?.setValue("rt-new-1");
+    const now = new Date("2026-11-27T09:00:00Z");
+    const accepted = saveContext();
+    onSave(accepted.context, () => now);
+    expect(accepted.prevented()).toBe(false);
+    expect(attr("w365_refreshtokensavedon")?.getValue()).toStrictEqual(now);
+    expect(attr("w365_apisecretsavedon")?.getValue()).toBeFalsy();
+  });
+
   it("validates a field as soon as it changes", () => {
     setUpForm({}, 1);
     onLoad(XrmMockGenerator.getEventContext());
