@@ -22,6 +22,9 @@ import { checkBasic, v1GetCustomer, v1ListCustomers, v1Unauthorized } from "./v1
 const MAX_BODY_BYTES = 1_048_576;
 const MAX_LOG_ENTRIES = 200_000;
 
+/** The position-paged lists a change between two page reads can shift. */
+export type PagedList = "customers" | "subscriptions";
+
 export interface ServerDeps {
   store: IonStore;
   auth: TokenAuthority;
@@ -32,6 +35,8 @@ export interface ServerDeps {
   maxPageSize: number;
   unauthorizedStatus: 401 | 403;
   logger: Logger;
+  /** Called after a page of a list was rendered, before it is sent (the control API's afterNextPage). */
+  afterListPage?: (list: PagedList) => void;
   /** Handles /__control/*; returns undefined for unknown control paths. */
   control: (
     method: string,
@@ -259,8 +264,11 @@ export class SimServer {
     const C = route.params.C as string;
     const ok = (body: Record<string, unknown>): HandlerResult => ({ status: 200, body });
     switch (route.template) {
-      case "GET /api/v3/accounts/{A}/customers":
-        return ok(api.listCustomers(ctx, q));
+      case "GET /api/v3/accounts/{A}/customers": {
+        const page = api.listCustomers(ctx, q);
+        this.deps.afterListPage?.("customers");
+        return ok(page);
+      }
       case "POST /api/v3/accounts/{A}/customers":
         return ok(api.createCustomer(ctx, parseJson(raw, contentType)));
       case "GET /api/v3/accounts/{A}/customers/{C}":
@@ -271,8 +279,11 @@ export class SimServer {
         return ok(api.cloudProfiles(ctx, C, q));
       case "GET /api/v3/accounts/{A}/customers/{C}/cloudProfile":
         return ok(api.legacyCloudProfile(ctx, C, q));
-      case "GET /api/v3/accounts/{A}/subscriptions":
-        return ok(api.listSubscriptions(ctx, q));
+      case "GET /api/v3/accounts/{A}/subscriptions": {
+        const page = api.listSubscriptions(ctx, q);
+        this.deps.afterListPage?.("subscriptions");
+        return ok(page);
+      }
       case "GET /api/v3/accounts/{A}/customers/{C}/subscriptions/{S}":
         return ok(api.getSubscription(ctx, C, route.params.S as string));
       case "GET /api/v3/accounts/{A}/orders":
