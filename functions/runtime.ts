@@ -26,6 +26,7 @@ export const syncEngine: SyncEngine<SyncDeps> = {
   mapProviderAccount: (deps, o) => sync.mapProviderAccount(deps, o),
   runOutboundForSubscription: (deps, o) => sync.runOutboundForSubscription(deps, o),
   runKeepAlive: (deps, o) => sync.runKeepAlive(deps, o),
+  reopenMatchingForDeletedAccount: (deps, o) => sync.reopenMatchingForDeletedAccount(deps, o),
 };
 
 export interface Identity {

@@ -21,6 +21,8 @@ export interface SyncEngine<D = unknown> {
   mapProviderAccount(deps: D, o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult>;
   runOutboundForSubscription(deps: D, o: { subscriptionId: string; trigger: Trigger }): Promise<unknown>;
   runKeepAlive(deps: D, o?: { now?: number; staleSyncMs?: number }): Promise<unknown>;
+  /** A Work 365 account was deleted: its mapped and suggested provider accounts go back to matching. */
+  reopenMatchingForDeletedAccount(deps: D, o: { accountId: string; accountName?: string }): Promise<{ message: string }>;
 }
 
 /** The Dataverse reads the handlers make before handing work to the engine (a DataverseClient satisfies it). */

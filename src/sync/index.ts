@@ -40,6 +40,8 @@ export {
   TokenLeaseLostError,
   TokenLeaseTimeoutError,
 } from "./errors";
+export type { AccountDeletedResult, ReopenedProviderAccount } from "./accountDeleted";
+export { reopenMatchingForDeletedAccount } from "./accountDeleted";
 export type { KeepAliveEntry, KeepAliveReport } from "./keepAlive";
 export { runKeepAlive } from "./keepAlive";
 export type { MapAction, MapResult } from "./mapActions";

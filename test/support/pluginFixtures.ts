@@ -207,6 +207,10 @@ export function recordingDeps(
     mapProviderAccount: async (_d, o) => (calls.push({ fn: "mapProviderAccount", args: o }), rows.mapResult ?? appliedMapResult(o)),
     runOutboundForSubscription: async (_d, o) => (calls.push({ fn: "runOutboundForSubscription", args: o }), { status: "sent" }),
     runKeepAlive: async (_d, o) => (calls.push({ fn: "runKeepAlive", args: o }), { rotated: 0 }),
+    reopenMatchingForDeletedAccount: async (_d, o) => (
+      calls.push({ fn: "reopenMatchingForDeletedAccount", args: o }),
+      { message: "Matching re-opened for 0 provider accounts." }
+    ),
   };
   const connection =
     rows.connection === undefined
