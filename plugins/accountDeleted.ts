@@ -10,7 +10,8 @@ import { type HandlerOutcome, type PluginDeps, WebhookRefusedError } from "./typ
 
 export async function accountDeleted<D>(ctx: WebhookContext, deps: PluginDeps<D>): Promise<HandlerOutcome> {
   const image = ctx.preEntityImages.PreImage;
-  const accountId = (image && getGuid(image.attributes, "accountid")) ?? (ctx.target?.kind === "entityReference" ? ctx.target.id : undefined);
+  const accountId =
+    (image && getGuid(image.attributes, "accountid")) ?? (ctx.target?.kind === "entityReference" ? ctx.target.id : undefined);
   if (!accountId) {
     throw new WebhookRefusedError(
       "WEBHOOK_NO_TARGET",

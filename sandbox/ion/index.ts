@@ -28,8 +28,8 @@ import type {
 export { ACCESS_TOKEN_TTL_S, INVALID_REFRESH_TOKEN_ERROR, REFRESH_TOKEN_TTL_S } from "./auth";
 export { CATALOG, catalogEntries, findCatalogEntry } from "./catalog";
 export { type CrmAccount, type CrmAccountWithTruth, type CrmMatchKind, generateCrmAccounts, generateDataset } from "./dataset";
-export * from "./types";
 export type { PagedList } from "./server";
+export * from "./types";
 
 export interface SubscriptionPatch {
   quantity?: number;
@@ -162,7 +162,8 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     addSubscription: (customerId, s) => store.addSubscription(customerId, s),
     removeCustomer: (id, mode) => store.removeCustomer(id, mode),
     afterNextPage: (list, change, page = 1) => {
-      if (!Number.isInteger(page) || page < 1) throw new SimApiError("INVALID_ARGUMENT", `afterNextPage: page must be a whole number >= 1, got ${page}`);
+      if (!Number.isInteger(page) || page < 1)
+        throw new SimApiError("INVALID_ARGUMENT", `afterNextPage: page must be a whole number >= 1, got ${page}`);
       pageHooks.push({ list, change, remaining: page });
     },
     processOrders: (o) => store.processOrders(o),

@@ -29,6 +29,8 @@ import { HeldSubscription, loadExistingSubscriptions, runSubscriptionsPhase } fr
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 import { BatchWriter } from "./writer";
 
+export type { AccountDeletedResult, ReopenedProviderAccount } from "./accountDeleted";
+export { reopenMatchingForDeletedAccount } from "./accountDeleted";
 export { resolveConnection, statusLabel } from "./connection";
 export type { ConnectionRecord, SyncDeps, SyncHooks } from "./context";
 export {
@@ -40,8 +42,6 @@ export {
   TokenLeaseLostError,
   TokenLeaseTimeoutError,
 } from "./errors";
-export type { AccountDeletedResult, ReopenedProviderAccount } from "./accountDeleted";
-export { reopenMatchingForDeletedAccount } from "./accountDeleted";
 export type { KeepAliveEntry, KeepAliveReport } from "./keepAlive";
 export { runKeepAlive } from "./keepAlive";
 export type { MapAction, MapResult } from "./mapActions";

@@ -10,15 +10,15 @@ import { ensureError, errorCode } from "../shared/errors";
 import { readAheadUntil } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
-import { confirmGone } from "./gone";
 import { SyncError } from "./errors";
+import { confirmGone } from "./gone";
 import type { CustomerLinks, LinkDecision } from "./links";
+import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
 import type { OutboundRow } from "./outbound/runner";
 import { PageCheckpoints } from "./pages";
 import { sameInstant } from "./rows/dates";
 import { toProviderSubscriptionRow } from "./rows/toProviderSubscriptionRow";
-import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
 import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
 import { BatchWriter } from "./writer";
@@ -203,7 +203,8 @@ export function packStoredSubscription(row: ExistingProviderSubscription): strin
 
 /** Pure: the slim row back from `packStoredSubscription` (absent values as null). */
 export function unpackStoredSubscription(packed: string): ExistingProviderSubscription {
-  const [hash, id, ionId, customerId, etag, quantity, status, autoRenew, cau, requestedAutoRenew, syncState, missingSince] = packed.split(SEP);
+  const [hash, id, ionId, customerId, etag, quantity, status, autoRenew, cau, requestedAutoRenew, syncState, missingSince] =
+    packed.split(SEP);
   const text = (v: string | undefined) => (v ? v : null);
   const bool = (v: string | undefined) => (v === "1" ? true : v === "0" ? false : null);
   const num = (v: string | undefined) => (v ? Number(v) : null);
@@ -382,7 +383,13 @@ export async function runSubscriptionsPhase(
       const sid = s.id;
       // Onto the version read only: a request saved after the read (412) keeps its baseline for the conflict check.
       const etag = row?.etagAtRead;
-      const op = { method: "PATCH" as const, entitySet: SETS.providerSubscription, key, body: built.body, ...(etag ? { ifMatch: etag } : {}) };
+      const op = {
+        method: "PATCH" as const,
+        entitySet: SETS.providerSubscription,
+        key,
+        body: built.body,
+        ...(etag ? { ifMatch: etag } : {}),
+      };
       writer.add(op, (result: BatchResult) => {
         if (!result.ok && result.status === 412 && etag) {
           report.add({ entity: "providersubscription", key: sid, name, action: "skipped", message: CHANGED_BY_ADMIN_MESSAGE });

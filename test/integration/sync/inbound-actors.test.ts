@@ -9,7 +9,7 @@
  */
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger } from "../../../src/shared/logger";
-import { mapProviderAccount, MappingStatus, runOutboundForSubscription, runSync, type SyncDeps, SyncState } from "../../../src/sync";
+import { MappingStatus, mapProviderAccount, runOutboundForSubscription, runSync, type SyncDeps, SyncState } from "../../../src/sync";
 import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/outboundWorld";
 import { all, startWorld, type World } from "../../support/syncWorld";
 import { seedCrmAccounts } from "../../support/world";
