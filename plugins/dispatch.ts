@@ -3,6 +3,7 @@
  * work, so a misregistered step shows up as a failed system job with a clear reason.
  */
 import { customApiNames, logicalNames } from "../src/schema";
+import { accountDeleted } from "./accountDeleted";
 import { connectionChanged } from "./connectionChanged";
 import type { WebhookContext } from "./context";
 import { mapProviderAccount } from "./mapProviderAccount";
@@ -26,6 +27,7 @@ export const ROUTES: readonly Route[] = [
   { message: "Update", entity: logicalNames.w365_providersubscription, handler: subscriptionChanged },
   { message: "Create", entity: logicalNames.w365_providerconnection, handler: connectionChanged },
   { message: "Update", entity: logicalNames.w365_providerconnection, handler: connectionChanged },
+  { message: "Delete", entity: logicalNames.account, handler: accountDeleted },
 ];
 
 /** Finds the handler for a context (message names compare case-insensitively, as Dataverse's do). */

@@ -13,7 +13,7 @@ import { SimApiError } from "./errors";
 import { FaultInjector } from "./faults";
 import type { HandlerResult } from "./oauth";
 import { renderSubscription } from "./render";
-import { SimServer } from "./server";
+import { type PagedList, SimServer } from "./server";
 import { IonStore, SimClock } from "./store";
 import type {
   FaultConfig,
@@ -29,6 +29,7 @@ import type {
 export { ACCESS_TOKEN_TTL_S, INVALID_REFRESH_TOKEN_ERROR, REFRESH_TOKEN_TTL_S } from "./auth";
 export { CATALOG, catalogEntries, findCatalogEntry } from "./catalog";
 export { type CrmAccount, type CrmAccountWithTruth, type CrmMatchKind, generateCrmAccounts, generateDataset } from "./dataset";
+export type { PagedList } from "./server";
 export * from "./types";
 
 export interface SubscriptionPatch {
@@ -56,6 +57,13 @@ export interface IonSimulatorControl {
   addSubscription(customerId: string, s?: Partial<SimSubscription>): SimSubscription;
   /** "delete" (default): gone from Ion with its subscriptions and orders; "inactive": customerStatus INACTIVE. */
   removeCustomer(id: string, mode?: "delete" | "inactive"): void;
+  /**
+   * Runs `change` once, right after the next page of `list` (the `page`-th from now, default 1) is rendered:
+   * a change landing between two page reads of a caller, placed deterministically. Ion pages customers with a
+   * page token and subscriptions with `pagination.offset` (README "Paging while records change"); both stand for a position in the
+   * list, so a record deleted there moves every later record one place up, and one of them is on no page.
+   */
+  afterNextPage(list: PagedList, change: () => void, page?: number): void;
   /** Pending orders to COMPLETED/ERROR (or one step with {step: true}); returns how many changed. */
   processOrders(options?: { step?: boolean }): number;
   failNextOrder(errors?: SimOrderError[]): void;
@@ -135,6 +143,14 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
   const credentials = { refreshToken: portal.refreshToken, apiKey: `ak_${randomSecret(12)}`, apiSecret: randomSecret(24) };
   const faults = new FaultInjector(options.faults, seed);
 
+  const pageHooks: { list: PagedList; change: () => void; remaining: number }[] = [];
+  const afterListPage = (list: PagedList) => {
+    for (const hook of pageHooks.filter((h) => h.list === list)) {
+      if (--hook.remaining > 0) continue;
+      pageHooks.splice(pageHooks.indexOf(hook), 1);
+      hook.change();
+    }
+  };
   const control: IonSimulatorControl = {
     now: () => clock.now(),
     advanceClock: (ms) => {
@@ -155,6 +171,11 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     addCustomer: (c) => store.addCustomer(c),
     addSubscription: (customerId, s) => store.addSubscription(customerId, s),
     removeCustomer: (id, mode) => store.removeCustomer(id, mode),
+    afterNextPage: (list, change, page = 1) => {
+      if (!Number.isInteger(page) || page < 1)
+        throw new SimApiError("INVALID_ARGUMENT", `afterNextPage: page must be a whole number >= 1, got ${page}`);
+      pageHooks.push({ list, change, remaining: page });
+    },
     processOrders: (o) => store.processOrders(o),
     failNextOrder: (errors) => store.failNextOrder(errors),
     setOrderReferenceEcho: (echo) => store.setOrderReferenceEcho(echo),
@@ -205,6 +226,7 @@ export async function startIonSimulator(options: IonSimulatorOptions = {}): Prom
     apiSecret: credentials.apiSecret,
     maxPageSize: options.maxPageSize ?? 1000,
     latency,
+    afterListPage,
     unauthorizedStatus: options.unauthorizedStatus ?? 401,
     logger,
     control: (method, path, query, body) => controlRoute(control, method, path, query, body),

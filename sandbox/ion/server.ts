@@ -23,6 +23,9 @@ import { checkBasic, v1GetCustomer, v1ListCustomers, v1ListMyInvoices, v1Unautho
 const MAX_BODY_BYTES = 1_048_576;
 const MAX_LOG_ENTRIES = 200_000;
 
+/** The position-paged lists a change between two page reads can shift. */
+export type PagedList = "customers" | "subscriptions";
+
 export interface ServerDeps {
   store: IonStore;
   auth: TokenAuthority;
@@ -35,6 +38,8 @@ export interface ServerDeps {
   logger: Logger;
   /** The latency model's layer; absent = answers as fast as the machine allows. */
   latency?: IonLatencyLayer;
+  /** Called after a page of a list was rendered, before it is sent (the control API's afterNextPage). */
+  afterListPage?: (list: PagedList) => void;
   /** Handles /__control/*; returns undefined for unknown control paths. */
   control: (
     method: string,
@@ -290,8 +295,11 @@ export class SimServer {
     const C = route.params.C as string;
     const ok = (body: Record<string, unknown>): HandlerResult => ({ status: 200, body });
     switch (route.template) {
-      case "GET /api/v3/accounts/{A}/customers":
-        return ok(api.listCustomers(ctx, q));
+      case "GET /api/v3/accounts/{A}/customers": {
+        const page = api.listCustomers(ctx, q);
+        this.deps.afterListPage?.("customers");
+        return ok(page);
+      }
       case "POST /api/v3/accounts/{A}/customers":
         return ok(api.createCustomer(ctx, parseJson(raw, contentType)));
       case "GET /api/v3/accounts/{A}/customers/{C}":
@@ -302,8 +310,11 @@ export class SimServer {
         return ok(api.cloudProfiles(ctx, C, q));
       case "GET /api/v3/accounts/{A}/customers/{C}/cloudProfile":
         return ok(api.legacyCloudProfile(ctx, C, q));
-      case "GET /api/v3/accounts/{A}/subscriptions":
-        return ok(api.listSubscriptions(ctx, q));
+      case "GET /api/v3/accounts/{A}/subscriptions": {
+        const page = api.listSubscriptions(ctx, q);
+        this.deps.afterListPage?.("subscriptions");
+        return ok(page);
+      }
       case "GET /api/v3/accounts/{A}/customers/{C}/subscriptions/{S}":
         return ok(api.getSubscription(ctx, C, route.params.S as string, q));
       case "GET /api/v3/accounts/{A}/orders":

@@ -5,7 +5,7 @@
  * secret and `authvalue` is write-only), and a step on a custom API's message must name that message by an
  * id Dataverse assigns when the API is created in each environment, so a zip can only carry an invented id.
  * `ensureWebhookRegistration` reads the message ids by name instead and creates or updates the endpoint, the
- * seven steps and the subscription step's pre-image. It is idempotent (rows have fixed ids; what already
+ * eight steps and their pre-images. It is idempotent (rows have fixed ids; what already
  * matches is left alone) and safe when two callers run it at once (a create that loses the race to the same
  * id reads "duplicate key" and updates the winner's row instead). It runs from `streamone-ion deploy` and,
  * for maker-portal or pipeline imports, from the functions app at start-up or `streamone-ion register-webhook`.
@@ -114,6 +114,21 @@ export const WEBHOOK_STEPS: readonly StepDef[] = [
       },
     ],
     description: "Asynchronous: places the requested change in Ion as an order.",
+  },
+  {
+    id: "0f3c6a5e-8d1b-5b7e-9a42-6c2d8e4f1a37",
+    name: `${WEBHOOK_SERVICE_ENDPOINT}: Delete of account`,
+    message: "Delete",
+    primaryEntity: "account",
+    serviceEndpointId: WEBHOOK_ENDPOINT.id,
+    stage: 40,
+    mode: 1,
+    rank: 1,
+    filteringAttributes: [],
+    asyncAutoDelete: true,
+    // A Delete carries only a reference to the row: the image is how the handler learns the id and the name.
+    images: [{ name: "PreImage", entityAlias: "PreImage", imageType: 0, attributes: ["accountid", "name"] }],
+    description: "Asynchronous: re-opens matching for the provider accounts mapped or suggested to the deleted account.",
   },
 ];
 

@@ -11,9 +11,10 @@ import { ensureError, errorCode } from "../shared/errors";
 import { mapPool, readAhead } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
+import { confirmGone } from "./gone";
 import type { LinkDecision } from "./links";
 import { AccountIndex, AccountRecord, matchCustomer, MatchDecision } from "./matching";
-import type { MappingTotals } from "./messages";
+import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE, type MappingTotals } from "./messages";
 import { PageCheckpoints } from "./pages";
 import { sameInstant } from "./rows/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./rows/toProviderAccountRow";
@@ -40,6 +41,8 @@ export interface ExistingProviderAccount {
   w365_matchscore?: number | null;
   w365_matchreason?: string | null;
   w365_missingsince?: string | null;
+  /** The row version this run read: its mapping decision is written only onto that version. */
+  "@odata.etag"?: string;
 }
 
 export interface ProviderAccountPlan {
@@ -410,7 +413,19 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     if (linkWaitsForWrite) mappingWritesPending = true;
     // A data-only update of a stored row leaves its link as it is; a new row or a new mapping counts once written.
     else links?.decide(c.id, linkNow(c.id));
-    writer.add({ method: "PATCH", entitySet: SETS.providerAccount, key, body: plan.body }, (result: BatchResult) => {
+    // A mapping decision is written only onto the row version it was made from: an admin's Map, Ignore or
+    // Unmap landing after the read answers 412 and stands. Data-only updates touch no mapping column.
+    const etag = row && plan.body.w365_mappingstatus !== undefined ? row["@odata.etag"] : undefined;
+    const op = { method: "PATCH" as const, entitySet: SETS.providerAccount, key, body: plan.body, ...(etag ? { ifMatch: etag } : {}) };
+    writer.add(op, (result: BatchResult) => {
+      if (!result.ok && result.status === 412 && etag) {
+        report.add({ ...entryBase, action: "skipped", message: CHANGED_BY_ADMIN_MESSAGE });
+        report.count(CHANGED_BY_ADMIN);
+        // Its state is now the admin's, unknown here: the next phase reads the mapping itself.
+        snapshotComplete = false;
+        links?.decide(c.id, null);
+        return;
+      }
       if (result.ok) {
         report.add({ ...entryBase, action });
         const id = row?.w365_provideraccountid ?? result.id;
@@ -432,8 +447,13 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   // Customers no longer in Ion: flagged, never deleted (their subscriptions and history stay).
   if (!o.providerAccountId) {
     const nowIso = new Date(clock.now()).toISOString();
-    for (const row of existing.values()) {
-      if (seen.has(String(row.w365_ioncustomerid)) || row.w365_missingsince) continue;
+    const unseen = [...existing.values()].filter((row) => !seen.has(String(row.w365_ioncustomerid)) && !row.w365_missingsince);
+    const gone = await confirmGone(ctx, run, unseen, (row) => ({
+      key: String(row.w365_ioncustomerid),
+      name: row.w365_name ?? undefined,
+      read: () => ion.customers.get(String(row.w365_ioncustomerid)),
+    }));
+    for (const row of gone) {
       const entry = {
         entity: "provideraccount" as const,
         key: String(row.w365_ioncustomerid),

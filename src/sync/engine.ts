@@ -6,6 +6,7 @@
  * interface.
  */
 import { type KeepAliveReport, runKeepAlive } from "../tokens/keepAlive";
+import { type AccountDeletedResult, reopenMatchingForDeletedAccount } from "./accountDeleted";
 import type { SyncDeps } from "./context";
 import { runOutboundForSubscription, runSync, type RunSyncOptions, startQueuedRun } from "./index";
 import { type MapAction, mapProviderAccount, type MapResult } from "./mapActions";
@@ -22,6 +23,8 @@ export interface Engine {
   mapProviderAccount(o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult>;
   runOutboundForSubscription(o: { subscriptionId: string; trigger: Trigger; dryRun?: boolean }): Promise<OutboundResult>;
   runKeepAlive(o?: { now?: number; maxTokenAgeMs?: number; staleSyncMs?: number; warnExpiryMs?: number }): Promise<KeepAliveReport>;
+  /** A Work 365 account was deleted: its mapped and suggested provider accounts go back to matching. */
+  reopenMatchingForDeletedAccount(o: { accountId: string; accountName?: string }): Promise<AccountDeletedResult>;
 }
 
 /** The real engine (src/sync) with `deps` bound once. */
@@ -33,5 +36,6 @@ export function bindEngine(deps: SyncDeps): Engine {
     mapProviderAccount: (o) => mapProviderAccount(deps, o),
     runOutboundForSubscription: (o) => runOutboundForSubscription(deps, o),
     runKeepAlive: (o) => runKeepAlive(deps, o),
+    reopenMatchingForDeletedAccount: (o) => reopenMatchingForDeletedAccount(deps, o),
   };
 }

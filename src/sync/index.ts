@@ -25,6 +25,8 @@ import { BatchWriter } from "./writer";
 export { DataverseTokenStore } from "../tokens";
 export type { KeepAliveEntry, KeepAliveReport } from "../tokens/keepAlive";
 export { runKeepAlive } from "../tokens/keepAlive";
+export type { AccountDeletedResult, ReopenedProviderAccount } from "./accountDeleted";
+export { reopenMatchingForDeletedAccount } from "./accountDeleted";
 export { resolveConnection, statusLabel } from "./connection";
 export type { ConnectionRecord, SyncDeps, SyncHooks } from "./context";
 export {

@@ -5,6 +5,13 @@
  */
 import type { Phase } from "./checkpoint";
 
+/**
+ * Report count and entry message of a row changed by someone else (an admin's Map / Ignore / Unmap or
+ * request, or another run) between this run's read and its write: the run's write is not made over it.
+ */
+export const CHANGED_BY_ADMIN = "changed-by-admin";
+export const CHANGED_BY_ADMIN_MESSAGE = "skipped: changed by an admin while this run was reading it (the next run looks at it again)";
+
 /** Mapping state of the connector's provider accounts (present in Ion) after an accounts phase. */
 export interface MappingTotals {
   /** Auto-mapped by this run. */
@@ -65,6 +72,8 @@ export function runMessage(o: RunMessageInput): string {
       active.length === 0 ? "outbound: nothing requested" : `outbound: ${active.map(([k, v]) => `${k} ${v}`).join(", ")}${attention}`,
     );
   }
+  if (n(CHANGED_BY_ADMIN) > 0)
+    parts.push(`${n(CHANGED_BY_ADMIN)} skipped: changed by an admin while the run was reading (the next run looks at them again)`);
   return `${parts.join("; ")}.`;
 }
 

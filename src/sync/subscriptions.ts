@@ -11,8 +11,10 @@ import { readAheadUntil } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import { SyncError } from "./errors";
+import { confirmGone } from "./gone";
 import { subscriptionPages } from "./ionPages";
 import type { CustomerLinks, LinkDecision } from "./links";
+import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
 import type { OutboundRow } from "./outbound/runner";
 import { PageCheckpoints } from "./pages";
@@ -47,6 +49,12 @@ export interface ExistingProviderSubscription extends OutboundRow {
   w365_contenthash?: string | null;
   w365_cancellationalloweduntil?: string | null;
   w365_missingsince?: string | null;
+  /**
+   * The row's ETag when this run read it: the run's write goes onto that version only (If-Match), so a
+   * request an admin saves meanwhile is neither cleared nor robbed of its conflict check. Not named
+   * `@odata.etag`: the outbound step re-reads rows whose ETag it does not hold itself.
+   */
+  etagAtRead?: string;
 }
 
 export interface MappedCustomer {
@@ -121,6 +129,7 @@ export async function loadMappedCustomers(
  * rows with a pending request or an order in flight keep everything, the outbound phase uses them.
  */
 function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: string }): ExistingProviderSubscription {
+  const etag = row["@odata.etag"];
   if (
     requestPending(row) ||
     row.w365_syncstate === SyncState.SentToIon ||
@@ -128,11 +137,14 @@ function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: stri
     row.w365_syncstate === SyncState.Error
   ) {
     delete row["@odata.etag"];
+    if (etag) row.etagAtRead = etag;
     return row;
   }
   return {
     w365_providersubscriptionid: row.w365_providersubscriptionid,
     w365_ionsubscriptionid: row.w365_ionsubscriptionid,
+    ...(row.w365_ioncustomerid ? { w365_ioncustomerid: row.w365_ioncustomerid } : {}),
+    ...(etag ? { etagAtRead: etag } : {}),
     w365_contenthash: row.w365_contenthash,
     w365_quantity: row.w365_quantity,
     w365_status: row.w365_status,
@@ -161,6 +173,8 @@ export function packStoredSubscription(row: ExistingProviderSubscription): strin
     row.w365_contenthash,
     row.w365_providersubscriptionid,
     row.w365_ionsubscriptionid,
+    row.w365_ioncustomerid,
+    row.etagAtRead,
     row.w365_status,
     row.w365_cancellationalloweduntil,
     row.w365_missingsince,
@@ -176,6 +190,8 @@ export function packStoredSubscription(row: ExistingProviderSubscription): strin
     row.w365_contenthash ?? "",
     row.w365_providersubscriptionid ?? "",
     row.w365_ionsubscriptionid ?? "",
+    row.w365_ioncustomerid ?? "",
+    row.etagAtRead ?? "",
     row.w365_quantity ?? "",
     row.w365_status ?? "",
     b(row.w365_autorenew),
@@ -188,13 +204,16 @@ export function packStoredSubscription(row: ExistingProviderSubscription): strin
 
 /** Pure: the slim row back from `packStoredSubscription` (absent values as null). */
 export function unpackStoredSubscription(packed: string): ExistingProviderSubscription {
-  const [hash, id, ionId, quantity, status, autoRenew, cau, requestedAutoRenew, syncState, missingSince] = packed.split(SEP);
+  const [hash, id, ionId, customerId, etag, quantity, status, autoRenew, cau, requestedAutoRenew, syncState, missingSince] =
+    packed.split(SEP);
   const text = (v: string | undefined) => (v ? v : null);
   const bool = (v: string | undefined) => (v === "1" ? true : v === "0" ? false : null);
   const num = (v: string | undefined) => (v ? Number(v) : null);
   return {
     w365_providersubscriptionid: id ?? "",
     w365_ionsubscriptionid: ionId ?? "",
+    ...(customerId ? { w365_ioncustomerid: customerId } : {}),
+    ...(etag ? { etagAtRead: etag } : {}),
     w365_contenthash: text(hash),
     w365_quantity: num(quantity),
     w365_status: text(status),
@@ -363,8 +382,20 @@ export async function runSubscriptionsPhase(
       const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);
       // The callback keeps only the id and name, not the Ion object (memory while writes are queued).
       const sid = s.id;
-      writer.add({ method: "PATCH", entitySet: SETS.providerSubscription, key, body: built.body }, (result: BatchResult) => {
-        if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action, ...returned });
+      // Onto the version read only: a request saved after the read (412) keeps its baseline for the conflict check.
+      const etag = row?.etagAtRead;
+      const op = {
+        method: "PATCH" as const,
+        entitySet: SETS.providerSubscription,
+        key,
+        body: built.body,
+        ...(etag ? { ifMatch: etag } : {}),
+      };
+      writer.add(op, (result: BatchResult) => {
+        if (!result.ok && result.status === 412 && etag) {
+          report.add({ entity: "providersubscription", key: sid, name, action: "skipped", message: CHANGED_BY_ADMIN_MESSAGE });
+          report.count(CHANGED_BY_ADMIN);
+        } else if (result.ok) report.add({ entity: "providersubscription", key: sid, name, action, ...returned });
         else
           report.add({
             entity: "providersubscription",
@@ -466,7 +497,7 @@ export async function runSubscriptionsPhase(
   // Ion's full list for this scope (the account, or the one customer) was read to the end, so a stored
   // row it did not return has vanished from Ion: flag it on the row (never deleted). A read that failed
   // part-way threw above and flags nothing.
-  const missing = flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
+  const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer });
   if (!o.dryRun) await writer.drain();
   await pageCheckpoints.settled();
   report.phase("subscriptions", {
@@ -494,20 +525,29 @@ export async function runSubscriptionsPhase(
  * `missing`, counted as `missing-subscription`), left as it is on later runs, cleared when Ion returns the
  * subscription again (in the upsert above).
  */
-function flagMissingSubscriptions(
+async function flagMissingSubscriptions(
   ctx: SyncContext,
   run: RunRecorder,
   o: { existing: StoredSubscriptions; seen: Set<string>; dryRun: boolean; writer: BatchWriter },
-): { total: number; flagged: number } {
+): Promise<{ total: number; flagged: number }> {
   const report = run.report;
   const nowIso = new Date(ctx.clock.now()).toISOString();
   let total = 0;
   let flagged = 0;
+  const unseen: [string, ExistingProviderSubscription][] = [];
   for (const [ionId, stored] of o.existing) {
     if (o.seen.has(ionId)) continue;
     const row = storedRow(stored)!;
     total++;
-    if (row.w365_missingsince) continue;
+    if (!row.w365_missingsince) unseen.push([ionId, row]);
+  }
+  // A row a direct read still finds slipped between two pages (a record before it was deleted meanwhile).
+  const gone = await confirmGone(ctx, run, unseen, ([ionId, row]) => ({
+    key: ionId,
+    name: row.w365_name ?? undefined,
+    read: row.w365_ioncustomerid ? () => ctx.ion.subscriptions.get(String(row.w365_ioncustomerid), ionId) : undefined,
+  }));
+  for (const [ionId, row] of gone) {
     flagged++;
     report.count("missing-subscription");
     const entry = {

@@ -244,6 +244,10 @@ export function recordingDeps(
       { subscriptionId: o.subscriptionId, outcome: "none", message: "No requested change to send." }
     ),
     runKeepAlive: async (o) => (calls.push({ fn: "runKeepAlive", args: o }), { at: new Date(0).toISOString(), connections: [] }),
+    reopenMatchingForDeletedAccount: async (o) => (
+      calls.push({ fn: "reopenMatchingForDeletedAccount", args: o }),
+      { accountId: o.accountId, message: "Matching re-opened for 0 provider accounts.", reopened: [] }
+    ),
   };
   const connection =
     rows.connection === undefined

@@ -142,20 +142,22 @@ describe("ensureWebhookRegistration", () => {
       expect(row._sdkmessageid_value).toBe(message!.sdkmessageid);
       expect(row._eventhandler_value).toBe(WEBHOOK_ENDPOINT.id);
     }
-    const withImage = WEBHOOK_STEPS.find((s) => s.images.length > 0)!;
     const images = await client.queryAll<{ sdkmessageprocessingstepimageid: string; attributes: string }>(
       "sdkmessageprocessingstepimages",
       {
         select: ["sdkmessageprocessingstepimageid", "attributes"],
       },
     );
-    expect(images).toStrictEqual([
-      {
-        sdkmessageprocessingstepimageid: stepImageId(withImage, withImage.images[0]!),
-        attributes: withImage.images[0]!.attributes.join(","),
+    const expected = WEBHOOK_STEPS.flatMap((step) =>
+      step.images.map((image) => ({
+        sdkmessageprocessingstepimageid: stepImageId(step, image),
+        attributes: image.attributes.join(","),
         "@odata.etag": expect.any(String),
-      },
-    ]);
+      })),
+    );
+    const byId = (a: { sdkmessageprocessingstepimageid: string }, b: { sdkmessageprocessingstepimageid: string }) =>
+      a.sdkmessageprocessingstepimageid.localeCompare(b.sdkmessageprocessingstepimageid);
+    expect([...images].sort(byId)).toStrictEqual(expected.sort(byId));
 
     const again = await ensureWebhookRegistration(client, { functionsUrl: "https://fn.example.net", webhookKey: KEY });
     expect(again.steps.map((s) => s.action)).toStrictEqual(WEBHOOK_STEPS.map(() => "unchanged"));

@@ -46,6 +46,11 @@ describe("stored subscription rows packed into one string (memory at scale, issu
     });
   });
 
+  it("keeps the Ion customer id (to confirm a missing row with a direct read) and the ETag read (the write's If-Match)", () => {
+    const row = slim({ w365_ioncustomerid: "303288", etagAtRead: 'W/"1234"' });
+    expect(unpackStoredSubscription(packStoredSubscription(row)!)).toStrictEqual(row);
+  });
+
   it("refuses values that would not round-trip (empty strings, the separator, non-finite numbers)", () => {
     expect(packStoredSubscription(slim({ w365_status: "" }))).toBeUndefined();
     expect(packStoredSubscription(slim({ w365_status: "a\u0001b" }))).toBeUndefined();
