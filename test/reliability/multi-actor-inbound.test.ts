@@ -62,7 +62,7 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
     wronglyFlaggedMissing: 0,
   };
   afterAll(() => {
-    // The figures test/reliability/multi-actor-inbound.md quotes.
+    // The figures test/reliability/multi-actor/inbound.md quotes.
     process.stdout.write(`multi-actor inbound figures: seeds ${SEEDS}, ${JSON.stringify(figures)}\n`);
   });
 

@@ -33,7 +33,7 @@ interface Figures {
 describe("multi-actor orders and admin decisions", () => {
   const figures: Figures = { runs: 0, intents: 0, orders: 0, maxOrdersPerIntent: 0, lastIntentsOrderedOnce: 0, decisionsLost: 0 };
   afterAll(() => {
-    // The figures the reliability report quotes (test/reliability/multi-actor-orders.md).
+    // The figures the reliability report quotes (test/reliability/multi-actor/orders.md).
     process.stdout.write(`multi-actor figures: seeds ${SEEDS}, ${JSON.stringify(figures)}\n`);
   });
 

@@ -5,7 +5,7 @@
  * must stay 0. Lease and save rules are also proven one by one: the lease is judged by Dataverse's clock,
  * is extended before the exchange and must cover it, a save succeeds while the row holds the token it
  * rotated from (even after the lease moved on), and a remembered rotation saved by the keep-alive sets the
- * connector back to Connected. Figures go to multi-actor-tokens.json (test/reliability/multi-actor-tokens.md).
+ * connector back to Connected. Figures go to multi-actor-tokens.json (test/reliability/multi-actor/tokens.md).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
