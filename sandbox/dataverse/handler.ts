@@ -66,7 +66,8 @@ export interface HandlerDeps {
   businessUnitId: string;
   logger: Logger;
   clock: Clock;
-  faults: { rate429: number; rate412: number; random: () => number };
+  /** `sets412`: only writes to these entity sets get injected 412s; absent = every If-Match write. */
+  faults: { rate429: number; rate412: number; sets412?: readonly string[]; random: () => number };
   importSolution(zip: Buffer): Promise<void>;
   /** How long an ImportSolutionAsync takes by `clock` (./importJob.ts). */
   importDurationMs: number;
@@ -363,8 +364,10 @@ export class Handler {
     return result;
   }
 
-  private maybeInject412(req: EmuRequest): void {
+  private maybeInject412(req: EmuRequest, meta: TableMeta): void {
     const ifMatch = header(req, "if-match");
+    const sets = this.d.faults.sets412;
+    if (sets && !sets.includes(meta.entitySet)) return;
     if (ifMatch && ifMatch !== "*" && this.d.faults.rate412 > 0 && this.d.faults.random() < this.d.faults.rate412) {
       throw new DataverseHttpError(
         412,
@@ -502,7 +505,7 @@ export class Handler {
     query: URLSearchParams,
     scope: RequestScope,
   ): Promise<EmuResponse> {
-    this.maybeInject412(req);
+    this.maybeInject412(req, meta);
     const prefs = this.prefs(req);
     const body = parseJsonBody(req.body);
     const select = parseSelect(query.get("$select") ?? undefined);
@@ -539,7 +542,7 @@ export class Handler {
   }
 
   private async remove(meta: TableMeta, key: KeySegment, req: EmuRequest, scope: RequestScope): Promise<EmuResponse> {
-    this.maybeInject412(req);
+    this.maybeInject412(req, meta);
     const ifMatch = header(req, "if-match");
     await this.write(scope, async () => {
       const found = this.d.records.locate(meta, key);

@@ -40,8 +40,12 @@ export interface DataverseEmulatorOptions {
   orgName?: string;
   /** Dataverse service protection limits; disabled by default (tests), the sandbox enables them. */
   serviceProtection?: ServiceProtectionOptions;
-  /** Injected throttling (429) and version conflicts (412 on If-Match writes), reproducible with `seed`. */
-  faults?: { rate429?: number; rate412?: number; seed?: number };
+  /**
+   * Injected throttling (429) and version conflicts (412 on If-Match writes), reproducible with `seed`. An
+   * injected 412 plays another writer changing the row: `sets412` limits it to the entity sets where a test
+   * wants that writer (absent = every If-Match write).
+   */
+  faults?: { rate429?: number; rate412?: number; sets412?: readonly string[]; seed?: number };
   /** The latency model (sandbox/latency.ts): each request costs real time and answers `x-ms-dop-hint`; off when absent. */
   latency?: DataverseLatency;
   /** Webhook timeout, 60 000 ms like Dataverse. */
@@ -390,7 +394,12 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     businessUnitId,
     logger,
     clock,
-    faults: { rate429: options.faults?.rate429 ?? 0, rate412: options.faults?.rate412 ?? 0, random: faultRandom },
+    faults: {
+      rate429: options.faults?.rate429 ?? 0,
+      rate412: options.faults?.rate412 ?? 0,
+      ...(options.faults?.sets412 ? { sets412: options.faults.sets412 } : {}),
+      random: faultRandom,
+    },
     importSolution,
     importDurationMs: options.importDurationMs ?? 0,
     latency,

@@ -15,7 +15,7 @@
  *   from (re-read on 412). That holds even if the lease moved to a holder that has not exchanged: that
  *   holder's extension then fails on the ETag, it re-reads, and finds the new token.
  */
-import { DataverseApiError, DataverseClient, DataverseConcurrencyError } from "../dataverse";
+import { DataverseApiError, DataverseClient, DataverseConcurrencyError, DataverseThrottledError } from "../dataverse";
 import { Clock, systemClock } from "../shared/clock";
 import { registerSecret } from "../shared/redact";
 import { AttemptOutcome, backoffMs, DEFAULT_RETRY, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
@@ -33,6 +33,8 @@ export const DEFAULT_LEASE_MARGIN_MS = 30_000;
 /** `Date` and `modifiedon` may be whole seconds: a lease is judged old only this much later. */
 const SERVER_TIME_RESOLUTION_MS = 2_000;
 /** A token save answered 500 is repeated up to 3 more times, about 1.4 s of waits at most. */
+/** Fresh leases tried when one could not be held for a whole exchange and save. */
+const LEASE_ATTEMPTS = 3;
 const SAVE_RETRY: RetryOptions = { ...DEFAULT_RETRY, maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 800, retryInternalErrors: true };
 
 function classifySave(error: unknown): AttemptOutcome {
@@ -137,6 +139,18 @@ export class DataverseTokenStore implements TokenStore {
   }
 
   async withRefreshLease<T>(work: (lease: TokenLease) => Promise<T>, o: { inheritFrom?: string } = {}): Promise<T> {
+    // A lease that could not be held long enough (Dataverse throttled its extension) presented nothing: it
+    // was released, so take a fresh one, a few times, before giving up.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.withRefreshLeaseOnce(work, o);
+      } catch (error) {
+        if (!(error instanceof TokenLeaseTooShortError) || attempt >= LEASE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async withRefreshLeaseOnce<T>(work: (lease: TokenLease) => Promise<T>, o: { inheritFrom?: string }): Promise<T> {
     const taken = await this.acquire(o.inheritFrom);
     let heldSince = taken.sentAt;
     const fresh = toState(taken.row);
@@ -267,7 +281,8 @@ export class DataverseTokenStore implements TokenStore {
         SETS.connection,
         this.connectionId,
         { w365_tokenleaseholder: this.holderId, w365_tokenleaseuntil: null },
-        { ifMatch: etagOf(row), retry: { maxAttempts: 2 } },
+        // A throttled or refused-connection take wrote nothing, and the If-Match makes a repeat safe.
+        { ifMatch: etagOf(row), retry: { maxAttempts: DEFAULT_RETRY.maxAttempts } },
       );
     } catch (error) {
       if (!(error instanceof DataverseConcurrencyError)) throw error;
@@ -306,6 +321,11 @@ export class DataverseTokenStore implements TokenStore {
           { ifMatch: etagOf(row), retry: { maxAttempts: 1 } },
         );
       } catch (error) {
+        // Throttled: nothing was written. Wait as Dataverse asks (capped) and judge the lease again from the top.
+        if (error instanceof DataverseThrottledError) {
+          await this.sleep(Math.min(error.retryAfterMs ?? 1_000, this.saveRetryAfterCapMs));
+          continue;
+        }
         if (!(error instanceof DataverseConcurrencyError)) throw error;
         continue; // another column changed: read again, check again
       }

@@ -106,7 +106,10 @@ export async function runFaultedStory(
     ...size,
     // Each scenario draws its own faults (the rules stay the same, where they land changes).
     ionFaults: { ...ION_FAULTS_10_PERCENT, seed: 17 + seed * 7 },
-    dataverseFaults: { rate429: 0.08, rate412: 0.3, seed },
+    // Injected 412s play another writer on the connector row, where the token lease's If-Match writes meet
+    // them. On provider rows a 412 means an admin changed the row, which the run leaves for the next run by
+    // design (test/integration/sync/inbound-actors.test.ts): a story ending like a clean run cannot have one.
+    dataverseFaults: { rate429: 0.08, rate412: 0.3, sets412: ["w365_providerconnections"], seed },
     serviceProtection: { enabled: true, requestsPerWindow: 20, windowMs: 60_000, maxConcurrent: 3 },
     // The emulator's window moves with the client's back-off: Retry-After is honoured without real waits.
     dataverseClock: emulatorClock,
