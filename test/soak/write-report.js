@@ -56,7 +56,7 @@ function report() {
     (load7 ? load7.lost + load7.doubled : 0);
 
   const L = [];
-  L.push("# Reliability and security report (issue 9)", "");
+  L.push("# Reliability and security report", "");
   L.push(`Generated ${new Date().toISOString()} from the ${variants || "(no)"} figures in \`test/artifacts/reliability/\`.`);
   L.push(
     "Regenerate: `npm run test:soak` (long settings: 20 crash points, 60 s of webhook load, 5 fault seeds on 30 customers, 15,000 fuzz runs per property; about 2.5 minutes on 2 cores). `npm test` runs the same suite short (`test/reliability/`, about 1 minute) and writes its figures to `test/artifacts/reliability/`; `node test/soak/write-report.js` rebuilds this file from whichever figures exist.",
