@@ -1,5 +1,5 @@
 /** @type {import('jest').Config} */
-// The long reliability soak (issue 9): `npm run test:soak`. Runs the reliability suite with its long
+// The long reliability soak: `npm run test:soak`. Runs the reliability suite with its long
 // settings (test/soak/setup-env.js: 20 crash points, 60 s of webhook load, 5 fault seeds on a larger
 // dataset, 10x the fuzzing) plus anything under test/soak/, then regenerates test/reliability/REPORT.md.
 module.exports = {

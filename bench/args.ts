@@ -1,11 +1,11 @@
 /**
- * Command-line arguments of `npm run bench` (issue 8). Pure: parsed and validated here, used by run.ts.
+ * Command-line arguments of `npm run bench`. Pure: parsed and validated here, used by run.ts.
  */
 import { type LatencyModel, latencyModel, parseLatencyMode } from "../sandbox/latency";
 import { ValidationError } from "../src/shared/errors";
 import { THROTTLED_DEFAULT_CUSTOMERS, THROTTLED_LIMITS, type ThrottleLimits } from "./throttled";
 
-/** Scenario L of issue 8: a large reseller. */
+/** Scenario L: a large reseller. */
 export const DEFAULT_CUSTOMERS = 10_000;
 export const DEFAULT_SUBSCRIPTIONS_PER_CUSTOMER = 5;
 export const DEFAULT_SEED = 8;

@@ -1,5 +1,5 @@
 /**
- * The sync process of the benchmark (issue 8). run.ts forks it once per measured run so that its peak
+ * The sync process of the benchmark. run.ts forks it once per measured run so that its peak
  * RSS is the sync's own (VmHWM, see ownPeakRssMb), not the emulator's or the simulator's.
  *
  * It receives one ChildRequest over IPC, runs the sync exactly as the CLI does (runSync with kind

@@ -1,5 +1,5 @@
 /**
- * The floor (issue 8): the fewest Dataverse requests any sync of the same data could make. Pure.
+ * The floor: the fewest Dataverse requests any sync of the same data could make. Pure.
  *
  * - every data set the run must read, paged at 5,000 rows (an empty set still costs one request);
  * - every row whose content really changed, written in $batch requests of 1,000;

@@ -1,5 +1,5 @@
 /**
- * The Ion simulator on its own thread for the benchmark (issue 8). StreamOne Ion is a remote service: in
+ * The Ion simulator on its own thread for the benchmark. StreamOne Ion is a remote service: in
  * production its answers never wait for Dataverse. In one thread with the Dataverse emulator, every
  * cloud-profile request of a first sync would wait behind the emulator's synchronous work on a 1,000-row
  * $batch (about 0.1 s each), which measures the sandbox's layout, not the sync. Here the simulator runs

@@ -1,5 +1,5 @@
 /**
- * The bare loader (issue 8): sends the rows a sync run wrote as plain $batch upserts, with no reads,
+ * The bare loader: sends the rows a sync run wrote as plain $batch upserts, with no reads,
  * no change detection and no matching. Its time is the yardstick for the sync's own time.
  *
  * So that it does the same work as the sync (creates where the sync created, updates where it

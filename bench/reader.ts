@@ -1,5 +1,5 @@
 /**
- * The bare reader (issue 8): the reads any sync of the same data must make, with no processing, timed.
+ * The bare reader: the reads any sync of the same data must make, with no processing, timed.
  * Dataverse: the floor's data sets, paged at 5,000 with the columns the sync selects. Ion: every customer
  * page, every subscription page and as many cloud profiles as the run read. Both sides run at once (the
  * sync overlaps them too). Together with the loader it is the time floor of a run: a run that writes

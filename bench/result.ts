@@ -1,5 +1,5 @@
 /**
- * The results file (DESIGN.md section 7, a contract) and its markdown table. Pure.
+ * The results file (a contract: bench/README.md lists its keys) and its markdown table. Pure.
  */
 import type { LatencyModel } from "../sandbox/latency";
 import type { Floor } from "./floor";
@@ -7,7 +7,7 @@ import type { Floor } from "./floor";
 export const RUN_NAMES = ["first", "noChange", "onePercent"] as const;
 export type RunName = (typeof RUN_NAMES)[number];
 
-/** Targets of issue 8 item 2. */
+/** The bench's performance targets. */
 export const TARGETS = {
   requestsPerFloor: 1.1,
   syncPerLoader: 1.5,
@@ -126,7 +126,7 @@ export interface BenchResults {
 
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-/** Target checks of issue 8 item 2, one line per run and target. */
+/** Target checks, one line per run and target. */
 export function evaluateTargets(runs: Record<RunName, RunResult>): Check[] {
   const checks: Check[] = [];
   for (const run of RUN_NAMES) {

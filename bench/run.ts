@@ -1,8 +1,8 @@
 /**
- * `npm run bench` (issue 8): the sync at reseller scale against the sandbox, with Dataverse's service
+ * `npm run bench`: the sync at reseller scale against the sandbox, with Dataverse's service
  * protection limits on. Three runs (first, noChange, onePercent), each in a child process (child.ts),
  * each compared with its floor (floor.ts) and with a bare loader writing the same rows (loader.ts).
- * Writes bench/results/latest.json (DESIGN.md section 7) and latest.md. See bench/README.md.
+ * Writes bench/results/latest.json (a contract: its keys are listed in bench/README.md) and latest.md. See bench/README.md.
  */
 import { fork } from "node:child_process";
 import { createHash } from "node:crypto";

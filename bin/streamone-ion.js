@@ -8,7 +8,7 @@ if (!fs.existsSync(entry)) {
   process.stderr.write("streamone-ion is not built yet. Run `npm ci` (or `npm run build`) in " + path.join(__dirname, "..") + " first.\n");
   process.exit(1);
 }
-// Bounds the heap to the live set (src/shared/heap.ts: peak RSS of a large sync, issue 8).
+// Bounds the heap to the live set (src/shared/heap.ts: peak RSS of a large sync).
 require(path.join(__dirname, "..", "build", "src", "shared", "heap.js")).tuneHeapGrowth();
 require(entry)
   .main(process.argv.slice(2))

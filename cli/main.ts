@@ -7,7 +7,7 @@ import { redact } from "../src/shared/redact";
 import { SYNC_KINDS } from "../src/sync/vocabulary";
 import { createOutput, type Output } from "./output";
 
-/** Exit codes (DESIGN.md section 4): 0 success, 1 the work failed, 2 bad usage. */
+/** Exit codes (README.md): 0 success, 1 the work failed, 2 bad usage. */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;

@@ -1,6 +1,6 @@
 /**
  * Parser for the RemoteExecutionContext JSON that Dataverse posts to a webhook
- * (reference/dataverse.md section 3). Untrusted input: the zod schema checks the envelope, then a
+ * (docs/platform/dataverse.md section 3). Untrusted input: the zod schema checks the envelope, then a
  * bounded converter turns the DataContract shapes ([{key,value}] collections, `__type`-tagged
  * Entity/EntityReference/OptionSetValue/Money values, WCF `/Date(ms)/` strings) into plain typed
  * values. Every failure is a WebhookPayloadError naming the offending path; nothing here throws

@@ -2,7 +2,7 @@
  * w365_MapProviderAccount (bound to w365_provideraccount; AccountId, CreateNew, optional Action and
  * Force). Runs inline: a mapping is a couple of writes. When "create new" finds likely existing
  * accounts the engine does not create one; the step then fails with a message listing them, which
- * is the only way a webhook step can answer the admin (DESIGN.md section 3).
+ * is the only way a webhook step can answer the admin (it cannot set a custom API's response).
  */
 import { SETS } from "../src/sync/schema";
 import { MAP_ACTIONS } from "../src/sync/vocabulary";

@@ -56,7 +56,7 @@ export interface SandboxOptions {
   logger?: Logger;
 }
 
-/** Custom service protection limits (per user, over a sliding window; reference/dataverse.md 1.8). */
+/** Custom service protection limits (per user, over a sliding window; docs/platform/dataverse.md 1.8). */
 export interface SandboxServiceProtection {
   /** Requests per window (Dataverse: 6 000). */
   requestsPerWindow?: number;
@@ -88,7 +88,7 @@ export function serviceProtectionOptions(option: SandboxOptions["serviceProtecti
   return out;
 }
 
-/** The one JSON line `streamone-ion sandbox` prints (DESIGN.md section 4). */
+/** The one JSON line `streamone-ion sandbox` prints (its fields are listed in README.md and docs/operator.md). */
 export interface SandboxInfo {
   dataverseUrl: string;
   dataverseToken: string;

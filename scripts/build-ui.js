@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the admin UI: the PCF control (pcf-scripts), the web resources (esbuild) and the harness's platform
 // libraries. Fails (exit 1) when type-checking or any build step fails: pcf-scripts itself exits 0 on failure
-// (toolchain.md gotcha 1), so its log is checked for "[build] Succeeded".
+// even when TypeScript or ESLint errors break the build, so its log is checked for "[build] Succeeded".
 //
 // Outputs (contract with the solution packer):
 //   build/ui/pcf/StreamOneConnector/            bundle.js, ControlManifest.xml, strings/*.resx
@@ -19,7 +19,7 @@ const OUT = path.join(ROOT, "build", "ui");
 const PCF_OUT = path.join(OUT, "pcf", "StreamOneConnector");
 const WEB_OUT = path.join(OUT, "webresources", "w365_", "streamone");
 const HARNESS_OUT = path.join(OUT, "harness");
-/** Issue 6: the production bundle must stay under 150 KB (React and Fluent are platform libraries). */
+/** The production bundle must stay under 150 KB (React and Fluent are platform libraries). */
 const MAX_BUNDLE_BYTES = 150 * 1024;
 
 const WEB_RESOURCES = [

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Secret scan over files (issue 9 item 6). The suite never writes a secret to disk, so it records
+ * Secret scan over files. The suite never writes a secret to disk, so it records
  * fingerprints instead: SHA-256 and length of every secret the simulator/emulator issued
  * (test/artifacts/reliability/secret-fingerprints.json). This script hashes every run of token-like
  * characters in the given files (every window of each fingerprinted length, plain and URL-decoded) and

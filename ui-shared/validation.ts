@@ -17,7 +17,7 @@ export const CONNECTOR_FIELDS: readonly ConnectorField[] = [
   "currencyCode",
 ];
 
-/** The Dataverse column behind each form field (DESIGN.md section 3). */
+/** The Dataverse column behind each form field (the schema contract, src/solution/contract.ts). */
 export const CONNECTOR_COLUMNS: Readonly<Record<ConnectorField, string>> = {
   name: "w365_name",
   refreshToken: "w365_refreshtoken",

@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the Ion client's own CPU per request (issue 8). The simulator runs in a forked
+ * Micro-benchmark of the Ion client's own CPU per request. The simulator runs in a forked
  * child so that `process.cpuUsage()` of this process is the client side only. Not part of `npm test`.
  *
  *   npx esbuild bench/micro/ion.ts --bundle --platform=node --packages=external --outfile=/tmp/ion-micro.js

@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of customer-to-account matching (issue 8), outside `npm test`: the first sync of
+ * Micro-benchmark of customer-to-account matching, outside `npm test`: the first sync of
  * scenario L matches 10,000 Ion customers against ~12,400 existing accounts, built here as the bench
  * builds them (the simulator's customers, the sandbox's CRM accounts plus one exact account per customer
  * they leave without a sure match).

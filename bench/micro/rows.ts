@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of the per-row CPU of a sync (issue 8): mapping + content hashing of 50,000 Ion
+ * Micro-benchmark of the per-row CPU of a sync: mapping + content hashing of 50,000 Ion
  * subscriptions, building 57 $batch bodies of 1,000 upserts, reading a 1,000-part $batch response.
  * Not part of `npm test`. Run after `npm run build`: `node build/bench/micro/rows.js [--rounds N]`.
  */

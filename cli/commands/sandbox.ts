@@ -17,7 +17,7 @@ export interface SandboxCommandOptions {
   latency?: string;
 }
 
-/** Starts the sandbox, prints ONE JSON line on stdout (DESIGN.md section 4), runs until SIGINT/SIGTERM. */
+/** Starts the sandbox, prints ONE JSON line on stdout (fields in README.md), runs until SIGINT/SIGTERM. */
 export async function runSandboxCommand(opts: SandboxCommandOptions, out: Output): Promise<number> {
   const sandbox = await startSandbox({
     ionPort: opts.ionPort,

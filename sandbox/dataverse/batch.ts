@@ -1,5 +1,5 @@
 /**
- * `$batch` multipart/mixed reading and writing (reference/dataverse.md 1.7): batch parts, change sets
+ * `$batch` multipart/mixed reading and writing (docs/platform/dataverse.md 1.7): batch parts, change sets
  * with Content-ID, absolute or relative URLs, CRLF or LF line ends; responses as
  * `batchresponse_<guid>` / `changesetresponse_<guid>`.
  */

@@ -1,6 +1,6 @@
 /**
  * Dataverse-shaped errors. Every failure the emulator returns is `{"error":{"code":"0x…","message":"…"}}`
- * with the HTTP status and hex code real Dataverse uses (reference/dataverse.md 1.6, 1.5, 1.8).
+ * with the HTTP status and hex code real Dataverse uses (docs/platform/dataverse.md 1.6, 1.5, 1.8).
  */
 export class DataverseHttpError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 /**
- * Request routing and the Web API operations (reference/dataverse.md 1.1-1.8, 3, 4). One `dispatch`
+ * Request routing and the Web API operations (docs/platform/dataverse.md 1.1-1.8, 3, 4). One `dispatch`
  * serves both top-level HTTP requests and `$batch` parts, so a batch item behaves exactly like the
  * same request sent alone.
  */

@@ -1,6 +1,6 @@
 /**
  * The Dataverse Web API emulator: a Node HTTP server on 127.0.0.1 over SQLite that speaks the Web API
- * as reference/dataverse.md describes (sections 1, 3, 4, checklist 10). The whole product runs and is
+ * as docs/platform/dataverse.md describes (sections 1, 3, 4, checklist 10). The whole product runs and is
  * tested against it, so its behaviour follows Dataverse, errors included.
  */
 import { randomBytes, randomUUID } from "node:crypto";

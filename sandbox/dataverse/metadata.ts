@@ -1,5 +1,5 @@
 /**
- * Metadata endpoints (reference/dataverse.md 1.1, 1.9): the service document, a CSDL `$metadata`
+ * Metadata endpoints (docs/platform/dataverse.md 1.1, 1.9): the service document, a CSDL `$metadata`
  * document (entity types, keys, properties, navigation properties, entity sets, custom API actions),
  * and `EntityDefinitions` with `/Attributes` and `/Keys`.
  */

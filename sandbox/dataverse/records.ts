@@ -1,7 +1,7 @@
 /**
  * Record semantics on top of the store: reference resolution (GUIDs, alternate keys, Content-ID),
  * body validation, create/update/upsert/delete with cascades and event-pipeline hooks, and the JSON
- * shape of records with annotations and secured columns (reference/dataverse.md 1.1-1.6).
+ * shape of records with annotations and secured columns (docs/platform/dataverse.md 1.1-1.6).
  */
 import { randomUUID } from "node:crypto";
 
@@ -514,7 +514,7 @@ export class Records {
   /**
    * The stored columns `present` needs for a $select without $expand: the id, the version (ETag), the
    * selected columns and a polymorphic lookup's type column. Reading only these keeps wide tables'
-   * pages cheap (issue 8: 50,000-row state reads).
+   * pages cheap (50,000-row state reads).
    */
   storedColumns(meta: TableMeta, select: string[]): string[] {
     const out = new Set<string>([meta.primaryId, "versionnumber"]);

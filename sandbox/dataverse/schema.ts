@@ -1,5 +1,5 @@
 /**
- * The emulator's table registry: system tables present from the start (reference/dataverse.md 1.1,
+ * The emulator's table registry: system tables present from the start (docs/platform/dataverse.md 1.1,
  * 3, 4 and the connector's needs) plus tables merged in from imported SolutionModels. Every table gets
  * the standard columns Dataverse gives all tables: createdon/modifiedon/versionnumber, statecode/statuscode,
  * createdby/modifiedby and, for user-owned tables, ownerid.

@@ -2,7 +2,7 @@
  * SQLite storage for the emulator: one SQL table per Dataverse table with typed columns, unique
  * indexes for alternate keys, indexes on lookups, a global monotonic row version (the ETag), and an
  * async write lock so a change set (or a write with synchronous webhook steps) is one SQLite
- * transaction even though the handler awaits in between (issue 8: prepared statements, one
+ * transaction even though the handler awaits in between (prepared statements, one
  * transaction per change set, WAL for file databases).
  */
 import Database from "better-sqlite3";
@@ -143,7 +143,7 @@ export class Store {
     for (const c of meta.def.columns) {
       if (isLookup(c) && !SYSTEM_LOOKUPS.has(c.logicalName)) {
         // (lookup, primary key): a query filtered on the lookup pages by primary key (keyset paging), so
-        // each page is one index range scan instead of a sort of every matching row (issue 8).
+        // each page is one index range scan instead of a sort of every matching row.
         const name = `ix_${meta.logicalName}_${c.logicalName}`;
         if ((this.db.prepare(`PRAGMA index_info(${q(name)})`).all() as unknown[]).length === 1) this.db.exec(`DROP INDEX ${q(name)}`);
         this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(name)} ON ${t} (${q(c.logicalName)}, ${q(meta.primaryId)})`);

@@ -1,5 +1,5 @@
 /**
- * Service protection limits (reference/dataverse.md 1.8): per user, a sliding window of request count
+ * Service protection limits (docs/platform/dataverse.md 1.8): per user, a sliding window of request count
  * and combined execution time, plus concurrent requests. Breaches answer 429 with Retry-After and the
  * documented codes and messages. A $batch counts as one request; its execution time still adds up.
  */

@@ -1,6 +1,6 @@
 /**
  * Conversion between Web API JSON, SQLite storage and formatted values, with Dataverse's type and
- * length validation (reference/dataverse.md 1.4, 1.6: 0x80044331 validation errors).
+ * length validation (docs/platform/dataverse.md 1.4, 1.6: 0x80044331 validation errors).
  */
 import { GUID_PATTERN } from "../../src/shared/guid";
 import type { ColumnDef } from "../../src/solution/model";

@@ -1,6 +1,6 @@
 /**
  * The event pipeline: webhook steps registered on Create/Update/Delete or a custom API message,
- * RemoteExecutionContext JSON built as reference/dataverse.md section 3 shows, delivery with the
+ * RemoteExecutionContext JSON built as docs/platform/dataverse.md section 3 shows, delivery with the
  * x-ms-dynamics-* headers and the endpoint's auth, synchronous steps failing the caller, asynchronous
  * steps queued and recorded as system jobs (asyncoperation rows, statuscode 0 → 20 → 30/31) with one
  * retry on 502/503/504.

@@ -1,5 +1,5 @@
 /**
- * A paced load driver for the local host's webhook endpoint (issue 9 item 7: 50 concurrent
+ * A paced load driver for the local host's webhook endpoint (50 concurrent
  * deliveries per second for a minute). Sends `ratePerSecond` deliveries at the start of every second
  * without waiting for earlier ones, and reports what came back. Timing figures are for reports only;
  * tests assert the counts (nothing lost, nothing doubled).

@@ -1,5 +1,5 @@
 /**
- * Handlers of the v3 resources (ion-api.md §4, §5): customers, cloud profiles, subscriptions, orders
+ * Handlers of the v3 resources (docs/platform/ion-api.md §4, §5): customers, cloud profiles, subscriptions, orders
  * and the product catalog. Each takes parsed input and returns a JSON body or throws SimApiError.
  */
 import { CATALOG, type CatalogProduct, findProduct, MICROSOFT_PROVIDER_ID, MICROSOFT_PROVIDER_NAME, priceIn } from "./catalog";

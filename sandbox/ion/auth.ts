@@ -1,5 +1,5 @@
 /**
- * The simulator's token authority (ion-api.md §2): portal-issued refresh tokens, single-use rotation
+ * The simulator's token authority (docs/platform/ion-api.md §2): portal-issued refresh tokens, single-use rotation
  * on every exchange, 7200 s access tokens, 32-day refresh tokens (sliding or absolute), revocation.
  * Tokens are opaque 48-character upper-case strings, random (never derived from the seed).
  */

@@ -1,6 +1,6 @@
 /**
  * Fixture catalog: Microsoft NCE offers as StreamOne Ion lists them (ccp product → skus → plans).
- * Shapes follow ion-api.md §4.5 and the real subscription samples (S3): ccp ids such as
+ * Shapes follow docs/platform/ion-api.md §4.5 and real (masked) subscription payloads: ccp ids such as
  * "Microsoft-365-Business-Basic-n1" / "Monthly-n12", Microsoft product ids such as CFQ7TTC0LH18 and
  * part numbers "CFQ7TTC0LH18:0001:P1M:M". List prices are in USD per licence per month and are
  * converted to the account currency with a fixed rate table.

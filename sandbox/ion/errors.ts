@@ -1,5 +1,5 @@
 /**
- * Errors the simulator answers with, rendered in Ion's shapes (ion-api.md §6):
+ * Errors the simulator answers with, rendered in Ion's shapes (docs/platform/ion-api.md §6):
  * `{error, message, code, details:[{"@type":"type.googleapis.com/google.rpc.RequestInfo", requestId}]}`,
  * the order-validation variant with `code: 3` and `v3orberrors.ErrorBody`, and OAuth's bare `{error}`.
  */

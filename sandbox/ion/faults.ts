@@ -1,5 +1,5 @@
 /**
- * Fault injection (ion-api.md §9 "Faults and limits"): rules fire by seeded rate, by request number,
+ * Fault injection (docs/platform/ion-api.md §9 "Faults and limits"): rules fire by seeded rate, by request number,
  * every Nth, or after N requests, per path/endpoint; plus a sliding-window rate limit that answers
  * 429 with Retry-After. Pure decision logic: the server carries the decision out.
  */

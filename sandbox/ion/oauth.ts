@@ -1,5 +1,5 @@
 /**
- * OAuth endpoints at the host root (ion-api.md §2.2, §2.4) and the body parsing they need:
+ * OAuth endpoints at the host root (docs/platform/ion-api.md §2.2, §2.4) and the body parsing they need:
  * form-urlencoded and multipart are accepted, JSON and anything else is refused with 400 `{error}`.
  */
 import { INVALID_REFRESH_TOKEN_ERROR, type TokenAuthority } from "./auth";

@@ -1,5 +1,5 @@
 /**
- * Opaque page tokens for token-paged lists (ion-api.md §5): base64url JSON of the offset plus a hash of
+ * Opaque page tokens for token-paged lists (docs/platform/ion-api.md §5): base64url JSON of the offset plus a hash of
  * the list and its filters, so a token replayed with other filters is refused (INFERRED, Google AIP).
  */
 import { createHash } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * Wire shapes (ion-api.md §3-§4): resource names, ids and counts as strings, RFC 3339 UTC times,
+ * Wire shapes (docs/platform/ion-api.md §3-§4): resource names, ids and counts as strings, RFC 3339 UTC times,
  * lower-case subscription statuses, lowerCamelCase keys.
  */
 import { findCatalogEntry, MICROSOFT_PROVIDER_ID } from "./catalog";

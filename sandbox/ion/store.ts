@@ -914,7 +914,7 @@ export class IonStore {
 
   /**
    * A first Microsoft CREATE for a customer without a tenant creates one named after `domainName`, and
-   * (as S1 documents) the order item returns the new tenant admin's userName and password.
+   * (as the Ion reference documents) the order item returns the new tenant admin's userName and password.
    */
   private provisionTenant(customerId: string, item: SimOrderItem): void {
     const customer = this.customers.get(customerId);

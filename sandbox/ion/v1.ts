@@ -1,5 +1,5 @@
 /**
- * The legacy v1 API (ion-api.md §1): HTTP Basic with API Key / API Secret, JSON by default or XML by
+ * The legacy v1 API (docs/platform/ion-api.md §1): HTTP Basic with API Key / API Secret, JSON by default or XML by
  * Accept, filters as `filter[FIELD:modifier]=value`. Customers (being retired: "Deprecated soon" in TD
  * SYNNEX's Python SDK README) and the reseller's own invoices, which stay (v3 has no invoicing) and
  * which the connector reads to check the key and secret: `GET /api/v1/invoices/myinvoices?limit=1&offset=0`

@@ -1,5 +1,5 @@
 /**
- * The OData `$batch` wire format as Dataverse speaks it (reference/dataverse.md 1.7): a multipart/mixed
+ * The OData `$batch` wire format as Dataverse speaks it (docs/platform/dataverse.md 1.7): a multipart/mixed
  * writer, a reader for `batchresponse_` / `changesetresponse_` bodies, and the pure mapping of response
  * parts back onto the operations that were sent. No I/O here; the client sends what this module writes.
  */
@@ -32,7 +32,7 @@ const CRLF = "\r\n";
 
 /**
  * Writes the multipart body. Boundaries are injected so tests can pin the exact bytes. One string built
- * by concatenation (no line array to join): a body carries up to 1,000 operations (issue 8).
+ * by concatenation (no line array to join): a body carries up to 1,000 operations.
  */
 export function writeBatchBody(units: BatchRequestUnit[], batchBoundary: string, changesetBoundary: (index: number) => string): string {
   const open = `--${batchBoundary}${CRLF}`;
@@ -85,7 +85,7 @@ export function readBatchResponse(contentType: string, body: string): BatchRespo
 }
 
 // The readers below walk the text by index instead of splitting it into line arrays (a response carries
-// up to 1,000 parts; issue 8). Their results are those of splitting on line ends, by construction:
+// up to 1,000 parts). Their results are those of splitting on line ends, by construction:
 // a line is the text up to "\n" (splitMultipart: up to "\r\n" or "\n"), blank means trim() === "".
 
 /**
@@ -236,7 +236,7 @@ export function mapBatchResponse(sent: BatchRequestUnit[], received: BatchRespon
 /** Content-ID references (`$1`) used by a part: in its URL or as a string value in its JSON body. */
 export function contentIdReferences(part: { url: string; body?: string }): string[] {
   // Nearly every part references nothing: a "$" search (a plain character scan) says so without running
-  // the patterns (issue 8).
+  // the patterns.
   const inUrl = part.url.startsWith("$");
   const inBody = part.body ? part.body.indexOf("$") >= 0 : false;
   if (!inUrl && !inBody) return [];

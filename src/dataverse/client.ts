@@ -127,7 +127,7 @@ export interface BatchOperation {
   body?: object;
   /**
    * The body already serialized as JSON, sent as is (instead of `body`). Queued writes hold one compact
-   * string rather than an object graph (issue 8: memory of thousands of writes waiting for their batch).
+   * string rather than an object graph (memory of thousands of writes waiting for their batch).
    */
   bodyJson?: string;
   ifMatch?: string;

@@ -7,7 +7,7 @@ import { ConnectorError, ConnectorErrorOptions } from "../shared/errors";
 import { redact, redactValue } from "../shared/redact";
 import { networkCodeOf } from "../shared/retry";
 
-/** Dataverse error codes the connector reacts to (reference/dataverse.md 1.6, 1.8). */
+/** Dataverse error codes the connector reacts to (docs/platform/dataverse.md 1.6, 1.8). */
 export const DATAVERSE_CODES = {
   recordNotFound: "0x80040217",
   duplicateKey: "0x80040237",

@@ -1,11 +1,11 @@
-/** Customers: /api/v3/accounts/{A}/customers (ion-api.md §4.1). */
+/** Customers: /api/v3/accounts/{A}/customers (docs/platform/ion-api.md §4.1). */
 import { IonHttp } from "./http";
 import { flatten, tokenPages } from "./paging";
 import { fromIonCloudProfiles, pickMicrosoftProfile } from "./parse/cloudProfile";
 import { fromIonCustomer, fromIonCustomerPage, toIonCustomerBody } from "./parse/customer";
 import { IonCloudProfile, IonCustomer, IonCustomerInput } from "./types";
 
-/** Community clients use 1000 (S2, S4, S6); the server may return fewer. */
+/** Community clients use 1000 (docs/platform/ion-api.md §5); the server may return fewer. */
 export const DEFAULT_CUSTOMER_PAGE_SIZE = 1000;
 
 export interface CustomerListOptions {
@@ -31,7 +31,7 @@ export class CustomersResource {
         query: {
           pageSize,
           pageToken,
-          // Ion wants a valid status whenever a filter is used (§8 item 8); UNSPECIFIED means all.
+          // Ion wants a valid status whenever a filter is used (docs/platform/ion-api.md §8 quirk 8); UNSPECIFIED means all.
           "filter.customerStatus": options.status ?? "CUSTOMER_STATUS_UNSPECIFIED",
           "filter.customerName": options.name,
           "filter.customerEmail": options.email,

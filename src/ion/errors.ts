@@ -1,6 +1,6 @@
 /**
  * Typed errors of the StreamOne Ion client, chosen by one factory (`ionErrorFromResponse`) from the
- * HTTP status and Ion's error body (ion-api.md §6). Messages are for admins; they never carry a token
+ * HTTP status and Ion's error body (docs/platform/ion-api.md §6). Messages are for admins; they never carry a token
  * or secret (everything passes through `redact`), and `raw` holds the redacted body.
  */
 import { ConnectorError, ConnectorErrorOptions } from "../shared/errors";

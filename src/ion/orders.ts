@@ -1,5 +1,5 @@
 /**
- * Orders (ion-api.md §4.3, §4.4): every subscription change is an order with action UPDATE. Order
+ * Orders (docs/platform/ion-api.md §4.3, §4.4): every subscription change is an order with action UPDATE. Order
  * creation is not idempotent, so the client never blindly retries it; callers record a referenceId
  * first and look for it with `findByReferenceId` before placing again.
  */

@@ -1,5 +1,5 @@
 /**
- * Ion's two paging styles (ion-api.md §5) as async generators over pages:
+ * Ion's two paging styles (docs/platform/ion-api.md §5) as async generators over pages:
  * token paging (customers, orders, products) and offset paging (subscriptions).
  */
 import { IonResponseError } from "./errors";

@@ -1,4 +1,4 @@
-/** Subscriptions (read only; changes are orders): /api/v3/accounts/{A}/subscriptions (ion-api.md §4.2). */
+/** Subscriptions (read only; changes are orders): /api/v3/accounts/{A}/subscriptions (docs/platform/ion-api.md §4.2). */
 import { IonHttp } from "./http";
 import { flatten, type OffsetPage, offsetPages } from "./paging";
 import { fromIonSubscription, fromIonSubscriptionPage } from "./parse/subscription";

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 
 /**
- * How far V8 may grow the heap past the live set after a full collection, in percent (issue 8: peak RSS).
+ * How far V8 may grow the heap past the live set after a full collection, in percent (peak RSS).
  *
  * By default V8 lets the old generation grow to up to 4 times what survived the last full collection
  * before it collects again, and more on a machine with memory to spare. A sync streams tens of thousands

@@ -1,5 +1,5 @@
 /**
- * Contract names from DESIGN.md section 3 that acceptance tests read. The validator checks the solution
+ * The schema contract: the table, column, key and custom API names that acceptance tests read. The validator checks the solution
  * declares every one of them with the right type, so a rename in solution/ fails fast here.
  */
 import {

@@ -50,7 +50,7 @@ export type Layout = "source" | "zip";
 
 const XSI = "http://www.w3.org/2001/XMLSchema-instance";
 
-/** Root component type codes (reference/dataverse.md §5.2). */
+/** Root component type codes (docs/platform/dataverse.md 5.2). */
 export const ROOT_COMPONENT_TYPES = {
   Entity: 1,
   Role: 20,

@@ -263,7 +263,7 @@ function column(t: TableDef | undefined, name: string): ColumnDef | undefined {
   return t?.columns.find((c) => c.logicalName === name);
 }
 
-/** DESIGN.md section 3 names, checked one by one so a failure says exactly what is missing. */
+/** The schema contract's names (contract.ts), checked one by one so a failure says exactly what is missing. */
 function checkContract(model: SolutionModel, err: (m: string) => void): void {
   const tables = new Map(model.tables.map((t) => [t.logicalName, t]));
   for (const [name, spec] of Object.entries(CONTRACT_TABLES)) {

@@ -1,5 +1,5 @@
 /**
- * Sync Provider Accounts (issue 5 item 2): Ion customers → w365_provideraccount rows, matched to accounts.
+ * Sync Provider Accounts: Ion customers → w365_provideraccount rows, matched to accounts.
  * Reads: Ion customer pages (streamed), one paged read of the connector's provider accounts (state
  * columns only), accounts once (only when something needs matching), cloud profiles only for new or
  * changed customers. Writes: only rows whose content hash or mapping decision changed, in $batch.

@@ -26,7 +26,7 @@ export {
 } from "../tokens";
 
 export const DEFAULT_ION_BASE_URL = "https://ion.tdsynnex.com";
-/** Parallel Ion requests per sync (ion-api.md §6 suggests 4-8; no rate limit is documented). */
+/** Parallel Ion requests per sync (docs/platform/ion-api.md §6 suggests 4-8; no rate limit is documented). */
 export const DEFAULT_ION_CONCURRENCY = 8;
 
 /** Test-only injection points; production leaves them unset. */
@@ -157,7 +157,7 @@ export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncC
     logger,
     clock,
     sleep,
-    // Cloud-profile reads of a first sync dominate its time; 8 is the top of ion-api.md's suggested 4-8.
+    // Cloud-profile reads of a first sync dominate its time; 8 is the top of the 4-8 range docs/platform/ion-api.md §6 suggests.
     maxConcurrency: deps.ion?.maxConcurrency ?? DEFAULT_ION_CONCURRENCY,
     retry: deps.ion?.retry,
     timeoutMs: deps.ion?.timeoutMs,

@@ -1,5 +1,5 @@
 /**
- * The sync engine's public API (issue 5): the functions app, the CLI, the demo and the bench call these.
+ * The sync engine's public API: the functions app, the CLI, the demo and the bench call these.
  * See README.md in this folder for the flows, matching rules, conflict policy and checkpoint rule.
  */
 import type { BatchOperation } from "../dataverse";
@@ -152,19 +152,19 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   let mappingTotals: MappingTotals | undefined;
   let checkpointChanged = false;
   let outboundCandidates: OutboundRow[] | undefined;
-  // One writer per run: small changes of accounts and subscriptions share $batch requests (issue 8).
+  // One writer per run: small changes of accounts and subscriptions share $batch requests.
   const writer = dryRun ? undefined : new BatchWriter(ctx.dv, { batchSize: deps.writes?.batchSize });
   let accountsDone: Promise<void> | undefined;
   const phaseTimes: Record<string, number> = {};
-  // The stored subscription rows do not depend on the accounts phase: read them while it runs (issue 8:
-  // the state read of a large reseller overlaps the customer pages instead of following them).
+  // The stored subscription rows do not depend on the accounts phase: read them while it runs
+  // (the state read of a large reseller overlaps the customer pages instead of following them).
   const planned = remainingPhases(run.checkpoint);
   let storedSubscriptions: ReturnType<typeof loadExistingSubscriptions> | undefined;
   if (!o.providerAccountId && planned.includes("accounts") && planned.includes("subscriptions")) {
     storedSubscriptions = loadExistingSubscriptions(ctx.dv, connection.id);
     storedSubscriptions.catch(() => undefined); // awaited by the subscriptions phase; a failed run never gets there
   }
-  // A fresh full run links subscriptions while customers are still being matched (issue 8: the first sync
+  // A fresh full run links subscriptions while customers are still being matched (the first sync
   // spends seconds of CPU on matching while Dataverse could already take subscriptions). Dry runs, one
   // provider account and resumed runs keep the phases one after the other.
   const concurrent =

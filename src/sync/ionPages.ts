@@ -1,5 +1,5 @@
 /**
- * Ion's subscription list read several pages at a time. Subscriptions are offset-paged (ion-api.md §5):
+ * Ion's subscription list read several pages at a time. Subscriptions are offset-paged (docs/platform/ion-api.md §5):
  * once the first page gives the total, every later page's offset is known, so the pages need not follow
  * one another as token pages must. Pages are yielded in order, at most `concurrency` fetched ahead.
  *

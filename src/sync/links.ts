@@ -1,6 +1,6 @@
 /**
  * Which provider account (and account) each Ion customer's subscriptions link to, as the accounts phase
- * decides it, for a subscriptions phase running at the same time (issue 8: the first sync of a large
+ * decides it, for a subscriptions phase running at the same time (the first sync of a large
  * reseller spends seconds matching customers, CPU in the sync, while Dataverse could already be taking
  * their subscriptions).
  *

@@ -1,5 +1,5 @@
 /**
- * Mapping actions on one provider account (custom API w365_MapProviderAccount, issue 5 item 3):
+ * Mapping actions on one provider account (custom API w365_MapProviderAccount):
  * map to a chosen account, create a new account from the Ion customer (after a duplicate check that
  * returns likely matches instead of creating), ignore, unmap. Several Ion customers may map to one account.
  */

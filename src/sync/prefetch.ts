@@ -2,7 +2,7 @@
  * The reads every sync run starts with, in ONE $batch of GETs (a $batch counts as one request against
  * Dataverse's service protection): the connector row with its token columns, runs of this kind left
  * "running" (a dead process's run to take over), and the newest account row version (does matching need
- * to run again?). Issue 8: this keeps a no-change run within a few requests of the floor.
+ * to run again?). This keeps a no-change run within a few requests of the floor.
  */
 import type { DataverseClient } from "../dataverse";
 import { queryString } from "../dataverse";

@@ -14,7 +14,7 @@ import { bind, SETS } from "./schema";
 export type RunKind = "verify" | "accounts" | "subscriptions" | "outbound" | "all";
 export type RunStatus = "queued" | "running" | "succeeded" | "partial" | "failed";
 
-/** Progress/checkpoint writes at most this often (issue 8: a few extra requests per run, not per page). */
+/** Progress/checkpoint writes at most this often (a few extra requests per run, not per page). */
 export const PROGRESS_INTERVAL_MS = 5_000;
 
 export const RUN_COLUMNS = [
@@ -161,7 +161,7 @@ export class RunRecorder {
   /**
    * Marks a phase done. Persisted with the throttled progress writes, not at once: a crash right after
    * a phase only repeats that phase's reads (its writes are idempotent and already hashed), which is
-   * cheaper than one extra request on every run (issue 8). A dry run only writes its row at start and end.
+   * cheaper than one extra request on every run. A dry run only writes its row at start and end.
    */
   async phaseDone(phase: Phase, progress: string): Promise<void> {
     const event: CheckpointEvent = { type: "phase-done", phase, counts: this.report.counts, at: this.clock.now() };

@@ -1,5 +1,5 @@
 /**
- * Sync Subscriptions (issue 5 item 4): Ion subscriptions of mapped customers → w365_providersubscription
+ * Sync Subscriptions: Ion subscriptions of mapped customers → w365_providersubscription
  * rows linked to provider account and account. One account-wide paged read of Ion subscriptions (not one
  * call per customer), one paged read of the existing rows, writes only for changed content hashes.
  * Changes made outside Work 365 (quantity, status, cancellation window) are reported with before/after.
@@ -33,7 +33,7 @@ export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
 export const MAX_HELD_SUBSCRIPTIONS = 5_000;
 /**
  * Ion subscription pages read ahead while the stored rows are still being read (about 3 MB each): the two
- * reads overlap instead of following each other (issue 8: a no-change run of a large reseller is mostly
+ * reads overlap instead of following each other (a no-change run of a large reseller is mostly
  * these two reads).
  */
 export const EARLY_ION_PAGES = 8;
@@ -125,7 +125,7 @@ export async function loadMappedCustomers(
 }
 
 /**
- * Keeps only what change detection needs for the ~50,000 rows of a large reseller (memory, issue 8);
+ * Keeps only what change detection needs for the ~50,000 rows of a large reseller (memory);
  * rows with a pending request or an order in flight keep everything, the outbound phase uses them.
  */
 function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: string }): ExistingProviderSubscription {
@@ -160,7 +160,7 @@ function slimExisting(row: ExistingProviderSubscription & { "@odata.etag"?: stri
  * A stored row as the run keeps it: the row (pending request, order in flight, or a value the packing
  * cannot hold), or, for the tens of thousands of quiet rows, its slim form packed into one string
  * (a third of the memory of the object and its strings; the live set is what V8 multiplies into
- * the heap it lets grow, issue 8).
+ * the heap it lets grow).
  */
 export type StoredSubscription = ExistingProviderSubscription | string;
 export type StoredSubscriptions = Map<string, StoredSubscription>;
@@ -376,7 +376,7 @@ export async function runSubscriptionsPhase(
       }
       // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
       // in the update, changed or not): leave the auto-renew one out when it already holds the value, so
-      // the sync's own updates set off no webhook per changed subscription (issue 8).
+      // the sync's own updates set off no webhook per changed subscription.
       if (row && "w365_requestedautorenew" in built.body && row.w365_requestedautorenew === built.body.w365_requestedautorenew)
         delete built.body.w365_requestedautorenew;
       const key = row ? row.w365_providersubscriptionid : ALTERNATE_KEYS.providerSubscription(connection.id, s.id);

@@ -1,6 +1,6 @@
 import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
 
-/** Dataverse's $batch maximum; one request per 1000 changed rows is the floor issue 8 measures against. */
+/** Dataverse's $batch maximum; one request per 1000 changed rows is the floor the bench measures against. */
 export const WRITE_BATCH_SIZE = 1000;
 /** $batch requests in flight at once: enough to overlap server work, far below the 52-request limit. */
 export const WRITE_CONCURRENCY = 3;
@@ -33,7 +33,7 @@ interface Chunk {
  *
  * Writes are packed across Ion pages and across phases of one run: `flush({ onlyFull: true })` sends only
  * complete batches and keeps the remainder, so a run writing N changed rows makes ceil(N / 1000)
- * requests (issue 8's floor). Batches go out as soon as they are complete and may finish in any order
+ * requests (the bench's floor). Batches go out as soon as they are complete and may finish in any order
  * (no write of a run depends on another one in flight: a subscription is linked to a new provider account
  * only after that account's write came back, src/sync/links.ts). Every write has a sequence number;
  * `whenWritten(seq)` resolves once it and all writes before it are done, which is when a checkpoint may
@@ -107,7 +107,7 @@ export class BatchWriter {
 
   /**
    * Adds a write; returns its sequence number. The body is serialized now: thousands of writes wait here
-   * for their batch, and one JSON string each is a fraction of the object graph (issue 8: peak RSS).
+   * for their batch, and one JSON string each is a fraction of the object graph (peak RSS).
    */
   add(op: BatchOperation, onResult: (result: BatchResult) => void): number {
     this.buffer.push({ op: compactOperation(op), onResult });

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 4 contract, on the assembled sandbox: webhooks arrive at
+ * The functions app's contract (README.md, docs/operator.md), on the assembled sandbox: webhooks arrive at
  * POST <functionsUrl>/api/dataverse/webhook with the key in ?code= or x-functions-key; without the
  * right key the answer is 401 and no work is done. With it, a bound custom API call on the emulator
  * reaches the handlers (the sandbox's host learns its organization from WhoAmI).

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 5: bad admin input. Every connector form field (the shared validation module behind the
+ * Bad admin input. Every connector form field (the shared validation module behind the
  * PCF control and the classic form script) with invalid values gets a clear message and the save is
  * blocked; every CLI flag with an invalid value exits 2 with a message and writes nothing to Dataverse;
  * Verify Connectivity names a wrong Account ID, a used refresh token and a wrong API secret as such.

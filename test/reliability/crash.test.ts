@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 2 (npm test variant: 8 kill points incl. every order placement; the soak runs 20):
+ * Crash recovery (npm test variant: 8 kill points incl. every order placement; the soak runs 20):
  * SIGKILL the sync process, run it again, and end exactly where a clean run ends.
  */
 import { chooseKillPoints, cleanReference, crashAt, type CrashPointResult } from "./support/crashScenario";

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 1 (npm test variant: one seed; the soak runs several, larger): full syncs under about
+ * Faults (npm test variant: one seed; the soak runs several, larger): full syncs under about
  * 10% injected Ion faults and Dataverse throttling/conflicts end in exactly the state of a clean run.
  */
 import { runCleanStory, runFaultedStory } from "./support/faultScenario";

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 4 (parsers): property-based fuzzing with thousands of generated inputs. Every parser of
+ * Parsers: property-based fuzzing with thousands of generated inputs. Every parser of
  * untrusted input either returns a value or throws its own typed error with a code and a message: never
  * a TypeError/RangeError, never a hang (a hang fails the test by timeout), never a stack overflow.
  * - the webhook body parser (plugins/context): arbitrary text, arbitrary JSON, and real contexts with

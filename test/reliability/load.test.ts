@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 7, npm test variant (5 seconds; the soak holds it for 60).
+ * Webhook endpoint load, npm test variant (5 seconds; the soak holds it for 60).
  */
 import { recordFigures } from "./support/figures";
 import { runWebhookLoad } from "./support/loadScenario";

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 6: the whole product in the sandbox (emulator, solution, functions host, simulator) goes
+ * The whole product in the sandbox (emulator, solution, functions host, simulator) goes
  * through verify, syncs, an outbound order and failures (revoked token, wrong secret), driven by the CLI
  * and by custom API calls that fire real webhooks. Then every log line, error, run report, status and
  * sync message, CLI output and test artifact is searched for every secret issued: refresh and access

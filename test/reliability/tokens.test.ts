@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 3: Ion refresh tokens are single-use. Concurrent runs (in one process, as the functions
+ * Ion refresh tokens are single-use. Concurrent runs (in one process, as the functions
  * host runs them, and across processes) never present one twice and leave a working token; a rotated
  * token that cannot be saved is retried and then reported exactly; the daily keep-alive carries a
  * connector across 90 simulated days (and without it the token dies, so the test can fail).

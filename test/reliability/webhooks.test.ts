@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 4 (over HTTP, through the whole stack): the local functions host in front of the
+ * Hostile webhook deliveries, over HTTP through the whole stack: the local functions host in front of the
  * Dataverse emulator and the Ion simulator. Hostile deliveries are refused and do no work: not one
  * request reaches Dataverse or Ion, nothing is queued. Replays of real deliveries have no second
  * effect. Then a fast-check run of random bodies and headers against the live endpoint.

@@ -1,6 +1,6 @@
 /**
  * A tiny stand-in for the remote Dataverse service (node:http on 127.0.0.1:0): each test supplies a
- * handler that answers like Dataverse does per reference/dataverse.md. Requests are recorded.
+ * handler that answers like Dataverse does per docs/platform/dataverse.md. Requests are recorded.
  */
 import http from "node:http";
 import { AddressInfo } from "node:net";

@@ -1,4 +1,4 @@
-/** RemoteExecutionContext payloads shaped like reference/dataverse.md section 3, plus recording doubles of the handlers' remote dependencies. */
+/** RemoteExecutionContext payloads shaped like docs/platform/dataverse.md section 3, plus recording doubles of the handlers' remote dependencies. */
 import type { Engine, MapAction, MapResult, PluginDeps, WorkMessage } from "../../plugins/types";
 import { silentLogger } from "../../src/shared/logger";
 import { ConnectionStatus } from "../../src/sync";

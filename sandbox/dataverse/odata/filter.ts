@@ -1,7 +1,7 @@
 /**
  * OData `$filter` for the emulator: a tokenizer and recursive-descent parser producing an AST, a
  * compiler to parameterised SQL (values are never concatenated into SQL), and an in-memory evaluator
- * for metadata queries. Supported grammar (reference/dataverse.md 1.2): eq ne gt ge lt le, and/or/not,
+ * for metadata queries. Supported grammar (docs/platform/dataverse.md 1.2): eq ne gt ge lt le, and/or/not,
  * parentheses, contains/startswith/endswith (case-insensitive), null, quoted strings with '' escaping,
  * GUIDs, numbers, booleans, dates, lookup `_x_value`, lookup paths `x/col`, Microsoft.Dynamics.CRM.In /
  * NotIn / Between / NotBetween / Null / NotNull, and parameter aliases (@p1).

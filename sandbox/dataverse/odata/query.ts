@@ -1,6 +1,6 @@
 /**
  * Parsing of the other OData pieces: key segments, $select, $orderby, $expand, Prefer, and the opaque
- * $skiptoken (reference/dataverse.md 1.2-1.4).
+ * $skiptoken (docs/platform/dataverse.md 1.2-1.4).
  */
 import { badRequest, DataverseHttpError, ErrorCodes } from "../errors";
 import { type Literal, tokenize } from "./filter";

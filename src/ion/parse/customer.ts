@@ -43,7 +43,7 @@ export function fromIonCustomerPage(value: unknown): { items: IonCustomer[]; nex
   return tokenPage(value, "customers", fromIonCustomer);
 }
 
-/** IonCustomerInput → create/PUT body (ion-api.md §4.1). */
+/** IonCustomerInput → create/PUT body (docs/platform/ion-api.md §4.1). */
 export function toIonCustomerBody(input: IonCustomerInput, resourceName?: string): Json {
   return compact({
     name: resourceName,

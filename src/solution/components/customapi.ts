@@ -1,6 +1,6 @@
 /**
  * Custom APIs ↔ customapis/<uniquename>/customapi.xml (+ request parameters and response properties), the
- * layout real exports use (reference/dataverse.md §4). These files have no XSD; validate.ts checks them.
+ * layout real exports use (docs/platform/dataverse.md 4). These files have no XSD; validate.ts checks them.
  */
 import { CUSTOM_API_TYPES, type CustomApiDef, type CustomApiParameterDef, type CustomApiResponsePropertyDef, type CustomApiTypeName } from "../model";
 import { attr, bool01, child, el, int, label, parseXml, SolutionFormatError, text, textEl, toXmlDocument, type XmlElement,type XNode } from "../xml";

@@ -162,7 +162,7 @@ export class AccountIndex {
 
   /**
    * Calls `visit` once for each account `candidates(q)` returns, in no particular order, without building
-   * the list (the scorer keeps a handful of the ~250 candidates per customer; issue 8). With
+   * the list (the scorer keeps a handful of the ~250 candidates per customer). With
    * `q.nameFloor`, accounts found by name alone (not by tenant or domain) whose name cannot reach the
    * floor by the length and letters bounds are left out: the scorer could not use them.
    */
@@ -206,7 +206,7 @@ export class AccountIndex {
       }
     };
     // A whole list with a name floor: only its run of name lengths that can pass the length bound (which
-    // rises to 1 at the query's length and falls after it) is read, about a third of it (issue 8).
+    // rises to 1 at the query's length and falls after it) is read, about a third of it.
     const visitWholeByName = (list: number[] | undefined) => {
       if (!list || !nameFloor) return visitByName(list);
       const { positions, lengths, masks, repeatedMasks, unbounded } = this.lengthOrder(list);

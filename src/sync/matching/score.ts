@@ -127,7 +127,7 @@ export function scoreCandidate(q: PreparedQuery, a: IndexedAccount): Candidate |
   // Tenant or domain evidence: a transliterated name may then add to it without the cap.
   const identifiedOtherwise = identifying;
   let transliterated = false;
-  // Exact at or above the floor; below it only "below" matters (issue 8: skips most quadratic scores).
+  // Exact at or above the floor; below it only "below" matters (skips most quadratic scores).
   const similarity = nameSimilarityAtLeast(q.tokens, a.tokens, NAME_SIMILARITY_FLOOR, q.forms, a.forms);
   if (similarity >= 1) {
     evidence.push(MATCH_WEIGHTS.exactName);
@@ -191,7 +191,7 @@ export function rankCandidates(index: AccountIndex, query: MatchQuery, limit = 5
   const domains = [q.domain, q.emailDomain].filter((d): d is string => Boolean(d));
   const scored: Candidate[] = [];
   // Accounts found by name alone score only when the names reach the similarity floor (a shortened name
-  // is not identifying), so the index leaves out those the cheap bounds rule out (issue 8: ~250
+  // is not identifying), so the index leaves out those the cheap bounds rule out (~250
   // candidates per customer, ~2 scored). Visiting order does not matter: the sort below is total.
   // A non-Latin query is also compared in its Latin spelling, which its letters do not bound: no name floor then.
   const nameFloor = q.latin ? undefined : { letters: denseLetters(q.forms.joined), floor: NAME_SIMILARITY_FLOOR };

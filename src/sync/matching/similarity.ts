@@ -11,7 +11,7 @@ export function damerauLevenshtein(a: string, b: string): number {
   if (b.length === 0) return a.length;
   const rows = a.length + 1;
   const cols = b.length + 1;
-  // One reused matrix: the scorer calls this tens of thousands of times per sync (issue 8); every cell
+  // One reused matrix: the scorer calls this tens of thousands of times per sync; every cell
   // read below is written earlier in the same call.
   if (matrix.length < rows * cols) matrix = new Int32Array(rows * cols * 2);
   const d = matrix;
@@ -31,7 +31,7 @@ export function damerauLevenshtein(a: string, b: string): number {
 /**
  * `damerauLevenshtein(a, b)` when it is at most `maxDistance`, else some value above it. Only the
  * diagonal band |i - j| <= maxDistance is computed (a cell off it costs more than that to reach), so
- * near-equal names cost a few cells per letter instead of the whole matrix (issue 8).
+ * near-equal names cost a few cells per letter instead of the whole matrix.
  */
 export function damerauLevenshteinWithin(a: string, b: string, maxDistance: number): number {
   if (a === b) return 0;
@@ -142,7 +142,7 @@ const letterCounts = new Int32Array(128);
  * An upper bound of `editSimilarity(x, y)` from the letters alone, in linear time: every edit fixes at
  * most one surplus letter of either side and a transposition keeps the letters, so the distance is at
  * least the larger surplus. Lets the matcher skip the quadratic scores of names that cannot reach the
- * similarity floor (issue 8: 10,000 customers against 12,000 accounts).
+ * similarity floor (10,000 customers against 12,000 accounts).
  */
 export function editSimilarityUpperBound(x: string, y: string): number {
   const longer = Math.max(x.length, y.length);
@@ -186,7 +186,7 @@ export interface LetterMasks {
 /**
  * The letters of a normalised name (as written, words joined by spaces), counted once so that
  * `letterBoundReaches` can apply `editSimilarityUpperBound` to thousands of pairs without rescanning
- * either name (issue 8: each customer meets about 250 candidate accounts).
+ * either name (each customer meets about 250 candidate accounts).
  */
 export interface LetterProfile extends LetterMasks {
   length: number;
@@ -322,7 +322,7 @@ export function nameSimilarityAtLeast(a: string[], b: string[], floor: number, f
     return Math.min(edit, jaroWinkler(p, q)) * 0.3 + edit * 0.7;
   };
   const asWritten = score(x, y);
-  // Names whose words are already in order: the sorted pair is the same pair (most short names; issue 8).
+  // Names whose words are already in order: the sorted pair is the same pair (most short names).
   if (xs === x && ys === y) return asWritten;
   return Math.max(asWritten, score(xs, ys));
 }

@@ -14,7 +14,7 @@ export function stableStringify(value: unknown): string {
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   const obj = value as Record<string, unknown>;
   const keys = Object.keys(obj);
-  // Mapped rows are flat and built with their keys already sorted (issue 8: every Ion row is hashed on
+  // Mapped rows are flat and built with their keys already sorted (every Ion row is hashed on
   // every sync); for those JSON.stringify writes exactly the text of the general path below.
   if (isSortedFlatPlainObject(obj, keys)) return JSON.stringify(obj);
   // Keys in code-unit order (what sort() does for strings); one string built in a loop, no intermediate
@@ -51,7 +51,7 @@ function isSortedFlatPlainObject(obj: Record<string, unknown>, keys: string[]): 
 
 /**
  * Content hash of a mapped row, stored in w365_contenthash: a row is written only when the hash of what
- * it would become differs from the stored one (issue 8: zero writes when nothing changed). Versioned so
+ * it would become differs from the stored one (zero writes when nothing changed). Versioned so
  * a mapper change forces one rewrite instead of silently keeping stale rows.
  */
 export const HASH_VERSION = "v1";

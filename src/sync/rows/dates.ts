@@ -6,7 +6,7 @@
  */
 export function toIsoOrNull(value: string | number | Date | undefined | null): string | null {
   if (value === undefined || value === null || value === "") return null;
-  // Ion's own form needs no Date round trip (five dates per subscription, every sync: issue 8).
+  // Ion's own form needs no Date round trip (five dates per subscription, every sync).
   if (typeof value === "string") {
     const canonical = canonicalUtcSeconds(value);
     if (canonical !== undefined) return canonical;

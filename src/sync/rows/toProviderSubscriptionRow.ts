@@ -132,7 +132,7 @@ export function toProviderSubscriptionRow(
     hash,
     data,
     // Built on first use (then the same object): a sync hashes every subscription but writes only the
-    // changed ones, so most bodies are never needed (issue 8: CPU and garbage at 50,000 rows).
+    // changed ones, so most bodies are never needed (CPU and garbage at 50,000 rows).
     get body() {
       return (body ??= upsertBody(connectionId, data, links, requestPending, hash));
     },
@@ -142,7 +142,7 @@ export function toProviderSubscriptionRow(
 /**
  * What the content hash covers: the data, the last synced values unless a request is pending, and the
  * lookups. Keys written in code-unit order and values all flat, so contentHash serializes it without
- * sorting (the text, hence the hash, is the one of any key order; issue 8). A pending request leaves the
+ * sorting (the text, hence the hash, is the one of any key order). A pending request leaves the
  * last synced members undefined, which the hash drops like absent ones.
  */
 export function subscriptionHashedContent(
@@ -183,7 +183,7 @@ export function subscriptionHashedContent(
 /**
  * The PATCH body: data columns, last synced values (unless a request is pending), hash, lookups.
  * Copied onto `{}` by Object.assign and then set member by member, not spread: on Node 20 a spread copy
- * (or an Object.assign onto a non-empty object) made a first run's bodies 1.4x to 2.7x slower (issue 8).
+ * (or an Object.assign onto a non-empty object) made a first run's bodies 1.4x to 2.7x slower.
  */
 function upsertBody(
   connectionId: string,

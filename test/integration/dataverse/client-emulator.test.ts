@@ -163,7 +163,7 @@ describe("DataverseClient against the emulator", () => {
     expect(named.map((r) => r.w365_name)).toStrictEqual(["Customer 7"]);
   });
 
-  it("upserts 50,000 rows through $batch in exactly 50 requests (the issue 3 floor: rows / batch size)", async () => {
+  it("upserts 50,000 rows through $batch in exactly 50 requests (the floor: rows / batch size)", async () => {
     const conn = await newConnection("Fifty thousand");
     const c = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken } });
     const ops = Array.from({ length: 50_000 }, (_, i) => ({

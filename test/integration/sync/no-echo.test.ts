@@ -5,7 +5,7 @@ type Row = Record<string, unknown>;
 const SUB = "w365_providersubscriptions";
 
 // The solution's outbound webhook step fires on updates that carry a request column (changed or not).
-// The sync's own inbound updates must not carry them unless their value changes (issue 8).
+// The sync's own inbound updates must not carry them unless their value changes.
 describe("inbound updates set off no outbound webhook", () => {
   let w: World;
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * Tokens across runs of one process (issue 5 gaps): a rotated token that could not be saved is saved
+ * Tokens across runs of one process: a rotated token that could not be saved is saved
  * by the next run; a refused refresh token clears its expiry; the Ion timeout reaches the client.
  */
 import { DataverseClient, DataverseServerError } from "../../../src/dataverse";

@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 2: a sync process killed with SIGKILL at seeded points, then run again. The Dataverse
+ * A sync process killed with SIGKILL at seeded points, then run again. The Dataverse
  * emulator (file database) and the Ion simulator live in this process behind counting proxies; the sync
  * runs in a child process. A kill point N means: the child's Nth request (Dataverse or Ion) reached the
  * server and took effect, and the child is killed before it sees the answer. Points include every order

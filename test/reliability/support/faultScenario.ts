@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 1: the story under injected faults vs the same story clean. Ion: 429 (Retry-After), 503,
+ * The story under injected faults vs the same story clean. Ion: 429 (Retry-After), 503,
  * latency, connections dropped before any work and dropped after the work was done (the client cannot
  * tell that from a timeout: no answer to a request that may have taken effect). Dataverse: 429s from the
  * service protection limits (lowered so a small sync really reaches them, on an emulator clock the

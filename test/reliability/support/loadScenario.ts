@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 7: the local functions host's webhook endpoint under 50 deliveries per second (the
+ * The local functions host's webhook endpoint under 50 deliveries per second (the
  * functions engineer's driveWebhookLoad), extended: every 10th delivery replays an earlier one, and a
  * stream of wrong-key deliveries runs alongside. Nothing lost (every distinct delivery is handed to the
  * engine once), nothing doubled (replays and refused deliveries never are).

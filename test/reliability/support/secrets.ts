@@ -1,5 +1,5 @@
 /**
- * Issue 9 item 6: look for every secret the simulator/emulator issued (refresh and access tokens, the
+ * Look for every secret the simulator/emulator issued (refresh and access tokens, the
  * API secret, Dataverse bearer tokens, the webhook key) in texts the suite produced: log lines,
  * errors, run reports, CLI output and artifacts. The scan is plain substring search plus two encodings
  * a leak could take (URL-encoded, base64 of the secret), so a secret that slipped through redaction in

@@ -266,7 +266,7 @@ describe("results", () => {
     ]);
   });
 
-  it("has the contract keys (DESIGN.md section 7) and renders a table per run", () => {
+  it("has the contract keys (the latest.json keys bench/README.md lists) and renders a table per run", () => {
     const r = results({ first: run({ loaderMs: 500, wallMs: 700, syncPerLoader: 1.4 }) });
     expect(contractProblems(JSON.parse(JSON.stringify(r)) as BenchResults)).toStrictEqual([]);
     expect(contractProblems({ scenario: { customers: 1 }, runs: { first: { wallMs: "1" } } })).toEqual(

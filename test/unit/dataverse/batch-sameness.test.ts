@@ -1,5 +1,5 @@
 /**
- * The $batch writer and reader were rewritten for issue 8 (string building and index scans instead of
+ * The $batch writer and reader were rewritten for speed (string building and index scans instead of
  * line arrays, a plain "$" scan before the Content-ID reference patterns). The first implementation is
  * kept here as the reference; the product code must write the same bytes and read the same units (or
  * fail with the same message) for generated bodies, well-formed or not.
@@ -17,7 +17,7 @@ import {
   writeBatchBody,
 } from "../../../src/dataverse/batch";
 
-// ---- reference: the implementation before issue 8 ----
+// ---- reference: the first implementation ----
 const CRLF = "\r\n";
 
 function referenceWriteBatchBody(units: BatchRequestUnit[], batchBoundary: string, changesetBoundary: (index: number) => string): string {
@@ -238,7 +238,7 @@ const responseBody = fc
       .map((ends) => lines.map((l, i) => l + ends[i]!).join(""));
   });
 
-describe("$batch reading and writing after issue 8 behave as the first implementation", () => {
+describe("$batch reading and writing after the rewrite behave as the first implementation", () => {
   it("writes the same bytes for any units", () => {
     fc.assert(
       fc.property(fc.array(requestUnit, { maxLength: 6 }), fc.string({ minLength: 1 }), (units, boundary) => {

@@ -1,4 +1,4 @@
-/** Property-based fuzzing of the webhook parser (issue 9 item 4): thousands of inputs, never a crash or a hang, always a clear typed error. */
+/** Property-based fuzzing of the webhook parser: thousands of inputs, never a crash or a hang, always a clear typed error. */
 import fc from "fast-check";
 
 import { parseRemoteExecutionContext, parseWebhookBody, WebhookPayloadError } from "../../../plugins/context";

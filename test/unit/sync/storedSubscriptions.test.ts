@@ -20,7 +20,7 @@ const slim = (over: Partial<ExistingProviderSubscription> = {}): ExistingProvide
   ...over,
 });
 
-describe("stored subscription rows packed into one string (memory at scale, issue 8)", () => {
+describe("stored subscription rows packed into one string (memory at scale)", () => {
   it("unpacks to the same slim row, absent values as null, missing-since only when set", () => {
     const row = slim();
     const packed = packStoredSubscription(row)!;

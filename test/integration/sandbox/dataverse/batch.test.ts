@@ -171,7 +171,7 @@ describe("Dataverse emulator: $batch (reference 1.7)", () => {
   });
 });
 
-describe("Dataverse emulator: bulk upsert throughput (issue 8)", () => {
+describe("Dataverse emulator: bulk upsert throughput", () => {
   it("8: a 50,000-row upsert by alternate key through $batch takes exactly 50 requests of 1000 and stores 50,000 rows", async () => {
     api.emu.resetStats();
     const batches = 50;

@@ -1,6 +1,6 @@
 /**
  * The local functions host over real HTTP: key enforcement as Azure does it, request adaptation,
- * the in-process worker, timers on demand, and a burst of concurrent deliveries (issue 9 item 7).
+ * the in-process worker, timers on demand, and a burst of concurrent deliveries.
  * Dataverse is a small in-test service answering the few reads the handlers make; the engine is a
  * recording double (the full stack runs in test/e2e/functions-*.test.ts).
  */

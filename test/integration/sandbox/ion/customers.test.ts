@@ -1,4 +1,4 @@
-/** Pins ion-api.md §3 (conventions), §4.1 (customers), §5 (token paging) and §6 (errors, 401/403). */
+/** Pins docs/platform/ion-api.md §3 (conventions), §4.1 (customers), §5 (token paging) and §6 (errors, 401/403). */
 import { type IonSimulator, startIonSimulator } from "../../../../sandbox/ion";
 import { accessToken, call, v3 } from "../../../support/ionSimulator";
 

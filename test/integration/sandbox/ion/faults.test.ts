@@ -1,4 +1,4 @@
-/** Pins ion-api.md §6 (throttling, 5xx) and the §9 "Faults and limits" checklist; plus request log and counters. */
+/** Pins docs/platform/ion-api.md §6 (throttling, 5xx) and the §9 "Faults and limits" checklist; plus request log and counters. */
 import { type IonSimulator, startIonSimulator } from "../../../../sandbox/ion";
 import { FaultInjector } from "../../../../sandbox/ion/faults";
 import { accessToken, call, exchange, v3 } from "../../../support/ionSimulator";

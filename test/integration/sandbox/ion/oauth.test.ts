@@ -1,4 +1,4 @@
-/** Pins ion-api.md §2 (authentication) and the §9 "Auth" checklist. */
+/** Pins docs/platform/ion-api.md §2 (authentication) and the §9 "Auth" checklist. */
 import { INVALID_REFRESH_TOKEN_ERROR, type IonSimulator, startIonSimulator } from "../../../../sandbox/ion";
 import { call, exchange, v3 } from "../../../support/ionSimulator";
 

@@ -1,4 +1,4 @@
-/** Pins ion-api.md §4.3 (changes are orders), §4.4 (orders) and §6 (order validation body, idempotency). */
+/** Pins docs/platform/ion-api.md §4.3 (changes are orders), §4.4 (orders) and §6 (order validation body, idempotency). */
 import { CATALOG, type IonSimulator, type SimSubscription, startIonSimulator } from "../../../../sandbox/ion";
 import { accessToken, call, v3 } from "../../../support/ionSimulator";
 

@@ -1,4 +1,4 @@
-/** Pins ion-api.md §4.2 (subscriptions read), §5 (offset paging) and §8 quirks 4, 5, 10, 17. */
+/** Pins docs/platform/ion-api.md §4.2 (subscriptions read), §5 (offset paging) and §8 quirks 4, 5, 10, 17. */
 import { type IonSimulator, startIonSimulator } from "../../../../sandbox/ion";
 import { accessToken, call, v3 } from "../../../support/ionSimulator";
 

@@ -1,4 +1,4 @@
-/** Pins ion-api.md §1 (v1 Basic auth), §4.5 (catalog) and the simulator's HTTP control API (§9 test hooks). */
+/** Pins docs/platform/ion-api.md §1 (v1 Basic auth), §4.5 (catalog) and the simulator's HTTP control API (§9 test hooks). */
 import { type IonSimulator, startIonSimulator } from "../../../../sandbox/ion";
 import { accessToken, call, exchange, v3 } from "../../../support/ionSimulator";
 

@@ -1,4 +1,4 @@
-/** The simulated clock (ion-api.md §9: "a test hook to advance a fake clock"). */
+/** The simulated clock (docs/platform/ion-api.md §9 test hooks: advancing a fake clock). */
 import { SimApiError } from "../../../../sandbox/ion/errors";
 import { SimClock } from "../../../../sandbox/ion/store";
 

@@ -25,7 +25,7 @@ import {
 } from "../../../../src/sync/matching";
 
 /**
- * The matcher as it was before the issue 8 shortcuts (candidate marker, name bounds before scoring):
+ * The matcher as it was before its shortcuts (candidate marker, name bounds before scoring):
  * every candidate of every signal scored in full. The product must
  * decide exactly as this does: same decision, candidates, scores and reason text. It knows the rules for names in
  * other scripts too: such a name is also indexed and looked up by its Latin spelling, compared in it with a Latin
@@ -258,7 +258,7 @@ const query: fc.Arbitrary<MatchQuery> = fc.record({
   country,
 });
 
-describe("matching shortcuts decide exactly as the full scorer (issue 8)", () => {
+describe("matching shortcuts decide exactly as the full scorer", () => {
   it("gives the same decision, candidates and reasons on generated accounts and customers", () => {
     fc.assert(
       fc.property(fc.array(record, { maxLength: 40 }), fc.array(query, { minLength: 1, maxLength: 8 }), (records, queries) => {

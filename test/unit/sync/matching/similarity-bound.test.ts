@@ -33,7 +33,7 @@ function referenceNameSimilarity(a: string[], b: string[]): number {
   return Math.max(score(x, y), score(xs, ys));
 }
 
-describe("matching shortcuts (issue 8)", () => {
+describe("matching shortcuts", () => {
   it("nameSimilarity is the documented score", () => {
     fc.assert(
       fc.property(name, name, (a, b) => {

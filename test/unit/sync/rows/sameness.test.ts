@@ -1,5 +1,5 @@
 /**
- * The mappers were made cheaper for issue 8 (fast paths in toIsoOrNull and stableStringify, no spreads
+ * The mappers were made cheaper (fast paths in toIsoOrNull and stableStringify, no spreads
  * in toProviderSubscriptionRow). Stored content hashes decide whether a row is rewritten, so the new
  * code must give exactly what the first implementation gave: that implementation is kept here as the
  * reference and compared with the product code on generated inputs.
@@ -23,7 +23,7 @@ import {
 } from "../../../../src/sync/rows/toProviderSubscriptionRow";
 import { bind, SETS } from "../../../../src/sync/schema";
 
-// ---- reference: the implementation before issue 8's fast paths ----
+// ---- reference: the implementation before the fast paths ----
 function referenceStableStringify(value: unknown): string {
   if (value === undefined) return "null";
   if (value === null || typeof value !== "object") {
@@ -191,7 +191,7 @@ const links: fc.Arbitrary<SubscriptionLinks> = fc.record(
   { requiredKeys: ["providerAccountId"] },
 );
 
-describe("mappers after issue 8 give what the first implementation gave", () => {
+describe("mappers with fast paths give what the first implementation gave", () => {
   it("toIsoOrNull: the same text or null for any date string, number or Date", () => {
     fc.assert(
       fc.property(fc.oneof(anyDateInput, fc.double(), fc.date(), fc.constantFrom(undefined, null)), (value) => {
