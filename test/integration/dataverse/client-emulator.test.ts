@@ -14,6 +14,7 @@ import {
   DataverseNotFoundError,
   DataverseValidationError,
 } from "../../../src/dataverse/errors";
+import { ensureWebhookRegistration } from "../../../src/deploy/webhookRegistration";
 import { readSolutionSource } from "../../../src/solution";
 import { fakeTime } from "../../support/fakeDataverse";
 
@@ -36,9 +37,12 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   emu = await startDataverseEmulator();
   emu.applySolutionModel(await readSolutionSource());
-  emu.setEnvironmentVariable("w365_FunctionsBaseUrl", `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`);
-  emu.setEnvironmentVariable("w365_FunctionsWebhookKey", "webhook-key-for-tests-123");
   dv = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.integrationToken } });
+  // The webhook endpoint and steps are not in the solution: they are registered after import, as deploy does.
+  await ensureWebhookRegistration(dv, {
+    functionsUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+    webhookKey: "webhook-key-for-tests-123",
+  });
 });
 
 afterAll(async () => {
