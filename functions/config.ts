@@ -37,6 +37,12 @@ export interface FunctionsConfig {
   maxBodyBytes: number;
   replayWindowMinutes: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /**
+   * DATAVERSE_REGISTER_WEBHOOK=true: the app ensures its webhook endpoint and steps in Dataverse itself
+   * (at start-up and with each timer), so an import through the maker portal or a pipeline ends with
+   * working steps. `functionsUrl` is FUNCTIONS_BASE_URL, else https://WEBSITE_HOSTNAME (set by Azure).
+   */
+  registerWebhook?: { functionsUrl: string };
 }
 
 const guid = z.string().regex(GUID_PATTERN, "must be a GUID");
@@ -100,6 +106,14 @@ const settingsSchema = z.object({
   WEBHOOK_MAX_BODY_BYTES: positiveNumber(DEFAULT_MAX_BODY_BYTES),
   REPLAY_WINDOW_MINUTES: positiveNumber(DEFAULT_REPLAY_WINDOW_MINUTES),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional().default("info"),
+  DATAVERSE_REGISTER_WEBHOOK: z
+    .enum(["true", "false", ""], { error: 'must be "true" or "false"' })
+    .optional()
+    .transform((v) => v === "true"),
+  FUNCTIONS_BASE_URL: optionalText.pipe(
+    z.url({ error: "must be the app's https URL, e.g. https://contoso-streamone.azurewebsites.net" }).optional(),
+  ),
+  WEBSITE_HOSTNAME: optionalText,
 });
 
 /**
@@ -163,5 +177,15 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   };
   if (s.DATAVERSE_ORGANIZATION_ID) config.organizationId = s.DATAVERSE_ORGANIZATION_ID.toLowerCase();
   if (s.INTEGRATION_USER_ID) config.integrationUserId = s.INTEGRATION_USER_ID.toLowerCase();
+  if (s.DATAVERSE_REGISTER_WEBHOOK) {
+    const functionsUrl = s.FUNCTIONS_BASE_URL ?? (s.WEBSITE_HOSTNAME ? `https://${s.WEBSITE_HOSTNAME}` : undefined);
+    if (!functionsUrl) {
+      throw new ConfigError(
+        "Invalid functions app settings: DATAVERSE_REGISTER_WEBHOOK is true but neither FUNCTIONS_BASE_URL nor WEBSITE_HOSTNAME says where Dataverse should send webhooks.",
+        { hint: "Set FUNCTIONS_BASE_URL to the app's https URL (Azure sets WEBSITE_HOSTNAME itself)." },
+      );
+    }
+    config.registerWebhook = { functionsUrl: functionsUrl.replace(/\/+$/, "") };
+  }
   return config;
 }

@@ -38,6 +38,16 @@ function bound<A extends unknown[], R>(build: (runtime: FunctionsRuntime) => (..
   };
 }
 
+// Start-up: with DATAVERSE_REGISTER_WEBHOOK the app registers its own webhook endpoint and steps (every
+// install path ends with working steps); the timers below repeat it, so a failed attempt heals itself.
+if (settings.config?.registerWebhook) void appRuntime().ensureWebhookRegistration();
+const withRegistration =
+  <A extends unknown[]>(run: (...args: A) => Promise<void>) =>
+  async (...args: A): Promise<void> => {
+    await appRuntime().ensureWebhookRegistration();
+    await run(...args);
+  };
+
 const webhook = bound(createWebhookHandler);
 const worker = bound(createSyncWorker);
 const schedule = bound(createScheduledSync);
@@ -55,8 +65,10 @@ export const functions = {
     }
   },
   syncWorker: (message: unknown, context: InvocationContext): Promise<void> => worker(message, context),
-  scheduledSync: async (timer: Timer, context: InvocationContext): Promise<void> => void (await schedule(timer, context)),
-  tokenKeepAlive: async (timer: Timer, context: InvocationContext): Promise<void> => void (await keepAlive(timer, context)),
+  scheduledSync: withRegistration(async (timer: Timer, context: InvocationContext): Promise<void> => void (await schedule(timer, context))),
+  tokenKeepAlive: withRegistration(
+    async (timer: Timer, context: InvocationContext): Promise<void> => void (await keepAlive(timer, context)),
+  ),
 };
 
 app.http("dataverseWebhook", {

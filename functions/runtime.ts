@@ -8,7 +8,9 @@ import type { InvocationContext } from "@azure/functions";
 import { KeyedMutex } from "../plugins/keyedMutex";
 import type { PluginDeps, WorkQueue } from "../plugins/types";
 import { DataverseClient } from "../src/dataverse";
+import { ensureWebhookRegistration } from "../src/deploy/webhookRegistration";
 import { type Clock, systemClock } from "../src/shared/clock";
+import { ensureError } from "../src/shared/errors";
 import { createLogger, type Logger } from "../src/shared/logger";
 import type { SyncDeps } from "../src/sync";
 import { bindEngine, type Engine } from "../src/sync/engine";
@@ -31,6 +33,11 @@ export interface FunctionsRuntime extends WebhookRuntime {
   clock: Clock;
   /** The integration's application user and organization, from settings or one cached WhoAmI. */
   identity(): Promise<Identity>;
+  /**
+   * With DATAVERSE_REGISTER_WEBHOOK: ensures the webhook endpoint and steps (idempotent, safe when several
+   * instances run it at once); a failure is logged and tried again on the next call. Without it: nothing.
+   */
+  ensureWebhookRegistration(): Promise<void>;
   queueFor(context: InvocationContext): WorkQueue;
   pluginDeps(context: InvocationContext): PluginDeps;
 }
@@ -97,6 +104,23 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     );
     return organizationPromise;
   };
+  let registration: Promise<void> | undefined;
+  const ensureRegistration = (): Promise<void> => {
+    const target = config.registerWebhook;
+    if (!target) return Promise.resolve();
+    registration ??= ensureWebhookRegistration(dataverse, {
+      functionsUrl: target.functionsUrl,
+      webhookKey: config.webhookKey,
+      logger: logger.child({ component: "registration" }),
+    }).then(
+      () => undefined,
+      (error: unknown) => {
+        registration = undefined; // not cached: the next timer or start-up tries again
+        logger.error("webhook registration failed", { error: ensureError(error).message });
+      },
+    );
+    return registration;
+  };
   const mutex = new KeyedMutex();
   const runtime: FunctionsRuntime = {
     config,
@@ -108,6 +132,7 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     maxBodyBytes: config.maxBodyBytes,
     replay: new ReplayGuard(config.replayWindowMinutes * 60_000, clock),
     identity,
+    ensureWebhookRegistration: ensureRegistration,
     expectedOrganization,
     queueFor,
     pluginDeps(context) {

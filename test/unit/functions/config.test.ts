@@ -64,4 +64,25 @@ describe("loadConfig", () => {
     expect(error.message).toMatch(/WEBHOOK_KEY must be at least 16 characters/);
     expect(`${String(error)} ${JSON.stringify(error)} ${error.userMessage}`).not.toMatch(/secret-999/);
   });
+
+  it("registers its own webhook only when asked, at the URL Azure gives it or the one set, and says what is missing", () => {
+    expect(loadConfig(base).registerWebhook).toBeUndefined();
+    expect(
+      loadConfig({ ...base, DATAVERSE_REGISTER_WEBHOOK: "true", WEBSITE_HOSTNAME: "contoso-ion.azurewebsites.net" }).registerWebhook,
+    ).toStrictEqual({
+      functionsUrl: "https://contoso-ion.azurewebsites.net",
+    });
+    expect(
+      loadConfig({
+        ...base,
+        DATAVERSE_REGISTER_WEBHOOK: "true",
+        WEBSITE_HOSTNAME: "x.azurewebsites.net",
+        FUNCTIONS_BASE_URL: "https://ion.contoso.com/",
+      }).registerWebhook,
+    ).toStrictEqual({ functionsUrl: "https://ion.contoso.com" });
+    expect(() => loadConfig({ ...base, DATAVERSE_REGISTER_WEBHOOK: "true" })).toThrow(/FUNCTIONS_BASE_URL nor WEBSITE_HOSTNAME/);
+    expect(() => loadConfig({ ...base, DATAVERSE_REGISTER_WEBHOOK: "yes" })).toThrow(
+      /DATAVERSE_REGISTER_WEBHOOK must be "true" or "false"/,
+    );
+  });
 });
