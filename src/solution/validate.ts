@@ -176,7 +176,13 @@ export function checkModel(model: SolutionModel, opts: { requireContent?: boolea
     if (s.mode === 1 && s.stage !== 40) err(`${sw}: asynchronous steps must be PostOperation (40)`);
     if (s.primaryEntity && !tableExists(s.primaryEntity)) err(`${sw}: primary entity ${s.primaryEntity} unknown`);
     const entity = s.primaryEntity ? tables.get(s.primaryEntity) : undefined;
-    const hasColumn = (c: string): boolean => !entity || entity.columns.some((x) => x.logicalName === c) || SYSTEM_COLUMNS.has(c);
+    // A system table's own key and name (accountid, name) exist though the solution does not define them.
+    const hasColumn = (c: string): boolean =>
+      !entity ||
+      entity.columns.some((x) => x.logicalName === c) ||
+      SYSTEM_COLUMNS.has(c) ||
+      c === entity.primaryIdAttribute ||
+      c === entity.primaryNameAttribute;
     if (s.filteringAttributes.length > 0 && s.message !== "Update") err(`${sw}: filtering attributes apply only to Update`);
     for (const a of s.filteringAttributes) if (!hasColumn(a)) err(`${sw}: filtering attribute ${a} does not exist`);
     for (const img of s.images) {

@@ -59,7 +59,7 @@ describe("streamone-ion pack and deploy", () => {
       );
       expect(out.text()).toMatch(/Imported StreamOneIonConnector/);
       expect(out.text()).toMatch(/Importing… 100%/);
-      expect(out.text()).toMatch(/Webhook endpoint created; steps: 7 created, 0 updated, 0 unchanged\./);
+      expect(out.text()).toMatch(/Webhook endpoint created; steps: 8 created, 0 updated, 0 unchanged\./);
       expect(out.text()).not.toContain("cli-deploy-webhook-key-0123456789");
       expect(code).toBe(0);
       const tables = await (
