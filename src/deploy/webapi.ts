@@ -10,7 +10,7 @@ import { ensureError } from "../shared/errors";
 import { type Logger, silentLogger } from "../shared/logger";
 import { redact, registerSecret } from "../shared/redact";
 import { sleep as realSleep } from "../shared/retry";
-import { ENV_DEFAULT_SYNC_SCHEDULE, ENV_FUNCTIONS_BASE_URL, ENV_FUNCTIONS_WEBHOOK_KEY } from "../solution/contract";
+import { ENV_DEFAULT_SYNC_SCHEDULE, ENV_FUNCTIONS_BASE_URL } from "../solution/contract";
 import { packForDeploy, type PackVerbOptions } from "./package";
 import {
   DeployError,
@@ -251,9 +251,11 @@ export class WebApiDeployer implements SolutionDeployer {
         hint: "Pass the functions app root, e.g. https://contoso-ion.azurewebsites.net.",
       });
     }
+    // The webhook key is never written to an environment variable: every user who may read environment
+    // variables could read it. It lives only in the service endpoint's write-only authvalue
+    // (ensureWebhookRegistration), which Dataverse never returns.
     const values: [string, string | undefined][] = [
       [ENV_FUNCTIONS_BASE_URL, baseUrl],
-      [ENV_FUNCTIONS_WEBHOOK_KEY, settings.webhookKey],
       [ENV_DEFAULT_SYNC_SCHEDULE, settings.syncSchedule],
     ];
     for (const [schemaName, value] of values) {
