@@ -113,9 +113,13 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
       webhookKey: config.webhookKey,
       logger: logger.child({ component: "registration" }),
     }).then(
-      () => undefined,
+      () => {
+        // Calls that overlap share one registration; the next timer checks Dataverse again, so a step an
+        // admin deleted or a re-import that changed message ids is mended without a restart.
+        registration = undefined;
+      },
       (error: unknown) => {
-        registration = undefined; // not cached: the next timer or start-up tries again
+        registration = undefined; // the next timer or start-up tries again
         logger.error("webhook registration failed", { error: ensureError(error).message });
       },
     );

@@ -34,14 +34,14 @@ export async function subscriptionChanged(ctx: WebhookContext, deps: PluginDeps)
   // Without a Target (x-ms-dynamics-msg-size-exceeded) the engine reads the row and decides.
   if (requestsAChange(ctx) === false) {
     // Cleared after a Conflict or Error: the engine resets the row to Ion's values; otherwise nothing to do.
-    if (!(await waitsForAdmin(deps as PluginDeps, subscriptionId)))
+    if (!(await waitsForAdmin(deps, subscriptionId)))
       return { status: 200, body: { ignored: true, reason: "No requested change is set (requests were cleared)." } };
     await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
     return { status: 202, body: { message: "The cleared request resets the subscription.", subscriptionId } };
   }
   // Show the admin at once that the change is waiting for Ion. Written by the integration user and
   // outside the step's filtering attributes, so it never triggers this step again.
-  const marked = await markChangeRequested(deps as PluginDeps, subscriptionId);
+  const marked = await markChangeRequested(deps, subscriptionId);
   if (marked === "gone") return { status: 200, body: { ignored: true, reason: "The subscription no longer exists." } };
   await deps.queue.enqueue({ type: "outbound", subscriptionId, trigger: "webhook" });
   deps.logger.info("outbound change queued", { subscriptionId });

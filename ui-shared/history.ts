@@ -3,6 +3,7 @@
 // shared by the PCF control and the web resources.
 
 import { w365_providersubscription_w365_syncstate } from "../src/schema";
+import { normalizeGuid } from "../src/shared/guid";
 import {
   date,
   MAPPING_STATUS,
@@ -58,7 +59,7 @@ export function toRunHistoryEntry(row: Row): RunHistoryEntry {
 export async function listRuns(api: RecordsApi, connectionId: string, top = 50): Promise<RunHistoryEntry[]> {
   const result = await api.retrieveMultipleRecords(
     "w365_syncrun",
-    `?$select=${RUN_HISTORY_SELECT.join(",")}&$filter=_w365_connection_value eq ${guid(connectionId)}` +
+    `?$select=${RUN_HISTORY_SELECT.join(",")}&$filter=_w365_connection_value eq ${normalizeGuid(connectionId, "connector id")}` +
       `&$orderby=w365_startedon desc&$top=${Math.max(1, Math.min(500, Math.floor(top)))}`,
   );
   return result.entities.map(toRunHistoryEntry);
@@ -273,7 +274,7 @@ export async function listProviderAccounts(
   filter: AccountFilter = "all",
   pageSize = RECORDS_PAGE_SIZE,
 ): Promise<Page<ProviderAccountView>> {
-  const clauses = [`_w365_connection_value eq ${guid(connectionId)}`];
+  const clauses = [`_w365_connection_value eq ${normalizeGuid(connectionId, "connector id")}`];
   if (filter !== "all") clauses.push(`w365_mappingstatus eq ${MAPPING_STATUS[filter]}`);
   const result = await api.retrieveMultipleRecords(
     "w365_provideraccount",
@@ -288,7 +289,7 @@ export async function listProviderSubscriptions(
   filter: SubscriptionFilter = "all",
   pageSize = RECORDS_PAGE_SIZE,
 ): Promise<Page<ProviderSubscriptionView>> {
-  const clauses = [`_w365_connection_value eq ${guid(connectionId)}`];
+  const clauses = [`_w365_connection_value eq ${normalizeGuid(connectionId, "connector id")}`];
   if (filter === "requested") {
     clauses.push("(w365_requestedquantity ne null or w365_requestedstatus ne null or w365_requestedautorenew ne null)");
   } else if (filter !== "all") {
@@ -305,13 +306,4 @@ function optionalNumber(value: unknown): number | undefined {
   if (value === null || value === undefined || value === "") return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : undefined;
-}
-
-/** A GUID literal for $filter, refusing anything else so a crafted id cannot change the query. */
-function guid(id: string): string {
-  const trimmed = id.trim().replace(/^\{|\}$/g, "");
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(trimmed)) {
-    throw new Error(`"${id}" is not a record id (GUID).`);
-  }
-  return trimmed.toLowerCase();
 }

@@ -10,6 +10,7 @@
  * Each row is written with If-Match on the version read: an admin who maps it meanwhile keeps that mapping.
  */
 import { DataverseConcurrencyError } from "../dataverse";
+import { normalizeGuid } from "../shared/guid";
 import type { SyncDeps } from "./context";
 import { MappingStatus, SETS } from "./schema";
 
@@ -36,7 +37,6 @@ interface Row {
 }
 
 const COLUMNS = ["w365_provideraccountid", "w365_name", "w365_mappingstatus", "_w365_account_value", "_w365_suggestedaccount_value"];
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Tries per row when an admin's write lands between the read and the re-open (each try re-reads). */
 const MAX_TRIES = 3;
 
@@ -62,8 +62,7 @@ export async function reopenMatchingForDeletedAccount(
   deps: Pick<SyncDeps, "dataverse" | "logger">,
   o: { accountId: string; accountName?: string },
 ): Promise<AccountDeletedResult> {
-  const accountId = o.accountId.trim().toLowerCase();
-  if (!GUID.test(accountId)) throw new TypeError(`accountId must be the deleted account's GUID, got "${o.accountId}".`);
+  const accountId = normalizeGuid(o.accountId, "accountId");
   const dv = deps.dataverse;
   const { Mapped, Suggested } = MappingStatus;
   const filter =

@@ -32,9 +32,9 @@ export const DEFAULT_SAVE_RETRY_AFTER_CAP_MS = 60_000;
 export const DEFAULT_LEASE_MARGIN_MS = 30_000;
 /** `Date` and `modifiedon` may be whole seconds: a lease is judged old only this much later. */
 const SERVER_TIME_RESOLUTION_MS = 2_000;
-/** A token save answered 500 is repeated up to 3 more times, about 1.4 s of waits at most. */
 /** Fresh leases tried when one could not be held for a whole exchange and save. */
 const LEASE_ATTEMPTS = 3;
+/** A token save answered 500 is repeated up to 3 more times, about 1.4 s of waits at most. */
 const SAVE_RETRY: RetryOptions = { ...DEFAULT_RETRY, maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 800, retryInternalErrors: true };
 
 function classifySave(error: unknown): AttemptOutcome {

@@ -2,8 +2,6 @@ import {
   Badge,
   Button,
   Field,
-  MessageBar,
-  MessageBarBody,
   Select,
   Spinner,
   Tab,
@@ -31,8 +29,8 @@ import type { ConnectorView, MappingStatusKey } from "../../../ui-shared/records
 import type { ConnectorService } from "../services/connectorService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
+import { ConnectorViewHeader } from "./ConnectorViewHeader";
 import { describeFailure } from "./failure";
-import { Heading } from "./Heading";
 
 export type RecordsTab = "accounts" | "subscriptions";
 
@@ -91,10 +89,7 @@ export function ProviderRecords(props: ProviderRecordsProps): React.ReactElement
   const [accounts, setAccounts] = React.useState<Page<ProviderAccountView> | undefined>(undefined);
   const [subscriptions, setSubscriptions] = React.useState<Page<ProviderSubscriptionView> | undefined>(undefined);
   const [error, setError] = React.useState<React.ReactNode>(null);
-  const heading = React.useRef<HTMLHeadingElement>(null);
   const generation = React.useRef(0);
-
-  React.useEffect(() => heading.current?.focus(), []);
 
   const load = React.useCallback(async () => {
     // A slower answer for an older filter never replaces the newer one.
@@ -133,17 +128,14 @@ export function ProviderRecords(props: ProviderRecordsProps): React.ReactElement
 
   return (
     <section aria-labelledby="w365-records-title" data-testid="provider-records">
-      <div className="w365-toolbar">
-        <Button appearance="subtle" onClick={onBack}>
-          {t("History_Back")}
-        </Button>
-        <Heading level={1} id="w365-records-title" ref={heading}>
-          {t("Records_Title", connector.name)}
-        </Heading>
-        <Button appearance="subtle" onClick={() => void load()}>
-          {t("Integrations_Refresh")}
-        </Button>
-      </div>
+      <ConnectorViewHeader
+        id="w365-records-title"
+        title={t("Records_Title", connector.name)}
+        t={t}
+        onBack={onBack}
+        onRefresh={() => void load()}
+        error={error}
+      />
       <TabList selectedValue={tab} onTabSelect={(_, d) => setTab(d.value as RecordsTab)}>
         <Tab value="accounts">{t("Records_Tab_Accounts")}</Tab>
         <Tab value="subscriptions">{t("Records_Tab_Subscriptions")}</Tab>
@@ -172,11 +164,6 @@ export function ProviderRecords(props: ProviderRecordsProps): React.ReactElement
           <Button onClick={() => onOpenMapping(connector.id)}>{t("Action_MapAccounts")}</Button>
         ) : null}
       </div>
-      {error ? (
-        <MessageBar intent="error" role="alert">
-          <MessageBarBody>{error}</MessageBarBody>
-        </MessageBar>
-      ) : null}
       {tab === "accounts" ? <AccountsTable page={accounts} t={t} /> : <SubscriptionsTable page={subscriptions} t={t} />}
     </section>
   );

@@ -1,8 +1,6 @@
 import {
   Badge,
   Button,
-  MessageBar,
-  MessageBarBody,
   Spinner,
   Table,
   TableBody,
@@ -18,8 +16,8 @@ import type { RunHistoryEntry, RunReportView } from "../../../ui-shared/history"
 import type { ConnectorView } from "../../../ui-shared/records";
 import type { ConnectorService } from "../services/connectorService";
 import type { FormatDate, Localize } from "../services/strings";
+import { ConnectorViewHeader } from "./ConnectorViewHeader";
 import { describeFailure } from "./failure";
-import { Heading } from "./Heading";
 
 export interface RunHistoryProps {
   readonly connector: ConnectorView;
@@ -44,12 +42,10 @@ export function RunHistory(props: RunHistoryProps): React.ReactElement {
   const [error, setError] = React.useState<React.ReactNode>(null);
   const [openRun, setOpenRun] = React.useState<string | undefined>(undefined);
   const [reports, setReports] = React.useState<Record<string, RunReportView | "loading" | { failed: string }>>({});
-  const heading = React.useRef<HTMLHeadingElement>(null);
   const alive = React.useRef(true);
 
   React.useEffect(() => {
     alive.current = true;
-    heading.current?.focus();
     return () => {
       alive.current = false;
     };
@@ -95,22 +91,14 @@ export function RunHistory(props: RunHistoryProps): React.ReactElement {
 
   return (
     <section aria-labelledby="w365-history-title" data-testid="run-history">
-      <div className="w365-toolbar">
-        <Button appearance="subtle" onClick={onBack}>
-          {t("History_Back")}
-        </Button>
-        <Heading level={1} id="w365-history-title" ref={heading}>
-          {t("History_Title", connector.name)}
-        </Heading>
-        <Button appearance="subtle" onClick={() => void load()}>
-          {t("Integrations_Refresh")}
-        </Button>
-      </div>
-      {error ? (
-        <MessageBar intent="error" role="alert">
-          <MessageBarBody>{error}</MessageBarBody>
-        </MessageBar>
-      ) : null}
+      <ConnectorViewHeader
+        id="w365-history-title"
+        title={t("History_Title", connector.name)}
+        t={t}
+        onBack={onBack}
+        onRefresh={() => void load()}
+        error={error}
+      />
       {runs === undefined && !error ? <Spinner label={t("Integrations_Loading")} /> : null}
       {runs && runs.length === 0 ? <p>{t("History_Empty")}</p> : null}
       {runs && runs.length > 0 ? (

@@ -180,7 +180,7 @@ describe("outbound with several actors on one row", () => {
     expect(ordersFor(world, s.ionId)).toHaveLength(0);
   });
 
-  it("a deactivated connector, and an unmapped or ignored customer, place no orders and say so on the row", async () => {
+  it("a deactivated connector, and an ignored customer, place no orders and say so on the row", async () => {
     const [s, t] = world.subscriptions;
     if (!s || !t) throw new Error("no subscriptions");
     await world.admin.update("w365_providerconnections", world.connectionId, { statecode: 1 });

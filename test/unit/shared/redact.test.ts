@@ -107,7 +107,14 @@ describe("redactValue", () => {
     expect(input).toStrictEqual({ password: "p4ssword!", inner: { x: `Bearer ${JWT}` } });
   });
 
-  it("stops descending past 20 levels instead of overflowing the stack", () => {
+  it("redacts within 20 levels, stops descending past them, and never overflows the stack", () => {
+    let shallow: Record<string, unknown> = { password: "within-reach" };
+    for (let i = 0; i < 15; i++) shallow = { next: shallow };
+    let reached = redactValue(shallow) as Record<string, unknown>;
+    expect(reached).not.toBe(shallow);
+    for (let i = 0; i < 15; i++) reached = reached.next as Record<string, unknown>;
+    expect(reached.password).toBe("[REDACTED]");
+
     let deep: Record<string, unknown> = { password: "deepest" };
     for (let i = 0; i < 25; i++) deep = { next: deep };
     const out = redactValue(deep);
@@ -120,6 +127,10 @@ describe("redactValue", () => {
         return c;
       })(),
     );
+
+    let hostile: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) hostile = { next: hostile };
+    expect(() => redactValue(hostile)).not.toThrow();
   });
 });
 

@@ -59,7 +59,7 @@ describe("run history", () => {
 
   it("refuses an id that is not a GUID instead of putting it into the query", async () => {
     const api = recordsAnswering([]);
-    await expect(listRuns(api, "x' or 1 eq 1")).rejects.toThrow(/not a record id/);
+    await expect(listRuns(api, "x' or 1 eq 1")).rejects.toThrow(/connector id must be a GUID/);
     expect(api.queries).toHaveLength(0);
   });
 
