@@ -166,7 +166,18 @@ interface StepRow {
   _sdkmessagefilterid_value?: string | null;
   _eventhandler_value?: string | null;
   statecode?: number | null;
+  statuscode?: number | null;
 }
+
+/**
+ * A step's state (sdkmessageprocessingstep table reference on Microsoft Learn: statecode 0 Enabled / 1 Disabled,
+ * statuscode 1 Enabled / 2 Disabled). Dataverse runs only enabled steps, and an admin can disable one in the
+ * Plug-in Registration Tool; the registration turns it back on. The same page lists SetState for this table
+ * as a PATCH of statecode and statuscode, so the state travels in the ordinary update. statecode is not
+ * valid for create; a new step starts Enabled.
+ * https://learn.microsoft.com/power-apps/developer/data-platform/reference/entities/sdkmessageprocessingstep
+ */
+const STEP_ENABLED = { statecode: 0, statuscode: 1 } as const;
 
 /** True when Dataverse refused a create because a row with that id (or key) exists: another caller won the race. */
 function isAlreadyExists(err: unknown): boolean {
@@ -295,7 +306,9 @@ function stepMatches(row: StepRow, step: StepDef, ids: { messageId: string; filt
     sameAttributes(row.filteringattributes, step.filteringAttributes) &&
     normalizeGuid(row._sdkmessageid_value ?? "") === ids.messageId &&
     (ids.filterId === undefined || normalizeGuid(row._sdkmessagefilterid_value ?? "") === ids.filterId) &&
-    normalizeGuid(row._eventhandler_value ?? "") === endpointId
+    normalizeGuid(row._eventhandler_value ?? "") === endpointId &&
+    Number(row.statecode ?? 0) === STEP_ENABLED.statecode &&
+    Number(row.statuscode ?? STEP_ENABLED.statuscode) === STEP_ENABLED.statuscode
   );
 }
 
@@ -325,7 +338,7 @@ async function ensureImage(client: RegistrationClient, step: StepDef, image: Ste
 
 /**
  * Make the environment's webhook endpoint and steps match this release: endpoint URL and key, each step bound
- * to the message of that name and to the endpoint, and the pre-image. Safe to run on every start-up.
+ * to the message of that name and to the endpoint and enabled, and the pre-image. Safe to run on every start-up.
  */
 export async function ensureWebhookRegistration(
   client: RegistrationClient,
@@ -357,6 +370,7 @@ export async function ensureWebhookRegistration(
         "_sdkmessagefilterid_value",
         "_eventhandler_value",
         "statecode",
+        "statuscode",
       ],
       filter: `sdkmessageprocessingstepid eq ${step.id}`,
     });
@@ -366,11 +380,11 @@ export async function ensureWebhookRegistration(
         (await createOnce(client, "sdkmessageprocessingsteps", { sdkmessageprocessingstepid: step.id, ...body })) === "created"
           ? "created"
           : "updated";
-      if (action === "updated") await client.update("sdkmessageprocessingsteps", step.id, body);
+      if (action === "updated") await client.update("sdkmessageprocessingsteps", step.id, { ...body, ...STEP_ENABLED });
     } else if (stepMatches(row, step, ids, endpoint.id)) {
       action = "unchanged";
     } else {
-      await client.update("sdkmessageprocessingsteps", step.id, body);
+      await client.update("sdkmessageprocessingsteps", step.id, { ...body, ...STEP_ENABLED });
       action = "updated";
     }
     for (const image of step.images) await ensureImage(client, step, image);

@@ -3,6 +3,9 @@
  * The emulator's import runs for three minutes by its own clock; deploy's poll loop sleeps on the same fake
  * clock, so the test polls over HTTP as production does without waiting three real minutes.
  */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
 import { type DataverseEmulator, startDataverseEmulator } from "../../../sandbox/dataverse";
 import { DataverseClient } from "../../../src/dataverse";
 import {
@@ -187,5 +190,66 @@ describe("ensureWebhookRegistration", () => {
     } finally {
       await empty.close();
     }
+  });
+});
+
+describe("ensureWebhookRegistration and a step an admin disabled", () => {
+  let emulator: DataverseEmulator;
+  let client: DataverseClient;
+  let receiver: Server;
+  const received: { message: string; entity: string }[] = [];
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        received.push({
+          message: String(req.headers["x-ms-dynamics-request-name"]),
+          entity: String(req.headers["x-ms-dynamics-entity-name"]),
+        });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    emulator = await startDataverseEmulator();
+    const model = await loadSolutionModel({ uiDir: await makeUiBuild() });
+    await emulator.importSolution(await writeSolutionZip(model, { managed: false }));
+    client = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.integrationToken } });
+  });
+  afterAll(async () => {
+    await emulator.whenIdle();
+    await emulator.close();
+    await new Promise((resolve) => receiver.close(resolve));
+  });
+
+  /** Deletes a new account and returns how many deliveries of its Delete step the functions app received. */
+  async function deleteAnAccount(): Promise<number> {
+    const before = received.length;
+    const id = await client.create("accounts", { name: `Disabled-step check ${before}` });
+    await client.delete("accounts", id);
+    await emulator.whenIdle();
+    return received.slice(before).filter((r) => r.message === "Delete" && r.entity === "account").length;
+  }
+
+  it("enables it again, and the webhook fires again", async () => {
+    const { port } = receiver.address() as AddressInfo;
+    const opts = { functionsUrl: `http://127.0.0.1:${port}`, webhookKey: KEY };
+    await ensureWebhookRegistration(client, opts);
+    expect(await deleteAnAccount()).toBe(1);
+
+    const step = WEBHOOK_STEPS.find((s) => s.message === "Delete" && s.primaryEntity === "account")!;
+    // What the Plug-in Registration Tool's "Disable" does: statecode 1, statuscode 2.
+    await client.update("sdkmessageprocessingsteps", step.id, { statecode: 1, statuscode: 2 });
+    expect(await deleteAnAccount()).toBe(0);
+
+    const result = await ensureWebhookRegistration(client, opts);
+    expect(result.steps.find((s) => s.step === step.name)!.action).toBe("updated");
+    expect(result.steps.filter((s) => s.step !== step.name).map((s) => s.action)).toStrictEqual(
+      WEBHOOK_STEPS.filter((s) => s !== step).map(() => "unchanged"),
+    );
+    const row = await client.retrieve<{ statecode: number; statuscode: number }>("sdkmessageprocessingsteps", step.id, {
+      select: ["statecode", "statuscode"],
+    });
+    expect(row).toMatchObject({ statecode: 0, statuscode: 1 });
+    expect(await deleteAnAccount()).toBe(1);
   });
 });
