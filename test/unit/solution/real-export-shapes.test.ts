@@ -84,14 +84,20 @@ describe("the packed solution has the shapes real exports have", () => {
     }
   });
 
-  it("the connector form binds the PCF control through the manifest's bound property (form XML as exports write it)", () => {
+  it("the connector form binds the PCF control through the manifest's bound property (form XML as exports write it: TALXIS/base-controls formXml.ts)", () => {
     const customizations = text("customizations.xml");
     const control = model.customControls[0]!;
     const manifest = control.files.find((f) => f.path === "ControlManifest.xml")!.content.toString("utf8");
     const bound = /<property\s[^>]*name="([^"]+)"[^>]*usage="bound"/.exec(manifest)![1]!;
-    const descriptions = [...customizations.matchAll(new RegExp(`<customControl formFactor="\\d" name="${control.name}"><parameters>(.*?)</parameters>`, "g"))].map((m) => m[1]);
-    expect(descriptions).toHaveLength(3);
-    for (const d of descriptions) expect(d).toBe(`<${bound} type="SingleLine.Text">w365_name</${bound}>`);
+    const description = /<controlDescription forControl="([^"]+)">(.*?)<\/controlDescription>/.exec(customizations)!;
+    // The cell's control carries the same uniqueid the description names.
+    expect(customizations).toContain(`datafieldname="w365_name" disabled="false" uniqueid="${description[1]}"`);
+    const entries = [...description[2]!.matchAll(/<customControl ([^>]*)><parameters>(.*?)<\/parameters><\/customControl>/g)].map((m) => [m[1], m[2]]);
+    // First the default (text box) control with the column, then the PCF control for web (0), phone (1) and tablet (2).
+    expect(entries).toStrictEqual([
+      ['id="{4273EDBD-AC1D-40d3-9FB2-095C621B552D}"', "<datafieldname>w365_name</datafieldname>"],
+      ...[0, 1, 2].map((n) => [`formFactor="${n}" name="${control.name}"`, `<${bound} type="SingleLine.Text">w365_name</${bound}>`]),
+    ]);
     // The control's real manifest (not only the test build's) has that bound property.
     const real = readFileSync(path.join(repoRoot(), "pcf-controls/StreamOneConnector/ControlManifest.Input.xml"), "utf8");
     expect(real).toMatch(new RegExp(`<property name="${bound}"[^>]*of-type="SingleLine.Text"[^>]*usage="bound"`));
