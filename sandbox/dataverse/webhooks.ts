@@ -350,6 +350,8 @@ export class EventPipeline implements RecordEvents {
           method: "POST",
           headers: {
             "content-type": "application/json",
+            // "A unique identifier for the request" (Learn, use-webhooks: HTTP headers): each POST, a retry included.
+            "x-request-id": randomUUID(),
             "x-ms-dynamics-organization": this.options.organization.domain,
             "x-ms-dynamics-entity-name": inv.primaryEntityName,
             "x-ms-dynamics-request-name": inv.message,

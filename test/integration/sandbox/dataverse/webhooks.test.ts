@@ -107,6 +107,7 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
     expect(hook.headers["x-ms-dynamics-entity-name"]).toBe("w365_providerconnection");
     expect(hook.headers["x-ms-dynamics-request-name"]).toBe("w365_VerifyConnectivity");
     expect(hook.headers["x-ms-correlation-request-id"]).toBe("3d7e0f6a-0000-4000-8000-00000000c0de");
+    expect(hook.headers["x-request-id"]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     const who = (await api.call("GET", "WhoAmI")).json;
     const org = (
       await api.call("GET", "RetrieveCurrentOrganization(AccessType=@p1)?@p1=Microsoft.Dynamics.CRM.EndpointAccessType'Default'")
@@ -176,6 +177,9 @@ describe("Dataverse emulator: custom API webhooks (reference 3, 4)", () => {
     const ok = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} });
     expect(ok.status).toBe(204);
     expect(rx.received).toHaveLength(2);
+    // Each POST is its own request (x-request-id); the retry carries the same correlation.
+    expect(rx.received[0]!.headers["x-request-id"]).not.toBe(rx.received[1]!.headers["x-request-id"]);
+    expect(rx.received[0]!.headers["x-ms-correlation-request-id"]).toBe(rx.received[1]!.headers["x-ms-correlation-request-id"]);
     rx.received.length = 0;
     rx.respond(() => ({ status: 502, body: "bad gateway" }));
     const failed = await api.call("POST", `w365_providerconnections(${conn})/Microsoft.Dynamics.CRM.w365_VerifyConnectivity`, { body: {} });
