@@ -8,7 +8,11 @@
  *   (SolutionPackager marks a system table the solution did not change that way; import does not apply it);
  * - a form whose PCF control is given a parameter the control's manifest does not declare is refused: a form
  *   binds a column to a control through one of the manifest's `property` names
- *   (https://learn.microsoft.com/power-apps/developer/component-framework/manifest-schema-reference/property).
+ *   (https://learn.microsoft.com/power-apps/developer/component-framework/manifest-schema-reference/property);
+ * - over an installed managed solution of the same unique name, an unmanaged package is refused, and so is a
+ *   managed package with a lower version: a managed solution is updated only by a newer version of itself
+ *   (https://learn.microsoft.com/power-platform/alm/update-solutions-alm). The exact error codes are not
+ *   documented; the messages name the versions and kinds as the import log does.
  */
 import type { SolutionModel } from "../../src/solution/model";
 import { DataverseHttpError, ErrorCodes } from "./errors";
@@ -35,10 +39,38 @@ function formControlParameters(formXml: string): { control: string; parameters: 
 export interface ImportCheckContext {
   /** True when the environment has an sdkmessage row with this id. */
   messageExists(id: string): boolean;
+  /** The installed solution with this unique name, if any. */
+  installedSolution(uniqueName: string): { version: string; managed: boolean } | undefined;
+}
+
+/** Four-part solution versions compared part by part (1.0.10.0 is above 1.0.9.0). */
+function versionOrder(a: string, b: string): number {
+  const pa = a.split(".").map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(".").map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
 }
 
 /** The model as import applies it (unmodified tables dropped); throws what Dataverse would refuse. */
 export function checkImport(model: SolutionModel, env: ImportCheckContext): SolutionModel {
+  const installed = env.installedSolution(model.uniqueName);
+  if (installed?.managed && !model.managed) {
+    throw new DataverseHttpError(
+      400,
+      ErrorCodes.InvalidArgument,
+      `The solution ${model.uniqueName} is already installed on this system as a managed solution and the package to be imported is an unmanaged solution.`,
+    );
+  }
+  if (installed?.managed && versionOrder(model.version, installed.version) < 0) {
+    throw new DataverseHttpError(
+      400,
+      ErrorCodes.InvalidArgument,
+      `The solution ${model.uniqueName} cannot be imported: its version ${model.version} is lower than the installed version ${installed.version}.`,
+    );
+  }
   for (const step of model.steps) {
     const id = step.sdkMessageId;
     if (id && !env.messageExists(id)) {

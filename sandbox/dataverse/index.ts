@@ -376,7 +376,14 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const importSolution = async (zip: Buffer): Promise<void> => {
     const read = await readSolution(zip);
     await store.withWriteLock(async () => {
-      const model = checkImport(read, { messageExists: (id) => Boolean(store.getRow(store.table("sdkmessage")!, id.toLowerCase())) });
+      const model = checkImport(read, {
+        messageExists: (id) => Boolean(store.getRow(store.table("sdkmessage")!, id.toLowerCase())),
+        installedSolution: (uniqueName) => {
+          const row = store.stmt(`SELECT version, ismanaged FROM "solution" WHERE uniquename = ?`).get(uniqueName) as
+            { version: string | null; ismanaged: number | null } | undefined;
+          return row ? { version: String(row.version ?? "0.0.0.0"), managed: Number(row.ismanaged) === 1 } : undefined;
+        },
+      });
       applySolutionModel(model);
     });
   };

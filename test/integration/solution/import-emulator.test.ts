@@ -73,3 +73,38 @@ describe("the packed solution imported into the Dataverse emulator", () => {
     expect(rows).toStrictEqual([expect.objectContaining({ version: "1.0.1.0" })]);
   });
 });
+
+describe("an import over an installed managed solution (emulator refuses what a tenant refuses)", () => {
+  let emulator: DataverseEmulator;
+  let client: DataverseClient;
+  let model: SolutionModel;
+  const importZip = async (m: SolutionModel, managed: boolean) =>
+    client.executeAction("ImportSolution", {
+      OverwriteUnmanagedCustomizations: true,
+      PublishWorkflows: true,
+      CustomizationFile: (await writeSolutionZip(m, { managed })).toString("base64"),
+    });
+
+  beforeAll(async () => {
+    model = await loadSolutionModel({ uiDir: await makeUiBuild() });
+    emulator = await startDataverseEmulator();
+    client = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.adminToken } });
+    await importZip({ ...model, version: "1.0.2.0" }, true);
+  });
+  afterAll(async () => {
+    await emulator.close();
+  });
+
+  it("refuses an unmanaged package and a lower managed version; takes the same or a higher managed version", async () => {
+    await expect(importZip({ ...model, version: "1.0.3.0" }, false)).rejects.toThrow(/installed on this system as a managed solution/);
+    // 1.0.10.0 is above 1.0.2.0: the parts compare as numbers, not as text.
+    await expect(importZip({ ...model, version: "1.0.1.9" }, true)).rejects.toThrow(/version 1\.0\.1\.9 is lower than the installed version 1\.0\.2\.0/);
+    await importZip({ ...model, version: "1.0.2.0" }, true);
+    await importZip({ ...model, version: "1.0.10.0" }, true);
+    const installed = await client.queryFirst<{ version: string; ismanaged: boolean }>("solutions", {
+      select: ["version", "ismanaged"],
+      filter: "uniquename eq 'StreamOneIonConnector'",
+    });
+    expect(installed).toMatchObject({ version: "1.0.10.0", ismanaged: true });
+  });
+});
