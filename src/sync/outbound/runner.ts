@@ -8,8 +8,10 @@
  *    look again for longer than the client's timeout and take the claim again before re-posting;
  * 4. track the order (bounded polling with backoff); on COMPLETED re-read the subscription, store the
  *    synced values and clear what the order satisfied (If-Match; a newer request is kept and sent next);
- *    on ERROR state Error with Ion's message; still pending → stays "Sent to Ion" and the next outbound
- *    run resumes tracking.
+ *    on ERROR/CANCELED (or a refusal at POST) state Error with Ion's message, unless the admin saved a
+ *    different request meanwhile: that one is marked Change Requested and sent next; still pending →
+ *    stays "Sent to Ion" and the next outbound run resumes tracking. Every outcome is written on the row
+ *    as re-read, with If-Match, and only while the row still carries this order's referenceId.
  * Rows in Conflict or Error wait for the admin: scheduled runs skip them; the webhook path (an admin
  * edited the row) evaluates them again. Clears are idempotent so the connector's own writes never
  * cause a second order.
