@@ -405,6 +405,32 @@ export class DataverseClient {
   }
 
   /**
+   * Updates an existing row (as `update`) and answers the row as written: `Prefer: return=representation`
+   * with `$select` makes Dataverse answer 200 with those columns and the new `@odata.etag`, so a caller that
+   * writes again with If-Match needs no second read (learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api#update-with-data-returned).
+   */
+  async updateReturning<T = Record<string, unknown>>(
+    entitySet: string,
+    key: RecordKey,
+    body: Record<string, unknown>,
+    o: { ifMatch?: string; select: string[]; retry?: Partial<RetryOptions> },
+  ): Promise<T & { "@odata.etag"?: string }> {
+    const path = `${recordPath(entitySet, key)}${queryString({ select: o.select })}`;
+    const res = await this.send({
+      method: "PATCH",
+      path,
+      body: JSON.stringify(body),
+      headers: { "If-Match": o.ifMatch ?? "*", Prefer: "return=representation" },
+      idempotent: true,
+      operation: `PATCH ${recordPath(entitySet, key)}`,
+      retry: o.retry,
+    });
+    const row = (res.text ? parseJson(res.text, `PATCH ${entitySet}`) : {}) as T & { "@odata.etag"?: string };
+    const etag = row["@odata.etag"] ?? res.headers.get("etag") ?? undefined;
+    return etag ? { ...row, "@odata.etag": etag } : row;
+  }
+
+  /**
    * Upsert by id or alternate key (PATCH on `set(key)`): "upsert" creates or updates, "createOnly" sends
    * If-None-Match: * (412 DataverseConcurrencyError when it exists), "updateOnly" sends If-Match: * (404 when missing).
    */

@@ -1,15 +1,20 @@
 /**
  * The connector row as the token store, with a refresh lease judged by one clock: Dataverse's.
  *
- * - Taking: the row names no other holder, or its `modifiedon` is at least a lease old by Dataverse's own
- *   time (the `Date` of the answer that carried the row); then PATCH w365_tokenleaseholder with If-Match
- *   on the ETag just read. Every write to the row is a new ETag and `modifiedon`, so a holder that
- *   extended, saved or was merely written around is never judged by a stale reading, and no host compares
- *   its own clock with another's: hosts whose clocks differ by minutes cannot both hold the lease. When
- *   an answer carries no `Date`, the waiter instead sees the ETag unchanged for a whole lease.
+ * - The lease value: w365_tokenleaseholder holds the holder id and a take counter (`<holder>~<n>`), a new
+ *   value on every take and extension. No time is stored; nothing any host's clock says is written.
+ * - Taking: the row names no other holder, or its lease value is at least a lease old by Dataverse's own
+ *   time (the `Date` of the answers that carried the row): old since this waiter first saw the value, or
+ *   since `modifiedon` (the value is at least as old as the row's last write). Writes to other columns
+ *   (run status, last sync) change neither the value nor how long it has been seen, so they never keep a
+ *   crashed holder's lease alive. Then PATCH the lease value with If-Match on the ETag just read. No
+ *   host's clock is compared with another's: hosts whose clocks differ by minutes cannot both hold it.
+ *   When an answer carries no `Date`, the waiter instead needs the value unchanged for a whole lease of
+ *   its own elapsed time (a duration, never a time of day).
  * - Holding: the holder counts its lease from the moment it SENT the take (or the last extension), on
- *   its own elapsed time, which ends before any waiter's judgement can. Before an exchange the lease is
- *   extended and must still cover the token call's timeout plus the save's Retry-After cap, or nothing
+ *   its own elapsed time; a waiter first sees the new value only after that write landed, so the
+ *   holder's count ends before any waiter's judgement can. Before an exchange the lease is extended (a
+ *   new value) and must still cover the token call's timeout plus the save's Retry-After cap, or nothing
  *   is presented.
  * - Saving: PATCH the new tokens with If-Match, only while the row still holds the token the rotation came
  *   from (re-read on 412). That holds even if the lease moved to a holder that has not exchanged: that
@@ -30,7 +35,7 @@ export const DEFAULT_EXCHANGE_TIMEOUT_MS = 60_000;
 export const DEFAULT_SAVE_RETRY_AFTER_CAP_MS = 60_000;
 /** Room for the lease's own requests (extension, the save's read and two PATCHes). */
 export const DEFAULT_LEASE_MARGIN_MS = 30_000;
-/** `Date` and `modifiedon` may be whole seconds: a lease is judged old only this much later. */
+/** `Date` and `modifiedon` are whole seconds: a lease is judged old only this much later. */
 const SERVER_TIME_RESOLUTION_MS = 2_000;
 /** Fresh leases tried when one could not be held for a whole exchange and save. */
 const LEASE_ATTEMPTS = 3;
@@ -84,6 +89,16 @@ export interface DataverseTokenStoreOptions {
   preloaded?: TokenRow;
 }
 
+/** Separates the holder id from the take counter in the lease value. */
+const LEASE_VALUE_SEPARATOR = "~";
+
+/** The holder a lease value names (a value without a counter is a bare holder id). */
+export function leaseHolderOf(value: string | null | undefined): string | undefined {
+  if (!value) return undefined;
+  const at = value.lastIndexOf(LEASE_VALUE_SEPARATOR);
+  return at < 0 ? value : value.slice(0, at);
+}
+
 export function connectorKey(dv: DataverseClient, connectionId: string): string {
   return `${(dv.environmentUrl ?? "").toLowerCase()}|${connectionId.toLowerCase()}`;
 }
@@ -109,6 +124,8 @@ export class DataverseTokenStore implements TokenStore {
   private leaseSeed?: TokenRow;
   /** A save under the current lease failed: the lease is not released. */
   private saveFailed = false;
+  /** Takes and extensions of this store: each writes a new lease value. */
+  private leaseWrites = 0;
   /** Leases taken, saves done, takes lost to another writer, and token calls refused for lack of lease (tests read them). */
   readonly counters = { leases: 0, commits: 0, leaseConflicts: 0, tooShort: 0 };
 
@@ -203,7 +220,8 @@ export class DataverseTokenStore implements TokenStore {
           "The connector's refresh token was replaced (new credentials pasted?) before the rotated StreamOne Ion refresh token could be saved; the connector keeps the replacement.",
         );
       }
-      const release = row.w365_tokenleaseholder === this.holderId ? { w365_tokenleaseholder: null, w365_tokenleaseuntil: null } : {};
+      const release =
+        leaseHolderOf(row.w365_tokenleaseholder) === this.holderId ? { w365_tokenleaseholder: null, w365_tokenleaseuntil: null } : {};
       try {
         await this.dv.update(
           SETS.connection,
@@ -242,21 +260,24 @@ export class DataverseTokenStore implements TokenStore {
       if (await this.tryTake(seed)) return { row: seed, sentAt };
     }
     const started = this.clock.now();
-    let observed: { etag: string; since: number } | undefined;
+    /** The other holder's lease value and when this waiter first saw it (Dataverse's time, else own elapsed time). */
+    let observed: { value: string; server?: number; local: number } | undefined;
     for (let attempt = 1; ; attempt++) {
       const { row, serverTime } = await this.read();
-      const holder = row.w365_tokenleaseholder;
+      const value = row.w365_tokenleaseholder;
+      const holder = leaseHolderOf(value);
       let waitMs = 0;
       // A lease this process kept for its own unsaved rotation is its to take over, at once.
-      if (holder && holder !== this.holderId && holder !== inheritFrom) {
-        const etag = etagOf(row);
+      if (value && holder !== this.holderId && holder !== inheritFrom) {
+        if (observed?.value !== value) observed = { value, server: serverTime, local: this.clock.now() };
         let age: number;
-        const modified = toEpochMs(row.modifiedon);
-        if (serverTime !== undefined && modified !== undefined) {
-          age = serverTime - modified; // both Dataverse's clock
+        if (serverTime !== undefined && observed.server !== undefined) {
+          // Both bounds on Dataverse's clock: seen unchanged this long, and the row unwritten this long.
+          age = serverTime - observed.server;
+          const modified = toEpochMs(row.modifiedon);
+          if (modified !== undefined) age = Math.max(age, serverTime - modified);
         } else {
-          if (observed?.etag !== etag) observed = { etag, since: this.clock.now() };
-          age = this.clock.now() - observed.since; // unchanged for this long, on our elapsed time only
+          age = this.clock.now() - observed.local; // unchanged for this long, on our elapsed time only
         }
         waitMs = this.leaseMs + SERVER_TIME_RESOLUTION_MS - age;
       }
@@ -280,7 +301,7 @@ export class DataverseTokenStore implements TokenStore {
       await this.dv.update(
         SETS.connection,
         this.connectionId,
-        { w365_tokenleaseholder: this.holderId, w365_tokenleaseuntil: null },
+        { w365_tokenleaseholder: this.nextLeaseValue(), w365_tokenleaseuntil: null },
         // A throttled or refused-connection take wrote nothing, and the If-Match makes a repeat safe.
         { ifMatch: etagOf(row), retry: { maxAttempts: DEFAULT_RETRY.maxAttempts } },
       );
@@ -293,8 +314,13 @@ export class DataverseTokenStore implements TokenStore {
     return true;
   }
 
+  /** A lease value no earlier take or extension wrote: waiters judge its age from when they first see it. */
+  private nextLeaseValue(): string {
+    return `${this.holderId}${LEASE_VALUE_SEPARATOR}${++this.leaseWrites}`;
+  }
+
   /**
-   * Extends the lease before an exchange (a new ETag and `modifiedon`, so waiters judge from now) and
+   * Extends the lease before an exchange (a new lease value, so waiters judge from now) and
    * checks it then covers the exchange plus the save. Returns when (own clock) the extension was sent.
    */
   private async extend(presenting: string, exchangeMs: number, heldSince: number): Promise<number> {
@@ -302,9 +328,9 @@ export class DataverseTokenStore implements TokenStore {
     for (let attempt = 1; attempt <= 5; attempt++) {
       if (this.clock.now() - heldSince >= this.leaseMs) break;
       const { row } = await this.read();
-      if (row.w365_tokenleaseholder !== this.holderId) {
+      if (leaseHolderOf(row.w365_tokenleaseholder) !== this.holderId) {
         throw new TokenLeaseLostError(
-          `The token lease of this connector passed to ${row.w365_tokenleaseholder ?? "nobody"} before the token exchange.`,
+          `The token lease of this connector passed to ${leaseHolderOf(row.w365_tokenleaseholder) ?? "nobody"} before the token exchange.`,
         );
       }
       if (row.w365_refreshtoken !== presenting) {
@@ -317,7 +343,7 @@ export class DataverseTokenStore implements TokenStore {
         await this.dv.update(
           SETS.connection,
           this.connectionId,
-          { w365_tokenleaseholder: this.holderId },
+          { w365_tokenleaseholder: this.nextLeaseValue() },
           { ifMatch: etagOf(row), retry: { maxAttempts: 1 } },
         );
       } catch (error) {
@@ -341,7 +367,7 @@ export class DataverseTokenStore implements TokenStore {
   private async release(): Promise<void> {
     for (let attempt = 1; attempt <= 3; attempt++) {
       const { row } = await this.read();
-      if (row.w365_tokenleaseholder !== this.holderId) return;
+      if (leaseHolderOf(row.w365_tokenleaseholder) !== this.holderId) return;
       try {
         await this.dv.update(
           SETS.connection,

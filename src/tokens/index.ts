@@ -7,6 +7,7 @@ export {
   DEFAULT_LEASE_MARGIN_MS,
   DEFAULT_SAVE_RETRY_AFTER_CAP_MS,
   defaultHolderId,
+  leaseHolderOf,
   TOKEN_COLUMNS,
 } from "./dataverseStore";
 export { TokenLeaseLostError, TokenLeaseTimeoutError, TokenLeaseTooShortError, TokenRotationConflictError } from "./errors";

@@ -8,7 +8,8 @@
  * - Ion loses a customer between two page reads of a random list at a random page.
  * Asserted per run: no admin decision lost (an Ignore stays Ignored, a Map stays on the admin's account, an Unmap
  * is never auto-mapped again), every request saved during the run is still there and meets its conflict check
- * (a Conflict, no order), and no row whose Ion record still exists is flagged missing.
+ * (a Conflict, no order), no row whose Ion record still exists is flagged missing, and the customer Ion lost
+ * is. Every run has at least one admin decision and one request, and loses one customer.
  * MULTI_ACTOR_SEEDS (default 3) and MULTI_ACTOR_RUNS (runs per seed, default 2) make a longer run.
  */
 import { DataverseClient } from "../../src/dataverse";
@@ -36,6 +37,7 @@ interface Figures {
   requests: number;
   requestsDuringRead: number;
   ionDeletions: number;
+  deletedFlagged: number;
   skippedChangedByAdmin: number;
   confirmedStillInIon: number;
   decisionsLost: number;
@@ -55,6 +57,7 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
     requests: 0,
     requestsDuringRead: 0,
     ionDeletions: 0,
+    deletedFlagged: 0,
     skippedChangedByAdmin: 0,
     confirmedStillInIon: 0,
     decisionsLost: 0,
@@ -85,8 +88,9 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
 
           // The admin's decisions on random provider accounts, and requests on random subscriptions Ion just changed.
           const decisions: Decision[] = [];
-          for (const row of rows) {
-            if (random() < 0.5) continue;
+          for (const [i, row] of rows.entries()) {
+            // At least one decision per run (the last row when the dice chose none), so every run tests the claim.
+            if (random() < 0.5 && !(decisions.length === 0 && i === rows.length - 1)) continue;
             const action = (["map", "ignore", "unmap"] as const)[int(3)]!;
             decisions.push({
               id: String(row.w365_provideraccountid),
@@ -102,7 +106,11 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
           ]);
           // Requests on customers the admin leaves mapped (an Ignore or Unmap rightly stops their orders).
           const decided = new Set(decisions.filter((d) => d.action !== "map").map((d) => d.id));
-          const requests = subRows.filter((s) => !decided.has(String(s._w365_provideraccount_value)) && random() < 0.4).slice(0, 3);
+          const eligible = subRows.filter((s) => !decided.has(String(s._w365_provideraccount_value)));
+          const chosen = eligible.filter(() => random() < 0.4).slice(0, 3);
+          const requests = chosen.length > 0 ? chosen : eligible.slice(0, 1);
+          expect(decisions.length).toBeGreaterThan(0);
+          expect(requests.length).toBeGreaterThan(0);
           for (const s of requests)
             w.ion.control.updateSubscription(String(s.w365_ionsubscriptionid), { quantity: Number(s.w365_quantity) + 1 + int(3) });
           const adminAt = { phase: random() < 0.5 ? "accounts" : "subscriptions", page: 1 + int(2) };
@@ -115,6 +123,7 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
             (row) => !touched.has(String(row.w365_provideraccountid)) && !requestedCustomers.has(String(row.w365_ioncustomerid)),
           );
           const victim = victims.length > 0 ? String(victims[int(victims.length)]!.w365_ioncustomerid) : undefined;
+          expect(victim).toBeDefined();
           if (victim) {
             w.ion.control.afterNextPage(
               random() < 0.5 ? "customers" : "subscriptions",
@@ -204,6 +213,10 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
             if (!kept) lost++;
           }
           figures.decisionsLost += lost;
+          // The customer Ion lost is flagged missing (with its subscriptions' rows, when it had any).
+          const victimRow = (await all<Row>(w.dv, PA, `w365_ioncustomerid eq '${victim}'`, ["w365_missingsince"]))[0];
+          const victimFlagged = Boolean(victimRow?.w365_missingsince);
+          if (victimFlagged) figures.deletedFlagged++;
           let requestsLost = 0;
           for (const s of requests) {
             const row = await w.dv.retrieve<Row>(SUBS, String(s.w365_providersubscriptionid));
@@ -219,11 +232,12 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
             if (row.w365_requestedquantity !== Number(s.w365_quantity) + 10 || !expected) requestsLost++;
           }
           figures.requestsLost += requestsLost;
-          expect({ run: r, decisionsLost: lost, requestsLost, wronglyFlaggedMissing: wrong }).toStrictEqual({
+          expect({ run: r, decisionsLost: lost, requestsLost, wronglyFlaggedMissing: wrong, victimFlagged }).toStrictEqual({
             run: r,
             decisionsLost: 0,
             requestsLost: 0,
             wronglyFlaggedMissing: 0,
+            victimFlagged: true,
           });
         } finally {
           await w.close();

@@ -19,7 +19,7 @@ import { IonTransport } from "../../src/ion";
 import { silentLogger } from "../../src/shared/logger";
 import { ConnectionStatus, runKeepAlive, runSync, type SyncDeps } from "../../src/sync";
 import { loadConnection, makeContext } from "../../src/sync/context";
-import { connectorKey, DataverseTokenStore, RotationJournal, TokenLeaseTooShortError, TokenManager } from "../../src/tokens";
+import { connectorKey, DataverseTokenStore, leaseHolderOf, RotationJournal, TokenLeaseTooShortError, TokenManager } from "../../src/tokens";
 import { startWorld, type World } from "../support/syncWorld";
 import { recordFigures } from "./support/figures";
 import { type ActorResult, runTokenActor } from "./support/tokenActors";
@@ -216,11 +216,13 @@ describe("lease and save rules, one at a time", () => {
     holder: string;
     journal?: RotationJournal;
     clock?: { now(): number };
+    maxWaitMs?: number;
   }) {
     const clock = o.clock ?? { now: () => Date.now() + (o.clockOffsetMs ?? 0) };
     const store = new DataverseTokenStore(o.dv ?? w.dv, w.connectionId, {
       holderId: o.holder,
       clock,
+      ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
       exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS,
       saveRetryAfterCapMs: SAVE_RETRY_AFTER_CAP_MS,
       leaseMarginMs: 1_000,
@@ -233,24 +235,92 @@ describe("lease and save rules, one at a time", () => {
     };
   }
 
+  /** A Dataverse client that calls `onRead` after each read of the connector row with Dataverse's time (the lease's judgement). */
+  function watchingReads(onRead: () => void): DataverseClient {
+    return new Proxy(w.dv, {
+      get(target, prop, receiver) {
+        if (prop === "retrieveWithServerTime") {
+          return async (...args: Parameters<DataverseClient["retrieveWithServerTime"]>) => {
+            const result = await target.retrieveWithServerTime(...args);
+            onRead();
+            return result;
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  /** Resolves once the connector row's lease names `holder` (the take landed). */
+  async function leaseNames(holder: string): Promise<void> {
+    for (;;) {
+      const value = String((await row(w)).w365_tokenleaseholder ?? "");
+      if (leaseHolderOf(value) === holder) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   it("a host whose clock runs 5 min ahead does not judge a live lease of a host 5 min behind as expired", async () => {
     w.ion.control.resetTokenUsage();
     const behind = manager({ holder: "behind", clockOffsetMs: -5 * MINUTE });
-    const ahead = manager({ holder: "ahead", clockOffsetMs: 5 * MINUTE });
+    // "ahead" reports each judgement of the lease it makes: the event the assertion waits for.
+    let judged = 0;
+    let judgedThrice!: () => void;
+    const thrice = new Promise<void>((r) => (judgedThrice = r));
+    const ahead = manager({
+      holder: "ahead",
+      clockOffsetMs: 5 * MINUTE,
+      dv: watchingReads(() => {
+        if (++judged === 3) judgedThrice();
+      }),
+    });
     // "behind" takes the lease and holds it while "ahead" tries; both then rotate in turn.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     const first = behind.store.withRefreshLease(async () => {
       await held;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await leaseNames(behind.store.holderId);
     const second = ahead.tokens.rotate();
-    await new Promise((r) => setTimeout(r, 300));
-    expect(w.ion.control.tokenUsage().presented).toBe(0); // "ahead" is still waiting
+    // "ahead" has read the held lease three times (its load, then two judgements) and presented nothing.
+    await thrice;
+    expect(w.ion.control.tokenUsage().presented).toBe(0);
+    expect(leaseHolderOf(String((await row(w)).w365_tokenleaseholder))).toBe(behind.store.holderId);
     release();
     await first;
     await second;
     expect(w.ion.control.tokenUsage()).toMatchObject({ presented: 1, reusedRefreshTokens: 0 });
+  });
+
+  it("a crashed holder's lease runs out although other writers keep updating the connector row", async () => {
+    w.ion.control.resetTokenUsage();
+    const crashed = manager({ holder: "crashed" });
+    // It takes the lease and stops there: no extension, no release, ever.
+    void crashed.store.withRefreshLease(() => new Promise<never>(() => undefined));
+    await leaseNames(crashed.store.holderId);
+    // Runs and the admin keep writing the row (status, messages) faster than a lease.
+    let writing = true;
+    let statusWrites = 0;
+    const writer = (async () => {
+      while (writing) {
+        await w.dv.update(CONN, w.connectionId, { w365_statusmessage: `run ${++statusWrites}` });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // Another instance waits at most four leases (3 s each here) before giving up.
+    const next = manager({ holder: "next", maxWaitMs: 12_000 });
+    try {
+      const rotated = await next.tokens.rotate();
+      expect((await row(w)).w365_refreshtoken).toBe(rotated.refreshToken);
+    } finally {
+      writing = false;
+      await writer;
+    }
+    expect(statusWrites).toBeGreaterThan(next.store.leaseMs / 100);
+    expect(w.ion.control.tokenUsage()).toMatchObject({ presented: 1, reusedRefreshTokens: 0, rejected: 0 });
+    expect((await row(w)).w365_tokenleaseholder ?? null).toBeNull();
+    figures.crashedHolder = { leaseMs: next.store.leaseMs, statusWritesWhileWaiting: statusWrites, presented: 1, presentedTwice: 0 };
   });
 
   it("a save succeeds while the row holds the token it rotated from, even after the lease moved to a holder that has not rotated", async () => {

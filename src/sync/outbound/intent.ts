@@ -6,7 +6,7 @@
  * - what is still requested once an order completed (a request newer than the order is kept).
  */
 import type { IonOrder, IonOrderItem, IonSubscription } from "../../ion";
-import { normalizeRequestedStatus, type RequestedStatus, statusBucket, type SubscriptionChange } from "./policy";
+import { normalizeRequestedStatus, pendingAutoRenew, type RequestedStatus, statusBucket, type SubscriptionChange } from "./policy";
 
 /** What an UPDATE order item carries (Microsoft attribute vocabulary: renewalSetting, statusUpdate). */
 export function carriedChange(item: IonOrderItem): SubscriptionChange {
@@ -117,4 +117,23 @@ export function remainingIntent(
     if (askedBefore || changedSinceOrder) remaining.autoRenew = r;
   }
   return Object.keys(remaining).length > 0 ? remaining : undefined;
+}
+
+/**
+ * True when the row asks for something other than what a failed (or canceled) order carried: the admin
+ * saved a newer request while the order was pending, so that request is sent next instead of the row
+ * waiting in Error. Each field is compared as an effective value (`ion`, Ion's value the order did not
+ * change, fills what neither side names), so a request equal to the failed order never re-sends it.
+ */
+export function requestDiffersFromOrder(
+  row: RowRequest & { w365_autorenew?: boolean | null },
+  ion: { quantity: number; status: string; autoRenew: boolean },
+  carried: SubscriptionChange,
+): boolean {
+  const q = row.w365_requestedquantity;
+  if ((q ?? ion.quantity) !== (carried.quantity ?? ion.quantity)) return true;
+  const current = statusBucket(ion.status);
+  const s = normalizeRequestedStatus(row.w365_requestedstatus);
+  if ((s ?? current) !== (carried.status ?? current)) return true;
+  return (pendingAutoRenew(row) ?? ion.autoRenew) !== (carried.autoRenew ?? ion.autoRenew);
 }

@@ -8,8 +8,10 @@
  *    look again for longer than the client's timeout and take the claim again before re-posting;
  * 4. track the order (bounded polling with backoff); on COMPLETED re-read the subscription, store the
  *    synced values and clear what the order satisfied (If-Match; a newer request is kept and sent next);
- *    on ERROR state Error with Ion's message; still pending → stays "Sent to Ion" and the next outbound
- *    run resumes tracking.
+ *    on ERROR/CANCELED (or a refusal at POST) state Error with Ion's message, unless the admin saved a
+ *    different request meanwhile: that one is marked Change Requested and sent next; still pending →
+ *    stays "Sent to Ion" and the next outbound run resumes tracking. Every outcome is written on the row
+ *    as re-read, with If-Match, and only while the row still carries this order's referenceId.
  * Rows in Conflict or Error wait for the admin: scheduled runs skip them; the webhook path (an admin
  * edited the row) evaluates them again. Clears are idempotent so the connector's own writes never
  * cause a second order.
@@ -35,8 +37,8 @@ import type { SyncContext } from "../context";
 import type { RunReport } from "../report";
 import { toProviderSubscriptionRow } from "../rows/toProviderSubscriptionRow";
 import { MappingStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "../schema";
-import { carriedChange, isOrderOfClaim, itemFor, remainingIntent, settleDelays } from "./intent";
-import { pendingAutoRenew, planOutbound, SubscriptionChange } from "./policy";
+import { carriedChange, isOrderOfClaim, itemFor, remainingIntent, requestDiffersFromOrder, settleDelays } from "./intent";
+import { normalizeRequestedStatus, pendingAutoRenew, planOutbound, SubscriptionChange } from "./policy";
 import { orderReferenceId } from "./referenceId";
 
 export interface OutboundRow {
@@ -159,9 +161,6 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
     result: { subscriptionId: id, outcome, message, ...extra },
   });
   const again: Round = { done: false };
-  const update = async (body: Record<string, unknown>) => {
-    if (!o.dryRun) await ctx.dv.update(SETS.providerSubscription, id, body);
-  };
   /** Writes only when the row is still as read; false when someone (admin, handler, other actor) changed it first. */
   const writeIfUnchanged = async (body: Record<string, unknown>, etag = row["@odata.etag"]): Promise<boolean> => {
     if (o.dryRun) return true;
@@ -170,6 +169,25 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
       return true;
     } catch (caught) {
       if (caught instanceof DataverseConcurrencyError) return false;
+      throw caught;
+    }
+  };
+  /**
+   * As writeIfUnchanged, answering the row's new ETag from the write's own answer (return=representation),
+   * so a later conditional write under the same claim needs no read in between; undefined when someone
+   * changed the row first.
+   */
+  const claimIfUnchanged = async (body: Record<string, unknown>, etag = row["@odata.etag"]): Promise<string | undefined> => {
+    try {
+      const written = await ctx.dv.updateReturning<EtaggedRow>(SETS.providerSubscription, id, body, {
+        ifMatch: etag ?? "*",
+        select: ["w365_providersubscriptionid"],
+      });
+      const next = written["@odata.etag"];
+      if (!next) throw new Error("Dataverse answered the claim without the row's ETag");
+      return next;
+    } catch (caught) {
+      if (caught instanceof DataverseConcurrencyError) return undefined;
       throw caught;
     }
   };
@@ -210,7 +228,13 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
     let takeOverRef: string | undefined;
     if (claimedRef) {
       // Someone claimed this row for an order: find that order (it may be recorded late) and track it.
-      const found = await waitForOrder(ctx, customerId, { referenceId: claimedRef, sub, previousOrderId: row.w365_lastorderid });
+      // With the row's request: an identical-looking order placed by hand in the Ion portal is not ours.
+      const found = await waitForOrder(ctx, customerId, {
+        referenceId: claimedRef,
+        sub,
+        previousOrderId: row.w365_lastorderid,
+        change: requestedChange(row),
+      });
       if (found) return await track(found, claimedRef, sub);
       // No order in Ion for longer than any POST can take. The claim is void only if its holder stayed
       // silent all that time (same ETag); otherwise decide again on the fresh row.
@@ -343,15 +367,15 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
       return done("would-send", message, { referenceId });
     }
     // The claim: only the actor whose conditional write lands may post; the rest re-read and find its order.
-    const claimed = await writeIfUnchanged({
+    const claimEtag = await claimIfUnchanged({
       w365_orderreference: referenceId,
       w365_syncstate: SyncState.SentToIon,
       w365_syncmessage: `${message} Order reference ${referenceId}.`.slice(0, 2000),
     });
-    if (!claimed) return again;
+    if (!claimEtag) return again;
     let order: IonOrder;
     try {
-      order = await placeOnce(sub, change, referenceId);
+      order = await placeOnce(sub, change, referenceId, claimEtag);
     } catch (caught) {
       if (caught instanceof ClaimLostError) {
         const pending = `Order ${referenceId}: Ion gave no clear answer and another run now tracks it.`;
@@ -359,21 +383,17 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
       }
       if (!(caught instanceof OrderRefusedError)) throw caught;
       const refusal = `Ion refused the order: ${caught.message}. Change the request and save it to try again.`.slice(0, 2000);
-      await update({ w365_syncstate: SyncState.Error, w365_syncmessage: refusal });
+      const newer = `Ion refused the order (${caught.message}); your newer request is sent next.`;
+      const outcome = await recordFailure(referenceId, sub, change, refusal, newer, {});
       report.add({ entity: "order", key: id, name, action: "refused", after: { ...change }, message: refusal });
       report.count("failed");
-      return done("refused", refusal, { referenceId });
+      return outcome === "newer"
+        ? { done: false, result: { subscriptionId: id, outcome: "refused", message: refusal, referenceId } }
+        : done("refused", refusal, { referenceId });
     }
-    await update({ w365_lastorderid: order.orderId });
+    // w365_lastorderid is written only when the order ends: until then it names the previous intent's
+    // order, which a look-up by content must not take for this claim's (isOrderOfClaim).
     return track(order, referenceId, sub);
-  }
-
-  /** Look-ups of the customer's orders for the one this claim placed (see isOrderOfClaim). */
-  async function findOrder(referenceId: string, sub: IonSubscription, change?: SubscriptionChange): Promise<IonOrder | undefined> {
-    for await (const order of ctx.ion.orders.list({ customerId })) {
-      if (isOrderOfClaim(order, { referenceId, sub, previousOrderId: row.w365_lastorderid, change })) return order;
-    }
-    return undefined;
   }
 
   /**
@@ -381,20 +401,21 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
    * been placed, and Ion may record it late: Ion is asked again for longer than the client's timeout,
    * and a re-POST first takes the claim again (If-Match), so no one else posts meanwhile. Never two orders.
    */
-  async function placeOnce(sub: IonSubscription, change: SubscriptionChange, referenceId: string): Promise<IonOrder> {
-    let claimEtag = (await readOutboundRow(ctx, id))?.["@odata.etag"];
+  async function placeOnce(sub: IonSubscription, change: SubscriptionChange, referenceId: string, claimed: string): Promise<IonOrder> {
+    const ours = { referenceId, sub, previousOrderId: row.w365_lastorderid, change };
+    let claimEtag = claimed;
     for (let attempt = 1; ; attempt++) {
       if (attempt > 1) {
-        const late = await waitForOrder(ctx, customerId, { referenceId, sub, previousOrderId: row.w365_lastorderid, change });
+        const late = await waitForOrder(ctx, customerId, ours);
         if (late) return late;
-        const reclaimed = await writeIfUnchanged(
+        const reclaimed = await claimIfUnchanged(
           { w365_syncmessage: `Placing order ${referenceId} again (attempt ${attempt}): Ion has no record of the earlier attempt.` },
           claimEtag,
         );
         if (!reclaimed) throw new ClaimLostError();
-        claimEtag = (await readOutboundRow(ctx, id))?.["@odata.etag"];
+        claimEtag = reclaimed;
       } else {
-        const found = await findOrder(referenceId, sub, change);
+        const found = await findOrder(ctx, customerId, ours);
         if (found) return found;
       }
       try {
@@ -433,22 +454,60 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
     }
     const status = String(order.status).toUpperCase();
     if (status === "COMPLETED") return completed(order, referenceId, sub);
-    if (status === "ERROR" || status === "CANCELED") {
-      const detail =
-        order.errors
-          .map((e) => [e.code, e.detail].filter(Boolean).join(": "))
-          .filter(Boolean)
-          .join("; ") || `order ${status.toLowerCase()}`;
-      const message = `Ion did not apply order ${order.orderId}: ${detail}. Change the request and save it to try again.`;
-      await update({ w365_syncstate: SyncState.Error, w365_syncmessage: message.slice(0, 2000), w365_lastorderid: order.orderId });
-      report.add({ entity: "order", key: id, name, action: "order-failed", message });
-      report.count("failed");
-      return done("failed", message, { orderId: order.orderId, referenceId });
+    const failed = status === "ERROR" || status === "CANCELED";
+    const detail =
+      order.errors
+        .map((e) => [e.code, e.detail].filter(Boolean).join(": "))
+        .filter(Boolean)
+        .join("; ") || `order ${status.toLowerCase()}`;
+    const message = failed
+      ? `Ion did not apply order ${order.orderId}: ${detail}. Change the request and save it to try again.`
+      : `Order ${order.orderId} is ${status} in Ion; the next outbound sync keeps tracking it.`;
+    const item = itemFor(order, sub.subscriptionId) ?? order.items[0];
+    const carried = item ? carriedChange(item) : {};
+    if (!failed) {
+      // Only while the row is still this claim's: another actor may have finished the order meanwhile.
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        const now = await readOutboundRow(ctx, id);
+        if (!now || now.w365_orderreference !== referenceId) break;
+        if (await writeIfUnchanged({ w365_syncstate: SyncState.SentToIon, w365_syncmessage: message }, now["@odata.etag"])) break;
+      }
+      report.add({ entity: "order", key: id, name, action: "order-pending", message });
+      return done("pending", message, { orderId: order.orderId, referenceId });
     }
-    const message = `Order ${order.orderId} is ${status} in Ion; the next outbound sync keeps tracking it.`;
-    await update({ w365_syncstate: SyncState.SentToIon, w365_syncmessage: message, w365_lastorderid: order.orderId });
-    report.add({ entity: "order", key: id, name, action: "order-pending", message });
-    return done("pending", message, { orderId: order.orderId, referenceId });
+    const newer = `Ion did not apply order ${order.orderId} (${detail}); your newer request is sent next.`;
+    const outcome = await recordFailure(referenceId, sub, carried, message, newer, { w365_lastorderid: order.orderId });
+    report.add({ entity: "order", key: id, name, action: "order-failed", message });
+    report.count("failed");
+    return outcome === "newer"
+      ? { done: false, result: { subscriptionId: id, outcome: "failed", message, orderId: order.orderId, referenceId } }
+      : done("failed", message, { orderId: order.orderId, referenceId });
+  }
+
+  /**
+   * An order of this claim was refused or failed. Written on the row as read now, like completed(): the
+   * admin may have saved a newer request while the order was pending, and a plain write would bury it in
+   * Error; that request is marked Change Requested and sent next instead. "moved-on": the row is gone or
+   * another actor already finished this order.
+   */
+  async function recordFailure(
+    referenceId: string,
+    sub: IonSubscription,
+    carried: SubscriptionChange,
+    failure: string,
+    newerMessage: string,
+    extra: Record<string, unknown>,
+  ): Promise<"error" | "newer" | "moved-on"> {
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const now = await readOutboundRow(ctx, id);
+      if (!now || now.w365_orderreference !== referenceId) return "moved-on";
+      const newer = requestDiffersFromOrder(now, sub, carried);
+      const body = newer
+        ? { ...extra, w365_syncstate: SyncState.ChangeRequested, w365_syncmessage: newerMessage.slice(0, 2000) }
+        : { ...extra, w365_syncstate: SyncState.Error, w365_syncmessage: failure.slice(0, 2000) };
+      if (await writeIfUnchanged(body, now["@odata.etag"])) return newer ? "newer" : "error";
+    }
+    return "moved-on";
   }
 
   /**
@@ -508,18 +567,31 @@ async function waitForOrder(
   customerId: string,
   o: { referenceId: string; sub: IonSubscription; previousOrderId?: string | null; change?: SubscriptionChange },
 ): Promise<IonOrder | undefined> {
-  const find = async () => {
-    for await (const order of ctx.ion.orders.list({ customerId })) if (isOrderOfClaim(order, o)) return order;
-    return undefined;
-  };
-  const first = await find();
+  const first = await findOrder(ctx, customerId, o);
   if (first) return first;
   for (const delay of settleDelays(ctx.deps.ion?.timeoutMs ?? DEFAULT_TIMEOUT_MS)) {
     await ctx.sleep(delay);
-    const found = await find();
+    const found = await findOrder(ctx, customerId, o);
     if (found) return found;
   }
   return undefined;
+}
+
+/** One look through the customer's orders for the one this claim placed (see isOrderOfClaim). */
+async function findOrder(ctx: SyncContext, customerId: string, o: Parameters<typeof isOrderOfClaim>[1]): Promise<IonOrder | undefined> {
+  for await (const order of ctx.ion.orders.list({ customerId })) if (isOrderOfClaim(order, o)) return order;
+  return undefined;
+}
+
+/** What the row asks Ion for, field by field (the content a claimed order carries when Ion does not echo its reference). */
+function requestedChange(row: OutboundRow): SubscriptionChange {
+  const change: SubscriptionChange = {};
+  if (typeof row.w365_requestedquantity === "number") change.quantity = row.w365_requestedquantity;
+  const status = normalizeRequestedStatus(row.w365_requestedstatus);
+  if (status !== undefined && status !== "invalid") change.status = status;
+  const autoRenew = pendingAutoRenew(row);
+  if (autoRenew !== undefined) change.autoRenew = autoRenew;
+  return change;
 }
 
 /** A clear "no" from Ion at POST: nothing was placed, and sending the same again would be refused again. */

@@ -96,6 +96,30 @@ describe("DataverseClient against the emulator", () => {
     await expect(dv.update("w365_providerconnections", id, { w365_name: "x" })).rejects.toBeInstanceOf(DataverseNotFoundError);
   });
 
+  it("an update with return=representation answers the row's new ETag, good for the next If-Match without a read", async () => {
+    const id = await newConnection("Returning test");
+    const { "@odata.etag": etag } = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_name"] });
+    const written = await dv.updateReturning<Record<string, unknown>>(
+      "w365_providerconnections",
+      id,
+      { w365_statusmessage: "claimed" },
+      { ifMatch: String(etag), select: ["w365_providerconnectionid"] },
+    );
+    expect(written.w365_providerconnectionid).toBe(id);
+    expect(written).not.toHaveProperty("w365_statusmessage");
+    const now = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_statusmessage"] });
+    expect(written["@odata.etag"]).toBe(now["@odata.etag"]);
+    await dv.update("w365_providerconnections", id, { w365_statusmessage: "next" }, { ifMatch: String(written["@odata.etag"]) });
+    await expect(
+      dv.updateReturning(
+        "w365_providerconnections",
+        id,
+        { w365_statusmessage: "stale" },
+        { ifMatch: String(written["@odata.etag"]), select: ["w365_name"] },
+      ),
+    ).rejects.toBeInstanceOf(DataverseConcurrencyError);
+  });
+
   it("hides secured columns from a user without the field security profile", async () => {
     const id = await newConnection("Secured test");
     const admin = new DataverseClient({ url: emu.url, auth: { kind: "static", token: emu.adminToken } });

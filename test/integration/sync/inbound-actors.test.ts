@@ -44,7 +44,8 @@ describe("an admin's Map / Ignore while an accounts sync runs", () => {
         await seedCrmAccounts(w.dv, 23, 8);
         const plan = await runSync(instance(w), { connectionId: w.connectionId, kind: "accounts", trigger: "cli", dryRun: true });
         const decided = entriesOf(plan).filter((e) => e.action === "would-update" && e.after?.w365_mappingstatus !== undefined);
-        expect(decided.length).toBeGreaterThanOrEqual(2);
+        // Two for the admin, and at least one the run decides on its own (so the last check below has rows).
+        expect(decided.length).toBeGreaterThanOrEqual(3);
         const rows = await all<Row>(w.dv, PA, undefined, ["w365_provideraccountid", "w365_ioncustomerid"]);
         const idOf = (ionId: string) => String(rows.find((r) => r.w365_ioncustomerid === ionId)!.w365_provideraccountid);
         const ignored = idOf(decided[0]!.key);
@@ -77,6 +78,7 @@ describe("an admin's Map / Ignore while an accounts sync runs", () => {
         expect(summary.message).toContain("2 skipped: changed by an admin");
         // The run's other decisions were written (no extra request per row: the writes still went in one $batch).
         const others = decided.slice(2).map((e) => idOf(e.key));
+        expect(others.length).toBeGreaterThan(0);
         for (const id of others) expect((await w.dv.retrieve<Row>(PA, id)).w365_mappingstatus).not.toBe(MappingStatus.Unmapped);
       } finally {
         await w.close();

@@ -6,8 +6,10 @@
 import { parseWebhookBody } from "../../../plugins/context";
 import { subscriptionChanged } from "../../../plugins/subscriptionChanged";
 import type { PluginDeps } from "../../../plugins/types";
+import { buildSubscriptionUpdateOrder } from "../../../src/ion";
 import { silentLogger } from "../../../src/shared/logger";
 import { runOutboundForSubscription, runSync, type SyncDeps } from "../../../src/sync";
+import { loadConnection, makeContext } from "../../../src/sync/context";
 import { bindEngine } from "../../../src/sync/engine";
 import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/outboundWorld";
 import { subscriptionUpdateContext } from "../../support/pluginFixtures";
@@ -161,6 +163,42 @@ describe("outbound with several actors on one row", () => {
     expect(await row(world, s.id)).toMatchObject({ w365_syncstate: 365000000, w365_requestedquantity: null });
   });
 
+  it("a claim whose order Ion never recorded does not adopt an order someone placed by hand in the Ion portal", async () => {
+    const [s] = world.subscriptions;
+    if (!s) throw new Error("no subscription");
+    world.ion.control.setOrderReferenceEcho(false);
+    const portal = world.engine("portal");
+    const ion = makeContext(portal, await loadConnection(portal.dataverse, world.connectionId)).ion;
+    const customerId = String((await row(world, s.id)).w365_ioncustomerid);
+    // An actor claimed the row for +2 and stopped before its POST reached Ion.
+    await world.dv.update(SUBS, s.id, {
+      w365_requestedquantity: s.quantity + 2,
+      w365_syncstate: 365000002,
+      w365_orderreference: "claim-of-a-stopped-actor",
+    });
+    // Meanwhile someone changes the seats by hand in the Ion portal: an UPDATE order of the same subscription.
+    const sub = await ion.subscriptions.get(customerId, s.ionId);
+    await ion.orders.create(customerId, buildSubscriptionUpdateOrder(sub, { quantity: s.quantity + 5 }, "portal"));
+    await runOutboundForSubscription(world.engine("worker"), { subscriptionId: s.id, trigger: "webhook" });
+    // The claim's own order is placed (under the claim's reference), the portal's is left alone.
+    expect(ordersFor(world, s.ionId).map((o) => o.items[0]?.quantity)).toEqual([s.quantity + 5, s.quantity + 2]);
+  });
+
+  it("an order still pending at the next runs, without its referenceId echoed: tracked, never placed again", async () => {
+    const [s] = world.subscriptions;
+    if (!s) throw new Error("no subscription");
+    world.ion.control.setOrderReferenceEcho(false);
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 1 });
+    await runOutboundForSubscription(world.engine("worker"), { subscriptionId: s.id, trigger: "webhook" });
+    for (let i = 0; i < 2; i++)
+      await runSync(world.engine(`schedule-${i}`), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    expect(ordersFor(world, s.ionId)).toHaveLength(1);
+    world.ion.control.processOrders();
+    await runSync(world.engine("schedule-last"), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    expect(ordersFor(world, s.ionId)).toHaveLength(1);
+    expect(await row(world, s.id)).toMatchObject({ w365_syncstate: 365000000, w365_requestedquantity: null });
+  });
+
   it("an order Ion refuses at POST leaves the row in Error with Ion's reason, and the run message counts it", async () => {
     const [s] = world.subscriptions;
     if (!s) throw new Error("no subscription");
@@ -178,6 +216,61 @@ describe("outbound with several actors on one row", () => {
     await runOutboundForSubscription(world.engine("worker"), { subscriptionId: s.id, trigger: "webhook" });
     expect(await row(world, s.id)).toMatchObject({ w365_syncstate: 365000000 });
     expect(ordersFor(world, s.ionId)).toHaveLength(0);
+  });
+
+  it("an order Ion fails while the admin saved another quantity meanwhile: the newer request is kept and placed", async () => {
+    const [s] = world.subscriptions;
+    if (!s) throw new Error("no subscription");
+    world.ion.control.failNextOrder([{ code: "SEAT_LIMIT_EXCEEDED", detail: "The plan allows no more seats." }]);
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 2 });
+    await runOutboundForSubscription(world.engine("worker"), { subscriptionId: s.id, trigger: "webhook" });
+    expect(await row(world, s.id)).toMatchObject({ w365_syncstate: 365000002 });
+    // While the order is pending the admin asks for another quantity; then Ion fails the first order.
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 1 });
+    world.ion.control.processOrders();
+    await runSync(world.engine("schedule-1"), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    const orders = ordersFor(world, s.ionId);
+    expect(orders.map((o) => o.status)).toEqual(["ERROR", "NEW"]);
+    expect(orders[1]?.items[0]?.quantity).toBe(s.quantity + 1);
+    world.ion.control.processOrders();
+    await runSync(world.engine("schedule-2"), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    expect(world.ion.control.getSubscription(s.ionId)?.quantity).toBe(s.quantity + 1);
+    expect(ordersFor(world, s.ionId)).toHaveLength(2);
+    expect(await row(world, s.id)).toMatchObject({ w365_syncstate: 365000000, w365_requestedquantity: null });
+  });
+
+  it("an order Ion fails with no newer request: the row is in Error with Ion's reason, and nothing is sent again", async () => {
+    const [s] = world.subscriptions;
+    if (!s) throw new Error("no subscription");
+    world.ion.control.failNextOrder([{ code: "SEAT_LIMIT_EXCEEDED", detail: "The plan allows no more seats." }]);
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 2 });
+    await runOutboundForSubscription(world.engine("worker"), { subscriptionId: s.id, trigger: "webhook" });
+    // The admin saves the same value again while the order is pending: not a newer request.
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 2 });
+    world.ion.control.processOrders();
+    for (let i = 0; i < 2; i++)
+      await runSync(world.engine(`schedule-${i}`), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    const after = await row(world, s.id);
+    expect(after).toMatchObject({ w365_syncstate: 365000004, w365_requestedquantity: s.quantity + 2 });
+    expect(String(after.w365_syncmessage)).toMatch(/Ion did not apply order .*SEAT_LIMIT_EXCEEDED: The plan allows no more seats/);
+    expect(ordersFor(world, s.ionId)).toHaveLength(1);
+    expect(world.ion.control.getSubscription(s.ionId)?.quantity).toBe(s.quantity);
+  });
+
+  it("a customer unmapped while its subscription has a request places no order, and the row says why", async () => {
+    const [s] = world.subscriptions;
+    if (!s) throw new Error("no subscription");
+    const account = String((await row(world, s.id))._w365_provideraccount_value);
+    await world.admin.update("w365_provideraccounts", account, { w365_mappingstatus: 365000000 });
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 1 });
+    await Promise.all([
+      runOutboundForSubscription(world.engine("worker"), { subscriptionId: s.id, trigger: "webhook" }),
+      runSync(world.engine("schedule"), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" }),
+    ]);
+    expect(ordersFor(world, s.ionId)).toHaveLength(0);
+    const after = await row(world, s.id);
+    expect(after).toMatchObject({ w365_syncstate: 365000004, w365_requestedquantity: s.quantity + 1 });
+    expect(String(after.w365_syncmessage)).toMatch(/is not mapped to a Work 365 account/);
   });
 
   it("a deactivated connector, and an ignored customer, place no orders and say so on the row", async () => {

@@ -1,5 +1,5 @@
 import type { IonOrder, IonSubscription } from "../../../../src/ion";
-import { isOrderOfClaim, remainingIntent, settleDelays } from "../../../../src/sync/outbound/intent";
+import { isOrderOfClaim, remainingIntent, requestDiffersFromOrder, settleDelays } from "../../../../src/sync/outbound/intent";
 
 const sub = {
   id: "s1",
@@ -69,5 +69,26 @@ describe("remainingIntent", () => {
   });
   it("an auto-renew change made in Ion alone is not a request", () => {
     expect(remainingIntent({ w365_requestedautorenew: true, w365_lastsyncedautorenew: true }, ion, { quantity: 6 })).toBeUndefined();
+  });
+});
+
+describe("requestDiffersFromOrder", () => {
+  const ion = { quantity: 10, status: "active", autoRenew: true };
+  it("the same request as the failed order is not newer (it is never re-sent by itself)", () => {
+    expect(requestDiffersFromOrder({ w365_requestedquantity: 12 }, ion, { quantity: 12 })).toBe(false);
+    expect(requestDiffersFromOrder({ w365_requestedstatus: "Suspend" }, ion, { quantity: 10, status: "suspended" })).toBe(false);
+    expect(requestDiffersFromOrder({ w365_requestedstatus: "active", w365_requestedquantity: 12 }, ion, { quantity: 12 })).toBe(false);
+  });
+  it("another quantity, status or auto-renew saved meanwhile is newer", () => {
+    expect(requestDiffersFromOrder({ w365_requestedquantity: 11 }, ion, { quantity: 12 })).toBe(true);
+    expect(requestDiffersFromOrder({ w365_requestedquantity: 12, w365_requestedstatus: "suspended" }, ion, { quantity: 12 })).toBe(true);
+    expect(
+      requestDiffersFromOrder({ w365_requestedquantity: 12, w365_requestedautorenew: false, w365_lastsyncedautorenew: true }, ion, {
+        quantity: 12,
+      }),
+    ).toBe(true);
+  });
+  it("a cleared request is newer than the order that carried it", () => {
+    expect(requestDiffersFromOrder({ w365_requestedquantity: null }, ion, { quantity: 12 })).toBe(true);
   });
 });
