@@ -192,6 +192,7 @@ export const w365_providersubscriptionMetadata = {
     w365_lastsyncedstatus: "string",
     w365_missingsince: "datetime",
     w365_name: "string",
+    w365_orderedchange: "string",
     w365_orderreference: "string",
     w365_price: "decimal",
     w365_productname: "string",
@@ -245,6 +246,7 @@ export type w365_providersubscriptionColumn =
   | "w365_lastsyncedstatus"
   | "w365_missingsince"
   | "w365_name"
+  | "w365_orderedchange"
   | "w365_orderreference"
   | "w365_price"
   | "w365_productname"

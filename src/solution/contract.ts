@@ -119,6 +119,7 @@ export const ENGINE_COLUMNS: Record<string, Cols> = {
     w365_lastsyncedautorenew: "boolean",
     w365_ioncustomerid: "string",
     w365_orderreference: "string",
+    w365_orderedchange: "string",
     w365_ionupdatedon: "datetime",
     w365_missingsince: "datetime",
   },

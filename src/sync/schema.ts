@@ -101,6 +101,7 @@ export const OUTBOUND_COLUMNS = [
   "w365_requestedautorenew",
   "w365_syncstate",
   "w365_orderreference",
+  "w365_orderedchange",
   "w365_lastorderid",
 ] as const satisfies readonly w365_providersubscriptionColumn[];
 

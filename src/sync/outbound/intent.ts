@@ -36,14 +36,21 @@ function epoch(value: string | undefined): number | undefined {
  * True when `order` is the one this row placed for its current claim. First by referenceId (on the
  * order or an item). Ion does not promise to echo a caller's referenceId on every order type, so
  * second by content: an UPDATE of the same provider subscription, created after the subscription was
- * last changed (both times are Ion's own clock: an earlier order that completed changed the
+ * last changed before the claim (`claimedAfter`, stored with the claim; else the subscription's
+ * current `lastUpdatedDate`; both are Ion's own clock: an earlier order that completed changed the
  * subscription after it was created), not the row's previous order, and (when known) carrying the
  * same quantity, renewal and status. The claim on the row (see runner.ts) ensures no other actor of
  * this connector places an order for the subscription meanwhile.
  */
 export function isOrderOfClaim(
   order: IonOrder,
-  o: { referenceId: string; sub: IonSubscription; previousOrderId?: string | null; change?: SubscriptionChange },
+  o: {
+    referenceId: string;
+    sub: IonSubscription;
+    previousOrderId?: string | null;
+    change?: SubscriptionChange;
+    claimedAfter?: string;
+  },
 ): boolean {
   if (order.referenceId === o.referenceId || order.items.some((i) => i.referenceId === o.referenceId)) return true;
   if (o.previousOrderId && order.orderId === o.previousOrderId) return false;
@@ -52,7 +59,7 @@ export function isOrderOfClaim(
   // An order carrying another caller's reference is not ours, whatever it changes.
   if (item.referenceId || order.referenceId) return false;
   const created = epoch(order.createTime);
-  const subChanged = epoch(o.sub.lastUpdatedDate);
+  const subChanged = epoch(o.claimedAfter ?? o.sub.lastUpdatedDate);
   if (created === undefined || subChanged === undefined || created <= subChanged) return false;
   if (o.change) {
     const carried = carriedChange(item);
@@ -61,6 +68,58 @@ export function isOrderOfClaim(
     if (o.change.status !== undefined && carried.status !== o.change.status) return false;
   }
   return true;
+}
+
+/**
+ * A claim's order as stored on the row (`w365_orderedchange`, written in the claim's own If-Match write):
+ * what the order carries and the point in Ion's time after which it was created. Whoever tracks the claim
+ * later (another actor, the next run) finds the order by this when Ion does not echo the reference, even
+ * after the admin saved a newer request on the row, and even once the order completed (and so changed the
+ * subscription after its own creation).
+ */
+export interface OrderedClaim {
+  /** What the order's item carries: the quantity always (Ion's current one when the request left it), renewal and status when changed. */
+  carries: SubscriptionChange;
+  /** Ion's `lastUpdatedDate` of the subscription as read for the claim: the order is created after it. */
+  subscriptionUpdated?: string;
+}
+
+export function orderedClaimOf(sub: IonSubscription, change: SubscriptionChange): OrderedClaim {
+  const carries: SubscriptionChange = { quantity: change.quantity ?? sub.quantity };
+  if (change.autoRenew !== undefined) carries.autoRenew = change.autoRenew;
+  if (change.status !== undefined) carries.status = change.status;
+  return sub.lastUpdatedDate ? { carries, subscriptionUpdated: sub.lastUpdatedDate } : { carries };
+}
+
+/** JSON of at most about 110 characters (the column holds 200). */
+export function encodeOrderedClaim(claim: OrderedClaim): string {
+  const { quantity, autoRenew, status } = claim.carries;
+  return JSON.stringify({ quantity, autoRenew, status, subscriptionUpdated: claim.subscriptionUpdated });
+}
+
+/** The stored claim; undefined when absent or unreadable (a claim written before the column existed). */
+export function decodeOrderedClaim(text: string | null | undefined): OrderedClaim | undefined {
+  if (!text) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const v = parsed as Record<string, unknown>;
+  if (typeof v.quantity !== "number" || !Number.isInteger(v.quantity)) return undefined;
+  const carries: SubscriptionChange = { quantity: v.quantity };
+  if (v.autoRenew !== undefined) {
+    if (typeof v.autoRenew !== "boolean") return undefined;
+    carries.autoRenew = v.autoRenew;
+  }
+  if (v.status !== undefined) {
+    if (v.status !== "active" && v.status !== "suspended" && v.status !== "deleted") return undefined;
+    carries.status = v.status;
+  }
+  if (v.subscriptionUpdated !== undefined && typeof v.subscriptionUpdated !== "string") return undefined;
+  return typeof v.subscriptionUpdated === "string" ? { carries, subscriptionUpdated: v.subscriptionUpdated } : { carries };
 }
 
 /**

@@ -37,7 +37,17 @@ import type { SyncContext } from "../context";
 import type { RunReport } from "../report";
 import { toProviderSubscriptionRow } from "../rows/toProviderSubscriptionRow";
 import { MappingStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "../schema";
-import { carriedChange, isOrderOfClaim, itemFor, remainingIntent, requestDiffersFromOrder, settleDelays } from "./intent";
+import {
+  carriedChange,
+  decodeOrderedClaim,
+  encodeOrderedClaim,
+  isOrderOfClaim,
+  itemFor,
+  orderedClaimOf,
+  remainingIntent,
+  requestDiffersFromOrder,
+  settleDelays,
+} from "./intent";
 import { normalizeRequestedStatus, pendingAutoRenew, planOutbound, SubscriptionChange } from "./policy";
 import { orderReferenceId } from "./referenceId";
 
@@ -60,6 +70,8 @@ export interface OutboundRow {
   w365_requestedautorenew?: boolean | null;
   w365_syncstate?: number | null;
   w365_orderreference?: string | null;
+  /** What the order of the claim under w365_orderreference carries (JSON, see encodeOrderedClaim). */
+  w365_orderedchange?: string | null;
   w365_lastorderid?: string | null;
 }
 
@@ -84,6 +96,9 @@ export interface OutboundOptions {
   adminEdit: boolean;
   maxPolls?: number;
 }
+
+/** Said on a row whose newer request waits for the pending order of an earlier one. */
+const NEWER_WAITS = "Your newer request is sent when this order ends.";
 
 /** Requested auto-renew is "cleared" by the synced body (requested = synced), see pendingAutoRenew. */
 const CLEAR_REQUEST = { w365_requestedquantity: null, w365_requestedstatus: null };
@@ -227,13 +242,18 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
     }
     let takeOverRef: string | undefined;
     if (claimedRef) {
-      // Someone claimed this row for an order: find that order (it may be recorded late) and track it.
-      // With the row's request: an identical-looking order placed by hand in the Ion portal is not ours.
+      // Someone claimed this row for an order: find that order (it may be recorded late, or have completed
+      // already) and track it. By what the claim ordered, stored with it: the admin may have saved a newer
+      // request since, which waits until this order ends; and an order placed by hand in the Ion portal
+      // with other content is not ours. A claim written before that column existed has only the row's
+      // request to go by.
+      const stored = decodeOrderedClaim(row.w365_orderedchange);
       const found = await waitForOrder(ctx, customerId, {
         referenceId: claimedRef,
         sub,
         previousOrderId: row.w365_lastorderid,
-        change: requestedChange(row),
+        change: stored?.carries ?? requestedChange(row),
+        ...(stored?.subscriptionUpdated ? { claimedAfter: stored.subscriptionUpdated } : {}),
       });
       if (found) return await track(found, claimedRef, sub);
       // No order in Ion for longer than any POST can take. The claim is void only if its holder stayed
@@ -367,8 +387,11 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
       return done("would-send", message, { referenceId });
     }
     // The claim: only the actor whose conditional write lands may post; the rest re-read and find its order.
+    // What the order carries goes with the claim in the same write: whoever tracks the order later finds
+    // it by this, not by the row's request, which the admin may change while the order is pending.
     const claimEtag = await claimIfUnchanged({
       w365_orderreference: referenceId,
+      w365_orderedchange: encodeOrderedClaim(orderedClaimOf(sub, change)),
       w365_syncstate: SyncState.SentToIon,
       w365_syncmessage: `${message} Order reference ${referenceId}.`.slice(0, 2000),
     });
@@ -470,7 +493,10 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
       for (let attempt = 1; attempt <= 4; attempt++) {
         const now = await readOutboundRow(ctx, id);
         if (!now || now.w365_orderreference !== referenceId) break;
-        if (await writeIfUnchanged({ w365_syncstate: SyncState.SentToIon, w365_syncmessage: message }, now["@odata.etag"])) break;
+        // A request saved while the order is pending waits for it (one order at a time per subscription).
+        const waiting = requestDiffersFromOrder(now, sub, carried) ? ` ${NEWER_WAITS}` : "";
+        const body = { w365_syncstate: SyncState.SentToIon, w365_syncmessage: `${message}${waiting}` };
+        if (await writeIfUnchanged(body, now["@odata.etag"])) break;
       }
       report.add({ entity: "order", key: id, name, action: "order-pending", message });
       return done("pending", message, { orderId: order.orderId, referenceId });
@@ -562,11 +588,7 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
 }
 
 /** Looks for the claim's order now and again over the settle pauses (longer than the client's timeout in total). */
-async function waitForOrder(
-  ctx: SyncContext,
-  customerId: string,
-  o: { referenceId: string; sub: IonSubscription; previousOrderId?: string | null; change?: SubscriptionChange },
-): Promise<IonOrder | undefined> {
+async function waitForOrder(ctx: SyncContext, customerId: string, o: Parameters<typeof isOrderOfClaim>[1]): Promise<IonOrder | undefined> {
   const first = await findOrder(ctx, customerId, o);
   if (first) return first;
   for (const delay of settleDelays(ctx.deps.ion?.timeoutMs ?? DEFAULT_TIMEOUT_MS)) {
@@ -583,7 +605,7 @@ async function findOrder(ctx: SyncContext, customerId: string, o: Parameters<typ
   return undefined;
 }
 
-/** What the row asks Ion for, field by field (the content a claimed order carries when Ion does not echo its reference). */
+/** What the row asks Ion for, field by field: what a claim carries when it was written without w365_orderedchange. */
 function requestedChange(row: OutboundRow): SubscriptionChange {
   const change: SubscriptionChange = {};
   if (typeof row.w365_requestedquantity === "number") change.quantity = row.w365_requestedquantity;

@@ -199,6 +199,47 @@ describe("outbound with several actors on one row", () => {
     expect(await row(world, s.id)).toMatchObject({ w365_syncstate: 365000000, w365_requestedquantity: null });
   });
 
+  it("without its referenceId echoed, the admin changes the quantity while the order is pending: that order is tracked to completion, then one order for the new quantity", async () => {
+    const [s] = world.subscriptions;
+    if (!s) throw new Error("no subscription");
+    world.ion.control.setOrderReferenceEcho(false);
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 2 });
+    await runOutboundForSubscription(world.engine("worker"), { subscriptionId: s.id, trigger: "webhook" });
+    const [first] = ordersFor(world, s.ionId);
+    if (!first) throw new Error("no order placed");
+    // While that order is pending the admin asks for another quantity; the runs go on (the settle window passes).
+    await world.admin.update(SUBS, s.id, { w365_requestedquantity: s.quantity + 5 });
+    for (let i = 0; i < 2; i++)
+      await runSync(world.engine(`schedule-${i}`), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    expect(ordersFor(world, s.ionId)).toHaveLength(1);
+    const waiting = await row(world, s.id);
+    expect(waiting).toMatchObject({ w365_syncstate: 365000002, w365_requestedquantity: s.quantity + 5 });
+    expect(String(waiting.w365_syncmessage)).toMatch(/newer request is sent when this order ends/);
+
+    // The first order completes: its completion is recorded, then the newer request goes out as its own order.
+    world.ion.control.processOrders();
+    await runSync(world.engine("schedule-after-first"), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    const orders = ordersFor(world, s.ionId);
+    expect(orders.map((o) => o.items[0]?.quantity)).toEqual([s.quantity + 2, s.quantity + 5]);
+    expect(await row(world, s.id)).toMatchObject({
+      w365_syncstate: 365000002,
+      w365_lastorderid: first.orderId,
+      w365_quantity: s.quantity + 2,
+      w365_requestedquantity: s.quantity + 5,
+    });
+
+    world.ion.control.processOrders();
+    await runSync(world.engine("schedule-last"), { connectionId: world.connectionId, kind: "outbound", trigger: "schedule" });
+    expect(ordersFor(world, s.ionId)).toHaveLength(2);
+    expect(world.ion.control.getSubscription(s.ionId)?.quantity).toBe(s.quantity + 5);
+    expect(await row(world, s.id)).toMatchObject({
+      w365_syncstate: 365000000,
+      w365_requestedquantity: null,
+      w365_quantity: s.quantity + 5,
+      w365_lastorderid: orders[1]?.orderId,
+    });
+  });
+
   it("an order Ion refuses at POST leaves the row in Error with Ion's reason, and the run message counts it", async () => {
     const [s] = world.subscriptions;
     if (!s) throw new Error("no subscription");

@@ -81,6 +81,7 @@ describe("solution validation", () => {
       ["w365_providerconnection", "w365_statusmessage", 2000],
       ["w365_providersubscription", "w365_orderreference", 100],
       ["w365_providersubscription", "w365_lastorderid", 100],
+      ["w365_providersubscription", "w365_orderedchange", 200],
       ["w365_syncrun", "w365_progress", 400],
       ["w365_syncrun", "w365_checkpoint", 100000],
       ["w365_providerconnection", "w365_checkpoint", 100000],

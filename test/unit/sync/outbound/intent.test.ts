@@ -1,5 +1,13 @@
 import type { IonOrder, IonSubscription } from "../../../../src/ion";
-import { isOrderOfClaim, remainingIntent, requestDiffersFromOrder, settleDelays } from "../../../../src/sync/outbound/intent";
+import {
+  decodeOrderedClaim,
+  encodeOrderedClaim,
+  isOrderOfClaim,
+  orderedClaimOf,
+  remainingIntent,
+  requestDiffersFromOrder,
+  settleDelays,
+} from "../../../../src/sync/outbound/intent";
 
 const sub = {
   id: "s1",
@@ -40,6 +48,46 @@ describe("isOrderOfClaim", () => {
     expect(isOrderOfClaim(order({}), { referenceId: "w365-a", sub, previousOrderId: "7" })).toBe(false);
     expect(isOrderOfClaim(order({ ref: "other" }), { referenceId: "w365-a", sub })).toBe(false);
     expect(isOrderOfClaim(order({ quantity: 9 }), { referenceId: "w365-a", sub, change: { quantity: 6 } })).toBe(false);
+  });
+});
+
+describe("the claim's order stored on the row", () => {
+  it("keeps what the order carries (the quantity always) and Ion's time the claim was made after, within the column", () => {
+    const claim = orderedClaimOf(sub, { autoRenew: false, status: "suspended" });
+    expect(claim).toEqual({ carries: { quantity: 5, autoRenew: false, status: "suspended" }, subscriptionUpdated: "2026-11-01T00:00:00Z" });
+    const text = encodeOrderedClaim(claim);
+    expect(text.length).toBeLessThanOrEqual(200);
+    expect(decodeOrderedClaim(text)).toEqual(claim);
+    expect(decodeOrderedClaim(encodeOrderedClaim(orderedClaimOf(sub, { quantity: 9 })))).toEqual({
+      carries: { quantity: 9 },
+      subscriptionUpdated: "2026-11-01T00:00:00Z",
+    });
+  });
+  it("reads nothing from an empty, foreign or damaged value (the row's request is used then)", () => {
+    for (const text of [
+      null,
+      undefined,
+      "",
+      "not json",
+      "[]",
+      "{}",
+      '{"quantity":"6"}',
+      '{"quantity":6,"status":"gone"}',
+      '{"quantity":6,"autoRenew":"yes"}',
+    ])
+      expect(decodeOrderedClaim(text)).toBeUndefined();
+  });
+  it("finds a completed order of the claim (the subscription changed after it) by the time stored with the claim", () => {
+    const after = { ...sub, quantity: 6, lastUpdatedDate: "2026-11-01T00:05:00Z" } as IonSubscription;
+    const completed = order({ status: "COMPLETED" });
+    expect(isOrderOfClaim(completed, { referenceId: "w365-a", sub: after, change: { quantity: 6 } })).toBe(false);
+    expect(
+      isOrderOfClaim(completed, { referenceId: "w365-a", sub: after, change: { quantity: 6 }, claimedAfter: "2026-11-01T00:00:00Z" }),
+    ).toBe(true);
+    // An order older than the claim is still not its own.
+    expect(
+      isOrderOfClaim(completed, { referenceId: "w365-a", sub: after, change: { quantity: 6 }, claimedAfter: "2026-11-01T00:00:02Z" }),
+    ).toBe(false);
   });
 });
 
