@@ -2,8 +2,9 @@
  * Outbound, Work 365 → Ion. For each subscription row with a requested quantity, status or auto-renew
  * (or an order still being tracked):
  * 1. read the subscription from Ion and apply the conflict policy (./policy.ts);
- * 2. claim the row: write the order's referenceId and "Sent to Ion" with If-Match on the ETag read, so
- *    of several actors on one row (deliveries, workers, schedule, CLI) only one may post;
+ * 2. claim the row: write the order's referenceId, what the order carries (w365_orderedchange) and "Sent
+ *    to Ion" with If-Match on the ETag read, so of several actors on one row (deliveries, workers,
+ *    schedule, CLI) only one may post, and whoever tracks the order later finds it by what it carries;
  * 3. look the order up in Ion before any (re)send, then place one UPDATE order; after an unclear answer
  *    look again for longer than the client's timeout and take the claim again before re-posting;
  * 4. track the order (bounded polling with backoff); on COMPLETED re-read the subscription, store the
