@@ -2,7 +2,9 @@
  * Writes test/reliability/REPORT.md from the figures the reliability tests recorded
  * (test/artifacts/reliability/soak/*.json after `npm run test:soak`; the npm-test figures otherwise),
  * and runs the file secret scan over every test artifact. Also usable alone:
- * `node test/soak/write-report.js` (REPORT from whatever figures exist).
+ * `node test/soak/write-report.js` (REPORT from whatever figures exist), or
+ * `node test/soak/write-report.js --multi-actor-only` (only section 8 replaced in the existing REPORT, from
+ * test/reliability/multi-actor/*.md: the other sections keep their soak figures).
  */
 const fs = require("node:fs");
 const path = require("node:path");
@@ -223,8 +225,45 @@ function multiActor() {
   return L;
 }
 
+/**
+ * `existing` with its section 8 (from its "## 8. Multi-actor" heading to the next level-2 heading; the
+ * scenario pages inside are level 3) replaced by `section`; without a section 8 it goes before "## Bugs found".
+ */
+function replaceMultiActor(existing, section) {
+  const lines = existing.split("\n");
+  const start = lines.findIndex((l) => /^## 8\. /.test(l));
+  if (start >= 0) {
+    const next = lines.findIndex((l, i) => i > start && /^## /.test(l));
+    const end = next < 0 ? lines.length : next;
+    return [...lines.slice(0, start), ...section, ...lines.slice(end)].join("\n");
+  }
+  const bugs = lines.findIndex((l) => /^## Bugs found/.test(l));
+  if (bugs < 0) throw new Error('REPORT.md has neither a section 8 nor a "Bugs found" section to put it before');
+  return [...lines.slice(0, bugs), ...section, ...lines.slice(bugs)].join("\n");
+}
+
+const REPORT = path.join(ROOT, "test/reliability/REPORT.md");
+
 module.exports = async () => {
-  const text = report();
-  fs.writeFileSync(path.join(ROOT, "test/reliability/REPORT.md"), text);
+  fs.writeFileSync(REPORT, report());
 };
-if (require.main === module) module.exports();
+module.exports.replaceMultiActor = replaceMultiActor;
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== "--multi-actor-only");
+  if (unknown.length) {
+    process.stderr.write(`Unknown option ${unknown.join(" ")}. Usage: node test/soak/write-report.js [--multi-actor-only]\n`);
+    process.exit(2);
+  }
+  if (args.includes("--multi-actor-only")) {
+    if (!fs.existsSync(REPORT)) {
+      process.stderr.write(`${path.relative(ROOT, REPORT)} does not exist: run without --multi-actor-only to write it whole.\n`);
+      process.exit(1);
+    }
+    fs.writeFileSync(REPORT, replaceMultiActor(fs.readFileSync(REPORT, "utf8"), multiActor()));
+    process.stdout.write(`section 8 of ${path.relative(ROOT, REPORT)} rebuilt from test/reliability/multi-actor/*.md\n`);
+  } else {
+    module.exports();
+  }
+}
