@@ -103,6 +103,9 @@ export async function dumpState(dv: DataverseClient, o: { runs?: "full" | "statu
     // Order ids and reference ids embed per-environment GUIDs; what matters is whether one is there.
     w365_lastorderid: r.w365_lastorderid ? "<order>" : null,
     w365_orderreference: r.w365_orderreference ? "<reference>" : null,
+    // What the claimed order carries stays; the Ion time the claim was made after is a timestamp.
+    w365_orderedchange:
+      typeof r.w365_orderedchange === "string" ? r.w365_orderedchange.replace(/,?"subscriptionUpdated":"[^"]*"/, "") : null,
     w365_syncmessage:
       typeof r.w365_syncmessage === "string"
         ? r.w365_syncmessage.replace(GUID, "<guid>").replace(/\b(order|reference) [\w:-]+/gi, "$1 <id>")
