@@ -120,7 +120,8 @@ const PAGE = 5000;
 /** The delete refusal Dataverse gives when a Restrict relationship still has rows (CannotDeleteDueToAssociation). */
 function isRestrictRefusal(error: unknown): boolean {
   const e = (error ?? {}) as { code?: unknown; errorCode?: unknown; message?: unknown };
-  const code = String(e.errorCode ?? e.code ?? "").toLowerCase();
+  // Xrm.WebApi and context.webAPI give the code as a signed number (-2147220953); the Web API body as hex text.
+  const code = typeof e.errorCode === "number" ? (e.errorCode >>> 0).toString(16) : String(e.errorCode ?? e.code ?? "").toLowerCase();
   return code.includes("80040227") || /associated with another object/i.test(String(e.message ?? ""));
 }
 
