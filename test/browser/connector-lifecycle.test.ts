@@ -15,7 +15,9 @@ jest.setTimeout(300_000);
 
 type Row = Record<string, unknown>;
 
-const CUSTOMERS = 40;
+// Enough customers that the accounts phase writes several $batches of 1,000 (counts show as each is written), read in
+// pages of 100 that Ion answers slowly, so the sync is still running when the admin cancels it.
+const CUSTOMERS = 2000;
 
 let sandbox: Sandbox;
 let harness: AdminHarness;
@@ -70,6 +72,9 @@ async function gear(name: string, item: string, p: Page = page): Promise<void> {
   await p.getByRole("menuitem", { name: item, exact: true }).click();
 }
 
+/** Counts as the page shows them (the browser's locale: en-US in this Chromium). */
+const n = (value: number): string => value.toLocaleString("en-US");
+
 const row = (name: string) => page.getByRole("row", { name: new RegExp(`^${name}`) });
 
 async function focusIsOnRow(name: string): Promise<void> {
@@ -82,8 +87,7 @@ async function connectorState(id: string): Promise<Row> {
 
 beforeAll(async () => {
   browser = await launchChromium();
-  // Small Ion pages: a sync of 40 customers spans 10 pages, so Cancel lands between two of them.
-  sandbox = await startSandbox({ customers: CUSTOMERS, subscriptionsPerCustomer: 2, seed: 23, ionMaxPageSize: 4 });
+  sandbox = await startSandbox({ customers: CUSTOMERS, subscriptionsPerCustomer: 1, seed: 23, ionMaxPageSize: 100 });
   harness = await startAdminHarness({
     dataverseUrl: sandbox.dataverseUrl,
     token: sandbox.adminToken,
@@ -174,8 +178,7 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
   });
 
   it("cancels a running sync: another tab sees it canceled, and the next sync ends with every row once", async () => {
-    // Ion answers each customer page slowly, so the sync is still running when the admin cancels it.
-    sandbox.simulator!.control.setFaults({ rules: [{ method: "GET", path: "/customers$", kind: "latency", latencyMs: 1500 }] });
+    sandbox.simulator!.control.setFaults({ rules: [{ method: "GET", path: "/customers$", kind: "latency", latencyMs: 1500, rate: 1 }] });
     await gear("StreamOne Ion", "Sync Provider Accounts");
     const running = page.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="running"]');
     // Live counts are on screen before the admin cancels.
@@ -225,10 +228,10 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
     await gear("StreamOne Ion", "Delete");
     const dialog = page.getByRole("alertdialog", { name: "Delete StreamOne Ion?" });
     await dialog
-      .getByText(`It has ${accounts.length} provider accounts and ${subscriptions.length} provider subscriptions.`, { exact: false })
+      .getByText(`It has ${n(accounts.length)} provider accounts and ${n(subscriptions.length)} provider subscriptions.`, { exact: false })
       .waitFor();
     await dialog.getByText("cannot be deleted now", { exact: false }).waitFor();
-    await dialog.getByText(`the ${mapped} accounts its provider accounts are mapped to stay as they are`, { exact: false }).waitFor();
+    await dialog.getByText(`the ${n(mapped)} accounts its provider accounts are mapped to stay as they are`, { exact: false }).waitFor();
     expect(await dialog.getByRole("button", { name: "Delete" }).count()).toBe(0);
     expect(await accessibilityProblems()).toStrictEqual([]);
     await shot(page, "delete-dialog-with-rows");

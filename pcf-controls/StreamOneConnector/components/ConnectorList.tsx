@@ -111,7 +111,7 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
                 {connector.active ? (
                   <StatusBadge status={connector.status} t={t} />
                 ) : (
-                  <Badge appearance="outline" color="subtle" data-status="deactivated">
+                  <Badge appearance="outline" color="informative" data-status="deactivated">
                     {t("Status_Deactivated")}
                   </Badge>
                 )}

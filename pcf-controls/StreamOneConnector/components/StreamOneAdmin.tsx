@@ -248,7 +248,10 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
     if (!rowId) setTimeout(() => listHeading.current?.focus(), 0);
   };
 
-  const count = (c: RowCount): string => (c.more ? t("Count_AtLeast", c.count) : String(c.count));
+  const count = (c: RowCount): string => {
+    const n = c.count.toLocaleString(locale);
+    return c.more ? t("Count_AtLeast", n) : n;
+  };
 
   const countForDelete = async (connector: ConnectorView): Promise<void> => {
     const same = (prev: Lifecycle | undefined): prev is Lifecycle & { kind: "delete" } =>
