@@ -64,8 +64,10 @@ describe("delete", () => {
       deletable: false,
     });
     await expect(service.deleteConnector(w.connectionId)).rejects.toBeInstanceOf(ConnectorHasRowsError);
-    // Nothing went: the connector, its rows and the Work 365 accounts are all still there.
+    // Nothing went: the connector, its rows and the Work 365 accounts are all still there, and its run still links to it
+    // (the refusal rolls back the whole delete, RemoveLink included).
     expect(await connector(w.connectionId)).toMatchObject({ statecode: 0 });
+    expect(await all<Row>(w.dv, "w365_syncruns", `_w365_connection_value eq ${w.connectionId}`)).toHaveLength(1);
     expect(await all(w.dv, "w365_provideraccounts")).toHaveLength(accounts.length);
     expect(await all(w.dv, "w365_providersubscriptions")).toHaveLength(subscriptions.length);
   });
