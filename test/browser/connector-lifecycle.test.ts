@@ -48,6 +48,10 @@ const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("
 
 /** axe-core in the page; serious and critical violations, by rule, with the first offending element. */
 async function accessibilityProblems(p: Page = page): Promise<string[]> {
+  // A dialog fading in has its colours mid-transition: scan once every finite animation is done (progress bars loop).
+  await p.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity),
+  );
   await p.addScriptTag({ content: fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8") });
   const violations = await p.evaluate(async () => {
     const axe = (
