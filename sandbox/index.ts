@@ -32,6 +32,8 @@ export interface SandboxOptions {
   customers?: number;
   subscriptionsPerCustomer?: number;
   seed?: number;
+  /** Largest page the Ion simulator answers (default 1,000): small pages make a small sync span many pages. */
+  ionMaxPageSize?: number;
   /** false = no Ion simulator (connectors point at a real Ion host). */
   ion?: boolean;
   /**
@@ -166,6 +168,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         seed,
         customers,
         subscriptionsPerCustomer: options.subscriptionsPerCustomer ?? 3,
+        ...(options.ionMaxPageSize ? { maxPageSize: options.ionMaxPageSize } : {}),
         orderProcessing: options.orderProcessing === "manual" ? { mode: "manual" } : { mode: "auto" },
         ...(options.latency ? { latency: options.latency.ion } : {}),
         logger,

@@ -5,6 +5,7 @@ import {
   choiceLabel,
   w365_provideraccount_w365_mappingstatus,
   w365_provideraccount_w365_mappingstatusLabels,
+  w365_providerconnection_statecode,
   w365_providerconnection_w365_status,
   type w365_providerconnectionColumn,
   type w365_syncrunColumn,
@@ -22,6 +23,8 @@ export interface RecordsApi {
   retrieveRecord(entityLogicalName: string, id: string, options?: string): Promise<Row>;
   createRecord(entityLogicalName: string, data: Row): Promise<{ id: string; entityType?: string }>;
   updateRecord(entityLogicalName: string, id: string, data: Row): Promise<unknown>;
+  /** Absent on hosts that cannot delete (then the UI offers no Delete). */
+  deleteRecord?(entityLogicalName: string, id: string): Promise<unknown>;
 }
 
 /**
@@ -37,6 +40,7 @@ export interface ODataWebApi {
   retrieveRecord(entityLogicalName: string, id: string, options?: string): Thenable<unknown>;
   createRecord(entityLogicalName: string, data: Row): Thenable<{ id: string; entityType?: string }>;
   updateRecord(entityLogicalName: string, id: string, data: Row): Thenable<unknown>;
+  deleteRecord?(entityLogicalName: string, id: string): Thenable<unknown>;
 }
 
 /** Xrm.WebApi returns its own Xrm.Async.PromiseLike, which the global PromiseLike does not accept. */
@@ -56,6 +60,7 @@ export function recordsApiFrom(webApi: ODataWebApi): RecordsApi {
       return { id: ref.id, entityType: ref.entityType };
     },
     updateRecord: async (name, id, data) => webApi.updateRecord(name, id, data),
+    ...(webApi.deleteRecord ? { deleteRecord: async (name: string, id: string) => webApi.deleteRecord!(name, id) } : {}),
   };
 }
 
@@ -97,6 +102,7 @@ export const CONNECTOR_COLUMNS_SELECT = [
   "w365_lastsyncstatus",
   "w365_refreshtokensavedon",
   "w365_apisecretsavedon",
+  "statecode",
 ] as const satisfies readonly w365_providerconnectionColumn[];
 
 export interface ConnectorView {
@@ -114,6 +120,8 @@ export interface ConnectorView {
   readonly lastSyncStatus: string;
   readonly refreshTokenSavedOn?: Date;
   readonly apiSecretSavedOn?: Date;
+  /** False when deactivated (statecode Inactive): no syncs, no orders; its rows stay. */
+  readonly active: boolean;
 }
 
 export function toConnectorView(row: Row): ConnectorView {
@@ -132,11 +140,13 @@ export function toConnectorView(row: Row): ConnectorView {
     lastSyncStatus: text(row.w365_lastsyncstatus),
     refreshTokenSavedOn: date(row.w365_refreshtokensavedon),
     apiSecretSavedOn: date(row.w365_apisecretsavedon),
+    active: row.statecode === undefined || row.statecode === null || Number(row.statecode) === w365_providerconnection_statecode.Active,
   };
 }
 
-export type SyncRunStatus = "queued" | "running" | "succeeded" | "partial" | "failed";
-export const TERMINAL_RUN_STATUSES: readonly SyncRunStatus[] = ["succeeded", "partial", "failed"];
+export type SyncRunStatus = "queued" | "running" | "succeeded" | "partial" | "failed" | "canceled";
+export const TERMINAL_RUN_STATUSES: readonly SyncRunStatus[] = ["succeeded", "partial", "failed", "canceled"];
+const RUN_STATUSES: readonly string[] = ["queued", "running", ...TERMINAL_RUN_STATUSES];
 
 export interface RunProgress {
   readonly done?: number;
@@ -159,6 +169,8 @@ export interface SyncRunView {
   readonly progress?: RunProgress;
   readonly startedOn?: Date;
   readonly finishedOn?: Date;
+  /** An admin asked to cancel the run (the engine stops at its next check between pages). */
+  readonly cancelRequestedOn?: Date;
 }
 
 export const SYNC_RUN_SELECT = [
@@ -174,6 +186,7 @@ export const SYNC_RUN_SELECT = [
   "w365_message",
   "w365_startedon",
   "w365_finishedon",
+  "w365_cancelrequestedon",
 ] as const satisfies readonly w365_syncrunColumn[];
 
 export function toSyncRunView(row: Row): SyncRunView {
@@ -181,7 +194,7 @@ export function toSyncRunView(row: Row): SyncRunView {
   return {
     id: text(row.w365_syncrunid),
     kind: text(row.w365_kind),
-    status: (["queued", "running", "succeeded", "partial", "failed"].includes(status) ? status : "running") as SyncRunStatus,
+    status: (RUN_STATUSES.includes(status) ? status : "running") as SyncRunStatus,
     requestId: text(row.w365_requestid),
     created: count(row.w365_created),
     updated: count(row.w365_updated),
@@ -191,6 +204,7 @@ export function toSyncRunView(row: Row): SyncRunView {
     progress: parseProgress(row.w365_progress),
     startedOn: date(row.w365_startedon),
     finishedOn: date(row.w365_finishedon),
+    cancelRequestedOn: date(row.w365_cancelrequestedon),
   };
 }
 

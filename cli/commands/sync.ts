@@ -38,7 +38,8 @@ export async function runSyncCommand(
   } else {
     out.line(formatSummary(summary));
   }
-  return summary.status === "failed" ? 1 : 0;
+  // A canceled run (an admin canceled it, or the connector is deactivated) did not do the work asked for.
+  return summary.status === "failed" || summary.status === "canceled" ? 1 : 0;
 }
 
 /** One progress line: the engine's message plus the running counts (created/updated/unchanged/failed). */

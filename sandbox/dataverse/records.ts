@@ -316,6 +316,11 @@ export class Records {
     return after;
   }
 
+  /**
+   * Deletes a row with each relationship's delete cascade, as Dataverse applies it in the same transaction
+   * (https://learn.microsoft.com/power-apps/maker/data-platform/configure-entity-relationship-cascading-behavior):
+   * Restrict refuses while any row points here, Cascade deletes those rows, RemoveLink clears their lookup.
+   */
   async delete(meta: TableMeta, existing: Row, ctx: OpContext): Promise<void> {
     const id = existing[meta.primaryId] as string;
     const hasSteps = this.events.hasSteps("Delete", meta.logicalName);

@@ -274,6 +274,7 @@ export const w365_syncrunMetadata = {
     ownerid: "owner",
     statecode: "state",
     statuscode: "status",
+    w365_cancelrequestedon: "datetime",
     w365_checkpoint: "memo",
     w365_connection: "lookup",
     w365_created: "integer",
@@ -307,6 +308,7 @@ export type w365_syncrunColumn =
   | "_ownerid_value"
   | "statecode"
   | "statuscode"
+  | "w365_cancelrequestedon"
   | "w365_checkpoint"
   | "_w365_connection_value"
   | "w365_created"

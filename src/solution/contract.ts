@@ -139,6 +139,7 @@ export const ENGINE_COLUMNS: Record<string, Cols> = {
     w365_checkpoint: "memo",
     w365_durationms: "integer",
     w365_message: "string",
+    w365_cancelrequestedon: "datetime",
   },
 };
 

@@ -55,6 +55,8 @@ export interface SyncDeps {
     retry?: IonClientOptions["retry"];
     timeoutMs?: number;
   };
+  /** How often a running sync reads its run row for a cancel request (default CANCEL_CHECK_INTERVAL_MS, 5 s). */
+  cancelCheckMs?: number;
   /** Dataverse write tuning: operations per $batch (default and maximum 1,000, src/sync/writer.ts). */
   writes?: { batchSize?: number };
   /** The process's journal of rotated tokens not yet saved (default: src/tokens PROCESS_ROTATION_JOURNAL). */

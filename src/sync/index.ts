@@ -8,6 +8,7 @@ import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
+import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
 import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
 import { loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RecordNotFoundError } from "./errors";
@@ -101,6 +102,7 @@ async function runOutboundPhase(
     (await ctx.dv.queryAll<OutboundRow>(SETS.providerSubscription, { select: [...OUTBOUND_COLUMNS], filter, pageSize: 5000 }));
   const outcomes: Record<string, number> = {};
   for (const row of rows) {
+    await run.watch?.check();
     const r = await processOutboundRow(ctx, row, run.report, { dryRun: o.dryRun, adminEdit: false });
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     // Failures are counted where they are reported (processOutboundRow).
@@ -145,6 +147,12 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const progress = (phase: string, message: string) =>
     o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
   run.onProgress = progress;
+  run.watch = new CancelWatch(ctx.dv, ctx.clock, {
+    runId: run.runId,
+    connectionId: connection.id,
+    connectionName: connection.name,
+    intervalMs: deps.cancelCheckMs,
+  });
   let status: RunStatus = "succeeded";
   let message = "";
   const connectorCheckpoint = parseConnectorCheckpoint(connection.checkpoint);
@@ -174,7 +182,11 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     planned.includes("subscriptions") &&
     pagesToSkip(run.checkpoint, "accounts") === 0;
   try {
+    // A deactivated connector syncs nothing; a queued run may have been canceled before a worker took it.
+    if (!connection.active) throw new RunCanceledError("deactivated", canceledMessage("deactivated", connection.name));
+    if (runId && !dryRun) await run.watch.check(true);
     for (const phase of remainingPhases(run.checkpoint)) {
+      await run.watch.check();
       const phaseStart = ctx.clock.now();
       if (concurrent && phase === "accounts") {
         progress("accounts", "accounts: started");
@@ -260,22 +272,28 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       mapping: mappingTotals,
     });
   } catch (error) {
-    status = "failed";
     // Deferred writes of a finished phase are kept (idempotent upserts), then its checkpoint.
     await writer?.drain().catch(() => undefined);
     await accountsDone?.catch(() => undefined);
-    const e = ensureError(error);
-    message = e instanceof ConnectorError ? e.userMessage : e.message;
-    run.report.error(message);
-    await flagConnectionFailure(ctx, error).catch(() => undefined);
-    ctx.logger.error("sync run failed", { runId: run.runId, error: message });
+    if (error instanceof RunCanceledError) {
+      status = "canceled";
+      message = error.message;
+      ctx.logger.info("sync run canceled", { runId: run.runId, reason: error.reason });
+    } else {
+      status = "failed";
+      const e = ensureError(error);
+      message = e instanceof ConnectorError ? e.userMessage : e.message;
+      run.report.error(message);
+      await flagConnectionFailure(ctx, error).catch(() => undefined);
+      ctx.logger.error("sync run failed", { runId: run.runId, error: message });
+    }
   }
   run.report.phase("durationsMs", phaseTimes);
   // The connector's last-sync stamp goes out in the same $batch as the run row's final write.
   const stamp: BatchOperation[] = [];
   if (!dryRun) {
     const body: Record<string, unknown> = { w365_lastsyncstatus: status };
-    if (status !== "failed") {
+    if (status === "succeeded" || status === "partial") {
       body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
       if (checkpointChanged) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
       // This run saved the rotated token an earlier run of this process could not: the connector works again.

@@ -48,6 +48,7 @@ export class PageCheckpoints {
       await this.writer.whenSendQueueEmpty();
     }
     await this.ctx.deps.hooks?.afterPage?.({ phase: this.phase, page });
+    await this.run.watch?.check();
   }
 
   /** Resolves once every page checkpoint so far is written (rejects with the first failure). */

@@ -5,6 +5,7 @@
 import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
+import type { CancelWatch } from "./cancellation";
 import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint, Phase } from "./checkpoint";
 import { RunStateError } from "./errors";
 import { RunReport } from "./report";
@@ -12,7 +13,7 @@ import { toEpochMs } from "./rows/dates";
 import { bind, SETS } from "./schema";
 
 export type RunKind = "verify" | "accounts" | "subscriptions" | "outbound" | "all";
-export type RunStatus = "queued" | "running" | "succeeded" | "partial" | "failed";
+export type RunStatus = "queued" | "running" | "succeeded" | "partial" | "failed" | "canceled";
 
 /** Progress/checkpoint writes at most this often (a few extra requests per run, not per page). */
 export const PROGRESS_INTERVAL_MS = 5_000;
@@ -89,6 +90,8 @@ export class RunRecorder {
   private lastProgress = "";
   /** Called with every progress text (not throttled): the CLI prints it. */
   onProgress?: (phase: string, text: string) => void;
+  /** Checked between pages and outbound rows: stops the run when an admin cancels it or deactivates the connector. */
+  watch?: CancelWatch;
 
   private constructor(
     private readonly dv: DataverseClient,
@@ -219,7 +222,7 @@ export class RunRecorder {
       w365_report: this.report.serialize(),
       w365_durationms: this.durationMs,
       w365_message: redact(message).slice(0, 2000),
-      w365_progress: status === "failed" ? `failed: ${redact(message)}`.slice(0, 400) : "finished",
+      w365_progress: status === "failed" ? `failed: ${redact(message)}`.slice(0, 400) : status === "canceled" ? "canceled" : "finished",
       w365_checkpoint: JSON.stringify(this.checkpoint),
     };
     if (alsoWrite.length === 0) {

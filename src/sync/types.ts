@@ -13,7 +13,7 @@ export interface SyncRunSummary {
   runId: string;
   connectionId: string;
   kind: SyncKind;
-  status: "succeeded" | "partial" | "failed";
+  status: "succeeded" | "partial" | "failed" | "canceled";
   dryRun: boolean;
   created: number;
   updated: number;

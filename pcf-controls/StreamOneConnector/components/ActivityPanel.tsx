@@ -29,6 +29,8 @@ export interface ActivityPanelProps {
   readonly onOpenMapping?: (connectorId: string) => void;
   /** Opens the connector's sync history, where every run's per-record detail is. */
   readonly onOpenHistory?: (connectorId: string) => void;
+  /** Asks the running sync to stop; offered once its run row is known. */
+  readonly onCancelRun?: (activity: Activity) => void;
 }
 
 const INTENT: Record<ActivityState, "info" | "success" | "warning" | "error"> = {
@@ -40,7 +42,7 @@ const INTENT: Record<ActivityState, "info" | "success" | "warning" | "error"> = 
 
 /** Outcome and progress messages, in a polite live region so screen readers hear each change. */
 export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
-  const { activities, t, onDismiss, onOpenMapping, onOpenHistory } = props;
+  const { activities, t, onDismiss, onOpenMapping, onOpenHistory, onCancelRun } = props;
   return (
     <div aria-live="polite" role="status" data-testid="activity" style={{ display: "grid", gap: 8, margin: "8px 0" }}>
       {activities.map((activity) => {
@@ -86,6 +88,18 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
               ) : null}
               {running ? <ProgressBar value={fraction} thickness="medium" aria-label={activity.title} /> : null}
             </MessageBarBody>
+            {running && onCancelRun && activity.kind !== "verify" && run?.id ? (
+              <MessageBarActions>
+                <Button
+                  size="small"
+                  disabled={run.cancelRequestedOn !== undefined}
+                  aria-label={t("Run_CancelAria", activity.connectorName)}
+                  onClick={() => onCancelRun(activity)}
+                >
+                  {t("Run_Cancel")}
+                </Button>
+              </MessageBarActions>
+            ) : null}
             {activity.state !== "running" ? (
               <MessageBarActions>
                 {onOpenMapping && activity.kind === "syncAccounts" && activity.state !== "error" ? (

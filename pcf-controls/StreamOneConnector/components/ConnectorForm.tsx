@@ -31,6 +31,10 @@ export interface ConnectorFormProps {
   readonly onCancel: (dirty: boolean) => void;
   /** The admin's language (BCP 47) for country and currency names; the browser's when absent. */
   readonly locale?: string;
+  /** Deactivate, Activate or Delete the connector being edited (the host confirms first); absent for Add New. */
+  readonly onLifecycle?: (action: "deactivate" | "activate" | "delete") => void;
+  /** False when the host cannot delete records: no Delete command. */
+  readonly canDelete?: boolean;
 }
 
 type Values = Record<ConnectorField, string>;
@@ -76,7 +80,7 @@ const keepFocus = (event: React.MouseEvent): void => event.preventDefault();
  * "Set on <date>" with Replace, and typed secrets live only in this component's state until Save.
  */
 export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
-  const { connector, t, formatDate, onSave, onCancel, locale } = props;
+  const { connector, t, formatDate, onSave, onCancel, locale, onLifecycle, canDelete = true } = props;
   const countries = React.useMemo(() => countryOptions(locale), [locale]);
   const currencies = React.useMemo(() => currencyOptions(locale), [locale]);
   const [values, setValues] = React.useState<Values>(() => initialValues(connector));
@@ -267,6 +271,23 @@ export function ConnectorForm(props: ConnectorFormProps): React.ReactElement {
         <Button type="button" onClick={cancel} disabled={saving} onMouseDown={keepFocus}>
           {t("Form_Cancel")}
         </Button>
+        {connector && onLifecycle ? (
+          <>
+            <Button
+              type="button"
+              appearance="subtle"
+              disabled={saving}
+              onClick={() => onLifecycle(connector.active ? "deactivate" : "activate")}
+            >
+              {connector.active ? t("Action_Deactivate") : t("Action_Activate")}
+            </Button>
+            {canDelete ? (
+              <Button type="button" appearance="subtle" disabled={saving} onClick={() => onLifecycle("delete")}>
+                {t("Action_Delete")}
+              </Button>
+            ) : null}
+          </>
+        ) : null}
       </div>
       <Heading level={2} id="w365-form-title" ref={headingRef}>
         {connector ? t("Form_TitleEdit", connector.name) : t("Form_TitleNew")}

@@ -22,7 +22,17 @@ import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 
 export type ConnectorAction =
-  "verify" | "syncAccounts" | "syncSubscriptions" | "edit" | "mapAccounts" | "history" | "accounts" | "subscriptions";
+  | "verify"
+  | "syncAccounts"
+  | "syncSubscriptions"
+  | "edit"
+  | "mapAccounts"
+  | "history"
+  | "accounts"
+  | "subscriptions"
+  | "deactivate"
+  | "activate"
+  | "delete";
 
 export interface ConnectorListProps {
   readonly connectors: readonly ConnectorView[];
@@ -33,8 +43,12 @@ export interface ConnectorListProps {
   readonly onAction: (action: ConnectorAction, connector: ConnectorView) => void;
   /** Hidden when the host has no way to open the mapping page. */
   readonly canOpenMapping: boolean;
-  /** The row whose ⚙️ button takes keyboard focus (after the admin comes back from one of its views). */
+  /** The row whose ⚙️ button takes keyboard focus (after the admin comes back from one of its views or a dialog). */
   readonly focusRowId?: string;
+  /** Changes with every focus request, so the same row can be focused again (a second dialog on the same row). */
+  readonly focusTick?: number;
+  /** False when the host cannot delete records: no Delete item. */
+  readonly canDelete?: boolean;
 }
 
 const STATUS_TEXT: Record<ConnectorStatusKey, StringKey> = {
@@ -61,11 +75,11 @@ export function StatusBadge(props: { status: ConnectorStatusKey; t: Localize }):
 
 /** The list of connectors; the ⚙️ button at the right end of each row opens its commands, as the user guide says. */
 export function ConnectorList(props: ConnectorListProps): React.ReactElement {
-  const { connectors, t, formatDate, busyIds, onAction, canOpenMapping, focusRowId } = props;
+  const { connectors, t, formatDate, busyIds, onAction, canOpenMapping, focusRowId, focusTick, canDelete = true } = props;
   const gearButtons = React.useRef(new Map<string, HTMLButtonElement>());
   React.useEffect(() => {
     if (focusRowId) gearButtons.current.get(focusRowId)?.focus();
-  }, [focusRowId]);
+  }, [focusRowId, focusTick]);
   const when = (date?: Date): string => (date ? formatDate(date) : t("List_Never"));
   return (
     <Table aria-label={t("Integrations_Title")} size="medium">
@@ -85,14 +99,22 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
       <TableBody>
         {connectors.map((connector) => {
           const busy = busyIds.has(connector.id);
+          // A deactivated connector neither verifies nor syncs; the engine refuses both as well.
+          const idle = busy || !connector.active;
           return (
-            <TableRow key={connector.id} data-connector-id={connector.id}>
+            <TableRow key={connector.id} data-connector-id={connector.id} data-active={String(connector.active)}>
               <TableCell>
                 <Text weight="semibold">{connector.name}</Text>
               </TableCell>
               <TableCell>{connector.accountId}</TableCell>
               <TableCell>
-                <StatusBadge status={connector.status} t={t} />
+                {connector.active ? (
+                  <StatusBadge status={connector.status} t={t} />
+                ) : (
+                  <Badge appearance="outline" color="informative" data-status="deactivated">
+                    {t("Status_Deactivated")}
+                  </Badge>
+                )}
                 {connector.statusMessage ? (
                   // Long handler messages are clamped to three lines here; the full text is in the tooltip and the outcome panel.
                   <Text size={200} block title={connector.statusMessage} className="w365-clamp">
@@ -136,13 +158,13 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
                   </MenuTrigger>
                   <MenuPopover>
                     <MenuList>
-                      <MenuItem disabled={busy} onClick={() => onAction("verify", connector)}>
+                      <MenuItem disabled={idle} onClick={() => onAction("verify", connector)}>
                         {t("Action_Verify")}
                       </MenuItem>
-                      <MenuItem disabled={busy} onClick={() => onAction("syncAccounts", connector)}>
+                      <MenuItem disabled={idle} onClick={() => onAction("syncAccounts", connector)}>
                         {t("Action_SyncAccounts")}
                       </MenuItem>
-                      <MenuItem disabled={busy} onClick={() => onAction("syncSubscriptions", connector)}>
+                      <MenuItem disabled={idle} onClick={() => onAction("syncSubscriptions", connector)}>
                         {t("Action_SyncSubscriptions")}
                       </MenuItem>
                       {canOpenMapping ? (
@@ -152,6 +174,12 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
                       <MenuItem onClick={() => onAction("subscriptions", connector)}>{t("Action_ProviderSubscriptions")}</MenuItem>
                       <MenuItem onClick={() => onAction("history", connector)}>{t("Action_History")}</MenuItem>
                       <MenuItem onClick={() => onAction("edit", connector)}>{t("Action_Edit")}</MenuItem>
+                      {connector.active ? (
+                        <MenuItem onClick={() => onAction("deactivate", connector)}>{t("Action_Deactivate")}</MenuItem>
+                      ) : (
+                        <MenuItem onClick={() => onAction("activate", connector)}>{t("Action_Activate")}</MenuItem>
+                      )}
+                      {canDelete ? <MenuItem onClick={() => onAction("delete", connector)}>{t("Action_Delete")}</MenuItem> : null}
                     </MenuList>
                   </MenuPopover>
                 </Menu>

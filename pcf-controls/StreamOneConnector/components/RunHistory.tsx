@@ -33,6 +33,7 @@ const STATUS_COLOR: Record<string, "success" | "danger" | "warning" | "informati
   failed: "danger",
   running: "brand",
   queued: "informative",
+  canceled: "warning",
 };
 
 /** The connector's sync history: every run with its counts, duration, trigger and status, and each run's per-record detail. */

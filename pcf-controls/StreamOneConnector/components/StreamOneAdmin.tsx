@@ -19,7 +19,7 @@ import type { RunHistoryEntry } from "../../../ui-shared/history";
 import { SYNC_PROVIDER_ACCOUNTS, SYNC_SUBSCRIPTIONS } from "../../../ui-shared/operations";
 import type { ConnectorView, SyncRunView } from "../../../ui-shared/records";
 import type { NormalizedConnector } from "../../../ui-shared/validation";
-import type { ConnectorService } from "../services/connectorService";
+import type { ConnectorService, DeleteImpact, RowCount } from "../services/connectorService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 import { type Activity, type ActivityKind, ActivityPanel } from "./ActivityPanel";
@@ -48,6 +48,15 @@ type View =
   | { readonly kind: "history"; readonly connector: ConnectorView }
   | { readonly kind: "records"; readonly connector: ConnectorView; readonly tab: RecordsTab };
 
+/** A confirmation in progress: deactivate (what stops, what stays) or delete (what happens to each kind of row). */
+type Lifecycle = {
+  readonly connector: ConnectorView;
+  /** Where it was opened: focus goes back to the row's ⚙️ button, or the form stays open when dismissed. */
+  readonly from: "list" | "form";
+  readonly busy?: boolean;
+  readonly error?: string;
+} & ({ readonly kind: "deactivate" } | { readonly kind: "delete"; readonly impact?: DeleteImpact; readonly countError?: string });
+
 const RUN_LABEL: Record<Exclude<ActivityKind, "verify">, StringKey> = {
   syncAccounts: "Action_SyncAccounts",
   syncSubscriptions: "Action_SyncSubscriptions",
@@ -63,6 +72,7 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
   const [activities, setActivities] = React.useState<Record<string, Activity>>({});
   // Lives here, not in the form: a modal closed in the same render that unmounts it leaves the page aria-hidden.
   const [confirmDiscard, setConfirmDiscard] = React.useState(false);
+  const [lifecycle, setLifecycle] = React.useState<Lifecycle | undefined>(undefined);
   const stopped = React.useRef({ aborted: false });
   const listHeading = React.useRef<HTMLHeadingElement>(null);
 
@@ -215,16 +225,122 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       case "subscriptions":
         setView({ kind: "records", connector, tab: action });
         break;
+      case "deactivate":
+      case "activate":
+      case "delete":
+        onLifecycle(action, connector, "list");
+        break;
     }
   };
 
   // Keyboard focus returns to where the admin was: the row's ⚙️ button after a row action, else the heading.
   const [focusRowId, setFocusRowId] = React.useState<string | undefined>(undefined);
+  const [focusTick, setFocusTick] = React.useState(0);
+  const focusRow = (rowId: string): void => {
+    setFocusRowId(rowId);
+    setFocusTick((n) => n + 1);
+  };
   const backToList = (message = "", rowId?: string): void => {
     setNotice(message);
     setView({ kind: "list" });
     setFocusRowId(rowId);
+    setFocusTick((n) => n + 1);
     if (!rowId) setTimeout(() => listHeading.current?.focus(), 0);
+  };
+
+  const count = (c: RowCount): string => {
+    const n = c.count.toLocaleString(locale);
+    return c.more ? t("Count_AtLeast", n) : n;
+  };
+
+  const countForDelete = async (connector: ConnectorView): Promise<void> => {
+    const same = (prev: Lifecycle | undefined): prev is Lifecycle & { kind: "delete" } =>
+      prev?.kind === "delete" && prev.connector.id === connector.id;
+    try {
+      const impact = await service.deleteImpact(connector.id);
+      setLifecycle((prev) => (same(prev) ? { ...prev, impact, countError: undefined } : prev));
+    } catch (error) {
+      const countError = t("Delete_CountFailed", (error as Error)?.message ?? String(error));
+      setLifecycle((prev) => (same(prev) ? { ...prev, countError } : prev));
+    }
+  };
+
+  const setActive = async (connector: ConnectorView, active: boolean, from: "list" | "form"): Promise<boolean> => {
+    try {
+      await service.setActive(connector.id, active);
+    } catch (error) {
+      const message = t("Lifecycle_Failed", connector.name, (error as Error)?.message ?? String(error));
+      if (lifecycle) setLifecycle((prev) => (prev ? { ...prev, busy: false, error: message } : prev));
+      else setNotice(message);
+      return false;
+    }
+    await reload();
+    const message = active ? t("Activated_Notice", connector.name) : t("Deactivated_Notice", connector.name);
+    if (from === "form") backToList(message, connector.id);
+    else {
+      setNotice(message);
+      focusRow(connector.id);
+    }
+    return true;
+  };
+
+  function onLifecycle(action: "deactivate" | "activate" | "delete", connector: ConnectorView, from: "list" | "form"): void {
+    setNotice("");
+    if (action === "activate") void setActive(connector, true, from);
+    else if (action === "deactivate") setLifecycle({ kind: "deactivate", connector, from });
+    else {
+      setLifecycle({ kind: "delete", connector, from });
+      void countForDelete(connector);
+    }
+  }
+
+  /** Closes the dialog without a change: focus goes back to the row's ⚙️ button (the form keeps its own). */
+  const dismissLifecycle = (): void => {
+    const current = lifecycle;
+    setLifecycle(undefined);
+    if (current?.from === "list") focusRow(current.connector.id);
+  };
+
+  const confirmDeactivate = async (): Promise<void> => {
+    if (!lifecycle) return;
+    setLifecycle({ ...lifecycle, busy: true, error: undefined });
+    if (await setActive(lifecycle.connector, false, lifecycle.from)) setLifecycle(undefined);
+  };
+
+  const confirmDelete = async (): Promise<void> => {
+    if (lifecycle?.kind !== "delete") return;
+    const { connector } = lifecycle;
+    setLifecycle({ ...lifecycle, busy: true, error: undefined });
+    try {
+      await service.deleteConnector(connector.id);
+    } catch (error) {
+      // Refused (a sync added rows since the counts were read) or failed: say why, and count again.
+      setLifecycle((prev) => (prev ? { ...prev, busy: false, error: (error as Error)?.message ?? String(error) } : prev));
+      void countForDelete(connector);
+      return;
+    }
+    setLifecycle(undefined);
+    setActivities((prev) => {
+      const next = { ...prev };
+      delete next[connector.id];
+      return next;
+    });
+    await reload();
+    backToList(t("Deleted_Notice", connector.name));
+  };
+
+  const cancelRun = async (activity: Activity): Promise<void> => {
+    const run = activity.run;
+    if (!run || activity.kind === "verify") return;
+    const label = t(RUN_LABEL[activity.kind]);
+    const base = { connectorId: activity.connectorId, connectorName: activity.connectorName, kind: activity.kind };
+    try {
+      const result = await service.cancelRun(run.id);
+      const shown = describeRun(t, base, label, result.run);
+      setActivity(result.outcome === "finished" ? { ...shown, note: t("Run_AlreadyFinished", label, result.run.status) } : shown);
+    } catch (error) {
+      setActivity({ ...activity, note: t("Run_CancelFailed", label, (error as Error)?.message ?? String(error)) });
+    }
   };
 
   const save = async (value: NormalizedConnector, existingId?: string): Promise<void> => {
@@ -273,6 +389,8 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
         onSave={save}
         onCancel={(dirty) => (dirty ? setConfirmDiscard(true) : backToList())}
         locale={locale}
+        onLifecycle={view.connector ? (action) => onLifecycle(action, view.connector!, "form") : undefined}
+        canDelete={service.canDelete}
       />
     );
   } else {
@@ -315,6 +433,7 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
             const connector = connectors?.find((c) => c.id === id);
             if (connector) setView({ kind: "history", connector });
           }}
+          onCancelRun={(activity) => void cancelRun(activity)}
           onDismiss={(id) =>
             setActivities((prev) => {
               const next = { ...prev };
@@ -335,6 +454,8 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
               onAction={onAction}
               canOpenMapping={openMapping !== undefined}
               focusRowId={focusRowId}
+              focusTick={focusTick}
+              canDelete={service.canDelete}
             />
           </div>
         ) : null}
@@ -375,7 +496,110 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
           </DialogBody>
         </DialogSurface>
       </Dialog>
+      <LifecycleDialog
+        lifecycle={lifecycle}
+        t={t}
+        count={count}
+        onDismiss={dismissLifecycle}
+        onDeactivate={() => void confirmDeactivate()}
+        onDelete={() => void confirmDelete()}
+        onDeactivateInstead={() =>
+          setLifecycle((prev) => (prev ? { kind: "deactivate", connector: prev.connector, from: prev.from } : prev))
+        }
+      />
     </FluentProvider>
+  );
+}
+
+/** The deactivate and delete confirmations: each says what happens before the admin confirms. */
+function LifecycleDialog(props: {
+  lifecycle: Lifecycle | undefined;
+  t: Localize;
+  count: (c: RowCount) => string;
+  onDismiss: () => void;
+  onDeactivate: () => void;
+  onDelete: () => void;
+  onDeactivateInstead: () => void;
+}): React.ReactElement {
+  const { lifecycle, t, count, onDismiss, onDeactivate, onDelete, onDeactivateInstead } = props;
+  const open = lifecycle !== undefined;
+  const name = lifecycle?.connector.name ?? "";
+  let title = "";
+  let body: React.ReactNode = null;
+  let actions: React.ReactNode = null;
+  if (lifecycle?.kind === "deactivate") {
+    title = t("Deactivate_Title", name);
+    body = <p>{t("Deactivate_Text")}</p>;
+    actions = (
+      <>
+        <Button appearance="primary" disabled={lifecycle.busy} onClick={onDeactivate}>
+          {t("Deactivate_Confirm")}
+        </Button>
+        <Button disabled={lifecycle.busy} onClick={onDismiss}>
+          {t("Deactivate_Keep")}
+        </Button>
+      </>
+    );
+  } else if (lifecycle?.kind === "delete") {
+    title = t("Delete_Title", name);
+    const impact = lifecycle.impact;
+    if (lifecycle.countError) body = <p>{lifecycle.countError}</p>;
+    else if (!impact) body = <Spinner size="tiny" label={t("Delete_Counting")} />;
+    else
+      body = (
+        <>
+          <p data-testid="delete-rows">
+            {impact.deletable
+              ? t("Delete_NoRows")
+              : t("Delete_Blocked", count(impact.providerAccounts), count(impact.providerSubscriptions))}
+          </p>
+          <p data-testid="delete-accounts">
+            {impact.mappedAccounts.count > 0 ? t("Delete_MappedAccounts", count(impact.mappedAccounts)) : t("Delete_NoAccounts")}
+          </p>
+          {impact.deletable ? (
+            <>
+              <p data-testid="delete-runs">{t("Delete_Runs", count(impact.syncRuns))}</p>
+              <p>{t("Delete_Permanent")}</p>
+            </>
+          ) : null}
+        </>
+      );
+    const canDelete = impact?.deletable === true && !lifecycle.busy;
+    actions = (
+      <>
+        {impact && !impact.deletable && lifecycle.connector.active ? (
+          <Button appearance="primary" onClick={onDeactivateInstead}>
+            {t("Delete_DeactivateInstead")}
+          </Button>
+        ) : null}
+        {impact?.deletable ? (
+          <Button appearance="primary" disabled={!canDelete} onClick={onDelete}>
+            {t("Delete_Confirm")}
+          </Button>
+        ) : null}
+        <Button disabled={lifecycle.busy} onClick={onDismiss}>
+          {t("Delete_Keep")}
+        </Button>
+      </>
+    );
+  }
+  return (
+    <Dialog open={open} modalType="alert" onOpenChange={(_e, data) => (data.open ? undefined : onDismiss())}>
+      <DialogSurface aria-describedby="w365-lifecycle-text">
+        <DialogBody>
+          <DialogTitle>{title}</DialogTitle>
+          <DialogContent id="w365-lifecycle-text">
+            {body}
+            {lifecycle?.error ? (
+              <MessageBar intent="error" role="alert">
+                <MessageBarBody>{lifecycle.error}</MessageBarBody>
+              </MessageBar>
+            ) : null}
+          </DialogContent>
+          <DialogActions>{actions}</DialogActions>
+        </DialogBody>
+      </DialogSurface>
+    </Dialog>
   );
 }
 
@@ -391,11 +615,13 @@ function describeRun(
     case "queued":
       return { ...base, state: "running", title: t("Run_Queued", label), run };
     case "running":
-      return { ...base, state: "running", title: t("Run_Running", label), run };
+      return { ...base, state: "running", title: t(run.cancelRequestedOn ? "Run_Canceling" : "Run_Running", label), run };
     case "succeeded":
       return { ...base, state: "success", title: t("Run_Succeeded", label), detail: run.message, run };
     case "partial":
       return { ...base, state: "warning", title: t("Run_Partial", label), detail: run.message, run };
+    case "canceled":
+      return { ...base, state: "warning", title: t("Run_Canceled", label), detail: run.message, run };
     default:
       return { ...base, state: "error", title: t("Run_Failed", label), detail: run.message, run };
   }

@@ -2,8 +2,9 @@
 // Data access for the control: connectors over context.webAPI, custom APIs through the injected executor.
 // Components receive a ConnectorService and never touch context.webAPI, fetch or Xrm directly.
 
-import { logicalNames } from "../../../src/schema";
+import { logicalNames, w365_providerconnection_statecode, w365_providerconnection_statuscode } from "../../../src/schema";
 import { ConnectorError } from "../../../src/shared/errors";
+import { normalizeGuid } from "../../../src/shared/guid";
 import type { ExecuteCustomApi } from "../../../ui-shared/customApi";
 import {
   type AccountFilter,
@@ -34,9 +35,12 @@ import {
   type ConnectorView,
   findConnectorClash,
   isDuplicateKeyError,
+  isTerminal,
   type RecordsApi,
+  SYNC_RUN_SELECT,
   type SyncRunView,
   toConnectorView,
+  toSyncRunView,
 } from "../../../ui-shared/records";
 import { type NormalizedConnector, toConnectorRecord } from "../../../ui-shared/validation";
 
@@ -59,6 +63,66 @@ export interface ConnectorService {
   runReport(runId: string): Promise<RunReportView>;
   providerAccounts(connectorId: string, filter: AccountFilter): Promise<Page<ProviderAccountView>>;
   providerSubscriptions(connectorId: string, filter: SubscriptionFilter): Promise<Page<ProviderSubscriptionView>>;
+  /** False when the host cannot delete records (the UI then offers no Delete). */
+  readonly canDelete: boolean;
+  /** Deactivates (statecode Inactive) or activates the connector; its rows stay either way. */
+  setActive(id: string, active: boolean): Promise<void>;
+  /** What deleting the connector would do, counted from its rows now (the dialog says it before the admin confirms). */
+  deleteImpact(id: string): Promise<DeleteImpact>;
+  /** Deletes the connector; ConnectorHasRowsError when Dataverse refuses because rows still point to it. */
+  deleteConnector(id: string): Promise<void>;
+  /** Asks a queued or running sync to stop; says when it had already finished. */
+  cancelRun(runId: string): Promise<CancelOutcome>;
+}
+
+/** Rows counted up to one page (5,000); `more` says there are more than that. */
+export interface RowCount {
+  readonly count: number;
+  readonly more: boolean;
+}
+
+/**
+ * The solution's delete rules for a connector (solution/Other/Relationships/w365_providerconnection.xml): provider
+ * accounts and provider subscriptions are Restrict (Dataverse refuses the delete while any exists), sync runs are
+ * RemoveLink (they stay in the history without a connector). Work 365 accounts are only referenced by provider
+ * accounts, so deleting a connector never changes them.
+ */
+export interface DeleteImpact {
+  readonly providerAccounts: RowCount;
+  readonly providerSubscriptions: RowCount;
+  /** Distinct Work 365 accounts its provider accounts are mapped to (untouched by a delete). */
+  readonly mappedAccounts: RowCount;
+  readonly syncRuns: RowCount;
+  /** False while provider accounts or subscriptions point to it: Dataverse would refuse the delete. */
+  readonly deletable: boolean;
+}
+
+export type CancelOutcome =
+  /** The run was running: the engine stops at its next check between pages. */
+  | { readonly outcome: "requested"; readonly run: SyncRunView }
+  /** The run was still queued: it is canceled before any work (a worker that takes it anyway stops at once). */
+  | { readonly outcome: "canceled"; readonly run: SyncRunView }
+  /** Nothing to cancel: the run had already ended with this status. */
+  | { readonly outcome: "finished"; readonly run: SyncRunView };
+
+/** Dataverse refused the delete: provider accounts or subscriptions point to the connector (Restrict, 0x80040227). */
+export class ConnectorHasRowsError extends ConnectorError {
+  constructor(name: string) {
+    super(
+      "CONNECTOR_HAS_ROWS",
+      `"${name}" was not deleted: provider accounts or provider subscriptions point to it (a sync may have added them since the dialog opened). Deactivate it instead.`,
+    );
+  }
+}
+
+const PAGE = 5000;
+
+/** The delete refusal Dataverse gives when a Restrict relationship still has rows (CannotDeleteDueToAssociation). */
+function isRestrictRefusal(error: unknown): boolean {
+  const e = (error ?? {}) as { code?: unknown; errorCode?: unknown; message?: unknown };
+  // Xrm.WebApi and context.webAPI give the code as a signed number (-2147220953); the Web API body as hex text.
+  const code = typeof e.errorCode === "number" ? (e.errorCode >>> 0).toString(16) : String(e.errorCode ?? e.code ?? "").toLowerCase();
+  return code.includes("80040227") || /associated with another object/i.test(String(e.message ?? ""));
 }
 
 /** A save refused because another connector already has this Ion Account ID or name; says which one. */
@@ -139,5 +203,76 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
     runReport: (runId) => readRunReport(deps.records, runId),
     providerAccounts: (id, filter) => listProviderAccounts(deps.records, id, filter),
     providerSubscriptions: (id, filter) => listProviderSubscriptions(deps.records, id, filter),
+    canDelete: deps.records.deleteRecord !== undefined,
+    async setActive(id, active) {
+      await deps.records.updateRecord(logicalNames.w365_providerconnection, id, {
+        statecode: active ? w365_providerconnection_statecode.Active : w365_providerconnection_statecode.Inactive,
+        statuscode: active ? w365_providerconnection_statuscode.Active : w365_providerconnection_statuscode.Inactive,
+      });
+    },
+    async deleteImpact(id) {
+      const filter = `_w365_connection_value eq ${normalizeGuid(id, "connector id")}`;
+      const read = (table: string, select: string) =>
+        deps.records.retrieveMultipleRecords(table, `?$select=${select}&$filter=${filter}`, PAGE);
+      const [accounts, subscriptions, runs] = await Promise.all([
+        read(logicalNames.w365_provideraccount, "w365_provideraccountid,_w365_account_value"),
+        read(logicalNames.w365_providersubscription, "w365_providersubscriptionid"),
+        read(logicalNames.w365_syncrun, "w365_syncrunid"),
+      ]);
+      const counted = (r: { entities: unknown[]; nextLink?: string }): RowCount => ({
+        count: r.entities.length,
+        more: Boolean(r.nextLink),
+      });
+      const mapped = new Set(accounts.entities.map((a) => a._w365_account_value).filter((v) => typeof v === "string" && v !== ""));
+      const providerAccounts = counted(accounts);
+      const providerSubscriptions = counted(subscriptions);
+      return {
+        providerAccounts,
+        providerSubscriptions,
+        mappedAccounts: { count: mapped.size, more: providerAccounts.more },
+        syncRuns: counted(runs),
+        deletable: providerAccounts.count === 0 && providerSubscriptions.count === 0,
+      };
+    },
+    async deleteConnector(id) {
+      if (!deps.records.deleteRecord) throw new ConnectorError("DELETE_UNAVAILABLE", "This host cannot delete records.");
+      try {
+        await deps.records.deleteRecord(logicalNames.w365_providerconnection, id);
+      } catch (error) {
+        if (!isRestrictRefusal(error)) throw error;
+        const name = await this.getConnector(id).then(
+          (c) => c.name,
+          () => id,
+        );
+        throw new ConnectorHasRowsError(name);
+      }
+    },
+    async cancelRun(runId) {
+      const read = async (): Promise<SyncRunView> =>
+        toSyncRunView({
+          w365_syncrunid: runId,
+          ...(await deps.records.retrieveRecord(logicalNames.w365_syncrun, runId, `?$select=${SYNC_RUN_SELECT.join(",")}`)),
+        });
+      const run = await read();
+      if (isTerminal(run)) return { outcome: "finished", run };
+      const stamp = now().toISOString();
+      // Only the cancel stamp is written while the engine runs: it never writes that column, so no write of
+      // either side is lost. A queued run is also marked canceled; a worker that takes it anyway sees the stamp
+      // at its first check and ends it canceled again.
+      if (run.status === "queued") {
+        await deps.records.updateRecord(logicalNames.w365_syncrun, runId, {
+          w365_cancelrequestedon: stamp,
+          w365_status: "canceled",
+          w365_finishedon: stamp,
+          w365_message: "Canceled by an admin before it started.",
+        });
+      } else {
+        await deps.records.updateRecord(logicalNames.w365_syncrun, runId, { w365_cancelrequestedon: stamp });
+      }
+      // The run may have ended between the read and the write: then the stamp changes nothing, and the run's own status tells.
+      const after = await read();
+      if (isTerminal(after) && after.status !== "canceled") return { outcome: "finished", run: after };
+      return { outcome: run.status === "queued" ? "canceled" : "requested", run: after };
+    },
   };
 }

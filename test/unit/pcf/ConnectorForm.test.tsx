@@ -131,6 +131,7 @@ describe("ConnectorForm", () => {
       statusMessage: "",
       lastSyncStatus: "",
       refreshTokenSavedOn: new Date("2026-11-20T00:00:00Z"),
+      active: true,
       apiSecretSavedOn: new Date("2026-11-21T00:00:00Z"),
     };
     const { onSave, container, unmount } = renderForm(connector);

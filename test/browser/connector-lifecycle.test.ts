@@ -1,0 +1,270 @@
+// Connector lifecycle in Admin Hub, in Chromium at 1366×768 against the whole sandbox: deactivate and activate from
+// the row and from the form (the dialog says what stops and what stays), delete with its consequences counted first
+// (the solution's delete rules: provider rows keep the connector, sync runs stay unlinked, accounts untouched), and
+// Cancel on a running sync, seen as canceled in a second tab, after which the next sync completes without duplicates.
+// Keyboard focus returns to the row after each dialog; each dialog passes an axe-core scan.
+import * as fs from "node:fs";
+
+import type { Browser, Page } from "playwright-core";
+
+import { type Sandbox, startSandbox } from "../../sandbox";
+import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
+import { launchChromium, screenshotter, watchErrors } from "./browser";
+
+jest.setTimeout(300_000);
+
+type Row = Record<string, unknown>;
+
+// Enough customers that the accounts phase writes several $batches of 1,000 (counts show as each is written), read in
+// pages of 100 that Ion answers slowly, so the sync is still running when the admin cancels it.
+const CUSTOMERS = 2000;
+
+let sandbox: Sandbox;
+let harness: AdminHarness;
+let browser: Browser;
+let page: Page;
+let pageErrors: string[];
+let mainId = "";
+let spareId = "";
+const shot = screenshotter("connector-lifecycle");
+
+async function dataverse(method: string, pathAndQuery: string, body?: unknown): Promise<Row> {
+  const response = await fetch(`${sandbox.dataverseUrl}/api/data/v9.2/${pathAndQuery}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${sandbox.dataverseToken}`,
+      Accept: "application/json",
+      "Content-Type": "application/json",
+      Prefer: "return=representation",
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${pathAndQuery}: HTTP ${response.status} ${text}`);
+  return text ? (JSON.parse(text) as Row) : {};
+}
+
+const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("GET", pathAndQuery)).value as Row[];
+
+/** axe-core in the page; serious and critical violations, by rule, with the first offending element. */
+async function accessibilityProblems(p: Page = page): Promise<string[]> {
+  // A dialog fading in has its colours mid-transition: scan once every finite animation is done (progress bars loop).
+  await p.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity),
+  );
+  await p.addScriptTag({ content: fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8") });
+  const violations = await p.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            ctx: unknown,
+            o: unknown,
+          ) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }>;
+        };
+      }
+    ).axe;
+    // Fluent UI's focus sentinels (<i data-tabster-dummy>) are aria-hidden and never read: left out, as in admin-hub.
+    const result = await axe.run({ exclude: [["[data-tabster-dummy]"]] }, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, target: JSON.stringify(v.nodes[0]?.target) }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id} at ${v.target}`);
+}
+
+async function gear(name: string, item: string, p: Page = page): Promise<void> {
+  await p.getByRole("button", { name: `Actions for ${name}` }).click();
+  await p.getByRole("menuitem", { name: item, exact: true }).click();
+}
+
+/** Counts as the page shows them (the browser's locale: en-US in this Chromium). */
+const n = (value: number): string => value.toLocaleString("en-US");
+
+const row = (name: string) => page.getByRole("row", { name: new RegExp(`^${name}`) });
+
+async function focusIsOnRow(name: string): Promise<void> {
+  await page.waitForFunction((label) => document.activeElement?.getAttribute("aria-label") === label, `Actions for ${name}`);
+}
+
+async function connectorState(id: string): Promise<Row> {
+  return dataverse("GET", `w365_providerconnections(${id})?$select=statecode,statuscode`);
+}
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  sandbox = await startSandbox({ customers: CUSTOMERS, subscriptionsPerCustomer: 1, seed: 23, ionMaxPageSize: 100 });
+  harness = await startAdminHarness({
+    dataverseUrl: sandbox.dataverseUrl,
+    token: sandbox.adminToken,
+    ionBaseUrl: sandbox.ionUrl,
+    pollIntervalSeconds: 1,
+  });
+  const ion = sandbox.ion!;
+  const main = await dataverse("POST", "w365_providerconnections", {
+    w365_name: "StreamOne Ion",
+    w365_ionaccountid: ion.accountId,
+    w365_ionbaseurl: sandbox.ionUrl,
+    w365_refreshtoken: ion.refreshToken,
+    w365_apikey: ion.apiKey,
+    w365_apisecret: ion.apiSecret,
+    w365_country: "US",
+    w365_currencycode: "USD",
+  });
+  mainId = String(main.w365_providerconnectionid);
+  const spare = await dataverse("POST", "w365_providerconnections", {
+    w365_name: "Spare connector",
+    w365_ionaccountid: "9999001",
+    w365_ionbaseurl: "http://127.0.0.1:9",
+    w365_country: "US",
+    w365_currencycode: "USD",
+  });
+  spareId = String(spare.w365_providerconnectionid);
+  // One finished run in its history: a delete keeps it, unlinked.
+  await dataverse("POST", "w365_syncruns", {
+    w365_name: "accounts · Spare connector",
+    "w365_connection@odata.bind": `/w365_providerconnections(${spareId})`,
+    w365_kind: "accounts",
+    w365_trigger: "manual",
+    w365_status: "failed",
+    w365_dryrun: false,
+    w365_startedon: new Date().toISOString(),
+    w365_finishedon: new Date().toISOString(),
+    w365_message: "StreamOne Ion could not be reached.",
+  });
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  pageErrors = watchErrors(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await harness?.close();
+  await sandbox?.close();
+});
+
+describe("connector lifecycle in Admin Hub (1366×768)", () => {
+  it("deactivates from the row after saying what stops and what stays, and activates again", async () => {
+    await page.goto(harness.url);
+    await row("Spare connector").waitFor();
+    await gear("Spare connector", "Deactivate");
+    const dialog = page.getByRole("alertdialog", { name: "Deactivate Spare connector?" });
+    await dialog.getByText("Syncs and orders stop", { exact: false }).waitFor();
+    await dialog.getByText("You can activate it again at any time.", { exact: false }).waitFor();
+    expect(await accessibilityProblems()).toStrictEqual([]);
+    await shot(page, "deactivate-dialog");
+    await dialog.getByRole("button", { name: "Deactivate" }).click();
+    await row("Spare connector").getByText("Deactivated", { exact: true }).waitFor();
+    await page.getByText("Spare connector is deactivated.", { exact: false }).waitFor();
+    expect(await connectorState(spareId)).toMatchObject({ statecode: 1, statuscode: 2 });
+    await focusIsOnRow("Spare connector");
+
+    // A deactivated connector neither verifies nor syncs.
+    await page.getByRole("button", { name: "Actions for Spare connector" }).click();
+    for (const item of ["Verify Connectivity", "Sync Provider Accounts", "Sync Subscriptions"]) {
+      await expect(page.getByRole("menuitem", { name: item, exact: true }).getAttribute("aria-disabled")).resolves.toBe("true");
+    }
+    await page.getByRole("menuitem", { name: "Activate", exact: true }).click();
+    await page.getByText("Spare connector is active again.", { exact: false }).waitFor();
+    await row("Spare connector").getByText("Not verified", { exact: true }).waitFor();
+    expect(await connectorState(spareId)).toMatchObject({ statecode: 0, statuscode: 1 });
+    await focusIsOnRow("Spare connector");
+  });
+
+  it("deactivates from the connector form's command bar", async () => {
+    await gear("Spare connector", "Edit");
+    const commands = page.getByRole("toolbar", { name: "Connector commands" });
+    await commands.getByRole("button", { name: "Deactivate" }).click();
+    const dialog = page.getByRole("alertdialog", { name: "Deactivate Spare connector?" });
+    await dialog.getByRole("button", { name: "Deactivate" }).click();
+    await row("Spare connector").getByText("Deactivated", { exact: true }).waitFor();
+    expect(await connectorState(spareId)).toMatchObject({ statecode: 1, statuscode: 2 });
+    await focusIsOnRow("Spare connector");
+  });
+
+  it("cancels a running sync: another tab sees it canceled, and the next sync ends with every row once", async () => {
+    sandbox.simulator!.control.setFaults({ rules: [{ method: "GET", path: "/customers$", kind: "latency", latencyMs: 1500, rate: 1 }] });
+    await gear("StreamOne Ion", "Sync Provider Accounts");
+    const running = page.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="running"]');
+    // Live counts are on screen before the admin cancels.
+    await running.getByTestId("run-counts").waitFor({ timeout: 60_000 });
+
+    const other = await page.context().newPage();
+    const otherErrors = watchErrors(other);
+    await other.goto(harness.url);
+    await other.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="running"]').waitFor();
+
+    await running.getByRole("button", { name: "Cancel sync of StreamOne Ion" }).click();
+    await running.getByText("Sync Provider Accounts: canceling.", { exact: false }).waitFor();
+    expect(await accessibilityProblems()).toStrictEqual([]);
+    await shot(page, "cancel-in-progress");
+
+    const canceled = '[data-kind="syncAccounts"][data-state="warning"]';
+    await page.getByTestId("activity").locator(canceled).getByText("Sync Provider Accounts canceled.").waitFor({ timeout: 90_000 });
+    await other.getByTestId("activity").locator(canceled).getByText("Sync Provider Accounts canceled.").waitFor({ timeout: 30_000 });
+    const [run] = await query(
+      `w365_syncruns?$select=w365_status,w365_cancelrequestedon,w365_created,w365_message&$filter=_w365_connection_value eq ${mainId}`,
+    );
+    expect(run).toMatchObject({ w365_status: "canceled" });
+    expect(run!.w365_cancelrequestedon).toBeTruthy();
+    const written = await query(`w365_provideraccounts?$select=w365_ioncustomerid&$filter=_w365_connection_value eq ${mainId}`);
+    expect(written.length).toBeLessThan(CUSTOMERS);
+    expect(run!.w365_created).toBe(written.length);
+    await page.getByTestId("activity").locator(canceled).getByText(`Created ${written.length}, updated 0`, { exact: false }).waitFor();
+    expect(otherErrors).toStrictEqual([]);
+    await other.close();
+
+    sandbox.simulator!.control.setFaults({ rules: [] });
+    await gear("StreamOne Ion", "Sync Provider Accounts");
+    await page.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="success"]').waitFor({ timeout: 120_000 });
+    const after = await query(`w365_provideraccounts?$select=w365_ioncustomerid&$filter=_w365_connection_value eq ${mainId}`);
+    expect(after).toHaveLength(CUSTOMERS);
+    expect(new Set(after.map((r) => r.w365_ioncustomerid)).size).toBe(CUSTOMERS);
+  });
+
+  it("before a delete, counts the provider rows, says Dataverse keeps them, and offers Deactivate instead", async () => {
+    await gear("StreamOne Ion", "Sync Subscriptions");
+    await page.getByTestId("activity").locator('[data-kind="syncSubscriptions"]:not([data-state="running"])').waitFor({ timeout: 120_000 });
+    const accounts = await query(`w365_provideraccounts?$select=_w365_account_value&$filter=_w365_connection_value eq ${mainId}`);
+    const subscriptions = await query(`w365_providersubscriptions?$select=w365_name&$filter=_w365_connection_value eq ${mainId}`);
+    const mapped = new Set(accounts.map((a) => a._w365_account_value).filter(Boolean)).size;
+    expect(subscriptions.length).toBeGreaterThan(0);
+
+    await gear("StreamOne Ion", "Delete");
+    const dialog = page.getByRole("alertdialog", { name: "Delete StreamOne Ion?" });
+    await dialog
+      .getByText(`It has ${n(accounts.length)} provider accounts and ${n(subscriptions.length)} provider subscriptions.`, { exact: false })
+      .waitFor();
+    await dialog.getByText("cannot be deleted now", { exact: false }).waitFor();
+    await dialog.getByText(`the ${n(mapped)} accounts its provider accounts are mapped to stay as they are`, { exact: false }).waitFor();
+    expect(await dialog.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    expect(await accessibilityProblems()).toStrictEqual([]);
+    await shot(page, "delete-dialog-with-rows");
+    await dialog.getByRole("button", { name: "Deactivate instead" }).click();
+    const deactivate = page.getByRole("alertdialog", { name: "Deactivate StreamOne Ion?" });
+    await deactivate.getByRole("button", { name: "Keep it active" }).click();
+    await focusIsOnRow("StreamOne Ion");
+    expect(await connectorState(mainId)).toMatchObject({ statecode: 0 });
+  });
+
+  it("deletes a connector without provider rows; its sync run stays in the history, unlinked", async () => {
+    await gear("Spare connector", "Delete");
+    const dialog = page.getByRole("alertdialog", { name: "Delete Spare connector?" });
+    await dialog.getByText("It has no provider accounts and no provider subscriptions.").waitFor();
+    await dialog.getByText("Its 1 sync runs stay in the sync history", { exact: false }).waitFor();
+    await dialog.getByText("No Work 365 account is changed.").waitFor();
+    expect(await accessibilityProblems()).toStrictEqual([]);
+    await shot(page, "delete-dialog");
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await page.getByText("Spare connector was deleted.").waitFor();
+    await row("Spare connector").waitFor({ state: "detached" });
+    expect(await query(`w365_providerconnections?$select=w365_name&$filter=w365_providerconnectionid eq ${spareId}`)).toHaveLength(0);
+    const runs = await query(`w365_syncruns?$select=_w365_connection_value&$filter=w365_name eq 'accounts · Spare connector'`);
+    expect(runs).toEqual([expect.objectContaining({ _w365_connection_value: null })]);
+    // The row is gone: focus goes to the list's heading.
+    await page.waitForFunction(() => document.activeElement?.id === "w365-list-title");
+  });
+
+  it("ran without page errors", () => {
+    expect(pageErrors).toStrictEqual([]);
+  });
+});
