@@ -124,6 +124,7 @@ export class FairShareLimiter {
   /** @internal */ acquire(lane: Lane): Promise<void> {
     if (lane.waiting.length === 0 && this.canStart(lane)) {
       this.start(lane);
+      if (!lane.priority) this.cursor = (this.lanes.indexOf(lane) + 1) % this.lanes.length;
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => lane.waiting.push(resolve));
