@@ -9,7 +9,7 @@ import type { InvocationContext } from "@azure/functions";
 
 import { KeyedMutex } from "../plugins/keyedMutex";
 import type { PluginDeps, WorkQueue } from "../plugins/types";
-import { DataverseClient } from "../src/dataverse";
+import { DataverseClient, type LaneOptions } from "../src/dataverse";
 import { ensureWebhookRegistration } from "../src/deploy/webhookRegistration";
 import { type Clock, systemClock } from "../src/shared/clock";
 import { ensureError } from "../src/shared/errors";
@@ -65,8 +65,8 @@ export interface RuntimeOptions {
   sync?: Pick<SyncDeps, "sleep" | "hooks" | "ion" | "ionHttpHooks">;
   /** Dataverse requests in flight per connector lane (default: the client's maxConcurrency, 8). */
   connectorConcurrency?: number;
-  /** Observes each lane as it is made (the bench and tests count requests and pauses per lane). */
-  onLane?: (lane: { name: string; connectionId?: string; dataverse: DataverseClient }) => void;
+  /** Hooks for each Dataverse lane as it is made (the bench counts requests and Retry-After waits per lane). */
+  laneHooks?: (lane: { name: string; connectionId?: string }) => Pick<LaneOptions, "onRequest" | "onThrottleWait">;
 }
 
 /** Lane names, as they appear in logs and to `onLane`. */
@@ -86,9 +86,8 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
       logger: logger.child({ component: "dataverse" }),
     });
   const lane = (name: string, o: { priority?: boolean; maxConcurrency?: number; connectionId?: string } = {}): DataverseClient => {
-    const client = root.lane(name, { priority: o.priority, maxConcurrency: o.maxConcurrency });
-    options.onLane?.({ name, ...(o.connectionId ? { connectionId: o.connectionId } : {}), dataverse: client });
-    return client;
+    const hooks = options.laneHooks?.({ name, ...(o.connectionId ? { connectionId: o.connectionId } : {}) }) ?? {};
+    return root.lane(name, { priority: o.priority, maxConcurrency: o.maxConcurrency, ...hooks });
   };
   // Webhooks answer Dataverse (and the person behind a custom API) synchronously: their lane is served first.
   const dataverse = lane(WEBHOOK_LANE, { priority: true });
