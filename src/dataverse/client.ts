@@ -282,11 +282,6 @@ export class DataverseClient {
     return new DataverseClient(opts, this.share, { name, priority: o.priority ?? false });
   }
 
-  /** Releases this lane's place in the shared capacity (it must be idle); the client must not be used afterwards. */
-  closeLane(): void {
-    this.limiter.close();
-  }
-
   /** Requests in flight over every lane of this identity, and the capacity they share. */
   get identityLoad(): { inFlight: number; peakInFlight: number; capacity: number } {
     const pool = this.share.pool;

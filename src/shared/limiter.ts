@@ -113,7 +113,7 @@ export class FairShareLimiter {
     return this.highWater;
   }
 
-  /** A new lane. Lanes are cheap; one that has nothing in flight or waiting costs only its entry. */
+  /** A new lane, kept for the limiter's life (the functions app makes one per connector it serves). */
   lane(name: string, options: LaneOptions): LimiterLane {
     FairShareLimiter.check(options.max, "max");
     const lane: Lane = { name, max: options.max, priority: options.priority ?? false, active: 0, highWater: 0, waiting: [] };
@@ -134,14 +134,6 @@ export class FairShareLimiter {
     lane.active--;
     this.active--;
     this.dispatch();
-  }
-
-  /** @internal */ close(lane: Lane): void {
-    const at = this.lanes.indexOf(lane);
-    if (at >= 0 && lane.active === 0 && lane.waiting.length === 0) {
-      this.lanes.splice(at, 1);
-      if (this.cursor > at) this.cursor--;
-    }
   }
 
   private canStart(lane: Lane): boolean {
@@ -216,10 +208,5 @@ export class LimiterLane {
 
   get queued(): number {
     return this.lane.waiting.length;
-  }
-
-  /** Forgets the lane once it is idle (a connector removed, a process that builds lanes per run). */
-  close(): void {
-    this.shared.close(this.lane);
   }
 }
