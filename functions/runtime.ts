@@ -34,8 +34,8 @@ export interface FunctionsRuntime extends WebhookRuntime {
   dataverse: DataverseClient;
   /**
    * The sync engine: verify, queueing, mapping and account deletion (what webhooks run inline) on the
-   * webhooks' lane; a connector's sync runs on that connector's own lane; outbound work and the keep-alive
-   * on lanes of their own.
+   * webhooks' lane; a connector's sync runs on that connector's own lane; an outbound change reads its
+   * subscription on the outbound lane and does the rest on its connector's lane; the keep-alive has its own.
    */
   engine: Engine;
   /** The Dataverse lane of one connector's syncs (made on first use). */
@@ -100,7 +100,7 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     ...(options.holderId ? { holderId: options.holderId } : {}),
   };
   const bind = (client: DataverseClient): Engine => {
-    const deps = { ...baseDeps, dataverse: client };
+    const deps: SyncDeps = { ...baseDeps, dataverse: client, dataverseFor: (connectionId) => forConnector(connectionId).dataverse };
     return options.engine ? options.engine(deps) : bindEngine(deps);
   };
   const inline = bind(dataverse);

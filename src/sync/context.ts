@@ -60,6 +60,11 @@ export interface SyncDeps {
   /** The process's journal of rotated tokens not yet saved (default: src/tokens PROCESS_ROTATION_JOURNAL). */
   rotations?: RotationJournal;
   /**
+   * The Dataverse client of one connector's work, when the application keeps one per connector (the functions
+   * app's lanes): work that learns its connector only from a row it reads (an outbound change) continues on it.
+   */
+  dataverseFor?: (connectionId: string) => DataverseClient;
+  /**
    * One Ion transport per Ion account, shared by every run of this process (the functions app): Ion's limits
    * are per account, so a connector's runs and token exchanges share one concurrency cap and one Retry-After
    * pause, and no other connector's. Absent: each run makes its own.
