@@ -53,6 +53,7 @@ describe("many connectors on one Functions app", () => {
   };
 
   const ids: string[] = [];
+  const laneRequests = new Map<string, number>();
   const finished = new Map<string, () => void>();
   const whenFinished = (connectionId: string) => new Promise<void>((r) => finished.set(connectionId, r));
 
@@ -80,6 +81,7 @@ describe("many connectors on one Functions app", () => {
       retryDelayMs: () => 5,
       runtime: {
         dataverse: root,
+        laneHooks: ({ name }) => ({ onRequest: () => laneRequests.set(name, (laneRequests.get(name) ?? 0) + 1) }),
         sync: { sleep },
         engine: (deps) => {
           const engine = bindEngine(deps);
@@ -199,5 +201,21 @@ describe("many connectors on one Functions app", () => {
     expect(host.runtime.dataverse.stats().throttled).toBe(0);
     expect(host.runtime.connectorDataverse(ids[1]!).stats().throttled).toBe(1);
     expect(host.runtime.connectorDataverse(ids[2]!).stats().throttled).toBe(0);
+  });
+  it("runs an outbound change on its connector's lane once its subscription is read", async () => {
+    const c = ids[2]!;
+    const subscriptionId = await dv.create("w365_providersubscriptions", {
+      w365_name: "Outbound on its lane",
+      w365_ionsubscriptionid: "lane-test-1",
+      "w365_connection@odata.bind": `/w365_providerconnections(${c})`,
+      w365_requestedquantity: 7,
+    });
+    const before = new Map(laneRequests);
+    await host.runtime.engine.runOutboundForSubscription({ subscriptionId, trigger: "webhook" });
+    const delta = (name: string) => (laneRequests.get(name) ?? 0) - (before.get(name) ?? 0);
+    // One read of the subscription on the shared outbound lane; the connector's work on its own lane.
+    expect(delta("outbound")).toBe(1);
+    expect(delta(`connector:${c}`)).toBeGreaterThan(1);
+    expect(delta(`connector:${ids[0]!}`) + delta(`connector:${ids[1]!}`)).toBe(0);
   });
 });
