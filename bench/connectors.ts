@@ -11,6 +11,7 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 
+import { WEBHOOK_LANE } from "../functions/runtime";
 import { type DataverseEmulator, startDataverseEmulator } from "../sandbox/dataverse";
 import { type FunctionsHost, startFunctionsHost } from "../sandbox/functions-host";
 import { type IonSimulator, startIonSimulator } from "../sandbox/ion";
@@ -192,7 +193,7 @@ export async function runConnectors(args: ConnectorsArgs, log: (s: string) => vo
               onThrottleWait: () => void t.dvPauses++,
             };
           }
-          return name === "webhooks" ? { onThrottleWait: () => void (measuring && webhookLanePauses++) } : {};
+          return name === WEBHOOK_LANE ? { onThrottleWait: () => void (measuring && webhookLanePauses++) } : {};
         },
         sync: { ionHttpHooks: { onThrottleWait: ({ connectionId }) => void track(connectionId).ionPauses++ } },
         engine: (deps) => {

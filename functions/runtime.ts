@@ -69,7 +69,7 @@ export interface RuntimeOptions {
   laneHooks?: (lane: { name: string; connectionId?: string }) => Pick<LaneOptions, "onRequest" | "onThrottleWait">;
 }
 
-/** Lane names, as they appear in logs and to `onLane`. */
+/** Lane names, as they appear in logs and to `laneHooks`. */
 export const WEBHOOK_LANE = "webhooks";
 export const OUTBOUND_LANE = "outbound";
 export const KEEPALIVE_LANE = "keep-alive";
