@@ -3,6 +3,7 @@
  */
 import { type LatencyModel, latencyModel, parseLatencyMode } from "../sandbox/latency";
 import { ValidationError } from "../src/shared/errors";
+import { DEFAULT_CONNECTORS_CUSTOMERS, DEFAULT_CONNECTORS_SUBSCRIPTIONS, DEFAULT_WORKER_CONCURRENCY } from "./connectors";
 import { THROTTLED_DEFAULT_CUSTOMERS, THROTTLED_LIMITS, type ThrottleLimits } from "./throttled";
 
 /** Scenario L: a large reseller. */
@@ -29,6 +30,12 @@ export interface BenchArgs {
   throttleLimits: ThrottleLimits;
   /** The stand-ins' latency model (--latency cloud, --latency-set overrides); absent = off. Results go to cloud.json / cloud.md. */
   latency?: LatencyModel;
+  /** The many-connectors scenario (connectors.ts): this many connectors, each its own Ion account; absent = off. */
+  connectors?: number;
+  /** Many connectors: queued runs at a time (one Functions instance). */
+  workerConcurrency: number;
+  /** Many connectors: connectors throttled by Ion, and as many by Dataverse. */
+  throttleConnectors: number;
   help: boolean;
 }
 
@@ -50,6 +57,11 @@ export const USAGE = `Usage: npm run bench -- [options]
   --latency off|cloud               the stand-ins' latency model (sandbox/latency.ts); cloud writes cloud.json and
                                     cloud.md with each run's lower bound (bench/bound.ts) instead of latest.*
   --latency-set K=V[,K=V]           override model figures, e.g. dataverse.writeRowMs=2,ion.maxConcurrent=4
+  --connectors N                    the many-connectors scenario: N connectors (each its own Ion account) on one
+                                    Functions app, all due at once; default ${DEFAULT_CONNECTORS_CUSTOMERS} customers x ${DEFAULT_CONNECTORS_SUBSCRIPTIONS} subscriptions each;
+                                    writes connectors.json and connectors.md (200 with --latency cloud: the full run)
+  --worker-concurrency N            many connectors: queued runs at a time (default ${DEFAULT_WORKER_CONCURRENCY}, host.json per instance)
+  --throttle-connectors K           many connectors: K connectors throttled by Ion and K by Dataverse (default 2)
   -h, --help                        this text
 `;
 
@@ -70,8 +82,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     serviceProtection: true,
     throttled: false,
     throttleLimits: { ...THROTTLED_LIMITS },
+    workerConcurrency: DEFAULT_WORKER_CONCURRENCY,
+    throttleConnectors: 2,
     help: false,
   };
+  let subscriptionsGiven = false;
+  let connectorOption: string | undefined;
   let customersGiven = false;
   let limitGiven: string | undefined;
   let latencyMode = parseLatencyMode("off");
@@ -95,6 +111,18 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         break;
       case "--subscriptions-per-customer":
         out.subscriptionsPerCustomer = wholeNumber(name, value(), 0);
+        subscriptionsGiven = true;
+        break;
+      case "--connectors":
+        out.connectors = wholeNumber(name, value(), 1);
+        break;
+      case "--worker-concurrency":
+        out.workerConcurrency = wholeNumber(name, value(), 1);
+        connectorOption = name;
+        break;
+      case "--throttle-connectors":
+        out.throttleConnectors = wholeNumber(name, value(), 0);
+        connectorOption = name;
         break;
       case "--seed":
         out.seed = wholeNumber(name, value(), 0);
@@ -158,5 +186,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (out.throttled && !out.serviceProtection)
     throw new ValidationError("--throttled and --no-service-protection contradict each other", { field: "--throttled" });
   if (out.throttled && !customersGiven) out.customers = THROTTLED_DEFAULT_CUSTOMERS;
+  if (connectorOption && out.connectors === undefined)
+    throw new ValidationError(`${connectorOption} applies to the many-connectors scenario: add --connectors N`, { field: connectorOption });
+  if (out.connectors !== undefined) {
+    if (out.throttled) throw new ValidationError("--connectors and --throttled are separate scenarios", { field: "--connectors" });
+    if (!out.serviceProtection) throw new ValidationError("--connectors runs with service protection on", { field: "--connectors" });
+    if (!customersGiven) out.customers = DEFAULT_CONNECTORS_CUSTOMERS;
+    if (!subscriptionsGiven) out.subscriptionsPerCustomer = DEFAULT_CONNECTORS_SUBSCRIPTIONS;
+  }
   return out;
 }

@@ -23,6 +23,7 @@ import { WRITE_CONCURRENCY } from "../src/sync/writer";
 import { type BenchArgs, parseBenchArgs, USAGE } from "./args";
 import { boundInput, lowerBound } from "./bound";
 import type { ChildRequest, ChildResult } from "./child";
+import { renderConnectorsMarkdown, runConnectors } from "./connectors";
 import { computeFloor, requiredReads } from "./floor";
 import { type RemoteIon, startIonWorker } from "./ionWorker";
 import { ION_ID_COLUMN, readRecordedOps, runLoader, toLoaderOperation } from "./loader";
@@ -632,6 +633,33 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const outDir = args.outDir ?? path.join(__dirname, "..", "..", "bench", "results");
+  if (args.connectors !== undefined) {
+    try {
+      const results = await runConnectors(
+        {
+          connectors: args.connectors,
+          customers: args.customers,
+          subscriptionsPerCustomer: args.subscriptionsPerCustomer,
+          seed: args.seed,
+          workerConcurrency: args.workerConcurrency,
+          throttleConnectors: args.throttleConnectors,
+          ...(args.latency ? { latency: args.latency } : {}),
+        },
+        (s) => process.stderr.write(s + "\n"),
+      );
+      mkdirSync(outDir, { recursive: true });
+      const json = path.join(outDir, "connectors.json");
+      const md = path.join(outDir, "connectors.md");
+      writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
+      writeFileSync(md, renderConnectorsMarkdown(results));
+      process.stdout.write(renderConnectorsMarkdown(results) + "\n");
+      process.stderr.write(`wrote ${json} and ${md}\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`bench failed: ${redact(ensureError(e).message)}\n`);
+      return 1;
+    }
+  }
   if (args.throttled) {
     try {
       const results = await runThrottled(args);

@@ -13,12 +13,15 @@ import type { PluginDeps } from "../plugins/types";
 import { odataString } from "../src/dataverse";
 import { isDue, parseNcrontab } from "../src/shared/cron";
 import { ConnectorError, ensureError } from "../src/shared/errors";
+import { mapPool } from "../src/shared/pool";
 import { redact } from "../src/shared/redact";
 import { ENV_DEFAULT_SYNC_SCHEDULE } from "../src/solution/contract";
 import { ConnectionStatus, SETS } from "../src/sync/schema";
 import type { FunctionsRuntime } from "./runtime";
 
 export const STATUS_CONNECTED = ConnectionStatus.Connected;
+/** Connectors queued at once by one pass (each costs a few Dataverse requests on the webhooks' lane). */
+export const QUEUE_CONCURRENCY = 4;
 
 export interface ScheduledSyncReport {
   queued: { connectionId: string; runId: string }[];
@@ -89,24 +92,28 @@ export async function queueDueSyncs(deps: PluginDeps): Promise<ScheduledSyncRepo
   })) {
     rows.push(row);
   }
-  for (const row of rows) {
+  // Queued a few at a time: in Azure the queue output binding is written only when the whole pass ends, so
+  // the pass's length delays every connector's run; one connector's slow or failing queueing must not hold
+  // the others (each outcome is recorded on its own).
+  const outcomes = await mapPool(rows, QUEUE_CONCURRENCY, async (row) => {
     const connectionId = row.w365_providerconnectionid;
     const reason = notDueReason(row, now, environmentDefault);
-    if (reason) {
-      report.skipped.push({ connectionId, reason });
-      continue;
-    }
+    if (reason) return { skipped: { connectionId, reason } };
     try {
       const connection = { id: connectionId, name: row.w365_name ?? "StreamOne Ion", active: true };
       const runId = await queueSyncRun(deps, async () => connection, { connectionId, kind: "all", trigger: "schedule" });
-      report.queued.push({ connectionId, runId });
+      return { queued: { connectionId, runId } };
     } catch (caught) {
       if (caught instanceof ConnectorError && caught.code === "SYNC_ALREADY_RUNNING") {
-        report.skipped.push({ connectionId, reason: "a sync is already queued or running" });
-      } else {
-        report.failed.push({ connectionId, error: ensureError(caught).message });
+        return { skipped: { connectionId, reason: "a sync is already queued or running" } };
       }
+      return { failed: { connectionId, error: ensureError(caught).message } };
     }
+  });
+  for (const o of outcomes) {
+    if (o.queued) report.queued.push(o.queued);
+    if (o.skipped) report.skipped.push(o.skipped);
+    if (o.failed) report.failed.push(o.failed);
   }
   return report;
 }

@@ -32,6 +32,19 @@ import type { ServiceProtection } from "./throttle";
 import { fromStorage, isGuid, toStorage, wcfDate } from "./values";
 import { entityReference, type EventPipeline, type KeyValue } from "./webhooks";
 
+/**
+ * A test's service protection breach at a chosen request: the next `times` requests that `match` are answered
+ * 429 with Dataverse's request-count code and `Retry-After`, as a real environment answers whichever request
+ * arrives once the user's limit is reached (https://learn.microsoft.com/power-apps/developer/data-platform/api-limits).
+ */
+export interface ThrottleRule {
+  match: (request: { method: string; url: string; body: string }) => boolean;
+  times: number;
+  retryAfterSeconds: number;
+  /** Requests answered 429 by this rule so far. */
+  fired: number;
+}
+
 export interface EmuRequest {
   method: string;
   /** Path and query; absolute URLs (batch parts) are accepted. */
@@ -67,7 +80,7 @@ export interface HandlerDeps {
   logger: Logger;
   clock: Clock;
   /** `sets412`: only writes to these entity sets get injected 412s; absent = every If-Match write. */
-  faults: { rate429: number; rate412: number; sets412?: readonly string[]; random: () => number };
+  faults: { rate429: number; rate412: number; sets412?: readonly string[]; random: () => number; throttleRules: ThrottleRule[] };
   importSolution(zip: Buffer): Promise<void>;
   /** How long an ImportSolutionAsync takes by `clock` (./importJob.ts). */
   importDurationMs: number;
@@ -166,6 +179,16 @@ export class Handler {
     let admission: { finish: () => void } | null = null;
     try {
       admission = this.d.protection.admit(user.id);
+      const rule = this.d.faults.throttleRules.find((r) => r.fired < r.times && r.match(req));
+      if (rule) {
+        rule.fired++;
+        throw new DataverseHttpError(
+          429,
+          ErrorCodes.TooManyRequests,
+          `Number of requests exceeded the limit of ${this.d.protection.limits.requestsPerWindow} over time window of ${this.d.protection.limits.windowMs / 1000} seconds.`,
+          { "Retry-After": String(rule.retryAfterSeconds) },
+        );
+      }
       if (this.d.faults.rate429 > 0 && this.d.faults.random() < this.d.faults.rate429) {
         throw new DataverseHttpError(
           429,

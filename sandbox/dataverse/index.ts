@@ -16,7 +16,7 @@ import { readSolutionZip } from "../../src/solution/io";
 import type { RelationshipDef, SolutionModel } from "../../src/solution/model";
 import { type DataverseLatency, DataverseLatencyLayer, type LatencyLedger } from "../latency";
 import { DataverseHttpError, ErrorCodes } from "./errors";
-import { type EmulatorStats, type EmuRequest, type EmuResponse, errorResponse, Handler } from "./handler";
+import { type EmulatorStats, type EmuRequest, type EmuResponse, errorResponse, Handler, type ThrottleRule } from "./handler";
 import { checkImport } from "./importChecks";
 import { describeOrganization } from "./organization";
 import { Records, type UserInfo } from "./records";
@@ -24,7 +24,7 @@ import { deterministicGuid, type Row, Store } from "./store";
 import { ServiceProtection, type ServiceProtectionOptions } from "./throttle";
 import { EventPipeline } from "./webhooks";
 
-export type { EmulatorStats } from "./handler";
+export type { EmulatorStats, ThrottleRule } from "./handler";
 export { DEFAULT_WEBHOOK_PATH } from "./webhooks";
 
 export interface DataverseEmulatorOptions {
@@ -73,6 +73,8 @@ export interface DataverseEmulator {
   /** What the latency model charged since the last `resetStats` (undefined when the model is off). */
   latencyLedger(): LatencyLedger | undefined;
   resetStats(): void;
+  /** Answers the next `times` requests that `match` with a 429 and `Retry-After` (see ThrottleRule); returns the rule, whose `fired` counts them. */
+  throttleRequests(rule: Omit<ThrottleRule, "fired">): ThrottleRule;
   /** Resolves when no asynchronous webhook (system job) is queued or running. */
   whenIdle(): Promise<void>;
   close(): Promise<void>;
@@ -389,6 +391,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 
   const faultRandom = seededRandom(options.faults?.seed ?? 1);
+  const throttleRules: ThrottleRule[] = [];
   const latency = options.latency ? new DataverseLatencyLayer(options.latency) : undefined;
   const handler = new Handler({
     store,
@@ -406,6 +409,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       rate412: options.faults?.rate412 ?? 0,
       ...(options.faults?.sets412 ? { sets412: options.faults.sets412 } : {}),
       random: faultRandom,
+      throttleRules,
     },
     importSolution,
     importDurationMs: options.importDurationMs ?? 0,
@@ -486,6 +490,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     importSolution,
     applySolutionModel,
     setEnvironmentVariable,
+    throttleRequests(rule) {
+      const added: ThrottleRule = { ...rule, fired: 0 };
+      throttleRules.push(added);
+      return added;
+    },
     getEnvironmentVariable,
     stats: () => ({ ...counters, writes: store.writes, ...webhookStats }),
     latencyLedger: () => (latency ? structuredClone(latency.ledger) : undefined),

@@ -45,7 +45,7 @@ export interface FunctionsHostOptions {
   /** Delay before a failed queue message is retried (Azure: the visibility timeout). */
   retryDelayMs?: (dequeueCount: number) => number;
   /** Overrides for tests (e.g. an engine wrapper counting calls). */
-  runtime?: Pick<RuntimeOptions, "engine" | "dataverse" | "sync">;
+  runtime?: Pick<RuntimeOptions, "engine" | "dataverse" | "sync" | "laneHooks" | "connectorConcurrency">;
 }
 
 export interface FunctionsHost {

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 
 import { Clock, systemClock } from "../shared/clock";
 import { ensureError, ValidationError } from "../shared/errors";
-import { ConcurrencyLimiter } from "../shared/limiter";
+import { FairShareLimiter, type LimiterLane } from "../shared/limiter";
 import { Logger, silentLogger } from "../shared/logger";
 import { redact } from "../shared/redact";
 import {
@@ -46,6 +46,8 @@ import { idFromEntityIdHeader, isGuid, normalizeGuid, RecordKey, recordPath } fr
 
 export const DEFAULT_API_VERSION = "9.2";
 export const DEFAULT_MAX_CONCURRENCY = 8;
+/** Dataverse's concurrent-request limit per user: the most the lanes of one identity ever have in flight together. */
+export const MAX_IDENTITY_CONCURRENCY = 52;
 /** Dataverse's own request timeout is 2 minutes; waiting longer only hides a dead connection. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
 /** Dataverse's maximum page size and batch size. */
@@ -71,8 +73,16 @@ export interface DataverseClientOptions {
   apiVersion?: string;
   logger?: Logger;
   retry?: Partial<RetryOptions>;
-  /** Requests in flight at once (default 8, well under the 52 concurrent-request limit). */
+  /** Requests in flight at once on this client (default 8, well under the 52 concurrent-request limit). */
   maxConcurrency?: number;
+  /**
+   * Requests in flight at once over this client and every lane made from it (`lane()`): they share one
+   * identity, and Dataverse counts its limits per user. Default: the environment's recommended parallelism
+   * (`x-ms-dop-hint`, at most 52) once an answer carried it, `maxConcurrency` before.
+   */
+  identityConcurrency?: number;
+  /** Called when a request waits before it is sent because this client was told to back off (its own Retry-After). */
+  onThrottleWait?: (info: { delayMs: number; lane: string }) => void;
   timeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   onRequest?: (info: RequestInfo) => void;
@@ -152,6 +162,25 @@ export interface BatchOptions {
   concurrency?: number;
 }
 
+/** What the lanes of one identity share: the sign-in, the capacity, the environment's recommended parallelism. */
+interface IdentityShare {
+  tokens: TokenSource;
+  pool: FairShareLimiter;
+  /** Fixed capacity (identityConcurrency); when absent the capacity follows the dop hint. */
+  fixedCapacity: boolean;
+  dopHint?: number;
+}
+
+export interface LaneOptions {
+  /** Requests this lane may have in flight (default: the parent's maxConcurrency). */
+  maxConcurrency?: number;
+  /** Served before other lanes when a shared slot frees (the webhooks' synchronous work). */
+  priority?: boolean;
+  onRequest?: (info: RequestInfo) => void;
+  onThrottleWait?: (info: { delayMs: number; lane: string }) => void;
+  logger?: Logger;
+}
+
 export interface DataverseStats {
   requests: number;
   batchItems: number;
@@ -191,24 +220,38 @@ export class DataverseClient {
   readonly apiPath: string;
   readonly environmentUrl: string;
   private readonly tokens: TokenSource;
-  private readonly limiter: ConcurrencyLimiter;
+  private readonly limiter: LimiterLane;
+  private readonly share: IdentityShare;
+  /** The lane's name ("default" for a client built with `new`). */
+  readonly laneName: string;
   private readonly retry: RetryOptions;
   private readonly logger: Logger;
   private readonly doFetch: typeof fetch;
   private readonly doSleep: (ms: number) => Promise<void>;
   private readonly clock: Clock;
   private readonly counters: DataverseStats = { requests: 0, batchItems: 0, throttled: 0, retries: 0 };
-  private lastDopHint: number | undefined;
   private throttledUntil = 0;
 
-  constructor(private readonly opts: DataverseClientOptions) {
+  /** `share` and `laneOptions` are passed by `lane()` only. */
+  constructor(
+    private readonly opts: DataverseClientOptions,
+    share?: IdentityShare,
+    laneOptions: { name?: string; priority?: boolean } = {},
+  ) {
     const { environmentUrl, apiVersion } = parseEnvironmentUrl(opts.url, opts.apiVersion);
     this.environmentUrl = environmentUrl;
     this.apiPath = `/api/data/v${apiVersion}`;
     this.apiRoot = `${environmentUrl}${this.apiPath}/`;
     this.clock = opts.clock ?? systemClock;
-    this.tokens = createTokenSource(opts.auth, environmentUrl, this.clock, opts.acquireToken);
-    this.limiter = new ConcurrencyLimiter(opts.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+    const max = opts.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+    this.share = share ?? {
+      tokens: createTokenSource(opts.auth, environmentUrl, this.clock, opts.acquireToken),
+      pool: new FairShareLimiter(Math.min(MAX_IDENTITY_CONCURRENCY, opts.identityConcurrency ?? max)),
+      fixedCapacity: opts.identityConcurrency !== undefined,
+    };
+    this.tokens = this.share.tokens;
+    this.laneName = laneOptions.name ?? "default";
+    this.limiter = this.share.pool.lane(this.laneName, { max, priority: laneOptions.priority ?? false });
     this.retry = { ...DEFAULT_RETRY, ...(opts.retry ?? {}) };
     this.logger = (opts.logger ?? silentLogger).child({ component: "dataverse" });
     this.doFetch = opts.fetch ?? fetch;
@@ -221,11 +264,36 @@ export class DataverseClient {
   }
 
   /**
+   * A client for one caller (a connector's sync, the webhooks) over the same identity: the same sign-in and
+   * the same shared capacity (served fairly between lanes), but its own requests-in-flight cap, counters
+   * and Retry-After pause. Microsoft's guidance for a 429 is that the client that received it waits out the
+   * Retry-After before sending again; the limits count per user, so other callers of the same identity are
+   * not paused by it (they get their own 429 if they too go over).
+   * https://learn.microsoft.com/power-apps/developer/data-platform/api-limits
+   */
+  lane(name: string, o: LaneOptions = {}): DataverseClient {
+    const opts: DataverseClientOptions = {
+      ...this.opts,
+      maxConcurrency: o.maxConcurrency ?? this.opts.maxConcurrency,
+      ...(o.onRequest ? { onRequest: o.onRequest } : {}),
+      ...(o.onThrottleWait ? { onThrottleWait: o.onThrottleWait } : {}),
+      ...(o.logger ? { logger: o.logger } : {}),
+    };
+    return new DataverseClient(opts, this.share, { name, priority: o.priority ?? false });
+  }
+
+  /** Requests in flight over every lane of this identity, and the capacity they share. */
+  get identityLoad(): { inFlight: number; peakInFlight: number; capacity: number } {
+    const pool = this.share.pool;
+    return { inFlight: pool.inFlight, peakInFlight: pool.peakInFlight, capacity: pool.capacity };
+  }
+
+  /**
    * The degree of parallelism the environment last recommended (`x-ms-dop-hint` response header), once a
    * response carried it. https://learn.microsoft.com/power-apps/developer/data-platform/send-parallel-requests
    */
   get dopHint(): number | undefined {
-    return this.lastDopHint;
+    return this.share.dopHint;
   }
 
   /** Highest number of requests that were in flight at once. */
@@ -796,7 +864,11 @@ export class DataverseClient {
       const response = await this.doFetch(url, { method: spec.method, headers, body: spec.body, signal });
       const text = await response.text();
       const hint = Number(response.headers.get("x-ms-dop-hint"));
-      if (Number.isInteger(hint) && hint >= 1) this.lastDopHint = hint;
+      if (Number.isInteger(hint) && hint >= 1 && hint !== this.share.dopHint) {
+        this.share.dopHint = hint;
+        // The environment's recommended parallelism is for the identity as a whole, so it sizes the shared capacity.
+        if (!this.share.fixedCapacity) this.share.pool.resize(Math.min(MAX_IDENTITY_CONCURRENCY, hint));
+      }
       const throttled = response.status === 429;
       this.opts.onRequest?.({ ...info, status: response.status, durationMs: this.clock.now() - started, throttled });
       this.logger.debug("Dataverse request", {
@@ -821,7 +893,10 @@ export class DataverseClient {
 
   private async waitForThrottleGate(): Promise<void> {
     const wait = this.throttledUntil - this.clock.now();
-    if (wait > 0) await this.doSleep(wait);
+    if (wait > 0) {
+      this.opts.onThrottleWait?.({ delayMs: wait, lane: this.laneName });
+      await this.doSleep(wait);
+    }
   }
 
   /** A nextLink is used as given, but always against our own API root (never sends the token elsewhere). */

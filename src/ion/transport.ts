@@ -12,7 +12,15 @@ import axios, { AxiosInstance, AxiosRequestConfig } from "axios";
 import { Clock, systemClock } from "../shared/clock";
 import { ConcurrencyLimiter } from "../shared/limiter";
 import { Logger, silentLogger } from "../shared/logger";
-import { DEFAULT_RETRY, networkCodeOf, parseRetryAfterMs, RetryOptions, sleep as realSleep, withRetry } from "../shared/retry";
+import {
+  DEFAULT_RETRY,
+  delayBeforeRetryMs,
+  networkCodeOf,
+  parseRetryAfterMs,
+  RetryOptions,
+  sleep as realSleep,
+  withRetry,
+} from "../shared/retry";
 import { classifyIonError, classifyNonIdempotent, ionErrorFromResponse, IonNetworkError } from "./errors";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -182,6 +190,8 @@ export interface IonTransportOptions {
   clock?: Clock;
   http?: AxiosInstance;
   onRequest?: (info: IonRequestInfo) => void;
+  /** Called when a request waits before it is sent because this transport was answered 429 (its Retry-After). */
+  onThrottleWait?: (info: { delayMs: number }) => void;
 }
 
 export interface IonSendOptions {
@@ -216,6 +226,9 @@ export class IonTransport {
   private readonly http: AxiosInstance;
   private readonly onRequest?: (info: IonRequestInfo) => void;
   private readonly counts = new Map<string, number>();
+  private readonly onThrottleWait?: (info: { delayMs: number }) => void;
+  private throttledUntil = 0;
+  private throttledCount = 0;
 
   constructor(options: IonTransportOptions = {}) {
     this.retry = { ...DEFAULT_RETRY, ...(options.retry ?? {}) };
@@ -227,6 +240,12 @@ export class IonTransport {
     this.clock = options.clock ?? systemClock;
     this.http = options.http ?? createIonAxios();
     this.onRequest = options.onRequest;
+    this.onThrottleWait = options.onThrottleWait;
+  }
+
+  /** 429s this transport received. */
+  get throttled(): number {
+    return this.throttledCount;
   }
 
   /** Requests sent, by templated endpoint (every HTTP attempt counts). */
@@ -247,7 +266,13 @@ export class IonTransport {
    */
   withPolicy<T>(method: string, endpoint: string, idempotent: boolean, attemptFn: (attempt: number) => Promise<T>): Promise<T> {
     const options: RetryOptions = method === "GET" ? { ...this.retry, retryInternalErrors: true } : this.retry;
-    return withRetry(attemptFn, idempotent ? classifyIonError : classifyNonIdempotent, options, idempotent, {
+    // A first attempt waits out a Retry-After this transport (this Ion account) was given, instead of adding to
+    // the load Ion just refused; retries wait their own delay inside withRetry.
+    const gated = async (attempt: number): Promise<T> => {
+      if (attempt === 1) await this.waitForThrottleGate();
+      return attemptFn(attempt);
+    };
+    return withRetry(gated, idempotent ? classifyIonError : classifyNonIdempotent, options, idempotent, {
       sleep: this.doSleep,
       random: this.random,
       onRetry: ({ attempt, maxAttempts, delayMs, outcome }) =>
@@ -275,6 +300,12 @@ export class IonTransport {
           endpoint: options.endpoint,
         });
         status = response.status;
+        if (response.status === 429) {
+          this.throttledCount++;
+          const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"], this.clock.now());
+          const delayMs = delayBeforeRetryMs({ status: 429, retryAfterMs }, attempt, this.retry, this.random);
+          this.throttledUntil = Math.max(this.throttledUntil, this.clock.now() + delayMs);
+        }
         return response;
       } finally {
         this.onRequest?.({
@@ -286,6 +317,14 @@ export class IonTransport {
         });
       }
     });
+  }
+
+  private async waitForThrottleGate(): Promise<void> {
+    const wait = this.throttledUntil - this.clock.now();
+    if (wait > 0) {
+      this.onThrottleWait?.({ delayMs: wait });
+      await this.doSleep(wait);
+    }
   }
 
   /** A 2xx's parsed body, or the typed error for the status. */

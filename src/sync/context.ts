@@ -41,7 +41,7 @@ export interface SyncDeps {
   dataverse: DataverseClient;
   logger?: Logger;
   clock?: Clock;
-  ionHttpHooks?: { onRequest?: IonClientOptions["onRequest"] };
+  ionHttpHooks?: { onRequest?: IonClientOptions["onRequest"]; onThrottleWait?: (info: { delayMs: number; connectionId: string }) => void };
   /** Process id for token leases and run ownership. */
   holderId?: string;
   /** Waits (order tracking, lease backoff); injected by tests. */
@@ -61,8 +61,39 @@ export interface SyncDeps {
   writes?: { batchSize?: number };
   /** The process's journal of rotated tokens not yet saved (default: src/tokens PROCESS_ROTATION_JOURNAL). */
   rotations?: RotationJournal;
+  /**
+   * The Dataverse client of one connector's work, when the application keeps one per connector (the functions
+   * app's lanes): work that learns its connector only from a row it reads (an outbound change) continues on it.
+   */
+  dataverseFor?: (connectionId: string) => DataverseClient;
+  /**
+   * One Ion transport per Ion account, shared by every run of this process (the functions app): Ion's limits
+   * are per account, so a connector's runs and token exchanges share one concurrency cap and one Retry-After
+   * pause, and no other connector's. Absent: each run makes its own.
+   */
+  ionTransports?: IonTransports;
   /** Token lease sizing besides the token call's timeout (ion.timeoutMs): the save's Retry-After cap, the margin. */
   tokenLease?: Pick<DataverseTokenStoreOptions, "saveRetryAfterCapMs" | "leaseMarginMs">;
+}
+
+/** The Ion transports of a process, one per Ion account (base URL + Account ID), made on first use. */
+export class IonTransports {
+  private readonly byAccount = new Map<string, IonTransport>();
+
+  get(connection: Pick<ConnectionRecord, "ionBaseUrl" | "ionAccountId">, make: () => IonTransport): IonTransport {
+    const key = `${connection.ionBaseUrl.replace(/\/+$/, "").toLowerCase()}|${connection.ionAccountId.trim()}`;
+    let transport = this.byAccount.get(key);
+    if (!transport) {
+      transport = make();
+      this.byAccount.set(key, transport);
+    }
+    return transport;
+  }
+
+  /** Each account's transport, for counters. */
+  entries(): [string, IonTransport][] {
+    return [...this.byAccount.entries()];
+  }
 }
 
 /** A w365_providerconnection row as the engine uses it (secrets are never logged). */
@@ -155,16 +186,21 @@ export function makeContext(deps: SyncDeps, connection: ConnectionRecord): SyncC
   const holderId = deps.holderId ?? defaultHolderId();
   const sleep = deps.sleep ?? realSleep;
   // One transport for the connector's Ion calls and its token exchanges: one retry policy, one limit.
-  const transport = new IonTransport({
-    logger,
-    clock,
-    sleep,
-    // Cloud-profile reads of a first sync dominate its time; 8 is the top of the 4-8 range docs/platform/ion-api.md §6 suggests.
-    maxConcurrency: deps.ion?.maxConcurrency ?? DEFAULT_ION_CONCURRENCY,
-    retry: deps.ion?.retry,
-    timeoutMs: deps.ion?.timeoutMs,
-    onRequest: deps.ionHttpHooks?.onRequest,
-  });
+  const make = () =>
+    new IonTransport({
+      logger,
+      clock,
+      sleep,
+      // Cloud-profile reads of a first sync dominate its time; 8 is the top of the 4-8 range docs/platform/ion-api.md §6 suggests.
+      maxConcurrency: deps.ion?.maxConcurrency ?? DEFAULT_ION_CONCURRENCY,
+      retry: deps.ion?.retry,
+      timeoutMs: deps.ion?.timeoutMs,
+      onRequest: deps.ionHttpHooks?.onRequest,
+      ...(deps.ionHttpHooks?.onThrottleWait
+        ? { onThrottleWait: (i: { delayMs: number }) => deps.ionHttpHooks?.onThrottleWait?.({ ...i, connectionId: connection.id }) }
+        : {}),
+    });
+  const transport = deps.ionTransports ? deps.ionTransports.get(connection, make) : make();
   const store = new DataverseTokenStore(deps.dataverse, connection.id, {
     holderId,
     clock,

@@ -357,8 +357,10 @@ export async function runOutboundForSubscription(
     return { subscriptionId: row.w365_providersubscriptionid, outcome: "none", message: "Nothing requested." };
   }
   if (!row._w365_connection_value) throw new RecordNotFoundError(`Provider subscription ${o.subscriptionId} has no connector.`);
-  const connection = await loadConnection(deps.dataverse, row._w365_connection_value);
-  const ctx = makeContext(deps, connection);
+  // The rest is this connector's work: on its own Dataverse client when the application keeps one per connector.
+  const own = deps.dataverseFor ? { ...deps, dataverse: deps.dataverseFor(row._w365_connection_value) } : deps;
+  const connection = await loadConnection(own.dataverse, row._w365_connection_value);
+  const ctx = makeContext(own, connection);
   const dryRun = o.dryRun ?? false;
   const run = await RunRecorder.begin(ctx.dv, ctx.clock, {
     connectionId: connection.id,

@@ -296,6 +296,45 @@ describe("DataverseClient service protection", () => {
     expect(sleeps).toStrictEqual([10_000, 10_000]);
   });
 
+  it("pauses only the lane that was told to wait; other lanes of the same identity go on", async () => {
+    const now = 1_000_000;
+    const sleeps: string[] = [];
+    use((_req, i) => (i === 0 ? errorReply(429, "0x80072322", "limit", { "Retry-After": "10" }) : { status: 200, body: WHO }));
+    const root = client({ clock: { now: () => now }, sleep: async (ms) => void sleeps.push(String(ms)) });
+    const waits: string[] = [];
+    const a = root.lane("connector:a", { onThrottleWait: (w) => waits.push(`${w.lane}:${w.delayMs}`) });
+    const b = root.lane("connector:b", { onThrottleWait: (w) => waits.push(`${w.lane}:${w.delayMs}`) });
+    await a.whoAmI(); // 429, then its retry after 10 s
+    expect(sleeps).toStrictEqual(["10000"]);
+    await b.whoAmI(); // another lane: not paused
+    await root.whoAmI(); // nor the root
+    expect(sleeps).toStrictEqual(["10000"]);
+    await a.whoAmI(); // the throttled lane waits out its Retry-After before sending again
+    expect(sleeps).toStrictEqual(["10000", "10000"]);
+    expect(waits).toStrictEqual(["connector:a:10000"]);
+    expect([a.stats().throttled, b.stats().throttled, root.stats().throttled]).toStrictEqual([1, 0, 0]);
+  });
+
+  it("shares one capacity between lanes, sized by the environment's dop hint, each lane under its own cap", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    use((_req, i) => (i === 0 ? { status: 200, body: WHO, headers: { "x-ms-dop-hint": "4" } } : { status: 200, body: WHO, hold: gate }));
+    const root = client({ maxConcurrency: 3 });
+    await root.whoAmI();
+    expect(root.dopHint).toBe(4);
+    const a = root.lane("a");
+    const b = root.lane("b");
+    const calls = [...Array.from({ length: 6 }, () => a.whoAmI()), ...Array.from({ length: 6 }, () => b.whoAmI())];
+    for (let i = 0; i < 50 && fake.inFlight() < 4; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(fake.inFlight()).toBe(4);
+    expect(root.identityLoad).toMatchObject({ inFlight: 4, capacity: 4 });
+    // Lane a stops at its own cap (3), so lane b still gets the fourth slot.
+    expect([a.peakConcurrency, b.peakConcurrency]).toStrictEqual([3, 1]);
+    release();
+    await Promise.all(calls);
+    expect(root.identityLoad.peakInFlight).toBe(4);
+  });
+
   it("never has more requests in flight than maxConcurrency", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -3,7 +3,7 @@ import { Socket } from "node:net";
 
 import axios, { AxiosInstance } from "axios";
 
-import { createIonAxios, RawRequest, RawResponse, sendRaw } from "../../../src/ion/transport";
+import { createIonAxios, IonTransport, RawRequest, RawResponse, sendRaw } from "../../../src/ion/transport";
 import { FakeIon, RecordedRequest, startFakeIon } from "../../support/fakeIon";
 
 /** What reached the server, without the parts that differ between two connections. */
@@ -102,5 +102,49 @@ describe("sendRaw", () => {
     for (let i = 0; i < 3; i++) await sendRaw(client, request);
     expect(Object.values(agent.freeSockets).flat()).toStrictEqual([socket]);
     expect(setKeepAlive).not.toHaveBeenCalled();
+  });
+});
+
+describe("IonTransport Retry-After pause", () => {
+  let ion: FakeIon;
+  beforeEach(async () => {
+    ion = await startFakeIon();
+    let first = true;
+    ion.routes.push((r) => {
+      if (r.path !== "/busy") return undefined;
+      if (first) {
+        first = false;
+        return { status: 429, body: { code: 429, message: "RESOURCE_EXHAUSTED" }, headers: { "Retry-After": "7" } };
+      }
+      return { status: 200, body: { ok: true } };
+    });
+  });
+  afterEach(async () => {
+    await ion.close();
+  });
+
+  it("holds this transport's next requests until its Retry-After has passed, and no other transport's", async () => {
+    const now = 5_000_000;
+    const sleeps: string[] = [];
+    const waits: number[] = [];
+    const make = (name: string) =>
+      new IonTransport({
+        clock: { now: () => now },
+        sleep: async (ms) => void sleeps.push(`${name}:${ms}`),
+        random: () => 0,
+        onThrottleWait: (w) => waits.push(w.delayMs),
+      });
+    const a = make("a");
+    const b = make("b");
+    const get = (t: IonTransport) =>
+      t.request({ method: "GET", url: `${ion.url}/busy`, endpoint: "GET /busy", headers: {}, kind: "v3", idempotent: true });
+    await expect(get(a)).resolves.toStrictEqual({ ok: true }); // 429, retried after 7 s
+    expect(sleeps).toStrictEqual(["a:7000"]);
+    await get(b); // another account's transport: not paused
+    expect(sleeps).toStrictEqual(["a:7000"]);
+    await get(a); // the clock has not moved: a waits out its Retry-After before sending
+    expect(sleeps).toStrictEqual(["a:7000", "a:7000"]);
+    expect(waits).toStrictEqual([7000]);
+    expect([a.throttled, b.throttled]).toStrictEqual([1, 0]);
   });
 });

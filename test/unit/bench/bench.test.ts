@@ -73,6 +73,8 @@ describe("bench arguments", () => {
       serviceProtection: true,
       throttled: false,
       throttleLimits: THROTTLED_LIMITS,
+      workerConcurrency: 6,
+      throttleConnectors: 2,
       help: false,
     });
     expect(DEFAULT_CUSTOMERS).toBe(10_000);

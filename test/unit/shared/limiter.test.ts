@@ -1,5 +1,5 @@
 import { ValidationError } from "../../../src/shared/errors";
-import { ConcurrencyLimiter } from "../../../src/shared/limiter";
+import { ConcurrencyLimiter, FairShareLimiter } from "../../../src/shared/limiter";
 
 /** A task the test finishes by hand, so concurrency is observed without timers. */
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
@@ -55,5 +55,66 @@ describe("ConcurrencyLimiter", () => {
     await expect(limiter.run(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
     expect(limiter.inFlight).toBe(0);
     await expect(limiter.run(async () => "next")).resolves.toBe("next");
+  });
+});
+
+describe("FairShareLimiter", () => {
+  it("serves waiting lanes in turn, priority lanes first, and keeps every lane under its cap and all under the capacity", async () => {
+    const pool = new FairShareLimiter(2);
+    const a = pool.lane("a", { max: 2 });
+    const b = pool.lane("b", { max: 2 });
+    const hooks = pool.lane("webhooks", { max: 1, priority: true });
+    const started: string[] = [];
+    const gates = new Map<string, ReturnType<typeof deferred>>();
+    const task = (lane: typeof a, id: string) => {
+      const gate = deferred();
+      gates.set(id, gate);
+      return lane.run(async () => {
+        started.push(id);
+        await gate.promise;
+      });
+    };
+    const runs = [task(a, "a1"), task(a, "a2"), task(a, "a3"), task(a, "a4"), task(b, "b1"), task(b, "b2")];
+    await flush();
+    expect(started).toStrictEqual(["a1", "a2"]);
+    runs.push(task(hooks, "w1"));
+    gates.get("a1")!.resolve();
+    await flush();
+    // The priority lane goes first, though lane a and lane b queued before it.
+    expect(started).toStrictEqual(["a1", "a2", "w1"]);
+    gates.get("a2")!.resolve();
+    await flush();
+    // Then in turn: b (a was served last), not a's deeper queue.
+    expect(started).toStrictEqual(["a1", "a2", "w1", "b1"]);
+    gates.get("w1")!.resolve();
+    await flush();
+    expect(started.at(-1)).toBe("a3");
+    gates.get("b1")!.resolve();
+    await flush();
+    expect(started.at(-1)).toBe("b2");
+    for (const id of ["a3", "b2"]) gates.get(id)!.resolve();
+    await flush();
+    expect(started.at(-1)).toBe("a4");
+    gates.get("a4")!.resolve();
+    await Promise.all(runs);
+    expect(pool.peakInFlight).toBe(2);
+    expect(pool.inFlight).toBe(0);
+  });
+
+  it("grows to a new capacity at once and never lets one lane pass its own cap", async () => {
+    const pool = new FairShareLimiter(1);
+    const a = pool.lane("a", { max: 2 });
+    const gate = deferred();
+    const runs = [1, 2, 3].map(() => a.run(() => gate.promise));
+    await flush();
+    expect(a.inFlight).toBe(1);
+    pool.resize(8);
+    await flush();
+    expect([a.inFlight, a.queued]).toStrictEqual([2, 1]);
+    gate.resolve();
+    await Promise.all(runs);
+    expect(a.peakInFlight).toBe(2);
+    expect(() => pool.resize(0)).toThrow(ValidationError);
+    expect(() => pool.lane("x", { max: 0 })).toThrow(ValidationError);
   });
 });

@@ -41,6 +41,29 @@ describe("Dataverse emulator: service protection limits (reference 1.8)", () => 
     }
   });
 
+  it("1.8: throttleRequests answers the chosen requests 429 0x80072322 with Retry-After, times times, and frees their slot", async () => {
+    const emu = await startDataverseEmulator({ serviceProtection: { enabled: true, maxConcurrent: 1 } });
+    const api = apiFor(emu);
+    try {
+      const rule = emu.throttleRequests({ match: (r) => r.url.includes("WhoAmI"), times: 2, retryAfterSeconds: 7 });
+      const first = await api.call("GET", "WhoAmI");
+      expect(first.status).toBe(429);
+      expect(first.json.error.code).toBe("0x80072322");
+      expect(first.headers.get("retry-after")).toBe("7");
+      // A request the rule does not match passes; with one concurrent slot, it also shows the slot was given back.
+      expect(
+        (await api.call("GET", "RetrieveCurrentOrganization(AccessType=@p1)?@p1=Microsoft.Dynamics.CRM.EndpointAccessType'Default'"))
+          .status,
+      ).toBe(200);
+      expect((await api.call("GET", "WhoAmI")).status).toBe(429);
+      expect((await api.call("GET", "WhoAmI")).status).toBe(200);
+      expect(rule.fired).toBe(2);
+      expect(emu.stats().throttled).toBe(2);
+    } finally {
+      await emu.close();
+    }
+  });
+
   it("1.8: a $batch counts as one request against the limit", async () => {
     const emu = await startDataverseEmulator({ serviceProtection: { enabled: true, requestsPerWindow: 2 } });
     const api = apiFor(emu);
