@@ -3,6 +3,7 @@
 // summary counts up ("12 of 40 mapped, 1 failed"); Stop lets the call in flight finish and starts no other.
 import * as React from "react";
 
+import { useReturnFocus } from "./dialogs";
 import {
   Button,
   Checkbox,
@@ -57,6 +58,7 @@ export interface BulkDialogProps {
 
 export function BulkDialog(props: BulkDialogProps): React.ReactElement {
   const styles = useStyles();
+  useReturnFocus();
   const { rows, action } = props;
   const [ticked, setTicked] = React.useState<ReadonlySet<string>>(() => new Set(rows.map((r) => r.id)));
   const [results, setResults] = React.useState<ReadonlyMap<string, BulkResult>>(new Map());
@@ -104,7 +106,6 @@ export function BulkDialog(props: BulkDialogProps): React.ReactElement {
   return (
     <Dialog
       open
-      modalType={running ? "alert" : "modal"}
       onOpenChange={(_event, data) => {
         if (!data.open && !running) props.onClose(progress);
       }}

@@ -124,6 +124,7 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
   const [bulk, setBulk] = React.useState<BulkRequest | undefined>(undefined);
   const prevRef = React.useRef<HTMLButtonElement>(null);
   const nextRef = React.useRef<HTMLButtonElement>(null);
+  const focusAfterRender = React.useRef<React.RefObject<HTMLButtonElement> | undefined>(undefined);
 
   const replaceRow = React.useCallback((updated: ProviderAccountView) => {
     setRows((previous) => previous.map((r) => (r.id === updated.id ? updated : r)));
@@ -236,16 +237,23 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
   };
 
   const headerSort = (key: SortKey): Partial<React.ComponentProps<typeof TableHeaderCell>> => ({
+    // Sortable per column: a sort button around the select-all checkbox would nest one control in another.
+    sortable: true,
     sortDirection: sort.key === key ? sort.direction : undefined,
     onClick: () => setSort((s) => ({ key, direction: s.key === key && s.direction === "ascending" ? "descending" : "ascending" })),
   });
 
   const goPage = (index: number, pressed: "prev" | "next"): void => {
     setPageIndex(index);
-    // Keep focus on the pager button pressed, or on its twin when the pressed one is now disabled (first/last page).
+    // Keep focus on the pager button pressed, or on its twin when the pressed one is now disabled (first/last page):
+    // a disabled button drops focus to the page, so the move happens once the new page is rendered.
     const atEnd = pressed === "next" ? index >= pages - 1 : index <= 0;
-    if (atEnd) (pressed === "next" ? prevRef : nextRef).current?.focus();
+    if (atEnd) focusAfterRender.current = pressed === "next" ? prevRef : nextRef;
   };
+  React.useEffect(() => {
+    focusAfterRender.current?.current?.focus();
+    focusAfterRender.current = undefined;
+  });
 
   const setAllShown = (on: boolean): void =>
     setSelected((previous) => {
@@ -396,7 +404,7 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
               Next
             </Button>
           </nav>
-          <Table sortable aria-labelledby="w365-mapping-title" aria-describedby="w365-range" size="small">
+          <Table aria-labelledby="w365-mapping-title" aria-describedby="w365-range" size="small">
             <TableHeader>
               <TableRow>
                 <TableHeaderCell style={{ width: 44 }}>

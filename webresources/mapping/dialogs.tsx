@@ -26,6 +26,24 @@ const useStyles = makeStyles({
   error: { color: tokens.colorPaletteRedForeground1 },
 });
 
+/**
+ * Gives focus back to the control that opened a dialog when the dialog goes away. The page mounts a dialog only
+ * while it is open, so Fluent's own restore (which follows its DialogTrigger) does not apply.
+ */
+export function useReturnFocus(): void {
+  // Read while rendering, before any effect: Fluent's own effects move focus into the dialog.
+  const [opener] = React.useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
+  React.useEffect(
+    () => () => {
+      // After Fluent has unmounted the surface and its focus trap.
+      setTimeout(() => {
+        if (opener?.isConnected) opener.focus();
+      }, 0);
+    },
+    [opener],
+  );
+}
+
 export interface MapDialogProps {
   readonly row: ProviderAccountView;
   readonly search: (query: string) => Promise<AccountRef[]>;
@@ -35,6 +53,7 @@ export interface MapDialogProps {
 
 export function MapDialog({ row, search, onMap, onClose }: MapDialogProps): React.ReactElement {
   const styles = useStyles();
+  useReturnFocus();
   const [query, setQuery] = React.useState(row.suggestedAccountName ?? "");
   const [results, setResults] = React.useState<AccountRef[] | undefined>(undefined);
   const [error, setError] = React.useState("");
@@ -105,10 +124,11 @@ export interface CreateDialogProps {
  */
 export function CreateDialog({ row, state, onCreate, onMap, onClose }: CreateDialogProps): React.ReactElement {
   const styles = useStyles();
+  useReturnFocus();
   const busy = state.step === "checking" || state.step === "creating";
   const title = state.step === "duplicates" ? `Possible duplicates of ${row.name}` : `Create a new account for ${row.name}?`;
   return (
-    <Dialog open modalType={busy ? "alert" : "modal"} onOpenChange={(_e, data) => !data.open && !busy && onClose()}>
+    <Dialog open onOpenChange={(_e, data) => !data.open && !busy && onClose()}>
       <DialogSurface>
         <DialogBody>
           <DialogTitle>{title}</DialogTitle>
@@ -139,7 +159,7 @@ export function CreateDialog({ row, state, onCreate, onMap, onClose }: CreateDia
                       <strong>{d.accountName}</strong>
                       <span>score {formatScore(d.score)}</span>
                       <span className={styles.muted}>{d.reasons.join(", ")}</span>
-                      <Button size="small" aria-label={`Map ${row.name} to ${d.accountName}`} onClick={() => onMap(d)}>
+                      <Button size="small" aria-label={`Map to this: ${d.accountName}`} onClick={() => onMap(d)}>
                         Map to this
                       </Button>
                     </li>
