@@ -415,12 +415,14 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
                   />
                 </TableHeaderCell>
                 <TableHeaderCell {...headerSort("name")}>Ion customer</TableHeaderCell>
-                <TableHeaderCell>Contact</TableHeaderCell>
-                <TableHeaderCell>Domain / tenant</TableHeaderCell>
-                <TableHeaderCell {...headerSort("status")}>Status</TableHeaderCell>
+                <TableHeaderCell style={{ width: "14%" }}>Contact</TableHeaderCell>
+                <TableHeaderCell style={{ width: "13%" }}>Domain / tenant</TableHeaderCell>
+                <TableHeaderCell {...headerSort("status")} style={{ width: 110 }}>
+                  Status
+                </TableHeaderCell>
                 <TableHeaderCell {...headerSort("account")}>Account</TableHeaderCell>
                 <TableHeaderCell {...headerSort("score")}>Match</TableHeaderCell>
-                <TableHeaderCell>Actions</TableHeaderCell>
+                <TableHeaderCell style={{ width: 250 }}>Actions</TableHeaderCell>
               </TableRow>
             </TableHeader>
             <TableBody>
