@@ -8,15 +8,12 @@ import { mappingStatusLabel, type RecordsApi } from "../../ui-shared/records";
 import { BulkDialog } from "./BulkDialog";
 import { CreateDialog, type CreateState, MapDialog } from "./dialogs";
 import {
-  Badge,
   Button,
   Checkbox,
   Field,
   Input,
   Link,
   makeStyles,
-  MessageBar,
-  MessageBarBody,
   Select,
   type SortDirection,
   Table,
@@ -26,7 +23,6 @@ import {
   TableHeaderCell,
   TableRow,
   Text,
-  ToggleButton,
   tokens,
   Toolbar,
 } from "./fluent";
@@ -72,14 +68,32 @@ const useStyles = makeStyles({
   reason: { color: tokens.colorNeutralForeground3, fontSize: tokens.fontSizeBase200 },
   actions: { display: "flex", flexWrap: "wrap", columnGap: tokens.spacingHorizontalXS, rowGap: tokens.spacingVerticalXS },
   h1: { fontSize: tokens.fontSizeBase600, fontWeight: tokens.fontWeightSemibold, margin: 0 },
+  filters: { display: "flex", flexWrap: "wrap", columnGap: tokens.spacingHorizontalXS },
+  error: {
+    padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalM}`,
+    backgroundColor: tokens.colorPaletteRedBackground1,
+    color: tokens.colorPaletteRedForeground1,
+    border: `${tokens.strokeWidthThin} solid ${tokens.colorPaletteRedBorder1}`,
+    borderRadius: tokens.borderRadiusMedium,
+  },
+  // Status pills, in the colours Fluent's tinted badges use.
+  badge: {
+    display: "inline-block",
+    padding: `0 ${tokens.spacingHorizontalS}`,
+    borderRadius: tokens.borderRadiusCircular,
+    fontSize: tokens.fontSizeBase200,
+    fontWeight: tokens.fontWeightSemibold,
+    border: `${tokens.strokeWidthThin} solid transparent`,
+  },
+  unmapped: { backgroundColor: tokens.colorNeutralBackground4, color: tokens.colorNeutralForeground2 },
+  suggested: {
+    backgroundColor: tokens.colorPaletteYellowBackground1,
+    color: tokens.colorPaletteDarkOrangeForeground2,
+    border: `${tokens.strokeWidthThin} solid ${tokens.colorPaletteYellowBorder1}`,
+  },
+  mapped: { backgroundColor: tokens.colorPaletteGreenBackground1, color: tokens.colorPaletteGreenForeground2 },
+  ignored: { backgroundColor: tokens.colorNeutralBackground3, color: tokens.colorNeutralForeground3 },
 });
-
-const STATUS_COLOR: Readonly<Record<ProviderAccountView["status"], "informative" | "warning" | "success" | "subtle">> = {
-  unmapped: "informative",
-  suggested: "warning",
-  mapped: "success",
-  ignored: "subtle",
-};
 
 interface BulkRequest {
   readonly action: BulkAction;
@@ -318,11 +332,14 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
       </header>
 
       <div className={styles.bar}>
-        <Toolbar aria-label="Show customers">
+        {/* A toolbar: arrow keys move between the filters. It also keeps Fluent's focus manager (tabster) alive for the
+            whole page; with a dialog as its only user, closing the dialog disposed it before it had taken aria-hidden
+            off the page (seen in the browser test: the page stayed hidden from assistive technology). */}
+        <Toolbar aria-label="Show customers" className={styles.filters}>
           {MAPPING_FILTERS.map((f) => (
-            <ToggleButton
+            <Button
               key={f}
-              checked={f === filter}
+              aria-pressed={f === filter}
               appearance={f === filter ? "primary" : "secondary"}
               data-filter={f}
               onClick={() => {
@@ -331,7 +348,7 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
               }}
             >
               {`${FILTER_LABELS[f]} (${counts[f]})`}
-            </ToggleButton>
+            </Button>
           ))}
         </Toolbar>
         <Field label="Search customers">
@@ -365,9 +382,9 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
         {status}
       </div>
       {error ? (
-        <MessageBar intent="error" role="alert" id="w365-error">
-          <MessageBarBody>{error}</MessageBarBody>
-        </MessageBar>
+        <div role="alert" id="w365-error" className={styles.error}>
+          {error}
+        </div>
       ) : null}
 
       {selected.size > 0 ? (
@@ -461,9 +478,7 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
                     <div className={styles.muted}>{row.tenantId}</div>
                   </TableCell>
                   <TableCell>
-                    <Badge appearance="tint" color={STATUS_COLOR[row.status]}>
-                      {mappingStatusLabel(row.status)}
-                    </Badge>
+                    <span className={`${styles.badge} ${styles[row.status]}`}>{mappingStatusLabel(row.status)}</span>
                   </TableCell>
                   <TableCell>
                     {row.status !== "mapped" && shownAccountName(row) ? (

@@ -13,7 +13,7 @@ import {
   Field,
   Input,
   makeStyles,
-  Spinner,
+  ProgressBar,
   Text,
   tokens,
 } from "./fluent";
@@ -141,7 +141,10 @@ export function CreateDialog({ row, state, onCreate, onMap, onClose }: CreateDia
               </Text>
             ) : null}
             {busy ? (
-              <Spinner size="small" label={state.step === "checking" ? "Checking for likely duplicates…" : "Creating the account…"} />
+              <div role="status">
+                <Text block>{state.step === "checking" ? "Checking for likely duplicates…" : "Creating the account…"}</Text>
+                <ProgressBar aria-label="Working" />
+              </div>
             ) : null}
             {state.step === "failed" ? (
               <Text block className={styles.error} role="alert">

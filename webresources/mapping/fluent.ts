@@ -4,7 +4,6 @@
 // use it in the page; TypeScript refuses a component the platform file does not carry.
 export type { CheckboxOnChangeData, SortDirection } from "@fluentui/react-components";
 export {
-  Badge,
   Button,
   Checkbox,
   Dialog,
@@ -18,11 +17,8 @@ export {
   Input,
   Link,
   makeStyles,
-  MessageBar,
-  MessageBarBody,
   ProgressBar,
   Select,
-  Spinner,
   Table,
   TableBody,
   TableCell,
@@ -30,7 +26,6 @@ export {
   TableHeaderCell,
   TableRow,
   Text,
-  ToggleButton,
   tokens,
   Toolbar,
   webLightTheme,
