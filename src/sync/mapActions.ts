@@ -8,7 +8,7 @@ import { ValidationError } from "../shared/errors";
 import { ADMIN_UNMAPPED_MARKER, loadAccountIndex } from "./accounts";
 import { loadConnection, makeContext, SyncDeps } from "./context";
 import { RecordNotFoundError } from "./errors";
-import { Candidate, rankCandidates, SUGGEST_THRESHOLD } from "./matching";
+import { Candidate, likelyDuplicatesMessage, rankCandidates, SUGGEST_THRESHOLD } from "./matching";
 import { hostOf } from "./rows/text";
 import { bind, MappingStatus, SETS } from "./schema";
 import type { MapAction } from "./vocabulary";
@@ -153,7 +153,7 @@ export async function mapProviderAccount(
             action: "create",
             outcome: "duplicates-found",
             candidates,
-            message: `No account was created: ${candidates.length} existing account(s) look like ${name}: ${candidates.map((c) => `${c.accountName} (${c.score.toFixed(2)}: ${c.reasons.join(", ")})`).join("; ")}. Map to one of them, or create anyway.`,
+            message: likelyDuplicatesMessage(name, candidates),
           };
         }
       }

@@ -215,22 +215,18 @@ describe("Admin Hub → Integrations (sandbox)", () => {
     );
     expect(String(mapped[0]?._w365_account_value).toLowerCase()).toBe(String(account!.accountid).toLowerCase());
 
-    // Create new account for another customer: likely duplicates are shown first and need a confirm.
+    // Create new account for another customer: one confirm, then the engine's duplicate check; when it finds likely
+    // existing accounts they are listed and Create anyway (Force) creates. Never a silent create.
     await page.getByRole("button", { name: `Create new account for ${String(toCreate.w365_name)}` }).click();
-    // Either likely duplicates (Create anyway) or, when none, a plain confirm (Create account): never a silent create.
     const confirm = page.getByRole("dialog");
-    await confirm.waitFor();
+    await confirm.getByRole("heading", { name: `Create a new account for ${String(toCreate.w365_name)}?` }).waitFor();
     await shot(page, "create-confirm");
-    const title = await confirm.getByRole("heading").textContent();
-    if (title === `Possible duplicates of ${String(toCreate.w365_name)}`)
-      await confirm.getByRole("button", { name: "Create anyway" }).click();
-    else {
-      expect(title).toBe(`Create a new account for ${String(toCreate.w365_name)}?`);
-      await confirm.getByRole("button", { name: "Create account" }).click();
-    }
-    await page
-      .getByText(new RegExp(`^${String(toCreate.w365_name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is mapped to `))
-      .waitFor({ timeout: 30_000 });
+    await confirm.getByRole("button", { name: "Create account" }).click();
+    const mappedText = page.getByText(new RegExp(`^${String(toCreate.w365_name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is mapped to `));
+    const duplicates = confirm.getByRole("heading", { name: `Possible duplicates of ${String(toCreate.w365_name)}` });
+    await mappedText.or(duplicates).waitFor({ timeout: 30_000 });
+    if (await duplicates.isVisible()) await confirm.getByRole("button", { name: "Create anyway" }).click();
+    await mappedText.waitFor({ timeout: 30_000 });
     await shot(page, "created");
     const created = await until(
       () =>
@@ -372,9 +368,11 @@ describe("Mapping page with more than 5,000 Ion customers", () => {
     await expect(page.evaluate(() => (document.activeElement as HTMLElement | null)?.textContent)).resolves.toBe("Next");
     await page.getByLabel("Search customers").fill("Customer 0505");
     await expect(range.textContent()).resolves.toMatch(/^1–\d+ of \d+ · page 1 of 1$/);
-    await page.getByRole("rowheader", { name: /Customer 05050/ }).waitFor();
-    // Bulk accept offers the suggestions at the chosen score (85% rows: counted at 80%, not at 90%).
+    await page.locator("tbody tr").filter({ hasText: "Customer 05050" }).waitFor();
+    // Bulk accept offers the suggestions at the chosen score (85% rows: counted at 80%, not at the default 90%).
     await page.getByLabel("Search customers").fill("");
+    await page.getByRole("button", { name: "Accept strong suggestions (0)" }).waitFor();
+    await page.getByLabel("Strong suggestion: score").selectOption("0.8");
     await page.getByRole("button", { name: "Accept strong suggestions (505)" }).waitFor();
     await page.getByLabel("Strong suggestion: score").selectOption("0.9");
     await page.getByRole("button", { name: "Accept strong suggestions (0)" }).waitFor();

@@ -1,4 +1,5 @@
 export * from "./accountIndex";
+export * from "./duplicates";
 export * from "./normalize";
 export * from "./score";
 export * from "./similarity";

@@ -1,6 +1,7 @@
 import { type AccountIndex, type IndexedAccount, type LatinName, latinName } from "./accountIndex";
 import { businessEmailDomain, nameTokens, normalizeCountry, normalizePostalCode, normalizeTenantId, organisationDomain } from "./normalize";
 import { denseLetters, type NameForms, nameForms, nameSimilarityAtLeast } from "./similarity";
+import { AUTO_MAP_MARGIN, AUTO_MAP_THRESHOLD, SUGGEST_THRESHOLD } from "./thresholds";
 
 /**
  * Matching rules (documented in src/sync/README.md). Each matching signal is evidence with a weight;
@@ -23,12 +24,7 @@ export const MATCH_PENALTIES = {
 } as const;
 /** A name this similar (0..1) or more counts as evidence; below it, names are treated as different. */
 export const NAME_SIMILARITY_FLOOR = 0.85;
-/** Auto-map only at or above this score... */
-export const AUTO_MAP_THRESHOLD = 0.9;
-/** ...and only when the runner-up is at least this far behind. */
-export const AUTO_MAP_MARGIN = 0.1;
-/** Below this, no suggestion is recorded. */
-export const SUGGEST_THRESHOLD = 0.5;
+export { AUTO_MAP_MARGIN, AUTO_MAP_THRESHOLD, SUGGEST_THRESHOLD } from "./thresholds";
 /**
  * The most a candidate scores when its name matches only once transliterated ("Газпром" / "Gazprom") and no tenant
  * or domain backs it: below the auto-map threshold, so such a match is suggested, never mapped.

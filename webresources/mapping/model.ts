@@ -1,8 +1,12 @@
-// The provider account mapping page's data: reading Ion customers and accounts, filters, strong suggestions and
-// likely duplicates. Pure functions plus a small data-access object over RecordsApi / ExecuteCustomApi.
+// The provider account mapping page's data: reading Ion customers and accounts, filters, sorting, strong
+// suggestions, the engine's likely duplicates and bulk runs. Pure functions plus a small data-access object over
+// RecordsApi / ExecuteCustomApi (the same Web API calls as production: Xrm.WebApi, or fetch where Xrm has no execute).
 
-import { customApiNames, logicalNames, type w365_provideraccountColumn } from "../src/schema";
-import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "../ui-shared/customApi";
+import { customApiNames, logicalNames, type w365_provideraccountColumn } from "../../src/schema";
+import { type LikelyDuplicate, parseLikelyDuplicates } from "../../src/sync/matching/duplicates";
+import { AUTO_MAP_THRESHOLD } from "../../src/sync/matching/thresholds";
+import type { MapAction } from "../../src/sync/vocabulary";
+import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "../../ui-shared/customApi";
 import {
   type MappingStatusKey,
   mappingStatusKey,
@@ -11,7 +15,7 @@ import {
   type RecordsApi,
   type Row,
   text,
-} from "../ui-shared/records";
+} from "../../ui-shared/records";
 
 export type MappingFilter = MappingStatusKey | "all";
 export const MAPPING_FILTERS: readonly MappingFilter[] = ["unmapped", "suggested", "mapped", "ignored", "all"];
@@ -24,11 +28,10 @@ export const FILTER_LABELS: Readonly<Record<MappingFilter, string>> = {
 };
 
 /**
- * Default bar for "strong" suggestions, which the bulk accept maps after one confirm. The sync engine already maps
- * on its own at 0.9 with a clear margin over the runner-up, so what is left as Suggested scores below that or has a
- * close runner-up: 0.8 keeps the bulk accept useful, and the admin can raise it (STRONG_SUGGESTION_CHOICES).
+ * Default bar for "strong" suggestions in the bulk accept: the engine's own auto-map score. What is still Suggested
+ * at or above it was held back only because a runner-up came close, so the admin reviews each pair before it runs.
  */
-export const STRONG_SUGGESTION_SCORE = 0.8;
+export const STRONG_SUGGESTION_SCORE = AUTO_MAP_THRESHOLD;
 export const STRONG_SUGGESTION_CHOICES: readonly number[] = [0.95, 0.9, 0.8, 0.7];
 /** Rows per Web API page (Dataverse's maximum); later pages are followed through @odata.nextLink. */
 export const PAGE_SIZE = 5000;
@@ -139,31 +142,6 @@ export function formatScore(score: number | undefined): string {
   return score === undefined ? "" : `${Math.round(score * 100)}%`;
 }
 
-const TRAILING_LEGAL_SUFFIX =
-  /[\s,]+(inc|incorporated|llc|ltd|limited|plc|gmbh|ag|sa|sas|srl|bv|nv|pty|co|corp|corporation|company|group|holdings)\.?$/i;
-
-/**
- * The distinctive part of a company name for a "contains" search: trailing legal suffixes go ("Contoso Ltd." →
- * "Contoso", "Acme Holdings Ltd" → "Acme"), inner punctuation stays, because the account is likely spelled with it
- * too ("Dare, Stoltenberg & Aufderhar Co." → "Dare, Stoltenberg & Aufderhar").
- */
-export function coreName(name: string): string {
-  let core = name.trim().replace(/\s+/g, " ");
-  for (let previous = ""; previous !== core;) {
-    previous = core;
-    core = core.replace(TRAILING_LEGAL_SUFFIX, "").replace(/[\s,.]+$/, "");
-  }
-  return core || name.trim();
-}
-
-/** OData filter for accounts that may be the same organization as the Ion customer. */
-export function duplicateFilter(row: ProviderAccountView): string {
-  const parts = [`contains(name,${odataString(coreName(row.name))})`];
-  if (row.domain) parts.push(`w365_primarydomain eq ${odataString(row.domain.toLowerCase())}`);
-  if (row.tenantId) parts.push(`w365_microsofttenantid eq ${odataString(row.tenantId.toLowerCase())}`);
-  return parts.join(" or ");
-}
-
 /** The query part of an @odata.nextLink ("?$select=…&$skiptoken=…"), which Xrm.WebApi takes as `options`. */
 export function nextLinkQuery(nextLink: string): string {
   const at = nextLink.indexOf("?");
@@ -190,7 +168,69 @@ function toAccountRef(row: Row): AccountRef {
   };
 }
 
-export type MapAction = "map" | "create" | "ignore" | "unmap";
+export type { MapAction } from "../../src/sync/vocabulary";
+
+export type { LikelyDuplicate };
+
+/** What one change came to: done, sent but not yet visible on the row, or refused by the duplicate check. */
+export type ApplyResult =
+  | { readonly kind: "done" | "pending"; readonly row: ProviderAccountView }
+  | { readonly kind: "duplicates"; readonly duplicates: readonly LikelyDuplicate[] };
+
+/** Whether a row shows the outcome of an action (mapped to the account asked for, ignored, open again). */
+export const EXPECTED: Readonly<Record<MapAction, (row: ProviderAccountView, accountId?: string) => boolean>> = {
+  map: (row, accountId) => row.status === "mapped" && (!accountId || row.accountId?.toLowerCase() === accountId.toLowerCase()),
+  create: (row) => row.status === "mapped" && Boolean(row.accountId),
+  ignore: (row) => row.status === "ignored",
+  unmap: (row) => row.status === "unmapped" || row.status === "suggested",
+};
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export type SortKey = "name" | "status" | "account" | "score";
+export type SortDirection = "ascending" | "descending";
+
+const STATUS_ORDER: Readonly<Record<MappingStatusKey, number>> = { suggested: 0, unmapped: 1, mapped: 2, ignored: 3 };
+
+/** The account a row shows: the mapped one, or for an open row its suggestion. */
+export function shownAccountName(row: ProviderAccountView): string {
+  if (row.status === "mapped") return row.accountName ?? row.accountId ?? "";
+  return row.status !== "ignored" ? (row.suggestedAccountName ?? row.suggestedAccountId ?? "") : "";
+}
+
+/** Stable sort by one column; rows without a value (no score, no account) go last in either direction. */
+export function sortRows(rows: readonly ProviderAccountView[], key: SortKey, direction: SortDirection): ProviderAccountView[] {
+  const sign = direction === "ascending" ? 1 : -1;
+  const collator = new Intl.Collator(undefined, { sensitivity: "base", numeric: true });
+  const value = (row: ProviderAccountView): string | number | undefined => {
+    switch (key) {
+      case "name":
+        return row.name;
+      case "status":
+        return STATUS_ORDER[row.status];
+      case "account":
+        return shownAccountName(row) || undefined;
+      case "score":
+        return row.score;
+    }
+  };
+  return rows
+    .map((row, index) => ({ row, index, v: value(row) }))
+    .sort((a, b) => {
+      if (a.v === undefined || b.v === undefined) return a.v === b.v ? a.index - b.index : a.v === undefined ? 1 : -1;
+      const c = typeof a.v === "number" && typeof b.v === "number" ? a.v - b.v : collator.compare(String(a.v), String(b.v));
+      return c !== 0 ? c * sign : a.index - b.index;
+    })
+    .map((x) => x.row);
+}
+
+/** Which bulk actions apply to a row: map to its suggestion, ignore, create new (open rows only). */
+export function canBulk(row: ProviderAccountView, action: "map" | "ignore" | "create"): boolean {
+  if (action === "map") return row.status === "suggested" && Boolean(row.suggestedAccountId);
+  return row.status === "unmapped" || row.status === "suggested";
+}
 
 /** Reads and changes provider account mappings. Every change goes through the w365_MapProviderAccount custom API. */
 export class MappingData {
@@ -202,6 +242,9 @@ export class MappingData {
     private readonly pageSize: number = PAGE_SIZE,
     /** Told the running row count after each page, so the page can say how far loading has got. */
     private readonly onPage?: (rowsSoFar: number) => void,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    /** Extra reads, 500 ms apart, while a row does not yet show the outcome of a change. */
+    private readonly settleReads = 60,
   ) {}
 
   async listProviderAccounts(connectionId?: string): Promise<ProviderAccountView[]> {
@@ -242,29 +285,40 @@ export class MappingData {
     return result.entities.map(toAccountRef);
   }
 
-  /** Accounts that may already be this customer; shown before Create new account, which then needs a confirm. */
-  async findLikelyDuplicates(row: ProviderAccountView): Promise<AccountRef[]> {
-    const result = await this.records.retrieveMultipleRecords(
-      logicalNames.account,
-      `?$select=${ACCOUNT_SELECT}&$filter=${encodeURIComponent(duplicateFilter(row))}&$top=10`,
-    );
-    const found = result.entities.map(toAccountRef);
-    if (row.suggestedAccountId && !found.some((a) => a.id === row.suggestedAccountId)) {
-      found.unshift({ id: row.suggestedAccountId, name: row.suggestedAccountName ?? row.suggestedAccountId });
+  /**
+   * One change through w365_MapProviderAccount, then the row as the handler left it. A "create" without `force` runs
+   * the engine's duplicate check first: when it finds likely existing accounts nothing is created and they come back
+   * as `duplicates` (with `force`, Force=true creates the account anyway).
+   */
+  async apply(row: ProviderAccountView, action: MapAction, options: { accountId?: string; force?: boolean } = {}): Promise<ApplyResult> {
+    try {
+      await this.execute({
+        name: customApiNames.w365_MapProviderAccount,
+        target: PROVIDER_ACCOUNT_TARGET(row.id),
+        parameters: {
+          Action: { type: "String", value: action },
+          AccountId: { type: "Guid", value: action === "map" ? options.accountId : undefined },
+          CreateNew: { type: "Boolean", value: action === "create" ? true : undefined },
+          Force: { type: "Boolean", value: action === "create" && options.force ? true : undefined },
+        },
+      });
+    } catch (error) {
+      const duplicates = action === "create" ? parseLikelyDuplicates(errorMessage(error), row.name) : undefined;
+      if (duplicates) return { kind: "duplicates", duplicates };
+      throw error;
     }
-    return found;
+    const updated = await this.waitForOutcome(row, action, options.accountId);
+    return { kind: EXPECTED[action](updated, options.accountId) ? "done" : "pending", row: updated };
   }
 
-  async apply(row: ProviderAccountView, action: MapAction, accountId?: string): Promise<Record<string, unknown>> {
-    return this.execute({
-      name: customApiNames.w365_MapProviderAccount,
-      target: PROVIDER_ACCOUNT_TARGET(row.id),
-      parameters: {
-        Action: { type: "String", value: action },
-        AccountId: { type: "Guid", value: action === "map" ? accountId : undefined },
-        CreateNew: { type: "Boolean", value: action === "create" ? true : undefined },
-      },
-    });
+  /** Re-reads the row until it shows the action's outcome (the step runs inline, so this is normally the first read). */
+  private async waitForOutcome(row: ProviderAccountView, action: MapAction, accountId?: string): Promise<ProviderAccountView> {
+    let current = await this.getProviderAccount(row.id);
+    for (let i = 0; i < this.settleReads && !EXPECTED[action](current, accountId); i++) {
+      await this.sleep(500);
+      current = await this.getProviderAccount(row.id);
+    }
+    return current;
   }
 
   /**
@@ -310,4 +364,89 @@ export class MappingData {
       suggestedAccountName: v.suggestedAccountName ?? (v.suggestedAccountId ? names.get(v.suggestedAccountId.toLowerCase()) : undefined),
     }));
   }
+}
+
+/** A bulk action: map to the suggested account, ignore, or create a new account (the engine's duplicate check on). */
+export type BulkAction = "map" | "ignore" | "create";
+
+export interface BulkResult {
+  readonly id: string;
+  readonly outcome: "done" | "pending" | "duplicates" | "failed";
+  readonly message: string;
+}
+
+export interface BulkProgress {
+  readonly total: number;
+  readonly done: number;
+  readonly failed: number;
+  /** Rows the run did not reach because it was stopped. */
+  readonly notStarted: number;
+  readonly cancelled: boolean;
+  readonly finished: boolean;
+}
+
+export const BULK_VERBS: Readonly<Record<BulkAction, string>> = { map: "mapped", ignore: "ignored", create: "created" };
+
+/** "12 of 40 mapped, 1 failed" (and, once stopped, how many were not started). */
+export function bulkSummary(action: BulkAction, p: BulkProgress): string {
+  const head = `${p.done} of ${p.total} ${BULK_VERBS[action]}, ${p.failed} failed`;
+  if (p.cancelled && p.finished) return `Stopped: ${head}; ${p.notStarted} not started.`;
+  return p.finished ? `Finished: ${head}.` : `${head}…`;
+}
+
+/**
+ * Runs the rows one at a time (each change is a custom API call that Dataverse runs inline), reporting each row's
+ * result as it lands. `cancelled` is checked before each row, so a stop lets the call in flight finish and starts
+ * no other.
+ */
+export async function runBulk(
+  rows: readonly ProviderAccountView[],
+  action: BulkAction,
+  apply: (row: ProviderAccountView) => Promise<ApplyResult>,
+  onResult: (result: BulkResult, progress: BulkProgress, updated?: ProviderAccountView) => void,
+  cancelled: () => boolean,
+): Promise<BulkProgress> {
+  let done = 0;
+  let failed = 0;
+  let index = 0;
+  const progress = (finished: boolean): BulkProgress => ({
+    total: rows.length,
+    done,
+    failed,
+    notStarted: rows.length - index,
+    cancelled: cancelled(),
+    finished,
+  });
+  for (; index < rows.length;) {
+    if (cancelled()) break;
+    const row = rows[index] as ProviderAccountView;
+    let result: BulkResult;
+    let updated: ProviderAccountView | undefined;
+    try {
+      const outcome = await apply(row);
+      if (outcome.kind === "duplicates") {
+        failed += 1;
+        const names = outcome.duplicates.map((d) => `${d.accountName} (${formatScore(d.score)})`).join(", ");
+        result = { id: row.id, outcome: "duplicates", message: `Not created: likely duplicates ${names}` };
+      } else {
+        updated = outcome.row;
+        if (outcome.kind === "done") done += 1;
+        else failed += 1;
+        result =
+          outcome.kind === "done"
+            ? {
+                id: row.id,
+                outcome: "done",
+                message: action === "ignore" ? "Ignored" : `Mapped to ${updated.accountName ?? "the account"}`,
+              }
+            : { id: row.id, outcome: "pending", message: "Sent; not applied yet. Refresh in a moment." };
+      }
+    } catch (error) {
+      failed += 1;
+      result = { id: row.id, outcome: "failed", message: errorMessage(error) };
+    }
+    index += 1;
+    onResult(result, progress(false), updated);
+  }
+  return progress(true);
 }

@@ -1,0 +1,214 @@
+// Review, run and report a bulk change: the admin sees each row with what will happen (for suggestions: the account,
+// the score and the engine's reason), can untick rows, then watches the run. Results stay next to their rows and the
+// summary counts up ("12 of 40 mapped, 1 failed"); Stop lets the call in flight finish and starts no other.
+import * as React from "react";
+
+import { useReturnFocus } from "./dialogs";
+import {
+  Button,
+  Checkbox,
+  Dialog,
+  DialogActions,
+  DialogBody,
+  DialogContent,
+  DialogSurface,
+  DialogTitle,
+  makeStyles,
+  ProgressBar,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Text,
+  tokens,
+} from "./fluent";
+import {
+  type ApplyResult,
+  type BulkAction,
+  type BulkProgress,
+  type BulkResult,
+  bulkSummary,
+  formatScore,
+  type ProviderAccountView,
+  runBulk,
+} from "./model";
+
+const useStyles = makeStyles({
+  list: { maxHeight: "50vh", overflowY: "auto", marginTop: tokens.spacingVerticalS },
+  reason: { color: tokens.colorNeutralForeground3 },
+  failed: { color: tokens.colorPaletteRedForeground1 },
+  done: { color: tokens.colorPaletteGreenForeground1 },
+  summary: { display: "block", marginTop: tokens.spacingVerticalS, fontWeight: tokens.fontWeightSemibold },
+});
+
+export interface BulkDialogProps {
+  readonly title: string;
+  readonly intro: string;
+  readonly action: BulkAction;
+  readonly rows: readonly ProviderAccountView[];
+  /** The label of the start button for n ticked rows, e.g. "Accept 12". */
+  readonly startLabel: (n: number) => string;
+  readonly apply: (row: ProviderAccountView) => Promise<ApplyResult>;
+  /** Each row's new state as it lands, so the page behind stays current. */
+  readonly onRowUpdated: (row: ProviderAccountView) => void;
+  readonly onClose: (progress?: BulkProgress) => void;
+}
+
+export function BulkDialog(props: BulkDialogProps): React.ReactElement {
+  const styles = useStyles();
+  useReturnFocus();
+  const { rows, action } = props;
+  const [ticked, setTicked] = React.useState<ReadonlySet<string>>(() => new Set(rows.map((r) => r.id)));
+  const [results, setResults] = React.useState<ReadonlyMap<string, BulkResult>>(new Map());
+  const [progress, setProgress] = React.useState<BulkProgress | undefined>(undefined);
+  const [stopping, setStopping] = React.useState(false);
+  const cancelRef = React.useRef(false);
+  const mounted = React.useRef(true);
+  React.useEffect(
+    () => () => {
+      mounted.current = false;
+      cancelRef.current = true;
+    },
+    [],
+  );
+  const running = progress !== undefined && !progress.finished;
+  const chosen = rows.filter((r) => ticked.has(r.id));
+
+  const start = async (): Promise<void> => {
+    cancelRef.current = false;
+    setProgress({ total: chosen.length, done: 0, failed: 0, notStarted: chosen.length, cancelled: false, finished: false });
+    const final = await runBulk(
+      chosen,
+      action,
+      props.apply,
+      (result, p, updated) => {
+        if (!mounted.current) return;
+        setResults((previous) => new Map(previous).set(result.id, result));
+        setProgress(p);
+        if (updated) props.onRowUpdated(updated);
+      },
+      () => cancelRef.current,
+    );
+    if (mounted.current) setProgress(final);
+  };
+
+  const toggle = (id: string, on: boolean): void =>
+    setTicked((previous) => {
+      const next = new Set(previous);
+      if (on) next.add(id);
+      else next.delete(id);
+      return next;
+    });
+  const allTicked = chosen.length === rows.length;
+
+  return (
+    <Dialog
+      open
+      onOpenChange={(_event, data) => {
+        if (!data.open && !running) props.onClose(progress);
+      }}
+    >
+      <DialogSurface aria-describedby="w365-bulk-intro">
+        <DialogBody>
+          <DialogTitle>{props.title}</DialogTitle>
+          <DialogContent>
+            <Text id="w365-bulk-intro" block>
+              {props.intro}
+            </Text>
+            {progress ? (
+              <div>
+                <ProgressBar
+                  aria-label="Progress"
+                  value={progress.total === 0 ? 1 : (progress.done + progress.failed) / progress.total}
+                  thickness="large"
+                />
+                <Text role="status" aria-live="polite" className={styles.summary} id="w365-bulk-summary">
+                  {bulkSummary(action, progress)}
+                </Text>
+              </div>
+            ) : null}
+            <div className={styles.list}>
+              <Table size="small" aria-label="Rows in this change">
+                <TableHeader>
+                  <TableRow>
+                    <TableHeaderCell style={{ width: 44 }}>
+                      <Checkbox
+                        aria-label="Include all rows"
+                        disabled={progress !== undefined}
+                        checked={allTicked ? true : chosen.length === 0 ? false : "mixed"}
+                        onChange={(_e, data) => setTicked(data.checked === true ? new Set(rows.map((r) => r.id)) : new Set())}
+                      />
+                    </TableHeaderCell>
+                    <TableHeaderCell>Ion customer</TableHeaderCell>
+                    {action === "map" ? <TableHeaderCell>Suggested account</TableHeaderCell> : null}
+                    {action === "map" ? <TableHeaderCell>Score and reason</TableHeaderCell> : null}
+                    <TableHeaderCell>Result</TableHeaderCell>
+                  </TableRow>
+                </TableHeader>
+                <TableBody>
+                  {rows.map((row) => {
+                    const result = results.get(row.id);
+                    return (
+                      <TableRow key={row.id} data-id={row.id}>
+                        <TableCell>
+                          <Checkbox
+                            aria-label={`Include ${row.name}`}
+                            disabled={progress !== undefined}
+                            checked={ticked.has(row.id)}
+                            onChange={(_e, data) => toggle(row.id, data.checked === true)}
+                          />
+                        </TableCell>
+                        <TableCell>{row.name}</TableCell>
+                        {action === "map" ? <TableCell>{row.suggestedAccountName ?? row.suggestedAccountId}</TableCell> : null}
+                        {action === "map" ? (
+                          <TableCell>
+                            <strong>{formatScore(row.score)}</strong> <span className={styles.reason}>{row.reason}</span>
+                          </TableCell>
+                        ) : null}
+                        <TableCell>
+                          {result ? (
+                            <span className={result.outcome === "done" ? styles.done : styles.failed}>{result.message}</span>
+                          ) : progress && ticked.has(row.id) ? (
+                            <span className={styles.reason}>{progress.finished ? "Not started" : "Waiting"}</span>
+                          ) : progress ? (
+                            <span className={styles.reason}>Left out</span>
+                          ) : null}
+                        </TableCell>
+                      </TableRow>
+                    );
+                  })}
+                </TableBody>
+              </Table>
+            </div>
+          </DialogContent>
+          <DialogActions>
+            {progress === undefined ? (
+              <>
+                <Button appearance="primary" disabled={chosen.length === 0} onClick={() => void start()}>
+                  {props.startLabel(chosen.length)}
+                </Button>
+                <Button onClick={() => props.onClose()}>Cancel</Button>
+              </>
+            ) : running ? (
+              <Button
+                disabled={stopping}
+                onClick={() => {
+                  cancelRef.current = true;
+                  setStopping(true);
+                }}
+              >
+                {stopping ? "Stopping after the current row…" : "Stop"}
+              </Button>
+            ) : (
+              <Button appearance="primary" onClick={() => props.onClose(progress)}>
+                Close
+              </Button>
+            )}
+          </DialogActions>
+        </DialogBody>
+      </DialogSurface>
+    </Dialog>
+  );
+}

@@ -1,0 +1,555 @@
+// The provider account mapping page: Ion customers with their suggested account, score and reason; filters, search,
+// column sort, paging, row selection with bulk actions, one-row actions and the reviewed bulk accept of strong
+// suggestions. Every change goes through w365_MapProviderAccount (model.ts).
+import * as React from "react";
+
+import type { ExecuteCustomApi } from "../../ui-shared/customApi";
+import { mappingStatusLabel, type RecordsApi } from "../../ui-shared/records";
+import { BulkDialog } from "./BulkDialog";
+import { CreateDialog, type CreateState, MapDialog } from "./dialogs";
+import {
+  Button,
+  Checkbox,
+  Field,
+  Input,
+  Link,
+  makeStyles,
+  Select,
+  type SortDirection,
+  Table,
+  TableBody,
+  TableCell,
+  TableHeader,
+  TableHeaderCell,
+  TableRow,
+  Text,
+  tokens,
+  Toolbar,
+} from "./fluent";
+import {
+  type AccountRef,
+  type BulkAction,
+  canBulk,
+  countByStatus,
+  errorMessage,
+  FILTER_LABELS,
+  filterRows,
+  formatScore,
+  type MapAction,
+  MAPPING_FILTERS,
+  MappingData,
+  type MappingFilter,
+  PAGE_SIZE,
+  type ProviderAccountView,
+  shownAccountName,
+  type SortKey,
+  sortRows,
+  STRONG_SUGGESTION_CHOICES,
+  STRONG_SUGGESTION_SCORE,
+  strongSuggestions,
+} from "./model";
+
+export const ROWS_PER_PAGE = 100;
+
+const useStyles = makeStyles({
+  page: { padding: tokens.spacingHorizontalL, display: "grid", rowGap: tokens.spacingVerticalM },
+  bar: { display: "flex", flexWrap: "wrap", alignItems: "flex-end", columnGap: tokens.spacingHorizontalL, rowGap: tokens.spacingVerticalS },
+  selection: {
+    display: "flex",
+    flexWrap: "wrap",
+    alignItems: "center",
+    columnGap: tokens.spacingHorizontalS,
+    padding: `${tokens.spacingVerticalXS} ${tokens.spacingHorizontalS}`,
+    backgroundColor: tokens.colorNeutralBackground3,
+    borderRadius: tokens.borderRadiusMedium,
+  },
+  pager: { display: "flex", alignItems: "center", columnGap: tokens.spacingHorizontalM },
+  muted: { color: tokens.colorNeutralForeground3 },
+  reason: { color: tokens.colorNeutralForeground3, fontSize: tokens.fontSizeBase200 },
+  actions: { display: "flex", flexWrap: "wrap", columnGap: tokens.spacingHorizontalXS, rowGap: tokens.spacingVerticalXS },
+  h1: { fontSize: tokens.fontSizeBase600, fontWeight: tokens.fontWeightSemibold, margin: 0 },
+  filters: { display: "flex", flexWrap: "wrap", columnGap: tokens.spacingHorizontalXS },
+  error: {
+    padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalM}`,
+    backgroundColor: tokens.colorPaletteRedBackground1,
+    color: tokens.colorPaletteRedForeground1,
+    border: `${tokens.strokeWidthThin} solid ${tokens.colorPaletteRedBorder1}`,
+    borderRadius: tokens.borderRadiusMedium,
+  },
+  // Status pills, in the colours Fluent's tinted badges use.
+  badge: {
+    display: "inline-block",
+    padding: `0 ${tokens.spacingHorizontalS}`,
+    borderRadius: tokens.borderRadiusCircular,
+    fontSize: tokens.fontSizeBase200,
+    fontWeight: tokens.fontWeightSemibold,
+    border: `${tokens.strokeWidthThin} solid transparent`,
+  },
+  unmapped: { backgroundColor: tokens.colorNeutralBackground4, color: tokens.colorNeutralForeground2 },
+  suggested: {
+    backgroundColor: tokens.colorPaletteYellowBackground1,
+    color: tokens.colorPaletteDarkOrangeForeground2,
+    border: `${tokens.strokeWidthThin} solid ${tokens.colorPaletteYellowBorder1}`,
+  },
+  mapped: { backgroundColor: tokens.colorPaletteGreenBackground1, color: tokens.colorPaletteGreenForeground2 },
+  ignored: { backgroundColor: tokens.colorNeutralBackground3, color: tokens.colorNeutralForeground3 },
+});
+
+interface BulkRequest {
+  readonly action: BulkAction;
+  readonly rows: readonly ProviderAccountView[];
+  readonly title: string;
+  readonly intro: string;
+  readonly startLabel: (n: number) => string;
+}
+
+export interface MappingAppProps {
+  readonly records: RecordsApi;
+  readonly execute: ExecuteCustomApi;
+  readonly connectionId?: string;
+  /** Where "Back to Integrations" goes (the Admin Hub's Integrations tab). */
+  readonly backHref: string;
+  readonly onBack: (event: React.MouseEvent) => void;
+  readonly rowsPerPage?: number;
+}
+
+export function MappingApp(props: MappingAppProps): React.ReactElement {
+  const styles = useStyles();
+  const { connectionId } = props;
+  const perPage = props.rowsPerPage ?? ROWS_PER_PAGE;
+  const [rows, setRows] = React.useState<readonly ProviderAccountView[]>([]);
+  const [loaded, setLoaded] = React.useState(false);
+  const [connector, setConnector] = React.useState(connectionId ? "" : "All connectors");
+  const [filter, setFilter] = React.useState<MappingFilter>("unmapped");
+  const [search, setSearch] = React.useState("");
+  const [sort, setSort] = React.useState<{ key: SortKey; direction: SortDirection }>({ key: "name", direction: "ascending" });
+  const [pageIndex, setPageIndex] = React.useState(0);
+  const [selected, setSelected] = React.useState<ReadonlySet<string>>(new Set());
+  const [threshold, setThreshold] = React.useState(STRONG_SUGGESTION_SCORE);
+  const [status, setStatus] = React.useState("Loading customers…");
+  const data = React.useMemo(
+    () => new MappingData(props.records, props.execute, PAGE_SIZE, (n) => setStatus(`Loading customers… ${n} so far.`)),
+    [props.records, props.execute],
+  );
+  const [error, setError] = React.useState("");
+  const [busy, setBusy] = React.useState(false);
+  const [mapping, setMapping] = React.useState<ProviderAccountView | undefined>(undefined);
+  const [creating, setCreating] = React.useState<{ row: ProviderAccountView; state: CreateState } | undefined>(undefined);
+  const [bulk, setBulk] = React.useState<BulkRequest | undefined>(undefined);
+  const prevRef = React.useRef<HTMLButtonElement>(null);
+  const nextRef = React.useRef<HTMLButtonElement>(null);
+  const focusAfterRender = React.useRef<React.RefObject<HTMLButtonElement> | undefined>(undefined);
+
+  const replaceRow = React.useCallback((updated: ProviderAccountView) => {
+    setRows((previous) => previous.map((r) => (r.id === updated.id ? updated : r)));
+  }, []);
+
+  const reload = React.useCallback(async () => {
+    setStatus("Loading customers…");
+    try {
+      const list = await data.listProviderAccounts(connectionId);
+      const counts = countByStatus(list);
+      setRows(list);
+      setLoaded(true);
+      setPageIndex(0);
+      setSelected(new Set());
+      setError("");
+      setStatus(`${list.length} customer(s) loaded.`);
+      setFilter((f) => (f !== "all" && counts[f] === 0 && list.length > 0 ? (counts.suggested > 0 ? "suggested" : "all") : f));
+    } catch (e) {
+      setError(`The customers could not be loaded: ${errorMessage(e)}`);
+      setStatus("");
+    }
+  }, [data, connectionId]);
+
+  React.useEffect(() => {
+    if (connectionId) {
+      // Which connector these customers belong to; the page still works when the name cannot be read.
+      data.connectorName(connectionId).then(
+        (name) => setConnector(name ? `Connector: ${name}` : ""),
+        () => setConnector(""),
+      );
+    }
+    void reload();
+  }, [data, connectionId, reload]);
+
+  const counts = React.useMemo(() => countByStatus(rows), [rows]);
+  const visible = React.useMemo(() => sortRows(filterRows(rows, filter, search), sort.key, sort.direction), [rows, filter, search, sort]);
+  const pages = Math.max(1, Math.ceil(visible.length / perPage));
+  const page = Math.min(pageIndex, pages - 1);
+  const first = page * perPage;
+  const shown = visible.slice(first, first + perPage);
+  const strong = React.useMemo(() => strongSuggestions(rows, threshold), [rows, threshold]);
+  const selectedRows = rows.filter((r) => selected.has(r.id));
+  const shownSelected = shown.filter((r) => selected.has(r.id)).length;
+
+  /** Runs one mapping change and says what came of it. */
+  const runOne = async (row: ProviderAccountView, action: MapAction, accountId?: string): Promise<void> => {
+    const verb = { map: "Mapping", create: "Creating an account for", ignore: "Ignoring", unmap: "Unmapping" }[action];
+    setBusy(true);
+    setError("");
+    setStatus(`${verb} ${row.name}…`);
+    try {
+      const result = await data.apply(row, action, { accountId });
+      if (result.kind === "duplicates") return;
+      replaceRow(result.row);
+      const updated = result.row;
+      if (result.kind === "pending") setStatus(`${row.name}: the change was sent and is still being applied. Refresh in a moment.`);
+      else if (action === "map" || action === "create") setStatus(`${row.name} is mapped to ${updated.accountName ?? "the account"}.`);
+      else if (action === "ignore") setStatus(`${row.name} is ignored.`);
+      else
+        setStatus(
+          row.status === "ignored"
+            ? `${row.name} is restored: it shows under ${FILTER_LABELS[updated.status]} again.`
+            : `${row.name} is no longer mapped.`,
+        );
+    } catch (e) {
+      setError(`${row.name}: ${errorMessage(e)}`);
+      setStatus("");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const create = async (row: ProviderAccountView, force: boolean): Promise<void> => {
+    setCreating({ row, state: { step: force ? "creating" : "checking" } });
+    setError("");
+    try {
+      const result = await data.apply(row, "create", { force });
+      if (result.kind === "duplicates") {
+        setStatus(`${result.duplicates.length} possible duplicate(s) of ${row.name} found; nothing was created.`);
+        setCreating({ row, state: { step: "duplicates", duplicates: result.duplicates } });
+        return;
+      }
+      replaceRow(result.row);
+      setCreating(undefined);
+      setStatus(
+        result.kind === "done"
+          ? `${row.name} is mapped to ${result.row.accountName ?? "the new account"}.`
+          : `${row.name}: the change was sent and is still being applied. Refresh in a moment.`,
+      );
+    } catch (e) {
+      setCreating({ row, state: { step: "failed", message: `The account was not created: ${errorMessage(e)}` } });
+    }
+  };
+
+  const openBulk = (action: BulkAction, candidates: readonly ProviderAccountView[], strongOnly = false): void => {
+    const list = candidates.filter((r) => canBulk(r, action));
+    const titles: Record<BulkAction, string> = {
+      map: strongOnly ? `Accept strong suggestions (score ${formatScore(threshold)} or more)` : "Map to the suggested accounts",
+      ignore: "Ignore customers",
+      create: "Create new accounts",
+    };
+    const intros: Record<BulkAction, string> = {
+      map: "Each ticked customer is mapped to its suggested account. Untick any pair that is not right.",
+      ignore: "The sync will not map the ticked customers or sync their subscriptions. Restore brings one back.",
+      create:
+        "A new account is created for each ticked customer, unless the engine finds existing accounts that look like it: those rows are left alone and listed with their likely duplicates.",
+    };
+    const verbs: Record<BulkAction, string> = { map: strongOnly ? "Accept" : "Map", ignore: "Ignore", create: "Create" };
+    setBulk({ action, rows: list, title: titles[action], intro: intros[action], startLabel: (n) => `${verbs[action]} ${n}` });
+  };
+
+  const headerSort = (key: SortKey): Partial<React.ComponentProps<typeof TableHeaderCell>> => ({
+    // Sortable per column: a sort button around the select-all checkbox would nest one control in another.
+    sortable: true,
+    sortDirection: sort.key === key ? sort.direction : undefined,
+    onClick: () => setSort((s) => ({ key, direction: s.key === key && s.direction === "ascending" ? "descending" : "ascending" })),
+  });
+
+  const goPage = (index: number, pressed: "prev" | "next"): void => {
+    setPageIndex(index);
+    // Keep focus on the pager button pressed, or on its twin when the pressed one is now disabled (first/last page):
+    // a disabled button drops focus to the page, so the move happens once the new page is rendered.
+    const atEnd = pressed === "next" ? index >= pages - 1 : index <= 0;
+    if (atEnd) focusAfterRender.current = pressed === "next" ? prevRef : nextRef;
+  };
+  React.useEffect(() => {
+    focusAfterRender.current?.current?.focus();
+    focusAfterRender.current = undefined;
+  });
+
+  const setAllShown = (on: boolean): void =>
+    setSelected((previous) => {
+      const next = new Set(previous);
+      for (const r of shown) {
+        if (on) next.add(r.id);
+        else next.delete(r.id);
+      }
+      return next;
+    });
+
+  const rowActions = (row: ProviderAccountView): React.ReactElement[] => {
+    const b = (key: string, label: string, aria: string, onClick: () => void, primary = false): React.ReactElement => (
+      <Button key={key} size="small" appearance={primary ? "primary" : "secondary"} aria-label={aria} disabled={busy} onClick={onClick}>
+        {label}
+      </Button>
+    );
+    const out: React.ReactElement[] = [];
+    if (row.status === "suggested" && row.suggestedAccountId)
+      out.push(
+        b(
+          "accept",
+          "Accept",
+          `Accept suggestion ${row.suggestedAccountName ?? ""} for ${row.name}`,
+          () => void runOne(row, "map", row.suggestedAccountId),
+          true,
+        ),
+      );
+    if (row.status !== "ignored")
+      out.push(b("map", row.status === "mapped" ? "Change…" : "Map…", `Map ${row.name} to an account`, () => setMapping(row)));
+    if (row.status === "unmapped" || row.status === "suggested") {
+      out.push(
+        b("create", "Create new account", `Create new account for ${row.name}`, () => setCreating({ row, state: { step: "confirm" } })),
+      );
+      out.push(b("ignore", "Ignore", `Ignore ${row.name}`, () => void runOne(row, "ignore")));
+    }
+    if (row.status === "mapped") out.push(b("unmap", "Unmap", `Unmap ${row.name}`, () => void runOne(row, "unmap")));
+    if (row.status === "ignored") out.push(b("restore", "Restore", `Restore ${row.name}`, () => void runOne(row, "unmap")));
+    return out;
+  };
+
+  const searchAccounts = React.useCallback((q: string): Promise<AccountRef[]> => data.searchAccounts(q), [data]);
+  const selectionCount = (action: BulkAction): number => selectedRows.filter((r) => canBulk(r, action)).length;
+
+  return (
+    <div className={styles.page}>
+      <div>
+        <Link href={props.backHref} onClick={props.onBack}>
+          ← Back to Integrations
+        </Link>
+      </div>
+      <header>
+        <h1 id="w365-mapping-title" className={styles.h1}>
+          Provider account mapping
+        </h1>
+        <Text block id="w365-connector">
+          {connector}
+        </Text>
+        <Text block className={styles.muted}>
+          Match each StreamOne Ion customer to a Work 365 account, create a new account, or ignore it.
+        </Text>
+      </header>
+
+      <div className={styles.bar}>
+        {/* A toolbar: arrow keys move between the filters. It also keeps Fluent's focus manager (tabster) alive for the
+            whole page; with a dialog as its only user, closing the dialog disposed it before it had taken aria-hidden
+            off the page (seen in the browser test: the page stayed hidden from assistive technology). */}
+        <Toolbar aria-label="Show customers" className={styles.filters}>
+          {MAPPING_FILTERS.map((f) => (
+            <Button
+              key={f}
+              aria-pressed={f === filter}
+              appearance={f === filter ? "primary" : "secondary"}
+              data-filter={f}
+              onClick={() => {
+                setFilter(f);
+                setPageIndex(0);
+              }}
+            >
+              {`${FILTER_LABELS[f]} (${counts[f]})`}
+            </Button>
+          ))}
+        </Toolbar>
+        <Field label="Search customers">
+          <Input
+            type="search"
+            value={search}
+            onChange={(_e, d) => {
+              setSearch(d.value);
+              setPageIndex(0);
+            }}
+          />
+        </Field>
+        <Field label="Strong suggestion: score">
+          <Select value={String(threshold)} disabled={busy} onChange={(_e, d) => setThreshold(Number(d.value))}>
+            {STRONG_SUGGESTION_CHOICES.map((value) => (
+              <option key={value} value={String(value)}>
+                {`${formatScore(value)} or more`}
+              </option>
+            ))}
+          </Select>
+        </Field>
+        <Button appearance="primary" disabled={strong.length === 0 || busy} onClick={() => openBulk("map", strong, true)}>
+          {`Accept strong suggestions (${strong.length})`}
+        </Button>
+        <Button disabled={busy} onClick={() => void reload()}>
+          Refresh
+        </Button>
+      </div>
+
+      <div role="status" aria-live="polite" id="w365-status">
+        {status}
+      </div>
+      {error ? (
+        <div role="alert" id="w365-error" className={styles.error}>
+          {error}
+        </div>
+      ) : null}
+
+      {selected.size > 0 ? (
+        <div className={styles.selection} role="region" aria-label="Selected customers">
+          <Text weight="semibold">{`${selected.size} selected`}</Text>
+          <Button size="small" disabled={busy || selectionCount("map") === 0} onClick={() => openBulk("map", selectedRows)}>
+            {`Map to suggested account (${selectionCount("map")})`}
+          </Button>
+          <Button size="small" disabled={busy || selectionCount("ignore") === 0} onClick={() => openBulk("ignore", selectedRows)}>
+            {`Ignore (${selectionCount("ignore")})`}
+          </Button>
+          <Button size="small" disabled={busy || selectionCount("create") === 0} onClick={() => openBulk("create", selectedRows)}>
+            {`Create new account (${selectionCount("create")})`}
+          </Button>
+          <Button size="small" appearance="subtle" onClick={() => setSelected(new Set())}>
+            Clear selection
+          </Button>
+        </div>
+      ) : null}
+
+      {loaded && visible.length === 0 ? (
+        <Text block>{emptyText(rows.length, filter, search)}</Text>
+      ) : loaded ? (
+        <>
+          {/* The pager sits above the table, so the count and Next are in view without scrolling past 100 rows. */}
+          <nav className={styles.pager} aria-label="Pages of customers">
+            <Button ref={prevRef} size="small" disabled={page === 0} onClick={() => goPage(page - 1, "prev")}>
+              Previous
+            </Button>
+            <span id="w365-range" aria-live="polite">
+              {`${first + 1}–${first + shown.length} of ${visible.length} · page ${page + 1} of ${pages}`}
+            </span>
+            <Button ref={nextRef} size="small" disabled={page >= pages - 1} onClick={() => goPage(page + 1, "next")}>
+              Next
+            </Button>
+          </nav>
+          <Table aria-labelledby="w365-mapping-title" aria-describedby="w365-range" size="small">
+            <TableHeader>
+              <TableRow>
+                <TableHeaderCell style={{ width: 44 }}>
+                  <Checkbox
+                    aria-label="Select all customers on this page"
+                    checked={shownSelected === 0 ? false : shownSelected === shown.length ? true : "mixed"}
+                    onChange={(_e, d) => setAllShown(d.checked === true)}
+                  />
+                </TableHeaderCell>
+                <TableHeaderCell {...headerSort("name")}>Ion customer</TableHeaderCell>
+                <TableHeaderCell style={{ width: "14%" }}>Contact</TableHeaderCell>
+                <TableHeaderCell style={{ width: "13%" }}>Domain / tenant</TableHeaderCell>
+                <TableHeaderCell {...headerSort("status")} style={{ width: 110 }}>
+                  Status
+                </TableHeaderCell>
+                <TableHeaderCell {...headerSort("account")}>Account</TableHeaderCell>
+                <TableHeaderCell {...headerSort("score")}>Match</TableHeaderCell>
+                <TableHeaderCell style={{ width: 250 }}>Actions</TableHeaderCell>
+              </TableRow>
+            </TableHeader>
+            <TableBody>
+              {shown.map((row) => (
+                <TableRow
+                  key={row.id}
+                  data-id={row.id}
+                  data-customer={row.customerId}
+                  data-status={row.status}
+                  aria-selected={selected.has(row.id)}
+                >
+                  <TableCell>
+                    <Checkbox
+                      aria-label={`Select ${row.name}`}
+                      checked={selected.has(row.id)}
+                      onChange={(_e, d) =>
+                        setSelected((previous) => {
+                          const next = new Set(previous);
+                          if (d.checked === true) next.add(row.id);
+                          else next.delete(row.id);
+                          return next;
+                        })
+                      }
+                    />
+                  </TableCell>
+                  <TableCell>
+                    <div>{row.name}</div>
+                    <div className={styles.muted}>{`Ion ID ${row.customerId}`}</div>
+                  </TableCell>
+                  <TableCell>
+                    <div>{row.contactName}</div>
+                    <div className={styles.muted}>{row.contactEmail}</div>
+                  </TableCell>
+                  <TableCell>
+                    <div>{row.domain}</div>
+                    <div className={styles.muted}>{row.tenantId}</div>
+                  </TableCell>
+                  <TableCell>
+                    <span className={`${styles.badge} ${styles[row.status]}`}>{mappingStatusLabel(row.status)}</span>
+                  </TableCell>
+                  <TableCell>
+                    {row.status !== "mapped" && shownAccountName(row) ? (
+                      <div className={styles.muted}>{mappingStatusLabel("suggested")}</div>
+                    ) : null}
+                    {shownAccountName(row) || <span className={styles.muted}>None</span>}
+                  </TableCell>
+                  <TableCell>
+                    {row.score !== undefined ? <strong>{formatScore(row.score)}</strong> : null}
+                    {row.reason ? <div className={styles.reason}>{row.reason}</div> : null}
+                    {row.score === undefined && !row.reason ? <span className={styles.muted}>—</span> : null}
+                  </TableCell>
+                  <TableCell>
+                    <div className={styles.actions}>{rowActions(row)}</div>
+                  </TableCell>
+                </TableRow>
+              ))}
+            </TableBody>
+          </Table>
+        </>
+      ) : null}
+
+      {mapping ? (
+        <MapDialog
+          row={mapping}
+          search={searchAccounts}
+          onClose={() => setMapping(undefined)}
+          onMap={(account) => {
+            setMapping(undefined);
+            void runOne(mapping, "map", account.id);
+          }}
+        />
+      ) : null}
+      {creating ? (
+        <CreateDialog
+          row={creating.row}
+          state={creating.state}
+          onClose={() => setCreating(undefined)}
+          onCreate={(force) => void create(creating.row, force)}
+          onMap={(d) => {
+            setCreating(undefined);
+            void runOne(creating.row, "map", d.accountId);
+          }}
+        />
+      ) : null}
+      {bulk ? (
+        <BulkDialog
+          title={bulk.title}
+          intro={bulk.intro}
+          action={bulk.action}
+          rows={bulk.rows}
+          startLabel={bulk.startLabel}
+          apply={(row) => data.apply(row, bulk.action, { accountId: bulk.action === "map" ? row.suggestedAccountId : undefined })}
+          onRowUpdated={replaceRow}
+          onClose={(progress) => {
+            setBulk(undefined);
+            if (progress) {
+              setSelected(new Set());
+              setStatus(
+                `${progress.cancelled ? "Stopped" : "Finished"}: ${progress.done} of ${progress.total} done, ${progress.failed} failed${progress.cancelled ? `, ${progress.notStarted} not started` : ""}.`,
+              );
+            }
+          }}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+function emptyText(total: number, filter: MappingFilter, search: string): string {
+  if (total === 0) return "No Ion customers yet. Run Sync Provider Accounts first.";
+  if (search.trim()) return `No customers match "${search.trim()}".`;
+  return filter === "all" ? "No customers match." : `No ${FILTER_LABELS[filter].toLowerCase()} customers.`;
+}
