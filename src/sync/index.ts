@@ -67,7 +67,6 @@ export interface RunSyncOptions {
   workItem?: { claim: ItemClaim; deadline: number; maxPages?: number };
 }
 
-
 interface ConnectorCheckpoint {
   /** Highest account row version seen by the last accounts phase. */
   accountsVersion?: string;

@@ -4,7 +4,7 @@
  * of the run row by an item first checks, under the row's ETag, that this delivery still holds the step.
  * A delivery that lost its claim stops before writing the row again; its data writes were idempotent upserts.
  */
-import { DataverseConcurrencyError, type DataverseClient } from "../dataverse";
+import { type DataverseClient,DataverseConcurrencyError } from "../dataverse";
 import type { CheckpointState, ItemClaim } from "./checkpoint";
 import { parseCheckpoint } from "./checkpoint";
 import { SyncError } from "./errors";
@@ -30,9 +30,7 @@ export class RunYield extends SyncError {
 }
 
 export function sameClaim(a: ItemClaim | undefined, b: ItemClaim | undefined): boolean {
-  return (
-    a !== undefined && b !== undefined && a.step === b.step && a.messageId === b.messageId && a.dequeueCount === b.dequeueCount
-  );
+  return a !== undefined && b !== undefined && a.step === b.step && a.messageId === b.messageId && a.dequeueCount === b.dequeueCount;
 }
 
 export interface RunRowState {
@@ -43,11 +41,9 @@ export interface RunRowState {
 
 /** The run row's status and checkpoint with its ETag (undefined when the row is gone). */
 export async function readRunState(dv: DataverseClient, runId: string): Promise<RunRowState | undefined> {
-  const row = await dv.tryRetrieve<{ "@odata.etag"?: string; w365_status?: string; w365_checkpoint?: string | null }>(
-    SETS.syncRun,
-    runId,
-    { select: ["w365_status", "w365_checkpoint"] },
-  );
+  const row = await dv.tryRetrieve<{ "@odata.etag"?: string; w365_status?: string; w365_checkpoint?: string | null }>(SETS.syncRun, runId, {
+    select: ["w365_status", "w365_checkpoint"],
+  });
   if (!row) return undefined;
   return { etag: row["@odata.etag"] ?? "*", status: row.w365_status, checkpoint: parseCheckpoint(row.w365_checkpoint) };
 }

@@ -17,9 +17,9 @@
  * idempotent upserts guarded by content hashes, so work repeated after a takeover changes no row twice.
  * Small syncs finish inside the first item: no extra message, two extra requests (the claim).
  */
-import { systemClock } from "../shared/clock";
 import { DataverseConcurrencyError } from "../dataverse";
-import { type CheckpointState, type ItemClaim, initialState } from "./checkpoint";
+import { systemClock } from "../shared/clock";
+import { type CheckpointState, initialState,type ItemClaim } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
 import { readRunState } from "./itemClaim";
@@ -86,8 +86,7 @@ export function decideDelivery(
 }
 
 export type WorkItemOutcome =
-  | { outcome: "ran"; summary: SyncRunSummary; next?: SyncWorkItem }
-  | { outcome: "skipped"; reason: string; next?: SyncWorkItem };
+  { outcome: "ran"; summary: SyncRunSummary; next?: SyncWorkItem } | { outcome: "skipped"; reason: string; next?: SyncWorkItem };
 
 function nextItem(item: SyncWorkItem, step: number, summary?: SyncRunSummary): SyncWorkItem {
   const c = summary?.continuation;
@@ -116,7 +115,11 @@ export async function runSyncWorkItem(
     const decision = decideDelivery(row, step, delivery);
     if (decision.action === "skip") return { outcome: "skipped", reason: decision.reason };
     if (decision.action === "repeat-hand-off")
-      return { outcome: "skipped", reason: `step ${step} handed off already; its next item is enqueued again`, next: nextItem(item, decision.step) };
+      return {
+        outcome: "skipped",
+        reason: `step ${step} handed off already; its next item is enqueued again`,
+        next: nextItem(item, decision.step),
+      };
     const checkpoint = { ...(row!.checkpoint ?? initialState(item.kind, clock.now())), item: decision.claim };
     try {
       await deps.dataverse.update(SETS.syncRun, item.runId, { w365_checkpoint: JSON.stringify(checkpoint) }, { ifMatch: row!.etag });
