@@ -65,6 +65,7 @@ export function createSyncWorker(runtime: SyncWorkerRuntime) {
         else
           log.info("sync work item finished", {
             runId: item.runId,
+            step: item.step ?? 0,
             status: result.summary.status,
             detail: result.summary.message,
             next: result.next?.step,

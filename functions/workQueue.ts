@@ -241,7 +241,11 @@ export class InProcessWorkQueue implements WorkQueue {
       this.faults.duplicated++;
       item.dequeueCount++;
       const copy: DeliveryInfo = { id: item.id, dequeueCount: item.dequeueCount, message: JSON.parse(item.body) };
-      const run = this.invoke(copy).catch(() => undefined);
+      // Its output is written when it succeeds, like any invocation's; a failed copy is not retried (the original is).
+      const run = this.invoke(copy).then(
+        (out) => this.commit(out),
+        () => undefined,
+      );
       this.zombies.add(run);
       void run.finally(() => {
         this.zombies.delete(run);
@@ -296,11 +300,15 @@ export class InProcessWorkQueue implements WorkQueue {
     return output.messages;
   }
 
+  private async commit(messages: WorkMessage[]): Promise<void> {
+    for (const m of messages) if (!this.closed) await this.enqueue(m);
+  }
+
   private async process(item: QueuedMessage, delivery: DeliveryInfo): Promise<void> {
     try {
       const out = await this.invoke(delivery);
       this.processedCount++;
-      for (const m of out) if (!this.closed) await this.enqueue(m);
+      await this.commit(out);
     } catch (error) {
       const max = this.options.maxDequeueCount ?? MAX_DEQUEUE_COUNT;
       if (item.dequeueCount >= max || this.closed) {
