@@ -235,22 +235,23 @@ export class InProcessWorkQueue implements WorkQueue {
   private dispatch(item: QueuedMessage): void {
     item.dequeueCount++;
     this.running++;
-    const delivery: DeliveryInfo = { id: item.id, dequeueCount: item.dequeueCount, message: JSON.parse(item.body) };
+    let delivery: DeliveryInfo = { id: item.id, dequeueCount: item.dequeueCount, message: JSON.parse(item.body) };
     if (this.options.duplicate?.(delivery)) {
-      // The same message handed to a second instance at once (its lease lapsed while the first still runs).
+      // The message is handed to a second instance while the first still runs (its lease lapsed). Storage
+      // honours only the newest pop receipt: the older delivery can no longer delete or release the message,
+      // but its queue output is written if it succeeds. The newer delivery decides the message's fate.
       this.faults.duplicated++;
-      item.dequeueCount++;
-      const copy: DeliveryInfo = { id: item.id, dequeueCount: item.dequeueCount, message: JSON.parse(item.body) };
-      // Its output is written when it succeeds, like any invocation's; a failed copy is not retried (the original is).
-      const run = this.invoke(copy).then(
+      const older = this.invoke(delivery).then(
         (out) => this.commit(out),
         () => undefined,
       );
-      this.zombies.add(run);
-      void run.finally(() => {
-        this.zombies.delete(run);
+      this.zombies.add(older);
+      void older.finally(() => {
+        this.zombies.delete(older);
         this.notifyIfIdle();
       });
+      item.dequeueCount++;
+      delivery = { id: item.id, dequeueCount: item.dequeueCount, message: JSON.parse(item.body) };
     }
     void this.process(item, delivery).finally(() => {
       this.running--;
