@@ -29,6 +29,11 @@ export interface BenchArgs {
   throttleLimits: ThrottleLimits;
   /** The stand-ins' latency model (--latency cloud, --latency-set overrides); absent = off. Results go to cloud.json / cloud.md. */
   latency?: LatencyModel;
+  /**
+   * --work-items: run each sync as the functions app does, as work items of at most this budget (ms) each
+   * (src/sync/workItems.ts), one after the other; the results then give the number of items and the longest.
+   */
+  itemBudgetMs?: number;
   help: boolean;
 }
 
@@ -50,6 +55,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --latency off|cloud               the stand-ins' latency model (sandbox/latency.ts); cloud writes cloud.json and
                                     cloud.md with each run's lower bound (bench/bound.ts) instead of latest.*
   --latency-set K=V[,K=V]           override model figures, e.g. dataverse.writeRowMs=2,ion.maxConcurrent=4
+  --work-items                      run each sync as the functions app does: work items handed from one to the next
+                                    (src/sync/workItems.ts); reports the items and the longest single invocation
+  --item-budget-seconds N           with --work-items: one item's budget (default 120, the functions app's default)
   -h, --help                        this text
 `;
 
@@ -109,6 +117,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       }
       case "--out":
         out.outDir = value();
+        break;
+      case "--work-items":
+        out.itemBudgetMs ??= 120_000;
+        break;
+      case "--item-budget-seconds":
+        out.itemBudgetMs = wholeNumber(name, value(), 1) * 1000;
         break;
       case "--sync-heap-mb":
         out.syncHeapMb = wholeNumber(name, value(), 64);

@@ -178,6 +178,8 @@ interface World {
   tmp: string;
   /** Node options of the sync process. */
   execArgv: string[];
+  /** --work-items: each item's budget. */
+  itemBudgetMs?: number;
   /** Bearer token for the bare reader's Ion reads ("Request New Credentials" in the portal). */
   ionAccessToken: string;
   /** The stand-ins' latency model, when on. */
@@ -264,6 +266,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
       accounts: accounts.length,
       tmp,
       execArgv: childExecArgv(args.syncHeapMb),
+      ...(args.itemBudgetMs ? { itemBudgetMs: args.itemBudgetMs } : {}),
       ionAccessToken: (await ion.control.issuePortalCredentials()).accessToken,
       ...(args.latency ? { latency: args.latency } : {}),
     },
@@ -312,7 +315,14 @@ async function measureRun(
   const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
   writeFileSync(opsFile, "");
   const { result: child, processMs } = await runChildProcess(
-    { dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile },
+    {
+      dataverseUrl: emulator.url,
+      dataverseToken: emulator.integrationToken,
+      connectionId: world.connectionId,
+      kinds: ["all"],
+      opsFile,
+      ...(world.itemBudgetMs ? { itemBudgetMs: world.itemBudgetMs } : {}),
+    },
     world.execArgv,
   );
   // Webhook steps the run's writes fired (the functions app handles them, as in production).
@@ -394,6 +404,7 @@ async function measureRun(
     loaderMs: loader.ms,
     peakRssMb: child.peakRssMb,
     memory: child.memory,
+    ...(child.runs[0]?.workItems ? { workItems: child.runs[0].workItems } : {}),
     throttled: child.dataverse.throttled + child.ion.throttled,
     status,
     recordingMs: child.recordingMs,
