@@ -237,7 +237,8 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   if (bad && !bad.ok) throw new Error(`seeding accounts failed: ${bad.error.message}`);
   const connection = (name: string, withCredentials: boolean) => ({
     w365_name: name,
-    w365_ionaccountid: ion.accountId,
+    // The Ion Account ID is a key of the connector table: the loader's connector (never synced) takes its own.
+    w365_ionaccountid: withCredentials ? ion.accountId : `${ion.accountId}-loader`,
     w365_ionbaseurl: ion.url,
     ...(withCredentials
       ? { w365_refreshtoken: ion.credentials.refreshToken, w365_apikey: ion.credentials.apiKey, w365_apisecret: ion.credentials.apiSecret }
