@@ -34,7 +34,7 @@ export interface SyncWorkerRuntime {
   /** Where the next work item goes (the output binding in Azure); without it a run is never split. */
   queueFor?: (context: InvocationContext) => WorkQueue;
   /** The work item's budget (SYNC_ITEM_BUDGET_SECONDS, SYNC_ITEM_MAX_PAGES); default 120 s. */
-  config?: { itemBudget?: ItemBudget };
+  config?: { itemBudget?: ItemBudget; staleRunMinutes?: number };
 }
 
 export function createSyncWorker(runtime: SyncWorkerRuntime) {
@@ -58,6 +58,8 @@ export function createSyncWorker(runtime: SyncWorkerRuntime) {
           { messageId: messageIdOf(context), dequeueCount },
           // Without a queue to hand off to, the item runs the whole sync.
           queue ? runtime.config?.itemBudget : { ms: Number.POSITIVE_INFINITY },
+          // A run of the same kind whose chain of items broke is continued by the next one queued.
+          runtime.config?.staleRunMinutes ? { staleRunMs: runtime.config.staleRunMinutes * 60_000 } : {},
         );
         if (result.next && queue) await queue.enqueue({ type: "sync", ...result.next });
         if (result.outcome === "skipped")

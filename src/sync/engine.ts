@@ -22,7 +22,7 @@ export interface Engine {
   startQueuedRun(o: SyncRequest): Promise<{ runId: string }>;
   runSync(o: RunSyncOptions): Promise<SyncRunSummary>;
   /** One work item of a run split across invocations; returns the next item to enqueue, if any (./workItems.ts). */
-  runSyncWorkItem(item: SyncWorkItem, delivery: Delivery, budget?: ItemBudget): Promise<WorkItemOutcome>;
+  runSyncWorkItem(item: SyncWorkItem, delivery: Delivery, budget?: ItemBudget, o?: { staleRunMs?: number }): Promise<WorkItemOutcome>;
   /** A work item reached the poison queue: marks its run failed unless the run moved on. */
   recordPoisonedItem(item: SyncWorkItem, o?: { attempts?: number }): Promise<boolean>;
   mapProviderAccount(o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult>;
@@ -38,7 +38,7 @@ export function bindEngine(deps: SyncDeps): Engine {
     runVerify: (o) => runVerify(deps, o),
     startQueuedRun: (o) => startQueuedRun(deps, o),
     runSync: (o) => runSync(deps, o),
-    runSyncWorkItem: (item, delivery, budget) => runSyncWorkItem(deps, item, delivery, budget),
+    runSyncWorkItem: (item, delivery, budget, o) => runSyncWorkItem(deps, item, delivery, budget, o),
     recordPoisonedItem: (item, o) => recordPoisonedItem(deps, item, o),
     mapProviderAccount: (o) => mapProviderAccount(deps, o),
     runOutboundForSubscription: (o) => runOutboundForSubscription(deps, o),

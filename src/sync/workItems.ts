@@ -19,10 +19,12 @@
  */
 import { DataverseConcurrencyError } from "../dataverse";
 import { systemClock } from "../shared/clock";
-import { type CheckpointState, initialState,type ItemClaim } from "./checkpoint";
+import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
 import { readRunState } from "./itemClaim";
+import { staleRunsFilter } from "./prefetch";
+import { pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
 import { SETS } from "./schema";
 import type { SyncRunSummary } from "./types";
 import type { SyncRequest } from "./vocabulary";
@@ -107,9 +109,12 @@ export async function runSyncWorkItem(
   item: SyncWorkItem,
   delivery: Delivery,
   budget: ItemBudget = DEFAULT_ITEM_BUDGET,
+  o: { staleRunMs?: number } = {},
 ): Promise<WorkItemOutcome> {
   const step = item.step ?? 0;
   const clock = deps.clock ?? systemClock;
+  let takenOver: CheckpointState | undefined;
+  let lookedForStaleRun = false;
   for (let attempt = 0; ; attempt++) {
     const row = await readRunState(deps.dataverse, item.runId);
     const decision = decideDelivery(row, step, delivery);
@@ -120,7 +125,14 @@ export async function runSyncWorkItem(
         reason: `step ${step} handed off already; its next item is enqueued again`,
         next: nextItem(item, decision.step),
       };
-    const checkpoint = { ...(row!.checkpoint ?? initialState(item.kind, clock.now())), item: decision.claim };
+    // The first item of a fresh run continues a run of the same kind whose worker stopped (its chain of
+    // items broke: a message lost or poisoned past its run, an instance gone for good), from its checkpoint.
+    if (step === 0 && !hasProgress(row!.checkpoint) && !item.dryRun && !item.providerAccountId && !lookedForStaleRun) {
+      lookedForStaleRun = true;
+      takenOver = await takeOverStaleRun(deps, item, o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
+    }
+    const base = takenOver ?? row!.checkpoint ?? initialState(item.kind, clock.now());
+    const checkpoint = { ...base, item: decision.claim };
     try {
       await deps.dataverse.update(SETS.syncRun, item.runId, { w365_checkpoint: JSON.stringify(checkpoint) }, { ifMatch: row!.etag });
     } catch (error) {
@@ -128,7 +140,7 @@ export async function runSyncWorkItem(
       if (error instanceof DataverseConcurrencyError && attempt < 3) continue;
       throw error;
     }
-    const o: RunSyncOptions = {
+    const options: RunSyncOptions = {
       connectionId: item.connectionId,
       kind: item.kind,
       trigger: item.trigger,
@@ -147,11 +159,54 @@ export async function runSyncWorkItem(
             },
           }),
     };
-    const summary = await runSync(deps, o);
+    const summary = await runSync(deps, options);
     if (summary.status === "running" && summary.continuation)
       return { outcome: "ran", summary, next: nextItem(item, summary.continuation.step, summary) };
     return { outcome: "ran", summary };
   }
+}
+
+function hasProgress(cp: CheckpointState | undefined): boolean {
+  return cp !== undefined && (cp.done.length > 0 || cp.current !== undefined);
+}
+
+/**
+ * A run of the same connector and kind still "running" whose heartbeat is older than `staleMs`: marked as
+ * taken over (If-Match, so a run that is alive after all keeps its row), and its checkpoint returned for the new run.
+ */
+async function takeOverStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: number): Promise<CheckpointState | undefined> {
+  const clock = deps.clock ?? systemClock;
+  const rows = await deps.dataverse.queryAll<RunRow>(SETS.syncRun, {
+    select: RUN_COLUMNS,
+    filter: staleRunsFilter(item.connectionId, item.kind),
+  });
+  const stale = pickStaleRun(
+    rows.filter((r) => r.w365_syncrunid.toLowerCase() !== item.runId.toLowerCase()),
+    clock.now(),
+    staleMs,
+  );
+  if (!stale) return undefined;
+  const state = await readRunState(deps.dataverse, stale.w365_syncrunid);
+  if (!state?.checkpoint || !hasProgress(state.checkpoint)) return undefined;
+  const message = `This run stopped (its worker no longer answered); run ${item.runId} continued it from its checkpoint.`;
+  try {
+    await deps.dataverse.update(
+      SETS.syncRun,
+      stale.w365_syncrunid,
+      {
+        w365_status: "failed",
+        w365_finishedon: new Date(clock.now()).toISOString(),
+        w365_message: message,
+        w365_progress: `failed: ${message}`.slice(0, 400),
+      },
+      { ifMatch: state.etag },
+    );
+  } catch (error) {
+    if (error instanceof DataverseConcurrencyError) return undefined;
+    throw error;
+  }
+  deps.logger?.warn("took over a run whose worker stopped", { runId: item.runId, from: stale.w365_syncrunid });
+  return { ...state.checkpoint, updatedAt: clock.now() };
 }
 
 /**

@@ -8,8 +8,8 @@
  * - A duplicate delivery of an item does the work once: the copy finds the step held and completes.
  * - An item that fails maxDequeueCount times goes to the poison queue, and its run shows it failed.
  */
-import { bindEngine } from "../../../src/sync/engine";
 import { ConnectorError } from "../../../src/shared/errors";
+import { bindEngine } from "../../../src/sync/engine";
 import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../../support/functionsWorld";
 
 const CUSTOMERS = 40;
