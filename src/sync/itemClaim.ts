@@ -4,7 +4,7 @@
  * of the run row by an item first checks, under the row's ETag, that this delivery still holds the step.
  * A delivery that lost its claim stops before writing the row again; its data writes were idempotent upserts.
  */
-import { type DataverseClient,DataverseConcurrencyError } from "../dataverse";
+import { type DataverseClient, DataverseConcurrencyError } from "../dataverse";
 import type { CheckpointState, ItemClaim } from "./checkpoint";
 import { parseCheckpoint } from "./checkpoint";
 import { SyncError } from "./errors";

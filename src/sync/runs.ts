@@ -2,7 +2,7 @@
  * The w365_syncrun row of one verify or sync: created at start (or a queued/interrupted row continued),
  * progress and checkpoint written during the run (throttled), counts, status and report at the end.
  */
-import { type BatchOperation, type BatchResult, type DataverseClient,DataverseConcurrencyError } from "../dataverse";
+import { type BatchOperation, type BatchResult, type DataverseClient, DataverseConcurrencyError } from "../dataverse";
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
 import { CheckpointEvent, CheckpointState, initialState, ItemClaim, nextState, parseCheckpoint, Phase } from "./checkpoint";
