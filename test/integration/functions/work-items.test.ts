@@ -215,4 +215,42 @@ describe("a sync split into work items through the local functions host", () => 
       await world.close();
     }
   }, 120_000);
+
+  it("continues a run whose chain of items broke from its checkpoint when the next run of its kind starts", async () => {
+    const world = await startFunctionsWorld({ customers: 4, subscriptionsPerCustomer: 1 });
+    try {
+      const connectionId = await createConnection(world);
+      await world.idle();
+      // A run whose worker stopped for good an hour ago, with its accounts phase done.
+      const hourAgo = Date.now() - 3_600_000;
+      const staleId = await world.dv.create("w365_syncruns", {
+        w365_name: "all (stopped)",
+        "w365_connection@odata.bind": `/w365_providerconnections(${connectionId})`,
+        w365_kind: "all",
+        w365_trigger: "schedule",
+        w365_status: "running",
+        w365_dryrun: false,
+        w365_startedon: new Date(hourAgo).toISOString(),
+        w365_checkpoint: JSON.stringify({
+          version: 1,
+          phases: ["accounts", "subscriptions", "outbound"],
+          done: ["accounts"],
+          pagesDone: 0,
+          counts: { created: 4 },
+          updatedAt: hourAgo,
+          item: { step: 3, messageId: "lost", dequeueCount: 1 },
+        }),
+      });
+      const runId = await queueSync(world, connectionId);
+      const stale = await runStatus(world, staleId);
+      expect(stale.w365_status).toBe("failed");
+      expect(String(stale.w365_message)).toContain(runId);
+      const run = await runStatus(world, runId);
+      expect(run.w365_status).toBe("succeeded");
+      // The new run went on from the old one's checkpoint: its accounts phase was not run again.
+      expect(await rows(world.dv, "w365_provideraccounts")).toHaveLength(0);
+    } finally {
+      await world.close();
+    }
+  }, 120_000);
 });
