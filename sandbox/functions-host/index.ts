@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 
 import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
 
-import { loadConfig } from "../../functions/config";
+import { loadConfig, SYNC_QUEUE_NAME } from "../../functions/config";
 import { createWebhookHandler } from "../../functions/dataverseWebhook";
 import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
 import { createScheduledSync } from "../../functions/scheduledSync";
@@ -28,6 +28,7 @@ import { ensureError, ValidationError } from "../../src/shared/errors";
 import { createLogger, type Logger } from "../../src/shared/logger";
 import { redact, registerSecret } from "../../src/shared/redact";
 import { WEBHOOK_PATH } from "../../src/solution/contract";
+import { StorageQueueTrigger } from "./storageQueue";
 
 export type TimerName = "scheduledSync" | "tokenKeepAlive";
 
@@ -55,6 +56,12 @@ export interface FunctionsHostOptions {
     killAfterMs?: (delivery: DeliveryInfo) => number | undefined;
     duplicate?: (delivery: DeliveryInfo) => boolean;
   };
+  /**
+   * Run the worker from a real Azure Storage queue (Azurite, or an account) through @azure/storage-queue
+   * instead of the in-process queue: the same protocol as Azure (pop receipts, visibility, dequeue counts).
+   * Fault injection (queue.killAfterMs, queue.duplicate) applies to the in-process queue only.
+   */
+  storageQueue?: { connectionString: string; queueName?: string; visibilityTimeoutSeconds?: number; pollMs?: number };
   /** Overrides for tests (e.g. an engine wrapper counting calls). */
   runtime?: Pick<RuntimeOptions, "engine" | "dataverse" | "sync">;
 }
@@ -63,7 +70,7 @@ export interface FunctionsHost {
   url: string;
   key: string;
   runtime: FunctionsRuntime;
-  queue: InProcessWorkQueue;
+  queue: InProcessWorkQueue | StorageQueueTrigger;
   /** Runs a timer function now, as the Azure host does on its schedule; resolves with its result. */
   runTimer(name: TimerName): Promise<unknown>;
   /** Resolves when no webhook is being handled and the work queue is empty. */
@@ -157,19 +164,38 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   // worker is bound once the runtime exists.
   const bound: { worker?: ReturnType<typeof createSyncWorker>; poison?: ReturnType<typeof createSyncPoison> } = {};
   const q = options.queue ?? {};
-  const workQueue = new InProcessWorkQueue((message, context) => (bound.worker as ReturnType<typeof createSyncWorker>)(message, context), {
-    ...(options.workerConcurrency !== undefined
-      ? { concurrency: options.workerConcurrency }
-      : { batchSize: q.batchSize ?? QUEUE_BATCH_SIZE, newBatchThreshold: q.newBatchThreshold ?? QUEUE_NEW_BATCH_THRESHOLD }),
-    ...(q.maxDequeueCount !== undefined ? { maxDequeueCount: q.maxDequeueCount } : {}),
-    ...(q.killAfterMs ? { killAfterMs: q.killAfterMs } : {}),
-    ...(q.duplicate ? { duplicate: q.duplicate } : {}),
-    logger,
-    ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
-    // The queue trigger's metadata: the message id is the same for every delivery of one message.
-    createContext: (_message, delivery) => contextFor("syncWorker", logger, { id: delivery.id, dequeueCount: delivery.dequeueCount }),
-    onPoison: (message) => (bound.poison as ReturnType<typeof createSyncPoison>)(message, contextFor("syncPoison", logger)),
-  });
+  const worker = (message: unknown, context: InvocationContext) => (bound.worker as ReturnType<typeof createSyncWorker>)(message, context);
+  // The queue trigger's metadata: the message id is the same for every delivery of one message.
+  const createContext = (_message: unknown, delivery: DeliveryInfo) =>
+    contextFor("syncWorker", logger, { id: delivery.id, dequeueCount: delivery.dequeueCount });
+  const onPoison = (message: unknown) => (bound.poison as ReturnType<typeof createSyncPoison>)(message, contextFor("syncPoison", logger));
+  const workQueue: InProcessWorkQueue | StorageQueueTrigger = options.storageQueue
+    ? new StorageQueueTrigger(worker, {
+        connectionString: options.storageQueue.connectionString,
+        queueName: options.storageQueue.queueName ?? SYNC_QUEUE_NAME,
+        batchSize: q.batchSize ?? QUEUE_BATCH_SIZE,
+        newBatchThreshold: q.newBatchThreshold ?? QUEUE_NEW_BATCH_THRESHOLD,
+        ...(q.maxDequeueCount !== undefined ? { maxDequeueCount: q.maxDequeueCount } : {}),
+        ...(options.storageQueue.visibilityTimeoutSeconds !== undefined
+          ? { visibilityTimeoutSeconds: options.storageQueue.visibilityTimeoutSeconds }
+          : {}),
+        ...(options.storageQueue.pollMs !== undefined ? { pollMs: options.storageQueue.pollMs } : {}),
+        logger,
+        createContext,
+        onPoison,
+      })
+    : new InProcessWorkQueue(worker, {
+        ...(options.workerConcurrency !== undefined
+          ? { concurrency: options.workerConcurrency }
+          : { batchSize: q.batchSize ?? QUEUE_BATCH_SIZE, newBatchThreshold: q.newBatchThreshold ?? QUEUE_NEW_BATCH_THRESHOLD }),
+        ...(q.maxDequeueCount !== undefined ? { maxDequeueCount: q.maxDequeueCount } : {}),
+        ...(q.killAfterMs ? { killAfterMs: q.killAfterMs } : {}),
+        ...(q.duplicate ? { duplicate: q.duplicate } : {}),
+        logger,
+        ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+        createContext,
+        onPoison,
+      });
   const runtime = createRuntime(config, {
     logger,
     clock,
@@ -179,6 +205,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   });
   bound.worker = createSyncWorker(runtime);
   bound.poison = createSyncPoison(runtime);
+  if (workQueue instanceof StorageQueueTrigger) await workQueue.start();
   const webhook = createWebhookHandler(runtime);
   const timers: Record<TimerName, { schedule: string; run: (t: Timer, c: InvocationContext) => Promise<unknown> }> = {
     scheduledSync: { schedule: config.syncSchedule, run: createScheduledSync(runtime) },

@@ -31,7 +31,7 @@ export async function startFunctionsWorld(
     subscriptionsPerCustomer?: number;
     seed?: number;
     /** Host options on top of the world's (settings, queue faults, Ion page sizes...). */
-    host?: Pick<FunctionsHostOptions, "settings" | "queue" | "runtime">;
+    host?: Pick<FunctionsHostOptions, "settings" | "queue" | "runtime" | "storageQueue">;
   } = {},
 ): Promise<FunctionsWorld> {
   const ion = await startIonSimulator({
@@ -51,6 +51,7 @@ export async function startFunctionsWorld(
     retryDelayMs: () => 5,
     ...(o.host?.settings ? { settings: o.host.settings } : {}),
     ...(o.host?.queue ? { queue: o.host.queue } : {}),
+    ...(o.host?.storageQueue ? { storageQueue: o.host.storageQueue } : {}),
     runtime: { ...o.host?.runtime, sync: { sleep: () => new Promise((r) => setTimeout(r, 5)), ...o.host?.runtime?.sync } },
   });
   emu.setEnvironmentVariable("w365_FunctionsBaseUrl", host.url);

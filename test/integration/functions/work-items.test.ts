@@ -10,6 +10,7 @@
  */
 import { ConnectorError } from "../../../src/shared/errors";
 import { bindEngine } from "../../../src/sync/engine";
+import { startAzuriteQueue } from "../../support/azurite";
 import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../../support/functionsWorld";
 
 const CUSTOMERS = 40;
@@ -253,4 +254,44 @@ describe("a sync split into work items through the local functions host", () => 
       await world.close();
     }
   }, 120_000);
+
+  it("runs the split sync through a real storage queue (Azurite): same rows as an uninterrupted run", async () => {
+    const azurite = await startAzuriteQueue();
+    let failed = 0;
+    const world = await startFunctionsWorld({
+      customers: CUSTOMERS,
+      subscriptionsPerCustomer: SUBS_PER_CUSTOMER,
+      host: {
+        settings: { SYNC_ITEM_MAX_PAGES: "2" },
+        // One step of each run fails on its first delivery: the message comes back after its visibility timeout.
+        runtime: {
+          sync: { ion: SMALL_PAGES },
+          engine: (deps) => {
+            const engine = bindEngine(deps);
+            return {
+              ...engine,
+              runSyncWorkItem: async (item, delivery, budget, o) => {
+                if ((item.step ?? 0) === 3 && delivery.dequeueCount === 1) {
+                  failed++;
+                  throw new ConnectorError("DATAVERSE_UNAVAILABLE", "Dataverse is unavailable.", { retryable: true });
+                }
+                return engine.runSyncWorkItem(item, delivery, budget, o);
+              },
+            };
+          },
+        },
+        storageQueue: { connectionString: azurite.connectionString, visibilityTimeoutSeconds: 1, pollMs: 50 },
+      },
+    });
+    try {
+      const runs = await syncScript(world);
+      for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
+      expect(await snapshot(world)).toStrictEqual(baseline);
+      expect(failed).toBe(2);
+      expect(itemLogs(world, "sync work item finished").length).toBeGreaterThan(10);
+    } finally {
+      await world.close();
+      await azurite.close();
+    }
+  }, 300_000);
 });
