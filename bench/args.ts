@@ -36,6 +36,11 @@ export interface BenchArgs {
   workerConcurrency: number;
   /** Many connectors: connectors throttled by Ion, and as many by Dataverse. */
   throttleConnectors: number;
+  /**
+   * --work-items: run each sync as the functions app does, as work items of at most this budget (ms) each
+   * (src/sync/workItems.ts), one after the other; the results then give the number of items and the longest.
+   */
+  itemBudgetMs?: number;
   help: boolean;
 }
 
@@ -62,6 +67,9 @@ export const USAGE = `Usage: npm run bench -- [options]
                                     writes connectors.json and connectors.md (200 with --latency cloud: the full run)
   --worker-concurrency N            many connectors: queued runs at a time (default ${DEFAULT_WORKER_CONCURRENCY}, host.json per instance)
   --throttle-connectors K           many connectors: K connectors throttled by Ion and K by Dataverse (default 2)
+  --work-items                      run each sync as the functions app does: work items handed from one to the next
+                                    (src/sync/workItems.ts); reports the items and the longest single invocation
+  --item-budget-seconds N           with --work-items: one item's budget (default 120, the functions app's default)
   -h, --help                        this text
 `;
 
@@ -137,6 +145,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       }
       case "--out":
         out.outDir = value();
+        break;
+      case "--work-items":
+        out.itemBudgetMs ??= 120_000;
+        break;
+      case "--item-budget-seconds":
+        out.itemBudgetMs = wholeNumber(name, value(), 1) * 1000;
         break;
       case "--sync-heap-mb":
         out.syncHeapMb = wholeNumber(name, value(), 64);

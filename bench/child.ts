@@ -12,7 +12,9 @@ import { type BatchOperation, type BatchOptions, type BatchResult, DataverseClie
 import { ensureError } from "../src/shared/errors";
 import { tuneHeapGrowth } from "../src/shared/heap";
 import { silentLogger } from "../src/shared/logger";
-import { runSync, SETS, type SyncKind } from "../src/sync";
+import { runSync, SETS, type SyncDeps, type SyncKind, type SyncRunSummary } from "../src/sync";
+import { startQueuedRun } from "../src/sync/index";
+import { runSyncWorkItem, type SyncWorkItem } from "../src/sync/workItems";
 
 /** The tables whose rows are the sync's data (everything else it writes is bookkeeping). */
 export const DATA_SETS = new Set<string>([SETS.providerAccount, SETS.providerSubscription]);
@@ -24,6 +26,8 @@ export interface ChildRequest {
   kinds: SyncKind[];
   /** JSON-lines file the data writes are appended to ({entitySet, key, body} per line). */
   opsFile: string;
+  /** Run each sync as work items of this budget (ms), as the functions app does; absent = one runSync. */
+  itemBudgetMs?: number;
 }
 
 export interface RecordedOp {
@@ -42,6 +46,8 @@ export interface ChildRunSummary {
   counts: Record<string, number>;
   phases: unknown;
   message: string;
+  /** With work items: how many ran and the longest single one (ms), as the functions app would invoke them. */
+  workItems?: { count: number; longestMs: number; budgetMs: number };
 }
 
 export interface ChildResult {
@@ -203,20 +209,43 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   let error: string | undefined;
   try {
     for (const kind of req.kinds) {
-      const s = await runSync(
-        {
-          dataverse: client,
-          logger: silentLogger,
-          ionHttpHooks: {
-            onRequest: (info) => {
-              ion.requests++;
-              add(ion.byEndpoint, info.endpoint);
-              if (info.status === 429) ion.throttled++;
-            },
+      const deps: SyncDeps = {
+        dataverse: client,
+        logger: silentLogger,
+        ionHttpHooks: {
+          onRequest: (info) => {
+            ion.requests++;
+            add(ion.byEndpoint, info.endpoint);
+            if (info.status === 429) ion.throttled++;
           },
         },
-        { connectionId: req.connectionId, kind, trigger: "cli" },
-      );
+      };
+      let s: SyncRunSummary;
+      let workItems: ChildRunSummary["workItems"];
+      if (req.itemBudgetMs) {
+        // The functions app's path: a queued run, then one item after the other, each handing off to the next.
+        const { runId } = await startQueuedRun(deps, { connectionId: req.connectionId, kind, trigger: "cli" });
+        let item: SyncWorkItem | undefined = { runId, connectionId: req.connectionId, kind, trigger: "cli", step: 0 };
+        let last: SyncRunSummary | undefined;
+        workItems = { count: 0, longestMs: 0, budgetMs: req.itemBudgetMs };
+        while (item) {
+          const t0 = performance.now();
+          const out = await runSyncWorkItem(
+            deps,
+            item,
+            { messageId: `bench-${runId}-${item.step ?? 0}`, dequeueCount: 1 },
+            { ms: req.itemBudgetMs },
+          );
+          workItems.count++;
+          workItems.longestMs = Math.max(workItems.longestMs, Math.round(performance.now() - t0));
+          if (out.outcome === "ran") last = out.summary;
+          item = out.next;
+        }
+        if (!last) throw new Error(`run ${runId}: no work item ran`);
+        s = last;
+      } else {
+        s = await runSync(deps, { connectionId: req.connectionId, kind, trigger: "cli" });
+      }
       const report = s.report as { phases?: unknown } | undefined;
       runs.push({
         kind,
@@ -228,6 +257,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
         counts: s.counts,
         phases: report?.phases,
         message: s.message,
+        ...(workItems ? { workItems } : {}),
       });
     }
   } catch (e) {

@@ -33,6 +33,8 @@ export interface LatencyRun {
 
 /** One measured run. The first eight keys after wallMs are the contract's; the rest explain them. */
 export interface RunResult {
+  /** With --work-items: the items the run took, the longest single one (ms) and each one's budget. */
+  workItems?: { count: number; longestMs: number; budgetMs: number };
   wallMs: number;
   ionRequests: number;
   dataverseRequests: number;
@@ -266,6 +268,13 @@ export function renderMarkdown(results: BenchResults): string {
     ["webhooks set off", (r) => fmt(r.webhooks.sent)],
     ["peak RSS MB", (r) => String(r.peakRssMb)],
     ["status", (r) => r.status],
+    ...(Object.values(runs).some((r) => r.workItems)
+      ? ([
+          ["work items (invocations)", (r) => (r.workItems ? fmt(r.workItems.count) : "n/a")],
+          ["longest invocation ms", (r) => (r.workItems ? fmt(r.workItems.longestMs) : "n/a")],
+          ["item budget ms", (r) => (r.workItems ? fmt(r.workItems.budgetMs) : "n/a")],
+        ] as [string, (r: RunResult) => string][])
+      : []),
   ];
   // Under the latency model the loader and the reader are not run: their columns would only show zeros.
   const shown = scenario.latency ? cols.filter(([label]) => !/loader|reader/.test(label)) : cols;

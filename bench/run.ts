@@ -179,6 +179,8 @@ interface World {
   tmp: string;
   /** Node options of the sync process. */
   execArgv: string[];
+  /** --work-items: each item's budget. */
+  itemBudgetMs?: number;
   /** Bearer token for the bare reader's Ion reads ("Request New Credentials" in the portal). */
   ionAccessToken: string;
   /** The stand-ins' latency model, when on. */
@@ -236,7 +238,8 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   if (bad && !bad.ok) throw new Error(`seeding accounts failed: ${bad.error.message}`);
   const connection = (name: string, withCredentials: boolean) => ({
     w365_name: name,
-    w365_ionaccountid: ion.accountId,
+    // The Ion Account ID is a key of the connector table: the loader's connector (never synced) takes its own.
+    w365_ionaccountid: withCredentials ? ion.accountId : `${ion.accountId}-loader`,
     w365_ionbaseurl: ion.url,
     ...(withCredentials
       ? { w365_refreshtoken: ion.credentials.refreshToken, w365_apikey: ion.credentials.apiKey, w365_apisecret: ion.credentials.apiSecret }
@@ -265,6 +268,7 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
       accounts: accounts.length,
       tmp,
       execArgv: childExecArgv(args.syncHeapMb),
+      ...(args.itemBudgetMs ? { itemBudgetMs: args.itemBudgetMs } : {}),
       ionAccessToken: (await ion.control.issuePortalCredentials()).accessToken,
       ...(args.latency ? { latency: args.latency } : {}),
     },
@@ -313,7 +317,14 @@ async function measureRun(
   const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
   writeFileSync(opsFile, "");
   const { result: child, processMs } = await runChildProcess(
-    { dataverseUrl: emulator.url, dataverseToken: emulator.integrationToken, connectionId: world.connectionId, kinds: ["all"], opsFile },
+    {
+      dataverseUrl: emulator.url,
+      dataverseToken: emulator.integrationToken,
+      connectionId: world.connectionId,
+      kinds: ["all"],
+      opsFile,
+      ...(world.itemBudgetMs ? { itemBudgetMs: world.itemBudgetMs } : {}),
+    },
     world.execArgv,
   );
   // Webhook steps the run's writes fired (the functions app handles them, as in production).
@@ -395,6 +406,7 @@ async function measureRun(
     loaderMs: loader.ms,
     peakRssMb: child.peakRssMb,
     memory: child.memory,
+    ...(child.runs[0]?.workItems ? { workItems: child.runs[0].workItems } : {}),
     throttled: child.dataverse.throttled + child.ion.throttled,
     status,
     recordingMs: child.recordingMs,

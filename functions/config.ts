@@ -16,6 +16,8 @@ export const DEFAULT_KEEPALIVE_SCHEDULE = "0 30 1 * * *";
 export const DEFAULT_STALE_SYNC_HOURS = 48;
 export const DEFAULT_STALE_RUN_MINUTES = 30;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** A sync work item stops at the first page boundary after this long (the Consumption plan's timeout is 5 minutes). */
+export const DEFAULT_ITEM_BUDGET_SECONDS = 120;
 export const DEFAULT_REPLAY_WINDOW_MINUTES = 24 * 60;
 export const SYNC_QUEUE_NAME = "streamone-sync";
 export const QUEUE_CONNECTION_SETTING = "AzureWebJobsStorage";
@@ -37,6 +39,8 @@ export interface FunctionsConfig {
   maxBodyBytes: number;
   replayWindowMinutes: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** One sync work item's budget: SYNC_ITEM_BUDGET_SECONDS, and SYNC_ITEM_MAX_PAGES (absent: no page limit). */
+  itemBudget: { ms: number; pages?: number };
   /**
    * DATAVERSE_REGISTER_WEBHOOK=true: the app ensures its webhook endpoint and steps in Dataverse itself
    * (at start-up and with each timer), so an import through the maker portal or a pipeline ends with
@@ -105,6 +109,8 @@ const settingsSchema = z.object({
   STALE_RUN_MINUTES: positiveNumber(DEFAULT_STALE_RUN_MINUTES),
   WEBHOOK_MAX_BODY_BYTES: positiveNumber(DEFAULT_MAX_BODY_BYTES),
   REPLAY_WINDOW_MINUTES: positiveNumber(DEFAULT_REPLAY_WINDOW_MINUTES),
+  SYNC_ITEM_BUDGET_SECONDS: positiveNumber(DEFAULT_ITEM_BUDGET_SECONDS),
+  SYNC_ITEM_MAX_PAGES: positiveNumber(Number.POSITIVE_INFINITY),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional().default("info"),
   DATAVERSE_REGISTER_WEBHOOK: z
     .enum(["true", "false", ""], { error: 'must be "true" or "false"' })
@@ -174,6 +180,10 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     maxBodyBytes: Math.floor(s.WEBHOOK_MAX_BODY_BYTES),
     replayWindowMinutes: s.REPLAY_WINDOW_MINUTES,
     logLevel: s.LOG_LEVEL,
+    itemBudget: {
+      ms: s.SYNC_ITEM_BUDGET_SECONDS * 1000,
+      ...(Number.isFinite(s.SYNC_ITEM_MAX_PAGES) ? { pages: Math.max(1, Math.floor(s.SYNC_ITEM_MAX_PAGES)) } : {}),
+    },
   };
   if (s.DATAVERSE_ORGANIZATION_ID) config.organizationId = s.DATAVERSE_ORGANIZATION_ID.toLowerCase();
   if (s.INTEGRATION_USER_ID) config.integrationUserId = s.INTEGRATION_USER_ID.toLowerCase();

@@ -12,9 +12,9 @@ import { QUEUE_CONNECTION_SETTING, readSettings, SYNC_QUEUE_NAME } from "./confi
 import { createWebhookHandler, errorResponse, WEBHOOK_ROUTE } from "./dataverseWebhook";
 import { createRuntime, type FunctionsRuntime } from "./runtime";
 import { createScheduledSync } from "./scheduledSync";
-import { createSyncWorker } from "./syncWorker";
+import { createSyncPoison, createSyncWorker } from "./syncWorker";
 import { createTokenKeepAlive } from "./tokenKeepAlive";
-import { syncQueueOutput } from "./workQueue";
+import { SYNC_POISON_QUEUE_NAME, syncQueueOutput } from "./workQueue";
 
 // A sync streams pages of garbage: keep the heap near its live set (src/shared/heap.ts).
 tuneHeapGrowth();
@@ -50,6 +50,7 @@ const withRegistration =
 
 const webhook = bound(createWebhookHandler);
 const worker = bound(createSyncWorker);
+const poison = bound(createSyncPoison);
 const schedule = bound(createScheduledSync);
 const keepAlive = bound(createTokenKeepAlive);
 
@@ -65,6 +66,7 @@ export const functions = {
     }
   },
   syncWorker: (message: unknown, context: InvocationContext): Promise<void> => worker(message, context),
+  syncPoison: (message: unknown, context: InvocationContext): Promise<void> => poison(message, context),
   scheduledSync: withRegistration(async (timer: Timer, context: InvocationContext): Promise<void> => void (await schedule(timer, context))),
   tokenKeepAlive: withRegistration(
     async (timer: Timer, context: InvocationContext): Promise<void> => void (await keepAlive(timer, context)),
@@ -78,7 +80,14 @@ app.http("dataverseWebhook", {
   extraOutputs: [syncQueueOutput],
   handler: functions.dataverseWebhook,
 });
-app.storageQueue("syncWorker", { queueName: SYNC_QUEUE_NAME, connection: QUEUE_CONNECTION_SETTING, handler: functions.syncWorker });
+// A sync work item enqueues the next item of its run through the same binding (written when it succeeds).
+app.storageQueue("syncWorker", {
+  queueName: SYNC_QUEUE_NAME,
+  connection: QUEUE_CONNECTION_SETTING,
+  extraOutputs: [syncQueueOutput],
+  handler: functions.syncWorker,
+});
+app.storageQueue("syncPoison", { queueName: SYNC_POISON_QUEUE_NAME, connection: QUEUE_CONNECTION_SETTING, handler: functions.syncPoison });
 app.timer("scheduledSync", {
   schedule: settings.syncSchedule,
   extraOutputs: [syncQueueOutput],

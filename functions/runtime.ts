@@ -121,6 +121,8 @@ export function createRuntime(config: FunctionsConfig, options: RuntimeOptions =
     runVerify: (o) => inline.runVerify(o),
     startQueuedRun: (o) => inline.startQueuedRun(o),
     runSync: (o) => forConnector(o.connectionId).engine.runSync(o),
+    runSyncWorkItem: (item, delivery, budget, o) => forConnector(item.connectionId).engine.runSyncWorkItem(item, delivery, budget, o),
+    recordPoisonedItem: (item, o) => forConnector(item.connectionId).engine.recordPoisonedItem(item, o),
     mapProviderAccount: (o) => inline.mapProviderAccount(o),
     runOutboundForSubscription: (o) => (outbound ??= bind(lane(OUTBOUND_LANE))).runOutboundForSubscription(o),
     runKeepAlive: (o) => (keepAlive ??= bind(lane(KEEPALIVE_LANE))).runKeepAlive(o),

@@ -3,9 +3,17 @@
  * - Azure: the declarative storage-queue output binding `syncQueueOutput`; messages set on
  *   `context.extraOutputs` are written by the host when the invocation succeeds, and the
  *   `syncWorker` queue trigger picks them up (with the host's retries and poison queue).
- * - Local host and tests: `InProcessWorkQueue` runs the same worker handler in this process,
- *   with the same JSON round trip and the same dequeue-count retry rule.
+ * - Local host and tests: `InProcessWorkQueue` runs the same worker handler in this process the way the
+ *   Functions queue trigger does: batches (batchSize / newBatchThreshold of host.json), at-least-once
+ *   delivery with a message id and a dequeue count, a visibility timeout before a failed message is
+ *   delivered again, the poison queue after maxDequeueCount, and the output binding's rule that an
+ *   invocation's queue messages are written only when it succeeds. It can also kill invocations and
+ *   deliver a message twice, as production sometimes does, so tests can prove a run survives both.
+ *   https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#concurrency
+ *   https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#poison-messages
  */
+import { randomUUID } from "node:crypto";
+
 import { type InvocationContext, output } from "@azure/functions";
 import { z } from "zod";
 
@@ -22,6 +30,14 @@ export type { WorkMessage, WorkQueue } from "../plugins/types";
 export const syncQueueOutput = output.storageQueue({ queueName: SYNC_QUEUE_NAME, connection: QUEUE_CONNECTION_SETTING });
 /** Azure's default maxDequeueCount: after this many failed attempts a message goes to the poison queue. */
 export const MAX_DEQUEUE_COUNT = 5;
+/** Where the Functions host moves a message after maxDequeueCount failed deliveries (`<queue>-poison`). */
+export const SYNC_POISON_QUEUE_NAME = `${SYNC_QUEUE_NAME}-poison`;
+/**
+ * host.json `extensions.queues`, which the local host copies: at most 4 + 2 items at once per instance, since one
+ * large connector's sync item holds 200-300 MB (bench scenario L) and a Consumption instance has 1.5 GB.
+ */
+export const QUEUE_BATCH_SIZE = 4;
+export const QUEUE_NEW_BATCH_THRESHOLD = 2;
 
 const trigger = z.enum(TRIGGERS);
 const guid = z.string().regex(GUID_PATTERN);
@@ -35,6 +51,9 @@ export const workMessageSchema = z.discriminatedUnion("type", [
     dryRun: z.boolean().optional(),
     requestId: z.string().max(200).optional(),
     providerAccountId: guid.optional(),
+    step: z.number().int().min(0).optional(),
+    phase: z.enum(["accounts", "subscriptions", "outbound"]).optional(),
+    page: z.number().int().min(0).optional(),
   }),
   z.object({ type: z.literal("outbound"), subscriptionId: guid, trigger }),
 ]);
@@ -86,24 +105,72 @@ export class BindingWorkQueue implements WorkQueue {
 
 export type WorkerHandler = (message: unknown, context: InvocationContext) => Promise<void>;
 
+/** What the queue knows of one delivery, as the Functions host passes it in triggerMetadata. */
+export interface DeliveryInfo {
+  id: string;
+  dequeueCount: number;
+  message: unknown;
+}
+
 export interface InProcessWorkQueueOptions {
+  /** Messages fetched at once (host.json batchSize); default QUEUE_BATCH_SIZE. */
+  batchSize?: number;
+  /** A new batch is fetched once no more than this many run (host.json newBatchThreshold); default batchSize / 2. */
+  newBatchThreshold?: number;
+  /** Older option: at most this many at once (batchSize = concurrency, newBatchThreshold = 0). */
   concurrency?: number;
   maxDequeueCount?: number;
   logger?: Logger;
-  /** Delay before a failed message is retried; Azure's visibility timeout plays this role. */
+  /** Delay before a failed message is visible again; Azure's visibility timeout plays this role. */
   retryDelayMs?: (dequeueCount: number) => number;
-  createContext: (message: unknown, dequeueCount: number) => InvocationContext;
+  createContext: (message: unknown, delivery: DeliveryInfo) => InvocationContext;
+  /** Called for a message moved to the poison queue (the app's poison-queue function). */
+  onPoison?: (message: unknown, delivery: DeliveryInfo) => Promise<void>;
+  /**
+   * Fault injection: milliseconds after which this delivery's invocation is killed (undefined: not killed).
+   * A killed invocation counts as failed (its queue output is dropped, the message comes back after the
+   * visibility timeout); its code may still be running, like a hung instance whose message lease lapsed.
+   */
+  killAfterMs?: (delivery: DeliveryInfo) => number | undefined;
+  /** Fault injection: deliver this message a second time at once (at-least-once delivery). */
+  duplicate?: (delivery: DeliveryInfo) => boolean;
 }
 
-/** An in-process stand-in for the storage queue: same handler, same JSON, same retry-then-poison rule. */
+interface QueuedMessage {
+  id: string;
+  body: string;
+  dequeueCount: number;
+}
+
+/** Queue output of one invocation, written only when the invocation succeeds (the output binding's rule). */
+class InvocationOutput implements WorkQueue {
+  readonly messages: WorkMessage[] = [];
+  async enqueue(message: WorkMessage): Promise<void> {
+    this.messages.push(message);
+  }
+}
+
+class InvocationKilledError extends Error {
+  constructor() {
+    super("The invocation was killed (fault injection).");
+  }
+}
+
+/** An in-process stand-in for the storage queue and its trigger: see the header. */
 export class InProcessWorkQueue implements WorkQueue {
-  private readonly waiting: { body: string; dequeueCount: number }[] = [];
+  private readonly waiting: QueuedMessage[] = [];
   private running = 0;
   private idleWaiters: (() => void)[] = [];
   private timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /** Invocations killed whose code still runs: the queue is idle only once they end too. */
+  private zombies = new Set<Promise<unknown>>();
+  private readonly outputs = new Map<string, InvocationOutput>();
   readonly poison: unknown[] = [];
   private processedCount = 0;
+  readonly faults = { killed: 0, duplicated: 0 };
+  /** Longest invocation so far (ms) and how many ran: a report figure, never asserted on. */
+  readonly invocations = { count: 0, longestMs: 0 };
 
   constructor(
     private readonly handler: WorkerHandler,
@@ -112,8 +179,16 @@ export class InProcessWorkQueue implements WorkQueue {
 
   async enqueue(message: WorkMessage): Promise<void> {
     if (this.closed) throw new WorkQueueClosedError();
-    this.waiting.push({ body: JSON.stringify(message), dequeueCount: 0 });
+    this.waiting.push({ id: randomUUID(), body: JSON.stringify(message), dequeueCount: 0 });
     this.pump();
+  }
+
+  /**
+   * The queue an invocation writes to: for a worker invocation, its output (written when it succeeds);
+   * for anything else (a webhook handled by the local host), this queue directly.
+   */
+  queueFor(context: InvocationContext): WorkQueue {
+    return this.outputs.get(context.invocationId) ?? this;
   }
 
   /** Messages completed successfully so far. */
@@ -122,7 +197,7 @@ export class InProcessWorkQueue implements WorkQueue {
   }
 
   pendingCount(): number {
-    return this.waiting.length + this.running + this.timers.size;
+    return this.waiting.length + this.running + this.timers.size + this.zombies.size;
   }
 
   whenIdle(): Promise<void> {
@@ -143,37 +218,117 @@ export class InProcessWorkQueue implements WorkQueue {
     return this.options.logger ?? silentLogger;
   }
 
+  private get limits(): { batchSize: number; threshold: number } {
+    if (this.options.batchSize === undefined && this.options.concurrency !== undefined)
+      return { batchSize: this.options.concurrency, threshold: 0 };
+    const batchSize = this.options.batchSize ?? QUEUE_BATCH_SIZE;
+    return { batchSize, threshold: this.options.newBatchThreshold ?? Math.floor(batchSize / 2) };
+  }
+
   private pump(): void {
-    const limit = this.options.concurrency ?? 4;
-    while (!this.closed && this.running < limit && this.waiting.length > 0) {
-      const item = this.waiting.shift() as { body: string; dequeueCount: number };
-      this.running++;
-      void this.process(item).finally(() => {
-        this.running--;
-        this.pump();
-        this.notifyIfIdle();
-      });
+    const { batchSize, threshold } = this.limits;
+    // The host fetches a batch once the messages it runs drop to the threshold: at most batchSize + threshold at once.
+    if (!this.closed && this.running <= threshold && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, batchSize);
+      for (const item of batch) this.dispatch(item);
     }
     this.notifyIfIdle();
   }
 
-  private async process(item: { body: string; dequeueCount: number }): Promise<void> {
-    const dequeueCount = item.dequeueCount + 1;
-    const message: unknown = JSON.parse(item.body);
+  private dispatch(item: QueuedMessage): void {
+    item.dequeueCount++;
+    this.running++;
+    let delivery: DeliveryInfo = { id: item.id, dequeueCount: item.dequeueCount, message: JSON.parse(item.body) };
+    if (this.options.duplicate?.(delivery)) {
+      // The message is handed to a second instance while the first still runs (its lease lapsed). Storage
+      // honours only the newest pop receipt: the older delivery can no longer delete or release the message,
+      // but its queue output is written if it succeeds. The newer delivery decides the message's fate.
+      this.faults.duplicated++;
+      const older = this.invoke(delivery).then(
+        (out) => this.commit(out),
+        () => undefined,
+      );
+      this.zombies.add(older);
+      void older.finally(() => {
+        this.zombies.delete(older);
+        this.notifyIfIdle();
+      });
+      item.dequeueCount++;
+      delivery = { id: item.id, dequeueCount: item.dequeueCount, message: JSON.parse(item.body) };
+    }
+    void this.process(item, delivery).finally(() => {
+      this.running--;
+      this.pump();
+      this.notifyIfIdle();
+    });
+  }
+
+  /** Runs the handler for one delivery; resolves with its queue output when it succeeds. */
+  private async invoke(delivery: DeliveryInfo): Promise<WorkMessage[]> {
+    const context = this.options.createContext(delivery.message, delivery);
+    const output = new InvocationOutput();
+    this.outputs.set(context.invocationId, output);
+    const started = Date.now();
+    const work = this.handler(delivery.message, context).finally(() => this.outputs.delete(context.invocationId));
+    const killAfter = this.options.killAfterMs?.(delivery);
     try {
-      await this.handler(message, this.options.createContext(message, dequeueCount));
+      if (killAfter === undefined) await work;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        const killed = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new InvocationKilledError()), killAfter);
+        });
+        try {
+          await Promise.race([work, killed]);
+        } catch (error) {
+          if (error instanceof InvocationKilledError) {
+            this.faults.killed++;
+            // Its code goes on (a hung instance); the queue waits for it before it reports idle.
+            const zombie = work.catch(() => undefined);
+            this.zombies.add(zombie);
+            void zombie.finally(() => {
+              this.zombies.delete(zombie);
+              this.notifyIfIdle();
+            });
+          }
+          throw error;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+    } finally {
+      const ms = Date.now() - started;
+      this.invocations.count++;
+      this.invocations.longestMs = Math.max(this.invocations.longestMs, ms);
+    }
+    return output.messages;
+  }
+
+  private async commit(messages: WorkMessage[]): Promise<void> {
+    for (const m of messages) if (!this.closed) await this.enqueue(m);
+  }
+
+  private async process(item: QueuedMessage, delivery: DeliveryInfo): Promise<void> {
+    try {
+      const out = await this.invoke(delivery);
       this.processedCount++;
+      await this.commit(out);
     } catch (error) {
       const max = this.options.maxDequeueCount ?? MAX_DEQUEUE_COUNT;
-      if (dequeueCount >= max || this.closed) {
-        this.poison.push(message);
-        this.logger.error("work item moved to the poison queue", { dequeueCount, error: ensureError(error).message });
+      if (item.dequeueCount >= max || this.closed) {
+        this.poison.push(delivery.message);
+        this.logger.error("work item moved to the poison queue", { dequeueCount: item.dequeueCount, error: ensureError(error).message });
+        if (this.options.onPoison && !this.closed) {
+          await this.options
+            .onPoison(delivery.message, delivery)
+            .catch((e: unknown) => this.logger.error("poison-queue handler failed", { error: ensureError(e).message }));
+        }
         return;
       }
-      const delay = this.options.retryDelayMs?.(dequeueCount) ?? 1000 * dequeueCount;
+      const delay = this.options.retryDelayMs?.(item.dequeueCount) ?? 1000 * item.dequeueCount;
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        this.waiting.push({ body: item.body, dequeueCount });
+        this.waiting.push(item);
         this.pump();
       }, delay);
       this.timers.add(timer);

@@ -10,6 +10,7 @@ import type { Logger } from "../src/shared/logger";
 import type { Engine } from "../src/sync/engine";
 import type { MapResult } from "../src/sync/mapActions";
 import type { MapAction, SyncKind, SyncRequest, Trigger } from "../src/sync/vocabulary";
+import type { SyncWorkItem } from "../src/sync/workItems";
 import type { WebhookContext } from "./context";
 
 export type { Engine, MapAction, MapResult, SyncKind, SyncRequest, Trigger };
@@ -30,7 +31,8 @@ export interface DataverseReader {
 }
 
 /** One unit of background work. Serialised as JSON onto the storage queue, so plain data only. */
-export type WorkMessage = ({ type: "sync"; runId: string } & SyncRequest) | { type: "outbound"; subscriptionId: string; trigger: Trigger };
+/** A sync message is one work item of its run (step 0 when queued; each hand-off enqueues the next step). */
+export type WorkMessage = ({ type: "sync" } & SyncWorkItem) | { type: "outbound"; subscriptionId: string; trigger: Trigger };
 
 export interface WorkQueue {
   enqueue(message: WorkMessage): Promise<void>;

@@ -2,8 +2,10 @@
  * Local functions host: serves the functions app's own handlers over HTTP on 127.0.0.1, since Azure
  * Functions Core Tools cannot be installed here. It does what the Azure host does for this app:
  * enforces the function key (?code= or x-functions-key, else 401), adapts node:http requests into
- * `HttpRequest` + `InvocationContext`, runs the storage-queue worker through an in-process queue
- * with the same retry-then-poison rule, and runs the timers on demand (`runTimer`) or on schedule.
+ * `HttpRequest` + `InvocationContext`, runs the storage-queue worker through an in-process queue the way
+ * the queue trigger does (host.json batches, message ids and dequeue counts, visibility timeout, the
+ * poison queue and its `syncPoison` function, queue output written only when an invocation succeeds),
+ * and runs the timers on demand (`runTimer`) or on schedule.
  */
 import { randomUUID } from "node:crypto";
 import http from "node:http";
@@ -11,14 +13,14 @@ import type { AddressInfo } from "node:net";
 
 import { HttpRequest, type HttpResponseInit, InvocationContext, type Timer } from "@azure/functions";
 
-import { loadConfig } from "../../functions/config";
+import { loadConfig, SYNC_QUEUE_NAME } from "../../functions/config";
 import { createWebhookHandler } from "../../functions/dataverseWebhook";
 import { createRuntime, type FunctionsRuntime, type RuntimeOptions } from "../../functions/runtime";
 import { createScheduledSync } from "../../functions/scheduledSync";
-import { createSyncWorker } from "../../functions/syncWorker";
+import { createSyncPoison, createSyncWorker } from "../../functions/syncWorker";
 import { createTokenKeepAlive } from "../../functions/tokenKeepAlive";
 import { keysMatch, presentedKey } from "../../functions/webhookSecurity";
-import { InProcessWorkQueue } from "../../functions/workQueue";
+import { type DeliveryInfo, InProcessWorkQueue, QUEUE_BATCH_SIZE, QUEUE_NEW_BATCH_THRESHOLD } from "../../functions/workQueue";
 import type { Clock } from "../../src/shared/clock";
 import { systemClock } from "../../src/shared/clock";
 import { nextOccurrence, parseNcrontab } from "../../src/shared/cron";
@@ -26,6 +28,7 @@ import { ensureError, ValidationError } from "../../src/shared/errors";
 import { createLogger, type Logger } from "../../src/shared/logger";
 import { redact, registerSecret } from "../../src/shared/redact";
 import { WEBHOOK_PATH } from "../../src/solution/contract";
+import { StorageQueueTrigger } from "./storageQueue";
 
 export type TimerName = "scheduledSync" | "tokenKeepAlive";
 
@@ -41,9 +44,24 @@ export interface FunctionsHostOptions {
   runSchedules?: boolean;
   /** Further app settings (SYNC_SCHEDULE, STALE_RUN_MINUTES, INTEGRATION_USER_ID…), validated like Azure's. */
   settings?: Record<string, string>;
+  /** At most this many work items at once (replaces the batch rule below). */
   workerConcurrency?: number;
   /** Delay before a failed queue message is retried (Azure: the visibility timeout). */
   retryDelayMs?: (dequeueCount: number) => number;
+  /** The queue trigger's settings (host.json: batchSize 4, newBatchThreshold 2, maxDequeueCount 5) and fault injection. */
+  queue?: {
+    batchSize?: number;
+    newBatchThreshold?: number;
+    maxDequeueCount?: number;
+    killAfterMs?: (delivery: DeliveryInfo) => number | undefined;
+    duplicate?: (delivery: DeliveryInfo) => boolean;
+  };
+  /**
+   * Run the worker from a real Azure Storage queue (Azurite, or an account) through @azure/storage-queue
+   * instead of the in-process queue: the same protocol as Azure (pop receipts, visibility, dequeue counts).
+   * Fault injection (queue.killAfterMs, queue.duplicate) applies to the in-process queue only.
+   */
+  storageQueue?: { connectionString: string; queueName?: string; visibilityTimeoutSeconds?: number; pollMs?: number };
   /** Overrides for tests (e.g. an engine wrapper counting calls). */
   runtime?: Pick<RuntimeOptions, "engine" | "dataverse" | "sync" | "laneHooks" | "connectorConcurrency">;
 }
@@ -52,12 +70,22 @@ export interface FunctionsHost {
   url: string;
   key: string;
   runtime: FunctionsRuntime;
-  queue: InProcessWorkQueue;
+  queue: InProcessWorkQueue | StorageQueueTrigger;
   /** Runs a timer function now, as the Azure host does on its schedule; resolves with its result. */
   runTimer(name: TimerName): Promise<unknown>;
   /** Resolves when no webhook is being handled and the work queue is empty. */
   whenIdle(): Promise<void>;
-  stats(): { requests: number; unauthorized: number; inFlight: number; workProcessed: number; poisoned: number };
+  stats(): {
+    requests: number;
+    unauthorized: number;
+    inFlight: number;
+    workProcessed: number;
+    poisoned: number;
+    killed: number;
+    duplicated: number;
+    invocations: number;
+    longestInvocationMs: number;
+  };
   close(): Promise<void>;
 }
 
@@ -134,21 +162,50 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
   // The queue runs the worker, and the worker needs the runtime, which hands out the queue: the
   // worker is bound once the runtime exists.
-  const bound: { worker?: ReturnType<typeof createSyncWorker> } = {};
-  const workQueue = new InProcessWorkQueue((message, context) => (bound.worker as ReturnType<typeof createSyncWorker>)(message, context), {
-    concurrency: options.workerConcurrency ?? 4,
-    logger,
-    ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
-    createContext: (_message, dequeueCount) => contextFor("syncWorker", logger, { dequeueCount }),
-  });
+  const bound: { worker?: ReturnType<typeof createSyncWorker>; poison?: ReturnType<typeof createSyncPoison> } = {};
+  const q = options.queue ?? {};
+  const worker = (message: unknown, context: InvocationContext) => (bound.worker as ReturnType<typeof createSyncWorker>)(message, context);
+  // The queue trigger's metadata: the message id is the same for every delivery of one message.
+  const createContext = (_message: unknown, delivery: DeliveryInfo) =>
+    contextFor("syncWorker", logger, { id: delivery.id, dequeueCount: delivery.dequeueCount });
+  const onPoison = (message: unknown) => (bound.poison as ReturnType<typeof createSyncPoison>)(message, contextFor("syncPoison", logger));
+  const workQueue: InProcessWorkQueue | StorageQueueTrigger = options.storageQueue
+    ? new StorageQueueTrigger(worker, {
+        connectionString: options.storageQueue.connectionString,
+        queueName: options.storageQueue.queueName ?? SYNC_QUEUE_NAME,
+        batchSize: q.batchSize ?? QUEUE_BATCH_SIZE,
+        newBatchThreshold: q.newBatchThreshold ?? QUEUE_NEW_BATCH_THRESHOLD,
+        ...(q.maxDequeueCount !== undefined ? { maxDequeueCount: q.maxDequeueCount } : {}),
+        ...(options.storageQueue.visibilityTimeoutSeconds !== undefined
+          ? { visibilityTimeoutSeconds: options.storageQueue.visibilityTimeoutSeconds }
+          : {}),
+        ...(options.storageQueue.pollMs !== undefined ? { pollMs: options.storageQueue.pollMs } : {}),
+        logger,
+        createContext,
+        onPoison,
+      })
+    : new InProcessWorkQueue(worker, {
+        ...(options.workerConcurrency !== undefined
+          ? { concurrency: options.workerConcurrency }
+          : { batchSize: q.batchSize ?? QUEUE_BATCH_SIZE, newBatchThreshold: q.newBatchThreshold ?? QUEUE_NEW_BATCH_THRESHOLD }),
+        ...(q.maxDequeueCount !== undefined ? { maxDequeueCount: q.maxDequeueCount } : {}),
+        ...(q.killAfterMs ? { killAfterMs: q.killAfterMs } : {}),
+        ...(q.duplicate ? { duplicate: q.duplicate } : {}),
+        logger,
+        ...(options.retryDelayMs ? { retryDelayMs: options.retryDelayMs } : {}),
+        createContext,
+        onPoison,
+      });
   const runtime = createRuntime(config, {
     logger,
     clock,
     holderId: `functions-host-${process.pid}-${randomUUID().slice(0, 8)}`,
-    queueFor: () => workQueue,
+    queueFor: (context) => workQueue.queueFor(context),
     ...(options.runtime ?? {}),
   });
   bound.worker = createSyncWorker(runtime);
+  bound.poison = createSyncPoison(runtime);
+  if (workQueue instanceof StorageQueueTrigger) await workQueue.start();
   const webhook = createWebhookHandler(runtime);
   const timers: Record<TimerName, { schedule: string; run: (t: Timer, c: InvocationContext) => Promise<unknown> }> = {
     scheduledSync: { schedule: config.syncSchedule, run: createScheduledSync(runtime) },
@@ -280,7 +337,17 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
         if (inFlight === 0 && workQueue.pendingCount() === 0) return;
       }
     },
-    stats: () => ({ requests, unauthorized, inFlight, workProcessed: workQueue.processed(), poisoned: workQueue.poison.length }),
+    stats: () => ({
+      requests,
+      unauthorized,
+      inFlight,
+      workProcessed: workQueue.processed(),
+      poisoned: workQueue.poison.length,
+      killed: workQueue.faults.killed,
+      duplicated: workQueue.faults.duplicated,
+      invocations: workQueue.invocations.count,
+      longestInvocationMs: workQueue.invocations.longestMs,
+    }),
     async close() {
       closed = true;
       for (const t of scheduled) clearTimeout(t);

@@ -22,6 +22,18 @@ export interface CheckpointState {
   /** Heartbeat, epoch ms. */
   updatedAt: number;
   holder?: string;
+  /**
+   * The work item that carries this run (a run split across Functions invocations, ./workItems.ts):
+   * its step, and once a delivery claimed it, which queue message and which delivery of it holds it.
+   */
+  item?: ItemClaim;
+}
+
+export interface ItemClaim {
+  step: number;
+  /** Queue message id of the delivery holding this step; absent while the step waits for its message. */
+  messageId?: string;
+  dequeueCount?: number;
 }
 
 export type CheckpointEvent =
@@ -85,6 +97,7 @@ export function parseCheckpoint(text: unknown): CheckpointState | undefined {
         updatedAt: v.updatedAt ?? 0,
       };
       if (v.holder !== undefined) state.holder = v.holder;
+      if (v.item && typeof v.item === "object" && typeof v.item.step === "number") state.item = v.item;
       return state;
     }
   } catch {

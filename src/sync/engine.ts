@@ -14,12 +14,17 @@ import type { OutboundResult } from "./outbound/runner";
 import type { SyncRunSummary, Trigger } from "./types";
 import { runVerify, type VerifyResult } from "./verify";
 import type { SyncRequest } from "./vocabulary";
+import { type Delivery, type ItemBudget, recordPoisonedItem, runSyncWorkItem, type SyncWorkItem, type WorkItemOutcome } from "./workItems";
 
 export interface Engine {
   runVerify(o: { connectionId: string; trigger: Trigger; requestId?: string }): Promise<VerifyResult>;
   /** Creates the run row as queued (no work yet); a worker later runs it with `runSync({ ...request, runId })`. */
   startQueuedRun(o: SyncRequest): Promise<{ runId: string }>;
   runSync(o: RunSyncOptions): Promise<SyncRunSummary>;
+  /** One work item of a run split across invocations; returns the next item to enqueue, if any (./workItems.ts). */
+  runSyncWorkItem(item: SyncWorkItem, delivery: Delivery, budget?: ItemBudget, o?: { staleRunMs?: number }): Promise<WorkItemOutcome>;
+  /** A work item reached the poison queue: marks its run failed unless the run moved on. */
+  recordPoisonedItem(item: SyncWorkItem, o?: { attempts?: number }): Promise<boolean>;
   mapProviderAccount(o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult>;
   runOutboundForSubscription(o: { subscriptionId: string; trigger: Trigger; dryRun?: boolean }): Promise<OutboundResult>;
   runKeepAlive(o?: { now?: number; maxTokenAgeMs?: number; staleSyncMs?: number; warnExpiryMs?: number }): Promise<KeepAliveReport>;
@@ -33,6 +38,8 @@ export function bindEngine(deps: SyncDeps): Engine {
     runVerify: (o) => runVerify(deps, o),
     startQueuedRun: (o) => startQueuedRun(deps, o),
     runSync: (o) => runSync(deps, o),
+    runSyncWorkItem: (item, delivery, budget, o) => runSyncWorkItem(deps, item, delivery, budget, o),
+    recordPoisonedItem: (item, o) => recordPoisonedItem(deps, item, o),
     mapProviderAccount: (o) => mapProviderAccount(deps, o),
     runOutboundForSubscription: (o) => runOutboundForSubscription(deps, o),
     runKeepAlive: (o) => runKeepAlive(deps, o),

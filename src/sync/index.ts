@@ -9,9 +9,10 @@ import { ConnectorError, ensureError } from "../shared/errors";
 import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
-import { DEFAULT_STALE_RUN_MS, pagesToSkip, remainingPhases } from "./checkpoint";
+import { DEFAULT_STALE_RUN_MS, type ItemClaim, pagesToSkip, remainingPhases } from "./checkpoint";
 import { loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RecordNotFoundError } from "./errors";
+import { ItemClaimLostError, RunYield } from "./itemClaim";
 import { CustomerLinks } from "./links";
 import { MappingTotals, runMessage } from "./messages";
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
@@ -59,6 +60,12 @@ export interface RunSyncOptions {
   onProgress?: (p: SyncProgress) => void;
   /** A run of the same connector and kind still "running" with no heartbeat for this long is taken over. */
   staleRunMs?: number;
+  /**
+   * This call is one work item of a run split across invocations (./workItems.ts): its claim fences every
+   * write of the run row, and at the first page boundary past `deadline` (clock ms) or after `maxPages`
+   * pages the run hands off to step `claim.step + 1` and returns with status "running".
+   */
+  workItem?: { claim: ItemClaim; deadline: number; maxPages?: number };
 }
 
 interface ConnectorCheckpoint {
@@ -92,7 +99,7 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
 async function runOutboundPhase(
   ctx: SyncContext,
   run: RunRecorder,
-  o: { dryRun: boolean; providerAccountId?: string; candidates?: OutboundRow[] },
+  o: { dryRun: boolean; providerAccountId?: string; candidates?: OutboundRow[]; shouldYield?: () => boolean },
 ): Promise<void> {
   await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes");
   const filter =
@@ -108,6 +115,8 @@ async function runOutboundPhase(
     // Failures are counted where they are reported (processOutboundRow).
     if (r.outcome === "applied" || r.outcome === "already-applied") run.report.count("updated");
     await run.progress(`outbound: ${Object.values(outcomes).reduce((a, b) => a + b, 0)} of ${rows.length} requests`);
+    // The next item reads the requests still pending again: a handled row no longer matches the filter.
+    if (o.shouldYield?.()) throw new RunYield();
   }
   run.report.phase("outbound", { rows: rows.length, outcomes });
   await run.phaseDone("outbound", `outbound: done (${rows.length} rows)`);
@@ -125,7 +134,27 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     wantAccountsVersion: o.kind === "accounts" || o.kind === "all",
   });
   const connection = pre.connection;
-  const ctx = makeContext(deps, connection);
+  const item = o.workItem;
+  let pagesThisItem = 0;
+  const clockNow = () => (deps.clock ?? systemClock).now();
+  const shouldYield = item
+    ? () => clockNow() >= item.deadline || (item.maxPages !== undefined && pagesThisItem >= item.maxPages)
+    : undefined;
+  // A work item stops at a page boundary once its budget is spent: pages are where the checkpoint moves.
+  const runDeps: SyncDeps = shouldYield
+    ? {
+        ...deps,
+        hooks: {
+          ...deps.hooks,
+          afterPage: async (info) => {
+            await deps.hooks?.afterPage?.(info);
+            pagesThisItem++;
+            if (shouldYield()) throw new RunYield();
+          },
+        },
+      }
+    : deps;
+  const ctx = makeContext(runDeps, connection);
   let runId = o.runId;
   if (lookForDeadRuns) {
     const stale = pickStaleRun(pre.runningRuns, ctx.clock.now(), o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
@@ -143,6 +172,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     requestId: o.requestId,
     runId,
     holderId: ctx.holderId,
+    ...(item ? { claim: item.claim } : {}),
   });
   const progress = (phase: string, message: string) =>
     o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
@@ -257,7 +287,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
         await accountsDone;
         accountsDone = undefined;
       } else {
-        await runOutboundPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, candidates: outboundCandidates });
+        await runOutboundPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, candidates: outboundCandidates, shouldYield });
       }
       phaseTimes[phase] = ctx.clock.now() - phaseStart;
       progress(phase, `${phase}: done`);
@@ -275,6 +305,9 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     // Deferred writes of a finished phase are kept (idempotent upserts), then its checkpoint.
     await writer?.drain().catch(() => undefined);
     await accountsDone?.catch(() => undefined);
+    // Another delivery of this item carries the run now: no final write from here.
+    if (error instanceof ItemClaimLostError) throw error;
+    if (error instanceof RunYield && item) return handOff(run, o, item.claim.step + 1);
     if (error instanceof RunCanceledError) {
       status = "canceled";
       message = error.message;
@@ -317,6 +350,28 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     durationMs: run.durationMs,
     resumed: run.resumed,
     report: run.report.toJson(),
+  };
+}
+
+/** The item's budget is spent: the checkpoint goes to the row with the next step, which the caller enqueues. */
+async function handOff(run: RunRecorder, o: RunSyncOptions, nextStep: number): Promise<SyncRunSummary> {
+  const cp = run.checkpoint;
+  const where = cp.current ? `${cp.current}, ${cp.pagesDone} page(s) done` : `${cp.done.length} phase(s) done`;
+  await run.handOff(nextStep, `continuing in the next work item (${where})`);
+  const c = run.counts();
+  return {
+    runId: run.runId,
+    connectionId: o.connectionId,
+    kind: o.kind,
+    status: "running",
+    dryRun: o.dryRun ?? false,
+    ...c,
+    counts: { ...run.report.counts },
+    message: `Continuing in the next work item (${where}).`,
+    durationMs: run.durationMs,
+    resumed: run.resumed,
+    report: run.report.toJson(),
+    continuation: { step: nextStep, ...(cp.current ? { phase: cp.current } : {}), pagesDone: cp.pagesDone },
   };
 }
 

@@ -2,12 +2,13 @@
  * The w365_syncrun row of one verify or sync: created at start (or a queued/interrupted row continued),
  * progress and checkpoint written during the run (throttled), counts, status and report at the end.
  */
-import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
+import { type BatchOperation, type BatchResult, type DataverseClient, DataverseConcurrencyError } from "../dataverse";
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
 import type { CancelWatch } from "./cancellation";
-import { CheckpointEvent, CheckpointState, initialState, nextState, parseCheckpoint, Phase } from "./checkpoint";
+import { CheckpointEvent, CheckpointState, initialState, ItemClaim, nextState, parseCheckpoint, Phase } from "./checkpoint";
 import { RunStateError } from "./errors";
+import { claimedEtag, fencedUpdate, ItemClaimLostError } from "./itemClaim";
 import { RunReport } from "./report";
 import { toEpochMs } from "./rows/dates";
 import { bind, SETS } from "./schema";
@@ -58,6 +59,8 @@ export interface RunStart {
   /** Continue this row (queued by a webhook, or interrupted). */
   runId?: string;
   holderId: string;
+  /** The work item's claim on the row (./workItems.ts): every write of the row is then fenced by it. */
+  claim?: ItemClaim;
 }
 
 export function runName(kind: RunKind, trigger: string, connectionName: string, at: number): string {
@@ -121,13 +124,16 @@ export class RunRecorder {
       if (row.w365_status === "succeeded") throw new RunStateError(`Sync run ${start.runId} already succeeded; start a new run instead.`);
       const saved = parseCheckpoint(row.w365_checkpoint);
       const checkpoint = saved ?? initialState(kindForCheckpoint, now);
-      const resumed = saved !== undefined;
-      await dv.update(SETS.syncRun, start.runId, {
+      // A claim written on a queued row carries no phase state yet: the run starts fresh.
+      const resumed = saved !== undefined && (saved.done.length > 0 || saved.current !== undefined || Object.keys(saved.counts).length > 0);
+      const body = {
         w365_status: "running",
         w365_startedon: row.w365_startedon ?? new Date(now).toISOString(),
         w365_finishedon: null,
         w365_progress: resumed ? "resuming from checkpoint" : "started",
-      });
+      };
+      if (start.claim) await fencedUpdate(dv, start.runId, start.claim, body);
+      else await dv.update(SETS.syncRun, start.runId, body);
       return new RunRecorder(dv, clock, start.runId, start, checkpoint, resumed);
     }
     const runId = await dv.create(SETS.syncRun, {
@@ -154,7 +160,7 @@ export class RunRecorder {
     const now = this.clock.now();
     if (!force && now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
     this.lastWrite = now;
-    await this.dv.update(SETS.syncRun, this.runId, {
+    await this.write({
       w365_progress: this.lastProgress.slice(0, 400),
       w365_checkpoint: JSON.stringify({ ...this.checkpoint, holder: this.start.holderId }),
       ...this.countColumns(),
@@ -183,8 +189,32 @@ export class RunRecorder {
     if (now - this.lastWrite < PROGRESS_INTERVAL_MS) return;
     this.lastWrite = now;
     this.checkpoint = nextState(this.checkpoint, { type: "heartbeat", at: now, holder: this.start.holderId });
-    await this.dv.update(SETS.syncRun, this.runId, {
+    await this.write({
       w365_progress: text.slice(0, 400),
+      w365_checkpoint: JSON.stringify(this.checkpoint),
+      ...this.countColumns(),
+    });
+  }
+
+  /** Writes the run row; a work item's writes are fenced by its claim. */
+  private async write(body: Record<string, unknown>): Promise<void> {
+    if (this.start.claim) await fencedUpdate(this.dv, this.runId, this.start.claim, body);
+    else await this.dv.update(SETS.syncRun, this.runId, body);
+  }
+
+  /**
+   * The work item's budget is spent: records the checkpoint now (not throttled) and releases the row to
+   * step `nextStep`, which the caller then enqueues. The run stays "running".
+   */
+  async handOff(nextStep: number, progress: string): Promise<void> {
+    const now = this.clock.now();
+    this.checkpoint = {
+      ...nextState(this.checkpoint, { type: "heartbeat", at: now, holder: this.start.holderId }),
+      item: { step: nextStep },
+    };
+    this.lastWrite = now;
+    await this.write({
+      w365_progress: progress.slice(0, 400),
       w365_checkpoint: JSON.stringify(this.checkpoint),
       ...this.countColumns(),
     });
@@ -226,14 +256,18 @@ export class RunRecorder {
       w365_checkpoint: JSON.stringify(this.checkpoint),
     };
     if (alsoWrite.length === 0) {
-      await this.dv.update(SETS.syncRun, this.runId, body);
+      await this.write(body);
       return [];
     }
+    const ifMatch = this.start.claim ? await claimedEtag(this.dv, this.runId, this.start.claim) : "*";
     const [own, ...others] = await this.dv.batch(
-      [{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch: "*" }, ...alsoWrite],
+      [{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch }, ...alsoWrite],
       { continueOnError: true },
     );
-    if (own && !own.ok) throw own.error;
+    if (own && !own.ok) {
+      if (this.start.claim && own.error instanceof DataverseConcurrencyError) throw new ItemClaimLostError(this.runId);
+      throw own.error;
+    }
     return others;
   }
 }

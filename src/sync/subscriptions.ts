@@ -425,6 +425,8 @@ export async function runSubscriptionsPhase(
       const { page: done, progress } = pagesWaiting.shift()!;
       heldOnPage.delete(done);
       pageChain = pageChain.then(() => pageCheckpoints.pageDone(done, progress));
+      // Awaited by the page loop or its catch; a release between those must not leave the rejection unhandled.
+      pageChain.catch(() => undefined);
     }
   };
   if (concurrent) {

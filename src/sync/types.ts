@@ -13,7 +13,8 @@ export interface SyncRunSummary {
   runId: string;
   connectionId: string;
   kind: SyncKind;
-  status: "succeeded" | "partial" | "failed" | "canceled";
+  /** "running": a work item handed the rest of the run to the next item (`continuation`). */
+  status: "succeeded" | "partial" | "failed" | "canceled" | "running";
   dryRun: boolean;
   created: number;
   updated: number;
@@ -26,4 +27,6 @@ export interface SyncRunSummary {
   resumed: boolean;
   /** The run report (capped), as written to w365_report. */
   report: unknown;
+  /** Set when status is "running": the step and cursor the next work item starts from. */
+  continuation?: { step: number; phase?: "accounts" | "subscriptions" | "outbound"; pagesDone: number };
 }

@@ -4,7 +4,7 @@
  * acts through the emulator with the admin token, so the emulator fires the real webhook steps.
  */
 import type { DataverseEmulator } from "../../sandbox/dataverse";
-import { type FunctionsHost, startFunctionsHost } from "../../sandbox/functions-host";
+import { type FunctionsHost, type FunctionsHostOptions, startFunctionsHost } from "../../sandbox/functions-host";
 import { type IonSimulator, startIonSimulator } from "../../sandbox/ion";
 import { DataverseClient } from "../../src/dataverse";
 import { memoryLogger } from "../../src/shared/logger";
@@ -25,9 +25,17 @@ export interface FunctionsWorld {
   close(): Promise<void>;
 }
 
-export async function startFunctionsWorld(o: { customers?: number; subscriptionsPerCustomer?: number } = {}): Promise<FunctionsWorld> {
+export async function startFunctionsWorld(
+  o: {
+    customers?: number;
+    subscriptionsPerCustomer?: number;
+    seed?: number;
+    /** Host options on top of the world's (settings, queue faults, Ion page sizes...). */
+    host?: Pick<FunctionsHostOptions, "settings" | "queue" | "runtime" | "storageQueue">;
+  } = {},
+): Promise<FunctionsWorld> {
   const ion = await startIonSimulator({
-    seed: 11,
+    seed: o.seed ?? 11,
     customers: o.customers ?? 3,
     subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 1,
     orderProcessing: { mode: "auto", delayMs: 0 },
@@ -41,7 +49,10 @@ export async function startFunctionsWorld(o: { customers?: number; subscriptions
     webhookKey,
     logger,
     retryDelayMs: () => 5,
-    runtime: { sync: { sleep: () => new Promise((r) => setTimeout(r, 5)) } },
+    ...(o.host?.settings ? { settings: o.host.settings } : {}),
+    ...(o.host?.queue ? { queue: o.host.queue } : {}),
+    ...(o.host?.storageQueue ? { storageQueue: o.host.storageQueue } : {}),
+    runtime: { ...o.host?.runtime, sync: { sleep: () => new Promise((r) => setTimeout(r, 5)), ...o.host?.runtime?.sync } },
   });
   emu.setEnvironmentVariable("w365_FunctionsBaseUrl", host.url);
   emu.setEnvironmentVariable("w365_FunctionsWebhookKey", webhookKey);

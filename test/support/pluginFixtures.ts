@@ -219,6 +219,11 @@ export function recordingDeps(
       }
     ),
     startQueuedRun: async (o) => (calls.push({ fn: "startQueuedRun", args: o }), { runId }),
+    runSyncWorkItem: async (item, delivery) => (
+      calls.push({ fn: "runSyncWorkItem", args: { item, delivery } }),
+      { outcome: "skipped", reason: "recording double" }
+    ),
+    recordPoisonedItem: async (item) => (calls.push({ fn: "recordPoisonedItem", args: item }), false),
     runSync: async (o) => (
       calls.push({ fn: "runSync", args: o }),
       {

@@ -33,12 +33,39 @@ describe("parseWorkMessage", () => {
 });
 
 describe("sync worker", () => {
-  it("runs a queued sync with its run id", async () => {
+  it("runs a queued sync as a work item of its run, identified by the queue message and its delivery", async () => {
     const { deps, calls } = recordingDeps();
-    await createSyncWorker({ engine: deps.engine, logger: silentLogger })(syncMessage, ctx());
+    const context = new InvocationContext({
+      invocationId: "i",
+      functionName: "syncWorker",
+      triggerMetadata: { id: "m-1", dequeueCount: 2 },
+      logHandler: () => undefined,
+    });
+    await createSyncWorker({ engine: deps.engine, logger: silentLogger })(syncMessage, context);
     expect(calls).toStrictEqual([
-      { fn: "runSync", args: { runId: RUN_ID, connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", requestId: "r-1" } },
+      {
+        fn: "runSyncWorkItem",
+        args: {
+          item: { runId: RUN_ID, connectionId: CONNECTION_ID, kind: "accounts", trigger: "manual", requestId: "r-1" },
+          delivery: { messageId: "m-1", dequeueCount: 2 },
+        },
+      },
     ]);
+  });
+
+  it("enqueues the next work item the engine hands back, through the invocation's queue", async () => {
+    const { deps } = recordingDeps();
+    deps.engine.runSyncWorkItem = async (item) => ({
+      outcome: "skipped",
+      reason: "handed off",
+      next: { ...item, step: 3, phase: "subscriptions", page: 7 },
+    });
+    const sent: unknown[] = [];
+    await createSyncWorker({ engine: deps.engine, logger: silentLogger, queueFor: () => ({ enqueue: async (m) => void sent.push(m) }) })(
+      syncMessage,
+      ctx(),
+    );
+    expect(sent).toStrictEqual([{ ...syncMessage, step: 3, phase: "subscriptions", page: 7 }]);
   });
 
   it("runs an outbound change", async () => {
@@ -58,9 +85,9 @@ describe("sync worker", () => {
     await worker({ type: "outbound", subscriptionId: SUBSCRIPTION_ID, trigger: "webhook" }, ctx());
     const finished = logger.lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => String(l.message).endsWith("finished"));
+      .filter((l) => String(l.message).endsWith("finished") || String(l.message).endsWith("skipped"));
     expect(finished).toMatchObject([
-      { runId: RUN_ID, status: "succeeded" },
+      { runId: RUN_ID, reason: "recording double" },
       { subscriptionId: SUBSCRIPTION_ID, outcome: "none" },
     ]);
   });
@@ -68,11 +95,11 @@ describe("sync worker", () => {
   it("rethrows transient failures so the queue retries, completes permanent ones", async () => {
     const { deps } = recordingDeps();
     const worker = createSyncWorker({ engine: deps.engine, logger: silentLogger });
-    deps.engine.runSync = async () => {
+    deps.engine.runSyncWorkItem = async () => {
       throw new ConnectorError("DATAVERSE_THROTTLED", "busy", { retryable: true });
     };
     await expect(worker(syncMessage, ctx())).rejects.toThrow("busy");
-    deps.engine.runSync = async () => {
+    deps.engine.runSyncWorkItem = async () => {
       throw new ConnectorError("ION_REFRESH_TOKEN_REJECTED", "token used");
     };
     await expect(worker(syncMessage, ctx())).resolves.toBeUndefined();
@@ -85,7 +112,7 @@ describe("InProcessWorkQueue", () => {
       concurrency: 2,
       maxDequeueCount,
       retryDelayMs: () => 1,
-      createContext: (_m, n) => ctx(n),
+      createContext: (_m, d) => ctx(d.dequeueCount),
     });
 
   it("delivers each message once through a JSON round trip and reports idle", async () => {

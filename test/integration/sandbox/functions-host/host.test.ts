@@ -132,8 +132,8 @@ describe("local functions host", () => {
     expect(res.status).toBe(202);
     const body = (await res.json()) as { runId: string };
     await host.whenIdle();
-    expect(recorded.calls.map((c) => c.fn)).toStrictEqual(["startQueuedRun", "runSync"]);
-    expect(recorded.calls[1]?.args).toMatchObject({ runId: body.runId, requestId: "host-1", kind: "accounts" });
+    expect(recorded.calls.map((c) => c.fn)).toStrictEqual(["startQueuedRun", "runSyncWorkItem"]);
+    expect(recorded.calls[1]?.args).toMatchObject({ item: { runId: body.runId, requestId: "host-1", kind: "accounts" } });
   });
 
   it("runs timers on demand", async () => {
@@ -143,7 +143,7 @@ describe("local functions host", () => {
     const report = (await host.runTimer("scheduledSync")) as { queued: unknown[] };
     await host.whenIdle();
     expect(report.queued).toHaveLength(1);
-    expect(recorded.calls.map((c) => c.fn)).toStrictEqual(["startQueuedRun", "runSync"]);
+    expect(recorded.calls.map((c) => c.fn)).toStrictEqual(["startQueuedRun", "runSyncWorkItem"]);
   });
 
   it("holds a burst of 100 concurrent deliveries plus their replays with no lost or doubled work", async () => {

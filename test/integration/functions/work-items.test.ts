@@ -1,0 +1,297 @@
+/**
+ * A sync split into work items through the local functions host, run the way the queue trigger runs them
+ * (batches, message ids and dequeue counts, visibility timeout, poison queue, output written on success).
+ * The Dataverse emulator and the Ion simulator answer over HTTP as in production.
+ *
+ * - Items killed at random (their code going on, like a hung instance) and messages delivered twice end
+ *   with the same rows as one uninterrupted run, each row once.
+ * - A duplicate delivery of an item does the work once: the copy finds the step held and completes.
+ * - An item that fails maxDequeueCount times goes to the poison queue, and its run shows it failed.
+ */
+import { ConnectorError } from "../../../src/shared/errors";
+import { bindEngine } from "../../../src/sync/engine";
+import { startAzuriteQueue } from "../../support/azurite";
+import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../../support/functionsWorld";
+
+const CUSTOMERS = 40;
+const SUBS_PER_CUSTOMER = 3;
+/** Small Ion pages so a sync has many pages, and one page per work item: many items. */
+const SMALL_PAGES = { customerPageSize: 5, subscriptionPageLimit: 10 };
+
+/** Seeded (mulberry32): the faults are random but the same on every run of the test. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SUBSCRIPTION_COLUMNS = [
+  "w365_ionsubscriptionid",
+  "w365_ioncustomerid",
+  "w365_name",
+  "w365_productname",
+  "w365_skuname",
+  "w365_quantity",
+  "w365_status",
+  "w365_price",
+  "w365_cost",
+  "w365_currency",
+  "w365_billingcycle",
+  "w365_billingterm",
+  "w365_startdate",
+  "w365_enddate",
+  "w365_renewaldate",
+  "w365_autorenew",
+  "w365_vendorsubscriptionid",
+  "w365_lastsyncedquantity",
+  "w365_lastsyncedstatus",
+  "w365_syncstate",
+  "w365_missingsince",
+];
+
+interface Row {
+  [k: string]: unknown;
+}
+
+/** What a sync leaves in Dataverse, without ids and timestamps: comparable across two environments. */
+async function snapshot(world: FunctionsWorld) {
+  const accounts = await rows<Row>(world.dv, "w365_provideraccounts");
+  const byId = new Map(accounts.map((a) => [String(a.w365_provideraccountid), String(a.w365_ioncustomerid)]));
+  const subs = await rows<Row>(world.dv, "w365_providersubscriptions");
+  const pick = (r: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]));
+  return {
+    accounts: accounts
+      .map((a) => pick(a, ["w365_ioncustomerid", "w365_name", "w365_mappingstatus", "w365_contenthash"]))
+      .sort((x, y) => String(x.w365_ioncustomerid).localeCompare(String(y.w365_ioncustomerid))),
+    subscriptions: subs
+      .map((s): Row => ({
+        // The content hash covers the row's lookups, whose ids differ between two environments: the columns themselves are compared.
+        ...pick(s, SUBSCRIPTION_COLUMNS),
+        customer: byId.get(String(s._w365_provideraccount_value)) ?? null,
+      }))
+      .sort((x, y) => String(x.w365_ionsubscriptionid).localeCompare(String(y.w365_ionsubscriptionid))),
+  };
+}
+
+/** Queues a sync "all" as the scheduled timer does (a queued run row, then its first work item). */
+async function queueSync(world: FunctionsWorld, connectionId: string): Promise<string> {
+  const { runId } = await world.host.runtime.engine.startQueuedRun({ connectionId, kind: "all", trigger: "schedule" });
+  await world.host.queue.enqueue({ type: "sync", runId, connectionId, kind: "all", trigger: "schedule" });
+  await world.idle();
+  return runId;
+}
+
+async function runStatus(world: FunctionsWorld, runId: string): Promise<Row> {
+  return world.dv.retrieve<Row>("w365_syncruns", runId, { select: ["w365_status", "w365_message", "w365_checkpoint"] });
+}
+
+/** First sync (customers arrive), every customer mapped to a new account, second sync (subscriptions arrive). */
+async function syncScript(world: FunctionsWorld): Promise<string[]> {
+  const connectionId = await createConnection(world);
+  await world.idle();
+  const first = await queueSync(world, connectionId);
+  for (const a of await rows<Row>(world.dv, "w365_provideraccounts")) {
+    await world.admin.executeAction(
+      "w365_MapProviderAccount",
+      { CreateNew: true },
+      { entitySet: "w365_provideraccounts", id: String(a.w365_provideraccountid) },
+    );
+  }
+  await world.idle();
+  const second = await queueSync(world, connectionId);
+  return [first, second];
+}
+
+function itemLogs(world: FunctionsWorld, message: string): Row[] {
+  return world.logLines.map((l) => JSON.parse(l) as Row).filter((l) => l.message === message);
+}
+
+describe("a sync split into work items through the local functions host", () => {
+  let baseline: Awaited<ReturnType<typeof snapshot>>;
+
+  beforeAll(async () => {
+    // One uninterrupted run per sync: the default budget is far more than this sync needs.
+    const world = await startFunctionsWorld({
+      customers: CUSTOMERS,
+      subscriptionsPerCustomer: SUBS_PER_CUSTOMER,
+      host: { runtime: { sync: { ion: SMALL_PAGES } } },
+    });
+    try {
+      const runs = await syncScript(world);
+      for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
+      // Each run was one item: small syncs pay no hand-off.
+      expect(itemLogs(world, "sync work item finished").map((l) => l.next)).toStrictEqual([undefined, undefined]);
+      baseline = await snapshot(world);
+    } finally {
+      await world.close();
+    }
+  }, 240_000);
+
+  it("ends with the same rows as an uninterrupted run when items are killed and delivered twice at random", async () => {
+    const random = rng(20261206);
+    const world = await startFunctionsWorld({
+      customers: CUSTOMERS,
+      subscriptionsPerCustomer: SUBS_PER_CUSTOMER,
+      host: {
+        settings: { SYNC_ITEM_MAX_PAGES: "1" },
+        runtime: { sync: { ion: SMALL_PAGES } },
+        queue: {
+          // Killed on its first two deliveries only, so no message reaches the poison queue by chance.
+          killAfterMs: (d) => (d.dequeueCount <= 2 && random() < 0.3 ? Math.floor(random() * 150) : undefined),
+          duplicate: () => random() < 0.15,
+        },
+      },
+    });
+    try {
+      const runs = await syncScript(world);
+      for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
+      const after = await snapshot(world);
+      expect(after).toStrictEqual(baseline);
+      expect(after.subscriptions).toHaveLength(CUSTOMERS * SUBS_PER_CUSTOMER);
+      const stats = world.host.stats();
+      expect(stats.killed).toBeGreaterThan(0);
+      expect(stats.duplicated).toBeGreaterThan(0);
+      expect(stats.poisoned).toBe(0);
+      // Many items per run: every page was its own item.
+      expect(itemLogs(world, "sync work item finished").length).toBeGreaterThan(10);
+    } finally {
+      await world.close();
+    }
+  }, 300_000);
+
+  it("runs each step once when every message is delivered twice at the same time", async () => {
+    const world = await startFunctionsWorld({
+      customers: CUSTOMERS,
+      subscriptionsPerCustomer: SUBS_PER_CUSTOMER,
+      host: { settings: { SYNC_ITEM_MAX_PAGES: "2" }, runtime: { sync: { ion: SMALL_PAGES } }, queue: { duplicate: () => true } },
+    });
+    try {
+      const runs = await syncScript(world);
+      for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
+      expect(await snapshot(world)).toStrictEqual(baseline);
+      // Each (run, step) did its work in exactly one delivery; the copies found the step held.
+      const ran = itemLogs(world, "sync work item finished").map((l) => `${String(l.runId)}#${String(l.step ?? 0)}`);
+      const started = itemLogs(world, "sync work item starting").filter((l) => runs.includes(String(l.runId)));
+      const steps = new Set(started.map((l) => `${String(l.runId)}#${String(l.step)}`));
+      expect(ran.length).toBeGreaterThan(2);
+      expect(new Set(ran).size).toBe(ran.length);
+      expect(ran.length).toBe(steps.size);
+      expect(world.host.stats().duplicated).toBe(started.length / 2);
+    } finally {
+      await world.close();
+    }
+  }, 300_000);
+
+  it("shows a run failed when its item went to the poison queue after maxDequeueCount deliveries", async () => {
+    const world = await startFunctionsWorld({
+      customers: 3,
+      subscriptionsPerCustomer: 1,
+      host: {
+        queue: { maxDequeueCount: 3 },
+        runtime: {
+          // Every delivery of a sync item fails the way a Dataverse outage does (retryable).
+          engine: (deps) => ({
+            ...bindEngine(deps),
+            runSyncWorkItem: async () => {
+              throw new ConnectorError("DATAVERSE_UNAVAILABLE", "Dataverse is unavailable.", { retryable: true });
+            },
+          }),
+        },
+      },
+    });
+    try {
+      const connectionId = await createConnection(world);
+      await world.idle();
+      const runId = await queueSync(world, connectionId);
+      expect(world.host.stats().poisoned).toBe(1);
+      const run = await runStatus(world, runId);
+      expect(run.w365_status).toBe("failed");
+      expect(String(run.w365_message)).toMatch(/poison queue/);
+    } finally {
+      await world.close();
+    }
+  }, 120_000);
+
+  it("continues a run whose chain of items broke from its checkpoint when the next run of its kind starts", async () => {
+    const world = await startFunctionsWorld({ customers: 4, subscriptionsPerCustomer: 1 });
+    try {
+      const connectionId = await createConnection(world);
+      await world.idle();
+      // A run whose worker stopped for good an hour ago, with its accounts phase done.
+      const hourAgo = Date.now() - 3_600_000;
+      const staleId = await world.dv.create("w365_syncruns", {
+        w365_name: "all (stopped)",
+        "w365_connection@odata.bind": `/w365_providerconnections(${connectionId})`,
+        w365_kind: "all",
+        w365_trigger: "schedule",
+        w365_status: "running",
+        w365_dryrun: false,
+        w365_startedon: new Date(hourAgo).toISOString(),
+        w365_checkpoint: JSON.stringify({
+          version: 1,
+          phases: ["accounts", "subscriptions", "outbound"],
+          done: ["accounts"],
+          pagesDone: 0,
+          counts: { created: 4 },
+          updatedAt: hourAgo,
+          item: { step: 3, messageId: "lost", dequeueCount: 1 },
+        }),
+      });
+      const runId = await queueSync(world, connectionId);
+      const stale = await runStatus(world, staleId);
+      expect(stale.w365_status).toBe("failed");
+      expect(String(stale.w365_message)).toContain(runId);
+      const run = await runStatus(world, runId);
+      expect(run.w365_status).toBe("succeeded");
+      // The new run went on from the old one's checkpoint: its accounts phase was not run again.
+      expect(await rows(world.dv, "w365_provideraccounts")).toHaveLength(0);
+    } finally {
+      await world.close();
+    }
+  }, 120_000);
+
+  it("runs the split sync through a real storage queue (Azurite): same rows as an uninterrupted run", async () => {
+    const azurite = await startAzuriteQueue();
+    let failed = 0;
+    const world = await startFunctionsWorld({
+      customers: CUSTOMERS,
+      subscriptionsPerCustomer: SUBS_PER_CUSTOMER,
+      host: {
+        settings: { SYNC_ITEM_MAX_PAGES: "2" },
+        // One step of each run fails on its first delivery: the message comes back after its visibility timeout.
+        runtime: {
+          sync: { ion: SMALL_PAGES },
+          engine: (deps) => {
+            const engine = bindEngine(deps);
+            return {
+              ...engine,
+              runSyncWorkItem: async (item, delivery, budget, o) => {
+                if ((item.step ?? 0) === 3 && delivery.dequeueCount === 1) {
+                  failed++;
+                  throw new ConnectorError("DATAVERSE_UNAVAILABLE", "Dataverse is unavailable.", { retryable: true });
+                }
+                return engine.runSyncWorkItem(item, delivery, budget, o);
+              },
+            };
+          },
+        },
+        storageQueue: { connectionString: azurite.connectionString, visibilityTimeoutSeconds: 1, pollMs: 50 },
+      },
+    });
+    try {
+      const runs = await syncScript(world);
+      for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
+      expect(await snapshot(world)).toStrictEqual(baseline);
+      expect(failed).toBe(2);
+      expect(itemLogs(world, "sync work item finished").length).toBeGreaterThan(10);
+    } finally {
+      await world.close();
+      await azurite.close();
+    }
+  }, 300_000);
+});
