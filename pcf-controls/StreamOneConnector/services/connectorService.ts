@@ -85,7 +85,7 @@ export interface ConnectorService {
    * the connector. Resumable: called again after an interruption it deletes what is left. Stops with
    * ConnectorReactivatedError when the connector is activated again meanwhile. Work 365 rows are never touched.
    */
-  deleteWithProviderRows(id: string, onProgress: (progress: DeleteProgress) => void): Promise<void>;
+  deleteWithProviderRows(id: string, onProgress: (progress: DeleteProgress) => void | Promise<void>): Promise<void>;
   /** Asks a queued or running sync to stop; says when it had already finished. */
   cancelRun(runId: string): Promise<CancelOutcome>;
 }
@@ -324,7 +324,7 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
       // Deactivated first: no scheduled or manual sync and no order starts from here on, and a running sync stops at
       // its next check. A sync that had passed its check may still write one page: the rounds below delete it too.
       await this.setActive(connectorId, false);
-      onProgress({ step: "deactivated" });
+      await onProgress({ step: "deactivated" });
       /** Reads the connector; stops the delete when someone activated it again. Answers its ETag. */
       const stillInactive = async (): Promise<string> => {
         const row = await readConnector();
@@ -346,7 +346,7 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
           // page reads them again. Any other refusal stops here, with nothing half-done (change sets are atomic).
           const refused = outcomes.find((o) => o.kind === "refused" && o.status !== 404);
           deleted[step] += outcomes.filter((o) => o.kind === "deleted").length;
-          onProgress({ step, deleted: deleted[step] });
+          await onProgress({ step, deleted: deleted[step] });
           if (refused?.kind === "refused")
             throw new ProviderRowsNotDeletedError(`provider ${step} of "${name}"`, refused.message, refused.status);
         }
@@ -364,7 +364,7 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
           deps.webApiPath,
         );
         if (outcome?.kind === "deleted" || outcome?.kind === "gone") {
-          onProgress({ step: "connector" });
+          await onProgress({ step: "connector" });
           return;
         }
         if (outcome?.kind === "refused" && outcome.status !== 412 && !isRestrictRefusal({ code: outcome.code, message: outcome.message })) {

@@ -203,3 +203,76 @@ describe("delete the connector and its provider records", () => {
     expect(await work365()).toEqual(accountsBefore);
   });
 });
+
+describe("a sync running while the connector and its provider records are deleted", () => {
+  let v: World;
+  let svc: ReturnType<typeof createConnectorService>;
+  beforeAll(async () => {
+    v = await startWorld({ seed: 72, customers: 12, subscriptionsPerCustomer: 2 });
+    const auth = (init?: RequestInit) => ({ ...(init?.headers as Record<string, string>), Authorization: `Bearer ${v.emu.adminToken}` });
+    svc = createConnectorService({
+      records: recordsApiFrom(
+        createBrowserWebApi((input, init) => fetch(`${v.emu.url}${String(input)}`, { ...init, headers: auth(init) })),
+      ),
+      executeCustomApi: () => Promise.reject(new Error("no custom API in this test")),
+      sendBatch: createFetchBatchSender((url, init) => fetch(`${v.emu.url}${url}`, { ...init, headers: auth(init) })),
+    });
+  });
+  afterAll(async () => {
+    await v?.close();
+  });
+
+  it("the running sync stops, a scheduled sync meanwhile writes nothing, and a page written after a check is deleted too", async () => {
+    const first = await runSync(v.deps, { connectionId: v.connectionId, kind: "all", trigger: "manual" });
+    expect(first.status).toBe("succeeded");
+    const accountsBefore = await all<Row>(v.dv, "accounts", undefined, ["accountid", "name", "modifiedon"]);
+    v.ion.control.addCustomer({ customerOrganization: "Arrives During The Delete Ltd" });
+    v.deps.cancelCheckMs = 0;
+
+    const steps: DeleteProgress[] = [];
+    let deactivated!: () => void;
+    const deactivatedSeen = new Promise<void>((resolve) => (deactivated = resolve));
+    let purge: Promise<void> | undefined;
+    let scheduled: Awaited<ReturnType<typeof runSync>> | undefined;
+    let ionBeforeScheduled: Record<string, number> = {};
+    let wrotePage = false;
+    const onProgress = async (p: DeleteProgress): Promise<void> => {
+      steps.push(p);
+      if (p.step === "deactivated") deactivated();
+      if (p.step === "accounts" && !wrotePage) {
+        wrotePage = true;
+        // The schedule fires for this connector mid-delete: the deactivation keeps it from writing anything.
+        ionBeforeScheduled = v.ion.control.counters();
+        scheduled = await runSync(v.deps, { connectionId: v.connectionId, kind: "all", trigger: "schedule" });
+        // A sync that had passed its check just before the deactivation writes its page now: a fresh row appears.
+        await v.dv.create("w365_provideraccounts", {
+          w365_name: "Written after its check",
+          w365_ioncustomerid: "late-1",
+          "w365_connection@odata.bind": `/w365_providerconnections(${v.connectionId})`,
+        });
+      }
+    };
+    // The manual sync starts; after its first page the admin confirms the delete, and the sync carries on alongside it.
+    v.deps.hooks = {
+      afterPage: async () => {
+        if (purge) return;
+        purge = svc.deleteWithProviderRows(v.connectionId, onProgress);
+        await deactivatedSeen;
+      },
+    };
+    const running = await runSync(v.deps, { connectionId: v.connectionId, kind: "all", trigger: "manual" });
+    v.deps.hooks = undefined;
+    await purge;
+
+    expect(running.status).toBe("canceled");
+    expect(scheduled).toMatchObject({ status: "canceled", created: 0, updated: 0 });
+    expect(v.ion.control.counters()).toEqual(ionBeforeScheduled);
+    // Two rounds: the row written after the check was found when the connector delete was refused, and deleted.
+    expect(steps.filter((s) => s.step === "accounts").length).toBeGreaterThanOrEqual(2);
+    expect(steps.at(-1)).toEqual({ step: "connector" });
+    expect(await v.dv.tryRetrieve("w365_providerconnections", v.connectionId)).toBeUndefined();
+    expect(await all(v.dv, "w365_provideraccounts")).toHaveLength(0);
+    expect(await all(v.dv, "w365_providersubscriptions")).toHaveLength(0);
+    expect(await all<Row>(v.dv, "accounts", undefined, ["accountid", "name", "modifiedon"])).toEqual(accountsBefore);
+  });
+});
