@@ -245,9 +245,10 @@ describe("a sync running while the connector and its provider records are delete
         ionBeforeScheduled = v.ion.control.counters();
         scheduled = await runSync(v.deps, { connectionId: v.connectionId, kind: "all", trigger: "schedule" });
         // A sync that had passed its check just before the deactivation writes its page now: a fresh row appears.
-        await v.dv.create("w365_provideraccounts", {
+        // Subscriptions were all deleted before the accounts: this one makes Dataverse refuse the connector delete
+        // (Restrict), and the next round deletes it.
+        await v.dv.create("w365_providersubscriptions", {
           w365_name: "Written after its check",
-          w365_ioncustomerid: "late-1",
           "w365_connection@odata.bind": `/w365_providerconnections(${v.connectionId})`,
         });
       }
@@ -268,7 +269,7 @@ describe("a sync running while the connector and its provider records are delete
     expect(scheduled).toMatchObject({ status: "canceled", created: 0, updated: 0 });
     expect(v.ion.control.counters()).toEqual(ionBeforeScheduled);
     // Two rounds: the row written after the check was found when the connector delete was refused, and deleted.
-    expect(steps.filter((s) => s.step === "accounts").length).toBeGreaterThanOrEqual(2);
+    expect(steps.filter((s) => s.step === "subscriptions").length).toBeGreaterThanOrEqual(2);
     expect(steps.at(-1)).toEqual({ step: "connector" });
     expect(await v.dv.tryRetrieve("w365_providerconnections", v.connectionId)).toBeUndefined();
     expect(await all(v.dv, "w365_provideraccounts")).toHaveLength(0);
