@@ -13,6 +13,7 @@ import {
   MessageBarBody,
   Spinner,
   type Theme,
+  tokens,
   webLightTheme,
 } from "@fluentui/react-components";
 import * as React from "react";
@@ -615,7 +616,11 @@ function LifecycleDialog(props: {
           <p data-testid="delete-rows">
             {impact.deletable
               ? t("Delete_NoRows")
-              : t("Delete_Blocked", count(impact.providerAccounts), count(impact.providerSubscriptions))}
+              : t(
+                  lifecycle.withRows ? "Delete_HasRows" : "Delete_Blocked",
+                  count(impact.providerAccounts),
+                  count(impact.providerSubscriptions),
+                )}
           </p>
           <p data-testid="delete-accounts">
             {impact.mappedAccounts.count > 0 ? t("Delete_MappedAccounts", count(impact.mappedAccounts)) : t("Delete_NoAccounts")}
@@ -682,6 +687,12 @@ function LifecycleDialog(props: {
             appearance="primary"
 
             data-testid="delete-with-rows-confirm"
+            // Red when it can be pressed: this one deletes rows for good.
+            style={
+              nameTyped && !lifecycle.busy
+                ? { backgroundColor: tokens.colorPaletteRedBackground3, color: tokens.colorNeutralForegroundOnBrand }
+                : undefined
+            }
             disabled={!nameTyped || lifecycle.busy}
             onClick={props.onDeleteWithRows}
           >

@@ -191,6 +191,7 @@ export const STRING_KEYS = [
   "Delete_Keep",
   "Delete_DeactivateInstead",
   "Delete_CountFailed",
+  "Delete_HasRows",
   "Delete_WithRows_Open",
   "Delete_WithRows_Intro",
   "Delete_WithRows_Subscriptions",
