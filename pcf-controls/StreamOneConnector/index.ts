@@ -2,6 +2,7 @@
 // Lifecycle glue only: builds the data service from the PCF context and renders <StreamOneAdmin>.
 import * as React from "react";
 
+import { createFetchBatchSender } from "../../ui-shared/batchDelete";
 import { resolveCustomApiExecutor } from "../../ui-shared/customApi";
 import { languageTagOfLcid } from "../../ui-shared/locale";
 import { recordsApiFrom } from "../../ui-shared/records";
@@ -24,6 +25,8 @@ export class StreamOneConnector implements ComponentFramework.ReactControl<IInpu
     this.service = createConnectorService({
       records: recordsApiFrom(context.webAPI),
       executeCustomApi: resolveCustomApiExecutor(typeof window === "undefined" ? undefined : window),
+      // $batch is not in context.webAPI: same-origin fetch to the Web API, with the signed-in user's session.
+      sendBatch: typeof fetch === "function" ? createFetchBatchSender((url, init) => fetch(url, init)) : undefined,
       pollIntervalMs: Math.max(1, seconds) * 1000,
       ionBaseUrl: context.parameters.ionBaseUrl?.raw ?? undefined,
     });

@@ -1,7 +1,9 @@
 // Connector lifecycle in Admin Hub, in Chromium at 1366×768 against the whole sandbox: deactivate and activate from
 // the row and from the form (the dialog says what stops and what stays), delete with its consequences counted first
 // (the solution's delete rules: provider rows keep the connector, sync runs stay unlinked, accounts untouched), and
-// Cancel on a running sync, seen as canceled in a second tab, after which the next sync completes without duplicates.
+// Cancel on a running sync, seen as canceled in a second tab, after which the next sync completes without duplicates;
+// then the connector deleted with its provider records, once its name is typed, finished from a second tab after the
+// first closed midway.
 // Keyboard focus returns to the row after each dialog; each dialog passes an axe-core scan.
 import * as fs from "node:fs";
 
@@ -236,7 +238,7 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
       .waitFor();
     await dialog.getByText("cannot be deleted now", { exact: false }).waitFor();
     await dialog.getByText(`the ${n(mapped)} accounts its provider accounts are mapped to stay as they are`, { exact: false }).waitFor();
-    expect(await dialog.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    expect(await dialog.getByRole("button", { name: "Delete", exact: true }).count()).toBe(0);
     expect(await accessibilityProblems()).toStrictEqual([]);
     await shot(page, "delete-dialog-with-rows");
     await dialog.getByRole("button", { name: "Deactivate instead" }).click();
@@ -262,6 +264,84 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
     expect(runs).toEqual([expect.objectContaining({ _w365_connection_value: null })]);
     // The row is gone: focus goes to the list's heading.
     await page.waitForFunction(() => document.activeElement?.id === "w365-list-title");
+  });
+
+  it("deletes a connector with its provider records after its name is typed; a tab closed midway is finished from another", async () => {
+    const subscriptions = await query(
+      `w365_providersubscriptions?$select=w365_providersubscriptionid&$filter=_w365_connection_value eq ${mainId}`,
+    );
+    const accounts = await query(`w365_provideraccounts?$select=w365_provideraccountid&$filter=_w365_connection_value eq ${mainId}`);
+    const work365Before = await query("accounts?$select=accountid,name,modifiedon&$orderby=accountid");
+    const runIds = (await query(`w365_syncruns?$select=w365_syncrunid&$filter=_w365_connection_value eq ${mainId}`)).map(
+      (r) => r.w365_syncrunid,
+    );
+    expect(runIds.length).toBeGreaterThan(0);
+    // One order still with Ion: the dialog warns that Ion completes it and nothing here will record it.
+    await dataverse("PATCH", `w365_providersubscriptions(${String(subscriptions[0]!.w365_providersubscriptionid)})`, {
+      w365_syncstate: 365000002,
+    });
+
+    const first = await page.context().newPage();
+    const firstErrors = watchErrors(first);
+    await first.goto(harness.url);
+    await gear("StreamOne Ion", "Delete", first);
+    const dialog = first.getByRole("alertdialog", { name: "Delete StreamOne Ion?" });
+    await dialog.getByRole("button", { name: "Delete connector and its provider records…" }).click();
+    const part = dialog.getByTestId("delete-with-rows");
+    await part.getByText(`${n(subscriptions.length)} provider subscriptions`, { exact: true }).waitFor();
+    await part.getByText(`${n(accounts.length)} provider accounts`, { exact: true }).waitFor();
+    await part.getByText("the connector StreamOne Ion", { exact: true }).waitFor();
+    await part.getByText("Work 365 accounts and their Work 365 subscriptions are not changed.", { exact: false }).waitFor();
+    await part.getByText("Warning: 1 of these provider subscriptions have an order still “Sent to Ion”.", { exact: false }).waitFor();
+    await part.getByText("Nothing is changed in Ion.", { exact: false }).waitFor();
+    const confirm = dialog.getByRole("button", { name: "Delete connector and its provider records", exact: true });
+    const typeName = dialog.getByRole("textbox", { name: "Type the connector’s name, StreamOne Ion, to confirm" });
+    expect(await confirm.isDisabled()).toBe(true);
+    await typeName.fill("StreamOne");
+    expect(await confirm.isDisabled()).toBe(true);
+    await typeName.fill("StreamOne Ion");
+    expect(await confirm.isEnabled()).toBe(true);
+    expect(await accessibilityProblems(first)).toStrictEqual([]);
+    await shot(first, "delete-dialog-delete-rows");
+
+    // The tab closes after the first $batch of subscriptions is deleted.
+    await confirm.click();
+    const progress = dialog.getByTestId("delete-progress");
+    await progress.getByText("Connector deactivated.").waitFor();
+    await progress.getByText("provider subscriptions deleted.", { exact: false }).first().waitFor({ timeout: 60_000 });
+    expect(firstErrors).toStrictEqual([]);
+    await first.close();
+
+    // Opened again elsewhere: the dialog counts what is left, and deleting again finishes.
+    await page.reload();
+    await row("StreamOne Ion").getByText("Deactivated", { exact: true }).waitFor();
+    await gear("StreamOne Ion", "Delete");
+    const again = page.getByRole("alertdialog", { name: "Delete StreamOne Ion?" });
+    const leftSubscriptions = await query(`w365_providersubscriptions?$select=w365_name&$filter=_w365_connection_value eq ${mainId}`);
+    const leftAccounts = await query(`w365_provideraccounts?$select=w365_name&$filter=_w365_connection_value eq ${mainId}`);
+    expect(leftSubscriptions.length).toBeLessThan(subscriptions.length);
+    await again
+      .getByText(`It has ${n(leftAccounts.length)} provider accounts and ${n(leftSubscriptions.length)} provider subscriptions.`, {
+        exact: false,
+      })
+      .waitFor();
+    // A deactivated connector is not offered "Deactivate instead".
+    expect(await again.getByRole("button", { name: "Deactivate instead" }).count()).toBe(0);
+    await again.getByRole("button", { name: "Delete connector and its provider records…" }).click();
+    await again.getByRole("textbox", { name: "Type the connector’s name, StreamOne Ion, to confirm" }).fill("StreamOne Ion");
+    await again.getByRole("button", { name: "Delete connector and its provider records", exact: true }).click();
+    await page.getByText("StreamOne Ion was deleted.").waitFor({ timeout: 120_000 });
+    await row("StreamOne Ion").waitFor({ state: "detached" });
+
+    expect(await query(`w365_providerconnections?$select=w365_name&$filter=w365_providerconnectionid eq ${mainId}`)).toHaveLength(0);
+    expect(await query("w365_provideraccounts?$select=w365_name")).toHaveLength(0);
+    expect(await query("w365_providersubscriptions?$select=w365_name")).toHaveLength(0);
+    // Its sync runs stay, unlinked.
+    for (const id of runIds)
+      expect(await dataverse("GET", `w365_syncruns(${String(id)})?$select=_w365_connection_value`)).toMatchObject({
+        _w365_connection_value: null,
+      });
+    expect(await query("accounts?$select=accountid,name,modifiedon&$orderby=accountid")).toEqual(work365Before);
   });
 
   it("ran without page errors", () => {

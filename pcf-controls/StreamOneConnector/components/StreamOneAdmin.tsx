@@ -6,11 +6,14 @@ import {
   DialogContent,
   DialogSurface,
   DialogTitle,
+  Field,
   FluentProvider,
+  Input,
   MessageBar,
   MessageBarBody,
   Spinner,
   type Theme,
+  tokens,
   webLightTheme,
 } from "@fluentui/react-components";
 import * as React from "react";
@@ -19,7 +22,7 @@ import type { RunHistoryEntry } from "../../../ui-shared/history";
 import { SYNC_PROVIDER_ACCOUNTS, SYNC_SUBSCRIPTIONS } from "../../../ui-shared/operations";
 import type { ConnectorView, SyncRunView } from "../../../ui-shared/records";
 import type { NormalizedConnector } from "../../../ui-shared/validation";
-import type { ConnectorService, DeleteImpact, RowCount } from "../services/connectorService";
+import type { ConnectorService, DeleteImpact, DeleteProgress, RowCount } from "../services/connectorService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 import { type Activity, type ActivityKind, ActivityPanel } from "./ActivityPanel";
@@ -55,7 +58,20 @@ type Lifecycle = {
   readonly from: "list" | "form";
   readonly busy?: boolean;
   readonly error?: string;
-} & ({ readonly kind: "deactivate" } | { readonly kind: "delete"; readonly impact?: DeleteImpact; readonly countError?: string });
+} & (
+  | { readonly kind: "deactivate" }
+  | {
+      readonly kind: "delete";
+      readonly impact?: DeleteImpact;
+      readonly countError?: string;
+      /** The admin opened "Delete connector and its provider records": the destructive part is shown. */
+      readonly withRows?: boolean;
+      /** What the admin typed to confirm (must be the connector's name). */
+      readonly typed?: string;
+      /** Progress lines of this dialog's deletes, appended, never replaced (a stop or a retry adds to them). */
+      readonly progress?: readonly string[];
+    }
+);
 
 const RUN_LABEL: Record<Exclude<ActivityKind, "verify">, StringKey> = {
   syncAccounts: "Action_SyncAccounts",
@@ -329,6 +345,47 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
     backToList(t("Deleted_Notice", connector.name));
   };
 
+  const progressLine = (p: DeleteProgress): string => {
+    switch (p.step) {
+      case "deactivated":
+        return t("Delete_Progress_Deactivated");
+      case "subscriptions":
+        return t("Delete_Progress_Subscriptions", p.deleted.toLocaleString(locale));
+      case "accounts":
+        return t("Delete_Progress_Accounts", p.deleted.toLocaleString(locale));
+      default:
+        return t("Delete_Progress_Connector");
+    }
+  };
+
+  const confirmDeleteWithRows = async (): Promise<void> => {
+    if (lifecycle?.kind !== "delete" || lifecycle.typed?.trim() !== lifecycle.connector.name) return;
+    const { connector } = lifecycle;
+    const isThis = (prev: Lifecycle | undefined): prev is Lifecycle & { kind: "delete" } =>
+      prev?.kind === "delete" && prev.connector.id === connector.id;
+    const append = (line: string) =>
+      setLifecycle((prev) => (isThis(prev) ? { ...prev, progress: [...(prev.progress ?? []), line] } : prev));
+    setLifecycle((prev) => (isThis(prev) ? { ...prev, busy: true, error: undefined } : prev));
+    try {
+      await service.deleteWithProviderRows(connector.id, (p) => append(progressLine(p)));
+    } catch (error) {
+      // Stopped (activated again elsewhere, refused, or a sync still writing): say why, keep the progress, count again.
+      append(t("Delete_Progress_Stopped"));
+      setLifecycle((prev) => (isThis(prev) ? { ...prev, busy: false, error: (error as Error)?.message ?? String(error) } : prev));
+      void countForDelete(connector);
+      void reload();
+      return;
+    }
+    setLifecycle(undefined);
+    setActivities((prev) => {
+      const next = { ...prev };
+      delete next[connector.id];
+      return next;
+    });
+    await reload();
+    backToList(t("Deleted_Notice", connector.name));
+  };
+
   const cancelRun = async (activity: Activity): Promise<void> => {
     const run = activity.run;
     if (!run || activity.kind === "verify") return;
@@ -503,6 +560,10 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
         onDismiss={dismissLifecycle}
         onDeactivate={() => void confirmDeactivate()}
         onDelete={() => void confirmDelete()}
+        canDeleteWithRows={service.canDeleteWithRows}
+        onOpenDeleteWithRows={() => setLifecycle((prev) => (prev?.kind === "delete" ? { ...prev, withRows: true, typed: "" } : prev))}
+        onType={(typed) => setLifecycle((prev) => (prev?.kind === "delete" ? { ...prev, typed } : prev))}
+        onDeleteWithRows={() => void confirmDeleteWithRows()}
         onDeactivateInstead={() =>
           setLifecycle((prev) => (prev ? { kind: "deactivate", connector: prev.connector, from: prev.from } : prev))
         }
@@ -520,6 +581,10 @@ function LifecycleDialog(props: {
   onDeactivate: () => void;
   onDelete: () => void;
   onDeactivateInstead: () => void;
+  canDeleteWithRows: boolean;
+  onOpenDeleteWithRows: () => void;
+  onType: (typed: string) => void;
+  onDeleteWithRows: () => void;
 }): React.ReactElement {
   const { lifecycle, t, count, onDismiss, onDeactivate, onDelete, onDeactivateInstead } = props;
   const open = lifecycle !== undefined;
@@ -551,7 +616,11 @@ function LifecycleDialog(props: {
           <p data-testid="delete-rows">
             {impact.deletable
               ? t("Delete_NoRows")
-              : t("Delete_Blocked", count(impact.providerAccounts), count(impact.providerSubscriptions))}
+              : t(
+                  lifecycle.withRows ? "Delete_HasRows" : "Delete_Blocked",
+                  count(impact.providerAccounts),
+                  count(impact.providerSubscriptions),
+                )}
           </p>
           <p data-testid="delete-accounts">
             {impact.mappedAccounts.count > 0 ? t("Delete_MappedAccounts", count(impact.mappedAccounts)) : t("Delete_NoAccounts")}
@@ -562,14 +631,72 @@ function LifecycleDialog(props: {
               <p>{t("Delete_Permanent")}</p>
             </>
           ) : null}
+          {lifecycle.withRows && !impact.deletable ? (
+            <section data-testid="delete-with-rows" aria-label={t("Delete_WithRows_Confirm")}>
+              <p>{t("Delete_WithRows_Intro")}</p>
+              <ol>
+                <li>{t("Delete_WithRows_Subscriptions", count(impact.providerSubscriptions))}</li>
+                <li>{t("Delete_WithRows_Accounts", count(impact.providerAccounts))}</li>
+                <li>{t("Delete_WithRows_Connector", name)}</li>
+              </ol>
+              <p>{t("Delete_WithRows_Deactivates")}</p>
+              <p>{t("Delete_WithRows_Kept", count(impact.syncRuns))}</p>
+              {impact.sentToIon.count > 0 ? (
+                <MessageBar intent="warning" data-testid="delete-sent-to-ion">
+                  <MessageBarBody>{t("Delete_WithRows_SentToIon", count(impact.sentToIon))}</MessageBarBody>
+                </MessageBar>
+              ) : null}
+              <p>
+                {t("Delete_WithRows_NoIon")} {t("Delete_Permanent")}
+              </p>
+              <Field label={t("Delete_WithRows_TypeName", name)}>
+                <Input
+                  data-testid="delete-type-name"
+                  value={lifecycle.typed ?? ""}
+                  disabled={lifecycle.busy}
+                  autoComplete="off"
+                  onChange={(_e, data) => props.onType(data.value)}
+                />
+              </Field>
+            </section>
+          ) : null}
+          {lifecycle.progress?.length ? (
+            <section aria-label={t("Delete_Progress_Label")}>
+              <ol data-testid="delete-progress" aria-live="polite">
+                {lifecycle.progress.map((line, i) => (
+                  <li key={i}>{line}</li>
+                ))}
+              </ol>
+            </section>
+          ) : null}
         </>
       );
     const canDelete = impact?.deletable === true && !lifecycle.busy;
+    const offerWithRows = impact !== undefined && !impact.deletable && props.canDeleteWithRows;
+    const nameTyped = lifecycle.typed?.trim() === name;
     actions = (
       <>
-        {impact && !impact.deletable && lifecycle.connector.active ? (
+        {impact && !impact.deletable && lifecycle.connector.active && !lifecycle.withRows ? (
           <Button appearance="primary" onClick={onDeactivateInstead}>
             {t("Delete_DeactivateInstead")}
+          </Button>
+        ) : null}
+        {offerWithRows && !lifecycle.withRows ? <Button onClick={props.onOpenDeleteWithRows}>{t("Delete_WithRows_Open")}</Button> : null}
+        {offerWithRows && lifecycle.withRows ? (
+          <Button
+            appearance="primary"
+
+            data-testid="delete-with-rows-confirm"
+            // Red when it can be pressed: this one deletes rows for good.
+            style={
+              nameTyped && !lifecycle.busy
+                ? { backgroundColor: tokens.colorPaletteRedBackground3, color: tokens.colorNeutralForegroundOnBrand }
+                : undefined
+            }
+            disabled={!nameTyped || lifecycle.busy}
+            onClick={props.onDeleteWithRows}
+          >
+            {t("Delete_WithRows_Confirm")}
           </Button>
         ) : null}
         {impact?.deletable ? (

@@ -2,9 +2,16 @@
 // Data access for the control: connectors over context.webAPI, custom APIs through the injected executor.
 // Components receive a ConnectorService and never touch context.webAPI, fetch or Xrm directly.
 
-import { logicalNames, w365_providerconnection_statecode, w365_providerconnection_statuscode } from "../../../src/schema";
+import {
+  entitySets,
+  logicalNames,
+  w365_providerconnection_statecode,
+  w365_providerconnection_statuscode,
+  w365_providersubscription_w365_syncstate,
+} from "../../../src/schema";
 import { ConnectorError } from "../../../src/shared/errors";
 import { normalizeGuid } from "../../../src/shared/guid";
+import { type BatchDelete, deleteInBatch, MAX_BATCH_REQUESTS, type SendBatch } from "../../../ui-shared/batchDelete";
 import type { ExecuteCustomApi } from "../../../ui-shared/customApi";
 import {
   type AccountFilter,
@@ -71,6 +78,14 @@ export interface ConnectorService {
   deleteImpact(id: string): Promise<DeleteImpact>;
   /** Deletes the connector; ConnectorHasRowsError when Dataverse refuses because rows still point to it. */
   deleteConnector(id: string): Promise<void>;
+  /** False when the host cannot send $batch requests (the dialog then offers no "Delete connector and its provider records"). */
+  readonly canDeleteWithRows: boolean;
+  /**
+   * Deactivates the connector, deletes its provider subscriptions, then its provider accounts, in $batch requests, then
+   * the connector. Resumable: called again after an interruption it deletes what is left. Stops with
+   * ConnectorReactivatedError when the connector is activated again meanwhile. Work 365 rows are never touched.
+   */
+  deleteWithProviderRows(id: string, onProgress: (progress: DeleteProgress) => void | Promise<void>): Promise<void>;
   /** Asks a queued or running sync to stop; says when it had already finished. */
   cancelRun(runId: string): Promise<CancelOutcome>;
 }
@@ -93,9 +108,18 @@ export interface DeleteImpact {
   /** Distinct Work 365 accounts its provider accounts are mapped to (untouched by a delete). */
   readonly mappedAccounts: RowCount;
   readonly syncRuns: RowCount;
+  /** Provider subscriptions whose order is still with Ion (Sync State "Sent to Ion"): Ion completes them whatever happens here. */
+  readonly sentToIon: RowCount;
   /** False while provider accounts or subscriptions point to it: Dataverse would refuse the delete. */
   readonly deletable: boolean;
 }
+
+/** One step of deleteWithProviderRows, reported as it is done; `deleted` counts rows this call has deleted so far. */
+export type DeleteProgress =
+  | { readonly step: "deactivated" }
+  | { readonly step: "subscriptions"; readonly deleted: number }
+  | { readonly step: "accounts"; readonly deleted: number }
+  | { readonly step: "connector" };
 
 export type CancelOutcome =
   /** The run was running: the engine stops at its next check between pages. */
@@ -115,7 +139,37 @@ export class ConnectorHasRowsError extends ConnectorError {
   }
 }
 
+/** The connector was activated again (another tab, another admin) while its provider records were being deleted. */
+export class ConnectorReactivatedError extends ConnectorError {
+  constructor(name: string) {
+    super(
+      "CONNECTOR_REACTIVATED",
+      `The delete of "${name}" stopped: the connector was activated again (in another tab or by another admin) while its provider records were being deleted. What was deleted stays deleted; nothing more was deleted. Open Delete again to see what is left.`,
+    );
+  }
+}
+
+/** Rows kept reappearing: a sync was still writing for this connector after several rounds. */
+export class ConnectorStillWritingError extends ConnectorError {
+  constructor(name: string) {
+    super(
+      "CONNECTOR_STILL_WRITING",
+      `"${name}" was not deleted yet: a sync still running for it kept adding provider records. It stops at its next check; open Delete again in a minute to finish.`,
+      { retryable: true },
+    );
+  }
+}
+
+/** Dataverse refused deleting some rows (for example a missing privilege); nothing after them was attempted. */
+export class ProviderRowsNotDeletedError extends ConnectorError {
+  constructor(what: string, detail: string, status: number) {
+    super("PROVIDER_ROWS_NOT_DELETED", `Dataverse refused to delete ${what}: ${detail}`, { statusCode: status });
+  }
+}
+
 const PAGE = 5000;
+/** Rounds of "delete what is there, then the connector" before giving up on a sync that keeps writing. */
+const DELETE_ROUNDS = 5;
 
 /** The delete refusal Dataverse gives when a Restrict relationship still has rows (CannotDeleteDueToAssociation). */
 function isRestrictRefusal(error: unknown): boolean {
@@ -142,6 +196,10 @@ export interface ConnectorServiceDeps {
   readonly executeCustomApi: ExecuteCustomApi;
   readonly now?: () => Date;
   readonly pollIntervalMs?: number;
+  /** Sends $batch requests (same-origin fetch in the browser); absent = no delete of provider records from here. */
+  readonly sendBatch?: SendBatch;
+  /** Web API root the batch parts are addressed to (default /api/data/v9.2). */
+  readonly webApiPath?: string;
   /** Ion host written on new connectors (w365_ionbaseurl); undefined keeps the column default, https://ion.tdsynnex.com. */
   readonly ionBaseUrl?: string;
 }
@@ -214,10 +272,15 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
       const filter = `_w365_connection_value eq ${normalizeGuid(id, "connector id")}`;
       const read = (table: string, select: string) =>
         deps.records.retrieveMultipleRecords(table, `?$select=${select}&$filter=${filter}`, PAGE);
-      const [accounts, subscriptions, runs] = await Promise.all([
+      const [accounts, subscriptions, runs, sent] = await Promise.all([
         read(logicalNames.w365_provideraccount, "w365_provideraccountid,_w365_account_value"),
         read(logicalNames.w365_providersubscription, "w365_providersubscriptionid"),
         read(logicalNames.w365_syncrun, "w365_syncrunid"),
+        deps.records.retrieveMultipleRecords(
+          logicalNames.w365_providersubscription,
+          `?$select=w365_providersubscriptionid&$filter=${filter} and w365_syncstate eq ${w365_providersubscription_w365_syncstate.SentToIon}`,
+          PAGE,
+        ),
       ]);
       const counted = (r: { entities: unknown[]; nextLink?: string }): RowCount => ({
         count: r.entities.length,
@@ -231,6 +294,7 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
         providerSubscriptions,
         mappedAccounts: { count: mapped.size, more: providerAccounts.more },
         syncRuns: counted(runs),
+        sentToIon: counted(sent),
         deletable: providerAccounts.count === 0 && providerSubscriptions.count === 0,
       };
     },
@@ -246,6 +310,68 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
         );
         throw new ConnectorHasRowsError(name);
       }
+    },
+    canDeleteWithRows: deps.records.deleteRecord !== undefined && deps.sendBatch !== undefined,
+    async deleteWithProviderRows(id, onProgress) {
+      const send = deps.sendBatch;
+      if (!send) throw new ConnectorError("DELETE_UNAVAILABLE", "This host cannot delete provider records.");
+      const connectorId = normalizeGuid(id, "connector id");
+      const filter = `_w365_connection_value eq ${connectorId}`;
+      const readConnector = () =>
+        deps.records.retrieveRecord(logicalNames.w365_providerconnection, connectorId, "?$select=w365_name,statecode");
+      const first = await readConnector();
+      const name = String(first.w365_name ?? connectorId);
+      // Deactivated first: no scheduled or manual sync and no order starts from here on, and a running sync stops at
+      // its next check. A sync that had passed its check may still write one page: the rounds below delete it too.
+      await this.setActive(connectorId, false);
+      await onProgress({ step: "deactivated" });
+      /** Reads the connector; stops the delete when someone activated it again. Answers its ETag. */
+      const stillInactive = async (): Promise<string> => {
+        const row = await readConnector();
+        if (Number(row.statecode) === w365_providerconnection_statecode.Active) throw new ConnectorReactivatedError(name);
+        return String(row["@odata.etag"] ?? "*");
+      };
+      const deleted = { subscriptions: 0, accounts: 0 };
+      const deleteAll = async (step: "subscriptions" | "accounts", table: string, idColumn: string): Promise<void> => {
+        for (;;) {
+          const page = await deps.records.retrieveMultipleRecords(table, `?$select=${idColumn}&$filter=${filter}`, MAX_BATCH_REQUESTS);
+          if (page.entities.length === 0) return;
+          await stillInactive();
+          const deletes: BatchDelete[] = page.entities.map((row) => ({
+            entitySet: entitySets[table as keyof typeof entitySets],
+            id: String(row[idColumn]),
+          }));
+          const outcomes = await deleteInBatch(send, deletes, deps.webApiPath);
+          // 404: a change set held a row someone else deleted meanwhile; its other rows were rolled back and the next
+          // page reads them again. Any other refusal stops here, with nothing half-done (change sets are atomic).
+          const refused = outcomes.find((o) => o.kind === "refused" && o.status !== 404);
+          deleted[step] += outcomes.filter((o) => o.kind === "deleted").length;
+          await onProgress({ step, deleted: deleted[step] });
+          if (refused?.kind === "refused")
+            throw new ProviderRowsNotDeletedError(`provider ${step} of "${name}"`, refused.message, refused.status);
+        }
+      };
+      for (let round = 0; round < DELETE_ROUNDS; round++) {
+        await stillInactive();
+        await deleteAll("subscriptions", logicalNames.w365_providersubscription, "w365_providersubscriptionid");
+        await deleteAll("accounts", logicalNames.w365_provideraccount, "w365_provideraccountid");
+        // The connector goes only as it was when last seen inactive (If-Match): activated again since, or written by a
+        // sync meanwhile, the delete answers 412 and the next round looks again.
+        const etag = await stillInactive();
+        const [outcome] = await deleteInBatch(
+          send,
+          [{ entitySet: entitySets.w365_providerconnection, id: connectorId, ifMatch: etag }],
+          deps.webApiPath,
+        );
+        if (outcome?.kind === "deleted" || outcome?.kind === "gone") {
+          await onProgress({ step: "connector" });
+          return;
+        }
+        if (outcome?.kind === "refused" && outcome.status !== 412 && !isRestrictRefusal({ code: outcome.code, message: outcome.message })) {
+          throw new ProviderRowsNotDeletedError(`"${name}"`, outcome.message, outcome.status);
+        }
+      }
+      throw new ConnectorStillWritingError(name);
     },
     async cancelRun(runId) {
       const read = async (): Promise<SyncRunView> =>

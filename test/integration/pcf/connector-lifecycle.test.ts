@@ -4,10 +4,16 @@
  * does to each kind of row (the solution's cascade rules: Restrict for provider accounts and subscriptions, RemoveLink
  * for sync runs, accounts untouched), and Cancel on queued, running and finished runs, with the engine taking over.
  */
-import { ConnectorHasRowsError, createConnectorService } from "../../../pcf-controls/StreamOneConnector/services/connectorService";
+import {
+  ConnectorHasRowsError,
+  ConnectorReactivatedError,
+  createConnectorService,
+  type DeleteProgress,
+} from "../../../pcf-controls/StreamOneConnector/services/connectorService";
 import { createBrowserWebApi } from "../../../sandbox/admin/client/webApi";
 import { runSync } from "../../../src/sync";
 import { createQueuedRun } from "../../../src/sync/runs";
+import { createFetchBatchSender } from "../../../ui-shared/batchDelete";
 import { recordsApiFrom } from "../../../ui-shared/records";
 import { all, startWorld, type World } from "../../support/syncWorld";
 
@@ -27,6 +33,10 @@ beforeAll(async () => {
   service = createConnectorService({
     records: recordsApiFrom(webApi),
     executeCustomApi: () => Promise.reject(new Error("no custom API in this test")),
+    // $batch as the control sends it: same-origin fetch to /api/data/v9.2/$batch (here with the test's token).
+    sendBatch: createFetchBatchSender((url, init) =>
+      fetch(`${w.emu.url}${url}`, { ...init, headers: { ...init.headers, Authorization: `Bearer ${w.emu.adminToken}` } }),
+    ),
   });
 });
 afterAll(async () => {
@@ -61,6 +71,7 @@ describe("delete", () => {
       providerSubscriptions: { count: subscriptions.length, more: false },
       mappedAccounts: { count: mapped.size, more: false },
       syncRuns: { count: 1, more: false },
+      sentToIon: { count: 0, more: false },
       deletable: false,
     });
     await expect(service.deleteConnector(w.connectionId)).rejects.toBeInstanceOf(ConnectorHasRowsError);
@@ -137,5 +148,132 @@ describe("cancel", () => {
     // Nothing was stamped on the finished run.
     const row = await w.dv.retrieve<Row>("w365_syncruns", done.runId, { select: ["w365_cancelrequestedon", "w365_status"] });
     expect(row).toMatchObject({ w365_cancelrequestedon: null, w365_status: "succeeded" });
+  });
+});
+
+describe("delete the connector and its provider records", () => {
+  const mine = (table: string) => all<Row>(w.dv, table, `_w365_connection_value eq ${w.connectionId}`);
+  const work365 = () => all<Row>(w.dv, "accounts", undefined, ["accountid", "name", "modifiedon"]);
+
+  it("stops when another tab activates the connector mid-delete; opened again it shows what is left and finishes", async () => {
+    await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "manual" });
+    const [sent] = await mine("w365_providersubscriptions");
+    await w.dv.update("w365_providersubscriptions", String(sent!.w365_providersubscriptionid), { w365_syncstate: 365000002 });
+    const before = await service.deleteImpact(w.connectionId);
+    expect(before.sentToIon).toEqual({ count: 1, more: false });
+    expect(before.providerAccounts.count).toBeGreaterThan(0);
+    const accountsBefore = await work365();
+
+    // Another admin, in another tab, activates the connector as soon as the subscriptions are gone.
+    const otherTab = createConnectorService({
+      records: recordsApiFrom(
+        createBrowserWebApi((input, init) =>
+          fetch(`${w.emu.url}${String(input)}`, {
+            ...init,
+            headers: { ...(init?.headers as Record<string, string>), Authorization: `Bearer ${w.emu.adminToken}` },
+          }),
+        ),
+      ),
+      executeCustomApi: () => Promise.reject(new Error("no custom API in this test")),
+    });
+    const steps: DeleteProgress[] = [];
+    await expect(
+      service.deleteWithProviderRows(w.connectionId, async (p) => {
+        steps.push(p);
+        if (p.step === "subscriptions") await otherTab.setActive(w.connectionId, true);
+      }),
+    ).rejects.toBeInstanceOf(ConnectorReactivatedError);
+    expect(steps).toEqual([{ step: "deactivated" }, { step: "subscriptions", deleted: before.providerSubscriptions.count }]);
+    // Stopped before the accounts: they, the connector (active, as the other admin left it) and its runs are all there.
+    expect(await connector(w.connectionId)).toMatchObject({ statecode: 0 });
+    const left = await service.deleteImpact(w.connectionId);
+    expect(left).toMatchObject({ providerSubscriptions: { count: 0 }, providerAccounts: before.providerAccounts, sentToIon: { count: 0 } });
+
+    // Re-opened and confirmed again: it finishes from there.
+    const again: DeleteProgress[] = [];
+    await service.deleteWithProviderRows(w.connectionId, (p) => void again.push(p));
+    expect(again).toEqual([{ step: "deactivated" }, { step: "accounts", deleted: before.providerAccounts.count }, { step: "connector" }]);
+    expect(await w.dv.tryRetrieve("w365_providerconnections", w.connectionId)).toBeUndefined();
+    expect(await all(w.dv, "w365_provideraccounts")).toHaveLength(0);
+    expect(await all(w.dv, "w365_providersubscriptions")).toHaveLength(0);
+    // Runs stay, unlinked; Work 365 accounts are exactly as they were.
+    expect(
+      (await all<Row>(w.dv, "w365_syncruns", undefined, ["_w365_connection_value"])).every((r) => r._w365_connection_value === null),
+    ).toBe(true);
+    expect(await work365()).toEqual(accountsBefore);
+  });
+});
+
+describe("a sync running while the connector and its provider records are deleted", () => {
+  let v: World;
+  let svc: ReturnType<typeof createConnectorService>;
+  beforeAll(async () => {
+    v = await startWorld({ seed: 72, customers: 12, subscriptionsPerCustomer: 2 });
+    const auth = (init?: RequestInit) => ({ ...(init?.headers as Record<string, string>), Authorization: `Bearer ${v.emu.adminToken}` });
+    svc = createConnectorService({
+      records: recordsApiFrom(
+        createBrowserWebApi((input, init) => fetch(`${v.emu.url}${String(input)}`, { ...init, headers: auth(init) })),
+      ),
+      executeCustomApi: () => Promise.reject(new Error("no custom API in this test")),
+      sendBatch: createFetchBatchSender((url, init) => fetch(`${v.emu.url}${url}`, { ...init, headers: auth(init) })),
+    });
+  });
+  afterAll(async () => {
+    await v?.close();
+  });
+
+  it("the running sync stops, a scheduled sync meanwhile writes nothing, and a page written after a check is deleted too", async () => {
+    const first = await runSync(v.deps, { connectionId: v.connectionId, kind: "all", trigger: "manual" });
+    expect(first.status).toBe("succeeded");
+    const accountsBefore = await all<Row>(v.dv, "accounts", undefined, ["accountid", "name", "modifiedon"]);
+    v.ion.control.addCustomer({ customerOrganization: "Arrives During The Delete Ltd" });
+    v.deps.cancelCheckMs = 0;
+
+    const steps: DeleteProgress[] = [];
+    let deactivated!: () => void;
+    const deactivatedSeen = new Promise<void>((resolve) => (deactivated = resolve));
+    let purge: Promise<void> | undefined;
+    let scheduled: Awaited<ReturnType<typeof runSync>> | undefined;
+    let ionBeforeScheduled: Record<string, number> = {};
+    let wrotePage = false;
+    const onProgress = async (p: DeleteProgress): Promise<void> => {
+      steps.push(p);
+      if (p.step === "deactivated") deactivated();
+      if (p.step === "accounts" && !wrotePage) {
+        wrotePage = true;
+        // The schedule fires for this connector mid-delete: the deactivation keeps it from writing anything.
+        ionBeforeScheduled = v.ion.control.counters();
+        scheduled = await runSync(v.deps, { connectionId: v.connectionId, kind: "all", trigger: "schedule" });
+        // A sync that had passed its check just before the deactivation writes its page now: a fresh row appears.
+        // Subscriptions were all deleted before the accounts: this one makes Dataverse refuse the connector delete
+        // (Restrict), and the next round deletes it.
+        await v.dv.create("w365_providersubscriptions", {
+          w365_name: "Written after its check",
+          "w365_connection@odata.bind": `/w365_providerconnections(${v.connectionId})`,
+        });
+      }
+    };
+    // The manual sync starts; after its first page the admin confirms the delete, and the sync carries on alongside it.
+    v.deps.hooks = {
+      afterPage: async () => {
+        if (purge) return;
+        purge = svc.deleteWithProviderRows(v.connectionId, onProgress);
+        await deactivatedSeen;
+      },
+    };
+    const running = await runSync(v.deps, { connectionId: v.connectionId, kind: "all", trigger: "manual" });
+    v.deps.hooks = undefined;
+    await purge;
+
+    expect(running.status).toBe("canceled");
+    expect(scheduled).toMatchObject({ status: "canceled", created: 0, updated: 0 });
+    expect(v.ion.control.counters()).toEqual(ionBeforeScheduled);
+    // Two rounds: the row written after the check was found when the connector delete was refused, and deleted.
+    expect(steps.filter((s) => s.step === "subscriptions").length).toBeGreaterThanOrEqual(2);
+    expect(steps.at(-1)).toEqual({ step: "connector" });
+    expect(await v.dv.tryRetrieve("w365_providerconnections", v.connectionId)).toBeUndefined();
+    expect(await all(v.dv, "w365_provideraccounts")).toHaveLength(0);
+    expect(await all(v.dv, "w365_providersubscriptions")).toHaveLength(0);
+    expect(await all<Row>(v.dv, "accounts", undefined, ["accountid", "name", "modifiedon"])).toEqual(accountsBefore);
   });
 });
