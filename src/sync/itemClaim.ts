@@ -73,4 +73,4 @@ export async function fencedUpdate(dv: DataverseClient, runId: string, claim: It
 }
 
 /** Writes of the run row racing other writers before the item gives the row up as lost. */
-const FENCED_WRITE_ATTEMPTS = 5;
+export const FENCED_WRITE_ATTEMPTS = 5;

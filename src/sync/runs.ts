@@ -8,7 +8,7 @@ import { redact } from "../shared/redact";
 import type { CancelWatch } from "./cancellation";
 import { CheckpointEvent, CheckpointState, initialState, ItemClaim, nextState, parseCheckpoint, Phase } from "./checkpoint";
 import { RunStateError } from "./errors";
-import { claimedEtag, fencedUpdate, ItemClaimLostError } from "./itemClaim";
+import { claimedEtag, FENCED_WRITE_ATTEMPTS, fencedUpdate, ItemClaimLostError } from "./itemClaim";
 import { RunReport } from "./report";
 import { toEpochMs } from "./rows/dates";
 import { bind, SETS } from "./schema";
@@ -259,16 +259,18 @@ export class RunRecorder {
       await this.write(body);
       return [];
     }
-    const ifMatch = this.start.claim ? await claimedEtag(this.dv, this.runId, this.start.claim) : "*";
-    const [own, ...others] = await this.dv.batch(
-      [{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch }, ...alsoWrite],
-      { continueOnError: true },
-    );
-    if (own && !own.ok) {
-      if (this.start.claim && own.error instanceof DataverseConcurrencyError) throw new ItemClaimLostError(this.runId);
-      throw own.error;
+    // As fencedUpdate: a 412 may be another writer (an admin's cancel stamp) while the claim still holds; judged
+    // again from a fresh read. The other operations are unconditional and idempotent, so sending them again is safe.
+    for (let attempt = 1; ; attempt++) {
+      const ifMatch = this.start.claim ? await claimedEtag(this.dv, this.runId, this.start.claim) : "*";
+      const [own, ...others] = await this.dv.batch(
+        [{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch }, ...alsoWrite],
+        { continueOnError: true },
+      );
+      if (!own || own.ok) return others;
+      if (!(this.start.claim && own.error instanceof DataverseConcurrencyError)) throw own.error;
+      if (attempt >= FENCED_WRITE_ATTEMPTS) throw new ItemClaimLostError(this.runId);
     }
-    return others;
   }
 }
 

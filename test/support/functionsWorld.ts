@@ -32,6 +32,8 @@ export async function startFunctionsWorld(
     seed?: number;
     /** Host options on top of the world's (settings, queue faults, Ion page sizes...). */
     host?: Pick<FunctionsHostOptions, "settings" | "queue" | "runtime" | "storageQueue">;
+    /** The fetch the host's Dataverse client sends through (a test placing another writer between two requests). */
+    dataverseFetch?: typeof fetch;
   } = {},
 ): Promise<FunctionsWorld> {
   const ion = await startIonSimulator({
@@ -52,7 +54,19 @@ export async function startFunctionsWorld(
     ...(o.host?.settings ? { settings: o.host.settings } : {}),
     ...(o.host?.queue ? { queue: o.host.queue } : {}),
     ...(o.host?.storageQueue ? { storageQueue: o.host.storageQueue } : {}),
-    runtime: { ...o.host?.runtime, sync: { sleep: () => new Promise((r) => setTimeout(r, 5)), ...o.host?.runtime?.sync } },
+    runtime: {
+      ...o.host?.runtime,
+      ...(o.dataverseFetch
+        ? {
+            dataverse: new DataverseClient({
+              url: emu.url,
+              auth: { kind: "static", token: emu.integrationToken },
+              fetch: o.dataverseFetch,
+            }),
+          }
+        : {}),
+      sync: { sleep: () => new Promise((r) => setTimeout(r, 5)), ...o.host?.runtime?.sync },
+    },
   });
   emu.setEnvironmentVariable("w365_FunctionsBaseUrl", host.url);
   emu.setEnvironmentVariable("w365_FunctionsWebhookKey", webhookKey);
