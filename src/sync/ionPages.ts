@@ -14,7 +14,7 @@ import { DEFAULT_SUBSCRIPTION_PAGE_LIMIT as ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT 
 import type { IonSubscription } from "../ion/types";
 
 /** Subscription pages fetched at once (within the Ion client's own concurrency cap). */
-export const ION_PAGE_CONCURRENCY = 4;
+export const ION_PAGE_CONCURRENCY = 6;
 
 /** Every Ion subscription of the account, `limit` per page (falling back to Ion's documented 100), several pages at a time. */
 export function subscriptionPages(ion: IonClient, limit: number): AsyncIterable<IonSubscription[]> {
