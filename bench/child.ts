@@ -280,6 +280,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
       byOperation: dv.byOperation,
       writesBySet: dv.writesBySet,
       failedWritesBySet: dv.failedWritesBySet,
+      digestWrites: dv.digestWrites,
     },
     ion,
     peakRssMb: ownPeakRssMb(),
