@@ -235,9 +235,10 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   );
   const bad = seeded.find((r) => !r.ok);
   if (bad && !bad.ok) throw new Error(`seeding accounts failed: ${bad.error.message}`);
+  // The Ion Account ID is the connector's alternate key (unique): the loader's connector, never synced, gets its own.
   const connection = (name: string, withCredentials: boolean) => ({
     w365_name: name,
-    w365_ionaccountid: ion.accountId,
+    w365_ionaccountid: withCredentials ? ion.accountId : `${ion.accountId}-loader`,
     w365_ionbaseurl: ion.url,
     ...(withCredentials
       ? { w365_refreshtoken: ion.credentials.refreshToken, w365_apikey: ion.credentials.apiKey, w365_apisecret: ion.credentials.apiSecret }

@@ -283,7 +283,7 @@ export class DataverseLatencyLayer {
   }
 
   resetLedger(): void {
-    Object.assign(this.ledger, emptyLedger());
+    Object.assign(this.ledger, emptyLedger(), { chains: {} });
     this.chainBySkipToken = new Map();
   }
 }

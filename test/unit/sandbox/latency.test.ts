@@ -101,5 +101,7 @@ describe("latency model", () => {
     await get("/api/data/v9.2/w365_providersubscriptions?$select=b&$skiptoken=b1", page());
     expect(layer.ledger.byKey["GET w365_providersubscriptions"]).toEqual({ requests: 5, busyMs: 5 });
     expect(layer.ledger.chains).toEqual({ "GET w365_providersubscriptions": 3 });
+    layer.resetLedger();
+    expect(layer.ledger.chains).toEqual({});
   });
 });
