@@ -333,23 +333,25 @@ export async function runSubscriptionsPhase(
    * The stored state: every row (one paged read), or, when the marks allow it, only the customers whose
    * rows changed since the last run (`changed`); the others are trusted to their digests.
    */
-  const prepare = async (): Promise<{ existing: StoredSubscriptions; changed?: Set<string> }> => {
+  type Digests = Map<string, { providerAccountId: string; text: string }>;
+  const prepare = async (): Promise<{ existing: StoredSubscriptions; changed?: Set<string>; digests?: Digests }> => {
     // The start version is read before any stored row: a change made after it is seen by the next run.
     if (since) await since.catch(() => undefined);
     if (keepDigests && marksUsable(marks, clock.now())) {
       const who = await user;
       const changed = who && who === marks.user.toLowerCase() ? await changedSubscriptionCustomers(dv, connection.id, marks) : undefined;
-      if (changed) return { existing: new Map(), changed };
+      // The digests are part of the state: Ion pages are read ahead (EARLY_ION_PAGES) until they are in.
+      if (changed) return { existing: new Map(), changed, digests: await digestsRead };
     }
     const existing = o.existing && !o.providerAccountId ? o.existing : loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
-    return { existing: await existing };
+    return { existing: await existing, digests: digestsRead ? await digestsRead : undefined };
   };
   const stored = prepare();
   // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
   const fullPass = o.providerAccountId ? undefined : readAheadUntil(subscriptionPages(ion, limit), stored, EARLY_ION_PAGES);
   const prepared = await stored;
   let existing = prepared.existing;
-  const digests = digestsRead ? await digestsRead : new Map<string, { providerAccountId: string; text: string }>();
+  const digests: Digests = prepared.digests ?? new Map();
   // Trusted digests (customers whose rows nobody else changed since the last run): set only when not every row was read.
   let trusted: Map<string, Set<string>> | undefined;
   if (prepared.changed) {
