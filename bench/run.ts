@@ -247,8 +247,23 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
     w365_currencycode: "USD",
     w365_status: ConnectionStatus.NotVerified,
   });
-  const connectionId = await inspect.create(SETS.connection, connection("StreamOne Ion (bench)", true));
-  const loaderConnectionId = await inspect.create(SETS.connection, connection("Bare loader (bench, never synced)", false));
+  // A create resent after an answer lost under load (a 429 or a dropped connection) finds its own row by the
+  // connector's alternate key (Ion Account ID) and answers 412: that row is the one created.
+  const createConnector = async (body: ReturnType<typeof connection>): Promise<string> => {
+    try {
+      return await inspect.create(SETS.connection, body);
+    } catch (error) {
+      const found = await inspect.queryFirst<{ w365_providerconnectionid: string }>(SETS.connection, {
+        select: ["w365_providerconnectionid"],
+        filter: `w365_ionaccountid eq '${body.w365_ionaccountid}' and w365_name eq '${body.w365_name.replace(/'/g, "''")}'`,
+      });
+      if (!found) throw error;
+      log(`setup: the connector '${body.w365_name}' was created by an earlier attempt of the same request`);
+      return found.w365_providerconnectionid;
+    }
+  };
+  const connectionId = await createConnector(connection("StreamOne Ion (bench)", true));
+  const loaderConnectionId = await createConnector(connection("Bare loader (bench, never synced)", false));
   // Creating a connector starts Verify Connectivity through its webhook (as for an admin): let it finish.
   await sandbox.whenIdle();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "streamone-bench-"));
