@@ -138,15 +138,18 @@ export async function changedSubscriptionCustomers(
 /** OData string literal. */
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** Stored subscription rows of these Ion customers (in groups of 50 per query), as `select` says. */
+/** Customers per query of their stored rows (a filter of about 5,500 characters, far under Dataverse's URL limit). */
+export const CUSTOMERS_PER_READ = 100;
+
+/** Stored subscription rows of these Ion customers (CUSTOMERS_PER_READ per query), as `select` says. */
 export async function* subscriptionsOfCustomers<T>(
   dv: DataverseClient,
   connectionId: string,
   ionCustomerIds: readonly string[],
   select: readonly string[],
 ): AsyncIterable<T[]> {
-  for (let i = 0; i < ionCustomerIds.length; i += 50) {
-    const ids = ionCustomerIds.slice(i, i + 50);
+  for (let i = 0; i < ionCustomerIds.length; i += CUSTOMERS_PER_READ) {
+    const ids = ionCustomerIds.slice(i, i + CUSTOMERS_PER_READ);
     const filter = `_w365_connection_value eq ${connectionId} and (${ids.map((id) => `w365_ioncustomerid eq ${literal(id)}`).join(" or ")})`;
     yield* dv.queryPages<T>(SETS.providerSubscription, { select: [...select], filter, pageSize: 5000 });
   }

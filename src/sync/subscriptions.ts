@@ -13,6 +13,7 @@ import type { SyncContext } from "./context";
 import {
   changedSubscriptionCustomers,
   connectorCheckpointValue,
+  CUSTOMERS_PER_READ,
   DIGEST_PREFIX,
   type DigestMarks,
   formatDigest,
@@ -26,7 +27,7 @@ import {
 } from "./digest";
 import { SyncError } from "./errors";
 import { confirmGone } from "./gone";
-import { subscriptionPages } from "./ionPages";
+import { ION_PAGE_CONCURRENCY, subscriptionPages } from "./ionPages";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
@@ -51,6 +52,11 @@ export const MAX_HELD_SUBSCRIPTIONS = 5_000;
  * these two reads).
  */
 export const EARLY_ION_PAGES = 8;
+/**
+ * Ion subscription pages in flight when the digests spare the stored rows: 6 of Ion's 8 calls (the customer
+ * pages and cloud profiles keep the other two); 50 pages of 1,000 then take 2.2 s of Ion instead of 3.3 s.
+ */
+export const ION_PAGE_CONCURRENCY_SPARED = 6;
 
 /** A subscription waiting for its customer's link, and the page it came from (for the page checkpoints). */
 export interface HeldSubscription {
@@ -348,13 +354,22 @@ export async function runSubscriptionsPhase(
   };
   const stored = prepare();
   // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
-  const fullPass = o.providerAccountId ? undefined : readAheadUntil(subscriptionPages(ion, limit), stored, EARLY_ION_PAGES);
+  // More Ion pages at once when the digests spare the stored rows (memory is then far below a full read's).
+  let pagesAtOnce = ION_PAGE_CONCURRENCY;
+  const fullPass = o.providerAccountId
+    ? undefined
+    : readAheadUntil(
+        subscriptionPages(ion, limit, () => pagesAtOnce),
+        stored,
+        EARLY_ION_PAGES,
+      );
   const prepared = await stored;
   let existing = prepared.existing;
   const digests: Digests = prepared.digests ?? new Map();
   // Trusted digests (customers whose rows nobody else changed since the last run): set only when not every row was read.
   let trusted: Map<string, Set<string>> | undefined;
   if (prepared.changed) {
+    pagesAtOnce = ION_PAGE_CONCURRENCY_SPARED;
     trusted = new Map();
     for (const [ionId, d] of digests) {
       const tokens = parseDigest(d.text);
@@ -443,7 +458,7 @@ export async function runSubscriptionsPhase(
     }
   };
 
-  /** Holds a subscription until its customer's stored rows are read (50 customers per query). */
+  /** Holds a subscription until its customer's stored rows are read (CUSTOMERS_PER_READ customers per query). */
   const waitForRows = (customerId: string, item: { sub: IonSubscription; link: MappedCustomer; page: number }) => {
     let list = waitingForRows.get(customerId);
     if (!list) waitingForRows.set(customerId, (list = []));
@@ -453,7 +468,7 @@ export async function runSubscriptionsPhase(
     if (!rowsLoading.has(customerId)) {
       rowsLoading.add(customerId);
       loadQueue.push(customerId);
-      if (loadQueue.length >= 50) startLoad();
+      if (loadQueue.length >= CUSTOMERS_PER_READ) startLoad();
     }
   };
   const releaseRows = (customerId: string) => {
@@ -682,7 +697,7 @@ export async function runSubscriptionsPhase(
         if (tokens && (matched.get(customerId) ?? 0) === tokens.size) continue;
         rowsLoading.add(customerId);
         loadQueue.push(customerId);
-        if (loadQueue.length >= 50) startLoad();
+        if (loadQueue.length >= CUSTOMERS_PER_READ) startLoad();
       }
     }
     await settleLoads();
