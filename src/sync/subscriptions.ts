@@ -31,12 +31,12 @@ import { ION_PAGE_CONCURRENCY, subscriptionPages } from "./ionPages";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
-import type { OutboundRow } from "./outbound/runner";
+import { outboundFilter, type OutboundRow } from "./outbound/runner";
 import { PageCheckpoints } from "./pages";
 import { sameInstant } from "./rows/dates";
 import { toProviderSubscriptionRow } from "./rows/toProviderSubscriptionRow";
 import type { RunRecorder } from "./runs";
-import { ALTERNATE_KEYS, MappingStatus, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
+import { ALTERNATE_KEYS, MappingStatus, OUTBOUND_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
 import { BatchWriter } from "./writer";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
@@ -340,6 +340,17 @@ export async function runSubscriptionsPhase(
    * rows changed since the last run (`changed`); the others are trusted to their digests.
    */
   type Digests = Map<string, { providerAccountId: string; text: string }>;
+  // When the digests may spare the full read, the outbound phase's rows are read now, as the full read
+  // would have found them (a request saved later is the webhook's, as before).
+  const outboundRead =
+    keepDigests && marksUsable(marks, clock.now())
+      ? dv.queryAll<ExistingProviderSubscription>(SETS.providerSubscription, {
+          select: [...OUTBOUND_COLUMNS],
+          filter: outboundFilter(connection.id),
+          pageSize: 5000,
+        })
+      : undefined;
+  outboundRead?.catch(() => undefined);
   const prepare = async (): Promise<{ existing: StoredSubscriptions; changed?: Set<string>; digests?: Digests }> => {
     // The start version is read before any stored row: a change made after it is seen by the next run.
     if (since) await since.catch(() => undefined);
@@ -772,8 +783,8 @@ export async function runSubscriptionsPhase(
       : undefined,
   });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
-  // Not every row was read: the outbound phase queries its own.
-  if (trusted) return { outbound: undefined, digestMarks };
+  // Not every row was read: the outbound rows are those read at the start.
+  if (trusted && outboundRead) return { outbound: await outboundRead, digestMarks };
   const outbound: ExistingProviderSubscription[] = [];
   for (const row of existing.values())
     if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);
