@@ -282,8 +282,8 @@ function addStoredRow(map: StoredSubscriptions, full: ExistingProviderSubscripti
 export interface SubscriptionsPhaseResult {
   /**
    * The rows the outbound phase of the same run must look at (a pending request, or an order being
-   * tracked), taken from the state read the phase made; undefined when it did not read every row (the
-   * digests spared it): the outbound phase then queries them.
+   * tracked), as the phase found them at its start: from its read of every row, or from one query of
+   * those rows when the digests spared that read; undefined: the outbound phase queries them.
    */
   outbound?: ExistingProviderSubscription[];
   /** The marks to keep in the connector's checkpoint for the digests (null: forget them; undefined: leave them). */
