@@ -19,6 +19,15 @@ import { runSyncWorkItem, type SyncWorkItem } from "../src/sync/workItems";
 /** The tables whose rows are the sync's data (everything else it writes is bookkeeping). */
 export const DATA_SETS = new Set<string>([SETS.providerAccount, SETS.providerSubscription]);
 
+/** A write that only stamps a provider account's subscriptions digest. */
+export function isDigestStamp(op: Pick<BatchOperation, "entitySet" | "body" | "bodyJson">): boolean {
+  if (op.entitySet !== SETS.providerAccount) return false;
+  const body =
+    op.bodyJson !== undefined ? (JSON.parse(op.bodyJson) as Record<string, unknown>) : (op.body as Record<string, unknown> | undefined);
+  const keys = body ? Object.keys(body) : [];
+  return keys.length === 1 && keys[0] === "w365_subscriptionsdigest";
+}
+
 export interface ChildRequest {
   dataverseUrl: string;
   dataverseToken: string;
@@ -71,6 +80,11 @@ export interface ChildResult {
     /** Rows written per entity set (ok results, in $batch or single requests). */
     writesBySet: Record<string, number>;
     failedWritesBySet: Record<string, number>;
+    /**
+     * Of the provider-account writes, those that only stamp a customer's subscriptions digest (the sync's
+     * index of what it wrote, src/sync/digest.ts): reported apart from the data writes.
+     */
+    digestWrites: number;
   };
   ion: { requests: number; byEndpoint: Record<string, number>; throttled: number };
   peakRssMb: number;
@@ -136,6 +150,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   const dv = {
     byOperation: {} as Record<string, number>,
     writesBySet: {} as Record<string, number>,
+    digestWrites: 0,
     failedWritesBySet: {} as Record<string, number>,
     batchRequests: 0,
   };
@@ -164,6 +179,10 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
       const op = ops[i]!;
       if (op.method === "GET") return;
       if (!r.ok) return add(dv.failedWritesBySet, op.entitySet);
+      if (isDigestStamp(op)) {
+        dv.digestWrites++;
+        return;
+      }
       add(dv.writesBySet, op.entitySet);
       if (!DATA_SETS.has(op.entitySet)) return;
       lines += recordedLine(op);
@@ -291,6 +310,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
       byOperation: dv.byOperation,
       writesBySet: dv.writesBySet,
       failedWritesBySet: dv.failedWritesBySet,
+      digestWrites: dv.digestWrites,
     },
     ion,
     peakRssMb: ownPeakRssMb(),

@@ -43,6 +43,8 @@ const SYSTEM_COLUMNS = new Set([
   "_createdby_value",
   "_createdonbehalfby_value",
   "overriddencreatedon",
+  // The sync's index of the subscriptions it wrote (src/sync/digest.ts): its writes are counted apart (digestWrites).
+  "w365_subscriptionsdigest",
 ]);
 const CLOUD_PROFILES = "GET /api/v3/accounts/{A}/customers/{C}/cloudProfiles";
 
@@ -236,9 +238,9 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
   );
   const bad = seeded.find((r) => !r.ok);
   if (bad && !bad.ok) throw new Error(`seeding accounts failed: ${bad.error.message}`);
+  // The Ion Account ID is the connector's alternate key (unique): the loader's connector, never synced, gets its own.
   const connection = (name: string, withCredentials: boolean) => ({
     w365_name: name,
-    // The Ion Account ID is a key of the connector table: the loader's connector (never synced) takes its own.
     w365_ionaccountid: withCredentials ? ion.accountId : `${ion.accountId}-loader`,
     w365_ionbaseurl: ion.url,
     ...(withCredentials
@@ -248,8 +250,23 @@ async function setUp(args: BenchArgs, log: (s: string) => void): Promise<{ world
     w365_currencycode: "USD",
     w365_status: ConnectionStatus.NotVerified,
   });
-  const connectionId = await inspect.create(SETS.connection, connection("StreamOne Ion (bench)", true));
-  const loaderConnectionId = await inspect.create(SETS.connection, connection("Bare loader (bench, never synced)", false));
+  // A create resent after an answer lost under load (a 429 or a dropped connection) finds its own row by the
+  // connector's alternate key (Ion Account ID) and answers 412: that row is the one created.
+  const createConnector = async (body: ReturnType<typeof connection>): Promise<string> => {
+    try {
+      return await inspect.create(SETS.connection, body);
+    } catch (error) {
+      const found = await inspect.queryFirst<{ w365_providerconnectionid: string }>(SETS.connection, {
+        select: ["w365_providerconnectionid"],
+        filter: `w365_ionaccountid eq '${body.w365_ionaccountid}' and w365_name eq '${body.w365_name.replace(/'/g, "''")}'`,
+      });
+      if (!found) throw error;
+      log(`setup: the connector '${body.w365_name}' was created by an earlier attempt of the same request`);
+      return found.w365_providerconnectionid;
+    }
+  };
+  const connectionId = await createConnector(connection("StreamOne Ion (bench)", true));
+  const loaderConnectionId = await createConnector(connection("Bare loader (bench, never synced)", false));
   // Creating a connector starts Verify Connectivity through its webhook (as for an admin): let it finish.
   await sandbox.whenIdle();
   const tmp = mkdtempSync(path.join(os.tmpdir(), "streamone-bench-"));
@@ -415,6 +432,7 @@ async function measureRun(
     dataverseRequestsByOperation: child.dataverse.byOperation,
     dataverseBatchRequests: child.dataverse.batchRequests,
     bookkeepingWrites,
+    digestWrites: child.dataverse.digestWrites,
     dataverseWritesByTable,
     rowsChangedByTable,
     ...(extra.expectedChangedRows !== undefined ? { expectedChangedRows: extra.expectedChangedRows } : {}),
@@ -448,7 +466,7 @@ async function measureRun(
       `  ${name}: lower bound ${result.latency.boundMs} ms (${result.latency.limitedBy}), wall / bound ${result.latency.ratio}; Ion refused ${result.latency.ion.refusedForConcurrency}, Dataverse 429s ${result.latency.dataverse429}`,
     );
   log(
-    `  ${name}: ${result.status} in ${result.wallMs} ms (loader ${result.loaderMs} ms); Dataverse ${result.dataverseRequests} requests (floor ${result.floorRequests}), ${result.dataverseBatchItems} batch items, ${dataverseWrites} data writes, ${rowsChanged} rows changed, ${bookkeepingWrites} bookkeeping writes; Ion ${ionRequests} requests (${result.cloudProfileReads} cloud profiles); ${result.throttled} x 429; peak RSS ${result.peakRssMb} MB`,
+    `  ${name}: ${result.status} in ${result.wallMs} ms (loader ${result.loaderMs} ms); Dataverse ${result.dataverseRequests} requests (floor ${result.floorRequests}), ${result.dataverseBatchItems} batch items, ${dataverseWrites} data writes, ${rowsChanged} rows changed, ${bookkeepingWrites} bookkeeping writes, ${child.dataverse.digestWrites} digest stamps; Ion ${ionRequests} requests (${result.cloudProfileReads} cloud profiles); ${result.throttled} x 429; peak RSS ${result.peakRssMb} MB`,
   );
   return { result, after };
 }

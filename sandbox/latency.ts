@@ -162,10 +162,41 @@ export interface LatencyLedger {
   busyMs: number;
   refused: number;
   byKey: Record<string, { requests: number; busyMs: number }>;
+  /**
+   * Dataverse reads: per key, the charged time of the longest chain of pages, each page linked to the one
+   * whose `@odata.nextLink` it followed (a page can only be asked for once the page before answered).
+   * Independent reads of the same entity set are separate chains.
+   */
+  chains?: Record<string, number>;
 }
 
 export function emptyLedger(): LatencyLedger {
   return { requests: 0, busyMs: 0, refused: 0, byKey: {} };
+}
+
+/** The `$skiptoken` of a request URL or a next link (decoded), if any. */
+export function skipTokenOf(url: string): string | undefined {
+  try {
+    return new URL(url, "http://host").searchParams.get("$skiptoken") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `$skiptoken` of the `@odata.nextLink` of a read's answer, if any. */
+export function nextSkipToken(responseBody: string | undefined): string | undefined {
+  if (!responseBody) return undefined;
+  const at = responseBody.lastIndexOf('"@odata.nextLink"');
+  if (at < 0) return undefined;
+  const m = /^"@odata\.nextLink"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(responseBody.slice(at));
+  if (!m) return undefined;
+  let link: string;
+  try {
+    link = JSON.parse(`"${m[1]!}"`) as string;
+  } catch {
+    return undefined;
+  }
+  return skipTokenOf(link);
 }
 
 export function charge(ledger: LatencyLedger, key: string, ms: number): void {
@@ -216,6 +247,8 @@ export class Workers {
 export class DataverseLatencyLayer {
   readonly ledger = emptyLedger();
   private readonly workers: Workers;
+  /** Open read chains by the skip token their last page handed out. */
+  private chainBySkipToken = new Map<string, { key: string; ms: number }>();
 
   constructor(readonly model: DataverseLatency) {
     this.workers = new Workers(model.dopHint);
@@ -231,12 +264,27 @@ export class DataverseLatencyLayer {
     const path = request.url.split("?")[0] ?? "";
     const work = dataverseWork(request.method.toUpperCase(), path, request.body, response.status, response.body);
     const ms = dataverseCostMs(this.model, work);
-    charge(this.ledger, dataverseKey(request.method, path), ms);
+    const key = dataverseKey(request.method, path);
+    charge(this.ledger, key, ms);
+    if (request.method.toUpperCase() === "GET" && response.status < 400) this.chain(key, request.url, response.body, ms);
     return this.workers.serve(ms);
   }
 
+  /** Adds a read page to its chain: a new chain, or the one whose next link it follows. */
+  private chain(key: string, url: string, body: string | undefined, ms: number): void {
+    const token = skipTokenOf(url);
+    const chain = (token !== undefined ? this.chainBySkipToken.get(token) : undefined) ?? { key, ms: 0 };
+    if (token !== undefined) this.chainBySkipToken.delete(token);
+    chain.ms += ms;
+    const chains = (this.ledger.chains ??= {});
+    chains[key] = Math.max(chains[key] ?? 0, chain.ms);
+    const next = nextSkipToken(body);
+    if (next !== undefined) this.chainBySkipToken.set(next, chain);
+  }
+
   resetLedger(): void {
-    Object.assign(this.ledger, emptyLedger());
+    Object.assign(this.ledger, emptyLedger(), { chains: {} });
+    this.chainBySkipToken = new Map();
   }
 }
 

@@ -52,6 +52,7 @@ export const w365_provideraccountMetadata = {
     w365_name: "string",
     w365_postalcode: "string",
     w365_provideraccountid: "primarykey",
+    w365_subscriptionsdigest: "memo",
     w365_suggestedaccount: "lookup",
     w365_tenantid: "string",
   },
@@ -89,6 +90,7 @@ export type w365_provideraccountColumn =
   | "w365_name"
   | "w365_postalcode"
   | "w365_provideraccountid"
+  | "w365_subscriptionsdigest"
   | "_w365_suggestedaccount_value"
   | "w365_tenantid";
 

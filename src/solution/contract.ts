@@ -111,6 +111,7 @@ export const ENGINE_COLUMNS: Record<string, Cols> = {
     w365_country: "string",
     w365_ionupdatedon: "datetime",
     w365_suggestedaccount: "lookup",
+    w365_subscriptionsdigest: "memo",
   },
   w365_providersubscription: {
     w365_contenthash: "string",

@@ -302,37 +302,55 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
   const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun);
-  try {
+  /** Cloud profiles only for customers that are new or changed in Ion since the last sync. */
+  const readProfiles = (customers: IonCustomer[]) => {
+    const needsProfile = customers.map((c) => {
+      const row = existing.get(c.id);
+      return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
+    });
+    const profiles = mapPool(customers, PROFILE_CONCURRENCY, async (c, i) => {
+      if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
+      try {
+        return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
+      } catch (error) {
+        logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
+          customer: c.id,
+          error: ensureError(error).message,
+        });
+        report.count("profile-read-failed");
+        return { ok: false as const, profile: undefined, fetched: false };
+      }
+    });
+    return { customers, needsProfile, profiles };
+  };
+  // A page's cloud profiles are asked for as soon as the page arrives, one page ahead of the matching:
+  // Ion keeps working while the page before is matched and written (a first sync is mostly these calls).
+  const withProfiles = (async function* () {
+    let at = 0;
+    let ahead: ReturnType<typeof readProfiles> | { customers: IonCustomer[]; skipped: true } | undefined;
     for await (const customers of pages) {
+      const next = at++ < skip ? { customers, skipped: true as const } : readProfiles(customers);
+      if (ahead) yield ahead;
+      ahead = next;
+    }
+    if (ahead) yield ahead;
+  })();
+  try {
+    for await (const item of withProfiles) {
+      const customers = item.customers;
       for (const c of customers) seen.add(c.id);
       customersSeen += customers.length;
-      if (page < skip) {
+      if ("skipped" in item) {
         page++;
         continue;
       }
-      // Cloud profiles only for customers that are new or changed in Ion since the last sync.
-      const needsProfile = customers.map((c) => {
-        const row = existing.get(c.id);
-        return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
-      });
+      const needsProfile = item.needsProfile;
       const needMatching = customers.some((c, i) => {
         const row = existing.get(c.id);
         const st = row?.w365_mappingstatus ?? MappingStatus.Unmapped;
         return (st !== MappingStatus.Mapped && st !== MappingStatus.Ignored && (needsProfile[i] || rematch)) || !row;
       });
-      const profiles = await mapPool(customers, PROFILE_CONCURRENCY, async (c, i) => {
-        if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
-        try {
-          return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
-        } catch (error) {
-          logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
-            customer: c.id,
-            error: ensureError(error).message,
-          });
-          report.count("profile-read-failed");
-          return { ok: false as const, profile: undefined, fetched: false };
-        }
-      });
+      const profiles = await item.profiles;
       const idx = needMatching ? await getIndex() : undefined;
       customers.forEach((c, i) => {
         const row = existing.get(c.id);

@@ -11,6 +11,7 @@ import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
 import { DEFAULT_STALE_RUN_MS, type ItemClaim, pagesToSkip, remainingPhases } from "./checkpoint";
 import { loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
+import type { DigestMarks } from "./digest";
 import { RecordNotFoundError } from "./errors";
 import { ItemClaimLostError, RunYield } from "./itemClaim";
 import { CustomerLinks } from "./links";
@@ -71,6 +72,8 @@ export interface RunSyncOptions {
 interface ConnectorCheckpoint {
   /** Highest account row version seen by the last accounts phase. */
   accountsVersion?: string;
+  /** Row-version marks of the subscriptions' digests (src/sync/digest.ts). */
+  subscriptionDigest?: DigestMarks;
 }
 
 function parseConnectorCheckpoint(text: string | undefined): ConnectorCheckpoint {
@@ -197,11 +200,6 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   // The stored subscription rows do not depend on the accounts phase: read them while it runs
   // (the state read of a large reseller overlaps the customer pages instead of following them).
   const planned = remainingPhases(run.checkpoint);
-  let storedSubscriptions: ReturnType<typeof loadExistingSubscriptions> | undefined;
-  if (!o.providerAccountId && planned.includes("accounts") && planned.includes("subscriptions")) {
-    storedSubscriptions = loadExistingSubscriptions(ctx.dv, connection.id);
-    storedSubscriptions.catch(() => undefined); // awaited by the subscriptions phase; a failed run never gets there
-  }
   // A fresh full run links subscriptions while customers are still being matched (the first sync
   // spends seconds of CPU on matching while Dataverse could already take subscriptions). Dry runs, one
   // provider account and resumed runs keep the phases one after the other.
@@ -211,6 +209,18 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     planned[0] === "accounts" &&
     planned.includes("subscriptions") &&
     pagesToSkip(run.checkpoint, "accounts") === 0;
+  // Phases one after the other: the stored rows are read while the accounts phase runs (beside it, the
+  // subscriptions phase starts at once and reads only what its digests do not spare).
+  let storedSubscriptions: ReturnType<typeof loadExistingSubscriptions> | undefined;
+  if (!concurrent && !o.providerAccountId && planned.includes("accounts") && planned.includes("subscriptions")) {
+    storedSubscriptions = loadExistingSubscriptions(ctx.dv, connection.id);
+    storedSubscriptions.catch(() => undefined); // awaited by the subscriptions phase; a failed run never gets there
+  }
+  const keepDigestMarks = (marks: DigestMarks | null | undefined) => {
+    if (dryRun || marks === undefined) return;
+    connectorCheckpoint.subscriptionDigest = marks ?? undefined;
+    checkpointChanged = true;
+  };
   try {
     // A deactivated connector syncs nothing; a queued run may have been canceled before a worker took it.
     if (!connection.active) throw new RunCanceledError("deactivated", canceledMessage("deactivated", connection.name));
@@ -247,7 +257,8 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
         if (b.status === "rejected") throw b.reason;
         await accountsRecorded;
         mappingTotals = a.value.mappingTotals;
-        outboundCandidates = b.value;
+        outboundCandidates = b.value.outbound;
+        keepDigestMarks(b.value.digestMarks);
         if (!dryRun && a.value.accountsVersion !== connectorCheckpoint.accountsVersion) {
           connectorCheckpoint.accountsVersion = a.value.accountsVersion;
           checkpointChanged = true;
@@ -276,13 +287,15 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
           checkpointChanged = true;
         }
       } else if (phase === "subscriptions") {
-        outboundCandidates = await runSubscriptionsPhase(ctx, run, {
+        const result = await runSubscriptionsPhase(ctx, run, {
           dryRun,
           providerAccountId: o.providerAccountId,
           mapping,
           writer,
           existing: storedSubscriptions,
         });
+        outboundCandidates = result.outbound;
+        keepDigestMarks(result.digestMarks);
         // The accounts phase's deferred writes went out with these; its checkpoint follows them.
         await accountsDone;
         accountsDone = undefined;

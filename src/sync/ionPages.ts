@@ -16,19 +16,23 @@ import type { IonSubscription } from "../ion/types";
 /** Subscription pages fetched at once (within the Ion client's own concurrency cap). */
 export const ION_PAGE_CONCURRENCY = 4;
 
-/** Every Ion subscription of the account, `limit` per page (falling back to Ion's documented 100), several pages at a time. */
-export function subscriptionPages(ion: IonClient, limit: number): AsyncIterable<IonSubscription[]> {
+/**
+ * Every Ion subscription of the account, `limit` per page (falling back to Ion's documented 100), several
+ * pages at a time: `concurrency` (asked before each page, default ION_PAGE_CONCURRENCY).
+ */
+export function subscriptionPages(ion: IonClient, limit: number, concurrency?: () => number): AsyncIterable<IonSubscription[]> {
   return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.page(offset, pageLimit), {
     limit,
     fallbackLimit: ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT,
-    concurrency: ION_PAGE_CONCURRENCY,
+    concurrency: concurrency ?? ION_PAGE_CONCURRENCY,
   });
 }
 
 export interface ParallelPagesOptions {
   limit: number;
   fallbackLimit: number;
-  concurrency: number;
+  /** Pages in flight at most; a function is asked again before each page. */
+  concurrency: number | (() => number);
 }
 
 export async function* parallelOffsetPages<T>(
@@ -64,7 +68,8 @@ export async function* parallelOffsetPages<T>(
   const ahead: Promise<OffsetPage<T>>[] = [];
   let next = 0;
   const top = () => {
-    while (ahead.length < Math.max(1, o.concurrency) && next < offsets.length) {
+    const concurrency = typeof o.concurrency === "function" ? o.concurrency() : o.concurrency;
+    while (ahead.length < Math.max(1, concurrency) && next < offsets.length) {
       const p = fetchPage(offsets[next++]!, step);
       // Handled when the consumer reaches it.
       p.catch(() => undefined);

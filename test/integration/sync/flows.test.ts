@@ -90,7 +90,7 @@ describe("subscriptions, outbound orders, conflicts, dry runs", () => {
     w.emu.resetStats();
     const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "subscriptions", trigger: "schedule" });
     expect(s.updated).toBe(1);
-    expect(w.emu.stats().writes).toBe(4); // the row + run create/finish + connector stamp
+    expect(w.emu.stats().writes).toBe(5); // the row + its customer's subscriptions digest + run create/finish + connector stamp
     const report = s.report as { entries: { action: string; before?: Row; after?: Row; key: string }[] };
     expect(report.entries.find((e) => e.action === "external-change")).toMatchObject({
       key: sim.id,

@@ -22,14 +22,16 @@ describe("lower bound", () => {
     );
   });
 
-  it("takes the busy time from the ledgers, Ion's customer pages and the longest Dataverse read as chains", () => {
+  it("takes the busy time from the ledgers, Ion's customer pages and the longest linked Dataverse read as chains", () => {
     const dv = emptyLedger();
     dv.busyMs = 16000;
     dv.byKey = {
-      "GET w365_providersubscriptions": { requests: 10, busyMs: 5000 },
+      "GET w365_providersubscriptions": { requests: 12, busyMs: 6000 },
       "GET w365_provideraccounts": { requests: 2, busyMs: 1000 },
       "POST $batch": { requests: 10, busyMs: 10000 },
     };
+    // Two reads of the subscriptions: a chain of 10 pages (5,000 ms) and one of 2 beside it; not one of 6,000 ms.
+    dv.chains = { "GET w365_providersubscriptions": 5000, "GET w365_provideraccounts": 1000 };
     const ion = emptyLedger();
     ion.busyMs = 8000;
     ion.byKey = {

@@ -4,6 +4,7 @@ import {
   CLOUD_LATENCY,
   dataverseCostMs,
   dataverseKey,
+  DataverseLatencyLayer,
   dataverseWork,
   emptyLedger,
   ionCostMs,
@@ -85,5 +86,22 @@ describe("latency model", () => {
     });
     expect(dataverseKey("get", "/api/data/v9.2/w365_providersubscriptions(w365_ionid='1')")).toBe("GET w365_providersubscriptions");
     expect(dataverseKey("POST", "/api/data/v9.2/$batch")).toBe("POST $batch");
+  });
+
+  it("links read pages into chains by their skip tokens: two reads of one set side by side are two chains", async () => {
+    const layer = new DataverseLatencyLayer({ baseMs: 1, writeRowMs: 0, readRowMs: 0, dopHint: 8 });
+    const base = "http://127.0.0.1:1/api/data/v9.2/w365_providersubscriptions";
+    const page = (next?: string) =>
+      JSON.stringify({ value: [], ...(next ? { "@odata.nextLink": `${base}?%24select=a&%24skiptoken=${encodeURIComponent(next)}` } : {}) });
+    const get = (url: string, body: string) => layer.charge({ method: "GET", url, body: "" }, { status: 200, body });
+    await get("/api/data/v9.2/w365_providersubscriptions?$select=a", page("<a1/>"));
+    await get("/api/data/v9.2/w365_providersubscriptions?$select=b", page("b1"));
+    await get(`/api/data/v9.2/w365_providersubscriptions?$select=a&$skiptoken=${encodeURIComponent("<a1/>")}`, page("a2"));
+    await get("/api/data/v9.2/w365_providersubscriptions?$select=a&$skiptoken=a2", page());
+    await get("/api/data/v9.2/w365_providersubscriptions?$select=b&$skiptoken=b1", page());
+    expect(layer.ledger.byKey["GET w365_providersubscriptions"]).toEqual({ requests: 5, busyMs: 5 });
+    expect(layer.ledger.chains).toEqual({ "GET w365_providersubscriptions": 3 });
+    layer.resetLedger();
+    expect(layer.ledger.chains).toEqual({});
   });
 });

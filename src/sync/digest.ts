@@ -1,0 +1,167 @@
+/**
+ * The subscriptions digest of a customer (`w365_subscriptionsdigest` on its provider account): one short
+ * token per subscription, a hash of the Ion id and the content hash (`w365_contenthash`) the sync last
+ * wrote or confirmed for that row. When a customer's Ion subscription hashes to a token of its digest,
+ * the stored row already holds that content, so a run need not read the customer's stored rows at all.
+ *
+ * The digest is relied on only while no stored row of the customer may differ from it:
+ * - it is written after every row of the customer was written (or found unchanged) by the run, once the
+ *   run's writer is drained: an interrupted run leaves the previous digest, whose tokens the rows it
+ *   did write no longer match (a mismatch means "read the rows");
+ * - a customer with a row that anyone else changed since the last run is not trusted: each run records
+ *   the row version at its start (`since`) and after its last write (`until`), and the next run reads
+ *   the rows of the connector that another user changed after `since` or anyone changed after `until`
+ *   (one small query, `changedSubscriptionCustomers`);
+ * - a run reads every stored row at least once a day (`FULL_READ_EVERY_MS`) and whenever the marks are
+ *   missing or belong to another user, so what a version query cannot see (a row deleted in Dataverse)
+ *   is repaired within a day.
+ */
+import { createHash } from "node:crypto";
+
+import type { DataverseClient } from "../dataverse";
+import { SETS } from "./schema";
+
+/** Prefix of the current digest format (another prefix reads as "no digest"). */
+export const DIGEST_PREFIX = "d1:";
+/** Every stored row is read at least this often (what version queries cannot see: a row deleted in Dataverse). */
+export const FULL_READ_EVERY_MS = 24 * 60 * 60 * 1000;
+/** More changed rows than this since the last run: read everything instead. */
+export const MAX_CHANGED_ROWS = 5_000;
+
+/** Row-version marks of the last run that kept the digests (in the connector's `w365_checkpoint`). */
+export interface DigestMarks {
+  /** Highest subscription row version when that run started: others' changes after it are not in its digests. */
+  since: string;
+  /** Highest subscription row version after its last write: anyone's changes after it are not either. */
+  until: string;
+  /** The Dataverse user the sync writes as (its own writes after `since` are in the digests). */
+  user: string;
+  /** When every stored row was last read (ISO). */
+  fullReadAt: string;
+}
+
+/** Pure: the token of one subscription: 12 base64url characters (72 bits) of SHA-256 over id and content hash. */
+export function subscriptionToken(ionSubscriptionId: string, contentHash: string): string {
+  return createHash("sha256").update(`${ionSubscriptionId}\u0000${contentHash}`).digest("base64url").slice(0, 12);
+}
+
+/** Pure: the stored text of a customer's tokens (sorted, so the same set is the same text). */
+export function formatDigest(tokens: Iterable<string>): string {
+  return DIGEST_PREFIX + [...tokens].sort().join(",");
+}
+
+/** Pure: the tokens of a stored digest; undefined when there is none or it is of another format. */
+export function parseDigest(text: string | null | undefined): Set<string> | undefined {
+  if (typeof text !== "string" || !text.startsWith(DIGEST_PREFIX)) return undefined;
+  const body = text.slice(DIGEST_PREFIX.length);
+  return new Set(body ? body.split(",") : []);
+}
+
+/** Pure: the marks from a parsed checkpoint value, or undefined when incomplete. */
+export function readMarks(value: unknown): DigestMarks | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const v = value as Record<string, unknown>;
+  const digits = (x: unknown) => typeof x === "string" && /^\d+$/.test(x);
+  if (!digits(v.since) || !digits(v.until) || typeof v.user !== "string" || typeof v.fullReadAt !== "string") return undefined;
+  return { since: v.since as string, until: v.until as string, user: v.user, fullReadAt: v.fullReadAt };
+}
+
+/** Pure: may a run at `now` skip reading rows on the strength of these marks (before knowing its user)? */
+export function marksUsable(marks: DigestMarks | undefined, now: number): marks is DigestMarks {
+  if (!marks) return false;
+  const at = Date.parse(marks.fullReadAt);
+  return Number.isFinite(at) && now - at >= 0 && now - at < FULL_READ_EVERY_MS;
+}
+
+const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The highest row version of the connector's subscription rows ("0" when it has none). */
+export async function subscriptionsVersion(dv: DataverseClient, connectionId: string): Promise<string> {
+  const row = await dv.queryFirst<{ versionnumber?: number | string }>(SETS.providerSubscription, {
+    select: ["w365_providersubscriptionid", "versionnumber"],
+    filter: `_w365_connection_value eq ${connectionId}`,
+    orderby: "versionnumber desc",
+  });
+  return row?.versionnumber !== undefined && row.versionnumber !== null ? String(row.versionnumber) : "0";
+}
+
+/** The stored digests of the connector's customers, by Ion customer id. */
+export async function loadDigests(
+  dv: DataverseClient,
+  connectionId: string,
+): Promise<Map<string, { providerAccountId: string; text: string }>> {
+  const map = new Map<string, { providerAccountId: string; text: string }>();
+  for await (const page of dv.queryPages<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string }>(
+    SETS.providerAccount,
+    {
+      select: ["w365_provideraccountid", "w365_ioncustomerid", "w365_subscriptionsdigest"],
+      filter: `_w365_connection_value eq ${connectionId} and w365_subscriptionsdigest ne null`,
+      pageSize: 5000,
+    },
+  )) {
+    for (const r of page)
+      if (typeof r.w365_subscriptionsdigest === "string")
+        map.set(String(r.w365_ioncustomerid), { providerAccountId: r.w365_provideraccountid, text: r.w365_subscriptionsdigest });
+  }
+  return map;
+}
+
+/**
+ * The Ion customers with a subscription row that another user changed after `since`, or anyone after
+ * `until`; undefined when there are too many (or a row names no customer): then every row is read.
+ */
+export async function changedSubscriptionCustomers(
+  dv: DataverseClient,
+  connectionId: string,
+  marks: DigestMarks,
+): Promise<Set<string> | undefined> {
+  if (!guid.test(marks.user)) return undefined;
+  const customers = new Set<string>();
+  let rows = 0;
+  for await (const page of dv.queryPages<{ w365_ioncustomerid?: string | null }>(SETS.providerSubscription, {
+    select: ["w365_providersubscriptionid", "w365_ioncustomerid"],
+    filter:
+      `_w365_connection_value eq ${connectionId} and ((versionnumber gt ${marks.since} and _modifiedby_value ne ${marks.user})` +
+      ` or versionnumber gt ${marks.until})`,
+    pageSize: 5000,
+  })) {
+    rows += page.length;
+    if (rows > MAX_CHANGED_ROWS) return undefined;
+    for (const r of page) {
+      if (!r.w365_ioncustomerid) return undefined;
+      customers.add(String(r.w365_ioncustomerid));
+    }
+  }
+  return customers;
+}
+
+/** OData string literal. */
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** Customers per query of their stored rows (a filter of about 5,500 characters, far under Dataverse's URL limit). */
+export const CUSTOMERS_PER_READ = 100;
+
+/** Stored subscription rows of these Ion customers (CUSTOMERS_PER_READ per query), as `select` says. */
+export async function* subscriptionsOfCustomers<T>(
+  dv: DataverseClient,
+  connectionId: string,
+  ionCustomerIds: readonly string[],
+  select: readonly string[],
+): AsyncIterable<T[]> {
+  for (let i = 0; i < ionCustomerIds.length; i += CUSTOMERS_PER_READ) {
+    const ids = ionCustomerIds.slice(i, i + CUSTOMERS_PER_READ);
+    const filter = `_w365_connection_value eq ${connectionId} and (${ids.map((id) => `w365_ioncustomerid eq ${literal(id)}`).join(" or ")})`;
+    yield* dv.queryPages<T>(SETS.providerSubscription, { select: [...select], filter, pageSize: 5000 });
+  }
+}
+
+/** One key of the connector's `w365_checkpoint` JSON (undefined when absent or unreadable). */
+export function connectorCheckpointValue(text: string | null | undefined, key: string): unknown {
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as Record<string, unknown>;
+    return v && typeof v === "object" ? v[key] : undefined;
+  } catch {
+    return undefined;
+  }
+}
