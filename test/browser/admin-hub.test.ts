@@ -3,13 +3,12 @@
 // progress (a run started elsewhere shows as running after a reload), one connector per Ion account, a command bar
 // with Save in view, no typed value discarded without asking, transport failures worded for admins, keyboard focus
 // back on the row, the list usable at 800 px, and an axe-core scan of each view.
-import * as fs from "node:fs";
 
 import type { Browser, Page } from "playwright-core";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
-import { launchChromium, screenshotter, watchErrors } from "./browser";
+import { accessibilityProblems, launchChromium, screenshotter, watchErrors } from "./browser";
 
 jest.setTimeout(240_000);
 
@@ -39,28 +38,6 @@ async function dataverse(method: string, pathAndQuery: string, body?: unknown): 
 }
 
 const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("GET", pathAndQuery)).value as Row[];
-
-/** axe-core in the page; serious and critical violations, by rule, with the first offending element. */
-async function accessibilityProblems(): Promise<string[]> {
-  await page.addScriptTag({ content: fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8") });
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (
-            ctx: unknown,
-            o: unknown,
-          ) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }>;
-        };
-      }
-    ).axe;
-    // Fluent UI's focus manager (tabster) puts aria-hidden focus sentinels (<i data-tabster-dummy>) at the edges of
-    // menus and dialogs; they hand focus on at once and are never read, so they are left out of the scan.
-    const result = await axe.run({ exclude: [["[data-tabster-dummy]"]] }, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, target: JSON.stringify(v.nodes[0]?.target) }));
-  });
-  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id} at ${v.target}`);
-}
 
 async function fillConnector(values: {
   name: string;
@@ -118,7 +95,7 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await page.getByRole("button", { name: "Add New" }).click();
     await page.getByRole("button", { name: "Create a StreamOne connector" }).click();
     await page.getByRole("heading", { name: "New StreamOne Ion connector" }).waitFor();
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
     const save = page.getByRole("toolbar", { name: "Connector commands" }).getByRole("button", { name: "Save" });
     const inView = async (): Promise<boolean> => {
       const box = await save.boundingBox();
@@ -185,7 +162,7 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     // Each provider account the run created is listed by name with its outcome.
     const [first] = await query("w365_provideraccounts?$select=w365_name&$top=1&$orderby=w365_name asc");
     await detail.getByText(String(first!.w365_name), { exact: true }).first().waitFor();
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
     await shot(page, "sync-history");
     // Back to the list: keyboard focus returns to the connector's ⚙️ button.
     await history.getByRole("button", { name: "← Integrations" }).click();
@@ -208,7 +185,7 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
         (n === 0 && !!document.body.textContent?.includes("Nothing to show")),
       mapped,
     );
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
     await shot(page, "provider-accounts");
 
     // A subscription in conflict, as the engine marks one (written as the integration user, so no order follows).
@@ -308,7 +285,7 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
   it("the Integrations tab passes an axe-core scan", async () => {
     await page.goto(harness.url);
     await page.getByRole("row", { name: /^StreamOne Ion/ }).waitFor();
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
   });
 
   it("ran without page errors", () => {

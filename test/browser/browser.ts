@@ -54,3 +54,31 @@ export function watchErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/**
+ * axe-core in the page: serious and critical violations, by rule, with the first offending element. Waits until
+ * every finite animation is done first (a dialog fading in has its colours mid-transition; progress bars loop).
+ * Fluent UI's focus manager (tabster) puts aria-hidden focus sentinels (<i data-tabster-dummy>) at the edges of
+ * menus and dialogs; they hand focus on at once and are never read, so they are left out of the scan.
+ */
+export async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.waitForFunction(() =>
+    document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity),
+  );
+  await page.addScriptTag({ content: fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8") });
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run: (
+            ctx: unknown,
+            o: unknown,
+          ) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }>;
+        };
+      }
+    ).axe;
+    const result = await axe.run({ exclude: [["[data-tabster-dummy]"]] }, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, target: JSON.stringify(v.nodes[0]?.target) }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id} at ${v.target}`);
+}

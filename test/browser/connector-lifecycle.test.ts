@@ -5,13 +5,12 @@
 // then the connector deleted with its provider records, once its name is typed, finished from a second tab after the
 // first closed midway.
 // Keyboard focus returns to the row after each dialog; each dialog passes an axe-core scan.
-import * as fs from "node:fs";
 
 import type { Browser, Page } from "playwright-core";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
-import { launchChromium, screenshotter, watchErrors } from "./browser";
+import { accessibilityProblems, launchChromium, screenshotter, watchErrors } from "./browser";
 
 jest.setTimeout(300_000);
 
@@ -47,31 +46,6 @@ async function dataverse(method: string, pathAndQuery: string, body?: unknown): 
 }
 
 const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("GET", pathAndQuery)).value as Row[];
-
-/** axe-core in the page; serious and critical violations, by rule, with the first offending element. */
-async function accessibilityProblems(p: Page = page): Promise<string[]> {
-  // A dialog fading in has its colours mid-transition: scan once every finite animation is done (progress bars loop).
-  await p.waitForFunction(() =>
-    document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity),
-  );
-  await p.addScriptTag({ content: fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8") });
-  const violations = await p.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (
-            ctx: unknown,
-            o: unknown,
-          ) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }>;
-        };
-      }
-    ).axe;
-    // Fluent UI's focus sentinels (<i data-tabster-dummy>) are aria-hidden and never read: left out, as in admin-hub.
-    const result = await axe.run({ exclude: [["[data-tabster-dummy]"]] }, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, target: JSON.stringify(v.nodes[0]?.target) }));
-  });
-  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id} at ${v.target}`);
-}
 
 async function gear(name: string, item: string, p: Page = page): Promise<void> {
   await p.getByRole("button", { name: `Actions for ${name}` }).click();
@@ -152,7 +126,7 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
     const dialog = page.getByRole("alertdialog", { name: "Deactivate Spare connector?" });
     await dialog.getByText("Syncs and orders stop", { exact: false }).waitFor();
     await dialog.getByText("You can activate it again at any time.", { exact: false }).waitFor();
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
     await shot(page, "deactivate-dialog");
     await dialog.getByRole("button", { name: "Deactivate" }).click();
     await row("Spare connector").getByText("Deactivated", { exact: true }).waitFor();
@@ -197,7 +171,7 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
 
     await running.getByRole("button", { name: "Cancel sync of StreamOne Ion" }).click();
     await running.getByText("Sync Provider Accounts: canceling.", { exact: false }).waitFor();
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
     await shot(page, "cancel-in-progress");
 
     const canceled = '[data-kind="syncAccounts"][data-state="warning"]';
@@ -239,7 +213,7 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
     await dialog.getByText("cannot be deleted now", { exact: false }).waitFor();
     await dialog.getByText(`the ${n(mapped)} accounts its provider accounts are mapped to stay as they are`, { exact: false }).waitFor();
     expect(await dialog.getByRole("button", { name: "Delete", exact: true }).count()).toBe(0);
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
     await shot(page, "delete-dialog-with-rows");
     await dialog.getByRole("button", { name: "Deactivate instead" }).click();
     const deactivate = page.getByRole("alertdialog", { name: "Deactivate StreamOne Ion?" });
@@ -254,7 +228,7 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
     await dialog.getByText("It has no provider accounts and no provider subscriptions.").waitFor();
     await dialog.getByText("Its 1 sync runs stay in the sync history", { exact: false }).waitFor();
     await dialog.getByText("No Work 365 account is changed.").waitFor();
-    expect(await accessibilityProblems()).toStrictEqual([]);
+    expect(await accessibilityProblems(page)).toStrictEqual([]);
     await shot(page, "delete-dialog");
     await dialog.getByRole("button", { name: "Delete" }).click();
     await page.getByText("Spare connector was deleted.").waitFor();

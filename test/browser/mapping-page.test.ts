@@ -12,7 +12,7 @@ import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
 import { w365_provideraccount_w365_mappingstatus as MappingStatus } from "../../src/schema";
 import { AUTO_MAP_THRESHOLD } from "../../src/sync/matching/thresholds";
-import { launchChromium, screenshotter, watchErrors } from "./browser";
+import { accessibilityProblems, launchChromium, screenshotter, watchErrors } from "./browser";
 
 jest.setTimeout(300_000);
 
@@ -60,28 +60,6 @@ async function providerRow(name: string): Promise<Row> {
 async function docShot(name: string): Promise<void> {
   fs.mkdirSync(DOC_IMAGES, { recursive: true });
   await page.screenshot({ path: path.join(DOC_IMAGES, `${name}.png`) });
-}
-
-/** axe-core in the page; serious and critical violations, by rule, with the first offending element. */
-async function accessibilityProblems(): Promise<string[]> {
-  await page.addScriptTag({ content: fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8") });
-  const violations = await page.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: {
-          run: (
-            ctx: unknown,
-            o: unknown,
-          ) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }>;
-        };
-      }
-    ).axe;
-    // Fluent UI's focus manager (tabster) puts aria-hidden focus sentinels at the edges of dialogs; they hand focus
-    // on at once and are never read, so they are left out of the scan (as in the Admin Hub suite).
-    const result = await axe.run({ exclude: [["[data-tabster-dummy]"]] }, { resultTypes: ["violations"] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, target: JSON.stringify(v.nodes[0]?.target) }));
-  });
-  return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id} at ${v.target}`);
 }
 
 const rowOf = (name: string) => page.locator("tbody tr").filter({ hasText: name });
@@ -193,7 +171,7 @@ describe("Provider account mapping page (React + Fluent UI, in Chromium against 
     await page.getByLabel("Search customers").fill("");
     await shot(page, "suggested-sorted");
     await docShot("mapping-page");
-    await expect(accessibilityProblems()).resolves.toStrictEqual([]);
+    await expect(accessibilityProblems(page)).resolves.toStrictEqual([]);
   });
 
   it("Accept strong suggestions: default bar is the engine's, rows can be unticked, per-row results stay", async () => {
@@ -205,7 +183,7 @@ describe("Provider account mapping page (React + Fluent UI, in Chromium against 
     await dialog.getByRole("heading", { name: "Accept strong suggestions (score 90% or more)" }).waitFor();
     await dialog.getByText("name shortened, domain matches (fabrikam.example); runner-up close").waitFor();
     await dialog.getByText("95%").waitFor();
-    await expect(accessibilityProblems()).resolves.toStrictEqual([]);
+    await expect(accessibilityProblems(page)).resolves.toStrictEqual([]);
     await dialog.getByRole("checkbox", { name: "Include Fabrikam" }).click();
     await docShot("accept-strong-review");
     await dialog.getByRole("button", { name: "Accept 2" }).click();
@@ -241,7 +219,7 @@ describe("Provider account mapping page (React + Fluent UI, in Chromium against 
     await duplicate.getByText(/name matches/).waitFor();
     await expect(duplicate.getAttribute("data-account")).resolves.toBe(accounts["Adatum Corporation"]);
     expect((await providerRow("Adatum Corporation")).w365_mappingstatus).toBe(MappingStatus.Unmapped);
-    await expect(accessibilityProblems()).resolves.toStrictEqual([]);
+    await expect(accessibilityProblems(page)).resolves.toStrictEqual([]);
     await shot(page, "duplicates");
     await docShot("create-duplicates");
     await dialog.getByRole("button", { name: "Create anyway" }).click();
