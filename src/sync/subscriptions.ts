@@ -13,6 +13,7 @@ import type { SyncContext } from "./context";
 import { SyncError } from "./errors";
 import { confirmGone } from "./gone";
 import { subscriptionPages } from "./ionPages";
+import { RunYield } from "./itemClaim";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
@@ -274,7 +275,15 @@ export async function runSubscriptionsPhase(
      * The accounts phase runs at the same time and decides customers into these (src/sync/links.ts);
      * `gate` resolves once it is recorded as done (this phase's checkpoints wait for it).
      */
-    concurrent?: { links: CustomerLinks<HeldSubscription>; gate: Promise<void> };
+    concurrent?: {
+      links: CustomerLinks<HeldSubscription>;
+      gate: Promise<void>;
+      /**
+       * The work item's budget is spent: read no further Ion page, let every page read so far be decided,
+       * written and checkpointed (after `gate`), then stop with RunYield; the next item resumes after them.
+       */
+      stopReading?: () => boolean;
+    };
   },
 ): Promise<ExistingProviderSubscription[]> {
   const { dv, ion, connection, clock } = ctx;
@@ -455,6 +464,7 @@ export async function runSubscriptionsPhase(
     }
   };
 
+  let stopped = false;
   try {
     for await (const subs of pages) {
       read += subs.length;
@@ -481,6 +491,10 @@ export async function runSubscriptionsPhase(
       advancePages();
       await pageChain;
       if (concurrent && concurrent.links.heldCount >= MAX_HELD_SUBSCRIPTIONS) await waitForLinks(MAX_HELD_SUBSCRIPTIONS / 2);
+      if (concurrent?.stopReading?.()) {
+        stopped = true;
+        break;
+      }
     }
     // Everything read. The drain below must carry the accounts phase's last writes too, so wait until it has
     // queued them all; then until nothing is held (not for the accounts phase's end: that waits for the drain).
@@ -489,6 +503,12 @@ export async function runSubscriptionsPhase(
       if (concurrent.links.heldCount > 0) await waitForLinks(1);
     }
     await pageChain;
+    if (stopped) {
+      // Every page read is done: its checkpoint (after the accounts phase's) carries its counts, nothing beyond it.
+      if (!o.dryRun) await writer.drain();
+      await pageCheckpoints.settled();
+      throw new RunYield();
+    }
   } catch (error) {
     // Customers decided from now on have nothing waiting here any more (the run is failing).
     if (concurrent) concurrent.links.onRelease = () => undefined;
