@@ -15,7 +15,7 @@ import { confirmGone } from "./gone";
 import type { LinkDecision } from "./links";
 import { AccountIndex, AccountRecord, matchCustomer, MatchDecision } from "./matching";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE, type MappingTotals } from "./messages";
-import { PageCheckpoints } from "./pages";
+import { PageCheckpoints, type PageReport } from "./pages";
 import { sameInstant } from "./rows/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./rows/toProviderAccountRow";
 import type { RunRecorder } from "./runs";
@@ -310,6 +310,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         page++;
         continue;
       }
+      const pageReport = pageCheckpoints.reportFor(page + 1);
       // Cloud profiles only for customers that are new or changed in Ion since the last sync.
       const needsProfile = customers.map((c) => {
         const row = existing.get(c.id);
@@ -329,7 +330,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
             customer: c.id,
             error: ensureError(error).message,
           });
-          report.count("profile-read-failed");
+          pageReport.count("profile-read-failed");
           return { ok: false as const, profile: undefined, fetched: false };
         }
       });
@@ -360,9 +361,9 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
                 country: data.w365_country,
               }),
           });
-          record(plan, c, row);
+          record(plan, c, row, pageReport);
         } catch (error) {
-          report.add({
+          pageReport.add({
             entity: "provideraccount",
             key: c.id,
             name: c.organization,
@@ -381,7 +382,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     throw error;
   }
 
-  function record(plan: ProviderAccountPlan, c: IonCustomer, row: ExistingProviderAccount | undefined) {
+  function record(plan: ProviderAccountPlan, c: IonCustomer, row: ExistingProviderAccount | undefined, report: PageReport) {
     if (plan.mapping?.decision === "map" && plan.body.w365_mappingstatus !== undefined) report.count("auto-mapped");
     if (plan.mapping?.decision === "suggest" && plan.body.w365_mappingstatus !== undefined) report.count("suggestions");
     if (plan.kind === "unchanged") {

@@ -328,8 +328,9 @@ export async function runSubscriptionsPhase(
   const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", o.dryRun, { gate: concurrent?.gate });
   const linkedCustomers = new Set<string>();
 
-  /** One Ion subscription of a decided customer: compare with the stored row, queue the write if it changed. */
-  const processSubscription = (s: IonSubscription, link: LinkDecision | undefined) => {
+  /** One Ion subscription of a decided customer (from page `onPage`): compare with the stored row, queue the write if it changed. */
+  const processSubscription = (s: IonSubscription, link: LinkDecision | undefined, onPage: number) => {
+    const report = pageCheckpoints.reportFor(onPage);
     if (!link) {
       skippedUnmapped++;
       report.count("skipped-unmapped");
@@ -441,7 +442,7 @@ export async function runSubscriptionsPhase(
   if (concurrent) {
     concurrent.links.onRelease = (items, link) => {
       for (const item of items) {
-        processSubscription(item.sub, link);
+        processSubscription(item.sub, link, item.page);
         heldOnPage.set(item.page, (heldOnPage.get(item.page) ?? 1) - 1);
       }
       advancePages();
@@ -476,11 +477,11 @@ export async function runSubscriptionsPhase(
       page++;
       for (const s of subs) {
         if (!concurrent) {
-          processSubscription(s, mapped.get(String(s.customerId)));
+          processSubscription(s, mapped.get(String(s.customerId)), page);
           continue;
         }
         const link = concurrent.links.lookup(String(s.customerId));
-        if (link !== "pending") processSubscription(s, link);
+        if (link !== "pending") processSubscription(s, link, page);
         else {
           // Held without the wire object (`raw`), which nothing downstream reads: a held row costs half the memory.
           concurrent.links.hold(String(s.customerId), { sub: { ...s, raw: {} }, page });
