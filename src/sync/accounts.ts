@@ -15,7 +15,7 @@ import { confirmGone } from "./gone";
 import type { LinkDecision } from "./links";
 import { AccountIndex, AccountRecord, matchCustomer, MatchDecision } from "./matching";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE, type MappingTotals } from "./messages";
-import { PageCheckpoints } from "./pages";
+import { PageCheckpoints, type PageReport } from "./pages";
 import { sameInstant } from "./rows/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./rows/toProviderAccountRow";
 import type { RunRecorder } from "./runs";
@@ -303,7 +303,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
   const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun);
   /** Cloud profiles only for customers that are new or changed in Ion since the last sync. */
-  const readProfiles = (customers: IonCustomer[]) => {
+  const readProfiles = (customers: IonCustomer[], pageReport: PageReport) => {
     const needsProfile = customers.map((c) => {
       const row = existing.get(c.id);
       return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
@@ -317,7 +317,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
           customer: c.id,
           error: ensureError(error).message,
         });
-        report.count("profile-read-failed");
+        pageReport.count("profile-read-failed");
         return { ok: false as const, profile: undefined, fetched: false };
       }
     });
@@ -329,7 +329,8 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     let at = 0;
     let ahead: ReturnType<typeof readProfiles> | { customers: IonCustomer[]; skipped: true } | undefined;
     for await (const customers of pages) {
-      const next = at++ < skip ? { customers, skipped: true as const } : readProfiles(customers);
+      // Pages are numbered from 1 as the loop below counts them (skipped ones included).
+      const next = at++ < skip ? { customers, skipped: true as const } : readProfiles(customers, pageCheckpoints.reportFor(at));
       if (ahead) yield ahead;
       ahead = next;
     }
@@ -344,6 +345,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         page++;
         continue;
       }
+      const pageReport = pageCheckpoints.reportFor(page + 1);
       const needsProfile = item.needsProfile;
       const needMatching = customers.some((c, i) => {
         const row = existing.get(c.id);
@@ -378,9 +380,9 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
                 country: data.w365_country,
               }),
           });
-          record(plan, c, row);
+          record(plan, c, row, pageReport);
         } catch (error) {
-          report.add({
+          pageReport.add({
             entity: "provideraccount",
             key: c.id,
             name: c.organization,
@@ -399,7 +401,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     throw error;
   }
 
-  function record(plan: ProviderAccountPlan, c: IonCustomer, row: ExistingProviderAccount | undefined) {
+  function record(plan: ProviderAccountPlan, c: IonCustomer, row: ExistingProviderAccount | undefined, report: PageReport) {
     if (plan.mapping?.decision === "map" && plan.body.w365_mappingstatus !== undefined) report.count("auto-mapped");
     if (plan.mapping?.decision === "suggest" && plan.body.w365_mappingstatus !== undefined) report.count("suggestions");
     if (plan.kind === "unchanged") {

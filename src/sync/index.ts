@@ -143,6 +143,14 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const shouldYield = item
     ? () => clockNow() >= item.deadline || (item.maxPages !== undefined && pagesThisItem >= item.maxPages)
     : undefined;
+  /**
+   * While the subscriptions phase runs beside the accounts phase, a spent budget does not stop the item at
+   * once: the subscription pages already written can be checkpointed (with their counts) only after the
+   * accounts phase is recorded done, so the subscriptions stop reading, the accounts phase finishes, and
+   * the item hands off after the last subscription page it read, every page it read counted once
+   * (README "Work items").
+   */
+  const overlap = { active: false, yieldWanted: false };
   // A work item stops at a page boundary once its budget is spent: pages are where the checkpoint moves.
   const runDeps: SyncDeps = shouldYield
     ? {
@@ -152,7 +160,9 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
           afterPage: async (info) => {
             await deps.hooks?.afterPage?.(info);
             pagesThisItem++;
-            if (shouldYield()) throw new RunYield();
+            if (!shouldYield()) return;
+            if (overlap.active) overlap.yieldWanted = true;
+            else throw new RunYield();
           },
         },
       }
@@ -246,13 +256,15 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
         // The accounts phase is recorded as done only once its writes are; the subscriptions' checkpoints wait for that.
         const accountsRecorded = accounts.then((result) => result.phaseDone);
         accountsRecorded.catch((error: unknown) => links.fail(error));
+        overlap.active = true;
         const subscriptions = runSubscriptionsPhase(ctx, run, {
           dryRun,
           writer,
           existing: storedSubscriptions,
-          concurrent: { links, gate: accountsRecorded },
+          concurrent: { links, gate: accountsRecorded, stopReading: () => overlap.yieldWanted },
         });
         const [a, b] = await Promise.allSettled([accounts, subscriptions]);
+        overlap.active = false;
         if (a.status === "rejected") throw a.reason;
         if (b.status === "rejected") throw b.reason;
         await accountsRecorded;
@@ -266,6 +278,8 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
         phaseTimes.subscriptions = ctx.clock.now() - phaseStart;
         progress("accounts", "accounts: done");
         progress("subscriptions", "subscriptions: done");
+        // The budget ran out after the last subscription page was read: hand off at this phase boundary.
+        if (overlap.yieldWanted) throw new RunYield();
         continue;
       }
       if (concurrent && phase === "subscriptions") continue;

@@ -95,6 +95,8 @@ export class RunRecorder {
   onProgress?: (phase: string, text: string) => void;
   /** Checked between pages and outbound rows: stops the run when an admin cancels it or deactivates the connector. */
   watch?: CancelWatch;
+  /** Counts already in the report for pages whose checkpoint is not recorded yet, by page (./pages.ts). */
+  private readonly unrecorded = new Set<Map<number, Record<string, number>>>();
 
   private constructor(
     private readonly dv: DataverseClient,
@@ -150,6 +152,28 @@ export class RunRecorder {
     return new RunRecorder(dv, clock, runId, start, initialState(kindForCheckpoint, now), false);
   }
 
+  /**
+   * Keeps the counts of pages not yet recorded out of the checkpoint: a run resumed from it redoes those
+   * pages and counts them then (a row they wrote comes back unchanged, counted once). Returns the release.
+   */
+  holdOutOfCheckpoints(pages: Map<number, Record<string, number>>): () => void {
+    this.unrecorded.add(pages);
+    return () => this.unrecorded.delete(pages);
+  }
+
+  /** The report's counts minus those of pages not recorded yet: what a checkpoint may carry. */
+  checkpointCounts(): Record<string, number> {
+    const counts = { ...this.report.counts };
+    for (const pages of this.unrecorded)
+      for (const page of pages.values())
+        for (const [action, n] of Object.entries(page)) {
+          const left = (counts[action] ?? 0) - n;
+          if (left > 0) counts[action] = left;
+          else delete counts[action];
+        }
+    return counts;
+  }
+
   /** Applies a checkpoint event; persists it (with progress text) when due or when `force`. */
   async event(event: CheckpointEvent, progress?: string, force = false): Promise<void> {
     this.checkpoint = nextState(this.checkpoint, event);
@@ -173,7 +197,7 @@ export class RunRecorder {
    * cheaper than one extra request on every run. A dry run only writes its row at start and end.
    */
   async phaseDone(phase: Phase, progress: string): Promise<void> {
-    const event: CheckpointEvent = { type: "phase-done", phase, counts: this.report.counts, at: this.clock.now() };
+    const event: CheckpointEvent = { type: "phase-done", phase, counts: this.checkpointCounts(), at: this.clock.now() };
     if (this.start.dryRun) {
       this.checkpoint = nextState(this.checkpoint, event);
       return;

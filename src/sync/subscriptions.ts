@@ -28,11 +28,12 @@ import {
 import { SyncError } from "./errors";
 import { confirmGone } from "./gone";
 import { ION_PAGE_CONCURRENCY, subscriptionPages } from "./ionPages";
+import { RunYield } from "./itemClaim";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
 import { hasRequest, pendingAutoRenew, statusBucket } from "./outbound/policy";
 import { outboundFilter, type OutboundRow } from "./outbound/runner";
-import { PageCheckpoints } from "./pages";
+import { PageCheckpoints, type PageReport } from "./pages";
 import { sameInstant } from "./rows/dates";
 import { toProviderSubscriptionRow } from "./rows/toProviderSubscriptionRow";
 import type { RunRecorder } from "./runs";
@@ -304,7 +305,15 @@ export async function runSubscriptionsPhase(
      * The accounts phase runs at the same time and decides customers into these (src/sync/links.ts);
      * `gate` resolves once it is recorded as done (this phase's checkpoints wait for it).
      */
-    concurrent?: { links: CustomerLinks<HeldSubscription>; gate: Promise<void> };
+    concurrent?: {
+      links: CustomerLinks<HeldSubscription>;
+      gate: Promise<void>;
+      /**
+       * The work item's budget is spent: read no further Ion page, let every page read so far be decided,
+       * written and checkpointed (after `gate`), then stop with RunYield; the next item resumes after them.
+       */
+      stopReading?: () => boolean;
+    };
   },
 ): Promise<SubscriptionsPhaseResult> {
   const { dv, ion, connection, clock } = ctx;
@@ -428,8 +437,9 @@ export async function runSubscriptionsPhase(
   const loads = new Set<Promise<void>>();
   let loadError: unknown;
 
-  /** One Ion subscription of a decided customer: compare with the stored row, queue the write if it changed. */
+  /** One Ion subscription of a decided customer (from page `onPage`): compare with the stored row, queue the write if it changed. */
   const processSubscription = (s: IonSubscription, link: LinkDecision | undefined, onPage: number) => {
+    const report = pageCheckpoints.reportFor(onPage);
     const customerId = String(s.customerId);
     if (!link) {
       skippedUnmapped++;
@@ -456,7 +466,7 @@ export async function runSubscriptionsPhase(
           return;
         }
       }
-      compare(s, link, quiet);
+      compare(s, link, report, quiet);
     } catch (error) {
       unconfirmed.add(customerId);
       report.add({
@@ -488,7 +498,7 @@ export async function runSubscriptionsPhase(
     waitingForRows.delete(customerId);
     heldForRows -= held.length;
     for (const h of held) {
-      compareSafely(h.sub, h.link);
+      compareSafely(h.sub, h.link, pageCheckpoints.reportFor(h.page));
       heldOnPage.set(h.page, (heldOnPage.get(h.page) ?? 1) - 1);
     }
   };
@@ -525,9 +535,9 @@ export async function runSubscriptionsPhase(
     for (const id of [...waitingForRows.keys()]) releaseRows(id);
     advancePages();
   };
-  const compareSafely = (s: IonSubscription, link: MappedCustomer) => {
+  const compareSafely = (s: IonSubscription, link: MappedCustomer, report: PageReport) => {
     try {
-      compare(s, link);
+      compare(s, link, report);
     } catch (error) {
       unconfirmed.add(String(s.customerId));
       report.add({
@@ -541,7 +551,7 @@ export async function runSubscriptionsPhase(
   };
 
   /** Compares with the stored row and queues the write when it differs (throws on a row it cannot build). */
-  const compare = (s: IonSubscription, link: MappedCustomer, quiet?: ReturnType<typeof toProviderSubscriptionRow>) => {
+  const compare = (s: IonSubscription, link: MappedCustomer, report: PageReport, quiet?: ReturnType<typeof toProviderSubscriptionRow>) => {
     const customerId = String(s.customerId);
     {
       const stored = existing.get(s.id);
@@ -665,6 +675,7 @@ export async function runSubscriptionsPhase(
     }
   };
 
+  let stopped = false;
   try {
     for await (const subs of pages) {
       read += subs.length;
@@ -693,6 +704,10 @@ export async function runSubscriptionsPhase(
       if (concurrent && concurrent.links.heldCount >= MAX_HELD_SUBSCRIPTIONS) await waitForLinks(MAX_HELD_SUBSCRIPTIONS / 2);
       if (loadError) throw loadError;
       if (trusted && heldForRows >= MAX_HELD_SUBSCRIPTIONS) await readEverything();
+      if (concurrent?.stopReading?.()) {
+        stopped = true;
+        break;
+      }
     }
     // Everything read. The drain below must carry the accounts phase's last writes too, so wait until it has
     // queued them all; then until nothing is held (not for the accounts phase's end: that waits for the drain).
@@ -700,7 +715,7 @@ export async function runSubscriptionsPhase(
       await concurrent.links.whenAllPlanned();
       if (concurrent.links.heldCount > 0) await waitForLinks(1);
     }
-    if (trusted) {
+    if (trusted && !stopped) {
       // Customers whose digest was not matched in full, or whose rows changed since the last run: their
       // rows are read, so that a subscription gone from Ion is flagged.
       const toRead = new Set<string>([...digests.keys(), ...(prepared.changed ?? [])]);
@@ -716,6 +731,12 @@ export async function runSubscriptionsPhase(
     await settleLoads();
     advancePages();
     await pageChain;
+    if (stopped) {
+      // Every page read is done: its checkpoint (after the accounts phase's) carries its counts, nothing beyond it.
+      if (!o.dryRun) await writer.drain();
+      await pageCheckpoints.settled();
+      throw new RunYield();
+    }
   } catch (error) {
     // Customers decided from now on have nothing waiting here any more (the run is failing).
     if (concurrent) concurrent.links.onRelease = () => undefined;

@@ -241,8 +241,8 @@ describe("canceling a sync split into work items", () => {
         const item = body.w365_checkpoint
           ? (JSON.parse(body.w365_checkpoint) as { item?: { step: number; messageId?: string } }).item
           : undefined;
-        // The hand-off of step 1 to step 2 (the next step, not yet claimed).
-        if (item?.step === 2 && item.messageId === undefined) {
+        // The hand-off of step 0 to step 1 (the next step, not yet claimed).
+        if (item?.step === 1 && item.messageId === undefined) {
           raced++;
           await stamp(admin, target);
         }
@@ -262,11 +262,11 @@ describe("canceling a sync split into work items", () => {
       const runId = await queueSync(world, connectionId, (id) => (target = id));
       expect(raced).toBe(1);
       const run = await runRow(world, runId);
-      // Not "running" with nobody carrying it: step 1 handed off, and step 2 saw the stamp.
+      // Not "running" with nobody carrying it: step 0 handed off, and step 1 saw the stamp.
       expect(run.w365_status).toBe("canceled");
       const ofRun = log.filter((d) => d.runId === runId);
-      expect(ofRun.find((d) => d.step === 1)).toMatchObject({ outcome: "ran", status: "running" });
-      expect(ofRun.find((d) => d.step === 2)).toMatchObject({ outcome: "ran", status: "canceled" });
+      expect(ofRun.find((d) => d.step === 0)).toMatchObject({ outcome: "ran", status: "running" });
+      expect(ofRun.find((d) => d.step === 1)).toMatchObject({ outcome: "ran", status: "canceled" });
     } finally {
       await world.close();
     }

@@ -6,6 +6,8 @@
  * - Items killed at random (their code going on, like a hung instance) and messages delivered twice end
  *   with the same rows as one uninterrupted run, each row once.
  * - A duplicate delivery of an item does the work once: the copy finds the step held and completes.
+ * - A run split into items reports the same counts (created, updated, unchanged, failed, skipped) as the
+ *   same sync in one item: the admin sees what happened, however the run was split.
  * - An item that fails maxDequeueCount times goes to the poison queue, and its run shows it failed.
  */
 import { ConnectorError } from "../../../src/shared/errors";
@@ -107,12 +109,28 @@ async function syncScript(world: FunctionsWorld): Promise<string[]> {
   return [first, second];
 }
 
+/** The counts a run reports: its count columns and the counts of its report (every action, "skipped-…" too). */
+async function runCounts(world: FunctionsWorld, runId: string): Promise<Row> {
+  const run = await world.dv.retrieve<Row>("w365_syncruns", runId, {
+    select: ["w365_created", "w365_updated", "w365_unchanged", "w365_failed", "w365_report"],
+  });
+  const report = JSON.parse(String(run.w365_report)) as { counts: Record<string, number> };
+  return {
+    created: run.w365_created,
+    updated: run.w365_updated,
+    unchanged: run.w365_unchanged,
+    failed: run.w365_failed,
+    report: report.counts,
+  };
+}
+
 function itemLogs(world: FunctionsWorld, message: string): Row[] {
   return world.logLines.map((l) => JSON.parse(l) as Row).filter((l) => l.message === message);
 }
 
 describe("a sync split into work items through the local functions host", () => {
   let baseline: Awaited<ReturnType<typeof snapshot>>;
+  let baselineCounts: Row[];
 
   beforeAll(async () => {
     // One uninterrupted run per sync: the default budget is far more than this sync needs.
@@ -127,6 +145,9 @@ describe("a sync split into work items through the local functions host", () => 
       // Each run was one item: small syncs pay no hand-off.
       expect(itemLogs(world, "sync work item finished").map((l) => l.next)).toStrictEqual([undefined, undefined]);
       baseline = await snapshot(world);
+      baselineCounts = await Promise.all(runs.map((runId) => runCounts(world, runId)));
+      // The second sync creates every subscription while its accounts phase runs: the overlap a split must count right.
+      expect(baselineCounts[1]).toMatchObject({ created: CUSTOMERS * SUBS_PER_CUSTOMER });
     } finally {
       await world.close();
     }
@@ -164,6 +185,23 @@ describe("a sync split into work items through the local functions host", () => 
     }
   }, 300_000);
 
+  it("reports the same counts as an uninterrupted run when every page is its own item", async () => {
+    const world = await startFunctionsWorld({
+      customers: CUSTOMERS,
+      subscriptionsPerCustomer: SUBS_PER_CUSTOMER,
+      host: { settings: { SYNC_ITEM_MAX_PAGES: "1" }, runtime: { sync: { ion: SMALL_PAGES } } },
+    });
+    try {
+      const runs = await syncScript(world);
+      for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
+      expect(await snapshot(world)).toStrictEqual(baseline);
+      expect(await Promise.all(runs.map((runId) => runCounts(world, runId)))).toStrictEqual(baselineCounts);
+      expect(itemLogs(world, "sync work item finished").length).toBeGreaterThan(10);
+    } finally {
+      await world.close();
+    }
+  }, 300_000);
+
   it("runs each step once when every message is delivered twice at the same time", async () => {
     const world = await startFunctionsWorld({
       customers: CUSTOMERS,
@@ -174,6 +212,8 @@ describe("a sync split into work items through the local functions host", () => 
       const runs = await syncScript(world);
       for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
       expect(await snapshot(world)).toStrictEqual(baseline);
+      // The copies counted nothing: the counts are those of one uninterrupted run.
+      expect(await Promise.all(runs.map((runId) => runCounts(world, runId)))).toStrictEqual(baselineCounts);
       // Each (run, step) did its work in exactly one delivery; the copies found the step held.
       const ran = itemLogs(world, "sync work item finished").map((l) => `${String(l.runId)}#${String(l.step ?? 0)}`);
       const started = itemLogs(world, "sync work item starting").filter((l) => runs.includes(String(l.runId)));
@@ -271,7 +311,7 @@ describe("a sync split into work items through the local functions host", () => 
             return {
               ...engine,
               runSyncWorkItem: async (item, delivery, budget, o) => {
-                if ((item.step ?? 0) === 3 && delivery.dequeueCount === 1) {
+                if ((item.step ?? 0) === 1 && delivery.dequeueCount === 1) {
                   failed++;
                   throw new ConnectorError("DATAVERSE_UNAVAILABLE", "Dataverse is unavailable.", { retryable: true });
                 }
@@ -288,7 +328,9 @@ describe("a sync split into work items through the local functions host", () => 
       for (const runId of runs) expect((await runStatus(world, runId)).w365_status).toBe("succeeded");
       expect(await snapshot(world)).toStrictEqual(baseline);
       expect(failed).toBe(2);
-      expect(itemLogs(world, "sync work item finished").length).toBeGreaterThan(10);
+      // Every run was split (a run's first item carries the whole accounts phase while subscriptions overlap it).
+      for (const runId of runs)
+        expect(itemLogs(world, "sync work item finished").filter((l) => l.runId === runId).length).toBeGreaterThan(1);
     } finally {
       await world.close();
       await azurite.close();

@@ -5,6 +5,7 @@
  */
 import { runSync } from "../../../src/sync";
 import { parseCheckpoint } from "../../../src/sync/checkpoint";
+import type { ReportJson } from "../../../src/sync/report";
 import { all, startWorld, type World } from "../../support/syncWorld";
 
 type Row = Record<string, unknown>;
@@ -174,6 +175,41 @@ describe("accounts and subscriptions phases running side by side", () => {
       const once = await runSync(reference.deps, { connectionId: reference.connectionId, kind: "all", trigger: "cli" });
       expect(once.status).toBe("succeeded");
       expect(await snapshot(w)).toStrictEqual(await snapshot(reference));
+    } finally {
+      await Promise.all([w.close(), reference.close()]);
+    }
+  });
+});
+
+describe("a run of both phases side by side, interrupted and resumed", () => {
+  it("counts each record once: what its checkpoint counted is not redone, what it redoes was not counted", async () => {
+    const w = await startWorld({ seed: 13, customers: 30, subscriptionsPerCustomer: 2 });
+    const reference = await startWorld({ seed: 13, customers: 30, subscriptionsPerCustomer: 2 });
+    try {
+      for (const x of [w, reference]) {
+        x.deps.ion = { ...SMALL_PAGES };
+        x.deps.writes = { ...SMALL_BATCHES };
+      }
+      // Crashes once the accounts phase checkpointed three pages, while subscriptions are being written beside it.
+      w.deps.hooks = {
+        afterPage: async ({ phase, page }) => {
+          if (phase === "accounts" && page === 3) throw new Error("crash");
+        },
+      };
+      const crashed = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
+      w.deps.hooks = undefined;
+      expect(crashed.status).toBe("failed");
+      const resumed = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli", runId: crashed.runId });
+      expect(resumed.status).toBe("succeeded");
+      const once = await runSync(reference.deps, { connectionId: reference.connectionId, kind: "all", trigger: "cli" });
+      expect(await snapshot(w)).toStrictEqual(await snapshot(reference));
+      // Subscriptions were written beside the accounts phase before the crash: the overlap is under test.
+      const entries = (crashed.report as ReportJson).entries;
+      expect(entries.some((e) => e.entity === "providersubscription" && e.action === "created")).toBe(true);
+      const records = (c: Record<string, number>) =>
+        ["created", "updated", "unchanged", "failed", "skipped-unmapped"].reduce((n, k) => n + (c[k] ?? 0), 0);
+      expect(records(resumed.counts)).toBe(records(once.counts));
+      expect(resumed.counts.failed ?? 0).toBe(once.counts.failed ?? 0);
     } finally {
       await Promise.all([w.close(), reference.close()]);
     }
