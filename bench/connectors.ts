@@ -200,28 +200,32 @@ export async function runConnectors(args: ConnectorsArgs, log: (s: string) => vo
           const engine = bindEngine(deps);
           return {
             ...engine,
-            runSync: async (o) => {
-              const t = track(o.connectionId);
-              const index = ids.indexOf(o.connectionId.toLowerCase());
-              if (measuring && throttled.dataverse.includes(index)) {
+            // The queue worker runs a queued sync as work items: the run starts with its first item and ends with
+            // the item that does not hand off (small runs are one item).
+            runSyncWorkItem: async (item, delivery, budget, o) => {
+              const t = track(item.connectionId);
+              const index = ids.indexOf(item.connectionId.toLowerCase());
+              if (measuring && !item.step && throttled.dataverse.includes(index)) {
                 // The user's limit is reached at this connector's first request (its opening $batch names its row).
-                const id = o.connectionId.toLowerCase();
+                const id = item.connectionId.toLowerCase();
                 emulator.throttleRequests({
                   match: (r) => r.method === "POST" && r.url.includes("$batch") && r.body.toLowerCase().includes(id),
                   times: 1,
                   retryAfterSeconds: THROTTLE_RETRY_AFTER_S,
                 });
               }
-              t.runStart = Date.now();
+              if (!item.step) t.runStart = Date.now();
               try {
-                const summary = await engine.runSync(o);
-                t.status = summary.status;
-                return summary;
+                const outcome = await engine.runSyncWorkItem(item, delivery, budget, o);
+                if (outcome.outcome === "ran" && !outcome.next) {
+                  t.status = outcome.summary.status;
+                  t.runEnd = Date.now();
+                }
+                return outcome;
               } catch (error) {
                 t.status = "threw";
-                throw error;
-              } finally {
                 t.runEnd = Date.now();
+                throw error;
               }
             },
           };
@@ -416,8 +420,8 @@ export function renderConnectorsMarkdown(r: ConnectorsResults): string {
     `| Retry-After waits of the webhooks' lane | **${r.isolation.webhookLanePauses}** |`,
     `| throttled connectors that received their 429 | ${r.isolation.throttledConnectorsThatPaused} of ${s.throttledByIon.length + s.throttledByDataverse.length} |`,
     "",
-    "How each figure is measured: start delay = the time the worker calls `runSync` for the connector (an engine" +
-      " wrapper in the bench) minus the time the bench fired the timer; run time = `runSync`'s own duration; wall" +
+    "How each figure is measured: start delay = the time the worker calls `runSyncWorkItem` for the connector's first item (an engine" +
+      " wrapper in the bench) minus the time the bench fired the timer; run time = first item's start to last item's end; wall" +
       " time = timer fired until the emulator and the Functions host are idle; Dataverse requests = the emulator's" +
       " own count (every user), per connector = its lane's `onRequest`; Ion requests and 429s = each simulator's" +
       ' request log; "waited out a Retry-After it was not given" = a connector whose lane or Ion transport reported' +

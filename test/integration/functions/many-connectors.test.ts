@@ -85,23 +85,36 @@ describe("many connectors on one Functions app", () => {
         sync: { sleep },
         engine: (deps) => {
           const engine = bindEngine(deps);
+          const arm = (connectionId: string) => {
+            if (connectionId === ids[1] && !armed) {
+              armed = true;
+              // Connector B's first request (its opening $batch names its row) meets the user's limit.
+              const b = ids[1]!;
+              emu.throttleRequests({
+                match: (r) => r.method === "POST" && r.url.includes("$batch") && r.body.includes(b),
+                times: 1,
+                retryAfterSeconds: DATAVERSE_RETRY_AFTER_S,
+              });
+            }
+          };
+          const ended = (connectionId: string, status: string) => {
+            events.push(`sync:${ids.indexOf(connectionId)}:${status}`);
+            finished.get(connectionId)?.();
+          };
           return {
             ...engine,
             runSync: async (o) => {
-              if (o.connectionId === ids[1] && !armed) {
-                armed = true;
-                // Connector B's first request (its opening $batch names its row) meets the user's limit.
-                const b = ids[1]!;
-                emu.throttleRequests({
-                  match: (r) => r.method === "POST" && r.url.includes("$batch") && r.body.includes(b),
-                  times: 1,
-                  retryAfterSeconds: DATAVERSE_RETRY_AFTER_S,
-                });
-              }
+              arm(o.connectionId);
               const summary = await engine.runSync(o);
-              events.push(`sync:${ids.indexOf(o.connectionId)}:${summary.status}`);
-              finished.get(o.connectionId)?.();
+              ended(o.connectionId, summary.status);
               return summary;
+            },
+            // The queue worker runs a queued sync as work items; the run ends with the item that does not hand off.
+            runSyncWorkItem: async (item, delivery, budget, o) => {
+              arm(item.connectionId);
+              const outcome = await engine.runSyncWorkItem(item, delivery, budget, o);
+              if (outcome.outcome === "ran" && !outcome.next) ended(item.connectionId, outcome.summary.status);
+              return outcome;
             },
           };
         },
@@ -158,6 +171,10 @@ describe("many connectors on one Functions app", () => {
     });
     const cDone = whenFinished(ids[2]!);
 
+    // The schedule ticks every second: a connector created in the current second has no occurrence since then yet.
+    const created = await Promise.all(ids.map((id) => dv.retrieve<{ createdon: string }>("w365_providerconnections", id)));
+    const nextSecond = Math.floor(Math.max(...created.map((c) => Date.parse(c.createdon))) / 1000) * 1000 + 1000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextSecond - Date.now() + 20)));
     const report = (await host.runTimer("scheduledSync")) as { queued: { connectionId: string }[]; failed: unknown[] };
     expect(report.failed).toStrictEqual([]);
     expect(report.queued.map((q) => q.connectionId).sort()).toStrictEqual([...ids].sort());
