@@ -1,5 +1,5 @@
 /**
- * The Dataverse sign-ins through msal-node's own classes against local token services (test/support/fakeEntra.ts):
+ * The Dataverse sign-ins through msal-node's own classes against local token services (test/support/httpStubs.ts):
  * managed identity (ManagedIdentityApplication, found through IDENTITY_ENDPOINT/IDENTITY_HEADER as on App
  * Service) in this process; client secret and certificate (ConfidentialClientApplication, https authority)
  * in a child process reading the Functions app's settings, trusting the fake authority by NODE_EXTRA_CA_CERTS.
@@ -17,8 +17,14 @@ import { DataverseClient } from "../../../src/dataverse";
 import { DataverseAuthError } from "../../../src/dataverse/errors";
 import { memoryLogger } from "../../../src/shared/logger";
 import { forgetSecrets } from "../../../src/shared/redact";
-import { errorReply, type FakeDataverse, startFakeDataverse } from "../../support/fakeDataverse";
-import { type FakeTokenService, startFakeEntraAuthority, startFakeManagedIdentityEndpoint } from "../../support/fakeEntra";
+import {
+  errorReply,
+  type FakeDataverse,
+  type FakeTokenService,
+  startFakeDataverse,
+  startFakeEntraAuthority,
+  startFakeManagedIdentityEndpoint,
+} from "../../support/httpStubs";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const CERTS = path.join(ROOT, "test/support/certificates");

@@ -9,8 +9,8 @@ import type { PluginDeps } from "../../../plugins/types";
 import { silentLogger } from "../../../src/shared/logger";
 import { runOutboundForSubscription, runSync, type SyncDeps } from "../../../src/sync";
 import { bindEngine } from "../../../src/sync/engine";
-import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/outboundWorld";
 import { subscriptionUpdateContext } from "../../support/pluginFixtures";
+import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/world";
 
 jest.setTimeout(120_000);
 
