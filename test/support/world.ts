@@ -22,11 +22,13 @@ import {
   w365_providerconnection_w365_status as ConnectionStatus,
 } from "../../src/schema/generated";
 import { memoryLogger, silentLogger } from "../../src/shared/logger";
+import { loadSolutionModel, writeSolutionZip } from "../../src/solution";
 import { ENV_FUNCTIONS_BASE_URL, ENV_FUNCTIONS_WEBHOOK_KEY } from "../../src/solution/contract";
 import { readSolutionSource } from "../../src/solution/io";
 import type { SolutionModel } from "../../src/solution/model";
 import { mapProviderAccount, runSync, type SyncDeps } from "../../src/sync";
 import { subscriptionUpdateContext } from "./pluginFixtures";
+import { makeUiBuild } from "./uiFixture";
 
 let model: Promise<SolutionModel> | undefined;
 
@@ -67,6 +69,22 @@ export async function startSolutionEmulator(options: DataverseEmulatorOptions = 
     throw e;
   }
   return emu;
+}
+
+/**
+ * A Dataverse emulator into which the packed solution (with a minimal UI build) was imported as a zip, as
+ * deploy imports it, and a client as the integration user.
+ */
+export async function startImportedSolutionEmulator(): Promise<{ emulator: DataverseEmulator; client: DataverseClient }> {
+  const emulator = await startDataverseEmulator();
+  try {
+    const model = await loadSolutionModel({ uiDir: await makeUiBuild() });
+    await emulator.importSolution(await writeSolutionZip(model, { managed: false }));
+  } catch (e) {
+    await emulator.close();
+    throw e;
+  }
+  return { emulator, client: integrationClient(emulator) };
 }
 
 /** Seeds the reseller's existing CRM accounts matching the simulator's customers (same seed and count). */
