@@ -8,8 +8,6 @@ import {
   Table,
   TableBody,
   TableCell,
-  TableHeader,
-  TableHeaderCell,
   TableRow,
   TabList,
   Text,
@@ -29,6 +27,7 @@ import type { ConnectorView, MappingStatusKey } from "../../../ui-shared/records
 import type { ConnectorService } from "../services/connectorService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
+import { ColumnHeaders } from "./ColumnHeaders";
 import { ConnectorViewHeader } from "./ConnectorViewHeader";
 import { describeFailure } from "./failure";
 
@@ -176,15 +175,15 @@ function AccountsTable(props: { page: Page<ProviderAccountView> | undefined; t: 
   return (
     <div className="w365-scroll">
       <Table aria-label={t("Records_Tab_Accounts")} size="small" data-testid="provider-accounts">
-        <TableHeader>
-          <TableRow>
-            <TableHeaderCell>{t("Records_Column_IonCustomer")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_IonId")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Mapping")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Account")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Reason")}</TableHeaderCell>
-          </TableRow>
-        </TableHeader>
+        <ColumnHeaders
+          titles={[
+            t("Records_Column_IonCustomer"),
+            t("Records_Column_IonId"),
+            t("Records_Column_Mapping"),
+            t("Records_Column_Account"),
+            t("Records_Column_Reason"),
+          ]}
+        />
         <TableBody>
           {page.items.map((a) => (
             <TableRow key={a.id} data-mapping-status={a.mappingStatus}>
@@ -212,15 +211,15 @@ function SubscriptionsTable(props: { page: Page<ProviderSubscriptionView> | unde
   return (
     <div className="w365-scroll">
       <Table aria-label={t("Records_Tab_Subscriptions")} size="small" data-testid="provider-subscriptions">
-        <TableHeader>
-          <TableRow>
-            <TableHeaderCell>{t("Records_Column_Subscription")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Customer")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Ion")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Requested")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_SyncState")}</TableHeaderCell>
-          </TableRow>
-        </TableHeader>
+        <ColumnHeaders
+          titles={[
+            t("Records_Column_Subscription"),
+            t("Records_Column_Customer"),
+            t("Records_Column_Ion"),
+            t("Records_Column_Requested"),
+            t("Records_Column_SyncState"),
+          ]}
+        />
         <TableBody>
           {page.items.map((s) => (
             <TableRow key={s.id} data-sync-state={s.syncState}>
