@@ -28,6 +28,12 @@ describe("redact: credentials in stray header dumps", () => {
     expect(redact(`Bearer ${token}`)).toBe(`Bearer ${REDACTED}`);
   });
 
+  it("masks a token of eight characters or more, after any run of white space", () => {
+    expect(redact("Bearer abcdefgh")).toBe(`Bearer ${REDACTED}`);
+    expect(redact("Bearer abcdefg")).toBe("Bearer abcdefg");
+    expect(redact("Bearer \t abcdefgh")).toBe(`Bearer ${REDACTED}`);
+  });
+
   it("leaves prose that merely contains the words alone", () => {
     expect(redact("Basic plan upgraded; Bearer of good news")).toBe("Basic plan upgraded; Bearer of good news");
     expect(redact("Bearer short")).toBe("Bearer short");
@@ -40,6 +46,11 @@ describe("redact: function keys in URLs", () => {
       `POST https://fn.azurewebsites.net/api/dataverse/webhook?code=${REDACTED}&x=1`,
     );
     expect(redact(`GET /api/x?a=1&code=k3y"`)).toBe(`GET /api/x?a=1&code=${REDACTED}"`);
+  });
+
+  it("ends the key at white space or a quote, as in a logged command line or JSON", () => {
+    expect(redact("curl https://fn/api/x?code=k3y -d {}")).toBe(`curl https://fn/api/x?code=${REDACTED} -d {}`);
+    expect(redact("url='https://fn/api/x?code=k3y'")).toBe(`url='https://fn/api/x?code=${REDACTED}'`);
   });
 
   it("does not touch a parameter that only ends in code", () => {
@@ -91,6 +102,31 @@ describe("redactValue", () => {
       flag: true,
       nothing: null,
     });
+  });
+
+  it.each([
+    "refreshToken",
+    "refresh_token",
+    "accessToken",
+    "access_token",
+    "w365_refreshtoken",
+    "W365_APISECRET",
+    "apiSecret",
+    "api_secret",
+    "password",
+    "authorization",
+    "authvalue",
+    "clientSecret",
+    "client_secret",
+    "x-functions-key",
+    "X-Functions-Key",
+  ])("always masks the field %s", (key) => {
+    expect(redactValue({ [key]: "plain-looking" })).toStrictEqual({ [key]: REDACTED });
+  });
+
+  it("masks only the exact field names, not names that start or end with them", () => {
+    const fields = { passwordPolicy: "strong", myauthorization: "granted", accessTokenExpiresOn: "2026-12-01", tokenCount: 3 };
+    expect(redactValue(fields)).toStrictEqual(fields);
   });
 
   it("keeps empty secret fields as they are, so a report still shows that none was set", () => {
