@@ -6,17 +6,15 @@
  */
 import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-
-import { buildSync } from "esbuild";
 
 import { loadConfig } from "../../../functions/config";
 import { DataverseClient } from "../../../src/dataverse";
 import { DataverseAuthError } from "../../../src/dataverse/errors";
 import { memoryLogger } from "../../../src/shared/logger";
 import { forgetSecrets } from "../../../src/shared/redact";
+import { bundleChildScript } from "../../support/childScript";
 import {
   errorReply,
   type FakeDataverse,
@@ -115,22 +113,8 @@ describe("managed identity (App Service endpoint)", () => {
   });
 });
 
-let childScript: string | undefined;
-/** Bundles the child once (packages stay external and resolve from the repository's node_modules). */
 function signInChild(): string {
-  if (childScript) return childScript;
-  childScript = path.join(mkdtempSync(path.join(os.tmpdir(), "sign-in-child-")), "sign-in-child.js");
-  buildSync({
-    entryPoints: [path.join(ROOT, "test/support/signInChild.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    packages: "external",
-    outfile: childScript,
-    logLevel: "error",
-  });
-  return childScript;
+  return bundleChildScript(path.join(ROOT, "test/support/signInChild.ts"));
 }
 
 function runSignInChild(settings: Record<string, string>): Promise<{ code: number | null; result: Record<string, unknown> }> {
