@@ -143,6 +143,21 @@ describe("redactValue", () => {
     expect(input).toStrictEqual({ password: "p4ssword!", inner: { x: `Bearer ${JWT}` } });
   });
 
+  it("masks a secret field on the twentieth level below the top, not on the twenty-first", () => {
+    const nested = (levels: number): Record<string, unknown> => {
+      let v: Record<string, unknown> = { password: "p4ssword!" };
+      for (let i = 0; i < levels; i++) v = { next: v };
+      return v;
+    };
+    const bottom = (v: unknown, levels: number): Record<string, unknown> => {
+      let c = v as Record<string, unknown>;
+      for (let i = 0; i < levels; i++) c = c.next as Record<string, unknown>;
+      return c;
+    };
+    expect(bottom(redactValue(nested(20)), 20).password).toBe(REDACTED);
+    expect(bottom(redactValue(nested(21)), 21).password).toBe("p4ssword!");
+  });
+
   it("redacts within 20 levels, stops descending past them, and never overflows the stack", () => {
     let shallow: Record<string, unknown> = { password: "within-reach" };
     for (let i = 0; i < 15; i++) shallow = { next: shallow };
