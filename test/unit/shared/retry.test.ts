@@ -33,6 +33,14 @@ describe("networkCodeOf", () => {
     expect(networkCodeOf(Object.assign(new Error("Request Timeout"), { code: "ECONNABORTED" }))).toBe("ETIMEDOUT");
   });
 
+  it("takes only a text code, and renames only axios' ECONNABORTED timeout", () => {
+    // A DOMException (fetch's AbortError) carries a numeric legacy code.
+    expect(networkCodeOf(Object.assign(new Error("This operation was aborted"), { code: 20 }))).toBe("ERR_NETWORK");
+    expect(networkCodeOf(Object.assign(new Error("Connect Timeout Error"), { code: "UND_ERR_CONNECT_TIMEOUT" }))).toBe(
+      "UND_ERR_CONNECT_TIMEOUT",
+    );
+  });
+
   it("looks five levels down the cause chain and no further, so a chain that loops ends", () => {
     const chain = (depth: number): unknown => {
       let e: unknown = Object.assign(new Error("root"), { code: "ECONNREFUSED" });
@@ -151,6 +159,10 @@ describe("parseRetryAfterMs", () => {
     expect(parseRetryAfterMs("Fri, 27 Nov 2026 09:59:00 GMT", now)).toBe(0);
   });
 
+  it("reads every fractional digit", () => {
+    expect(parseRetryAfterMs("1.25", now)).toBe(1250);
+  });
+
   it("rounds fractional seconds to whole milliseconds", () => {
     expect(parseRetryAfterMs("0.0025", now)).toBe(3);
   });
@@ -261,6 +273,7 @@ describe("500", () => {
     expect(shouldRetry({ status: 500 }, 1, outage, true)).toBe(true);
     expect(shouldRetry({ status: 500 }, 1, outage, false)).toBe(false);
     expect(shouldRetry({ status: 500 }, outage.maxAttempts, outage, true)).toBe(false);
+    for (const status of [400, 404, 409, 501]) expect(shouldRetry({ status }, 1, outage, true)).toBe(false);
   });
 });
 
