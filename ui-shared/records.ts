@@ -74,17 +74,14 @@ export const CONNECTOR_STATUS = {
 
 export type ConnectorStatusKey = keyof typeof CONNECTOR_STATUS;
 
+/** The key whose choice value is `value` (a number or its text), or `fallback` for any other value. */
+function choiceKey<K extends string>(choices: Record<K, number>, value: unknown, fallback: K): K {
+  const n = Number(value);
+  return (Object.keys(choices) as K[]).find((k) => choices[k] === n) ?? fallback;
+}
+
 export function connectorStatusKey(value: unknown): ConnectorStatusKey {
-  switch (Number(value)) {
-    case CONNECTOR_STATUS.connected:
-      return "connected";
-    case CONNECTOR_STATUS.failed:
-      return "failed";
-    case CONNECTOR_STATUS.credentialsExpired:
-      return "credentialsExpired";
-    default:
-      return "notVerified";
-  }
+  return choiceKey(CONNECTOR_STATUS, value, "notVerified");
 }
 
 export const CONNECTOR_COLUMNS_SELECT = [
@@ -266,16 +263,7 @@ export function mappingStatusLabel(key: MappingStatusKey): string {
 }
 
 export function mappingStatusKey(value: unknown): MappingStatusKey {
-  switch (Number(value)) {
-    case MAPPING_STATUS.suggested:
-      return "suggested";
-    case MAPPING_STATUS.mapped:
-      return "mapped";
-    case MAPPING_STATUS.ignored:
-      return "ignored";
-    default:
-      return "unmapped";
-  }
+  return choiceKey(MAPPING_STATUS, value, "unmapped");
 }
 
 export function text(value: unknown): string {

@@ -3,7 +3,7 @@
  * steps at the local functions host, the handlers run the real engine against the emulator and the
  * Ion simulator, and the rows appear.
  */
-import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../support/functionsWorld";
+import { all, createConnection, type FunctionsWorld, startFunctionsWorld, startSolutionEmulator } from "../support/world";
 
 jest.setTimeout(60_000);
 
@@ -38,7 +38,7 @@ describe("functions app end to end", () => {
     expect(connection.w365_lastverifiedon).toBeTruthy();
     // One verify for the Create step, one for the call: the connector's own token rotations (Update of
     // w365_refreshtoken by the integration user) were ignored, so no verify loop.
-    const runs = await rows(world.dv, "w365_syncruns", `_w365_connection_value eq ${connectionId} and w365_kind eq 'verify'`);
+    const runs = await all(world.dv, "w365_syncruns", `_w365_connection_value eq ${connectionId} and w365_kind eq 'verify'`);
     expect(runs).toHaveLength(2);
   });
 
@@ -49,10 +49,10 @@ describe("functions app end to end", () => {
       { entitySet: "w365_providerconnections", id: connectionId },
     );
     await world.idle();
-    const runs = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-request-1'`);
+    const runs = await all<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-request-1'`);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ w365_kind: "accounts", w365_status: "succeeded", w365_trigger: "manual" });
-    const accounts = await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
+    const accounts = await all(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
     expect(accounts).toHaveLength(3);
   });
 
@@ -76,7 +76,7 @@ describe("functions app end to end", () => {
       ),
     ).rejects.toThrow(/already running/);
     await world.dv.update("w365_syncruns", runId, { w365_status: "failed" });
-    expect(await rows(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-blocked'`)).toHaveLength(0);
+    expect(await all(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-blocked'`)).toHaveLength(0);
   });
 
   it("lets only one of two racing identical sync calls start", async () => {
@@ -92,12 +92,12 @@ describe("functions app end to end", () => {
     await world.idle();
     expect(outcomes.filter((o) => o === "started")).toHaveLength(1);
     expect(outcomes.find((o) => o !== "started")).toMatch(/A accounts sync is already (queued|running)/);
-    const runs = await rows(world.dv, "w365_syncruns", `w365_requestid eq 'race-a' or w365_requestid eq 'race-b'`);
+    const runs = await all(world.dv, "w365_syncruns", `w365_requestid eq 'race-a' or w365_requestid eq 'race-b'`);
     expect(runs).toHaveLength(1);
   });
 
   it("a dry run records its plan on the run and writes nothing else", async () => {
-    const before = await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
+    const before = await all(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
     world.ion.control.addCustomer({});
     await world.admin.executeAction(
       "w365_SyncProviderAccounts",
@@ -105,14 +105,14 @@ describe("functions app end to end", () => {
       { entitySet: "w365_providerconnections", id: connectionId },
     );
     await world.idle();
-    const [run] = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-dry'`);
+    const [run] = await all<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-dry'`);
     expect(run).toMatchObject({ w365_dryrun: true, w365_status: "succeeded" });
     expect(run?.w365_created).toBe(1);
-    expect(await rows(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`)).toHaveLength(before.length);
+    expect(await all(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`)).toHaveLength(before.length);
   });
 
   it("maps provider accounts through w365_MapProviderAccount, then syncs subscriptions", async () => {
-    const accounts = await rows<Record<string, unknown>>(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
+    const accounts = await all<Record<string, unknown>>(world.dv, "w365_provideraccounts", `_w365_connection_value eq ${connectionId}`);
     for (const a of accounts) {
       if (a.w365_mappingstatus === 365000002) continue;
       await world.admin.executeAction(
@@ -122,7 +122,7 @@ describe("functions app end to end", () => {
       );
     }
     await world.idle();
-    const mapped = await rows(
+    const mapped = await all(
       world.dv,
       "w365_provideraccounts",
       `_w365_connection_value eq ${connectionId} and w365_mappingstatus eq 365000002`,
@@ -134,16 +134,16 @@ describe("functions app end to end", () => {
       { entitySet: "w365_providerconnections", id: connectionId },
     );
     await world.idle();
-    const runs = await rows<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-subs'`);
+    const runs = await all<Record<string, unknown>>(world.dv, "w365_syncruns", `w365_requestid eq 'e2e-subs'`);
     expect(runs[0]).toMatchObject({ w365_kind: "subscriptions", w365_status: "succeeded" });
     const mappedCustomers = new Set(accounts.map((a) => String(a.w365_ioncustomerid)));
     const expected = world.ion.control.subscriptions().filter((s) => mappedCustomers.has(String(s.customerId)));
     expect(expected.length).toBeGreaterThan(0);
-    expect(await rows(world.dv, "w365_providersubscriptions", `_w365_connection_value eq ${connectionId}`)).toHaveLength(expected.length);
+    expect(await all(world.dv, "w365_providersubscriptions", `_w365_connection_value eq ${connectionId}`)).toHaveLength(expected.length);
   });
 
   it("setting w365_requestedquantity places exactly one Ion order and clears the request", async () => {
-    const [sub] = await rows<Record<string, unknown>>(world.dv, "w365_providersubscriptions", `_w365_connection_value eq ${connectionId}`);
+    const [sub] = await all<Record<string, unknown>>(world.dv, "w365_providersubscriptions", `_w365_connection_value eq ${connectionId}`);
     if (!sub) throw new Error("no subscription synced");
     const ordersBefore = world.ion.control.orders().length;
     const newQuantity = Number(sub.w365_quantity) + 2;
@@ -163,12 +163,9 @@ describe("functions app end to end", () => {
   });
 
   it("refuses webhooks from another organization: the custom API call fails and nothing runs", async () => {
-    const { startDataverseEmulator } = await import("../../sandbox/dataverse");
-    const { registeredSolutionModel } = await import("../support/world");
     const { DataverseClient } = await import("../../src/dataverse");
-    const other = await startDataverseEmulator({ orgName: "otherorg" });
+    const other = await startSolutionEmulator({ orgName: "otherorg" });
     try {
-      other.applySolutionModel(await registeredSolutionModel());
       other.setEnvironmentVariable("w365_FunctionsBaseUrl", world.host.url);
       other.setEnvironmentVariable("w365_FunctionsWebhookKey", world.webhookKey);
       const otherAdmin = new DataverseClient({ url: other.url, auth: { kind: "static", token: other.integrationToken } });
@@ -179,7 +176,7 @@ describe("functions app end to end", () => {
       ).rejects.toThrow(/Webhook from organization .* refused: this app serves organization/);
       await other.whenIdle();
       expect(world.host.stats().workProcessed).toBe(before);
-      expect(await rows(otherAdmin, "w365_syncruns")).toHaveLength(0);
+      expect(await all(otherAdmin, "w365_syncruns")).toHaveLength(0);
     } finally {
       await other.close();
     }

@@ -4,7 +4,7 @@
  * of some of them. Every delivery is answered, each change is queued exactly once, replays do nothing.
  */
 import { driveWebhookLoad } from "../../sandbox/functions-host/load";
-import { startWebhookLoadWorld, type WebhookLoadSetup } from "../support/functionsWorld";
+import { startWebhookLoadWorld, type WebhookLoadSetup } from "../support/world";
 
 jest.setTimeout(180_000);
 const SECONDS = Number(process.env.FUNCTIONS_LOAD_SECONDS ?? 3);

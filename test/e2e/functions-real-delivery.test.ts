@@ -7,8 +7,8 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../support/functionsWorld";
 import sample from "../support/webhook-samples/use-webhooks-update-contact.json";
+import { all, createConnection, type FunctionsWorld, startFunctionsWorld } from "../support/world";
 
 jest.setTimeout(60_000);
 
@@ -47,7 +47,7 @@ describe("a webhook delivery shaped as Microsoft documents it", () => {
     const delivery = retarget({ connectionId, userId: admin.UserId, organizationId: organization.organizationId, now: Date.now() });
     expect(delivery.OrganizationName).toBe("OrgName");
     expect(organization.uniqueName).not.toBe(organization.urlName);
-    const verifiesBefore = (await rows(world.dv, "w365_syncruns", `_w365_connection_value eq ${connectionId} and w365_kind eq 'verify'`))
+    const verifiesBefore = (await all(world.dv, "w365_syncruns", `_w365_connection_value eq ${connectionId} and w365_kind eq 'verify'`))
       .length;
 
     const res = await fetch(`${world.host.url}/api/dataverse/webhook?code=${encodeURIComponent(world.webhookKey)}`, {
@@ -65,7 +65,7 @@ describe("a webhook delivery shaped as Microsoft documents it", () => {
     expect({ status: res.status, body }).toMatchObject({ status: 200, body: { message: "New credentials verified.", connectionId } });
 
     await world.idle();
-    const verifies = await rows<Json>(world.dv, "w365_syncruns", `_w365_connection_value eq ${connectionId} and w365_kind eq 'verify'`);
+    const verifies = await all<Json>(world.dv, "w365_syncruns", `_w365_connection_value eq ${connectionId} and w365_kind eq 'verify'`);
     expect(verifies).toHaveLength(verifiesBefore + 1);
     expect(verifies.map((r) => r.w365_trigger)).toContain("webhook");
   });

@@ -17,8 +17,7 @@ import { silentLogger } from "../../src/shared/logger";
 import { seededRandom } from "../../src/shared/random";
 import { MappingStatus, mapProviderAccount, runOutboundForSubscription, runSync, type SyncDeps, SyncState } from "../../src/sync";
 import { ADMIN_UNMAPPED_MARKER } from "../../src/sync/accounts";
-import { all, startWorld, type World } from "../support/syncWorld";
-import { seedCrmAccounts } from "../support/world";
+import { all, seedCrmAccounts, startWorld, type World } from "../support/world";
 
 const SEEDS = Number(process.env.MULTI_ACTOR_SEEDS ?? 3);
 const RUNS = Number(process.env.MULTI_ACTOR_RUNS ?? 2);

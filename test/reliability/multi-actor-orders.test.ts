@@ -11,8 +11,8 @@ import { type FunctionsHost, startFunctionsHost } from "../../sandbox/functions-
 import { silentLogger } from "../../src/shared/logger";
 import { seededRandom } from "../../src/shared/random";
 import { runSync } from "../../src/sync";
-import { ordersFor, shortSleep, startOutboundWorld } from "../support/outboundWorld";
 import { subscriptionUpdateContext } from "../support/pluginFixtures";
+import { ordersFor, shortSleep, startOutboundWorld } from "../support/world";
 
 const SEEDS = Number(process.env.MULTI_ACTOR_SEEDS ?? 3);
 const RUNS = Number(process.env.MULTI_ACTOR_RUNS ?? 3);

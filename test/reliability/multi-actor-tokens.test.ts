@@ -20,7 +20,7 @@ import { silentLogger } from "../../src/shared/logger";
 import { ConnectionStatus, runKeepAlive, runSync, type SyncDeps } from "../../src/sync";
 import { loadConnection, makeContext } from "../../src/sync/context";
 import { connectorKey, DataverseTokenStore, leaseHolderOf, RotationJournal, TokenLeaseTooShortError, TokenManager } from "../../src/tokens";
-import { startWorld, type World } from "../support/syncWorld";
+import { startWorld, type World } from "../support/world";
 import { recordFigures } from "./support/figures";
 import { type ActorResult, runTokenActor } from "./support/tokenActors";
 

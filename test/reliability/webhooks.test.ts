@@ -6,8 +6,8 @@
  */
 import fc from "fast-check";
 
-import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../support/functionsWorld";
 import { entityReference, remoteContext, subscriptionUpdateContext, verifyContext } from "../support/pluginFixtures";
+import { all as rows, createConnection, type FunctionsWorld, startFunctionsWorld } from "../support/world";
 import { recordArtifact, recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
 

@@ -10,8 +10,6 @@ import {
   Table,
   TableBody,
   TableCell,
-  TableHeader,
-  TableHeaderCell,
   TableRow,
   Text,
 } from "@fluentui/react-components";
@@ -20,6 +18,7 @@ import * as React from "react";
 import type { ConnectorStatusKey, ConnectorView } from "../../../ui-shared/records";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
+import { ColumnHeaders } from "./ColumnHeaders";
 
 export type ConnectorAction =
   | "verify"
@@ -83,19 +82,17 @@ export function ConnectorList(props: ConnectorListProps): React.ReactElement {
   const when = (date?: Date): string => (date ? formatDate(date) : t("List_Never"));
   return (
     <Table aria-label={t("Integrations_Title")} size="medium">
-      <TableHeader>
-        <TableRow>
-          <TableHeaderCell>{t("List_Column_Name")}</TableHeaderCell>
-          <TableHeaderCell>{t("List_Column_Account")}</TableHeaderCell>
-          <TableHeaderCell>{t("List_Column_Status")}</TableHeaderCell>
-          <TableHeaderCell>{t("List_Column_LastVerified")}</TableHeaderCell>
-          <TableHeaderCell>{t("List_Column_TokenExpires")}</TableHeaderCell>
-          <TableHeaderCell>{t("List_Column_LastSync")}</TableHeaderCell>
-          <TableHeaderCell>
-            <span className="w365-visually-hidden">{t("List_Column_Actions")}</span>
-          </TableHeaderCell>
-        </TableRow>
-      </TableHeader>
+      <ColumnHeaders
+        titles={[
+          t("List_Column_Name"),
+          t("List_Column_Account"),
+          t("List_Column_Status"),
+          t("List_Column_LastVerified"),
+          t("List_Column_TokenExpires"),
+          t("List_Column_LastSync"),
+        ]}
+        hiddenTitle={t("List_Column_Actions")}
+      />
       <TableBody>
         {connectors.map((connector) => {
           const busy = busyIds.has(connector.id);

@@ -8,8 +8,6 @@ import {
   Table,
   TableBody,
   TableCell,
-  TableHeader,
-  TableHeaderCell,
   TableRow,
   TabList,
   Text,
@@ -29,6 +27,7 @@ import type { ConnectorView, MappingStatusKey } from "../../../ui-shared/records
 import type { ConnectorService } from "../services/connectorService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
+import { ColumnHeaders } from "./ColumnHeaders";
 import { ConnectorViewHeader } from "./ConnectorViewHeader";
 import { describeFailure } from "./failure";
 
@@ -169,94 +168,105 @@ export function ProviderRecords(props: ProviderRecordsProps): React.ReactElement
   );
 }
 
-function AccountsTable(props: { page: Page<ProviderAccountView> | undefined; t: Localize }): React.ReactElement {
+/** A page of records: a spinner while it loads, a line when it is empty, else the table and a note when more exist. */
+function RecordsTable<T>(props: {
+  page: Page<T> | undefined;
+  t: Localize;
+  label: string;
+  testId: string;
+  titles: string[];
+  row: (item: T) => React.ReactElement;
+}): React.ReactElement {
   const { page, t } = props;
   if (!page) return <Spinner label={t("Integrations_Loading")} />;
   if (page.items.length === 0) return <p>{t("Records_Empty")}</p>;
   return (
     <div className="w365-scroll">
-      <Table aria-label={t("Records_Tab_Accounts")} size="small" data-testid="provider-accounts">
-        <TableHeader>
-          <TableRow>
-            <TableHeaderCell>{t("Records_Column_IonCustomer")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_IonId")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Mapping")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Account")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Reason")}</TableHeaderCell>
-          </TableRow>
-        </TableHeader>
-        <TableBody>
-          {page.items.map((a) => (
-            <TableRow key={a.id} data-mapping-status={a.mappingStatus}>
-              <TableCell>{a.name}</TableCell>
-              <TableCell>{a.ionCustomerId}</TableCell>
-              <TableCell>{t(MAPPING_TEXT[a.mappingStatus])}</TableCell>
-              <TableCell>{a.accountName}</TableCell>
-              <TableCell>
-                <Text size={200}>{a.matchReason}</Text>
-              </TableCell>
-            </TableRow>
-          ))}
-        </TableBody>
+      <Table aria-label={props.label} size="small" data-testid={props.testId}>
+        <ColumnHeaders titles={props.titles} />
+        <TableBody>{page.items.map(props.row)}</TableBody>
       </Table>
       {page.more ? <Text block>{t("Records_More", page.items.length)}</Text> : null}
     </div>
   );
 }
 
+function AccountsTable(props: { page: Page<ProviderAccountView> | undefined; t: Localize }): React.ReactElement {
+  const { t } = props;
+  return (
+    <RecordsTable
+      page={props.page}
+      t={t}
+      label={t("Records_Tab_Accounts")}
+      testId="provider-accounts"
+      titles={[
+        t("Records_Column_IonCustomer"),
+        t("Records_Column_IonId"),
+        t("Records_Column_Mapping"),
+        t("Records_Column_Account"),
+        t("Records_Column_Reason"),
+      ]}
+      row={(a) => (
+        <TableRow key={a.id} data-mapping-status={a.mappingStatus}>
+          <TableCell>{a.name}</TableCell>
+          <TableCell>{a.ionCustomerId}</TableCell>
+          <TableCell>{t(MAPPING_TEXT[a.mappingStatus])}</TableCell>
+          <TableCell>{a.accountName}</TableCell>
+          <TableCell>
+            <Text size={200}>{a.matchReason}</Text>
+          </TableCell>
+        </TableRow>
+      )}
+    />
+  );
+}
+
 function SubscriptionsTable(props: { page: Page<ProviderSubscriptionView> | undefined; t: Localize }): React.ReactElement {
-  const { page, t } = props;
-  if (!page) return <Spinner label={t("Integrations_Loading")} />;
-  if (page.items.length === 0) return <p>{t("Records_Empty")}</p>;
+  const { t } = props;
   const yesNo = (v?: boolean): string => (v === undefined ? "" : v ? t("Records_Yes") : t("Records_No"));
   return (
-    <div className="w365-scroll">
-      <Table aria-label={t("Records_Tab_Subscriptions")} size="small" data-testid="provider-subscriptions">
-        <TableHeader>
-          <TableRow>
-            <TableHeaderCell>{t("Records_Column_Subscription")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Customer")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Ion")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_Requested")}</TableHeaderCell>
-            <TableHeaderCell>{t("Records_Column_SyncState")}</TableHeaderCell>
-          </TableRow>
-        </TableHeader>
-        <TableBody>
-          {page.items.map((s) => (
-            <TableRow key={s.id} data-sync-state={s.syncState}>
-              <TableCell>
-                <Text weight="semibold">{s.name}</Text>
-                <Text size={200} block>
-                  {s.productName}
-                </Text>
-              </TableCell>
-              <TableCell>{s.providerAccountName}</TableCell>
-              <TableCell>{t("Records_IonValues", s.quantity ?? "", s.status, yesNo(s.autoRenew))}</TableCell>
-              <TableCell>
-                {hasRequestedChange(s)
-                  ? t("Records_IonValues", s.requestedQuantity ?? "", s.requestedStatus, yesNo(s.requestedAutoRenew))
-                  : ""}
-              </TableCell>
-              <TableCell>
-                <Badge appearance="tint" color={SYNC_STATE_COLOR[s.syncState]}>
-                  {t(SYNC_STATE_TEXT[s.syncState])}
-                </Badge>
-                {s.syncMessage ? (
-                  <Text size={200} block className="w365-clamp" title={s.syncMessage}>
-                    {s.syncMessage}
-                  </Text>
-                ) : null}
-                {s.lastOrderId ? (
-                  <Text size={200} block>
-                    {t("Records_Order", s.lastOrderId)}
-                  </Text>
-                ) : null}
-              </TableCell>
-            </TableRow>
-          ))}
-        </TableBody>
-      </Table>
-      {page.more ? <Text block>{t("Records_More", page.items.length)}</Text> : null}
-    </div>
+    <RecordsTable
+      page={props.page}
+      t={t}
+      label={t("Records_Tab_Subscriptions")}
+      testId="provider-subscriptions"
+      titles={[
+        t("Records_Column_Subscription"),
+        t("Records_Column_Customer"),
+        t("Records_Column_Ion"),
+        t("Records_Column_Requested"),
+        t("Records_Column_SyncState"),
+      ]}
+      row={(s) => (
+        <TableRow key={s.id} data-sync-state={s.syncState}>
+          <TableCell>
+            <Text weight="semibold">{s.name}</Text>
+            <Text size={200} block>
+              {s.productName}
+            </Text>
+          </TableCell>
+          <TableCell>{s.providerAccountName}</TableCell>
+          <TableCell>{t("Records_IonValues", s.quantity ?? "", s.status, yesNo(s.autoRenew))}</TableCell>
+          <TableCell>
+            {hasRequestedChange(s) ? t("Records_IonValues", s.requestedQuantity ?? "", s.requestedStatus, yesNo(s.requestedAutoRenew)) : ""}
+          </TableCell>
+          <TableCell>
+            <Badge appearance="tint" color={SYNC_STATE_COLOR[s.syncState]}>
+              {t(SYNC_STATE_TEXT[s.syncState])}
+            </Badge>
+            {s.syncMessage ? (
+              <Text size={200} block className="w365-clamp" title={s.syncMessage}>
+                {s.syncMessage}
+              </Text>
+            ) : null}
+            {s.lastOrderId ? (
+              <Text size={200} block>
+                {t("Records_Order", s.lastOrderId)}
+              </Text>
+            ) : null}
+          </TableCell>
+        </TableRow>
+      )}
+    />
   );
 }

@@ -1,21 +1,11 @@
-import {
-  Badge,
-  Button,
-  Spinner,
-  Table,
-  TableBody,
-  TableCell,
-  TableHeader,
-  TableHeaderCell,
-  TableRow,
-  Text,
-} from "@fluentui/react-components";
+import { Badge, Button, Spinner, Table, TableBody, TableCell, TableRow, Text } from "@fluentui/react-components";
 import * as React from "react";
 
 import type { RunHistoryEntry, RunReportView } from "../../../ui-shared/history";
 import type { ConnectorView } from "../../../ui-shared/records";
 import type { ConnectorService } from "../services/connectorService";
 import type { FormatDate, Localize } from "../services/strings";
+import { ColumnHeaders } from "./ColumnHeaders";
 import { ConnectorViewHeader } from "./ConnectorViewHeader";
 import { describeFailure } from "./failure";
 
@@ -105,19 +95,17 @@ export function RunHistory(props: RunHistoryProps): React.ReactElement {
       {runs && runs.length > 0 ? (
         <div className="w365-scroll">
           <Table aria-label={t("History_Title", connector.name)} size="small">
-            <TableHeader>
-              <TableRow>
-                <TableHeaderCell>{t("History_Column_Started")}</TableHeaderCell>
-                <TableHeaderCell>{t("History_Column_Kind")}</TableHeaderCell>
-                <TableHeaderCell>{t("History_Column_Trigger")}</TableHeaderCell>
-                <TableHeaderCell>{t("History_Column_Status")}</TableHeaderCell>
-                <TableHeaderCell>{t("History_Column_Duration")}</TableHeaderCell>
-                <TableHeaderCell>{t("History_Column_Counts")}</TableHeaderCell>
-                <TableHeaderCell>
-                  <span className="w365-visually-hidden">{t("History_Column_Details")}</span>
-                </TableHeaderCell>
-              </TableRow>
-            </TableHeader>
+            <ColumnHeaders
+              titles={[
+                t("History_Column_Started"),
+                t("History_Column_Kind"),
+                t("History_Column_Trigger"),
+                t("History_Column_Status"),
+                t("History_Column_Duration"),
+                t("History_Column_Counts"),
+              ]}
+              hiddenTitle={t("History_Column_Details")}
+            />
             <TableBody>
               {runs.map((run) => (
                 <React.Fragment key={run.id}>
@@ -190,13 +178,7 @@ function RunDetail(props: { report: RunReportView | "loading" | { failed: string
         <Text block>{t("History_NoChanges")}</Text>
       ) : (
         <Table size="extra-small" aria-label={t("History_DetailTitle")}>
-          <TableHeader>
-            <TableRow>
-              <TableHeaderCell>{t("History_Detail_Record")}</TableHeaderCell>
-              <TableHeaderCell>{t("History_Detail_Outcome")}</TableHeaderCell>
-              <TableHeaderCell>{t("History_Detail_Changes")}</TableHeaderCell>
-            </TableRow>
-          </TableHeader>
+          <ColumnHeaders titles={[t("History_Detail_Record"), t("History_Detail_Outcome"), t("History_Detail_Changes")]} />
           <TableBody>
             {report.entries.map((entry, i) => (
               <TableRow key={`${entry.entity}-${entry.key}-${i}`}>

@@ -104,54 +104,40 @@ function boolOptionSet(col: ColumnDef, version: string): XmlElement {
 }
 
 function picklistOptionSet(col: ColumnDef, tableName: string, version: string): XmlElement {
-  const name = `${tableName}_${col.logicalName}`;
-  if (col.type === "state") {
-    return el(
-      "optionset",
-      { Name: name },
-      textEl("OptionSetType", "state"),
-      textEl("IntroducedVersion", version),
-      textEl("IsCustomizable", 1),
-      localized("displaynames", "displayname", col.displayName),
-      el(
-        "states",
-        null,
-        (col.options ?? []).map((o) =>
-          el("state", { value: o.value, defaultstatus: o.value + 1, invariantname: o.label.replace(/\s+/g, "") }, el("labels", null, label(o.label))),
-        ),
-      ),
-    );
-  }
-  if (col.type === "status") {
-    return el(
-      "optionset",
-      { Name: name },
-      textEl("OptionSetType", "status"),
-      textEl("IntroducedVersion", version),
-      textEl("IsCustomizable", 1),
-      localized("displaynames", "displayname", col.displayName),
-      el(
-        "statuses",
-        null,
-        // Status reason n belongs to state n-1 (1 Active → state 0, 2 Inactive → state 1).
-        (col.options ?? []).map((o) => el("status", { value: o.value, state: o.value - 1 }, el("labels", null, label(o.label)))),
-      ),
-    );
-  }
+  const options = col.options ?? [];
+  const picklist = col.type !== "state" && col.type !== "status";
+  const list =
+    col.type === "state"
+      ? el(
+          "states",
+          null,
+          options.map((o) =>
+            el("state", { value: o.value, defaultstatus: o.value + 1, invariantname: o.label.replace(/\s+/g, "") }, el("labels", null, label(o.label))),
+          ),
+        )
+      : col.type === "status"
+        ? el(
+            "statuses",
+            null,
+            // Status reason n belongs to state n-1 (1 Active → state 0, 2 Inactive → state 1).
+            options.map((o) => el("status", { value: o.value, state: o.value - 1 }, el("labels", null, label(o.label)))),
+          )
+        : el(
+            "options",
+            null,
+            options.map((o) => el("option", { value: o.value }, el("labels", null, label(o.label)))),
+          );
+  // State and status option sets carry neither IsGlobal nor a description (the order of elements is the solution schema's).
   return el(
     "optionset",
-    { Name: name },
-    textEl("OptionSetType", "picklist"),
-    textEl("IsGlobal", 0),
+    { Name: `${tableName}_${col.logicalName}` },
+    textEl("OptionSetType", picklist ? "picklist" : col.type),
+    picklist ? textEl("IsGlobal", 0) : undefined,
     textEl("IntroducedVersion", version),
     textEl("IsCustomizable", 1),
     localized("displaynames", "displayname", col.displayName),
-    col.description ? localized("Descriptions", "Description", col.description) : undefined,
-    el(
-      "options",
-      null,
-      (col.options ?? []).map((o) => el("option", { value: o.value }, el("labels", null, label(o.label)))),
-    ),
+    picklist && col.description ? localized("Descriptions", "Description", col.description) : undefined,
+    list,
   );
 }
 

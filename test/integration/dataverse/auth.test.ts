@@ -3,7 +3,7 @@ import { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS }
 import { DataverseAuthError } from "../../../src/dataverse/errors";
 import { memoryLogger } from "../../../src/shared/logger";
 import { forgetSecrets, redact } from "../../../src/shared/redact";
-import { errorReply, FakeDataverse, fakeTime, startFakeDataverse } from "../../support/fakeDataverse";
+import { errorReply, FakeDataverse, fakeTime, startFakeDataverse } from "../../support/httpStubs";
 
 const TENANT = "0a0b0c0d-1111-2222-3333-444455556666";
 const CLIENT_ID = "9f8e7d6c-aaaa-bbbb-cccc-ddddeeeeffff";

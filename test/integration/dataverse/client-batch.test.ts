@@ -17,7 +17,7 @@ import {
   Reply,
   startFakeDataverse,
   writeBatchResponse,
-} from "../../support/fakeDataverse";
+} from "../../support/httpStubs";
 
 const TOKEN = "batch-test-token-123456";
 const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;

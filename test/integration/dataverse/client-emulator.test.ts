@@ -16,7 +16,7 @@ import {
 } from "../../../src/dataverse/errors";
 import { ensureWebhookRegistration } from "../../../src/deploy/webhookRegistration";
 import { readSolutionSource } from "../../../src/solution";
-import { fakeTime } from "../../support/fakeDataverse";
+import { fakeTime } from "../../support/httpStubs";
 
 type Emulator = Awaited<ReturnType<typeof startDataverseEmulator>>;
 

@@ -9,7 +9,7 @@ import {
 } from "../../../src/dataverse/errors";
 import { memoryLogger } from "../../../src/shared/logger";
 import { forgetSecrets } from "../../../src/shared/redact";
-import { API, errorReply, FakeDataverse, fakeTime, Handler, startFakeDataverse } from "../../support/fakeDataverse";
+import { API, DataverseHandler, errorReply, FakeDataverse, fakeTime, startFakeDataverse } from "../../support/httpStubs";
 
 const TOKEN = "static-token-abcdef-123456";
 const ID = "a1b2c3d4-0000-4000-8000-000000000001";
@@ -41,7 +41,7 @@ afterEach(async () => {
   forgetSecrets();
 });
 
-const use = (h: Handler) => fake.setHandler(h);
+const use = (h: DataverseHandler) => fake.setHandler(h);
 
 describe("DataverseClient basics", () => {
   it("calls WhoAmI under /api/data/v9.2/ with the bearer token and OData headers, whatever the URL form", async () => {

@@ -1,24 +1,28 @@
 /**
- * The Dataverse sign-ins through msal-node's own classes against local token services (test/support/fakeEntra.ts):
+ * The Dataverse sign-ins through msal-node's own classes against local token services (test/support/httpStubs.ts):
  * managed identity (ManagedIdentityApplication, found through IDENTITY_ENDPOINT/IDENTITY_HEADER as on App
  * Service) in this process; client secret and certificate (ConfidentialClientApplication, https authority)
  * in a child process reading the Functions app's settings, trusting the fake authority by NODE_EXTRA_CA_CERTS.
  */
 import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-
-import { buildSync } from "esbuild";
 
 import { loadConfig } from "../../../functions/config";
 import { DataverseClient } from "../../../src/dataverse";
 import { DataverseAuthError } from "../../../src/dataverse/errors";
 import { memoryLogger } from "../../../src/shared/logger";
 import { forgetSecrets } from "../../../src/shared/redact";
-import { errorReply, type FakeDataverse, startFakeDataverse } from "../../support/fakeDataverse";
-import { type FakeTokenService, startFakeEntraAuthority, startFakeManagedIdentityEndpoint } from "../../support/fakeEntra";
+import { bundleChildScript } from "../../support/childScript";
+import {
+  errorReply,
+  type FakeDataverse,
+  type FakeTokenService,
+  startFakeDataverse,
+  startFakeEntraAuthority,
+  startFakeManagedIdentityEndpoint,
+} from "../../support/httpStubs";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const CERTS = path.join(ROOT, "test/support/certificates");
@@ -109,22 +113,8 @@ describe("managed identity (App Service endpoint)", () => {
   });
 });
 
-let childScript: string | undefined;
-/** Bundles the child once (packages stay external and resolve from the repository's node_modules). */
 function signInChild(): string {
-  if (childScript) return childScript;
-  childScript = path.join(mkdtempSync(path.join(os.tmpdir(), "sign-in-child-")), "sign-in-child.js");
-  buildSync({
-    entryPoints: [path.join(ROOT, "test/support/signInChild.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    packages: "external",
-    outfile: childScript,
-    logLevel: "error",
-  });
-  return childScript;
+  return bundleChildScript(path.join(ROOT, "test/support/signInChild.ts"));
 }
 
 function runSignInChild(settings: Record<string, string>): Promise<{ code: number | null; result: Record<string, unknown> }> {

@@ -18,6 +18,7 @@ import {
 } from "../../../src/deploy";
 import { loadSolutionModel, type SolutionModel, writeSolutionZip } from "../../../src/solution";
 import { makeUiBuild } from "../../support/uiFixture";
+import { startImportedSolutionEmulator } from "../../support/world";
 
 const KEY = "fk-slow-import-0123456789-secret";
 const THREE_MINUTES = 3 * 60_000;
@@ -115,10 +116,7 @@ describe("ensureWebhookRegistration", () => {
   let emulator: DataverseEmulator;
   let client: DataverseClient;
   beforeAll(async () => {
-    emulator = await startDataverseEmulator();
-    const model = await loadSolutionModel({ uiDir: await makeUiBuild() });
-    await emulator.importSolution(await writeSolutionZip(model, { managed: false }));
-    client = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.integrationToken } });
+    ({ emulator, client } = await startImportedSolutionEmulator());
   });
   afterAll(() => emulator.close());
 

@@ -13,7 +13,7 @@ import type { DataverseClient } from "../../../src/dataverse";
 import { ConnectorError } from "../../../src/shared/errors";
 import { bindEngine } from "../../../src/sync/engine";
 import type { SyncWorkItem, WorkItemOutcome } from "../../../src/sync/workItems";
-import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../../support/functionsWorld";
+import { all as rows, createConnection, type FunctionsWorld, startFunctionsWorld } from "../../support/world";
 
 const CUSTOMERS = 20;
 const SUBS_PER_CUSTOMER = 3;

@@ -13,7 +13,7 @@
 import { ConnectorError } from "../../../src/shared/errors";
 import { bindEngine } from "../../../src/sync/engine";
 import { startAzuriteQueue } from "../../support/azurite";
-import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../../support/functionsWorld";
+import { all as rows, createConnection, type FunctionsWorld, startFunctionsWorld } from "../../support/world";
 
 const CUSTOMERS = 40;
 const SUBS_PER_CUSTOMER = 3;

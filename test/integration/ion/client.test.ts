@@ -12,7 +12,7 @@ import {
 } from "../../../src/ion";
 import { memoryLogger } from "../../../src/shared/logger";
 import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
-import { all, fakeClock, FakeIon, RecordedRequest, startFakeIon } from "../../support/fakeIon";
+import { all, fakeClock, FakeIon, IonRequest, startFakeIon } from "../../support/httpStubs";
 import cloudProfiles from "../../support/ion-fixtures/cloud-profiles.json";
 import customerCreated from "../../support/ion-fixtures/customer-created.json";
 import duplicateEmail from "../../support/ion-fixtures/customer-duplicate-email.json";
@@ -62,7 +62,7 @@ describe("IonClient", () => {
     });
   }
 
-  const v3 = (r: RecordedRequest) => r.path.startsWith("/api/");
+  const v3 = (r: IonRequest) => r.path.startsWith("/api/");
 
   describe("customers", () => {
     it("lists every customer across pages with pageSize/pageToken and sends a bearer token", async () => {

@@ -18,7 +18,7 @@ import {
 } from "../../../src/ion";
 import { memoryLogger } from "../../../src/shared/logger";
 import { MemoryTokenStore, TokenManager } from "../../../src/tokens";
-import { all } from "../../support/fakeIon";
+import { all } from "../../support/httpStubs";
 
 type Sim = Awaited<ReturnType<typeof startIonSimulator>>;
 

@@ -4,10 +4,10 @@ import { Socket } from "node:net";
 import axios, { AxiosInstance } from "axios";
 
 import { createIonAxios, IonTransport, RawRequest, RawResponse, sendRaw } from "../../../src/ion/transport";
-import { FakeIon, RecordedRequest, startFakeIon } from "../../support/fakeIon";
+import { FakeIon, IonRequest, startFakeIon } from "../../support/httpStubs";
 
 /** What reached the server, without the parts that differ between two connections. */
-function seen(r: RecordedRequest): Record<string, unknown> {
+function seen(r: IonRequest): Record<string, unknown> {
   return { method: r.method, path: r.path, query: [...r.query.entries()], headers: r.headers, body: r.body };
 }
 

@@ -15,7 +15,7 @@ import { runSync } from "../../../src/sync";
 import { createQueuedRun } from "../../../src/sync/runs";
 import { createFetchBatchSender } from "../../../ui-shared/batchDelete";
 import { recordsApiFrom } from "../../../ui-shared/records";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 

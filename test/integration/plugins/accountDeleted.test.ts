@@ -5,7 +5,7 @@
  * Functions host, whose handler runs the engine against the emulator.
  */
 import { MappingStatus } from "../../../src/sync";
-import { createConnection, type FunctionsWorld, rows, startFunctionsWorld } from "../../support/functionsWorld";
+import { all, createConnection, type FunctionsWorld, startFunctionsWorld } from "../../support/world";
 
 jest.setTimeout(60_000);
 
@@ -26,7 +26,7 @@ describe("an admin deletes a Work 365 account", () => {
     await world.idle();
     await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
     await world.idle();
-    const [mapped, suggested, other] = await rows<Row>(world.dv, PA, `_w365_connection_value eq ${connectionId}`);
+    const [mapped, suggested, other] = await all<Row>(world.dv, PA, `_w365_connection_value eq ${connectionId}`);
     if (!mapped || !suggested || !other) throw new Error("three provider accounts expected");
     const doomed = await world.admin.create("accounts", { name: "Doomed Holdings Ltd" });
     const kept = await world.admin.create("accounts", { name: "Kept Industries Ltd" });

@@ -9,7 +9,7 @@ import { silentLogger } from "../../../src/shared/logger";
 import { MappingStatus, runSync, runVerify } from "../../../src/sync";
 import { bindEngine } from "../../../src/sync/engine";
 import { entityReference, INTEGRATION_USER, remoteContext } from "../../support/pluginFixtures";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 const PA = "w365_provideraccounts";

@@ -5,7 +5,7 @@
  */
 import { runSync } from "../../../src/sync";
 import { createQueuedRun } from "../../../src/sync/runs";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 

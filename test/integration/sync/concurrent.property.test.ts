@@ -6,7 +6,7 @@
 import fc from "fast-check";
 
 import { runSync } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 

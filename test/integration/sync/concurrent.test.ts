@@ -6,7 +6,7 @@
 import { runSync } from "../../../src/sync";
 import { parseCheckpoint } from "../../../src/sync/checkpoint";
 import type { ReportJson } from "../../../src/sync/report";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 

@@ -8,7 +8,7 @@
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger } from "../../../src/shared/logger";
 import { MappingStatus, runSync, type SyncDeps } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 const SUB = "w365_providersubscriptions";

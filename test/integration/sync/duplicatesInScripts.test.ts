@@ -1,5 +1,5 @@
 import { MappingStatus, mapProviderAccount } from "../../../src/sync";
-import { startWorld, type World } from "../../support/syncWorld";
+import { startWorld, type World } from "../../support/world";
 
 /**
  * "Create new account" runs the engine's duplicate check against the accounts in Dataverse (the emulator): a

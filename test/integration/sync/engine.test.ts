@@ -1,6 +1,6 @@
 import { DataverseClient } from "../../../src/dataverse";
 import { ConnectionStatus, MappingStatus, mapProviderAccount, resolveConnection, runSync, runVerify } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 describe("sync engine against the emulator and the simulator", () => {
   let w: World;

@@ -1,5 +1,5 @@
 import { MappingStatus, mapProviderAccount, runOutboundForSubscription, runSync, runVerify, SyncState } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 const SUB = "w365_providersubscriptions";

@@ -10,9 +10,7 @@
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger } from "../../../src/shared/logger";
 import { MappingStatus, mapProviderAccount, runOutboundForSubscription, runSync, type SyncDeps, SyncState } from "../../../src/sync";
-import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/outboundWorld";
-import { all, startWorld, type World } from "../../support/syncWorld";
-import { seedCrmAccounts } from "../../support/world";
+import { all, ordersFor, type OutboundWorld, seedCrmAccounts, startOutboundWorld, startWorld, type World } from "../../support/world";
 
 jest.setTimeout(120_000);
 

@@ -1,6 +1,6 @@
 /** Subscriptions that vanish from Ion are flagged on their rows (w365_missingsince), never deleted. */
 import { MappingStatus, runSync } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 const SUB = "w365_providersubscriptions";

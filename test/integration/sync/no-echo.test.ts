@@ -1,5 +1,5 @@
 import { runSync, runVerify } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 const SUB = "w365_providersubscriptions";

@@ -11,8 +11,8 @@ import { silentLogger } from "../../../src/shared/logger";
 import { runOutboundForSubscription, runSync, type SyncDeps } from "../../../src/sync";
 import { loadConnection, makeContext } from "../../../src/sync/context";
 import { bindEngine } from "../../../src/sync/engine";
-import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/outboundWorld";
 import { subscriptionUpdateContext } from "../../support/pluginFixtures";
+import { ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/world";
 
 jest.setTimeout(120_000);
 

@@ -4,7 +4,7 @@
  * read without it: the row must still show the value the order set.
  */
 import { runOutboundForSubscription, runSync, runVerify, SyncState } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 const SUB = "w365_providersubscriptions";

@@ -1,6 +1,6 @@
 import { memoryLogger } from "../../../src/shared/logger";
 import { ConnectionStatus, runKeepAlive, runSync, runVerify, startQueuedRun } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 

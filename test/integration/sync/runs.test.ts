@@ -1,6 +1,6 @@
 /** The run row as the admin UI reads it: a message saying what is left to do, and counts while running. */
 import { MappingStatus, runSync } from "../../../src/sync";
-import { all, startWorld, type World } from "../../support/syncWorld";
+import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
 import { DataverseClient, DataverseServerError } from "../../../src/dataverse";
 import { ConnectionStatus, runKeepAlive, runSync, runVerify, type SyncDeps } from "../../../src/sync";
 import { connectorKey, RotationJournal } from "../../../src/tokens";
-import { startWorld, type World } from "../../support/syncWorld";
+import { startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
  * invoices and stores the refresh token's expiry Ion reports.
  */
 import { ConnectionStatus, runVerify } from "../../../src/sync";
-import { startWorld, type World } from "../../support/syncWorld";
+import { startWorld, type World } from "../../support/world";
 
 const CONN = "w365_providerconnections";
 

@@ -1,5 +1,5 @@
 import { ConnectionStatus, runVerify } from "../../../src/sync";
-import { startWorld, type World } from "../../support/syncWorld";
+import { startWorld, type World } from "../../support/world";
 
 /** Verify compares the connector's Country and Currency Code with the customers and subscriptions the simulator returns (US, USD). */
 describe("verify checks Country and Currency Code against Ion", () => {

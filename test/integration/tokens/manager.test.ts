@@ -2,7 +2,7 @@
 import { IonAuthenticationError, IonNetworkError, IonTokenSaveError, IonTransport } from "../../../src/ion";
 import { Clock } from "../../../src/shared/clock";
 import { MemoryTokenStore, RotationJournal, TokenManager, TokenState, TokenStore } from "../../../src/tokens";
-import { fakeClock, FakeIon, startFakeIon } from "../../support/fakeIon";
+import { fakeClock, FakeIon, startFakeIon } from "../../support/httpStubs";
 
 const noSleep = async () => undefined;
 

@@ -5,7 +5,7 @@
  * engine once), nothing doubled (replays and refused deliveries never are).
  */
 import { driveWebhookLoad, type WebhookLoadReport } from "../../../sandbox/functions-host/load";
-import { startWebhookLoadWorld } from "../../support/functionsWorld";
+import { startWebhookLoadWorld } from "../../support/world";
 
 export interface LoadFigures {
   ratePerSecond: number;

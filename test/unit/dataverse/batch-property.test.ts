@@ -1,7 +1,7 @@
 import fc from "fast-check";
 
 import { BatchRequestPart, BatchRequestUnit, readBatchResponse, writeBatchBody } from "../../../src/dataverse/batch";
-import { parseBatchRequest, writeBatchResponse } from "../../support/fakeDataverse";
+import { parseBatchRequest, writeBatchResponse } from "../../support/httpStubs";
 
 const method = fc.constantFrom("GET", "POST", "PATCH", "DELETE");
 const jsonBody = fc.dictionary(

@@ -6,7 +6,7 @@ import {
   readBatchResponse,
   writeBatchBody,
 } from "../../../src/dataverse/batch";
-import { parseBatchRequest, writeBatchResponse } from "../../support/fakeDataverse";
+import { parseBatchRequest, writeBatchResponse } from "../../support/httpStubs";
 
 const units: BatchRequestUnit[] = [
   { kind: "single", part: { method: "GET", url: "/api/data/v9.2/accounts?$select=name", headers: { Accept: "application/json" } } },

@@ -9,9 +9,11 @@ import { ConnectorForm } from "../../../pcf-controls/StreamOneConnector/componen
 import { createLocalizer } from "../../../pcf-controls/StreamOneConnector/services/strings";
 import type { ConnectorView } from "../../../ui-shared/records";
 import type { NormalizedConnector } from "../../../ui-shared/validation";
+import { field, fillAndSave, fillCredentials, type } from "./formInput";
 import { getString } from "./resx";
 
 const t = createLocalizer(getString);
+const CREDENTIALS = { refreshToken: "rt", apiKey: "k", apiSecret: "s", accountId: "1" };
 const formatDate = (d: Date): string => d.toISOString().slice(0, 10);
 
 function renderForm(
@@ -28,11 +30,8 @@ function renderForm(
   return { ...utils, onSave, onCancel };
 }
 
-const input = (label: string): HTMLInputElement => screen.getByLabelText(new RegExp(`^${label}`)) as HTMLInputElement;
-const type = (label: string, value: string) => fireEvent.change(input(label), { target: { value } });
-
 async function pick(label: string, query: string, optionText: RegExp) {
-  const box = input(label);
+  const box = field(label);
   fireEvent.click(box);
   fireEvent.change(box, { target: { value: query } });
   fireEvent.click(await screen.findByRole("option", { name: optionText }));
@@ -41,11 +40,11 @@ async function pick(label: string, query: string, optionText: RegExp) {
 describe("ConnectorForm", () => {
   it("shows the guide's fields with Name defaulting to StreamOne Ion", () => {
     renderForm();
-    expect(input("Name").value).toBe("StreamOne Ion");
+    expect(field("Name").value).toBe("StreamOne Ion");
     for (const label of ["Refresh Token", "API Key", "API Secret", "Account ID", "Country", "Currency Code"])
-      expect(input(label)).toBeTruthy();
-    expect(input("Refresh Token").type).toBe("password");
-    expect(input("API Secret").type).toBe("password");
+      expect(field(label)).toBeTruthy();
+    expect(field("Refresh Token").type).toBe("password");
+    expect(field("API Secret").type).toBe("password");
   });
 
   it("blocks Save, announces a summary and shows each field's message when inputs are invalid", async () => {
@@ -63,14 +62,14 @@ describe("ConnectorForm", () => {
     expect(screen.getByText("Currency Code is required.")).toBeTruthy();
     expect(onSave).not.toHaveBeenCalled();
     // Focus goes to the first invalid field so keyboard users can fix it straight away.
-    expect(document.activeElement).toBe(input("Name"));
-    expect(input("Account ID").getAttribute("aria-invalid")).toBe("true");
+    expect(document.activeElement).toBe(field("Name"));
+    expect(field("Account ID").getAttribute("aria-invalid")).toBe("true");
   });
 
   it("validates a field when leaving it and clears the message once fixed", async () => {
     renderForm();
     type("Account ID", "abc");
-    fireEvent.blur(input("Account ID"));
+    fireEvent.blur(field("Account ID"));
     expect(await screen.findByText(/^Account ID must contain digits only/)).toBeTruthy();
     type("Account ID", "123");
     await waitFor(() => expect(screen.queryByText(/^Account ID must contain digits only/)).toBeNull());
@@ -79,14 +78,14 @@ describe("ConnectorForm", () => {
   it("rejects a typed country code that is not ISO 3166-1", async () => {
     renderForm();
     type("Country", "Atlantis");
-    fireEvent.blur(input("Country"));
+    fireEvent.blur(field("Country"));
     expect(await screen.findByText(/^Choose a country from the list/)).toBeTruthy();
   });
 
   it("clears a country error as soon as a valid country is picked from the list", async () => {
     renderForm();
     type("Country", "Atlantis");
-    fireEvent.blur(input("Country"));
+    fireEvent.blur(field("Country"));
     expect(await screen.findByText(/^Choose a country from the list/)).toBeTruthy();
     await pick("Country", "united k", /United Kingdom \(GB\)/);
     await waitFor(() => expect(screen.queryByText(/^Choose a country from the list/)).toBeNull());
@@ -147,7 +146,7 @@ describe("ConnectorForm", () => {
     // Replace asks for a new value, which is then required.
     const again = renderForm(connector);
     fireEvent.click(screen.getByRole("button", { name: "Replace the Refresh Token" }));
-    expect(input("Refresh Token").value).toBe("");
+    expect(field("Refresh Token").value).toBe("");
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: "Save" }));
     });
@@ -163,31 +162,14 @@ describe("ConnectorForm", () => {
       throw new Error("Principal user is missing prvCreatew365_providerconnection privilege");
     });
     renderForm(undefined, onSave);
-    type("Refresh Token", "rt");
-    type("API Key", "k");
-    type("API Secret", "s");
-    type("Account ID", "1");
-    type("Country", "US");
-    fireEvent.blur(input("Country"));
-    type("Currency Code", "USD");
-    fireEvent.blur(input("Currency Code"));
-    await act(async () => {
-      fireEvent.click(screen.getByRole("button", { name: "Save" }));
-    });
+    await fillAndSave({ ...CREDENTIALS, country: "US", currency: "USD" });
     expect(await screen.findByText(/^The connector was not saved: Principal user is missing/)).toBeTruthy();
     expect(screen.getByRole("button", { name: "Save" })).toBeTruthy();
   });
 
-  function fillCredentials(): void {
-    type("Refresh Token", "rt");
-    type("API Key", "k");
-    type("API Secret", "s");
-    type("Account ID", "1");
-  }
-
   it("takes the names and codes people type for a country or currency, shows the choice in full and saves its code", async () => {
     const { onSave } = renderForm();
-    fillCredentials();
+    fillCredentials(CREDENTIALS);
     for (const [typed, shown] of [
       ["England", "United Kingdom (GB)"],
       ["USA", "United States (US)"],
@@ -197,12 +179,12 @@ describe("ConnectorForm", () => {
       ["UK", "United Kingdom (GB)"],
     ] as const) {
       type("Country", typed);
-      fireEvent.blur(input("Country"));
-      expect([typed, input("Country").value]).toStrictEqual([typed, typeof shown === "string" ? shown : expect.stringMatching(shown)]);
+      fireEvent.blur(field("Country"));
+      expect([typed, field("Country").value]).toStrictEqual([typed, typeof shown === "string" ? shown : expect.stringMatching(shown)]);
     }
     type("Currency Code", "£");
-    fireEvent.blur(input("Currency Code"));
-    expect(input("Currency Code").value).toBe("British Pound (GBP)");
+    fireEvent.blur(field("Currency Code"));
+    expect(field("Currency Code").value).toBe("British Pound (GBP)");
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: "Save" }));
     });
@@ -211,12 +193,12 @@ describe("ConnectorForm", () => {
 
   it("never saves a country the admin did not pick: a partial name stays as typed and blocks the save", async () => {
     const { onSave } = renderForm();
-    fillCredentials();
+    fillCredentials(CREDENTIALS);
     type("Currency Code", "USD");
-    fireEvent.blur(input("Currency Code"));
+    fireEvent.blur(field("Currency Code"));
     type("Country", "United");
-    fireEvent.blur(input("Country"));
-    expect(input("Country").value).toBe("United");
+    fireEvent.blur(field("Country"));
+    expect(field("Country").value).toBe("United");
     expect(await screen.findByText(/^Choose a country from the list/)).toBeTruthy();
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: "Save" }));

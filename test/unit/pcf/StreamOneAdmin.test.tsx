@@ -8,6 +8,7 @@ import { StreamOneAdmin } from "../../../pcf-controls/StreamOneConnector/compone
 import { createConnectorService } from "../../../pcf-controls/StreamOneConnector/services/connectorService";
 import { createLocalizer } from "../../../pcf-controls/StreamOneConnector/services/strings";
 import { FakeCustomApis, FakeRecords, paramValues } from "../webresources/fakes";
+import { field, fillAndSave } from "./formInput";
 import { getString } from "./resx";
 
 const t = createLocalizer(getString);
@@ -28,9 +29,6 @@ function setUp(seed: (records: FakeRecords, apis: FakeCustomApis) => void = () =
   return { records, apis, openMapping, ...utils };
 }
 
-const field = (label: string) => screen.getByLabelText(new RegExp(`^${label}`)) as HTMLInputElement;
-const type = (label: string, value: string) => fireEvent.change(field(label), { target: { value } });
-
 async function openGear(name: string) {
   fireEvent.click(await screen.findByRole("button", { name: `Actions for ${name}` }));
 }
@@ -44,16 +42,13 @@ describe("StreamOneAdmin", () => {
     expect(within(tile).getByText("StreamOne")).toBeTruthy();
     fireEvent.click(within(tile).getByRole("button", { name: "Create a StreamOne connector" }));
     expect(field("Name").value).toBe("StreamOne Ion");
-    type("Refresh Token", " rt-secret-1 ");
-    type("API Key", "key-1");
-    type("API Secret", "secret-1");
-    type("Account ID", "123456");
-    type("Country", "us");
-    fireEvent.blur(field("Country"));
-    type("Currency Code", "usd");
-    fireEvent.blur(field("Currency Code"));
-    await act(async () => {
-      fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await fillAndSave({
+      refreshToken: " rt-secret-1 ",
+      apiKey: "key-1",
+      apiSecret: "secret-1",
+      accountId: "123456",
+      country: "us",
+      currency: "usd",
     });
     expect(await screen.findByText("Connector StreamOne Ion saved.")).toBeTruthy();
     expect(records.calls.filter((c) => c.op === "create")).toStrictEqual([

@@ -28,6 +28,12 @@ describe("redact: credentials in stray header dumps", () => {
     expect(redact(`Bearer ${token}`)).toBe(`Bearer ${REDACTED}`);
   });
 
+  it("masks a token of eight characters or more, after any run of white space", () => {
+    expect(redact("Bearer abcdefgh")).toBe(`Bearer ${REDACTED}`);
+    expect(redact("Bearer abcdefg")).toBe("Bearer abcdefg");
+    expect(redact("Bearer \t abcdefgh")).toBe(`Bearer ${REDACTED}`);
+  });
+
   it("leaves prose that merely contains the words alone", () => {
     expect(redact("Basic plan upgraded; Bearer of good news")).toBe("Basic plan upgraded; Bearer of good news");
     expect(redact("Bearer short")).toBe("Bearer short");
@@ -40,6 +46,11 @@ describe("redact: function keys in URLs", () => {
       `POST https://fn.azurewebsites.net/api/dataverse/webhook?code=${REDACTED}&x=1`,
     );
     expect(redact(`GET /api/x?a=1&code=k3y"`)).toBe(`GET /api/x?a=1&code=${REDACTED}"`);
+  });
+
+  it("ends the key at white space or a quote, as in a logged command line or JSON", () => {
+    expect(redact("curl https://fn/api/x?code=k3y -d {}")).toBe(`curl https://fn/api/x?code=${REDACTED} -d {}`);
+    expect(redact("url='https://fn/api/x?code=k3y'")).toBe(`url='https://fn/api/x?code=${REDACTED}'`);
   });
 
   it("does not touch a parameter that only ends in code", () => {
@@ -93,6 +104,31 @@ describe("redactValue", () => {
     });
   });
 
+  it.each([
+    "refreshToken",
+    "refresh_token",
+    "accessToken",
+    "access_token",
+    "w365_refreshtoken",
+    "W365_APISECRET",
+    "apiSecret",
+    "api_secret",
+    "password",
+    "authorization",
+    "authvalue",
+    "clientSecret",
+    "client_secret",
+    "x-functions-key",
+    "X-Functions-Key",
+  ])("always masks the field %s", (key) => {
+    expect(redactValue({ [key]: "plain-looking" })).toStrictEqual({ [key]: REDACTED });
+  });
+
+  it("masks only the exact field names, not names that start or end with them", () => {
+    const fields = { passwordPolicy: "strong", myauthorization: "granted", accessTokenExpiresOn: "2026-12-01", tokenCount: 3 };
+    expect(redactValue(fields)).toStrictEqual(fields);
+  });
+
   it("keeps empty secret fields as they are, so a report still shows that none was set", () => {
     expect(redactValue({ password: "", refresh_token: null, api_secret: undefined })).toStrictEqual({
       password: "",
@@ -105,6 +141,21 @@ describe("redactValue", () => {
     const input = { password: "p4ssword!", inner: { x: `Bearer ${JWT}` } };
     redactValue(input);
     expect(input).toStrictEqual({ password: "p4ssword!", inner: { x: `Bearer ${JWT}` } });
+  });
+
+  it("masks a secret field on the twentieth level below the top, not on the twenty-first", () => {
+    const nested = (levels: number): Record<string, unknown> => {
+      let v: Record<string, unknown> = { password: "p4ssword!" };
+      for (let i = 0; i < levels; i++) v = { next: v };
+      return v;
+    };
+    const bottom = (v: unknown, levels: number): Record<string, unknown> => {
+      let c = v as Record<string, unknown>;
+      for (let i = 0; i < levels; i++) c = c.next as Record<string, unknown>;
+      return c;
+    };
+    expect(bottom(redactValue(nested(20)), 20).password).toBe(REDACTED);
+    expect(bottom(redactValue(nested(21)), 21).password).toBe("p4ssword!");
   });
 
   it("redacts within 20 levels, stops descending past them, and never overflows the stack", () => {

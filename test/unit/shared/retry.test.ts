@@ -8,6 +8,7 @@ import {
   parseRetryAfterMs,
   type RetryOptions,
   shouldRetry,
+  sleep,
   withRetry,
 } from "../../../src/shared/retry";
 
@@ -24,6 +25,33 @@ describe("networkCodeOf", () => {
   it("walks fetch's cause chain to the socket error", () => {
     const socket = Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" });
     expect(networkCodeOf(new TypeError("fetch failed", { cause: socket }))).toBe("UND_ERR_SOCKET");
+  });
+
+  it("passes over an empty code to the cause's, and reads a timeout message whatever its case", () => {
+    const socket = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    expect(networkCodeOf(Object.assign(new Error("wrapped", { cause: socket }), { code: "" }))).toBe("ECONNRESET");
+    expect(networkCodeOf(Object.assign(new Error("Request Timeout"), { code: "ECONNABORTED" }))).toBe("ETIMEDOUT");
+  });
+
+  it("takes only a text code, and renames only axios' ECONNABORTED timeout", () => {
+    // A DOMException (fetch's AbortError) carries a numeric legacy code.
+    expect(networkCodeOf(Object.assign(new Error("This operation was aborted"), { code: 20 }))).toBe("ERR_NETWORK");
+    expect(networkCodeOf(Object.assign(new Error("Connect Timeout Error"), { code: "UND_ERR_CONNECT_TIMEOUT" }))).toBe(
+      "UND_ERR_CONNECT_TIMEOUT",
+    );
+  });
+
+  it("looks five levels down the cause chain and no further, so a chain that loops ends", () => {
+    const chain = (depth: number): unknown => {
+      let e: unknown = Object.assign(new Error("root"), { code: "ECONNREFUSED" });
+      for (let i = 0; i < depth; i++) e = new Error(`level ${i}`, { cause: e });
+      return e;
+    };
+    expect(networkCodeOf(chain(4))).toBe("ECONNREFUSED");
+    expect(networkCodeOf(chain(5))).toBe("ERR_NETWORK");
+    const loop: { message: string; cause?: unknown } = { message: "loop" };
+    loop.cause = loop;
+    expect(networkCodeOf(loop)).toBe("ERR_NETWORK");
   });
 
   it("falls back to ERR_NETWORK for anything without a code", () => {
@@ -129,6 +157,14 @@ describe("parseRetryAfterMs", () => {
 
   it("waits zero, not a negative time, for an HTTP date already past", () => {
     expect(parseRetryAfterMs("Fri, 27 Nov 2026 09:59:00 GMT", now)).toBe(0);
+  });
+
+  it("reads every fractional digit", () => {
+    expect(parseRetryAfterMs("1.25", now)).toBe(1250);
+  });
+
+  it("rounds fractional seconds to whole milliseconds", () => {
+    expect(parseRetryAfterMs("0.0025", now)).toBe(3);
   });
 
   it("gives undefined for an absent or unreadable header", () => {
@@ -237,5 +273,40 @@ describe("500", () => {
     expect(shouldRetry({ status: 500 }, 1, outage, true)).toBe(true);
     expect(shouldRetry({ status: 500 }, 1, outage, false)).toBe(false);
     expect(shouldRetry({ status: 500 }, outage.maxAttempts, outage, true)).toBe(false);
+    for (const status of [400, 404, 409, 501]) expect(shouldRetry({ status }, 1, outage, true)).toBe(false);
+  });
+});
+
+describe("sleep (the default wait of withRetry)", () => {
+  afterEach(() => jest.useRealTimers());
+
+  it("resolves once the given time has passed, not before", async () => {
+    jest.useFakeTimers();
+    let done = false;
+    const waiting = sleep(100).then(() => (done = true));
+    await jest.advanceTimersByTimeAsync(99);
+    expect(done).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await waiting;
+    expect(done).toBe(true);
+  });
+
+  it("is what withRetry waits with when no sleep is given", async () => {
+    jest.useFakeTimers();
+    let attempts = 0;
+    const run = withRetry(
+      async () => {
+        if (++attempts === 1) throw Object.assign(new Error("HTTP 429"), { status: 429 });
+        return "ok";
+      },
+      () => ({ status: 429, retryAfterMs: 1000 }),
+      POLICY,
+      true,
+    );
+    await jest.advanceTimersByTimeAsync(999);
+    expect(attempts).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(run).resolves.toBe("ok");
+    expect(attempts).toBe(2);
   });
 });

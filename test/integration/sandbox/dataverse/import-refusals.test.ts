@@ -6,7 +6,7 @@ import { type DataverseEmulator, startDataverseEmulator } from "../../../../sand
 import { DataverseClient } from "../../../../src/dataverse";
 import { loadSolutionModel, type SolutionModel, writeSolutionZip } from "../../../../src/solution";
 import { makeUiBuild } from "../../../support/uiFixture";
-import { registeredSolutionModel } from "../../../support/world";
+import { registeredSolutionModel, startImportedSolutionEmulator } from "../../../support/world";
 
 describe("the emulator's ImportSolution refuses what a tenant refuses", () => {
   let model: SolutionModel;
@@ -91,10 +91,7 @@ describe("one connector per Ion account, and the custom API parameters", () => {
   let emulator: DataverseEmulator;
   let client: DataverseClient;
   beforeAll(async () => {
-    emulator = await startDataverseEmulator();
-    const model = await loadSolutionModel({ uiDir: await makeUiBuild() });
-    await emulator.importSolution(await writeSolutionZip(model, { managed: false }));
-    client = new DataverseClient({ url: emulator.url, auth: { kind: "static", token: emulator.integrationToken } });
+    ({ emulator, client } = await startImportedSolutionEmulator());
   });
   afterAll(() => emulator.close());
 
