@@ -26,9 +26,12 @@ describe("latency model in the stand-ins", () => {
         busyMs: 5 + rows,
         refused: 0,
         byKey: { "GET systemusers": { requests: 1, busyMs: 5 + rows } },
+        // One request is a chain of one: its own charge.
+        chains: { "GET systemusers": 5 + rows },
       });
       emu.resetStats();
       expect(emu.latencyLedger()!.requests).toBe(0);
+      expect(emu.latencyLedger()!.chains).toEqual({});
 
       const off = await apiFor(plain).call("GET", "WhoAmI");
       expect(off.headers.get("x-ms-dop-hint")).toBeNull();
