@@ -266,7 +266,7 @@ describe("connector lifecycle in Admin Hub (1366×768)", () => {
     await part.getByText(`${n(accounts.length)} provider accounts`, { exact: true }).waitFor();
     await part.getByText("the connector StreamOne Ion", { exact: true }).waitFor();
     await part.getByText("Work 365 accounts and their Work 365 subscriptions are not changed.", { exact: false }).waitFor();
-    await part.getByText("Warning: 1 of these provider subscriptions have an order still “Sent to Ion”.", { exact: false }).waitFor();
+    await part.getByText("Warning: provider subscriptions with an order still “Sent to Ion”: 1.", { exact: false }).waitFor();
     await part.getByText("Nothing is changed in Ion.", { exact: false }).waitFor();
     const confirm = dialog.getByRole("button", { name: "Delete connector and its provider records", exact: true });
     const typeName = dialog.getByRole("textbox", { name: "Type the connector’s name, StreamOne Ion, to confirm" });
