@@ -80,6 +80,56 @@ const stamp = (admin: DataverseClient, runId: string) =>
   admin.update("w365_syncruns", runId, { w365_cancelrequestedon: new Date().toISOString() });
 
 /**
+ * A first sync, every customer mapped, then a second sync split into one page per item during which `act` runs once
+ * (as the admin, from another process) while an item is past its second subscriptions page; `check` then judges the
+ * run. `afterItem` may fail a delivery after its work (see recordingEngine).
+ */
+async function actMidRun(
+  act: (admin: DataverseClient, runId: string, connectionId: string) => Promise<unknown>,
+  check: (world: FunctionsWorld, run: { connectionId: string; runId: string; log: Delivered[] }) => Promise<void>,
+  afterItem?: (item: SyncWorkItem, d: Delivered, target: string | undefined) => void,
+): Promise<void> {
+  const log: Delivered[] = [];
+  let target: string | undefined;
+  let connectionId = "";
+  let acted = false;
+  const world = await startFunctionsWorld({
+    ...WORLD,
+    host: {
+      settings: { SYNC_ITEM_MAX_PAGES: "1" },
+      runtime: {
+        sync: {
+          ion: SMALL_PAGES,
+          hooks: {
+            afterPage: async ({ phase, page }) => {
+              if (target && !acted && phase === "subscriptions" && page >= 2) {
+                acted = true;
+                await act(admin, target, connectionId);
+              }
+            },
+          },
+        },
+        engine: recordingEngine(log, afterItem && ((item, d) => afterItem(item, d, target))),
+      },
+    },
+  });
+  // The admin acts from another process; the hooks above run only once the world is up.
+  const admin = world.admin;
+  try {
+    connectionId = await createConnection(world);
+    await world.idle();
+    expect((await runRow(world, await queueSync(world, connectionId))).w365_status).toBe("succeeded");
+    await mapAll(world);
+    const runId = await queueSync(world, connectionId, (id) => (target = id));
+    target = undefined;
+    expect(acted).toBe(true);
+    await check(world, { connectionId, runId, log });
+  } finally {
+    await world.close();
+  }
+}
+
+/**
  * One sync split into items, with the admin's cancel stamp put in (once) just before the Dataverse request that
  * `lands` picks out of the run's; `check` then judges the run.
  */
@@ -135,80 +185,49 @@ describe("canceling a sync split into work items", () => {
   }, 240_000);
 
   it("ends canceled with its counts; a redelivered item finds it finished; the next sync ends with the uninterrupted rows", async () => {
-    const log: Delivered[] = [];
-    let target: string | undefined;
-    let stamped = false;
-    const world = await startFunctionsWorld({
-      ...WORLD,
-      host: {
-        settings: { SYNC_ITEM_MAX_PAGES: "1" },
-        runtime: {
-          sync: {
-            ion: SMALL_PAGES,
-            hooks: {
-              // The admin's Cancel (another process, over the Web API) while an item of the run is mid-page.
-              afterPage: async ({ phase, page }) => {
-                if (target && !stamped && phase === "subscriptions" && page >= 2) {
-                  stamped = true;
-                  await stamp(admin, target);
-                }
-              },
-            },
-          },
-          engine: recordingEngine(log, (item, d) => {
-            // The canceling item's instance dies before its message is completed: the queue delivers it again.
-            if (item.runId === target && d.status === "canceled" && d.dequeueCount === 1)
-              throw new ConnectorError("DATAVERSE_UNAVAILABLE", "The instance stopped.", { retryable: true });
-          }),
-        },
+    await actMidRun(
+      // The admin's Cancel (another process, over the Web API) while an item of the run is mid-page.
+      (admin, runId) => stamp(admin, runId),
+      async (world, { connectionId, runId, log }) => {
+        const run = await runRow(world, runId);
+        expect(run).toMatchObject({ w365_status: "canceled", w365_progress: "canceled" });
+        expect(String(run.w365_message)).toMatch(/Canceled by an admin/);
+        expect(run.w365_finishedon).toBeTruthy();
+        const ofRun = log.filter((d) => d.runId === runId);
+        const canceledAt = ofRun.findIndex((d) => d.status === "canceled");
+        // The final write carries the counts of the whole run so far (restored from the checkpoint by each item).
+        expect(run).toMatchObject({
+          w365_created: ofRun[canceledAt]!.created,
+          w365_updated: ofRun[canceledAt]!.updated,
+          w365_unchanged: ofRun[canceledAt]!.unchanged,
+        });
+        const written = (await rows(world.dv, "w365_providersubscriptions")).length;
+        expect(written).toBeGreaterThan(0);
+        expect(written).toBeLessThan(CUSTOMERS * SUBS_PER_CUSTOMER);
+        expect(run.w365_created).toBeGreaterThan(0);
+        expect(Number(run.w365_created)).toBeLessThanOrEqual(written);
+
+        expect(canceledAt).toBeGreaterThan(1); // the run was split: items ran before the cancel
+        const after = ofRun.slice(canceledAt + 1);
+        // The canceling item's message came back (same id, next dequeue count) and found the run finished.
+        expect(after).toContainEqual(
+          expect.objectContaining({ messageId: ofRun[canceledAt]!.messageId, dequeueCount: 2, outcome: "skipped" }),
+        );
+        for (const d of after) expect(d).toMatchObject({ outcome: "skipped", reason: expect.stringMatching(/already canceled/) });
+        expect(ofRun.filter((d) => d.outcome === "ran" && d.step > ofRun[canceledAt]!.step)).toHaveLength(0);
+        expect((await runRow(world, runId)).w365_status).toBe("canceled");
+
+        const next = await queueSync(world, connectionId);
+        expect((await runRow(world, next)).w365_status).toBe("succeeded");
+        expect(log.filter((d) => d.runId === next && d.outcome === "ran").length).toBeGreaterThan(1);
+        expect(await snapshot(world)).toStrictEqual(baseline);
       },
-    });
-    // The admin acts from another process; the hooks above run only once the world is up.
-    const admin = world.admin;
-    try {
-      const connectionId = await createConnection(world);
-      await world.idle();
-      expect((await runRow(world, await queueSync(world, connectionId))).w365_status).toBe("succeeded");
-      await mapAll(world);
-      const runId = await queueSync(world, connectionId, (id) => (target = id));
-      target = undefined;
-      expect(stamped).toBe(true);
-
-      const run = await runRow(world, runId);
-      expect(run).toMatchObject({ w365_status: "canceled", w365_progress: "canceled" });
-      expect(String(run.w365_message)).toMatch(/Canceled by an admin/);
-      expect(run.w365_finishedon).toBeTruthy();
-      const ofRun = log.filter((d) => d.runId === runId);
-      const canceledAt = ofRun.findIndex((d) => d.status === "canceled");
-      // The final write carries the counts of the whole run so far (restored from the checkpoint by each item).
-      expect(run).toMatchObject({
-        w365_created: ofRun[canceledAt]!.created,
-        w365_updated: ofRun[canceledAt]!.updated,
-        w365_unchanged: ofRun[canceledAt]!.unchanged,
-      });
-      const written = (await rows(world.dv, "w365_providersubscriptions")).length;
-      expect(written).toBeGreaterThan(0);
-      expect(written).toBeLessThan(CUSTOMERS * SUBS_PER_CUSTOMER);
-      expect(run.w365_created).toBeGreaterThan(0);
-      expect(Number(run.w365_created)).toBeLessThanOrEqual(written);
-
-      expect(canceledAt).toBeGreaterThan(1); // the run was split: items ran before the cancel
-      const after = ofRun.slice(canceledAt + 1);
-      // The canceling item's message came back (same id, next dequeue count) and found the run finished.
-      expect(after).toContainEqual(
-        expect.objectContaining({ messageId: ofRun[canceledAt]!.messageId, dequeueCount: 2, outcome: "skipped" }),
-      );
-      for (const d of after) expect(d).toMatchObject({ outcome: "skipped", reason: expect.stringMatching(/already canceled/) });
-      expect(ofRun.filter((d) => d.outcome === "ran" && d.step > ofRun[canceledAt]!.step)).toHaveLength(0);
-      expect((await runRow(world, runId)).w365_status).toBe("canceled");
-
-      const next = await queueSync(world, connectionId);
-      expect((await runRow(world, next)).w365_status).toBe("succeeded");
-      expect(log.filter((d) => d.runId === next && d.outcome === "ran").length).toBeGreaterThan(1);
-      expect(await snapshot(world)).toStrictEqual(baseline);
-    } finally {
-      await world.close();
-    }
+      (item, d, target) => {
+        // The canceling item's instance dies before its message is completed: the queue delivers it again.
+        if (item.runId === target && d.status === "canceled" && d.dequeueCount === 1)
+          throw new ConnectorError("DATAVERSE_UNAVAILABLE", "The instance stopped.", { retryable: true });
+      },
+    );
   }, 300_000);
 
   it("keeps its claim when the cancel stamp lands between the item's read of the run row and its hand-off write", async () => {
@@ -250,52 +269,20 @@ describe("canceling a sync split into work items", () => {
   }, 240_000);
 
   it("stops at the next item when the connector is deactivated while its run is split across items", async () => {
-    const log: Delivered[] = [];
-    let target: string | undefined;
-    let connectionId = "";
-    let deactivated = false;
-    const world = await startFunctionsWorld({
-      ...WORLD,
-      host: {
-        settings: { SYNC_ITEM_MAX_PAGES: "1" },
-        runtime: {
-          sync: {
-            ion: SMALL_PAGES,
-            hooks: {
-              afterPage: async ({ phase, page }) => {
-                if (target && !deactivated && phase === "subscriptions" && page >= 2) {
-                  deactivated = true;
-                  await admin.update("w365_providerconnections", connectionId, { statecode: 1, statuscode: 2 });
-                }
-              },
-            },
-          },
-          engine: recordingEngine(log),
-        },
+    await actMidRun(
+      (admin, _runId, connectionId) => admin.update("w365_providerconnections", connectionId, { statecode: 1, statuscode: 2 }),
+      async (world, { runId, log }) => {
+        const run = await runRow(world, runId);
+        expect(run.w365_status).toBe("canceled");
+        expect(String(run.w365_message)).toMatch(/is deactivated\. Activate it to sync again/);
+        const ran = log.filter((d) => d.runId === runId && d.outcome === "ran");
+        // The item that saw the connector inactive was the run's last, right after the one during which it was deactivated.
+        expect(ran.length).toBeGreaterThan(2);
+        expect(ran.at(-1)).toMatchObject({ status: "canceled" });
+        expect(ran.slice(0, -1).every((d) => d.status === "running")).toBe(true);
+        expect(log.filter((d) => d.runId === runId && d.step > ran.at(-1)!.step)).toHaveLength(0);
+        expect((await rows(world.dv, "w365_providersubscriptions")).length).toBeLessThan(CUSTOMERS * SUBS_PER_CUSTOMER);
       },
-    });
-    // The admin acts from another process; the hooks above run only once the world is up.
-    const admin = world.admin;
-    try {
-      connectionId = await createConnection(world);
-      await world.idle();
-      expect((await runRow(world, await queueSync(world, connectionId))).w365_status).toBe("succeeded");
-      await mapAll(world);
-      const runId = await queueSync(world, connectionId, (id) => (target = id));
-      target = undefined;
-      expect(deactivated).toBe(true);
-      const run = await runRow(world, runId);
-      expect(run.w365_status).toBe("canceled");
-      expect(String(run.w365_message)).toMatch(/is deactivated\. Activate it to sync again/);
-      const ran = log.filter((d) => d.runId === runId && d.outcome === "ran");
-      // The item that saw the connector inactive was the run's last, right after the one during which it was deactivated.
-      expect(ran.length).toBeGreaterThan(2);
-      expect(ran.at(-1)).toMatchObject({ status: "canceled" });
-      expect(ran.slice(0, -1).every((d) => d.status === "running")).toBe(true);
-      expect(log.filter((d) => d.runId === runId && d.step > ran.at(-1)!.step)).toHaveLength(0);
-      expect((await rows(world.dv, "w365_providersubscriptions")).length).toBeLessThan(CUSTOMERS * SUBS_PER_CUSTOMER);
-    } finally {
-      await world.close();
-    }
+    );
   }, 300_000);
 });
