@@ -437,6 +437,18 @@ export async function runSubscriptionsPhase(
   const loads = new Set<Promise<void>>();
   let loadError: unknown;
 
+  /** A subscription whose comparison threw: reported failed, and its customer's rows left unconfirmed (no digest claimed). */
+  const failSubscription = (s: IonSubscription, report: PageReport, error: unknown) => {
+    unconfirmed.add(String(s.customerId));
+    report.add({
+      entity: "providersubscription",
+      key: s.id,
+      name: s.name,
+      action: "failed",
+      error: { code: errorCode(error), message: ensureError(error).message },
+    });
+  };
+
   /** One Ion subscription of a decided customer (from page `onPage`): compare with the stored row, queue the write if it changed. */
   const processSubscription = (s: IonSubscription, link: LinkDecision | undefined, onPage: number) => {
     const report = pageCheckpoints.reportFor(onPage);
@@ -468,14 +480,7 @@ export async function runSubscriptionsPhase(
       }
       compare(s, link, report, quiet);
     } catch (error) {
-      unconfirmed.add(customerId);
-      report.add({
-        entity: "providersubscription",
-        key: s.id,
-        name: s.name,
-        action: "failed",
-        error: { code: errorCode(error), message: ensureError(error).message },
-      });
+      failSubscription(s, report, error);
     }
   };
 
@@ -539,14 +544,7 @@ export async function runSubscriptionsPhase(
     try {
       compare(s, link, report);
     } catch (error) {
-      unconfirmed.add(String(s.customerId));
-      report.add({
-        entity: "providersubscription",
-        key: s.id,
-        name: s.name,
-        action: "failed",
-        error: { code: errorCode(error), message: ensureError(error).message },
-      });
+      failSubscription(s, report, error);
     }
   };
 

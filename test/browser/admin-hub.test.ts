@@ -8,11 +8,9 @@ import type { Browser, Page } from "playwright-core";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
-import { accessibilityProblems, launchChromium, screenshotter, watchErrors } from "./browser";
+import { accessibilityProblems, closeAll, dataverseApi, launchChromium, openPage, screenshotter } from "./browser";
 
 jest.setTimeout(240_000);
-
-type Row = Record<string, unknown>;
 
 let sandbox: Sandbox;
 let harness: AdminHarness;
@@ -21,23 +19,7 @@ let page: Page;
 let pageErrors: string[];
 const shot = screenshotter("admin-hub");
 
-async function dataverse(method: string, pathAndQuery: string, body?: unknown): Promise<Row> {
-  const response = await fetch(`${sandbox.dataverseUrl}/api/data/v9.2/${pathAndQuery}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${sandbox.dataverseToken}`,
-      Accept: "application/json",
-      "Content-Type": "application/json",
-      Prefer: "return=representation",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${pathAndQuery}: HTTP ${response.status} ${text}`);
-  return text ? (JSON.parse(text) as Row) : {};
-}
-
-const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("GET", pathAndQuery)).value as Row[];
+const { dataverse, query } = dataverseApi(() => sandbox);
 
 async function fillConnector(values: {
   name: string;
@@ -75,17 +57,10 @@ beforeAll(async () => {
     ionBaseUrl: sandbox.ionUrl,
     pollIntervalSeconds: 1,
   });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  pageErrors = watchErrors(page);
+  ({ page, pageErrors } = await openPage(browser, { width: 1366, height: 768 }, 30_000));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await harness?.close();
-  await sandbox?.close();
-});
+afterAll(() => closeAll(browser, harness, sandbox));
 
 describe("Admin Hub beyond the first steps (1366×768)", () => {
   let connectorId = "";

@@ -5,7 +5,7 @@ import type { Browser, Page } from "playwright-core";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
-import { launchChromium, screenshotter, watchErrors } from "./browser";
+import { closeAll, launchChromium, openPage, screenshotter } from "./browser";
 
 jest.setTimeout(180_000);
 
@@ -42,17 +42,10 @@ beforeAll(async () => {
   sandbox = await startSandbox({ customers: 20, subscriptionsPerCustomer: 1, seed: 7 });
   // The guide's form has no Ion host field: the page's ionBaseUrl input points new connectors at the simulator.
   harness = await startAdminHarness({ dataverseUrl: sandbox.dataverseUrl, token: sandbox.adminToken, ionBaseUrl: sandbox.ionUrl });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  pageErrors = watchErrors(page);
+  ({ page, pageErrors } = await openPage(browser, { width: 1400, height: 900 }, 20_000));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await harness?.close();
-  await sandbox?.close();
-});
+afterAll(() => closeAll(browser, harness, sandbox));
 
 describe("Admin Hub → Integrations (sandbox)", () => {
   let connectorId = "";

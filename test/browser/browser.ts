@@ -82,3 +82,54 @@ export async function accessibilityProblems(page: Page): Promise<string[]> {
   });
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.impact} ${v.id} at ${v.target}`);
 }
+
+type Row = Record<string, unknown>;
+
+/**
+ * The Dataverse Web API of the sandbox, called as the suite's admin (setup and checks beside the page). `target` is
+ * read at each call: the sandbox starts in beforeAll. `prefer` is the Prefer header (annotations when a suite reads
+ * formatted values).
+ */
+export function dataverseApi(
+  target: () => { dataverseUrl: string; dataverseToken: string },
+  prefer = "return=representation",
+): {
+  dataverse: (method: string, pathAndQuery: string, body?: unknown) => Promise<Row>;
+  query: (pathAndQuery: string) => Promise<Row[]>;
+} {
+  async function dataverse(method: string, pathAndQuery: string, body?: unknown): Promise<Row> {
+    const { dataverseUrl, dataverseToken } = target();
+    const response = await fetch(`${dataverseUrl}/api/data/v9.2/${pathAndQuery}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${dataverseToken}`,
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        Prefer: prefer,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${pathAndQuery}: HTTP ${response.status} ${text}`);
+    return text ? (JSON.parse(text) as Row) : {};
+  }
+  const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("GET", pathAndQuery)).value as Row[];
+  return { dataverse, query };
+}
+
+/** A page in a fresh context of `browser`, with its errors collected. */
+export async function openPage(
+  browser: Browser,
+  viewport: { width: number; height: number },
+  timeout: number,
+): Promise<{ page: Page; pageErrors: string[] }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  return { page, pageErrors: watchErrors(page) };
+}
+
+/** Closes what a suite started, in order (the browser before the servers it talks to); a part never started is skipped. */
+export async function closeAll(...parts: Array<{ close(): Promise<unknown> } | undefined>): Promise<void> {
+  for (const part of parts) await part?.close();
+}

@@ -10,7 +10,7 @@ import type { Browser, Page } from "playwright-core";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
-import { accessibilityProblems, launchChromium, screenshotter, watchErrors } from "./browser";
+import { accessibilityProblems, closeAll, dataverseApi, launchChromium, openPage, screenshotter, watchErrors } from "./browser";
 
 jest.setTimeout(300_000);
 
@@ -29,23 +29,7 @@ let mainId = "";
 let spareId = "";
 const shot = screenshotter("connector-lifecycle");
 
-async function dataverse(method: string, pathAndQuery: string, body?: unknown): Promise<Row> {
-  const response = await fetch(`${sandbox.dataverseUrl}/api/data/v9.2/${pathAndQuery}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${sandbox.dataverseToken}`,
-      Accept: "application/json",
-      "Content-Type": "application/json",
-      Prefer: "return=representation",
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${pathAndQuery}: HTTP ${response.status} ${text}`);
-  return text ? (JSON.parse(text) as Row) : {};
-}
-
-const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("GET", pathAndQuery)).value as Row[];
+const { dataverse, query } = dataverseApi(() => sandbox);
 
 async function gear(name: string, item: string, p: Page = page): Promise<void> {
   await p.getByRole("button", { name: `Actions for ${name}` }).click();
@@ -106,17 +90,10 @@ beforeAll(async () => {
     w365_finishedon: new Date().toISOString(),
     w365_message: "StreamOne Ion could not be reached.",
   });
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  pageErrors = watchErrors(page);
+  ({ page, pageErrors } = await openPage(browser, { width: 1366, height: 768 }, 30_000));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await harness?.close();
-  await sandbox?.close();
-});
+afterAll(() => closeAll(browser, harness, sandbox));
 
 describe("connector lifecycle in Admin Hub (1366×768)", () => {
   it("deactivates from the row after saying what stops and what stays, and activates again", async () => {

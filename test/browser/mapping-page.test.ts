@@ -12,7 +12,7 @@ import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
 import { w365_provideraccount_w365_mappingstatus as MappingStatus } from "../../src/schema";
 import { AUTO_MAP_THRESHOLD } from "../../src/sync/matching/thresholds";
-import { accessibilityProblems, launchChromium, screenshotter, watchErrors } from "./browser";
+import { accessibilityProblems, closeAll, dataverseApi, launchChromium, openPage, screenshotter } from "./browser";
 
 jest.setTimeout(300_000);
 
@@ -32,23 +32,7 @@ const FILLERS = 120;
 const accounts: Record<string, string> = {};
 const providers: Record<string, string> = {};
 
-async function dataverse(method: string, pathAndQuery: string, body?: unknown): Promise<Row> {
-  const response = await fetch(`${sandbox.dataverseUrl}/api/data/v9.2/${pathAndQuery}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${sandbox.dataverseToken}`,
-      Accept: "application/json",
-      "Content-Type": "application/json",
-      Prefer: 'return=representation,odata.include-annotations="*"',
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${pathAndQuery}: HTTP ${response.status} ${text}`);
-  return text ? (JSON.parse(text) as Row) : {};
-}
-
-const query = async (pathAndQuery: string): Promise<Row[]> => (await dataverse("GET", pathAndQuery)).value as Row[];
+const { query } = dataverseApi(() => sandbox, 'return=representation,odata.include-annotations="*"');
 
 async function providerRow(name: string): Promise<Row> {
   const [row] = await query(
@@ -124,17 +108,10 @@ beforeAll(async () => {
     })),
   );
   expect(fillers.filter((r) => !r.ok)).toHaveLength(0);
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  pageErrors = watchErrors(page);
+  ({ page, pageErrors } = await openPage(browser, { width: 1366, height: 900 }, 30_000));
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await harness?.close();
-  await sandbox?.close();
-});
+afterAll(() => closeAll(browser, harness, sandbox));
 
 describe("Provider account mapping page (React + Fluent UI, in Chromium against the sandbox)", () => {
   it("lists the connector's customers with filters, search, paging and column sort", async () => {

@@ -8,11 +8,7 @@
  * connector back to Connected. Figures go to multi-actor-tokens.json (test/reliability/multi-actor/tokens.md).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-
-import { buildSync } from "esbuild";
 
 import { DataverseClient, DataverseServerError } from "../../src/dataverse";
 import { IonTransport } from "../../src/ion";
@@ -20,6 +16,7 @@ import { silentLogger } from "../../src/shared/logger";
 import { ConnectionStatus, runKeepAlive, runSync, type SyncDeps } from "../../src/sync";
 import { loadConnection, makeContext } from "../../src/sync/context";
 import { connectorKey, DataverseTokenStore, leaseHolderOf, RotationJournal, TokenLeaseTooShortError, TokenManager } from "../../src/tokens";
+import { bundleChildScript } from "../support/childScript";
 import { startWorld, type World } from "../support/world";
 import { recordFigures } from "./support/figures";
 import { type ActorResult, runTokenActor } from "./support/tokenActors";
@@ -114,18 +111,7 @@ describe("engine instances in one process, host clocks up to ±5 min apart, slow
 describe("OS processes and in-process instances together", () => {
   let childScript: string;
   beforeAll(() => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), "token-child-"));
-    childScript = path.join(dir, "token-child.js");
-    buildSync({
-      entryPoints: [path.join(__dirname, "support", "token-child.ts")],
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "cjs",
-      packages: "external",
-      outfile: childScript,
-      logLevel: "error",
-    });
+    childScript = bundleChildScript(path.join(__dirname, "support", "token-child.ts"));
   });
 
   function child(w: World, o: { clockOffsetMs: number; seed: number; rotations: number }): Promise<ActorResult> {

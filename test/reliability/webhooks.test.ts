@@ -7,7 +7,7 @@
 import fc from "fast-check";
 
 import { entityReference, remoteContext, subscriptionUpdateContext, verifyContext } from "../support/pluginFixtures";
-import { all as rows, createConnection, type FunctionsWorld, startFunctionsWorld } from "../support/world";
+import { all as rows, createConnection, type FunctionsWorld, startFunctionsWorld, syncFirstCustomer } from "../support/world";
 import { recordArtifact, recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
 
@@ -143,16 +143,7 @@ describe("webhook endpoint against hostile deliveries", () => {
   });
 
   it("a replayed admin change places one Ion order", async () => {
-    await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
-    await world.idle();
-    const [account] = await rows<Row>(world.dv, "w365_provideraccounts");
-    await world.admin.executeAction(
-      "w365_MapProviderAccount",
-      { CreateNew: true },
-      { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) },
-    );
-    await world.admin.executeAction("w365_SyncSubscriptions", {}, { entitySet: "w365_providerconnections", id: connectionId });
-    await world.idle();
+    await syncFirstCustomer(world, connectionId);
     const [sub] = await rows<Row>(world.dv, "w365_providersubscriptions", "w365_status eq 'active'");
     expect(sub).toBeDefined();
     const subId = String(sub?.w365_providersubscriptionid);

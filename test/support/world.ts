@@ -382,6 +382,20 @@ export function createConnection(world: FunctionsWorld): Promise<string> {
   return world.admin.create("w365_providerconnections", connectionRow(world.ion));
 }
 
+/** Through the admin's actions: the connector's customers synced, the first mapped to a new account, its subscriptions synced. */
+export async function syncFirstCustomer(world: FunctionsWorld, connectionId: string): Promise<void> {
+  await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
+  await world.idle();
+  const [account] = await all(world.dv, "w365_provideraccounts");
+  await world.admin.executeAction(
+    "w365_MapProviderAccount",
+    { CreateNew: true },
+    { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) },
+  );
+  await world.admin.executeAction("w365_SyncSubscriptions", {}, { entitySet: "w365_providerconnections", id: connectionId });
+  await world.idle();
+}
+
 export interface WebhookLoadSetup {
   world: FunctionsWorld;
   /** Distinct admin changes on the one subscription, by index; the same index gives the same delivery (a replay). */
@@ -400,16 +414,7 @@ export async function startWebhookLoadWorld(): Promise<WebhookLoadSetup> {
   try {
     const connectionId = await createConnection(world);
     await world.idle();
-    await world.admin.executeAction("w365_SyncProviderAccounts", {}, { entitySet: "w365_providerconnections", id: connectionId });
-    await world.idle();
-    const [account] = await all(world.dv, "w365_provideraccounts");
-    await world.admin.executeAction(
-      "w365_MapProviderAccount",
-      { CreateNew: true },
-      { entitySet: "w365_provideraccounts", id: String(account?.w365_provideraccountid) },
-    );
-    await world.admin.executeAction("w365_SyncSubscriptions", {}, { entitySet: "w365_providerconnections", id: connectionId });
-    await world.idle();
+    await syncFirstCustomer(world, connectionId);
     const [sub] = await all(world.dv, "w365_providersubscriptions");
     const subscriptionId = String(sub?.w365_providersubscriptionid);
     const organizationId = (await world.dv.whoAmI()).OrganizationId;

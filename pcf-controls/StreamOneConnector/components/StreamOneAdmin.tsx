@@ -323,6 +323,18 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
     if (await setActive(lifecycle.connector, false, lifecycle.from)) setLifecycle(undefined);
   };
 
+  /** The connector is gone: its dialog and live activity with it, and the list says so. */
+  const deleted = async (connector: ConnectorView): Promise<void> => {
+    setLifecycle(undefined);
+    setActivities((prev) => {
+      const next = { ...prev };
+      delete next[connector.id];
+      return next;
+    });
+    await reload();
+    backToList(t("Deleted_Notice", connector.name));
+  };
+
   const confirmDelete = async (): Promise<void> => {
     if (lifecycle?.kind !== "delete") return;
     const { connector } = lifecycle;
@@ -335,14 +347,7 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       void countForDelete(connector);
       return;
     }
-    setLifecycle(undefined);
-    setActivities((prev) => {
-      const next = { ...prev };
-      delete next[connector.id];
-      return next;
-    });
-    await reload();
-    backToList(t("Deleted_Notice", connector.name));
+    await deleted(connector);
   };
 
   const progressLine = (p: DeleteProgress): string => {
@@ -376,14 +381,7 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       void reload();
       return;
     }
-    setLifecycle(undefined);
-    setActivities((prev) => {
-      const next = { ...prev };
-      delete next[connector.id];
-      return next;
-    });
-    await reload();
-    backToList(t("Deleted_Notice", connector.name));
+    await deleted(connector);
   };
 
   const cancelRun = async (activity: Activity): Promise<void> => {

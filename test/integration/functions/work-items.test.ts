@@ -11,82 +11,16 @@
  * - An item that fails maxDequeueCount times goes to the poison queue, and its run shows it failed.
  */
 import { ConnectorError } from "../../../src/shared/errors";
+import { seededRandom } from "../../../src/shared/random";
 import { bindEngine } from "../../../src/sync/engine";
 import { startAzuriteQueue } from "../../support/azurite";
 import { all as rows, createConnection, type FunctionsWorld, startFunctionsWorld } from "../../support/world";
+import { mapAll, queueSync, type Row, snapshot } from "./workItemRuns";
 
 const CUSTOMERS = 40;
 const SUBS_PER_CUSTOMER = 3;
 /** Small Ion pages so a sync has many pages, and one page per work item: many items. */
 const SMALL_PAGES = { customerPageSize: 5, subscriptionPageLimit: 10 };
-
-/** Seeded (mulberry32): the faults are random but the same on every run of the test. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const SUBSCRIPTION_COLUMNS = [
-  "w365_ionsubscriptionid",
-  "w365_ioncustomerid",
-  "w365_name",
-  "w365_productname",
-  "w365_skuname",
-  "w365_quantity",
-  "w365_status",
-  "w365_price",
-  "w365_cost",
-  "w365_currency",
-  "w365_billingcycle",
-  "w365_billingterm",
-  "w365_startdate",
-  "w365_enddate",
-  "w365_renewaldate",
-  "w365_autorenew",
-  "w365_vendorsubscriptionid",
-  "w365_lastsyncedquantity",
-  "w365_lastsyncedstatus",
-  "w365_syncstate",
-  "w365_missingsince",
-];
-
-interface Row {
-  [k: string]: unknown;
-}
-
-/** What a sync leaves in Dataverse, without ids and timestamps: comparable across two environments. */
-async function snapshot(world: FunctionsWorld) {
-  const accounts = await rows<Row>(world.dv, "w365_provideraccounts");
-  const byId = new Map(accounts.map((a) => [String(a.w365_provideraccountid), String(a.w365_ioncustomerid)]));
-  const subs = await rows<Row>(world.dv, "w365_providersubscriptions");
-  const pick = (r: Row, cols: string[]): Row => Object.fromEntries(cols.map((c) => [c, r[c] ?? null]));
-  return {
-    accounts: accounts
-      .map((a) => pick(a, ["w365_ioncustomerid", "w365_name", "w365_mappingstatus", "w365_contenthash"]))
-      .sort((x, y) => String(x.w365_ioncustomerid).localeCompare(String(y.w365_ioncustomerid))),
-    subscriptions: subs
-      .map((s): Row => ({
-        // The content hash covers the row's lookups, whose ids differ between two environments: the columns themselves are compared.
-        ...pick(s, SUBSCRIPTION_COLUMNS),
-        customer: byId.get(String(s._w365_provideraccount_value)) ?? null,
-      }))
-      .sort((x, y) => String(x.w365_ionsubscriptionid).localeCompare(String(y.w365_ionsubscriptionid))),
-  };
-}
-
-/** Queues a sync "all" as the scheduled timer does (a queued run row, then its first work item). */
-async function queueSync(world: FunctionsWorld, connectionId: string): Promise<string> {
-  const { runId } = await world.host.runtime.engine.startQueuedRun({ connectionId, kind: "all", trigger: "schedule" });
-  await world.host.queue.enqueue({ type: "sync", runId, connectionId, kind: "all", trigger: "schedule" });
-  await world.idle();
-  return runId;
-}
 
 async function runStatus(world: FunctionsWorld, runId: string): Promise<Row> {
   return world.dv.retrieve<Row>("w365_syncruns", runId, { select: ["w365_status", "w365_message", "w365_checkpoint"] });
@@ -97,14 +31,7 @@ async function syncScript(world: FunctionsWorld): Promise<string[]> {
   const connectionId = await createConnection(world);
   await world.idle();
   const first = await queueSync(world, connectionId);
-  for (const a of await rows<Row>(world.dv, "w365_provideraccounts")) {
-    await world.admin.executeAction(
-      "w365_MapProviderAccount",
-      { CreateNew: true },
-      { entitySet: "w365_provideraccounts", id: String(a.w365_provideraccountid) },
-    );
-  }
-  await world.idle();
+  await mapAll(world);
   const second = await queueSync(world, connectionId);
   return [first, second];
 }
@@ -154,7 +81,7 @@ describe("a sync split into work items through the local functions host", () => 
   }, 240_000);
 
   it("ends with the same rows as an uninterrupted run when items are killed and delivered twice at random", async () => {
-    const random = rng(20261206);
+    const random = seededRandom(20261206);
     const world = await startFunctionsWorld({
       customers: CUSTOMERS,
       subscriptionsPerCustomer: SUBS_PER_CUSTOMER,

@@ -54,6 +54,30 @@ async function snapshot(w: World): Promise<{ accounts: Record<string, unknown>; 
 const SMALL_PAGES = { customerPageSize: 7, subscriptionPageLimit: 5 };
 const SMALL_BATCHES = { batchSize: 10 };
 
+/** Two worlds of the same data set read in small pages and written in small batches: one to interrupt, one reference. */
+async function smallPagedTwins(seed: number): Promise<[World, World]> {
+  const twins = await Promise.all([0, 1].map(() => startWorld({ seed, customers: 30, subscriptionsPerCustomer: 2 })));
+  for (const x of twins) {
+    x.deps.ion = { ...SMALL_PAGES };
+    x.deps.writes = { ...SMALL_BATCHES };
+  }
+  return twins as [World, World];
+}
+
+/** A sync "all" that throws `message` once the accounts phase has checkpointed `page` pages. */
+async function runStoppedAtAccountsPage(w: World, page: number, message: string) {
+  w.deps.hooks = {
+    afterPage: async (at) => {
+      if (at.phase === "accounts" && at.page === page) throw new Error(message);
+    },
+  };
+  try {
+    return await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
+  } finally {
+    w.deps.hooks = undefined;
+  }
+}
+
 describe("accounts and subscriptions phases running side by side", () => {
   let concurrent: World;
   let sequential: World;
@@ -147,20 +171,9 @@ describe("accounts and subscriptions phases running side by side", () => {
   });
 
   it("a failing accounts phase fails the run without hanging; the next run finishes the work", async () => {
-    const w = await startWorld({ seed: 12, customers: 30, subscriptionsPerCustomer: 2 });
-    const reference = await startWorld({ seed: 12, customers: 30, subscriptionsPerCustomer: 2 });
+    const [w, reference] = await smallPagedTwins(12);
     try {
-      for (const x of [w, reference]) {
-        x.deps.ion = { ...SMALL_PAGES };
-        x.deps.writes = { ...SMALL_BATCHES };
-      }
-      w.deps.hooks = {
-        afterPage: async ({ phase, page }) => {
-          if (phase === "accounts" && page === 2) throw new Error("accounts phase stopped by the test");
-        },
-      };
-      const failed = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
-      w.deps.hooks = undefined;
+      const failed = await runStoppedAtAccountsPage(w, 2, "accounts phase stopped by the test");
       expect(failed.status).toBe("failed");
       expect(failed.message).toContain("accounts phase stopped by the test");
       // Nothing was linked to a customer the failed phase had not decided: every stored subscription points at a stored provider account.
@@ -183,21 +196,10 @@ describe("accounts and subscriptions phases running side by side", () => {
 
 describe("a run of both phases side by side, interrupted and resumed", () => {
   it("counts each record once: what its checkpoint counted is not redone, what it redoes was not counted", async () => {
-    const w = await startWorld({ seed: 13, customers: 30, subscriptionsPerCustomer: 2 });
-    const reference = await startWorld({ seed: 13, customers: 30, subscriptionsPerCustomer: 2 });
+    const [w, reference] = await smallPagedTwins(13);
     try {
-      for (const x of [w, reference]) {
-        x.deps.ion = { ...SMALL_PAGES };
-        x.deps.writes = { ...SMALL_BATCHES };
-      }
       // Crashes once the accounts phase checkpointed three pages, while subscriptions are being written beside it.
-      w.deps.hooks = {
-        afterPage: async ({ phase, page }) => {
-          if (phase === "accounts" && page === 3) throw new Error("crash");
-        },
-      };
-      const crashed = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli" });
-      w.deps.hooks = undefined;
+      const crashed = await runStoppedAtAccountsPage(w, 3, "crash");
       expect(crashed.status).toBe("failed");
       const resumed = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "cli", runId: crashed.runId });
       expect(resumed.status).toBe("succeeded");

@@ -10,34 +10,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-import { buildSync } from "esbuild";
-
 import { runSync } from "../../../src/sync";
 import { DEFAULT_STALE_RUN_MS } from "../../../src/sync/checkpoint";
+import { bundleChildScript } from "../../support/childScript";
 import { type Dump, dumpState, duplicates } from "./dump";
 import type { ProxiedRequest, ProxyCounter } from "./proxy";
 import { applyStoryChanges, duplicateOrders } from "./scenario";
 import { type RelWorld, startRelWorld } from "./world";
 
 const ROOT = path.resolve(__dirname, "../../..");
-let childScript: string | undefined;
-
-/** Bundles the child once per test file (packages stay external and resolve from the repo). */
+/** Bundled once per test file (packages stay external and resolve from the repo). */
 export function crashChildScript(): string {
-  if (childScript) return childScript;
-  const dir = mkdtempSync(path.join(os.tmpdir(), "rel-crash-"));
-  childScript = path.join(dir, "crash-child.js");
-  buildSync({
-    entryPoints: [path.join(__dirname, "crash-child.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    packages: "external",
-    outfile: childScript,
-    logLevel: "error",
-  });
-  return childScript;
+  return bundleChildScript(path.join(__dirname, "crash-child.ts"));
 }
 
 export interface ChildOutcome {

@@ -5,12 +5,12 @@
  * Optionally both are reached through recording proxies (crash points, issued tokens).
  */
 import type { DataverseEmulator, DataverseEmulatorOptions } from "../../../sandbox/dataverse";
-import { type IonSimulator, startIonSimulator } from "../../../sandbox/ion";
+import type { IonSimulator } from "../../../sandbox/ion";
 import type { FaultConfig } from "../../../sandbox/ion/types";
 import { DataverseClient } from "../../../src/dataverse";
 import { type Logger, silentLogger } from "../../../src/shared/logger";
 import type { SyncDeps } from "../../../src/sync";
-import { connectionRow, seedCrmAccounts, startSolutionEmulator } from "../../support/world";
+import { closeServers, connectionRow, seedCrmAccounts, startServers } from "../../support/world";
 import { type ProxyCounter, type RecordingProxy, startRecordingProxy } from "./proxy";
 
 export interface WorldOptions {
@@ -51,20 +51,23 @@ export interface RelWorld {
 export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
   const seed = o.seed ?? 5;
   const customers = o.customers ?? 12;
-  const ion = await startIonSimulator({
-    seed,
-    customers,
-    subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2,
-    orderProcessing: { mode: "manual" },
-    faults: o.ionFaults,
-  });
-  const emu = await startSolutionEmulator({
-    dbPath: o.dbPath,
-    faults: o.dataverseFaults,
-    serviceProtection: o.serviceProtection,
-    logger: o.logger,
-    clock: o.dataverseClock,
-  });
+  const servers = await startServers(
+    {
+      seed,
+      customers,
+      subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2,
+      orderProcessing: { mode: "manual" },
+      faults: o.ionFaults,
+    },
+    {
+      dbPath: o.dbPath,
+      faults: o.dataverseFaults,
+      serviceProtection: o.serviceProtection,
+      logger: o.logger,
+      clock: o.dataverseClock,
+    },
+  );
+  const { ion, emu } = servers;
   const proxies: RecordingProxy[] = [];
   let dataverseUrl = emu.url;
   let ionUrl = ion.url;
@@ -125,12 +128,7 @@ export async function startRelWorld(o: WorldOptions = {}): Promise<RelWorld> {
       for (const p of proxies) for (const s of p.issuedSecrets) out.add(s);
       return [...out];
     },
-    close: async () => {
-      await emu.whenIdle().catch(() => undefined);
-      for (const p of proxies) await p.close();
-      await emu.close();
-      await ion.close();
-    },
+    close: () => closeServers(servers, ...proxies),
   };
 }
 

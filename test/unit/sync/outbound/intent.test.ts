@@ -8,35 +8,10 @@ import {
   requestDiffersFromOrder,
   settleDelays,
 } from "../../../../src/sync/outbound/intent";
+import { item, order as baseOrder, sub } from "./fixtures";
 
-const sub = {
-  id: "s1",
-  subscriptionId: "p-1",
-  quantity: 5,
-  status: "active",
-  autoRenew: true,
-  lastUpdatedDate: "2026-11-01T00:00:00Z",
-} as IonSubscription;
-const order = (o: Partial<IonOrder> & { quantity?: number; ref?: string }): IonOrder => ({
-  orderId: "7",
-  name: "n",
-  customerId: "1",
-  status: "NEW",
-  errors: [],
-  createTime: "2026-11-01T00:00:01Z",
-  items: [
-    {
-      action: "UPDATE",
-      resourceId: "p-1",
-      quantity: o.quantity ?? 6,
-      attributes: [],
-      errors: [],
-      ...(o.ref ? { referenceId: o.ref } : {}),
-    },
-  ],
-  raw: {},
-  ...o,
-});
+const order = (o: Partial<IonOrder> & { quantity?: number; ref?: string }): IonOrder =>
+  baseOrder({ items: [item({ quantity: o.quantity ?? 6, ...(o.ref ? { referenceId: o.ref } : {}) })], ...o });
 
 describe("isOrderOfClaim", () => {
   it("finds the order by referenceId, else by what it carries when Ion does not echo the referenceId", () => {

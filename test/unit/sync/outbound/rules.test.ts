@@ -2,10 +2,11 @@
  * The outbound rules case by case: each status spelling, each boundary and each message, so a change to
  * any one of them is seen (the mutation run over src/sync/outbound found these unpinned).
  */
-import type { IonOrder, IonOrderItem, IonSubscription } from "../../../../src/ion";
+import type { IonSubscription } from "../../../../src/ion";
 import { carriedChange, isOrderOfClaim, itemFor, remainingIntent, settleDelays } from "../../../../src/sync/outbound/intent";
 import { hasRequest, normalizeRequestedStatus, pendingAutoRenew, planOutbound, statusBucket } from "../../../../src/sync/outbound/policy";
 import { orderReferenceId } from "../../../../src/sync/outbound/referenceId";
+import { item, order, sub } from "./fixtures";
 
 describe("statusBucket", () => {
   it.each([
@@ -179,27 +180,6 @@ describe("orderReferenceId", () => {
     expect(orderReferenceId(base)).toHaveLength(29);
   });
 });
-
-const item = (o: Partial<IonOrderItem> = {}): IonOrderItem => ({ action: "UPDATE", resourceId: "p-1", attributes: [], errors: [], ...o });
-const order = (o: Partial<IonOrder> = {}): IonOrder => ({
-  orderId: "7",
-  name: "n",
-  customerId: "1",
-  status: "NEW",
-  errors: [],
-  createTime: "2026-11-01T00:00:01Z",
-  items: [item({ quantity: 5 })],
-  raw: {},
-  ...o,
-});
-const sub = {
-  id: "s1",
-  subscriptionId: "p-1",
-  quantity: 5,
-  status: "active",
-  autoRenew: true,
-  lastUpdatedDate: "2026-11-01T00:00:00Z",
-} as IonSubscription;
 
 describe("carriedChange", () => {
   it("reads quantity, renewal and status whatever the attribute names' and values' case", () => {
