@@ -23,6 +23,8 @@ export default tseslint.config(
       "obj/**",
       "coverage/**",
       ".sandbox-data/**",
+      ".stryker-tmp/**",
+      "reports/**",
       "test/artifacts/**",
       "bench/results/**",
       "pcf-controls/**/generated/**",

@@ -287,8 +287,9 @@ export class DataverseTokenStore implements TokenStore {
         continue;
       }
       if (this.clock.now() - started > this.maxWaitMs || attempt >= MAX_LEASE_ATTEMPTS) {
+        const waitedS = Math.round((this.clock.now() - started) / 1000);
         throw new TokenLeaseTimeoutError(
-          `Another process (${holder ?? "unknown"}) has held the StreamOne Ion token lease of this connector for over ${Math.round(this.maxWaitMs / 1000)} s; try again in a minute.`,
+          `Another process (${holder ?? "unknown"}) held the StreamOne Ion token lease of this connector through this process's whole wait (${waitedS} s, ${attempt} checks); try again in a minute.`,
         );
       }
       // Short waits: a refresh takes about a second; the cap keeps a stuck holder from stalling us long.

@@ -6,6 +6,7 @@
  */
 import { memoryLogger } from "../../src/shared/logger";
 import { ConnectionStatus, runKeepAlive, runSync, runVerify, type SyncDeps } from "../../src/sync";
+import { shortSleep } from "../support/world";
 import { runChild } from "./support/crashScenario";
 import { recordArtifact, recordFigures } from "./support/figures";
 import { scanForSecrets } from "./support/secrets";
@@ -67,7 +68,11 @@ describe("concurrent runs on one connector", () => {
     const children = Array.from({ length: 4 }, () => runChild(w, { kind: "accounts" }));
     const local = [
       ...Array.from({ length: 4 }, (_, i) =>
-        runSync({ ...w.deps, holderId: `local-${i}` }, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" }),
+        // A real (short) sleep between lease checks, as in production: with none, 400 checks pass while a child holds it.
+        runSync(
+          { ...w.deps, sleep: shortSleep, holderId: `local-${i}` },
+          { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" },
+        ),
       ),
       runVerify(w.deps, { connectionId: w.connectionId, trigger: "manual" }),
     ];
@@ -77,7 +82,9 @@ describe("concurrent runs on one connector", () => {
       expect(o.code).toBe(0);
       expect(JSON.parse(o.stdout.trim()).status).toBe("succeeded");
     }
-    for (const r of locals) expect("ok" in r ? r.ok : r.status === "succeeded").toBe(true);
+    const outcome = (r: (typeof locals)[number]) =>
+      "ok" in r ? (r.ok ? "succeeded" : "failed") : r.status === "succeeded" ? r.status : `${r.status}: ${r.message}`;
+    expect(locals.map(outcome)).toStrictEqual(Array(locals.length).fill("succeeded"));
     const usage = w.ion.control.tokenUsage();
     expect(usage.reusedRefreshTokens).toBe(0);
     expect(usage.rejected).toBe(0);
