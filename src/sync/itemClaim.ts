@@ -48,10 +48,17 @@ export async function readRunState(dv: DataverseClient, runId: string): Promise<
   return { etag: row["@odata.etag"] ?? "*", status: row.w365_status, checkpoint: parseCheckpoint(row.w365_checkpoint) };
 }
 
-/** The ETag under which `claim` still holds the run row; throws ItemClaimLostError otherwise. */
+/** Run statuses after which no item may write the row again. */
+export const FINISHED_RUN_STATUSES: ReadonlySet<string> = new Set(["succeeded", "partial", "failed", "canceled"]);
+
+/**
+ * The ETag under which `claim` still holds the run row; throws ItemClaimLostError otherwise. A finished row is
+ * held by nobody: a stale-run takeover or the poison handler marks a run failed without touching its claim.
+ */
 export async function claimedEtag(dv: DataverseClient, runId: string, claim: ItemClaim): Promise<string> {
   const state = await readRunState(dv, runId);
-  if (!state || !sameClaim(state.checkpoint?.item, claim)) throw new ItemClaimLostError(runId);
+  const finished = state?.status !== undefined && FINISHED_RUN_STATUSES.has(state.status);
+  if (!state || finished || !sameClaim(state.checkpoint?.item, claim)) throw new ItemClaimLostError(runId);
   return state.etag;
 }
 

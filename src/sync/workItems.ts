@@ -22,7 +22,7 @@ import { systemClock } from "../shared/clock";
 import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
-import { readRunState } from "./itemClaim";
+import { FINISHED_RUN_STATUSES, readRunState } from "./itemClaim";
 import { staleRunsFilter } from "./prefetch";
 import { pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
 import { SETS } from "./schema";
@@ -60,7 +60,6 @@ export type DeliveryDecision =
   /** The step after this one was handed off but its message may be lost (this delivery is a retry): enqueue it again. */
   | { action: "repeat-hand-off"; step: number };
 
-const FINISHED = new Set(["succeeded", "partial", "failed", "canceled"]);
 
 /** What a delivery of step `step` does, given the run row's status and checkpoint. Pure. */
 export function decideDelivery(
@@ -69,7 +68,7 @@ export function decideDelivery(
   delivery: Delivery,
 ): DeliveryDecision {
   if (!row) return { action: "skip", reason: "the run row no longer exists" };
-  if (row.status && FINISHED.has(row.status)) return { action: "skip", reason: `the run already ${row.status}` };
+  if (row.status && FINISHED_RUN_STATUSES.has(row.status)) return { action: "skip", reason: `the run already ${row.status}` };
   const held = row.checkpoint?.item ?? { step: 0 };
   if (held.step > step) {
     // The hand-off to the next step happened; a retry of this step cannot know whether its message got out.
@@ -179,6 +178,8 @@ async function takeOverStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: num
   const rows = await deps.dataverse.queryAll<RunRow>(SETS.syncRun, {
     select: RUN_COLUMNS,
     filter: staleRunsFilter(item.connectionId, item.kind),
+    // pickStaleRun takes the first stale row: the newest, whose checkpoint is the furthest on.
+    orderby: "w365_startedon desc",
   });
   const stale = pickStaleRun(
     rows.filter((r) => r.w365_syncrunid.toLowerCase() !== item.runId.toLowerCase()),
@@ -218,7 +219,7 @@ export async function recordPoisonedItem(deps: SyncDeps, item: SyncWorkItem, o: 
   const clock = deps.clock ?? systemClock;
   for (let attempt = 0; attempt < 3; attempt++) {
     const row = await readRunState(deps.dataverse, item.runId);
-    if (!row || (row.status && FINISHED.has(row.status))) return false;
+    if (!row || (row.status && FINISHED_RUN_STATUSES.has(row.status))) return false;
     const held = row.checkpoint?.item?.step ?? 0;
     if (held > (item.step ?? 0)) return false;
     const tries = o.attempts ? `${o.attempts} attempts` : "every attempt";
