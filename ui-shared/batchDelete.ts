@@ -79,12 +79,14 @@ export async function deleteInBatch(
   const root = baseUrl.replace(/\/$/, "");
   const groups: BatchDelete[][] = [];
   for (let i = 0; i < deletes.length; i += DELETES_PER_CHANGESET) groups.push(deletes.slice(i, i + DELETES_PER_CHANGESET));
-  const units: BatchRequestUnit[] = groups.map((group) => ({
+  // Content-IDs are unique within the whole batch request (OData JSON/multipart batch rules), not per change set.
+  const units: BatchRequestUnit[] = groups.map((group, g) => ({
     kind: "changeset",
     parts: group.map((d, i) => {
       const headers: Record<string, string> = {};
       if (d.ifMatch) headers["If-Match"] = d.ifMatch;
-      return { method: "DELETE", url: `${root}/${d.entitySet}(${stripBraces(d.id)})`, headers, contentId: String(i + 1) };
+      const contentId = String(g * DELETES_PER_CHANGESET + i + 1);
+      return { method: "DELETE", url: `${root}/${d.entitySet}(${stripBraces(d.id)})`, headers, contentId };
     }),
   }));
   const batchBoundary = boundary("batch");

@@ -329,7 +329,10 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
       const stillInactive = async (): Promise<string> => {
         const row = await readConnector();
         if (Number(row.statecode) === w365_providerconnection_statecode.Active) throw new ConnectorReactivatedError(name);
-        return String(row["@odata.etag"] ?? "*");
+        const etag = row["@odata.etag"];
+        // Without the row's ETag the final delete could not tell a connector activated meanwhile: refuse, never "*".
+        if (!etag) throw new Error(`The connector ${name} was read without its version (@odata.etag); the delete stops here.`);
+        return String(etag);
       };
       const deleted = { subscriptions: 0, accounts: 0 };
       const deleteAll = async (step: "subscriptions" | "accounts", table: string, idColumn: string): Promise<void> => {
