@@ -350,7 +350,8 @@ export class EventPipeline implements RecordEvents {
           method: "POST",
           headers: {
             "content-type": "application/json",
-            // "A unique identifier for the request" (Learn, use-webhooks: HTTP headers): each POST, a retry included.
+            // "A unique identifier for the request" (Learn, use-webhooks: HTTP headers). Learn does not say whether a retry
+            // keeps it; the emulator draws a new one per POST, so nothing of ours may rely on it being stable.
             "x-request-id": randomUUID(),
             "x-ms-dynamics-organization": this.options.organization.domain,
             "x-ms-dynamics-entity-name": inv.primaryEntityName,
