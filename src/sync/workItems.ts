@@ -60,7 +60,6 @@ export type DeliveryDecision =
   /** The step after this one was handed off but its message may be lost (this delivery is a retry): enqueue it again. */
   | { action: "repeat-hand-off"; step: number };
 
-
 /** What a delivery of step `step` does, given the run row's status and checkpoint. Pure. */
 export function decideDelivery(
   row: { status?: string; checkpoint?: CheckpointState } | undefined,
