@@ -5,7 +5,7 @@
 //
 // Outputs (contract with the solution packer):
 //   build/ui/pcf/StreamOneConnector/            bundle.js, ControlManifest.xml, strings/*.resx
-//   build/ui/webresources/w365_/streamone/      connectorform.js, commands.js, mapping.html/.js, uiplatform.js
+//   build/ui/webresources/w365_/streamone/      connectorform.js, commands.js, mapping.html/.js
 //   build/ui/harness/                           fluent-platform.js (Fluent UI 9 as the global FluentUIReactv940),
 //                                               host.js (PCF host), xrm.js (window.Xrm): local harness only
 "use strict";
@@ -14,47 +14,20 @@ const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
 
+const { checkBudget } = require("./bundle-budget");
+
 const ROOT = path.resolve(__dirname, "..");
 const OUT = path.join(ROOT, "build", "ui");
 const PCF_OUT = path.join(OUT, "pcf", "StreamOneConnector");
 const WEB_OUT = path.join(OUT, "webresources", "w365_", "streamone");
 const HARNESS_OUT = path.join(OUT, "harness");
-/** The PCF bundle and the mapping page's script must each stay under 150 KB (React and Fluent are shared, not bundled). */
-const MAX_BUNDLE_BYTES = 150 * 1024;
-
 const WEB_RESOURCES = [
   { entry: "connectorform.ts", out: "connectorform.js", globalName: "W365.StreamOne.ConnectorForm" },
   { entry: "commands.ts", out: "commands.js", globalName: "W365.StreamOne.Commands" },
-  { entry: "mapping/index.tsx", out: "mapping.js", globalName: "W365.StreamOne.Mapping", platform: true },
+  // The mapping page only hands over to the control's mapping view: no React or Fluent in it.
+  { entry: "mapping.ts", out: "mapping.js", globalName: "W365.StreamOne.Mapping" },
 ];
 const STATIC_FILES = ["mapping.html"];
-/**
- * React 16, ReactDOM and the Fluent UI 9 components of webresources/mapping/fluent.ts as one web resource (global
- * W365UiPlatform), loaded by mapping.html before mapping.js. HTML web resources get no platform libraries from
- * Dataverse (PCF controls do), so the page's own script would otherwise carry them and pass the size budget.
- */
-const UI_PLATFORM = {
-  out: "uiplatform.js",
-  global: "W365UiPlatform",
-  fluentModule: path.join(ROOT, "webresources", "mapping", "fluent.ts"),
-};
-
-/** Points imports of react, react-dom and the page's Fluent module at the shared platform web resource. */
-const uiPlatformExternals = {
-  name: "ui-platform-externals",
-  setup(build) {
-    build.onResolve({ filter: /^react(-dom)?$/ }, (args) => ({ path: args.path, namespace: "ui-platform" }));
-    build.onResolve({ filter: /\/fluent$/ }, (args) =>
-      path.resolve(args.resolveDir, args.path) + ".ts" === UI_PLATFORM.fluentModule
-        ? { path: "fluent", namespace: "ui-platform" }
-        : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: "ui-platform" }, (args) => ({
-      contents: `module.exports = window.${UI_PLATFORM.global}.${{ react: "React", "react-dom": "ReactDOM", fluent: "Fluent" }[args.path]};`,
-      loader: "js",
-    }));
-  },
-};
 
 function run(label, command, args, options = {}) {
   return new Promise((resolve) => {
@@ -95,11 +68,6 @@ async function buildPcf() {
   const ok = result.code === 0 && /\[build\] Succeeded/.test(log) && !/\[build\] Failed/.test(log);
   const bundle = path.join(PCF_OUT, "bundle.js");
   if (ok && !fs.existsSync(bundle)) return { ...result, output: log, ok: false, note: "bundle.js missing" };
-  if (ok) {
-    const size = fs.statSync(bundle).size;
-    if (size > MAX_BUNDLE_BYTES) return { ...result, output: log, ok: false, note: `bundle.js is ${size} bytes, over ${MAX_BUNDLE_BYTES}` };
-    return { ...result, output: log, ok, note: `bundle.js ${(size / 1024).toFixed(1)} KB` };
-  }
   return { ...result, output: log, ok };
 }
 
@@ -123,36 +91,24 @@ async function buildWebResources() {
           sourcemap: false,
           legalComments: "none",
           logLevel: "silent",
-          plugins: w.platform ? [uiPlatformExternals] : [],
         }),
       ),
-      esbuild.build({
-        // ESM imports so esbuild keeps only the listed Fluent components (and tree-shakes the icons).
-        stdin: {
-          contents: `import * as React from "react"; import * as ReactDOM from "react-dom"; import * as Fluent from ${JSON.stringify(UI_PLATFORM.fluentModule)}; window.${UI_PLATFORM.global} = { React, ReactDOM, Fluent };`,
-          resolveDir: ROOT,
-          loader: "js",
-        },
-        outfile: path.join(WEB_OUT, UI_PLATFORM.out),
-        bundle: true,
-        format: "iife",
-        platform: "browser",
-        target: ["es2019"],
-        minify: true,
-        define: { "process.env.NODE_ENV": '"production"' },
-        legalComments: "none",
-        logLevel: "silent",
-      }),
     ]);
     for (const file of STATIC_FILES) fs.copyFileSync(path.join(ROOT, "webresources", file), path.join(WEB_OUT, file));
-    const outs = [...WEB_RESOURCES.map((w) => w.out), UI_PLATFORM.out];
-    const sizes = outs.map((out) => `${out} ${(fs.statSync(path.join(WEB_OUT, out)).size / 1024).toFixed(1)} KB`).join(", ");
-    const page = fs.statSync(path.join(WEB_OUT, "mapping.js")).size;
-    if (page > MAX_BUNDLE_BYTES)
-      return { label: "web resources", ok: false, output: "", note: `mapping.js is ${page} bytes, over ${MAX_BUNDLE_BYTES}` };
+    const sizes = WEB_RESOURCES.map((w) => `${w.out} ${(fs.statSync(path.join(WEB_OUT, w.out)).size / 1024).toFixed(1)} KB`).join(", ");
     return { label: "web resources", ok: true, output: "", note: sizes };
   } catch (error) {
     return { label: "web resources", ok: false, output: String(error && error.message ? error.message : error) };
+  }
+}
+
+/** The size budget over what the build produced (scripts/bundle-budget.js): PCF bundle.js and the mapping page's scripts. */
+function sizeBudget() {
+  try {
+    const result = checkBudget({ pcfBundle: path.join(PCF_OUT, "bundle.js"), page: path.join(WEB_OUT, "mapping.html") });
+    return { label: "size budget (150 KB each)", ok: result.ok, output: result.ok ? "" : result.report, note: result.report };
+  } catch (error) {
+    return { label: "size budget (150 KB each)", ok: false, output: String(error && error.message ? error.message : error) };
   }
 }
 
@@ -269,6 +225,8 @@ async function build() {
   const results = (
     await Promise.all([pcfThenTypes(), typecheck("webresources/tsconfig.json"), buildWebResources(), buildHarnessPlatform()])
   ).flat();
+  // Measured once both builds are there (a failed build has nothing to measure).
+  if (results.every((r) => r.ok)) results.push(sizeBudget());
   let failed = false;
   for (const r of results) {
     const line = `[build-ui] ${r.ok ? "ok  " : "FAIL"} ${r.label}${r.note ? ` (${r.note})` : ""}`;

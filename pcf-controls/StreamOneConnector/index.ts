@@ -5,14 +5,14 @@ import * as React from "react";
 import { createFetchBatchSender } from "../../ui-shared/batchDelete";
 import { resolveCustomApiExecutor } from "../../ui-shared/customApi";
 import { languageTagOfLcid } from "../../ui-shared/locale";
+import { takeMappingHandoff } from "../../ui-shared/mappingLink";
 import { recordsApiFrom } from "../../ui-shared/records";
 import { StreamOneAdmin, type StreamOneAdminProps } from "./components/StreamOneAdmin";
 import type { IInputs, IOutputs } from "./generated/ManifestTypes";
 import { type ConnectorService, createConnectorService } from "./services/connectorService";
+import { createMappingService } from "./services/mappingService";
 import { createLocalizer, defaultFormatDate, type FormatDate } from "./services/strings";
 
-/** The mapping page web resource (see webresources/README.md). */
-const MAPPING_WEB_RESOURCE = "w365_/streamone/mapping.html";
 const DEFAULT_POLL_SECONDS = 2;
 
 export class StreamOneConnector implements ComponentFramework.ReactControl<IInputs, IOutputs> {
@@ -22,9 +22,11 @@ export class StreamOneConnector implements ComponentFramework.ReactControl<IInpu
   /** Builds the service once: the webAPI and the custom API executor do not change during the control's life. */
   public init(context: ComponentFramework.Context<IInputs>): void {
     const seconds = context.parameters.pollIntervalSeconds?.raw ?? DEFAULT_POLL_SECONDS;
+    const records = recordsApiFrom(context.webAPI);
+    const executeCustomApi = resolveCustomApiExecutor(typeof window === "undefined" ? undefined : window);
     this.service = createConnectorService({
-      records: recordsApiFrom(context.webAPI),
-      executeCustomApi: resolveCustomApiExecutor(typeof window === "undefined" ? undefined : window),
+      records,
+      executeCustomApi,
       // $batch is not in context.webAPI: same-origin fetch to the Web API, with the signed-in user's session.
       sendBatch: typeof fetch === "function" ? createFetchBatchSender((url, init) => fetch(url, init)) : undefined,
       pollIntervalMs: Math.max(1, seconds) * 1000,
@@ -37,16 +39,14 @@ export class StreamOneConnector implements ComponentFramework.ReactControl<IInpu
         return defaultFormatDate(date);
       }
     };
-    const navigation = context.navigation;
     this.props = {
       t: createLocalizer((key) => context.resources.getString(key)),
       formatDate,
       locale: languageTagOfLcid(context.userSettings?.languageId),
       theme: context.fluentDesignLanguage?.tokenTheme as StreamOneAdminProps["theme"],
-      openMapping:
-        navigation && typeof navigation.openWebResource === "function"
-          ? (connectorId) => navigation.openWebResource(MAPPING_WEB_RESOURCE, { openInNewWindow: false }, connectorId)
-          : undefined,
+      createMapping: createMappingService({ records, execute: executeCustomApi }),
+      // Sent here by the mapping web resource (a bookmark or the site map): open on the mapping view, once.
+      initialMapping: takeMappingHandoff(typeof window === "undefined" ? undefined : window),
     };
   }
 

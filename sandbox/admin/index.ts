@@ -1,7 +1,7 @@
 /**
  * The local Admin Hub: a page playing Work 365's Admin Hub → Integrations tab, hosting the BUILT PCF control
- * (build/ui/pcf) with a real ComponentFramework context, and the provider account mapping web resource with a
- * window.Xrm. Both talk to the Dataverse emulator through /api/data on this same origin; the admin's token is
+ * (build/ui/pcf) with a real ComponentFramework context, and the mapping web resource (which hands over to the
+ * control's mapping view) with a window.Xrm. Both talk to the Dataverse emulator through /api/data on this same origin; the admin's token is
  * added here, server-side, so it never reaches the page.
  */
 import { promises as fs } from "node:fs";
@@ -31,7 +31,10 @@ export interface AdminHarnessOptions {
 }
 
 export interface AdminHarness {
-  /** e.g. http://127.0.0.1:PORT/ — the Integrations tab. The mapping page is at `${url}mapping`. */
+  /**
+   * e.g. http://127.0.0.1:PORT/ — the Integrations tab. `${url}mapping?data=<id>` opens the mapping web resource, which
+   * sends the admin to the control's mapping view; `${url}main.aspx?pagetype=entityrecord&…` is the connector form.
+   */
   url: string;
   close(): Promise<void>;
 }
@@ -241,7 +244,8 @@ export async function startAdminHarness(options: AdminHarnessOptions): Promise<A
     const handle = async (): Promise<void> => {
       if (route.startsWith("/api/data/")) return proxy(req, res, route + url.search);
       if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "Method not allowed");
-      if (route === "/" || route === "/index.html") return adminPage(res);
+      // main.aspx?pagetype=entityrecord&etn=w365_providerconnection: the connector form, which hosts the control.
+      if (route === "/" || route === "/index.html" || route === "/main.aspx") return adminPage(res);
       if (route === "/healthz") return send(res, 200, "ok");
       if (route === "/favicon.ico") {
         res.writeHead(204);

@@ -10,6 +10,8 @@ export interface ConnectorViewHeaderProps {
   readonly t: Localize;
   readonly onBack: () => void;
   readonly onRefresh: () => void;
+  /** Refresh waits while the view is changing rows. */
+  readonly refreshDisabled?: boolean;
   /** What went wrong loading the view, already worded for the admin (describeFailure). */
   readonly error?: React.ReactNode;
 }
@@ -19,7 +21,7 @@ export interface ConnectorViewHeaderProps {
  * keyboard and screen-reader users land on it), Refresh, and the load error when there is one.
  */
 export function ConnectorViewHeader(props: ConnectorViewHeaderProps): React.ReactElement {
-  const { id, title, t, onBack, onRefresh, error } = props;
+  const { id, title, t, onBack, onRefresh, refreshDisabled, error } = props;
   const heading = React.useRef<HTMLHeadingElement>(null);
   React.useEffect(() => heading.current?.focus(), []);
   return (
@@ -31,7 +33,7 @@ export function ConnectorViewHeader(props: ConnectorViewHeaderProps): React.Reac
         <Heading level={1} id={id} ref={heading}>
           {title}
         </Heading>
-        <Button appearance="subtle" onClick={onRefresh}>
+        <Button appearance="subtle" disabled={refreshDisabled} onClick={onRefresh}>
           {t("Integrations_Refresh")}
         </Button>
       </div>

@@ -23,6 +23,7 @@ import { SYNC_PROVIDER_ACCOUNTS, SYNC_SUBSCRIPTIONS } from "../../../ui-shared/o
 import type { ConnectorView, SyncRunView } from "../../../ui-shared/records";
 import type { NormalizedConnector } from "../../../ui-shared/validation";
 import type { ConnectorService, DeleteImpact, DeleteProgress, RowCount } from "../services/connectorService";
+import type { MappingServiceFactory } from "../services/mappingService";
 import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 import { type Activity, type ActivityKind, ActivityPanel } from "./ActivityPanel";
@@ -30,6 +31,7 @@ import { ConnectorForm } from "./ConnectorForm";
 import { type ConnectorAction, ConnectorList } from "./ConnectorList";
 import { Heading } from "./Heading";
 import { IntegrationsGallery } from "./IntegrationsGallery";
+import { MappingView } from "./mapping/MappingView";
 import { ProviderRecords, type RecordsTab } from "./ProviderRecords";
 import { RunHistory } from "./RunHistory";
 
@@ -37,8 +39,13 @@ export interface StreamOneAdminProps {
   readonly service: ConnectorService;
   readonly t: Localize;
   readonly formatDate: FormatDate;
-  /** Opens the provider account mapping page for a connector; absent when the host cannot navigate. */
-  readonly openMapping?: (connectorId: string) => void;
+  /** Data access of the provider account mapping view; absent: the view (⚙️ → Map provider accounts) is not offered. */
+  readonly createMapping?: MappingServiceFactory;
+  /**
+   * Open on the mapping view instead of the list: the mapping web resource (bookmarks, site map) hands the admin over
+   * to the control this way. `connectorId` absent: every connector's customers.
+   */
+  readonly initialMapping?: { readonly connectorId?: string };
   readonly theme?: Theme;
   /** The admin's language (BCP 47) for country and currency names. */
   readonly locale?: string;
@@ -49,6 +56,7 @@ type View =
   | { readonly kind: "gallery" }
   | { readonly kind: "form"; readonly connector?: ConnectorView }
   | { readonly kind: "history"; readonly connector: ConnectorView }
+  | { readonly kind: "mapping"; readonly connectorId?: string }
   | { readonly kind: "records"; readonly connector: ConnectorView; readonly tab: RecordsTab };
 
 /** A confirmation in progress: deactivate (what stops, what stays) or delete (what happens to each kind of row). */
@@ -80,8 +88,16 @@ const RUN_LABEL: Record<Exclude<ActivityKind, "verify">, StringKey> = {
 
 /** Admin Hub → Integrations: the connector list, the Add New gallery and the connector form. */
 export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
-  const { service, t, formatDate, openMapping, theme, locale } = props;
-  const [view, setView] = React.useState<View>({ kind: "list" });
+  const { service, t, formatDate, createMapping, theme, locale } = props;
+  const [view, setView] = React.useState<View>(() =>
+    props.initialMapping && createMapping ? { kind: "mapping", connectorId: props.initialMapping.connectorId } : { kind: "list" },
+  );
+  const openMapping = createMapping
+    ? (connectorId: string): void => {
+        setNotice("");
+        setView({ kind: "mapping", connectorId });
+      }
+    : undefined;
   const [connectors, setConnectors] = React.useState<ConnectorView[] | undefined>(undefined);
   const [loadError, setLoadError] = React.useState("");
   const [notice, setNotice] = React.useState("");
@@ -421,6 +437,21 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
         t={t}
         formatDate={formatDate}
         onBack={() => backToList("", view.connector.id)}
+      />
+    );
+  } else if (view.kind === "mapping" && createMapping) {
+    const connectorId = view.connectorId;
+    body = (
+      <MappingView
+        createService={createMapping}
+        connectionId={connectorId}
+        t={t}
+        onBack={() => {
+          // Connectors may have been mapped or synced meanwhile: the list is read again.
+          void reload();
+          const row = connectorId ? connectors?.find((c) => c.id.toLowerCase() === connectorId.toLowerCase()) : undefined;
+          backToList("", row?.id);
+        }}
       />
     );
   } else if (view.kind === "records") {

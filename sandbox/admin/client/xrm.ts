@@ -1,5 +1,5 @@
 // window.Xrm for HTML web resources served by the harness (the mapping page): WebApi over the /api/data proxy,
-// online.execute for custom APIs, and the Navigation dialogs the pages use.
+// online.execute for custom APIs, and the Navigation calls the pages use.
 import { createBrowserWebApi, executeRequest } from "./webApi";
 
 export function createXrm(): Record<string, unknown> {
@@ -21,6 +21,12 @@ export function createXrm(): Record<string, unknown> {
       openConfirmDialog: async (confirm: { text: string }) => ({ confirmed: window.confirm(confirm.text) }),
       openWebResource: (name: string, _options?: unknown, data?: string) => {
         window.location.href = `/webresources/${name}${data ? `?data=${encodeURIComponent(data)}` : ""}`;
+      },
+      // The connector form hosts the control; here the admin page plays it (served at /main.aspx as well).
+      openForm: async (options: { entityName: string; entityId?: string }) => {
+        const id = options.entityId ? `&id=${encodeURIComponent(options.entityId)}` : "";
+        window.location.href = `/main.aspx?pagetype=entityrecord&etn=${encodeURIComponent(options.entityName)}${id}`;
+        return { savedEntityReference: [] };
       },
     },
     Utility: {

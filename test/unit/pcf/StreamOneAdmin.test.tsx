@@ -6,6 +6,7 @@ import * as React from "react";
 
 import { StreamOneAdmin } from "../../../pcf-controls/StreamOneConnector/components/StreamOneAdmin";
 import { createConnectorService } from "../../../pcf-controls/StreamOneConnector/services/connectorService";
+import { createMappingService } from "../../../pcf-controls/StreamOneConnector/services/mappingService";
 import { createLocalizer } from "../../../pcf-controls/StreamOneConnector/services/strings";
 import { FakeCustomApis, FakeRecords, paramValues } from "../webresources/fakes";
 import { field, fillAndSave } from "./formInput";
@@ -14,7 +15,10 @@ import { getString } from "./resx";
 const t = createLocalizer(getString);
 const formatDate = (d: Date): string => d.toISOString().slice(0, 16).replace("T", " ");
 
-function setUp(seed: (records: FakeRecords, apis: FakeCustomApis) => void = () => undefined) {
+function setUp(
+  seed: (records: FakeRecords, apis: FakeCustomApis) => void = () => undefined,
+  initialMapping?: { connectorId?: string },
+) {
   const records = new FakeRecords();
   const apis = new FakeCustomApis();
   seed(records, apis);
@@ -24,9 +28,20 @@ function setUp(seed: (records: FakeRecords, apis: FakeCustomApis) => void = () =
     pollIntervalMs: 1,
     now: () => new Date("2026-11-27T08:00:00Z"),
   });
-  const openMapping = jest.fn();
-  const utils = render(<StreamOneAdmin service={service} t={t} formatDate={formatDate} openMapping={openMapping} />);
+  const openMapping = jest.fn(createMappingService({ records, execute: apis.execute }));
+  const utils = render(
+    <StreamOneAdmin service={service} t={t} formatDate={formatDate} createMapping={openMapping} initialMapping={initialMapping} />,
+  );
   return { records, apis, openMapping, ...utils };
+}
+
+/** The control's mapping view is open for the connector named `name`; its ← Integrations goes back to the list. */
+async function expectMappingView(name: string, back = true): Promise<void> {
+  expect(await screen.findByRole("heading", { name: "Provider account mapping" })).toBeTruthy();
+  expect(await screen.findByText(`Connector: ${name}`)).toBeTruthy();
+  if (!back) return;
+  fireEvent.click(screen.getByRole("button", { name: "← Integrations" }));
+  expect(await screen.findByRole("heading", { name: "Integrations" })).toBeTruthy();
 }
 
 async function openGear(name: string) {
@@ -203,7 +218,8 @@ describe("StreamOneAdmin", () => {
     expect(within(activity).getByTestId("run-counts").textContent).toBe("Created 400, updated 0, unchanged 0, failed 0.");
     expect(within(activity).queryByTestId("run-progress")).toBeNull();
     fireEvent.click(within(activity).getByRole("button", { name: "Map provider accounts" }));
-    expect(openMapping).toHaveBeenCalledWith("c1");
+    await expectMappingView("Main");
+    expect(openMapping).toHaveBeenCalled();
   });
 
   it("a rejected refresh token: the outcome says so and how to replace it, and the list no longer shows an expiry date", async () => {
@@ -252,6 +268,24 @@ describe("StreamOneAdmin", () => {
     expect(await screen.findByText("Sync Subscriptions could not start: Verify Connectivity first.")).toBeTruthy();
   });
 
+  it("opens on the mapping view when the mapping web resource handed the admin over, and goes back to the list", async () => {
+    const { records } = setUp(
+      (records) => {
+        records.tables.w365_providerconnection = [{ w365_providerconnectionid: "c1", w365_name: "Main" }];
+        records.tables.w365_provideraccount = [
+          { w365_provideraccountid: "p1", w365_name: "Fabrikam", w365_ioncustomerid: "500", w365_mappingstatus: 365000000, _w365_connection_value: "c1" },
+        ];
+      },
+      { connectorId: "c1" },
+    );
+    expect(await screen.findByRole("button", { name: "Unmapped (1)" })).toBeTruthy();
+    expect(screen.getByRole("row", { name: /Fabrikam/ })).toBeTruthy();
+    expect(records.calls.some((c) => c.op === "retrieveMultiple" && c.entity === "w365_provideraccount")).toBe(true);
+    await expectMappingView("Main");
+    // Back on the list, the connector's ⚙️ button has the focus.
+    expect(document.activeElement).toBe(await screen.findByRole("button", { name: "Actions for Main" }));
+  });
+
   it("gear → Edit opens the form with stored values and secrets shown as set", async () => {
     const { openMapping } = setUp((records) => {
       records.tables.w365_providerconnection = [
@@ -268,7 +302,8 @@ describe("StreamOneAdmin", () => {
     });
     await openGear("Main");
     fireEvent.click(await screen.findByRole("menuitem", { name: "Map provider accounts" }));
-    expect(openMapping).toHaveBeenCalledWith("c1");
+    await expectMappingView("Main");
+    expect(openMapping).toHaveBeenCalled();
     await openGear("Main");
     fireEvent.click(await screen.findByRole("menuitem", { name: "Edit" }));
     expect(field("API Key").value).toBe("key-9");

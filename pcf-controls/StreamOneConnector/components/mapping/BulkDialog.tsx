@@ -23,7 +23,7 @@ import {
   TableRow,
   Text,
   tokens,
-} from "./fluent";
+} from "@fluentui/react-components";
 import {
   type ApplyResult,
   type BulkAction,
@@ -33,7 +33,7 @@ import {
   formatScore,
   type ProviderAccountView,
   runBulk,
-} from "./model";
+} from "../../../../ui-shared/mapping";
 
 const useStyles = makeStyles({
   list: { maxHeight: "50vh", overflowY: "auto", marginTop: tokens.spacingVerticalS },

@@ -8,15 +8,15 @@ import { CustomApiError } from "../../../ui-shared/customApi";
 import {
   accountSearchFilter,
   bulkSummary,
-  MappingData,
   type ProviderAccountView,
   runBulk,
   sortRows,
   STRONG_SUGGESTION_SCORE,
   strongSuggestions,
   toProviderAccountView,
-} from "../../../webresources/mapping/model";
-import { FakeCustomApis, FakeRecords, paramValues } from "./fakes";
+} from "../../../ui-shared/mapping";
+import { MappingData } from "../../../pcf-controls/StreamOneConnector/services/mappingService";
+import { FakeCustomApis, FakeRecords, paramValues } from "../webresources/fakes";
 
 const CONN = "11111111-1111-4111-8111-111111111111";
 const A1 = "aaaaaaaa-0000-4000-8000-000000000001";

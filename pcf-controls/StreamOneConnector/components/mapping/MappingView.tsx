@@ -1,10 +1,13 @@
-// The provider account mapping page: Ion customers with their suggested account, score and reason; filters, search,
+// The provider account mapping view of the control (⚙️ → Map provider accounts): Ion customers with their suggested account, score and reason; filters, search,
 // column sort, paging, row selection with bulk actions, one-row actions and the reviewed bulk accept of strong
-// suggestions. Every change goes through w365_MapProviderAccount (model.ts).
+// suggestions. Every change goes through w365_MapProviderAccount (services/mappingService.ts); the model is
+// ui-shared/mapping.ts.
 import * as React from "react";
 
-import type { ExecuteCustomApi } from "../../ui-shared/customApi";
-import { mappingStatusLabel, type RecordsApi } from "../../ui-shared/records";
+import { mappingStatusLabel } from "../../../../ui-shared/records";
+import type { MappingServiceFactory } from "../../services/mappingService";
+import type { Localize } from "../../services/strings";
+import { ConnectorViewHeader } from "../ConnectorViewHeader";
 import { BulkDialog } from "./BulkDialog";
 import { CreateDialog, type CreateState, MapDialog } from "./dialogs";
 import {
@@ -12,7 +15,6 @@ import {
   Checkbox,
   Field,
   Input,
-  Link,
   makeStyles,
   Select,
   type SortDirection,
@@ -25,7 +27,7 @@ import {
   Text,
   tokens,
   Toolbar,
-} from "./fluent";
+} from "@fluentui/react-components";
 import {
   type AccountRef,
   type BulkAction,
@@ -37,9 +39,7 @@ import {
   formatScore,
   type MapAction,
   MAPPING_FILTERS,
-  MappingData,
   type MappingFilter,
-  PAGE_SIZE,
   type ProviderAccountView,
   shownAccountName,
   type SortKey,
@@ -47,12 +47,12 @@ import {
   STRONG_SUGGESTION_CHOICES,
   STRONG_SUGGESTION_SCORE,
   strongSuggestions,
-} from "./model";
+} from "../../../../ui-shared/mapping";
 
 export const ROWS_PER_PAGE = 100;
 
 const useStyles = makeStyles({
-  page: { padding: tokens.spacingHorizontalL, display: "grid", rowGap: tokens.spacingVerticalM },
+  page: { display: "grid", rowGap: tokens.spacingVerticalM },
   bar: { display: "flex", flexWrap: "wrap", alignItems: "flex-end", columnGap: tokens.spacingHorizontalL, rowGap: tokens.spacingVerticalS },
   selection: {
     display: "flex",
@@ -67,7 +67,6 @@ const useStyles = makeStyles({
   muted: { color: tokens.colorNeutralForeground3 },
   reason: { color: tokens.colorNeutralForeground3, fontSize: tokens.fontSizeBase200 },
   actions: { display: "flex", flexWrap: "wrap", columnGap: tokens.spacingHorizontalXS, rowGap: tokens.spacingVerticalXS },
-  h1: { fontSize: tokens.fontSizeBase600, fontWeight: tokens.fontWeightSemibold, margin: 0 },
   filters: { display: "flex", flexWrap: "wrap", columnGap: tokens.spacingHorizontalXS },
   error: {
     padding: `${tokens.spacingVerticalS} ${tokens.spacingHorizontalM}`,
@@ -103,17 +102,17 @@ interface BulkRequest {
   readonly startLabel: (n: number) => string;
 }
 
-export interface MappingAppProps {
-  readonly records: RecordsApi;
-  readonly execute: ExecuteCustomApi;
+export interface MappingViewProps {
+  readonly createService: MappingServiceFactory;
+  /** The connector whose Ion customers are shown; absent: every connector's. */
   readonly connectionId?: string;
-  /** Where "Back to Integrations" goes (the Admin Hub's Integrations tab). */
-  readonly backHref: string;
-  readonly onBack: (event: React.MouseEvent) => void;
+  readonly t: Localize;
+  /** Back to the connector list (the Integrations tab). */
+  readonly onBack: () => void;
   readonly rowsPerPage?: number;
 }
 
-export function MappingApp(props: MappingAppProps): React.ReactElement {
+export function MappingView(props: MappingViewProps): React.ReactElement {
   const styles = useStyles();
   const { connectionId } = props;
   const perPage = props.rowsPerPage ?? ROWS_PER_PAGE;
@@ -127,10 +126,8 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
   const [selected, setSelected] = React.useState<ReadonlySet<string>>(new Set());
   const [threshold, setThreshold] = React.useState(STRONG_SUGGESTION_SCORE);
   const [status, setStatus] = React.useState("Loading customers…");
-  const data = React.useMemo(
-    () => new MappingData(props.records, props.execute, PAGE_SIZE, (n) => setStatus(`Loading customers… ${n} so far.`)),
-    [props.records, props.execute],
-  );
+  const { createService } = props;
+  const data = React.useMemo(() => createService((n) => setStatus(`Loading customers… ${n} so far.`)), [createService]);
   const [error, setError] = React.useState("");
   const [busy, setBusy] = React.useState(false);
   const [mapping, setMapping] = React.useState<ProviderAccountView | undefined>(undefined);
@@ -313,16 +310,16 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
   const selectionCount = (action: BulkAction): number => selectedRows.filter((r) => canBulk(r, action)).length;
 
   return (
-    <div className={styles.page}>
-      <div>
-        <Link href={props.backHref} onClick={props.onBack}>
-          ← Back to Integrations
-        </Link>
-      </div>
+    <section className={styles.page} aria-labelledby="w365-mapping-title" data-testid="mapping-view">
       <header>
-        <h1 id="w365-mapping-title" className={styles.h1}>
-          Provider account mapping
-        </h1>
+        <ConnectorViewHeader
+          id="w365-mapping-title"
+          title="Provider account mapping"
+          t={props.t}
+          onBack={props.onBack}
+          onRefresh={() => void reload()}
+          refreshDisabled={busy}
+        />
         <Text block id="w365-connector">
           {connector}
         </Text>
@@ -372,9 +369,6 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
         </Field>
         <Button appearance="primary" disabled={strong.length === 0 || busy} onClick={() => openBulk("map", strong, true)}>
           {`Accept strong suggestions (${strong.length})`}
-        </Button>
-        <Button disabled={busy} onClick={() => void reload()}>
-          Refresh
         </Button>
       </div>
 
@@ -544,7 +538,7 @@ export function MappingApp(props: MappingAppProps): React.ReactElement {
           }}
         />
       ) : null}
-    </div>
+    </section>
   );
 }
 

@@ -16,8 +16,8 @@ import {
   ProgressBar,
   Text,
   tokens,
-} from "./fluent";
-import { type AccountRef, errorMessage, formatScore, type LikelyDuplicate, type ProviderAccountView } from "./model";
+} from "@fluentui/react-components";
+import { type AccountRef, errorMessage, formatScore, type LikelyDuplicate, type ProviderAccountView } from "../../../../ui-shared/mapping";
 
 const useStyles = makeStyles({
   list: { listStyleType: "none", paddingLeft: 0, display: "grid", rowGap: tokens.spacingVerticalS, marginTop: tokens.spacingVerticalS },
