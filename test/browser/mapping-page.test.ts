@@ -1,8 +1,9 @@
-// The provider account mapping web resource as built (mapping.html + mapping.js + the shared uiplatform.js), in
-// Chromium against the sandbox: every change goes through w365_MapProviderAccount to the local Functions host and the
-// engine, as in production. Sort, selection, bulk actions with a reviewed list and kept per-row results, a stop that
-// lets the call in flight finish, the engine's duplicate check with Create anyway (Force), the back link, keyboard
-// use, and an axe-core scan of the page and of its dialogs.
+// The provider account mapping view of the built PCF control, in Chromium against the sandbox, reached as a bookmark
+// or site map entry reaches it: through the mapping web resource (mapping.html + mapping.js, no React or Fluent),
+// which hands over to the control. Every change goes through w365_MapProviderAccount to the local Functions host and
+// the engine, as in production. Sort, selection, bulk actions with a reviewed list and kept per-row results, a stop
+// that lets the call in flight finish, the engine's duplicate check with Create anyway (Force), back to the connector
+// list, keyboard use, and an axe-core scan of the view and of its dialogs.
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -13,6 +14,9 @@ import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
 import { w365_provideraccount_w365_mappingstatus as MappingStatus } from "../../src/schema";
 import { AUTO_MAP_THRESHOLD } from "../../src/sync/matching/thresholds";
 import { accessibilityProblems, closeAll, dataverseApi, launchChromium, openPage, screenshotter } from "./browser";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the build's own budget script, plain CommonJS
+const { pageScripts } = require("../../scripts/bundle-budget.js") as { pageScripts(html: string): string[] };
 
 jest.setTimeout(300_000);
 
@@ -113,12 +117,32 @@ beforeAll(async () => {
 
 afterAll(() => closeAll(browser, harness, sandbox));
 
-describe("Provider account mapping page (React + Fluent UI, in Chromium against the sandbox)", () => {
+describe("Provider account mapping view of the control (in Chromium against the sandbox)", () => {
+  it("the mapping web resource is a light page: no React or Fluent, only its small script, and it hands over", async () => {
+    const html = await (await fetch(`${harness.url}webresources/w365_/streamone/mapping.html`)).text();
+    expect(pageScripts(html)).toStrictEqual(["/harness/xrm.js", "mapping.js"]); // the harness's Xrm, then the page's own
+    expect(html).not.toMatch(/uiplatform/i);
+    const script = await (await fetch(`${harness.url}webresources/w365_/streamone/mapping.js`)).text();
+    expect(script.length).toBeLessThan(10 * 1024);
+    expect(script).not.toMatch(/createElement|FluentProvider|__SECRET_INTERNALS/);
+    // A bookmark of the page lands on the control's mapping view for that connector (the connector form hosts it).
+    await page.goto(`${harness.url}mapping?data=${connectorId}`);
+    await page.waitForURL(/\/main\.aspx\?pagetype=entityrecord&etn=w365_providerconnection&id=/);
+    await page.getByTestId("mapping-view").waitFor();
+    await page.getByText("Connector: Mapping Reseller").waitFor();
+    // The hand-over is taken once: reloading the form shows the connector list again.
+    await page.reload();
+    await page.getByRole("button", { name: "Actions for Mapping Reseller" }).waitFor();
+  });
+
   it("lists the connector's customers with filters, search, paging and column sort", async () => {
-    // Opened from the Integrations tab, as the control's ⚙️ → Map provider accounts does.
+    // Opened from the Integrations tab: ⚙️ → Map provider accounts.
     await page.goto(harness.url);
-    await page.goto(`${harness.url}mapping?data=${connectorId}`, { referer: harness.url });
+    await page.getByRole("button", { name: "Actions for Mapping Reseller" }).click();
+    await page.getByRole("menuitem", { name: "Map provider accounts" }).click();
     await page.getByRole("heading", { name: "Provider account mapping" }).waitFor();
+    // The view's heading takes focus, so keyboard and screen-reader users start there.
+    await expect(page.evaluate(() => document.activeElement?.id)).resolves.toBe("w365-mapping-title");
     await page.getByText("Connector: Mapping Reseller").waitFor();
     const unmapped = page.getByRole("button", { name: `Unmapped (${FILLERS + 3})` });
     await unmapped.waitFor();
@@ -277,10 +301,13 @@ describe("Provider account mapping page (React + Fluent UI, in Chromium against 
     await page.getByRole("button", { name: `Ignored (${done})` }).waitFor();
   });
 
-  it("Back to Integrations returns to the Admin Hub's Integrations tab", async () => {
-    await page.getByRole("link", { name: "← Back to Integrations" }).click();
-    await page.waitForURL(harness.url);
+  it("← Integrations returns to the connector list, focus on the connector's ⚙️ button", async () => {
+    await page.getByRole("button", { name: "← Integrations" }).click();
     await page.getByRole("button", { name: "Add New" }).waitFor();
+    const gear = page.getByRole("button", { name: "Actions for Mapping Reseller" });
+    await gear.waitFor();
+    await expect(gear.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await expect(accessibilityProblems(page)).resolves.toStrictEqual([]);
   });
 
   it("ran without page errors; the only failed requests are the engine's two duplicate refusals", () => {
