@@ -6,14 +6,7 @@ import type { w365_provideraccountColumn } from "../src/schema";
 import type { LikelyDuplicate } from "../src/sync/matching/duplicates";
 import { AUTO_MAP_THRESHOLD } from "../src/sync/matching/thresholds";
 import type { MapAction } from "../src/sync/vocabulary";
-import {
-  type MappingStatusKey,
-  mappingStatusKey,
-  mappingStatusLabel,
-  odataString,
-  type Row,
-  text,
-} from "./records";
+import { type MappingStatusKey, mappingStatusKey, mappingStatusLabel, odataString, type Row, text } from "./records";
 
 export type MappingFilter = MappingStatusKey | "all";
 export const MAPPING_FILTERS: readonly MappingFilter[] = ["unmapped", "suggested", "mapped", "ignored", "all"];

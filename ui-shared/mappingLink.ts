@@ -61,7 +61,8 @@ export function takeMappingHandoff(host: HandoffHost | undefined, now: number = 
   if (!raw) return undefined;
   try {
     const note = JSON.parse(raw) as { connectorId?: unknown; at?: unknown };
-    if (typeof note.at !== "number" || now - note.at > MAPPING_HANDOFF_MAX_AGE_MS || note.at - now > MAPPING_HANDOFF_MAX_AGE_MS) return undefined;
+    if (typeof note.at !== "number" || now - note.at > MAPPING_HANDOFF_MAX_AGE_MS || note.at - now > MAPPING_HANDOFF_MAX_AGE_MS)
+      return undefined;
     const id = typeof note.connectorId === "string" ? connectionIdFromLocation(`?id=${note.connectorId}`) : undefined;
     return id ? { connectorId: id } : {};
   } catch {

@@ -50,7 +50,10 @@ export function start(
   const openForm = xrm?.Navigation?.openForm;
   if (typeof openForm === "function") {
     void Promise.resolve(
-      openForm.call(xrm?.Navigation, connectorId ? { entityName: CONNECTOR_TABLE, entityId: connectorId } : { entityName: CONNECTOR_TABLE }),
+      openForm.call(
+        xrm?.Navigation,
+        connectorId ? { entityName: CONNECTOR_TABLE, entityId: connectorId } : { entityName: CONNECTOR_TABLE },
+      ),
     ).then(undefined, () => host.location.replace(url));
   } else {
     host.location.replace(url);

@@ -5,8 +5,8 @@ import { customApiNames, logicalNames } from "../../../src/schema";
 import { parseLikelyDuplicates } from "../../../src/sync/matching/duplicates";
 import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "../../../ui-shared/customApi";
 import {
-  type AccountRef,
   ACCOUNT_SELECT,
+  type AccountRef,
   accountSearchFilter,
   type ApplyResult,
   errorMessage,
@@ -156,7 +156,6 @@ export class MappingData {
     }));
   }
 }
-
 
 /** A MappingData for one view: `onPage` hears the running row count while every page is read. */
 export type MappingServiceFactory = (onPage?: (rowsSoFar: number) => void) => MappingData;

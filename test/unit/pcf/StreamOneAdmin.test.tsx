@@ -15,10 +15,7 @@ import { getString } from "./resx";
 const t = createLocalizer(getString);
 const formatDate = (d: Date): string => d.toISOString().slice(0, 16).replace("T", " ");
 
-function setUp(
-  seed: (records: FakeRecords, apis: FakeCustomApis) => void = () => undefined,
-  initialMapping?: { connectorId?: string },
-) {
+function setUp(seed: (records: FakeRecords, apis: FakeCustomApis) => void = () => undefined, initialMapping?: { connectorId?: string }) {
   const records = new FakeRecords();
   const apis = new FakeCustomApis();
   seed(records, apis);
@@ -273,7 +270,13 @@ describe("StreamOneAdmin", () => {
       (records) => {
         records.tables.w365_providerconnection = [{ w365_providerconnectionid: "c1", w365_name: "Main" }];
         records.tables.w365_provideraccount = [
-          { w365_provideraccountid: "p1", w365_name: "Fabrikam", w365_ioncustomerid: "500", w365_mappingstatus: 365000000, _w365_connection_value: "c1" },
+          {
+            w365_provideraccountid: "p1",
+            w365_name: "Fabrikam",
+            w365_ioncustomerid: "500",
+            w365_mappingstatus: 365000000,
+            _w365_connection_value: "c1",
+          },
         ];
       },
       { connectorId: "c1" },

@@ -42,9 +42,9 @@ describe("bundle size budget", () => {
   });
 
   it("reads every script a page loads, in order, however its src is quoted", () => {
-    expect(pageScripts(`<script src="a.js"></script><script>inline()</script><SCRIPT defer src='b.js'></SCRIPT><script src=c.js></script>`)).toStrictEqual(
-      ["a.js", "b.js", "c.js"],
-    );
+    expect(
+      pageScripts(`<script src="a.js"></script><script>inline()</script><SCRIPT defer src='b.js'></SCRIPT><script src=c.js></script>`),
+    ).toStrictEqual(["a.js", "b.js", "c.js"]);
   });
 
   it("passes within the budget and reports raw and gzip sizes of both", () => {
@@ -58,7 +58,9 @@ describe("bundle size budget", () => {
       ["mapping.html scripts", 2 * 1024],
     ]);
     expect(again.entries.every((e) => e.gzip > 0 && e.gzip < e.raw)).toBe(true);
-    expect(again.report).toMatch(/^PCF bundle\.js: 100\.0 KB raw, [\d.]+ KB gzip .*; mapping\.html scripts: 2\.0 KB raw, [\d.]+ KB gzip \[mapping\.js/);
+    expect(again.report).toMatch(
+      /^PCF bundle\.js: 100\.0 KB raw, [\d.]+ KB gzip .*; mapping\.html scripts: 2\.0 KB raw, [\d.]+ KB gzip \[mapping\.js/,
+    );
   });
 
   it("fails a PCF bundle over 150 KB", () => {
@@ -82,7 +84,10 @@ describe("bundle size budget", () => {
 
   it("fails a script loaded from outside the build, which it cannot count", () => {
     file("bundle.js", 1024);
-    const result = checkBudget({ pcfBundle: path.join(dir, "bundle.js"), page: page('<script src="https://cdn.example/react.js"></script>') });
+    const result = checkBudget({
+      pcfBundle: path.join(dir, "bundle.js"),
+      page: page('<script src="https://cdn.example/react.js"></script>'),
+    });
     expect(result.ok).toBe(false);
     expect(result.report).toContain("https://cdn.example/react.js is not a file of this build");
   });

@@ -1,6 +1,7 @@
 // The mapping page's data layer without a browser: reading every page, sorting, strong suggestions at the engine's
 // bar, the engine's likely duplicates read back from a refused create, and bulk runs that stop between rows. The page
 // itself (React + Fluent) runs in Chromium in test/browser/mapping-page.test.ts.
+import { MappingData } from "../../../pcf-controls/StreamOneConnector/services/mappingService";
 import { customApiNames } from "../../../src/schema";
 import { likelyDuplicatesMessage } from "../../../src/sync/matching/duplicates";
 import { AUTO_MAP_THRESHOLD } from "../../../src/sync/matching/thresholds";
@@ -15,7 +16,6 @@ import {
   strongSuggestions,
   toProviderAccountView,
 } from "../../../ui-shared/mapping";
-import { MappingData } from "../../../pcf-controls/StreamOneConnector/services/mappingService";
 import { FakeCustomApis, FakeRecords, paramValues } from "../webresources/fakes";
 
 const CONN = "11111111-1111-4111-8111-111111111111";

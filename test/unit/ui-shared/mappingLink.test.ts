@@ -92,7 +92,9 @@ describe("mapping web resource (the link page)", () => {
     const sessionStorage = new MemoryStorage();
     const loc = location("");
     start({ location: loc, sessionStorage: sessionStorage as unknown as Storage }, null);
-    expect(loc.replace).toHaveBeenCalledWith("https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord&etn=w365_providerconnection");
+    expect(loc.replace).toHaveBeenCalledWith(
+      "https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord&etn=w365_providerconnection",
+    );
     expect(takeMappingHandoff({ sessionStorage })).toStrictEqual({});
   });
 
@@ -100,6 +102,8 @@ describe("mapping web resource (the link page)", () => {
     const loc = location(`?id=${ID}`);
     start({ location: loc, Xrm: { Navigation: { openForm: () => Promise.reject(new Error("no form")) } } }, null);
     await new Promise((r) => setTimeout(r, 0));
-    expect(loc.replace).toHaveBeenCalledWith(`https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord&etn=w365_providerconnection&id=${ID}`);
+    expect(loc.replace).toHaveBeenCalledWith(
+      `https://contoso.crm.dynamics.com/main.aspx?pagetype=entityrecord&etn=w365_providerconnection&id=${ID}`,
+    );
   });
 });

@@ -1,9 +1,6 @@
 // Review, run and report a bulk change: the admin sees each row with what will happen (for suggestions: the account,
 // the score and the engine's reason), can untick rows, then watches the run. Results stay next to their rows and the
 // summary counts up ("12 of 40 mapped, 1 failed"); Stop lets the call in flight finish and starts no other.
-import * as React from "react";
-
-import { useReturnFocus } from "./dialogs";
 import {
   Button,
   Checkbox,
@@ -24,6 +21,8 @@ import {
   Text,
   tokens,
 } from "@fluentui/react-components";
+import * as React from "react";
+
 import {
   type ApplyResult,
   type BulkAction,
@@ -34,6 +33,7 @@ import {
   type ProviderAccountView,
   runBulk,
 } from "../../../../ui-shared/mapping";
+import { useReturnFocus } from "./dialogs";
 
 const useStyles = makeStyles({
   list: { maxHeight: "50vh", overflowY: "auto", marginTop: tokens.spacingVerticalS },

@@ -2,14 +2,6 @@
 // column sort, paging, row selection with bulk actions, one-row actions and the reviewed bulk accept of strong
 // suggestions. Every change goes through w365_MapProviderAccount (services/mappingService.ts); the model is
 // ui-shared/mapping.ts.
-import * as React from "react";
-
-import { mappingStatusLabel } from "../../../../ui-shared/records";
-import type { MappingServiceFactory } from "../../services/mappingService";
-import type { Localize } from "../../services/strings";
-import { ConnectorViewHeader } from "../ConnectorViewHeader";
-import { BulkDialog } from "./BulkDialog";
-import { CreateDialog, type CreateState, MapDialog } from "./dialogs";
 import {
   Button,
   Checkbox,
@@ -28,6 +20,8 @@ import {
   tokens,
   Toolbar,
 } from "@fluentui/react-components";
+import * as React from "react";
+
 import {
   type AccountRef,
   type BulkAction,
@@ -48,6 +42,12 @@ import {
   STRONG_SUGGESTION_SCORE,
   strongSuggestions,
 } from "../../../../ui-shared/mapping";
+import { mappingStatusLabel } from "../../../../ui-shared/records";
+import type { MappingServiceFactory } from "../../services/mappingService";
+import type { Localize } from "../../services/strings";
+import { ConnectorViewHeader } from "../ConnectorViewHeader";
+import { BulkDialog } from "./BulkDialog";
+import { CreateDialog, type CreateState, MapDialog } from "./dialogs";
 
 export const ROWS_PER_PAGE = 100;
 
@@ -162,10 +162,10 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
   React.useEffect(() => {
     if (connectionId) {
       // Which connector these customers belong to; the page still works when the name cannot be read.
-      data.connectorName(connectionId).then(
-        (name) => setConnector(name ? `Connector: ${name}` : ""),
-        () => setConnector(""),
-      );
+      data
+        .connectorName(connectionId)
+        .then((name) => setConnector(name ? `Connector: ${name}` : ""))
+        .catch(() => setConnector(""));
     }
     void reload();
   }, [data, connectionId, reload]);

@@ -1,7 +1,5 @@
 // The one-row dialogs: Map… (search accounts) and Create new account (the engine's duplicate check, then Create
 // anyway). Fluent's Dialog keeps Tab inside, closes on Escape and gives focus back to the button that opened it.
-import * as React from "react";
-
 import {
   Button,
   Dialog,
@@ -17,6 +15,8 @@ import {
   Text,
   tokens,
 } from "@fluentui/react-components";
+import * as React from "react";
+
 import { type AccountRef, errorMessage, formatScore, type LikelyDuplicate, type ProviderAccountView } from "../../../../ui-shared/mapping";
 
 const useStyles = makeStyles({
@@ -32,15 +32,15 @@ const useStyles = makeStyles({
  */
 export function useReturnFocus(): void {
   // Read while rendering, before any effect: Fluent's own effects move focus into the dialog.
-  const [opener] = React.useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
+  const [returnTo] = React.useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
   React.useEffect(
     () => () => {
       // After Fluent has unmounted the surface and its focus trap.
       setTimeout(() => {
-        if (opener?.isConnected) opener.focus();
+        if (returnTo?.isConnected) returnTo.focus();
       }, 0);
     },
-    [opener],
+    [returnTo],
   );
 }
 
@@ -65,10 +65,9 @@ export function MapDialog({ row, search, onMap, onClose }: MapDialogProps): Reac
       setResults(undefined);
       return;
     }
-    search(query).then(
-      (found) => mine === seq.current && setResults(found),
-      (e: unknown) => mine === seq.current && setError(`Search failed: ${errorMessage(e)}`),
-    );
+    search(query)
+      .then((found) => mine === seq.current && setResults(found))
+      .catch((e: unknown) => mine === seq.current && setError(`Search failed: ${errorMessage(e)}`));
   }, [query, search]);
   return (
     <Dialog open onOpenChange={(_e, data) => !data.open && onClose()}>
