@@ -204,6 +204,14 @@ describe("Provider account mapping view of the control (in Chromium against the 
   it("Create new account: the engine's duplicate check lists likely accounts with scores; Create anyway (Force) creates", async () => {
     await page.getByRole("button", { name: /^Unmapped/ }).click();
     await page.getByLabel("Search customers").fill("Adatum");
+    // Map…: search accounts by name or domain (scanned with its results), Escape leaves the row as it was.
+    await page.getByRole("button", { name: "Map Adatum Corporation to an account" }).click();
+    const mapDialog = page.getByRole("dialog");
+    await mapDialog.getByLabel("Search accounts by name or domain").fill("adatum");
+    await mapDialog.getByRole("button", { name: "Map to Adatum Corporation" }).waitFor();
+    await expect(accessibilityProblems(page)).resolves.toStrictEqual([]);
+    await page.keyboard.press("Escape");
+    await mapDialog.waitFor({ state: "detached" });
     const opener = page.getByRole("button", { name: "Create new account for Adatum Corporation" });
     await opener.click();
     const dialog = page.getByRole("dialog");
@@ -213,6 +221,8 @@ describe("Provider account mapping view of the control (in Chromium against the 
     await dialog.waitFor({ state: "detached" });
     await expect(opener.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
     await page.keyboard.press("Enter");
+    await dialog.getByRole("button", { name: "Create account" }).waitFor();
+    await expect(accessibilityProblems(page)).resolves.toStrictEqual([]);
     await dialog.getByRole("button", { name: "Create account" }).click();
     await dialog.getByRole("heading", { name: "Possible duplicates of Adatum Corporation" }).waitFor();
     const duplicate = dialog.getByRole("listitem").filter({ hasText: "Adatum Corporation" });
@@ -280,6 +290,8 @@ describe("Provider account mapping view of the control (in Chromium against the 
     await page.getByRole("region", { name: "Selected customers" }).getByText("100 selected").waitFor();
     await page.getByRole("region", { name: "Selected customers" }).getByRole("button", { name: "Ignore (100)" }).click();
     dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Ignore 100" }).waitFor();
+    await expect(accessibilityProblems(page)).resolves.toStrictEqual([]);
     await dialog.getByRole("button", { name: "Ignore 100" }).click();
     await dialog.getByText("2 of 100 ignored, 0 failed…").waitFor();
     await dialog.getByRole("button", { name: "Stop" }).click();
