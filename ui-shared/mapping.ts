@@ -70,7 +70,7 @@ export const PROVIDER_ACCOUNT_SELECT = [
   "_w365_account_value",
   "_w365_connection_value",
 ] satisfies w365_provideraccountColumn[];
-/** Requested from the solution; the page works without it (then only Mapped rows name an account). */
+/** Requested from the solution; the view works without it (then only Mapped rows name an account). */
 export const SUGGESTED_ACCOUNT_COLUMN: w365_provideraccountColumn = "_w365_suggestedaccount_value";
 
 const FORMATTED = "@OData.Community.Display.V1.FormattedValue";

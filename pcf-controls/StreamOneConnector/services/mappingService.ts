@@ -31,7 +31,7 @@ export class MappingData {
     private readonly records: RecordsApi,
     private readonly execute: ExecuteCustomApi,
     private readonly pageSize: number = PAGE_SIZE,
-    /** Told the running row count after each page, so the page can say how far loading has got. */
+    /** Told the running row count after each page, so the view can say how far loading has got. */
     private readonly onPage?: (rowsSoFar: number) => void,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     /** Extra reads, 500 ms apart, while a row does not yet show the outcome of a change. */

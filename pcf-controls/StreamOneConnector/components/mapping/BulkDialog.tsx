@@ -51,7 +51,7 @@ export interface BulkDialogProps {
   /** The label of the start button for n ticked rows, e.g. "Accept 12". */
   readonly startLabel: (n: number) => string;
   readonly apply: (row: ProviderAccountView) => Promise<ApplyResult>;
-  /** Each row's new state as it lands, so the page behind stays current. */
+  /** Each row's new state as it lands, so the view behind stays current. */
   readonly onRowUpdated: (row: ProviderAccountView) => void;
   readonly onClose: (progress?: BulkProgress) => void;
 }

@@ -52,7 +52,7 @@ import { CreateDialog, type CreateState, MapDialog } from "./dialogs";
 export const ROWS_PER_PAGE = 100;
 
 const useStyles = makeStyles({
-  page: { display: "grid", rowGap: tokens.spacingVerticalM },
+  view: { display: "grid", rowGap: tokens.spacingVerticalM },
   bar: { display: "flex", flexWrap: "wrap", alignItems: "flex-end", columnGap: tokens.spacingHorizontalL, rowGap: tokens.spacingVerticalS },
   selection: {
     display: "flex",
@@ -161,7 +161,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
 
   React.useEffect(() => {
     if (connectionId) {
-      // Which connector these customers belong to; the page still works when the name cannot be read.
+      // Which connector these customers belong to; the view still works when the name cannot be read.
       data
         .connectorName(connectionId)
         .then((name) => setConnector(name ? `Connector: ${name}` : ""))
@@ -310,7 +310,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
   const selectionCount = (action: BulkAction): number => selectedRows.filter((r) => canBulk(r, action)).length;
 
   return (
-    <section className={styles.page} aria-labelledby="w365-mapping-title" data-testid="mapping-view">
+    <section className={styles.view} aria-labelledby="w365-mapping-title" data-testid="mapping-view">
       <header>
         <ConnectorViewHeader
           id="w365-mapping-title"
@@ -330,8 +330,8 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
 
       <div className={styles.bar}>
         {/* A toolbar: arrow keys move between the filters. It also keeps Fluent's focus manager (tabster) alive for the
-            whole page; with a dialog as its only user, closing the dialog disposed it before it had taken aria-hidden
-            off the page (seen in the browser test: the page stayed hidden from assistive technology). */}
+            whole view; with a dialog as its only user, closing the dialog disposed it before it had taken aria-hidden
+            off the control (seen in the browser test: it stayed hidden from assistive technology). */}
         <Toolbar aria-label="Show customers" className={styles.filters}>
           {MAPPING_FILTERS.map((f) => (
             <Button

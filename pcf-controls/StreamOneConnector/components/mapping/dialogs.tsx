@@ -27,7 +27,7 @@ const useStyles = makeStyles({
 });
 
 /**
- * Gives focus back to the control that opened a dialog when the dialog goes away. The page mounts a dialog only
+ * Gives focus back to the control that opened a dialog when the dialog goes away. The view mounts a dialog only
  * while it is open, so Fluent's own restore (which follows its DialogTrigger) does not apply.
  */
 export function useReturnFocus(): void {
