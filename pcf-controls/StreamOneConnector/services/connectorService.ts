@@ -90,10 +90,15 @@ export interface ConnectorService {
   /**
    * Deactivates the connector, deletes its provider subscriptions, then its provider accounts, in $batch requests, then
    * the connector. Resumable: called again after an interruption it deletes what is left. Stops with
-   * ConnectorReactivatedError when the connector is activated again meanwhile. Work 365 rows are never touched.
+   * ConnectorReactivatedError when the connector is activated again meanwhile: every change set of deletes carries a
+   * conditional write of the connector as last seen inactive, so no row is deleted after an activation. Rows deleted
+   * by someone else meanwhile count as gone. Work 365 rows are never touched.
    */
   deleteWithProviderRows(id: string, onProgress: (progress: DeleteProgress) => void | Promise<void>): Promise<void>;
-  /** Asks a queued or running sync to stop; says when it had already finished. */
+  /**
+   * Asks a queued or running sync to stop; says when it had already finished. A queued run is marked canceled only if
+   * it is still as read (If-Match): taken by a worker meanwhile it gets the cancel request, finished it is reported so.
+   */
   cancelRun(runId: string): Promise<CancelOutcome>;
 }
 
