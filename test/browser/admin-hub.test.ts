@@ -1,6 +1,8 @@
 // What an admin does after the guide's first steps, in Chromium at 1366×768 against the whole sandbox: every result
 // visible in the app (sync history with per-record detail, provider accounts and subscriptions with filters), honest
-// progress (a run started elsewhere shows as running after a reload), one connector per Ion account, a command bar
+// progress (a run started elsewhere shows as running after a reload), one connector per Ion account (also when another
+// admin saves it between the check and the write) and per name, pickers that know everyday country names and save only
+// what is picked, Verify's check of the Currency Code against Ion, counts printed once, a command bar
 // with Save in view, no typed value discarded without asking, transport failures worded for admins, keyboard focus
 // back on the row, the list usable at 800 px, and an axe-core scan of each view.
 
@@ -119,12 +121,122 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await page.getByRole("heading", { name: "Integrations" }).waitFor();
   });
 
+  /** Opens a new connector form from Add New. */
+  async function newForm(): Promise<void> {
+    await page.getByRole("button", { name: "Add New" }).click();
+    await page.getByRole("button", { name: "Create a StreamOne connector" }).click();
+    await page.getByRole("heading", { name: "New StreamOne Ion connector" }).waitFor();
+  }
+  async function discardForm(): Promise<void> {
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("button", { name: "Discard changes" }).click();
+    await page.getByRole("heading", { name: "Integrations" }).waitFor();
+  }
+
+  it("refuses a second connector with the same name, saying which name to change", async () => {
+    await newForm();
+    await fillConnector({ name: "StreamOne Ion", accountId: "5550002", refreshToken: "rt-other", apiKey: "k", apiSecret: "s" });
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText('Another connector is already named "StreamOne Ion".', { exact: false }).first().waitFor();
+    expect(await query("w365_providerconnections?$select=w365_name")).toHaveLength(1);
+    await discardForm();
+  });
+
+  it("another admin saves the same Ion Account ID between the check and the write: Dataverse's key refuses it, and the message names that connector", async () => {
+    await newForm();
+    await fillConnector({ name: "Mine", accountId: "5550001", refreshToken: "rt-mine", apiKey: "k", apiSecret: "s" });
+    // Save has checked that no connector has 5550001; before its create reaches Dataverse, another admin saves one.
+    let other = "";
+    const creates = (url: URL): boolean => url.pathname.endsWith("/w365_providerconnections");
+    await page.route(creates, async (route) => {
+      if (route.request().method() === "POST" && !other) {
+        const row = await dataverse("POST", "w365_providerconnections", {
+          w365_name: "Added by another admin",
+          w365_ionaccountid: "5550001",
+          w365_country: "US",
+          w365_currencycode: "USD",
+        });
+        other = String(row.w365_providerconnectionid);
+      }
+      await route.continue();
+    });
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText('Connector "Added by another admin" already connects Ion account 5550001.', { exact: false }).first().waitFor();
+    await page.unroute(creates);
+    expect(other).not.toBe("");
+    // Dataverse kept the one it had: "Mine" was not written.
+    expect(
+      (await query("w365_providerconnections?$select=w365_name&$filter=w365_ionaccountid eq '5550001'")).map((r) => r.w365_name),
+    ).toEqual(["Added by another admin"]);
+    await discardForm();
+    await dataverse("DELETE", `w365_providerconnections(${other})`);
+    await page.reload();
+    await page.getByRole("row", { name: /^StreamOne Ion/ }).waitFor();
+  });
+
+  it("the Country and Currency Code pickers know everyday names, name them as Intl.DisplayNames does, and save only a picked value", async () => {
+    await newForm();
+    const country = page.getByRole("combobox", { name: "Country" });
+    const regionName = (code: string): Promise<string> =>
+      page.evaluate((c) => new Intl.DisplayNames(["en-US"], { type: "region" }).of(c) ?? c, code);
+    const cases: Array<[string, string]> = [
+      ["UK", "GB"],
+      ["GB", "GB"],
+      ["Great Britain", "GB"],
+      ["England", "GB"],
+      ["USA", "US"],
+      ["America", "US"],
+      ["Türkiye", "TR"],
+      ["Turkey", "TR"],
+      ["Holland", "NL"],
+    ];
+    for (const [typed, code] of cases) {
+      const shown = `${await regionName(code)} (${code})`;
+      await country.click();
+      await country.fill(typed);
+      // Offered in the list under its Intl.DisplayNames name...
+      await page.getByRole("option", { name: shown, exact: true }).waitFor();
+      // ...and taken on leaving the field, as if picked.
+      await country.press("Tab");
+      await expect(country.inputValue()).resolves.toBe(shown);
+    }
+    const currency = page.getByRole("combobox", { name: "Currency Code" });
+    const euro = await page.evaluate(() => new Intl.DisplayNames(["en-US"], { type: "currency" }).of("EUR"));
+    await currency.click();
+    await currency.fill("euro");
+    await page.getByRole("option", { name: `${euro} (EUR)`, exact: true }).click();
+    await expect(currency.inputValue()).resolves.toBe(`${euro} (EUR)`);
+
+    // A country that is not in the list is never saved, however the rest is filled.
+    await page.getByRole("textbox", { name: "Name", exact: true }).fill("Not picked");
+    await page.getByLabel("Refresh Token").fill("rt-not-picked");
+    await page.getByLabel("API Key").fill("k");
+    await page.getByLabel("API Secret").fill("s");
+    await page.getByLabel("Account ID").fill("5550003");
+    await country.click();
+    await country.fill("Narnia");
+    await page.getByText("No match. Type a country or currency name or code.").waitFor();
+    await country.press("Tab");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Fix 1 fields before saving: Country.", { exact: false }).waitFor();
+    await page.getByText("Choose a country from the list", { exact: false }).first().waitFor();
+    await expect(country.getAttribute("aria-invalid")).resolves.toBe("true");
+    expect(await query("w365_providerconnections?$select=w365_name&$filter=w365_name eq 'Not picked'")).toHaveLength(0);
+    await discardForm();
+  });
+
   it("shows the sync history with counts, trigger and duration, and each run's per-record detail", async () => {
     await gear("StreamOne Ion", "Verify Connectivity");
     await page.getByTestId("activity").locator('[data-kind="verify"][data-state="success"]').waitFor({ timeout: 90_000 });
     await gear("StreamOne Ion", "Sync Provider Accounts");
     const outcome = page.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="success"]');
     await outcome.waitFor({ timeout: 120_000 });
+    // The counts are printed once in the outcome, not repeated in its title, message and detail.
+    await outcome
+      .getByText(/Created 12, updated 0/)
+      .first()
+      .waitFor();
+    expect(await outcome.getByText(/Created 12, updated 0/).count()).toBe(1);
     await outcome.getByRole("button", { name: "See the sync history" }).click();
     const history = page.getByTestId("run-history");
     await history.getByRole("heading", { name: "Sync history: StreamOne Ion" }).waitFor();
@@ -142,6 +254,26 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     // Back to the list: keyboard focus returns to the connector's ⚙️ button.
     await history.getByRole("button", { name: "← Integrations" }).click();
     await page.waitForFunction(() => document.activeElement?.getAttribute("aria-label") === "Actions for StreamOne Ion");
+  });
+
+  it("Verify checks the Currency Code against the currency Ion bills in, and the row shows the result without a reload", async () => {
+    await dataverse("PATCH", `w365_providerconnections(${connectorId})`, { w365_currencycode: "EUR" });
+    await page.reload();
+    await gear("StreamOne Ion", "Verify Connectivity");
+    const done = page.getByTestId("activity").locator('[data-kind="verify"]:not([data-state="running"])');
+    await done.waitFor({ timeout: 90_000 });
+    await done.getByText("but the connector's Currency Code is EUR", { exact: false }).waitFor();
+    await page
+      .getByRole("row", { name: /^StreamOne Ion/ })
+      .getByText("but the connector's Currency Code is EUR", { exact: false })
+      .waitFor();
+    await shot(page, "verify-currency-warning");
+    // Set right again (as the admin would, in the form): the next Verify says nothing about it.
+    await dataverse("PATCH", `w365_providerconnections(${connectorId})`, { w365_currencycode: "USD" });
+    await page.reload();
+    await gear("StreamOne Ion", "Verify Connectivity");
+    await page.getByTestId("activity").locator('[data-kind="verify"][data-state="success"]').waitFor({ timeout: 90_000 });
+    expect(await page.getByText("but the connector's Currency Code is", { exact: false }).count()).toBe(0);
   });
 
   it("lists the connector's provider accounts and subscriptions, filtered by mapping and by sync state", async () => {
