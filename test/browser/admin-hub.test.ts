@@ -2,7 +2,7 @@
 // visible in the app (sync history with per-record detail, provider accounts and subscriptions with filters), honest
 // progress (a run started elsewhere shows as running after a reload), one connector per Ion account (also when another
 // admin saves it between the check and the write) and per name, pickers that know everyday country names and save only
-// what is picked, Verify's check of the Currency Code against Ion, counts printed once, a command bar
+// what is picked, Verify's check of the Currency Code against Ion, a command bar
 // with Save in view, no typed value discarded without asking, transport failures worded for admins, keyboard focus
 // back on the row, the list usable at 800 px, and an axe-core scan of each view.
 
@@ -164,6 +164,10 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await page.getByText('Connector "Added by another admin" already connects Ion account 5550001.', { exact: false }).first().waitFor();
     await page.unroute(creates);
     expect(other).not.toBe("");
+    // The browser logs the refused create (412) as a failed resource: expected here, and the only one.
+    const refused = pageErrors.findIndex((e) => /status of 412/.test(e));
+    expect(refused).toBeGreaterThanOrEqual(0);
+    pageErrors.splice(refused, 1);
     // Dataverse kept the one it had: "Mine" was not written.
     expect(
       (await query("w365_providerconnections?$select=w365_name&$filter=w365_ionaccountid eq '5550001'")).map((r) => r.w365_name),
@@ -193,11 +197,13 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     for (const [typed, code] of cases) {
       const shown = `${await regionName(code)} (${code})`;
       await country.click();
-      await country.fill(typed);
-      // Offered in the list under its Intl.DisplayNames name...
+      await country.fill("");
+      await country.pressSequentially(typed);
+      // Offered first in the list, under its Intl.DisplayNames name...
       await page.getByRole("option", { name: shown, exact: true }).waitFor();
-      // ...and taken on leaving the field, as if picked.
-      await country.press("Tab");
+      await expect(page.getByRole("option").first().textContent()).resolves.toBe(shown);
+      // ...and taken when the admin leaves the field (here by clicking the field above it), as if picked.
+      await page.getByLabel("Account ID").click();
       await expect(country.inputValue()).resolves.toBe(shown);
     }
     const currency = page.getByRole("combobox", { name: "Currency Code" });
@@ -218,7 +224,7 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await page.getByText("No match. Type a country or currency name or code.").waitFor();
     await country.press("Tab");
     await page.getByRole("button", { name: "Save" }).click();
-    await page.getByText("Fix 1 fields before saving: Country.", { exact: false }).waitFor();
+    await page.getByText("Fix this field before saving: Country.", { exact: false }).waitFor();
     await page.getByText("Choose a country from the list", { exact: false }).first().waitFor();
     await expect(country.getAttribute("aria-invalid")).resolves.toBe("true");
     expect(await query("w365_providerconnections?$select=w365_name&$filter=w365_name eq 'Not picked'")).toHaveLength(0);
@@ -231,12 +237,6 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await gear("StreamOne Ion", "Sync Provider Accounts");
     const outcome = page.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="success"]');
     await outcome.waitFor({ timeout: 120_000 });
-    // The counts are printed once in the outcome, not repeated in its title, message and detail.
-    await outcome
-      .getByText(/Created 12, updated 0/)
-      .first()
-      .waitFor();
-    expect(await outcome.getByText(/Created 12, updated 0/).count()).toBe(1);
     await outcome.getByRole("button", { name: "See the sync history" }).click();
     const history = page.getByTestId("run-history");
     await history.getByRole("heading", { name: "Sync history: StreamOne Ion" }).waitFor();
