@@ -276,7 +276,7 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     expect(await page.getByText("but the connector's Currency Code is", { exact: false }).count()).toBe(0);
   });
 
-  it("lists the connector's provider accounts and subscriptions, filtered by mapping and by sync state", async () => {
+  it("lists the connector's provider accounts and subscriptions, filtered by mapping, sync state, requested change and error", async () => {
     await gear("StreamOne Ion", "Sync Subscriptions");
     await page.getByTestId("activity").locator('[data-kind="syncSubscriptions"]:not([data-state="running"])').waitFor({ timeout: 120_000 });
     await gear("StreamOne Ion", "Provider accounts");
@@ -309,6 +309,26 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await records.getByText(String(subscription!.w365_name), { exact: true }).waitFor();
     await records.getByText("Ion changed the quantity to 9 while your request for 7 was pending.").waitFor();
     await shot(page, "provider-subscriptions-conflict");
+
+    // A requested change and an error (written as the integration user: no order follows), each found by its filter.
+    const [, requested, failed] = await query("w365_providersubscriptions?$select=w365_providersubscriptionid,w365_name&$top=3");
+    await dataverse("PATCH", `w365_providersubscriptions(${String(requested!.w365_providersubscriptionid)})`, {
+      w365_requestedquantity: 17,
+    });
+    await dataverse("PATCH", `w365_providersubscriptions(${String(failed!.w365_providersubscriptionid)})`, {
+      w365_syncstate: 365000004,
+      w365_syncmessage: "Ion refused the order: the cancellation window has ended.",
+    });
+    const rows = () => page.locator('[data-testid="provider-subscriptions"] tbody tr');
+    await records.getByRole("combobox", { name: "Show" }).selectOption({ label: "With a requested change" });
+    const oneRow = () =>
+      page.waitForFunction(() => document.querySelectorAll('[data-testid="provider-subscriptions"] tbody tr').length === 1);
+    await oneRow();
+    await expect(rows().first().textContent()).resolves.toContain("17 · ");
+    await records.getByRole("combobox", { name: "Show" }).selectOption({ label: "Error" });
+    await records.getByText("Ion refused the order: the cancellation window has ended.").waitFor();
+    await oneRow();
+    await expect(rows().first().textContent()).resolves.toContain(String(failed!.w365_name));
     await records.getByRole("button", { name: "← Integrations" }).click();
     await page.getByRole("heading", { name: "Integrations" }).waitFor();
   });
