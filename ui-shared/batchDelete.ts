@@ -1,17 +1,20 @@
-// Deleting many rows from the browser in Web API $batch requests (docs/platform/dataverse.md 1.7). PCF's
-// context.webAPI and Xrm.WebApi have no $batch, so this goes through same-origin fetch to /api/data/v9.2/$batch,
-// which carries the signed-in user's session cookie in Dataverse (and the harness proxy's credentials locally).
-// The multipart text is written and read by the same module the server-side client uses.
+// Atomic writes from the browser: Web API $batch change sets (docs/platform/dataverse.md 1.7), for deleting many rows
+// under a guard and for conditional writes (If-Match). PCF's context.webAPI and Xrm.WebApi have neither $batch nor
+// If-Match, so this goes through same-origin fetch to /api/data/v9.2/$batch, which carries the signed-in user's
+// session cookie in Dataverse (and the harness proxy's credentials locally). The multipart text is written, read and
+// mapped back onto the writes by the same module the server-side client uses (src/dataverse/batch.ts).
 
-import { type BatchRequestUnit, type BatchResponseUnit, readBatchResponse, writeBatchBody } from "../src/dataverse/batch";
+import { type BatchRequestUnit, type BatchResponsePart, mapBatchResponse, readBatchResponse, writeBatchBody } from "../src/dataverse/batch";
 import { ConnectorError } from "../src/shared/errors";
 import { stripBraces, WEB_API_PATH } from "./customApi";
 
 /** Dataverse's limit of requests in one $batch. */
 export const MAX_BATCH_REQUESTS = 1000;
 /**
- * Deletes per change set. Each change set is one transaction: small enough that one never runs into the platform's
- * transaction time limit, and a row deleted meanwhile by someone else (404) rolls back only its own change set.
+ * Deletes per change set (one change set per $batch: its guard's ETag changes with every change set, so the next one
+ * can only be written once this one has answered). Each change set is one transaction: small enough that it never
+ * runs into the platform's transaction time limit, and a row deleted meanwhile by someone else (404) rolls back few
+ * others. The server's time per delete dominates, so larger change sets would save little.
  */
 export const DELETES_PER_CHANGESET = 100;
 
@@ -49,91 +52,120 @@ export function createFetchBatchSender(fetchImpl: FetchLike, baseUrl: string = W
   };
 }
 
-/** One delete in a batch: the row's entity set and id, and optionally the ETag it must still have. */
-export interface BatchDelete {
+/**
+ * One write of a change set: a DELETE, or a PATCH (answered with the row's new ETag: `Prefer: return=representation`
+ * with `$select`, "Update with data returned", docs/platform/dataverse.md 1.4). `ifMatch` makes it conditional (1.5).
+ */
+export interface ChangeSetWrite {
+  readonly method: "DELETE" | "PATCH";
   readonly entitySet: string;
   readonly id: string;
   readonly ifMatch?: string;
+  /** PATCH only: the columns written. */
+  readonly body?: Readonly<Record<string, unknown>>;
+  /** PATCH only: the columns answered with the new ETag (at least one). */
+  readonly select?: readonly string[];
 }
 
-/** How each delete ended: deleted now, already gone (404), or refused with Dataverse's status, code and message. */
-export type DeleteOutcome =
-  | { readonly kind: "deleted" }
-  | { readonly kind: "gone" }
-  | { readonly kind: "refused"; readonly status: number; readonly code: string; readonly message: string };
+/** Dataverse's refusal of one write: status, error code (lower case hex, often empty) and message. */
+export interface WriteRefusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** How each write of a change set ended. */
+export type WriteResult =
+  /** Written (or deleted) and committed with the rest of the change set; `etag` is a PATCHed row's new version. */
+  | { readonly kind: "done"; readonly etag?: string }
+  /** This write was refused, so the whole change set was rolled back. */
+  | ({ readonly kind: "failed" } & WriteRefusal)
+  /** Another write of the change set was refused (`cause`): this one was rolled back and changed nothing. */
+  | { readonly kind: "rolledBack"; readonly cause: WriteRefusal }
+  /** Dataverse never reached it (the batch stopped earlier). */
+  | { readonly kind: "notRun" };
 
 let boundarySeq = 0;
 const boundary = (prefix: string): string => `${prefix}_${Date.now().toString(36)}${(boundarySeq++).toString(36)}`;
 
 /**
- * Deletes up to MAX_BATCH_REQUESTS rows in one $batch, DELETES_PER_CHANGESET per change set; answers one outcome per
- * delete, in order. A change set that failed answers its failure for every delete in it (all were rolled back).
+ * Sends `writes` as one change set in one $batch: all of them are committed or none is. Learn, "Execute batch
+ * operations using the Web API", Change sets: "if any one of the operations fails, any completed operations will be
+ * rolled back" (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api#change-sets).
+ * A conditional write in the change set (If-Match) therefore guards every other write in it.
+ *
+ * The response is read by the same mapper the server-side client uses (`mapBatchResponse`), which accepts both shapes
+ * of a failed change set (docs/platform/dataverse.md 1.7): the failed request's response alone, or wrapped in a change
+ * set response. When the failed request cannot be told (no Content-ID echoed), every write answers that failure.
  */
-export async function deleteInBatch(
+export async function sendChangeSet(
   send: SendBatch,
-  deletes: readonly BatchDelete[],
+  writes: readonly ChangeSetWrite[],
   baseUrl: string = WEB_API_PATH,
-): Promise<DeleteOutcome[]> {
-  if (deletes.length === 0) return [];
-  if (deletes.length > MAX_BATCH_REQUESTS) throw new RangeError(`At most ${MAX_BATCH_REQUESTS} deletes per $batch.`);
+): Promise<WriteResult[]> {
+  if (writes.length === 0) return [];
+  if (writes.length > MAX_BATCH_REQUESTS) throw new RangeError(`At most ${MAX_BATCH_REQUESTS} writes per $batch.`);
   const root = baseUrl.replace(/\/$/, "");
-  const groups: BatchDelete[][] = [];
-  for (let i = 0; i < deletes.length; i += DELETES_PER_CHANGESET) groups.push(deletes.slice(i, i + DELETES_PER_CHANGESET));
-  // Content-IDs are unique within the whole batch request (OData JSON/multipart batch rules), not per change set.
-  const units: BatchRequestUnit[] = groups.map((group, g) => ({
-    kind: "changeset",
-    parts: group.map((d, i) => {
-      const headers: Record<string, string> = {};
-      if (d.ifMatch) headers["If-Match"] = d.ifMatch;
-      const contentId = String(g * DELETES_PER_CHANGESET + i + 1);
-      return { method: "DELETE", url: `${root}/${d.entitySet}(${stripBraces(d.id)})`, headers, contentId };
-    }),
-  }));
+  const units: BatchRequestUnit[] = [
+    {
+      kind: "changeset",
+      parts: writes.map((w, i) => {
+        const headers: Record<string, string> = {};
+        if (w.ifMatch) headers["If-Match"] = w.ifMatch;
+        let url = `${root}/${w.entitySet}(${stripBraces(w.id)})`;
+        let body: string | undefined;
+        if (w.method === "PATCH") {
+          headers["Content-Type"] = "application/json; charset=utf-8";
+          headers["Prefer"] = "return=representation";
+          url += `?$select=${(w.select ?? []).join(",")}`;
+          body = JSON.stringify(w.body ?? {});
+        }
+        return { method: w.method, url, headers, contentId: String(i + 1), ...(body !== undefined ? { body } : {}) };
+      }),
+    },
+  ];
   const batchBoundary = boundary("batch");
   const text = writeBatchBody(units, batchBoundary, (i) => `changeset_${batchBoundary}_${i}`);
   const response = await send(text, `multipart/mixed; boundary="${batchBoundary}"`);
   if (!/^multipart\//i.test(response.contentType)) {
     // The whole batch was refused (e.g. 401, 429): nothing in it ran.
-    const refused = refusedOf(response.status, response.body);
-    throw new ConnectorError("BATCH_FAILED", `Dataverse refused the delete request: ${refused.message}`, {
+    const refused = refusalOf(response.status, response.body);
+    throw new ConnectorError("BATCH_FAILED", `Dataverse refused the request: ${refused.message}`, {
       statusCode: response.status,
       retryable: response.status === 429 || response.status >= 500,
     });
   }
-  const read: BatchResponseUnit[] = readBatchResponse(response.contentType, response.body);
-  const outcomes: DeleteOutcome[] = [];
-  groups.forEach((group, g) => {
-    const unit = read[g];
-    for (let i = 0; i < group.length; i++) {
-      // A failed change set answers one error response in its place; without continue-on-error later ones are absent.
-      const part = unit === undefined ? undefined : unit.kind === "changeset" ? unit.parts[i] : unit.part;
-      if (!part) {
-        outcomes.push({ kind: "refused", status: 0, code: "", message: "Not run: Dataverse stopped the batch earlier." });
-      } else if (unit?.kind === "single") {
-        // The change set failed as a whole: every delete in it was rolled back (a 404 means one row of it was gone).
-        outcomes.push(refusedOf(part.status, part.body));
-      } else if (part.status === 204 || part.status === 200) {
-        outcomes.push({ kind: "deleted" });
-      } else if (part.status === 404) {
-        outcomes.push({ kind: "gone" });
-      } else {
-        outcomes.push(refusedOf(part.status, part.body));
-      }
-    }
+  const [outcomes = []] = mapBatchResponse(units, readBatchResponse(response.contentType, response.body));
+  return writes.map((_, i): WriteResult => {
+    const outcome = outcomes[i];
+    if (!outcome || outcome.kind === "notExecuted") return { kind: "notRun" };
+    if (outcome.kind === "rolledBack") return { kind: "rolledBack", cause: refusalOf(outcome.cause.status, outcome.cause.body) };
+    const part = outcome.part;
+    if (part.status >= 400) return { kind: "failed", ...refusalOf(part.status, part.body) };
+    return { kind: "done", ...etagOf(part) };
   });
-  return outcomes;
 }
 
-function refusedOf(status: number, body: string): Extract<DeleteOutcome, { kind: "refused" }> {
+/** The new ETag of a PATCHed row: the representation's @odata.etag, else the part's ETag header. */
+function etagOf(part: BatchResponsePart): { etag?: string } {
+  try {
+    const tag = (JSON.parse(part.body || "{}") as Record<string, unknown>)["@odata.etag"];
+    if (typeof tag === "string" && tag !== "") return { etag: tag };
+  } catch {
+    // Not JSON (a 204): fall back to the header.
+  }
+  return part.headers["etag"] ? { etag: part.headers["etag"] } : {};
+}
+
+function refusalOf(status: number, body: string): WriteRefusal {
   try {
     const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
     return {
-      kind: "refused",
       status,
       code: String(parsed.error?.code ?? "").toLowerCase(),
       message: String(parsed.error?.message ?? `HTTP ${status}`),
     };
   } catch {
-    return { kind: "refused", status, code: "", message: body.trim().slice(0, 200) || `HTTP ${status}` };
+    return { status, code: "", message: body.trim().slice(0, 200) || `HTTP ${status}` };
   }
 }

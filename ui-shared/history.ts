@@ -4,6 +4,7 @@
 
 import { w365_providersubscription_w365_syncstate } from "../src/schema";
 import { normalizeGuid } from "../src/shared/guid";
+import { pendingAutoRenew } from "../src/sync/outbound/policy";
 import {
   date,
   MAPPING_STATUS,
@@ -227,6 +228,7 @@ export const PROVIDER_SUBSCRIPTION_SELECT = [
   "w365_requestedquantity",
   "w365_requestedstatus",
   "w365_requestedautorenew",
+  "w365_lastsyncedautorenew",
   "w365_syncstate",
   "w365_syncmessage",
   "w365_lastorderid",
@@ -244,7 +246,13 @@ export function toProviderSubscriptionView(row: Row): ProviderSubscriptionView {
     autoRenew: typeof row.w365_autorenew === "boolean" ? row.w365_autorenew : undefined,
     requestedQuantity: optionalNumber(row.w365_requestedquantity),
     requestedStatus: text(row.w365_requestedstatus),
-    requestedAutoRenew: typeof row.w365_requestedautorenew === "boolean" ? row.w365_requestedautorenew : undefined,
+    // A yes/no column is never empty (the engine writes requested = last synced): only a differing value is a request,
+    // by the same rule the outbound sync applies.
+    requestedAutoRenew: pendingAutoRenew({
+      w365_requestedautorenew: typeof row.w365_requestedautorenew === "boolean" ? row.w365_requestedautorenew : null,
+      w365_lastsyncedautorenew: typeof row.w365_lastsyncedautorenew === "boolean" ? row.w365_lastsyncedautorenew : null,
+      w365_autorenew: typeof row.w365_autorenew === "boolean" ? row.w365_autorenew : null,
+    }),
     syncState: syncStateKey(row.w365_syncstate),
     syncMessage: text(row.w365_syncmessage),
     lastOrderId: text(row.w365_lastorderid),
@@ -283,6 +291,15 @@ export async function listProviderAccounts(
   return { items: result.entities.slice(0, pageSize).map(toProviderAccountView), more: result.entities.length > pageSize };
 }
 
+/**
+ * `pendingAutoRenew` as a filter: the requested auto-renew differs from the last synced one or, never synced, from the
+ * current one (written with literals: the yes/no column always holds a value, so "ne null" would match every row).
+ */
+const differs = (a: string, b: string): string => `((${a} eq true and ${b} eq false) or (${a} eq false and ${b} eq true))`;
+const AUTO_RENEW_REQUESTED =
+  `(${differs("w365_requestedautorenew", "w365_lastsyncedautorenew")} or ` +
+  `(w365_lastsyncedautorenew eq null and ${differs("w365_requestedautorenew", "w365_autorenew")}))`;
+
 export async function listProviderSubscriptions(
   api: RecordsApi,
   connectionId: string,
@@ -291,7 +308,7 @@ export async function listProviderSubscriptions(
 ): Promise<Page<ProviderSubscriptionView>> {
   const clauses = [`_w365_connection_value eq ${normalizeGuid(connectionId, "connector id")}`];
   if (filter === "requested") {
-    clauses.push("(w365_requestedquantity ne null or w365_requestedstatus ne null or w365_requestedautorenew ne null)");
+    clauses.push(`(w365_requestedquantity ne null or w365_requestedstatus ne null or ${AUTO_RENEW_REQUESTED})`);
   } else if (filter !== "all") {
     clauses.push(`w365_syncstate eq ${SYNC_STATE[filter]}`);
   }

@@ -86,6 +86,8 @@ export interface HandlerDeps {
   importDurationMs: number;
   /** The latency model's layer; absent = answers as fast as the machine allows. */
   latency?: DataverseLatencyLayer;
+  /** How a failed change set is answered (DataverseEmulatorOptions.failedChangeSet); default "single". */
+  failedChangeSet?: "single" | "wrapped";
 }
 
 interface RequestScope {
@@ -693,7 +695,11 @@ export class Handler {
       }
       const result = await this.changeSet(part.requests, scope);
       if ("error" in result) {
-        out.push({ kind: "response", response: result.error });
+        out.push(
+          this.d.failedChangeSet === "wrapped"
+            ? { kind: "changeset", responses: [result.error] }
+            : { kind: "response", response: result.error },
+        );
         if (!continueOnError) {
           failure = result.error.status;
           break;

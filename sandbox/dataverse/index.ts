@@ -54,6 +54,12 @@ export interface DataverseEmulatorOptions {
   clock?: Clock;
   /** How long an ImportSolutionAsync takes by `clock` (default 0: as long as the work). */
   importDurationMs?: number;
+  /**
+   * How a failed change set is answered: "single" (default), the failed request's response in the change set's place;
+   * "wrapped", that one response inside a change set response, as OData's ASP.NET server libraries write it. Both are
+   * the one response OData 4.0 (11.7.4) asks for; Learn does not say which one Dataverse writes (docs/platform/dataverse.md 1.7).
+   */
+  failedChangeSet?: "single" | "wrapped";
 }
 
 export interface DataverseEmulator {
@@ -414,6 +420,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     importSolution,
     importDurationMs: options.importDurationMs ?? 0,
     latency,
+    ...(options.failedChangeSet ? { failedChangeSet: options.failedChangeSet } : {}),
   });
 
   const server = http.createServer((req, res) => void serve(req, res));

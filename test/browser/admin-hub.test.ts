@@ -1,6 +1,8 @@
 // What an admin does after the guide's first steps, in Chromium at 1366×768 against the whole sandbox: every result
 // visible in the app (sync history with per-record detail, provider accounts and subscriptions with filters), honest
-// progress (a run started elsewhere shows as running after a reload), one connector per Ion account, a command bar
+// progress (a run started elsewhere shows as running after a reload), one connector per Ion account (also when another
+// admin saves it between the check and the write) and per name, pickers that know everyday country names and save only
+// what is picked, Verify's check of the Currency Code against Ion, a command bar
 // with Save in view, no typed value discarded without asking, transport failures worded for admins, keyboard focus
 // back on the row, the list usable at 800 px, and an axe-core scan of each view.
 
@@ -119,6 +121,116 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await page.getByRole("heading", { name: "Integrations" }).waitFor();
   });
 
+  /** Opens a new connector form from Add New. */
+  async function newForm(): Promise<void> {
+    await page.getByRole("button", { name: "Add New" }).click();
+    await page.getByRole("button", { name: "Create a StreamOne connector" }).click();
+    await page.getByRole("heading", { name: "New StreamOne Ion connector" }).waitFor();
+  }
+  async function discardForm(): Promise<void> {
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("button", { name: "Discard changes" }).click();
+    await page.getByRole("heading", { name: "Integrations" }).waitFor();
+  }
+
+  it("refuses a second connector with the same name, saying which name to change", async () => {
+    await newForm();
+    await fillConnector({ name: "StreamOne Ion", accountId: "5550002", refreshToken: "rt-other", apiKey: "k", apiSecret: "s" });
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText('Another connector is already named "StreamOne Ion".', { exact: false }).first().waitFor();
+    expect(await query("w365_providerconnections?$select=w365_name")).toHaveLength(1);
+    await discardForm();
+  });
+
+  it("another admin saves the same Ion Account ID between the check and the write: Dataverse's key refuses it, and the message names that connector", async () => {
+    await newForm();
+    await fillConnector({ name: "Mine", accountId: "5550001", refreshToken: "rt-mine", apiKey: "k", apiSecret: "s" });
+    // Save has checked that no connector has 5550001; before its create reaches Dataverse, another admin saves one.
+    let other = "";
+    const creates = (url: URL): boolean => url.pathname.endsWith("/w365_providerconnections");
+    await page.route(creates, async (route) => {
+      if (route.request().method() === "POST" && !other) {
+        const row = await dataverse("POST", "w365_providerconnections", {
+          w365_name: "Added by another admin",
+          w365_ionaccountid: "5550001",
+          w365_country: "US",
+          w365_currencycode: "USD",
+        });
+        other = String(row.w365_providerconnectionid);
+      }
+      await route.continue();
+    });
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText('Connector "Added by another admin" already connects Ion account 5550001.', { exact: false }).first().waitFor();
+    await page.unroute(creates);
+    expect(other).not.toBe("");
+    // The browser logs the refused create (412) as a failed resource: expected here, and the only one.
+    const refused = pageErrors.findIndex((e) => /status of 412/.test(e));
+    expect(refused).toBeGreaterThanOrEqual(0);
+    pageErrors.splice(refused, 1);
+    // Dataverse kept the one it had: "Mine" was not written.
+    expect(
+      (await query("w365_providerconnections?$select=w365_name&$filter=w365_ionaccountid eq '5550001'")).map((r) => r.w365_name),
+    ).toEqual(["Added by another admin"]);
+    await discardForm();
+    await dataverse("DELETE", `w365_providerconnections(${other})`);
+    await page.reload();
+    await page.getByRole("row", { name: /^StreamOne Ion/ }).waitFor();
+  });
+
+  it("the Country and Currency Code pickers know everyday names, name them as Intl.DisplayNames does, and save only a picked value", async () => {
+    await newForm();
+    const country = page.getByRole("combobox", { name: "Country" });
+    const regionName = (code: string): Promise<string> =>
+      page.evaluate((c) => new Intl.DisplayNames(["en-US"], { type: "region" }).of(c) ?? c, code);
+    const cases: Array<[string, string]> = [
+      ["UK", "GB"],
+      ["GB", "GB"],
+      ["Great Britain", "GB"],
+      ["England", "GB"],
+      ["USA", "US"],
+      ["America", "US"],
+      ["Türkiye", "TR"],
+      ["Turkey", "TR"],
+      ["Holland", "NL"],
+    ];
+    for (const [typed, code] of cases) {
+      const shown = `${await regionName(code)} (${code})`;
+      await country.click();
+      await country.fill("");
+      await country.pressSequentially(typed);
+      // Offered first in the list, under its Intl.DisplayNames name...
+      await page.getByRole("option", { name: shown, exact: true }).waitFor();
+      await expect(page.getByRole("option").first().textContent()).resolves.toBe(shown);
+      // ...and taken when the admin leaves the field (here by clicking the field above it), as if picked.
+      await page.getByLabel("Account ID").click();
+      await expect(country.inputValue()).resolves.toBe(shown);
+    }
+    const currency = page.getByRole("combobox", { name: "Currency Code" });
+    const euro = await page.evaluate(() => new Intl.DisplayNames(["en-US"], { type: "currency" }).of("EUR"));
+    await currency.click();
+    await currency.fill("euro");
+    await page.getByRole("option", { name: `${euro} (EUR)`, exact: true }).click();
+    await expect(currency.inputValue()).resolves.toBe(`${euro} (EUR)`);
+
+    // A country that is not in the list is never saved, however the rest is filled.
+    await page.getByRole("textbox", { name: "Name", exact: true }).fill("Not picked");
+    await page.getByLabel("Refresh Token").fill("rt-not-picked");
+    await page.getByLabel("API Key").fill("k");
+    await page.getByLabel("API Secret").fill("s");
+    await page.getByLabel("Account ID").fill("5550003");
+    await country.click();
+    await country.fill("Narnia");
+    await page.getByText("No match. Type a country or currency name or code.").waitFor();
+    await country.press("Tab");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Fix this field before saving: Country.", { exact: false }).waitFor();
+    await page.getByText("Choose a country from the list", { exact: false }).first().waitFor();
+    await expect(country.getAttribute("aria-invalid")).resolves.toBe("true");
+    expect(await query("w365_providerconnections?$select=w365_name&$filter=w365_name eq 'Not picked'")).toHaveLength(0);
+    await discardForm();
+  });
+
   it("shows the sync history with counts, trigger and duration, and each run's per-record detail", async () => {
     await gear("StreamOne Ion", "Verify Connectivity");
     await page.getByTestId("activity").locator('[data-kind="verify"][data-state="success"]').waitFor({ timeout: 90_000 });
@@ -144,7 +256,27 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await page.waitForFunction(() => document.activeElement?.getAttribute("aria-label") === "Actions for StreamOne Ion");
   });
 
-  it("lists the connector's provider accounts and subscriptions, filtered by mapping and by sync state", async () => {
+  it("Verify checks the Currency Code against the currency Ion bills in, and the row shows the result without a reload", async () => {
+    await dataverse("PATCH", `w365_providerconnections(${connectorId})`, { w365_currencycode: "EUR" });
+    await page.reload();
+    await gear("StreamOne Ion", "Verify Connectivity");
+    const done = page.getByTestId("activity").locator('[data-kind="verify"]:not([data-state="running"])');
+    await done.waitFor({ timeout: 90_000 });
+    await done.getByText("but the connector's Currency Code is EUR", { exact: false }).waitFor();
+    await page
+      .getByRole("row", { name: /^StreamOne Ion/ })
+      .getByText("but the connector's Currency Code is EUR", { exact: false })
+      .waitFor();
+    await shot(page, "verify-currency-warning");
+    // Set right again (as the admin would, in the form): the next Verify says nothing about it.
+    await dataverse("PATCH", `w365_providerconnections(${connectorId})`, { w365_currencycode: "USD" });
+    await page.reload();
+    await gear("StreamOne Ion", "Verify Connectivity");
+    await page.getByTestId("activity").locator('[data-kind="verify"][data-state="success"]').waitFor({ timeout: 90_000 });
+    expect(await page.getByText("but the connector's Currency Code is", { exact: false }).count()).toBe(0);
+  });
+
+  it("lists the connector's provider accounts and subscriptions, filtered by mapping, sync state, requested change and error", async () => {
     await gear("StreamOne Ion", "Sync Subscriptions");
     await page.getByTestId("activity").locator('[data-kind="syncSubscriptions"]:not([data-state="running"])').waitFor({ timeout: 120_000 });
     await gear("StreamOne Ion", "Provider accounts");
@@ -177,6 +309,26 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await records.getByText(String(subscription!.w365_name), { exact: true }).waitFor();
     await records.getByText("Ion changed the quantity to 9 while your request for 7 was pending.").waitFor();
     await shot(page, "provider-subscriptions-conflict");
+
+    // A requested change and an error (written as the integration user: no order follows), each found by its filter.
+    const [, requested, failed] = await query("w365_providersubscriptions?$select=w365_providersubscriptionid,w365_name&$top=3");
+    await dataverse("PATCH", `w365_providersubscriptions(${String(requested!.w365_providersubscriptionid)})`, {
+      w365_requestedquantity: 17,
+    });
+    await dataverse("PATCH", `w365_providersubscriptions(${String(failed!.w365_providersubscriptionid)})`, {
+      w365_syncstate: 365000004,
+      w365_syncmessage: "Ion refused the order: the cancellation window has ended.",
+    });
+    const rows = () => page.locator('[data-testid="provider-subscriptions"] tbody tr');
+    await records.getByRole("combobox", { name: "Show" }).selectOption({ label: "With a requested change" });
+    const oneRow = () =>
+      page.waitForFunction(() => document.querySelectorAll('[data-testid="provider-subscriptions"] tbody tr').length === 1);
+    await oneRow();
+    await expect(rows().first().textContent()).resolves.toContain("17 · ");
+    await records.getByRole("combobox", { name: "Show" }).selectOption({ label: "Error" });
+    await records.getByText("Ion refused the order: the cancellation window has ended.").waitFor();
+    await oneRow();
+    await expect(rows().first().textContent()).resolves.toContain(String(failed!.w365_name));
     await records.getByRole("button", { name: "← Integrations" }).click();
     await page.getByRole("heading", { name: "Integrations" }).waitFor();
   });

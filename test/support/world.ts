@@ -179,17 +179,22 @@ export async function startWorld(
     orderProcessing?: { mode: "manual" } | { mode: "auto"; delayMs?: number };
     /** Other simulator options (for example unauthorizedStatus: 403, as Ion documents). */
     ion?: Omit<IonSimulatorOptions, "seed" | "customers" | "subscriptionsPerCustomer" | "orderProcessing">;
+    /** Dataverse emulator options (for example failedChangeSet). */
+    emulator?: DataverseEmulatorOptions;
   } = {},
 ): Promise<World> {
   const seed = o.seed ?? 3;
   const customers = o.customers ?? 20;
-  const servers = await startServers({
-    seed,
-    customers,
-    subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2,
-    orderProcessing: o.orderProcessing ?? { mode: "manual" },
-    ...o.ion,
-  });
+  const servers = await startServers(
+    {
+      seed,
+      customers,
+      subscriptionsPerCustomer: o.subscriptionsPerCustomer ?? 2,
+      orderProcessing: o.orderProcessing ?? { mode: "manual" },
+      ...o.ion,
+    },
+    o.emulator,
+  );
   try {
     const dv = integrationClient(servers.emu);
     if (o.crmAccounts !== false) await seedCrmAccounts(dv, seed, customers);

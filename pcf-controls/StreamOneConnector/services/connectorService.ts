@@ -11,7 +11,14 @@ import {
 } from "../../../src/schema";
 import { ConnectorError } from "../../../src/shared/errors";
 import { normalizeGuid } from "../../../src/shared/guid";
-import { type BatchDelete, deleteInBatch, MAX_BATCH_REQUESTS, type SendBatch } from "../../../ui-shared/batchDelete";
+import {
+  type ChangeSetWrite,
+  DELETES_PER_CHANGESET,
+  type SendBatch,
+  sendChangeSet,
+  type WriteRefusal,
+  type WriteResult,
+} from "../../../ui-shared/batchDelete";
 import type { ExecuteCustomApi } from "../../../ui-shared/customApi";
 import {
   type AccountFilter,
@@ -83,10 +90,15 @@ export interface ConnectorService {
   /**
    * Deactivates the connector, deletes its provider subscriptions, then its provider accounts, in $batch requests, then
    * the connector. Resumable: called again after an interruption it deletes what is left. Stops with
-   * ConnectorReactivatedError when the connector is activated again meanwhile. Work 365 rows are never touched.
+   * ConnectorReactivatedError when the connector is activated again meanwhile: every change set of deletes carries a
+   * conditional write of the connector as last seen inactive, so no row is deleted after an activation. Rows deleted
+   * by someone else meanwhile count as gone. Work 365 rows are never touched.
    */
   deleteWithProviderRows(id: string, onProgress: (progress: DeleteProgress) => void | Promise<void>): Promise<void>;
-  /** Asks a queued or running sync to stop; says when it had already finished. */
+  /**
+   * Asks a queued or running sync to stop; says when it had already finished. A queued run is marked canceled only if
+   * it is still as read (If-Match): taken by a worker meanwhile it gets the cancel request, finished it is reported so.
+   */
   cancelRun(runId: string): Promise<CancelOutcome>;
 }
 
@@ -170,6 +182,8 @@ export class ProviderRowsNotDeletedError extends ConnectorError {
 const PAGE = 5000;
 /** Rounds of "delete what is there, then the connector" before giving up on a sync that keeps writing. */
 const DELETE_ROUNDS = 5;
+/** Change sets in a row whose guard found the connector written (still inactive) before the delete gives up. */
+const GUARD_ATTEMPTS = 5;
 
 /** The delete refusal Dataverse gives when a Restrict relationship still has rows (CannotDeleteDueToAssociation). */
 function isRestrictRefusal(error: unknown): boolean {
@@ -330,78 +344,140 @@ export function createConnectorService(deps: ConnectorServiceDeps): ConnectorSer
         const row = await readConnector();
         if (Number(row.statecode) === w365_providerconnection_statecode.Active) throw new ConnectorReactivatedError(name);
         const etag = row["@odata.etag"];
-        // Without the row's ETag the final delete could not tell a connector activated meanwhile: refuse, never "*".
+        // Without the row's ETag no write could tell a connector activated meanwhile: refuse, never "*".
         if (!etag) throw new Error(`The connector ${name} was read without its version (@odata.etag); the delete stops here.`);
         return String(etag);
       };
+      /** The connector's version when last seen inactive: every change set below is guarded by it. */
+      let inactiveEtag = await stillInactive();
+      const guard = (): ChangeSetWrite => ({
+        method: "PATCH",
+        entitySet: entitySets.w365_providerconnection,
+        id: connectorId,
+        ifMatch: inactiveEtag,
+        // Writes the state it already has (If-Match proves it): nothing changes but its version, answered back.
+        body: {
+          statecode: w365_providerconnection_statecode.Inactive,
+          statuscode: w365_providerconnection_statuscode.Inactive,
+        },
+        select: ["statecode"],
+      });
       const deleted = { subscriptions: 0, accounts: 0 };
       const deleteAll = async (step: "subscriptions" | "accounts", table: string, idColumn: string): Promise<void> => {
-        for (;;) {
-          const page = await deps.records.retrieveMultipleRecords(table, `?$select=${idColumn}&$filter=${filter}`, MAX_BATCH_REQUESTS);
+        for (let moved = 0; ;) {
+          const page = await deps.records.retrieveMultipleRecords(table, `?$select=${idColumn}&$filter=${filter}`, DELETES_PER_CHANGESET);
           if (page.entities.length === 0) return;
-          await stillInactive();
-          const deletes: BatchDelete[] = page.entities.map((row) => ({
-            entitySet: entitySets[table as keyof typeof entitySets],
-            id: String(row[idColumn]),
-          }));
-          const outcomes = await deleteInBatch(send, deletes, deps.webApiPath);
-          // 404: a change set held a row someone else deleted meanwhile; its other rows were rolled back and the next
-          // page reads them again. Any other refusal stops here, with nothing half-done (change sets are atomic).
-          const refused = outcomes.find((o) => o.kind === "refused" && o.status !== 404);
-          deleted[step] += outcomes.filter((o) => o.kind === "deleted").length;
-          await onProgress({ step, deleted: deleted[step] });
-          if (refused?.kind === "refused")
-            throw new ProviderRowsNotDeletedError(`provider ${step} of "${name}"`, refused.message, refused.status);
+          const entitySet = entitySets[table as keyof typeof entitySets];
+          // One change set: the guard, then the deletes. The guard fails (412) when the connector changed since it was
+          // last seen inactive (another admin activated it), and then not one of these rows is deleted.
+          const [guarded, ...results] = await sendChangeSet(
+            send,
+            [guard(), ...page.entities.map((row): ChangeSetWrite => ({ method: "DELETE", entitySet, id: String(row[idColumn]) }))],
+            deps.webApiPath,
+          );
+          if (guarded?.kind === "failed" && (guarded.status === 412 || guarded.status === 404)) {
+            // Changed: activated again (stops here), or written while inactive (a token save, another tab's delete):
+            // then the fresh version guards the next change set. A row written to constantly ends the attempt. (A 404
+            // told of no write in particular: the read says whether the connector is still there.)
+            if (++moved > GUARD_ATTEMPTS) throw new ConnectorStillWritingError(name);
+            inactiveEtag = await stillInactive();
+            continue;
+          }
+          moved = 0;
+          if (guarded?.kind === "done") {
+            if (!guarded.etag) throw new Error(`Dataverse answered the guard on ${name} without its new version; the delete stops here.`);
+            inactiveEtag = guarded.etag;
+            deleted[step] += results.filter((r) => r.kind === "done").length;
+            await onProgress({ step, deleted: deleted[step] });
+            continue;
+          }
+          // Rolled back. A row deleted meanwhile by someone else (404) is gone: the next page reads the rest again and
+          // the delete goes on. Any other refusal stops here, with nothing of this change set done.
+          const refusal = [guarded, ...results].map(refusalIn).find((r) => r !== undefined && r.status !== 404);
+          if (refusal) throw new ProviderRowsNotDeletedError(`provider ${step} of "${name}"`, refusal.message, refusal.status);
+          if (guarded?.kind !== "rolledBack")
+            throw new ProviderRowsNotDeletedError(`provider ${step} of "${name}"`, "Dataverse did not run the request.", 0);
         }
       };
       for (let round = 0; round < DELETE_ROUNDS; round++) {
-        await stillInactive();
+        inactiveEtag = await stillInactive();
         await deleteAll("subscriptions", logicalNames.w365_providersubscription, "w365_providersubscriptionid");
         await deleteAll("accounts", logicalNames.w365_provideraccount, "w365_provideraccountid");
         // The connector goes only as it was when last seen inactive (If-Match): activated again since, or written by a
         // sync meanwhile, the delete answers 412 and the next round looks again.
-        const etag = await stillInactive();
-        const [outcome] = await deleteInBatch(
+        const [outcome] = await sendChangeSet(
           send,
-          [{ entitySet: entitySets.w365_providerconnection, id: connectorId, ifMatch: etag }],
+          [{ method: "DELETE", entitySet: entitySets.w365_providerconnection, id: connectorId, ifMatch: inactiveEtag }],
           deps.webApiPath,
         );
-        if (outcome?.kind === "deleted" || outcome?.kind === "gone") {
+        if (outcome?.kind === "done" || (outcome?.kind === "failed" && outcome.status === 404)) {
           await onProgress({ step: "connector" });
           return;
         }
-        if (outcome?.kind === "refused" && outcome.status !== 412 && !isRestrictRefusal({ code: outcome.code, message: outcome.message })) {
+        if (outcome?.kind === "failed" && outcome.status !== 412 && !isRestrictRefusal({ code: outcome.code, message: outcome.message })) {
           throw new ProviderRowsNotDeletedError(`"${name}"`, outcome.message, outcome.status);
         }
       }
       throw new ConnectorStillWritingError(name);
     },
     async cancelRun(runId) {
-      const read = async (): Promise<SyncRunView> =>
-        toSyncRunView({
-          w365_syncrunid: runId,
-          ...(await deps.records.retrieveRecord(logicalNames.w365_syncrun, runId, `?$select=${SYNC_RUN_SELECT.join(",")}`)),
-        });
-      const run = await read();
+      const read = async (): Promise<{ run: SyncRunView; etag?: string }> => {
+        const row = await deps.records.retrieveRecord(logicalNames.w365_syncrun, runId, `?$select=${SYNC_RUN_SELECT.join(",")}`);
+        const etag = row["@odata.etag"];
+        return { run: toSyncRunView({ w365_syncrunid: runId, ...row }), ...(etag ? { etag: String(etag) } : {}) };
+      };
+      /** Stamps the cancel request: the engine never writes that column, so no write of either side is lost. */
+      const requestCancel = async (stamp: string): Promise<CancelOutcome> => {
+        await deps.records.updateRecord(logicalNames.w365_syncrun, runId, { w365_cancelrequestedon: stamp });
+        // The run may have ended between the read and the write: then the stamp changes nothing, and its own status tells.
+        const { run: after } = await read();
+        if (isTerminal(after) && after.status !== "canceled") return { outcome: "finished", run: after };
+        return { outcome: "requested", run: after };
+      };
+      const { run, etag } = await read();
       if (isTerminal(run)) return { outcome: "finished", run };
       const stamp = now().toISOString();
-      // Only the cancel stamp is written while the engine runs: it never writes that column, so no write of
-      // either side is lost. A queued run is also marked canceled; a worker that takes it anyway sees the stamp
-      // at its first check and ends it canceled again.
-      if (run.status === "queued") {
-        await deps.records.updateRecord(logicalNames.w365_syncrun, runId, {
-          w365_cancelrequestedon: stamp,
-          w365_status: "canceled",
-          w365_finishedon: stamp,
-          w365_message: "Canceled by an admin before it started.",
-        });
-      } else {
-        await deps.records.updateRecord(logicalNames.w365_syncrun, runId, { w365_cancelrequestedon: stamp });
+      // A running run gets the request; the engine stops at its next check.
+      if (run.status !== "queued") return requestCancel(stamp);
+      // A queued run is marked canceled at once, but only as it was read (If-Match): a worker may take it or even finish
+      // it between the read and this write, and then "canceled" would be a lie in the history. context.webAPI sends no
+      // If-Match, so this goes as a one-write change set over the page's same-origin fetch.
+      if (!deps.sendBatch || !etag) return requestCancel(stamp);
+      const [written] = await sendChangeSet(
+        deps.sendBatch,
+        [
+          {
+            method: "PATCH",
+            entitySet: entitySets.w365_syncrun,
+            id: runId,
+            ifMatch: etag,
+            body: {
+              w365_cancelrequestedon: stamp,
+              w365_status: "canceled",
+              w365_finishedon: stamp,
+              w365_message: "Canceled by an admin before it started.",
+            },
+            select: ["w365_status"],
+          },
+        ],
+        deps.webApiPath,
+      );
+      if (written?.kind === "done") return { outcome: "canceled", run: (await read()).run };
+      if (written?.kind === "failed" && written.status === 412) {
+        // The run moved on meanwhile: finished (nothing to cancel, say how it ended) or taken by a worker (ask it to stop).
+        const moved = await read();
+        if (isTerminal(moved.run)) return { outcome: "finished", run: moved.run };
+        return requestCancel(stamp);
       }
-      // The run may have ended between the read and the write: then the stamp changes nothing, and the run's own status tells.
-      const after = await read();
-      if (isTerminal(after) && after.status !== "canceled") return { outcome: "finished", run: after };
-      return { outcome: run.status === "queued" ? "canceled" : "requested", run: after };
+      const refusal = written ? refusalIn(written) : undefined;
+      throw new ConnectorError("CANCEL_FAILED", refusal?.message ?? "Dataverse did not run the cancel.", { statusCode: refusal?.status });
     },
   };
+}
+
+/** The refusal a change-set write reports: its own, or the one that rolled it back. */
+function refusalIn(result: WriteResult | undefined): WriteRefusal | undefined {
+  if (result?.kind === "failed") return result;
+  if (result?.kind === "rolledBack") return result.cause;
+  return undefined;
 }

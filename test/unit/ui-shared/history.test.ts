@@ -150,7 +150,10 @@ describe("provider records", () => {
     await listProviderSubscriptions(api, CONNECTOR, "conflict");
     await listProviderSubscriptions(api, CONNECTOR, "requested");
     expect(api.queries[0]).toContain("w365_syncstate eq 365000003");
-    expect(api.queries[1]).toContain("w365_requestedquantity ne null or w365_requestedstatus ne null or w365_requestedautorenew ne null");
+    expect(api.queries[1]).toContain("w365_requestedquantity ne null or w365_requestedstatus ne null or ");
+    // The yes/no column always holds a value: a request is one that differs from the last synced value.
+    expect(api.queries[1]).not.toContain("w365_requestedautorenew ne null");
+    expect(api.queries[1]).toContain("(w365_requestedautorenew eq true and w365_lastsyncedautorenew eq false)");
   });
 
   it("reads a subscription's Ion values, the admin's request and its sync state", () => {
@@ -171,6 +174,18 @@ describe("provider records", () => {
     });
     expect(hasRequestedChange(view)).toBe(true);
     expect(hasRequestedChange(toProviderSubscriptionView({ w365_quantity: 5 }))).toBe(false);
+  });
+
+  it("reads an auto-renew request only when it differs from the last synced value (the yes/no column is never empty)", () => {
+    // Every synced row carries requested = last synced auto-renew, as the engine writes it: no request.
+    const synced = { w365_autorenew: true, w365_lastsyncedautorenew: true, w365_requestedautorenew: true };
+    expect(hasRequestedChange(toProviderSubscriptionView(synced))).toBe(false);
+    const asked = toProviderSubscriptionView({ ...synced, w365_requestedautorenew: false });
+    expect(asked.requestedAutoRenew).toBe(false);
+    expect(hasRequestedChange(asked)).toBe(true);
+    // Never synced: compared with the current value.
+    expect(hasRequestedChange(toProviderSubscriptionView({ w365_autorenew: false, w365_requestedautorenew: false }))).toBe(false);
+    expect(hasRequestedChange(toProviderSubscriptionView({ w365_autorenew: false, w365_requestedautorenew: true }))).toBe(true);
   });
 });
 
