@@ -98,7 +98,11 @@ export class RunRowLink {
     private readonly now: () => number,
     readonly runId: string,
     readonly claim?: ItemClaim,
-  ) {}
+    /** The ETag of a write this claim just made (the claim itself), if the caller has it. */
+    etag?: string,
+  ) {
+    this.etag = etag;
+  }
 
   /**
    * Reads the row with the cancel stamp and the connector's state, plus `extra` columns. Throws
