@@ -202,16 +202,6 @@ export class RunRowLink {
 }
 
 /**
- * The ETag under which `claim` still holds the run row; throws ItemClaimLostError otherwise. A finished row is
- * held by nobody: a stale-run takeover or the poison handler marks a run failed without touching its claim.
- */
-export async function claimedEtag(dv: DataverseClient, runId: string, claim: ItemClaim): Promise<string> {
-  const state = await readRunState(dv, runId);
-  if (!claimHolds(state, claim)) throw new ItemClaimLostError(runId);
-  return state!.etag;
-}
-
-/**
  * Updates the run row only while `claim` holds it, for a writer with no ETag of its own yet (read, compare, PATCH
  * with If-Match; a 412 judged again from a fresh read). A run's own writes go through its RunRowLink.
  */
