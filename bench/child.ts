@@ -195,7 +195,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     recordingMs += performance.now() - recordStart;
     return results;
   };
-  for (const method of ["create", "update", "upsert"] as const) {
+  for (const method of ["create", "update", "updateReturning", "upsert"] as const) {
     const original = (client[method] as (...a: unknown[]) => Promise<unknown>).bind(client);
     (client as unknown as Record<string, unknown>)[method] = async (set: string, ...rest: unknown[]) => {
       const out = await original(set, ...rest);

@@ -9,6 +9,7 @@ import type { DataverseClient } from "../dataverse";
 import { w365_providerconnection_statecode } from "../schema";
 import type { Clock } from "../shared/clock";
 import { SyncError } from "./errors";
+import type { RunRowLink } from "./itemClaim";
 import { SETS } from "./schema";
 
 /** How often a running sync reads its run row for a cancel request (the progress writes' own interval). */
@@ -32,11 +33,21 @@ export interface CancelWatchOptions {
   connectionName: string;
   /** Minimum time between two reads; 0 reads at every check. */
   intervalMs?: number;
+  /**
+   * The run's link to its row (./itemClaim.ts): the check reads through it (the same read also refreshes the
+   * fenced writes' ETag and judges the claim), and judges for free what its reads and writes already showed.
+   */
+  row?: RunRowLink;
 }
 
-/** One run's watch for a cancel request. Sticky: once canceled, every later check throws without a request. */
+/**
+ * One run's watch for a cancel request. Sticky: once canceled, every later check throws without a request.
+ * With the run's row link, any read of the row the run made for another reason (the start, a fenced write's
+ * re-read after a 412) counts as a check, and a cancel stamp a write's answer showed stops the run at once.
+ */
 export class CancelWatch {
   private lastCheck: number;
+  private judged = 0;
   private canceled?: RunCanceledError;
 
   constructor(
@@ -50,19 +61,40 @@ export class CancelWatch {
   /** Throws RunCanceledError when the run should stop; reads the run row only when the interval has passed or `force`. */
   async check(force = false): Promise<void> {
     if (this.canceled) throw this.canceled;
+    const link = this.o.row;
+    // What the run's own reads and writes already showed, judged without a request.
+    if (link?.cancelRequestedOn) this.stopIf("requested");
     const now = this.clock.now();
-    if (!force && now - this.lastCheck < (this.o.intervalMs ?? CANCEL_CHECK_INTERVAL_MS)) return;
+    const interval = this.o.intervalMs ?? CANCEL_CHECK_INTERVAL_MS;
+    const seen = link?.latestSince(this.judged);
+    if (seen) {
+      this.judged = seen.seq;
+      this.lastCheck = Math.max(this.lastCheck, seen.at);
+      this.stopIf(cancelReason(seen.row));
+      // A read the run made since the last check (its start's, a fenced write's re-read) is this check, forced or not.
+      if (now - seen.at <= interval) return;
+    }
+    if (!force && now - this.lastCheck < interval) return;
     this.lastCheck = now;
-    // One request: the run row's cancel stamp with its connector's state.
+    if (link) {
+      // One request: the run row's cancel stamp with its connector's state (and the claim judged, the ETag kept).
+      await link.read();
+      const read = link.latestSince(this.judged);
+      if (read) this.judged = read.seq;
+      this.stopIf(cancelReason(read?.row));
+      return;
+    }
     const row = await this.dv.tryRetrieve<{
       w365_cancelrequestedon?: string | null;
       w365_connection?: { statecode?: number | null } | null;
     }>(SETS.syncRun, this.o.runId, { select: ["w365_cancelrequestedon"], expand: "w365_connection($select=statecode)" });
-    const reason = cancelReason(row);
-    if (reason) {
-      this.canceled = new RunCanceledError(reason, canceledMessage(reason, this.o.connectionName));
-      throw this.canceled;
-    }
+    this.stopIf(cancelReason(row));
+  }
+
+  private stopIf(reason: CancelReason | undefined): void {
+    if (!reason) return;
+    this.canceled = new RunCanceledError(reason, canceledMessage(reason, this.o.connectionName));
+    throw this.canceled;
   }
 }
 

@@ -27,6 +27,11 @@ export interface CheckpointState {
    * its step, and once a delivery claimed it, which queue message and which delivery of it holds it.
    */
   item?: ItemClaim;
+  /**
+   * A stale run whose checkpoint this run copied when its first item claimed it, not yet marked as taken over
+   * (./workItems.ts): the run it came from and that row's ETag when read.
+   */
+  takeover?: { runId: string; etag: string };
 }
 
 export interface ItemClaim {
@@ -98,6 +103,7 @@ export function parseCheckpoint(text: unknown): CheckpointState | undefined {
       };
       if (v.holder !== undefined) state.holder = v.holder;
       if (v.item && typeof v.item === "object" && typeof v.item.step === "number") state.item = v.item;
+      if (v.takeover && typeof v.takeover.runId === "string" && typeof v.takeover.etag === "string") state.takeover = v.takeover;
       return state;
     }
   } catch {

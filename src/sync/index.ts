@@ -195,6 +195,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     connectionId: connection.id,
     connectionName: connection.name,
     intervalMs: deps.cancelCheckMs,
+    row: run.row,
   });
   let status: RunStatus = "succeeded";
   let message = "";

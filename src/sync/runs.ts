@@ -2,13 +2,13 @@
  * The w365_syncrun row of one verify or sync: created at start (or a queued/interrupted row continued),
  * progress and checkpoint written during the run (throttled), counts, status and report at the end.
  */
-import { type BatchOperation, type BatchResult, type DataverseClient, DataverseConcurrencyError } from "../dataverse";
+import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
 import type { CancelWatch } from "./cancellation";
 import { CheckpointEvent, CheckpointState, initialState, ItemClaim, nextState, parseCheckpoint, Phase } from "./checkpoint";
 import { RunStateError } from "./errors";
-import { claimedEtag, FENCED_WRITE_ATTEMPTS, fencedUpdate, ItemClaimLostError } from "./itemClaim";
+import { RunRowLink, type RunRowRead } from "./itemClaim";
 import { RunReport } from "./report";
 import { toEpochMs } from "./rows/dates";
 import { bind, SETS } from "./schema";
@@ -99,7 +99,8 @@ export class RunRecorder {
   private readonly unrecorded = new Set<Map<number, Record<string, number>>>();
 
   private constructor(
-    private readonly dv: DataverseClient,
+    /** The run row: its ETag, cancel stamp and connector state as last seen; every write goes through it. */
+    readonly row: RunRowLink,
     private readonly clock: Clock,
     readonly runId: string,
     readonly start: RunStart,
@@ -118,25 +119,26 @@ export class RunRecorder {
     const now = clock.now();
     const kindForCheckpoint = start.kind === "verify" ? "accounts" : start.kind;
     if (start.runId) {
-      const row = await dv.tryRetrieve<RunRow>(SETS.syncRun, start.runId, { select: RUN_COLUMNS });
+      const link = new RunRowLink(dv, () => clock.now(), start.runId, start.claim);
+      // One read: the columns to continue from, and the cancel stamp and connector state the first cancel check judges.
+      const row = await link.read<RunRowRead & RunRow>(RUN_COLUMNS, false);
       if (!row) throw new RunStateError(`Sync run ${start.runId} was not found.`);
       if (row._w365_connection_value && row._w365_connection_value.toLowerCase() !== start.connectionId.toLowerCase()) {
         throw new RunStateError(`Sync run ${start.runId} belongs to another connector.`);
       }
       if (row.w365_status === "succeeded") throw new RunStateError(`Sync run ${start.runId} already succeeded; start a new run instead.`);
+      link.judge(row);
       const saved = parseCheckpoint(row.w365_checkpoint);
       const checkpoint = saved ?? initialState(kindForCheckpoint, now);
       // A claim written on a queued row carries no phase state yet: the run starts fresh.
       const resumed = saved !== undefined && (saved.done.length > 0 || saved.current !== undefined || Object.keys(saved.counts).length > 0);
-      const body = {
+      await link.write({
         w365_status: "running",
         w365_startedon: row.w365_startedon ?? new Date(now).toISOString(),
         w365_finishedon: null,
         w365_progress: resumed ? "resuming from checkpoint" : "started",
-      };
-      if (start.claim) await fencedUpdate(dv, start.runId, start.claim, body);
-      else await dv.update(SETS.syncRun, start.runId, body);
-      return new RunRecorder(dv, clock, start.runId, start, checkpoint, resumed);
+      });
+      return new RunRecorder(link, clock, start.runId, start, checkpoint, resumed);
     }
     const runId = await dv.create(SETS.syncRun, {
       w365_name: runName(start.kind, start.trigger, start.connectionName, now),
@@ -149,7 +151,14 @@ export class RunRecorder {
       w365_startedon: new Date(now).toISOString(),
       w365_progress: "started",
     });
-    return new RunRecorder(dv, clock, runId, start, initialState(kindForCheckpoint, now), false);
+    return new RunRecorder(
+      new RunRowLink(dv, () => clock.now(), runId, start.claim),
+      clock,
+      runId,
+      start,
+      initialState(kindForCheckpoint, now),
+      false,
+    );
   }
 
   /**
@@ -222,8 +231,7 @@ export class RunRecorder {
 
   /** Writes the run row; a work item's writes are fenced by its claim. */
   private async write(body: Record<string, unknown>): Promise<void> {
-    if (this.start.claim) await fencedUpdate(this.dv, this.runId, this.start.claim, body);
-    else await this.dv.update(SETS.syncRun, this.runId, body);
+    await this.row.write(body);
   }
 
   /**
@@ -283,18 +291,7 @@ export class RunRecorder {
       await this.write(body);
       return [];
     }
-    // As fencedUpdate: a 412 may be another writer (an admin's cancel stamp) while the claim still holds; judged
-    // again from a fresh read. The other operations are unconditional and idempotent, so sending them again is safe.
-    for (let attempt = 1; ; attempt++) {
-      const ifMatch = this.start.claim ? await claimedEtag(this.dv, this.runId, this.start.claim) : "*";
-      const [own, ...others] = await this.dv.batch(
-        [{ method: "PATCH", entitySet: SETS.syncRun, key: this.runId, body, ifMatch }, ...alsoWrite],
-        { continueOnError: true },
-      );
-      if (!own || own.ok) return others;
-      if (!(this.start.claim && own.error instanceof DataverseConcurrencyError)) throw own.error;
-      if (attempt >= FENCED_WRITE_ATTEMPTS) throw new ItemClaimLostError(this.runId);
-    }
+    return this.row.writeWith(body, alsoWrite);
   }
 }
 

@@ -17,12 +17,12 @@
  * idempotent upserts guarded by content hashes, so work repeated after a takeover changes no row twice.
  * Small syncs finish inside the first item: no extra message, two extra requests (the claim).
  */
-import { DataverseConcurrencyError } from "../dataverse";
+import { DataverseConcurrencyError, DataverseNotFoundError } from "../dataverse";
 import { systemClock } from "../shared/clock";
 import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
-import { FINISHED_RUN_STATUSES, readRunState } from "./itemClaim";
+import { FINISHED_RUN_STATUSES, readRunState, RunRowLink } from "./itemClaim";
 import { staleRunsFilter } from "./prefetch";
 import { pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
 import { SETS } from "./schema";
@@ -111,7 +111,7 @@ export async function runSyncWorkItem(
 ): Promise<WorkItemOutcome> {
   const step = item.step ?? 0;
   const clock = deps.clock ?? systemClock;
-  let takenOver: CheckpointState | undefined;
+  let stale: StaleRun | undefined;
   let lookedForStaleRun = false;
   for (let attempt = 0; ; attempt++) {
     const row = await readRunState(deps.dataverse, item.runId);
@@ -127,17 +127,31 @@ export async function runSyncWorkItem(
     // items broke: a message lost or poisoned past its run, an instance gone for good), from its checkpoint.
     if (step === 0 && !hasProgress(row!.checkpoint) && !item.dryRun && !item.providerAccountId && !lookedForStaleRun) {
       lookedForStaleRun = true;
-      takenOver = await takeOverStaleRun(deps, item, o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
+      stale = await findStaleRun(deps, item, o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
     }
-    const base = takenOver ?? row!.checkpoint ?? initialState(item.kind, clock.now());
-    const checkpoint = { ...base, item: decision.claim };
+    // Claim first, with the stale run's checkpoint and a note of it: a delivery that loses this claim has taken
+    // nothing over, and the winner marks the old run (below) under the ETag it read.
+    const base: CheckpointState = stale
+      ? { ...stale.checkpoint, updatedAt: clock.now(), takeover: { runId: stale.runId, etag: stale.etag } }
+      : (row!.checkpoint ?? initialState(item.kind, clock.now()));
+    const checkpoint: CheckpointState = { ...base, item: decision.claim };
+    let claimedEtag: string | undefined;
     try {
-      await deps.dataverse.update(SETS.syncRun, item.runId, { w365_checkpoint: JSON.stringify(checkpoint) }, { ifMatch: row!.etag });
+      const written = await deps.dataverse.updateReturning<{ w365_status?: string }>(
+        SETS.syncRun,
+        item.runId,
+        { w365_checkpoint: JSON.stringify(checkpoint) },
+        { ifMatch: row!.etag, select: ["w365_status"] },
+      );
+      claimedEtag = written["@odata.etag"];
     } catch (error) {
       // Another delivery wrote the row between the read and the claim: decide again on what it wrote.
       if (error instanceof DataverseConcurrencyError && attempt < 3) continue;
       throw error;
     }
+    // A takeover noted in the checkpoint (now, or by an earlier delivery of this message that stopped before
+    // marking the old run) is completed before the run goes on from that checkpoint.
+    if (checkpoint.takeover) await completeTakeover(deps, item, decision.claim, checkpoint, claimedEtag);
     const options: RunSyncOptions = {
       connectionId: item.connectionId,
       kind: item.kind,
@@ -168,11 +182,14 @@ function hasProgress(cp: CheckpointState | undefined): boolean {
   return cp !== undefined && (cp.done.length > 0 || cp.current !== undefined);
 }
 
-/**
- * A run of the same connector and kind still "running" whose heartbeat is older than `staleMs`: marked as
- * taken over (If-Match, so a run that is alive after all keeps its row), and its checkpoint returned for the new run.
- */
-async function takeOverStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: number): Promise<CheckpointState | undefined> {
+interface StaleRun {
+  runId: string;
+  etag: string;
+  checkpoint: CheckpointState;
+}
+
+/** The newest run of the same connector and kind still "running" whose heartbeat is older than `staleMs`, with progress to continue. */
+async function findStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: number): Promise<StaleRun | undefined> {
   const clock = deps.clock ?? systemClock;
   const rows = await deps.dataverse.queryAll<RunRow>(SETS.syncRun, {
     select: RUN_COLUMNS,
@@ -180,33 +197,67 @@ async function takeOverStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: num
     // pickStaleRun takes the first stale row: the newest, whose checkpoint is the furthest on.
     orderby: "w365_startedon desc",
   });
-  const stale = pickStaleRun(
+  const found = pickStaleRun(
     rows.filter((r) => r.w365_syncrunid.toLowerCase() !== item.runId.toLowerCase()),
     clock.now(),
     staleMs,
   );
-  if (!stale) return undefined;
-  const state = await readRunState(deps.dataverse, stale.w365_syncrunid);
-  if (!state?.checkpoint || !hasProgress(state.checkpoint)) return undefined;
+  if (!found) return undefined;
+  const state = await readRunState(deps.dataverse, found.w365_syncrunid);
+  if (!state?.checkpoint || !hasProgress(state.checkpoint) || state.status !== "running") return undefined;
+  const { item: _claim, takeover: _takeover, ...checkpoint } = state.checkpoint;
+  return { runId: found.w365_syncrunid, etag: state.etag, checkpoint };
+}
+
+/**
+ * The second half of a takeover: this run's row already carries the stale run's checkpoint under this item's
+ * claim; the stale row is now marked failed under the ETag read before the claim. If that row changed since
+ * (its worker was alive after all, or another run took it over first), this run gives the checkpoint back and
+ * starts fresh, so exactly one run continues it. A delivery that stopped between the two writes leaves the note
+ * in the checkpoint, and its next delivery completes it: a stale row already marked with this run's id was
+ * marked by that delivery. Either way the note is removed with a write fenced by the claim.
+ */
+async function completeTakeover(
+  deps: SyncDeps,
+  item: SyncWorkItem,
+  claim: ItemClaim,
+  checkpoint: CheckpointState,
+  etag: string | undefined,
+): Promise<void> {
+  const clock = deps.clock ?? systemClock;
+  const from = checkpoint.takeover!;
   const message = `This run stopped (its worker no longer answered); run ${item.runId} continued it from its checkpoint.`;
+  let took: boolean;
   try {
     await deps.dataverse.update(
       SETS.syncRun,
-      stale.w365_syncrunid,
+      from.runId,
       {
         w365_status: "failed",
         w365_finishedon: new Date(clock.now()).toISOString(),
         w365_message: message,
         w365_progress: `failed: ${message}`.slice(0, 400),
       },
-      { ifMatch: state.etag },
+      { ifMatch: from.etag },
     );
+    took = true;
   } catch (error) {
-    if (error instanceof DataverseConcurrencyError) return undefined;
-    throw error;
+    if (!(error instanceof DataverseConcurrencyError || error instanceof DataverseNotFoundError)) throw error;
+    const now = await deps.dataverse.tryRetrieve<{ w365_status?: string; w365_message?: string | null }>(SETS.syncRun, from.runId, {
+      select: ["w365_status", "w365_message"],
+    });
+    // Gone, or marked by an earlier delivery of this item: the checkpoint is this run's. Otherwise it is not.
+    took = !now || (now.w365_status === "failed" && (now.w365_message ?? "").includes(item.runId));
   }
-  deps.logger?.warn("took over a run whose worker stopped", { runId: item.runId, from: stale.w365_syncrunid });
-  return { ...state.checkpoint, updatedAt: clock.now() };
+  const { takeover: _done, ...rest } = checkpoint;
+  const next: CheckpointState = took ? rest : { ...initialState(item.kind, clock.now()), item: claim };
+  await new RunRowLink(deps.dataverse, () => clock.now(), item.runId, claim, etag).write({ w365_checkpoint: JSON.stringify(next) });
+  if (took) deps.logger?.warn("took over a run whose worker stopped", { runId: item.runId, from: from.runId });
+  else
+    deps.logger?.info("a stale run was continued by another run or came back; this run starts fresh", {
+      runId: item.runId,
+      from: from.runId,
+    });
 }
 
 /**
