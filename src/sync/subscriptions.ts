@@ -38,7 +38,8 @@ import { sameInstant } from "./rows/dates";
 import { toProviderSubscriptionRow } from "./rows/toProviderSubscriptionRow";
 import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, OUTBOUND_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
-import { BatchWriter } from "./writer";
+import { isFullScope, scopedProviderAccount, type SyncScope } from "./scope";
+import type { WritePlan, WriteSink } from "./sink";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
 /**
@@ -291,14 +292,17 @@ export interface SubscriptionsPhaseResult {
   digestMarks?: DigestMarks | null;
 }
 
+/**
+ * The subscriptions phase over `scope`, writing through `writer` (the run's sink: it may already hold the
+ * accounts phase's deferred updates, which then share batches; a dry run's sink reports what it would write).
+ */
 export async function runSubscriptionsPhase(
   ctx: SyncContext,
   run: RunRecorder,
+  scope: SyncScope,
+  writer: WriteSink,
   o: {
-    dryRun: boolean;
-    providerAccountId?: string;
     mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> };
-    writer?: BatchWriter;
     /** The connector's stored rows, already being read (started by the run beside the accounts phase). */
     existing?: Promise<StoredSubscriptions>;
     /**
@@ -318,20 +322,21 @@ export async function runSubscriptionsPhase(
 ): Promise<SubscriptionsPhaseResult> {
   const { dv, ion, connection, clock } = ctx;
   const report = run.report;
-  const concurrent = o.providerAccountId || o.dryRun ? undefined : o.concurrent;
+  const oneAccount = scopedProviderAccount(scope);
+  const concurrent = isFullScope(scope) && writer.applies ? o.concurrent : undefined;
   // The accounts phase of the same run hands over the mapping it just wrote (or, running beside this
   // phase, decides it customer by customer); otherwise read it.
   const { mapped, unmapped } = concurrent
     ? { mapped: new Map<string, MappedCustomer>(), unmapped: new Set<string>() }
-    : o.mapping && !o.providerAccountId
+    : o.mapping && !oneAccount
       ? o.mapping
-      : await loadMappedCustomers(dv, connection.id, o.providerAccountId);
+      : await loadMappedCustomers(dv, connection.id, oneAccount);
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
   const skip = pagesToSkip(run.checkpoint, "subscriptions");
   const runStartIso = new Date(clock.now()).toISOString();
   // Digests are kept by runs that read Ion's whole list from its first page and write (src/sync/digest.ts).
   // (Not when the stored rows were already being read: the start version must be read before them.)
-  const keepDigests = !o.providerAccountId && !o.dryRun && skip === 0 && !o.existing;
+  const keepDigests = isFullScope(scope) && writer.applies && skip === 0 && !o.existing;
   const marks = readMarks(connectorCheckpointValue(connection.checkpoint, "subscriptionDigest"));
   // Read before anything else: the row version at the start bounds what the next run must look at again.
   const since = keepDigests ? subscriptionsVersion(dv, connection.id) : undefined;
@@ -369,14 +374,14 @@ export async function runSubscriptionsPhase(
       // The digests are part of the state: Ion pages are read ahead (EARLY_ION_PAGES) until they are in.
       if (changed) return { existing: new Map(), changed, digests: await digestsRead };
     }
-    const existing = o.existing && !o.providerAccountId ? o.existing : loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
+    const existing = o.existing && !oneAccount ? o.existing : loadExistingSubscriptions(dv, connection.id, oneAccount);
     return { existing: await existing, digests: digestsRead ? await digestsRead : undefined };
   };
   const stored = prepare();
   // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
   // More Ion pages at once when the digests spare the stored rows (memory is then far below a full read's).
   let pagesAtOnce = ION_PAGE_CONCURRENCY;
-  const fullPass = o.providerAccountId
+  const fullPass = oneAccount
     ? undefined
     : readAheadUntil(
         subscriptionPages(ion, limit, () => pagesAtOnce),
@@ -396,30 +401,28 @@ export async function runSubscriptionsPhase(
       if (tokens && !prepared.changed.has(ionId)) trusted.set(ionId, tokens);
     }
   }
-  // The run's writer may already hold the accounts phase's deferred updates: they share batches.
-  const writer = o.writer ?? new BatchWriter(dv);
   let page = 0;
   let read = 0;
   let skippedUnmapped = 0;
   const seen = new Set<string>();
 
   let pages: AsyncIterable<IonSubscription[]>;
-  if (o.providerAccountId && mapped.size === 0) {
+  if (oneAccount && mapped.size === 0) {
     throw new SyncError(
       "SYNC_NOT_MAPPED",
       unmapped.size > 0
-        ? `Provider account ${o.providerAccountId} is not mapped to an account: map it (or create a new account) before syncing its subscriptions.`
-        : `Provider account ${o.providerAccountId} was not found for this connector.`,
+        ? `Provider account ${oneAccount} is not mapped to an account: map it (or create a new account) before syncing its subscriptions.`
+        : `Provider account ${oneAccount} was not found for this connector.`,
     );
   }
-  if (o.providerAccountId) {
+  if (oneAccount) {
     const only = [...mapped.keys()][0];
     pages = only ? ion.subscriptions.listPages({ customerId: only, limit }) : (async function* () {})();
   } else pages = fullPass!;
 
   if (concurrent) await run.progress("subscriptions: reading Ion subscriptions");
   else await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
-  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", o.dryRun, { gate: concurrent?.gate });
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", { gate: concurrent?.gate });
   const linkedCustomers = new Set<string>();
 
   // Digests: each linked customer's tokens as this run leaves its rows; customers whose rows were not all
@@ -588,17 +591,17 @@ export async function runSubscriptionsPhase(
             message: "returned by StreamOne Ion again",
           }
         : {};
-      if (o.dryRun) {
-        report.add({
+      const planned: WritePlan = {
+        report,
+        entry: {
           entity: "providersubscription",
           key: s.id,
           name,
           action: row ? "would-update" : "would-create",
           after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status },
           ...returned,
-        });
-        return;
-      }
+        },
+      };
       // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
       // in the update, changed or not): leave the auto-renew one out when it already holds the value, so
       // the sync's own updates set off no webhook per changed subscription.
@@ -616,7 +619,7 @@ export async function runSubscriptionsPhase(
         body: built.body,
         ...(etag ? { ifMatch: etag } : {}),
       };
-      writer.add(op, (result: BatchResult) => {
+      writer.write(op, planned, (result: BatchResult) => {
         if (!result.ok) unconfirmed.add(customerId);
         if (!result.ok && result.status === 412 && etag) {
           report.add({ entity: "providersubscription", key: sid, name, action: "skipped", message: CHANGED_BY_ADMIN_MESSAGE });
@@ -731,7 +734,7 @@ export async function runSubscriptionsPhase(
     await pageChain;
     if (stopped) {
       // Every page read is done: its checkpoint (after the accounts phase's) carries its counts, nothing beyond it.
-      if (!o.dryRun) await writer.drain();
+      await writer.drain();
       await pageCheckpoints.settled();
       throw new RunYield();
     }
@@ -746,8 +749,8 @@ export async function runSubscriptionsPhase(
   // Ion's full list for this scope (the account, or the one customer) was read to the end, so a stored
   // row it did not return has vanished from Ion: flag it on the row (never deleted). A read that failed
   // part-way threw above and flags nothing.
-  const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer, unconfirmed });
-  if (!o.dryRun) await writer.drain();
+  const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, writer, unconfirmed });
+  await writer.drain();
   // Every row write of the phase is done (or failed): only now may a digest claim them.
   let digestMarks: DigestMarks | null | undefined;
   let digestsWritten = 0;
@@ -763,8 +766,9 @@ export async function runSubscriptionsPhase(
         unconfirmed.has(customerId) || (!own && seenUnmapped.has(customerId)) ? null : own ? formatDigest(own.tokens) : DIGEST_PREFIX;
       if (want === (storedDigest?.text ?? null)) continue;
       digestsWritten++;
-      writer.add(
+      writer.write(
         { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
+        null,
         (result: BatchResult) => {
           if (!result.ok) digestWriteFailed = true;
         },
@@ -792,7 +796,7 @@ export async function runSubscriptionsPhase(
     missingInIon: missing.total,
     newlyMissing: missing.flagged,
     resumedAfterPages: skip,
-    mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId),
+    mappingFromAccountsPhase: Boolean(o.mapping && !oneAccount),
     digests: keepDigests
       ? {
           everyRowRead: !trusted,
@@ -823,8 +827,7 @@ async function flagMissingSubscriptions(
   o: {
     existing: StoredSubscriptions;
     seen: Set<string>;
-    dryRun: boolean;
-    writer: BatchWriter;
+    writer: WriteSink;
     /** Customers with a row left unflagged that Ion did not list, or whose flag failed (no digest claims them). */
     unconfirmed: Set<string>;
   },
@@ -857,12 +860,9 @@ async function flagMissingSubscriptions(
       name: row.w365_name ?? undefined,
       message: "no longer returned by StreamOne Ion",
     };
-    if (o.dryRun) {
-      report.add({ ...entry, action: "missing" });
-      continue;
-    }
-    o.writer.add(
+    o.writer.write(
       { method: "PATCH", entitySet: SETS.providerSubscription, key: row.w365_providersubscriptionid, body: { w365_missingsince: nowIso } },
+      { report, entry: { ...entry, action: "missing" } },
       (result: BatchResult) => {
         if (result.ok) {
           report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso } });
