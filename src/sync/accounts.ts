@@ -8,7 +8,8 @@ import type { BatchResult, DataverseClient } from "../dataverse";
 import { DataverseValidationError } from "../dataverse";
 import type { IonCustomer } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
-import { mapPool, readAhead } from "../shared/pool";
+import { ConcurrencyLimiter } from "../shared/limiter";
+import { eventLoopSlicer, readAhead } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import { confirmGone } from "./gone";
@@ -25,7 +26,7 @@ import type { WritePlan, WriteSink } from "./sink";
 
 /** Reason prefix of rows an admin unmapped: the sync then only suggests, never auto-maps them again. */
 export const ADMIN_UNMAPPED_MARKER = "Unmapped by an admin";
-/** Cloud-profile reads in flight per page (the Ion client caps concurrency itself). */
+/** Cloud-profile reads in flight, all pages together (Ion's accepted concurrency; the Ion client caps its calls too). */
 export const PROFILE_CONCURRENCY = 8;
 
 export interface ExistingProviderAccount {
@@ -309,25 +310,30 @@ export async function runAccountsPhase(
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
   const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts");
+  // One queue for every page's cloud profiles, first come first served: a page's profiles go before the next
+  // page's, so each page is matched and written as early as it can be while the next one keeps Ion busy.
+  const profileSlots = new ConcurrencyLimiter(PROFILE_CONCURRENCY);
   /** Cloud profiles only for customers that are new or changed in Ion since the last sync. */
   const readProfiles = (customers: IonCustomer[], pageReport: PageReport) => {
     const needsProfile = customers.map((c) => {
       const row = existing.get(c.id);
       return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
     });
-    const profiles = mapPool(customers, PROFILE_CONCURRENCY, async (c, i) => {
-      if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
-      try {
-        return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
-      } catch (error) {
-        logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
-          customer: c.id,
-          error: ensureError(error).message,
-        });
-        pageReport.count("profile-read-failed");
-        return { ok: false as const, profile: undefined, fetched: false };
-      }
-    });
+    const profiles = Promise.all(
+      customers.map(async (c, i) => {
+        if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
+        try {
+          return { ok: true as const, profile: await profileSlots.run(() => ion.customers.microsoftProfile(c.id)), fetched: true };
+        } catch (error) {
+          logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
+            customer: c.id,
+            error: ensureError(error).message,
+          });
+          pageReport.count("profile-read-failed");
+          return { ok: false as const, profile: undefined, fetched: false };
+        }
+      }),
+    );
     return { customers, needsProfile, profiles };
   };
   // A page's cloud profiles are asked for as soon as the page arrives, one page ahead of the matching:
@@ -343,6 +349,8 @@ export async function runAccountsPhase(
     }
     if (ahead) yield ahead;
   })();
+  // Matching holds the thread: Ion's answers (the next pages' profiles) are taken between slices of it.
+  const slice = eventLoopSlicer();
   try {
     for await (const item of withProfiles) {
       const customers = item.customers;
@@ -361,7 +369,10 @@ export async function runAccountsPhase(
       });
       const profiles = await item.profiles;
       const idx = needMatching ? await getIndex() : undefined;
-      customers.forEach((c, i) => {
+      for (let i = 0; i < customers.length; i++) {
+        const turn = slice();
+        if (turn) await turn;
+        const c = customers[i]!;
         const row = existing.get(c.id);
         const p = profiles[i]!;
         const profile: MicrosoftProfileInput | undefined = p.fetched
@@ -398,7 +409,7 @@ export async function runAccountsPhase(
           });
           links?.decide(c.id, linkNow(c.id));
         }
-      });
+      }
       page++;
       // Pipelined: full batches go out while the next Ion page and its profiles are read.
       await pageCheckpoints.pageDone(page, `accounts: ${customersSeen} Ion customers read`);

@@ -7,7 +7,7 @@
 import type { BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscription } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
-import { readAheadUntil } from "../shared/pool";
+import { eventLoopSlicer, readAheadUntil } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import {
@@ -429,6 +429,18 @@ export async function runSubscriptionsPhase(
   // written or confirmed (their digest is cleared, never claimed); customers seen unmapped.
   const tokensOf = new Map<string, { providerAccountId: string; tokens: string[] }>();
   const unconfirmed = new Set<string>();
+  // Row writes of each customer still waiting for their answer: its digest is written once none is left.
+  const writesInFlight = new Map<string, number>();
+  const beginWrite = (customerId: string) => writesInFlight.set(customerId, (writesInFlight.get(customerId) ?? 0) + 1);
+  const endWrite = (customerId: string) => {
+    const left = (writesInFlight.get(customerId) ?? 1) - 1;
+    if (left > 0) writesInFlight.set(customerId, left);
+    else {
+      writesInFlight.delete(customerId);
+      stampWhenWritten?.(customerId);
+    }
+  };
+  let stampWhenWritten: ((customerId: string) => void) | undefined;
   const seenUnmapped = new Set<string>();
   const matched = new Map<string, number>();
   // Rows read per customer when the digests spare the full read: subscriptions wait here for their customer's rows.
@@ -619,6 +631,7 @@ export async function runSubscriptionsPhase(
         body: built.body,
         ...(etag ? { ifMatch: etag } : {}),
       };
+      beginWrite(customerId);
       writer.write(op, planned, (result: BatchResult) => {
         if (!result.ok) unconfirmed.add(customerId);
         if (!result.ok && result.status === 412 && etag) {
@@ -633,6 +646,7 @@ export async function runSubscriptionsPhase(
             action: "failed",
             error: { code: result.error.code, message: result.error.message },
           });
+        endWrite(customerId);
       });
     }
   };
@@ -677,6 +691,8 @@ export async function runSubscriptionsPhase(
   };
 
   let stopped = false;
+  // Comparing a page holds the thread: answers of requests in flight are taken between slices of it.
+  const slice = eventLoopSlicer();
   try {
     for await (const subs of pages) {
       read += subs.length;
@@ -687,6 +703,8 @@ export async function runSubscriptionsPhase(
       }
       page++;
       for (const s of subs) {
+        const turn = slice();
+        if (turn) await turn;
         if (!concurrent) {
           processSubscription(s, mapped.get(String(s.customerId)), page);
           continue;
@@ -749,22 +767,25 @@ export async function runSubscriptionsPhase(
   // Ion's full list for this scope (the account, or the one customer) was read to the end, so a stored
   // row it did not return has vanished from Ion: flag it on the row (never deleted). A read that failed
   // part-way threw above and flags nothing.
-  const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, writer, unconfirmed });
-  await writer.drain();
-  // Every row write of the phase is done (or failed): only now may a digest claim them.
+  const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, writer, unconfirmed, beginWrite, endWrite });
   let digestMarks: DigestMarks | null | undefined;
   let digestsWritten = 0;
-  if (keepDigests) {
+  if (!keepDigests) await writer.drain();
+  else {
+    // Every Ion subscription is read and compared: a customer's digest is final once all its row writes are
+    // answered (written or failed), and goes into the writer then, sharing the batches of the last row writes.
     let digestWriteFailed = false;
-    for (const customerId of new Set([...tokensOf.keys(), ...digests.keys()])) {
+    const stampsDue = new Set([...tokensOf.keys(), ...digests.keys()]);
+    const stamp = (customerId: string) => {
+      if (!stampsDue.delete(customerId)) return;
       const storedDigest = digests.get(customerId);
       const own = tokensOf.get(customerId);
       const providerAccountId = own?.providerAccountId ?? storedDigest?.providerAccountId;
-      if (!providerAccountId) continue;
+      if (!providerAccountId) return;
       // Not all written or confirmed, or not linked now: no digest. No Ion subscription left: an empty one.
       const want =
         unconfirmed.has(customerId) || (!own && seenUnmapped.has(customerId)) ? null : own ? formatDigest(own.tokens) : DIGEST_PREFIX;
-      if (want === (storedDigest?.text ?? null)) continue;
+      if (want === (storedDigest?.text ?? null)) return;
       digestsWritten++;
       writer.write(
         { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
@@ -773,8 +794,16 @@ export async function runSubscriptionsPhase(
           if (!result.ok) digestWriteFailed = true;
         },
       );
+    };
+    stampWhenWritten = stamp;
+    for (const customerId of [...stampsDue]) if (!writesInFlight.has(customerId)) stamp(customerId);
+    // Complete batches go out as the answers add digests; the remainder once every row write is answered.
+    for (;;) {
+      await writer.flush({ onlyFull: true });
+      if (!writer.hasFullBatch) break;
     }
-    await writer.drain();
+    do await writer.drain();
+    while (writer.pending > 0);
     const [sinceVersion, who] = await Promise.all([since!.catch(() => undefined), user]);
     const until = await subscriptionsVersion(dv, connection.id).catch(() => undefined);
     // A digest that could not be written or cleared keeps the last marks: the rows this run wrote are after them.
@@ -830,6 +859,9 @@ async function flagMissingSubscriptions(
     writer: WriteSink;
     /** Customers with a row left unflagged that Ion did not list, or whose flag failed (no digest claims them). */
     unconfirmed: Set<string>;
+    /** A flag write of the customer's row is queued / answered (its digest waits for the answer). */
+    beginWrite: (customerId: string) => void;
+    endWrite: (customerId: string) => void;
   },
 ): Promise<{ total: number; flagged: number }> {
   const report = run.report;
@@ -860,6 +892,8 @@ async function flagMissingSubscriptions(
       name: row.w365_name ?? undefined,
       message: "no longer returned by StreamOne Ion",
     };
+    const customerId = row.w365_ioncustomerid ? String(row.w365_ioncustomerid) : undefined;
+    if (customerId) o.beginWrite(customerId);
     o.writer.write(
       { method: "PATCH", entitySet: SETS.providerSubscription, key: row.w365_providersubscriptionid, body: { w365_missingsince: nowIso } },
       { report, entry: { ...entry, action: "missing" } },
@@ -868,9 +902,10 @@ async function flagMissingSubscriptions(
           report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso } });
           report.count("updated");
         } else {
-          if (row.w365_ioncustomerid) o.unconfirmed.add(String(row.w365_ioncustomerid));
+          if (customerId) o.unconfirmed.add(customerId);
           report.add({ ...entry, action: "failed", error: { code: result.error.code, message: result.error.message } });
         }
+        if (customerId) o.endWrite(customerId);
       },
     );
   }
