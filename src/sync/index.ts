@@ -187,8 +187,9 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       if (sideBySide && phase === "subscriptions") continue;
       const phaseStart = ctx.clock.now();
       progress(phase, `${phase}: started`);
-      await PHASES[phase].run(scope, sink, phaseContext);
+      const counts = await PHASES[phase].run(scope, sink, phaseContext);
       phaseTimes[phase] = ctx.clock.now() - phaseStart;
+      ctx.logger.info("sync phase done", { runId: run.runId, phase, counts, durationMs: phaseTimes[phase] });
       progress(phase, `${phase}: done`);
     }
     const failed = run.report.n("failed");
