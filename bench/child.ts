@@ -15,6 +15,7 @@ import { silentLogger } from "../src/shared/logger";
 import { runSync, SETS, type SyncDeps, type SyncKind, type SyncRunSummary } from "../src/sync";
 import { startQueuedRun } from "../src/sync/index";
 import { runSyncWorkItem, type SyncWorkItem } from "../src/sync/workItems";
+import { type InFlightSummary, InFlightTimeline } from "./timeline";
 
 /** The tables whose rows are the sync's data (everything else it writes is bookkeeping). */
 export const DATA_SETS = new Set<string>([SETS.providerAccount, SETS.providerSubscription]);
@@ -87,6 +88,8 @@ export interface ChildResult {
     digestWrites: number;
   };
   ion: { requests: number; byEndpoint: Record<string, number>; throttled: number };
+  /** Requests in flight over the run (./timeline.ts): Ion against its 8, Dataverse against its 8 (dop hint). */
+  inFlight?: { ion: InFlightSummary; dataverse: InFlightSummary };
   peakRssMb: number;
   /** Peaks sampled every 100 ms: which part of the memory the peak RSS is made of. */
   memory: {
@@ -155,11 +158,15 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     batchRequests: 0,
   };
   const ion = { requests: 0, byEndpoint: {} as Record<string, number>, throttled: 0 };
+  const ionTimeline = new InFlightTimeline();
+  const dvTimeline = new InFlightTimeline();
   const client = new DataverseClient({
     url: req.dataverseUrl,
     auth: { kind: "static", token: req.dataverseToken },
     logger: silentLogger,
     onRequest: (info) => {
+      const end = performance.now();
+      dvTimeline.add(end - info.durationMs, end);
       const set = entitySetOfPath(info.path);
       if (set === "$batch") dv.batchRequests++;
       add(dv.byOperation, set === "$batch" ? "$batch" : `${info.method} ${set}`);
@@ -233,6 +240,8 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
         logger: silentLogger,
         ionHttpHooks: {
           onRequest: (info) => {
+            const end = performance.now();
+            ionTimeline.add(end - info.durationMs, end);
             ion.requests++;
             add(ion.byEndpoint, info.endpoint);
             if (info.status === 429) ion.throttled++;
@@ -291,7 +300,8 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     }
     closeSync(fd);
   }
-  const wallMs = performance.now() - started;
+  const ended = performance.now();
+  const wallMs = ended - started;
   const cpu = process.cpuUsage(cpuAtStart);
   const stats = client.stats();
   return {
@@ -313,6 +323,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
       digestWrites: dv.digestWrites,
     },
     ion,
+    inFlight: { ion: ionTimeline.summary(started, ended, 8), dataverse: dvTimeline.summary(started, ended, 8) },
     peakRssMb: ownPeakRssMb(),
     memory,
   };

@@ -3,6 +3,7 @@
  */
 import type { LatencyModel } from "../sandbox/latency";
 import type { Floor } from "./floor";
+import type { InFlightSummary } from "./timeline";
 
 export const RUN_NAMES = ["first", "noChange", "onePercent"] as const;
 export type RunName = (typeof RUN_NAMES)[number];
@@ -60,6 +61,8 @@ export interface RunResult {
   /** Part of wallMs the bench itself spent in the sync process (recording written rows for the loader). */
   recordingMs: number;
   ionRequestsByEndpoint: Record<string, number>;
+  /** Requests in flight over the run (bench/timeline.ts): Ion against its accepted 8, Dataverse against the dop hint 8. */
+  inFlight?: { ion: InFlightSummary; dataverse: InFlightSummary };
   cloudProfileReads: number;
   dataverseRequestsByOperation: Record<string, number>;
   dataverseBatchRequests: number;

@@ -428,6 +428,7 @@ async function measureRun(
     status,
     recordingMs: child.recordingMs,
     ionRequestsByEndpoint: ionCounters,
+    ...(child.inFlight ? { inFlight: child.inFlight } : {}),
     cloudProfileReads: ionCounters[CLOUD_PROFILES] ?? 0,
     dataverseRequestsByOperation: child.dataverse.byOperation,
     dataverseBatchRequests: child.dataverse.batchRequests,

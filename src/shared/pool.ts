@@ -81,3 +81,23 @@ export function readAheadUntil<T>(source: AsyncIterable<T>, until: Promise<unkno
     },
   };
 }
+
+/**
+ * For a long synchronous loop (matching a page of customers, comparing a page of subscriptions): returns a
+ * promise to await when the loop has held the thread longer than `sliceMs` since its last turn, else
+ * undefined. Awaiting it lets the event loop take the answers of requests in flight and send the next ones,
+ * so a CPU-bound page does not leave Ion's and Dataverse's slots idle until it ends.
+ */
+export function eventLoopSlicer(sliceMs = 10): () => Promise<void> | undefined {
+  let turn = performance.now();
+  return () => {
+    const now = performance.now();
+    if (now - turn < sliceMs) return undefined;
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        turn = performance.now();
+        resolve();
+      }),
+    );
+  };
+}

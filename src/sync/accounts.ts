@@ -8,7 +8,8 @@ import type { BatchResult, DataverseClient } from "../dataverse";
 import { DataverseValidationError } from "../dataverse";
 import type { IonCustomer } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
-import { mapPool, readAhead } from "../shared/pool";
+import { ConcurrencyLimiter } from "../shared/limiter";
+import { eventLoopSlicer, readAhead } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import { confirmGone } from "./gone";
@@ -20,11 +21,12 @@ import { sameInstant } from "./rows/dates";
 import { MicrosoftProfileInput, ProviderAccountData, providerAccountHash, toProviderAccountRow } from "./rows/toProviderAccountRow";
 import type { RunRecorder } from "./runs";
 import { ACCOUNT_MATCH_COLUMNS, ALTERNATE_KEYS, bind, MappingStatus, PROVIDER_ACCOUNT_STATE_COLUMNS, SETS } from "./schema";
-import { BatchWriter } from "./writer";
+import { isFullScope, scopedProviderAccount, type SyncScope } from "./scope";
+import type { WritePlan, WriteSink } from "./sink";
 
 /** Reason prefix of rows an admin unmapped: the sync then only suggests, never auto-maps them again. */
 export const ADMIN_UNMAPPED_MARKER = "Unmapped by an admin";
-/** Cloud-profile reads in flight per page (the Ion client caps concurrency itself). */
+/** Cloud-profile reads in flight, all pages together (Ion's accepted concurrency; the Ion client caps its calls too). */
 export const PROFILE_CONCURRENCY = 8;
 
 export interface ExistingProviderAccount {
@@ -198,14 +200,10 @@ async function accountsChangedSince(dv: DataverseClient, version: string | undef
 }
 
 export interface AccountsPhaseOptions {
-  dryRun: boolean;
-  providerAccountId?: string;
   /** Highest account row version the last accounts phase saw (connector checkpoint): skip re-matching when none is newer. */
   accountsVersion?: string;
   /** The newest account row version now (read with the run's first requests); saves the probe query. */
   accountsMaxVersion?: string;
-  /** The run's writer (shared with the subscriptions phase so small changes of both share one $batch). */
-  writer?: BatchWriter;
   /** A later phase of this run drains the writer: plain data updates may wait for it (one $batch less). */
   deferWrites?: boolean;
   /**
@@ -242,11 +240,22 @@ export interface AccountsPhaseResult {
   mappingTotals: MappingTotals;
 }
 
-export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: AccountsPhaseOptions): Promise<AccountsPhaseResult> {
+/**
+ * The accounts phase over `scope`, writing through `writer` (the run's sink, shared with the subscriptions
+ * phase so small changes of both share one $batch; a dry run's sink reports what it would write).
+ */
+export async function runAccountsPhase(
+  ctx: SyncContext,
+  run: RunRecorder,
+  scope: SyncScope,
+  writer: WriteSink,
+  o: AccountsPhaseOptions,
+): Promise<AccountsPhaseResult> {
   const { dv, ion, connection, clock, logger } = ctx;
   const report = run.report;
+  const oneAccount = scopedProviderAccount(scope);
   // The first Ion page downloads while the stored rows are read.
-  const fullPass = o.providerAccountId ? undefined : readAhead(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize }));
+  const fullPass = oneAccount ? undefined : readAhead(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize }));
   const existing = await loadExistingProviderAccounts(dv, connection.id);
   const rematch =
     o.accountsMaxVersion !== undefined &&
@@ -263,20 +272,19 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     index = await indexLoading;
     return index;
   };
-  const writer = o.writer ?? new BatchWriter(dv);
   const seen = new Set<string>();
   // Final mapping per Ion customer as this run leaves it; incomplete when a written row's id is unknown.
   const finalState = new Map<string, { id?: string; status: number; accountId?: string | null }>();
   // New rows and mapping changes must be written before the subscriptions phase relies on them.
   let mappingWritesPending = false;
-  let snapshotComplete = !o.dryRun && !o.providerAccountId && pagesToSkip(run.checkpoint, "accounts") === 0;
+  let snapshotComplete = writer.applies && isFullScope(scope) && pagesToSkip(run.checkpoint, "accounts") === 0;
   for (const [ionId, row] of existing)
     finalState.set(ionId, {
       id: row.w365_provideraccountid,
       status: row.w365_mappingstatus ?? MappingStatus.Unmapped,
       accountId: row._w365_account_value,
     });
-  const links = o.dryRun || o.providerAccountId ? undefined : o.links;
+  const links = writer.applies && isFullScope(scope) ? o.links : undefined;
   /** The customer's link as this run leaves it so far (stored state, or a write that came back). */
   const linkNow = (ionId: string) => linkOf(finalState.get(ionId));
   // Mapped and Ignored rows keep their mapping whatever this run reads: their subscriptions need not wait.
@@ -291,8 +299,8 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   let customersSeen = 0;
 
   let pages: AsyncIterable<IonCustomer[]>;
-  if (o.providerAccountId) {
-    const row = [...existing.values()].find((r) => sameId(r.w365_provideraccountid, o.providerAccountId));
+  if (oneAccount) {
+    const row = [...existing.values()].find((r) => sameId(r.w365_provideraccountid, oneAccount));
     pages = (async function* () {
       if (row) yield [await ion.customers.get(row.w365_ioncustomerid)];
     })();
@@ -301,26 +309,31 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
-  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts", o.dryRun);
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts");
+  // One queue for every page's cloud profiles, first come first served: a page's profiles go before the next
+  // page's, so each page is matched and written as early as it can be while the next one keeps Ion busy.
+  const profileSlots = new ConcurrencyLimiter(PROFILE_CONCURRENCY);
   /** Cloud profiles only for customers that are new or changed in Ion since the last sync. */
   const readProfiles = (customers: IonCustomer[], pageReport: PageReport) => {
     const needsProfile = customers.map((c) => {
       const row = existing.get(c.id);
       return !row || !row.w365_contenthash || !c.updateTime || !sameInstant(row.w365_ionupdatedon, c.updateTime);
     });
-    const profiles = mapPool(customers, PROFILE_CONCURRENCY, async (c, i) => {
-      if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
-      try {
-        return { ok: true as const, profile: await ion.customers.microsoftProfile(c.id), fetched: true };
-      } catch (error) {
-        logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
-          customer: c.id,
-          error: ensureError(error).message,
-        });
-        pageReport.count("profile-read-failed");
-        return { ok: false as const, profile: undefined, fetched: false };
-      }
-    });
+    const profiles = Promise.all(
+      customers.map(async (c, i) => {
+        if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
+        try {
+          return { ok: true as const, profile: await profileSlots.run(() => ion.customers.microsoftProfile(c.id)), fetched: true };
+        } catch (error) {
+          logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
+            customer: c.id,
+            error: ensureError(error).message,
+          });
+          pageReport.count("profile-read-failed");
+          return { ok: false as const, profile: undefined, fetched: false };
+        }
+      }),
+    );
     return { customers, needsProfile, profiles };
   };
   // A page's cloud profiles are asked for as soon as the page arrives, one page ahead of the matching:
@@ -336,6 +349,8 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     }
     if (ahead) yield ahead;
   })();
+  // Matching holds the thread: Ion's answers (the next pages' profiles) are taken between slices of it.
+  const slice = eventLoopSlicer();
   try {
     for await (const item of withProfiles) {
       const customers = item.customers;
@@ -354,7 +369,10 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       });
       const profiles = await item.profiles;
       const idx = needMatching ? await getIndex() : undefined;
-      customers.forEach((c, i) => {
+      for (let i = 0; i < customers.length; i++) {
+        const turn = slice();
+        if (turn) await turn;
+        const c = customers[i]!;
         const row = existing.get(c.id);
         const p = profiles[i]!;
         const profile: MicrosoftProfileInput | undefined = p.fetched
@@ -391,7 +409,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
           });
           links?.decide(c.id, linkNow(c.id));
         }
-      });
+      }
       page++;
       // Pipelined: full batches go out while the next Ion page and its profiles are read.
       await pageCheckpoints.pageDone(page, `accounts: ${customersSeen} Ion customers read`);
@@ -418,16 +436,20 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
       after: plan.after,
       message: plan.mapping?.reason,
     };
-    if (o.dryRun) {
-      report.add({ ...entryBase, action: plan.kind === "create" ? "would-create" : "would-update" });
+    const planned: WritePlan = {
+      report,
+      entry: { ...entryBase, action: plan.kind === "create" ? "would-create" : "would-update" },
       // Planned state, for the totals of the run message (a dry run hands over no mapping snapshot).
-      const planned =
-        typeof plan.body.w365_mappingstatus === "number"
-          ? plan.body.w365_mappingstatus
-          : (row?.w365_mappingstatus ?? MappingStatus.Unmapped);
-      finalState.set(c.id, { id: row?.w365_provideraccountid, status: planned, accountId: row?._w365_account_value });
-      return;
-    }
+      onPlanned: () =>
+        finalState.set(c.id, {
+          id: row?.w365_provideraccountid,
+          status:
+            typeof plan.body.w365_mappingstatus === "number"
+              ? plan.body.w365_mappingstatus
+              : (row?.w365_mappingstatus ?? MappingStatus.Unmapped),
+          accountId: row?._w365_account_value,
+        }),
+    };
     const key = row ? row.w365_provideraccountid : ALTERNATE_KEYS.providerAccount(connection.id, c.id);
     const linkWaitsForWrite = plan.body.w365_mappingstatus !== undefined || !row;
     if (linkWaitsForWrite) mappingWritesPending = true;
@@ -437,7 +459,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
     // Unmap landing after the read answers 412 and stands. Data-only updates touch no mapping column.
     const etag = row && plan.body.w365_mappingstatus !== undefined ? row["@odata.etag"] : undefined;
     const op = { method: "PATCH" as const, entitySet: SETS.providerAccount, key, body: plan.body, ...(etag ? { ifMatch: etag } : {}) };
-    writer.add(op, (result: BatchResult) => {
+    writer.write(op, planned, (result: BatchResult) => {
       if (!result.ok && result.status === 412 && etag) {
         report.add({ ...entryBase, action: "skipped", message: CHANGED_BY_ADMIN_MESSAGE });
         report.count(CHANGED_BY_ADMIN);
@@ -465,7 +487,7 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   }
 
   // Customers no longer in Ion: flagged, never deleted (their subscriptions and history stay).
-  if (!o.providerAccountId) {
+  if (isFullScope(scope)) {
     const nowIso = new Date(clock.now()).toISOString();
     const unseen = [...existing.values()].filter((row) => !seen.has(String(row.w365_ioncustomerid)) && !row.w365_missingsince);
     const gone = await confirmGone(ctx, run, unseen, (row) => ({
@@ -481,18 +503,15 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
         message: "no longer returned by StreamOne Ion",
       };
       report.count("missing-customer");
-      if (o.dryRun) {
-        report.add({ ...entry, action: "missing" });
-        continue;
-      }
       // The hash is reset so the row is rewritten in full if the customer comes back.
-      writer.add(
+      writer.write(
         {
           method: "PATCH",
           entitySet: SETS.providerAccount,
           key: row.w365_provideraccountid,
           body: { w365_missingsince: nowIso, w365_ionstatus: "missing", w365_contenthash: "missing" },
         },
+        { report, entry: { ...entry, action: "missing" } },
         (result) => {
           if (result.ok) {
             report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso, w365_ionstatus: "missing" } });
@@ -506,11 +525,12 @@ export async function runAccountsPhase(ctx: SyncContext, run: RunRecorder, o: Ac
   // next phase depends on (new rows, mapping changes) is written now.
   // With a concurrent subscriptions phase, links replace the drain: what its subscriptions wait for goes
   // out now, anything else rides with its writes.
-  const defer = !o.dryRun && o.deferWrites === true && (!mappingWritesPending || links !== undefined);
+  // (A sink that only records has nothing to defer.)
+  const defer = writer.applies && o.deferWrites === true && (!mappingWritesPending || links !== undefined);
   // The subscriptions phase sends these last writes (it flushes before it waits on a held customer, and its
   // drain waits for this mark): the run's last partial batch carries both phases' remainders.
   links?.markAllPlanned();
-  if (!o.dryRun && !defer) await writer.drain();
+  if (!defer) await writer.drain();
   // What is left for the admin: customers present in Ion still Suggested or Unmapped after this phase
   // (counted again once deferred writes are done: a new row's state is known only then).
   const mappingTotals: MappingTotals = { autoMapped: 0, suggested: 0, unmapped: 0 };

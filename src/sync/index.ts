@@ -2,26 +2,33 @@
  * The sync engine's public API: the functions app, the CLI, the demo and the bench call these.
  * See README.md in this folder for the flows, matching rules, conflict policy and checkpoint rule.
  */
-import type { BatchOperation } from "../dataverse";
+import type { BatchOperation, BatchResult } from "../dataverse";
 import { IonTokenSaveError } from "../ion";
 import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
-import { MappingSnapshot, runAccountsPhase } from "./accounts";
 import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
-import { DEFAULT_STALE_RUN_MS, type ItemClaim, pagesToSkip, remainingPhases } from "./checkpoint";
+import { DEFAULT_STALE_RUN_MS, type ItemClaim, remainingPhases } from "./checkpoint";
+import {
+  CHECKPOINT_WRITE_ATTEMPTS,
+  mergeConnectorCheckpoint,
+  parseConnectorCheckpoint,
+  readConnectorCheckpoint,
+} from "./connectorCheckpoint";
 import { loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
-import type { DigestMarks } from "./digest";
 import { RecordNotFoundError } from "./errors";
 import { ItemClaimLostError, RunYield } from "./itemClaim";
-import { CustomerLinks } from "./links";
-import { MappingTotals, runMessage } from "./messages";
+import { runMessage } from "./messages";
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
-import { outboundFilter, OutboundResult, OutboundRow, processOutboundRow } from "./outbound/runner";
+import { OutboundResult, OutboundRow, processOutboundRow } from "./outbound/runner";
+import { type PhaseContext, PHASES, type RunState } from "./phases";
 import { prefetchRun } from "./prefetch";
 import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
 import { ConnectionStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "./schema";
-import { HeldSubscription, loadExistingSubscriptions, runSubscriptionsPhase } from "./subscriptions";
+import { isFullScope, scopeOf } from "./scope";
+import { type Overlap, runSideBySide, runsSideBySide } from "./sideBySide";
+import { DryRunSink, updateIfUnchanged, type WriteSink } from "./sink";
+import { loadExistingSubscriptions } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
 import { BatchWriter } from "./writer";
 
@@ -69,23 +76,6 @@ export interface RunSyncOptions {
   workItem?: { claim: ItemClaim; deadline: number; maxPages?: number };
 }
 
-interface ConnectorCheckpoint {
-  /** Highest account row version seen by the last accounts phase. */
-  accountsVersion?: string;
-  /** Row-version marks of the subscriptions' digests (src/sync/digest.ts). */
-  subscriptionDigest?: DigestMarks;
-}
-
-function parseConnectorCheckpoint(text: string | undefined): ConnectorCheckpoint {
-  if (!text) return {};
-  try {
-    const v = JSON.parse(text) as ConnectorCheckpoint;
-    return v && typeof v === "object" ? v : {};
-  } catch {
-    return {};
-  }
-}
-
 /** Marks the connector when its credentials stop working mid-run, so the admin sees it on the list. */
 async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<void> {
   if (isRefreshTokenRejected(error)) {
@@ -99,39 +89,14 @@ async function flagConnectionFailure(ctx: SyncContext, error: unknown): Promise<
   }
 }
 
-async function runOutboundPhase(
-  ctx: SyncContext,
-  run: RunRecorder,
-  o: { dryRun: boolean; providerAccountId?: string; candidates?: OutboundRow[]; shouldYield?: () => boolean },
-): Promise<void> {
-  await run.event({ type: "phase-start", phase: "outbound", at: ctx.clock.now() }, "outbound: reading requested changes");
-  const filter =
-    outboundFilter(ctx.connection.id) + (o.providerAccountId ? ` and _w365_provideraccount_value eq ${o.providerAccountId}` : "");
-  const rows =
-    o.candidates ??
-    (await ctx.dv.queryAll<OutboundRow>(SETS.providerSubscription, { select: [...OUTBOUND_COLUMNS], filter, pageSize: 5000 }));
-  const outcomes: Record<string, number> = {};
-  for (const row of rows) {
-    await run.watch?.check();
-    const r = await processOutboundRow(ctx, row, run.report, { dryRun: o.dryRun, adminEdit: false });
-    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    // Failures are counted where they are reported (processOutboundRow).
-    if (r.outcome === "applied" || r.outcome === "already-applied") run.report.count("updated");
-    await run.progress(`outbound: ${Object.values(outcomes).reduce((a, b) => a + b, 0)} of ${rows.length} requests`);
-    // The next item reads the requests still pending again: a handled row no longer matches the filter.
-    if (o.shouldYield?.()) throw new RunYield();
-  }
-  run.report.phase("outbound", { rows: rows.length, outcomes });
-  await run.phaseDone("outbound", `outbound: done (${rows.length} rows)`);
-}
-
 /**
  * One sync run. Creates (or continues) its w365_syncrun row, runs the phases of `kind` from the
  * checkpoint, and always finishes the row: succeeded, partial (some records failed) or failed.
  */
 export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRunSummary> {
   const dryRun = o.dryRun ?? false;
-  const lookForDeadRuns = !o.runId && !dryRun && !o.providerAccountId;
+  const scope = scopeOf(o.connectionId, o.providerAccountId);
+  const lookForDeadRuns = !o.runId && !dryRun && isFullScope(scope);
   const pre = await prefetchRun(deps.dataverse, o.connectionId, o.kind, {
     wantRuns: lookForDeadRuns,
     wantAccountsVersion: o.kind === "accounts" || o.kind === "all",
@@ -143,14 +108,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const shouldYield = item
     ? () => clockNow() >= item.deadline || (item.maxPages !== undefined && pagesThisItem >= item.maxPages)
     : undefined;
-  /**
-   * While the subscriptions phase runs beside the accounts phase, a spent budget does not stop the item at
-   * once: the subscription pages already written can be checkpointed (with their counts) only after the
-   * accounts phase is recorded done, so the subscriptions stop reading, the accounts phase finishes, and
-   * the item hands off after the last subscription page it read, every page it read counted once
-   * (README "Work items").
-   */
-  const overlap = { active: false, yieldWanted: false };
+  const overlap: Overlap = { active: false, yieldWanted: false };
   // A work item stops at a page boundary once its budget is spent: pages are where the checkpoint moves.
   const runDeps: SyncDeps = shouldYield
     ? {
@@ -199,125 +157,40 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   });
   let status: RunStatus = "succeeded";
   let message = "";
-  const connectorCheckpoint = parseConnectorCheckpoint(connection.checkpoint);
-  let mapping: MappingSnapshot | undefined;
-  let mappingTotals: MappingTotals | undefined;
-  let checkpointChanged = false;
-  let outboundCandidates: OutboundRow[] | undefined;
-  // One writer per run: small changes of accounts and subscriptions share $batch requests.
-  const writer = dryRun ? undefined : new BatchWriter(ctx.dv, { batchSize: deps.writes?.batchSize });
-  let accountsDone: Promise<void> | undefined;
-  const phaseTimes: Record<string, number> = {};
-  // The stored subscription rows do not depend on the accounts phase: read them while it runs
-  // (the state read of a large reseller overlaps the customer pages instead of following them).
-  const planned = remainingPhases(run.checkpoint);
-  // A fresh full run links subscriptions while customers are still being matched (the first sync
-  // spends seconds of CPU on matching while Dataverse could already take subscriptions). Dry runs, one
-  // provider account and resumed runs keep the phases one after the other.
-  const concurrent =
-    Boolean(writer) &&
-    !o.providerAccountId &&
-    planned[0] === "accounts" &&
-    planned.includes("subscriptions") &&
-    pagesToSkip(run.checkpoint, "accounts") === 0;
-  // Phases one after the other: the stored rows are read while the accounts phase runs (beside it, the
-  // subscriptions phase starts at once and reads only what its digests do not spare).
-  let storedSubscriptions: ReturnType<typeof loadExistingSubscriptions> | undefined;
-  if (!concurrent && !o.providerAccountId && planned.includes("accounts") && planned.includes("subscriptions")) {
-    storedSubscriptions = loadExistingSubscriptions(ctx.dv, connection.id);
-    storedSubscriptions.catch(() => undefined); // awaited by the subscriptions phase; a failed run never gets there
-  }
-  const keepDigestMarks = (marks: DigestMarks | null | undefined) => {
-    if (dryRun || marks === undefined) return;
-    connectorCheckpoint.subscriptionDigest = marks ?? undefined;
-    checkpointChanged = true;
+  // One sink per run: small changes of accounts and subscriptions share $batch requests; a dry run's records them.
+  const sink: WriteSink = dryRun ? new DryRunSink() : new BatchWriter(ctx.dv, { batchSize: deps.writes?.batchSize });
+  const state: RunState = {
+    connectorCheckpoint: parseConnectorCheckpoint(connection.checkpoint),
+    accountsMaxVersion: pre.accountsMaxVersion,
+    checkpointChanges: {},
+    shouldYield,
   };
+  const phaseTimes: Record<string, number> = {};
+  const planned = remainingPhases(run.checkpoint);
+  const sideBySide = runsSideBySide(scope, sink, run.checkpoint);
+  // Phases one after the other: the stored subscription rows do not depend on the accounts phase and are
+  // read while it runs (beside it, the subscriptions phase starts at once and reads only what its digests do not spare).
+  if (!sideBySide && isFullScope(scope) && planned.includes("accounts") && planned.includes("subscriptions")) {
+    state.storedSubscriptions = loadExistingSubscriptions(ctx.dv, connection.id);
+    state.storedSubscriptions.catch(() => undefined); // awaited by the subscriptions phase; a failed run never gets there
+  }
+  const phaseContext: PhaseContext = { sync: ctx, run, state };
   try {
     // A deactivated connector syncs nothing; a queued run may have been canceled before a worker took it.
     if (!connection.active) throw new RunCanceledError("deactivated", canceledMessage("deactivated", connection.name));
     if (runId && !dryRun) await run.watch.check(true);
     for (const phase of remainingPhases(run.checkpoint)) {
       await run.watch.check();
-      const phaseStart = ctx.clock.now();
-      if (concurrent && phase === "accounts") {
-        progress("accounts", "accounts: started");
-        progress("subscriptions", "subscriptions: started");
-        const links = new CustomerLinks<HeldSubscription>();
-        const accounts = runAccountsPhase(ctx, run, {
-          dryRun,
-          accountsVersion: connectorCheckpoint.accountsVersion,
-          accountsMaxVersion: pre.accountsMaxVersion,
-          writer,
-          deferWrites: true,
-          links,
-        }).then((result) => {
-          phaseTimes.accounts = ctx.clock.now() - phaseStart;
-          return result;
-        });
-        // The accounts phase is recorded as done only once its writes are; the subscriptions' checkpoints wait for that.
-        const accountsRecorded = accounts.then((result) => result.phaseDone);
-        accountsRecorded.catch((error: unknown) => links.fail(error));
-        overlap.active = true;
-        const subscriptions = runSubscriptionsPhase(ctx, run, {
-          dryRun,
-          writer,
-          existing: storedSubscriptions,
-          concurrent: { links, gate: accountsRecorded, stopReading: () => overlap.yieldWanted },
-        });
-        const [a, b] = await Promise.allSettled([accounts, subscriptions]);
-        overlap.active = false;
-        if (a.status === "rejected") throw a.reason;
-        if (b.status === "rejected") throw b.reason;
-        await accountsRecorded;
-        mappingTotals = a.value.mappingTotals;
-        outboundCandidates = b.value.outbound;
-        keepDigestMarks(b.value.digestMarks);
-        if (!dryRun && a.value.accountsVersion !== connectorCheckpoint.accountsVersion) {
-          connectorCheckpoint.accountsVersion = a.value.accountsVersion;
-          checkpointChanged = true;
-        }
-        phaseTimes.subscriptions = ctx.clock.now() - phaseStart;
-        progress("accounts", "accounts: done");
-        progress("subscriptions", "subscriptions: done");
-        // The budget ran out after the last subscription page was read: hand off at this phase boundary.
-        if (overlap.yieldWanted) throw new RunYield();
+      if (sideBySide && phase === "accounts") {
+        await runSideBySide(scope, sink, phaseContext, { overlap, progress, phaseTimes });
         continue;
       }
-      if (concurrent && phase === "subscriptions") continue;
+      if (sideBySide && phase === "subscriptions") continue;
+      const phaseStart = ctx.clock.now();
       progress(phase, `${phase}: started`);
-      if (phase === "accounts") {
-        const result = await runAccountsPhase(ctx, run, {
-          dryRun,
-          providerAccountId: o.providerAccountId,
-          accountsVersion: connectorCheckpoint.accountsVersion,
-          accountsMaxVersion: pre.accountsMaxVersion,
-          writer,
-          deferWrites: remainingPhases(run.checkpoint).includes("subscriptions"),
-        });
-        mapping = result.mapping;
-        mappingTotals = result.mappingTotals;
-        accountsDone = result.phaseDone;
-        if (!dryRun && !o.providerAccountId && result.accountsVersion !== connectorCheckpoint.accountsVersion) {
-          connectorCheckpoint.accountsVersion = result.accountsVersion;
-          checkpointChanged = true;
-        }
-      } else if (phase === "subscriptions") {
-        const result = await runSubscriptionsPhase(ctx, run, {
-          dryRun,
-          providerAccountId: o.providerAccountId,
-          mapping,
-          writer,
-          existing: storedSubscriptions,
-        });
-        outboundCandidates = result.outbound;
-        keepDigestMarks(result.digestMarks);
-        // The accounts phase's deferred writes went out with these; its checkpoint follows them.
-        await accountsDone;
-        accountsDone = undefined;
-      } else {
-        await runOutboundPhase(ctx, run, { dryRun, providerAccountId: o.providerAccountId, candidates: outboundCandidates, shouldYield });
-      }
+      const counts = await PHASES[phase].run(scope, sink, phaseContext);
       phaseTimes[phase] = ctx.clock.now() - phaseStart;
+      ctx.logger.info("sync phase done", { runId: run.runId, phase, counts, durationMs: phaseTimes[phase] });
       progress(phase, `${phase}: done`);
     }
     const failed = run.report.n("failed");
@@ -327,12 +200,12 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       totals: run.counts(),
       counts: run.report.counts,
       phases: run.checkpoint.phases,
-      mapping: mappingTotals,
+      mapping: state.mappingTotals,
     });
   } catch (error) {
     // Deferred writes of a finished phase are kept (idempotent upserts), then its checkpoint.
-    await writer?.drain().catch(() => undefined);
-    await accountsDone?.catch(() => undefined);
+    await sink.drain().catch(() => undefined);
+    await state.accountsDone?.catch(() => undefined);
     // Another delivery of this item carries the run now: no final write from here.
     if (error instanceof ItemClaimLostError) throw error;
     if (error instanceof RunYield && item) return handOff(run, o, item.claim.step + 1);
@@ -350,20 +223,15 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     }
   }
   run.report.phase("durationsMs", phaseTimes);
+  if (sink instanceof DryRunSink) run.report.phase("wouldWrite", sink.tally);
   // The connector's last-sync stamp goes out in the same $batch as the run row's final write.
-  const stamp: BatchOperation[] = [];
-  if (!dryRun) {
-    const body: Record<string, unknown> = { w365_lastsyncstatus: status };
-    if (status === "succeeded" || status === "partial") {
-      body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
-      if (checkpointChanged) body.w365_checkpoint = JSON.stringify(connectorCheckpoint);
-      // This run saved the rotated token an earlier run of this process could not: the connector works again.
-      Object.assign(body, recoveredConnectorStatus(connection, ctx.tokens.recoveredUnsaved));
-    }
-    stamp.push({ method: "PATCH", entitySet: SETS.connection, key: connection.id, body, ifMatch: "*" });
+  const stamp = dryRun ? undefined : lastSyncStamp(ctx, status, state, pre.connectionEtag);
+  const [stamped] = await run.finish(status, message, stamp ? [stamp.operation] : []);
+  if (stamp && stamped && !stamped.ok) {
+    // Another writer changed the connector row since this run read it: merge the checkpoint into what it holds now.
+    const saved = stamp.retryable(stamped) ? await stamp.retry().catch((error: unknown) => ensureError(error)) : stamped.error;
+    if (saved !== true) ctx.logger.warn("could not record the last sync on the connector", { error: saved.message });
   }
-  const [stamped] = await run.finish(status, message, stamp);
-  if (stamped && !stamped.ok) ctx.logger.warn("could not record the last sync on the connector", { error: stamped.error.message });
   progress("done", message);
   const c = run.counts();
   return {
@@ -378,6 +246,51 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     durationMs: run.durationMs,
     resumed: run.resumed,
     report: run.report.toJson(),
+  };
+}
+
+/**
+ * The connector's last-sync stamp: status, time, the checkpoint's marks this run changed. With marks, it is
+ * written onto the row version the run read (If-Match) and, when another writer came first, merged into
+ * the row as read again (./connectorCheckpoint.ts); without, it carries nothing another run could lose.
+ */
+function lastSyncStamp(ctx: SyncContext, status: RunStatus, state: RunState, etag: string | undefined) {
+  const body: Record<string, unknown> = { w365_lastsyncstatus: status };
+  const changes = state.checkpointChanges;
+  const withMarks = (status === "succeeded" || status === "partial") && Object.keys(changes).length > 0;
+  if (status === "succeeded" || status === "partial") {
+    body.w365_lastsyncon = new Date(ctx.clock.now()).toISOString();
+    if (withMarks)
+      body.w365_checkpoint = JSON.stringify(mergeConnectorCheckpoint(state.connectorCheckpoint, changes, state.connectorCheckpoint));
+    // This run saved the rotated token an earlier run of this process could not: the connector works again.
+    Object.assign(body, recoveredConnectorStatus(ctx.connection, ctx.tokens.recoveredUnsaved));
+  }
+  const operation: BatchOperation = {
+    method: "PATCH",
+    entitySet: SETS.connection,
+    key: ctx.connection.id,
+    body,
+    ifMatch: withMarks && etag ? etag : "*",
+  };
+  return {
+    operation,
+    retryable: (result: BatchResult) => withMarks && !result.ok && result.status === 412,
+    /** Re-read, merge, write again onto the version read; true once written. */
+    retry: async (): Promise<true> => {
+      for (let attempt = 2; ; attempt++) {
+        const now = await readConnectorCheckpoint(ctx.dv, ctx.connection.id);
+        const merged = mergeConnectorCheckpoint(state.connectorCheckpoint, changes, now.checkpoint);
+        const written = await updateIfUnchanged(
+          ctx.dv,
+          SETS.connection,
+          ctx.connection.id,
+          { ...body, w365_checkpoint: JSON.stringify(merged) },
+          { ifMatch: now.etag ?? "*" },
+        );
+        if (written) return true;
+        if (attempt >= CHECKPOINT_WRITE_ATTEMPTS) throw new Error("the connector row kept changing while its checkpoint was written");
+      }
+    },
   };
 }
 
@@ -455,7 +368,8 @@ export async function runOutboundForSubscription(
   });
   let result: OutboundResult;
   try {
-    result = await processOutboundRow(ctx, row, run.report, { dryRun, adminEdit: true });
+    const sink: WriteSink = dryRun ? new DryRunSink() : new BatchWriter(ctx.dv);
+    result = await processOutboundRow(ctx, row, run.report, { sink, adminEdit: true });
   } catch (error) {
     await flagConnectionFailure(ctx, error).catch(() => undefined);
     run.report.count("failed");

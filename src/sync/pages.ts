@@ -7,7 +7,7 @@ import type { Phase } from "./checkpoint";
 import type { SyncContext } from "./context";
 import type { ReportEntry } from "./report";
 import type { RunRecorder } from "./runs";
-import type { BatchWriter } from "./writer";
+import type { WriteSink } from "./sink";
 
 /** What a page's records report into: the run's report, their counts tied to the page. */
 export interface PageReport {
@@ -30,9 +30,8 @@ export class PageCheckpoints {
   constructor(
     private readonly ctx: SyncContext,
     private readonly run: RunRecorder,
-    private readonly writer: BatchWriter,
+    private readonly writer: WriteSink,
     private readonly phase: Phase,
-    private readonly dryRun: boolean,
     o: {
       /**
        * Checkpoint events wait for this (the accounts phase recorded as done, when the subscriptions phase
@@ -87,7 +86,7 @@ export class PageCheckpoints {
     this.checkpoints.catch(() => undefined);
     // Complete batches go out at once (up to the writer's concurrency in flight); the reader waits only
     // while batches queue behind those, which bounds the memory held in writes.
-    if (!this.dryRun && this.writer.hasFullBatch) {
+    if (this.writer.hasFullBatch) {
       this.writer.flush({ onlyFull: true }).catch(() => undefined);
       await this.writer.whenSendQueueEmpty();
     }
@@ -106,7 +105,7 @@ export class PageCheckpoints {
    * done). Pages left unrecorded stay out of the checkpoint: a resumed run redoes and counts them.
    */
   async abort(): Promise<void> {
-    if (!this.dryRun) await this.writer.drain().catch(() => undefined);
+    await this.writer.drain().catch(() => undefined);
     await this.checkpoints.catch(() => undefined);
   }
 }

@@ -14,6 +14,8 @@ import { SETS } from "./schema";
 
 export interface RunPrefetch {
   connection: ConnectionRecord;
+  /** The connector row's ETag as read: the run writes the connector's checkpoint onto this version. */
+  connectionEtag?: string;
   /** Runs of this connector and kind still marked running (newest first). */
   runningRuns: RunRow[];
   /** Highest account row version now, when it could be read. */
@@ -62,11 +64,13 @@ export async function prefetchRun(
     if (conn && !conn.ok && conn.status !== 404) throw conn.error;
     throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
   }
-  const connection = connectionWithTokensFromRow(conn.body as Record<string, unknown>);
+  const connectionRow = conn.body as Record<string, unknown>;
+  const connection = connectionWithTokensFromRow(connectionRow);
+  const connectionEtag = typeof connectionRow["@odata.etag"] === "string" ? connectionRow["@odata.etag"] : undefined;
   const runningRuns = o.wantRuns && runs?.ok ? (((runs.body as { value?: RunRow[] })?.value ?? []) as RunRow[]) : [];
   let accountsMaxVersion: string | undefined;
   const vrow =
     o.wantAccountsVersion && version?.ok ? (version.body as { value?: { versionnumber?: number | string }[] })?.value?.[0] : undefined;
   if (vrow?.versionnumber !== undefined && vrow.versionnumber !== null) accountsMaxVersion = String(vrow.versionnumber);
-  return { connection, runningRuns, accountsMaxVersion };
+  return { connection, connectionEtag, runningRuns, accountsMaxVersion };
 }

@@ -7,7 +7,7 @@
 import type { BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscription } from "../ion";
 import { ensureError, errorCode } from "../shared/errors";
-import { readAheadUntil } from "../shared/pool";
+import { eventLoopSlicer, readAheadUntil } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
 import type { SyncContext } from "./context";
 import {
@@ -38,7 +38,8 @@ import { sameInstant } from "./rows/dates";
 import { toProviderSubscriptionRow } from "./rows/toProviderSubscriptionRow";
 import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, OUTBOUND_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
-import { BatchWriter } from "./writer";
+import { isFullScope, scopedProviderAccount, type SyncScope } from "./scope";
+import type { WritePlan, WriteSink } from "./sink";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
 /**
@@ -291,14 +292,17 @@ export interface SubscriptionsPhaseResult {
   digestMarks?: DigestMarks | null;
 }
 
+/**
+ * The subscriptions phase over `scope`, writing through `writer` (the run's sink: it may already hold the
+ * accounts phase's deferred updates, which then share batches; a dry run's sink reports what it would write).
+ */
 export async function runSubscriptionsPhase(
   ctx: SyncContext,
   run: RunRecorder,
+  scope: SyncScope,
+  writer: WriteSink,
   o: {
-    dryRun: boolean;
-    providerAccountId?: string;
     mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> };
-    writer?: BatchWriter;
     /** The connector's stored rows, already being read (started by the run beside the accounts phase). */
     existing?: Promise<StoredSubscriptions>;
     /**
@@ -318,20 +322,21 @@ export async function runSubscriptionsPhase(
 ): Promise<SubscriptionsPhaseResult> {
   const { dv, ion, connection, clock } = ctx;
   const report = run.report;
-  const concurrent = o.providerAccountId || o.dryRun ? undefined : o.concurrent;
+  const oneAccount = scopedProviderAccount(scope);
+  const concurrent = isFullScope(scope) && writer.applies ? o.concurrent : undefined;
   // The accounts phase of the same run hands over the mapping it just wrote (or, running beside this
   // phase, decides it customer by customer); otherwise read it.
   const { mapped, unmapped } = concurrent
     ? { mapped: new Map<string, MappedCustomer>(), unmapped: new Set<string>() }
-    : o.mapping && !o.providerAccountId
+    : o.mapping && !oneAccount
       ? o.mapping
-      : await loadMappedCustomers(dv, connection.id, o.providerAccountId);
+      : await loadMappedCustomers(dv, connection.id, oneAccount);
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
   const skip = pagesToSkip(run.checkpoint, "subscriptions");
   const runStartIso = new Date(clock.now()).toISOString();
   // Digests are kept by runs that read Ion's whole list from its first page and write (src/sync/digest.ts).
   // (Not when the stored rows were already being read: the start version must be read before them.)
-  const keepDigests = !o.providerAccountId && !o.dryRun && skip === 0 && !o.existing;
+  const keepDigests = isFullScope(scope) && writer.applies && skip === 0 && !o.existing;
   const marks = readMarks(connectorCheckpointValue(connection.checkpoint, "subscriptionDigest"));
   // Read before anything else: the row version at the start bounds what the next run must look at again.
   const since = keepDigests ? subscriptionsVersion(dv, connection.id) : undefined;
@@ -369,14 +374,14 @@ export async function runSubscriptionsPhase(
       // The digests are part of the state: Ion pages are read ahead (EARLY_ION_PAGES) until they are in.
       if (changed) return { existing: new Map(), changed, digests: await digestsRead };
     }
-    const existing = o.existing && !o.providerAccountId ? o.existing : loadExistingSubscriptions(dv, connection.id, o.providerAccountId);
+    const existing = o.existing && !oneAccount ? o.existing : loadExistingSubscriptions(dv, connection.id, oneAccount);
     return { existing: await existing, digests: digestsRead ? await digestsRead : undefined };
   };
   const stored = prepare();
   // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
   // More Ion pages at once when the digests spare the stored rows (memory is then far below a full read's).
   let pagesAtOnce = ION_PAGE_CONCURRENCY;
-  const fullPass = o.providerAccountId
+  const fullPass = oneAccount
     ? undefined
     : readAheadUntil(
         subscriptionPages(ion, limit, () => pagesAtOnce),
@@ -396,36 +401,46 @@ export async function runSubscriptionsPhase(
       if (tokens && !prepared.changed.has(ionId)) trusted.set(ionId, tokens);
     }
   }
-  // The run's writer may already hold the accounts phase's deferred updates: they share batches.
-  const writer = o.writer ?? new BatchWriter(dv);
   let page = 0;
   let read = 0;
   let skippedUnmapped = 0;
   const seen = new Set<string>();
 
   let pages: AsyncIterable<IonSubscription[]>;
-  if (o.providerAccountId && mapped.size === 0) {
+  if (oneAccount && mapped.size === 0) {
     throw new SyncError(
       "SYNC_NOT_MAPPED",
       unmapped.size > 0
-        ? `Provider account ${o.providerAccountId} is not mapped to an account: map it (or create a new account) before syncing its subscriptions.`
-        : `Provider account ${o.providerAccountId} was not found for this connector.`,
+        ? `Provider account ${oneAccount} is not mapped to an account: map it (or create a new account) before syncing its subscriptions.`
+        : `Provider account ${oneAccount} was not found for this connector.`,
     );
   }
-  if (o.providerAccountId) {
+  if (oneAccount) {
     const only = [...mapped.keys()][0];
     pages = only ? ion.subscriptions.listPages({ customerId: only, limit }) : (async function* () {})();
   } else pages = fullPass!;
 
   if (concurrent) await run.progress("subscriptions: reading Ion subscriptions");
   else await run.event({ type: "phase-start", phase: "subscriptions", at: clock.now() }, "subscriptions: reading Ion subscriptions");
-  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", o.dryRun, { gate: concurrent?.gate });
+  const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "subscriptions", { gate: concurrent?.gate });
   const linkedCustomers = new Set<string>();
 
   // Digests: each linked customer's tokens as this run leaves its rows; customers whose rows were not all
   // written or confirmed (their digest is cleared, never claimed); customers seen unmapped.
   const tokensOf = new Map<string, { providerAccountId: string; tokens: string[] }>();
   const unconfirmed = new Set<string>();
+  // Row writes of each customer still waiting for their answer: its digest is written once none is left.
+  const writesInFlight = new Map<string, number>();
+  const beginWrite = (customerId: string) => writesInFlight.set(customerId, (writesInFlight.get(customerId) ?? 0) + 1);
+  const endWrite = (customerId: string) => {
+    const left = (writesInFlight.get(customerId) ?? 1) - 1;
+    if (left > 0) writesInFlight.set(customerId, left);
+    else {
+      writesInFlight.delete(customerId);
+      stampWhenWritten?.(customerId);
+    }
+  };
+  let stampWhenWritten: ((customerId: string) => void) | undefined;
   const seenUnmapped = new Set<string>();
   const matched = new Map<string, number>();
   // Rows read per customer when the digests spare the full read: subscriptions wait here for their customer's rows.
@@ -588,17 +603,17 @@ export async function runSubscriptionsPhase(
             message: "returned by StreamOne Ion again",
           }
         : {};
-      if (o.dryRun) {
-        report.add({
+      const planned: WritePlan = {
+        report,
+        entry: {
           entity: "providersubscription",
           key: s.id,
           name,
           action: row ? "would-update" : "would-create",
           after: row ? undefined : { quantity: built.data.w365_quantity, status: built.data.w365_status },
           ...returned,
-        });
-        return;
-      }
+        },
+      };
       // The request columns are what the outbound webhook step watches (Dataverse fires it when they are
       // in the update, changed or not): leave the auto-renew one out when it already holds the value, so
       // the sync's own updates set off no webhook per changed subscription.
@@ -616,7 +631,8 @@ export async function runSubscriptionsPhase(
         body: built.body,
         ...(etag ? { ifMatch: etag } : {}),
       };
-      writer.add(op, (result: BatchResult) => {
+      beginWrite(customerId);
+      writer.write(op, planned, (result: BatchResult) => {
         if (!result.ok) unconfirmed.add(customerId);
         if (!result.ok && result.status === 412 && etag) {
           report.add({ entity: "providersubscription", key: sid, name, action: "skipped", message: CHANGED_BY_ADMIN_MESSAGE });
@@ -630,6 +646,7 @@ export async function runSubscriptionsPhase(
             action: "failed",
             error: { code: result.error.code, message: result.error.message },
           });
+        endWrite(customerId);
       });
     }
   };
@@ -674,6 +691,8 @@ export async function runSubscriptionsPhase(
   };
 
   let stopped = false;
+  // Comparing a page holds the thread: answers of requests in flight are taken between slices of it.
+  const slice = eventLoopSlicer();
   try {
     for await (const subs of pages) {
       read += subs.length;
@@ -684,6 +703,8 @@ export async function runSubscriptionsPhase(
       }
       page++;
       for (const s of subs) {
+        const turn = slice();
+        if (turn) await turn;
         if (!concurrent) {
           processSubscription(s, mapped.get(String(s.customerId)), page);
           continue;
@@ -731,7 +752,7 @@ export async function runSubscriptionsPhase(
     await pageChain;
     if (stopped) {
       // Every page read is done: its checkpoint (after the accounts phase's) carries its counts, nothing beyond it.
-      if (!o.dryRun) await writer.drain();
+      await writer.drain();
       await pageCheckpoints.settled();
       throw new RunYield();
     }
@@ -746,31 +767,43 @@ export async function runSubscriptionsPhase(
   // Ion's full list for this scope (the account, or the one customer) was read to the end, so a stored
   // row it did not return has vanished from Ion: flag it on the row (never deleted). A read that failed
   // part-way threw above and flags nothing.
-  const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, dryRun: o.dryRun, writer, unconfirmed });
-  if (!o.dryRun) await writer.drain();
-  // Every row write of the phase is done (or failed): only now may a digest claim them.
+  const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, writer, unconfirmed, beginWrite, endWrite });
   let digestMarks: DigestMarks | null | undefined;
   let digestsWritten = 0;
-  if (keepDigests) {
+  if (!keepDigests) await writer.drain();
+  else {
+    // Every Ion subscription is read and compared: a customer's digest is final once all its row writes are
+    // answered (written or failed), and goes into the writer then, sharing the batches of the last row writes.
     let digestWriteFailed = false;
-    for (const customerId of new Set([...tokensOf.keys(), ...digests.keys()])) {
+    const stampsDue = new Set([...tokensOf.keys(), ...digests.keys()]);
+    const stamp = (customerId: string) => {
+      if (!stampsDue.delete(customerId)) return;
       const storedDigest = digests.get(customerId);
       const own = tokensOf.get(customerId);
       const providerAccountId = own?.providerAccountId ?? storedDigest?.providerAccountId;
-      if (!providerAccountId) continue;
+      if (!providerAccountId) return;
       // Not all written or confirmed, or not linked now: no digest. No Ion subscription left: an empty one.
       const want =
         unconfirmed.has(customerId) || (!own && seenUnmapped.has(customerId)) ? null : own ? formatDigest(own.tokens) : DIGEST_PREFIX;
-      if (want === (storedDigest?.text ?? null)) continue;
+      if (want === (storedDigest?.text ?? null)) return;
       digestsWritten++;
-      writer.add(
+      writer.write(
         { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
+        null,
         (result: BatchResult) => {
           if (!result.ok) digestWriteFailed = true;
         },
       );
+    };
+    stampWhenWritten = stamp;
+    for (const customerId of [...stampsDue]) if (!writesInFlight.has(customerId)) stamp(customerId);
+    // Complete batches go out as the answers add digests; the remainder once every row write is answered.
+    for (;;) {
+      await writer.flush({ onlyFull: true });
+      if (!writer.hasFullBatch) break;
     }
-    await writer.drain();
+    do await writer.drain();
+    while (writer.pending > 0);
     const [sinceVersion, who] = await Promise.all([since!.catch(() => undefined), user]);
     const until = await subscriptionsVersion(dv, connection.id).catch(() => undefined);
     // A digest that could not be written or cleared keeps the last marks: the rows this run wrote are after them.
@@ -792,7 +825,7 @@ export async function runSubscriptionsPhase(
     missingInIon: missing.total,
     newlyMissing: missing.flagged,
     resumedAfterPages: skip,
-    mappingFromAccountsPhase: Boolean(o.mapping && !o.providerAccountId),
+    mappingFromAccountsPhase: Boolean(o.mapping && !oneAccount),
     digests: keepDigests
       ? {
           everyRowRead: !trusted,
@@ -823,10 +856,12 @@ async function flagMissingSubscriptions(
   o: {
     existing: StoredSubscriptions;
     seen: Set<string>;
-    dryRun: boolean;
-    writer: BatchWriter;
+    writer: WriteSink;
     /** Customers with a row left unflagged that Ion did not list, or whose flag failed (no digest claims them). */
     unconfirmed: Set<string>;
+    /** A flag write of the customer's row is queued / answered (its digest waits for the answer). */
+    beginWrite: (customerId: string) => void;
+    endWrite: (customerId: string) => void;
   },
 ): Promise<{ total: number; flagged: number }> {
   const report = run.report;
@@ -857,20 +892,20 @@ async function flagMissingSubscriptions(
       name: row.w365_name ?? undefined,
       message: "no longer returned by StreamOne Ion",
     };
-    if (o.dryRun) {
-      report.add({ ...entry, action: "missing" });
-      continue;
-    }
-    o.writer.add(
+    const customerId = row.w365_ioncustomerid ? String(row.w365_ioncustomerid) : undefined;
+    if (customerId) o.beginWrite(customerId);
+    o.writer.write(
       { method: "PATCH", entitySet: SETS.providerSubscription, key: row.w365_providersubscriptionid, body: { w365_missingsince: nowIso } },
+      { report, entry: { ...entry, action: "missing" } },
       (result: BatchResult) => {
         if (result.ok) {
           report.add({ ...entry, action: "missing", after: { w365_missingsince: nowIso } });
           report.count("updated");
         } else {
-          if (row.w365_ioncustomerid) o.unconfirmed.add(String(row.w365_ioncustomerid));
+          if (customerId) o.unconfirmed.add(customerId);
           report.add({ ...entry, action: "failed", error: { code: result.error.code, message: result.error.message } });
         }
+        if (customerId) o.endWrite(customerId);
       },
     );
   }

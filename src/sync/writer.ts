@@ -1,4 +1,5 @@
 import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
+import { updateIfUnchanged, type WritePlan, type WriteSink } from "./sink";
 
 /** Dataverse's $batch maximum; one request per 1000 changed rows is the floor the bench measures against. */
 export const WRITE_BATCH_SIZE = 1000;
@@ -39,7 +40,8 @@ interface Chunk {
  * `whenWritten(seq)` resolves once it and all writes before it are done, which is when a checkpoint may
  * count its page as done.
  */
-export class BatchWriter {
+export class BatchWriter implements WriteSink {
+  readonly applies = true;
   private buffer: PendingWrite[] = [];
   private added = 0;
   private written = 0;
@@ -112,6 +114,19 @@ export class BatchWriter {
   add(op: BatchOperation, onResult: (result: BatchResult) => void): number {
     this.buffer.push({ op: compactOperation(op), onResult });
     return ++this.added;
+  }
+
+  /** The run's write sink: the plan is for dry runs only. */
+  write(op: BatchOperation, _plan: WritePlan | null, onResult: (result: BatchResult) => void): number {
+    return this.add(op, onResult);
+  }
+
+  update(entitySet: string, id: string, body: Record<string, unknown>, o: { ifMatch?: string } = {}): Promise<boolean> {
+    return updateIfUnchanged(this.dv, entitySet, id, body, o);
+  }
+
+  plansOnly(): boolean {
+    return false;
   }
 
   /** Resolves when write `seq` and every earlier one are done (rejects if a batch request failed). */

@@ -38,6 +38,7 @@ import type { SyncContext } from "../context";
 import type { RunReport } from "../report";
 import { toProviderSubscriptionRow } from "../rows/toProviderSubscriptionRow";
 import { MappingStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "../schema";
+import type { WriteSink } from "../sink";
 import {
   carriedChange,
   decodeOrderedClaim,
@@ -92,7 +93,8 @@ export interface OutboundResult {
 export const DEFAULT_ORDER_POLLS = 8;
 
 export interface OutboundOptions {
-  dryRun: boolean;
+  /** Where the row's writes go (a dry run's sink records them, and the order it would place). */
+  sink: WriteSink;
   /** true on the webhook path: an admin just edited the row, so Conflict/Error rows are evaluated again. */
   adminEdit: boolean;
   maxPolls?: number;
@@ -179,14 +181,7 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
   const again: Round = { done: false };
   /** Writes only when the row is still as read; false when someone (admin, handler, other actor) changed it first. */
   const writeIfUnchanged = async (body: Record<string, unknown>, etag = row["@odata.etag"]): Promise<boolean> => {
-    if (o.dryRun) return true;
-    try {
-      await ctx.dv.update(SETS.providerSubscription, id, body, { ifMatch: etag ?? "*" });
-      return true;
-    } catch (caught) {
-      if (caught instanceof DataverseConcurrencyError) return false;
-      throw caught;
-    }
+    return o.sink.update(SETS.providerSubscription, id, body, { ifMatch: etag ?? "*" });
   };
   /**
    * As writeIfUnchanged, answering the row's new ETag from the write's own answer (return=representation),
@@ -329,11 +324,9 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
   } catch (error) {
     const e = ensureError(error);
     report.add({ entity: "providersubscription", key: id, name, action: "failed", error: { code: errorCode(error), message: e.message } });
-    if (!o.dryRun) {
-      await ctx.dv
-        .update(SETS.providerSubscription, id, { w365_syncmessage: `Outbound failed: ${e.message}`.slice(0, 2000) })
-        .catch(() => undefined);
-    }
+    await o.sink
+      .update(SETS.providerSubscription, id, { w365_syncmessage: `Outbound failed: ${e.message}`.slice(0, 2000) })
+      .catch(() => undefined);
     return done("failed", e.message);
   }
 
@@ -383,10 +376,8 @@ async function processRound(ctx: SyncContext, row: EtaggedRow, report: RunReport
     const referenceId =
       takeOverRef ??
       orderReferenceId({ connectionId: ctx.connection.id, subscriptionRowId: id, change, previousOrderId: row.w365_orderreference });
-    if (o.dryRun) {
-      report.add({ entity: "order", key: id, name, action: "would-send", after: { ...change }, message });
+    if (o.sink.plansOnly({ report, entry: { entity: "order", key: id, name, action: "would-send", after: { ...change }, message } }))
       return done("would-send", message, { referenceId });
-    }
     // The claim: only the actor whose conditional write lands may post; the rest re-read and find its order.
     // What the order carries goes with the claim in the same write: whoever tracks the order later finds
     // it by this, not by the row's request, which the admin may change while the order is pending.
