@@ -34,14 +34,28 @@ export interface RunMessageInput {
   mapping?: MappingTotals;
 }
 
+function totalsPhrase(t: RunMessageInput["totals"], dryRun: boolean): string {
+  return dryRun
+    ? `Dry run: would create ${t.created}, update ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}`
+    : `Created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}`;
+}
+
+/**
+ * What a run's message says beyond its totals, capitalised ("" when nothing): for a UI that prints the totals on
+ * their own line, so the counts are not printed twice. A message that does not open with these totals is returned
+ * whole.
+ */
+export function messageBeyondTotals(message: string, totals: RunMessageInput["totals"]): string {
+  const lead = totalsPhrase(totals, false);
+  if (!message.startsWith(lead)) return message;
+  const rest = message.slice(lead.length).replace(/^[;.]\s*/, "");
+  return rest.charAt(0).toUpperCase() + rest.slice(1);
+}
+
 export function runMessage(o: RunMessageInput): string {
   const n = (k: string) => o.counts[k] ?? 0;
   const t = o.totals;
-  const parts = [
-    o.dryRun
-      ? `Dry run: would create ${t.created}, update ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}`
-      : `Created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}`,
-  ];
+  const parts = [totalsPhrase(t, o.dryRun)];
   if (o.mapping) {
     const m = o.mapping;
     const waiting = m.suggested + m.unmapped;

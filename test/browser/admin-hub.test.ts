@@ -194,18 +194,38 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
       ["Turkey", "TR"],
       ["Holland", "NL"],
     ];
-    for (const [typed, code] of cases) {
-      const shown = `${await regionName(code)} (${code})`;
+    const typeInto = async (typed: string): Promise<void> => {
       await country.click();
       await country.fill("");
       await country.pressSequentially(typed);
+    };
+    for (const [typed, code] of cases) {
+      const shown = `${await regionName(code)} (${code})`;
+      await typeInto(typed);
       // Offered first in the list, under its Intl.DisplayNames name...
       await page.getByRole("option", { name: shown, exact: true }).waitFor();
       await expect(page.getByRole("option").first().textContent()).resolves.toBe(shown);
       // ...and taken when the admin leaves the field (here by clicking the field above it), as if picked.
       await page.getByLabel("Account ID").click();
       await expect(country.inputValue()).resolves.toBe(shown);
+      // By keyboard: the option the text names is the active one ("UK" is not Ukraine, "America" not American
+      // Samoa, whose names start with the typed text), and Tab or Enter takes it.
+      for (const key of ["Tab", "Enter"]) {
+        await typeInto(typed);
+        await page.getByRole("option", { name: shown, exact: true }).waitFor();
+        await page.waitForFunction((name) => {
+          const id = document.querySelector('[role="combobox"][aria-activedescendant]')?.getAttribute("aria-activedescendant");
+          return !!id && document.getElementById(id)?.textContent === name;
+        }, shown);
+        await country.press(key);
+        await expect(country.inputValue()).resolves.toBe(shown);
+      }
     }
+    // A text that names no option exactly leaves none active: Tab keeps it as typed, it is not taken for Ukraine.
+    await typeInto("Ukr");
+    await page.getByRole("option", { name: "Ukraine (UA)", exact: true }).waitFor();
+    await country.press("Tab");
+    await expect(country.inputValue()).resolves.toBe("Ukr");
     const currency = page.getByRole("combobox", { name: "Currency Code" });
     const euro = await page.evaluate(() => new Intl.DisplayNames(["en-US"], { type: "currency" }).of("EUR"));
     await currency.click();
@@ -237,12 +257,17 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await gear("StreamOne Ion", "Sync Provider Accounts");
     const outcome = page.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="success"]');
     await outcome.waitFor({ timeout: 120_000 });
+    // The counts are printed once in the outcome, not again in the engine's message under its title.
+    await outcome.getByTestId("run-counts").getByText("Created 12, updated 0, unchanged 0, failed 0.").waitFor();
+    expect(await outcome.getByText(/Created 12, updated 0/).count()).toBe(1);
     await outcome.getByRole("button", { name: "See the sync history" }).click();
     const history = page.getByTestId("run-history");
     await history.getByRole("heading", { name: "Sync history: StreamOne Ion" }).waitFor();
     const run = history.locator('[data-run-status="succeeded"]').first();
     await run.waitFor();
     await expect(run.textContent()).resolves.toMatch(/accounts.*manual.*succeeded.*Created 12, updated 0, unchanged 0, failed 0\./s);
+    // ...and once in the history's row too.
+    expect((await run.textContent())?.match(/Created 12/g)).toHaveLength(1);
     await run.getByRole("button", { name: "Details" }).click();
     const detail = history.getByTestId("run-detail");
     await detail.waitFor();
@@ -369,6 +394,85 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
       .locator('[data-kind="syncSubscriptions"][data-state="success"]')
       .getByText("Created 0, updated 9, unchanged 91, failed 0.")
       .waitFor();
+  });
+
+  it("a verify started elsewhere (Save's own verify of new credentials) shows as a verify, not as an accounts sync", async () => {
+    const run = await dataverse("POST", "w365_syncruns", {
+      w365_name: "verify after save",
+      "w365_connection@odata.bind": `/w365_providerconnections(${connectorId})`,
+      w365_kind: "verify",
+      w365_trigger: "manual",
+      w365_status: "running",
+      w365_dryrun: false,
+      w365_startedon: new Date().toISOString(),
+    });
+    await page.reload();
+    const activity = page.getByTestId("activity");
+    await activity.locator('[data-kind="verify"][data-state="running"]').getByText("Verifying connectivity for StreamOne Ion…").waitFor();
+    await dataverse("PATCH", `w365_syncruns(${String(run.w365_syncrunid)})`, {
+      w365_status: "succeeded",
+      w365_finishedon: new Date().toISOString(),
+      w365_message: "Connected.",
+    });
+    // Its outcome is the connector's status, as after ⚙️ → Verify Connectivity: no sync title, no Map button.
+    await activity
+      .locator('[data-kind="verify"][data-state="success"]')
+      .getByText("Verify Connectivity for StreamOne Ion: connected.")
+      .waitFor();
+    expect(await activity.getByText("Sync Provider Accounts", { exact: false }).count()).toBe(0);
+    expect(await activity.getByRole("button", { name: "Map provider accounts" }).count()).toBe(0);
+    await activity.locator('[data-kind="verify"]').getByRole("button", { name: "Dismiss" }).click();
+  });
+
+  it("an error outcome ('already running') links to the sync history, which shows each run's duration from its start and end", async () => {
+    // Two finished runs written with start and end only (no duration column), and one still running, as the engine writes them.
+    const at = Date.parse("2026-03-02T10:00:00Z");
+    const finished = async (name: string, seconds: number): Promise<string> =>
+      String(
+        (
+          await dataverse("POST", "w365_syncruns", {
+            w365_name: name,
+            "w365_connection@odata.bind": `/w365_providerconnections(${connectorId})`,
+            w365_kind: "outbound",
+            w365_trigger: "schedule",
+            w365_status: "succeeded",
+            w365_dryrun: false,
+            w365_startedon: new Date(at).toISOString(),
+            w365_finishedon: new Date(at + seconds * 1000).toISOString(),
+          })
+        ).w365_syncrunid,
+      );
+    const short = await finished("95 seconds", 95);
+    const long = await finished("7 minutes", 7 * 60);
+    const running = await dataverse("POST", "w365_syncruns", {
+      w365_name: "accounts elsewhere",
+      "w365_connection@odata.bind": `/w365_providerconnections(${connectorId})`,
+      w365_kind: "accounts",
+      w365_trigger: "schedule",
+      w365_status: "running",
+      w365_dryrun: false,
+      w365_startedon: new Date().toISOString(),
+    });
+    const runningId = String(running.w365_syncrunid);
+    // Started here while the other one runs (the page has not seen it): the connector refuses with 409.
+    const errorsBefore = pageErrors.length;
+    await gear("StreamOne Ion", "Sync Provider Accounts");
+    const refused = page.getByTestId("activity").locator('[data-kind="syncAccounts"][data-state="error"]');
+    await refused.getByText("already running", { exact: false }).waitFor({ timeout: 60_000 });
+    // The browser logs the refused call (Dataverse answers a plug-in's refusal with 400) as a failed resource: expected here, and the only one.
+    const refusedErrors = pageErrors.splice(errorsBefore);
+    expect(refusedErrors.length).toBeGreaterThan(0);
+    expect(refusedErrors.filter((e) => !/status of 40[09]/.test(e))).toStrictEqual([]);
+    await refused.getByRole("button", { name: "See the sync history" }).click();
+    const history = page.getByTestId("run-history");
+    await history.getByRole("heading", { name: "Sync history: StreamOne Ion" }).waitFor();
+    await history.locator(`[data-run-id="${runningId}"][data-run-status="running"]`).waitFor();
+    const durationOf = (id: string) => history.locator(`[data-run-id="${id}"] td`).nth(4).textContent();
+    await expect(durationOf(short)).resolves.toBe("95 s");
+    await expect(durationOf(long)).resolves.toBe("7 min");
+    await expect(durationOf(runningId)).resolves.toBe("");
+    await dataverse("PATCH", `w365_syncruns(${runningId})`, { w365_status: "failed", w365_finishedon: new Date().toISOString() });
+    await history.getByRole("button", { name: "← Integrations" }).click();
   });
 
   it("words an unreachable Ion for the admin, with the technical detail behind a disclosure", async () => {

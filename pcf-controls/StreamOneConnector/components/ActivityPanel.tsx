@@ -1,11 +1,12 @@
 import { Button, MessageBar, MessageBarActions, MessageBarBody, MessageBarTitle, ProgressBar, Text } from "@fluentui/react-components";
 import * as React from "react";
 
+import { messageBeyondTotals } from "../../../src/sync/messages";
 import { splitTechnicalDetail } from "../../../src/sync/vocabulary";
 import type { SyncRunView } from "../../../ui-shared/records";
 import type { Localize } from "../services/strings";
 
-export type ActivityKind = "verify" | "syncAccounts" | "syncSubscriptions";
+export type ActivityKind = "verify" | "syncAccounts" | "syncSubscriptions" | "syncOutbound" | "syncAll";
 export type ActivityState = "running" | "success" | "warning" | "error";
 
 /** What the admin sees about one connector's latest command while it runs and after it ends. */
@@ -52,8 +53,8 @@ export function ActivityPanel(props: ActivityPanelProps): React.ReactElement {
         const running = activity.state === "running";
         // The engine writes counts when the run ends; while it runs, zeros would read as "nothing happened".
         const showCounts = run !== undefined && (!running || run.created + run.updated + run.unchanged + run.failed > 0);
-        // The engine's message often repeats the counts; show it only when it says something more.
-        const detail = activity.detail && activity.detail !== counts ? activity.detail : undefined;
+        // The engine's message opens with the counts printed on their own line below: show only what it says beyond them.
+        const detail = (run && activity.detail ? messageBeyondTotals(activity.detail, run) : activity.detail) || undefined;
         const fraction = progress?.total && progress.done !== undefined ? Math.min(1, progress.done / progress.total) : undefined;
         return (
           <MessageBar

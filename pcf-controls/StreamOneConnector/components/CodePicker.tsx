@@ -20,9 +20,10 @@ export interface CodePickerProps {
 
 /**
  * A searchable, keyboard-operable picker (Fluent Combobox): type a name, a code or a common alias ("UK", "Holland",
- * "€"), arrow to an option, Enter. Leaving the box with a text that names exactly one option ("us", "England",
- * "Türkiye") selects it and shows it in full; any other text stays as typed and is reported as not in the list, so
- * nothing the admin did not pick is ever saved.
+ * "€"), arrow to an option, Enter. A text that names exactly one option ("us", "England", "Türkiye") makes that
+ * option the active one, so Tab, Enter or leaving the box selects it and shows it in full; any other text leaves no
+ * option active until the admin arrows to one, stays as typed and is reported as not in the list, so nothing the
+ * admin did not pick is ever saved.
  */
 export function CodePicker(props: CodePickerProps): React.ReactElement {
   const { options, value, onChange, onBlur, noMatchText, placeholder, name, inputRef } = props;
@@ -38,6 +39,8 @@ export function CodePicker(props: CodePickerProps): React.ReactElement {
     () => (showingSelection ? [...options] : searchCodeOptions(options, query)),
     [options, query, showingSelection],
   );
+  // The option the text names, ranked first by searchCodeOptions; Fluent activates the first option only when allowed.
+  const named = React.useMemo(() => (showingSelection ? undefined : resolveCodeOption(options, query)), [options, query, showingSelection]);
 
   const onInput = (event: React.ChangeEvent<HTMLInputElement>): void => {
     const text = event.target.value;
@@ -55,7 +58,6 @@ export function CodePicker(props: CodePickerProps): React.ReactElement {
   const onLeave = (): void => {
     let code = value;
     if (!showingSelection) {
-      const named = resolveCodeOption(options, query);
       // Keep an unmatched text as typed so validation can say it is not in the list.
       code = named ? named.code : query.trim();
       if (named) setQuery(formatCodeOption(named));
@@ -76,9 +78,13 @@ export function CodePicker(props: CodePickerProps): React.ReactElement {
       placeholder={placeholder}
       autoComplete="off"
       freeform
+      disableAutoFocus={!showingSelection && named === undefined}
     >
       {matches.map((option) => (
-        <Option key={option.code} value={option.code} text={formatCodeOption(option)}>
+        // Fluent makes the first option whose text starts with the typed text active ("UK" → Ukraine, "America" →
+        // American Samoa). The leading space keeps that from ever matching (Fluent trims what is typed, not the
+        // option's text); the text is not shown, the children are.
+        <Option key={option.code} value={option.code} text={` ${formatCodeOption(option)}`}>
           {formatCodeOption(option)}
         </Option>
       ))}

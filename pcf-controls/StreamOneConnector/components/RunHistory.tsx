@@ -1,6 +1,7 @@
 import { Badge, Button, Spinner, Table, TableBody, TableCell, TableRow, Text } from "@fluentui/react-components";
 import * as React from "react";
 
+import { messageBeyondTotals } from "../../../src/sync/messages";
 import type { RunHistoryEntry, RunReportView } from "../../../ui-shared/history";
 import type { ConnectorView } from "../../../ui-shared/records";
 import type { ConnectorService } from "../services/connectorService";
@@ -124,9 +125,9 @@ export function RunHistory(props: RunHistoryProps): React.ReactElement {
                     <TableCell>{duration(run.durationMs)}</TableCell>
                     <TableCell>
                       <Text size={200}>{t("Run_Counts", run.created, run.updated, run.unchanged, run.failed)}</Text>
-                      {run.message ? (
+                      {messageBeyondTotals(run.message, run) ? (
                         <Text size={200} block className="w365-clamp" title={run.message}>
-                          {run.message}
+                          {messageBeyondTotals(run.message, run)}
                         </Text>
                       ) : null}
                     </TableCell>

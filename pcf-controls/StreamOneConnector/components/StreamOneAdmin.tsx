@@ -18,6 +18,7 @@ import {
 } from "@fluentui/react-components";
 import * as React from "react";
 
+import type { RunKind } from "../../../src/sync/runs";
 import type { RunHistoryEntry } from "../../../ui-shared/history";
 import { SYNC_PROVIDER_ACCOUNTS, SYNC_SUBSCRIPTIONS } from "../../../ui-shared/operations";
 import type { ConnectorView, SyncRunView } from "../../../ui-shared/records";
@@ -84,7 +85,21 @@ type Lifecycle = {
 const RUN_LABEL: Record<Exclude<ActivityKind, "verify">, StringKey> = {
   syncAccounts: "Action_SyncAccounts",
   syncSubscriptions: "Action_SyncSubscriptions",
+  syncOutbound: "Run_KindOutbound",
+  syncAll: "Run_KindAll",
 };
+
+/** What the admin sees a run as, from the kind the engine recorded on its row. */
+function activityKind(kind: string): ActivityKind {
+  const kinds: Record<RunKind, ActivityKind> = {
+    verify: "verify",
+    accounts: "syncAccounts",
+    subscriptions: "syncSubscriptions",
+    outbound: "syncOutbound",
+    all: "syncAll",
+  };
+  return Object.prototype.hasOwnProperty.call(kinds, kind) ? kinds[kind as RunKind] : "syncAll";
+}
 
 /** Admin Hub → Integrations: the connector list, the Add New gallery and the connector form. */
 export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
@@ -117,6 +132,27 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
 
   // Runs started before a reload, in another tab, by the schedule or a workflow: shown as running and followed.
   const following = React.useRef(new Set<string>());
+  // A verify run (Save's own verify of new credentials, or one started elsewhere): its outcome is the connector's status.
+  const followVerify = (connector: ConnectorView, run: RunHistoryEntry): void => {
+    const base = { connectorId: connector.id, connectorName: connector.name, kind: "verify" as const };
+    const running: Activity = { ...base, state: "running", title: t("Verify_Running", connector.name), run };
+    setActivities((prev) => (prev[connector.id]?.state === "running" ? prev : { ...prev, [connector.id]: running }));
+    void service
+      .followRun(run, () => undefined, { signal: stopped.current })
+      .then(async () => {
+        following.current.delete(run.id);
+        if (stopped.current.aborted) return;
+        const list = await service.listConnectors();
+        setConnectors(list);
+        const verified = list.find((c) => c.id === connector.id);
+        // Only replaces what this follower showed: a Verify the admin started here reports its own outcome.
+        if (verified && !stopped.current.aborted)
+          setActivities((prev) =>
+            prev[connector.id]?.run?.id === run.id ? { ...prev, [connector.id]: verifyOutcome(t, formatDate, base, verified) } : prev,
+          );
+      })
+      .catch(() => following.current.delete(run.id));
+  };
   const resumeLiveRuns = async (list: readonly ConnectorView[]): Promise<void> => {
     let live: Map<string, RunHistoryEntry>;
     try {
@@ -128,7 +164,11 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
       const run = live.get(connector.id.toLowerCase());
       if (!run || following.current.has(run.id) || stopped.current.aborted) continue;
       following.current.add(run.id);
-      const kind: ActivityKind = run.kind === "subscriptions" ? "syncSubscriptions" : "syncAccounts";
+      const kind = activityKind(run.kind);
+      if (kind === "verify") {
+        followVerify(connector, run);
+        continue;
+      }
       const label = t(RUN_LABEL[kind]);
       const base = { connectorId: connector.id, connectorName: connector.name, kind };
       setActivities((prev) =>
@@ -174,29 +214,12 @@ export function StreamOneAdmin(props: StreamOneAdminProps): React.ReactElement {
     setActivity({ ...base, state: "running", title: t("Verify_Running", connector.name) });
     try {
       const outcome = await service.verify(connector.id, { signal: stopped.current });
-      const c = outcome.connector;
-      replaceConnector(c);
-      const expiry = c.refreshTokenExpiresOn ? t("Verify_TokenExpires", formatDate(c.refreshTokenExpiresOn)) : undefined;
-      // Short title (what happened), then the handler's own message (which credential, what to do), then the token expiry.
-      if (!outcome.finished) setActivity({ ...base, state: "warning", title: t("Verify_StillRunning") });
-      else if (c.status === "connected")
-        setActivity({ ...base, state: "success", title: t("Verify_Connected", c.name), detail: c.statusMessage, note: expiry });
-      else if (c.status === "credentialsExpired")
-        setActivity({
-          ...base,
-          state: "error",
-          title: t("Verify_Expired", c.name),
-          detail: c.statusMessage,
-          note: t("Verify_ExpiredHint"),
-        });
-      else
-        setActivity({
-          ...base,
-          state: "error",
-          title: t("Verify_Failed", c.name),
-          detail: c.statusMessage || t("Status_NotVerified"),
-          note: expiry,
-        });
+      replaceConnector(outcome.connector);
+      setActivity(
+        outcome.finished
+          ? verifyOutcome(t, formatDate, base, outcome.connector)
+          : { ...base, state: "warning", title: t("Verify_StillRunning") },
+      );
     } catch (error) {
       if (stopped.current.aborted) return;
       setActivity({
@@ -757,6 +780,22 @@ function LifecycleDialog(props: {
       </DialogSurface>
     </Dialog>
   );
+}
+
+/** A finished verify, from the connector's status: short title (what happened), the handler's own message (which
+ * credential, what to do), then the token expiry. */
+function verifyOutcome(
+  t: Localize,
+  formatDate: FormatDate,
+  base: { connectorId: string; connectorName: string; kind: "verify" },
+  c: ConnectorView,
+): Activity {
+  const expiry = c.refreshTokenExpiresOn ? t("Verify_TokenExpires", formatDate(c.refreshTokenExpiresOn)) : undefined;
+  if (c.status === "connected")
+    return { ...base, state: "success", title: t("Verify_Connected", c.name), detail: c.statusMessage, note: expiry };
+  if (c.status === "credentialsExpired")
+    return { ...base, state: "error", title: t("Verify_Expired", c.name), detail: c.statusMessage, note: t("Verify_ExpiredHint") };
+  return { ...base, state: "error", title: t("Verify_Failed", c.name), detail: c.statusMessage || t("Status_NotVerified"), note: expiry };
 }
 
 /** What the admin sees of a sync run, whoever started it. */

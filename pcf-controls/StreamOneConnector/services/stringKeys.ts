@@ -94,6 +94,8 @@ export const STRING_KEYS = [
   "Run_Succeeded",
   "Run_Partial",
   "Run_Failed",
+  "Run_KindOutbound",
+  "Run_KindAll",
   "Run_Counts",
   "Run_StartFailed",
   "Run_Timeout",
