@@ -449,3 +449,29 @@ export async function startWebhookLoadWorld(): Promise<WebhookLoadSetup> {
     throw e;
   }
 }
+
+/**
+ * A run row of kind "all" whose worker stopped for good an hour ago with its accounts phase done: what the
+ * stale-run takeover must continue from its checkpoint.
+ */
+export function createStaleRun(dv: DataverseClient, connectionId: string): Promise<string> {
+  const hourAgo = Date.now() - 3_600_000;
+  return dv.create("w365_syncruns", {
+    w365_name: "all (stopped)",
+    "w365_connection@odata.bind": `/w365_providerconnections(${connectionId})`,
+    w365_kind: "all",
+    w365_trigger: "schedule",
+    w365_status: "running",
+    w365_dryrun: false,
+    w365_startedon: new Date(hourAgo).toISOString(),
+    w365_checkpoint: JSON.stringify({
+      version: 1,
+      phases: ["accounts", "subscriptions", "outbound"],
+      done: ["accounts"],
+      pagesDone: 0,
+      counts: { created: 4 },
+      updatedAt: hourAgo,
+      item: { step: 3, messageId: "lost", dequeueCount: 1 },
+    }),
+  });
+}

@@ -14,7 +14,7 @@ import { ConnectorError } from "../../../src/shared/errors";
 import { seededRandom } from "../../../src/shared/random";
 import { bindEngine } from "../../../src/sync/engine";
 import { startAzuriteQueue } from "../../support/azurite";
-import { all as rows, createConnection, type FunctionsWorld, startFunctionsWorld } from "../../support/world";
+import { all as rows, createConnection, createStaleRun, type FunctionsWorld, startFunctionsWorld } from "../../support/world";
 import { mapAll, queueSync, type Row, snapshot } from "./workItemRuns";
 
 const CUSTOMERS = 40;
@@ -190,25 +190,7 @@ describe("a sync split into work items through the local functions host", () => 
       const connectionId = await createConnection(world);
       await world.idle();
       // A run whose worker stopped for good an hour ago, with its accounts phase done.
-      const hourAgo = Date.now() - 3_600_000;
-      const staleId = await world.dv.create("w365_syncruns", {
-        w365_name: "all (stopped)",
-        "w365_connection@odata.bind": `/w365_providerconnections(${connectionId})`,
-        w365_kind: "all",
-        w365_trigger: "schedule",
-        w365_status: "running",
-        w365_dryrun: false,
-        w365_startedon: new Date(hourAgo).toISOString(),
-        w365_checkpoint: JSON.stringify({
-          version: 1,
-          phases: ["accounts", "subscriptions", "outbound"],
-          done: ["accounts"],
-          pagesDone: 0,
-          counts: { created: 4 },
-          updatedAt: hourAgo,
-          item: { step: 3, messageId: "lost", dequeueCount: 1 },
-        }),
-      });
+      const staleId = await createStaleRun(world.dv, connectionId);
       const runId = await queueSync(world, connectionId);
       const stale = await runStatus(world, staleId);
       expect(stale.w365_status).toBe("failed");

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { startQueuedRun } from "../../../src/sync";
 import type { SyncDeps } from "../../../src/sync/context";
 import { runSyncWorkItem, type SyncWorkItem } from "../../../src/sync/workItems";
-import { all, integrationClient, startWorld, type World } from "../../support/world";
+import { all, createStaleRun, integrationClient, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
 
@@ -32,28 +32,7 @@ describe("taking over a stale run from the first work item of a fresh run", () =
   }, 60_000);
   afterAll(async () => w?.close());
 
-  /** A run whose worker stopped for good an hour ago, with its accounts phase done. */
-  async function staleRun(): Promise<string> {
-    const hourAgo = Date.now() - 3_600_000;
-    return w.dv.create("w365_syncruns", {
-      w365_name: "all (stopped)",
-      "w365_connection@odata.bind": `/w365_providerconnections(${w.connectionId})`,
-      w365_kind: "all",
-      w365_trigger: "schedule",
-      w365_status: "running",
-      w365_dryrun: false,
-      w365_startedon: new Date(hourAgo).toISOString(),
-      w365_checkpoint: JSON.stringify({
-        version: 1,
-        phases: ["accounts", "subscriptions", "outbound"],
-        done: ["accounts"],
-        pagesDone: 0,
-        counts: { created: 4 },
-        updatedAt: hourAgo,
-        item: { step: 3, messageId: "lost", dequeueCount: 1 },
-      }),
-    });
-  }
+  const staleRun = (): Promise<string> => createStaleRun(w.dv, w.connectionId);
 
   it("goes on from the old checkpoint when the delivery that found the stale run loses the claim to a copy", async () => {
     const staleId = await staleRun();
