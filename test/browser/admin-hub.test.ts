@@ -265,7 +265,9 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await history.getByRole("heading", { name: "Sync history: StreamOne Ion" }).waitFor();
     const run = history.locator('[data-run-status="succeeded"]').first();
     await run.waitFor();
-    await expect(run.textContent()).resolves.toMatch(/accounts.*manual.*succeeded.*Created 12, updated 0, unchanged 0, failed 0\./s);
+    await expect(run.textContent()).resolves.toMatch(
+      /Sync Provider Accounts.*manual.*succeeded.*Created 12, updated 0, unchanged 0, failed 0\./s,
+    );
     // ...and once in the history's row too.
     expect((await run.textContent())?.match(/Created 12/g)).toHaveLength(1);
     await run.getByRole("button", { name: "Details" }).click();
