@@ -6,17 +6,10 @@ import type { w365_provideraccountColumn } from "../src/schema";
 import type { LikelyDuplicate } from "../src/sync/matching/duplicates";
 import { AUTO_MAP_THRESHOLD } from "../src/sync/matching/thresholds";
 import type { MapAction } from "../src/sync/vocabulary";
-import { type MappingStatusKey, mappingStatusKey, mappingStatusLabel, odataString, type Row, text } from "./records";
+import { type MappingStatusKey, mappingStatusKey, odataString, type Row, text } from "./records";
 
 export type MappingFilter = MappingStatusKey | "all";
 export const MAPPING_FILTERS: readonly MappingFilter[] = ["unmapped", "suggested", "mapped", "ignored", "all"];
-export const FILTER_LABELS: Readonly<Record<MappingFilter, string>> = {
-  unmapped: mappingStatusLabel("unmapped"),
-  suggested: mappingStatusLabel("suggested"),
-  mapped: mappingStatusLabel("mapped"),
-  ignored: mappingStatusLabel("ignored"),
-  all: "All",
-};
 
 /**
  * Default bar for "strong" suggestions in the bulk accept: the engine's own auto-map score. What is still Suggested
@@ -226,11 +219,12 @@ export function canBulk(row: ProviderAccountView, action: "map" | "ignore" | "cr
 /** A bulk action: map to the suggested account, ignore, or create a new account (the engine's duplicate check on). */
 export type BulkAction = "map" | "ignore" | "create";
 
-export interface BulkResult {
-  readonly id: string;
-  readonly outcome: "done" | "pending" | "duplicates" | "failed";
-  readonly message: string;
-}
+/** One row's result, as data: the view words it through its resources (`bulkResultText`). */
+export type BulkResult =
+  | { readonly id: string; readonly outcome: "done"; readonly accountName?: string }
+  | { readonly id: string; readonly outcome: "pending" }
+  | { readonly id: string; readonly outcome: "duplicates"; readonly duplicates: readonly LikelyDuplicate[] }
+  | { readonly id: string; readonly outcome: "failed"; readonly error: string };
 
 export interface BulkProgress {
   readonly total: number;
@@ -242,13 +236,43 @@ export interface BulkProgress {
   readonly finished: boolean;
 }
 
-export const BULK_VERBS: Readonly<Record<BulkAction, string>> = { map: "mapped", ignore: "ignored", create: "created" };
+/** The resource keys the bulk texts are worded with; the PCF control's resx has each (its localizer fits `MappingText`). */
+export type MappingTextKey =
+  | `Map_Summary_${BulkAction}`
+  | "Map_Summary_Running"
+  | "Map_Summary_Finished"
+  | "Map_Summary_Stopped"
+  | "Map_Result_Ignored"
+  | "Map_Result_MappedTo"
+  | "Map_TheAccount"
+  | "Map_Result_Pending"
+  | "Map_Result_Duplicates"
+  | "Map_Result_Duplicate";
+/** Looks a key up and fills its `{0}`-style placeholders. */
+export type MappingText = (key: MappingTextKey, ...args: readonly (string | number)[]) => string;
 
 /** "12 of 40 mapped, 1 failed" (and, once stopped, how many were not started). */
-export function bulkSummary(action: BulkAction, p: BulkProgress): string {
-  const head = `${p.done} of ${p.total} ${BULK_VERBS[action]}, ${p.failed} failed`;
-  if (p.cancelled && p.finished) return `Stopped: ${head}; ${p.notStarted} not started.`;
-  return p.finished ? `Finished: ${head}.` : `${head}…`;
+export function bulkSummary(action: BulkAction, p: BulkProgress, t: MappingText): string {
+  const head = t(`Map_Summary_${action}`, p.done, p.total, p.failed);
+  if (p.cancelled && p.finished) return t("Map_Summary_Stopped", head, p.notStarted);
+  return p.finished ? t("Map_Summary_Finished", head) : t("Map_Summary_Running", head);
+}
+
+/** One row's result as the review list shows it. */
+export function bulkResultText(action: BulkAction, result: BulkResult, t: MappingText): string {
+  switch (result.outcome) {
+    case "done":
+      return action === "ignore" ? t("Map_Result_Ignored") : t("Map_Result_MappedTo", result.accountName ?? t("Map_TheAccount"));
+    case "pending":
+      return t("Map_Result_Pending");
+    case "duplicates":
+      return t(
+        "Map_Result_Duplicates",
+        result.duplicates.map((d) => t("Map_Result_Duplicate", d.accountName, formatScore(d.score))).join(", "),
+      );
+    case "failed":
+      return result.error;
+  }
 }
 
 /**
@@ -258,7 +282,6 @@ export function bulkSummary(action: BulkAction, p: BulkProgress): string {
  */
 export async function runBulk(
   rows: readonly ProviderAccountView[],
-  action: BulkAction,
   apply: (row: ProviderAccountView) => Promise<ApplyResult>,
   onResult: (result: BulkResult, progress: BulkProgress, updated?: ProviderAccountView) => void,
   cancelled: () => boolean,
@@ -283,24 +306,17 @@ export async function runBulk(
       const outcome = await apply(row);
       if (outcome.kind === "duplicates") {
         failed += 1;
-        const names = outcome.duplicates.map((d) => `${d.accountName} (${formatScore(d.score)})`).join(", ");
-        result = { id: row.id, outcome: "duplicates", message: `Not created: likely duplicates ${names}` };
+        result = { id: row.id, outcome: "duplicates", duplicates: outcome.duplicates };
       } else {
         updated = outcome.row;
         if (outcome.kind === "done") done += 1;
         else failed += 1;
         result =
-          outcome.kind === "done"
-            ? {
-                id: row.id,
-                outcome: "done",
-                message: action === "ignore" ? "Ignored" : `Mapped to ${updated.accountName ?? "the account"}`,
-              }
-            : { id: row.id, outcome: "pending", message: "Sent; not applied yet. Refresh in a moment." };
+          outcome.kind === "done" ? { id: row.id, outcome: "done", accountName: updated.accountName } : { id: row.id, outcome: "pending" };
       }
     } catch (error) {
       failed += 1;
-      result = { id: row.id, outcome: "failed", message: errorMessage(error) };
+      result = { id: row.id, outcome: "failed", error: errorMessage(error) };
     }
     index += 1;
     onResult(result, progress(false), updated);

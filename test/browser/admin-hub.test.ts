@@ -265,7 +265,9 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await history.getByRole("heading", { name: "Sync history: StreamOne Ion" }).waitFor();
     const run = history.locator('[data-run-status="succeeded"]').first();
     await run.waitFor();
-    await expect(run.textContent()).resolves.toMatch(/accounts.*manual.*succeeded.*Created 12, updated 0, unchanged 0, failed 0\./s);
+    await expect(run.textContent()).resolves.toMatch(
+      /Sync Provider Accounts.*manual.*succeeded.*Created 12, updated 0, unchanged 0, failed 0\./s,
+    );
     // ...and once in the history's row too.
     expect((await run.textContent())?.match(/Created 12/g)).toHaveLength(1);
     await run.getByRole("button", { name: "Details" }).click();
@@ -471,6 +473,10 @@ describe("Admin Hub beyond the first steps (1366×768)", () => {
     await expect(durationOf(short)).resolves.toBe("95 s");
     await expect(durationOf(long)).resolves.toBe("7 min");
     await expect(durationOf(runningId)).resolves.toBe("");
+    // Kinds under the names the ⚙️ menu and the outcomes give them, not as the engine records them.
+    const kindOf = (id: string) => history.locator(`[data-run-id="${id}"] td`).nth(1).textContent();
+    await expect(kindOf(short)).resolves.toBe("Send requested changes to Ion");
+    await expect(kindOf(runningId)).resolves.toBe("Sync Provider Accounts");
     await dataverse("PATCH", `w365_syncruns(${runningId})`, { w365_status: "failed", w365_finishedon: new Date().toISOString() });
     await history.getByRole("button", { name: "← Integrations" }).click();
   });

@@ -2,9 +2,11 @@ import { Badge, Button, Spinner, Table, TableBody, TableCell, TableRow, Text } f
 import * as React from "react";
 
 import { messageBeyondTotals } from "../../../src/sync/messages";
+import type { RunKind } from "../../../src/sync/runs";
 import type { RunHistoryEntry, RunReportView } from "../../../ui-shared/history";
 import type { ConnectorView } from "../../../ui-shared/records";
 import type { ConnectorService } from "../services/connectorService";
+import type { StringKey } from "../services/stringKeys";
 import type { FormatDate, Localize } from "../services/strings";
 import { ColumnHeaders } from "./ColumnHeaders";
 import { ConnectorViewHeader } from "./ConnectorViewHeader";
@@ -26,6 +28,19 @@ const STATUS_COLOR: Record<string, "success" | "danger" | "warning" | "informati
   queued: "informative",
   canceled: "warning",
 };
+
+/** Run kinds under the names the connector list's ⚙️ menu and outcomes give them; an unknown kind shows as recorded. */
+const KIND_LABEL: Readonly<Record<RunKind, StringKey>> = {
+  verify: "Action_Verify",
+  accounts: "Action_SyncAccounts",
+  subscriptions: "Action_SyncSubscriptions",
+  outbound: "Run_KindOutbound",
+  all: "Run_KindAll",
+};
+
+export function runKindLabel(kind: string, t: Localize): string {
+  return Object.prototype.hasOwnProperty.call(KIND_LABEL, kind) ? t(KIND_LABEL[kind as RunKind]) : kind;
+}
 
 /** The connector's sync history: every run with its counts, duration, trigger and status, and each run's per-record detail. */
 export function RunHistory(props: RunHistoryProps): React.ReactElement {
@@ -113,7 +128,7 @@ export function RunHistory(props: RunHistoryProps): React.ReactElement {
                   <TableRow data-run-id={run.id} data-run-status={run.status}>
                     <TableCell>{run.startedOn ? formatDate(run.startedOn) : ""}</TableCell>
                     <TableCell>
-                      {run.kind}
+                      {runKindLabel(run.kind, t)}
                       {run.dryRun ? ` (${t("History_DryRun")})` : ""}
                     </TableCell>
                     <TableCell>{run.trigger}</TableCell>

@@ -13,6 +13,22 @@ describe("StreamOneConnector.1033.resx", () => {
     expect(missing).toStrictEqual([]);
   });
 
+  it("lists every key it holds, and the control uses each one", () => {
+    const listed = new Set<string>(STRING_KEYS);
+    expect([...strings.keys()].filter((k) => !listed.has(k))).toStrictEqual([]);
+    // The control's code and the shared model it words (ui-shared), where a key is named whole ("Key") or, for a
+    // family keyed by a value, by its stem (`Map_Busy_${action}`).
+    const control = path.join(__dirname, "../../../pcf-controls/StreamOneConnector");
+    const files = [
+      ...fs.readdirSync(control, { recursive: true, encoding: "utf8" }).map((f) => path.join(control, f)),
+      ...fs.readdirSync(path.join(__dirname, "../../../ui-shared")).map((f) => path.join(__dirname, "../../../ui-shared", f)),
+    ].filter((f) => /\.(tsx?|xml)$/.test(f) && !f.endsWith("stringKeys.ts"));
+    const source = files.map((f) => fs.readFileSync(f, "utf8")).join("\n");
+    const stems = [...source.matchAll(/`([A-Za-z]+_[A-Za-z_]*_)\$\{/g)].map((m) => m[1]!);
+    const unused = STRING_KEYS.filter((k) => !source.includes(`"${k}"`) && !stems.some((stem) => k.startsWith(stem)));
+    expect(unused).toStrictEqual([]);
+  });
+
   it("has every key the manifest names", () => {
     const manifest = fs.readFileSync(path.join(__dirname, "../../../pcf-controls/StreamOneConnector/ControlManifest.Input.xml"), "utf8");
     const keys = [...manifest.matchAll(/(?:display-name-key|description-key)="([^"]+)"/g)].map((m) => m[1]!);

@@ -2,12 +2,14 @@
 // bar, the engine's likely duplicates read back from a refused create, and bulk runs that stop between rows. The page
 // itself (React + Fluent) runs in Chromium in test/browser/mapping-page.test.ts.
 import { MappingData } from "../../../pcf-controls/StreamOneConnector/services/mappingService";
+import { createLocalizer } from "../../../pcf-controls/StreamOneConnector/services/strings";
 import { customApiNames } from "../../../src/schema";
 import { likelyDuplicatesMessage } from "../../../src/sync/matching/duplicates";
 import { AUTO_MAP_THRESHOLD } from "../../../src/sync/matching/thresholds";
 import { CustomApiError } from "../../../ui-shared/customApi";
 import {
   accountSearchFilter,
+  bulkResultText,
   bulkSummary,
   type ProviderAccountView,
   runBulk,
@@ -16,7 +18,11 @@ import {
   strongSuggestions,
   toProviderAccountView,
 } from "../../../ui-shared/mapping";
+import { getString } from "../pcf/resx";
 import { FakeCustomApis, FakeRecords, paramValues } from "../webresources/fakes";
+
+/** The control's own texts (its resx), as the mapping view words bulk runs. */
+const t = createLocalizer(getString);
 
 const CONN = "11111111-1111-4111-8111-111111111111";
 const A1 = "aaaaaaaa-0000-4000-8000-000000000001";
@@ -134,7 +140,6 @@ describe("runBulk", () => {
     const results: string[] = [];
     const final = await runBulk(
       rows,
-      "ignore",
       async (row) => {
         if (row.id === "b") throw new Error("HTTP 500");
         return { kind: "done", row: { ...row, status: "ignored" } };
@@ -143,7 +148,7 @@ describe("runBulk", () => {
       () => false,
     );
     expect(results).toStrictEqual(["a:done:1/0", "b:failed:1/1", "c:done:2/1", "d:done:3/1"]);
-    expect(bulkSummary("ignore", final)).toBe("Finished: 3 of 4 ignored, 1 failed.");
+    expect(bulkSummary("ignore", final, t)).toBe("Finished: 3 of 4 ignored, 1 failed.");
   });
 
   it("a stop lets the row in flight finish and starts no other", async () => {
@@ -151,7 +156,6 @@ describe("runBulk", () => {
     const started: string[] = [];
     const final = await runBulk(
       rows,
-      "map",
       async (row) => {
         started.push(row.id);
         if (row.id === "b") stop = true; // pressed while b's call is in flight
@@ -162,18 +166,37 @@ describe("runBulk", () => {
     );
     expect(started).toStrictEqual(["a", "b"]);
     expect(final).toMatchObject({ total: 4, done: 2, failed: 0, notStarted: 2, cancelled: true, finished: true });
-    expect(bulkSummary("map", final)).toBe("Stopped: 2 of 4 mapped, 0 failed; 2 not started.");
+    expect(bulkSummary("map", final, t)).toBe("Stopped: 2 of 4 mapped, 0 failed; 2 not started.");
   });
 
   it("a create refused for likely duplicates counts as failed and names them", async () => {
     const results: string[] = [];
     await runBulk(
       rows.slice(0, 1),
-      "create",
       async () => ({ kind: "duplicates", duplicates: [{ accountId: A1, accountName: "Acme", score: 0.85, reasons: ["name matches"] }] }),
-      (r) => results.push(r.message),
+      (r) => results.push(bulkResultText("create", r, t)),
       () => false,
     );
     expect(results).toStrictEqual(["Not created: likely duplicates Acme (85%)"]);
+  });
+
+  it("words each row's result from the control's texts", async () => {
+    const results: string[] = [];
+    await runBulk(
+      rows.slice(0, 3),
+      async (row) => {
+        if (row.id === "a") return { kind: "done", row: { ...row, status: "mapped", accountName: "Acme" } };
+        if (row.id === "b") return { kind: "pending", row };
+        throw new Error("HTTP 500");
+      },
+      (r) => results.push(bulkResultText("map", r, t)),
+      () => false,
+    );
+    expect(results).toStrictEqual(["Mapped to Acme", "Sent; not applied yet. Refresh in a moment.", "HTTP 500"]);
+    expect(bulkResultText("ignore", { id: "a", outcome: "done" }, t)).toBe("Ignored");
+    expect(bulkResultText("create", { id: "a", outcome: "done" }, t)).toBe("Mapped to the account");
+    expect(bulkSummary("create", { total: 5, done: 1, failed: 1, notStarted: 3, cancelled: false, finished: false }, t)).toBe(
+      "1 of 5 created, 1 failed…",
+    );
   });
 });

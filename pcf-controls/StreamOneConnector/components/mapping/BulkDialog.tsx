@@ -28,11 +28,13 @@ import {
   type BulkAction,
   type BulkProgress,
   type BulkResult,
+  bulkResultText,
   bulkSummary,
   formatScore,
   type ProviderAccountView,
   runBulk,
 } from "../../../../ui-shared/mapping";
+import type { Localize } from "../../services/strings";
 import { useReturnFocus } from "./dialogs";
 
 const useStyles = makeStyles({
@@ -54,12 +56,13 @@ export interface BulkDialogProps {
   /** Each row's new state as it lands, so the view behind stays current. */
   readonly onRowUpdated: (row: ProviderAccountView) => void;
   readonly onClose: (progress?: BulkProgress) => void;
+  readonly t: Localize;
 }
 
 export function BulkDialog(props: BulkDialogProps): React.ReactElement {
   const styles = useStyles();
   useReturnFocus();
-  const { rows, action } = props;
+  const { rows, action, t } = props;
   const [ticked, setTicked] = React.useState<ReadonlySet<string>>(() => new Set(rows.map((r) => r.id)));
   const [results, setResults] = React.useState<ReadonlyMap<string, BulkResult>>(new Map());
   const [progress, setProgress] = React.useState<BulkProgress | undefined>(undefined);
@@ -81,7 +84,6 @@ export function BulkDialog(props: BulkDialogProps): React.ReactElement {
     setProgress({ total: chosen.length, done: 0, failed: 0, notStarted: chosen.length, cancelled: false, finished: false });
     const final = await runBulk(
       chosen,
-      action,
       props.apply,
       (result, p, updated) => {
         if (!mounted.current) return;
@@ -120,31 +122,31 @@ export function BulkDialog(props: BulkDialogProps): React.ReactElement {
             {progress ? (
               <div>
                 <ProgressBar
-                  aria-label="Progress"
+                  aria-label={t("Map_Progress")}
                   value={progress.total === 0 ? 1 : (progress.done + progress.failed) / progress.total}
                   thickness="large"
                 />
                 <Text role="status" aria-live="polite" className={styles.summary} id="w365-bulk-summary">
-                  {bulkSummary(action, progress)}
+                  {bulkSummary(action, progress, t)}
                 </Text>
               </div>
             ) : null}
             <div className={styles.list}>
-              <Table size="small" aria-label="Rows in this change">
+              <Table size="small" aria-label={t("Map_BulkRows")}>
                 <TableHeader>
                   <TableRow>
                     <TableHeaderCell style={{ width: 44 }}>
                       <Checkbox
-                        aria-label="Include all rows"
+                        aria-label={t("Map_IncludeAll")}
                         disabled={progress !== undefined}
                         checked={allTicked ? true : chosen.length === 0 ? false : "mixed"}
                         onChange={(_e, data) => setTicked(data.checked === true ? new Set(rows.map((r) => r.id)) : new Set())}
                       />
                     </TableHeaderCell>
-                    <TableHeaderCell>Ion customer</TableHeaderCell>
-                    {action === "map" ? <TableHeaderCell>Suggested account</TableHeaderCell> : null}
-                    {action === "map" ? <TableHeaderCell>Score and reason</TableHeaderCell> : null}
-                    <TableHeaderCell>Result</TableHeaderCell>
+                    <TableHeaderCell>{t("Map_Col_Customer")}</TableHeaderCell>
+                    {action === "map" ? <TableHeaderCell>{t("Map_Col_Suggested")}</TableHeaderCell> : null}
+                    {action === "map" ? <TableHeaderCell>{t("Map_Col_ScoreReason")}</TableHeaderCell> : null}
+                    <TableHeaderCell>{t("Map_Col_Result")}</TableHeaderCell>
                   </TableRow>
                 </TableHeader>
                 <TableBody>
@@ -154,7 +156,7 @@ export function BulkDialog(props: BulkDialogProps): React.ReactElement {
                       <TableRow key={row.id} data-id={row.id}>
                         <TableCell>
                           <Checkbox
-                            aria-label={`Include ${row.name}`}
+                            aria-label={t("Map_Include", row.name)}
                             disabled={progress !== undefined}
                             checked={ticked.has(row.id)}
                             onChange={(_e, data) => toggle(row.id, data.checked === true)}
@@ -169,11 +171,13 @@ export function BulkDialog(props: BulkDialogProps): React.ReactElement {
                         ) : null}
                         <TableCell>
                           {result ? (
-                            <span className={result.outcome === "done" ? styles.done : styles.failed}>{result.message}</span>
+                            <span className={result.outcome === "done" ? styles.done : styles.failed}>
+                              {bulkResultText(action, result, t)}
+                            </span>
                           ) : progress && ticked.has(row.id) ? (
-                            <span className={styles.reason}>{progress.finished ? "Not started" : "Waiting"}</span>
+                            <span className={styles.reason}>{t(progress.finished ? "Map_NotStarted" : "Map_Waiting")}</span>
                           ) : progress ? (
-                            <span className={styles.reason}>Left out</span>
+                            <span className={styles.reason}>{t("Map_LeftOut")}</span>
                           ) : null}
                         </TableCell>
                       </TableRow>
@@ -189,7 +193,7 @@ export function BulkDialog(props: BulkDialogProps): React.ReactElement {
                 <Button appearance="primary" disabled={chosen.length === 0} onClick={() => void start()}>
                   {props.startLabel(chosen.length)}
                 </Button>
-                <Button onClick={() => props.onClose()}>Cancel</Button>
+                <Button onClick={() => props.onClose()}>{t("Map_Cancel")}</Button>
               </>
             ) : running ? (
               <Button
@@ -199,11 +203,11 @@ export function BulkDialog(props: BulkDialogProps): React.ReactElement {
                   setStopping(true);
                 }}
               >
-                {stopping ? "Stopping after the current row…" : "Stop"}
+                {t(stopping ? "Map_Stopping" : "Map_Stop")}
               </Button>
             ) : (
               <Button appearance="primary" onClick={() => props.onClose(progress)}>
-                Close
+                {t("Map_Close")}
               </Button>
             )}
           </DialogActions>

@@ -28,7 +28,6 @@ import {
   canBulk,
   countByStatus,
   errorMessage,
-  FILTER_LABELS,
   filterRows,
   formatScore,
   type MapAction,
@@ -42,14 +41,24 @@ import {
   STRONG_SUGGESTION_SCORE,
   strongSuggestions,
 } from "../../../../ui-shared/mapping";
-import { mappingStatusLabel } from "../../../../ui-shared/records";
+import type { MappingStatusKey } from "../../../../ui-shared/records";
 import type { MappingServiceFactory } from "../../services/mappingService";
+import type { StringKey } from "../../services/stringKeys";
 import type { Localize } from "../../services/strings";
 import { ConnectorViewHeader } from "../ConnectorViewHeader";
 import { BulkDialog } from "./BulkDialog";
 import { CreateDialog, type CreateState, MapDialog } from "./dialogs";
 
 export const ROWS_PER_PAGE = 100;
+
+/** Mapping statuses under the control's labels (the solution's choice labels, as the provider records view shows them). */
+const STATUS_LABEL: Readonly<Record<MappingStatusKey, StringKey>> = {
+  unmapped: "Mapping_Unmapped",
+  suggested: "Mapping_Suggested",
+  mapped: "Mapping_Mapped",
+  ignored: "Mapping_Ignored",
+};
+const FILTER_LABEL: Readonly<Record<MappingFilter, StringKey>> = { ...STATUS_LABEL, all: "Map_Filter_All" };
 
 const useStyles = makeStyles({
   view: { display: "grid", rowGap: tokens.spacingVerticalM },
@@ -114,20 +123,20 @@ export interface MappingViewProps {
 
 export function MappingView(props: MappingViewProps): React.ReactElement {
   const styles = useStyles();
-  const { connectionId } = props;
+  const { connectionId, t } = props;
   const perPage = props.rowsPerPage ?? ROWS_PER_PAGE;
   const [rows, setRows] = React.useState<readonly ProviderAccountView[]>([]);
   const [loaded, setLoaded] = React.useState(false);
-  const [connector, setConnector] = React.useState(connectionId ? "" : "All connectors");
+  const [connector, setConnector] = React.useState(connectionId ? "" : t("Map_AllConnectors"));
   const [filter, setFilter] = React.useState<MappingFilter>("unmapped");
   const [search, setSearch] = React.useState("");
   const [sort, setSort] = React.useState<{ key: SortKey; direction: SortDirection }>({ key: "name", direction: "ascending" });
   const [pageIndex, setPageIndex] = React.useState(0);
   const [selected, setSelected] = React.useState<ReadonlySet<string>>(new Set());
   const [threshold, setThreshold] = React.useState(STRONG_SUGGESTION_SCORE);
-  const [status, setStatus] = React.useState("Loading customers…");
+  const [status, setStatus] = React.useState(t("Map_Loading"));
   const { createService } = props;
-  const data = React.useMemo(() => createService((n) => setStatus(`Loading customers… ${n} so far.`)), [createService]);
+  const data = React.useMemo(() => createService((n) => setStatus(t("Map_LoadingCount", n))), [createService, t]);
   const [error, setError] = React.useState("");
   const [busy, setBusy] = React.useState(false);
   const [mapping, setMapping] = React.useState<ProviderAccountView | undefined>(undefined);
@@ -142,7 +151,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
   }, []);
 
   const reload = React.useCallback(async () => {
-    setStatus("Loading customers…");
+    setStatus(t("Map_Loading"));
     try {
       const list = await data.listProviderAccounts(connectionId);
       const counts = countByStatus(list);
@@ -151,24 +160,24 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
       setPageIndex(0);
       setSelected(new Set());
       setError("");
-      setStatus(`${list.length} customer(s) loaded.`);
+      setStatus(t("Map_Loaded", list.length));
       setFilter((f) => (f !== "all" && counts[f] === 0 && list.length > 0 ? (counts.suggested > 0 ? "suggested" : "all") : f));
     } catch (e) {
-      setError(`The customers could not be loaded: ${errorMessage(e)}`);
+      setError(t("Map_LoadFailed", errorMessage(e)));
       setStatus("");
     }
-  }, [data, connectionId]);
+  }, [data, connectionId, t]);
 
   React.useEffect(() => {
     if (connectionId) {
       // Which connector these customers belong to; the view still works when the name cannot be read.
       data
         .connectorName(connectionId)
-        .then((name) => setConnector(name ? `Connector: ${name}` : ""))
+        .then((name) => setConnector(name ? t("Map_Connector", name) : ""))
         .catch(() => setConnector(""));
     }
     void reload();
-  }, [data, connectionId, reload]);
+  }, [data, connectionId, reload, t]);
 
   const counts = React.useMemo(() => countByStatus(rows), [rows]);
   const visible = React.useMemo(() => sortRows(filterRows(rows, filter, search), sort.key, sort.direction), [rows, filter, search, sort]);
@@ -182,26 +191,23 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
 
   /** Runs one mapping change and says what came of it. */
   const runOne = async (row: ProviderAccountView, action: MapAction, accountId?: string): Promise<void> => {
-    const verb = { map: "Mapping", create: "Creating an account for", ignore: "Ignoring", unmap: "Unmapping" }[action];
     setBusy(true);
     setError("");
-    setStatus(`${verb} ${row.name}…`);
+    setStatus(t(`Map_Busy_${action}`, row.name));
     try {
       const result = await data.apply(row, action, { accountId });
       if (result.kind === "duplicates") return;
       replaceRow(result.row);
       const updated = result.row;
-      if (result.kind === "pending") setStatus(`${row.name}: the change was sent and is still being applied. Refresh in a moment.`);
-      else if (action === "map" || action === "create") setStatus(`${row.name} is mapped to ${updated.accountName ?? "the account"}.`);
-      else if (action === "ignore") setStatus(`${row.name} is ignored.`);
+      if (result.kind === "pending") setStatus(t("Map_Pending", row.name));
+      else if (action === "map" || action === "create") setStatus(t("Map_MappedTo", row.name, updated.accountName ?? t("Map_TheAccount")));
+      else if (action === "ignore") setStatus(t("Map_IsIgnored", row.name));
       else
         setStatus(
-          row.status === "ignored"
-            ? `${row.name} is restored: it shows under ${FILTER_LABELS[updated.status]} again.`
-            : `${row.name} is no longer mapped.`,
+          row.status === "ignored" ? t("Map_IsRestored", row.name, t(STATUS_LABEL[updated.status])) : t("Map_IsUnmapped", row.name),
         );
     } catch (e) {
-      setError(`${row.name}: ${errorMessage(e)}`);
+      setError(t("Map_RowError", row.name, errorMessage(e)));
       setStatus("");
     } finally {
       setBusy(false);
@@ -214,37 +220,31 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
     try {
       const result = await data.apply(row, "create", { force });
       if (result.kind === "duplicates") {
-        setStatus(`${result.duplicates.length} possible duplicate(s) of ${row.name} found; nothing was created.`);
+        setStatus(t("Map_DuplicatesFound", result.duplicates.length, row.name));
         setCreating({ row, state: { step: "duplicates", duplicates: result.duplicates } });
         return;
       }
       replaceRow(result.row);
       setCreating(undefined);
       setStatus(
-        result.kind === "done"
-          ? `${row.name} is mapped to ${result.row.accountName ?? "the new account"}.`
-          : `${row.name}: the change was sent and is still being applied. Refresh in a moment.`,
+        result.kind === "done" ? t("Map_MappedTo", row.name, result.row.accountName ?? t("Map_TheNewAccount")) : t("Map_Pending", row.name),
       );
     } catch (e) {
-      setCreating({ row, state: { step: "failed", message: `The account was not created: ${errorMessage(e)}` } });
+      setCreating({ row, state: { step: "failed", message: t("Map_CreateFailed", errorMessage(e)) } });
     }
   };
 
   const openBulk = (action: BulkAction, candidates: readonly ProviderAccountView[], strongOnly = false): void => {
     const list = candidates.filter((r) => canBulk(r, action));
-    const titles: Record<BulkAction, string> = {
-      map: strongOnly ? `Accept strong suggestions (score ${formatScore(threshold)} or more)` : "Map to the suggested accounts",
-      ignore: "Ignore customers",
-      create: "Create new accounts",
-    };
-    const intros: Record<BulkAction, string> = {
-      map: "Each ticked customer is mapped to its suggested account. Untick any pair that is not right.",
-      ignore: "The sync will not map the ticked customers or sync their subscriptions. Restore brings one back.",
-      create:
-        "A new account is created for each ticked customer, unless the engine finds existing accounts that look like it: those rows are left alone and listed with their likely duplicates.",
-    };
-    const verbs: Record<BulkAction, string> = { map: strongOnly ? "Accept" : "Map", ignore: "Ignore", create: "Create" };
-    setBulk({ action, rows: list, title: titles[action], intro: intros[action], startLabel: (n) => `${verbs[action]} ${n}` });
+    // Accepting strong suggestions is a map under its own title and start button.
+    const named = strongOnly ? "strong" : action;
+    setBulk({
+      action,
+      rows: list,
+      title: t(`Map_BulkTitle_${named}`, formatScore(threshold)),
+      intro: t(`Map_BulkIntro_${action}`),
+      startLabel: (n) => t(`Map_BulkStart_${named}`, n),
+    });
   };
 
   const headerSort = (key: SortKey): Partial<React.ComponentProps<typeof TableHeaderCell>> => ({
@@ -287,22 +287,20 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
       out.push(
         b(
           "accept",
-          "Accept",
-          `Accept suggestion ${row.suggestedAccountName ?? ""} for ${row.name}`,
+          t("Map_Accept"),
+          t("Map_AcceptAria", row.suggestedAccountName ?? "", row.name),
           () => void runOne(row, "map", row.suggestedAccountId),
           true,
         ),
       );
     if (row.status !== "ignored")
-      out.push(b("map", row.status === "mapped" ? "Change…" : "Map…", `Map ${row.name} to an account`, () => setMapping(row)));
+      out.push(b("map", t(row.status === "mapped" ? "Map_Change" : "Map_MapOpen"), t("Map_MapAria", row.name), () => setMapping(row)));
     if (row.status === "unmapped" || row.status === "suggested") {
-      out.push(
-        b("create", "Create new account", `Create new account for ${row.name}`, () => setCreating({ row, state: { step: "confirm" } })),
-      );
-      out.push(b("ignore", "Ignore", `Ignore ${row.name}`, () => void runOne(row, "ignore")));
+      out.push(b("create", t("Map_CreateNew"), t("Map_CreateNewAria", row.name), () => setCreating({ row, state: { step: "confirm" } })));
+      out.push(b("ignore", t("Map_Ignore"), t("Map_IgnoreAria", row.name), () => void runOne(row, "ignore")));
     }
-    if (row.status === "mapped") out.push(b("unmap", "Unmap", `Unmap ${row.name}`, () => void runOne(row, "unmap")));
-    if (row.status === "ignored") out.push(b("restore", "Restore", `Restore ${row.name}`, () => void runOne(row, "unmap")));
+    if (row.status === "mapped") out.push(b("unmap", t("Map_Unmap"), t("Map_UnmapAria", row.name), () => void runOne(row, "unmap")));
+    if (row.status === "ignored") out.push(b("restore", t("Map_Restore"), t("Map_RestoreAria", row.name), () => void runOne(row, "unmap")));
     return out;
   };
 
@@ -314,7 +312,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
       <header>
         <ConnectorViewHeader
           id="w365-mapping-title"
-          title="Provider account mapping"
+          title={t("Map_Title")}
           t={props.t}
           onBack={props.onBack}
           onRefresh={() => void reload()}
@@ -324,7 +322,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
           {connector}
         </Text>
         <Text block className={styles.muted}>
-          Match each StreamOne Ion customer to a Work 365 account, create a new account, or ignore it.
+          {t("Map_Intro")}
         </Text>
       </header>
 
@@ -332,7 +330,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
         {/* A toolbar: arrow keys move between the filters. It also keeps Fluent's focus manager (tabster) alive for the
             whole view; with a dialog as its only user, closing the dialog disposed it before it had taken aria-hidden
             off the control (seen in the browser test: it stayed hidden from assistive technology). */}
-        <Toolbar aria-label="Show customers" className={styles.filters}>
+        <Toolbar aria-label={t("Map_Filters")} className={styles.filters}>
           {MAPPING_FILTERS.map((f) => (
             <Button
               key={f}
@@ -344,11 +342,11 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
                 setPageIndex(0);
               }}
             >
-              {`${FILTER_LABELS[f]} (${counts[f]})`}
+              {t("Map_FilterCount", t(FILTER_LABEL[f]), counts[f])}
             </Button>
           ))}
         </Toolbar>
-        <Field label="Search customers">
+        <Field label={t("Map_Search")}>
           <Input
             type="search"
             value={search}
@@ -358,17 +356,17 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
             }}
           />
         </Field>
-        <Field label="Strong suggestion: score">
+        <Field label={t("Map_Threshold")}>
           <Select value={String(threshold)} disabled={busy} onChange={(_e, d) => setThreshold(Number(d.value))}>
             {STRONG_SUGGESTION_CHOICES.map((value) => (
               <option key={value} value={String(value)}>
-                {`${formatScore(value)} or more`}
+                {t("Map_ThresholdOption", formatScore(value))}
               </option>
             ))}
           </Select>
         </Field>
         <Button appearance="primary" disabled={strong.length === 0 || busy} onClick={() => openBulk("map", strong, true)}>
-          {`Accept strong suggestions (${strong.length})`}
+          {t("Map_AcceptStrong", strong.length)}
         </Button>
       </div>
 
@@ -382,37 +380,37 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
       ) : null}
 
       {selected.size > 0 ? (
-        <div className={styles.selection} role="region" aria-label="Selected customers">
-          <Text weight="semibold">{`${selected.size} selected`}</Text>
+        <div className={styles.selection} role="region" aria-label={t("Map_Selection")}>
+          <Text weight="semibold">{t("Map_SelectedCount", selected.size)}</Text>
           <Button size="small" disabled={busy || selectionCount("map") === 0} onClick={() => openBulk("map", selectedRows)}>
-            {`Map to suggested account (${selectionCount("map")})`}
+            {t("Map_SelectionMap", selectionCount("map"))}
           </Button>
           <Button size="small" disabled={busy || selectionCount("ignore") === 0} onClick={() => openBulk("ignore", selectedRows)}>
-            {`Ignore (${selectionCount("ignore")})`}
+            {t("Map_SelectionIgnore", selectionCount("ignore"))}
           </Button>
           <Button size="small" disabled={busy || selectionCount("create") === 0} onClick={() => openBulk("create", selectedRows)}>
-            {`Create new account (${selectionCount("create")})`}
+            {t("Map_SelectionCreate", selectionCount("create"))}
           </Button>
           <Button size="small" appearance="subtle" onClick={() => setSelected(new Set())}>
-            Clear selection
+            {t("Map_ClearSelection")}
           </Button>
         </div>
       ) : null}
 
       {loaded && visible.length === 0 ? (
-        <Text block>{emptyText(rows.length, filter, search)}</Text>
+        <Text block>{emptyText(t, rows.length, filter, search)}</Text>
       ) : loaded ? (
         <>
           {/* The pager sits above the table, so the count and Next are in view without scrolling past 100 rows. */}
-          <nav className={styles.pager} aria-label="Pages of customers">
+          <nav className={styles.pager} aria-label={t("Map_Pages")}>
             <Button ref={prevRef} size="small" disabled={page === 0} onClick={() => goPage(page - 1, "prev")}>
-              Previous
+              {t("Map_Previous")}
             </Button>
             <span id="w365-range" aria-live="polite">
-              {`${first + 1}–${first + shown.length} of ${visible.length} · page ${page + 1} of ${pages}`}
+              {t("Map_Range", first + 1, first + shown.length, visible.length, page + 1, pages)}
             </span>
             <Button ref={nextRef} size="small" disabled={page >= pages - 1} onClick={() => goPage(page + 1, "next")}>
-              Next
+              {t("Map_Next")}
             </Button>
           </nav>
           <Table aria-labelledby="w365-mapping-title" aria-describedby="w365-range" size="small">
@@ -420,20 +418,20 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
               <TableRow>
                 <TableHeaderCell style={{ width: 44 }}>
                   <Checkbox
-                    aria-label="Select all customers on this page"
+                    aria-label={t("Map_SelectAll")}
                     checked={shownSelected === 0 ? false : shownSelected === shown.length ? true : "mixed"}
                     onChange={(_e, d) => setAllShown(d.checked === true)}
                   />
                 </TableHeaderCell>
-                <TableHeaderCell {...headerSort("name")}>Ion customer</TableHeaderCell>
-                <TableHeaderCell style={{ width: "14%" }}>Contact</TableHeaderCell>
-                <TableHeaderCell style={{ width: "13%" }}>Domain / tenant</TableHeaderCell>
+                <TableHeaderCell {...headerSort("name")}>{t("Map_Col_Customer")}</TableHeaderCell>
+                <TableHeaderCell style={{ width: "14%" }}>{t("Map_Col_Contact")}</TableHeaderCell>
+                <TableHeaderCell style={{ width: "13%" }}>{t("Map_Col_Domain")}</TableHeaderCell>
                 <TableHeaderCell {...headerSort("status")} style={{ width: 110 }}>
-                  Status
+                  {t("Map_Col_Status")}
                 </TableHeaderCell>
-                <TableHeaderCell {...headerSort("account")}>Account</TableHeaderCell>
-                <TableHeaderCell {...headerSort("score")}>Match</TableHeaderCell>
-                <TableHeaderCell style={{ width: 250 }}>Actions</TableHeaderCell>
+                <TableHeaderCell {...headerSort("account")}>{t("Map_Col_Account")}</TableHeaderCell>
+                <TableHeaderCell {...headerSort("score")}>{t("Map_Col_Match")}</TableHeaderCell>
+                <TableHeaderCell style={{ width: 250 }}>{t("Map_Col_Actions")}</TableHeaderCell>
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -447,7 +445,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
                 >
                   <TableCell>
                     <Checkbox
-                      aria-label={`Select ${row.name}`}
+                      aria-label={t("Map_SelectRow", row.name)}
                       checked={selected.has(row.id)}
                       onChange={(_e, d) =>
                         setSelected((previous) => {
@@ -461,7 +459,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
                   </TableCell>
                   <TableCell>
                     <div>{row.name}</div>
-                    <div className={styles.muted}>{`Ion ID ${row.customerId}`}</div>
+                    <div className={styles.muted}>{t("Map_IonId", row.customerId)}</div>
                   </TableCell>
                   <TableCell>
                     <div>{row.contactName}</div>
@@ -472,13 +470,11 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
                     <div className={styles.muted}>{row.tenantId}</div>
                   </TableCell>
                   <TableCell>
-                    <span className={`${styles.badge} ${styles[row.status]}`}>{mappingStatusLabel(row.status)}</span>
+                    <span className={`${styles.badge} ${styles[row.status]}`}>{t(STATUS_LABEL[row.status])}</span>
                   </TableCell>
                   <TableCell>
-                    {row.status !== "mapped" && shownAccountName(row) ? (
-                      <div className={styles.muted}>{mappingStatusLabel("suggested")}</div>
-                    ) : null}
-                    {shownAccountName(row) || <span className={styles.muted}>None</span>}
+                    {row.status !== "mapped" && shownAccountName(row) ? <div className={styles.muted}>{t("Mapping_Suggested")}</div> : null}
+                    {shownAccountName(row) || <span className={styles.muted}>{t("Map_None")}</span>}
                   </TableCell>
                   <TableCell>
                     {row.score !== undefined ? <strong>{formatScore(row.score)}</strong> : null}
@@ -499,6 +495,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
         <MapDialog
           row={mapping}
           search={searchAccounts}
+          t={t}
           onClose={() => setMapping(undefined)}
           onMap={(account) => {
             setMapping(undefined);
@@ -510,6 +507,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
         <CreateDialog
           row={creating.row}
           state={creating.state}
+          t={t}
           onClose={() => setCreating(undefined)}
           onCreate={(force) => void create(creating.row, force)}
           onMap={(d) => {
@@ -525,6 +523,7 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
           action={bulk.action}
           rows={bulk.rows}
           startLabel={bulk.startLabel}
+          t={t}
           apply={(row) => data.apply(row, bulk.action, { accountId: bulk.action === "map" ? row.suggestedAccountId : undefined })}
           onRowUpdated={replaceRow}
           onClose={(progress) => {
@@ -532,7 +531,9 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
             if (progress) {
               setSelected(new Set());
               setStatus(
-                `${progress.cancelled ? "Stopped" : "Finished"}: ${progress.done} of ${progress.total} done, ${progress.failed} failed${progress.cancelled ? `, ${progress.notStarted} not started` : ""}.`,
+                progress.cancelled
+                  ? t("Map_BulkStopped", progress.done, progress.total, progress.failed, progress.notStarted)
+                  : t("Map_BulkDone", progress.done, progress.total, progress.failed),
               );
             }
           }}
@@ -542,8 +543,8 @@ export function MappingView(props: MappingViewProps): React.ReactElement {
   );
 }
 
-function emptyText(total: number, filter: MappingFilter, search: string): string {
-  if (total === 0) return "No Ion customers yet. Run Sync Provider Accounts first.";
-  if (search.trim()) return `No customers match "${search.trim()}".`;
-  return filter === "all" ? "No customers match." : `No ${FILTER_LABELS[filter].toLowerCase()} customers.`;
+function emptyText(t: Localize, total: number, filter: MappingFilter, search: string): string {
+  if (total === 0) return t("Map_Empty");
+  if (search.trim()) return t("Map_EmptySearch", search.trim());
+  return t(`Map_Empty_${filter}`);
 }

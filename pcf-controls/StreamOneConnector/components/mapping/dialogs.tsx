@@ -18,6 +18,7 @@ import {
 import * as React from "react";
 
 import { type AccountRef, errorMessage, formatScore, type LikelyDuplicate, type ProviderAccountView } from "../../../../ui-shared/mapping";
+import type { Localize } from "../../services/strings";
 
 const useStyles = makeStyles({
   list: { listStyleType: "none", paddingLeft: 0, display: "grid", rowGap: tokens.spacingVerticalS, marginTop: tokens.spacingVerticalS },
@@ -49,9 +50,10 @@ export interface MapDialogProps {
   readonly search: (query: string) => Promise<AccountRef[]>;
   readonly onMap: (account: AccountRef) => void;
   readonly onClose: () => void;
+  readonly t: Localize;
 }
 
-export function MapDialog({ row, search, onMap, onClose }: MapDialogProps): React.ReactElement {
+export function MapDialog({ row, search, onMap, onClose, t }: MapDialogProps): React.ReactElement {
   const styles = useStyles();
   useReturnFocus();
   const [query, setQuery] = React.useState(row.suggestedAccountName ?? "");
@@ -67,23 +69,23 @@ export function MapDialog({ row, search, onMap, onClose }: MapDialogProps): Reac
     }
     search(query)
       .then((found) => mine === seq.current && setResults(found))
-      .catch((e: unknown) => mine === seq.current && setError(`Search failed: ${errorMessage(e)}`));
-  }, [query, search]);
+      .catch((e: unknown) => mine === seq.current && setError(t("Map_SearchFailed", errorMessage(e))));
+  }, [query, search, t]);
   return (
     <Dialog open onOpenChange={(_e, data) => !data.open && onClose()}>
       <DialogSurface>
         <DialogBody>
-          <DialogTitle>Map {row.name}</DialogTitle>
+          <DialogTitle>{t("Map_MapTitle", row.name)}</DialogTitle>
           <DialogContent>
-            <Field label="Search accounts by name or domain">
+            <Field label={t("Map_SearchAccounts")}>
               <Input value={query} type="search" autoComplete="off" onChange={(_e, data) => setQuery(data.value)} />
             </Field>
             <ul className={styles.list} aria-live="polite" id="w365-account-results">
               {error ? <li className={styles.error}>{error}</li> : null}
-              {results?.length === 0 ? <li className={styles.muted}>No accounts match.</li> : null}
+              {results?.length === 0 ? <li className={styles.muted}>{t("Map_NoAccounts")}</li> : null}
               {results?.map((account) => (
                 <li key={account.id} className={styles.item}>
-                  <Button size="small" aria-label={`Map to ${account.name}`} onClick={() => onMap(account)}>
+                  <Button size="small" aria-label={t("Map_MapToAria", account.name)} onClick={() => onMap(account)}>
                     {account.name}
                   </Button>
                   {account.domain ? <span className={styles.muted}>{account.domain}</span> : null}
@@ -93,7 +95,7 @@ export function MapDialog({ row, search, onMap, onClose }: MapDialogProps): Reac
             </ul>
           </DialogContent>
           <DialogActions>
-            <Button onClick={onClose}>Cancel</Button>
+            <Button onClick={onClose}>{t("Map_Cancel")}</Button>
           </DialogActions>
         </DialogBody>
       </DialogSurface>
@@ -114,6 +116,7 @@ export interface CreateDialogProps {
   readonly onCreate: (force: boolean) => void;
   readonly onMap: (duplicate: LikelyDuplicate) => void;
   readonly onClose: () => void;
+  readonly t: Localize;
 }
 
 /**
@@ -121,28 +124,22 @@ export interface CreateDialogProps {
  * existing account looks like the customer. Otherwise nothing is created and the likely duplicates are listed with
  * the engine's scores and reasons; Create anyway sends Force=true.
  */
-export function CreateDialog({ row, state, onCreate, onMap, onClose }: CreateDialogProps): React.ReactElement {
+export function CreateDialog({ row, state, onCreate, onMap, onClose, t }: CreateDialogProps): React.ReactElement {
   const styles = useStyles();
   useReturnFocus();
   const busy = state.step === "checking" || state.step === "creating";
-  const title = state.step === "duplicates" ? `Possible duplicates of ${row.name}` : `Create a new account for ${row.name}?`;
+  const title = t(state.step === "duplicates" ? "Map_DupTitle" : "Map_CreateTitle", row.name);
   return (
     <Dialog open onOpenChange={(_e, data) => !data.open && !busy && onClose()}>
       <DialogSurface>
         <DialogBody>
           <DialogTitle>{title}</DialogTitle>
           <DialogContent>
-            {state.step === "confirm" ? (
-              <Text block>
-                A new account named &ldquo;{row.name}&rdquo; is created from the Ion customer and mapped to it. Work 365 first checks for
-                existing accounts that look like this customer (name, domain, Microsoft tenant, contact email, postal code) and lists them
-                here instead of creating a duplicate.
-              </Text>
-            ) : null}
+            {state.step === "confirm" ? <Text block>{t("Map_CreateText", row.name)}</Text> : null}
             {busy ? (
               <div role="status">
-                <Text block>{state.step === "checking" ? "Checking for likely duplicates…" : "Creating the account…"}</Text>
-                <ProgressBar aria-label="Working" />
+                <Text block>{t(state.step === "checking" ? "Map_Checking" : "Map_Creating")}</Text>
+                <ProgressBar aria-label={t("Map_Working")} />
               </div>
             ) : null}
             {state.step === "failed" ? (
@@ -152,17 +149,15 @@ export function CreateDialog({ row, state, onCreate, onMap, onClose }: CreateDia
             ) : null}
             {state.step === "duplicates" ? (
               <>
-                <Text block>
-                  No account was created: these accounts may already be this customer. Map to one of them, or create a new account anyway.
-                </Text>
-                <ul className={styles.list} aria-label="Likely duplicates">
+                <Text block>{t("Map_DupText")}</Text>
+                <ul className={styles.list} aria-label={t("Map_DupList")}>
                   {state.duplicates.map((d) => (
                     <li key={d.accountId} className={styles.item} data-account={d.accountId}>
                       <strong>{d.accountName}</strong>
-                      <span>score {formatScore(d.score)}</span>
+                      <span>{t("Map_DupScore", formatScore(d.score))}</span>
                       <span className={styles.muted}>{d.reasons.join(", ")}</span>
-                      <Button size="small" aria-label={`Map to this: ${d.accountName}`} onClick={() => onMap(d)}>
-                        Map to this
+                      <Button size="small" aria-label={t("Map_MapToThisAria", d.accountName)} onClick={() => onMap(d)}>
+                        {t("Map_MapToThis")}
                       </Button>
                     </li>
                   ))}
@@ -173,16 +168,16 @@ export function CreateDialog({ row, state, onCreate, onMap, onClose }: CreateDia
           <DialogActions>
             {state.step === "confirm" || state.step === "failed" ? (
               <Button appearance="primary" onClick={() => onCreate(false)}>
-                Create account
+                {t("Map_CreateAccount")}
               </Button>
             ) : null}
             {state.step === "duplicates" ? (
               <Button appearance="primary" onClick={() => onCreate(true)}>
-                Create anyway
+                {t("Map_CreateAnyway")}
               </Button>
             ) : null}
             <Button disabled={busy} onClick={onClose}>
-              Cancel
+              {t("Map_Cancel")}
             </Button>
           </DialogActions>
         </DialogBody>
