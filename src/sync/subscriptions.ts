@@ -305,6 +305,8 @@ export async function runSubscriptionsPhase(
     mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> };
     /** The connector's stored rows, already being read (started by the run beside the accounts phase). */
     existing?: Promise<StoredSubscriptions>;
+    /** The customers' digests, already being read (with the provider accounts the accounts phase beside this one reads). */
+    digests?: Promise<Map<string, { providerAccountId: string; text: string }>>;
     /**
      * The accounts phase runs at the same time and decides customers into these (src/sync/links.ts);
      * `gate` resolves once it is recorded as done (this phase's checkpoints wait for it).
@@ -346,7 +348,7 @@ export async function runSubscriptionsPhase(
         () => undefined,
       )
     : undefined;
-  const digestsRead = keepDigests ? loadDigests(dv, connection.id) : undefined;
+  const digestsRead = keepDigests ? (o.digests ?? loadDigests(dv, connection.id)) : undefined;
   since?.catch(() => undefined);
   digestsRead?.catch(() => undefined);
   /**
