@@ -6,7 +6,7 @@
  * "all"), counts every Dataverse and Ion HTTP request on the client side, appends every data row it
  * wrote to `opsFile` (JSON lines, for the bare loader) and answers with one ChildResult.
  */
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 
 import { type BatchOperation, type BatchOptions, type BatchResult, DataverseClient } from "../src/dataverse";
 import { ensureError } from "../src/shared/errors";
@@ -160,6 +160,8 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   const ion = { requests: 0, byEndpoint: {} as Record<string, number>, throttled: 0 };
   const ionTimeline = new InFlightTimeline();
   const dvTimeline = new InFlightTimeline();
+  // Diagnosis only: BENCH_TRACE_FILE=path writes every request's span (ms from the run's start) as JSON lines.
+  const trace: [string, number, number][] | undefined = process.env.BENCH_TRACE_FILE ? [] : undefined;
   const client = new DataverseClient({
     url: req.dataverseUrl,
     auth: { kind: "static", token: req.dataverseToken },
@@ -167,6 +169,11 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     onRequest: (info) => {
       const end = performance.now();
       dvTimeline.add(end - info.durationMs, end);
+      trace?.push([
+        `dv ${info.method} ${info.path.slice(0, 80)}${info.batchItems ? ` (${info.batchItems})` : ""}`,
+        end - info.durationMs,
+        end,
+      ]);
       const set = entitySetOfPath(info.path);
       if (set === "$batch") dv.batchRequests++;
       add(dv.byOperation, set === "$batch" ? "$batch" : `${info.method} ${set}`);
@@ -242,6 +249,7 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
           onRequest: (info) => {
             const end = performance.now();
             ionTimeline.add(end - info.durationMs, end);
+            trace?.push([`ion ${info.endpoint}`, end - info.durationMs, end]);
             ion.requests++;
             add(ion.byEndpoint, info.endpoint);
             if (info.status === 429) ion.throttled++;
@@ -302,6 +310,11 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   }
   const ended = performance.now();
   const wallMs = ended - started;
+  if (trace && process.env.BENCH_TRACE_FILE)
+    writeFileSync(
+      `${process.env.BENCH_TRACE_FILE}.${req.kinds.join("-")}.${Math.round(started)}`,
+      trace.map(([l, s, e]) => JSON.stringify([l, Math.round(s - started), Math.round(e - started)])).join("\n") + "\n",
+    );
   const cpu = process.cpuUsage(cpuAtStart);
   const stats = client.stats();
   return {

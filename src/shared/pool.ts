@@ -15,19 +15,21 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
 /**
  * Iterates `source` while always keeping the next item's fetch in flight: the next Ion page downloads
  * while the current one is processed and written. Starts fetching at once (before the first `next()`),
- * so callers can overlap the first page with their own reads.
+ * so callers can overlap the first page with their own reads. `depth` items are kept fetched ahead (default
+ * one): for a chain of cursor pages, where each page can only be asked for once the one before answered,
+ * a deeper buffer keeps the chain going while the consumer is slower for a page or two.
  */
-export function readAhead<T>(source: AsyncIterable<T>): AsyncIterable<T> {
-  return readAheadUntil(source, Promise.resolve(), 1);
+export function readAhead<T>(source: AsyncIterable<T>, depth = 1): AsyncIterable<T> {
+  return readAheadUntil(source, Promise.resolve(), 1, depth);
 }
 
 /**
  * Like `readAhead`, but while `until` is pending keeps up to `early` items fetched ahead instead of one: the
  * caller cannot start on the items yet (it waits for the stored rows to compare them with), so the reads
- * it will need next overlap that wait. Once `until` settles it reads one ahead, as `readAhead` does. Items
- * are fetched one after another, never concurrently.
+ * it will need next overlap that wait. Once `until` settles it reads `later` ahead (default one, as `readAhead`
+ * does). Items are fetched one after another, never concurrently.
  */
-export function readAheadUntil<T>(source: AsyncIterable<T>, until: Promise<unknown>, early: number): AsyncIterable<T> {
+export function readAheadUntil<T>(source: AsyncIterable<T>, until: Promise<unknown>, early: number, later = 1): AsyncIterable<T> {
   const it = source[Symbol.asyncIterator]();
   const queue: Promise<IteratorResult<T>>[] = [];
   let chain: Promise<unknown> = Promise.resolve();
@@ -35,7 +37,7 @@ export function readAheadUntil<T>(source: AsyncIterable<T>, until: Promise<unkno
   let settled = false;
   let closed = false;
   const top = () => {
-    while (!ended && !closed && queue.length < (settled ? 1 : Math.max(1, early))) {
+    while (!ended && !closed && queue.length < (settled ? Math.max(1, later) : Math.max(1, early, later))) {
       const next = chain.then(() => (ended || closed ? ({ done: true, value: undefined } as IteratorResult<T>) : it.next()));
       chain = next.then(
         (r) => {

@@ -26,6 +26,8 @@ import type { WritePlan, WriteSink } from "./sink";
 
 /** Reason prefix of rows an admin unmapped: the sync then only suggests, never auto-maps them again. */
 export const ADMIN_UNMAPPED_MARKER = "Unmapped by an admin";
+/** Ion customer pages kept fetched ahead of the matching (one cursor chain; a page of 1,000 is a few hundred KB). */
+export const CUSTOMER_PAGES_AHEAD = 3;
 /** Cloud-profile reads in flight, all pages together (Ion's accepted concurrency; the Ion client caps its calls too). */
 export const PROFILE_CONCURRENCY = 8;
 
@@ -43,6 +45,8 @@ export interface ExistingProviderAccount {
   w365_matchscore?: number | null;
   w365_matchreason?: string | null;
   w365_missingsince?: string | null;
+  /** Read only when the subscriptions phase beside this one takes its digests from the same read (./digest.ts). */
+  w365_subscriptionsdigest?: string | null;
   /** The row version this run read: its mapping decision is written only onto that version. */
   "@odata.etag"?: string;
 }
@@ -143,14 +147,18 @@ function linkOf(state: { id?: string; status: number; accountId?: string | null 
     : null;
 }
 
-/** One paged read of the connector's provider accounts (state columns only). */
+/**
+ * One paged read of the connector's provider accounts (state columns only; with `withDigests`, the
+ * subscriptions digests too, so that a subscriptions phase running beside this one needs no read of its own).
+ */
 export async function loadExistingProviderAccounts(
   dv: DataverseClient,
   connectionId: string,
+  o: { withDigests?: boolean } = {},
 ): Promise<Map<string, ExistingProviderAccount>> {
   const map = new Map<string, ExistingProviderAccount>();
   for await (const page of dv.queryPages<ExistingProviderAccount>(SETS.providerAccount, {
-    select: [...PROVIDER_ACCOUNT_STATE_COLUMNS],
+    select: [...PROVIDER_ACCOUNT_STATE_COLUMNS, ...(o.withDigests ? ["w365_subscriptionsdigest"] : [])],
     filter: `_w365_connection_value eq ${connectionId}`,
     pageSize: 5000,
   })) {
@@ -200,6 +208,8 @@ async function accountsChangedSince(dv: DataverseClient, version: string | undef
 }
 
 export interface AccountsPhaseOptions {
+  /** The connector's provider accounts, already being read (by the orchestrator of a run beside the subscriptions phase). */
+  existing?: Promise<Map<string, ExistingProviderAccount>>;
   /** Highest account row version the last accounts phase saw (connector checkpoint): skip re-matching when none is newer. */
   accountsVersion?: string;
   /** The newest account row version now (read with the run's first requests); saves the probe query. */
@@ -254,9 +264,12 @@ export async function runAccountsPhase(
   const { dv, ion, connection, clock, logger } = ctx;
   const report = run.report;
   const oneAccount = scopedProviderAccount(scope);
-  // The first Ion page downloads while the stored rows are read.
-  const fullPass = oneAccount ? undefined : readAhead(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize }));
-  const existing = await loadExistingProviderAccounts(dv, connection.id);
+  // The first Ion pages download while the stored rows are read. Customer pages follow a cursor, so their
+  // chain is the shortest a run can take: pages are kept fetched ahead so that it never waits on the matching.
+  const fullPass = oneAccount
+    ? undefined
+    : readAhead(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize }), CUSTOMER_PAGES_AHEAD);
+  const existing = await (o.existing ?? loadExistingProviderAccounts(dv, connection.id));
   const rematch =
     o.accountsMaxVersion !== undefined &&
     o.accountsVersion !== undefined &&

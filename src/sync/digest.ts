@@ -85,25 +85,31 @@ export async function subscriptionsVersion(dv: DataverseClient, connectionId: st
   return row?.versionnumber !== undefined && row.versionnumber !== null ? String(row.versionnumber) : "0";
 }
 
+/** The digests among provider-account rows read with their `w365_subscriptionsdigest`, by Ion customer id. */
+export function digestsOf(
+  rows: Iterable<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string | null }>,
+): Map<string, { providerAccountId: string; text: string }> {
+  const map = new Map<string, { providerAccountId: string; text: string }>();
+  for (const r of rows)
+    if (typeof r.w365_subscriptionsdigest === "string")
+      map.set(String(r.w365_ioncustomerid), { providerAccountId: r.w365_provideraccountid, text: r.w365_subscriptionsdigest });
+  return map;
+}
+
 /** The stored digests of the connector's customers, by Ion customer id. */
 export async function loadDigests(
   dv: DataverseClient,
   connectionId: string,
 ): Promise<Map<string, { providerAccountId: string; text: string }>> {
-  const map = new Map<string, { providerAccountId: string; text: string }>();
-  for await (const page of dv.queryPages<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string }>(
+  const rows = await dv.queryAll<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string }>(
     SETS.providerAccount,
     {
       select: ["w365_provideraccountid", "w365_ioncustomerid", "w365_subscriptionsdigest"],
       filter: `_w365_connection_value eq ${connectionId} and w365_subscriptionsdigest ne null`,
       pageSize: 5000,
     },
-  )) {
-    for (const r of page)
-      if (typeof r.w365_subscriptionsdigest === "string")
-        map.set(String(r.w365_ioncustomerid), { providerAccountId: r.w365_provideraccountid, text: r.w365_subscriptionsdigest });
-  }
-  return map;
+  );
+  return digestsOf(rows);
 }
 
 /**

@@ -4,8 +4,9 @@
  * linked as their customers are decided (./links.ts); the subscriptions' checkpoint events wait until the
  * accounts phase is recorded as done (the checkpoint keeps one current phase). See README "Side by side".
  */
-import { runAccountsPhase } from "./accounts";
+import { loadExistingProviderAccounts, runAccountsPhase } from "./accounts";
 import { type CheckpointState, pagesToSkip, remainingPhases } from "./checkpoint";
+import { digestsOf } from "./digest";
 import { RunYield } from "./itemClaim";
 import { CustomerLinks } from "./links";
 import { keepAccountsVersion, keepDigestMarks, type PhaseContext } from "./phases";
@@ -47,7 +48,13 @@ export async function runSideBySide(
   o.progress("accounts", "accounts: started");
   o.progress("subscriptions", "subscriptions: started");
   const links = new CustomerLinks<HeldSubscription>();
+  // One read of the provider accounts serves both phases: the accounts phase's state and the subscriptions' digests.
+  const providerAccounts = loadExistingProviderAccounts(sync.dv, sync.connection.id, { withDigests: true });
+  const digests = providerAccounts.then((rows) => digestsOf(rows.values()));
+  providerAccounts.catch(() => undefined);
+  digests.catch(() => undefined);
   const accounts = runAccountsPhase(sync, run, scope, sink, {
+    existing: providerAccounts,
     accountsVersion: state.connectorCheckpoint.accountsVersion,
     accountsMaxVersion: state.accountsMaxVersion,
     deferWrites: true,
@@ -62,6 +69,7 @@ export async function runSideBySide(
   o.overlap.active = true;
   const subscriptions = runSubscriptionsPhase(sync, run, scope, sink, {
     existing: state.storedSubscriptions,
+    digests,
     concurrent: { links, gate: accountsRecorded, stopReading: () => o.overlap.yieldWanted },
   });
   const [a, b] = await Promise.allSettled([accounts, subscriptions]);

@@ -305,6 +305,8 @@ export async function runSubscriptionsPhase(
     mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> };
     /** The connector's stored rows, already being read (started by the run beside the accounts phase). */
     existing?: Promise<StoredSubscriptions>;
+    /** The customers' digests, already being read (with the provider accounts the accounts phase beside this one reads). */
+    digests?: Promise<Map<string, { providerAccountId: string; text: string }>>;
     /**
      * The accounts phase runs at the same time and decides customers into these (src/sync/links.ts);
      * `gate` resolves once it is recorded as done (this phase's checkpoints wait for it).
@@ -346,7 +348,7 @@ export async function runSubscriptionsPhase(
         () => undefined,
       )
     : undefined;
-  const digestsRead = keepDigests ? loadDigests(dv, connection.id) : undefined;
+  const digestsRead = keepDigests ? (o.digests ?? loadDigests(dv, connection.id)) : undefined;
   since?.catch(() => undefined);
   digestsRead?.catch(() => undefined);
   /**
@@ -432,6 +434,8 @@ export async function runSubscriptionsPhase(
   // Row writes of each customer still waiting for their answer: its digest is written once none is left.
   const writesInFlight = new Map<string, number>();
   const beginWrite = (customerId: string) => writesInFlight.set(customerId, (writesInFlight.get(customerId) ?? 0) + 1);
+  /** Subscription rows this phase sent an update for (the digest marks' `until` is read only after such writes). */
+  let rowWritesSent = 0;
   const endWrite = (customerId: string) => {
     const left = (writesInFlight.get(customerId) ?? 1) - 1;
     if (left > 0) writesInFlight.set(customerId, left);
@@ -632,6 +636,7 @@ export async function runSubscriptionsPhase(
         ...(etag ? { ifMatch: etag } : {}),
       };
       beginWrite(customerId);
+      rowWritesSent++;
       writer.write(op, planned, (result: BatchResult) => {
         if (!result.ok) unconfirmed.add(customerId);
         if (!result.ok && result.status === 412 && etag) {
@@ -805,7 +810,10 @@ export async function runSubscriptionsPhase(
     do await writer.drain();
     while (writer.pending > 0);
     const [sinceVersion, who] = await Promise.all([since!.catch(() => undefined), user]);
-    const until = await subscriptionsVersion(dv, connection.id).catch(() => undefined);
+    // `until` bounds this run's own row writes. With none (a run where nothing changed), the start version
+    // serves: the next run then looks at every row changed after it, by anyone, which includes all that the
+    // read after the writes would have made it look at. One request less at the end of the run.
+    const until = rowWritesSent + missing.flagged > 0 ? await subscriptionsVersion(dv, connection.id).catch(() => undefined) : sinceVersion;
     // A digest that could not be written or cleared keeps the last marks: the rows this run wrote are after them.
     digestMarks = digestWriteFailed
       ? undefined

@@ -27,6 +27,10 @@ describe("subscriptions digest", () => {
   let offset = 0;
   /** Every `$batch` body the sync sends passes here first (a test may act before it reaches Dataverse). */
   let beforeBatch: ((body: string) => Promise<void>) | undefined;
+  /** GET requests of the sync to the provider-account table. */
+  let providerAccountReads = 0;
+  /** Reads of the highest subscription row version (the digest marks' `since` and `until`). */
+  let versionProbes = 0;
   let deps: SyncDeps;
   let admin: DataverseClient;
   let customers: string[];
@@ -64,6 +68,13 @@ describe("subscriptions digest", () => {
   beforeAll(async () => {
     w = await startWorld({ seed: 41, customers: 12, subscriptionsPerCustomer: 3 });
     const transport: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if ((init?.method ?? "GET") === "GET" && /\/w365_provideraccounts\?/.test(url)) providerAccountReads++;
+      if (
+        /\/w365_providersubscriptions\?/.test(url) &&
+        /orderby=versionnumber(%20|\+| )desc/i.test(decodeURIComponent(url).replace(/\$/g, ""))
+      )
+        versionProbes++;
       if (beforeBatch && typeof init?.body === "string" && String(input instanceof Request ? input.url : input).endsWith("$batch"))
         await beforeBatch(init.body);
       return fetch(input, init);
@@ -100,8 +111,14 @@ describe("subscriptions digest", () => {
   });
 
   it("a run with nothing changed reads no stored subscription row and writes nothing", async () => {
+    providerAccountReads = 0;
+    versionProbes = 0;
     const { s, digests } = await run({ kind: "all" });
     expect(s.status).toBe("succeeded");
+    // No row written: the start version serves as the marks' `until` (no probe after the writes).
+    expect(versionProbes).toBe(1);
+    // One read of the provider accounts serves both phases: the accounts phase's state and the digests.
+    expect(providerAccountReads).toBe(1);
     expect(digests).toMatchObject({ everyRowRead: false, customersTrusted: customers.length, customersRead: 0, written: 0 });
     expect(s.updated + s.created).toBe(0);
   });
