@@ -103,8 +103,19 @@ describe("multi-actor inbound: syncs while admins act and Ion changes", () => {
             "w365_quantity",
             "_w365_provideraccount_value",
           ]);
+          // Row order follows random ids, so the dice can Ignore or Unmap every mapped customer; one of them is
+          // then Mapped instead, so that every run also carries a request.
+          const stopsOrders = (d: Decision) => d.action !== "map";
+          if (
+            subRows.length > 0 &&
+            subRows.every((s) => decisions.some((d) => stopsOrders(d) && d.id === String(s._w365_provideraccount_value)))
+          ) {
+            const keep = decisions.find((d) => stopsOrders(d) && d.id === String(subRows[0]!._w365_provideraccount_value))!;
+            keep.action = "map";
+            keep.accountId = String(accounts[int(accounts.length)]!.accountid);
+          }
           // Requests on customers the admin leaves mapped (an Ignore or Unmap rightly stops their orders).
-          const decided = new Set(decisions.filter((d) => d.action !== "map").map((d) => d.id));
+          const decided = new Set(decisions.filter(stopsOrders).map((d) => d.id));
           const eligible = subRows.filter((s) => !decided.has(String(s._w365_provideraccount_value)));
           const chosen = eligible.filter(() => random() < 0.4).slice(0, 3);
           const requests = chosen.length > 0 ? chosen : eligible.slice(0, 1);
