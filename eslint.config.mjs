@@ -24,6 +24,7 @@ export default tseslint.config(
       "coverage/**",
       ".sandbox-data/**",
       ".stryker-tmp/**",
+      ".stryker-tmp-ion-http/**",
       "reports/**",
       "test/artifacts/**",
       "bench/results/**",
