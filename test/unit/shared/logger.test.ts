@@ -127,6 +127,18 @@ describe("createLogger", () => {
   });
 });
 
+describe("createLogger: secrets past the field walk", () => {
+  it("masks a registered secret nested deeper than redactValue walks", () => {
+    registerSecret("deeply-nested-secret-value");
+    let fields: Record<string, unknown> = { note: "deeply-nested-secret-value" };
+    for (let i = 0; i < 30; i++) fields = { level: fields };
+    const { logger, lines } = recording("info");
+    logger.info("deep", fields);
+    expect(lines[0]!.line).not.toContain("deeply-nested-secret-value");
+    expect(lines[0]!.line).toContain(REDACTED);
+  });
+});
+
 describe("memoryLogger", () => {
   it("keeps every line from debug up, redacted", () => {
     registerSecret("memory-secret-value");
