@@ -3,6 +3,7 @@ import {
   fromIonOrder,
   fromIonOrderPage,
   fromIonSubscription,
+  IonCloudProfile,
   IonResponseError,
   pickMicrosoftProfile,
 } from "../../../../src/ion";
@@ -18,34 +19,36 @@ function thrown(fn: () => unknown): IonResponseError {
 }
 
 describe("pickMicrosoftProfile", () => {
+  /** Profiles as fromIonCloudProfile returns them (raw is not read here). */
+  const pick = (profiles: Omit<IonCloudProfile, "raw">[]) => pickMicrosoftProfile(profiles.map((p) => ({ ...p, raw: {} })));
   const TENANT = "3F2504E0-4F89-41D3-9A0C-0305E82C3301";
 
   it("recognises Microsoft by short name, display name or provider id alone", () => {
-    expect(pickMicrosoftProfile([{ shortName: "Microsoft", displayName: "Cloud", providerId: "1", tenantId: "t1" }])).toEqual({
+    expect(pick([{ shortName: "Microsoft", displayName: "Cloud", providerId: "1", tenantId: "t1" }])).toEqual({
       tenantId: "t1",
     });
-    expect(pickMicrosoftProfile([{ displayName: "Office 365", providerId: "2", domain: "A.example" }])).toEqual({ domain: "a.example" });
-    expect(pickMicrosoftProfile([{ providerId: "azure", tenantId: "t3" }])).toEqual({ tenantId: "t3" });
-    expect(pickMicrosoftProfile([{ shortName: "AWS", displayName: "Amazon", providerId: "3", tenantId: "t4" }])).toBeUndefined();
+    expect(pick([{ displayName: "Office 365", providerId: "2", domain: "A.example" }])).toEqual({ domain: "a.example" });
+    expect(pick([{ providerId: "azure", tenantId: "t3" }])).toEqual({ tenantId: "t3" });
+    expect(pick([{ shortName: "AWS", displayName: "Amazon", providerId: "3", tenantId: "t4" }])).toBeUndefined();
   });
 
   it("takes a profile with only a domain or only a tenant", () => {
-    expect(pickMicrosoftProfile([{ shortName: "NCE", domain: "Contoso.OnMicrosoft.com" }])).toEqual({ domain: "contoso.onmicrosoft.com" });
-    expect(pickMicrosoftProfile([{ shortName: "NCE", tenantId: TENANT }])).toEqual({ tenantId: TENANT.toLowerCase() });
+    expect(pick([{ shortName: "NCE", domain: "Contoso.OnMicrosoft.com" }])).toEqual({ domain: "contoso.onmicrosoft.com" });
+    expect(pick([{ shortName: "NCE", tenantId: TENANT }])).toEqual({ tenantId: TENANT.toLowerCase() });
   });
 
   it("prefers an enabled profile to a disabled one listed first, and keeps the order otherwise", () => {
     const disabled = { shortName: "Microsoft", enabled: false, tenantId: "disabled-tenant" };
     const enabled = { shortName: "Microsoft", enabled: true, tenantId: "enabled-tenant" };
     const unknown = { shortName: "Microsoft", tenantId: "unknown-tenant" };
-    expect(pickMicrosoftProfile([disabled, enabled])).toEqual({ tenantId: "enabled-tenant" });
-    expect(pickMicrosoftProfile([disabled, unknown])).toEqual({ tenantId: "unknown-tenant" });
-    expect(pickMicrosoftProfile([unknown, enabled])).toEqual({ tenantId: "unknown-tenant" });
-    expect(pickMicrosoftProfile([disabled])).toEqual({ tenantId: "disabled-tenant" });
+    expect(pick([disabled, enabled])).toEqual({ tenantId: "enabled-tenant" });
+    expect(pick([disabled, unknown])).toEqual({ tenantId: "unknown-tenant" });
+    expect(pick([unknown, enabled])).toEqual({ tenantId: "unknown-tenant" });
+    expect(pick([disabled])).toEqual({ tenantId: "disabled-tenant" });
   });
 
   it("lower-cases a GUID tenant id but keeps any other tenant text as Ion wrote it", () => {
-    expect(pickMicrosoftProfile([{ shortName: "Microsoft", tenantId: "Contoso-Tenant" }])).toEqual({ tenantId: "Contoso-Tenant" });
+    expect(pick([{ shortName: "Microsoft", tenantId: "Contoso-Tenant" }])).toEqual({ tenantId: "Contoso-Tenant" });
   });
 });
 
