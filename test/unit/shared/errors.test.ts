@@ -27,7 +27,9 @@ describe("ConnectorError", () => {
 
   it("serialises name, code and message, plus hint, status and request id only when present; never raw", () => {
     const full = new ConnectorError("X", "m", { hint: "h", statusCode: 0, requestId: "r", raw: { token: "abc" } });
-    expect(full.toJSON()).toEqual({ name: "ConnectorError", code: "X", message: "m", hint: "h", statusCode: 0, requestId: "r" });
+    expect(full.toJSON()).toStrictEqual({ name: "ConnectorError", code: "X", message: "m", hint: "h", statusCode: 0, requestId: "r" });
+    // toStrictEqual: a key present with the value undefined is a difference too.
+    expect(new ConnectorError("X", "m").toJSON()).toStrictEqual({ name: "ConnectorError", code: "X", message: "m" });
     expect(JSON.parse(JSON.stringify(new ConnectorError("X", "m")))).toEqual({ name: "ConnectorError", code: "X", message: "m" });
   });
 });
