@@ -304,6 +304,37 @@ describe("IonClient", () => {
       expect(c.counters()["GET /customers/{id}"]).toBe(3);
     });
 
+    it("retries a dropped connection once on every read and on the full-replacement PUT, counting each under its endpoint", async () => {
+      const answers: Record<string, unknown> = {
+        [`GET ${V3}/customers`]: { customers: [{ name: `accounts/${A}/customers/1` }] },
+        [`PUT ${V3}/customers/1`]: customerCreated,
+        [`GET ${V3}/customers/1/cloudProfiles`]: cloudProfiles,
+        [`GET ${V3}/subscriptions`]: subscriptionsPage,
+        [`GET ${V3}/customers/1/subscriptions/s-1`]: { id: "s-1", customerId: "1" },
+      };
+      const seen = new Map<string, number>();
+      ion.routes.push((r) => {
+        const key = `${r.method} ${r.path}`;
+        if (!(key in answers)) return undefined;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        return seen.get(key) === 1 ? { status: 0, drop: true } : { status: 200, body: answers[key] };
+      });
+      const c = client();
+      expect(await all(c.customers.list())).toHaveLength(1);
+      await c.customers.update("1", { organization: "Contoso" });
+      expect(await c.customers.cloudProfiles("1")).toHaveLength(2);
+      expect((await c.subscriptions.page(0, 10)).items.length).toBeGreaterThan(0);
+      expect((await c.subscriptions.get("1", "s-1")).id).toBe("s-1");
+      expect([...seen.values()]).toEqual([2, 2, 2, 2, 2]);
+      expect(c.counters()).toMatchObject({
+        "GET /customers": 2,
+        "PUT /customers/{id}": 2,
+        "GET /customers/{id}/cloudProfiles": 2,
+        "GET /subscriptions": 2,
+        "GET /customers/{id}/subscriptions/{subscriptionId}": 2,
+      });
+    });
+
     it("retries a GET answered 500 (Ion documents 500 as services down) and then succeeds", async () => {
       let failures = 2;
       ion.routes.push((r) =>
