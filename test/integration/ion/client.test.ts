@@ -335,6 +335,20 @@ describe("IonClient", () => {
       });
     });
 
+    it("sends JSON headers (a Content-Type only with a body) to the base URL without trailing slashes and the trimmed Account ID", async () => {
+      ion.routes.push((r) => (r.path === `${V3}/customers/1` ? { status: 200, body: { name: `accounts/${A}/customers/1` } } : undefined));
+      ion.routes.push((r) => (r.method === "POST" && r.path === `${V3}/customers` ? { status: 200, body: customerCreated } : undefined));
+      const c = client({ baseUrl: ion.url + "//", accountId: ` ${A} ` });
+      await c.customers.get("1");
+      await c.customers.create({ organization: "Contoso" });
+      const [get, post] = ion.requests.filter(v3);
+      expect(get!.path).toBe(`${V3}/customers/1`);
+      expect(get!.headers.accept).toBe("application/json");
+      expect(get!.headers["content-type"]).toBeUndefined();
+      expect(post!.headers.accept).toBe("application/json");
+      expect(post!.headers["content-type"]).toBe("application/json");
+    });
+
     it("retries a GET answered 500 (Ion documents 500 as services down) and then succeeds", async () => {
       let failures = 2;
       ion.routes.push((r) =>
