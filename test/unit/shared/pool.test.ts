@@ -226,6 +226,31 @@ describe("readAheadUntil", () => {
     await expect(it.next()).resolves.toEqual({ done: false, value: 1 });
   });
 
+  it("fetches nothing more once closed, even the reads already queued behind one in flight", async () => {
+    let pulled = 0;
+    const held = gate();
+    const slow: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        async next() {
+          pulled++;
+          await held.promise;
+          return { done: false, value: pulled };
+        },
+        async return() {
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+    const it = readAheadUntil(slow, gate().promise, 3)[Symbol.asyncIterator]();
+    await drain();
+    expect(pulled).toBe(1);
+    await expect(it.return!()).resolves.toEqual({ done: true, value: undefined });
+    held.open();
+    await drain();
+    await drain();
+    expect(pulled).toBe(1);
+  });
+
   it("never has two fetches of the source in flight at once", async () => {
     let inFlight = 0;
     let most = 0;
