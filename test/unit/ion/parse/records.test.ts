@@ -45,6 +45,9 @@ describe("pickMicrosoftProfile", () => {
     expect(pick([disabled, unknown])).toEqual({ tenantId: "unknown-tenant" });
     expect(pick([unknown, enabled])).toEqual({ tenantId: "unknown-tenant" });
     expect(pick([disabled])).toEqual({ tenantId: "disabled-tenant" });
+    const disabledToo = { shortName: "Microsoft", enabled: false, tenantId: "second-disabled-tenant" };
+    expect(pick([disabled, disabledToo])).toEqual({ tenantId: "disabled-tenant" });
+    expect(pick([disabledToo, disabled, unknown, enabled])).toEqual({ tenantId: "unknown-tenant" });
   });
 
   it("lower-cases a GUID tenant id but keeps any other tenant text as Ion wrote it", () => {
