@@ -21,6 +21,13 @@ import subscriptionsPage from "../../support/ion-fixtures/subscriptions-page.jso
 
 const A = "10001";
 const V3 = `/api/v3/accounts/${A}`;
+const CONTOSO = {
+  organization: "Contoso",
+  contactName: "Jane Doe",
+  email: "jane@contoso.example",
+  languageCode: "en",
+  address: { street: "1 Main St", city: "Tampa", state: "FL", zip: "33606", country: "US" },
+};
 
 describe("IonClient", () => {
   let ion: FakeIon;
@@ -321,7 +328,7 @@ describe("IonClient", () => {
       });
       const c = client();
       expect(await all(c.customers.list())).toHaveLength(1);
-      await c.customers.update("1", { organization: "Contoso" });
+      await c.customers.update("1", CONTOSO);
       expect(await c.customers.cloudProfiles("1")).toHaveLength(2);
       expect((await c.subscriptions.page(0, 10)).items.length).toBeGreaterThan(0);
       expect((await c.subscriptions.get("1", "s-1")).id).toBe("s-1");
@@ -340,7 +347,7 @@ describe("IonClient", () => {
       ion.routes.push((r) => (r.method === "POST" && r.path === `${V3}/customers` ? { status: 200, body: customerCreated } : undefined));
       const c = client({ baseUrl: ion.url + "//", accountId: ` ${A} ` });
       await c.customers.get("1");
-      await c.customers.create({ organization: "Contoso" });
+      await c.customers.create(CONTOSO);
       const [get, post] = ion.requests.filter(v3);
       expect(get!.path).toBe(`${V3}/customers/1`);
       expect(get!.headers.accept).toBe("application/json");
