@@ -57,7 +57,12 @@ describe("pickMicrosoftProfile", () => {
 
 describe("fromIonCustomer ids", () => {
   it("takes the id from customerId, id, or the name's last segment, in that order", () => {
-    expect(fromIonCustomer({ customerId: "5", id: "6" })).toMatchObject({ id: "5", name: "customers/5" });
+    expect(fromIonCustomer({ customerId: "5", id: "6" })).toMatchObject({
+      id: "5",
+      name: "customers/5",
+      organization: "",
+      status: "unknown",
+    });
     expect(fromIonCustomer({ id: 6 })).toMatchObject({ id: "6", name: "customers/6" });
     expect(fromIonCustomer({ name: "accounts/1/clients/9", customerId: "4" })).toMatchObject({ id: "4", name: "accounts/1/clients/9" });
     expect(fromIonCustomer({ name: "accounts/1/clients/9" })).toMatchObject({ id: "9" });
