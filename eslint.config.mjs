@@ -23,7 +23,7 @@ export default tseslint.config(
       "obj/**",
       "coverage/**",
       ".sandbox-data/**",
-      ".stryker-tmp/**",
+      ".stryker-tmp*/**",
       "reports/**",
       "test/artifacts/**",
       "bench/results/**",

@@ -21,6 +21,13 @@ import subscriptionsPage from "../../support/ion-fixtures/subscriptions-page.jso
 
 const A = "10001";
 const V3 = `/api/v3/accounts/${A}`;
+const CONTOSO = {
+  organization: "Contoso",
+  contactName: "Jane Doe",
+  email: "jane@contoso.example",
+  languageCode: "en",
+  address: { street: "1 Main St", city: "Tampa", state: "FL", zip: "33606", country: "US" },
+};
 
 describe("IonClient", () => {
   let ion: FakeIon;
@@ -302,6 +309,51 @@ describe("IonClient", () => {
       const error = await c.customers.get("1").catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IonNetworkError);
       expect(c.counters()["GET /customers/{id}"]).toBe(3);
+    });
+
+    it("retries a dropped connection once on every read and on the full-replacement PUT, counting each under its endpoint", async () => {
+      const answers: Record<string, unknown> = {
+        [`GET ${V3}/customers`]: { customers: [{ name: `accounts/${A}/customers/1` }] },
+        [`PUT ${V3}/customers/1`]: customerCreated,
+        [`GET ${V3}/customers/1/cloudProfiles`]: cloudProfiles,
+        [`GET ${V3}/subscriptions`]: subscriptionsPage,
+        [`GET ${V3}/customers/1/subscriptions/s-1`]: { id: "s-1", customerId: "1" },
+      };
+      const seen = new Map<string, number>();
+      ion.routes.push((r) => {
+        const key = `${r.method} ${r.path}`;
+        if (!(key in answers)) return undefined;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        return seen.get(key) === 1 ? { status: 0, drop: true } : { status: 200, body: answers[key] };
+      });
+      const c = client();
+      expect(await all(c.customers.list())).toHaveLength(1);
+      await c.customers.update("1", CONTOSO);
+      expect(await c.customers.cloudProfiles("1")).toHaveLength(2);
+      expect((await c.subscriptions.page(0, 10)).items.length).toBeGreaterThan(0);
+      expect((await c.subscriptions.get("1", "s-1")).id).toBe("s-1");
+      expect([...seen.values()]).toEqual([2, 2, 2, 2, 2]);
+      expect(c.counters()).toMatchObject({
+        "GET /customers": 2,
+        "PUT /customers/{id}": 2,
+        "GET /customers/{id}/cloudProfiles": 2,
+        "GET /subscriptions": 2,
+        "GET /customers/{id}/subscriptions/{subscriptionId}": 2,
+      });
+    });
+
+    it("sends JSON headers (a Content-Type only with a body) to the base URL without trailing slashes and the trimmed Account ID", async () => {
+      ion.routes.push((r) => (r.path === `${V3}/customers/1` ? { status: 200, body: { name: `accounts/${A}/customers/1` } } : undefined));
+      ion.routes.push((r) => (r.method === "POST" && r.path === `${V3}/customers` ? { status: 200, body: customerCreated } : undefined));
+      const c = client({ baseUrl: ion.url + "//", accountId: ` ${A} ` });
+      await c.customers.get("1");
+      await c.customers.create(CONTOSO);
+      const [get, post] = ion.requests.filter(v3);
+      expect(get!.path).toBe(`${V3}/customers/1`);
+      expect(get!.headers.accept).toBe("application/json");
+      expect(get!.headers["content-type"]).toBeUndefined();
+      expect(post!.headers.accept).toBe("application/json");
+      expect(post!.headers["content-type"]).toBe("application/json");
     });
 
     it("retries a GET answered 500 (Ion documents 500 as services down) and then succeeds", async () => {

@@ -44,6 +44,63 @@ describe("NCRONTAB", () => {
   });
 });
 
+describe("NCRONTAB fields", () => {
+  const set = (s: ReadonlySet<number>) => [...s].sort((a, b) => a - b);
+
+  it("reads whole month and weekday names by their first three letters, in any case", () => {
+    const s = parseNcrontab("0 0 0 1 JANUARY,july Monday,friday");
+    expect(set(s.months)).toEqual([1, 7]);
+    expect(set(s.weekdays)).toEqual([1, 5]);
+  });
+
+  it("reads numeric months and weekdays", () => {
+    const s = parseNcrontab("0 0 0 1 6 3");
+    expect(set(s.months)).toEqual([6]);
+    expect(set(s.weekdays)).toEqual([3]);
+  });
+
+  it("steps from a start value to the field's end, Saturday ending the week", () => {
+    expect(set(parseNcrontab("5/20 * * * * *").seconds)).toEqual([5, 25, 45]);
+    expect(set(parseNcrontab("0 0 0 * * 1/2").weekdays)).toEqual([1, 3, 5]);
+    expect(set(parseNcrontab("0 0 0 * * */2").weekdays)).toEqual([0, 2, 4, 6]);
+    expect(set(parseNcrontab("0 0 0 * * 5-7").weekdays)).toEqual([0, 5, 6]);
+  });
+
+  it("accepts a one-value range", () => {
+    expect(set(parseNcrontab("0 5-5 * * * *").minutes)).toEqual([5]);
+  });
+
+  it("accepts padding and runs of white space between fields", () => {
+    expect(set(parseNcrontab("  0\t30   2 * * *  ").hours)).toEqual([2]);
+  });
+
+  it.each(["1//2 * * * * *", "/5 * * * * *", "1,,2 * * * * *", "1/2/3 * * * * *", "0 , * * * *"])(
+    "refuses the empty or doubled part in %p",
+    (expr) => {
+      expect(() => parseNcrontab(expr)).toThrow(/not a valid NCRONTAB schedule: bad (second|minute) field/);
+    },
+  );
+
+  it("takes the earliest time of a day whatever order the list is written in", () => {
+    expect(nextOccurrence(parseNcrontab("30,10 45,15 20,5 * * *"), at("2026-03-01T00:00:00Z"))?.toISOString()).toBe(
+      "2026-03-01T05:15:10.000Z",
+    );
+  });
+
+  it("searches 1,830 days ahead and no further", () => {
+    // Sunday 31 December: 2028, then 2034.
+    const s = parseNcrontab("0 0 0 31 12 0");
+    const target = Date.parse("2034-12-31T00:00:00Z");
+    const days = (n: number) => n * 86_400_000;
+    expect(nextOccurrence(s, new Date(target - days(1829)))?.toISOString()).toBe("2034-12-31T00:00:00.000Z");
+    expect(nextOccurrence(s, new Date(target - days(1830)))).toBeUndefined();
+  });
+
+  it("is never due for a schedule that never fires", () => {
+    expect(isDue(parseNcrontab("0 0 0 31 2 *"), at("2026-01-01T00:00:00Z"), at("2030-01-01T00:00:00Z"))).toBe(false);
+  });
+});
+
 describe("which connectors the scheduled sync picks", () => {
   const now = at("2026-11-27T02:00:05Z");
   const row = { w365_providerconnectionid: "c", w365_status: STATUS_CONNECTED };
