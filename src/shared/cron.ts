@@ -55,7 +55,7 @@ function parseField(text: string, spec: FieldSpec, expression: string): Set<numb
     if (range === undefined || range === "" || extra !== undefined) {
       throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: bad ${spec.name} field "${text}".`);
     }
-    const step = stepText === undefined ? 1 : Number(stepText);
+    const step = stepText === undefined ? 1 : /^\d+$/.test(stepText) ? Number(stepText) : NaN;
     if (!Number.isInteger(step) || step < 1)
       throw new ConfigError(`"${expression}" is not a valid NCRONTAB schedule: bad step in ${spec.name} field "${text}".`);
     let from: number;

@@ -122,4 +122,14 @@ describe("which connectors the scheduled sync picks", () => {
   it("falls back to the app schedule when the connector's schedule is unreadable", () => {
     expect(notDueReason({ ...row, w365_syncschedule: "every day", w365_lastsyncon: "2026-11-27T00:00:00Z" }, now)).toBeUndefined();
   });
+
+  it("reads a field's value only as decimal digits or a name", () => {
+    // A three-digit number in a field without names is a number out of range, not a name.
+    expect(() => parseNcrontab("0 100 * * * *")).toThrow(/minute value "100" must be 0-59/);
+    expect(() => parseNcrontab("0 0 123 * * *")).toThrow(/hour value "123" must be 0-23/);
+    // JavaScript's own number forms are not NCRONTAB.
+    for (const token of ["1e1", "0x1", "1.0"]) expect(() => parseNcrontab(`0 ${token} * * * *`)).toThrow(/minute value/);
+    for (const step of ["1e1", "0x2", "2.0"]) expect(() => parseNcrontab(`0 */${step} * * * *`)).toThrow(/bad step in minute field/);
+    expect(nextOccurrence(parseNcrontab("0 */10 * * * *"), at("2026-01-01T00:00:01Z"))?.toISOString()).toBe("2026-01-01T00:10:00.000Z");
+  });
 });
