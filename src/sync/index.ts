@@ -8,7 +8,7 @@ import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
-import { DEFAULT_STALE_RUN_MS, type ItemClaim, remainingPhases } from "./checkpoint";
+import { DEFAULT_STALE_RUN_MS, type ItemClaim, parseCheckpoint, remainingPhases } from "./checkpoint";
 import {
   CHECKPOINT_WRITE_ATTEMPTS,
   mergeConnectorCheckpoint,
@@ -128,7 +128,10 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const ctx = makeContext(runDeps, connection);
   let runId = o.runId;
   if (lookForDeadRuns) {
-    const stale = pickStaleRun(pre.runningRuns, ctx.clock.now(), o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
+    // A run split into work items is left to the fenced takeover of the next item (./workItems.ts): taken over
+    // here, without its claim, it would share its row with a redelivered item still holding that claim.
+    const unsplit = pre.runningRuns.filter((row) => !parseCheckpoint(row.w365_checkpoint)?.item);
+    const stale = pickStaleRun(unsplit, ctx.clock.now(), o.staleRunMs ?? DEFAULT_STALE_RUN_MS);
     if (stale) {
       runId = stale.w365_syncrunid;
       ctx.logger.warn("taking over a run whose process stopped", { runId });
