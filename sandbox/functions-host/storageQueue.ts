@@ -150,7 +150,13 @@ export class StorageQueueTrigger implements WorkQueue {
       await this.handler(message, context);
       // The invocation's queue output is written, then the message completed.
       for (const m of output) await this.enqueue(m);
-      await this.queue.deleteMessage(id, popReceipt);
+      // A message that cannot be completed after the work succeeded (its pop receipt expired) is delivered
+      // again, at least once as the runtime does; it is never counted as a failure or sent to the poison queue.
+      await this.queue
+        .deleteMessage(id, popReceipt)
+        .catch((e: unknown) =>
+          this.logger.warn("completed work item not deleted; it will be delivered again", { error: ensureError(e).message }),
+        );
       this.processedCount++;
     } catch (error) {
       const max = this.options.maxDequeueCount ?? MAX_DEQUEUE_COUNT;
