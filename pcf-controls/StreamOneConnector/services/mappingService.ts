@@ -2,6 +2,7 @@
 // change through the w365_MapProviderAccount custom API, over RecordsApi / ExecuteCustomApi (context.webAPI, and
 // Xrm.WebApi.online.execute or a same-origin fetch for the custom API), the same Web API calls as production.
 import { customApiNames, logicalNames } from "../../../src/schema";
+import { normalizeGuid } from "../../../src/shared/guid";
 import { parseLikelyDuplicates } from "../../../src/sync/matching/duplicates";
 import { type ExecuteCustomApi, PROVIDER_ACCOUNT_TARGET } from "../../../ui-shared/customApi";
 import {
@@ -39,7 +40,7 @@ export class MappingData {
   ) {}
 
   async listProviderAccounts(connectionId?: string): Promise<ProviderAccountView[]> {
-    const filter = connectionId ? `&$filter=_w365_connection_value eq ${connectionId.replace(/[{}]/g, "")}` : "";
+    const filter = connectionId ? `&$filter=_w365_connection_value eq ${normalizeGuid(connectionId, "connector id")}` : "";
     const query = (withSuggested: boolean): string =>
       `?$select=${[...PROVIDER_ACCOUNT_SELECT, ...(withSuggested ? [SUGGESTED_ACCOUNT_COLUMN] : [])].join(",")}${filter}&$orderby=w365_name asc`;
     let rows: Row[];

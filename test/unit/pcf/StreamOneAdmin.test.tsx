@@ -268,18 +268,18 @@ describe("StreamOneAdmin", () => {
   it("opens on the mapping view when the mapping web resource handed the admin over, and goes back to the list", async () => {
     const { records } = setUp(
       (records) => {
-        records.tables.w365_providerconnection = [{ w365_providerconnectionid: "c1", w365_name: "Main" }];
+        records.tables.w365_providerconnection = [{ w365_providerconnectionid: "6d1f8c2a-3b4e-4f5a-9c8d-7e6f5a4b3c21", w365_name: "Main" }];
         records.tables.w365_provideraccount = [
           {
             w365_provideraccountid: "p1",
             w365_name: "Fabrikam",
             w365_ioncustomerid: "500",
             w365_mappingstatus: 365000000,
-            _w365_connection_value: "c1",
+            _w365_connection_value: "6d1f8c2a-3b4e-4f5a-9c8d-7e6f5a4b3c21",
           },
         ];
       },
-      { connectorId: "c1" },
+      { connectorId: "6d1f8c2a-3b4e-4f5a-9c8d-7e6f5a4b3c21" },
     );
     expect(await screen.findByRole("button", { name: "Unmapped (1)" })).toBeTruthy();
     expect(screen.getByRole("row", { name: /Fabrikam/ })).toBeTruthy();
@@ -293,7 +293,7 @@ describe("StreamOneAdmin", () => {
     const { openMapping } = setUp((records) => {
       records.tables.w365_providerconnection = [
         {
-          w365_providerconnectionid: "c1",
+          w365_providerconnectionid: "6d1f8c2a-3b4e-4f5a-9c8d-7e6f5a4b3c21",
           w365_name: "Main",
           w365_apikey: "key-9",
           w365_ionaccountid: "42",
