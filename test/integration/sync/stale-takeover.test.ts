@@ -169,6 +169,7 @@ describe("taking over a stale run from the first work item of a fresh run", () =
       "w365_status",
       "w365_report",
     ]);
+    expect(runs).toHaveLength(2);
     for (const run of runs) {
       expect(run.w365_status).toBe("succeeded");
       const counts = (JSON.parse(String(run.w365_report)) as { counts: Record<string, number> }).counts;
@@ -177,5 +178,13 @@ describe("taking over a stale run from the first work item of a fresh run", () =
       else expect(phases).toHaveProperty("accounts");
       expect(counts).toBeDefined();
     }
+    // Restored counts (the 4 accounts the stale run created) make the continued run's report equal the fresh one's.
+    const countsOf = (run: Row | undefined) => (JSON.parse(String(run?.w365_report)) as { counts: Record<string, number> }).counts;
+    const [continuedRun, freshRun] = [
+      runs.find((r) => r.w365_syncrunid === continued[0]),
+      runs.find((r) => r.w365_syncrunid !== continued[0]),
+    ];
+    expect(countsOf(continuedRun)).toMatchObject({ created: 4 });
+    expect(countsOf(continuedRun)).toEqual(countsOf(freshRun));
   }, 60_000);
 });
