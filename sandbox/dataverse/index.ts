@@ -87,6 +87,13 @@ export interface DataverseEmulator {
 }
 
 const MAX_BODY_BYTES = 128 * 1024 * 1024;
+/**
+ * The longest URL Dataverse accepts: 32 KB ("Compose HTTP requests and handle errors", Maximum URL length,
+ * https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors).
+ * Longer is refused with 414 URI Too Long (RFC 9110 §15.5.15); Node's own 16 KB header limit is raised to let
+ * every URL Dataverse takes through.
+ */
+export const MAX_URL_CHARS = 32_768;
 const ENV_TYPES: Record<string, number> = { String: 100000000, Number: 100000001, Boolean: 100000002, JSON: 100000003, Secret: 100000005 };
 
 /** The ImportSolution action: the product's own solution reader, so import and pack agree on the format. */
@@ -423,7 +430,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     ...(options.failedChangeSet ? { failedChangeSet: options.failedChangeSet } : {}),
   });
 
-  const server = http.createServer((req, res) => void serve(req, res));
+  const server = http.createServer({ maxHeaderSize: 2 * MAX_URL_CHARS }, (req, res) => void serve(req, res));
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const origin = req.headers.origin;
     const cors: Record<string, string> = {};
@@ -447,6 +454,12 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     }
     let response: EmuResponse;
     try {
+      if ((req.url ?? "").length > MAX_URL_CHARS)
+        throw new DataverseHttpError(
+          414,
+          ErrorCodes.ODataBadRequest,
+          `The request URL is ${(req.url ?? "").length} characters long; Dataverse accepts at most ${MAX_URL_CHARS}. Send a long query inside a $batch request.`,
+        );
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of req) {

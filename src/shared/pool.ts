@@ -12,6 +12,15 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
   return out;
 }
 
+/** A read-ahead whose consumer can widen it while it waits on something other than the items. */
+export interface ReadAhead<T> extends AsyncIterable<T> {
+  /**
+   * While `wait` is pending, keeps up to `depth` items fetched ahead (instead of the usual depth): a cursor
+   * chain keeps going while its consumer waits on another read. Returns `wait`.
+   */
+  whileWaiting<W>(wait: Promise<W>, depth: number): Promise<W>;
+}
+
 /**
  * Iterates `source` while always keeping the next item's fetch in flight: the next Ion page downloads
  * while the current one is processed and written. Starts fetching at once (before the first `next()`),
@@ -19,8 +28,21 @@ export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (ite
  * one): for a chain of cursor pages, where each page can only be asked for once the one before answered,
  * a deeper buffer keeps the chain going while the consumer is slower for a page or two.
  */
-export function readAhead<T>(source: AsyncIterable<T>, depth = 1): AsyncIterable<T> {
-  return readAheadUntil(source, Promise.resolve(), 1, depth);
+export function readAhead<T>(source: AsyncIterable<T>, depth = 1): ReadAhead<T> {
+  const waits: number[] = [];
+  const reader = bufferedReader(source, () => Math.max(1, depth, ...waits));
+  return {
+    [Symbol.asyncIterator]: () => reader.iterator,
+    whileWaiting<W>(wait: Promise<W>, waitDepth: number): Promise<W> {
+      waits.push(waitDepth);
+      reader.top();
+      const done = () => {
+        waits.splice(waits.indexOf(waitDepth), 1);
+      };
+      wait.then(done, done);
+      return wait;
+    },
+  };
 }
 
 /**
@@ -30,14 +52,24 @@ export function readAhead<T>(source: AsyncIterable<T>, depth = 1): AsyncIterable
  * does). Items are fetched one after another, never concurrently.
  */
 export function readAheadUntil<T>(source: AsyncIterable<T>, until: Promise<unknown>, early: number, later = 1): AsyncIterable<T> {
+  let settled = false;
+  until.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const reader = bufferedReader(source, () => (settled ? Math.max(1, later) : Math.max(1, early, later)));
+  return { [Symbol.asyncIterator]: () => reader.iterator };
+}
+
+/** The buffer behind the read-aheads: fetches items one after another while fewer than `depth()` are buffered. */
+function bufferedReader<T>(source: AsyncIterable<T>, depth: () => number): { iterator: AsyncIterator<T>; top: () => void } {
   const it = source[Symbol.asyncIterator]();
   const queue: Promise<IteratorResult<T>>[] = [];
   let chain: Promise<unknown> = Promise.resolve();
   let ended = false;
-  let settled = false;
   let closed = false;
   const top = () => {
-    while (!ended && !closed && queue.length < (settled ? Math.max(1, later) : Math.max(1, early, later))) {
+    while (!ended && !closed && queue.length < depth()) {
       const next = chain.then(() => (ended || closed ? ({ done: true, value: undefined } as IteratorResult<T>) : it.next()));
       chain = next.then(
         (r) => {
@@ -53,35 +85,28 @@ export function readAheadUntil<T>(source: AsyncIterable<T>, until: Promise<unkno
       queue.push(next);
     }
   };
-  until.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
   top();
-  return {
-    [Symbol.asyncIterator]() {
-      return {
-        async next(): Promise<IteratorResult<T>> {
-          top();
-          const head = queue.shift();
-          if (!head) return { done: true, value: undefined };
-          const current = await head;
-          if (current.done) {
-            queue.length = 0;
-            return current;
-          }
-          top();
-          return current;
-        },
-        async return(): Promise<IteratorResult<T>> {
-          closed = true;
-          queue.length = 0;
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
+  const iterator: AsyncIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
+      top();
+      const head = queue.shift();
+      if (!head) return { done: true, value: undefined };
+      const current = await head;
+      if (current.done) {
+        queue.length = 0;
+        return current;
+      }
+      top();
+      return current;
+    },
+    async return(): Promise<IteratorResult<T>> {
+      closed = true;
+      queue.length = 0;
+      await it.return?.();
+      return { done: true, value: undefined };
     },
   };
+  return { iterator, top };
 }
 
 /**

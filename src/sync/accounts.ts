@@ -28,6 +28,11 @@ import type { WritePlan, WriteSink } from "./sink";
 export const ADMIN_UNMAPPED_MARKER = "Unmapped by an admin";
 /** Ion customer pages kept fetched ahead of the matching (one cursor chain; a page of 1,000 is a few hundred KB). */
 export const CUSTOMER_PAGES_AHEAD = 3;
+/**
+ * Ion customer pages kept fetched ahead while the phase waits on Dataverse (its stored rows, the accounts to
+ * match against): the cursor chain, the no-change run's bound, keeps going through those reads.
+ */
+export const CUSTOMER_PAGES_WHILE_WAITING = 10;
 /** Cloud-profile reads in flight, all pages together (Ion's accepted concurrency; the Ion client caps its calls too). */
 export const PROFILE_CONCURRENCY = 8;
 
@@ -264,12 +269,34 @@ export async function runAccountsPhase(
   const { dv, ion, connection, clock, logger } = ctx;
   const report = run.report;
   const oneAccount = scopedProviderAccount(scope);
+  let index: (AccountIndex & { maxVersion?: string }) | undefined;
+  let indexLoading: Promise<AccountIndex & { maxVersion?: string }> | undefined;
+  const startIndex = () => {
+    if (!indexLoading) {
+      indexLoading = loadAccountIndex(dv);
+      // Awaited by the page that needs it; a read started ahead that no page needs must not go unhandled.
+      indexLoading.catch(() => undefined);
+    }
+    return indexLoading;
+  };
+  // The accounts are read once a page needs matching. A customer Ion changed after the last sync is the first
+  // sign that one will: the read starts as its page arrives, beside the stored rows' read, instead of after it.
+  const lastSync = connection.lastSyncOn ? Date.parse(connection.lastSyncOn) : NaN;
+  const changedSinceLastSync = (c: IonCustomer) => !c.updateTime || !(Date.parse(c.updateTime) <= lastSync);
+  const watchForChanges = async function* (source: AsyncIterable<IonCustomer[]>) {
+    for await (const customers of source) {
+      if (!indexLoading && customers.some(changedSinceLastSync)) startIndex();
+      yield customers;
+    }
+  };
   // The first Ion pages download while the stored rows are read. Customer pages follow a cursor, so their
-  // chain is the shortest a run can take: pages are kept fetched ahead so that it never waits on the matching.
+  // chain is the shortest a run can take: pages are kept fetched ahead so that it never waits on the matching,
+  // and further ahead while the phase waits on a Dataverse read.
   const fullPass = oneAccount
     ? undefined
-    : readAhead(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize }), CUSTOMER_PAGES_AHEAD);
-  const existing = await (o.existing ?? loadExistingProviderAccounts(dv, connection.id));
+    : readAhead(watchForChanges(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize })), CUSTOMER_PAGES_AHEAD);
+  const waitOnDataverse = <W>(read: Promise<W>) => (fullPass ? fullPass.whileWaiting(read, CUSTOMER_PAGES_WHILE_WAITING) : read);
+  const existing = await waitOnDataverse(o.existing ?? loadExistingProviderAccounts(dv, connection.id));
   const rematch =
     o.accountsMaxVersion !== undefined &&
     o.accountsVersion !== undefined &&
@@ -277,12 +304,9 @@ export async function runAccountsPhase(
     /^\d+$/.test(o.accountsMaxVersion)
       ? BigInt(o.accountsMaxVersion) > BigInt(o.accountsVersion)
       : await accountsChangedSince(dv, o.accountsVersion);
-  let index: (AccountIndex & { maxVersion?: string }) | undefined;
-  let indexLoading: Promise<AccountIndex & { maxVersion?: string }> | undefined;
   const getIndex = async () => {
     if (index) return index;
-    indexLoading ??= loadAccountIndex(dv);
-    index = await indexLoading;
+    index = await waitOnDataverse(startIndex());
     return index;
   };
   const seen = new Set<string>();

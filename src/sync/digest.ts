@@ -144,21 +144,47 @@ export async function changedSubscriptionCustomers(
 /** OData string literal. */
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** Customers per query of their stored rows (a filter of about 5,500 characters, far under Dataverse's URL limit). */
-export const CUSTOMERS_PER_READ = 100;
+/**
+ * Customers per query of their stored rows, at most. Dataverse accepts URLs of up to 32,768 characters
+ * ("Compose HTTP requests and handle errors", Maximum URL length:
+ * https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors);
+ * the query is also cut at `MAX_FILTER_URL_CHARS` of its encoded filter, whatever the ids' length.
+ */
+export const CUSTOMERS_PER_READ = 250;
+/** The encoded `$filter` of one such query, at most: well under the URL limit with the select and the host. */
+export const MAX_FILTER_URL_CHARS = 12_000;
 
-/** Stored subscription rows of these Ion customers (CUSTOMERS_PER_READ per query), as `select` says. */
+/** Pure: the customers' ids cut into the filters of their stored-row queries (count and encoded length bounded). */
+export function customerFilters(connectionId: string, ionCustomerIds: readonly string[]): string[] {
+  const head = `_w365_connection_value eq ${connectionId} and (`;
+  const filters: string[] = [];
+  let terms: string[] = [];
+  let length = encodeURIComponent(head).length + 3;
+  const close = () => {
+    if (terms.length > 0) filters.push(`${head}${terms.join(" or ")})`);
+    terms = [];
+    length = encodeURIComponent(head).length + 3;
+  };
+  for (const id of ionCustomerIds) {
+    const term = `w365_ioncustomerid eq ${literal(id)}`;
+    const cost = encodeURIComponent(` or ${term}`).length;
+    if (terms.length > 0 && (terms.length >= CUSTOMERS_PER_READ || length + cost > MAX_FILTER_URL_CHARS)) close();
+    terms.push(term);
+    length += cost;
+  }
+  close();
+  return filters;
+}
+
+/** Stored subscription rows of these Ion customers (in queries of `customerFilters`), as `select` says. */
 export async function* subscriptionsOfCustomers<T>(
   dv: DataverseClient,
   connectionId: string,
   ionCustomerIds: readonly string[],
   select: readonly string[],
 ): AsyncIterable<T[]> {
-  for (let i = 0; i < ionCustomerIds.length; i += CUSTOMERS_PER_READ) {
-    const ids = ionCustomerIds.slice(i, i + CUSTOMERS_PER_READ);
-    const filter = `_w365_connection_value eq ${connectionId} and (${ids.map((id) => `w365_ioncustomerid eq ${literal(id)}`).join(" or ")})`;
+  for (const filter of customerFilters(connectionId, ionCustomerIds))
     yield* dv.queryPages<T>(SETS.providerSubscription, { select: [...select], filter, pageSize: 5000 });
-  }
 }
 
 /** One key of the connector's `w365_checkpoint` JSON (undefined when absent or unreadable). */

@@ -185,6 +185,61 @@ describe("readAhead", () => {
   });
 });
 
+describe("readAhead(…).whileWaiting", () => {
+  it("reads further ahead while the consumer waits, back to its depth once the wait settles", async () => {
+    const { iterable, log } = source([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const pages = readAhead(iterable, 2);
+    const it = pages[Symbol.asyncIterator]();
+    await drain();
+    expect(log.pulled).toBe(2);
+    const stored = gate();
+    const waited = pages.whileWaiting(
+      stored.promise.then(() => "rows"),
+      5,
+    );
+    await drain();
+    // The chain went on while nothing was taken.
+    expect(log.pulled).toBe(5);
+    stored.open();
+    await expect(waited).resolves.toBe("rows");
+    await drain();
+    // Buffered items stay; no new fetch until fewer than two are ahead again.
+    for (const v of [1, 2, 3]) await expect(it.next()).resolves.toEqual({ done: false, value: v });
+    await drain();
+    expect(log.pulled).toBe(5);
+    await expect(it.next()).resolves.toEqual({ done: false, value: 4 });
+    await drain();
+    expect(log.pulled).toBe(6);
+    await expect(collect({ [Symbol.asyncIterator]: () => it })).resolves.toEqual([5, 6, 7, 8, 9, 10]);
+  });
+
+  it("keeps the deepest of waits that overlap, and settles on a rejected wait too", async () => {
+    const { iterable, log } = source([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const pages = readAhead(iterable, 1);
+    const it = pages[Symbol.asyncIterator]();
+    const a = gate();
+    const b = gate();
+    void pages.whileWaiting(a.promise, 4);
+    const failed = pages.whileWaiting(
+      b.promise.then(() => Promise.reject(new Error("read failed"))),
+      7,
+    );
+    await drain();
+    expect(log.pulled).toBe(7);
+    b.open();
+    await expect(failed).rejects.toThrow("read failed");
+    for (const v of [1, 2, 3, 4]) await expect(it.next()).resolves.toEqual({ done: false, value: v });
+    await drain();
+    // The wider wait is over, the other still holds four ahead.
+    expect(log.pulled).toBe(8);
+    a.open();
+    await drain();
+    for (const v of [5, 6, 7, 8]) await expect(it.next()).resolves.toEqual({ done: false, value: v });
+    await drain();
+    expect(log.pulled).toBe(9);
+  });
+});
+
 describe("readAheadUntil", () => {
   it("fetches up to `early` items, one after another, while `until` is pending, then one ahead", async () => {
     const { iterable, log } = source([1, 2, 3, 4, 5, 6, 7, 8]);

@@ -1,9 +1,12 @@
 /** The subscriptions digest's pure parts (src/sync/digest.ts). */
 import {
+  customerFilters,
+  CUSTOMERS_PER_READ,
   DIGEST_PREFIX,
   formatDigest,
   FULL_READ_EVERY_MS,
   marksUsable,
+  MAX_FILTER_URL_CHARS,
   parseDigest,
   readMarks,
   subscriptionToken,
@@ -45,5 +48,30 @@ describe("subscriptions digest", () => {
     expect(marksUsable(marks, at + FULL_READ_EVERY_MS)).toBe(false);
     expect(marksUsable(marks, at - 1)).toBe(false);
     expect(marksUsable(undefined, at)).toBe(false);
+  });
+});
+
+describe("stored-row queries of changed customers", () => {
+  const connection = "11111111-2222-3333-4444-555555555555";
+  const idsIn = (filter: string) => [...filter.matchAll(/w365_ioncustomerid eq '((?:[^']|'')*)'/g)].map((m) => m[1]!.replace(/''/g, "'"));
+
+  it("asks for every customer exactly once, in order, at most CUSTOMERS_PER_READ per query", () => {
+    const ids = Array.from({ length: 2 * CUSTOMERS_PER_READ + 7 }, (_, i) => String(100000 + i));
+    const filters = customerFilters(connection, ids);
+    expect(filters.map((f) => idsIn(f).length)).toEqual([CUSTOMERS_PER_READ, CUSTOMERS_PER_READ, 7]);
+    expect(filters.flatMap(idsIn)).toEqual(ids);
+    for (const f of filters) expect(f.startsWith(`_w365_connection_value eq ${connection} and (`)).toBe(true);
+  });
+
+  it("cuts a query earlier when long ids would pass the URL budget, and quotes them", () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `customer-with-a-rather-long-id-from-another-system-o'brien-${i}-${"x".repeat(40)}`);
+    const filters = customerFilters(connection, ids);
+    expect(filters.length).toBeGreaterThan(1);
+    for (const f of filters) expect(encodeURIComponent(f).length).toBeLessThanOrEqual(MAX_FILTER_URL_CHARS);
+    expect(filters.flatMap(idsIn)).toEqual(ids);
+  });
+
+  it("no customers, no query", () => {
+    expect(customerFilters(connection, [])).toEqual([]);
   });
 });

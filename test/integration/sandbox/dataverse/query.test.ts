@@ -41,6 +41,21 @@ afterAll(async () => {
 const names = (r: { json: { value: { w365_name: string }[] } }) => r.json.value.map((v) => v.w365_name);
 
 describe("Dataverse emulator: query options (reference 1.2)", () => {
+  it("takes a URL of up to 32,768 characters (a long $filter) and refuses a longer one with 414", async () => {
+    const terms = (n: number) =>
+      Array.from({ length: n }, (_, i) => `w365_ionsubscriptionid eq 'S-${i}${i < 10 ? "" : "-padded"}'`).join(" or ");
+    // About 24,000 characters: past Node's default 16 KB header limit, within Dataverse's 32 KB.
+    const long = await api.call("GET", `w365_providersubscriptions?$select=w365_name&$filter=${encodeURIComponent(terms(400))}`);
+    expect(long.status).toBe(200);
+    expect(long.json.value).toHaveLength(10);
+    const tooLong = await api.call(
+      "GET",
+      `w365_providersubscriptions?$select=w365_name&$filter=${encodeURIComponent(terms(480)) + "%20".repeat(4000)}`,
+    );
+    expect(tooLong.status).toBe(414);
+    expect(tooLong.json.error.message).toMatch(/at most 32768/);
+  });
+
   it("1.2: $filter with eq/ne/gt/le and/or/not and parentheses", async () => {
     const r = await api.call(
       "GET",
