@@ -800,6 +800,18 @@ export async function runSubscriptionsPhase(
         },
       );
     };
+    // `until` bounds this run's own row writes. With none (a run where nothing changed), the start version
+    // serves: the next run then looks at every row changed after it, by anyone, which includes all that the
+    // read after the writes would have made it look at. One request less at the end of the run. The stamps
+    // below are provider-account writes: the probe goes out once the last row write is answered, beside them.
+    const lastRowWrite = writer.lastSeq;
+    const untilRead =
+      rowWritesSent + missing.flagged > 0
+        ? writer
+            .whenWritten(lastRowWrite)
+            .then(() => subscriptionsVersion(dv, connection.id))
+            .catch(() => undefined)
+        : undefined;
     stampWhenWritten = stamp;
     for (const customerId of [...stampsDue]) if (!writesInFlight.has(customerId)) stamp(customerId);
     // Complete batches go out as the answers add digests; the remainder once every row write is answered.
@@ -810,10 +822,7 @@ export async function runSubscriptionsPhase(
     do await writer.drain();
     while (writer.pending > 0);
     const [sinceVersion, who] = await Promise.all([since!.catch(() => undefined), user]);
-    // `until` bounds this run's own row writes. With none (a run where nothing changed), the start version
-    // serves: the next run then looks at every row changed after it, by anyone, which includes all that the
-    // read after the writes would have made it look at. One request less at the end of the run.
-    const until = rowWritesSent + missing.flagged > 0 ? await subscriptionsVersion(dv, connection.id).catch(() => undefined) : sinceVersion;
+    const until = untilRead ? await untilRead : sinceVersion;
     // A digest that could not be written or cleared keeps the last marks: the rows this run wrote are after them.
     digestMarks = digestWriteFailed
       ? undefined

@@ -12,6 +12,17 @@ export const MAX_WRITE_CONCURRENCY = 16;
  * what the parallel requests save.
  */
 export const MIN_SPLIT_BATCH = 25;
+/**
+ * Under a dop hint (a real environment), rows need not wait for a full batch while Dataverse has none of the
+ * run's writes to work on: once this many are buffered they go out as one smaller batch, so a run with few
+ * changes writes them during its Ion reads instead of all after them.
+ */
+export const EARLY_BATCH_ROWS = 100;
+/**
+ * Rows a run may send in such early batches, in all: at most EARLY_ROWS_LIMIT / EARLY_BATCH_ROWS requests
+ * above the floor (a large first sync fills its batches anyway and gains nothing from them).
+ */
+export const EARLY_ROWS_LIMIT = 1000;
 
 export interface PendingWrite {
   op: BatchOperation;
@@ -53,6 +64,8 @@ export class BatchWriter implements WriteSink {
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private failure?: unknown;
+  /** Rows sent in early batches so far (EARLY_ROWS_LIMIT). */
+  private earlyRows = 0;
   /** Operations sent (ok / failed) and $batch requests, for the report. */
   readonly totals = { ok: 0, failed: 0, requests: 0 };
 
@@ -113,7 +126,21 @@ export class BatchWriter implements WriteSink {
    */
   add(op: BatchOperation, onResult: (result: BatchResult) => void): number {
     this.buffer.push({ op: compactOperation(op), onResult });
-    return ++this.added;
+    const seq = ++this.added;
+    this.sendEarlyWhenIdle();
+    return seq;
+  }
+
+  /** Dataverse has nothing of this run's to work on: the rows buffered go out now as one batch (EARLY_BATCH_ROWS). */
+  private sendEarlyWhenIdle(): void {
+    if (this.dv.dopHint === undefined || this.sending > 0 || this.sendQueue.length > 0) return;
+    const count = this.buffer.length;
+    if (count < EARLY_BATCH_ROWS || count >= this.batchSize || this.earlyRows + count > EARLY_ROWS_LIMIT) return;
+    this.earlyRows += count;
+    const chunk: Chunk = { items: this.buffer.splice(0, count), through: this.added, done: false, failed: false };
+    this.chunks.push(chunk);
+    this.sendQueue.push(chunk);
+    this.pump();
   }
 
   /** The run's write sink: the plan is for dry runs only. */

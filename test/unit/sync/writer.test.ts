@@ -1,6 +1,6 @@
 import type { BatchOperation, BatchResult, DataverseClient } from "../../../src/dataverse";
 import { readAhead, readAheadUntil } from "../../../src/shared/pool";
-import { BatchWriter } from "../../../src/sync/writer";
+import { BatchWriter, EARLY_BATCH_ROWS, EARLY_ROWS_LIMIT } from "../../../src/sync/writer";
 
 /** Records the $batch calls the writer makes (the Dataverse client itself is tested in test/dataverse). */
 function recordingClient() {
@@ -247,13 +247,47 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     const w = new BatchWriter(client);
     for (let i = 0; i < 584; i++) w.add(op(), () => undefined);
     await w.drain();
-    expect(calls).toStrictEqual([73, 73, 73, 73, 73, 73, 73, 73]);
+    // The first 100 went early (nothing was in flight); the rest as seven batches beside that one.
+    expect(calls).toStrictEqual([100, 70, 70, 70, 70, 70, 70, 64]);
 
     const small = hinted(8);
     const w2 = new BatchWriter(small.client);
     for (let i = 0; i < 60; i++) w2.add(op(), () => undefined);
     await w2.drain();
     expect(small.calls).toStrictEqual([30, 30]);
+  });
+
+  it("sends rows early, as one batch, once enough wait while nothing is in flight, up to a limit per run", async () => {
+    const { client, calls } = hinted(8);
+    const w = new BatchWriter(client);
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < EARLY_BATCH_ROWS - 1; i++) w.add(op(), () => undefined);
+    await settle();
+    expect(calls).toStrictEqual([]);
+    w.add(op(), () => undefined);
+    // The hundredth row sends the buffer: the writer was idle.
+    expect(calls).toStrictEqual([EARLY_BATCH_ROWS]);
+    expect(w.pending).toBe(0);
+    // Rows added while that batch is out wait for it.
+    for (let i = 0; i < 2 * EARLY_BATCH_ROWS; i++) w.add(op(), () => undefined);
+    expect(calls).toStrictEqual([EARLY_BATCH_ROWS]);
+    await settle();
+    // Back: the next row sends all of them.
+    w.add(op(), () => undefined);
+    expect(calls).toStrictEqual([EARLY_BATCH_ROWS, 2 * EARLY_BATCH_ROWS + 1]);
+    await settle();
+    // Up to EARLY_ROWS_LIMIT rows in all; then rows wait for a full batch or the end, as without a hint.
+    for (let i = 0; i < 2 * EARLY_ROWS_LIMIT; i++) {
+      w.add(op(), () => undefined);
+      await settle();
+    }
+    const early = calls.reduce((x, y) => x + y, 0);
+    expect(early).toBeLessThanOrEqual(EARLY_ROWS_LIMIT);
+    expect(early).toBeGreaterThan(EARLY_ROWS_LIMIT - EARLY_BATCH_ROWS);
+    expect(calls.every((n) => n >= EARLY_BATCH_ROWS)).toBe(true);
+    expect(w.pending).toBe(w.lastSeq - early);
+    await w.drain();
+    expect(calls.reduce((x, y) => x + y, 0)).toBe(w.lastSeq);
   });
 
   it("keeps full batches when they already fill the hinted parallelism, and without a hint", async () => {
