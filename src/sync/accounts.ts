@@ -219,6 +219,8 @@ export interface AccountsPhaseOptions {
   accountsVersion?: string;
   /** The newest account row version now (read with the run's first requests); saves the probe query. */
   accountsMaxVersion?: string;
+  /** The newest Ion update time among the stored provider accounts (Ion's clock; undefined: none stored yet). */
+  ionCustomersSeenUntil?: string;
   /** A later phase of this run drains the writer: plain data updates may wait for it (one $batch less). */
   deferWrites?: boolean;
   /**
@@ -279,10 +281,12 @@ export async function runAccountsPhase(
     }
     return indexLoading;
   };
-  // The accounts are read once a page needs matching. A customer Ion changed after the last sync is the first
-  // sign that one will: the read starts as its page arrives, beside the stored rows' read, instead of after it.
-  const lastSync = connection.lastSyncOn ? Date.parse(connection.lastSyncOn) : NaN;
-  const changedSinceLastSync = (c: IonCustomer) => !c.updateTime || !(Date.parse(c.updateTime) <= lastSync);
+  // The accounts are read once a page needs matching. A customer Ion updated after every update the stored rows
+  // hold (Ion's clock on both sides) is the first sign that one will: the read starts as its page arrives,
+  // beside the stored rows' read, instead of after it.
+  const seenUntil = o.ionCustomersSeenUntil ? Date.parse(o.ionCustomersSeenUntil) : NaN;
+  // Rows hold the time to the second (what the sync writes), Ion's answer to the millisecond.
+  const changedSinceLastSync = (c: IonCustomer) => !c.updateTime || !(Math.floor(Date.parse(c.updateTime) / 1000) * 1000 <= seenUntil);
   const watchForChanges = async function* (source: AsyncIterable<IonCustomer[]>) {
     for await (const customers of source) {
       if (!indexLoading && customers.some(changedSinceLastSync)) startIndex();
@@ -306,7 +310,9 @@ export async function runAccountsPhase(
       : await accountsChangedSince(dv, o.accountsVersion);
   const getIndex = async () => {
     if (index) return index;
-    index = await waitOnDataverse(startIndex());
+    // A first sync (nothing stored) waits here on its first page and then on Ion's cloud profiles, not on the
+    // chain: pages read ahead would only sit in memory.
+    index = await (existing.size > 0 ? waitOnDataverse(startIndex()) : startIndex());
     return index;
   };
   const seen = new Set<string>();

@@ -165,6 +165,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const state: RunState = {
     connectorCheckpoint: parseConnectorCheckpoint(connection.checkpoint),
     accountsMaxVersion: pre.accountsMaxVersion,
+    ionCustomersSeenUntil: pre.ionCustomersSeenUntil,
     checkpointChanges: {},
     shouldYield,
   };

@@ -29,6 +29,8 @@ export interface RunState {
   readonly connectorCheckpoint: ConnectorCheckpoint;
   /** The newest account row version when the run started (read with its first requests). */
   readonly accountsMaxVersion?: string;
+  /** The newest Ion update time the stored provider accounts hold (read with the run's first requests). */
+  readonly ionCustomersSeenUntil?: string;
   /** The marks this run changes in the connector's checkpoint (written when it ends). */
   readonly checkpointChanges: CheckpointChanges;
   /** The accounts phase's mapping, when fully known in memory (saves the subscriptions phase a read). */
@@ -88,6 +90,7 @@ export const accountsPhase: SyncPhase = {
       const result = await runAccountsPhase(sync, run, scope, sink, {
         accountsVersion: state.connectorCheckpoint.accountsVersion,
         accountsMaxVersion: state.accountsMaxVersion,
+        ionCustomersSeenUntil: state.ionCustomersSeenUntil,
         deferWrites: remainingPhases(run.checkpoint).includes("subscriptions"),
       });
       state.mapping = result.mapping;

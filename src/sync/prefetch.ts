@@ -20,6 +20,11 @@ export interface RunPrefetch {
   runningRuns: RunRow[];
   /** Highest account row version now, when it could be read. */
   accountsMaxVersion?: string;
+  /**
+   * The newest Ion `updateTime` among the connector's provider accounts (`w365_ionupdatedon`): Ion's own clock,
+   * so a customer Ion lists with a later one changed since the sync last wrote it, whatever our clock says.
+   */
+  ionCustomersSeenUntil?: string;
 }
 
 export function staleRunsFilter(connectionId: string, kind: RunKind): string {
@@ -56,10 +61,23 @@ export async function prefetchRun(
             entitySet: SETS.account,
             query: queryString({ select: ["accountid", "versionnumber"], orderby: "versionnumber desc", top: 1 }).replace(/^\?/, ""),
           },
+          {
+            method: "GET" as const,
+            entitySet: SETS.providerAccount,
+            query: queryString({
+              select: ["w365_provideraccountid", "w365_ionupdatedon"],
+              filter: `_w365_connection_value eq ${connectionId} and w365_ionupdatedon ne null`,
+              orderby: "w365_ionupdatedon desc",
+              top: 1,
+            }).replace(/^\?/, ""),
+          },
         ]
       : []),
   ];
-  const [conn, runs, version] = await dv.batch(ops, { continueOnError: true });
+  const results = await dv.batch(ops, { continueOnError: true });
+  const [conn] = results;
+  const runs = o.wantRuns ? results[1] : undefined;
+  const [version, seen] = o.wantAccountsVersion ? results.slice(o.wantRuns ? 2 : 1) : [];
   if (!conn || !conn.ok) {
     if (conn && !conn.ok && conn.status !== 404) throw conn.error;
     throw new ConnectionNotFoundError(`StreamOne Ion connector ${connectionId} was not found.`);
@@ -72,5 +90,7 @@ export async function prefetchRun(
   const vrow =
     o.wantAccountsVersion && version?.ok ? (version.body as { value?: { versionnumber?: number | string }[] })?.value?.[0] : undefined;
   if (vrow?.versionnumber !== undefined && vrow.versionnumber !== null) accountsMaxVersion = String(vrow.versionnumber);
-  return { connection, connectionEtag, runningRuns, accountsMaxVersion };
+  const seenRow = seen?.ok ? (seen.body as { value?: { w365_ionupdatedon?: string | null }[] })?.value?.[0] : undefined;
+  const ionCustomersSeenUntil = typeof seenRow?.w365_ionupdatedon === "string" ? seenRow.w365_ionupdatedon : undefined;
+  return { connection, connectionEtag, runningRuns, accountsMaxVersion, ionCustomersSeenUntil };
 }

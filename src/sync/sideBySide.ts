@@ -57,6 +57,7 @@ export async function runSideBySide(
     existing: providerAccounts,
     accountsVersion: state.connectorCheckpoint.accountsVersion,
     accountsMaxVersion: state.accountsMaxVersion,
+    ionCustomersSeenUntil: state.ionCustomersSeenUntil,
     deferWrites: true,
     links,
   }).then((result) => {
