@@ -151,6 +151,11 @@ const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * the query is also cut at `MAX_FILTER_URL_CHARS` of its encoded filter, whatever the ids' length.
  */
 export const CUSTOMERS_PER_READ = 250;
+/**
+ * Customers queued for a read of their stored rows that start one while the Ion read goes on: reads keep
+ * pace with the changes found, so the one after Ion's last page is small.
+ */
+export const CUSTOMERS_PER_EARLY_READ = 100;
 /** The encoded `$filter` of one such query, at most: well under the URL limit with the select and the host. */
 export const MAX_FILTER_URL_CHARS = 12_000;
 

@@ -13,6 +13,7 @@ import type { SyncContext } from "./context";
 import {
   changedSubscriptionCustomers,
   connectorCheckpointValue,
+  CUSTOMERS_PER_EARLY_READ,
   CUSTOMERS_PER_READ,
   DIGEST_PREFIX,
   type DigestMarks,
@@ -503,7 +504,7 @@ export async function runSubscriptionsPhase(
     }
   };
 
-  /** Holds a subscription until its customer's stored rows are read (CUSTOMERS_PER_READ customers per query). */
+  /** Holds a subscription until its customer's stored rows are read (a query once CUSTOMERS_PER_EARLY_READ wait). */
   const waitForRows = (customerId: string, item: { sub: IonSubscription; link: MappedCustomer; page: number }) => {
     let list = waitingForRows.get(customerId);
     if (!list) waitingForRows.set(customerId, (list = []));
@@ -513,7 +514,7 @@ export async function runSubscriptionsPhase(
     if (!rowsLoading.has(customerId)) {
       rowsLoading.add(customerId);
       loadQueue.push(customerId);
-      if (loadQueue.length >= CUSTOMERS_PER_READ) startLoad();
+      if (loadQueue.length >= CUSTOMERS_PER_EARLY_READ) startLoad();
     }
   };
   const releaseRows = (customerId: string) => {
@@ -749,6 +750,7 @@ export async function runSubscriptionsPhase(
         if (tokens && (matched.get(customerId) ?? 0) === tokens.size) continue;
         rowsLoading.add(customerId);
         loadQueue.push(customerId);
+        // The Ion read is over: the rest go in full queries, side by side.
         if (loadQueue.length >= CUSTOMERS_PER_READ) startLoad();
       }
     }
