@@ -296,7 +296,7 @@ export class RunRecorder {
 }
 
 /** Of the runs still marked running, the newest whose heartbeat (checkpoint updatedAt) is older than `staleMs`: its process died. */
-export function pickStaleRun(rows: RunRow[], now: number, staleMs: number): RunRow | undefined {
+export function pickStaleRun<R extends RunRow>(rows: R[], now: number, staleMs: number): R | undefined {
   for (const row of rows) {
     const cp = parseCheckpoint(row.w365_checkpoint);
     const last = cp?.updatedAt ?? toEpochMs(row.w365_startedon) ?? 0;

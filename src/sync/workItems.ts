@@ -19,7 +19,7 @@
  */
 import { DataverseConcurrencyError, DataverseNotFoundError } from "../dataverse";
 import { systemClock } from "../shared/clock";
-import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim } from "./checkpoint";
+import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim, parseCheckpoint } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
 import { FINISHED_RUN_STATUSES, readRunState, RunRowLink } from "./itemClaim";
@@ -188,25 +188,30 @@ interface StaleRun {
   checkpoint: CheckpointState;
 }
 
-/** The newest run of the same connector and kind still "running" whose heartbeat is older than `staleMs`, with progress to continue. */
+/**
+ * The newest run of the same connector and kind still "running" whose heartbeat is older than `staleMs`, with
+ * progress to continue. The query's rows carry their checkpoint and ETag: the takeover goes under that ETag.
+ */
 async function findStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: number): Promise<StaleRun | undefined> {
   const clock = deps.clock ?? systemClock;
-  const rows = await deps.dataverse.queryAll<RunRow>(SETS.syncRun, {
+  const rows = await deps.dataverse.queryAll<RunRow & { "@odata.etag"?: string }>(SETS.syncRun, {
     select: RUN_COLUMNS,
     filter: staleRunsFilter(item.connectionId, item.kind),
-    // pickStaleRun takes the first stale row: the newest, whose checkpoint is the furthest on.
+    // pickStaleRun takes the first stale row: the newest, whose checkpoint is the furthest on. As in the
+    // prefetch, a few are enough: more than this many dead runs of one kind means the newest are the ones to look at.
     orderby: "w365_startedon desc",
+    top: 5,
   });
   const found = pickStaleRun(
     rows.filter((r) => r.w365_syncrunid.toLowerCase() !== item.runId.toLowerCase()),
     clock.now(),
     staleMs,
   );
-  if (!found) return undefined;
-  const state = await readRunState(deps.dataverse, found.w365_syncrunid);
-  if (!state?.checkpoint || !hasProgress(state.checkpoint) || state.status !== "running") return undefined;
-  const { item: _claim, takeover: _takeover, ...checkpoint } = state.checkpoint;
-  return { runId: found.w365_syncrunid, etag: state.etag, checkpoint };
+  const etag = found?.["@odata.etag"];
+  const cp = parseCheckpoint(found?.w365_checkpoint);
+  if (!found || !etag || !cp || !hasProgress(cp)) return undefined;
+  const { item: _claim, takeover: _takeover, ...checkpoint } = cp;
+  return { runId: found.w365_syncrunid, etag, checkpoint };
 }
 
 /**
