@@ -236,19 +236,30 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     if (saved !== true) ctx.logger.warn("could not record the last sync on the connector", { error: saved.message });
   }
   progress("done", message);
-  const c = run.counts();
+  return runSummary(run, { connectionId: connection.id, kind: o.kind, dryRun }, status, message);
+}
+
+/** What a run (or one work item of it) answers: its status and message, the run's counts and report so far. */
+function runSummary(
+  run: RunRecorder,
+  o: { connectionId: string; kind: SyncKind; dryRun?: boolean },
+  status: SyncRunSummary["status"],
+  message: string,
+  continuation?: SyncRunSummary["continuation"],
+): SyncRunSummary {
   return {
     runId: run.runId,
-    connectionId: connection.id,
+    connectionId: o.connectionId,
     kind: o.kind,
     status,
-    dryRun,
-    ...c,
+    dryRun: o.dryRun ?? false,
+    ...run.counts(),
     counts: { ...run.report.counts },
     message,
     durationMs: run.durationMs,
     resumed: run.resumed,
     report: run.report.toJson(),
+    ...(continuation ? { continuation } : {}),
   };
 }
 
@@ -302,21 +313,11 @@ async function handOff(run: RunRecorder, o: RunSyncOptions, nextStep: number): P
   const cp = run.checkpoint;
   const where = cp.current ? `${cp.current}, ${cp.pagesDone} page(s) done` : `${cp.done.length} phase(s) done`;
   await run.handOff(nextStep, `continuing in the next work item (${where})`);
-  const c = run.counts();
-  return {
-    runId: run.runId,
-    connectionId: o.connectionId,
-    kind: o.kind,
-    status: "running",
-    dryRun: o.dryRun ?? false,
-    ...c,
-    counts: { ...run.report.counts },
-    message: `Continuing in the next work item (${where}).`,
-    durationMs: run.durationMs,
-    resumed: run.resumed,
-    report: run.report.toJson(),
-    continuation: { step: nextStep, ...(cp.current ? { phase: cp.current } : {}), pagesDone: cp.pagesDone },
-  };
+  return runSummary(run, o, "running", `Continuing in the next work item (${where}).`, {
+    step: nextStep,
+    ...(cp.current ? { phase: cp.current } : {}),
+    pagesDone: cp.pagesDone,
+  });
 }
 
 /** Creates a queued w365_syncrun row (the webhook answers fast; a worker then calls runSync with runId). */

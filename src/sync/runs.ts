@@ -278,13 +278,10 @@ export class RunRecorder {
    */
   async finish(status: RunStatus, message: string, alsoWrite: BatchOperation[] = []): Promise<BatchResult[]> {
     const body = {
-      w365_status: status,
-      w365_finishedon: new Date(this.clock.now()).toISOString(),
+      ...endOfRunColumns(status, message, this.clock.now()),
       ...this.countColumns(),
       w365_report: this.report.serialize(),
       w365_durationms: this.durationMs,
-      w365_message: redact(message).slice(0, 2000),
-      w365_progress: status === "failed" ? `failed: ${redact(message)}`.slice(0, 400) : status === "canceled" ? "canceled" : "finished",
       w365_checkpoint: JSON.stringify(this.checkpoint),
     };
     if (alsoWrite.length === 0) {
@@ -293,6 +290,24 @@ export class RunRecorder {
     }
     return this.row.writeWith(body, alsoWrite);
   }
+}
+
+/**
+ * The columns that end a run: its status, finish time, message, and the progress line the run list shows.
+ * The run's own final write, a takeover marking the stale run and the poison handler all end a run this way.
+ */
+export function endOfRunColumns(
+  status: RunStatus,
+  message: string,
+  now: number,
+): { w365_status: RunStatus; w365_finishedon: string; w365_message: string; w365_progress: string } {
+  const text = redact(message);
+  return {
+    w365_status: status,
+    w365_finishedon: new Date(now).toISOString(),
+    w365_message: text.slice(0, 2000),
+    w365_progress: status === "failed" ? `failed: ${text}`.slice(0, 400) : status === "canceled" ? "canceled" : "finished",
+  };
 }
 
 /** Of the runs still marked running, the newest whose heartbeat (checkpoint updatedAt) is older than `staleMs`: its process died. */

@@ -24,7 +24,7 @@ import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
 import { FINISHED_RUN_STATUSES, readRunState, RunRowLink } from "./itemClaim";
 import { staleRunsFilter } from "./prefetch";
-import { pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
+import { endOfRunColumns, pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
 import { SETS } from "./schema";
 import type { SyncRunSummary } from "./types";
 import type { SyncRequest } from "./vocabulary";
@@ -234,17 +234,7 @@ async function completeTakeover(
   const message = `This run stopped (its worker no longer answered); run ${item.runId} continued it from its checkpoint.`;
   let took: boolean;
   try {
-    await deps.dataverse.update(
-      SETS.syncRun,
-      from.runId,
-      {
-        w365_status: "failed",
-        w365_finishedon: new Date(clock.now()).toISOString(),
-        w365_message: message,
-        w365_progress: `failed: ${message}`.slice(0, 400),
-      },
-      { ifMatch: from.etag },
-    );
+    await deps.dataverse.update(SETS.syncRun, from.runId, endOfRunColumns("failed", message, clock.now()), { ifMatch: from.etag });
     took = true;
   } catch (error) {
     if (!(error instanceof DataverseConcurrencyError || error instanceof DataverseNotFoundError)) throw error;
@@ -280,17 +270,7 @@ export async function recordPoisonedItem(deps: SyncDeps, item: SyncWorkItem, o: 
     const tries = o.attempts ? `${o.attempts} attempts` : "every attempt";
     const message = `A work item of this sync (step ${item.step ?? 0}) failed ${tries} and was moved to the poison queue; the run stopped. The next sync starts again and repeats no change (writes are idempotent).`;
     try {
-      await deps.dataverse.update(
-        SETS.syncRun,
-        item.runId,
-        {
-          w365_status: "failed",
-          w365_finishedon: new Date(clock.now()).toISOString(),
-          w365_message: message,
-          w365_progress: `failed: ${message}`.slice(0, 400),
-        },
-        { ifMatch: row.etag },
-      );
+      await deps.dataverse.update(SETS.syncRun, item.runId, endOfRunColumns("failed", message, clock.now()), { ifMatch: row.etag });
       return true;
     } catch (error) {
       if (!(error instanceof DataverseConcurrencyError)) throw error;
