@@ -151,7 +151,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const progress = (phase: string, message: string) =>
     o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
   run.onProgress = progress;
-  run.watch = new CancelWatch(ctx.dv, ctx.clock, {
+  run.watch = new CancelWatch(ctx.clock, {
     runId: run.runId,
     connectionId: connection.id,
     connectionName: connection.name,
