@@ -29,6 +29,16 @@ export class RunYield extends SyncError {
   }
 }
 
+/**
+ * Thrown at the start of the outbound phase of a work item when more requests are pending than one item
+ * should take: the run records the branches and hands the phase to one branch item each (./branches.ts).
+ */
+export class RunFanOut extends SyncError {
+  constructor(readonly branches: { from?: string; to?: string }[]) {
+    super("SYNC_ITEM_FAN_OUT", "The outbound phase continues in branch work items that run at once.");
+  }
+}
+
 export function sameClaim(a: ItemClaim | undefined, b: ItemClaim | undefined): boolean {
   return a !== undefined && b !== undefined && a.step === b.step && a.messageId === b.messageId && a.dequeueCount === b.dequeueCount;
 }

@@ -6,7 +6,16 @@ import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse"
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
 import type { CancelWatch } from "./cancellation";
-import { CheckpointEvent, CheckpointState, initialState, ItemClaim, nextState, parseCheckpoint, Phase } from "./checkpoint";
+import {
+  CheckpointEvent,
+  CheckpointState,
+  initialState,
+  ItemClaim,
+  nextState,
+  type OutboundBranch,
+  parseCheckpoint,
+  Phase,
+} from "./checkpoint";
 import { RunStateError } from "./errors";
 import { RunRowLink, type RunRowRead } from "./itemClaim";
 import { RunReport } from "./report";
@@ -83,6 +92,32 @@ export async function createQueuedRun(
     w365_requestid: o.requestId ?? null,
     ...(status === "running" ? { w365_startedon: new Date(now).toISOString() } : {}),
   });
+}
+
+export interface RunTotals {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+}
+
+/** The four totals the run row and the run list show, from a report's counts (a dry run's plans count as what they would do). */
+export function runTotals(counts: Record<string, number>): RunTotals {
+  const n = (action: string) => counts[action] ?? 0;
+  return {
+    created: n("created") + n("would-create"),
+    updated: n("updated") + n("would-update"),
+    unchanged: n("unchanged"),
+    failed: n("failed"),
+  };
+}
+
+export type CountColumns = { w365_created: number; w365_updated: number; w365_unchanged: number; w365_failed: number };
+
+/** The run row's count columns, written with every progress update so the admin UI shows them live. */
+export function countColumnsOf(counts: Record<string, number>): CountColumns {
+  const c = runTotals(counts);
+  return { w365_created: c.created, w365_updated: c.updated, w365_unchanged: c.unchanged, w365_failed: c.failed };
 }
 
 export class RunRecorder {
@@ -238,11 +273,13 @@ export class RunRecorder {
    * The work item's budget is spent: records the checkpoint now (not throttled) and releases the row to
    * step `nextStep`, which the caller then enqueues. The run stays "running".
    */
-  async handOff(nextStep: number, progress: string): Promise<void> {
+  async handOff(nextStep: number, progress: string, branches?: Record<string, OutboundBranch>): Promise<void> {
     const now = this.clock.now();
     this.checkpoint = {
       ...nextState(this.checkpoint, { type: "heartbeat", at: now, holder: this.start.holderId }),
       item: { step: nextStep },
+      // The branches and the step they share go out in this one fenced write (./branches.ts).
+      ...(branches ? { branches } : {}),
     };
     this.lastWrite = now;
     await this.write({
@@ -253,23 +290,16 @@ export class RunRecorder {
   }
 
   /** The counts so far, written with every progress update so the admin UI shows them live. */
-  private countColumns(): { w365_created: number; w365_updated: number; w365_unchanged: number; w365_failed: number } {
-    const c = this.counts();
-    return { w365_created: c.created, w365_updated: c.updated, w365_unchanged: c.unchanged, w365_failed: c.failed };
+  private countColumns(): CountColumns {
+    return countColumnsOf(this.report.counts);
   }
 
   get durationMs(): number {
     return Math.max(0, this.clock.now() - this.startedAt);
   }
 
-  counts(): { created: number; updated: number; unchanged: number; failed: number } {
-    const r = this.report;
-    return {
-      created: r.n("created") + r.n("would-create"),
-      updated: r.n("updated") + r.n("would-update"),
-      unchanged: r.n("unchanged"),
-      failed: r.n("failed"),
-    };
+  counts(): RunTotals {
+    return runTotals(this.report.counts);
   }
 
   /**
