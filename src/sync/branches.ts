@@ -37,6 +37,7 @@ import {
   type DeliveryDecision,
   type ItemBudget,
   itemsFor,
+  nextItem,
   type SyncWorkItem,
   type WorkItemOutcome,
 } from "./workItems";
@@ -270,6 +271,7 @@ export async function runOutboundBranch(
     branch: key,
     done: true,
     counts,
-    ...(allDone ? { next: itemsFor(item, written.item!.step, written).next! } : {}),
+    // This write made every branch done: its delivery alone enqueues the finishing item.
+    ...(allDone ? { next: nextItem(item, written.item!.step) } : {}),
   };
 }

@@ -142,7 +142,8 @@ export function branchItem(item: SyncWorkItem, step: number, branch: string, tur
   return { ...rest, step, phase: "outbound", branch, turn };
 }
 
-function nextItem(item: SyncWorkItem, step: number, summary?: SyncRunSummary): SyncWorkItem {
+/** The item of step `step` of the run (not a branch), starting where `summary` says, if given. */
+export function nextItem(item: SyncWorkItem, step: number, summary?: SyncRunSummary): SyncWorkItem {
   const c = summary?.continuation;
   const { branch: _branch, turn: _turn, ...rest } = item;
   return {

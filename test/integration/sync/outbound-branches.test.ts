@@ -205,6 +205,8 @@ describe("the outbound phase fanned out across branch work items", () => {
         .map((o) => (o as { branch: string }).branch)
         .sort(),
     ).toStrictEqual(["0", "1", "2"]);
+    // Only the write that made the last branch done hands the run on: one finishing item enqueued, and it ran.
+    expect(done.filter((o) => o.outcome === "branch" && o.next)).toHaveLength(1);
     const finishers = done.filter((o) => o.outcome === "ran").slice(1);
     expect(finishers).toHaveLength(1);
     expect(together.met()).toBe(true);
