@@ -60,7 +60,7 @@ function enqueued(o: WorkItemOutcome): SyncWorkItem[] {
 async function deliverAll(
   w: OutboundWorld,
   first: SyncWorkItem[],
-  o: { fanOut?: typeof FAN_OUT; actor?: (item: SyncWorkItem) => SyncDeps } = {},
+  o: { fanOut?: typeof FAN_OUT; actor?: (item: SyncWorkItem) => SyncDeps; budget?: ItemBudget } = {},
 ): Promise<(WorkItemOutcome | Error)[]> {
   const outcomes: (WorkItemOutcome | Error)[] = [];
   let wave = first;
@@ -68,9 +68,13 @@ async function deliverAll(
   while (wave.length > 0) {
     const results = await Promise.all(
       wave.map((item) =>
-        runSyncWorkItem(o.actor?.(item) ?? w.engine(`worker-${++n}`), item, delivery(), WHOLE, o.fanOut ? { fanOut: o.fanOut } : {}).catch(
-          (e: unknown) => e as Error,
-        ),
+        runSyncWorkItem(
+          o.actor?.(item) ?? w.engine(`worker-${++n}`),
+          item,
+          delivery(),
+          o.budget ?? WHOLE,
+          o.fanOut ? { fanOut: o.fanOut } : {},
+        ).catch((e: unknown) => e as Error),
       ),
     );
     outcomes.push(...results);
@@ -226,6 +230,26 @@ describe("the outbound phase fanned out across branch work items", () => {
       }),
     ]);
     expect(again.map((o) => o.outcome)).toStrictEqual(["skipped", "skipped"]);
+    expect(await runResult(w, first.runId)).toStrictEqual(baseline.run);
+  });
+
+  it("hands a branch's next turn on when its budget is spent, and a retried turn enqueues it again", async () => {
+    const chosen = await request(w);
+    const first = await queueRun(w);
+    const parent = await runSyncWorkItem(w.engine("parent"), first, delivery(), WHOLE, { fanOut: FAN_OUT });
+    const [b0, ...others] = enqueued(parent);
+    // A spent budget: one row per turn.
+    const messageId = randomUUID();
+    const turn0 = await runSyncWorkItem(w.engine("b0-turn0"), b0!, delivery(1, messageId), { ms: 0 }, { fanOut: FAN_OUT });
+    expect(turn0).toMatchObject({ outcome: "branch", done: false, next: { branch: "0", turn: 1 } });
+    // Its output lost (the invocation failed after the write): the message's retry enqueues the next turn again.
+    const retried = await runSyncWorkItem(w.engine("b0-retry"), b0!, delivery(2, messageId), { ms: 0 }, { fanOut: FAN_OUT });
+    expect(retried).toMatchObject({ outcome: "skipped", next: { branch: "0", turn: 1 } });
+    const outcomes = await deliverAll(w, [turn0.next!, ...others], { fanOut: FAN_OUT, budget: { ms: 0 } });
+    expect(outcomes.filter((o) => o instanceof Error)).toStrictEqual([]);
+    expect(outcomes.filter((o) => !(o instanceof Error) && o.outcome === "branch").length).toBeGreaterThan(FAN_OUT.branches);
+    expectOneOrderPerRequest(w, chosen);
+    expect(await requestedRows(w, chosen)).toStrictEqual(baseline.rows);
     expect(await runResult(w, first.runId)).toStrictEqual(baseline.run);
   });
 
