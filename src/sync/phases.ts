@@ -7,7 +7,7 @@
  * first two side by side (./sideBySide.ts).
  */
 import { type MappingSnapshot, runAccountsPhase } from "./accounts";
-import { type Phase, remainingPhases } from "./checkpoint";
+import { nextState, type Phase, remainingPhases } from "./checkpoint";
 import type { CheckpointChanges, ConnectorCheckpoint } from "./connectorCheckpoint";
 import type { SyncContext } from "./context";
 import type { DigestMarks } from "./digest";
@@ -216,6 +216,16 @@ export const outboundPhase: SyncPhase = {
         report: run.report,
         sink,
         ...(run.watch ? { watch: run.watch } : {}),
+        // Each row's counts go into the checkpoint as the row ends (written with the next progress write or the
+        // hand-off): the next item reads only the requests still pending, so a handled row is never counted again.
+        afterRow: async () => {
+          run.checkpoint = nextState(run.checkpoint, {
+            type: "page-done",
+            phase: "outbound",
+            counts: run.checkpointCounts(),
+            at: sync.clock.now(),
+          });
+        },
         progress: (done, total) => run.progress(`outbound: ${done} of ${total} requests`),
         // The next item reads the requests still pending again: a handled row no longer matches the filter.
         ...(state.shouldYield ? { shouldStop: state.shouldYield } : {}),

@@ -253,6 +253,16 @@ describe("the outbound phase fanned out across branch work items", () => {
     expect(await runResult(w, first.runId)).toStrictEqual(baseline.run);
   });
 
+  it("without fan-out, a phase handed from item to item between rows reports the counts of one item", async () => {
+    const chosen = await request(w);
+    const first = await queueRun(w);
+    const outcomes = await deliverAll(w, [first], { budget: { ms: 0 } });
+    expect(outcomes.length).toBeGreaterThan(2);
+    expectOneOrderPerRequest(w, chosen);
+    expect(await requestedRows(w, chosen)).toStrictEqual(baseline.rows);
+    expect(await runResult(w, first.runId)).toStrictEqual(baseline.run);
+  });
+
   it("runs the finishing item once when it is delivered twice at the same time", async () => {
     const chosen = await request(w);
     const first = await queueRun(w);
