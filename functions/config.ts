@@ -19,6 +19,15 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** A sync work item stops at the first page boundary after this long (the Consumption plan's timeout is 5 minutes). */
 export const DEFAULT_ITEM_BUDGET_SECONDS = 120;
 export const DEFAULT_REPLAY_WINDOW_MINUTES = 24 * 60;
+/**
+ * The outbound phase fans out above this many pending requests. Each row costs an Ion read, its claim, the order
+ * and the order's polls (backoff from 0.5 s, up to 8: a few seconds when Ion takes seconds to complete an order),
+ * so one 120-s item gets through about this many; below it one item finishes the phase and a split would add only
+ * its writes and messages.
+ */
+export const DEFAULT_OUTBOUND_BRANCH_ROWS = 20;
+/** At most this many branch items of one run at once: the queue trigger runs 4 + 2 items per instance (host.json). */
+export const DEFAULT_OUTBOUND_BRANCHES = 4;
 export const SYNC_QUEUE_NAME = "streamone-sync";
 export const QUEUE_CONNECTION_SETTING = "AzureWebJobsStorage";
 const MIN_WEBHOOK_KEY_LENGTH = 16;
@@ -41,6 +50,8 @@ export interface FunctionsConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** One sync work item's budget: SYNC_ITEM_BUDGET_SECONDS, and SYNC_ITEM_MAX_PAGES (absent: no page limit). */
   itemBudget: { ms: number; pages?: number };
+  /** SYNC_OUTBOUND_BRANCH_ROWS and SYNC_OUTBOUND_BRANCHES: when the outbound phase of a run fans out into branch items. */
+  outboundBranches: { rows: number; branches: number };
   /**
    * DATAVERSE_REGISTER_WEBHOOK=true: the app ensures its webhook endpoint and steps in Dataverse itself
    * (at start-up and with each timer), so an import through the maker portal or a pipeline ends with
@@ -111,6 +122,8 @@ const settingsSchema = z.object({
   REPLAY_WINDOW_MINUTES: positiveNumber(DEFAULT_REPLAY_WINDOW_MINUTES),
   SYNC_ITEM_BUDGET_SECONDS: positiveNumber(DEFAULT_ITEM_BUDGET_SECONDS),
   SYNC_ITEM_MAX_PAGES: positiveNumber(Number.POSITIVE_INFINITY),
+  SYNC_OUTBOUND_BRANCH_ROWS: positiveNumber(DEFAULT_OUTBOUND_BRANCH_ROWS),
+  SYNC_OUTBOUND_BRANCHES: positiveNumber(DEFAULT_OUTBOUND_BRANCHES),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional().default("info"),
   DATAVERSE_REGISTER_WEBHOOK: z
     .enum(["true", "false", ""], { error: 'must be "true" or "false"' })
@@ -183,6 +196,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     itemBudget: {
       ms: s.SYNC_ITEM_BUDGET_SECONDS * 1000,
       ...(Number.isFinite(s.SYNC_ITEM_MAX_PAGES) ? { pages: Math.max(1, Math.floor(s.SYNC_ITEM_MAX_PAGES)) } : {}),
+    },
+    // 1 branch means no fan-out; more than 16 would outgrow what one run should hold of the queue.
+    outboundBranches: {
+      rows: Math.max(1, Math.floor(s.SYNC_OUTBOUND_BRANCH_ROWS)),
+      branches: Math.max(1, Math.min(16, Math.floor(s.SYNC_OUTBOUND_BRANCHES))),
     },
   };
   if (s.DATAVERSE_ORGANIZATION_ID) config.organizationId = s.DATAVERSE_ORGANIZATION_ID.toLowerCase();

@@ -33,8 +33,11 @@ export interface SyncWorkerRuntime {
   logger: Logger;
   /** Where the next work item goes (the output binding in Azure); without it a run is never split. */
   queueFor?: (context: InvocationContext) => WorkQueue;
-  /** The work item's budget (SYNC_ITEM_BUDGET_SECONDS, SYNC_ITEM_MAX_PAGES); default 120 s. */
-  config?: { itemBudget?: ItemBudget; staleRunMinutes?: number };
+  /**
+   * The work item's budget (SYNC_ITEM_BUDGET_SECONDS, SYNC_ITEM_MAX_PAGES; default 120 s), and when the outbound
+   * phase fans out (SYNC_OUTBOUND_BRANCH_ROWS, SYNC_OUTBOUND_BRANCHES).
+   */
+  config?: { itemBudget?: ItemBudget; staleRunMinutes?: number; outboundBranches?: { rows: number; branches: number } };
 }
 
 export function createSyncWorker(runtime: SyncWorkerRuntime) {
@@ -52,6 +55,7 @@ export function createSyncWorker(runtime: SyncWorkerRuntime) {
           step: item.step ?? 0,
           phase: item.phase,
           page: item.page,
+          ...(item.branch !== undefined ? { branch: item.branch, turn: item.turn ?? 0 } : {}),
         });
         const result = await runtime.engine.runSyncWorkItem(
           item,
@@ -59,11 +63,33 @@ export function createSyncWorker(runtime: SyncWorkerRuntime) {
           // Without a queue to hand off to, the item runs the whole sync.
           queue ? runtime.config?.itemBudget : { ms: Number.POSITIVE_INFINITY },
           // A run of the same kind whose chain of items broke is continued by the next one queued.
-          runtime.config?.staleRunMinutes ? { staleRunMs: runtime.config.staleRunMinutes * 60_000 } : {},
+          {
+            ...(runtime.config?.staleRunMinutes ? { staleRunMs: runtime.config.staleRunMinutes * 60_000 } : {}),
+            // Branches need a queue to travel through; without one the item runs the whole phase.
+            ...(queue && runtime.config?.outboundBranches ? { fanOut: runtime.config.outboundBranches } : {}),
+          },
         );
         if (result.next && queue) await queue.enqueue({ type: "sync", ...result.next });
+        // A fanned-out outbound phase: one item per branch, through the same output (written when this invocation succeeds).
+        if (result.outcome !== "branch" && result.branches && queue)
+          for (const branch of result.branches) await queue.enqueue({ type: "sync", ...branch });
         if (result.outcome === "skipped")
-          log.info("sync work item skipped", { runId: item.runId, reason: result.reason, next: result.next?.step });
+          log.info("sync work item skipped", {
+            runId: item.runId,
+            reason: result.reason,
+            next: result.next?.step,
+            branches: result.branches?.map((b) => b.branch),
+          });
+        else if (result.outcome === "branch")
+          log.info("sync branch item finished", {
+            runId: item.runId,
+            step: item.step ?? 0,
+            branch: result.branch,
+            turn: item.turn ?? 0,
+            done: result.done,
+            counts: result.counts,
+            next: result.next?.step,
+          });
         else
           log.info("sync work item finished", {
             runId: item.runId,
@@ -71,6 +97,7 @@ export function createSyncWorker(runtime: SyncWorkerRuntime) {
             status: result.summary.status,
             detail: result.summary.message,
             next: result.next?.step,
+            branches: result.branches?.map((b) => b.branch),
           });
       } else {
         log.info("outbound change starting", { subscriptionId: message.subscriptionId });

@@ -54,6 +54,11 @@ export const workMessageSchema = z.discriminatedUnion("type", [
     step: z.number().int().min(0).optional(),
     phase: z.enum(["accounts", "subscriptions", "outbound"]).optional(),
     page: z.number().int().min(0).optional(),
+    branch: z
+      .string()
+      .regex(/^\d{1,2}$/)
+      .optional(),
+    turn: z.number().int().min(0).optional(),
   }),
   z.object({ type: z.literal("outbound"), subscriptionId: guid, trigger }),
 ]);

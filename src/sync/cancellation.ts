@@ -5,12 +5,10 @@
  * Stopping there leaves nothing half-written: every write is an idempotent upsert by alternate key and the pages
  * already read are drained before the run ends, so the next run continues without duplicates.
  */
-import type { DataverseClient } from "../dataverse";
 import { w365_providerconnection_statecode } from "../schema";
 import type { Clock } from "../shared/clock";
 import { SyncError } from "./errors";
 import type { RunRowLink } from "./itemClaim";
-import { SETS } from "./schema";
 
 /** How often a running sync reads its run row for a cancel request (the progress writes' own interval). */
 export const CANCEL_CHECK_INTERVAL_MS = 5_000;
@@ -37,12 +35,12 @@ export interface CancelWatchOptions {
    * The run's link to its row (./itemClaim.ts): the check reads through it (the same read also refreshes the
    * fenced writes' ETag and judges the claim), and judges for free what its reads and writes already showed.
    */
-  row?: RunRowLink;
+  row: RunRowLink;
 }
 
 /**
  * One run's watch for a cancel request. Sticky: once canceled, every later check throws without a request.
- * With the run's row link, any read of the row the run made for another reason (the start, a fenced write's
+ * Any read of the row the run made for another reason (the start, a fenced write's
  * re-read after a 412) counts as a check, and a cancel stamp a write's answer showed stops the run at once.
  */
 export class CancelWatch {
@@ -51,7 +49,6 @@ export class CancelWatch {
   private canceled?: RunCanceledError;
 
   constructor(
-    private readonly dv: DataverseClient,
     private readonly clock: Clock,
     private readonly o: CancelWatchOptions,
   ) {
@@ -63,10 +60,10 @@ export class CancelWatch {
     if (this.canceled) throw this.canceled;
     const link = this.o.row;
     // What the run's own reads and writes already showed, judged without a request.
-    if (link?.cancelRequestedOn) this.stopIf("requested");
+    if (link.cancelRequestedOn) this.stopIf("requested");
     const now = this.clock.now();
     const interval = this.o.intervalMs ?? CANCEL_CHECK_INTERVAL_MS;
-    const seen = link?.latestSince(this.judged);
+    const seen = link.latestSince(this.judged);
     if (seen) {
       this.judged = seen.seq;
       this.lastCheck = Math.max(this.lastCheck, seen.at);
@@ -76,19 +73,11 @@ export class CancelWatch {
     }
     if (!force && now - this.lastCheck < interval) return;
     this.lastCheck = now;
-    if (link) {
-      // One request: the run row's cancel stamp with its connector's state (and the claim judged, the ETag kept).
-      await link.read();
-      const read = link.latestSince(this.judged);
-      if (read) this.judged = read.seq;
-      this.stopIf(cancelReason(read?.row));
-      return;
-    }
-    const row = await this.dv.tryRetrieve<{
-      w365_cancelrequestedon?: string | null;
-      w365_connection?: { statecode?: number | null } | null;
-    }>(SETS.syncRun, this.o.runId, { select: ["w365_cancelrequestedon"], expand: "w365_connection($select=statecode)" });
-    this.stopIf(cancelReason(row));
+    // One request: the run row's cancel stamp with its connector's state (and the claim judged, the ETag kept).
+    await link.read();
+    const read = link.latestSince(this.judged);
+    if (read) this.judged = read.seq;
+    this.stopIf(cancelReason(read?.row));
   }
 
   private stopIf(reason: CancelReason | undefined): void {

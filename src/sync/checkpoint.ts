@@ -32,6 +32,31 @@ export interface CheckpointState {
    * (./workItems.ts): the run it came from and that row's ETag when read.
    */
   takeover?: { runId: string; etag: string };
+  /**
+   * The outbound phase split across branch items that run at once (./branches.ts), by key ("0", "1", …). Set by
+   * the one write that hands the run from its parent item to the branches; each branch records itself done.
+   */
+  branches?: Record<string, OutboundBranch>;
+}
+
+/**
+ * One branch of a fanned-out outbound phase: the rows whose id (lower case) is `from` or after and before `to`
+ * (either end open when absent), the last row it finished (a later turn goes on after it), and once `done`,
+ * what its rows added to the run's counts (added to `counts` by the same write that set `done`).
+ */
+export interface OutboundBranch {
+  from?: string;
+  to?: string;
+  /** The id of the last row this branch finished; a later turn of the branch starts after it. */
+  last?: string;
+  done: boolean;
+  /** The branch's counts so far (carried across its turns); once done, what it added to the run's counts. */
+  counts: Record<string, number>;
+  /** Rows looked at and their outcomes (the run report's outbound phase). */
+  rows: number;
+  outcomes: Record<string, number>;
+  /** Which turn of the branch is current, and which delivery holds it (as `item` for the run's step). */
+  item: ItemClaim;
 }
 
 export interface ItemClaim {
@@ -104,6 +129,7 @@ export function parseCheckpoint(text: unknown): CheckpointState | undefined {
       if (v.holder !== undefined) state.holder = v.holder;
       if (v.item && typeof v.item === "object" && typeof v.item.step === "number") state.item = v.item;
       if (v.takeover && typeof v.takeover.runId === "string" && typeof v.takeover.etag === "string") state.takeover = v.takeover;
+      if (v.branches && typeof v.branches === "object") state.branches = v.branches;
       return state;
     }
   } catch {

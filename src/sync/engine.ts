@@ -14,7 +14,15 @@ import type { OutboundResult } from "./outbound/runner";
 import type { SyncRunSummary, Trigger } from "./types";
 import { runVerify, type VerifyResult } from "./verify";
 import type { SyncRequest } from "./vocabulary";
-import { type Delivery, type ItemBudget, recordPoisonedItem, runSyncWorkItem, type SyncWorkItem, type WorkItemOutcome } from "./workItems";
+import {
+  type Delivery,
+  type ItemBudget,
+  recordPoisonedItem,
+  runSyncWorkItem,
+  type SyncWorkItem,
+  type WorkItemOptions,
+  type WorkItemOutcome,
+} from "./workItems";
 
 export interface Engine {
   runVerify(o: { connectionId: string; trigger: Trigger; requestId?: string }): Promise<VerifyResult>;
@@ -22,7 +30,7 @@ export interface Engine {
   startQueuedRun(o: SyncRequest): Promise<{ runId: string }>;
   runSync(o: RunSyncOptions): Promise<SyncRunSummary>;
   /** One work item of a run split across invocations; returns the next item to enqueue, if any (./workItems.ts). */
-  runSyncWorkItem(item: SyncWorkItem, delivery: Delivery, budget?: ItemBudget, o?: { staleRunMs?: number }): Promise<WorkItemOutcome>;
+  runSyncWorkItem(item: SyncWorkItem, delivery: Delivery, budget?: ItemBudget, o?: WorkItemOptions): Promise<WorkItemOutcome>;
   /** A work item reached the poison queue: marks its run failed unless the run moved on. */
   recordPoisonedItem(item: SyncWorkItem, o?: { attempts?: number }): Promise<boolean>;
   mapProviderAccount(o: { providerAccountId: string; action: MapAction; accountId?: string; force?: boolean }): Promise<MapResult>;

@@ -8,7 +8,7 @@ import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
-import { DEFAULT_STALE_RUN_MS, type ItemClaim, parseCheckpoint, remainingPhases } from "./checkpoint";
+import { DEFAULT_STALE_RUN_MS, type ItemClaim, type OutboundBranch, parseCheckpoint, remainingPhases } from "./checkpoint";
 import {
   CHECKPOINT_WRITE_ATTEMPTS,
   mergeConnectorCheckpoint,
@@ -17,8 +17,9 @@ import {
 } from "./connectorCheckpoint";
 import { loadConnection, makeContext, SyncContext, SyncDeps, tokenSaveFailureStatusMessage } from "./context";
 import { RecordNotFoundError } from "./errors";
-import { ItemClaimLostError, RunYield } from "./itemClaim";
+import { ItemClaimLostError, RunFanOut, RunYield } from "./itemClaim";
 import { runMessage } from "./messages";
+import type { IdRange } from "./outbound/partition";
 import { hasRequest, pendingAutoRenew } from "./outbound/policy";
 import { OutboundResult, OutboundRow, processOutboundRow } from "./outbound/runner";
 import { type PhaseContext, PHASES, type RunState } from "./phases";
@@ -73,7 +74,7 @@ export interface RunSyncOptions {
    * write of the run row, and at the first page boundary past `deadline` (clock ms) or after `maxPages`
    * pages the run hands off to step `claim.step + 1` and returns with status "running".
    */
-  workItem?: { claim: ItemClaim; deadline: number; maxPages?: number };
+  workItem?: { claim: ItemClaim; deadline: number; maxPages?: number; fanOut?: { rows: number; branches: number } };
 }
 
 /** Marks the connector when its credentials stop working mid-run, so the admin sees it on the list. */
@@ -151,7 +152,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   const progress = (phase: string, message: string) =>
     o.onProgress?.({ runId: run.runId, phase, message, counts: { ...run.report.counts } });
   run.onProgress = progress;
-  run.watch = new CancelWatch(ctx.dv, ctx.clock, {
+  run.watch = new CancelWatch(ctx.clock, {
     runId: run.runId,
     connectionId: connection.id,
     connectionName: connection.name,
@@ -168,6 +169,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     ionCustomersSeenUntil: pre.ionCustomersSeenUntil,
     checkpointChanges: {},
     shouldYield,
+    ...(item?.fanOut ? { fanOut: item.fanOut } : {}),
   };
   const phaseTimes: Record<string, number> = {};
   const planned = remainingPhases(run.checkpoint);
@@ -213,6 +215,7 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     // Another delivery of this item carries the run now: no final write from here.
     if (error instanceof ItemClaimLostError) throw error;
     if (error instanceof RunYield && item) return handOff(run, o, item.claim.step + 1);
+    if (error instanceof RunFanOut && item) return fanOut(run, o, item.claim.step + 1, error.branches);
     if (error instanceof RunCanceledError) {
       status = "canceled";
       message = error.message;
@@ -237,19 +240,30 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
     if (saved !== true) ctx.logger.warn("could not record the last sync on the connector", { error: saved.message });
   }
   progress("done", message);
-  const c = run.counts();
+  return runSummary(run, { connectionId: connection.id, kind: o.kind, dryRun }, status, message);
+}
+
+/** What a run (or one work item of it) answers: its status and message, the run's counts and report so far. */
+function runSummary(
+  run: RunRecorder,
+  o: { connectionId: string; kind: SyncKind; dryRun?: boolean },
+  status: SyncRunSummary["status"],
+  message: string,
+  continuation?: SyncRunSummary["continuation"],
+): SyncRunSummary {
   return {
     runId: run.runId,
-    connectionId: connection.id,
+    connectionId: o.connectionId,
     kind: o.kind,
     status,
-    dryRun,
-    ...c,
+    dryRun: o.dryRun ?? false,
+    ...run.counts(),
     counts: { ...run.report.counts },
     message,
     durationMs: run.durationMs,
     resumed: run.resumed,
     report: run.report.toJson(),
+    ...(continuation ? { continuation } : {}),
   };
 }
 
@@ -303,21 +317,31 @@ async function handOff(run: RunRecorder, o: RunSyncOptions, nextStep: number): P
   const cp = run.checkpoint;
   const where = cp.current ? `${cp.current}, ${cp.pagesDone} page(s) done` : `${cp.done.length} phase(s) done`;
   await run.handOff(nextStep, `continuing in the next work item (${where})`);
-  const c = run.counts();
-  return {
-    runId: run.runId,
-    connectionId: o.connectionId,
-    kind: o.kind,
-    status: "running",
-    dryRun: o.dryRun ?? false,
-    ...c,
-    counts: { ...run.report.counts },
-    message: `Continuing in the next work item (${where}).`,
-    durationMs: run.durationMs,
-    resumed: run.resumed,
-    report: run.report.toJson(),
-    continuation: { step: nextStep, ...(cp.current ? { phase: cp.current } : {}), pagesDone: cp.pagesDone },
-  };
+  return runSummary(run, o, "running", `Continuing in the next work item (${where}).`, {
+    step: nextStep,
+    ...(cp.current ? { phase: cp.current } : {}),
+    pagesDone: cp.pagesDone,
+  });
+}
+
+/**
+ * The outbound phase has more pending rows than one item should take: one fenced write records the branches
+ * (each a range of row ids, not started, not done) with the step they share, unclaimed; the caller enqueues one
+ * branch item per key (./branches.ts). The run stays "running".
+ */
+async function fanOut(run: RunRecorder, o: RunSyncOptions, nextStep: number, ranges: IdRange[]): Promise<SyncRunSummary> {
+  const branches: Record<string, OutboundBranch> = {};
+  ranges.forEach((range, k) => {
+    branches[String(k)] = { ...range, done: false, counts: {}, rows: 0, outcomes: {}, item: { step: 0 } };
+  });
+  const keys = Object.keys(branches);
+  await run.handOff(nextStep, `outbound: continuing in ${keys.length} branch work items`, branches);
+  return runSummary(run, o, "running", `The outbound phase continues in ${keys.length} branch work items.`, {
+    step: nextStep,
+    phase: "outbound",
+    pagesDone: 0,
+    branches: keys,
+  });
 }
 
 /** Creates a queued w365_syncrun row (the webhook answers fast; a worker then calls runSync with runId). */

@@ -5,7 +5,6 @@
  * A delivery that lost its claim stops before writing the row again; its data writes were idempotent upserts.
  */
 import { type BatchOperation, type BatchResult, type DataverseClient, DataverseConcurrencyError } from "../dataverse";
-import { systemClock } from "../shared/clock";
 import type { CheckpointState, ItemClaim } from "./checkpoint";
 import { parseCheckpoint } from "./checkpoint";
 import { SyncError } from "./errors";
@@ -27,6 +26,16 @@ export class ItemClaimLostError extends SyncError {
 export class RunYield extends SyncError {
   constructor() {
     super("SYNC_ITEM_YIELD", "The work item's budget is spent; the run continues in the next item.");
+  }
+}
+
+/**
+ * Thrown at the start of the outbound phase of a work item when more requests are pending than one item
+ * should take: the run records the branches and hands the phase to one branch item each (./branches.ts).
+ */
+export class RunFanOut extends SyncError {
+  constructor(readonly branches: { from?: string; to?: string }[]) {
+    super("SYNC_ITEM_FAN_OUT", "The outbound phase continues in branch work items that run at once.");
   }
 }
 
@@ -199,14 +208,6 @@ export class RunRowLink {
       (checkpoint !== undefined && !sameClaim(checkpoint.item, this.claim));
     this.etag = released ? undefined : etag;
   }
-}
-
-/**
- * Updates the run row only while `claim` holds it, for a writer with no ETag of its own yet (read, compare, PATCH
- * with If-Match; a 412 judged again from a fresh read). A run's own writes go through its RunRowLink.
- */
-export async function fencedUpdate(dv: DataverseClient, runId: string, claim: ItemClaim, body: Record<string, unknown>): Promise<void> {
-  await new RunRowLink(dv, () => systemClock.now(), runId, claim).write(body);
 }
 
 /** Writes of the run row racing other writers before the item gives the row up as lost. */

@@ -7,13 +7,16 @@
  * first two side by side (./sideBySide.ts).
  */
 import { type MappingSnapshot, runAccountsPhase } from "./accounts";
-import { type Phase, remainingPhases } from "./checkpoint";
+import { nextState, type Phase, remainingPhases } from "./checkpoint";
 import type { CheckpointChanges, ConnectorCheckpoint } from "./connectorCheckpoint";
 import type { SyncContext } from "./context";
 import type { DigestMarks } from "./digest";
-import { RunYield } from "./itemClaim";
+import { RunStateError } from "./errors";
+import { RunFanOut, RunYield } from "./itemClaim";
 import type { MappingTotals } from "./messages";
+import { branchCount, splitIds } from "./outbound/partition";
 import { outboundFilter, type OutboundRow, processOutboundRow } from "./outbound/runner";
+import type { RunReport } from "./report";
 import type { RunRecorder } from "./runs";
 import { OUTBOUND_COLUMNS, SETS } from "./schema";
 import { isFullScope, scopedProviderAccount, type SyncScope } from "./scope";
@@ -45,6 +48,8 @@ export interface RunState {
   outboundCandidates?: OutboundRow[];
   /** A work item's budget is spent: the outbound phase stops between rows. */
   readonly shouldYield?: () => boolean;
+  /** A work item whose outbound phase may fan out: above `rows` pending rows, up to `branches` branch items. */
+  readonly fanOut?: { rows: number; branches: number };
 }
 
 export interface PhaseContext {
@@ -113,28 +118,123 @@ export const subscriptionsPhase: SyncPhase = {
     }),
 };
 
+/** What one pass over outbound rows did: rows looked at, their outcomes, the counts it added, the last row finished. */
+export interface OutboundPass {
+  rows: number;
+  outcomes: Record<string, number>;
+  counts: PhaseCounts;
+  /** The id (lower case) of the last row finished. */
+  last?: string;
+  /** Set when the pass stopped (`shouldStop`) with rows left. */
+  stopped: boolean;
+}
+
+export function emptyPass(): OutboundPass {
+  return { rows: 0, outcomes: {}, counts: {}, stopped: false };
+}
+
+/**
+ * The outbound work of a set of rows (the whole phase, or one branch's partition of it): each row processed in
+ * turn, with a cancel check before each. Returns what it did rather than ending anything: the caller records
+ * it (the phase's checkpoint, or a branch's done write). `pass` is filled as rows finish, so a caller that
+ * catches a cancel still has the counts of the rows done. Stops between rows when `shouldStop` says so.
+ */
+export async function runOutboundRows(
+  sync: SyncContext,
+  rows: OutboundRow[],
+  o: {
+    report: RunReport;
+    sink: WriteSink;
+    watch?: { check(): Promise<void> };
+    progress?: (done: number, total: number) => Promise<void>;
+    /** After each row, with `pass` up to date (a branch records its progress there). */
+    afterRow?: (pass: OutboundPass) => Promise<void>;
+    shouldStop?: () => boolean;
+  },
+  pass: OutboundPass = emptyPass(),
+): Promise<OutboundPass> {
+  const before = { ...o.report.counts };
+  try {
+    for (const [i, row] of rows.entries()) {
+      await o.watch?.check();
+      const r = await processOutboundRow(sync, row, o.report, { sink: o.sink, adminEdit: false });
+      pass.outcomes[r.outcome] = (pass.outcomes[r.outcome] ?? 0) + 1;
+      // Failures are counted where they are reported (processOutboundRow).
+      if (r.outcome === "applied" || r.outcome === "already-applied") o.report.count("updated");
+      pass.rows++;
+      pass.last = row.w365_providersubscriptionid.toLowerCase();
+      pass.counts = countsSince(before, o.report.counts);
+      await o.afterRow?.(pass);
+      await o.progress?.(pass.rows, rows.length);
+      if (i < rows.length - 1 && o.shouldStop?.()) {
+        pass.stopped = true;
+        break;
+      }
+    }
+  } finally {
+    pass.counts = countsSince(before, o.report.counts);
+  }
+  return pass;
+}
+
+/** The pending rows of the outbound phase: a request, or an order being tracked (one query, 5,000 a page). */
+export async function readOutboundRows(sync: SyncContext, scope: SyncScope): Promise<OutboundRow[]> {
+  const one = scopedProviderAccount(scope);
+  const filter = outboundFilter(sync.connection.id) + (one ? ` and _w365_provideraccount_value eq ${one}` : "");
+  return sync.dv.queryAll<OutboundRow>(SETS.providerSubscription, { select: [...OUTBOUND_COLUMNS], filter, pageSize: 5000 });
+}
+
 export const outboundPhase: SyncPhase = {
   name: "outbound",
   run: (scope, sink, { sync, run, state }) =>
     counted(run, async () => {
       await run.event({ type: "phase-start", phase: "outbound", at: sync.clock.now() }, "outbound: reading requested changes");
-      const one = scopedProviderAccount(scope);
-      const filter = outboundFilter(sync.connection.id) + (one ? ` and _w365_provideraccount_value eq ${one}` : "");
-      const rows =
-        state.outboundCandidates ??
-        (await sync.dv.queryAll<OutboundRow>(SETS.providerSubscription, { select: [...OUTBOUND_COLUMNS], filter, pageSize: 5000 }));
-      const outcomes: Record<string, number> = {};
-      for (const row of rows) {
-        await run.watch?.check();
-        const r = await processOutboundRow(sync, row, run.report, { sink, adminEdit: false });
-        outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-        // Failures are counted where they are reported (processOutboundRow).
-        if (r.outcome === "applied" || r.outcome === "already-applied") run.report.count("updated");
-        await run.progress(`outbound: ${Object.values(outcomes).reduce((a, b) => a + b, 0)} of ${rows.length} requests`);
-        // The next item reads the requests still pending again: a handled row no longer matches the filter.
-        if (state.shouldYield?.()) throw new RunYield();
+      const branches = run.checkpoint.branches;
+      if (branches) {
+        // The phase ran in branch items; the write that recorded the last of them done handed the run here, and
+        // their counts are in the checkpoint's (restored into the report when this item began).
+        const open = Object.keys(branches).filter((k) => !branches[k]!.done);
+        if (open.length > 0) throw new RunStateError(`The outbound branches ${open.join(", ")} of this run have not finished.`);
+        const outcomes: Record<string, number> = {};
+        let rows = 0;
+        for (const b of Object.values(branches)) {
+          rows += b.rows;
+          for (const [k, n] of Object.entries(b.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n;
+        }
+        run.report.phase("outbound", { rows, outcomes, branches: Object.keys(branches).length });
+        await run.phaseDone("outbound", `outbound: done (${rows} rows in ${Object.keys(branches).length} branches)`);
+        return;
       }
-      run.report.phase("outbound", { rows: rows.length, outcomes });
+      const rows = state.outboundCandidates ?? (await readOutboundRows(sync, scope));
+      // Many pending requests: each row waits on its order's polls, so branch items working at once finish sooner.
+      const n = state.fanOut && sink.applies ? branchCount(rows.length, state.fanOut) : 0;
+      if (n > 1)
+        throw new RunFanOut(
+          splitIds(
+            rows.map((r) => r.w365_providersubscriptionid),
+            n,
+          ),
+        );
+      const pass = await runOutboundRows(sync, rows, {
+        report: run.report,
+        sink,
+        ...(run.watch ? { watch: run.watch } : {}),
+        // Each row's counts go into the checkpoint as the row ends (written with the next progress write or the
+        // hand-off): the next item reads only the requests still pending, so a handled row is never counted again.
+        afterRow: async () => {
+          run.checkpoint = nextState(run.checkpoint, {
+            type: "page-done",
+            phase: "outbound",
+            counts: run.checkpointCounts(),
+            at: sync.clock.now(),
+          });
+        },
+        progress: (done, total) => run.progress(`outbound: ${done} of ${total} requests`),
+        // The next item reads the requests still pending again: a handled row no longer matches the filter.
+        ...(state.shouldYield ? { shouldStop: state.shouldYield } : {}),
+      });
+      if (pass.stopped) throw new RunYield();
+      run.report.phase("outbound", { rows: rows.length, outcomes: pass.outcomes });
       await run.phaseDone("outbound", `outbound: done (${rows.length} rows)`);
     }),
 };

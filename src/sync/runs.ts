@@ -6,7 +6,16 @@ import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse"
 import { Clock } from "../shared/clock";
 import { redact } from "../shared/redact";
 import type { CancelWatch } from "./cancellation";
-import { CheckpointEvent, CheckpointState, initialState, ItemClaim, nextState, parseCheckpoint, Phase } from "./checkpoint";
+import {
+  CheckpointEvent,
+  CheckpointState,
+  initialState,
+  ItemClaim,
+  nextState,
+  type OutboundBranch,
+  parseCheckpoint,
+  Phase,
+} from "./checkpoint";
 import { RunStateError } from "./errors";
 import { RunRowLink, type RunRowRead } from "./itemClaim";
 import { RunReport } from "./report";
@@ -83,6 +92,32 @@ export async function createQueuedRun(
     w365_requestid: o.requestId ?? null,
     ...(status === "running" ? { w365_startedon: new Date(now).toISOString() } : {}),
   });
+}
+
+export interface RunTotals {
+  created: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+}
+
+/** The four totals the run row and the run list show, from a report's counts (a dry run's plans count as what they would do). */
+export function runTotals(counts: Record<string, number>): RunTotals {
+  const n = (action: string) => counts[action] ?? 0;
+  return {
+    created: n("created") + n("would-create"),
+    updated: n("updated") + n("would-update"),
+    unchanged: n("unchanged"),
+    failed: n("failed"),
+  };
+}
+
+export type CountColumns = { w365_created: number; w365_updated: number; w365_unchanged: number; w365_failed: number };
+
+/** The run row's count columns, written with every progress update so the admin UI shows them live. */
+export function countColumnsOf(counts: Record<string, number>): CountColumns {
+  const c = runTotals(counts);
+  return { w365_created: c.created, w365_updated: c.updated, w365_unchanged: c.unchanged, w365_failed: c.failed };
 }
 
 export class RunRecorder {
@@ -238,11 +273,13 @@ export class RunRecorder {
    * The work item's budget is spent: records the checkpoint now (not throttled) and releases the row to
    * step `nextStep`, which the caller then enqueues. The run stays "running".
    */
-  async handOff(nextStep: number, progress: string): Promise<void> {
+  async handOff(nextStep: number, progress: string, branches?: Record<string, OutboundBranch>): Promise<void> {
     const now = this.clock.now();
     this.checkpoint = {
       ...nextState(this.checkpoint, { type: "heartbeat", at: now, holder: this.start.holderId }),
       item: { step: nextStep },
+      // The branches and the step they share go out in this one fenced write (./branches.ts).
+      ...(branches ? { branches } : {}),
     };
     this.lastWrite = now;
     await this.write({
@@ -253,23 +290,16 @@ export class RunRecorder {
   }
 
   /** The counts so far, written with every progress update so the admin UI shows them live. */
-  private countColumns(): { w365_created: number; w365_updated: number; w365_unchanged: number; w365_failed: number } {
-    const c = this.counts();
-    return { w365_created: c.created, w365_updated: c.updated, w365_unchanged: c.unchanged, w365_failed: c.failed };
+  private countColumns(): CountColumns {
+    return countColumnsOf(this.report.counts);
   }
 
   get durationMs(): number {
     return Math.max(0, this.clock.now() - this.startedAt);
   }
 
-  counts(): { created: number; updated: number; unchanged: number; failed: number } {
-    const r = this.report;
-    return {
-      created: r.n("created") + r.n("would-create"),
-      updated: r.n("updated") + r.n("would-update"),
-      unchanged: r.n("unchanged"),
-      failed: r.n("failed"),
-    };
+  counts(): RunTotals {
+    return runTotals(this.report.counts);
   }
 
   /**
@@ -278,13 +308,10 @@ export class RunRecorder {
    */
   async finish(status: RunStatus, message: string, alsoWrite: BatchOperation[] = []): Promise<BatchResult[]> {
     const body = {
-      w365_status: status,
-      w365_finishedon: new Date(this.clock.now()).toISOString(),
+      ...endOfRunColumns(status, message, this.clock.now()),
       ...this.countColumns(),
       w365_report: this.report.serialize(),
       w365_durationms: this.durationMs,
-      w365_message: redact(message).slice(0, 2000),
-      w365_progress: status === "failed" ? `failed: ${redact(message)}`.slice(0, 400) : status === "canceled" ? "canceled" : "finished",
       w365_checkpoint: JSON.stringify(this.checkpoint),
     };
     if (alsoWrite.length === 0) {
@@ -295,8 +322,26 @@ export class RunRecorder {
   }
 }
 
+/**
+ * The columns that end a run: its status, finish time, message, and the progress line the run list shows.
+ * The run's own final write, a takeover marking the stale run and the poison handler all end a run this way.
+ */
+export function endOfRunColumns(
+  status: RunStatus,
+  message: string,
+  now: number,
+): { w365_status: RunStatus; w365_finishedon: string; w365_message: string; w365_progress: string } {
+  const text = redact(message);
+  return {
+    w365_status: status,
+    w365_finishedon: new Date(now).toISOString(),
+    w365_message: text.slice(0, 2000),
+    w365_progress: status === "failed" ? `failed: ${text}`.slice(0, 400) : status === "canceled" ? "canceled" : "finished",
+  };
+}
+
 /** Of the runs still marked running, the newest whose heartbeat (checkpoint updatedAt) is older than `staleMs`: its process died. */
-export function pickStaleRun(rows: RunRow[], now: number, staleMs: number): RunRow | undefined {
+export function pickStaleRun<R extends RunRow>(rows: R[], now: number, staleMs: number): R | undefined {
   for (const row of rows) {
     const cp = parseCheckpoint(row.w365_checkpoint);
     const last = cp?.updatedAt ?? toEpochMs(row.w365_startedon) ?? 0;

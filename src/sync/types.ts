@@ -28,5 +28,11 @@ export interface SyncRunSummary {
   /** The run report (capped), as written to w365_report. */
   report: unknown;
   /** Set when status is "running": the step and cursor the next work item starts from. */
-  continuation?: { step: number; phase?: "accounts" | "subscriptions" | "outbound"; pagesDone: number };
+  continuation?: {
+    step: number;
+    phase?: "accounts" | "subscriptions" | "outbound";
+    pagesDone: number;
+    /** The outbound phase fanned out: step `step` runs as one branch item per key, at once. */
+    branches?: string[];
+  };
 }

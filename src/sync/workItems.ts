@@ -19,12 +19,13 @@
  */
 import { DataverseConcurrencyError, DataverseNotFoundError } from "../dataverse";
 import { systemClock } from "../shared/clock";
-import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim } from "./checkpoint";
+import { runOutboundBranch } from "./branches";
+import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim, parseCheckpoint } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
 import { FINISHED_RUN_STATUSES, readRunState, RunRowLink } from "./itemClaim";
 import { staleRunsFilter } from "./prefetch";
-import { pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
+import { endOfRunColumns, pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
 import { SETS } from "./schema";
 import type { SyncRunSummary } from "./types";
 import type { SyncRequest } from "./vocabulary";
@@ -36,6 +37,9 @@ export interface SyncWorkItem extends SyncRequest {
   /** Where the step starts, as the item that enqueued it saw it (for logs; the row's checkpoint decides). */
   phase?: "accounts" | "subscriptions" | "outbound";
   page?: number;
+  /** A branch of a fanned-out outbound phase (./branches.ts): its key in the checkpoint's `branches`, and its turn. */
+  branch?: string;
+  turn?: number;
 }
 
 /** Which delivery of which queue message this is (Azure: triggerMetadata id and dequeueCount). */
@@ -69,29 +73,81 @@ export function decideDelivery(
   if (!row) return { action: "skip", reason: "the run row no longer exists" };
   if (row.status && FINISHED_RUN_STATUSES.has(row.status)) return { action: "skip", reason: `the run already ${row.status}` };
   const held = row.checkpoint?.item ?? { step: 0 };
+  const branches = row.checkpoint?.branches;
+  // The step the branches share is theirs: the write that records the last of them done moves the run on.
+  if (held.step === step && branches && Object.values(branches).some((b) => !b.done))
+    return { action: "skip", reason: `step ${step} runs in the outbound branch items` };
+  return decideClaim(held, step, delivery, "step");
+}
+
+/**
+ * Whether a delivery of turn `step` takes a claim held as `held` (the run's step, or a branch's turn). Pure.
+ * A delivery of the step before an unclaimed one, delivered again, repeats the hand-off: its output may be lost.
+ */
+export function decideClaim(held: ItemClaim, step: number, delivery: Delivery, what: string): DeliveryDecision {
   if (held.step > step) {
     // The hand-off to the next step happened; a retry of this step cannot know whether its message got out.
     if (held.step === step + 1 && held.messageId === undefined && delivery.dequeueCount > 1)
       return { action: "repeat-hand-off", step: held.step };
-    return { action: "skip", reason: `step ${step} is done (the run is at step ${held.step})` };
+    return { action: "skip", reason: `${what} ${step} is done (now at ${held.step})` };
   }
-  if (held.step < step) return { action: "skip", reason: `step ${step} was never handed off (the run is at step ${held.step})` };
+  if (held.step < step) return { action: "skip", reason: `${what} ${step} was never handed off (now at ${held.step})` };
   const claim: ItemClaim = { step, messageId: delivery.messageId, dequeueCount: delivery.dequeueCount };
   if (held.messageId === undefined) return { action: "run", claim };
   if (held.messageId !== delivery.messageId)
-    return { action: "skip", reason: `a copy of step ${step} under another message holds it (that message returns if its delivery dies)` };
+    return {
+      action: "skip",
+      reason: `a copy of ${what} ${step} under another message holds it (that message returns if its delivery dies)`,
+    };
   // The same message again: the queue delivers it anew only once the earlier delivery failed or its lease lapsed.
   if ((held.dequeueCount ?? 0) < delivery.dequeueCount) return { action: "run", claim };
-  return { action: "skip", reason: `a later delivery of this message holds step ${step}` };
+  return { action: "skip", reason: `a later delivery of this message holds ${what} ${step}` };
 }
 
+/**
+ * What an item did, and what the caller enqueues: `next` (the next step), or `branches` (one item per branch of a
+ * fanned-out outbound phase, all at once).
+ */
 export type WorkItemOutcome =
-  { outcome: "ran"; summary: SyncRunSummary; next?: SyncWorkItem } | { outcome: "skipped"; reason: string; next?: SyncWorkItem };
+  | { outcome: "ran"; summary: SyncRunSummary; next?: SyncWorkItem; branches?: SyncWorkItem[] }
+  | { outcome: "branch"; branch: string; done: boolean; counts: Record<string, number>; next?: SyncWorkItem }
+  | { outcome: "skipped"; reason: string; next?: SyncWorkItem; branches?: SyncWorkItem[] };
 
-function nextItem(item: SyncWorkItem, step: number, summary?: SyncRunSummary): SyncWorkItem {
+/** Options of a work item beyond its budget. */
+export interface WorkItemOptions {
+  staleRunMs?: number;
+  /** Fan the outbound phase out above `rows` pending rows, into at most `branches` items (./branches.ts); absent: never. */
+  fanOut?: { rows: number; branches: number };
+}
+
+/** The items that carry step `step` on: one per branch not done when the step runs in branches, else one. */
+export function itemsFor(
+  item: SyncWorkItem,
+  step: number,
+  checkpoint: CheckpointState | undefined,
+): { next?: SyncWorkItem; branches?: SyncWorkItem[] } {
+  const branches = checkpoint?.branches;
+  const held = checkpoint?.item?.step;
+  if (branches && held === step && Object.values(branches).some((b) => !b.done))
+    return {
+      branches: Object.entries(branches)
+        .filter(([, b]) => !b.done)
+        .map(([key, b]) => branchItem(item, step, key, b.item.step)),
+    };
+  return { next: nextItem(item, step) };
+}
+
+export function branchItem(item: SyncWorkItem, step: number, branch: string, turn: number): SyncWorkItem {
+  const { page: _page, branch: _branch, turn: _turn, ...rest } = item;
+  return { ...rest, step, phase: "outbound", branch, turn };
+}
+
+/** The item of step `step` of the run (not a branch), starting where `summary` says, if given. */
+export function nextItem(item: SyncWorkItem, step: number, summary?: SyncRunSummary): SyncWorkItem {
   const c = summary?.continuation;
+  const { branch: _branch, turn: _turn, ...rest } = item;
   return {
-    ...item,
+    ...rest,
     step,
     ...(c?.phase ? { phase: c.phase } : {}),
     ...(c ? { page: c.pagesDone } : {}),
@@ -107,8 +163,9 @@ export async function runSyncWorkItem(
   item: SyncWorkItem,
   delivery: Delivery,
   budget: ItemBudget = DEFAULT_ITEM_BUDGET,
-  o: { staleRunMs?: number } = {},
+  o: WorkItemOptions = {},
 ): Promise<WorkItemOutcome> {
+  if (item.branch !== undefined) return runOutboundBranch(deps, item, delivery, budget);
   const step = item.step ?? 0;
   const clock = deps.clock ?? systemClock;
   let stale: StaleRun | undefined;
@@ -121,7 +178,7 @@ export async function runSyncWorkItem(
       return {
         outcome: "skipped",
         reason: `step ${step} handed off already; its next item is enqueued again`,
-        next: nextItem(item, decision.step),
+        ...itemsFor(item, decision.step, row!.checkpoint),
       };
     // The first item of a fresh run continues a run of the same kind whose worker stopped (its chain of
     // items broke: a message lost or poisoned past its run, an instance gone for good), from its checkpoint.
@@ -168,12 +225,15 @@ export async function runSyncWorkItem(
               claim: decision.claim,
               deadline: clock.now() + budget.ms,
               ...(budget.pages ? { maxPages: budget.pages } : {}),
+              ...(o.fanOut ? { fanOut: o.fanOut } : {}),
             },
           }),
     };
     const summary = await runSync(deps, options);
-    if (summary.status === "running" && summary.continuation)
-      return { outcome: "ran", summary, next: nextItem(item, summary.continuation.step, summary) };
+    const c = summary.continuation;
+    if (summary.status === "running" && c?.branches)
+      return { outcome: "ran", summary, branches: c.branches.map((key) => branchItem(item, c.step, key, 0)) };
+    if (summary.status === "running" && c) return { outcome: "ran", summary, next: nextItem(item, c.step, summary) };
     return { outcome: "ran", summary };
   }
 }
@@ -188,25 +248,31 @@ interface StaleRun {
   checkpoint: CheckpointState;
 }
 
-/** The newest run of the same connector and kind still "running" whose heartbeat is older than `staleMs`, with progress to continue. */
+/**
+ * The newest run of the same connector and kind still "running" whose heartbeat is older than `staleMs`, with
+ * progress to continue. The query's rows carry their checkpoint and ETag: the takeover goes under that ETag.
+ */
 async function findStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: number): Promise<StaleRun | undefined> {
   const clock = deps.clock ?? systemClock;
-  const rows = await deps.dataverse.queryAll<RunRow>(SETS.syncRun, {
+  const rows = await deps.dataverse.queryAll<RunRow & { "@odata.etag"?: string }>(SETS.syncRun, {
     select: RUN_COLUMNS,
     filter: staleRunsFilter(item.connectionId, item.kind),
-    // pickStaleRun takes the first stale row: the newest, whose checkpoint is the furthest on.
+    // pickStaleRun takes the first stale row: the newest, whose checkpoint is the furthest on. As in the
+    // prefetch, a few are enough: more than this many dead runs of one kind means the newest are the ones to look at.
     orderby: "w365_startedon desc",
+    top: 5,
   });
   const found = pickStaleRun(
     rows.filter((r) => r.w365_syncrunid.toLowerCase() !== item.runId.toLowerCase()),
     clock.now(),
     staleMs,
   );
-  if (!found) return undefined;
-  const state = await readRunState(deps.dataverse, found.w365_syncrunid);
-  if (!state?.checkpoint || !hasProgress(state.checkpoint) || state.status !== "running") return undefined;
-  const { item: _claim, takeover: _takeover, ...checkpoint } = state.checkpoint;
-  return { runId: found.w365_syncrunid, etag: state.etag, checkpoint };
+  const etag = found?.["@odata.etag"];
+  const cp = parseCheckpoint(found?.w365_checkpoint);
+  if (!found || !etag || !cp || !hasProgress(cp)) return undefined;
+  // Branches of the stale run's outbound phase are its own items' (dead with it): this run does that phase anew.
+  const { item: _claim, takeover: _takeover, branches: _branches, ...checkpoint } = cp;
+  return { runId: found.w365_syncrunid, etag, checkpoint };
 }
 
 /**
@@ -229,17 +295,7 @@ async function completeTakeover(
   const message = `This run stopped (its worker no longer answered); run ${item.runId} continued it from its checkpoint.`;
   let took: boolean;
   try {
-    await deps.dataverse.update(
-      SETS.syncRun,
-      from.runId,
-      {
-        w365_status: "failed",
-        w365_finishedon: new Date(clock.now()).toISOString(),
-        w365_message: message,
-        w365_progress: `failed: ${message}`.slice(0, 400),
-      },
-      { ifMatch: from.etag },
-    );
+    await deps.dataverse.update(SETS.syncRun, from.runId, endOfRunColumns("failed", message, clock.now()), { ifMatch: from.etag });
     took = true;
   } catch (error) {
     if (!(error instanceof DataverseConcurrencyError || error instanceof DataverseNotFoundError)) throw error;
@@ -272,20 +328,16 @@ export async function recordPoisonedItem(deps: SyncDeps, item: SyncWorkItem, o: 
     if (!row || (row.status && FINISHED_RUN_STATUSES.has(row.status))) return false;
     const held = row.checkpoint?.item?.step ?? 0;
     if (held > (item.step ?? 0)) return false;
+    // A branch item: only while its branch is not done and still at that turn (a copy of a finished turn changes nothing).
+    if (item.branch !== undefined) {
+      const branch = row.checkpoint?.branches?.[item.branch];
+      if (!branch || branch.done || branch.item.step > (item.turn ?? 0)) return false;
+    }
     const tries = o.attempts ? `${o.attempts} attempts` : "every attempt";
-    const message = `A work item of this sync (step ${item.step ?? 0}) failed ${tries} and was moved to the poison queue; the run stopped. The next sync starts again and repeats no change (writes are idempotent).`;
+    const which = item.branch !== undefined ? `step ${item.step ?? 0}, outbound branch ${item.branch}` : `step ${item.step ?? 0}`;
+    const message = `A work item of this sync (${which}) failed ${tries} and was moved to the poison queue; the run stopped. The next sync starts again and repeats no change (writes are idempotent).`;
     try {
-      await deps.dataverse.update(
-        SETS.syncRun,
-        item.runId,
-        {
-          w365_status: "failed",
-          w365_finishedon: new Date(clock.now()).toISOString(),
-          w365_message: message,
-          w365_progress: `failed: ${message}`.slice(0, 400),
-        },
-        { ifMatch: row.etag },
-      );
+      await deps.dataverse.update(SETS.syncRun, item.runId, endOfRunColumns("failed", message, clock.now()), { ifMatch: row.etag });
       return true;
     } catch (error) {
       if (!(error instanceof DataverseConcurrencyError)) throw error;

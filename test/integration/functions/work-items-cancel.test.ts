@@ -68,7 +68,7 @@ function recordingEngine(log: Delivered[], afterItem?: (item: SyncWorkItem, d: D
         if (result.outcome === "ran") {
           const { status, created, updated, unchanged } = result.summary;
           Object.assign(d, { status, created, updated, unchanged });
-        } else d.reason = result.reason;
+        } else if (result.outcome === "skipped") d.reason = result.reason;
         afterItem?.(item, d);
         return result;
       },

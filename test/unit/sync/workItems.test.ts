@@ -1,4 +1,5 @@
-import { type CheckpointState, initialState, parseCheckpoint } from "../../../src/sync/checkpoint";
+import { decideBranchDelivery } from "../../../src/sync/branches";
+import { type CheckpointState, initialState, type OutboundBranch, parseCheckpoint } from "../../../src/sync/checkpoint";
 import { decideDelivery } from "../../../src/sync/workItems";
 
 const at = 1_700_000_000_000;
@@ -56,5 +57,60 @@ describe("decideDelivery: what one delivery of a work item does with its run row
   it("keeps the claim through the checkpoint's JSON round trip", () => {
     const cp = { ...initialState("all", at), item: { step: 7, messageId: "m", dequeueCount: 2 } };
     expect(parseCheckpoint(JSON.stringify(cp))?.item).toStrictEqual({ step: 7, messageId: "m", dequeueCount: 2 });
+  });
+});
+
+describe("deliveries of a fanned-out outbound phase", () => {
+  const branch = (o: Partial<OutboundBranch> = {}): OutboundBranch => ({
+    done: false,
+    counts: {},
+    rows: 0,
+    outcomes: {},
+    item: { step: 0 },
+    ...o,
+  });
+  const fanned = (branches: Record<string, OutboundBranch>, item: CheckpointState["item"] = { step: 3 }) => ({
+    status: "running",
+    checkpoint: { ...initialState("outbound", at), current: "outbound" as const, item, branches },
+  });
+
+  it("leaves the branches' step to the branch items: a plain item of that step skips until every branch is done", () => {
+    expect(decideDelivery(fanned({ "0": branch({ done: true }), "1": branch() }), 3, delivery("m", 1))).toMatchObject({ action: "skip" });
+    expect(
+      decideDelivery(fanned({ "0": branch({ done: true }), "1": branch({ done: true }) }, { step: 4 }), 4, delivery("m", 1)),
+    ).toMatchObject({
+      action: "run",
+    });
+  });
+
+  it("claims a branch's turn like a step, and skips a done branch or a copy under another message", () => {
+    const row = fanned({
+      "0": branch(),
+      "1": branch({ done: true }),
+      "2": branch({ item: { step: 0, messageId: "holder", dequeueCount: 1 } }),
+    });
+    expect(decideBranchDelivery(row, 3, "0", 0, delivery("m", 1))).toStrictEqual({
+      action: "run",
+      claim: { step: 0, messageId: "m", dequeueCount: 1 },
+    });
+    expect(decideBranchDelivery(row, 3, "1", 0, delivery("m", 1))).toMatchObject({ action: "skip" });
+    expect(decideBranchDelivery(row, 3, "2", 0, delivery("copy", 1))).toMatchObject({ action: "skip" });
+    expect(decideBranchDelivery(row, 3, "2", 0, delivery("holder", 2))).toMatchObject({ action: "run" });
+    expect(decideBranchDelivery(row, 3, "9", 0, delivery("m", 1))).toMatchObject({ action: "skip" });
+    expect(decideBranchDelivery({ ...row, status: "failed" }, 3, "0", 0, delivery("m", 1))).toMatchObject({ action: "skip" });
+  });
+
+  it("repeats a lost hand-off: the next turn of a branch, or the finishing item once every branch is done", () => {
+    const turnHanded = fanned({ "0": branch({ item: { step: 2 } }) });
+    expect(decideBranchDelivery(turnHanded, 3, "0", 1, delivery("m", 2))).toStrictEqual({ action: "repeat-hand-off", step: 2 });
+    expect(decideBranchDelivery(turnHanded, 3, "0", 1, delivery("m", 1))).toMatchObject({ action: "skip" });
+    const finished = fanned({ "0": branch({ done: true }) }, { step: 4 });
+    expect(decideBranchDelivery(finished, 3, "0", 0, delivery("m", 2))).toStrictEqual({ action: "repeat-finish", step: 4 });
+    expect(decideBranchDelivery(finished, 3, "0", 0, delivery("m", 1))).toMatchObject({ action: "skip" });
+  });
+
+  it("keeps the branches through the checkpoint's JSON", () => {
+    const cp = { ...fanned({ "0": branch({ from: "a", last: "b", counts: { updated: 2 } }) }).checkpoint };
+    expect(parseCheckpoint(JSON.stringify(cp))?.branches).toStrictEqual(cp.branches);
   });
 });
