@@ -15,7 +15,7 @@ interface StorageLike {
 }
 
 /** A window, as far as the hand-over uses it; storage access can throw (blocked storage), which is tolerated. */
-export interface HandoffHost {
+interface HandoffHost {
   readonly sessionStorage?: StorageLike;
 }
 
