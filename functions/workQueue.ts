@@ -141,6 +141,28 @@ export interface InProcessWorkQueueOptions {
   duplicate?: (delivery: DeliveryInfo) => boolean;
 }
 
+/** Where a message that failed its last allowed delivery goes: the poison list, the log, the poison-queue function. */
+export interface PoisonSink {
+  readonly poison: unknown[];
+  readonly logger: Logger;
+  /** The app's poison-queue function; undefined when none runs (a queue shutting down). */
+  readonly onPoison?: ((message: unknown, delivery: DeliveryInfo) => Promise<void>) | undefined;
+}
+
+/**
+ * What the queue trigger does after a message's last allowed delivery failed (maxDequeueCount): records it,
+ * moves it to `<queue>-poison` (`move`: the storage queue copies it there and deletes it; the in-process
+ * queue has nothing to move), then runs the poison-queue function, whose failure is logged, never thrown.
+ */
+export async function poisonMessage(sink: PoisonSink, delivery: DeliveryInfo, error: unknown, move?: () => Promise<void>): Promise<void> {
+  sink.poison.push(delivery.message);
+  sink.logger.error("work item moved to the poison queue", { dequeueCount: delivery.dequeueCount, error: ensureError(error).message });
+  await move?.();
+  await sink
+    .onPoison?.(delivery.message, delivery)
+    .catch((e: unknown) => sink.logger.error("poison-queue handler failed", { error: ensureError(e).message }));
+}
+
 interface QueuedMessage {
   id: string;
   body: string;
@@ -321,13 +343,12 @@ export class InProcessWorkQueue implements WorkQueue {
     } catch (error) {
       const max = this.options.maxDequeueCount ?? MAX_DEQUEUE_COUNT;
       if (item.dequeueCount >= max || this.closed) {
-        this.poison.push(delivery.message);
-        this.logger.error("work item moved to the poison queue", { dequeueCount: item.dequeueCount, error: ensureError(error).message });
-        if (this.options.onPoison && !this.closed) {
-          await this.options
-            .onPoison(delivery.message, delivery)
-            .catch((e: unknown) => this.logger.error("poison-queue handler failed", { error: ensureError(e).message }));
-        }
+        // A queue shutting down drops the message without running the poison-queue function.
+        await poisonMessage(
+          { poison: this.poison, logger: this.logger, onPoison: this.closed ? undefined : this.options.onPoison },
+          delivery,
+          error,
+        );
         return;
       }
       const delay = this.options.retryDelayMs?.(item.dequeueCount) ?? 1000 * item.dequeueCount;

@@ -4,12 +4,17 @@
 // session cookie in Dataverse (and the harness proxy's credentials locally). The multipart text is written, read and
 // mapped back onto the writes by the same module the server-side client uses (src/dataverse/batch.ts).
 
-import { type BatchRequestUnit, type BatchResponsePart, mapBatchResponse, readBatchResponse, writeBatchBody } from "../src/dataverse/batch";
+import {
+  type BatchRequestUnit,
+  type BatchResponsePart,
+  mapBatchResponse,
+  MAX_BATCH_SIZE,
+  readBatchResponse,
+  writeBatchBody,
+} from "../src/dataverse/batch";
 import { ConnectorError } from "../src/shared/errors";
 import { stripBraces, WEB_API_PATH } from "./customApi";
 
-/** Dataverse's limit of requests in one $batch. */
-export const MAX_BATCH_REQUESTS = 1000;
 /**
  * Deletes per change set (one change set per $batch: its guard's ETag changes with every change set, so the next one
  * can only be written once this one has answered). Each change set is one transaction: small enough that it never
@@ -104,7 +109,7 @@ export async function sendChangeSet(
   baseUrl: string = WEB_API_PATH,
 ): Promise<WriteResult[]> {
   if (writes.length === 0) return [];
-  if (writes.length > MAX_BATCH_REQUESTS) throw new RangeError(`At most ${MAX_BATCH_REQUESTS} writes per $batch.`);
+  if (writes.length > MAX_BATCH_SIZE) throw new RangeError(`At most ${MAX_BATCH_SIZE} writes per $batch.`);
   const root = baseUrl.replace(/\/$/, "");
   const units: BatchRequestUnit[] = [
     {

@@ -237,7 +237,7 @@ export interface BulkProgress {
 }
 
 /** The resource keys the bulk texts are worded with; the PCF control's resx has each (its localizer fits `MappingText`). */
-export type MappingTextKey =
+type MappingTextKey =
   | `Map_Summary_${BulkAction}`
   | "Map_Summary_Running"
   | "Map_Summary_Finished"
@@ -249,7 +249,7 @@ export type MappingTextKey =
   | "Map_Result_Duplicates"
   | "Map_Result_Duplicate";
 /** Looks a key up and fills its `{0}`-style placeholders. */
-export type MappingText = (key: MappingTextKey, ...args: readonly (string | number)[]) => string;
+type MappingText = (key: MappingTextKey, ...args: readonly (string | number)[]) => string;
 
 /** "12 of 40 mapped, 1 failed" (and, once stopped, how many were not started). */
 export function bulkSummary(action: BulkAction, p: BulkProgress, t: MappingText): string {

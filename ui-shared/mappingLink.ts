@@ -15,7 +15,7 @@ interface StorageLike {
 }
 
 /** A window, as far as the hand-over uses it; storage access can throw (blocked storage), which is tolerated. */
-export interface HandoffHost {
+interface HandoffHost {
   readonly sessionStorage?: StorageLike;
 }
 
@@ -71,10 +71,28 @@ export function takeMappingHandoff(host: HandoffHost | undefined, now: number = 
 }
 
 /**
- * The model-driven app address of the connector form (which hosts the control): `main.aspx?pagetype=entityrecord`,
- * documented for opening forms by URL. Without a connector, a new connector form (the control shows every connector).
+ * The app id in the current app's URL (`Xrm.Utility.getGlobalContext().getCurrentAppUrl()`, `…/main.aspx?appid=<GUID>`);
+ * undefined outside an app or on the mobile client (null there).
+ * https://learn.microsoft.com/power-apps/developer/model-driven-apps/clientapi/reference/xrm-utility/getglobalcontext/getcurrentappurl
  */
-export function connectorFormUrl(clientUrl: string, entityName: string, connectorId: string | undefined): string {
+export function appIdFromAppUrl(appUrl: string | null | undefined): string | undefined {
+  if (!appUrl) return undefined;
+  const query = appUrl.includes("?") ? appUrl.slice(appUrl.indexOf("?")) : "";
+  const raw = new URLSearchParams(query).get("appid") ?? "";
+  return /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i.test(raw)
+    ? raw.replace(/[{}]/g, "").toLowerCase()
+    : undefined;
+}
+
+/**
+ * The model-driven app address of the connector form (which hosts the control): `main.aspx?pagetype=entityrecord&etn=…&id=…`,
+ * as "Open apps, forms, views, dialogs, and reports with a URL" documents it
+ * (https://learn.microsoft.com/power-apps/developer/model-driven-apps/open-forms-views-dialogs-reports-url,
+ * docs/platform/dataverse.md 6.1). `appid` keeps the form in the app the admin is in (Admin Hub); without it the form
+ * opens in the environment's default app. Without a connector, a new connector form (the control shows every connector).
+ */
+export function connectorFormUrl(clientUrl: string, entityName: string, connectorId: string | undefined, appId?: string): string {
   const base = clientUrl.replace(/\/$/, "");
-  return `${base}/main.aspx?pagetype=entityrecord&etn=${encodeURIComponent(entityName)}${connectorId ? `&id=${connectorId}` : ""}`;
+  const app = appId ? `appid=${encodeURIComponent(appId)}&` : "";
+  return `${base}/main.aspx?${app}pagetype=entityrecord&etn=${encodeURIComponent(entityName)}${connectorId ? `&id=${connectorId}` : ""}`;
 }

@@ -3,7 +3,7 @@
 // platform; this page is kept for bookmarks and site map entries and only sends the admin there: it leaves the
 // connector to open for the control (ui-shared/mappingLink.ts) and opens the connector form that hosts it. No React,
 // no Fluent: a few kilobytes.
-import { connectionIdFromLocation, connectorFormUrl, writeMappingHandoff } from "../ui-shared/mappingLink";
+import { appIdFromAppUrl, connectionIdFromLocation, connectorFormUrl, writeMappingHandoff } from "../ui-shared/mappingLink";
 
 /** The table whose main form hosts the control (solution/Entities/w365_providerconnection). */
 const CONNECTOR_TABLE = "w365_providerconnection";
@@ -13,7 +13,7 @@ interface XrmNavigationLike {
 }
 interface XrmLike {
   Navigation?: XrmNavigationLike;
-  Utility?: { getGlobalContext?: () => { getClientUrl?: () => string } };
+  Utility?: { getGlobalContext?: () => { getClientUrl?: () => string; getCurrentAppUrl?: () => string | null } };
 }
 export interface LinkPageHost {
   readonly location: { readonly search: string; readonly origin: string; replace(url: string): void };
@@ -34,8 +34,10 @@ function hostXrm(host: LinkPageHost): XrmLike | undefined {
 
 /**
  * Sends the admin to the control's mapping view. Inside the app (Xrm present, as for a site map entry) the app opens
- * the connector form itself (Xrm.Navigation.openForm); opened on its own (a bookmark), the page goes to the form's
- * documented address, main.aspx?pagetype=entityrecord. Returns where it went, for the page's fallback link.
+ * the connector form itself (Xrm.Navigation.openForm, which Learn names for opening a form from a web resource inside
+ * the app); opened on its own (a bookmark), the page goes to the form's documented address,
+ * main.aspx?pagetype=entityrecord (docs/platform/dataverse.md 6.1, 6.2). Returns where it went, for the page's
+ * fallback link, which carries the current app's id when there is one.
  */
 export function start(
   host: LinkPageHost = window as unknown as LinkPageHost,
@@ -44,8 +46,9 @@ export function start(
   const connectorId = connectionIdFromLocation(host.location.search);
   writeMappingHandoff(host, connectorId);
   const xrm = hostXrm(host);
-  const clientUrl = xrm?.Utility?.getGlobalContext?.().getClientUrl?.() ?? host.location.origin;
-  const url = connectorFormUrl(clientUrl, CONNECTOR_TABLE, connectorId);
+  const context = xrm?.Utility?.getGlobalContext?.();
+  const clientUrl = context?.getClientUrl?.() ?? host.location.origin;
+  const url = connectorFormUrl(clientUrl, CONNECTOR_TABLE, connectorId, appIdFromAppUrl(context?.getCurrentAppUrl?.()));
   if (link) link.href = url;
   const openForm = xrm?.Navigation?.openForm;
   if (typeof openForm === "function") {

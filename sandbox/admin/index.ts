@@ -244,7 +244,8 @@ export async function startAdminHarness(options: AdminHarnessOptions): Promise<A
     const handle = async (): Promise<void> => {
       if (route.startsWith("/api/data/")) return proxy(req, res, route + url.search);
       if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "Method not allowed");
-      // main.aspx?pagetype=entityrecord&etn=w365_providerconnection: the connector form, which hosts the control.
+      // main.aspx?pagetype=entityrecord&etn=w365_providerconnection: the connector form, which hosts the control
+      // (the form URL documented by Learn, docs/platform/dataverse.md 6.1; `appid` and other parameters are ignored here).
       if (route === "/" || route === "/index.html" || route === "/main.aspx") return adminPage(res);
       if (route === "/healthz") return send(res, 200, "ok");
       if (route === "/favicon.ico") {

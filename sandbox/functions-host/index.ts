@@ -61,7 +61,13 @@ export interface FunctionsHostOptions {
    * instead of the in-process queue: the same protocol as Azure (pop receipts, visibility, dequeue counts).
    * Fault injection (queue.killAfterMs, queue.duplicate) applies to the in-process queue only.
    */
-  storageQueue?: { connectionString: string; queueName?: string; visibilityTimeoutSeconds?: number; pollMs?: number };
+  storageQueue?: {
+    connectionString: string;
+    queueName?: string;
+    visibilityTimeoutSeconds?: number;
+    leaseSeconds?: number;
+    pollMs?: number;
+  };
   /** Overrides for tests (e.g. an engine wrapper counting calls). */
   runtime?: Pick<RuntimeOptions, "engine" | "dataverse" | "sync" | "laneHooks" | "connectorConcurrency">;
 }
@@ -81,8 +87,11 @@ export interface FunctionsHost {
     inFlight: number;
     workProcessed: number;
     poisoned: number;
-    killed: number;
-    duplicated: number;
+    /** Invocations killed and messages delivered twice by fault injection: the in-process queue only. */
+    killed?: number;
+    duplicated?: number;
+    /** Message leases renewed while invocations ran: the storage queue only. */
+    leaseRenewals?: number;
     invocations: number;
     longestInvocationMs: number;
   };
@@ -180,6 +189,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
           ? { visibilityTimeoutSeconds: options.storageQueue.visibilityTimeoutSeconds }
           : {}),
         ...(options.storageQueue.pollMs !== undefined ? { pollMs: options.storageQueue.pollMs } : {}),
+        ...(options.storageQueue.leaseSeconds !== undefined ? { leaseSeconds: options.storageQueue.leaseSeconds } : {}),
         logger,
         createContext,
         onPoison,
@@ -343,8 +353,9 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       inFlight,
       workProcessed: workQueue.processed(),
       poisoned: workQueue.poison.length,
-      killed: workQueue.faults.killed,
-      duplicated: workQueue.faults.duplicated,
+      ...(workQueue instanceof InProcessWorkQueue
+        ? { killed: workQueue.faults.killed, duplicated: workQueue.faults.duplicated }
+        : { leaseRenewals: workQueue.leaseRenewals() }),
       invocations: workQueue.invocations.count,
       longestInvocationMs: workQueue.invocations.longestMs,
     }),

@@ -5,6 +5,9 @@
  */
 import { DataverseApiError } from "./errors";
 
+/** Dataverse's limit of requests in one `$batch` (docs/platform/dataverse.md 1.7). */
+export const MAX_BATCH_SIZE = 1000;
+
 /** One HTTP request inside a batch, already addressed (`url` is a path like `/api/data/v9.2/accounts` or `$1`). */
 export interface BatchRequestPart {
   method: string;

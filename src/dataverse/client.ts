@@ -28,6 +28,7 @@ import {
   boundaryOf,
   contentIdReferences,
   mapBatchResponse,
+  MAX_BATCH_SIZE,
   OperationOutcome,
   readBatchResponse,
   writeBatchBody,
@@ -50,9 +51,8 @@ export const DEFAULT_MAX_CONCURRENCY = 8;
 export const MAX_IDENTITY_CONCURRENCY = 52;
 /** Dataverse's own request timeout is 2 minutes; waiting longer only hides a dead connection. */
 export const DEFAULT_TIMEOUT_MS = 120_000;
-/** Dataverse's maximum page size and batch size. */
+/** Dataverse's maximum page size (its batch size, `MAX_BATCH_SIZE`, is in ./batch.ts with the wire format). */
 export const MAX_PAGE_SIZE = 5000;
-export const MAX_BATCH_SIZE = 1000;
 
 export interface RequestInfo {
   method: string;

@@ -11,6 +11,7 @@ export type {
   TokenSource,
 } from "./auth";
 export { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS } from "./auth";
+export { MAX_BATCH_SIZE } from "./batch";
 export type {
   BatchMethod,
   BatchOperation,
@@ -29,7 +30,6 @@ export {
   DEFAULT_API_VERSION,
   DEFAULT_MAX_CONCURRENCY,
   DEFAULT_TIMEOUT_MS,
-  MAX_BATCH_SIZE,
   MAX_IDENTITY_CONCURRENCY,
   MAX_PAGE_SIZE,
   parseEnvironmentUrl,

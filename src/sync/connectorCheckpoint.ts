@@ -5,7 +5,8 @@
  * Several runs of one connector may overlap (a webhook's run and the schedule's, an accounts run and a
  * subscriptions run), each having read the checkpoint at its start. A run writes it onto the row version it
  * read (If-Match); when another writer came first (412) it reads the row again, merges its own marks into
- * what is stored now and tries again, so no run reverts another's marks.
+ * what is stored now and tries again, so no run reverts another's marks. Digest marks two runs both moved
+ * are forgotten instead (see `mergeConnectorCheckpoint`).
  */
 import type { DataverseClient } from "../dataverse";
 import { type DigestMarks, readMarks } from "./digest";
@@ -49,10 +50,13 @@ function higherVersion(a: string | undefined, b: string | undefined): string | u
 
 /**
  * Pure: the checkpoint to write, given what the run read at its start (`base`), what it changes, and what
- * the row holds now (`stored`). A key nobody else changed since the start takes the run's value; a key both
- * changed keeps the newest mark: the higher account version, the digest marks with the higher `until`
- * (then the later full read). Forgetting the digest marks wins over keeping them: a run that could not
- * record its marks wrote digests the stored marks do not cover, so the next run reads every row.
+ * the row holds now (`stored`). A key nobody else changed since the start takes the run's value. The account
+ * version both changed keeps the higher one. Digest marks another run changed meanwhile are forgotten, even
+ * when both runs arrived at the same marks: both wrote customers' digests without If-Match, each over the
+ * other's, so the digest stored for a customer may hold one run's view of rows the other run wrote last, and
+ * rows written by the sync's own user before `until` are not looked at again. Forgetting the marks makes the
+ * next run read every stored row (one full read, never a digest trusted wrongly). The same holds when this
+ * run forgot them: a run that could not record its marks wrote digests the stored marks do not cover.
  */
 export function mergeConnectorCheckpoint(
   base: ConnectorCheckpoint,
@@ -69,17 +73,8 @@ export function mergeConnectorCheckpoint(
     put("accountsVersion", storedChanged ? higherVersion(changes.accountsVersion, stored.accountsVersion) : changes.accountsVersion);
   }
   if ("subscriptionDigest" in changes) {
-    const mine = readMarks(changes.subscriptionDigest);
-    const theirs = readMarks(stored.subscriptionDigest);
-    const storedChanged = !sameMarks(readMarks(base.subscriptionDigest), theirs);
-    if (!storedChanged) put("subscriptionDigest", mine);
-    else if (!mine || !theirs) put("subscriptionDigest", undefined);
-    else {
-      const mineNewer =
-        BigInt(mine.until) > BigInt(theirs.until) ||
-        (mine.until === theirs.until && Date.parse(mine.fullReadAt) >= Date.parse(theirs.fullReadAt));
-      put("subscriptionDigest", mineNewer ? mine : theirs);
-    }
+    const storedChanged = !sameMarks(readMarks(base.subscriptionDigest), readMarks(stored.subscriptionDigest));
+    put("subscriptionDigest", storedChanged ? undefined : readMarks(changes.subscriptionDigest));
   }
   return out;
 }

@@ -64,7 +64,7 @@ export interface SyncPhase {
 }
 
 /** Pure: the counts added since `before`. */
-export function countsSince(before: Record<string, number>, after: Record<string, number>): PhaseCounts {
+function countsSince(before: Record<string, number>, after: Record<string, number>): PhaseCounts {
   const out: PhaseCounts = {};
   for (const [k, v] of Object.entries(after)) if (v !== (before[k] ?? 0)) out[k] = v - (before[k] ?? 0);
   return out;

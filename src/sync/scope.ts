@@ -8,7 +8,7 @@ export type SyncScope =
   | { readonly kind: "connector"; readonly connectionId: string }
   | { readonly kind: "providerAccount"; readonly connectionId: string; readonly providerAccountId: string };
 
-export function connectorScope(connectionId: string): SyncScope {
+function connectorScope(connectionId: string): SyncScope {
   return { kind: "connector", connectionId };
 }
 

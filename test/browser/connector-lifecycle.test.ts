@@ -10,6 +10,7 @@ import type { Browser, Page } from "playwright-core";
 
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { type AdminHarness, startAdminHarness } from "../../sandbox/admin";
+import { connectionRow } from "../support/world";
 import { accessibilityProblems, closeAll, dataverseApi, launchChromium, openPage, screenshotter, watchErrors } from "./browser";
 
 jest.setTimeout(300_000);
@@ -59,16 +60,7 @@ beforeAll(async () => {
     pollIntervalSeconds: 1,
   });
   const ion = sandbox.ion!;
-  const main = await dataverse("POST", "w365_providerconnections", {
-    w365_name: "StreamOne Ion",
-    w365_ionaccountid: ion.accountId,
-    w365_ionbaseurl: sandbox.ionUrl,
-    w365_refreshtoken: ion.refreshToken,
-    w365_apikey: ion.apiKey,
-    w365_apisecret: ion.apiSecret,
-    w365_country: "US",
-    w365_currencycode: "USD",
-  });
+  const main = await dataverse("POST", "w365_providerconnections", connectionRow(ion, { ionUrl: sandbox.ionUrl }));
   mainId = String(main.w365_providerconnectionid);
   const spare = await dataverse("POST", "w365_providerconnections", {
     w365_name: "Spare connector",

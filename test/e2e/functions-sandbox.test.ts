@@ -6,6 +6,7 @@
  */
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { DataverseClient } from "../../src/dataverse";
+import { connectionRow } from "../support/world";
 
 jest.setTimeout(60_000);
 
@@ -42,16 +43,7 @@ describe("functions app in the sandbox", () => {
     const ion = sandbox.ion;
     if (!ion) throw new Error("the sandbox has no Ion simulator");
     const dv = new DataverseClient({ url: sandbox.dataverseUrl, auth: { kind: "static", token: sandbox.dataverseToken } });
-    const id = await dv.create("w365_providerconnections", {
-      w365_name: "Sandbox connector",
-      w365_ionaccountid: ion.accountId,
-      w365_ionbaseurl: sandbox.ionUrl,
-      w365_refreshtoken: ion.refreshToken,
-      w365_apikey: ion.apiKey,
-      w365_apisecret: ion.apiSecret,
-      w365_country: "US",
-      w365_currencycode: "USD",
-    });
+    const id = await dv.create("w365_providerconnections", connectionRow(ion, { ionUrl: sandbox.ionUrl, name: "Sandbox connector" }));
     await dv.executeAction("w365_VerifyConnectivity", {}, { entitySet: "w365_providerconnections", id });
     await sandbox.whenIdle();
     const row = await dv.retrieve<Record<string, unknown>>("w365_providerconnections", id, { select: ["w365_status"] });

@@ -15,6 +15,7 @@ import { memoryOutput } from "../../cli/output";
 import { type Sandbox, startSandbox } from "../../sandbox";
 import { DataverseClient } from "../../src/dataverse";
 import { memoryLogger } from "../../src/shared/logger";
+import { connectionRow } from "../support/world";
 import { ARTIFACTS_DIR, recordArtifact, recordFigures } from "./support/figures";
 import { type RecordingProxy, startRecordingProxy } from "./support/proxy";
 import { describeSecret, scanForSecrets } from "./support/secrets";
@@ -48,16 +49,10 @@ describe("secrets never leave", () => {
 
   it("finds none of them in logs, errors, run reports, CLI output or artifacts", async () => {
     const admin = new DataverseClient({ url: sb.dataverseUrl, auth: { kind: "static", token: sb.adminToken } });
-    const connectionId = await admin.create("w365_providerconnections", {
-      w365_name: "Secrets Test",
-      w365_ionaccountid: sb.ion!.accountId,
-      w365_ionbaseurl: ionProxy.url,
-      w365_refreshtoken: sb.ion!.refreshToken,
-      w365_apikey: sb.ion!.apiKey,
-      w365_apisecret: sb.ion!.apiSecret,
-      w365_country: "US",
-      w365_currencycode: "USD",
-    });
+    const connectionId = await admin.create(
+      "w365_providerconnections",
+      connectionRow(sb.ion!, { ionUrl: ionProxy.url, name: "Secrets Test" }),
+    );
     await sb.whenIdle();
     process.env.DATAVERSE_TOKEN = sb.dataverseToken;
     const cli: string[] = [];

@@ -96,17 +96,22 @@ export async function seedCrmAccounts(dv: DataverseClient, seed: number, custome
 }
 
 /**
- * The provider connection row for an Ion simulator, as the admin fills the form. `ionUrl` overrides the
- * simulator's URL (a proxy in front of it); `status` is set only when given (the form leaves it to the default).
+ * The provider connection row for an Ion simulator (or the flat sign-in `startSandbox` hands out as `sandbox.ion`,
+ * which has no URL: pass `ionUrl`), as the admin fills the form. `ionUrl` overrides the simulator's URL (a proxy in
+ * front of it); `status` is set only when given (the form leaves it to the default); `name` replaces "StreamOne Ion".
  */
-export function connectionRow(ion: IonSimulator, o: { ionUrl?: string; status?: number } = {}): Record<string, unknown> {
+export function connectionRow(
+  ion: IonSimulator | { accountId: string; refreshToken: string; apiKey: string; apiSecret: string },
+  o: { ionUrl?: string | undefined; status?: number; name?: string } = {},
+): Record<string, unknown> {
+  const c = "credentials" in ion ? { ...ion.credentials, accountId: ion.accountId, url: ion.url } : { ...ion, url: undefined };
   return {
-    w365_name: "StreamOne Ion",
-    w365_ionaccountid: ion.accountId,
-    w365_ionbaseurl: o.ionUrl ?? ion.url,
-    w365_refreshtoken: ion.credentials.refreshToken,
-    w365_apikey: ion.credentials.apiKey,
-    w365_apisecret: ion.credentials.apiSecret,
+    w365_name: o.name ?? "StreamOne Ion",
+    w365_ionaccountid: c.accountId,
+    w365_ionbaseurl: o.ionUrl ?? c.url,
+    w365_refreshtoken: c.refreshToken,
+    w365_apikey: c.apiKey,
+    w365_apisecret: c.apiSecret,
     w365_country: "US",
     w365_currencycode: "USD",
     ...(o.status === undefined ? {} : { w365_status: o.status }),

@@ -22,7 +22,8 @@ export function createXrm(): Record<string, unknown> {
       openWebResource: (name: string, _options?: unknown, data?: string) => {
         window.location.href = `/webresources/${name}${data ? `?data=${encodeURIComponent(data)}` : ""}`;
       },
-      // The connector form hosts the control; here the admin page plays it (served at /main.aspx as well).
+      // The connector form hosts the control; here the admin page plays it (served at /main.aspx as well), at the
+      // form's documented address (docs/platform/dataverse.md 6.1, 6.2).
       openForm: async (options: { entityName: string; entityId?: string }) => {
         const id = options.entityId ? `&id=${encodeURIComponent(options.entityId)}` : "";
         window.location.href = `/main.aspx?pagetype=entityrecord&etn=${encodeURIComponent(options.entityName)}${id}`;

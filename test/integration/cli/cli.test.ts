@@ -1,6 +1,7 @@
 import { main } from "../../../cli/main";
 import { memoryOutput } from "../../../cli/output";
 import { type Sandbox, startSandbox } from "../../../sandbox";
+import { connectionRow } from "../../support/world";
 
 describe("streamone-ion CLI", () => {
   describe("usage", () => {
@@ -57,16 +58,10 @@ describe("streamone-ion CLI", () => {
     beforeAll(async () => {
       sandbox = await startSandbox({ customers: 8, subscriptionsPerCustomer: 2, seed: 3, admin: false });
       const ion = sandbox.ion!;
-      connectionId = await sandbox.dataverse.create("w365_providerconnections", {
-        w365_name: "CLI Connector",
-        w365_refreshtoken: ion.refreshToken,
-        w365_apikey: ion.apiKey,
-        w365_apisecret: ion.apiSecret,
-        w365_ionaccountid: ion.accountId,
-        w365_country: "US",
-        w365_currencycode: "USD",
-        w365_ionbaseurl: sandbox.ionUrl,
-      });
+      connectionId = await sandbox.dataverse.create(
+        "w365_providerconnections",
+        connectionRow(ion, { ionUrl: sandbox.ionUrl, name: "CLI Connector" }),
+      );
       process.env.DATAVERSE_URL = sandbox.dataverseUrl;
       process.env.DATAVERSE_TOKEN = sandbox.dataverseToken;
     });

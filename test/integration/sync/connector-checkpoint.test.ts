@@ -2,6 +2,7 @@
  * The connector's checkpoint (account row version, subscriptions digest marks) under overlapping runs: an
  * accounts run and a subscriptions run of one connector, each reading the checkpoint at its start, end one
  * after the other; the later one must not put back the marks the earlier one wrote (src/sync/connectorCheckpoint.ts).
+ * Two overlapping runs that both moved the digest marks leave none, so the next run reads every stored row.
  */
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger } from "../../../src/shared/logger";
@@ -49,7 +50,7 @@ describe("connector checkpoint under overlapping runs", () => {
    * Runs `first` until its first page is done, then the whole of `second`, then the rest of `first`: both
    * read the checkpoint before either wrote it. Returns the checkpoint as `second` left it.
    */
-  const overlap = async (first: "accounts" | "subscriptions", second: "accounts" | "subscriptions") => {
+  const overlap = async (first: "accounts" | "subscriptions" | "all", second: "accounts" | "subscriptions" | "all") => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let paused!: () => void;
@@ -108,4 +109,27 @@ describe("connector checkpoint under overlapping runs", () => {
     if (second === "subscriptions") expect(end.subscriptionDigest).toStrictEqual(afterSecond.subscriptionDigest);
     else expect(end.accountsVersion).toBe(afterSecond.accountsVersion);
   });
+
+  it.each(["subscriptions", "all"] as const)(
+    "two overlapping %s runs forget the digest marks, and the next run reads every stored row",
+    async (kind) => {
+      const before = await checkpoint();
+      expect(before.subscriptionDigest?.until).toMatch(/^\d+$/);
+      await changeBoth();
+      // Each run writes digests without If-Match over the other's: the marks of either would trust them wrongly.
+      const afterSecond = await overlap(kind, kind);
+      expect(afterSecond.subscriptionDigest?.until).toMatch(/^\d+$/);
+      expect(afterSecond.subscriptionDigest).not.toStrictEqual(before.subscriptionDigest);
+      expect((await checkpoint()).subscriptionDigest).toBeUndefined();
+      const digestsOf = async () => {
+        const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "subscriptions", trigger: "schedule" });
+        expect(s.status).toBe("succeeded");
+        return (s.report as { phases: { subscriptions?: { digests?: { everyRowRead: boolean } } } }).phases.subscriptions?.digests;
+      };
+      expect((await digestsOf())?.everyRowRead).toBe(true);
+      // That full read records marks again, and the run after it trusts the digests.
+      expect((await checkpoint()).subscriptionDigest?.until).toMatch(/^\d+$/);
+      expect((await digestsOf())?.everyRowRead).toBe(false);
+    },
+  );
 });

@@ -1,6 +1,7 @@
 // The hand-over from the mapping web resource to the control's mapping view: the note in sessionStorage (written by
 // the page, taken once by the control), and where the page sends the admin.
 import {
+  appIdFromAppUrl,
   connectionIdFromLocation,
   connectorFormUrl,
   MAPPING_HANDOFF_KEY,
@@ -86,6 +87,24 @@ describe("mapping web resource (the link page)", () => {
     expect(loc.replace).not.toHaveBeenCalled();
     expect(url).toBe(`https://org.example/main.aspx?pagetype=entityrecord&etn=w365_providerconnection&id=${ID}`);
     expect(takeMappingHandoff({ sessionStorage })).toStrictEqual({ connectorId: ID });
+  });
+
+  it("inside the app: the fallback link stays in the admin's app (its appid from getCurrentAppUrl)", () => {
+    const APP = "12fd1cf3-e06e-e911-a95f-000d3a13c42a";
+    const context = { getClientUrl: () => "https://org.example", getCurrentAppUrl: () => `https://org.example/main.aspx?appid=${APP}` };
+    const url = start(
+      {
+        location: location(`?data=${ID}`),
+        sessionStorage: new MemoryStorage() as unknown as Storage,
+        parent: { Xrm: { Navigation: { openForm: async () => ({}) }, Utility: { getGlobalContext: () => context } } },
+      },
+      null,
+    );
+    expect(url).toBe(`https://org.example/main.aspx?appid=${APP}&pagetype=entityrecord&etn=w365_providerconnection&id=${ID}`);
+    // The mobile client answers null; an app URL without a well-formed id adds nothing.
+    expect(appIdFromAppUrl(null)).toBeUndefined();
+    expect(appIdFromAppUrl("https://org.example/main.aspx?appid=not-a-guid")).toBeUndefined();
+    expect(appIdFromAppUrl(`https://org.example/main.aspx?appid=%7B${APP.toUpperCase()}%7D`)).toBe(APP);
   });
 
   it("on its own (a bookmark, no Xrm): goes to the connector form's address", () => {
