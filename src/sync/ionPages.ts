@@ -20,11 +20,17 @@ export const ION_PAGE_CONCURRENCY = 4;
  * Every Ion subscription of the account, `limit` per page (falling back to Ion's documented 100), several
  * pages at a time: `concurrency` (asked before each page, default ION_PAGE_CONCURRENCY).
  */
-export function subscriptionPages(ion: IonClient, limit: number, concurrency?: () => number): AsyncIterable<IonSubscription[]> {
+export function subscriptionPages(
+  ion: IonClient,
+  limit: number,
+  concurrency?: () => number,
+  buffered?: () => number,
+): AsyncIterable<IonSubscription[]> {
   return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.page(offset, pageLimit), {
     limit,
     fallbackLimit: ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT,
     concurrency: concurrency ?? ION_PAGE_CONCURRENCY,
+    buffered,
   });
 }
 
@@ -33,6 +39,12 @@ export interface ParallelPagesOptions {
   fallbackLimit: number;
   /** Pages in flight at most; a function is asked again before each page. */
   concurrency: number | (() => number);
+  /**
+   * Pages answered but not yet taken that may wait beside those in flight (default none: a page is asked for
+   * only once one is taken). With room here the next pages are asked for as soon as one answers, so a burst of
+   * processing (the pages that waited for the stored state) does not leave Ion's slots idle.
+   */
+  buffered?: () => number;
 }
 
 export async function* parallelOffsetPages<T>(
@@ -67,21 +79,34 @@ export async function* parallelOffsetPages<T>(
   for (let offset = step; offset < total; offset += step) offsets.push(offset);
   const ahead: Promise<OffsetPage<T>>[] = [];
   let next = 0;
+  let inFlight = 0;
+  let stopped = false;
   const top = () => {
-    const concurrency = typeof o.concurrency === "function" ? o.concurrency() : o.concurrency;
-    while (ahead.length < Math.max(1, concurrency) && next < offsets.length) {
+    const concurrency = Math.max(1, typeof o.concurrency === "function" ? o.concurrency() : o.concurrency);
+    const room = concurrency + Math.max(0, o.buffered?.() ?? 0);
+    while (!stopped && inFlight < concurrency && ahead.length < room && next < offsets.length) {
+      inFlight++;
       const p = fetchPage(offsets[next++]!, step);
+      const settled = () => {
+        inFlight--;
+        top();
+      };
+      p.then(settled, settled);
       // Handled when the consumer reaches it.
       p.catch(() => undefined);
       ahead.push(p);
     }
   };
-  top();
-  yield first.items;
-  while (ahead.length > 0) {
-    const page = await ahead.shift()!;
+  try {
     top();
-    if (page.items.length === 0) return;
-    yield page.items;
+    yield first.items;
+    while (ahead.length > 0) {
+      const page = await ahead.shift()!;
+      top();
+      if (page.items.length === 0) return;
+      yield page.items;
+    }
+  } finally {
+    stopped = true;
   }
 }

@@ -384,10 +384,17 @@ export async function runSubscriptionsPhase(
   // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
   // More Ion pages at once when the digests spare the stored rows (memory is then far below a full read's).
   let pagesAtOnce = ION_PAGE_CONCURRENCY;
+  // And then the next pages are asked for as soon as one answers, while those read ahead are compared.
+  let pagesBuffered = 0;
   const fullPass = oneAccount
     ? undefined
     : readAheadUntil(
-        subscriptionPages(ion, limit, () => pagesAtOnce),
+        subscriptionPages(
+          ion,
+          limit,
+          () => pagesAtOnce,
+          () => pagesBuffered,
+        ),
         stored,
         EARLY_ION_PAGES,
       );
@@ -398,6 +405,7 @@ export async function runSubscriptionsPhase(
   let trusted: Map<string, Set<string>> | undefined;
   if (prepared.changed) {
     pagesAtOnce = ION_PAGE_CONCURRENCY_SPARED;
+    pagesBuffered = ION_PAGE_CONCURRENCY_SPARED;
     trusted = new Map();
     for (const [ionId, d] of digests) {
       const tokens = parseDigest(d.text);

@@ -71,4 +71,31 @@ describe("parallelOffsetPages", () => {
     };
     await expect(all(parallelOffsetPages(fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 2 }))).rejects.toThrow("boom");
   });
+  it("with room for answered pages, asks for the next ones as soon as one answers, not when one is taken", async () => {
+    let started = 0;
+    const answers: (() => void)[] = [];
+    const fetchPage = (offset: number, limit: number): Promise<OffsetPage<number>> => {
+      started++;
+      const page = { items: Array.from({ length: Math.min(limit, 100 - offset) }, (_, i) => offset + i), totalSize: 100 };
+      return offset === 0 ? Promise.resolve(page) : new Promise((resolve) => answers.push(() => resolve(page)));
+    };
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    const run = async (buffered?: () => number) => {
+      started = 0;
+      answers.length = 0;
+      const it = parallelOffsetPages(fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 2, buffered })[Symbol.asyncIterator]();
+      await it.next();
+      await settle();
+      expect(started).toBe(3);
+      // Two pages answer while the consumer is busy elsewhere.
+      answers.shift()!();
+      answers.shift()!();
+      await settle();
+      return started;
+    };
+    // Without room: nothing more until the consumer takes a page.
+    expect(await run()).toBe(3);
+    // With room for two answered pages: two more asked for at once.
+    expect(await run(() => 2)).toBe(5);
+  });
 });
