@@ -159,7 +159,7 @@ function linkOf(state: { id?: string; status: number; accountId?: string | null 
 export async function loadExistingProviderAccounts(
   dv: DataverseClient,
   connectionId: string,
-  o: { withDigests?: boolean } = {},
+  o: { withDigests?: boolean; onPage?: (rows: ExistingProviderAccount[]) => void } = {},
 ): Promise<Map<string, ExistingProviderAccount>> {
   const map = new Map<string, ExistingProviderAccount>();
   for await (const page of dv.queryPages<ExistingProviderAccount>(SETS.providerAccount, {
@@ -168,8 +168,22 @@ export async function loadExistingProviderAccounts(
     pageSize: 5000,
   })) {
     for (const row of page) map.set(String(row.w365_ioncustomerid), row);
+    o.onPage?.(page);
   }
   return map;
+}
+
+/**
+ * Mapped and Ignored rows keep their mapping whatever this run reads (`planProviderAccount`): their customers'
+ * links are final as soon as the rows are read, and their subscriptions need not wait for the accounts phase.
+ */
+export function decideSettledLinks(links: Pick<LinkDecider, "decide">, rows: Iterable<ExistingProviderAccount>): void {
+  for (const row of rows)
+    if (row.w365_mappingstatus === MappingStatus.Mapped || row.w365_mappingstatus === MappingStatus.Ignored)
+      links.decide(
+        String(row.w365_ioncustomerid),
+        linkOf({ id: row.w365_provideraccountid, status: row.w365_mappingstatus, accountId: row._w365_account_value }),
+      );
 }
 
 /**
@@ -331,12 +345,7 @@ export async function runAccountsPhase(
   /** The customer's link as this run leaves it so far (stored state, or a write that came back). */
   const linkNow = (ionId: string) => linkOf(finalState.get(ionId));
   // Mapped and Ignored rows keep their mapping whatever this run reads: their subscriptions need not wait.
-  if (links) {
-    for (const [ionId, row] of existing) {
-      if (row.w365_mappingstatus === MappingStatus.Mapped || row.w365_mappingstatus === MappingStatus.Ignored)
-        links.decide(ionId, linkNow(ionId));
-    }
-  }
+  if (links) decideSettledLinks(links, existing.values());
   const skip = pagesToSkip(run.checkpoint, "accounts");
   let page = 0;
   let customersSeen = 0;

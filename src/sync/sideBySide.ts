@@ -4,7 +4,7 @@
  * linked as their customers are decided (./links.ts); the subscriptions' checkpoint events wait until the
  * accounts phase is recorded as done (the checkpoint keeps one current phase). See README "Side by side".
  */
-import { loadExistingProviderAccounts, runAccountsPhase } from "./accounts";
+import { decideSettledLinks, loadExistingProviderAccounts, runAccountsPhase } from "./accounts";
 import { type CheckpointState, pagesToSkip, remainingPhases } from "./checkpoint";
 import { digestsOf } from "./digest";
 import { RunYield } from "./itemClaim";
@@ -49,7 +49,16 @@ export async function runSideBySide(
   o.progress("subscriptions", "subscriptions: started");
   const links = new CustomerLinks<HeldSubscription>();
   // One read of the provider accounts serves both phases: the accounts phase's state and the subscriptions' digests.
-  const providerAccounts = loadExistingProviderAccounts(sync.dv, sync.connection.id, { withDigests: true });
+  // Page by page, a customer's digest goes in before its link is decided (settled rows at once), so the
+  // subscriptions of those customers are compared while the rest of the rows are still read.
+  const liveDigests = new Map<string, { providerAccountId: string; text: string }>();
+  const providerAccounts = loadExistingProviderAccounts(sync.dv, sync.connection.id, {
+    withDigests: true,
+    onPage: (rows) => {
+      for (const [customerId, digest] of digestsOf(rows)) liveDigests.set(customerId, digest);
+      decideSettledLinks(links, rows);
+    },
+  });
   const digests = providerAccounts.then((rows) => digestsOf(rows.values()));
   providerAccounts.catch(() => undefined);
   digests.catch(() => undefined);
@@ -71,6 +80,7 @@ export async function runSideBySide(
   const subscriptions = runSubscriptionsPhase(sync, run, scope, sink, {
     existing: state.storedSubscriptions,
     digests,
+    liveDigests: { map: liveDigests, complete: digests },
     concurrent: { links, gate: accountsRecorded, stopReading: () => o.overlap.yieldWanted },
   });
   const [a, b] = await Promise.allSettled([accounts, subscriptions]);

@@ -282,6 +282,41 @@ function addStoredRow(map: StoredSubscriptions, full: ExistingProviderSubscripti
   map.set(String(full.w365_ionsubscriptionid), packed ?? row);
 }
 
+/**
+ * The digests a run trusts: those of customers whose rows nobody else changed since the last run, parsed on
+ * first use. A digest still on its way is not trusted yet (its customer's rows are read instead, as for one
+ * without a digest); beside the accounts phase that does not happen, since a customer's subscriptions wait for
+ * its link, decided only once its row is read.
+ */
+class TrustedDigests {
+  private readonly parsed = new Map<string, Set<string> | null>();
+  constructor(
+    private readonly digests: Map<string, { providerAccountId: string; text: string }>,
+    private readonly changed: Set<string>,
+  ) {}
+
+  get(customerId: string): Set<string> | undefined {
+    const known = this.parsed.get(customerId);
+    if (known !== undefined) return known ?? undefined;
+    if (this.changed.has(customerId)) {
+      this.parsed.set(customerId, null);
+      return undefined;
+    }
+    const digest = this.digests.get(customerId);
+    if (!digest) return undefined;
+    const tokens = parseDigest(digest.text) ?? null;
+    this.parsed.set(customerId, tokens);
+    return tokens ?? undefined;
+  }
+
+  /** Customers trusted (every digest read). */
+  get size(): number {
+    let n = 0;
+    for (const customerId of this.digests.keys()) if (this.get(customerId)) n++;
+    return n;
+  }
+}
+
 export interface SubscriptionsPhaseResult {
   /**
    * The rows the outbound phase of the same run must look at (a pending request, or an order being
@@ -308,6 +343,12 @@ export async function runSubscriptionsPhase(
     existing?: Promise<StoredSubscriptions>;
     /** The customers' digests, already being read (with the provider accounts the accounts phase beside this one reads). */
     digests?: Promise<Map<string, { providerAccountId: string; text: string }>>;
+    /**
+     * The same digests as their pages arrive (beside the accounts phase, which decides a customer's link only
+     * once its row, digest included, is in): comparing need not wait for the whole read; `complete` resolves
+     * once every page is in.
+     */
+    liveDigests?: { map: Map<string, { providerAccountId: string; text: string }>; complete: Promise<unknown> };
     /**
      * The accounts phase runs at the same time and decides customers into these (src/sync/links.ts);
      * `gate` resolves once it is recorded as done (this phase's checkpoints wait for it).
@@ -368,13 +409,20 @@ export async function runSubscriptionsPhase(
         })
       : undefined;
   outboundRead?.catch(() => undefined);
-  const prepare = async (): Promise<{ existing: StoredSubscriptions; changed?: Set<string>; digests?: Digests }> => {
+  const prepare = async (): Promise<{
+    existing: StoredSubscriptions;
+    changed?: Set<string>;
+    digests?: Digests;
+    digestsComplete?: Promise<unknown>;
+  }> => {
     // The start version is read before any stored row: a change made after it is seen by the next run.
     if (since) await since.catch(() => undefined);
     if (keepDigests && marksUsable(marks, clock.now())) {
       const who = await user;
       const changed = who && who === marks.user.toLowerCase() ? await changedSubscriptionCustomers(dv, connection.id, marks) : undefined;
       // The digests are part of the state: Ion pages are read ahead (EARLY_ION_PAGES) until they are in.
+      if (changed && concurrent && o.liveDigests)
+        return { existing: new Map(), changed, digests: o.liveDigests.map, digestsComplete: o.liveDigests.complete };
       if (changed) return { existing: new Map(), changed, digests: await digestsRead };
     }
     const existing = o.existing && !oneAccount ? o.existing : loadExistingSubscriptions(dv, connection.id, oneAccount);
@@ -402,15 +450,11 @@ export async function runSubscriptionsPhase(
   let existing = prepared.existing;
   const digests: Digests = prepared.digests ?? new Map();
   // Trusted digests (customers whose rows nobody else changed since the last run): set only when not every row was read.
-  let trusted: Map<string, Set<string>> | undefined;
+  let trusted: TrustedDigests | undefined;
   if (prepared.changed) {
     pagesAtOnce = ION_PAGE_CONCURRENCY_SPARED;
     pagesBuffered = ION_PAGE_CONCURRENCY_SPARED;
-    trusted = new Map();
-    for (const [ionId, d] of digests) {
-      const tokens = parseDigest(d.text);
-      if (tokens && !prepared.changed.has(ionId)) trusted.set(ionId, tokens);
-    }
+    trusted = new TrustedDigests(digests, prepared.changed);
   }
   let page = 0;
   let read = 0;
@@ -748,6 +792,8 @@ export async function runSubscriptionsPhase(
       await concurrent.links.whenAllPlanned();
       if (concurrent.links.heldCount > 0) await waitForLinks(1);
     }
+    // The customers without a subscription left and the stamps below need every digest.
+    await prepared.digestsComplete;
     if (trusted && !stopped) {
       // Customers whose digest was not matched in full, or whose rows changed since the last run: their
       // rows are read, so that a subscription gone from Ion is flagged.
