@@ -42,6 +42,11 @@ export interface WriteSink {
    */
   plansOnly(plan: WritePlan): boolean;
   flush(o?: { onlyFull?: boolean }): Promise<void>;
+  /**
+   * The run's reads are over: what is queued from now on goes out with the run's last writes (split for the
+   * dop hint), not as early batches one at a time.
+   */
+  readsDone(): void;
   whenWritten(seq: number): Promise<void>;
   whenSendQueueEmpty(): Promise<void>;
   drain(): Promise<void>;
@@ -97,6 +102,8 @@ export class DryRunSink implements WriteSink {
     plan.report.add(plan.entry);
     return true;
   }
+
+  readsDone(): void {}
 
   flush(): Promise<void> {
     return Promise.resolve();

@@ -792,6 +792,8 @@ export async function runSubscriptionsPhase(
       await concurrent.links.whenAllPlanned();
       if (concurrent.links.heldCount > 0) await waitForLinks(1);
     }
+    // Ion is read: the rows still to come go out with the last ones, side by side.
+    writer.readsDone();
     // The customers without a subscription left and the stamps below need every digest.
     await prepared.digestsComplete;
     if (trusted && !stopped) {

@@ -66,6 +66,8 @@ export class BatchWriter implements WriteSink {
   private failure?: unknown;
   /** Rows sent in early batches so far (EARLY_ROWS_LIMIT). */
   private earlyRows = 0;
+  /** No early batch any more: the run's reads are over (`readsDone`). */
+  private reading = true;
   /** Operations sent (ok / failed) and $batch requests, for the report. */
   readonly totals = { ok: 0, failed: 0, requests: 0 };
 
@@ -131,9 +133,13 @@ export class BatchWriter implements WriteSink {
     return seq;
   }
 
+  readsDone(): void {
+    this.reading = false;
+  }
+
   /** Dataverse has nothing of this run's to work on: the rows buffered go out now as one batch (EARLY_BATCH_ROWS). */
   private sendEarlyWhenIdle(): void {
-    if (this.dv.dopHint === undefined || this.sending > 0 || this.sendQueue.length > 0) return;
+    if (!this.reading || this.dv.dopHint === undefined || this.sending > 0 || this.sendQueue.length > 0) return;
     const count = this.buffer.length;
     if (count < EARLY_BATCH_ROWS || count >= this.batchSize || this.earlyRows + count > EARLY_ROWS_LIMIT) return;
     this.earlyRows += count;

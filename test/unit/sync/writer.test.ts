@@ -290,6 +290,17 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     expect(calls.reduce((x, y) => x + y, 0)).toBe(w.lastSeq);
   });
 
+  it("sends no early batch once the run's reads are done: the last rows go out together, split for the hint", async () => {
+    const { client, calls } = hinted(8);
+    const w = new BatchWriter(client);
+    w.readsDone();
+    for (let i = 0; i < 3 * EARLY_BATCH_ROWS; i++) w.add(op(), () => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).toStrictEqual([]);
+    await w.drain();
+    expect(calls).toStrictEqual([38, 38, 38, 38, 38, 38, 38, 34]);
+  });
+
   it("keeps full batches when they already fill the hinted parallelism, and without a hint", async () => {
     const { client, calls } = hinted(2);
     const w = new BatchWriter(client, { batchSize: 10 });
