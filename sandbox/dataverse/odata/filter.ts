@@ -505,6 +505,34 @@ function queryFunctionValue(l: Literal, edm: string): Literal {
   return l;
 }
 
+/**
+ * An `or` of three or more `property eq literal` terms on one property (no null), as the property and the
+ * literals; undefined for any other shape.
+ */
+function equalityList(e: FilterExpr): { prop: PropRef; values: Literal[] } | undefined {
+  const terms: FilterExpr[] = [];
+  const flatten = (x: FilterExpr) => {
+    if (x.k === "or") {
+      flatten(x.l);
+      flatten(x.r);
+    } else terms.push(x);
+  };
+  flatten(e);
+  if (terms.length < 3) return undefined;
+  let prop: PropRef | undefined;
+  const values: Literal[] = [];
+  for (const t of terms) {
+    if (t.k !== "cmp" || t.op !== "eq") return undefined;
+    const p = t.l.k === "prop" ? t.l : t.r.k === "prop" ? t.r : undefined;
+    const v = t.l.k === "lit" ? t.l : t.r.k === "lit" ? t.r : undefined;
+    if (!p || !v || v.kind === "null") return undefined;
+    if (prop && prop.path.join("/") !== p.path.join("/")) return undefined;
+    prop ??= p;
+    values.push(v);
+  }
+  return prop ? { prop, values } : undefined;
+}
+
 /** Compiles a filter AST to a SQL boolean expression with positional parameters. */
 export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): CompiledFilter {
   const params: unknown[] = [];
@@ -512,8 +540,20 @@ export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): Compil
     switch (e.k) {
       case "and":
         return `(${walk(e.l)} AND ${walk(e.r)})`;
-      case "or":
+      case "or": {
+        const list = equalityList(e);
+        if (list) {
+          // `x eq 'a' or x eq 'b' or …` (a query for the rows of a list of keys) as SQL's IN: the same rows,
+          // each row compared by lookup instead of once per term.
+          const c = resolve(list.prop.path, list.prop.pos);
+          const ph = list.values.map((v) => {
+            params.push(literalToParam(v, c.edm, OP_KIND.eq));
+            return "?";
+          });
+          return `(${c.sql} IN (${ph.join(",")}))`;
+        }
         return `(${walk(e.l)} OR ${walk(e.r)})`;
+      }
       case "not":
         return `(NOT COALESCE(${walk(e.e)}, 0))`;
       case "boolprop": {

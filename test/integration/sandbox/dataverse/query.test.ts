@@ -41,6 +41,21 @@ afterAll(async () => {
 const names = (r: { json: { value: { w365_name: string }[] } }) => r.json.value.map((v) => v.w365_name);
 
 describe("Dataverse emulator: query options (reference 1.2)", () => {
+  it("a list of eq terms on one column joined by or finds the same rows, case-insensitively, with quotes", async () => {
+    const filter = encodeURIComponent(
+      "w365_name eq 'contoso ltd' or w365_name eq 'FABRIKAM' or w365_name eq 'O''Bryan & Co' or w365_name eq 'nobody'",
+    );
+    const r = await api.call("GET", `w365_providersubscriptions?$select=w365_name&$filter=${filter}&$orderby=w365_name`);
+    expect(r.status).toBe(200);
+    expect(names(r)).toEqual(["Contoso Ltd", "Fabrikam", "O'Bryan & Co"]);
+    // Terms on two columns, or another operator among them: evaluated term by term, as before.
+    const mixed = encodeURIComponent(
+      "w365_name eq 'Fabrikam' or w365_ionsubscriptionid eq 'S-0' or w365_name eq 'Litware' or w365_quantity gt 7",
+    );
+    const m = await api.call("GET", `w365_providersubscriptions?$select=w365_name&$filter=${mixed}&$orderby=w365_name`);
+    expect(names(m)).toEqual(["Contoso Ltd", "Fabrikam", "Litware"]);
+  });
+
   it("takes a URL of up to 32,768 characters (a long $filter) and refuses a longer one with 414", async () => {
     const terms = (n: number) =>
       Array.from({ length: n }, (_, i) => `w365_ionsubscriptionid eq 'S-${i}${i < 10 ? "" : "-padded"}'`).join(" or ");
