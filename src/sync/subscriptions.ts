@@ -786,7 +786,10 @@ export async function runSubscriptionsPhase(
         break;
       }
     }
-    // Everything read. The drain below must carry the accounts phase's last writes too, so wait until it has
+    // Everything read. The customers already waiting for their rows need no more of Ion's list: read them now,
+    // while the accounts phase finishes.
+    startLoad();
+    // The drain below must carry the accounts phase's last writes too, so wait until it has
     // queued them all; then until nothing is held (not for the accounts phase's end: that waits for the drain).
     if (concurrent) {
       await concurrent.links.whenAllPlanned();
