@@ -50,6 +50,12 @@ export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
  */
 export const MAX_HELD_SUBSCRIPTIONS = 5_000;
 /**
+ * The same bound when the digests spare the stored rows (the run holds a fraction of a full read's memory):
+ * the Ion reads then go on while the accounts phase reads the accounts and the changed customers' profiles,
+ * instead of pausing every 5,000 subscriptions of customers it has not reached yet.
+ */
+export const MAX_HELD_SUBSCRIPTIONS_SPARED = 15_000;
+/**
  * Ion subscription pages read ahead while the stored rows are still being read (about 3 MB each): the two
  * reads overlap instead of following each other (a no-change run of a large reseller is mostly
  * these two reads).
@@ -778,7 +784,8 @@ export async function runSubscriptionsPhase(
       pagesWaiting.push({ page, progress: `subscriptions: ${read} Ion subscriptions read` });
       advancePages();
       await pageChain;
-      if (concurrent && concurrent.links.heldCount >= MAX_HELD_SUBSCRIPTIONS) await waitForLinks(MAX_HELD_SUBSCRIPTIONS / 2);
+      const maxHeld = trusted ? MAX_HELD_SUBSCRIPTIONS_SPARED : MAX_HELD_SUBSCRIPTIONS;
+      if (concurrent && concurrent.links.heldCount >= maxHeld) await waitForLinks(maxHeld / 2);
       if (loadError) throw loadError;
       if (trusted && heldForRows >= MAX_HELD_SUBSCRIPTIONS) await readEverything();
       if (concurrent?.stopReading?.()) {
