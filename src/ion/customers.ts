@@ -28,6 +28,8 @@ export class CustomersResource {
         path: "/customers",
         endpoint,
         idempotent: true,
+        // Each page can only be asked for once the one before answered: the chain does not queue behind other calls.
+        urgent: true,
         query: {
           pageSize,
           pageToken,

@@ -54,6 +54,8 @@ export interface CallOptions {
    * retried only when the connection was refused, i.e. the request provably never reached Ion.
    */
   idempotent: boolean;
+  /** A page of a cursor chain: it takes the next free slot before the calls already waiting (paging.ts). */
+  urgent?: boolean;
 }
 
 export class IonHttp {
@@ -96,6 +98,7 @@ export class IonHttp {
       data: options.body === undefined ? undefined : JSON.stringify(options.body),
       kind: "v3" as const,
       accountId: this.accountId,
+      urgent: options.urgent,
     };
     const headers = (token: string): Record<string, string> => ({
       Authorization: `Bearer ${token}`,

@@ -204,6 +204,8 @@ export interface IonSendOptions {
   data?: string;
   kind: IonCallKind;
   accountId?: string;
+  /** Takes the next free slot before the calls already waiting (a page of a cursor chain). */
+  urgent?: boolean;
 }
 
 /** Default parallel requests of one transport. */
@@ -316,7 +318,7 @@ export class IonTransport {
           durationMs: Math.max(0, this.clock.now() - started),
         });
       }
-    });
+    }, options.urgent);
   }
 
   private async waitForThrottleGate(): Promise<void> {

@@ -1,7 +1,8 @@
 import { ValidationError } from "./errors";
 
 /**
- * A counting semaphore: at most `max` tasks in flight, waiters served first come, first served.
+ * A counting semaphore: at most `max` tasks in flight, waiters served first come, first served (urgent ones
+ * before the others).
  * The Ion and Dataverse clients each hold one to cap their concurrent HTTP requests (Dataverse
  * service protection allows 52 per user; Ion throttles bursts).
  */
@@ -9,15 +10,19 @@ export class ConcurrencyLimiter {
   private active = 0;
   private highWater = 0;
   private readonly waiting: Array<() => void> = [];
+  private readonly urgentWaiting: Array<() => void> = [];
 
   constructor(readonly max: number) {
     if (!Number.isInteger(max) || max < 1)
       throw new ValidationError(`maxConcurrency must be a positive integer, got ${max}.`, { field: "maxConcurrency" });
   }
 
-  /** Runs `work` when a slot is free and frees the slot when it settles. */
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  /**
+   * Runs `work` when a slot is free and frees the slot when it settles. An `urgent` task (a link of a chain of
+   * requests that must follow one another) takes the next free slot before the tasks already waiting.
+   */
+  async run<T>(work: () => Promise<T>, urgent = false): Promise<T> {
+    await this.acquire(urgent);
     try {
       return await work();
     } finally {
@@ -37,21 +42,21 @@ export class ConcurrencyLimiter {
 
   /** Tasks waiting for a slot. */
   get queued(): number {
-    return this.waiting.length;
+    return this.waiting.length + this.urgentWaiting.length;
   }
 
-  private acquire(): Promise<void> {
+  private acquire(urgent: boolean): Promise<void> {
     if (this.active < this.max) {
       this.active++;
       this.highWater = Math.max(this.highWater, this.active);
       return Promise.resolve();
     }
     // release() hands its slot straight to the waiter, so `active` is already counted for it.
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<void>((resolve) => (urgent ? this.urgentWaiting : this.waiting).push(resolve));
   }
 
   private release(): void {
-    const next = this.waiting.shift();
+    const next = this.urgentWaiting.shift() ?? this.waiting.shift();
     if (next) next();
     else this.active--;
   }

@@ -15,6 +15,33 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe("ConcurrencyLimiter", () => {
+  it("gives the next free slot to an urgent task before the tasks already waiting, each kind in its order", async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const task = (name: string, urgent = false) =>
+      limiter.run(
+        () =>
+          new Promise<void>((resolve) => {
+            started.push(name);
+            gates.set(name, resolve);
+          }),
+        urgent,
+      );
+    const all = [task("first"), task("bulk-1"), task("bulk-2"), task("chain-1", true), task("chain-2", true)];
+    await Promise.resolve();
+    expect(started).toEqual(["first"]);
+    expect(limiter.queued).toBe(4);
+    for (const name of ["first", "chain-1", "chain-2", "bulk-1", "bulk-2"]) {
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(started.at(-1)).toBe(name);
+      gates.get(name)!();
+    }
+    await Promise.all(all);
+    expect(started).toEqual(["first", "chain-1", "chain-2", "bulk-1", "bulk-2"]);
+    expect(limiter.peakInFlight).toBe(1);
+  });
+
   it("refuses a cap that is not a positive integer", () => {
     expect(() => new ConcurrencyLimiter(0)).toThrow(ValidationError);
     expect(() => new ConcurrencyLimiter(1.5)).toThrow(/maxConcurrency must be a positive integer/);
