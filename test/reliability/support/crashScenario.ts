@@ -151,8 +151,15 @@ export async function crashAt(
   try {
     let request = "";
     let kill: (() => void) | undefined;
+    // A point that was an order placement in the clean run is the same placement here (its ordinal among them):
+    // requests that run side by side do not keep their exact global order from one run to the next.
+    const isOrder = (r: ProxiedRequest) => r.method === "POST" && /\/orders$/.test(r.path);
+    const cleanAt = clean.requests.find((r) => r.index === point);
+    const orderOrdinal = cleanAt && isOrder(cleanAt) ? clean.requests.filter((r) => isOrder(r) && r.index <= point).length : undefined;
+    let ordersSeen = 0;
     p.hook.afterUpstream = (r) => {
-      if (r.index !== point) return "pass";
+      const hit = orderOrdinal === undefined ? r.index === point : isOrder(r) && ++ordersSeen === orderOrdinal;
+      if (!hit) return "pass";
       request = `${r.target} ${r.method} ${r.path.replace(/\d{4,}|[0-9a-f-]{36}/g, "{id}")}`;
       p.counter.frozen = true;
       kill?.();
