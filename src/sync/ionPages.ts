@@ -10,8 +10,8 @@
 import type { IonClient } from "../ion";
 import { IonValidationError } from "../ion/errors";
 import type { OffsetPage } from "../ion/paging";
+import type { IonSubscriptionRecord } from "../ion/parse/subscription";
 import { DEFAULT_SUBSCRIPTION_PAGE_LIMIT as ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT } from "../ion/subscriptions";
-import type { IonSubscription } from "../ion/types";
 
 /** Subscription pages fetched at once (within the Ion client's own concurrency cap). */
 export const ION_PAGE_CONCURRENCY = 4;
@@ -20,8 +20,8 @@ export const ION_PAGE_CONCURRENCY = 4;
  * Every Ion subscription of the account, `limit` per page (falling back to Ion's documented 100), several
  * pages at a time: `concurrency` (asked before each page, default ION_PAGE_CONCURRENCY).
  */
-export function subscriptionPages(ion: IonClient, limit: number, concurrency?: () => number): AsyncIterable<IonSubscription[]> {
-  return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.page(offset, pageLimit), {
+export function subscriptionPages(ion: IonClient, limit: number, concurrency?: () => number): AsyncIterable<IonSubscriptionRecord[]> {
+  return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.recordPage(offset, pageLimit), {
     limit,
     fallbackLimit: ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT,
     concurrency: concurrency ?? ION_PAGE_CONCURRENCY,
