@@ -40,7 +40,7 @@ export async function* parallelOffsetPages<T>(
   o: ParallelPagesOptions,
 ): AsyncGenerator<T[]> {
   let limit = o.limit;
-  let first: OffsetPage<T>;
+  let first: OffsetPage<T> | undefined;
   try {
     first = await fetchPage(0, limit);
   } catch (error) {
@@ -48,19 +48,27 @@ export async function* parallelOffsetPages<T>(
     limit = o.fallbackLimit;
     first = await fetchPage(0, limit);
   }
-  if (first.items.length === 0) return;
   const total = first.totalSize;
+  // A page handed out is let go once the consumer asks for the next one: a generator keeps its variables
+  // (even those it no longer reads) while suspended, and would hold a page of 1,000 records meanwhile.
+  let items: T[] | undefined = first.items;
+  first = undefined;
+  const firstCount = items.length;
+  if (firstCount === 0) return;
   // A page shorter than asked is the server's cap (or the end): later offsets step by what it gives.
-  const step = Math.min(limit, first.items.length);
+  const step = Math.min(limit, firstCount);
   if (total === undefined) {
     // No total: walk one page after another until a short or empty page.
-    yield first.items;
-    if (first.items.length < limit) return;
+    yield items;
+    items = undefined;
+    if (firstCount < limit) return;
     for (let offset = step; ; offset += step) {
-      const page = await fetchPage(offset, limit);
-      if (page.items.length === 0) return;
-      yield page.items;
-      if (page.items.length < step) return;
+      items = (await fetchPage(offset, limit)).items;
+      const count = items.length;
+      if (count === 0) return;
+      yield items;
+      items = undefined;
+      if (count < step) return;
     }
   }
   const offsets: number[] = [];
@@ -77,11 +85,13 @@ export async function* parallelOffsetPages<T>(
     }
   };
   top();
-  yield first.items;
+  yield items;
+  items = undefined;
   while (ahead.length > 0) {
-    const page = await ahead.shift()!;
+    items = (await ahead.shift()!).items;
     top();
-    if (page.items.length === 0) return;
-    yield page.items;
+    if (items.length === 0) return;
+    yield items;
+    items = undefined;
   }
 }
