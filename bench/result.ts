@@ -2,7 +2,6 @@
  * The results file (a contract: bench/README.md lists its keys) and its markdown table. Pure.
  */
 import type { LatencyModel } from "../sandbox/latency";
-import { HEAP_GROWING_PERCENT } from "../src/shared/heap";
 import type { Floor } from "./floor";
 import type { InFlightSummary } from "./timeline";
 
@@ -294,7 +293,7 @@ export function renderMarkdown(results: BenchResults): string {
           "",
         ]
       : []),
-    `Measured ${results.measuredAt} on ${results.machine.cpus} CPUs, Node ${results.machine.node}; Dataverse service protection ${scenario.serviceProtection ? "on" : "OFF"}; sync process Node options: ${scenario.syncNodeOptions.length ? scenario.syncNodeOptions.join(" ") : `none (as the CLI runs it: its launcher caps V8's heap growth at ${1 + HEAP_GROWING_PERCENT / 100}x the live set, src/shared/heap.ts)`}. See bench/README.md for what each figure means.`,
+    `Measured ${results.measuredAt} on ${results.machine.cpus} CPUs, Node ${results.machine.node}; Dataverse service protection ${scenario.serviceProtection ? "on" : "OFF"}; sync process Node options: ${scenario.syncNodeOptions.length ? scenario.syncNodeOptions.join(" ") : "none (as the CLI runs it: its launcher caps V8's heap growth at 1.5x the live set, src/shared/heap.ts)"}. See bench/README.md for what each figure means.`,
     "",
     `| figure | ${RUN_NAMES.join(" | ")} |`,
     `| --- | ${RUN_NAMES.map(() => "---:").join(" | ")} |`,

@@ -7,13 +7,11 @@ import { setFlagsFromString } from "node:v8";
  * before it collects again, and more on a machine with memory to spare. A sync streams tens of thousands
  * of rows in 5,000-row pages whose parsed objects die soon after, so its resident memory becomes mostly
  * garbage waiting for that limit: at 10,000 customers x 5 subscriptions the live heap is 40-70 MB and the
- * peak RSS 330-360 MB. Capping the growth at 1.4 times the live set bounds the peak in proportion to what
+ * peak RSS 330-360 MB. Capping the growth at 1.5 times the live set bounds the peak in proportion to what
  * the run really holds (no fixed ceiling: a larger reseller gets a larger heap, never an out-of-memory
- * crash, which `--max-old-space-size` would risk) for a few percent more time in the collector. 40 rather
- * than 50: a first sync of 5,000 customers peaked 20-25 MB lower with no CPU or wall time measurably lost
- * (bench/README.md, "Per-row CPU and memory of Ion subscriptions"); 30 cost more CPU for no further gain.
+ * crash, which `--max-old-space-size` would risk) for a few percent more time in the collector.
  */
-export const HEAP_GROWING_PERCENT = 40;
+export const HEAP_GROWING_PERCENT = 50;
 
 let tuned = false;
 

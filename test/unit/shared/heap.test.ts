@@ -22,10 +22,10 @@ describe("tuneHeapGrowth", () => {
   });
 
   it("hands V8 exactly the growth asked for, once per process", () => {
-    expect(HEAP_GROWING_PERCENT).toBe(40);
+    expect(HEAP_GROWING_PERCENT).toBe(50);
     expect(tuneHeapGrowth(HEAP_GROWING_PERCENT, ["--inspect"])).toBe(true);
     expect(setFlags).toHaveBeenCalledTimes(1);
-    expect(setFlags).toHaveBeenCalledWith("--heap-growing-percent=40");
+    expect(setFlags).toHaveBeenCalledWith("--heap-growing-percent=50");
     expect(tuneHeapGrowth(HEAP_GROWING_PERCENT, [])).toBe(false);
     expect(tuneHeapGrowth(70, [])).toBe(false);
     expect(setFlags).toHaveBeenCalledTimes(1);
