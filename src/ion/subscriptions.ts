@@ -1,7 +1,12 @@
 /** Subscriptions (read only; changes are orders): /api/v3/accounts/{A}/subscriptions (docs/platform/ion-api.md §4.2). */
 import { IonHttp } from "./http";
 import { flatten, type OffsetPage, offsetPages } from "./paging";
-import { fromIonSubscription, fromIonSubscriptionPage } from "./parse/subscription";
+import {
+  fromIonSubscription,
+  fromIonSubscriptionPage,
+  fromIonSubscriptionRecordPage,
+  type IonSubscriptionRecord,
+} from "./parse/subscription";
 import { IonSubscription } from "./types";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 100;
@@ -24,7 +29,19 @@ export class SubscriptionsResource {
 
   /** One page at `offset` (callers that read pages in parallel; `listPages` reads them one after another). */
   async page(offset: number, pageLimit: number, options: SubscriptionListOptions = {}): Promise<OffsetPage<IonSubscription>> {
-    const body = await this.http.call({
+    return fromIonSubscriptionPage(await this.pageBody(offset, pageLimit, options));
+  }
+
+  /**
+   * One page at `offset` as the records a sync maps (no wire object kept): a sync holds several pages of
+   * 1,000 at once, and the parsed wire objects were most of their memory.
+   */
+  async recordPage(offset: number, pageLimit: number, options: SubscriptionListOptions = {}): Promise<OffsetPage<IonSubscriptionRecord>> {
+    return fromIonSubscriptionRecordPage(await this.pageBody(offset, pageLimit, options));
+  }
+
+  private pageBody(offset: number, pageLimit: number, options: SubscriptionListOptions): Promise<unknown> {
+    return this.http.call({
       method: "GET",
       path: "/subscriptions",
       endpoint: "GET /subscriptions",
@@ -37,7 +54,6 @@ export class SubscriptionsResource {
         "pagination.offset": offset,
       },
     });
-    return fromIonSubscriptionPage(body);
   }
 
   list(options: SubscriptionListOptions = {}): AsyncIterable<IonSubscription> {

@@ -16,9 +16,8 @@
  *   missing or belong to another user, so what a version query cannot see (a row deleted in Dataverse)
  *   is repaired within a day.
  */
-import { createHash } from "node:crypto";
-
 import type { DataverseClient } from "../dataverse";
+import { sha256Base64Url } from "./rows/contentHash";
 import { SETS } from "./schema";
 
 /** Prefix of the current digest format (another prefix reads as "no digest"). */
@@ -42,7 +41,8 @@ export interface DigestMarks {
 
 /** Pure: the token of one subscription: 12 base64url characters (72 bits) of SHA-256 over id and content hash. */
 export function subscriptionToken(ionSubscriptionId: string, contentHash: string): string {
-  return createHash("sha256").update(`${ionSubscriptionId}\u0000${contentHash}`).digest("base64url").slice(0, 12);
+  // One-shot digest (no Hash object per subscription; 50,000 per run): the same bytes as createHash's.
+  return sha256Base64Url(`${ionSubscriptionId}\u0000${contentHash}`).slice(0, 12);
 }
 
 /** Pure: the stored text of a customer's tokens (sorted, so the same set is the same text). */

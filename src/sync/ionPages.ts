@@ -10,8 +10,8 @@
 import type { IonClient } from "../ion";
 import { IonValidationError } from "../ion/errors";
 import type { OffsetPage } from "../ion/paging";
+import type { IonSubscriptionRecord } from "../ion/parse/subscription";
 import { DEFAULT_SUBSCRIPTION_PAGE_LIMIT as ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT } from "../ion/subscriptions";
-import type { IonSubscription } from "../ion/types";
 
 /** Subscription pages fetched at once (within the Ion client's own concurrency cap). */
 export const ION_PAGE_CONCURRENCY = 4;
@@ -25,8 +25,8 @@ export function subscriptionPages(
   limit: number,
   concurrency?: () => number,
   buffered?: () => number,
-): AsyncIterable<IonSubscription[]> {
-  return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.page(offset, pageLimit), {
+): AsyncIterable<IonSubscriptionRecord[]> {
+  return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.recordPage(offset, pageLimit), {
     limit,
     fallbackLimit: ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT,
     concurrency: concurrency ?? ION_PAGE_CONCURRENCY,
@@ -52,7 +52,7 @@ export async function* parallelOffsetPages<T>(
   o: ParallelPagesOptions,
 ): AsyncGenerator<T[]> {
   let limit = o.limit;
-  let first: OffsetPage<T>;
+  let first: OffsetPage<T> | undefined;
   try {
     first = await fetchPage(0, limit);
   } catch (error) {
@@ -60,19 +60,27 @@ export async function* parallelOffsetPages<T>(
     limit = o.fallbackLimit;
     first = await fetchPage(0, limit);
   }
-  if (first.items.length === 0) return;
   const total = first.totalSize;
+  // A page handed out is let go once the consumer asks for the next one: a generator keeps its variables
+  // (even those it no longer reads) while suspended, and would hold a page of 1,000 records meanwhile.
+  let items: T[] | undefined = first.items;
+  first = undefined;
+  const firstCount = items.length;
+  if (firstCount === 0) return;
   // A page shorter than asked is the server's cap (or the end): later offsets step by what it gives.
-  const step = Math.min(limit, first.items.length);
+  const step = Math.min(limit, firstCount);
   if (total === undefined) {
     // No total: walk one page after another until a short or empty page.
-    yield first.items;
-    if (first.items.length < limit) return;
+    yield items;
+    items = undefined;
+    if (firstCount < limit) return;
     for (let offset = step; ; offset += step) {
-      const page = await fetchPage(offset, limit);
-      if (page.items.length === 0) return;
-      yield page.items;
-      if (page.items.length < step) return;
+      items = (await fetchPage(offset, limit)).items;
+      const count = items.length;
+      if (count === 0) return;
+      yield items;
+      items = undefined;
+      if (count < step) return;
     }
   }
   const offsets: number[] = [];
@@ -99,12 +107,14 @@ export async function* parallelOffsetPages<T>(
   };
   try {
     top();
-    yield first.items;
+    yield items;
+    items = undefined;
     while (ahead.length > 0) {
-      const page = await ahead.shift()!;
+      items = (await ahead.shift()!).items;
       top();
-      if (page.items.length === 0) return;
-      yield page.items;
+      if (items.length === 0) return;
+      yield items;
+      items = undefined;
     }
   } finally {
     stopped = true;

@@ -5,7 +5,7 @@
  * Changes made outside Work 365 (quantity, status, cancellation window) are reported with before/after.
  */
 import type { BatchResult, DataverseClient } from "../dataverse";
-import type { IonSubscription } from "../ion";
+import type { IonSubscriptionRecord } from "../ion/parse/subscription";
 import { ensureError, errorCode } from "../shared/errors";
 import { eventLoopSlicer, readAheadUntil } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
@@ -69,7 +69,7 @@ export const ION_PAGE_CONCURRENCY_SPARED = 6;
 
 /** A subscription waiting for its customer's link, and the page it came from (for the page checkpoints). */
 export interface HeldSubscription {
-  sub: IonSubscription;
+  sub: IonSubscriptionRecord;
   page: number;
 }
 
@@ -467,7 +467,7 @@ export async function runSubscriptionsPhase(
   let skippedUnmapped = 0;
   const seen = new Set<string>();
 
-  let pages: AsyncIterable<IonSubscription[]>;
+  let pages: AsyncIterable<IonSubscriptionRecord[]>;
   if (oneAccount && mapped.size === 0) {
     throw new SyncError(
       "SYNC_NOT_MAPPED",
@@ -509,14 +509,14 @@ export async function runSubscriptionsPhase(
   // Rows read per customer when the digests spare the full read: subscriptions wait here for their customer's rows.
   const rowsLoading = new Set<string>();
   const rowsLoaded = new Set<string>();
-  const waitingForRows = new Map<string, { sub: IonSubscription; link: MappedCustomer; page: number }[]>();
+  const waitingForRows = new Map<string, { sub: IonSubscriptionRecord; link: MappedCustomer; page: number }[]>();
   let heldForRows = 0;
   let loadQueue: string[] = [];
   const loads = new Set<Promise<void>>();
   let loadError: unknown;
 
   /** A subscription whose comparison threw: reported failed, and its customer's rows left unconfirmed (no digest claimed). */
-  const failSubscription = (s: IonSubscription, report: PageReport, error: unknown) => {
+  const failSubscription = (s: IonSubscriptionRecord, report: PageReport, error: unknown) => {
     unconfirmed.add(String(s.customerId));
     report.add({
       entity: "providersubscription",
@@ -527,9 +527,20 @@ export async function runSubscriptionsPhase(
     });
   };
 
+  // The report of the page being processed, built once per page rather than once per subscription.
+  let reportPage = -1;
+  let pageReport: PageReport | undefined;
+  const reportOf = (onPage: number): PageReport => {
+    if (onPage !== reportPage || !pageReport) {
+      reportPage = onPage;
+      pageReport = pageCheckpoints.reportFor(onPage);
+    }
+    return pageReport;
+  };
+
   /** One Ion subscription of a decided customer (from page `onPage`): compare with the stored row, queue the write if it changed. */
-  const processSubscription = (s: IonSubscription, link: LinkDecision | undefined, onPage: number) => {
-    const report = pageCheckpoints.reportFor(onPage);
+  const processSubscription = (s: IonSubscriptionRecord, link: LinkDecision | undefined, onPage: number) => {
+    const report = reportOf(onPage);
     const customerId = String(s.customerId);
     if (!link) {
       skippedUnmapped++;
@@ -549,10 +560,11 @@ export async function runSubscriptionsPhase(
         if (trusted && !rowsLoaded.has(customerId)) {
           if (trusted.get(customerId)?.has(token)) {
             matched.set(customerId, (matched.get(customerId) ?? 0) + 1);
-            report.add({ entity: "providersubscription", key: s.id, name: quiet.data.w365_name, action: "unchanged" });
+            // Counted only (the run's report keeps no unchanged entry), so no entry is built.
+            report.count("unchanged");
             return;
           }
-          waitForRows(customerId, { sub: { ...s, raw: {} }, link, page: onPage });
+          waitForRows(customerId, { sub: s, link, page: onPage });
           return;
         }
       }
@@ -563,7 +575,7 @@ export async function runSubscriptionsPhase(
   };
 
   /** Holds a subscription until its customer's stored rows are read (a query once CUSTOMERS_PER_EARLY_READ wait). */
-  const waitForRows = (customerId: string, item: { sub: IonSubscription; link: MappedCustomer; page: number }) => {
+  const waitForRows = (customerId: string, item: { sub: IonSubscriptionRecord; link: MappedCustomer; page: number }) => {
     let list = waitingForRows.get(customerId);
     if (!list) waitingForRows.set(customerId, (list = []));
     list.push(item);
@@ -581,7 +593,7 @@ export async function runSubscriptionsPhase(
     waitingForRows.delete(customerId);
     heldForRows -= held.length;
     for (const h of held) {
-      compareSafely(h.sub, h.link, pageCheckpoints.reportFor(h.page));
+      compareSafely(h.sub, h.link, reportOf(h.page));
       heldOnPage.set(h.page, (heldOnPage.get(h.page) ?? 1) - 1);
     }
   };
@@ -618,7 +630,7 @@ export async function runSubscriptionsPhase(
     for (const id of [...waitingForRows.keys()]) releaseRows(id);
     advancePages();
   };
-  const compareSafely = (s: IonSubscription, link: MappedCustomer, report: PageReport) => {
+  const compareSafely = (s: IonSubscriptionRecord, link: MappedCustomer, report: PageReport) => {
     try {
       compare(s, link, report);
     } catch (error) {
@@ -627,7 +639,12 @@ export async function runSubscriptionsPhase(
   };
 
   /** Compares with the stored row and queues the write when it differs (throws on a row it cannot build). */
-  const compare = (s: IonSubscription, link: MappedCustomer, report: PageReport, quiet?: ReturnType<typeof toProviderSubscriptionRow>) => {
+  const compare = (
+    s: IonSubscriptionRecord,
+    link: MappedCustomer,
+    report: PageReport,
+    quiet?: ReturnType<typeof toProviderSubscriptionRow>,
+  ) => {
     const customerId = String(s.customerId);
     {
       const stored = existing.get(s.id);
@@ -635,7 +652,7 @@ export async function runSubscriptionsPhase(
       const pending = typeof stored === "string" ? false : requestPending(stored);
       const built = !pending && quiet ? quiet : toProviderSubscriptionRow(connection.id, s, link, pending);
       if (typeof stored === "string" && packedUnchanged(stored, built.hash)) {
-        report.add({ entity: "providersubscription", key: s.id, name: built.data.w365_name, action: "unchanged" });
+        report.count("unchanged");
         return;
       }
       const row = storedRow(stored);
@@ -643,7 +660,7 @@ export async function runSubscriptionsPhase(
       // A row flagged missing that Ion returns again is rewritten with the flag cleared.
       const reappeared = Boolean(row?.w365_missingsince);
       if (row && row.w365_contenthash === built.hash && !reappeared) {
-        report.add({ entity: "providersubscription", key: s.id, name, action: "unchanged" });
+        report.count("unchanged");
         return;
       }
       if (reappeared) built.body.w365_missingsince = null;
@@ -776,8 +793,8 @@ export async function runSubscriptionsPhase(
         const link = concurrent.links.lookup(String(s.customerId));
         if (link !== "pending") processSubscription(s, link, page);
         else {
-          // Held without the wire object (`raw`), which nothing downstream reads: a held row costs half the memory.
-          concurrent.links.hold(String(s.customerId), { sub: { ...s, raw: {} }, page });
+          // Ion's page is read as records (no wire object), so a held subscription is only the fields the row needs.
+          concurrent.links.hold(String(s.customerId), { sub: s, page });
           heldOnPage.set(page, (heldOnPage.get(page) ?? 0) + 1);
         }
       }

@@ -1,6 +1,6 @@
 import type { IonSubscription } from "../../ion";
 import { bind, SETS } from "../schema";
-import { contentHash } from "./contentHash";
+import { sortedFlatContentHash } from "./contentHash";
 import { toIsoOrNull } from "./dates";
 import { clip } from "./text";
 
@@ -126,7 +126,8 @@ export function toProviderSubscriptionRow(
   requestPending: boolean,
 ): ProviderSubscriptionRow {
   const data = toProviderSubscriptionData(sub);
-  const hash = contentHash(subscriptionHashedContent(data, links, requestPending));
+  // The hashed content is built flat with sorted keys (subscriptionHashedContent), so it needs no canonical pass.
+  const hash = sortedFlatContentHash(subscriptionHashedContent(data, links, requestPending));
   let body: Record<string, unknown> | undefined;
   return {
     hash,

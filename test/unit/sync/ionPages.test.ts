@@ -1,4 +1,7 @@
 /** Ion subscription pages read several at a time (src/sync/ionPages.ts). */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
 import { IonValidationError } from "../../../src/ion/errors";
 import type { OffsetPage } from "../../../src/ion/paging";
 import { parallelOffsetPages } from "../../../src/sync/ionPages";
@@ -97,5 +100,32 @@ describe("parallelOffsetPages", () => {
     expect(await run()).toBe(3);
     // With room for two answered pages: two more asked for at once.
     expect(await run(() => 2)).toBe(5);
+  });
+
+  describe("lets a page go once the consumer asks for the next one", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+
+    it.each([
+      ["with a total", false],
+      ["without a total", true],
+    ])("%s", async (_, noTotal) => {
+      // Pages of objects (the records of a sync), the next one slow, so that the generator waits for it.
+      const fetchPage = async (offset: number, limit: number): Promise<OffsetPage<{ n: number }>> => {
+        if (offset > 0) await new Promise((r) => setTimeout(r, 40));
+        const items = Array.from({ length: Math.max(0, Math.min(limit, 30 - offset)) }, (_, i) => ({ n: offset + i }));
+        return noTotal ? { items } : { items, totalSize: 30 };
+      };
+      const pages = parallelOffsetPages(fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 1 });
+      // Taken in a function of its own, so that no variable of this test holds a page.
+      const take = async () => new WeakRef((await pages.next()).value as object);
+      const handedOut = [await take(), await take()];
+      // The consumer is done with both pages and waits for the third: neither is held any more.
+      const third = pages.next();
+      await new Promise((r) => setTimeout(r, 5));
+      gc();
+      expect(handedOut.map((ref) => ref.deref() === undefined)).toStrictEqual([true, true]);
+      expect(((await third).value as { n: number }[])[0]).toStrictEqual({ n: 20 });
+    });
   });
 });
