@@ -301,9 +301,26 @@ export async function runAccountsPhase(
   const seenUntil = o.ionCustomersSeenUntil ? Date.parse(o.ionCustomersSeenUntil) : NaN;
   // Rows hold the time to the second (what the sync writes), Ion's answer to the millisecond.
   const changedSinceLastSync = (c: IonCustomer) => !c.updateTime || !(Math.floor(Date.parse(c.updateTime) / 1000) * 1000 <= seenUntil);
+  // One queue for every page's cloud profiles, first come first served: a page's profiles go before the next
+  // page's, so each page is matched and written as early as it can be while the next one keeps Ion busy.
+  const profileSlots = new ConcurrencyLimiter(PROFILE_CONCURRENCY);
+  const readProfile = (customerId: string) => profileSlots.run(() => ion.customers.microsoftProfile(customerId));
+  // Such a customer needs its cloud profile whatever its stored row says (its row holds an older update): the
+  // read goes out as its page arrives, not once the stored rows are in. Not in a first sync (nothing stored).
+  const earlyProfiles = new Map<string, ReturnType<typeof readProfile>>();
+  const pagesSkipped = pagesToSkip(run.checkpoint, "accounts");
   const watchForChanges = async function* (source: AsyncIterable<IonCustomer[]>) {
+    let arrived = 0;
     for await (const customers of source) {
-      if (!indexLoading && customers.some(changedSinceLastSync)) startIndex();
+      const changed = customers.filter(changedSinceLastSync);
+      if (!indexLoading && changed.length > 0) startIndex();
+      if (o.ionCustomersSeenUntil && arrived++ >= pagesSkipped)
+        for (const c of changed) {
+          const profile = readProfile(c.id);
+          // Awaited by the page's matching; a run that fails first must not leave it unhandled.
+          profile.catch(() => undefined);
+          earlyProfiles.set(c.id, profile);
+        }
       yield customers;
     }
   };
@@ -362,9 +379,6 @@ export async function runAccountsPhase(
 
   await run.event({ type: "phase-start", phase: "accounts", at: clock.now() }, "accounts: reading Ion customers");
   const pageCheckpoints = new PageCheckpoints(ctx, run, writer, "accounts");
-  // One queue for every page's cloud profiles, first come first served: a page's profiles go before the next
-  // page's, so each page is matched and written as early as it can be while the next one keeps Ion busy.
-  const profileSlots = new ConcurrencyLimiter(PROFILE_CONCURRENCY);
   /** Cloud profiles only for customers that are new or changed in Ion since the last sync. */
   const readProfiles = (customers: IonCustomer[], pageReport: PageReport) => {
     const needsProfile = customers.map((c) => {
@@ -373,9 +387,11 @@ export async function runAccountsPhase(
     });
     const profiles = Promise.all(
       customers.map(async (c, i) => {
+        const early = earlyProfiles.get(c.id);
+        earlyProfiles.delete(c.id);
         if (!needsProfile[i]) return { ok: true as const, profile: undefined, fetched: false };
         try {
-          return { ok: true as const, profile: await profileSlots.run(() => ion.customers.microsoftProfile(c.id)), fetched: true };
+          return { ok: true as const, profile: await (early ?? readProfile(c.id)), fetched: true };
         } catch (error) {
           logger.warn("cloud profile read failed; keeping the stored tenant and retrying next run", {
             customer: c.id,

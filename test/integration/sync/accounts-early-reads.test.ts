@@ -16,10 +16,21 @@ describe("accounts phase: reads started early", () => {
   let deps: SyncDeps;
   /** Set while a test holds the stored provider accounts' read; resolved by `release`. */
   let hold:
-    | { release: () => void; released: Promise<void>; isReleased: boolean; accountsReadWhileHeld: boolean; customerPagesWhileHeld: number }
+    | {
+        release: () => void;
+        released: Promise<void>;
+        isReleased: boolean;
+        accountsReadWhileHeld: boolean;
+        customerPagesWhileHeld: number;
+        profilesWhileHeld: number;
+      }
     | undefined;
   let accountReads = 0;
 
+  const profileReads = () =>
+    Object.entries(w.ion.control.counters())
+      .filter(([k]) => /cloudProfiles/i.test(k))
+      .reduce((a, [, v]) => a + v, 0);
   const customerPages = () =>
     Object.entries(w.ion.control.counters())
       .filter(([k]) => /GET \/customers$|\/customers \(list\)|customers$/.test(k) && !/cloudProfiles/i.test(k))
@@ -39,6 +50,7 @@ describe("accounts phase: reads started early", () => {
         const h = hold;
         await h.released;
         h.customerPagesWhileHeld = customerPages();
+        h.profilesWhileHeld = profileReads();
       }
       return fetch(input, init);
     };
@@ -59,28 +71,29 @@ describe("accounts phase: reads started early", () => {
   const holdStoredRows = () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
-    hold = { release, released, isReleased: false, accountsReadWhileHeld: false, customerPagesWhileHeld: 0 };
+    hold = { release, released, isReleased: false, accountsReadWhileHeld: false, customerPagesWhileHeld: 0, profilesWhileHeld: 0 };
     const h = hold;
     void released.then(() => (h.isReleased = true));
     const started = customerPages();
+    const profilesBefore = profileReads();
     const timer = setTimeout(release, 5000);
     const poll = setInterval(() => {
-      if (h.accountsReadWhileHeld && customerPages() - started >= CUSTOMERS / PAGE) {
+      if (h.accountsReadWhileHeld && customerPages() - started >= CUSTOMERS / PAGE && profileReads() > profilesBefore) {
         clearInterval(poll);
         clearTimeout(timer);
         release();
       }
     }, 5);
     void released.then(() => clearInterval(poll));
-    return { h, started };
+    return { h, started, profilesBefore };
   };
 
-  it("a customer changed in Ion: the accounts are asked for, and every customer page read, while the stored rows are still being read", async () => {
+  it("a customer changed in Ion: the accounts and its cloud profile are asked for, and every customer page read, while the stored rows are still being read", async () => {
     const target = w.ion.control.customers()[CUSTOMERS - 3]!;
     // Half a second past a whole one: rows hold the time to the second, Ion to the millisecond.
     w.ion.control.advanceClock(60_500);
     w.ion.control.updateCustomer(target.id, { customerName: `${target.customerName} (changed)` });
-    const { h, started } = holdStoredRows();
+    const { h, started, profilesBefore } = holdStoredRows();
     const s = await runSync(deps, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" });
     hold = undefined;
     expect(s.status).toBe("succeeded");
@@ -88,6 +101,9 @@ describe("accounts phase: reads started early", () => {
     expect(h.accountsReadWhileHeld).toBe(true);
     // Past the usual three pages ahead: the chain went on while the phase waited.
     expect(h.customerPagesWhileHeld - started).toBe(CUSTOMERS / PAGE);
+    // Its cloud profile too: the only one the run reads.
+    expect(h.profilesWhileHeld - profilesBefore).toBe(1);
+    expect(profileReads() - profilesBefore).toBe(1);
   });
 
   it("nothing changed in Ion: the accounts are not read at all", async () => {
