@@ -1,32 +1,11 @@
-import type { IonSubscription } from "../../ion";
+import type { IonSubscriptionRecord } from "../../ion/parse/subscription";
 import { bind, SETS } from "../schema";
 import { sortedFlatContentHash } from "./contentHash";
 import { toIsoOrNull } from "./dates";
 import { clip } from "./text";
 
-/** The Ion subscription fields the mapper reads (tests pass plain objects without `raw`). */
-export type SubscriptionInput = Pick<
-  IonSubscription,
-  | "id"
-  | "subscriptionId"
-  | "customerId"
-  | "name"
-  | "productName"
-  | "skuName"
-  | "quantity"
-  | "status"
-  | "autoRenew"
-  | "billingCycle"
-  | "billingTerm"
-  | "startDate"
-  | "endDate"
-  | "renewalDate"
-  | "cancellationAllowedUntil"
-  | "currency"
-  | "cost"
-  | "price"
-  | "lastUpdatedDate"
->;
+/** The Ion subscription fields the mapper reads: the record the sync reads Ion's pages into (tests pass plain objects). */
+export type SubscriptionInput = IonSubscriptionRecord;
 
 export interface SubscriptionLinks {
   providerAccountId: string;
