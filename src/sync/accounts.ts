@@ -304,7 +304,12 @@ export async function runAccountsPhase(
   // One queue for every page's cloud profiles, first come first served: a page's profiles go before the next
   // page's, so each page is matched and written as early as it can be while the next one keeps Ion busy.
   const profileSlots = new ConcurrencyLimiter(PROFILE_CONCURRENCY);
-  const readProfile = (customerId: string) => profileSlots.run(() => ion.customers.microsoftProfile(customerId));
+  // Once the phase has failed, early reads still queued are not sent.
+  let phaseFailed = false;
+  const readProfile = (customerId: string) =>
+    profileSlots.run(() =>
+      phaseFailed ? Promise.reject(new Error("the accounts phase ended")) : ion.customers.microsoftProfile(customerId),
+    );
   // Such a customer needs its cloud profile whatever its stored row says (its row holds an older update): the
   // read goes out as its page arrives, not once the stored rows are in. Not in a first sync (nothing stored).
   const earlyProfiles = new Map<string, ReturnType<typeof readProfile>>();
@@ -312,9 +317,10 @@ export async function runAccountsPhase(
   const watchForChanges = async function* (source: AsyncIterable<IonCustomer[]>) {
     let arrived = 0;
     for await (const customers of source) {
-      const changed = customers.filter(changedSinceLastSync);
+      // Without the stored rows' newest update (none stored, or not read), the phase reads what it needs once they are in.
+      const changed = Number.isNaN(seenUntil) ? [] : customers.filter(changedSinceLastSync);
       if (!indexLoading && changed.length > 0) startIndex();
-      if (o.ionCustomersSeenUntil && arrived++ >= pagesSkipped)
+      if (arrived++ >= pagesSkipped)
         for (const c of changed) {
           const profile = readProfile(c.id);
           // Awaited by the page's matching; a run that fails first must not leave it unhandled.
@@ -483,6 +489,7 @@ export async function runAccountsPhase(
       await pageCheckpoints.pageDone(page, `accounts: ${customersSeen} Ion customers read`);
     }
   } catch (error) {
+    phaseFailed = true;
     await pageCheckpoints.abort();
     throw error;
   }

@@ -71,7 +71,8 @@ export class CustomerLinks<Item> {
 
   /** Records the customer's link (the first decision stands) and releases what waited for it. */
   decide(ionCustomerId: string, link: LinkDecision): void {
-    if (this.decided.has(ionCustomerId)) return;
+    // The accounts phase failed: nothing more is released (the run is failing).
+    if (this.failure !== undefined || this.decided.has(ionCustomerId)) return;
     this.decided.set(ionCustomerId, link);
     const items = this.held.get(ionCustomerId);
     if (!items) return;
@@ -79,6 +80,11 @@ export class CustomerLinks<Item> {
     this.heldTotal -= items.length;
     this.onRelease(items, link, ionCustomerId);
     this.wake();
+  }
+
+  /** Throws the accounts phase's failure, if it failed: a reader beside it stops at its next page. */
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** Keeps an item until its customer is decided (only while `lookup` says "pending"). */

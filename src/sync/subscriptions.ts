@@ -804,6 +804,7 @@ export async function runSubscriptionsPhase(
       const maxHeld = trusted ? MAX_HELD_SUBSCRIPTIONS_SPARED : MAX_HELD_SUBSCRIPTIONS;
       if (concurrent && concurrent.links.heldCount >= maxHeld) await waitForLinks(maxHeld / 2);
       if (loadError) throw loadError;
+      concurrent?.links.throwIfFailed();
       if (trusted && heldForRows >= MAX_HELD_SUBSCRIPTIONS) await readEverything();
       if (concurrent?.stopReading?.()) {
         stopped = true;

@@ -216,6 +216,8 @@ export class BatchWriter implements WriteSink {
       void this.send(chunk).finally(() => {
         this.sending--;
         this.pump();
+        // Rows added while this batch was out need not wait for the next one to be added.
+        this.sendEarlyWhenIdle();
       });
     }
     if (this.sendQueue.length === 0 && this.roomWaiters.length > 0) {

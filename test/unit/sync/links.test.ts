@@ -81,6 +81,11 @@ describe("CustomerLinks", () => {
     await expect(below).rejects.toBe(error);
     await expect(l.whenHeldBelow(1)).rejects.toBe(error);
     expect(l.heldCount).toBe(0);
+    // Nothing is decided or released any more, and a reader beside the phase is told at its next page.
+    l.decide("c2", null);
+    expect(l.lookup("c2")).toBe("pending");
+    expect(() => l.throwIfFailed()).toThrow(error);
+    expect(() => links().l.throwIfFailed()).not.toThrow();
   });
 
   it("tells waiters when the accounts phase has planned everything, or that it failed", async () => {
