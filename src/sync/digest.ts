@@ -85,11 +85,14 @@ export async function subscriptionsVersion(dv: DataverseClient, connectionId: st
   return row?.versionnumber !== undefined && row.versionnumber !== null ? String(row.versionnumber) : "0";
 }
 
+/** Customers' stored digests by Ion customer id, with the provider account that holds each. */
+export type CustomerDigests = Map<string, { providerAccountId: string; text: string }>;
+
 /** The digests among provider-account rows read with their `w365_subscriptionsdigest`, by Ion customer id. */
 export function digestsOf(
   rows: Iterable<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string | null }>,
-): Map<string, { providerAccountId: string; text: string }> {
-  const map = new Map<string, { providerAccountId: string; text: string }>();
+): CustomerDigests {
+  const map: CustomerDigests = new Map();
   for (const r of rows)
     if (typeof r.w365_subscriptionsdigest === "string")
       map.set(String(r.w365_ioncustomerid), { providerAccountId: r.w365_provideraccountid, text: r.w365_subscriptionsdigest });
@@ -97,10 +100,7 @@ export function digestsOf(
 }
 
 /** The stored digests of the connector's customers, by Ion customer id. */
-export async function loadDigests(
-  dv: DataverseClient,
-  connectionId: string,
-): Promise<Map<string, { providerAccountId: string; text: string }>> {
+export async function loadDigests(dv: DataverseClient, connectionId: string): Promise<CustomerDigests> {
   const rows = await dv.queryAll<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string }>(
     SETS.providerAccount,
     {

@@ -6,7 +6,7 @@
  */
 import { decideSettledLinks, loadExistingProviderAccounts, runAccountsPhase } from "./accounts";
 import { type CheckpointState, pagesToSkip, remainingPhases } from "./checkpoint";
-import { digestsOf } from "./digest";
+import { type CustomerDigests, digestsOf } from "./digest";
 import { RunYield } from "./itemClaim";
 import { CustomerLinks } from "./links";
 import { keepAccountsVersion, keepDigestMarks, type PhaseContext } from "./phases";
@@ -51,7 +51,7 @@ export async function runSideBySide(
   // One read of the provider accounts serves both phases: the accounts phase's state and the subscriptions' digests.
   // Page by page, a customer's digest goes in before its link is decided (settled rows at once), so the
   // subscriptions of those customers are compared while the rest of the rows are still read.
-  const liveDigests = new Map<string, { providerAccountId: string; text: string }>();
+  const liveDigests: CustomerDigests = new Map();
   const providerAccounts = loadExistingProviderAccounts(sync.dv, sync.connection.id, {
     withDigests: true,
     onPage: (rows) => {
@@ -59,7 +59,7 @@ export async function runSideBySide(
       decideSettledLinks(links, rows);
     },
   });
-  const digests = providerAccounts.then((rows) => digestsOf(rows.values()));
+  const digests = providerAccounts.then(() => liveDigests);
   providerAccounts.catch(() => undefined);
   digests.catch(() => undefined);
   const accounts = runAccountsPhase(sync, run, scope, sink, {
@@ -79,8 +79,7 @@ export async function runSideBySide(
   o.overlap.active = true;
   const subscriptions = runSubscriptionsPhase(sync, run, scope, sink, {
     existing: state.storedSubscriptions,
-    digests,
-    liveDigests: { map: liveDigests, complete: digests },
+    digests: { live: liveDigests, complete: digests },
     concurrent: { links, gate: accountsRecorded, stopReading: () => o.overlap.yieldWanted },
   });
   const [a, b] = await Promise.allSettled([accounts, subscriptions]);

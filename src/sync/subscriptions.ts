@@ -13,6 +13,7 @@ import type { SyncContext } from "./context";
 import {
   changedSubscriptionCustomers,
   connectorCheckpointValue,
+  type CustomerDigests,
   CUSTOMERS_PER_EARLY_READ,
   CUSTOMERS_PER_READ,
   DIGEST_PREFIX,
@@ -297,7 +298,7 @@ function addStoredRow(map: StoredSubscriptions, full: ExistingProviderSubscripti
 class TrustedDigests {
   private readonly parsed = new Map<string, Set<string> | null>();
   constructor(
-    private readonly digests: Map<string, { providerAccountId: string; text: string }>,
+    private readonly digests: CustomerDigests,
     private readonly changed: Set<string>,
   ) {}
 
@@ -347,14 +348,12 @@ export async function runSubscriptionsPhase(
     mapping?: { mapped: Map<string, MappedCustomer>; unmapped: Set<string> };
     /** The connector's stored rows, already being read (started by the run beside the accounts phase). */
     existing?: Promise<StoredSubscriptions>;
-    /** The customers' digests, already being read (with the provider accounts the accounts phase beside this one reads). */
-    digests?: Promise<Map<string, { providerAccountId: string; text: string }>>;
     /**
-     * The same digests as their pages arrive (beside the accounts phase, which decides a customer's link only
-     * once its row, digest included, is in): comparing need not wait for the whole read; `complete` resolves
-     * once every page is in.
+     * The customers' digests, being read with the provider accounts the accounts phase beside this one reads:
+     * `live` fills page by page (a customer's link is decided only once its row, digest included, is in, so
+     * comparing need not wait for the whole read); `complete` resolves to it once every page is in.
      */
-    liveDigests?: { map: Map<string, { providerAccountId: string; text: string }>; complete: Promise<unknown> };
+    digests?: { live: CustomerDigests; complete: Promise<CustomerDigests> };
     /**
      * The accounts phase runs at the same time and decides customers into these (src/sync/links.ts);
      * `gate` resolves once it is recorded as done (this phase's checkpoints wait for it).
@@ -396,14 +395,13 @@ export async function runSubscriptionsPhase(
         () => undefined,
       )
     : undefined;
-  const digestsRead = keepDigests ? (o.digests ?? loadDigests(dv, connection.id)) : undefined;
+  const digestsRead = keepDigests ? (o.digests?.complete ?? loadDigests(dv, connection.id)) : undefined;
   since?.catch(() => undefined);
   digestsRead?.catch(() => undefined);
   /**
    * The stored state: every row (one paged read), or, when the marks allow it, only the customers whose
    * rows changed since the last run (`changed`); the others are trusted to their digests.
    */
-  type Digests = Map<string, { providerAccountId: string; text: string }>;
   // When the digests may spare the full read, the outbound phase's rows are read now, as the full read
   // would have found them (a request saved later is the webhook's, as before).
   const outboundRead =
@@ -418,7 +416,7 @@ export async function runSubscriptionsPhase(
   const prepare = async (): Promise<{
     existing: StoredSubscriptions;
     changed?: Set<string>;
-    digests?: Digests;
+    digests?: CustomerDigests;
     digestsComplete?: Promise<unknown>;
   }> => {
     // The start version is read before any stored row: a change made after it is seen by the next run.
@@ -427,8 +425,8 @@ export async function runSubscriptionsPhase(
       const who = await user;
       const changed = who && who === marks.user.toLowerCase() ? await changedSubscriptionCustomers(dv, connection.id, marks) : undefined;
       // The digests are part of the state: Ion pages are read ahead (EARLY_ION_PAGES) until they are in.
-      if (changed && concurrent && o.liveDigests)
-        return { existing: new Map(), changed, digests: o.liveDigests.map, digestsComplete: o.liveDigests.complete };
+      if (changed && concurrent && o.digests)
+        return { existing: new Map(), changed, digests: o.digests.live, digestsComplete: o.digests.complete };
       if (changed) return { existing: new Map(), changed, digests: await digestsRead };
     }
     const existing = o.existing && !oneAccount ? o.existing : loadExistingSubscriptions(dv, connection.id, oneAccount);
@@ -454,7 +452,7 @@ export async function runSubscriptionsPhase(
       );
   const prepared = await stored;
   let existing = prepared.existing;
-  const digests: Digests = prepared.digests ?? new Map();
+  const digests: CustomerDigests = prepared.digests ?? new Map();
   // Trusted digests (customers whose rows nobody else changed since the last run): set only when not every row was read.
   let trusted: TrustedDigests | undefined;
   if (prepared.changed) {
