@@ -21,7 +21,7 @@
 import { DataverseConcurrencyError } from "../dataverse";
 import { systemClock } from "../shared/clock";
 import { CancelWatch, RunCanceledError } from "./cancellation";
-import { type CheckpointState, type ItemClaim, type OutboundBranch } from "./checkpoint";
+import { addCounts, type CheckpointState, type ItemClaim, type OutboundBranch } from "./checkpoint";
 import { loadConnection, makeContext, type SyncDeps } from "./context";
 import { FINISHED_RUN_STATUSES, ItemClaimLostError, readRunState, RunRowLink, sameClaim } from "./itemClaim";
 import { inRange } from "./outbound/partition";
@@ -75,12 +75,6 @@ function branchHeld(state: { status?: string; checkpoint?: CheckpointState } | u
   if (!state || (state.status !== undefined && FINISHED_RUN_STATUSES.has(state.status))) return false;
   const branch = state.checkpoint?.branches?.[key];
   return branch !== undefined && !branch.done && sameClaim(branch.item, claim);
-}
-
-function add(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out = { ...a };
-  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + n;
-  return out;
 }
 
 /**
@@ -207,9 +201,9 @@ export async function runOutboundBranch(
   const recorded = (b: OutboundBranch): OutboundBranch => ({
     ...b,
     ...(pass.last !== undefined ? { last: pass.last } : {}),
-    counts: add(base.counts, pass.counts),
+    counts: addCounts(base.counts, pass.counts),
     rows: base.rows + pass.rows,
-    outcomes: add(base.outcomes, pass.outcomes),
+    outcomes: addCounts(base.outcomes, pass.outcomes),
   });
   // After each row the branch records it (the last row and the counts so far) under the row's ETag: a delivery
   // that takes the branch over goes on after it and counts only what it does itself; a delivery that lost the
@@ -254,7 +248,7 @@ export async function runOutboundBranch(
         updatedAt: clock.now(),
         branches,
         // Recorded once, by the write that flips this branch to done (a 412 re-applies onto the others' counts).
-        counts: add(cp.counts, finished.counts),
+        counts: addCounts(cp.counts, finished.counts),
         // The write that makes every branch done moves the run on: exactly one delivery enqueues the finishing item.
         ...(allDone ? { item: { step: cp.item!.step + 1 } } : {}),
       };

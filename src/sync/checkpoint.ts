@@ -72,6 +72,13 @@ export type CheckpointEvent =
   | { type: "phase-done"; phase: Phase; counts: Record<string, number>; at: number }
   | { type: "heartbeat"; at: number; holder?: string };
 
+/** Pure: two count maps added key by key. */
+export function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, n] of Object.entries(b)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
 export function phasesFor(kind: "accounts" | "subscriptions" | "outbound" | "all"): Phase[] {
   return kind === "all" ? ["accounts", "subscriptions", "outbound"] : [kind];
 }

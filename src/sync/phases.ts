@@ -7,7 +7,7 @@
  * first two side by side (./sideBySide.ts).
  */
 import { type MappingSnapshot, runAccountsPhase } from "./accounts";
-import { nextState, type Phase, remainingPhases } from "./checkpoint";
+import { addCounts, nextState, type Phase, remainingPhases } from "./checkpoint";
 import type { CheckpointChanges, ConnectorCheckpoint } from "./connectorCheckpoint";
 import type { SyncContext } from "./context";
 import type { DigestMarks } from "./digest";
@@ -195,11 +195,11 @@ export const outboundPhase: SyncPhase = {
         // their counts are in the checkpoint's (restored into the report when this item began).
         const open = Object.keys(branches).filter((k) => !branches[k]!.done);
         if (open.length > 0) throw new RunStateError(`The outbound branches ${open.join(", ")} of this run have not finished.`);
-        const outcomes: Record<string, number> = {};
+        let outcomes: Record<string, number> = {};
         let rows = 0;
         for (const b of Object.values(branches)) {
           rows += b.rows;
-          for (const [k, n] of Object.entries(b.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + n;
+          outcomes = addCounts(outcomes, b.outcomes);
         }
         run.report.phase("outbound", { rows, outcomes, branches: Object.keys(branches).length });
         await run.phaseDone("outbound", `outbound: done (${rows} rows in ${Object.keys(branches).length} branches)`);

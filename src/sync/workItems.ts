@@ -20,7 +20,7 @@
 import { DataverseConcurrencyError, DataverseNotFoundError } from "../dataverse";
 import { systemClock } from "../shared/clock";
 import { runOutboundBranch } from "./branches";
-import { type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim, parseCheckpoint } from "./checkpoint";
+import { addCounts, type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim, parseCheckpoint } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
 import { FINISHED_RUN_STATUSES, readRunState, RunRowLink } from "./itemClaim";
@@ -270,9 +270,19 @@ async function findStaleRun(deps: SyncDeps, item: SyncWorkItem, staleMs: number)
   const etag = found?.["@odata.etag"];
   const cp = parseCheckpoint(found?.w365_checkpoint);
   if (!found || !etag || !cp || !hasProgress(cp)) return undefined;
-  // Branches of the stale run's outbound phase are its own items' (dead with it): this run does that phase anew.
-  const { item: _claim, takeover: _takeover, branches: _branches, ...checkpoint } = cp;
-  return { runId: found.w365_syncrunid, etag, checkpoint };
+  return { runId: found.w365_syncrunid, etag, checkpoint: continuedCheckpoint(cp) };
+}
+
+/**
+ * Pure: the stale run's checkpoint as the run taking it over continues it: no claim, no takeover note, no branches.
+ * Branches of its outbound phase are its own items' (dead with it): that phase is done anew. What an unfinished
+ * branch did is only in its own counts (a done one's are in the run's): they are kept, since the rows it finished
+ * are no longer pending and the new pass will not count them.
+ */
+export function continuedCheckpoint(cp: CheckpointState): CheckpointState {
+  const { item: _claim, takeover: _takeover, branches, ...rest } = cp;
+  const unfinished = Object.values(branches ?? {}).filter((b) => !b.done);
+  return { ...rest, counts: unfinished.reduce((sum, b) => addCounts(sum, b.counts), rest.counts) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { decideBranchDelivery } from "../../../src/sync/branches";
 import { type CheckpointState, initialState, type OutboundBranch, parseCheckpoint } from "../../../src/sync/checkpoint";
-import { decideDelivery } from "../../../src/sync/workItems";
+import { continuedCheckpoint, decideDelivery } from "../../../src/sync/workItems";
 
 const at = 1_700_000_000_000;
 const running = (item?: CheckpointState["item"]) => ({
@@ -112,5 +112,35 @@ describe("deliveries of a fanned-out outbound phase", () => {
   it("keeps the branches through the checkpoint's JSON", () => {
     const cp = { ...fanned({ "0": branch({ from: "a", last: "b", counts: { updated: 2 } }) }).checkpoint };
     expect(parseCheckpoint(JSON.stringify(cp))?.branches).toStrictEqual(cp.branches);
+  });
+});
+
+describe("continuedCheckpoint: a stale run's checkpoint as the run taking it over continues it", () => {
+  it("drops the claim, the takeover note and the branches, keeping what unfinished branches counted", () => {
+    const branch = (done: boolean, updated: number): OutboundBranch => ({
+      done,
+      counts: { updated },
+      rows: updated,
+      outcomes: {},
+      item: { step: 7, messageId: "m", dequeueCount: 1 },
+    });
+    const stale: CheckpointState = {
+      ...initialState("all", at),
+      current: "outbound",
+      done: ["accounts", "subscriptions"],
+      // The done branch's 2 are already in the run's counts.
+      counts: { created: 5, updated: 2 },
+      item: { step: 7, messageId: "m", dequeueCount: 2 },
+      takeover: { runId: "r0", etag: 'W/"1"' },
+      branches: { a: branch(true, 2), b: branch(false, 3), c: branch(false, 1) },
+    };
+    const next = continuedCheckpoint(stale);
+    expect(next.counts).toStrictEqual({ created: 5, updated: 6 });
+    expect(next).not.toHaveProperty("item");
+    expect(next).not.toHaveProperty("takeover");
+    expect(next).not.toHaveProperty("branches");
+    expect(next.done).toStrictEqual(["accounts", "subscriptions"]);
+    // Without branches, the counts are the run's.
+    expect(continuedCheckpoint({ ...stale, branches: undefined }).counts).toStrictEqual({ created: 5, updated: 2 });
   });
 });
