@@ -150,14 +150,20 @@ export interface PoisonSink {
 }
 
 /**
- * What the queue trigger does after a message's last allowed delivery failed (maxDequeueCount): records it,
- * moves it to `<queue>-poison` (`move`: the storage queue copies it there and deletes it; the in-process
- * queue has nothing to move), then runs the poison-queue function, whose failure is logged, never thrown.
+ * What the queue trigger does after a message's last allowed delivery failed (maxDequeueCount): moves it to
+ * `<queue>-poison` (`move`: the storage queue copies it there and deletes it, false when the copy failed; the
+ * in-process queue has nothing to move), then records it and runs the poison-queue function, whose failure is
+ * logged, never thrown. A message not copied comes back and is moved then: the function runs once per copy.
  */
-export async function poisonMessage(sink: PoisonSink, delivery: DeliveryInfo, error: unknown, move?: () => Promise<void>): Promise<void> {
+export async function poisonMessage(
+  sink: PoisonSink,
+  delivery: DeliveryInfo,
+  error: unknown,
+  move?: () => Promise<boolean>,
+): Promise<void> {
+  if (move && !(await move())) return;
   sink.poison.push(delivery.message);
   sink.logger.error("work item moved to the poison queue", { dequeueCount: delivery.dequeueCount, error: ensureError(error).message });
-  await move?.();
   await sink
     .onPoison?.(delivery.message, delivery)
     .catch((e: unknown) => sink.logger.error("poison-queue handler failed", { error: ensureError(e).message }));

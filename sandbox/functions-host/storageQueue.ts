@@ -275,10 +275,16 @@ export class StorageQueueTrigger implements WorkQueue {
         // Copied to the poison queue, then deleted; a copy that fails leaves the message to come back and be moved then.
         try {
           await this.poisonQueue.sendMessage(text);
-          await this.queue.deleteMessage(id, receipt);
         } catch (e) {
           this.logger.warn("work item not moved to the poison queue; it will be delivered again", { error: ensureError(e).message });
+          return false;
         }
+        await this.queue
+          .deleteMessage(id, receipt)
+          .catch((e: unknown) =>
+            this.logger.warn("poisoned work item copied but not deleted; it comes back once more", { error: ensureError(e).message }),
+          );
+        return true;
       });
     } else {
       // Visible again after the visibility timeout, for the next delivery.

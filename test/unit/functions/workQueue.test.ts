@@ -1,7 +1,7 @@
 import { InvocationContext } from "@azure/functions";
 
 import { createSyncWorker } from "../../../functions/syncWorker";
-import { InProcessWorkQueue, parseWorkMessage, WorkMessageError } from "../../../functions/workQueue";
+import { InProcessWorkQueue, parseWorkMessage, poisonMessage, WorkMessageError } from "../../../functions/workQueue";
 import { ConnectorError } from "../../../src/shared/errors";
 import { memoryLogger, silentLogger } from "../../../src/shared/logger";
 import { CONNECTION_ID, recordingDeps, SUBSCRIPTION_ID } from "../../support/pluginFixtures";
@@ -164,5 +164,28 @@ describe("InProcessWorkQueue", () => {
     await q.whenIdle();
     expect(peak).toBe(2);
     await q.close();
+  });
+});
+
+describe("poisonMessage", () => {
+  const delivery = { id: "m1", dequeueCount: 5, message: { kind: "sync" } };
+  const sinkWith = () => {
+    const handled: unknown[] = [];
+    const sink = { poison: [] as unknown[], logger: silentLogger, onPoison: async (m: unknown) => void handled.push(m) };
+    return { sink, handled };
+  };
+
+  it("records the message and runs the poison function once it is moved", async () => {
+    const { sink, handled } = sinkWith();
+    await poisonMessage(sink, delivery, new Error("boom"), async () => true);
+    expect(sink.poison).toStrictEqual([delivery.message]);
+    expect(handled).toStrictEqual([delivery.message]);
+  });
+
+  it("does neither when the copy to the poison queue failed: the message comes back and is moved then", async () => {
+    const { sink, handled } = sinkWith();
+    await poisonMessage(sink, delivery, new Error("boom"), async () => false);
+    expect(sink.poison).toStrictEqual([]);
+    expect(handled).toStrictEqual([]);
   });
 });
