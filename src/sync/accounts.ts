@@ -300,7 +300,7 @@ export async function runAccountsPhase(
   // beside the stored rows' read, instead of after it.
   const seenUntil = o.ionCustomersSeenUntil ? Date.parse(o.ionCustomersSeenUntil) : NaN;
   // Rows hold the time to the second (what the sync writes), Ion's answer to the millisecond.
-  const changedSinceLastSync = (c: IonCustomer) => !c.updateTime || !(Math.floor(Date.parse(c.updateTime) / 1000) * 1000 <= seenUntil);
+  const updatedAfterStoredRows = (c: IonCustomer) => !c.updateTime || !(Math.floor(Date.parse(c.updateTime) / 1000) * 1000 <= seenUntil);
   // One queue for every page's cloud profiles, first come first served: a page's profiles go before the next
   // page's, so each page is matched and written as early as it can be while the next one keeps Ion busy.
   const profileSlots = new ConcurrencyLimiter(PROFILE_CONCURRENCY);
@@ -313,14 +313,14 @@ export async function runAccountsPhase(
   // Such a customer needs its cloud profile whatever its stored row says (its row holds an older update): the
   // read goes out as its page arrives, not once the stored rows are in. Not in a first sync (nothing stored).
   const earlyProfiles = new Map<string, ReturnType<typeof readProfile>>();
-  const pagesSkipped = pagesToSkip(run.checkpoint, "accounts");
+  const skip = pagesToSkip(run.checkpoint, "accounts");
   const watchForChanges = async function* (source: AsyncIterable<IonCustomer[]>) {
     let arrived = 0;
     for await (const customers of source) {
       // Without the stored rows' newest update (none stored, or not read), the phase reads what it needs once they are in.
-      const changed = Number.isNaN(seenUntil) ? [] : customers.filter(changedSinceLastSync);
+      const changed = Number.isNaN(seenUntil) ? [] : customers.filter(updatedAfterStoredRows);
       if (!indexLoading && changed.length > 0) startIndex();
-      if (arrived++ >= pagesSkipped)
+      if (arrived++ >= skip)
         for (const c of changed) {
           const profile = readProfile(c.id);
           // Awaited by the page's matching; a run that fails first must not leave it unhandled.
@@ -369,7 +369,6 @@ export async function runAccountsPhase(
   const linkNow = (ionId: string) => linkOf(finalState.get(ionId));
   // Mapped and Ignored rows keep their mapping whatever this run reads: their subscriptions need not wait.
   if (links) decideSettledLinks(links, existing.values());
-  const skip = pagesToSkip(run.checkpoint, "accounts");
   let page = 0;
   let customersSeen = 0;
 

@@ -101,15 +101,18 @@ export function digestsOf(
 
 /** The stored digests of the connector's customers, by Ion customer id. */
 export async function loadDigests(dv: DataverseClient, connectionId: string): Promise<CustomerDigests> {
-  const rows = await dv.queryAll<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string }>(
+  const digests: CustomerDigests = new Map();
+  // Page by page: only the digests are kept, not every row read.
+  for await (const page of dv.queryPages<{ w365_provideraccountid: string; w365_ioncustomerid: string; w365_subscriptionsdigest?: string }>(
     SETS.providerAccount,
     {
       select: ["w365_provideraccountid", "w365_ioncustomerid", "w365_subscriptionsdigest"],
       filter: `_w365_connection_value eq ${connectionId} and w365_subscriptionsdigest ne null`,
       pageSize: 5000,
     },
-  );
-  return digestsOf(rows);
+  ))
+    for (const [customerId, digest] of digestsOf(page)) digests.set(customerId, digest);
+  return digests;
 }
 
 /**
@@ -162,13 +165,15 @@ export const MAX_FILTER_URL_CHARS = 12_000;
 /** Pure: the customers' ids cut into the filters of their stored-row queries (count and encoded length bounded). */
 export function customerFilters(connectionId: string, ionCustomerIds: readonly string[]): string[] {
   const head = `_w365_connection_value eq ${connectionId} and (`;
+  // The head and the closing parenthesis; each term then adds " or " and itself (the first one's " or " is spare).
+  const fixed = encodeURIComponent(`${head})`).length;
   const filters: string[] = [];
   let terms: string[] = [];
-  let length = encodeURIComponent(head).length + 3;
+  let length = fixed;
   const close = () => {
     if (terms.length > 0) filters.push(`${head}${terms.join(" or ")})`);
     terms = [];
-    length = encodeURIComponent(head).length + 3;
+    length = fixed;
   };
   for (const id of ionCustomerIds) {
     const term = `w365_ioncustomerid eq ${literal(id)}`;
