@@ -46,8 +46,14 @@ function classifySave(error: unknown): AttemptOutcome {
   return error instanceof DataverseApiError && error.statusCode === 500 ? { status: 500 } : { status: 0 };
 }
 
-/** Also bounded by attempts, so an injected (frozen) clock cannot make the wait endless. */
-const MAX_LEASE_ATTEMPTS = 400;
+/**
+ * Checks of one holder's lease before giving up, so an injected (frozen) clock cannot make the wait endless.
+ * Counted per holder: runs that queue for the lease (each takes it in turn for a second) are progress, not a
+ * stuck holder, however many checks the queue costs in all.
+ */
+export const MAX_LEASE_CHECKS_PER_HOLDER = 400;
+/** All checks of one wait, whatever the holders: a bound even when holders keep changing under a frozen clock. */
+const MAX_LEASE_CHECKS = 10 * MAX_LEASE_CHECKS_PER_HOLDER;
 
 export const TOKEN_COLUMNS = [
   "w365_providerconnectionid",
@@ -262,6 +268,8 @@ export class DataverseTokenStore implements TokenStore {
     const started = this.clock.now();
     /** The other holder's lease value and when this waiter first saw it (Dataverse's time, else own elapsed time). */
     let observed: { value: string; server?: number; local: number } | undefined;
+    /** The holder this waiter has seen last, and how many checks it has seen it hold the lease. */
+    let waitingOn: { holder: string | undefined; checks: number } = { holder: undefined, checks: 0 };
     for (let attempt = 1; ; attempt++) {
       const { row, serverTime } = await this.read();
       const value = row.w365_tokenleaseholder;
@@ -286,10 +294,11 @@ export class DataverseTokenStore implements TokenStore {
         if (await this.tryTake(row)) return { row, sentAt };
         continue;
       }
-      if (this.clock.now() - started > this.maxWaitMs || attempt >= MAX_LEASE_ATTEMPTS) {
+      waitingOn = waitingOn.holder === holder ? { holder, checks: waitingOn.checks + 1 } : { holder, checks: 1 };
+      if (this.clock.now() - started > this.maxWaitMs || waitingOn.checks >= MAX_LEASE_CHECKS_PER_HOLDER || attempt >= MAX_LEASE_CHECKS) {
         const waitedS = Math.round((this.clock.now() - started) / 1000);
         throw new TokenLeaseTimeoutError(
-          `Another process (${holder ?? "unknown"}) held the StreamOne Ion token lease of this connector through this process's whole wait (${waitedS} s, ${attempt} checks); try again in a minute.`,
+          `Another process (${holder ?? "unknown"}) held the StreamOne Ion token lease of this connector through this process's whole wait (${waitedS} s, ${attempt} checks, ${waitingOn.checks} of them on this holder); try again in a minute.`,
         );
       }
       // Short waits: a refresh takes about a second; the cap keeps a stuck holder from stalling us long.

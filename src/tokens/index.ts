@@ -8,6 +8,7 @@ export {
   DEFAULT_SAVE_RETRY_AFTER_CAP_MS,
   defaultHolderId,
   leaseHolderOf,
+  MAX_LEASE_CHECKS_PER_HOLDER,
   TOKEN_COLUMNS,
 } from "./dataverseStore";
 export { TokenLeaseLostError, TokenLeaseTimeoutError, TokenLeaseTooShortError, TokenRotationConflictError } from "./errors";

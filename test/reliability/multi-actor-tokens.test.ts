@@ -15,7 +15,16 @@ import { IonTransport } from "../../src/ion";
 import { silentLogger } from "../../src/shared/logger";
 import { ConnectionStatus, runKeepAlive, runSync, type SyncDeps } from "../../src/sync";
 import { loadConnection, makeContext } from "../../src/sync/context";
-import { connectorKey, DataverseTokenStore, leaseHolderOf, RotationJournal, TokenLeaseTooShortError, TokenManager } from "../../src/tokens";
+import {
+  connectorKey,
+  DataverseTokenStore,
+  leaseHolderOf,
+  MAX_LEASE_CHECKS_PER_HOLDER,
+  RotationJournal,
+  TokenLeaseTimeoutError,
+  TokenLeaseTooShortError,
+  TokenManager,
+} from "../../src/tokens";
 import { bundleChildScript } from "../support/childScript";
 import { startWorld, type World } from "../support/world";
 import { recordFigures } from "./support/figures";
@@ -203,16 +212,18 @@ describe("lease and save rules, one at a time", () => {
     journal?: RotationJournal;
     clock?: { now(): number };
     maxWaitMs?: number;
+    exchangeTimeoutMs?: number;
+    sleep?: (ms: number) => Promise<void>;
   }) {
     const clock = o.clock ?? { now: () => Date.now() + (o.clockOffsetMs ?? 0) };
     const store = new DataverseTokenStore(o.dv ?? w.dv, w.connectionId, {
       holderId: o.holder,
       clock,
       ...(o.maxWaitMs ? { maxWaitMs: o.maxWaitMs } : {}),
-      exchangeTimeoutMs: EXCHANGE_TIMEOUT_MS,
+      exchangeTimeoutMs: o.exchangeTimeoutMs ?? EXCHANGE_TIMEOUT_MS,
       saveRetryAfterCapMs: SAVE_RETRY_AFTER_CAP_MS,
       leaseMarginMs: 1_000,
-      sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
+      sleep: o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50)))),
     });
     const transport = new IonTransport({ clock, timeoutMs: EXCHANGE_TIMEOUT_MS, sleep: async () => undefined });
     return {
@@ -229,6 +240,24 @@ describe("lease and save rules, one at a time", () => {
           return async (...args: Parameters<DataverseClient["retrieveWithServerTime"]>) => {
             const result = await target.retrieveWithServerTime(...args);
             onRead();
+            return result;
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  /** A Dataverse client that awaits `afterRead(n)` after its n-th read of the connector row with Dataverse's time. */
+  function steppingReads(afterRead: (n: number) => Promise<void>): DataverseClient {
+    let reads = 0;
+    return new Proxy(w.dv, {
+      get(target, prop, receiver) {
+        if (prop === "retrieveWithServerTime") {
+          return async (...args: Parameters<DataverseClient["retrieveWithServerTime"]>) => {
+            const result = await target.retrieveWithServerTime(...args);
+            await afterRead(++reads);
             return result;
           };
         }
@@ -307,6 +336,50 @@ describe("lease and save rules, one at a time", () => {
     expect(w.ion.control.tokenUsage()).toMatchObject({ presented: 1, reusedRefreshTokens: 0, rejected: 0 });
     expect((await row(w)).w365_tokenleaseholder ?? null).toBeNull();
     figures.crashedHolder = { leaseMs: next.store.leaseMs, statusWritesWhileWaiting: statusWrites, presented: 1, presentedTwice: 0 };
+  });
+
+  // Leases far longer than the test, and a waiter whose own clock stands still: only the count of checks ends a wait.
+  const queueing = { exchangeTimeoutMs: 10 * MINUTE, clock: { now: () => 0 }, sleep: () => new Promise<void>((r) => setImmediate(r)) };
+  const setLease = (value: string | null) => w.dv.update(CONN, w.connectionId, { w365_tokenleaseholder: value });
+
+  it("a waiter behind a queue of holders keeps waiting while the lease moves on, however many checks the queue costs", async () => {
+    w.ion.control.resetTokenUsage();
+    const holders = 3;
+    const checksEach = Math.round(MAX_LEASE_CHECKS_PER_HOLDER * 0.75);
+    await setLease("queued-0~1");
+    // Every `checksEach` reads of the waiter, the lease passes to the next holder; then it is released.
+    const waiter = manager({
+      holder: "waiter",
+      ...queueing,
+      dv: steppingReads(async (n) => {
+        if (n % checksEach !== 0 || n > holders * checksEach) return;
+        const next = n / checksEach;
+        await setLease(next < holders ? `queued-${next}~1` : null);
+      }),
+    });
+    const rotated = await waiter.tokens.rotate();
+    expect((await row(w)).w365_refreshtoken).toBe(rotated.refreshToken);
+    expect(w.ion.control.tokenUsage()).toMatchObject({ presented: 1, reusedRefreshTokens: 0, rejected: 0 });
+    figures.leaseQueue = {
+      holders,
+      checksOnEach: checksEach,
+      checksInAll: holders * checksEach,
+      limitPerHolder: MAX_LEASE_CHECKS_PER_HOLDER,
+    };
+  });
+
+  it("a waiter gives up on one holder that keeps the lease through its checks, and presents nothing", async () => {
+    w.ion.control.resetTokenUsage();
+    await setLease("stuck~1");
+    try {
+      const waiter = manager({ holder: "waiter", ...queueing });
+      const failure = waiter.tokens.rotate();
+      await expect(failure).rejects.toBeInstanceOf(TokenLeaseTimeoutError);
+      await expect(failure).rejects.toThrow(`${MAX_LEASE_CHECKS_PER_HOLDER} of them on this holder`);
+      expect(w.ion.control.tokenUsage().presented).toBe(0);
+    } finally {
+      await setLease(null);
+    }
   });
 
   it("a save succeeds while the row holds the token it rotated from, even after the lease moved to a holder that has not rotated", async () => {

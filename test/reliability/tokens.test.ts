@@ -49,7 +49,9 @@ describe("concurrent runs on one connector", () => {
     expect(usage.reusedRefreshTokens).toBe(0);
     expect(usage.rejected).toBe(0);
     expect(usage.presented).toBeGreaterThanOrEqual(1);
-    expect(results.map((r) => ("ok" in r ? (r.ok ? "succeeded" : "failed") : r.status))).toStrictEqual(Array(9).fill("succeeded"));
+    const outcome = (r: (typeof results)[number]) =>
+      "ok" in r ? (r.ok ? "succeeded" : `failed: ${r.statusLabel}`) : r.status === "succeeded" ? r.status : `${r.status}: ${r.message}`;
+    expect(results.map(outcome)).toStrictEqual(Array(9).fill("succeeded"));
     const row = await connector(w);
     expect(row.w365_status).toBe(ConnectionStatus.Connected);
     expect(row.w365_tokenleaseholder ?? null).toBeNull();
