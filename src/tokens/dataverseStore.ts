@@ -55,6 +55,15 @@ export const MAX_LEASE_CHECKS_PER_HOLDER = 400;
 /** All checks of one wait, whatever the holders: a bound even when holders keep changing under a frozen clock. */
 const MAX_LEASE_CHECKS = 10 * MAX_LEASE_CHECKS_PER_HOLDER;
 
+/**
+ * Writes of the connector row (a save, a release) tried before giving up when other writers keep landing
+ * between their read and their If-Match PATCH: every run writes its status to this row, and a release that
+ * gives up leaves the lease held for a whole lease (minutes), which stalls every other process's refresh.
+ */
+const ROW_WRITE_ATTEMPTS = 12;
+/** Pause after a 412 on the connector row, jittered so that writers that collided do not collide again. */
+const ROW_CONFLICT_BACKOFF: RetryOptions = { ...DEFAULT_RETRY, baseDelayMs: 20, maxDelayMs: 500 };
+
 export const TOKEN_COLUMNS = [
   "w365_providerconnectionid",
   "w365_refreshtoken",
@@ -218,7 +227,8 @@ export class DataverseTokenStore implements TokenStore {
   }
 
   private async compareAndSave(from: string, next: TokenState, tokens: Record<string, unknown>): Promise<void> {
-    for (let attempt = 1; attempt <= 5; attempt++) {
+    for (let attempt = 1; attempt <= ROW_WRITE_ATTEMPTS; attempt++) {
+      if (attempt > 1) await this.sleep(backoffMs(attempt - 1, ROW_CONFLICT_BACKOFF, this.random));
       const { row } = await this.read();
       if (row.w365_refreshtoken === next.refreshToken) return; // an earlier attempt landed
       if (row.w365_refreshtoken !== from) {
@@ -375,7 +385,8 @@ export class DataverseTokenStore implements TokenStore {
   }
 
   private async release(): Promise<void> {
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    for (let attempt = 1; attempt <= ROW_WRITE_ATTEMPTS; attempt++) {
+      if (attempt > 1) await this.sleep(backoffMs(attempt - 1, ROW_CONFLICT_BACKOFF, this.random));
       const { row } = await this.read();
       if (leaseHolderOf(row.w365_tokenleaseholder) !== this.holderId) return;
       try {

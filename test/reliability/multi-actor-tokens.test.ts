@@ -382,6 +382,25 @@ describe("lease and save rules, one at a time", () => {
     }
   });
 
+  it("a holder releases its lease although other writers land on the connector row between its read and its write, 8 times in a row", async () => {
+    await manager({ holder: "first" }).tokens.rotate(); // a valid access token is stored: the next lease exchanges nothing
+    w.ion.control.resetTokenUsage();
+    let interfered = 0;
+    const holder = manager({
+      holder: "holder",
+      dv: steppingReads(async () => {
+        // Once the lease is taken, each read of the row is followed by a run's status write (a new ETag).
+        if (holder.store.counters.leases === 0 || interfered >= 8) return;
+        interfered++;
+        await w.dv.update(CONN, w.connectionId, { w365_statusmessage: `run status ${interfered}` });
+      }),
+    });
+    await holder.tokens.forceRefresh("AN-ACCESS-TOKEN-ION-REFUSED");
+    expect(interfered).toBe(8);
+    expect((await row(w)).w365_tokenleaseholder ?? null).toBeNull();
+    expect(w.ion.control.tokenUsage().presented).toBe(0);
+  });
+
   it("a save succeeds while the row holds the token it rotated from, even after the lease moved to a holder that has not rotated", async () => {
     w.ion.control.resetTokenUsage();
     const slow = manager({ holder: "slow" });
