@@ -88,12 +88,25 @@ export interface DataverseEmulator {
 
 const MAX_BODY_BYTES = 128 * 1024 * 1024;
 /**
- * The longest URL Dataverse accepts: 32 KB ("Compose HTTP requests and handle errors", Maximum URL length,
- * https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors).
- * Longer is refused with 414 URI Too Long (RFC 9110 §15.5.15); Node's own 16 KB header limit is raised to let
- * every URL Dataverse takes through.
+ * The longest URL Dataverse accepts: 32 KB, 32,768 characters ("Compose HTTP requests and handle errors", Maximum
+ * URL length, https://learn.microsoft.com/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors).
+ * Node's own 16 KB header limit is raised to let every URL Dataverse takes through.
  */
 export const MAX_URL_CHARS = 32_768;
+/**
+ * What a tenant answers a longer URL: status 414 and the stock HTML page of the web server in front of the Web API,
+ * not an OData error (no JSON, no error code): the answer a real environment gave, quoted in a public report,
+ * https://github.com/microsoft/vscode-copilotstudio/issues/122 ("Dataverse request failed (414): <HTML>…"). Learn
+ * documents neither the status nor the body; the report does not say how long that URL was, so the limit stays
+ * Learn's figure, nor which headers came with it (`Content-Type: text/html` is our reading of the page). 414 is
+ * also HTTP's status for a request target too long to interpret (RFC 9110 §15.5.15); docs/platform/dataverse.md 1.1.
+ */
+export const URL_TOO_LONG_BODY = [
+  "<HTML><HEAD><TITLE>Request URL Too Long</TITLE></HEAD>",
+  "<BODY><h2>Request URL Too Long</h2>",
+  "<hr><p>HTTP Error 414. The request URL is too long.</p>",
+  "</BODY></HTML>",
+].join("\r\n");
 const ENV_TYPES: Record<string, number> = { String: 100000000, Number: 100000001, Boolean: 100000002, JSON: 100000003, Secret: 100000005 };
 
 /** The ImportSolution action: the product's own solution reader, so import and pack agree on the format. */
@@ -452,14 +465,14 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       res.end();
       return;
     }
+    if ((req.url ?? "").length > MAX_URL_CHARS) {
+      // Refused in front of the Web API, as a tenant does: its HTML page, before the body is read or a request counted.
+      res.writeHead(414, { ...cors, "Content-Type": "text/html" });
+      res.end(URL_TOO_LONG_BODY);
+      return;
+    }
     let response: EmuResponse;
     try {
-      if ((req.url ?? "").length > MAX_URL_CHARS)
-        throw new DataverseHttpError(
-          414,
-          ErrorCodes.ODataBadRequest,
-          `The request URL is ${(req.url ?? "").length} characters long; Dataverse accepts at most ${MAX_URL_CHARS}. Send a long query inside a $batch request.`,
-        );
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of req) {

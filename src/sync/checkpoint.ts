@@ -17,6 +17,12 @@ export interface CheckpointState {
   current?: Phase;
   /** Pages fully processed in the current phase. */
   pagesDone: number;
+  /**
+   * Rows handled in the current phase when it has rows, not pages (outbound: one request or tracked order each).
+   * Only the progress and hand-off texts show it: a resumed outbound phase reads the requests still pending,
+   * so it skips nothing by this number.
+   */
+  rowsDone?: number;
   /** Counts so far (restored into the report on resume). */
   counts: Record<string, number>;
   /** Heartbeat, epoch ms. */
@@ -69,6 +75,8 @@ export interface ItemClaim {
 export type CheckpointEvent =
   | { type: "phase-start"; phase: Phase; at: number }
   | { type: "page-done"; phase: Phase; counts: Record<string, number>; at: number }
+  /** An outbound row handled: its counts are in `counts`; no page is done (the phase has none). */
+  | { type: "row-done"; phase: "outbound"; counts: Record<string, number>; at: number }
   | { type: "phase-done"; phase: Phase; counts: Record<string, number>; at: number }
   | { type: "heartbeat"; at: number; holder?: string };
 
@@ -91,13 +99,16 @@ export function nextState(state: CheckpointState, event: CheckpointEvent): Check
   switch (event.type) {
     case "phase-start":
       if (state.current === event.phase) return { ...state, updatedAt: event.at };
-      return { ...state, current: event.phase, pagesDone: 0, updatedAt: event.at };
+      return { ...withoutRows(state), current: event.phase, pagesDone: 0, updatedAt: event.at };
     case "page-done":
       if (state.current !== event.phase) return state;
       return { ...state, pagesDone: state.pagesDone + 1, counts: { ...event.counts }, updatedAt: event.at };
+    case "row-done":
+      if (state.current !== event.phase) return state;
+      return { ...state, rowsDone: (state.rowsDone ?? 0) + 1, counts: { ...event.counts }, updatedAt: event.at };
     case "phase-done":
       return {
-        ...state,
+        ...withoutRows(state),
         done: state.done.includes(event.phase) ? state.done : [...state.done, event.phase],
         current: undefined,
         pagesDone: 0,
@@ -107,6 +118,19 @@ export function nextState(state: CheckpointState, event: CheckpointEvent): Check
     case "heartbeat":
       return { ...state, updatedAt: event.at, holder: event.holder ?? state.holder };
   }
+}
+
+/** The state without a phase's row count (a phase starting or done). */
+function withoutRows(state: CheckpointState): CheckpointState {
+  const { rowsDone: _rows, ...rest } = state;
+  return rest;
+}
+
+/** Where a run stands, for the hand-off text: the current phase's pages, or its requests (outbound), else the phases done. */
+export function positionText(state: CheckpointState): string {
+  if (!state.current) return `${state.done.length} phase(s) done`;
+  if (state.current === "outbound") return `outbound, ${state.rowsDone ?? 0} request(s) handled`;
+  return `${state.current}, ${state.pagesDone} page(s) done`;
 }
 
 /** Phases still to run, in order. */
@@ -133,6 +157,7 @@ export function parseCheckpoint(text: unknown): CheckpointState | undefined {
         counts: v.counts ?? {},
         updatedAt: v.updatedAt ?? 0,
       };
+      if (typeof v.rowsDone === "number") state.rowsDone = v.rowsDone;
       if (v.holder !== undefined) state.holder = v.holder;
       if (v.item && typeof v.item === "object" && typeof v.item.step === "number") state.item = v.item;
       if (v.takeover && typeof v.takeover.runId === "string" && typeof v.takeover.etag === "string") state.takeover = v.takeover;

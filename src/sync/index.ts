@@ -8,7 +8,7 @@ import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
-import { DEFAULT_STALE_RUN_MS, type ItemClaim, type OutboundBranch, parseCheckpoint, remainingPhases } from "./checkpoint";
+import { DEFAULT_STALE_RUN_MS, type ItemClaim, type OutboundBranch, parseCheckpoint, positionText, remainingPhases } from "./checkpoint";
 import {
   CHECKPOINT_WRITE_ATTEMPTS,
   mergeConnectorCheckpoint,
@@ -315,7 +315,7 @@ function lastSyncStamp(ctx: SyncContext, status: RunStatus, state: RunState, eta
 /** The item's budget is spent: the checkpoint goes to the row with the next step, which the caller enqueues. */
 async function handOff(run: RunRecorder, o: RunSyncOptions, nextStep: number): Promise<SyncRunSummary> {
   const cp = run.checkpoint;
-  const where = cp.current ? `${cp.current}, ${cp.pagesDone} page(s) done` : `${cp.done.length} phase(s) done`;
+  const where = positionText(cp);
   await run.handOff(nextStep, `continuing in the next work item (${where})`);
   return runSummary(run, o, "running", `Continuing in the next work item (${where}).`, {
     step: nextStep,

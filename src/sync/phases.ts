@@ -7,7 +7,7 @@
  * first two side by side (./sideBySide.ts).
  */
 import { type MappingSnapshot, runAccountsPhase } from "./accounts";
-import { addCounts, nextState, type Phase, remainingPhases } from "./checkpoint";
+import { addCounts, type Phase, remainingPhases } from "./checkpoint";
 import type { CheckpointChanges, ConnectorCheckpoint } from "./connectorCheckpoint";
 import type { SyncContext } from "./context";
 import type { DigestMarks } from "./digest";
@@ -146,7 +146,6 @@ export async function runOutboundRows(
     report: RunReport;
     sink: WriteSink;
     watch?: { check(): Promise<void> };
-    progress?: (done: number, total: number) => Promise<void>;
     /** After each row, with `pass` up to date (a branch records its progress there). */
     afterRow?: (pass: OutboundPass) => Promise<void>;
     shouldStop?: () => boolean;
@@ -165,7 +164,6 @@ export async function runOutboundRows(
       pass.last = row.w365_providersubscriptionid.toLowerCase();
       pass.counts = countsSince(before, o.report.counts);
       await o.afterRow?.(pass);
-      await o.progress?.(pass.rows, rows.length);
       if (i < rows.length - 1 && o.shouldStop?.()) {
         pass.stopped = true;
         break;
@@ -221,15 +219,11 @@ export const outboundPhase: SyncPhase = {
         ...(run.watch ? { watch: run.watch } : {}),
         // Each row's counts go into the checkpoint as the row ends (written with the next progress write or the
         // hand-off): the next item reads only the requests still pending, so a handled row is never counted again.
-        afterRow: async () => {
-          run.checkpoint = nextState(run.checkpoint, {
-            type: "page-done",
-            phase: "outbound",
-            counts: run.checkpointCounts(),
-            at: sync.clock.now(),
-          });
-        },
-        progress: (done, total) => run.progress(`outbound: ${done} of ${total} requests`),
+        afterRow: (pass) =>
+          run.event(
+            { type: "row-done", phase: "outbound", counts: run.checkpointCounts(), at: sync.clock.now() },
+            `outbound: ${pass.rows} of ${rows.length} requests`,
+          ),
         // The next item reads the requests still pending again: a handled row no longer matches the filter.
         ...(state.shouldYield ? { shouldStop: state.shouldYield } : {}),
       });

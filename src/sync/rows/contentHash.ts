@@ -60,15 +60,6 @@ export function contentHash(row: Record<string, unknown>): string {
   return `${HASH_VERSION}:${sha256Base64Url(stableStringify(row)).slice(0, 32)}`;
 }
 
-/**
- * contentHash of a row built flat with its keys already in code-unit order (strings, numbers, booleans, null,
- * undefined): JSON.stringify writes the canonical text of such a row itself (see isSortedFlatPlainObject), so
- * the checks are skipped. Only for rows whose builder guarantees that shape (pinned by tests against contentHash).
- */
-export function sortedFlatContentHash(row: Record<string, unknown>): string {
-  return `${HASH_VERSION}:${sha256Base64Url(JSON.stringify(row)).slice(0, 32)}`;
-}
-
 type OneShotHash = (algorithm: string, data: string, outputEncoding: "base64url") => string;
 /** crypto.hash (Node ≥ 20.12) skips the Hash object; same digest as createHash, which older Node uses. */
 const oneShotHash = (crypto as unknown as { hash?: OneShotHash }).hash;

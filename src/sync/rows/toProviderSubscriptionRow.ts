@@ -1,6 +1,6 @@
 import type { IonSubscriptionRecord } from "../../ion/parse/subscription";
 import { bind, SETS } from "../schema";
-import { sortedFlatContentHash } from "./contentHash";
+import { contentHash } from "./contentHash";
 import { toIsoOrNull } from "./dates";
 import { clip } from "./text";
 
@@ -105,8 +105,8 @@ export function toProviderSubscriptionRow(
   requestPending: boolean,
 ): ProviderSubscriptionRow {
   const data = toProviderSubscriptionData(sub);
-  // The hashed content is built flat with sorted keys (subscriptionHashedContent), so it needs no canonical pass.
-  const hash = sortedFlatContentHash(subscriptionHashedContent(data, links, requestPending));
+  // The hashed content is built flat with sorted keys (subscriptionHashedContent): contentHash takes its fast path.
+  const hash = contentHash(subscriptionHashedContent(data, links, requestPending));
   let body: Record<string, unknown> | undefined;
   return {
     hash,

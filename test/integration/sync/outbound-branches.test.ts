@@ -258,6 +258,11 @@ describe("the outbound phase fanned out across branch work items", () => {
     const first = await queueRun(w);
     const outcomes = await deliverAll(w, [first], { budget: { ms: 0 } });
     expect(outcomes.length).toBeGreaterThan(2);
+    // Each hand-off says how many requests the run has handled so far (rows, not pages), one more per item.
+    const handOffs = outcomes.flatMap((o) => (o instanceof Error || o.outcome !== "ran" || !o.next ? [] : [o.summary.message]));
+    expect(handOffs).toStrictEqual(
+      Array.from({ length: REQUESTS - 1 }, (_, i) => `Continuing in the next work item (outbound, ${i + 1} request(s) handled).`),
+    );
     expectOneOrderPerRequest(w, chosen);
     expect(await requestedRows(w, chosen)).toStrictEqual(baseline.rows);
     expect(await runResult(w, first.runId)).toStrictEqual(baseline.run);

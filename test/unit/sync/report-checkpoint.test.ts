@@ -1,5 +1,13 @@
 import { registerSecret } from "../../../src/shared/redact";
-import { initialState, isStale, nextState, pagesToSkip, parseCheckpoint, remainingPhases } from "../../../src/sync/checkpoint";
+import {
+  initialState,
+  isStale,
+  nextState,
+  pagesToSkip,
+  parseCheckpoint,
+  positionText,
+  remainingPhases,
+} from "../../../src/sync/checkpoint";
 import { RunReport } from "../../../src/sync/report";
 
 describe("RunReport", () => {
@@ -52,6 +60,35 @@ describe("checkpoint", () => {
     const s = nextState(initialState("accounts", 1), { type: "phase-start", phase: "accounts", at: 1 });
     expect(nextState(s, { type: "page-done", phase: "subscriptions", counts: {}, at: 2 })).toBe(s);
     expect(parseCheckpoint("{not json")).toBeUndefined();
+  });
+
+  it("counts outbound rows as rows, never as pages, and carries them across a hand-off", () => {
+    let s = initialState("all", 1);
+    s = nextState(s, { type: "phase-done", phase: "accounts", counts: { created: 2 }, at: 2 });
+    s = nextState(s, { type: "phase-done", phase: "subscriptions", counts: { created: 7 }, at: 3 });
+    s = nextState(s, { type: "phase-start", phase: "outbound", at: 4 });
+    for (let i = 1; i <= 3; i++) s = nextState(s, { type: "row-done", phase: "outbound", counts: { created: 7, updated: i }, at: 4 + i });
+    expect(s).toMatchObject({ current: "outbound", pagesDone: 0, rowsDone: 3, counts: { created: 7, updated: 3 }, updatedAt: 7 });
+    expect(pagesToSkip(s, "outbound")).toBe(0);
+    expect(positionText(s)).toBe("outbound, 3 request(s) handled");
+    // The next work item reads the checkpoint back and starts the same phase again: the rows go on from 3.
+    let resumed = parseCheckpoint(JSON.stringify(s))!;
+    expect(resumed).toEqual(s);
+    resumed = nextState(resumed, { type: "phase-start", phase: "outbound", at: 8 });
+    resumed = nextState(resumed, { type: "row-done", phase: "outbound", counts: { created: 7, updated: 4 }, at: 9 });
+    expect(positionText(resumed)).toBe("outbound, 4 request(s) handled");
+    const done = nextState(resumed, { type: "phase-done", phase: "outbound", counts: { created: 7, updated: 4 }, at: 10 });
+    expect(done.rowsDone).toBeUndefined();
+    expect(positionText(done)).toBe("3 phase(s) done");
+  });
+
+  it("ignores a row event outside the outbound phase, and a new phase starts with no rows", () => {
+    const accounts = nextState(initialState("all", 1), { type: "phase-start", phase: "accounts", at: 1 });
+    expect(nextState(accounts, { type: "row-done", phase: "outbound", counts: { updated: 1 }, at: 2 })).toBe(accounts);
+    const paged = nextState(accounts, { type: "page-done", phase: "accounts", counts: { created: 5 }, at: 3 });
+    expect(positionText(paged)).toBe("accounts, 1 page(s) done");
+    const stale = { ...paged, current: "outbound" as const, rowsDone: 5 };
+    expect(nextState(stale, { type: "phase-start", phase: "subscriptions", at: 4 }).rowsDone).toBeUndefined();
   });
 
   it("presumes a run dead after the stale limit", () => {
