@@ -83,10 +83,8 @@ export function claimHolds(state: RunRowView | undefined, claim: ItemClaim): boo
 export type RunRowChange = Record<string, unknown> | ((row: RunRowView) => Record<string, unknown>);
 
 export interface RunRowLinkOptions {
-  /** The ETag of a write this claim just made (the claim itself), if the caller has it... */
+  /** The ETag of a write this claim just made (the claim itself), if the caller has it. */
   etag?: string;
-  /** ...and the row as that write left it. */
-  row?: RunRowView;
   /** Whether the claim holds the row in this state: by default the run's step (`claimHolds`); a branch item judges its branch. */
   holds?: (row: RunRowView | undefined) => boolean;
   /** Writes racing other writers before the claim is given up as lost. */
@@ -142,7 +140,6 @@ export class RunRowLink {
     o: RunRowLinkOptions = {},
   ) {
     this.etag = o.etag;
-    this.row = o.row;
     this.holds = o.holds ?? ((row) => claimHolds(row, claim!));
     this.attempts = o.attempts ?? FENCED_WRITE_ATTEMPTS;
   }
