@@ -23,7 +23,7 @@ import { runOutboundBranch } from "./branches";
 import { addCounts, type CheckpointState, DEFAULT_STALE_RUN_MS, initialState, type ItemClaim, parseCheckpoint } from "./checkpoint";
 import type { SyncDeps } from "./context";
 import { runSync, type RunSyncOptions } from "./index";
-import { FINISHED_RUN_STATUSES, readRunState, RunRowLink } from "./itemClaim";
+import { readRunState, runOpen, RunRowLink, type RunRowView } from "./itemClaim";
 import { staleRunsFilter } from "./prefetch";
 import { endOfRunColumns, pickStaleRun, RUN_COLUMNS, type RunRow } from "./runs";
 import { SETS } from "./schema";
@@ -61,23 +61,32 @@ export const DEFAULT_ITEM_BUDGET: ItemBudget = { ms: 120_000 };
 export type DeliveryDecision =
   | { action: "run"; claim: ItemClaim }
   | { action: "skip"; reason: string }
-  /** The step after this one was handed off but its message may be lost (this delivery is a retry): enqueue it again. */
-  | { action: "repeat-hand-off"; step: number };
+  /**
+   * The step after this one (or, with `turn`, the next turn of a branch at step `step`) was handed off but its
+   * message may be lost (this delivery is a retry): enqueue it again.
+   */
+  | { action: "repeat-hand-off"; step: number; turn?: number };
+
+/**
+ * The checks every delivery of step `step` makes on the run row, a branch item's too: the row is there, the run
+ * not finished, and at step `step` (a retry of the step that handed the run on repeats that hand-off). Returns
+ * the decision when they decide, undefined when the run is at step `step`. Pure.
+ */
+export function decideRunStep(row: RunRowView | undefined, step: number, delivery: Delivery): DeliveryDecision | undefined {
+  if (!row) return { action: "skip", reason: "the run row no longer exists" };
+  if (!runOpen(row)) return { action: "skip", reason: `the run already ${row.status}` };
+  return decideTurn(row.checkpoint?.item ?? { step: 0 }, step, delivery, "step");
+}
 
 /** What a delivery of step `step` does, given the run row's status and checkpoint. Pure. */
-export function decideDelivery(
-  row: { status?: string; checkpoint?: CheckpointState } | undefined,
-  step: number,
-  delivery: Delivery,
-): DeliveryDecision {
-  if (!row) return { action: "skip", reason: "the run row no longer exists" };
-  if (row.status && FINISHED_RUN_STATUSES.has(row.status)) return { action: "skip", reason: `the run already ${row.status}` };
-  const held = row.checkpoint?.item ?? { step: 0 };
-  const branches = row.checkpoint?.branches;
+export function decideDelivery(row: RunRowView | undefined, step: number, delivery: Delivery): DeliveryDecision {
+  const decided = decideRunStep(row, step, delivery);
+  if (decided) return decided;
   // The step the branches share is theirs: the write that records the last of them done moves the run on.
-  if (held.step === step && branches && Object.values(branches).some((b) => !b.done))
+  const branches = row!.checkpoint?.branches;
+  if (branches && Object.values(branches).some((b) => !b.done))
     return { action: "skip", reason: `step ${step} runs in the outbound branch items` };
-  return decideClaim(held, step, delivery, "step");
+  return claimTurn(row!.checkpoint?.item ?? { step: 0 }, step, delivery, "step");
 }
 
 /**
@@ -85,6 +94,16 @@ export function decideDelivery(
  * A delivery of the step before an unclaimed one, delivered again, repeats the hand-off: its output may be lost.
  */
 export function decideClaim(held: ItemClaim, step: number, delivery: Delivery, what: string): DeliveryDecision {
+  return decideTurn(held, step, delivery, what) ?? claimTurn(held, step, delivery, what);
+}
+
+/** The claim a delivery of turn `step` writes. */
+export function claimOf(step: number, delivery: Delivery): ItemClaim {
+  return { step, messageId: delivery.messageId, dequeueCount: delivery.dequeueCount };
+}
+
+/** The turn comparison of `decideClaim`: undefined when the claim is at turn `step`. */
+function decideTurn(held: ItemClaim, step: number, delivery: Delivery, what: string): DeliveryDecision | undefined {
   if (held.step > step) {
     // The hand-off to the next step happened; a retry of this step cannot know whether its message got out.
     if (held.step === step + 1 && held.messageId === undefined && delivery.dequeueCount > 1)
@@ -92,7 +111,12 @@ export function decideClaim(held: ItemClaim, step: number, delivery: Delivery, w
     return { action: "skip", reason: `${what} ${step} is done (now at ${held.step})` };
   }
   if (held.step < step) return { action: "skip", reason: `${what} ${step} was never handed off (now at ${held.step})` };
-  const claim: ItemClaim = { step, messageId: delivery.messageId, dequeueCount: delivery.dequeueCount };
+  return undefined;
+}
+
+/** Which delivery of turn `step` (held as `held`) runs it: a claim no delivery holds, or the same message delivered again. */
+function claimTurn(held: ItemClaim, step: number, delivery: Delivery, what: string): DeliveryDecision {
+  const claim = claimOf(step, delivery);
   if (held.messageId === undefined) return { action: "run", claim };
   if (held.messageId !== delivery.messageId)
     return {
@@ -317,7 +341,7 @@ async function completeTakeover(
   }
   const { takeover: _done, ...rest } = checkpoint;
   const next: CheckpointState = took ? rest : { ...initialState(item.kind, clock.now()), item: claim };
-  await new RunRowLink(deps.dataverse, () => clock.now(), item.runId, claim, etag).write({ w365_checkpoint: JSON.stringify(next) });
+  await new RunRowLink(deps.dataverse, () => clock.now(), item.runId, claim, { etag }).write({ w365_checkpoint: JSON.stringify(next) });
   if (took) deps.logger?.warn("took over a run whose worker stopped", { runId: item.runId, from: from.runId });
   else
     deps.logger?.info("a stale run was continued by another run or came back; this run starts fresh", {
@@ -335,7 +359,7 @@ export async function recordPoisonedItem(deps: SyncDeps, item: SyncWorkItem, o: 
   const clock = deps.clock ?? systemClock;
   for (let attempt = 0; attempt < 3; attempt++) {
     const row = await readRunState(deps.dataverse, item.runId);
-    if (!row || (row.status && FINISHED_RUN_STATUSES.has(row.status))) return false;
+    if (!row || !runOpen(row)) return false;
     const held = row.checkpoint?.item?.step ?? 0;
     if (held > (item.step ?? 0)) return false;
     // A branch item: only while its branch is not done and still at that turn (a copy of a finished turn changes nothing).

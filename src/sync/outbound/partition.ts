@@ -3,7 +3,12 @@
  * (each is claimed by its own If-Match write on the row), so any split is safe; ranges of row ids keep the split
  * stable for a branch that re-reads its rows later: every id falls in exactly one range, whatever rows are
  * pending by then. Ids are compared as lower-case strings, not in Dataverse's GUID order, so the branch filters
- * its rows itself after one query of the pending rows.
+ * its rows itself after one query of the pending rows. A server-side range (`w365_providersubscriptionid ge … and
+ * lt …`) would not select the same rows: Dataverse keeps ids as SQL Server uniqueidentifier values, which compare
+ * the last six bytes first, not the text ("Comparing GUID and uniqueidentifier values",
+ * https://learn.microsoft.com/dotnet/framework/data/adonet/sql/comparing-guid-and-uniqueidentifier-values), while
+ * the emulator compares the text; ranges in that order would need the emulator to follow it and the ranges of runs
+ * already fanned out to keep their meaning.
  */
 
 /** A range of row ids: `from` (inclusive) to `to` (exclusive), either end open when absent. */

@@ -18,7 +18,8 @@ import {
   type SyncWorkItem,
   type WorkItemOutcome,
 } from "../../../src/sync/workItems";
-import { all, ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/world";
+import { fakeClock } from "../../support/httpStubs";
+import { all, integrationClient, ordersFor, type OutboundWorld, startOutboundWorld } from "../../support/world";
 
 jest.setTimeout(120_000);
 
@@ -363,6 +364,41 @@ describe("the outbound phase fanned out across branch work items", () => {
     expect(counts["order-completed"]).toBe(baseCounts["order-completed"]);
     expect(counts["order-placed"]).toBeGreaterThanOrEqual(REQUESTS - 1);
     expect(counts["order-placed"]).toBeLessThanOrEqual(REQUESTS);
+  });
+
+  it("checks for a cancel through the link its writes go through: the check's read is the ETag its next write goes under", async () => {
+    await request(w);
+    const first = await queueRun(w);
+    const parent = await runSyncWorkItem(w.engine("parent"), first, delivery(), WHOLE, { fanOut: FAN_OUT });
+    const [b0] = enqueued(parent);
+    // Time moves past the cancel interval at each order, so every row's check but the first reads the run row; and
+    // just before each of those reads another writer (another branch, an admin) writes the row.
+    const clock = fakeClock(Date.now());
+    const runRow = `w365_syncruns(${first.runId})`;
+    const seen = { GET: 0, PATCH: 0, conflicts: 0 };
+    const counting: typeof fetch = async (input, init) => {
+      const url = decodeURIComponent(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
+      const method = (init?.method ?? "GET").toUpperCase();
+      if (!url.includes(runRow) || (method !== "GET" && method !== "PATCH")) return fetch(input, init);
+      seen[method as "GET" | "PATCH"]++;
+      if (method === "GET" && seen.GET > 1) await w.dv.update("w365_syncruns", first.runId, { w365_message: `another writer ${seen.GET}` });
+      const res = await fetch(input, init);
+      if (res.status === 412) seen.conflicts++;
+      return res;
+    };
+    const deps: SyncDeps = {
+      ...w.engine("b0"),
+      dataverse: integrationClient(w.emu, { fetch: counting }),
+      clock,
+      hooks: { beforeOrder: async () => clock.advance(10_000) },
+    };
+    const outcome = await runSyncWorkItem(deps, b0!, delivery(), WHOLE, { fanOut: FAN_OUT });
+    expect(outcome).toMatchObject({ outcome: "branch", done: true });
+    const rows = (outcome as { counts: Record<string, number> }).counts.updated!;
+    expect(rows).toBeGreaterThan(1);
+    // One read to claim (it is the first check too), one per later check; the claim, a record per row and the done
+    // write, none refused: each check's read refreshed the ETag the branch's next write went under.
+    expect(seen).toStrictEqual({ GET: rows, PATCH: rows + 2, conflicts: 0 });
   });
 
   it("marks the run failed when a branch goes to the poison queue, and the other branches stop there", async () => {

@@ -1,6 +1,7 @@
-import { decideBranchDelivery } from "../../../src/sync/branches";
+import { branchHeld, decideBranchDelivery } from "../../../src/sync/branches";
 import { type CheckpointState, initialState, type OutboundBranch, parseCheckpoint } from "../../../src/sync/checkpoint";
-import { continuedCheckpoint, decideDelivery } from "../../../src/sync/workItems";
+import { claimHolds, type RunRowView } from "../../../src/sync/itemClaim";
+import { continuedCheckpoint, decideDelivery, decideRunStep } from "../../../src/sync/workItems";
 
 const at = 1_700_000_000_000;
 const running = (item?: CheckpointState["item"]) => ({
@@ -102,16 +103,65 @@ describe("deliveries of a fanned-out outbound phase", () => {
 
   it("repeats a lost hand-off: the next turn of a branch, or the finishing item once every branch is done", () => {
     const turnHanded = fanned({ "0": branch({ item: { step: 2 } }) });
-    expect(decideBranchDelivery(turnHanded, 3, "0", 1, delivery("m", 2))).toStrictEqual({ action: "repeat-hand-off", step: 2 });
+    expect(decideBranchDelivery(turnHanded, 3, "0", 1, delivery("m", 2))).toStrictEqual({ action: "repeat-hand-off", step: 3, turn: 2 });
     expect(decideBranchDelivery(turnHanded, 3, "0", 1, delivery("m", 1))).toMatchObject({ action: "skip" });
     const finished = fanned({ "0": branch({ done: true }) }, { step: 4 });
-    expect(decideBranchDelivery(finished, 3, "0", 0, delivery("m", 2))).toStrictEqual({ action: "repeat-finish", step: 4 });
+    // The run's own hand-off (no turn): the finishing item, as a retry of a plain step repeats its hand-off.
+    expect(decideBranchDelivery(finished, 3, "0", 0, delivery("m", 2))).toStrictEqual({ action: "repeat-hand-off", step: 4 });
     expect(decideBranchDelivery(finished, 3, "0", 0, delivery("m", 1))).toMatchObject({ action: "skip" });
+  });
+
+  it("judges a branch's claim as held only while the run is open, the branch not done, and the same delivery holds its turn", () => {
+    const claim = { step: 1, messageId: "m", dequeueCount: 2 };
+    const row = fanned({ "0": branch({ item: claim }), "1": branch() });
+    expect(branchHeld(row, "0", claim)).toBe(true);
+    expect(branchHeld(row, "0", { ...claim, dequeueCount: 3 })).toBe(false);
+    expect(branchHeld(row, "0", { ...claim, step: 2 })).toBe(false);
+    expect(branchHeld(row, "1", claim)).toBe(false);
+    expect(branchHeld(row, "9", claim)).toBe(false);
+    expect(branchHeld(undefined, "0", claim)).toBe(false);
+    // Done: its last write released it (a retry of that write must not count the branch again).
+    expect(branchHeld(fanned({ "0": branch({ item: claim, done: true }) }), "0", claim)).toBe(false);
+    // Finished by another actor (the poison handler, a cancel's end), though the branch still names this delivery.
+    for (const status of ["failed", "canceled", "succeeded", "partial"]) expect(branchHeld({ ...row, status }, "0", claim)).toBe(false);
+    // The run's step claim is another thing: a branch's claim never holds the run's step, nor the other way round.
+    expect(claimHolds(row, claim)).toBe(false);
   });
 
   it("keeps the branches through the checkpoint's JSON", () => {
     const cp = { ...fanned({ "0": branch({ from: "a", last: "b", counts: { updated: 2 } }) }).checkpoint };
     expect(parseCheckpoint(JSON.stringify(cp))?.branches).toStrictEqual(cp.branches);
+  });
+});
+
+describe("decideRunStep: the run's checks that a step's delivery and a branch's share", () => {
+  const branch: OutboundBranch = { done: false, counts: {}, rows: 0, outcomes: {}, item: { step: 0 } };
+  /** The same run row with one open branch at the run's step: what a branch delivery of step 3 sees. */
+  const withBranches = (row: RunRowView): RunRowView => ({
+    ...row,
+    ...(row.checkpoint ? { checkpoint: { ...row.checkpoint, branches: { "0": branch } } } : {}),
+  });
+  const cases: [string, RunRowView | undefined, number, ReturnType<typeof delivery>][] = [
+    ["a vanished row", undefined, 3, delivery("m", 1)],
+    ["a finished run", { ...running({ step: 3 }), status: "canceled" }, 3, delivery("m", 1)],
+    ["a step over", running({ step: 5 }), 3, delivery("m", 2)],
+    ["a step never handed off", running({ step: 2 }), 3, delivery("m", 1)],
+    ["a retry of the write that handed the run on", running({ step: 4 }), 3, delivery("m", 2)],
+    ["a first delivery after the hand-off (not a retry)", running({ step: 4 }), 3, delivery("m", 1)],
+    ["a hand-off whose next step is claimed already", running({ step: 4, messageId: "x", dequeueCount: 1 }), 3, delivery("m", 2)],
+  ];
+
+  it.each(cases)("decides %s the same way for a step's delivery and a branch's", (_what, row, step, d) => {
+    const decided = decideRunStep(row, step, d);
+    expect(decided).toBeDefined();
+    expect(decideDelivery(row, step, d)).toStrictEqual(decided);
+    expect(decideBranchDelivery(row && withBranches(row), step, "0", 0, d)).toStrictEqual(decided);
+  });
+
+  it("names the run's own hand-off without a turn, and leaves a run at the step to the caller's checks", () => {
+    expect(decideRunStep(running({ step: 4 }), 3, delivery("m", 2))).toStrictEqual({ action: "repeat-hand-off", step: 4 });
+    expect(decideRunStep(running({ step: 3, messageId: "x", dequeueCount: 1 }), 3, delivery("m", 1))).toBeUndefined();
+    expect(decideRunStep({ status: "queued" }, 0, delivery("m", 1))).toBeUndefined();
   });
 });
 
