@@ -4,7 +4,7 @@
  * linked as their customers are decided (./links.ts); the subscriptions' checkpoint events wait until the
  * accounts phase is recorded as done (the checkpoint keeps one current phase). See README "Side by side".
  */
-import { loadExistingProviderAccounts, runAccountsPhase } from "./accounts";
+import { decideSettledLinks, loadExistingProviderAccounts, runAccountsPhase } from "./accounts";
 import { type CheckpointState, pagesToSkip, remainingPhases } from "./checkpoint";
 import { type CustomerDigests, digestsOf } from "./digest";
 import { RunYield } from "./itemClaim";
@@ -56,6 +56,7 @@ export async function runSideBySide(
     withDigests: true,
     onPage: (rows) => {
       for (const [customerId, digest] of digestsOf(rows)) liveDigests.set(customerId, digest);
+      decideSettledLinks(links, rows);
     },
   });
   const digests = providerAccounts.then(() => liveDigests);

@@ -425,6 +425,8 @@ export async function runSubscriptionsPhase(
       const who = await user;
       const changed = who && who === marks.user.toLowerCase() ? await changedSubscriptionCustomers(dv, connection.id, marks) : undefined;
       // The digests are part of the state: Ion pages are read ahead (EARLY_ION_PAGES) until they are in.
+      if (changed && concurrent && o.digests)
+        return { existing: new Map(), changed, digests: o.digests.live, digestsComplete: o.digests.complete };
       if (changed) return { existing: new Map(), changed, digests: await digestsRead };
     }
     const existing = o.existing && !oneAccount ? o.existing : loadExistingSubscriptions(dv, connection.id, oneAccount);
