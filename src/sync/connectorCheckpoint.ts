@@ -10,6 +10,7 @@
  */
 import type { DataverseClient } from "../dataverse";
 import { type DigestMarks, readMarks } from "./digest";
+import type { ListShape } from "./ionPages";
 import { SETS } from "./schema";
 
 export interface ConnectorCheckpoint {
@@ -17,10 +18,28 @@ export interface ConnectorCheckpoint {
   accountsVersion?: string;
   /** Row-version marks of the subscriptions' digests (./digest.ts). */
   subscriptionDigest?: DigestMarks;
+  /**
+   * Ion's subscription list as the last full read found it (page step and total): the next read asks for the
+   * pages after the first beside it (./ionPages.ts). A hint only: the first page checks it.
+   */
+  ionSubscriptions?: ListShape;
 }
 
 /** What a run changes in the checkpoint: only the keys present; undefined = forget the mark. */
-export type CheckpointChanges = { accountsVersion?: string | undefined; subscriptionDigest?: DigestMarks | undefined };
+export type CheckpointChanges = {
+  accountsVersion?: string | undefined;
+  subscriptionDigest?: DigestMarks | undefined;
+  ionSubscriptions?: ListShape;
+};
+
+/** A stored list shape, if it is one (a hint read back from JSON). */
+export function readListShape(value: unknown): ListShape | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const { step, total } = value as Record<string, unknown>;
+  return Number.isSafeInteger(step) && Number.isSafeInteger(total) && (step as number) > 0 && (total as number) >= 0
+    ? { step: step as number, total: total as number }
+    : undefined;
+}
 
 /** Write attempts of the checkpoint (the first rides with the run's last $batch). */
 export const CHECKPOINT_WRITE_ATTEMPTS = 3;
@@ -72,6 +91,8 @@ export function mergeConnectorCheckpoint(
     const storedChanged = (stored.accountsVersion ?? null) !== (base.accountsVersion ?? null);
     put("accountsVersion", storedChanged ? higherVersion(changes.accountsVersion, stored.accountsVersion) : changes.accountsVersion);
   }
+  // A hint: the latest read's shape stands, whoever wrote before.
+  if (changes.ionSubscriptions) put("ionSubscriptions", changes.ionSubscriptions);
   if ("subscriptionDigest" in changes) {
     const storedChanged = !sameMarks(readMarks(base.subscriptionDigest), readMarks(stored.subscriptionDigest));
     put("subscriptionDigest", storedChanged ? undefined : readMarks(changes.subscriptionDigest));

@@ -23,14 +23,13 @@ export const ION_PAGE_CONCURRENCY = 4;
 export function subscriptionPages(
   ion: IonClient,
   limit: number,
-  concurrency?: () => number,
-  buffered?: () => number,
+  o: Pick<ParallelPagesOptions, "buffered" | "expected" | "onShape"> & { concurrency?: () => number } = {},
 ): AsyncIterable<IonSubscriptionRecord[]> {
   return parallelOffsetPages((offset, pageLimit) => ion.subscriptions.recordPage(offset, pageLimit), {
+    ...o,
     limit,
     fallbackLimit: ION_DEFAULT_SUBSCRIPTION_PAGE_LIMIT,
-    concurrency: concurrency ?? ION_PAGE_CONCURRENCY,
-    buffered,
+    concurrency: o.concurrency ?? ION_PAGE_CONCURRENCY,
   });
 }
 
@@ -45,6 +44,20 @@ export interface ParallelPagesOptions {
    * processing (the pages that waited for the stored state) does not leave Ion's slots idle.
    */
   buffered?: () => number;
+  /**
+   * The list as the last full read found it (page step and total). When its step is the `limit` asked, the
+   * pages after the first are asked for beside it, not once it answers (a round trip and Ion's server time
+   * earlier): the first page then checks the guess, and pages at offsets it does not confirm are dropped.
+   */
+  expected?: ListShape;
+  /** Called once the first page gives the list's shape (to be kept as the next read's `expected`). */
+  onShape?: (shape: ListShape) => void;
+}
+
+/** An offset-paged list's shape: the step between page offsets, and the total the server reported. */
+export interface ListShape {
+  step: number;
+  total: number;
 }
 
 export async function* parallelOffsetPages<T>(
@@ -52,14 +65,41 @@ export async function* parallelOffsetPages<T>(
   o: ParallelPagesOptions,
 ): AsyncGenerator<T[]> {
   let limit = o.limit;
+  const concurrencyNow = () => Math.max(1, typeof o.concurrency === "function" ? o.concurrency() : o.concurrency);
+  // Pages asked for beside the first one, on the last read's shape: [offset, answer].
+  const guessed: [number, Promise<OffsetPage<T>>][] = [];
+  let guessesInFlight = 0;
+  // Once the pages ahead are being asked for, a guess that answers frees its slot for the next one.
+  let guessSettled = () => undefined as void;
+  // The first page is asked for first: it is the one that confirms the others.
+  let firstAsked: Promise<OffsetPage<T>> | undefined = fetchPage(0, limit);
+  firstAsked.catch(() => undefined);
+  const expected = o.expected;
+  if (expected && expected.step === limit && Number.isInteger(expected.step) && expected.step > 0) {
+    for (let offset = expected.step; offset < expected.total && guessed.length + 1 < concurrencyNow(); offset += expected.step) {
+      const p = fetchPage(offset, limit);
+      guessesInFlight++;
+      const settled = () => {
+        guessesInFlight--;
+        guessSettled();
+      };
+      p.then(settled, settled);
+      p.catch(() => undefined);
+      guessed.push([offset, p]);
+    }
+  }
   let first: OffsetPage<T> | undefined;
   try {
-    first = await fetchPage(0, limit);
+    first = await firstAsked;
   } catch (error) {
     if (!(error instanceof IonValidationError) || limit <= o.fallbackLimit) throw error;
     limit = o.fallbackLimit;
     first = await fetchPage(0, limit);
   }
+  // A settled promise holds its page as long as it is referenced (memory: see below).
+  firstAsked = undefined;
+  // Guessed pages are held here only until the first page confirms them (they move into the pages ahead).
+  const guesses = guessed.splice(0);
   const total = first.totalSize;
   // A page handed out is let go once the consumer asks for the next one: a generator keeps its variables
   // (even those it no longer reads) while suspended, and would hold a page of 1,000 records meanwhile.
@@ -69,7 +109,9 @@ export async function* parallelOffsetPages<T>(
   if (firstCount === 0) return;
   // A page shorter than asked is the server's cap (or the end): later offsets step by what it gives.
   const step = Math.min(limit, firstCount);
+  if (total !== undefined) o.onShape?.({ step, total });
   if (total === undefined) {
+    guesses.length = 0;
     // No total: walk one page after another until a short or empty page.
     yield items;
     items = undefined;
@@ -87,12 +129,20 @@ export async function* parallelOffsetPages<T>(
   for (let offset = step; offset < total; offset += step) offsets.push(offset);
   const ahead: Promise<OffsetPage<T>>[] = [];
   let next = 0;
+  // The guesses the first page confirms (same step, within the total) are the first pages ahead; the others
+  // are dropped, though still counted in flight until they answer (they hold Ion's slots as much).
+  for (const [offset, page] of guesses) {
+    if (offsets[next] !== offset) break;
+    ahead.push(page);
+    next++;
+  }
+  guesses.length = 0;
   let inFlight = 0;
   let stopped = false;
   const top = () => {
-    const concurrency = Math.max(1, typeof o.concurrency === "function" ? o.concurrency() : o.concurrency);
+    const concurrency = concurrencyNow();
     const room = concurrency + Math.max(0, o.buffered?.() ?? 0);
-    while (!stopped && inFlight < concurrency && ahead.length < room && next < offsets.length) {
+    while (!stopped && inFlight + guessesInFlight < concurrency && ahead.length < room && next < offsets.length) {
       inFlight++;
       const p = fetchPage(offsets[next++]!, step);
       const settled = () => {
@@ -105,6 +155,7 @@ export async function* parallelOffsetPages<T>(
       ahead.push(p);
     }
   };
+  guessSettled = top;
   try {
     top();
     yield items;

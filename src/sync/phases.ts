@@ -12,6 +12,7 @@ import type { CheckpointChanges, ConnectorCheckpoint } from "./connectorCheckpoi
 import type { SyncContext } from "./context";
 import type { DigestMarks } from "./digest";
 import { RunStateError } from "./errors";
+import type { ListShape } from "./ionPages";
 import { RunFanOut, RunYield } from "./itemClaim";
 import type { MappingTotals } from "./messages";
 import { branchCount, splitIds } from "./outbound/partition";
@@ -88,6 +89,13 @@ export function keepDigestMarks(sink: WriteSink, state: RunState, marks: DigestM
   state.checkpointChanges.subscriptionDigest = marks ?? undefined;
 }
 
+/** Keeps the shape of Ion's subscription list as this run read it, when it differs from the stored hint. */
+export function keepListShape(sink: WriteSink, state: RunState, shape: ListShape | undefined): void {
+  const stored = state.connectorCheckpoint.ionSubscriptions;
+  if (!sink.applies || !shape || (stored?.step === shape.step && stored.total === shape.total)) return;
+  state.checkpointChanges.ionSubscriptions = shape;
+}
+
 export const accountsPhase: SyncPhase = {
   name: "accounts",
   run: (scope, sink, { sync, run, state }) =>
@@ -112,6 +120,7 @@ export const subscriptionsPhase: SyncPhase = {
       const result = await runSubscriptionsPhase(sync, run, scope, sink, { mapping: state.mapping, existing: state.storedSubscriptions });
       state.outboundCandidates = result.outbound;
       keepDigestMarks(sink, state, result.digestMarks);
+      keepListShape(sink, state, result.listShape);
       // The accounts phase's deferred writes went out with these; its checkpoint follows them.
       await state.accountsDone;
       state.accountsDone = undefined;

@@ -9,7 +9,7 @@ import { type CheckpointState, pagesToSkip, remainingPhases } from "./checkpoint
 import { type CustomerDigests, digestsOf } from "./digest";
 import { RunYield } from "./itemClaim";
 import { CustomerLinks } from "./links";
-import { keepAccountsVersion, keepDigestMarks, type PhaseContext } from "./phases";
+import { keepAccountsVersion, keepDigestMarks, keepListShape, type PhaseContext } from "./phases";
 import { isFullScope, type SyncScope } from "./scope";
 import type { WriteSink } from "./sink";
 import { type HeldSubscription, runSubscriptionsPhase } from "./subscriptions";
@@ -90,6 +90,7 @@ export async function runSideBySide(
   state.mappingTotals = a.value.mappingTotals;
   state.outboundCandidates = b.value.outbound;
   keepDigestMarks(sink, state, b.value.digestMarks);
+  keepListShape(sink, state, b.value.listShape);
   keepAccountsVersion(scope, sink, state, a.value.accountsVersion);
   o.phaseTimes.subscriptions = sync.clock.now() - phaseStart;
   o.progress("accounts", "accounts: done");

@@ -9,6 +9,7 @@ import type { IonSubscriptionRecord } from "../ion/parse/subscription";
 import { ensureError, errorCode } from "../shared/errors";
 import { eventLoopSlicer, readAheadUntil } from "../shared/pool";
 import { pagesToSkip } from "./checkpoint";
+import { readListShape } from "./connectorCheckpoint";
 import type { SyncContext } from "./context";
 import {
   changedSubscriptionCustomers,
@@ -29,7 +30,7 @@ import {
 } from "./digest";
 import { SyncError } from "./errors";
 import { confirmGone } from "./gone";
-import { ION_PAGE_CONCURRENCY, subscriptionPages } from "./ionPages";
+import { ION_PAGE_CONCURRENCY, type ListShape, subscriptionPages } from "./ionPages";
 import { RunYield } from "./itemClaim";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
@@ -333,6 +334,8 @@ export interface SubscriptionsPhaseResult {
   outbound?: ExistingProviderSubscription[];
   /** The marks to keep in the connector's checkpoint for the digests (null: forget them; undefined: leave them). */
   digestMarks?: DigestMarks | null;
+  /** Ion's subscription list as this phase read it from its first page (undefined when it did not). */
+  listShape?: ListShape;
 }
 
 /**
@@ -438,15 +441,17 @@ export async function runSubscriptionsPhase(
   let pagesAtOnce = ION_PAGE_CONCURRENCY;
   // And then the next pages are asked for as soon as one answers, while those read ahead are compared.
   let pagesBuffered = 0;
+  /** The list's shape as this read found it (kept for the next run's read). */
+  let listShape: ListShape | undefined;
   const fullPass = oneAccount
     ? undefined
     : readAheadUntil(
-        subscriptionPages(
-          ion,
-          limit,
-          () => pagesAtOnce,
-          () => pagesBuffered,
-        ),
+        subscriptionPages(ion, limit, {
+          concurrency: () => pagesAtOnce,
+          buffered: () => pagesBuffered,
+          expected: readListShape(connectorCheckpointValue(connection.checkpoint, "ionSubscriptions")),
+          onShape: (shape) => (listShape = shape),
+        }),
         stored,
         EARLY_ION_PAGES,
       );
@@ -939,11 +944,11 @@ export async function runSubscriptionsPhase(
   });
   await run.phaseDone("subscriptions", `subscriptions: done (${read} read)`);
   // Not every row was read: the outbound rows are those read at the start.
-  if (trusted && outboundRead) return { outbound: await outboundRead, digestMarks };
+  if (trusted && outboundRead) return { outbound: await outboundRead, digestMarks, listShape };
   const outbound: ExistingProviderSubscription[] = [];
   for (const row of existing.values())
     if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);
-  return { outbound, digestMarks };
+  return { outbound, digestMarks, listShape };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mergeConnectorCheckpoint } from "../../../src/sync/connectorCheckpoint";
+import { mergeConnectorCheckpoint, readListShape } from "../../../src/sync/connectorCheckpoint";
 
 const marks = (until: string, fullReadAt = "2026-12-01T00:00:00.000Z") => ({ since: "1", until, user: "u", fullReadAt });
 
@@ -50,5 +50,24 @@ describe("mergeConnectorCheckpoint", () => {
     const base = { subscriptionDigest: marks("20") };
     expect(mergeConnectorCheckpoint(base, { subscriptionDigest: undefined }, { subscriptionDigest: marks("30") })).toStrictEqual({});
     expect(mergeConnectorCheckpoint(base, { subscriptionDigest: marks("40") }, {})).toStrictEqual({});
+  });
+});
+
+describe("the shape of Ion's subscription list", () => {
+  it("is a hint: the latest read's shape stands over what another run stored, and the other keys are merged as before", () => {
+    const base = { accountsVersion: "10", ionSubscriptions: { step: 1000, total: 50_000 } };
+    const stored = { accountsVersion: "15", ionSubscriptions: { step: 100, total: 49_000 } };
+    expect(mergeConnectorCheckpoint(base, { ionSubscriptions: { step: 1000, total: 50_100 } }, stored)).toStrictEqual({
+      accountsVersion: "15",
+      ionSubscriptions: { step: 1000, total: 50_100 },
+    });
+    // A run that read no list leaves the stored one.
+    expect(mergeConnectorCheckpoint(base, { accountsVersion: "16" }, stored).ionSubscriptions).toStrictEqual({ step: 100, total: 49_000 });
+  });
+
+  it("is read back only when it is one (whole numbers, a step of at least 1)", () => {
+    expect(readListShape({ step: 1000, total: 0 })).toStrictEqual({ step: 1000, total: 0 });
+    for (const bad of [undefined, null, "x", { step: 0, total: 5 }, { step: 10 }, { step: 1.5, total: 3 }, { step: 10, total: -1 }])
+      expect(readListShape(bad)).toBeUndefined();
   });
 });

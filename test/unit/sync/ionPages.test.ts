@@ -42,6 +42,69 @@ describe("parallelOffsetPages", () => {
     expect(l.peak()).toBe(3);
   });
 
+  describe("on the last read's shape", () => {
+    /** The calls made before the first page answered (the guesses go out beside it). */
+    function beforeFirstAnswer(l: ReturnType<typeof list>, fetchPage = l.fetchPage) {
+      let firstAnswered = false;
+      const early: number[] = [];
+      const watched = async (offset: number, limit: number) => {
+        if (!firstAnswered) early.push(offset);
+        const page = await fetchPage(offset, limit);
+        if (offset === 0) firstAnswered = true;
+        return page;
+      };
+      return { watched, early };
+    }
+
+    it("asks for the pages after the first beside it, and uses them once it confirms the shape", async () => {
+      const l = list(95);
+      const w = beforeFirstAnswer(l);
+      const pages = await all(
+        parallelOffsetPages(w.watched, { limit: 10, fallbackLimit: 5, concurrency: 3, expected: { step: 10, total: 95 } }),
+      );
+      expect(pages.flat()).toStrictEqual(Array.from({ length: 95 }, (_, i) => i));
+      expect(w.early).toStrictEqual([0, 10, 20]);
+      expect(l.calls.map((c) => c.offset)).toStrictEqual([0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+      expect(l.peak()).toBe(3);
+    });
+
+    it("drops guesses past a total that shrank, and asks for no page twice", async () => {
+      const l = list(25);
+      const shapes: unknown[] = [];
+      const pages = await all(
+        parallelOffsetPages(l.fetchPage, {
+          limit: 10,
+          fallbackLimit: 5,
+          concurrency: 5,
+          expected: { step: 10, total: 95 },
+          onShape: (shape) => shapes.push(shape),
+        }),
+      );
+      expect(pages.flat()).toStrictEqual(Array.from({ length: 25 }, (_, i) => i));
+      expect(shapes).toStrictEqual([{ step: 10, total: 25 }]);
+      expect(l.calls.map((c) => c.offset)).toStrictEqual([0, 10, 20, 30, 40]);
+    });
+
+    it("reads the list on the server's step when the guessed step is wrong (a cap), dropping every guess", async () => {
+      const l = list(7, { cap: 3 });
+      const pages = await all(
+        parallelOffsetPages(l.fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 3, expected: { step: 10, total: 30 } }),
+      );
+      expect(pages.flat()).toStrictEqual([0, 1, 2, 3, 4, 5, 6]);
+      expect(l.calls.slice(0, 3).map((c) => c.offset)).toStrictEqual([0, 10, 20]);
+      expect(l.calls.slice(3).map((c) => c.offset)).toStrictEqual([3, 6]);
+    });
+
+    it("guesses nothing when the last read's step is not the size asked now (Ion refused it, or another size)", async () => {
+      const l = list(30, { refuseAbove: 5 });
+      const pages = await all(
+        parallelOffsetPages(l.fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 3, expected: { step: 5, total: 30 } }),
+      );
+      expect(pages.flat()).toStrictEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(l.calls.map((c) => c.offset)).toStrictEqual([0, 0, 5, 10, 15, 20, 25]);
+    });
+  });
+
   it("falls back to the documented page size when Ion refuses the larger one", async () => {
     const l = list(12, { refuseAbove: 5 });
     const pages = await all(parallelOffsetPages(l.fetchPage, { limit: 10, fallbackLimit: 5, concurrency: 2 }));

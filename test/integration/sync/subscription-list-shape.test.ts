@@ -1,0 +1,73 @@
+/**
+ * The shape of Ion's subscription list (page step and total) kept in the connector's checkpoint: the next
+ * run asks for the pages after the first beside it (src/sync/ionPages.ts). A hint that no longer holds (the
+ * list shrank, grew, or another page size) never costs a subscription or reads one twice.
+ */
+import { runSync } from "../../../src/sync";
+import { startWorld, type World } from "../../support/world";
+
+const CONN = "w365_providerconnections";
+const LIST = "GET /api/v3/accounts/{accountId}/subscriptions";
+
+describe("the subscription list's shape kept for the next run", () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await startWorld({ seed: 71, customers: 6, subscriptionsPerCustomer: 5 });
+    w.deps.ion = { customerPageSize: 4, subscriptionPageLimit: 10 };
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  const stored = async () =>
+    JSON.parse(
+      String((await w.dv.retrieve<Record<string, unknown>>(CONN, w.connectionId, { select: ["w365_checkpoint"] })).w365_checkpoint),
+    ) as {
+      ionSubscriptions?: { step: number; total: number };
+    };
+  const listCalls = () => w.ion.control.requestLog().filter((e) => e.endpoint.endsWith("/subscriptions") && e.method === "GET").length;
+  /** A run of kind "all": its counts of subscriptions read and rows written, and the list pages it asked for. */
+  const run = async () => {
+    const before = listCalls();
+    const s = await runSync(w.deps, { connectionId: w.connectionId, kind: "all", trigger: "schedule" });
+    expect(s.status).toBe("succeeded");
+    const phases = (s.report as { phases: { subscriptions?: { ionSubscriptions?: number } } }).phases;
+    return { read: phases.subscriptions?.ionSubscriptions, counts: s.counts, listCalls: listCalls() - before };
+  };
+  const setHint = async (shape: { step: number; total: number }) => {
+    const now = await stored();
+    await w.dv.update(CONN, w.connectionId, { w365_checkpoint: JSON.stringify({ ...now, ionSubscriptions: shape }) });
+  };
+
+  it("is stored by a full read and used by the next one: every page asked for once", async () => {
+    expect((await run()).read).toBe(30);
+    expect((await stored()).ionSubscriptions).toStrictEqual({ step: 10, total: 30 });
+    const second = await run();
+    expect(second).toMatchObject({ read: 30, listCalls: 3 });
+    expect(second.counts.created ?? 0).toBe(0);
+    expect(second.counts.updated ?? 0).toBe(0);
+  });
+
+  it("a hint past the list's end costs only the guesses past it, and is corrected", async () => {
+    await setHint({ step: 10, total: 80 });
+    const r = await run();
+    expect(r.read).toBe(30);
+    expect(r.counts.updated ?? 0).toBe(0);
+    // The first page and three guesses beside it (offsets 10, 20, 30): the one at 30 is past the end, dropped.
+    expect(r.listCalls).toBe(4);
+    expect((await stored()).ionSubscriptions).toStrictEqual({ step: 10, total: 30 });
+  });
+
+  it("a hint of another page size guesses nothing", async () => {
+    await setHint({ step: 7, total: 30 });
+    const r = await run();
+    expect(r).toMatchObject({ read: 30, listCalls: 3 });
+    expect((await stored()).ionSubscriptions).toStrictEqual({ step: 10, total: 30 });
+  });
+
+  it("a hint short of the list (it grew) reads the rest as before", async () => {
+    await setHint({ step: 10, total: 12 });
+    const r = await run();
+    expect(r).toMatchObject({ read: 30, listCalls: 3 });
+  });
+});
