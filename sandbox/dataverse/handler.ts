@@ -161,6 +161,8 @@ export class Handler {
   async handle(req: EmuRequest, host: string): Promise<EmuResponse> {
     this.d.stats.requests++;
     const started = this.d.clock.now();
+    // Real time (monotonic), whatever clock the emulator is given: the latency model's charge includes it.
+    const arrived = performance.now();
     const auth = header(req, "authorization");
     const token = /^Bearer\s+(.+)$/i.exec(auth ?? "")?.[1]?.trim();
     const user = token ? this.d.users.get(token) : undefined;
@@ -233,13 +235,13 @@ export class Handler {
       const res = await this.dispatch(req, scope);
       res.headers["REQ_ID"] = requestId;
       res.headers["x-ms-service-request-id"] = requestId;
-      await this.chargeLatency(req, res);
+      await this.chargeLatency(req, res, arrived);
       Object.assign(res.headers, this.d.protection.remaining(user.id));
       return res;
     } catch (err) {
       const res = errorResponse(err, this.d.logger);
       res.headers["REQ_ID"] = requestId;
-      await this.chargeLatency(req, res);
+      await this.chargeLatency(req, res, arrived);
       return res;
     } finally {
       admission?.finish();
@@ -251,10 +253,10 @@ export class Handler {
    * The latency model's layer (sandbox/latency.ts), when on: the request's cost in real time, inside the
    * service protection admission so that it counts as execution time, and the `x-ms-dop-hint` header.
    */
-  private async chargeLatency(req: EmuRequest, res: EmuResponse): Promise<void> {
+  private async chargeLatency(req: EmuRequest, res: EmuResponse, arrived: number): Promise<void> {
     const latency = this.d.latency;
     if (!latency) return;
-    await latency.charge(req, res);
+    await latency.charge(req, res, performance.now() - arrived);
     Object.assign(res.headers, latency.headers);
   }
 

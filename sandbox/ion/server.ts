@@ -163,6 +163,9 @@ export class SimServer {
       return;
     }
     if (fault.kind === "latency") await this.sleep(fault.latencyMs);
+    // Real time (monotonic) from here, whatever clock the store is given: the latency model's charge includes
+    // the simulator's own work on the answer (an injected delay above is a fault, not work).
+    const working = performance.now();
     if (fault.kind === "status") {
       req.resume();
       const result = faultResponse(fault, requestId);
@@ -202,7 +205,7 @@ export class SimServer {
     }
     this.deps.logger.debug("ion simulator request", { method, endpoint, status: result.status });
     // The latency model (sandbox/latency.ts): the call's round trip and server time, before the answer leaves.
-    if (this.deps.latency) await this.deps.latency.charge(endpoint, result.body);
+    if (this.deps.latency) await this.deps.latency.charge(endpoint, result.body, performance.now() - working);
     this.send(res, result);
   }
 

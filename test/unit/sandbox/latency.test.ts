@@ -9,6 +9,7 @@ import {
   emptyLedger,
   ionCostMs,
   ionItems,
+  IonLatencyLayer,
   latencyModel,
   parseLatencyMode,
 } from "../../../sandbox/latency";
@@ -103,5 +104,39 @@ describe("latency model", () => {
     expect(layer.ledger.chains).toEqual({ "GET w365_providersubscriptions": 3 });
     layer.resetLedger();
     expect(layer.ledger.chains).toEqual({});
+  });
+
+  describe("a charge covers the stand-in's own work on the answer", () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    /** Whether `p` has settled once `ms` of (fake) time passed. */
+    async function settledAfter(p: Promise<void>, ms: number): Promise<boolean> {
+      let settled = false;
+      void p.then(() => (settled = true));
+      await jest.advanceTimersByTimeAsync(ms);
+      return settled;
+    }
+
+    it("Ion: waits only what is left of the call's cost once the simulator built the answer; the ledger keeps the whole cost", async () => {
+      const model = { roundTripMs: 40, serverMs: 25, itemMs: 0, maxConcurrent: 8, retryAfterSeconds: 1 };
+      const layer = new IonLatencyLayer(model);
+      const cost = ionCostMs(model, 0);
+      expect(await settledAfter(layer.charge("GET /c", {}, 20), cost - 21)).toBe(false);
+      const p = layer.charge("GET /c", {}, 20);
+      expect(await settledAfter(p, cost - 20)).toBe(true);
+      // Work longer than the cost: no wait at all.
+      expect(await settledAfter(layer.charge("GET /c", {}, cost + 5), 0)).toBe(true);
+      expect(layer.ledger.byKey["GET /c"]).toEqual({ requests: 3, busyMs: 3 * cost });
+    });
+
+    it("Dataverse: the worker is held only for what is left of the request's cost", async () => {
+      const layer = new DataverseLatencyLayer({ baseMs: 50, writeRowMs: 0, readRowMs: 0, dopHint: 1 });
+      const get = (spentMs: number) =>
+        layer.charge({ method: "GET", url: "/api/data/v9.2/accounts", body: "" }, { status: 200, body: "{}" }, spentMs);
+      expect(await settledAfter(get(30), 19)).toBe(false);
+      expect(await settledAfter(get(30), 21)).toBe(true);
+      expect(layer.ledger.byKey["GET accounts"]).toEqual({ requests: 2, busyMs: 100 });
+    });
   });
 });
