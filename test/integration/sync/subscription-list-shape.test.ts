@@ -7,7 +7,6 @@ import { runSync } from "../../../src/sync";
 import { startWorld, type World } from "../../support/world";
 
 const CONN = "w365_providerconnections";
-const LIST = "GET /api/v3/accounts/{accountId}/subscriptions";
 
 describe("the subscription list's shape kept for the next run", () => {
   let w: World;
