@@ -775,6 +775,32 @@ export async function runSubscriptionsPhase(
   };
 
   let stopped = false;
+  // A customer's digest goes into the writer once it is final: Ion's whole list read and compared, and every
+  // row write of the customer answered (written or failed). Each customer once.
+  let digestWriteFailed = false;
+  let digestsWritten = 0;
+  const stamped = new Set<string>();
+  const stamp = (customerId: string) => {
+    if (stamped.has(customerId)) return;
+    stamped.add(customerId);
+    const storedDigest = digests.get(customerId);
+    const own = tokensOf.get(customerId);
+    const providerAccountId = own?.providerAccountId ?? storedDigest?.providerAccountId;
+    if (!providerAccountId) return;
+    // Not all written or confirmed, or not linked now: no digest. No Ion subscription left: an empty one.
+    const want =
+      unconfirmed.has(customerId) || (!own && seenUnmapped.has(customerId)) ? null : own ? formatDigest(own.tokens) : DIGEST_PREFIX;
+    if (want === (storedDigest?.text ?? null)) return;
+    digestsWritten++;
+    writer.write(
+      { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
+      null,
+      (result: BatchResult) => {
+        if (!result.ok) digestWriteFailed = true;
+      },
+    );
+  };
+  const customersWithDigests = () => [...tokensOf.keys(), ...digests.keys()];
   // Comparing a page holds the thread: answers of requests in flight are taken between slices of it.
   const slice = eventLoopSlicer();
   try {
@@ -841,6 +867,20 @@ export async function runSubscriptionsPhase(
         if (loadQueue.length >= CUSTOMERS_PER_READ) startLoad();
       }
     }
+    if (keepDigests && !stopped) {
+      // The digests already final go out now, beside the last reads of stored rows, not after them: every
+      // customer whose subscriptions are all compared (its rows not still to be read) and whose stored rows
+      // Ion listed in full (nothing for the missing-row check below to flag), once its writes are answered.
+      const rowsStillToRead = new Set([...rowsLoading].filter((customerId) => !rowsLoaded.has(customerId)));
+      const withUnlistedRows = customersWithUnlistedRows(existing, seen);
+      if (withUnlistedRows) {
+        const finalNow = (customerId: string) => !rowsStillToRead.has(customerId) && !withUnlistedRows.has(customerId);
+        stampWhenWritten = (customerId) => {
+          if (finalNow(customerId)) stamp(customerId);
+        };
+        for (const customerId of customersWithDigests()) if (!writesInFlight.has(customerId) && finalNow(customerId)) stamp(customerId);
+      }
+    }
     await settleLoads();
     advancePages();
     await pageChain;
@@ -863,32 +903,10 @@ export async function runSubscriptionsPhase(
   // part-way threw above and flags nothing.
   const missing = await flagMissingSubscriptions(ctx, run, { existing, seen, writer, unconfirmed, beginWrite, endWrite });
   let digestMarks: DigestMarks | null | undefined;
-  let digestsWritten = 0;
   if (!keepDigests) await writer.drain();
   else {
-    // Every Ion subscription is read and compared: a customer's digest is final once all its row writes are
-    // answered (written or failed), and goes into the writer then, sharing the batches of the last row writes.
-    let digestWriteFailed = false;
-    const stampsDue = new Set([...tokensOf.keys(), ...digests.keys()]);
-    const stamp = (customerId: string) => {
-      if (!stampsDue.delete(customerId)) return;
-      const storedDigest = digests.get(customerId);
-      const own = tokensOf.get(customerId);
-      const providerAccountId = own?.providerAccountId ?? storedDigest?.providerAccountId;
-      if (!providerAccountId) return;
-      // Not all written or confirmed, or not linked now: no digest. No Ion subscription left: an empty one.
-      const want =
-        unconfirmed.has(customerId) || (!own && seenUnmapped.has(customerId)) ? null : own ? formatDigest(own.tokens) : DIGEST_PREFIX;
-      if (want === (storedDigest?.text ?? null)) return;
-      digestsWritten++;
-      writer.write(
-        { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
-        null,
-        (result: BatchResult) => {
-          if (!result.ok) digestWriteFailed = true;
-        },
-      );
-    };
+    // Every Ion subscription is read and compared, every missing row flagged: the other digests are final
+    // once their customers' row writes are answered, and share the batches of the last row writes.
     // `until` bounds this run's own row writes. With none (a run where nothing changed), the start version
     // serves: the next run then looks at every row changed after it, by anyone, which includes all that the
     // read after the writes would have made it look at. One request less at the end of the run. The stamps
@@ -902,7 +920,7 @@ export async function runSubscriptionsPhase(
             .catch(() => undefined)
         : undefined;
     stampWhenWritten = stamp;
-    for (const customerId of [...stampsDue]) if (!writesInFlight.has(customerId)) stamp(customerId);
+    for (const customerId of customersWithDigests()) if (!writesInFlight.has(customerId)) stamp(customerId);
     // Complete batches go out as the answers add digests; the remainder once every row write is answered.
     for (;;) {
       await writer.flush({ onlyFull: true });
@@ -949,6 +967,21 @@ export async function runSubscriptionsPhase(
   for (const row of existing.values())
     if (typeof row !== "string" && (requestPending(row) || row.w365_syncstate === SyncState.SentToIon)) outbound.push(row);
   return { outbound, digestMarks, listShape };
+}
+
+/**
+ * Customers with a stored row (read this run) that Ion's list did not return: the missing-row check may still
+ * write for them. Undefined when such a row names no customer (then no customer can be told final early).
+ */
+function customersWithUnlistedRows(existing: StoredSubscriptions, seen: Set<string>): Set<string> | undefined {
+  const customers = new Set<string>();
+  for (const [ionId, stored] of existing) {
+    if (seen.has(ionId)) continue;
+    const customerId = storedRow(stored)?.w365_ioncustomerid;
+    if (!customerId) return undefined;
+    customers.add(String(customerId));
+  }
+  return customers;
 }
 
 /**

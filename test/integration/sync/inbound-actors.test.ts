@@ -10,6 +10,7 @@
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger } from "../../../src/shared/logger";
 import { MappingStatus, mapProviderAccount, runOutboundForSubscription, runSync, type SyncDeps, SyncState } from "../../../src/sync";
+import { parseDigest } from "../../../src/sync/digest";
 import { all, ordersFor, type OutboundWorld, seedCrmAccounts, startOutboundWorld, startWorld, type World } from "../../support/world";
 
 jest.setTimeout(120_000);
@@ -120,11 +121,13 @@ describe("a record deleted in Ion while a run pages through Ion's list", () => {
   });
 
   it("subscriptions: only the deleted customer's are flagged, not those shifted past the offset", async () => {
-    const world = await startOutboundWorld({ seed: 9, customers: 3 });
+    const world = await startOutboundWorld({ seed: 9, customers: 3, ion: { subscriptionsPerCustomer: 3 } });
     try {
       const list = world.ion.control.subscriptions();
       const victim = list[0]!.customerId;
       const victimSubs = list.filter((s) => s.customerId === victim).map((s) => s.id);
+      // No digest marks: the run reads every stored row, as the daily full read does (digests are written then too).
+      await world.dv.update("w365_providerconnections", world.connectionId, { w365_checkpoint: null });
       world.ion.control.afterNextPage("subscriptions", () => world.ion.control.removeCustomer(victim, "delete"));
       const engine = world.engine("schedule");
       const summary = await runSync(
@@ -139,6 +142,23 @@ describe("a record deleted in Ion while a run pages through Ion's list", () => {
           .sort();
       expect((await flagged()).every((id) => victimSubs.includes(id))).toBe(true);
       expect(summary.counts["missing-not-confirmed"]).toBeGreaterThanOrEqual(1);
+      // A customer whose subscriptions slipped past an offset is not claimed by a digest: none, or one of
+      // every subscription Ion has for it (a digest written before the missing-row check would lack the slipped ones).
+      const accounts = await world.dv.queryAll<Row>(PA, { select: ["w365_ioncustomerid", "w365_subscriptionsdigest"] });
+      const digests = accounts
+        .filter((a) => String(a.w365_ioncustomerid) !== victim)
+        .map((a) => {
+          const customerId = String(a.w365_ioncustomerid);
+          return [
+            parseDigest(a.w365_subscriptionsdigest as string | null)?.size ?? "none",
+            world.ion.control.subscriptions().filter((s) => s.customerId === customerId).length,
+          ];
+        });
+      // One customer lost two of its three subscriptions past the offset (no digest), the other was read in full.
+      expect(digests.sort()).toStrictEqual([
+        [3, 3],
+        ["none", 3],
+      ]);
       await runSync(
         { ...engine, ion: { ...engine.ion, subscriptionPageLimit: 2 } },
         { connectionId: world.connectionId, kind: "subscriptions", trigger: "schedule" },
