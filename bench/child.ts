@@ -7,6 +7,7 @@
  * wrote to `opsFile` (JSON lines, for the bare loader) and answers with one ChildResult.
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 import { type BatchOperation, type BatchOptions, type BatchResult, DataverseClient } from "../src/dataverse";
 import { ensureError } from "../src/shared/errors";
@@ -69,6 +70,12 @@ export interface ChildResult {
   cpuMs: number;
   /** Part of wallMs the bench spent recording the written rows for the loader (not the sync's work). */
   recordingMs: number;
+  /**
+   * The sync process's event loop during wallMs: the share of time it was busy (`eventLoopUtilization`) and how
+   * late a timer ran (`monitorEventLoopDelay`, 10 ms resolution): an answer that arrives while the loop is busy
+   * waits that long before the sync sees it, so a busy loop lengthens every call the sync times.
+   */
+  eventLoop: { utilization: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number };
   runs: ChildRunSummary[];
   dataverse: {
     requests: number;
@@ -239,6 +246,9 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
   const sampler = setInterval(sample, 100);
   const started = performance.now();
   const cpuAtStart = process.cpuUsage();
+  const loopAtStart = performance.eventLoopUtilization();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   let error: string | undefined;
   try {
     for (const kind of req.kinds) {
@@ -316,6 +326,9 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
       trace.map(([l, s, e]) => JSON.stringify([l, Math.round(s - started), Math.round(e - started)])).join("\n") + "\n",
     );
   const cpu = process.cpuUsage(cpuAtStart);
+  loopDelay.disable();
+  const loop = performance.eventLoopUtilization(loopAtStart);
+  const delayMs = (ns: number) => Math.round(ns / 1e5) / 10;
   const stats = client.stats();
   return {
     ok: !error && runs.every((r) => r.status === "succeeded"),
@@ -323,6 +336,12 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
     wallMs: Math.round(wallMs),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     recordingMs: Math.round(recordingMs),
+    eventLoop: {
+      utilization: Math.round(loop.utilization * 100) / 100,
+      delayP50Ms: delayMs(loopDelay.percentile(50)),
+      delayP99Ms: delayMs(loopDelay.percentile(99)),
+      delayMaxMs: delayMs(loopDelay.max),
+    },
     runs,
     dataverse: {
       requests: stats.requests,

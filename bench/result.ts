@@ -102,6 +102,8 @@ export interface RunResult {
   processMs: number;
   /** CPU time (user + system) of the sync process during wallMs (`process.cpuUsage`). */
   syncCpuMs?: number;
+  /** The sync process's event loop (bench/child.ts): busy share, and how late its timers ran. */
+  syncEventLoop?: { utilization: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number };
   /** Under `--latency cloud` only (the loader and the reader are not run then: the bound is the comparison). */
   latency?: LatencyRun;
 }
@@ -254,6 +256,14 @@ export function renderMarkdown(results: BenchResults): string {
   const cols: [string, (r: RunResult) => string][] = [
     ["wall ms", (r) => fmt(r.wallMs)],
     ["sync process CPU ms", (r) => (r.syncCpuMs === undefined ? "n/a" : fmt(r.syncCpuMs))],
+    ["sync event loop busy", (r) => (r.syncEventLoop === undefined ? "n/a" : `${Math.round(r.syncEventLoop.utilization * 100)} %`)],
+    [
+      "sync event loop delay p50 / p99 / max ms",
+      (r) =>
+        r.syncEventLoop === undefined
+          ? "n/a"
+          : `${r.syncEventLoop.delayP50Ms} / ${r.syncEventLoop.delayP99Ms} / ${r.syncEventLoop.delayMaxMs}`,
+    ],
     ...latencyCols,
     ["loader ms", (r) => fmt(r.loaderMs)],
     ["sync / loader", (r) => (r.syncPerLoader === null ? "n/a" : String(round(r.syncPerLoader)))],

@@ -414,6 +414,7 @@ async function measureRun(
   const result: RunResult = {
     wallMs: child.wallMs,
     syncCpuMs: child.cpuMs,
+    syncEventLoop: child.eventLoop,
     ionRequests,
     dataverseRequests: child.dataverse.requests,
     dataverseBatchItems: child.dataverse.batchItems,

@@ -31,7 +31,8 @@
  * only what is left of it once the stand-in has built the answer (`spentMs`). The stand-ins share this
  * machine's cores with the sync, and a real service's server time already covers its work: waiting the
  * full charge on top of that would make every call longer than the model says (a 1,000-row Ion page takes
- * the simulator 15-20 ms to build), and the lower bound (bench/bound.ts) is computed from the charges.
+ * the simulator 15-20 ms to build and more to write as JSON: both count), and the lower bound
+ * (bench/bound.ts) is computed from the charges.
  */
 import { ValidationError } from "../src/shared/errors";
 

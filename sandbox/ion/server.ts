@@ -205,8 +205,10 @@ export class SimServer {
     }
     this.deps.logger.debug("ion simulator request", { method, endpoint, status: result.status });
     // The latency model (sandbox/latency.ts): the call's round trip and server time, before the answer leaves.
+    // The answer is serialized first: writing a 1,000-row page as JSON is the simulator's work on it too.
+    const wire = serialize(result);
     if (this.deps.latency) await this.deps.latency.charge(endpoint, result.body, performance.now() - working);
-    this.send(res, result);
+    this.write(res, wire);
   }
 
   private record(entry: RequestLogEntry): void {
@@ -216,17 +218,13 @@ export class SimServer {
   }
 
   private send(res: ServerResponse, result: HandlerResult): void {
+    this.write(res, serialize(result));
+  }
+
+  private write(res: ServerResponse, wire: WireAnswer): void {
     if (res.headersSent || res.destroyed) return;
-    const headers: Record<string, string> = { ...(result.headers ?? {}) };
-    let payload: string;
-    if (result.text !== undefined) payload = result.text;
-    else {
-      payload = result.body === undefined ? "" : JSON.stringify(result.body);
-      headers["content-type"] ??= "application/json; charset=utf-8";
-    }
-    headers["content-length"] = String(Buffer.byteLength(payload));
-    res.writeHead(result.status, headers);
-    res.end(payload);
+    res.writeHead(wire.status, wire.headers);
+    res.end(wire.payload);
   }
 
   private dispatch(
@@ -394,4 +392,23 @@ function parseJson(raw: Buffer, contentType: string): unknown {
   } catch {
     throw new SimApiError("INVALID_REQUEST", "request body is not valid JSON");
   }
+}
+
+/** An answer as it goes on the wire: status, headers (with its length) and the body text. */
+interface WireAnswer {
+  status: number;
+  headers: Record<string, string>;
+  payload: string;
+}
+
+function serialize(result: HandlerResult): WireAnswer {
+  const headers: Record<string, string> = { ...(result.headers ?? {}) };
+  let payload: string;
+  if (result.text !== undefined) payload = result.text;
+  else {
+    payload = result.body === undefined ? "" : JSON.stringify(result.body);
+    headers["content-type"] ??= "application/json; charset=utf-8";
+  }
+  headers["content-length"] = String(Buffer.byteLength(payload));
+  return { status: result.status, headers, payload };
 }

@@ -43,6 +43,7 @@ import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, OUTBOUND_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
 import { isFullScope, scopedProviderAccount, type SyncScope } from "./scope";
 import type { WritePlan, WriteSink } from "./sink";
+import { MIN_SPLIT_BATCH } from "./writer";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
 /**
@@ -503,10 +504,39 @@ export async function runSubscriptionsPhase(
     if (left > 0) writesInFlight.set(customerId, left);
     else {
       writesInFlight.delete(customerId);
-      stampWhenWritten?.(customerId);
+      if (stampWhenWritten) stampWhenWritten(customerId);
+      else if (storedIdsOf.has(customerId)) {
+        stampCandidates.add(customerId);
+        stampEarlySoon();
+      }
     }
   };
   let stampWhenWritten: ((customerId: string) => void) | undefined;
+  // Digests written while Ion's list is still read (`stampEarly`): the stored rows' Ion ids of each customer
+  // whose rows this run read, the customers to look at again at the next page boundary, and the text written.
+  const storedIdsOf = new Map<string, string[]>();
+  const stampCandidates = new Set<string>();
+  const earlyStamped = new Map<string, string>();
+  // True between two Ion pages (every subscription seen so far is compared); early digests are written only then.
+  let betweenPages = false;
+  // Rows read or writes answered while the run waits for the next Ion page: their customers' digests go out then,
+  // once per turn of the event loop, not at the next page (which may be long in coming).
+  let stampScheduled = false;
+  const stampEarlySoon = () => {
+    if (stampScheduled || !betweenPages) return;
+    stampScheduled = true;
+    setImmediate(() => {
+      stampScheduled = false;
+      if (stampCandidates.size > 0) stampEarly();
+    });
+  };
+  const noteStoredRow = (row: ExistingProviderSubscription) => {
+    const customerId = row.w365_ioncustomerid ? String(row.w365_ioncustomerid) : undefined;
+    if (!customerId || !keepDigests) return;
+    let ids = storedIdsOf.get(customerId);
+    if (!ids) storedIdsOf.set(customerId, (ids = []));
+    ids.push(String(row.w365_ionsubscriptionid));
+  };
   const seenUnmapped = new Set<string>();
   const matched = new Map<string, number>();
   // Rows read per customer when the digests spare the full read: subscriptions wait here for their customer's rows.
@@ -611,8 +641,15 @@ export async function runSubscriptionsPhase(
         ids,
         PROVIDER_SUBSCRIPTION_STATE_COLUMNS,
       ))
-        for (const row of page) addStoredRow(existing, row);
-      for (const id of ids) releaseRows(id);
+        for (const row of page) {
+          addStoredRow(existing, row);
+          noteStoredRow(row);
+        }
+      for (const id of ids) {
+        releaseRows(id);
+        stampCandidates.add(id);
+      }
+      stampEarlySoon();
       advancePages();
     })().catch((error: unknown) => {
       loadError ??= error;
@@ -780,6 +817,16 @@ export async function runSubscriptionsPhase(
   let digestWriteFailed = false;
   let digestsWritten = 0;
   const stamped = new Set<string>();
+  const writeDigest = (providerAccountId: string, want: string | null) => {
+    digestsWritten++;
+    writer.write(
+      { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
+      null,
+      (result: BatchResult) => {
+        if (!result.ok) digestWriteFailed = true;
+      },
+    );
+  };
   const stamp = (customerId: string) => {
     if (stamped.has(customerId)) return;
     stamped.add(customerId);
@@ -790,21 +837,42 @@ export async function runSubscriptionsPhase(
     // Not all written or confirmed, or not linked now: no digest. No Ion subscription left: an empty one.
     const want =
       unconfirmed.has(customerId) || (!own && seenUnmapped.has(customerId)) ? null : own ? formatDigest(own.tokens) : DIGEST_PREFIX;
-    if (want === (storedDigest?.text ?? null)) return;
-    digestsWritten++;
-    writer.write(
-      { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
-      null,
-      (result: BatchResult) => {
-        if (!result.ok) digestWriteFailed = true;
-      },
-    );
+    if (want === (earlyStamped.get(customerId) ?? storedDigest?.text ?? null)) return;
+    writeDigest(providerAccountId, want);
+  };
+  /**
+   * Digests that need not wait for the end of Ion's list, written at a page boundary (every subscription seen so
+   * far is compared then). A customer qualifies once this run read its stored rows, Ion listed every one of them,
+   * and all its writes are answered, none failed: each token of the digest then names a row stored as Ion
+   * lists it. A subscription of the customer on a later page is new (no stored row): the digest merely lacks its
+   * token, which costs the next run a read of the customer's rows, never a missed change, and the digest is
+   * written again at the end with it. So the run's digest writes, a write per changed customer, go out while
+   * Dataverse has little else to do rather than all after the list.
+   */
+  const stampEarly = () => {
+    if (!trusted || stopped || !betweenPages) return;
+    for (const customerId of stampCandidates) {
+      if (writesInFlight.has(customerId) || stamped.has(customerId)) continue;
+      const ids = storedIdsOf.get(customerId);
+      if (ids && !ids.every((id) => seen.has(id))) continue;
+      stampCandidates.delete(customerId);
+      const own = tokensOf.get(customerId);
+      if (!ids || !own || unconfirmed.has(customerId) || !rowsLoaded.has(customerId) || waitingForRows.has(customerId)) continue;
+      const want = formatDigest(own.tokens);
+      if (want === (earlyStamped.get(customerId) ?? digests.get(customerId)?.text ?? null)) continue;
+      earlyStamped.set(customerId, want);
+      writeDigest(own.providerAccountId, want);
+    }
+    // Sent now rather than when 100 rows wait (the writer's early batches) or at the end: the point is to have
+    // them written while Ion's list is still read.
+    if (writer.pending >= MIN_SPLIT_BATCH) writer.flush().catch(() => undefined);
   };
   const customersWithDigests = () => [...tokensOf.keys(), ...digests.keys()];
   // Comparing a page holds the thread: answers of requests in flight are taken between slices of it.
   const slice = eventLoopSlicer();
   try {
     for await (const subs of pages) {
+      betweenPages = false;
       read += subs.length;
       for (const s of subs) seen.add(s.id);
       if (page < skip) {
@@ -827,6 +895,9 @@ export async function runSubscriptionsPhase(
           heldOnPage.set(page, (heldOnPage.get(page) ?? 0) + 1);
         }
       }
+      // A page boundary: every subscription seen so far is compared (or waits for its rows or its link).
+      betweenPages = true;
+      if (stampCandidates.size > 0) stampEarly();
       pagesWaiting.push({ page, progress: `subscriptions: ${read} Ion subscriptions read` });
       advancePages();
       await pageChain;
@@ -840,6 +911,8 @@ export async function runSubscriptionsPhase(
         break;
       }
     }
+    // The list is read: the digests still to write go out with the end's (below), no longer early.
+    betweenPages = false;
     // Everything read. The customers already waiting for their rows need no more of Ion's list: read them now,
     // while the accounts phase finishes.
     startLoad();
@@ -891,6 +964,7 @@ export async function runSubscriptionsPhase(
       throw new RunYield();
     }
   } catch (error) {
+    betweenPages = false;
     // Customers decided from now on have nothing waiting here any more (the run is failing).
     if (concurrent) concurrent.links.onRelease = () => undefined;
     await Promise.all([...loads]);

@@ -13,16 +13,16 @@ export const MAX_WRITE_CONCURRENCY = 16;
  */
 export const MIN_SPLIT_BATCH = 25;
 /**
- * Under a dop hint (a real environment), rows need not wait for a full batch while Dataverse has none of the
- * run's writes to work on: once this many are buffered they go out as one smaller batch, so a run with few
- * changes writes them during its Ion reads instead of all after them.
+ * Under a dop hint (a real environment), rows need not wait for a full batch while Dataverse has workers to
+ * spare: once this many are buffered they go out as one smaller batch, so a run with few changes writes them
+ * during its Ion reads instead of all after them.
  */
 export const EARLY_BATCH_ROWS = 100;
 /**
  * Rows a run may send in such early batches, in all: at most EARLY_ROWS_LIMIT / EARLY_BATCH_ROWS requests
  * above the floor (a large first sync fills its batches anyway and gains nothing from them).
  */
-export const EARLY_ROWS_LIMIT = 1000;
+export const EARLY_ROWS_LIMIT = 2000;
 
 export interface PendingWrite {
   op: BatchOperation;
@@ -137,9 +137,14 @@ export class BatchWriter implements WriteSink {
     this.reading = false;
   }
 
-  /** Dataverse has nothing of this run's to work on: the rows buffered go out now as one batch (EARLY_BATCH_ROWS). */
+  /**
+   * Dataverse has workers to spare for this run (fewer than half the hinted parallelism busy with its writes):
+   * the rows buffered go out now as one batch (EARLY_BATCH_ROWS), beside any early one still out, so that a
+   * row decided during the reads is written during them too rather than waiting behind another batch.
+   */
   private sendEarlyWhenIdle(): void {
-    if (!this.reading || this.dv.dopHint === undefined || this.sending > 0 || this.sendQueue.length > 0) return;
+    const spare = this.sending + this.sendQueue.length < Math.max(1, Math.floor(this.concurrency / 2));
+    if (!this.reading || this.dv.dopHint === undefined || !spare) return;
     const count = this.buffer.length;
     if (count < EARLY_BATCH_ROWS || count >= this.batchSize || this.earlyRows + count > EARLY_ROWS_LIMIT) return;
     this.earlyRows += count;

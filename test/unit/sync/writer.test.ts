@@ -247,8 +247,9 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     const w = new BatchWriter(client);
     for (let i = 0; i < 584; i++) w.add(op(), () => undefined);
     await w.drain();
-    // The first 100 went early (nothing was in flight); the rest as seven batches beside that one.
-    expect(calls).toStrictEqual([100, 70, 70, 70, 70, 70, 70, 64]);
+    // Four hundred went early, as batches of 100 beside one another (half the hinted parallelism); the rest
+    // as four batches in the four slots left.
+    expect(calls).toStrictEqual([100, 100, 100, 100, 46, 46, 46, 46]);
 
     const small = hinted(8);
     const w2 = new BatchWriter(small.client);
@@ -257,7 +258,7 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     expect(small.calls).toStrictEqual([30, 30]);
   });
 
-  it("sends rows early, as one batch, once enough wait while nothing is in flight, up to a limit per run", async () => {
+  it("sends rows early, a batch per 100, while fewer than half the hinted workers have its writes, up to a limit per run", async () => {
     const { client, calls } = hinted(8);
     const w = new BatchWriter(client);
     const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -268,11 +269,13 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     // The hundredth row sends the buffer: the writer was idle.
     expect(calls).toStrictEqual([EARLY_BATCH_ROWS]);
     expect(w.pending).toBe(0);
-    // Rows added while that batch is out wait for it, and go out together as soon as it is back.
-    for (let i = 0; i < 2 * EARLY_BATCH_ROWS; i++) w.add(op(), () => undefined);
-    expect(calls).toStrictEqual([EARLY_BATCH_ROWS]);
+    // More go out beside it, up to half the hinted parallelism (4 of 8) in flight...
+    for (let i = 0; i < 4 * EARLY_BATCH_ROWS; i++) w.add(op(), () => undefined);
+    expect(calls).toStrictEqual(new Array(4).fill(EARLY_BATCH_ROWS));
+    expect(w.pending).toBe(EARLY_BATCH_ROWS);
+    // ...then rows wait for one to come back, and go out together.
     await settle();
-    expect(calls).toStrictEqual([EARLY_BATCH_ROWS, 2 * EARLY_BATCH_ROWS]);
+    expect(calls).toStrictEqual(new Array(5).fill(EARLY_BATCH_ROWS));
     await settle();
     // Up to EARLY_ROWS_LIMIT rows in all; then rows wait for a full batch or the end, as without a hint.
     for (let i = 0; i < 2 * EARLY_ROWS_LIMIT; i++) {
