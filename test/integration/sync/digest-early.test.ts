@@ -4,9 +4,9 @@
  * page boundary, not after the list; a customer with a stored row on a page not read yet is not, whatever its
  * writes; a run stopped after such writes leaves digests the next run can trust, and nothing is missed.
  */
+import { latencyModel } from "../../../sandbox/latency";
 import { MappingStatus, runSync } from "../../../src/sync";
 import { CUSTOMERS_PER_EARLY_READ } from "../../../src/sync/digest";
-import { latencyModel } from "../../../sandbox/latency";
 import { all, startWorld, type World } from "../../support/world";
 
 type Row = Record<string, unknown>;
