@@ -102,6 +102,12 @@ export interface RunResult {
   processMs: number;
   /** CPU time (user + system) of the sync process during wallMs (`process.cpuUsage`). */
   syncCpuMs?: number;
+  /**
+   * CPU time of the bench process while the sync process ran (its start included): the stand-ins (the Dataverse
+   * emulator, the Ion simulator's thread, the functions app's webhook steps), which share the machine's cores with
+   * the sync here, where a tenant's services have their own.
+   */
+  standInsCpuMs?: number;
   /** The sync process's event loop (bench/child.ts): busy share, and how late its timers ran. */
   syncEventLoop?: { utilization: number; delayP50Ms: number; delayP99Ms: number; delayMaxMs: number };
   /** Under `--latency cloud` only (the loader and the reader are not run then: the bound is the comparison). */
@@ -256,6 +262,7 @@ export function renderMarkdown(results: BenchResults): string {
   const cols: [string, (r: RunResult) => string][] = [
     ["wall ms", (r) => fmt(r.wallMs)],
     ["sync process CPU ms", (r) => (r.syncCpuMs === undefined ? "n/a" : fmt(r.syncCpuMs))],
+    ["stand-ins CPU ms (bench process)", (r) => (r.standInsCpuMs === undefined ? "n/a" : fmt(r.standInsCpuMs))],
     ["sync event loop busy", (r) => (r.syncEventLoop === undefined ? "n/a" : `${Math.round(r.syncEventLoop.utilization * 100)} %`)],
     [
       "sync event loop delay p50 / p99 / max ms",

@@ -333,6 +333,7 @@ async function measureRun(
   await ion.control.resetCounters();
   const opsFile = path.join(world.tmp, `${name}.ops.jsonl`);
   writeFileSync(opsFile, "");
+  const standInsCpuAtStart = process.cpuUsage();
   const { result: child, processMs } = await runChildProcess(
     {
       dataverseUrl: emulator.url,
@@ -344,6 +345,7 @@ async function measureRun(
     },
     world.execArgv,
   );
+  const standInsCpu = process.cpuUsage(standInsCpuAtStart);
   // Webhook steps the run's writes fired (the functions app handles them, as in production).
   const drainStart = performance.now();
   await world.sandbox.whenIdle();
@@ -414,6 +416,7 @@ async function measureRun(
   const result: RunResult = {
     wallMs: child.wallMs,
     syncCpuMs: child.cpuMs,
+    standInsCpuMs: Math.round((standInsCpu.user + standInsCpu.system) / 1000),
     syncEventLoop: child.eventLoop,
     ionRequests,
     dataverseRequests: child.dataverse.requests,
