@@ -47,6 +47,12 @@ export interface WriteSink {
    * dop hint), not as early batches one at a time.
    */
   readsDone(): void;
+  /**
+   * The caller has nothing more to add for now (a pause in the reads): under a dop hint, while the reads go on
+   * and Dataverse has workers to spare, what is buffered goes out as an early batch even below the usual
+   * early-batch size (at least MIN_SPLIT_BATCH rows). Otherwise nothing happens: batches stay full.
+   */
+  sendBuffered(): void;
   whenWritten(seq: number): Promise<void>;
   whenSendQueueEmpty(): Promise<void>;
   drain(): Promise<void>;
@@ -104,6 +110,8 @@ export class DryRunSink implements WriteSink {
   }
 
   readsDone(): void {}
+
+  sendBuffered(): void {}
 
   flush(): Promise<void> {
     return Promise.resolve();

@@ -43,7 +43,6 @@ import type { RunRecorder } from "./runs";
 import { ALTERNATE_KEYS, MappingStatus, OUTBOUND_COLUMNS, PROVIDER_SUBSCRIPTION_STATE_COLUMNS, SETS, SyncState } from "./schema";
 import { isFullScope, scopedProviderAccount, type SyncScope } from "./scope";
 import type { WritePlan, WriteSink } from "./sink";
-import { MIN_SPLIT_BATCH } from "./writer";
 
 export const DEFAULT_SUBSCRIPTION_PAGE_LIMIT = 1000;
 /**
@@ -647,7 +646,7 @@ export async function runSubscriptionsPhase(
         }
       for (const id of ids) {
         releaseRows(id);
-        stampCandidates.add(id);
+        if (storedIdsOf.has(id)) stampCandidates.add(id);
       }
       stampEarlySoon();
       advancePages();
@@ -853,19 +852,19 @@ export async function runSubscriptionsPhase(
     if (!trusted || stopped || !betweenPages) return;
     for (const customerId of stampCandidates) {
       if (writesInFlight.has(customerId) || stamped.has(customerId)) continue;
-      const ids = storedIdsOf.get(customerId);
-      if (ids && !ids.every((id) => seen.has(id))) continue;
+      // A candidate's stored rows are read (`storedIdsOf`): none of its subscriptions waits for them any more.
+      if (!storedIdsOf.get(customerId)!.every((id) => seen.has(id))) continue;
       stampCandidates.delete(customerId);
       const own = tokensOf.get(customerId);
-      if (!ids || !own || unconfirmed.has(customerId) || !rowsLoaded.has(customerId) || waitingForRows.has(customerId)) continue;
+      if (!own || unconfirmed.has(customerId)) continue;
       const want = formatDigest(own.tokens);
       if (want === (earlyStamped.get(customerId) ?? digests.get(customerId)?.text ?? null)) continue;
       earlyStamped.set(customerId, want);
       writeDigest(own.providerAccountId, want);
     }
-    // Sent now rather than when 100 rows wait (the writer's early batches) or at the end: the point is to have
-    // them written while Ion's list is still read.
-    if (writer.pending >= MIN_SPLIT_BATCH) writer.flush().catch(() => undefined);
+    // Sent now, under the writer's rules for early batches, rather than when 100 rows wait or at the end: the
+    // point is to have them written while Ion's list is still read.
+    writer.sendBuffered();
   };
   const customersWithDigests = () => [...tokensOf.keys(), ...digests.keys()];
   // Comparing a page holds the thread: answers of requests in flight are taken between slices of it.

@@ -129,7 +129,7 @@ export class BatchWriter implements WriteSink {
   add(op: BatchOperation, onResult: (result: BatchResult) => void): number {
     this.buffer.push({ op: compactOperation(op), onResult });
     const seq = ++this.added;
-    this.sendEarlyWhenIdle();
+    this.sendEarlyWhileSpare();
     return seq;
   }
 
@@ -139,19 +139,24 @@ export class BatchWriter implements WriteSink {
 
   /**
    * Dataverse has workers to spare for this run (fewer than half the hinted parallelism busy with its writes):
-   * the rows buffered go out now as one batch (EARLY_BATCH_ROWS), beside any early one still out, so that a
-   * row decided during the reads is written during them too rather than waiting behind another batch.
+   * the rows buffered go out now as one batch (at least `minRows` of them, EARLY_BATCH_ROWS unless the caller
+   * says it has nothing more to add for now), beside any early one still out, so that a row decided during the
+   * reads is written during them too rather than waiting behind another batch.
    */
-  private sendEarlyWhenIdle(): void {
+  private sendEarlyWhileSpare(minRows = EARLY_BATCH_ROWS): void {
     const spare = this.sending + this.sendQueue.length < Math.max(1, Math.floor(this.concurrency / 2));
     if (!this.reading || this.dv.dopHint === undefined || !spare) return;
     const count = this.buffer.length;
-    if (count < EARLY_BATCH_ROWS || count >= this.batchSize || this.earlyRows + count > EARLY_ROWS_LIMIT) return;
+    if (count < minRows || count >= this.batchSize || this.earlyRows + count > EARLY_ROWS_LIMIT) return;
     this.earlyRows += count;
     const chunk: Chunk = { items: this.buffer.splice(0, count), through: this.added, done: false, failed: false };
     this.chunks.push(chunk);
     this.sendQueue.push(chunk);
     this.pump();
+  }
+
+  sendBuffered(): void {
+    this.sendEarlyWhileSpare(MIN_SPLIT_BATCH);
   }
 
   /** The run's write sink: the plan is for dry runs only. */
@@ -222,7 +227,7 @@ export class BatchWriter implements WriteSink {
         this.sending--;
         this.pump();
         // Rows added while this batch was out need not wait for the next one to be added.
-        this.sendEarlyWhenIdle();
+        this.sendEarlyWhileSpare();
       });
     }
     if (this.sendQueue.length === 0 && this.roomWaiters.length > 0) {

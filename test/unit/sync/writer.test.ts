@@ -1,6 +1,6 @@
 import type { BatchOperation, BatchResult, DataverseClient } from "../../../src/dataverse";
 import { readAhead, readAheadUntil } from "../../../src/shared/pool";
-import { BatchWriter, EARLY_BATCH_ROWS, EARLY_ROWS_LIMIT } from "../../../src/sync/writer";
+import { BatchWriter, EARLY_BATCH_ROWS, EARLY_ROWS_LIMIT, MIN_SPLIT_BATCH } from "../../../src/sync/writer";
 
 /** Records the $batch calls the writer makes (the Dataverse client itself is tested in test/dataverse). */
 function recordingClient() {
@@ -289,6 +289,35 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     expect(w.pending).toBe(w.lastSeq - early);
     await w.drain();
     expect(calls.reduce((x, y) => x + y, 0)).toBe(w.lastSeq);
+  });
+
+  it("sends what is buffered below the early-batch size when the caller pauses, only under a hint, during the reads", async () => {
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+    const { client, calls } = hinted(8);
+    const w = new BatchWriter(client);
+    for (let i = 0; i < MIN_SPLIT_BATCH - 1; i++) w.add(op(), () => undefined);
+    w.sendBuffered();
+    // Fewer than the smallest batch worth a request: they wait.
+    expect(calls).toStrictEqual([]);
+    w.add(op(), () => undefined);
+    w.sendBuffered();
+    expect(calls).toStrictEqual([MIN_SPLIT_BATCH]);
+    await settle();
+
+    // Without a hint (the zero-latency emulator) batches stay full: nothing goes out early.
+    const plain = recordingClient();
+    const unhinted = new BatchWriter(plain.client);
+    for (let i = 0; i < 2 * MIN_SPLIT_BATCH; i++) unhinted.add(op(), () => undefined);
+    unhinted.sendBuffered();
+    expect(plain.calls).toStrictEqual([]);
+
+    // Once the reads are done, the rest goes out with the last writes.
+    const late = hinted(8);
+    const done = new BatchWriter(late.client);
+    done.readsDone();
+    for (let i = 0; i < 2 * MIN_SPLIT_BATCH; i++) done.add(op(), () => undefined);
+    done.sendBuffered();
+    expect(late.calls).toStrictEqual([]);
   });
 
   it("sends no early batch once the run's reads are done: the last rows go out together, split for the hint", async () => {
