@@ -326,9 +326,12 @@ export class IonLatencyLayer {
     return true;
   }
 
-  /** Waits the call's cost, less the `spentMs` the simulator already spent on it (its slot stays taken until `release`). */
-  charge(endpoint: string, body: unknown, spentMs = 0): Promise<void> {
-    const ms = ionCostMs(this.model, ionItems(body));
+  /**
+   * Waits the cost of a call answering `items` list items (`ionItems` of its answer), less the `spentMs` the
+   * simulator already spent on it (its slot stays taken until `release`).
+   */
+  charge(endpoint: string, items: number, spentMs = 0): Promise<void> {
+    const ms = ionCostMs(this.model, items);
     charge(this.ledger, endpoint, ms);
     const wait = Math.max(0, ms - spentMs);
     return new Promise<void>((resolve) => {

@@ -6,7 +6,7 @@ import { CATALOG, type CatalogProduct, findProduct, MICROSOFT_PROVIDER_ID, MICRO
 import { DAY_MS } from "./dataset";
 import { SimApiError } from "./errors";
 import { filterHash, tokenPage } from "./paging";
-import { iso, renderCloudProfiles, renderCustomer, renderOrder, renderSubscription } from "./render";
+import { iso, renderCloudProfiles, renderCustomer, renderOrder, renderSubscription, subscriptionListJson } from "./render";
 import type { IonStore } from "./store";
 import type { OrderStatus, SimCustomer, SimOrder, SimSubscription } from "./types";
 
@@ -297,20 +297,40 @@ function filteredSubscriptions(ctx: ApiContext, q: Query): SimSubscription[] {
   return items;
 }
 
-export function listSubscriptions(ctx: ApiContext, q: Query): Record<string, unknown> {
+/** The subscriptions of one list page and the total they are taken from. */
+function subscriptionListPage(ctx: ApiContext, q: Query): { page: SimSubscription[]; total: number } {
   const limitRaw = intParam(q, "pagination.limit", 100);
   const limit = Math.min(limitRaw === 0 ? 100 : limitRaw, ctx.maxPageSize);
   const offset = intParam(q, "pagination.offset", 0);
   const items = filteredSubscriptions(ctx, q);
-  const page = items.slice(offset, offset + limit);
+  return { page: items.slice(offset, offset + limit), total: items.length };
+}
+
+export function listSubscriptions(ctx: ApiContext, q: Query): Record<string, unknown> {
+  const { page, total } = subscriptionListPage(ctx, q);
   const store = ctx.store;
   return {
     items: page.map((s) =>
       renderSubscription(ctx.accountId, store.partnerName, store.customers.get(s.customerId)?.customerOrganization ?? "", s, false),
     ),
-    totalCount: String(items.length),
-    paginationResponse: { totalSize: items.length },
+    totalCount: String(total),
+    paginationResponse: { totalSize: total },
   };
+}
+
+/**
+ * The same answer as listSubscriptions, as the JSON text the server sends (JSON.stringify of it, member for
+ * member), built from each subscription's cached text (render.ts `subscriptionListJson`); `items` is how
+ * many it carries.
+ */
+export function listSubscriptionsJson(ctx: ApiContext, q: Query): { json: string; items: number } {
+  const { page, total } = subscriptionListPage(ctx, q);
+  const store = ctx.store;
+  const items = page.map((s) =>
+    subscriptionListJson(ctx.accountId, store.partnerName, store.customers.get(s.customerId)?.customerOrganization ?? "", s),
+  );
+  const json = `{"items":[${items.join(",")}],"totalCount":${JSON.stringify(String(total))},"paginationResponse":{"totalSize":${total}}}`;
+  return { json, items: page.length };
 }
 
 /**

@@ -13,8 +13,10 @@ export interface HandlerResult {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
-  /** Already-serialised body (v1 XML). */
+  /** Already-serialised body (v1 XML, a subscriptions page). */
   text?: string;
+  /** Items a list answer carries when `text` is its body (the latency model charges per item). */
+  itemCount?: number;
 }
 
 /** Parses a multipart/form-data body into its text fields (files are not expected here). */

@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 
 import { ensureError } from "../../src/shared/errors";
 import type { Logger } from "../../src/shared/logger";
-import type { IonLatencyLayer } from "../latency";
+import { ionItems, type IonLatencyLayer } from "../latency";
 import * as api from "./api";
 import type { TokenAuthority } from "./auth";
 import { errorBody, SimApiError } from "./errors";
@@ -207,7 +207,7 @@ export class SimServer {
     // The latency model (sandbox/latency.ts): the call's round trip and server time, before the answer leaves.
     // The answer is serialized first: writing a 1,000-row page as JSON is the simulator's work on it too.
     const wire = serialize(result);
-    if (this.deps.latency) await this.deps.latency.charge(endpoint, result.body, performance.now() - working);
+    if (this.deps.latency) await this.deps.latency.charge(endpoint, result.itemCount ?? ionItems(result.body), performance.now() - working);
     this.write(res, wire);
   }
 
@@ -312,9 +312,9 @@ export class SimServer {
       case "GET /api/v3/accounts/{A}/customers/{C}/cloudProfile":
         return ok(api.legacyCloudProfile(ctx, C, q));
       case "GET /api/v3/accounts/{A}/subscriptions": {
-        const page = api.listSubscriptions(ctx, q);
+        const page = api.listSubscriptionsJson(ctx, q);
         this.deps.afterListPage?.("subscriptions");
-        return ok(page);
+        return { status: 200, body: undefined, text: page.json, headers: JSON_CONTENT, itemCount: page.items };
       }
       case "GET /api/v3/accounts/{A}/customers/{C}/subscriptions/{S}":
         return ok(api.getSubscription(ctx, C, route.params.S as string, q));
@@ -400,6 +400,8 @@ interface WireAnswer {
   headers: Record<string, string>;
   payload: string;
 }
+
+const JSON_CONTENT = { "content-type": "application/json; charset=utf-8" };
 
 function serialize(result: HandlerResult): WireAnswer {
   const headers: Record<string, string> = { ...(result.headers ?? {}) };

@@ -122,11 +122,11 @@ describe("latency model", () => {
       const model = { roundTripMs: 40, serverMs: 25, itemMs: 0, maxConcurrent: 8, retryAfterSeconds: 1 };
       const layer = new IonLatencyLayer(model);
       const cost = ionCostMs(model, 0);
-      expect(await settledAfter(layer.charge("GET /c", {}, 20), cost - 21)).toBe(false);
-      const p = layer.charge("GET /c", {}, 20);
+      expect(await settledAfter(layer.charge("GET /c", 0, 20), cost - 21)).toBe(false);
+      const p = layer.charge("GET /c", 0, 20);
       expect(await settledAfter(p, cost - 20)).toBe(true);
       // Work longer than the cost: no wait at all.
-      expect(await settledAfter(layer.charge("GET /c", {}, cost + 5), 0)).toBe(true);
+      expect(await settledAfter(layer.charge("GET /c", 0, cost + 5), 0)).toBe(true);
       expect(layer.ledger.byKey["GET /c"]).toEqual({ requests: 3, busyMs: 3 * cost });
     });
 
