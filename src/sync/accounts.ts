@@ -44,6 +44,9 @@ export interface ExistingProviderAccount {
   w365_ionupdatedon?: string | null;
   w365_tenantid?: string | null;
   w365_domain?: string | null;
+  w365_contactemail?: string | null;
+  w365_postalcode?: string | null;
+  w365_country?: string | null;
   w365_mappingstatus?: number | null;
   _w365_account_value?: string | null;
   _w365_suggestedaccount_value?: string | null;
@@ -70,10 +73,47 @@ const sameNumber = (a: unknown, b: unknown) =>
   (typeof a === "number" ? Math.round(a * 10_000) : null) === (typeof b === "number" ? Math.round(b * 10_000) : null);
 const sameId = (a: unknown, b: unknown) => String(a ?? "").toLowerCase() === String(b ?? "").toLowerCase();
 
+/** The page decided it needs no matching: a plan that matches anyway would match against nothing. */
+function unreadIndex(): never {
+  throw new Error("internal: a customer was matched on a page that read no accounts (needsMatching disagrees with planProviderAccount)");
+}
+
+/** Mapped and Ignored rows keep their mapping whatever the match says (an admin's decision, or an auto-map accepted). */
+function isFinal(row: ExistingProviderAccount | undefined): boolean {
+  return row?.w365_mappingstatus === MappingStatus.Mapped || row?.w365_mappingstatus === MappingStatus.Ignored;
+}
+
+/**
+ * Pure: does a column matching reads (`matchCustomer`: name, tenant, domain, contact e-mail, postal code, country)
+ * differ from the stored row's? The stored row holds what the customer was last matched on, so with the same
+ * inputs and no account changed since (`rematch`) the match would only repeat the stored decision.
+ */
+export function matchInputsChanged(row: ExistingProviderAccount, data: ProviderAccountData): boolean {
+  return (
+    (row.w365_name ?? null) !== data.w365_name ||
+    (row.w365_tenantid ?? null) !== data.w365_tenantid ||
+    (row.w365_domain ?? null) !== data.w365_domain ||
+    (row.w365_contactemail ?? null) !== data.w365_contactemail ||
+    (row.w365_postalcode ?? null) !== data.w365_postalcode ||
+    (row.w365_country ?? null) !== data.w365_country
+  );
+}
+
+/** Pure: will planProviderAccount match this customer (and so need the account index)? */
+export function needsMatching(row: ExistingProviderAccount | undefined, data: ProviderAccountData, rematch: boolean): boolean {
+  return !row || (!isFinal(row) && (rematch || matchInputsChanged(row, data)));
+}
+
+/** The cloud profile a customer's plan uses when its profile is not read this run: the stored tenant and domain. */
+export function storedProfileOf(row: ExistingProviderAccount | undefined): MicrosoftProfileInput | undefined {
+  return row ? { tenantId: row.w365_tenantid ?? undefined, domain: row.w365_domain ?? undefined } : undefined;
+}
+
 /**
  * Pure: what to write for one Ion customer. Mapped and Ignored rows keep their mapping whatever the
  * match says (an admin's decision, or an auto-map already accepted); Unmapped/Suggested rows are
- * re-matched when new, when their data changed, or when `rematch` (accounts changed since last time).
+ * re-matched when new, when a column matching reads changed, or when `rematch` (accounts changed since
+ * last time): a change elsewhere (a contact name, the status) keeps the stored decision.
  */
 export function planProviderAccount(o: {
   connectionId: string;
@@ -108,10 +148,8 @@ export function planProviderAccount(o: {
       }
     }
   }
-  const status = existing?.w365_mappingstatus ?? MappingStatus.Unmapped;
   let mapping: ProviderAccountPlan["mapping"];
-  const final = status === MappingStatus.Mapped || status === MappingStatus.Ignored;
-  if (!final && (!existing || dataChanged || o.rematch)) {
+  if (needsMatching(existing, data, o.rematch)) {
     const decision = o.match(data, o.customer);
     const adminUnmapped = (existing?.w365_matchreason ?? "").startsWith(ADMIN_UNMAPPED_MARKER);
     const kind = decision.decision === "map" && adminUnmapped ? "suggest" : decision.decision;
@@ -314,12 +352,29 @@ export async function runAccountsPhase(
   // read goes out as its page arrives, not once the stored rows are in. Not in a first sync (nothing stored).
   const earlyProfiles = new Map<string, ReturnType<typeof readProfile>>();
   const skip = pagesToSkip(run.checkpoint, "accounts");
+  // A changed customer needs matching when it is new, or not Mapped/Ignored with a column matching reads changed
+  // (its cloud profile may change the tenant and domain too: the page's matching sees that). The stored rows
+  // tell which, so changed customers that arrive before them wait here for that check, except one Ion created
+  // after every update the rows hold: it is new.
+  const createdAfterStoredRows = (c: IonCustomer) =>
+    c.createTime !== undefined && Math.floor(Date.parse(c.createTime) / 1000) * 1000 > seenUntil;
+  const stored: { rows?: Map<string, ExistingProviderAccount> } = {};
+  const changedBeforeRows: IonCustomer[] = [];
+  const startIndexIfMatching = (c: IonCustomer) => {
+    const row = stored.rows?.get(c.id);
+    if (needsMatching(row, toProviderAccountRow(c, storedProfileOf(row)), false)) startIndex();
+  };
   const watchForChanges = async function* (source: AsyncIterable<IonCustomer[]>) {
     let arrived = 0;
     for await (const customers of source) {
       // Without the stored rows' newest update (none stored, or not read), the phase reads what it needs once they are in.
       const changed = Number.isNaN(seenUntil) ? [] : customers.filter(updatedAfterStoredRows);
-      if (!indexLoading && changed.length > 0) startIndex();
+      for (const c of changed) {
+        if (indexLoading) break;
+        if (stored.rows) startIndexIfMatching(c);
+        else if (createdAfterStoredRows(c)) startIndex();
+        else changedBeforeRows.push(c);
+      }
       if (arrived++ >= skip)
         for (const c of changed) {
           const profile = readProfile(c.id);
@@ -338,6 +393,8 @@ export async function runAccountsPhase(
     : readAhead(watchForChanges(ion.customers.listPages({ pageSize: ctx.deps.ion?.customerPageSize })), CUSTOMER_PAGES_AHEAD);
   const waitOnDataverse = <W>(read: Promise<W>) => (fullPass ? fullPass.whileWaiting(read, CUSTOMER_PAGES_WHILE_WAITING) : read);
   const existing = await waitOnDataverse(o.existing ?? loadExistingProviderAccounts(dv, connection.id));
+  stored.rows = existing;
+  for (const c of changedBeforeRows.splice(0)) if (!indexLoading) startIndexIfMatching(c);
   const rematch =
     o.accountsMaxVersion !== undefined &&
     o.accountsVersion !== undefined &&
@@ -434,13 +491,17 @@ export async function runAccountsPhase(
         continue;
       }
       const pageReport = pageCheckpoints.reportFor(page + 1);
-      const needsProfile = item.needsProfile;
+      const profiles = await item.profiles;
+      // The profile each plan uses: the one read this run, else the stored tenant and domain.
+      const profileOf = (i: number): MicrosoftProfileInput | undefined => {
+        const p = profiles[i]!;
+        return p.fetched ? p.profile : storedProfileOf(existing.get(customers[i]!.id));
+      };
+      // What planProviderAccount will decide to match (only the unchanged Mapped/Ignored majority is skipped cheaply).
       const needMatching = customers.some((c, i) => {
         const row = existing.get(c.id);
-        const st = row?.w365_mappingstatus ?? MappingStatus.Unmapped;
-        return (st !== MappingStatus.Mapped && st !== MappingStatus.Ignored && (needsProfile[i] || rematch)) || !row;
+        return !isFinal(row) && needsMatching(row, toProviderAccountRow(c, profileOf(i)), rematch);
       });
-      const profiles = await item.profiles;
       const idx = needMatching ? await getIndex() : undefined;
       for (let i = 0; i < customers.length; i++) {
         const turn = slice();
@@ -448,11 +509,7 @@ export async function runAccountsPhase(
         const c = customers[i]!;
         const row = existing.get(c.id);
         const p = profiles[i]!;
-        const profile: MicrosoftProfileInput | undefined = p.fetched
-          ? p.profile
-          : row
-            ? { tenantId: row.w365_tenantid ?? undefined, domain: row.w365_domain ?? undefined }
-            : undefined;
+        const profile = profileOf(i);
         try {
           const plan = planProviderAccount({
             connectionId: connection.id,
@@ -462,7 +519,7 @@ export async function runAccountsPhase(
             rematch,
             keepUpdatedOn: !p.ok,
             match: (data, customer) =>
-              matchCustomer(idx ?? new AccountIndex(), {
+              matchCustomer(idx ?? unreadIndex(), {
                 organization: data.w365_name,
                 tenantId: data.w365_tenantid,
                 domain: data.w365_domain,

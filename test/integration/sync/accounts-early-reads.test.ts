@@ -1,7 +1,9 @@
 /**
- * The accounts phase keeps Ion's customer-page chain going while it waits on Dataverse, and starts reading the
- * accounts to match against as soon as a customer Ion changed since the stored rows arrives (src/sync/accounts.ts):
- * the stored provider accounts' read is held here until then, so the order is observed, not timed.
+ * The accounts phase keeps Ion's customer-page chain going while it waits on Dataverse, reads a changed customer's
+ * cloud profile at once, and starts reading the accounts to match against as soon as a customer Ion created since
+ * the stored rows arrives; a customer whose change matching does not read (a contact name) costs no account read
+ * at all (src/sync/accounts.ts). The stored provider accounts' read is held here until then, so the order is
+ * observed, not timed.
  */
 import { DataverseClient } from "../../../src/dataverse";
 import { silentLogger } from "../../../src/shared/logger";
@@ -10,6 +12,8 @@ import { startWorld, type World } from "../../support/world";
 
 const PAGE = 5;
 const CUSTOMERS = 40;
+
+const stripEtag = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith("@odata")));
 
 describe("accounts phase: reads started early", () => {
   let w: World;
@@ -67,8 +71,11 @@ describe("accounts phase: reads started early", () => {
     await w?.close();
   });
 
-  /** Holds the stored-rows read until the accounts are asked for and every customer page is read, or 5 s pass. */
-  const holdStoredRows = () => {
+  /**
+   * Holds the stored-rows read until every customer page and a cloud profile are read (and the accounts asked
+   * for, when `accounts`), or 5 s pass.
+   */
+  const holdStoredRows = (accounts: boolean) => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     hold = { release, released, isReleased: false, accountsReadWhileHeld: false, customerPagesWhileHeld: 0, profilesWhileHeld: 0 };
@@ -78,7 +85,7 @@ describe("accounts phase: reads started early", () => {
     const profilesBefore = profileReads();
     const timer = setTimeout(release, 5000);
     const poll = setInterval(() => {
-      if (h.accountsReadWhileHeld && customerPages() - started >= CUSTOMERS / PAGE && profileReads() > profilesBefore) {
+      if ((h.accountsReadWhileHeld || !accounts) && customerPages() - started >= pagesNow() && profileReads() > profilesBefore) {
         clearInterval(poll);
         clearTimeout(timer);
         release();
@@ -88,22 +95,61 @@ describe("accounts phase: reads started early", () => {
     return { h, started, profilesBefore };
   };
 
-  it("a customer changed in Ion: the accounts and its cloud profile are asked for, and every customer page read, while the stored rows are still being read", async () => {
+  const pagesNow = () => Math.ceil(w.ion.control.customers().length / PAGE);
+
+  it("a customer's contact name changed in Ion: its cloud profile is read and every customer page while the stored rows are still being read; the accounts are not read, and its mapping stays", async () => {
     const target = w.ion.control.customers()[CUSTOMERS - 3]!;
     // Half a second past a whole one: rows hold the time to the second, Ion to the millisecond.
     w.ion.control.advanceClock(60_500);
     w.ion.control.updateCustomer(target.id, { customerName: `${target.customerName} (changed)` });
-    const { h, started, profilesBefore } = holdStoredRows();
+    const mappingColumns = [
+      "w365_mappingstatus",
+      "w365_matchreason",
+      "w365_matchscore",
+      "_w365_suggestedaccount_value",
+      "_w365_account_value",
+    ];
+    const rowOf = (select: string[]) =>
+      deps.dataverse.queryFirst<Record<string, unknown>>("w365_provideraccounts", {
+        select,
+        filter: `w365_ioncustomerid eq '${target.id}'`,
+      });
+    const before = await rowOf(mappingColumns);
+    accountReads = 0;
+    const { h, started, profilesBefore } = holdStoredRows(false);
     const s = await runSync(deps, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" });
     hold = undefined;
     expect(s.status).toBe("succeeded");
     expect(s.updated).toBe(1);
-    expect(h.accountsReadWhileHeld).toBe(true);
     // Past the usual three pages ahead: the chain went on while the phase waited.
-    expect(h.customerPagesWhileHeld - started).toBe(CUSTOMERS / PAGE);
-    // Its cloud profile too: the only one the run reads.
+    expect(h.customerPagesWhileHeld - started).toBe(pagesNow());
+    // Its cloud profile: the only one the run reads.
     expect(h.profilesWhileHeld - profilesBefore).toBe(1);
     expect(profileReads() - profilesBefore).toBe(1);
+    // Matching reads no contact name: the stored decision stands, and no account is read for it.
+    expect(accountReads).toBe(0);
+    const { w365_contactname: contact, ...mapping } = (await rowOf([...mappingColumns, "w365_contactname"]))!;
+    expect(contact).toBe(w.ion.control.customers().find((c) => c.id === target.id)!.customerName);
+    expect(stripEtag(mapping)).toEqual(stripEtag(before!));
+  });
+
+  it("a customer added in Ion: the accounts and its cloud profile are asked for, and every customer page read, while the stored rows are still being read", async () => {
+    w.ion.control.advanceClock(60_500);
+    const added = w.ion.control.addCustomer({ customerOrganization: "Early Reads Added Ltd" });
+    const { h, started, profilesBefore } = holdStoredRows(true);
+    const s = await runSync(deps, { connectionId: w.connectionId, kind: "accounts", trigger: "schedule" });
+    hold = undefined;
+    expect(s.status).toBe("succeeded");
+    expect(s.created).toBe(1);
+    expect(h.accountsReadWhileHeld).toBe(true);
+    expect(h.customerPagesWhileHeld - started).toBe(pagesNow());
+    expect(h.profilesWhileHeld - profilesBefore).toBe(1);
+    const row = await deps.dataverse.queryFirst<{ w365_matchreason?: string | null }>("w365_provideraccounts", {
+      select: ["w365_matchreason"],
+      filter: `w365_ioncustomerid eq '${added.id}'`,
+    });
+    // Matched: a reason is recorded whatever the decision.
+    expect(row?.w365_matchreason ?? "").not.toBe("");
   });
 
   it("nothing changed in Ion: the accounts are not read at all", async () => {
