@@ -50,7 +50,7 @@ export interface WriteSink {
   /**
    * The caller has nothing more to add for now (a pause in the reads): under a dop hint, while the reads go on
    * and Dataverse has workers to spare, what is buffered goes out as an early batch even below the usual
-   * early-batch size (at least MIN_SPLIT_BATCH rows). Otherwise nothing happens: batches stay full.
+   * early-batch size (at least MIN_EARLY_BATCH rows). Otherwise nothing happens: batches stay full.
    */
   sendBuffered(): void;
   whenWritten(seq: number): Promise<void>;

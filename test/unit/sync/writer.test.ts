@@ -1,6 +1,6 @@
 import type { BatchOperation, BatchResult, DataverseClient } from "../../../src/dataverse";
 import { readAhead, readAheadUntil } from "../../../src/shared/pool";
-import { BatchWriter, EARLY_BATCH_ROWS, EARLY_ROWS_LIMIT, MIN_SPLIT_BATCH } from "../../../src/sync/writer";
+import { BatchWriter, EARLY_BATCH_ROWS, EARLY_ROWS_LIMIT, MIN_EARLY_BATCH, MIN_SPLIT_BATCH } from "../../../src/sync/writer";
 
 /** Records the $batch calls the writer makes (the Dataverse client itself is tested in test/dataverse). */
 function recordingClient() {
@@ -255,7 +255,16 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     const w2 = new BatchWriter(small.client);
     for (let i = 0; i < 60; i++) w2.add(op(), () => undefined);
     await w2.drain();
-    expect(small.calls).toStrictEqual([30, 30]);
+    // Six pieces of the minimum, not eight below it.
+    expect(MIN_SPLIT_BATCH).toBe(10);
+    expect(small.calls).toStrictEqual([10, 10, 10, 10, 10, 10]);
+
+    // Fewer than two pieces' worth: one batch.
+    const tiny = hinted(8);
+    const w3 = new BatchWriter(tiny.client);
+    for (let i = 0; i < 19; i++) w3.add(op(), () => undefined);
+    await w3.drain();
+    expect(tiny.calls).toStrictEqual([19]);
   });
 
   it("sends rows early, a batch per 100, while fewer than half the hinted workers have its writes, up to a limit per run", async () => {
@@ -295,19 +304,19 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     const settle = () => new Promise((resolve) => setImmediate(resolve));
     const { client, calls } = hinted(8);
     const w = new BatchWriter(client);
-    for (let i = 0; i < MIN_SPLIT_BATCH - 1; i++) w.add(op(), () => undefined);
+    for (let i = 0; i < MIN_EARLY_BATCH - 1; i++) w.add(op(), () => undefined);
     w.sendBuffered();
     // Fewer than the smallest batch worth a request: they wait.
     expect(calls).toStrictEqual([]);
     w.add(op(), () => undefined);
     w.sendBuffered();
-    expect(calls).toStrictEqual([MIN_SPLIT_BATCH]);
+    expect(calls).toStrictEqual([MIN_EARLY_BATCH]);
     await settle();
 
     // Without a hint (the zero-latency emulator) batches stay full: nothing goes out early.
     const plain = recordingClient();
     const unhinted = new BatchWriter(plain.client);
-    for (let i = 0; i < 2 * MIN_SPLIT_BATCH; i++) unhinted.add(op(), () => undefined);
+    for (let i = 0; i < 2 * MIN_EARLY_BATCH; i++) unhinted.add(op(), () => undefined);
     unhinted.sendBuffered();
     expect(plain.calls).toStrictEqual([]);
 
@@ -315,7 +324,7 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     const late = hinted(8);
     const done = new BatchWriter(late.client);
     done.readsDone();
-    for (let i = 0; i < 2 * MIN_SPLIT_BATCH; i++) done.add(op(), () => undefined);
+    for (let i = 0; i < 2 * MIN_EARLY_BATCH; i++) done.add(op(), () => undefined);
     done.sendBuffered();
     expect(late.calls).toStrictEqual([]);
   });
