@@ -1,5 +1,7 @@
 /** Small HTTP helpers for the Ion simulator tests (plain fetch, no product client). */
 import type { IonSimulator } from "../../sandbox/ion";
+import { DEFAULT_START_TIME } from "../../sandbox/ion/dataset";
+import { IonStore, SimClock } from "../../sandbox/ion/store";
 
 export interface Reply {
   status: number;
@@ -47,4 +49,20 @@ export async function accessToken(sim: IonSimulator): Promise<string> {
 
 export function v3(sim: IonSimulator, rest: string): string {
   return `/api/v3/accounts/${sim.accountId}${rest}`;
+}
+
+/** An in-memory simulator store (no server) with a frozen clock: seeded customers and subscriptions. */
+export function frozenIonStore(o: { seed: number; customers: number; subscriptionsPerCustomer: number }): IonStore {
+  return new IonStore(
+    {
+      ...o,
+      accountId: "1000123",
+      country: "US",
+      currency: "USD",
+      orderProcessing: { mode: "manual" },
+      rejectDuplicateReferenceId: false,
+      enforceSeatDecreaseWindow: false,
+    },
+    new SimClock(DEFAULT_START_TIME, "frozen"),
+  );
 }

@@ -2,27 +2,14 @@
 import fc from "fast-check";
 
 import { listAccountOrders, listCustomers, listProducts, listSubscriptions } from "../../../../sandbox/ion/api";
-import { DEFAULT_START_TIME } from "../../../../sandbox/ion/dataset";
 import { SimApiError } from "../../../../sandbox/ion/errors";
 import { parseForm } from "../../../../sandbox/ion/oauth";
 import { decodePageToken } from "../../../../sandbox/ion/paging";
 import { normalizeQuery } from "../../../../sandbox/ion/routes";
-import { IonStore, SimClock, validateCustomerInput } from "../../../../sandbox/ion/store";
+import { validateCustomerInput } from "../../../../sandbox/ion/store";
+import { frozenIonStore } from "../../../support/ionSimulator";
 
-const store = new IonStore(
-  {
-    seed: 3,
-    customers: 30,
-    subscriptionsPerCustomer: 2,
-    accountId: "1000123",
-    country: "US",
-    currency: "USD",
-    orderProcessing: { mode: "manual" },
-    rejectDuplicateReferenceId: false,
-    enforceSeatDecreaseWindow: false,
-  },
-  new SimClock(DEFAULT_START_TIME, "frozen"),
-);
+const store = frozenIonStore({ seed: 3, customers: 30, subscriptionsPerCustomer: 2 });
 const ctx = { store, accountId: "1000123", maxPageSize: 50 };
 
 function typedOrOk(run: () => unknown): boolean {

@@ -1,28 +1,11 @@
 import { listSubscriptions, listSubscriptionsJson } from "../../../../sandbox/ion/api";
-import { DEFAULT_START_TIME } from "../../../../sandbox/ion/dataset";
-import { IonStore, SimClock } from "../../../../sandbox/ion/store";
+import { frozenIonStore } from "../../../support/ionSimulator";
 
 // The server sends list pages from cached per-subscription text: it must stay the text of the answer itself,
 // whoever changes a subscription or its customer and however.
-function newStore(): IonStore {
-  return new IonStore(
-    {
-      seed: 5,
-      customers: 12,
-      subscriptionsPerCustomer: 3,
-      accountId: "1000123",
-      country: "US",
-      currency: "USD",
-      orderProcessing: { mode: "manual" },
-      rejectDuplicateReferenceId: false,
-      enforceSeatDecreaseWindow: false,
-    },
-    new SimClock(DEFAULT_START_TIME, "frozen"),
-  );
-}
 
 describe("Ion simulator: subscription list pages as cached JSON text", () => {
-  const store = newStore();
+  const store = frozenIonStore({ seed: 5, customers: 12, subscriptionsPerCustomer: 3 });
   const ctx = { store, accountId: "1000123", maxPageSize: 1000 };
   const query = { "pagination.limit": "20", "pagination.offset": "5" };
   const sameAsAnswer = () => {
