@@ -66,6 +66,8 @@ export interface EmulatorStats {
   throttled: number;
   webhooksSent: number;
   webhooksFailed: number;
+  /** Indexes the automatic query tuning created (store.ts `tuneFor`), in order. */
+  autoIndexes: string[];
 }
 
 export interface HandlerDeps {
@@ -73,7 +75,7 @@ export interface HandlerDeps {
   records: Records;
   pipeline: EventPipeline;
   protection: ServiceProtection;
-  stats: Omit<EmulatorStats, "writes" | "webhooksSent" | "webhooksFailed">;
+  stats: Omit<EmulatorStats, "writes" | "webhooksSent" | "webhooksFailed" | "autoIndexes">;
   users: Map<string, UserInfo>;
   organization: EmulatedOrganization;
   businessUnitId: string;

@@ -529,7 +529,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       return added;
     },
     getEnvironmentVariable,
-    stats: () => ({ ...counters, writes: store.writes, ...webhookStats }),
+    stats: () => ({ ...counters, writes: store.writes, ...webhookStats, autoIndexes: [...store.autoIndexes] }),
     latencyLedger: () => (latency ? structuredClone(latency.ledger) : undefined),
     resetStats: () => {
       latency?.resetLedger();

@@ -436,6 +436,7 @@ export class Records {
     const params: unknown[] = [];
     const filter = this.compileFilter(meta, opts.filter, opts.aliases);
     if (filter) {
+      if (filter.pinned) this.store.tuneFor(meta.logicalName, filter.pinned);
       where.push(filter.sql);
       params.push(...filter.params);
     }

@@ -39,6 +39,9 @@ export const typeColumn = (c: ColumnDef) => `${c.logicalName}__type`;
 /** Columns that exist on every table and never take part in default delete cascades. */
 const SYSTEM_LOOKUPS = new Set(["createdby", "modifiedby", "ownerid", "owningbusinessunit"]);
 
+/** Rows a table needs before `Store.tuneFor` indexes a query's pinned columns (below, a scan costs little). */
+export const AUTO_INDEX_MIN_ROWS = 5_000;
+
 export class Store {
   readonly db: Database.Database;
   readonly tables = new Map<string, TableMeta>();
@@ -54,6 +57,10 @@ export class Store {
   };
   private version = 0;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Tables and pinned columns `tuneFor` has judged (indexed, or already covered). */
+  private readonly tuned = new Set<string>();
+  /** Indexes `tuneFor` created, in order. */
+  readonly autoIndexes: string[] = [];
   private lockTail: Promise<void> = Promise.resolve();
   private nextObjectTypeCode = 10000;
   writes = 0;
@@ -249,6 +256,39 @@ export class Store {
 
   all(sql: string, params: unknown[]): Row[] {
     return this.stmt(sql).all(...params) as Row[];
+  }
+
+  /**
+   * Dataverse tunes the slow queries of a standard table by itself ("Automatic query optimization",
+   * https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/optimize-performance). Here: a
+   * query that pins two or more columns by equality (a lookup and a list of keys) on a table of at least
+   * AUTO_INDEX_MIN_ROWS rows gets an index on them, and the table's statistics so that SQLite's planner uses it
+   * (without them it keeps walking the lookup's index: the rows of 150 customers among 50,000 took 66-330 ms of
+   * the emulator's thread, which shares the machine's cores with the client under test). The answers do not
+   * change. Never inside a write transaction, which could roll the index back.
+   */
+  tuneFor(table: string, columns: readonly string[]): void {
+    if (columns.length < 2 || this.db.inTransaction) return;
+    const wanted = [...columns].sort();
+    const key = `${table}(${wanted.join(",")})`;
+    if (this.tuned.has(key)) return;
+    const counted = this.db.prepare(`SELECT COUNT(*) AS n FROM ${q(table)}`).get() as { n: number };
+    if (counted.n < AUTO_INDEX_MIN_ROWS) return;
+    this.tuned.add(key);
+    const indexes = this.db.prepare(`PRAGMA index_list(${q(table)})`).all() as { name: string }[];
+    const covered = indexes.some((ix) => {
+      const leading = (this.db.prepare(`PRAGMA index_info(${q(ix.name)})`).all() as { name: string }[])
+        .slice(0, wanted.length)
+        .map((c) => c.name)
+        .sort();
+      return leading.length === wanted.length && leading.every((c, i) => c === wanted[i]);
+    });
+    if (covered) return;
+    const name = `auto_${table}_${wanted.join("_")}`;
+    this.db.exec(`CREATE INDEX IF NOT EXISTS ${q(name)} ON ${q(table)} (${wanted.map(q).join(", ")})`);
+    this.autoIndexes.push(name);
+    this.db.exec(`ANALYZE ${q(table)}`);
+    this.statements.clear();
   }
 
   /**

@@ -418,6 +418,8 @@ export type ColumnResolver = (path: string[], pos: number) => ResolvedColumn;
 export interface CompiledFilter {
   sql: string;
   params: unknown[];
+  /** Columns of the queried table the filter pins by equality at its top level (see `pinnedColumns`). */
+  pinned?: string[];
 }
 
 const SQL_OP: Record<CmpOp, string> = { eq: "=", ne: "<>", gt: ">", ge: ">=", lt: "<", le: "<=" };
@@ -623,7 +625,34 @@ export function compileFilter(expr: FilterExpr, resolve: ColumnResolver): Compil
     }
   };
   const sql = walk(expr);
-  return { sql, params };
+  return { sql, params, pinned: pinnedColumns(expr, resolve) };
+}
+
+/**
+ * The queried table's own columns (`t."name"`) that every row of the answer must equal a given value or list
+ * of values in: the terms of the filter's top-level `and` that are `eq` a literal, an `or` of those on one
+ * column, or `In`. The emulator's automatic query tuning indexes them (../store.ts `tuneFor`).
+ */
+function pinnedColumns(expr: FilterExpr, resolve: ColumnResolver): string[] {
+  const columns = new Set<string>();
+  const visit = (e: FilterExpr) => {
+    if (e.k === "and") {
+      visit(e.l);
+      visit(e.r);
+      return;
+    }
+    let prop: PropRef | undefined;
+    if (e.k === "cmp" && e.op === "eq") {
+      const p = e.l.k === "prop" ? e.l : e.r.k === "prop" ? e.r : undefined;
+      const v = e.l.k === "lit" ? e.l : e.r.k === "lit" ? e.r : undefined;
+      if (p && v && v.kind !== "null") prop = p;
+    } else if (e.k === "or") prop = equalityList(e)?.prop;
+    else if (e.k === "in" && !e.negate) prop = e.prop;
+    const column = prop && /^t\."([^"]+)"$/.exec(resolve(prop.path, prop.pos).sql)?.[1];
+    if (column) columns.add(column);
+  };
+  visit(expr);
+  return [...columns];
 }
 
 // ---------------------------------------------------------------------------------------------
