@@ -50,8 +50,8 @@ export function computeFloor(input: FloorInput): Floor {
 
 /**
  * The data sets a run must read. Provider accounts and provider subscriptions always (change detection
- * needs the stored state); existing accounts only when some customer needs matching (a new customer,
- * or a changed one that is not yet Mapped or Ignored).
+ * needs the stored state); existing accounts only when some customer needs matching (a new customer, or a
+ * changed one that is not yet Mapped or Ignored and whose change touches what matching reads).
  */
 export function requiredReads(o: {
   providerAccounts: number;
