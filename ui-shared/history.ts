@@ -56,12 +56,15 @@ export function toRunHistoryEntry(row: Row): RunHistoryEntry {
   };
 }
 
-/** A connector's runs, newest first (the connector's sync history). */
+/**
+ * A connector's runs, newest first (the connector's sync history). Dataverse keeps times to the second, so runs
+ * started within one second are ordered by row version: the one created or changed last comes first.
+ */
 export async function listRuns(api: RecordsApi, connectionId: string, top = 50): Promise<RunHistoryEntry[]> {
   const result = await api.retrieveMultipleRecords(
     "w365_syncrun",
     `?$select=${RUN_HISTORY_SELECT.join(",")}&$filter=_w365_connection_value eq ${normalizeGuid(connectionId, "connector id")}` +
-      `&$orderby=w365_startedon desc&$top=${Math.max(1, Math.min(500, Math.floor(top)))}`,
+      `&$orderby=w365_startedon desc,versionnumber desc&$top=${Math.max(1, Math.min(500, Math.floor(top)))}`,
   );
   return result.entities.map(toRunHistoryEntry);
 }

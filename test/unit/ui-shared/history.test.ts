@@ -45,7 +45,7 @@ describe("run history", () => {
     ]);
     const [run] = await listRuns(api, CONNECTOR.toUpperCase());
     expect(api.queries[0]).toContain(`$filter=_w365_connection_value eq ${CONNECTOR}`);
-    expect(api.queries[0]).toContain("$orderby=w365_startedon desc");
+    expect(api.queries[0]).toContain("$orderby=w365_startedon desc,versionnumber desc");
     expect(run).toMatchObject({
       id: "r1",
       kind: "accounts",
