@@ -59,6 +59,8 @@ export class Store {
   private readonly statements = new Map<string, Database.Statement>();
   /** Tables and pinned columns `tuneFor` has judged (indexed, or already covered). */
   private readonly tuned = new Set<string>();
+  /** Pinned columns whose table `tuneFor` last found too small, with the row writes counted then. */
+  private readonly smallWhen = new Map<string, number>();
   /** Indexes `tuneFor` created, in order. */
   readonly autoIndexes: string[] = [];
   private lockTail: Promise<void> = Promise.resolve();
@@ -272,8 +274,16 @@ export class Store {
     const wanted = [...columns].sort();
     const key = `${table}(${wanted.join(",")})`;
     if (this.tuned.has(key)) return;
-    const counted = this.db.prepare(`SELECT COUNT(*) AS n FROM ${q(table)}`).get() as { n: number };
-    if (counted.n < AUTO_INDEX_MIN_ROWS) return;
+    // A table found small is counted again only once enough rows may have been written since: every such query
+    // would otherwise prepare and run a count.
+    const smallAt = this.smallWhen.get(key);
+    if (smallAt !== undefined && this.writes - smallAt < AUTO_INDEX_MIN_ROWS / 10) return;
+    const counted = this.stmt(`SELECT COUNT(*) AS n FROM ${q(table)}`).get() as { n: number };
+    if (counted.n < AUTO_INDEX_MIN_ROWS) {
+      this.smallWhen.set(key, this.writes);
+      return;
+    }
+    this.smallWhen.delete(key);
     this.tuned.add(key);
     const indexes = this.db.prepare(`PRAGMA index_list(${q(table)})`).all() as { name: string }[];
     const covered = indexes.some((ix) => {
