@@ -257,3 +257,26 @@ export function contentIdReferences(part: { url: string; body?: string }): strin
 function batchResponseError(message: string): DataverseApiError {
   return new DataverseApiError("DATAVERSE_BATCH_RESPONSE", message);
 }
+
+/**
+ * Pure: `count` operations cut into runs of at most `size` ([start, end) pairs, in order), never between two
+ * operations of one change set (`joined(i)`: operation i belongs to the change set of operation i - 1). A cut
+ * that would fall inside a change set moves back to its start; a change set that starts a run and does not fit
+ * keeps the run to itself, past `size`.
+ */
+export function cutRuns(count: number, size: number, joined: (i: number) => boolean): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = 0;
+  while (start < count) {
+    let end = Math.min(count, start + size);
+    if (end < count && joined(end)) {
+      let back = end;
+      while (back > start && joined(back)) back--;
+      if (back > start) end = back;
+      else while (end < count && joined(end)) end++;
+    }
+    runs.push([start, end]);
+    start = end;
+  }
+  return runs;
+}

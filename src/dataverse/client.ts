@@ -27,6 +27,7 @@ import {
   BatchResponsePart,
   boundaryOf,
   contentIdReferences,
+  cutRuns,
   mapBatchResponse,
   MAX_BATCH_SIZE,
   OperationOutcome,
@@ -145,6 +146,11 @@ export interface BatchOperation {
   contentId?: string;
   /** Raw query string for GETs, e.g. `$select=name`. */
   query?: string;
+  /**
+   * Consecutive operations with the same key travel as one change set (all or nothing) even when the batch
+   * is not `atomic`; a request never splits them (see `cutRuns`).
+   */
+  changeSet?: string;
   headers?: Record<string, string>;
 }
 
@@ -588,10 +594,12 @@ export class DataverseClient {
       throw new ValidationError(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${batchSize}`);
     }
     const results: BatchResult[] = new Array(ops.length);
-    const chunks: number[][] = [];
-    for (let start = 0; start < ops.length; start += batchSize) {
-      chunks.push(Array.from({ length: Math.min(batchSize, ops.length - start) }, (_, i) => start + i));
-    }
+    const chunks = cutRuns(ops.length, batchSize, (i) => sameChangeSet(ops[i - 1]!, ops[i]!)).map(([start, end]) =>
+      Array.from({ length: end - start }, (_, i) => start + i),
+    );
+    for (const chunk of chunks)
+      if (chunk.length > MAX_BATCH_SIZE)
+        throw new ValidationError(`A change set of ${chunk.length} operations is more than one $batch request carries (${MAX_BATCH_SIZE})`);
     const plans = chunks.map((chunk) => this.planChunk(ops, chunk, atomic));
     let stopped = false;
     const runOne = async (planIndex: number) => {
@@ -626,13 +634,17 @@ export class DataverseClient {
     };
     const units: PlannedUnit[] = [];
     let open: PlannedUnit | undefined;
+    let openKey: string | undefined;
     for (const i of opIndexes) {
       const op = ops[i]!;
-      if (op.method === "GET" || !atomic) {
+      if (op.method === "GET" || (!atomic && op.changeSet === undefined)) {
         open = undefined;
         units.push({ kind: "single", indexes: [i], parts: [this.toPart(op, op.contentId)] });
         continue;
       }
+      // Not atomic: each run of one key is its own change set.
+      if (!atomic && op.changeSet !== openKey) open = undefined;
+      openKey = op.changeSet;
       if (!open) {
         open = { kind: "changeset", indexes: [], parts: [] };
         units.push(open);
@@ -919,6 +931,11 @@ interface PlannedUnit {
 interface BatchPlan {
   opIndexes: number[];
   units: PlannedUnit[];
+}
+
+/** Two neighbouring operations of one change set (`BatchOperation.changeSet`). */
+function sameChangeSet(a: BatchOperation, b: BatchOperation): boolean {
+  return a.changeSet !== undefined && a.changeSet === b.changeSet;
 }
 
 function notExecuted(op: BatchOperation, why: string): BatchResult {

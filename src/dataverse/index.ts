@@ -11,7 +11,7 @@ export type {
   TokenSource,
 } from "./auth";
 export { createTokenSource, MsalTokenSource, scopeFor, TOKEN_REFRESH_MARGIN_MS } from "./auth";
-export { MAX_BATCH_SIZE } from "./batch";
+export { cutRuns, MAX_BATCH_SIZE } from "./batch";
 export type {
   BatchMethod,
   BatchOperation,

@@ -159,6 +159,28 @@ export const CUSTOMERS_PER_READ = 250;
  * pace with the changes found, so the one after Ion's last page is small.
  */
 export const CUSTOMERS_PER_EARLY_READ = 100;
+/**
+ * Customers per query, at least, when a read the run waits on is cut into queries side by side: a query's
+ * own cost (a round trip and the Web API pipeline, tens of milliseconds) is about that of reading a hundred
+ * rows, some twenty customers' subscriptions, so smaller pieces gain little.
+ */
+export const MIN_CUSTOMERS_PER_PARALLEL_READ = 20;
+
+/**
+ * Pure: the customers of a read the run waits on, cut into up to `dopHint` pieces of at least
+ * MIN_CUSTOMERS_PER_PARALLEL_READ (Dataverse works on that many requests of one user at once, `x-ms-dop-hint`).
+ * Without a hint (no parallelism recommended) one piece.
+ */
+export function splitForParallelReads(ionCustomerIds: readonly string[], dopHint: number | undefined): string[][] {
+  const pieces =
+    dopHint === undefined ? 1 : Math.max(1, Math.min(dopHint, Math.floor(ionCustomerIds.length / MIN_CUSTOMERS_PER_PARALLEL_READ)));
+  if (pieces === 1) return ionCustomerIds.length > 0 ? [[...ionCustomerIds]] : [];
+  const size = Math.ceil(ionCustomerIds.length / pieces);
+  const out: string[][] = [];
+  for (let at = 0; at < ionCustomerIds.length; at += size) out.push(ionCustomerIds.slice(at, at + size));
+  return out;
+}
+
 /** The encoded `$filter` of one such query, at most: well under the URL limit with the select and the host. */
 export const MAX_FILTER_URL_CHARS = 12_000;
 

@@ -23,6 +23,16 @@ export interface WritePlan {
   onPlanned?: () => void;
 }
 
+/** One write of `WriteSink.writeTogether`. */
+export interface TogetherWrite {
+  op: BatchOperation;
+  plan: WritePlan | null;
+  /** True: when the change set fails, this write goes again on its own, and its callback gets that result. */
+  alone: boolean;
+  /** Called once with the write's final result. */
+  onResult: (result: BatchResult) => void;
+}
+
 export interface WriteSink {
   /** False when the sink only records (a dry run): nothing written can be relied on later in the run. */
   readonly applies: boolean;
@@ -31,6 +41,11 @@ export interface WriteSink {
    * reports instead; null for the run's own bookkeeping (no record's outcome).
    */
   write(op: BatchOperation, plan: WritePlan | null, onResult: (result: BatchResult) => void): number;
+  /**
+   * Queues writes that land together or not at all (one change set); when they fail, those marked `alone` go
+   * again each on its own. Returns the sequence number of the last. A dry run reports each plan, as `write` does.
+   */
+  writeTogether(writes: TogetherWrite[]): number;
   /**
    * One write now, onto the row version `ifMatch` (the outbound step's writes): true when written (a dry
    * run: recorded), false when the row changed since it was read (412).
@@ -97,6 +112,11 @@ export class DryRunSink implements WriteSink {
       plan.onPlanned?.();
     }
     return ++this.seq;
+  }
+
+  writeTogether(writes: TogetherWrite[]): number {
+    for (const { op, plan } of writes) this.write(op, plan);
+    return this.seq;
   }
 
   update(entitySet: string): Promise<boolean> {

@@ -4,7 +4,7 @@
  * call per customer), one paged read of the existing rows, writes only for changed content hashes.
  * Changes made outside Work 365 (quantity, status, cancellation window) are reported with before/after.
  */
-import type { BatchResult, DataverseClient } from "../dataverse";
+import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
 import type { IonSubscriptionRecord } from "../ion/parse/subscription";
 import { ensureError, errorCode } from "../shared/errors";
 import { eventLoopSlicer, readAheadUntil } from "../shared/pool";
@@ -24,6 +24,7 @@ import {
   marksUsable,
   parseDigest,
   readMarks,
+  splitForParallelReads,
   subscriptionsOfCustomers,
   subscriptionsVersion,
   subscriptionToken,
@@ -68,6 +69,24 @@ export const EARLY_ION_PAGES = 8;
  * pages and cloud profiles keep the other two); 50 pages of 1,000 then take 2.2 s of Ion instead of 3.3 s.
  */
 export const ION_PAGE_CONCURRENCY_SPARED = 6;
+
+/**
+ * Writes in one change set at most: a customer's row writes and its digest (Dataverse accepts up to 1,000
+ * operations in a change set; a customer with more changed rows than this writes them and its digest apart).
+ */
+export const MAX_WRITES_WITH_DIGEST = 100;
+
+/** A row write held until its customer's other subscriptions are compared (`releaseRows`). */
+interface RowWrite {
+  op: BatchOperation;
+  plan: WritePlan;
+  onResult: (result: BatchResult) => void;
+}
+
+/** The write of a customer's subscriptions digest on its provider account (null clears it). */
+function digestOperation(providerAccountId: string, want: string | null): BatchOperation {
+  return { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } };
+}
 
 /** A subscription waiting for its customer's link, and the page it came from (for the page checkpoints). */
 export interface HeldSubscription {
@@ -438,7 +457,10 @@ export async function runSubscriptionsPhase(
   const stored = prepare();
   // The Ion pages download while the stored rows are read (up to EARLY_ION_PAGES of them), then one ahead.
   // More Ion pages at once when the digests spare the stored rows (memory is then far below a full read's).
-  let pagesAtOnce = ION_PAGE_CONCURRENCY;
+  // A run whose marks may spare the stored rows asks for that many from the start (the reads it waits on
+  // before knowing are small); it falls back below when they do not.
+  const maySpare = keepDigests && marksUsable(marks, clock.now());
+  let pagesAtOnce = maySpare ? ION_PAGE_CONCURRENCY_SPARED : ION_PAGE_CONCURRENCY;
   // And then the next pages are asked for as soon as one answers, while those read ahead are compared.
   let pagesBuffered = 0;
   /** The list's shape as this read found it (kept for the next run's read). */
@@ -464,7 +486,7 @@ export async function runSubscriptionsPhase(
     pagesAtOnce = ION_PAGE_CONCURRENCY_SPARED;
     pagesBuffered = ION_PAGE_CONCURRENCY_SPARED;
     trusted = new TrustedDigests(digests, prepared.changed);
-  }
+  } else pagesAtOnce = ION_PAGE_CONCURRENCY;
   let page = 0;
   let read = 0;
   let skippedUnmapped = 0;
@@ -547,6 +569,13 @@ export async function runSubscriptionsPhase(
   const loads = new Set<Promise<void>>();
   let loadError: unknown;
 
+  // The row writes of the customer `releaseRows` is comparing: sent once all its subscriptions are compared.
+  let collecting: RowWrite[] | undefined;
+  const queueRowWrite = (op: BatchOperation, plan: WritePlan, onResult: (result: BatchResult) => void) => {
+    if (collecting) collecting.push({ op, plan, onResult });
+    else writer.write(op, plan, onResult);
+  };
+
   /** A subscription whose comparison threw: reported failed, and its customer's rows left unconfirmed (no digest claimed). */
   const failSubscription = (s: IonSubscriptionRecord, report: PageReport, error: unknown) => {
     unconfirmed.add(String(s.customerId));
@@ -624,15 +653,71 @@ export async function runSubscriptionsPhase(
     const held = waitingForRows.get(customerId) ?? [];
     waitingForRows.delete(customerId);
     heldForRows -= held.length;
-    for (const h of held) {
-      compareSafely(h.sub, h.link, reportOf(h.page));
-      heldOnPage.set(h.page, (heldOnPage.get(h.page) ?? 1) - 1);
+    const rows: RowWrite[] = [];
+    collecting = rows;
+    try {
+      for (const h of held) {
+        compareSafely(h.sub, h.link, reportOf(h.page));
+        heldOnPage.set(h.page, (heldOnPage.get(h.page) ?? 1) - 1);
+      }
+    } finally {
+      collecting = undefined;
     }
+    sendRows(customerId, rows);
   };
+  /**
+   * The digest that may go with a customer's row writes, its subscriptions just compared at once after its stored
+   * rows were read: the rule of `stampEarly` (every stored row listed by Ion, every subscription seen so far
+   * compared, none failed), checked before the writes rather than after their answers. Undefined when the rule
+   * does not hold or the digest would not change.
+   */
+  const digestBesideRows = (customerId: string, rows: number): { providerAccountId: string; want: string } | undefined => {
+    if (!trusted || stopped || !(betweenPages || listRead) || rows + 1 > MAX_WRITES_WITH_DIGEST) return undefined;
+    if (stamped.has(customerId) || unconfirmed.has(customerId) || writesInFlight.get(customerId) !== rows) return undefined;
+    if (!(storedIdsOf.get(customerId) ?? []).every((id) => seen.has(id))) return undefined;
+    const own = tokensOf.get(customerId);
+    if (!own) return undefined;
+    const want = formatDigest(own.tokens);
+    if (want === (earlyStamped.get(customerId) ?? digests.get(customerId)?.text ?? null)) return undefined;
+    return { providerAccountId: own.providerAccountId, want };
+  };
+  /**
+   * Sends a customer's row writes from `releaseRows`. With a digest that may be written now they form one change
+   * set: written together or not at all, so the digest never names a row that is not stored, and the run's end
+   * need not wait for a round of digest writes after the last row writes. If the change set fails, the rows go
+   * again alone (the writer resends them) and the digest is left to the usual stamps once they are answered.
+   */
+  const sendRows = (customerId: string, rows: RowWrite[]) => {
+    const digest = rows.length > 0 ? digestBesideRows(customerId, rows.length) : undefined;
+    if (!digest) {
+      for (const r of rows) writer.write(r.op, r.plan, r.onResult);
+      return;
+    }
+    writer.writeTogether([
+      {
+        // First: its callback records the digest before the rows' callbacks look for one to write.
+        op: digestOperation(digest.providerAccountId, digest.want),
+        plan: null,
+        alone: false,
+        onResult: (result) => {
+          if (!result.ok) return;
+          digestsWritten++;
+          earlyStamped.set(customerId, digest.want);
+        },
+      },
+      ...rows.map((r) => ({ op: r.op, plan: r.plan, alone: true, onResult: r.onResult })),
+    ]);
+  };
+  // Once Ion's list is read nothing else is left to overlap a read of stored rows with: the run waits on it.
+  let listRead = false;
   const startLoad = () => {
     const ids = loadQueue;
     loadQueue = [];
     if (ids.length === 0) return;
+    // Then it goes as several smaller queries side by side, as many as Dataverse hints it works on at once.
+    for (const part of listRead ? splitForParallelReads(ids, dv.dopHint) : [ids]) loadRows(part);
+  };
+  const loadRows = (ids: string[]) => {
     const load = (async () => {
       for await (const page of subscriptionsOfCustomers<ExistingProviderSubscription>(
         dv,
@@ -752,7 +837,7 @@ export async function runSubscriptionsPhase(
       };
       beginWrite(customerId);
       rowWritesSent++;
-      writer.write(op, planned, (result: BatchResult) => {
+      queueRowWrite(op, planned, (result: BatchResult) => {
         if (!result.ok) unconfirmed.add(customerId);
         if (!result.ok && result.status === 412 && etag) {
           report.add({ entity: "providersubscription", key: sid, name, action: "skipped", message: CHANGED_BY_ADMIN_MESSAGE });
@@ -818,13 +903,9 @@ export async function runSubscriptionsPhase(
   const stamped = new Set<string>();
   const writeDigest = (providerAccountId: string, want: string | null) => {
     digestsWritten++;
-    writer.write(
-      { method: "PATCH", entitySet: SETS.providerAccount, key: providerAccountId, body: { w365_subscriptionsdigest: want } },
-      null,
-      (result: BatchResult) => {
-        if (!result.ok) digestWriteFailed = true;
-      },
-    );
+    writer.write(digestOperation(providerAccountId, want), null, (result: BatchResult) => {
+      if (!result.ok) digestWriteFailed = true;
+    });
   };
   const stamp = (customerId: string) => {
     if (stamped.has(customerId)) return;
@@ -912,6 +993,7 @@ export async function runSubscriptionsPhase(
     }
     // The list is read: the digests still to write go out with the end's (below), no longer early.
     betweenPages = false;
+    listRead = true;
     // Everything read. The customers already waiting for their rows need no more of Ion's list: read them now,
     // while the accounts phase finishes.
     startLoad();

@@ -1,5 +1,6 @@
-import type { BatchOperation, BatchResult, DataverseClient } from "../dataverse";
-import { updateIfUnchanged, type WritePlan, type WriteSink } from "./sink";
+import { type BatchOperation, type BatchResult, cutRuns, type DataverseClient } from "../dataverse";
+import { ValidationError } from "../shared/errors";
+import { type TogetherWrite, updateIfUnchanged, type WritePlan, type WriteSink } from "./sink";
 
 /** Dataverse's $batch maximum; one request per 1000 changed rows is the floor the bench measures against. */
 export const WRITE_BATCH_SIZE = 1000;
@@ -34,6 +35,8 @@ export const EARLY_ROWS_LIMIT = 2000;
 export interface PendingWrite {
   op: BatchOperation;
   onResult: (result: BatchResult) => void;
+  /** In a change set that failed: sent again on its own (the others of the set are not). */
+  alone?: boolean;
 }
 
 /** A run of consecutive writes sent as one $batch request. */
@@ -71,6 +74,8 @@ export class BatchWriter implements WriteSink {
   private roomWaiters: (() => void)[] = [];
   private idleWaiters: (() => void)[] = [];
   private failure?: unknown;
+  /** Change sets queued so far (their keys). */
+  private changeSets = 0;
   /** Rows sent in early batches so far (EARLY_ROWS_LIMIT). */
   private earlyRows = 0;
   /** No early batch any more: the run's reads are over (`readsDone`). */
@@ -171,6 +176,25 @@ export class BatchWriter implements WriteSink {
     return this.add(op, onResult);
   }
 
+  /**
+   * Writes that land together or not at all: one change set (Dataverse rolls back the others when one fails)
+   * inside an ordinary continue-on-error `$batch` request, never split across requests. When the change set
+   * fails, the writes marked `alone` go again, each on its own, under the same sequence numbers (`whenWritten`
+   * waits for them), and the others get the failure. Each callback runs once, with the write's final result,
+   * in the order given. Returns the sequence number of the last.
+   */
+  writeTogether(writes: TogetherWrite[]): number {
+    // A change set larger than the configured batch size keeps its request to itself (`cutRuns`); Dataverse's
+    // own limit is the bound.
+    if (writes.length === 0 || writes.length > WRITE_BATCH_SIZE)
+      throw new ValidationError(`writes sent together must number 1 to ${WRITE_BATCH_SIZE}, got ${writes.length}`);
+    const changeSet = `set${++this.changeSets}`;
+    for (const w of writes) this.buffer.push({ op: compactOperation({ ...w.op, changeSet }), onResult: w.onResult, alone: w.alone });
+    this.added += writes.length;
+    this.sendEarlyWhileSpare();
+    return this.added;
+  }
+
   update(entitySet: string, id: string, body: Record<string, unknown>, o: { ifMatch?: string } = {}): Promise<boolean> {
     return updateIfUnchanged(this.dv, entitySet, id, body, o);
   }
@@ -192,12 +216,19 @@ export class BatchWriter implements WriteSink {
    * this flush or an earlier one sent is written.
    */
   flush(o: { onlyFull?: boolean } = {}): Promise<void> {
-    const count = o.onlyFull ? Math.floor(this.buffer.length / this.batchSize) * this.batchSize : this.buffer.length;
+    let count = this.buffer.length;
+    if (o.onlyFull) {
+      // The complete batches: every run but a last one shorter than a batch (a run ends early before a change set).
+      const runs = cutRuns(this.buffer.length, this.batchSize, joinedIn(this.buffer));
+      const last = runs[runs.length - 1];
+      const full = last && last[1] - last[0] < this.batchSize ? runs.length - 1 : runs.length;
+      count = full > 0 ? runs[full - 1]![1] : 0;
+    }
     const items = this.buffer.splice(0, count);
     let through = this.added - this.buffer.length - items.length;
     const size = o.onlyFull ? this.batchSize : this.tailBatchSize(items.length + this.sendQueue.reduce((a, c) => a + c.items.length, 0));
-    for (let at = 0; at < items.length; at += size) {
-      const part = items.slice(at, at + size);
+    for (const [start, end] of cutRuns(items.length, size, joinedIn(items))) {
+      const part = items.slice(start, end);
       through += part.length;
       const chunk: Chunk = { items: part, through, done: false, failed: false };
       this.chunks.push(chunk);
@@ -251,11 +282,24 @@ export class BatchWriter implements WriteSink {
         chunk.items.map((i) => i.op),
         { continueOnError: true, batchSize: this.batchSize, concurrency: 1 },
       );
+      const failedSets = new Set<string>();
       results.forEach((result, index) => {
+        const set = chunk.items[index]!.op.changeSet;
+        if (!result.ok && set !== undefined) failedSets.add(set);
+      });
+      const again: PendingWrite[] = [];
+      results.forEach((result, index) => {
+        const item = chunk.items[index]!;
+        if (item.alone && item.op.changeSet !== undefined && failedSets.has(item.op.changeSet)) {
+          const { changeSet: _rolledBack, ...op } = item.op;
+          again.push({ op, onResult: item.onResult });
+          return;
+        }
         if (result.ok) this.totals.ok++;
         else this.totals.failed++;
-        chunk.items[index]!.onResult(result);
+        item.onResult(result);
       });
+      if (again.length > 0) this.sendAgainFirst(chunk, again);
     } catch (error) {
       // The whole request failed (after the client's retries): whoever waits on these writes fails.
       this.failure ??= error;
@@ -264,6 +308,18 @@ export class BatchWriter implements WriteSink {
     chunk.done = true;
     chunk.items = [];
     this.settle();
+  }
+
+  /**
+   * Writes of a failed change set that go again alone: a chunk placed before the one they came from, so that
+   * `written` does not pass their sequence numbers until they are answered, sent before anything queued.
+   */
+  private sendAgainFirst(from: Chunk, items: PendingWrite[]): void {
+    const at = this.chunks.indexOf(from);
+    // `through` of the chunk before: moving `written` there says nothing about these writes.
+    const chunk: Chunk = { items, through: at > 0 ? this.chunks[at - 1]!.through : this.written, done: false, failed: false };
+    this.chunks.splice(Math.max(0, at), 0, chunk);
+    this.sendQueue.unshift(chunk);
   }
 
   /** Advances `written` over the written chunks at the front and answers the waiters. */
@@ -280,6 +336,14 @@ export class BatchWriter implements WriteSink {
       idle.forEach((resolve) => resolve());
     }
   }
+}
+
+/** Whether write i belongs to the change set of write i - 1 (cuts between requests never separate them). */
+function joinedIn(items: PendingWrite[]): (i: number) => boolean {
+  return (i) => {
+    const key = items[i]!.op.changeSet;
+    return key !== undefined && key === items[i - 1]!.op.changeSet;
+  };
 }
 
 /** The operation with its body as JSON text (what the $batch part carries anyway). */

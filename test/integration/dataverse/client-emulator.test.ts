@@ -283,6 +283,55 @@ describe("DataverseClient against the emulator", () => {
     expect(left).toHaveLength(0);
   });
 
+  it("continue-on-error batch with change sets: a failing set rolls back alone, the others and the single parts apply", async () => {
+    const name = (n: string) => ({ w365_name: n });
+    const results = await dv.batch([
+      { method: "POST", entitySet: "w365_providerconnections", body: name("Set A 1"), changeSet: "a" },
+      { method: "POST", entitySet: "w365_providerconnections", body: name("Set A 2"), changeSet: "a" },
+      { method: "POST", entitySet: "w365_providerconnections", body: name("Single") },
+      { method: "POST", entitySet: "w365_providerconnections", body: name("Set B 1"), changeSet: "b" },
+      { method: "POST", entitySet: "w365_providerconnections", body: { w365_nosuchcolumn: 1 }, changeSet: "b" },
+      { method: "POST", entitySet: "w365_providerconnections", body: name("Set A again"), changeSet: "a" },
+    ]);
+    expect(results.map((r) => r.ok)).toStrictEqual([true, true, true, false, false, true]);
+    // The failed set's error names no Content-ID, so each of its operations carries it (the others' went through).
+    expect(!results[3]!.ok && results[3]!.error).toBeInstanceOf(DataverseValidationError);
+    expect(!results[4]!.ok && results[4]!.error).toBeInstanceOf(DataverseValidationError);
+    const names: string[] = [];
+    for await (const r of dv.query<{ w365_name: string }>("w365_providerconnections", {
+      filter: "startswith(w365_name,'Set ') or w365_name eq 'Single'",
+    }))
+      names.push(r.w365_name);
+    expect(names.sort()).toStrictEqual(["Set A 1", "Set A 2", "Set A again", "Single"]);
+  });
+
+  it("never cuts a change set across requests: the cut moves before it", async () => {
+    const requests: number[] = [];
+    const counting = new DataverseClient({
+      url: emu.url,
+      auth: { kind: "static", token: emu.integrationToken },
+      onRequest: (info) => {
+        if (info.batchItems) requests.push(info.batchItems);
+      },
+    });
+    const ops = [0, 1, 2, 3, 4].map((i) => ({
+      method: "POST" as const,
+      entitySet: "w365_providerconnections",
+      body: { w365_name: `Cut ${i}` },
+      ...(i >= 2 ? { changeSet: "tail" } : {}),
+    }));
+    const results = await counting.batch(ops, { batchSize: 3 });
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(requests).toStrictEqual([2, 3]);
+    await expect(
+      counting.batch(
+        ops.map((o) => ({ ...o, changeSet: "all" })),
+        { batchSize: 3 },
+      ),
+    ).resolves.toHaveLength(5);
+    expect(requests).toStrictEqual([2, 3, 5]);
+  });
+
   it("calls a bound custom API (its webhook step reaches the functions URL) and an unbound action", async () => {
     const conn = await newConnection("Custom API test");
     webhooks.length = 0;

@@ -179,6 +179,69 @@ describe("subscriptions digest", () => {
     await expectInStep();
   });
 
+  it("a changed customer's row writes and its digest go in one change set: written together, or the rows again alone", async () => {
+    const customer = customers[4]!;
+    const sub = subsOf(customer)[0]!;
+    const rowId = String((await rowOf(sub.id))!.w365_providersubscriptionid);
+    const accountId = String(
+      (await all<Row>(w.dv, "w365_provideraccounts", `w365_ioncustomerid eq '${customer}'`, ["w365_provideraccountid"]))[0]!
+        .w365_provideraccountid,
+    );
+    const digestOf = async () =>
+      (await all<Row>(w.dv, "w365_provideraccounts", `w365_provideraccountid eq ${accountId}`, ["w365_subscriptionsdigest"]))[0]!
+        .w365_subscriptionsdigest;
+    /** The change sets of the sync's $batch bodies, each as the rows it writes ("sub" / "account"). */
+    const sets: string[][] = [];
+    const rowWrites: string[] = [];
+    const watch = async (body: string) => {
+      const named = (m: RegExpMatchArray) => (m[2] === rowId ? "sub" : m[2] === accountId ? "account" : m[1]!);
+      let inSet = false;
+      for (const [, boundary] of body.matchAll(/boundary=(changeset_[^\r\n;]+)/g)) {
+        const block = body.slice(body.indexOf(`--${boundary}`), body.indexOf(`--${boundary}--`));
+        const writes = [...block.matchAll(/PATCH \S*\/(w365_\w+)\(([^)]+)\)/g)].map(named);
+        if (writes.length > 0) sets.push(writes);
+        if (writes.includes("sub")) inSet = true;
+      }
+      if (body.includes(`${SUB}(${rowId})`)) rowWrites.push(inSet ? "in a change set" : "alone");
+    };
+
+    w.ion.control.updateSubscription(sub.id, { quantity: sub.quantity + 5 });
+    beforeBatch = watch;
+    const together = await run();
+    expect(together.s.status).toBe("succeeded");
+    expect(sets).toContainEqual(["account", "sub"]);
+    expect(rowWrites).toStrictEqual(["in a change set"]);
+    expect(together.digests).toMatchObject({ customersRead: 1, written: 1 });
+    expect((await rowOf(sub.id))?.w365_quantity).toBe(sub.quantity + 5);
+    const stamped = await digestOf();
+    expect(await run()).toMatchObject({ digests: { customersRead: 0, written: 0 } });
+
+    // Another actor writes the row right before the change set reaches Dataverse: its If-Match write answers
+    // 412, the change set is rolled back (digest included), the row goes again alone (412 again: reported),
+    // and the digest is not claimed for content the row does not hold.
+    sets.length = 0;
+    rowWrites.length = 0;
+    w.ion.control.updateSubscription(sub.id, { quantity: sub.quantity + 6 });
+    let acted = false;
+    beforeBatch = async (body) => {
+      await watch(body);
+      if (acted || !body.includes(`${SUB}(${rowId})`)) return;
+      acted = true;
+      await w.dv.update(SUB, rowId, { w365_name: String((await rowOf(sub.id))!.w365_name) });
+    };
+    const refused = await run();
+    expect(acted).toBe(true);
+    expect(rowWrites).toStrictEqual(["in a change set", "alone"]);
+    expect(refused.s.counts["changed-by-admin"]).toBe(1);
+    expect((await rowOf(sub.id))?.w365_quantity).toBe(sub.quantity + 5);
+    expect(await digestOf()).not.toBe(stamped);
+    beforeBatch = undefined;
+    const next = await run();
+    expect(next.s.status).toBe("succeeded");
+    expect((await rowOf(sub.id))?.w365_quantity).toBe(sub.quantity + 6);
+    await expectInStep();
+  });
+
   it("an admin's edit made while a run is under way is seen by the next run", async () => {
     const changed = subsOf(customers[0]!)[0]!;
     const edited = subsOf(customers[1]!)[1]!;

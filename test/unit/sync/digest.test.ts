@@ -7,8 +7,10 @@ import {
   FULL_READ_EVERY_MS,
   marksUsable,
   MAX_FILTER_URL_CHARS,
+  MIN_CUSTOMERS_PER_PARALLEL_READ,
   parseDigest,
   readMarks,
+  splitForParallelReads,
   subscriptionToken,
 } from "../../../src/sync/digest";
 
@@ -73,5 +75,25 @@ describe("stored-row queries of changed customers", () => {
 
   it("no customers, no query", () => {
     expect(customerFilters(connection, [])).toEqual([]);
+  });
+});
+
+describe("a read the run waits on, cut for Dataverse's parallelism", () => {
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `C${i}`);
+
+  it("goes as up to dop-hint pieces of at least MIN_CUSTOMERS_PER_PARALLEL_READ, every customer once, in order", () => {
+    const pieces = splitForParallelReads(ids(100), 8);
+    expect(pieces.map((p) => p.length)).toEqual([20, 20, 20, 20, 20]);
+    expect(pieces.flat()).toEqual(ids(100));
+    const many = splitForParallelReads(ids(1000), 8);
+    expect(many).toHaveLength(8);
+    expect(many.flat()).toEqual(ids(1000));
+    for (const p of many) expect(p.length).toBeGreaterThanOrEqual(MIN_CUSTOMERS_PER_PARALLEL_READ);
+  });
+
+  it("stays one query when it is small or no parallelism is hinted", () => {
+    expect(splitForParallelReads(ids(2 * MIN_CUSTOMERS_PER_PARALLEL_READ - 1), 8)).toEqual([ids(2 * MIN_CUSTOMERS_PER_PARALLEL_READ - 1)]);
+    expect(splitForParallelReads(ids(500), undefined)).toEqual([ids(500)]);
+    expect(splitForParallelReads([], 8)).toEqual([]);
   });
 });

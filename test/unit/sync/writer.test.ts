@@ -355,3 +355,122 @@ describe("BatchWriter under Dataverse's x-ms-dop-hint", () => {
     expect(plain.calls).toStrictEqual([584]);
   });
 });
+
+/**
+ * A client with Dataverse's change-set rule: when one operation of a change set fails (entity set "bad"), the
+ * others of that set are rolled back (424); each $batch call waits until the test finishes it.
+ */
+function changeSetClient() {
+  const calls: { ops: BatchOperation[]; finish: () => void }[] = [];
+  const failed = (status: number): BatchResult => ({
+    ok: false,
+    status,
+    error: Object.assign(new Error(`status ${status}`), { code: "X" }) as never,
+  });
+  const client = {
+    batch: (ops: BatchOperation[]): Promise<BatchResult[]> =>
+      new Promise((resolve) =>
+        calls.push({
+          ops,
+          finish: () => {
+            const badSets = new Set(ops.filter((o) => o.entitySet === "bad" && o.changeSet).map((o) => o.changeSet));
+            resolve(
+              ops.map((o) =>
+                o.entitySet === "bad"
+                  ? failed(400)
+                  : o.changeSet && badSets.has(o.changeSet)
+                    ? failed(424)
+                    : { ok: true as const, status: 204 },
+              ),
+            );
+          },
+        }),
+      ),
+  } as unknown as DataverseClient;
+  return { client, calls };
+}
+
+describe("BatchWriter: writes together (one change set)", () => {
+  it("sends them in one request as one change set, moving a cut that would fall inside it", async () => {
+    const c = changeSetClient();
+    const w = new BatchWriter(c.client, { batchSize: 4, concurrency: 2 });
+    for (let i = 0; i < 3; i++) w.add(op(), () => undefined);
+    const results: string[] = [];
+    w.writeTogether(
+      ["digest", "row1", "row2"].map((name) => ({
+        op: op(name),
+        plan: null,
+        alone: name !== "digest",
+        onResult: (r) => results.push(`${name}:${r.ok}`),
+      })),
+    );
+    const flushed = w.flush({ onlyFull: true });
+    await tick();
+    // Six writes at four per request: the cut after the fourth would split the change set, so it comes before it.
+    expect(c.calls.map((x) => x.ops.length)).toStrictEqual([3]);
+    expect(w.pending).toBe(3);
+    void w.drain();
+    await tick();
+    expect(c.calls.map((x) => x.ops.length)).toStrictEqual([3, 3]);
+    const set = c.calls[1]!.ops.map((o) => o.changeSet);
+    expect(set[0]).toBeDefined();
+    expect(new Set(set).size).toBe(1);
+    expect(c.calls[0]!.ops.every((o) => o.changeSet === undefined)).toBe(true);
+    c.calls.forEach((x) => x.finish());
+    await flushed;
+    await w.drain();
+    expect(results).toStrictEqual(["digest:true", "row1:true", "row2:true"]);
+  });
+
+  it("when the change set fails, the writes marked alone go again each on its own, and whenWritten waits for them", async () => {
+    const c = changeSetClient();
+    const w = new BatchWriter(c.client, { batchSize: 10 });
+    const results: string[] = [];
+    const seq = w.writeTogether(
+      ["digest", "rows", "bad"].map((name) => ({
+        op: op(name),
+        plan: null,
+        alone: name !== "digest",
+        onResult: (r) => results.push(`${name}:${r.status}`),
+      })),
+    );
+    const after = w.add(op(), (r) => results.push(`later:${r.status}`));
+    let written = false;
+    void w.whenWritten(seq).then(() => (written = true));
+    void w.flush();
+    await tick();
+    c.calls[0]!.finish();
+    await tick();
+    // The digest is told at once; the two rows went again, outside any change set, before they are reported.
+    expect(results).toStrictEqual(["digest:424", "later:204"]);
+    expect(c.calls).toHaveLength(2);
+    expect(c.calls[1]!.ops.map((o) => [o.entitySet, o.changeSet])).toStrictEqual([
+      ["rows", undefined],
+      ["bad", undefined],
+    ]);
+    expect(written).toBe(false);
+    c.calls[1]!.finish();
+    await w.whenWritten(after);
+    expect(written).toBe(true);
+    expect(results).toStrictEqual(["digest:424", "later:204", "rows:204", "bad:400"]);
+    expect(w.totals).toStrictEqual({ ok: 2, failed: 2, requests: 2 });
+  });
+
+  it("keeps a change set larger than the batch size to one request of its own; refuses an empty one or one past Dataverse's limit", async () => {
+    const c = changeSetClient();
+    const w = new BatchWriter(c.client, { batchSize: 2 });
+    w.add(op(), () => undefined);
+    const three = (n: number) => Array.from({ length: n }, () => ({ op: op(), plan: null, alone: true, onResult: () => undefined }));
+    w.writeTogether(three(3));
+    w.add(op(), () => undefined);
+    const drained = w.drain();
+    await tick();
+    c.calls.forEach((x) => x.finish());
+    await tick();
+    c.calls.forEach((x) => x.finish());
+    await drained;
+    expect(c.calls.map((x) => x.ops.length)).toStrictEqual([1, 3, 1]);
+    expect(() => w.writeTogether([])).toThrow(/1 to 1000/);
+    expect(() => w.writeTogether(three(1001))).toThrow(/got 1001/);
+  });
+});
