@@ -60,6 +60,15 @@ export function contentHash(row: Record<string, unknown>): string {
   return `${HASH_VERSION}:${sha256Base64Url(stableStringify(row)).slice(0, 32)}`;
 }
 
+/**
+ * `contentHash` of a row its caller builds flat (strings, numbers, booleans, null, undefined) with its keys
+ * already in code-unit order: the same text and hash, without checking the keys on every row (the sync hashes
+ * every Ion subscription of every run). `subscriptionHashedContent` is such a builder; its hashes are pinned.
+ */
+export function sortedFlatContentHash(row: Record<string, unknown>): string {
+  return `${HASH_VERSION}:${sha256Base64Url(JSON.stringify(row)).slice(0, 32)}`;
+}
+
 type OneShotHash = (algorithm: string, data: string, outputEncoding: "base64url") => string;
 /** crypto.hash (Node ≥ 20.12) skips the Hash object; same digest as createHash, which older Node uses. */
 const oneShotHash = (crypto as unknown as { hash?: OneShotHash }).hash;
