@@ -1,5 +1,5 @@
 /** Customers: /api/v3/accounts/{A}/customers (docs/platform/ion-api.md §4.1). */
-import { IonHttp } from "./http";
+import { CallOptions, IonHttp } from "./http";
 import { flatten, tokenPages } from "./paging";
 import { fromIonCloudProfiles, pickMicrosoftProfile } from "./parse/cloudProfile";
 import { fromIonCustomer, fromIonCustomerPage, toIonCustomerBody } from "./parse/customer";
@@ -15,32 +15,39 @@ export interface CustomerListOptions {
   email?: string;
 }
 
+const LIST_ENDPOINT = "GET /customers";
+
+/** The request of one page of the customer list. */
+function pageCall(options: CustomerListOptions, pageToken: string | undefined): CallOptions {
+  return {
+    method: "GET",
+    path: "/customers",
+    endpoint: LIST_ENDPOINT,
+    idempotent: true,
+    // Each page can only be asked for once the one before answered: the chain does not queue behind other calls.
+    urgent: true,
+    query: {
+      pageSize: options.pageSize ?? DEFAULT_CUSTOMER_PAGE_SIZE,
+      pageToken,
+      // Ion wants a valid status whenever a filter is used (docs/platform/ion-api.md §8 quirk 8); UNSPECIFIED means all.
+      "filter.customerStatus": options.status ?? "CUSTOMER_STATUS_UNSPECIFIED",
+      "filter.customerName": options.name,
+      "filter.customerEmail": options.email,
+    },
+  };
+}
+
 export class CustomersResource {
   constructor(private readonly http: IonHttp) {}
 
   /** Every customer, page by page (pageSize/pageToken). */
   listPages(options: CustomerListOptions = {}): AsyncIterable<IonCustomer[]> {
-    const pageSize = options.pageSize ?? DEFAULT_CUSTOMER_PAGE_SIZE;
-    const endpoint = "GET /customers";
-    return tokenPages(async (pageToken) => {
-      const body = await this.http.call({
-        method: "GET",
-        path: "/customers",
-        endpoint,
-        idempotent: true,
-        // Each page can only be asked for once the one before answered: the chain does not queue behind other calls.
-        urgent: true,
-        query: {
-          pageSize,
-          pageToken,
-          // Ion wants a valid status whenever a filter is used (docs/platform/ion-api.md §8 quirk 8); UNSPECIFIED means all.
-          "filter.customerStatus": options.status ?? "CUSTOMER_STATUS_UNSPECIFIED",
-          "filter.customerName": options.name,
-          "filter.customerEmail": options.email,
-        },
-      });
-      return fromIonCustomerPage(body);
-    }, endpoint);
+    return tokenPages(async (pageToken) => fromIonCustomerPage(await this.http.call(pageCall(options, pageToken))), LIST_ENDPOINT);
+  }
+
+  /** Asks for the first page `listPages(options)` will read now, before it is read (`IonHttp.speculate`). */
+  speculateFirstPage(options: CustomerListOptions = {}): void {
+    this.http.speculate(pageCall(options, undefined));
   }
 
   list(options: CustomerListOptions = {}): AsyncIterable<IonCustomer> {

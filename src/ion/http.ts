@@ -88,8 +88,43 @@ export class IonHttp {
     return this.transport.counters();
   }
 
+  /** GETs sent ahead of their caller (`speculate`), by request: each is taken by the first identical call. */
+  private readonly ahead = new Map<string, Promise<unknown>>();
+
+  /**
+   * Sends a GET now whose answer the first identical `call` takes (once) instead of sending its own: a run
+   * starts its first Ion reads while its own bookkeeping is still being written. A GET changes nothing on
+   * Ion's side, so one never taken costs only the call. Anything but a GET is refused.
+   */
+  speculate(options: CallOptions): void {
+    if (options.method !== "GET") throw new Error(`Only a GET can be sent ahead of its caller, not ${options.method} ${options.endpoint}.`);
+    const key = aheadKey(options);
+    if (this.ahead.has(key)) return;
+    const answer = this.send(options);
+    // Taken (and its failure handled) by the call that asks for it; none may ever ask.
+    answer.catch(() => undefined);
+    this.ahead.set(key, answer);
+  }
+
+  /** GETs sent ahead and not taken yet (what a run that did not ask for them wasted). */
+  get speculativeLeft(): number {
+    return this.ahead.size;
+  }
+
   /** A v3 call under /api/v3/accounts/{A}; returns the parsed JSON body. */
   async call(options: CallOptions): Promise<unknown> {
+    if (options.method === "GET" && this.ahead.size > 0) {
+      const key = aheadKey(options);
+      const answer = this.ahead.get(key);
+      if (answer) {
+        this.ahead.delete(key);
+        return answer;
+      }
+    }
+    return this.send(options);
+  }
+
+  private async send(options: CallOptions): Promise<unknown> {
     const send = {
       method: options.method,
       url: `${this.baseUrl}/api/v3/accounts/${encodeURIComponent(this.accountId)}${options.path}`,
@@ -129,4 +164,12 @@ export class IonHttp {
   }): Promise<unknown> {
     return this.transport.request({ ...options, idempotent: true });
   }
+}
+
+/** The identity of a GET: its path and its query's defined values, in key order. */
+function aheadKey(options: CallOptions): string {
+  const query = Object.entries(options.query ?? {})
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${options.path}?${JSON.stringify(query)}`;
 }

@@ -1,5 +1,5 @@
 /** Subscriptions (read only; changes are orders): /api/v3/accounts/{A}/subscriptions (docs/platform/ion-api.md §4.2). */
-import { IonHttp } from "./http";
+import { CallOptions, IonHttp } from "./http";
 import { flatten, type OffsetPage, offsetPages } from "./paging";
 import {
   fromIonSubscription,
@@ -17,6 +17,23 @@ export interface SubscriptionListOptions {
   limit?: number;
   /** Any case; sent upper case as Ion's filter enum wants. */
   status?: string;
+}
+
+/** The request of one page of the subscription list. */
+function pageCall(offset: number, pageLimit: number, options: SubscriptionListOptions): CallOptions {
+  return {
+    method: "GET",
+    path: "/subscriptions",
+    endpoint: "GET /subscriptions",
+    idempotent: true,
+    query: {
+      customerId: options.customerId,
+      subscriptionStatus: options.status?.toUpperCase(),
+      "pagination.limit": pageLimit,
+      // No sortBy: sortable field names are undocumented (§5); Ion's default order is stable.
+      "pagination.offset": offset,
+    },
+  };
 }
 
 export class SubscriptionsResource {
@@ -40,20 +57,13 @@ export class SubscriptionsResource {
     return fromIonSubscriptionRecordPage(await this.pageBody(offset, pageLimit, options));
   }
 
+  /** Asks for the page `recordPage(offset, pageLimit, options)` will read now, before it is read (`IonHttp.speculate`). */
+  speculatePage(offset: number, pageLimit: number, options: SubscriptionListOptions = {}): void {
+    this.http.speculate(pageCall(offset, pageLimit, options));
+  }
+
   private pageBody(offset: number, pageLimit: number, options: SubscriptionListOptions): Promise<unknown> {
-    return this.http.call({
-      method: "GET",
-      path: "/subscriptions",
-      endpoint: "GET /subscriptions",
-      idempotent: true,
-      query: {
-        customerId: options.customerId,
-        subscriptionStatus: options.status?.toUpperCase(),
-        "pagination.limit": pageLimit,
-        // No sortBy: sortable field names are undocumented (§5); Ion's default order is stable.
-        "pagination.offset": offset,
-      },
-    });
+    return this.http.call(pageCall(offset, pageLimit, options));
   }
 
   list(options: SubscriptionListOptions = {}): AsyncIterable<IonSubscription> {

@@ -27,7 +27,7 @@ import { prefetchRun } from "./prefetch";
 import { createQueuedRun, pickStaleRun, RunRecorder, RunStatus } from "./runs";
 import { ConnectionStatus, OUTBOUND_COLUMNS, SETS, SyncState } from "./schema";
 import { isFullScope, scopeOf } from "./scope";
-import { type Overlap, runSideBySide, runsSideBySide } from "./sideBySide";
+import { type Overlap, runSideBySide, runsSideBySide, speculateOpeningReads } from "./sideBySide";
 import { DryRunSink, updateIfUnchanged, type WriteSink } from "./sink";
 import { loadExistingSubscriptions } from "./subscriptions";
 import type { SyncKind, SyncProgress, SyncRunSummary, Trigger } from "./types";
@@ -138,6 +138,8 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       ctx.logger.warn("taking over a run whose process stopped", { runId });
     }
   }
+  // A fresh run that will run its phases side by side asks Ion for its first pages now, while its row is written.
+  if (o.kind === "all" && !runId && !dryRun && isFullScope(scope) && connection.active) speculateOpeningReads(ctx);
   const run = await RunRecorder.begin(ctx.dv, ctx.clock, {
     connectionId: connection.id,
     connectionName: connection.name,

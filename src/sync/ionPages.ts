@@ -60,6 +60,17 @@ export interface ListShape {
   total: number;
 }
 
+/**
+ * Pure: the offsets a read asks for before its first page answers: 0, then, when the last read's shape has the
+ * step asked for, the offsets after it within its total, up to `concurrency` pages in all.
+ */
+export function openingOffsets(limit: number, expected: ListShape | undefined, concurrency: number): number[] {
+  const offsets = [0];
+  if (expected && expected.step === limit && Number.isInteger(expected.step) && expected.step > 0)
+    for (let offset = expected.step; offset < expected.total && offsets.length < concurrency; offset += expected.step) offsets.push(offset);
+  return offsets;
+}
+
 export async function* parallelOffsetPages<T>(
   fetchPage: (offset: number, limit: number) => Promise<OffsetPage<T>>,
   o: ParallelPagesOptions,
@@ -74,19 +85,16 @@ export async function* parallelOffsetPages<T>(
   // The first page is asked for first: it is the one that confirms the others.
   let firstAsked: Promise<OffsetPage<T>> | undefined = fetchPage(0, limit);
   firstAsked.catch(() => undefined);
-  const expected = o.expected;
-  if (expected && expected.step === limit && Number.isInteger(expected.step) && expected.step > 0) {
-    for (let offset = expected.step; offset < expected.total && guessed.length + 1 < concurrencyNow(); offset += expected.step) {
-      const p = fetchPage(offset, limit);
-      guessesInFlight++;
-      const settled = () => {
-        guessesInFlight--;
-        guessSettled();
-      };
-      p.then(settled, settled);
-      p.catch(() => undefined);
-      guessed.push([offset, p]);
-    }
+  for (const offset of openingOffsets(limit, o.expected, concurrencyNow()).slice(1)) {
+    const p = fetchPage(offset, limit);
+    guessesInFlight++;
+    const settled = () => {
+      guessesInFlight--;
+      guessSettled();
+    };
+    p.then(settled, settled);
+    p.catch(() => undefined);
+    guessed.push([offset, p]);
   }
   let first: OffsetPage<T> | undefined;
   try {

@@ -6,13 +6,14 @@
  */
 import { decideSettledLinks, loadExistingProviderAccounts, runAccountsPhase } from "./accounts";
 import { type CheckpointState, pagesToSkip, remainingPhases } from "./checkpoint";
+import type { SyncContext } from "./context";
 import { type CustomerDigests, digestsOf } from "./digest";
 import { RunYield } from "./itemClaim";
 import { CustomerLinks } from "./links";
 import { keepAccountsVersion, keepDigestMarks, keepListShape, type PhaseContext } from "./phases";
 import { isFullScope, type SyncScope } from "./scope";
 import type { WriteSink } from "./sink";
-import { type HeldSubscription, runSubscriptionsPhase } from "./subscriptions";
+import { type HeldSubscription, runSubscriptionsPhase, speculateOpeningPages } from "./subscriptions";
 
 /**
  * A work item's budget while the two phases overlap: a spent budget does not stop the item at once (the
@@ -35,6 +36,16 @@ export function runsSideBySide(scope: SyncScope, sink: WriteSink, checkpoint: Ch
     planned.includes("subscriptions") &&
     pagesToSkip(checkpoint, "accounts") === 0
   );
+}
+
+/**
+ * A fresh side-by-side run's first Ion reads (the first customer page, the subscription pages that phase opens
+ * with), asked for while the engine still writes the run's row: a round trip earlier than the phases would ask,
+ * and Ion's calls are what bounds such a run. Reads only: a run that then does not start has cost Ion those calls.
+ */
+export function speculateOpeningReads(sync: SyncContext): void {
+  sync.ion.customers.speculateFirstPage({ pageSize: sync.deps.ion?.customerPageSize });
+  speculateOpeningPages(sync);
 }
 
 /** Both phases at once; their results go to the run's state as the phases in sequence would leave them. */

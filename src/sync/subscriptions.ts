@@ -31,7 +31,7 @@ import {
 } from "./digest";
 import { SyncError } from "./errors";
 import { confirmGone } from "./gone";
-import { ION_PAGE_CONCURRENCY, type ListShape, subscriptionPages } from "./ionPages";
+import { ION_PAGE_CONCURRENCY, type ListShape, openingOffsets, subscriptionPages } from "./ionPages";
 import { RunYield } from "./itemClaim";
 import type { CustomerLinks, LinkDecision } from "./links";
 import { CHANGED_BY_ADMIN, CHANGED_BY_ADMIN_MESSAGE } from "./messages";
@@ -75,6 +75,26 @@ export const ION_PAGE_CONCURRENCY_SPARED = 6;
  * operations in a change set; a customer with more changed rows than this writes them and its digest apart).
  */
 export const MAX_WRITES_WITH_DIGEST = 100;
+
+/**
+ * Ion subscription pages in flight at the start of a read: as many as when the digests spare the stored rows
+ * once the marks may allow it (the reads the run waits on before knowing are small), else ION_PAGE_CONCURRENCY.
+ */
+function openingConcurrency(keepDigests: boolean, marks: DigestMarks | undefined, now: number): number {
+  return keepDigests && marksUsable(marks, now) ? ION_PAGE_CONCURRENCY_SPARED : ION_PAGE_CONCURRENCY;
+}
+
+/**
+ * Asks Ion now for the pages a fresh full run's subscriptions phase opens with (its first page and the guesses
+ * beside it, as `subscriptionPages` will ask for them), while the run's own row is still being written.
+ */
+export function speculateOpeningPages(ctx: SyncContext): void {
+  const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
+  const marks = readMarks(connectorCheckpointValue(ctx.connection.checkpoint, "subscriptionDigest"));
+  const expected = readListShape(connectorCheckpointValue(ctx.connection.checkpoint, "ionSubscriptions"));
+  for (const offset of openingOffsets(limit, expected, openingConcurrency(true, marks, ctx.clock.now())))
+    ctx.ion.subscriptions.speculatePage(offset, limit);
+}
 
 /** A row write held until its customer's other subscriptions are compared (`releaseRows`). */
 interface RowWrite {
@@ -459,8 +479,7 @@ export async function runSubscriptionsPhase(
   // More Ion pages at once when the digests spare the stored rows (memory is then far below a full read's).
   // A run whose marks may spare the stored rows asks for that many from the start (the reads it waits on
   // before knowing are small); it falls back below when they do not.
-  const maySpare = keepDigests && marksUsable(marks, clock.now());
-  let pagesAtOnce = maySpare ? ION_PAGE_CONCURRENCY_SPARED : ION_PAGE_CONCURRENCY;
+  let pagesAtOnce = openingConcurrency(keepDigests, marks, clock.now());
   // And then the next pages are asked for as soon as one answers, while those read ahead are compared.
   let pagesBuffered = 0;
   /** The list's shape as this read found it (kept for the next run's read). */
