@@ -474,3 +474,45 @@ describe("BatchWriter: writes together (one change set)", () => {
     expect(() => w.writeTogether(three(1001))).toThrow(/got 1001/);
   });
 });
+
+describe("BatchWriter.flushWithProbe", () => {
+  const probe: BatchOperation = { method: "GET", entitySet: "rows", query: "$top=1" };
+
+  it("sends the remainder with the probe as each request's last operation and resolves with the probes' answers", async () => {
+    const c = changeSetClient();
+    const w = new BatchWriter(c.client, { batchSize: 2 });
+    for (let i = 0; i < 3; i++) w.add(op(), () => undefined);
+    const answered = w.flushWithProbe(probe);
+    await tick();
+    expect(c.calls.map((x) => x.ops.map((o) => o.method))).toStrictEqual([
+      ["PATCH", "PATCH", "GET"],
+      ["PATCH", "GET"],
+    ]);
+    c.calls.forEach((x) => x.finish());
+    await expect(answered).resolves.toHaveLength(2);
+    expect(w.totals).toStrictEqual({ ok: 3, failed: 0, requests: 2 });
+  });
+
+  it("cannot speak for writes of a request still out, nor when a failed change set's writes go again after it", async () => {
+    const c = changeSetClient();
+    const w = new BatchWriter(c.client, { batchSize: 10 });
+    w.add(op(), () => undefined);
+    void w.flush();
+    await tick();
+    w.add(op(), () => undefined);
+    const whileOut = w.flushWithProbe(probe);
+    await tick();
+    c.calls.forEach((x) => x.finish());
+    await expect(whileOut).resolves.toBeUndefined();
+
+    const resent = new BatchWriter(c.client, { batchSize: 10 });
+    resent.writeTogether(["rows", "bad"].map((name) => ({ op: op(name), plan: null, alone: true, onResult: () => undefined })));
+    const afterResend = resent.flushWithProbe(probe);
+    await tick();
+    c.calls.slice(2).forEach((x) => x.finish());
+    await tick();
+    c.calls.slice(3).forEach((x) => x.finish());
+    await expect(afterResend).resolves.toBeUndefined();
+    await expect(new BatchWriter(c.client).flushWithProbe(probe)).resolves.toBeUndefined();
+  });
+});
