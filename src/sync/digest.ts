@@ -16,7 +16,7 @@
  *   missing or belong to another user, so what a version query cannot see (a row deleted in Dataverse)
  *   is repaired within a day.
  */
-import { type BatchOperation, type BatchResult, type DataverseClient, queryString } from "../dataverse";
+import type { DataverseClient } from "../dataverse";
 import { sha256Base64Url } from "./rows/contentHash";
 import { SETS } from "./schema";
 
@@ -83,37 +83,6 @@ export async function subscriptionsVersion(dv: DataverseClient, connectionId: st
     orderby: "versionnumber desc",
   });
   return row?.versionnumber !== undefined && row.versionnumber !== null ? String(row.versionnumber) : "0";
-}
-
-/** `subscriptionsVersion`'s read as a `$batch` operation, sent as the last of a request (`BatchWriter.flushWithProbe`). */
-export function subscriptionsVersionProbe(connectionId: string): BatchOperation {
-  return {
-    method: "GET",
-    entitySet: SETS.providerSubscription,
-    query: queryString({
-      select: ["w365_providersubscriptionid", "versionnumber"],
-      filter: `_w365_connection_value eq ${connectionId}`,
-      orderby: "versionnumber desc",
-      top: 1,
-    }).replace(/^\?/, ""),
-  };
-}
-
-/** Pure: the highest row version the probes' answers name ("0" for none), undefined when one is unreadable. */
-export function highestProbedVersion(results: readonly BatchResult[]): string | undefined {
-  let highest = "0";
-  for (const result of results) {
-    if (!result.ok) return undefined;
-    const rows = (result.body as { value?: { versionnumber?: number | string | null }[] } | undefined)?.value;
-    if (!Array.isArray(rows)) return undefined;
-    const v = rows[0]?.versionnumber;
-    if (v === undefined || v === null) continue;
-    const text = String(v);
-    if (!/^\d+$/.test(text)) return undefined;
-    // Decimal strings: the longer is the larger, else the later in order.
-    if (text.length > highest.length || (text.length === highest.length && text > highest)) highest = text;
-  }
-  return highest;
 }
 
 /** Customers' stored digests by Ion customer id, with the provider account that holds each. */

@@ -58,12 +58,6 @@ export interface WriteSink {
   plansOnly(plan: WritePlan): boolean;
   flush(o?: { onlyFull?: boolean }): Promise<void>;
   /**
-   * Sends what is buffered with `probe` (a read) as the last operation of each request; resolves with the probes'
-   * results, or undefined when they cannot speak for every write sent so far (`BatchWriter.flushWithProbe`). A dry
-   * run: undefined.
-   */
-  flushWithProbe(probe: BatchOperation): Promise<BatchResult[] | undefined>;
-  /**
    * The run's reads are over: what is queued from now on goes out with the run's last writes (split for the
    * dop hint), not as early batches one at a time.
    */
@@ -141,10 +135,6 @@ export class DryRunSink implements WriteSink {
 
   flush(): Promise<void> {
     return Promise.resolve();
-  }
-
-  flushWithProbe(): Promise<BatchResult[] | undefined> {
-    return Promise.resolve(undefined);
   }
 
   whenWritten(): Promise<void> {

@@ -20,7 +20,6 @@ import {
   DIGEST_PREFIX,
   type DigestMarks,
   formatDigest,
-  highestProbedVersion,
   loadDigests,
   marksUsable,
   parseDigest,
@@ -28,7 +27,6 @@ import {
   splitForParallelReads,
   subscriptionsOfCustomers,
   subscriptionsVersion,
-  subscriptionsVersionProbe,
   subscriptionToken,
 } from "./digest";
 import { SyncError } from "./errors";
@@ -1137,20 +1135,18 @@ export async function runSubscriptionsPhase(
     // read after the writes would have made it look at. One request less at the end of the run. The stamps
     // below are provider-account writes: the probe goes out once the last row write is answered, beside them.
     const lastRowWrite = writer.lastSeq;
-    const wroteRows = rowWritesSent + missing.flagged > 0;
+    const untilRead =
+      rowWritesSent + missing.flagged > 0
+        ? writer
+            .whenWritten(lastRowWrite)
+            .then(() => subscriptionsVersion(dv, connection.id))
+            .catch(() => undefined)
+        : undefined;
     stampWhenWritten = stamp;
     for (const customerId of customersWithDigests()) if (!writesInFlight.has(customerId)) stamp(customerId);
     // Complete batches go out as the answers add digests; the remainder at once, beside the writes still out (not
     // after them: a 100-row batch takes Dataverse a good half second), and the digests their answers add after it.
     while (writer.hasFullBatch) await writer.flush({ onlyFull: true });
-    // The remainder carries the version read as each request's last operation: when no other request is out, its
-    // answers bound every row write of the run, without a read after them (a round trip at the run's end). Else
-    // the read follows the last row write.
-    const probed = wroteRows ? writer.flushWithProbe(subscriptionsVersionProbe(connection.id)) : undefined;
-    const untilRead = probed
-      ?.then((results) => (results ? highestProbedVersion(results) : undefined))
-      .then((version) => version ?? writer.whenWritten(lastRowWrite).then(() => subscriptionsVersion(dv, connection.id)))
-      .catch(() => undefined);
     do await writer.drain();
     while (writer.pending > 0);
     const [sinceVersion, who] = await Promise.all([since!.catch(() => undefined), user]);

@@ -47,8 +47,6 @@ interface Chunk {
   done: boolean;
   /** The request failed as a whole: its writes are not written, and nothing after them counts as written. */
   failed: boolean;
-  /** A read sent as the request's last operation (`flushWithProbe`), and who takes its result. */
-  probe?: { op: BatchOperation; onResult: (result: BatchResult | undefined) => void };
 }
 
 /**
@@ -78,8 +76,6 @@ export class BatchWriter implements WriteSink {
   private failure?: unknown;
   /** Change sets queued so far (their keys). */
   private changeSets = 0;
-  /** Writes of failed change sets sent again (`sendAgainFirst`), as a count of such resends. */
-  private resends = 0;
   /** Rows sent in early batches so far (EARLY_ROWS_LIMIT). */
   private earlyRows = 0;
   /** No early batch any more: the run's reads are over (`readsDone`). */
@@ -220,14 +216,6 @@ export class BatchWriter implements WriteSink {
    * this flush or an earlier one sent is written.
    */
   flush(o: { onlyFull?: boolean } = {}): Promise<void> {
-    this.cut(o);
-    this.pump();
-    return this.whenWritten(this.added - this.buffer.length);
-  }
-
-  /** Cuts what is buffered (only complete batches with `onlyFull`) into chunks queued to be sent; returns them. */
-  private cut(o: { onlyFull?: boolean }): Chunk[] {
-    const cut: Chunk[] = [];
     let count = this.buffer.length;
     if (o.onlyFull) {
       // The complete batches: every run but a last one shorter than a batch (a run ends early before a change set).
@@ -245,43 +233,9 @@ export class BatchWriter implements WriteSink {
       const chunk: Chunk = { items: part, through, done: false, failed: false };
       this.chunks.push(chunk);
       this.sendQueue.push(chunk);
-      cut.push(chunk);
     }
-    return cut;
-  }
-
-  /**
-   * Sends what is buffered, as `flush` does, with `probe` (a read) as the last operation of each request. Dataverse
-   * runs the operations of one `$batch` request in order, so each probe's answer reflects its own request's writes
-   * ("Execute batch operations using the Web API"). Resolves with the probes' results once they are answered, or
-   * undefined when they cannot speak for every write sent so far: nothing buffered, a request sent before was still
-   * out (or waiting) when these went, a request failed, or writes of a failed change set went again after them.
-   */
-  flushWithProbe(probe: BatchOperation): Promise<BatchResult[] | undefined> {
-    const earlierOut = this.sendQueue.length > 0 || this.chunks.some((c) => !c.done);
-    const resendsBefore = this.resends;
-    const carrying = this.cut({});
-    // A request already at Dataverse's limit has no room for the probe.
-    const roomless = carrying.some((c) => c.items.length >= WRITE_BATCH_SIZE);
-    const answered =
-      earlierOut || roomless || carrying.length === 0
-        ? Promise.resolve(undefined)
-        : new Promise<BatchResult[] | undefined>((resolve) => {
-            const results: (BatchResult | undefined)[] = [];
-            let left = carrying.length;
-            for (const chunk of carrying)
-              chunk.probe = {
-                op: probe,
-                onResult: (result) => {
-                  results.push(result);
-                  if (--left > 0) return;
-                  const usable = this.resends === resendsBefore && results.every((r) => r?.ok);
-                  resolve(usable ? (results as BatchResult[]) : undefined);
-                },
-              };
-          });
     this.pump();
-    return answered;
+    return this.whenWritten(this.added - this.buffer.length);
   }
 
   /** Resolves when no flushed batch waits to be sent (the in-flight ones aside): backpressure for producers. */
@@ -324,15 +278,10 @@ export class BatchWriter implements WriteSink {
   private async send(chunk: Chunk): Promise<void> {
     this.totals.requests++;
     try {
-      const ops = chunk.items.map((i) => i.op);
-      if (chunk.probe) ops.push(chunk.probe.op);
-      // A probe rides past the configured size if it must (Dataverse's own limit is 1,000; flushes leave room).
-      const results = await this.dv.batch(ops, {
-        continueOnError: true,
-        batchSize: Math.min(WRITE_BATCH_SIZE, Math.max(this.batchSize, ops.length)),
-        concurrency: 1,
-      });
-      const probed = chunk.probe ? results.pop() : undefined;
+      const results = await this.dv.batch(
+        chunk.items.map((i) => i.op),
+        { continueOnError: true, batchSize: this.batchSize, concurrency: 1 },
+      );
       const failedSets = new Set<string>();
       results.forEach((result, index) => {
         const set = chunk.items[index]!.op.changeSet;
@@ -351,13 +300,10 @@ export class BatchWriter implements WriteSink {
         item.onResult(result);
       });
       if (again.length > 0) this.sendAgainFirst(chunk, again);
-      // After the resends are counted: a probe cannot speak for writes sent again after it.
-      chunk.probe?.onResult(probed);
     } catch (error) {
       // The whole request failed (after the client's retries): whoever waits on these writes fails.
       this.failure ??= error;
       chunk.failed = true;
-      chunk.probe?.onResult(undefined);
     }
     chunk.done = true;
     chunk.items = [];
@@ -369,7 +315,6 @@ export class BatchWriter implements WriteSink {
    * `written` does not pass their sequence numbers until they are answered, sent before anything queued.
    */
   private sendAgainFirst(from: Chunk, items: PendingWrite[]): void {
-    this.resends++;
     const at = this.chunks.indexOf(from);
     // `through` of the chunk before: moving `written` there says nothing about these writes.
     const chunk: Chunk = { items, through: at > 0 ? this.chunks[at - 1]!.through : this.written, done: false, failed: false };

@@ -5,7 +5,6 @@ import {
   DIGEST_PREFIX,
   formatDigest,
   FULL_READ_EVERY_MS,
-  highestProbedVersion,
   marksUsable,
   MAX_FILTER_URL_CHARS,
   MIN_CUSTOMERS_PER_PARALLEL_READ,
@@ -96,25 +95,5 @@ describe("a read the run waits on, cut for Dataverse's parallelism", () => {
     expect(splitForParallelReads(ids(2 * MIN_CUSTOMERS_PER_PARALLEL_READ - 1), 8)).toEqual([ids(2 * MIN_CUSTOMERS_PER_PARALLEL_READ - 1)]);
     expect(splitForParallelReads(ids(500), undefined)).toEqual([ids(500)]);
     expect(splitForParallelReads([], 8)).toEqual([]);
-  });
-});
-
-describe("the digest marks' `until` from probes", () => {
-  const answer = (v?: number | string | null) => ({
-    ok: true as const,
-    status: 200,
-    body: { value: v === undefined ? [] : [{ versionnumber: v }] },
-  });
-
-  it("is the highest version the answers name, compared as numbers of any length; 0 with no row", () => {
-    expect(highestProbedVersion([answer(9), answer("10"), answer(undefined)])).toBe("10");
-    expect(highestProbedVersion([answer("99999999999999999999"), answer(5)])).toBe("99999999999999999999");
-    expect(highestProbedVersion([answer(undefined)])).toBe("0");
-  });
-
-  it("is unknown when an answer failed or is unreadable", () => {
-    expect(highestProbedVersion([answer(3), { ok: false, status: 500, error: new Error("x") as never }])).toBeUndefined();
-    expect(highestProbedVersion([{ ok: true, status: 200, body: {} }])).toBeUndefined();
-    expect(highestProbedVersion([answer("v12")])).toBeUndefined();
   });
 });
