@@ -3,10 +3,8 @@
  * (`speculateOpeningReads`, src/sync/sideBySide.ts): the phases then take those answers instead of asking again,
  * so Ion sees the same calls, one round trip earlier.
  */
-import { DataverseClient } from "../../../src/dataverse";
-import { silentLogger } from "../../../src/shared/logger";
 import { runSync, type SyncDeps } from "../../../src/sync";
-import { startWorld, type World } from "../../support/world";
+import { integrationClient, startWorld, type World } from "../../support/world";
 
 describe("a fresh run's opening Ion reads", () => {
   let w: World;
@@ -29,12 +27,7 @@ describe("a fresh run's opening Ion reads", () => {
       }
       return fetch(input, init);
     };
-    const dv = new DataverseClient({
-      url: w.emu.url,
-      auth: { kind: "static", token: w.emu.integrationToken },
-      logger: silentLogger,
-      fetch: transport,
-    });
+    const dv = integrationClient(w.emu, { fetch: transport });
     deps = { ...w.deps, dataverse: dv, ion: { customerPageSize: 5, subscriptionPageLimit: 10 } };
   });
   afterAll(async () => {
@@ -57,7 +50,8 @@ describe("a fresh run's opening Ion reads", () => {
       // Customers in pages of 5 (12: 3 pages) and subscriptions in pages of 10 (36: 4 pages), each once.
       expect({ round, customers: calls.filter((e) => e.endsWith("/customers")).length }).toStrictEqual({ round, customers: 3 });
       expect({ round, subscriptions: calls.filter((e) => e.endsWith("/subscriptions")).length }).toStrictEqual({ round, subscriptions: 4 });
-      const during = ionCallsDuringCreate ?? [];
+      // Set by the transport meanwhile (the narrowing above does not see it).
+      const during = (ionCallsDuringCreate as string[] | undefined) ?? [];
       expect(during.filter((e) => e.endsWith("/customers"))).toHaveLength(1);
       // The first run knows no list shape: its first page only. The second guesses the others from the first's.
       expect(during.filter((e) => e.endsWith("/subscriptions"))).toHaveLength(round === "first" ? 1 : 4);
