@@ -7,6 +7,7 @@
 import { AxiosInstance } from "axios";
 
 import { Clock } from "../shared/clock";
+import { ValidationError } from "../shared/errors";
 import { Logger } from "../shared/logger";
 import { RetryOptions } from "../shared/retry";
 import { DEFAULT_MAX_CONCURRENCY, IonCallKind, IonRequestInfo, IonTransport, RawRequest } from "./transport";
@@ -97,7 +98,8 @@ export class IonHttp {
    * Ion's side, so one never taken costs only the call. Anything but a GET is refused.
    */
   speculate(options: CallOptions): void {
-    if (options.method !== "GET") throw new Error(`Only a GET can be sent ahead of its caller, not ${options.method} ${options.endpoint}.`);
+    if (options.method !== "GET")
+      throw new ValidationError(`Only a GET can be sent ahead of its caller, not ${options.method} ${options.endpoint}.`);
     const key = aheadKey(options);
     if (this.ahead.has(key)) return;
     const answer = this.send(options);

@@ -8,7 +8,15 @@ import { systemClock } from "../shared/clock";
 import { ConnectorError, ensureError } from "../shared/errors";
 import { isRefreshTokenRejected, recoveredConnectorStatus, refreshTokenRejectedStatus } from "../tokens";
 import { canceledMessage, CancelWatch, RunCanceledError } from "./cancellation";
-import { DEFAULT_STALE_RUN_MS, type ItemClaim, type OutboundBranch, parseCheckpoint, positionText, remainingPhases } from "./checkpoint";
+import {
+  DEFAULT_STALE_RUN_MS,
+  initialState,
+  type ItemClaim,
+  type OutboundBranch,
+  parseCheckpoint,
+  positionText,
+  remainingPhases,
+} from "./checkpoint";
 import {
   CHECKPOINT_WRITE_ATTEMPTS,
   mergeConnectorCheckpoint,
@@ -138,8 +146,11 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
       ctx.logger.warn("taking over a run whose process stopped", { runId });
     }
   }
+  // One sink per run: small changes of accounts and subscriptions share $batch requests; a dry run's records them.
+  const sink: WriteSink = dryRun ? new DryRunSink() : new BatchWriter(ctx.dv, { batchSize: deps.writes?.batchSize });
   // A fresh run that will run its phases side by side asks Ion for its first pages now, while its row is written.
-  if (o.kind === "all" && !runId && !dryRun && isFullScope(scope) && connection.active) speculateOpeningReads(ctx);
+  if (!runId && connection.active && o.kind === "all" && runsSideBySide(scope, sink, initialState(o.kind, ctx.clock.now())))
+    speculateOpeningReads(ctx);
   const run = await RunRecorder.begin(ctx.dv, ctx.clock, {
     connectionId: connection.id,
     connectionName: connection.name,
@@ -163,8 +174,6 @@ export async function runSync(deps: SyncDeps, o: RunSyncOptions): Promise<SyncRu
   });
   let status: RunStatus = "succeeded";
   let message = "";
-  // One sink per run: small changes of accounts and subscriptions share $batch requests; a dry run's records them.
-  const sink: WriteSink = dryRun ? new DryRunSink() : new BatchWriter(ctx.dv, { batchSize: deps.writes?.batchSize });
   const state: RunState = {
     connectorCheckpoint: parseConnectorCheckpoint(connection.checkpoint),
     accountsMaxVersion: pre.accountsMaxVersion,

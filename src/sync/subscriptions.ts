@@ -92,6 +92,7 @@ export function speculateOpeningPages(ctx: SyncContext): void {
   const limit = ctx.deps.ion?.subscriptionPageLimit ?? DEFAULT_SUBSCRIPTION_PAGE_LIMIT;
   const marks = readMarks(connectorCheckpointValue(ctx.connection.checkpoint, "subscriptionDigest"));
   const expected = readListShape(connectorCheckpointValue(ctx.connection.checkpoint, "ionSubscriptions"));
+  // Such a run keeps digests (full scope, writing, from the first page, no stored rows handed in): `keepDigests`.
   for (const offset of openingOffsets(limit, expected, openingConcurrency(true, marks, ctx.clock.now())))
     ctx.ion.subscriptions.speculatePage(offset, limit);
 }
@@ -701,10 +702,18 @@ export async function runSubscriptionsPhase(
    */
   const digestBesideRows = (customerId: string, rows: number): { providerAccountId: string; want: string } | undefined => {
     if (!trusted || stopped || !(betweenPages || listRead) || rows + 1 > MAX_WRITES_WITH_DIGEST) return undefined;
-    if (stamped.has(customerId) || unconfirmed.has(customerId) || writesInFlight.get(customerId) !== rows) return undefined;
-    if (!(storedIdsOf.get(customerId) ?? []).every((id) => seen.has(id))) return undefined;
+    if (stamped.has(customerId) || writesInFlight.get(customerId) !== rows || !storedRowsListed(customerId)) return undefined;
+    return earlyDigest(customerId);
+  };
+  /** Ion has listed every stored row of the customer this run read (none of its subscriptions waits for them). */
+  const storedRowsListed = (customerId: string): boolean => (storedIdsOf.get(customerId) ?? []).every((id) => seen.has(id));
+  /**
+   * The customer's digest as its subscriptions compared so far make it, when it may be written before the end
+   * (none of its writes failed) and differs from what is stored or already written; else undefined.
+   */
+  const earlyDigest = (customerId: string): { providerAccountId: string; want: string } | undefined => {
     const own = tokensOf.get(customerId);
-    if (!own) return undefined;
+    if (!own || unconfirmed.has(customerId)) return undefined;
     const want = formatDigest(own.tokens);
     if (want === (earlyStamped.get(customerId) ?? digests.get(customerId)?.text ?? null)) return undefined;
     return { providerAccountId: own.providerAccountId, want };
@@ -1001,14 +1010,12 @@ export async function runSubscriptionsPhase(
     for (const customerId of stampCandidates) {
       if (writesInFlight.has(customerId) || stamped.has(customerId)) continue;
       // A candidate's stored rows are read (`storedIdsOf`): none of its subscriptions waits for them any more.
-      if (!storedIdsOf.get(customerId)!.every((id) => seen.has(id))) continue;
+      if (!storedRowsListed(customerId)) continue;
       stampCandidates.delete(customerId);
-      const own = tokensOf.get(customerId);
-      if (!own || unconfirmed.has(customerId)) continue;
-      const want = formatDigest(own.tokens);
-      if (want === (earlyStamped.get(customerId) ?? digests.get(customerId)?.text ?? null)) continue;
-      earlyStamped.set(customerId, want);
-      writeDigest(own.providerAccountId, want);
+      const digest = earlyDigest(customerId);
+      if (!digest) continue;
+      earlyStamped.set(customerId, digest.want);
+      writeDigest(digest.providerAccountId, digest.want);
     }
     // Sent now, under the writer's rules for early batches, rather than when 100 rows wait or at the end: the
     // point is to have them written while Ion's list is still read.

@@ -57,7 +57,7 @@ function isSortedFlatPlainObject(obj: Record<string, unknown>, keys: string[]): 
 export const HASH_VERSION = "v1";
 
 export function contentHash(row: Record<string, unknown>): string {
-  return `${HASH_VERSION}:${sha256Base64Url(stableStringify(row)).slice(0, 32)}`;
+  return hashOfText(stableStringify(row));
 }
 
 /**
@@ -66,7 +66,12 @@ export function contentHash(row: Record<string, unknown>): string {
  * every Ion subscription of every run). `subscriptionHashedContent` is such a builder; its hashes are pinned.
  */
 export function sortedFlatContentHash(row: Record<string, unknown>): string {
-  return `${HASH_VERSION}:${sha256Base64Url(JSON.stringify(row)).slice(0, 32)}`;
+  return hashOfText(JSON.stringify(row));
+}
+
+/** The stored form of a content hash: the version, then 32 base64url characters of SHA-256 over the row's text. */
+function hashOfText(text: string): string {
+  return `${HASH_VERSION}:${sha256Base64Url(text).slice(0, 32)}`;
 }
 
 type OneShotHash = (algorithm: string, data: string, outputEncoding: "base64url") => string;
