@@ -10,6 +10,7 @@ import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "nod
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 import { type BatchOperation, type BatchOptions, type BatchResult, DataverseClient } from "../src/dataverse";
+import { startIonIoThread } from "../src/ion/transport";
 import { ensureError } from "../src/shared/errors";
 import { tuneHeapGrowth } from "../src/shared/heap";
 import { silentLogger } from "../src/shared/logger";
@@ -365,6 +366,8 @@ export async function runChild(req: ChildRequest): Promise<ChildResult> {
 if (require.main === module && typeof process.send === "function") {
   // As the CLI launcher does (bin/streamone-ion.js), unless the bench passes its own heap options.
   tuneHeapGrowth();
+  // The sync runs as in a warm functions app, whose Ion I/O thread started with the app (functions/runtime.ts).
+  startIonIoThread();
   process.once("message", (req: ChildRequest) => {
     runChild(req).then(
       (result) => process.send!(result, () => process.exit(0)),

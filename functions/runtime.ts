@@ -11,6 +11,7 @@ import { KeyedMutex } from "../plugins/keyedMutex";
 import type { PluginDeps, WorkQueue } from "../plugins/types";
 import { DataverseClient, type LaneOptions } from "../src/dataverse";
 import { ensureWebhookRegistration } from "../src/deploy/webhookRegistration";
+import { startIonIoThread } from "../src/ion/transport";
 import { type Clock, systemClock } from "../src/shared/clock";
 import { ensureError } from "../src/shared/errors";
 import { createLogger, type Logger } from "../src/shared/logger";
@@ -78,6 +79,8 @@ export const connectorLaneName = (connectionId: string): string => `connector:${
 export function createRuntime(config: FunctionsConfig, options: RuntimeOptions = {}): FunctionsRuntime {
   const logger = options.logger ?? createLogger({ level: config.logLevel, base: { app: "streamone-functions" } });
   const clock = options.clock ?? systemClock;
+  // The app lives across invocations: its Ion I/O thread boots now, not inside the first sync.
+  startIonIoThread();
   const root =
     options.dataverse ??
     new DataverseClient({

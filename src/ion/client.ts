@@ -123,6 +123,6 @@ export class IonClient {
 
   /** Highest number of requests seen in flight at once. */
   peakConcurrency(): number {
-    return this.http.limiter.peakInFlight;
+    return this.http.peakInFlight;
   }
 }

@@ -80,8 +80,9 @@ export class IonHttp {
     return this.transport.logger;
   }
 
-  get limiter(): IonTransport["limiter"] {
-    return this.transport.limiter;
+  /** The most requests the transport had in flight at once. */
+  get peakInFlight(): number {
+    return this.transport.peakInFlight;
   }
 
   /** Requests sent, by templated endpoint (every HTTP attempt counts). */

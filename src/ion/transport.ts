@@ -22,6 +22,7 @@ import {
   withRetry,
 } from "../shared/retry";
 import { classifyIonError, classifyNonIdempotent, ionErrorFromResponse, IonNetworkError } from "./errors";
+import { IonIoThread, type ThreadAnswer, type ThreadRequestConfig } from "./ioThread";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -109,8 +110,9 @@ export function createIonAxios(): AxiosInstance {
   return instance;
 }
 
-export async function sendRaw(client: AxiosInstance, request: RawRequest): Promise<RawResponse> {
-  const config: AxiosRequestConfig = {
+/** The axios config of a request (plain data: the I/O thread sends the same one). */
+export function ionAxiosConfig(request: RawRequest): ThreadRequestConfig {
+  const config: ThreadRequestConfig = {
     method: request.method,
     url: request.url,
     headers: request.headers,
@@ -118,32 +120,64 @@ export async function sendRaw(client: AxiosInstance, request: RawRequest): Promi
     data: request.data,
     timeout: request.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   };
-  if (!preparedInstances.has(client)) Object.assign(config, RAW_TEXT_CONFIG);
   // The local simulator must never be reached through a proxy.
   if (isLoopbackCached(request.url)) config.proxy = false;
+  return config;
+}
+
+/** Status, headers (lower-case names, string values) and body text of an answer as axios gives them. */
+function rawResponseOf(status: number, received: Record<string, unknown>, data: unknown): RawResponse {
+  const headers: Record<string, string | undefined> = {};
+  for (const k in received) {
+    if (!Object.prototype.hasOwnProperty.call(received, k)) continue;
+    const v = received[k];
+    headers[k.toLowerCase()] = v === undefined || v === null ? undefined : String(v);
+  }
+  const body = typeof data === "string" ? data : data === undefined || data === null ? "" : JSON.stringify(data);
+  return { status, headers, body };
+}
+
+function noResponse(request: RawRequest, error: unknown): IonNetworkError {
+  const code = networkCodeOf(error);
+  return new IonNetworkError(`StreamOne Ion ${request.endpoint}: no response (${code}).`, code, {
+    endpoint: request.endpoint,
+    cause: undefined,
+  });
+}
+
+export async function sendRaw(client: AxiosInstance, request: RawRequest): Promise<RawResponse> {
+  const config: AxiosRequestConfig = ionAxiosConfig(request);
+  if (!preparedInstances.has(client)) Object.assign(config, RAW_TEXT_CONFIG);
   try {
     const response = await client.request(config);
-    const headers: Record<string, string | undefined> = {};
-    const received = (response.headers ?? {}) as Record<string, unknown>;
-    for (const k in received) {
-      if (!Object.prototype.hasOwnProperty.call(received, k)) continue;
-      const v = received[k];
-      headers[k.toLowerCase()] = v === undefined || v === null ? undefined : String(v);
-    }
-    const body =
-      typeof response.data === "string"
-        ? response.data
-        : response.data === undefined || response.data === null
-          ? ""
-          : JSON.stringify(response.data);
-    return { status: response.status, headers, body };
+    return rawResponseOf(response.status, (response.headers ?? {}) as Record<string, unknown>, response.data);
   } catch (error) {
-    const code = networkCodeOf(error);
-    throw new IonNetworkError(`StreamOne Ion ${request.endpoint}: no response (${code}).`, code, {
-      endpoint: request.endpoint,
-      cause: undefined,
-    });
+    throw noResponse(request, error);
   }
+}
+
+/**
+ * Starts the process's Ion I/O thread now rather than on the first request (a long-lived app at its start, so
+ * that a run's first Ion calls do not wait for a thread to boot).
+ */
+export function startIonIoThread(): void {
+  IonIoThread.shared(AGENT_OPTIONS);
+}
+
+/** One request on the process's Ion I/O thread (ioThread.ts), in `lane` under its cap `max`. */
+async function sendOnThread(
+  lane: number,
+  max: number,
+  urgent: boolean,
+  request: RawRequest,
+): Promise<RawResponse & { ms: number; peak: number }> {
+  let answer: ThreadAnswer;
+  try {
+    answer = await IonIoThread.shared(AGENT_OPTIONS).send(lane, max, urgent, ionAxiosConfig(request));
+  } catch (error) {
+    throw noResponse(request, error);
+  }
+  return { ...rawResponseOf(answer.status, answer.headers, answer.body), ms: answer.ms, peak: answer.peak };
 }
 
 function dropUndefined(params: Record<string, string | number | boolean | undefined>): Record<string, string | number | boolean> {
@@ -188,7 +222,14 @@ export interface IonTransportOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   clock?: Clock;
+  /** An axios instance to send with (tests inject faults this way); implies `io: "inline"`. */
   http?: AxiosInstance;
+  /**
+   * Where the HTTP exchanges run: "thread" (the default without `http`) on the process's Ion I/O thread
+   * (ioThread.ts: the cap and the queue there, so a slot passes on the moment an answer arrives), "inline"
+   * on the caller's thread through axios and this transport's limiter.
+   */
+  io?: "thread" | "inline";
   onRequest?: (info: IonRequestInfo) => void;
   /** Called when a request waits before it is sent because this transport was answered 429 (its Retry-After). */
   onThrottleWait?: (info: { delayMs: number }) => void;
@@ -220,7 +261,10 @@ export const DEFAULT_MAX_CONCURRENCY = 6;
 export class IonTransport {
   readonly retry: RetryOptions;
   readonly logger: Logger;
-  readonly limiter: ConcurrencyLimiter;
+  private readonly limiter: ConcurrencyLimiter;
+  /** This transport's lane on the Ion I/O thread; undefined when it sends inline. */
+  private readonly lane: number | undefined;
+  private threadPeak = 0;
   readonly timeoutMs: number;
   private readonly doSleep: (ms: number) => Promise<void>;
   private readonly random?: () => number;
@@ -241,8 +285,14 @@ export class IonTransport {
     this.random = options.random;
     this.clock = options.clock ?? systemClock;
     this.http = options.http ?? createIonAxios();
+    this.lane = (options.io ?? (options.http ? "inline" : "thread")) === "thread" ? IonIoThread.newLane() : undefined;
     this.onRequest = options.onRequest;
     this.onThrottleWait = options.onThrottleWait;
+  }
+
+  /** The most requests this transport had in flight at once (tests assert the cap holds). */
+  get peakInFlight(): number {
+    return this.lane === undefined ? this.limiter.peakInFlight : this.threadPeak;
   }
 
   /** 429s this transport received. */
@@ -285,40 +335,54 @@ export class IonTransport {
     });
   }
 
-  /** One HTTP exchange through the limiter (counted, reported to onRequest); every status is an answer. */
+  /** One HTTP exchange under this transport's cap (counted, reported to onRequest); every status is an answer. */
   send(options: IonSendOptions, attempt: number): Promise<RawResponse> {
-    return this.limiter.run(async () => {
-      this.counts.set(options.endpoint, (this.counts.get(options.endpoint) ?? 0) + 1);
-      const started = this.clock.now();
-      let status: number | undefined;
-      try {
-        const response = await sendRaw(this.http, {
-          method: options.method,
-          url: options.url,
-          headers: options.headers,
-          params: options.query,
-          data: options.data,
-          timeoutMs: this.timeoutMs,
-          endpoint: options.endpoint,
-        });
-        status = response.status;
-        if (response.status === 429) {
-          this.throttledCount++;
-          const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"], this.clock.now());
-          const delayMs = delayBeforeRetryMs({ status: 429, retryAfterMs }, attempt, this.retry, this.random);
-          this.throttledUntil = Math.max(this.throttledUntil, this.clock.now() + delayMs);
-        }
-        return response;
-      } finally {
-        this.onRequest?.({
-          method: options.method,
-          endpoint: options.endpoint,
-          status,
-          attempt,
-          durationMs: Math.max(0, this.clock.now() - started),
-        });
+    // On the thread the cap is the thread's (its lane); inline, this transport's limiter holds it.
+    if (this.lane !== undefined) return this.exchange(options, attempt);
+    return this.limiter.run(() => this.exchange(options, attempt), options.urgent);
+  }
+
+  private async exchange(options: IonSendOptions, attempt: number): Promise<RawResponse> {
+    this.counts.set(options.endpoint, (this.counts.get(options.endpoint) ?? 0) + 1);
+    const started = this.clock.now();
+    let status: number | undefined;
+    let durationMs: number | undefined;
+    try {
+      const request: RawRequest = {
+        method: options.method,
+        url: options.url,
+        headers: options.headers,
+        params: options.query,
+        data: options.data,
+        timeoutMs: this.timeoutMs,
+        endpoint: options.endpoint,
+      };
+      let response: RawResponse;
+      if (this.lane === undefined) response = await sendRaw(this.http, request);
+      else {
+        const answer = await sendOnThread(this.lane, this.limiter.max, options.urgent ?? false, request);
+        this.threadPeak = Math.max(this.threadPeak, answer.peak);
+        // In flight from when the thread sent it (time queued for a slot is not the call's).
+        durationMs = answer.ms;
+        response = { status: answer.status, headers: answer.headers, body: answer.body };
       }
-    }, options.urgent);
+      status = response.status;
+      if (response.status === 429) {
+        this.throttledCount++;
+        const retryAfterMs = parseRetryAfterMs(response.headers["retry-after"], this.clock.now());
+        const delayMs = delayBeforeRetryMs({ status: 429, retryAfterMs }, attempt, this.retry, this.random);
+        this.throttledUntil = Math.max(this.throttledUntil, this.clock.now() + delayMs);
+      }
+      return response;
+    } finally {
+      this.onRequest?.({
+        method: options.method,
+        endpoint: options.endpoint,
+        status,
+        attempt,
+        durationMs: durationMs ?? Math.max(0, this.clock.now() - started),
+      });
+    }
   }
 
   private async waitForThrottleGate(): Promise<void> {
