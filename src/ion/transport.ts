@@ -269,7 +269,8 @@ export class IonTransport {
   private readonly doSleep: (ms: number) => Promise<void>;
   private readonly random?: () => number;
   private readonly clock: Clock;
-  private readonly http: AxiosInstance;
+  /** The axios instance of the inline path (none when the exchanges run on the I/O thread). */
+  private readonly http: AxiosInstance | undefined;
   private readonly onRequest?: (info: IonRequestInfo) => void;
   private readonly counts = new Map<string, number>();
   private readonly onThrottleWait?: (info: { delayMs: number }) => void;
@@ -284,8 +285,8 @@ export class IonTransport {
     this.doSleep = options.sleep ?? realSleep;
     this.random = options.random;
     this.clock = options.clock ?? systemClock;
-    this.http = options.http ?? createIonAxios();
     this.lane = (options.io ?? (options.http ? "inline" : "thread")) === "thread" ? IonIoThread.newLane() : undefined;
+    this.http = this.lane === undefined ? (options.http ?? createIonAxios()) : undefined;
     this.onRequest = options.onRequest;
     this.onThrottleWait = options.onThrottleWait;
   }
@@ -358,7 +359,7 @@ export class IonTransport {
         endpoint: options.endpoint,
       };
       let response: RawResponse;
-      if (this.lane === undefined) response = await sendRaw(this.http, request);
+      if (this.lane === undefined) response = await sendRaw(this.http!, request);
       else {
         const answer = await sendOnThread(this.lane, this.limiter.max, options.urgent ?? false, request);
         this.threadPeak = Math.max(this.threadPeak, answer.peak);
