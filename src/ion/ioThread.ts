@@ -148,6 +148,9 @@ export function ioThreadProgram(): void {
   });
 }
 
+/** Young-generation size of the I/O thread's heap (MB). */
+export const IO_THREAD_YOUNG_GENERATION_MB = 4;
+
 /** The process's Ion I/O thread: started on first use (or by `warm`), kept while the process lives. */
 export class IonIoThread {
   private static current: IonIoThread | undefined;
@@ -170,7 +173,13 @@ export class IonIoThread {
 
   private constructor(agentOptions: ThreadAgentOptions) {
     const workerData: ProgramData = { axiosPath: require.resolve("axios"), agentOptions };
-    this.worker = new Worker(`(${ioThreadProgram.toString()})()`, { eval: true, workerData });
+    // A small young generation: what the thread keeps is the answers in flight (large strings, kept elsewhere),
+    // and a default-sized one would add its semi-spaces to the process's resident memory for nothing.
+    this.worker = new Worker(`(${ioThreadProgram.toString()})()`, {
+      eval: true,
+      workerData,
+      resourceLimits: { maxYoungGenerationSizeMb: IO_THREAD_YOUNG_GENERATION_MB },
+    });
     // Idle, the thread must not keep the process alive; `ref` while an answer is awaited.
     this.worker.on("message", (answer: AnswerMessage) => this.onAnswer(answer));
     this.worker.on("error", (error) => this.fail(error));
