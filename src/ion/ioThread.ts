@@ -10,7 +10,7 @@
  * Here the sockets, each transport's cap and its queue live on a thread that does nothing else: the moment an
  * answer has arrived, its slot passes to the next waiting request, whatever the sync's thread is doing. The
  * thread sends the same axios request the inline path sends (`ionAxiosConfig` in transport.ts) through agents
- * of the same options, and hands back status, headers and body text; parsing, retries and typed errors stay
+ * of the same options, and hands back status, headers and the body's bytes; decoding, parsing, retries and typed errors stay
  * with the caller.
  *
  * One thread per process, shared by every transport (the functions app runs many connectors), each transport
@@ -47,13 +47,14 @@ export interface ThreadNetworkFailure {
 }
 
 type AnswerMessage =
-  | { id: number; ok: true; status: number; headers: Record<string, unknown>; body: string; ms: number; peak: number }
+  | { id: number; ok: true; status: number; headers: Record<string, unknown>; body: Uint8Array; ms: number; peak: number }
   | { id: number; ok: false; failure: ThreadNetworkFailure; ms: number; peak: number };
 
 export interface ThreadAnswer {
   status: number;
   headers: Record<string, unknown>;
-  body: string;
+  /** The body's bytes (decoded by the caller). */
+  body: Uint8Array;
   /** Time from the request's start on the thread (after its slot was free) to the end of its answer. */
   ms: number;
   /** The most requests of its lane in flight at once on the thread so far. */
@@ -86,8 +87,10 @@ export function ioThreadProgram(): void {
   const axiosModule = require(data.axiosPath) as typeof import("axios");
   /* eslint-enable @typescript-eslint/no-require-imports */
   const port = threads.parentPort!;
+  // Bytes, not text: the body crosses to the caller's thread as a transferred buffer (no copy, and no string on
+  // this thread's heap); the caller decodes it as axios would have (transport.ts).
   const client = axiosModule.default.create({
-    responseType: "text",
+    responseType: "arraybuffer",
     transformResponse: [(body: unknown) => body],
     validateStatus: () => true,
     maxRedirects: 0,
@@ -116,13 +119,21 @@ export function ioThreadProgram(): void {
       pump(lane, msg.max);
       // An idle lane is forgotten (a long-lived app sees many transports); its caller keeps the peak it was told.
       if (lane.active === 0 && lane.waiting.length === 0 && lane.urgentWaiting.length === 0) lanes.delete(msg.lane);
-      port.postMessage(answer);
+      port.postMessage(answer, answer.ok ? [answer.body.buffer as ArrayBuffer] : []);
     };
     client.request({ ...msg.config, method: msg.config.method.toLowerCase() }).then(
       (response) => {
         const raw = response.headers as unknown as { toJSON?: () => Record<string, unknown> } & Record<string, unknown>;
         const headers = typeof raw.toJSON === "function" ? raw.toJSON() : { ...raw };
-        const body = typeof response.data === "string" ? response.data : response.data == null ? "" : JSON.stringify(response.data);
+        const data = response.data as unknown;
+        // A buffer that owns its whole memory is handed over as is; a small one may share Node's pool, which must
+        // stay here: it is copied.
+        const body =
+          data instanceof Uint8Array
+            ? data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+              ? data
+              : new Uint8Array(data)
+            : new TextEncoder().encode(data == null ? "" : String(data));
         settle({ id: msg.id, ok: true, status: response.status, headers, body, ms: performance.now() - started, peak: lane.peak });
       },
       (error: unknown) => {

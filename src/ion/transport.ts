@@ -177,7 +177,13 @@ async function sendOnThread(
   } catch (error) {
     throw noResponse(request, error);
   }
-  return { ...rawResponseOf(answer.status, answer.headers, answer.body), ms: answer.ms, peak: answer.peak };
+  return { ...rawResponseOf(answer.status, answer.headers, decodeBody(answer.body)), ms: answer.ms, peak: answer.peak };
+}
+
+/** A body's bytes as axios makes them text for `responseType: "text"`: UTF-8, a leading byte-order mark dropped. */
+export function decodeBody(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 function dropUndefined(params: Record<string, string | number | boolean | undefined>): Record<string, string | number | boolean> {

@@ -152,6 +152,7 @@ describe("the I/O thread's answers and failures", () => {
       if (r.path === "/big") return { status: 200, body: { text: "é€😀".repeat(200_000) } };
       if (r.path === "/fail") return { status: 500, body: { code: 500, message: "down" }, headers: { "X-Request-Id": "r-1" } };
       if (r.path === "/echo") return { status: 200, body: { ok: true } };
+      if (r.path === "/bom") return { status: 502, body: "\uFEFF<html>bad gateway</html>" };
       return undefined;
     });
   });
@@ -200,6 +201,7 @@ describe("the I/O thread's answers and failures", () => {
       );
       answers.push(await t.send({ method: "GET", url: `${ion.url}/fail`, endpoint: "GET /fail", headers: {}, kind: "v3" }, 1));
       answers.push(await t.send({ method: "GET", url: `${ion.url}/big`, endpoint: "GET /big", headers: {}, kind: "v3" }, 1));
+      answers.push(await t.send({ method: "GET", url: `${ion.url}/bom`, endpoint: "GET /bom", headers: {}, kind: "v3" }, 1));
       for (const a of answers) delete a.headers.date;
       return { sent: ion.requests.map(seen), answers };
     };
@@ -207,6 +209,7 @@ describe("the I/O thread's answers and failures", () => {
     expect(onThread).toStrictEqual(await exchange("inline"));
     expect(onThread.answers[2]).toMatchObject({ status: 500, headers: { "x-request-id": "r-1" } });
     expect(JSON.parse(onThread.answers[3]!.body).text).toBe("é€😀".repeat(200_000));
+    expect(onThread.answers[4]).toMatchObject({ status: 502, body: "<html>bad gateway</html>" });
   });
 
   it("reports a refused connection and a timeout with the codes the retry policy reads", async () => {
