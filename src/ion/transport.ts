@@ -1,8 +1,9 @@
 /**
- * The Ion HTTP transport: `sendRaw` (axios) sends one request and returns status, headers and body
- * text, or throws IonNetworkError when no response arrived; `IonTransport` puts every Ion request (v3,
- * v1, OAuth validate and the token exchange) through the one retry policy, a concurrency limit,
- * counters and the typed-error factory. Tests inject an axios instance.
+ * The Ion HTTP transport: one request's axios config (`ionAxiosConfig`) sent on the process's Ion I/O thread
+ * (ioThread.ts) or inline (`sendRaw`), answered with status, headers and body text, or IonNetworkError when no
+ * response arrived; `IonTransport` puts every Ion request (v3, v1, OAuth validate and the token exchange)
+ * through the one retry policy, a concurrency cap, counters and the typed-error factory. Tests inject an axios
+ * instance (which sends inline).
  */
 import * as http from "node:http";
 import * as https from "node:https";
@@ -181,7 +182,7 @@ async function sendOnThread(
 }
 
 /** A body's bytes as axios makes them text for `responseType: "text"`: UTF-8, a leading byte-order mark dropped. */
-export function decodeBody(bytes: Uint8Array): string {
+function decodeBody(bytes: Uint8Array): string {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
