@@ -162,7 +162,7 @@ export function ioThreadProgram(): void {
 /** Young-generation size of the I/O thread's heap (MB). */
 export const IO_THREAD_YOUNG_GENERATION_MB = 4;
 
-/** The process's Ion I/O thread: started on first use (or by `warm`), kept while the process lives. */
+/** The process's Ion I/O thread: started on first use (or by `startIonIoThread`), kept while the process lives. */
 export class IonIoThread {
   private static current: IonIoThread | undefined;
   private static lanes = 0;
@@ -184,8 +184,8 @@ export class IonIoThread {
 
   private constructor(agentOptions: ThreadAgentOptions) {
     const workerData: ProgramData = { axiosPath: require.resolve("axios"), agentOptions };
-    // A small young generation: what the thread keeps is the answers in flight (large strings, kept elsewhere),
-    // and a default-sized one would add its semi-spaces to the process's resident memory for nothing.
+    // A small young generation: what the thread holds is the answers in flight, whose bytes live outside its heap
+    // and are handed over; a default-sized one added about 30 MB to the process's resident memory for nothing.
     this.worker = new Worker(`(${ioThreadProgram.toString()})()`, {
       eval: true,
       workerData,
