@@ -20,6 +20,9 @@
  */
 import { Worker } from "node:worker_threads";
 
+/** The network code of a call whose thread stopped before it was answered. */
+export const IO_THREAD_STOPPED = "ERR_IO_THREAD";
+
 /** What crosses to the thread: an axios request config of plain data. */
 export interface ThreadRequestConfig {
   method: string;
@@ -87,8 +90,9 @@ export function ioThreadProgram(): void {
   const axiosModule = require(data.axiosPath) as typeof import("axios");
   /* eslint-enable @typescript-eslint/no-require-imports */
   const port = threads.parentPort!;
-  // Bytes, not text: the body crosses to the caller's thread as a transferred buffer (no copy, and no string on
-  // this thread's heap); the caller decodes it as axios would have (transport.ts).
+  // The inline instance's settings (transport.ts RAW_TEXT_CONFIG: every status an answer, no redirect followed),
+  // written again because functions do not cross threads; bytes, not text: the body crosses to the caller's thread
+  // as a transferred buffer (no copy, no string on this heap), decoded there as axios decodes text (`decodeBody`).
   const client = axiosModule.default.create({
     responseType: "arraybuffer",
     transformResponse: [(body: unknown) => body],
@@ -243,5 +247,5 @@ export class IonIoThread {
 }
 
 function threadDied(cause: Error): Error {
-  return Object.assign(new Error(`the Ion I/O thread stopped: ${cause.message}`), { code: "ERR_IO_THREAD" });
+  return Object.assign(new Error(`the Ion I/O thread stopped: ${cause.message}`), { code: IO_THREAD_STOPPED });
 }

@@ -23,7 +23,7 @@ import {
   withRetry,
 } from "../shared/retry";
 import { classifyIonError, classifyNonIdempotent, ionErrorFromResponse, IonNetworkError } from "./errors";
-import { IonIoThread, type ThreadAnswer, type ThreadRequestConfig } from "./ioThread";
+import { IO_THREAD_STOPPED, IonIoThread, type ThreadAnswer, type ThreadRequestConfig } from "./ioThread";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -140,7 +140,9 @@ function rawResponseOf(status: number, received: Record<string, unknown>, data: 
 
 function noResponse(request: RawRequest, error: unknown): IonNetworkError {
   const code = networkCodeOf(error);
-  return new IonNetworkError(`StreamOne Ion ${request.endpoint}: no response (${code}).`, code, {
+  // A stopped I/O thread says why (a module that failed to load, memory): that is what an operator must fix.
+  const why = code === IO_THREAD_STOPPED && error instanceof Error ? `: ${error.message}` : "";
+  return new IonNetworkError(`StreamOne Ion ${request.endpoint}: no response (${code}${why}).`, code, {
     endpoint: request.endpoint,
     cause: undefined,
   });

@@ -97,15 +97,16 @@ describe("Ion's HTTP exchanges on their own thread", () => {
   });
 
   it("passes a slot on the moment an answer arrives, while the caller's thread is busy", async () => {
-    // Cap 1: "second" can only leave once "first" is answered (after ~20 ms). This thread is then busy for
-    // 400 ms: on the I/O thread "second" still leaves at once; a transport on this thread sends it afterwards.
+    // Cap 1: "second" can only leave once "first" is answered (300 ms after it arrived). Once "first" has arrived,
+    // this thread is busy for 800 ms: on the I/O thread "second" still leaves when "first" is answered; a
+    // transport on this thread sends it only afterwards.
     const arrivalGap = async (io: "thread" | "inline"): Promise<{ second: number; busyUntil: number }> => {
       const t = new IonTransport({ maxConcurrency: 1, sleep: noSleep, io });
       const tag = `${io}-${Math.random()}`;
-      const first = get(t, `${server.url}/hold?ms=20&tag=${tag}-1`);
+      const first = get(t, `${server.url}/hold?ms=300&tag=${tag}-1`);
       const second = get(t, `${server.url}/hold?ms=0&tag=${tag}-2`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      busyFor(400);
+      while (!(await server.report()).arrivals.some((a) => a.tag === `${tag}-1`)) await new Promise((resolve) => setTimeout(resolve, 5));
+      busyFor(800);
       const busyUntil = Date.now();
       await Promise.all([first, second]);
       const { arrivals } = await server.report();
@@ -133,14 +134,17 @@ describe("Ion's HTTP exchanges on their own thread", () => {
   it("keeps each transport's queue its own: a full lane never holds another", async () => {
     const busy = new IonTransport({ maxConcurrency: 1, sleep: noSleep });
     const other = new IonTransport({ maxConcurrency: 1, sleep: noSleep });
+    let slowAnswered = false;
     const slow = [get(busy, `${server.url}/hold?ms=300&tag=slow1`), get(busy, `${server.url}/hold?ms=300&tag=slow2`)];
-    const started = Date.now();
+    void slow[0]!.then(() => (slowAnswered = true));
     await get(other, `${server.url}/hold?ms=0&tag=other`);
-    const otherDone = Date.now() - started;
+    // Answered while the busy lane's first call was still out (its second one still queued).
+    const answeredFirst = !slowAnswered;
     await Promise.all(slow);
-    const { arrivals } = await server.report();
-    expect(arrivals.map((a) => a.tag)).toStrictEqual(["slow1", "other", "slow2"]);
-    expect(otherDone).toBeLessThan(300);
+    const tags = (await server.report()).arrivals.map((a) => a.tag);
+    expect([...tags].sort()).toStrictEqual(["other", "slow1", "slow2"]);
+    expect(tags.indexOf("other")).toBeLessThan(tags.indexOf("slow2"));
+    expect(answeredFirst).toBe(true);
   });
 });
 
@@ -234,7 +238,11 @@ describe("the I/O thread's answers and failures", () => {
     const waiting = t.send({ method: "GET", url: `${ion.url}/never`, endpoint: "GET /never", headers: {}, kind: "v3" }, 1);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await IonIoThread.stopShared();
-    await expect(waiting).rejects.toMatchObject({ name: IonNetworkError.name, networkCode: "ERR_IO_THREAD" });
+    await expect(waiting).rejects.toMatchObject({
+      name: IonNetworkError.name,
+      networkCode: "ERR_IO_THREAD",
+      message: "StreamOne Ion GET /never: no response (ERR_IO_THREAD: the Ion I/O thread stopped: stopped).",
+    });
     await expect(
       t.send({ method: "GET", url: `${ion.url}/echo`, endpoint: "GET /echo", headers: {}, kind: "v3" }, 1),
     ).resolves.toMatchObject({
